@@ -1,0 +1,61 @@
+/**
+ * Every error the library throws on purpose is a SpokenDigitsError subclass with a stable `code`,
+ * so callers (and the CLI) can tell bad input from bugs without parsing messages.
+ */
+export class SpokenDigitsError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The bytes are not a WAV file we can decode (corrupt, truncated, unsupported encoding). */
+export class WavFormatError extends SpokenDigitsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_WAV_FORMAT', message, options);
+  }
+}
+
+/** Audio samples or arguments that cannot be processed (empty, NaN/Inf, impossible sample rate, too long). */
+export class AudioInputError extends SpokenDigitsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_AUDIO_INPUT', message, options);
+  }
+}
+
+/** A FeatureConfig that makes no sense (more mel bands than FFT bins, fmax above Nyquist, ...). */
+export class FeatureConfigError extends SpokenDigitsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_FEATURE_CONFIG', message, options);
+  }
+}
+
+/** No feature backend could be loaded, or the one asked for is unavailable. */
+export class BackendUnavailableError extends SpokenDigitsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_BACKEND_UNAVAILABLE', message, options);
+  }
+}
+
+/** A model file that is missing, not ONNX, or lacks the spoken-digits metadata. */
+export class ModelError extends SpokenDigitsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_MODEL', message, options);
+  }
+}
+
+/** The dataset could not be found, downloaded or verified. */
+export class DatasetError extends SpokenDigitsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_DATASET', message, options);
+  }
+}
+
+/** Live capture is unavailable (no PortAudio, no device) or failed. */
+export class CaptureError extends SpokenDigitsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_CAPTURE', message, options);
+  }
+}

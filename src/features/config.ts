@@ -1,0 +1,140 @@
+import { FeatureConfigError } from '../errors.js';
+
+/**
+ * Everything that determines the features a model sees. It is stored verbatim (as JSON) in every
+ * model file's metadata, so inference never configures features a second time.
+ * Definitions follow librosa: power spectrum of n_fft/2+1 bins, Slaney mel with area norm,
+ * power_to_db, DCT-II ortho.
+ */
+export interface FeatureConfig {
+  /** Rate the features are computed at; input at other rates is resampled by the core. */
+  sampleRate: number;
+  /** What comes out per frame. */
+  kind: 'spectrogram' | 'logmel' | 'mfcc';
+  /** FFT size; a power of two. */
+  nFft: number;
+  /** Analysis window length in samples (<= nFft; zero-padded to nFft, centred like librosa). */
+  winLength: number;
+  /** Hop between frames in samples. */
+  hopLength: number;
+  window: 'hann' | 'hamming';
+  /** librosa-style centre padding of nFft/2 on both sides. */
+  center: boolean;
+  padMode: 'constant' | 'reflect';
+  /** Pre-emphasis coefficient; 0 turns it off. */
+  preEmphasis: number;
+  /** 1 = magnitude spectrum, 2 = power spectrum. */
+  power: 1 | 2;
+  nMels: number;
+  fMin: number;
+  fMax: number;
+  melScale: 'slaney' | 'htk';
+  melNorm: 'slaney' | 'none';
+  /**
+   * Log compression. `db`: 10*log10(max(x, amin)) - 10*log10(max(ref, amin)), then clipped to
+   * (max - topDb) when topDb is set. ref 'max' is relative to the clip's own peak (librosa's
+   * default; not streaming-friendly), a number is a fixed reference. `ln`: ln(x + floor).
+   */
+  log: { type: 'db'; amin: number; topDb: number | null; ref: 'max' | number } | { type: 'ln'; floor: number };
+  /** Number of MFCCs kept (kind 'mfcc' only). */
+  nMfcc: number;
+  /** 0 = none, 1 = append deltas, 2 = append deltas and delta-deltas (librosa width 9 style, `deltaWidth`). */
+  deltas: 0 | 1 | 2;
+  deltaWidth: number;
+  /**
+   * Fixed-length shaping: pad or crop to this many frames, placed around the speech (the
+   * highest-energy window), not blindly from frame 0. 0 keeps the natural length.
+   */
+  numFrames: number;
+  /** Per-feature zero-mean / unit-variance statistics, length = feature dimension. */
+  normalization: { mean: number[]; std: number[] } | null;
+}
+
+export const DEFAULT_FEATURE_CONFIG: Readonly<FeatureConfig> = Object.freeze({
+  sampleRate: 8000,
+  kind: 'mfcc',
+  nFft: 256,
+  winLength: 200,
+  hopLength: 80,
+  window: 'hann',
+  center: true,
+  padMode: 'constant',
+  preEmphasis: 0,
+  power: 2,
+  nMels: 40,
+  fMin: 20,
+  fMax: 4000,
+  melScale: 'slaney',
+  melNorm: 'slaney',
+  log: { type: 'db', amin: 1e-10, topDb: 80, ref: 1 },
+  nMfcc: 20,
+  deltas: 0,
+  deltaWidth: 9,
+  numFrames: 100,
+  normalization: null,
+} as FeatureConfig);
+
+/** Number of values per frame that a config produces (after deltas). */
+export function featureDimension(config: FeatureConfig): number {
+  const base = config.kind === 'spectrogram' ? config.nFft / 2 + 1 : config.kind === 'logmel' ? config.nMels : config.nMfcc;
+  return base * (1 + config.deltas);
+}
+
+/** Fills defaults and rejects configs that make no sense, with a message that says what to change. */
+export function resolveFeatureConfig(partial: Partial<FeatureConfig> = {}): FeatureConfig {
+  const c: FeatureConfig = { ...DEFAULT_FEATURE_CONFIG, ...partial } as FeatureConfig;
+  const fail = (msg: string): never => {
+    throw new FeatureConfigError(`invalid feature config: ${msg}`);
+  };
+  const isInt = (v: number) => Number.isInteger(v);
+  if (!(c.sampleRate >= 1000 && c.sampleRate <= 192000) || !isInt(c.sampleRate)) fail(`sampleRate ${c.sampleRate} must be an integer in 1000..192000`);
+  if (!['spectrogram', 'logmel', 'mfcc'].includes(c.kind)) fail(`kind '${c.kind}' must be spectrogram, logmel or mfcc`);
+  if (!isInt(c.nFft) || c.nFft < 16 || c.nFft > 65536 || (c.nFft & (c.nFft - 1)) !== 0) fail(`nFft ${c.nFft} must be a power of two in 16..65536`);
+  if (!isInt(c.winLength) || c.winLength < 2 || c.winLength > c.nFft) fail(`winLength ${c.winLength} must be in 2..nFft (${c.nFft})`);
+  if (!isInt(c.hopLength) || c.hopLength < 1 || c.hopLength > c.nFft) fail(`hopLength ${c.hopLength} must be in 1..nFft (${c.nFft})`);
+  if (!['hann', 'hamming'].includes(c.window)) fail(`window '${c.window}' must be hann or hamming`);
+  if (!['constant', 'reflect'].includes(c.padMode)) fail(`padMode '${c.padMode}' must be constant or reflect`);
+  if (!(c.preEmphasis >= 0 && c.preEmphasis < 1)) fail(`preEmphasis ${c.preEmphasis} must be in [0, 1)`);
+  if (c.power !== 1 && c.power !== 2) fail(`power ${c.power} must be 1 or 2`);
+  const nyquist = c.sampleRate / 2;
+  if (c.kind !== 'spectrogram') {
+    if (!isInt(c.nMels) || c.nMels < 1 || c.nMels > c.nFft / 2 + 1) fail(`nMels ${c.nMels} must be in 1..nFft/2+1 (${c.nFft / 2 + 1})`);
+    if (!(c.fMin >= 0 && c.fMin < c.fMax)) fail(`fMin ${c.fMin} must be >= 0 and below fMax ${c.fMax}`);
+    if (c.fMax > nyquist) fail(`fMax ${c.fMax} is above the Nyquist frequency ${nyquist} of sampleRate ${c.sampleRate}`);
+    if (!['slaney', 'htk'].includes(c.melScale)) fail(`melScale '${c.melScale}' must be slaney or htk`);
+    if (!['slaney', 'none'].includes(c.melNorm)) fail(`melNorm '${c.melNorm}' must be slaney or none`);
+  }
+  if (c.kind === 'mfcc' && (!isInt(c.nMfcc) || c.nMfcc < 1 || c.nMfcc > c.nMels)) fail(`nMfcc ${c.nMfcc} must be in 1..nMels (${c.nMels})`);
+  if (c.log.type === 'db') {
+    if (!(c.log.amin > 0)) fail(`log.amin ${c.log.amin} must be > 0`);
+    if (c.log.topDb !== null && !(c.log.topDb > 0)) fail(`log.topDb ${c.log.topDb} must be > 0 or null`);
+    if (c.log.ref !== 'max' && !(typeof c.log.ref === 'number' && c.log.ref > 0)) fail(`log.ref must be 'max' or a positive number`);
+  } else if (c.log.type === 'ln') {
+    if (!(c.log.floor > 0)) fail(`log.floor ${c.log.floor} must be > 0`);
+  } else fail(`log.type must be db or ln`);
+  if (![0, 1, 2].includes(c.deltas)) fail(`deltas ${c.deltas} must be 0, 1 or 2`);
+  if (!isInt(c.deltaWidth) || c.deltaWidth < 3 || c.deltaWidth % 2 === 0) fail(`deltaWidth ${c.deltaWidth} must be an odd integer >= 3`);
+  if (!isInt(c.numFrames) || c.numFrames < 0 || c.numFrames > 100000) fail(`numFrames ${c.numFrames} must be an integer in 0..100000`);
+  if (c.normalization) {
+    const d = featureDimension(c);
+    const { mean, std } = c.normalization;
+    if (mean.length !== d || std.length !== d) fail(`normalization statistics have ${mean.length}/${std.length} values; the features have ${d}`);
+    if (![...mean, ...std].every(Number.isFinite) || std.some((s) => s <= 0)) fail('normalization statistics must be finite with std > 0');
+  }
+  return c;
+}
+
+export function featureConfigToJSON(config: FeatureConfig): string {
+  return JSON.stringify(config);
+}
+
+export function featureConfigFromJSON(json: string): FeatureConfig {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (err) {
+    throw new FeatureConfigError('feature config is not valid JSON', { cause: err });
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw new FeatureConfigError('feature config JSON must be an object');
+  return resolveFeatureConfig(parsed as Partial<FeatureConfig>);
+}
