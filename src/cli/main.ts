@@ -1,0 +1,15 @@
+import { Command } from 'commander';
+import { runCli, type CommandModule } from './run.js';
+
+// Each command lives in src/cli/commands/<name>.ts, exports `register(program)`, and is imported
+// only when it runs, so `digits predict` does not pay for loading the trainer.
+// Add one line per command here.
+const commands: Record<string, () => Promise<CommandModule>> = {
+};
+
+const program = new Command('digits')
+  .description('Recognize spoken digits 0-9 from files, a microphone or a browser')
+  .option('--verbose', 'print stack traces and debug details on errors')
+  .showHelpAfterError();
+
+await runCli(program, commands);

@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './features/config.js';
+export type { FeatureBackend, FeatureExtractor, FeatureMatrix } from './features/backend.js';
