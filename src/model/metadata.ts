@@ -1,0 +1,31 @@
+/**
+ * The contract between the exporter (src/train/onnx) and inference (src/model): every model file
+ * carries these ONNX metadata_props. Input "features" is float32 [batch, numFrames, dims] exactly
+ * as FeatureExtractor.compute returns it (normalization included); output "probabilities" is
+ * float32 [batch, labels.length] after softmax.
+ */
+export const MODEL_INPUT_NAME = 'features';
+export const MODEL_OUTPUT_NAME = 'probabilities';
+export const METADATA_FORMAT_VERSION = 1;
+
+export const METADATA_KEYS = {
+  /** "1" */
+  formatVersion: 'spoken_digits.format_version',
+  /** JSON FeatureConfig (src/features/config.ts), normalization statistics included. */
+  featureConfig: 'spoken_digits.feature_config',
+  /** JSON array of class labels in output order, e.g. ["0",...,"9"] or with a trailing "none" (not a digit). */
+  labels: 'spoken_digits.labels',
+  /** Architecture name from the zoo: mlp | cnn | dscnn | resnet-se | transformer | ... */
+  modelType: 'spoken_digits.model_type',
+  /** "fp32" | "int8" */
+  precision: 'spoken_digits.precision',
+  /** JSON: { threshold: number } — confidence below it means "not a digit" (calibrated on held-out data). */
+  rejection: 'spoken_digits.rejection',
+  /** JSON: training provenance (data, split, epochs, seed, backend, date, augmentation). */
+  training: 'spoken_digits.training',
+  /** JSON: measured metrics (test accuracy, leave-one-speaker-out, noise). */
+  metrics: 'spoken_digits.metrics',
+} as const;
+
+/** Label used for the "not a digit" class when a model has one. */
+export const NOT_A_DIGIT_LABEL = 'none';
