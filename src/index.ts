@@ -1,3 +1,5 @@
 export * from './errors.js';
 export * from './features/config.js';
 export type { FeatureBackend, FeatureExtractor, FeatureMatrix } from './features/backend.js';
+export * from './audio/index.js';
+export * from './data/index.js';

@@ -1,0 +1,113 @@
+import { AudioInputError } from '../errors.js';
+
+/**
+ * Sample rates we accept anywhere audio enters the library. Telephone speech starts at 8 kHz and
+ * studio audio tops out at 384 kHz; 4 kHz leaves room for odd low-rate recorders. Anything outside
+ * is far more likely a corrupt header than real audio.
+ */
+export const MIN_SAMPLE_RATE = 4000;
+export const MAX_SAMPLE_RATE = 384000;
+
+/** Upper bound on channel count: WAVE_FORMAT_EXTENSIBLE names 18 speaker positions; 32 is generous. */
+export const MAX_CHANNELS = 32;
+
+export function validateSampleRate(sampleRate: number, what = 'sample rate'): void {
+  if (!Number.isFinite(sampleRate) || !Number.isInteger(sampleRate)) {
+    throw new AudioInputError(`${what} must be a whole number of Hz, got ${String(sampleRate)}`);
+  }
+  if (sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) {
+    throw new AudioInputError(
+      `${what} ${sampleRate} Hz is outside the supported range ${MIN_SAMPLE_RATE}..${MAX_SAMPLE_RATE} Hz; ` +
+        'resample the audio (e.g. `sox in.wav -r 16000 out.wav`) or check that the header is not corrupt',
+    );
+  }
+}
+
+export function validateChannels(channels: number): void {
+  if (!Number.isInteger(channels) || channels < 1 || channels > MAX_CHANNELS) {
+    throw new AudioInputError(`channel count must be 1..${MAX_CHANNELS}, got ${String(channels)}`);
+  }
+}
+
+/** int16 -> [-1, 1): the usual 1/32768 scale, so -32768 maps exactly to -1. */
+export function int16ToFloat32(input: Int16Array): Float32Array {
+  const out = new Float32Array(input.length);
+  for (let i = 0; i < input.length; i++) out[i] = input[i] / 32768;
+  return out;
+}
+
+/**
+ * [-1, 1] -> int16 with rounding and clamping (out-of-range and NaN become the nearest legal
+ * value, NaN becomes 0), the inverse of int16ToFloat32 for every int16 value.
+ */
+export function float32ToInt16(input: Float32Array): Int16Array {
+  const out = new Int16Array(input.length);
+  for (let i = 0; i < input.length; i++) {
+    const v = Math.round(input[i] * 32768);
+    out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : Number.isNaN(v) ? 0 : v;
+  }
+  return out;
+}
+
+/** Clamps to [-1, 1] in place; hot float files (peaks above full scale) stay usable. */
+export function clampUnit(samples: Float32Array): Float32Array {
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i];
+    if (v > 1) samples[i] = 1;
+    else if (v < -1) samples[i] = -1;
+  }
+  return samples;
+}
+
+/** Averages interleaved channels into one; channels = 1 returns a copy. */
+export function downmixInterleaved(interleaved: Float32Array, channels: number): Float32Array {
+  validateChannels(channels);
+  const frames = Math.floor(interleaved.length / channels);
+  const out = new Float32Array(frames);
+  if (channels === 1) {
+    out.set(interleaved.subarray(0, frames));
+    return out;
+  }
+  const inv = 1 / channels;
+  for (let f = 0, p = 0; f < frames; f++) {
+    let sum = 0;
+    for (let c = 0; c < channels; c++) sum += interleaved[p++];
+    out[f] = sum * inv;
+  }
+  return out;
+}
+
+/** Index of the first NaN or ±Infinity, or -1. */
+export function findNonFinite(samples: ArrayLike<number>): number {
+  for (let i = 0; i < samples.length; i++) if (!Number.isFinite(samples[i])) return i;
+  return -1;
+}
+
+export interface PcmOptions {
+  /** Interleaved channel count of `samples`; they are averaged into mono. Default 1. */
+  channels?: number;
+}
+
+/**
+ * Raw PCM from a caller (Int16Array, or Float32Array in [-1, 1]) -> a validated mono Float32Array
+ * in [-1, 1]. Refuses empty input, NaN/Inf and impossible sample rates; float input outside
+ * [-1, 1] is clamped. Always returns a new array (the caller's buffer is never modified).
+ */
+export function pcmToFloat32(samples: Int16Array | Float32Array, sampleRate: number, options: PcmOptions = {}): Float32Array {
+  validateSampleRate(sampleRate);
+  const channels = options.channels ?? 1;
+  validateChannels(channels);
+  if (!(samples instanceof Int16Array) && !(samples instanceof Float32Array)) {
+    throw new AudioInputError('PCM samples must be an Int16Array or a Float32Array');
+  }
+  if (samples.length < channels) throw new AudioInputError('PCM input is empty: no samples to process');
+  if (samples instanceof Float32Array) {
+    const bad = findNonFinite(samples);
+    if (bad >= 0) {
+      throw new AudioInputError(`PCM input has a non-finite sample (${samples[bad]}) at index ${bad}; the audio is corrupt`);
+    }
+    return clampUnit(downmixInterleaved(samples, channels));
+  }
+  const asFloat = int16ToFloat32(samples);
+  return channels === 1 ? asFloat : downmixInterleaved(asFloat, channels);
+}

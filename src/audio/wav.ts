@@ -1,0 +1,514 @@
+import * as fs from 'node:fs';
+import { AudioInputError, WavFormatError } from '../errors.js';
+import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './pcm.js';
+
+/*
+ * Our own RIFF/WAVE parser rather than `wavefile`: audio comes from strangers, and we need
+ * (a) never to allocate from a size the file declares, only from bytes that exist,
+ * (b) typed errors that say what is wrong, (c) decoding straight to mono Float32 without an
+ * interleaved Float64 copy of the whole file, and (d) the same header logic over a file
+ * descriptor, so long files can be streamed without reading them whole.
+ */
+
+export type WavEncoding = 'pcm' | 'float' | 'alaw' | 'mulaw';
+
+export interface WavInfo {
+  /** Sample encoding after resolving WAVE_FORMAT_EXTENSIBLE. */
+  format: WavEncoding;
+  /** The fmt chunk's wFormatTag (0xFFFE for extensible). */
+  formatTag: number;
+  /** True when the file used WAVE_FORMAT_EXTENSIBLE. */
+  extensible: boolean;
+  channels: number;
+  sampleRate: number;
+  /** Container bits per sample (8, 16, 24, 32, 64). */
+  bitsPerSample: number;
+  /** Meaningful bits when the header says fewer than the container holds (e.g. 20 in 24). */
+  validBitsPerSample: number;
+  /** Bytes per frame (all channels). */
+  blockAlign: number;
+  /** Byte offset of the first sample in the file. */
+  dataOffset: number;
+  /** Bytes of sample data that actually exist (declared size clamped to the file, whole frames only). */
+  dataBytes: number;
+  /** What the data chunk header claimed. */
+  declaredDataBytes: number;
+  /** The declared data size ran past the end of the file (cut-off download, streaming writer). */
+  truncated: boolean;
+  frames: number;
+  durationSec: number;
+}
+
+export interface DecodedAudio {
+  /** Mono (channels averaged), in [-1, 1]. */
+  samples: Float32Array;
+  sampleRate: number;
+  /** Channels in the file, before the downmix. */
+  channels: number;
+  bitsPerSample: number;
+  format: WavEncoding;
+  durationSec: number;
+  /** True when the file was shorter than its data chunk claimed; the samples present were decoded. */
+  truncated: boolean;
+}
+
+export interface DecodeOptions {
+  /**
+   * Whole-file decoding refuses files longer than this (seconds) before allocating anything.
+   * Default 600 (10 minutes). Use streamWavFile/openWavStream for long recordings.
+   */
+  maxDurationSec?: number;
+}
+
+export const DEFAULT_MAX_DURATION_SEC = 600;
+
+/** Random access to the bytes of a file or buffer; `read` may return fewer bytes at the end. */
+interface ByteSource {
+  readonly size: number;
+  read(offset: number, length: number): Uint8Array;
+}
+
+function bufferSource(bytes: Uint8Array): ByteSource {
+  return {
+    size: bytes.length,
+    read: (offset, length) => bytes.subarray(offset, Math.min(bytes.length, offset + length)),
+  };
+}
+
+function fdSource(fd: number, size: number): ByteSource {
+  return {
+    size,
+    read(offset, length) {
+      const n = Math.max(0, Math.min(length, size - offset));
+      const buf = Buffer.alloc(n);
+      let got = 0;
+      while (got < n) {
+        const r = fs.readSync(fd, buf, got, n - got, offset + got);
+        if (r === 0) break;
+        got += r;
+      }
+      return buf.subarray(0, got);
+    },
+  };
+}
+
+const fourCC = (b: Uint8Array, o = 0): string => String.fromCharCode(b[o], b[o + 1], b[o + 2], b[o + 3]);
+const u16 = (b: Uint8Array, o: number): number => b[o] | (b[o + 1] << 8);
+const u32 = (b: Uint8Array, o: number): number => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+const printable = (s: string): boolean => /^[\x20-\x7e]{4}$/.test(s);
+
+/** Names what a non-WAV file most likely is, so the error can say how to convert it. */
+function sniffOtherFormat(head: Uint8Array): string | null {
+  const s = fourCC(head);
+  if (s.startsWith('ID3') || (head[0] === 0xff && (head[1] & 0xe0) === 0xe0)) return 'an MP3 file';
+  if (s === 'fLaC') return 'a FLAC file';
+  if (s === 'OggS') return 'an Ogg (Vorbis/Opus) file';
+  if (s === 'FORM') return 'an AIFF file';
+  if (s === 'caff') return 'a Core Audio (CAF) file';
+  if (s === '.snd') return 'a Sun/NeXT AU file';
+  if (s.startsWith('#!AM')) return 'an AMR file';
+  if (head.length >= 8 && fourCC(head, 4) === 'ftyp') return 'an MP4/M4A file';
+  if (head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) return 'a WebM/Matroska file';
+  if (s.startsWith('PK')) return 'a ZIP archive';
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'a gzip file';
+  if (s === '\x89PNG') return 'a PNG image';
+  if (/^[\s{[<]/.test(String.fromCharCode(head[0] ?? 0))) return 'a text file';
+  return null;
+}
+
+const KS_GUID_TAIL = [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71];
+
+const OTHER_TAGS: Record<number, string> = {
+  0x0002: 'Microsoft ADPCM',
+  0x0011: 'IMA ADPCM',
+  0x0031: 'GSM 6.10',
+  0x0050: 'MPEG',
+  0x0055: 'MP3',
+  0x0161: 'WMA',
+};
+
+/** Before the data chunk, more chunks than any real writer produces means a crafted file. */
+const MAX_CHUNKS = 4096;
+
+interface FmtChunk {
+  format: WavEncoding;
+  formatTag: number;
+  extensible: boolean;
+  channels: number;
+  sampleRate: number;
+  bitsPerSample: number;
+  validBitsPerSample: number;
+  blockAlign: number;
+}
+
+function parseFmt(b: Uint8Array, declaredSize: number, where: string): FmtChunk {
+  if (declaredSize < 16 || b.length < 16) {
+    throw new WavFormatError(`${where}: fmt chunk is ${Math.min(declaredSize, b.length)} bytes, a WAV fmt chunk needs at least 16`);
+  }
+  const formatTag = u16(b, 0);
+  const channels = u16(b, 2);
+  const sampleRate = u32(b, 4);
+  const blockAlign = u16(b, 12);
+  const bitsPerSample = u16(b, 14);
+  let tag = formatTag;
+  let validBits = bitsPerSample;
+  const extensible = formatTag === 0xfffe;
+  if (extensible) {
+    if (declaredSize < 40 || b.length < 40) {
+      throw new WavFormatError(`${where}: WAVE_FORMAT_EXTENSIBLE fmt chunk is ${Math.min(declaredSize, b.length)} bytes, needs 40`);
+    }
+    validBits = u16(b, 18) || bitsPerSample;
+    tag = u16(b, 24);
+    for (let i = 0; i < KS_GUID_TAIL.length; i++) {
+      if (b[26 + i] !== KS_GUID_TAIL[i]) {
+        throw new WavFormatError(`${where}: WAVE_FORMAT_EXTENSIBLE sub-format GUID is not a standard audio sub-format; convert the file to PCM WAV (e.g. \`sox in.wav -e signed -b 16 out.wav\`)`);
+      }
+    }
+  }
+  if (channels === 0) throw new WavFormatError(`${where}: header declares zero channels`);
+  if (channels > MAX_CHANNELS) throw new WavFormatError(`${where}: header declares ${channels} channels; at most ${MAX_CHANNELS} are supported`);
+  if (sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) {
+    throw new WavFormatError(
+      `${where}: header declares a sample rate of ${sampleRate} Hz, outside the supported ${MIN_SAMPLE_RATE}..${MAX_SAMPLE_RATE} Hz ` +
+        '(corrupt header, or resample the audio first)',
+    );
+  }
+  let format: WavEncoding;
+  if (tag === 1) {
+    if (bitsPerSample < 1 || bitsPerSample > 32) {
+      throw new WavFormatError(`${where}: integer PCM with ${bitsPerSample} bits per sample is not supported (1..32)`);
+    }
+    format = 'pcm';
+  } else if (tag === 3) {
+    if (bitsPerSample !== 32 && bitsPerSample !== 64) {
+      throw new WavFormatError(`${where}: IEEE float with ${bitsPerSample} bits per sample is not supported (32 or 64)`);
+    }
+    format = 'float';
+  } else if (tag === 6 || tag === 7) {
+    if (bitsPerSample !== 8) throw new WavFormatError(`${where}: ${tag === 6 ? 'A-law' : 'mu-law'} needs 8 bits per sample, header says ${bitsPerSample}`);
+    format = tag === 6 ? 'alaw' : 'mulaw';
+  } else {
+    const name = OTHER_TAGS[tag] ?? `format tag 0x${tag.toString(16).padStart(4, '0')}`;
+    throw new WavFormatError(`${where}: ${name} encoding is not supported; convert to PCM WAV (e.g. \`sox in.wav -e signed -b 16 out.wav\`)`);
+  }
+  const bytesPerSample = Math.ceil(bitsPerSample / 8);
+  if (blockAlign !== channels * bytesPerSample) {
+    throw new WavFormatError(
+      `${where}: block align ${blockAlign} does not match ${channels} channel(s) x ${bytesPerSample} byte(s); the header is inconsistent`,
+    );
+  }
+  return { format, formatTag, extensible, channels, sampleRate, bitsPerSample: bytesPerSample * 8, validBitsPerSample: Math.min(validBits, bytesPerSample * 8), blockAlign };
+}
+
+function parseHeader(src: ByteSource, where: string): WavInfo {
+  if (src.size === 0) throw new WavFormatError(`${where}: file is empty (0 bytes)`);
+  const head = src.read(0, 12);
+  const magic = fourCC(head);
+  if (magic !== 'RIFF') {
+    if (head.length < 4) throw new WavFormatError(`${where}: truncated header (${src.size} bytes); a WAV file starts with a 12-byte RIFF header`);
+    if (magic === 'RIFX') throw new WavFormatError(`${where}: big-endian WAV (RIFX) is not supported; convert with \`sox in.wav -L out.wav\``);
+    if (magic === 'RF64' || magic === 'BW64') throw new WavFormatError(`${where}: ${magic} (64-bit WAV) is not supported; split or convert it to a standard WAV`);
+    const other = sniffOtherFormat(head);
+    throw new WavFormatError(
+      `${where}: not a WAV file (${other ? `looks like ${other}` : `starts with ${JSON.stringify(magic)} instead of "RIFF"`}); convert it to WAV, e.g. \`sox in out.wav\``,
+    );
+  }
+  if (head.length < 12) throw new WavFormatError(`${where}: truncated header (${src.size} bytes); a WAV file starts with a 12-byte RIFF header`);
+  if (fourCC(head, 8) !== 'WAVE') throw new WavFormatError(`${where}: RIFF file of type ${JSON.stringify(fourCC(head, 8))}, not WAVE`);
+
+  let fmt: FmtChunk | null = null;
+  let pos = 12;
+  for (let n = 0; ; n++) {
+    if (n >= MAX_CHUNKS) throw new WavFormatError(`${where}: more than ${MAX_CHUNKS} chunks before the data chunk; the file is corrupt or crafted`);
+    const ch = src.read(pos, 8);
+    if (ch.length < 8) {
+      if (!fmt) throw new WavFormatError(`${where}: truncated: no fmt chunk found in ${src.size} bytes`);
+      throw new WavFormatError(`${where}: truncated: no data chunk found in ${src.size} bytes`);
+    }
+    const id = fourCC(ch);
+    const size = u32(ch, 4);
+    const body = pos + 8;
+    const remaining = src.size - body;
+    if (id === 'data') {
+      if (!fmt) throw new WavFormatError(`${where}: data chunk comes before the fmt chunk; the file is corrupt`);
+      const present = Math.min(size, remaining);
+      const dataBytes = present - (present % fmt.blockAlign);
+      if (dataBytes === 0) {
+        throw new AudioInputError(`${where}: the WAV data chunk holds no complete sample frame (declared ${size} bytes, ${remaining} present); the file has no audio`);
+      }
+      const frames = dataBytes / fmt.blockAlign;
+      return { ...fmt, dataOffset: body, dataBytes, declaredDataBytes: size, truncated: size > remaining, frames, durationSec: frames / fmt.sampleRate };
+    }
+    if (size > remaining) {
+      throw new WavFormatError(
+        `${where}: chunk ${JSON.stringify(id)} at byte ${pos} declares ${size} bytes but only ${Math.max(0, remaining)} remain (lying chunk size or truncated file)`,
+      );
+    }
+    if (id === 'fmt ') {
+      if (fmt) throw new WavFormatError(`${where}: more than one fmt chunk`);
+      fmt = parseFmt(src.read(body, Math.min(size, 40)), size, where);
+    }
+    let next = body + size;
+    // RIFF pads odd-sized chunks to an even length, but some writers forget the pad byte: follow
+    // the padding unless only the unpadded offset lands on a plausible chunk id.
+    if (size & 1) {
+      const padded = src.read(next + 1, 4);
+      const unpadded = src.read(next, 4);
+      const paddedOk = padded.length === 4 && printable(fourCC(padded));
+      const unpaddedOk = unpadded.length === 4 && printable(fourCC(unpadded));
+      next += paddedOk || !unpaddedOk ? 1 : 0;
+    }
+    pos = next;
+  }
+}
+
+// G.711 decoders as 256-entry tables (ITU-T G.711 expansion to 16-bit linear, then / 32768).
+const MULAW = new Float32Array(256);
+const ALAW = new Float32Array(256);
+for (let i = 0; i < 256; i++) {
+  const u = ~i & 0xff;
+  const exp = (u >> 4) & 7;
+  const mag = (((u & 0x0f) << 3) + 0x84) << exp;
+  MULAW[i] = ((u & 0x80 ? 0x84 - mag : mag - 0x84)) / 32768;
+  const a = i ^ 0x55;
+  const aexp = (a & 0x70) >> 4;
+  const amant = a & 0x0f;
+  const t = aexp === 0 ? (amant << 4) + 8 : ((amant << 4) + 0x108) << (aexp - 1);
+  ALAW[i] = (a & 0x80 ? t : -t) / 32768;
+}
+
+/**
+ * Decodes whole frames from `bytes` (which must start on a frame boundary) into `out` at
+ * `outOffset`, averaging channels. Float NaN/Inf -> AudioInputError; float peaks clamped to [-1, 1].
+ */
+function decodeFrames(bytes: Uint8Array, info: WavInfo, out: Float32Array, outOffset: number, firstFrame: number, where: string): number {
+  const { channels, blockAlign } = info;
+  const frames = Math.floor(bytes.length / blockAlign);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const inv = 1 / channels;
+  const bps = info.bitsPerSample >> 3;
+  let p = 0;
+  for (let f = 0; f < frames; f++) {
+    let sum = 0;
+    for (let c = 0; c < channels; c++, p += bps) {
+      let v: number;
+      switch (info.format) {
+        case 'pcm':
+          if (bps === 2) v = view.getInt16(p, true) / 32768;
+          else if (bps === 1) v = (bytes[p] - 128) / 128;
+          else if (bps === 3) v = ((bytes[p] | (bytes[p + 1] << 8) | (bytes[p + 2] << 16)) << 8 >> 8) / 8388608;
+          else v = view.getInt32(p, true) / 2147483648;
+          break;
+        case 'float':
+          v = bps === 4 ? view.getFloat32(p, true) : view.getFloat64(p, true);
+          if (!Number.isFinite(v)) {
+            throw new AudioInputError(`${where}: float sample ${firstFrame + f} (channel ${c}) is ${v}; the audio is corrupt`);
+          }
+          if (v > 1) v = 1;
+          else if (v < -1) v = -1;
+          break;
+        case 'alaw':
+          v = ALAW[bytes[p]];
+          break;
+        default:
+          v = MULAW[bytes[p]];
+      }
+      sum += v;
+    }
+    out[outOffset + f] = channels === 1 ? sum : sum * inv;
+  }
+  return frames;
+}
+
+function checkDuration(info: WavInfo, options: DecodeOptions, where: string): void {
+  const max = options.maxDurationSec ?? DEFAULT_MAX_DURATION_SEC;
+  if (info.durationSec > max) {
+    throw new AudioInputError(
+      `${where}: audio is ${info.durationSec.toFixed(1)} s long, over the ${max} s limit for whole-file decoding; ` +
+        'stream it (streamWavFile) or raise maxDurationSec',
+    );
+  }
+}
+
+function toResult(info: WavInfo, samples: Float32Array): DecodedAudio {
+  return {
+    samples,
+    sampleRate: info.sampleRate,
+    channels: info.channels,
+    bitsPerSample: info.bitsPerSample,
+    format: info.format,
+    durationSec: info.durationSec,
+    truncated: info.truncated,
+  };
+}
+
+function asBytes(input: Uint8Array | ArrayBuffer): Uint8Array {
+  if (input instanceof Uint8Array) return input;
+  if (input instanceof ArrayBuffer) return new Uint8Array(input);
+  throw new AudioInputError('WAV input must be a Buffer, Uint8Array or ArrayBuffer');
+}
+
+/** Parses only the header of an in-memory WAV. */
+export function readWavInfo(input: Uint8Array | ArrayBuffer): WavInfo {
+  return parseHeader(bufferSource(asBytes(input)), 'WAV');
+}
+
+/** Decodes an in-memory WAV file into mono Float32 samples in [-1, 1]. */
+export function decodeWav(input: Uint8Array | ArrayBuffer, options: DecodeOptions = {}): DecodedAudio {
+  const bytes = asBytes(input);
+  const info = parseHeader(bufferSource(bytes), 'WAV');
+  checkDuration(info, options, 'WAV');
+  const out = new Float32Array(info.frames);
+  decodeFrames(bytes.subarray(info.dataOffset, info.dataOffset + info.dataBytes), info, out, 0, 0, 'WAV');
+  return toResult(info, out);
+}
+
+function openFile(path: string): { fd: number; size: number } {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory, not a WAV file' : (err as Error).message;
+    throw new AudioInputError(`${path}: ${why}`, { cause: err });
+  }
+  const st = fs.fstatSync(fd);
+  if (!st.isFile()) {
+    fs.closeSync(fd);
+    throw new AudioInputError(`${path}: ${st.isDirectory() ? 'is a directory' : 'is not a regular file'}, not a WAV file`);
+  }
+  return { fd, size: st.size };
+}
+
+/** Reads at most this many bytes per read, so decoding a file needs its output plus ~1 MB. */
+const READ_CHUNK = 1 << 20;
+
+/** Parses only the header of a WAV file (reads a few hundred bytes, whatever the file size). */
+export function readWavFileInfo(path: string): WavInfo {
+  const { fd, size } = openFile(path);
+  try {
+    return parseHeader(fdSource(fd, size), path);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Decodes a WAV file into mono Float32 samples. Refuses files over maxDurationSec before reading
+ * their samples; reads in 1 MB pieces, never the whole file at once.
+ */
+export function readWavFileSync(path: string, options: DecodeOptions = {}): DecodedAudio {
+  const { fd, size } = openFile(path);
+  try {
+    const info = parseHeader(fdSource(fd, size), path);
+    checkDuration(info, options, path);
+    const out = new Float32Array(info.frames);
+    const chunkBytes = Math.max(info.blockAlign, READ_CHUNK - (READ_CHUNK % info.blockAlign));
+    const buf = Buffer.alloc(Math.min(chunkBytes, info.dataBytes));
+    let frame = 0;
+    for (let off = 0; off < info.dataBytes; ) {
+      const want = Math.min(buf.length, info.dataBytes - off);
+      const got = readFully(fd, buf, want, info.dataOffset + off);
+      if (got < want) throw new WavFormatError(`${path}: file shrank while being read`);
+      frame += decodeFrames(buf.subarray(0, got), info, out, frame, frame, path);
+      off += got;
+    }
+    return toResult(info, out);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function readFully(fd: number, buf: Buffer, length: number, position: number): number {
+  let got = 0;
+  while (got < length) {
+    const r = fs.readSync(fd, buf, got, length - got, position + got);
+    if (r === 0) break;
+    got += r;
+  }
+  return got;
+}
+
+/** Async form of readWavFileSync. */
+export async function readWavFile(path: string, options: DecodeOptions = {}): Promise<DecodedAudio> {
+  return readWavFileSync(path, options);
+}
+
+export interface StreamOptions {
+  /** Mono frames per yielded block (at the file's own rate). Default 8192. */
+  blockFrames?: number;
+}
+
+export interface WavStream extends AsyncIterable<Float32Array> {
+  readonly info: WavInfo;
+  readonly path: string;
+  /** Closes the file; iteration also closes it when it ends or the loop breaks. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a WAV file for block-wise reading: the header is parsed now (typed errors are thrown
+ * here), samples are read and decoded block by block, so memory stays flat for hour-long files.
+ */
+export async function openWavStream(path: string, options: StreamOptions = {}): Promise<WavStream> {
+  const blockFrames = options.blockFrames ?? 8192;
+  if (!Number.isInteger(blockFrames) || blockFrames < 1 || blockFrames > 1 << 24) {
+    throw new AudioInputError(`blockFrames must be a whole number in 1..${1 << 24}, got ${String(blockFrames)}`);
+  }
+  const { fd, size } = openFile(path);
+  let info: WavInfo;
+  try {
+    info = parseHeader(fdSource(fd, size), path);
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (!closed) {
+      closed = true;
+      fs.closeSync(fd);
+    }
+  };
+  const bytesPerBlock = blockFrames * info.blockAlign;
+  async function* blocks(): AsyncGenerator<Float32Array> {
+    const buf = Buffer.alloc(Math.min(bytesPerBlock, info.dataBytes));
+    try {
+      let frame = 0;
+      for (let off = 0; off < info.dataBytes && !closed; ) {
+        const want = Math.min(buf.length, info.dataBytes - off);
+        const got = await new Promise<number>((resolve, reject) =>
+          fs.read(fd, buf, 0, want, info.dataOffset + off, (err, n) => (err ? reject(err) : resolve(n))),
+        );
+        const whole = got - (got % info.blockAlign);
+        if (whole === 0) break; // file shrank under us: end the stream with what was there
+        const out = new Float32Array(whole / info.blockAlign);
+        decodeFrames(buf.subarray(0, whole), info, out, 0, frame, path);
+        frame += out.length;
+        off += whole;
+        yield out;
+      }
+    } finally {
+      await close();
+    }
+  }
+  return { info, path, close, [Symbol.asyncIterator]: blocks };
+}
+
+export interface WavBlock {
+  /** Mono samples in [-1, 1]. */
+  samples: Float32Array;
+  /** Index of the block's first frame in the file. */
+  startFrame: number;
+  sampleRate: number;
+}
+
+/** `for await (const block of streamWavFile(path))` — the header errors surface on the first step. */
+export async function* streamWavFile(path: string, options: StreamOptions = {}): AsyncGenerator<WavBlock> {
+  const stream = await openWavStream(path, options);
+  let startFrame = 0;
+  for await (const samples of stream) {
+    yield { samples, startFrame, sampleRate: stream.info.sampleRate };
+    startFrame += samples.length;
+  }
+}

@@ -1,0 +1,85 @@
+import { DatasetError } from '../errors.js';
+import type { FsddClip } from './clips.js';
+
+export interface Split<T extends FsddClip = FsddClip> {
+  train: T[];
+  test: T[];
+}
+
+/** FSDD's official split: takes 0-4 of every speaker and digit are the test set. */
+export function officialSplit<T extends FsddClip>(clips: readonly T[]): Split<T> {
+  const train: T[] = [];
+  const test: T[] = [];
+  for (const c of clips) (c.take <= 4 ? test : train).push(c);
+  return { train, test };
+}
+
+/** The given speakers are the test set, everyone else trains (e.g. leave-one-speaker-out folds). */
+export function leaveSpeakersOut<T extends FsddClip>(clips: readonly T[], testSpeakers: readonly string[]): Split<T> {
+  if (testSpeakers.length === 0) throw new DatasetError('leaveSpeakersOut needs at least one test speaker');
+  const known = new Set(clips.map((c) => c.speaker));
+  const missing = testSpeakers.filter((s) => !known.has(s));
+  if (missing.length) {
+    throw new DatasetError(`unknown speaker(s) ${missing.join(', ')}; the clips have: ${[...known].sort().join(', ')}`);
+  }
+  const held = new Set(testSpeakers);
+  const train: T[] = [];
+  const test: T[] = [];
+  for (const c of clips) (held.has(c.speaker) ? test : train).push(c);
+  if (train.length === 0) throw new DatasetError('leaveSpeakersOut left no training clips: every speaker is in the test set');
+  return { train, test };
+}
+
+/** The speakers present, sorted: one leave-one-speaker-out fold each. */
+export function speakersOf(clips: readonly FsddClip[]): string[] {
+  return [...new Set(clips.map((c) => c.speaker))].sort();
+}
+
+/** mulberry32: small, fast, seedable; good enough to shuffle a few thousand file names. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface ValidationOptions {
+  /** Fraction of each (digit, speaker) group moved to validation. Default 0.1. */
+  fraction?: number;
+  seed?: number;
+}
+
+/**
+ * Carves a validation set out of training clips, stratified by digit and speaker: each
+ * (digit, speaker) group gives round(fraction * size) clips (at least one when the group has two
+ * or more), picked by a seeded shuffle, so the same seed always gives the same split.
+ */
+export function validationSplit<T extends FsddClip>(train: readonly T[], options: ValidationOptions = {}): { train: T[]; validation: T[] } {
+  const fraction = options.fraction ?? 0.1;
+  if (!(fraction > 0 && fraction < 1)) throw new DatasetError(`validation fraction must be between 0 and 1 (exclusive), got ${fraction}`);
+  const random = rng(options.seed ?? 0);
+  const groups = new Map<string, T[]>();
+  for (const c of train) {
+    const key = `${c.digit}\u0000${c.speaker}`;
+    const g = groups.get(key);
+    if (g) g.push(c);
+    else groups.set(key, [c]);
+  }
+  const held = new Set<T>();
+  for (const key of [...groups.keys()].sort()) {
+    const g = groups.get(key)!;
+    if (g.length < 2) continue;
+    const n = Math.min(g.length - 1, Math.max(1, Math.round(g.length * fraction)));
+    const order = g.slice();
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (let i = 0; i < n; i++) held.add(order[i]);
+  }
+  return { train: train.filter((c) => !held.has(c)), validation: train.filter((c) => held.has(c)) };
+}
