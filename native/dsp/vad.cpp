@@ -1,0 +1,361 @@
+#include "vad.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include "kiss_fftr.h"
+
+namespace spoken_digits {
+
+namespace {
+
+constexpr float kPi = 3.14159265358979323846f;
+constexpr float kFloorDb = -120.f;
+
+int nextPow2(int v) {
+  int p = 16;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+float toDb(double meanSquare) { return meanSquare > 1e-12 ? static_cast<float>(10.0 * std::log10(meanSquare)) : kFloorDb; }
+
+}  // namespace
+
+// Band energy and flatness of one windowed frame. Shared by the streaming detector and the
+// offline valley finder so both see the same numbers.
+class BandAnalyzer {
+ public:
+  int nfft, win, binLo, binHi;
+  kiss_fftr_cfg cfg;
+  std::vector<float> window, frame;
+  std::vector<kiss_fft_cpx> spectrum;
+  double norm;
+
+  BandAnalyzer(int sampleRate, int winLen, float lowHz, float highHz) : nfft(nextPow2(winLen)), win(winLen) {
+    cfg = kiss_fftr_alloc(nfft, 0, nullptr, nullptr);
+    window.resize(win);
+    double sumSq = 0;
+    for (int i = 0; i < win; ++i) {
+      window[i] = 0.5f - 0.5f * std::cos(2.f * kPi * static_cast<float>(i) / static_cast<float>(win));
+      sumSq += static_cast<double>(window[i]) * window[i];
+    }
+    frame.assign(nfft, 0.f);
+    spectrum.resize(nfft / 2 + 1);
+    // Parseval: 2*sum|X|^2/nfft over one side equals sum((x*w)^2); dividing by sum(w^2) gives the
+    // mean square of x in the band, so a full-scale sine reads about -3 dBFS.
+    norm = 2.0 / (static_cast<double>(nfft) * sumSq);
+    binLo = std::max(1, static_cast<int>(std::ceil(lowHz * nfft / sampleRate)));
+    binHi = std::min(nfft / 2, static_cast<int>(std::floor(highHz * nfft / sampleRate)));
+  }
+  ~BandAnalyzer() { kiss_fftr_free(cfg); }
+
+  // `samples` holds `win` samples.
+  void analyze(const float* samples, float* bandDb, float* flatness) {
+    for (int i = 0; i < win; ++i) frame[i] = samples[i] * window[i];
+    kiss_fftr(cfg, frame.data(), spectrum.data());
+    double sum = 0, logSum = 0;
+    for (int k = binLo; k <= binHi; ++k) {
+      const double p = static_cast<double>(spectrum[k].r) * spectrum[k].r + static_cast<double>(spectrum[k].i) * spectrum[k].i;
+      sum += p;
+      logSum += std::log(p + 1e-20);
+    }
+    const int bins = binHi - binLo + 1;
+    const double mean = sum / bins;
+    *bandDb = toDb(sum * norm);
+    *flatness = mean > 1e-18 ? static_cast<float>(std::exp(logSum / bins) / mean) : 1.f;
+  }
+};
+
+std::string validateVadConfig(const VadConfig& c) {
+  std::ostringstream err;
+  auto positive = [&](float v, const char* name) {
+    if (!(v > 0) || !std::isfinite(v)) err << name << " must be a positive number (got " << v << "); ";
+  };
+  if (c.sampleRate < 4000 || c.sampleRate > 192000) err << "sampleRate must be in 4000..192000 (got " << c.sampleRate << "); ";
+  if (!(c.sensitivity >= 0 && c.sensitivity <= 1)) err << "sensitivity must be in 0..1 (got " << c.sensitivity << "); ";
+  positive(c.hopMs, "hopMs");
+  positive(c.windowMs, "windowMs");
+  positive(c.onsetMs, "onsetMs");
+  positive(c.hangoverMs, "hangoverMs");
+  positive(c.minSpeechMs, "minSpeechMs");
+  positive(c.maxSpeechMs, "maxSpeechMs");
+  if (!(c.minVoicedMs >= 0)) err << "minVoicedMs must be >= 0; ";
+  if (!(c.preRollMs >= 0) || !(c.postRollMs >= 0)) err << "preRollMs and postRollMs must be >= 0; ";
+  if (c.hopMs > c.windowMs) err << "hopMs must not exceed windowMs; ";
+  if (c.maxSpeechMs < c.minSpeechMs) err << "maxSpeechMs must be >= minSpeechMs; ";
+  if (c.postRollMs > c.hangoverMs) err << "postRollMs must not exceed hangoverMs; ";
+  if (!(c.bandLowHz >= 0 && c.bandLowHz < c.bandHighHz)) err << "bandLowHz must be >= 0 and below bandHighHz; ";
+  if (c.bandHighHz > c.sampleRate / 2.f) err << "bandHighHz is above the Nyquist frequency; ";
+  if (static_cast<int>(c.sampleRate * c.hopMs / 1000.f) < 1) err << "hopMs is shorter than one sample; ";
+  std::string s = err.str();
+  if (s.size() >= 2) s.resize(s.size() - 2);
+  return s;
+}
+
+Vad* Vad::create(const VadConfig& config, std::string* error) {
+  std::string e = validateVadConfig(config);
+  if (!e.empty()) {
+    if (error) *error = e;
+    return nullptr;
+  }
+  return new Vad(config);
+}
+
+Vad::Vad(const VadConfig& c) : config_(c) {
+  const float rate = static_cast<float>(c.sampleRate);
+  hop_ = std::max(1, static_cast<int>(std::lround(rate * c.hopMs / 1000.f)));
+  win_ = std::max(hop_, static_cast<int>(std::lround(rate * c.windowMs / 1000.f)));
+  analyzer_ = new BandAnalyzer(c.sampleRate, win_, c.bandLowHz, c.bandHighHz);
+  nfft_ = analyzer_->nfft;
+  binLo_ = analyzer_->binLo;
+  binHi_ = analyzer_->binHi;
+  auto hops = [&](float ms) { return std::max(1, static_cast<int>(std::lround(ms / c.hopMs))); };
+  onsetHops_ = hops(c.onsetMs);
+  hangoverHops_ = hops(c.hangoverMs);
+  minSpeechHops_ = hops(c.minSpeechMs);
+  maxSpeechHops_ = hops(c.maxSpeechMs);
+  minVoicedHops_ = c.minVoicedMs > 0 ? hops(c.minVoicedMs) : 0;
+  preRoll_ = static_cast<int>(std::lround(rate * c.preRollMs / 1000.f));
+  postRoll_ = static_cast<int>(std::lround(rate * c.postRollMs / 1000.f));
+  // Sensitivity moves the SNR needed to open a segment from 16 dB (0) to 4 dB (1); once open, a
+  // segment holds while the SNR stays above a lower threshold (hysteresis keeps weak word endings).
+  onsetDb_ = 16.f - 12.f * c.sensitivity;
+  holdDb_ = std::max(2.f, onsetDb_ - 5.f);
+  voicedFlatness_ = 0.25f + 0.15f * c.sensitivity;
+  blockHops_ = std::max(1, static_cast<int>(std::lround(250.f / c.hopMs)));
+  history_.assign(win_, 0.f);
+  segmentBandDb_.reserve(static_cast<size_t>(maxSpeechHops_) + 2);
+  reset();
+}
+
+Vad::~Vad() { delete analyzer_; }
+
+void Vad::reset() {
+  std::fill(history_.begin(), history_.end(), 0.f);
+  historyFill_ = 0;
+  samplesSeen_ = 0;
+  hopIndex_ = 0;
+  state_ = State::Silence;
+  runStartHop_ = lastSpeechHop_ = 0;
+  runVoiced_ = 0;
+  lastEndSample_ = 0;
+  segmentBandDb_.clear();
+  noiseDb_ = config_.initialNoiseDb;
+  std::fill(std::begin(blockMin_), std::end(blockMin_), 0.f);
+  blockIdx_ = blockFill_ = blocksFull_ = 0;
+  peakLevelDb_ = kFloorDb;
+  lastBandDb_ = kFloorDb;
+  lastFlatness_ = 1.f;
+}
+
+float Vad::takePeakLevelDb() {
+  const float p = peakLevelDb_;
+  peakLevelDb_ = kFloorDb;
+  return p;
+}
+
+size_t Vad::process(const float* samples, size_t n, std::vector<VadEvent>& events) {
+  size_t count = 0;
+  const int tail = win_ - hop_;
+  size_t i = 0;
+  while (i < n) {
+    const size_t take = std::min(n - i, static_cast<size_t>(hop_ - historyFill_));
+    float* dst = history_.data() + tail + historyFill_;
+    for (size_t j = 0; j < take; ++j) {
+      const float v = samples[i + j];
+      dst[j] = std::isfinite(v) ? v : 0.f;  // one NaN must not poison the noise floor forever
+    }
+    historyFill_ += static_cast<int>(take);
+    samplesSeen_ += static_cast<int64_t>(take);
+    i += take;
+    if (historyFill_ == hop_) {
+      analyzeHop(events, count);
+      std::memmove(history_.data(), history_.data() + hop_, sizeof(float) * static_cast<size_t>(tail));
+      historyFill_ = 0;
+    }
+  }
+  return count;
+}
+
+void Vad::updateNoiseFloor(float bandDb, bool speech) {
+  if (bandDb < noiseDb_) {
+    noiseDb_ += 0.3f * (bandDb - noiseDb_);
+  } else if (!speech) {
+    noiseDb_ += (config_.hopMs / 300.f) * (bandDb - noiseDb_);
+  }
+  noiseDb_ = std::max(noiseDb_, -100.f);
+  // Minimum statistics: if even the quietest hop of the last ~1.5 s is above the floor, the noise
+  // itself got louder (a fan, traffic); follow it instead of calling everything speech.
+  // The first hops' windows still hold the zeros before the stream began: too quiet to count.
+  if (hopIndex_ * hop_ < win_) return;
+  if (blockFill_ == 0 || bandDb < blockMin_[blockIdx_]) blockMin_[blockIdx_] = bandDb;
+  if (++blockFill_ == blockHops_) {
+    blockFill_ = 0;
+    blockIdx_ = (blockIdx_ + 1) % kMinBlocks;
+    blocksFull_ = std::min(blocksFull_ + 1, kMinBlocks);
+  }
+  // Until 1.5 s were seen, the blocks seen so far stand in (so a stream that starts in loud noise
+  // settles after 250 ms instead of calling the first 1.5 s speech).
+  if (blocksFull_ > 0) {
+    const int first = blocksFull_ == kMinBlocks ? 0 : (blockIdx_ - blocksFull_ + kMinBlocks) % kMinBlocks;
+    float m = blockMin_[first];
+    for (int b = 1; b < blocksFull_; ++b) m = std::min(m, blockMin_[(first + b) % kMinBlocks]);
+    if (m > noiseDb_ + 1.f) noiseDb_ += 0.1f * (m - noiseDb_);
+  }
+}
+
+void Vad::analyzeHop(std::vector<VadEvent>& events, size_t& count) {
+  const int64_t hop = hopIndex_++;
+  const float* cur = history_.data() + (win_ - hop_);
+  double ms = 0;
+  for (int j = 0; j < hop_; ++j) ms += static_cast<double>(cur[j]) * cur[j];
+  peakLevelDb_ = std::max(peakLevelDb_, toDb(ms / hop_));
+
+  float bandDb = 0, flatness = 1;
+  analyzer_->analyze(history_.data(), &bandDb, &flatness);
+  lastBandDb_ = bandDb;
+  lastFlatness_ = flatness;
+
+  const float snr = bandDb - noiseDb_;
+  const float need = state_ == State::Speech ? holdDb_ : onsetDb_;
+  const bool speech = bandDb > config_.minLevelDb && snr > need;
+  const bool voiced = speech && flatness < voicedFlatness_;
+  updateNoiseFloor(bandDb, speech || state_ == State::Speech);
+
+  switch (state_) {
+    case State::Silence:
+      if (!speech) break;
+      state_ = State::Onset;
+      runStartHop_ = lastSpeechHop_ = hop;
+      runVoiced_ = voiced ? 1 : 0;
+      segmentBandDb_.clear();
+      segmentBandDb_.push_back(bandDb);
+      [[fallthrough]];
+    case State::Onset:
+      if (hop != runStartHop_) {
+        if (!speech) {
+          state_ = State::Silence;
+          break;
+        }
+        lastSpeechHop_ = hop;
+        runVoiced_ += voiced ? 1 : 0;
+        segmentBandDb_.push_back(bandDb);
+      }
+      if (hop - runStartHop_ + 1 >= onsetHops_) {
+        state_ = State::Speech;
+        const int64_t start = std::max(lastEndSample_, runStartHop_ * hop_ - preRoll_);
+        events.push_back({VadEventType::Start, VadEndReason::None, std::max<int64_t>(0, start), samplesSeen_});
+        ++count;
+      }
+      break;
+    case State::Speech:
+      if (segmentBandDb_.size() < segmentBandDb_.capacity()) segmentBandDb_.push_back(bandDb);
+      if (speech) {
+        lastSpeechHop_ = hop;
+        runVoiced_ += voiced ? 1 : 0;
+      }
+      if (hop - lastSpeechHop_ >= hangoverHops_) {
+        closeSegment(VadEndReason::Silence, events, count);
+      } else if (hop - runStartHop_ + 1 >= maxSpeechHops_) {
+        lastSpeechHop_ = hop;
+        closeSegment(VadEndReason::MaxLength, events, count);
+      }
+      break;
+  }
+}
+
+void Vad::closeSegment(VadEndReason reason, std::vector<VadEvent>& events, size_t& count) {
+  const int64_t start = std::max<int64_t>(0, std::max(lastEndSample_, runStartHop_ * hop_ - preRoll_));
+  const int64_t end = std::min(samplesSeen_, (lastSpeechHop_ + 1) * hop_ + postRoll_);
+  const int64_t lengthHops = lastSpeechHop_ - runStartHop_ + 1;
+  state_ = State::Silence;
+  if (reason == VadEndReason::MaxLength && !segmentBandDb_.empty()) {
+    // A segment this long is more likely a louder background than speech: restart the floor at
+    // the segment's quiet end (10th percentile).
+    auto nth = segmentBandDb_.begin() + static_cast<std::ptrdiff_t>(segmentBandDb_.size() / 10);
+    std::nth_element(segmentBandDb_.begin(), nth, segmentBandDb_.end());
+    noiseDb_ = std::max(noiseDb_, *nth);
+  }
+  segmentBandDb_.clear();
+  if (lengthHops < minSpeechHops_) {
+    events.push_back({VadEventType::Abort, VadEndReason::TooShort, start, end});
+  } else if (runVoiced_ < minVoicedHops_) {
+    events.push_back({VadEventType::Abort, VadEndReason::Unvoiced, start, end});
+  } else {
+    events.push_back({VadEventType::End, reason, start, end});
+    lastEndSample_ = end;
+  }
+  ++count;
+}
+
+size_t Vad::flush(std::vector<VadEvent>& events) {
+  size_t count = 0;
+  if (state_ == State::Speech) closeSegment(VadEndReason::Flush, events, count);
+  state_ = State::Silence;
+  return count;
+}
+
+std::vector<Valley> findEnergyValleys(const float* samples, size_t n, int sampleRate, float minDepthDb, float minPieceMs) {
+  std::vector<Valley> out;
+  if (sampleRate < 4000 || n == 0) return out;
+  const float hopMs = 10.f;
+  const int hop = std::max(1, sampleRate / 100);
+  const int win = static_cast<int>(std::lround(sampleRate * 0.032f));
+  const int hops = static_cast<int>(n / static_cast<size_t>(hop));
+  const int minPiece = std::max(1, static_cast<int>(std::lround(minPieceMs / hopMs)));
+  if (hops < 2 * minPiece + 1) return out;
+  BandAnalyzer analyzer(sampleRate, win, 300.f, std::min(3400.f, sampleRate / 2.f));
+  std::vector<float> frame(static_cast<size_t>(win)), e(static_cast<size_t>(hops)), s(static_cast<size_t>(hops));
+  for (int k = 0; k < hops; ++k) {
+    // Centred on the hop, zero outside the segment.
+    const int64_t first = static_cast<int64_t>(k) * hop + hop / 2 - win / 2;
+    for (int j = 0; j < win; ++j) {
+      const int64_t idx = first + j;
+      frame[j] = (idx >= 0 && idx < static_cast<int64_t>(n)) ? samples[idx] : 0.f;
+    }
+    float flat;
+    analyzer.analyze(frame.data(), &e[k], &flat);
+  }
+  for (int k = 0; k < hops; ++k) {
+    const int a = std::max(0, k - 1), b = std::min(hops - 1, k + 1);
+    float sum = 0;
+    for (int j = a; j <= b; ++j) sum += e[j];
+    s[k] = sum / static_cast<float>(b - a + 1);
+  }
+  std::vector<float> leftMax(s.size()), rightMax(s.size());
+  for (int k = 0; k < hops; ++k) leftMax[k] = k ? std::max(leftMax[k - 1], s[k]) : s[k];
+  for (int k = hops - 1; k >= 0; --k) rightMax[k] = k < hops - 1 ? std::max(rightMax[k + 1], s[k]) : s[k];
+
+  struct Candidate {
+    int centre;
+    float depth, lowMs;
+  };
+  std::vector<Candidate> cands;
+  for (int k = minPiece; k < hops - minPiece; ++k) {
+    if (s[k] > s[k - 1] || s[k] > s[k + 1]) continue;
+    const float depth = std::min(leftMax[k], rightMax[k]) - s[k];
+    if (depth < minDepthDb) continue;
+    int l = k, r = k;
+    while (l > 0 && s[l - 1] <= s[k] + 3.f) --l;
+    while (r < hops - 1 && s[r + 1] <= s[k] + 3.f) ++r;
+    const int centre = (l + r) / 2;
+    if (centre < minPiece || centre > hops - minPiece) continue;
+    cands.push_back({centre, depth, static_cast<float>(r - l + 1) * hopMs});
+  }
+  std::sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) { return a.depth > b.depth; });
+  std::vector<Candidate> kept;
+  for (const auto& c : cands) {
+    bool farEnough = true;
+    for (const auto& k : kept) farEnough = farEnough && std::abs(k.centre - c.centre) >= minPiece;
+    if (farEnough) kept.push_back(c);
+  }
+  std::sort(kept.begin(), kept.end(), [](const Candidate& a, const Candidate& b) { return a.centre < b.centre; });
+  for (const auto& c : kept) out.push_back({static_cast<int64_t>(c.centre) * hop + hop / 2, c.depth, c.lowMs});
+  return out;
+}
+
+}  // namespace spoken_digits

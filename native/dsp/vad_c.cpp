@@ -1,0 +1,93 @@
+#include "vad_c.h"
+
+#include <string>
+#include <vector>
+
+#include "vad.h"
+
+using spoken_digits::Vad;
+using spoken_digits::VadConfig;
+using spoken_digits::VadEvent;
+
+struct sd_vad {
+  Vad* vad;
+  std::vector<VadEvent> events;
+};
+
+namespace {
+
+thread_local std::string lastError;
+
+int copyEvents(sd_vad* h, size_t n, double* out, int maxEvents) {
+  for (size_t i = 0; i < n && static_cast<int>(i) < maxEvents && out; ++i) {
+    const VadEvent& e = h->events[i];
+    out[4 * i + 0] = static_cast<double>(e.type);
+    out[4 * i + 1] = static_cast<double>(e.reason);
+    out[4 * i + 2] = static_cast<double>(e.startSample);
+    out[4 * i + 3] = static_cast<double>(e.endSample);
+  }
+  h->events.clear();
+  return static_cast<int>(n);
+}
+
+}  // namespace
+
+extern "C" {
+
+sd_vad* sd_vad_create(int sampleRate, float sensitivity, float hangoverMs, float minSpeechMs, float maxSpeechMs) {
+  VadConfig c;
+  c.sampleRate = sampleRate;
+  c.sensitivity = sensitivity;
+  if (hangoverMs >= 0) c.hangoverMs = hangoverMs;
+  if (minSpeechMs >= 0) c.minSpeechMs = minSpeechMs;
+  if (maxSpeechMs >= 0) c.maxSpeechMs = maxSpeechMs;
+  Vad* v = Vad::create(c, &lastError);
+  if (!v) return nullptr;
+  sd_vad* h = new sd_vad{v, {}};
+  h->events.reserve(16);
+  return h;
+}
+
+const char* sd_vad_last_error(void) { return lastError.c_str(); }
+
+void sd_vad_destroy(sd_vad* h) {
+  if (!h) return;
+  delete h->vad;
+  delete h;
+}
+
+void sd_vad_reset(sd_vad* h) {
+  if (h) h->vad->reset();
+}
+
+int sd_vad_process(sd_vad* h, const float* samples, int n, double* events, int maxEvents) {
+  if (!h || !samples || n <= 0) return 0;
+  return copyEvents(h, h->vad->process(samples, static_cast<size_t>(n), h->events), events, maxEvents);
+}
+
+int sd_vad_flush(sd_vad* h, double* events, int maxEvents) {
+  if (!h) return 0;
+  return copyEvents(h, h->vad->flush(h->events), events, maxEvents);
+}
+
+void sd_vad_state(sd_vad* h, double* out) {
+  if (!h || !out) return;
+  out[0] = h->vad->takePeakLevelDb();
+  out[1] = h->vad->noiseFloorDb();
+  out[2] = h->vad->inSpeech() ? 1 : 0;
+  out[3] = static_cast<double>(h->vad->samplesSeen());
+  out[4] = h->vad->lastBandDb();
+}
+
+int sd_find_valleys(const float* samples, int n, int sampleRate, float minDepthDb, float minPieceMs, double* out, int maxValleys) {
+  if (!samples || n <= 0) return 0;
+  const auto valleys = spoken_digits::findEnergyValleys(samples, static_cast<size_t>(n), sampleRate, minDepthDb, minPieceMs);
+  for (size_t i = 0; i < valleys.size() && static_cast<int>(i) < maxValleys && out; ++i) {
+    out[3 * i + 0] = static_cast<double>(valleys[i].sample);
+    out[3 * i + 1] = valleys[i].depthDb;
+    out[3 * i + 2] = valleys[i].lowMs;
+  }
+  return static_cast<int>(valleys.size());
+}
+
+}  // extern "C"

@@ -1,0 +1,34 @@
+// Plain C surface of the VAD for the WebAssembly build (and any other C caller). Sample positions
+// are doubles so JavaScript reads them without BigInt; they are exact up to 2^53 samples.
+#pragma once
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sd_vad sd_vad;
+
+// Returns NULL when the parameters are invalid; sd_vad_last_error() says why.
+// Durations in milliseconds; a negative value keeps the default.
+sd_vad* sd_vad_create(int sample_rate, float sensitivity, float hangover_ms, float min_speech_ms, float max_speech_ms);
+const char* sd_vad_last_error(void);
+void sd_vad_destroy(sd_vad* vad);
+void sd_vad_reset(sd_vad* vad);
+
+// Feeds n samples. Writes up to max_events events as 4 doubles each: type (0 start, 1 end,
+// 2 abort), reason, start sample, end sample. Returns the number of events found (may exceed
+// max_events; the extra ones are lost, so pass room for a few).
+int sd_vad_process(sd_vad* vad, const float* samples, int n, double* events, int max_events);
+int sd_vad_flush(sd_vad* vad, double* events, int max_events);
+
+// out[0..4]: peak level dBFS since the last call, noise floor dB, in speech (0/1), samples seen,
+// last band energy dB.
+void sd_vad_state(sd_vad* vad, double* out);
+
+// Energy valleys usable as cut points inside one segment; writes up to max_valleys triples
+// (sample offset, depth dB, low-stretch ms). Returns the number found.
+int sd_find_valleys(const float* samples, int n, int sample_rate, float min_depth_db, float min_piece_ms, double* out, int max_valleys);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,193 @@
+// VAD/endpointer on real FSDD speech placed in noise at known positions.
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../dsp/vad.h"
+#include "wav_fixture.h"
+
+using namespace spoken_digits;
+
+static int failures = 0;
+#define CHECK(cond, ...)                                     \
+  do {                                                       \
+    if (!(cond)) {                                           \
+      std::fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+      std::fprintf(stderr, __VA_ARGS__);                     \
+      std::fprintf(stderr, "\n");                            \
+      ++failures;                                            \
+    }                                                        \
+  } while (0)
+
+struct Placed {
+  int64_t start, end;
+};
+
+static std::vector<float> noise(size_t n, float rmsDb, std::mt19937& rng) {
+  std::normal_distribution<float> g(0.f, std::pow(10.f, rmsDb / 20.f));
+  std::vector<float> v(n);
+  for (auto& x : v) x = g(rng);
+  return v;
+}
+
+// Clips separated by `gapMs` of noise at `noiseDb`, with 1 s of noise before and after.
+static std::vector<float> buildStream(const std::vector<std::vector<float>>& clips, float gapMs, float noiseDb, std::vector<Placed>* where) {
+  std::mt19937 rng(42);
+  const size_t lead = 8000, gap = static_cast<size_t>(gapMs * 8);
+  size_t total = 2 * lead;
+  for (const auto& c : clips) total += c.size() + gap;
+  std::vector<float> s = noise(total, noiseDb, rng);
+  size_t at = lead;
+  for (const auto& c : clips) {
+    for (size_t i = 0; i < c.size(); ++i) s[at + i] += c[i];
+    where->push_back({static_cast<int64_t>(at), static_cast<int64_t>(at + c.size())});
+    at += c.size() + gap;
+  }
+  return s;
+}
+
+static std::vector<VadEvent> run(const VadConfig& cfg, const std::vector<float>& s, size_t block) {
+  std::string err;
+  Vad* vad = Vad::create(cfg, &err);
+  std::vector<VadEvent> ev;
+  for (size_t i = 0; i < s.size(); i += block) vad->process(s.data() + i, std::min(block, s.size() - i), ev);
+  vad->flush(ev);
+  delete vad;
+  return ev;
+}
+
+static std::vector<VadEvent> ends(const std::vector<VadEvent>& ev) {
+  std::vector<VadEvent> out;
+  for (const auto& e : ev)
+    if (e.type == VadEventType::End) out.push_back(e);
+  return out;
+}
+
+int main() {
+  const bool verbose = std::getenv("VERBOSE") != nullptr;
+  std::vector<std::vector<float>> clips;
+  const char* names[] = {"0_george_0", "1_jackson_1", "2_theo_2", "3_nicolas_3", "4_yweweler_4", "5_lucas_0",
+                         "6_george_1", "7_jackson_2", "8_theo_3", "9_nicolas_4"};
+  for (const char* n : names) {
+    int rate = 0;
+    auto c = spoken_digits_test::readWav16(spoken_digits_test::fsddDir() + "/" + n + ".wav", &rate);
+    if (c.empty() || rate != 8000) {
+      std::fprintf(stderr, "FSDD clip %s missing under %s (set SPOKEN_DIGITS_FSDD)\n", n, spoken_digits_test::fsddDir().c_str());
+      return 1;
+    }
+    // Same peak level for every clip (-10 dBFS), so the noise levels below are SNRs.
+    float peak = 0;
+    for (float v : c) peak = std::max(peak, std::fabs(v));
+    for (float& v : c) v *= 0.316f / peak;
+    clips.push_back(c);
+  }
+
+  VadConfig cfg;
+  // Every clip separated by 600 ms of noise is found once, and the segment covers its start.
+  for (float noiseDb : {-80.f, -55.f, -40.f}) {
+    std::vector<Placed> where;
+    auto s = buildStream(clips, 600, noiseDb, &where);
+    auto ev = ends(run(cfg, s, 160));
+    if (verbose)
+      for (auto& e : ev) std::printf("noise %.0f: end %lld..%lld reason %d\n", noiseDb, (long long)e.startSample, (long long)e.endSample, (int)e.reason);
+    CHECK(ev.size() == clips.size(), "noise %.0f dB: %zu segments for %zu clips", noiseDb, ev.size(), clips.size());
+    for (size_t i = 0; i < std::min(ev.size(), where.size()); ++i) {
+      // FSDD clips end in quiet breath of varying length, so only the start and an overlap of at
+      // least 150 ms are required.
+      const int64_t ov = std::min(ev[i].endSample, where[i].end) - std::max(ev[i].startSample, where[i].start);
+      CHECK(ov >= 1200 && ev[i].startSample <= where[i].start + 1600 && ev[i].startSample >= where[i].start - 2400, "noise %.0f dB clip %zu: segment %lld..%lld vs clip %lld..%lld", noiseDb, i,
+            (long long)ev[i].startSample, (long long)ev[i].endSample, (long long)where[i].start, (long long)where[i].end);
+    }
+  }
+
+  // Block size does not change the result.
+  {
+    std::vector<Placed> where;
+    auto s = buildStream(clips, 300, -55, &where);
+    auto ref = run(cfg, s, 4096);
+    for (size_t block : {1u, 7u, 80u, 333u}) {
+      auto ev = run(cfg, s, block);
+      bool same = ev.size() == ref.size();
+      for (size_t i = 0; same && i < ev.size(); ++i)
+        same = ev[i].type == ref[i].type && ev[i].startSample == ref[i].startSample && ev[i].endSample == ref[i].endSample;
+      CHECK(same, "block %zu gives different events (%zu vs %zu)", block, ev.size(), ref.size());
+    }
+  }
+
+  // Noise alone — steady, then a burst 30 dB louder — yields no speech segment.
+  {
+    std::mt19937 rng(7);
+    auto s = noise(8000 * 3, -60, rng);
+    auto burst = noise(4000, -30, rng);
+    for (size_t i = 0; i < burst.size(); ++i) s[12000 + i] += burst[i];
+    auto ev = ends(run(cfg, s, 256));
+    CHECK(ev.empty(), "white-noise burst produced %zu segments", ev.size());
+  }
+
+  // A lasting 30 dB rise of the noise is followed: at most the maximum-length cut, then silence.
+  {
+    std::mt19937 rng(9);
+    auto s = noise(8000 * 2, -65, rng);
+    auto loud = noise(8000 * 12, -35, rng);
+    s.insert(s.end(), loud.begin(), loud.end());
+    auto ev = ends(run(cfg, s, 256));
+    CHECK(ev.size() <= 1, "noise step produced %zu segments", ev.size());
+  }
+
+  // A steady 10 s tone is not speech forever: once the minimum statistics see it lasting, it is
+  // background (or the maximum length cuts it first).
+  {
+    std::vector<float> s(8000 * 10);
+    for (size_t i = 0; i < s.size(); ++i) s[i] = 0.2f * std::sin(2 * 3.14159265f * 440.f * i / 8000.f) + 0.1f * std::sin(2 * 3.14159265f * 880.f * i / 8000.f);
+    auto ev = ends(run(cfg, s, 512));
+    CHECK(ev.size() <= 1, "long tone gave %zu segments", ev.size());
+    for (auto& e : ev) CHECK(e.endSample - e.startSample <= 8000 * 4 + 1600, "segment longer than the maximum: %lld", (long long)(e.endSample - e.startSample));
+  }
+
+  // Garbage (NaN, Inf, clipped full scale) never crashes and positions stay counted.
+  {
+    std::string err;
+    Vad* v = Vad::create(cfg, &err);
+    std::vector<float> s(8000, std::nanf(""));
+    for (size_t i = 0; i < s.size(); i += 3) s[i] = INFINITY;
+    std::vector<VadEvent> ev;
+    v->process(s.data(), s.size(), ev);
+    v->process(s.data(), 0, ev);
+    CHECK(v->samplesSeen() == 8000, "samplesSeen %lld", (long long)v->samplesSeen());
+    CHECK(std::isfinite(v->noiseFloorDb()), "noise floor became %f", v->noiseFloorDb());
+    delete v;
+  }
+
+  // Invalid configs are refused with a message.
+  {
+    VadConfig bad;
+    bad.sensitivity = 2;
+    bad.sampleRate = 100;
+    std::string err;
+    Vad* v = Vad::create(bad, &err);
+    CHECK(v == nullptr && err.find("sensitivity") != std::string::npos && err.find("sampleRate") != std::string::npos, "bad config accepted: %s", err.c_str());
+    delete v;
+  }
+
+  // Valleys: two clips 200 ms apart give a cut in the gap; a single clip gives none deep enough.
+  {
+    std::vector<Placed> where;
+    std::vector<std::vector<float>> two = {clips[4], clips[1]};
+    auto s = buildStream(two, 200, -55, &where);
+    std::vector<float> seg(s.begin() + where[0].start - 400, s.begin() + where[1].end + 400);
+    auto valleys = findEnergyValleys(seg.data(), seg.size(), 8000, 10, 100);
+    bool found = false;
+    for (auto& v : valleys) {
+      const int64_t abs = v.sample + where[0].start - 400;
+      if (verbose) std::printf("valley at %lld depth %.1f low %.0f ms\n", (long long)abs, v.depthDb, v.lowMs);
+      found = found || (abs >= where[0].end && abs <= where[1].start);
+    }
+    CHECK(found, "no valley between two clips (%zu valleys)", valleys.size());
+  }
+
+  if (failures) std::fprintf(stderr, "vad_test: %d failure(s)\n", failures);
+  else std::printf("vad_test: ok\n");
+  return failures ? 1 : 0;
+}
