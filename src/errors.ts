@@ -59,3 +59,10 @@ export class CaptureError extends SpokenDigitsError {
     super('ERR_CAPTURE', message, options);
   }
 }
+
+/** `digits serve` cannot start or serve (no built app, port in use, bad address). */
+export class ServeError extends SpokenDigitsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_SERVE', message, options);
+  }
+}

@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ServeError } from '../../errors.js';
+
+/** The installed package's root (holds web-dist/ and models/), whether run from dist/ or from src/ via tsx. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'spoken-digits') return dir;
+      } catch {
+        // not ours; keep climbing
+      }
+    }
+    dir = dirname(dir);
+  }
+  return process.cwd();
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the kiosk web app and the models (static files; all recognition runs in the browser)')
+    .option('--port <n>', 'TCP port (0 picks a free one)', '8080')
+    .option('--host <addr>', 'address to bind; the default serves this machine only', '127.0.0.1')
+    .option('--root <dir>', 'built web app folder (default: web-dist/ of the package)')
+    .option('--models <dir>', 'folder of .onnx models (default: models/ of the package)')
+    .action(async (opts: { port: string; host: string; root?: string; models?: string }) => {
+      const port = Number(opts.port);
+      if (!/^\d+$/.test(opts.port) || port > 65535) throw new ServeError(`--port ${opts.port} must be an integer in 0..65535`);
+      const { startServer, isLoopback } = await import('../../web/server.js');
+      const base = packageRoot();
+      const running = await startServer({
+        root: resolve(opts.root ?? join(base, 'web-dist')),
+        modelsDir: resolve(opts.models ?? join(base, 'models')),
+        port,
+        host: opts.host,
+      });
+      process.stdout.write(`digits serve: ${running.url}/  (kiosk: ${running.url}/?kiosk=1)\n`);
+      if (!isLoopback(opts.host)) {
+        process.stderr.write(
+          `digits serve: warning: listening on ${opts.host}, reachable from other machines. Browsers only allow the ` +
+            'microphone on https or localhost, so remote kiosks need a TLS proxy in front.\n',
+        );
+      }
+      const stop = () => void running.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      await new Promise<void>((done) => running.server.once('close', () => done()));
+    });
+}

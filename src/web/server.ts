@@ -1,0 +1,334 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { existsSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
+import { isIP } from 'node:net';
+import sirv from 'sirv';
+import { ServeError } from '../errors.js';
+
+/**
+ * `digits serve`: the kiosk page (web-dist/) and the model files (models/) as static files, nothing
+ * else. The page does all the compute in the browser, so the server never parses audio or models
+ * and needs no request bodies at all; everything that is not a small GET/HEAD is refused early.
+ */
+export interface ServeOptions {
+  /** Built app (output of `npm run build:web`). */
+  root: string;
+  /** Folder of *.onnx models (+ cards); served flat under /models/. */
+  modelsDir: string;
+  port?: number;
+  host?: string;
+  /** Limits; defaults suit a kiosk on a LAN. */
+  limits?: Partial<ServeLimits>;
+}
+
+export interface ServeLimits {
+  /** Longest accepted request target (path + query), in characters. */
+  maxUrlLength: number;
+  /** Total size of the request line and headers, in bytes (Node answers 431 beyond it). */
+  maxHeaderBytes: number;
+  /** Time a client gets to send its complete headers (slowloris guard), ms. */
+  headersTimeoutMs: number;
+  /** Time for a whole request/response exchange, ms. */
+  requestTimeoutMs: number;
+  /** A socket with no traffic for this long is closed (slow readers, idle keep-alive), ms. */
+  idleTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<ServeLimits> = Object.freeze({
+  maxUrlLength: 2048,
+  maxHeaderBytes: 8192,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 256,
+});
+
+export interface RunningServer {
+  server: Server;
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  port: number;
+  host: string;
+  close(): Promise<void>;
+}
+
+// 'wasm-unsafe-eval': ORT web and the emscripten DSP module compile WebAssembly from bytes.
+// blob: workers: none today (ORT runs single-threaded, no proxy worker), so workers are same-origin only.
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob: mediastream:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Permissions-Policy': 'microphone=(self), camera=(), geolocation=(), usb=(), payment=()',
+  'X-Frame-Options': 'DENY',
+};
+
+const MODEL_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.(onnx|json|md)$/;
+const MODEL_TYPES: Record<string, string> = {
+  onnx: 'application/octet-stream',
+  json: 'application/json; charset=utf-8',
+  md: 'text/markdown; charset=utf-8',
+};
+/** Compressing on the fly is worth it for model files up to this size; larger ones go out as they are. */
+const MAX_COMPRESSED_MODEL_BYTES = 64 * 1024 * 1024;
+
+const brotliAsync = promisify(brotliCompress);
+const gzipAsync = promisify(gzip);
+
+interface CompressedModel {
+  key: string;
+  identity: Buffer;
+  br: Buffer;
+  gzip: Buffer;
+  etag: string;
+}
+
+/** A path is refused outright if, once decoded, it could climb out of its folder or smuggle bytes. */
+export function isSuspiciousPath(rawPath: string): boolean {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rawPath);
+    // Double-encoded dots (%252e) climb out once a second decoder sees them.
+    if (decoded.includes('%')) decoded = decodeURIComponent(decoded);
+  } catch {
+    return true;
+  }
+  if (decoded.includes('\0') || decoded.includes('\\')) return true;
+  return decoded.split('/').some((seg) => seg === '..' || seg === '.');
+}
+
+function refuse(res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close', ...extra });
+  res.end(`${status} ${message}\n`);
+}
+
+function acceptsEncoding(req: IncomingMessage, name: string): boolean {
+  const header = req.headers['accept-encoding'];
+  if (typeof header !== 'string') return false;
+  return header.split(',').some((part) => {
+    const [token, ...params] = part.trim().split(';');
+    if (token.trim().toLowerCase() !== name) return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+/** The model folder, listed for the page's model picker. */
+function listModels(modelsDir: string): { name: string; bytes: number }[] {
+  if (!existsSync(modelsDir)) return [];
+  return readdirSync(modelsDir, { withFileTypes: true })
+    .filter((d) => d.isFile() && d.name.endsWith('.onnx') && MODEL_FILE.test(d.name))
+    .map((d) => ({ name: d.name, bytes: statSync(join(modelsDir, d.name)).size }))
+    .sort((a, b) => (a.name === 'default.int8.onnx' ? -1 : b.name === 'default.int8.onnx' ? 1 : a.name.localeCompare(b.name)));
+}
+
+function createModelHandler(modelsDir: string) {
+  const cache = new Map<string, CompressedModel>();
+  const pending = new Map<string, Promise<CompressedModel>>();
+
+  async function load(abs: string, stats: Stats): Promise<CompressedModel> {
+    const key = `${abs}:${stats.size}:${stats.mtimeMs}`;
+    const hit = cache.get(abs);
+    if (hit?.key === key) return hit;
+    let job = pending.get(key);
+    if (!job) {
+      job = (async () => {
+        const identity = await readFile(abs);
+        // Quality 9 is most of q11's gain at a fraction of its time; this runs once per file version.
+        const [br, gz] = await Promise.all([
+          brotliAsync(identity, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: identity.length } }),
+          gzipAsync(identity, { level: 9 }),
+        ]);
+        const entry = { key, identity, br, gzip: gz, etag: `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"` };
+        cache.set(abs, entry);
+        return entry;
+      })().finally(() => pending.delete(key));
+      pending.set(key, job);
+    }
+    return job;
+  }
+
+  return async (req: IncomingMessage, res: ServerResponse, name: string): Promise<void> => {
+    if (name === 'index.json') {
+      const body = JSON.stringify({ models: listModels(modelsDir) });
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache', 'Content-Length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    if (!MODEL_FILE.test(name)) return refuse(res, 404, 'Not Found');
+    const abs = join(modelsDir, name);
+    let stats: Stats;
+    try {
+      stats = statSync(abs);
+    } catch {
+      return refuse(res, 404, 'Not Found');
+    }
+    if (!stats.isFile()) return refuse(res, 404, 'Not Found');
+    if (stats.size > MAX_COMPRESSED_MODEL_BYTES) return refuse(res, 404, 'Not Found');
+    const entry = await load(abs, stats);
+    const type = MODEL_TYPES[name.slice(name.lastIndexOf('.') + 1)];
+    // Models keep their names across retraining, so the browser must revalidate (ETag makes that cheap).
+    const headers: Record<string, string | number> = { 'Content-Type': type, 'Cache-Control': 'no-cache', ETag: entry.etag, Vary: 'Accept-Encoding' };
+    if (req.headers['if-none-match'] === entry.etag) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    let body = entry.identity;
+    if (acceptsEncoding(req, 'br') && entry.br.length < body.length) {
+      body = entry.br;
+      headers['Content-Encoding'] = 'br';
+    } else if (acceptsEncoding(req, 'gzip') && entry.gzip.length < body.length) {
+      body = entry.gzip;
+      headers['Content-Encoding'] = 'gzip';
+    }
+    headers['Content-Length'] = body.length;
+    res.writeHead(200, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+}
+
+/** Cache policy by path: content-hashed build assets never change; everything else revalidates. */
+function cacheControlFor(pathname: string): string {
+  if (pathname.startsWith('/assets/')) return 'public, max-age=31536000, immutable';
+  return 'no-cache';
+}
+
+export function createRequestHandler(options: Pick<ServeOptions, 'root' | 'modelsDir'> & { limits?: Partial<ServeLimits> }) {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const root = resolve(options.root);
+  const modelsDir = resolve(options.modelsDir);
+  if (!existsSync(join(root, 'index.html'))) {
+    throw new ServeError(`no built web app in ${root} (index.html is missing); run \`npm run build:web\` first, or pass --root`);
+  }
+  // Production mode: sirv indexes the folder once at start-up and serves only files in that index,
+  // so no request path can reach a file outside it. It serves the .br/.gz siblings the build wrote.
+  const app = sirv(root, {
+    dev: false,
+    etag: true,
+    brotli: true,
+    gzip: true,
+    dotfiles: false,
+    setHeaders: (res, pathname) => {
+      res.setHeader('Cache-Control', cacheControlFor(pathname));
+      if (pathname.endsWith('.wasm')) res.setHeader('Content-Type', 'application/wasm');
+      if (pathname.endsWith('.mjs')) res.setHeader('Content-Type', 'text/javascript; charset=utf-8');
+      if (pathname.endsWith('.webmanifest')) res.setHeader('Content-Type', 'application/manifest+json');
+    },
+    onNoMatch: (_req, res) => refuse(res, 404, 'Not Found'),
+  });
+  const models = createModelHandler(modelsDir);
+
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    const url = req.url ?? '/';
+    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'Method Not Allowed', { Allow: 'GET, HEAD' });
+    if (url.length > limits.maxUrlLength) return refuse(res, 414, 'URI Too Long');
+    // Static files take no body; refusing here stops a client from streaming one at us.
+    const declared = req.headers['content-length'];
+    if ((declared !== undefined && declared !== '0') || req.headers['transfer-encoding'] !== undefined) {
+      return refuse(res, 413, 'Content Too Large');
+    }
+    if (!url.startsWith('/')) return refuse(res, 400, 'Bad Request');
+    const pathname = url.split('?')[0].split('#')[0];
+    if (isSuspiciousPath(pathname)) return refuse(res, 400, 'Bad Request');
+    // sirv's naive Range parsing can throw on inverted ranges; a static kiosk page needs no ranges.
+    delete req.headers.range;
+    if (pathname.startsWith('/models/')) {
+      models(req, res, decodeURIComponent(pathname.slice('/models/'.length))).catch(() => refuse(res, 500, 'Internal Server Error'));
+      return;
+    }
+    try {
+      app(req, res);
+    } catch {
+      refuse(res, 500, 'Internal Server Error');
+    }
+  };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+/** Starts the server; resolves once it listens. Default bind is loopback only. */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 8080;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ServeError(`port ${port} must be an integer in 0..65535`);
+  const handler = createRequestHandler(options);
+  const server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Never let a malformed request reach the handler half-parsed.
+      insecureHTTPParser: false,
+      // Node checks headersTimeout/requestTimeout on this interval; the default (30 s) is too coarse.
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    },
+    handler,
+  );
+  server.maxConnections = limits.maxConnections;
+  server.setTimeout(limits.idleTimeoutMs, (socket) => socket.destroy());
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' :
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    // end() alone leaves the socket half-open for as long as a slow client keeps trickling bytes.
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
+    else socket.destroy();
+  });
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const hint =
+        err.code === 'EADDRINUSE' ? `port ${port} on ${host} is in use; pick another with --port` :
+        err.code === 'EACCES' ? `no permission to listen on port ${port}; use a port above 1023` :
+        err.code === 'EADDRNOTAVAIL' ? `${host} is not an address of this machine; check --host` : err.message;
+      rejectListen(new ServeError(`cannot listen on ${host}:${port}: ${hint}`, { cause: err }));
+    });
+    server.listen(port, host, () => resolveListen());
+  });
+  const address = server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    server,
+    url: `http://${urlHost}:${actualPort}`,
+    port: actualPort,
+    host,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export { isLoopback };

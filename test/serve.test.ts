@@ -1,0 +1,270 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type Socket } from 'node:net';
+import { gzipSync, brotliCompressSync, brotliDecompressSync } from 'node:zlib';
+import { startServer, isSuspiciousPath, type RunningServer } from '../src/web/server.js';
+import { ServeError } from '../src/errors.js';
+import { spawn } from 'node:child_process';
+
+/** One raw HTTP exchange over a socket, so the test controls every byte (curl/fetch would normalize paths). */
+function raw(port: number, request: string, timeoutMs = 5000): Promise<{ status: number; head: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error('no answer'));
+    }, timeoutMs);
+    sock.on('data', (d) => chunks.push(d));
+    sock.on('error', reject);
+    sock.on('close', () => {
+      clearTimeout(timer);
+      const all = Buffer.concat(chunks);
+      const split = all.indexOf('\r\n\r\n');
+      const head = all.subarray(0, split < 0 ? all.length : split).toString('latin1');
+      resolve({ status: Number(head.split(' ')[1]), head, body: split < 0 ? Buffer.alloc(0) : all.subarray(split + 4) });
+    });
+    sock.write(request);
+  });
+}
+
+const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${extra}\r\n`;
+
+function header(head: string, name: string): string | undefined {
+  const line = head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  return line?.slice(name.length + 1).trim();
+}
+
+describe('digits serve (src/web/server.ts)', function () {
+  this.timeout(30000);
+  let dir: string;
+  let root: string;
+  let models: string;
+  let srv: RunningServer;
+  const secret = 'TOP-SECRET-OUTSIDE-ROOT';
+  // A wasm-like payload: compressible, like the real ORT binary.
+  const wasm = Buffer.from('\0asm\x01\0\0\0' + 'abcdefgh'.repeat(4096), 'latin1');
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'digits-serve-'));
+    root = join(dir, 'web-dist');
+    models = join(dir, 'models');
+    mkdirSync(join(root, 'assets'), { recursive: true });
+    mkdirSync(models);
+    writeFileSync(join(dir, 'secret.txt'), secret);
+    writeFileSync(join(root, 'index.html'), '<!doctype html><title>kiosk</title>');
+    writeFileSync(join(root, '.env'), secret);
+    writeFileSync(join(root, 'assets', 'app-abc123.js'), 'console.log(1)');
+    writeFileSync(join(root, 'assets', 'dsp-abc123.mjs'), 'export {}');
+    writeFileSync(join(root, 'assets', 'ort-abc123.wasm'), wasm);
+    writeFileSync(join(root, 'assets', 'ort-abc123.wasm.br'), brotliCompressSync(wasm));
+    writeFileSync(join(root, 'assets', 'ort-abc123.wasm.gz'), gzipSync(wasm));
+    // Real FSDD-free model bytes are not needed: the server never parses models.
+    writeFileSync(join(models, 'default.int8.onnx'), Buffer.alloc(50_000, 7));
+    writeFileSync(join(models, 'default.card.json'), '{"name":"default"}');
+    srv = await startServer({ root, modelsDir: models, port: 0, limits: { headersTimeoutMs: 1500, requestTimeoutMs: 3000, idleTimeoutMs: 3000 } });
+  });
+  after(async () => {
+    await srv?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('binds loopback by default', () => {
+    const addr = srv.server.address();
+    assert.ok(addr && typeof addr === 'object');
+    assert.equal(addr.address, '127.0.0.1');
+    assert.match(srv.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('serves the app shell with security headers and no-cache', async () => {
+    const r = await raw(srv.port, get('/'));
+    assert.equal(r.status, 200);
+    assert.match(r.body.toString(), /kiosk/);
+    assert.match(header(r.head, 'content-type') ?? '', /^text\/html/);
+    assert.equal(header(r.head, 'cache-control'), 'no-cache');
+    const csp = header(r.head, 'content-security-policy') ?? '';
+    assert.match(csp, /default-src 'self'/);
+    assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/);
+    assert.doesNotMatch(csp, /'unsafe-inline'|'unsafe-eval'/);
+    assert.equal(header(r.head, 'x-content-type-options'), 'nosniff');
+    assert.equal(header(r.head, 'referrer-policy'), 'no-referrer');
+  });
+
+  it('serves hashed assets immutable with the right MIME types', async () => {
+    const js = await raw(srv.port, get('/assets/app-abc123.js'));
+    assert.equal(js.status, 200);
+    assert.match(header(js.head, 'cache-control') ?? '', /max-age=31536000, immutable/);
+    assert.match(header(js.head, 'content-type') ?? '', /^text\/javascript/);
+    const mjs = await raw(srv.port, get('/assets/dsp-abc123.mjs'));
+    assert.match(header(mjs.head, 'content-type') ?? '', /^text\/javascript/);
+    const w = await raw(srv.port, get('/assets/ort-abc123.wasm'));
+    assert.equal(header(w.head, 'content-type'), 'application/wasm');
+    assert.equal(w.body.length, wasm.length);
+  });
+
+  it('sends the precompressed .wasm when the client accepts br or gzip', async () => {
+    const br = await raw(srv.port, get('/assets/ort-abc123.wasm', 'Accept-Encoding: gzip, deflate, br\r\n'));
+    assert.equal(br.status, 200);
+    assert.equal(header(br.head, 'content-encoding'), 'br');
+    assert.equal(header(br.head, 'content-type'), 'application/wasm');
+    assert.match(header(br.head, 'vary') ?? '', /Accept-Encoding/);
+    assert.ok(br.body.length < wasm.length / 10);
+    assert.deepEqual(brotliDecompressSync(br.body), wasm);
+    const gz = await raw(srv.port, get('/assets/ort-abc123.wasm', 'Accept-Encoding: gzip\r\n'));
+    assert.equal(header(gz.head, 'content-encoding'), 'gzip');
+  });
+
+  it('serves models compressed on the fly, revalidated by ETag, plus a listing', async () => {
+    const m = await raw(srv.port, get('/models/default.int8.onnx', 'Accept-Encoding: br\r\n'));
+    assert.equal(m.status, 200);
+    assert.equal(header(m.head, 'content-encoding'), 'br');
+    assert.equal(header(m.head, 'cache-control'), 'no-cache');
+    assert.equal(brotliDecompressSync(m.body).length, 50_000);
+    const etag = header(m.head, 'etag');
+    assert.ok(etag);
+    const again = await raw(srv.port, get('/models/default.int8.onnx', `If-None-Match: ${etag}\r\n`));
+    assert.equal(again.status, 304);
+    const plain = await raw(srv.port, get('/models/default.int8.onnx'));
+    assert.equal(plain.body.length, 50_000);
+    assert.equal(header(plain.head, 'content-encoding'), undefined);
+    const list = await raw(srv.port, get('/models/index.json'));
+    assert.deepEqual(JSON.parse(list.body.toString()), { models: [{ name: 'default.int8.onnx', bytes: 50_000 }] });
+  });
+
+  it('refuses path traversal, plain and encoded, and never leaks files outside the roots', async () => {
+    const attempts = [
+      '/../secret.txt',
+      '/assets/../../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/%2E%2E%2Fsecret.txt',
+      '/assets/%2e%2e%2f%2e%2e%2fsecret.txt',
+      '/%252e%252e/secret.txt',
+      '/..%5csecret.txt',
+      '/assets/..\\..\\secret.txt',
+      '/models/../secret.txt',
+      '/models/%2e%2e%2fsecret.txt',
+      '/models/..%2f..%2fsecret.txt',
+      '/index.html%00.js',
+      '/.env',
+      '/models/.hidden.onnx',
+      '//etc/passwd',
+      '/%c0%ae%c0%ae/secret.txt',
+    ];
+    for (const path of attempts) {
+      const r = await raw(srv.port, get(path));
+      assert.ok([400, 404].includes(r.status), `${path} -> ${r.status}`);
+      assert.ok(!r.body.toString().includes(secret), `${path} leaked the file`);
+    }
+    // An absolute-form target with a path outside the root.
+    const abs = await raw(srv.port, `GET http://127.0.0.1/../secret.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.ok([400, 404].includes(abs.status));
+  });
+
+  it('refuses bodies, other methods, long URLs and oversized headers', async () => {
+    const post = await raw(srv.port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`);
+    assert.equal(post.status, 405);
+    const withBody = await raw(srv.port, `GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\nConnection: close\r\n\r\n`);
+    assert.equal(withBody.status, 413);
+    const chunked = await raw(srv.port, `GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n`);
+    assert.equal(chunked.status, 413);
+    const longUrl = await raw(srv.port, get('/' + 'a'.repeat(5000)));
+    assert.equal(longUrl.status, 414);
+    const bigHeader = await raw(srv.port, get('/', `X-Big: ${'b'.repeat(20_000)}\r\n`));
+    assert.equal(bigHeader.status, 431);
+    const inverted = await raw(srv.port, get('/assets/app-abc123.js', 'Range: bytes=9-2\r\n'));
+    assert.equal(inverted.status, 200, 'an inverted Range must not crash the server');
+    const garbage = await raw(srv.port, 'HELLO\r\n\r\n');
+    assert.equal(garbage.status, 400);
+  });
+
+  it('cuts off a slowloris client that never finishes its headers', async () => {
+    const started = Date.now();
+    const sock: Socket = connect(srv.port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    sock.resume();
+    sock.write('GET / HTTP/1.1\r\nHost: x\r\n');
+    const trickle = setInterval(() => sock.writable && sock.write('X-a: b\r\n'), 200);
+    const closed = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 10_000);
+      sock.on('close', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+      sock.on('error', () => undefined);
+    });
+    clearInterval(trickle);
+    sock.destroy();
+    assert.ok(closed, 'the server kept a trickling client for 10 s');
+    assert.ok(Date.now() - started < 6000, `cut off after ${Date.now() - started} ms`);
+    // And it still serves others.
+    assert.equal((await raw(srv.port, get('/'))).status, 200);
+  });
+
+  it('cuts off an idle connection that sends nothing', async () => {
+    const sock = connect(srv.port, '127.0.0.1');
+    sock.resume();
+    const closed = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 8000);
+      sock.on('close', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+      sock.on('error', () => undefined);
+    });
+    assert.ok(closed);
+  });
+
+  it('says what to do when the app is not built or the port is taken', async () => {
+    await assert.rejects(startServer({ root: join(dir, 'nope'), modelsDir: models, port: 0 }), (e: unknown) => e instanceof ServeError && /build:web/.test(e.message));
+    await assert.rejects(startServer({ root, modelsDir: models, port: srv.port }), (e: unknown) => e instanceof ServeError && /in use/.test(e.message));
+  });
+
+  it('flags traversal-shaped paths', () => {
+    assert.equal(isSuspiciousPath('/assets/app.js'), false);
+    assert.equal(isSuspiciousPath('/a/%2e%2e/b'), true);
+    assert.equal(isSuspiciousPath('/%E0%A4%A'), true);
+  });
+
+  it('does not leave extra files behind', () => {
+    assert.deepEqual(readdirSync(models).sort(), ['default.card.json', 'default.int8.onnx']);
+    assert.equal(readFileSync(join(dir, 'secret.txt'), 'utf8'), secret);
+  });
+
+  it('`digits serve --port 0` starts from the CLI, prints its URL and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--root', root, '--models', models], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const t = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 20000);
+        child.stdout.on('data', (d) => {
+          out += d;
+          const m = /http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+          if (m) {
+            clearTimeout(t);
+            resolve(m[0]);
+          }
+        });
+      });
+      const res = await fetch(`${url}/`);
+      assert.equal(res.status, 200);
+      const code = await new Promise<number | null>((resolve) => {
+        child.once('exit', (c) => resolve(c));
+        child.kill('SIGTERM');
+      });
+      assert.equal(code, 0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('`digits serve` refuses a bad port with a typed error and exit code 2', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', 'http'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    assert.equal(code, 2);
+    assert.match(err, /--port http must be an integer/);
+  });
+});
