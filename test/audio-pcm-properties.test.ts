@@ -1,0 +1,136 @@
+import { strict as assert } from 'node:assert';
+import fc from 'fast-check';
+import { AudioInputError, SpokenDigitsError } from '../src/errors.js';
+import { decodeWav, downmixInterleaved, float32ToInt16, int16ToFloat32, pcmToFloat32 } from '../src/audio/index.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fmtBody, int16Body, riff } from './fixtures/build-wav.js';
+
+const int16s = fc.array(fc.integer({ min: -32768, max: 32767 }), { maxLength: 300 });
+const anyFloats = fc.array(fc.float({ noDefaultInfinity: false, noNaN: false }), { maxLength: 300 });
+
+describe('audio: PCM conversion properties (fast-check)', () => {
+  it('int16 -> float32 -> int16 is the identity', () => {
+    fc.assert(
+      fc.property(int16s, (xs) => {
+        const back = float32ToInt16(int16ToFloat32(Int16Array.from(xs)));
+        assert.deepEqual([...back], xs);
+      }),
+    );
+  });
+
+  it('int16 -> float32 stays in [-1, 1)', () => {
+    fc.assert(fc.property(int16s, (xs) => int16ToFloat32(Int16Array.from(xs)).every((v) => v >= -1 && v < 1)));
+  });
+
+  it('float32 in [-1, 1] -> int16 -> float32 is within half a step', () => {
+    fc.assert(
+      fc.property(fc.array(fc.float({ min: -1, max: 1, noNaN: true }), { maxLength: 300 }), (xs) => {
+        const f = Float32Array.from(xs);
+        const back = int16ToFloat32(float32ToInt16(f));
+        for (let i = 0; i < f.length; i++) assert.ok(Math.abs(back[i] - f[i]) <= 0.5 / 32768 + 1e-7 || f[i] > 32767 / 32768);
+      }),
+    );
+  });
+
+  it('float32 -> int16 clamps anything (huge, Infinity, NaN) into range, NaN to 0', () => {
+    fc.assert(
+      fc.property(anyFloats, (xs) => {
+        const out = float32ToInt16(Float32Array.from(xs));
+        out.forEach((v, i) => {
+          assert.ok(v >= -32768 && v <= 32767);
+          if (Number.isNaN(xs[i])) assert.equal(v, 0);
+          if (xs[i] >= 1) assert.equal(v, 32767);
+          if (xs[i] <= -1) assert.equal(v, -32768);
+        });
+      }),
+    );
+  });
+
+  it('downmix: frame count, each value within its frame range, equal channels unchanged', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }), fc.array(fc.float({ min: -1, max: 1, noNaN: true }), { maxLength: 200 }), (ch, xs) => {
+        const inter = Float32Array.from(xs);
+        const mono = downmixInterleaved(inter, ch);
+        assert.equal(mono.length, Math.floor(xs.length / ch));
+        for (let f = 0; f < mono.length; f++) {
+          const frame = xs.slice(f * ch, f * ch + ch);
+          assert.ok(mono[f] >= Math.min(...frame) - 1e-6 && mono[f] <= Math.max(...frame) + 1e-6);
+        }
+        const same = new Float32Array(mono.length * ch);
+        for (let f = 0; f < mono.length; f++) same.fill(xs[f], f * ch, f * ch + ch);
+        const m2 = downmixInterleaved(same, ch);
+        for (let f = 0; f < m2.length; f++) assert.ok(Math.abs(m2[f] - xs[f]) <= 1e-6);
+      }),
+    );
+  });
+
+  it('pcmToFloat32: finite floats come back clamped to [-1, 1]; any NaN/Inf is an AudioInputError', () => {
+    fc.assert(
+      fc.property(anyFloats, (xs) => {
+        const input = Float32Array.from(xs);
+        const copy = input.slice();
+        if (xs.length === 0 || xs.some((v) => !Number.isFinite(v))) {
+          assert.throws(() => pcmToFloat32(input, 8000), AudioInputError);
+        } else {
+          const out = pcmToFloat32(input, 8000);
+          assert.equal(out.length, xs.length);
+          out.forEach((v, i) => assert.equal(v, Math.max(-1, Math.min(1, Math.fround(xs[i])))));
+        }
+        assert.deepEqual(input, copy, 'caller buffer must not change');
+      }),
+    );
+  });
+
+  it('pcmToFloat32 refuses rates outside 4 kHz..384 kHz and non-integer rates', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ max: 3999 }), fc.integer({ min: 384001 }), fc.double({ noInteger: true })), (rate) => {
+        assert.throws(() => pcmToFloat32(new Int16Array(4), rate), AudioInputError);
+      }),
+    );
+  });
+
+  it('WAV encode -> decodeWav round trip for any channels, rate, samples and junk chunks', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 4000, max: 384000 }),
+        fc.array(fc.integer({ min: -32768, max: 32767 }), { minLength: 1, maxLength: 60 }),
+        fc.array(fc.uint8Array({ maxLength: 9 }), { maxLength: 3 }),
+        (ch, rate, frameVals, junks) => {
+          const inter = frameVals.flatMap((v) => Array(ch).fill(v));
+          const bytes = riff([{ id: 'fmt ', body: fmtBody({ channels: ch, rate }) }, ...junks.map((body) => ({ id: 'junk', body })), { id: 'data', body: int16Body(inter) }]);
+          const d = decodeWav(bytes);
+          assert.equal(d.sampleRate, rate);
+          assert.equal(d.channels, ch);
+          assert.equal(d.samples.length, frameVals.length);
+          d.samples.forEach((v, i) => assert.ok(Math.abs(v - frameVals[i] / 32768) <= 1e-6));
+        },
+      ),
+    );
+  });
+
+  it('mutated real WAV bytes: a typed error or finite samples in [-1, 1], never anything else', () => {
+    const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'wav');
+    const seeds = ['s16.wav', 'f32.wav', 's24-extensible.wav', 'alaw.wav', 'stereo.wav'].map((n) => fs.readFileSync(path.join(dir, n)).subarray(0, 600));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: seeds.length - 1 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 599 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 0, max: 600 }),
+        (which, flips, cut) => {
+          const b = Buffer.from(seeds[which]);
+          for (const [pos, val] of flips) b[pos] = val;
+          try {
+            const d = decodeWav(b.subarray(0, cut));
+            assert.ok(d.samples.every((v) => Number.isFinite(v) && v >= -1 && v <= 1));
+          } catch (e) {
+            if (!(e instanceof SpokenDigitsError)) throw e;
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});
