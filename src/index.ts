@@ -3,3 +3,4 @@ export * from './features/config.js';
 export type { FeatureBackend, FeatureExtractor, FeatureMatrix } from './features/backend.js';
 export * from './audio/index.js';
 export * from './data/index.js';
+export { readModelMetadata, parseModelMetadata, type ModelMetadata } from './model/read-metadata.js';

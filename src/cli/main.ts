@@ -6,6 +6,7 @@ import { runCli, type CommandModule } from './run.js';
 // Add one line per command here.
 const commands: Record<string, () => Promise<CommandModule>> = {
   serve: () => import('./commands/serve.js'),
+  export: () => import('./commands/export.js'),
 };
 
 const program = new Command('digits')

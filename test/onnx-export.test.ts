@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { ModelError } from '../src/errors.js';
+import { resolveFeatureConfig } from '../src/features/config.js';
+import { METADATA_KEYS } from '../src/model/metadata.js';
+import { parseModelMetadata } from '../src/model/read-metadata.js';
+import { exportToOnnx } from '../src/train/onnx/index.js';
+import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
+import { ARCHITECTURES, DIMS, FRAMES, LABELS, randomizeWeights } from './onnx-models.js';
+
+const featureConfig = resolveFeatureConfig({ nMfcc: DIMS, numFrames: FRAMES });
+const labels = [...Array.from({ length: LABELS - 1 }, (_, i) => String(i)), 'none'];
+const meta = (modelType: string) => ({ featureConfig, labels, modelType, rejection: { threshold: 0.5 }, training: { seed: 1 }, metrics: { test: 0.99 } });
+
+async function runOnnx(bytes: Uint8Array, x: tf.Tensor): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  const out = await session.run({ features: new ort.Tensor('float32', x.dataSync() as Float32Array, x.shape) });
+  await session.release();
+  return out.probabilities.data as Float32Array;
+}
+
+describe('ONNX export', function () {
+  before(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  for (const [arch, build] of Object.entries(ARCHITECTURES)) {
+    it(`${arch}: onnxruntime matches tfjs within 1e-4`, async () => {
+      const model = build();
+      randomizeWeights(model, 11);
+      const bytes = exportToOnnx(model, meta(arch));
+      const x = tf.randomNormal([5, FRAMES, DIMS], 0, 1, 'float32', 3);
+      let ref = model.predict(x) as tf.Tensor;
+      // Models that end in logits must get the softmax in the exported graph.
+      const last = model.layers[model.layers.length - 1].getConfig().activation;
+      if (arch === 'dscnn') {
+        assert.equal(last, 'linear');
+        ref = tf.softmax(ref);
+      }
+      const want = ref.dataSync();
+      const got = await runOnnx(bytes, x);
+      assert.equal(got.length, 5 * LABELS);
+      let maxDiff = 0;
+      for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
+      assert.ok(maxDiff < 1e-4, `max |onnx - tfjs| = ${maxDiff}`);
+      // The comparison means something only if the outputs are not saturated one-hots.
+      assert.ok(Math.max(...want) < 0.999, 'test model output is saturated');
+    });
+  }
+
+  it('folds BatchNorm into convolutions and uses at most one layout Transpose per conv stack', () => {
+    const model = ARCHITECTURES['resnet-se']();
+    const ops = decodeModel(exportToOnnx(model, meta('resnet-se'))).graph.nodes.map((n) => n.op);
+    assert.equal(ops.filter((o) => o === 'Transpose').length, 0);
+    assert.equal(ops.filter((o) => o === 'BatchNormalization' || o === 'Mul').length, 2, `only the SE gates multiply: ${ops}`);
+    assert.equal(ops.filter((o) => o === 'Softmax').length, 1);
+  });
+
+  it('writes the contract input/output and metadata', () => {
+    const bytes = exportToOnnx(ARCHITECTURES.cnn(), meta('cnn'));
+    const m = parseModelMetadata(bytes);
+    assert.deepEqual(m.labels, labels);
+    assert.equal(m.modelType, 'cnn');
+    assert.equal(m.precision, 'fp32');
+    assert.deepEqual(m.featureConfig, featureConfig);
+    assert.deepEqual(m.rejection, { threshold: 0.5 });
+    assert.deepEqual(m.metrics, { test: 0.99 });
+    assert.equal(m.opset, 17);
+    const g = decodeModel(bytes).graph;
+    assert.deepEqual(g.inputs, [{ name: 'features', type: 'float', shape: ['batch', FRAMES, DIMS] }]);
+    assert.deepEqual(g.outputs, [{ name: 'probabilities', type: 'float', shape: ['batch', LABELS] }]);
+  });
+
+  it('refuses models that do not fit the metadata, with a ModelError', () => {
+    const model = ARCHITECTURES.mlp();
+    assert.throws(() => exportToOnnx(model, { ...meta('mlp'), labels: labels.slice(0, 10) }), (e: unknown) => e instanceof ModelError && /labels/.test(e.message));
+    const wrongFrames = resolveFeatureConfig({ nMfcc: DIMS, numFrames: FRAMES + 1 });
+    assert.throws(() => exportToOnnx(model, { ...meta('mlp'), featureConfig: wrongFrames }), (e: unknown) => e instanceof ModelError && /numFrames/.test(e.message));
+  });
+
+  it('names an unsupported layer class in its error', () => {
+    const x = tf.input({ shape: [FRAMES, DIMS] });
+    const h = tf.layers.upSampling2d({ size: [2, 2] }).apply(tf.layers.reshape({ targetShape: [FRAMES, DIMS, 1] }).apply(x)) as tf.SymbolicTensor;
+    const y = tf.layers.dense({ units: LABELS, activation: 'softmax' }).apply(tf.layers.flatten().apply(h)) as tf.SymbolicTensor;
+    assert.throws(() => exportToOnnx(tf.model({ inputs: x, outputs: y }), meta('odd')), (e: unknown) => e instanceof ModelError && /UpSampling2D/.test(e.message));
+  });
+});
+
+describe('model metadata reader', () => {
+  it('rejects bytes that are not ONNX', () => {
+    for (const bytes of [new TextEncoder().encode('{"not":"onnx"}'), new Uint8Array([0x52, 0x49, 0x46, 0x46, 1, 2, 3, 4]), new Uint8Array(0)])
+      assert.throws(() => parseModelMetadata(bytes, 'x.onnx'), (e: unknown) => e instanceof ModelError && /not an ONNX model/.test(e.message));
+  });
+
+  it('rejects an ONNX model without spoken-digits metadata, naming the missing keys', () => {
+    const parsed = decodeModel(exportToOnnx(ARCHITECTURES.mlp(), meta('mlp')));
+    const stripped = encodeModel({ ...parsed, metadata: {} });
+    assert.throws(() => parseModelMetadata(stripped, 'plain.onnx'), (e: unknown) => e instanceof ModelError && e.message.includes(METADATA_KEYS.labels));
+    const badJson = encodeModel({ ...parsed, metadata: { ...parsed.metadata, [METADATA_KEYS.labels]: '[1,' } });
+    assert.throws(() => parseModelMetadata(badJson), (e: unknown) => e instanceof ModelError && /not valid JSON/.test(e.message));
+  });
+});
+
+describe('digits export (CLI)', () => {
+  it('exports a saved tfjs model directory with its metadata.json', async function () {
+    this.timeout(120000);
+    const { mkdtemp, writeFile, readFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { execFile } = await import('node:child_process');
+    const dir = await mkdtemp(path.join(tmpdir(), 'sd-export-'));
+    try {
+      const model = ARCHITECTURES.cnn();
+      randomizeWeights(model, 5);
+      await model.save(
+        tf.io.withSaveHandler(async (a) => {
+          const { weightData, ...rest } = a;
+          await writeFile(path.join(dir, 'model.json'), JSON.stringify({ ...rest, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
+          await writeFile(path.join(dir, 'weights.bin'), new Uint8Array(weightData as ArrayBuffer));
+          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+        }),
+      );
+      await writeFile(path.join(dir, 'metadata.json'), JSON.stringify({ ...meta('cnn'), modelType: 'will-be-overridden' }));
+      const out = path.join(dir, 'cnn.onnx');
+      const run = (args: string[]) =>
+        new Promise<{ code: number; stderr: string }>((resolve) =>
+          execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], (err, _stdout, stderr) =>
+            resolve({ code: err ? Number(err.code ?? 1) : 0, stderr }),
+          ),
+        );
+      const ok = await run(['export', '--model', dir, '--out', out, '--model-type', 'cnn']);
+      assert.equal(ok.code, 0, ok.stderr);
+      const bytes = new Uint8Array(await readFile(out));
+      assert.equal(parseModelMetadata(bytes).modelType, 'cnn');
+      const x = tf.randomNormal([2, FRAMES, DIMS], 0, 1, 'float32', 9);
+      const want = (model.predict(x) as tf.Tensor).dataSync();
+      const got = await runOnnx(bytes, x);
+      for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-4);
+      const bad = await run(['export', '--model', path.join(dir, 'nope'), '--out', out]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /tfjs model not found/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
