@@ -32,12 +32,13 @@ class SpscRing {
 
   size_t capacity() const { return capacity_; }
 
-  // Producer side. Writes as many items as fit; the rest is counted as dropped. Returns items written.
-  size_t push(const T* items, size_t n) {
+  // Producer side. Writes as many items as fit, in whole multiples of `granule` (interleaved
+  // frames stay whole); the rest is counted as dropped. Returns items written.
+  size_t push(const T* items, size_t n, size_t granule = 1) {
     const uint64_t w = write_.load(std::memory_order_relaxed);
     const uint64_t r = read_.load(std::memory_order_acquire);
     const size_t space = capacity_ - static_cast<size_t>(w - r);
-    const size_t take = std::min(n, space);
+    const size_t take = std::min(n, space - space % granule);
     if (take < n) {
       dropped_.fetch_add(n - take, std::memory_order_relaxed);
       overflows_.fetch_add(1, std::memory_order_relaxed);

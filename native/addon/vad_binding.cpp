@@ -1,0 +1,171 @@
+// Node binding of the VAD/endpointer and the valley finder: argument checks and conversion only.
+#include <napi.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../dsp/vad.h"
+
+namespace {
+
+using spoken_digits::Vad;
+using spoken_digits::VadConfig;
+using spoken_digits::VadEvent;
+using spoken_digits::VadEventType;
+
+const char* typeName(VadEventType t) {
+  switch (t) {
+    case VadEventType::Start:
+      return "start";
+    case VadEventType::End:
+      return "end";
+    case VadEventType::Abort:
+      return "abort";
+  }
+  return "unknown";
+}
+
+const char* reasonName(spoken_digits::VadEndReason r) {
+  using R = spoken_digits::VadEndReason;
+  switch (r) {
+    case R::None:
+      return "none";
+    case R::Silence:
+      return "silence";
+    case R::MaxLength:
+      return "max-length";
+    case R::Flush:
+      return "flush";
+    case R::TooShort:
+      return "too-short";
+    case R::Unvoiced:
+      return "unvoiced";
+  }
+  return "unknown";
+}
+
+Napi::Value throwType(Napi::Env env, const std::string& msg) {
+  Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+class VadWrap : public Napi::ObjectWrap<VadWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Vad",
+                       {InstanceMethod("process", &VadWrap::Process), InstanceMethod("flush", &VadWrap::Flush),
+                        InstanceMethod("reset", &VadWrap::Reset), InstanceMethod("state", &VadWrap::State)});
+  }
+
+  explicit VadWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VadWrap>(info) {
+    Napi::Env env = info.Env();
+    VadConfig c;
+    if (info.Length() > 0 && !info[0].IsUndefined()) {
+      if (!info[0].IsObject()) {
+        throwType(env, "Vad options must be an object");
+        return;
+      }
+      Napi::Object o = info[0].As<Napi::Object>();
+      auto num = [&](const char* key, float* dst) {
+        Napi::Value v = o.Get(key);
+        if (v.IsUndefined()) return true;
+        if (!v.IsNumber()) {
+          throwType(env, std::string("Vad option ") + key + " must be a number");
+          return false;
+        }
+        *dst = v.As<Napi::Number>().FloatValue();
+        return true;
+      };
+      float rate = static_cast<float>(c.sampleRate);
+      if (!num("sampleRate", &rate) || !num("sensitivity", &c.sensitivity) || !num("hopMs", &c.hopMs) ||
+          !num("onsetMs", &c.onsetMs) || !num("hangoverMs", &c.hangoverMs) || !num("minSpeechMs", &c.minSpeechMs) ||
+          !num("maxSpeechMs", &c.maxSpeechMs) || !num("minVoicedMs", &c.minVoicedMs) || !num("preRollMs", &c.preRollMs) ||
+          !num("postRollMs", &c.postRollMs) || !num("minLevelDb", &c.minLevelDb) || !num("initialNoiseDb", &c.initialNoiseDb))
+        return;
+      c.sampleRate = static_cast<int>(rate);
+    }
+    std::string error;
+    vad_.reset(Vad::create(c, &error));
+    if (!vad_) Napi::RangeError::New(env, "invalid VAD options: " + error).ThrowAsJavaScriptException();
+    events_.reserve(16);
+  }
+
+ private:
+  Napi::Value Events(Napi::Env env) {
+    Napi::Array out = Napi::Array::New(env, events_.size());
+    for (size_t i = 0; i < events_.size(); ++i) {
+      const VadEvent& e = events_[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("type", typeName(e.type));
+      o.Set("reason", reasonName(e.reason));
+      o.Set("startSample", static_cast<double>(e.startSample));
+      o.Set("endSample", static_cast<double>(e.endSample));
+      out.Set(static_cast<uint32_t>(i), o);
+    }
+    events_.clear();
+    return out;
+  }
+
+  Napi::Value Process(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!vad_) return throwType(env, "Vad was not constructed");
+    if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      return throwType(env, "Vad.process expects a Float32Array");
+    Napi::Float32Array a = info[0].As<Napi::Float32Array>();
+    vad_->process(a.Data(), a.ElementLength(), events_);
+    return Events(env);
+  }
+
+  Napi::Value Flush(const Napi::CallbackInfo& info) {
+    if (!vad_) return throwType(info.Env(), "Vad was not constructed");
+    vad_->flush(events_);
+    return Events(info.Env());
+  }
+
+  Napi::Value Reset(const Napi::CallbackInfo& info) {
+    if (vad_) vad_->reset();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value State(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!vad_) return throwType(env, "Vad was not constructed");
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("levelDb", vad_->takePeakLevelDb());
+    o.Set("noiseDb", vad_->noiseFloorDb());
+    o.Set("bandDb", vad_->lastBandDb());
+    o.Set("inSpeech", vad_->inSpeech());
+    o.Set("samplesSeen", static_cast<double>(vad_->samplesSeen()));
+    return o;
+  }
+
+  std::unique_ptr<Vad> vad_;
+  std::vector<VadEvent> events_;
+};
+
+Napi::Value FindValleys(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+      !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber())
+    return throwType(env, "findValleys(samples: Float32Array, sampleRate, minDepthDb, minPieceMs)");
+  Napi::Float32Array a = info[0].As<Napi::Float32Array>();
+  const auto valleys = spoken_digits::findEnergyValleys(a.Data(), a.ElementLength(), info[1].As<Napi::Number>().Int32Value(),
+                                                        info[2].As<Napi::Number>().FloatValue(), info[3].As<Napi::Number>().FloatValue());
+  Napi::Array out = Napi::Array::New(env, valleys.size());
+  for (size_t i = 0; i < valleys.size(); ++i) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("sample", static_cast<double>(valleys[i].sample));
+    o.Set("depthDb", valleys[i].depthDb);
+    o.Set("lowMs", valleys[i].lowMs);
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  return out;
+}
+
+}  // namespace
+
+void RegisterVad(Napi::Env env, Napi::Object exports) {
+  exports.Set("Vad", VadWrap::Define(env));
+  exports.Set("findValleys", Napi::Function::New(env, FindValleys, "findValleys"));
+}
