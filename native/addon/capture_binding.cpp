@@ -3,6 +3,8 @@
 // hook, so the process never exits with a live audio thread writing into freed memory.
 #include <napi.h>
 
+#ifdef SPOKEN_DIGITS_HAVE_PORTAUDIO
+
 #include <memory>
 #include <set>
 #include <string>
@@ -171,3 +173,12 @@ void RegisterCapture(Napi::Env env, Napi::Object exports) {
   exports.Set("portAudioVersion", Napi::String::New(env, Pa_GetVersionText()));
   napi_add_env_cleanup_hook(env, CloseAllOnShutdown, nullptr);
 }
+
+#else  // built without PortAudio: say so, so the JS side can fall back or explain
+
+void RegisterCapture(Napi::Env env, Napi::Object exports) {
+  exports.Set("captureUnavailable",
+              Napi::String::New(env, "the native addon was built without PortAudio (portaudio19-dev was not found at build time)"));
+}
+
+#endif
