@@ -7,6 +7,7 @@ import { runCli, type CommandModule } from './run.js';
 const commands: Record<string, () => Promise<CommandModule>> = {
   serve: () => import('./commands/serve.js'),
   export: () => import('./commands/export.js'),
+  quantize: () => import('./commands/quantize.js'),
 };
 
 const program = new Command('digits')

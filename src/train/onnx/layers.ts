@@ -271,6 +271,13 @@ function globalPoolLayer(op: 'ReduceMean' | 'ReduceMax'): LayerConverter {
     const rank = x.tfShape.length;
     const keep = Boolean(ctx.config.keepDims);
     const tfAxes = Array.from({ length: rank - 2 }, (_, i) => i + 1);
+    const cf = channelsFirst(rank);
+    if (x.perm.every((a, i) => a === cf[i])) {
+      // Channels-first already: the Global*Pool ops have int8 kernels, ReduceMean has none.
+      const pooled = ctx.em.one(op === 'ReduceMean' ? 'GlobalAveragePool' : 'GlobalMaxPool', [x.name], {}, `${ctx.layer.name}_pool`);
+      if (keep) return [{ name: pooled, tfShape: ctx.outputShapes[0], perm: cf }];
+      return [{ name: ctx.em.one('Flatten', [pooled], { axis: int(1) }, ctx.layer.name), tfShape: ctx.outputShapes[0], perm: [0, 1] }];
+    }
     const axes = tfAxes.map((a) => onnxAxis(x.perm, a));
     const y = ctx.em.one(op, [x.name], { axes: ints(axes), keepdims: int(keep ? 1 : 0) }, ctx.layer.name);
     if (keep) return [{ name: y, tfShape: ctx.outputShapes[0], perm: x.perm }];

@@ -1,0 +1,316 @@
+import * as ort from 'onnxruntime-node';
+import { ModelError } from '../../errors.js';
+import { METADATA_KEYS, MODEL_INPUT_NAME } from '../../model/metadata.js';
+import { type GraphNode, type Initializer, type OnnxModel, consumers, decodeModel, encodeModel, graphNames, int, producers, sortTopologically } from './graph.js';
+import { removeDeadNodes } from './optimize.js';
+
+/**
+ * Static int8 quantization in QDQ form: weights of Conv/Gemm/MatMul become per-channel int8
+ * (symmetric), biases int32, and activations around those ops get QuantizeLinear/DequantizeLinear
+ * pairs with per-tensor uint8 (or int8) parameters calibrated on real features. ONNX Runtime fuses
+ * DQ -> op -> Q into integer kernels (QLinearConv, QGemm, ...).
+ */
+
+/** One calibration batch: float32 features [batch, numFrames, dims]. */
+export interface CalibrationBatch {
+  data: Float32Array;
+  dims: number[];
+}
+
+export interface QuantizeOptions {
+  /**
+   * How activation ranges are set from the calibration data: 'minmax' (observed extremes) or
+   * 'percentile' (drop the most extreme `percentile` tail on each side; default 99.99).
+   */
+  calibration?: 'minmax' | 'percentile';
+  percentile?: number;
+  /** uint8 (asymmetric, ONNX Runtime's fast path on x86) or int8 (symmetric) activations. */
+  activationType?: 'uint8' | 'int8';
+  /** Ops run in int8: a preset of QUANTIZE_OP_SETS (default 'linear') or a list of op types. */
+  ops?: keyof typeof QUANTIZE_OP_SETS | string[];
+  /**
+   * Quantize grouped (depthwise) convolutions too. Off by default: ONNX Runtime's int8 depthwise
+   * kernel measured 3x slower than fp32 on our small feature maps (bench/quantization.ts).
+   */
+  depthwise?: boolean;
+}
+
+const WEIGHTED_OPS = ['Conv', 'Gemm', 'MatMul'];
+/**
+ * Op sets: 'linear' quantizes only the weighted ops; 'all' also runs the element-wise and pooling
+ * ops that ONNX Runtime has integer kernels for in int8, which saves Q/DQ pairs between them.
+ */
+export const QUANTIZE_OP_SETS = {
+  linear: WEIGHTED_OPS,
+  all: [...WEIGHTED_OPS, 'Add', 'Mul', 'Sigmoid', 'LeakyRelu', 'AveragePool', 'GlobalAveragePool'],
+} as const;
+// Ops that only move or select values: ONNX Runtime runs them on int8 directly when the Q/DQ
+// around them share one scale, so quantizing through them saves a dequantize/quantize pair.
+const PASS_THROUGH = new Set(['MaxPool', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze']);
+
+interface QParams {
+  scale: number;
+  zeroPoint: number;
+}
+
+/** Activation ranges for a set of tensors, gathered by running the float model. */
+async function calibrate(model: OnnxModel, tensors: string[], batches: CalibrationBatch[], opts: Required<Pick<QuantizeOptions, 'calibration' | 'percentile'>>) {
+  const g = model.graph;
+  const probe: OnnxModel = {
+    ...model,
+    graph: { ...g, outputs: [...g.outputs, ...tensors.filter((t) => !g.outputs.some((o) => o.name === t)).map((name) => ({ name, type: 'float' as const, shape: null }))] },
+  };
+  const session = await ort.InferenceSession.create(encodeModel(probe), { intraOpNumThreads: 1, graphOptimizationLevel: 'basic' });
+  const min = new Map<string, number>(tensors.map((t) => [t, Infinity]));
+  const max = new Map<string, number>(tensors.map((t) => [t, -Infinity]));
+  // Percentiles need the values; a strided sample per tensor keeps memory bounded.
+  const samples = new Map<string, number[]>(tensors.map((t) => [t, []]));
+  const perTensorBudget = 200_000;
+  try {
+    for (const b of batches) {
+      const out = await session.run({ [MODEL_INPUT_NAME]: new ort.Tensor('float32', b.data, b.dims) }, tensors);
+      for (const t of tensors) {
+        const d = out[t].data as Float32Array;
+        let lo = min.get(t)!;
+        let hi = max.get(t)!;
+        for (let i = 0; i < d.length; i++) {
+          const v = d[i];
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+        min.set(t, lo);
+        max.set(t, hi);
+        if (opts.calibration === 'percentile') {
+          const s = samples.get(t)!;
+          const step = Math.max(1, Math.floor((d.length * batches.length) / perTensorBudget));
+          for (let i = 0; i < d.length; i += step) s.push(d[i]);
+        }
+      }
+    }
+  } finally {
+    await session.release();
+  }
+  const ranges = new Map<string, [number, number]>();
+  for (const t of tensors) {
+    let lo = min.get(t)!;
+    let hi = max.get(t)!;
+    if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new ModelError(`calibration saw no finite values for tensor '${t}'; check the calibration features`);
+    if (opts.calibration === 'percentile') {
+      const s = Float64Array.from(samples.get(t)!).sort();
+      const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.round((p / 100) * (s.length - 1))))];
+      lo = q(100 - opts.percentile);
+      hi = q(opts.percentile);
+    }
+    ranges.set(t, [lo, hi]);
+  }
+  return ranges;
+}
+
+function activationParams([lo, hi]: [number, number], type: 'uint8' | 'int8'): QParams {
+  // The range must contain 0 so that zero (padding, ReLU) is exact.
+  const rmin = Math.min(0, lo);
+  const rmax = Math.max(0, hi);
+  if (type === 'int8') {
+    const a = Math.max(Math.abs(rmin), Math.abs(rmax));
+    return { scale: a > 0 ? a / 127 : 1, zeroPoint: 0 };
+  }
+  const scale = rmax - rmin > 0 ? (rmax - rmin) / 255 : 1;
+  return { scale, zeroPoint: Math.min(255, Math.max(0, Math.round(-rmin / scale))) };
+}
+
+/** Symmetric per-channel int8 weights along `axis`; returns the int8 data and one scale per channel. */
+function quantizeWeights(w: Initializer, axis: number): { q: Int8Array; scales: Float32Array } {
+  const data = w.data as Float32Array;
+  const channels = w.dims[axis];
+  const inner = w.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const scales = new Float32Array(channels);
+  const chanOf = (i: number) => Math.floor(i / inner) % channels;
+  for (let i = 0; i < data.length; i++) {
+    const c = chanOf(i);
+    scales[c] = Math.max(scales[c], Math.abs(data[i]));
+  }
+  // 127 not 128 keeps the range symmetric, which ONNX Runtime's int8 kernels assume.
+  for (let c = 0; c < channels; c++) scales[c] = scales[c] > 0 ? scales[c] / 127 : 1;
+  const q = new Int8Array(data.length);
+  for (let i = 0; i < data.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(data[i] / scales[chanOf(i)])));
+  return { q, scales };
+}
+
+/**
+ * Quantizes an fp32 spoken-digits ONNX model. `calibrationBatches` should be features of a few
+ * hundred training clips (not test clips). The result keeps the metadata with precision "int8" and
+ * records how it was calibrated in metadata key spoken_digits.quantization.
+ */
+export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: CalibrationBatch[], options: QuantizeOptions = {}): Promise<Uint8Array> {
+  const opts = {
+    calibration: options.calibration ?? 'minmax',
+    percentile: options.percentile ?? 99.99,
+    activationType: options.activationType ?? 'uint8',
+    depthwise: options.depthwise ?? false,
+    ops: typeof options.ops === 'string' ? [...(QUANTIZE_OP_SETS[options.ops] ?? [])] : (options.ops ?? [...QUANTIZE_OP_SETS.linear]),
+  };
+  if (typeof options.ops === 'string' && !(options.ops in QUANTIZE_OP_SETS))
+    throw new ModelError(`unknown op set '${options.ops}'; use one of ${Object.keys(QUANTIZE_OP_SETS).join(', ')} or a list of op types`);
+  if (opts.calibration !== 'minmax' && opts.calibration !== 'percentile') throw new ModelError(`calibration '${String(opts.calibration)}' must be minmax or percentile`);
+  if (opts.activationType !== 'uint8' && opts.activationType !== 'int8') throw new ModelError(`activationType '${String(opts.activationType)}' must be uint8 or int8`);
+  if (!(opts.percentile > 50 && opts.percentile <= 100)) throw new ModelError(`percentile ${opts.percentile} must be in (50, 100]`);
+  if (calibrationBatches.length === 0) throw new ModelError('quantization needs at least one calibration batch of features');
+  const model = decodeModel(onnxBytes);
+  if (model.metadata[METADATA_KEYS.precision] === 'int8') throw new ModelError('the model is already int8; quantize the fp32 model instead');
+  const g = model.graph;
+  if (g.nodes.some((n) => n.op === 'QuantizeLinear' || n.op === 'DequantizeLinear')) throw new ModelError('the model already contains QuantizeLinear/DequantizeLinear nodes');
+  const input = g.inputs.find((i) => i.name === MODEL_INPUT_NAME);
+  if (!input) throw new ModelError(`the model has no '${MODEL_INPUT_NAME}' input; only spoken-digits models can be quantized`);
+  for (const b of calibrationBatches) {
+    const ok = b.dims.length === 3 && b.data.length === b.dims.reduce((x, y) => x * y, 1) && input.shape?.slice(1).every((d, i) => typeof d === 'string' || d === b.dims[i + 1]);
+    if (!ok) throw new ModelError(`calibration batch of shape [${b.dims}] does not fit the model input [${input.shape}]`);
+  }
+
+  const prod = producers(g);
+  const cons = consumers(g);
+  const isConst = (name: string) => g.initializers.has(name);
+  const floatValue = (name: string) => !!name && !isConst(name);
+
+  // 1. Pick the nodes to run in int8 and the activation tensors that need Q/DQ.
+  const weighted = new Set(WEIGHTED_OPS);
+  const targets = g.nodes.filter((n) => {
+    if (!opts.ops.includes(n.op)) return false;
+    if (n.op === 'Gemm' && (n.attrs.transA?.v || (n.attrs.alpha && n.attrs.alpha.v !== 1) || (n.attrs.beta && n.attrs.beta.v !== 1))) return false;
+    if ((n.op === 'Conv' || n.op === 'Gemm') && !isConst(n.inputs[1])) return false;
+    if (n.op === 'Conv' && Number(n.attrs.group?.v ?? 1) > 1 && !opts.depthwise) return false;
+    // Element-wise ops only when every input is an activation (a constant operand would need its own quantization).
+    if (!weighted.has(n.op) && !n.inputs.every(floatValue)) return false;
+    return true;
+  });
+  // ReLU (and ReLU6) right after a quantized op is absorbed: a uint8 Q with zero point 0 clamps
+  // negatives, so the op's Q moves to the ReLU output and the ReLU node disappears.
+  const absorbed = new Map<string, GraphNode>();
+  if (opts.activationType === 'uint8')
+    for (const n of targets) {
+      const out = n.outputs[0];
+      const next = cons.get(out);
+      if (next?.length !== 1 || g.outputs.some((o) => o.name === out)) continue;
+      const r = next[0];
+      const clip6 = r.op === 'Clip' && r.inputs.length === 3 && isConst(r.inputs[1]) && (g.initializers.get(r.inputs[1])!.data as Float32Array)[0] === 0;
+      if (r.op === 'Relu' || clip6) absorbed.set(n.name, r);
+    }
+  const quantOut = (n: GraphNode) => absorbed.get(n.name)?.outputs[0] ?? n.outputs[0];
+  const qTensors = new Set<string>();
+  for (const n of targets) {
+    const ins = n.op === 'Conv' || n.op === 'Gemm' ? n.inputs.slice(0, 1) : n.inputs;
+    for (const i of ins) if (floatValue(i)) qTensors.add(i);
+    qTensors.add(quantOut(n));
+  }
+  // Extend through data-movement ops whose input is already quantized (same scale on both sides).
+  const shareFrom = new Map<string, string>();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const n of g.nodes)
+      if (PASS_THROUGH.has(n.op) && qTensors.has(n.inputs[0]) && !qTensors.has(n.outputs[0])) {
+        const feedsQuantized = (cons.get(n.outputs[0]) ?? []).some((c) => targets.includes(c) || PASS_THROUGH.has(c.op));
+        if (!feedsQuantized) continue;
+        qTensors.add(n.outputs[0]);
+        shareFrom.set(n.outputs[0], n.inputs[0]);
+        grew = true;
+      }
+  }
+  if (!targets.some((n) => weighted.has(n.op))) throw new ModelError(`the model has no ${WEIGHTED_OPS.join('/')} nodes to quantize`);
+
+  // 2. Calibrate on the float model.
+  const ranges = await calibrate(model, [...qTensors], calibrationBatches, opts);
+  const params = new Map<string, QParams>();
+  const root = (t: string): string => (shareFrom.has(t) ? root(shareFrom.get(t)!) : t);
+  for (const t of qTensors) params.set(t, activationParams(ranges.get(root(t))!, opts.activationType));
+  for (const [t, src] of shareFrom) params.set(t, params.get(root(src))!);
+
+  // 3. Rewrite: drop absorbed activations, insert Q/DQ after each quantized tensor, quantize weights.
+  const names = graphNames(g);
+  const zpType = opts.activationType;
+  const newNodes: GraphNode[] = [];
+  const addInit = (base: string, type: Initializer['type'], dims: number[], data: Initializer['data']) => {
+    const name = names.fresh(base);
+    g.initializers.set(name, { name, type, dims, data });
+    return name;
+  };
+  for (const [targetName, act] of absorbed) {
+    const n = g.nodes.find((x) => x.name === targetName)!;
+    n.outputs[0] = act.outputs[0];
+    g.nodes = g.nodes.filter((x) => x !== act);
+  }
+  const dq = new Map<string, string>();
+  for (const t of qTensors) {
+    const p = params.get(t)!;
+    const s = addInit(`${t}_scale`, 'float', [], Float32Array.of(p.scale));
+    const z = addInit(`${t}_zp`, zpType, [], zpType === 'uint8' ? Uint8Array.of(p.zeroPoint) : Int8Array.of(p.zeroPoint));
+    const q = names.fresh(`${t}_q`);
+    const d = names.fresh(`${t}_dq`);
+    newNodes.push({ name: names.fresh(`${t}_Q`), op: 'QuantizeLinear', inputs: [t, s, z], outputs: [q], attrs: {} });
+    newNodes.push({ name: names.fresh(`${t}_DQ`), op: 'DequantizeLinear', inputs: [q, s, z], outputs: [d], attrs: {} });
+    dq.set(t, d);
+  }
+  // Every float consumer reads the dequantized value; graph outputs stay float as they were.
+  for (const n of g.nodes) n.inputs = n.inputs.map((i) => dq.get(i) ?? i);
+
+  for (const n of targets) {
+    if (!weighted.has(n.op)) continue;
+    const wName = n.inputs[1];
+    const w = g.initializers.get(wName);
+    if (!w || w.type !== 'float') continue;
+    const transB = n.op === 'Gemm' && n.attrs.transB?.v === 1;
+    // Output channels: Conv W [out, in, ...] axis 0; Gemm/MatMul W [in, out] axis 1 (or 0 if transB).
+    const axis = n.op === 'Conv' || transB ? 0 : w.dims.length - 1;
+    const { q, scales } = quantizeWeights(w, axis);
+    const wq = addInit(`${wName}_q`, 'int8', w.dims, q);
+    const ws = addInit(`${wName}_scale`, 'float', [scales.length], scales);
+    const wz = addInit(`${wName}_zp`, 'int8', [scales.length], new Int8Array(scales.length));
+    const wd = names.fresh(`${wName}_dq`);
+    newNodes.push({ name: names.fresh(`${wName}_DQ`), op: 'DequantizeLinear', inputs: [wq, ws, wz], outputs: [wd], attrs: { axis: int(axis) } });
+    n.inputs[1] = wd;
+    const bName = n.inputs[2];
+    const b = bName ? g.initializers.get(bName) : undefined;
+    const xParams = params.get(dqSource(n.inputs[0], dq));
+    if (b && b.type === 'float' && xParams) {
+      // int32 bias with scale = input scale * weight scale, the form the integer kernels add directly.
+      const bd = b.data as Float32Array;
+      const bScale = Float32Array.from(scales, (s) => s * xParams.scale);
+      const bq = Int32Array.from(bd, (v, i) => Math.round(v / bScale[bScale.length === 1 ? 0 : i]));
+      const bqName = addInit(`${bName}_q`, 'int32', b.dims, bq);
+      const bsName = addInit(`${bName}_scale`, 'float', [bScale.length], bScale);
+      const bzName = addInit(`${bName}_zp`, 'int32', [bScale.length], new Int32Array(bScale.length));
+      const bdq = names.fresh(`${bName}_dq`);
+      newNodes.push({ name: names.fresh(`${bName}_DQ`), op: 'DequantizeLinear', inputs: [bqName, bsName, bzName], outputs: [bdq], attrs: { axis: int(0) } });
+      n.inputs[2] = bdq;
+    }
+  }
+  g.nodes.push(...newNodes);
+  sortTopologically(g);
+  removeDeadNodes(g);
+
+  const describe =
+    opts.calibration === 'percentile' ? `percentile ${opts.percentile}` : 'minmax';
+  return encodeModel({
+    ...model,
+    metadata: {
+      ...model.metadata,
+      [METADATA_KEYS.precision]: 'int8',
+      'spoken_digits.quantization': JSON.stringify({
+        format: 'QDQ',
+        weights: 'int8 symmetric per-channel',
+        activations: `${opts.activationType} per-tensor`,
+        calibration: describe,
+        calibrationBatches: calibrationBatches.length,
+        calibrationClips: calibrationBatches.reduce((a, b) => a + b.dims[0], 0),
+        ops: opts.ops,
+        depthwise: opts.depthwise,
+      }),
+    },
+  });
+}
+
+/** The float tensor a dequantized value stands for. */
+function dqSource(name: string, dq: Map<string, string>): string {
+  for (const [t, d] of dq) if (d === name) return t;
+  return name;
+}
+
+

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { ModelError } from '../src/errors.js';
+import { resolveFeatureConfig } from '../src/features/config.js';
+import { parseModelMetadata } from '../src/model/read-metadata.js';
+import { decodeModel } from '../src/train/onnx/graph.js';
+import { exportToOnnx } from '../src/train/onnx/index.js';
+import { type CalibrationBatch, quantizeModel } from '../src/train/onnx/quantize.js';
+import { ARCHITECTURES, DIMS, FRAMES, LABELS, randomizeWeights } from './onnx-models.js';
+
+const featureConfig = resolveFeatureConfig({ nMfcc: DIMS, numFrames: FRAMES });
+const labels = [...Array.from({ length: LABELS - 1 }, (_, i) => String(i)), 'none'];
+
+function batches(n: number, size: number, seed: number): CalibrationBatch[] {
+  return Array.from({ length: n }, (_, i) => {
+    const t = tf.randomNormal([size, FRAMES, DIMS], 0, 1, 'float32', seed + i);
+    return { data: t.dataSync() as Float32Array, dims: [...t.shape] };
+  });
+}
+
+async function predict(bytes: Uint8Array, b: CalibrationBatch): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  const out = await s.run({ features: new ort.Tensor('float32', b.data, b.dims) });
+  await s.release();
+  return out.probabilities.data as Float32Array;
+}
+
+const argmax = (p: Float32Array, row: number) => {
+  let best = 0;
+  for (let j = 1; j < LABELS; j++) if (p[row * LABELS + j] > p[row * LABELS + best]) best = j;
+  return best;
+};
+
+describe('int8 quantization', function () {
+  this.timeout(120000);
+  before(async () => {
+    await tf.setBackend('cpu');
+  });
+  const calib = batches(3, 16, 100);
+  const evalBatch = batches(1, 64, 7)[0];
+
+  for (const arch of ['cnn', 'dscnn', 'resnet-se', 'transformer-like', 'ensemble']) {
+    for (const ops of ['linear', 'all'] as const) {
+      it(`${arch} (${ops}): int8 weights, runs in onnxruntime, agrees with fp32`, async () => {
+        const model = ARCHITECTURES[arch]();
+        randomizeWeights(model, 3);
+        const fp32 = exportToOnnx(model, { featureConfig, labels, modelType: arch });
+        const int8 = await quantizeModel(fp32, calib, { ops });
+        const g = decodeModel(int8).graph;
+        const int8Weights = [...g.initializers.values()].filter((t) => t.type === 'int8' && t.dims.length >= 2);
+        assert.ok(int8Weights.length > 0, 'no int8 weight tensors');
+        assert.equal([...g.initializers.values()].filter((t) => t.type === 'float' && t.dims.length >= 2 && t.data.length > 64).length, arch === 'dscnn' ? 3 : 0, 'float weights left (only the depthwise kernels may stay fp32)');
+        const meta = parseModelMetadata(int8);
+        assert.equal(meta.precision, 'int8');
+        assert.deepEqual(meta.labels, labels);
+        const a = await predict(fp32, evalBatch);
+        const b = await predict(int8, evalBatch);
+        let agree = 0;
+        for (let r = 0; r < 64; r++) if (argmax(a, r) === argmax(b, r)) agree++;
+        assert.ok(agree >= 56, `int8 top-1 agrees with fp32 on only ${agree}/64 inputs`);
+        for (let r = 0; r < 64; r++) {
+          let sum = 0;
+          for (let j = 0; j < LABELS; j++) sum += b[r * LABELS + j];
+          assert.ok(Math.abs(sum - 1) < 1e-4, 'int8 output is not a probability distribution');
+        }
+      });
+    }
+  }
+
+  it('absorbs ReLU into the quantized conv output and records how it calibrated', async () => {
+    const fp32 = exportToOnnx(ARCHITECTURES.cnn(), { featureConfig, labels, modelType: 'cnn' });
+    const int8 = await quantizeModel(fp32, calib, { calibration: 'percentile', percentile: 99.9 });
+    const m = decodeModel(int8);
+    assert.equal(m.graph.nodes.filter((n) => n.op === 'Relu').length, 0);
+    assert.ok(m.graph.nodes.filter((n) => n.op === 'QuantizeLinear').length >= 4);
+    const q = JSON.parse(m.metadata['spoken_digits.quantization']);
+    assert.equal(q.calibration, 'percentile 99.9');
+    assert.equal(q.calibrationClips, 48);
+    assert.ok(int8.length < fp32.length);
+  });
+
+  it('refuses bad input with ModelError', async () => {
+    const fp32 = exportToOnnx(ARCHITECTURES.mlp(), { featureConfig, labels, modelType: 'mlp' });
+    const reject = (p: Promise<unknown>, re: RegExp) => assert.rejects(p, (e: unknown) => e instanceof ModelError && re.test(e.message));
+    await reject(quantizeModel(fp32, []), /calibration batch/);
+    await reject(quantizeModel(fp32, [{ data: new Float32Array(FRAMES * (DIMS + 1)), dims: [1, FRAMES, DIMS + 1] }]), /does not fit/);
+    await reject(quantizeModel(new TextEncoder().encode('hello'), calib), /not an ONNX model/);
+    const int8 = await quantizeModel(fp32, calib);
+    await reject(quantizeModel(int8, calib), /already int8/);
+    await reject(quantizeModel(fp32, calib, { ops: 'fast' as never }), /unknown op set/);
+  });
+});
+
+describe('digits quantize (CLI)', () => {
+  it('quantizes with a float32 calibration file and rejects one of the wrong size', async function () {
+    this.timeout(120000);
+    const { mkdtemp, writeFile, readFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { execFile } = await import('node:child_process');
+    const dir = await mkdtemp(path.join(tmpdir(), 'sd-quant-'));
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stderr: string }>((resolve) =>
+        execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], (err, _o, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stderr })),
+      );
+    try {
+      await tf.setBackend('cpu');
+      const fp32 = path.join(dir, 'm.onnx');
+      await writeFile(fp32, exportToOnnx(ARCHITECTURES.cnn(), { featureConfig, labels, modelType: 'cnn' }));
+      const calib = batches(1, 20, 42)[0].data;
+      await writeFile(path.join(dir, 'calib.f32'), new Uint8Array(calib.buffer));
+      const out = path.join(dir, 'm.int8.onnx');
+      const ok = await run(['quantize', fp32, '--calib', path.join(dir, 'calib.f32'), '--out', out, '--batch', '8']);
+      assert.equal(ok.code, 0, ok.stderr);
+      const meta = parseModelMetadata(new Uint8Array(await readFile(out)));
+      assert.equal(meta.precision, 'int8');
+      await writeFile(path.join(dir, 'bad.f32'), new Uint8Array(calib.buffer, 0, 4 * (FRAMES * DIMS + 1)));
+      const bad = await run(['quantize', fp32, '--calib', path.join(dir, 'bad.f32'), '--out', out]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /not a whole number/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
