@@ -31,7 +31,8 @@ class BandAnalyzer {
  public:
   int nfft, win, binLo, binHi;
   kiss_fftr_cfg cfg;
-  std::vector<float> window, frame;
+  std::vector<float> window;
+  std::vector<kiss_fft_scalar> frame;  // kissfft is built with double samples (CMakeLists.txt)
   std::vector<kiss_fft_cpx> spectrum;
   double norm;
 

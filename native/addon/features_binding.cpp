@@ -1,0 +1,152 @@
+// Node-API surface of the feature extractor and resampler: argument checks and translation only;
+// all validation and computation happen in the C API (native/dsp/sd_dsp.h).
+#include <climits>
+
+#include "bindings.h"
+#include "dsp/sd_dsp.h"
+
+namespace {
+
+// The TypeScript layer (src/features/native.ts) turns `sdStatus` into a typed error.
+void ThrowCoreError(Napi::Env env, const sd_error &err) {
+  Napi::Error e = Napi::Error::New(env, err.message);
+  e.Set("sdStatus", Napi::Number::New(env, err.code));
+  e.ThrowAsJavaScriptException();
+}
+
+void ThrowUsage(Napi::Env env, const char *message) {
+  sd_error err{SD_ERR_INTERNAL, {0}};
+  snprintf(err.message, sizeof err.message, "%s", message);
+  ThrowCoreError(env, err);
+}
+
+int32_t ClampLength(size_t n) { return n > static_cast<size_t>(INT32_MAX) ? INT32_MAX : static_cast<int32_t>(n); }
+
+class Extractor : public Napi::ObjectWrap<Extractor> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Extractor",
+                       {InstanceMethod<&Extractor::Compute>("compute"), InstanceMethod<&Extractor::Dims>("dims"),
+                        InstanceMethod<&Extractor::Dispose>("dispose")});
+  }
+
+  explicit Extractor(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Extractor>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+      ThrowUsage(env, "Extractor expects a Float64Array of encoded feature parameters");
+      return;
+    }
+    Napi::Float64Array params = info[0].As<Napi::Float64Array>();
+    sd_error err{};
+    ex_ = sd_extractor_create(params.Data(), ClampLength(params.ElementLength()), &err);
+    if (!ex_) ThrowCoreError(env, err);
+  }
+
+  ~Extractor() override { sd_extractor_destroy(ex_); }
+
+ private:
+  Napi::Value Compute(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!ex_) {
+      ThrowUsage(env, "feature extractor was disposed");
+      return env.Undefined();
+    }
+    if (info.Length() < 1 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      ThrowUsage(env, "compute expects a Float32Array of samples");
+      return env.Undefined();
+    }
+    Napi::Float32Array samples = info[0].As<Napi::Float32Array>();
+    const int32_t n = ClampLength(samples.ElementLength());
+    const int32_t frames = sd_extractor_frames(ex_, n);
+    const int32_t dims = sd_extractor_dims(ex_);
+    sd_error err{};
+    if (frames <= 0) {  // let the core say what is wrong with the input
+      sd_extractor_compute(ex_, samples.Data(), n, nullptr, 0, &err);
+      ThrowCoreError(env, err);
+      return env.Undefined();
+    }
+    const size_t count = static_cast<size_t>(frames) * static_cast<size_t>(dims);
+    Napi::Float32Array out = Napi::Float32Array::New(env, count);
+    const int32_t written =
+        sd_extractor_compute(ex_, samples.Data(), n, out.Data(), ClampLength(count), &err);
+    if (written < 0) {
+      ThrowCoreError(env, err);
+      return env.Undefined();
+    }
+    return out;
+  }
+
+  Napi::Value Dims(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), sd_extractor_dims(ex_)); }
+
+  Napi::Value Dispose(const Napi::CallbackInfo &info) {
+    sd_extractor_destroy(ex_);
+    ex_ = nullptr;
+    return info.Env().Undefined();
+  }
+
+  sd_extractor *ex_ = nullptr;
+};
+
+class Resampler : public Napi::ObjectWrap<Resampler> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Resampler",
+                       {InstanceMethod<&Resampler::Process>("process"), InstanceMethod<&Resampler::Dispose>("dispose")});
+  }
+
+  explicit Resampler(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Resampler>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+      ThrowUsage(env, "Resampler expects (fromRate, toRate)");
+      return;
+    }
+    sd_error err{};
+    rs_ = sd_resampler_create(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), &err);
+    if (!rs_) ThrowCoreError(env, err);
+  }
+
+  ~Resampler() override { sd_resampler_destroy(rs_); }
+
+ private:
+  Napi::Value Process(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!rs_) {
+      ThrowUsage(env, "resampler was disposed");
+      return env.Undefined();
+    }
+    if (info.Length() < 1 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      ThrowUsage(env, "process expects a Float32Array of samples");
+      return env.Undefined();
+    }
+    Napi::Float32Array in = info[0].As<Napi::Float32Array>();
+    const int32_t n = ClampLength(in.ElementLength());
+    const int32_t n_out = sd_resampler_output_length(rs_, n);
+    sd_error err{};
+    Napi::Float32Array out = Napi::Float32Array::New(env, n_out > 0 ? static_cast<size_t>(n_out) : 0);
+    const int32_t written = sd_resampler_process(rs_, in.Data(), n, n_out > 0 ? out.Data() : nullptr, n_out, &err);
+    if (written < 0) {
+      ThrowCoreError(env, err);
+      return env.Undefined();
+    }
+    return out;
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo &info) {
+    sd_resampler_destroy(rs_);
+    rs_ = nullptr;
+    return info.Env().Undefined();
+  }
+
+  sd_resampler *rs_ = nullptr;
+};
+
+}  // namespace
+
+void RegisterFeatures(Napi::Env env, Napi::Object exports) {
+  exports.Set("Extractor", Extractor::Define(env));
+  exports.Set("Resampler", Resampler::Define(env));
+  exports.Set("SD_P_COUNT", Napi::Number::New(env, SD_P_COUNT));
+}

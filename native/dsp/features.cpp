@@ -1,0 +1,454 @@
+#include "features.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <new>
+
+namespace sd {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+bool is_int(double v) { return std::isfinite(v) && v == std::floor(v); }
+
+// librosa.hz_to_mel / mel_to_hz (Slaney's auditory toolbox scale, or HTK).
+double hz_to_mel(double f, int scale) {
+  if (scale == SD_MEL_SCALE_HTK) return 2595.0 * std::log10(1.0 + f / 700.0);
+  const double f_sp = 200.0 / 3.0, min_log_hz = 1000.0, min_log_mel = min_log_hz / f_sp;
+  const double logstep = std::log(6.4) / 27.0;
+  return f >= min_log_hz ? min_log_mel + std::log(f / min_log_hz) / logstep : f / f_sp;
+}
+
+double mel_to_hz(double m, int scale) {
+  if (scale == SD_MEL_SCALE_HTK) return 700.0 * (std::pow(10.0, m / 2595.0) - 1.0);
+  const double f_sp = 200.0 / 3.0, min_log_hz = 1000.0, min_log_mel = min_log_hz / f_sp;
+  const double logstep = std::log(6.4) / 27.0;
+  return m >= min_log_mel ? min_log_hz * std::exp(logstep * (m - min_log_mel)) : f_sp * m;
+}
+
+}  // namespace
+
+int FeatureParams::base_dims() const {
+  switch (kind) {
+    case SD_KIND_SPECTROGRAM: return n_fft / 2 + 1;
+    case SD_KIND_LOGMEL: return n_mels;
+    default: return n_mfcc;
+  }
+}
+
+Status parse_feature_params(const double *v, int32_t n, FeatureParams &p) {
+  if (!v) return Status::error(SD_ERR_INTERNAL, "feature parameters are missing (null pointer)");
+  if (n < SD_P_COUNT)
+    return Status::error(SD_ERR_CONFIG, "invalid feature config: got %d parameters, expected at least %d", n,
+                         SD_P_COUNT);
+  // Integer fields must be exact integers in int range before they are converted.
+  static const int int_fields[] = {SD_P_SAMPLE_RATE, SD_P_KIND,       SD_P_N_FFT,    SD_P_WIN_LENGTH, SD_P_HOP_LENGTH,
+                                   SD_P_WINDOW,      SD_P_CENTER,     SD_P_PAD_MODE, SD_P_POWER,      SD_P_N_MELS,
+                                   SD_P_MEL_SCALE,   SD_P_MEL_NORM,   SD_P_LOG_TYPE, SD_P_N_MFCC,     SD_P_DELTAS,
+                                   SD_P_DELTA_WIDTH, SD_P_NUM_FRAMES, SD_P_LOG_HAS_TOP_DB, SD_P_LOG_REF_IS_MAX,
+                                   SD_P_HAS_NORMALIZATION};
+  static const char *const int_names[] = {"sampleRate", "kind",      "nFft",     "winLength", "hopLength",
+                                          "window",     "center",    "padMode",  "power",     "nMels",
+                                          "melScale",   "melNorm",   "log.type", "nMfcc",     "deltas",
+                                          "deltaWidth", "numFrames", "log.topDb", "log.ref",  "normalization"};
+  for (size_t i = 0; i < sizeof int_fields / sizeof int_fields[0]; ++i) {
+    const double x = v[int_fields[i]];
+    if (!is_int(x) || std::fabs(x) > 1e9)
+      return Status::error(SD_ERR_CONFIG, "invalid feature config: %s must be an integer (got %g)", int_names[i], x);
+  }
+  p.sample_rate = static_cast<int>(v[SD_P_SAMPLE_RATE]);
+  p.kind = static_cast<int>(v[SD_P_KIND]);
+  p.n_fft = static_cast<int>(v[SD_P_N_FFT]);
+  p.win_length = static_cast<int>(v[SD_P_WIN_LENGTH]);
+  p.hop_length = static_cast<int>(v[SD_P_HOP_LENGTH]);
+  p.window = static_cast<int>(v[SD_P_WINDOW]);
+  p.center = v[SD_P_CENTER] != 0;
+  p.pad_mode = static_cast<int>(v[SD_P_PAD_MODE]);
+  p.pre_emphasis = v[SD_P_PRE_EMPHASIS];
+  p.power = static_cast<int>(v[SD_P_POWER]);
+  p.n_mels = static_cast<int>(v[SD_P_N_MELS]);
+  p.f_min = v[SD_P_F_MIN];
+  p.f_max = v[SD_P_F_MAX];
+  p.mel_scale = static_cast<int>(v[SD_P_MEL_SCALE]);
+  p.mel_norm = static_cast<int>(v[SD_P_MEL_NORM]);
+  p.log_type = static_cast<int>(v[SD_P_LOG_TYPE]);
+  p.amin = v[SD_P_LOG_AMIN];
+  p.has_top_db = v[SD_P_LOG_HAS_TOP_DB] != 0;
+  p.top_db = v[SD_P_LOG_TOP_DB];
+  p.ref_is_max = v[SD_P_LOG_REF_IS_MAX] != 0;
+  p.ref = v[SD_P_LOG_REF];
+  p.ln_floor = v[SD_P_LOG_FLOOR];
+  p.n_mfcc = static_cast<int>(v[SD_P_N_MFCC]);
+  p.deltas = static_cast<int>(v[SD_P_DELTAS]);
+  p.delta_width = static_cast<int>(v[SD_P_DELTA_WIDTH]);
+  p.num_frames = static_cast<int>(v[SD_P_NUM_FRAMES]);
+  p.mean.clear();
+  p.stddev.clear();
+  // Validate before dims() is trusted to size the normalization block.
+  Status s = validate_feature_params(p);
+  if (!s.ok()) return s;
+  const bool has_norm = v[SD_P_HAS_NORMALIZATION] != 0;
+  const int d = p.dims();
+  const int64_t expected = SD_P_COUNT + (has_norm ? 2 * static_cast<int64_t>(d) : 0);
+  if (n != expected) {
+    if (has_norm)
+      return Status::error(SD_ERR_CONFIG,
+                           "invalid feature config: normalization statistics have %lld values each; the features "
+                           "have %d",
+                           static_cast<long long>((n - SD_P_COUNT) / 2), d);
+    return Status::error(SD_ERR_CONFIG, "invalid feature config: got %d parameters, expected %lld", n,
+                         static_cast<long long>(expected));
+  }
+  if (has_norm) {
+    p.mean.resize(d);
+    p.stddev.resize(d);
+    for (int i = 0; i < d; ++i) {
+      const double m = v[SD_P_COUNT + i], sd = v[SD_P_COUNT + d + i];
+      if (!std::isfinite(m) || !std::isfinite(sd) || !(sd > 0))
+        return Status::error(SD_ERR_CONFIG,
+                             "invalid feature config: normalization statistics must be finite with std > 0 (feature "
+                             "%d: mean %g, std %g)",
+                             i, m, sd);
+      p.mean[i] = static_cast<float>(m);
+      p.stddev[i] = static_cast<float>(sd);
+    }
+  }
+  return Status();
+}
+
+Status validate_feature_params(const FeatureParams &p) {
+#define SD_FAIL(...) return Status::error(SD_ERR_CONFIG, "invalid feature config: " __VA_ARGS__)
+  if (p.sample_rate < 1000 || p.sample_rate > 192000)
+    SD_FAIL("sampleRate %d must be an integer in 1000..192000", p.sample_rate);
+  if (p.kind < SD_KIND_SPECTROGRAM || p.kind > SD_KIND_MFCC) SD_FAIL("kind must be spectrogram, logmel or mfcc");
+  if (p.n_fft < 16 || p.n_fft > 65536 || (p.n_fft & (p.n_fft - 1)) != 0)
+    SD_FAIL("nFft %d must be a power of two in 16..65536", p.n_fft);
+  if (p.win_length < 2 || p.win_length > p.n_fft) SD_FAIL("winLength %d must be in 2..nFft (%d)", p.win_length, p.n_fft);
+  if (p.hop_length < 1 || p.hop_length > p.n_fft) SD_FAIL("hopLength %d must be in 1..nFft (%d)", p.hop_length, p.n_fft);
+  if (p.window != SD_WINDOW_HANN && p.window != SD_WINDOW_HAMMING) SD_FAIL("window must be hann or hamming");
+  if (p.pad_mode != SD_PAD_CONSTANT && p.pad_mode != SD_PAD_REFLECT) SD_FAIL("padMode must be constant or reflect");
+  if (!(p.pre_emphasis >= 0 && p.pre_emphasis < 1)) SD_FAIL("preEmphasis %g must be in [0, 1)", p.pre_emphasis);
+  if (p.power != 1 && p.power != 2) SD_FAIL("power %d must be 1 or 2", p.power);
+  const int n_bins = p.n_fft / 2 + 1;
+  const double nyquist = p.sample_rate / 2.0;
+  if (p.kind != SD_KIND_SPECTROGRAM) {
+    if (p.n_mels < 1 || p.n_mels > n_bins) SD_FAIL("nMels %d must be in 1..nFft/2+1 (%d)", p.n_mels, n_bins);
+    if (!(p.f_min >= 0 && p.f_min < p.f_max)) SD_FAIL("fMin %g must be >= 0 and below fMax %g", p.f_min, p.f_max);
+    if (!(p.f_max <= nyquist))
+      SD_FAIL("fMax %g is above the Nyquist frequency %g of sampleRate %d", p.f_max, nyquist, p.sample_rate);
+    if (p.mel_scale != SD_MEL_SCALE_SLANEY && p.mel_scale != SD_MEL_SCALE_HTK) SD_FAIL("melScale must be slaney or htk");
+    if (p.mel_norm != SD_MEL_NORM_SLANEY && p.mel_norm != SD_MEL_NORM_NONE) SD_FAIL("melNorm must be slaney or none");
+  }
+  if (p.kind == SD_KIND_MFCC && (p.n_mfcc < 1 || p.n_mfcc > p.n_mels))
+    SD_FAIL("nMfcc %d must be in 1..nMels (%d)", p.n_mfcc, p.n_mels);
+  if (p.log_type == SD_LOG_DB) {
+    if (!(p.amin > 0) || !std::isfinite(p.amin)) SD_FAIL("log.amin %g must be > 0", p.amin);
+    if (p.has_top_db && !(p.top_db > 0 && std::isfinite(p.top_db))) SD_FAIL("log.topDb %g must be > 0 or null", p.top_db);
+    if (!p.ref_is_max && !(p.ref > 0 && std::isfinite(p.ref))) SD_FAIL("log.ref must be 'max' or a positive number");
+  } else if (p.log_type == SD_LOG_LN) {
+    if (!(p.ln_floor > 0) || !std::isfinite(p.ln_floor)) SD_FAIL("log.floor %g must be > 0", p.ln_floor);
+  } else {
+    SD_FAIL("log.type must be db or ln");
+  }
+  if (p.deltas < 0 || p.deltas > 2) SD_FAIL("deltas %d must be 0, 1 or 2", p.deltas);
+  if (p.delta_width < 3 || p.delta_width % 2 == 0 || p.delta_width > 99)
+    SD_FAIL("deltaWidth %d must be an odd integer in 3..99", p.delta_width);
+  if (p.num_frames < 0 || p.num_frames > 100000) SD_FAIL("numFrames %d must be an integer in 0..100000", p.num_frames);
+#undef SD_FAIL
+  return Status();
+}
+
+std::vector<double> mel_filterbank(int sr, int n_fft, int n_mels, double f_min, double f_max, int scale, int norm) {
+  const int n_bins = n_fft / 2 + 1;
+  std::vector<double> mel_f(n_mels + 2);
+  const double lo = hz_to_mel(f_min, scale), hi = hz_to_mel(f_max, scale);
+  for (int i = 0; i < n_mels + 2; ++i) mel_f[i] = mel_to_hz(lo + (hi - lo) * i / (n_mels + 1), scale);
+  std::vector<double> w(static_cast<size_t>(n_mels) * n_bins, 0.0);
+  for (int m = 0; m < n_mels; ++m) {
+    const double fdiff_lo = mel_f[m + 1] - mel_f[m], fdiff_hi = mel_f[m + 2] - mel_f[m + 1];
+    const double enorm = norm == SD_MEL_NORM_SLANEY ? 2.0 / (mel_f[m + 2] - mel_f[m]) : 1.0;
+    for (int k = 0; k < n_bins; ++k) {
+      const double f = static_cast<double>(k) * sr / n_fft;
+      const double lower = (f - mel_f[m]) / fdiff_lo, upper = (mel_f[m + 2] - f) / fdiff_hi;
+      const double v = std::max(0.0, std::min(lower, upper));
+      w[static_cast<size_t>(m) * n_bins + k] = v * enorm;
+    }
+  }
+  return w;
+}
+
+std::vector<double> dct2_ortho_matrix(int n_out, int n_in) {
+  std::vector<double> d(static_cast<size_t>(n_out) * n_in);
+  for (int k = 0; k < n_out; ++k) {
+    const double scale = k == 0 ? std::sqrt(1.0 / n_in) : std::sqrt(2.0 / n_in);
+    for (int n = 0; n < n_in; ++n) d[static_cast<size_t>(k) * n_in + n] = scale * std::cos(kPi * k * (2 * n + 1) / (2.0 * n_in));
+  }
+  return d;
+}
+
+FeatureExtractor::FeatureExtractor(const FeatureParams &params) : p_(params) {}
+
+FeatureExtractor::~FeatureExtractor() {
+  if (fft_) kiss_fftr_free(fft_);
+}
+
+Status FeatureExtractor::create(const FeatureParams &params, FeatureExtractor *&out) {
+  out = nullptr;
+  Status s = validate_feature_params(params);
+  if (!s.ok()) return s;
+  if (!params.mean.empty() &&
+      (static_cast<int>(params.mean.size()) != params.dims() || params.stddev.size() != params.mean.size()))
+    return Status::error(SD_ERR_CONFIG, "invalid feature config: normalization statistics have %d values; the features have %d",
+                         static_cast<int>(params.mean.size()), params.dims());
+  FeatureExtractor *ex = new (std::nothrow) FeatureExtractor(params);
+  if (!ex) return Status::error(SD_ERR_NOMEM, "out of memory creating the feature extractor");
+  const FeatureParams &p = ex->p_;
+  ex->n_bins_ = p.n_fft / 2 + 1;
+  ex->base_ = p.base_dims();
+  ex->dims_ = p.dims();
+  ex->pad_ = p.center ? p.n_fft / 2 : 0;
+  ex->win_offset_ = (p.n_fft - p.win_length) / 2;
+  // Periodic window (librosa fftbins=True / torch periodic=True), zero-padded to n_fft by the offset.
+  ex->window_.resize(p.win_length);
+  const double a0 = p.window == SD_WINDOW_HANN ? 0.5 : 0.54;
+  for (int i = 0; i < p.win_length; ++i)
+    ex->window_[i] = static_cast<kiss_fft_scalar>(a0 - (1.0 - a0) * std::cos(2.0 * kPi * i / p.win_length));
+  ex->fft_ = kiss_fftr_alloc(p.n_fft, 0, nullptr, nullptr);
+  if (!ex->fft_) {
+    delete ex;
+    return Status::error(SD_ERR_NOMEM, "out of memory allocating the FFT plan");
+  }
+  if (p.kind != SD_KIND_SPECTROGRAM) {
+    const std::vector<double> w = mel_filterbank(p.sample_rate, p.n_fft, p.n_mels, p.f_min, p.f_max, p.mel_scale, p.mel_norm);
+    const int nb = ex->n_bins_;
+    for (int m = 0; m < p.n_mels; ++m) {
+      int first = nb, last = -1;
+      for (int k = 0; k < nb; ++k)
+        if (w[static_cast<size_t>(m) * nb + k] != 0.0) {
+          first = std::min(first, k);
+          last = k;
+        }
+      if (last < 0) first = 0, last = -1;  // an empty filter (too many mels for nFft) yields 0 power
+      ex->mel_start_.push_back(first);
+      ex->mel_len_.push_back(last - first + 1);
+      ex->mel_offset_.push_back(static_cast<int>(ex->mel_weights_.size()));
+      for (int k = first; k <= last; ++k) ex->mel_weights_.push_back(static_cast<kiss_fft_scalar>(w[static_cast<size_t>(m) * nb + k]));
+    }
+  }
+  if (p.kind == SD_KIND_MFCC) {
+    const std::vector<double> d = dct2_ortho_matrix(p.n_mfcc, p.n_mels);
+    ex->dct_.assign(d.begin(), d.end());
+  }
+  if (!p.stddev.empty()) {
+    ex->inv_std_.resize(p.stddev.size());
+    for (size_t i = 0; i < p.stddev.size(); ++i) ex->inv_std_[i] = 1.0f / p.stddev[i];
+  }
+  ex->frame_.assign(p.n_fft, 0.0);
+  ex->spectrum_.resize(ex->n_bins_);
+  ex->spec_row_.resize(ex->n_bins_);
+  out = ex;
+  return Status();
+}
+
+int32_t FeatureExtractor::natural_frames(int64_t n_samples) const {
+  const int64_t padded = std::max<int64_t>(n_samples + 2 * static_cast<int64_t>(pad_), p_.n_fft);
+  return static_cast<int32_t>(1 + (padded - p_.n_fft) / p_.hop_length);
+}
+
+int32_t FeatureExtractor::frames_for(int64_t n_samples) const {
+  if (n_samples <= 0 || n_samples > SD_MAX_INPUT_SAMPLES) return 0;
+  return p_.num_frames > 0 ? p_.num_frames : natural_frames(n_samples);
+}
+
+int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t out_capacity, Status &status) {
+  if (!x && n > 0) {
+    status = Status::error(SD_ERR_INTERNAL, "samples pointer is null");
+    return -1;
+  }
+  if (n <= 0) {
+    status = Status::error(SD_ERR_INPUT, "audio is empty (0 samples); pass at least one sample");
+    return -1;
+  }
+  if (n > SD_MAX_INPUT_SAMPLES) {
+    status = Status::error(SD_ERR_INPUT, "audio has %d samples; at most %d are accepted per call", n, SD_MAX_INPUT_SAMPLES);
+    return -1;
+  }
+  for (int32_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) {
+      status = Status::error(SD_ERR_INPUT, "audio sample %d is %s; samples must be finite numbers", i,
+                             std::isnan(x[i]) ? "NaN" : "infinite");
+      return -1;
+    }
+  const int32_t out_frames = frames_for(n);
+  if (!out || out_capacity < static_cast<int64_t>(out_frames) * dims_) {
+    status = Status::error(SD_ERR_INTERNAL, "output buffer holds %lld floats; %lld are needed",
+                           static_cast<long long>(out ? out_capacity : 0), static_cast<long long>(out_frames) * dims_);
+    return -1;
+  }
+
+  // 1. Pre-emphasis and centre padding into one contiguous signal.
+  const int n_fft = p_.n_fft, hop = p_.hop_length, pad = pad_;
+  const int64_t padded = std::max<int64_t>(n + 2 * static_cast<int64_t>(pad), n_fft);
+  if (static_cast<int64_t>(signal_.size()) < padded) signal_.resize(padded);
+  float *sig = signal_.data();
+  std::fill(sig, sig + padded, 0.0f);
+  const float a = static_cast<float>(p_.pre_emphasis);
+  sig[pad] = x[0];
+  for (int32_t i = 1; i < n; ++i) sig[pad + i] = a != 0.0f ? x[i] - a * x[i - 1] : x[i];
+  if (pad > 0 && p_.pad_mode == SD_PAD_REFLECT) {
+    // numpy 'reflect' (edge sample not repeated), mirrored repeatedly when the pad exceeds the clip.
+    const float *y = sig + pad;
+    const int64_t period = 2 * static_cast<int64_t>(n - 1);
+    auto mirror = [&](int64_t j) -> float {
+      if (n == 1) return y[0];
+      j %= period;
+      if (j < 0) j += period;
+      return y[j < n ? j : period - j];
+    };
+    for (int i = 1; i <= pad; ++i) {
+      sig[pad - i] = mirror(-i);
+      sig[pad + n - 1 + i] = mirror(n - 1 + i);
+    }
+  }
+
+  // 2. Frame energies (time domain, windowed) choose which frames to keep.
+  const int32_t total = natural_frames(n);
+  const int wo = win_offset_, wl = p_.win_length;
+  const kiss_fft_scalar *win = window_.data();
+  int32_t first = 0, lead = 0, kept = total;  // output row r maps to frame first + r - lead
+  if (p_.num_frames > 0) {
+    const int32_t want = p_.num_frames;
+    if (total >= want) {
+      if (static_cast<int32_t>(energy_.size()) < total + 1) energy_.resize(total + 1);
+      double *cum = energy_.data();
+      cum[0] = 0.0;
+      for (int32_t t = 0; t < total; ++t) {
+        const float *f = sig + static_cast<int64_t>(t) * hop + wo;
+        double e = 0.0;
+        for (int i = 0; i < wl; ++i) {
+          const double v = static_cast<double>(f[i]) * win[i];
+          e += v * v;
+        }
+        cum[t + 1] = cum[t] + e;
+      }
+      double best = -1.0;
+      for (int32_t s = 0; s + want <= total; ++s) {
+        const double e = cum[s + want] - cum[s];
+        if (e > best * (1.0 + 1e-12) + 1e-30) best = e, first = s;
+      }
+      kept = want;
+    } else {
+      lead = (want - total) / 2;
+    }
+  }
+
+  // 3. Spectrum (and mel) for each kept frame; padded rows stay zero, exactly what silence gives.
+  const int width = p_.kind == SD_KIND_SPECTROGRAM ? n_bins_ : p_.n_mels;
+  const int64_t rows_needed = static_cast<int64_t>(out_frames) * width;
+  if (static_cast<int64_t>(rows_.size()) < rows_needed) rows_.resize(rows_needed);
+  float *rows = rows_.data();
+  std::fill(rows, rows + rows_needed, 0.0f);
+  kiss_fft_scalar *fr = frame_.data();
+  kiss_fft_cpx *spec = spectrum_.data();
+  kiss_fft_scalar *pw = spec_row_.data();
+  for (int32_t k = 0; k < kept; ++k) {
+    const float *f = sig + static_cast<int64_t>(first + k) * hop + wo;
+    for (int i = 0; i < wl; ++i) fr[wo + i] = static_cast<kiss_fft_scalar>(f[i]) * win[i];
+    kiss_fftr(fft_, fr, spec);
+    float *row = rows + static_cast<int64_t>(lead + k) * width;
+    if (p_.power == 2)
+      for (int b = 0; b < n_bins_; ++b) pw[b] = spec[b].r * spec[b].r + spec[b].i * spec[b].i;
+    else
+      for (int b = 0; b < n_bins_; ++b) pw[b] = std::sqrt(spec[b].r * spec[b].r + spec[b].i * spec[b].i);
+    if (p_.kind == SD_KIND_SPECTROGRAM) {
+      for (int b = 0; b < n_bins_; ++b) row[b] = static_cast<float>(pw[b]);
+    } else {
+      const kiss_fft_scalar *wts = mel_weights_.data();
+      for (int m = 0; m < p_.n_mels; ++m) {
+        const kiss_fft_scalar *wm = wts + mel_offset_[m];
+        const kiss_fft_scalar *pm = pw + mel_start_[m];
+        kiss_fft_scalar acc = 0;
+        for (int j = 0, len = mel_len_[m]; j < len; ++j) acc += wm[j] * pm[j];
+        row[m] = static_cast<float>(acc);
+      }
+    }
+  }
+
+  // 4. Log compression over the kept rows (reference and top_db are per output, as librosa does per clip).
+  const int64_t count = rows_needed;
+  if (p_.log_type == SD_LOG_DB) {
+    const float amin = static_cast<float>(p_.amin);
+    double ref = p_.ref;
+    if (p_.ref_is_max) {
+      float mx = 0.0f;
+      for (int64_t i = 0; i < count; ++i) mx = std::max(mx, rows[i]);
+      ref = mx;
+    }
+    const float ref_db = static_cast<float>(10.0 * std::log10(std::max(ref, p_.amin)));
+    float top = -INFINITY;
+    for (int64_t i = 0; i < count; ++i) {
+      const float v = 10.0f * std::log10(std::max(rows[i], amin)) - ref_db;
+      rows[i] = v;
+      top = std::max(top, v);
+    }
+    if (p_.has_top_db) {
+      const float lo = top - static_cast<float>(p_.top_db);
+      for (int64_t i = 0; i < count; ++i) rows[i] = std::max(rows[i], lo);
+    }
+  } else {
+    const float fl = static_cast<float>(p_.ln_floor);
+    for (int64_t i = 0; i < count; ++i) rows[i] = std::log(rows[i] + fl);
+  }
+
+  // 5. Base features into the output (DCT for MFCC).
+  const int dims = dims_, base = base_;
+  for (int32_t r = 0; r < out_frames; ++r) {
+    const float *src = rows + static_cast<int64_t>(r) * width;
+    float *dst = out + static_cast<int64_t>(r) * dims;
+    if (p_.kind == SD_KIND_MFCC) {
+      const int nm = p_.n_mels;
+      for (int c = 0; c < p_.n_mfcc; ++c) {
+        const float *basis = dct_.data() + static_cast<int64_t>(c) * nm;
+        float acc = 0.0f;
+        for (int m = 0; m < nm; ++m) acc += basis[m] * src[m];
+        dst[c] = acc;
+      }
+    } else {
+      std::copy(src, src + width, dst);
+    }
+  }
+
+  // 6. Deltas (torchaudio.functional.compute_deltas: replicate edges), delta-deltas from deltas.
+  if (p_.deltas > 0) {
+    const int half = (p_.delta_width - 1) / 2;
+    const float denom = static_cast<float>(2.0 * half * (half + 1) * (2 * half + 1) / 6.0);
+    for (int order = 1; order <= p_.deltas; ++order) {
+      const int from = (order - 1) * base, to = order * base;
+      for (int32_t r = 0; r < out_frames; ++r) {
+        float *dst = out + static_cast<int64_t>(r) * dims + to;
+        for (int c = 0; c < base; ++c) dst[c] = 0.0f;
+        for (int k = 1; k <= half; ++k) {
+          const int32_t ahead = std::min(r + k, out_frames - 1), behind = std::max(r - k, 0);
+          const float *pa = out + static_cast<int64_t>(ahead) * dims + from;
+          const float *pb = out + static_cast<int64_t>(behind) * dims + from;
+          for (int c = 0; c < base; ++c) dst[c] += static_cast<float>(k) * (pa[c] - pb[c]);
+        }
+        for (int c = 0; c < base; ++c) dst[c] /= denom;
+      }
+    }
+  }
+
+  // 7. Per-feature normalization with stored statistics.
+  if (!inv_std_.empty()) {
+    const float *mean = p_.mean.data(), *is = inv_std_.data();
+    for (int32_t r = 0; r < out_frames; ++r) {
+      float *row = out + static_cast<int64_t>(r) * dims;
+      for (int c = 0; c < dims; ++c) row[c] = (row[c] - mean[c]) * is[c];
+    }
+  }
+  status = Status();
+  return out_frames;
+}
+
+}  // namespace sd

@@ -1,0 +1,44 @@
+import { BackendUnavailableError } from '../errors.js';
+import type { FeatureBackend } from './backend.js';
+
+export type BackendChoice = 'auto' | 'native' | 'wasm';
+
+export interface LoadFeatureBackendOptions {
+  /**
+   * 'auto' (default): the native addon when it loads, else WebAssembly. The environment variable
+   * SPOKEN_DIGITS_BACKEND (auto|native|wasm) overrides the default when no option is given.
+   */
+  backend?: BackendChoice;
+}
+
+function envChoice(): BackendChoice | undefined {
+  const v = typeof process !== 'undefined' ? process.env?.SPOKEN_DIGITS_BACKEND : undefined;
+  if (v === undefined || v === '') return undefined;
+  if (v === 'auto' || v === 'native' || v === 'wasm') return v;
+  throw new BackendUnavailableError(`SPOKEN_DIGITS_BACKEND='${v}' is not a backend; use auto, native or wasm`);
+}
+
+const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+/** Loads the feature backend: native addon when available (in Node), WebAssembly otherwise. */
+export async function loadFeatureBackend(options: LoadFeatureBackendOptions = {}): Promise<FeatureBackend> {
+  const choice = options.backend ?? envChoice() ?? 'auto';
+  if (choice !== 'auto' && choice !== 'native' && choice !== 'wasm') {
+    throw new BackendUnavailableError(`backend '${String(choice)}' is not a backend; use auto, native or wasm`);
+  }
+  if (choice === 'wasm') return (await import('./wasm.js')).createWasmBackend();
+  if (choice === 'native') {
+    if (!isNode) throw new BackendUnavailableError('the native feature backend needs Node.js; use { backend: "wasm" } in browsers');
+    return (await import('./native.js')).createNativeBackend();
+  }
+  if (isNode) {
+    try {
+      return (await import('./native.js')).createNativeBackend();
+    } catch (err) {
+      if (!(err instanceof BackendUnavailableError)) throw err;
+    }
+  }
+  return (await import('./wasm.js')).createWasmBackend();
+}
+
+export type { FeatureBackend, FeatureExtractor, FeatureMatrix } from './backend.js';

@@ -1,0 +1,151 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AudioInputError, BackendUnavailableError, SpokenDigitsError } from '../errors.js';
+import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from './backend.js';
+import { checkRates, coreError, encodeFeatureConfig } from './core-abi.js';
+import type { FeatureConfig } from './config.js';
+
+/** The typed surface of build/Release/spoken_digits.node (native/addon/features_binding.cpp). */
+export interface NativeBinding {
+  Extractor: new (params: Float64Array) => NativeExtractorHandle;
+  Resampler: new (fromRate: number, toRate: number) => NativeResamplerHandle;
+  hasCapture: boolean;
+  [other: string]: unknown;
+}
+interface NativeExtractorHandle {
+  compute(samples: Float32Array): Float32Array;
+  dims(): number;
+  dispose(): void;
+}
+interface NativeResamplerHandle {
+  process(samples: Float32Array): Float32Array;
+  dispose(): void;
+}
+
+const ADDON_FILE = 'spoken_digits.node';
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'spoken-digits') return dir;
+      } catch {
+        // not ours; keep walking up
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new BackendUnavailableError('native backend: cannot find the spoken-digits package root');
+    dir = parent;
+  }
+}
+
+/** Where the addon may be, in order: a local build, then a prebuilt binary for this platform. */
+export function nativeAddonCandidates(root = packageRoot()): string[] {
+  const platformArch = `${process.platform}-${process.arch}`;
+  return [join(root, 'build', 'Release', ADDON_FILE), join(root, 'prebuilds', platformArch, ADDON_FILE)];
+}
+
+let cached: NativeBinding | undefined;
+
+/** Loads the Node-API addon, or throws BackendUnavailableError listing what was tried and how to fix it. */
+export function loadNativeBinding(): NativeBinding {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  const tried: string[] = [];
+  let candidates: string[];
+  try {
+    candidates = nativeAddonCandidates();
+  } catch (err) {
+    throw new BackendUnavailableError(`native backend unavailable: ${(err as Error).message}`, { cause: err });
+  }
+  for (const file of candidates) {
+    if (!existsSync(file)) {
+      tried.push(`${file} (not found)`);
+      continue;
+    }
+    try {
+      cached = require(file) as NativeBinding;
+      return cached;
+    } catch (err) {
+      tried.push(`${file} (${(err as Error).message.split('\n')[0]})`);
+    }
+  }
+  throw new BackendUnavailableError(
+    `native feature backend unavailable; tried:\n  ${tried.join('\n  ')}\n` +
+      'Fix: build it with `npm run build:native` (needs cmake, a C++17 compiler and kissfft sources from ' +
+      '`bash scripts/fetch-kissfft.sh`), or use the wasm backend ({ backend: "wasm" } or SPOKEN_DIGITS_BACKEND=wasm).',
+  );
+}
+
+function translate(err: unknown): unknown {
+  if (err instanceof Error && typeof (err as { sdStatus?: unknown }).sdStatus === 'number') {
+    return coreError((err as unknown as { sdStatus: number }).sdStatus, err.message);
+  }
+  return err;
+}
+
+function asSamples(samples: Float32Array): Float32Array {
+  if (!(samples instanceof Float32Array)) throw new AudioInputError('samples must be a Float32Array');
+  return samples;
+}
+
+class NativeExtractor implements FeatureExtractor {
+  readonly config: FeatureConfig;
+  private handle: NativeExtractorHandle | null;
+  private readonly dims: number;
+
+  constructor(binding: NativeBinding, config: FeatureConfig) {
+    this.config = config;
+    try {
+      this.handle = new binding.Extractor(encodeFeatureConfig(config));
+    } catch (err) {
+      throw translate(err);
+    }
+    this.dims = this.handle.dims();
+  }
+
+  compute(samples: Float32Array): FeatureMatrix {
+    if (!this.handle) throw new SpokenDigitsError('ERR_DISPOSED', 'feature extractor was disposed; create a new one');
+    let data: Float32Array;
+    try {
+      data = this.handle.compute(asSamples(samples));
+    } catch (err) {
+      throw translate(err);
+    }
+    return { data, frames: data.length / this.dims, dims: this.dims };
+  }
+
+  dispose(): void {
+    this.handle?.dispose();
+    this.handle = null;
+  }
+}
+
+/** The feature backend running the C++ core as a Node-API addon. */
+export function createNativeBackend(binding: NativeBinding = loadNativeBinding()): FeatureBackend {
+  const resamplers = new Map<string, NativeResamplerHandle>();
+  return {
+    name: 'native',
+    createExtractor: (config) => new NativeExtractor(binding, config),
+    resample(samples, fromRate, toRate) {
+      asSamples(samples);
+      checkRates(fromRate, toRate);
+      if (fromRate === toRate) return samples;
+      const key = `${fromRate}:${toRate}`;
+      try {
+        let rs = resamplers.get(key);
+        if (!rs) {
+          rs = new binding.Resampler(fromRate, toRate);
+          resamplers.set(key, rs);
+        }
+        return rs.process(samples);
+      } catch (err) {
+        throw translate(err);
+      }
+    },
+  };
+}
