@@ -287,76 +287,89 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
     return -1;
   }
 
-  // 1. Pre-emphasis and centre padding into one contiguous signal.
+  // 1. The signal to frame. A clip too short for numFrames is extended with silence first (centred),
+  //    so padded frames are exactly the features of silence next to the clip.
   const int n_fft = p_.n_fft, hop = p_.hop_length, pad = pad_;
-  const int64_t padded = std::max<int64_t>(n + 2 * static_cast<int64_t>(pad), n_fft);
+  const int32_t natural = natural_frames(n);
+  int64_t lead = 0, len = n;
+  if (p_.num_frames > 0 && natural < p_.num_frames) {
+    lead = static_cast<int64_t>((p_.num_frames - natural) / 2) * hop;
+    len = static_cast<int64_t>(p_.num_frames - 1) * hop + n_fft - 2 * static_cast<int64_t>(pad);
+  }
+  const int64_t padded = std::max<int64_t>(len + 2 * static_cast<int64_t>(pad), n_fft);
   if (static_cast<int64_t>(signal_.size()) < padded) signal_.resize(padded);
   float *sig = signal_.data();
   std::fill(sig, sig + padded, 0.0f);
+  float *y = sig + pad;
+  std::copy(x, x + n, y + lead);
   const float a = static_cast<float>(p_.pre_emphasis);
-  sig[pad] = x[0];
-  for (int32_t i = 1; i < n; ++i) sig[pad + i] = a != 0.0f ? x[i] - a * x[i - 1] : x[i];
+  if (a != 0.0f) {
+    const int64_t last = std::min<int64_t>(lead + n, len - 1);  // silence after the clip gets -a*x[n-1]
+    for (int64_t i = last; i > lead; --i) y[i] -= a * y[i - 1];
+  }
   if (pad > 0 && p_.pad_mode == SD_PAD_REFLECT) {
-    // numpy 'reflect' (edge sample not repeated), mirrored repeatedly when the pad exceeds the clip.
-    const float *y = sig + pad;
-    const int64_t period = 2 * static_cast<int64_t>(n - 1);
+    // numpy 'reflect' (edge sample not repeated), mirrored repeatedly when the pad exceeds the signal.
+    const int64_t period = 2 * (len - 1);
     auto mirror = [&](int64_t j) -> float {
-      if (n == 1) return y[0];
+      if (len == 1) return y[0];
       j %= period;
       if (j < 0) j += period;
-      return y[j < n ? j : period - j];
+      return y[j < len ? j : period - j];
     };
     for (int i = 1; i <= pad; ++i) {
-      sig[pad - i] = mirror(-i);
-      sig[pad + n - 1 + i] = mirror(n - 1 + i);
+      y[-i] = mirror(-i);
+      y[len - 1 + i] = mirror(len - 1 + i);
     }
   }
 
-  // 2. Frame energies (time domain, windowed) choose which frames to keep.
-  const int32_t total = natural_frames(n);
+  // 2. Windowed frame energies: they pick the frames to keep when cropping, and let silent frames
+  //    skip the FFT (an all-zero frame has an all-zero spectrum).
+  const int32_t total = natural_frames(len);
   const int wo = win_offset_, wl = p_.win_length;
   const kiss_fft_scalar *win = window_.data();
-  int32_t first = 0, lead = 0, kept = total;  // output row r maps to frame first + r - lead
-  if (p_.num_frames > 0) {
+  if (static_cast<int32_t>(energy_.size()) < total) energy_.resize(total);
+  if (static_cast<int32_t>(cum_.size()) < total + 1) cum_.resize(total + 1);
+  double *energy = energy_.data(), *cum = cum_.data();
+  cum[0] = 0.0;
+  for (int32_t t = 0; t < total; ++t) {
+    const float *f = sig + static_cast<int64_t>(t) * hop + wo;
+    double e = 0.0;
+    for (int i = 0; i < wl; ++i) {
+      const double v = static_cast<double>(f[i]) * win[i];
+      e += v * v;
+    }
+    energy[t] = e;
+    cum[t + 1] = cum[t] + e;
+  }
+  int32_t first = 0;
+  if (p_.num_frames > 0 && total > p_.num_frames) {
+    // The loudest numFrames-long stretch (the earliest one on ties).
     const int32_t want = p_.num_frames;
-    if (total >= want) {
-      if (static_cast<int32_t>(energy_.size()) < total + 1) energy_.resize(total + 1);
-      double *cum = energy_.data();
-      cum[0] = 0.0;
-      for (int32_t t = 0; t < total; ++t) {
-        const float *f = sig + static_cast<int64_t>(t) * hop + wo;
-        double e = 0.0;
-        for (int i = 0; i < wl; ++i) {
-          const double v = static_cast<double>(f[i]) * win[i];
-          e += v * v;
-        }
-        cum[t + 1] = cum[t] + e;
-      }
-      double best = -1.0;
-      for (int32_t s = 0; s + want <= total; ++s) {
-        const double e = cum[s + want] - cum[s];
-        if (e > best * (1.0 + 1e-12) + 1e-30) best = e, first = s;
-      }
-      kept = want;
-    } else {
-      lead = (want - total) / 2;
+    double best = -1.0;
+    for (int32_t s = 0; s + want <= total; ++s) {
+      const double e = cum[s + want] - cum[s];
+      if (e > best * (1.0 + 1e-12) + 1e-300) best = e, first = s;
     }
   }
 
-  // 3. Spectrum (and mel) for each kept frame; padded rows stay zero, exactly what silence gives.
+  // 3. Spectrum (and mel) for each kept frame.
   const int width = p_.kind == SD_KIND_SPECTROGRAM ? n_bins_ : p_.n_mels;
   const int64_t rows_needed = static_cast<int64_t>(out_frames) * width;
   if (static_cast<int64_t>(rows_.size()) < rows_needed) rows_.resize(rows_needed);
   float *rows = rows_.data();
-  std::fill(rows, rows + rows_needed, 0.0f);
   kiss_fft_scalar *fr = frame_.data();
   kiss_fft_cpx *spec = spectrum_.data();
   kiss_fft_scalar *pw = spec_row_.data();
-  for (int32_t k = 0; k < kept; ++k) {
-    const float *f = sig + static_cast<int64_t>(first + k) * hop + wo;
+  for (int32_t k = 0; k < out_frames; ++k) {
+    const int32_t t = first + k;
+    float *row = rows + static_cast<int64_t>(k) * width;
+    if (energy[t] == 0.0) {
+      std::fill(row, row + width, 0.0f);
+      continue;
+    }
+    const float *f = sig + static_cast<int64_t>(t) * hop + wo;
     for (int i = 0; i < wl; ++i) fr[wo + i] = static_cast<kiss_fft_scalar>(f[i]) * win[i];
     kiss_fftr(fft_, fr, spec);
-    float *row = rows + static_cast<int64_t>(lead + k) * width;
     if (p_.power == 2)
       for (int b = 0; b < n_bins_; ++b) pw[b] = spec[b].r * spec[b].r + spec[b].i * spec[b].i;
     else
@@ -369,7 +382,7 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
         const kiss_fft_scalar *wm = wts + mel_offset_[m];
         const kiss_fft_scalar *pm = pw + mel_start_[m];
         kiss_fft_scalar acc = 0;
-        for (int j = 0, len = mel_len_[m]; j < len; ++j) acc += wm[j] * pm[j];
+        for (int j = 0, len_m = mel_len_[m]; j < len_m; ++j) acc += wm[j] * pm[j];
         row[m] = static_cast<float>(acc);
       }
     }

@@ -87,7 +87,7 @@ class FeatureExtractor {
 
   // Scratch, grown on demand and reused so steady-state calls allocate nothing.
   std::vector<float> signal_;
-  std::vector<double> energy_;
+  std::vector<double> energy_, cum_;
   std::vector<kiss_fft_scalar> frame_;
   std::vector<kiss_fft_cpx> spectrum_;
   std::vector<kiss_fft_scalar> spec_row_;

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { AudioInputError, FeatureConfigError } from '../src/errors.js';
+import { resolveFeatureConfig, type FeatureConfig } from '../src/features/config.js';
+import type { FeatureBackend } from '../src/features/backend.js';
+import { loadFeatureBackend } from '../src/features/index.js';
+import { createWasmBackend } from '../src/features/wasm.js';
+import { createNativeBackend } from '../src/features/native.js';
+
+function sine(n: number, f: number, sr = 8000): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => 0.5 * Math.sin((2 * Math.PI * f * i) / sr));
+}
+
+describe('feature backends: loading and bad input', () => {
+  let backends: FeatureBackend[];
+  before(async () => {
+    backends = [createNativeBackend(), await createWasmBackend()];
+  });
+
+  it('auto picks native in Node when the addon is built; explicit choices are honoured', async () => {
+    assert.equal((await loadFeatureBackend()).name, 'native');
+    assert.equal((await loadFeatureBackend({ backend: 'wasm' })).name, 'wasm');
+    assert.equal((await loadFeatureBackend({ backend: 'native' })).name, 'native');
+  });
+
+  it('computes the default config to [numFrames x dims]', () => {
+    for (const b of backends) {
+      const ex = b.createExtractor(resolveFeatureConfig());
+      const out = ex.compute(sine(8000, 440));
+      assert.equal(out.frames, 100);
+      assert.equal(out.dims, 20);
+      assert.equal(out.data.length, 2000);
+      assert.ok(out.data.every(Number.isFinite));
+      ex.dispose();
+    }
+  });
+
+  const badConfigs: Array<[Partial<FeatureConfig>, RegExp]> = [
+    [{ nFft: 300 }, /nFft 300 must be a power of two/],
+    [{ nMels: 200 }, /nMels 200 must be in 1\.\.nFft\/2\+1 \(129\)/],
+    [{ fMax: 5000 }, /fMax 5000 is above the Nyquist frequency 4000/],
+    [{ window: 'blackman' as FeatureConfig['window'] }, /window must be hann or hamming/],
+    [{ normalization: { mean: [0, 0], std: [1, 1] } }, /normalization statistics have 2 values each; the features have 20/],
+  ];
+  for (const [partial, message] of badConfigs) {
+    it(`rejects ${JSON.stringify(partial)} with the same FeatureConfigError from both backends`, () => {
+      const config = { ...resolveFeatureConfig(), ...partial } as FeatureConfig;
+      const messages = backends.map((b) => {
+        try {
+          b.createExtractor(config);
+        } catch (err) {
+          assert.ok(err instanceof FeatureConfigError, `${b.name}: ${String(err)}`);
+          assert.match(err.message, message);
+          return err.message;
+        }
+        assert.fail(`${b.name} accepted ${JSON.stringify(partial)}`);
+      });
+      assert.equal(messages[0], messages[1]);
+    });
+  }
+
+  const badAudio: Array<[string, Float32Array, RegExp]> = [
+    ['empty', new Float32Array(0), /audio is empty/],
+    ['NaN', Float32Array.from([0.1, Number.NaN, 0.2]), /sample 1 is NaN/],
+    ['Infinity', Float32Array.from([0.1, 0.2, Number.POSITIVE_INFINITY]), /sample 2 is infinite/],
+  ];
+  for (const [name, samples, message] of badAudio) {
+    it(`rejects ${name} audio with the same AudioInputError from both backends (compute and resample)`, () => {
+      const seen: string[] = [];
+      for (const b of backends) {
+        const ex = b.createExtractor(resolveFeatureConfig());
+        assert.throws(() => ex.compute(samples), (err: unknown) => err instanceof AudioInputError && message.test(err.message) && !!seen.push(err.message));
+        assert.throws(() => b.resample(samples, 48000, 8000), (err: unknown) => err instanceof AudioInputError && message.test(err.message));
+        ex.dispose();
+      }
+      assert.equal(seen[0], seen[1]);
+    });
+  }
+
+  it('rejects rates it cannot resample with AudioInputError', () => {
+    for (const b of backends) {
+      assert.throws(() => b.resample(sine(100, 440), 8000, 8001), (err: unknown) => err instanceof AudioInputError && /too fine-grained/.test(err.message));
+      assert.throws(() => b.resample(sine(100, 440), 0, 8000), AudioInputError);
+      assert.throws(() => b.resample(sine(100, 440), 44100.5, 8000), AudioInputError);
+    }
+  });
+
+  it('a disposed extractor refuses to compute', () => {
+    for (const b of backends) {
+      const ex = b.createExtractor(resolveFeatureConfig());
+      ex.dispose();
+      assert.throws(() => ex.compute(sine(800, 440)), /disposed/);
+    }
+  });
+});
