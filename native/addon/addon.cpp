@@ -7,9 +7,11 @@ namespace {
 
 using Registrar = void (*)(Napi::Env, Napi::Object);
 
-// One entry per binding file. Capture bindings depend on PortAudio being found by CMake.
+// One entry per binding file (declared in bindings.h).
 const Registrar kRegistrars[] = {
     RegisterFeatures,
+    RegisterVad,
+    RegisterCapture,
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -3,5 +3,7 @@
 
 #include <napi.h>
 
-void RegisterFeatures(Napi::Env env, Napi::Object exports);
+void RegisterFeatures(Napi::Env env, Napi::Object exports);  // features_binding.cpp
+void RegisterVad(Napi::Env env, Napi::Object exports);       // vad_binding.cpp
+void RegisterCapture(Napi::Env env, Napi::Object exports);   // capture_binding.cpp (a stub without PortAudio)
 // Add new Register* declarations here (and to the list in addon.cpp).
