@@ -50,7 +50,7 @@ describe('int8 quantization', function () {
         const g = decodeModel(int8).graph;
         const int8Weights = [...g.initializers.values()].filter((t) => t.type === 'int8' && t.dims.length >= 2);
         assert.ok(int8Weights.length > 0, 'no int8 weight tensors');
-        assert.equal([...g.initializers.values()].filter((t) => t.type === 'float' && t.dims.length >= 2 && t.data.length > 64).length, arch === 'dscnn' ? 3 : 0, 'float weights left (only the depthwise kernels may stay fp32)');
+        assert.equal([...g.initializers.values()].filter((t) => t.type === 'float' && t.dims.length >= 2 && t.data.length > 64).length, 0, 'float weights left');
         const meta = parseModelMetadata(int8);
         assert.equal(meta.precision, 'int8');
         assert.deepEqual(meta.labels, labels);

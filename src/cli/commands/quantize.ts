@@ -8,7 +8,7 @@ interface QuantizeCliOptions {
   calibration: 'minmax' | 'percentile';
   percentile: string;
   ops: string;
-  depthwise?: boolean;
+  depthwise: boolean;
   batch: string;
 }
 
@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .option('--calibration <method>', 'minmax | percentile', 'minmax')
     .option('--percentile <p>', 'kept percentile of each activation for --calibration percentile', '99.99')
     .option('--ops <set>', 'linear (Conv/Gemm/MatMul) | all (also Add/Mul/Sigmoid/pooling)', 'linear')
-    .option('--depthwise', 'also quantize depthwise convolutions (slower in ONNX Runtime on small maps)')
+    .option('--no-depthwise', 'keep depthwise convolutions fp32')
     .option('--batch <n>', 'clips per calibration batch', '32')
     .action(async (input: string, opts: QuantizeCliOptions) => {
       const [{ quantizeModel }, { parseModelMetadata }, { featureDimension }] = await Promise.all([
@@ -57,7 +57,7 @@ export function register(program: Command): void {
         calibration: opts.calibration,
         percentile: Number(opts.percentile),
         ops: opts.ops === 'all' || opts.ops === 'linear' ? opts.ops : opts.ops.split(','),
-        depthwise: Boolean(opts.depthwise),
+        depthwise: opts.depthwise,
       });
       await writeFile(opts.out, out);
       process.stdout.write(`wrote ${opts.out} (${out.length} bytes int8, from ${bytes.length} bytes fp32; ${clips} calibration clips, ${opts.calibration})\n`);

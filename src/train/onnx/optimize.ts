@@ -7,6 +7,7 @@ import { type Graph, type GraphNode, consumers, producers } from './graph.js';
  */
 export function optimizeGraph(g: Graph): void {
   foldAffine(g);
+  foldAffineForward(g);
   mergeReshapes(g);
   removeDeadNodes(g);
 }
@@ -82,6 +83,66 @@ function foldAffine(g: Graph): void {
       }
       // The folded op now produces what the Mul/Add produced.
       p.outputs[0] = n.outputs[0];
+      g.nodes = g.nodes.filter((o) => o !== n);
+      changed = true;
+      break;
+    }
+  }
+}
+
+/**
+ * A per-channel x*s + t that feeds a Gemm, or a Conv without padding (BatchNorm placed after an
+ * activation), is folded into that op's weights and bias: W' = diag(s) W, b' = b + t W.
+ * Padded convs are left alone: their zero padding would not be shifted by t.
+ */
+function foldAffineForward(g: Graph): void {
+  for (let changed = true; changed; ) {
+    changed = false;
+    const prod = producers(g);
+    const cons = consumers(g);
+    for (const lin of g.nodes) {
+      if (lin.op !== 'Gemm' && lin.op !== 'Conv') continue;
+      if (lin.op === 'Gemm' && (lin.attrs.transA?.v || lin.attrs.transB?.v || (lin.attrs.alpha && lin.attrs.alpha.v !== 1) || (lin.attrs.beta && lin.attrs.beta.v !== 1))) continue;
+      if (lin.op === 'Conv' && ((lin.attrs.pads?.v as number[] | undefined)?.some((p) => p !== 0) || Number(lin.attrs.group?.v ?? 1) !== 1)) continue;
+      const n = prod.get(lin.inputs[0]);
+      if (!n || (n.op !== 'Mul' && n.op !== 'Add')) continue;
+      if ((cons.get(n.outputs[0])?.length ?? 0) !== 1 || isGraphOutput(g, n.outputs[0])) continue;
+      const [a, b] = n.inputs;
+      const xName = g.initializers.has(b) ? a : g.initializers.has(a) ? b : null;
+      if (!xName) continue;
+      const c = g.initializers.get(xName === a ? b : a)!;
+      const w = g.initializers.get(lin.inputs[1]);
+      if (!w || w.type !== 'float' || c.type !== 'float' || g.nodes.some((o) => o !== lin && o.inputs.includes(w.name))) continue;
+      const inCh = lin.op === 'Gemm' ? w.dims[0] : w.dims[1];
+      const outCh = lin.op === 'Gemm' ? w.dims[1] : w.dims[0];
+      const cd = c.data as Float32Array;
+      // Per-input-channel: Gemm input [N, in] needs [in]; Conv input [N, C, ...] needs [C, 1, ...].
+      const spatial = w.dims.length - 2;
+      const okShape = cd.length === 1 || (cd.length === inCh && (lin.op === 'Gemm' ? c.dims[c.dims.length - 1] === inCh : c.dims.length >= spatial + 1 && c.dims[c.dims.length - 1 - spatial] === inCh));
+      if (!okShape) continue;
+      const vec = (i: number) => (cd.length === 1 ? cd[0] : cd[i]);
+      const wd = w.data as Float32Array;
+      const per = lin.op === 'Conv' ? wd.length / (outCh * inCh) : 1;
+      // Index of W[o][i][k]: Gemm [in, out]; Conv [out, in, k...].
+      const at = (o: number, i: number, k: number) => (lin.op === 'Gemm' ? i * outCh + o : (o * inCh + i) * per + k);
+      if (n.op === 'Mul') {
+        for (let o = 0; o < outCh; o++) for (let i = 0; i < inCh; i++) for (let k = 0; k < per; k++) wd[at(o, i, k)] *= vec(i);
+      } else {
+        let bias = lin.inputs[2] ? g.initializers.get(lin.inputs[2]) : undefined;
+        if (lin.inputs[2] && (!bias || g.nodes.some((o) => o !== lin && o.inputs.includes(bias!.name)))) continue;
+        if (!bias) {
+          bias = { name: `${w.name}_bias`, type: 'float', dims: [outCh], data: new Float32Array(outCh) };
+          g.initializers.set(bias.name, bias);
+          lin.inputs[2] = bias.name;
+        }
+        const bd = bias.data as Float32Array;
+        for (let o = 0; o < outCh; o++) {
+          let sum = 0;
+          for (let i = 0; i < inCh; i++) for (let k = 0; k < per; k++) sum += wd[at(o, i, k)] * vec(i);
+          bd[o] += sum;
+        }
+      }
+      lin.inputs[0] = xName;
       g.nodes = g.nodes.filter((o) => o !== n);
       changed = true;
       break;
