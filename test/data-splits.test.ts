@@ -109,7 +109,7 @@ describe('data: finding FSDD locally', () => {
   it('nothing found -> DatasetError naming every place tried', async () => {
     const empty = path.join(tmp, 'empty');
     fs.mkdirSync(empty);
-    await assert.rejects(loadFsdd({ env: { SPOKEN_DIGITS_DATA: empty }, cacheDir: path.join(tmp, 'cache') }), (e: unknown) => {
+    await assert.rejects(loadFsdd({ env: { SPOKEN_DIGITS_DATA: empty }, cacheDir: path.join(tmp, 'cache'), download: false }), (e: unknown) => {
       assert.ok(e instanceof DatasetError);
       assert.match(e.message, /SPOKEN_DIGITS_DATA/);
       assert.match(e.message, /cache/);

@@ -5,6 +5,7 @@ import { runCli, type CommandModule } from './run.js';
 // only when it runs, so `digits predict` does not pay for loading the trainer.
 // Add one line per command here.
 const commands: Record<string, () => Promise<CommandModule>> = {
+  data: () => import('./commands/data.js'),
   serve: () => import('./commands/serve.js'),
   export: () => import('./commands/export.js'),
   quantize: () => import('./commands/quantize.js'),

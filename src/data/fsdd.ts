@@ -1,30 +1,94 @@
+import * as path from 'node:path';
 import { DatasetError } from '../errors.js';
 import type { FsddClip } from './clips.js';
-import { findLocalFsdd, type LocalOptions, type SourceFailure } from './local.js';
+import { defaultCacheDir, findLocalFsdd, DATA_ENV, type LocalOptions, type SourceFailure } from './local.js';
+import {
+  DEFAULT_HF_DATASETS,
+  failureReason,
+  fetchFromArchive,
+  fetchFromHuggingFace,
+  readProvenance,
+  type Provenance,
+  type RemoteOptions,
+} from './sources.js';
 
-export interface FsddOptions extends LocalOptions {}
+export interface FsddOptions extends LocalOptions, RemoteOptions {
+  /** Try the downloads when no local folder has FSDD (default true). */
+  download?: boolean;
+  /** Where downloads are installed (default: the cache dir). */
+  to?: string;
+  /** Download even when a local copy exists. */
+  force?: boolean;
+}
 
 export interface FsddDataset {
   /** Folder holding the wav files. */
   dir: string;
-  /** Where it came from, e.g. "--data /x", "cache /root/.cache/spoken-digits/fsdd". */
+  /** Where it came from, e.g. "--data /x", "cache /root/.cache/spoken-digits/fsdd", "github-archive". */
   source: string;
   clips: FsddClip[];
+  /** Download provenance when the folder was filled by `digits data fetch`. */
+  provenance: Provenance | null;
+  /** Sources tried before the one that worked, with why each failed. */
+  failures: SourceFailure[];
 }
 
 export function describeFailures(failures: readonly SourceFailure[]): string {
   return failures.map((f) => `  - ${f.source}: ${f.reason}`).join('\n');
 }
 
+function localLabel(kind: string, dir: string): string {
+  return kind === 'option' ? `--data ${dir}` : kind === 'env' ? `$${DATA_ENV} ${dir}` : `cache ${dir}`;
+}
+
 /**
- * Finds FSDD: `--data`, then $SPOKEN_DIGITS_DATA, then the cache. Lists the clips (audio is
- * decoded on demand with loadClip/loadClips); split them with officialSplit & co.
+ * Finds FSDD, trying in order: `--data` (if given, only it), $SPOKEN_DIGITS_DATA, the cache,
+ * then (unless download: false) the upstream GitHub archive and the Hugging Face parquet
+ * datasets, installing the first that downloads and verifies into the cache. Throws a
+ * DatasetError listing every source and why it failed. Audio is decoded on demand
+ * (loadClip/loadClips); split the clips with officialSplit & co.
  */
 export async function loadFsdd(options: FsddOptions = {}): Promise<FsddDataset> {
-  const { found, failures } = findLocalFsdd(options);
-  if (found) {
-    const source = found.kind === 'option' ? `--data ${found.dir}` : found.kind === 'env' ? `$SPOKEN_DIGITS_DATA ${found.dir}` : `cache ${found.dir}`;
-    return { dir: found.recordings, source, clips: found.clips };
+  const failures: SourceFailure[] = [];
+  if (!options.force) {
+    const local = findLocalFsdd({ ...options, cacheDir: options.cacheDir ?? options.to });
+    failures.push(...local.failures);
+    if (local.found) {
+      const { found } = local;
+      return {
+        dir: found.recordings,
+        source: localLabel(found.kind, found.dir),
+        clips: found.clips,
+        provenance: readProvenance(found.dir),
+        failures,
+      };
+    }
   }
-  throw new DatasetError(`FSDD not found; tried:\n${describeFailures(failures)}\nRun \`digits data fetch\` or pass --data DIR`);
+  if (options.download === false) {
+    throw new DatasetError(`FSDD not found; tried:\n${describeFailures(failures)}\nRun \`digits data fetch\` or pass --data DIR`);
+  }
+  const target = path.resolve(options.to ?? options.cacheDir ?? defaultCacheDir(options.env ?? process.env));
+  const attempts: Array<[string, () => Promise<{ dir: string; provenance: Provenance }>]> = [
+    ['GitHub archive', () => fetchFromArchive(target, options)],
+    ...(options.hfDatasets ?? DEFAULT_HF_DATASETS).map(
+      (ds) => [`Hugging Face ${ds}`, () => fetchFromHuggingFace(ds, target, options)] as [string, () => Promise<{ dir: string; provenance: Provenance }>],
+    ),
+  ];
+  for (const [label, attempt] of attempts) {
+    try {
+      const { dir, provenance } = await attempt();
+      const local = findLocalFsdd({ data: target });
+      return { dir, source: provenance.source, clips: local.found!.clips, provenance, failures };
+    } catch (err) {
+      const why = failureReason(err);
+      options.log?.(`${label} failed: ${why}`);
+      failures.push({ source: label, reason: why });
+    }
+  }
+  throw new DatasetError(`FSDD could not be found or downloaded; every source failed:\n${describeFailures(failures)}\nPass --data DIR with a folder of {digit}_{speaker}_{take}.wav files`);
+}
+
+/** `digits data fetch`: make sure FSDD is available, downloading into `to` (or the cache) if needed. */
+export async function fetchFsdd(options: FsddOptions = {}): Promise<FsddDataset> {
+  return loadFsdd({ ...options, download: true });
 }

@@ -15,4 +15,16 @@ export {
   type ClipLoadOptions,
   type LoadedClip,
 } from './local.js';
-export { loadFsdd, type FsddOptions, type FsddDataset } from './fsdd.js';
+export { loadFsdd, fetchFsdd, describeFailures, type FsddOptions, type FsddDataset } from './fsdd.js';
+export {
+  verifyRecordings,
+  readProvenance,
+  DEFAULT_ARCHIVE_URL,
+  DEFAULT_HF_API,
+  DEFAULT_HF_DATASETS,
+  FSDD_CLIP_COUNT,
+  type Provenance,
+  type RemoteOptions,
+} from './sources.js';
+export { downloadFile, type DownloadOptions, type DownloadResult } from './download.js';
+export { datasetInfo, type DatasetInfo } from './info.js';

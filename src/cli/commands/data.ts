@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import type { DatasetInfo } from '../../data/info.js';
+
+interface FetchCliOptions {
+  data?: string;
+  to?: string;
+  force?: boolean;
+  progress: boolean;
+  json?: boolean;
+}
+
+interface InfoCliOptions {
+  data?: string;
+  json?: boolean;
+}
+
+const fmt = (s: number): string => `${s.toFixed(3)} s`;
+
+function printInfo(info: DatasetInfo, colour: boolean): Promise<void> | void {
+  const out: string[] = [];
+  out.push(`FSDD at ${info.dir}`);
+  out.push(`source: ${info.source}${info.provenance ? ` (${info.provenance.source}, fetched ${info.provenance.fetchedAt}${info.provenance.syntheticNames ? ', speaker/take names made up: the official split is not the upstream one' : ''})` : ''}`);
+  out.push(`clips: ${info.clips}  official split: ${info.officialSplit.train} train / ${info.officialSplit.test} test (takes 0-4)`);
+  out.push(`sample rates: ${Object.entries(info.sampleRates).map(([r, n]) => `${r} Hz x ${n}`).join(', ') || 'none'}`);
+  out.push(`channels: ${Object.entries(info.channels).map(([c, n]) => `${c} x ${n}`).join(', ') || 'none'}`);
+  const d = info.durationSec;
+  out.push(`duration: total ${(d.total / 60).toFixed(1)} min, min ${fmt(d.min)}, median ${fmt(d.median)}, mean ${fmt(d.mean)}, p95 ${fmt(d.p95)}, max ${fmt(d.max)}`);
+  if (info.unreadable.length) out.push(`unreadable files: ${info.unreadable.length} (first: ${info.unreadable[0].file}: ${info.unreadable[0].reason})`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  return printTable(info, colour);
+}
+
+async function printTable(info: DatasetInfo, colour: boolean): Promise<void> {
+  const head = ['speaker', ...Array.from({ length: 10 }, (_, i) => String(i)), 'total'];
+  const rows = Object.keys(info.perSpeakerDigit)
+    .sort()
+    .map((s) => [s, ...info.perSpeakerDigit[s].map(String), String(info.speakers[s])]);
+  rows.push(['total', ...Array.from({ length: 10 }, (_, i) => String(info.digits[i] ?? 0)), String(info.clips)]);
+  if (colour) {
+    const { default: Table } = await import('cli-table3');
+    const t = new Table({ head });
+    t.push(...rows);
+    process.stdout.write(`${t.toString()}\n`);
+  } else {
+    process.stdout.write(`${[head, ...rows].map((r) => r.join('\t')).join('\n')}\n`);
+  }
+}
+
+export function register(program: Command): void {
+  const data = program.command('data').description('The Free Spoken Digit Dataset: download it, describe it');
+
+  data
+    .command('fetch')
+    .description('Make FSDD available: a local folder, else the upstream GitHub archive, else the Hugging Face parquet copies (resumable, verified)')
+    .option('--data <dir>', 'use this folder if it holds FSDD (nothing is downloaded then)')
+    .option('--to <dir>', 'install downloads here instead of the cache ($XDG_CACHE_HOME or ~/.cache/spoken-digits/fsdd)')
+    .option('--force', 'download again even if a copy exists')
+    .option('--no-progress', 'no progress bar')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: FetchCliOptions) => {
+      const { fetchFsdd } = await import('../../data/fsdd.js');
+      const log = opts.json ? undefined : (line: string): void => void process.stderr.write(`${line}\n`);
+      const ds = await fetchFsdd({ data: opts.data, to: opts.to, force: opts.force, progress: opts.progress && !opts.json && process.stderr.isTTY, log });
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ dir: ds.dir, source: ds.source, clips: ds.clips.length, provenance: ds.provenance, failures: ds.failures })}\n`);
+      } else {
+        process.stdout.write(`FSDD ready: ${ds.clips.length} clips in ${ds.dir} (from ${ds.source})\n`);
+      }
+    });
+
+  data
+    .command('info')
+    .description('Describe the local FSDD copy: clips per speaker and digit, sample rates, durations, where it came from')
+    .option('--data <dir>', 'folder of {digit}_{speaker}_{take}.wav files (default: $SPOKEN_DIGITS_DATA, then the cache)')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: InfoCliOptions) => {
+      const [{ loadFsdd }, { datasetInfo }] = await Promise.all([import('../../data/fsdd.js'), import('../../data/info.js')]);
+      const ds = await loadFsdd({ data: opts.data, download: false });
+      const info = datasetInfo(ds);
+      if (opts.json) process.stdout.write(`${JSON.stringify(info)}\n`);
+      else await printInfo(info, Boolean(process.stdout.isTTY));
+    });
+}

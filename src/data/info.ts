@@ -1,0 +1,63 @@
+import { readWavFileInfo } from '../audio/wav.js';
+import { officialSplit } from './splits.js';
+import type { FsddDataset } from './fsdd.js';
+
+export interface DatasetInfo {
+  dir: string;
+  source: string;
+  provenance: FsddDataset['provenance'];
+  clips: number;
+  speakers: Record<string, number>;
+  digits: Record<string, number>;
+  /** clips per speaker per digit: perSpeakerDigit[speaker][digit] */
+  perSpeakerDigit: Record<string, number[]>;
+  /** clip count per sample rate (Hz) */
+  sampleRates: Record<string, number>;
+  channels: Record<string, number>;
+  durationSec: { total: number; min: number; median: number; mean: number; p95: number; max: number };
+  officialSplit: { train: number; test: number };
+  /** Files whose header could not be read, with the reason. */
+  unreadable: Array<{ file: string; reason: string }>;
+}
+
+/** Reads every clip's header (not its samples) and summarizes the dataset. */
+export function datasetInfo(ds: FsddDataset): DatasetInfo {
+  const speakers: Record<string, number> = {};
+  const digits: Record<string, number> = {};
+  const perSpeakerDigit: Record<string, number[]> = {};
+  const sampleRates: Record<string, number> = {};
+  const channels: Record<string, number> = {};
+  const durations: number[] = [];
+  const unreadable: DatasetInfo['unreadable'] = [];
+  for (const c of ds.clips) {
+    speakers[c.speaker] = (speakers[c.speaker] ?? 0) + 1;
+    digits[c.digit] = (digits[c.digit] ?? 0) + 1;
+    (perSpeakerDigit[c.speaker] ??= Array(10).fill(0))[c.digit]++;
+    try {
+      const info = readWavFileInfo(c.path);
+      sampleRates[info.sampleRate] = (sampleRates[info.sampleRate] ?? 0) + 1;
+      channels[info.channels] = (channels[info.channels] ?? 0) + 1;
+      durations.push(info.durationSec);
+    } catch (err) {
+      unreadable.push({ file: c.path, reason: (err as Error).message });
+    }
+  }
+  durations.sort((a, b) => a - b);
+  const at = (q: number): number => (durations.length ? durations[Math.min(durations.length - 1, Math.floor(q * durations.length))] : 0);
+  const total = durations.reduce((s, d) => s + d, 0);
+  const split = officialSplit(ds.clips);
+  return {
+    dir: ds.dir,
+    source: ds.source,
+    provenance: ds.provenance,
+    clips: ds.clips.length,
+    speakers,
+    digits,
+    perSpeakerDigit,
+    sampleRates,
+    channels,
+    durationSec: { total, min: durations[0] ?? 0, median: at(0.5), mean: durations.length ? total / durations.length : 0, p95: at(0.95), max: durations[durations.length - 1] ?? 0 },
+    officialSplit: { train: split.train.length, test: split.test.length },
+    unreadable,
+  };
+}

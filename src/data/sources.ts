@@ -1,0 +1,238 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DatasetError, SpokenDigitsError } from '../errors.js';
+import { readWavFileInfo, readWavInfo } from '../audio/wav.js';
+import { listFsddClips, parseFsddName, type FsddClip } from './clips.js';
+import { downloadFile, fetchJson, type DownloadOptions } from './download.js';
+
+export const DEFAULT_ARCHIVE_URL = 'https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/heads/master.tar.gz';
+export const DEFAULT_HF_API = 'https://datasets-server.huggingface.co';
+export const DEFAULT_HF_DATASETS = ['mteb/free-spoken-digit-dataset', 'Matthijs/free-spoken-digit-dataset'];
+/** FSDD 1.0.10: 6 speakers x 10 digits x 50 takes. */
+export const FSDD_CLIP_COUNT = 3000;
+
+export interface RemoteOptions extends DownloadOptions {
+  /** tar.gz of the upstream repository; env SPOKEN_DIGITS_ARCHIVE_URL. */
+  archiveUrl?: string;
+  /** Hugging Face datasets-server base (lists a dataset's parquet files); env SPOKEN_DIGITS_HF_API. */
+  hfApi?: string;
+  /** Hugging Face datasets to try, in order. */
+  hfDatasets?: string[];
+  /** Clip count a download must have to be accepted (default 3000). */
+  expectedClips?: number;
+  /** Progress/diagnostic lines (default: none). */
+  log?: (line: string) => void;
+}
+
+export interface Provenance {
+  source: string;
+  url: string;
+  fetchedAt: string;
+  clips: number;
+  /** True when speaker/take were not in the source and were made up (see README). */
+  syntheticNames?: boolean;
+}
+
+/** Checks a freshly built recordings folder: count, names, and that every file is a readable WAV. */
+export function verifyRecordings(dir: string, expectedClips: number): FsddClip[] {
+  const clips = listFsddClips(dir);
+  const stray = fs.readdirSync(dir).filter((n) => !parseFsddName(n));
+  if (stray.length) throw new DatasetError(`unexpected files ${stray.slice(0, 3).join(', ')}${stray.length > 3 ? ', ...' : ''} (names must be {digit}_{speaker}_{take}.wav)`);
+  if (clips.length !== expectedClips) throw new DatasetError(`expected ${expectedClips} clips, found ${clips.length}`);
+  for (const c of clips) {
+    try {
+      readWavFileInfo(c.path);
+    } catch (err) {
+      throw new DatasetError(`${path.basename(c.path)} is not a valid WAV: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return clips;
+}
+
+function stagingDir(cacheDir: string): string {
+  fs.mkdirSync(cacheDir, { recursive: true });
+  return fs.mkdtempSync(path.join(cacheDir, '.staging-'));
+}
+
+/** Moves a verified staging/recordings into cacheDir/recordings and records where it came from. */
+function install(staging: string, cacheDir: string, provenance: Provenance): string {
+  const target = path.join(cacheDir, 'recordings');
+  fs.rmSync(target, { recursive: true, force: true });
+  fs.renameSync(path.join(staging, 'recordings'), target);
+  fs.writeFileSync(path.join(cacheDir, 'SOURCE.json'), `${JSON.stringify(provenance, null, 2)}\n`);
+  return target;
+}
+
+export function readProvenance(cacheDir: string): Provenance | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(cacheDir, 'SOURCE.json'), 'utf8')) as Provenance;
+  } catch {
+    return null;
+  }
+}
+
+const reason = (err: unknown): string => (err instanceof SpokenDigitsError ? err.message : `${(err as Error)?.message ?? String(err)}`);
+
+/**
+ * Upstream GitHub archive: download (resumable), extract only `* /recordings/*.wav` entries with
+ * the `tar` library (which refuses absolute paths and `..`), verify, install into the cache.
+ */
+export async function fetchFromArchive(cacheDir: string, options: RemoteOptions = {}): Promise<{ dir: string; provenance: Provenance }> {
+  const url = options.archiveUrl ?? process.env.SPOKEN_DIGITS_ARCHIVE_URL ?? DEFAULT_ARCHIVE_URL;
+  const downloads = path.join(cacheDir, 'downloads');
+  fs.mkdirSync(downloads, { recursive: true });
+  const file = path.join(downloads, 'fsdd-archive.tar.gz');
+  options.log?.(`downloading ${url}`);
+  await downloadFile(url, file, { ...options, label: 'FSDD archive' });
+  const staging = stagingDir(cacheDir);
+  try {
+    const tar = await import('tar');
+    const recordings = path.join(staging, 'recordings');
+    fs.mkdirSync(recordings);
+    let entries = 0;
+    try {
+      await tar.x({
+        file,
+        cwd: staging,
+        strict: true,
+        filter: (p: string, entry: unknown) => {
+          const type = (entry as { type?: string }).type;
+          const ok = /(^|\/)recordings\/[^/]+\.wav$/.test(p) && parseFsddName(path.basename(p)) !== null && (type === undefined || type === 'File' || type === 'OldFile');
+          if (ok) entries++;
+          return ok;
+        },
+      });
+    } catch (err) {
+      throw new DatasetError(`archive is corrupt or not a tar.gz (${(err as Error).message})`, { cause: err });
+    }
+    if (entries === 0) throw new DatasetError('archive has no recordings/{digit}_{speaker}_{take}.wav entries');
+    // Flatten whatever top folder the archive used (free-spoken-digit-dataset-master/recordings/...).
+    const walk = (dir: string): void => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (p === recordings) continue;
+        if (e.isDirectory()) walk(p);
+        else if (e.isFile() && path.basename(dir) === 'recordings' && parseFsddName(e.name)) fs.renameSync(p, path.join(recordings, e.name));
+      }
+    };
+    walk(staging);
+    const clips = verifyRecordings(recordings, options.expectedClips ?? FSDD_CLIP_COUNT);
+    const provenance: Provenance = { source: 'github-archive', url, fetchedAt: new Date().toISOString(), clips: clips.length };
+    const dir = install(staging, cacheDir, provenance);
+    fs.rmSync(file, { force: true });
+    return { dir, provenance };
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+interface ParquetFileEntry {
+  url: string;
+  split?: string;
+  filename?: string;
+}
+
+function toDigit(v: unknown): number | null {
+  const n = typeof v === 'bigint' ? Number(v) : typeof v === 'string' && /^\d$/.test(v.trim()) ? Number(v) : v;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 9 ? n : null;
+}
+
+function audioBytes(v: unknown): Uint8Array | null {
+  if (v instanceof Uint8Array) return v;
+  if (v && typeof v === 'object' && (v as { bytes?: unknown }).bytes instanceof Uint8Array) return (v as { bytes: Uint8Array }).bytes;
+  return null;
+}
+
+function audioPath(row: Record<string, unknown>): string | null {
+  const a = row.audio as { path?: unknown } | undefined;
+  for (const v of [a && typeof a === 'object' ? a.path : undefined, row.file, row.path, row.filename]) {
+    if (typeof v === 'string' && v) return path.basename(v);
+  }
+  return null;
+}
+
+function safeSpeaker(v: unknown): string | null {
+  if (typeof v === 'bigint' || typeof v === 'number') return `s${String(v)}`;
+  if (typeof v !== 'string') return null;
+  const s = v.replace(/[^A-Za-z0-9-]/g, '');
+  return s.length > 0 && s.length <= 64 ? s : null;
+}
+
+/**
+ * A Hugging Face FSDD dataset: list its parquet files through the datasets-server API, download
+ * each (resumable), read rows with hyparquet and write one WAV per row in FSDD naming.
+ * Names come from the row's original file name (`audio.path`, e.g. `3_theo_12.wav`) when it has
+ * one; otherwise `{label}_{speaker}_{n}` with the speaker column if present (else `hf`) and n
+ * counting up per digit and speaker in row order — such takes are not the upstream takes, so the
+ * official split is not the official one then; the provenance says so (syntheticNames).
+ */
+export async function fetchFromHuggingFace(dataset: string, cacheDir: string, options: RemoteOptions = {}): Promise<{ dir: string; provenance: Provenance }> {
+  const api = (options.hfApi ?? process.env.SPOKEN_DIGITS_HF_API ?? DEFAULT_HF_API).replace(/\/+$/, '');
+  const listUrl = `${api}/parquet?dataset=${encodeURIComponent(dataset)}`;
+  options.log?.(`listing ${listUrl}`);
+  const listing = (await fetchJson(listUrl)) as { parquet_files?: ParquetFileEntry[] };
+  const files = Array.isArray(listing?.parquet_files) ? listing.parquet_files.filter((f) => typeof f?.url === 'string') : [];
+  if (files.length === 0) throw new DatasetError(`no parquet files listed for ${dataset}`);
+  if (files.length > 64) throw new DatasetError(`${files.length} parquet files listed for ${dataset}; FSDD needs a handful — refusing`);
+  const downloads = path.join(cacheDir, 'downloads');
+  fs.mkdirSync(downloads, { recursive: true });
+  const staging = stagingDir(cacheDir);
+  const recordings = path.join(staging, 'recordings');
+  fs.mkdirSync(recordings);
+  const { parquetReadObjects, asyncBufferFromFile } = await import('hyparquet');
+  let synthetic = false;
+  const counters = new Map<string, number>();
+  try {
+    let written = 0;
+    for (const [i, f] of files.entries()) {
+      const local = path.join(downloads, `${dataset.replace(/[^A-Za-z0-9-]/g, '_')}-${i}.parquet`);
+      options.log?.(`downloading ${f.url}`);
+      await downloadFile(f.url, local, { ...options, label: `${dataset} ${f.split ?? ''} ${i + 1}/${files.length}` });
+      let rows: Record<string, unknown>[];
+      try {
+        rows = (await parquetReadObjects({ file: await asyncBufferFromFile(local), utf8: false })) as Record<string, unknown>[];
+      } catch (err) {
+        throw new DatasetError(`${path.basename(f.url)} is not a readable parquet file (${(err as Error).message})`, { cause: err });
+      }
+      for (const [r, row] of rows.entries()) {
+        const where = `${path.basename(f.url)} row ${r}`;
+        const bytes = audioBytes(row.audio);
+        if (!bytes) throw new DatasetError(`${where}: no audio bytes (expected an audio {bytes, path} column)`);
+        const label = toDigit(row.label ?? row.digit ?? row.labels);
+        const original = audioPath(row);
+        const parsed = original ? parseFsddName(original) : null;
+        if (label === null && !parsed) throw new DatasetError(`${where}: no digit label 0-9`);
+        if (parsed && label !== null && parsed.digit !== label) throw new DatasetError(`${where}: label ${label} disagrees with file name ${original}`);
+        let name: string;
+        if (parsed) name = `${parsed.digit}_${parsed.speaker}_${parsed.take}.wav`;
+        else {
+          synthetic = true;
+          const speaker = safeSpeaker(row.speaker ?? row.speaker_id ?? row.speakerId) ?? 'hf';
+          const key = `${label}_${speaker}`;
+          const n = counters.get(key) ?? 0;
+          counters.set(key, n + 1);
+          name = `${key}_${n}.wav`;
+        }
+        try {
+          readWavInfo(bytes);
+        } catch (err) {
+          throw new DatasetError(`${where} (${name}): audio is not a valid WAV: ${(err as Error).message}`, { cause: err });
+        }
+        const out = path.join(recordings, name);
+        if (fs.existsSync(out)) continue; // the same clip listed in two splits
+        fs.writeFileSync(out, bytes);
+        written++;
+      }
+    }
+    options.log?.(`wrote ${written} clips`);
+    const clips = verifyRecordings(recordings, options.expectedClips ?? FSDD_CLIP_COUNT);
+    const provenance: Provenance = { source: `huggingface:${dataset}`, url: listUrl, fetchedAt: new Date().toISOString(), clips: clips.length, ...(synthetic ? { syntheticNames: true } : {}) };
+    const dir = install(staging, cacheDir, provenance);
+    for (const [i] of files.entries()) fs.rmSync(path.join(downloads, `${dataset.replace(/[^A-Za-z0-9-]/g, '_')}-${i}.parquet`), { force: true });
+    return { dir, provenance };
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+export { reason as failureReason };

@@ -1,0 +1,73 @@
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const fixtures = path.join(root, 'test', 'fixtures', 'wav');
+
+function digits(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args], { cwd: root, env: { ...process.env, ...env } }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('CLI: digits data info|fetch', function () {
+  this.timeout(60000);
+  let tmp: string;
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-cli-'));
+    fs.mkdirSync(path.join(tmp, 'set'));
+    fs.copyFileSync(path.join(fixtures, 's16.wav'), path.join(tmp, 'set', '1_ann_0.wav'));
+    fs.copyFileSync(path.join(fixtures, 'r44100.wav'), path.join(tmp, 'set', '2_bob_9.wav'));
+    fs.copyFileSync(path.join(fixtures, 'stereo.wav'), path.join(tmp, 'set', '2_ann_5.wav'));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('info --json: counts, rates, channels, split, durations', async () => {
+    const r = await digits(['data', 'info', '--data', path.join(tmp, 'set'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const info = JSON.parse(r.stdout);
+    assert.equal(info.clips, 3);
+    assert.deepEqual(info.speakers, { ann: 2, bob: 1 });
+    assert.deepEqual(info.sampleRates, { 8000: 2, 44100: 1 });
+    assert.deepEqual(info.channels, { 1: 2, 2: 1 });
+    assert.deepEqual(info.officialSplit, { train: 2, test: 1 });
+    assert.ok(Math.abs(info.durationSec.total - 0.9) < 0.01);
+  });
+
+  it('info, plain text when piped', async () => {
+    const r = await digits(['data', 'info', '--data', path.join(tmp, 'set')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /clips: 3 {2}official split: 2 train \/ 1 test/);
+    assert.match(r.stdout, /^ann\t0\t1\t1\t/m);
+  });
+
+  it('info on a missing folder: one line, exit 2, no stack', async () => {
+    const r = await digits(['data', 'info', '--data', path.join(tmp, 'missing')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^digits: --data .*missing: folder does not exist\n$/);
+  });
+
+  it('fetch with every source unreachable: exit 2 and the reason per source', async () => {
+    const r = await digits(['data', 'fetch', '--to', path.join(tmp, 'cache'), '--json'], {
+      SPOKEN_DIGITS_ARCHIVE_URL: 'http://127.0.0.1:9/fsdd.tar.gz',
+      SPOKEN_DIGITS_HF_API: 'http://127.0.0.1:9',
+      SPOKEN_DIGITS_DATA: '',
+    });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /GitHub archive: .*cannot connect/);
+    assert.match(r.stderr, /Hugging Face mteb\/free-spoken-digit-dataset: cannot connect/);
+    assert.match(r.stderr, /Hugging Face Matthijs\/free-spoken-digit-dataset: cannot connect/);
+  });
+
+  it('fetch --data with a local copy downloads nothing', async () => {
+    const r = await digits(['data', 'fetch', '--data', path.join(tmp, 'set'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).clips, 3);
+  });
+});

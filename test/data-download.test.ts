@@ -1,0 +1,277 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import * as tar from 'tar';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { DatasetError } from '../src/errors.js';
+import { downloadFile, loadFsdd, fetchFsdd, listFsddClips, officialSplit, readProvenance } from '../src/data/index.js';
+
+/*
+ * Every download path against a loopback HTTP server serving a tar.gz and parquet files this
+ * test builds from real FSDD clips (or from the committed fixture when FSDD is absent). No internet.
+ */
+
+const FSDD = process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd';
+const RECORDINGS = fs.existsSync(path.join(FSDD, 'recordings')) ? path.join(FSDD, 'recordings') : FSDD;
+const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'wav', 's16.wav');
+
+// 20 clips: digits 0-9, two speakers, takes 3 and 7 (so both official splits get some).
+const NAMES = Array.from({ length: 20 }, (_, i) => `${i % 10}_${i < 10 ? 'george' : 'theo'}_${i % 2 ? 7 : 3}.wav`);
+const clipBytes = (name: string): Buffer => {
+  const p = path.join(RECORDINGS, name);
+  return fs.readFileSync(fs.existsSync(p) ? p : FIXTURE);
+};
+
+interface Route {
+  body: Buffer;
+  type?: string;
+  /** Cut the connection after this many bytes on the first full (non-Range) request. */
+  cutAfter?: number;
+  ignoreRange?: boolean;
+  status?: number;
+}
+
+describe('data: downloads from a local HTTP server', function () {
+  this.timeout(30000);
+  let server: http.Server;
+  let base: string;
+  let tmp: string;
+  const routes = new Map<string, Route>();
+  const requests: Array<{ url: string; range?: string }> = [];
+  const cutDone = new Set<string>();
+
+  before(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-dl-'));
+    // tar.gz laid out like GitHub's archive of the upstream repository
+    const src = path.join(tmp, 'src');
+    const rec = path.join(src, 'free-spoken-digit-dataset-master', 'recordings');
+    fs.mkdirSync(rec, { recursive: true });
+    fs.writeFileSync(path.join(src, 'free-spoken-digit-dataset-master', 'README.md'), 'FSDD\n');
+    for (const n of NAMES) fs.writeFileSync(path.join(rec, n), clipBytes(n));
+    fs.writeFileSync(path.join(rec, 'notes.txt'), 'not a clip');
+    const archive = path.join(tmp, 'fsdd.tar.gz');
+    await tar.c({ gzip: true, file: archive, cwd: src }, ['free-spoken-digit-dataset-master']);
+    const archiveBytes = fs.readFileSync(archive);
+    routes.set('/fsdd.tar.gz', { body: archiveBytes });
+    routes.set('/fsdd-cut.tar.gz', { body: archiveBytes, cutAfter: Math.floor(archiveBytes.length / 2) });
+    routes.set('/fsdd-norange.tar.gz', { body: archiveBytes, ignoreRange: true, cutAfter: 1000 });
+    const corrupt = Buffer.from(archiveBytes);
+    corrupt.fill(0x5a, 200, 1200);
+    routes.set('/corrupt.tar.gz', { body: corrupt });
+    routes.set('/truncated.tar.gz', { body: archiveBytes.subarray(0, archiveBytes.length - 5000) });
+
+    // Parquet like the HF audio datasets: audio struct {bytes, path} + label.
+    const withPaths = Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'audio', data: NAMES.map((n) => ({ bytes: new Uint8Array(clipBytes(n)), path: `recordings/${n}` })) as never },
+          { name: 'label', data: NAMES.map((n) => BigInt(n[0])) as never },
+        ],
+        schema: [
+          { name: 'root', num_children: 2 },
+          { name: 'audio', repetition_type: 'OPTIONAL', num_children: 2 },
+          { name: 'bytes', type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL' },
+          { name: 'path', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+          { name: 'label', type: 'INT64', repetition_type: 'OPTIONAL' },
+        ] as never,
+      }),
+    );
+    const noPaths = Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'audio', data: NAMES.map((n) => ({ bytes: new Uint8Array(clipBytes(n)), path: null })) as never },
+          { name: 'label', data: NAMES.map((n) => BigInt(n[0])) as never },
+          { name: 'speaker', data: NAMES.map((n) => n.split('_')[1]) as never },
+        ],
+        schema: [
+          { name: 'root', num_children: 3 },
+          { name: 'audio', repetition_type: 'OPTIONAL', num_children: 2 },
+          { name: 'bytes', type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL' },
+          { name: 'path', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+          { name: 'label', type: 'INT64', repetition_type: 'OPTIONAL' },
+          { name: 'speaker', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+        ] as never,
+      }),
+    );
+    routes.set('/files/with-paths.parquet', { body: withPaths });
+    routes.set('/files/no-paths.parquet', { body: noPaths });
+    routes.set('/files/garbage.parquet', { body: Buffer.from('PAR1 this is not parquet PAR1') });
+
+    server = http.createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      requests.push({ url: url.pathname + url.search, range: req.headers.range });
+      if (url.pathname === '/parquet') {
+        const ds = url.searchParams.get('dataset') ?? '';
+        const file = { 'test/with-paths': 'with-paths', 'test/no-paths': 'no-paths', 'test/garbage': 'garbage' }[ds];
+        const body = JSON.stringify({ parquet_files: file ? [{ dataset: ds, config: 'default', split: 'train', url: `${base}/files/${file}.parquet`, filename: '0000.parquet' }] : [] });
+        res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+        return;
+      }
+      const route = routes.get(url.pathname);
+      if (!route) {
+        res.writeHead(404).end('not found');
+        return;
+      }
+      const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+      if (m && !route.ignoreRange) {
+        const start = Number(m[1]);
+        if (start >= route.body.length) {
+          res.writeHead(416, { 'content-range': `bytes */${route.body.length}` }).end();
+          return;
+        }
+        res.writeHead(206, { 'content-length': route.body.length - start, 'content-range': `bytes ${start}-${route.body.length - 1}/${route.body.length}` });
+        res.end(route.body.subarray(start));
+        return;
+      }
+      res.writeHead(200, { 'content-length': route.body.length, 'content-type': 'application/octet-stream' });
+      if (route.cutAfter !== undefined && !cutDone.has(url.pathname)) {
+        cutDone.add(url.pathname);
+        res.write(route.body.subarray(0, route.cutAfter), () => setTimeout(() => res.socket?.destroy(), 10));
+        return;
+      }
+      res.end(route.body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(async () => {
+    await new Promise((r) => server.close(r));
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    requests.length = 0;
+    cutDone.clear();
+  });
+
+  let n = 0;
+  const freshCache = (): string => path.join(tmp, `cache-${++n}`);
+  const common = (cache: string) => ({ to: cache, env: {}, progress: false, expectedClips: 20, hfApi: base });
+
+  it('archive: downloads, extracts only recordings/*.wav, verifies and installs with provenance', async () => {
+    const cache = freshCache();
+    const ds = await fetchFsdd({ ...common(cache), archiveUrl: `${base}/fsdd.tar.gz`, hfDatasets: [] });
+    assert.equal(ds.source, 'github-archive');
+    assert.equal(ds.clips.length, 20);
+    assert.equal(ds.dir, path.join(cache, 'recordings'));
+    assert.deepEqual(fs.readdirSync(ds.dir).sort(), [...NAMES].sort());
+    assert.equal(readProvenance(cache)?.clips, 20);
+    assert.ok(!fs.existsSync(path.join(cache, 'downloads', 'fsdd-archive.tar.gz')), 'archive removed after install');
+    assert.ok(fs.readdirSync(cache).every((e) => !e.startsWith('.staging-')), 'staging removed');
+    assert.equal(officialSplit(ds.clips).test.length, 10);
+    // second call finds the cache without any request
+    requests.length = 0;
+    const again = await loadFsdd({ cacheDir: cache, env: {}, download: false });
+    assert.match(again.source, /^cache /);
+    assert.equal(again.provenance?.source, 'github-archive');
+    assert.equal(requests.length, 0);
+  });
+
+  it('resumes after a cut connection with an HTTP Range request', async () => {
+    const dest = path.join(tmp, 'cut.tar.gz');
+    const r = await downloadFile(`${base}/fsdd-cut.tar.gz`, dest, { progress: false });
+    assert.equal(r.attempts, 2);
+    assert.equal(r.resumed, true);
+    const half = routes.get('/fsdd-cut.tar.gz')!.cutAfter!;
+    assert.deepEqual(requests.map((q) => q.range), [undefined, `bytes=${half}-`]);
+    assert.deepEqual(fs.readFileSync(dest), routes.get('/fsdd-cut.tar.gz')!.body);
+    assert.ok(!fs.existsSync(`${dest}.part`));
+  });
+
+  it('resumes a .part left by an earlier run, and finishes a .part that was already complete', async () => {
+    const body = routes.get('/fsdd.tar.gz')!.body;
+    const dest = path.join(tmp, 'earlier.tar.gz');
+    fs.writeFileSync(`${dest}.part`, body.subarray(0, 777));
+    const r = await downloadFile(`${base}/fsdd.tar.gz`, dest, { progress: false });
+    assert.equal(r.resumed, true);
+    assert.equal(requests[0].range, 'bytes=777-');
+    assert.deepEqual(fs.readFileSync(dest), body);
+    const dest2 = path.join(tmp, 'complete.tar.gz');
+    fs.writeFileSync(`${dest2}.part`, body);
+    await downloadFile(`${base}/fsdd.tar.gz`, dest2, { progress: false });
+    assert.deepEqual(fs.readFileSync(dest2), body);
+  });
+
+  it('a server that ignores Range gets a clean restart, not a spliced file', async () => {
+    const dest = path.join(tmp, 'norange.tar.gz');
+    const r = await downloadFile(`${base}/fsdd-norange.tar.gz`, dest, { progress: false });
+    assert.equal(r.attempts, 2);
+    assert.equal(r.resumed, false);
+    assert.deepEqual(fs.readFileSync(dest), routes.get('/fsdd-norange.tar.gz')!.body);
+  });
+
+  it('refuses a download over maxBytes and reports HTTP errors', async () => {
+    await assert.rejects(downloadFile(`${base}/fsdd.tar.gz`, path.join(tmp, 'big'), { progress: false, maxBytes: 100 }), (e: unknown) => e instanceof DatasetError && /over the 100-byte limit/.test(e.message));
+    await assert.rejects(downloadFile(`${base}/missing`, path.join(tmp, 'missing'), { progress: false }), (e: unknown) => e instanceof DatasetError && /HTTP 404/.test(e.message));
+  });
+
+  it('a corrupt archive falls back to the Hugging Face parquet, keeping FSDD names', async () => {
+    const cache = freshCache();
+    const ds = await fetchFsdd({ ...common(cache), archiveUrl: `${base}/corrupt.tar.gz`, hfDatasets: ['test/with-paths'] });
+    assert.equal(ds.source, 'huggingface:test/with-paths');
+    assert.equal(ds.failures.length, 2); // the empty cache, then the archive
+    assert.match(ds.failures[1].source, /GitHub archive/);
+    assert.match(ds.failures[1].reason, /corrupt/);
+    assert.deepEqual(fs.readdirSync(ds.dir).sort(), [...NAMES].sort());
+    const a = fs.readFileSync(path.join(ds.dir, NAMES[3]));
+    assert.deepEqual(a, clipBytes(NAMES[3]));
+    assert.equal(readProvenance(cache)?.syntheticNames, undefined);
+  });
+
+  it('parquet without file names: named {label}_{speaker}_{n}, flagged as synthetic', async () => {
+    const cache = freshCache();
+    const ds = await fetchFsdd({ ...common(cache), archiveUrl: `${base}/missing.tar.gz`, hfDatasets: ['test/no-paths'] });
+    assert.equal(ds.clips.length, 20);
+    assert.ok(fs.existsSync(path.join(ds.dir, '0_george_0.wav')));
+    assert.ok(fs.existsSync(path.join(ds.dir, '9_theo_0.wav')));
+    assert.equal(ds.provenance?.syntheticNames, true);
+  });
+
+  it('a count mismatch fails verification', async () => {
+    const cache = freshCache();
+    await assert.rejects(
+      fetchFsdd({ ...common(cache), expectedClips: 21, archiveUrl: `${base}/fsdd.tar.gz`, hfDatasets: [] }),
+      (e: unknown) => e instanceof DatasetError && /expected 21 clips, found 20/.test(e.message),
+    );
+    assert.ok(!fs.existsSync(path.join(cache, 'recordings')), 'nothing installed');
+  });
+
+  it('every source failing -> one DatasetError naming each source and its failure', async () => {
+    const cache = freshCache();
+    await assert.rejects(
+      fetchFsdd({ ...common(cache), env: { SPOKEN_DIGITS_DATA: path.join(tmp, 'nowhere') }, archiveUrl: `${base}/truncated.tar.gz`, hfDatasets: ['test/garbage', 'test/empty'] }),
+      (e: unknown) => {
+        assert.ok(e instanceof DatasetError);
+        const msg = e.message;
+        assert.match(msg, /SPOKEN_DIGITS_DATA.*nowhere.*does not exist/);
+        assert.match(msg, /cache .*cache-\d+: folder does not exist/);
+        assert.match(msg, /GitHub archive: archive is corrupt/);
+        assert.match(msg, /Hugging Face test\/garbage: .*not a readable parquet/);
+        assert.match(msg, /Hugging Face test\/empty: no parquet files listed/);
+        return true;
+      },
+    );
+  });
+
+  it('an unreachable host fails fast with the reason', async () => {
+    const cache = freshCache();
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const dead = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((r) => closed.close(r));
+    const t0 = performance.now();
+    await assert.rejects(fetchFsdd({ ...common(cache), archiveUrl: `${dead}/fsdd.tar.gz`, hfApi: dead, hfDatasets: ['x/y'] }), (e: unknown) => e instanceof DatasetError && /GitHub archive: .*ECONNREFUSED/.test(e.message) && /x\/y: cannot connect/.test(e.message));
+    assert.ok(performance.now() - t0 < 5000);
+  });
+
+  it('installed clips list like any local folder', () => {
+    const dirs = fs.readdirSync(tmp).filter((d) => d.startsWith('cache-') && fs.existsSync(path.join(tmp, d, 'recordings')));
+    assert.ok(dirs.length > 0);
+    for (const d of dirs) assert.equal(listFsddClips(path.join(tmp, d, 'recordings')).length, 20);
+  });
+});
