@@ -1,0 +1,189 @@
+import { createRequire } from 'node:module';
+import { BackendUnavailableError } from '../errors.js';
+import { loadNativeAddon } from './addon.js';
+
+/** VAD/endpointer settings (native/dsp/vad.h). Durations in milliseconds. */
+export interface VadOptions {
+  sampleRate: number;
+  /** 0 = only clear, loud speech opens a segment; 1 = anything a little above the noise. Default 0.5. */
+  sensitivity?: number;
+  onsetMs?: number;
+  /** Silence that closes a segment. Default 150. */
+  hangoverMs?: number;
+  minSpeechMs?: number;
+  maxSpeechMs?: number;
+  minVoicedMs?: number;
+  preRollMs?: number;
+  postRollMs?: number;
+  minLevelDb?: number;
+  initialNoiseDb?: number;
+}
+
+export interface VadEvent {
+  type: 'start' | 'end' | 'abort';
+  reason: 'none' | 'silence' | 'max-length' | 'flush' | 'too-short' | 'unvoiced';
+  /** Absolute sample positions in the stream (pre/post-roll included). */
+  startSample: number;
+  endSample: number;
+}
+
+export interface VadState {
+  /** Loudest 10 ms hop since the previous call, dBFS. */
+  levelDb: number;
+  noiseDb: number;
+  bandDb: number;
+  inSpeech: boolean;
+  samplesSeen: number;
+}
+
+export interface VadHandle {
+  process(samples: Float32Array): VadEvent[];
+  flush(): VadEvent[];
+  reset(): void;
+  state(): VadState;
+}
+
+export interface Valley {
+  /** Offset into the analysed samples. */
+  sample: number;
+  depthDb: number;
+  lowMs: number;
+}
+
+/** Native capture surface (native/addon/capture_binding.cpp). */
+export interface CaptureDevice {
+  index: number;
+  name: string;
+  hostApi: string;
+  maxInputChannels: number;
+  defaultSampleRate: number;
+  defaultLowInputLatency: number;
+  isDefault: boolean;
+  supportedRates: number[];
+}
+
+export interface CaptureStats {
+  framesCaptured: number;
+  framesRead: number;
+  droppedFrames: number;
+  overflows: number;
+  inputOverflows: number;
+  callbacks: number;
+  active: boolean;
+  latencyMeanMs: number;
+  latencyMaxMs: number;
+  latencyBlocks: number;
+}
+
+export interface NativeCaptureStream {
+  readonly sampleRate: number;
+  start(): void;
+  stop(): void;
+  close(): void;
+  read(target: Float32Array): number;
+  available(): number;
+  stats(): CaptureStats;
+}
+
+export interface NativeCaptureOptions {
+  device?: number;
+  sampleRate?: number;
+  channels?: number;
+  framesPerBuffer?: number;
+  bufferSeconds?: number;
+  /** Driver-side buffering in seconds (0: the device's low-latency default). */
+  latency?: number;
+}
+
+export interface NativeCaptureBinding {
+  CaptureStream: new (options: NativeCaptureOptions) => NativeCaptureStream;
+  listCaptureDevices(): CaptureDevice[];
+  findCaptureDevice(query: string): number;
+  portAudioVersion: string;
+}
+
+/** The streaming half of the C++ core: the endpointer and the valley finder, native or wasm. */
+export interface StreamCore {
+  readonly name: 'native' | 'wasm';
+  createVad(options: VadOptions): VadHandle;
+  findValleys(samples: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[];
+}
+
+interface NativeVadBinding {
+  Vad: new (options: VadOptions) => VadHandle;
+  findValleys(samples: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[];
+  CaptureStream?: NativeCaptureBinding['CaptureStream'];
+  captureUnavailable?: string;
+}
+
+function nativeCore(addon: NativeVadBinding): StreamCore {
+  return {
+    name: 'native',
+    createVad: (options) => new addon.Vad(options),
+    findValleys: (samples, rate, depth, piece) => addon.findValleys(samples, rate, depth, piece),
+  };
+}
+
+let cached: Promise<StreamCore> | null = null;
+
+/**
+ * Loads the endpointer from the native addon, else from the WebAssembly build (the same C++).
+ * `prefer` forces one; the error lists why each candidate failed.
+ */
+export function loadStreamCore(prefer?: 'native' | 'wasm'): Promise<StreamCore> {
+  if (!prefer && cached) return cached;
+  const p = (async () => {
+    const reasons: string[] = [];
+    if (prefer !== 'wasm') {
+      try {
+        const addon = loadNativeAddon() as unknown as NativeVadBinding;
+        if (typeof addon.Vad !== 'function') throw new Error('the addon has no VAD (built from older sources?)');
+        return nativeCore(addon);
+      } catch (err) {
+        reasons.push(`native: ${(err as Error).message}`);
+      }
+    }
+    if (prefer !== 'native') {
+      try {
+        const { loadWasmStreamCore } = await import('./wasm-core.js');
+        return await loadWasmStreamCore();
+      } catch (err) {
+        reasons.push(`wasm: ${(err as Error).message}`);
+      }
+    }
+    throw new BackendUnavailableError(
+      `no streaming core could be loaded (${reasons.join('; ')}); build the addon with \`npm run build:native\` or the wasm module with \`npm run build:wasm\``,
+    );
+  })();
+  if (!prefer) {
+    cached = p;
+    p.catch(() => {
+      cached = null;
+    });
+  }
+  return p;
+}
+
+/** The addon's capture functions, or the reason there are none. */
+export function loadNativeCapture(): { binding: NativeCaptureBinding } | { unavailable: string } {
+  let addon: NativeVadBinding & Partial<NativeCaptureBinding>;
+  try {
+    addon = loadNativeAddon() as unknown as NativeVadBinding & Partial<NativeCaptureBinding>;
+  } catch (err) {
+    return { unavailable: `the native addon is not available (${(err as Error).message})` };
+  }
+  if (typeof addon.CaptureStream !== 'function' || typeof addon.listCaptureDevices !== 'function') {
+    return { unavailable: addon.captureUnavailable ?? 'the native addon has no capture support' };
+  }
+  return { binding: addon as NativeCaptureBinding };
+}
+
+/** naudiodon2 (optional dependency with its own PortAudio), or why it cannot be used. */
+export function loadNaudiodon(): { module: typeof import('naudiodon2') } | { unavailable: string } {
+  try {
+    const require = createRequire(import.meta.url);
+    return { module: require('naudiodon2') as typeof import('naudiodon2') };
+  } catch (err) {
+    return { unavailable: `naudiodon2 is not installed or did not build (${(err as Error).message.split('\n')[0]})` };
+  }
+}

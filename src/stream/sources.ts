@@ -1,0 +1,402 @@
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeWav, openWavStream, validateSampleRate } from '../audio/index.js';
+import { AudioInputError, CaptureError } from '../errors.js';
+import { loadNativeCapture, loadNaudiodon, type CaptureDevice, type CaptureStats, type NativeCaptureStream } from './core.js';
+
+/**
+ * Where a Listener's audio comes from. Blocks are mono Float32 in [-1, 1] at `sampleRate`; they
+ * may have any length. Iteration ends when the source ends; `close` stops it early.
+ */
+export interface AudioSource extends AsyncIterable<Float32Array> {
+  readonly kind: 'microphone' | 'file' | 'stdin' | 'readable' | 'push';
+  readonly sampleRate: number;
+  /** Paced at real time (a microphone, or a file played in real time). */
+  readonly realtime: boolean;
+  readonly description: string;
+  close(): Promise<void>;
+  /** Frames lost because the reader fell behind (capture ring full); 0 for other sources. */
+  droppedFrames(): number;
+  captureStats?(): CaptureStats | null;
+}
+
+export interface FileSourceOptions {
+  /** Deliver blocks at the pace of the audio (like a microphone) instead of as fast as possible. */
+  realtime?: boolean;
+  /** Block length in milliseconds. Default 20 when real time, 500 otherwise. */
+  blockMs?: number;
+}
+
+/** A WAV file, read block by block (memory stays flat for hour-long files). */
+export async function openFileSource(path: string, options: FileSourceOptions = {}): Promise<AudioSource> {
+  const realtime = options.realtime ?? false;
+  const blockMs = options.blockMs ?? (realtime ? 20 : 500);
+  if (!(blockMs >= 1 && blockMs <= 60000)) throw new AudioInputError(`blockMs must be in 1..60000, got ${blockMs}`);
+  const probe = await openWavStream(path, { blockFrames: 1 });
+  const rate = probe.info.sampleRate;
+  await probe.close();
+  const stream = await openWavStream(path, { blockFrames: Math.max(1, Math.round((rate * blockMs) / 1000)) });
+  let closed = false;
+  return {
+    kind: 'file',
+    sampleRate: rate,
+    realtime,
+    description: `${path} (${rate} Hz${realtime ? ', real time' : ''})`,
+    droppedFrames: () => 0,
+    async close() {
+      closed = true;
+      await stream.close();
+    },
+    async *[Symbol.asyncIterator]() {
+      const t0 = performance.now();
+      let sent = 0;
+      for await (const block of stream) {
+        if (closed) break;
+        if (realtime) {
+          const due = t0 + (sent / rate) * 1000;
+          const wait = due - performance.now();
+          if (wait > 1) await sleep(wait);
+        }
+        sent += block.length;
+        yield block;
+      }
+    },
+  };
+}
+
+export interface RawPcmOptions {
+  /** Required for raw PCM; ignored when the stream turns out to be a WAV file. */
+  sampleRate?: number;
+  encoding?: 's16le' | 'f32le';
+  channels?: number;
+  /** Longest WAV accepted on the stream (it is buffered whole). Default 600 s. */
+  maxWavSeconds?: number;
+}
+
+const OTHER_CONTAINERS: [string, string][] = [
+  ['ID3', 'MP3'],
+  ['OggS', 'Ogg'],
+  ['fLaC', 'FLAC'],
+  ['\x1aE\xdf\xa3', 'Matroska/WebM'],
+];
+
+/** Refuses input that is clearly not audio (a text file, an MP3) rather than "hearing" it. */
+function sniff(head: Buffer, what: string): 'wav' | 'raw' {
+  const ascii = head.subarray(0, 4).toString('latin1');
+  if (ascii === 'RIFF' && head.length >= 12 && head.subarray(8, 12).toString('latin1') === 'WAVE') return 'wav';
+  for (const [magic, name] of OTHER_CONTAINERS) {
+    if (ascii.startsWith(magic)) throw new AudioInputError(`${what} looks like ${name}, not raw PCM or WAV; convert it first (e.g. sox in.${name.toLowerCase()} -t raw -e signed -b 16 -r 16000 -c 1 -)`);
+  }
+  const sample = head.subarray(0, Math.min(head.length, 4096));
+  if (sample.length >= 64) {
+    let text = 0;
+    for (const b of sample) if ((b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d || b === 0x09) text++;
+    if (text === sample.length) throw new AudioInputError(`${what} is text, not audio: expected raw PCM (--rate, s16le) or a WAV file`);
+  }
+  return 'raw';
+}
+
+/**
+ * Raw PCM (s16le or f32le, interleaved) or a WAV file from any Node Readable (stdin, a socket, a
+ * child process). A stream that starts with a RIFF/WAVE header is decoded as WAV.
+ */
+export async function openReadableSource(readable: Readable, options: RawPcmOptions = {}, kind: 'stdin' | 'readable' = 'readable'): Promise<AudioSource> {
+  const what = kind === 'stdin' ? 'stdin' : 'the input stream';
+  const encoding = options.encoding ?? 's16le';
+  const channels = options.channels ?? 1;
+  if (encoding !== 's16le' && encoding !== 'f32le') throw new AudioInputError(`encoding must be s16le or f32le, got ${String(encoding)}`);
+  if (!Number.isInteger(channels) || channels < 1 || channels > 32) throw new AudioInputError(`channels must be 1..32, got ${channels}`);
+  const iterator = readable[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  const toBuf = (c: Buffer | string) => (typeof c === 'string' ? Buffer.from(c) : c);
+
+  // Look at the first bytes before deciding what this is.
+  let head = Buffer.alloc(0);
+  let ended = false;
+  while (head.length < 64 && !ended) {
+    const r = await iterator.next();
+    if (r.done) ended = true;
+    else head = Buffer.concat([head, toBuf(r.value)]);
+  }
+  if (head.length === 0) throw new AudioInputError(`${what} closed without sending any audio`);
+  const format = sniff(head, what);
+  let closed = false;
+  const close = async () => {
+    closed = true;
+    await iterator.return?.();
+    readable.destroy();
+  };
+
+  if (format === 'wav') {
+    const maxBytes = (options.maxWavSeconds ?? 600) * 384000 * 8;
+    const parts = [head];
+    let total = head.length;
+    while (!ended) {
+      const r = await iterator.next();
+      if (r.done) break;
+      const b = toBuf(r.value);
+      total += b.length;
+      if (total > maxBytes) throw new AudioInputError(`the WAV on ${what} is too long to buffer; pipe raw PCM instead (with --rate)`);
+      parts.push(b);
+    }
+    const decoded = decodeWav(Buffer.concat(parts), { maxDurationSec: options.maxWavSeconds ?? 600 });
+    const block = Math.max(1, Math.round(decoded.sampleRate / 2));
+    return {
+      kind,
+      sampleRate: decoded.sampleRate,
+      realtime: false,
+      description: `WAV on ${what} (${decoded.sampleRate} Hz)`,
+      droppedFrames: () => 0,
+      close,
+      async *[Symbol.asyncIterator]() {
+        for (let i = 0; i < decoded.samples.length && !closed; i += block) yield decoded.samples.subarray(i, i + block);
+      },
+    };
+  }
+
+  if (options.sampleRate === undefined) throw new AudioInputError(`raw PCM on ${what} needs its sample rate (--rate 16000)`);
+  validateSampleRate(options.sampleRate, `sample rate of ${what}`);
+  const bytesPerFrame = (encoding === 's16le' ? 2 : 4) * channels;
+  let carry: Buffer = Buffer.alloc(0);
+  let badFloats = 0;
+  const decode = (chunk: Buffer): Float32Array => {
+    const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+    const frames = Math.floor(buf.length / bytesPerFrame);
+    carry = Buffer.from(buf.subarray(frames * bytesPerFrame));
+    const out = new Float32Array(frames);
+    const inv = 1 / channels;
+    for (let f = 0, p = 0; f < frames; f++) {
+      let s = 0;
+      for (let c = 0; c < channels; c++) {
+        if (encoding === 's16le') {
+          s += buf.readInt16LE(p) / 32768;
+          p += 2;
+        } else {
+          let v = buf.readFloatLE(p);
+          p += 4;
+          if (!Number.isFinite(v)) {
+            v = 0;
+            badFloats++;
+          }
+          s += v > 1 ? 1 : v < -1 ? -1 : v;
+        }
+      }
+      out[f] = s * inv;
+    }
+    if (badFloats > frames * channels && frames > 0) {
+      throw new AudioInputError(`${what} carries NaN/Inf floats: it is not f32le PCM`);
+    }
+    badFloats = 0;
+    return out;
+  };
+  const rate = options.sampleRate;
+  return {
+    kind,
+    sampleRate: rate,
+    realtime: false,
+    description: `raw ${encoding} PCM on ${what} (${rate} Hz, ${channels} channel${channels > 1 ? 's' : ''})`,
+    droppedFrames: () => 0,
+    close,
+    async *[Symbol.asyncIterator]() {
+      const first = decode(head);
+      if (first.length) yield first;
+      while (!closed) {
+        const r = await iterator.next();
+        if (r.done) break;
+        const block = decode(toBuf(r.value));
+        if (block.length) yield block;
+      }
+    },
+  };
+}
+
+export interface MicrophoneOptions {
+  /** Device index, or a (case-insensitive, partial) device name; default input when omitted. */
+  device?: number | string;
+  /** Rate to open the device at (PortAudio/ALSA resample when the hardware differs). Default 16000. */
+  sampleRate?: number;
+  /** How far the reader may fall behind before samples are dropped. Default 2 s. */
+  bufferSeconds?: number;
+  /** How often the ring is drained. Default 20 ms. */
+  pollMs?: number;
+  /** Driver-side buffering in seconds; 0 = the device's low-latency default. */
+  latency?: number;
+  framesPerBuffer?: number;
+  /** Stop after this many frames (tests with a file-backed ALSA device). */
+  maxFrames?: number;
+  /** No audio for this long while running means the device is gone. Default 2000 ms. */
+  stallMs?: number;
+  /** Which capture implementation; default: the addon, else naudiodon2. */
+  backend?: 'addon' | 'naudiodon';
+}
+
+/** Input devices, from the addon's PortAudio, else naudiodon2's. */
+export function listInputDevices(): { backend: 'addon' | 'naudiodon'; devices: CaptureDevice[] } {
+  const native = loadNativeCapture();
+  if ('binding' in native) return { backend: 'addon', devices: native.binding.listCaptureDevices() };
+  const nd = loadNaudiodon();
+  if ('module' in nd) {
+    const hostApis = nd.module.getHostAPIs();
+    const def = hostApis.HostAPIs[hostApis.defaultHostAPI]?.defaultInput;
+    const devices = nd.module
+      .getDevices()
+      .filter((d) => d.maxInputChannels > 0)
+      .map((d) => ({
+        index: d.id,
+        name: d.name,
+        hostApi: d.hostAPIName,
+        maxInputChannels: d.maxInputChannels,
+        defaultSampleRate: d.defaultSampleRate,
+        defaultLowInputLatency: d.defaultLowInputLatency,
+        isDefault: d.id === def,
+        supportedRates: [],
+      }));
+    return { backend: 'naudiodon', devices };
+  }
+  throw new CaptureError(`live capture is unavailable: ${native.unavailable}, and ${nd.unavailable}. Install portaudio19-dev and rebuild (npm run build:native), or install naudiodon2`);
+}
+
+/** The default (or a chosen) microphone through the addon's PortAudio capture, else naudiodon2. */
+export async function openMicrophone(options: MicrophoneOptions = {}): Promise<AudioSource> {
+  const native = options.backend === 'naudiodon' ? { unavailable: 'naudiodon2 was asked for' } : loadNativeCapture();
+  if ('binding' in native) return openAddonMicrophone(native.binding, options);
+  if (options.backend === 'addon') throw new CaptureError(`live capture through the addon is unavailable: ${native.unavailable}`);
+  const nd = loadNaudiodon();
+  if ('module' in nd) return openNaudiodonMicrophone(nd.module, options);
+  throw new CaptureError(
+    `live capture is unavailable: ${native.unavailable}, and ${nd.unavailable}. Install portaudio19-dev and rebuild (npm run build:native), or install naudiodon2; --input FILE|- works without a microphone`,
+  );
+}
+
+function resolveDevice(device: number | string | undefined, find: (q: string) => number): number {
+  if (device === undefined || device === '' || device === 'default') return -1;
+  if (typeof device === 'number') return device;
+  try {
+    return find(device);
+  } catch (err) {
+    throw new CaptureError((err as Error).message, { cause: err });
+  }
+}
+
+function openAddonMicrophone(binding: import('./core.js').NativeCaptureBinding, options: MicrophoneOptions): AudioSource {
+  const rate = options.sampleRate ?? 16000;
+  validateSampleRate(rate, 'microphone sample rate');
+  const pollMs = options.pollMs ?? 20;
+  const stallMs = options.stallMs ?? 2000;
+  const device = resolveDevice(options.device, (q) => binding.findCaptureDevice(q));
+  let stream: NativeCaptureStream;
+  try {
+    stream = new binding.CaptureStream({
+      device,
+      sampleRate: rate,
+      channels: 1,
+      bufferSeconds: options.bufferSeconds ?? 2,
+      latency: options.latency ?? 0,
+      framesPerBuffer: options.framesPerBuffer ?? 0,
+    });
+  } catch (err) {
+    throw new CaptureError(`cannot open the microphone: ${(err as Error).message}`, { cause: err });
+  }
+  let closed = false;
+  let lastStats: CaptureStats | null = null;
+  let dropped = 0;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    lastStats = stream.stats();
+    dropped = lastStats.droppedFrames;
+    stream.close();
+  };
+  return {
+    kind: 'microphone',
+    sampleRate: rate,
+    realtime: true,
+    description: `microphone ${device < 0 ? '(default device)' : `#${device}`} via the addon's PortAudio at ${rate} Hz`,
+    droppedFrames: () => (closed ? dropped : (lastStats = stream.stats()).droppedFrames),
+    captureStats: () => lastStats,
+    close,
+    async *[Symbol.asyncIterator]() {
+      const buf = new Float32Array(Math.max(1024, Math.ceil(rate * 0.25)));
+      let total = 0;
+      let lastData = performance.now();
+      try {
+        stream.start();
+      } catch (err) {
+        await close();
+        throw new CaptureError(`cannot start the microphone: ${(err as Error).message}`, { cause: err });
+      }
+      try {
+        while (!closed) {
+          const want = options.maxFrames !== undefined ? Math.min(buf.length, options.maxFrames - total) : buf.length;
+          if (want <= 0) break;
+          const n = stream.read(want === buf.length ? buf : buf.subarray(0, want));
+          if (n > 0) {
+            total += n;
+            lastData = performance.now();
+            yield buf.slice(0, n);
+            continue;
+          }
+          const st = stream.stats();
+          if (!st.active) throw new CaptureError('the capture device stopped delivering audio (unplugged or failed)');
+          if (performance.now() - lastData > stallMs) throw new CaptureError(`no audio from the capture device for ${stallMs} ms; it may have been disconnected`);
+          await sleep(pollMs);
+        }
+      } finally {
+        await close();
+      }
+    },
+  };
+}
+
+function openNaudiodonMicrophone(nd: typeof import('naudiodon2'), options: MicrophoneOptions): AudioSource {
+  const rate = options.sampleRate ?? 16000;
+  validateSampleRate(rate, 'microphone sample rate');
+  const device = resolveDevice(options.device, (q) => {
+    const d = nd.getDevices().filter((x) => x.maxInputChannels > 0);
+    const exact = /^\d+$/.test(q) ? d.find((x) => x.id === Number(q)) : d.find((x) => x.name.toLowerCase().includes(q.toLowerCase()));
+    if (!exact) throw new Error(`no input device matches '${q}'; input devices: ${d.map((x) => `${x.id}: ${x.name}`).join(', ') || 'none'}`);
+    return exact.id;
+  });
+  let io: ReturnType<typeof nd.AudioIO>;
+  try {
+    io = nd.AudioIO({
+      inOptions: { channelCount: 1, sampleFormat: nd.SampleFormatFloat32, sampleRate: rate, deviceId: device, closeOnError: true, highwaterMark: 4096 },
+    });
+  } catch (err) {
+    throw new CaptureError(`cannot open the microphone through naudiodon2: ${(err as Error).message}`, { cause: err });
+  }
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await new Promise<void>((resolve) => io.quit(() => resolve()));
+  };
+  return {
+    kind: 'microphone',
+    sampleRate: rate,
+    realtime: true,
+    description: `microphone ${device < 0 ? '(default device)' : `#${device}`} via naudiodon2 at ${rate} Hz`,
+    droppedFrames: () => 0,
+    close,
+    async *[Symbol.asyncIterator]() {
+      let total = 0;
+      let carry = Buffer.alloc(0);
+      io.start();
+      try {
+        for await (const chunk of io as AsyncIterable<Buffer>) {
+          if (closed) break;
+          const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+          const frames = Math.floor(buf.length / 4);
+          carry = Buffer.from(buf.subarray(frames * 4));
+          const out = new Float32Array(frames);
+          for (let i = 0; i < frames; i++) out[i] = buf.readFloatLE(i * 4);
+          const n = options.maxFrames !== undefined ? Math.min(frames, options.maxFrames - total) : frames;
+          total += n;
+          if (n > 0) yield n === frames ? out : out.subarray(0, n);
+          if (options.maxFrames !== undefined && total >= options.maxFrames) break;
+        }
+      } finally {
+        await close();
+      }
+    },
+  };
+}
