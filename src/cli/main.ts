@@ -9,6 +9,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   serve: () => import('./commands/serve.js'),
   export: () => import('./commands/export.js'),
   quantize: () => import('./commands/quantize.js'),
+  listen: () => import('./commands/listen.js'),
 };
 
 const program = new Command('digits')

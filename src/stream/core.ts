@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { BackendUnavailableError } from '../errors.js';
-import { loadNativeAddon } from './addon.js';
+import { loadNativeBinding } from '../features/native.js';
 
 /** VAD/endpointer settings (native/dsp/vad.h). Durations in milliseconds. */
 export interface VadOptions {
@@ -136,7 +136,7 @@ export function loadStreamCore(prefer?: 'native' | 'wasm'): Promise<StreamCore> 
     const reasons: string[] = [];
     if (prefer !== 'wasm') {
       try {
-        const addon = loadNativeAddon() as unknown as NativeVadBinding;
+        const addon = loadNativeBinding() as unknown as NativeVadBinding;
         if (typeof addon.Vad !== 'function') throw new Error('the addon has no VAD (built from older sources?)');
         return nativeCore(addon);
       } catch (err) {
@@ -168,7 +168,7 @@ export function loadStreamCore(prefer?: 'native' | 'wasm'): Promise<StreamCore> 
 export function loadNativeCapture(): { binding: NativeCaptureBinding } | { unavailable: string } {
   let addon: NativeVadBinding & Partial<NativeCaptureBinding>;
   try {
-    addon = loadNativeAddon() as unknown as NativeVadBinding & Partial<NativeCaptureBinding>;
+    addon = loadNativeBinding() as unknown as NativeVadBinding & Partial<NativeCaptureBinding>;
   } catch (err) {
     return { unavailable: `the native addon is not available (${(err as Error).message})` };
   }

@@ -138,8 +138,12 @@ class History {
 }
 
 async function loadDefaultRecognizer(model?: string): Promise<SegmentClassifier> {
-  const { DigitRecognizer } = await import('../model/index.js');
-  return (await DigitRecognizer.load(model ? { model } : {})) as SegmentClassifier;
+  // TODO(stream): static import path once src/model/recognizer lands in main.
+  const path = '../model/index.js';
+  const { DigitRecognizer } = (await import(/* @vite-ignore */ path)) as {
+    DigitRecognizer: { load(o: { model?: string }): Promise<SegmentClassifier> };
+  };
+  return DigitRecognizer.load(model ? { model } : {});
 }
 
 /**

@@ -128,7 +128,7 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
 
   if (format === 'wav') {
     const maxBytes = (options.maxWavSeconds ?? 600) * 384000 * 8;
-    const parts = [head];
+    const parts: Buffer[] = [head];
     let total = head.length;
     while (!ended) {
       const r = await iterator.next();
@@ -182,7 +182,8 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
       }
       out[f] = s * inv;
     }
-    if (badFloats > frames * channels && frames > 0) {
+    // A stray NaN is zeroed; a block that is mostly NaN/Inf is not float PCM at all.
+    if (frames > 0 && badFloats * 2 > frames * channels) {
       throw new AudioInputError(`${what} carries NaN/Inf floats: it is not f32le PCM`);
     }
     badFloats = 0;
@@ -356,7 +357,7 @@ function openNaudiodonMicrophone(nd: typeof import('naudiodon2'), options: Micro
     if (!exact) throw new Error(`no input device matches '${q}'; input devices: ${d.map((x) => `${x.id}: ${x.name}`).join(', ') || 'none'}`);
     return exact.id;
   });
-  let io: ReturnType<typeof nd.AudioIO>;
+  let io: import('naudiodon2').IoStreamRead;
   try {
     io = nd.AudioIO({
       inOptions: { channelCount: 1, sampleFormat: nd.SampleFormatFloat32, sampleRate: rate, deviceId: device, closeOnError: true, highwaterMark: 4096 },

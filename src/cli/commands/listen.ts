@@ -1,0 +1,155 @@
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import { AudioInputError } from '../../errors.js';
+
+interface ListenOptions {
+  input?: string;
+  rate?: string;
+  encoding?: string;
+  channels?: string;
+  realtime?: boolean;
+  json?: boolean;
+  device?: string;
+  captureRate?: string;
+  threshold?: string;
+  sensitivity?: string;
+  stringPause?: string;
+  model?: string;
+  listDevices?: boolean;
+  split?: boolean;
+}
+
+function num(value: string | undefined, name: string, lo: number, hi: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < lo || n > hi) throw new AudioInputError(`${name} ${value} must be a number in ${lo}..${hi}`);
+  return n;
+}
+
+/** "▮▮▮▮▮▯▯▯▯▯" for -60..0 dBFS. */
+function meter(db: number, width = 20): string {
+  const filled = Math.max(0, Math.min(width, Math.round(((db + 60) / 60) * width)));
+  return '█'.repeat(filled) + '░'.repeat(width - filled);
+}
+
+export function register(program: Command): void {
+  program
+    .command('listen')
+    .description('recognize digits live from the microphone (or a file / stdin) as they are spoken')
+    .option('--input <file|->', 'stream a WAV file, or stdin with "-" (raw PCM needs --rate; a WAV on stdin is detected)')
+    .option('--rate <hz>', 'sample rate of raw PCM on stdin')
+    .option('--encoding <enc>', 'raw PCM encoding on stdin: s16le or f32le', 's16le')
+    .option('--channels <n>', 'interleaved channels of raw PCM on stdin', '1')
+    .option('--realtime', 'play --input FILE at real-time pace instead of as fast as possible')
+    .option('--json', 'print one JSON event per line (NDJSON) instead of the live view')
+    .option('--device <index|name>', 'capture device (see --list-devices); default input otherwise')
+    .option('--capture-rate <hz>', 'rate to open the microphone at', '16000')
+    .option('--threshold <p>', 'minimum confidence for a digit (default: the model\'s calibrated threshold)')
+    .option('--sensitivity <s>', 'voice detection sensitivity 0..1 (higher = quieter speech opens a segment)', '0.5')
+    .option('--string-pause <ms>', 'silence that closes a digit string', '1000')
+    .option('--model <file>', 'ONNX model (default: the shipped model)')
+    .option('--no-split', 'do not split segments that hold several digits')
+    .option('--list-devices', 'list capture devices and exit')
+    .action(async (opts: ListenOptions) => {
+      const stream = await import('../../stream/index.js');
+      if (opts.listDevices) {
+        const { backend, devices } = stream.listInputDevices();
+        if (opts.json) {
+          for (const d of devices) process.stdout.write(`${JSON.stringify({ ...d, backend })}\n`);
+          return;
+        }
+        if (devices.length === 0) process.stdout.write(`no input devices (PortAudio via ${backend})\n`);
+        for (const d of devices) {
+          const rates = d.supportedRates.length ? ` rates ${d.supportedRates.join('/')}` : '';
+          process.stdout.write(
+            `${d.isDefault ? '*' : ' '} ${String(d.index).padStart(3)}  ${d.name}  (${d.hostApi}, ${d.maxInputChannels} ch, default ${d.defaultSampleRate} Hz${rates})\n`,
+          );
+        }
+        return;
+      }
+      const threshold = num(opts.threshold, '--threshold', 0, 1);
+      const sensitivity = num(opts.sensitivity, '--sensitivity', 0, 1);
+      const stringPauseMs = num(opts.stringPause, '--string-pause', 50, 60000);
+      let source: import('../../stream/index.js').AudioSource;
+      if (opts.input === '-') {
+        const encoding = opts.encoding === 'f32le' ? 'f32le' : opts.encoding === 's16le' ? 's16le' : undefined;
+        if (!encoding) throw new AudioInputError(`--encoding ${opts.encoding} must be s16le or f32le`);
+        source = await stream.openReadableSource(
+          process.stdin,
+          { sampleRate: num(opts.rate, '--rate', 4000, 384000), encoding, channels: num(opts.channels, '--channels', 1, 32) },
+          'stdin',
+        );
+      } else if (opts.input) {
+        source = await stream.openFileSource(opts.input, { realtime: Boolean(opts.realtime) });
+      } else {
+        const device = opts.device === undefined ? undefined : /^\d+$/.test(opts.device) ? Number(opts.device) : opts.device;
+        source = await stream.openMicrophone({ device, sampleRate: num(opts.captureRate, '--capture-rate', 4000, 192000) });
+      }
+      const listener = await stream.Listener.create({
+        model: opts.model,
+        threshold,
+        sensitivity,
+        stringPauseMs,
+        split: opts.split === false ? false : undefined,
+        levelIntervalMs: opts.json ? 250 : 50,
+      });
+      const stop = () => void listener.stop();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      // A closed stdout (| head) ends the session instead of crashing on EPIPE.
+      process.stdout.on('error', stop);
+
+      if (opts.json) {
+        const write = (e: object) => process.stdout.write(`${JSON.stringify(e)}\n`);
+        for (const type of ['speechstart', 'digit', 'rejected', 'string', 'level', 'overflow', 'end'] as const) {
+          listener.on(type, (e: object) => write({ type, ...e }));
+        }
+        listener.on('error', (err: Error) => write({ type: 'error', message: err.message }));
+        await listener.run(source);
+        return;
+      }
+
+      const tty = Boolean(process.stdout.isTTY);
+      const out = process.stdout;
+      let running = '';
+      let state = 'listening';
+      let level = -120;
+      const status = () => {
+        if (!tty) return;
+        const line = `${pc.dim(meter(level))} ${level > -100 ? `${level.toFixed(0).padStart(4)} dB` : '   - dB'}  ${state === 'speech' ? pc.yellow('speech   ') : pc.dim('listening')}  ${pc.bold(running)}`;
+        out.write(`\r\x1b[2K${line}`);
+      };
+      const print = (text: string) => {
+        if (tty) out.write('\r\x1b[2K');
+        out.write(`${text}\n`);
+        status();
+      };
+      print(pc.dim(`listening to ${source.description} (Ctrl-C to stop)`));
+      listener.on('level', (e) => {
+        level = e.levelDb;
+        state = e.speech ? 'speech' : 'listening';
+        status();
+      });
+      listener.on('speechstart', () => {
+        state = 'speech';
+        status();
+      });
+      listener.on('digit', (e) => {
+        running += String(e.digit);
+        print(
+          `  ${pc.bold(pc.green(String(e.digit)))}  ${(e.confidence * 100).toFixed(0).padStart(3)}%  ${e.latencyMs.toFixed(0)} ms after speech (${e.computeMs.toFixed(1)} ms compute)  @${(e.startMs / 1000).toFixed(2)}s`,
+        );
+      });
+      listener.on('rejected', (e) => {
+        print(pc.dim(`  ·  not a digit (${e.reason === 'low-confidence' ? `best '${e.label}' ${(e.confidence * 100).toFixed(0)}%` : e.label})  @${(e.startMs / 1000).toFixed(2)}s`));
+      });
+      listener.on('string', (e) => {
+        running = '';
+        print(`${pc.bold('string:')} ${pc.bold(pc.cyan(e.digits))}`);
+      });
+      listener.on('overflow', (e) => print(pc.red(`  ! capture overflow: ${e.droppedFrames} frames dropped (${e.totalDroppedFrames} in total)`)));
+      const summary = await listener.run(source);
+      if (tty) out.write('\r\x1b[2K');
+      out.write(pc.dim(`${summary.digits} digit(s), ${summary.rejected} rejected, ${(summary.durationMs / 1000).toFixed(1)} s of audio\n`));
+    });
+}

@@ -1,0 +1,19 @@
+export { Listener } from './listener.js';
+export type {
+  ListenerOptions,
+  ListenerEvent,
+  ListenerEvents,
+  DigitEvent,
+  RejectedEvent,
+  StringEvent,
+  LevelEvent,
+  OverflowEvent,
+  SpeechStartEvent,
+  EndEvent,
+} from './listener.js';
+export { openFileSource, openReadableSource, openMicrophone, listInputDevices } from './sources.js';
+export type { AudioSource, FileSourceOptions, RawPcmOptions, MicrophoneOptions } from './sources.js';
+export { loadStreamCore } from './core.js';
+export type { StreamCore, VadOptions, VadEvent, VadHandle, VadState, Valley, CaptureDevice, CaptureStats } from './core.js';
+export { splitSegment } from './segmenter.js';
+export type { SegmentClassifier, SegmentPrediction, SplitOptions, Piece } from './segmenter.js';

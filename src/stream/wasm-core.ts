@@ -1,0 +1,130 @@
+// Browser-safe (the kiosk uses the same endpointer): no Node imports here.
+import createSdDsp from '../../wasm/dist/sd_dsp.mjs';
+import { AudioInputError, BackendUnavailableError } from '../errors.js';
+import type { StreamCore, Valley, VadEvent, VadHandle, VadOptions, VadState } from './core.js';
+
+type Fn = (...args: number[]) => number;
+interface VadModule {
+  HEAPU8: Uint8Array;
+  HEAPF32: Float32Array;
+  HEAPF64: Float64Array;
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+  _sd_vad_create: Fn;
+  _sd_vad_last_error: Fn;
+  _sd_vad_destroy: Fn;
+  _sd_vad_reset: Fn;
+  _sd_vad_process: Fn;
+  _sd_vad_flush: Fn;
+  _sd_vad_state: Fn;
+  _sd_find_valleys: Fn;
+}
+
+const TYPES: VadEvent['type'][] = ['start', 'end', 'abort'];
+const REASONS: VadEvent['reason'][] = ['none', 'silence', 'max-length', 'flush', 'too-short', 'unvoiced'];
+const MAX_EVENTS = 64;
+
+// Browsers free nothing for us: a VAD nobody disposed is released when it is collected.
+const registry = typeof FinalizationRegistry !== 'undefined' ? new FinalizationRegistry<() => void>((free) => free()) : null;
+
+function cString(m: VadModule, ptr: number): string {
+  let end = ptr;
+  while (m.HEAPU8[end] !== 0) end++;
+  return new TextDecoder().decode(m.HEAPU8.subarray(ptr, end));
+}
+
+class WasmVad implements VadHandle {
+  private samplesPtr = 0;
+  private capacity = 0;
+  private readonly eventsPtr: number;
+  private readonly statePtr: number;
+  constructor(
+    private readonly m: VadModule,
+    private handle: number,
+  ) {
+    this.eventsPtr = m._malloc(MAX_EVENTS * 4 * 8);
+    this.statePtr = m._malloc(8 * 8);
+    const { eventsPtr, statePtr } = this;
+    const h = handle;
+    registry?.register(this, () => {
+      m._sd_vad_destroy(h);
+      m._free(eventsPtr);
+      m._free(statePtr);
+    });
+  }
+
+  private read(count: number): VadEvent[] {
+    const out: VadEvent[] = [];
+    const base = this.eventsPtr >> 3;
+    for (let i = 0; i < Math.min(count, MAX_EVENTS); i++) {
+      const f = this.m.HEAPF64.subarray(base + 4 * i, base + 4 * i + 4);
+      out.push({ type: TYPES[f[0]] ?? 'abort', reason: REASONS[f[1]] ?? 'none', startSample: f[2], endSample: f[3] });
+    }
+    return out;
+  }
+
+  process(samples: Float32Array): VadEvent[] {
+    if (!(samples instanceof Float32Array)) throw new AudioInputError('Vad.process expects a Float32Array');
+    if (samples.length === 0) return [];
+    if (samples.length > this.capacity) {
+      if (this.samplesPtr) this.m._free(this.samplesPtr);
+      this.samplesPtr = this.m._malloc(samples.length * 4);
+      this.capacity = samples.length;
+    }
+    this.m.HEAPF32.set(samples, this.samplesPtr >> 2);
+    return this.read(this.m._sd_vad_process(this.handle, this.samplesPtr, samples.length, this.eventsPtr, MAX_EVENTS));
+  }
+
+  flush(): VadEvent[] {
+    return this.read(this.m._sd_vad_flush(this.handle, this.eventsPtr, MAX_EVENTS));
+  }
+
+  reset(): void {
+    this.m._sd_vad_reset(this.handle);
+  }
+
+  state(): VadState {
+    this.m._sd_vad_state(this.handle, this.statePtr);
+    const f = this.m.HEAPF64.subarray(this.statePtr >> 3, (this.statePtr >> 3) + 5);
+    return { levelDb: f[0], noiseDb: f[1], inSpeech: f[2] !== 0, samplesSeen: f[3], bandDb: f[4] };
+  }
+}
+
+/** The endpointer from wasm/dist (same C++ as the addon), for the browser and addon-less installs. */
+export async function loadWasmStreamCore(): Promise<StreamCore> {
+  let m: VadModule;
+  try {
+    m = (await createSdDsp()) as unknown as VadModule;
+  } catch (err) {
+    throw new BackendUnavailableError(`wasm core failed to load: ${(err as Error)?.message ?? err}`, { cause: err });
+  }
+  if (typeof m._sd_vad_create !== 'function') throw new BackendUnavailableError('wasm/dist was built without the VAD exports; run npm run build:wasm');
+  return {
+    name: 'wasm',
+    createVad(o: VadOptions): VadHandle {
+      // The C API takes the common knobs; -1 keeps a default.
+      const h = m._sd_vad_create(o.sampleRate, o.sensitivity ?? 0.5, o.hangoverMs ?? -1, o.minSpeechMs ?? -1, o.maxSpeechMs ?? -1);
+      if (!h) throw new AudioInputError(`invalid VAD options: ${cString(m, m._sd_vad_last_error())}`);
+      return new WasmVad(m, h);
+    },
+    findValleys(samples: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[] {
+      if (samples.length === 0) return [];
+      const max = 64;
+      const sp = m._malloc(samples.length * 4);
+      const op = m._malloc(max * 3 * 8);
+      try {
+        m.HEAPF32.set(samples, sp >> 2);
+        const n = Math.min(max, m._sd_find_valleys(sp, samples.length, sampleRate, minDepthDb, minPieceMs, op, max));
+        const out: Valley[] = [];
+        for (let i = 0; i < n; i++) {
+          const f = m.HEAPF64.subarray((op >> 3) + 3 * i, (op >> 3) + 3 * i + 3);
+          out.push({ sample: f[0], depthDb: f[1], lowMs: f[2] });
+        }
+        return out;
+      } finally {
+        m._free(sp);
+        m._free(op);
+      }
+    },
+  };
+}

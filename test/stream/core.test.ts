@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { loadStreamCore, type StreamCore, type VadEvent } from '../../src/stream/index.js';
+import { makeDigitString, rng } from './fixtures.js';
+
+function run(core: StreamCore, samples: Float32Array, block: number): VadEvent[] {
+  const vad = core.createVad({ sampleRate: 8000 });
+  const out: VadEvent[] = [];
+  for (let i = 0; i < samples.length; i += block) out.push(...vad.process(samples.subarray(i, i + block)));
+  out.push(...vad.flush());
+  return out;
+}
+
+describe('stream core (VAD/endpointer, native and wasm)', function () {
+  this.timeout(60000);
+  let native: StreamCore;
+  let wasm: StreamCore;
+  before(async () => {
+    native = await loadStreamCore('native');
+    wasm = await loadStreamCore('wasm');
+  });
+
+  it('finds one segment per spoken digit when pauses are long, covering each clip start', () => {
+    const s = makeDigitString('4155550123', 'jackson', rng(3), { minPauseMs: 500, maxPauseMs: 700 });
+    const ends = run(native, s.samples, 160).filter((e) => e.type === 'end');
+    assert.equal(ends.length, 10, JSON.stringify(ends));
+    ends.forEach((e, i) => {
+      assert.ok(e.startSample <= s.spans[i][0] + 1600 && e.endSample > s.spans[i][0] + 1200, `segment ${i} ${e.startSample}..${e.endSample} vs clip ${s.spans[i]}`);
+    });
+  });
+
+  it('gives the same events from the addon and from wasm, whatever the block size', () => {
+    const s = makeDigitString('90210', 'theo', rng(4));
+    const ref = run(native, s.samples, 4096);
+    assert.ok(ref.length >= 3);
+    assert.deepEqual(run(wasm, s.samples, 4096), ref);
+    assert.deepEqual(run(native, s.samples, 37), ref);
+    assert.deepEqual(run(wasm, s.samples, 1000), ref);
+  });
+
+  it('reports level, noise floor and speech state', () => {
+    const vad = native.createVad({ sampleRate: 8000 });
+    vad.process(new Float32Array(8000));
+    const quiet = vad.state();
+    assert.equal(quiet.inSpeech, false);
+    assert.equal(quiet.samplesSeen, 8000);
+    const tone = new Float32Array(2000).map((_, i) => 0.3 * Math.sin((2 * Math.PI * 500 * i) / 8000));
+    vad.process(tone);
+    const loud = vad.state();
+    assert.ok(loud.levelDb > -15 && loud.levelDb < -5, `level ${loud.levelDb}`);
+    assert.equal(loud.inSpeech, true);
+  });
+
+  it('finds the pause between two digits as a valley, in both builds', () => {
+    const s = makeDigitString('38', 'george', rng(5), { minPauseMs: 150, maxPauseMs: 150, leadMs: 100 });
+    for (const core of [native, wasm]) {
+      const valleys = core.findValleys(s.samples, 8000, 8, 150);
+      assert.ok(
+        valleys.some((v) => v.sample >= s.spans[0][1] - 200 && v.sample <= s.spans[1][0] + 200),
+        `${core.name}: ${JSON.stringify(valleys)} vs ${JSON.stringify(s.spans)}`,
+      );
+    }
+  });
+
+  it('refuses impossible settings with a message', () => {
+    for (const core of [native, wasm]) {
+      assert.throws(() => core.createVad({ sampleRate: 8000, sensitivity: 7 }), /sensitivity must be in 0\.\.1/);
+      assert.throws(() => core.createVad({ sampleRate: 100 }), /sampleRate/);
+    }
+  });
+});

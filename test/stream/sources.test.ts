@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { readWavFileSync } from '../../src/audio/index.js';
+import { AudioInputError } from '../../src/errors.js';
+import { openFileSource, openReadableSource, type AudioSource } from '../../src/stream/index.js';
+import { FSDD_DIR } from './fixtures.js';
+
+const CLIP = join(FSDD_DIR, '7_lucas_2.wav');
+
+async function drain(source: AudioSource): Promise<Float32Array> {
+  const parts: Float32Array[] = [];
+  for await (const b of source) parts.push(b.slice());
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** The bytes in chunks of awkward sizes, as pipes deliver them. */
+function chunked(bytes: Buffer, sizes = [1, 3, 1000, 7, 4096]): Readable {
+  const parts: Buffer[] = [];
+  for (let i = 0, k = 0; i < bytes.length; k++) {
+    const n = sizes[k % sizes.length];
+    parts.push(bytes.subarray(i, i + n));
+    i += n;
+  }
+  return Readable.from(parts);
+}
+
+describe('stream sources', () => {
+  const wav = readWavFileSync(CLIP);
+  const fileBytes = readFileSync(CLIP);
+  const pcm = fileBytes.subarray(44); // FSDD: canonical 44-byte header, s16le mono
+
+  it('raw s16le on a Readable, split at odd byte boundaries, gives the WAV decoder\'s samples', async () => {
+    const src = await openReadableSource(chunked(Buffer.from(pcm)), { sampleRate: 8000 });
+    assert.equal(src.sampleRate, 8000);
+    assert.deepEqual(await drain(src), wav.samples);
+  });
+
+  it('f32le stereo is downmixed', async () => {
+    const buf = Buffer.alloc(wav.samples.length * 8);
+    wav.samples.forEach((v, i) => {
+      buf.writeFloatLE(v, i * 8);
+      buf.writeFloatLE(v, i * 8 + 4);
+    });
+    const got = await drain(await openReadableSource(chunked(buf), { sampleRate: 8000, encoding: 'f32le', channels: 2 }));
+    assert.equal(got.length, wav.samples.length);
+    assert.ok(got.every((v, i) => Math.abs(v - wav.samples[i]) < 1e-6));
+  });
+
+  it('a WAV file piped in is recognised by its header (no --rate needed)', async () => {
+    const src = await openReadableSource(chunked(fileBytes), {}, 'stdin');
+    assert.equal(src.sampleRate, 8000);
+    assert.deepEqual(await drain(src), wav.samples);
+  });
+
+  it('refuses text, other containers, empty input and raw PCM without a rate', async () => {
+    const text = Buffer.from('0 1 2 3 4 5 6 7 8 9\n'.repeat(20));
+    await assert.rejects(openReadableSource(Readable.from([text]), { sampleRate: 8000 }, 'stdin'), (e: Error) => e instanceof AudioInputError && /stdin is text/.test(e.message));
+    await assert.rejects(openReadableSource(Readable.from([Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00junkjunkjunk')]), { sampleRate: 8000 }), /looks like MP3/);
+    await assert.rejects(openReadableSource(Readable.from([]), { sampleRate: 8000 }, 'stdin'), /stdin closed without sending any audio/);
+    await assert.rejects(openReadableSource(chunked(Buffer.from(pcm)), {}, 'stdin'), /needs its sample rate/);
+    await assert.rejects(openReadableSource(chunked(Buffer.from(pcm)), { sampleRate: 3 }), AudioInputError);
+  });
+
+  it('f32le that is really NaN garbage is an error, not silence', async () => {
+    const buf = Buffer.alloc(4096);
+    for (let i = 0; i < buf.length; i += 4) buf.writeUInt32LE(0x7fc00000 + i, i);
+    const src = await openReadableSource(Readable.from([buf]), { sampleRate: 8000, encoding: 'f32le' });
+    await assert.rejects(drain(src), /NaN\/Inf/);
+  });
+
+  it('a file source delivers all samples, and at real time when asked', async () => {
+    const fast = await openFileSource(CLIP);
+    assert.deepEqual(await drain(fast), wav.samples);
+    const t0 = performance.now();
+    const rt = await drain(await openFileSource(CLIP, { realtime: true, blockMs: 20 }));
+    const elapsed = performance.now() - t0;
+    assert.deepEqual(rt, wav.samples);
+    const duration = (wav.samples.length / 8000) * 1000;
+    assert.ok(elapsed > duration * 0.8, `real-time playback took ${elapsed.toFixed(0)} ms for ${duration.toFixed(0)} ms of audio`);
+  });
+});
