@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * An ALSA configuration whose default capture device plays a raw S16_LE file (ALSA's `file`
+ * plugin over a `null` slave), so real PortAudio capture runs without a sound card. The file
+ * plugin delivers as fast as the reader pulls and repeats stale data past the end, so the audio
+ * is padded with silence and callers read a known number of frames.
+ */
+export interface AlsaFileDevice {
+  configPath: string;
+  dir: string;
+  remove(): void;
+}
+
+export function makeAlsaFileDevice(samples: Float32Array, sampleRate: number, padSeconds = 4): AlsaFileDevice {
+  const dir = mkdtempSync(join(tmpdir(), 'sd-alsa-'));
+  const raw = join(dir, 'in.raw');
+  const pcm = Buffer.alloc((samples.length + Math.round(padSeconds * sampleRate)) * 2);
+  samples.forEach((v, i) => pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32768))), i * 2));
+  writeFileSync(raw, pcm);
+  const configPath = join(dir, 'asound.conf');
+  writeFileSync(
+    configPath,
+    `pcm.!default {
+  type asym
+  playback.pcm { type null }
+  capture.pcm {
+    type plug
+    slave {
+      pcm { type file; slave.pcm { type null }; file "/dev/null"; infile "${raw}"; format "raw" }
+      format S16_LE
+      rate ${sampleRate}
+      channels 1
+    }
+  }
+}
+`,
+  );
+  return { configPath, dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A configuration whose only device cannot capture: "no microphone". (A configuration with no
+ * devices at all trips an assertion inside PortAudio 19.6's ALSA enumeration, which aborts.)
+ */
+export function makeEmptyAlsaConfig(): AlsaFileDevice {
+  const dir = mkdtempSync(join(tmpdir(), 'sd-alsa-'));
+  const configPath = join(dir, 'asound.conf');
+  writeFileSync(configPath, 'pcm.!default {\n  type asym\n  playback.pcm { type null }\n}\n');
+  return { configPath, dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
