@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeWav, readWavFileSync, readWavFile, readWavFileInfo, openWavStream, streamWavFile } from '../src/audio/index.js';
+import { decodeWav, readWav, readWavFileSync, readWavFile, readWavFileInfo, openWavStream, streamWavFile } from '../src/audio/index.js';
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'wav');
 const fixture = (name: string): string => path.join(dir, name);
@@ -82,6 +82,8 @@ describe('audio: WAV fixtures made with sox from an FSDD clip', () => {
     const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     assert.equal(maxAbsDiff(decodeWav(ab).samples, fromBuf), 0);
     assert.equal(maxAbsDiff((await readWavFile(fixture('f32.wav'))).samples, fromBuf), 0);
+    assert.equal(maxAbsDiff(readWav(fixture('f32.wav')).samples, fromBuf), 0);
+    assert.equal(maxAbsDiff(readWav(bytes).samples, fromBuf), 0);
   });
 
   it('readWavFileInfo reads only the header', () => {

@@ -1,5 +1,6 @@
 export {
   decodeWav,
+  readWav,
   readWavInfo,
   readWavFile,
   readWavFileSync,

@@ -277,41 +277,84 @@ for (let i = 0; i < 256; i++) {
   ALAW[i] = (a & 0x80 ? t : -t) / 32768;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function nonFinite(where: string, frame: number, channel: number, v: number): AudioInputError {
+  return new AudioInputError(`${where}: float sample ${frame} (channel ${channel}) is ${v}; the audio is corrupt`);
+}
+
 /**
  * Decodes whole frames from `bytes` (which must start on a frame boundary) into `out` at
  * `outOffset`, averaging channels. Float NaN/Inf -> AudioInputError; float peaks clamped to [-1, 1].
+ * 16-bit PCM and 32-bit float (the common cases) read through typed-array views when aligned.
  */
 function decodeFrames(bytes: Uint8Array, info: WavInfo, out: Float32Array, outOffset: number, firstFrame: number, where: string): number {
   const { channels, blockAlign } = info;
   const frames = Math.floor(bytes.length / blockAlign);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = frames * channels;
   const inv = 1 / channels;
   const bps = info.bitsPerSample >> 3;
+  if (info.format === 'pcm' && bps === 2 && LITTLE_ENDIAN && bytes.byteOffset % 2 === 0) {
+    const s = new Int16Array(bytes.buffer, bytes.byteOffset, n);
+    if (channels === 1) {
+      for (let i = 0; i < frames; i++) out[outOffset + i] = s[i] / 32768;
+    } else {
+      for (let f = 0, p = 0; f < frames; f++) {
+        let sum = 0;
+        for (let c = 0; c < channels; c++) sum += s[p++] / 32768;
+        out[outOffset + f] = sum * inv;
+      }
+    }
+    return frames;
+  }
+  if (info.format === 'float' && bps === 4 && LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) {
+    const s = new Float32Array(bytes.buffer, bytes.byteOffset, n);
+    for (let f = 0, p = 0; f < frames; f++) {
+      let sum = 0;
+      for (let c = 0; c < channels; c++) {
+        let v = s[p++];
+        if (v !== v || v === Infinity || v === -Infinity) throw nonFinite(where, firstFrame + f, c, v);
+        if (v > 1) v = 1;
+        else if (v < -1) v = -1;
+        sum += v;
+      }
+      out[outOffset + f] = channels === 1 ? sum : sum * inv;
+    }
+    return frames;
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // 0: u8, 1: s16, 2: s24, 3: s32, 4: f32, 5: f64, 6: A-law, 7: mu-law
+  const kind =
+    info.format === 'pcm' ? [0, 0, 1, 2, 3][bps] : info.format === 'float' ? (bps === 4 ? 4 : 5) : info.format === 'alaw' ? 6 : 7;
   let p = 0;
   for (let f = 0; f < frames; f++) {
     let sum = 0;
     for (let c = 0; c < channels; c++, p += bps) {
       let v: number;
-      switch (info.format) {
-        case 'pcm':
-          if (bps === 2) v = view.getInt16(p, true) / 32768;
-          else if (bps === 1) v = (bytes[p] - 128) / 128;
-          else if (bps === 3) v = ((bytes[p] | (bytes[p + 1] << 8) | (bytes[p + 2] << 16)) << 8 >> 8) / 8388608;
-          else v = view.getInt32(p, true) / 2147483648;
+      switch (kind) {
+        case 0:
+          v = (bytes[p] - 128) / 128;
           break;
-        case 'float':
-          v = bps === 4 ? view.getFloat32(p, true) : view.getFloat64(p, true);
-          if (!Number.isFinite(v)) {
-            throw new AudioInputError(`${where}: float sample ${firstFrame + f} (channel ${c}) is ${v}; the audio is corrupt`);
-          }
-          if (v > 1) v = 1;
-          else if (v < -1) v = -1;
+        case 1:
+          v = view.getInt16(p, true) / 32768;
           break;
-        case 'alaw':
+        case 2:
+          v = (((bytes[p] | (bytes[p + 1] << 8) | (bytes[p + 2] << 16)) << 8) >> 8) / 8388608;
+          break;
+        case 3:
+          v = view.getInt32(p, true) / 2147483648;
+          break;
+        case 6:
           v = ALAW[bytes[p]];
           break;
-        default:
+        case 7:
           v = MULAW[bytes[p]];
+          break;
+        default:
+          v = kind === 4 ? view.getFloat32(p, true) : view.getFloat64(p, true);
+          if (!Number.isFinite(v)) throw nonFinite(where, firstFrame + f, c, v);
+          if (v > 1) v = 1;
+          else if (v < -1) v = -1;
       }
       sum += v;
     }
@@ -427,6 +470,11 @@ function readFully(fd: number, buf: Buffer, length: number, position: number): n
     got += r;
   }
   return got;
+}
+
+/** A WAV from a file path or from bytes in memory: one entry point for callers that accept both. */
+export function readWav(input: string | Uint8Array | ArrayBuffer, options: DecodeOptions = {}): DecodedAudio {
+  return typeof input === 'string' ? readWavFileSync(input, options) : decodeWav(input, options);
 }
 
 /** Async form of readWavFileSync. */
