@@ -7,11 +7,15 @@ import { METADATA_KEYS } from '../src/model/metadata.js';
 import { parseModelMetadata } from '../src/model/read-metadata.js';
 import { exportToOnnx } from '../src/train/onnx/index.js';
 import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
+import { fsddFeatures } from './onnx-features.js';
 import { ARCHITECTURES, DIMS, FRAMES, LABELS, randomizeWeights } from './onnx-models.js';
 
-const featureConfig = resolveFeatureConfig({ nMfcc: DIMS, numFrames: FRAMES });
+// Replaced by the FSDD-derived config (same shape, with normalization) in the first before().
+let featureConfig = resolveFeatureConfig({ nMfcc: DIMS, numFrames: FRAMES });
+let testFeatures: tf.Tensor;
 const labels = [...Array.from({ length: LABELS - 1 }, (_, i) => String(i)), 'none'];
-const meta = (modelType: string) => ({ featureConfig, labels, modelType, rejection: { threshold: 0.5 }, training: { seed: 1 }, metrics: { test: 0.99 } });
+const meta = (modelType: string) => ({
+  featureConfig, labels, modelType, rejection: { threshold: 0.5 }, training: { seed: 1 }, metrics: { test: 0.99 } });
 
 async function runOnnx(bytes: Uint8Array, x: tf.Tensor): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
@@ -21,8 +25,13 @@ async function runOnnx(bytes: Uint8Array, x: tf.Tensor): Promise<Float32Array> {
 }
 
 describe('ONNX export', function () {
+  this.timeout(120000);
   before(async () => {
     await tf.setBackend('cpu');
+    const f = await fsddFeatures();
+    featureConfig = f.config;
+    // 12 FSDD test-split clips, features by the DSP core with normalization, as inference sees them.
+    testFeatures = tf.tensor(f.test.data.subarray(0, 12 * FRAMES * DIMS), [12, FRAMES, DIMS]);
   });
 
   for (const [arch, build] of Object.entries(ARCHITECTURES)) {
@@ -30,7 +39,7 @@ describe('ONNX export', function () {
       const model = build();
       randomizeWeights(model, 11);
       const bytes = exportToOnnx(model, meta(arch));
-      const x = tf.randomNormal([5, FRAMES, DIMS], 0, 1, 'float32', 3);
+      const x = testFeatures;
       let ref = model.predict(x) as tf.Tensor;
       // Models that end in logits must get the softmax in the exported graph.
       const last = model.layers[model.layers.length - 1].getConfig().activation;
@@ -40,7 +49,7 @@ describe('ONNX export', function () {
       }
       const want = ref.dataSync();
       const got = await runOnnx(bytes, x);
-      assert.equal(got.length, 5 * LABELS);
+      assert.equal(got.length, 12 * LABELS);
       let maxDiff = 0;
       for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
       assert.ok(maxDiff < 1e-4, `max |onnx - tfjs| = ${maxDiff}`);
@@ -133,7 +142,7 @@ describe('digits export (CLI)', () => {
       assert.equal(ok.code, 0, ok.stderr);
       const bytes = new Uint8Array(await readFile(out));
       assert.equal(parseModelMetadata(bytes).modelType, 'cnn');
-      const x = tf.randomNormal([2, FRAMES, DIMS], 0, 1, 'float32', 9);
+      const x = testFeatures;
       const want = (model.predict(x) as tf.Tensor).dataSync();
       const got = await runOnnx(bytes, x);
       for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-4);

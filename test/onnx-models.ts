@@ -4,8 +4,8 @@ import * as tf from '@tensorflow/tfjs';
  * Small tfjs models with the layer kinds of the training zoo, for exporter and quantizer tests
  * that must not wait for (or depend on) trained zoo models.
  */
-export const FRAMES = 24;
-export const DIMS = 13;
+export const FRAMES = 100;
+export const DIMS = 20;
 export const LABELS = 11;
 
 const L = tf.layers;
