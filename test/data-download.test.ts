@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import * as tar from 'tar';
+import * as zlib from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { DatasetError } from '../src/errors.js';
 import { downloadFile, loadFsdd, fetchFsdd, listFsddClips, officialSplit, readProvenance } from '../src/data/index.js';
@@ -25,6 +26,26 @@ const clipBytes = (name: string): Buffer => {
   const p = path.join(RECORDINGS, name);
   return fs.readFileSync(fs.existsSync(p) ? p : FIXTURE);
 };
+
+/** A raw ustar entry, so the test can write what no well-behaved tar tool would (links, `..`, absolute paths). */
+function tarEntry(name: string, body: Buffer, type: '0' | '2' = '0', link = ''): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0, 100, 'latin1');
+  h.write('0000644\0', 100, 'latin1');
+  h.write('0000000\0', 108, 'latin1');
+  h.write('0000000\0', 116, 'latin1');
+  h.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
+  h.write('00000000000\0', 136, 'latin1');
+  h.write('        ', 148, 'latin1');
+  h.write(type, 156, 'latin1');
+  h.write(link, 157, 100, 'latin1');
+  h.write('ustar\0' + '00', 257, 'latin1');
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  const pad = Buffer.alloc((512 - (body.length % 512)) % 512);
+  return Buffer.concat([h, body, pad]);
+}
 
 interface Route {
   body: Buffer;
@@ -62,6 +83,21 @@ describe('data: downloads from a local HTTP server', function () {
     const corrupt = Buffer.from(archiveBytes);
     corrupt.fill(0x5a, 200, 1200);
     routes.set('/corrupt.tar.gz', { body: corrupt });
+    const legit = NAMES.map((n) => tarEntry(`fsdd-main/recordings/${n}`, clipBytes(n)));
+    routes.set('/hostile.tar.gz', {
+      body: zlib.gzipSync(
+        Buffer.concat([
+          ...legit,
+          tarEntry('fsdd-main/recordings/0_link_0.wav', Buffer.alloc(0), '2', '/etc/passwd'),
+          tarEntry('fsdd-main/recordings/../../0_escape_0.wav', clipBytes(NAMES[0])),
+          Buffer.alloc(1024),
+        ]),
+      ),
+    });
+    routes.set('/absolute.tar.gz', { body: zlib.gzipSync(Buffer.concat([...legit, tarEntry('/tmp/recordings/0_absolute_0.wav', clipBytes(NAMES[0])), Buffer.alloc(1024)])) });
+    routes.set('/bomb.tar.gz', {
+      body: zlib.gzipSync(Buffer.concat([...legit, tarEntry('fsdd-main/recordings/1_huge_0.wav', Buffer.alloc(17 * 1024 * 1024)), Buffer.alloc(1024)])),
+    });
     routes.set('/truncated.tar.gz', { body: archiveBytes.subarray(0, archiveBytes.length - 5000) });
 
     // Parquet like the HF audio datasets: audio struct {bytes, path} + label.
@@ -170,6 +206,25 @@ describe('data: downloads from a local HTTP server', function () {
     assert.match(again.source, /^cache /);
     assert.equal(again.provenance?.source, 'github-archive');
     assert.equal(requests.length, 0);
+  });
+
+  it('a hostile archive (symlink, ..) yields only the regular clips, nothing outside', async () => {
+    const cache = freshCache();
+    const ds = await fetchFsdd({ ...common(cache), archiveUrl: `${base}/hostile.tar.gz`, hfDatasets: [] });
+    assert.deepEqual(fs.readdirSync(ds.dir).sort(), [...NAMES].sort());
+    for (const n of fs.readdirSync(ds.dir)) assert.ok(fs.lstatSync(path.join(ds.dir, n)).isFile());
+    assert.ok(!fs.existsSync(path.join(tmp, '0_escape_0.wav')) && !fs.existsSync(path.join(cache, '0_escape_0.wav')));
+  });
+
+  it('an archive with an absolute path is refused as a whole, and nothing is written there', async () => {
+    const cache = freshCache();
+    await assert.rejects(fetchFsdd({ ...common(cache), archiveUrl: `${base}/absolute.tar.gz`, hfDatasets: [] }), (e: unknown) => e instanceof DatasetError && /GitHub archive: archive is corrupt .*absolute path/.test(e.message));
+    assert.ok(!fs.existsSync('/tmp/recordings/0_absolute_0.wav'));
+  });
+
+  it('an archive entry far bigger than any clip is refused (no decompression bomb)', async () => {
+    const cache = freshCache();
+    await assert.rejects(fetchFsdd({ ...common(cache), archiveUrl: `${base}/bomb.tar.gz`, hfDatasets: [] }), (e: unknown) => e instanceof DatasetError && /1_huge_0\.wav is 17825792 bytes/.test(e.message));
   });
 
   it('resumes after a cut connection with an HTTP Range request', async () => {

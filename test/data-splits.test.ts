@@ -9,6 +9,7 @@ import {
   parseFsddName,
   officialSplit,
   leaveSpeakersOut,
+  leaveOneSpeakerOutFolds,
   validationSplit,
   speakersOf,
   loadFsdd,
@@ -58,6 +59,16 @@ describe('data: FSDD clip listing and splits (real FSDD)', function () {
     assert.ok(train.every((c) => c.speaker !== 'theo'));
     assert.throws(() => leaveSpeakersOut(clips, ['alice']), (e: unknown) => e instanceof DatasetError && /alice/.test(e.message) && /george/.test(e.message));
     assert.throws(() => leaveSpeakersOut(clips, speakersOf(clips)), DatasetError);
+  });
+
+  it('leave-one-speaker-out: six folds, each speaker tested exactly once', () => {
+    const folds = leaveOneSpeakerOutFolds(clips);
+    assert.deepEqual(folds.map((f) => f.speaker), speakersOf(clips));
+    for (const f of folds) {
+      assert.equal(f.test.length, 500);
+      assert.equal(f.train.length, 2500);
+      assert.ok(f.test.every((c) => c.speaker === f.speaker));
+    }
   });
 
   it('validation split is seeded, disjoint and stratified by digit and speaker', () => {

@@ -1,5 +1,5 @@
 export { listFsddClips, parseFsddName, type FsddClip } from './clips.js';
-export { officialSplit, leaveSpeakersOut, validationSplit, speakersOf, type Split, type ValidationOptions } from './splits.js';
+export { officialSplit, leaveSpeakersOut, leaveOneSpeakerOutFolds, validationSplit, speakersOf, type Split, type ValidationOptions } from './splits.js';
 export {
   defaultCacheDir,
   findLocalFsdd,

@@ -8,6 +8,9 @@ import { downloadFile, fetchJson, type DownloadOptions } from './download.js';
 export const DEFAULT_ARCHIVE_URL = 'https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/heads/master.tar.gz';
 export const DEFAULT_HF_API = 'https://datasets-server.huggingface.co';
 export const DEFAULT_HF_DATASETS = ['mteb/free-spoken-digit-dataset', 'Matthijs/free-spoken-digit-dataset'];
+/** Caps for extracting an archive from the network (FSDD clips are < 50 KB, ~20 MB in all). */
+const MAX_CLIP_BYTES = 16 * 1024 * 1024;
+const MAX_EXTRACT_BYTES = 1024 * 1024 * 1024;
 /** FSDD 1.0.10: 6 speakers x 10 digits x 50 takes. */
 export const FSDD_CLIP_COUNT = 3000;
 
@@ -90,21 +93,36 @@ export async function fetchFromArchive(cacheDir: string, options: RemoteOptions 
     const recordings = path.join(staging, 'recordings');
     fs.mkdirSync(recordings);
     let entries = 0;
+    let total = 0;
+    let refused: string | null = null;
     try {
       await tar.x({
         file,
         cwd: staging,
         strict: true,
+        // Only regular files named like clips under a recordings/ folder, each of clip size: a
+        // crafted archive cannot plant links, escape the staging folder or fill the disk.
         filter: (p: string, entry: unknown) => {
-          const type = (entry as { type?: string }).type;
-          const ok = /(^|\/)recordings\/[^/]+\.wav$/.test(p) && parseFsddName(path.basename(p)) !== null && (type === undefined || type === 'File' || type === 'OldFile');
-          if (ok) entries++;
-          return ok;
+          const { type, size } = entry as { type?: string; size?: number };
+          const ok = /(^|\/)recordings\/[^/]+\.wav$/.test(p) && !p.split('/').includes('..') && parseFsddName(path.basename(p)) !== null && (type === undefined || type === 'File' || type === 'OldFile');
+          if (!ok) return false;
+          if ((size ?? 0) > MAX_CLIP_BYTES) {
+            refused ??= `${p} is ${size} bytes; FSDD clips are well under ${MAX_CLIP_BYTES}`;
+            return false;
+          }
+          total += size ?? 0;
+          if (total > MAX_EXTRACT_BYTES) {
+            refused ??= `archive unpacks to more than ${MAX_EXTRACT_BYTES} bytes of clips`;
+            return false;
+          }
+          entries++;
+          return true;
         },
       });
     } catch (err) {
       throw new DatasetError(`archive is corrupt or not a tar.gz (${(err as Error).message})`, { cause: err });
     }
+    if (refused) throw new DatasetError(`archive refused: ${refused}`);
     if (entries === 0) throw new DatasetError('archive has no recordings/{digit}_{speaker}_{take}.wav entries');
     // Flatten whatever top folder the archive used (free-spoken-digit-dataset-master/recordings/...).
     const walk = (dir: string): void => {

@@ -35,6 +35,11 @@ export function speakersOf(clips: readonly FsddClip[]): string[] {
   return [...new Set(clips.map((c) => c.speaker))].sort();
 }
 
+/** One leave-one-speaker-out fold per speaker, in name order. */
+export function leaveOneSpeakerOutFolds<T extends FsddClip>(clips: readonly T[]): Array<Split<T> & { speaker: string }> {
+  return speakersOf(clips).map((speaker) => ({ speaker, ...leaveSpeakersOut(clips, [speaker]) }));
+}
+
 /** mulberry32: small, fast, seedable; good enough to shuffle a few thousand file names. */
 function rng(seed: number): () => number {
   let a = seed >>> 0;
