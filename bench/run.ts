@@ -1,0 +1,97 @@
+/**
+ * The benchmark harness behind `npm run bench`: runs every benchmark as its own process (so
+ * memory, threads and JIT state do not leak between them), then writes one Markdown + JSON report
+ * with SVG plots. Timing never fails anything; a section that cannot run is reported with why.
+ * Usage: npm run bench [-- --out DIR] [--data DIR] [--quick]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { barChartSvg } from './plot.js';
+
+const { values } = parseArgs({ options: { out: { type: 'string', default: 'bench/results' }, data: { type: 'string' }, quick: { type: 'boolean' } } });
+const out = resolve(values.out!);
+mkdirSync(out, { recursive: true });
+const dataArgs = values.data ? ['--data', values.data] : [];
+const runs = values.quick ? '200' : '1000';
+
+interface Section {
+  key: string;
+  title: string;
+  args: string[];
+}
+
+const sections: Section[] = [
+  { key: 'features', title: 'Feature extraction: native vs wasm vs Meyda', args: ['bench/features.ts', '--json'] },
+  { key: 'inference', title: 'Inference: ONNX Runtime fp32 vs int8 vs tfjs', args: ['bench/quantization.ts', '--json'] },
+  { key: 'endToEnd', title: 'End-to-end latency (digits bench)', args: ['src/cli/main.ts', 'bench', '--json', '--runs', runs, ...dataArgs] },
+  { key: 'accuracy', title: 'Accuracy of the default model, FSDD test split (digits eval)', args: ['src/cli/main.ts', 'eval', values.data ?? '../shared/fsdd/recordings', '--split', 'test', '--json'] },
+  { key: 'peer', title: 'Peer: PocketSphinx with a digits grammar, same clips', args: ['bench/pocketsphinx.ts', '--json', ...dataArgs] },
+  { key: 'streaming', title: 'Streaming recognition', args: ['bench/streaming.ts', '--json'] },
+];
+
+const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length };
+for (const s of sections) {
+  process.stderr.write(`bench: ${s.title} …\n`);
+  const started = performance.now();
+  const run = spawnSync(process.execPath, ['--import', 'tsx', ...s.args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const seconds = (performance.now() - started) / 1000;
+  const lastJson = run.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  if (run.status === 0 && lastJson) {
+    try {
+      results[s.key] = { ...JSON.parse(run.stdout.trim().startsWith('{') ? run.stdout : lastJson), seconds };
+      continue;
+    } catch {
+      // fall through to the error record
+    }
+  }
+  results[s.key] = { error: (run.stderr || run.stdout || String(run.error)).trim().split('\n').slice(-3).join(' '), seconds };
+}
+
+writeFileSync(join(out, 'report.json'), JSON.stringify(results, null, 2));
+writeFileSync(join(out, 'report.md'), await renderMarkdown(results));
+process.stderr.write(`bench: wrote ${join(out, 'report.md')} and report.json\n`);
+
+async function renderMarkdown(r: Record<string, any>): Promise<string> {
+  const md: string[] = [`# spoken-digits benchmark report`, '', `${r.date} · Node ${r.node} · ${r.cpus} CPUs`, ''];
+  const fmt = (x: unknown, d = 3) => (typeof x === 'number' ? x.toFixed(d) : String(x ?? '-'));
+  for (const s of sections) {
+    md.push(`## ${s.title}`, '');
+    const v = r[s.key];
+    if (!v || v.error) {
+      md.push(`Not measured: ${v?.error ?? 'no result'}`, '');
+      continue;
+    }
+    if (s.key === 'endToEnd') {
+      md.push('| ORT threads | measure | p50 ms | p90 ms | p99 ms |', '|---|---|---|---|---|');
+      for (const t of ['singleThread', 'defaultThreads']) {
+        for (const [m, label] of [['features', 'features'], ['model', 'model'], ['endToEnd', 'end-to-end, PCM in'], ['withDecode', 'end-to-end, WAV in']]) {
+          const p = v[t].latency[m];
+          md.push(`| ${t === 'singleThread' ? '1' : 'default'} | ${label} | ${fmt(p.p50)} | ${fmt(p.p90)} | ${fmt(p.p99)} |`);
+        }
+      }
+      md.push('', `Batch throughput: ${fmt(v.singleThread.throughput.clipsPerSec, 0)} clips/s (1 thread), ${fmt(v.defaultThreads.throughput.clipsPerSec, 0)} clips/s (default threads). RSS ${fmt(v.rssMB, 0)} MB. Model ${v.model}, features ${v.backend}.`, '');
+      const p = v.singleThread.latency.endToEnd;
+      writeFileSync(join(out, 'latency.svg'), await barChartSvg('End-to-end latency, one thread (ms)', [
+        { label: 'p50', value: p.p50 }, { label: 'p90', value: p.p90 }, { label: 'p99', value: p.p99 },
+      ], 'ms'));
+      md.push('![latency](latency.svg)', '');
+    } else if (s.key === 'accuracy') {
+      md.push(`Accuracy ${fmt(100 * v.accuracy, 2)}% on ${v.n} clips; false reject ${fmt(100 * v.falseReject, 2)}%; ${fmt(v.clipsPerSec, 0)} clips/s.`, '');
+      md.push('| speaker | accuracy |', '|---|---|', ...Object.entries(v.perSpeaker).map(([k, x]: [string, any]) => `| ${k} | ${fmt(100 * x.accuracy, 1)}% |`), '');
+    } else if (s.key === 'peer') {
+      md.push(v.available ? `${v.peer}: ${fmt(100 * v.accuracy, 1)}% on ${v.n} clips, ${fmt(v.msPerClip, 2)} ms per clip (${v.noResult} clips without a single-digit answer).` : `Unavailable: ${v.reason}`, '');
+    } else {
+      md.push('```json', JSON.stringify(v, null, 2).slice(0, 4000), '```', '');
+    }
+  }
+  if (r.accuracy && !r.accuracy.error && r.peer?.available) {
+    writeFileSync(join(out, 'accuracy-vs-peer.svg'), await barChartSvg('FSDD test split accuracy (%)', [
+      { label: 'spoken-digits default', value: 100 * r.accuracy.accuracy },
+      { label: 'PocketSphinx + digits grammar', value: 100 * r.peer.accuracy },
+    ], '%'));
+    md.push('![accuracy vs peer](accuracy-vs-peer.svg)', '');
+  }
+  return md.join('\n');
+}

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { colors, ms, printJson, renderTable } from '../output.js';
+import { parseBackend, parsePositiveInt } from '../options.js';
+import type { Percentiles } from '../../model/benchmark.js';
+
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('end-to-end latency (features + model, with and without WAV decoding), batch throughput and memory')
+    .option('-m, --model <file>', 'ONNX model (default: the shipped model)')
+    .option('--data <dir>', 'folder of FSDD-named WAV files to use as input (default: the local FSDD copy)')
+    .option('--backend <name>', 'feature backend: auto | native | wasm', 'auto')
+    .option('--runs <n>', 'timed runs per measurement (>= 1000 recommended)', '1000')
+    .option('--clips <n>', 'number of distinct clips to cycle through', '200')
+    .option('--json', 'print one JSON object')
+    .action(async (opts) => {
+      const [{ DigitRecognizer }, bench, { resolveDataDir, listFsddClips, selectSplit }, { readFile }, { decodeWav }] = await Promise.all([
+        import('../../model/recognizer.js'),
+        import('../../model/benchmark.js'),
+        import('../../data/index.js'),
+        import('node:fs/promises'),
+        import('../../audio/index.js'),
+      ]);
+      const runs = parsePositiveInt('runs', opts.runs);
+      const dir = await resolveDataDir(opts.data);
+      const chosen = selectSplit(await listFsddClips(dir), 'test').slice(0, parsePositiveInt('clips', opts.clips));
+      const clips = await Promise.all(
+        chosen.map(async (c) => {
+          const bytes = new Uint8Array(await readFile(c.path));
+          const audio = decodeWav(bytes);
+          return { bytes, samples: audio.samples, sampleRate: audio.sampleRate };
+        }),
+      );
+      const results: Record<string, unknown> = {};
+      for (const [name, threads] of [['singleThread', 1], ['defaultThreads', 0]] as const) {
+        const recognizer = await DigitRecognizer.load({ model: opts.model, backend: parseBackend(opts.backend), session: { intraOpNumThreads: threads } });
+        results[name] = {
+          latency: await bench.measureLatency(recognizer, clips, runs),
+          throughput: await bench.measureThroughput(recognizer, clips, 64),
+        };
+        results.model ??= recognizer.source;
+        results.backend ??= recognizer.backend.name;
+        await recognizer.dispose();
+      }
+      results.rssMB = process.memoryUsage().rss / 2 ** 20;
+      results.node = process.version;
+      if (opts.json) return printJson(results);
+      console.log(`${colors.bold('model')} ${results.model}   ${colors.bold('features')} ${results.backend}   ${runs} runs, ${clips.length} FSDD test clips`);
+      const row = (label: string, p: Percentiles) => [label, ms(p.p50), ms(p.p90), ms(p.p99), ms(p.mean)];
+      for (const name of ['singleThread', 'defaultThreads'] as const) {
+        const r = results[name] as { latency: Awaited<ReturnType<typeof bench.measureLatency>>; throughput: { clipsPerSec: number; batchSize: number } };
+        console.log(`\n${colors.bold(name === 'singleThread' ? 'one ORT thread' : 'ORT default threads')}`);
+        console.log(
+          renderTable(['per clip', 'p50', 'p90', 'p99', 'mean'], [
+            row('features', r.latency.features),
+            row('model', r.latency.model),
+            row('end-to-end (PCM in)', r.latency.endToEnd),
+            row('end-to-end (WAV bytes in)', r.latency.withDecode),
+          ]),
+        );
+        console.log(`batch throughput: ${r.throughput.clipsPerSec.toFixed(0)} clips/s (batches of ${r.throughput.batchSize}, WAV bytes in)`);
+      }
+      console.log(`\nprocess RSS ${(results.rssMB as number).toFixed(0)} MB`);
+    });
+}

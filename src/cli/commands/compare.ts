@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { colors, ms, percent, printJson, renderTable, interactive } from '../output.js';
+import { parseBackend, parsePositiveInt } from '../options.js';
+import type { ComparedModel, UseCase } from '../../model/compare.js';
+
+export function register(program: Command): void {
+  program
+    .command('compare')
+    .description('every shipped model (and any given) on the same eval set and latency bench, in one table')
+    .argument('[models...]', 'extra ONNX model files to include')
+    .option('--data <target>', 'eval set: FSDD-named folder or CSV manifest (default: the local FSDD copy, test split)')
+    .option('--split <name>', 'official FSDD split for folders: test | train | all', 'test')
+    .option('--use-case <name>', 'recommend a model for: speed | accuracy | balanced', 'balanced')
+    .option('--backend <name>', 'feature backend: auto | native | wasm', 'auto')
+    .option('--runs <n>', 'latency runs per model', '500')
+    .option('--json', 'print one JSON object')
+    .action(async (extra: string[], opts) => {
+      if (!['speed', 'accuracy', 'balanced'].includes(opts.useCase)) throw new InvalidArgumentError(`use case '${opts.useCase}' must be speed, accuracy or balanced`);
+      const [{ DigitRecognizer }, { evaluate, loadEvalSet }, bench, { recommend }, { resolveDataDir }, fs, path, { decodeWav }, { modelsDir }] = await Promise.all([
+        import('../../model/recognizer.js'),
+        import('../../model/evaluate.js'),
+        import('../../model/benchmark.js'),
+        import('../../model/compare.js'),
+        import('../../data/index.js'),
+        import('node:fs/promises'),
+        import('node:path'),
+        import('../../audio/index.js'),
+        import('../../model/package-root.js'),
+      ]);
+      const shipped = (await fs.readdir(modelsDir()).catch(() => [] as string[])).filter((f) => f.endsWith('.onnx')).sort().map((f) => path.join(modelsDir(), f));
+      const models = [...shipped, ...extra];
+      if (models.length === 0) throw new InvalidArgumentError('no models: none shipped in models/ and none given');
+      const items = await loadEvalSet(opts.data ?? (await resolveDataDir(undefined)), opts.split);
+      const latencyClips = await Promise.all(
+        items.slice(0, 100).map(async (it) => {
+          const bytes = new Uint8Array(await fs.readFile(it.path));
+          const audio = decodeWav(bytes);
+          return { bytes, samples: audio.samples, sampleRate: audio.sampleRate };
+        }),
+      );
+      const rows: ComparedModel[] = [];
+      for (const model of models) {
+        if (interactive && !opts.json) process.stderr.write(`\r\x1b[Kevaluating ${model}`);
+        const recognizer = await DigitRecognizer.load({ model, backend: parseBackend(opts.backend), session: { intraOpNumThreads: 1 } });
+        const report = await evaluate(recognizer, items);
+        const latency = await bench.measureLatency(recognizer, latencyClips, parsePositiveInt('runs', opts.runs));
+        rows.push({
+          model,
+          type: recognizer.info.modelType,
+          precision: recognizer.info.precision,
+          sizeKB: (await fs.stat(model)).size / 1024,
+          accuracy: report.accuracy,
+          falseReject: report.falseReject,
+          p50Ms: latency.endToEnd.p50,
+          p99Ms: latency.endToEnd.p99,
+          clipsPerSec: report.clipsPerSec,
+        });
+        await recognizer.dispose();
+      }
+      if (interactive && !opts.json) process.stderr.write('\r\x1b[K');
+      const useCase = opts.useCase as UseCase;
+      const pick = recommend(rows, useCase);
+      if (opts.json) return printJson({ evalSet: opts.data ?? 'FSDD', split: opts.split, n: items.length, models: rows, useCase, recommended: pick.model });
+      console.log(
+        renderTable(
+          ['model', 'type', 'precision', 'size', 'accuracy', 'false reject', 'p50', 'p99', 'clips/s'],
+          rows.map((r) => [path.basename(r.model), r.type, r.precision, `${r.sizeKB.toFixed(0)} KB`, percent(r.accuracy, 2), percent(r.falseReject, 2), ms(r.p50Ms), ms(r.p99Ms), r.clipsPerSec.toFixed(0)]),
+        ),
+      );
+      console.log(`\nfor ${colors.bold(useCase)}: ${colors.green(path.basename(pick.model))}`);
+    });
+}

@@ -1,0 +1,112 @@
+import type { Command } from 'commander';
+import { colors, printJson } from '../output.js';
+
+interface Check {
+  name: string;
+  status: 'ok' | 'warn' | 'fail';
+  detail: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('doctor')
+    .description('check the installation: Node, feature backends, ONNX Runtime, audio capture, models, data')
+    .option('--json', 'print one JSON object')
+    .action(async (opts) => {
+      const checks = await runChecks();
+      if (opts.json) printJson({ ok: checks.every((c) => c.status !== 'fail'), checks });
+      else {
+        const mark = { ok: colors.green('ok  '), warn: colors.yellow('warn'), fail: colors.red('FAIL') };
+        for (const c of checks) console.log(`${mark[c.status]} ${c.name.padEnd(18)} ${c.detail}`);
+      }
+      if (checks.some((c) => c.status === 'fail')) process.exitCode = 1;
+    });
+}
+
+async function attempt(name: string, run: () => Promise<Omit<Check, 'name'>>): Promise<Check> {
+  try {
+    return { name, ...(await run()) };
+  } catch (err) {
+    return { name, status: 'fail', detail: (err as Error).message.split('\n')[0] };
+  }
+}
+
+async function runChecks(): Promise<Check[]> {
+  const checks: Check[] = [];
+  const major = Number(process.versions.node.split('.')[0]);
+  checks.push({ name: 'node', status: major >= 20 ? 'ok' : 'fail', detail: `${process.version}${major >= 20 ? '' : ' (spoken-digits needs Node >= 20)'}` });
+
+  const features = await import('../../features/index.js');
+  const native = await attempt('native addon', async () => {
+    const backend = await features.loadFeatureBackend({ backend: 'native' });
+    return { status: 'ok', detail: `loaded (${backend.name})` };
+  });
+  checks.push(native.status === 'ok' ? native : { ...native, status: 'warn', detail: `${native.detail} — the WebAssembly backend is used instead` });
+  checks.push(await attempt('wasm backend', async () => {
+    await features.loadFeatureBackend({ backend: 'wasm' });
+    return { status: 'ok', detail: 'loaded' };
+  }));
+
+  checks.push(await attempt('onnxruntime', async () => {
+    const ort = await import('onnxruntime-node');
+    return { status: 'ok', detail: `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}` };
+  }));
+
+  checks.push(await attempt('audio capture', async () => {
+    const capture = await import('../../stream/capture.js');
+    const status = await capture.captureStatus();
+    if (!status.available) return { status: 'warn', detail: `live capture unavailable: ${status.reason}` };
+    const inputs = status.devices.filter((d) => d.maxInputChannels > 0);
+    return {
+      status: inputs.length > 0 ? 'ok' : 'warn',
+      detail: `${status.source}; ${inputs.length} input device(s)${inputs.length ? `: ${inputs.map((d) => d.name).slice(0, 4).join(', ')}` : ' — `digits listen` needs a microphone (or use --input FILE)'}`,
+    };
+  }));
+
+  const [{ readdir, readFile }, { join }, { modelsDir }, { readModelInfo }, { createHash }] = await Promise.all([
+    import('node:fs/promises'),
+    import('node:path'),
+    import('../../model/package-root.js'),
+    import('../../model/onnx-file.js'),
+    import('node:crypto'),
+  ]);
+  const dir = modelsDir();
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.onnx')).sort();
+  if (files.length === 0) checks.push({ name: 'models', status: 'fail', detail: `no .onnx files in ${dir}` });
+  for (const file of files) {
+    checks.push(await attempt(`model ${file}`, async () => {
+      const bytes = await readFile(join(dir, file));
+      const info = readModelInfo(bytes, file);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const expected = await expectedHash(join(dir, file), readFile);
+      if (expected && expected !== sha256) return { status: 'fail', detail: `sha256 ${sha256.slice(0, 12)}… does not match its model card (${expected.slice(0, 12)}…): the file is damaged — reinstall spoken-digits` };
+      const { DigitRecognizer } = await import('../../model/recognizer.js');
+      const recognizer = await DigitRecognizer.load({ model: bytes });
+      await recognizer.predictSamples(new Float32Array(info.featureConfig.sampleRate).fill(0.001), info.featureConfig.sampleRate);
+      await recognizer.dispose();
+      return { status: 'ok', detail: `${info.modelType} ${info.precision}, ${(bytes.length / 1024).toFixed(0)} KB, labels ${info.labels.length}, runs${expected ? ', sha256 matches card' : ''}` };
+    }));
+  }
+
+  checks.push(await attempt('data', async () => {
+    const data = await import('../../data/index.js');
+    const where = await data.resolveDataDir(undefined);
+    const clips = await data.listFsddClips(where);
+    return { status: clips.length >= 3000 ? 'ok' : 'warn', detail: `${clips.length} FSDD clips in ${where}${clips.length >= 3000 ? '' : ' (the full set has 3000: `digits data fetch`)'}` };
+  }));
+  const dataCheck = checks[checks.length - 1];
+  if (dataCheck.status === 'fail') Object.assign(dataCheck, { status: 'warn', detail: `${dataCheck.detail} — only training and eval need it (\`digits data fetch\`)` });
+  return checks;
+}
+
+/** The sha256 a model card records for a model file, if any (card: <stem>.card.json, files[name].sha256). */
+async function expectedHash(modelPath: string, readFile: (p: string, e: 'utf8') => Promise<string>): Promise<string | null> {
+  const name = modelPath.split('/').pop()!;
+  const stem = name.replace(/(\.int8)?\.onnx$/, '');
+  try {
+    const card = JSON.parse(await readFile(modelPath.replace(name, `${stem}.card.json`), 'utf8'));
+    return card?.files?.[name]?.sha256 ?? null;
+  } catch {
+    return null;
+  }
+}

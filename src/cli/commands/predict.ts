@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { colors, ms, percent, printJson, renderTable } from '../output.js';
+import { parseBackend, parseThreshold } from '../options.js';
+
+export function register(program: Command): void {
+  program
+    .command('predict')
+    .description('recognize the digit spoken in each WAV file')
+    .argument('<files...>', 'WAV files (any common rate, bit depth, mono or stereo)')
+    .option('-m, --model <file>', 'ONNX model (default: the shipped model)')
+    .option('--backend <name>', 'feature backend: auto | native | wasm', 'auto')
+    .option('--threshold <p>', "confidence below which the answer is 'no digit' (default: the model's calibrated value)")
+    .option('--top <k>', 'also show the k most probable labels', '0')
+    .option('--json', 'print one JSON object')
+    .action(async (files: string[], opts) => {
+      const { DigitRecognizer } = await import('../../model/recognizer.js');
+      const { topLabels } = await import('../../model/decision.js');
+      const recognizer = await DigitRecognizer.load({ model: opts.model, backend: parseBackend(opts.backend), threshold: parseThreshold(opts.threshold) });
+      const top = Math.max(0, Number.parseInt(opts.top, 10) || 0);
+      const results = [];
+      let failed = 0;
+      for (const file of files) {
+        const started = performance.now();
+        try {
+          const p = await recognizer.predict(file);
+          results.push({
+            file,
+            digit: p.digit,
+            isDigit: p.isDigit,
+            confidence: p.confidence,
+            candidate: p.candidate,
+            rejectedBy: p.rejectedBy,
+            ...(top > 0 ? { top: topLabels(p.probabilities, p.labels, top) } : {}),
+            timeMs: performance.now() - started,
+            timings: p.timings,
+          });
+        } catch (err) {
+          failed++;
+          results.push({ file, error: (err as Error).message });
+        }
+      }
+      if (opts.json) {
+        printJson({ model: recognizer.source, backend: recognizer.backend.name, results });
+      } else {
+        const rows = results.map((r) =>
+          'error' in r
+            ? [r.file, colors.red('error'), '-', r.error ?? '']
+            : [r.file, r.isDigit ? colors.green(String(r.digit)) : colors.yellow('no digit'), percent(r.confidence), ms(r.timeMs!), ...(top > 0 ? [r.top!.map((t) => `${t.label}:${percent(t.probability, 0)}`).join(' ')] : [])],
+        );
+        console.log(renderTable(['file', 'digit', 'confidence', 'time', ...(top > 0 ? [`top ${top}`] : [])], rows));
+      }
+      await recognizer.dispose();
+      if (failed > 0) process.exitCode = 2;
+    });
+}

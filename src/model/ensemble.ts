@@ -1,0 +1,81 @@
+import { ModelError } from '../errors.js';
+import { NOT_A_DIGIT_LABEL } from './metadata.js';
+import { decide } from './decision.js';
+import { DigitRecognizer, type AudioInput, type Prediction, type RecognizerOptions } from './recognizer.js';
+
+export interface EnsemblePrediction extends Prediction {
+  /**
+   * 0 when all members agree with full confidence; grows with disagreement and spread-out
+   * probabilities: the mean over members of the total-variation distance between the member's
+   * distribution and the combined one.
+   */
+  uncertainty: number;
+  /** Each member's own prediction, in member order. */
+  members: Prediction[];
+}
+
+/**
+ * Several models voting. Each member's distribution is weighted by its own confidence (its top
+ * probability), so a sure member outweighs an unsure one. Members may use different feature
+ * configurations; each computes its own features.
+ */
+export class Ensemble {
+  readonly members: DigitRecognizer[];
+  readonly labels: readonly string[];
+  threshold: number;
+
+  private constructor(members: DigitRecognizer[], threshold: number | undefined) {
+    this.members = members;
+    const hasNone = members.some((m) => m.labels.includes(NOT_A_DIGIT_LABEL));
+    this.labels = [...'0123456789'].concat(hasNone ? [NOT_A_DIGIT_LABEL] : []);
+    this.threshold = threshold ?? Math.max(...members.map((m) => m.threshold));
+  }
+
+  static async load(models: (string | Uint8Array)[], options: Omit<RecognizerOptions, 'model'> = {}): Promise<Ensemble> {
+    if (models.length === 0) throw new ModelError('an ensemble needs at least one model');
+    const members = await Promise.all(models.map((model) => DigitRecognizer.load({ ...options, model })));
+    return new Ensemble(members, options.threshold);
+  }
+
+  async predict(input: AudioInput): Promise<EnsemblePrediction> {
+    const started = performance.now();
+    const members = await Promise.all(this.members.map((m) => m.predict(input)));
+    const combined = new Float32Array(this.labels.length);
+    const aligned = members.map((p) => {
+      const dist = new Float32Array(this.labels.length);
+      p.labels.forEach((label, i) => (dist[this.labels.indexOf(label)] = p.probabilities[i]));
+      return dist;
+    });
+    let weightSum = 0;
+    aligned.forEach((dist) => {
+      const weight = Math.max(...dist);
+      weightSum += weight;
+      dist.forEach((v, i) => (combined[i] += weight * v));
+    });
+    combined.forEach((v, i) => (combined[i] = v / weightSum));
+    const uncertainty =
+      aligned.reduce((sum, dist) => sum + 0.5 * dist.reduce((d, v, i) => d + Math.abs(v - combined[i]), 0), 0) / aligned.length;
+    const decision = decide(combined, this.labels, this.threshold);
+    if (decision.isDigit && members.every((m) => m.rejectedBy === 'silence')) {
+      Object.assign(decision, { isDigit: false, digit: null, rejectedBy: 'silence' as const });
+    }
+    const sum = (pick: (p: Prediction) => number) => members.reduce((s, p) => s + pick(p), 0);
+    return {
+      ...decision,
+      probabilities: combined,
+      labels: this.labels,
+      uncertainty,
+      members,
+      timings: {
+        decodeMs: sum((p) => p.timings.decodeMs),
+        featuresMs: sum((p) => p.timings.featuresMs),
+        modelMs: sum((p) => p.timings.modelMs),
+        totalMs: performance.now() - started,
+      },
+    };
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.dispose()));
+  }
+}

@@ -1,0 +1,182 @@
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { AudioInputError, DatasetError } from '../errors.js';
+import { listFsddClips, selectSplit, type FsddSplit } from '../data/index.js';
+import type { DigitRecognizer, Prediction } from './recognizer.js';
+
+/** One clip to evaluate: a digit 0-9, or 'none' for a clip that must be rejected. */
+export interface EvalItem {
+  path: string;
+  label: number | 'none';
+  speaker: string;
+}
+
+export interface ClassStats {
+  n: number;
+  correct: number;
+  accuracy: number;
+}
+
+export interface EvalReport {
+  /** Share of digit clips recognized as the right digit (rejections count as errors). */
+  accuracy: number;
+  /** Number of digit clips. */
+  n: number;
+  /** Number of 'none' clips (must be rejected). */
+  nNone: number;
+  perClass: Record<string, ClassStats>;
+  perSpeaker: Record<string, ClassStats>;
+  /** confusion[true digit][predicted]: predicted is a digit 0-9 or 'rejected'; a 'none' row for non-digit clips. */
+  confusion: Record<string, Record<string, number>>;
+  /** Share of 'none' clips that were accepted as a digit. */
+  falseAccept: number | null;
+  /** Share of digit clips that were rejected. */
+  falseReject: number;
+  /** Share of 'none' clips rejected (1 - falseAccept). */
+  rejectionRate: number | null;
+  clipsPerSec: number;
+  seconds: number;
+  model: string;
+  backend: string;
+  errors: { path: string; error: string }[];
+}
+
+const FSDD_NAME = /^(\d)_([^_/\\]+)_(\d+)\.wav$/i;
+
+/**
+ * TARGET is a folder of FSDD-named WAV files ({digit}_{speaker}_{take}.wav; `split` applies the
+ * official split) or a CSV manifest with header `file,label` (label 0-9 or `none`; paths relative
+ * to the manifest).
+ */
+export async function loadEvalSet(target: string, split: FsddSplit | 'all' = 'all'): Promise<EvalItem[]> {
+  let info;
+  try {
+    info = await stat(target);
+  } catch {
+    throw new DatasetError(`${target}: no such file or directory`);
+  }
+  if (info.isDirectory()) {
+    const clips = await listFsddClips(target);
+    const chosen = split === 'all' ? clips : selectSplit(clips, split);
+    if (chosen.length === 0) throw new DatasetError(`${target} has no {digit}_{speaker}_{take}.wav files${split === 'all' ? '' : ` in the ${split} split`}`);
+    return chosen.map((c) => ({ path: c.path, label: c.digit, speaker: c.speaker }));
+  }
+  return readManifest(target);
+}
+
+async function readManifest(path: string): Promise<EvalItem[]> {
+  let rows: Record<string, string>[];
+  try {
+    rows = parseCsv(await readFile(path, 'utf8'), { columns: true, skip_empty_lines: true, trim: true });
+  } catch (err) {
+    throw new DatasetError(`${path} is neither a folder nor a readable CSV manifest (header file,label): ${(err as Error).message}`, { cause: err });
+  }
+  if (rows.length === 0 || !('file' in rows[0]) || !('label' in rows[0])) {
+    throw new DatasetError(`${path}: a manifest needs a header line 'file,label' and at least one row`);
+  }
+  const base = dirname(path);
+  return rows.map((row, i) => {
+    const label = row.label.toLowerCase();
+    if (label !== 'none' && !/^[0-9]$/.test(label)) {
+      throw new DatasetError(`${path} line ${i + 2}: label '${row.label}' must be a digit 0-9 or 'none'`);
+    }
+    const file = resolve(base, row.file);
+    const named = FSDD_NAME.exec(row.file.split(/[/\\]/).pop() ?? '');
+    return { path: file, label: label === 'none' ? 'none' : Number(label), speaker: row.speaker ?? named?.[2] ?? 'unknown' };
+  });
+}
+
+function ratio(correct: number, n: number): ClassStats {
+  return { n, correct, accuracy: n === 0 ? 0 : correct / n };
+}
+
+export interface EvaluateOptions {
+  batchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Runs the recognizer over every item (batched, files read ahead) and tallies the report. */
+export async function evaluate(recognizer: DigitRecognizer, items: EvalItem[], options: EvaluateOptions = {}): Promise<EvalReport> {
+  const batchSize = options.batchSize ?? 64;
+  const started = performance.now();
+  const predictions: (Prediction | Error)[] = new Array(items.length);
+  const readBatch = (from: number) => Promise.all(items.slice(from, from + batchSize).map((it) => readFile(it.path).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength), (e: Error) => e)));
+  let next = readBatch(0);
+  for (let from = 0; from < items.length; from += batchSize) {
+    const bytes = await next;
+    if (from + batchSize < items.length) next = readBatch(from + batchSize);
+    const good = bytes.map((b, i) => ({ b, i })).filter((x) => x.b instanceof Uint8Array);
+    bytes.forEach((b, i) => {
+      if (b instanceof Error) predictions[from + i] = new AudioInputError(`cannot read ${items[from + i].path}: ${b.message}`);
+    });
+    try {
+      const preds = await recognizer.predictBatch(good.map((x) => x.b as Uint8Array));
+      preds.forEach((p, k) => (predictions[from + good[k].i] = p));
+    } catch {
+      // One bad file must not sink the batch: retry one by one to find it and record why.
+      for (const { b, i } of good) {
+        try {
+          predictions[from + i] = await recognizer.predict(b as Uint8Array);
+        } catch (err) {
+          predictions[from + i] = err as Error;
+        }
+      }
+    }
+    options.onProgress?.(Math.min(from + batchSize, items.length), items.length);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return tally(items, predictions, seconds, recognizer);
+}
+
+function tally(items: EvalItem[], predictions: (Prediction | Error)[], seconds: number, recognizer: DigitRecognizer): EvalReport {
+  const perClassCount: Record<string, [number, number]> = {};
+  const perSpeakerCount: Record<string, [number, number]> = {};
+  const confusion: Record<string, Record<string, number>> = {};
+  const errors: EvalReport['errors'] = [];
+  let n = 0, correct = 0, rejectedDigits = 0, nNone = 0, acceptedNone = 0;
+  items.forEach((item, i) => {
+    const p = predictions[i];
+    if (p instanceof Error) {
+      errors.push({ path: item.path, error: p.message });
+      return;
+    }
+    const truth = String(item.label);
+    const predicted = p.isDigit ? String(p.digit) : 'rejected';
+    confusion[truth] ??= {};
+    confusion[truth][predicted] = (confusion[truth][predicted] ?? 0) + 1;
+    if (item.label === 'none') {
+      nNone++;
+      if (p.isDigit) acceptedNone++;
+      return;
+    }
+    n++;
+    const ok = p.isDigit && p.digit === item.label;
+    if (ok) correct++;
+    if (!p.isDigit) rejectedDigits++;
+    for (const [table, key] of [[perClassCount, truth], [perSpeakerCount, item.speaker]] as const) {
+      table[key] ??= [0, 0];
+      table[key][0]++;
+      if (ok) table[key][1]++;
+    }
+  });
+  const toStats = (t: Record<string, [number, number]>) =>
+    Object.fromEntries(Object.entries(t).sort(([a], [b]) => a.localeCompare(b)).map(([k, [cn, cc]]) => [k, ratio(cc, cn)]));
+  const evaluated = items.length - errors.length;
+  return {
+    accuracy: n === 0 ? 0 : correct / n,
+    n,
+    nNone,
+    perClass: toStats(perClassCount),
+    perSpeaker: toStats(perSpeakerCount),
+    confusion,
+    falseAccept: nNone === 0 ? null : acceptedNone / nNone,
+    falseReject: n === 0 ? 0 : rejectedDigits / n,
+    rejectionRate: nNone === 0 ? null : 1 - acceptedNone / nNone,
+    clipsPerSec: evaluated / seconds,
+    seconds,
+    model: recognizer.source,
+    backend: recognizer.backend.name,
+    errors,
+  };
+}

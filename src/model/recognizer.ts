@@ -1,0 +1,250 @@
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { AudioInputError, ModelError } from '../errors.js';
+import type { FeatureBackend, FeatureExtractor } from '../features/backend.js';
+import { loadFeatureBackend, type BackendChoice } from '../features/index.js';
+import { decodeWav, readWavFile, pcmToFloat32 } from '../audio/index.js';
+import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from './metadata.js';
+import { readModelInfo, type ModelInfo } from './onnx-file.js';
+import { decide, peakDbfs, topLabels, type Decision } from './decision.js';
+import { modelsDir } from './package-root.js';
+
+/** Audio in any of the forms the recognizer accepts. */
+export type AudioInput =
+  | { samples: Float32Array | Int16Array; sampleRate: number }
+  | Uint8Array
+  | string;
+
+export interface Timings {
+  /** Reading and decoding the file or WAV bytes (0 for raw PCM). */
+  decodeMs: number;
+  /** Resampling + feature extraction in the DSP core. */
+  featuresMs: number;
+  /** ONNX Runtime (for a batch: the whole run, shared by its clips). */
+  modelMs: number;
+  totalMs: number;
+}
+
+export interface Prediction extends Decision {
+  /** Class probabilities in the model's label order (see `labels`). */
+  probabilities: Float32Array;
+  labels: readonly string[];
+  timings: Timings;
+}
+
+export interface SessionOptions {
+  /** Threads inside one operator; 1 is the lowest latency for our small models. */
+  intraOpNumThreads?: number;
+  interOpNumThreads?: number;
+  executionMode?: 'sequential' | 'parallel';
+}
+
+export interface RecognizerOptions {
+  /** Path or bytes of an ONNX model; the shipped default model when omitted. */
+  model?: string | Uint8Array;
+  /** Feature backend: 'auto' (native addon if it loads, else WebAssembly), 'native' or 'wasm'. */
+  backend?: BackendChoice;
+  session?: SessionOptions;
+  /** Override the model's calibrated rejection threshold (0..1). */
+  threshold?: number;
+  /** Inputs whose peak is below this level (dBFS) are rejected as silence without running the model. */
+  silenceDb?: number;
+  /** Longest input accepted, in seconds (longer audio belongs to the streaming Listener). */
+  maxDurationSec?: number;
+}
+
+/** The shipped default model: int8 when present (it is kept only where it wins or ties), else fp32. */
+export function defaultModelPath(): string {
+  const dir = modelsDir();
+  for (const name of ['default.int8.onnx', 'default.onnx']) {
+    const path = join(dir, name);
+    if (existsSync(path)) return path;
+  }
+  throw new ModelError(`no default model found in ${dir}; pass a model path (--model FILE)`);
+}
+
+async function readModelBytes(model: string | Uint8Array | undefined): Promise<{ bytes: Uint8Array; source: string }> {
+  if (model instanceof Uint8Array) return { bytes: model, source: 'model bytes' };
+  const path = model ?? defaultModelPath();
+  try {
+    return { bytes: await readFile(path), source: path };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+    throw new ModelError(`cannot read model ${path}: ${why}`, { cause: err });
+  }
+}
+
+/** Recognizes one spoken digit per input clip. */
+export class DigitRecognizer {
+  readonly info: ModelInfo;
+  readonly source: string;
+  readonly backend: FeatureBackend;
+  threshold: number;
+  private readonly session: ort.InferenceSession;
+  private readonly extractor: FeatureExtractor;
+  private readonly silenceDb: number;
+  private readonly maxDurationSec: number;
+
+  private constructor(args: {
+    info: ModelInfo;
+    source: string;
+    backend: FeatureBackend;
+    session: ort.InferenceSession;
+    options: RecognizerOptions;
+  }) {
+    this.info = args.info;
+    this.source = args.source;
+    this.backend = args.backend;
+    this.session = args.session;
+    this.extractor = args.backend.createExtractor(args.info.featureConfig);
+    this.threshold = args.options.threshold ?? args.info.rejectionThreshold;
+    this.silenceDb = args.options.silenceDb ?? -60;
+    this.maxDurationSec = args.options.maxDurationSec ?? 60;
+  }
+
+  static async load(options: RecognizerOptions = {}): Promise<DigitRecognizer> {
+    if (options.threshold !== undefined && !(options.threshold >= 0 && options.threshold <= 1)) {
+      throw new ModelError(`threshold ${options.threshold} must be between 0 and 1`);
+    }
+    const { bytes, source } = await readModelBytes(options.model);
+    const info = readModelInfo(bytes, source);
+    const [backend, session] = await Promise.all([
+      loadFeatureBackend({ backend: options.backend ?? 'auto' }),
+      createSession(bytes, source, options.session),
+    ]);
+    if (!session.inputNames.includes(MODEL_INPUT_NAME) || !session.outputNames.includes(MODEL_OUTPUT_NAME)) {
+      throw new ModelError(
+        `${source} must have input '${MODEL_INPUT_NAME}' and output '${MODEL_OUTPUT_NAME}' (has ${session.inputNames.join(', ')} → ${session.outputNames.join(', ')})`,
+      );
+    }
+    return new DigitRecognizer({ info, source, backend, session, options });
+  }
+
+  get labels(): readonly string[] {
+    return this.info.labels;
+  }
+
+  /** Recognizes one clip. */
+  async predict(input: AudioInput): Promise<Prediction> {
+    const [prediction] = await this.predictBatch([input]);
+    return prediction;
+  }
+
+  /** The k most probable labels for one clip, most probable first. */
+  async topK(input: AudioInput, k: number): Promise<{ label: string; probability: number }[]> {
+    const { probabilities } = await this.predict(input);
+    return topLabels(probabilities, this.labels, k);
+  }
+
+  /** Recognizes several clips with one ONNX Runtime run (much higher throughput than one by one). */
+  async predictBatch(inputs: readonly AudioInput[]): Promise<Prediction[]> {
+    if (inputs.length === 0) return [];
+    const started = performance.now();
+    const decoded = await Promise.all(inputs.map((input) => this.decode(input)));
+    return this.predictDecoded(decoded, started);
+  }
+
+  /**
+   * Recognizes clips already decoded to mono float PCM. This is the path the streaming Listener uses:
+   * no file or WAV handling, just features and the model.
+   */
+  async predictSamples(samples: Float32Array, sampleRate: number): Promise<Prediction> {
+    const [prediction] = await this.predictDecoded([{ samples: checkSamples(samples, sampleRate, this.maxDurationSec), sampleRate, decodeMs: 0 }], performance.now());
+    return prediction;
+  }
+
+  /** Releases the ONNX Runtime session and the feature extractor. */
+  async dispose(): Promise<void> {
+    this.extractor.dispose();
+    await this.session.release();
+  }
+
+  private async predictDecoded(clips: DecodedClip[], started: number): Promise<Prediction[]> {
+    const { numFrames } = this.info.featureConfig;
+    const featuresStart = performance.now();
+    const matrices = clips.map((clip) => {
+      const rate = this.info.featureConfig.sampleRate;
+      const samples = clip.sampleRate === rate ? clip.samples : this.backend.resample(clip.samples, clip.sampleRate, rate);
+      return this.extractor.compute(samples);
+    });
+    const featuresMs = (performance.now() - featuresStart) / clips.length;
+    const { frames, dims } = matrices[0];
+    if (numFrames > 0 && frames !== numFrames) throw new ModelError(`feature extractor returned ${frames} frames, model expects ${numFrames}`);
+    const batch = new Float32Array(clips.length * frames * dims);
+    matrices.forEach((m, i) => batch.set(m.data, i * frames * dims));
+    const modelStart = performance.now();
+    const output = await this.session.run({ [MODEL_INPUT_NAME]: new ort.Tensor('float32', batch, [clips.length, frames, dims]) });
+    const modelMs = performance.now() - modelStart;
+    const probs = output[MODEL_OUTPUT_NAME].data as Float32Array;
+    const nLabels = this.labels.length;
+    if (probs.length !== clips.length * nLabels) {
+      throw new ModelError(`${this.source} returned ${probs.length} values for ${clips.length} clips and ${nLabels} labels`);
+    }
+    const totalMs = (performance.now() - started) / clips.length;
+    return clips.map((clip, i) => {
+      const probabilities = probs.slice(i * nLabels, (i + 1) * nLabels);
+      const decision = decide(probabilities, this.labels, this.threshold);
+      if (decision.isDigit && peakDbfs(clip.samples) < this.silenceDb) {
+        decision.isDigit = false;
+        decision.digit = null;
+        decision.rejectedBy = 'silence';
+      }
+      return {
+        ...decision,
+        probabilities,
+        labels: this.labels,
+        timings: { decodeMs: clip.decodeMs, featuresMs, modelMs: modelMs / clips.length, totalMs },
+      };
+    });
+  }
+
+  private async decode(input: AudioInput): Promise<DecodedClip> {
+    const start = performance.now();
+    if (typeof input === 'string') {
+      const audio = await readWavFile(input, { maxDurationSec: this.maxDurationSec });
+      return { samples: audio.samples, sampleRate: audio.sampleRate, decodeMs: performance.now() - start };
+    }
+    if (input instanceof Uint8Array) {
+      const audio = decodeWav(input, { maxDurationSec: this.maxDurationSec });
+      return { samples: audio.samples, sampleRate: audio.sampleRate, decodeMs: performance.now() - start };
+    }
+    if (input && typeof input === 'object' && 'samples' in input) {
+      const samples = pcmToFloat32(input.samples, input.sampleRate);
+      return { samples: checkSamples(samples, input.sampleRate, this.maxDurationSec), sampleRate: input.sampleRate, decodeMs: performance.now() - start };
+    }
+    throw new AudioInputError('input must be a file path, WAV bytes, or { samples, sampleRate }');
+  }
+}
+
+interface DecodedClip {
+  samples: Float32Array;
+  sampleRate: number;
+  decodeMs: number;
+}
+
+function checkSamples(samples: Float32Array, sampleRate: number, maxDurationSec: number): Float32Array {
+  if (!(samples instanceof Float32Array)) throw new AudioInputError('samples must be a Float32Array');
+  if (samples.length === 0) throw new AudioInputError('audio is empty (0 samples)');
+  if (samples.length > maxDurationSec * sampleRate) {
+    throw new AudioInputError(
+      `audio is ${(samples.length / sampleRate).toFixed(1)} s long; single-clip recognition takes at most ${maxDurationSec} s — use the streaming Listener (digits listen --input FILE) for long recordings`,
+    );
+  }
+  return samples;
+}
+
+async function createSession(bytes: Uint8Array, source: string, options: SessionOptions = {}): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: options.intraOpNumThreads ?? 1,
+      interOpNumThreads: options.interOpNumThreads ?? 1,
+      executionMode: options.executionMode ?? 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+  } catch (err) {
+    throw new ModelError(`ONNX Runtime cannot load ${source}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+}
