@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { listFsddClips, resolveDataDir, selectSplit } from '../src/data/index.js';
+import { loadFsdd, officialSplit } from '../src/data/index.js';
 
 const WORDS: Record<string, number> = { zero: 0, oh: 0, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9 };
 const MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
@@ -30,8 +30,8 @@ export async function runPocketsphinx(dataDir: string | undefined, split: 'test'
   if (spawnSync('pocketsphinx_batch', ['-h'], { stdio: 'ignore' }).error || !existsSync(MODEL_DIR)) {
     return { ...empty, available: false, reason: 'pocketsphinx_batch or its en-us model is not installed (apt-get install pocketsphinx pocketsphinx-en-us)' };
   }
-  const all = await listFsddClips(await resolveDataDir(dataDir));
-  const clips = split === 'test' ? selectSplit(all, 'test') : all;
+  const all = (await loadFsdd({ data: dataDir })).clips;
+  const clips = split === 'test' ? officialSplit(all).test : all;
   const work = mkdtempSync(join(tmpdir(), 'sd-pocketsphinx-'));
   try {
     const ids = clips.map((c) => basename(c.path, '.wav'));

@@ -6,6 +6,11 @@ import { runCli, type CommandModule } from './run.js';
 // Add one line per command here.
 const commands: Record<string, () => Promise<CommandModule>> = {
   data: () => import('./commands/data.js'),
+  predict: () => import('./commands/predict.js'),
+  eval: () => import('./commands/eval.js'),
+  compare: () => import('./commands/compare.js'),
+  bench: () => import('./commands/bench.js'),
+  doctor: () => import('./commands/doctor.js'),
   serve: () => import('./commands/serve.js'),
   export: () => import('./commands/export.js'),
   quantize: () => import('./commands/quantize.js'),

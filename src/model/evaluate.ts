@@ -2,7 +2,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { AudioInputError, DatasetError } from '../errors.js';
-import { listFsddClips, selectSplit, type FsddSplit } from '../data/index.js';
+import { listFsddClips, officialSplit } from '../data/index.js';
+
+export type EvalSplit = 'test' | 'train' | 'all';
 import type { DigitRecognizer, Prediction } from './recognizer.js';
 
 /** One clip to evaluate: a digit 0-9, or 'none' for a clip that must be rejected. */
@@ -49,7 +51,7 @@ const FSDD_NAME = /^(\d)_([^_/\\]+)_(\d+)\.wav$/i;
  * official split) or a CSV manifest with header `file,label` (label 0-9 or `none`; paths relative
  * to the manifest).
  */
-export async function loadEvalSet(target: string, split: FsddSplit | 'all' = 'all'): Promise<EvalItem[]> {
+export async function loadEvalSet(target: string, split: EvalSplit = 'all'): Promise<EvalItem[]> {
   let info;
   try {
     info = await stat(target);
@@ -57,8 +59,8 @@ export async function loadEvalSet(target: string, split: FsddSplit | 'all' = 'al
     throw new DatasetError(`${target}: no such file or directory`);
   }
   if (info.isDirectory()) {
-    const clips = await listFsddClips(target);
-    const chosen = split === 'all' ? clips : selectSplit(clips, split);
+    const clips = listFsddClips(target);
+    const chosen = split === 'all' ? clips : officialSplit(clips)[split];
     if (chosen.length === 0) throw new DatasetError(`${target} has no {digit}_{speaker}_{take}.wav files${split === 'all' ? '' : ` in the ${split} split`}`);
     return chosen.map((c) => ({ path: c.path, label: c.digit, speaker: c.speaker }));
   }

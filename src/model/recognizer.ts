@@ -7,7 +7,7 @@ import type { FeatureBackend, FeatureExtractor } from '../features/backend.js';
 import { loadFeatureBackend, type BackendChoice } from '../features/index.js';
 import { decodeWav, readWavFile, pcmToFloat32 } from '../audio/index.js';
 import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from './metadata.js';
-import { readModelInfo, type ModelInfo } from './onnx-file.js';
+import { parseModelMetadata, type ModelMetadata } from './read-metadata.js';
 import { decide, peakDbfs, topLabels, type Decision } from './decision.js';
 import { modelsDir } from './package-root.js';
 
@@ -79,7 +79,7 @@ async function readModelBytes(model: string | Uint8Array | undefined): Promise<{
 
 /** Recognizes one spoken digit per input clip. */
 export class DigitRecognizer {
-  readonly info: ModelInfo;
+  readonly info: ModelMetadata;
   readonly source: string;
   readonly backend: FeatureBackend;
   threshold: number;
@@ -89,7 +89,7 @@ export class DigitRecognizer {
   private readonly maxDurationSec: number;
 
   private constructor(args: {
-    info: ModelInfo;
+    info: ModelMetadata;
     source: string;
     backend: FeatureBackend;
     session: ort.InferenceSession;
@@ -100,7 +100,7 @@ export class DigitRecognizer {
     this.backend = args.backend;
     this.session = args.session;
     this.extractor = args.backend.createExtractor(args.info.featureConfig);
-    this.threshold = args.options.threshold ?? args.info.rejectionThreshold;
+    this.threshold = args.options.threshold ?? args.info.rejection.threshold;
     this.silenceDb = args.options.silenceDb ?? -60;
     this.maxDurationSec = args.options.maxDurationSec ?? 60;
   }
@@ -110,7 +110,7 @@ export class DigitRecognizer {
       throw new ModelError(`threshold ${options.threshold} must be between 0 and 1`);
     }
     const { bytes, source } = await readModelBytes(options.model);
-    const info = readModelInfo(bytes, source);
+    const info = parseModelMetadata(bytes, source);
     const [backend, session] = await Promise.all([
       loadFeatureBackend({ backend: options.backend ?? 'auto' }),
       createSession(bytes, source, options.session),

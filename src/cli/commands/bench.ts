@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .option('--clips <n>', 'number of distinct clips to cycle through', '200')
     .option('--json', 'print one JSON object')
     .action(async (opts) => {
-      const [{ DigitRecognizer }, bench, { resolveDataDir, listFsddClips, selectSplit }, { readFile }, { decodeWav }] = await Promise.all([
+      const [{ DigitRecognizer }, bench, { loadFsdd, officialSplit }, { readFile }, { decodeWav }] = await Promise.all([
         import('../../model/recognizer.js'),
         import('../../model/benchmark.js'),
         import('../../data/index.js'),
@@ -22,8 +22,7 @@ export function register(program: Command): void {
         import('../../audio/index.js'),
       ]);
       const runs = parsePositiveInt('runs', opts.runs);
-      const dir = await resolveDataDir(opts.data);
-      const chosen = selectSplit(await listFsddClips(dir), 'test').slice(0, parsePositiveInt('clips', opts.clips));
+      const chosen = officialSplit((await loadFsdd({ data: opts.data })).clips).test.slice(0, parsePositiveInt('clips', opts.clips));
       const clips = await Promise.all(
         chosen.map(async (c) => {
           const bytes = new Uint8Array(await readFile(c.path));

@@ -63,11 +63,11 @@ async function runChecks(): Promise<Check[]> {
     };
   }));
 
-  const [{ readdir, readFile }, { join }, { modelsDir }, { readModelInfo }, { createHash }] = await Promise.all([
+  const [{ readdir, readFile }, { join }, { modelsDir }, { parseModelMetadata }, { createHash }] = await Promise.all([
     import('node:fs/promises'),
     import('node:path'),
     import('../../model/package-root.js'),
-    import('../../model/onnx-file.js'),
+    import('../../model/read-metadata.js'),
     import('node:crypto'),
   ]);
   const dir = modelsDir();
@@ -76,7 +76,7 @@ async function runChecks(): Promise<Check[]> {
   for (const file of files) {
     checks.push(await attempt(`model ${file}`, async () => {
       const bytes = await readFile(join(dir, file));
-      const info = readModelInfo(bytes, file);
+      const info = parseModelMetadata(bytes, file);
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       const expected = await expectedHash(join(dir, file), readFile);
       if (expected && expected !== sha256) return { status: 'fail', detail: `sha256 ${sha256.slice(0, 12)}… does not match its model card (${expected.slice(0, 12)}…): the file is damaged — reinstall spoken-digits` };
@@ -90,9 +90,8 @@ async function runChecks(): Promise<Check[]> {
 
   checks.push(await attempt('data', async () => {
     const data = await import('../../data/index.js');
-    const where = await data.resolveDataDir(undefined);
-    const clips = await data.listFsddClips(where);
-    return { status: clips.length >= 3000 ? 'ok' : 'warn', detail: `${clips.length} FSDD clips in ${where}${clips.length >= 3000 ? '' : ' (the full set has 3000: `digits data fetch`)'}` };
+    const { dir: where, clips, source } = await data.loadFsdd();
+    return { status: clips.length >= 3000 ? 'ok' : 'warn', detail: `${clips.length} FSDD clips in ${where} (${source})${clips.length >= 3000 ? '' : ' (the full set has 3000: `digits data fetch`)'}` };
   }));
   const dataCheck = checks[checks.length - 1];
   if (dataCheck.status === 'fail') Object.assign(dataCheck, { status: 'warn', detail: `${dataCheck.detail} — only training and eval need it (\`digits data fetch\`)` });
