@@ -30,7 +30,7 @@ export async function runPocketsphinx(dataDir: string | undefined, split: 'test'
   if (spawnSync('pocketsphinx_batch', ['-h'], { stdio: 'ignore' }).error || !existsSync(MODEL_DIR)) {
     return { ...empty, available: false, reason: 'pocketsphinx_batch or its en-us model is not installed (apt-get install pocketsphinx pocketsphinx-en-us)' };
   }
-  const all = (await loadFsdd({ data: dataDir })).clips;
+  const all = (await loadFsdd({ data: dataDir, download: false })).clips;
   const clips = split === 'test' ? officialSplit(all).test : all;
   const work = mkdtempSync(join(tmpdir(), 'sd-pocketsphinx-'));
   try {

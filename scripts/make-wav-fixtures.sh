@@ -3,8 +3,8 @@
 # encoding the decoder supports, so tests can compare each against the 16-bit original.
 # Usage: bash scripts/make-wav-fixtures.sh [path/to/fsdd/recordings]
 set -euo pipefail
-rec="${1:-${SPOKEN_DIGITS_DATA:-/work/shared/fsdd}/recordings}"
-[ -d "$rec" ] || rec="${1:-/work/shared/fsdd}"
+rec="${1:-${SPOKEN_DIGITS_FSDD:-$(cd "$(dirname "$0")/../.." && pwd)/shared/fsdd/recordings}}"
+
 src="$rec/3_jackson_7.wav"
 out="$(dirname "$0")/../test/fixtures/wav"
 mkdir -p "$out"

@@ -1,3 +1,4 @@
+import { FSDD_ROOT } from './fsdd.js';
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -16,7 +17,7 @@ import { downloadFile, loadFsdd, fetchFsdd, listFsddClips, officialSplit, readPr
  * test builds from real FSDD clips (or from the committed fixture when FSDD is absent). No internet.
  */
 
-const FSDD = process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd';
+const FSDD = FSDD_ROOT;
 const RECORDINGS = fs.existsSync(path.join(FSDD, 'recordings')) ? path.join(FSDD, 'recordings') : FSDD;
 const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'wav', 's16.wav');
 

@@ -1,3 +1,4 @@
+import { FSDD_ROOT } from './fsdd.js';
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,7 +18,7 @@ import {
   type FsddClip,
 } from '../src/data/index.js';
 
-const FSDD = process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd';
+const FSDD = FSDD_ROOT;
 const RECORDINGS = fs.existsSync(path.join(FSDD, 'recordings')) ? path.join(FSDD, 'recordings') : FSDD;
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'wav');
 

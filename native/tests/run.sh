@@ -8,6 +8,7 @@ bash "$root/scripts/fetch-kissfft.sh"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPOKEN_DIGITS_TESTS=ON \
   -DSPOKEN_DIGITS_SANITIZE=ON -DSPOKEN_DIGITS_WERROR=ON >/dev/null
 cmake --build "$build" --parallel 2
+export SPOKEN_DIGITS_FSDD=${SPOKEN_DIGITS_FSDD:-$(cd "$root/.." && pwd)/shared/fsdd/recordings}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 failed=()

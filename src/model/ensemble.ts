@@ -1,7 +1,7 @@
 import { ModelError } from '../errors.js';
 import { NOT_A_DIGIT_LABEL } from './metadata.js';
 import { decide } from './decision.js';
-import { DigitRecognizer, type AudioInput, type Prediction, type RecognizerOptions } from './recognizer.js';
+import { DigitRecognizer, decodeAudioInput, type AudioInput, type Prediction, type RecognizerOptions } from './recognizer.js';
 
 export interface EnsemblePrediction extends Prediction {
   /**
@@ -39,7 +39,9 @@ export class Ensemble {
 
   async predict(input: AudioInput): Promise<EnsemblePrediction> {
     const started = performance.now();
-    const members = await Promise.all(this.members.map((m) => m.predict(input)));
+    // Decode once; each member computes its own features (their configurations may differ).
+    const clip = await decodeAudioInput(input);
+    const members = await Promise.all(this.members.map((m) => m.predictSamples(clip.samples, clip.sampleRate)));
     const combined = new Float32Array(this.labels.length);
     const aligned = members.map((p) => {
       const dist = new Float32Array(this.labels.length);
@@ -67,7 +69,7 @@ export class Ensemble {
       uncertainty,
       members,
       timings: {
-        decodeMs: sum((p) => p.timings.decodeMs),
+        decodeMs: clip.decodeMs,
         featuresMs: sum((p) => p.timings.featuresMs),
         modelMs: sum((p) => p.timings.modelMs),
         totalMs: performance.now() - started,

@@ -143,7 +143,7 @@ export class DigitRecognizer {
   async predictBatch(inputs: readonly AudioInput[]): Promise<Prediction[]> {
     if (inputs.length === 0) return [];
     const started = performance.now();
-    const decoded = await Promise.all(inputs.map((input) => this.decode(input)));
+    const decoded = await Promise.all(inputs.map((input) => decodeAudioInput(input, this.maxDurationSec)));
     return this.predictDecoded(decoded, started);
   }
 
@@ -200,26 +200,27 @@ export class DigitRecognizer {
       };
     });
   }
-
-  private async decode(input: AudioInput): Promise<DecodedClip> {
-    const start = performance.now();
-    if (typeof input === 'string') {
-      const audio = await readWavFile(input, { maxDurationSec: this.maxDurationSec });
-      return { samples: audio.samples, sampleRate: audio.sampleRate, decodeMs: performance.now() - start };
-    }
-    if (input instanceof Uint8Array) {
-      const audio = decodeWav(input, { maxDurationSec: this.maxDurationSec });
-      return { samples: audio.samples, sampleRate: audio.sampleRate, decodeMs: performance.now() - start };
-    }
-    if (input && typeof input === 'object' && 'samples' in input) {
-      const samples = pcmToFloat32(input.samples, input.sampleRate);
-      return { samples: checkSamples(samples, input.sampleRate, this.maxDurationSec), sampleRate: input.sampleRate, decodeMs: performance.now() - start };
-    }
-    throw new AudioInputError('input must be a file path, WAV bytes, or { samples, sampleRate }');
-  }
 }
 
-interface DecodedClip {
+/** Reads/decodes any AudioInput to mono float PCM (validated; too-long input refused). */
+export async function decodeAudioInput(input: AudioInput, maxDurationSec = 60): Promise<DecodedClip> {
+  const start = performance.now();
+  if (typeof input === 'string') {
+    const audio = await readWavFile(input, { maxDurationSec });
+    return { samples: audio.samples, sampleRate: audio.sampleRate, decodeMs: performance.now() - start };
+  }
+  if (input instanceof Uint8Array) {
+    const audio = decodeWav(input, { maxDurationSec });
+    return { samples: audio.samples, sampleRate: audio.sampleRate, decodeMs: performance.now() - start };
+  }
+  if (input && typeof input === 'object' && 'samples' in input) {
+    const samples = pcmToFloat32(input.samples, input.sampleRate);
+    return { samples: checkSamples(samples, input.sampleRate, maxDurationSec), sampleRate: input.sampleRate, decodeMs: performance.now() - start };
+  }
+  throw new AudioInputError('input must be a file path, WAV bytes, or { samples, sampleRate }');
+}
+
+export interface DecodedClip {
   samples: Float32Array;
   sampleRate: number;
   decodeMs: number;

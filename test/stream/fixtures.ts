@@ -2,7 +2,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readWavFileSync } from '../../src/audio/index.js';
 
-export const FSDD_DIR = process.env.SPOKEN_DIGITS_FSDD ?? '/work/shared/fsdd/recordings';
+export { FSDD_RECORDINGS as FSDD_DIR } from '../fsdd.js';
+import { FSDD_RECORDINGS as FSDD_DIR } from '../fsdd.js';
 
 /** Deterministic PRNG so every run builds the same strings. */
 export function rng(seed: number): () => number {

@@ -22,7 +22,7 @@ export function register(program: Command): void {
         import('../../audio/index.js'),
       ]);
       const runs = parsePositiveInt('runs', opts.runs);
-      const chosen = officialSplit((await loadFsdd({ data: opts.data })).clips).test.slice(0, parsePositiveInt('clips', opts.clips));
+      const chosen = officialSplit((await loadFsdd({ data: opts.data, download: false })).clips).test.slice(0, parsePositiveInt('clips', opts.clips));
       const clips = await Promise.all(
         chosen.map(async (c) => {
           const bytes = new Uint8Array(await readFile(c.path));

@@ -31,7 +31,7 @@ export function register(program: Command): void {
       const shipped = (await fs.readdir(modelsDir()).catch(() => [] as string[])).filter((f) => f.endsWith('.onnx')).sort().map((f) => path.join(modelsDir(), f));
       const models = [...shipped, ...extra];
       if (models.length === 0) throw new InvalidArgumentError('no models: none shipped in models/ and none given');
-      const items = await loadEvalSet(opts.data ?? (await loadFsdd()).dir, opts.split);
+      const items = await loadEvalSet(opts.data ?? (await loadFsdd({ download: false })).dir, opts.split);
       const latencyClips = await Promise.all(
         items.slice(0, 100).map(async (it) => {
           const bytes = new Uint8Array(await fs.readFile(it.path));

@@ -53,15 +53,15 @@ async function runChecks(): Promise<Check[]> {
   }));
 
   checks.push(await attempt('audio capture', async () => {
-    const capture = await import('../../stream/capture.js');
-    const status = await capture.captureStatus();
-    if (!status.available) return { status: 'warn', detail: `live capture unavailable: ${status.reason}` };
-    const inputs = status.devices.filter((d) => d.maxInputChannels > 0);
-    return {
-      status: inputs.length > 0 ? 'ok' : 'warn',
-      detail: `${status.source}; ${inputs.length} input device(s)${inputs.length ? `: ${inputs.map((d) => d.name).slice(0, 4).join(', ')}` : ' — `digits listen` needs a microphone (or use --input FILE)'}`,
-    };
+    const { listInputDevices } = await import('../../stream/sources.js');
+    const { backend, devices } = listInputDevices();
+    const source = backend === 'addon' ? 'PortAudio (addon)' : 'PortAudio (naudiodon2 fallback)';
+    if (devices.length === 0) return { status: 'warn', detail: `${source}; no input device — \`digits listen\` needs a microphone (or --input FILE)` };
+    const names = devices.slice(0, 4).map((d) => `${d.name}${d.isDefault ? ' (default)' : ''}`).join(', ');
+    return { status: 'ok', detail: `${source}; ${devices.length} input device(s): ${names}` };
   }));
+  const capture = checks[checks.length - 1];
+  if (capture.status === 'fail') capture.status = 'warn';
 
   const [{ readdir, readFile }, { join }, { modelsDir }, { parseModelMetadata }, { createHash }] = await Promise.all([
     import('node:fs/promises'),
@@ -90,7 +90,7 @@ async function runChecks(): Promise<Check[]> {
 
   checks.push(await attempt('data', async () => {
     const data = await import('../../data/index.js');
-    const { dir: where, clips, source } = await data.loadFsdd();
+    const { dir: where, clips, source } = await data.loadFsdd({ download: false });
     return { status: clips.length >= 3000 ? 'ok' : 'warn', detail: `${clips.length} FSDD clips in ${where} (${source})${clips.length >= 3000 ? '' : ' (the full set has 3000: `digits data fetch`)'}` };
   }));
   const dataCheck = checks[checks.length - 1];

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FSDD_RECORDINGS } from './fsdd.js';
+
+const work = mkdtempSync(join(tmpdir(), 'sd-cli-'));
+
+function digits(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** One line on stderr, prefixed `digits:`, and no stack trace. */
+function assertOneLineError(r: ReturnType<typeof digits>, pattern: RegExp) {
+  assert.notEqual(r.code, 0);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
+  assert.match(lines[0], /^digits: /);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+}
+
+describe('digits predict / eval / doctor (CLI)', function () {
+  this.timeout(120_000);
+
+  it('predict --json reports digit, confidence and time per file', () => {
+    const r = digits('predict', '--json', join(FSDD_RECORDINGS, '6_theo_0.wav'), join(FSDD_RECORDINGS, '9_george_3.wav'));
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual(out.results.map((x: { digit: number }) => x.digit), [6, 9]);
+    assert.ok(out.results.every((x: { confidence: number; timeMs: number }) => x.confidence > 0 && x.timeMs > 0));
+  });
+
+  it('predict prints plain tab-separated rows when piped', () => {
+    const r = digits('predict', join(FSDD_RECORDINGS, '6_theo_0.wav'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^file\tdigit\tconfidence\ttime\n.*6_theo_0\.wav\t6\t\d+\.\d%\t/);
+  });
+
+  it('predict: a missing file fails that file, exit 2, and still answers the others', () => {
+    const r = digits('predict', '--json', join(work, 'missing.wav'), join(FSDD_RECORDINGS, '1_lucas_0.wav'));
+    assert.equal(r.code, 2);
+    const out = JSON.parse(r.stdout);
+    assert.match(out.results[0].error, /missing\.wav/);
+    assert.equal(out.results[1].digit, 1);
+  });
+
+  it('a model file that is not ONNX: one line, non-zero exit, no stack trace (stack with --verbose)', () => {
+    const model = join(FSDD_RECORDINGS, '1_lucas_0.wav');
+    assertOneLineError(digits('predict', '-m', model, model), /not an ONNX model/);
+    assert.match(digits('predict', '--verbose', '-m', model, model).stderr, /\n\s+at /);
+  });
+
+  it('eval --json on the official test split prints every figure', () => {
+    const r = digits('eval', FSDD_RECORDINGS, '--split', 'test', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    for (const key of ['accuracy', 'n', 'perClass', 'perSpeaker', 'confusion', 'falseAccept', 'falseReject', 'clipsPerSec']) assert.ok(key in out, key);
+    assert.equal(out.n, 300);
+    assert.ok(out.accuracy > 0.9);
+  });
+
+  it('eval: a folder without audio and a bad split are one-line errors', () => {
+    const empty = join(work, 'empty');
+    mkdirSync(empty);
+    writeFileSync(join(empty, 'notes.txt'), 'hi');
+    assertOneLineError(digits('eval', empty), /no \{digit\}_\{speaker\}_\{take\}\.wav files/);
+    assertOneLineError(digits('eval', FSDD_RECORDINGS, '--split', 'dev'), /split 'dev'/);
+  });
+
+  it('doctor --json checks the installation', () => {
+    const r = digits('doctor', '--json');
+    const out = JSON.parse(r.stdout);
+    const names = out.checks.map((c: { name: string }) => c.name);
+    for (const n of ['node', 'native addon', 'wasm backend', 'onnxruntime', 'audio capture', 'data']) assert.ok(names.includes(n), n);
+    assert.ok(names.some((n: string) => n.startsWith('model ')));
+  });
+});

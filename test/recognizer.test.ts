@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DigitRecognizer, Ensemble, AudioInputError, ModelError, decodeWav, evaluate, loadEvalSet, float32ToInt16 } from '../src/index.js';
+import { FSDD_RECORDINGS } from './fsdd.js';
+
+const clip = (name: string) => join(FSDD_RECORDINGS, `${name}.wav`);
+const TEST_CLIPS = ['0_george_0', '1_jackson_1', '2_lucas_2', '3_nicolas_3', '4_theo_4', '5_yweweler_0', '6_george_1', '7_jackson_2', '8_lucas_3', '9_nicolas_4'];
+const work = mkdtempSync(join(tmpdir(), 'sd-recognizer-'));
+
+describe('DigitRecognizer (shipped default model)', function () {
+  let r: DigitRecognizer;
+  before(async () => {
+    r = await DigitRecognizer.load();
+  });
+  after(async () => r.dispose());
+
+  it('recognizes FSDD test clips from file paths', async () => {
+    const predictions = await Promise.all(TEST_CLIPS.map((n) => r.predict(clip(n))));
+    const correct = predictions.filter((p, i) => p.digit === i).length;
+    assert.ok(correct >= 9, `only ${correct}/10 right: ${predictions.map((p) => p.digit).join(',')}`);
+    for (const p of predictions) {
+      assert.equal(p.probabilities.length, r.labels.length);
+      assert.ok(Math.abs(p.probabilities.reduce((s, v) => s + v, 0) - 1) < 1e-4);
+      assert.ok(p.timings.totalMs > 0 && p.timings.featuresMs >= 0 && p.timings.modelMs > 0);
+    }
+  });
+
+  it('gives the same answer for a path, WAV bytes, float PCM and int16 PCM', async () => {
+    const path = clip('7_theo_2');
+    const bytes = readFileSync(path);
+    const { samples, sampleRate } = decodeWav(bytes);
+    const outs = await Promise.all([r.predict(path), r.predict(bytes), r.predict({ samples, sampleRate }), r.predict({ samples: float32ToInt16(samples), sampleRate })]);
+    for (const o of outs.slice(1)) {
+      assert.equal(o.digit, outs[0].digit);
+      for (let i = 0; i < o.probabilities.length; i++) assert.ok(Math.abs(o.probabilities[i] - outs[0].probabilities[i]) < 1e-4);
+    }
+  });
+
+  it('predictBatch runs one batch and matches one-by-one predictions', async () => {
+    const paths = TEST_CLIPS.map(clip);
+    const batch = await r.predictBatch(paths);
+    const single = await Promise.all(paths.map((p) => r.predict(p)));
+    batch.forEach((b, i) => {
+      assert.equal(b.digit, single[i].digit);
+      b.probabilities.forEach((v, k) => assert.ok(Math.abs(v - single[i].probabilities[k]) < 1e-5));
+    });
+    assert.deepEqual(await r.predictBatch([]), []);
+  });
+
+  it('topK lists labels by falling probability', async () => {
+    const top = await r.topK(clip('5_lucas_1'), 3);
+    assert.equal(top.length, 3);
+    assert.ok(top[0].probability >= top[1].probability && top[1].probability >= top[2].probability);
+  });
+
+  it('handles 44.1 kHz stereo 24-bit input (resampled by the DSP core)', async () => {
+    const src = clip('4_george_2');
+    const out = join(work, 'stereo44k.wav');
+    execFileSync('sox', [src, '-r', '44100', '-b', '24', '-c', '2', out]);
+    const [a, b] = await Promise.all([r.predict(src), r.predict(out)]);
+    assert.equal(b.digit, a.digit);
+  });
+
+  it('rejects digital silence instead of guessing a digit', async () => {
+    const p = await r.predict({ samples: new Float32Array(8000), sampleRate: 8000 });
+    assert.equal(p.isDigit, false);
+    assert.equal(p.digit, null);
+  });
+
+  it('refuses bad input with typed errors', async () => {
+    await assert.rejects(r.predict({ samples: new Float32Array([0.1, NaN, 0.2]), sampleRate: 8000 }), AudioInputError);
+    await assert.rejects(r.predict({ samples: new Float32Array(0), sampleRate: 8000 }), AudioInputError);
+    await assert.rejects(r.predict({ samples: new Float32Array(100), sampleRate: 0 }), AudioInputError);
+    await assert.rejects(r.predict({ samples: new Float32Array(8000 * 61), sampleRate: 8000 }), /streaming Listener/);
+    await assert.rejects(r.predict(join(work, 'missing.wav')), /missing\.wav/);
+    await assert.rejects(r.predict(new TextEncoder().encode('not a wav file at all')), /WAV|RIFF/i);
+  });
+});
+
+describe('DigitRecognizer.load errors', () => {
+  it('a missing model file is a ModelError naming the path', async () => {
+    await assert.rejects(DigitRecognizer.load({ model: join(work, 'nope.onnx') }), (e: unknown) => e instanceof ModelError && /nope\.onnx: file not found/.test(e.message));
+  });
+  it('a file that is not ONNX is a ModelError', async () => {
+    await assert.rejects(DigitRecognizer.load({ model: clip('1_theo_1') }), (e: unknown) => e instanceof ModelError && /not an ONNX model/.test(e.message));
+  });
+  it('an out-of-range threshold is refused', async () => {
+    await assert.rejects(DigitRecognizer.load({ threshold: 2 }), ModelError);
+  });
+});
+
+describe('Ensemble', () => {
+  it('combines members and reports their disagreement', async () => {
+    const e = await Ensemble.load([readFileSync(join('models', 'default.onnx')), readFileSync(join('models', 'default.onnx'))]);
+    const p = await e.predict(clip('3_jackson_0'));
+    assert.equal(p.members.length, 2);
+    assert.equal(p.digit, p.members[0].digit);
+    assert.ok(p.uncertainty < 1e-6, 'identical members cannot disagree');
+    await e.dispose();
+  });
+});
+
+describe('evaluate', () => {
+  it('reports accuracy, per-class/per-speaker figures and rejection of non-digit clips from a manifest', async () => {
+    const noise = join(work, 'noise.wav');
+    execFileSync('sox', ['-n', '-r', '8000', '-b', '16', '-c', '1', noise, 'synth', '0.8', 'whitenoise', 'vol', '0.3']);
+    const manifest = join(work, 'manifest.csv');
+    writeFileSync(manifest, ['file,label', ...TEST_CLIPS.map((n, i) => `${clip(n)},${i}`), `${noise},none`, `${join(work, 'silence.wav')},none`].join('\n'));
+    writeFileSync(join(work, 'silence.wav'), readFileSync(join('test', 'fixtures', 'wav', 's16.wav')).subarray(0, 44));
+    const r = await DigitRecognizer.load();
+    const report = await evaluate(r, await loadEvalSet(manifest));
+    await r.dispose();
+    assert.equal(report.n, 10);
+    assert.equal(report.nNone + report.errors.length, 2);
+    assert.ok(report.accuracy >= 0.9);
+    assert.equal(Object.keys(report.perClass).length, 10);
+    assert.ok(report.perSpeaker.george.n === 2);
+    assert.equal(Object.values(report.confusion).reduce((s, row) => s + Object.values(row).reduce((a, b) => a + b, 0), 0), 10 + report.nNone);
+    assert.ok(report.falseAccept !== null && report.falseReject >= 0);
+  });
+
+  it('applies the official split to FSDD-named folders and refuses bad manifests', async () => {
+    const test = await loadEvalSet(FSDD_RECORDINGS, 'test');
+    assert.equal(test.length, 300);
+    assert.ok(test.every((t) => /_[0-4]\.wav$/.test(t.path)));
+    const bad = join(work, 'bad.csv');
+    writeFileSync(bad, 'file,label\nx.wav,eleven\n');
+    await assert.rejects(loadEvalSet(bad), /label 'eleven'/);
+    await assert.rejects(loadEvalSet(join(work, 'no-such-dir')), /no such file or directory/);
+    await assert.rejects(loadEvalSet(work), /no \{digit\}_\{speaker\}_\{take\}\.wav files/);
+  });
+});
