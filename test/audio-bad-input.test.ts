@@ -154,6 +154,12 @@ describe('audio: bad-input matrix (one generated file per case)', () => {
     await assert.rejects(openWavStream(tmp), AudioInputError);
   });
 
+  it('the output-size cap refuses many samples even within the duration limit', () => {
+    const bytes = riff([fmt16({ rate: 384000 }), { id: 'data', body: int16Body(new Array(1000).fill(1)) }]);
+    assert.throws(() => decodeWav(bytes, { maxFrames: 999 }), (e: unknown) => e instanceof AudioInputError && /1000 samples per channel .* over the 999-sample limit/.test((e as Error).message));
+    assert.equal(decodeWav(bytes, { maxFrames: 1000 }).samples.length, 1000);
+  });
+
   it('non-buffer input is refused with a typed error', () => {
     assert.throws(() => decodeWav('clip.wav' as unknown as Uint8Array), AudioInputError);
   });

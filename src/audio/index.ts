@@ -8,6 +8,7 @@ export {
   openWavStream,
   streamWavFile,
   DEFAULT_MAX_DURATION_SEC,
+  DEFAULT_MAX_FRAMES,
   type WavEncoding,
   type WavInfo,
   type DecodedAudio,

@@ -58,9 +58,16 @@ export interface DecodeOptions {
    * Default 600 (10 minutes). Use streamWavFile/openWavStream for long recordings.
    */
   maxDurationSec?: number;
+  /**
+   * Whole-file decoding also refuses more than this many output samples (mono frames), so a
+   * high-rate file cannot make a huge Float32Array within the duration limit. Default 28.8 M
+   * (10 minutes at 48 kHz, 115 MB).
+   */
+  maxFrames?: number;
 }
 
 export const DEFAULT_MAX_DURATION_SEC = 600;
+export const DEFAULT_MAX_FRAMES = 600 * 48000;
 
 /** Random access to the bytes of a file or buffer; `read` may return fewer bytes at the end. */
 interface ByteSource {
@@ -369,6 +376,13 @@ function checkDuration(info: WavInfo, options: DecodeOptions, where: string): vo
     throw new AudioInputError(
       `${where}: audio is ${info.durationSec.toFixed(1)} s long, over the ${max} s limit for whole-file decoding; ` +
         'stream it (streamWavFile) or raise maxDurationSec',
+    );
+  }
+  const maxFrames = options.maxFrames ?? DEFAULT_MAX_FRAMES;
+  if (info.frames > maxFrames) {
+    throw new AudioInputError(
+      `${where}: audio has ${info.frames} samples per channel (${info.durationSec.toFixed(1)} s at ${info.sampleRate} Hz), over the ` +
+        `${maxFrames}-sample limit for whole-file decoding; stream it (streamWavFile) or raise maxFrames`,
     );
   }
 }
