@@ -20,7 +20,7 @@ trap 'rm -rf "$tmp"' EXIT
 # Sorted, relative source paths keep the output byte-for-byte reproducible.
 mapfile -t sources < <(cd "$root" && ls native/dsp/*.cpp | LC_ALL=C sort)
 exports=$(grep -v '^#' wasm/exports.txt | grep -v '^$' | LC_ALL=C sort -u | tr '\n' ',')_malloc,_free
-cflags=(-O3 -Dkiss_fft_scalar=double -Inative/dsp -Ithird_party/kissfft)
+cflags=(-O3 -ffp-contract=off -Dkiss_fft_scalar=double -Inative/dsp -Ithird_party/kissfft)
 linkflags=(
   -O3 -s MODULARIZE=1 -s EXPORT_ES6=1 -s ENVIRONMENT=web -s SINGLE_FILE=1
   -s EXPORT_NAME=createSdDsp -s ALLOW_MEMORY_GROWTH=1 -s FILESYSTEM=0

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <new>
 
 namespace sd {
@@ -25,6 +26,26 @@ double mel_to_hz(double m, int scale) {
   const double f_sp = 200.0 / 3.0, min_log_hz = 1000.0, min_log_mel = min_log_hz / f_sp;
   const double logstep = std::log(6.4) / 27.0;
   return m >= min_log_mel ? min_log_hz * std::exp(logstep * (m - min_log_mel)) : f_sp * m;
+}
+
+// Natural log of a positive, finite float using only IEEE-754 float arithmetic, so the addon
+// (glibc) and the wasm build (musl) produce bit-identical features; branch-free so the log loop
+// vectorizes. x = m * 2^e with m in [sqrt(1/2), sqrt(2)); ln m = 2 atanh(s), s = (m-1)/(m+1),
+// |s| <= 0.1716, series to s^9 (truncation < 1e-9 relative); ln 2 split so e*ln2 adds no error.
+inline float portable_ln(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  int32_t e = static_cast<int32_t>(bits >> 23) - 127;  // x > 0: no sign bit
+  uint32_t mbits = (bits & 0x007fffffu) | 0x3f800000u;  // m in [1, 2)
+  const uint32_t big = mbits > 0x3fb504f3u ? 1u : 0u;  // m > sqrt(2): use m/2, e+1
+  mbits -= big << 23;
+  e += static_cast<int32_t>(big);
+  float m;
+  std::memcpy(&m, &mbits, sizeof m);
+  const float s = (m - 1.0f) / (m + 1.0f), s2 = s * s;
+  const float poly = 1.0f + s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9))));
+  const float ef = static_cast<float>(e);
+  return ef * 0.693145751953125f + (2.0f * s * poly + ef * 1.4286068203094173e-06f);
 }
 
 }  // namespace
@@ -238,7 +259,10 @@ Status FeatureExtractor::create(const FeatureParams &params, FeatureExtractor *&
   }
   if (p.kind == SD_KIND_MFCC) {
     const std::vector<double> d = dct2_ortho_matrix(p.n_mfcc, p.n_mels);
-    ex->dct_.assign(d.begin(), d.end());
+    ex->dct_.resize(d.size());
+    for (int c = 0; c < p.n_mfcc; ++c)
+      for (int m = 0; m < p.n_mels; ++m)
+        ex->dct_[static_cast<size_t>(m) * p.n_mfcc + c] = static_cast<float>(d[static_cast<size_t>(c) * p.n_mels + m]);
   }
   if (!p.stddev.empty()) {
     ex->inv_std_.resize(p.stddev.size());
@@ -333,11 +357,19 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
   cum[0] = 0.0;
   for (int32_t t = 0; t < total; ++t) {
     const float *f = sig + static_cast<int64_t>(t) * hop + wo;
-    double e = 0.0;
-    for (int i = 0; i < wl; ++i) {
+    // Eight independent partial sums: vectorizable without reassociation (same result everywhere).
+    double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int i = 0;
+    for (; i + 8 <= wl; i += 8)
+      for (int j = 0; j < 8; ++j) {
+        const double v = static_cast<double>(f[i + j]) * win[i + j];
+        lanes[j] += v * v;
+      }
+    for (; i < wl; ++i) {
       const double v = static_cast<double>(f[i]) * win[i];
-      e += v * v;
+      lanes[0] += v * v;
     }
+    const double e = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
     energy[t] = e;
     cum[t + 1] = cum[t] + e;
   }
@@ -399,19 +431,17 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
       ref = mx;
     }
     const float ref_db = static_cast<float>(10.0 * std::log10(std::max(ref, p_.amin)));
+    constexpr float kDbPerNat = 4.342944819032518f;  // 10 / ln(10)
+    for (int64_t i = 0; i < count; ++i) rows[i] = kDbPerNat * portable_ln(std::max(rows[i], amin)) - ref_db;
     float top = -INFINITY;
-    for (int64_t i = 0; i < count; ++i) {
-      const float v = 10.0f * std::log10(std::max(rows[i], amin)) - ref_db;
-      rows[i] = v;
-      top = std::max(top, v);
-    }
+    for (int64_t i = 0; i < count; ++i) top = std::max(top, rows[i]);
     if (p_.has_top_db) {
       const float lo = top - static_cast<float>(p_.top_db);
       for (int64_t i = 0; i < count; ++i) rows[i] = std::max(rows[i], lo);
     }
   } else {
     const float fl = static_cast<float>(p_.ln_floor);
-    for (int64_t i = 0; i < count; ++i) rows[i] = std::log(rows[i] + fl);
+    for (int64_t i = 0; i < count; ++i) rows[i] = portable_ln(rows[i] + fl);
   }
 
   // 5. Base features into the output (DCT for MFCC).
@@ -420,12 +450,14 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
     const float *src = rows + static_cast<int64_t>(r) * width;
     float *dst = out + static_cast<int64_t>(r) * dims;
     if (p_.kind == SD_KIND_MFCC) {
-      const int nm = p_.n_mels;
-      for (int c = 0; c < p_.n_mfcc; ++c) {
-        const float *basis = dct_.data() + static_cast<int64_t>(c) * nm;
-        float acc = 0.0f;
-        for (int m = 0; m < nm; ++m) acc += basis[m] * src[m];
-        dst[c] = acc;
+      // dct_ is stored mel-major, so the inner loop runs across coefficients (independent sums
+      // that vectorize) while each coefficient still adds its terms in mel order.
+      const int nm = p_.n_mels, nc = p_.n_mfcc;
+      for (int c = 0; c < nc; ++c) dst[c] = 0.0f;
+      for (int m = 0; m < nm; ++m) {
+        const float *basis = dct_.data() + static_cast<int64_t>(m) * nc;
+        const float v = src[m];
+        for (int c = 0; c < nc; ++c) dst[c] += basis[c] * v;
       }
     } else {
       std::copy(src, src + width, dst);

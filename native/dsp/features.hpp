@@ -82,7 +82,7 @@ class FeatureExtractor {
   // Sparse mel weights: filter m covers bins [mel_start_[m], mel_start_[m] + mel_len_[m]).
   std::vector<int> mel_start_, mel_len_, mel_offset_;
   std::vector<kiss_fft_scalar> mel_weights_;
-  std::vector<float> dct_;  // n_mfcc x n_mels
+  std::vector<float> dct_;  // n_mels x n_mfcc (transposed for the inner loop)
   std::vector<float> inv_std_;
 
   // Scratch, grown on demand and reused so steady-state calls allocate nothing.

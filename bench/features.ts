@@ -1,0 +1,165 @@
+/**
+ * Feature-extraction speed: time per 1-second 8 kHz FSDD clip for the native addon, the wasm build
+ * and Meyda (the JS peer), on the same clips in the same run.
+ *
+ *   npm run bench:features [-- --clips 200 --rounds 5 --json --data DIR]
+ *
+ * Ours: one extractor.compute() per clip with the default config (MFCC, 100 frames x 20, hop 80,
+ * nFft 256, 40 mels), timed per call including the JS<->core copy. Meyda: what a Meyda user writes
+ * for the same features: frame the clip (256 samples, hop 80, zero padding), Meyda.extract('mfcc')
+ * per frame (Meyda windows with hann, 40 mel bands, 20 coefficients). Meyda's MFCC is not
+ * librosa-compatible (log(x+1), unnormalized DCT), so it is only a speed peer.
+ * Targets: native <= 30 us per clip, wasm <= 2x native, both >= 10x faster than Meyda.
+ */
+import { existsSync } from 'node:fs';
+import Meyda from 'meyda';
+import { readWavFileSync } from '../src/audio/index.js';
+import { loadFsdd } from '../src/data/index.js';
+import { resolveFeatureConfig } from '../src/features/config.js';
+import { createNativeBackend } from '../src/features/native.js';
+import { createWasmBackend } from '../src/features/wasm.js';
+
+interface Args {
+  clips: number;
+  rounds: number;
+  json: boolean;
+  data?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { clips: 200, rounds: 5, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json') args.json = true;
+    else if (a === '--clips') args.clips = Number(argv[++i]);
+    else if (a === '--rounds') args.rounds = Number(argv[++i]);
+    else if (a === '--data') args.data = argv[++i];
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: npm run bench:features -- [--clips N] [--rounds N] [--json] [--data FSDD_DIR]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (!(args.clips >= 1 && args.rounds >= 1)) throw new Error('--clips and --rounds must be >= 1');
+  return args;
+}
+
+async function loadClips(count: number, data?: string): Promise<Float32Array[]> {
+  const shared = '/work/shared/fsdd/recordings';
+  const dataset = await loadFsdd(data ? { data } : !process.env.SPOKEN_DIGITS_DATA && existsSync(shared) ? { data: shared } : {});
+  // Spread over digits and speakers; every clip made exactly 1 s (zero-padded or cut).
+  const step = Math.max(1, Math.floor(dataset.clips.length / count));
+  const out: Float32Array[] = [];
+  for (let i = 0; i < dataset.clips.length && out.length < count; i += step) {
+    const clip = dataset.clips[i];
+    const { samples, sampleRate } = readWavFileSync(clip.path);
+    if (sampleRate !== 8000) continue;
+    const oneSecond = new Float32Array(8000);
+    oneSecond.set(samples.subarray(0, 8000), Math.max(0, Math.floor((8000 - samples.length) / 2)));
+    out.push(oneSecond);
+  }
+  return out;
+}
+
+interface Stats {
+  name: string;
+  calls: number;
+  medianUs: number;
+  p99Us: number;
+  meanUs: number;
+}
+
+function stats(name: string, times: number[]): Stats {
+  const s = [...times].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1)))];
+  return { name, calls: s.length, medianUs: q(0.5), p99Us: q(0.99), meanUs: s.reduce((a, b) => a + b, 0) / s.length };
+}
+
+/** Times fn once per clip, `rounds` times over all clips, after one warm-up pass. Microseconds. */
+function timePerClip(clips: Float32Array[], rounds: number, fn: (x: Float32Array) => unknown): number[] {
+  let sink = 0;
+  for (const c of clips) sink += fn(c) ? 1 : 0;
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const c of clips) {
+      const t0 = process.hrtime.bigint();
+      sink += fn(c) ? 1 : 0;
+      times.push(Number(process.hrtime.bigint() - t0) / 1000);
+    }
+  }
+  if (sink < 0) console.log(sink);
+  return times;
+}
+
+function meydaMfcc(x: Float32Array): number[][] {
+  const n = 256, hop = 80, pad = n / 2;
+  const padded = new Float32Array(x.length + 2 * pad);
+  padded.set(x, pad);
+  const frames: number[][] = [];
+  for (let start = 0; start + n <= padded.length; start += hop) {
+    frames.push(Meyda.extract('mfcc', padded.subarray(start, start + n))!.mfcc as number[]);
+  }
+  return frames;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const clips = await loadClips(args.clips, args.data);
+  const config = resolveFeatureConfig();
+  const native = createNativeBackend().createExtractor(config);
+  const wasm = (await createWasmBackend()).createExtractor(config);
+  Meyda.bufferSize = 256;
+  Meyda.sampleRate = 8000;
+  Meyda.melBands = 40;
+  Meyda.numberOfMFCCCoefficients = 20;
+  Meyda.windowingFunction = 'hanning';
+
+  // Interleave backends over rounds so machine load hits all of them alike.
+  const results: Stats[] = [];
+  const nativeTimes: number[] = [], wasmTimes: number[] = [], meydaTimes: number[] = [];
+  for (let r = 0; r < args.rounds; r++) {
+    nativeTimes.push(...timePerClip(clips, 1, (x) => native.compute(x)));
+    wasmTimes.push(...timePerClip(clips, 1, (x) => wasm.compute(x)));
+    meydaTimes.push(...timePerClip(clips, 1, meydaMfcc));
+  }
+  results.push(stats('native', nativeTimes), stats('wasm', wasmTimes), stats('meyda', meydaTimes));
+  const [n, w, m] = results;
+  const report = {
+    benchmark: 'features',
+    clip: '1 s, 8 kHz, FSDD',
+    clips: clips.length,
+    rounds: args.rounds,
+    config: { kind: config.kind, nFft: config.nFft, winLength: config.winLength, hopLength: config.hopLength, nMels: config.nMels, nMfcc: config.nMfcc, numFrames: config.numFrames },
+    node: process.version,
+    results,
+    ratios: {
+      wasmOverNative: w.medianUs / n.medianUs,
+      meydaOverNative: m.medianUs / n.medianUs,
+      meydaOverWasm: m.medianUs / w.medianUs,
+    },
+    targets: {
+      nativeMedianAtMost30us: n.medianUs <= 30,
+      wasmAtMost2xNative: w.medianUs <= 2 * n.medianUs,
+      bothAtLeast10xFasterThanMeyda: m.medianUs >= 10 * n.medianUs && m.medianUs >= 10 * w.medianUs,
+    },
+  };
+  native.dispose();
+  wasm.dispose();
+  if (args.json) {
+    console.log(JSON.stringify(report, null, 2));
+    return;
+  }
+  console.log(`feature extraction, ${clips.length} FSDD clips x ${args.rounds} rounds, 1 s at 8 kHz each (${process.version})`);
+  console.log('backend   median us/clip   p99 us/clip   mean us/clip');
+  for (const r of results) {
+    console.log(`${r.name.padEnd(8)} ${r.medianUs.toFixed(1).padStart(16)} ${r.p99Us.toFixed(1).padStart(13)} ${r.meanUs.toFixed(1).padStart(14)}`);
+  }
+  const t = report.targets;
+  console.log(`wasm / native: ${report.ratios.wasmOverNative.toFixed(2)}x   (target <= 2x: ${t.wasmAtMost2xNative ? 'met' : 'NOT met'})`);
+  console.log(`meyda / native: ${report.ratios.meydaOverNative.toFixed(1)}x, meyda / wasm: ${report.ratios.meydaOverWasm.toFixed(1)}x   (target >= 10x: ${t.bothAtLeast10xFasterThanMeyda ? 'met' : 'NOT met'})`);
+  console.log(`native median <= 30 us: ${t.nativeMedianAtMost30us ? 'met' : 'NOT met'}`);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
