@@ -1,6 +1,7 @@
 #include "features.hpp"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <new>
@@ -57,6 +58,10 @@ int FeatureParams::base_dims() const {
     default: return n_mfcc;
   }
 }
+
+// Power of finite but absurd samples (|x| > ~1e19) exceeds float range; saturating keeps the
+// features finite instead of turning them into inf/NaN downstream (found by native/fuzz).
+inline float saturate_float(double v) { return static_cast<float>(std::min(v, static_cast<double>(FLT_MAX))); }
 
 Status parse_feature_params(const double *v, int32_t n, FeatureParams &p) {
   if (!v) return Status::error(SD_ERR_INTERNAL, "feature parameters are missing (null pointer)");
@@ -126,10 +131,12 @@ Status parse_feature_params(const double *v, int32_t n, FeatureParams &p) {
     p.stddev.resize(d);
     for (int i = 0; i < d; ++i) {
       const double m = v[SD_P_COUNT + i], sd = v[SD_P_COUNT + d + i];
-      if (!std::isfinite(m) || !std::isfinite(sd) || !(sd > 0))
+      // Bounded so (x - mean) / std stays inside float range for every feature value the
+      // pipeline can produce (|x| < 1e5); found by native/fuzz (std 1e-300 became inf).
+      if (!std::isfinite(m) || !std::isfinite(sd) || !(sd >= 1e-12) || !(std::fabs(m) <= 1e12) || !(sd <= 1e12))
         return Status::error(SD_ERR_CONFIG,
-                             "invalid feature config: normalization statistics must be finite with std > 0 (feature "
-                             "%d: mean %g, std %g)",
+                             "invalid feature config: normalization statistics must be finite with std > 0 (std in "
+                             "[1e-12, 1e12], |mean| <= 1e12; feature %d: mean %g, std %g)",
                              i, m, sd);
       p.mean[i] = static_cast<float>(m);
       p.stddev[i] = static_cast<float>(sd);
@@ -164,11 +171,13 @@ Status validate_feature_params(const FeatureParams &p) {
   if (p.kind == SD_KIND_MFCC && (p.n_mfcc < 1 || p.n_mfcc > p.n_mels))
     SD_FAIL("nMfcc %d must be in 1..nMels (%d)", p.n_mfcc, p.n_mels);
   if (p.log_type == SD_LOG_DB) {
-    if (!(p.amin > 0) || !std::isfinite(p.amin)) SD_FAIL("log.amin %g must be > 0", p.amin);
+    // amin is applied in float: below FLT_MIN it rounds to 0 and silence becomes -inf dB (native/fuzz).
+    if (!(p.amin >= FLT_MIN) || !std::isfinite(p.amin)) SD_FAIL("log.amin %g must be > 0 and at least 1.2e-38 (float range)", p.amin);
     if (p.has_top_db && !(p.top_db > 0 && std::isfinite(p.top_db))) SD_FAIL("log.topDb %g must be > 0 or null", p.top_db);
     if (!p.ref_is_max && !(p.ref > 0 && std::isfinite(p.ref))) SD_FAIL("log.ref must be 'max' or a positive number");
   } else if (p.log_type == SD_LOG_LN) {
-    if (!(p.ln_floor > 0) || !std::isfinite(p.ln_floor)) SD_FAIL("log.floor %g must be > 0", p.ln_floor);
+    if (!(p.ln_floor >= FLT_MIN) || !std::isfinite(p.ln_floor))
+      SD_FAIL("log.floor %g must be > 0 and at least 1.2e-38 (float range)", p.ln_floor);
   } else {
     SD_FAIL("log.type must be db or ln");
   }
@@ -242,6 +251,15 @@ Status FeatureExtractor::create(const FeatureParams &params, FeatureExtractor *&
   }
   if (p.kind != SD_KIND_SPECTROGRAM) {
     const std::vector<double> w = mel_filterbank(p.sample_rate, p.n_fft, p.n_mels, p.f_min, p.f_max, p.mel_scale, p.mel_norm);
+    // fMin a rounding error below fMax makes adjacent mel edges equal: 0/0 weights (native/fuzz).
+    for (double v : w)
+      if (!std::isfinite(v)) {
+        const Status s = Status::error(
+            SD_ERR_CONFIG, "invalid feature config: fMin %g and fMax %g are too close for %d mel bands; widen the range",
+            p.f_min, p.f_max, p.n_mels);
+        delete ex;  // p refers into ex
+        return s;
+      }
     const int nb = ex->n_bins_;
     for (int m = 0; m < p.n_mels; ++m) {
       int first = nb, last = -1;
@@ -407,7 +425,7 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
     else
       for (int b = 0; b < n_bins_; ++b) pw[b] = std::sqrt(spec[b].r * spec[b].r + spec[b].i * spec[b].i);
     if (p_.kind == SD_KIND_SPECTROGRAM) {
-      for (int b = 0; b < n_bins_; ++b) row[b] = static_cast<float>(pw[b]);
+      for (int b = 0; b < n_bins_; ++b) row[b] = saturate_float(pw[b]);
     } else {
       const kiss_fft_scalar *wts = mel_weights_.data();
       for (int m = 0; m < p_.n_mels; ++m) {
@@ -415,7 +433,7 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
         const kiss_fft_scalar *pm = pw + mel_start_[m];
         kiss_fft_scalar acc = 0;
         for (int j = 0, len_m = mel_len_[m]; j < len_m; ++j) acc += wm[j] * pm[j];
-        row[m] = static_cast<float>(acc);
+        row[m] = saturate_float(acc);
       }
     }
   }

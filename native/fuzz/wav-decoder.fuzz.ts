@@ -1,0 +1,236 @@
+/**
+ * Fuzz loop for the WAV decoder. The C++ core has no WAV/PCM parsing entry point (it takes float
+ * samples), so the file-format attack surface is the TypeScript RIFF parser in src/audio/wav.ts;
+ * libFuzzer cannot drive it, so this is a bounded, structure-aware mutation loop seeded from
+ * native/fuzz/corpus/wav_decoder (FSDD clips and hand-made broken files).
+ *
+ * Mutations: byte flips and sets, truncation, random tails, 32-bit size fields set to edge values
+ * (0, 1, 2^31-1, 2^32-1, off by one), chunk insertion/duplication, splicing two seeds.
+ * Oracles per input: decodeWav either returns finite samples in [-1, 1], no more of them than the
+ * input has bytes (nothing allocated from a declared size), agreeing with readWavInfo; or throws a
+ * SpokenDigitsError whose message is one non-empty line. Every 16th input is also written to disk
+ * and read with openWavStream; its blocks must equal decodeWav's samples (or fail the same way).
+ * A decode slower than 2 s counts as a hang.
+ *
+ *   node --import tsx native/fuzz/wav-decoder.fuzz.ts --seconds 60 --corpus DIR --artifacts DIR
+ *   node --import tsx native/fuzz/wav-decoder.fuzz.ts --regress --corpus DIR   (replay seeds only)
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import inspector from 'node:inspector/promises';
+import { decodeWav, openWavStream, readWavInfo } from '../../src/audio/wav.js';
+import { SpokenDigitsError } from '../../src/errors.js';
+
+interface Args {
+  seconds: number;
+  regress: boolean;
+  corpus: string;
+  artifacts: string;
+  seed: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { seconds: 60, regress: false, corpus: 'native/fuzz/corpus/wav_decoder', artifacts: 'build/fuzz/artifacts', seed: Date.now() };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    if (k === '--regress') a.regress = true;
+    else if (k === '--seconds') a.seconds = Number(argv[++i]);
+    else if (k === '--corpus') a.corpus = argv[++i];
+    else if (k === '--artifacts') a.artifacts = argv[++i];
+    else if (k === '--seed') a.seed = Number(argv[++i]);
+    else throw new Error(`unknown argument ${k}`);
+  }
+  return a;
+}
+
+/** Small deterministic PRNG (mulberry32) so a run is reproducible from its printed seed. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const EDGE_U32 = [0, 1, 2, 3, 4, 8, 16, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe, 0x10000, 44];
+
+function mutate(seeds: Buffer[], r: () => number): Buffer {
+  const int = (n: number): number => Math.floor(r() * n);
+  let b = Buffer.from(seeds[int(seeds.length)]);
+  const rounds = 1 + int(4);
+  for (let k = 0; k < rounds; k++) {
+    switch (int(8)) {
+      case 0: // flip bits
+        if (b.length) b[int(b.length)] ^= 1 << int(8);
+        break;
+      case 1: // set a byte
+        if (b.length) b[int(b.length)] = int(256);
+        break;
+      case 2: // truncate
+        b = b.subarray(0, int(b.length + 1));
+        break;
+      case 3: // random tail
+        b = Buffer.concat([b, Buffer.from(Array.from({ length: int(64) }, () => int(256)))]);
+        break;
+      case 4: // a 32-bit field (chunk sizes, rates) set to an edge value, or nudged by one
+        if (b.length >= 4) {
+          const at = r() < 0.6 ? [4, 16, 24, 28, 40].map((o) => Math.min(o, b.length - 4))[int(5)] : int(b.length - 3);
+          const v = r() < 0.7 ? EDGE_U32[int(EDGE_U32.length)] : (b.readUInt32LE(at) + (r() < 0.5 ? 1 : -1)) >>> 0;
+          b.writeUInt32LE(v >>> 0, at);
+        }
+        break;
+      case 5: // 16-bit field (format tag, channels, bits)
+        if (b.length >= 2) b.writeUInt16LE([0, 1, 3, 6, 7, 0xfffe, 0xffff, 2, 24, 64][int(10)], Math.min([20, 22, 32, 34][int(4)], b.length - 2));
+        break;
+      case 6: { // insert a chunk (odd sizes exercise padding)
+        const size = int(20);
+        const id = ['LIST', 'cue ', 'fact', 'data', 'fmt ', 'JUNK'][int(6)];
+        const c = Buffer.alloc(8 + size + (size % 2));
+        c.write(id, 0, 'latin1');
+        c.writeUInt32LE(r() < 0.8 ? size : EDGE_U32[int(EDGE_U32.length)], 4);
+        const at = Math.min(12 + 2 * int(20), b.length);
+        b = Buffer.concat([b.subarray(0, at), c, b.subarray(at)]);
+        break;
+      }
+      default: { // splice with another seed
+        const o = seeds[int(seeds.length)];
+        const cut = int(b.length + 1);
+        b = Buffer.concat([b.subarray(0, cut), o.subarray(int(o.length + 1))]);
+      }
+    }
+  }
+  return b;
+}
+
+class Finding extends Error {}
+
+function checkTyped(err: unknown, what: string): string {
+  if (!(err instanceof SpokenDigitsError)) {
+    throw new Finding(`${what} threw an untyped ${err instanceof Error ? err.constructor.name : typeof err}: ${String(err)}`);
+  }
+  if (!err.message || err.message.includes('\n')) throw new Finding(`${what}: error message is empty or multi-line: ${JSON.stringify(err.message)}`);
+  return err.code;
+}
+
+/** Returns the decoded samples or the error code; throws Finding on anything else. */
+function checkDecode(b: Buffer): Float32Array | string {
+  let infoFrames: number | undefined;
+  let infoCode: string | undefined;
+  try {
+    const info = readWavInfo(b);
+    infoFrames = info.frames;
+    if (!(info.dataBytes <= b.length)) throw new Finding(`readWavInfo says ${info.dataBytes} data bytes in a ${b.length}-byte input`);
+  } catch (e) {
+    if (e instanceof Finding) throw e;
+    infoCode = checkTyped(e, 'readWavInfo');
+  }
+  const t0 = performance.now();
+  let out: Float32Array | string;
+  try {
+    const d = decodeWav(b);
+    if (d.samples.length > b.length) throw new Finding(`${d.samples.length} samples from ${b.length} bytes`);
+    for (let i = 0; i < d.samples.length; i++) {
+      const v = d.samples[i];
+      if (!(v >= -1 && v <= 1)) throw new Finding(`sample ${i} is ${v}`);
+    }
+    if (infoCode !== undefined) throw new Finding(`readWavInfo refused (${infoCode}) what decodeWav accepted`);
+    if (infoFrames !== d.samples.length) throw new Finding(`readWavInfo says ${infoFrames} frames, decodeWav gave ${d.samples.length}`);
+    out = d.samples;
+  } catch (e) {
+    if (e instanceof Finding) throw e;
+    out = checkTyped(e, 'decodeWav');
+  }
+  const ms = performance.now() - t0;
+  if (ms > 2000) throw new Finding(`decodeWav took ${ms.toFixed(0)} ms on ${b.length} bytes`);
+  return out;
+}
+
+async function checkStream(b: Buffer, expected: Float32Array | string, tmp: string): Promise<void> {
+  fs.writeFileSync(tmp, b);
+  const parts: Float32Array[] = [];
+  try {
+    const s = await openWavStream(tmp, { blockFrames: 97 });
+    for await (const block of s) parts.push(block);
+  } catch (e) {
+    const code = checkTyped(e, 'openWavStream');
+    // The streaming reader has no duration limit, so only a header error is comparable.
+    if (typeof expected !== 'string') throw new Finding(`openWavStream refused (${code}) what decodeWav accepted`);
+    return;
+  }
+  if (typeof expected === 'string') {
+    if (expected === 'ERR_WAV_FORMAT') throw new Finding(`openWavStream accepted what decodeWav refused (${expected})`);
+    return;
+  }
+  const n = parts.reduce((a, p) => a + p.length, 0);
+  if (n !== expected.length) throw new Finding(`stream gave ${n} samples, decodeWav ${expected.length}`);
+  let i = 0;
+  for (const p of parts) for (const v of p) if (!Object.is(v, expected[i++])) throw new Finding(`stream sample ${i - 1} differs`);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const names = fs.readdirSync(args.corpus).sort();
+  const seeds = names.map((n) => fs.readFileSync(path.join(args.corpus, n)));
+  if (seeds.length === 0) throw new Error(`no seeds in ${args.corpus}`);
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wav-fuzz-'));
+  const tmp = path.join(tmpDir, 'input.wav');
+  const session = new inspector.Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.startPreciseCoverage', { callCount: true, detailed: true });
+
+  const r = rng(args.seed);
+  const outcomes = new Map<string, number>();
+  let execs = 0;
+  let input = Buffer.alloc(0);
+  const t0 = performance.now();
+  try {
+    const inputs: Iterator<Buffer> = args.regress
+      ? seeds[Symbol.iterator]()
+      : (function* () {
+          while (performance.now() - t0 < args.seconds * 1000) yield mutate(seeds, r);
+        })();
+    for (let it = inputs.next(); !it.done; it = inputs.next()) {
+      input = it.value;
+      const res = checkDecode(input);
+      const key = typeof res === 'string' ? res : 'ok';
+      outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+      if (execs % 16 === 0 || args.regress) await checkStream(input, res, tmp);
+      execs++;
+    }
+  } catch (e) {
+    if (!(e instanceof Finding)) throw e;
+    fs.mkdirSync(args.artifacts, { recursive: true });
+    const file = path.join(args.artifacts, `wav_decoder-finding-${Date.now()}.wav`);
+    fs.writeFileSync(file, input);
+    console.error(`wav_decoder: FINDING after ${execs} inputs (seed ${args.seed}): ${e.message}\n  input written to ${file}`);
+    process.exitCode = 1;
+  } finally {
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+  }
+  const secs = (performance.now() - t0) / 1000;
+  // Block coverage of the decoder module, as V8 counts it (ranges with a non-zero count).
+  const { result } = await session.post('Profiler.takePreciseCoverage');
+  let covered = 0;
+  let total = 0;
+  for (const script of result) {
+    if (!script.url.includes('src/audio/wav.ts') && !script.url.includes('src/audio/pcm.ts')) continue;
+    for (const fn of script.functions)
+      for (const range of fn.ranges) {
+        total++;
+        if (range.count > 0) covered++;
+      }
+  }
+  session.disconnect();
+  const mix = [...outcomes].map(([k, v]) => `${k} ${v}`).join(', ');
+  console.log(
+    `   ${process.exitCode ? 'FAIL' : 'ok '} wav_decoder: ${execs}/${Math.round(execs / secs)} execs/(execs/s), ` +
+      `V8 blocks covered ${covered}/${total} (wav.ts+pcm.ts); outcomes: ${mix}`,
+  );
+}
+
+await main();
