@@ -85,11 +85,11 @@ for t in "${targets[@]}"; do
   if [ $regress -eq 1 ]; then
     args=(-runs=0 "$seeds")
   else
-    args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$work" "$seeds")
+    args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 "$work" "$seeds")
   fi
   if "$out/$t" -artifact_prefix="$out/artifacts/$t-" "${args[@]}" >"$log" 2>&1; then
-    stats=$(grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' "$log" | awk '{print $2}' | paste -sd/ -)
-    cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
+    stats=$(grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' "$log" | awk '{print $2}' | paste -sd/ - || true)
+    cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 || true)
     summary+=("$t: ${stats:-replayed} execs/(execs/s), $cov")
     echo "   ok  ${summary[-1]}"
   else

@@ -186,7 +186,7 @@ async function main(): Promise<void> {
   const r = rng(args.seed);
   const outcomes = new Map<string, number>();
   let execs = 0;
-  let input = Buffer.alloc(0);
+  let input: Buffer = Buffer.alloc(0);
   const t0 = performance.now();
   try {
     const inputs: Iterator<Buffer> = args.regress
