@@ -84,6 +84,30 @@ describe('feature backends: loading and bad input', () => {
     }
   });
 
+  it('applies stored normalization statistics per feature: (x - mean) / std', () => {
+    const base = resolveFeatureConfig({ kind: 'logmel', nMels: 8, numFrames: 30 });
+    const mean = Array.from({ length: 8 }, (_, i) => -40 + 3 * i);
+    const std = Array.from({ length: 8 }, (_, i) => 5 + i);
+    const x = sine(3000, 700);
+    for (const b of backends) {
+      const raw = b.createExtractor(base).compute(x);
+      const norm = b.createExtractor(resolveFeatureConfig({ ...base, normalization: { mean, std } })).compute(x);
+      for (let i = 0; i < raw.data.length; i++) {
+        const d = i % 8;
+        assert.ok(Math.abs(norm.data[i] - (raw.data[i] - mean[d]) / std[d]) < 1e-5, `${b.name} value ${i}`);
+      }
+    }
+  });
+
+  it('numFrames 0 keeps the natural length (1 + n / hop with centre padding)', () => {
+    for (const b of backends) {
+      const ex = b.createExtractor(resolveFeatureConfig({ numFrames: 0, deltas: 2 }));
+      const out = ex.compute(sine(12345, 300));
+      assert.equal(out.frames, 1 + Math.floor(12345 / 80));
+      assert.equal(out.dims, 60);
+    }
+  });
+
   it('a disposed extractor refuses to compute', () => {
     for (const b of backends) {
       const ex = b.createExtractor(resolveFeatureConfig());
