@@ -59,8 +59,8 @@ describe('wasm feature backend in Chromium', function () {
     const config = resolveFeatureConfig({ kind: 'logmel', deltas: 1 });
     const signal = Array.from({ length: 6000 }, (_, i) => 0.4 * Math.sin((2 * Math.PI * 523 * i) / 8000) * Math.exp(-i / 3000));
     const inBrowser = await page.evaluate(
-      async ({ config, signal }) => {
-        const mod = await import('http://spoken-digits.test/wasm-backend.js');
+      async ({ config, signal, url }) => {
+        const mod = await import(url);
         const backend = await mod.createWasmBackend();
         const ex = backend.createExtractor(config);
         const out = ex.compute(Float32Array.from(signal));
@@ -72,7 +72,7 @@ describe('wasm feature backend in Chromium', function () {
         }
         return { frames: out.frames, dims: out.dims, data: Array.from(out.data), error, resampled: backend.resample(new Float32Array(4800), 48000, 8000).length };
       },
-      { config, signal },
+      { config, signal, url: 'http://spoken-digits.test/wasm-backend.js' },
     );
     const node = (await createWasmBackend()).createExtractor(config).compute(Float32Array.from(signal));
     assert.equal(inBrowser.frames, node.frames);
