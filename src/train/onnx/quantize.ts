@@ -29,10 +29,12 @@ export interface QuantizeOptions {
   /** Ops run in int8: a preset of QUANTIZE_OP_SETS (default 'linear') or a list of op types. */
   ops?: keyof typeof QUANTIZE_OP_SETS | string[];
   /**
-   * Quantize grouped (depthwise) convolutions too (default). Leaving them fp32 costs a Q/DQ pair
-   * around each; on 100x40 feature maps int8 depthwise measured faster overall, on tiny maps slower.
+   * Quantize plain depthwise convolutions (one channel per group) too (default). Leaving them fp32
+   * costs a Q/DQ pair around each; on 100x40 maps int8 depthwise measured faster overall.
    */
   depthwise?: boolean;
+  /** Quantize convs with one input channel (the first conv on a spectrogram); off by default, see above. */
+  singleChannelConv?: boolean;
 }
 
 const WEIGHTED_OPS = ['Conv', 'Gemm', 'MatMul'];
@@ -42,7 +44,8 @@ const WEIGHTED_OPS = ['Conv', 'Gemm', 'MatMul'];
  */
 export const QUANTIZE_OP_SETS = {
   linear: WEIGHTED_OPS,
-  all: [...WEIGHTED_OPS, 'Add', 'Mul', 'Sigmoid', 'LeakyRelu', 'AveragePool', 'GlobalAveragePool'],
+  // Mul is left out: QLinearMul (swish, SE gates) measured several times slower than fp32 Mul.
+  all: [...WEIGHTED_OPS, 'Add', 'Sigmoid', 'LeakyRelu', 'AveragePool', 'GlobalAveragePool'],
 } as const;
 // Ops that only move or select values: ONNX Runtime runs them on int8 directly when the Q/DQ
 // around them share one scale, so quantizing through them saves a dequantize/quantize pair.
@@ -147,6 +150,7 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
     percentile: options.percentile ?? 99.99,
     activationType: options.activationType ?? 'uint8',
     depthwise: options.depthwise ?? true,
+    singleChannelConv: options.singleChannelConv ?? false,
     ops: typeof options.ops === 'string' ? [...(QUANTIZE_OP_SETS[options.ops] ?? [])] : (options.ops ?? [...QUANTIZE_OP_SETS.linear]),
   };
   if (typeof options.ops === 'string' && !(options.ops in QUANTIZE_OP_SETS))
@@ -177,7 +181,16 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
     if (!opts.ops.includes(n.op)) return false;
     if (n.op === 'Gemm' && (n.attrs.transA?.v || (n.attrs.alpha && n.attrs.alpha.v !== 1) || (n.attrs.beta && n.attrs.beta.v !== 1))) return false;
     if ((n.op === 'Conv' || n.op === 'Gemm') && !isConst(n.inputs[1])) return false;
-    if (n.op === 'Conv' && Number(n.attrs.group?.v ?? 1) > 1 && !opts.depthwise) return false;
+    if (n.op === 'Conv') {
+      const w = g.initializers.get(n.inputs[1])!;
+      const group = Number(n.attrs.group?.v ?? 1);
+      // ONNX Runtime's int8 grouped conv is only fast for plain depthwise (one in and one out
+      // channel per group); a channel multiplier made a separable block 20x slower than fp32.
+      if (group > 1 && (!opts.depthwise || w.dims[0] !== group || w.dims[1] !== 1)) return false;
+      // A conv on the single-channel spectrogram has a tiny reduction (k x k); int8 im2col costs
+      // more than the fp32 kernel there (measured 2x slower), so the first conv stays fp32.
+      if (group === 1 && w.dims[1] === 1 && !opts.singleChannelConv) return false;
+    }
     // Element-wise ops only when every input is an activation (a constant operand would need its own quantization).
     if (!weighted.has(n.op) && !n.inputs.every(floatValue)) return false;
     return true;
@@ -302,6 +315,7 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
         calibrationClips: calibrationBatches.reduce((a, b) => a + b.dims[0], 0),
         ops: opts.ops,
         depthwise: opts.depthwise,
+        singleChannelConv: opts.singleChannelConv,
       }),
     },
   });
