@@ -59,6 +59,7 @@ export interface RunningServer {
 }
 
 // 'wasm-unsafe-eval': ORT web and the emscripten DSP module compile WebAssembly from bytes.
+// connect-src data: the emscripten DSP module embeds its wasm as a data: URL and fetches it.
 // blob: workers: none today (ORT runs single-threaded, no proxy worker), so workers are same-origin only.
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -67,7 +68,7 @@ export const CONTENT_SECURITY_POLICY = [
   "style-src 'self'",
   "img-src 'self' data: blob:",
   "media-src 'self' blob: mediastream:",
-  "connect-src 'self'",
+  "connect-src 'self' data:",
   "object-src 'none'",
   "base-uri 'none'",
   "form-action 'none'",

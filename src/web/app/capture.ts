@@ -1,0 +1,149 @@
+import workletUrl from './capture-worklet.ts?worker&url';
+import { CaptureError } from '../../errors.js';
+
+export type MicState = 'off' | 'starting' | 'on' | 'suspended' | 'lost' | 'denied' | 'unavailable';
+
+/**
+ * The microphone: getUserMedia -> AudioWorklet -> blocks of mono float samples at the context's
+ * rate. When the device goes away (unplugged, driver reset) it reports 'lost' and, with
+ * `autoRecover`, keeps trying to reopen it until it succeeds.
+ */
+export class Microphone {
+  onBlock: (samples: Float32Array) => void = () => {};
+  onState: (state: MicState, detail?: string) => void = () => {};
+  autoRecover = false;
+  state: MicState = 'off';
+  private ctx: AudioContext | undefined;
+  private stream: MediaStream | undefined;
+  private source: MediaStreamAudioSourceNode | undefined;
+  private node: AudioWorkletNode | undefined;
+  private sink: GainNode | undefined;
+  private deviceId = '';
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private wanted = false;
+
+  constructor() {
+    navigator.mediaDevices?.addEventListener?.('devicechange', () => {
+      if (this.wanted && this.state === 'lost') void this.open();
+    });
+  }
+
+  get sampleRate(): number {
+    return this.ctx?.sampleRate ?? 48000;
+  }
+
+  private setState(state: MicState, detail?: string): void {
+    this.state = state;
+    this.onState(state, detail);
+  }
+
+  async start(deviceId = this.deviceId): Promise<void> {
+    this.deviceId = deviceId;
+    this.wanted = true;
+    await this.open();
+  }
+
+  /** Resumes a context that the autoplay policy suspended; call from a user gesture. */
+  async resume(): Promise<void> {
+    if (this.ctx && this.ctx.state !== 'running') await this.ctx.resume();
+    if (this.ctx?.state === 'running' && this.state === 'suspended') this.setState('on');
+  }
+
+  private async open(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    this.closeStream();
+    if (!navigator.mediaDevices?.getUserMedia) {
+      this.setState('unavailable', 'this browser gives no microphone access here (it needs https or localhost)');
+      throw new CaptureError('no microphone API: the page must be served over https or from localhost');
+    }
+    this.setState('starting');
+    try {
+      const constraints: MediaTrackConstraints = {
+        channelCount: 1,
+        // Raw audio: the model was trained on unprocessed speech, and AGC pumping confuses the VAD.
+        echoCancellation: false,
+        noiseSuppression: false,
+        autoGainControl: false,
+      };
+      if (this.deviceId) constraints.deviceId = { exact: this.deviceId };
+      this.stream = await navigator.mediaDevices.getUserMedia({ audio: constraints });
+    } catch (err) {
+      const name = (err as DOMException)?.name;
+      if (name === 'NotAllowedError' || name === 'SecurityError') {
+        this.setState('denied', 'microphone permission was refused');
+        this.wanted = this.autoRecover && this.wanted;
+      } else if (name === 'OverconstrainedError' && this.deviceId) {
+        // The chosen device is gone: fall back to the default one rather than staying deaf.
+        this.deviceId = '';
+        this.setState('lost', 'the chosen microphone is not present; using the default');
+      } else {
+        this.setState('lost', `no microphone (${name ?? err})`);
+      }
+      this.scheduleRetry();
+      return;
+    }
+    if (!this.ctx) {
+      this.ctx = new AudioContext({ latencyHint: 'interactive' });
+      await this.ctx.audioWorklet.addModule(workletUrl);
+    }
+    const ctx = this.ctx;
+    this.source = ctx.createMediaStreamSource(this.stream);
+    this.node = new AudioWorkletNode(ctx, 'sd-capture', { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1] });
+    this.node.port.onmessage = (e: MessageEvent<Float32Array>) => this.onBlock(e.data);
+    // A silent sink keeps the graph pulled on every browser without playing the mic back.
+    this.sink = ctx.createGain();
+    this.sink.gain.value = 0;
+    this.source.connect(this.node).connect(this.sink).connect(ctx.destination);
+    for (const track of this.stream.getAudioTracks()) {
+      track.addEventListener('ended', () => {
+        if (!this.wanted) return;
+        this.setState('lost', 'the microphone went away');
+        this.scheduleRetry();
+      });
+    }
+    if (ctx.state !== 'running') {
+      try {
+        await Promise.race([ctx.resume(), new Promise((r) => setTimeout(r, 300))]);
+      } catch {
+        // stays suspended until a user gesture
+      }
+    }
+    this.setState(ctx.state === 'running' ? 'on' : 'suspended');
+  }
+
+  private scheduleRetry(): void {
+    if (!this.autoRecover || !this.wanted) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.open().catch(() => undefined), 2000);
+  }
+
+  private closeStream(): void {
+    this.node?.port.close();
+    this.node?.disconnect();
+    this.source?.disconnect();
+    this.sink?.disconnect();
+    this.stream?.getTracks().forEach((t) => t.stop());
+    this.node = this.source = this.sink = this.stream = undefined;
+  }
+
+  /** Ends the tracks as an unplugged device would (the browser tests' stand-in for pulling the USB plug). */
+  simulateDeviceLoss(): void {
+    for (const track of this.stream?.getAudioTracks() ?? []) {
+      track.stop();
+      track.dispatchEvent(new Event('ended'));
+    }
+  }
+
+  stop(): void {
+    this.wanted = false;
+    clearTimeout(this.retryTimer);
+    this.closeStream();
+    this.setState('off');
+  }
+
+  /** Audio input devices; labels are empty until the user granted the microphone once. */
+  static async devices(): Promise<MediaDeviceInfo[]> {
+    if (!navigator.mediaDevices?.enumerateDevices) return [];
+    return (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'audioinput');
+  }
+}

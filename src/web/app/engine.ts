@@ -1,0 +1,96 @@
+import * as ort from 'onnxruntime-web/wasm';
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+import { createWasmBackend } from '../../features/wasm.js';
+import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from '../../features/backend.js';
+import { parseModelMetadata, type ModelMetadata } from '../../model/read-metadata.js';
+import { decide, topLabels, type Decision } from '../../model/decision.js';
+import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../../model/metadata.js';
+import { ModelError } from '../../errors.js';
+
+// ORT's wasm binary comes from our own build output (never a CDN). One thread: the models are tiny,
+// worker start-up would cost more than it saves, and threads need cross-origin isolation.
+ort.env.wasm.wasmPaths = { wasm: ortWasmUrl };
+ort.env.wasm.numThreads = 1;
+ort.env.wasm.proxy = false;
+
+export interface Recognition extends Decision {
+  probabilities: Float32Array;
+  top: { label: string; probability: number }[];
+  features: FeatureMatrix;
+  /** resample + features + ONNX run, ms. */
+  computeMs: number;
+  featureMs: number;
+  inferenceMs: number;
+  /** Seconds of audio recognized. */
+  durationSec: number;
+}
+
+let backendPromise: Promise<FeatureBackend> | undefined;
+export function featureBackend(): Promise<FeatureBackend> {
+  backendPromise ??= createWasmBackend();
+  return backendPromise;
+}
+
+/** One loaded model: its metadata (the feature config comes from the file), extractor and ORT session. */
+export class Recognizer {
+  private constructor(
+    readonly url: string,
+    readonly info: ModelMetadata,
+    readonly bytes: number,
+    private readonly backend: FeatureBackend,
+    private readonly extractor: FeatureExtractor,
+    private readonly session: ort.InferenceSession,
+  ) {}
+
+  static async load(url: string): Promise<Recognizer> {
+    const [backend, response] = await Promise.all([featureBackend(), fetch(url)]);
+    if (!response.ok) throw new ModelError(`cannot load model ${url}: HTTP ${response.status}; check the model name in Settings`);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const info = parseModelMetadata(bytes, url);
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    if (!session.inputNames.includes(MODEL_INPUT_NAME) || !session.outputNames.includes(MODEL_OUTPUT_NAME)) {
+      throw new ModelError(`${url} has inputs [${session.inputNames}] and outputs [${session.outputNames}]; expected '${MODEL_INPUT_NAME}' -> '${MODEL_OUTPUT_NAME}'`);
+    }
+    const extractor = backend.createExtractor(info.featureConfig);
+    const r = new Recognizer(url, info, bytes.length, backend, extractor, session);
+    // One warm-up run so the first spoken digit does not pay for ORT's lazy initialisation.
+    await r.recognize(new Float32Array(info.featureConfig.sampleRate / 2), info.featureConfig.sampleRate, 0.5);
+    return r;
+  }
+
+  get sampleRate(): number {
+    return this.info.featureConfig.sampleRate;
+  }
+
+  resample(samples: Float32Array, fromRate: number): Float32Array {
+    return this.backend.resample(samples, fromRate, this.sampleRate);
+  }
+
+  async recognize(samples: Float32Array, sampleRate: number, threshold: number): Promise<Recognition> {
+    const t0 = performance.now();
+    const audio = sampleRate === this.sampleRate ? samples : this.resample(samples, sampleRate);
+    const features = this.extractor.compute(audio);
+    const t1 = performance.now();
+    const input = new ort.Tensor('float32', features.data, [1, features.frames, features.dims]);
+    const out = await this.session.run({ [MODEL_INPUT_NAME]: input });
+    const probabilities = out[MODEL_OUTPUT_NAME].data as Float32Array;
+    const t2 = performance.now();
+    const decision = decide(probabilities, this.info.labels, threshold);
+    input.dispose();
+    return {
+      ...decision,
+      probabilities,
+      top: topLabels(probabilities, this.info.labels, 3),
+      features,
+      computeMs: t2 - t0,
+      featureMs: t1 - t0,
+      inferenceMs: t2 - t1,
+      durationSec: audio.length / this.sampleRate,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    this.extractor.dispose();
+    await this.session.release();
+  }
+}

@@ -1,0 +1,79 @@
+/** Settings (kept in localStorage) and the session's history and statistics. */
+export type Mode = 'single' | 'continuous' | 'batch';
+
+export interface Settings {
+  model: string;
+  micId: string;
+  /** null: use the model's calibrated rejection threshold. */
+  threshold: number | null;
+  vadSensitivity: number;
+  mode: Mode;
+}
+
+const KEY = 'spoken-digits.settings.v1';
+export const DEFAULT_SETTINGS: Settings = { model: 'default.int8.onnx', micId: '', threshold: null, vadSensitivity: 0.5, mode: 'continuous' };
+
+export function loadSettings(): Settings {
+  try {
+    const raw = localStorage.getItem(KEY);
+    if (!raw) return { ...DEFAULT_SETTINGS };
+    const s = JSON.parse(raw) as Partial<Settings>;
+    // Stored values are untrusted (older versions, hand edits): keep only well-formed ones.
+    return {
+      model: typeof s.model === 'string' && /^[\w.-]+\.onnx$/.test(s.model) ? s.model : DEFAULT_SETTINGS.model,
+      micId: typeof s.micId === 'string' ? s.micId : '',
+      threshold: typeof s.threshold === 'number' && s.threshold >= 0 && s.threshold <= 1 ? s.threshold : null,
+      vadSensitivity: typeof s.vadSensitivity === 'number' && s.vadSensitivity >= 0 && s.vadSensitivity <= 1 ? s.vadSensitivity : 0.5,
+      mode: s.mode === 'single' || s.mode === 'batch' || s.mode === 'continuous' ? s.mode : DEFAULT_SETTINGS.mode,
+    };
+  } catch {
+    return { ...DEFAULT_SETTINGS };
+  }
+}
+
+export function saveSettings(s: Settings): void {
+  try {
+    localStorage.setItem(KEY, JSON.stringify(s));
+  } catch {
+    // private mode / quota: settings just do not persist
+  }
+}
+
+export interface HistoryEntry {
+  time: Date;
+  digit: number | null;
+  candidate: number;
+  confidence: number;
+  /** Compute time (resample + features + model), ms. */
+  computeMs: number;
+  /** End of speech (VAD) or end of recording to result on screen, ms; null for files. */
+  latencyMs: number | null;
+  source: string;
+}
+
+export class Stats {
+  readonly history: HistoryEntry[] = [];
+  readonly counts = new Array<number>(10).fill(0);
+  rejected = 0;
+  private confidenceSum = 0;
+  private accepted = 0;
+
+  add(e: HistoryEntry): void {
+    this.history.push(e);
+    if (this.history.length > 500) this.history.shift();
+    if (e.digit === null) this.rejected++;
+    else {
+      this.counts[e.digit]++;
+      this.accepted++;
+      this.confidenceSum += e.confidence;
+    }
+  }
+
+  get meanConfidence(): number {
+    return this.accepted ? this.confidenceSum / this.accepted : 0;
+  }
+
+  recentLatencies(n: number): number[] {
+    return this.history.slice(-n).map((e) => e.latencyMs ?? e.computeMs);
+  }
+}

@@ -1,0 +1,92 @@
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** Shared set-up of the kiosk browser tests: the system Chromium, fake microphones made from FSDD clips. */
+export const CHROMIUM = '/usr/bin/chromium';
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const ARTIFACTS = join(ROOT, 'artifacts');
+export const WEB_DIST = join(ROOT, 'web-dist');
+
+export function fsddDir(): string | undefined {
+  for (const d of [process.env.SPOKEN_DIGITS_DATA && join(process.env.SPOKEN_DIGITS_DATA, 'recordings'), join(ROOT, '../shared/fsdd/recordings'), join(ROOT, '../../shared/fsdd/recordings'), '/work/shared/fsdd/recordings']) {
+    if (d && existsSync(d) && readdirSync(d).some((f) => f.endsWith('.wav'))) return d;
+  }
+  return undefined;
+}
+
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  // The page's AudioContext must run without a click, as in a kiosk launched with this flag.
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+/** One browser per fake-microphone file: Chromium reads the file once per opened capture (%noloop). */
+export async function launch(fakeMicWav?: string): Promise<Browser> {
+  const args = [...FLAGS];
+  if (fakeMicWav) args.push(`--use-file-for-fake-audio-capture=${fakeMicWav}%noloop`);
+  return chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+}
+
+/**
+ * A fake-mic WAV at 48 kHz from FSDD clips: lead-in silence, the clips with gaps, trailing silence.
+ * Silence is a little noise rather than digital zero, like a real room (the VAD tracks a noise floor).
+ */
+export function makeMicWav(clips: string[], out: string, opts: { lead?: number; gap?: number; tail?: number } = {}): string {
+  const { lead = 0.8, gap = 0.7, tail = 1.5 } = opts;
+  mkdirSync(join(ARTIFACTS, 'mic'), { recursive: true });
+  const parts: string[] = [];
+  clips.forEach((clip, i) => {
+    const p = join(ARTIFACTS, 'mic', `part-${i}-${out.replace(/\W/g, '_')}.wav`);
+    execFileSync('sox', [clip, '-r', '48000', '-b', '16', '-c', '1', p, 'pad', String(i === 0 ? lead : gap / 2), String(i === clips.length - 1 ? tail : gap / 2)]);
+    parts.push(p);
+  });
+  const joined = join(ARTIFACTS, 'mic', `joined-${out}`);
+  const file = join(ARTIFACTS, 'mic', out);
+  if (parts.length === 1) execFileSync('cp', [parts[0], joined]);
+  else execFileSync('sox', [...parts, joined]);
+  // Mix in quiet white noise (-60 dBFS) over the whole file.
+  const seconds = Number(execFileSync('soxi', ['-D', joined]).toString().trim());
+  const noise = join(ARTIFACTS, 'mic', `noise-${out}`);
+  execFileSync('sox', ['-n', '-r', '48000', '-b', '16', '-c', '1', noise, 'synth', String(seconds), 'whitenoise', 'vol', '0.001']);
+  execFileSync('sox', ['-m', joined, noise, file]);
+  return file;
+}
+
+export interface Probe {
+  ready: boolean;
+  modelLoadedMs: number | null;
+  firstResultMs: number | null;
+  results: { digit: number | null; candidate: number; confidence: number; computeMs: number; latencyMs: number | null; source: string }[];
+  errors: string[];
+  micState: string;
+}
+
+export async function probe(page: Page): Promise<Probe> {
+  return page.evaluate(() => (window as unknown as { __digits: Probe }).__digits);
+}
+
+export async function waitReady(page: Page, timeoutMs = 30000): Promise<void> {
+  await page.waitForFunction(() => {
+    const p = (window as unknown as { __digits?: Probe }).__digits;
+    return p && (p.ready || p.errors.length > 0);
+  }, undefined, { timeout: timeoutMs });
+  const p = await probe(page);
+  if (p.errors.length) throw new Error(`page failed to start: ${p.errors.join('; ')}`);
+}
+
+export async function waitResults(page: Page, n: number, timeoutMs = 20000): Promise<Probe> {
+  await page
+    .waitForFunction((k) => ((window as unknown as { __digits: Probe }).__digits.results.length >= k), n, { timeout: timeoutMs })
+    .catch(() => undefined);
+  return probe(page);
+}

@@ -1,0 +1,207 @@
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { startServer, type RunningServer } from '../../src/web/server.js';
+import { DigitRecognizer } from '../../src/model/recognizer.js';
+import { ARTIFACTS, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, probe, waitReady, waitResults } from './harness.js';
+
+/*
+ * The kiosk page in real headless Chromium (Debian's, never a downloaded one) with fake microphones
+ * fed from FSDD clips. Clips are those the Node pipeline recognizes confidently with the same model,
+ * so a failure here means the browser path (worklet -> wasm VAD/features -> ORT web) disagrees.
+ */
+describe('kiosk web app in headless Chromium', function () {
+  this.timeout(180_000);
+  const fsdd = fsddDir();
+  let srv: RunningServer;
+  let clips: { path: string; digit: number }[] = [];
+  const metrics: Record<string, unknown> = {};
+  const browsers: Browser[] = [];
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (listed in .ci/run)`);
+    if (!fsdd) throw new Error('FSDD recordings not found (../shared/fsdd/recordings or SPOKEN_DIGITS_DATA)');
+    if (!existsSync(join(WEB_DIST, 'index.html'))) execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'ignore' });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    srv = await startServer({ root: WEB_DIST, modelsDir: join(ROOT, 'models'), port: 0 });
+    // Test-split clips (takes 0-4) of several speakers, kept when Node is right and sure.
+    const rec = await DigitRecognizer.load({ model: join(ROOT, 'models/default.onnx'), backend: 'wasm' });
+    try {
+      const wanted = readdirSync(fsdd)
+        .filter((f) => /^\d_[a-z]+_[0-4]\.wav$/.test(f))
+        .sort((a, b) => (a.split('_')[2] + a).localeCompare(b.split('_')[2] + b));
+      const bySpeaker = new Map<string, number>();
+      for (const f of wanted) {
+        const speaker = f.split('_')[1];
+        if ((bySpeaker.get(speaker) ?? 0) >= 4) continue;
+        const p = await rec.predict(join(fsdd, f));
+        if (p.digit === Number(f[0]) && p.confidence > 0.9) {
+          clips.push({ path: join(fsdd, f), digit: p.digit });
+          bySpeaker.set(speaker, (bySpeaker.get(speaker) ?? 0) + 1);
+        }
+        if (clips.length >= 24) break;
+      }
+    } finally {
+      await rec.dispose();
+    }
+    assert.ok(clips.length >= 8, `only ${clips.length} usable clips`);
+    // Distinct digits first, so a string like "3719" checks order, not just membership.
+    const seen = new Set<number>();
+    clips = [...clips.filter((c) => !seen.has(c.digit) && seen.add(c.digit)), ...clips];
+  });
+
+  after(async () => {
+    await Promise.all(browsers.map((b) => b.close().catch(() => undefined)));
+    await srv?.close();
+    if (Object.keys(metrics).length) {
+      writeFileSync(join(ARTIFACTS, 'web-metrics.json'), JSON.stringify(metrics, null, 2));
+      console.log('    kiosk metrics:', JSON.stringify(metrics));
+    }
+  });
+
+  async function open(mic: string | undefined, query: string) {
+    const browser = await launch(mic);
+    browsers.push(browser);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await context.newPage();
+    const consoleErrors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    await page.goto(`${srv.url}/?${query}`);
+    return { browser, context, page, consoleErrors };
+  }
+
+  it('single mode shows the right digit for several clips', async () => {
+    const computeMs: number[] = [];
+    for (const [i, clip] of clips.slice(0, 3).entries()) {
+      const wav = makeMicWav([clip.path], `single-${i}.wav`);
+      const { browser, page, consoleErrors } = await open(wav, 'mode=single');
+      await waitReady(page);
+      await page.click('#record');
+      const p = await waitResults(page, 1, 15000);
+      assert.equal(p.results.length, 1, `no result for ${clip.path}; errors: ${[...p.errors, ...consoleErrors].join('; ')}`);
+      assert.equal(await page.textContent('#digit'), String(clip.digit), `wrong digit for ${clip.path}`);
+      computeMs.push(p.results[0].computeMs);
+      if (i === 0) await page.screenshot({ path: join(ARTIFACTS, 'kiosk-single.png') });
+      assert.deepEqual(consoleErrors, []);
+      await browser.close();
+    }
+    metrics.singleComputeMs = computeMs.map((v) => +v.toFixed(2));
+  });
+
+  it('continuous mode turns a multi-digit recording into the right string', async () => {
+    const seq = clips.slice(0, 4);
+    const expected = seq.map((c) => c.digit).join('');
+    const wav = makeMicWav(seq.map((c) => c.path), 'continuous.wav', { lead: 0.8, gap: 0.8, tail: 1.5 });
+    const { browser, page, consoleErrors } = await open(wav, 'mode=continuous&listen=1');
+    await waitReady(page);
+    const p = await waitResults(page, seq.length, 20000);
+    await page.waitForTimeout(1500); // nothing extra should follow
+    const text = (await page.textContent('#digit-string'))?.trim();
+    await page.screenshot({ path: join(ARTIFACTS, 'kiosk-continuous.png') });
+    assert.equal(text, expected, `string ${text} for digits ${expected}; results ${JSON.stringify(p.results.map((r) => [r.digit, r.confidence.toFixed(2)]))}`);
+    const final = await probe(page);
+    assert.equal(final.results.length, seq.length);
+    assert.deepEqual(consoleErrors, []);
+    metrics.continuous = {
+      expected,
+      got: text,
+      modelReadyMs: Math.round(final.modelLoadedMs ?? -1),
+      firstResultMs: Math.round(final.firstResultMs ?? -1),
+      // The first digit ends ~0.8 s + its length into the file, which starts when the mic opens.
+      computeMs: final.results.map((r) => +r.computeMs.toFixed(2)),
+      endOfSpeechToResultMs: final.results.map((r) => +(r.latencyMs ?? 0).toFixed(1)),
+    };
+    await browser.close();
+  });
+
+  it('batch mode takes chosen and dropped WAV files and reports bad ones', async () => {
+    const { browser, page, consoleErrors } = await open(undefined, 'mode=batch');
+    await waitReady(page);
+    const chosen = clips.slice(0, 5);
+    await page.setInputFiles('#files', chosen.map((c) => c.path));
+    await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length >= n, chosen.length);
+    // A synthetic drop: one real clip and one text file that claims to be a WAV.
+    const dropped = clips[5];
+    const b64 = readFileSync(dropped.path).toString('base64');
+    await page.evaluate(
+      ([name, data]) => {
+        const dt = new DataTransfer();
+        const bytes = Uint8Array.from(atob(data), (ch) => ch.charCodeAt(0));
+        dt.items.add(new File([bytes], name, { type: 'audio/wav' }));
+        dt.items.add(new File(['this is not audio'], 'notes.wav', { type: 'audio/wav' }));
+        const drop = document.getElementById('drop')!;
+        drop.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        drop.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      },
+      [dropped.path.split('/').pop()!, b64] as const,
+    );
+    await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length >= n, chosen.length + 2);
+    const rows = await page.$$eval('#batch-table tbody tr', (trs) => trs.map((tr) => ({ cells: Array.from(tr.children).map((td) => td.textContent ?? ''), error: (tr as HTMLElement).dataset.error === 'true' })));
+    await page.screenshot({ path: join(ARTIFACTS, 'kiosk-batch.png'), fullPage: true });
+    for (const [i, c] of [...chosen, dropped].entries()) {
+      assert.equal(rows[i].cells[0], c.path.split('/').pop());
+      assert.equal(rows[i].cells[1], String(c.digit), `row ${i}: ${rows[i].cells.join(' | ')}`);
+    }
+    const bad = rows[chosen.length + 1];
+    assert.ok(bad.error, 'the non-WAV file must be reported as an error row');
+    assert.match(bad.cells[5], /WAV|RIFF/i);
+    assert.match((await page.textContent('#batch-summary')) ?? '', /6\/6 correct/);
+    assert.deepEqual(consoleErrors, []);
+    await browser.close();
+  });
+
+  it('kiosk mode: large, no settings, listens by itself and recovers from a lost microphone', async () => {
+    const wav = makeMicWav([clips[1].path, clips[2].path], 'kiosk.wav', { lead: 1.0, gap: 1.0, tail: 2.0 });
+    const { browser, page, consoleErrors } = await open(wav, 'kiosk=1');
+    await waitReady(page);
+    assert.equal(await page.evaluate(() => document.body.classList.contains('kiosk')), true);
+    assert.equal(await page.isVisible('#open-settings'), false, 'settings must be hidden in kiosk mode');
+    assert.equal(await page.isVisible('.modes'), false);
+    const fontPx = await page.$eval('#digit', (el) => parseFloat(getComputedStyle(el).fontSize));
+    assert.ok(fontPx >= 160, `digit font ${fontPx}px is not readable at a distance`);
+    const p = await waitResults(page, 2, 20000);
+    assert.deepEqual(p.results.map((r) => r.digit), [clips[1].digit, clips[2].digit]);
+    await page.screenshot({ path: join(ARTIFACTS, 'kiosk-kiosk.png') });
+    // Pull the device: the track ends as when a USB microphone is unplugged.
+    await page.evaluate(() => (window as unknown as { __digitsTest: { loseMicrophone(): void } }).__digitsTest.loseMicrophone());
+    await page.waitForFunction(() => (window as unknown as { __digits: { micState: string } }).__digits.micState === 'lost', undefined, { timeout: 5000 });
+    await page.waitForFunction(() => (window as unknown as { __digits: { micState: string } }).__digits.micState === 'on', undefined, { timeout: 10000 });
+    assert.deepEqual(consoleErrors, []);
+    await browser.close();
+  });
+
+  it('works offline once loaded (service worker) and measures the download', async () => {
+    const { browser, context, page } = await open(undefined, 'mode=batch');
+    const sizes: { url: string; bytes: number; encoding: string }[] = [];
+    // What a first visit puts on the wire (compressed bodies + headers), in a fresh profile.
+    const fresh = await browser.newContext();
+    const p2 = await fresh.newPage();
+    p2.on('requestfinished', async (req) => {
+      const s = await req.sizes().catch(() => undefined);
+      const res = await req.response();
+      if (s && res) sizes.push({ url: new URL(req.url()).pathname, bytes: s.responseBodySize + s.responseHeadersSize, encoding: (await res.allHeaders())['content-encoding'] ?? '' });
+    });
+    await p2.goto(`${srv.url}/?mode=batch`);
+    await waitReady(p2);
+    await p2.waitForTimeout(500);
+    const total = sizes.reduce((a, s) => a + s.bytes, 0);
+    metrics.download = { totalBytes: total, files: sizes.sort((a, b) => b.bytes - a.bytes).slice(0, 6) };
+    assert.ok(total <= 5 * 1024 * 1024, `first load transferred ${total} bytes (> 5 MiB)`);
+    await fresh.close();
+
+    await waitReady(page);
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    // Give the worker time to put the model into its cache.
+    await page.waitForFunction(async () => (await caches.keys()).includes('sd-models') && (await (await caches.open('sd-models')).keys()).length > 0, undefined, { timeout: 10000 });
+    await context.setOffline(true);
+    await page.reload();
+    await waitReady(page);
+    await page.setInputFiles('#files', [clips[0].path]);
+    await page.waitForFunction(() => document.querySelectorAll('#batch-table tbody tr').length >= 1);
+    assert.equal(await page.$eval('#batch-table tbody tr td:nth-child(2)', (td) => td.textContent), String(clips[0].digit));
+    await browser.close();
+  });
+});
