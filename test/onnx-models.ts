@@ -155,6 +155,22 @@ function misc(): tf.LayersModel {
   return tf.model({ inputs: x, outputs: y });
 }
 
+function inputShapes(): tf.LayersModel {
+  // Models that take the features as [frames, dims, 1] or flat still get the contract input.
+  const a = tf.sequential({
+    layers: [
+      L.conv2d({ inputShape: [FRAMES, DIMS, 1], filters: 4, kernelSize: 3, strides: 2, activation: 'relu' }),
+      L.globalAveragePooling2d({}),
+      L.dense({ units: LABELS, activation: 'softmax' }),
+    ],
+  });
+  const b = tf.sequential({ layers: [L.dense({ inputShape: [FRAMES * DIMS], units: LABELS, activation: 'softmax' })] });
+  const x = tf.input({ shape: [FRAMES, DIMS] });
+  const ya = a.apply(L.reshape({ targetShape: [FRAMES, DIMS, 1] }).apply(x)) as T;
+  const yb = b.apply(L.flatten().apply(x)) as T;
+  return tf.model({ inputs: x, outputs: L.average().apply([ya, yb]) as T });
+}
+
 export const ARCHITECTURES: Record<string, () => tf.LayersModel> = {
   mlp,
   cnn,
@@ -164,6 +180,16 @@ export const ARCHITECTURES: Record<string, () => tf.LayersModel> = {
   'transformer-like': transformerLike,
   ensemble,
   misc,
+  'nested-input-shapes': inputShapes,
+  'conv-input': () =>
+    tf.sequential({
+      layers: [
+        L.conv2d({ inputShape: [FRAMES, DIMS, 1], filters: 6, kernelSize: [5, 3], padding: 'same', activation: 'relu' }),
+        L.maxPooling2d({ poolSize: [4, 2] }),
+        L.flatten(),
+        L.dense({ units: LABELS, activation: 'softmax' }),
+      ],
+    }),
 };
 
 /** Deterministic non-trivial weights, so BatchNorm statistics and biases matter in the comparison. */
