@@ -22,7 +22,8 @@ import type { FeatureBackend } from '../src/features/backend.js';
 import { parseModelMetadata } from '../src/model/read-metadata.js';
 import { clipFeatureBatches, pickCalibrationClips } from '../src/train/onnx/calibration.js';
 import { decodeModel } from '../src/train/onnx/graph.js';
-import { type CalibrationBatch, type QuantizeOptions, quantizeModel } from '../src/train/onnx/quantize.js';
+import { chooseQuantization } from '../src/train/onnx/choose.js';
+import type { CalibrationBatch } from '../src/train/onnx/quantize.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,17 +36,6 @@ const { values } = parseArgs({
   },
 });
 const log = (s: string) => process.stderr.write(`${s}\n`);
-
-interface Variant {
-  name: string;
-  options: QuantizeOptions | null;
-}
-const VARIANTS: Variant[] = [
-  { name: 'fp32', options: null },
-  { name: 'int8 linear minmax', options: { ops: 'linear', calibration: 'minmax' } },
-  { name: 'int8 linear p99.99', options: { ops: 'linear', calibration: 'percentile', percentile: 99.99 } },
-  { name: 'int8 all minmax', options: { ops: 'all', calibration: 'minmax' } },
-];
 
 interface Row {
   model: string;
@@ -108,39 +98,6 @@ function featuresFor(config: FeatureConfig, clips: FsddClip[], backend: FeatureB
   return f;
 }
 
-async function predictAll(session: ort.InferenceSession, batches: CalibrationBatch[]): Promise<number[]> {
-  const out: number[] = [];
-  for (const b of batches) {
-    const p = (await session.run({ features: new ort.Tensor('float32', b.data, b.dims) })).probabilities.data as Float32Array;
-    const n = p.length / b.dims[0];
-    for (let r = 0; r < b.dims[0]; r++) {
-      let best = 0;
-      for (let j = 1; j < n; j++) if (p[r * n + j] > p[r * n + best]) best = j;
-      out.push(best);
-    }
-  }
-  return out;
-}
-
-/** Batch-1 latency of several sessions, interleaved in rounds so machine noise hits all alike. */
-async function latencies(sessions: ort.InferenceSession[], clip: CalibrationBatch, runs: number): Promise<{ p50: number; p90: number }[]> {
-  const feeds = { features: new ort.Tensor('float32', clip.data, clip.dims) };
-  const times = sessions.map(() => [] as number[]);
-  for (const s of sessions) for (let i = 0; i < 30; i++) await s.run(feeds);
-  const perRound = 20;
-  for (let round = 0; round < Math.ceil(runs / perRound); round++)
-    for (let k = 0; k < sessions.length; k++)
-      for (let i = 0; i < perRound; i++) {
-        const t0 = process.hrtime.bigint();
-        await sessions[k].run(feeds);
-        times[k].push(Number(process.hrtime.bigint() - t0) / 1000);
-      }
-  return times.map((t) => {
-    t.sort((a, b) => a - b);
-    return { p50: t[Math.floor(t.length * 0.5)], p90: t[Math.floor(t.length * 0.9)] };
-  });
-}
-
 const data = findData();
 const backend = await loadFeatureBackend();
 const rows: Row[] = [];
@@ -172,48 +129,13 @@ for (const model of await modelsToRun()) {
   log(`quantization bench: ${model.name} (${meta.modelType}) …`);
   const f = featuresFor(meta.featureConfig, data.clips, backend);
   const truth = f.digits.map((d) => meta.labels.indexOf(String(d)));
-  const variants: { v: Variant; bytes: Uint8Array }[] = [];
-  for (const v of VARIANTS) {
-    try {
-      variants.push({ v, bytes: v.options ? await quantizeModel(fp32, f.calib, v.options) : fp32 });
-    } catch (err) {
-      log(`  ${v.name}: ${(err as Error).message}`);
-    }
-  }
-  const sessions = await Promise.all(
-    variants.map((x) => ort.InferenceSession.create(x.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' })),
-  );
-  const preds: number[][] = [];
-  for (const s of sessions) preds.push(await predictAll(s, f.test));
-  const lat = await latencies(sessions, { data: f.test[0].data.subarray(0, f.test[0].data.length / f.test[0].dims[0]), dims: [1, ...f.test[0].dims.slice(1)] }, Number(values.runs));
-  for (const s of sessions) await s.release();
-  const n = truth.length;
-  variants.forEach((x, k) => {
-    rows.push({
-      model: model.name,
-      variant: x.v.name,
-      bytes: x.bytes.length,
-      accuracy: preds[k].filter((p, i) => p === truth[i]).length / n,
-      agreement: preds[k].filter((p, i) => p === preds[0][i]).length / n,
-      p50us: lat[k].p50,
-      p90us: lat[k].p90,
-    });
+  // Random-weight models have no meaningful accuracy: judge them by agreement with fp32.
+  const choice = await chooseQuantization(fp32, f.calib, {
+    evaluation: { batches: f.test, labels: model.synthetic ? truth.map(() => -1) : truth },
+    runs: Number(values.runs),
   });
-  const mine = rows.filter((r) => r.model === model.name);
-  const base = mine[0];
-  const candidates = mine.slice(1).filter((r) => (model.synthetic ? r.agreement >= 0.98 : r.accuracy >= base.accuracy) && r.p50us <= base.p50us * 1.05);
-  candidates.sort((a, b) => a.p50us - b.p50us);
-  const best = candidates[0];
-  const fastest = [...mine.slice(1)].sort((a, b) => a.p50us - b.p50us)[0];
-  verdicts[model.name] = best
-    ? { keep: 'int8', variant: best.variant, why: `${best.variant}: accuracy ${(100 * best.accuracy).toFixed(2)}% vs ${(100 * base.accuracy).toFixed(2)}%, p50 ${best.p50us.toFixed(0)} vs ${base.p50us.toFixed(0)} µs` }
-    : {
-        keep: 'fp32',
-        variant: null,
-        why: fastest
-          ? `no int8 variant ties fp32 on both counts (fastest int8 ${fastest.variant}: p50 ${fastest.p50us.toFixed(0)} vs ${base.p50us.toFixed(0)} µs, accuracy ${(100 * fastest.accuracy).toFixed(2)}% vs ${(100 * base.accuracy).toFixed(2)}%)`
-          : 'no int8 variant could be made',
-      };
+  for (const r of choice.results) rows.push({ model: model.name, ...r });
+  verdicts[model.name] = { keep: choice.keep, variant: choice.variant, why: choice.why };
 }
 
 const result = {
@@ -228,7 +150,7 @@ if (values.json) {
 } else {
   const t = new Table({ style: { head: [], border: [] }, head: ['model', 'variant', 'KB', 'test acc %', 'agree w/ fp32 %', 'p50 µs', 'p90 µs'] });
   for (const r of rows)
-    t.push([r.model, r.variant, (r.bytes / 1024).toFixed(1), (100 * r.accuracy).toFixed(2), (100 * r.agreement).toFixed(1), r.p50us.toFixed(0), r.p90us.toFixed(0)]);
+    t.push([r.model, r.variant, (r.bytes / 1024).toFixed(1), Number.isNaN(r.accuracy) ? '-' : (100 * r.accuracy).toFixed(2), (100 * r.agreement).toFixed(1), r.p50us.toFixed(0), r.p90us.toFixed(0)]);
   process.stdout.write(`${t.toString()}\n${result.machine}; features: ${result.featureBackend}\n${result.calibration}\n`);
   for (const [m, v] of Object.entries(verdicts)) process.stdout.write(`${m}: keep ${v.keep} — ${v.why}\n`);
 }

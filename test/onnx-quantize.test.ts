@@ -82,6 +82,27 @@ describe('int8 quantization', function () {
     assert.ok(int8.length < fp32.length);
   });
 
+  it('chooseQuantization reports every variant and keeps int8 only when it ties or wins', async () => {
+    const { chooseQuantization } = await import('../src/train/onnx/choose.js');
+    const model = ARCHITECTURES.mlp();
+    randomizeWeights(model, 4);
+    const fp32 = exportToOnnx(model, { featureConfig, labels, modelType: 'mlp' });
+    const fp32Preds = await predict(fp32, evalBatch);
+    // Labels = fp32's own answers, so fp32 scores 100% and int8 must match it on every clip to be kept.
+    const truth = Array.from({ length: evalBatch.dims[0] }, (_, r) => argmax(fp32Preds, r));
+    const choice = await chooseQuantization(fp32, calib, { evaluation: { batches: [evalBatch], labels: truth }, runs: 40 });
+    assert.deepEqual(choice.results.map((r) => r.variant), ['fp32', 'int8 linear minmax', 'int8 linear p99.99', 'int8 all minmax']);
+    assert.equal(choice.results[0].accuracy, 1);
+    const chosen = choice.results.find((r) => r.variant === choice.variant);
+    if (choice.keep === 'int8') {
+      assert.ok(chosen && chosen.accuracy === 1 && chosen.p50us <= choice.results[0].p50us * 1.05, choice.why);
+      assert.equal(parseModelMetadata(choice.int8!).precision, 'int8');
+    } else {
+      assert.equal(choice.int8, null);
+      assert.ok(choice.results.slice(1).every((r) => r.accuracy < 1 || r.p50us > choice.results[0].p50us * 1.05), choice.why);
+    }
+  });
+
   it('refuses bad input with ModelError', async () => {
     const fp32 = exportToOnnx(ARCHITECTURES.mlp(), { featureConfig, labels, modelType: 'mlp' });
     const reject = (p: Promise<unknown>, re: RegExp) => assert.rejects(p, (e: unknown) => e instanceof ModelError && re.test(e.message));
