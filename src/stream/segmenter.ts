@@ -25,25 +25,40 @@ export interface SplitOptions {
   minDepthDb?: number;
   /** No piece shorter than this. Default 150 ms. */
   minPieceMs?: number;
-  /** At most this many cut candidates (the deepest) are tried. Default 9. */
+  /**
+   * A valley at least this deep and this long is a pause between words and always cut: on FSDD
+   * test clips joined by 120-160 ms pauses, 98% of the pauses qualify and 1% of the words hold
+   * one. Defaults 15 dB and 60 ms.
+   */
+  sureDepthDb?: number;
+  sureLowMs?: number;
+  /** At most this many weaker cut candidates per stretch are tried (the deepest). Default 8. */
   maxCuts?: number;
   /**
    * A single digit spoken in isolation rarely lasts longer than this (FSDD: < 0.8 s of speech);
    * longer pieces are penalised as probably holding two digits. Default 850 ms.
    */
   typicalDigitMs?: number;
-  /** A whole segment classified at least this confidently and no longer than typicalDigitMs is not split. Default 0.9. */
+  /** A stretch classified at least this confidently and no longer than typicalDigitMs is not split further. Default 0.9. */
   acceptWholeAbove?: number;
+  /** Pieces with less speech than this (silence at their edges not counted) are not allowed. Default 180 ms. */
+  minSpeechMs?: number;
+  /**
+   * Cost (in log-confidence units) of each cut at a weak valley: most weak valleys lie inside
+   * words (stop closures in "six", "eight"), so a split has to buy a clearly better score. Default 0.7.
+   */
+  weakCutCost?: number;
 }
 
 /**
  * Splits one endpointed segment into the digits it holds.
  *
- * Candidate cuts are the energy valleys the core finds; every way of cutting at a subset of them
- * is scored by the classifier (log confidence of each piece, minus a penalty for pieces longer
- * than a digit usually is), and the best-scoring cut wins (dynamic programming over the sorted
- * cut points, so k candidates cost at most k(k+1)/2 classifications). Short, confident segments
- * skip all of this: one classification.
+ * The core finds the energy valleys. Deep, long ones (real pauses) are cut unconditionally. Within
+ * each remaining stretch, every way of cutting at a subset of the weaker valleys is scored by the
+ * classifier (log confidence of each piece, minus a penalty for pieces longer than a digit usually
+ * is) and the best wins — dynamic programming over the sorted cut points, so k candidates cost at
+ * most k(k+1)/2 classifications. A stretch without weak valleys, or short and confidently
+ * classified, costs one classification.
  */
 export async function splitSegment(
   samples: Float32Array,
@@ -55,52 +70,69 @@ export async function splitSegment(
 ): Promise<Piece[]> {
   const minDepthDb = options.minDepthDb ?? 8;
   const minPieceMs = options.minPieceMs ?? 150;
-  const maxCuts = options.maxCuts ?? 9;
+  const sureDepth = options.sureDepthDb ?? 15;
+  const sureLow = options.sureLowMs ?? 60;
+  const maxCuts = options.maxCuts ?? 8;
   const typical = options.typicalDigitMs ?? 850;
   const acceptWhole = options.acceptWholeAbove ?? 0.9;
+  const minSpeech = options.minSpeechMs ?? 180;
+  const cutCost = options.weakCutCost ?? 0.7;
   const ms = (n: number) => (n / sampleRate) * 1000;
   const n = samples.length;
 
-  const whole = await classifier.predict({ samples, sampleRate });
-  const wholeSpeechMs = ms(n) - edgeSilenceMs;
-  if (wholeSpeechMs <= typical && whole.confidence >= acceptWhole) return [{ start: 0, end: n, prediction: whole }];
+  const valleys = core.findValleys(samples, sampleRate, minDepthDb, minPieceMs);
+  const sure = valleys.filter((v) => v.depthDb >= sureDepth && v.lowMs >= sureLow);
+  const weak = valleys.filter((v) => !(v.depthDb >= sureDepth && v.lowMs >= sureLow));
+  const bounds = [0, ...sure.map((v) => v.sample), n];
+  // Silence inside a stretch that is not speech: the segment's pre/post-roll at its ends, half of
+  // a bounding valley's low stretch elsewhere.
+  const boundLow = [edgeSilenceMs / 2, ...sure.map((v) => v.lowMs / 2), edgeSilenceMs / 2];
 
-  let valleys = core.findValleys(samples, sampleRate, minDepthDb, minPieceMs);
-  if (valleys.length === 0) return [{ start: 0, end: n, prediction: whole }];
-  if (valleys.length > maxCuts) valleys = [...valleys].sort((a, b) => b.depthDb - a.depthDb).slice(0, maxCuts).sort((a, b) => a.sample - b.sample);
-
-  const cuts = [0, ...valleys.map((v) => v.sample), n];
-  // Silence inside a piece that is not speech: half of each bounding valley's low stretch, and the
-  // segment's own pre/post-roll at its ends.
-  const lowMs = [edgeSilenceMs / 2, ...valleys.map((v) => v.lowMs), edgeSilenceMs / 2];
-  const cache = new Map<string, SegmentPrediction>();
-  cache.set(`0:${n}`, whole);
-  const score = async (i: number, j: number): Promise<{ s: number; p: SegmentPrediction }> => {
-    const key = `${cuts[i]}:${cuts[j]}`;
-    let p = cache.get(key);
-    if (!p) {
-      p = await classifier.predict({ samples: samples.subarray(cuts[i], cuts[j]), sampleRate });
-      cache.set(key, p);
+  const predict = (a: number, b: number) => classifier.predict({ samples: samples.subarray(a, b), sampleRate });
+  const pieces: Piece[] = [];
+  for (let s = 0; s + 1 < bounds.length; s++) {
+    const a = bounds[s];
+    const b = bounds[s + 1];
+    const whole = await predict(a, b);
+    let inner = weak.filter((v) => v.sample > a && v.sample < b);
+    const speechMs = ms(b - a) - boundLow[s] - boundLow[s + 1];
+    if (inner.length === 0 || (speechMs <= typical && whole.confidence >= acceptWhole)) {
+      pieces.push({ start: a, end: b, prediction: whole });
+      continue;
     }
-    const speechMs = ms(cuts[j] - cuts[i]) - (i === 0 ? lowMs[0] : lowMs[i] / 2) - (j === cuts.length - 1 ? lowMs[j] : lowMs[j] / 2);
-    const over = Math.max(0, speechMs - typical);
-    return { s: Math.log(Math.max(p.confidence, 1e-4)) - 0.5 * (over / 100), p };
-  };
-
-  const best: number[] = [0];
-  const back: { from: number; p: SegmentPrediction }[] = [{ from: -1, p: whole }];
-  for (let j = 1; j < cuts.length; j++) {
-    best[j] = -Infinity;
-    for (let i = 0; i < j; i++) {
-      if (best[i] === -Infinity) continue;
-      const { s, p } = await score(i, j);
-      if (best[i] + s > best[j]) {
-        best[j] = best[i] + s;
-        back[j] = { from: i, p };
+    if (inner.length > maxCuts) inner = [...inner].sort((x, y) => y.depthDb - x.depthDb).slice(0, maxCuts).sort((x, y) => x.sample - y.sample);
+    const cuts = [a, ...inner.map((v) => v.sample), b];
+    const lowMs = [boundLow[s], ...inner.map((v) => v.lowMs / 2), boundLow[s + 1]];
+    const cache = new Map<string, SegmentPrediction>([[`${a}:${b}`, whole]]);
+    const score = async (i: number, j: number): Promise<{ s: number; p: SegmentPrediction }> => {
+      const key = `${cuts[i]}:${cuts[j]}`;
+      let p = cache.get(key);
+      if (!p) {
+        p = await predict(cuts[i], cuts[j]);
+        cache.set(key, p);
+      }
+      const speech = ms(cuts[j] - cuts[i]) - lowMs[i] - lowMs[j];
+      const over = Math.max(0, speech - typical);
+      const cost = j < cuts.length - 1 ? cutCost : 0;
+      return { s: Math.log(Math.max(p.confidence, 1e-4)) - 0.5 * (over / 100) - cost, p };
+    };
+    const best: number[] = [0];
+    const back: { from: number; p: SegmentPrediction }[] = [{ from: -1, p: whole }];
+    for (let j = 1; j < cuts.length; j++) {
+      best[j] = -Infinity;
+      for (let i = 0; i < j; i++) {
+        // Too little speech for a digit (the whole stretch is always allowed).
+        if ((i > 0 || j < cuts.length - 1) && ms(cuts[j] - cuts[i]) - lowMs[i] - lowMs[j] < minSpeech) continue;
+        const { s: sc, p } = await score(i, j);
+        if (best[i] + sc > best[j]) {
+          best[j] = best[i] + sc;
+          back[j] = { from: i, p };
+        }
       }
     }
+    const stretch: Piece[] = [];
+    for (let j = cuts.length - 1; j > 0; j = back[j].from) stretch.push({ start: cuts[back[j].from], end: cuts[j], prediction: back[j].p });
+    pieces.push(...stretch.reverse());
   }
-  const pieces: Piece[] = [];
-  for (let j = cuts.length - 1; j > 0; j = back[j].from) pieces.push({ start: cuts[back[j].from], end: cuts[j], prediction: back[j].p });
-  return pieces.reverse();
+  return pieces;
 }
