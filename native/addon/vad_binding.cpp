@@ -163,9 +163,26 @@ Napi::Value FindValleys(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value SpeechExtent(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+      !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber())
+    return throwType(env, "speechExtent(samples: Float32Array, sampleRate, dropDb, marginMs)");
+  Napi::Float32Array a = info[0].As<Napi::Float32Array>();
+  int64_t start = 0, end = 0;
+  if (!spoken_digits::findSpeechExtent(a.Data(), a.ElementLength(), info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().FloatValue(),
+                                       info[3].As<Napi::Number>().FloatValue(), &start, &end))
+    return env.Null();
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, static_cast<double>(start));
+  out.Set(1u, static_cast<double>(end));
+  return out;
+}
+
 }  // namespace
 
 void RegisterVad(Napi::Env env, Napi::Object exports) {
   exports.Set("Vad", VadWrap::Define(env));
   exports.Set("findValleys", Napi::Function::New(env, FindValleys, "findValleys"));
+  exports.Set("speechExtent", Napi::Function::New(env, SpeechExtent, "speechExtent"));
 }

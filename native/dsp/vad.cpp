@@ -300,19 +300,19 @@ size_t Vad::flush(std::vector<VadEvent>& events) {
   return count;
 }
 
-std::vector<Valley> findEnergyValleys(const float* samples, size_t n, int sampleRate, float minDepthDb, float minPieceMs) {
-  std::vector<Valley> out;
-  if (sampleRate < 4000 || n == 0) return out;
-  const float hopMs = 10.f;
+namespace {
+
+// Band energy (dB) per 10 ms hop, each frame centred on its hop and zero outside the samples,
+// smoothed over 3 hops. Returns the hop length in samples.
+int bandContour(const float* samples, size_t n, int sampleRate, std::vector<float>* smoothed) {
   const int hop = std::max(1, sampleRate / 100);
   const int win = static_cast<int>(std::lround(sampleRate * 0.032f));
   const int hops = static_cast<int>(n / static_cast<size_t>(hop));
-  const int minPiece = std::max(1, static_cast<int>(std::lround(minPieceMs / hopMs)));
-  if (hops < 2 * minPiece + 1) return out;
+  smoothed->assign(static_cast<size_t>(std::max(hops, 0)), 0.f);
+  if (hops <= 0) return hop;
   BandAnalyzer analyzer(sampleRate, win, 300.f, std::min(3400.f, sampleRate / 2.f));
-  std::vector<float> frame(static_cast<size_t>(win)), e(static_cast<size_t>(hops)), s(static_cast<size_t>(hops));
+  std::vector<float> frame(static_cast<size_t>(win)), e(static_cast<size_t>(hops));
   for (int k = 0; k < hops; ++k) {
-    // Centred on the hop, zero outside the segment.
     const int64_t first = static_cast<int64_t>(k) * hop + hop / 2 - win / 2;
     for (int j = 0; j < win; ++j) {
       const int64_t idx = first + j;
@@ -321,12 +321,48 @@ std::vector<Valley> findEnergyValleys(const float* samples, size_t n, int sample
     float flat;
     analyzer.analyze(frame.data(), &e[k], &flat);
   }
+  auto& s = *smoothed;
   for (int k = 0; k < hops; ++k) {
     const int a = std::max(0, k - 1), b = std::min(hops - 1, k + 1);
     float sum = 0;
     for (int j = a; j <= b; ++j) sum += e[j];
     s[k] = sum / static_cast<float>(b - a + 1);
   }
+  return hop;
+}
+
+}  // namespace
+
+bool findSpeechExtent(const float* samples, size_t n, int sampleRate, float dropDb, float marginMs, int64_t* start, int64_t* end) {
+  if (sampleRate < 4000 || n == 0 || !samples) return false;
+  std::vector<float> s;
+  const int hop = bandContour(samples, n, sampleRate, &s);
+  if (s.empty()) return false;
+  std::vector<float> sorted(s);
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 10), sorted.end());
+  const float noise = sorted[sorted.size() / 10];
+  const float peak = *std::max_element(s.begin(), s.end());
+  // Above both the level `dropDb` under the peak and the segment's own background.
+  const float threshold = std::max(peak - dropDb, noise + 6.f);
+  if (peak <= threshold) return false;
+  size_t first = 0, last = s.size() - 1;
+  while (first < s.size() && s[first] < threshold) ++first;
+  while (last > first && s[last] < threshold) --last;
+  const int64_t margin = static_cast<int64_t>(std::lround(marginMs * sampleRate / 1000.f));
+  *start = std::max<int64_t>(0, static_cast<int64_t>(first) * hop - margin);
+  *end = std::min<int64_t>(static_cast<int64_t>(n), static_cast<int64_t>(last + 1) * hop + margin);
+  return true;
+}
+
+std::vector<Valley> findEnergyValleys(const float* samples, size_t n, int sampleRate, float minDepthDb, float minPieceMs) {
+  std::vector<Valley> out;
+  if (sampleRate < 4000 || n == 0) return out;
+  const float hopMs = 10.f;
+  const int minPiece = std::max(1, static_cast<int>(std::lround(minPieceMs / hopMs)));
+  std::vector<float> s;
+  const int hop = bandContour(samples, n, sampleRate, &s);
+  const int hops = static_cast<int>(s.size());
+  if (hops < 2 * minPiece + 1) return out;
   std::vector<float> leftMax(s.size()), rightMax(s.size());
   for (int k = 0; k < hops; ++k) leftMax[k] = k ? std::max(leftMax[k - 1], s[k]) : s[k];
   for (int k = hops - 1; k >= 0; --k) rightMax[k] = k < hops - 1 ? std::max(rightMax[k + 1], s[k]) : s[k];

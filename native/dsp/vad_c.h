@@ -29,6 +29,10 @@ void sd_vad_state(sd_vad* vad, double* out);
 // (sample offset, depth dB, low-stretch ms). Returns the number found.
 int sd_find_valleys(const float* samples, int n, int sample_rate, float min_depth_db, float min_piece_ms, double* out, int max_valleys);
 
+// Speech extent inside a segment (see findSpeechExtent in vad.h); writes start and end sample to
+// out[0..1]. Returns 1, or 0 when nothing stands out.
+int sd_speech_extent(const float* samples, int n, int sample_rate, float drop_db, float margin_ms, double* out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -107,11 +107,14 @@ export interface StreamCore {
   readonly name: 'native' | 'wasm';
   createVad(options: VadOptions): VadHandle;
   findValleys(samples: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[];
+  /** [start, end) of the speech inside a segment (pre/post-roll trimmed), or null when nothing stands out. */
+  speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number): [number, number] | null;
 }
 
 interface NativeVadBinding {
   Vad: new (options: VadOptions) => VadHandle;
   findValleys(samples: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[];
+  speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number): [number, number] | null;
   CaptureStream?: NativeCaptureBinding['CaptureStream'];
   captureUnavailable?: string;
 }
@@ -121,6 +124,7 @@ function nativeCore(addon: NativeVadBinding): StreamCore {
     name: 'native',
     createVad: (options) => new addon.Vad(options),
     findValleys: (samples, rate, depth, piece) => addon.findValleys(samples, rate, depth, piece),
+    speechExtent: (samples, rate, drop, margin) => addon.speechExtent(samples, rate, drop, margin),
   };
 }
 
@@ -137,7 +141,7 @@ export function loadStreamCore(prefer?: 'native' | 'wasm'): Promise<StreamCore> 
     if (prefer !== 'wasm') {
       try {
         const addon = loadNativeBinding() as unknown as NativeVadBinding;
-        if (typeof addon.Vad !== 'function') throw new Error('the addon has no VAD (built from older sources?)');
+        if (typeof addon.Vad !== 'function' || typeof addon.speechExtent !== 'function') throw new Error('the addon has no VAD (built from older sources?)');
         return nativeCore(addon);
       } catch (err) {
         reasons.push(`native: ${(err as Error).message}`);

@@ -12,7 +12,6 @@ export interface SpeechStartEvent {
 
 export interface DigitEvent {
   digit: number;
-  label: string;
   confidence: number;
   startMs: number;
   endMs: number;
@@ -29,10 +28,11 @@ export interface DigitEvent {
 export interface RejectedEvent {
   startMs: number;
   endMs: number;
-  label: string;
+  /** The most probable digit anyway (null if unknown), and its probability. */
+  candidate: number | null;
   confidence: number;
-  /** The model's "not a digit" class won, or the best digit was below the threshold. */
-  reason: 'not-a-digit' | 'low-confidence';
+  /** The model's "not a digit" class won, the best digit was below the threshold, or it was too quiet. */
+  reason: 'not-a-digit' | 'low-confidence' | 'silence';
 }
 
 export interface StringEvent {
@@ -137,13 +137,9 @@ class History {
   }
 }
 
-async function loadDefaultRecognizer(model?: string): Promise<SegmentClassifier> {
-  // TODO(stream): static import path once src/model/recognizer lands in main.
-  const path = '../model/index.js';
-  const { DigitRecognizer } = (await import(/* @vite-ignore */ path)) as {
-    DigitRecognizer: { load(o: { model?: string }): Promise<SegmentClassifier> };
-  };
-  return DigitRecognizer.load(model ? { model } : {});
+async function loadDefaultRecognizer(model: string | undefined, threshold: number | undefined): Promise<SegmentClassifier> {
+  const { DigitRecognizer } = await import('../model/recognizer.js');
+  return DigitRecognizer.load({ model, threshold });
 }
 
 /**
@@ -203,7 +199,7 @@ export class Listener extends EventEmitter {
       throw new AudioInputError(`stringPauseMs must be > 0, got ${options.stringPauseMs}`);
     }
     const core = options.core ?? (await loadStreamCore());
-    const recognizer = options.recognizer ?? (await loadDefaultRecognizer(options.model));
+    const recognizer = options.recognizer ?? (await loadDefaultRecognizer(options.model, options.threshold));
     return new Listener(core, recognizer, options);
   }
 
@@ -439,22 +435,26 @@ export class Listener extends EventEmitter {
 
   private emitPrediction(p: SegmentPrediction, start: number, end: number, latencyMs: number, computeMs: number): void {
     const threshold = this.opts.threshold;
-    const accepted = p.digit !== null && (threshold === undefined ? p.isDigit : p.confidence >= threshold);
+    const candidate = p.digit ?? p.candidate ?? null;
+    // An explicit threshold overrides the recognizer's own, but never its "not a digit" class or silence check.
+    const accepted =
+      threshold === undefined
+        ? p.isDigit && p.digit !== null
+        : candidate !== null && p.rejectedBy !== 'none-class' && p.rejectedBy !== 'silence' && p.confidence >= threshold;
     if (!accepted) {
       this.rejected++;
       this.publish('rejected', {
         startMs: this.ms(start),
         endMs: this.ms(end),
-        label: p.label,
+        candidate,
         confidence: p.confidence,
-        reason: p.digit === null ? 'not-a-digit' : 'low-confidence',
+        reason: p.rejectedBy === 'silence' ? 'silence' : p.rejectedBy === 'none-class' || candidate === null ? 'not-a-digit' : 'low-confidence',
       });
       return;
     }
     this.digits++;
     const digit: DigitEvent = {
-      digit: p.digit!,
-      label: p.label,
+      digit: candidate!,
       confidence: p.confidence,
       startMs: this.ms(start),
       endMs: this.ms(end),

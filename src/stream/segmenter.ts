@@ -1,12 +1,15 @@
 import type { StreamCore } from './core.js';
 
-/** What the Listener needs from a recognizer (DigitRecognizer.predict fits). */
+/** What the Listener needs from a recognizer (DigitRecognizer's Prediction fits). */
 export interface SegmentPrediction {
+  /** The digit, or null when the recognizer rejected the audio. */
   digit: number | null;
-  label: string;
+  /** The most probable digit even when rejected. */
+  candidate?: number;
+  /** Probability of the best digit class. */
   confidence: number;
   isDigit: boolean;
-  probabilities?: ArrayLike<number>;
+  rejectedBy?: 'none-class' | 'threshold' | 'silence' | null;
 }
 
 export interface SegmentClassifier {
@@ -43,6 +46,13 @@ export interface SplitOptions {
   acceptWholeAbove?: number;
   /** Pieces with less speech than this (silence at their edges not counted) are not allowed. Default 180 ms. */
   minSpeechMs?: number;
+  /**
+   * Each piece is trimmed to its speech (hops within this many dB of its peak, plus trimMarginMs)
+   * before classification: models trained on tightly cut clips misread long silent edges.
+   * 0 turns trimming off. Defaults 40 dB and 50 ms (on FSDD strings in -60 dBFS noise this cut the digit error rate of the interim model from 10% to 5-8%).
+   */
+  trimDropDb?: number;
+  trimMarginMs?: number;
   /**
    * Cost (in log-confidence units) of each cut at a weak valley: most weak valleys lie inside
    * words (stop closures in "six", "eight"), so a split has to buy a clearly better score. Default 0.7.
@@ -88,7 +98,14 @@ export async function splitSegment(
   // a bounding valley's low stretch elsewhere.
   const boundLow = [edgeSilenceMs / 2, ...sure.map((v) => v.lowMs / 2), edgeSilenceMs / 2];
 
-  const predict = (a: number, b: number) => classifier.predict({ samples: samples.subarray(a, b), sampleRate });
+  const dropDb = options.trimDropDb ?? 40;
+  const margin = options.trimMarginMs ?? 50;
+  const predict = (a: number, b: number) => {
+    let piece = samples.subarray(a, b);
+    const extent = dropDb > 0 ? core.speechExtent(piece, sampleRate, dropDb, margin) : null;
+    if (extent) piece = piece.subarray(extent[0], extent[1]);
+    return classifier.predict({ samples: piece, sampleRate });
+  };
   const pieces: Piece[] = [];
   for (let s = 0; s + 1 < bounds.length; s++) {
     const a = bounds[s];

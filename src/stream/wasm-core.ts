@@ -18,6 +18,7 @@ interface VadModule {
   _sd_vad_flush: Fn;
   _sd_vad_state: Fn;
   _sd_find_valleys: Fn;
+  _sd_speech_extent: Fn;
 }
 
 const TYPES: VadEvent['type'][] = ['start', 'end', 'abort'];
@@ -98,7 +99,7 @@ export async function loadWasmStreamCore(): Promise<StreamCore> {
   } catch (err) {
     throw new BackendUnavailableError(`wasm core failed to load: ${(err as Error)?.message ?? err}`, { cause: err });
   }
-  if (typeof m._sd_vad_create !== 'function') throw new BackendUnavailableError('wasm/dist was built without the VAD exports; run npm run build:wasm');
+  if (typeof m._sd_vad_create !== 'function' || typeof m._sd_speech_extent !== 'function') throw new BackendUnavailableError('wasm/dist was built without the VAD exports; run npm run build:wasm');
   return {
     name: 'wasm',
     createVad(o: VadOptions): VadHandle {
@@ -106,6 +107,19 @@ export async function loadWasmStreamCore(): Promise<StreamCore> {
       const h = m._sd_vad_create(o.sampleRate, o.sensitivity ?? 0.5, o.hangoverMs ?? -1, o.minSpeechMs ?? -1, o.maxSpeechMs ?? -1);
       if (!h) throw new AudioInputError(`invalid VAD options: ${cString(m, m._sd_vad_last_error())}`);
       return new WasmVad(m, h);
+    },
+    speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number): [number, number] | null {
+      if (samples.length === 0) return null;
+      const sp = m._malloc(samples.length * 4);
+      const op = m._malloc(16);
+      try {
+        m.HEAPF32.set(samples, sp >> 2);
+        if (!m._sd_speech_extent(sp, samples.length, sampleRate, dropDb, marginMs, op)) return null;
+        return [m.HEAPF64[op >> 3], m.HEAPF64[(op >> 3) + 1]];
+      } finally {
+        m._free(sp);
+        m._free(op);
+      }
     },
     findValleys(samples: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[] {
       if (samples.length === 0) return [];

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readWavFileSync } from '../../src/audio/index.js';
@@ -96,4 +97,47 @@ export function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++)
     for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
   return d[a.length][b.length];
+}
+
+/** Runs sox (and espeak-ng) to make non-digit audio as 8 kHz mono Float32. */
+function soxToFloat(args: string[], input?: Buffer): Float32Array {
+  const r = spawnSync('sox', args, { input, maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`sox ${args.join(' ')} failed: ${r.stderr?.toString()}`);
+  const b = r.stdout as Buffer;
+  const out = new Float32Array(b.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = b.readInt16LE(i * 2) / 32768;
+  return out;
+}
+const RAW_OUT = ['-t', 'raw', '-e', 'signed', '-b', '16', '-c', '1', '-r', '8000', '-'];
+
+/** Noise bursts (white, pink, brown) at the given gain, `seconds` long. */
+export function noiseBurst(kind: 'whitenoise' | 'pinknoise' | 'brownnoise', seconds: number, gainDb: number): Float32Array {
+  return soxToFloat(['-n', ...RAW_OUT, 'synth', String(seconds), kind, 'gain', String(gainDb)]);
+}
+
+/** A short melody of plucked/sine notes: music-like, harmonic, not speech. */
+export function melody(notes: string[], noteSeconds: number, voice: 'sine' | 'pluck' | 'square' = 'pluck'): Float32Array {
+  const parts = notes.map((n) => soxToFloat(['-n', ...RAW_OUT, 'synth', String(noteSeconds), voice, n, 'gain', '-12']));
+  return concatFloat(parts);
+}
+
+/** English words spoken by espeak-ng (none of them a digit or a homophone of one). */
+export function spokenWords(text: string, voice = 'en-us', speed = 150): Float32Array {
+  const wav = spawnSync('espeak-ng', ['-v', voice, '-s', String(speed), '--stdout', text], { maxBuffer: 1 << 26 });
+  if (wav.status !== 0) throw new Error(`espeak-ng failed: ${wav.stderr?.toString()}`);
+  return soxToFloat(['-t', 'wav', '-', ...RAW_OUT], wav.stdout as Buffer);
+}
+
+export function concatFloat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export function silence(seconds: number, rate = 8000): Float32Array {
+  return new Float32Array(Math.round(seconds * rate));
 }

@@ -141,7 +141,8 @@ export function register(program: Command): void {
         );
       });
       listener.on('rejected', (e) => {
-        print(pc.dim(`  ·  not a digit (${e.reason === 'low-confidence' ? `best '${e.label}' ${(e.confidence * 100).toFixed(0)}%` : e.label})  @${(e.startMs / 1000).toFixed(2)}s`));
+        const why = e.reason === 'low-confidence' ? `best ${e.candidate} at ${(e.confidence * 100).toFixed(0)}%` : e.reason;
+        print(pc.dim(`  ·  not a digit (${why})  @${(e.startMs / 1000).toFixed(2)}s`));
       });
       listener.on('string', (e) => {
         running = '';
