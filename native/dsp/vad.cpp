@@ -34,6 +34,7 @@ class BandAnalyzer {
   std::vector<float> window;
   std::vector<kiss_fft_scalar> frame;  // kissfft is built with double samples (CMakeLists.txt)
   std::vector<kiss_fft_cpx> spectrum;
+  std::vector<double> logSpec;
   double norm;
 
   BandAnalyzer(int sampleRate, int winLen, float lowHz, float highHz) : nfft(nextPow2(winLen)), win(winLen) {
@@ -46,6 +47,7 @@ class BandAnalyzer {
     }
     frame.assign(nfft, 0.f);
     spectrum.resize(nfft / 2 + 1);
+    logSpec.resize(nfft / 2 + 1);
     // Parseval: 2*sum|X|^2/nfft over one side equals sum((x*w)^2); dividing by sum(w^2) gives the
     // mean square of x in the band, so a full-scale sine reads about -3 dBFS.
     norm = 2.0 / (static_cast<double>(nfft) * sumSq);
@@ -55,19 +57,36 @@ class BandAnalyzer {
   ~BandAnalyzer() { kiss_fftr_free(cfg); }
 
   // `samples` holds `win` samples.
+  // `samples` holds `win` samples. Flatness is measured after removing the spectral tilt (a
+  // least-squares line through the log spectrum): coloured noise (pink, brown) is then as flat as
+  // white noise, while harmonics and formants still stand out.
   void analyze(const float* samples, float* bandDb, float* flatness) {
-    for (int i = 0; i < win; ++i) frame[i] = samples[i] * window[i];
+    for (int i = 0; i < win; ++i) frame[i] = static_cast<kiss_fft_scalar>(samples[i] * window[i]);
     kiss_fftr(cfg, frame.data(), spectrum.data());
-    double sum = 0, logSum = 0;
+    double sum = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    const int bins = binHi - binLo + 1;
     for (int k = binLo; k <= binHi; ++k) {
       const double p = static_cast<double>(spectrum[k].r) * spectrum[k].r + static_cast<double>(spectrum[k].i) * spectrum[k].i;
       sum += p;
-      logSum += std::log(p + 1e-20);
+      const double y = std::log(p + 1e-20), x = k - binLo;
+      logSpec[k - binLo] = y;
+      sx += x;
+      sy += y;
+      sxx += x * x;
+      sxy += x * y;
     }
-    const int bins = binHi - binLo + 1;
-    const double mean = sum / bins;
     *bandDb = toDb(sum * norm);
-    *flatness = mean > 1e-18 ? static_cast<float>(std::exp(logSum / bins) / mean) : 1.f;
+    if (sum * norm < 1e-12) {
+      *flatness = 1.f;
+      return;
+    }
+    const double den = bins * sxx - sx * sx;
+    const double slope = den > 0 ? (bins * sxy - sx * sy) / den : 0;
+    const double icpt = (sy - slope * sx) / bins;
+    // Residuals have zero mean, so flatness = exp(mean r) / mean(exp r) = 1 / mean(exp r).
+    double expSum = 0;
+    for (int k = 0; k < bins; ++k) expSum += std::exp(logSpec[k] - (icpt + slope * k));
+    *flatness = static_cast<float>(bins / expSum);
   }
 };
 
@@ -126,7 +145,7 @@ Vad::Vad(const VadConfig& c) : config_(c) {
   // segment holds while the SNR stays above a lower threshold (hysteresis keeps weak word endings).
   onsetDb_ = 16.f - 12.f * c.sensitivity;
   holdDb_ = std::max(2.f, onsetDb_ - 5.f);
-  voicedFlatness_ = 0.25f + 0.15f * c.sensitivity;
+  voicedFlatness_ = 0.33f + 0.1f * c.sensitivity;
   blockHops_ = std::max(1, static_cast<int>(std::lround(250.f / c.hopMs)));
   history_.assign(win_, 0.f);
   segmentBandDb_.reserve(static_cast<size_t>(maxSpeechHops_) + 2);

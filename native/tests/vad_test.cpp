@@ -126,6 +126,20 @@ int main() {
     CHECK(ev.empty(), "white-noise burst produced %zu segments", ev.size());
   }
 
+  // Brown (1/f^2) noise bursts: steeply tilted spectra must not pass for voiced speech.
+  {
+    std::mt19937 rng(8);
+    auto s = noise(8000 * 4, -65, rng);
+    std::normal_distribution<float> g(0.f, 1.f);
+    float y = 0;
+    for (size_t i = 8000; i < 8000 + 6000; ++i) {
+      y = 0.995f * y + 0.02f * g(rng);
+      s[i] += y;
+    }
+    auto ev = ends(run(cfg, s, 256));
+    CHECK(ev.empty(), "brown-noise burst produced %zu segments", ev.size());
+  }
+
   // A lasting 30 dB rise of the noise is followed: at most the maximum-length cut, then silence.
   {
     std::mt19937 rng(9);
