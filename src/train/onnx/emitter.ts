@@ -84,6 +84,34 @@ export class Emitter {
     return out;
   }
 
+  /** Whether `v` is available in `perm` without emitting anything new. */
+  hasLayout(v: Val, perm: Perm): boolean {
+    return (samePerm(v.perm, perm) && !v.order) || this.layoutCache.has(`${v.name}|${perm.join(',')}`);
+  }
+
+  /**
+   * The arrangement for an element-wise op over `vals` that moves the fewest elements; ties go to
+   * the plain tfjs order, which most non-conv ops want next.
+   */
+  commonLayout(vals: Val[]): Perm {
+    const rank = vals[0].tfShape.length;
+    const options = [identity(rank), ...vals.filter((v) => !v.order).map((v) => v.perm)];
+    let best = options[0];
+    let bestCost = Infinity;
+    // Cost of a layout = elements that a Transpose would have to move; Reshape-only moves are free.
+    const size = (v: Val) => v.tfShape.slice(1).reduce((a, b) => a * Math.max(b, 1), 1);
+    for (const p of options) {
+      const cost = vals
+        .filter((v) => !this.hasLayout(v, p) && !(onlySingletonsMove(v.tfShape, v.perm, p) && !v.order))
+        .reduce((a, v) => a + size(v), 0);
+      if (cost < bestCost) {
+        best = p;
+        bestCost = cost;
+      }
+    }
+    return best;
+  }
+
   plain(v: Val): Val {
     return this.to(v, identity(v.tfShape.length));
   }

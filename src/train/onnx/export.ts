@@ -7,6 +7,8 @@ import { type Graph, OPSET, encodeModel, int, producers } from './graph.js';
 import { type LayerContext, emitActivation, layerConverter, supportedLayerClasses } from './layers.js';
 import { identity } from './layout.js';
 import { optimizeGraph } from './optimize.js';
+// The zoo's custom layers (transformer) register their converters on import.
+import './zoo-layers.js';
 
 /** What goes into the model file's metadata_props besides the graph (see src/model/metadata.ts). */
 export interface ExportMetadata {

@@ -311,7 +311,7 @@ function mergeLayer(op: string): LayerConverter {
     const em = ctx.em;
     const first = ctx.inputs[0];
     const rankOk = ctx.inputs.every((v) => v.tfShape.length === first.tfShape.length);
-    const target = rankOk && !first.order ? first.perm : null;
+    const target = rankOk ? em.commonLayout(ctx.inputs) : null;
     const xs = ctx.inputs.map((v) => (target ? em.to(v, target) : em.plain(v)));
     const perm = xs[0].perm;
     let y: string;
@@ -328,9 +328,8 @@ function mergeLayer(op: string): LayerConverter {
 
 function concatLayer(ctx: LayerContext): Val[] {
   const em = ctx.em;
-  const first = ctx.inputs[0];
-  const target = first.order ? null : first.perm;
-  const xs = ctx.inputs.map((v) => (target ? em.to(v, target) : em.plain(v)));
+  const target = em.commonLayout(ctx.inputs);
+  const xs = ctx.inputs.map((v) => em.to(v, target));
   const axis = onnxAxis(xs[0].perm, Number(ctx.config.axis ?? -1));
   const y = em.one('Concat', xs.map((v) => v.name), { axis: int(axis) }, ctx.layer.name);
   return [{ name: y, tfShape: ctx.outputShapes[0], perm: xs[0].perm }];
