@@ -8,7 +8,7 @@ import autocannon from 'autocannon';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startServer } from '../src/web/server.js';
+import { spawn } from 'node:child_process';
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +33,25 @@ function biggest(dir: string, ext: string): string | undefined {
     .sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0];
 }
 
-const srv = await startServer({ root, modelsDir: resolve(values.models!), port: 0, host: '127.0.0.1' });
+// The server runs in its own process (the real `digits serve`), so autocannon's parsing does not
+// share its event loop.
+const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--root', root, '--models', resolve(values.models!)], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const srv = {
+  url: await new Promise<string>((ok, fail) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /http:\/\/127\.0\.0\.1:\d+/.exec(out);
+      if (m) ok(m[0]);
+    });
+    child.once('exit', (code) => fail(new Error(`digits serve exited with ${code}: ${out}`)));
+  }),
+  close: async () => {
+    child.kill('SIGTERM');
+  },
+};
 const targets: { name: string; path: string; headers?: Record<string, string> }[] = [{ name: 'app shell /', path: '/' }];
 const wasm = biggest(join(root, 'assets'), '.wasm');
 if (wasm) targets.push({ name: `${wasm} (br)`, path: `/assets/${wasm}`, headers: { 'accept-encoding': 'br' } });

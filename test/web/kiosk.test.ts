@@ -61,10 +61,10 @@ describe('kiosk web app in headless Chromium', function () {
     }
   });
 
-  async function open(mic: string | undefined, query: string) {
+  async function open(mic: string | undefined, query: string, colorScheme: 'light' | 'dark' = 'light') {
     const browser = await launch(mic);
     browsers.push(browser);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme });
     const page = await context.newPage();
     const consoleErrors: string[] = [];
     page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
@@ -79,7 +79,9 @@ describe('kiosk web app in headless Chromium', function () {
       const wav = makeMicWav([clip.path], `single-${i}.wav`);
       const { browser, page, consoleErrors } = await open(wav, 'mode=single');
       await waitReady(page);
-      await page.click('#record');
+      // Mouse for one clip, keyboard (Space anywhere on the page) for the others.
+      if (i === 0) await page.click('#record');
+      else await page.keyboard.press('Space');
       const p = await waitResults(page, 1, 15000);
       assert.equal(p.results.length, 1, `no result for ${clip.path}; errors: ${[...p.errors, ...consoleErrors].join('; ')}`);
       assert.equal(await page.textContent('#digit'), String(clip.digit), `wrong digit for ${clip.path}`);
@@ -118,8 +120,12 @@ describe('kiosk web app in headless Chromium', function () {
   });
 
   it('batch mode takes chosen and dropped WAV files and reports bad ones', async () => {
-    const { browser, page, consoleErrors } = await open(undefined, 'mode=batch');
+    const { browser, page, consoleErrors } = await open(undefined, 'mode=single');
     await waitReady(page);
+    // Mode switch by keyboard: 3 = batch.
+    await page.keyboard.press('3');
+    assert.equal(await page.isVisible('#panel-batch'), true);
+    assert.equal(await page.getAttribute('#tab-batch', 'aria-selected'), 'true');
     const chosen = clips.slice(0, 5);
     await page.setInputFiles('#files', chosen.map((c) => c.path));
     await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length >= n, chosen.length);
@@ -155,7 +161,7 @@ describe('kiosk web app in headless Chromium', function () {
 
   it('kiosk mode: large, no settings, listens by itself and recovers from a lost microphone', async () => {
     const wav = makeMicWav([clips[1].path, clips[2].path], 'kiosk.wav', { lead: 1.0, gap: 1.0, tail: 2.0 });
-    const { browser, page, consoleErrors } = await open(wav, 'kiosk=1');
+    const { browser, page, consoleErrors } = await open(wav, 'kiosk=1', 'dark');
     await waitReady(page);
     assert.equal(await page.evaluate(() => document.body.classList.contains('kiosk')), true);
     assert.equal(await page.isVisible('#open-settings'), false, 'settings must be hidden in kiosk mode');

@@ -58,6 +58,15 @@ export class Recognizer {
     return r;
   }
 
+  /** Runs the pipeline once at the microphone's rate, so the first spoken digit pays no set-up cost. */
+  async prepareFor(inputRate: number): Promise<void> {
+    if (this.prepared.has(inputRate)) return;
+    this.prepared.add(inputRate);
+    await this.recognize(new Float32Array(Math.round(inputRate / 2)), inputRate, 0.5);
+  }
+
+  private readonly prepared = new Set<number>();
+
   get sampleRate(): number {
     return this.info.featureConfig.sampleRate;
   }

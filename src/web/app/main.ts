@@ -261,7 +261,7 @@ mic.onState = (state, detail) => {
 async function startMic(): Promise<boolean> {
   if (mic.state !== 'on' && mic.state !== 'suspended') await mic.start(settings.micId);
   if (mic.state !== 'on' && mic.state !== 'suspended') return false;
-  await ensureEndpointer();
+  await Promise.all([ensureEndpointer(), recognizer?.prepareFor(mic.sampleRate)]);
   return true;
 }
 
