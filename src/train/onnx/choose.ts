@@ -121,14 +121,14 @@ export async function chooseQuantization(fp32: Uint8Array, calibration: Calibrat
       .slice(1)
       .filter((r) => (labelled ? r.accuracy >= base.accuracy : r.agreement >= minAgreement) && r.p50us <= base.p50us * tolerance)
       .sort((a, b) => a.p50us - b.p50us);
-    const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+    const pct = (x: number) => (Number.isNaN(x) ? 'n/a' : `${(100 * x).toFixed(2)}%`);
     if (ok.length) {
       const best = ok[0];
       return {
         keep: 'int8',
         int8: made.find((m) => m.name === best.variant)!.bytes,
         variant: best.variant,
-        why: `${best.variant}: accuracy ${pct(best.accuracy)} vs fp32 ${pct(base.accuracy)}, p50 ${best.p50us.toFixed(0)} vs ${base.p50us.toFixed(0)} µs`,
+        why: `${best.variant}: accuracy ${pct(best.accuracy)} vs fp32 ${pct(base.accuracy)}, agreement ${pct(best.agreement)}, p50 ${best.p50us.toFixed(0)} vs ${base.p50us.toFixed(0)} µs`,
         results,
       };
     }
