@@ -11,6 +11,7 @@ cd "$root"
 mode=${1:-build}
 command -v emcc >/dev/null || { echo "wasm/build.sh: emcc not found (apt-get install emscripten)" >&2; exit 1; }
 bash scripts/fetch-kissfft.sh
+# -msimd128: the pair FFT and the vectorizable loops use wasm SIMD (Node >= 16.4, Chrome 91, Firefox 89, Safari 16.4).
 # Warnings are errors in the gcc addon build (CI); clang here only reports them.
 # Debian's emscripten needs its node modules (acorn, terser) for -O2 and above.
 export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}
@@ -20,7 +21,7 @@ trap 'rm -rf "$tmp"' EXIT
 # Sorted, relative source paths keep the output byte-for-byte reproducible.
 mapfile -t sources < <(cd "$root" && ls native/dsp/*.cpp | LC_ALL=C sort)
 exports=$(grep -v '^#' wasm/exports.txt | grep -v '^$' | LC_ALL=C sort -u | tr '\n' ',')_malloc,_free
-cflags=(-O3 -ffp-contract=off -Dkiss_fft_scalar=double -Inative/dsp -Ithird_party/kissfft)
+cflags=(-O3 -msimd128 -ffp-contract=off -Dkiss_fft_scalar=double -Inative/dsp -Ithird_party/kissfft)
 linkflags=(
   -O3 -s MODULARIZE=1 -s EXPORT_ES6=1 -s ENVIRONMENT=web -s SINGLE_FILE=1
   -s EXPORT_NAME=createSdDsp -s ALLOW_MEMORY_GROWTH=1 -s FILESYSTEM=0

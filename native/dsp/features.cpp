@@ -1,5 +1,7 @@
 #include "features.hpp"
 
+#include "simd.hpp"
+
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -220,7 +222,7 @@ std::vector<double> dct2_ortho_matrix(int n_out, int n_in) {
 FeatureExtractor::FeatureExtractor(const FeatureParams &params) : p_(params) {}
 
 FeatureExtractor::~FeatureExtractor() {
-  if (fft_) kiss_fftr_free(fft_);
+  pair_fft_destroy(fft_);
 }
 
 Status FeatureExtractor::create(const FeatureParams &params, FeatureExtractor *&out) {
@@ -243,8 +245,8 @@ Status FeatureExtractor::create(const FeatureParams &params, FeatureExtractor *&
   ex->window_.resize(p.win_length);
   const double a0 = p.window == SD_WINDOW_HANN ? 0.5 : 0.54;
   for (int i = 0; i < p.win_length; ++i)
-    ex->window_[i] = static_cast<kiss_fft_scalar>(a0 - (1.0 - a0) * std::cos(2.0 * kPi * i / p.win_length));
-  ex->fft_ = kiss_fftr_alloc(p.n_fft, 0, nullptr, nullptr);
+    ex->window_[i] = (a0 - (1.0 - a0) * std::cos(2.0 * kPi * i / p.win_length));
+  ex->fft_ = pair_fft_create(p.n_fft);
   if (!ex->fft_) {
     delete ex;
     return Status::error(SD_ERR_NOMEM, "out of memory allocating the FFT plan");
@@ -272,7 +274,7 @@ Status FeatureExtractor::create(const FeatureParams &params, FeatureExtractor *&
       ex->mel_start_.push_back(first);
       ex->mel_len_.push_back(last - first + 1);
       ex->mel_offset_.push_back(static_cast<int>(ex->mel_weights_.size()));
-      for (int k = first; k <= last; ++k) ex->mel_weights_.push_back(static_cast<kiss_fft_scalar>(w[static_cast<size_t>(m) * nb + k]));
+      for (int k = first; k <= last; ++k) ex->mel_weights_.push_back((w[static_cast<size_t>(m) * nb + k]));
     }
   }
   if (p.kind == SD_KIND_MFCC) {
@@ -286,9 +288,7 @@ Status FeatureExtractor::create(const FeatureParams &params, FeatureExtractor *&
     ex->inv_std_.resize(p.stddev.size());
     for (size_t i = 0; i < p.stddev.size(); ++i) ex->inv_std_[i] = 1.0f / p.stddev[i];
   }
-  ex->frame_.assign(p.n_fft, 0.0);
-  ex->spectrum_.resize(ex->n_bins_);
-  ex->spec_row_.resize(ex->n_bins_);
+  ex->spec_pairs_.resize(2 * static_cast<size_t>(ex->n_bins_));
   out = ex;
   return Status();
 }
@@ -316,7 +316,15 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
     status = Status::error(SD_ERR_INPUT, "audio has %d samples; at most %d are accepted per call", n, SD_MAX_INPUT_SAMPLES);
     return -1;
   }
-  for (int32_t i = 0; i < n; ++i)
+  // Exponent bits all ones = NaN or Inf; an integer OR-reduction vectorizes, the slow search only
+  // runs for bad input.
+  uint32_t non_finite = 0;
+  for (int32_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    non_finite |= (bits & 0x7f800000u) == 0x7f800000u ? 1u : 0u;
+  }
+  for (int32_t i = 0; non_finite && i < n; ++i)
     if (!std::isfinite(x[i])) {
       status = Status::error(SD_ERR_INPUT, "audio sample %d is %s; samples must be finite numbers", i,
                              std::isnan(x[i]) ? "NaN" : "infinite");
@@ -368,7 +376,7 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
   //    skip the FFT (an all-zero frame has an all-zero spectrum).
   const int32_t total = natural_frames(len);
   const int wo = win_offset_, wl = p_.win_length;
-  const kiss_fft_scalar *win = window_.data();
+  const double *win = window_.data();
   if (static_cast<int32_t>(energy_.size()) < total) energy_.resize(total);
   if (static_cast<int32_t>(cum_.size()) < total + 1) cum_.resize(total + 1);
   double *energy = energy_.data(), *cum = cum_.data();
@@ -402,40 +410,52 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
     }
   }
 
-  // 3. Spectrum (and mel) for each kept frame.
+  // 3. Spectrum (and mel) for each kept frame, two non-silent frames per FFT call.
   const int width = p_.kind == SD_KIND_SPECTROGRAM ? n_bins_ : p_.n_mels;
   const int64_t rows_needed = static_cast<int64_t>(out_frames) * width;
   if (static_cast<int64_t>(rows_.size()) < rows_needed) rows_.resize(rows_needed);
   float *rows = rows_.data();
-  kiss_fft_scalar *fr = frame_.data();
-  kiss_fft_cpx *spec = spectrum_.data();
-  kiss_fft_scalar *pw = spec_row_.data();
+  auto frame_at = [&](int32_t k) { return sig + static_cast<int64_t>(first + k) * hop + wo; };
+  // Rows k_a and k_b (k_b < 0: none) from interleaved pair spectra; both frames go through the mel
+  // weights together, one lane each.
+  auto finish_rows = [&](int32_t k_a, int32_t k_b, const double *pairs) {
+    float *row_a = rows + static_cast<int64_t>(k_a) * width;
+    float *row_b = k_b >= 0 ? rows + static_cast<int64_t>(k_b) * width : nullptr;
+    if (p_.kind == SD_KIND_SPECTROGRAM) {
+      for (int b = 0; b < n_bins_; ++b) row_a[b] = static_cast<float>(pairs[2 * b]);
+      if (row_b)
+        for (int b = 0; b < n_bins_; ++b) row_b[b] = static_cast<float>(pairs[2 * b + 1]);
+      return;
+    }
+    const double *wts = mel_weights_.data();
+    for (int m = 0; m < p_.n_mels; ++m) {
+      const double *wm = wts + mel_offset_[m];
+      const double *pm = pairs + 2 * mel_start_[m];
+      v2d acc = {0.0, 0.0};
+      for (int j = 0, len_m = mel_len_[m]; j < len_m; ++j) acc += wm[j] * load2(pm + 2 * j);
+      row_a[m] = static_cast<float>(acc[0]);
+      if (row_b) row_b[m] = static_cast<float>(acc[1]);
+    }
+  };
+  double *pairs = spec_pairs_.data();
+  int32_t pending = -1;
   for (int32_t k = 0; k < out_frames; ++k) {
-    const int32_t t = first + k;
-    float *row = rows + static_cast<int64_t>(k) * width;
-    if (energy[t] == 0.0) {
+    if (energy[first + k] == 0.0) {
+      float *row = rows + static_cast<int64_t>(k) * width;
       std::fill(row, row + width, 0.0f);
       continue;
     }
-    const float *f = sig + static_cast<int64_t>(t) * hop + wo;
-    for (int i = 0; i < wl; ++i) fr[wo + i] = static_cast<kiss_fft_scalar>(f[i]) * win[i];
-    kiss_fftr(fft_, fr, spec);
-    if (p_.power == 2)
-      for (int b = 0; b < n_bins_; ++b) pw[b] = spec[b].r * spec[b].r + spec[b].i * spec[b].i;
-    else
-      for (int b = 0; b < n_bins_; ++b) pw[b] = std::sqrt(spec[b].r * spec[b].r + spec[b].i * spec[b].i);
-    if (p_.kind == SD_KIND_SPECTROGRAM) {
-      for (int b = 0; b < n_bins_; ++b) row[b] = saturate_float(pw[b]);
-    } else {
-      const kiss_fft_scalar *wts = mel_weights_.data();
-      for (int m = 0; m < p_.n_mels; ++m) {
-        const kiss_fft_scalar *wm = wts + mel_offset_[m];
-        const kiss_fft_scalar *pm = pw + mel_start_[m];
-        kiss_fft_scalar acc = 0;
-        for (int j = 0, len_m = mel_len_[m]; j < len_m; ++j) acc += wm[j] * pm[j];
-        row[m] = saturate_float(acc);
-      }
+    if (pending < 0) {
+      pending = k;
+      continue;
     }
+    pair_fft_spectra(fft_, frame_at(pending), frame_at(k), window_.data(), wo, wl, p_.power, pairs);
+    finish_rows(pending, k, pairs);
+    pending = -1;
+  }
+  if (pending >= 0) {
+    pair_fft_spectra(fft_, frame_at(pending), nullptr, window_.data(), wo, wl, p_.power, pairs);
+    finish_rows(pending, -1, pairs);
   }
 
   // 4. Log compression over the kept rows (reference and top_db are per output, as librosa does per clip).
@@ -451,8 +471,13 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
     const float ref_db = static_cast<float>(10.0 * std::log10(std::max(ref, p_.amin)));
     constexpr float kDbPerNat = 4.342944819032518f;  // 10 / ln(10)
     for (int64_t i = 0; i < count; ++i) rows[i] = kDbPerNat * portable_ln(std::max(rows[i], amin)) - ref_db;
-    float top = -INFINITY;
-    for (int64_t i = 0; i < count; ++i) top = std::max(top, rows[i]);
+    float tops[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8)
+      for (int j = 0; j < 8; ++j) tops[j] = tops[j] > rows[i + j] ? tops[j] : rows[i + j];
+    for (; i < count; ++i) tops[0] = std::max(tops[0], rows[i]);
+    float top = tops[0];
+    for (int j = 1; j < 8; ++j) top = std::max(top, tops[j]);
     if (p_.has_top_db) {
       const float lo = top - static_cast<float>(p_.top_db);
       for (int64_t i = 0; i < count; ++i) rows[i] = std::max(rows[i], lo);
@@ -470,12 +495,30 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
     if (p_.kind == SD_KIND_MFCC) {
       // dct_ is stored mel-major, so the inner loop runs across coefficients (independent sums
       // that vectorize) while each coefficient still adds its terms in mel order.
+      // Blocks of 8 coefficients accumulate in registers (two 4-lane vectors).
       const int nm = p_.n_mels, nc = p_.n_mfcc;
-      for (int c = 0; c < nc; ++c) dst[c] = 0.0f;
-      for (int m = 0; m < nm; ++m) {
-        const float *basis = dct_.data() + static_cast<int64_t>(m) * nc;
-        const float v = src[m];
-        for (int c = 0; c < nc; ++c) dst[c] += basis[c] * v;
+      const float *dct = dct_.data();
+      int c0 = 0;
+      for (; c0 + 8 <= nc; c0 += 8) {
+        v4f lo = {0, 0, 0, 0}, hi = {0, 0, 0, 0};
+        for (int m = 0; m < nm; ++m) {
+          const float *basis = dct + static_cast<int64_t>(m) * nc + c0;
+          const float v = src[m];
+          lo += load4(basis) * v;
+          hi += load4(basis + 4) * v;
+        }
+        store4(dst + c0, lo);
+        store4(dst + c0 + 4, hi);
+      }
+      for (; c0 + 4 <= nc; c0 += 4) {
+        v4f acc = {0, 0, 0, 0};
+        for (int m = 0; m < nm; ++m) acc += load4(dct + static_cast<int64_t>(m) * nc + c0) * src[m];
+        store4(dst + c0, acc);
+      }
+      for (; c0 < nc; ++c0) {
+        float acc = 0.0f;
+        for (int m = 0; m < nm; ++m) acc += dct[static_cast<int64_t>(m) * nc + c0] * src[m];
+        dst[c0] = acc;
       }
     } else {
       std::copy(src, src + width, dst);

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "kiss_fftr.h"
+#include "pair_fft.hpp"
 #include "status.hpp"
 
 namespace sd {
@@ -77,20 +77,18 @@ class FeatureExtractor {
   int dims_ = 0;
   int pad_ = 0;        // centre padding per side
   int win_offset_ = 0; // where the window starts inside the n_fft frame
-  std::vector<kiss_fft_scalar> window_;  // win_length values
-  kiss_fftr_cfg fft_ = nullptr;
+  std::vector<double> window_;  // win_length values
+  PairFft *fft_ = nullptr;
   // Sparse mel weights: filter m covers bins [mel_start_[m], mel_start_[m] + mel_len_[m]).
   std::vector<int> mel_start_, mel_len_, mel_offset_;
-  std::vector<kiss_fft_scalar> mel_weights_;
+  std::vector<double> mel_weights_;
   std::vector<float> dct_;  // n_mels x n_mfcc (transposed for the inner loop)
   std::vector<float> inv_std_;
 
   // Scratch, grown on demand and reused so steady-state calls allocate nothing.
   std::vector<float> signal_;
   std::vector<double> energy_, cum_;
-  std::vector<kiss_fft_scalar> frame_;
-  std::vector<kiss_fft_cpx> spectrum_;
-  std::vector<kiss_fft_scalar> spec_row_;
+  std::vector<double> spec_pairs_;  // interleaved spectra of the two frames of one FFT call
   std::vector<float> rows_;  // selected frames x (n_bins or n_mels), before log
 };
 
