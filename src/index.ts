@@ -12,3 +12,4 @@ export { Ensemble, type EnsemblePrediction } from './model/ensemble.js';
 export { decide, topLabels, type Decision } from './model/decision.js';
 export { evaluate, loadEvalSet, type EvalItem, type EvalReport, type EvalSplit } from './model/evaluate.js';
 export { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, METADATA_KEYS, NOT_A_DIGIT_LABEL } from './model/metadata.js';
+export * from './stream/index.js';

@@ -99,6 +99,8 @@ export interface ListenerOptions {
   split?: SplitOptions | false;
   /** Rate of pushed audio (push mode); sources bring their own. */
   sampleRate?: number;
+  /** Stop after this much audio (ms); the run then ends normally. Default: until the source ends. */
+  maxDurationMs?: number;
   core?: StreamCore;
 }
 
@@ -169,6 +171,7 @@ export class Listener extends EventEmitter {
   private pending: { digit: DigitEvent }[] = [];
   private lastDigitEnd = 0;
   private sinceLevel = 0;
+  private fed = 0;
   private totalDropped = 0;
   private digits = 0;
   private rejected = 0;
@@ -194,6 +197,9 @@ export class Listener extends EventEmitter {
     }
     if (options.sensitivity !== undefined && !(options.sensitivity >= 0 && options.sensitivity <= 1)) {
       throw new AudioInputError(`sensitivity must be in 0..1, got ${options.sensitivity}`);
+    }
+    if (options.maxDurationMs !== undefined && !(options.maxDurationMs > 0)) {
+      throw new AudioInputError(`maxDurationMs must be > 0, got ${options.maxDurationMs}`);
     }
     if (options.stringPauseMs !== undefined && !(options.stringPauseMs > 0)) {
       throw new AudioInputError(`stringPauseMs must be > 0, got ${options.stringPauseMs}`);
@@ -376,10 +382,19 @@ export class Listener extends EventEmitter {
 
   private async feed(block: Float32Array): Promise<void> {
     const vad = this.vad!;
+    if (this.opts.maxDurationMs !== undefined) {
+      const left = Math.round((this.opts.maxDurationMs / 1000) * this.rate) - this.fed;
+      if (left <= block.length) {
+        this.stopped = true;
+        this.pushEnded = true;
+        block = block.subarray(0, Math.max(0, left));
+      }
+    }
     const step = Math.max(1, Math.round((this.rate * (this.opts.levelIntervalMs ?? 50)) / 1000));
     for (let i = 0; i < block.length; i += step) {
       const part = block.subarray(i, Math.min(block.length, i + step));
       this.history!.append(part);
+      this.fed += part.length;
       const events = vad.process(part);
       for (const e of events) await this.onVad(e);
       this.sinceLevel += part.length;

@@ -16,6 +16,8 @@ interface ListenOptions {
   stringPause?: string;
   model?: string;
   listDevices?: boolean;
+  duration?: string;
+  captureLatency?: string;
   split?: boolean;
 }
 
@@ -44,10 +46,12 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON event per line (NDJSON) instead of the live view')
     .option('--device <index|name>', 'capture device (see --list-devices); default input otherwise')
     .option('--capture-rate <hz>', 'rate to open the microphone at', '16000')
+    .option('--capture-latency <s>', 'driver-side buffering in seconds (raise it if overflows are reported)')
     .option('--threshold <p>', 'minimum confidence for a digit (default: the model\'s calibrated threshold)')
     .option('--sensitivity <s>', 'voice detection sensitivity 0..1 (higher = quieter speech opens a segment)', '0.5')
     .option('--string-pause <ms>', 'silence that closes a digit string', '1000')
     .option('--model <file>', 'ONNX model (default: the shipped model)')
+    .option('--duration <s>', 'stop after this many seconds of audio')
     .option('--no-split', 'do not split segments that hold several digits')
     .option('--list-devices', 'list capture devices and exit')
     .action(async (opts: ListenOptions) => {
@@ -83,7 +87,14 @@ export function register(program: Command): void {
         source = await stream.openFileSource(opts.input, { realtime: Boolean(opts.realtime) });
       } else {
         const device = opts.device === undefined ? undefined : /^\d+$/.test(opts.device) ? Number(opts.device) : opts.device;
-        source = await stream.openMicrophone({ device, sampleRate: num(opts.captureRate, '--capture-rate', 4000, 192000) });
+        const latency = num(opts.captureLatency, '--capture-latency', 0, 60);
+        source = await stream.openMicrophone({
+          device,
+          sampleRate: num(opts.captureRate, '--capture-rate', 4000, 192000),
+          latency,
+          // The ring must hold at least what the driver may deliver at once.
+          bufferSeconds: Math.max(2, (latency ?? 0) * 2),
+        });
       }
       const listener = await stream.Listener.create({
         model: opts.model,
@@ -92,6 +103,7 @@ export function register(program: Command): void {
         stringPauseMs,
         split: opts.split === false ? false : undefined,
         levelIntervalMs: opts.json ? 250 : 50,
+        maxDurationMs: opts.duration === undefined ? undefined : num(opts.duration, '--duration', 0.01, 1e7)! * 1000,
       });
       const stop = () => void listener.stop();
       process.once('SIGINT', stop);

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadNativeCapture } from '../../src/stream/core.js';
+import { makeAlsaFileDevice, makeEmptyAlsaConfig } from './alsa-file.js';
+import { editDistance, makeDigitString, rng } from './fixtures.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  events: { type: string; [k: string]: unknown }[];
+}
+
+function digits(args: string[], stdin?: Buffer, env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const events = args.includes('--json')
+        ? stdout
+            .split('\n')
+            .filter((l) => l.startsWith('{'))
+            .map((l) => JSON.parse(l) as Run['events'][number])
+        : [];
+      resolve({ code, stdout, stderr, events });
+    });
+    child.stdin.on('error', () => undefined); // the CLI may exit before reading everything
+    if (stdin) child.stdin.end(stdin);
+    else child.stdin.end();
+  });
+}
+
+function s16(samples: Float32Array): Buffer {
+  const b = Buffer.alloc(samples.length * 2);
+  samples.forEach((v, i) => b.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32768))), i * 2));
+  return b;
+}
+
+const heard = (r: Run) =>
+  r.events
+    .filter((e) => e.type === 'digit')
+    .map((e) => e.digit)
+    .join('');
+
+describe('digits listen (CLI)', function () {
+  this.timeout(120000);
+  const spoken = makeDigitString('90210', 'nicolas', rng(21));
+  const raw = s16(spoken.samples);
+
+  it('streams raw PCM from stdin and prints NDJSON events ending with the string', async () => {
+    const r = await digits(['listen', '--input', '-', '--rate', '8000', '--json'], raw);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(editDistance('90210', heard(r)) <= 1, `heard ${heard(r)}`);
+    const types = r.events.map((e) => e.type);
+    assert.ok(types.includes('speechstart') && types.includes('level'));
+    assert.equal(types.at(-1), 'end');
+    assert.equal(r.events.find((e) => e.type === 'string')?.digits, heard(r));
+  });
+
+  it('takes a WAV on stdin without --rate, and a WAV file with the live view', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sd-cli-'));
+    try {
+      const header = Buffer.alloc(44);
+      header.write('RIFF', 0);
+      header.writeUInt32LE(36 + raw.length, 4);
+      header.write('WAVEfmt ', 8);
+      header.writeUInt32LE(16, 16);
+      header.writeUInt16LE(1, 20);
+      header.writeUInt16LE(1, 22);
+      header.writeUInt32LE(8000, 24);
+      header.writeUInt32LE(16000, 28);
+      header.writeUInt16LE(2, 32);
+      header.writeUInt16LE(16, 34);
+      header.write('data', 36);
+      header.writeUInt32LE(raw.length, 40);
+      const wav = Buffer.concat([header, raw]);
+      const viaStdin = await digits(['listen', '--input', '-', '--json'], wav);
+      assert.equal(viaStdin.code, 0, viaStdin.stderr);
+      assert.ok(heard(viaStdin).length >= 4);
+      const path = join(dir, 'spoken.wav');
+      writeFileSync(path, wav);
+      const view = await digits(['listen', '--input', path]);
+      assert.equal(view.code, 0, view.stderr);
+      assert.match(view.stdout, /string: \d{4,6}/);
+      assert.match(view.stdout, /5 digit\(s\), 0 rejected, \d\.\d s of audio/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses text and empty stdin, a missing file and bad options with exit code 2', async () => {
+    const text = await digits(['listen', '--input', '-', '--rate', '8000'], Buffer.from('hello, this is not audio at all\n'.repeat(10)));
+    assert.equal(text.code, 2);
+    assert.match(text.stderr, /stdin is text, not audio/);
+    const empty = await digits(['listen', '--input', '-', '--rate', '8000']);
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /stdin closed without sending any audio/);
+    const missing = await digits(['listen', '--input', '/nonexistent/x.wav']);
+    assert.equal(missing.code, 2, missing.stderr);
+    const bad = await digits(['listen', '--input', '-', '--rate', '8000', '--sensitivity', '3'], raw);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--sensitivity 3 must be a number in 0\.\.1/);
+  });
+
+  describe('with live capture (PortAudio over an ALSA file device)', () => {
+    before(function () {
+      if (!('binding' in loadNativeCapture())) this.skip();
+    });
+
+    it('lists the devices and recognizes digits spoken into the microphone', async () => {
+      const dev = makeAlsaFileDevice(spoken.samples, 8000);
+      try {
+        const env = { ALSA_CONFIG_PATH: dev.configPath };
+        const list = await digits(['listen', '--list-devices', '--json'], undefined, env);
+        assert.equal(list.code, 0, list.stderr);
+        assert.ok(list.events.some((d) => d.isDefault === true && d.backend === 'addon'), list.stdout);
+        const seconds = spoken.samples.length / 8000;
+        const r = await digits(
+          ['listen', '--json', '--capture-rate', '8000', '--capture-latency', String(Math.ceil(seconds) + 1), '--duration', String(seconds)],
+          undefined,
+          env,
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(editDistance('90210', heard(r)) <= 1, `heard ${heard(r)}`);
+      } finally {
+        dev.remove();
+      }
+    });
+
+    it('says clearly when there is no microphone', async () => {
+      const empty = makeEmptyAlsaConfig();
+      try {
+        const r = await digits(['listen'], undefined, { ALSA_CONFIG_PATH: empty.configPath });
+        assert.equal(r.code, 2);
+        assert.match(r.stderr, /no default input device/);
+      } finally {
+        empty.remove();
+      }
+    });
+  });
+});
