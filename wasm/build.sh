@@ -26,7 +26,7 @@ linkflags=(
   -O3 -s MODULARIZE=1 -s EXPORT_ES6=1 -s ENVIRONMENT=web -s SINGLE_FILE=1
   -s EXPORT_NAME=createSdDsp -s ALLOW_MEMORY_GROWTH=1 -s FILESYSTEM=0
   -s EXPORTED_FUNCTIONS="$exports" -s EXPORTED_RUNTIME_METHODS=[]
-  -s TEXTDECODER=2 -s ASSERTIONS=0
+  -s TEXTDECODER=2 -s ASSERTIONS=0 -s MALLOC=emmalloc
 )
 emcc "${cflags[@]}" -c third_party/kissfft/kiss_fft.c -o "$tmp/kiss_fft.o"
 emcc "${cflags[@]}" -c third_party/kissfft/kiss_fftr.c -o "$tmp/kiss_fftr.o"

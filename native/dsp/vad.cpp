@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <sstream>
+#include <cstdio>
 
 #include "kiss_fftr.h"
 
@@ -90,30 +90,38 @@ class BandAnalyzer {
   }
 };
 
+// snprintf instead of ostringstream: iostreams would add ~200 KB to the wasm build.
 std::string validateVadConfig(const VadConfig& c) {
-  std::ostringstream err;
-  auto positive = [&](float v, const char* name) {
-    if (!(v > 0) || !std::isfinite(v)) err << name << " must be a positive number (got " << v << "); ";
+  std::string err;
+  auto add = [&](const char* fmt, double v) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, fmt, v);
+    err += buf;
   };
-  if (c.sampleRate < 4000 || c.sampleRate > 192000) err << "sampleRate must be in 4000..192000 (got " << c.sampleRate << "); ";
-  if (!(c.sensitivity >= 0 && c.sensitivity <= 1)) err << "sensitivity must be in 0..1 (got " << c.sensitivity << "); ";
+  auto positive = [&](float v, const char* name) {
+    if (!(v > 0) || !std::isfinite(v)) {
+      err += name;
+      add(" must be a positive number (got %g); ", v);
+    }
+  };
+  if (c.sampleRate < 4000 || c.sampleRate > 192000) add("sampleRate must be in 4000..192000 (got %g); ", c.sampleRate);
+  if (!(c.sensitivity >= 0 && c.sensitivity <= 1)) add("sensitivity must be in 0..1 (got %g); ", c.sensitivity);
   positive(c.hopMs, "hopMs");
   positive(c.windowMs, "windowMs");
   positive(c.onsetMs, "onsetMs");
   positive(c.hangoverMs, "hangoverMs");
   positive(c.minSpeechMs, "minSpeechMs");
   positive(c.maxSpeechMs, "maxSpeechMs");
-  if (!(c.minVoicedMs >= 0)) err << "minVoicedMs must be >= 0; ";
-  if (!(c.preRollMs >= 0) || !(c.postRollMs >= 0)) err << "preRollMs and postRollMs must be >= 0; ";
-  if (c.hopMs > c.windowMs) err << "hopMs must not exceed windowMs; ";
-  if (c.maxSpeechMs < c.minSpeechMs) err << "maxSpeechMs must be >= minSpeechMs; ";
-  if (c.postRollMs > c.hangoverMs) err << "postRollMs must not exceed hangoverMs; ";
-  if (!(c.bandLowHz >= 0 && c.bandLowHz < c.bandHighHz)) err << "bandLowHz must be >= 0 and below bandHighHz; ";
-  if (c.bandHighHz > c.sampleRate / 2.f) err << "bandHighHz is above the Nyquist frequency; ";
-  if (static_cast<int>(c.sampleRate * c.hopMs / 1000.f) < 1) err << "hopMs is shorter than one sample; ";
-  std::string s = err.str();
-  if (s.size() >= 2) s.resize(s.size() - 2);
-  return s;
+  if (!(c.minVoicedMs >= 0)) err += "minVoicedMs must be >= 0; ";
+  if (!(c.preRollMs >= 0) || !(c.postRollMs >= 0)) err += "preRollMs and postRollMs must be >= 0; ";
+  if (c.hopMs > c.windowMs) err += "hopMs must not exceed windowMs; ";
+  if (c.maxSpeechMs < c.minSpeechMs) err += "maxSpeechMs must be >= minSpeechMs; ";
+  if (c.postRollMs > c.hangoverMs) err += "postRollMs must not exceed hangoverMs; ";
+  if (!(c.bandLowHz >= 0 && c.bandLowHz < c.bandHighHz)) err += "bandLowHz must be >= 0 and below bandHighHz; ";
+  if (c.bandHighHz > c.sampleRate / 2.f) err += "bandHighHz is above the Nyquist frequency; ";
+  if (static_cast<int>(c.sampleRate * c.hopMs / 1000.f) < 1) err += "hopMs is shorter than one sample; ";
+  if (err.size() >= 2) err.resize(err.size() - 2);
+  return err;
 }
 
 Vad* Vad::create(const VadConfig& config, std::string* error) {
