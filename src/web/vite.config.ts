@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSyn
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
+import { CONTENT_SECURITY_POLICY } from './server.js';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -93,6 +94,19 @@ self.addEventListener('fetch', (e) => {
   };
 }
 
+/**
+ * The server's CSP also goes into the page as a <meta>, so the build keeps its policy on any static
+ * host. frame-ancestors is dropped there: browsers ignore (and complain about) it in a <meta>.
+ */
+function contentSecurityPolicy(): Plugin {
+  const policy = CONTENT_SECURITY_POLICY.split('; ').filter((d) => !d.startsWith('frame-ancestors')).join('; ');
+  return {
+    name: 'spoken-digits-csp',
+    apply: 'build',
+    transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: policy }, injectTo: 'head-prepend' }],
+  };
+}
+
 export default defineConfig({
   root: join(here, 'app'),
   base: './',
@@ -112,5 +126,5 @@ export default defineConfig({
     alias: [{ find: /^node:fs(\/promises)?$/, replacement: join(here, 'app/no-fs.ts') }],
   },
   worker: { format: 'es' },
-  plugins: [serviceWorker(), precompress()],
+  plugins: [contentSecurityPolicy(), serviceWorker(), precompress()],
 });

@@ -27,7 +27,10 @@ describe('kiosk web app in headless Chromium', function () {
     mkdirSync(ARTIFACTS, { recursive: true });
     srv = await startServer({ root: WEB_DIST, modelsDir: join(ROOT, 'models'), port: 0 });
     // Test-split clips (takes 0-4) of several speakers, kept when Node is right and sure.
-    const rec = await DigitRecognizer.load({ model: join(ROOT, 'models/default.onnx'), backend: 'wasm' });
+    // The model the page picks by default (the server lists default.int8.onnx first when it exists).
+    const pageModel = existsSync(join(ROOT, 'models/default.int8.onnx')) ? 'default.int8.onnx' : 'default.onnx';
+    metrics.model = pageModel;
+    const rec = await DigitRecognizer.load({ model: join(ROOT, 'models', pageModel), backend: 'wasm' });
     try {
       const wanted = readdirSync(fsdd)
         .filter((f) => /^\d_[a-z]+_[0-4]\.wav$/.test(f))
@@ -155,7 +158,35 @@ describe('kiosk web app in headless Chromium', function () {
     assert.ok(bad.error, 'the non-WAV file must be reported as an error row');
     assert.match(bad.cells[5], /WAV|RIFF/i);
     assert.match((await page.textContent('#batch-summary')) ?? '', /6\/6 correct/);
+    // Settings by keyboard: S opens them; the threshold is stored and survives a reload.
+    await page.keyboard.press('s');
+    await page.waitForSelector('#settings[open]', { timeout: 5000 });
+    assert.ok((await page.$$eval('#set-model option', (o) => o.map((x) => (x as HTMLOptionElement).value))).includes(metrics.model as string));
+    await page.uncheck('#set-threshold-auto');
+    await page.$eval('#set-threshold', (el) => {
+      (el as HTMLInputElement).value = '0.85';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await page.keyboard.press('Escape');
+    await page.reload();
+    await waitReady(page);
+    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('spoken-digits.settings.v1') ?? '{}'));
+    assert.equal(stored.threshold, 0.85);
+    assert.equal(stored.mode, 'batch');
     assert.deepEqual(consoleErrors, []);
+    await browser.close();
+  });
+
+  it('a file given while the page is still loading is recognized as soon as the model is ready', async () => {
+    const browser = await launch();
+    browsers.push(browser);
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${srv.url}/?mode=batch`, { waitUntil: 'domcontentloaded' });
+    await page.setInputFiles('#files', [clips[0].path]);
+    await page.waitForFunction(() => document.querySelectorAll('#batch-table tbody tr').length >= 1, undefined, { timeout: 20000 });
+    const p = await probe(page);
+    assert.equal(await page.$eval('#batch-table tbody tr td:nth-child(2)', (td) => td.textContent), String(clips[0].digit));
+    metrics.fileAtLoad = { modelReadyMs: Math.round(p.modelLoadedMs ?? -1), firstResultMs: Math.round(p.firstResultMs ?? -1) };
     await browser.close();
   });
 

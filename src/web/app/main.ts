@@ -37,6 +37,9 @@ const waveform = new WaveformView($<HTMLCanvasElement>('waveform'));
 // 12 s covers the VAD's 4 s maximum segment plus its look-behind with room to spare.
 let ring = new AudioRing(48000 * 12);
 let recognizer: Recognizer | undefined;
+// Work that arrives before the model (a file dropped while the page loads) waits for it.
+let modelReady!: () => void;
+const modelLoaded = new Promise<void>((resolve) => (modelReady = resolve));
 let endpointer: Endpointer | undefined;
 let endpointerKey = '';
 let digitString = '';
@@ -147,6 +150,7 @@ function renderStats(): void {
 /** Recognitions run one at a time, in order (one ORT session). */
 function enqueue(samples: Float32Array, rate: number, source: string, detectedAt: number | null): Promise<Recognition | undefined> {
   const job = queue.then(async () => {
+    await modelLoaded;
     if (!recognizer) return undefined;
     try {
       const r = await recognizer.recognize(samples, rate, threshold());
@@ -374,6 +378,8 @@ function setupBatch(): void {
   input.addEventListener('change', () => {
     if (input.files?.length) void runBatch(input.files);
     input.value = '';
+    // Back to the visible drop zone, so the keyboard shortcuts work again.
+    $('drop').focus();
   });
   const drop = $('drop');
   drop.addEventListener('dragover', (e) => {
@@ -396,11 +402,11 @@ function setupBatch(): void {
 
 // ---------------------------------------------------------------- modes, settings, keyboard
 
-function setMode(mode: Mode): void {
+function setMode(mode: Mode, persist = true): void {
   if (mode !== 'continuous' && listening) void toggleListening(false);
   if (mode !== 'single' && recording) finishRecording(true);
   settings.mode = mode;
-  if (!kiosk) saveSettings(settings);
+  if (persist && !kiosk) saveSettings(settings);
   document.body.dataset.mode = mode;
   for (const tab of document.querySelectorAll<HTMLButtonElement>('[role=tab]')) {
     const on = tab.dataset.mode === mode;
@@ -549,7 +555,8 @@ async function boot(): Promise<void> {
   setupKeyboard();
   setupSettings();
   setupBatch();
-  setMode(settings.mode);
+  // A mode from the URL is for this visit only.
+  setMode(settings.mode, false);
   $('record').addEventListener('click', () => void startRecording());
   $('listen').addEventListener('click', () => void toggleListening());
   $('clear-string').addEventListener('click', clearString);
@@ -568,14 +575,22 @@ async function boot(): Promise<void> {
   // The stored choice if the server still has it, else the server's first (int8 default first).
   const available = await listModels();
   if (available.length && !available.includes(settings.model)) settings.model = available[0];
-  try {
-    await loadModel(settings.model);
-  } catch (err) {
-    reportError('model', err);
-    return;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await loadModel(settings.model);
+      break;
+    } catch (err) {
+      reportError('model', err);
+      // A kiosk has nobody to press reload: keep trying (server restarting, network back).
+      if (!kiosk) return;
+      await new Promise((r) => setTimeout(r, Math.min(30_000, 2000 * attempt)));
+      const again = await listModels();
+      if (again.length && !again.includes(settings.model)) settings.model = again[0];
+    }
   }
   probe.modelLoadedMs = performance.now();
   probe.ready = true;
+  modelReady();
   enableOffline();
   document.body.dataset.ready = 'true';
   if (settings.mode === 'continuous' && (kiosk || params.get('listen') === '1')) await toggleListening(true);
