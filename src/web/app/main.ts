@@ -3,8 +3,9 @@ import { Recognizer, type Recognition } from './engine.js';
 import { Microphone, type MicState } from './capture.js';
 import { AudioRing } from './audio-ring.js';
 import { decodeFile } from './decode.js';
-import { loadEndpointer } from './vad.js';
-import type { Endpointer, SegmentEvent } from './endpointer.js';
+import { loadWasmStreamCore } from '../../stream/wasm-core.js';
+import { splitSegment, type SegmentClassifier } from '../../stream/segmenter.js';
+import type { StreamCore, VadEvent, VadHandle } from '../../stream/core.js';
 import { loadSettings, saveSettings, Stats, type HistoryEntry, type Mode, type Settings } from './store.js';
 import { WaveformView, drawFeatures, drawLatencyChart } from './views.js';
 
@@ -40,7 +41,7 @@ let recognizer: Recognizer | undefined;
 // Work that arrives before the model (a file dropped while the page loads) waits for it.
 let modelReady!: () => void;
 const modelLoaded = new Promise<void>((resolve) => (modelReady = resolve));
-let endpointer: Endpointer | undefined;
+let endpointer: VadHandle | undefined;
 let endpointerKey = '';
 let digitString = '';
 let listening = false; // continuous mode wants audio
@@ -148,14 +149,12 @@ function renderStats(): void {
 }
 
 /** Recognitions run one at a time, in order (one ORT session). */
-function enqueue(samples: Float32Array, rate: number, source: string, detectedAt: number | null): Promise<Recognition | undefined> {
+function serialize<T>(work: (r: Recognizer) => Promise<T>): Promise<T | undefined> {
   const job = queue.then(async () => {
     await modelLoaded;
     if (!recognizer) return undefined;
     try {
-      const r = await recognizer.recognize(samples, rate, threshold());
-      showResult(r, source, detectedAt === null ? null : performance.now() - detectedAt);
-      return r;
+      return await work(recognizer);
     } catch (err) {
       reportError('recognition failed', err);
       return undefined;
@@ -165,27 +164,40 @@ function enqueue(samples: Float32Array, rate: number, source: string, detectedAt
   return job;
 }
 
+function enqueue(samples: Float32Array, rate: number, source: string, detectedAt: number | null): Promise<Recognition | undefined> {
+  return serialize(async (rec) => {
+    const r = await rec.recognize(samples, rate, threshold());
+    showResult(r, source, detectedAt === null ? null : performance.now() - detectedAt);
+    return r;
+  });
+}
+
 // ---------------------------------------------------------------- microphone + VAD
 
+// The VAD's defaults (native/dsp/vad.h): the segment carries this much silence around the speech.
+const PRE_ROLL_MS = 120;
+const POST_ROLL_MS = 60;
+let streamCore: Promise<StreamCore> | undefined;
 let vadOffset = 0; // ring index of the endpointer's sample 0
-let endpointerJob: Promise<Endpointer> | undefined;
+let endpointerJob: Promise<VadHandle> | undefined;
 
 function endpointerWanted(): string {
   return `${mic.sampleRate}:${settings.vadSensitivity}`;
 }
 
 /** (Re)creates the endpointer for the current rate/sensitivity; its sample 0 is the ring's next sample. */
-function ensureEndpointer(): Promise<Endpointer> {
+function ensureEndpointer(): Promise<VadHandle> {
   const key = endpointerWanted();
   if (endpointer && endpointerKey === key) return Promise.resolve(endpointer);
-  endpointerJob ??= loadEndpointer(mic.sampleRate, settings.vadSensitivity)
-    .then((ep) => {
-      endpointer?.dispose();
-      endpointer = ep;
+  streamCore ??= loadWasmStreamCore();
+  endpointerJob ??= streamCore
+    .then((core) => {
+      const vad = core.createVad({ sampleRate: mic.sampleRate, sensitivity: settings.vadSensitivity });
+      endpointer = vad;
       endpointerKey = key;
       if (ring.capacity !== mic.sampleRate * 12) ring = new AudioRing(mic.sampleRate * 12);
       vadOffset = ring.total;
-      return ep;
+      return vad;
     })
     .finally(() => (endpointerJob = undefined));
   return endpointerJob;
@@ -197,21 +209,20 @@ function restartEndpointer(): void {
   vadOffset = ring.total;
 }
 
-/** A VAD segment -> one or more digits: long segments (digits run together) are cut at energy valleys. */
-function handleSegment(ev: SegmentEvent, detectedAt: number): void {
+/**
+ * A VAD segment -> the digits it holds: the stream module's splitter (shared with `digits listen`)
+ * cuts at energy valleys where the pieces classify better than the whole.
+ */
+function handleSegment(ev: VadEvent, detectedAt: number): void {
   const rate = mic.sampleRate;
   const audio = ring.slice(ev.startSample + vadOffset, ev.endSample + vadOffset);
-  if (audio.length < rate * 0.08) return;
-  const pieces: Float32Array[] = [];
-  if (audio.length > rate * 1.1 && endpointer) {
-    let from = 0;
-    for (const cut of endpointer.valleys(audio)) {
-      pieces.push(audio.subarray(from, cut));
-      from = cut;
-    }
-    pieces.push(audio.subarray(from));
-  } else pieces.push(audio);
-  for (const p of pieces) void enqueue(p, rate, 'microphone', detectedAt);
+  if (audio.length < rate * 0.08 || !streamCore) return;
+  void serialize(async (rec) => {
+    const core = await streamCore!;
+    const classifier: SegmentClassifier = { predict: ({ samples, sampleRate }) => rec.recognize(samples, sampleRate, threshold()) };
+    const pieces = await splitSegment(audio, rate, core, classifier, {}, PRE_ROLL_MS + POST_ROLL_MS);
+    for (const p of pieces) showResult(p.prediction as Recognition, 'microphone', performance.now() - detectedAt);
+  });
 }
 
 function onBlock(block: Float32Array): void {
@@ -232,7 +243,7 @@ function onBlock(block: Float32Array): void {
   }
   ring.push(block);
   const events = endpointer.process(block);
-  inSpeech = endpointer.level().inSpeech;
+  inSpeech = endpointer.state().inSpeech;
   $('vad-dot').dataset.on = String(inSpeech);
   for (const ev of events) {
     if (ev.type !== 'end') continue;
