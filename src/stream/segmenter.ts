@@ -14,6 +14,8 @@ export interface SegmentPrediction {
 
 export interface SegmentClassifier {
   predict(input: { samples: Float32Array; sampleRate: number }): Promise<SegmentPrediction> | SegmentPrediction;
+  /** When present, the candidate pieces of a segment are classified in one call (one model run). */
+  predictBatch?(inputs: { samples: Float32Array; sampleRate: number }[]): Promise<SegmentPrediction[]> | SegmentPrediction[];
 }
 
 export interface Piece {
@@ -100,12 +102,12 @@ export async function splitSegment(
 
   const dropDb = options.trimDropDb ?? 40;
   const margin = options.trimMarginMs ?? 50;
-  const predict = (a: number, b: number) => {
-    let piece = samples.subarray(a, b);
+  const trimmed = (a: number, b: number) => {
+    const piece = samples.subarray(a, b);
     const extent = dropDb > 0 ? core.speechExtent(piece, sampleRate, dropDb, margin) : null;
-    if (extent) piece = piece.subarray(extent[0], extent[1]);
-    return classifier.predict({ samples: piece, sampleRate });
+    return { samples: extent ? piece.subarray(extent[0], extent[1]) : piece, sampleRate };
   };
+  const predict = (a: number, b: number) => classifier.predict(trimmed(a, b));
   const pieces: Piece[] = [];
   for (let s = 0; s + 1 < bounds.length; s++) {
     const a = bounds[s];
@@ -121,6 +123,14 @@ export async function splitSegment(
     const cuts = [a, ...inner.map((v) => v.sample), b];
     const lowMs = [boundLow[s], ...inner.map((v) => v.lowMs / 2), boundLow[s + 1]];
     const cache = new Map<string, SegmentPrediction>([[`${a}:${b}`, whole]]);
+    const allowed = (i: number, j: number) => (i === 0 && j === cuts.length - 1) || ms(cuts[j] - cuts[i]) - lowMs[i] - lowMs[j] >= minSpeech;
+    if (classifier.predictBatch) {
+      // Every piece the search may look at, in one model run.
+      const pairs: [number, number][] = [];
+      for (let j = 1; j < cuts.length; j++) for (let i = 0; i < j; i++) if (allowed(i, j) && !(i === 0 && j === cuts.length - 1)) pairs.push([i, j]);
+      const preds = await classifier.predictBatch(pairs.map(([i, j]) => trimmed(cuts[i], cuts[j])));
+      pairs.forEach(([i, j], k) => cache.set(`${cuts[i]}:${cuts[j]}`, preds[k]));
+    }
     const score = async (i: number, j: number): Promise<{ s: number; p: SegmentPrediction }> => {
       const key = `${cuts[i]}:${cuts[j]}`;
       let p = cache.get(key);
@@ -139,7 +149,7 @@ export async function splitSegment(
       best[j] = -Infinity;
       for (let i = 0; i < j; i++) {
         // Too little speech for a digit (the whole stretch is always allowed).
-        if ((i > 0 || j < cuts.length - 1) && ms(cuts[j] - cuts[i]) - lowMs[i] - lowMs[j] < minSpeech) continue;
+        if (!allowed(i, j)) continue;
         const { s: sc, p } = await score(i, j);
         if (best[i] + sc > best[j]) {
           best[j] = best[i] + sc;

@@ -1,0 +1,237 @@
+/**
+ * Streaming benchmark (src/stream Listener + the shipped model), no microphone needed.
+ *
+ *   npx tsx bench/stream.ts [--strings 120] [--false-hours 1] [--soak-minutes 60] [--idle-seconds 20] [--json]
+ *
+ * 1. Connected digits: FSDD test clips (takes 0-4) of one speaker joined into strings of 4-10 digits
+ *    with 120-450 ms pauses, in -60 dBFS noise, pushed as fast as possible: digit error rate
+ *    (edit distance), whole-string accuracy, segmentation errors (events vs spoken digits).
+ * 2. Latency: digit event time after the end of the digit's speech (endpointer hangover + compute),
+ *    and the compute per segment.
+ * 3. False digit events on non-digit audio (espeak-ng words, noise bursts, melodies, tiled with
+ *    pauses to the requested length), per hour.
+ * 4. Soak: RSS while a long stream (digit strings and silence) is pushed as fast as possible.
+ * 5. Idle: CPU and RSS of `digits listen` on a real-time low-noise input (what listening to a quiet
+ *    room costs; a live microphone adds the capture thread).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DigitRecognizer } from '../src/model/recognizer.js';
+import { Listener } from '../src/stream/index.js';
+import { concatFloat, editDistance, makeDigitString, melody, noiseBurst, rng, silence, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
+
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const json = process.argv.includes('--json');
+const nStrings = arg('strings', 120);
+const falseHours = arg('false-hours', 1);
+const soakMinutes = arg('soak-minutes', 60);
+const idleSeconds = arg('idle-seconds', 20);
+
+const q = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN;
+};
+const log = (msg: string) => {
+  if (!json) process.stderr.write(`${msg}\n`);
+};
+
+const recognizer = await DigitRecognizer.load();
+const results: Record<string, unknown> = { model: recognizer.source };
+
+// 1 + 2: strings, latency.
+{
+  const r = rng(2024);
+  let errors = 0;
+  let total = 0;
+  let whole = 0;
+  let countErrors = 0;
+  const latency: number[] = [];
+  const compute: number[] = [];
+  const t0 = performance.now();
+  let audioSec = 0;
+  for (let k = 0; k < nStrings; k++) {
+    const len = 4 + Math.floor(r() * 7);
+    let digits = '';
+    for (let i = 0; i < len; i++) digits += String(Math.floor(r() * 10));
+    const s = makeDigitString(digits, SPEAKERS[k % SPEAKERS.length], r);
+    audioSec += s.samples.length / 8000;
+    const listener = await Listener.create({ recognizer });
+    let heard = '';
+    let events = 0;
+    const segments = new Set<number>();
+    listener.on('digit', (e) => {
+      heard += e.digit;
+      events++;
+      latency.push(e.latencyMs);
+      segments.add(e.computeMs);
+    });
+    listener.on('rejected', () => events++);
+    for (let i = 0; i < s.samples.length; i += 1600) listener.push(s.samples.subarray(i, i + 1600), 8000);
+    await listener.end();
+    compute.push(...segments);
+    const d = editDistance(digits, heard);
+    errors += d;
+    total += len;
+    whole += d === 0 ? 1 : 0;
+    countErrors += Math.abs(events - len);
+  }
+  results.strings = {
+    strings: nStrings,
+    digits: total,
+    digitErrorRate: +(errors / total).toFixed(4),
+    wholeStringAccuracy: +(whole / nStrings).toFixed(4),
+    segmentationErrors: countErrors,
+    realTimeFactor: +((performance.now() - t0) / 1000 / audioSec).toFixed(4),
+  };
+  results.latency = {
+    digitEventAfterSpeechMs: { p50: +q(latency, 0.5).toFixed(1), p90: +q(latency, 0.9).toFixed(1), p95: +q(latency, 0.95).toFixed(1), max: +q(latency, 1).toFixed(1) },
+    computePerSegmentMs: { p50: +q(compute, 0.5).toFixed(2), p95: +q(compute, 0.95).toFixed(2), max: +q(compute, 1).toFixed(2) },
+  };
+  log(`strings: ${JSON.stringify(results.strings)}`);
+  log(`latency: ${JSON.stringify(results.latency)}`);
+}
+
+// 3: false digit events on non-digit audio.
+if (falseHours > 0) {
+  const r = rng(7);
+  const words = [
+    'hello', 'weather', 'computer', 'yes', 'no', 'stop', 'go', 'left', 'right', 'up', 'down', 'open', 'close', 'music', 'please',
+    'thank you', 'good morning', 'banana', 'window', 'kitchen', 'table', 'house', 'river', 'apple', 'dog', 'cat', 'fish', 'bird',
+    'green', 'blue', 'yellow', 'orange', 'coffee', 'tomorrow', 'yesterday', 'doctor', 'garden', 'station', 'ticket', 'money',
+    'cancel', 'repeat', 'help', 'operator', 'account', 'balance', 'hold on', 'just a moment', 'excuse me', 'what', 'where', 'when',
+  ];
+  const voices = ['en-us', 'en', 'en-us+f3', 'en+m3'];
+  const pool: Float32Array[] = [];
+  for (const w of words) pool.push(spokenWords(w, voices[Math.floor(r() * voices.length)], 130 + Math.floor(r() * 60)));
+  for (const k of ['whitenoise', 'pinknoise', 'brownnoise'] as const) for (const g of [-35, -20, -10]) pool.push(noiseBurst(k, 0.3 + r() * 0.7, g));
+  pool.push(melody(['C4', 'E4', 'G4', 'C5'], 0.25), melody(['A3', 'C4', 'E4'], 0.4, 'sine'), melody(['D4', 'F4', 'A4', 'D5'], 0.3, 'square'), melody(['G3', 'B3', 'D4'], 0.5));
+  const listener = await Listener.create({ recognizer });
+  let falseDigits = 0;
+  let rejected = 0;
+  const byKind = new Map<string, number>();
+  const spans: { endMs: number; kind: string }[] = [];
+  listener.on('digit', (e) => {
+    falseDigits++;
+    const mid = (e.startMs + e.endMs) / 2;
+    const kind = spans.find((x) => x.endMs >= mid)?.kind ?? 'unknown';
+    byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+  });
+  listener.on('rejected', () => rejected++);
+  const target = falseHours * 3600 * 8000;
+  let fed = 0;
+  let items = 0;
+  while (fed < target) {
+    const idx = Math.floor(r() * pool.length);
+    const gain = 10 ** ((-12 + r() * 12) / 20);
+    const item = pool[idx].map((v) => v * gain);
+    const gap = silence(0.4 + r() * 1.2);
+    for (let i = 0; i < gap.length; i++) gap[i] = 0.001 * (r() * 2 - 1);
+    listener.push(concatFloat([item, gap]), 8000);
+    fed += item.length + gap.length;
+    spans.push({ endMs: (fed / 8000) * 1000, kind: idx < words.length ? 'words' : idx < words.length + 9 ? 'noise' : 'melodies' });
+    items++;
+    if (items % 200 === 0) await new Promise((res) => setImmediate(res));
+  }
+  await listener.end();
+  results.falseEvents = {
+    hoursOfAudio: +(fed / 8000 / 3600).toFixed(3),
+    sounds: items,
+    falseDigits,
+    falseDigitsPerHour: +(falseDigits / (fed / 8000 / 3600)).toFixed(1),
+    rejected,
+    byKind: Object.fromEntries(byKind),
+  };
+  log(`false events: ${JSON.stringify(results.falseEvents)}`);
+}
+
+// 4: soak, RSS over a long stream fed as fast as possible.
+if (soakMinutes > 0) {
+  const r = rng(99);
+  const listener = await Listener.create({ recognizer });
+  let digits = 0;
+  listener.on('digit', () => digits++);
+  const blocks: Float32Array[] = [];
+  for (let k = 0; k < 12; k++) blocks.push(concatFloat([makeDigitString('0123456789'.slice(k % 5, (k % 5) + 5), SPEAKERS[k % 6], r).samples, silence(2)]));
+  const rssMb = () => +(process.memoryUsage().rss / 2 ** 20).toFixed(1);
+  const samples: { minute: number; rssMb: number }[] = [];
+  const target = soakMinutes * 60 * 8000;
+  let fed = 0;
+  let nextMark = 0;
+  const t0 = performance.now();
+  let k = 0;
+  while (fed < target) {
+    const b = blocks[k++ % blocks.length];
+    listener.push(b, 8000);
+    fed += b.length;
+    // Let the listener drain, so memory reflects steady state rather than a queue.
+    await new Promise((res) => setImmediate(res));
+    if (fed >= nextMark) {
+      samples.push({ minute: +(fed / 8000 / 60).toFixed(1), rssMb: rssMb() });
+      nextMark += 5 * 60 * 8000;
+    }
+  }
+  await listener.end();
+  const rss = samples.map((s) => s.rssMb);
+  results.soak = {
+    minutesOfAudio: +(fed / 8000 / 60).toFixed(1),
+    wallSeconds: +((performance.now() - t0) / 1000).toFixed(1),
+    digits,
+    rssMb: { first: rss[0], last: rss[rss.length - 1], max: Math.max(...rss) },
+    // Growth between the first third and the end, when memory has settled.
+    rssGrowthMb: +(rss[rss.length - 1] - rss[Math.floor(rss.length / 3)]).toFixed(1),
+    trace: samples,
+  };
+  log(`soak: ${JSON.stringify({ ...(results.soak as object), trace: undefined })}`);
+}
+
+// 5: idle CPU/RSS of `digits listen` on a real-time quiet input.
+if (idleSeconds > 0) {
+  const dir = mkdtempSync(join(tmpdir(), 'sd-idle-'));
+  try {
+    const seconds = idleSeconds + 10;
+    const n = seconds * 16000;
+    const b = Buffer.alloc(44 + n * 2);
+    b.write('RIFF', 0);
+    b.writeUInt32LE(36 + n * 2, 4);
+    b.write('WAVEfmt ', 8);
+    b.writeUInt32LE(16, 16);
+    b.writeUInt16LE(1, 20);
+    b.writeUInt16LE(1, 22);
+    b.writeUInt32LE(16000, 24);
+    b.writeUInt32LE(32000, 28);
+    b.writeUInt16LE(2, 32);
+    b.writeUInt16LE(16, 34);
+    b.write('data', 36);
+    b.writeUInt32LE(n * 2, 40);
+    const r = rng(5);
+    for (let i = 0; i < n; i++) b.writeInt16LE(Math.round((r() * 2 - 1) * 30), 44 + i * 2); // about -60 dBFS room noise
+    const wav = join(dir, 'quiet.wav');
+    writeFileSync(wav, b);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'listen', '--input', wav, '--realtime', '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const ticks = () => {
+      const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return Number(f[11]) + Number(f[12]); // utime + stime, clock ticks (100/s)
+    };
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+    await new Promise((res) => setTimeout(res, 6000)); // start-up (tsx, model, session) excluded
+    const c0 = ticks();
+    const t0 = performance.now();
+    await new Promise((res) => setTimeout(res, idleSeconds * 1000));
+    const cpu = ((ticks() - c0) / 100 / ((performance.now() - t0) / 1000)) * 100;
+    const rssMb = rss();
+    child.kill('SIGINT');
+    await new Promise((res) => child.once('close', res));
+    results.idle = { seconds: idleSeconds, cpuPercentOfOneCore: +cpu.toFixed(2), rssMb: +rssMb.toFixed(1), note: 'digits listen via tsx (dev), 16 kHz quiet input at real-time pace' };
+    log(`idle: ${JSON.stringify(results.idle)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+else console.log(JSON.stringify({ ...results, soak: results.soak ? { ...(results.soak as object), trace: undefined } : undefined }, null, 2));
