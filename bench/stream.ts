@@ -31,6 +31,7 @@ const nStrings = arg('strings', 120);
 const falseHours = arg('false-hours', 1);
 const soakMinutes = arg('soak-minutes', 60);
 const idleSeconds = arg('idle-seconds', 20);
+const hangoverMs = arg('hangover', 120);
 
 const q = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -60,7 +61,7 @@ const results: Record<string, unknown> = { model: recognizer.source };
     for (let i = 0; i < len; i++) digits += String(Math.floor(r() * 10));
     const s = makeDigitString(digits, SPEAKERS[k % SPEAKERS.length], r);
     audioSec += s.samples.length / 8000;
-    const listener = await Listener.create({ recognizer });
+    const listener = await Listener.create({ recognizer, vad: { hangoverMs } });
     let heard = '';
     let events = 0;
     const segments = new Set<number>();

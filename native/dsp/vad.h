@@ -23,7 +23,7 @@ struct VadConfig {
   float bandLowHz = 300.f;
   float bandHighHz = 3400.f;
   float onsetMs = 30.f;      // speech needed before a segment opens
-  float hangoverMs = 150.f;  // non-speech needed before a segment closes
+  float hangoverMs = 120.f;  // non-speech needed before a segment closes (FSDD strings: 120 beat 150 and 100)
   float minSpeechMs = 100.f;  // shorter segments are aborted (clicks, bumps)
   float maxSpeechMs = 4000.f;  // longer ones are cut (and the noise floor re-estimated)
   float minVoicedMs = 40.f;  // a segment needs this much harmonic (low-flatness) sound: noise bursts have none

@@ -8,7 +8,7 @@ export interface VadOptions {
   /** 0 = only clear, loud speech opens a segment; 1 = anything a little above the noise. Default 0.5. */
   sensitivity?: number;
   onsetMs?: number;
-  /** Silence that closes a segment. Default 150. */
+  /** Silence that closes a segment. Default 120. */
   hangoverMs?: number;
   minSpeechMs?: number;
   maxSpeechMs?: number;
@@ -135,6 +135,9 @@ let cached: Promise<StreamCore> | null = null;
  * `prefer` forces one; the error lists why each candidate failed.
  */
 export function loadStreamCore(prefer?: 'native' | 'wasm'): Promise<StreamCore> {
+  // Same switch as the feature backend, so SPOKEN_DIGITS_BACKEND=wasm exercises the wasm build end to end.
+  const env = typeof process !== 'undefined' ? process.env?.SPOKEN_DIGITS_BACKEND : undefined;
+  if (!prefer && (env === 'native' || env === 'wasm')) prefer = env;
   if (!prefer && cached) return cached;
   const p = (async () => {
     const reasons: string[] = [];

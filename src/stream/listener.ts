@@ -163,7 +163,7 @@ export class Listener extends EventEmitter {
   private history: History | null = null;
   private rate = 0;
   private vadConfig: Required<Pick<VadOptions, 'hangoverMs' | 'postRollMs' | 'preRollMs' | 'maxSpeechMs'>> = {
-    hangoverMs: 150,
+    hangoverMs: 120,
     postRollMs: 60,
     preRollMs: 120,
     maxSpeechMs: 4000,
@@ -346,7 +346,7 @@ export class Listener extends EventEmitter {
     this.rate = rate;
     const v = this.opts.vad ?? {};
     this.vadConfig = {
-      hangoverMs: v.hangoverMs ?? 150,
+      hangoverMs: v.hangoverMs ?? 120,
       postRollMs: v.postRollMs ?? 60,
       preRollMs: v.preRollMs ?? 120,
       maxSpeechMs: v.maxSpeechMs ?? 4000,

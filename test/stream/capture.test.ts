@@ -40,6 +40,33 @@ describe('live capture through PortAudio (ALSA file-plugin device, no sound card
     }
   });
 
+  it('exits cleanly when the process ends with a stream still running', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'sd-exit-'));
+    try {
+      const conf = join(dir, 'asound.conf');
+      writeFileSync(conf, 'pcm.!default {\n type plug\n slave { pcm { type null }\n format S16_LE\n rate 16000\n channels 1 }\n}\n');
+      const script = `
+        const { loadNativeCapture } = await import(${JSON.stringify(new URL('../../src/stream/core.ts', import.meta.url).href)});
+        const c = loadNativeCapture();
+        const s = new c.binding.CaptureStream({ sampleRate: 16000 });
+        s.start();
+        setTimeout(() => { console.log('frames', s.stats().framesCaptured > 0); process.exit(0); }, 200);
+      `;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        env: { ...process.env, ALSA_CONFIG_PATH: conf },
+        encoding: 'utf8',
+        timeout: 20000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /frames true/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('says there is no microphone when ALSA has no device, and rejects unknown device names', async () => {
     const empty = makeEmptyAlsaConfig();
     process.env.ALSA_CONFIG_PATH = empty.configPath;
