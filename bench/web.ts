@@ -1,0 +1,50 @@
+/**
+ * The kiosk page in headless Chromium (Debian's): what a first visit downloads, how long until it
+ * can recognize, and per-utterance compute in the browser over FSDD test clips given in batch mode.
+ * Usage: npx tsx bench/web.ts [--clips 300] [--model default.onnx] [--models models]
+ * Needs `npm run build:web`. Reports figures only; never fails on timing.
+ */
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startServer } from '../src/web/server.js';
+import { WEB_DIST, fsddDir, launch } from '../test/web/harness.js';
+
+const { values } = parseArgs({ options: { clips: { type: 'string', default: '300' }, model: { type: 'string' }, models: { type: 'string', default: 'models' } } });
+const dir = fsddDir();
+if (!dir) throw new Error('FSDD recordings not found (../shared/fsdd/recordings or SPOKEN_DIGITS_DATA)');
+const n = Math.max(1, Math.min(1500, Number(values.clips)));
+// Test split (takes 0-4), spread over digits and speakers by taking every k-th file.
+const all = readdirSync(dir).filter((f) => /^\d_[a-z]+_[0-4]\.wav$/.test(f)).sort();
+const step = Math.max(1, Math.floor(all.length / n));
+const files = all.filter((_, i) => i % step === 0).slice(0, n).map((f) => join(dir, f));
+
+const srv = await startServer({ root: WEB_DIST, modelsDir: resolve(values.models!), port: 0 });
+const browser = await launch();
+try {
+  const page = await (await browser.newContext()).newPage();
+  let wire = 0;
+  page.on('requestfinished', async (req) => {
+    const s = await req.sizes().catch(() => undefined);
+    if (s) wire += s.responseBodySize + s.responseHeadersSize;
+  });
+  const query = values.model ? `mode=batch&model=${encodeURIComponent(values.model)}` : 'mode=batch';
+  await page.goto(`${srv.url}/?${query}`);
+  await page.waitForFunction(() => (window as any).__digits.ready || (window as any).__digits.errors.length > 0, undefined, { timeout: 60000 });
+  const start = await page.evaluate(() => ({ ready: (window as any).__digits.modelLoadedMs as number, errors: (window as any).__digits.errors as string[], status: document.getElementById('status')!.textContent }));
+  if (start.errors.length) throw new Error(start.errors.join('; '));
+  await page.setInputFiles('#files', files);
+  await page.waitForFunction((k) => document.querySelectorAll('#batch-table tbody tr').length >= k, files.length, { timeout: 600000 });
+  const summary = await page.textContent('#batch-summary');
+  const ms: number[] = await page.evaluate(() => (window as any).__digits.results.map((r: any) => r.computeMs));
+  ms.sort((a, b) => a - b);
+  const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(ms.length * p))].toFixed(2);
+  console.log(`kiosk page in headless Chromium (${start.status})`);
+  console.log(`  first visit download: ${(wire / 1e6).toFixed(2)} MB (app + ORT wasm + DSP wasm + model, as sent)`);
+  console.log(`  ready to recognize:   ${start.ready.toFixed(0)} ms after navigation`);
+  console.log(`  batch of ${files.length} FSDD test clips: ${summary}`);
+  console.log(`  compute per utterance (features + model, in the page): p50 ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms`);
+} finally {
+  await browser.close();
+  await srv.close();
+}
