@@ -223,6 +223,7 @@ FeatureExtractor::FeatureExtractor(const FeatureParams &params) : p_(params) {}
 
 FeatureExtractor::~FeatureExtractor() {
   pair_fft_destroy(fft_);
+  quad_fft_destroy(quad_);
 }
 
 Status FeatureExtractor::create(const FeatureParams &params, FeatureExtractor *&out) {
@@ -247,6 +248,7 @@ Status FeatureExtractor::create(const FeatureParams &params, FeatureExtractor *&
   for (int i = 0; i < p.win_length; ++i)
     ex->window_[i] = (a0 - (1.0 - a0) * std::cos(2.0 * kPi * i / p.win_length));
   ex->fft_ = pair_fft_create(p.n_fft);
+  if (quad_fft_supported()) ex->quad_ = quad_fft_create(p.n_fft);  // stays null without AVX2
   if (!ex->fft_) {
     delete ex;
     return Status::error(SD_ERR_NOMEM, "out of memory allocating the FFT plan");
@@ -288,7 +290,7 @@ Status FeatureExtractor::create(const FeatureParams &params, FeatureExtractor *&
     ex->inv_std_.resize(p.stddev.size());
     for (size_t i = 0; i < p.stddev.size(); ++i) ex->inv_std_[i] = 1.0f / p.stddev[i];
   }
-  ex->spec_pairs_.resize(2 * static_cast<size_t>(ex->n_bins_));
+  ex->spectra_.resize(4 * static_cast<size_t>(ex->n_bins_));
   out = ex;
   return Status();
 }
@@ -416,47 +418,56 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
   if (static_cast<int64_t>(rows_.size()) < rows_needed) rows_.resize(rows_needed);
   float *rows = rows_.data();
   auto frame_at = [&](int32_t k) { return sig + static_cast<int64_t>(first + k) * hop + wo; };
-  // Rows k_a and k_b (k_b < 0: none) from interleaved pair spectra; both frames go through the mel
-  // weights together, one lane each.
-  auto finish_rows = [&](int32_t k_a, int32_t k_b, const double *pairs) {
-    float *row_a = rows + static_cast<int64_t>(k_a) * width;
-    float *row_b = k_b >= 0 ? rows + static_cast<int64_t>(k_b) * width : nullptr;
-    if (p_.kind == SD_KIND_SPECTROGRAM) {
-      for (int b = 0; b < n_bins_; ++b) row_a[b] = static_cast<float>(pairs[2 * b]);
-      if (row_b)
-        for (int b = 0; b < n_bins_; ++b) row_b[b] = static_cast<float>(pairs[2 * b + 1]);
-      return;
+  // Rows of up to `lanes` frames from lane-interleaved spectra (ks[l] < 0: no frame in lane l);
+  // the frames go through the mel weights together, two lanes per vector.
+  const int lanes = quad_ ? 4 : 2;
+  auto finish_rows = [&](const int32_t *ks, const double *spectra) {
+    for (int l = 0; l < lanes; ++l) {
+      if (ks[l] < 0 || p_.kind != SD_KIND_SPECTROGRAM) continue;
+      float *row = rows + static_cast<int64_t>(ks[l]) * width;
+      for (int b = 0; b < n_bins_; ++b) row[b] = static_cast<float>(spectra[lanes * b + l]);
     }
+    if (p_.kind == SD_KIND_SPECTROGRAM) return;
     const double *wts = mel_weights_.data();
-    for (int m = 0; m < p_.n_mels; ++m) {
-      const double *wm = wts + mel_offset_[m];
-      const double *pm = pairs + 2 * mel_start_[m];
-      v2d acc = {0.0, 0.0};
-      for (int j = 0, len_m = mel_len_[m]; j < len_m; ++j) acc += wm[j] * load2(pm + 2 * j);
-      row_a[m] = static_cast<float>(acc[0]);
-      if (row_b) row_b[m] = static_cast<float>(acc[1]);
+    for (int g = 0; g < lanes; g += 2) {
+      if (ks[g] < 0 && ks[g + 1] < 0) continue;
+      float *row_a = ks[g] >= 0 ? rows + static_cast<int64_t>(ks[g]) * width : nullptr;
+      float *row_b = ks[g + 1] >= 0 ? rows + static_cast<int64_t>(ks[g + 1]) * width : nullptr;
+      for (int m = 0; m < p_.n_mels; ++m) {
+        const double *wm = wts + mel_offset_[m];
+        const double *pm = spectra + lanes * mel_start_[m] + g;
+        v2d acc = {0.0, 0.0};
+        for (int j = 0, len_m = mel_len_[m]; j < len_m; ++j) acc += wm[j] * load2(pm + lanes * j);
+        if (row_a) row_a[m] = static_cast<float>(acc[0]);
+        if (row_b) row_b[m] = static_cast<float>(acc[1]);
+      }
     }
   };
-  double *pairs = spec_pairs_.data();
-  int32_t pending = -1;
+  double *spectra = spectra_.data();
+  int32_t batch[4] = {-1, -1, -1, -1};
+  const float *frames[4] = {nullptr, nullptr, nullptr, nullptr};
+  int filled = 0;
+  auto flush = [&]() {
+    if (filled == 0) return;
+    if (quad_)
+      quad_fft_spectra(quad_, frames, window_.data(), wo, wl, p_.power, spectra);
+    else
+      pair_fft_spectra(fft_, frames, window_.data(), wo, wl, p_.power, spectra);
+    finish_rows(batch, spectra);
+    for (int l = 0; l < 4; ++l) batch[l] = -1, frames[l] = nullptr;
+    filled = 0;
+  };
   for (int32_t k = 0; k < out_frames; ++k) {
     if (energy[first + k] == 0.0) {
       float *row = rows + static_cast<int64_t>(k) * width;
       std::fill(row, row + width, 0.0f);
       continue;
     }
-    if (pending < 0) {
-      pending = k;
-      continue;
-    }
-    pair_fft_spectra(fft_, frame_at(pending), frame_at(k), window_.data(), wo, wl, p_.power, pairs);
-    finish_rows(pending, k, pairs);
-    pending = -1;
+    batch[filled] = k;
+    frames[filled] = frame_at(k);
+    if (++filled == lanes) flush();
   }
-  if (pending >= 0) {
-    pair_fft_spectra(fft_, frame_at(pending), nullptr, window_.data(), wo, wl, p_.power, pairs);
-    finish_rows(pending, -1, pairs);
-  }
+  flush();
 
   // 4. Log compression over the kept rows (reference and top_db are per output, as librosa does per clip).
   const int64_t count = rows_needed;

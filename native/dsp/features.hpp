@@ -79,6 +79,7 @@ class FeatureExtractor {
   int win_offset_ = 0; // where the window starts inside the n_fft frame
   std::vector<double> window_;  // win_length values
   PairFft *fft_ = nullptr;
+  QuadFft *quad_ = nullptr;  // four frames per call where AVX2 runs
   // Sparse mel weights: filter m covers bins [mel_start_[m], mel_start_[m] + mel_len_[m]).
   std::vector<int> mel_start_, mel_len_, mel_offset_;
   std::vector<double> mel_weights_;
@@ -88,7 +89,7 @@ class FeatureExtractor {
   // Scratch, grown on demand and reused so steady-state calls allocate nothing.
   std::vector<float> signal_;
   std::vector<double> energy_, cum_;
-  std::vector<double> spec_pairs_;  // interleaved spectra of the two frames of one FFT call
+  std::vector<double> spectra_;  // lane-interleaved spectra of the frames of one FFT call
   std::vector<float> rows_;  // selected frames x (n_bins or n_mels), before log
 };
 
