@@ -98,6 +98,42 @@ export class Recognizer {
     };
   }
 
+  /** Several clips in one ORT run (the splitter scores candidate pieces this way). */
+  async recognizeBatch(clips: { samples: Float32Array; sampleRate: number }[], threshold: number): Promise<Recognition[]> {
+    if (clips.length === 0) return [];
+    const t0 = performance.now();
+    const feats = clips.map((c) => this.extractor.compute(c.sampleRate === this.sampleRate ? c.samples : this.resample(c.samples, c.sampleRate)));
+    const { frames, dims } = feats[0];
+    // Fixed-length models (numFrames > 0) give equal shapes; natural-length ones cannot be stacked.
+    if (feats.some((f) => f.frames !== frames)) {
+      const out: Recognition[] = [];
+      for (const c of clips) out.push(await this.recognize(c.samples, c.sampleRate, threshold));
+      return out;
+    }
+    const t1 = performance.now();
+    const data = new Float32Array(clips.length * frames * dims);
+    feats.forEach((f, i) => data.set(f.data, i * frames * dims));
+    const input = new ort.Tensor('float32', data, [clips.length, frames, dims]);
+    const out = await this.session.run({ [MODEL_INPUT_NAME]: input });
+    const all = out[MODEL_OUTPUT_NAME].data as Float32Array;
+    const t2 = performance.now();
+    input.dispose();
+    const k = this.info.labels.length;
+    return feats.map((features, i) => {
+      const probabilities = all.slice(i * k, (i + 1) * k);
+      return {
+        ...decide(probabilities, this.info.labels, threshold),
+        probabilities,
+        top: topLabels(probabilities, this.info.labels, 3),
+        features,
+        computeMs: (t2 - t0) / clips.length,
+        featureMs: (t1 - t0) / clips.length,
+        inferenceMs: (t2 - t1) / clips.length,
+        durationSec: features.frames * this.info.featureConfig.hopLength / this.sampleRate,
+      };
+    });
+  }
+
   async dispose(): Promise<void> {
     this.extractor.dispose();
     await this.session.release();

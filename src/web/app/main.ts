@@ -177,6 +177,7 @@ function enqueue(samples: Float32Array, rate: number, source: string, detectedAt
 // The VAD's defaults (native/dsp/vad.h): the segment carries this much silence around the speech.
 const PRE_ROLL_MS = 120;
 const POST_ROLL_MS = 60;
+const HANGOVER_MS = 120;
 let streamCore: Promise<StreamCore> | undefined;
 let vadOffset = 0; // ring index of the endpointer's sample 0
 let endpointerJob: Promise<VadHandle> | undefined;
@@ -192,7 +193,8 @@ function ensureEndpointer(): Promise<VadHandle> {
   streamCore ??= loadWasmStreamCore();
   endpointerJob ??= streamCore
     .then((core) => {
-      const vad = core.createVad({ sampleRate: mic.sampleRate, sensitivity: settings.vadSensitivity });
+      // Same endpointing as `digits listen` (src/stream/listener.ts defaults).
+      const vad = core.createVad({ sampleRate: mic.sampleRate, sensitivity: settings.vadSensitivity, hangoverMs: HANGOVER_MS, maxSpeechMs: 4000 });
       endpointer = vad;
       endpointerKey = key;
       if (ring.capacity !== mic.sampleRate * 12) ring = new AudioRing(mic.sampleRate * 12);
@@ -219,7 +221,10 @@ function handleSegment(ev: VadEvent, detectedAt: number): void {
   if (audio.length < rate * 0.08 || !streamCore) return;
   void serialize(async (rec) => {
     const core = await streamCore!;
-    const classifier: SegmentClassifier = { predict: ({ samples, sampleRate }) => rec.recognize(samples, sampleRate, threshold()) };
+    const classifier: SegmentClassifier = {
+      predict: ({ samples, sampleRate }) => rec.recognize(samples, sampleRate, threshold()),
+      predictBatch: (inputs) => rec.recognizeBatch(inputs, threshold()),
+    };
     const pieces = await splitSegment(audio, rate, core, classifier, {}, PRE_ROLL_MS + POST_ROLL_MS);
     for (const p of pieces) showResult(p.prediction as Recognition, 'microphone', performance.now() - detectedAt);
   });
