@@ -278,25 +278,46 @@ function resolveDevice(device: number | string | undefined, find: (q: string) =>
   }
 }
 
+function deviceDefaultRate(binding: import('./core.js').NativeCaptureBinding, device: number): number | undefined {
+  try {
+    const devices = binding.listCaptureDevices();
+    const d = device < 0 ? devices.find((x) => x.isDefault) : devices.find((x) => x.index === device);
+    return d ? Math.round(d.defaultSampleRate) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function openAddonMicrophone(binding: import('./core.js').NativeCaptureBinding, options: MicrophoneOptions): AudioSource {
   const rate = options.sampleRate ?? 16000;
   validateSampleRate(rate, 'microphone sample rate');
   const pollMs = options.pollMs ?? 20;
   const stallMs = options.stallMs ?? 2000;
   const device = resolveDevice(options.device, (q) => binding.findCaptureDevice(q));
-  let stream: NativeCaptureStream;
-  try {
-    stream = new binding.CaptureStream({
+  const open = (r: number) =>
+    new binding.CaptureStream({
       device,
-      sampleRate: rate,
+      sampleRate: r,
       channels: 1,
       bufferSeconds: options.bufferSeconds ?? 2,
       latency: options.latency ?? 0,
       framesPerBuffer: options.framesPerBuffer ?? 0,
     });
+  let stream: NativeCaptureStream;
+  try {
+    stream = open(rate);
   } catch (err) {
-    throw new CaptureError(`cannot open the microphone: ${(err as Error).message}`, { cause: err });
+    // A device that cannot run at the asked rate (some USB mics: 48 kHz only) is opened at its own
+    // default rate instead; the Listener works at any rate and the recognizer resamples.
+    const fallback = /sample ?rate/i.test((err as Error).message) ? deviceDefaultRate(binding, device) : undefined;
+    if (fallback === undefined || fallback === rate) throw new CaptureError(`cannot open the microphone: ${(err as Error).message}`, { cause: err });
+    try {
+      stream = open(fallback);
+    } catch (err2) {
+      throw new CaptureError(`cannot open the microphone at ${rate} Hz nor at its default ${fallback} Hz: ${(err2 as Error).message}`, { cause: err2 });
+    }
   }
+  const actualRate = stream.sampleRate;
   let closed = false;
   let lastStats: CaptureStats | null = null;
   let dropped = 0;
@@ -309,14 +330,14 @@ function openAddonMicrophone(binding: import('./core.js').NativeCaptureBinding, 
   };
   return {
     kind: 'microphone',
-    sampleRate: rate,
+    sampleRate: actualRate,
     realtime: true,
-    description: `microphone ${device < 0 ? '(default device)' : `#${device}`} via the addon's PortAudio at ${rate} Hz`,
+    description: `microphone ${device < 0 ? '(default device)' : `#${device}`} via the addon's PortAudio at ${actualRate} Hz`,
     droppedFrames: () => (closed ? dropped : (lastStats = stream.stats()).droppedFrames),
     captureStats: () => lastStats,
     close,
     async *[Symbol.asyncIterator]() {
-      const buf = new Float32Array(Math.max(1024, Math.ceil(rate * 0.25)));
+      const buf = new Float32Array(Math.max(1024, Math.ceil(actualRate * 0.25)));
       let total = 0;
       let lastData = performance.now();
       try {
@@ -379,12 +400,36 @@ function openNaudiodonMicrophone(nd: typeof import('naudiodon2'), options: Micro
     droppedFrames: () => 0,
     close,
     async *[Symbol.asyncIterator]() {
+      // Its Readable is drained through 'data' events: breaking out of an async iterator over it
+      // destroys the stream and naudiodon logs an AbortError.
+      const queue: Buffer[] = [];
+      let failure: Error | null = null;
+      let wake: (() => void) | null = null;
+      io.on('data', (b: Buffer) => {
+        queue.push(b);
+        wake?.();
+      });
+      io.on('error', (err: Error) => {
+        failure = err;
+        wake?.();
+      });
+      io.on('end', () => {
+        failure ??= new CaptureError('the capture device stopped delivering audio (unplugged or failed)');
+        wake?.();
+      });
       let total = 0;
       let carry = Buffer.alloc(0);
       io.start();
       try {
-        for await (const chunk of io as AsyncIterable<Buffer>) {
-          if (closed) break;
+        while (!closed) {
+          if (!queue.length) {
+            const f = failure as Error | null;
+            if (f) throw f instanceof CaptureError ? f : new CaptureError(`capture failed: ${f.message}`, { cause: f });
+            await new Promise<void>((r) => (wake = r));
+            wake = null;
+            continue;
+          }
+          const chunk = queue.shift()!;
           const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
           const frames = Math.floor(buf.length / 4);
           carry = Buffer.from(buf.subarray(frames * 4));
