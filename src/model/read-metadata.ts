@@ -1,10 +1,70 @@
 import { readFile } from 'node:fs/promises';
-import onnxProto, { type onnx as pb } from 'onnx-proto';
+import protobuf from 'protobufjs/minimal.js';
 import { ModelError } from '../errors.js';
 import { type FeatureConfig, resolveFeatureConfig } from '../features/config.js';
 import { METADATA_FORMAT_VERSION, METADATA_KEYS, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from './metadata.js';
 
-const { onnx } = onnxProto;
+/** The parts of an onnx.ModelProto that inference checks. */
+interface ModelOutline {
+  metadata: Map<string, string>;
+  nodeCount: number;
+  inputs: string[];
+  outputs: string[];
+  /** opset_import entries: domain -> version. */
+  opsets: Map<string, number>;
+}
+
+// Field numbers from onnx.proto (ModelProto, GraphProto, ValueInfoProto, OperatorSetIdProto,
+// StringStringEntryProto). Reading only these keeps `digits predict` start-up fast: the weights
+// are skipped, not decoded, and the full ONNX schema is never loaded on the inference path.
+const LEN = 2;
+function readOutline(bytes: Uint8Array): ModelOutline {
+  const outline: ModelOutline = { metadata: new Map(), nodeCount: 0, inputs: [], outputs: [], opsets: new Map() };
+  let sawGraph = false;
+  const fields = (r: protobuf.Reader, visit: (field: number, wire: number) => boolean) => {
+    while (r.pos < r.len) {
+      const tag = r.uint32();
+      if (!visit(tag >>> 3, tag & 7)) r.skipType(tag & 7);
+    }
+  };
+  const sub = (r: protobuf.Reader) => protobuf.Reader.create(r.bytes());
+  const nameOf = (r: protobuf.Reader) => {
+    let name = '';
+    fields(r, (f, w) => (f === 1 && w === LEN ? ((name = r.string()), true) : false));
+    return name;
+  };
+  const model = protobuf.Reader.create(bytes);
+  fields(model, (field, wire) => {
+    if (wire !== LEN) return false;
+    if (field === 7) {
+      sawGraph = true;
+      const g = sub(model);
+      fields(g, (f, w) => {
+        if (w !== LEN) return false;
+        if (f === 1) (g.skipType(w), outline.nodeCount++);
+        else if (f === 11) outline.inputs.push(nameOf(sub(g)));
+        else if (f === 12) outline.outputs.push(nameOf(sub(g)));
+        else return false;
+        return true;
+      });
+    } else if (field === 8) {
+      const o = sub(model);
+      let domain = '';
+      let version = 0;
+      fields(o, (f, w) => (f === 1 && w === LEN ? ((domain = o.string()), true) : f === 2 && w === 0 ? ((version = Number(o.int64())), true) : false));
+      outline.opsets.set(domain, version);
+    } else if (field === 14) {
+      const e = sub(model);
+      let key = '';
+      let value = '';
+      fields(e, (f, w) => (w !== LEN ? false : f === 1 ? ((key = e.string()), true) : f === 2 ? ((value = e.string()), true) : false));
+      outline.metadata.set(key, value);
+    } else return false;
+    return true;
+  });
+  if (!sawGraph) outline.nodeCount = 0;
+  return outline;
+}
 
 /** The parsed, checked metadata_props of a spoken-digits model file. */
 export interface ModelMetadata {
@@ -34,15 +94,15 @@ function parseJson(key: string, text: string, source: string): unknown {
  * input/output, or a metadata key is missing or malformed.
  */
 export function parseModelMetadata(bytes: Uint8Array, source = 'model'): ModelMetadata {
-  let proto: pb.ModelProto;
+  let outline: ModelOutline;
   try {
-    proto = onnx.ModelProto.decode(bytes);
+    outline = readOutline(bytes);
   } catch (err) {
     throw new ModelError(`${source} is not an ONNX model (${(err as Error).message}); pass a .onnx file made by \`digits export\``, { cause: err });
   }
-  if (!proto.graph || !proto.graph.node?.length || !proto.opsetImport?.length)
+  if (!outline.nodeCount || !outline.opsets.size)
     throw new ModelError(`${source} is not an ONNX model (no graph); pass a .onnx file made by \`digits export\``);
-  const props = new Map((proto.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+  const props = outline.metadata;
   const missing = Object.values(METADATA_KEYS).filter((k) => !props.has(k));
   if (missing.length)
     throw new ModelError(
@@ -60,11 +120,10 @@ export function parseModelMetadata(bytes: Uint8Array, source = 'model'): ModelMe
   if (precision !== 'fp32' && precision !== 'int8') throw new ModelError(`${source}: metadata precision '${precision}' must be fp32 or int8`);
   const rejection = parseJson(METADATA_KEYS.rejection, get(METADATA_KEYS.rejection), source) as { threshold?: unknown };
   if (typeof rejection?.threshold !== 'number') throw new ModelError(`${source}: metadata rejection must be {"threshold": number}`);
-  const inputs = (proto.graph.input ?? []).map((i) => i.name);
-  const outputs = (proto.graph.output ?? []).map((o) => o.name);
+  const { inputs, outputs } = outline;
   if (!inputs.includes(MODEL_INPUT_NAME) || !outputs.includes(MODEL_OUTPUT_NAME))
     throw new ModelError(`${source}: the graph must have input '${MODEL_INPUT_NAME}' and output '${MODEL_OUTPUT_NAME}', it has inputs [${inputs}] and outputs [${outputs}]`);
-  const opsetEntry = proto.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
+  const opset = outline.opsets.get('') ?? outline.opsets.get('ai.onnx') ?? 0;
   return {
     formatVersion,
     featureConfig,
@@ -74,7 +133,7 @@ export function parseModelMetadata(bytes: Uint8Array, source = 'model'): ModelMe
     rejection: { threshold: rejection.threshold },
     training: parseJson(METADATA_KEYS.training, get(METADATA_KEYS.training), source) as Record<string, unknown>,
     metrics: parseJson(METADATA_KEYS.metrics, get(METADATA_KEYS.metrics), source) as Record<string, unknown>,
-    opset: Number(opsetEntry?.version ?? 0),
+    opset,
   };
 }
 
