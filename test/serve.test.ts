@@ -61,10 +61,12 @@ describe('digits serve (src/web/server.ts)', function () {
     writeFileSync(join(root, 'assets', 'ort-abc123.wasm'), wasm);
     writeFileSync(join(root, 'assets', 'ort-abc123.wasm.br'), brotliCompressSync(wasm));
     writeFileSync(join(root, 'assets', 'ort-abc123.wasm.gz'), gzipSync(wasm));
+    // Bigger than the socket buffers, so a client that stops reading stalls the response.
+    writeFileSync(join(root, 'assets', 'big-abc123.bin'), Buffer.alloc(16 * 1024 * 1024, 1));
     // Real FSDD-free model bytes are not needed: the server never parses models.
     writeFileSync(join(models, 'default.int8.onnx'), Buffer.alloc(50_000, 7));
     writeFileSync(join(models, 'default.card.json'), '{"name":"default"}');
-    srv = await startServer({ root, modelsDir: models, port: 0, limits: { headersTimeoutMs: 1500, requestTimeoutMs: 3000, idleTimeoutMs: 3000 } });
+    srv = await startServer({ root, modelsDir: models, port: 0, limits: { headersTimeoutMs: 1500, requestTimeoutMs: 3000, idleTimeoutMs: 3000, responseTimeoutMs: 6000 } });
   });
   after(async () => {
     await srv?.close();
@@ -199,6 +201,36 @@ describe('digits serve (src/web/server.ts)', function () {
     assert.ok(closed, 'the server kept a trickling client for 10 s');
     assert.ok(Date.now() - started < 6000, `cut off after ${Date.now() - started} ms`);
     // And it still serves others.
+    assert.equal((await raw(srv.port, get('/'))).status, 200);
+  });
+
+  it('cuts off a client that stops reading its response (slow read)', async () => {
+    const started = Date.now();
+    const sock = connect(srv.port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    sock.write(get('/assets/big-abc123.bin'));
+    let received = 0;
+    sock.on('data', (d: Buffer) => (received += d.length));
+    // Read a first chunk, then stop reading: the server's writes back up.
+    await new Promise((r) => sock.once('data', r));
+    sock.pause();
+    const closed = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 15_000);
+      sock.on('close', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+      sock.on('error', () => undefined);
+      // A paused socket does not notice the server's close until it reads again; peek every second.
+      const peek = setInterval(() => {
+        if (Date.now() - started > 8000) {
+          clearInterval(peek);
+          sock.resume();
+        }
+      }, 1000);
+    });
+    assert.ok(closed, 'the stalled response was never cut off');
+    assert.ok(received < 16 * 1024 * 1024, `the whole ${received}-byte response went out: the server waited for the slow reader`);
     assert.equal((await raw(srv.port, get('/'))).status, 200);
   });
 

@@ -36,6 +36,8 @@ export interface ServeLimits {
   /** A socket with no traffic for this long is closed (slow readers, idle keep-alive), ms. */
   idleTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** Longest time one response may take to go out, ms: a client reading a trickle cannot hold it forever. */
+  responseTimeoutMs: number;
   maxConnections: number;
 }
 
@@ -46,6 +48,7 @@ export const DEFAULT_LIMITS: Readonly<ServeLimits> = Object.freeze({
   requestTimeoutMs: 30_000,
   idleTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
+  responseTimeoutMs: 120_000,
   maxConnections: 256,
 });
 
@@ -246,6 +249,9 @@ export function createRequestHandler(options: Pick<ServeOptions, 'root' | 'model
   const models = createModelHandler(modelsDir);
 
   return (req: IncomingMessage, res: ServerResponse): void => {
+    const deadline = setTimeout(() => res.destroy(), limits.responseTimeoutMs);
+    deadline.unref();
+    res.once('close', () => clearTimeout(deadline));
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     const url = req.url ?? '/';
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'Method Not Allowed', { Allow: 'GET, HEAD' });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ServeError } from '../../errors.js';
@@ -41,6 +41,9 @@ export function register(program: Command): void {
         host: opts.host,
       });
       process.stdout.write(`digits serve: ${running.url}/  (kiosk: ${running.url}/?kiosk=1)\n`);
+      const modelsDir = resolve(opts.models ?? join(base, 'models'));
+      const models = existsSync(modelsDir) ? readdirSync(modelsDir).filter((f) => f.endsWith('.onnx')) : [];
+      if (models.length === 0) process.stderr.write(`digits serve: warning: no .onnx models in ${modelsDir}; the page will have nothing to run (pass --models)\n`);
       if (!isLoopback(opts.host)) {
         process.stderr.write(
           `digits serve: warning: listening on ${opts.host}, reachable from other machines. Browsers only allow the ` +
