@@ -208,7 +208,7 @@ export function depthwiseInputGrad(
           [j * g.dW, fullW - j * g.dW - cw],
           [0, 0],
         ]);
-        acc = acc ? tf.add(acc, placed) : placed;
+        acc = acc ? tf.add<tf.Tensor4D>(acc, placed) : placed;
       }
     }
     // Padded coordinates → input coordinates: drop the top/left padding, zero-fill past the end.
