@@ -13,6 +13,8 @@ const cases: Case[] = [
   { x: [1, 9, 7, 3], k: [5, 3], s: [2, 1], d: [1, 1], pad: 'valid', m: 1, cOut: 2 },
   { x: [3, 10, 8, 2], k: [3, 3], s: [1, 1], d: [1, 1], pad: 'valid', m: 3, cOut: 2 },
   { x: [2, 11, 9, 4], k: [4, 2], s: [3, 2], d: [1, 1], pad: 'same', m: 1, cOut: 5 },
+  { x: [2, 6, 5, 4], k: [1, 1], s: [1, 1], d: [1, 1], pad: 'same', m: 1, cOut: 6 },
+  { x: [2, 9, 8, 1], k: [10, 4], s: [2, 2], d: [1, 1], pad: 'same', m: 1, cOut: 3 },
 ];
 
 function rand(shape: number[], seed: number): tf.Tensor {
