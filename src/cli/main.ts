@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   export: () => import('./commands/export.js'),
   quantize: () => import('./commands/quantize.js'),
   listen: () => import('./commands/listen.js'),
+  train: () => import('./commands/train.js'),
 };
 
 const program = new Command('digits')

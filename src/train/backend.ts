@@ -146,8 +146,13 @@ export function conv2dFilterGrad(
   rounding?: 'floor' | 'round' | 'ceil',
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const [kH, kW] = filterShape;
+    const [kH, kW, ci, co] = filterShape;
     const g = geometry(x.shape, filterShape, strides, dilations, pad, rounding, false);
+    if (kH === 1 && kW === 1 && g.sH === 1 && g.sW === 1 && g.top === 0 && g.left === 0) {
+      // Pointwise: the filter gradient is one GEMM, xᵀ·dy over all positions.
+      const n = x.shape[0] * x.shape[1] * x.shape[2];
+      return tf.matMul(x.reshape([n, ci]), dy.reshape([n, co]), true, false).reshape([1, 1, ci, co]);
+    }
     const xT = paddedInput(x, kH, kW, g).transpose([3, 1, 2, 0]) as tf.Tensor4D; // [ci, H, W, b]
     const dyT = dy.transpose([1, 2, 0, 3]) as tf.Tensor4D; // [oh, ow, b, co]
     const r = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', [g.sH, g.sW]); // [ci, kH, kW, co]

@@ -1,0 +1,193 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { SpokenDigitsError } from '../../errors.js';
+import type { FeatureConfig } from '../../features/config.js';
+
+class TrainOptionError extends SpokenDigitsError {
+  constructor(message: string) {
+    super('ERR_TRAIN_OPTION', message);
+  }
+}
+
+const int = (name: string, min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+  return n;
+};
+const num = (name: string, min: number, max = Infinity) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}]`);
+  return n;
+};
+
+interface Opts {
+  arch: string;
+  members?: string;
+  data?: string;
+  out?: string;
+  epochs: number;
+  seed: number;
+  limit?: number;
+  loso?: string;
+  synthetic: string | boolean;
+  syntheticDigits?: number;
+  none: boolean;
+  augment: boolean;
+  width?: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  labelSmoothing: number;
+  clipNorm: number;
+  accumulate: number;
+  patience: number;
+  warmup: number;
+  restart: number;
+  features?: string;
+  resume: boolean;
+  onnx: boolean;
+  losoResults?: string;
+  babble: string;
+  progress: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train a model from the zoo on FSDD (tfjs), write it with its ONNX export, curves, confusion matrix and model card')
+    .addOption(new Option('--arch <arch>', 'architecture').choices(['mlp', 'cnn', 'dscnn', 'resnet-se', 'transformer', 'ensemble']).makeOptionMandatory())
+    .option('--members <list>', 'ensemble members, comma-separated architectures (each trained with its own seed)', 'dscnn,resnet-se,cnn')
+    .option('--data <dir>', 'FSDD folder (default: $SPOKEN_DIGITS_DATA, then the cache)')
+    .option('--out <dir>', 'output folder (default: runs/<arch>-<seed>)')
+    .option('--epochs <n>', 'maximum epochs', int('--epochs', 1), 40)
+    .option('--seed <n>', 'seed for weights, shuffling, dropout and augmentation', int('--seed', 0), 1)
+    .option('--limit <n>', 'train on at most N clips (stratified), for quick runs', int('--limit', 10))
+    .option('--loso <speaker|all>', 'leave-one-speaker-out: hold out one speaker (or each in turn with "all") instead of the official split')
+    .option('--synthetic [dir]', 'mix in synthetic espeak-ng speakers (default dir: ~/.cache/spoken-digits/synthetic; make them with scripts/synthesize-speakers.sh)', false)
+    .option('--synthetic-digits <n>', 'use at most N synthetic digit clips (0 = only the non-digit words)', int('--synthetic-digits', 0))
+    .option('--no-none', 'no "not a digit" class')
+    .option('--no-augment', 'no audio augmentation or SpecAugment')
+    .option('--width <x>', 'width multiplier of the architecture', num('--width', 0.1, 8))
+    .option('--batch-size <n>', 'batch size', int('--batch-size', 1), 64)
+    .option('--lr <x>', 'peak learning rate (AdamW)', num('--lr', 1e-6, 1), 3e-3)
+    .option('--weight-decay <x>', 'AdamW decoupled weight decay', num('--weight-decay', 0, 1), 1e-2)
+    .option('--label-smoothing <x>', 'label smoothing', num('--label-smoothing', 0, 0.5), 0.1)
+    .option('--clip-norm <x>', 'global gradient norm clip (0 = off)', num('--clip-norm', 0), 5)
+    .option('--accumulate <n>', 'gradient accumulation steps', int('--accumulate', 1), 1)
+    .option('--patience <n>', 'early stopping patience in epochs (0 = off)', int('--patience', 0), 12)
+    .option('--warmup <n>', 'warm-up epochs', num('--warmup', 0), 2)
+    .option('--restart <n>', 'first cosine cycle length in epochs (warm restarts double it)', num('--restart', 1), 10)
+    .option('--features <json>', 'feature config overrides as JSON, e.g. \'{"kind":"mfcc","nMfcc":20}\'')
+    .option('--resume', 'continue from the checkpoint in <out>/checkpoint', false)
+    .option('--no-onnx', 'skip the ONNX export')
+    .option('--loso-results <file>', 'loso.json from a `--loso all` run, to publish its folds in this model card')
+    .option('--babble <snrs>', 'babble SNRs (dB) to test at, comma-separated', '10,5')
+    .option('--no-progress', 'no progress bar (one line per epoch)')
+    .action(async (opts: Opts) => {
+      const { initTrainingBackend } = await import('../../train/backend.js');
+      const { runTraining, runLoso, writeRunOutputs } = await import('../../train/run.js');
+      const { defaultSyntheticDir } = await import('../../train/dataset.js');
+      const { isArchitecture } = await import('../../train/zoo.js');
+      let featureConfig: Partial<FeatureConfig> | undefined;
+      if (opts.features) {
+        try {
+          featureConfig = JSON.parse(opts.features);
+        } catch {
+          throw new TrainOptionError(`--features is not valid JSON: ${opts.features}`);
+        }
+      }
+      const synthetic = opts.synthetic === false ? null : opts.synthetic === true ? defaultSyntheticDir() : path.resolve(opts.synthetic);
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const out = path.resolve(opts.out ?? path.join('runs', `${opts.arch}-${opts.seed}`));
+      const babbleSnrs = opts.babble
+        .split(',')
+        .filter(Boolean)
+        .map((s) => {
+          const v = Number(s);
+          if (!Number.isFinite(v)) throw new TrainOptionError(`--babble: '${s}' is not a number`);
+          return v;
+        });
+      const trainOpts = {
+        epochs: opts.epochs,
+        seed: opts.seed,
+        batchSize: opts.batchSize,
+        learningRate: opts.lr,
+        weightDecay: opts.weightDecay,
+        labelSmoothing: opts.labelSmoothing,
+        clipNorm: opts.clipNorm,
+        accumulate: opts.accumulate,
+        patience: opts.patience,
+        warmupEpochs: opts.warmup,
+        restartEpochs: opts.restart,
+        augment: opts.augment,
+        specAugment: opts.augment ? undefined : null,
+        progress: opts.progress,
+        resume: opts.resume,
+      };
+      await initTrainingBackend();
+      const members = opts.arch === 'ensemble' ? opts.members!.split(',').map((s) => s.trim()) : [opts.arch];
+      for (const m of members) if (!isArchitecture(m)) throw new TrainOptionError(`unknown architecture '${m}'; choose from mlp, cnn, dscnn, resnet-se, transformer`);
+      const base = { data: opts.data, limit: opts.limit, synthetic, syntheticDigits: opts.syntheticDigits, none: opts.none, featureConfig, width: opts.width, log };
+
+      if (opts.loso) {
+        if (opts.arch === 'ensemble') throw new TrainOptionError('--loso with --arch ensemble is not supported; run it per member architecture');
+        const speakers = opts.loso === 'all' ? 'all' : opts.loso.split(',');
+        fs.mkdirSync(out, { recursive: true });
+        const folds: Awaited<ReturnType<typeof runLoso>> = [];
+        const save = () => {
+          const mean = folds.reduce((s, f) => s + f.accuracy, 0) / Math.max(1, folds.length);
+          fs.writeFileSync(path.join(out, 'loso.json'), JSON.stringify({ arch: opts.arch, seed: opts.seed, epochs: opts.epochs, synthetic: !!synthetic, none: opts.none, mean, folds }, null, 2));
+          return mean;
+        };
+        await runLoso({ ...base, arch: opts.arch as never, train: trainOpts }, speakers, (f) => {
+          folds.push(f);
+          save();
+        });
+        const mean = save();
+        process.stdout.write(`${folds.map((f) => `${f.speaker}: ${(100 * f.accuracy).toFixed(2)}%`).join('\n')}\nLOSO mean over ${folds.length} folds: ${(100 * mean).toFixed(2)}%\n${path.join(out, 'loso.json')}\n`);
+        return;
+      }
+
+      const loso = opts.losoResults ? (JSON.parse(fs.readFileSync(opts.losoResults, 'utf8')).folds as never) : null;
+      const exportOnnx = opts.onnx ? await onnxExporter() : undefined;
+      for (const [k, arch] of members.entries()) {
+        const memberOut = opts.arch === 'ensemble' ? path.join(out, 'members', `${k}-${arch}`) : out;
+        const seed = opts.seed + (opts.arch === 'ensemble' ? k * 101 : 0);
+        const r = await runTraining({
+          ...base,
+          arch: arch as never,
+          split: { kind: 'official' },
+          babbleSnrs,
+          train: { ...trainOpts, seed, checkpointDir: path.join(memberOut, 'checkpoint') },
+        });
+        const files = await writeRunOutputs(memberOut, r, { onnx: exportOnnx, loso });
+        process.stdout.write(
+          `${arch}: test ${(100 * r.test.accuracy).toFixed(2)}%` +
+            Object.entries(r.babble).map(([snr, v]) => `, babble ${snr} dB ${(100 * v).toFixed(2)}%`).join('') +
+            `, ${r.train.secondsPerEpoch.toFixed(1)} s/epoch on ${r.backend.training}\n${files.map((f) => `  ${f}`).join('\n')}\n`,
+        );
+        r.model.dispose();
+      }
+      if (opts.arch === 'ensemble') {
+        fs.writeFileSync(
+          path.join(out, 'ensemble.json'),
+          JSON.stringify({ members: members.map((a, k) => ({ arch: a, onnx: path.join('members', `${k}-${a}`, 'model.onnx'), weight: 1 })) }, null, 2),
+        );
+        process.stdout.write(`${path.join(out, 'ensemble.json')}\n`);
+      }
+    });
+}
+
+/** The ONNX exporter, wrapped so a failed export is reported without losing the trained model. */
+async function onnxExporter() {
+  const { exportToOnnx } = await import('../../train/onnx/index.js');
+  return async (model: import('@tensorflow/tfjs').LayersModel, meta: Record<string, unknown>) => {
+    try {
+      return exportToOnnx(model, meta as never);
+    } catch (err) {
+      process.stderr.write(`digits train: ONNX export failed (${err instanceof Error ? err.message : String(err)}); the tfjs model was written\n`);
+      return null;
+    }
+  };
+}

@@ -1,0 +1,83 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { FsddClip } from '../data/clips.js';
+import { listFsddClips } from '../data/clips.js';
+import { loadClip } from '../data/local.js';
+import { DatasetError } from '../errors.js';
+import type { FeatureBackend } from '../features/backend.js';
+import { makeNoise, gain } from './augment.js';
+import type { Example } from './trainer.js';
+import type { Rng } from './random.js';
+
+/** Output order of every model: the ten digits, then (when trained with one) "not a digit". */
+export const DIGIT_LABELS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
+export const NONE_LABEL_INDEX = 10;
+
+/** `$XDG_CACHE_HOME/spoken-digits/synthetic` (what scripts/synthesize-speakers.sh writes). */
+export function defaultSyntheticDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
+  return path.join(base, 'spoken-digits', 'synthetic');
+}
+
+export interface SyntheticSet {
+  digits: FsddClip[];
+  /** Non-digit words for the "none" class. */
+  words: string[];
+}
+
+/** The synthetic speakers, or a DatasetError that says how to make them. */
+export function findSynthetic(dir: string): SyntheticSet {
+  const digitsDir = path.join(dir, 'digits');
+  const noneDir = path.join(dir, 'none');
+  if (!fs.existsSync(digitsDir) || !fs.existsSync(noneDir)) {
+    throw new DatasetError(`no synthetic speakers in ${dir}; make them with \`bash scripts/synthesize-speakers.sh ${dir}\` (needs espeak-ng) or drop --synthetic`);
+  }
+  const digits = listFsddClips(digitsDir);
+  const words = fs.readdirSync(noneDir).filter((f) => f.endsWith('.wav')).sort().map((f) => path.join(noneDir, f));
+  if (digits.length === 0 || words.length === 0) throw new DatasetError(`${dir} has ${digits.length} synthetic digit clips and ${words.length} word clips; regenerate with scripts/synthesize-speakers.sh`);
+  return { digits, words };
+}
+
+/** Decoded audio of FSDD-named clips at `sampleRate` (the core resamples other rates). */
+export function loadAudio(clips: readonly FsddClip[], sampleRate: number, backend: FeatureBackend): Float32Array[] {
+  return clips.map((c) => loadClip(c, { sampleRate, backend }).samples);
+}
+
+export function loadWordAudio(files: readonly string[], sampleRate: number, backend: FeatureBackend): Float32Array[] {
+  return files.map((f) => loadClip({ path: f, digit: 0, speaker: 'none', take: 0 }, { sampleRate, backend }).samples);
+}
+
+export function digitExamples(audio: readonly Float32Array[], clips: readonly FsddClip[]): Example[] {
+  return audio.map((a, i) => ({ audio: a, label: clips[i].digit }));
+}
+
+/**
+ * "Not a digit" examples: recorded non-digit words (augmented like speech), plus noise of random
+ * colour and level and near-silence, made fresh every epoch. Babble is left out on purpose: digits
+ * in babble must stay digits.
+ */
+export function noneExamples(words: readonly Float32Array[], count: number, sampleRate: number, rng: Rng): Example[] {
+  const out: Example[] = [];
+  const nWords = Math.min(words.length, Math.round(count * 0.6));
+  const picked = rng.shuffle(words.map((_, i) => i)).slice(0, nWords);
+  for (const i of picked) out.push({ audio: words[i], label: NONE_LABEL_INDEX });
+  for (let k = out.length; k < count; k++) {
+    const silent = k % 4 === 0;
+    out.push({
+      label: NONE_LABEL_INDEX,
+      raw: silent,
+      audio: (r: Rng) => {
+        const len = Math.round(r.uniform(0.3, 1.5) * sampleRate);
+        const kind = r.pick(['white', 'pink', 'brown'] as const);
+        const level = silent ? r.uniform(-90, -60) : r.uniform(-50, -10);
+        const n = makeNoise(kind, len, r, null);
+        let p = 0;
+        for (let i = 0; i < n.length; i++) p += n[i] * n[i];
+        const rms = Math.sqrt(p / len) || 1;
+        return gain(n.map((v) => v / rms), level);
+      },
+    });
+  }
+  return out;
+}

@@ -1,0 +1,337 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { FsddClip } from '../data/clips.js';
+import { loadFsdd } from '../data/fsdd.js';
+import { leaveSpeakersOut, officialSplit, speakersOf, validationSplit } from '../data/splits.js';
+import { DatasetError } from '../errors.js';
+import type { FeatureBackend, FeatureExtractor } from '../features/backend.js';
+import { type FeatureConfig, featureDimension, resolveFeatureConfig } from '../features/config.js';
+import { loadFeatureBackend } from '../features/index.js';
+import { NOT_A_DIGIT_LABEL } from '../model/metadata.js';
+import { Augmenter, type AugmentOptions, makeNoise, mixAtSnr } from './augment.js';
+import { initTrainingBackend, type TrainingBackendName } from './backend.js';
+import { DIGIT_LABELS, NONE_LABEL_INDEX, defaultSyntheticDir, digitExamples, findSynthetic, loadAudio, loadWordAudio, noneExamples } from './dataset.js';
+import { saveLayersModel, writeAtomic } from './io.js';
+import { Rng } from './random.js';
+import { confusionSvg, curvesSvg } from './report.js';
+import { type Evaluation, type Example, type TrainOptions, type TrainResult, evaluate, trainModel } from './trainer.js';
+import { type Architecture, buildModel } from './zoo.js';
+
+/**
+ * The feature configuration models are trained with unless told otherwise: 32 log-mel bands
+ * (frequency-axis convolutions then see a vocal-tract-length change as a shift), 25 ms windows
+ * every 16 ms, 64 frames (~1 s, placed around the speech by the core). Chosen over 20 MFCCs and
+ * 10 ms hops because it costs half the multiply-adds at equal validation accuracy on FSDD.
+ */
+export const TRAINING_FEATURE_CONFIG: Partial<FeatureConfig> = {
+  sampleRate: 8000,
+  kind: 'logmel',
+  nFft: 256,
+  winLength: 200,
+  hopLength: 128,
+  window: 'hann',
+  center: true,
+  padMode: 'constant',
+  preEmphasis: 0,
+  power: 2,
+  nMels: 32,
+  fMin: 20,
+  fMax: 4000,
+  melScale: 'slaney',
+  melNorm: 'slaney',
+  log: { type: 'db', amin: 1e-10, topDb: 80, ref: 1 },
+  deltas: 0,
+  numFrames: 64,
+};
+
+export interface RunOptions {
+  arch: Architecture;
+  /** FSDD folder (else $SPOKEN_DIGITS_DATA or the cache). */
+  data?: string;
+  /** 'official' (takes 0-4 test) or one held-out speaker. */
+  split: { kind: 'official' } | { kind: 'loso'; speaker: string };
+  /** Use at most this many training clips (a stratified seeded subset), for smoke runs. */
+  limit?: number;
+  /** Folder of synthetic speakers (scripts/synthesize-speakers.sh), or null for none. */
+  synthetic: string | null;
+  /** Use at most this many synthetic digit clips (a fixed stratified subset); 0 = words only. */
+  syntheticDigits?: number;
+  /** Train a "not a digit" class. */
+  none: boolean;
+  featureConfig?: Partial<FeatureConfig>;
+  width?: number;
+  augment?: Partial<AugmentOptions>;
+  train: Partial<TrainOptions>;
+  /** Babble SNRs (dB) to evaluate the test clips at. */
+  babbleSnrs: number[];
+  log: (line: string) => void;
+}
+
+export interface RunResult {
+  model: tf.LayersModel;
+  labels: string[];
+  featureConfig: FeatureConfig;
+  train: TrainResult;
+  test: Evaluation;
+  /** Accuracy on the test clips mixed with babble, per SNR (dB). */
+  babble: Record<string, number>;
+  rejection: { threshold: number; digitsRejected: number; noneRejected: number | null };
+  provenance: Record<string, unknown>;
+  backend: { training: TrainingBackendName; features: string };
+}
+
+let featureBackendPromise: Promise<FeatureBackend> | null = null;
+function featureBackend(): Promise<FeatureBackend> {
+  featureBackendPromise ??= loadFeatureBackend();
+  return featureBackendPromise;
+}
+
+/** A seeded subset of `n` clips that keeps every (digit, speaker) group represented in proportion. */
+export function stratifiedSubset(clips: readonly FsddClip[], n: number, seed: number): FsddClip[] {
+  if (n >= clips.length) return clips.slice();
+  if (n <= 0) return [];
+  const rng = new Rng(seed);
+  const order = rng.shuffle(clips.map((_, i) => i));
+  // Round-robin over digits keeps the ten classes balanced even for tiny n.
+  const byDigit = new Map<number, number[]>();
+  for (const i of order) {
+    const d = clips[i].digit;
+    if (!byDigit.has(d)) byDigit.set(d, []);
+    byDigit.get(d)!.push(i);
+  }
+  const picked: number[] = [];
+  const queues = [...byDigit.keys()].sort((a, b) => a - b).map((d) => byDigit.get(d)!);
+  for (let k = 0; picked.length < n; k++) {
+    for (const q of queues) if (k < q.length && picked.length < n) picked.push(q[k]);
+  }
+  return picked.sort((a, b) => a - b).map((i) => clips[i]);
+}
+
+/** Per-dimension mean and standard deviation of clean training features, for the core to apply. */
+function normalizationStats(extractor: FeatureExtractor, audio: readonly Float32Array[]): { mean: number[]; std: number[] } {
+  let dims = 0;
+  let sum: Float64Array | null = null;
+  let sq: Float64Array | null = null;
+  let count = 0;
+  for (const a of audio) {
+    const f = extractor.compute(a);
+    dims = f.dims;
+    sum ??= new Float64Array(dims);
+    sq ??= new Float64Array(dims);
+    for (let t = 0; t < f.frames; t++) {
+      for (let d = 0; d < dims; d++) {
+        const v = f.data[t * dims + d];
+        sum[d] += v;
+        sq[d] += v * v;
+      }
+    }
+    count += f.frames;
+  }
+  if (!sum || !sq || count === 0) throw new DatasetError('no training audio to compute feature statistics from');
+  const mean = Array.from(sum, (s) => s / count);
+  const std = Array.from(sq, (s, d) => Math.sqrt(Math.max(1e-8, s / count - mean[d] * mean[d])));
+  return { mean, std };
+}
+
+export async function runTraining(o: RunOptions): Promise<RunResult> {
+  const seed = o.train.seed ?? 1;
+  const trainingBackend = await initTrainingBackend();
+  const fb = await featureBackend();
+  o.log(`backends: training ${trainingBackend}, features ${fb.name}`);
+  const fsdd = await loadFsdd({ data: o.data });
+  const split = o.split.kind === 'official' ? officialSplit(fsdd.clips) : leaveSpeakersOut(fsdd.clips, [o.split.speaker]);
+  let trainClips = split.train;
+  if (o.limit !== undefined) trainClips = stratifiedSubset(trainClips, o.limit, seed);
+  const { train: fitClips, validation: valClips } = validationSplit(trainClips, { fraction: 0.1, seed });
+  const baseConfig = resolveFeatureConfig({ ...TRAINING_FEATURE_CONFIG, ...o.featureConfig, normalization: null });
+  const rate = baseConfig.sampleRate;
+  const t0 = performance.now();
+  const fitAudio = loadAudio(fitClips, rate, fb);
+  const valAudio = loadAudio(valClips, rate, fb);
+  const testAudio = loadAudio(split.test, rate, fb);
+
+  const raw = fb.createExtractor(baseConfig);
+  const normalization = normalizationStats(raw, fitAudio);
+  raw.dispose();
+  const featureConfig = resolveFeatureConfig({ ...baseConfig, normalization });
+  const extractor = fb.createExtractor(featureConfig);
+  const frames = featureConfig.numFrames;
+  const dims = featureDimension(featureConfig);
+  const featurize = (a: Float32Array) => {
+    const m = extractor.compute(a);
+    if (m.frames !== frames || m.dims !== dims) throw new DatasetError(`the feature core returned ${m.frames}x${m.dims}, expected ${frames}x${dims}`);
+    return m.data.slice();
+  };
+
+  const labels: string[] = [...DIGIT_LABELS, ...(o.none ? [NOT_A_DIGIT_LABEL] : [])];
+  const rng = new Rng(seed ^ 0x2545f491);
+  const train: Example[] = digitExamples(fitAudio, fitClips);
+  const validation: Example[] = digitExamples(valAudio, valClips);
+  let syntheticInfo: Record<string, unknown> | null = null;
+  let noneVal: Example[] = [];
+  if (o.synthetic || o.none) {
+    const synth = o.synthetic ? findSynthetic(o.synthetic) : null;
+    if (synth) {
+      const digits = o.syntheticDigits !== undefined ? stratifiedSubset(synth.digits, o.syntheticDigits, seed) : synth.digits;
+      const synthAudio = loadAudio(digits, rate, fb);
+      train.push(...digitExamples(synthAudio, digits));
+      syntheticInfo = { dir: o.synthetic, digitClips: digits.length, speakers: new Set(digits.map((c) => c.speaker)).size, wordClips: synth.words.length };
+    }
+    if (o.none) {
+      const words = synth ? loadWordAudio(synth.words, rate, fb) : [];
+      const order = rng.shuffle(words.map((_, i) => i));
+      const nValWords = Math.round(words.length * 0.15);
+      const valWords = order.slice(0, nValWords).map((i) => words[i]);
+      const trainWords = order.slice(nValWords).map((i) => words[i]);
+      const digitsInTrain = train.length;
+      train.push(...noneExamples(trainWords, Math.max(8, Math.round(digitsInTrain / 10)), rate, rng));
+      noneVal = noneExamples(valWords, Math.max(4, Math.round(validation.length / 10)), rate, rng);
+      validation.push(...noneVal);
+    }
+  }
+  o.log(
+    `data: ${fsdd.source}; ${train.length} training examples (${fitClips.length} FSDD${syntheticInfo ? `, ${syntheticInfo.digitClips} synthetic` : ''}${o.none ? ', not-a-digit' : ''}), ` +
+      `${validation.length} validation, ${split.test.length} test; audio loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+
+  const augmenter = new Augmenter({ sampleRate: rate, ...o.augment }, fb, { clips: fitAudio });
+  const model = buildModel(o.arch, { numFrames: frames, dims, numClasses: labels.length, seed, width: o.width });
+  o.log(`model: ${o.arch}, ${model.countParams()} parameters, input ${frames}x${dims}, ${labels.length} classes`);
+  const trainResult = await trainModel(model, { train, validation }, featurize, { frames, dims, numClasses: labels.length }, augmenter, { ...o.train, log: o.log });
+
+  // Test: clean, then mixed with babble from training clips (never from test clips).
+  const testFeatures = testAudio.map(featurize);
+  const testLabels = split.test.map((c) => c.digit);
+  const test = evaluate(model, testFeatures, testLabels, frames, dims, labels.length);
+  const babble: Record<string, number> = {};
+  for (const snr of o.babbleSnrs) {
+    const r = new Rng(seed + 1000 + snr);
+    const mixed = testAudio.map((a) => featurize(mixAtSnr(a, makeNoise('babble', a.length, r, { clips: fitAudio }), snr)));
+    babble[String(snr)] = evaluate(model, mixed, testLabels, frames, dims, labels.length).accuracy;
+  }
+
+  // Rejection threshold: the top probability below which we answer "no digit", set on validation
+  // digits so that at most 1% of correctly recognised digits are lost to it.
+  const valRng = new Rng(seed + 7);
+  const valEval = evaluate(model, validation.map((e) => featurize(typeof e.audio === 'function' ? e.audio(valRng) : e.audio)), validation.map((e) => e.label), frames, dims, labels.length);
+  const confident = valEval.predictions.filter((p) => p.label !== NONE_LABEL_INDEX && p.predicted === p.label).map((p) => p.confidence).sort((a, b) => a - b);
+  const threshold = confident.length ? Math.max(0, Math.min(0.99, confident[Math.floor(confident.length * 0.01)] - 1e-6)) : 0;
+  const digitsVal = valEval.predictions.filter((p) => p.label !== NONE_LABEL_INDEX);
+  const noneValPreds = valEval.predictions.filter((p) => p.label === NONE_LABEL_INDEX);
+  const rejection = {
+    threshold: Number(threshold.toFixed(4)),
+    digitsRejected: digitsVal.length ? digitsVal.filter((p) => p.confidence < threshold || p.predicted === NONE_LABEL_INDEX).length / digitsVal.length : 0,
+    noneRejected: noneValPreds.length ? noneValPreds.filter((p) => p.confidence < threshold || p.predicted === NONE_LABEL_INDEX).length / noneValPreds.length : null,
+  };
+  extractor.dispose();
+
+  const provenance: Record<string, unknown> = {
+    data: { source: 'FSDD', split: o.split.kind === 'official' ? 'official (takes 0-4 test)' : `leave-one-speaker-out: ${o.split.speaker}`, trainClips: fitClips.length, validationClips: valClips.length, testClips: split.test.length, limit: o.limit ?? null, synthetic: syntheticInfo, notADigit: o.none },
+    arch: o.arch,
+    width: o.width ?? 1,
+    parameters: model.countParams(),
+    seed,
+    epochs: trainResult.history.length,
+    bestEpoch: trainResult.bestEpoch,
+    options: { ...o.train, log: undefined },
+    augmentation: { ...augmenter.options },
+    backend: { training: trainingBackend, features: fb.name },
+    secondsPerEpoch: Number(trainResult.secondsPerEpoch.toFixed(1)),
+    date: new Date().toISOString(),
+  };
+  return { model, labels, featureConfig, train: trainResult, test, babble, rejection, provenance, backend: { training: trainingBackend, features: fb.name } };
+}
+
+export interface LosoFold {
+  speaker: string;
+  accuracy: number;
+  testClips: number;
+  epochs: number;
+}
+
+/** Leave-one-speaker-out: one training per FSDD speaker, tested on that speaker's 500 clips. */
+export async function runLoso(o: Omit<RunOptions, 'split' | 'babbleSnrs'>, speakers: string[] | 'all', onFold?: (f: LosoFold) => void): Promise<LosoFold[]> {
+  const fsdd = await loadFsdd({ data: o.data });
+  const list = speakers === 'all' ? speakersOf(fsdd.clips) : speakers;
+  const folds: LosoFold[] = [];
+  for (const speaker of list) {
+    o.log(`--- fold: test speaker ${speaker} ---`);
+    const r = await runTraining({ ...o, split: { kind: 'loso', speaker }, babbleSnrs: [], train: { ...o.train, checkpointDir: null } });
+    const fold = { speaker, accuracy: r.test.accuracy, testClips: r.test.predictions.length, epochs: r.train.history.length };
+    r.model.dispose();
+    folds.push(fold);
+    o.log(`fold ${speaker}: ${(100 * fold.accuracy).toFixed(2)}%`);
+    onFold?.(fold);
+  }
+  return folds;
+}
+
+/** Writes the tfjs model, curves, confusion matrix, history and model card into `out`. */
+export async function writeRunOutputs(out: string, r: RunResult, extra: { onnx?: (model: tf.LayersModel, meta: Record<string, unknown>) => Promise<Uint8Array | null>; loso?: LosoFold[] | null } = {}): Promise<string[]> {
+  fs.mkdirSync(out, { recursive: true });
+  const written: string[] = [];
+  const put = (name: string, data: string | Buffer | Uint8Array) => {
+    writeAtomic(path.join(out, name), Buffer.from(data as Uint8Array));
+    written.push(path.join(out, name));
+  };
+  await saveLayersModel(r.model, path.join(out, 'tfjs'));
+  written.push(path.join(out, 'tfjs/model.json'));
+  const arch = String(r.provenance.arch);
+  put('history.json', JSON.stringify(r.train.history, null, 1));
+  put('curves.svg', curvesSvg(r.train.history, `${arch}: loss and accuracy per epoch`));
+  put('confusion.svg', confusionSvg(r.test.confusion, r.labels, `${arch}: test confusion (${(100 * r.test.accuracy).toFixed(2)}%)`));
+  const metrics = cardMetrics(r, extra.loso ?? null);
+  const meta = { featureConfig: r.featureConfig, labels: r.labels, modelType: arch, precision: 'fp32', rejection: { threshold: r.rejection.threshold }, training: r.provenance, metrics };
+  if (extra.onnx) {
+    const bytes = await extra.onnx(r.model, meta);
+    if (bytes) put('model.onnx', bytes);
+  }
+  const card = { name: `spoken-digits ${arch}`, ...meta, featureConfig: { ...r.featureConfig, normalization: r.featureConfig.normalization ? '(in the model file metadata)' : null } };
+  put('card.json', JSON.stringify(card, null, 2));
+  put('card.md', cardMarkdown(r, metrics, extra.loso ?? null));
+  return written;
+}
+
+export function cardMetrics(r: RunResult, loso: LosoFold[] | null): Record<string, unknown> {
+  const m: Record<string, unknown> = {
+    testAccuracy: round(r.test.accuracy),
+    testClips: r.test.predictions.length,
+    babble: Object.fromEntries(Object.entries(r.babble).map(([k, v]) => [`${k}dB`, round(v)])),
+    bestValidationAccuracy: round(r.train.bestValAccuracy),
+    rejection: r.rejection,
+  };
+  if (loso && loso.length) m.loso = { mean: round(loso.reduce((s, f) => s + f.accuracy, 0) / loso.length), folds: Object.fromEntries(loso.map((f) => [f.speaker, round(f.accuracy)])), foldsCompleted: loso.length };
+  return m;
+}
+
+const round = (v: number) => Number(v.toFixed(4));
+const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+
+function cardMarkdown(r: RunResult, metrics: Record<string, unknown>, loso: LosoFold[] | null): string {
+  const p = r.provenance as { data: Record<string, unknown>; parameters: number; seed: number; epochs: number; bestEpoch: number; secondsPerEpoch: number; backend: Record<string, string>; date: string };
+  const lines = [
+    `# Model card: spoken-digits ${String(r.provenance.arch)}`,
+    '',
+    `Recognises a spoken digit 0-9${r.labels.includes(NOT_A_DIGIT_LABEL) ? ' or answers "none" (not a digit)' : ''} from ~1 s of 8 kHz audio.`,
+    '',
+    '## Training',
+    `- Data: ${String(p.data.split)}; ${p.data.trainClips} FSDD training clips, ${p.data.validationClips} validation${p.data.synthetic ? `, synthetic espeak-ng speakers (${(p.data.synthetic as { digitClips: number }).digitClips} clips)` : ''}.`,
+    `- ${p.parameters} parameters; ${p.epochs} epochs (best validation at ${p.bestEpoch}), seed ${p.seed}.`,
+    `- Backend: tfjs ${p.backend.training}, features ${p.backend.features}; ${p.secondsPerEpoch} s per epoch on this machine.`,
+    `- Features: ${r.featureConfig.kind} ${featureDimension(r.featureConfig)} x ${r.featureConfig.numFrames} frames, hop ${r.featureConfig.hopLength}/${r.featureConfig.sampleRate} Hz.`,
+    '',
+    '## Results',
+    `| measure | value |`,
+    `|---|---|`,
+    `| FSDD test split (${r.test.predictions.length} clips) | ${pct(r.test.accuracy)} |`,
+    ...Object.entries(r.babble).map(([snr, v]) => `| test + babble at ${snr} dB SNR | ${pct(v)} |`),
+    `| rejection threshold (validation) | ${r.rejection.threshold} (rejects ${pct(r.rejection.digitsRejected)} of digits${r.rejection.noneRejected !== null ? `, ${pct(r.rejection.noneRejected)} of non-digits` : ''}) |`,
+  ];
+  if (loso && loso.length) {
+    lines.push(`| leave-one-speaker-out mean (${loso.length} folds) | ${pct((metrics.loso as { mean: number }).mean)} |`);
+    lines.push('', '### Leave-one-speaker-out folds', '| held-out speaker | accuracy |', '|---|---|', ...loso.map((f) => `| ${f.speaker} | ${pct(f.accuracy)} |`));
+  } else lines.push('', 'Leave-one-speaker-out: not measured for this file (see `digits train --loso all`).');
+  lines.push('', `Trained ${p.date}. Curves: curves.svg; confusion matrix: confusion.svg.`, '');
+  return lines.join('\n');
+}

@@ -1,0 +1,443 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import cliProgress from 'cli-progress';
+import { DatasetError } from '../errors.js';
+import { specAugment, DEFAULT_SPEC_AUGMENT, type Augmenter, type SpecAugmentOptions } from './augment.js';
+import { loadLayersModel, saveLayersModel, writeAtomic } from './io.js';
+import { Rng } from './random.js';
+
+/**
+ * One training example: audio at the model's sample rate (augmented on the fly, then turned into
+ * features by the DSP core), or a generator for audio made fresh each time (noise, silence).
+ */
+export interface Example {
+  audio: Float32Array | ((rng: Rng) => Float32Array);
+  label: number;
+  /** Never augmented (e.g. clean silence, which augmentation would only make less silent). */
+  raw?: boolean;
+}
+
+/** The DSP core's feature extractor as the trainer sees it: audio in, [frames x dims] out. */
+export type Featurizer = (audio: Float32Array) => Float32Array;
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  /** Peak learning rate (after warm-up). */
+  learningRate: number;
+  minLearningRate: number;
+  /** AdamW decoupled weight decay, applied to kernels only (not biases, norms, embeddings' scales). */
+  weightDecay: number;
+  warmupEpochs: number;
+  /** Cosine annealing with warm restarts: first cycle length in epochs and the growth per cycle. */
+  restartEpochs: number;
+  restartMultiplier: number;
+  labelSmoothing: number;
+  /** Global-norm gradient clipping; 0 turns it off. */
+  clipNorm: number;
+  /** Micro-batches whose gradients are summed before one optimizer step. */
+  accumulate: number;
+  /** Early stopping: epochs without a better validation score before stopping; 0 = never. */
+  patience: number;
+  seed: number;
+  augment: boolean;
+  specAugment: SpecAugmentOptions | null;
+  /** Where to keep the checkpoint (latest epoch + best weights); null = none. */
+  checkpointDir: string | null;
+  resume: boolean;
+  /** Live progress bar on a TTY; one line per epoch otherwise. */
+  progress: boolean;
+  log: (line: string) => void;
+}
+
+export const DEFAULT_TRAIN_OPTIONS: Readonly<TrainOptions> = Object.freeze({
+  epochs: 40,
+  batchSize: 64,
+  learningRate: 3e-3,
+  minLearningRate: 1e-5,
+  weightDecay: 1e-2,
+  warmupEpochs: 2,
+  restartEpochs: 10,
+  restartMultiplier: 2,
+  labelSmoothing: 0.1,
+  clipNorm: 5,
+  accumulate: 1,
+  patience: 12,
+  seed: 1,
+  augment: true,
+  specAugment: DEFAULT_SPEC_AUGMENT,
+  checkpointDir: null,
+  resume: false,
+  progress: true,
+  log: (line: string) => process.stderr.write(`${line}\n`),
+});
+
+export interface EpochRecord {
+  epoch: number;
+  learningRate: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  seconds: number;
+}
+
+export interface TrainResult {
+  history: EpochRecord[];
+  bestEpoch: number;
+  bestValAccuracy: number;
+  /** Mean wall time of one pass over the training set (augmentation + features + steps). */
+  secondsPerEpoch: number;
+  stoppedEarly: boolean;
+}
+
+/** Learning rate at a fractional epoch: linear warm-up, then cosine annealing with warm restarts (SGDR). */
+export function learningRateAt(epoch: number, o: Pick<TrainOptions, 'learningRate' | 'minLearningRate' | 'warmupEpochs' | 'restartEpochs' | 'restartMultiplier'>): number {
+  if (epoch < o.warmupEpochs) return o.learningRate * ((epoch + 1e-3) / o.warmupEpochs);
+  let t = epoch - o.warmupEpochs;
+  let period = Math.max(1e-9, o.restartEpochs);
+  while (t >= period) {
+    t -= period;
+    period *= Math.max(1, o.restartMultiplier);
+  }
+  return o.minLearningRate + 0.5 * (o.learningRate - o.minLearningRate) * (1 + Math.cos((Math.PI * t) / period));
+}
+
+/**
+ * AdamW (Loshchilov & Hutter): Adam moments, and weight decay applied straight to the weights
+ * rather than folded into the gradient, so it does not get rescaled by the adaptive step.
+ */
+export class AdamW {
+  private readonly m: tf.Variable[];
+  private readonly v: tf.Variable[];
+  step = 0;
+  constructor(
+    private readonly vars: tf.Variable[],
+    private readonly decayMask: boolean[],
+    private readonly beta1 = 0.9,
+    private readonly beta2 = 0.999,
+    private readonly epsilon = 1e-8,
+  ) {
+    this.m = vars.map((v) => tf.variable(tf.zerosLike(v), false));
+    this.v = vars.map((v) => tf.variable(tf.zerosLike(v), false));
+  }
+
+  apply(grads: tf.Tensor[], lr: number, weightDecay: number): void {
+    this.step++;
+    const c1 = 1 - this.beta1 ** this.step;
+    const c2 = 1 - this.beta2 ** this.step;
+    tf.tidy(() => {
+      this.vars.forEach((w, i) => {
+        const g = grads[i];
+        const m = this.m[i].mul(this.beta1).add(g.mul(1 - this.beta1));
+        const v = this.v[i].mul(this.beta2).add(g.square().mul(1 - this.beta2));
+        this.m[i].assign(m);
+        this.v[i].assign(v);
+        let update = m.div(c1).div(v.div(c2).sqrt().add(this.epsilon));
+        if (this.decayMask[i] && weightDecay > 0) update = update.add(w.mul(weightDecay));
+        w.assign(w.sub(update.mul(lr)));
+      });
+    });
+  }
+
+  state(): { step: number; m: Float32Array[]; v: Float32Array[] } {
+    return { step: this.step, m: this.m.map((t) => t.dataSync() as Float32Array), v: this.v.map((t) => t.dataSync() as Float32Array) };
+  }
+
+  restore(s: { step: number; m: Float32Array[]; v: Float32Array[] }): void {
+    this.step = s.step;
+    s.m.forEach((a, i) => this.m[i].assign(tf.tensor(a, this.m[i].shape)));
+    s.v.forEach((a, i) => this.v[i].assign(tf.tensor(a, this.v[i].shape)));
+  }
+
+  dispose(): void {
+    tf.dispose([...this.m, ...this.v]);
+  }
+}
+
+/** Cross-entropy of softmax outputs against label-smoothed one-hot targets. */
+function smoothedCrossEntropy(probs: tf.Tensor, labels: tf.Tensor1D, numClasses: number, smoothing: number): tf.Scalar {
+  const target = tf.oneHot(labels, numClasses).toFloat().mul(1 - smoothing).add(smoothing / numClasses);
+  const logp = tf.log(tf.clipByValue(probs, 1e-7, 1));
+  return tf.neg(tf.mean(tf.sum(tf.mul(target, logp), -1))) as tf.Scalar;
+}
+
+/** Features for examples in order, computed once (validation/test: no augmentation). */
+export function featurizeAll(examples: readonly Example[], featurize: Featurizer, rng: Rng): Float32Array[] {
+  return examples.map((e) => featurize(typeof e.audio === 'function' ? e.audio(rng) : e.audio));
+}
+
+export interface Evaluation {
+  accuracy: number;
+  loss: number;
+  /** confusion[true][predicted] counts. */
+  confusion: number[][];
+  /** Top probability and predicted label per example, for threshold calibration. */
+  predictions: { label: number; predicted: number; confidence: number }[];
+}
+
+export function evaluate(model: tf.LayersModel, features: readonly Float32Array[], labels: readonly number[], frames: number, dims: number, numClasses: number, batchSize = 128): Evaluation {
+  const confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  const predictions: Evaluation['predictions'] = [];
+  let lossSum = 0;
+  for (let start = 0; start < features.length; start += batchSize) {
+    const end = Math.min(features.length, start + batchSize);
+    const probs = tf.tidy(() => {
+      const x = stackFeatures(features, start, end, frames, dims);
+      return (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
+    });
+    for (let i = start; i < end; i++) {
+      const row = probs.subarray((i - start) * numClasses, (i - start + 1) * numClasses);
+      let best = 0;
+      for (let k = 1; k < numClasses; k++) if (row[k] > row[best]) best = k;
+      confusion[labels[i]][best]++;
+      predictions.push({ label: labels[i], predicted: best, confidence: row[best] });
+      lossSum -= Math.log(Math.max(1e-7, row[labels[i]]));
+    }
+  }
+  const correct = confusion.reduce((s, row, i) => s + row[i], 0);
+  return { accuracy: features.length ? correct / features.length : 0, loss: features.length ? lossSum / features.length : 0, confusion, predictions };
+}
+
+function stackFeatures(features: readonly Float32Array[], start: number, end: number, frames: number, dims: number): tf.Tensor3D {
+  const size = frames * dims;
+  const buf = new Float32Array((end - start) * size);
+  for (let i = start; i < end; i++) {
+    if (features[i].length !== size) throw new DatasetError(`feature matrix ${i} has ${features[i].length} values, expected ${frames}x${dims}`);
+    buf.set(features[i], (i - start) * size);
+  }
+  return tf.tensor3d(buf, [end - start, frames, dims]);
+}
+
+interface Checkpoint {
+  epoch: number;
+  history: EpochRecord[];
+  bestEpoch: number;
+  bestValAccuracy: number;
+  bestValLoss: number;
+  rngState: number;
+  mathRandomState: number;
+  optimizer: { step: number };
+}
+
+/**
+ * Trains `model` in place. On return the model holds the weights of the best validation epoch
+ * (early stopping restores them), and the checkpoint folder (if any) holds the last epoch too.
+ */
+export async function trainModel(
+  model: tf.LayersModel,
+  data: { train: readonly Example[]; validation: readonly Example[] },
+  featurize: Featurizer,
+  shape: { frames: number; dims: number; numClasses: number },
+  augmenter: Augmenter | null,
+  options: Partial<TrainOptions> = {},
+): Promise<TrainResult> {
+  const o: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options };
+  if (data.train.length === 0) throw new DatasetError('no training examples');
+  const { frames, dims, numClasses } = shape;
+  const rng = new Rng(o.seed);
+  // tfjs draws dropout masks from Math.random when no seed is given (a fixed seed would repeat the
+  // same mask every step), so for the run's duration Math.random is a seeded stream too.
+  const mathRandom = new Rng(o.seed ^ 0x5bd1e995);
+  const originalRandom = Math.random;
+  Math.random = () => mathRandom.next();
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const decayMask = model.trainableWeights.map((w) => w.shape.length >= 2 && !/embedding|table|gamma|beta/i.test(w.name));
+  const optimizer = new AdamW(vars, decayMask);
+  const valRng = new Rng(o.seed + 7);
+  const valFeatures = featurizeAll(data.validation, featurize, valRng);
+  const valLabels = data.validation.map((e) => e.label);
+
+  let history: EpochRecord[] = [];
+  let bestEpoch = -1;
+  let bestValAccuracy = -1;
+  let bestValLoss = Infinity;
+  let bestWeights: tf.Tensor[] | null = null;
+  let startEpoch = 0;
+  const ckpt = o.checkpointDir;
+  try {
+    if (ckpt && o.resume && fs.existsSync(path.join(ckpt, 'state.json'))) {
+      const state = JSON.parse(fs.readFileSync(path.join(ckpt, 'state.json'), 'utf8')) as Checkpoint;
+      const last = await loadLayersModel(path.join(ckpt, 'last'));
+      model.setWeights(last.getWeights());
+      last.dispose();
+      const opt = readFloatArrays(path.join(ckpt, 'optimizer.bin'));
+      const n = vars.length;
+      optimizer.restore({ step: state.optimizer.step, m: opt.slice(0, n), v: opt.slice(n, 2 * n) });
+      if (fs.existsSync(path.join(ckpt, 'best', 'model.json'))) {
+        const best = await loadLayersModel(path.join(ckpt, 'best'));
+        bestWeights = best.getWeights().map((w) => w.clone());
+        best.dispose();
+      }
+      history = state.history;
+      bestEpoch = state.bestEpoch;
+      bestValAccuracy = state.bestValAccuracy;
+      bestValLoss = state.bestValLoss;
+      rng.setState(state.rngState);
+      mathRandom.setState(state.mathRandomState);
+      startEpoch = state.epoch + 1;
+      o.log(`resumed from ${ckpt} after epoch ${state.epoch + 1}`);
+    }
+
+    const steps = Math.ceil(data.train.length / o.batchSize);
+    const bar =
+      o.progress && process.stderr.isTTY
+        ? new cliProgress.SingleBar(
+            {
+              format: 'epoch {epoch} |{bar}| {value}/{total} batches | loss {loss} acc {acc} | lr {lr}',
+              stream: process.stderr,
+              hideCursor: true,
+              clearOnComplete: true,
+            },
+            cliProgress.Presets.shades_classic,
+          )
+        : null;
+    let stoppedEarly = false;
+    for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
+      const t0 = performance.now();
+      const epochRng = rng.fork(epoch);
+      const order = epochRng.shuffle(data.train.map((_, i) => i));
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      let pending: tf.Tensor[] | null = null;
+      let pendingCount = 0;
+      bar?.start(steps, 0, { epoch: `${epoch + 1}/${o.epochs}`, loss: '-', acc: '-', lr: '-' });
+      for (let s = 0; s < steps; s++) {
+        const idx = order.slice(s * o.batchSize, (s + 1) * o.batchSize);
+        const size = frames * dims;
+        const buf = new Float32Array(idx.length * size);
+        const labels = new Int32Array(idx.length);
+        idx.forEach((i, j) => {
+          const e = data.train[i];
+          let audio = typeof e.audio === 'function' ? e.audio(epochRng) : e.audio;
+          if (o.augment && augmenter && !e.raw) audio = augmenter.apply(audio, epochRng);
+          const f = featurize(audio);
+          if (o.specAugment && !e.raw) specAugment(f, frames, dims, epochRng, o.specAugment);
+          buf.set(f, j * size);
+          labels[j] = e.label;
+        });
+        const lr = learningRateAt(epoch + s / steps, o);
+        const { loss, grads, batchCorrect } = tf.tidy(() => {
+          const x = tf.tensor3d(buf, [idx.length, frames, dims]);
+          const y = tf.tensor1d(labels, 'int32');
+          let hits: tf.Tensor | null = null;
+          const { value, grads } = tf.variableGrads(() => {
+            const probs = model.apply(x, { training: true }) as tf.Tensor;
+            // Kept: variableGrads disposes everything its function made except the loss.
+            hits = tf.keep(tf.sum(tf.equal(tf.argMax(probs, -1), y).toInt()));
+            return smoothedCrossEntropy(probs, y, numClasses, o.labelSmoothing);
+          }, vars);
+          return { loss: value, grads: vars.map((v) => grads[v.name]), batchCorrect: hits! as tf.Tensor };
+        });
+        lossSum += (await loss.data())[0] * idx.length;
+        correct += (await batchCorrect.data())[0];
+        seen += idx.length;
+        tf.dispose([loss, batchCorrect]);
+        // Gradient accumulation: sum micro-batch gradients, step every `accumulate` batches.
+        if (pending) {
+          const summed: tf.Tensor[] = pending.map((p, i) => tf.add(p, grads[i]));
+          tf.dispose([...pending, ...grads]);
+          pending = summed;
+        } else pending = grads;
+        pendingCount++;
+        if (pendingCount === o.accumulate || s === steps - 1) {
+          const acc = pending;
+          const count = pendingCount;
+          const clipped = tf.tidy(() => {
+            const mean = acc.map((g) => g.div(count));
+            if (!(o.clipNorm > 0)) return mean;
+            const norm = tf.sqrt(tf.addN(mean.map((g) => tf.sum(tf.square(g)))));
+            const scale = tf.minimum(1, tf.div(o.clipNorm, tf.maximum(norm, 1e-12)));
+            return mean.map((g) => g.mul(scale));
+          });
+          optimizer.apply(clipped, lr, o.weightDecay);
+          tf.dispose([...acc, ...clipped]);
+          pending = null;
+          pendingCount = 0;
+        }
+        bar?.update(s + 1, { loss: (lossSum / seen).toFixed(3), acc: (correct / seen).toFixed(3), lr: lr.toExponential(1) });
+      }
+      bar?.stop();
+      const val = valFeatures.length ? evaluate(model, valFeatures, valLabels, frames, dims, numClasses) : { accuracy: correct / seen, loss: lossSum / seen };
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        learningRate: learningRateAt(epoch, o),
+        trainLoss: lossSum / seen,
+        trainAccuracy: correct / seen,
+        valLoss: val.loss,
+        valAccuracy: val.accuracy,
+        seconds: (performance.now() - t0) / 1000,
+      };
+      history.push(record);
+      const better = val.accuracy > bestValAccuracy || (val.accuracy === bestValAccuracy && val.loss < bestValLoss);
+      if (better) {
+        bestValAccuracy = val.accuracy;
+        bestValLoss = val.loss;
+        bestEpoch = epoch + 1;
+        if (bestWeights) tf.dispose(bestWeights);
+        bestWeights = model.getWeights().map((w) => w.clone());
+      }
+      o.log(
+        `epoch ${record.epoch}/${o.epochs}  loss ${record.trainLoss.toFixed(4)}  acc ${(100 * record.trainAccuracy).toFixed(2)}%  ` +
+          `val_loss ${record.valLoss.toFixed(4)}  val_acc ${(100 * record.valAccuracy).toFixed(2)}%  lr ${record.learningRate.toExponential(2)}  ${record.seconds.toFixed(1)} s${better ? '  *' : ''}`,
+      );
+      if (ckpt) await saveCheckpoint(ckpt, model, optimizer, bestWeights, better, { epoch, history, bestEpoch, bestValAccuracy, bestValLoss, rngState: rng.getState(), mathRandomState: mathRandom.getState(), optimizer: { step: optimizer.step } });
+      if (o.patience > 0 && epoch + 1 - bestEpoch >= o.patience) {
+        o.log(`early stop: no better validation score for ${o.patience} epochs (best ${(100 * bestValAccuracy).toFixed(2)}% at epoch ${bestEpoch})`);
+        stoppedEarly = true;
+        break;
+      }
+    }
+    if (bestWeights) model.setWeights(bestWeights);
+    // Epoch time from this process only (a resumed run's earlier epochs ran elsewhere).
+    const ran = history.filter((h) => h.epoch > startEpoch);
+    return {
+      history,
+      bestEpoch,
+      bestValAccuracy,
+      secondsPerEpoch: ran.length ? ran.reduce((s, h) => s + h.seconds, 0) / ran.length : 0,
+      stoppedEarly,
+    };
+  } finally {
+    Math.random = originalRandom;
+    if (bestWeights) tf.dispose(bestWeights);
+    optimizer.dispose();
+  }
+}
+
+async function saveCheckpoint(dir: string, model: tf.LayersModel, optimizer: AdamW, bestWeights: tf.Tensor[] | null, bestChanged: boolean, state: Checkpoint): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  await saveLayersModel(model, path.join(dir, 'last'));
+  if (bestWeights && bestChanged) {
+    const current = model.getWeights().map((w) => w.clone());
+    model.setWeights(bestWeights);
+    await saveLayersModel(model, path.join(dir, 'best'));
+    model.setWeights(current);
+    tf.dispose(current);
+  }
+  const s = optimizer.state();
+  writeFloatArrays(path.join(dir, 'optimizer.bin'), [...s.m, ...s.v]);
+  writeAtomic(path.join(dir, 'state.json'), JSON.stringify(state));
+}
+
+/** [count][len...][data...] little-endian: the optimizer's moment tensors, in variable order. */
+function writeFloatArrays(file: string, arrays: Float32Array[]): void {
+  const header = new Uint32Array([arrays.length, ...arrays.map((a) => a.length)]);
+  const parts = [Buffer.from(header.buffer), ...arrays.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength))];
+  writeAtomic(file, Buffer.concat(parts));
+}
+
+function readFloatArrays(file: string): Float32Array[] {
+  const buf = fs.readFileSync(file);
+  const count = buf.readUInt32LE(0);
+  const lengths = Array.from({ length: count }, (_, i) => buf.readUInt32LE(4 + 4 * i));
+  let offset = 4 + 4 * count;
+  return lengths.map((n) => {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) a[i] = buf.readFloatLE(offset + 4 * i);
+    offset += 4 * n;
+    return a;
+  });
+}

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { METADATA_KEYS } from '../src/model/metadata.js';
+import { decodeMetadataProps } from '../src/train/onnx/graph.js';
+import { learningRateAt } from '../src/train/trainer.js';
+
+const run = promisify(execFile);
+const FSDD = process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd/recordings';
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+describe('train: smoke run of `digits train`', function () {
+  // A few hundred clips, a few epochs of the MLP (the cheapest architecture): seconds of compute.
+  this.timeout(240000);
+  let out: string;
+  let stdout: string;
+
+  before(async () => {
+    out = fs.mkdtempSync(path.join(os.tmpdir(), 'digits-train-'));
+    const args = [
+      'tsx', 'src/cli/main.ts', 'train', '--arch', 'mlp', '--data', FSDD, '--limit', '400', '--epochs', '8', '--batch-size', '16',
+      '--lr', '1e-3', '--warmup', '0', '--no-augment', '--no-none', '--babble', '10', '--no-progress', '--seed', '3', '--out', out,
+    ];
+    ({ stdout } = await run('npx', args, { cwd: ROOT, maxBuffer: 1 << 24 }));
+  });
+
+  after(() => fs.rmSync(out, { recursive: true, force: true }));
+
+  it('beats chance (10%) by a clear margin on the FSDD test split', () => {
+    const card = JSON.parse(fs.readFileSync(path.join(out, 'card.json'), 'utf8'));
+    assert.ok(card.metrics.testAccuracy >= 0.25, `test accuracy ${card.metrics.testAccuracy}`);
+    assert.match(stdout, /mlp: test \d+\.\d+%/);
+  });
+
+  it('writes the tfjs model, ONNX model, curves, confusion matrix and card', () => {
+    for (const f of ['tfjs/model.json', 'tfjs/weights.bin', 'model.onnx', 'curves.svg', 'confusion.svg', 'history.json', 'card.json', 'card.md']) {
+      assert.ok(fs.statSync(path.join(out, f)).size > 0, f);
+    }
+    assert.match(fs.readFileSync(path.join(out, 'curves.svg'), 'utf8'), /^<svg[^>]*>[\s\S]*polyline[\s\S]*<\/svg>$/);
+    const history = JSON.parse(fs.readFileSync(path.join(out, 'history.json'), 'utf8'));
+    assert.equal(history.length, 8);
+  });
+
+  it('the ONNX export carries the feature config and labels and agrees with the card', async () => {
+    const bytes = fs.readFileSync(path.join(out, 'model.onnx'));
+    const meta = decodeMetadataProps(bytes);
+    const config = JSON.parse(meta[METADATA_KEYS.featureConfig]);
+    assert.equal(config.numFrames, 64);
+    assert.equal(config.normalization.mean.length, 32);
+    assert.deepEqual(JSON.parse(meta[METADATA_KEYS.labels]), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    const session = await ort.InferenceSession.create(bytes);
+    const x = new ort.Tensor('float32', new Float32Array(2 * 64 * 32), [2, 64, 32]);
+    const y = (await session.run({ features: x })).probabilities;
+    assert.deepEqual(y.dims, [2, 10]);
+    const p = y.data as Float32Array;
+    assert.ok(Math.abs(p.slice(0, 10).reduce((s, v) => s + v, 0) - 1) < 1e-4);
+  });
+});
+
+describe('train: learning-rate schedule', () => {
+  const o = { learningRate: 1e-2, minLearningRate: 1e-5, warmupEpochs: 2, restartEpochs: 4, restartMultiplier: 2 };
+  it('warms up linearly, anneals by cosine and restarts with doubled periods', () => {
+    assert.ok(learningRateAt(0.5, o) < learningRateAt(1.5, o));
+    assert.ok(Math.abs(learningRateAt(2, o) - 1e-2) < 1e-9);
+    assert.ok(Math.abs(learningRateAt(4, o) - (1e-5 + 0.5 * (1e-2 - 1e-5))) < 1e-9);
+    assert.ok(learningRateAt(5.99, o) < 1e-4);
+    assert.ok(Math.abs(learningRateAt(6, o) - 1e-2) < 1e-9, 'restart at epoch 6');
+    assert.ok(Math.abs(learningRateAt(10, o) - (1e-5 + 0.5 * (1e-2 - 1e-5))) < 1e-9, 'second cycle is 8 epochs long');
+    assert.ok(Math.abs(learningRateAt(14, o) - 1e-2) < 1e-9);
+  });
+});
