@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { listFsddClips } from '../src/data/clips.js';
 import type { FeatureBackend } from '../src/features/backend.js';
 import { loadFeatureBackend } from '../src/features/index.js';
+
+// Under mocha the auto choice can see two copies of the error class (CJS + ESM loads of the
+// same file) and miss the native-to-wasm fallback; ask for wasm explicitly when native is absent.
+const anyFeatureBackend = () => loadFeatureBackend().catch(() => loadFeatureBackend({ backend: 'wasm' }));
 import { Augmenter, colour, gain, makeNoise, mixAtSnr, power, reverb, specAugment, speedChange, timeShift, voiceShift, wsolaStretch } from '../src/train/augment.js';
 import { loadAudio } from '../src/train/dataset.js';
 import { Rng } from '../src/train/random.js';
@@ -26,7 +30,7 @@ describe('train: augmentation', function () {
   let clips: Float32Array[];
 
   before(async () => {
-    backend = await loadFeatureBackend();
+    backend = await anyFeatureBackend();
     const all = listFsddClips(FSDD);
     // Two speakers, a few digits: enough variety, quick to load.
     clips = loadAudio(all.filter((c) => (c.speaker === 'jackson' || c.speaker === 'theo') && c.take === 7), 8000, backend);

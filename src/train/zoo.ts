@@ -96,18 +96,22 @@ function asImage(inp: tf.SymbolicTensor, shape: ModelShape): tf.SymbolicTensor {
   return tf.layers.reshape({ targetShape: [shape.numFrames, shape.dims, 1], name: 'to_image' }).apply(inp) as tf.SymbolicTensor;
 }
 
-/** Light CNN: three conv blocks with pooling, global average pooling. */
+/**
+ * Light CNN: four conv blocks, pooling between them, then a dense layer over the flattened map.
+ * Flattening (not global pooling) keeps where in time and frequency each pattern occurred, which
+ * digits need: "six" and "seven" share sounds in a different order.
+ */
 function cnn(shape: ModelShape, seeds: Seeds): tf.LayersModel {
   const w = shape.width ?? 1;
   const inp = input(shape);
   let x = asImage(inp, shape);
-  const filters = [16, 32, 48].map((f) => Math.round(f * w));
+  const filters = [16, 32, 48, 64].map((f) => Math.round(f * w));
   filters.forEach((f, i) => {
     x = convBnRelu(x, f, [3, 3], [1, 1], seeds, `block${i + 1}`);
     if (i < filters.length - 1) x = tf.layers.maxPooling2d({ poolSize: [2, 2], name: `block${i + 1}_pool` }).apply(x) as tf.SymbolicTensor;
   });
-  x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
-  return tf.model({ inputs: inp, outputs: head(x, shape, seeds, 0.2), name: 'cnn' });
+  x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: inp, outputs: head(x, shape, seeds, 0.3), name: 'cnn' });
 }
 
 /**
