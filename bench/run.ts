@@ -22,13 +22,15 @@ interface Section {
   args: string[];
 }
 
+const fsdd = values.data ?? process.env.SPOKEN_DIGITS_DATA ?? '../shared/fsdd/recordings';
 const sections: Section[] = [
   { key: 'features', title: 'Feature extraction: native vs wasm vs Meyda', args: ['bench/features.ts', '--json'] },
-  { key: 'inference', title: 'Inference: ONNX Runtime fp32 vs int8 vs tfjs', args: ['bench/quantization.ts', '--json'] },
-  { key: 'endToEnd', title: 'End-to-end latency (digits bench)', args: ['src/cli/main.ts', 'bench', '--json', '--runs', runs, ...dataArgs] },
-  { key: 'accuracy', title: 'Accuracy of the default model, FSDD test split (digits eval)', args: ['src/cli/main.ts', 'eval', values.data ?? '../shared/fsdd/recordings', '--split', 'test', '--json'] },
-  { key: 'peer', title: 'Peer: PocketSphinx with a digits grammar, same clips', args: ['bench/pocketsphinx.ts', '--json', ...dataArgs] },
-  { key: 'streaming', title: 'Streaming recognition', args: ['bench/streaming.ts', '--json'] },
+  { key: 'inference', title: 'Inference: ONNX Runtime fp32 vs int8 per model', args: ['bench/quantization.ts', '--json', ...dataArgs] },
+  { key: 'endToEnd', title: 'End-to-end latency (digits bench)', args: ['src/cli/main.ts', 'bench', '--json', '--runs', runs, '--data', fsdd] },
+  { key: 'startup', title: '`digits predict` on one file, whole process (built CLI)', args: ['bench/startup.ts', '--json', '--runs', values.quick ? '5' : '20'] },
+  { key: 'accuracy', title: 'Accuracy of the default model, FSDD test split (digits eval)', args: ['src/cli/main.ts', 'eval', fsdd, '--split', 'test', '--json'] },
+  { key: 'peer', title: 'Peer: PocketSphinx with a digits grammar, same clips', args: ['bench/pocketsphinx.ts', '--json', '--data', fsdd] },
+  { key: 'streaming', title: 'Streaming recognition (Listener)', args: ['bench/stream.ts', '--json', ...(values.quick ? ['--strings', '30', '--false-hours', '0.1', '--soak-minutes', '5', '--idle-seconds', '10'] : [])] },
 ];
 
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length };
@@ -82,6 +84,17 @@ async function renderMarkdown(r: Record<string, any>): Promise<string> {
       md.push('| speaker | accuracy |', '|---|---|', ...Object.entries(v.perSpeaker).map(([k, x]: [string, any]) => `| ${k} | ${fmt(100 * x.accuracy, 1)}% |`), '');
     } else if (s.key === 'peer') {
       md.push(v.available ? `${v.peer}: ${fmt(100 * v.accuracy, 1)}% on ${v.n} clips, ${fmt(v.msPerClip, 2)} ms per clip (${v.noResult} clips without a single-digit answer).` : `Unavailable: ${v.reason}`, '');
+    } else if (s.key === 'features') {
+      md.push('| backend | median µs/clip | p99 µs/clip |', '|---|---|---|', ...v.results.map((x: any) => `| ${x.name} | ${fmt(x.medianUs, 1)} | ${fmt(x.p99Us, 1)} |`), '');
+      md.push(`wasm/native ${fmt(v.ratios.wasmOverNative, 2)}x; Meyda/native ${fmt(v.ratios.meydaOverNative, 1)}x; Meyda/wasm ${fmt(v.ratios.meydaOverWasm, 1)}x. Targets: ${Object.entries(v.targets).map(([k, ok]) => `${k} ${ok ? 'met' : 'NOT met'}`).join(', ')}.`, '');
+      writeFileSync(join(out, 'features.svg'), await barChartSvg('Feature extraction, 1 s clip (µs, log scale)', v.results.map((x: any) => ({ label: x.name, value: x.medianUs })), 'µs', true));
+      md.push('![features](features.svg)', '');
+    } else if (s.key === 'inference') {
+      md.push('| model | variant | KB | test acc % | agree % | p50 µs | p90 µs |', '|---|---|---|---|---|---|---|');
+      md.push(...v.rows.map((x: any) => `| ${x.model} | ${x.variant} | ${fmt(x.bytes / 1024, 0)} | ${fmt(100 * x.accuracy, 2)} | ${fmt(100 * x.agreement, 2)} | ${fmt(x.p50us, 1)} | ${fmt(x.p90us, 1)} |`), '');
+      md.push(...Object.entries(v.verdicts).map(([m, x]: [string, any]) => `- ${m}: keep ${x.keep} — ${x.why}`), '');
+    } else if (s.key === 'startup') {
+      md.push(`p50 ${fmt(v.wallMs.p50, 0)} ms, p90 ${fmt(v.wallMs.p90, 0)} ms over ${v.wallMs.runs} runs (bare \`node -e 0\`: p50 ${fmt(v.bareNodeMs.p50, 0)} ms).`, '');
     } else {
       md.push('```json', JSON.stringify(v, null, 2).slice(0, 4000), '```', '');
     }
