@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { AudioInputError, ModelError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor } from '../features/backend.js';
 import { loadFeatureBackend, type BackendChoice } from '../features/index.js';
-import { decodeWav, readWavFile, pcmToFloat32 } from '../audio/index.js';
+import { decodeWav, readWavFile, pcmToFloat32, validateSampleRate } from '../audio/index.js';
 import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from './metadata.js';
 import { parseModelMetadata, type ModelMetadata } from './read-metadata.js';
 import { decide, peakDbfs, topLabels, type Decision } from './decision.js';
@@ -229,6 +229,8 @@ export interface DecodedClip {
 function checkSamples(samples: Float32Array, sampleRate: number, maxDurationSec: number): Float32Array {
   if (!(samples instanceof Float32Array)) throw new AudioInputError('samples must be a Float32Array');
   if (samples.length === 0) throw new AudioInputError('audio is empty (0 samples)');
+  // Before the length check, which divides by the rate (0 Hz read as "Infinity s long").
+  validateSampleRate(sampleRate);
   if (samples.length > maxDurationSec * sampleRate) {
     throw new AudioInputError(
       `audio is ${(samples.length / sampleRate).toFixed(1)} s long; single-clip recognition takes at most ${maxDurationSec} s — use the streaming Listener (digits listen --input FILE) for long recordings`,

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
+import {
+  AudioInputError,
+  BackendUnavailableError,
+  DigitRecognizer,
+  ModelError,
+  SpokenDigitsError,
+  WavFormatError,
+  loadFeatureBackend,
+  readModelMetadata,
+} from '../src/index.js';
+import { Listener, openFileSource } from '../src/stream/index.js';
+import { FSDD_RECORDINGS } from './fsdd.js';
+
+// Bad-input matrix for the library API (DigitRecognizer, Listener, sources, model metadata): each
+// bad input rejects with the documented SpokenDigitsError subclass and a one-line message naming
+// the problem; nothing resolves to garbage (NaN probabilities, a digit from NaN audio).
+
+const work = mkdtempSync(join(tmpdir(), 'sd-badapi-'));
+const clip = join(FSDD_RECORDINGS, '5_jackson_0.wav');
+const p = {
+  missing: join(work, 'missing.wav'),
+  dir: join(work, 'folder.wav'),
+  corrupt: join(work, 'corrupt.wav'),
+  notOnnx: join(work, 'clip.onnx'),
+  noMeta: join(work, 'no-metadata.onnx'),
+};
+let model: Buffer;
+
+before(() => {
+  mkdirSync(p.dir);
+  writeFileSync(p.corrupt, Buffer.from('RIFF\x10\x00\x00\x00WAVEdata\xff\xff\xff\xff'));
+  copyFileSync(clip, p.notOnnx);
+  model = readFileSync('models/default.onnx');
+  const proto = onnxProto.onnx.ModelProto.decode(model);
+  proto.metadataProps = [];
+  writeFileSync(p.noMeta, onnxProto.onnx.ModelProto.encode(proto).finish());
+});
+
+async function rejectsWith(promise: Promise<unknown> | (() => unknown), type: new (...a: never[]) => Error, message: RegExp): Promise<void> {
+  let err: unknown;
+  try {
+    await (typeof promise === 'function' ? promise() : promise);
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err, `resolved; expected ${type.name}`);
+  // By name and code, not instanceof: under mocha the test's static imports and the library's lazy
+  // import() of a backend can be two instances of src/errors.ts (CJS and ESM loaders).
+  const e = err as SpokenDigitsError;
+  const isTyped = err instanceof SpokenDigitsError || (typeof e.code === 'string' && e.code.startsWith('ERR_'));
+  assert.ok(isTyped, `untyped ${e?.constructor?.name}: ${e?.message}`);
+  if (type !== SpokenDigitsError) assert.equal(e.name, type.name, `expected ${type.name}, got ${e.name}: ${e.message}`);
+  const msg = (err as Error).message;
+  assert.ok(msg.length > 10 && !msg.includes('\n'), `message not one line: ${JSON.stringify(msg)}`);
+  assert.match(msg, message);
+}
+
+const sine = (n: number, f = 440, rate = 8000): Float32Array => Float32Array.from({ length: n }, (_, i) => 0.3 * Math.sin((2 * Math.PI * f * i) / rate));
+
+describe('library API bad-input matrix', function () {
+  this.timeout(60_000);
+  let rec: DigitRecognizer;
+  before(async () => {
+    rec = await DigitRecognizer.load();
+  });
+  after(async () => rec?.dispose());
+
+  describe('DigitRecognizer.load', () => {
+    it('missing model file', () => rejectsWith(DigitRecognizer.load({ model: join(work, 'nope.onnx') }), ModelError, /nope\.onnx/));
+    it('model path is a folder', () => rejectsWith(DigitRecognizer.load({ model: work }), ModelError, /sd-badapi/));
+    it('a WAV file as the model', () => rejectsWith(DigitRecognizer.load({ model: p.notOnnx }), ModelError, /ONNX/));
+    it('empty model bytes', () => rejectsWith(DigitRecognizer.load({ model: new Uint8Array(0) }), ModelError, /ONNX|empty/i));
+    it('truncated model bytes', () => rejectsWith(DigitRecognizer.load({ model: model.subarray(0, model.length >> 2) }), ModelError, /ONNX|truncated|metadata/i));
+    it('ONNX without spoken-digits metadata', () => rejectsWith(DigitRecognizer.load({ model: p.noMeta }), ModelError, /metadata/));
+    it('threshold 1.5', () => rejectsWith(DigitRecognizer.load({ threshold: 1.5 }), ModelError, /threshold/));
+    it('unknown backend', () => rejectsWith(DigitRecognizer.load({ backend: 'gpu' as never }), BackendUnavailableError, /gpu/));
+    it('readModelMetadata on a WAV', () => rejectsWith(async () => readModelMetadata(p.notOnnx), ModelError, /ONNX/));
+  });
+
+  describe('DigitRecognizer.predict / predictSamples', () => {
+    it('missing file', () => rejectsWith(rec.predict(p.missing), SpokenDigitsError, /missing\.wav/));
+    it('a folder', () => rejectsWith(rec.predict(p.dir), SpokenDigitsError, /folder\.wav/));
+    it('corrupt WAV file', () => rejectsWith(rec.predict(p.corrupt), WavFormatError, /corrupt\.wav|chunk|truncated/));
+    it('corrupt WAV bytes', () => rejectsWith(rec.predict(new Uint8Array(readFileSync(p.corrupt))), WavFormatError, /chunk|truncated|fmt/));
+    it('a text file as WAV bytes', () => rejectsWith(rec.predict(new TextEncoder().encode('hello, not audio at all')), WavFormatError, /RIFF|WAV/));
+    it('NaN in PCM', () => {
+      const x = sine(4000);
+      x[1234] = NaN;
+      return rejectsWith(rec.predictSamples(x, 8000), AudioInputError, /NaN|finite/);
+    });
+    it('Infinity in PCM (predict with samples)', () => {
+      const x = sine(4000);
+      x[7] = -Infinity;
+      return rejectsWith(rec.predict({ samples: x, sampleRate: 8000 }), AudioInputError, /finite|infinite|Inf/i);
+    });
+    it('empty PCM', () => rejectsWith(rec.predictSamples(new Float32Array(0), 8000), AudioInputError, /empty|0 samples/));
+    for (const rate of [0, -8000, NaN, 8000.5, 1e9]) {
+      it(`sample rate ${rate}`, () => rejectsWith(rec.predictSamples(sine(4000), rate), AudioInputError, /rate/));
+    }
+    it('an hour-long clip is refused before any work', () =>
+      rejectsWith(rec.predictSamples(new Float32Array(8000 * 3600), 8000), AudioInputError, /long|duration|seconds/));
+    it('finite but absurd samples (1e30) give finite probabilities, not NaN', async () => {
+      const x = sine(4000).map((v) => v * 1e30);
+      try {
+        const r = await rec.predictSamples(x, 8000);
+        assert.ok([...r.probabilities].every(Number.isFinite), `probabilities ${[...r.probabilities]}`);
+        assert.ok(Number.isFinite(r.confidence));
+      } catch (e) {
+        assert.ok(e instanceof AudioInputError, String(e));
+      }
+    });
+    it('predictBatch fails as a whole with the bad clip named', () =>
+      rejectsWith(rec.predictBatch([clip, p.missing]), SpokenDigitsError, /missing\.wav/));
+  });
+
+  describe('Listener and sources', () => {
+    it('sensitivity 5', () => rejectsWith(Listener.create({ sensitivity: 5, recognizer: rec }), AudioInputError, /sensitivity/));
+    it('threshold -1', () => rejectsWith(Listener.create({ threshold: -1, recognizer: rec }), AudioInputError, /threshold/));
+    it('model that is not ONNX', () => rejectsWith(Listener.create({ model: p.notOnnx }), ModelError, /ONNX/));
+    it('openFileSource: missing file', () => rejectsWith(openFileSource(p.missing), SpokenDigitsError, /missing\.wav/));
+    it('openFileSource: corrupt WAV', () => rejectsWith(openFileSource(p.corrupt), WavFormatError, /corrupt\.wav|chunk/));
+    it('push without a sample rate', async () => {
+      const l = await Listener.create({ recognizer: rec });
+      await rejectsWith(() => l.push(sine(800)), AudioInputError, /sample rate/);
+    });
+    it('push at 0 Hz and at 1 GHz', async () => {
+      await rejectsWith(async () => (await Listener.create({ recognizer: rec })).push(sine(800), 0), AudioInputError, /rate/);
+      await rejectsWith(async () => (await Listener.create({ recognizer: rec })).push(sine(800), 1e9), AudioInputError, /rate/);
+    });
+    it('push of something that is not PCM', async () => {
+      const l = await Listener.create({ recognizer: rec, sampleRate: 8000 });
+      await rejectsWith(() => l.push([0.1, 0.2] as unknown as Float32Array), AudioInputError, /Float32Array|Int16Array/);
+      await l.end();
+    });
+    it('push after end', async () => {
+      const l = await Listener.create({ recognizer: rec, sampleRate: 8000 });
+      await l.end();
+      await rejectsWith(() => l.push(sine(800)), SpokenDigitsError, /end/);
+    });
+    it('pushed NaN audio never becomes a digit event', async () => {
+      const l = await Listener.create({ recognizer: rec, sampleRate: 8000 });
+      const digits: number[] = [];
+      l.on('digit', (e) => digits.push(e.digit));
+      l.on('error', () => undefined);
+      const speech = readFileSync(clip);
+      const x = new Float32Array((speech.length - 44) >> 1);
+      for (let i = 0; i < x.length; i++) x[i] = NaN;
+      for (let k = 0; k < 5; k++) l.push(x);
+      l.push(new Float32Array(8000 * 2));
+      try {
+        await l.end();
+      } catch (e) {
+        assert.ok(e instanceof SpokenDigitsError, `untyped: ${String(e)}`);
+      }
+      assert.deepEqual(digits, [], 'digit events from NaN audio');
+    });
+  });
+
+  it('loadFeatureBackend with an unknown name', () =>
+    rejectsWith(loadFeatureBackend({ backend: 'cuda' as never }), BackendUnavailableError, /cuda/));
+});

@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
+import { FSDD_RECORDINGS } from './fsdd.js';
+
+// Bad-input matrix for the CLI: every command gets missing files, folders without audio, corrupt
+// WAVs, files that are not ONNX models, NaN audio and nonsense options. Each must end with exit
+// code != 0, exactly one line on stderr starting "digits:" that names the problem, and no stack
+// trace (unless --verbose). Nothing may hang: every run has a deadline.
+
+const work = mkdtempSync(join(tmpdir(), 'sd-badcli-'));
+const clip = join(FSDD_RECORDINGS, '3_theo_0.wav');
+const f = {
+  missingWav: join(work, 'missing.wav'),
+  missingDir: join(work, 'no-such-folder'),
+  emptyDir: join(work, 'empty'),
+  textDir: join(work, 'text-only'),
+  corruptWav: join(work, 'corrupt.wav'),
+  textWav: join(work, 'text.wav'),
+  nanWav: join(work, 'nan.wav'),
+  notOnnx: join(work, 'clip.onnx'),
+  emptyOnnx: join(work, 'empty.onnx'),
+  truncatedOnnx: join(work, 'truncated.onnx'),
+  noMetaOnnx: join(work, 'no-metadata.onnx'),
+  badJson: join(work, 'model.json'),
+  badCsv: join(work, 'manifest.csv'),
+};
+
+function floatWav(samples: number[], rate = 8000): Buffer {
+  const data = Buffer.alloc(samples.length * 4);
+  samples.forEach((v, i) => data.writeFloatLE(v, i * 4));
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0, 'latin1');
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVEfmt ', 8, 'latin1');
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(3, 20); // IEEE float
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * 4, 28);
+  h.writeUInt16LE(4, 32);
+  h.writeUInt16LE(32, 34);
+  h.write('data', 36, 'latin1');
+  h.writeUInt32LE(data.length, 40);
+  return Buffer.concat([h, data]);
+}
+
+before(() => {
+  mkdirSync(f.emptyDir);
+  mkdirSync(f.textDir);
+  writeFileSync(join(f.textDir, 'README.txt'), 'no audio here\n');
+  writeFileSync(f.corruptWav, Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(6, 0xff)]));
+  writeFileSync(f.textWav, 'this is a text file renamed to .wav\n'.repeat(20));
+  writeFileSync(f.nanWav, floatWav(Array.from({ length: 4000 }, (_, i) => (i % 100 === 0 ? NaN : Math.sin(i / 5) * 0.3))));
+  copyFileSync(clip, f.notOnnx);
+  writeFileSync(f.emptyOnnx, '');
+  const model = readFileSync('models/default.onnx');
+  writeFileSync(f.truncatedOnnx, model.subarray(0, Math.floor(model.length / 3)));
+  const proto = onnxProto.onnx.ModelProto.decode(model);
+  proto.metadataProps = [];
+  writeFileSync(f.noMetaOnnx, onnxProto.onnx.ModelProto.encode(proto).finish());
+  writeFileSync(f.badJson, '{"modelTopology": ');
+  writeFileSync(f.badCsv, `file,label\n${f.missingWav},3\n`);
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+function digits(args: string[], stdin?: Buffer, timeoutMs = 30_000): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      env: { ...process.env, NO_COLOR: '1', SPOKEN_DIGITS_DATA: f.missingDir },
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdin.on('error', () => undefined);
+    if (stdin) child.stdin.end(stdin);
+    else child.stdin.end();
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, timedOut });
+    });
+  });
+}
+
+/** Node and npm warnings are not ours; everything else on stderr is. */
+const ourLines = (stderr: string): string[] =>
+  stderr
+    .split('\n')
+    .filter((l) => l.trim() && !/^npm warn|ExperimentalWarning|--trace-warnings/.test(l));
+
+/**
+ * `stderr`: the command fails as a whole. `row`: batch commands (predict, eval) report a bad file
+ * in its own result row on stdout, answer the other files, and exit non-zero.
+ */
+interface CaseOptions {
+  stdin?: Buffer;
+  where?: 'stderr' | 'row';
+}
+type Case = [name: string, args: string[], message: RegExp, options?: CaseOptions];
+
+const nanF32 = Buffer.alloc(4 * 8000);
+for (let i = 0; i < 8000; i++) nanF32.writeFloatLE(i % 7 === 0 ? 0.1 : NaN, i * 4);
+
+const cases: Case[] = [
+  // predict
+  ['predict: missing file', ['predict', f.missingWav], /missing\.wav/, { where: 'row' }],
+  ['predict: a folder instead of a file', ['predict', f.emptyDir], /empty/, { where: 'row' }],
+  ['predict: corrupt WAV header', ['predict', f.corruptWav], /corrupt\.wav/, { where: 'row' }],
+  ['predict: text renamed .wav', ['predict', f.textWav], /text\.wav/, { where: 'row' }],
+  ['predict: float WAV with NaN samples', ['predict', f.nanWav], /NaN|not finite|finite/i, { where: 'row' }],
+  ['predict: model is a WAV', ['predict', '-m', f.notOnnx, clip], /not an ONNX model|ONNX/],
+  ['predict: empty model file', ['predict', '-m', f.emptyOnnx, clip], /empty\.onnx/],
+  ['predict: truncated model', ['predict', '-m', f.truncatedOnnx, clip], /truncated\.onnx/],
+  ['predict: ONNX without spoken-digits metadata', ['predict', '-m', f.noMetaOnnx, clip], /metadata/],
+  ['predict: model path is a folder', ['predict', '-m', f.emptyDir, clip], /empty/],
+  ['predict: missing model', ['predict', '-m', join(work, 'nope.onnx'), clip], /nope\.onnx/],
+  ['predict: threshold 2', ['predict', '--threshold', '2', clip], /threshold/],
+  ['predict: unknown backend', ['predict', '--backend', 'gpu', clip], /backend/],
+  // eval
+  ['eval: missing folder', ['eval', f.missingDir], /no-such-folder/],
+  ['eval: empty folder', ['eval', f.emptyDir], /empty|no .*(clip|wav|audio)/i],
+  ['eval: folder with no audio', ['eval', f.textDir], /text-only|no .*(clip|wav|audio)/i],
+  ['eval: manifest naming a missing file', ['eval', f.badCsv], /missing\.wav/, { where: 'row' }],
+  ['eval: model is a WAV', ['eval', '-m', f.notOnnx, FSDD_RECORDINGS, '--split', 'test'], /ONNX/],
+  ['eval: unknown split', ['eval', FSDD_RECORDINGS, '--split', 'dev'], /split/],
+  ['eval: batch 0', ['eval', FSDD_RECORDINGS, '--batch', '0'], /batch/],
+  // compare / bench
+  ['compare: empty eval folder', ['compare', '--data', f.emptyDir, '--runs', '10'], /empty|no .*(clip|wav|audio)/i],
+  ['compare: extra model is a WAV', ['compare', f.notOnnx, '--data', FSDD_RECORDINGS, '--runs', '10'], /clip\.onnx|ONNX/],
+  ['bench: folder with no audio', ['bench', '--data', f.textDir, '--runs', '10'], /text-only|no .*(clip|wav|audio)/i],
+  ['bench: truncated model', ['bench', '-m', f.truncatedOnnx, '--data', FSDD_RECORDINGS, '--runs', '10'], /truncated\.onnx/],
+  ['bench: runs 0', ['bench', '--data', FSDD_RECORDINGS, '--runs', '0'], /runs/],
+  // quantize / export
+  ['quantize: input is a WAV', ['quantize', f.notOnnx, '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS], /ONNX|clip\.onnx/],
+  ['quantize: missing input', ['quantize', join(work, 'nope.onnx'), '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS], /nope\.onnx/],
+  ['quantize: calibration folder without audio', ['quantize', 'models/default.onnx', '--out', join(work, 'q.onnx'), '--calib', f.textDir], /text-only|no .*(clip|wav|audio)/i],
+  ['export: missing tfjs model', ['export', '--model', f.missingDir, '--out', join(work, 'e.onnx')], /no-such-folder/],
+  ['export: corrupt model.json', ['export', '--model', f.badJson, '--out', join(work, 'e.onnx')], /model\.json|metadata\.json/],
+  // listen (file / stdin sources)
+  ['listen: missing file', ['listen', '--input', f.missingWav, '--json'], /missing\.wav/],
+  ['listen: corrupt WAV', ['listen', '--input', f.corruptWav, '--json'], /corrupt\.wav/],
+  ['listen: text renamed .wav', ['listen', '--input', f.textWav, '--json'], /text\.wav/],
+  ['listen: float WAV with NaN samples', ['listen', '--input', f.nanWav, '--json'], /NaN|finite/i],
+  ['listen: mostly-NaN f32le on stdin', ['listen', '--input', '-', '--rate', '8000', '--encoding', 'f32le', '--json'], /NaN/, { stdin: nanF32 }],
+  ['listen: model is a WAV', ['listen', '--input', clip, '--model', f.notOnnx, '--json'], /ONNX|clip\.onnx/],
+  ['listen: sensitivity 5', ['listen', '--input', clip, '--sensitivity', '5'], /sensitivity/],
+  // serve (fails before listening)
+  ['serve: port out of range', ['serve', '--port', '70000'], /port/],
+  ['serve: missing web root', ['serve', '--root', f.missingDir, '--port', '0'], /no-such-folder|root/],
+  // data
+  ['data info: folder without audio', ['data', 'info', '--data', f.textDir], /text-only|no .*(clip|wav|audio)/i],
+];
+
+describe('CLI bad-input matrix: one line, non-zero exit, no stack trace', function () {
+  this.timeout(90_000);
+
+  for (const [name, args, message, options = {}] of cases) {
+    it(name, async () => {
+      const r = await digits(args, options.stdin);
+      assert.ok(!r.timedOut, `hung (killed after 30 s); stderr so far:\n${r.stderr}`);
+      assert.ok(r.code !== 0 && r.code !== null, `exit code ${r.code}; stdout:\n${r.stdout.slice(0, 500)}\nstderr:\n${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'stack trace without --verbose');
+      const lines = ourLines(r.stderr);
+      if (options.where === 'row') {
+        assert.deepEqual(lines, [], 'batch errors belong in their result row');
+        const row = r.stdout.split('\n').find((l) => message.test(l));
+        assert.ok(row, `no result row matching ${message}:\n${r.stdout}`);
+        return;
+      }
+      assert.equal(lines.length, 1, `expected one line on stderr, got:\n${r.stderr}`);
+      assert.match(lines[0], /^digits: /);
+      assert.match(lines[0], message);
+    });
+  }
+
+  it('--verbose adds the stack trace', async () => {
+    const r = await digits(['predict', '--verbose', '-m', f.emptyOnnx, clip]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /\n\s+at /);
+  });
+});
