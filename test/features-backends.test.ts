@@ -76,6 +76,21 @@ describe('feature backends: loading and bad input', () => {
     });
   }
 
+  it('native and wasm resample alike (48k/44.1k/22.05k/16k <-> 8k)', () => {
+    for (const rate of [48000, 44100, 22050, 16000]) {
+      const x = Float32Array.from({ length: Math.ceil(rate / 4) }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 1234 * i) / rate) + 0.1 * Math.sin(i));
+      const [a, b] = backends.map((be) => be.resample(x, rate, 8000));
+      assert.equal(a.length, Math.ceil((x.length * 8000) / rate));
+      assert.equal(b.length, a.length);
+      let worst = 0;
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+      assert.ok(worst < 1e-6, `${rate} -> 8000: native and wasm differ by ${worst}`);
+      const [c, d] = backends.map((be) => be.resample(a, 8000, rate));
+      assert.equal(c.length, Math.ceil((a.length * rate) / 8000));
+      for (let i = 0; i < c.length; i++) assert.ok(Math.abs(c[i] - d[i]) < 1e-6);
+    }
+  });
+
   it('rejects rates it cannot resample with AudioInputError', () => {
     for (const b of backends) {
       assert.throws(() => b.resample(sine(100, 440), 8000, 8001), (err: unknown) => err instanceof AudioInputError && /too fine-grained/.test(err.message));
