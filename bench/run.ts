@@ -26,6 +26,7 @@ const fsdd = values.data ?? process.env.SPOKEN_DIGITS_DATA ?? '../shared/fsdd/re
 const sections: Section[] = [
   { key: 'features', title: 'Feature extraction: native vs wasm vs Meyda', args: ['bench/features.ts', '--json'] },
   { key: 'inference', title: 'Inference: ONNX Runtime fp32 vs int8 per model', args: ['bench/quantization.ts', '--json', ...dataArgs] },
+  { key: 'tfjs', title: 'Inference: the same model in tfjs vs ONNX Runtime', args: ['bench/tfjs-vs-ort.ts', '--json', '--runs', values.quick ? '100' : '300'] },
   { key: 'endToEnd', title: 'End-to-end latency (digits bench)', args: ['src/cli/main.ts', 'bench', '--json', '--runs', runs, '--data', fsdd] },
   { key: 'startup', title: '`digits predict` on one file, whole process (built CLI)', args: ['bench/startup.ts', '--json', '--runs', values.quick ? '5' : '20'] },
   { key: 'accuracy', title: 'Accuracy of the default model, FSDD test split (digits eval)', args: ['src/cli/main.ts', 'eval', fsdd, '--split', 'test', '--json'] },
@@ -93,6 +94,9 @@ async function renderMarkdown(r: Record<string, any>): Promise<string> {
       md.push('| model | variant | KB | test acc % | agree % | p50 µs | p90 µs |', '|---|---|---|---|---|---|---|');
       md.push(...v.rows.map((x: any) => `| ${x.model} | ${x.variant} | ${fmt(x.bytes / 1024, 0)} | ${fmt(100 * x.accuracy, 2)} | ${fmt(100 * x.agreement, 2)} | ${fmt(x.p50us, 1)} | ${fmt(x.p90us, 1)} |`), '');
       md.push(...Object.entries(v.verdicts).map(([m, x]: [string, any]) => `- ${m}: keep ${x.keep} — ${x.why}`), '');
+    } else if (s.key === 'tfjs') {
+      md.push(`tfjs backend: ${v.tfjsBackend}; ${v.ort}; input ${v.frames}x${v.dims}.`, '', '| architecture | params | tfjs p50 ms | ORT p50 ms | ORT speed-up | max abs diff |', '|---|---|---|---|---|---|');
+      md.push(...v.rows.map((x: any) => `| ${x.arch} | ${x.params} | ${fmt(x.tfjs.p50)} | ${fmt(x.ort.p50)} | ${fmt(x.speedup, 1)}x | ${x.maxDiff.toExponential(1)} |`), '');
     } else if (s.key === 'startup') {
       md.push(`p50 ${fmt(v.wallMs.p50, 0)} ms, p90 ${fmt(v.wallMs.p90, 0)} ms over ${v.wallMs.runs} runs (bare \`node -e 0\`: p50 ${fmt(v.bareNodeMs.p50, 0)} ms).`, '');
     } else {
