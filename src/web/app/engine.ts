@@ -23,6 +23,8 @@ export interface Recognition extends Decision {
   inferenceMs: number;
   /** Seconds of audio recognized. */
   durationSec: number;
+  /** The audio at the model's rate (for display). */
+  audio?: Float32Array;
 }
 
 let backendPromise: Promise<FeatureBackend> | undefined;
@@ -66,6 +68,25 @@ export class Recognizer {
   }
 
   private readonly prepared = new Set<number>();
+  private melExtractor: FeatureExtractor | undefined;
+
+  /**
+   * A log-mel spectrogram of the audio for the screen, from the same DSP core and the model's own
+   * framing (natural length, no normalization), whatever features the model itself takes.
+   */
+  melSpectrogram(audio: Float32Array): FeatureMatrix {
+    const c = this.info.featureConfig;
+    this.melExtractor ??= this.backend.createExtractor({
+      ...c,
+      kind: 'logmel',
+      nMels: Math.min(c.nMels || 40, c.nFft / 2 + 1),
+      deltas: 0,
+      numFrames: 0,
+      normalization: null,
+      log: { type: 'db', amin: 1e-10, topDb: 80, ref: 'max' },
+    });
+    return this.melExtractor.compute(audio);
+  }
 
   get sampleRate(): number {
     return this.info.featureConfig.sampleRate;
@@ -95,6 +116,7 @@ export class Recognizer {
       featureMs: t1 - t0,
       inferenceMs: t2 - t1,
       durationSec: audio.length / this.sampleRate,
+      audio,
     };
   }
 
@@ -102,7 +124,8 @@ export class Recognizer {
   async recognizeBatch(clips: { samples: Float32Array; sampleRate: number }[], threshold: number): Promise<Recognition[]> {
     if (clips.length === 0) return [];
     const t0 = performance.now();
-    const feats = clips.map((c) => this.extractor.compute(c.sampleRate === this.sampleRate ? c.samples : this.resample(c.samples, c.sampleRate)));
+    const audios = clips.map((c) => (c.sampleRate === this.sampleRate ? c.samples : this.resample(c.samples, c.sampleRate)));
+    const feats = audios.map((a) => this.extractor.compute(a));
     const { frames, dims } = feats[0];
     // Fixed-length models (numFrames > 0) give equal shapes; natural-length ones cannot be stacked.
     if (feats.some((f) => f.frames !== frames)) {
@@ -129,13 +152,15 @@ export class Recognizer {
         computeMs: (t2 - t0) / clips.length,
         featureMs: (t1 - t0) / clips.length,
         inferenceMs: (t2 - t1) / clips.length,
-        durationSec: features.frames * this.info.featureConfig.hopLength / this.sampleRate,
+        durationSec: audios[i].length / this.sampleRate,
+        audio: audios[i],
       };
     });
   }
 
   async dispose(): Promise<void> {
     this.extractor.dispose();
+    this.melExtractor?.dispose();
     await this.session.release();
   }
 }

@@ -88,16 +88,33 @@ function showResult(r: Recognition, source: string, latencyMs: number | null): v
       return s;
     }),
   );
-  drawFeatures($<HTMLCanvasElement>('features'), r.features);
-  $('features-caption').textContent =
-    `${recognizer?.info.featureConfig.kind ?? 'features'} of the last utterance: ${r.features.frames} frames × ${r.features.dims} · ` +
-    `features ${r.featureMs.toFixed(2)} ms + model ${r.inferenceMs.toFixed(2)} ms`;
+  lastShown = r;
+  drawLastFeatures();
   const entry: HistoryEntry = { time: new Date(), digit: r.digit, candidate: r.candidate, confidence: r.confidence, computeMs: r.computeMs, latencyMs, source };
   stats.add(entry);
   addHistoryRow(entry);
   renderStats();
   probe.results.push({ digit: r.digit, candidate: r.candidate, confidence: r.confidence, computeMs: r.computeMs, latencyMs, source });
   if (probe.firstResultMs === null && source !== 'warm-up') probe.firstResultMs = performance.now();
+}
+
+let lastShown: Recognition | undefined;
+let featureView: 'mel' | 'model' = 'mel';
+
+function drawLastFeatures(): void {
+  const r = lastShown;
+  if (!r || !recognizer) return;
+  const cfg = recognizer.info.featureConfig;
+  const timing = `features ${r.featureMs.toFixed(2)} ms + model ${r.inferenceMs.toFixed(2)} ms`;
+  $('features-view').textContent = featureView === 'mel' ? 'mel spectrogram' : `model input (${cfg.kind})`;
+  if (featureView === 'mel' && r.audio) {
+    const mel = recognizer.melSpectrogram(r.audio);
+    drawFeatures($<HTMLCanvasElement>('features'), mel);
+    $('features-caption').textContent = `of the last utterance: ${mel.frames} frames × ${mel.dims} bands · ${timing}`;
+  } else {
+    drawFeatures($<HTMLCanvasElement>('features'), r.features);
+    $('features-caption').textContent = `of the last utterance: ${r.features.frames} frames × ${r.features.dims} · ${timing}`;
+  }
 }
 
 function addHistoryRow(e: HistoryEntry): void {
@@ -576,6 +593,10 @@ async function boot(): Promise<void> {
   $('record').addEventListener('click', () => void startRecording());
   $('listen').addEventListener('click', () => void toggleListening());
   $('clear-string').addEventListener('click', clearString);
+  $('features-view').addEventListener('click', () => {
+    featureView = featureView === 'mel' ? 'model' : 'mel';
+    drawLastFeatures();
+  });
   $('overlay-button').addEventListener('click', () => void mic.resume());
   // Any gesture resumes audio the autoplay policy held back, and (kiosk) enters full screen.
   const gesture = () => {
