@@ -31,6 +31,8 @@ const sections: Section[] = [
   { key: 'startup', title: '`digits predict` on one file, whole process (built CLI)', args: ['bench/startup.ts', '--json', '--runs', values.quick ? '5' : '20'] },
   { key: 'accuracy', title: 'Accuracy of the default model, FSDD test split (digits eval)', args: ['src/cli/main.ts', 'eval', fsdd, '--split', 'test', '--json'] },
   { key: 'peer', title: 'Peer: PocketSphinx with a digits grammar, same clips', args: ['bench/pocketsphinx.ts', '--json', '--data', fsdd] },
+  { key: 'web', title: 'Kiosk page in headless Chromium: download, start-up, per-utterance compute', args: ['bench/web.ts', '--json', '--clips', values.quick ? '100' : '300'] },
+  { key: 'serve', title: '`digits serve` load test (autocannon, loopback)', args: ['bench/serve.ts', '--json', '--seconds', values.quick ? '2' : '5'] },
   { key: 'streaming', title: 'Streaming recognition (Listener)', args: ['bench/stream.ts', '--json', ...(values.quick ? ['--strings', '30', '--false-hours', '0.1', '--soak-minutes', '5', '--idle-seconds', '10'] : [])] },
 ];
 
@@ -99,6 +101,13 @@ async function renderMarkdown(r: Record<string, any>): Promise<string> {
       md.push(...v.rows.map((x: any) => `| ${x.arch} | ${x.params} | ${fmt(x.tfjs.p50)} | ${fmt(x.ort.p50)} | ${fmt(x.speedup, 1)}x | ${x.maxDiff.toExponential(1)} |`), '');
     } else if (s.key === 'startup') {
       md.push(`p50 ${fmt(v.wallMs.p50, 0)} ms, p90 ${fmt(v.wallMs.p90, 0)} ms over ${v.wallMs.runs} runs (bare \`node -e 0\`: p50 ${fmt(v.bareNodeMs.p50, 0)} ms).`, '');
+    } else if (s.key === 'web') {
+      md.push(`Model ${v.model}: first visit ${(v.downloadBytes / 1e6).toFixed(2)} MB over the wire, ready ${v.readyMs} ms after navigation; ` +
+        `${v.clips} clips in batch mode, accuracy ${fmt(100 * v.accuracy, 1)}%, compute per utterance p50 ${fmt(v.computeMs.p50, 2)} / p90 ${fmt(v.computeMs.p90, 2)} / p99 ${fmt(v.computeMs.p99, 2)} ms.`, '');
+    } else if (s.key === 'serve') {
+      md.push(`${v.connections} connections, ${v.seconds} s per target.`, '', '| target | req/s | p50 ms | p99 ms | MB/s | failed |', '|---|---|---|---|---|---|');
+      for (const t of v.targets) md.push(`| ${t.target} | ${fmt(t.requestsPerSec, 0)} | ${t.p50Ms} | ${t.p99Ms} | ${fmt(t.mbPerSec, 1)} | ${t.failed} |`);
+      md.push('');
     } else {
       md.push('```json', JSON.stringify(v, null, 2).slice(0, 4000), '```', '');
     }

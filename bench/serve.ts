@@ -16,6 +16,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     root: { type: 'string', default: 'web-dist' },
     models: { type: 'string', default: 'models' },
+    json: { type: 'boolean' },
   },
 });
 const seconds = Math.min(60, Math.max(1, Number(values.seconds)));
@@ -58,12 +59,15 @@ if (wasm) targets.push({ name: `${wasm} (br)`, path: `/assets/${wasm}`, headers:
 const model = existsSync(resolve(values.models!, 'default.int8.onnx')) ? 'default.int8.onnx' : biggest(resolve(values.models!), '.onnx');
 if (model) targets.push({ name: `models/${model} (br)`, path: `/models/${model}`, headers: { 'accept-encoding': 'br' } });
 
-console.log(`digits serve load test: ${connections} connections, ${seconds} s per target, loopback (${srv.url})`);
-console.log('target'.padEnd(52), 'req/s'.padStart(9), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'MB/s'.padStart(8), 'non-2xx'.padStart(8));
+const log = values.json ? () => undefined : console.log;
+const rows: { target: string; requestsPerSec: number; p50Ms: number; p99Ms: number; mbPerSec: number; failed: number }[] = [];
+log(`digits serve load test: ${connections} connections, ${seconds} s per target, loopback (${srv.url})`);
+log('target'.padEnd(52), 'req/s'.padStart(9), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'MB/s'.padStart(8), 'non-2xx'.padStart(8));
 try {
   for (const t of targets) {
     const r = await autocannon({ url: srv.url + t.path, connections, duration: seconds, headers: t.headers });
-    console.log(
+    rows.push({ target: t.name, requestsPerSec: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, mbPerSec: r.throughput.average / 1e6, failed: r.non2xx + r.errors });
+    log(
       t.name.padEnd(52),
       r.requests.average.toFixed(0).padStart(9),
       String(r.latency.p50).padStart(8),
@@ -75,3 +79,4 @@ try {
 } finally {
   await srv.close();
 }
+if (values.json) console.log(JSON.stringify({ connections, seconds, targets: rows }));

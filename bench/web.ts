@@ -10,7 +10,9 @@ import { parseArgs } from 'node:util';
 import { startServer } from '../src/web/server.js';
 import { WEB_DIST, fsddDir, launch } from '../test/web/harness.js';
 
-const { values } = parseArgs({ options: { clips: { type: 'string', default: '300' }, model: { type: 'string' }, models: { type: 'string', default: 'models' } } });
+const { values } = parseArgs({
+  options: { clips: { type: 'string', default: '300' }, model: { type: 'string' }, models: { type: 'string', default: 'models' }, json: { type: 'boolean' } },
+});
 const dir = fsddDir();
 if (!dir) throw new Error('FSDD recordings not found (../shared/fsdd/recordings or SPOKEN_DIGITS_DATA)');
 const n = Math.max(1, Math.min(1500, Number(values.clips)));
@@ -39,11 +41,23 @@ try {
   const ms: number[] = await page.evaluate(() => (window as any).__digits.results.map((r: any) => r.computeMs));
   ms.sort((a, b) => a - b);
   const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(ms.length * p))].toFixed(2);
-  console.log(`kiosk page in headless Chromium (${start.status})`);
-  console.log(`  first visit download: ${(wire / 1e6).toFixed(2)} MB (app + ORT wasm + DSP wasm + model, as sent)`);
-  console.log(`  ready to recognize:   ${start.ready.toFixed(0)} ms after navigation`);
-  console.log(`  batch of ${files.length} FSDD test clips: ${summary}`);
-  console.log(`  compute per utterance (features + model, in the page): p50 ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms`);
+  const correct = /(\d+)\/(\d+) correct/.exec(summary ?? '');
+  const report = {
+    model: start.status?.replace(/^Ready · /, ''),
+    downloadBytes: wire,
+    readyMs: Math.round(start.ready),
+    clips: files.length,
+    accuracy: correct ? Number(correct[1]) / Number(correct[2]) : null,
+    computeMs: { p50: Number(q(0.5)), p90: Number(q(0.9)), p99: Number(q(0.99)) },
+  };
+  if (values.json) console.log(JSON.stringify(report));
+  else {
+    console.log(`kiosk page in headless Chromium (${start.status})`);
+    console.log(`  first visit download: ${(wire / 1e6).toFixed(2)} MB (app + ORT wasm + DSP wasm + model, as sent)`);
+    console.log(`  ready to recognize:   ${start.ready.toFixed(0)} ms after navigation`);
+    console.log(`  batch of ${files.length} FSDD test clips: ${summary}`);
+    console.log(`  compute per utterance (features + model, in the page): p50 ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms`);
+  }
 } finally {
   await browser.close();
   await srv.close();
