@@ -32,6 +32,7 @@ const falseHours = arg('false-hours', 1);
 const soakMinutes = arg('soak-minutes', 60);
 const idleSeconds = arg('idle-seconds', 20);
 const hangoverMs = arg('hangover', 120);
+const acceptWholeAbove = arg('accept-whole', 0.9);
 
 const q = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -61,7 +62,7 @@ const results: Record<string, unknown> = { model: recognizer.source };
     for (let i = 0; i < len; i++) digits += String(Math.floor(r() * 10));
     const s = makeDigitString(digits, SPEAKERS[k % SPEAKERS.length], r);
     audioSec += s.samples.length / 8000;
-    const listener = await Listener.create({ recognizer, vad: { hangoverMs } });
+    const listener = await Listener.create({ recognizer, vad: { hangoverMs }, split: { acceptWholeAbove } });
     let heard = '';
     let events = 0;
     const segments = new Set<number>();

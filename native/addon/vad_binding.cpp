@@ -41,6 +41,8 @@ const char* reasonName(spoken_digits::VadEndReason r) {
       return "too-short";
     case R::Unvoiced:
       return "unvoiced";
+    case R::Tonal:
+      return "tonal";
   }
   return "unknown";
 }

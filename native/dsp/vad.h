@@ -37,7 +37,7 @@ struct VadConfig {
 std::string validateVadConfig(const VadConfig& config);
 
 enum class VadEventType : int32_t { Start = 0, End = 1, Abort = 2 };
-enum class VadEndReason : int32_t { None = 0, Silence = 1, MaxLength = 2, Flush = 3, TooShort = 4, Unvoiced = 5 };
+enum class VadEndReason : int32_t { None = 0, Silence = 1, MaxLength = 2, Flush = 3, TooShort = 4, Unvoiced = 5, Tonal = 6 };
 
 struct VadEvent {
   VadEventType type;
@@ -95,6 +95,7 @@ class Vad {
   int64_t runStartHop_ = 0;   // first speech hop of the current run / segment
   int64_t lastSpeechHop_ = 0;
   int runVoiced_ = 0;
+  int runStationary_ = 0;  // voiced hops whose spectrum did not change (tones, held notes)
   int64_t lastEndSample_ = 0;
   std::vector<float> segmentBandDb_;  // per-hop band energy of the open segment, for re-estimating the floor
 

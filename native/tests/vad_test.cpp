@@ -140,6 +140,28 @@ int main() {
     CHECK(ev.empty(), "brown-noise burst produced %zu segments", ev.size());
   }
 
+  // A melody of harmonic notes (music-like, voiced, but with a spectrum that holds still within
+  // each note) is not speech.
+  {
+    std::mt19937 rng(10);
+    auto s = noise(8000 * 3, -65, rng);
+    const float notes[] = {262.f, 330.f, 392.f, 523.f};
+    size_t at = 4000;
+    for (float f0 : notes) {
+      for (size_t i = 0; i < 2400; ++i, ++at) {
+        const float t = static_cast<float>(i) / 8000.f, env = std::exp(-3.f * t);
+        float v = 0;
+        for (int h = 1; h <= 6; ++h) v += std::sin(2 * 3.14159265f * f0 * h * t) / static_cast<float>(h);
+        s[at] += 0.2f * env * v;
+      }
+    }
+    auto all = run(cfg, s, 256);
+    auto ev = ends(all);
+    bool tonal = false;
+    for (auto& e : all) tonal = tonal || (e.type == VadEventType::Abort && e.reason == VadEndReason::Tonal);
+    CHECK(ev.empty() && tonal, "melody produced %zu speech segments (tonal abort seen: %d)", ev.size(), tonal);
+  }
+
   // A lasting 30 dB rise of the noise is followed: at most the maximum-length cut, then silence.
   {
     std::mt19937 rng(9);

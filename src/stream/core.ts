@@ -21,7 +21,7 @@ export interface VadOptions {
 
 export interface VadEvent {
   type: 'start' | 'end' | 'abort';
-  reason: 'none' | 'silence' | 'max-length' | 'flush' | 'too-short' | 'unvoiced';
+  reason: 'none' | 'silence' | 'max-length' | 'flush' | 'too-short' | 'unvoiced' | 'tonal';
   /** Absolute sample positions in the stream (pre/post-roll included). */
   startSample: number;
   endSample: number;

@@ -22,7 +22,7 @@ interface VadModule {
 }
 
 const TYPES: VadEvent['type'][] = ['start', 'end', 'abort'];
-const REASONS: VadEvent['reason'][] = ['none', 'silence', 'max-length', 'flush', 'too-short', 'unvoiced'];
+const REASONS: VadEvent['reason'][] = ['none', 'silence', 'max-length', 'flush', 'too-short', 'unvoiced', 'tonal'];
 const MAX_EVENTS = 64;
 
 // Browsers free nothing for us: a VAD nobody disposed is released when it is collected.
