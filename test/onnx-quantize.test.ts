@@ -91,7 +91,7 @@ describe('int8 quantization', function () {
     // Labels = fp32's own answers, so fp32 scores 100% and int8 must match it on every clip to be kept.
     const truth = Array.from({ length: evalBatch.dims[0] }, (_, r) => argmax(fp32Preds, r));
     const choice = await chooseQuantization(fp32, calib, { evaluation: { batches: [evalBatch], labels: truth }, runs: 40 });
-    assert.deepEqual(choice.results.map((r) => r.variant), ['fp32', 'int8 linear minmax', 'int8 linear p99.99', 'int8 all minmax']);
+    assert.deepEqual(choice.results.map((r) => r.variant), ['fp32', 'int8 linear minmax', 'int8 linear p99.99', 'int8 all minmax', 'int8 linear+stem minmax']);
     assert.equal(choice.results[0].accuracy, 1);
     const chosen = choice.results.find((r) => r.variant === choice.variant);
     if (choice.keep === 'int8') {
