@@ -576,15 +576,38 @@ function frame(): void {
  */
 function enableOffline(): void {
   if (!('serviceWorker' in navigator) || !import.meta.env.PROD || params.get('sw') === '0') return;
+  if (kiosk && navigator.serviceWorker.controller) {
+    // A kiosk runs for days: when a new build's worker takes over, reload into it between utterances.
+    navigator.serviceWorker.addEventListener('controllerchange', () => {
+      const reload = () => (inSpeech ? setTimeout(reload, 1000) : location.reload());
+      reload();
+    });
+  }
   navigator.serviceWorker
     .register('./sw.js')
+    .then((reg) => {
+      if (kiosk) setInterval(() => void reg.update().catch(() => undefined), 60 * 60 * 1000);
+      return reg;
+    })
     .then(() => caches.open('sd-models'))
     .then((c) => c.addAll([`./models/${encodeURIComponent(settings.model)}`, './models/index.json']))
     .catch((err) => console.warn('offline cache unavailable', err));
 }
 
+/** Kiosk screens stay on (the lock is dropped whenever the page is hidden, so take it again). */
+function keepScreenOn(): void {
+  const lock = (navigator as Navigator & { wakeLock?: { request(type: 'screen'): Promise<unknown> } }).wakeLock;
+  if (!lock) return;
+  const take = () => {
+    if (document.visibilityState === 'visible') lock.request('screen').catch(() => undefined);
+  };
+  take();
+  document.addEventListener('visibilitychange', take);
+}
+
 async function boot(): Promise<void> {
   document.body.classList.toggle('kiosk', kiosk);
+  if (kiosk) keepScreenOn();
   setupKeyboard();
   setupSettings();
   setupBatch();
