@@ -213,7 +213,11 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
 export interface MicrophoneOptions {
   /** Device index, or a (case-insensitive, partial) device name; default input when omitted. */
   device?: number | string;
-  /** Rate to open the device at (PortAudio/ALSA resample when the hardware differs). Default 16000. */
+  /**
+   * Rate to open the device at. Default: the device's own default rate, so the driver does not
+   * convert (ALSA's plug converter interpolates linearly and aliases) and the DSP core's resampler
+   * brings the audio to the model's rate instead.
+   */
   sampleRate?: number;
   /** How far the reader may fall behind before samples are dropped. Default 2 s. */
   bufferSeconds?: number;
@@ -289,11 +293,11 @@ function deviceDefaultRate(binding: import('./core.js').NativeCaptureBinding, de
 }
 
 function openAddonMicrophone(binding: import('./core.js').NativeCaptureBinding, options: MicrophoneOptions): AudioSource {
-  const rate = options.sampleRate ?? 16000;
-  validateSampleRate(rate, 'microphone sample rate');
   const pollMs = options.pollMs ?? 20;
   const stallMs = options.stallMs ?? 2000;
   const device = resolveDevice(options.device, (q) => binding.findCaptureDevice(q));
+  const rate = options.sampleRate ?? deviceDefaultRate(binding, device) ?? 16000;
+  validateSampleRate(rate, 'microphone sample rate');
   const open = (r: number) =>
     new binding.CaptureStream({
       device,

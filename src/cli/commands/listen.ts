@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .option('--realtime', 'play --input FILE at real-time pace instead of as fast as possible')
     .option('--json', 'print one JSON event per line (NDJSON) instead of the live view')
     .option('--device <index|name>', 'capture device (see --list-devices); default input otherwise')
-    .option('--capture-rate <hz>', 'rate to open the microphone at', '16000')
+    .option('--capture-rate <hz>', 'rate to open the microphone at (default: the device\'s own rate)')
     .option('--capture-latency <s>', 'driver-side buffering in seconds (raise it if overflows are reported)')
     .option('--threshold <p>', 'minimum confidence for a digit (default: the model\'s calibrated threshold)')
     .option('--sensitivity <s>', 'voice detection sensitivity 0..1 (higher = quieter speech opens a segment)', '0.5')
