@@ -6,9 +6,9 @@
  *   npx tsx bench/quantization.ts [--models a.onnx,b.onnx] [--data DIR] [--calib 300] [--runs 400]
  *                                 [--synthetic] [--json]
  *
- * Default models: every models/*.onnx that is not *.int8.onnx. --synthetic adds random-weight
- * models shaped like the zoo (test/onnx-models.ts) — their "accuracy" is meaningless, only
- * latency and agreement count. Timing never fails anything.
+ * Default models: every models/*.onnx that is not *.int8.onnx. --synthetic adds the zoo's
+ * architectures (src/train/zoo.ts, default width, 100x20 MFCC input) with random weights — their
+ * accuracy is meaningless, only latency and agreement with fp32 count. Timing never fails anything.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -67,15 +67,16 @@ async function modelsToRun(): Promise<{ name: string; bytes: Uint8Array; synthet
   if (values.synthetic) {
     const tf = await import('@tensorflow/tfjs');
     await tf.setBackend('cpu');
-    const { ARCHITECTURES, randomizeWeights, FRAMES, DIMS } = await import('../test/onnx-models.js');
+    const { randomizeWeights, FRAMES, DIMS } = await import('../test/onnx-models.js');
+    const { ARCHITECTURES, buildModel } = await import('../src/train/zoo.js');
     const { exportToOnnx } = await import('../src/train/onnx/export.js');
     // Same features as a real MFCC model; normalization from the calibration clips comes later.
     const featureConfig = resolveFeatureConfig({ kind: 'mfcc', nMfcc: DIMS, numFrames: FRAMES });
     const labels = [...Array.from({ length: 10 }, (_, i) => String(i)), 'none'];
-    for (const arch of ['mlp', 'cnn', 'dscnn', 'resnet-se', 'conv1d', 'transformer-like']) {
-      const m = ARCHITECTURES[arch]();
+    for (const arch of ARCHITECTURES) {
+      const m = buildModel(arch, { numFrames: FRAMES, dims: DIMS, numClasses: labels.length, seed: 1 });
       randomizeWeights(m, 1);
-      out.push({ name: `synthetic ${arch}`, bytes: exportToOnnx(m, { featureConfig, labels, modelType: arch }), synthetic: true });
+      out.push({ name: `untrained ${arch}`, bytes: exportToOnnx(m, { featureConfig, labels, modelType: arch }), synthetic: true });
     }
   }
   return out;
