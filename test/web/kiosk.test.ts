@@ -251,9 +251,13 @@ describe('kiosk web app in headless Chromium', function () {
       const res = await req.response();
       if (s && res) sizes.push({ url: new URL(req.url()).pathname, bytes: s.responseBodySize + s.responseHeadersSize, encoding: (await res.allHeaders())['content-encoding'] ?? '' });
     });
+    const origins = new Set<string>();
+    p2.on('request', (req) => origins.add(new URL(req.url()).protocol === 'data:' ? 'data:' : new URL(req.url()).origin));
     await p2.goto(`${srv.url}/?mode=batch`);
     await waitReady(p2);
     await p2.waitForTimeout(500);
+    // Nothing from a CDN or anywhere else: the page, ORT's wasm and the model all come from us.
+    assert.deepEqual([...origins].filter((o) => o !== srv.url && o !== 'data:'), []);
     const total = sizes.reduce((a, s) => a + s.bytes, 0);
     metrics.download = { totalBytes: total, files: sizes.sort((a, b) => b.bytes - a.bytes).slice(0, 6) };
     assert.ok(total <= 5 * 1024 * 1024, `first load transferred ${total} bytes (> 5 MiB)`);
