@@ -637,7 +637,14 @@ async function boot(): Promise<void> {
   if (available.length && !available.includes(settings.model)) settings.model = available[0];
   for (let attempt = 1; ; attempt++) {
     try {
-      await loadModel(settings.model);
+      try {
+        await loadModel(settings.model);
+      } catch (err) {
+        // A plain static host has no listing: fall back to the shipped fp32 default.
+        if (available.length || settings.model === 'default.onnx') throw err;
+        settings.model = 'default.onnx';
+        await loadModel(settings.model);
+      }
       break;
     } catch (err) {
       reportError('model', err);
