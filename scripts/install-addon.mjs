@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// `npm install` hook: tries to build the native feature/capture addon. Never fails the install:
+// without a compiler, cmake or kissfft sources the WebAssembly backend is used instead (like
+// sharp's fallback), and `digits doctor` says which one runs.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+if (process.env.SPOKEN_DIGITS_SKIP_ADDON_BUILD === '1') process.exit(0);
+if (existsSync(join(root, 'build', 'Release', 'spoken_digits.node'))) process.exit(0);
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.error) return r.error.message;
+  return r.status === 0 ? null : (r.stderr || '').trim().split('\n').slice(-2).join(' ');
+}
+
+const failure =
+  run('bash', ['scripts/fetch-kissfft.sh']) ??
+  run(process.execPath, [join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js'), 'compile', '--out', 'build']);
+if (failure) {
+  console.warn(`spoken-digits: native addon not built (${failure}); the WebAssembly backend will be used.`);
+  console.warn('spoken-digits: for the native backend and PortAudio capture: install cmake, a C++17 compiler');
+  console.warn('  (and portaudio19-dev for the microphone), then run `npm run build:native` in this package.');
+}
