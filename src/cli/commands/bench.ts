@@ -14,22 +14,14 @@ export function register(program: Command): void {
     .option('--clips <n>', 'number of distinct clips to cycle through', '200')
     .option('--json', 'print one JSON object')
     .action(async (opts) => {
-      const [{ DigitRecognizer }, bench, { loadFsdd, officialSplit }, { readFile }, { decodeWav }] = await Promise.all([
+      const [{ DigitRecognizer }, bench, { loadFsdd, officialSplit }] = await Promise.all([
         import('../../model/recognizer.js'),
         import('../../model/benchmark.js'),
         import('../../data/index.js'),
-        import('node:fs/promises'),
-        import('../../audio/index.js'),
       ]);
       const runs = parsePositiveInt('runs', opts.runs);
       const chosen = officialSplit((await loadFsdd({ data: opts.data, download: false })).clips).test.slice(0, parsePositiveInt('clips', opts.clips));
-      const clips = await Promise.all(
-        chosen.map(async (c) => {
-          const bytes = new Uint8Array(await readFile(c.path));
-          const audio = decodeWav(bytes);
-          return { bytes, samples: audio.samples, sampleRate: audio.sampleRate };
-        }),
-      );
+      const clips = await bench.loadBenchClips(chosen.map((c) => c.path));
       const results: Record<string, unknown> = {};
       for (const [name, threads] of [['singleThread', 1], ['defaultThreads', 0]] as const) {
         const recognizer = await DigitRecognizer.load({ model: opts.model, backend: parseBackend(opts.backend), session: { intraOpNumThreads: threads } });

@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (extra: string[], opts) => {
       if (!['speed', 'accuracy', 'balanced'].includes(opts.useCase)) throw new InvalidArgumentError(`use case '${opts.useCase}' must be speed, accuracy or balanced`);
-      const [{ DigitRecognizer }, { evaluate, loadEvalSet }, bench, { recommend }, { loadFsdd }, fs, path, { decodeWav }, { modelsDir }] = await Promise.all([
+      const [{ DigitRecognizer }, { evaluate, loadEvalSet }, bench, { recommend }, { loadFsdd }, fs, path, { modelsDir }] = await Promise.all([
         import('../../model/recognizer.js'),
         import('../../model/evaluate.js'),
         import('../../model/benchmark.js'),
@@ -25,20 +25,13 @@ export function register(program: Command): void {
         import('../../data/index.js'),
         import('node:fs/promises'),
         import('node:path'),
-        import('../../audio/index.js'),
         import('../../model/package-root.js'),
       ]);
       const shipped = (await fs.readdir(modelsDir()).catch(() => [] as string[])).filter((f) => f.endsWith('.onnx')).sort().map((f) => path.join(modelsDir(), f));
       const models = [...shipped, ...extra];
       if (models.length === 0) throw new InvalidArgumentError('no models: none shipped in models/ and none given');
       const items = await loadEvalSet(opts.data ?? (await loadFsdd({ download: false })).dir, opts.split);
-      const latencyClips = await Promise.all(
-        items.slice(0, 100).map(async (it) => {
-          const bytes = new Uint8Array(await fs.readFile(it.path));
-          const audio = decodeWav(bytes);
-          return { bytes, samples: audio.samples, sampleRate: audio.sampleRate };
-        }),
-      );
+      const latencyClips = await bench.loadBenchClips(items.slice(0, 100).map((it) => it.path));
       const rows: ComparedModel[] = [];
       for (const model of models) {
         if (interactive && !opts.json) process.stderr.write(`\r\x1b[Kevaluating ${model}`);
