@@ -70,6 +70,27 @@ describe('digits predict / eval / doctor (CLI)', function () {
     assertOneLineError(digits('eval', FSDD_RECORDINGS, '--split', 'dev'), /split 'dev'/);
   });
 
+  it('compare --json puts every shipped model in one table and recommends one', () => {
+    const r = digits('compare', '--json', '--data', FSDD_RECORDINGS, '--runs', '20', '--use-case', 'speed');
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.ok(out.models.length >= 1);
+    for (const m of out.models) for (const k of ['accuracy', 'p50Ms', 'p99Ms', 'sizeKB', 'clipsPerSec']) assert.equal(typeof m[k], 'number', k);
+    assert.ok(out.models.some((m: { model: string }) => m.model === out.recommended));
+    assertOneLineError(digits('compare', '--use-case', 'fastest'), /use case 'fastest'/);
+  });
+
+  it('bench --json reports latency percentiles split into features and model, throughput and RSS', () => {
+    const r = digits('bench', '--json', '--data', FSDD_RECORDINGS, '--runs', '30', '--clips', '10');
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    for (const t of ['singleThread', 'defaultThreads']) {
+      for (const m of ['endToEnd', 'features', 'model', 'withDecode']) assert.ok(out[t].latency[m].p50 > 0 && out[t].latency[m].p99 >= out[t].latency[m].p50, `${t} ${m}`);
+      assert.ok(out[t].throughput.clipsPerSec > 0);
+    }
+    assert.ok(out.rssMB > 0);
+  });
+
   it('doctor --json checks the installation', () => {
     const r = digits('doctor', '--json');
     const out = JSON.parse(r.stdout);
