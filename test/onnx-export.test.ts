@@ -13,7 +13,7 @@ import { ARCHITECTURES, DIMS, FRAMES, LABELS, randomizeWeights } from './onnx-mo
 
 // Replaced by the FSDD-derived config (same shape, with normalization) in the first before().
 let featureConfig = resolveFeatureConfig({ nMfcc: DIMS, numFrames: FRAMES });
-let testFeatures: tf.Tensor;
+let testFeatures: tf.Tensor | undefined;
 const labels = [...Array.from({ length: LABELS - 1 }, (_, i) => String(i)), 'none'];
 const meta = (modelType: string) => ({
   featureConfig, labels, modelType, rejection: { threshold: 0.5 }, training: { seed: 1 }, metrics: { test: 0.99 } });
@@ -25,6 +25,14 @@ async function runOnnx(bytes: Uint8Array, x: tf.Tensor): Promise<Float32Array> {
   return out.probabilities.data as Float32Array;
 }
 
+async function setup(): Promise<void> {
+  await tf.setBackend('cpu');
+  const f = await fsddFeatures();
+  featureConfig = f.config;
+  // 12 FSDD test-split clips, features by the DSP core with normalization, as inference sees them.
+  testFeatures ??= tf.tensor(f.test.data.subarray(0, 12 * FRAMES * DIMS), [12, FRAMES, DIMS]);
+}
+
 /** Clips whose top probability is below 0.99: the comparison only means something on those. */
 const unsaturatedRows = (p: ArrayLike<number>) => {
   let n = 0;
@@ -34,20 +42,14 @@ const unsaturatedRows = (p: ArrayLike<number>) => {
 
 describe('ONNX export', function () {
   this.timeout(120000);
-  before(async () => {
-    await tf.setBackend('cpu');
-    const f = await fsddFeatures();
-    featureConfig = f.config;
-    // 12 FSDD test-split clips, features by the DSP core with normalization, as inference sees them.
-    testFeatures = tf.tensor(f.test.data.subarray(0, 12 * FRAMES * DIMS), [12, FRAMES, DIMS]);
-  });
+  before(setup);
 
   for (const [arch, build] of Object.entries(ARCHITECTURES)) {
     it(`${arch}: onnxruntime matches tfjs within 1e-4`, async () => {
       const model = build();
       randomizeWeights(model, 11);
       const bytes = exportToOnnx(model, meta(arch));
-      const x = testFeatures;
+      const x = testFeatures!;
       // tfjs gets the same numbers in whatever arrangement the model takes ([frames, dims, 1], flat, ...).
       let ref = model.predict(x.reshape([x.shape[0], ...(model.inputs[0].shape.slice(1) as number[])])) as tf.Tensor;
       // Models that end in logits must get the softmax in the exported graph.
@@ -73,8 +75,8 @@ describe('ONNX export', function () {
       const model = buildModel(arch, { numFrames: FRAMES, dims: DIMS, numClasses: LABELS, seed: 2 });
       randomizeWeights(model, 12);
       const bytes = exportToOnnx(model, meta(arch));
-      const want = (model.predict(testFeatures) as tf.Tensor).dataSync();
-      const got = await runOnnx(bytes, testFeatures);
+      const want = (model.predict(testFeatures!) as tf.Tensor).dataSync();
+      const got = await runOnnx(bytes, testFeatures!);
       let maxDiff = 0;
       for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
       assert.ok(maxDiff < 1e-4, `max |onnx - tfjs| = ${maxDiff}`);
@@ -142,6 +144,7 @@ describe('model metadata reader', () => {
 describe('digits export (CLI)', () => {
   it('exports a saved tfjs model directory with its metadata.json', async function () {
     this.timeout(120000);
+    await setup();
     const { mkdtemp, writeFile, readFile, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const path = await import('node:path');
@@ -170,10 +173,15 @@ describe('digits export (CLI)', () => {
       assert.equal(ok.code, 0, ok.stderr);
       const bytes = new Uint8Array(await readFile(out));
       assert.equal(parseModelMetadata(bytes).modelType, 'cnn');
-      const x = testFeatures;
+      const x = testFeatures!;
       const want = (model.predict(x) as tf.Tensor).dataSync();
       const got = await runOnnx(bytes, x);
       for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-4);
+      // Metadata can come from an existing ONNX file instead (re-exporting a `digits train` run).
+      const again = path.join(dir, 'again.onnx');
+      const reuse = await run(['export', '--model', path.join(dir, 'model.json'), '--meta', out, '--out', again]);
+      assert.equal(reuse.code, 0, reuse.stderr);
+      assert.deepEqual(parseModelMetadata(new Uint8Array(await readFile(again))), parseModelMetadata(bytes));
       const bad = await run(['export', '--model', path.join(dir, 'nope'), '--out', out]);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /tfjs model not found/);

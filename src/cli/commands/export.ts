@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ModelError } from '../../errors.js';
@@ -22,13 +22,32 @@ async function readJson(file: string, what: string): Promise<Record<string, unkn
   }
 }
 
+/**
+ * Export metadata from --meta (JSON, or an ONNX file whose metadata is reused), else metadata.json
+ * beside model.json, else the model.onnx that `digits train` wrote one folder up.
+ */
+async function loadMetadata(meta: string | undefined, jsonPath: string): Promise<Record<string, unknown>> {
+  const dir = path.dirname(jsonPath);
+  const candidates = meta ? [meta] : [path.join(dir, 'metadata.json'), path.join(dir, '..', 'model.onnx')];
+  for (const file of candidates) {
+    if (!meta && !(await stat(file).catch(() => null))) continue;
+    if (file.endsWith('.onnx')) {
+      const { readModelMetadata } = await import('../../model/read-metadata.js');
+      const m = await readModelMetadata(file);
+      return { featureConfig: m.featureConfig, labels: m.labels, modelType: m.modelType, rejection: m.rejection, training: m.training, metrics: m.metrics };
+    }
+    return readJson(file, 'export metadata');
+  }
+  throw new ModelError(`no export metadata: pass --meta FILE (JSON or .onnx), or put metadata.json beside ${jsonPath}`);
+}
+
 export function register(program: Command): void {
   program
     .command('export')
     .description('Convert a trained tfjs model (model.json + weights) to an ONNX model file with spoken-digits metadata')
     .requiredOption('--model <path>', 'tfjs model directory or its model.json')
     .requiredOption('--out <file>', 'ONNX file to write')
-    .option('--meta <file>', 'JSON with featureConfig, labels, modelType, rejection, training, metrics (default: metadata.json next to model.json)')
+    .option('--meta <file>', 'JSON with featureConfig, labels, modelType, rejection, training, metrics, or an .onnx whose metadata to reuse (default: metadata.json beside model.json, else ../model.onnx)')
     .option('--model-type <name>', 'architecture name (overrides --meta)')
     .option('--labels <list>', 'comma-separated labels in output order (overrides --meta)')
     .option('--threshold <p>', 'rejection threshold in [0, 1] (overrides --meta)')
@@ -40,12 +59,11 @@ export function register(program: Command): void {
         import('@tensorflow/tfjs'),
       ]);
       await tf.setBackend('cpu');
-      const metaFile = opts.meta ?? path.join(path.dirname(await modelJsonPath(opts.model)), 'metadata.json');
-      const meta = await readJson(metaFile, 'export metadata');
+      const meta = await loadMetadata(opts.meta, await modelJsonPath(opts.model));
       if (opts.modelType) meta.modelType = opts.modelType;
       if (opts.labels) meta.labels = opts.labels.split(',').map((s) => s.trim());
       if (opts.threshold !== undefined) meta.rejection = { threshold: Number(opts.threshold) };
-      if (!meta.featureConfig) throw new ModelError(`${metaFile} has no featureConfig; the model file must record the features it was trained on`);
+      if (!meta.featureConfig) throw new ModelError('the export metadata has no featureConfig; the model file must record the features it was trained on');
       if (!['auto', 'probabilities', 'logits'].includes(opts.output)) throw new ModelError(`--output must be auto, probabilities or logits, not '${opts.output}'`);
       const model = await loadLayersModelFromFiles(opts.model);
       const bytes = exportToOnnx(model, meta as unknown as ExportMetadata, { output: opts.output });

@@ -43,6 +43,8 @@ export async function loadLayersModelFromFiles(dirOrJson: string): Promise<tf.La
       }
     return [specs, tf.io.concatenateArrayBuffers(buffers)];
   });
+  // The zoo's custom layers (transformer) must be registered before deserializing.
+  await import('../zoo.js');
   try {
     return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (err) {
