@@ -172,6 +172,7 @@ export class Listener extends EventEmitter {
   private lastDigitEnd = 0;
   private sinceLevel = 0;
   private fed = 0;
+  private ended = false;
   private totalDropped = 0;
   private digits = 0;
   private rejected = 0;
@@ -299,7 +300,8 @@ export class Listener extends EventEmitter {
   [Symbol.asyncIterator](): AsyncIterator<ListenerEvent> {
     const queue: ListenerEvent[] = [];
     let wake: (() => void) | null = null;
-    let done = false;
+    // A listener that already finished has nothing more to say: end at once instead of waiting forever.
+    let done = this.ended;
     let error: unknown = null;
     const sink = {
       push: (e: ListenerEvent) => {
@@ -337,6 +339,7 @@ export class Listener extends EventEmitter {
 
   private fail(err: unknown): void {
     const e = err instanceof Error ? err : new Error(String(err));
+    this.ended = true;
     if (this.listenerCount('error') > 0) this.emit('error', e);
     for (const s of this.sinks) s.end(e);
     this.sinks.clear();
@@ -488,6 +491,7 @@ export class Listener extends EventEmitter {
     this.maybeCloseString(st.samplesSeen, false, true);
     const summary: EndEvent = { durationMs: this.ms(st.samplesSeen), digits: this.digits, rejected: this.rejected };
     this.publish('end', summary);
+    this.ended = true;
     for (const s of this.sinks) s.end();
     this.sinks.clear();
     return summary;

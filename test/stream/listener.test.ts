@@ -115,6 +115,10 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     );
     assert.equal(emitted.at(-1), 'end');
     assert.ok(emitted.filter((t) => t === 'speechstart').length >= 3);
+    // Iterating a finished listener ends at once.
+    const late: ListenerEvent[] = [];
+    for await (const e of listener) late.push(e);
+    assert.equal(late.length, 0);
     const viaFloat = await listen(recognizer, s.samples);
     const viaInt = iterated.filter((e) => e.type === 'digit').map((e) => (e as { digit: number }).digit).join('');
     assert.equal(viaInt, viaFloat.text);
