@@ -103,7 +103,8 @@ async function renderMarkdown(r: Record<string, any>): Promise<string> {
       md.push(`p50 ${fmt(v.wallMs.p50, 0)} ms, p90 ${fmt(v.wallMs.p90, 0)} ms over ${v.wallMs.runs} runs (bare \`node -e 0\`: p50 ${fmt(v.bareNodeMs.p50, 0)} ms).`, '');
     } else if (s.key === 'web') {
       md.push(`Model ${v.model}: first visit ${(v.downloadBytes / 1e6).toFixed(2)} MB over the wire, ready ${v.readyMs} ms after navigation; ` +
-        `${v.clips} clips in batch mode, accuracy ${fmt(100 * v.accuracy, 1)}%, compute per utterance p50 ${fmt(v.computeMs.p50, 2)} / p90 ${fmt(v.computeMs.p90, 2)} / p99 ${fmt(v.computeMs.p99, 2)} ms.`, '');
+        `${v.clips} clips in batch mode, accuracy ${fmt(100 * v.accuracy, 1)}%, compute per utterance p50 ${fmt(v.computeMs.p50, 2)} / p90 ${fmt(v.computeMs.p90, 2)} / p99 ${fmt(v.computeMs.p99, 2)} ms; ` +
+        `listening costs ${fmt(v.listeningMainThreadPct, 1)}% of one core on the main thread (script ${fmt(v.listeningScriptPct, 1)}%).`, '');
     } else if (s.key === 'serve') {
       md.push(`${v.connections} connections, ${v.seconds} s per target.`, '', '| target | req/s | p50 ms | p99 ms | MB/s | failed |', '|---|---|---|---|---|---|');
       for (const t of v.targets) md.push(`| ${t.target} | ${fmt(t.requestsPerSec, 0)} | ${t.p50Ms} | ${t.p99Ms} | ${fmt(t.mbPerSec, 1)} | ${t.failed} |`);

@@ -8,10 +8,18 @@ import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startServer } from '../src/web/server.js';
-import { WEB_DIST, fsddDir, launch } from '../test/web/harness.js';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { ARTIFACTS, WEB_DIST, fsddDir, launch } from '../test/web/harness.js';
 
 const { values } = parseArgs({
-  options: { clips: { type: 'string', default: '300' }, model: { type: 'string' }, models: { type: 'string', default: 'models' }, json: { type: 'boolean' } },
+  options: {
+    clips: { type: 'string', default: '300' },
+    model: { type: 'string' },
+    models: { type: 'string', default: 'models' },
+    'listen-seconds': { type: 'string', default: '10' },
+    json: { type: 'boolean' },
+  },
 });
 const dir = fsddDir();
 if (!dir) throw new Error('FSDD recordings not found (../shared/fsdd/recordings or SPOKEN_DIGITS_DATA)');
@@ -41,6 +49,32 @@ try {
   const ms: number[] = await page.evaluate(() => (window as any).__digits.results.map((r: any) => r.computeMs));
   ms.sort((a, b) => a - b);
   const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(ms.length * p))].toFixed(2);
+  await page.close();
+
+  // Listening cost: continuous mode on a quiet, noisy room (a fake mic of -60 dBFS noise), main-thread
+  // busy time from Chromium's own counters (software rendering: --disable-gpu).
+  const listenSeconds = Math.max(2, Math.min(60, Number(values['listen-seconds'])));
+  mkdirSync(join(ARTIFACTS, 'mic'), { recursive: true });
+  const noise = join(ARTIFACTS, 'mic', 'room-noise.wav');
+  execFileSync('sox', ['-n', '-r', '48000', '-b', '16', '-c', '1', noise, 'synth', String(listenSeconds + 15), 'whitenoise', 'vol', '0.001']);
+  const micBrowser = await launch(noise);
+  let busy: { taskPct: number; scriptPct: number };
+  try {
+    const listening = await (await micBrowser.newContext()).newPage();
+    await listening.goto(`${srv.url}/?mode=continuous&listen=1${values.model ? `&model=${encodeURIComponent(values.model)}` : ''}`);
+    await listening.waitForFunction(() => (window as any).__digits.ready && (window as any).__digits.micState === 'on', undefined, { timeout: 60000 });
+    await listening.waitForTimeout(2000);
+    const cdp = await listening.context().newCDPSession(listening);
+    await cdp.send('Performance.enable');
+    const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value])) as Record<string, number>;
+    const a = await metrics();
+    await listening.waitForTimeout(listenSeconds * 1000);
+    const b = await metrics();
+    busy = { taskPct: ((b.TaskDuration - a.TaskDuration) / listenSeconds) * 100, scriptPct: ((b.ScriptDuration - a.ScriptDuration) / listenSeconds) * 100 };
+  } finally {
+    await micBrowser.close();
+  }
+
   const correct = /(\d+)\/(\d+) correct/.exec(summary ?? '');
   const report = {
     model: start.status?.replace(/^Ready · /, ''),
@@ -49,6 +83,8 @@ try {
     clips: files.length,
     accuracy: correct ? Number(correct[1]) / Number(correct[2]) : null,
     computeMs: { p50: Number(q(0.5)), p90: Number(q(0.9)), p99: Number(q(0.99)) },
+    listeningMainThreadPct: Number(busy.taskPct.toFixed(1)),
+    listeningScriptPct: Number(busy.scriptPct.toFixed(1)),
   };
   if (values.json) console.log(JSON.stringify(report));
   else {
@@ -57,6 +93,7 @@ try {
     console.log(`  ready to recognize:   ${start.ready.toFixed(0)} ms after navigation`);
     console.log(`  batch of ${files.length} FSDD test clips: ${summary}`);
     console.log(`  compute per utterance (features + model, in the page): p50 ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms`);
+    console.log(`  listening (continuous mode, quiet room): main thread busy ${busy.taskPct.toFixed(1)}% of one core, script ${busy.scriptPct.toFixed(1)}%`);
   }
 } finally {
   await browser.close();

@@ -13,8 +13,16 @@ function fitCanvas(canvas: HTMLCanvasElement): CanvasRenderingContext2D {
   return canvas.getContext('2d')!;
 }
 
+// Theme colours, read once per colour-scheme change: getComputedStyle on every frame forces a style pass.
+const colours = new Map<string, string>();
+matchMedia('(prefers-color-scheme: dark)').addEventListener?.('change', () => colours.clear());
 function cssVar(name: string, fallback: string): string {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+  let v = colours.get(name);
+  if (v === undefined) {
+    v = getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+    colours.set(name, v);
+  }
+  return v;
 }
 
 /** The last seconds of input, kept at a display resolution (min/max per column) so drawing is cheap. */
@@ -58,6 +66,8 @@ export class WaveformView {
     ctx.clearRect(0, 0, w, h);
     ctx.fillStyle = speech ? cssVar('--accent', '#38bdf8') : cssVar('--wave', '#64748b');
     const colW = w / this.columns;
+    // One path, one fill: hundreds of fillRect calls per frame cost more than the recognition.
+    ctx.beginPath();
     for (let i = 0; i < this.columns; i++) {
       const k = (this.head + i) % this.columns;
       // Square-root scale: quiet speech stays visible next to loud speech.
@@ -65,8 +75,9 @@ export class WaveformView {
       const bot = Math.sign(this.mins[k]) * Math.sqrt(Math.abs(this.mins[k]));
       const y0 = ((1 - top) / 2) * h;
       const y1 = ((1 - bot) / 2) * h;
-      ctx.fillRect(i * colW, y0, Math.max(1, colW), Math.max(1, y1 - y0));
+      ctx.rect(i * colW, y0, Math.max(1, colW), Math.max(1, y1 - y0));
     }
+    ctx.fill();
   }
 }
 
