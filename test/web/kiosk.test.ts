@@ -220,6 +220,27 @@ describe('kiosk web app in headless Chromium', function () {
     await browser.close();
   });
 
+  it('a broken model file gives a clear error on the page, not a crash', async () => {
+    const dir = join(ARTIFACTS, 'broken-models');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'broken.onnx'), readFileSync(join(ROOT, 'models/default.onnx')).subarray(0, 5000));
+    const broken = await startServer({ root: WEB_DIST, modelsDir: dir, port: 0 });
+    const browser = await launch();
+    browsers.push(browser);
+    try {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`${broken.url}/?mode=batch&model=broken.onnx`);
+      await page.waitForFunction(() => (window as unknown as { __digits: { errors: string[] } }).__digits.errors.length > 0, undefined, { timeout: 20000 });
+      const status = (await page.textContent('#status')) ?? '';
+      assert.match(status, /broken\.onnx/);
+      assert.match(status, /not an ONNX model|protobuf|invalid/i);
+      assert.equal(await page.getAttribute('#status', 'data-kind'), 'error');
+    } finally {
+      await browser.close();
+      await broken.close();
+    }
+  });
+
   it('kiosk mode: large, no settings, listens by itself and recovers from a lost microphone', async () => {
     const wav = makeMicWav([clips[1].path, clips[2].path], 'kiosk.wav', { lead: 1.0, gap: 1.0, tail: 2.0 });
     const { browser, page, consoleErrors } = await open(wav, 'kiosk=1', 'dark');
