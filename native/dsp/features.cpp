@@ -425,7 +425,7 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
     for (int l = 0; l < lanes; ++l) {
       if (ks[l] < 0 || p_.kind != SD_KIND_SPECTROGRAM) continue;
       float *row = rows + static_cast<int64_t>(ks[l]) * width;
-      for (int b = 0; b < n_bins_; ++b) row[b] = static_cast<float>(spectra[lanes * b + l]);
+      for (int b = 0; b < n_bins_; ++b) row[b] = saturate_float(spectra[lanes * b + l]);
     }
     if (p_.kind == SD_KIND_SPECTROGRAM) return;
     const double *wts = mel_weights_.data();
@@ -438,8 +438,8 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
         const double *pm = spectra + lanes * mel_start_[m] + g;
         v2d acc = {0.0, 0.0};
         for (int j = 0, len_m = mel_len_[m]; j < len_m; ++j) acc += wm[j] * load2(pm + lanes * j);
-        if (row_a) row_a[m] = static_cast<float>(acc[0]);
-        if (row_b) row_b[m] = static_cast<float>(acc[1]);
+        if (row_a) row_a[m] = saturate_float(acc[0]);
+        if (row_b) row_b[m] = saturate_float(acc[1]);
       }
     }
   };

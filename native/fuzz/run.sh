@@ -3,7 +3,7 @@
 # bounded time, then the TypeScript WAV decoder fuzz loop. Exits non-zero on any finding (crash,
 # sanitizer report, failed oracle, leak, timeout, OOM); the reproducer is left in build/fuzz/artifacts/.
 #
-#   bash native/fuzz/run.sh                 # every target, FUZZ_SECONDS (default 50) each
+#   bash native/fuzz/run.sh                 # every target, FUZZ_SECONDS (default 40) each
 #   FUZZ_SECONDS=3600 bash native/fuzz/run.sh features_fuzz   # one target, longer
 #   bash native/fuzz/run.sh --regress       # only replay the committed corpus (a few seconds)
 #
@@ -12,7 +12,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out="$root/build/fuzz"
-seconds=${FUZZ_SECONDS:-50}
+seconds=${FUZZ_SECONDS:-40}
 regress=0
 targets=()
 for a in "$@"; do
@@ -21,7 +21,7 @@ for a in "$@"; do
     *) targets+=("$a") ;;
   esac
 done
-all_cpp=(features_fuzz resampler_fuzz vad_fuzz ring_buffer_fuzz)
+all_cpp=(features_fuzz features_fuzz_noavx2 resampler_fuzz vad_fuzz ring_buffer_fuzz)
 if [ ${#targets[@]} -eq 0 ]; then targets=("${all_cpp[@]}" wav_decoder); fi
 
 bash "$root/scripts/fetch-kissfft.sh" >/dev/null
@@ -41,12 +41,19 @@ build_core() {
     fi
     objs+=("$obj")
   done
+  # As CMakeLists.txt: on x86-64 the AVX2 FFT variant is built (quad_fft.cpp alone with -mavx2)
+  # and chosen at run time; features_fuzz_noavx2 runs the same binary on the two-lane path.
+  local simd=() arch
+  arch=$(uname -m)
+  if [ "$arch" = x86_64 ]; then simd=(-DSD_QUAD_FFT_AVX2=1); fi
   for src in "$root"/native/dsp/*.cpp; do
     obj="$out/obj/$(basename "$src").o"
-    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find "$root/native/dsp" -name '*.h*' -newer "$obj")" ]; then
+    local extra=()
+    if [ "$arch" = x86_64 ] && [ "$(basename "$src")" = quad_fft.cpp ]; then extra=(-mavx2); fi
+    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find "$root/native/dsp" \( -name '*.h*' -o -name '*.inc' \) -newer "$obj")" ]; then
       # No -Werror here: the core's warning gate is gcc's (CMakeLists.txt); clang warns differently.
-      "$CXX" -std=c++17 -fsanitize=fuzzer-no-link "${san[@]}" -Dkiss_fft_scalar=double \
-        -I"$root/third_party/kissfft" -c "$src" -o "$obj"
+      "$CXX" -std=c++17 -ffp-contract=off -fsanitize=fuzzer-no-link "${san[@]}" -Dkiss_fft_scalar=double \
+        "${simd[@]}" "${extra[@]}" -I"$root/third_party/kissfft" -c "$src" -o "$obj"
     fi
     objs+=("$obj")
   done
@@ -77,9 +84,15 @@ for t in "${targets[@]}"; do
   fi
   if [ $need_core -eq 1 ]; then build_core; need_core=0; fi
   echo "== $t"
-  build_target "$t"
-  seeds="$root/native/fuzz/corpus/$t"
-  work="$out/corpus/$t"
+  bin=$t
+  envs=()
+  if [ "$t" = features_fuzz_noavx2 ]; then
+    bin=features_fuzz
+    envs=(SPOKEN_DIGITS_NO_AVX2=1)
+  fi
+  build_target "$bin"
+  seeds="$root/native/fuzz/corpus/$bin"
+  work="$out/corpus/$bin"
   mkdir -p "$work" "$seeds"
   log="$out/$t.log"
   if [ $regress -eq 1 ]; then
@@ -87,7 +100,7 @@ for t in "${targets[@]}"; do
   else
     args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 "$work" "$seeds")
   fi
-  if "$out/$t" -artifact_prefix="$out/artifacts/$t-" "${args[@]}" >"$log" 2>&1; then
+  if env "${envs[@]}" "$out/$bin" -artifact_prefix="$out/artifacts/$t-" "${args[@]}" >"$log" 2>&1; then
     stats=$(grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' "$log" | awk '{print $2}' | paste -sd/ - || true)
     cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 || true)
     summary+=("$t: ${stats:-replayed} execs/(execs/s), $cov")
