@@ -152,6 +152,29 @@ describe('kiosk web app in headless Chromium', function () {
     await browser.close();
   });
 
+  it('continuous mode emits nothing for noise bursts (no false digits)', async () => {
+    const dir = join(ARTIFACTS, 'mic');
+    mkdirSync(dir, { recursive: true });
+    const parts = [
+      ['1', 'whitenoise', '0.001'], ['0.4', 'whitenoise', '0.3'], ['1', 'whitenoise', '0.001'], ['0.4', 'pinknoise', '0.3'],
+      ['1', 'whitenoise', '0.001'], ['0.3', 'brownnoise', '0.5'], ['2', 'whitenoise', '0.001'],
+    ].map(([sec, kind, vol], i) => {
+      const f = join(dir, `burst-${i}.wav`);
+      execFileSync('sox', ['-n', '-r', '48000', '-b', '16', '-c', '1', f, 'synth', sec, kind, 'vol', vol]);
+      return f;
+    });
+    const wav = join(dir, 'noise-bursts.wav');
+    execFileSync('sox', [...parts, wav]);
+    const { browser, page, consoleErrors } = await open(wav, 'mode=continuous&listen=1');
+    await waitReady(page);
+    await page.waitForTimeout(7500);
+    const p = await probe(page);
+    assert.deepEqual(p.results.filter((r) => r.digit !== null).map((r) => r.digit), [], 'noise was recognized as digits');
+    assert.equal((await page.textContent('#digit-string'))?.trim(), '');
+    assert.deepEqual(consoleErrors, []);
+    await browser.close();
+  });
+
   it('batch mode takes chosen and dropped WAV files and reports bad ones', async () => {
     const { browser, page, consoleErrors } = await open(undefined, 'mode=single');
     await waitReady(page);
