@@ -77,7 +77,8 @@ function showResult(r: Recognition, source: string, latencyMs: number | null): v
   $('conf-fill').style.width = `${Math.round(r.confidence * 100)}%`;
   $('confidence').textContent =
     r.digit === null ? `not a digit (best ${r.candidate}, ${(r.confidence * 100).toFixed(0)}%)` : `confidence ${(r.confidence * 100).toFixed(0)}%`;
-  if (r.digit !== null) {
+  // The running string is what was said; files go to the batch table only.
+  if (r.digit !== null && source === 'microphone') {
     digitString += String(r.digit);
     $('digit-string').textContent = digitString;
   }
