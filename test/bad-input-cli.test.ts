@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
@@ -27,6 +27,7 @@ const f = {
   noMetaOnnx: join(work, 'no-metadata.onnx'),
   badJson: join(work, 'model.json'),
   badCsv: join(work, 'manifest.csv'),
+  loopRoot: join(work, 'web-with-loop'),
 };
 
 function floatWav(samples: number[], rate = 8000): Buffer {
@@ -64,6 +65,9 @@ before(() => {
   writeFileSync(f.noMetaOnnx, onnxProto.onnx.ModelProto.encode(proto).finish());
   writeFileSync(f.badJson, '{"modelTopology": ');
   writeFileSync(f.badCsv, `file,label\n${f.missingWav},3\n`);
+  mkdirSync(f.loopRoot);
+  writeFileSync(join(f.loopRoot, 'index.html'), '<!doctype html>');
+  symlinkSync(f.loopRoot, join(f.loopRoot, 'again'));
 });
 
 interface Run {
@@ -162,6 +166,7 @@ const cases: Case[] = [
   // serve (fails before listening)
   ['serve: port out of range', ['serve', '--port', '70000'], /port/],
   ['serve: missing web root', ['serve', '--root', f.missingDir, '--port', '0'], /no-such-folder|root/],
+  ['serve: web root with a symlink loop', ['serve', '--root', f.loopRoot, '--port', '0'], /symbolic link loop/],
   // data
   ['data info: folder without audio', ['data', 'info', '--data', f.textDir], /text-only|no .*(clip|wav|audio)/i],
 ];

@@ -223,16 +223,8 @@ function cacheControlFor(pathname: string): string {
   return 'no-cache';
 }
 
-export function createRequestHandler(options: Pick<ServeOptions, 'root' | 'modelsDir'> & { limits?: Partial<ServeLimits> }) {
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const root = resolve(options.root);
-  const modelsDir = resolve(options.modelsDir);
-  if (!existsSync(join(root, 'index.html'))) {
-    throw new ServeError(`no built web app in ${root} (index.html is missing); run \`npm run build:web\` first, or pass --root`);
-  }
-  // Production mode: sirv indexes the folder once at start-up and serves only files in that index,
-  // so no request path can reach a file outside it. It serves the .br/.gz siblings the build wrote.
-  const app = sirv(root, {
+function indexRoot(root: string) {
+  return sirv(root, {
     dev: false,
     etag: true,
     brotli: true,
@@ -246,6 +238,26 @@ export function createRequestHandler(options: Pick<ServeOptions, 'root' | 'model
     },
     onNoMatch: (_req, res) => refuse(res, 404, 'Not Found'),
   });
+}
+
+export function createRequestHandler(options: Pick<ServeOptions, 'root' | 'modelsDir'> & { limits?: Partial<ServeLimits> }) {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const root = resolve(options.root);
+  const modelsDir = resolve(options.modelsDir);
+  if (!existsSync(join(root, 'index.html'))) {
+    throw new ServeError(`no built web app in ${root} (index.html is missing); run \`npm run build:web\` first, or pass --root`);
+  }
+  // Production mode: sirv indexes the folder once at start-up and serves only files in that index,
+  // so no request path can reach a file outside it. It serves the .br/.gz siblings the build wrote.
+  let app: ReturnType<typeof sirv>;
+  try {
+    app = indexRoot(root);
+  } catch (err) {
+    // e.g. ELOOP from a symlink loop under the root: say so instead of crashing untyped.
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ELOOP' ? 'it contains a symbolic link loop' : e.message.split('\n')[0].slice(0, 300);
+    throw new ServeError(`cannot index the web app folder ${root}: ${why}; remove the link or pass another --root`, { cause: err });
+  }
   const models = createModelHandler(modelsDir);
 
   return (req: IncomingMessage, res: ServerResponse): void => {
