@@ -142,6 +142,12 @@ describe('digits quantize (CLI)', () => {
       const fromWavs = await run(['quantize', fp32, '--calib', process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd', '--clips', '20', '--out', out]);
       assert.equal(fromWavs.code, 0, fromWavs.stderr);
       assert.equal(JSON.parse(decodeModel(new Uint8Array(await readFile(out))).metadata['spoken_digits.quantization']).calibrationClips, 20);
+      // --auto measures the variants and writes int8 only when it ties or wins (timing decides, so either outcome is valid).
+      const autoOut = path.join(dir, 'auto.int8.onnx');
+      const auto = await run(['quantize', fp32, '--calib', process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd', '--clips', '20', '--auto', '--out', autoOut]);
+      assert.equal(auto.code, 0, auto.stderr);
+      const written = await readFile(autoOut).then((b) => new Uint8Array(b), () => null);
+      if (written) assert.equal(parseModelMetadata(written).precision, 'int8');
       await writeFile(path.join(dir, 'bad.f32'), new Uint8Array(calib.buffer, 0, 4 * (FRAMES * DIMS + 1)));
       const bad = await run(['quantize', fp32, '--calib', path.join(dir, 'bad.f32'), '--out', out]);
       assert.equal(bad.code, 2);

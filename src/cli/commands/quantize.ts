@@ -11,6 +11,7 @@ interface QuantizeCliOptions {
   depthwise: boolean;
   batch: string;
   clips: string;
+  auto?: boolean;
 }
 
 export function register(program: Command): void {
@@ -23,7 +24,8 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'int8 ONNX file to write')
     .option('--calibration <method>', 'minmax | percentile', 'minmax')
     .option('--percentile <p>', 'kept percentile of each activation for --calibration percentile', '99.99')
-    .option('--ops <set>', 'linear (Conv/Gemm/MatMul) | all (also Add/Mul/Sigmoid/pooling)', 'linear')
+    .option('--ops <set>', 'linear (Conv/Gemm/MatMul) | all (also Add/Sigmoid/pooling)', 'linear')
+    .option('--auto', 'try the int8 variants, measure accuracy on the FSDD test split (takes 0-4) and 1-thread latency, and write int8 only if it ties or beats fp32 on both (needs the recordings folder)')
     .option('--no-depthwise', 'keep depthwise convolutions fp32')
     .option('--batch <n>', 'clips per calibration batch', '32')
     .action(async (input: string, opts: QuantizeCliOptions) => {
@@ -47,6 +49,7 @@ export function register(program: Command): void {
       const batch = Math.max(1, Number(opts.batch) | 0);
       let batches: { data: Float32Array; dims: number[] }[] = [];
       let clips = 0;
+      if (opts.auto && !kind.isDirectory()) throw new ModelError('--auto needs --calib to be the FSDD recordings folder (it evaluates on clips too)');
       if (kind.isDirectory()) {
         const [{ recordingsDir }, { loadFeatureBackend }, { clipFeatureBatches, pickCalibrationClips }] = await Promise.all([
           import('../../data/index.js'),
@@ -55,9 +58,28 @@ export function register(program: Command): void {
         ]);
         const found = recordingsDir(opts.calib);
         if (!found) throw new ModelError(`${opts.calib} holds no FSDD-named wav files ({digit}_{speaker}_{take}.wav)`);
+        const backend = await loadFeatureBackend();
         const picked = pickCalibrationClips(found.clips, Math.max(1, Number(opts.clips) | 0));
-        batches = clipFeatureBatches(picked, meta.featureConfig, await loadFeatureBackend(), batch);
+        batches = clipFeatureBatches(picked, meta.featureConfig, backend, batch);
         clips = picked.length;
+        if (opts.auto) {
+          // Training clips would all score ~100% (the model learnt them), so the accuracy test uses
+          // the official test split (takes 0-4), like bench/quantization.ts; calibration never sees it.
+          const held = found.clips.filter((c) => c.take <= 4);
+          const { chooseQuantization } = await import('../../train/onnx/choose.js');
+          const choice = await chooseQuantization(bytes, batches, {
+            evaluation: { batches: clipFeatureBatches(held, meta.featureConfig, backend, 100), labels: held.map((c) => meta.labels.indexOf(String(c.digit))) },
+          });
+          for (const r of choice.results)
+            process.stdout.write(`${r.variant.padEnd(24)} ${(r.bytes / 1024).toFixed(1).padStart(7)} KB  accuracy ${(100 * r.accuracy).toFixed(2)}%  p50 ${r.p50us.toFixed(0)} µs\n`);
+          if (choice.keep === 'fp32' || !choice.int8) {
+            process.stdout.write(`keeping fp32, nothing written: ${choice.why}\n`);
+            return;
+          }
+          await writeFile(opts.out, choice.int8);
+          process.stdout.write(`wrote ${opts.out} (${choice.why})\n`);
+          return;
+        }
       } else {
         const raw = await readFile(opts.calib);
         const per = frames * dims;
