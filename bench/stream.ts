@@ -35,6 +35,8 @@ const hangoverMs = arg('hangover', 120);
 const acceptWholeAbove = arg('accept-whole', 0.9);
 // Rate the strings are streamed at (resampled from FSDD's 8 kHz by the core), as a microphone would deliver.
 const streamRate = arg('rate', 8000);
+// Digit confidence threshold (default: the model's calibrated one); trades missed digits for false ones.
+const threshold = process.argv.includes('--threshold') ? arg('threshold', 0) : undefined;
 
 const q = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -45,7 +47,7 @@ const log = (msg: string) => {
 };
 
 const recognizer = await DigitRecognizer.load();
-const results: Record<string, unknown> = { model: recognizer.source };
+const results: Record<string, unknown> = { model: recognizer.source, threshold: threshold ?? recognizer.threshold };
 
 // 1 + 2: strings, latency.
 {
@@ -64,7 +66,7 @@ const results: Record<string, unknown> = { model: recognizer.source };
     for (let i = 0; i < len; i++) digits += String(Math.floor(r() * 10));
     const s = makeDigitString(digits, SPEAKERS[k % SPEAKERS.length], r);
     audioSec += s.samples.length / 8000;
-    const listener = await Listener.create({ recognizer, vad: { hangoverMs }, split: { acceptWholeAbove } });
+    const listener = await Listener.create({ recognizer, threshold, vad: { hangoverMs }, split: { acceptWholeAbove } });
     let heard = '';
     let events = 0;
     const segments = new Set<number>();
@@ -117,7 +119,7 @@ if (falseHours > 0) {
   for (const w of words) pool.push(spokenWords(w, voices[Math.floor(r() * voices.length)], 130 + Math.floor(r() * 60)));
   for (const k of ['whitenoise', 'pinknoise', 'brownnoise'] as const) for (const g of [-35, -20, -10]) pool.push(noiseBurst(k, 0.3 + r() * 0.7, g));
   pool.push(melody(['C4', 'E4', 'G4', 'C5'], 0.25), melody(['A3', 'C4', 'E4'], 0.4, 'sine'), melody(['D4', 'F4', 'A4', 'D5'], 0.3, 'square'), melody(['G3', 'B3', 'D4'], 0.5));
-  const listener = await Listener.create({ recognizer });
+  const listener = await Listener.create({ recognizer, threshold });
   let falseDigits = 0;
   let rejected = 0;
   const byKind = new Map<string, number>();
