@@ -9,7 +9,11 @@
  * callback), and drops. On real hardware the callback runs every few ms and the wait is about
  * half the poll interval.
  *
- *   npx tsx bench/capture.ts [--seconds 3] [--poll 20]
+ *   npx tsx bench/capture.ts [--seconds 3] [--poll 20] [--system-device]
+ *
+ * --system-device uses the machine's default input instead of the unpaced null device: a real
+ * microphone, or JACK's clock-driven dummy backend, which is how the paced figures were taken
+ * without hardware:  jackd --no-realtime -d dummy -r 16000 -p 160 &
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,10 +29,13 @@ const seconds = arg('seconds', 3);
 const pollMs = arg('poll', 20);
 const rate = 16000;
 
+const systemDevice = process.argv.includes('--system-device');
 const dir = mkdtempSync(join(tmpdir(), 'sd-capbench-'));
-const conf = join(dir, 'asound.conf');
-writeFileSync(conf, `pcm.!default {\n type plug\n slave { pcm { type null }\n format S16_LE\n rate ${rate}\n channels 1 }\n}\n`);
-process.env.ALSA_CONFIG_PATH = conf;
+if (!systemDevice) {
+  const conf = join(dir, 'asound.conf');
+  writeFileSync(conf, `pcm.!default {\n type plug\n slave { pcm { type null }\n format S16_LE\n rate ${rate}\n channels 1 }\n}\n`);
+  process.env.ALSA_CONFIG_PATH = conf;
+}
 
 interface Row {
   path: string;
@@ -115,5 +122,9 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
-console.log(`capture on an unpaced ALSA null device at ${rate} Hz for ${seconds} s (saturation test; see header)`);
+console.log(
+  systemDevice
+    ? `capture from the default input device at ${rate} Hz for ${seconds} s`
+    : `capture on an unpaced ALSA null device at ${rate} Hz for ${seconds} s (saturation test; see header)`,
+);
 console.table(rows);

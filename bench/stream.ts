@@ -221,7 +221,11 @@ if (idleSeconds > 0) {
     for (let i = 0; i < n; i++) b.writeInt16LE(Math.round((r() * 2 - 1) * 30), 44 + i * 2); // about -60 dBFS room noise
     const wav = join(dir, 'quiet.wav');
     writeFileSync(wav, b);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'listen', '--input', wav, '--realtime', '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // --idle-mic: listen to the default input device instead (a real microphone, or JACK's dummy
+    // backend: jackd --no-realtime -d dummy -r 16000 -p 160 &), capture thread and ring included.
+    const idleMic = process.argv.includes('--idle-mic');
+    const input = idleMic ? [] : ['--input', wav, '--realtime'];
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'listen', ...input, '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
     const ticks = () => {
       const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
       return Number(f[11]) + Number(f[12]); // utime + stime, clock ticks (100/s)
@@ -235,7 +239,12 @@ if (idleSeconds > 0) {
     const rssMb = rss();
     child.kill('SIGINT');
     await new Promise((res) => child.once('close', res));
-    results.idle = { seconds: idleSeconds, cpuPercentOfOneCore: +cpu.toFixed(2), rssMb: +rssMb.toFixed(1), note: 'digits listen via tsx (dev), 16 kHz quiet input at real-time pace' };
+    results.idle = {
+      seconds: idleSeconds,
+      cpuPercentOfOneCore: +cpu.toFixed(2),
+      rssMb: +rssMb.toFixed(1),
+      note: idleMic ? 'digits listen via tsx (dev) on the default input device' : 'digits listen via tsx (dev), 16 kHz quiet input at real-time pace',
+    };
     log(`idle: ${JSON.stringify(results.idle)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

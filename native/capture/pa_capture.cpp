@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <chrono>
 #include <mutex>
 #include <sstream>
@@ -38,7 +39,8 @@ class MutedStderr {
  public:
   MutedStderr() {
 #ifndef _WIN32
-    if (std::getenv("SPOKEN_DIGITS_PA_VERBOSE")) return;
+    const char* verbose = std::getenv("SPOKEN_DIGITS_PA_VERBOSE");
+    if (verbose && std::strcmp(verbose, "0") != 0) return;
     std::fflush(stderr);
     saved_ = dup(2);
     const int devnull = ::open("/dev/null", O_WRONLY);
