@@ -76,6 +76,25 @@ describe('feature backends: loading and bad input', () => {
     });
   }
 
+  it('refuses to produce more than 2^26 feature values per call, with the same message from both backends', () => {
+    const config = resolveFeatureConfig({ kind: 'spectrogram', nFft: 1024, winLength: 1024, hopLength: 1, numFrames: 0 });
+    const x = new Float32Array(1 << 20).fill(0.1);
+    const messages = backends.map((b) => {
+      const ex = b.createExtractor(config);
+      try {
+        ex.compute(x);
+      } catch (err) {
+        assert.ok(err instanceof AudioInputError, String(err));
+        assert.match(err.message, /would give \d+ feature values/);
+        return err.message;
+      } finally {
+        ex.dispose();
+      }
+      assert.fail(`${b.name} computed it`);
+    });
+    assert.equal(messages[0], messages[1]);
+  });
+
   it('native and wasm resample alike (48k/44.1k/22.05k/16k <-> 8k)', () => {
     for (const rate of [48000, 44100, 22050, 16000]) {
       const x = Float32Array.from({ length: Math.ceil(rate / 4) }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 1234 * i) / rate) + 0.1 * Math.sin(i));

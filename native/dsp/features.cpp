@@ -302,20 +302,30 @@ int32_t FeatureExtractor::natural_frames(int64_t n_samples) const {
 
 int32_t FeatureExtractor::frames_for(int64_t n_samples) const {
   if (n_samples <= 0 || n_samples > SD_MAX_INPUT_SAMPLES) return 0;
-  return p_.num_frames > 0 ? p_.num_frames : natural_frames(n_samples);
+  const int32_t frames = p_.num_frames > 0 ? p_.num_frames : natural_frames(n_samples);
+  return static_cast<int64_t>(frames) * dims_ > SD_MAX_OUTPUT_VALUES ? 0 : frames;
 }
 
 int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t out_capacity, Status &status) {
-  if (!x && n > 0) {
-    status = Status::error(SD_ERR_INTERNAL, "samples pointer is null");
-    return -1;
-  }
   if (n <= 0) {
     status = Status::error(SD_ERR_INPUT, "audio is empty (0 samples); pass at least one sample");
     return -1;
   }
   if (n > SD_MAX_INPUT_SAMPLES) {
     status = Status::error(SD_ERR_INPUT, "audio has %d samples; at most %d are accepted per call", n, SD_MAX_INPUT_SAMPLES);
+    return -1;
+  }
+  const int32_t out_frames = frames_for(n);
+  if (out_frames == 0) {
+    status = Status::error(SD_ERR_INPUT,
+                           "audio of %d samples would give %lld feature values (more than %d); split it or use a "
+                           "larger hopLength",
+                           n, static_cast<long long>(natural_frames(n)) * dims_, SD_MAX_OUTPUT_VALUES);
+    return -1;
+  }
+  // Size errors first: a binding may pass no samples just to learn what is wrong with the length.
+  if (!x) {
+    status = Status::error(SD_ERR_INTERNAL, "samples pointer is null");
     return -1;
   }
   // Exponent bits all ones = NaN or Inf; an integer OR-reduction vectorizes, the slow search only
@@ -332,7 +342,6 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
                              std::isnan(x[i]) ? "NaN" : "infinite");
       return -1;
     }
-  const int32_t out_frames = frames_for(n);
   if (!out || out_capacity < static_cast<int64_t>(out_frames) * dims_) {
     status = Status::error(SD_ERR_INTERNAL, "output buffer holds %lld floats; %lld are needed",
                            static_cast<long long>(out ? out_capacity : 0), static_cast<long long>(out_frames) * dims_);

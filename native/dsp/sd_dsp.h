@@ -84,6 +84,8 @@ enum { SD_LOG_DB = 0, SD_LOG_LN = 1 };
 
 /* Longest clip accepted by one call, in samples (about 9 minutes at 48 kHz). */
 #define SD_MAX_INPUT_SAMPLES (1 << 25)
+/* Most feature values one call may return (256 MB of floats). */
+#define SD_MAX_OUTPUT_VALUES (1 << 26)
 
 typedef struct sd_extractor sd_extractor;
 
@@ -94,7 +96,7 @@ SD_API void sd_extractor_destroy(sd_extractor *ex);
 /* Values per output frame (base features times 1 + deltas). */
 SD_API int32_t sd_extractor_dims(const sd_extractor *ex);
 /* Frames compute() will return for a clip of n_samples (numFrames when it is set); 0 if n_samples
- * is not acceptable. */
+ * is not acceptable (empty, too long, or more than SD_MAX_OUTPUT_VALUES values). */
 SD_API int32_t sd_extractor_frames(const sd_extractor *ex, int32_t n_samples);
 /* Runs the full pipeline on one clip. `out` must hold sd_extractor_frames(n) * dims floats.
  * Returns the number of frames written, or -1 with err filled. */

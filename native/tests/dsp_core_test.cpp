@@ -164,6 +164,22 @@ void test_input_errors() {
   x[500] = INFINITY;
   r = run(p, x);
   CHECK(r.status == SD_ERR_INPUT && r.message.find("sample 500 is infinite") != std::string::npos, "Inf: %s", r.message.c_str());
+  // Too many output values (hop 1, full spectrogram) is bad input, not an allocation attempt.
+  {
+    std::vector<double> q = default_params();
+    q[SD_P_KIND] = SD_KIND_SPECTROGRAM;
+    q[SD_P_HOP_LENGTH] = 1;
+    q[SD_P_N_FFT] = 1024;
+    q[SD_P_WIN_LENGTH] = 1024;
+    sd_error e{};
+    sd_extractor *big = sd_extractor_create(q.data(), SD_P_COUNT, &e);
+    CHECK(big && sd_extractor_frames(big, 1 << 20) == 0, "oversized output not refused by frames()");
+    std::vector<float> long_clip(1 << 20, 0.1f);
+    CHECK(sd_extractor_compute(big, long_clip.data(), 1 << 20, nullptr, 0, &e) == -1 && e.code == SD_ERR_INPUT &&
+              std::strstr(e.message, "feature values"),
+          "oversized output: %s", e.message);
+    sd_extractor_destroy(big);
+  }
   // Output buffer too small is reported, not overrun.
   sd_error err{};
   sd_extractor *ex = sd_extractor_create(p.data(), SD_P_COUNT, &err);
