@@ -126,6 +126,7 @@ describe('kiosk web app in headless Chromium', function () {
       expected,
       got: text,
       modelReadyMs: Math.round(final.modelLoadedMs ?? -1),
+      micOnMs: Math.round((final as { micOnMs?: number }).micOnMs ?? -1),
       firstResultMs: Math.round(final.firstResultMs ?? -1),
       // The first digit ends ~0.8 s + its length into the file, which starts when the mic opens.
       computeMs: final.results.map((r) => +r.computeMs.toFixed(2)),

@@ -14,11 +14,13 @@ interface Probe {
   ready: boolean;
   modelLoadedMs: number | null;
   firstResultMs: number | null;
+  /** When the microphone first delivered audio (ms after navigation). */
+  micOnMs: number | null;
   results: { digit: number | null; candidate: number; confidence: number; computeMs: number; latencyMs: number | null; source: string }[];
   errors: string[];
   micState: MicState;
 }
-const probe: Probe = { ready: false, modelLoadedMs: null, firstResultMs: null, results: [], errors: [], micState: 'off' };
+const probe: Probe = { ready: false, modelLoadedMs: null, firstResultMs: null, micOnMs: null, results: [], errors: [], micState: 'off' };
 (window as unknown as { __digits: Probe }).__digits = probe;
 (window as unknown as { __digitsTest: unknown }).__digitsTest = { loseMicrophone: () => mic.simulateDeviceLoss() };
 
@@ -250,6 +252,7 @@ function handleSegment(ev: VadEvent, detectedAt: number): void {
 
 function onBlock(block: Float32Array): void {
   const rate = mic.sampleRate;
+  probe.micOnMs ??= performance.now();
   waveform.push(block, rate);
   for (let i = 0; i < block.length; i++) {
     const a = Math.abs(block[i]);
@@ -647,6 +650,11 @@ async function boot(): Promise<void> {
   renderStats();
 
 
+  // Listening starts while the model loads: speech that comes early is buffered, endpointed, and
+  // recognized as soon as the model is ready.
+  const listenNow = settings.mode === 'continuous' && (kiosk || params.get('listen') === '1');
+  const listeningStarted = listenNow ? toggleListening(true).catch((err) => reportError('microphone', err)) : Promise.resolve();
+
   // The stored choice if the server still has it, else the server's first (int8 default first).
   const available = await listModels();
   if (available.length && !available.includes(settings.model)) settings.model = available[0];
@@ -675,7 +683,8 @@ async function boot(): Promise<void> {
   modelReady();
   enableOffline();
   document.body.dataset.ready = 'true';
-  if (settings.mode === 'continuous' && (kiosk || params.get('listen') === '1')) await toggleListening(true);
+  await listeningStarted;
+  if (mic.state === 'on') await recognizer?.prepareFor(mic.sampleRate);
 }
 
 boot().catch((err) => reportError('start-up', err));
