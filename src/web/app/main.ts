@@ -98,6 +98,8 @@ function showResult(r: Recognition, source: string, latencyMs: number | null): v
   addHistoryRow(entry);
   renderStats();
   probe.results.push({ digit: r.digit, candidate: r.candidate, confidence: r.confidence, computeMs: r.computeMs, latencyMs, source });
+  // A kiosk runs for days: keep the probe bounded like the history.
+  if (probe.results.length > 1000) probe.results.splice(0, probe.results.length - 1000);
   if (probe.firstResultMs === null && source !== 'warm-up') probe.firstResultMs = performance.now();
 }
 
