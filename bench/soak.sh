@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run soak`: the long soak. (npm test already streams one hour of audio through a Listener.)
 #   1. bench/soak.ts: SOAK_MINUTES (default 600 = ten hours) of FSDD clips, noise and silence through
-#      one Listener, native stream core, then the hour again on the wasm core.
+#      one Listener (native stream core when the addon is built), then an hour on the wasm core.
 #   2. native/tests/ring_soak_test.cpp: producer faster than consumer on the capture ring for
 #      RING_SOAK_SECONDS (default 120), under ASan+UBSan and again under ThreadSanitizer.
 # Exits non-zero when any check fails.
@@ -11,8 +11,8 @@ cd "$root"
 minutes=${SOAK_MINUTES:-600}
 ring=${RING_SOAK_SECONDS:-120}
 
-echo "== Listener soak: $minutes min of audio, native core"
-npx tsx bench/soak.ts --minutes "$minutes" --core native
+echo "== Listener soak: $minutes min of audio (native core when the addon is built, else wasm)"
+npx tsx bench/soak.ts --minutes "$minutes"
 echo "== Listener soak: 60 min of audio, wasm core"
 npx tsx bench/soak.ts --minutes 60 --core wasm
 
