@@ -14,15 +14,11 @@ export function optimizeGraph(g: Graph): void {
 
 const isGraphOutput = (g: Graph, name: string) => g.outputs.some((o) => o.name === name);
 
-function rename(g: Graph, from: string, to: string): void {
-  for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === from ? to : i));
-}
-
 /**
  * Per-channel constant of a Mul/Add that follows `prod`: returns the vector if it broadcasts only
  * along the op's output-channel axis (axis 1 for Conv, the last axis for Gemm).
  */
-function channelVector(g: Graph, n: GraphNode, prod: GraphNode, other: string, channels: number): Float32Array | null {
+function channelVector(g: Graph, prod: GraphNode, other: string, channels: number): Float32Array | null {
   const c = g.initializers.get(other);
   if (!c || c.type !== 'float') return null;
   const data = c.data as Float32Array;
@@ -58,7 +54,7 @@ function foldAffine(g: Graph): void {
       // Weights shared with another node cannot be rescaled for this one alone.
       if (g.nodes.some((o) => o !== p && o.inputs.includes(w.name))) continue;
       const channels = p.op === 'Conv' ? w.dims[0] : w.dims[1];
-      const v = channelVector(g, n, p, constName, channels);
+      const v = channelVector(g, p, constName, channels);
       if (!v) continue;
       let bias = p.inputs[2] ? g.initializers.get(p.inputs[2]) : undefined;
       if (p.inputs[2] && (!bias || g.nodes.some((o) => o !== p && o.inputs.includes(bias!.name)))) continue;
@@ -180,4 +176,3 @@ export function removeDeadNodes(g: Graph): void {
   for (const k of [...g.initializers.keys()]) if (!used.has(k)) g.initializers.delete(k);
 }
 
-export { rename };
