@@ -7,7 +7,7 @@
  *                                 [--synthetic] [--json]
  *
  * Default models: every models/*.onnx that is not *.int8.onnx. --synthetic adds the zoo's
- * architectures (src/train/zoo.ts, default width, 100x20 MFCC input) with random weights — their
+ * architectures (src/train/zoo.ts, default width, the trainer's feature config) with random weights — their
  * accuracy is meaningless, only latency and agreement with fp32 count. Timing never fails anything.
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -63,15 +63,21 @@ async function modelsToRun(): Promise<{ name: string; bytes: Uint8Array; synthet
     : readdirSync('models')
         .filter((f) => f.endsWith('.onnx') && !f.includes('.int8.'))
         .map((f) => path.join('models', f));
-  for (const f of files) out.push({ name: path.basename(f, '.onnx'), bytes: new Uint8Array(readFileSync(f)), synthetic: false });
+  // `digits train` writes <run>/model.onnx: name those after the run folder.
+  const nameOf = (f: string) => (path.basename(f, '.onnx') === 'model' ? path.basename(path.dirname(path.resolve(f))) : path.basename(f, '.onnx'));
+  for (const f of files) out.push({ name: nameOf(f), bytes: new Uint8Array(readFileSync(f)), synthetic: false });
   if (values.synthetic) {
     const tf = await import('@tensorflow/tfjs');
     await tf.setBackend('cpu');
-    const { randomizeWeights, FRAMES, DIMS } = await import('../test/onnx-models.js');
+    const { randomizeWeights } = await import('../test/onnx-models.js');
     const { ARCHITECTURES, buildModel } = await import('../src/train/zoo.js');
+    const { TRAINING_FEATURE_CONFIG } = await import('../src/train/run.js');
+    const { featureDimension } = await import('../src/features/config.js');
     const { exportToOnnx } = await import('../src/train/onnx/export.js');
-    // Same features as a real MFCC model; normalization from the calibration clips comes later.
-    const featureConfig = resolveFeatureConfig({ kind: 'mfcc', nMfcc: DIMS, numFrames: FRAMES });
+    // The trainer's feature config (shapes as trained models have them); normalization from the calibration clips comes later.
+    const featureConfig = resolveFeatureConfig(TRAINING_FEATURE_CONFIG);
+    const FRAMES = featureConfig.numFrames;
+    const DIMS = featureDimension(featureConfig);
     const labels = [...Array.from({ length: 10 }, (_, i) => String(i)), 'none'];
     for (const arch of ARCHITECTURES) {
       const m = buildModel(arch, { numFrames: FRAMES, dims: DIMS, numClasses: labels.length, seed: 1 });
