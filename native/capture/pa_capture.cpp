@@ -20,6 +20,9 @@ namespace {
 
 std::mutex paMutex;
 int paUsers = 0;
+// Set once a stream was abandoned (see Capture::abandonIfLost): PortAudio may still hold state for
+// it, so it is never terminated afterwards.
+bool paAbandoned = false;
 
 int64_t nowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -82,7 +85,7 @@ bool acquirePortAudio(std::string* error) {
 
 void releasePortAudio() {
   std::lock_guard<std::mutex> lock(paMutex);
-  if (paUsers > 0 && --paUsers == 0) {
+  if (paUsers > 0 && --paUsers == 0 && !paAbandoned) {
     MutedStderr mute;
     Pa_Terminate();
   }
@@ -239,8 +242,30 @@ bool Capture::start(std::string* error) {
   return true;
 }
 
+bool Capture::abandonIfLost() {
+  if (!stream_ || !running_ || Pa_IsStreamActive(stream_) == 1) return false;
+  // The host ended the stream on its own: the device was unplugged or the sound server died.
+  // PortAudio then can block forever in Pa_StopStream/Pa_AbortStream/Pa_CloseStream (seen with
+  // JACK), so the stream is abandoned: its handle and buffers are leaked on purpose (the callback
+  // can no longer run, but nothing it might touch is freed), and PortAudio is never terminated.
+  {
+    std::lock_guard<std::mutex> lock(paMutex);
+    paAbandoned = true;
+  }
+  (void)ring_.release();
+  (void)stamps_.release();
+  stream_ = nullptr;
+  running_ = false;
+  lost_ = true;
+  return true;
+}
+
 bool Capture::stop(std::string* error) {
   if (!stream_ || !running_) return true;
+  if (abandonIfLost()) {
+    if (error) *error = "the capture device is gone (unplugged, or its sound server stopped)";
+    return false;
+  }
   running_ = false;
   const PaError err = Pa_IsStreamStopped(stream_) == 1 ? paNoError : Pa_StopStream(stream_);
   if (err != paNoError) {
@@ -252,6 +277,7 @@ bool Capture::stop(std::string* error) {
 }
 
 void Capture::close() {
+  abandonIfLost();
   if (stream_) {
     if (running_) {
       running_ = false;

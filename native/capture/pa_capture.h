@@ -69,6 +69,8 @@ class Capture {
   bool stop(std::string* error);   // no-op when stopped
   void close();                    // no-op when closed; stops first
   bool isOpen() const { return stream_ != nullptr; }
+  // True once the device vanished while running (the stream was then abandoned, see the .cpp).
+  bool lost() const { return lost_; }
   bool isRunning() const { return running_; }
   double sampleRate() const { return rate_; }
   int channels() const { return channels_; }
@@ -82,6 +84,7 @@ class Capture {
   static int callback(const void* input, void* output, unsigned long frames, const PaStreamCallbackTimeInfo* timeInfo,
                       PaStreamCallbackFlags flags, void* user);
   static void finished(void* user);
+  bool abandonIfLost();
 
   struct Stamp {
     uint64_t endFrame;  // ring position (in frames) after this callback's block
@@ -90,6 +93,7 @@ class Capture {
 
   PaStream* stream_ = nullptr;
   bool running_ = false;
+  bool lost_ = false;
   bool holdsPortAudio_ = false;
   double rate_ = 0;
   int channels_ = 1;

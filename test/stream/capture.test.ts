@@ -91,6 +91,46 @@ describe('live capture through PortAudio (ALSA file-plugin device, no sound card
     }
   });
 
+  it('reports a device that vanishes mid-stream and exits without hanging (JACK dummy server killed)', async function () {
+    const { spawn, spawnSync } = await import('node:child_process');
+    if (spawnSync('sh', ['-c', 'command -v jackd']).status !== 0) this.skip(); // jackd2 (in .ci/run)
+    const server = `sdtest${process.pid}`;
+    const noAlsa = makeEmptyAlsaConfig(); // only JACK offers an input
+    const jackd = spawn('jackd', ['-n', server, '--no-realtime', '-d', 'dummy', '-r', '16000', '-p', '160'], {
+      env: { ...process.env, JACK_NO_AUDIO_RESERVATION: '1' },
+      stdio: 'ignore',
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      // In a child process: PortAudio enumerates JACK at init, and a vanished stream leaves
+      // PortAudio deliberately un-terminated, which must not leak into the other tests.
+      const script = `
+        const { openMicrophone } = await import(${JSON.stringify(new URL('../../src/stream/sources.ts', import.meta.url).href)});
+        const mic = await openMicrophone({ backend: 'addon', device: 'system' });
+        const t0 = performance.now();
+        let frames = 0;
+        setTimeout(() => process.kill(${jackd.pid}, 'SIGTERM'), 500);
+        try {
+          for await (const b of mic) frames += b.length;
+          console.log('ended quietly');
+        } catch (e) {
+          console.log(e.name + ': ' + e.message + ' after ' + Math.round(performance.now() - t0) + ' ms, frames ' + (frames > 0));
+        }
+      `;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        env: { ...process.env, JACK_DEFAULT_SERVER: server, ALSA_CONFIG_PATH: noAlsa.configPath },
+        encoding: 'utf8',
+        timeout: 30000,
+      });
+      assert.equal(r.signal, null, 'the process hung after the device vanished');
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /CaptureError: the capture device stopped delivering audio .* frames true/);
+    } finally {
+      jackd.kill('SIGKILL');
+      noAlsa.remove();
+    }
+  });
+
   it('says there is no microphone when ALSA has no device, and rejects unknown device names', async () => {
     const empty = makeEmptyAlsaConfig();
     process.env.ALSA_CONFIG_PATH = empty.configPath;
