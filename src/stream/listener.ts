@@ -2,7 +2,16 @@ import { EventEmitter } from 'node:events';
 import { AudioInputError, SpokenDigitsError } from '../errors.js';
 import { validateSampleRate } from '../audio/index.js';
 import { loadStreamCore, type StreamCore, type VadEvent, type VadHandle, type VadOptions } from './core.js';
-import { splitSegment, type SegmentClassifier, type SegmentPrediction, type SplitOptions } from './segmenter.js';
+import {
+  DEFAULT_MIN_DEPTH_DB,
+  DEFAULT_MIN_PIECE_MS,
+  DEFAULT_SURE_DEPTH_DB,
+  DEFAULT_SURE_LOW_MS,
+  splitSegment,
+  type SegmentClassifier,
+  type SegmentPrediction,
+  type SplitOptions,
+} from './segmenter.js';
 import type { AudioSource } from './sources.js';
 
 export interface SpeechStartEvent {
@@ -173,6 +182,10 @@ export class Listener extends EventEmitter {
   private sinceLevel = 0;
   private fed = 0;
   private ended = false;
+  /** Open segment: where it starts, and how much of it was already recognized early. */
+  private openStart = -1;
+  private consumedTo = 0;
+  private lastEarlyCheck = 0;
   private totalDropped = 0;
   private digits = 0;
   private rejected = 0;
@@ -400,6 +413,7 @@ export class Listener extends EventEmitter {
       this.fed += part.length;
       const events = vad.process(part);
       for (const e of events) await this.onVad(e);
+      if (this.openStart >= 0) await this.recognizeEarly();
       this.sinceLevel += part.length;
       if (this.sinceLevel >= step) {
         this.sinceLevel = 0;
@@ -424,31 +438,74 @@ export class Listener extends EventEmitter {
     });
   }
 
+  /**
+   * Digits spoken with pauses shorter than the hangover share one open segment, and would wait for
+   * its end. While a segment is open and long, the audio so far is searched for a sure pause (the
+   * same deep, long valley splitSegment always cuts at) that speech has already resumed after;
+   * everything before it is recognized now instead of at the segment's end.
+   */
+  private async recognizeEarly(): Promise<void> {
+    if (this.opts.split === false) return;
+    const now = this.fed;
+    const step = Math.round(0.1 * this.rate);
+    if (now - this.lastEarlyCheck < step || now - this.consumedTo < Math.round(0.6 * this.rate)) return;
+    this.lastEarlyCheck = now;
+    const split = this.opts.split ?? {};
+    const audio = this.history!.slice(this.consumedTo, now);
+    const hangover = Math.round((this.vadConfig.hangoverMs / 1000) * this.rate);
+    const valleys = this.core
+      .findValleys(audio, this.rate, split.minDepthDb ?? DEFAULT_MIN_DEPTH_DB, split.minPieceMs ?? DEFAULT_MIN_PIECE_MS)
+      .filter(
+        (v) =>
+          v.depthDb >= (split.sureDepthDb ?? DEFAULT_SURE_DEPTH_DB) &&
+          v.lowMs >= (split.sureLowMs ?? DEFAULT_SURE_LOW_MS) &&
+          // Speech has clearly resumed after the pause.
+          v.sample + (v.lowMs / 1000) * this.rate < audio.length - hangover,
+      );
+    if (!valleys.length) return;
+    const cut = valleys[valleys.length - 1].sample;
+    await this.recognize(audio.subarray(0, cut), this.consumedTo, now, this.vadConfig.preRollMs, false);
+    this.consumedTo += cut;
+  }
+
+  /** Splits and classifies `samples` (stream position `offset`), emitting digit/rejected events. */
+  private async recognize(samples: Float32Array, offset: number, decidedAt: number, edgeSilenceMs: number, endsInPostRoll: boolean): Promise<void> {
+    const postRoll = Math.round((this.vadConfig.postRollMs / 1000) * this.rate);
+    const t0 = performance.now();
+    const pieces =
+      this.opts.split === false
+        ? [{ start: 0, end: samples.length, prediction: await this.recognizer.predict({ samples, sampleRate: this.rate }) }]
+        : await splitSegment(samples, this.rate, this.core, this.recognizer, this.opts.split ?? {}, edgeSilenceMs);
+    const computeMs = performance.now() - t0;
+    for (let k = 0; k < pieces.length; k++) {
+      const p = pieces[k];
+      const start = offset + p.start;
+      const end = offset + p.end;
+      const speechEnd = endsInPostRoll && k === pieces.length - 1 ? Math.max(start, end - postRoll) : end;
+      this.emitPrediction(p.prediction, start, end, this.ms(Math.max(0, decidedAt - speechEnd)) + computeMs, computeMs);
+    }
+  }
+
   private async onVad(e: VadEvent): Promise<void> {
     if (e.type === 'start') {
+      this.openStart = e.startSample;
+      this.consumedTo = e.startSample;
+      this.lastEarlyCheck = this.fed;
       this.publish('speechstart', { startMs: this.ms(e.startSample) });
       return;
     }
+    const earlyConsumed = this.openStart >= 0 ? this.consumedTo : e.startSample;
+    this.openStart = -1;
     if (e.type !== 'end') return;
-    const samples = this.history!.slice(e.startSample, e.endSample);
+    const from = Math.max(e.startSample, earlyConsumed);
+    const samples = this.history!.slice(from, e.endSample);
     if (samples.length === 0) return;
     const postRoll = Math.round((this.vadConfig.postRollMs / 1000) * this.rate);
     const hangover = Math.round((this.vadConfig.hangoverMs / 1000) * this.rate);
     // Where the endpointer decided: the hangover after the last speech (or the cut, or the flush).
     const decidedAt = e.reason === 'silence' ? e.endSample - postRoll + hangover : e.endSample;
-    const t0 = performance.now();
-    const pieces =
-      this.opts.split === false
-        ? [{ start: 0, end: samples.length, prediction: await this.recognizer.predict({ samples, sampleRate: this.rate }) }]
-        : await splitSegment(samples, this.rate, this.core, this.recognizer, this.opts.split ?? {}, this.vadConfig.preRollMs + this.vadConfig.postRollMs);
-    const computeMs = performance.now() - t0;
-    for (let k = 0; k < pieces.length; k++) {
-      const p = pieces[k];
-      const start = e.startSample + p.start;
-      const end = e.startSample + p.end;
-      const speechEnd = k === pieces.length - 1 ? Math.max(start, end - postRoll) : end;
-      this.emitPrediction(p.prediction, start, end, this.ms(Math.max(0, decidedAt - speechEnd)) + computeMs, computeMs);
-    }
+    const edge = (from === e.startSample ? this.vadConfig.preRollMs : 0) + this.vadConfig.postRollMs;
+    await this.recognize(samples, from, decidedAt, edge, true);
   }
 
   private emitPrediction(p: SegmentPrediction, start: number, end: number, latencyMs: number, computeMs: number): void {

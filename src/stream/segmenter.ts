@@ -25,6 +25,11 @@ export interface Piece {
   prediction: SegmentPrediction;
 }
 
+export const DEFAULT_SURE_DEPTH_DB = 15;
+export const DEFAULT_SURE_LOW_MS = 60;
+export const DEFAULT_MIN_DEPTH_DB = 8;
+export const DEFAULT_MIN_PIECE_MS = 150;
+
 export interface SplitOptions {
   /** Valleys shallower than this (dB below the energy on both sides) are not cut points. Default 8. */
   minDepthDb?: number;
@@ -80,10 +85,10 @@ export async function splitSegment(
   options: SplitOptions = {},
   edgeSilenceMs = 0,
 ): Promise<Piece[]> {
-  const minDepthDb = options.minDepthDb ?? 8;
-  const minPieceMs = options.minPieceMs ?? 150;
-  const sureDepth = options.sureDepthDb ?? 15;
-  const sureLow = options.sureLowMs ?? 60;
+  const minDepthDb = options.minDepthDb ?? DEFAULT_MIN_DEPTH_DB;
+  const minPieceMs = options.minPieceMs ?? DEFAULT_MIN_PIECE_MS;
+  const sureDepth = options.sureDepthDb ?? DEFAULT_SURE_DEPTH_DB;
+  const sureLow = options.sureLowMs ?? DEFAULT_SURE_LOW_MS;
   const maxCuts = options.maxCuts ?? 8;
   const typical = options.typicalDigitMs ?? 850;
   const acceptWhole = options.acceptWholeAbove ?? 0.9;
