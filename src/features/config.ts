@@ -9,7 +9,10 @@ import { FeatureConfigError } from '../errors.js';
 export interface FeatureConfig {
   /** Rate the features are computed at; input at other rates is resampled by the core. */
   sampleRate: number;
-  /** What comes out per frame. */
+  /**
+   * What comes out per frame: the log-compressed (see `log`) spectrum (nFft/2+1 bins), mel bands, or
+   * their DCT-II ortho (MFCC).
+   */
   kind: 'spectrogram' | 'logmel' | 'mfcc';
   /** FFT size; a power of two. */
   nFft: number;
@@ -23,7 +26,7 @@ export interface FeatureConfig {
   padMode: 'constant' | 'reflect';
   /** Pre-emphasis coefficient; 0 turns it off. */
   preEmphasis: number;
-  /** 1 = magnitude spectrum, 2 = power spectrum. */
+  /** 1 = magnitude spectrum, 2 = power spectrum. `log.type` 'db' is 10*log10 of either. */
   power: 1 | 2;
   nMels: number;
   fMin: number;
