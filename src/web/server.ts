@@ -142,13 +142,16 @@ function acceptsEncoding(req: IncomingMessage, name: string): boolean {
   });
 }
 
+const rank = (name: string) => (name === 'default.int8.onnx' ? 0 : name === 'default.onnx' ? 1 : 2);
+
 /** The model folder, listed for the page's model picker. */
 function listModels(modelsDir: string): { name: string; bytes: number }[] {
   if (!existsSync(modelsDir)) return [];
   return readdirSync(modelsDir, { withFileTypes: true })
     .filter((d) => d.isFile() && d.name.endsWith('.onnx') && MODEL_FILE.test(d.name))
     .map((d) => ({ name: d.name, bytes: statSync(join(modelsDir, d.name)).size }))
-    .sort((a, b) => (a.name === 'default.int8.onnx' ? -1 : b.name === 'default.int8.onnx' ? 1 : a.name.localeCompare(b.name)));
+    // The page takes the first entry by default: the shipped int8 model, then fp32, then the rest.
+    .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
 }
 
 function createModelHandler(modelsDir: string) {

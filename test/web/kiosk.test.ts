@@ -244,6 +244,37 @@ describe('kiosk web app in headless Chromium', function () {
     await browser.close();
   });
 
+  it('settings switch the model; the choice is kept for the next visit', async () => {
+    const dir = join(ARTIFACTS, 'two-models');
+    mkdirSync(dir, { recursive: true });
+    const bytes = readFileSync(join(ROOT, 'models', metrics.model as string));
+    writeFileSync(join(dir, 'default.onnx'), bytes);
+    writeFileSync(join(dir, 'alt.onnx'), bytes);
+    const two = await startServer({ root: WEB_DIST, modelsDir: dir, port: 0 });
+    const browser = await launch();
+    browsers.push(browser);
+    try {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`${two.url}/?mode=batch`);
+      await waitReady(page);
+      assert.match((await page.textContent('#status')) ?? '', /default\.onnx/);
+      await page.keyboard.press('s');
+      await page.waitForSelector('#settings[open]');
+      await page.selectOption('#set-model', 'alt.onnx');
+      await page.waitForFunction(() => /Ready · alt\.onnx/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 20000 });
+      await page.keyboard.press('Escape');
+      await page.setInputFiles('#files', [clips[0].path]);
+      await page.waitForFunction(() => document.querySelectorAll('#batch-table tbody tr').length >= 1);
+      assert.equal(await page.$eval('#batch-table tbody tr td:nth-child(2)', (td) => td.textContent), String(clips[0].digit));
+      await page.reload();
+      await waitReady(page);
+      assert.match((await page.textContent('#status')) ?? '', /alt\.onnx/);
+    } finally {
+      await browser.close();
+      await two.close();
+    }
+  });
+
   it('a broken model file gives a clear error on the page, not a crash', async () => {
     const dir = join(ARTIFACTS, 'broken-models');
     mkdirSync(dir, { recursive: true });
