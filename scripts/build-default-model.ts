@@ -7,6 +7,7 @@
  * keeps int8 only if it ties or beats fp32 on test accuracy, writes the measured metrics into each
  * file's metadata and into models/<name>.card.json/.md.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -130,7 +131,14 @@ const card = {
   name: `spoken-digits ${name}`,
   modelType: runCard.modelType,
   labels,
-  files: { fp32: `${name}.onnx`, ...(choice.int8 ? { int8: `${name}.int8.onnx` } : {}), curves: `${name}.curves.svg`, confusion: `${name}.confusion.svg` },
+  // `digits doctor` checks each shipped file against files[name].sha256.
+  files: Object.fromEntries(
+    [`${name}.onnx`, ...(choice.int8 ? [`${name}.int8.onnx`] : [])].map((f) => {
+      const bytes = fs.readFileSync(path.join(outDir, f));
+      return [f, { precision: f.includes('.int8.') ? 'int8' : 'fp32', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }];
+    }),
+  ),
+  figures: { curves: `${name}.curves.svg`, confusion: `${name}.confusion.svg` },
   featureConfig: { ...config, normalization: '(in the model file metadata)' },
   rejection: runCard.rejection,
   training,
@@ -173,7 +181,9 @@ const md = [
   '## Training',
   `- ${training.data?.split}; ${training.data?.trainClips} FSDD clips (+ ${training.data?.synthetic?.digitClips ?? 0} synthetic espeak-ng digit clips; not-a-digit class: ${training.data?.notADigit ? 'yes' : 'no'}), seed ${training.seed}.`,
   `- ${training.parameters} parameters, ${training.epochs} epochs (best validation at ${training.bestEpoch}); tfjs ${training.backend?.training} backend, ${training.secondsPerEpoch} s/epoch on a shared 2-core machine.`,
-  `- Augmentation: time shift, speed, voice (pitch + formant) shift, gain, white/pink/brown/babble noise at 0-30 dB SNR, EQ/band limits, light reverb; SpecAugment.`,
+  training.options?.augment === false
+    ? '- No augmentation.'
+    : `- Augmentation: time shift, speed, voice (pitch + formant) shift, gain, white/pink/brown/babble noise at 0-30 dB SNR, EQ/band limits, light reverb; SpecAugment.`,
   `- Rejection threshold ${runCard.rejection?.threshold} (top probability below it = "no digit"), set on validation data.`,
   '',
   '## Reproduce',

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { listFsddClips } from '../src/data/clips.js';
+import { officialSplit } from '../src/data/splits.js';
+import { featureConfigFromJSON, featureDimension } from '../src/features/config.js';
+import { loadFeatureBackend } from '../src/features/index.js';
+
+// Under mocha the auto choice can see two copies of the error class (CJS + ESM loads of the
+// same file) and miss the native-to-wasm fallback; ask for wasm explicitly when native is absent.
+const anyFeatureBackend = () => loadFeatureBackend().catch(() => loadFeatureBackend({ backend: 'wasm' }));
+import { METADATA_KEYS } from '../src/model/metadata.js';
+import { decodeMetadataProps } from '../src/train/onnx/graph.js';
+import { loadAudio } from '../src/train/dataset.js';
+
+const FSDD = process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd/recordings';
+const MODELS = path.resolve(import.meta.dirname, '..', 'models');
+
+/**
+ * The shipped default model does what its card says: the FSDD official test split (300 clips),
+ * features from the DSP core with the config stored in the model, onnxruntime-node for inference.
+ */
+describe('train: shipped default model', function () {
+  this.timeout(60000);
+  const card = JSON.parse(fs.readFileSync(path.join(MODELS, 'default.card.json'), 'utf8'));
+
+  for (const [file, key] of [
+    ['default.onnx', 'fp32'],
+    ['default.int8.onnx', 'int8'],
+  ] as const) {
+    it(`${file} reaches the test accuracy its card claims`, async function () {
+      const claimed: number | undefined = card.metrics?.[key]?.testAccuracy ?? (key === 'fp32' ? card.metrics?.testAccuracy : undefined);
+      if (!fs.existsSync(path.join(MODELS, file))) {
+        assert.equal(claimed, undefined, `${file} is missing but the card claims ${claimed}`);
+        this.skip();
+      }
+      assert.ok(typeof claimed === 'number', `the card has no ${key} test accuracy`);
+      const bytes = fs.readFileSync(path.join(MODELS, file));
+      const meta = decodeMetadataProps(bytes);
+      const config = featureConfigFromJSON(meta[METADATA_KEYS.featureConfig]);
+      const labels: string[] = JSON.parse(meta[METADATA_KEYS.labels]);
+      const backend = await anyFeatureBackend();
+      const extractor = backend.createExtractor(config);
+      const test = officialSplit(listFsddClips(FSDD)).test;
+      assert.equal(test.length, 300);
+      const audio = loadAudio(test, config.sampleRate, backend);
+      const frames = config.numFrames;
+      const dims = featureDimension(config);
+      const batch = new Float32Array(test.length * frames * dims);
+      audio.forEach((a, i) => batch.set(extractor.compute(a).data, i * frames * dims));
+      extractor.dispose();
+      const session = await ort.InferenceSession.create(bytes);
+      const out = await session.run({ features: new ort.Tensor('float32', batch, [test.length, frames, dims]) });
+      const probs = out.probabilities.data as Float32Array;
+      let correct = 0;
+      test.forEach((c, i) => {
+        const row = probs.subarray(i * labels.length, (i + 1) * labels.length);
+        let best = 0;
+        for (let k = 1; k < row.length; k++) if (row[k] > row[best]) best = k;
+        if (labels[best] === String(c.digit)) correct++;
+      });
+      const accuracy = correct / test.length;
+      // One clip of slack: the card was measured with tfjs (or the other feature backend), and a
+      // clip on a decision boundary may flip between float implementations.
+      assert.ok(accuracy >= claimed - 1 / 300 - 1e-9, `${file}: ${(100 * accuracy).toFixed(2)}% on the test split, card claims ${(100 * claimed).toFixed(2)}%`);
+    });
+  }
+});
