@@ -80,6 +80,15 @@ describe('digits serve (src/web/server.ts)', function () {
     assert.match(srv.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
+  it('refuses foreign Host names on a loopback bind (DNS rebinding)', async () => {
+    assert.equal((await raw(srv.port, `GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`)).status, 403);
+    assert.equal((await raw(srv.port, `GET / HTTP/1.1\r\nHost: evil.example:${srv.port}\r\nConnection: close\r\n\r\n`)).status, 403);
+    assert.equal((await raw(srv.port, `GET / HTTP/1.0\r\n\r\n`)).status, 403);
+    for (const host of [`localhost:${srv.port}`, `127.0.0.1:${srv.port}`, '[::1]:80', 'LOCALHOST']) {
+      assert.equal((await raw(srv.port, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)).status, 200, host);
+    }
+  });
+
   it('serves the app shell with security headers and no-cache', async () => {
     const r = await raw(srv.port, get('/'));
     assert.equal(r.status, 200);
@@ -160,16 +169,16 @@ describe('digits serve (src/web/server.ts)', function () {
       assert.ok(!r.body.toString().includes(secret), `${path} leaked the file`);
     }
     // An absolute-form target with a path outside the root.
-    const abs = await raw(srv.port, `GET http://127.0.0.1/../secret.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const abs = await raw(srv.port, `GET http://127.0.0.1/../secret.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
     assert.ok([400, 404].includes(abs.status));
   });
 
   it('refuses bodies, other methods, long URLs and oversized headers', async () => {
-    const post = await raw(srv.port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`);
+    const post = await raw(srv.port, `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`);
     assert.equal(post.status, 405);
-    const withBody = await raw(srv.port, `GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\nConnection: close\r\n\r\n`);
+    const withBody = await raw(srv.port, `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000000\r\nConnection: close\r\n\r\n`);
     assert.equal(withBody.status, 413);
-    const chunked = await raw(srv.port, `GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n`);
+    const chunked = await raw(srv.port, `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n`);
     assert.equal(chunked.status, 413);
     const longUrl = await raw(srv.port, get('/' + 'a'.repeat(5000)));
     assert.equal(longUrl.status, 414);
@@ -186,7 +195,7 @@ describe('digits serve (src/web/server.ts)', function () {
     const sock: Socket = connect(srv.port, '127.0.0.1');
     await new Promise((r) => sock.once('connect', r));
     sock.resume();
-    sock.write('GET / HTTP/1.1\r\nHost: x\r\n');
+    sock.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
     const trickle = setInterval(() => sock.writable && sock.write('X-a: b\r\n'), 200);
     const closed = await new Promise<boolean>((resolve) => {
       const t = setTimeout(() => resolve(false), 10_000);

@@ -243,7 +243,18 @@ function indexRoot(root: string) {
   });
 }
 
-export function createRequestHandler(options: Pick<ServeOptions, 'root' | 'modelsDir'> & { limits?: Partial<ServeLimits> }) {
+/** Host header names that mean "this machine"; anything else reaching a loopback bind is a rebinding attempt. */
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+function hostName(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const h = header.trim().toLowerCase();
+  return h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.split(':')[0];
+}
+
+export function createRequestHandler(
+  options: Pick<ServeOptions, 'root' | 'modelsDir'> & { limits?: Partial<ServeLimits>; loopbackOnly?: boolean },
+) {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const root = resolve(options.root);
   const modelsDir = resolve(options.modelsDir);
@@ -270,6 +281,11 @@ export function createRequestHandler(options: Pick<ServeOptions, 'root' | 'model
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     const url = req.url ?? '/';
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'Method Not Allowed', { Allow: 'GET, HEAD' });
+    // DNS rebinding: a web page whose name now points at 127.0.0.1 must not read a loopback-only server.
+    if (options.loopbackOnly) {
+      const name = hostName(req.headers.host);
+      if (name === undefined || !(LOOPBACK_NAMES.has(name) || name.startsWith('127.'))) return refuse(res, 403, 'Forbidden: unexpected Host');
+    }
     if (url.length > limits.maxUrlLength) return refuse(res, 414, 'URI Too Long');
     // Static files take no body; refusing here stops a client from streaming one at us.
     const declared = req.headers['content-length'];
@@ -303,7 +319,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8080;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ServeError(`port ${port} must be an integer in 0..65535`);
-  const handler = createRequestHandler(options);
+  const handler = createRequestHandler({ ...options, loopbackOnly: isLoopback(host) });
   const server = createServer(
     {
       maxHeaderSize: limits.maxHeaderBytes,
