@@ -5,8 +5,10 @@ import { loadStreamCore, type StreamCore, type VadEvent, type VadHandle, type Va
 import {
   DEFAULT_MIN_DEPTH_DB,
   DEFAULT_MIN_PIECE_MS,
+  DEFAULT_MIN_SPEECH_MS,
   DEFAULT_SURE_DEPTH_DB,
   DEFAULT_SURE_LOW_MS,
+  mergeShortStretches,
   splitSegment,
   type SegmentClassifier,
   type SegmentPrediction,
@@ -452,18 +454,31 @@ export class Listener extends EventEmitter {
     this.lastEarlyCheck = now;
     const split = this.opts.split ?? {};
     const audio = this.history!.slice(this.consumedTo, now);
-    const hangover = Math.round((this.vadConfig.hangoverMs / 1000) * this.rate);
-    const valleys = this.core
-      .findValleys(audio, this.rate, split.minDepthDb ?? DEFAULT_MIN_DEPTH_DB, split.minPieceMs ?? DEFAULT_MIN_PIECE_MS)
-      .filter(
-        (v) =>
-          v.depthDb >= (split.sureDepthDb ?? DEFAULT_SURE_DEPTH_DB) &&
-          v.lowMs >= (split.sureLowMs ?? DEFAULT_SURE_LOW_MS) &&
-          // Speech has clearly resumed after the pause.
-          v.sample + (v.lowMs / 1000) * this.rate < audio.length - hangover,
-      );
-    if (!valleys.length) return;
-    const cut = valleys[valleys.length - 1].sample;
+    const minSpeech = split.minSpeechMs ?? DEFAULT_MIN_SPEECH_MS;
+    // Sure pauses whose low stretch is over; short stretches between them (a word's closure and
+    // burst) are merged exactly as splitSegment will merge them.
+    const sure = mergeShortStretches(
+      this.core
+        .findValleys(audio, this.rate, split.minDepthDb ?? DEFAULT_MIN_DEPTH_DB, split.minPieceMs ?? DEFAULT_MIN_PIECE_MS)
+        .filter(
+          (v) =>
+            v.depthDb >= (split.sureDepthDb ?? DEFAULT_SURE_DEPTH_DB) &&
+            v.lowMs >= (split.sureLowMs ?? DEFAULT_SURE_LOW_MS) &&
+            v.sample + ((v.lowMs / 2) * this.rate) / 1000 < audio.length,
+        ),
+      audio.length,
+      this.rate,
+      this.vadConfig.preRollMs,
+      minSpeech,
+    );
+    // Release up to the last pause that has a digit's worth of speech after it (so it cannot be
+    // a closure inside the word still being spoken).
+    let cut = -1;
+    for (let k = sure.length - 1; k >= 0 && cut < 0; k--) {
+      const next = k + 1 < sure.length ? sure[k + 1].sample - ((sure[k + 1].lowMs / 2) * this.rate) / 1000 : audio.length;
+      if (this.ms(next - sure[k].sample) - sure[k].lowMs / 2 >= minSpeech) cut = sure[k].sample;
+    }
+    if (cut < 0) return;
     await this.recognize(audio.subarray(0, cut), this.consumedTo, now, this.vadConfig.preRollMs, false);
     this.consumedTo += cut;
   }

@@ -1,4 +1,4 @@
-import type { StreamCore } from './core.js';
+import type { StreamCore, Valley } from './core.js';
 
 /** What the Listener needs from a recognizer (DigitRecognizer's Prediction fits). */
 export interface SegmentPrediction {
@@ -29,6 +29,29 @@ export const DEFAULT_SURE_DEPTH_DB = 15;
 export const DEFAULT_SURE_LOW_MS = 60;
 export const DEFAULT_MIN_DEPTH_DB = 8;
 export const DEFAULT_MIN_PIECE_MS = 150;
+export const DEFAULT_MIN_SPEECH_MS = 180;
+
+/**
+ * Drops sure cuts that would leave a stretch with too little speech for a digit: a few words hold a
+ * long, deep closure (george's "eight": "eigh" … "t"), and the burst after it belongs to the word
+ * before, not to a digit of its own. A short stretch joins the one before it (or after it, first).
+ */
+export function mergeShortStretches(sure: Valley[], n: number, sampleRate: number, edgeSilenceMs: number, minSpeechMs: number): Valley[] {
+  const cuts = [...sure];
+  for (;;) {
+    const bounds = [0, ...cuts.map((v) => v.sample), n];
+    const low = [edgeSilenceMs / 2, ...cuts.map((v) => v.lowMs / 2), edgeSilenceMs / 2];
+    let short = -1;
+    for (let i = 0; i + 1 < bounds.length && short < 0; i++) {
+      const speech = ((bounds[i + 1] - bounds[i]) / sampleRate) * 1000 - low[i] - low[i + 1];
+      if (speech < minSpeechMs && cuts.length > 0) short = i;
+    }
+    if (short < 0) return cuts;
+    // Stretch `short` lies between cuts[short - 1] and cuts[short]: remove the cut before it, or
+    // the one after it when it is the first stretch.
+    cuts.splice(short > 0 ? short - 1 : 0, 1);
+  }
+}
 
 export interface SplitOptions {
   /** Valleys shallower than this (dB below the energy on both sides) are not cut points. Default 8. */
@@ -92,14 +115,15 @@ export async function splitSegment(
   const maxCuts = options.maxCuts ?? 8;
   const typical = options.typicalDigitMs ?? 850;
   const acceptWhole = options.acceptWholeAbove ?? 0.9;
-  const minSpeech = options.minSpeechMs ?? 180;
   const cutCost = options.weakCutCost ?? 0.7;
+  const minSpeech = options.minSpeechMs ?? DEFAULT_MIN_SPEECH_MS;
   const ms = (n: number) => (n / sampleRate) * 1000;
   const n = samples.length;
 
   const valleys = core.findValleys(samples, sampleRate, minDepthDb, minPieceMs);
-  const sure = valleys.filter((v) => v.depthDb >= sureDepth && v.lowMs >= sureLow);
-  const weak = valleys.filter((v) => !(v.depthDb >= sureDepth && v.lowMs >= sureLow));
+  const isSure = (v: Valley) => v.depthDb >= sureDepth && v.lowMs >= sureLow;
+  const sure = mergeShortStretches(valleys.filter(isSure), n, sampleRate, edgeSilenceMs, minSpeech);
+  const weak = valleys.filter((v) => !sure.includes(v) && !isSure(v));
   const bounds = [0, ...sure.map((v) => v.sample), n];
   // Silence inside a stretch that is not speech: the segment's pre/post-roll at its ends, half of
   // a bounding valley's low stretch elsewhere.

@@ -84,6 +84,15 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     });
   });
 
+  it('does not hold back digits that share a segment: a sure pause inside it releases the digits before it', async () => {
+    // 90 ms pauses: shorter than the hangover, so the endpointer keeps one segment open.
+    const s = makeDigitString('583', 'george', rng(17), { minPauseMs: 90, maxPauseMs: 90 });
+    const got = await listen(recognizer, s.samples, 8000, 80);
+    assert.equal(got.digits.length + got.rejected, 3);
+    const worst = Math.max(...got.digits.map((d) => d.latencyMs));
+    assert.ok(worst < 450, `latencies ${got.digits.map((d) => d.latencyMs.toFixed(0)).join(', ')} ms`);
+  });
+
   it('gives no digit events for noise bursts and melodies, and rejects nothing it never heard', async () => {
     const parts = [silence(0.5)];
     for (const kind of ['whitenoise', 'pinknoise', 'brownnoise'] as const) for (const g of [-40, -25, -12]) parts.push(noiseBurst(kind, 0.5, g), silence(0.7));
