@@ -212,11 +212,12 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   }
 
   // Rejection threshold: the top probability below which we answer "no digit", set on validation
-  // digits so that at most 1% of correctly recognised digits are lost to it.
+  // digits just below the least confident correct one: no validation digit the model got right
+  // is lost to it, and the not-a-digit class does the rejecting of noise and words.
   const valRng = new Rng(seed + 7);
   const valEval = evaluate(model, validation.map((e) => featurize(typeof e.audio === 'function' ? e.audio(valRng) : e.audio)), validation.map((e) => e.label), frames, dims, labels.length);
   const confident = valEval.predictions.filter((p) => p.label !== NONE_LABEL_INDEX && p.predicted === p.label).map((p) => p.confidence).sort((a, b) => a - b);
-  const threshold = confident.length ? Math.max(0, Math.min(0.99, confident[Math.floor(confident.length * 0.01)] - 1e-6)) : 0;
+  const threshold = confident.length ? Math.max(0, Math.min(0.99, confident[0] - 1e-4)) : 0;
   const digitsVal = valEval.predictions.filter((p) => p.label !== NONE_LABEL_INDEX);
   const noneValPreds = valEval.predictions.filter((p) => p.label === NONE_LABEL_INDEX);
   const rejection = {
