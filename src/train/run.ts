@@ -12,7 +12,7 @@ import { NOT_A_DIGIT_LABEL } from '../model/metadata.js';
 import { Augmenter, type AugmentOptions, makeNoise, mixAtSnr } from './augment.js';
 import { initTrainingBackend, type TrainingBackendName } from './backend.js';
 import { DIGIT_LABELS, NONE_LABEL_INDEX, defaultSyntheticDir, digitExamples, findSynthetic, loadAudio, loadWordAudio, noneExamples } from './dataset.js';
-import { saveLayersModel, writeAtomic } from './io.js';
+import { loadLayersModel, saveLayersModel, writeAtomic } from './io.js';
 import { Rng } from './random.js';
 import { confusionSvg, curvesSvg } from './report.js';
 import { type Evaluation, type Example, type TrainOptions, type TrainResult, evaluate, trainModel } from './trainer.js';
@@ -61,6 +61,8 @@ export interface RunOptions {
   none: boolean;
   featureConfig?: Partial<FeatureConfig>;
   width?: number;
+  /** Start from this tfjs model's weights (a `digits train` output folder's tfjs/), same architecture. */
+  initFrom?: string;
   augment?: Partial<AugmentOptions>;
   train: Partial<TrainOptions>;
   /** Babble SNRs (dB) to evaluate the test clips at. */
@@ -197,7 +199,17 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
 
   const augmenter = new Augmenter({ sampleRate: rate, ...o.augment }, fb, { clips: fitAudio });
   const model = buildModel(o.arch, { numFrames: frames, dims, numClasses: labels.length, seed, width: o.width });
-  o.log(`model: ${o.arch}, ${model.countParams()} parameters, input ${frames}x${dims}, ${labels.length} classes`);
+  if (o.initFrom) {
+    const init = await loadLayersModel(o.initFrom);
+    try {
+      model.setWeights(init.getWeights());
+    } catch (err) {
+      throw new DatasetError(`--init-from ${o.initFrom}: its weights do not fit a ${o.arch} for ${frames}x${dims} → ${labels.length} (${(err as Error).message})`);
+    } finally {
+      init.dispose();
+    }
+  }
+  o.log(`model: ${o.arch}, ${model.countParams()} parameters, input ${frames}x${dims}, ${labels.length} classes${o.initFrom ? `, weights from ${o.initFrom}` : ''}`);
   const trainResult = await trainModel(model, { train, validation }, featurize, { frames, dims, numClasses: labels.length }, augmenter, { ...o.train, log: o.log });
 
   // Test: clean, then mixed with babble from training clips (never from test clips).
@@ -230,6 +242,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   const provenance: Record<string, unknown> = {
     data: { source: 'FSDD', split: o.split.kind === 'official' ? 'official (takes 0-4 test)' : `leave-one-speaker-out: ${o.split.speaker}`, trainClips: fitClips.length, validationClips: valClips.length, testClips: split.test.length, limit: o.limit ?? null, synthetic: syntheticInfo, notADigit: o.none },
     arch: o.arch,
+    initFrom: o.initFrom ?? null,
     width: o.width ?? 1,
     parameters: model.countParams(),
     seed,

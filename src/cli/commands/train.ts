@@ -45,6 +45,8 @@ interface Opts {
   warmup: number;
   restart: number;
   features?: string;
+  augmentOptions?: string;
+  initFrom?: string;
   resume: boolean;
   onnx: boolean;
   losoResults?: string;
@@ -68,6 +70,8 @@ export function register(program: Command): void {
     .option('--synthetic-digits <n>', 'use at most N synthetic digit clips (0 = only the non-digit words)', int('--synthetic-digits', 0))
     .option('--no-none', 'no "not a digit" class')
     .option('--no-augment', 'no audio augmentation or SpecAugment')
+    .option('--augment-options <json>', 'augmentation overrides as JSON, e.g. \'{"pNoise":0.8,"snrDb":[-3,20],"noiseKinds":{"babble":6,"pink":1}}\'')
+    .option('--init-from <dir>', 'start from the weights of a trained model of the same architecture (its tfjs/ folder), e.g. to fine-tune')
     .option('--width <x>', 'width multiplier of the architecture', num('--width', 0.1, 8))
     .option('--batch-size <n>', 'batch size', int('--batch-size', 1), 64)
     .option('--lr <x>', 'peak learning rate (AdamW)', num('--lr', 1e-6, 1), 3e-3)
@@ -95,6 +99,14 @@ export function register(program: Command): void {
           featureConfig = JSON.parse(opts.features);
         } catch {
           throw new TrainOptionError(`--features is not valid JSON: ${opts.features}`);
+        }
+      }
+      let augment: Record<string, unknown> | undefined;
+      if (opts.augmentOptions) {
+        try {
+          augment = JSON.parse(opts.augmentOptions);
+        } catch {
+          throw new TrainOptionError(`--augment-options is not valid JSON: ${opts.augmentOptions}`);
         }
       }
       const synthetic = opts.synthetic === false ? null : opts.synthetic === true ? defaultSyntheticDir() : path.resolve(opts.synthetic);
@@ -128,7 +140,7 @@ export function register(program: Command): void {
       await initTrainingBackend();
       const members = opts.arch === 'ensemble' ? opts.members!.split(',').map((s) => s.trim()) : [opts.arch];
       for (const m of members) if (!isArchitecture(m)) throw new TrainOptionError(`unknown architecture '${m}'; choose from mlp, cnn, dscnn, resnet-se, transformer`);
-      const base = { data: opts.data, limit: opts.limit, synthetic, syntheticDigits: opts.syntheticDigits, none: opts.none, featureConfig, width: opts.width, log };
+      const base = { data: opts.data, limit: opts.limit, synthetic, syntheticDigits: opts.syntheticDigits, none: opts.none, featureConfig, width: opts.width, augment, initFrom: opts.initFrom ? path.resolve(opts.initFrom) : undefined, log };
 
       if (opts.loso) {
         if (opts.arch === 'ensemble') throw new TrainOptionError('--loso with --arch ensemble is not supported; run it per member architecture');
