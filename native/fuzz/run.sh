@@ -6,6 +6,8 @@
 #   bash native/fuzz/run.sh                 # every target, FUZZ_SECONDS (default 40) each
 #   FUZZ_SECONDS=3600 bash native/fuzz/run.sh features_fuzz   # one target, longer
 #   bash native/fuzz/run.sh --regress       # only replay the committed corpus (a few seconds)
+#   FUZZ_SEED=1 bash native/fuzz/run.sh     # fixed seed: the same inputs every run (CI uses this, so a
+#                                           # red CI run is reproducible and not a roll of the dice)
 #
 # The committed seeds (native/fuzz/corpus/<target>/) are read-only inputs; what libFuzzer discovers
 # goes to build/fuzz/corpus/<target>/ so the repository does not grow.
@@ -75,6 +77,7 @@ for t in "${targets[@]}"; do
   if [ "$t" = wav_decoder ]; then
     echo "== wav_decoder (TypeScript decodeWav / WAV stream reader, mutation loop)"
     mode=(--seconds "$seconds")
+    [ -n "${FUZZ_SEED:-}" ] && mode+=(--seed "$FUZZ_SEED")
     [ $regress -eq 1 ] && mode=(--regress)
     if ! (cd "$root" && node --import tsx native/fuzz/wav-decoder.fuzz.ts "${mode[@]}" \
           --corpus native/fuzz/corpus/wav_decoder --artifacts "$out/artifacts"); then
@@ -98,7 +101,7 @@ for t in "${targets[@]}"; do
   if [ $regress -eq 1 ]; then
     args=(-runs=0 "$seeds")
   else
-    args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 "$work" "$seeds")
+    args=(${FUZZ_SEED:+-seed=$FUZZ_SEED} -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 "$work" "$seeds")
   fi
   if env "${envs[@]}" "$out/$bin" -artifact_prefix="$out/artifacts/$t-" "${args[@]}" >"$log" 2>&1; then
     stats=$(grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' "$log" | awk '{print $2}' | paste -sd/ - || true)
