@@ -231,6 +231,34 @@ describe('kiosk web app in headless Chromium', function () {
     await browser.close();
   });
 
+  it('the page and the Node library give the same answers on the same clips (same core, same model)', async () => {
+    const all = readdirSync(fsdd!).filter((f) => /^\d_[a-z]+_[0-4]\.wav$/.test(f)).sort();
+    const files = all.filter((_, i) => i % 37 === 0).slice(0, 40).map((f) => join(fsdd!, f));
+    const rec = await DigitRecognizer.load({ model: join(ROOT, 'models', metrics.model as string), backend: 'wasm' });
+    const node = new Map<string, { digit: number | null; candidate: number; confidence: number }>();
+    try {
+      for (const f of files) {
+        const p = await rec.predict(f);
+        node.set(f.split('/').pop()!, { digit: p.digit, candidate: p.candidate, confidence: p.confidence });
+      }
+    } finally {
+      await rec.dispose();
+    }
+    const { browser, page } = await open(undefined, 'mode=batch');
+    await waitReady(page);
+    await page.setInputFiles('#files', files);
+    await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length >= n, files.length, { timeout: 60000 });
+    const web = (await probe(page)).results;
+    assert.equal(web.length, files.length);
+    for (const w of web) {
+      const n = node.get(w.source)!;
+      assert.equal(w.digit, n.digit, `${w.source}: page ${w.digit}, node ${n.digit}`);
+      assert.equal(w.candidate, n.candidate, w.source);
+      assert.ok(Math.abs(w.confidence - n.confidence) < 1e-3, `${w.source}: confidence ${w.confidence} vs ${n.confidence}`);
+    }
+    await browser.close();
+  });
+
   it('a file given while the page is still loading is recognized as soon as the model is ready', async () => {
     const browser = await launch();
     browsers.push(browser);
