@@ -109,6 +109,16 @@ describe('digits listen (CLI)', function () {
     assert.match(bad.stderr, /--sensitivity 3 must be a number in 0\.\.1/);
   });
 
+  it('binary garbage on stdin is heard as noise: no digits, clean exit', async () => {
+    const r = rng(31);
+    const junk = Buffer.alloc(8000 * 2 * 10);
+    for (let i = 0; i < junk.length; i++) junk[i] = Math.floor(r() * 256);
+    const run = await digits(['listen', '--input', '-', '--rate', '8000', '--json'], junk);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(heard(run), '');
+    assert.equal(run.events.at(-1)?.type, 'end');
+  });
+
   describe('with live capture (PortAudio over an ALSA file device)', () => {
     before(function () {
       if (!('binding' in loadNativeCapture())) this.skip();
