@@ -34,6 +34,8 @@ const { values } = parseArgs({
     name: { type: 'string', default: 'default' },
     // Share of correctly recognised validation digits the rejection threshold may turn into "no digit".
     'reject-quantile': { type: 'string', default: '0' },
+    // The exact commands that made the run (repeatable); recorded in the card's "reproduce".
+    command: { type: 'string', multiple: true },
   },
 });
 if (!values.run) {
@@ -128,7 +130,10 @@ const threshold = Number(Math.max(0, Math.min(0.99, correctConf[Math.floor(corre
 const rejectedShare = (tops: { best: number; confidence: number }[]) => tops.filter((t) => t.best === NONE_LABEL_INDEX || t.confidence < threshold).length / tops.length;
 const rejection = {
   threshold,
-  rule: `top probability of the ${quantile} quantile of correctly recognised validation digits (${valClips.length} FSDD validation clips)`,
+  rule:
+    quantile === 0
+      ? `just below the top probability of the least confident correctly recognised validation digit (${valClips.length} FSDD validation clips)`
+      : `top probability of the ${quantile} quantile of correctly recognised validation digits (${valClips.length} FSDD validation clips)`,
   digitsRejected: Number(rejectedShare(valTop).toFixed(4)),
   noiseRejected: labels.includes('none') ? Number(rejectedShare(await topOf(fp32, noneBatch)).toFixed(4)) : null,
 };
@@ -187,8 +192,10 @@ const card = {
   metrics,
   reproduce: [
     'bash scripts/synthesize-speakers.sh',
-    `digits train --arch ${runCard.modelType} --epochs ${training.options?.epochs ?? '?'} --seed ${training.seed} --synthetic --synthetic-digits ${training.data?.synthetic?.digitClips ?? 0} --out runs/${name}`,
-    ...(loso ? [`digits train --arch ${runCard.modelType} --loso all --epochs ${loso.epochs} --synthetic --synthetic-digits ${training.data?.synthetic?.digitClips ?? 0} --out runs/${name}-loso`] : []),
+    ...(values.command ?? [
+      `digits train --arch ${runCard.modelType} --epochs ${training.options?.epochs ?? '?'} --seed ${training.seed} --synthetic --synthetic-digits ${training.data?.synthetic?.digitClips ?? 0} --out runs/${name}`,
+      ...(loso ? [`digits train --arch ${runCard.modelType} --loso all --epochs ${loso.epochs} --synthetic --synthetic-digits ${training.data?.synthetic?.digitClips ?? 0} --out runs/${name}-loso`] : []),
+    ]),
     `npx tsx scripts/build-default-model.ts --run runs/${name}${loso ? ` --loso runs/${name}-loso/loso.json` : ''}`,
   ],
 };
@@ -219,6 +226,9 @@ const md = [
   losoMetrics
     ? [
         `## Leave-one-speaker-out (${losoMetrics.foldsCompleted} of 6 folds, ${losoMetrics.epochs} epochs each): mean ${pct(losoMetrics.mean)}`,
+        '',
+        `Each fold trains the ${runCard.modelType} from scratch on 5 speakers${training.initFrom ? ' (the base recipe, without the babble fine-tune)' : ''} and tests all 500 clips of the 6th.`,
+        '',
         '| held-out speaker | accuracy |',
         '|---|---|',
         ...Object.entries(losoMetrics.folds).map(([s, v]) => `| ${s} | ${pct(v as number)} |`),
@@ -229,6 +239,7 @@ const md = [
   '',
   '## Training',
   `- ${training.data?.split}; ${training.data?.trainClips} FSDD clips (+ ${training.data?.synthetic?.digitClips ?? 0} synthetic espeak-ng digit clips; not-a-digit class: ${training.data?.notADigit ? 'yes' : 'no'}), seed ${training.seed}.`,
+  ...(training.initFrom ? [`- Fine-tuned from an earlier run's weights (\`--init-from\`), with babble-heavy augmentation (see the commands below).`] : []),
   `- ${training.parameters} parameters, ${training.epochs} epochs (best validation at ${training.bestEpoch}); tfjs ${training.backend?.training} backend, ${training.secondsPerEpoch} s/epoch on a shared 2-core machine.`,
   training.options?.augment === false
     ? '- No augmentation.'
