@@ -57,6 +57,19 @@ function stagingDir(cacheDir: string): string {
   return fs.mkdtempSync(path.join(cacheDir, '.staging-'));
 }
 
+/**
+ * Deletes a staging folder. When tar refuses an archive midway, its writes already under way can
+ * still land while we delete (ENOTEMPTY): retry, and if the folder still will not go, say so
+ * rather than let the cleanup replace the error that matters.
+ */
+function removeStaging(staging: string, options: { log?: (message: string) => void }): void {
+  try {
+    fs.rmSync(staging, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+  } catch (err) {
+    options.log?.(`could not remove the staging folder ${staging}: ${(err as Error).message}`);
+  }
+}
+
 /** Moves a verified staging/recordings into cacheDir/recordings and records where it came from. */
 function install(staging: string, cacheDir: string, provenance: Provenance): string {
   const target = path.join(cacheDir, 'recordings');
@@ -140,7 +153,7 @@ export async function fetchFromArchive(cacheDir: string, options: RemoteOptions 
     fs.rmSync(file, { force: true });
     return { dir, provenance };
   } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
+    removeStaging(staging, options);
   }
 }
 
@@ -249,7 +262,7 @@ export async function fetchFromHuggingFace(dataset: string, cacheDir: string, op
     for (const [i] of files.entries()) fs.rmSync(path.join(downloads, `${dataset.replace(/[^A-Za-z0-9-]/g, '_')}-${i}.parquet`), { force: true });
     return { dir, provenance };
   } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
+    removeStaging(staging, options);
   }
 }
 
