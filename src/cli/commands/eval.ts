@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .option('--split <name>', 'official FSDD split for folders: test | train | all', 'all')
     .option('--backend <name>', 'feature backend: auto | native | wasm', 'auto')
     .option('--threshold <p>', "rejection threshold (default: the model's calibrated value)")
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', '2')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (1 measured fastest for batch eval on a busy 2-core machine)', '1')
     .option('--batch <n>', 'clips per ONNX Runtime run', '64')
     .option('--json', 'print one JSON object')
     .action(async (target: string, opts) => {
