@@ -35,7 +35,9 @@ export async function loadFeatureBackend(options: LoadFeatureBackendOptions = {}
     try {
       return (await import('./native.js')).createNativeBackend();
     } catch (err) {
-      if (!(err instanceof BackendUnavailableError)) throw err;
+      // By code, not instanceof: a second copy of errors.ts (ESM and CJS builds side by side, or a
+      // test loader) must not turn "no addon here" into a crash instead of the wasm fallback.
+      if ((err as { code?: unknown })?.code !== 'ERR_BACKEND_UNAVAILABLE') throw err;
     }
   }
   return (await import('./wasm.js')).createWasmBackend();
