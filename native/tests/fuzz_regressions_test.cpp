@@ -144,6 +144,24 @@ int main() {
     sd_resampler_destroy(rs);
   }
 
+  // Same finding at other ratios (up- and down-sampling, 441:320), runs of 3 equal samples.
+  {
+    std::vector<float> x(2000);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = (i / 3) % 2 ? 3.4e38f : -3.4e38f;
+    const int32_t rates[][2] = {{8000, 16000}, {44100, 8000}, {48000, 16000}, {11025, 8000}};
+    for (const auto &r : rates) {
+      sd_resampler *rs = sd_resampler_create(r[0], r[1], &err);
+      CHECK(rs != nullptr, "resampler %d -> %d: %s", r[0], r[1], err.message);
+      if (!rs) continue;
+      std::vector<float> y(static_cast<size_t>(sd_resampler_output_length(rs, static_cast<int32_t>(x.size()))));
+      const int32_t n = sd_resampler_process(rs, x.data(), static_cast<int32_t>(x.size()), y.data(),
+                                             static_cast<int32_t>(y.size()), &err);
+      CHECK(n == static_cast<int32_t>(y.size()) && all_finite(y), "resample %d -> %d of +-3.4e38 gave inf/NaN", r[0],
+            r[1]);
+      sd_resampler_destroy(rs);
+    }
+  }
+
   if (failures) {
     std::fprintf(stderr, "fuzz_regressions_test: %d failure(s)\n", failures);
     return 1;
