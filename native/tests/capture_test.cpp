@@ -12,20 +12,11 @@
 #include <vector>
 
 #include "../capture/pa_capture.h"
+#include "check.h"
 #include "wav_fixture.h"
 
 using namespace spoken_digits;
 
-static int failures = 0;
-#define CHECK(cond, ...)                                        \
-  do {                                                          \
-    if (!(cond)) {                                              \
-      std::fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      std::fprintf(stderr, __VA_ARGS__);                        \
-      std::fprintf(stderr, "\n");                               \
-      ++failures;                                               \
-    }                                                           \
-  } while (0)
 
 int main() {
   int rate = 0;
@@ -113,7 +104,5 @@ int main() {
   std::remove(raw.c_str());
   std::remove(conf.c_str());
   rmdir(dir.c_str());
-  if (failures) std::fprintf(stderr, "capture_test: %d failure(s)\n", failures);
-  else std::printf("capture_test: ok\n");
-  return failures ? 1 : 0;
+  return spoken_digits_test::finish("capture_test");
 }

@@ -11,87 +11,15 @@
 #include "../dsp/features.hpp"
 #include "../dsp/pair_fft.hpp"
 #include "../dsp/sd_dsp.h"
+#include "check.h"
+#include "extractor_fixture.h"
 
-static int failures = 0;
-static int checks = 0;
-#define CHECK(cond, ...)                                          \
-  do {                                                            \
-    ++checks;                                                     \
-    if (!(cond)) {                                                \
-      std::fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);   \
-      std::fprintf(stderr, __VA_ARGS__);                          \
-      std::fprintf(stderr, "\n");                                 \
-      ++failures;                                                 \
-    }                                                             \
-  } while (0)
+using namespace spoken_digits_test;
+
 
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-
-std::vector<double> default_params() {
-  std::vector<double> p(SD_P_COUNT, 0.0);
-  p[SD_P_SAMPLE_RATE] = 8000;
-  p[SD_P_KIND] = SD_KIND_MFCC;
-  p[SD_P_N_FFT] = 256;
-  p[SD_P_WIN_LENGTH] = 200;
-  p[SD_P_HOP_LENGTH] = 80;
-  p[SD_P_WINDOW] = SD_WINDOW_HANN;
-  p[SD_P_CENTER] = 1;
-  p[SD_P_PAD_MODE] = SD_PAD_CONSTANT;
-  p[SD_P_PRE_EMPHASIS] = 0;
-  p[SD_P_POWER] = 2;
-  p[SD_P_N_MELS] = 40;
-  p[SD_P_F_MIN] = 20;
-  p[SD_P_F_MAX] = 4000;
-  p[SD_P_MEL_SCALE] = SD_MEL_SCALE_SLANEY;
-  p[SD_P_MEL_NORM] = SD_MEL_NORM_SLANEY;
-  p[SD_P_LOG_TYPE] = SD_LOG_DB;
-  p[SD_P_LOG_AMIN] = 1e-10;
-  p[SD_P_LOG_HAS_TOP_DB] = 1;
-  p[SD_P_LOG_TOP_DB] = 80;
-  p[SD_P_LOG_REF_IS_MAX] = 0;
-  p[SD_P_LOG_REF] = 1;
-  p[SD_P_LOG_FLOOR] = 1e-6;
-  p[SD_P_N_MFCC] = 20;
-  p[SD_P_DELTAS] = 0;
-  p[SD_P_DELTA_WIDTH] = 9;
-  p[SD_P_NUM_FRAMES] = 0;
-  p[SD_P_HAS_NORMALIZATION] = 0;
-  return p;
-}
-
-struct Run {
-  int status = SD_OK;
-  std::string message;
-  int frames = 0, dims = 0;
-  std::vector<float> data;
-};
-
-Run run(const std::vector<double> &params, const std::vector<float> &x) {
-  Run r;
-  sd_error err{};
-  sd_extractor *ex = sd_extractor_create(params.data(), static_cast<int32_t>(params.size()), &err);
-  if (!ex) {
-    r.status = err.code;
-    r.message = err.message;
-    return r;
-  }
-  r.dims = sd_extractor_dims(ex);
-  const int32_t n = static_cast<int32_t>(x.size());
-  const int32_t frames = sd_extractor_frames(ex, n);
-  r.data.assign(static_cast<size_t>(frames > 0 ? frames : 0) * r.dims, -12345.0f);
-  const int32_t got = sd_extractor_compute(ex, x.empty() ? nullptr : x.data(), n, r.data.empty() ? nullptr : r.data.data(),
-                                           static_cast<int32_t>(r.data.size()), &err);
-  if (got < 0) {
-    r.status = err.code;
-    r.message = err.message;
-  } else {
-    r.frames = got;
-  }
-  sd_extractor_destroy(ex);
-  return r;
-}
 
 std::vector<float> sine(int sr, double f, int n, double amp = 0.5, double phase = 0) {
   std::vector<float> x(n);
@@ -129,7 +57,7 @@ void test_config_errors() {
   };
   const std::vector<float> x = sine(8000, 440, 800);
   for (const Case &c : cases) {
-    std::vector<double> p = default_params();
+    std::vector<double> p = params();
     p[c.index] = c.value;
     Run r = run(p, x);
     CHECK(r.status == SD_ERR_CONFIG, "param %d = %g: status %d (%s)", c.index, c.value, r.status, r.message.c_str());
@@ -137,13 +65,13 @@ void test_config_errors() {
           r.message.c_str(), c.needle);
   }
   // Normalization statistics: wrong count, non-finite values, std <= 0.
-  std::vector<double> p = default_params();
+  std::vector<double> p = params();
   p[SD_P_HAS_NORMALIZATION] = 1;
   for (int i = 0; i < 2 * 19; ++i) p.push_back(1.0);
   Run r = run(p, x);
   CHECK(r.status == SD_ERR_CONFIG && r.message.find("normalization statistics have 19 values") != std::string::npos,
         "short statistics: %s", r.message.c_str());
-  p = default_params();
+  p = params();
   p[SD_P_HAS_NORMALIZATION] = 1;
   for (int i = 0; i < 40; ++i) p.push_back(i == 25 ? 0.0 : 1.0);
   r = run(p, x);
@@ -154,7 +82,7 @@ void test_config_errors() {
 }
 
 void test_input_errors() {
-  const std::vector<double> p = default_params();
+  const std::vector<double> p = params();
   Run r = run(p, {});
   CHECK(r.status == SD_ERR_INPUT && r.message.find("empty") != std::string::npos, "empty: %d %s", r.status, r.message.c_str());
   std::vector<float> x = sine(8000, 440, 1000);
@@ -166,7 +94,7 @@ void test_input_errors() {
   CHECK(r.status == SD_ERR_INPUT && r.message.find("sample 500 is infinite") != std::string::npos, "Inf: %s", r.message.c_str());
   // Too many output values (hop 1, full spectrogram) is bad input, not an allocation attempt.
   {
-    std::vector<double> q = default_params();
+    std::vector<double> q = params();
     q[SD_P_KIND] = SD_KIND_SPECTROGRAM;
     q[SD_P_HOP_LENGTH] = 1;
     q[SD_P_N_FFT] = 1024;
@@ -257,7 +185,7 @@ void test_mel_and_dct() {
 void test_shaping() {
   for (int kind : {SD_KIND_LOGMEL, SD_KIND_MFCC}) {
     for (int deltas : {0, 2}) {
-      std::vector<double> p = default_params();
+      std::vector<double> p = params();
       p[SD_P_KIND] = kind;
       p[SD_P_DELTAS] = deltas;
       std::mt19937 rng(7);
@@ -284,7 +212,7 @@ void test_shaping() {
     }
   }
   // Cropping keeps the loudest stretch: a burst at 3.0-3.4 s of a 5 s clip lands inside 1 s.
-  std::vector<double> p = default_params();
+  std::vector<double> p = params();
   p[SD_P_NUM_FRAMES] = 100;
   p[SD_P_KIND] = SD_KIND_LOGMEL;
   std::vector<float> x(40000, 0.0f);
@@ -395,7 +323,7 @@ void test_random_configs() {
   std::uniform_real_distribution<double> u(0, 1);
   int ok = 0, rejected = 0;
   for (int iter = 0; iter < 300; ++iter) {
-    std::vector<double> p = default_params();
+    std::vector<double> p = params();
     p[SD_P_SAMPLE_RATE] = pick({8000, 16000, 22050, 44100, 999, 48000});
     p[SD_P_KIND] = pick({0, 1, 2});
     p[SD_P_N_FFT] = pick({16, 32, 64, 128, 256, 512, 1024, 100});
@@ -449,7 +377,7 @@ void test_fft_lanes_agree() {
   std::normal_distribution<float> g(0, 0.2f);
   for (int kind : {SD_KIND_SPECTROGRAM, SD_KIND_LOGMEL, SD_KIND_MFCC}) {
     for (int n : {1, 333, 8000, 12001}) {
-      std::vector<double> p = default_params();
+      std::vector<double> p = params();
       p[SD_P_KIND] = kind;
       p[SD_P_POWER] = n % 2 ? 1 : 2;
       std::vector<float> x(n);
@@ -474,10 +402,5 @@ int main() {
   test_resampler_response();
   test_random_configs();
   test_fft_lanes_agree();
-  if (failures) {
-    std::fprintf(stderr, "dsp_core_test: %d of %d checks failed\n", failures, checks);
-    return 1;
-  }
-  std::printf("dsp_core_test: %d checks passed\n", checks);
-  return 0;
+  return spoken_digits_test::finish("dsp_core_test");
 }

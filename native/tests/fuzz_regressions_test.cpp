@@ -4,59 +4,16 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "../dsp/sd_dsp.h"
+#include "check.h"
+#include "extractor_fixture.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                        \
-  do {                                                          \
-    if (!(cond)) {                                              \
-      std::fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      std::fprintf(stderr, __VA_ARGS__);                        \
-      std::fprintf(stderr, "\n");                               \
-      ++failures;                                               \
-    }                                                           \
-  } while (0)
+using namespace spoken_digits_test;
 
 namespace {
-
-std::vector<double> params(int kind, int log_type) {
-  std::vector<double> p(SD_P_COUNT, 0.0);
-  p[SD_P_SAMPLE_RATE] = 8000;
-  p[SD_P_KIND] = kind;
-  p[SD_P_N_FFT] = 256;
-  p[SD_P_WIN_LENGTH] = 200;
-  p[SD_P_HOP_LENGTH] = 80;
-  p[SD_P_CENTER] = 1;
-  p[SD_P_POWER] = 2;
-  p[SD_P_N_MELS] = 40;
-  p[SD_P_F_MIN] = 20;
-  p[SD_P_F_MAX] = 4000;
-  p[SD_P_MEL_NORM] = SD_MEL_NORM_SLANEY;
-  p[SD_P_LOG_TYPE] = log_type;
-  p[SD_P_LOG_AMIN] = 1e-10;
-  p[SD_P_LOG_HAS_TOP_DB] = 1;
-  p[SD_P_LOG_TOP_DB] = 80;
-  p[SD_P_LOG_REF] = 1;
-  p[SD_P_LOG_FLOOR] = 1e-6;
-  p[SD_P_N_MFCC] = 13;
-  p[SD_P_DELTA_WIDTH] = 9;
-  return p;
-}
-
-// Returns the features, or an empty vector with err filled.
-std::vector<float> run(const std::vector<double> &p, const std::vector<float> &x, sd_error &err) {
-  sd_extractor *ex = sd_extractor_create(p.data(), static_cast<int32_t>(p.size()), &err);
-  if (!ex) return {};
-  const int32_t frames = sd_extractor_frames(ex, static_cast<int32_t>(x.size()));
-  std::vector<float> out(static_cast<size_t>(frames) * sd_extractor_dims(ex));
-  const int32_t got = sd_extractor_compute(ex, x.data(), static_cast<int32_t>(x.size()), out.data(),
-                                           static_cast<int32_t>(out.size()), &err);
-  sd_extractor_destroy(ex);
-  if (got < 0) return {};
-  return out;
-}
 
 bool all_finite(const std::vector<float> &v) {
   for (float f : v)
@@ -67,7 +24,6 @@ bool all_finite(const std::vector<float> &v) {
 }  // namespace
 
 int main() {
-  sd_error err;
 
   // 1. Finite but huge samples (|x| ~ 1e38): the power spectrum overflowed float into inf features.
   std::vector<float> huge(800);
@@ -77,45 +33,48 @@ int main() {
   for (int kind : {SD_KIND_SPECTROGRAM, SD_KIND_LOGMEL, SD_KIND_MFCC})
     for (int log_type : {SD_LOG_DB, SD_LOG_LN})
       for (int ref_is_max : {0, 1}) {
-        std::vector<double> p = params(kind, log_type);
+        std::vector<double> p = params(kind, log_type, 13);
         p[SD_P_DELTAS] = 2;
         p[SD_P_LOG_REF_IS_MAX] = ref_is_max;
-        const std::vector<float> f = run(p, huge, err);
-        CHECK(all_finite(f), "kind %d log %d ref max %d: huge finite samples gave non-finite features (%s)", kind,
-              log_type, ref_is_max, f.empty() ? err.message : "inf/nan in output");
+        const Run r = run(p, huge);
+        CHECK(r.status == SD_OK && all_finite(r.data),
+              "kind %d log %d ref max %d: huge finite samples gave non-finite features (%s)", kind, log_type,
+              ref_is_max, r.status != SD_OK ? r.message.c_str() : "inf/nan in output");
       }
 
   // 2. log.amin / log.floor below float range rounded to 0: silence became -inf.
   std::vector<float> silence(800, 0.0f);
   {
-    std::vector<double> p = params(SD_KIND_LOGMEL, SD_LOG_DB);
+    std::vector<double> p = params(SD_KIND_LOGMEL, SD_LOG_DB, 13);
     p[SD_P_LOG_AMIN] = 1e-300;
     p[SD_P_LOG_HAS_TOP_DB] = 0;
-    CHECK(run(p, silence, err).empty() && err.code == SD_ERR_CONFIG, "amin 1e-300 accepted");
+    CHECK(run(p, silence).status == SD_ERR_CONFIG, "amin 1e-300 accepted");
     p[SD_P_LOG_AMIN] = 1e-30;
-    CHECK(all_finite(run(p, silence, err)), "amin 1e-30 (float-representable) should work: %s", err.message);
-    std::vector<double> q = params(SD_KIND_LOGMEL, SD_LOG_LN);
+    Run r = run(p, silence);
+    CHECK(r.status == SD_OK && all_finite(r.data), "amin 1e-30 (float-representable) should work: %s", r.message.c_str());
+    std::vector<double> q = params(SD_KIND_LOGMEL, SD_LOG_LN, 13);
     q[SD_P_LOG_FLOOR] = 1e-320;
-    CHECK(run(q, silence, err).empty() && err.code == SD_ERR_CONFIG, "ln floor 1e-320 accepted");
+    CHECK(run(q, silence).status == SD_ERR_CONFIG, "ln floor 1e-320 accepted");
   }
 
   // 3. Normalization std that rounds to 0 in float (1e-300) made 1/std = inf.
   {
-    std::vector<double> p = params(SD_KIND_MFCC, SD_LOG_DB);
+    std::vector<double> p = params(SD_KIND_MFCC, SD_LOG_DB, 13);
     p[SD_P_HAS_NORMALIZATION] = 1;
     for (int i = 0; i < 13; ++i) p.push_back(0.0);
     for (int i = 0; i < 13; ++i) p.push_back(i == 5 ? 1e-300 : 1.0);
-    CHECK(run(p, silence, err).empty() && err.code == SD_ERR_CONFIG, "std 1e-300 accepted");
+    CHECK(run(p, silence).status == SD_ERR_CONFIG, "std 1e-300 accepted");
     p[SD_P_COUNT + 13 + 5] = 1e-3;
     p[SD_P_COUNT + 2] = 1e300;
-    CHECK(run(p, silence, err).empty() && err.code == SD_ERR_CONFIG, "mean 1e300 accepted");
+    CHECK(run(p, silence).status == SD_ERR_CONFIG, "mean 1e300 accepted");
     p[SD_P_COUNT + 2] = -40;
-    CHECK(all_finite(run(p, silence, err)), "sane normalization refused: %s", err.message);
+    const Run r = run(p, silence);
+    CHECK(r.status == SD_OK && all_finite(r.data), "sane normalization refused: %s", r.message.c_str());
   }
 
   // 4. fMin one rounding error below fMax: adjacent mel edges equal, 0/0 filter weights -> NaN.
   {
-    std::vector<double> p = params(SD_KIND_LOGMEL, SD_LOG_LN);
+    std::vector<double> p = params(SD_KIND_LOGMEL, SD_LOG_LN, 13);
     p[SD_P_SAMPLE_RATE] = 11025;
     p[SD_P_N_FFT] = 128;
     p[SD_P_WIN_LENGTH] = 25;
@@ -124,9 +83,9 @@ int main() {
     p[SD_P_MEL_SCALE] = SD_MEL_SCALE_HTK;
     p[SD_P_F_MIN] = 5512.4999999999918;
     p[SD_P_F_MAX] = 5512.5;
-    const std::vector<float> f = run(p, huge, err);
-    CHECK(f.empty() && err.code == SD_ERR_CONFIG && std::strstr(err.message, "too close"),
-          "degenerate mel range: expected a config error, got %s", f.empty() ? err.message : "features");
+    const Run r = run(p, huge);
+    CHECK(r.status == SD_ERR_CONFIG && r.message.find("too close") != std::string::npos,
+          "degenerate mel range: expected a config error, got %s", r.status != SD_OK ? r.message.c_str() : "features");
   }
 
   {
@@ -146,6 +105,7 @@ int main() {
 
   // Same finding at other ratios (up- and down-sampling, 441:320), runs of 3 equal samples.
   {
+    sd_error err{};
     std::vector<float> x(2000);
     for (size_t i = 0; i < x.size(); ++i) x[i] = (i / 3) % 2 ? 3.4e38f : -3.4e38f;
     const int32_t rates[][2] = {{8000, 16000}, {44100, 8000}, {48000, 16000}, {11025, 8000}};
@@ -162,10 +122,5 @@ int main() {
     }
   }
 
-  if (failures) {
-    std::fprintf(stderr, "fuzz_regressions_test: %d failure(s)\n", failures);
-    return 1;
-  }
-  std::printf("fuzz_regressions_test: all passed\n");
-  return 0;
+  return spoken_digits_test::finish("fuzz_regressions_test");
 }

@@ -5,19 +5,10 @@
 #include <vector>
 
 #include "../dsp/ring_buffer.h"
+#include "check.h"
 
 using spoken_digits::SpscRing;
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                    \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      std::fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);             \
-      std::fprintf(stderr, __VA_ARGS__);                                    \
-      std::fprintf(stderr, "\n");                                           \
-      ++failures;                                                           \
-    }                                                                       \
-  } while (0)
 
 int main() {
   {
@@ -77,7 +68,5 @@ int main() {
                 (unsigned long long)ring.overflows());
   }
 
-  if (failures) std::fprintf(stderr, "ring_buffer_test: %d failure(s)\n", failures);
-  else std::printf("ring_buffer_test: ok\n");
-  return failures ? 1 : 0;
+  return spoken_digits_test::finish("ring_buffer_test");
 }

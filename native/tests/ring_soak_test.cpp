@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../dsp/ring_buffer.h"
+#include "check.h"
 
 using spoken_digits::SpscRing;
 using Clock = std::chrono::steady_clock;
@@ -76,20 +77,13 @@ int main() {
   const uint64_t dropped_frames = ring.dropped() / kChannels;
   // Frames never written at all (dropped after the last one received) do not show up as gaps.
   const uint64_t tail_dropped = produced_frames - 1 - static_cast<uint64_t>(last);
-  int failures = 0;
-  auto check = [&](bool ok, const char *what) {
-    if (!ok) {
-      std::fprintf(stderr, "FAIL ring_soak: %s\n", what);
-      ++failures;
-    }
-  };
-  check(torn == 0, "a frame arrived torn (channels differ or odd item count)");
-  check(out_of_order == 0, "frames out of order or repeated");
-  check(received_frames + dropped_frames == produced_frames, "received + dropped != produced");
-  check(missing_frames + tail_dropped == dropped_frames, "gaps do not match the drop counter");
-  check(ring.overflows() == short_pushes, "overflow count differs from the producer's short pushes");
-  check(ring.totalWritten() == ring.totalRead(), "ring not drained");
-  check(dropped_frames > 0, "the producer never outran the consumer (test proves nothing)");
+  CHECK(torn == 0, "a frame arrived torn (channels differ or odd item count)");
+  CHECK(out_of_order == 0, "frames out of order or repeated");
+  CHECK(received_frames + dropped_frames == produced_frames, "received + dropped != produced");
+  CHECK(missing_frames + tail_dropped == dropped_frames, "gaps do not match the drop counter");
+  CHECK(ring.overflows() == short_pushes, "overflow count differs from the producer's short pushes");
+  CHECK(ring.totalWritten() == ring.totalRead(), "ring not drained");
+  CHECK(dropped_frames > 0, "the producer never outran the consumer (test proves nothing)");
   std::printf(
       "ring_soak: %.0f s, %llu frames produced, %llu received, %llu dropped (%.1f%%) in %llu overflows, %llu gaps, "
       "%llu reads, 0 torn/out-of-order required: torn %llu, out-of-order %llu\n",
@@ -97,7 +91,5 @@ int main() {
       (unsigned long long)dropped_frames, 100.0 * dropped_frames / produced_frames,
       (unsigned long long)ring.overflows(), (unsigned long long)gaps, (unsigned long long)reads,
       (unsigned long long)torn, (unsigned long long)out_of_order);
-  if (failures) return 1;
-  std::printf("ring_soak_test: ok\n");
-  return 0;
+  return spoken_digits_test::finish("ring_soak_test");
 }

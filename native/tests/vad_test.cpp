@@ -6,20 +6,11 @@
 #include <vector>
 
 #include "../dsp/vad.h"
+#include "check.h"
 #include "wav_fixture.h"
 
 using namespace spoken_digits;
 
-static int failures = 0;
-#define CHECK(cond, ...)                                     \
-  do {                                                       \
-    if (!(cond)) {                                           \
-      std::fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      std::fprintf(stderr, __VA_ARGS__);                     \
-      std::fprintf(stderr, "\n");                            \
-      ++failures;                                            \
-    }                                                        \
-  } while (0)
 
 struct Placed {
   int64_t start, end;
@@ -223,7 +214,5 @@ int main() {
     CHECK(found, "no valley between two clips (%zu valleys)", valleys.size());
   }
 
-  if (failures) std::fprintf(stderr, "vad_test: %d failure(s)\n", failures);
-  else std::printf("vad_test: ok\n");
-  return failures ? 1 : 0;
+  return spoken_digits_test::finish("vad_test");
 }
