@@ -19,16 +19,9 @@
 
 #include "sd_dsp.h"
 
-#define CHECK(cond, ...)                                        \
-  do {                                                          \
-    if (!(cond)) {                                              \
-      std::fprintf(stderr, "features_fuzz: check failed: %s: ", #cond); \
-      std::fprintf(stderr, __VA_ARGS__);                        \
-      std::fprintf(stderr, "\n");                               \
-      dump_params();                                            \
-      std::abort();                                             \
-    }                                                           \
-  } while (0)
+#define FUZZ_TARGET_NAME "features_fuzz"
+#define FUZZ_CHECK_CONTEXT() dump_params()
+#include "fuzz_check.h"
 
 namespace {
 

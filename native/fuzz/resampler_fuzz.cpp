@@ -18,15 +18,8 @@
 
 #include "sd_dsp.h"
 
-#define CHECK(cond, ...)                                                  \
-  do {                                                                    \
-    if (!(cond)) {                                                        \
-      std::fprintf(stderr, "resampler_fuzz: check failed: %s: ", #cond); \
-      std::fprintf(stderr, __VA_ARGS__);                                  \
-      std::fprintf(stderr, "\n");                                         \
-      std::abort();                                                       \
-    }                                                                     \
-  } while (0)
+#define FUZZ_TARGET_NAME "resampler_fuzz"
+#include "fuzz_check.h"
 
 namespace {
 constexpr int32_t kMaxIn = 1 << 16;

@@ -17,15 +17,8 @@
 
 #include "vad_c.h"
 
-#define CHECK(cond, ...)                                            \
-  do {                                                              \
-    if (!(cond)) {                                                  \
-      std::fprintf(stderr, "vad_fuzz: check failed: %s: ", #cond); \
-      std::fprintf(stderr, __VA_ARGS__);                            \
-      std::fprintf(stderr, "\n");                                   \
-      std::abort();                                                 \
-    }                                                               \
-  } while (0)
+#define FUZZ_TARGET_NAME "vad_fuzz"
+#include "fuzz_check.h"
 
 namespace {
 
