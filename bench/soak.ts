@@ -15,6 +15,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readWavFileSync } from '../src/audio/index.js';
+import { mulberry32 } from '../src/train/random.js';
 import { Listener, loadStreamCore, type AudioSource, type DigitEvent, type EndEvent, type RejectedEvent } from '../src/stream/index.js';
 
 export interface SoakOptions {
@@ -84,16 +85,6 @@ interface Truth {
   firstDigit: number | null;
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function handleCounts(): Record<string, number> {
   const out: Record<string, number> = {};
@@ -105,7 +96,7 @@ const mb = (n: number): number => Math.round((n / 1048576) * 10) / 10;
 
 export async function soak(options: SoakOptions): Promise<SoakReport> {
   const rate = 8000;
-  const r = rng(options.seed ?? 1);
+  const r = mulberry32(options.seed ?? 1);
   const blockLen = Math.round(((options.blockMs ?? 100) * rate) / 1000);
   const total = Math.round(options.minutes * 60 * rate);
 

@@ -21,6 +21,7 @@ import path from 'node:path';
 import inspector from 'node:inspector/promises';
 import { decodeWav, openWavStream, readWavInfo } from '../../src/audio/wav.js';
 import { SpokenDigitsError } from '../../src/errors.js';
+import { mulberry32 } from '../../src/train/random.js';
 
 interface Args {
   seconds: number;
@@ -42,18 +43,6 @@ function parseArgs(argv: string[]): Args {
     else throw new Error(`unknown argument ${k}`);
   }
   return a;
-}
-
-/** Small deterministic PRNG (mulberry32) so a run is reproducible from its printed seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const EDGE_U32 = [0, 1, 2, 3, 4, 8, 16, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe, 0x10000, 44];
@@ -183,7 +172,8 @@ async function main(): Promise<void> {
   await session.post('Profiler.enable');
   await session.post('Profiler.startPreciseCoverage', { callCount: true, detailed: true });
 
-  const r = rng(args.seed);
+  // Seeded so a run is reproducible from its printed seed.
+  const r = mulberry32(args.seed);
   const outcomes = new Map<string, number>();
   let execs = 0;
   let input: Buffer = Buffer.alloc(0);

@@ -1,5 +1,6 @@
 import { DatasetError } from '../errors.js';
 import type { FsddClip } from './clips.js';
+import { mulberry32 } from '../train/random.js';
 
 export interface Split<T extends FsddClip = FsddClip> {
   train: T[];
@@ -40,18 +41,6 @@ export function leaveOneSpeakerOutFolds<T extends FsddClip>(clips: readonly T[])
   return speakersOf(clips).map((speaker) => ({ speaker, ...leaveSpeakersOut(clips, [speaker]) }));
 }
 
-/** mulberry32: small, fast, seedable; good enough to shuffle a few thousand file names. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface ValidationOptions {
   /** Fraction of each (digit, speaker) group moved to validation. Default 0.1. */
   fraction?: number;
@@ -66,7 +55,7 @@ export interface ValidationOptions {
 export function validationSplit<T extends FsddClip>(train: readonly T[], options: ValidationOptions = {}): { train: T[]; validation: T[] } {
   const fraction = options.fraction ?? 0.1;
   if (!(fraction > 0 && fraction < 1)) throw new DatasetError(`validation fraction must be between 0 and 1 (exclusive), got ${fraction}`);
-  const random = rng(options.seed ?? 0);
+  const random = mulberry32(options.seed ?? 0);
   const groups = new Map<string, T[]>();
   for (const c of train) {
     const key = `${c.digit}\u0000${c.speaker}`;

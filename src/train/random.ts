@@ -2,6 +2,27 @@
  * Seeded randomness for training. Every random choice (initial weights, shuffling, dropout masks,
  * augmentation) comes from one of these, so a run is reproducible from its seed.
  */
+/** mulberry32's output for a state that has just been advanced by its step. */
+function mulberry32Mix(state: number): number {
+  let t = state;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+/**
+ * mulberry32 as a plain generator of floats in [0, 1): small, fast, seedable. The seed is used as
+ * is (no scrambling), so the sequence for a given seed never changes: data splits, calibration
+ * picks, test fixtures and benches all depend on it.
+ */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    return mulberry32Mix(s);
+  };
+}
+
 export class Rng {
   private state: number;
   private spare: number | null = null;
@@ -14,10 +35,7 @@ export class Rng {
   /** mulberry32: tiny, fast, and plenty for shuffles and augmentation parameters. */
   next(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return mulberry32Mix(this.state);
   }
 
   uniform(lo: number, hi: number): number {

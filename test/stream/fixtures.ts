@@ -7,16 +7,7 @@ export { FSDD_RECORDINGS as FSDD_DIR } from '../fsdd.js';
 import { FSDD_RECORDINGS as FSDD_DIR } from '../fsdd.js';
 
 /** Deterministic PRNG so every run builds the same strings. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as rng } from '../../src/train/random.js';
 
 export interface Clip {
   digit: number;

@@ -2,6 +2,7 @@ import { type FsddClip, loadClip } from '../../data/index.js';
 import { ModelError } from '../../errors.js';
 import type { FeatureBackend } from '../../features/backend.js';
 import type { FeatureConfig } from '../../features/config.js';
+import { mulberry32 } from '../random.js';
 import type { CalibrationBatch } from './quantize.js';
 
 /**
@@ -16,14 +17,7 @@ export function pickCalibrationClips(clips: readonly FsddClip[], count: number, 
 
 /** A seeded pick of `count` clips, round-robin over digit x speaker groups. */
 export function pickBalancedClips(train: readonly FsddClip[], count: number, seed = 1): FsddClip[] {
-  let s = seed >>> 0;
-  const rnd = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = mulberry32(seed);
   const groups = new Map<string, FsddClip[]>();
   for (const c of train) {
     const k = `${c.digit}/${c.speaker}`;
