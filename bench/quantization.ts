@@ -22,7 +22,7 @@ import type { FeatureBackend } from '../src/features/backend.js';
 import { parseModelMetadata } from '../src/model/read-metadata.js';
 import { clipFeatureBatches, pickCalibrationClips } from '../src/train/onnx/calibration.js';
 import { decodeModel } from '../src/train/onnx/graph.js';
-import { chooseQuantization } from '../src/train/onnx/choose.js';
+import { chooseQuantization, type VariantResult } from '../src/train/onnx/choose.js';
 import type { CalibrationBatch } from '../src/train/onnx/quantize.js';
 
 const { values } = parseArgs({
@@ -37,15 +37,7 @@ const { values } = parseArgs({
 });
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-interface Row {
-  model: string;
-  variant: string;
-  bytes: number;
-  accuracy: number;
-  agreement: number;
-  p50us: number;
-  p90us: number;
-}
+type Row = VariantResult & { model: string };
 
 function findData(): { clips: FsddClip[]; dir: string } {
   const candidates = [values.data, process.env.SPOKEN_DIGITS_DATA, '../shared/fsdd', '/work/shared/fsdd'].filter((d): d is string => !!d);
