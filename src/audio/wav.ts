@@ -137,16 +137,8 @@ const OTHER_TAGS: Record<number, string> = {
 /** Before the data chunk, more chunks than any real writer produces means a crafted file. */
 const MAX_CHUNKS = 4096;
 
-interface FmtChunk {
-  format: WavEncoding;
-  formatTag: number;
-  extensible: boolean;
-  channels: number;
-  sampleRate: number;
-  bitsPerSample: number;
-  validBitsPerSample: number;
-  blockAlign: number;
-}
+/** What the fmt chunk says: the first half of WavInfo. */
+type FmtChunk = Pick<WavInfo, 'format' | 'formatTag' | 'extensible' | 'channels' | 'sampleRate' | 'bitsPerSample' | 'validBitsPerSample' | 'blockAlign'>;
 
 function parseFmt(b: Uint8Array, declaredSize: number, where: string): FmtChunk {
   if (declaredSize < 16 || b.length < 16) {
