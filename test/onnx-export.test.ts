@@ -69,10 +69,11 @@ describe('ONNX export', function () {
     });
   }
 
-  // The training zoo itself (src/train/zoo.ts), at its default sizes, custom transformer layers included.
-  for (const arch of ZOO) {
-    it(`zoo ${arch}: onnxruntime matches tfjs within 1e-4`, async () => {
-      const model = buildModel(arch, { numFrames: FRAMES, dims: DIMS, numClasses: LABELS, seed: 2 });
+  // The training zoo itself (src/train/zoo.ts), at its default sizes, custom layers included, with
+  // and without the per-clip mean normalization in front.
+  for (const arch of ZOO) for (const utteranceNorm of [false, true]) {
+    it(`zoo ${arch}${utteranceNorm ? ' with --utterance-norm' : ''}: onnxruntime matches tfjs within 1e-4`, async () => {
+      const model = buildModel(arch, { numFrames: FRAMES, dims: DIMS, numClasses: LABELS, seed: 2, utteranceNorm });
       randomizeWeights(model, 12);
       const bytes = exportToOnnx(model, meta(arch));
       const want = (model.predict(testFeatures!) as tf.Tensor).dataSync();
@@ -83,6 +84,7 @@ describe('ONNX export', function () {
       assert.ok(unsaturatedRows(want) >= 6, 'test model output is saturated on most clips');
       const ops = decodeModel(bytes).graph.nodes.map((n) => n.op);
       assert.equal(ops.filter((o) => o === 'BatchNormalization').length, 0);
+      assert.equal(ops.includes('ReduceMean') && ops.includes('Sub'), utteranceNorm, `${ops}`);
       // Layout changes: none for the conv nets, two for the transformer (around its time pooling).
       assert.ok(ops.filter((o) => o === 'Transpose').length <= (arch === 'transformer' ? 2 + 8 * 2 : 0), `${ops}`);
     });

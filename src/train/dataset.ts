@@ -54,14 +54,20 @@ export function digitExamples(audio: readonly Float32Array[], clips: readonly Fs
 
 /**
  * "Not a digit" examples: recorded non-digit words (augmented like speech), plus noise of random
- * colour and level and near-silence, made fresh every epoch. Babble is left out on purpose: digits
- * in babble must stay digits.
+ * colour and level and near-silence, made fresh every epoch. With `freshWords` every word slot
+ * draws a new word each epoch (training: the whole word pool is seen over the run, not one fixed
+ * subset); without it the words are a fixed seeded pick (validation must not change between epochs).
+ * Babble is left out on purpose: digits in babble must stay digits.
  */
-export function noneExamples(words: readonly Float32Array[], count: number, sampleRate: number, rng: Rng): Example[] {
+export function noneExamples(words: readonly Float32Array[], count: number, sampleRate: number, rng: Rng, freshWords = false): Example[] {
   const out: Example[] = [];
   const nWords = Math.min(words.length, Math.round(count * 0.6));
-  const picked = rng.shuffle(words.map((_, i) => i)).slice(0, nWords);
-  for (const i of picked) out.push({ audio: words[i], label: NONE_LABEL_INDEX });
+  if (freshWords) {
+    for (let k = 0; k < nWords; k++) out.push({ audio: (r: Rng) => r.pick(words), label: NONE_LABEL_INDEX });
+  } else {
+    const picked = rng.shuffle(words.map((_, i) => i)).slice(0, nWords);
+    for (const i of picked) out.push({ audio: words[i], label: NONE_LABEL_INDEX });
+  }
   for (let k = out.length; k < count; k++) {
     const silent = k % 4 === 0;
     out.push({

@@ -61,6 +61,8 @@ export interface RunOptions {
   none: boolean;
   featureConfig?: Partial<FeatureConfig>;
   width?: number;
+  /** Per-clip mean normalization as the model's first layer (zoo.ts UtteranceMeanNormalization). */
+  utteranceNorm?: boolean;
   /** Start from this tfjs model's weights (a `digits train` output folder's tfjs/), same architecture. */
   initFrom?: string;
   augment?: Partial<AugmentOptions>;
@@ -187,7 +189,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       const valWords = order.slice(0, nValWords).map((i) => words[i]);
       const trainWords = order.slice(nValWords).map((i) => words[i]);
       const digitsInTrain = train.length;
-      train.push(...noneExamples(trainWords, Math.max(8, Math.round(digitsInTrain / 10)), rate, rng));
+      train.push(...noneExamples(trainWords, Math.max(8, Math.round(digitsInTrain / 10)), rate, rng, true));
       noneVal = noneExamples(valWords, Math.max(4, Math.round(validation.length / 10)), rate, rng);
       validation.push(...noneVal);
     }
@@ -198,7 +200,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   );
 
   const augmenter = new Augmenter({ sampleRate: rate, ...o.augment }, fb, { clips: fitAudio });
-  const model = buildModel(o.arch, { numFrames: frames, dims, numClasses: labels.length, seed, width: o.width });
+  const model = buildModel(o.arch, { numFrames: frames, dims, numClasses: labels.length, seed, width: o.width, utteranceNorm: o.utteranceNorm });
   if (o.initFrom) {
     const init = await loadLayersModel(o.initFrom);
     try {
@@ -244,6 +246,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     arch: o.arch,
     initFrom: o.initFrom ?? null,
     width: o.width ?? 1,
+    utteranceNorm: o.utteranceNorm ?? false,
     parameters: model.countParams(),
     seed,
     epochs: trainResult.history.length,

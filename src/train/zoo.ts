@@ -19,6 +19,8 @@ export interface ModelShape {
   seed: number;
   /** Width multiplier (1 = the default size). */
   width?: number;
+  /** Subtract each feature dimension's mean over the clip first (see UtteranceMeanNormalization). */
+  utteranceNorm?: boolean;
 }
 
 export function isArchitecture(name: string): name is Architecture {
@@ -58,6 +60,13 @@ function input(shape: ModelShape): tf.SymbolicTensor {
   return tf.input({ shape: [shape.numFrames, shape.dims], name: 'features' });
 }
 
+/** The model's input tensor and what its layers start from (the input, or its per-clip mean-normalized copy). */
+function inputs(shape: ModelShape): { inp: tf.SymbolicTensor; x: tf.SymbolicTensor } {
+  const inp = input(shape);
+  const x = shape.utteranceNorm ? (new UtteranceMeanNormalization({ name: 'utterance_norm' }).apply(inp) as tf.SymbolicTensor) : inp;
+  return { inp, x };
+}
+
 function head(x: tf.SymbolicTensor, shape: ModelShape, seeds: Seeds, dropout: number): tf.SymbolicTensor {
   if (dropout > 0) x = tf.layers.dropout({ rate: dropout, name: 'head_dropout' }).apply(x) as tf.SymbolicTensor;
   return tf.layers
@@ -84,8 +93,8 @@ function convBnRelu(
 /** Plain baseline: the whole matrix flattened into two dense layers. */
 function mlp(shape: ModelShape, seeds: Seeds): tf.LayersModel {
   const w = shape.width ?? 1;
-  const inp = input(shape);
-  let x = tf.layers.flatten({ name: 'flatten' }).apply(inp) as tf.SymbolicTensor;
+  const { inp, x: start } = inputs(shape);
+  let x = tf.layers.flatten({ name: 'flatten' }).apply(start) as tf.SymbolicTensor;
   x = tf.layers.dense({ units: Math.round(128 * w), activation: 'relu', kernelInitializer: heInit(seeds), name: 'dense1' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.dropout({ rate: 0.3, name: 'dropout1' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.dense({ units: Math.round(64 * w), activation: 'relu', kernelInitializer: heInit(seeds), name: 'dense2' }).apply(x) as tf.SymbolicTensor;
@@ -103,8 +112,8 @@ function asImage(inp: tf.SymbolicTensor, shape: ModelShape): tf.SymbolicTensor {
  */
 function cnn(shape: ModelShape, seeds: Seeds): tf.LayersModel {
   const w = shape.width ?? 1;
-  const inp = input(shape);
-  let x = asImage(inp, shape);
+  const { inp, x: start } = inputs(shape);
+  let x = asImage(start, shape);
   const filters = [16, 32, 48, 64].map((f) => Math.round(f * w));
   filters.forEach((f, i) => {
     x = convBnRelu(x, f, [3, 3], [1, 1], seeds, `block${i + 1}`);
@@ -122,8 +131,8 @@ function cnn(shape: ModelShape, seeds: Seeds): tf.LayersModel {
 function dscnn(shape: ModelShape, seeds: Seeds): tf.LayersModel {
   const w = shape.width ?? 1;
   const c = Math.round(64 * w);
-  const inp = input(shape);
-  let x = asImage(inp, shape);
+  const { inp, x: start } = inputs(shape);
+  let x = asImage(start, shape);
   x = convBnRelu(x, c, [10, 4], [2, 2], seeds, 'stem');
   for (let i = 1; i <= 4; i++) {
     x = tf.layers
@@ -140,8 +149,8 @@ function dscnn(shape: ModelShape, seeds: Seeds): tf.LayersModel {
 /** Residual blocks with squeeze-and-excitation channel gating. */
 function resnetSe(shape: ModelShape, seeds: Seeds): tf.LayersModel {
   const w = shape.width ?? 1;
-  const inp = input(shape);
-  let x = asImage(inp, shape);
+  const { inp, x: start } = inputs(shape);
+  let x = asImage(start, shape);
   x = convBnRelu(x, Math.round(24 * w), [3, 3], [1, 1], seeds, 'stem');
   const stages = [Math.round(24 * w), Math.round(32 * w), Math.round(48 * w)];
   stages.forEach((c, i) => {
@@ -161,6 +170,26 @@ function resnetSe(shape: ModelShape, seeds: Seeds): tf.LayersModel {
   });
   x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: inp, outputs: head(x, shape, seeds, 0.2), name: 'resnet_se' });
+}
+
+/**
+ * Per-clip mean normalization: y[b, t, d] = x[b, t, d] - mean over t of x[b, :, d]. In the log-mel
+ * domain a microphone's or room's colouring is a constant offset per band, so removing each band's
+ * mean over the clip takes away most of what differs between recording setups (FSDD's speakers
+ * each used their own), leaving the spectral shape over time. No weights.
+ * ONNX: ReduceMean over the time axis (keepdims) and Sub.
+ */
+export class UtteranceMeanNormalization extends tf.layers.Layer {
+  static readonly className = 'UtteranceMeanNormalization';
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return inputShape as tf.Shape;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      return tf.sub(x, tf.mean(x, 1, true));
+    });
+  }
 }
 
 /**
@@ -246,6 +275,7 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
   }
 }
 
+tf.serialization.registerClass(UtteranceMeanNormalization);
 tf.serialization.registerClass(PositionalEmbedding);
 tf.serialization.registerClass(MultiHeadSelfAttention);
 
@@ -254,8 +284,8 @@ function transformer(shape: ModelShape, seeds: Seeds): tf.LayersModel {
   const w = shape.width ?? 1;
   const d = Math.round(48 * w / 4) * 4;
   const heads = 4;
-  const inp = input(shape);
-  let x = tf.layers.dense({ units: d, kernelInitializer: glorotInit(seeds), name: 'proj' }).apply(inp) as tf.SymbolicTensor;
+  const { inp, x: start } = inputs(shape);
+  let x = tf.layers.dense({ units: d, kernelInitializer: glorotInit(seeds), name: 'proj' }).apply(start) as tf.SymbolicTensor;
   x = tf.layers.averagePooling1d({ poolSize: 2, strides: 2, name: 'time_pool' }).apply(x) as tf.SymbolicTensor;
   x = new PositionalEmbedding({ seed: seeds(), name: 'pos' }).apply(x) as tf.SymbolicTensor;
   for (let i = 1; i <= 2; i++) {

@@ -35,6 +35,7 @@ interface Opts {
   none: boolean;
   augment: boolean;
   width?: number;
+  utteranceNorm: boolean;
   batchSize: number;
   lr: number;
   weightDecay: number;
@@ -73,6 +74,7 @@ export function register(program: Command): void {
     .option('--augment-options <json>', 'augmentation overrides as JSON, e.g. \'{"pNoise":0.8,"snrDb":[-3,20],"noiseKinds":{"babble":6,"pink":1}}\'')
     .option('--init-from <dir>', 'start from the weights of a trained model of the same architecture (its tfjs/ folder), e.g. to fine-tune')
     .option('--width <x>', 'width multiplier of the architecture', num('--width', 0.1, 8))
+    .option('--utterance-norm', "subtract each feature band's mean over the clip in the model's first layer (removes microphone/room colouring)", false)
     .option('--batch-size <n>', 'batch size', int('--batch-size', 1), 64)
     .option('--lr <x>', 'peak learning rate (AdamW)', num('--lr', 1e-6, 1), 3e-3)
     .option('--weight-decay <x>', 'AdamW decoupled weight decay', num('--weight-decay', 0, 1), 1e-2)
@@ -140,7 +142,7 @@ export function register(program: Command): void {
       await initTrainingBackend();
       const members = opts.arch === 'ensemble' ? opts.members!.split(',').map((s) => s.trim()) : [opts.arch];
       for (const m of members) if (!isArchitecture(m)) throw new TrainOptionError(`unknown architecture '${m}'; choose from mlp, cnn, dscnn, resnet-se, transformer`);
-      const base = { data: opts.data, limit: opts.limit, synthetic, syntheticDigits: opts.syntheticDigits, none: opts.none, featureConfig, width: opts.width, augment, initFrom: opts.initFrom ? path.resolve(opts.initFrom) : undefined, log };
+      const base = { data: opts.data, limit: opts.limit, synthetic, syntheticDigits: opts.syntheticDigits, none: opts.none, featureConfig, width: opts.width, utteranceNorm: opts.utteranceNorm, augment, initFrom: opts.initFrom ? path.resolve(opts.initFrom) : undefined, log };
 
       if (opts.loso) {
         if (opts.arch === 'ensemble') throw new TrainOptionError('--loso with --arch ensemble is not supported; run it per member architecture');

@@ -1,7 +1,7 @@
 import { ModelError } from '../../errors.js';
 import { int, ints } from './graph.js';
 import { type LayerContext, registerLayerConverter } from './layers.js';
-import { transposeData } from './layout.js';
+import { onnxAxis, transposeData } from './layout.js';
 
 /**
  * Converters for the zoo's custom transformer layers (src/train/zoo.ts), matched by class name so
@@ -13,6 +13,14 @@ const needWeight = (ctx: LayerContext, short: string) => {
   if (!w) throw new ModelError(`cannot export layer '${ctx.layer.name}' (${ctx.layer.getClassName()}): weight '${short}' is missing`);
   return w;
 };
+
+/** y = x - ReduceMean(x over time, keepdims): the per-clip mean of every feature dimension removed. */
+function utteranceMeanNormalization(ctx: LayerContext) {
+  let x = ctx.inputs[0];
+  if (x.order) x = ctx.em.plain(x);
+  const mean = ctx.em.one('ReduceMean', [x.name], { axes: ints([onnxAxis(x.perm, 1)]), keepdims: int(1) }, `${ctx.layer.name}_mean`);
+  return [ctx.em.like(x, ctx.em.one('Sub', [x.name, mean], {}, ctx.layer.name))];
+}
 
 /** y[b, t, :] = x[b, t, :] + P[t, :] — one Add with P laid out like x. */
 function positionalEmbedding(ctx: LayerContext) {
@@ -64,5 +72,6 @@ function multiHeadSelfAttention(ctx: LayerContext) {
   return [{ name: project('o', merged), tfShape: ctx.outputShapes[0], perm: [0, 1, 2] }];
 }
 
+registerLayerConverter('UtteranceMeanNormalization', utteranceMeanNormalization);
 registerLayerConverter('PositionalEmbedding', positionalEmbedding);
 registerLayerConverter('MultiHeadSelfAttention', multiHeadSelfAttention);
