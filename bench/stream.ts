@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import { Listener } from '../src/stream/index.js';
+import { BENCH_WORDS } from './stream-words.js';
 import { concatFloat, editDistance, makeDigitString, melody, noiseBurst, rng, silence, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
 
 const arg = (name: string, def: number) => {
@@ -108,12 +109,7 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
 // 3: false digit events on non-digit audio.
 if (falseHours > 0) {
   const r = rng(7);
-  const words = [
-    'hello', 'weather', 'computer', 'yes', 'no', 'stop', 'go', 'left', 'right', 'up', 'down', 'open', 'close', 'music', 'please',
-    'thank you', 'good morning', 'banana', 'window', 'kitchen', 'table', 'house', 'river', 'apple', 'dog', 'cat', 'fish', 'bird',
-    'green', 'blue', 'yellow', 'orange', 'coffee', 'tomorrow', 'yesterday', 'doctor', 'garden', 'station', 'ticket', 'money',
-    'cancel', 'repeat', 'help', 'operator', 'account', 'balance', 'hold on', 'just a moment', 'excuse me', 'what', 'where', 'when',
-  ];
+  const words = BENCH_WORDS;
   const voices = ['en-us', 'en', 'en-us+f3', 'en+m3'];
   const pool: Float32Array[] = [];
   for (const w of words) pool.push(spokenWords(w, voices[Math.floor(r() * voices.length)], 130 + Math.floor(r() * 60)));

@@ -6,8 +6,7 @@ import {
   DEFAULT_MIN_DEPTH_DB,
   DEFAULT_MIN_PIECE_MS,
   DEFAULT_MIN_SPEECH_MS,
-  DEFAULT_SURE_DEPTH_DB,
-  DEFAULT_SURE_LOW_MS,
+  isSurePause,
   mergeShortStretches,
   splitSegment,
   type SegmentClassifier,
@@ -456,14 +455,15 @@ export class Listener extends EventEmitter {
     const audio = this.history!.slice(this.consumedTo, now);
     const minSpeech = split.minSpeechMs ?? DEFAULT_MIN_SPEECH_MS;
     // Sure pauses whose low stretch is over; short stretches between them (a word's closure and
-    // burst) are merged exactly as splitSegment will merge them.
+    // burst) are merged exactly as splitSegment will merge them. Only long pauses count here: a
+    // short deep gap may be a closure inside a non-digit word, which only the final split (seeing
+    // the whole segment) can tell.
     const sure = mergeShortStretches(
       this.core
         .findValleys(audio, this.rate, split.minDepthDb ?? DEFAULT_MIN_DEPTH_DB, split.minPieceMs ?? DEFAULT_MIN_PIECE_MS)
         .filter(
           (v) =>
-            v.depthDb >= (split.sureDepthDb ?? DEFAULT_SURE_DEPTH_DB) &&
-            v.lowMs >= (split.sureLowMs ?? DEFAULT_SURE_LOW_MS) &&
+            isSurePause(v, { ...split, sureAnyLengthDb: Infinity }) &&
             v.sample + ((v.lowMs / 2) * this.rate) / 1000 < audio.length,
         ),
       audio.length,

@@ -6,6 +6,7 @@ import { decodeFile } from './decode.js';
 import { loadWasmStreamCore } from '../../stream/wasm-core.js';
 import { splitSegment, type SegmentClassifier } from '../../stream/segmenter.js';
 import type { StreamCore, VadEvent, VadHandle } from '../../stream/core.js';
+import { topLabels } from '../../model/decision.js';
 import { loadSettings, saveSettings, Stats, type HistoryEntry, type Mode, type Settings } from './store.js';
 import { WaveformView, drawFeatures, drawLatencyChart } from './views.js';
 
@@ -243,12 +244,18 @@ function handleSegment(ev: VadEvent, detectedAt: number): void {
   if (audio.length < rate * 0.08 || !streamCore) return;
   void serialize(async (rec) => {
     const core = await streamCore!;
+    // With labels and the threshold, the splitter checks each piece on a second view exactly as `digits listen` does.
+    const labels = rec.info.labels;
     const classifier: SegmentClassifier = {
-      predict: ({ samples, sampleRate }) => rec.recognize(samples, sampleRate, threshold()),
-      predictBatch: (inputs) => rec.recognizeBatch(inputs, threshold()),
+      threshold: threshold(),
+      predict: async ({ samples, sampleRate }) => ({ ...(await rec.recognize(samples, sampleRate, threshold())), labels }),
+      predictBatch: async (inputs) => (await rec.recognizeBatch(inputs, threshold())).map((r) => ({ ...r, labels })),
     };
     const pieces = await splitSegment(audio, rate, core, classifier, {}, PRE_ROLL_MS + POST_ROLL_MS);
-    for (const p of pieces) showResult(p.prediction as Recognition, 'microphone', performance.now() - detectedAt);
+    for (const p of pieces) {
+      const r = p.prediction as Recognition;
+      showResult({ ...r, top: topLabels(r.probabilities, labels, 3) }, 'microphone', performance.now() - detectedAt);
+    }
   });
 }
 

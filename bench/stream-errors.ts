@@ -1,0 +1,145 @@
+/**
+ * Where the streaming errors come from (a breakdown for bench/stream.ts's figures).
+ *
+ *   npx tsx bench/stream-errors.ts [--strings 120] [--min-pause 120] [--max-pause 450] [--seed 2024] [--words bench|dev|none] [--json]
+ *
+ * Strings (same construction and seed as bench/stream.ts unless --seed / pauses are given): every digit/rejected event is matched to
+ * the FSDD clips it overlaps, and each spoken digit is counted as one of
+ *   ok · classified wrong (one event for the clip, wrong digit) · rejected (one event, not a digit) ·
+ *   split (several events inside one clip) · merged (one event over several clips) · lost (no event),
+ * and for a wrong/rejected one whether the model also gets the clip wrong when given it alone.
+ *
+ * Words: each word spoken by espeak-ng (4 voices × 2 gains) is streamed alone, and every digit event
+ * it causes is listed with its confidence and how many events its speech segment was split into.
+ * `--words bench` uses bench/stream.ts's held-out list (measure only, never tune on it); `--words
+ * dev` (default) a separate development list.
+ */
+import { DigitRecognizer } from '../src/model/recognizer.js';
+import { Listener, loadStreamCore } from '../src/stream/index.js';
+import { concatFloat, fsddTestClips, makeDigitString, rng, silence, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
+import { BENCH_WORDS, DEV_WORDS } from './stream-words.js';
+
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const nStrings = Number(arg('strings', '120'));
+const wordSet = arg('words', 'dev');
+const minPauseMs = Number(arg('min-pause', '120'));
+const maxPauseMs = Number(arg('max-pause', '450'));
+const seed = Number(arg('seed', '2024'));
+const json = process.argv.includes('--json');
+const recognizer = await DigitRecognizer.load();
+const core = await loadStreamCore();
+
+interface Ev {
+  kind: 'digit' | 'rejected';
+  digit: number | null;
+  confidence: number;
+  start: number;
+  end: number;
+}
+
+async function run(samples: Float32Array): Promise<{ events: Ev[]; segments: number }> {
+  const listener = await Listener.create({ recognizer });
+  const events: Ev[] = [];
+  let segments = 0;
+  listener.on('speechstart', () => segments++);
+  listener.on('digit', (e) => events.push({ kind: 'digit', digit: e.digit, confidence: e.confidence, start: (e.startMs / 1000) * 8000, end: (e.endMs / 1000) * 8000 }));
+  listener.on('rejected', (e) => events.push({ kind: 'rejected', digit: e.candidate, confidence: e.confidence, start: (e.startMs / 1000) * 8000, end: (e.endMs / 1000) * 8000 }));
+  for (let i = 0; i < samples.length; i += 1600) listener.push(samples.subarray(i, i + 1600), 8000);
+  await listener.end();
+  return { events, segments };
+}
+
+const out: Record<string, unknown> = {};
+if (nStrings > 0) {
+  const r = rng(seed);
+  const counts = { ok: 0, wrong: 0, rejected: 0, split: 0, merged: 0, lost: 0, inserted: 0 };
+  const modelAlone = { wrongAlsoAlone: 0, wrongOnlyInStream: 0 };
+  const details: string[] = [];
+  let total = 0;
+  let whole = 0;
+  for (let k = 0; k < nStrings; k++) {
+    const len = 4 + Math.floor(r() * 7);
+    let digits = '';
+    for (let i = 0; i < len; i++) digits += String(Math.floor(r() * 10));
+    const speaker = SPEAKERS[k % SPEAKERS.length];
+    const s = makeDigitString(digits, speaker, r, { minPauseMs, maxPauseMs });
+    const { events } = await run(s.samples);
+    total += len;
+    if (events.filter((e) => e.kind === 'digit').map((e) => e.digit).join('') === digits) whole++;
+    const overlap = (e: Ev, [a, b]: [number, number]) => Math.max(0, Math.min(e.end, b) - Math.max(e.start, a));
+    // A clip's speech (FSDD clips carry some silence of their own); an event belongs to every clip
+    // whose speech it covers at least half of.
+    const speech = s.spans.map(([a, b]): [number, number] => {
+      const e = core.speechExtent(s.samples.subarray(a, b), 8000, 30, 0);
+      return e ? [a + e[0], a + e[1]] : [a, b];
+    });
+    const covers = events.map((e) => speech.map((sp, i) => (overlap(e, sp) >= (sp[1] - sp[0]) / 2 ? i : -1)).filter((i) => i >= 0));
+    covers.forEach((c) => {
+      if (c.length === 0) counts.inserted++;
+    });
+    for (let i = 0; i < len; i++) {
+      const mine = events.map((e, j) => ({ e, c: covers[j] })).filter((x) => x.c.includes(i));
+      let verdict: keyof typeof counts;
+      if (mine.length === 0) verdict = 'lost';
+      else if (mine.some((x) => x.c.length > 1)) verdict = 'merged';
+      else if (mine.length > 1) verdict = 'split';
+      else if (mine[0].e.kind === 'rejected') verdict = 'rejected';
+      else verdict = mine[0].e.digit === Number(digits[i]) ? 'ok' : 'wrong';
+      counts[verdict]++;
+      if (verdict === 'ok') continue;
+      const [a, b] = s.spans[i];
+      let alone = '';
+      if (verdict === 'wrong' || verdict === 'rejected') {
+        const p = await recognizer.predict({ samples: s.samples.slice(a, b), sampleRate: 8000 });
+        const aloneOk = p.isDigit && p.digit === Number(digits[i]);
+        if (aloneOk) modelAlone.wrongOnlyInStream++;
+        else modelAlone.wrongAlsoAlone++;
+        alone = ` | clip alone: ${p.isDigit ? p.digit : `rejected(${p.candidate})`} ${p.confidence.toFixed(2)}`;
+      }
+      const ev = mine.map((x) => `${x.e.kind === 'digit' ? x.e.digit : `rej(${x.e.digit})`}@${x.e.confidence.toFixed(2)} [${Math.round(x.e.start / 8)}-${Math.round(x.e.end / 8)}]`).join(' ');
+      details.push(`${speaker} "${digits}" #${i} (${digits[i]}, clip ${Math.round(a / 8)}-${Math.round(b / 8)} ms): ${verdict}: ${ev || '-'}${alone}`);
+    }
+  }
+  out.strings = { digits: total, strings: nStrings, whole, minPauseMs, maxPauseMs, seed, counts, modelAlone, details };
+  if (!json) {
+    console.log(`strings: ${total} digits, ${whole}/${nStrings} strings right`, counts, modelAlone);
+    for (const d of details) console.log(`  ${d}`);
+  }
+}
+
+if (wordSet !== 'none') {
+  const words = wordSet === 'bench' ? BENCH_WORDS : DEV_WORDS;
+  const voices = ['en-us', 'en', 'en-us+f3', 'en+m3'];
+  const fired: { word: string; voice: string; gainDb: number; digits: string; confidences: number[]; events: number; segments: number }[] = [];
+  let items = 0;
+  let falseDigits = 0;
+  for (const w of words) {
+    for (const voice of voices) {
+      const speech = spokenWords(w, voice, 150);
+      for (const gainDb of [-10, 0]) {
+        const g = 10 ** (gainDb / 20);
+        const noise = rng(items + 1);
+        const x = concatFloat([silence(0.6), speech.map((v) => v * g), silence(0.8)]);
+        for (let i = 0; i < x.length; i++) x[i] += 0.001 * (noise() * 2 - 1);
+        const { events, segments } = await run(x);
+        items++;
+        const digitEvents = events.filter((e) => e.kind === 'digit');
+        falseDigits += digitEvents.length;
+        if (digitEvents.length) fired.push({ word: w, voice, gainDb, digits: digitEvents.map((e) => e.digit).join(''), confidences: digitEvents.map((e) => +e.confidence.toFixed(3)), events: events.length, segments });
+      }
+    }
+  }
+  const byWord = new Map<string, number>();
+  for (const f of fired) byWord.set(f.word, (byWord.get(f.word) ?? 0) + f.digits.length);
+  const multi = fired.filter((f) => f.events > f.segments).length;
+  out.words = { set: wordSet, items, falseDigits, itemsFiring: fired.length, itemsSplitIntoSeveralEvents: multi, byWord: Object.fromEntries([...byWord].sort((a, b) => b[1] - a[1])), fired };
+  if (!json) {
+    console.log(`words (${wordSet}): ${falseDigits} false digits from ${fired.length} of ${items} items; ${multi} of those were split into more events than segments`);
+    for (const f of fired) console.log(`  ${f.word} [${f.voice} ${f.gainDb} dB]: ${f.digits} @ ${f.confidences.join(', ')} (${f.events} events / ${f.segments} segments)`);
+  }
+}
+if (json) console.log(JSON.stringify(out, null, 2));
+void fsddTestClips;

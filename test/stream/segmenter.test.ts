@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { DigitRecognizer } from '../../src/model/recognizer.js';
+import { Listener, type SplitOptions } from '../../src/stream/index.js';
+import { concatFloat, editDistance, makeDigitString, rng, silence, SPEAKERS, spokenWords } from './fixtures.js';
+
+// Words from the development list (bench/stream-words.ts DEV_WORDS), never the benchmark's held-out ones.
+const VOICES = ['en-us', 'en', 'en-us+f3', 'en+m3'];
+
+async function heard(recognizer: DigitRecognizer, samples: Float32Array, split: SplitOptions = {}) {
+  const listener = await Listener.create({ recognizer, split });
+  let digits = '';
+  let events = 0;
+  listener.on('digit', (e) => {
+    digits += e.digit;
+    events++;
+  });
+  listener.on('rejected', () => events++);
+  for (let i = 0; i < samples.length; i += 1600) listener.push(samples.subarray(i, i + 1600), 8000);
+  await listener.end();
+  return { digits, events };
+}
+
+/** Each word alone (espeak-ng, four voices) between pauses in faint noise: the digits it caused. */
+async function falseDigits(recognizer: DigitRecognizer, words: string[], split: SplitOptions = {}): Promise<number> {
+  const r = rng(31);
+  let n = 0;
+  for (const w of words)
+    for (const v of VOICES) {
+      const x = concatFloat([silence(0.5), spokenWords(w, v, 150), silence(0.8)]);
+      for (let i = 0; i < x.length; i++) x[i] += 0.001 * (r() * 2 - 1);
+      n += (await heard(recognizer, x, split)).digits.length;
+    }
+  return n;
+}
+
+describe('segmenter: second views and whole-word checks against non-digit words', function () {
+  this.timeout(120000);
+  let recognizer: DigitRecognizer;
+  before(async () => {
+    recognizer = await DigitRecognizer.load();
+  });
+
+  it('a piece is also classified followed by silence; words that only read as a digit once trimmed are rejected', async () => {
+    const words = ['summer', 'order', 'late', 'chocolate', 'umbrella', 'letter'];
+    const without = await falseDigits(recognizer, words, { verifyTailMs: 0 });
+    const withViews = await falseDigits(recognizer, words);
+    assert.ok(without >= 8, `without the second view these words gave ${without} digits (the check below would prove nothing)`);
+    assert.ok(withViews <= 2, `${withViews} false digits from ${words.length * VOICES.length} words`);
+  });
+
+  it('a short segment cut at a closure that reads as one non-digit word gives no digits', async () => {
+    const words = ['rabbit', 'jacket', 'pizza', 'good night'];
+    const without = await falseDigits(recognizer, words, { wholeWordNoneMin: 2 });
+    const withCheck = await falseDigits(recognizer, words);
+    assert.ok(without >= 8, `without the whole-word check these words gave ${without} digits`);
+    assert.ok(withCheck <= 2, `${withCheck} false digits from ${words.length * VOICES.length} words`);
+  });
+
+  it('espeak-ng digits (the same synthesizer as the words) still come out as digits', async () => {
+    const names = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+    let right = 0;
+    for (const v of VOICES)
+      for (const [d, w] of names.entries()) {
+        const x = concatFloat([silence(0.5), spokenWords(w, v, 150), silence(0.8)]);
+        if ((await heard(recognizer, x)).digits === String(d)) right++;
+      }
+    assert.ok(right >= 32, `${right} of 40 espeak-ng digits recognized`);
+  });
+
+  it('digits joined by 30-90 ms gaps are cut at the deep gap between them, however short it is', async () => {
+    const r = rng(41);
+    let segErrors = 0;
+    let segErrorsLongOnly = 0;
+    let errors = 0;
+    let total = 0;
+    for (let k = 0; k < 20; k++) {
+      let digits = '';
+      for (let i = 0; i < 6; i++) digits += String(Math.floor(r() * 10));
+      const s = makeDigitString(digits, SPEAKERS[k % SPEAKERS.length], r, { minPauseMs: 30, maxPauseMs: 90 });
+      const got = await heard(recognizer, s.samples);
+      segErrors += Math.abs(got.events - digits.length);
+      errors += editDistance(digits, got.digits);
+      total += digits.length;
+      segErrorsLongOnly += Math.abs((await heard(recognizer, s.samples, { sureAnyLengthDb: Infinity })).events - digits.length);
+    }
+    assert.ok(segErrorsLongOnly >= 6, `with long pauses only, ${segErrorsLongOnly} digits merged or split (the check below would prove nothing)`);
+    assert.ok(segErrors <= 3, `${segErrors} digits merged or split in ${total}`);
+    assert.ok(errors / total <= 0.1, `digit error rate ${(errors / total).toFixed(3)}`);
+  });
+});
