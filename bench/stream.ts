@@ -109,6 +109,7 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
 // 3: false digit events on non-digit audio.
 if (falseHours > 0) {
   const r = rng(7);
+  // Held out: the "none" class training words (scripts/synthesize-speakers.sh) must not include these.
   const words = BENCH_WORDS;
   const voices = ['en-us', 'en', 'en-us+f3', 'en+m3'];
   const pool: Float32Array[] = [];

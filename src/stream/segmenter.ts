@@ -115,9 +115,11 @@ export interface SplitOptions {
    * Every piece is classified a second time with this much silence after its speech, and the two
    * views' probabilities are averaged. The model's training clips end in silence (espeak-ng's
    * synthetic words and digits carry ~300 ms of it), trimmed pieces do not, and a non-digit word's
-   * trimmed piece is often read as a digit that the view with its silent tail reads as "none"
-   * (dev words: 50% -> 34% false digits, FSDD test clips 98.0% -> 98.7% right). Needs a classifier
-   * that reports probabilities (DigitRecognizer does); 0 turns it off. Default 150 ms.
+   * trimmed piece is often read as a digit that the view with its silent tail reads as "none".
+   * Needs a classifier that reports probabilities and labels (DigitRecognizer does); 0 turns it off
+   * (and the whole-word check below). Default 150 ms. With the whole-word check, on espeak-ng words
+   * of bench/stream-words.ts DEV_WORDS (35 words, 8 voices, near-digit words left out): 219 -> 51
+   * false digits; espeak-ng digits 71/80 right either way, FSDD test clips 146 -> 149/150.
    */
   verifyTailMs?: number;
   /** A piece whose "none" probability exceeds this in either view is not a digit. Default 0.3. */
@@ -126,8 +128,8 @@ export interface SplitOptions {
    * A segment split into several pieces whose speech is at most wholeWordMaxMs long is also
    * classified whole; when its "none" probability (both views averaged) reaches wholeWordNoneMin,
    * it is one non-digit word cut at a closure, and none of its pieces is a digit. Two FSDD training
-   * clips joined with 0-100 ms gaps read "none" >= 0.4 whole in 8% of 207 pairs, split espeak-ng
-   * words (bench/stream-words.ts DEV_WORDS) in 61% of 115. Defaults 1100 ms and 0.4.
+   * clips joined with 0-100 ms gaps read "none" >= 0.4 whole in 9% of 205 pairs, split espeak-ng
+   * words (bench/stream-words.ts DEV_WORDS, 4 voices) in 73% of 119. Defaults 1100 ms and 0.4.
    */
   wholeWordMaxMs?: number;
   wholeWordNoneMin?: number;
