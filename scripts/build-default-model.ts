@@ -1,6 +1,6 @@
 /**
  * Turns a `digits train` run into the shipped default model:
- *   npx tsx scripts/build-default-model.ts --run runs/cnn-1 [--loso runs/cnn-loso/loso.json]
+ *   npx tsx scripts/build-default-model.ts --run runs/cnn-1 [--loso runs/cnn-loso/loso.json ...]
  *       [--data /path/to/fsdd] [--out models] [--name default]
  * Quantizes the run's fp32 ONNX (int8 QDQ, calibrated on 300 balanced training clips), measures
  * fp32 and int8 with onnxruntime on the FSDD test split (clean and in babble at 10 and 5 dB SNR),
@@ -28,7 +28,8 @@ import { Rng } from '../src/train/random.js';
 const { values } = parseArgs({
   options: {
     run: { type: 'string' },
-    loso: { type: 'string' },
+    // loso.json of `digits train --loso ...`; repeatable (folds run as separate processes are merged).
+    loso: { type: 'string', multiple: true },
     data: { type: 'string' },
     out: { type: 'string', default: 'models' },
     name: { type: 'string', default: 'default' },
@@ -141,11 +142,12 @@ log(`rejection threshold ${threshold}: rejects ${(100 * rejection.digitsRejected
 
 const fp32Metrics = await measure(fp32);
 const int8Metrics = choice.int8 ? await measure(choice.int8) : null;
-const loso = values.loso ? JSON.parse(fs.readFileSync(values.loso, 'utf8')) : null;
+const loso = values.loso?.length ? mergeLoso(values.loso) : null;
 const losoMetrics = loso
   ? {
       mean: Number(loso.mean.toFixed(4)),
-      folds: Object.fromEntries(loso.folds.map((f: { speaker: string; accuracy: number }) => [f.speaker, Number(f.accuracy.toFixed(4))])),
+      folds: Object.fromEntries(loso.folds.map((f) => [f.speaker, Number(f.accuracy.toFixed(4))])),
+      perDigit: Object.fromEntries(loso.folds.filter((f) => f.perDigit).map((f) => [f.speaker, f.perDigit])),
       foldsCompleted: loso.folds.length,
       epochs: loso.epochs,
       note: 'same architecture and recipe, trained on 5 speakers and tested on the 6th, fp32 in tfjs',
@@ -158,6 +160,29 @@ const metrics = {
   rejection,
   quantization: { keep: choice.keep, variant: choice.variant, why: choice.why },
 };
+
+interface LosoFile {
+  arch: string;
+  epochs: number;
+  utteranceNorm?: boolean;
+  folds: { speaker: string; accuracy: number; perDigit?: Record<string, number> }[];
+}
+
+/** One leave-one-speaker-out result from several loso.json files of the same recipe (one fold per speaker). */
+function mergeLoso(files: string[]): LosoFile & { mean: number } {
+  const parts: LosoFile[] = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+  const [first] = parts;
+  for (const [i, p] of parts.entries()) {
+    if (p.arch !== first.arch || p.epochs !== first.epochs || Boolean(p.utteranceNorm) !== Boolean(first.utteranceNorm)) {
+      throw new Error(`${files[i]}: recipe (${p.arch}, ${p.epochs} epochs) differs from ${files[0]} (${first.arch}, ${first.epochs} epochs)`);
+    }
+  }
+  const folds = parts.flatMap((p) => p.folds);
+  const speakers = folds.map((f) => f.speaker);
+  if (new Set(speakers).size !== speakers.length) throw new Error(`a speaker appears in more than one --loso file: ${speakers.join(', ')}`);
+  if (first.arch !== runCard.modelType) throw new Error(`the LOSO folds are for ${first.arch}, the run is a ${runCard.modelType}`);
+  return { ...first, folds, mean: folds.reduce((a, f) => a + f.accuracy, 0) / folds.length };
+}
 
 function withMetrics(bytes: Uint8Array, precision: 'fp32' | 'int8'): Uint8Array {
   const m = decodeModel(bytes);
@@ -202,6 +227,15 @@ const card = {
 fs.writeFileSync(path.join(outDir, `${name}.card.json`), `${JSON.stringify(card, null, 2)}\n`);
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+/** The three digits a held-out speaker lost most, e.g. "9 (62%), 5 (80%), 1 (88%)". */
+const weakestDigits = (perDigit: Record<string, number> | undefined) =>
+  perDigit
+    ? Object.entries(perDigit)
+        .sort((a, b) => a[1] - b[1])
+        .slice(0, 3)
+        .map(([d, v]) => `${d} (${(100 * v).toFixed(0)}%)`)
+        .join(', ')
+    : '';
 const rows = [['fp32', fp32Metrics] as const, ...(int8Metrics ? [['int8', int8Metrics] as const] : [])];
 const md = [
   `# Model card: spoken-digits ${name} (${runCard.modelType})`,
@@ -229,9 +263,9 @@ const md = [
         '',
         `Each fold trains the ${runCard.modelType} from scratch on 5 speakers${training.initFrom ? ' (the base recipe, without the babble fine-tune)' : ''} and tests all 500 clips of the 6th.`,
         '',
-        '| held-out speaker | accuracy |',
-        '|---|---|',
-        ...Object.entries(losoMetrics.folds).map(([s, v]) => `| ${s} | ${pct(v as number)} |`),
+        '| held-out speaker | accuracy | weakest digits |',
+        '|---|---|---|',
+        ...Object.entries(losoMetrics.folds).map(([s, v]) => `| ${s} | ${pct(v as number)} | ${weakestDigits(losoMetrics.perDigit[s])} |`),
         '',
         'This predicts accuracy on voices outside FSDD better than the test split does (the test split has the same six speakers as training).',
       ].join('\n')

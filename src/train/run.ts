@@ -265,6 +265,8 @@ export interface LosoFold {
   accuracy: number;
   testClips: number;
   epochs: number;
+  /** Accuracy on each digit's clips of the held-out speaker, "0".."9" (shows which words a voice breaks). */
+  perDigit: Record<string, number>;
 }
 
 /** Leave-one-speaker-out: one training per FSDD speaker, tested on that speaker's 500 clips. */
@@ -275,7 +277,14 @@ export async function runLoso(o: Omit<RunOptions, 'split' | 'babbleSnrs'>, speak
   for (const speaker of list) {
     o.log(`--- fold: test speaker ${speaker} ---`);
     const r = await runTraining({ ...o, split: { kind: 'loso', speaker }, babbleSnrs: [], train: { ...o.train, checkpointDir: null } });
-    const fold = { speaker, accuracy: r.test.accuracy, testClips: r.test.predictions.length, epochs: r.train.history.length };
+    const perDigit = Object.fromEntries(
+      DIGIT_LABELS.map((d, i) => {
+        const row = r.test.confusion[i];
+        const n = row.reduce((a, b) => a + b, 0);
+        return [d, n ? Number((row[i] / n).toFixed(4)) : 0];
+      }),
+    );
+    const fold = { speaker, accuracy: r.test.accuracy, testClips: r.test.predictions.length, epochs: r.train.history.length, perDigit };
     r.model.dispose();
     folds.push(fold);
     o.log(`fold ${speaker}: ${(100 * fold.accuracy).toFixed(2)}%`);

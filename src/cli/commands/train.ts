@@ -151,7 +151,7 @@ export function register(program: Command): void {
         const folds: Awaited<ReturnType<typeof runLoso>> = [];
         const save = () => {
           const mean = folds.reduce((s, f) => s + f.accuracy, 0) / Math.max(1, folds.length);
-          fs.writeFileSync(path.join(out, 'loso.json'), JSON.stringify({ arch: opts.arch, seed: opts.seed, epochs: opts.epochs, synthetic: !!synthetic, none: opts.none, mean, folds }, null, 2));
+          fs.writeFileSync(path.join(out, 'loso.json'), JSON.stringify({ arch: opts.arch, seed: opts.seed, epochs: opts.epochs, utteranceNorm: opts.utteranceNorm, synthetic: !!synthetic, none: opts.none, mean, folds }, null, 2));
           return mean;
         };
         await runLoso({ ...base, arch: opts.arch as never, train: trainOpts }, speakers, (f) => {
