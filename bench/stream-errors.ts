@@ -1,7 +1,7 @@
 /**
  * Where the streaming errors come from (a breakdown for bench/stream.ts's figures).
  *
- *   npx tsx bench/stream-errors.ts [--strings 120] [--min-pause 120] [--max-pause 450] [--seed 2024] [--words bench|dev|none] [--json]
+ *   npx tsx bench/stream-errors.ts [--strings 120] [--min-pause 120] [--max-pause 450] [--seed 2024] [--words bench|dev|none] [--options JSON] [--json]
  *
  * Strings (same construction and seed as bench/stream.ts unless --seed / pauses are given): every digit/rejected event is matched to
  * the FSDD clips it overlaps, and each spoken digit is counted as one of
@@ -28,6 +28,8 @@ const wordSet = arg('words', 'dev');
 const minPauseMs = Number(arg('min-pause', '120'));
 const maxPauseMs = Number(arg('max-pause', '450'));
 const seed = Number(arg('seed', '2024'));
+// Listener options to try, as JSON (e.g. '{"split":{"verifyTailMs":0}}').
+const listenerOptions = JSON.parse(arg('options', '{}')) as Record<string, unknown>;
 const json = process.argv.includes('--json');
 const recognizer = await DigitRecognizer.load();
 const core = await loadStreamCore();
@@ -35,18 +37,19 @@ const core = await loadStreamCore();
 interface Ev {
   kind: 'digit' | 'rejected';
   digit: number | null;
+  reason?: string;
   confidence: number;
   start: number;
   end: number;
 }
 
 async function run(samples: Float32Array): Promise<{ events: Ev[]; segments: number }> {
-  const listener = await Listener.create({ recognizer });
+  const listener = await Listener.create({ ...listenerOptions, recognizer });
   const events: Ev[] = [];
   let segments = 0;
   listener.on('speechstart', () => segments++);
   listener.on('digit', (e) => events.push({ kind: 'digit', digit: e.digit, confidence: e.confidence, start: (e.startMs / 1000) * 8000, end: (e.endMs / 1000) * 8000 }));
-  listener.on('rejected', (e) => events.push({ kind: 'rejected', digit: e.candidate, confidence: e.confidence, start: (e.startMs / 1000) * 8000, end: (e.endMs / 1000) * 8000 }));
+  listener.on('rejected', (e) => events.push({ kind: 'rejected', reason: e.reason, digit: e.candidate, confidence: e.confidence, start: (e.startMs / 1000) * 8000, end: (e.endMs / 1000) * 8000 }));
   for (let i = 0; i < samples.length; i += 1600) listener.push(samples.subarray(i, i + 1600), 8000);
   await listener.end();
   return { events, segments };
@@ -99,7 +102,7 @@ if (nStrings > 0) {
         else modelAlone.wrongAlsoAlone++;
         alone = ` | clip alone: ${p.isDigit ? p.digit : `rejected(${p.candidate})`} ${p.confidence.toFixed(2)}`;
       }
-      const ev = mine.map((x) => `${x.e.kind === 'digit' ? x.e.digit : `rej(${x.e.digit})`}@${x.e.confidence.toFixed(2)} [${Math.round(x.e.start / 8)}-${Math.round(x.e.end / 8)}]`).join(' ');
+      const ev = mine.map((x) => `${x.e.kind === 'digit' ? x.e.digit : `rej:${x.e.reason}(${x.e.digit})`}@${x.e.confidence.toFixed(2)} [${Math.round(x.e.start / 8)}-${Math.round(x.e.end / 8)}]`).join(' ');
       details.push(`${speaker} "${digits}" #${i} (${digits[i]}, clip ${Math.round(a / 8)}-${Math.round(b / 8)} ms): ${verdict}: ${ev || '-'}${alone}`);
     }
   }

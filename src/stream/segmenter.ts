@@ -100,9 +100,9 @@ export interface SplitOptions {
   /** Pieces with less speech than this (silence at their edges not counted) are not allowed. Default 180 ms. */
   minSpeechMs?: number;
   /**
-   * Each piece is trimmed to its speech (hops within this many dB of its peak, plus trimMarginMs)
-   * before classification: models trained on tightly cut clips misread long silent edges.
-   * 0 turns trimming off. Defaults 40 dB and 50 ms (on FSDD strings in -60 dBFS noise this cut the digit error rate of the interim model from 10% to 5-8%).
+   * Trimming of a piece to its speech (hops within this many dB of its peak, plus trimMarginMs)
+   * for the view that ends in silence (verifyTailMs), and for the only view when that is off.
+   * 0 turns trimming off. Defaults 40 dB and 50 ms.
    */
   trimDropDb?: number;
   trimMarginMs?: number;
@@ -112,14 +112,16 @@ export interface SplitOptions {
    */
   weakCutCost?: number;
   /**
-   * Every piece is classified a second time with this much silence after its speech, and the two
-   * views' probabilities are averaged. The model's training clips end in silence (espeak-ng's
-   * synthetic words and digits carry ~300 ms of it), trimmed pieces do not, and a non-digit word's
-   * trimmed piece is often read as a digit that the view with its silent tail reads as "none".
-   * Needs a classifier that reports probabilities and labels (DigitRecognizer does); 0 turns it off
-   * (and the whole-word check below). Default 150 ms. With the whole-word check, on espeak-ng words
-   * of bench/stream-words.ts DEV_WORDS (35 words, 8 voices, near-digit words left out): 219 -> 51
-   * false digits; espeak-ng digits 71/80 right either way, FSDD test clips 146 -> 149/150.
+   * Every piece is classified twice: as cut (with half the pause on each side, or the segment's
+   * pre/post-roll, much like an FSDD clip's own silence) and as its trimmed speech followed by this
+   * much silence; the two views' probabilities are averaged. The model's training clips end in
+   * silence (espeak-ng's synthetic words and digits carry ~300 ms of it), and a non-digit word is
+   * often read as a digit until its silent tail is seen, then as "none". Needs a classifier that
+   * reports probabilities and labels (DigitRecognizer does); 0 turns it off (and the whole-word check
+   * below), leaving one view, the trimmed speech. Default 150 ms. Measured with the whole-word check
+   * on espeak-ng words of bench/stream-words.ts DEV_WORDS (35 words, 8 voices, near-digit words
+   * left out): 225 -> 59 false digits; espeak-ng digits 71 -> 72/80 right, FSDD test clips 146 ->
+   * 149/150; FSDD test-clip strings (3 x 120, seeds 5-7, not the benchmark's) 312 -> 321 right.
    */
   verifyTailMs?: number;
   /** A piece whose "none" probability exceeds this in either view is not a digit. Default 0.3. */
@@ -180,7 +182,7 @@ export async function splitSegment(
     return { samples: extent ? piece.subarray(extent[0], extent[1]) : piece, sampleRate };
   };
   const tail = Math.round(((options.verifyTailMs ?? 150) / 1000) * sampleRate);
-  const views = new SegmentViews(classifier, trimmed, tail, options.verifyNoneMax ?? 0.3);
+  const views = new SegmentViews(classifier, (a, b) => ({ samples: samples.subarray(a, b), sampleRate }), trimmed, tail, options.verifyNoneMax ?? 0.3);
   // The whole segment is a candidate non-digit word only while the model can take it in at once.
   const wholeWord = tail > 0 && n > 0 && bounds.length + weak.length > 2 && ms(n) - edgeSilenceMs <= (options.wholeWordMaxMs ?? 1100);
   // Each stretch whole (and the segment, when it may be one word), in one model run.
@@ -242,17 +244,21 @@ export async function splitSegment(
   return pieces;
 }
 
+type Audio = { samples: Float32Array; sampleRate: number };
+
 /**
- * The classifier's answers for pieces of one segment, cached by [start, end). Each piece is seen
- * twice when `tail` > 0: as its trimmed speech, and followed by `tail` samples of silence; the two
- * views' probabilities are averaged, and a piece either view finds probably "none" (above
- * noneMax) is not a digit. One classify() call is one model run.
+ * The classifier's answers for pieces of one segment, cached by [start, end). With `tail` > 0 each
+ * piece is seen twice: as cut (with the pause around it, like an FSDD clip's own silence), and as
+ * its trimmed speech followed by `tail` samples of silence; the two views' probabilities are
+ * averaged, and a piece either view finds probably "none" (above noneMax) is not a digit. With
+ * `tail` 0, only the trimmed speech is classified. One classify() call is one model run.
  */
 class SegmentViews {
   private readonly cache = new Map<string, SegmentPrediction>();
   constructor(
     private readonly classifier: SegmentClassifier,
-    private readonly view: (a: number, b: number) => { samples: Float32Array; sampleRate: number },
+    private readonly asCut: (a: number, b: number) => Audio,
+    private readonly trimmed: (a: number, b: number) => Audio,
     private readonly tail: number,
     private readonly noneMax: number,
   ) {}
@@ -260,14 +266,15 @@ class SegmentViews {
   async classify(ranges: [number, number][]): Promise<void> {
     const todo = ranges.filter(([a, b], k) => !this.cache.has(`${a}:${b}`) && ranges.findIndex(([x, y]) => x === a && y === b) === k);
     if (todo.length === 0) return;
-    const inputs: { samples: Float32Array; sampleRate: number }[] = [];
+    const inputs: Audio[] = [];
     for (const [a, b] of todo) {
-      const v = this.view(a, b);
-      inputs.push(v);
+      const v = this.trimmed(a, b);
       if (this.tail > 0) {
         const padded = new Float32Array(v.samples.length + this.tail);
         padded.set(v.samples);
-        inputs.push({ samples: padded, sampleRate: v.sampleRate });
+        inputs.push(this.asCut(a, b), { samples: padded, sampleRate: v.sampleRate });
+      } else {
+        inputs.push(v);
       }
     }
     const c = this.classifier;

@@ -89,3 +89,38 @@ describe('segmenter: second views and whole-word checks against non-digit words'
     assert.ok(errors / total <= 0.1, `digit error rate ${(errors / total).toFixed(3)}`);
   });
 });
+
+describe('Listener: a lower bar for digits inside an open string', function () {
+  this.timeout(120000);
+  it('a digit that missed only the threshold counts while a string is open; the "not a digit" class still rejects', async () => {
+    const recognizer = await DigitRecognizer.load();
+    const r = rng(43);
+    const base = { errors: 0, lowConfidence: 0 };
+    const inString = { errors: 0, lowConfidence: 0 };
+    let total = 0;
+    for (let k = 0; k < 100; k++) {
+      let digits = '';
+      for (let i = 0; i < 7; i++) digits += String(Math.floor(r() * 10));
+      const s = makeDigitString(digits, SPEAKERS[k % SPEAKERS.length], r);
+      total += digits.length;
+      for (const [opts, out] of [
+        [{ stringThreshold: recognizer.threshold }, base],
+        [{}, inString],
+      ] as const) {
+        const listener = await Listener.create({ recognizer, ...opts });
+        let heard = '';
+        listener.on('digit', (e) => (heard += e.digit));
+        listener.on('rejected', (e) => {
+          if (e.reason === 'low-confidence') out.lowConfidence++;
+        });
+        listener.push(s.samples, 8000);
+        await listener.end();
+        out.errors += editDistance(digits, heard);
+      }
+    }
+    assert.ok(base.lowConfidence >= 5, `only ${base.lowConfidence} low-confidence rejections with the plain threshold (the check below would prove nothing)`);
+    assert.ok(inString.lowConfidence < base.lowConfidence, `${inString.lowConfidence} vs ${base.lowConfidence} low-confidence rejections`);
+    assert.ok(inString.errors < base.errors, `${inString.errors} vs ${base.errors} digit errors in ${total}`);
+    await assert.rejects(Listener.create({ recognizer, stringThreshold: 1.5 }), /stringThreshold/);
+  });
+});
