@@ -6,6 +6,7 @@ import {
   DEFAULT_MIN_DEPTH_DB,
   DEFAULT_MIN_PIECE_MS,
   DEFAULT_MIN_SPEECH_MS,
+  DEFAULT_WHOLE_WORD_MAX_MS,
   isSurePause,
   mergeShortStretches,
   splitSegment,
@@ -459,8 +460,12 @@ export class Listener extends EventEmitter {
     const now = this.fed;
     const step = Math.round(0.1 * this.rate);
     if (now - this.lastEarlyCheck < step || now - this.consumedTo < Math.round(0.6 * this.rate)) return;
-    this.lastEarlyCheck = now;
     const split = this.opts.split ?? {};
+    // While the segment could still be one word the model takes in whole, wait for its end: the
+    // final split checks whether it reads as one non-digit word (SplitOptions.wholeWordMaxMs).
+    const wordMs = split.verifyTailMs === 0 ? 0 : (split.wholeWordMaxMs ?? DEFAULT_WHOLE_WORD_MAX_MS);
+    if (this.consumedTo === this.openStart && this.ms(now - this.openStart) - this.vadConfig.preRollMs <= wordMs) return;
+    this.lastEarlyCheck = now;
     const audio = this.history!.slice(this.consumedTo, now);
     const minSpeech = split.minSpeechMs ?? DEFAULT_MIN_SPEECH_MS;
     // Sure pauses whose low stretch is over; short stretches between them (a word's closure and

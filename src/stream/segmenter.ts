@@ -35,6 +35,7 @@ export interface Piece {
 export const DEFAULT_SURE_DEPTH_DB = 15;
 export const DEFAULT_SURE_LOW_MS = 60;
 export const DEFAULT_SURE_ANY_LENGTH_DB = 28;
+export const DEFAULT_WHOLE_WORD_MAX_MS = 1100;
 export const DEFAULT_MIN_DEPTH_DB = 8;
 export const DEFAULT_MIN_PIECE_MS = 150;
 export const DEFAULT_MIN_SPEECH_MS = 180;
@@ -184,7 +185,7 @@ export async function splitSegment(
   const tail = Math.round(((options.verifyTailMs ?? 150) / 1000) * sampleRate);
   const views = new SegmentViews(classifier, (a, b) => ({ samples: samples.subarray(a, b), sampleRate }), trimmed, tail, options.verifyNoneMax ?? 0.3);
   // The whole segment is a candidate non-digit word only while the model can take it in at once.
-  const wholeWord = tail > 0 && n > 0 && bounds.length + weak.length > 2 && ms(n) - edgeSilenceMs <= (options.wholeWordMaxMs ?? 1100);
+  const wholeWord = tail > 0 && n > 0 && bounds.length + weak.length > 2 && ms(n) - edgeSilenceMs <= (options.wholeWordMaxMs ?? DEFAULT_WHOLE_WORD_MAX_MS);
   // Each stretch whole (and the segment, when it may be one word), in one model run.
   const firstRun: [number, number][] = bounds.slice(1).map((b, s) => [bounds[s], b]);
   if (wholeWord) firstRun.push([0, n]);
