@@ -1,7 +1,7 @@
 /**
  * Where the streaming errors come from (a breakdown for bench/stream.ts's figures).
  *
- *   npx tsx bench/stream-errors.ts [--strings 120] [--min-pause 120] [--max-pause 450] [--seed 2024] [--words bench|dev|none] [--options JSON] [--json]
+ *   npx tsx bench/stream-errors.ts [--strings 120] [--min-pause 120] [--max-pause 450] [--seed 2024] [--words bench|dev|none] [--options JSON] [--model FILE] [--json]
  *
  * Strings (same construction and seed as bench/stream.ts unless --seed / pauses are given): every digit/rejected event is matched to
  * the FSDD clips it overlaps, and each spoken digit is counted as one of
@@ -31,7 +31,7 @@ const seed = Number(arg('seed', '2024'));
 // Listener options to try, as JSON (e.g. '{"split":{"verifyTailMs":0}}').
 const listenerOptions = JSON.parse(arg('options', '{}')) as Record<string, unknown>;
 const json = process.argv.includes('--json');
-const recognizer = await DigitRecognizer.load();
+const recognizer = await DigitRecognizer.load({ model: process.argv.includes('--model') ? arg('model', '') : undefined });
 const core = await loadStreamCore();
 
 interface Ev {

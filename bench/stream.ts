@@ -1,7 +1,7 @@
 /**
  * Streaming benchmark (src/stream Listener + the shipped model), no microphone needed.
  *
- *   npx tsx bench/stream.ts [--strings 120] [--false-hours 1] [--soak-minutes 60] [--idle-seconds 20] [--rate 8000] [--json]
+ *   npx tsx bench/stream.ts [--strings 120] [--false-hours 1] [--soak-minutes 60] [--idle-seconds 20] [--rate 8000] [--model FILE] [--json]
  *
  * 1. Connected digits: FSDD test clips (takes 0-4) of one speaker joined into strings of 4-10 digits
  *    with 120-450 ms pauses, in -60 dBFS noise, pushed as fast as possible: digit error rate
@@ -47,7 +47,9 @@ const log = (msg: string) => {
   if (!json) process.stderr.write(`${msg}\n`);
 };
 
-const recognizer = await DigitRecognizer.load();
+// A candidate model (default: the shipped one), e.g. to see a retrained model's false digit rate before shipping it.
+const modelArg = process.argv.indexOf('--model');
+const recognizer = await DigitRecognizer.load({ model: modelArg > 0 ? process.argv[modelArg + 1] : undefined });
 const results: Record<string, unknown> = { model: recognizer.source, threshold: threshold ?? recognizer.threshold };
 
 // 1 + 2: strings, latency.
