@@ -22,11 +22,11 @@ async function heard(recognizer: DigitRecognizer, samples: Float32Array, split: 
 }
 
 /** Each word alone (espeak-ng, four voices) between pauses in faint noise: the digits it caused. */
-async function falseDigits(recognizer: DigitRecognizer, words: string[], split: SplitOptions = {}): Promise<number> {
+async function falseDigits(recognizer: DigitRecognizer, words: string[], split: SplitOptions = {}, voices = VOICES): Promise<number> {
   const r = rng(31);
   let n = 0;
   for (const w of words)
-    for (const v of VOICES) {
+    for (const v of voices) {
       const x = concatFloat([silence(0.5), spokenWords(w, v, 150), silence(0.8)]);
       for (let i = 0; i < x.length; i++) x[i] += 0.001 * (r() * 2 - 1);
       n += (await heard(recognizer, x, split)).digits.length;
@@ -55,6 +55,15 @@ describe('segmenter: second views and whole-word checks against non-digit words'
     const withCheck = await falseDigits(recognizer, words);
     assert.ok(without >= 8, `without the whole-word check these words gave ${without} digits`);
     assert.ok(withCheck <= 2, `${withCheck} false digits from ${words.length * VOICES.length} words`);
+  });
+
+  it('a third view with a longer silent tail only rejects: words whose "none" shows there give fewer digits', async () => {
+    const words = ['honey', 'button', 'how are you', 'gate'];
+    const voices = [...VOICES, 'en-gb-scotland+m1', 'en-029+f2', 'en-us+m2', 'en+f4'];
+    const without = await falseDigits(recognizer, words, { vetoTailMs: 0 }, voices);
+    const withVeto = await falseDigits(recognizer, words, {}, voices);
+    assert.ok(without >= 8, `without the third view these words gave ${without} digits`);
+    assert.ok(withVeto <= without - 5, `${withVeto} false digits with the third view, ${without} without`);
   });
 
   it('espeak-ng digits (the same synthesizer as the words) still come out as digits', async () => {
