@@ -150,12 +150,14 @@ export interface SplitOptions {
 /**
  * Splits one endpointed segment into the digits it holds.
  *
- * The core finds the energy valleys. Deep, long ones (real pauses) are cut unconditionally. Within
- * each remaining stretch, every way of cutting at a subset of the weaker valleys is scored by the
- * classifier (log confidence of each piece, minus a penalty for pieces longer than a digit usually
- * is) and the best wins — dynamic programming over the sorted cut points, so k candidates cost at
- * most k(k+1)/2 classifications. A stretch without weak valleys, or short and confidently
- * classified, costs one classification.
+ * The core finds the energy valleys. Deep, long ones (real pauses) and very deep ones are cut
+ * unconditionally. Within each remaining stretch, every way of cutting at a subset of the weaker
+ * valleys is scored by the classifier (log confidence of each piece, minus a penalty for pieces
+ * longer than a digit usually is) and the best wins — dynamic programming over the sorted cut
+ * points, so k candidates cost at most k(k+1)/2 classifications, all in one model run. A stretch
+ * without weak valleys, or short and confidently classified, costs one classification. Each
+ * classification looks at the piece in up to three views (verifyTailMs, vetoTailMs), and a short
+ * segment that was split is also classified whole (wholeWordMaxMs).
  */
 export async function splitSegment(
   samples: Float32Array,
