@@ -1,7 +1,7 @@
 /**
  * Where the streaming errors come from (a breakdown for bench/stream.ts's figures).
  *
- *   npx tsx bench/stream-errors.ts [--strings 120] [--min-pause 120] [--max-pause 450] [--seed 2024] [--words bench|dev|none] [--options JSON] [--model FILE] [--json]
+ *   npx tsx bench/stream-errors.ts [--strings 120] [--min-pause 120] [--max-pause 450] [--seed 2024] [--noise-db -60] [--words bench|dev|none] [--options JSON] [--model FILE] [--json]
  *
  * Strings (same construction and seed as bench/stream.ts unless --seed / pauses are given): every digit/rejected event is matched to
  * the FSDD clips it overlaps, and each spoken digit is counted as one of
@@ -28,6 +28,7 @@ const wordSet = arg('words', 'dev');
 const minPauseMs = Number(arg('min-pause', '120'));
 const maxPauseMs = Number(arg('max-pause', '450'));
 const seed = Number(arg('seed', '2024'));
+const noiseDb = Number(arg('noise-db', '-60'));
 // Listener options to try, as JSON (e.g. '{"split":{"verifyTailMs":0}}').
 const listenerOptions = JSON.parse(arg('options', '{}')) as Record<string, unknown>;
 const json = process.argv.includes('--json');
@@ -68,7 +69,7 @@ if (nStrings > 0) {
     let digits = '';
     for (let i = 0; i < len; i++) digits += String(Math.floor(r() * 10));
     const speaker = SPEAKERS[k % SPEAKERS.length];
-    const s = makeDigitString(digits, speaker, r, { minPauseMs, maxPauseMs });
+    const s = makeDigitString(digits, speaker, r, { minPauseMs, maxPauseMs, noiseDb });
     const { events } = await run(s.samples);
     total += len;
     if (events.filter((e) => e.kind === 'digit').map((e) => e.digit).join('') === digits) whole++;
