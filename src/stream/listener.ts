@@ -547,7 +547,7 @@ export class Listener extends EventEmitter {
         : candidate !== null && p.rejectedBy !== 'none-class' && p.rejectedBy !== 'silence' && p.confidence >= threshold;
     // Inside an open string (a digit less than stringPauseMs ago) speech is far more likely another
     // digit than any other word, so a digit that missed only the threshold needs less.
-    if (!accepted && p.rejectedBy === 'threshold' && candidate !== null && this.pending.length > 0 && this.ms(start - this.lastDigitEnd) < (this.opts.stringPauseMs ?? 1000)) {
+    if (!accepted && p.rejectedBy !== 'none-class' && p.rejectedBy !== 'silence' && candidate !== null && this.pending.length > 0 && this.ms(start - this.lastDigitEnd) < (this.opts.stringPauseMs ?? 1000)) {
       const base = threshold ?? this.recognizer.threshold;
       const inString = this.opts.stringThreshold ?? (base === undefined ? undefined : 0.8 * base);
       accepted = inString !== undefined && p.confidence >= inString;
