@@ -9,31 +9,33 @@ command -v espeak-ng >/dev/null || { echo "espeak-ng is not installed (apt-get i
 OUT=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/spoken-digits/synthetic}
 mkdir -p "$OUT/digits" "$OUT/none"
 DIGITS=(zero one two three four five six seven eight nine)
-# Non-digit words for the "not a digit" class: everyday words of many sound shapes, and no words that
-# rhyme with or sound like a digit: with near-digit words (fine, sticks, heaven, hero, door, late, night) the
-# leave-one-speaker-out folds lost "five" and "six" of unseen voices to "none" (jackson: 62% and 36%).
-# DISJOINT from both word lists in bench/stream-words.ts (the held-out words false digit events are
-# measured with, and the dev words the listener is tuned on): never add their words here.
-WORDS=(okay alright sure maybe never always again later today evening
-       weekend monday friday january april summer winter spring autumn
+# Non-digit words for the "not a digit" class: everyday words of many sound shapes, some that sound
+# near a digit without being one (fine, hero, door, sticks, heaven, tree, sun), but no homophones of
+# digits ("won", "to", "for", "ate"): rejecting "fine" is right, and leave-one-speaker-out folds did
+# better with these words than without them (jackson 89.8% vs 84.4%, lucas 87.2% vs 78.2%; single
+# runs). DISJOINT from both word lists in bench/stream-words.ts (the held-out words false digit events
+# are measured with, and the dev words the listener is tuned on): never add their words here.
+WORDS=(okay alright sure maybe never always again later today tonight evening
+       night weekend monday friday january april summer winter spring autumn
        sorry pardon goodbye welcome cheers hey hi bye
        start pause play skip back forward next previous louder quieter volume mute menu home search
        call send answer message email address number password login logout enter delete clear
-       confirm accept decline continue finish retry
+       confirm accept decline continue finish retry wait
        water bread cheese butter sugar salt pepper tea juice milk soup rice pasta pizza salad
        chicken lemon grape peach cherry potato carrot onion tomato
        car bus train plane bicycle street road bridge city village country airport hotel office
        school library market hospital church museum park beach island forest desert ocean lake
        mountain valley
-       chair sofa lamp clock mirror wall roof garage bathroom bedroom blanket pillow
-       shirt jacket hat glasses umbrella wallet bag key
+       chair sofa lamp clock mirror floor wall roof garage bathroom bedroom blanket pillow
+       shirt jacket shoes hat glasses umbrella wallet bag key
        horse cow sheep mouse rabbit lion tiger monkey elephant snake spider duck
        red purple black white brown pink silver golden
        happy sad angry tired hungry busy quiet loud fast slow big small long short warm cold hot
-       early cheap expensive easy simple
+       early late cheap expensive easy simple
        anna michael sarah david peter lucy james mary robert linda john emma oliver sophia
        robot camera picture letter paper pencil story song movie game ball football
        teacher farmer driver police nurse baker
+       fine line hero door more sun who shoe sticks heaven weight tree free
        hundred thousand million first second half dozen)
 # The word clips are always made afresh (a few seconds): clips of an older word list, or of words
 # whose voice assignment moved, would otherwise stay in the "none" class.

@@ -267,6 +267,8 @@ export interface LosoFold {
   epochs: number;
   /** Accuracy on each digit's clips of the held-out speaker, "0".."9" (shows which words a voice breaks). */
   perDigit: Record<string, number>;
+  /** confusion[true digit][predicted label] counts (the last column is "none" when the model has that class). */
+  confusion: number[][];
 }
 
 /** Leave-one-speaker-out: one training per FSDD speaker, tested on that speaker's 500 clips. */
@@ -284,7 +286,7 @@ export async function runLoso(o: Omit<RunOptions, 'split' | 'babbleSnrs'>, speak
         return [d, n ? Number((row[i] / n).toFixed(4)) : 0];
       }),
     );
-    const fold = { speaker, accuracy: r.test.accuracy, testClips: r.test.predictions.length, epochs: r.train.history.length, perDigit };
+    const fold = { speaker, accuracy: r.test.accuracy, testClips: r.test.predictions.length, epochs: r.train.history.length, perDigit, confusion: r.test.confusion.slice(0, DIGIT_LABELS.length) };
     r.model.dispose();
     folds.push(fold);
     o.log(`fold ${speaker}: ${(100 * fold.accuracy).toFixed(2)}%`);
