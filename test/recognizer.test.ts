@@ -39,16 +39,27 @@ describe('DigitRecognizer (shipped default model)', function () {
     }
   });
 
-  it('predictBatch runs one batch and matches one-by-one predictions', async () => {
-    const paths = TEST_CLIPS.map(clip);
-    const batch = await r.predictBatch(paths);
-    const single = await Promise.all(paths.map((p) => r.predict(p)));
-    batch.forEach((b, i) => {
-      assert.equal(b.digit, single[i].digit);
-      b.probabilities.forEach((v, k) => assert.ok(Math.abs(v - single[i].probabilities[k]) < 1e-5));
+  // fp32: a batch computes exactly what single runs do (measured: 2e-7). int8: float math ahead of a
+  // quantizer (the per-clip mean subtraction, the squeeze-excitation pooling) can differ in the last bit
+  // between ORT's batched and single kernels, which moves an activation by one quantization step now
+  // and then: measured up to 1.2e-2 on a low-confidence clip; rows mixed up would differ by ~1.
+  for (const [model, tolerance] of [['models/default.onnx', 1e-5], ['models/default.int8.onnx', 5e-2]] as const) {
+    it(`predictBatch runs one batch and matches one-by-one predictions (${model})`, async () => {
+      const rec = await DigitRecognizer.load({ model });
+      try {
+        const paths = TEST_CLIPS.map(clip);
+        const batch = await rec.predictBatch(paths);
+        const single = await Promise.all(paths.map((p) => rec.predict(p)));
+        batch.forEach((b, i) => {
+          assert.equal(b.digit, single[i].digit);
+          b.probabilities.forEach((v, k) => assert.ok(Math.abs(v - single[i].probabilities[k]) < tolerance, `${paths[i]} label ${k}: ${v} vs ${single[i].probabilities[k]}`));
+        });
+        assert.deepEqual(await rec.predictBatch([]), []);
+      } finally {
+        await rec.dispose();
+      }
     });
-    assert.deepEqual(await r.predictBatch([]), []);
-  });
+  }
 
   it('topK lists labels by falling probability', async () => {
     const top = await r.topK(clip('5_lucas_1'), 3);
