@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
@@ -21,6 +21,7 @@ import { FSDD_RECORDINGS } from './fsdd.js';
 // the problem; nothing resolves to garbage (NaN probabilities, a digit from NaN audio).
 
 const work = mkdtempSync(join(tmpdir(), 'sd-badapi-'));
+after(() => rmSync(work, { recursive: true, force: true }));
 const clip = join(FSDD_RECORDINGS, '5_jackson_0.wav');
 const p = {
   missing: join(work, 'missing.wav'),

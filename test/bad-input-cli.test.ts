@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
@@ -12,6 +12,7 @@ import { FSDD_RECORDINGS } from './fsdd.js';
 // trace (unless --verbose). Nothing may hang: every run has a deadline.
 
 const work = mkdtempSync(join(tmpdir(), 'sd-badcli-'));
+after(() => rmSync(work, { recursive: true, force: true }));
 const clip = join(FSDD_RECORDINGS, '3_theo_0.wav');
 const f = {
   missingWav: join(work, 'missing.wav'),

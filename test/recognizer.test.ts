@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DigitRecognizer, Ensemble, AudioInputError, ModelError, decodeWav, evaluate, loadEvalSet, float32ToInt16 } from '../src/index.js';
@@ -9,6 +9,7 @@ import { FSDD_RECORDINGS } from './fsdd.js';
 const clip = (name: string) => join(FSDD_RECORDINGS, `${name}.wav`);
 const TEST_CLIPS = ['0_george_0', '1_jackson_1', '2_lucas_2', '3_nicolas_3', '4_theo_4', '5_yweweler_0', '6_george_1', '7_jackson_2', '8_lucas_3', '9_nicolas_4'];
 const work = mkdtempSync(join(tmpdir(), 'sd-recognizer-'));
+after(() => rmSync(work, { recursive: true, force: true }));
 
 describe('DigitRecognizer (shipped default model)', function () {
   let r: DigitRecognizer;
