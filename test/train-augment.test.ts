@@ -7,7 +7,7 @@ import { loadFeatureBackend } from '../src/features/index.js';
 // same file) and miss the native-to-wasm fallback; ask for wasm explicitly when native is absent.
 const anyFeatureBackend = () => loadFeatureBackend().catch(() => loadFeatureBackend({ backend: 'wasm' }));
 import { Augmenter, colour, gain, makeNoise, mixAtSnr, power, reverb, specAugment, speedChange, timeShift, voiceShift, wsolaStretch } from '../src/train/augment.js';
-import { loadAudio } from '../src/train/dataset.js';
+import { loadAudio, trimSilence } from '../src/train/dataset.js';
 import { Rng } from '../src/train/random.js';
 
 const FSDD = process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd/recordings';
@@ -113,5 +113,22 @@ describe('train: augmentation', function () {
     const zeros = f.filter((v) => v === 0).length;
     assert.ok(zeroFrames <= 4 && zeroDims <= 2);
     assert.equal(zeros, zeroFrames * dims + zeroDims * frames - zeroFrames * zeroDims);
+  });
+});
+
+describe('train: trimming synthetic clips to their speech', () => {
+  it('cuts leading and trailing silence to 50 ms, keeps the speech, and leaves silent or empty clips alone', () => {
+    const rate = 8000;
+    const r = new Rng(3);
+    const speech = makeNoise('pink', 2400, r, null); // 300 ms
+    const x = new Float32Array(3200 + 2400 + 4000);
+    x.set(speech, 3200);
+    for (let i = 0; i < x.length; i++) x[i] += 1e-5 * r.uniform(-1, 1); // faint floor, > 40 dB below the speech
+    const t = trimSilence(x, rate);
+    assert.ok(Math.abs(t.length - (2400 + 800)) <= 160, `trimmed to ${t.length} samples`);
+    assert.ok(power(t) > power(x), 'the kept part is the loud part');
+    const silent = new Float32Array(4000);
+    assert.equal(trimSilence(silent, rate), silent);
+    assert.equal(trimSilence(new Float32Array(0), rate).length, 0);
   });
 });

@@ -11,7 +11,7 @@ import { loadFeatureBackend } from '../features/index.js';
 import { NOT_A_DIGIT_LABEL } from '../model/metadata.js';
 import { Augmenter, type AugmentOptions, makeNoise, mixAtSnr } from './augment.js';
 import { initTrainingBackend, type TrainingBackendName } from './backend.js';
-import { DIGIT_LABELS, NONE_LABEL_INDEX, defaultSyntheticDir, digitExamples, findSynthetic, loadAudio, loadWordAudio, noneExamples } from './dataset.js';
+import { DIGIT_LABELS, NONE_LABEL_INDEX, defaultSyntheticDir, digitExamples, findSynthetic, loadAudio, loadWordAudio, noneExamples, trimSilence } from './dataset.js';
 import { loadLayersModel, saveLayersModel, writeAtomic } from './io.js';
 import { Rng } from './random.js';
 import { confusionSvg, curvesSvg } from './report.js';
@@ -178,7 +178,8 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     const synth = o.synthetic ? findSynthetic(o.synthetic) : null;
     if (synth) {
       const digits = o.syntheticDigits !== undefined ? stratifiedSubset(synth.digits, o.syntheticDigits, seed) : synth.digits;
-      const synthAudio = loadAudio(digits, rate, fb);
+      // Cut like FSDD's clips (see trimSilence), so silence carries no label.
+      const synthAudio = loadAudio(digits, rate, fb).map((a) => trimSilence(a, rate));
       train.push(...digitExamples(synthAudio, digits));
       syntheticInfo = { dir: o.synthetic, digitClips: digits.length, speakers: new Set(digits.map((c) => c.speaker)).size, wordClips: synth.words.length };
     }
