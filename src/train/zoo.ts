@@ -56,13 +56,9 @@ function seedStream(seed: number): Seeds {
 const heInit = (seeds: Seeds) => tf.initializers.heNormal({ seed: seeds() });
 const glorotInit = (seeds: Seeds) => tf.initializers.glorotUniform({ seed: seeds() });
 
-function input(shape: ModelShape): tf.SymbolicTensor {
-  return tf.input({ shape: [shape.numFrames, shape.dims], name: 'features' });
-}
-
 /** The model's input tensor and what its layers start from (the input, or its per-clip mean-normalized copy). */
 function inputs(shape: ModelShape): { inp: tf.SymbolicTensor; x: tf.SymbolicTensor } {
-  const inp = input(shape);
+  const inp = tf.input({ shape: [shape.numFrames, shape.dims], name: 'features' });
   const x = shape.utteranceNorm ? (new UtteranceMeanNormalization({ name: 'utterance_norm' }).apply(inp) as tf.SymbolicTensor) : inp;
   return { inp, x };
 }
