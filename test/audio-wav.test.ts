@@ -118,4 +118,16 @@ describe('audio: WAV fixtures made with sox from an FSDD clip', () => {
     assert.equal(n, 2);
     await s.close(); // idempotent
   });
+
+  it('close() while a read is in flight ends the stream cleanly (no EBADF)', async () => {
+    for (let k = 0; k < 20; k++) {
+      const s = await openWavStream(fixture('r44100.wav'), { blockFrames: 64 });
+      const it = s[Symbol.asyncIterator]();
+      assert.equal((await it.next()).done, false);
+      const pending = it.next(); // a read is now in flight
+      await s.close();
+      await pending; // resolves (a last block or done), never rejects
+      assert.equal((await it.next()).done, true);
+    }
+  });
 });

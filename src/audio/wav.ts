@@ -518,11 +518,15 @@ export async function openWavStream(path: string, options: StreamOptions = {}): 
     throw err;
   }
   let closed = false;
+  // A read still in flight when close() is called (a listener stopped mid-file) must finish
+  // before the descriptor goes: closing under it fails the read with EBADF, or worse, reads from
+  // whatever file reuses the number.
+  let reading: Promise<number> | null = null;
   const close = async (): Promise<void> => {
-    if (!closed) {
-      closed = true;
-      fs.closeSync(fd);
-    }
+    if (closed) return;
+    closed = true;
+    await reading?.catch(() => 0);
+    fs.closeSync(fd);
   };
   const bytesPerBlock = blockFrames * info.blockAlign;
   async function* blocks(): AsyncGenerator<Float32Array> {
@@ -531,9 +535,12 @@ export async function openWavStream(path: string, options: StreamOptions = {}): 
       let frame = 0;
       for (let off = 0; off < info.dataBytes && !closed; ) {
         const want = Math.min(buf.length, info.dataBytes - off);
-        const got = await new Promise<number>((resolve, reject) =>
+        reading = new Promise<number>((resolve, reject) =>
           fs.read(fd, buf, 0, want, info.dataOffset + off, (err, n) => (err ? reject(err) : resolve(n))),
         );
+        const got = await reading;
+        reading = null;
+        if (closed) break;
         const whole = got - (got % info.blockAlign);
         if (whole === 0) break; // file shrank under us: end the stream with what was there
         const out = new Float32Array(whole / info.blockAlign);
