@@ -36,6 +36,11 @@ export interface TrainOptions {
   labelSmoothing: number;
   /** Global-norm gradient clipping; 0 turns it off. */
   clipNorm: number;
+  /**
+   * Mixup (Zhang et al.): each batch is blended with a shuffled copy of itself, features and
+   * targets alike, by λ ~ Beta(mixup, mixup); 0 turns it off.
+   */
+  mixup: number;
   /** Micro-batches whose gradients are summed before one optimizer step. */
   accumulate: number;
   /** Early stopping: epochs without a better validation score before stopping; 0 = never. */
@@ -62,6 +67,7 @@ export const DEFAULT_TRAIN_OPTIONS: Readonly<TrainOptions> = Object.freeze({
   restartMultiplier: 2,
   labelSmoothing: 0.1,
   clipNorm: 5,
+  mixup: 0,
   accumulate: 1,
   patience: 12,
   seed: 1,
@@ -119,8 +125,9 @@ export class AdamW {
     private readonly beta2 = 0.999,
     private readonly epsilon = 1e-8,
   ) {
-    this.m = vars.map((v) => tf.variable(tf.zerosLike(v), false));
-    this.v = vars.map((v) => tf.variable(tf.zerosLike(v), false));
+    // tidy frees the zero tensors the variables are made from (a variable keeps its own copy).
+    this.m = tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false)));
+    this.v = tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false)));
   }
 
   apply(grads: tf.Tensor[], lr: number, weightDecay: number): void {
@@ -147,8 +154,10 @@ export class AdamW {
 
   restore(s: { step: number; m: Float32Array[]; v: Float32Array[] }): void {
     this.step = s.step;
-    s.m.forEach((a, i) => this.m[i].assign(tf.tensor(a, this.m[i].shape)));
-    s.v.forEach((a, i) => this.v[i].assign(tf.tensor(a, this.v[i].shape)));
+    tf.tidy(() => {
+      s.m.forEach((a, i) => this.m[i].assign(tf.tensor(a, this.m[i].shape)));
+      s.v.forEach((a, i) => this.v[i].assign(tf.tensor(a, this.v[i].shape)));
+    });
   }
 
   dispose(): void {
@@ -175,11 +184,14 @@ export interface Evaluation {
   confusion: number[][];
   /** Top probability and predicted label per example, for threshold calibration. */
   predictions: { label: number; predicted: number; confidence: number }[];
+  /** Every class probability per example (rows in example order), for ensembling runs afterwards. */
+  probabilities: Float32Array[];
 }
 
 export function evaluate(model: tf.LayersModel, features: readonly Float32Array[], labels: readonly number[], frames: number, dims: number, numClasses: number, batchSize = 128): Evaluation {
   const confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
   const predictions: Evaluation['predictions'] = [];
+  const probabilities: Float32Array[] = [];
   let lossSum = 0;
   for (let start = 0; start < features.length; start += batchSize) {
     const end = Math.min(features.length, start + batchSize);
@@ -193,11 +205,12 @@ export function evaluate(model: tf.LayersModel, features: readonly Float32Array[
       for (let k = 1; k < numClasses; k++) if (row[k] > row[best]) best = k;
       confusion[labels[i]][best]++;
       predictions.push({ label: labels[i], predicted: best, confidence: row[best] });
+      probabilities.push(row.slice());
       lossSum -= Math.log(Math.max(1e-7, row[labels[i]]));
     }
   }
   const correct = confusion.reduce((s, row, i) => s + row[i], 0);
-  return { accuracy: features.length ? correct / features.length : 0, loss: features.length ? lossSum / features.length : 0, confusion, predictions };
+  return { accuracy: features.length ? correct / features.length : 0, loss: features.length ? lossSum / features.length : 0, confusion, predictions, probabilities };
 }
 
 function stackFeatures(features: readonly Float32Array[], start: number, end: number, frames: number, dims: number): tf.Tensor3D {
@@ -319,15 +332,23 @@ export async function trainModel(
           labels[j] = e.label;
         });
         const lr = learningRateAt(epoch + s / steps, o);
+        // λ >= 0.5, so the batch's own labels stay the dominant ones (and the accuracy's reference).
+        const drawn = o.mixup > 0 ? epochRng.beta(o.mixup, o.mixup) : 1;
+        const lambda = Math.max(drawn, 1 - drawn);
+        const partner = lambda < 1 ? Int32Array.from(epochRng.shuffle(idx.map((_, j) => j))) : null;
         const { loss, grads, batchCorrect } = tf.tidy(() => {
-          const x = tf.tensor3d(buf, [idx.length, frames, dims]);
+          const own = tf.tensor3d(buf, [idx.length, frames, dims]);
           const y = tf.tensor1d(labels, 'int32');
+          const p = partner ? tf.tensor1d(partner, 'int32') : null;
+          const x = p ? own.mul(lambda).add(tf.gather(own, p).mul(1 - lambda)) : own;
           let hits: tf.Tensor | null = null;
           const { value, grads } = tf.variableGrads(() => {
             const probs = model.apply(x, { training: true }) as tf.Tensor;
             // Kept: variableGrads disposes everything its function made except the loss.
             hits = tf.keep(tf.sum(tf.equal(tf.argMax(probs, -1), y).toInt()));
-            return smoothedCrossEntropy(probs, y, numClasses, o.labelSmoothing);
+            const ownLoss = smoothedCrossEntropy(probs, y, numClasses, o.labelSmoothing);
+            if (!p) return ownLoss;
+            return ownLoss.mul(lambda).add(smoothedCrossEntropy(probs, tf.gather(y, p), numClasses, o.labelSmoothing).mul(1 - lambda)) as tf.Scalar;
           }, vars);
           return { loss: value, grads: vars.map((v) => grads[v.name]), batchCorrect: hits! as tf.Tensor };
         });

@@ -41,6 +41,7 @@ interface Opts {
   weightDecay: number;
   labelSmoothing: number;
   clipNorm: number;
+  mixup: number;
   accumulate: number;
   patience: number;
   warmup: number;
@@ -80,6 +81,7 @@ export function register(program: Command): void {
     .option('--weight-decay <x>', 'AdamW decoupled weight decay', num('--weight-decay', 0, 1), 1e-2)
     .option('--label-smoothing <x>', 'label smoothing', num('--label-smoothing', 0, 0.5), 0.1)
     .option('--clip-norm <x>', 'global gradient norm clip (0 = off)', num('--clip-norm', 0), 5)
+    .option('--mixup <alpha>', 'mixup: blend each batch with a shuffled copy by λ ~ Beta(alpha, alpha) (0 = off)', num('--mixup', 0, 10), 0)
     .option('--accumulate <n>', 'gradient accumulation steps', int('--accumulate', 1), 1)
     .option('--patience <n>', 'early stopping patience in epochs (0 = off)', int('--patience', 0), 12)
     .option('--warmup <n>', 'warm-up epochs', num('--warmup', 0), 2)
@@ -130,6 +132,7 @@ export function register(program: Command): void {
         weightDecay: opts.weightDecay,
         labelSmoothing: opts.labelSmoothing,
         clipNorm: opts.clipNorm,
+        mixup: opts.mixup,
         accumulate: opts.accumulate,
         patience: opts.patience,
         warmupEpochs: opts.warmup,
@@ -151,7 +154,9 @@ export function register(program: Command): void {
         const folds: Awaited<ReturnType<typeof runLoso>> = [];
         const save = () => {
           const mean = folds.reduce((s, f) => s + f.accuracy, 0) / Math.max(1, folds.length);
-          fs.writeFileSync(path.join(out, 'loso.json'), JSON.stringify({ arch: opts.arch, seed: opts.seed, epochs: opts.epochs, utteranceNorm: opts.utteranceNorm, synthetic: !!synthetic, none: opts.none, mean, folds }, null, 2));
+          const summary = folds.map(({ test: _, ...f }) => f);
+          fs.writeFileSync(path.join(out, 'loso.json'), JSON.stringify({ arch: opts.arch, seed: opts.seed, epochs: opts.epochs, utteranceNorm: opts.utteranceNorm, synthetic: !!synthetic, none: opts.none, mean, folds: summary }, null, 2));
+          for (const f of folds) fs.writeFileSync(path.join(out, `${f.speaker}.test.json`), JSON.stringify(f.test));
           return mean;
         };
         await runLoso({ ...base, arch: opts.arch as never, train: trainOpts }, speakers, (f) => {
