@@ -6,7 +6,7 @@ import { loadFeatureBackend } from '../src/features/index.js';
 // Under mocha the auto choice can see two copies of the error class (CJS + ESM loads of the
 // same file) and miss the native-to-wasm fallback; ask for wasm explicitly when native is absent.
 const anyFeatureBackend = () => loadFeatureBackend().catch(() => loadFeatureBackend({ backend: 'wasm' }));
-import { Augmenter, colour, gain, makeNoise, mixAtSnr, power, reverb, specAugment, speedChange, timeShift, voiceShift, wsolaStretch } from '../src/train/augment.js';
+import { Augmenter, colour, gain, makeNoise, mixAtSnr, power, reverb, specAugment, speedChange, tempoChange, timeShift, voiceShift, wsolaStretch } from '../src/train/augment.js';
 import { loadAudio, trimSilence } from '../src/train/dataset.js';
 import { Rng } from '../src/train/random.js';
 
@@ -86,8 +86,20 @@ describe('train: augmentation', function () {
     assert.ok(Math.abs(ratio - 1) < 0.03, `pitch ratio ${ratio.toFixed(3)}`);
   });
 
+  it('tempo change shortens or lengthens by the factor at the same pitch', () => {
+    const rate = 8000;
+    const tone = Float32Array.from({ length: rate }, (_, i) => Math.sin((2 * Math.PI * 250 * i) / rate));
+    for (const factor of [0.7, 1.4]) {
+      const y = tempoChange(tone, rate, factor);
+      assert.equal(y.length, Math.round(rate / factor));
+      const ratio = crossingsPerSecond(y.subarray(200, y.length - 200), rate) / crossingsPerSecond(tone, rate);
+      assert.ok(Math.abs(ratio - 1) < 0.03, `factor ${factor}: pitch ratio ${ratio.toFixed(3)}`);
+    }
+    assert.equal(tempoChange(tone, rate, 1), tone);
+  });
+
   it('is deterministic under a seed and varies across seeds', () => {
-    const aug = new Augmenter({ sampleRate: 8000, pNoise: 1, pReverb: 1, pColour: 1, pVoice: 1 }, backend, { clips });
+    const aug = new Augmenter({ sampleRate: 8000, pNoise: 1, pReverb: 1, pColour: 1, pVoice: 1, pTempo: 1 }, backend, { clips });
     const x = clips[1];
     const a = aug.apply(x, new Rng(42));
     const b = aug.apply(x, new Rng(42));

@@ -21,6 +21,12 @@ export interface AugmentOptions {
    */
   pVoice: number;
   voice: [number, number];
+  /**
+   * Tempo: duration × 1/factor at the same pitch and formants (WSOLA). FSDD's speakers say the same
+   * digit in 0.27-0.71 s; a stranger's pace is no closer to theirs.
+   */
+  pTempo: number;
+  tempo: [number, number];
   pGain: number;
   gainDb: [number, number];
   pNoise: number;
@@ -43,6 +49,8 @@ export const DEFAULT_AUGMENT: Readonly<Omit<AugmentOptions, 'sampleRate'>> = Obj
   speed: [0.85, 1.15] as [number, number],
   pVoice: 0.5,
   voice: [0.9, 1.5] as [number, number],
+  pTempo: 0,
+  tempo: [0.7, 1.4] as [number, number],
   pGain: 0.8,
   gainDb: [-20, 6] as [number, number],
   pNoise: 0.6,
@@ -74,6 +82,7 @@ export class Augmenter {
     let x: Float32Array = Float32Array.from(clip);
     if (rng.chance(o.pVoice)) x = voiceShift(x, o.sampleRate, rng.uniform(o.voice[0], o.voice[1]), this.backend);
     if (rng.chance(o.pSpeed)) x = speedChange(x, o.sampleRate, rng.uniform(o.speed[0], o.speed[1]), this.backend);
+    if (rng.chance(o.pTempo)) x = tempoChange(x, o.sampleRate, Math.exp(rng.uniform(Math.log(o.tempo[0]), Math.log(o.tempo[1]))));
     if (rng.chance(o.pShift)) x = timeShift(x, Math.round(rng.uniform(-o.maxShiftSec, o.maxShiftSec) * o.sampleRate));
     if (rng.chance(o.pColour)) x = colour(x, o.sampleRate, rng);
     if (rng.chance(o.pReverb)) x = reverb(x, o.sampleRate, rng.uniform(o.rt60[0], o.rt60[1]), rng);
@@ -146,6 +155,12 @@ export function voiceShift(x: Float32Array, rate: number, factor: number, backen
   const fast = speedChange(x, rate, factor, backend);
   if (fast === x) return x;
   return wsolaStretch(fast, x.length, rate);
+}
+
+/** Tempo × factor (> 1 is faster, shorter), pitch and formants unchanged. */
+export function tempoChange(x: Float32Array, rate: number, factor: number): Float32Array {
+  const length = Math.max(1, Math.round(x.length / factor));
+  return length === x.length ? x : wsolaStretch(x, length, rate);
 }
 
 /**
