@@ -270,6 +270,8 @@ export interface LosoFold {
   perDigit: Record<string, number>;
   /** confusion[true digit][predicted label] counts (the last column is "none" when the model has that class). */
   confusion: number[][];
+  /** The held-out clips' class probabilities (in the split's clip order), to score ensembles of runs. */
+  test: { labels: string[]; truth: number[]; probabilities: number[][] };
 }
 
 /** Leave-one-speaker-out: one training per FSDD speaker, tested on that speaker's 500 clips. */
@@ -287,7 +289,15 @@ export async function runLoso(o: Omit<RunOptions, 'split' | 'babbleSnrs'>, speak
         return [d, n ? Number((row[i] / n).toFixed(4)) : 0];
       }),
     );
-    const fold = { speaker, accuracy: r.test.accuracy, testClips: r.test.predictions.length, epochs: r.train.history.length, perDigit, confusion: r.test.confusion.slice(0, DIGIT_LABELS.length) };
+    const fold = {
+      speaker,
+      accuracy: r.test.accuracy,
+      testClips: r.test.predictions.length,
+      epochs: r.train.history.length,
+      perDigit,
+      confusion: r.test.confusion.slice(0, DIGIT_LABELS.length),
+      test: { labels: r.labels, truth: r.test.predictions.map((p) => p.label), probabilities: r.test.probabilities.map((row) => Array.from(row, (v) => Number(v.toFixed(5)))) },
+    };
     r.model.dispose();
     folds.push(fold);
     o.log(`fold ${speaker}: ${(100 * fold.accuracy).toFixed(2)}%`);
