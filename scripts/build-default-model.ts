@@ -17,7 +17,8 @@ import { loadFsdd } from '../src/data/fsdd.js';
 import { officialSplit, validationSplit } from '../src/data/splits.js';
 import { featureConfigFromJSON, featureDimension } from '../src/features/config.js';
 import { loadFeatureBackend } from '../src/features/index.js';
-import { METADATA_KEYS } from '../src/model/metadata.js';
+import { METADATA_KEYS, OPTIONAL_METADATA_KEYS } from '../src/model/metadata.js';
+import { speechCutter } from '../src/stream/core.js';
 import { makeNoise, mixAtSnr } from '../src/train/augment.js';
 import { NONE_LABEL_INDEX, loadAudio, noneExamples } from '../src/train/dataset.js';
 import { clipFeatureBatches, pickCalibrationClips } from '../src/train/onnx/calibration.js';
@@ -59,14 +60,18 @@ const frames = config.numFrames;
 const dims = featureDimension(config);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-log(`features: ${backend.name}; calibrating on 300 training clips`);
-const calibration = clipFeatureBatches(pickCalibrationClips(clips, 300, 1), config, backend);
+// Every clip goes in as the recognizer would give it to the model: cut to its speech when the
+// model was trained so (after mixing, for the babble clips, as with a noisy recording).
+const speechTrim = meta[OPTIONAL_METADATA_KEYS.speechTrim] ? JSON.parse(meta[OPTIONAL_METADATA_KEYS.speechTrim]) : null;
+const cut = await speechCutter(speechTrim, config.sampleRate, backend.name);
+log(`features: ${backend.name}; clips cut to speech: ${speechTrim ? JSON.stringify(speechTrim) : 'no'}; calibrating on 300 training clips`);
+const calibration = clipFeatureBatches(pickCalibrationClips(clips, 300, 1), config, backend, 32, cut);
 const testAudio = loadAudio(split.test, config.sampleRate, backend);
 const testLabels = split.test.map((c) => labels.indexOf(String(c.digit)));
 const extractor = backend.createExtractor(config);
 const batchOf = (audio: Float32Array[]) => {
   const data = new Float32Array(audio.length * frames * dims);
-  audio.forEach((a, i) => data.set(extractor.compute(a).data, i * frames * dims));
+  audio.forEach((a, i) => data.set(extractor.compute(cut(a)).data, i * frames * dims));
   return { data, dims: [audio.length, frames, dims] };
 };
 const clean = batchOf(testAudio);

@@ -145,3 +145,51 @@ describe('evaluate', () => {
     await assert.rejects(loadEvalSet(work), /no \{digit\}_\{speaker\}_\{take\}\.wav files/);
   });
 });
+
+describe('DigitRecognizer: models trained on clips cut to their speech', function () {
+  // The shipped model with the speech_trim key added: the recognizer must cut clips exactly as the
+  // DSP core's speechExtent does (as training and the stream segmenter do) when a model says so.
+  let withTrim: DigitRecognizer;
+  let plain: DigitRecognizer;
+  let padded: Float32Array;
+  before(async () => {
+    const { decodeModel, encodeModel } = await import('../src/train/onnx/graph.js');
+    const { defaultModelPath } = await import('../src/index.js');
+    const m = decodeModel(new Uint8Array(readFileSync(defaultModelPath())));
+    const plainBytes = encodeModel(m);
+    m.metadata['spoken_digits.speech_trim'] = JSON.stringify({ dropDb: 40, marginMs: 50 });
+    withTrim = await DigitRecognizer.load({ model: encodeModel(m) });
+    plain = await DigitRecognizer.load({ model: plainBytes });
+    const { samples } = decodeWav(readFileSync(clip('6_nicolas_1')));
+    padded = new Float32Array(4000 + samples.length + 2400); // 500 ms before, 300 ms after
+    for (let i = 0; i < padded.length; i++) padded[i] = 1e-4 * Math.sin(i * 0.37); // a faint hum, not digital silence
+    padded.set(samples, 4000);
+  });
+  after(async () => Promise.all([withTrim.dispose(), plain.dispose()]));
+
+  it('reads the key and cuts clips with the core before features', async () => {
+    assert.deepEqual(withTrim.info.speechTrim, { dropDb: 40, marginMs: 50 });
+    assert.equal(plain.info.speechTrim, null);
+    const { loadStreamCore } = await import('../src/stream/core.js');
+    const { cutToSpeech } = await import('../src/stream/speech-cut.js');
+    const cut = cutToSpeech(await loadStreamCore(), padded, 8000, { dropDb: 40, marginMs: 50 });
+    assert.ok(cut.length < padded.length - 4000, `cut to ${cut.length} of ${padded.length} samples`);
+    const [a, b] = await Promise.all([withTrim.predict({ samples: padded, sampleRate: 8000 }), plain.predict({ samples: cut, sampleRate: 8000 })]);
+    assert.deepEqual(Array.from(a.probabilities), Array.from(b.probabilities));
+    const whole = await plain.predict({ samples: padded, sampleRate: 8000 });
+    assert.notDeepEqual(Array.from(whole.probabilities), Array.from(a.probabilities), 'the uncut clip reads differently (else this test proves nothing)');
+  });
+
+  it('predictSamples (the Listener path, which cuts its own pieces) takes the samples as they are', async () => {
+    const [a, b] = await Promise.all([withTrim.predictSamples(padded, 8000), plain.predictSamples(padded, 8000)]);
+    assert.deepEqual(Array.from(a.probabilities), Array.from(b.probabilities));
+  });
+
+  it('refuses a malformed speech_trim key', async () => {
+    const { decodeModel, encodeModel } = await import('../src/train/onnx/graph.js');
+    const { defaultModelPath } = await import('../src/index.js');
+    const m = decodeModel(new Uint8Array(readFileSync(defaultModelPath())));
+    m.metadata['spoken_digits.speech_trim'] = JSON.stringify({ dropDb: -3, marginMs: 50 });
+    await assert.rejects(DigitRecognizer.load({ model: encodeModel(m) }), (e: Error) => e instanceof ModelError && /speech_trim/.test(e.message));
+  });
+});

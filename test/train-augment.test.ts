@@ -7,7 +7,9 @@ import { loadFeatureBackend } from '../src/features/index.js';
 // same file) and miss the native-to-wasm fallback; ask for wasm explicitly when native is absent.
 const anyFeatureBackend = () => loadFeatureBackend().catch(() => loadFeatureBackend({ backend: 'wasm' }));
 import { Augmenter, colour, gain, makeNoise, mixAtSnr, power, reverb, specAugment, speedChange, tempoChange, timeShift, voiceShift, wsolaStretch } from '../src/train/augment.js';
-import { loadAudio, trimSilence } from '../src/train/dataset.js';
+import { loadAudio } from '../src/train/dataset.js';
+import { DEFAULT_SPEECH_TRIM } from '../src/model/metadata.js';
+import { speechCutter } from '../src/stream/core.js';
 import { Rng } from '../src/train/random.js';
 
 const FSDD = process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd/recordings';
@@ -128,19 +130,26 @@ describe('train: augmentation', function () {
   });
 });
 
-describe('train: trimming synthetic clips to their speech', () => {
-  it('cuts leading and trailing silence to 50 ms, keeps the speech, and leaves silent or empty clips alone', () => {
+describe('cutting clips to their speech (training, recognizer and segmenter alike)', () => {
+  it('cuts leading and trailing silence to ~50 ms, keeps the speech, the same in the native and wasm cores, and leaves silence alone', async () => {
     const rate = 8000;
     const r = new Rng(3);
     const speech = makeNoise('pink', 2400, r, null); // 300 ms
     const x = new Float32Array(3200 + 2400 + 4000);
     x.set(speech, 3200);
     for (let i = 0; i < x.length; i++) x[i] += 1e-5 * r.uniform(-1, 1); // faint floor, > 40 dB below the speech
-    const t = trimSilence(x, rate);
-    assert.ok(Math.abs(t.length - (2400 + 800)) <= 160, `trimmed to ${t.length} samples`);
-    assert.ok(power(t) > power(x), 'the kept part is the loud part');
-    const silent = new Float32Array(4000);
-    assert.equal(trimSilence(silent, rate), silent);
-    assert.equal(trimSilence(new Float32Array(0), rate).length, 0);
+    const cuts = [];
+    for (const prefer of ['native', 'wasm'] as const) {
+      const cut = await speechCutter(DEFAULT_SPEECH_TRIM, rate, prefer);
+      const t = cut(x);
+      assert.ok(Math.abs(t.length - (2400 + 800)) <= 240, `${prefer}: cut to ${t.length} samples`);
+      assert.ok(power(t) > 2 * power(x), `${prefer}: the kept part is the loud part`);
+      const silent = new Float32Array(4000);
+      assert.equal(cut(silent).length, silent.length, `${prefer}: silence stays whole`);
+      cuts.push([t.byteOffset, t.length]);
+    }
+    assert.deepEqual(cuts[0], cuts[1], 'native and wasm cut at the same samples');
+    const whole = await speechCutter(null, rate);
+    assert.equal(whole(x), x);
   });
 });

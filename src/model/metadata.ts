@@ -27,5 +27,26 @@ export const METADATA_KEYS = {
   metrics: 'spoken_digits.metrics',
 } as const;
 
+/**
+ * Optional keys: a model without them is read as before.
+ * speechTrim — JSON {dropDb, marginMs}: the model was trained on clips cut to their speech by the DSP
+ * core's speechExtent with these settings (as the stream segmenter cuts its pieces), so a clip is
+ * cut the same way before its features; absent: the whole clip goes in.
+ */
+export const OPTIONAL_METADATA_KEYS = {
+  speechTrim: 'spoken_digits.speech_trim',
+} as const;
+
+/** How clips are cut to their speech before features (see OPTIONAL_METADATA_KEYS.speechTrim). */
+export interface SpeechTrim {
+  /** Frames this far below the loudest one (dB) count as silence. */
+  dropDb: number;
+  /** Silence kept on each side of the speech, ms. */
+  marginMs: number;
+}
+
+/** The settings the stream segmenter cuts its pieces with; training uses them too. */
+export const DEFAULT_SPEECH_TRIM: Readonly<SpeechTrim> = Object.freeze({ dropDb: 40, marginMs: 50 });
+
 /** Label used for the "not a digit" class when a model has one. */
 export const NOT_A_DIGIT_LABEL = 'none';

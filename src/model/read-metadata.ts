@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import protobuf from 'protobufjs/minimal.js';
 import { ModelError } from '../errors.js';
 import { type FeatureConfig, resolveFeatureConfig } from '../features/config.js';
-import { METADATA_FORMAT_VERSION, METADATA_KEYS, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from './metadata.js';
+import { METADATA_FORMAT_VERSION, METADATA_KEYS, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, OPTIONAL_METADATA_KEYS, type SpeechTrim } from './metadata.js';
 
 /** The parts of an onnx.ModelProto that inference checks. */
 interface ModelOutline {
@@ -76,6 +76,8 @@ export interface ModelMetadata {
   rejection: { threshold: number };
   training: Record<string, unknown>;
   metrics: Record<string, unknown>;
+  /** How clips are cut to their speech before features; null: the model takes whole clips. */
+  speechTrim: SpeechTrim | null;
   /** ONNX opset of the default domain. */
   opset: number;
 }
@@ -123,6 +125,13 @@ export function parseModelMetadata(bytes: Uint8Array, source = 'model'): ModelMe
   const { inputs, outputs } = outline;
   if (!inputs.includes(MODEL_INPUT_NAME) || !outputs.includes(MODEL_OUTPUT_NAME))
     throw new ModelError(`${source}: the graph must have input '${MODEL_INPUT_NAME}' and output '${MODEL_OUTPUT_NAME}', it has inputs [${inputs}] and outputs [${outputs}]`);
+  let speechTrim: SpeechTrim | null = null;
+  if (props.has(OPTIONAL_METADATA_KEYS.speechTrim)) {
+    const t = parseJson(OPTIONAL_METADATA_KEYS.speechTrim, get(OPTIONAL_METADATA_KEYS.speechTrim), source) as Partial<SpeechTrim> | null;
+    if (!t || !(typeof t.dropDb === 'number' && t.dropDb > 0 && t.dropDb <= 120) || !(typeof t.marginMs === 'number' && t.marginMs >= 0 && t.marginMs <= 1000))
+      throw new ModelError(`${source}: metadata speech_trim must be {"dropDb": (0, 120], "marginMs": [0, 1000]}, got ${get(OPTIONAL_METADATA_KEYS.speechTrim)}`);
+    speechTrim = { dropDb: t.dropDb, marginMs: t.marginMs };
+  }
   const opset = outline.opsets.get('') ?? outline.opsets.get('ai.onnx') ?? 0;
   return {
     formatVersion,
@@ -133,6 +142,7 @@ export function parseModelMetadata(bytes: Uint8Array, source = 'model'): ModelMe
     rejection: { threshold: rejection.threshold },
     training: parseJson(METADATA_KEYS.training, get(METADATA_KEYS.training), source) as Record<string, unknown>,
     metrics: parseJson(METADATA_KEYS.metrics, get(METADATA_KEYS.metrics), source) as Record<string, unknown>,
+    speechTrim,
     opset,
   };
 }

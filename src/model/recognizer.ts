@@ -10,6 +10,8 @@ import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from './metadata.js';
 import { parseModelMetadata, type ModelMetadata } from './read-metadata.js';
 import { decide, peakDbfs, topLabels, type Decision } from './decision.js';
 import { modelsDir } from './package-root.js';
+import { loadStreamCore } from '../stream/core.js';
+import { cutToSpeech, type SpeechExtentFinder } from '../stream/speech-cut.js';
 
 /** Audio in any of the forms the recognizer accepts. */
 export type AudioInput =
@@ -85,6 +87,8 @@ export class DigitRecognizer {
   threshold: number;
   private readonly session: ort.InferenceSession;
   private readonly extractor: FeatureExtractor;
+  /** Cuts clips to their speech for models trained on clips cut so (null: whole clips). */
+  private readonly speechCore: SpeechExtentFinder | null;
   private readonly silenceDb: number;
   private readonly maxDurationSec: number;
 
@@ -93,6 +97,7 @@ export class DigitRecognizer {
     source: string;
     backend: FeatureBackend;
     session: ort.InferenceSession;
+    speechCore: SpeechExtentFinder | null;
     options: RecognizerOptions;
   }) {
     this.info = args.info;
@@ -100,6 +105,7 @@ export class DigitRecognizer {
     this.backend = args.backend;
     this.session = args.session;
     this.extractor = args.backend.createExtractor(args.info.featureConfig);
+    this.speechCore = args.speechCore;
     this.threshold = args.options.threshold ?? args.info.rejection.threshold;
     this.silenceDb = args.options.silenceDb ?? -60;
     this.maxDurationSec = args.options.maxDurationSec ?? 60;
@@ -111,16 +117,18 @@ export class DigitRecognizer {
     }
     const { bytes, source } = await readModelBytes(options.model);
     const info = parseModelMetadata(bytes, source);
-    const [backend, session] = await Promise.all([
-      loadFeatureBackend({ backend: options.backend ?? 'auto' }),
+    const choice = options.backend ?? 'auto';
+    const [backend, session, speechCore] = await Promise.all([
+      loadFeatureBackend({ backend: choice }),
       createSession(bytes, source, options.session),
+      info.speechTrim ? loadStreamCore(choice === 'auto' ? undefined : choice) : null,
     ]);
     if (!session.inputNames.includes(MODEL_INPUT_NAME) || !session.outputNames.includes(MODEL_OUTPUT_NAME)) {
       throw new ModelError(
         `${source} must have input '${MODEL_INPUT_NAME}' and output '${MODEL_OUTPUT_NAME}' (has ${session.inputNames.join(', ')} → ${session.outputNames.join(', ')})`,
       );
     }
-    return new DigitRecognizer({ info, source, backend, session, options });
+    return new DigitRecognizer({ info, source, backend, session, speechCore, options });
   }
 
   get labels(): readonly string[] {
@@ -144,12 +152,23 @@ export class DigitRecognizer {
     if (inputs.length === 0) return [];
     const started = performance.now();
     const decoded = await Promise.all(inputs.map((input) => decodeAudioInput(input, this.maxDurationSec)));
-    return this.predictDecoded(decoded, started);
+    return this.predictDecoded(decoded.map((clip) => this.cutToSpeech(clip)), started);
+  }
+
+  /**
+   * A clip cut to its speech the way the model's training clips were (and the stream segmenter
+   * cuts its pieces), so silence before or after a word does not move it in the model's window.
+   */
+  private cutToSpeech(clip: DecodedClip): DecodedClip {
+    const trim = this.info.speechTrim;
+    if (!trim || !this.speechCore) return clip;
+    return { ...clip, samples: cutToSpeech(this.speechCore, clip.samples, clip.sampleRate, trim) };
   }
 
   /**
    * Recognizes clips already decoded to mono float PCM. This is the path the streaming Listener uses:
-   * no file or WAV handling, just features and the model.
+   * no file or WAV handling and no cut to speech (the Listener cuts its pieces itself), just
+   * features and the model.
    */
   async predictSamples(samples: Float32Array, sampleRate: number): Promise<Prediction> {
     const [prediction] = await this.predictDecoded([{ samples: checkSamples(samples, sampleRate, this.maxDurationSec), sampleRate, decodeMs: 0 }], performance.now());

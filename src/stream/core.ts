@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import { BackendUnavailableError } from '../errors.js';
 import { loadNativeBinding } from '../features/native.js';
+import type { SpeechTrim } from '../model/metadata.js';
+import { cutToSpeech } from './speech-cut.js';
 
 /** VAD/endpointer settings (native/dsp/vad.h). Durations in milliseconds. */
 export interface VadOptions {
@@ -109,6 +111,16 @@ export interface StreamCore {
   findValleys(samples: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[];
   /** [start, end) of the speech inside a segment (pre/post-roll trimmed), or null when nothing stands out. */
   speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number): [number, number] | null;
+}
+
+/**
+ * A function that cuts clips at `sampleRate` to their speech as `trim` says (with the native core,
+ * else the wasm one), or leaves them whole when `trim` is null.
+ */
+export async function speechCutter(trim: SpeechTrim | null, sampleRate: number, prefer?: 'native' | 'wasm'): Promise<(samples: Float32Array) => Float32Array> {
+  if (!trim) return (samples) => samples;
+  const core = await loadStreamCore(prefer);
+  return (samples) => cutToSpeech(core, samples, sampleRate, trim);
 }
 
 interface NativeVadBinding {

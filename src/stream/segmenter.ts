@@ -1,6 +1,7 @@
 import { decide } from '../model/decision.js';
-import { NOT_A_DIGIT_LABEL } from '../model/metadata.js';
+import { DEFAULT_SPEECH_TRIM, NOT_A_DIGIT_LABEL } from '../model/metadata.js';
 import type { StreamCore, Valley } from './core.js';
+import { cutToSpeech } from './speech-cut.js';
 
 /** What the Listener needs from a recognizer (DigitRecognizer's Prediction fits). */
 export interface SegmentPrediction {
@@ -186,12 +187,11 @@ export async function splitSegment(
   // a bounding valley's low stretch elsewhere.
   const boundLow = [edgeSilenceMs / 2, ...sure.map((v) => v.lowMs / 2), edgeSilenceMs / 2];
 
-  const dropDb = options.trimDropDb ?? 40;
-  const margin = options.trimMarginMs ?? 50;
+  const dropDb = options.trimDropDb ?? DEFAULT_SPEECH_TRIM.dropDb;
+  const margin = options.trimMarginMs ?? DEFAULT_SPEECH_TRIM.marginMs;
   const trimmed = (a: number, b: number) => {
     const piece = samples.subarray(a, b);
-    const extent = dropDb > 0 ? core.speechExtent(piece, sampleRate, dropDb, margin) : null;
-    return { samples: extent ? piece.subarray(extent[0], extent[1]) : piece, sampleRate };
+    return { samples: dropDb > 0 ? cutToSpeech(core, piece, sampleRate, { dropDb, marginMs: margin }) : piece, sampleRate };
   };
   const tail = Math.round(((options.verifyTailMs ?? 150) / 1000) * sampleRate);
   const veto = { tail: Math.round(((options.vetoTailMs ?? 300) / 1000) * sampleRate), noneMin: options.vetoNoneMin ?? 0.5 };

@@ -39,41 +39,16 @@ export function findSynthetic(dir: string): SyntheticSet {
   return { digits, words };
 }
 
-/** Decoded audio of FSDD-named clips at `sampleRate` (the core resamples other rates). */
-export function loadAudio(clips: readonly FsddClip[], sampleRate: number, backend: FeatureBackend): Float32Array[] {
-  return clips.map((c) => loadClip(c, { sampleRate, backend }).samples);
-}
-
-export function loadWordAudio(files: readonly string[], sampleRate: number, backend: FeatureBackend): Float32Array[] {
-  return files.map((f) => trimSilence(loadClip({ path: f, digit: 0, speaker: 'none', take: 0 }, { sampleRate, backend }).samples, sampleRate));
-}
-
 /**
- * The clip cut to its speech plus `padMs` each side: frames (10 ms) more than `floorDb` below the
- * loudest one are silence. espeak-ng ends every clip with ~350 ms of digital silence that FSDD clips
- * (cut tightly) never have; left in, the "none" class learns that silence instead of the words, and
- * a word cut to its speech by the stream layer reads as a digit.
+ * Decoded audio of FSDD-named clips at `sampleRate` (the core resamples other rates), each passed
+ * through `cut` (training cuts every clip to its speech, as inference does).
  */
-export function trimSilence(x: Float32Array, sampleRate: number, floorDb = 40, padMs = 50): Float32Array {
-  const hop = Math.max(1, Math.round(sampleRate / 100));
-  const n = Math.floor(x.length / hop);
-  if (n === 0) return x;
-  const energy = new Float64Array(n);
-  let peak = 0;
-  for (let f = 0; f < n; f++) {
-    let e = 0;
-    for (let i = f * hop; i < (f + 1) * hop; i++) e += x[i] * x[i];
-    energy[f] = e / hop;
-    peak = Math.max(peak, energy[f]);
-  }
-  if (peak === 0) return x;
-  const floor = peak * 10 ** (-floorDb / 10);
-  let first = 0;
-  while (energy[first] < floor) first++;
-  let last = n - 1;
-  while (energy[last] < floor) last--;
-  const pad = Math.round((padMs / 1000) * sampleRate);
-  return x.slice(Math.max(0, first * hop - pad), Math.min(x.length, (last + 1) * hop + pad));
+export function loadAudio(clips: readonly FsddClip[], sampleRate: number, backend: FeatureBackend, cut: (x: Float32Array) => Float32Array = (x) => x): Float32Array[] {
+  return clips.map((c) => cut(loadClip(c, { sampleRate, backend }).samples));
+}
+
+export function loadWordAudio(files: readonly string[], sampleRate: number, backend: FeatureBackend, cut: (x: Float32Array) => Float32Array = (x) => x): Float32Array[] {
+  return files.map((f) => cut(loadClip({ path: f, digit: 0, speaker: 'none', take: 0 }, { sampleRate, backend }).samples));
 }
 
 export function digitExamples(audio: readonly Float32Array[], clips: readonly FsddClip[]): Example[] {

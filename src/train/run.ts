@@ -8,10 +8,11 @@ import { DatasetError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor } from '../features/backend.js';
 import { type FeatureConfig, featureDimension, resolveFeatureConfig } from '../features/config.js';
 import { loadFeatureBackend } from '../features/index.js';
-import { NOT_A_DIGIT_LABEL } from '../model/metadata.js';
+import { DEFAULT_SPEECH_TRIM, NOT_A_DIGIT_LABEL, type SpeechTrim } from '../model/metadata.js';
+import { speechCutter } from '../stream/core.js';
 import { Augmenter, type AugmentOptions, makeNoise, mixAtSnr } from './augment.js';
 import { initTrainingBackend, type TrainingBackendName } from './backend.js';
-import { DIGIT_LABELS, NONE_LABEL_INDEX, defaultSyntheticDir, digitExamples, findSynthetic, loadAudio, loadWordAudio, noneExamples, trimSilence } from './dataset.js';
+import { DIGIT_LABELS, NONE_LABEL_INDEX, defaultSyntheticDir, digitExamples, findSynthetic, loadAudio, loadWordAudio, noneExamples } from './dataset.js';
 import { loadLayersModel, saveLayersModel, writeAtomic } from './io.js';
 import { Rng } from './random.js';
 import { confusionSvg, curvesSvg } from './report.js';
@@ -81,6 +82,8 @@ export interface RunResult {
   /** Accuracy on the test clips mixed with babble, per SNR (dB). */
   babble: Record<string, number>;
   rejection: { threshold: number; digitsRejected: number; noneRejected: number | null };
+  /** How every clip was cut to its speech before features (inference must cut alike). */
+  speechTrim: SpeechTrim;
   provenance: Record<string, unknown>;
   backend: { training: TrainingBackendName; features: string };
 }
@@ -151,9 +154,13 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   const baseConfig = resolveFeatureConfig({ ...TRAINING_FEATURE_CONFIG, ...o.featureConfig, normalization: null });
   const rate = baseConfig.sampleRate;
   const t0 = performance.now();
-  const fitAudio = loadAudio(fitClips, rate, fb);
-  const valAudio = loadAudio(valClips, rate, fb);
-  const testAudio = loadAudio(split.test, rate, fb);
+  // Every clip is cut to its speech by the core, as the recognizer and the stream segmenter cut
+  // what they classify: where a word sits in its clip (espeak-ng's ~350 ms silent tail, FSDD's
+  // 0-150 ms of lead-in) then carries no label.
+  const cut = await speechCutter(DEFAULT_SPEECH_TRIM, rate, fb.name);
+  const fitAudio = loadAudio(fitClips, rate, fb, cut);
+  const valAudio = loadAudio(valClips, rate, fb, cut);
+  const testAudio = loadAudio(split.test, rate, fb, cut);
 
   const raw = fb.createExtractor(baseConfig);
   const normalization = normalizationStats(raw, fitAudio);
@@ -178,13 +185,12 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     const synth = o.synthetic ? findSynthetic(o.synthetic) : null;
     if (synth) {
       const digits = o.syntheticDigits !== undefined ? stratifiedSubset(synth.digits, o.syntheticDigits, seed) : synth.digits;
-      // Cut like FSDD's clips (see trimSilence), so silence carries no label.
-      const synthAudio = loadAudio(digits, rate, fb).map((a) => trimSilence(a, rate));
+      const synthAudio = loadAudio(digits, rate, fb, cut);
       train.push(...digitExamples(synthAudio, digits));
       syntheticInfo = { dir: o.synthetic, digitClips: digits.length, speakers: new Set(digits.map((c) => c.speaker)).size, wordClips: synth.words.length };
     }
     if (o.none) {
-      const words = synth ? loadWordAudio(synth.words, rate, fb) : [];
+      const words = synth ? loadWordAudio(synth.words, rate, fb, cut) : [];
       const order = rng.shuffle(words.map((_, i) => i));
       const nValWords = Math.round(words.length * 0.15);
       const valWords = order.slice(0, nValWords).map((i) => words[i]);
@@ -258,7 +264,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     secondsPerEpoch: Number(trainResult.secondsPerEpoch.toFixed(1)),
     date: new Date().toISOString(),
   };
-  return { model, labels, featureConfig, train: trainResult, test, babble, rejection, provenance, backend: { training: trainingBackend, features: fb.name } };
+  return { model, labels, featureConfig, train: trainResult, test, babble, rejection, speechTrim: { ...DEFAULT_SPEECH_TRIM }, provenance, backend: { training: trainingBackend, features: fb.name } };
 }
 
 export interface LosoFold {
@@ -321,7 +327,7 @@ export async function writeRunOutputs(out: string, r: RunResult, extra: { onnx?:
   put('curves.svg', curvesSvg(r.train.history, `${arch}: loss and accuracy per epoch`));
   put('confusion.svg', confusionSvg(r.test.confusion, r.labels, `${arch}: test confusion (${(100 * r.test.accuracy).toFixed(2)}%)`));
   const metrics = cardMetrics(r, extra.loso ?? null);
-  const meta = { featureConfig: r.featureConfig, labels: r.labels, modelType: arch, precision: 'fp32', rejection: { threshold: r.rejection.threshold }, training: r.provenance, metrics };
+  const meta = { featureConfig: r.featureConfig, labels: r.labels, modelType: arch, precision: 'fp32', rejection: { threshold: r.rejection.threshold }, speechTrim: r.speechTrim, training: r.provenance, metrics };
   if (extra.onnx) {
     const bytes = await extra.onnx(r.model, meta);
     if (bytes) put('model.onnx', bytes);

@@ -51,16 +51,19 @@ export function register(program: Command): void {
       let clips = 0;
       if (opts.auto && !kind.isDirectory()) throw new ModelError('--auto needs --calib to be the FSDD recordings folder (it evaluates on clips too)');
       if (kind.isDirectory()) {
-        const [{ recordingsDir }, { loadFeatureBackend }, { clipFeatureBatches, pickCalibrationClips }] = await Promise.all([
+        const [{ recordingsDir }, { loadFeatureBackend }, { clipFeatureBatches, pickCalibrationClips }, { speechCutter }] = await Promise.all([
           import('../../data/index.js'),
           import('../../features/index.js'),
           import('../../train/onnx/calibration.js'),
+          import('../../stream/core.js'),
         ]);
         const found = recordingsDir(opts.calib);
         if (!found) throw new ModelError(`${opts.calib} holds no FSDD-named wav files ({digit}_{speaker}_{take}.wav)`);
         const backend = await loadFeatureBackend();
+        // Clips as inference will see them: cut to their speech when the model was trained so.
+        const cut = await speechCutter(meta.speechTrim, meta.featureConfig.sampleRate, backend.name);
         const picked = pickCalibrationClips(found.clips, Math.max(1, Number(opts.clips) | 0));
-        batches = clipFeatureBatches(picked, meta.featureConfig, backend, batch);
+        batches = clipFeatureBatches(picked, meta.featureConfig, backend, batch, cut);
         clips = picked.length;
         if (opts.auto) {
           // Training clips would all score ~100% (the model learnt them), so the accuracy test uses
@@ -68,7 +71,7 @@ export function register(program: Command): void {
           const held = found.clips.filter((c) => c.take <= 4);
           const { chooseQuantization } = await import('../../train/onnx/choose.js');
           const choice = await chooseQuantization(bytes, batches, {
-            evaluation: { batches: clipFeatureBatches(held, meta.featureConfig, backend, 100), labels: held.map((c) => meta.labels.indexOf(String(c.digit))) },
+            evaluation: { batches: clipFeatureBatches(held, meta.featureConfig, backend, 100, cut), labels: held.map((c) => meta.labels.indexOf(String(c.digit))) },
           });
           for (const r of choice.results)
             process.stdout.write(`${r.variant.padEnd(24)} ${(r.bytes / 1024).toFixed(1).padStart(7)} KB  accuracy ${(100 * r.accuracy).toFixed(2)}%  p50 ${r.p50us.toFixed(0)} µs\n`);

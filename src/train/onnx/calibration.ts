@@ -43,13 +43,20 @@ export function pickBalancedClips(train: readonly FsddClip[], count: number, see
  * Features of `clips` computed by the DSP core with the model's own FeatureConfig, in batches of
  * [n, numFrames, dims] ready for onnxruntime (calibration or evaluation).
  */
-export function clipFeatureBatches(clips: readonly FsddClip[], config: FeatureConfig, backend: FeatureBackend, batchSize = 32): CalibrationBatch[] {
+export function clipFeatureBatches(
+  clips: readonly FsddClip[],
+  config: FeatureConfig,
+  backend: FeatureBackend,
+  batchSize = 32,
+  /** What the model's inference does to a clip before features (see speechCutter). */
+  cut: (samples: Float32Array) => Float32Array = (samples) => samples,
+): CalibrationBatch[] {
   const extractor = backend.createExtractor(config);
   try {
     const batches: CalibrationBatch[] = [];
     for (let i = 0; i < clips.length; i += batchSize) {
       const part = clips.slice(i, i + batchSize);
-      const mats = part.map((c) => extractor.compute(loadClip(c, { sampleRate: config.sampleRate, backend }).samples));
+      const mats = part.map((c) => extractor.compute(cut(loadClip(c, { sampleRate: config.sampleRate, backend }).samples)));
       const { frames, dims } = mats[0];
       if (mats.some((m) => m.frames !== frames))
         throw new ModelError(`clips gave different frame counts (${mats.map((m) => m.frames)}); the feature config needs a fixed numFrames to batch them`);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../../errors.js';
 import { type FeatureConfig, featureDimension, resolveFeatureConfig } from '../../features/config.js';
-import { METADATA_FORMAT_VERSION, METADATA_KEYS, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../../model/metadata.js';
+import { METADATA_FORMAT_VERSION, METADATA_KEYS, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, OPTIONAL_METADATA_KEYS, type SpeechTrim } from '../../model/metadata.js';
 import { Emitter, type Val } from './emitter.js';
 import { type Graph, OPSET, encodeModel, int, producers } from './graph.js';
 import { type LayerContext, emitActivation, layerConverter, supportedLayerClasses } from './layers.js';
@@ -20,6 +20,8 @@ export interface ExportMetadata {
   rejection?: { threshold: number };
   training?: Record<string, unknown>;
   metrics?: Record<string, unknown>;
+  /** Set when the model was trained on clips cut to their speech (inference then cuts them alike). */
+  speechTrim?: SpeechTrim | null;
 }
 
 export interface ExportOptions {
@@ -41,6 +43,7 @@ export function buildMetadataProps(meta: ExportMetadata): Record<string, string>
     [METADATA_KEYS.training]: JSON.stringify(meta.training ?? {}),
     [METADATA_KEYS.metrics]: JSON.stringify(meta.metrics ?? {}),
   };
+  if (meta.speechTrim) props[OPTIONAL_METADATA_KEYS.speechTrim] = JSON.stringify({ dropDb: meta.speechTrim.dropDb, marginMs: meta.speechTrim.marginMs });
   return props;
 }
 

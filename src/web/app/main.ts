@@ -5,6 +5,7 @@ import { AudioRing } from './audio-ring.js';
 import { decodeFile } from './decode.js';
 import { loadWasmStreamCore } from '../../stream/wasm-core.js';
 import { splitSegment, type SegmentClassifier } from '../../stream/segmenter.js';
+import { cutToSpeech } from '../../stream/speech-cut.js';
 import type { StreamCore, VadEvent, VadHandle } from '../../stream/core.js';
 import { topLabels } from '../../model/decision.js';
 import { loadSettings, saveSettings, Stats, type HistoryEntry, type Mode, type Settings } from './store.js';
@@ -187,8 +188,14 @@ function serialize<T>(work: (r: Recognizer) => Promise<T>): Promise<T | undefine
   return job;
 }
 
+/** A whole recording or file: cut to its speech first when the model was trained on clips cut so (as `digits predict` does). */
 function enqueue(samples: Float32Array, rate: number, source: string, detectedAt: number | null): Promise<Recognition | undefined> {
   return serialize(async (rec) => {
+    const trim = rec.info.speechTrim;
+    if (trim) {
+      streamCore ??= loadWasmStreamCore();
+      samples = cutToSpeech(await streamCore, samples, rate, trim);
+    }
     const r = await rec.recognize(samples, rate, threshold());
     showResult(r, source, detectedAt === null ? null : performance.now() - detectedAt);
     return r;
