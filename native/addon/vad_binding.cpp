@@ -138,6 +138,8 @@ class VadWrap : public Napi::ObjectWrap<VadWrap> {
     o.Set("noiseDb", vad_->noiseFloorDb());
     o.Set("bandDb", vad_->lastBandDb());
     o.Set("inSpeech", vad_->inSpeech());
+    o.Set("segmentAccepted", vad_->segmentAccepted());
+    o.Set("silentSamples", static_cast<double>(vad_->silentSamples()));
     o.Set("samplesSeen", static_cast<double>(vad_->samplesSeen()));
     return o;
   }

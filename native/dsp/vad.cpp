@@ -349,19 +349,23 @@ void Vad::closeSegment(VadEndReason reason, std::vector<VadEvent>& events, size_
     noiseDb_ = std::max(noiseDb_, *nth);
   }
   segmentBandDb_.clear();
-  if (lengthHops < minSpeechHops_) {
-    events.push_back({VadEventType::Abort, VadEndReason::TooShort, start, end});
-  } else if (runVoiced_ < minVoicedHops_) {
-    events.push_back({VadEventType::Abort, VadEndReason::Unvoiced, start, end});
-  } else if (2 * runStationary_ >= runVoiced_) {
-    // Mostly unchanging harmonic sound: a tone, a held note, a beep. Speech (FSDD) never has more
-    // than a fifth of its voiced hops this still.
-    events.push_back({VadEventType::Abort, VadEndReason::Tonal, start, end});
+  const VadEndReason abort = abortReason(lengthHops);
+  if (abort != VadEndReason::None) {
+    events.push_back({VadEventType::Abort, abort, start, end});
   } else {
     events.push_back({VadEventType::End, reason, start, end});
     lastEndSample_ = end;
   }
   ++count;
+}
+
+VadEndReason Vad::abortReason(int64_t lengthHops) const {
+  if (lengthHops < minSpeechHops_) return VadEndReason::TooShort;
+  if (runVoiced_ < minVoicedHops_) return VadEndReason::Unvoiced;
+  // Mostly unchanging harmonic sound: a tone, a held note, a beep. Speech (FSDD) never has more
+  // than a fifth of its voiced hops this still.
+  if (2 * runStationary_ >= runVoiced_) return VadEndReason::Tonal;
+  return VadEndReason::None;
 }
 
 size_t Vad::flush(std::vector<VadEvent>& events) {

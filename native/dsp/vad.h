@@ -65,6 +65,11 @@ class Vad {
   const VadConfig& config() const { return config_; }
   int64_t samplesSeen() const { return samplesSeen_; }
   bool inSpeech() const { return state_ != State::Silence; }
+  // Whether the open segment, were it to end now, would be kept (End) rather than aborted as too
+  // short, unvoiced or tonal. Lets a caller act on speech before the segment ends.
+  bool segmentAccepted() const { return state_ == State::Speech && abortReason(lastSpeechHop_ - runStartHop_ + 1) == VadEndReason::None; }
+  // Samples since the last speech hop of the open segment ended (0 outside a segment).
+  int64_t silentSamples() const { return state_ == State::Speech ? hopIndex_ * hop_ - (lastSpeechHop_ + 1) * hop_ : 0; }
   float noiseFloorDb() const { return noiseDb_; }
   // Loudest hop (full-band RMS, dBFS) since the last call to takePeakLevelDb, for level meters.
   float takePeakLevelDb();
@@ -75,6 +80,8 @@ class Vad {
   explicit Vad(const VadConfig& config);
   void analyzeHop(std::vector<VadEvent>& events, size_t& count);
   void closeSegment(VadEndReason reason, std::vector<VadEvent>& events, size_t& count);
+  // Why a segment of this many hops (and the run's voicing counts) is aborted; None if it is kept.
+  VadEndReason abortReason(int64_t lengthHops) const;
   void updateNoiseFloor(float bandDb, bool speech);
 
   enum class State { Silence, Onset, Speech };

@@ -77,6 +77,8 @@ void sd_vad_state(sd_vad* h, double* out) {
   out[2] = h->vad->inSpeech() ? 1 : 0;
   out[3] = static_cast<double>(h->vad->samplesSeen());
   out[4] = h->vad->lastBandDb();
+  out[5] = h->vad->segmentAccepted() ? 1 : 0;
+  out[6] = static_cast<double>(h->vad->silentSamples());
 }
 
 int sd_find_valleys(const float* samples, int n, int sampleRate, float minDepthDb, float minPieceMs, double* out, int maxValleys) {

@@ -21,8 +21,8 @@ void sd_vad_reset(sd_vad* vad);
 int sd_vad_process(sd_vad* vad, const float* samples, int n, double* events, int max_events);
 int sd_vad_flush(sd_vad* vad, double* events, int max_events);
 
-// out[0..4]: peak level dBFS since the last call, noise floor dB, in speech (0/1), samples seen,
-// last band energy dB.
+// out[0..6]: peak level dBFS since the last call, noise floor dB, in speech (0/1), samples seen,
+// last band energy dB, open segment would be kept if it ended now (0/1), samples since its last speech.
 void sd_vad_state(sd_vad* vad, double* out);
 
 // Energy valleys usable as cut points inside one segment; writes up to max_valleys triples

@@ -87,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::vector<float> all;
   Checker ck;
   double ev[4 * kRoom];
-  double state[5];
+  double state[7];
   while (in.remaining_bytes() > 0) {
     const size_t block = in.ConsumeIntegralInRange<size_t>(0, 4096);
     std::vector<float> s;

@@ -36,6 +36,10 @@ export interface VadState {
   bandDb: number;
   inSpeech: boolean;
   samplesSeen: number;
+  /** The open segment would be kept, not aborted (too short, unvoiced, tonal), if it ended now. */
+  segmentAccepted: boolean;
+  /** Samples since the open segment's speech last was heard (0 outside a segment). */
+  silentSamples: number;
 }
 
 export interface VadHandle {

@@ -3,12 +3,8 @@ import { AudioInputError, SpokenDigitsError } from '../errors.js';
 import { validateSampleRate } from '../audio/index.js';
 import { loadStreamCore, type StreamCore, type VadEvent, type VadHandle, type VadOptions } from './core.js';
 import {
-  DEFAULT_MIN_DEPTH_DB,
-  DEFAULT_MIN_PIECE_MS,
+  DEFAULT_EARLY_PAUSE_MS,
   DEFAULT_MIN_SPEECH_MS,
-  DEFAULT_WHOLE_WORD_MAX_MS,
-  isSurePause,
-  mergeShortStretches,
   splitSegment,
   type SegmentClassifier,
   type SegmentPrediction,
@@ -27,13 +23,16 @@ export interface DigitEvent {
   startMs: number;
   endMs: number;
   /**
-   * From the end of this digit's speech to the event: the audio the endpointer had to hear
-   * (hangover, and the rest of the segment when several digits were spoken without a pause)
-   * plus the compute time. Capture buffering of a live source comes on top.
+   * From the end of this digit's speech (where the endpointer last heard it, or for a digit cut
+   * from a longer segment, the end of its own speech) to the event: the silence heard before
+   * deciding (SplitOptions.earlyPauseMs, or the hangover) plus the compute time. Capture buffering
+   * of a live source comes on top.
    */
   latencyMs: number;
   /** Wall-clock time spent classifying the segment (all its pieces). */
   computeMs: number;
+  /** How much of the stream (ms) had been heard when this digit was decided; the event came computeMs later. */
+  decidedAtMs: number;
 }
 
 export interface RejectedEvent {
@@ -188,12 +187,12 @@ export class Listener extends EventEmitter {
   private pending: { digit: DigitEvent }[] = [];
   private lastDigitEnd = 0;
   private sinceLevel = 0;
+  private levelPeakDb = -Infinity;
   private fed = 0;
   private ended = false;
   /** Open segment: where it starts, and how much of it was already recognized early. */
   private openStart = -1;
   private consumedTo = 0;
-  private lastEarlyCheck = 0;
   private totalDropped = 0;
   private digits = 0;
   private rejected = 0;
@@ -417,19 +416,24 @@ export class Listener extends EventEmitter {
         block = block.subarray(0, Math.max(0, left));
       }
     }
-    const step = Math.max(1, Math.round((this.rate * (this.opts.levelIntervalMs ?? 50)) / 1000));
-    for (let i = 0; i < block.length; i += step) {
-      const part = block.subarray(i, Math.min(block.length, i + step));
+    const levelStep = Math.max(1, Math.round((this.rate * (this.opts.levelIntervalMs ?? 50)) / 1000));
+    // One endpointer hop (10 ms) at a time, so a pause is noticed as soon as it is heard.
+    const hop = Math.max(1, Math.round(this.rate / 100));
+    for (let i = 0; i < block.length; i += hop) {
+      const part = block.subarray(i, Math.min(block.length, i + hop));
       this.history!.append(part);
       this.fed += part.length;
       const events = vad.process(part);
       for (const e of events) await this.onVad(e);
-      if (this.openStart >= 0) await this.recognizeEarly();
+      const st = vad.state();
+      this.levelPeakDb = Math.max(this.levelPeakDb, st.levelDb);
+      // Only speech the endpointer would keep, were the segment to end now (not a tone or a noise burst).
+      if (this.openStart >= 0 && st.segmentAccepted) await this.recognizeEarly(st.silentSamples);
       this.sinceLevel += part.length;
-      if (this.sinceLevel >= step) {
+      if (this.sinceLevel >= levelStep) {
         this.sinceLevel = 0;
-        const st = vad.state();
-        this.publish('level', { timeMs: this.ms(st.samplesSeen), levelDb: st.levelDb, noiseDb: st.noiseDb, speech: st.inSpeech });
+        this.publish('level', { timeMs: this.ms(st.samplesSeen), levelDb: this.levelPeakDb, noiseDb: st.noiseDb, speech: st.inSpeech });
+        this.levelPeakDb = -Infinity;
         this.maybeCloseString(st.samplesSeen, st.inSpeech);
       }
     }
@@ -450,56 +454,36 @@ export class Listener extends EventEmitter {
   }
 
   /**
-   * Digits spoken with pauses shorter than the hangover share one open segment, and would wait for
-   * its end. While a segment is open and long, the audio so far is searched for a sure pause (the
-   * same deep, long valley splitSegment always cuts at) that speech has already resumed after;
-   * everything before it is recognized now instead of at the segment's end.
+   * Digits spoken with pauses shorter than the hangover share one open segment, and the first would
+   * wait for the whole rest of it. So once the endpointer has heard SplitOptions.earlyPauseMs of
+   * silence in an open segment it would keep, the speech so far is recognized at once, as if the
+   * hangover had been that short; the segment goes on if speech resumes.
    */
-  private async recognizeEarly(): Promise<void> {
-    if (this.opts.split === false) return;
+  private async recognizeEarly(silent: number): Promise<void> {
+    const pauseMs = this.opts.split === false ? 0 : (this.opts.split?.earlyPauseMs ?? DEFAULT_EARLY_PAUSE_MS);
     const now = this.fed;
-    const step = Math.round(0.1 * this.rate);
-    if (now - this.lastEarlyCheck < step || now - this.consumedTo < Math.round(0.6 * this.rate)) return;
-    const split = this.opts.split ?? {};
-    // While the segment could still be one word the model takes in whole, wait for its end: the
-    // final split checks whether it reads as one non-digit word (SplitOptions.wholeWordMaxMs).
-    const wordMs = split.verifyTailMs === 0 ? 0 : (split.wholeWordMaxMs ?? DEFAULT_WHOLE_WORD_MAX_MS);
-    if (this.consumedTo === this.openStart && this.ms(now - this.openStart) - this.vadConfig.preRollMs <= wordMs) return;
-    this.lastEarlyCheck = now;
+    const speechEnd = now - silent;
+    if (pauseMs <= 0 || this.ms(silent) < pauseMs || speechEnd <= this.consumedTo) return;
     const audio = this.history!.slice(this.consumedTo, now);
-    const minSpeech = split.minSpeechMs ?? DEFAULT_MIN_SPEECH_MS;
-    // Sure pauses whose low stretch is over; short stretches between them (a word's closure and
-    // burst) are merged exactly as splitSegment will merge them. Only long pauses count here: a
-    // short deep gap may be a closure inside a non-digit word, which only the final split (seeing
-    // the whole segment) can tell.
-    const sure = mergeShortStretches(
-      this.core
-        .findValleys(audio, this.rate, split.minDepthDb ?? DEFAULT_MIN_DEPTH_DB, split.minPieceMs ?? DEFAULT_MIN_PIECE_MS)
-        .filter(
-          (v) =>
-            isSurePause(v, { ...split, sureAnyLengthDb: Infinity }) &&
-            v.sample + ((v.lowMs / 2) * this.rate) / 1000 < audio.length,
-        ),
-      audio.length,
-      this.rate,
-      this.vadConfig.preRollMs,
-      minSpeech,
-    );
-    // Release up to the last pause that has a digit's worth of speech after it (so it cannot be
-    // a closure inside the word still being spoken).
-    let cut = -1;
-    for (let k = sure.length - 1; k >= 0 && cut < 0; k--) {
-      const next = k + 1 < sure.length ? sure[k + 1].sample - ((sure[k + 1].lowMs / 2) * this.rate) / 1000 : audio.length;
-      if (this.ms(next - sure[k].sample) - sure[k].lowMs / 2 >= minSpeech) cut = sure[k].sample;
-    }
-    if (cut < 0) return;
-    await this.recognize(audio.subarray(0, cut), this.consumedTo, now, this.vadConfig.preRollMs, false);
-    this.consumedTo += cut;
+    // Not a word's first part cut at a closure ("eigh-t"): a digit's worth of speech.
+    if (!this.holdsDigitSpeech(audio)) return;
+    const edge = (this.consumedTo === this.openStart ? this.vadConfig.preRollMs : 0) + this.ms(silent);
+    await this.recognize(audio, this.consumedTo, now, edge, speechEnd);
+    this.consumedTo = now;
   }
 
-  /** Splits and classifies `samples` (stream position `offset`), emitting digit/rejected events. */
-  private async recognize(samples: Float32Array, offset: number, decidedAt: number, edgeSilenceMs: number, endsInPostRoll: boolean): Promise<void> {
-    const postRoll = Math.round((this.vadConfig.postRollMs / 1000) * this.rate);
+  /** Whether `samples` hold at least SplitOptions.minSpeechMs of speech (trimmed as the splitter trims pieces). */
+  private holdsDigitSpeech(samples: Float32Array): boolean {
+    const split = this.opts.split || {};
+    const extent = this.core.speechExtent(samples, this.rate, split.trimDropDb || 40, 0);
+    return extent !== null && this.ms(extent[1] - extent[0]) >= (split.minSpeechMs ?? DEFAULT_MIN_SPEECH_MS);
+  }
+
+  /**
+   * Splits and classifies `samples` (stream position `offset`), emitting digit/rejected events.
+   * `speechEnd` is where the last piece's speech ended; the others' is found in their own audio.
+   */
+  private async recognize(samples: Float32Array, offset: number, decidedAt: number, edgeSilenceMs: number, speechEnd: number): Promise<void> {
     const t0 = performance.now();
     const pieces =
       this.opts.split === false
@@ -510,8 +494,12 @@ export class Listener extends EventEmitter {
       const p = pieces[k];
       const start = offset + p.start;
       const end = offset + p.end;
-      const speechEnd = endsInPostRoll && k === pieces.length - 1 ? Math.max(start, end - postRoll) : end;
-      this.emitPrediction(p.prediction, start, end, this.ms(Math.max(0, decidedAt - speechEnd)) + computeMs, computeMs);
+      let ended = speechEnd;
+      if (k < pieces.length - 1) {
+        const extent = this.core.speechExtent(samples.subarray(p.start, p.end), this.rate, 40, 0);
+        ended = extent ? start + extent[1] : end;
+      }
+      this.emitPrediction(p.prediction, start, end, decidedAt, this.ms(Math.max(0, decidedAt - Math.max(start, ended))) + computeMs, computeMs);
     }
   }
 
@@ -519,25 +507,29 @@ export class Listener extends EventEmitter {
     if (e.type === 'start') {
       this.openStart = e.startSample;
       this.consumedTo = e.startSample;
-      this.lastEarlyCheck = this.fed;
       this.publish('speechstart', { startMs: this.ms(e.startSample) });
       return;
     }
-    const earlyConsumed = this.openStart >= 0 ? this.consumedTo : e.startSample;
+    const released = this.openStart >= 0 && this.consumedTo > e.startSample;
+    const from = released ? this.consumedTo : e.startSample;
     this.openStart = -1;
     if (e.type !== 'end') return;
-    const from = Math.max(e.startSample, earlyConsumed);
     const samples = this.history!.slice(from, e.endSample);
     if (samples.length === 0) return;
     const postRoll = Math.round((this.vadConfig.postRollMs / 1000) * this.rate);
+    if (released) {
+      // After a piece recognized early, nothing is left if speech did not resume; and what does
+      // resume may be only the release of a stop the piece ended in ("eigh-t"), too short for a digit.
+      if (e.endSample - postRoll <= from || !this.holdsDigitSpeech(samples)) return;
+    }
     const hangover = Math.round((this.vadConfig.hangoverMs / 1000) * this.rate);
     // Where the endpointer decided: the hangover after the last speech (or the cut, or the flush).
     const decidedAt = e.reason === 'silence' ? e.endSample - postRoll + hangover : e.endSample;
-    const edge = (from === e.startSample ? this.vadConfig.preRollMs : 0) + this.vadConfig.postRollMs;
-    await this.recognize(samples, from, decidedAt, edge, true);
+    const edge = (released ? 0 : this.vadConfig.preRollMs) + this.vadConfig.postRollMs;
+    await this.recognize(samples, from, decidedAt, edge, e.endSample - postRoll);
   }
 
-  private emitPrediction(p: SegmentPrediction, start: number, end: number, latencyMs: number, computeMs: number): void {
+  private emitPrediction(p: SegmentPrediction, start: number, end: number, decidedAt: number, latencyMs: number, computeMs: number): void {
     const threshold = this.opts.threshold;
     const candidate = p.digit ?? p.candidate ?? null;
     // An explicit threshold overrides the recognizer's own, but never its "not a digit" class or silence check.
@@ -571,6 +563,7 @@ export class Listener extends EventEmitter {
       endMs: this.ms(end),
       latencyMs,
       computeMs,
+      decidedAtMs: this.ms(decidedAt),
     };
     this.pending.push({ digit });
     this.lastDigitEnd = end;

@@ -33,16 +33,17 @@ export interface Piece {
   prediction: SegmentPrediction;
 }
 
-export const DEFAULT_SURE_DEPTH_DB = 15;
-export const DEFAULT_SURE_LOW_MS = 60;
-export const DEFAULT_SURE_ANY_LENGTH_DB = 28;
-export const DEFAULT_WHOLE_WORD_MAX_MS = 1100;
-export const DEFAULT_MIN_DEPTH_DB = 8;
-export const DEFAULT_MIN_PIECE_MS = 150;
+const DEFAULT_SURE_DEPTH_DB = 15;
+const DEFAULT_SURE_LOW_MS = 60;
+const DEFAULT_SURE_ANY_LENGTH_DB = 28;
+const DEFAULT_WHOLE_WORD_MAX_MS = 1100;
+const DEFAULT_MIN_DEPTH_DB = 8;
+const DEFAULT_MIN_PIECE_MS = 150;
 export const DEFAULT_MIN_SPEECH_MS = 180;
+export const DEFAULT_EARLY_PAUSE_MS = 60;
 
 /** Whether an energy valley is certainly a pause between words (see SplitOptions). */
-export function isSurePause(v: Valley, options: SplitOptions = {}): boolean {
+function isSurePause(v: Valley, options: SplitOptions = {}): boolean {
   return (
     (v.depthDb >= (options.sureDepthDb ?? DEFAULT_SURE_DEPTH_DB) && v.lowMs >= (options.sureLowMs ?? DEFAULT_SURE_LOW_MS)) ||
     v.depthDb >= (options.sureAnyLengthDb ?? DEFAULT_SURE_ANY_LENGTH_DB)
@@ -54,7 +55,7 @@ export function isSurePause(v: Valley, options: SplitOptions = {}): boolean {
  * long, deep closure (george's "eight": "eigh" … "t"), and the burst after it belongs to the word
  * before, not to a digit of its own. A short stretch joins the one before it (or after it, first).
  */
-export function mergeShortStretches(sure: Valley[], n: number, sampleRate: number, edgeSilenceMs: number, minSpeechMs: number): Valley[] {
+function mergeShortStretches(sure: Valley[], n: number, sampleRate: number, edgeSilenceMs: number, minSpeechMs: number): Valley[] {
   const cuts = [...sure];
   for (;;) {
     const bounds = [0, ...cuts.map((v) => v.sample), n];
@@ -146,6 +147,12 @@ export interface SplitOptions {
    */
   wholeWordMaxMs?: number;
   wholeWordNoneMin?: number;
+  /**
+   * Streaming only (Listener): once the endpointer has heard this much silence after speech, the
+   * speech so far is recognized, without waiting for the hangover to close the segment, so a digit
+   * run together with the next one is not held back until both are over. 0 turns it off. Default 60 ms.
+   */
+  earlyPauseMs?: number;
 }
 
 /**

@@ -86,8 +86,8 @@ class WasmVad implements VadHandle {
 
   state(): VadState {
     this.m._sd_vad_state(this.handle, this.statePtr);
-    const f = this.m.HEAPF64.subarray(this.statePtr >> 3, (this.statePtr >> 3) + 5);
-    return { levelDb: f[0], noiseDb: f[1], inSpeech: f[2] !== 0, samplesSeen: f[3], bandDb: f[4] };
+    const f = this.m.HEAPF64.subarray(this.statePtr >> 3, (this.statePtr >> 3) + 7);
+    return { levelDb: f[0], noiseDb: f[1], inSpeech: f[2] !== 0, samplesSeen: f[3], bandDb: f[4], segmentAccepted: f[5] !== 0, silentSamples: f[6] };
   }
 }
 

@@ -50,6 +50,39 @@ describe('stream core (VAD/endpointer, native and wasm)', function () {
     assert.equal(loud.inSpeech, true);
   });
 
+  it('says, while a segment is open, how long it has been silent and whether it would be kept (both builds)', () => {
+    const s = makeDigitString('7', 'lucas', rng(6), { leadMs: 1000 });
+    const tone = new Float32Array(4000).map((_, i) => 0.3 * Math.sin((2 * Math.PI * 500 * i) / 8000));
+    for (const core of [native, wasm]) {
+      const vad = core.createVad({ sampleRate: 8000, hangoverMs: 120 });
+      // The digit, then 10 ms at a time until 80 ms of silence were heard: the segment stays open
+      // (hangover 120 ms) and the silence grows by one hop per hop.
+      let at = s.spans[0][0] + 1200;
+      vad.process(s.samples.subarray(0, at));
+      assert.equal(vad.state().inSpeech, true, core.name);
+      const silent: number[] = [];
+      for (; silent.length === 0 || silent[silent.length - 1] < 640; at += 80) {
+        vad.process(s.samples.subarray(at, at + 80));
+        const st = vad.state();
+        assert.ok(st.inSpeech && st.segmentAccepted, `${core.name}: ${JSON.stringify(st)}`);
+        silent.push(st.silentSamples);
+      }
+      const run = silent.slice(silent.lastIndexOf(0) + 1);
+      assert.deepEqual(run, run.map((_, i) => 80 * (i + 1)), `${core.name}: ${silent.join(' ')}`);
+      assert.ok(at <= s.spans[0][1] + 640, `${core.name}: silence counted only ${(at - s.spans[0][1]) / 8} ms after the clip`);
+      // A held tone opens a segment the endpointer would drop, and is never silent while it lasts.
+      const toneVad = core.createVad({ sampleRate: 8000 });
+      toneVad.process(new Float32Array(8000));
+      toneVad.process(tone);
+      const st = toneVad.state();
+      assert.equal(st.inSpeech, true, core.name);
+      assert.equal(st.segmentAccepted, false, core.name);
+      assert.equal(st.silentSamples, 0, core.name);
+      vad.flush();
+      assert.equal(vad.state().silentSamples, 0, `${core.name}: nothing open after flush`);
+    }
+  });
+
   it('finds the pause between two digits as a valley, in both builds', () => {
     const s = makeDigitString('38', 'george', rng(5), { minPauseMs: 150, maxPauseMs: 150, leadMs: 100 });
     for (const core of [native, wasm]) {

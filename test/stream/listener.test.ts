@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { DigitRecognizer } from '../../src/model/recognizer.js';
 import { AudioInputError } from '../../src/errors.js';
-import { Listener, openFileSource, openMicrophone, type DigitEvent, type ListenerEvent } from '../../src/stream/index.js';
+import { Listener, loadStreamCore, openFileSource, openMicrophone, type DigitEvent, type ListenerEvent } from '../../src/stream/index.js';
 import { loadNativeCapture } from '../../src/stream/core.js';
 import { makeAlsaFileDevice } from './alsa-file.js';
 import { concatFloat, editDistance, makeDigitString, melody, noiseBurst, rng, silence, SPEAKERS } from './fixtures.js';
@@ -72,34 +72,43 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     assert.ok(errors / total <= 0.15, `digit error rate ${(errors / total).toFixed(3)}`);
   });
 
-  it('reports timing: digit events come 100-250 ms after the speech, times inside the clip', async () => {
+  it('reports timing: digit events come 50-250 ms after the speech, times inside the clip', async () => {
     const s = makeDigitString('724', 'george', rng(12), { minPauseMs: 600, maxPauseMs: 700 });
     const got = await listen(recognizer, s.samples, 8000, 160);
     assert.equal(got.digits.length, 3);
     got.digits.forEach((d, i) => {
-      assert.ok(d.latencyMs >= 100 && d.latencyMs <= 250, `latency ${d.latencyMs}`);
+      assert.ok(d.latencyMs >= 50 && d.latencyMs <= 250, `latency ${d.latencyMs}`);
       assert.ok(d.computeMs < 100, `compute ${d.computeMs}`);
       const [a, b] = s.spans[i].map((x) => (x / 8000) * 1000);
       assert.ok(d.startMs < b && d.endMs > a, `digit ${i} at ${d.startMs}-${d.endMs} ms, clip at ${a}-${b} ms`);
+      assert.ok(d.decidedAtMs > d.endMs - 100 && d.decidedAtMs < b + 300, `decided at ${d.decidedAtMs} ms, clip ends at ${b} ms`);
     });
   });
 
-  it('does not hold back digits that share a segment: a sure pause inside it releases the digits before it', async () => {
-    // 90 ms pauses: shorter than the hangover, so the endpointer keeps one segment open.
-    const s = makeDigitString('583', 'george', rng(17), { minPauseMs: 90, maxPauseMs: 90 });
-    const got = await listen(recognizer, s.samples, 8000, 80);
-    assert.equal(got.digits.length + got.rejected, 3);
-    const worst = Math.max(...got.digits.map((d) => d.latencyMs));
-    // Held until the open segment is longer than one word the model takes in whole (it might be a
-    // non-digit word cut at a closure), then released: waiting for the segment's end would give the
-    // first digit ~1200 ms.
-    assert.ok(worst < 800, `latencies ${got.digits.map((d) => d.latencyMs.toFixed(0)).join(', ')} ms`);
-    const noEarly = await Listener.create({ recognizer, vad: { maxSpeechMs: 4000 }, split: { wholeWordMaxMs: 60000 } });
-    const late: number[] = [];
-    noEarly.on('digit', (e) => late.push(e.latencyMs));
-    noEarly.push(s.samples, 8000);
-    await noEarly.end();
-    assert.ok(Math.max(...late) > worst + 300, `without early release: ${late.map((x) => x.toFixed(0)).join(', ')} ms`);
+  it('gives a digit run together with the next one before the next one ends', async () => {
+    // A 90 ms pause: shorter than the hangover, so the endpointer keeps one segment open for both.
+    const s = makeDigitString('58', 'george', rng(17), { minPauseMs: 90, maxPauseMs: 90 });
+    const core = await loadStreamCore();
+    const speechEndMs = s.spans.map(([a, b]) => ((a + core.speechExtent(s.samples.subarray(a, b), 8000, 40, 0)![1]) / 8000) * 1000);
+    const run = async (split: { earlyPauseMs?: number }) => {
+      const listener = await Listener.create({ recognizer, split });
+      let segments = 0;
+      const digits: DigitEvent[] = [];
+      listener.on('speechstart', () => segments++);
+      listener.on('digit', (e) => digits.push(e));
+      for (let i = 0; i < s.samples.length; i += 80) listener.push(s.samples.subarray(i, i + 80), 8000);
+      await listener.end();
+      return { segments, digits };
+    };
+    const got = await run({});
+    assert.equal(got.segments, 1);
+    assert.equal(got.digits.length, 2);
+    const first = got.digits[0].decidedAtMs + got.digits[0].computeMs;
+    assert.ok(first < speechEndMs[1], `first digit at ${first.toFixed(0)} ms, the second digit's speech ends at ${speechEndMs[1].toFixed(0)} ms`);
+    assert.ok(first - speechEndMs[0] <= 250, `first digit ${(first - speechEndMs[0]).toFixed(0)} ms after its speech`);
+    // Without the early release, the first digit waits for the segment to end.
+    const held = await run({ earlyPauseMs: 0 });
+    assert.ok(held.digits[0].decidedAtMs > speechEndMs[1], `without early release: first digit at ${held.digits[0].decidedAtMs} ms`);
   });
 
   it('gives no digit events for noise bursts and melodies, and rejects nothing it never heard', async () => {
