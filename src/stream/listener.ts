@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { AudioInputError, SpokenDigitsError } from '../errors.js';
 import { validateSampleRate } from '../audio/index.js';
+import { DEFAULT_SPEECH_TRIM } from '../model/metadata.js';
 import { loadStreamCore, type StreamCore, type VadEvent, type VadHandle, type VadOptions } from './core.js';
 import {
   DEFAULT_EARLY_PAUSE_MS,
@@ -475,7 +476,7 @@ export class Listener extends EventEmitter {
   /** Whether `samples` hold at least SplitOptions.minSpeechMs of speech (trimmed as the splitter trims pieces). */
   private holdsDigitSpeech(samples: Float32Array): boolean {
     const split = this.opts.split || {};
-    const extent = this.core.speechExtent(samples, this.rate, split.trimDropDb || 40, 0);
+    const extent = this.core.speechExtent(samples, this.rate, split.trimDropDb || DEFAULT_SPEECH_TRIM.dropDb, 0);
     return extent !== null && this.ms(extent[1] - extent[0]) >= (split.minSpeechMs ?? DEFAULT_MIN_SPEECH_MS);
   }
 
