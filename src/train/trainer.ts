@@ -41,6 +41,12 @@ export interface TrainOptions {
    * targets alike, by λ ~ Beta(mixup, mixup); 0 turns it off.
    */
   mixup: number;
+  /**
+   * Exponential moving average of the weights (Polyak averaging), decay per optimizer step; 0 turns
+   * it off. Validation, early stopping and the returned model use the averaged weights, which
+   * vary less from seed to seed than the last step's. A resumed run restarts the average.
+   */
+  ema: number;
   /** Micro-batches whose gradients are summed before one optimizer step. */
   accumulate: number;
   /** Early stopping: epochs without a better validation score before stopping; 0 = never. */
@@ -68,6 +74,7 @@ export const DEFAULT_TRAIN_OPTIONS: Readonly<TrainOptions> = Object.freeze({
   labelSmoothing: 0.1,
   clipNorm: 5,
   mixup: 0,
+  ema: 0,
   accumulate: 1,
   patience: 12,
   seed: 1,
@@ -165,6 +172,43 @@ export class AdamW {
   }
 }
 
+/**
+ * Moving average of every model weight (BatchNorm statistics included), with the usual warm-up
+ * of the decay, min(decay, (1 + t) / (10 + t)), so short runs are not dominated by the start.
+ */
+class WeightAverage {
+  private readonly averages: tf.Variable[];
+  private step = 0;
+  constructor(
+    private readonly weights: tf.Variable[],
+    private readonly decay: number,
+  ) {
+    this.averages = tf.tidy(() => weights.map((w) => tf.variable(w.clone(), false)));
+  }
+
+  update(): void {
+    this.step++;
+    const d = Math.min(this.decay, (1 + this.step) / (10 + this.step));
+    tf.tidy(() => this.averages.forEach((a, i) => a.assign(a.mul(d).add(this.weights[i].mul(1 - d)))));
+  }
+
+  /** Runs `fn` with the averaged weights in the model, then puts the training weights back. */
+  async withAverages<T>(fn: () => T | Promise<T>): Promise<T> {
+    const current = this.weights.map((w) => w.clone());
+    try {
+      this.weights.forEach((w, i) => w.assign(this.averages[i]));
+      return await fn();
+    } finally {
+      this.weights.forEach((w, i) => w.assign(current[i]));
+      tf.dispose(current);
+    }
+  }
+
+  dispose(): void {
+    tf.dispose(this.averages);
+  }
+}
+
 /** Cross-entropy of softmax outputs against label-smoothed one-hot targets. */
 function smoothedCrossEntropy(probs: tf.Tensor, labels: tf.Tensor1D, numClasses: number, smoothing: number): tf.Scalar {
   const target = tf.oneHot(labels, numClasses).toFloat().mul(1 - smoothing).add(smoothing / numClasses);
@@ -258,6 +302,7 @@ export async function trainModel(
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const decayMask = model.trainableWeights.map((w) => w.shape.length >= 2 && !/embedding|table|gamma|beta/i.test(w.name));
   const optimizer = new AdamW(vars, decayMask);
+  const average = o.ema > 0 ? new WeightAverage(model.weights.map((w) => w.read() as tf.Variable), o.ema) : null;
   const valRng = new Rng(o.seed + 7);
   const valFeatures = featurizeAll(data.validation, featurize, valRng);
   const valLabels = data.validation.map((e) => e.label);
@@ -374,6 +419,7 @@ export async function trainModel(
             return mean.map((g) => g.mul(scale));
           });
           optimizer.apply(clipped, lr, o.weightDecay);
+          average?.update();
           tf.dispose([...acc, ...clipped]);
           pending = null;
           pendingCount = 0;
@@ -381,7 +427,8 @@ export async function trainModel(
         bar?.update(s + 1, { loss: (lossSum / seen).toFixed(3), acc: (correct / seen).toFixed(3), lr: lr.toExponential(1) });
       }
       bar?.stop();
-      const val = valFeatures.length ? evaluate(model, valFeatures, valLabels, frames, dims, numClasses) : { accuracy: correct / seen, loss: lossSum / seen };
+      const validate = () => (valFeatures.length ? evaluate(model, valFeatures, valLabels, frames, dims, numClasses) : { accuracy: correct / seen, loss: lossSum / seen });
+      const val = average ? await average.withAverages(validate) : validate();
       const record: EpochRecord = {
         epoch: epoch + 1,
         learningRate: learningRateAt(epoch, o),
@@ -398,7 +445,8 @@ export async function trainModel(
         bestValLoss = val.loss;
         bestEpoch = epoch + 1;
         if (bestWeights) tf.dispose(bestWeights);
-        bestWeights = model.getWeights().map((w) => w.clone());
+        const snapshot = () => model.getWeights().map((w) => w.clone());
+        bestWeights = average ? await average.withAverages(snapshot) : snapshot();
       }
       o.log(
         `epoch ${record.epoch}/${o.epochs}  loss ${record.trainLoss.toFixed(4)}  acc ${(100 * record.trainAccuracy).toFixed(2)}%  ` +
@@ -425,6 +473,7 @@ export async function trainModel(
     Math.random = originalRandom;
     if (bestWeights) tf.dispose(bestWeights);
     optimizer.dispose();
+    average?.dispose();
   }
 }
 

@@ -42,6 +42,7 @@ interface Opts {
   labelSmoothing: number;
   clipNorm: number;
   mixup: number;
+  ema: number;
   accumulate: number;
   patience: number;
   warmup: number;
@@ -82,6 +83,7 @@ export function register(program: Command): void {
     .option('--label-smoothing <x>', 'label smoothing', num('--label-smoothing', 0, 0.5), 0.1)
     .option('--clip-norm <x>', 'global gradient norm clip (0 = off)', num('--clip-norm', 0), 5)
     .option('--mixup <alpha>', 'mixup: blend each batch with a shuffled copy by λ ~ Beta(alpha, alpha) (0 = off)', num('--mixup', 0, 10), 0)
+    .option('--ema <decay>', 'evaluate and keep a moving average of the weights with this decay per step, e.g. 0.99 (0 = off)', num('--ema', 0, 0.99999), 0)
     .option('--accumulate <n>', 'gradient accumulation steps', int('--accumulate', 1), 1)
     .option('--patience <n>', 'early stopping patience in epochs (0 = off)', int('--patience', 0), 12)
     .option('--warmup <n>', 'warm-up epochs', num('--warmup', 0), 2)
@@ -133,6 +135,7 @@ export function register(program: Command): void {
         labelSmoothing: opts.labelSmoothing,
         clipNorm: opts.clipNorm,
         mixup: opts.mixup,
+        ema: opts.ema,
         accumulate: opts.accumulate,
         patience: opts.patience,
         warmupEpochs: opts.warmup,
