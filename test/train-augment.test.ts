@@ -152,4 +152,17 @@ describe('cutting clips to their speech (training, recognizer and segmenter alik
     const whole = await speechCutter(null, rate);
     assert.equal(whole(x), x);
   });
+
+  it('leaves a clip in loud babble (nearly) whole instead of cutting into its words', async () => {
+    const rate = 8000;
+    const r = new Rng(9);
+    const backend = await anyFeatureBackend();
+    const clips = loadAudio(listFsddClips(FSDD).filter((c) => c.take === 9 && c.speaker === 'george'), rate, backend);
+    const speech = clips[3];
+    const cut = await speechCutter(DEFAULT_SPEECH_TRIM, rate);
+    for (const snr of [10, 5, 0]) {
+      const noisy = mixAtSnr(speech, makeNoise('babble', speech.length, r, { clips }), snr);
+      assert.ok(cut(noisy).length >= 0.9 * noisy.length, `${snr} dB babble: kept ${cut(noisy).length} of ${noisy.length} samples`);
+    }
+  });
 });

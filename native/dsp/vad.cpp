@@ -417,8 +417,9 @@ bool findSpeechExtent(const float* samples, size_t n, int sampleRate, float drop
   std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 10), sorted.end());
   const float noise = sorted[sorted.size() / 10];
   const float peak = *std::max_element(s.begin(), s.end());
-  // Above both the level `dropDb` under the peak and the segment's own background.
-  const float threshold = std::max(peak - dropDb, noise + 6.f);
+  // Above both the level `dropDb` under the peak and the segment's own background, but never
+  // stricter than 20 dB under the peak (see vad.h).
+  const float threshold = std::max(peak - dropDb, std::min(noise + 6.f, peak - 20.f));
   if (peak <= threshold) return false;
   size_t first = 0, last = s.size() - 1;
   while (first < s.size() && s[first] < threshold) ++first;
