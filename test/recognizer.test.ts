@@ -158,7 +158,7 @@ describe('DigitRecognizer: models trained on clips cut to their speech', functio
     const m = decodeModel(new Uint8Array(readFileSync(defaultModelPath())));
     delete m.metadata['spoken_digits.speech_trim'];
     const plainBytes = encodeModel(m);
-    m.metadata['spoken_digits.speech_trim'] = JSON.stringify({ dropDb: 40, marginMs: 50 });
+    m.metadata['spoken_digits.speech_trim'] = JSON.stringify({ dropDb: 40, marginMs: 50, keepWithinDb: 20 });
     withTrim = await DigitRecognizer.load({ model: encodeModel(m) });
     plain = await DigitRecognizer.load({ model: plainBytes });
     const { samples } = decodeWav(readFileSync(clip('6_nicolas_1')));
@@ -169,11 +169,11 @@ describe('DigitRecognizer: models trained on clips cut to their speech', functio
   after(async () => Promise.all([withTrim.dispose(), plain.dispose()]));
 
   it('reads the key and cuts clips with the core before features', async () => {
-    assert.deepEqual(withTrim.info.speechTrim, { dropDb: 40, marginMs: 50 });
+    assert.deepEqual(withTrim.info.speechTrim, { dropDb: 40, marginMs: 50, keepWithinDb: 20 });
     assert.equal(plain.info.speechTrim, null);
     const { loadStreamCore } = await import('../src/stream/core.js');
     const { cutToSpeech } = await import('../src/stream/speech-cut.js');
-    const cut = cutToSpeech(await loadStreamCore(), padded, 8000, { dropDb: 40, marginMs: 50 });
+    const cut = cutToSpeech(await loadStreamCore(), padded, 8000, { dropDb: 40, marginMs: 50, keepWithinDb: 20 });
     assert.ok(cut.length < padded.length - 4000, `cut to ${cut.length} of ${padded.length} samples`);
     const [a, b] = await Promise.all([withTrim.predict({ samples: padded, sampleRate: 8000 }), plain.predict({ samples: cut, sampleRate: 8000 })]);
     assert.deepEqual(Array.from(a.probabilities), Array.from(b.probabilities));

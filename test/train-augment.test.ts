@@ -8,7 +8,7 @@ import { loadFeatureBackend } from '../src/features/index.js';
 const anyFeatureBackend = () => loadFeatureBackend().catch(() => loadFeatureBackend({ backend: 'wasm' }));
 import { Augmenter, colour, gain, makeNoise, mixAtSnr, power, reverb, specAugment, speedChange, tempoChange, timeShift, voiceShift, wsolaStretch } from '../src/train/augment.js';
 import { loadAudio } from '../src/train/dataset.js';
-import { DEFAULT_SPEECH_TRIM } from '../src/model/metadata.js';
+import { DEFAULT_SPEECH_TRIM, WHOLE_CLIP_SPEECH_TRIM } from '../src/model/metadata.js';
 import { speechCutter } from '../src/stream/core.js';
 import { Rng } from '../src/train/random.js';
 
@@ -159,10 +159,14 @@ describe('cutting clips to their speech (training, recognizer and segmenter alik
     const backend = await anyFeatureBackend();
     const clips = loadAudio(listFsddClips(FSDD).filter((c) => c.take === 9 && c.speaker === 'george'), rate, backend);
     const speech = clips[3];
-    const cut = await speechCutter(DEFAULT_SPEECH_TRIM, rate);
+    const cut = await speechCutter(WHOLE_CLIP_SPEECH_TRIM, rate);
+    const cutLikePiece = await speechCutter(DEFAULT_SPEECH_TRIM, rate);
+    let piecesCutInto = 0;
     for (const snr of [10, 5, 0]) {
       const noisy = mixAtSnr(speech, makeNoise('babble', speech.length, r, { clips }), snr);
       assert.ok(cut(noisy).length >= 0.9 * noisy.length, `${snr} dB babble: kept ${cut(noisy).length} of ${noisy.length} samples`);
+      if (cutLikePiece(noisy).length < 0.9 * noisy.length) piecesCutInto++;
     }
+    assert.ok(piecesCutInto > 0, 'without keepWithinDb the background term cuts into babble (else this test shows nothing)');
   });
 });

@@ -170,12 +170,13 @@ Napi::Value FindValleys(const Napi::CallbackInfo& info) {
 Napi::Value SpeechExtent(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
-      !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber())
-    return throwType(env, "speechExtent(samples: Float32Array, sampleRate, dropDb, marginMs)");
+      !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber() || (info.Length() > 4 && !info[4].IsNumber() && !info[4].IsUndefined()))
+    return throwType(env, "speechExtent(samples: Float32Array, sampleRate, dropDb, marginMs, keepWithinDb?)");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
+  const float keepWithinDb = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().FloatValue() : 0.f;
   int64_t start = 0, end = 0;
   if (!spoken_digits::findSpeechExtent(a.Data(), a.ElementLength(), info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().FloatValue(),
-                                       info[3].As<Napi::Number>().FloatValue(), &start, &end))
+                                       info[3].As<Napi::Number>().FloatValue(), keepWithinDb, &start, &end))
     return env.Null();
   Napi::Array out = Napi::Array::New(env, 2);
   out.Set(0u, static_cast<double>(start));

@@ -408,7 +408,8 @@ int bandContour(const float* samples, size_t n, int sampleRate, std::vector<floa
 
 }  // namespace
 
-bool findSpeechExtent(const float* samples, size_t n, int sampleRate, float dropDb, float marginMs, int64_t* start, int64_t* end) {
+bool findSpeechExtent(const float* samples, size_t n, int sampleRate, float dropDb, float marginMs, float keepWithinDb, int64_t* start,
+                      int64_t* end) {
   if (sampleRate < 4000 || n == 0 || !samples) return false;
   std::vector<float> s;
   const int hop = bandContour(samples, n, sampleRate, &s);
@@ -417,9 +418,10 @@ bool findSpeechExtent(const float* samples, size_t n, int sampleRate, float drop
   std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 10), sorted.end());
   const float noise = sorted[sorted.size() / 10];
   const float peak = *std::max_element(s.begin(), s.end());
-  // Above both the level `dropDb` under the peak and the segment's own background, but never
-  // stricter than 20 dB under the peak (see vad.h).
-  const float threshold = std::max(peak - dropDb, std::min(noise + 6.f, peak - 20.f));
+  // Above both the level `dropDb` under the peak and the segment's own background, the latter
+  // never stricter than `keepWithinDb` under the peak when that is set (see vad.h).
+  const float background = keepWithinDb > 0.f ? std::min(noise + 6.f, peak - keepWithinDb) : noise + 6.f;
+  const float threshold = std::max(peak - dropDb, background);
   if (peak <= threshold) return false;
   size_t first = 0, last = s.size() - 1;
   while (first < s.size() && s[first] < threshold) ++first;

@@ -131,10 +131,12 @@ std::vector<Valley> findEnergyValleys(const float* samples, size_t n, int sample
 // Where the speech in a segment starts and ends: the first and last 10 ms hop whose band energy is
 // within `dropDb` of the segment's peak and 6 dB above its quietest tenth, widened by `marginMs`.
 // Classifiers trained on tightly trimmed clips (FSDD) lose accuracy on the endpointer's generous
-// pre/post-roll; this trims it. Hops within 20 dB of the peak always count as speech: in loud
-// noise (babble) the quietest tenth is the noise itself, and "6 dB above it" would cut into the
-// words (FSDD test clips in 5 dB babble: 86% right whole, 73% cut without this limit, 86% with it).
-// False when nothing stands out (then keep the whole segment).
-bool findSpeechExtent(const float* samples, size_t n, int sampleRate, float dropDb, float marginMs, int64_t* start, int64_t* end);
+// pre/post-roll; this trims it. With `keepWithinDb` > 0, hops that close to the peak always count
+// as speech: in loud noise (babble) the quietest tenth is the noise itself, and "6 dB above it"
+// cuts into the words (FSDD test clips in 5 dB babble: 86% right whole, 73% cut without the limit,
+// 86% with 20 dB). Whole clips are cut with it; the stream segmenter's pieces (tuned without it)
+// pass 0. False when nothing stands out (then keep the whole segment).
+bool findSpeechExtent(const float* samples, size_t n, int sampleRate, float dropDb, float marginMs, float keepWithinDb, int64_t* start,
+                      int64_t* end);
 
 }  // namespace spoken_digits

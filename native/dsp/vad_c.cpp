@@ -92,10 +92,10 @@ int sd_find_valleys(const float* samples, int n, int sampleRate, float minDepthD
   return static_cast<int>(valleys.size());
 }
 
-int sd_speech_extent(const float* samples, int n, int sampleRate, float dropDb, float marginMs, double* out) {
+int sd_speech_extent(const float* samples, int n, int sampleRate, float dropDb, float marginMs, float keepWithinDb, double* out) {
   if (!samples || n <= 0 || !out) return 0;
   int64_t start = 0, end = 0;
-  if (!spoken_digits::findSpeechExtent(samples, static_cast<size_t>(n), sampleRate, dropDb, marginMs, &start, &end)) return 0;
+  if (!spoken_digits::findSpeechExtent(samples, static_cast<size_t>(n), sampleRate, dropDb, marginMs, keepWithinDb, &start, &end)) return 0;
   out[0] = static_cast<double>(start);
   out[1] = static_cast<double>(end);
   return 1;

@@ -31,7 +31,7 @@ int sd_find_valleys(const float* samples, int n, int sample_rate, float min_dept
 
 // Speech extent inside a segment (see findSpeechExtent in vad.h); writes start and end sample to
 // out[0..1]. Returns 1, or 0 when nothing stands out.
-int sd_speech_extent(const float* samples, int n, int sample_rate, float drop_db, float margin_ms, double* out);
+int sd_speech_extent(const float* samples, int n, int sample_rate, float drop_db, float margin_ms, float keep_within_db, double* out);
 
 #ifdef __cplusplus
 }

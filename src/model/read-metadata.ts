@@ -128,9 +128,17 @@ export function parseModelMetadata(bytes: Uint8Array, source = 'model'): ModelMe
   let speechTrim: SpeechTrim | null = null;
   if (props.has(OPTIONAL_METADATA_KEYS.speechTrim)) {
     const t = parseJson(OPTIONAL_METADATA_KEYS.speechTrim, get(OPTIONAL_METADATA_KEYS.speechTrim), source) as Partial<SpeechTrim> | null;
-    if (!t || !(typeof t.dropDb === 'number' && t.dropDb > 0 && t.dropDb <= 120) || !(typeof t.marginMs === 'number' && t.marginMs >= 0 && t.marginMs <= 1000))
-      throw new ModelError(`${source}: metadata speech_trim must be {"dropDb": (0, 120], "marginMs": [0, 1000]}, got ${get(OPTIONAL_METADATA_KEYS.speechTrim)}`);
-    speechTrim = { dropDb: t.dropDb, marginMs: t.marginMs };
+    const keepWithinDb = t?.keepWithinDb ?? 0;
+    if (
+      !t ||
+      !(typeof t.dropDb === 'number' && t.dropDb > 0 && t.dropDb <= 120) ||
+      !(typeof t.marginMs === 'number' && t.marginMs >= 0 && t.marginMs <= 1000) ||
+      !(typeof keepWithinDb === 'number' && keepWithinDb >= 0 && keepWithinDb <= 120)
+    )
+      throw new ModelError(
+        `${source}: metadata speech_trim must be {"dropDb": (0, 120], "marginMs": [0, 1000], "keepWithinDb": [0, 120] (optional)}, got ${get(OPTIONAL_METADATA_KEYS.speechTrim)}`,
+      );
+    speechTrim = { dropDb: t.dropDb, marginMs: t.marginMs, keepWithinDb };
   }
   const opset = outline.opsets.get('') ?? outline.opsets.get('ai.onnx') ?? 0;
   return {

@@ -113,8 +113,11 @@ export interface StreamCore {
   readonly name: 'native' | 'wasm';
   createVad(options: VadOptions): VadHandle;
   findValleys(samples: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[];
-  /** [start, end) of the speech inside a segment (pre/post-roll trimmed), or null when nothing stands out. */
-  speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number): [number, number] | null;
+  /**
+   * [start, end) of the speech inside a segment (pre/post-roll trimmed), or null when nothing stands
+   * out. keepWithinDb > 0: hops that close to the peak always count as speech (see vad.h).
+   */
+  speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number, keepWithinDb?: number): [number, number] | null;
 }
 
 /**
@@ -130,7 +133,7 @@ export async function speechCutter(trim: SpeechTrim | null, sampleRate: number, 
 interface NativeVadBinding {
   Vad: new (options: VadOptions) => VadHandle;
   findValleys(samples: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[];
-  speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number): [number, number] | null;
+  speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number, keepWithinDb?: number): [number, number] | null;
   CaptureStream?: NativeCaptureBinding['CaptureStream'];
   captureUnavailable?: string;
 }
@@ -140,7 +143,7 @@ function nativeCore(addon: NativeVadBinding): StreamCore {
     name: 'native',
     createVad: (options) => new addon.Vad(options),
     findValleys: (samples, rate, depth, piece) => addon.findValleys(samples, rate, depth, piece),
-    speechExtent: (samples, rate, drop, margin) => addon.speechExtent(samples, rate, drop, margin),
+    speechExtent: (samples, rate, drop, margin, keep) => addon.speechExtent(samples, rate, drop, margin, keep ?? 0),
   };
 }
 

@@ -3,7 +3,7 @@ import type { SpeechTrim } from '../model/metadata.js';
 /** The one call of the stream core that cutting needs (native addon or wasm, see core.ts). */
 export interface SpeechExtentFinder {
   /** [start, end) of the speech inside `samples` (pre/post-roll trimmed), or null when nothing stands out. */
-  speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number): [number, number] | null;
+  speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number, keepWithinDb?: number): [number, number] | null;
 }
 
 /**
@@ -12,6 +12,6 @@ export interface SpeechExtentFinder {
  * words placed in its window the same way everywhere. No Node imports: the web app bundles it.
  */
 export function cutToSpeech(core: SpeechExtentFinder, samples: Float32Array, sampleRate: number, trim: SpeechTrim): Float32Array {
-  const extent = core.speechExtent(samples, sampleRate, trim.dropDb, trim.marginMs);
+  const extent = core.speechExtent(samples, sampleRate, trim.dropDb, trim.marginMs, trim.keepWithinDb ?? 0);
   return extent ? samples.subarray(extent[0], extent[1]) : samples;
 }

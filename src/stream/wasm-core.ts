@@ -108,13 +108,13 @@ export async function loadWasmStreamCore(): Promise<StreamCore> {
       if (!h) throw new AudioInputError(`invalid VAD options: ${cString(m, m._sd_vad_last_error())}`);
       return new WasmVad(m, h);
     },
-    speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number): [number, number] | null {
+    speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number, keepWithinDb = 0): [number, number] | null {
       if (samples.length === 0) return null;
       const sp = m._malloc(samples.length * 4);
       const op = m._malloc(16);
       try {
         m.HEAPF32.set(samples, sp >> 2);
-        if (!m._sd_speech_extent(sp, samples.length, sampleRate, dropDb, marginMs, op)) return null;
+        if (!m._sd_speech_extent(sp, samples.length, sampleRate, dropDb, marginMs, keepWithinDb, op)) return null;
         return [m.HEAPF64[op >> 3], m.HEAPF64[(op >> 3) + 1]];
       } finally {
         m._free(sp);

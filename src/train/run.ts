@@ -8,7 +8,7 @@ import { DatasetError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor } from '../features/backend.js';
 import { type FeatureConfig, featureDimension, resolveFeatureConfig } from '../features/config.js';
 import { loadFeatureBackend } from '../features/index.js';
-import { DEFAULT_SPEECH_TRIM, NOT_A_DIGIT_LABEL, type SpeechTrim } from '../model/metadata.js';
+import { NOT_A_DIGIT_LABEL, type SpeechTrim, WHOLE_CLIP_SPEECH_TRIM } from '../model/metadata.js';
 import { speechCutter } from '../stream/core.js';
 import { Augmenter, type AugmentOptions, makeNoise, mixAtSnr } from './augment.js';
 import { initTrainingBackend, type TrainingBackendName } from './backend.js';
@@ -157,7 +157,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   // Every clip is cut to its speech by the core, as the recognizer and the stream segmenter cut
   // what they classify (the model file records how): where a word sits in its clip (espeak-ng's
   // ~350 ms silent tail, FSDD's 0-150 ms of lead-in) then carries no label.
-  const cut = await speechCutter(DEFAULT_SPEECH_TRIM, rate, fb.name);
+  const cut = await speechCutter(WHOLE_CLIP_SPEECH_TRIM, rate, fb.name);
   const fitAudio = loadAudio(fitClips, rate, fb, cut);
   const valAudio = loadAudio(valClips, rate, fb, cut);
   const testAudio = loadAudio(split.test, rate, fb, cut);
@@ -264,7 +264,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     secondsPerEpoch: Number(trainResult.secondsPerEpoch.toFixed(1)),
     date: new Date().toISOString(),
   };
-  return { model, labels, featureConfig, train: trainResult, test, babble, rejection, speechTrim: { ...DEFAULT_SPEECH_TRIM }, provenance, backend: { training: trainingBackend, features: fb.name } };
+  return { model, labels, featureConfig, train: trainResult, test, babble, rejection, speechTrim: { ...WHOLE_CLIP_SPEECH_TRIM }, provenance, backend: { training: trainingBackend, features: fb.name } };
 }
 
 export interface LosoFold {

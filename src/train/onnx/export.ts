@@ -43,7 +43,10 @@ export function buildMetadataProps(meta: ExportMetadata): Record<string, string>
     [METADATA_KEYS.training]: JSON.stringify(meta.training ?? {}),
     [METADATA_KEYS.metrics]: JSON.stringify(meta.metrics ?? {}),
   };
-  if (meta.speechTrim) props[OPTIONAL_METADATA_KEYS.speechTrim] = JSON.stringify({ dropDb: meta.speechTrim.dropDb, marginMs: meta.speechTrim.marginMs });
+  if (meta.speechTrim) {
+    const { dropDb, marginMs, keepWithinDb } = meta.speechTrim;
+    props[OPTIONAL_METADATA_KEYS.speechTrim] = JSON.stringify({ dropDb, marginMs, keepWithinDb: keepWithinDb ?? 0 });
+  }
   return props;
 }
 
