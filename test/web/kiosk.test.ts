@@ -254,7 +254,10 @@ describe('kiosk web app in headless Chromium', function () {
       const n = node.get(w.source)!;
       assert.equal(w.digit, n.digit, `${w.source}: page ${w.digit}, node ${n.digit}`);
       assert.equal(w.candidate, n.candidate, w.source);
-      assert.ok(Math.abs(w.confidence - n.confidence) < 1e-3, `${w.source}: confidence ${w.confidence} vs ${n.confidence}`);
+      // The page computes features with the wasm build and runs onnxruntime-web; Node uses the addon and
+      // onnxruntime-node. They cut the clip at the same samples; the int8 model can turn the last-digit
+      // differences of the two feature builds into ~2e-3 of confidence.
+      assert.ok(Math.abs(w.confidence - n.confidence) < 5e-3, `${w.source}: confidence ${w.confidence} vs ${n.confidence}`);
     }
     await browser.close();
   });
