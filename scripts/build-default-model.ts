@@ -15,9 +15,10 @@ import * as ort from 'onnxruntime-node';
 import { listFsddClips } from '../src/data/clips.js';
 import { loadFsdd } from '../src/data/fsdd.js';
 import { officialSplit, validationSplit } from '../src/data/splits.js';
-import { featureConfigFromJSON, featureDimension } from '../src/features/config.js';
+import { featureDimension } from '../src/features/config.js';
 import { loadFeatureBackend } from '../src/features/index.js';
-import { METADATA_KEYS, OPTIONAL_METADATA_KEYS } from '../src/model/metadata.js';
+import { METADATA_KEYS } from '../src/model/metadata.js';
+import { parseModelMetadata } from '../src/model/read-metadata.js';
 import { speechCutter } from '../src/stream/core.js';
 import { makeNoise, mixAtSnr } from '../src/train/augment.js';
 import { NONE_LABEL_INDEX, loadAudio, noneExamples } from '../src/train/dataset.js';
@@ -49,9 +50,7 @@ const outDir = path.resolve(values.out!);
 const name = values.name!;
 const fp32 = new Uint8Array(fs.readFileSync(path.join(runDir, 'model.onnx')));
 const runCard = JSON.parse(fs.readFileSync(path.join(runDir, 'card.json'), 'utf8'));
-const meta = decodeModel(fp32).metadata;
-const config = featureConfigFromJSON(meta[METADATA_KEYS.featureConfig]);
-const labels: string[] = JSON.parse(meta[METADATA_KEYS.labels]);
+const { featureConfig: config, labels, speechTrim } = parseModelMetadata(fp32, path.join(runDir, 'model.onnx'));
 const backend = await loadFeatureBackend();
 const fsdd = await loadFsdd({ data: values.data });
 const clips = listFsddClips(fsdd.dir);
@@ -62,7 +61,6 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 
 // Every clip goes in as the recognizer would give it to the model: cut to its speech when the
 // model was trained so (after mixing, for the babble clips, as with a noisy recording).
-const speechTrim = meta[OPTIONAL_METADATA_KEYS.speechTrim] ? JSON.parse(meta[OPTIONAL_METADATA_KEYS.speechTrim]) : null;
 const cut = await speechCutter(speechTrim, config.sampleRate, backend.name);
 log(`features: ${backend.name}; clips cut to speech: ${speechTrim ? JSON.stringify(speechTrim) : 'no'}; calibrating on 300 training clips`);
 const calibration = clipFeatureBatches(pickCalibrationClips(clips, 300, 1), config, backend, 32, cut);

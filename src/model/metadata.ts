@@ -29,9 +29,9 @@ export const METADATA_KEYS = {
 
 /**
  * Optional keys: a model without them is read as before.
- * speechTrim — JSON {dropDb, marginMs}: the model was trained on clips cut to their speech by the DSP
- * core's speechExtent with these settings (as the stream segmenter cuts its pieces), so a clip is
- * cut the same way before its features; absent: the whole clip goes in.
+ * speechTrim — JSON {dropDb, marginMs, keepWithinDb}: the model was trained on clips cut to their
+ * speech by the DSP core's speechExtent with these settings (WHOLE_CLIP_SPEECH_TRIM), so a whole clip
+ * is cut the same way before its features; absent: the whole clip goes in.
  */
 export const OPTIONAL_METADATA_KEYS = {
   speechTrim: 'spoken_digits.speech_trim',

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { BackendUnavailableError } from '../errors.js';
 import { loadNativeBinding } from '../features/native.js';
 import type { SpeechTrim } from '../model/metadata.js';
-import { cutToSpeech } from './speech-cut.js';
+import { cutToSpeech, type SpeechExtentFinder } from './speech-cut.js';
 
 /** VAD/endpointer settings (native/dsp/vad.h). Durations in milliseconds. */
 export interface VadOptions {
@@ -109,15 +109,10 @@ export interface NativeCaptureBinding {
 }
 
 /** The streaming half of the C++ core: the endpointer and the valley finder, native or wasm. */
-export interface StreamCore {
+export interface StreamCore extends SpeechExtentFinder {
   readonly name: 'native' | 'wasm';
   createVad(options: VadOptions): VadHandle;
   findValleys(samples: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[];
-  /**
-   * [start, end) of the speech inside a segment (pre/post-roll trimmed), or null when nothing stands
-   * out. keepWithinDb > 0: hops that close to the peak always count as speech (see vad.h).
-   */
-  speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number, keepWithinDb?: number): [number, number] | null;
 }
 
 /**

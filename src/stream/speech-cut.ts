@@ -2,14 +2,18 @@ import type { SpeechTrim } from '../model/metadata.js';
 
 /** The one call of the stream core that cutting needs (native addon or wasm, see core.ts). */
 export interface SpeechExtentFinder {
-  /** [start, end) of the speech inside `samples` (pre/post-roll trimmed), or null when nothing stands out. */
+  /**
+   * [start, end) of the speech inside `samples` (pre/post-roll trimmed), or null when nothing stands
+   * out. keepWithinDb > 0: hops that close to the peak always count as speech (see native/dsp/vad.h).
+   */
   speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number, keepWithinDb?: number): [number, number] | null;
 }
 
 /**
  * `samples` cut to the speech inside them (a view, not a copy); all of it when nothing stands out.
- * Training, the recognizer, the stream segmenter and the kiosk all cut with this, so a model sees
- * words placed in its window the same way everywhere. No Node imports: the web app bundles it.
+ * Training, the recognizer, the stream segmenter and the kiosk all cut with this (whole clips with
+ * WHOLE_CLIP_SPEECH_TRIM, stream pieces with DEFAULT_SPEECH_TRIM), so a model sees words placed in
+ * its window the same way everywhere. No Node imports: the web app bundles it.
  */
 export function cutToSpeech(core: SpeechExtentFinder, samples: Float32Array, sampleRate: number, trim: SpeechTrim): Float32Array {
   const extent = core.speechExtent(samples, sampleRate, trim.dropDb, trim.marginMs, trim.keepWithinDb ?? 0);

@@ -154,9 +154,9 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   const baseConfig = resolveFeatureConfig({ ...TRAINING_FEATURE_CONFIG, ...o.featureConfig, normalization: null });
   const rate = baseConfig.sampleRate;
   const t0 = performance.now();
-  // Every clip is cut to its speech by the core, as the recognizer and the stream segmenter cut
-  // what they classify (the model file records how): where a word sits in its clip (espeak-ng's
-  // ~350 ms silent tail, FSDD's 0-150 ms of lead-in) then carries no label.
+  // Every clip is cut to its speech by the core, as the recognizer cuts whole clips (the model file
+  // records how): where a word sits in its clip (espeak-ng's ~350 ms silent tail, FSDD's 0-150 ms
+  // of lead-in) then carries no label.
   const cut = await speechCutter(WHOLE_CLIP_SPEECH_TRIM, rate, fb.name);
   const fitAudio = loadAudio(fitClips, rate, fb, cut);
   const valAudio = loadAudio(valClips, rate, fb, cut);
