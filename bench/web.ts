@@ -1,16 +1,24 @@
 /**
  * The kiosk page in headless Chromium (Debian's): what a first visit downloads, how long until it
- * can recognize, and per-utterance compute in the browser over FSDD test clips given in batch mode.
- * Usage: npx tsx bench/web.ts [--clips 300] [--model default.onnx] [--models models]
- * Needs `npm run build:web`. Reports figures only; never fails on timing.
+ * can recognize, per-utterance compute in the browser over FSDD test clips given in batch mode, the
+ * cost of listening to a quiet room, and continuous mode on spoken digit strings played through the
+ * fake microphone: accuracy, and the latency from the end of each digit's speech to its result on
+ * the page, for digits run together (pauses 0-100 ms, shorter than the endpointer's hangover) and
+ * for the streaming benchmark's 120-450 ms pauses.
+ * Usage: npx tsx bench/web.ts [--clips 300] [--strings 12] [--model default.onnx] [--models models] [--dist web-dist]
+ * Needs `npm run build:web` (--dist: another build, e.g. an older one to compare with). Reports
+ * figures only; never fails on timing.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startServer } from '../src/web/server.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { ARTIFACTS, WEB_DIST, fsddDir, launch } from '../test/web/harness.js';
+import { loadStreamCore } from '../src/stream/core.js';
+import { makeDigitString, rng, SPEAKERS, type DigitString } from '../test/stream/fixtures.js';
 
 const { values } = parseArgs({
   options: {
@@ -18,6 +26,8 @@ const { values } = parseArgs({
     model: { type: 'string' },
     models: { type: 'string', default: 'models' },
     'listen-seconds': { type: 'string', default: '10' },
+    strings: { type: 'string', default: '12' },
+    dist: { type: 'string' },
     json: { type: 'boolean' },
   },
 });
@@ -29,7 +39,180 @@ const all = readdirSync(dir).filter((f) => /^\d_[a-z]+_[0-4]\.wav$/.test(f)).sor
 const step = Math.max(1, Math.floor(all.length / n));
 const files = all.filter((_, i) => i % step === 0).slice(0, n).map((f) => join(dir, f));
 
-const srv = await startServer({ root: WEB_DIST, modelsDir: resolve(values.models!), port: 0 });
+const quantile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN;
+};
+
+/** One edit-distance alignment of heard to spoken digits: the distance and the [heard, spoken] index pairs that match. */
+function align(heard: string, spoken: string): { distance: number; matches: [number, number][] } {
+  const d = Array.from({ length: heard.length + 1 }, (_, i) => Array.from({ length: spoken.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= heard.length; i++)
+    for (let j = 1; j <= spoken.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (heard[i - 1] === spoken[j - 1] ? 0 : 1));
+  const matches: [number, number][] = [];
+  for (let i = heard.length, j = spoken.length; i > 0 && j > 0; ) {
+    if (heard[i - 1] === spoken[j - 1] && d[i][j] === d[i - 1][j - 1]) matches.unshift([--i, --j]);
+    else if (d[i][j] === d[i - 1][j - 1] + 1) (i--, j--);
+    else if (d[i][j] === d[i - 1][j] + 1) i--;
+    else j--;
+  }
+  return { distance: d[heard.length][spoken.length], matches };
+}
+
+/**
+ * Continuous mode on `count` digit strings (FSDD test clips of one speaker joined by pauses drawn from
+ * [minPauseMs, maxPauseMs], -60 dBFS noise, 1.6 s between strings) played as the fake microphone in
+ * real time. A digit's latency is the time its result reached the page's probe minus the time the
+ * end of its speech was played (the last 10 ms within 40 dB of its clip's peak, as bench/stream.ts
+ * measures) reached the page. The capture starts somewhere in the file (Chromium opens it before the
+ * page's worklet runs), so the stream is aligned to the file at the first sample above -26 dBFS;
+ * when a sample "reached the page" is its block's arrival. The device's own buffering is not seen.
+ */
+const ONSET_LEVEL = 0.05;
+
+async function continuousMode(url: string, seed: number, count: number, minPauseMs: number, maxPauseMs: number) {
+  const core = await loadStreamCore();
+  const r = rng(seed);
+  const rate = 8000;
+  const leadSec = 3; // the model has loaded before the first string
+  const parts: Float32Array[] = [];
+  const strings: { digits: string; startMs: number; speechEndMs: number[] }[] = [];
+  const noise = (sec: number) => Float32Array.from({ length: Math.round(sec * rate) }, () => 0.001 * (r() * 2 - 1) * 1.7);
+  parts.push(noise(leadSec));
+  let pos = leadSec * rate;
+  for (let k = 0; k < count; k++) {
+    const len = 4 + Math.floor(r() * 3);
+    let digits = '';
+    for (let i = 0; i < len; i++) digits += String(Math.floor(r() * 10));
+    const str: DigitString = makeDigitString(digits, SPEAKERS[k % SPEAKERS.length], r, { minPauseMs, maxPauseMs, leadMs: 800 });
+    const speechEndMs = str.spans.map(([a, b]) => ((pos + a + (core.speechExtent(str.samples.subarray(a, b), rate, 40, 0)?.[1] ?? b - a)) / rate) * 1000);
+    strings.push({ digits, startMs: (pos / rate) * 1000, speechEndMs });
+    parts.push(str.samples);
+    pos += str.samples.length;
+  }
+  parts.push(noise(2));
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  let fileOnset = -1; // first loud sample, at 8 kHz
+  for (let i = 0, base = 0; i < parts.length && fileOnset < 0; base += parts[i].length, i++) {
+    const k = parts[i].findIndex((v) => Math.abs(v) > ONSET_LEVEL);
+    if (k >= 0) fileOnset = base + k;
+  }
+  const pcm = Buffer.alloc(total * 2);
+  let at = 0;
+  for (const p of parts) for (const v of p) pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32767))), 2 * at++);
+  const dir = join(ARTIFACTS, 'mic');
+  mkdirSync(dir, { recursive: true });
+  const raw = join(dir, `strings-${seed}.raw`);
+  const wav = join(dir, `strings-${seed}.wav`);
+  writeFileSync(raw, pcm);
+  execFileSync('sox', ['-t', 'raw', '-r', String(rate), '-e', 'signed', '-b', '16', '-c', '1', raw, '-r', '48000', '-b', '16', wav]);
+  const durationMs = (total / rate) * 1000;
+
+  const browser = await launch(wav);
+  try {
+    const page: Page = await (await browser.newContext()).newPage();
+    // When each result reaches the probe, on the page's own clock (any build: the probe is assigned once).
+    // When each capture block reached the page (and its first loud sample), and when each result
+    // reached the probe, on the page's clock, for any build. A string, not a function: tsx's name
+    // helpers do not exist in the page.
+    await page.addInitScript(`
+      window.__blocks = [];
+      window.__resultTimes = [];
+      const port = Object.getOwnPropertyDescriptor(MessagePort.prototype, 'onmessage');
+      Object.defineProperty(MessagePort.prototype, 'onmessage', {
+        configurable: true,
+        get() { return port.get.call(this); },
+        set(fn) {
+          port.set.call(this, fn && function (e) {
+            const d = e.data;
+            if (d instanceof Float32Array) {
+              let loud = -1;
+              for (let i = 0; i < d.length; i++) if (Math.abs(d[i]) > ${ONSET_LEVEL}) { loud = i; break; }
+              window.__blocks.push([performance.now(), d.length, loud]);
+            }
+            return fn.call(this, e);
+          });
+        },
+      });
+      let probe;
+      Object.defineProperty(window, '__digits', {
+        configurable: true,
+        get: () => probe,
+        set: (v) => {
+          probe = v;
+          const push = v.results.push.bind(v.results);
+          v.results.push = (...items) => {
+            for (let i = 0; i < items.length; i++) window.__resultTimes.push(performance.now());
+            return push(...items);
+          };
+        },
+      });`);
+    await page.goto(`${url}/?mode=continuous&listen=1${values.model ? `&model=${encodeURIComponent(values.model)}` : ''}`);
+    await page.waitForFunction(() => (window as any).__digits?.micOnMs != null, undefined, { timeout: 60000 });
+    await page.waitForTimeout(durationMs + 3000);
+    const got = await page.evaluate(() => ({ probe: (window as any).__digits, times: (window as any).__resultTimes as number[], blocks: (window as any).__blocks as [number, number, number][] }));
+    // The capture starts somewhere in the file: align the first loud sample heard with the file's.
+    // The page captures at its AudioContext's rate (the output device's; often 44.1 kHz, not the file's 48).
+    const captureRate = await page.evaluate(async () => {
+      const ctx = new AudioContext();
+      const r = ctx.sampleRate;
+      await ctx.close();
+      return r;
+    });
+    const starts: number[] = [];
+    let heardSamples = 0;
+    for (const [, n] of got.blocks) {
+      starts.push(heardSamples);
+      heardSamples += n;
+    }
+    const first = got.blocks.findIndex(([, , loud]) => loud >= 0);
+    if (first < 0) throw new Error('the page heard nothing loud from the fake microphone');
+    const offset = (fileOnset / rate) * captureRate - (starts[first] + got.blocks[first][2]);
+    /** Page time at which the sample at `fileMs` of the file reached the page (the end of its block). */
+    const reached = (fileMs: number) => {
+      const pos = Math.round((fileMs / 1000) * captureRate) - offset;
+      const k = starts.findIndex((s, i) => pos >= s && pos < s + got.blocks[i][1]);
+      return k < 0 ? NaN : got.blocks[k][0] - ((starts[k] + got.blocks[k][1] - pos) / captureRate) * 1000;
+    };
+    const events = (got.probe.results as { digit: number | null; latencyMs: number | null }[])
+      .map((e, i) => ({ ...e, at: got.times[i] }))
+      .filter((e) => e.digit !== null);
+    let errors = 0;
+    let whole = 0;
+    let digits = 0;
+    const latency: number[] = [];
+    const pageLatency: number[] = [];
+    strings.forEach((s, k) => {
+      const from = reached(s.startMs);
+      const end = k + 1 < strings.length ? reached(strings[k + 1].startMs + 800) : Infinity;
+      const mine = events.filter((e) => e.at >= from && e.at < end);
+      const heard = mine.map((e) => String(e.digit)).join('');
+      const { distance, matches } = align(heard, s.digits);
+      errors += distance;
+      digits += s.digits.length;
+      if (distance === 0) whole++;
+      for (const [h, j] of matches) {
+        latency.push(mine[h].at - reached(s.speechEndMs[j]));
+        if (mine[h].latencyMs !== null) pageLatency.push(mine[h].latencyMs!);
+      }
+    });
+    const stats = (xs: number[]) => ({ p50: +quantile(xs, 0.5).toFixed(0), p90: +quantile(xs, 0.9).toFixed(0), p99: +quantile(xs, 0.99).toFixed(0), max: +quantile(xs, 1).toFixed(0) });
+    return {
+      pausesMs: [minPauseMs, maxPauseMs],
+      strings: strings.length,
+      digits,
+      digitErrorRate: +(errors / digits).toFixed(4),
+      wholeStringAccuracy: +(whole / strings.length).toFixed(4),
+      latencyMs: stats(latency),
+      pageReportedLatencyMs: stats(pageLatency),
+      errors: got.probe.errors as string[],
+    };
+  } finally {
+    await browser.close();
+  }
+}
+
+const srv = await startServer({ root: values.dist ? resolve(values.dist) : WEB_DIST, modelsDir: resolve(values.models!), port: 0 });
 const browser = await launch();
 try {
   const page = await (await browser.newContext()).newPage();
@@ -75,6 +258,10 @@ try {
     await micBrowser.close();
   }
 
+  const nStrings = Math.max(0, Number(values.strings));
+  const runTogether = nStrings ? await continuousMode(srv.url, 11, nStrings, 0, 100) : null;
+  const paused = nStrings ? await continuousMode(srv.url, 12, nStrings, 120, 450) : null;
+
   const correct = /(\d+)\/(\d+) correct/.exec(summary ?? '');
   const report = {
     model: start.status?.replace(/^Ready · /, ''),
@@ -85,6 +272,8 @@ try {
     computeMs: { p50: Number(q(0.5)), p90: Number(q(0.9)), p99: Number(q(0.99)) },
     listeningMainThreadPct: Number(busy.taskPct.toFixed(1)),
     listeningScriptPct: Number(busy.scriptPct.toFixed(1)),
+    continuousRunTogether: runTogether,
+    continuousPaused: paused,
   };
   if (values.json) console.log(JSON.stringify(report));
   else {
@@ -94,6 +283,14 @@ try {
     console.log(`  batch of ${files.length} FSDD test clips: ${summary}`);
     console.log(`  compute per utterance (features + model, in the page): p50 ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms`);
     console.log(`  listening (continuous mode, quiet room): main thread busy ${busy.taskPct.toFixed(1)}% of one core, script ${busy.scriptPct.toFixed(1)}%`);
+    for (const [name, c] of [['run together (0-100 ms pauses)', runTogether], ['paused (120-450 ms)', paused]] as const) {
+      if (!c) continue;
+      console.log(
+        `  continuous mode, ${c.strings} strings ${name}: digit errors ${(c.digitErrorRate * 100).toFixed(2)}%, whole strings ${(c.wholeStringAccuracy * 100).toFixed(1)}%; ` +
+          `end of speech -> result on the page p50 ${c.latencyMs.p50} / p90 ${c.latencyMs.p90} / p99 ${c.latencyMs.p99} / max ${c.latencyMs.max} ms ` +
+          `(page's own figure p50 ${c.pageReportedLatencyMs.p50} / p99 ${c.pageReportedLatencyMs.p99} ms)${c.errors.length ? `; page errors: ${c.errors.join('; ')}` : ''}`,
+      );
+    }
   }
 } finally {
   await browser.close();

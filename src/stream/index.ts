@@ -11,6 +11,8 @@ export type {
   SpeechStartEvent,
   EndEvent,
 } from './listener.js';
+export { StreamDecoder } from './decoder.js';
+export type { DecoderOptions, DecoderEvents, DecoderSink } from './decoder.js';
 export { openFileSource, openReadableSource, openMicrophone, listInputDevices } from './sources.js';
 export type { AudioSource, FileSourceOptions, RawPcmOptions, MicrophoneOptions } from './sources.js';
 export { loadStreamCore } from './core.js';

@@ -71,6 +71,8 @@ export interface Probe {
   results: { digit: number | null; candidate: number; confidence: number; computeMs: number; latencyMs: number | null; source: string }[];
   errors: string[];
   micState: string;
+  /** Continuous mode's digit strings, each closed by a pause. */
+  strings: string[];
 }
 
 export async function probe(page: Page): Promise<Probe> {

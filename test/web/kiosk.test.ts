@@ -121,6 +121,8 @@ describe('kiosk web app in headless Chromium', function () {
     assert.equal(text, expected, `string ${text} for digits ${expected}; results ${JSON.stringify(p.results.map((r) => [r.digit, r.confidence.toFixed(2)]))}`);
     const final = await probe(page);
     assert.equal(final.results.length, seq.length);
+    // The same strings as `digits listen` would close (a pause of 1 s ends one): every digit is in one.
+    assert.equal(final.strings.join(''), expected, `strings ${JSON.stringify(final.strings)}`);
     assert.deepEqual(consoleErrors, []);
     metrics.continuous = {
       expected,
@@ -144,11 +146,14 @@ describe('kiosk web app in headless Chromium', function () {
     await waitResults(page, seq.length, 20000);
     await page.waitForTimeout(2000);
     const text = (await page.textContent('#digit-string'))?.trim();
-    metrics.runTogether = { expected, got: text };
+    const strings = (await probe(page)).strings;
+    metrics.runTogether = { expected, got: text, strings };
     // Without pauses the cut points are a judgement call (the interim model, a busy machine): one
     // digit lost, merged or misread is tolerated here; the plain continuous test above is exact.
     assert.ok(editDistance(text ?? '', expected) <= 1, `string ${text} for digits ${expected}`);
     assert.ok((text ?? '').length >= 3, `the run of ${expected} was not split: ${text}`);
+    // Digits with short pauses are one string, closed by the silence after them.
+    assert.deepEqual(strings, [text], `strings ${JSON.stringify(strings)} for digits shown ${text}`);
     assert.deepEqual(consoleErrors, []);
     await browser.close();
   });

@@ -1,13 +1,14 @@
 import './style.css';
 import { Recognizer, type Recognition } from './engine.js';
 import { Microphone, type MicState } from './capture.js';
-import { AudioRing } from './audio-ring.js';
 import { decodeFile } from './decode.js';
 import { loadWasmStreamCore } from '../../stream/wasm-core.js';
-import { splitSegment, type SegmentClassifier } from '../../stream/segmenter.js';
+import { StreamDecoder, type DecoderEvents, type DecoderSink, type DigitEvent } from '../../stream/decoder.js';
+import type { SegmentClassifier, SegmentPrediction } from '../../stream/segmenter.js';
 import { cutToSpeech } from '../../stream/speech-cut.js';
-import type { StreamCore, VadEvent, VadHandle } from '../../stream/core.js';
+import type { StreamCore } from '../../stream/core.js';
 import { topLabels } from '../../model/decision.js';
+import { ModelError } from '../../errors.js';
 import { loadSettings, saveSettings, Stats, type HistoryEntry, type Mode, type Settings } from './store.js';
 import { WaveformView, drawFeatures, drawLatencyChart } from './views.js';
 
@@ -21,8 +22,10 @@ interface Probe {
   results: { digit: number | null; candidate: number; confidence: number; computeMs: number; latencyMs: number | null; source: string }[];
   errors: string[];
   micState: MicState;
+  /** Digit strings of continuous mode, closed by a pause (the decoder's `string` events). */
+  strings: string[];
 }
-const probe: Probe = { ready: false, modelLoadedMs: null, firstResultMs: null, micOnMs: null, results: [], errors: [], micState: 'off' };
+const probe: Probe = { ready: false, modelLoadedMs: null, firstResultMs: null, micOnMs: null, results: [], errors: [], micState: 'off', strings: [] };
 (window as unknown as { __digits: Probe }).__digits = probe;
 (window as unknown as { __digitsTest: unknown }).__digitsTest = { loseMicrophone: () => mic.simulateDeviceLoss() };
 
@@ -39,14 +42,10 @@ const stats = new Stats();
 const mic = new Microphone();
 mic.autoRecover = kiosk;
 const waveform = new WaveformView($<HTMLCanvasElement>('waveform'));
-// 12 s covers the VAD's 4 s maximum segment plus its look-behind with room to spare.
-let ring = new AudioRing(48000 * 12);
 let recognizer: Recognizer | undefined;
 // Work that arrives before the model (a file dropped while the page loads) waits for it.
 let modelReady!: () => void;
 const modelLoaded = new Promise<void>((resolve) => (modelReady = resolve));
-let endpointer: VadHandle | undefined;
-let endpointerKey = '';
 let digitString = '';
 let listening = false; // continuous mode wants audio
 let recording = false; // single mode is taking one digit
@@ -172,123 +171,179 @@ function renderStats(): void {
   drawLatencyChart($<HTMLCanvasElement>('latency-chart'), lat);
 }
 
-/** Recognitions run one at a time, in order (one ORT session). */
-function serialize<T>(work: (r: Recognizer) => Promise<T>): Promise<T | undefined> {
+/** Model runs happen one at a time, in order (one ORT session); work that comes before the model waits for it. */
+function exclusive<T>(work: (r: Recognizer) => Promise<T>): Promise<T> {
   const job = queue.then(async () => {
     await modelLoaded;
-    if (!recognizer) return undefined;
-    try {
-      return await work(recognizer);
-    } catch (err) {
-      reportError('recognition failed', err);
-      return undefined;
-    }
+    if (!recognizer) throw new ModelError('no model is loaded');
+    return work(recognizer);
   });
-  queue = job;
+  queue = job.catch(() => undefined);
   return job;
 }
 
-/** A whole recording or file: cut to its speech first when the model was trained on clips cut so (as `digits predict` does). */
-function enqueue(samples: Float32Array, rate: number, source: string, detectedAt: number | null): Promise<Recognition | undefined> {
-  return serialize(async (rec) => {
-    const trim = rec.info.speechTrim;
-    if (trim) {
-      streamCore ??= loadWasmStreamCore();
-      samples = cutToSpeech(await streamCore, samples, rate, trim);
-    }
-    const r = await rec.recognize(samples, rate, threshold());
-    showResult(r, source, detectedAt === null ? null : performance.now() - detectedAt);
-    return r;
-  });
-}
-
-// ---------------------------------------------------------------- microphone + VAD
-
-// The VAD's defaults (native/dsp/vad.h): the segment carries this much silence around the speech.
-const PRE_ROLL_MS = 120;
-const POST_ROLL_MS = 60;
-const HANGOVER_MS = 120;
 let streamCore: Promise<StreamCore> | undefined;
-let vadOffset = 0; // ring index of the endpointer's sample 0
-let endpointerJob: Promise<VadHandle> | undefined;
 
-function endpointerWanted(): string {
-  return `${mic.sampleRate}:${settings.vadSensitivity}`;
-}
-
-/** (Re)creates the endpointer for the current rate/sensitivity; its sample 0 is the ring's next sample. */
-function ensureEndpointer(): Promise<VadHandle> {
-  const key = endpointerWanted();
-  if (endpointer && endpointerKey === key) return Promise.resolve(endpointer);
+/** The wasm stream core (endpointer, energy valleys, speech extent), loaded once. */
+function loadCore(): Promise<StreamCore> {
   streamCore ??= loadWasmStreamCore();
-  endpointerJob ??= streamCore
-    .then((core) => {
-      // Same endpointing as `digits listen` (src/stream/listener.ts defaults).
-      const vad = core.createVad({ sampleRate: mic.sampleRate, sensitivity: settings.vadSensitivity, hangoverMs: HANGOVER_MS, maxSpeechMs: 4000 });
-      endpointer = vad;
-      endpointerKey = key;
-      if (ring.capacity !== mic.sampleRate * 12) ring = new AudioRing(mic.sampleRate * 12);
-      vadOffset = ring.total;
-      return vad;
-    })
-    .finally(() => (endpointerJob = undefined));
-  return endpointerJob;
+  return streamCore;
 }
 
-function restartEndpointer(): void {
-  if (!endpointer) return;
-  endpointer.reset();
-  vadOffset = ring.total;
+/** A file: cut to its speech first when the model was trained on clips cut so (as `digits predict` does). */
+async function enqueue(samples: Float32Array, rate: number, source: string): Promise<Recognition | undefined> {
+  try {
+    return await exclusive(async (rec) => {
+      const trim = rec.info.speechTrim;
+      if (trim) samples = cutToSpeech(await loadCore(), samples, rate, trim);
+      const r = await rec.recognize(samples, rate, threshold());
+      showResult(r, source, null);
+      return r;
+    });
+  } catch (err) {
+    reportError('recognition failed', err);
+    return undefined;
+  }
 }
 
 /**
- * A VAD segment -> the digits it holds: the stream module's splitter (shared with `digits listen`)
- * cuts at energy valleys where the pieces classify better than the whole.
+ * The page's model as the stream decoder's classifier, answering as DigitRecognizer does for
+ * `digits listen`: every view cut to its speech when the model says so, decided with the threshold
+ * from the settings (else the model's calibrated one), with the labels the splitter's checks need.
  */
-function handleSegment(ev: VadEvent, detectedAt: number): void {
-  const rate = mic.sampleRate;
-  const audio = ring.slice(ev.startSample + vadOffset, ev.endSample + vadOffset);
-  if (audio.length < rate * 0.08 || !streamCore) return;
-  void serialize(async (rec) => {
-    const core = await streamCore!;
-    // With labels and the threshold, the splitter checks each piece on a second view exactly as `digits listen` does.
+function classify(inputs: { samples: Float32Array; sampleRate: number }[]): Promise<(Recognition & SegmentPrediction)[]> {
+  return exclusive(async (rec) => {
+    const trim = rec.info.speechTrim;
+    const core = await loadCore();
+    const clips = trim ? inputs.map((c) => ({ samples: cutToSpeech(core, c.samples, c.sampleRate, trim), sampleRate: c.sampleRate })) : inputs;
     const labels = rec.info.labels;
-    const classifier: SegmentClassifier = {
-      threshold: threshold(),
-      predict: async ({ samples, sampleRate }) => ({ ...(await rec.recognize(samples, sampleRate, threshold())), labels }),
-      predictBatch: async (inputs) => (await rec.recognizeBatch(inputs, threshold())).map((r) => ({ ...r, labels })),
-    };
-    const pieces = await splitSegment(audio, rate, core, classifier, {}, PRE_ROLL_MS + POST_ROLL_MS);
-    for (const p of pieces) {
-      const r = p.prediction as Recognition;
-      showResult({ ...r, top: topLabels(r.probabilities, labels, 3) }, 'microphone', performance.now() - detectedAt);
-    }
+    return (await rec.recognizeBatch(clips, threshold())).map((r) => ({ ...r, labels }));
+  });
+}
+const classifier: SegmentClassifier = {
+  get threshold() {
+    return threshold();
+  },
+  predict: async (input) => (await classify([input]))[0],
+  predictBatch: (inputs) => classify(inputs),
+};
+
+// ---------------------------------------------------------------- microphone -> stream decoder
+
+/**
+ * Listening and single-digit recording run the stream decoder of `digits listen`
+ * (src/stream/decoder.ts): endpointer, early recognition of a digit followed by a short pause,
+ * connected-digit split, rejection, strings closed by a longer pause. One decoder is one timeline
+ * (one stream at one rate and VAD sensitivity); blocks are decoded in order, off the audio callback.
+ */
+let decoder: StreamDecoder | undefined;
+let decoderKey = '';
+let decoding: Promise<void> = Promise.resolve();
+/** Samples handed over and not decoded yet (the model still loading, a slow moment). */
+let backlog = 0;
+let backlogDropped = false;
+/** A kiosk whose model keeps failing to load must not queue audio without bound. */
+const MAX_BACKLOG_SECONDS = 10;
+/** The block being decoded: when it reached the page and where it ends in the decoder's stream. */
+let decodingBlock: { arrivedAt: number; endMs: number } | undefined;
+/** Microphone results shown so far, and the count when the current recording started. */
+let micResults = 0;
+let recordingFrom = 0;
+const strings: string[] = [];
+
+function decode(job: () => Promise<void>): void {
+  decoding = decoding.then(job).catch((err) => {
+    // The decoder's state is unknown after a failure: the next block starts a new timeline.
+    decoder = undefined;
+    decodingBlock = undefined;
+    reportError('recognition failed', err);
   });
 }
 
+/**
+ * Ends the current timeline, as when `digits listen`'s input ends: the speech heard so far is
+ * recognized and the open string closed. A new stream (reconnect) never joins the old one's segment.
+ */
+async function closeDecoder(): Promise<void> {
+  const d = decoder;
+  decoder = undefined;
+  decodingBlock = undefined;
+  inSpeech = false;
+  if (d) await d.finish();
+}
+
+/**
+ * From the end of the digit's speech to the screen: the silence the decoder heard before deciding
+ * (audio time), plus the wall time since the block holding the deciding sample reached the page
+ * (decoding queue and compute). A digit decided at the end of listening waited for no more audio.
+ */
+function latencyOf(e: DigitEvent): number {
+  const b = decodingBlock;
+  if (!b) return e.latencyMs;
+  return e.latencyMs - e.computeMs + (performance.now() - b.arrivedAt) + (b.endMs - e.decidedAtMs);
+}
+
+const onDecoderEvent: DecoderSink = (type, event, prediction) => {
+  if (type === 'level') {
+    inSpeech = (event as DecoderEvents['level']).speech;
+    $('vad-dot').dataset.on = String(inSpeech);
+  } else if (type === 'string') {
+    if (settings.mode !== 'continuous') return;
+    const digits = (event as DecoderEvents['string']).digits;
+    strings.unshift(digits);
+    strings.length = Math.min(strings.length, 4);
+    $('strings').textContent = strings.join(' · ');
+    probe.strings.push(digits);
+    if (probe.strings.length > 1000) probe.strings.splice(0, probe.strings.length - 1000);
+  } else if (type === 'digit' || type === 'rejected') {
+    // The splitter keeps the first view's fields (features, audio, timings) with the combined decision.
+    const r = prediction as Recognition & SegmentPrediction;
+    const top = topLabels(r.probabilities, r.labels ?? recognizer?.info.labels ?? [], 3);
+    micResults++;
+    if (type === 'digit') {
+      const e = event as DecoderEvents['digit'];
+      showResult({ ...r, digit: e.digit, isDigit: true, confidence: e.confidence, top }, 'microphone', latencyOf(e));
+    } else {
+      const e = event as DecoderEvents['rejected'];
+      showResult({ ...r, digit: null, isDigit: false, candidate: e.candidate ?? r.candidate, confidence: e.confidence, top }, 'microphone', null);
+    }
+  }
+};
+
 function onBlock(block: Float32Array): void {
   const rate = mic.sampleRate;
-  probe.micOnMs ??= performance.now();
+  const arrivedAt = performance.now();
+  probe.micOnMs ??= arrivedAt;
   waveform.push(block, rate);
   for (let i = 0; i < block.length; i++) {
     const a = Math.abs(block[i]);
     if (a > levelPeak) levelPeak = a;
   }
   if (!(listening || recording)) return;
-  if (!endpointer || endpointerKey !== endpointerWanted()) {
-    // New stream (reconnect) or new settings: blocks are skipped for the moment it takes to rebuild.
-    void ensureEndpointer().catch((err) => reportError('VAD', err));
+  if (backlog > rate * MAX_BACKLOG_SECONDS) {
+    backlogDropped = true;
     return;
   }
-  ring.push(block);
-  const events = endpointer.process(block);
-  inSpeech = endpointer.state().inSpeech;
-  $('vad-dot').dataset.on = String(inSpeech);
-  for (const ev of events) {
-    if (ev.type !== 'end') continue;
-    handleSegment(ev, performance.now());
-    if (recording) finishRecording(false);
-  }
+  // Audio was dropped: what comes next is a new timeline.
+  if (backlogDropped) decode(closeDecoder);
+  backlogDropped = false;
+  backlog += block.length;
+  decode(async () => {
+    backlog -= block.length;
+    const key = `${rate}:${settings.vadSensitivity}`;
+    if (!decoder || decoderKey !== key) {
+      // New settings or a new rate: the endpointer starts again from here.
+      await closeDecoder();
+      decoder = new StreamDecoder(await loadCore(), classifier, { sensitivity: settings.vadSensitivity }, rate, onDecoderEvent);
+      decoderKey = key;
+    }
+    const d = decoder;
+    decodingBlock = { arrivedAt, endMs: ((d.samplesFed + block.length) / rate) * 1000 };
+    await d.feed(block);
+    decodingBlock = undefined;
+    // Single mode: done once the segment that gave a result has closed (the speaker stopped).
+    if (recording && micResults > recordingFrom && !d.inSegment) finishRecording(false);
+  });
 }
 mic.onBlock = onBlock;
 
@@ -306,16 +361,14 @@ mic.onState = (state, detail) => {
   };
   setStatus(text[state], state === 'on' ? 'ok' : state === 'starting' || state === 'off' ? 'ok' : 'warn');
   $('overlay').hidden = state !== 'suspended';
-  if (state === 'lost' || state === 'starting') {
-    // A new stream is a new timeline: an open segment would straddle the gap.
-    restartEndpointer();
-  }
+  // A new stream is a new timeline: the old one ends where its audio ended.
+  if (state === 'lost' || state === 'starting') decode(closeDecoder);
 };
 
 async function startMic(): Promise<boolean> {
   if (mic.state !== 'on' && mic.state !== 'suspended') await mic.start(settings.micId);
   if (mic.state !== 'on' && mic.state !== 'suspended') return false;
-  await Promise.all([ensureEndpointer(), recognizer?.prepareFor(mic.sampleRate)]);
+  await Promise.all([loadCore(), recognizer?.prepareFor(mic.sampleRate)]);
   return true;
 }
 
@@ -329,7 +382,7 @@ async function toggleListening(on = !listening): Promise<void> {
     mic.onState(mic.state);
   } else {
     listening = false;
-    for (const ev of endpointer?.flush() ?? []) if (ev.type === 'end') handleSegment(ev, performance.now());
+    decode(closeDecoder);
     if (!kiosk) mic.stop();
     button.setAttribute('aria-pressed', 'false');
     button.textContent = '▶ Start listening';
@@ -344,7 +397,11 @@ async function startRecording(): Promise<void> {
     button.disabled = false;
     return;
   }
-  restartEndpointer();
+  // A fresh timeline that starts now; results count from here.
+  decode(async () => {
+    await closeDecoder();
+    recordingFrom = micResults;
+  });
   recording = true;
   button.disabled = false;
   button.classList.add('active');
@@ -355,16 +412,16 @@ async function startRecording(): Promise<void> {
   recordTimer = setTimeout(() => finishRecording(true), 5000);
 }
 
+/** Ends single-digit recording: on its own (`flush` false, a result came) or on a press or the time limit. */
 function finishRecording(flush: boolean): void {
   if (!recording) return;
   clearTimeout(recordTimer);
-  if (flush) {
-    const events = endpointer?.flush() ?? [];
-    const end = events.find((e) => e.type === 'end');
-    if (end) handleSegment(end, performance.now());
-    else $('single-hint').textContent = 'No speech heard. Press and try again.';
-  }
   recording = false;
+  // Whatever was heard is recognized (blocks already handed over come first).
+  decode(async () => {
+    await closeDecoder();
+    if (flush && micResults === recordingFrom) $('single-hint').textContent = 'No speech heard. Press and try again.';
+  });
   const button = $('record');
   button.classList.remove('active');
   button.textContent = '● Press to say one digit';
@@ -392,7 +449,7 @@ async function runBatch(files: FileList | File[]): Promise<void> {
     try {
       if (file.size > 50 * 1024 * 1024) throw new Error(`${file.name} is ${(file.size / 1e6).toFixed(0)} MB; batch takes files up to 50 MB`);
       const { samples, sampleRate } = await decodeFile(await file.arrayBuffer(), file.name);
-      const r = await enqueue(samples, sampleRate, file.name, null);
+      const r = await enqueue(samples, sampleRate, file.name);
       if (!r) throw new Error('recognition failed');
       cell(file.name);
       cell(r.digit === null ? `– (${r.candidate}?)` : String(r.digit)).className = 'big';
@@ -539,8 +596,8 @@ function setupSettings(): void {
   $('set-vad').addEventListener('input', (e) => {
     settings.vadSensitivity = Number((e.target as HTMLInputElement).value);
     $('set-vad-value').textContent = settings.vadSensitivity.toFixed(2);
+    // The decoder takes it from the next block on.
     saveSettings(settings);
-    if (listening || recording) void ensureEndpointer();
   });
 }
 
@@ -579,6 +636,8 @@ function setupKeyboard(): void {
 function clearString(): void {
   digitString = '';
   $('digit-string').textContent = '';
+  strings.length = 0;
+  $('strings').textContent = '';
 }
 
 let levelPeak = 0;

@@ -1,0 +1,364 @@
+// Browser-safe (the kiosk runs this same decision logic on the wasm core): no Node imports here.
+import { DEFAULT_SPEECH_TRIM } from '../model/metadata.js';
+import type { StreamCore, VadEvent, VadHandle, VadOptions } from './core.js';
+import {
+  DEFAULT_EARLY_PAUSE_MS,
+  DEFAULT_MIN_SPEECH_MS,
+  splitSegment,
+  type SegmentClassifier,
+  type SegmentPrediction,
+  type SplitOptions,
+} from './segmenter.js';
+
+export interface SpeechStartEvent {
+  /** Where the segment starts (pre-roll included), ms from the start of the stream. */
+  startMs: number;
+}
+
+export interface DigitEvent {
+  digit: number;
+  confidence: number;
+  startMs: number;
+  endMs: number;
+  /**
+   * From the end of this digit's speech (where the endpointer last heard it, or for a digit cut
+   * from a longer segment, the end of its own speech) to the event: the silence heard before
+   * deciding (SplitOptions.earlyPauseMs, or the hangover) plus the compute time. Capture buffering
+   * of a live source comes on top.
+   */
+  latencyMs: number;
+  /** Wall-clock time spent classifying the segment (all its pieces). */
+  computeMs: number;
+  /** How much of the stream (ms) had been heard when this digit was decided; the event came computeMs later. */
+  decidedAtMs: number;
+}
+
+export interface RejectedEvent {
+  startMs: number;
+  endMs: number;
+  /** The most probable digit anyway (null if unknown), and its probability. */
+  candidate: number | null;
+  confidence: number;
+  /** The model's "not a digit" class won, the best digit was below the threshold, or it was too quiet. */
+  reason: 'not-a-digit' | 'low-confidence' | 'silence';
+}
+
+export interface StringEvent {
+  /** The digits in order, e.g. "4155550123". */
+  digits: string;
+  startMs: number;
+  endMs: number;
+  confidences: number[];
+}
+
+export interface LevelEvent {
+  timeMs: number;
+  /** Loudest 10 ms of the interval, dBFS. */
+  levelDb: number;
+  noiseDb: number;
+  speech: boolean;
+}
+
+export interface EndEvent {
+  durationMs: number;
+  digits: number;
+  rejected: number;
+}
+
+/** What a StreamDecoder reports while it is fed. */
+export interface DecoderEvents {
+  speechstart: SpeechStartEvent;
+  digit: DigitEvent;
+  rejected: RejectedEvent;
+  string: StringEvent;
+  level: LevelEvent;
+}
+
+/**
+ * Receives every decoder event. For `digit` and `rejected`, `prediction` is the classifier's answer
+ * for that piece (a page shows its probabilities and features; the Listener drops it).
+ */
+export type DecoderSink = <K extends keyof DecoderEvents>(type: K, event: DecoderEvents[K], prediction?: SegmentPrediction) => void;
+
+export interface DecoderOptions {
+  /**
+   * Minimum confidence for a digit event. Default: the recognizer's own decision (`isDigit`,
+   * which applies the model's calibrated rejection threshold).
+   */
+  threshold?: number;
+  /** VAD sensitivity 0..1 (default 0.5): higher opens segments on quieter sounds. */
+  sensitivity?: number;
+  /** Silence after the last digit that closes a string. Default 1000 ms. */
+  stringPauseMs?: number;
+  /**
+   * Minimum confidence for a digit while a string is open (the previous digit ended less than
+   * stringPauseMs ago); the "not a digit" class still rejects. Default 0.8 x the threshold: on FSDD
+   * test-clip strings (3 x 120, seeds 5-7, not the benchmark's) 321 -> 331 whole strings right.
+   */
+  stringThreshold?: number;
+  /** Interval between level events, ms of audio. Default 50. */
+  levelIntervalMs?: number;
+  /** Other endpointer settings (hangover, minimum/maximum utterance length, ...). */
+  vad?: Partial<Omit<VadOptions, 'sampleRate' | 'sensitivity'>>;
+  /** Connected-digit splitting; false classifies each segment whole. */
+  split?: SplitOptions | false;
+}
+
+/** Rolling copy of the last few seconds of the stream, addressed by absolute sample position. */
+class History {
+  private buf: Float32Array;
+  private written = 0;
+  constructor(capacity: number) {
+    this.buf = new Float32Array(capacity);
+  }
+  append(x: Float32Array): void {
+    const cap = this.buf.length;
+    if (x.length > cap) {
+      this.written += x.length - cap;
+      x = x.subarray(x.length - cap);
+    }
+    const at = this.written % cap;
+    const first = Math.min(x.length, cap - at);
+    this.buf.set(x.subarray(0, first), at);
+    if (first < x.length) this.buf.set(x.subarray(first), 0);
+    this.written += x.length;
+  }
+  /** Copy of [start, end); positions older than the capacity are clipped away. */
+  slice(start: number, end: number): Float32Array {
+    const cap = this.buf.length;
+    start = Math.max(start, this.written - cap, 0);
+    end = Math.min(end, this.written);
+    const out = new Float32Array(Math.max(0, end - start));
+    for (let i = 0; i < out.length; ) {
+      const at = (start + i) % cap;
+      const n = Math.min(out.length - i, cap - at);
+      out.set(this.buf.subarray(at, at + n), i);
+      i += n;
+    }
+    return out;
+  }
+}
+
+/**
+ * The streaming decision logic of one audio stream (one timeline at one rate), shared by the Node
+ * Listener and the kiosk page: blocks in, endpointer (C++ VAD, native or wasm) → early recognition
+ * of speech followed by a short pause → connected-digit split + classification → digit / rejected
+ * events → strings closed by a longer pause. Call `feed` with consecutive blocks (awaiting each),
+ * then `finish` once. Options are taken as given (the Listener validates them).
+ */
+export class StreamDecoder {
+  private readonly vad: VadHandle;
+  private readonly history: History;
+  private readonly vadConfig: Required<Pick<VadOptions, 'hangoverMs' | 'postRollMs' | 'preRollMs' | 'maxSpeechMs'>>;
+  private pending: DigitEvent[] = [];
+  private lastDigitEnd = 0;
+  private sinceLevel = 0;
+  private levelPeakDb = -Infinity;
+  private fed = 0;
+  /** Open segment: where it starts, and how much of it was already recognized early. */
+  private openStart = -1;
+  private consumedTo = 0;
+  private digits = 0;
+  private rejected = 0;
+
+  constructor(
+    private readonly core: StreamCore,
+    private readonly recognizer: SegmentClassifier,
+    private readonly opts: DecoderOptions,
+    readonly sampleRate: number,
+    private readonly sink: DecoderSink,
+  ) {
+    const v = opts.vad ?? {};
+    this.vadConfig = {
+      hangoverMs: v.hangoverMs ?? 120,
+      postRollMs: v.postRollMs ?? 60,
+      preRollMs: v.preRollMs ?? 120,
+      maxSpeechMs: v.maxSpeechMs ?? 4000,
+    };
+    this.vad = core.createVad({ ...v, ...this.vadConfig, sampleRate, sensitivity: opts.sensitivity ?? 0.5 });
+    const seconds = (this.vadConfig.maxSpeechMs + this.vadConfig.preRollMs + this.vadConfig.hangoverMs) / 1000 + 2;
+    this.history = new History(Math.ceil(seconds * sampleRate));
+  }
+
+  /** Samples fed so far. */
+  get samplesFed(): number {
+    return this.fed;
+  }
+
+  /** Whether the endpointer has a segment open (speech heard, not yet closed by the hangover). */
+  get inSegment(): boolean {
+    return this.openStart >= 0;
+  }
+
+  private ms(samples: number): number {
+    return (samples / this.sampleRate) * 1000;
+  }
+
+  async feed(block: Float32Array): Promise<void> {
+    const vad = this.vad;
+    const levelStep = Math.max(1, Math.round((this.sampleRate * (this.opts.levelIntervalMs ?? 50)) / 1000));
+    // One endpointer hop (10 ms) at a time, so a pause is noticed as soon as it is heard.
+    const hop = Math.max(1, Math.round(this.sampleRate / 100));
+    for (let i = 0; i < block.length; i += hop) {
+      const part = block.subarray(i, Math.min(block.length, i + hop));
+      this.history.append(part);
+      this.fed += part.length;
+      const events = vad.process(part);
+      for (const e of events) await this.onVad(e);
+      const st = vad.state();
+      this.levelPeakDb = Math.max(this.levelPeakDb, st.levelDb);
+      // Only speech the endpointer would keep, were the segment to end now (not a tone or a noise burst).
+      if (this.openStart >= 0 && st.segmentAccepted) await this.recognizeEarly(st.silentSamples);
+      this.sinceLevel += part.length;
+      if (this.sinceLevel >= levelStep) {
+        this.sinceLevel = 0;
+        this.sink('level', { timeMs: this.ms(st.samplesSeen), levelDb: this.levelPeakDb, noiseDb: st.noiseDb, speech: st.inSpeech });
+        this.levelPeakDb = -Infinity;
+        this.maybeCloseString(st.samplesSeen, st.inSpeech);
+      }
+    }
+  }
+
+  /** End of the stream: the open segment is recognized and the open string closed. */
+  async finish(): Promise<EndEvent> {
+    for (const e of this.vad.flush()) await this.onVad(e);
+    const st = this.vad.state();
+    this.maybeCloseString(st.samplesSeen, false, true);
+    return { durationMs: this.ms(st.samplesSeen), digits: this.digits, rejected: this.rejected };
+  }
+
+  private maybeCloseString(now: number, inSpeech: boolean, force = false): void {
+    if (!this.pending.length || (inSpeech && !force)) return;
+    const pause = this.opts.stringPauseMs ?? 1000;
+    if (!force && this.ms(now - this.lastDigitEnd) < pause) return;
+    const ds = this.pending;
+    this.pending = [];
+    this.sink('string', {
+      digits: ds.map((d) => String(d.digit)).join(''),
+      startMs: ds[0].startMs,
+      endMs: ds[ds.length - 1].endMs,
+      confidences: ds.map((d) => d.confidence),
+    });
+  }
+
+  /**
+   * Digits spoken with pauses shorter than the hangover share one open segment, and the first would
+   * wait for the whole rest of it. So once the endpointer has heard SplitOptions.earlyPauseMs of
+   * silence in an open segment it would keep, the speech so far is recognized at once, as if the
+   * hangover had been that short; the segment goes on if speech resumes.
+   */
+  private async recognizeEarly(silent: number): Promise<void> {
+    const pauseMs = this.opts.split === false ? 0 : (this.opts.split?.earlyPauseMs ?? DEFAULT_EARLY_PAUSE_MS);
+    const now = this.fed;
+    const speechEnd = now - silent;
+    if (pauseMs <= 0 || this.ms(silent) < pauseMs || speechEnd <= this.consumedTo) return;
+    const audio = this.history.slice(this.consumedTo, now);
+    // Not a word's first part cut at a closure ("eigh-t"): a digit's worth of speech.
+    if (!this.holdsDigitSpeech(audio)) return;
+    const edge = (this.consumedTo === this.openStart ? this.vadConfig.preRollMs : 0) + this.ms(silent);
+    await this.recognize(audio, this.consumedTo, now, edge, speechEnd);
+    this.consumedTo = now;
+  }
+
+  /** Whether `samples` hold at least SplitOptions.minSpeechMs of speech (trimmed as the splitter trims pieces). */
+  private holdsDigitSpeech(samples: Float32Array): boolean {
+    const split = this.opts.split || {};
+    const extent = this.core.speechExtent(samples, this.sampleRate, split.trimDropDb || DEFAULT_SPEECH_TRIM.dropDb, 0);
+    return extent !== null && this.ms(extent[1] - extent[0]) >= (split.minSpeechMs ?? DEFAULT_MIN_SPEECH_MS);
+  }
+
+  /**
+   * Splits and classifies `samples` (stream position `offset`), emitting digit/rejected events.
+   * `speechEnd` is where the last piece's speech ended; the others' is found in their own audio.
+   */
+  private async recognize(samples: Float32Array, offset: number, decidedAt: number, edgeSilenceMs: number, speechEnd: number): Promise<void> {
+    const t0 = performance.now();
+    const pieces =
+      this.opts.split === false
+        ? [{ start: 0, end: samples.length, prediction: await this.recognizer.predict({ samples, sampleRate: this.sampleRate }) }]
+        : await splitSegment(samples, this.sampleRate, this.core, this.recognizer, this.opts.split ?? {}, edgeSilenceMs);
+    const computeMs = performance.now() - t0;
+    for (let k = 0; k < pieces.length; k++) {
+      const p = pieces[k];
+      const start = offset + p.start;
+      const end = offset + p.end;
+      let ended = speechEnd;
+      if (k < pieces.length - 1) {
+        const extent = this.core.speechExtent(samples.subarray(p.start, p.end), this.sampleRate, 40, 0);
+        ended = extent ? start + extent[1] : end;
+      }
+      this.emitPrediction(p.prediction, start, end, decidedAt, this.ms(Math.max(0, decidedAt - Math.max(start, ended))) + computeMs, computeMs);
+    }
+  }
+
+  private async onVad(e: VadEvent): Promise<void> {
+    if (e.type === 'start') {
+      this.openStart = e.startSample;
+      this.consumedTo = e.startSample;
+      this.sink('speechstart', { startMs: this.ms(e.startSample) });
+      return;
+    }
+    const released = this.openStart >= 0 && this.consumedTo > e.startSample;
+    const from = released ? this.consumedTo : e.startSample;
+    this.openStart = -1;
+    if (e.type !== 'end') return;
+    const samples = this.history.slice(from, e.endSample);
+    if (samples.length === 0) return;
+    const postRoll = Math.round((this.vadConfig.postRollMs / 1000) * this.sampleRate);
+    if (released) {
+      // After a piece recognized early, nothing is left if speech did not resume; and what does
+      // resume may be only the release of a stop the piece ended in ("eigh-t"), too short for a digit.
+      if (e.endSample - postRoll <= from || !this.holdsDigitSpeech(samples)) return;
+    }
+    const hangover = Math.round((this.vadConfig.hangoverMs / 1000) * this.sampleRate);
+    // Where the endpointer decided: the hangover after the last speech (or the cut, or the flush).
+    const decidedAt = e.reason === 'silence' ? e.endSample - postRoll + hangover : e.endSample;
+    const edge = (released ? 0 : this.vadConfig.preRollMs) + this.vadConfig.postRollMs;
+    await this.recognize(samples, from, decidedAt, edge, e.endSample - postRoll);
+  }
+
+  private emitPrediction(p: SegmentPrediction, start: number, end: number, decidedAt: number, latencyMs: number, computeMs: number): void {
+    const threshold = this.opts.threshold;
+    const candidate = p.digit ?? p.candidate ?? null;
+    // An explicit threshold overrides the recognizer's own, but never its "not a digit" class or silence check.
+    let accepted =
+      threshold === undefined
+        ? p.isDigit && p.digit !== null
+        : candidate !== null && p.rejectedBy !== 'none-class' && p.rejectedBy !== 'silence' && p.confidence >= threshold;
+    // Inside an open string (a digit less than stringPauseMs ago) speech is far more likely another
+    // digit than any other word, so a digit that missed only the threshold needs less.
+    if (!accepted && p.rejectedBy !== 'none-class' && p.rejectedBy !== 'silence' && candidate !== null && this.pending.length > 0 && this.ms(start - this.lastDigitEnd) < (this.opts.stringPauseMs ?? 1000)) {
+      const base = threshold ?? this.recognizer.threshold;
+      const inString = this.opts.stringThreshold ?? (base === undefined ? undefined : 0.8 * base);
+      accepted = inString !== undefined && p.confidence >= inString;
+    }
+    if (!accepted) {
+      this.rejected++;
+      this.sink(
+        'rejected',
+        {
+          startMs: this.ms(start),
+          endMs: this.ms(end),
+          candidate,
+          confidence: p.confidence,
+          reason: p.rejectedBy === 'silence' ? 'silence' : p.rejectedBy === 'none-class' || candidate === null ? 'not-a-digit' : 'low-confidence',
+        },
+        p,
+      );
+      return;
+    }
+    this.digits++;
+    const digit: DigitEvent = {
+      digit: candidate!,
+      confidence: p.confidence,
+      startMs: this.ms(start),
+      endMs: this.ms(end),
+      latencyMs,
+      computeMs,
+      decidedAtMs: this.ms(decidedAt),
+    };
+    this.pending.push(digit);
+    this.lastDigitEnd = end;
+    this.sink('digit', digit, p);
+  }
+}
