@@ -4,7 +4,8 @@
  * cost of listening to a quiet room, and continuous mode on spoken digit strings played through the
  * fake microphone: accuracy, and the latency from the end of each digit's speech to its result on
  * the page, for digits run together (pauses 0-100 ms, shorter than the endpointer's hangover) and
- * for the streaming benchmark's 120-450 ms pauses.
+ * for the streaming benchmark's 120-450 ms pauses; and the same audio through the Node Listener, whose
+ * decoder the page runs, string by string.
  * Usage: npx tsx bench/web.ts [--clips 300] [--strings 12] [--model default.onnx] [--models models] [--dist web-dist]
  * Needs `npm run build:web` (--dist: another build, e.g. an older one to compare with). Reports
  * figures only; never fails on timing.
@@ -18,6 +19,8 @@ import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { ARTIFACTS, WEB_DIST, fsddDir, launch } from '../test/web/harness.js';
 import { loadStreamCore } from '../src/stream/core.js';
+import { Listener } from '../src/stream/listener.js';
+import { DigitRecognizer } from '../src/model/recognizer.js';
 import { makeDigitString, rng, SPEAKERS, type DigitString } from '../test/stream/fixtures.js';
 
 const { values } = parseArgs({
@@ -177,11 +180,33 @@ async function continuousMode(url: string, seed: number, count: number, minPause
     const events = (got.probe.results as { digit: number | null; latencyMs: number | null }[])
       .map((e, i) => ({ ...e, at: got.times[i] }))
       .filter((e) => e.digit !== null);
+    // The same audio through `digits listen`'s Listener in Node (at the page's capture rate, as fast
+    // as possible): the page runs the same decoder, so the strings should come out the same.
+    const audio = new Float32Array(total);
+    parts.reduce((at, p) => (audio.set(p, at), at + p.length), 0);
+    const recognizer = await DigitRecognizer.load({ model: values.model ? join(resolve(values.models!), values.model) : undefined });
+    const nodeHeard = strings.map(() => '');
+    try {
+      const listener = await Listener.create({ recognizer });
+      listener.on('digit', (e) => {
+        let k = strings.length - 1;
+        while (k >= 0 && strings[k].startMs > e.decidedAtMs) k--;
+        if (k >= 0) nodeHeard[k] += e.digit;
+      });
+      const x = recognizer.backend.resample(audio, rate, captureRate);
+      for (let i = 0; i < x.length; i += 1024) listener.push(x.subarray(i, i + 1024), captureRate);
+      await listener.end();
+    } finally {
+      await recognizer.dispose();
+    }
     let errors = 0;
     let whole = 0;
     let digits = 0;
+    let nodeErrors = 0;
+    let sameAsNode = 0;
     const latency: number[] = [];
     const pageLatency: number[] = [];
+    const differences: string[] = [];
     strings.forEach((s, k) => {
       const from = reached(s.startMs);
       const end = k + 1 < strings.length ? reached(strings[k + 1].startMs + 800) : Infinity;
@@ -191,6 +216,9 @@ async function continuousMode(url: string, seed: number, count: number, minPause
       errors += distance;
       digits += s.digits.length;
       if (distance === 0) whole++;
+      nodeErrors += align(nodeHeard[k], s.digits).distance;
+      if (nodeHeard[k] === heard) sameAsNode++;
+      else differences.push(`${s.digits}: page ${heard || '-'}, node ${nodeHeard[k] || '-'}`);
       for (const [h, j] of matches) {
         latency.push(mine[h].at - reached(s.speechEndMs[j]));
         if (mine[h].latencyMs !== null) pageLatency.push(mine[h].latencyMs!);
@@ -205,6 +233,7 @@ async function continuousMode(url: string, seed: number, count: number, minPause
       wholeStringAccuracy: +(whole / strings.length).toFixed(4),
       latencyMs: stats(latency),
       pageReportedLatencyMs: stats(pageLatency),
+      node: { digitErrorRate: +(nodeErrors / digits).toFixed(4), sameStrings: sameAsNode, differences },
       errors: got.probe.errors as string[],
     };
   } finally {
@@ -288,7 +317,9 @@ try {
       console.log(
         `  continuous mode, ${c.strings} strings ${name}: digit errors ${(c.digitErrorRate * 100).toFixed(2)}%, whole strings ${(c.wholeStringAccuracy * 100).toFixed(1)}%; ` +
           `end of speech -> result on the page p50 ${c.latencyMs.p50} / p90 ${c.latencyMs.p90} / p99 ${c.latencyMs.p99} / max ${c.latencyMs.max} ms ` +
-          `(page's own figure p50 ${c.pageReportedLatencyMs.p50} / p99 ${c.pageReportedLatencyMs.p99} ms)${c.errors.length ? `; page errors: ${c.errors.join('; ')}` : ''}`,
+          `(page's own figure p50 ${c.pageReportedLatencyMs.p50} / p99 ${c.pageReportedLatencyMs.p99} ms); ` +
+          `the Listener in Node on the same audio: digit errors ${(c.node.digitErrorRate * 100).toFixed(2)}%, ${c.node.sameStrings}/${c.strings} strings as the page heard them` +
+          `${c.node.differences.length ? ` (${c.node.differences.join('; ')})` : ''}${c.errors.length ? `; page errors: ${c.errors.join('; ')}` : ''}`,
       );
     }
   }
