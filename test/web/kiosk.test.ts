@@ -158,6 +158,25 @@ describe('kiosk web app in headless Chromium', function () {
     await browser.close();
   });
 
+  it('continuous mode: a VAD sensitivity change while listening restarts the endpointer and loses no digit', async () => {
+    const seq = clips.slice(0, 3);
+    const wav = makeMicWav(seq.map((c) => c.path), 'sensitivity.wav', { lead: 1.0, gap: 1.2, tail: 1.5 });
+    const { browser, page, consoleErrors } = await open(wav, 'mode=continuous&listen=1');
+    await waitReady(page);
+    await waitResults(page, 1, 20000);
+    // As the settings dialog does: the next block starts a new decoder with the new sensitivity.
+    await page.$eval('#set-vad', (el) => {
+      (el as HTMLInputElement).value = '0.7';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    const p = await waitResults(page, seq.length, 20000);
+    await page.waitForTimeout(1500);
+    assert.deepEqual(p.results.map((r) => r.digit), seq.map((c) => c.digit));
+    assert.equal((await probe(page)).strings.join(''), seq.map((c) => c.digit).join(''));
+    assert.deepEqual(consoleErrors, []);
+    await browser.close();
+  });
+
   it('continuous mode emits nothing for noise bursts (no false digits)', async () => {
     const dir = join(ARTIFACTS, 'mic');
     mkdirSync(dir, { recursive: true });
@@ -348,6 +367,9 @@ describe('kiosk web app in headless Chromium', function () {
     await page.evaluate(() => (window as unknown as { __digitsTest: { loseMicrophone(): void } }).__digitsTest.loseMicrophone());
     await page.waitForFunction(() => (window as unknown as { __digits: { micState: string } }).__digits.micState === 'lost', undefined, { timeout: 5000 });
     await page.waitForFunction(() => (window as unknown as { __digits: { micState: string } }).__digits.micState === 'on', undefined, { timeout: 10000 });
+    // The reopened fake device plays its file again: a new stream on a new timeline gives the same digits.
+    const again = await waitResults(page, 4, 20000);
+    assert.deepEqual(again.results.map((r) => r.digit), [clips[1].digit, clips[2].digit, clips[1].digit, clips[2].digit]);
     assert.deepEqual(consoleErrors, []);
     await browser.close();
   });
