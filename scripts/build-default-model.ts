@@ -2,6 +2,9 @@
  * Turns a `digits train` run into the shipped default model:
  *   npx tsx scripts/build-default-model.ts --run runs/cnn-1 [--loso runs/cnn-loso/loso.json ...]
  *       [--data /path/to/fsdd] [--out models] [--name default]
+ * Several --run: their models are fused into one ensemble model (src/train/onnx/fuse.ts; the first
+ * run is a log-mel model and sets the features, the rejection threshold is calibrated on the first
+ * run's validation clips); --loso is then the ensemble's loso.json from scripts/loso-ensemble.ts.
  * Quantizes the run's fp32 ONNX (int8 QDQ, calibrated on 300 balanced training clips), measures
  * fp32 and int8 with onnxruntime on the FSDD test split (clean and in babble at 10 and 5 dB SNR),
  * keeps int8 only if it ties or beats fp32 on test accuracy, writes the measured metrics into each
@@ -24,12 +27,13 @@ import { makeNoise, mixAtSnr } from '../src/train/augment.js';
 import { NONE_LABEL_INDEX, loadAudio, noneExamples } from '../src/train/dataset.js';
 import { clipFeatureBatches, pickCalibrationClips } from '../src/train/onnx/calibration.js';
 import { chooseQuantization } from '../src/train/onnx/choose.js';
+import { fuseEnsemble } from '../src/train/onnx/fuse.js';
 import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { Rng } from '../src/train/random.js';
 
 const { values } = parseArgs({
   options: {
-    run: { type: 'string' },
+    run: { type: 'string', multiple: true },
     // loso.json of `digits train --loso ...`; repeatable (folds run as separate processes are merged).
     loso: { type: 'string', multiple: true },
     data: { type: 'string' },
@@ -41,16 +45,19 @@ const { values } = parseArgs({
     command: { type: 'string', multiple: true },
   },
 });
-if (!values.run) {
-  process.stderr.write('usage: npx tsx scripts/build-default-model.ts --run RUN_DIR [--loso loso.json] [--data FSDD] [--out models] [--name default]\n');
+if (!values.run?.length) {
+  process.stderr.write('usage: npx tsx scripts/build-default-model.ts --run RUN_DIR [--run RUN_DIR ...] [--loso loso.json] [--data FSDD] [--out models] [--name default]\n');
   process.exit(2);
 }
-const runDir = path.resolve(values.run);
+const runDirs = values.run.map((r) => path.resolve(r));
+const [runDir] = runDirs;
 const outDir = path.resolve(values.out!);
 const name = values.name!;
-const fp32 = new Uint8Array(fs.readFileSync(path.join(runDir, 'model.onnx')));
-const runCard = JSON.parse(fs.readFileSync(path.join(runDir, 'card.json'), 'utf8'));
-const { featureConfig: config, labels, speechTrim } = parseModelMetadata(fp32, path.join(runDir, 'model.onnx'));
+const runModels = runDirs.map((d) => new Uint8Array(fs.readFileSync(path.join(d, 'model.onnx'))));
+const fp32 = runModels.length === 1 ? runModels[0] : fuseEnsemble(runModels, { sources: runDirs.map((d) => path.join(d, 'model.onnx')) });
+const runCards = runDirs.map((d) => JSON.parse(fs.readFileSync(path.join(d, 'card.json'), 'utf8')));
+const [runCard] = runCards;
+const { featureConfig: config, labels, speechTrim, modelType } = parseModelMetadata(fp32, path.join(runDir, 'model.onnx'));
 const backend = await loadFeatureBackend();
 const fsdd = await loadFsdd({ data: values.data });
 const clips = listFsddClips(fsdd.dir);
@@ -195,7 +202,7 @@ function mergeLoso(files: string[]): LosoFile & { mean: number } {
   const folds = parts.flatMap((p) => p.folds);
   const speakers = folds.map((f) => f.speaker);
   if (new Set(speakers).size !== speakers.length) throw new Error(`a speaker appears in more than one --loso file: ${speakers.join(', ')}`);
-  if (first.arch !== runCard.modelType) throw new Error(`the LOSO folds are for ${first.arch}, the run is a ${runCard.modelType}`);
+  if (first.arch !== modelType) throw new Error(`the LOSO folds are for ${first.arch}, the model is ${modelType}`);
   return { ...first, folds, mean: folds.reduce((a, f) => a + f.accuracy, 0) / folds.length };
 }
 
@@ -211,12 +218,17 @@ fs.mkdirSync(outDir, { recursive: true });
 fs.writeFileSync(path.join(outDir, `${name}.onnx`), withMetrics(fp32, 'fp32'));
 if (choice.int8) fs.writeFileSync(path.join(outDir, `${name}.int8.onnx`), withMetrics(choice.int8, 'int8'));
 else fs.rmSync(path.join(outDir, `${name}.int8.onnx`), { force: true });
-for (const svg of ['curves.svg', 'confusion.svg']) fs.copyFileSync(path.join(runDir, svg), path.join(outDir, `${name}.${svg}`));
+// An ensemble's figures are its members': <name>.m<k>.curves.svg.
+const figureName = (k: number, svg: string) => (runDirs.length === 1 ? `${name}.${svg}` : `${name}.m${k}.${svg}`);
+for (const f of fs.readdirSync(outDir)) if (f.startsWith(`${name}.`) && f.endsWith('.svg')) fs.rmSync(path.join(outDir, f));
+runDirs.forEach((d, k) => {
+  for (const svg of ['curves.svg', 'confusion.svg']) fs.copyFileSync(path.join(d, svg), path.join(outDir, figureName(k, svg)));
+});
 
 const training = runCard.training;
 const card = {
   name: `spoken-digits ${name}`,
-  modelType: runCard.modelType,
+  modelType,
   labels,
   // `digits doctor` checks each shipped file against files[name].sha256.
   files: Object.fromEntries(
@@ -225,10 +237,10 @@ const card = {
       return [f, { precision: f.includes('.int8.') ? 'int8' : 'fp32', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }];
     }),
   ),
-  figures: { curves: `${name}.curves.svg`, confusion: `${name}.confusion.svg` },
+  figures: runDirs.map((_, k) => ({ curves: figureName(k, 'curves.svg'), confusion: figureName(k, 'confusion.svg') })),
   featureConfig: { ...config, normalization: '(in the model file metadata)' },
   rejection: { threshold },
-  training,
+  training: runDirs.length === 1 ? training : { ensemble: "mean of the members' probabilities", members: runCards.map((c) => ({ modelType: c.modelType, features: c.featureConfig?.kind, training: c.training })) },
   metrics,
   reproduce: [
     'bash scripts/synthesize-speakers.sh',
@@ -253,7 +265,7 @@ const weakestDigits = (perDigit: Record<string, number> | undefined) =>
     : '';
 const rows = [['fp32', fp32Metrics] as const, ...(int8Metrics ? [['int8', int8Metrics] as const] : [])];
 const md = [
-  `# Model card: spoken-digits ${name} (${runCard.modelType})`,
+  `# Model card: spoken-digits ${name} (${modelType})`,
   '',
   `Recognises a spoken digit 0-9${labels.includes('none') ? ', or "none" (not a digit)' : ''}, from ~${((frames * config.hopLength) / config.sampleRate).toFixed(2)} s of ${config.sampleRate} Hz audio`,
   `(${config.kind} ${dims} x ${frames} frames, computed by the DSP core with the config stored in the file).`,
@@ -276,7 +288,9 @@ const md = [
     ? [
         `## Leave-one-speaker-out (${losoMetrics.foldsCompleted} of 6 folds, ${losoMetrics.epochs} epochs each): mean ${pct(losoMetrics.mean)}`,
         '',
-        `Each fold trains the ${runCard.modelType} from scratch on 5 speakers${training.initFrom ? ' (the base recipe, without the babble fine-tune)' : ''} and tests all 500 clips of the 6th.`,
+        runDirs.length === 1
+          ? `Each fold trains the ${modelType} from scratch on 5 speakers${training.initFrom ? ' (the base recipe, without the babble fine-tune)' : ''} and tests all 500 clips of the 6th.`
+          : `Each fold trains every member from scratch on 5 speakers${training.initFrom ? ' (the base recipe, without the babble fine-tune)' : ''} and tests the mean of their probabilities on all 500 clips of the 6th.`,
         '',
         '| held-out speaker | accuracy | weakest digits |',
         '|---|---|---|',
@@ -287,9 +301,19 @@ const md = [
     : '## Leave-one-speaker-out: not measured for this model.',
   '',
   '## Training',
-  `- ${training.data?.split}; ${training.data?.trainClips} FSDD clips (+ ${training.data?.synthetic?.digitClips ?? 0} synthetic espeak-ng digit clips; not-a-digit class: ${training.data?.notADigit ? 'yes' : 'no'}), seed ${training.seed}.`,
-  ...(training.initFrom ? [`- Fine-tuned from an earlier run's weights (\`--init-from\`), with babble-heavy augmentation (see the commands below).`] : []),
-  `- ${training.parameters} parameters, ${training.epochs} epochs (best validation at ${training.bestEpoch}); tfjs ${training.backend?.training} backend, ${training.secondsPerEpoch} s/epoch on a shared 2-core machine.`,
+  ...(runDirs.length > 1
+    ? [
+        `- An ensemble of ${runDirs.length} models fused into one ONNX graph: the mean of their probabilities. Features are computed once (${config.kind}); each other member gets its own view through a fixed per-frame linear map in the graph (an MFCC is the DCT of the log-mel frame).`,
+      ]
+    : []),
+  ...runCards.flatMap((c, k) => {
+    const t = c.training;
+    const who = runDirs.length === 1 ? '' : `Member ${k + 1} (${c.modelType}, ${c.featureConfig?.kind ?? '?'} features): `;
+    return [
+      `- ${who}${t.data?.split}; ${t.data?.trainClips} FSDD clips (+ ${t.data?.synthetic?.digitClips ?? 0} synthetic espeak-ng digit clips; not-a-digit class: ${t.data?.notADigit ? 'yes' : 'no'}), seed ${t.seed}${t.initFrom ? ', fine-tuned from an earlier run\'s weights (`--init-from`) with babble-heavy augmentation (see the commands below)' : ''}.`,
+      `  ${t.parameters} parameters, ${t.epochs} epochs (best validation at ${t.bestEpoch}); tfjs ${t.backend?.training} backend, ${t.secondsPerEpoch} s/epoch on a shared 2-core machine.`,
+    ];
+  }),
   training.options?.augment === false
     ? '- No augmentation.'
     : `- Augmentation: time shift, speed, voice (pitch + formant) shift, gain, white/pink/brown/babble noise at 0-30 dB SNR, EQ/band limits, light reverb; SpecAugment.`,

@@ -152,6 +152,9 @@ const cases: Case[] = [
   ['bench: runs 0', ['bench', '--data', FSDD_RECORDINGS, '--runs', '0'], /runs/],
   // quantize / export
   ['quantize: input is a WAV', ['quantize', f.notOnnx, '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS], /ONNX|clip\.onnx/],
+  ['ensemble: one member', ['ensemble', 'models/default.onnx', '--out', join(work, 'e.onnx')], /at least two members/],
+  ['ensemble: a member is a WAV', ['ensemble', 'models/default.onnx', f.notOnnx, '--out', join(work, 'e.onnx')], /clip\.onnx.*not an ONNX/],
+  ['ensemble: an int8 member', ['ensemble', 'models/default.onnx', 'models/default.int8.onnx', '--out', join(work, 'e.onnx')], /int8.*fuse the fp32/],
   ['quantize: missing input', ['quantize', join(work, 'nope.onnx'), '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS], /nope\.onnx/],
   ['quantize: calibration folder without audio', ['quantize', 'models/default.onnx', '--out', join(work, 'q.onnx'), '--calib', f.textDir], /text-only|no .*(clip|wav|audio)/i],
   ['export: missing tfjs model', ['export', '--model', f.missingDir, '--out', join(work, 'e.onnx')], /no-such-folder/],

@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   serve: () => import('./commands/serve.js'),
   export: () => import('./commands/export.js'),
   quantize: () => import('./commands/quantize.js'),
+  ensemble: () => import('./commands/ensemble.js'),
   listen: () => import('./commands/listen.js'),
   train: () => import('./commands/train.js'),
 };
