@@ -248,7 +248,7 @@ const card = {
       `digits train --arch ${runCard.modelType} --epochs ${training.options?.epochs ?? '?'} --seed ${training.seed} --synthetic --synthetic-digits ${training.data?.synthetic?.digitClips ?? 0} --out runs/${name}`,
       ...(loso ? [`digits train --arch ${runCard.modelType} --loso all --epochs ${loso.epochs} --synthetic --synthetic-digits ${training.data?.synthetic?.digitClips ?? 0} --out runs/${name}-loso`] : []),
     ]),
-    `npx tsx scripts/build-default-model.ts --run runs/${name}${(values.command ? (values.loso ?? []).map((f) => ` --loso ${path.relative(process.cwd(), path.resolve(f))}`).join('') : loso ? ` --loso runs/${name}-loso/loso.json` : '')}`,
+    `npx tsx scripts/build-default-model.ts${values.command ? values.run!.map((r) => ` --run ${r}`).join('') : ` --run runs/${name}`}${name === 'default' ? '' : ` --name ${name}`}${(values.command ? (values.loso ?? []).map((f) => ` --loso ${path.relative(process.cwd(), path.resolve(f))}`).join('') : loso ? ` --loso runs/${name}-loso/loso.json` : '')}`,
   ],
 };
 fs.writeFileSync(path.join(outDir, `${name}.card.json`), `${JSON.stringify(card, null, 2)}\n`);
