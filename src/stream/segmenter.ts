@@ -24,6 +24,12 @@ export interface SegmentClassifier {
   predictBatch?(inputs: { samples: Float32Array; sampleRate: number }[]): Promise<SegmentPrediction[]> | SegmentPrediction[];
   /** The classifier's own digit threshold (DigitRecognizer's calibrated one), applied to a piece's combined views. */
   threshold?: number;
+  /**
+   * True when the classifier cuts every input to its speech before the model (DigitRecognizer with
+   * a model trained on clips cut so): silence a view adds is cut away again, so the veto view
+   * (SplitOptions.vetoTailMs) would be the second view once more and is skipped.
+   */
+  readonly cutsToSpeech?: boolean;
 }
 
 export interface Piece {
@@ -134,7 +140,8 @@ export interface SplitOptions {
    * the model's espeak-ng training clips end with). A piece whose "none" probability there exceeds
    * vetoNoneMin is not a digit. On the development words (as above) 40 -> 31 false digits, with espeak-ng
    * digits (72/80), FSDD test clips (149/150) and FSDD strings (seeds 5-7) unchanged. 0 turns it
-   * off. Defaults 300 ms and 0.5.
+   * off; a classifier that cuts inputs to their speech (SegmentClassifier.cutsToSpeech) never gets it.
+   * Defaults 300 ms and 0.5.
    */
   vetoTailMs?: number;
   vetoNoneMin?: number;
@@ -201,7 +208,10 @@ export async function splitSegment(
     return { samples: dropDb > 0 ? cutToSpeech(core, piece, sampleRate, { dropDb, marginMs: margin }) : piece, sampleRate };
   };
   const tail = Math.round(((options.verifyTailMs ?? 150) / 1000) * sampleRate);
-  const veto = { tail: Math.round(((options.vetoTailMs ?? 300) / 1000) * sampleRate), noneMin: options.vetoNoneMin ?? 0.5 };
+  // After the classifier's own cut the veto view equals the second one, whose "none" check
+  // (verifyNoneMax 0.3) is already stricter than the veto's (vetoNoneMin 0.5): one model input less.
+  const vetoTailMs = classifier.cutsToSpeech ? 0 : (options.vetoTailMs ?? 300);
+  const veto = { tail: Math.round((vetoTailMs / 1000) * sampleRate), noneMin: options.vetoNoneMin ?? 0.5 };
   const views = new SegmentViews(classifier, (a, b) => ({ samples: samples.subarray(a, b), sampleRate }), trimmed, tail, options.verifyNoneMax ?? 0.3, veto);
   // The whole segment is a candidate non-digit word only while the model can take it in at once.
   const wholeWord = tail > 0 && n > 0 && bounds.length + weak.length > 2 && ms(n) - edgeSilenceMs <= (options.wholeWordMaxMs ?? DEFAULT_WHOLE_WORD_MAX_MS);

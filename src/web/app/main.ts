@@ -224,6 +224,9 @@ const classifier: SegmentClassifier = {
   get threshold() {
     return threshold();
   },
+  get cutsToSpeech() {
+    return Boolean(recognizer?.info.speechTrim);
+  },
   predict: async (input) => (await classify([input]))[0],
   predictBatch: (inputs) => classify(inputs),
 };
