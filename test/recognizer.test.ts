@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DigitRecognizer, Ensemble, AudioInputError, ModelError, decodeWav, evaluate, loadEvalSet, float32ToInt16 } from '../src/index.js';
+import { DigitRecognizer, Ensemble, AudioInputError, ModelError, decodeAudioInput, decodeWav, evaluate, loadEvalSet, float32ToInt16 } from '../src/index.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
 
 const clip = (name: string) => join(FSDD_RECORDINGS, `${name}.wav`);
@@ -112,6 +112,19 @@ describe('Ensemble', () => {
     assert.equal(p.digit, p.members[0].digit);
     assert.ok(p.uncertainty < 1e-6, 'identical members cannot disagree');
     await e.dispose();
+  });
+  it('feeds each member the clip as the member alone gets it (cut to its speech)', async () => {
+    // Half a second of faint noise before the word and after: the model was trained on clips cut to
+    // their speech, and sees a different window if the padding goes in.
+    const { samples, sampleRate } = await decodeAudioInput(clip('6_george_2'));
+    const padded = new Float32Array(samples.length + sampleRate);
+    for (let i = 0; i < padded.length; i++) padded[i] = 1e-3 * Math.sin(i * 0.37);
+    padded.set(samples, sampleRate / 2);
+    const model = readFileSync(join('models', 'small.onnx'));
+    const [e, single] = await Promise.all([Ensemble.load([model]), DigitRecognizer.load({ model })]);
+    const [together, alone] = [await e.predict({ samples: padded, sampleRate }), await single.predict({ samples: padded, sampleRate })];
+    assert.deepEqual(Array.from(together.members[0].probabilities), Array.from(alone.probabilities));
+    await Promise.all([e.dispose(), single.dispose()]);
   });
 });
 

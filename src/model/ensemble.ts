@@ -39,9 +39,10 @@ export class Ensemble {
 
   async predict(input: AudioInput): Promise<EnsemblePrediction> {
     const started = performance.now();
-    // Decode once; each member computes its own features (their configurations may differ).
+    // Decode once; each member cuts the clip to its speech as its model was trained (or not) and
+    // computes its own features (their configurations may differ).
     const clip = await decodeAudioInput(input);
-    const members = await Promise.all(this.members.map((m) => m.predictSamples(clip.samples, clip.sampleRate)));
+    const members = await Promise.all(this.members.map((m) => m.predict({ samples: clip.samples, sampleRate: clip.sampleRate })));
     const combined = new Float32Array(this.labels.length);
     const aligned = members.map((p) => {
       const dist = new Float32Array(this.labels.length);

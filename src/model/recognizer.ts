@@ -171,9 +171,9 @@ export class DigitRecognizer {
   }
 
   /**
-   * Recognizes clips already decoded to mono float PCM. This is the path the streaming Listener uses:
-   * no file or WAV handling and no cut to speech (the Listener cuts its pieces itself), just
-   * features and the model.
+   * Recognizes a clip already decoded to mono float PCM as it is: no file or WAV handling and no
+   * cut to speech, just features and the model (benchmarks of the model itself use it). `predict`
+   * takes decoded PCM too and cuts it as the model was trained.
    */
   async predictSamples(samples: Float32Array, sampleRate: number): Promise<Prediction> {
     const [prediction] = await this.predictDecoded([{ samples: checkSamples(samples, sampleRate, this.maxDurationSec), sampleRate, decodeMs: 0 }], performance.now());
