@@ -8,6 +8,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startServer } from '../src/web/server.js';
+import { editDistance } from '../test/stream/fixtures.js';
 import { CHROMIUM, WEB_DIST, fsddDir, makeMicWav } from '../test/web/harness.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '120' }, json: { type: 'boolean' } } });
@@ -62,14 +63,4 @@ try {
 } finally {
   await looping.close();
   await srv.close();
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
 }

@@ -20,6 +20,7 @@ import type { Page } from 'playwright-core';
 import { ARTIFACTS, WEB_DIST, fsddDir, launch } from '../test/web/harness.js';
 import { loadStreamCore } from '../src/stream/core.js';
 import { Listener } from '../src/stream/listener.js';
+import { alignDigits } from '../test/stream/fixtures.js';
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import { makeDigitString, rng, SPEAKERS, type DigitString } from '../test/stream/fixtures.js';
 
@@ -46,21 +47,6 @@ const quantile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN;
 };
-
-/** One edit-distance alignment of heard to spoken digits: the distance and the [heard, spoken] index pairs that match. */
-function align(heard: string, spoken: string): { distance: number; matches: [number, number][] } {
-  const d = Array.from({ length: heard.length + 1 }, (_, i) => Array.from({ length: spoken.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= heard.length; i++)
-    for (let j = 1; j <= spoken.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (heard[i - 1] === spoken[j - 1] ? 0 : 1));
-  const matches: [number, number][] = [];
-  for (let i = heard.length, j = spoken.length; i > 0 && j > 0; ) {
-    if (heard[i - 1] === spoken[j - 1] && d[i][j] === d[i - 1][j - 1]) matches.unshift([--i, --j]);
-    else if (d[i][j] === d[i - 1][j - 1] + 1) (i--, j--);
-    else if (d[i][j] === d[i - 1][j] + 1) i--;
-    else j--;
-  }
-  return { distance: d[heard.length][spoken.length], matches };
-}
 
 /**
  * Continuous mode on `count` digit strings (FSDD test clips of one speaker joined by pauses drawn from
@@ -212,11 +198,11 @@ async function continuousMode(url: string, seed: number, count: number, minPause
       const end = k + 1 < strings.length ? reached(strings[k + 1].startMs + 800) : Infinity;
       const mine = events.filter((e) => e.at >= from && e.at < end);
       const heard = mine.map((e) => String(e.digit)).join('');
-      const { distance, matches } = align(heard, s.digits);
+      const { distance, matches } = alignDigits(heard, s.digits);
       errors += distance;
       digits += s.digits.length;
       if (distance === 0) whole++;
-      nodeErrors += align(nodeHeard[k], s.digits).distance;
+      nodeErrors += alignDigits(nodeHeard[k], s.digits).distance;
       if (nodeHeard[k] === heard) sameAsNode++;
       else differences.push(`${s.digits}: page ${heard || '-'}, node ${nodeHeard[k] || '-'}`);
       for (const [h, j] of matches) {

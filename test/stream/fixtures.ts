@@ -81,13 +81,27 @@ export function makeDigitString(
 
 export const SPEAKERS = ['george', 'jackson', 'lucas', 'nicolas', 'theo', 'yweweler'];
 
+/**
+ * One edit-distance alignment of heard to spoken digits (substitutions, insertions, deletions): the
+ * Levenshtein distance and the [heard, spoken] index pairs that match.
+ */
+export function alignDigits(heard: string, spoken: string): { distance: number; matches: [number, number][] } {
+  const d = Array.from({ length: heard.length + 1 }, (_, i) => Array.from({ length: spoken.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= heard.length; i++)
+    for (let j = 1; j <= spoken.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (heard[i - 1] === spoken[j - 1] ? 0 : 1));
+  const matches: [number, number][] = [];
+  for (let i = heard.length, j = spoken.length; i > 0 && j > 0; ) {
+    if (heard[i - 1] === spoken[j - 1] && d[i][j] === d[i - 1][j - 1]) matches.unshift([--i, --j]);
+    else if (d[i][j] === d[i - 1][j - 1] + 1) (i--, j--);
+    else if (d[i][j] === d[i - 1][j] + 1) i--;
+    else j--;
+  }
+  return { distance: d[heard.length][spoken.length], matches };
+}
+
 /** Levenshtein distance between two digit strings (substitutions, insertions, deletions). */
 export function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length][b.length];
+  return alignDigits(a, b).distance;
 }
 
 /** Runs sox (and espeak-ng) to make non-digit audio as 8 kHz mono Float32. */

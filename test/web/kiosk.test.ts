@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import { DigitRecognizer } from '../../src/model/recognizer.js';
+import { editDistance } from '../stream/fixtures.js';
 import { ARTIFACTS, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, probe, waitReady, waitResults } from './harness.js';
 
 /*
@@ -12,13 +13,6 @@ import { ARTIFACTS, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, probe
  * fed from FSDD clips. Clips are those the Node pipeline recognizes confidently with the same model,
  * so a failure here means the browser path (worklet -> wasm VAD/features -> ORT web) disagrees.
  */
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length][b.length];
-}
 
 describe('kiosk web app in headless Chromium', function () {
   this.timeout(180_000);
