@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { perDigitAccuracy } from '../src/train/report.js';
 
 interface FoldTest {
   labels: string[];
@@ -61,9 +62,7 @@ for (const speaker of speakers) {
   process.stdout.write(`${speaker.padEnd(10)}${accs.map(pct).join('')}\n`);
   const confusion = labels.map(() => new Array<number>(labels.length).fill(0));
   truth.forEach((t, i) => confusion[t][argmax(mean[i])]++);
-  const perDigit = Object.fromEntries(
-    [...new Set(truth)].sort((a, b) => a - b).map((t) => [labels[t], confusion[t][t] / confusion[t].reduce((a, b) => a + b, 0)]),
-  );
+  const perDigit = perDigitAccuracy(confusion);
   folds.push({ speaker, accuracy: accs[accs.length - 1], testClips: truth.length, perDigit, confusion });
 }
 process.stdout.write(`${'mean'.padEnd(10)}${means.map(pct).join('')}\n`);

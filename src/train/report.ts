@@ -39,6 +39,17 @@ function lineChart(x0: number, y0: number, w: number, h: number, title: string, 
 }
 
 /** Loss and accuracy per epoch, training and validation. */
+/** Each digit's accuracy (its row's diagonal share) from a confusion matrix whose first ten rows are 0-9. */
+export function perDigitAccuracy(confusion: readonly (readonly number[])[]): Record<string, number> {
+  return Object.fromEntries(
+    Array.from({ length: 10 }, (_, i) => {
+      const row = confusion[i];
+      const n = row.reduce((a, b) => a + b, 0);
+      return [String(i), n ? Number((row[i] / n).toFixed(4)) : 0];
+    }),
+  );
+}
+
 export function curvesSvg(history: readonly EpochRecord[], title: string): string {
   const losses = history.flatMap((h) => [h.trainLoss, h.valLoss]).filter(Number.isFinite);
   const lossMax = Math.max(0.1, ...losses);

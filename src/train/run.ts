@@ -15,7 +15,7 @@ import { initTrainingBackend, type TrainingBackendName } from './backend.js';
 import { DIGIT_LABELS, NONE_LABEL_INDEX, defaultSyntheticDir, digitExamples, findSynthetic, loadAudio, loadWordAudio, noneExamples } from './dataset.js';
 import { loadLayersModel, saveLayersModel, writeAtomic } from './io.js';
 import { Rng } from './random.js';
-import { confusionSvg, curvesSvg } from './report.js';
+import { confusionSvg, curvesSvg, perDigitAccuracy } from './report.js';
 import { type Evaluation, type Example, type TrainOptions, type TrainResult, evaluate, trainModel } from './trainer.js';
 import { type Architecture, buildModel } from './zoo.js';
 
@@ -288,13 +288,7 @@ export async function runLoso(o: Omit<RunOptions, 'split' | 'babbleSnrs'>, speak
   for (const speaker of list) {
     o.log(`--- fold: test speaker ${speaker} ---`);
     const r = await runTraining({ ...o, split: { kind: 'loso', speaker }, babbleSnrs: [], train: { ...o.train, checkpointDir: null } });
-    const perDigit = Object.fromEntries(
-      DIGIT_LABELS.map((d, i) => {
-        const row = r.test.confusion[i];
-        const n = row.reduce((a, b) => a + b, 0);
-        return [d, n ? Number((row[i] / n).toFixed(4)) : 0];
-      }),
-    );
+    const perDigit = perDigitAccuracy(r.test.confusion);
     const fold = {
       speaker,
       accuracy: r.test.accuracy,
