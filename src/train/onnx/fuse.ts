@@ -1,6 +1,6 @@
 import { ModelError } from '../../errors.js';
 import { featureDimension, type FeatureConfig } from '../../features/config.js';
-import { METADATA_KEYS, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, OPTIONAL_METADATA_KEYS } from '../../model/metadata.js';
+import { METADATA_KEYS, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../../model/metadata.js';
 import { parseModelMetadata, type ModelMetadata } from '../../model/read-metadata.js';
 import { type GraphNode, type Initializer, type OnnxModel, decodeModel, encodeModel, sortTopologically } from './graph.js';
 
@@ -134,7 +134,6 @@ export function fuseEnsemble(members: Uint8Array[], options: FuseOptions = {}): 
     [METADATA_KEYS.training]: JSON.stringify({ ensemble: 'mean of the members\' probabilities', members: metas.map((m) => ({ modelType: m.modelType, features: m.featureConfig.kind, training: m.training })) }),
     [METADATA_KEYS.metrics]: JSON.stringify({}),
   };
-  if (!metas[0].speechTrim) delete metadata[OPTIONAL_METADATA_KEYS.speechTrim];
   const fused: OnnxModel = {
     graph: { name: 'ensemble', nodes, initializers, inputs: first.graph.inputs, outputs: first.graph.outputs },
     opset,
