@@ -280,8 +280,16 @@ export interface LosoFold {
   test: { labels: string[]; truth: number[]; probabilities: number[][] };
 }
 
-/** Leave-one-speaker-out: one training per FSDD speaker, tested on that speaker's 500 clips. */
-export async function runLoso(o: Omit<RunOptions, 'split' | 'babbleSnrs'>, speakers: string[] | 'all', onFold?: (f: LosoFold) => void): Promise<LosoFold[]> {
+/**
+ * Leave-one-speaker-out: one training per FSDD speaker, tested on that speaker's 500 clips.
+ * `onFoldModel` sees each fold's trained run before its model is disposed (to write it out).
+ */
+export async function runLoso(
+  o: Omit<RunOptions, 'split' | 'babbleSnrs'>,
+  speakers: string[] | 'all',
+  onFold?: (f: LosoFold) => void,
+  onFoldModel?: (speaker: string, r: RunResult) => Promise<void>,
+): Promise<LosoFold[]> {
   const fsdd = await loadFsdd({ data: o.data });
   const list = speakers === 'all' ? speakersOf(fsdd.clips) : speakers;
   const folds: LosoFold[] = [];
@@ -298,6 +306,7 @@ export async function runLoso(o: Omit<RunOptions, 'split' | 'babbleSnrs'>, speak
       confusion: r.test.confusion.slice(0, DIGIT_LABELS.length),
       test: { labels: r.labels, truth: r.test.predictions.map((p) => p.label), probabilities: r.test.probabilities.map((row) => Array.from(row, (v) => Number(v.toFixed(5)))) },
     };
+    await onFoldModel?.(speaker, r);
     r.model.dispose();
     folds.push(fold);
     o.log(`fold ${speaker}: ${(100 * fold.accuracy).toFixed(2)}%`);

@@ -53,6 +53,7 @@ interface Opts {
   resume: boolean;
   onnx: boolean;
   losoResults?: string;
+  foldModels: boolean;
   babble: string;
   progress: boolean;
 }
@@ -91,6 +92,7 @@ export function register(program: Command): void {
     .option('--features <json>', 'feature config overrides as JSON, e.g. \'{"kind":"mfcc","nMfcc":20}\'')
     .option('--resume', 'continue from the checkpoint in <out>/checkpoint', false)
     .option('--no-onnx', 'skip the ONNX export')
+    .option('--fold-models', 'with --loso: also write each fold\'s trained model to <out>/<speaker>/ (tfjs, and ONNX unless --no-onnx), e.g. to fuse a fold ensemble as a distillation teacher', false)
     .option('--loso-results <file>', 'loso.json from a `--loso all` run, to publish its folds in this model card')
     .option('--babble <snrs>', 'babble SNRs (dB) to test at, comma-separated', '10,5')
     .option('--no-progress', 'no progress bar (one line per epoch)')
@@ -162,10 +164,16 @@ export function register(program: Command): void {
           for (const f of folds) fs.writeFileSync(path.join(out, `${f.speaker}.test.json`), JSON.stringify(f.test));
           return mean;
         };
-        await runLoso({ ...base, arch: opts.arch as never, train: trainOpts }, speakers, (f) => {
-          folds.push(f);
-          save();
-        });
+        const exportFold = opts.foldModels && opts.onnx ? await onnxExporter() : undefined;
+        await runLoso(
+          { ...base, arch: opts.arch as never, train: trainOpts },
+          speakers,
+          (f) => {
+            folds.push(f);
+            save();
+          },
+          opts.foldModels ? async (speaker, r) => void (await writeRunOutputs(path.join(out, speaker), r, { onnx: exportFold })) : undefined,
+        );
         const mean = save();
         process.stdout.write(`${folds.map((f) => `${f.speaker}: ${(100 * f.accuracy).toFixed(2)}%`).join('\n')}\nLOSO mean over ${folds.length} folds: ${(100 * mean).toFixed(2)}%\n${path.join(out, 'loso.json')}\n`);
         return;
