@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { FsddClip } from '../data/clips.js';
 import { loadFsdd } from '../data/fsdd.js';
 import { leaveSpeakersOut, officialSplit, speakersOf, validationSplit } from '../data/splits.js';
-import { DatasetError } from '../errors.js';
+import { DatasetError, ModelError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor } from '../features/backend.js';
 import { type FeatureConfig, featureDimension, resolveFeatureConfig } from '../features/config.js';
 import { loadFeatureBackend } from '../features/index.js';
@@ -16,7 +16,8 @@ import { DIGIT_LABELS, NONE_LABEL_INDEX, defaultSyntheticDir, digitExamples, fin
 import { loadLayersModel, saveLayersModel, writeAtomic } from './io.js';
 import { Rng } from './random.js';
 import { confusionSvg, curvesSvg, perDigitAccuracy } from './report.js';
-import { type Evaluation, type Example, type TrainOptions, type TrainResult, evaluate, trainModel } from './trainer.js';
+import { loadOnnxTeacher } from './teacher.js';
+import { DEFAULT_TRAIN_OPTIONS, type Evaluation, type Example, type TrainOptions, type TrainResult, evaluate, trainModel } from './trainer.js';
 import { type Architecture, buildModel } from './zoo.js';
 
 /**
@@ -66,6 +67,11 @@ export interface RunOptions {
   utteranceNorm?: boolean;
   /** Start from this tfjs model's weights (a `digits train` output folder's tfjs/), same architecture. */
   initFrom?: string;
+  /**
+   * Distil from this spoken-digits ONNX model (teacher.ts): its probabilities join the targets
+   * (weight `train.distillWeight`), and the student takes its feature config, normalization included.
+   */
+  teacher?: string;
   augment?: Partial<AugmentOptions>;
   train: Partial<TrainOptions>;
   /** Babble SNRs (dB) to evaluate the test clips at. */
@@ -151,7 +157,10 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   let trainClips = split.train;
   if (o.limit !== undefined) trainClips = stratifiedSubset(trainClips, o.limit, seed);
   const { train: fitClips, validation: valClips } = validationSplit(trainClips, { fraction: 0.1, seed });
-  const baseConfig = resolveFeatureConfig({ ...TRAINING_FEATURE_CONFIG, ...o.featureConfig, normalization: null });
+  const teacher = o.teacher ? await loadOnnxTeacher(o.teacher) : null;
+  if (teacher) checkTeacherSplit(teacher.metadata.training, splitName(o.split), o.teacher!);
+  if (teacher && o.featureConfig) throw new ModelError(`a student takes its teacher's features (${o.teacher}); leave out the feature config overrides`);
+  const baseConfig = resolveFeatureConfig({ ...(teacher ? teacher.metadata.featureConfig : { ...TRAINING_FEATURE_CONFIG, ...o.featureConfig }), normalization: null });
   const rate = baseConfig.sampleRate;
   const t0 = performance.now();
   // Every clip is cut to its speech by the core, as the recognizer cuts whole clips (the model file
@@ -162,10 +171,13 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   const valAudio = loadAudio(valClips, rate, fb, cut);
   const testAudio = loadAudio(split.test, rate, fb, cut);
 
-  const raw = fb.createExtractor(baseConfig);
-  const normalization = normalizationStats(raw, fitAudio);
-  raw.dispose();
-  const featureConfig = resolveFeatureConfig({ ...baseConfig, normalization });
+  let featureConfig: FeatureConfig;
+  if (teacher) featureConfig = teacher.metadata.featureConfig;
+  else {
+    const raw = fb.createExtractor(baseConfig);
+    featureConfig = resolveFeatureConfig({ ...baseConfig, normalization: normalizationStats(raw, fitAudio) });
+    raw.dispose();
+  }
   const extractor = fb.createExtractor(featureConfig);
   const frames = featureConfig.numFrames;
   const dims = featureDimension(featureConfig);
@@ -176,6 +188,8 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   };
 
   const labels: string[] = [...DIGIT_LABELS, ...(o.none ? [NOT_A_DIGIT_LABEL] : [])];
+  if (teacher && teacher.metadata.labels.join(',') !== labels.join(','))
+    throw new ModelError(`the teacher ${o.teacher} has labels [${teacher.metadata.labels}], the student [${labels}] (${o.none ? 'with' : 'without'} the not-a-digit class)`);
   const rng = new Rng(seed ^ 0x2545f491);
   const train: Example[] = digitExamples(fitAudio, fitClips);
   const validation: Example[] = digitExamples(valAudio, valClips);
@@ -219,7 +233,12 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     }
   }
   o.log(`model: ${o.arch}, ${model.countParams()} parameters, input ${frames}x${dims}, ${labels.length} classes${o.initFrom ? `, weights from ${o.initFrom}` : ''}`);
-  const trainResult = await trainModel(model, { train, validation }, featurize, { frames, dims, numClasses: labels.length }, augmenter, { ...o.train, log: o.log });
+  let trainResult: TrainResult;
+  try {
+    trainResult = await trainModel(model, { train, validation }, featurize, { frames, dims, numClasses: labels.length }, augmenter, { ...o.train, teacher, log: o.log });
+  } finally {
+    await teacher?.dispose();
+  }
 
   // Test: clean, then mixed with babble from training clips (never from test clips).
   const testFeatures = testAudio.map(featurize);
@@ -249,7 +268,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   extractor.dispose();
 
   const provenance: Record<string, unknown> = {
-    data: { source: 'FSDD', split: o.split.kind === 'official' ? 'official (takes 0-4 test)' : `leave-one-speaker-out: ${o.split.speaker}`, trainClips: fitClips.length, validationClips: valClips.length, testClips: split.test.length, limit: o.limit ?? null, synthetic: syntheticInfo, notADigit: o.none },
+    data: { source: 'FSDD', split: splitName(o.split), trainClips: fitClips.length, validationClips: valClips.length, testClips: split.test.length, limit: o.limit ?? null, synthetic: syntheticInfo, notADigit: o.none },
     arch: o.arch,
     initFrom: o.initFrom ?? null,
     width: o.width ?? 1,
@@ -258,13 +277,31 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     seed,
     epochs: trainResult.history.length,
     bestEpoch: trainResult.bestEpoch,
-    options: { ...o.train, log: undefined },
+    options: { ...o.train, log: undefined, teacher: undefined },
+    teacher: teacher ? { file: path.basename(teacher.source), modelType: teacher.metadata.modelType, distillWeight: o.train.distillWeight ?? DEFAULT_TRAIN_OPTIONS.distillWeight } : null,
     augmentation: { ...augmenter.options },
     backend: { training: trainingBackend, features: fb.name },
     secondsPerEpoch: Number(trainResult.secondsPerEpoch.toFixed(1)),
     date: new Date().toISOString(),
   };
   return { model, labels, featureConfig, train: trainResult, test, babble, rejection, speechTrim: { ...WHOLE_CLIP_SPEECH_TRIM }, provenance, backend: { training: trainingBackend, features: fb.name } };
+}
+
+function splitName(split: RunOptions['split']): string {
+  return split.kind === 'official' ? 'official (takes 0-4 test)' : `leave-one-speaker-out: ${split.speaker}`;
+}
+
+/**
+ * A teacher must not have heard the student's test clips, or the student learns them through its
+ * targets: every model in it (each member of a fused ensemble) must come from the same split.
+ */
+function checkTeacherSplit(training: Record<string, unknown>, split: string, source: string): void {
+  const members = Array.isArray(training.members) ? (training.members as { training?: Record<string, unknown> }[]).map((m) => m.training ?? {}) : [training];
+  for (const t of members) {
+    const theirs = (t.data as { split?: unknown } | undefined)?.split;
+    if (theirs !== split)
+      throw new ModelError(`the teacher ${source} was trained on the split '${String(theirs ?? 'unknown')}', this run on '${split}': its targets would leak the test clips; distil from a teacher trained on the same split`);
+  }
 }
 
 export interface LosoFold {

@@ -2,10 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import cliProgress from 'cli-progress';
-import { DatasetError } from '../errors.js';
+import { DatasetError, ModelError } from '../errors.js';
+import { featureDimension } from '../features/config.js';
 import { specAugment, DEFAULT_SPEC_AUGMENT, type Augmenter, type SpecAugmentOptions } from './augment.js';
 import { loadLayersModel, saveLayersModel, writeAtomic } from './io.js';
 import { Rng } from './random.js';
+import type { Teacher } from './teacher.js';
 
 /**
  * One training example: audio at the model's sample rate (augmented on the fly, then turned into
@@ -47,6 +49,13 @@ export interface TrainOptions {
    * vary less from seed to seed than the last step's. A resumed run restarts the average.
    */
   ema: number;
+  /**
+   * Knowledge distillation: the teacher's probabilities on each training batch (the exact
+   * augmented input the student sees) are blended into the targets; null = plain labels.
+   */
+  teacher: Teacher | null;
+  /** Weight of the teacher's probabilities in the targets; the rest is the label-smoothed labels. */
+  distillWeight: number;
   /** Micro-batches whose gradients are summed before one optimizer step. */
   accumulate: number;
   /** Early stopping: epochs without a better validation score before stopping; 0 = never. */
@@ -75,6 +84,8 @@ export const DEFAULT_TRAIN_OPTIONS: Readonly<TrainOptions> = Object.freeze({
   clipNorm: 5,
   mixup: 0,
   ema: 0,
+  teacher: null,
+  distillWeight: 0.8,
   accumulate: 1,
   patience: 12,
   seed: 1,
@@ -209,9 +220,12 @@ class WeightAverage {
   }
 }
 
-/** Cross-entropy of softmax outputs against label-smoothed one-hot targets. */
-function smoothedCrossEntropy(probs: tf.Tensor, labels: tf.Tensor1D, numClasses: number, smoothing: number): tf.Scalar {
-  const target = tf.oneHot(labels, numClasses).toFloat().mul(1 - smoothing).add(smoothing / numClasses);
+function smoothedOneHot(labels: tf.Tensor1D, numClasses: number, smoothing: number): tf.Tensor2D {
+  return tf.oneHot(labels, numClasses).toFloat().mul(1 - smoothing).add(smoothing / numClasses);
+}
+
+/** Cross-entropy of softmax outputs against target distributions (one row per example). */
+function crossEntropy(probs: tf.Tensor, target: tf.Tensor): tf.Scalar {
   const logp = tf.log(tf.clipByValue(probs, 1e-7, 1));
   return tf.neg(tf.mean(tf.sum(tf.mul(target, logp), -1))) as tf.Scalar;
 }
@@ -293,6 +307,11 @@ export async function trainModel(
   const o: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options };
   if (data.train.length === 0) throw new DatasetError('no training examples');
   const { frames, dims, numClasses } = shape;
+  if (o.teacher) {
+    const t = o.teacher.metadata;
+    if (t.labels.length !== numClasses || featureDimension(t.featureConfig) !== dims || t.featureConfig.numFrames !== frames)
+      throw new ModelError(`the teacher ${o.teacher.source} maps ${t.featureConfig.numFrames}x${featureDimension(t.featureConfig)} features to ${t.labels.length} classes; the student maps ${frames}x${dims} to ${numClasses}`);
+  }
   const rng = new Rng(o.seed);
   // tfjs draws dropout masks from Math.random when no seed is given (a fixed seed would repeat the
   // same mask every step), so for the run's duration Math.random is a seeded stream too.
@@ -339,6 +358,7 @@ export async function trainModel(
     }
 
     const steps = Math.ceil(data.train.length / o.batchSize);
+    const size = frames * dims;
     const bar =
       o.progress && process.stderr.isTTY
         ? new cliProgress.SingleBar(
@@ -364,7 +384,6 @@ export async function trainModel(
       bar?.start(steps, 0, { epoch: `${epoch + 1}/${o.epochs}`, loss: '-', acc: '-', lr: '-' });
       for (let s = 0; s < steps; s++) {
         const idx = order.slice(s * o.batchSize, (s + 1) * o.batchSize);
-        const size = frames * dims;
         const buf = new Float32Array(idx.length * size);
         const labels = new Int32Array(idx.length);
         idx.forEach((i, j) => {
@@ -381,19 +400,20 @@ export async function trainModel(
         const drawn = o.mixup > 0 ? epochRng.beta(o.mixup, o.mixup) : 1;
         const lambda = Math.max(drawn, 1 - drawn);
         const partner = lambda < 1 ? Int32Array.from(epochRng.shuffle(idx.map((_, j) => j))) : null;
+        const x = partner ? mixBatch(buf, partner, lambda, size) : buf;
+        const soft = o.teacher ? await o.teacher.predict(x, idx.length) : null;
         const { loss, grads, batchCorrect } = tf.tidy(() => {
-          const own = tf.tensor3d(buf, [idx.length, frames, dims]);
           const y = tf.tensor1d(labels, 'int32');
-          const p = partner ? tf.tensor1d(partner, 'int32') : null;
-          const x = p ? own.mul(lambda).add(tf.gather(own, p).mul(1 - lambda)) : own;
+          const xs = tf.tensor3d(x, [idx.length, frames, dims]);
+          let target = smoothedOneHot(y, numClasses, o.labelSmoothing);
+          if (partner) target = target.mul(lambda).add(smoothedOneHot(tf.gather(y, tf.tensor1d(partner, 'int32')), numClasses, o.labelSmoothing).mul(1 - lambda));
+          if (soft) target = target.mul(1 - o.distillWeight).add(tf.tensor2d(soft, [idx.length, numClasses]).mul(o.distillWeight));
           let hits: tf.Tensor | null = null;
           const { value, grads } = tf.variableGrads(() => {
-            const probs = model.apply(x, { training: true }) as tf.Tensor;
+            const probs = model.apply(xs, { training: true }) as tf.Tensor;
             // Kept: variableGrads disposes everything its function made except the loss.
             hits = tf.keep(tf.sum(tf.equal(tf.argMax(probs, -1), y).toInt()));
-            const ownLoss = smoothedCrossEntropy(probs, y, numClasses, o.labelSmoothing);
-            if (!p) return ownLoss;
-            return ownLoss.mul(lambda).add(smoothedCrossEntropy(probs, tf.gather(y, p), numClasses, o.labelSmoothing).mul(1 - lambda)) as tf.Scalar;
+            return crossEntropy(probs, target);
           }, vars);
           return { loss: value, grads: vars.map((v) => grads[v.name]), batchCorrect: hits! as tf.Tensor };
         });
@@ -475,6 +495,17 @@ export async function trainModel(
     optimizer.dispose();
     average?.dispose();
   }
+}
+
+/** Mixup of a batch of feature matrices: row j becomes λ·row j + (1 − λ)·row partner[j]. */
+function mixBatch(buf: Float32Array, partner: Int32Array, lambda: number, size: number): Float32Array {
+  const mixed = new Float32Array(buf.length);
+  for (let j = 0; j < partner.length; j++) {
+    const a = j * size;
+    const b = partner[j] * size;
+    for (let k = 0; k < size; k++) mixed[a + k] = lambda * buf[a + k] + (1 - lambda) * buf[b + k];
+  }
+  return mixed;
 }
 
 async function saveCheckpoint(dir: string, model: tf.LayersModel, optimizer: AdamW, bestWeights: tf.Tensor[] | null, bestChanged: boolean, state: Checkpoint): Promise<void> {

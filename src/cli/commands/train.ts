@@ -50,6 +50,8 @@ interface Opts {
   features?: string;
   augmentOptions?: string;
   initFrom?: string;
+  teacher?: string;
+  distillWeight: number;
   resume: boolean;
   onnx: boolean;
   losoResults?: string;
@@ -76,6 +78,8 @@ export function register(program: Command): void {
     .option('--no-augment', 'no audio augmentation or SpecAugment')
     .option('--augment-options <json>', 'augmentation overrides as JSON, e.g. \'{"pNoise":0.8,"snrDb":[-3,20],"noiseKinds":{"babble":6,"pink":1}}\'')
     .option('--init-from <dir>', 'start from the weights of a trained model of the same architecture (its tfjs/ folder), e.g. to fine-tune')
+    .option('--teacher <model.onnx>', 'knowledge distillation: blend this model\'s probabilities on each augmented batch into the targets (e.g. a fused ensemble from `digits ensemble`); the student takes its feature config')
+    .option('--distill-weight <w>', 'weight of the teacher\'s probabilities in the targets (the rest: the label-smoothed labels)', num('--distill-weight', 0, 1), 0.8)
     .option('--width <x>', 'width multiplier of the architecture', num('--width', 0.1, 8))
     .option('--utterance-norm', "subtract each feature band's mean over the clip in the model's first layer (removes microphone/room colouring)", false)
     .option('--batch-size <n>', 'batch size', int('--batch-size', 1), 64)
@@ -138,6 +142,7 @@ export function register(program: Command): void {
         clipNorm: opts.clipNorm,
         mixup: opts.mixup,
         ema: opts.ema,
+        distillWeight: opts.distillWeight,
         accumulate: opts.accumulate,
         patience: opts.patience,
         warmupEpochs: opts.warmup,
@@ -150,7 +155,7 @@ export function register(program: Command): void {
       await initTrainingBackend();
       const members = opts.arch === 'ensemble' ? opts.members!.split(',').map((s) => s.trim()) : [opts.arch];
       for (const m of members) if (!isArchitecture(m)) throw new TrainOptionError(`unknown architecture '${m}'; choose from mlp, cnn, dscnn, resnet-se, transformer`);
-      const base = { data: opts.data, limit: opts.limit, synthetic, syntheticDigits: opts.syntheticDigits, none: opts.none, featureConfig, width: opts.width, utteranceNorm: opts.utteranceNorm, augment, initFrom: opts.initFrom ? path.resolve(opts.initFrom) : undefined, log };
+      const base = { data: opts.data, limit: opts.limit, synthetic, syntheticDigits: opts.syntheticDigits, none: opts.none, featureConfig, width: opts.width, utteranceNorm: opts.utteranceNorm, augment, initFrom: opts.initFrom ? path.resolve(opts.initFrom) : undefined, teacher: opts.teacher ? path.resolve(opts.teacher) : undefined, log };
 
       if (opts.loso) {
         if (opts.arch === 'ensemble') throw new TrainOptionError('--loso with --arch ensemble is not supported; run it per member architecture');
