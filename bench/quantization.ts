@@ -19,7 +19,9 @@ import { type FsddClip, officialSplit, recordingsDir } from '../src/data/index.j
 import { type FeatureConfig, resolveFeatureConfig } from '../src/features/config.js';
 import { loadFeatureBackend } from '../src/features/index.js';
 import type { FeatureBackend } from '../src/features/backend.js';
+import type { SpeechTrim } from '../src/model/metadata.js';
 import { parseModelMetadata } from '../src/model/read-metadata.js';
+import { speechCutter } from '../src/stream/core.js';
 import { clipFeatureBatches, pickCalibrationClips } from '../src/train/onnx/calibration.js';
 import { decodeModel } from '../src/train/onnx/graph.js';
 import { chooseQuantization, type VariantResult } from '../src/train/onnx/choose.js';
@@ -81,15 +83,17 @@ async function modelsToRun(): Promise<{ name: string; bytes: Uint8Array; synthet
 }
 
 const featureCache = new Map<string, { calib: CalibrationBatch[]; test: CalibrationBatch[]; digits: number[] }>();
-function featuresFor(config: FeatureConfig, clips: FsddClip[], backend: FeatureBackend) {
-  const key = JSON.stringify(config);
+/** Calibration and test features as the model's inference makes them: clips cut to speech when its metadata says so. */
+async function featuresFor(config: FeatureConfig, trim: SpeechTrim | null, clips: FsddClip[], backend: FeatureBackend) {
+  const key = JSON.stringify([config, trim]);
   let f = featureCache.get(key);
   if (!f) {
     const calibClips = pickCalibrationClips(clips, Number(values.calib));
     const testClips = officialSplit(clips).test;
+    const cut = await speechCutter(trim, config.sampleRate, backend.name);
     f = {
-      calib: clipFeatureBatches(calibClips, config, backend, 50),
-      test: clipFeatureBatches(testClips, config, backend, 100),
+      calib: clipFeatureBatches(calibClips, config, backend, 50, cut),
+      test: clipFeatureBatches(testClips, config, backend, 100, cut),
       digits: testClips.map((c) => c.digit),
     };
     featureCache.set(key, f);
@@ -106,7 +110,7 @@ for (const model of await modelsToRun()) {
   let meta = parseModelMetadata(fp32, model.name);
   if (model.synthetic) {
     // Give the synthetic model normalized inputs like a trained one gets.
-    const raw = featuresFor(meta.featureConfig, data.clips, backend).calib;
+    const raw = (await featuresFor(meta.featureConfig, meta.speechTrim, data.clips, backend)).calib;
     const dims = raw[0].dims[2];
     const mean = new Array<number>(dims).fill(0);
     const sq = new Array<number>(dims).fill(0);
@@ -126,7 +130,7 @@ for (const model of await modelsToRun()) {
     meta = parseModelMetadata(fp32);
   }
   log(`quantization bench: ${model.name} (${meta.modelType}) …`);
-  const f = featuresFor(meta.featureConfig, data.clips, backend);
+  const f = await featuresFor(meta.featureConfig, meta.speechTrim, data.clips, backend);
   const truth = f.digits.map((d) => meta.labels.indexOf(String(d)));
   // Random-weight models have no meaningful accuracy: judge them by agreement with fp32.
   const choice = await chooseQuantization(fp32, f.calib, {
@@ -140,7 +144,7 @@ for (const model of await modelsToRun()) {
 const result = {
   machine: `${(await import('node:os')).cpus()[0]?.model ?? '?'}; onnxruntime-node ${ort.env.versions?.common ?? ''}; 1 thread, batch 1`,
   featureBackend: backend.name,
-  calibration: `${values.calib} balanced FSDD training clips (takes >= 5); evaluation on the official test split (takes 0-4)`,
+  calibration: `${values.calib} balanced FSDD training clips (takes >= 5); evaluation on the official test split (takes 0-4); clips cut to speech as each model's inference cuts them`,
   rows,
   verdicts,
 };

@@ -289,7 +289,7 @@ const md = [
         `## Leave-one-speaker-out (${losoMetrics.foldsCompleted} of 6 folds, ${losoMetrics.epochs} epochs each): mean ${pct(losoMetrics.mean)}`,
         '',
         runDirs.length === 1
-          ? `Each fold trains the ${modelType} from scratch on 5 speakers${training.initFrom ? ' (the base recipe, without the babble fine-tune)' : ''} and tests all 500 clips of the 6th.`
+          ? `Each fold trains the ${modelType} from scratch on 5 speakers${training.initFrom ? ' (the base recipe, without the babble fine-tune)' : ''}${training.teacher ? ", distilled from that fold's own teacher (trained on the same 5 speakers)" : ''} and tests all 500 clips of the 6th.`
           : `Each fold trains every member from scratch on 5 speakers${training.initFrom ? ' (the base recipe, without the babble fine-tune)' : ''} and tests the mean of their probabilities on all 500 clips of the 6th.`,
         '',
         '| held-out speaker | accuracy | weakest digits |',
@@ -311,6 +311,9 @@ const md = [
     const who = runDirs.length === 1 ? '' : `Member ${k + 1} (${c.modelType}, ${c.featureConfig?.kind ?? '?'} features): `;
     return [
       `- ${who}${t.data?.split}; ${t.data?.trainClips} FSDD clips (+ ${t.data?.synthetic?.digitClips ?? 0} synthetic espeak-ng digit clips; not-a-digit class: ${t.data?.notADigit ? 'yes' : 'no'}), seed ${t.seed}${t.initFrom ? ', fine-tuned from an earlier run\'s weights (`--init-from`) with babble-heavy augmentation (see the commands below)' : ''}.`,
+      ...(t.teacher
+        ? [`  Distilled (\`--teacher\`): ${100 * t.teacher.distillWeight}% of each target is the probabilities of the teacher ${t.teacher.file} (${t.teacher.modelType}) on the same augmented batch, the rest the label-smoothed label.`]
+        : []),
       `  ${t.parameters} parameters, ${t.epochs} epochs (best validation at ${t.bestEpoch}); tfjs ${t.backend?.training} backend, ${t.secondsPerEpoch} s/epoch on a shared 2-core machine.`,
     ];
   }),
