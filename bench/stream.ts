@@ -1,7 +1,7 @@
 /**
  * Streaming benchmark (src/stream Listener + the shipped model), no microphone needed.
  *
- *   npx tsx bench/stream.ts [--strings 120] [--false-hours 1] [--soak-minutes 60] [--idle-seconds 20] [--rate 8000] [--model FILE] [--json]
+ *   npx tsx bench/stream.ts [--strings 120] [--false-hours 1] [--soak-minutes 60] [--idle-seconds 20] [--rate 8000] [--model FILE] [--vad JSON] [--json]
  *
  * 1. Connected digits: FSDD test clips (takes 0-4) of one speaker joined into strings of 4-10 digits
  *    with 120-450 ms pauses, in -60 dBFS noise, pushed as fast as possible: digit error rate
@@ -35,6 +35,9 @@ const soakMinutes = arg('soak-minutes', 60);
 const idleSeconds = arg('idle-seconds', 20);
 const hangoverMs = arg('hangover', 120);
 const acceptWholeAbove = arg('accept-whole', 0.9);
+// Endpointer settings to try on every Listener here (strings, false events, soak), e.g. '{"hangoverMs":100,"postRollMs":40}'.
+const vadArg = process.argv.indexOf('--vad');
+const vad = { hangoverMs, ...(vadArg > 0 ? (JSON.parse(process.argv[vadArg + 1]) as Record<string, number>) : {}) };
 // Rate the strings are streamed at (resampled from FSDD's 8 kHz by the core), as a microphone would deliver.
 const streamRate = arg('rate', 8000);
 // Digit confidence threshold (default: the model's calibrated one); trades missed digits for false ones.
@@ -51,7 +54,7 @@ const log = (msg: string) => {
 // A candidate model (default: the shipped one), e.g. to see a retrained model's false digit rate before shipping it.
 const modelArg = process.argv.indexOf('--model');
 const recognizer = await DigitRecognizer.load({ model: modelArg > 0 ? process.argv[modelArg + 1] : undefined });
-const results: Record<string, unknown> = { model: recognizer.source, threshold: threshold ?? recognizer.threshold };
+const results: Record<string, unknown> = { model: recognizer.source, threshold: threshold ?? recognizer.threshold, vad };
 
 // 1 + 2: strings, latency.
 {
@@ -72,7 +75,7 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
     const s = makeDigitString(digits, SPEAKERS[k % SPEAKERS.length], r);
     audioSec += s.samples.length / 8000;
     const speechEndMs = s.spans.map(([a, b]) => (a + (core.speechExtent(s.samples.subarray(a, b), 8000, 40, 0)?.[1] ?? b - a)) / 8);
-    const listener = await Listener.create({ recognizer, threshold, vad: { hangoverMs }, split: { acceptWholeAbove } });
+    const listener = await Listener.create({ recognizer, threshold, vad, split: { acceptWholeAbove } });
     let heard = '';
     let events = 0;
     const segments = new Set<number>();
@@ -135,7 +138,7 @@ if (falseHours > 0) {
   for (const w of words) pool.push(spokenWords(w, voices[Math.floor(r() * voices.length)], 130 + Math.floor(r() * 60)));
   for (const k of ['whitenoise', 'pinknoise', 'brownnoise'] as const) for (const g of [-35, -20, -10]) pool.push(noiseBurst(k, 0.3 + r() * 0.7, g));
   pool.push(melody(['C4', 'E4', 'G4', 'C5'], 0.25), melody(['A3', 'C4', 'E4'], 0.4, 'sine'), melody(['D4', 'F4', 'A4', 'D5'], 0.3, 'square'), melody(['G3', 'B3', 'D4'], 0.5));
-  const listener = await Listener.create({ recognizer, threshold });
+  const listener = await Listener.create({ recognizer, threshold, vad });
   let falseDigits = 0;
   let rejected = 0;
   const byKind = new Map<string, number>();
@@ -177,7 +180,7 @@ if (falseHours > 0) {
 // 4: soak, RSS over a long stream fed as fast as possible.
 if (soakMinutes > 0) {
   const r = rng(99);
-  const listener = await Listener.create({ recognizer });
+  const listener = await Listener.create({ recognizer, vad });
   let digits = 0;
   listener.on('digit', () => digits++);
   const blocks: Float32Array[] = [];
