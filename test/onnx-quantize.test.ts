@@ -52,6 +52,13 @@ describe('int8 quantization', function () {
         // Only convs with one input channel per group (first conv, depthwise with a multiplier) may stay fp32.
         const floatWeights = [...g.initializers.values()].filter((t) => t.type === 'float' && t.dims.length >= 2 && t.data.length > 64);
         assert.ok(floatWeights.every((t) => t.dims.length === 4 && t.dims[1] === 1), `float weights left: ${floatWeights.map((t) => t.name)}`);
+        // Values get short ids (the graph's input and output keep their contract names), nodes no names.
+        const values = new Set([...g.initializers.keys(), ...g.nodes.flatMap((n) => [...n.inputs, ...n.outputs])]);
+        for (const io of ['features', 'probabilities']) values.delete(io);
+        values.delete('');
+        assert.ok([...values].every((v) => v.length <= 3), `long value names: ${[...values].filter((v) => v.length > 3).slice(0, 3)}`);
+        // decodeModel names unnamed nodes node_<i>: the file has no node names.
+        assert.ok(g.nodes.every((n, i) => n.name === `node_${i}`), `named nodes: ${g.nodes.filter((n, i) => n.name !== `node_${i}`).map((n) => n.name).slice(0, 3)}`);
         const meta = parseModelMetadata(int8);
         assert.equal(meta.precision, 'int8');
         assert.deepEqual(meta.labels, labels);

@@ -97,6 +97,34 @@ export function graphNames(g: Graph): NameScope {
   return s;
 }
 
+/**
+ * Renames every value except the graph's inputs and outputs to a short id and drops node names
+ * (optional in ONNX). Machine-made graphs such as QDQ carry long descriptive names that each value
+ * repeats wherever it is used: about a sixth of a small int8 model file.
+ */
+export function shortenNames(g: Graph): void {
+  const keep = new Set([...g.inputs, ...g.outputs].map((v) => v.name));
+  const short = new Map<string, string>();
+  let next = 0;
+  const rename = (name: string): string => {
+    // "" is an omitted optional input and stays one.
+    if (name === '' || keep.has(name)) return name;
+    let s = short.get(name);
+    if (s === undefined) {
+      do s = (next++).toString(36);
+      while (keep.has(s));
+      short.set(name, s);
+    }
+    return s;
+  };
+  g.initializers = new Map([...g.initializers.values()].map((t) => [rename(t.name), { ...t, name: rename(t.name) }]));
+  for (const n of g.nodes) {
+    n.name = '';
+    n.inputs = n.inputs.map(rename);
+    n.outputs = n.outputs.map(rename);
+  }
+}
+
 /** Producer node of each value. */
 export function producers(g: Graph): Map<string, GraphNode> {
   const m = new Map<string, GraphNode>();

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { ModelError } from '../../errors.js';
 import { METADATA_KEYS, MODEL_INPUT_NAME } from '../../model/metadata.js';
-import { type GraphNode, type Initializer, type OnnxModel, consumers, decodeModel, encodeModel, graphNames, int, producers, sortTopologically } from './graph.js';
+import { type GraphNode, type Initializer, type OnnxModel, consumers, decodeModel, encodeModel, graphNames, int, producers, shortenNames, sortTopologically } from './graph.js';
 import { removeDeadNodes } from './optimize.js';
 
 /**
@@ -300,6 +300,7 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
   g.nodes.push(...newNodes);
   sortTopologically(g);
   removeDeadNodes(g);
+  shortenNames(g);
 
   const describe =
     opts.calibration === 'percentile' ? `percentile ${opts.percentile}` : 'minmax';
