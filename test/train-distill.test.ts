@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../src/errors.js';
+import { readModelMetadata } from '../src/model/read-metadata.js';
 import { resolveFeatureConfig } from '../src/features/config.js';
 import { initTrainingBackend } from '../src/train/backend.js';
 import { exportToOnnx } from '../src/train/onnx/index.js';
@@ -88,6 +91,17 @@ describe('train: knowledge distillation from an ONNX teacher', function () {
     const junk = path.join(dir, 'junk.onnx');
     fs.writeFileSync(junk, 'not a model');
     await assert.rejects(loadOnnxTeacher(junk), (e: unknown) => e instanceof ModelError && /not an ONNX model/.test(e.message));
+  });
+
+  it('`digits train --teacher` distils from a shipped model: the student takes its features and the card says so', async () => {
+    const out = path.join(dir, 'student');
+    await promisify(execFile)('npx', ['tsx', 'src/cli/main.ts', 'train', '--arch', 'mlp', '--data', FSDD, '--teacher', SMALL, '--limit', '100', '--epochs', '1', '--no-augment', '--babble', '10', '--no-progress', '--out', out], { cwd: ROOT, maxBuffer: 1 << 24 });
+    const card = JSON.parse(fs.readFileSync(path.join(out, 'card.json'), 'utf8'));
+    assert.deepEqual(card.training.teacher, { file: 'small.onnx', modelType: 'resnet-se', distillWeight: 0.8 });
+    assert.match(fs.readFileSync(path.join(out, 'card.md'), 'utf8'), /Distilled from small\.onnx \(resnet-se\)/);
+    // Normalization statistics included: the teacher only knows its own input.
+    const [student, teacher] = await Promise.all([readModelMetadata(path.join(out, 'model.onnx')), readModelMetadata(SMALL)]);
+    assert.deepEqual(student.featureConfig, teacher.featureConfig);
   });
 
   it('refuses, before any training, a teacher trained on another split (it would leak the test clips), other labels or other features', async () => {

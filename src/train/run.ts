@@ -394,7 +394,7 @@ const round = (v: number) => Number(v.toFixed(4));
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 
 function cardMarkdown(r: RunResult, metrics: Record<string, unknown>, loso: LosoFold[] | null): string {
-  const p = r.provenance as { data: Record<string, unknown>; parameters: number; seed: number; epochs: number; bestEpoch: number; secondsPerEpoch: number; backend: Record<string, string>; date: string };
+  const p = r.provenance as { data: Record<string, unknown>; parameters: number; seed: number; epochs: number; bestEpoch: number; secondsPerEpoch: number; backend: Record<string, string>; date: string; teacher: { file: string; modelType: string; distillWeight: number } | null };
   const lines = [
     `# Model card: spoken-digits ${String(r.provenance.arch)}`,
     '',
@@ -403,6 +403,7 @@ function cardMarkdown(r: RunResult, metrics: Record<string, unknown>, loso: Loso
     '## Training',
     `- Data: ${String(p.data.split)}; ${p.data.trainClips} FSDD training clips, ${p.data.validationClips} validation${p.data.synthetic ? `, synthetic espeak-ng speakers (${(p.data.synthetic as { digitClips: number }).digitClips} clips)` : ''}.`,
     `- ${p.parameters} parameters; ${p.epochs} epochs (best validation at ${p.bestEpoch}), seed ${p.seed}.`,
+    ...(p.teacher ? [`- Distilled from ${p.teacher.file} (${p.teacher.modelType}): ${p.teacher.distillWeight} of each target is its probabilities on the same augmented batch.`] : []),
     `- Backend: tfjs ${p.backend.training}, features ${p.backend.features}; ${p.secondsPerEpoch} s per epoch on this machine.`,
     `- Features: ${r.featureConfig.kind} ${featureDimension(r.featureConfig)} x ${r.featureConfig.numFrames} frames, hop ${r.featureConfig.hopLength}/${r.featureConfig.sampleRate} Hz.`,
     '',
