@@ -157,9 +157,19 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   let trainClips = split.train;
   if (o.limit !== undefined) trainClips = stratifiedSubset(trainClips, o.limit, seed);
   const { train: fitClips, validation: valClips } = validationSplit(trainClips, { fraction: 0.1, seed });
+  const labels: string[] = [...DIGIT_LABELS, ...(o.none ? [NOT_A_DIGIT_LABEL] : [])];
   const teacher = o.teacher ? await loadOnnxTeacher(o.teacher) : null;
-  if (teacher) checkTeacherSplit(teacher.metadata.training, splitName(o.split), o.teacher!);
-  if (teacher && o.featureConfig) throw new ModelError(`a student takes its teacher's features (${o.teacher}); leave out the feature config overrides`);
+  if (teacher) {
+    try {
+      checkTeacherSplit(teacher.metadata.training, splitName(o.split), teacher.source);
+      if (o.featureConfig) throw new ModelError(`a student takes its teacher's features (${teacher.source}); leave out the feature config overrides`);
+      if (teacher.metadata.labels.join(',') !== labels.join(','))
+        throw new ModelError(`the teacher ${teacher.source} has labels [${teacher.metadata.labels}], the student [${labels}] (${o.none ? 'with' : 'without'} the not-a-digit class)`);
+    } catch (err) {
+      await teacher.dispose();
+      throw err;
+    }
+  }
   const baseConfig = resolveFeatureConfig({ ...(teacher ? teacher.metadata.featureConfig : { ...TRAINING_FEATURE_CONFIG, ...o.featureConfig }), normalization: null });
   const rate = baseConfig.sampleRate;
   const t0 = performance.now();
@@ -187,9 +197,6 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     return m.data.slice();
   };
 
-  const labels: string[] = [...DIGIT_LABELS, ...(o.none ? [NOT_A_DIGIT_LABEL] : [])];
-  if (teacher && teacher.metadata.labels.join(',') !== labels.join(','))
-    throw new ModelError(`the teacher ${o.teacher} has labels [${teacher.metadata.labels}], the student [${labels}] (${o.none ? 'with' : 'without'} the not-a-digit class)`);
   const rng = new Rng(seed ^ 0x2545f491);
   const train: Example[] = digitExamples(fitAudio, fitClips);
   const validation: Example[] = digitExamples(valAudio, valClips);
