@@ -38,7 +38,6 @@ function lineChart(x0: number, y0: number, w: number, h: number, title: string, 
   return parts.join('\n');
 }
 
-/** Loss and accuracy per epoch, training and validation. */
 /** Each digit's accuracy (its row's diagonal share) from a confusion matrix whose first ten rows are 0-9. */
 export function perDigitAccuracy(confusion: readonly (readonly number[])[]): Record<string, number> {
   return Object.fromEntries(
@@ -50,6 +49,7 @@ export function perDigitAccuracy(confusion: readonly (readonly number[])[]): Rec
   );
 }
 
+/** Loss and accuracy per epoch, training and validation. */
 export function curvesSvg(history: readonly EpochRecord[], title: string): string {
   const losses = history.flatMap((h) => [h.trainLoss, h.valLoss]).filter(Number.isFinite);
   const lossMax = Math.max(0.1, ...losses);
