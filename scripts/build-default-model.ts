@@ -57,7 +57,8 @@ const runModels = runDirs.map((d) => new Uint8Array(fs.readFileSync(path.join(d,
 const fp32 = runModels.length === 1 ? runModels[0] : fuseEnsemble(runModels, { sources: runDirs.map((d) => path.join(d, 'model.onnx')) });
 const runCards = runDirs.map((d) => JSON.parse(fs.readFileSync(path.join(d, 'card.json'), 'utf8')));
 const [runCard] = runCards;
-const { featureConfig: config, labels, speechTrim, modelType } = parseModelMetadata(fp32, path.join(runDir, 'model.onnx'));
+// `modelTraining` is the run's training record, or for a fused ensemble its members' (fuse.ts writes them).
+const { featureConfig: config, labels, speechTrim, modelType, training: modelTraining } = parseModelMetadata(fp32, path.join(runDir, 'model.onnx'));
 const backend = await loadFeatureBackend();
 const fsdd = await loadFsdd({ data: values.data });
 const clips = listFsddClips(fsdd.dir);
@@ -240,7 +241,7 @@ const card = {
   figures: runDirs.map((_, k) => ({ curves: figureName(k, 'curves.svg'), confusion: figureName(k, 'confusion.svg') })),
   featureConfig: { ...config, normalization: '(in the model file metadata)' },
   rejection: { threshold },
-  training: runDirs.length === 1 ? training : { ensemble: "mean of the members' probabilities", members: runCards.map((c) => ({ modelType: c.modelType, features: c.featureConfig?.kind, training: c.training })) },
+  training: modelTraining,
   metrics,
   reproduce: [
     'bash scripts/synthesize-speakers.sh',
