@@ -35,7 +35,7 @@ export async function runPocketsphinx(dataDir: string | undefined, split: 'test'
   const work = mkdtempSync(join(tmpdir(), 'sd-pocketsphinx-'));
   try {
     const ids = clips.map((c) => basename(c.path, '.wav'));
-    clips.forEach((c, i) => execFileSync('sox', [c.path, '-r', '16000', '-b', '16', '-c', '1', join(work, `${ids[i]}.wav`)]));
+    clips.forEach((c, i) => execFileSync('sox', ['-R', c.path, '-r', '16000', '-b', '16', '-c', '1', join(work, `${ids[i]}.wav`)]));
     writeFileSync(join(work, 'digits.gram'), `#JSGF V1.0;\ngrammar digits;\npublic <digit> = ${Object.keys(WORDS).join(' | ')};\n`);
     writeFileSync(join(work, 'ctl'), ids.join('\n') + '\n');
     const started = performance.now();

@@ -94,7 +94,7 @@ async function continuousMode(url: string, seed: number, count: number, minPause
   const raw = join(dir, `strings-${seed}.raw`);
   const wav = join(dir, `strings-${seed}.wav`);
   writeFileSync(raw, pcm);
-  execFileSync('sox', ['-t', 'raw', '-r', String(rate), '-e', 'signed', '-b', '16', '-c', '1', raw, '-r', '48000', '-b', '16', wav]);
+  execFileSync('sox', ['-R', '-t', 'raw', '-r', String(rate), '-e', 'signed', '-b', '16', '-c', '1', raw, '-r', '48000', '-b', '16', wav]);
   const durationMs = (total / rate) * 1000;
 
   const browser = await launch(wav);
@@ -254,7 +254,7 @@ try {
   const listenSeconds = Math.max(2, Math.min(60, Number(values['listen-seconds'])));
   mkdirSync(join(ARTIFACTS, 'mic'), { recursive: true });
   const noise = join(ARTIFACTS, 'mic', 'room-noise.wav');
-  execFileSync('sox', ['-n', '-r', '48000', '-b', '16', '-c', '1', noise, 'synth', String(listenSeconds + 15), 'whitenoise', 'vol', '0.001']);
+  execFileSync('sox', ['-R', '-n', '-r', '48000', '-b', '16', '-c', '1', noise, 'synth', String(listenSeconds + 15), 'whitenoise', 'vol', '0.001']);
   const micBrowser = await launch(noise);
   let busy: { taskPct: number; scriptPct: number };
   try {

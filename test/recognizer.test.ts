@@ -71,7 +71,7 @@ describe('DigitRecognizer (shipped default model)', function () {
   it('handles 44.1 kHz stereo 24-bit input (resampled by the DSP core)', async () => {
     const src = clip('4_george_2');
     const out = join(work, 'stereo44k.wav');
-    execFileSync('sox', [src, '-r', '44100', '-b', '24', '-c', '2', out]);
+    execFileSync('sox', ['-R', src, '-r', '44100', '-b', '24', '-c', '2', out]);
     const [a, b] = await Promise.all([r.predict(src), r.predict(out)]);
     assert.equal(b.digit, a.digit);
   });
@@ -131,7 +131,7 @@ describe('Ensemble', () => {
 describe('evaluate', () => {
   it('reports accuracy, per-class/per-speaker figures and rejection of non-digit clips from a manifest', async () => {
     const noise = join(work, 'noise.wav');
-    execFileSync('sox', ['-n', '-r', '8000', '-b', '16', '-c', '1', noise, 'synth', '0.8', 'whitenoise', 'vol', '0.3']);
+    execFileSync('sox', ['-R', '-n', '-r', '8000', '-b', '16', '-c', '1', noise, 'synth', '0.8', 'whitenoise', 'vol', '0.3']);
     const manifest = join(work, 'manifest.csv');
     writeFileSync(manifest, ['file,label', ...TEST_CLIPS.map((n, i) => `${clip(n)},${i}`), `${noise},none`, `${join(work, 'silence.wav')},none`].join('\n'));
     writeFileSync(join(work, 'silence.wav'), readFileSync(join('test', 'fixtures', 'wav', 's16.wav')).subarray(0, 44));

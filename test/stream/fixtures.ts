@@ -104,9 +104,13 @@ export function editDistance(a: string, b: string): number {
   return alignDigits(a, b).distance;
 }
 
-/** Runs sox (and espeak-ng) to make non-digit audio as 8 kHz mono Float32. */
+/**
+ * Runs sox (and espeak-ng) to make non-digit audio as 8 kHz mono Float32. `-R` seeds sox's dither
+ * and noise generators: without it every run hears slightly different audio, and counts compared
+ * between two runs (or two calls) drift by a digit or two.
+ */
 function soxToFloat(args: string[], input?: Buffer): Float32Array {
-  const r = spawnSync('sox', args, { input, maxBuffer: 1 << 28 });
+  const r = spawnSync('sox', ['-R', ...args], { input, maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`sox ${args.join(' ')} failed: ${r.stderr?.toString()}`);
   const b = r.stdout as Buffer;
   const out = new Float32Array(b.length >> 1);

@@ -58,7 +58,7 @@ describe('segmenter: second views and whole-word checks against non-digit words'
   });
 
   // With the cnn default this view removed false digits on dev words; with the resnet-se default
-  // (mean-normalized input, 234 none words) it removes none measurable (these words: 18 with and
+  // (mean-normalized input, 234 none words) it removes none measurable (these words: 16 with and
   // without it), so what is checked is its contract: it only ever rejects, and real digits survive it.
   it('a third view with a longer silent tail can only reject, and takes no real digits away', async () => {
     const words = ['dentist', 'done', 'knife', 'kevin', 'wine', 'dive', 'mine'];

@@ -49,18 +49,18 @@ export function makeMicWav(clips: string[], out: string, opts: { lead?: number; 
   const parts: string[] = [];
   clips.forEach((clip, i) => {
     const p = join(ARTIFACTS, 'mic', `part-${i}-${out.replace(/\W/g, '_')}.wav`);
-    execFileSync('sox', [clip, '-r', '48000', '-b', '16', '-c', '1', p, 'pad', String(i === 0 ? lead : gap / 2), String(i === clips.length - 1 ? tail : gap / 2)]);
+    execFileSync('sox', ['-R', clip, '-r', '48000', '-b', '16', '-c', '1', p, 'pad', String(i === 0 ? lead : gap / 2), String(i === clips.length - 1 ? tail : gap / 2)]);
     parts.push(p);
   });
   const joined = join(ARTIFACTS, 'mic', `joined-${out}`);
   const file = join(ARTIFACTS, 'mic', out);
   if (parts.length === 1) execFileSync('cp', [parts[0], joined]);
-  else execFileSync('sox', [...parts, joined]);
+  else execFileSync('sox', ['-R', ...parts, joined]);
   // Mix in quiet white noise (-60 dBFS) over the whole file.
   const seconds = Number(execFileSync('soxi', ['-D', joined]).toString().trim());
   const noise = join(ARTIFACTS, 'mic', `noise-${out}`);
-  execFileSync('sox', ['-n', '-r', '48000', '-b', '16', '-c', '1', noise, 'synth', String(seconds), 'whitenoise', 'vol', '0.001']);
-  execFileSync('sox', ['-m', joined, noise, file]);
+  execFileSync('sox', ['-R', '-n', '-r', '48000', '-b', '16', '-c', '1', noise, 'synth', String(seconds), 'whitenoise', 'vol', '0.001']);
+  execFileSync('sox', ['-R', '-m', joined, noise, file]);
   return file;
 }
 

@@ -179,11 +179,11 @@ describe('kiosk web app in headless Chromium', function () {
       ['1', 'whitenoise', '0.001'], ['0.3', 'brownnoise', '0.5'], ['2', 'whitenoise', '0.001'],
     ].map(([sec, kind, vol], i) => {
       const f = join(dir, `burst-${i}.wav`);
-      execFileSync('sox', ['-n', '-r', '48000', '-b', '16', '-c', '1', f, 'synth', sec, kind, 'vol', vol]);
+      execFileSync('sox', ['-R', '-n', '-r', '48000', '-b', '16', '-c', '1', f, 'synth', sec, kind, 'vol', vol]);
       return f;
     });
     const wav = join(dir, 'noise-bursts.wav');
-    execFileSync('sox', [...parts, wav]);
+    execFileSync('sox', ['-R', ...parts, wav]);
     const { browser, page, consoleErrors } = await open(wav, 'mode=continuous&listen=1');
     await waitReady(page);
     await page.waitForTimeout(7500);
