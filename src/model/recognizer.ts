@@ -131,11 +131,6 @@ export class DigitRecognizer {
     return new DigitRecognizer({ info, source, backend, session, speechCore, options });
   }
 
-  /** Whether predict/predictBatch cut each clip to its speech first (the model was trained so). */
-  get cutsToSpeech(): boolean {
-    return this.info.speechTrim !== null;
-  }
-
   get labels(): readonly string[] {
     return this.info.labels;
   }

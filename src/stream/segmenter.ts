@@ -24,12 +24,6 @@ export interface SegmentClassifier {
   predictBatch?(inputs: { samples: Float32Array; sampleRate: number }[]): Promise<SegmentPrediction[]> | SegmentPrediction[];
   /** The classifier's own digit threshold (DigitRecognizer's calibrated one), applied to a piece's combined views. */
   threshold?: number;
-  /**
-   * True when the classifier cuts every input to its speech before the model (DigitRecognizer with
-   * a model trained on clips cut so): silence a view adds is cut away again, so the veto view
-   * (SplitOptions.vetoTailMs) would be the second view once more and is skipped.
-   */
-  readonly cutsToSpeech?: boolean;
 }
 
 export interface Piece {
@@ -136,16 +130,6 @@ export interface SplitOptions {
   /** A piece whose "none" probability exceeds this in either view is not a digit. Default 0.3. */
   verifyNoneMax?: number;
   /**
-   * A third view, used only to reject: the trimmed speech followed by this much silence (about what
-   * the model's espeak-ng training clips end with). A piece whose "none" probability there exceeds
-   * vetoNoneMin is not a digit. On the development words (as above) 40 -> 31 false digits, with espeak-ng
-   * digits (72/80), FSDD test clips (149/150) and FSDD strings (seeds 5-7) unchanged. 0 turns it
-   * off; a classifier that cuts inputs to their speech (SegmentClassifier.cutsToSpeech) never gets it.
-   * Defaults 300 ms and 0.5.
-   */
-  vetoTailMs?: number;
-  vetoNoneMin?: number;
-  /**
    * A segment split into several pieces whose speech is at most wholeWordMaxMs long is also
    * classified whole; when its "none" probability (both views averaged) reaches wholeWordNoneMin,
    * it is one non-digit word cut at a closure, and none of its pieces is a digit. Two FSDD training
@@ -171,7 +155,7 @@ export interface SplitOptions {
  * longer than a digit usually is) and the best wins — dynamic programming over the sorted cut
  * points, so k candidates cost at most k(k+1)/2 classifications, all in one model run. A stretch
  * without weak valleys, or short and confidently classified, costs one classification. Each
- * classification looks at the piece in up to three views (verifyTailMs, vetoTailMs), and a short
+ * classification looks at the piece in up to two views (verifyTailMs), and a short
  * segment that was split is also classified whole (wholeWordMaxMs).
  */
 export async function splitSegment(
@@ -208,11 +192,7 @@ export async function splitSegment(
     return { samples: dropDb > 0 ? cutToSpeech(core, piece, sampleRate, { dropDb, marginMs: margin }) : piece, sampleRate };
   };
   const tail = Math.round(((options.verifyTailMs ?? 150) / 1000) * sampleRate);
-  // After the classifier's own cut the veto view equals the second one, whose "none" check
-  // (verifyNoneMax 0.3) is already stricter than the veto's (vetoNoneMin 0.5): one model input less.
-  const vetoTailMs = classifier.cutsToSpeech ? 0 : (options.vetoTailMs ?? 300);
-  const veto = { tail: Math.round((vetoTailMs / 1000) * sampleRate), noneMin: options.vetoNoneMin ?? 0.5 };
-  const views = new SegmentViews(classifier, (a, b) => ({ samples: samples.subarray(a, b), sampleRate }), trimmed, tail, options.verifyNoneMax ?? 0.3, veto);
+  const views = new SegmentViews(classifier, (a, b) => ({ samples: samples.subarray(a, b), sampleRate }), trimmed, tail, options.verifyNoneMax ?? 0.3);
   // The whole segment is a candidate non-digit word only while the model can take it in at once.
   const wholeWord = tail > 0 && n > 0 && bounds.length + weak.length > 2 && ms(n) - edgeSilenceMs <= (options.wholeWordMaxMs ?? DEFAULT_WHOLE_WORD_MAX_MS);
   // Each stretch whole (and the segment, when it may be one word), in one model run.
@@ -286,9 +266,8 @@ function withSilence(v: Audio, samples: number): Audio {
  * The classifier's answers for pieces of one segment, cached by [start, end). With `tail` > 0 each
  * piece is seen twice: as cut (with the pause around it, like an FSDD clip's own silence), and as
  * its trimmed speech followed by `tail` samples of silence; the two views' probabilities are
- * averaged, and a piece either view finds probably "none" (above noneMax) is not a digit. A third
- * view (`veto.tail` samples of silence after the speech) can only reject. With `tail` 0, only the
- * trimmed speech is classified. One classify() call is one model run.
+ * averaged, and a piece either view finds probably "none" (above noneMax) is not a digit. With
+ * `tail` 0, only the trimmed speech is classified. One classify() call is one model run.
  */
 class SegmentViews {
   private readonly cache = new Map<string, SegmentPrediction>();
@@ -298,7 +277,6 @@ class SegmentViews {
     private readonly trimmed: (a: number, b: number) => Audio,
     private readonly tail: number,
     private readonly noneMax: number,
-    private readonly veto: { tail: number; noneMin: number },
   ) {}
 
   async classify(ranges: [number, number][]): Promise<void> {
@@ -307,17 +285,12 @@ class SegmentViews {
     const inputs: Audio[] = [];
     for (const [a, b] of todo) {
       const v = this.trimmed(a, b);
-      if (this.tail > 0) {
-        inputs.push(this.asCut(a, b), withSilence(v, this.tail));
-        if (this.veto.tail > 0) inputs.push(withSilence(v, this.veto.tail));
-      } else {
-        inputs.push(v);
-      }
+      if (this.tail > 0) inputs.push(this.asCut(a, b), withSilence(v, this.tail));
+      else inputs.push(v);
     }
     const c = this.classifier;
     const out = c.predictBatch ? await c.predictBatch(inputs) : await Promise.all(inputs.map((x) => c.predict(x)));
-    const per = this.tail > 0 ? (this.veto.tail > 0 ? 3 : 2) : 1;
-    todo.forEach(([a, b], k) => this.cache.set(`${a}:${b}`, per > 1 ? this.combine(out[per * k], out[per * k + 1], per > 2 ? out[per * k + 2] : undefined) : out[k]));
+    todo.forEach(([a, b], k) => this.cache.set(`${a}:${b}`, this.tail > 0 ? this.combine(out[2 * k], out[2 * k + 1]) : out[k]));
   }
 
   get(a: number, b: number): SegmentPrediction {
@@ -326,7 +299,7 @@ class SegmentViews {
     return p;
   }
 
-  private combine(first: SegmentPrediction, second: SegmentPrediction, vetoView?: SegmentPrediction): SegmentPrediction {
+  private combine(first: SegmentPrediction, second: SegmentPrediction): SegmentPrediction {
     const labels = first.labels;
     const pa = first.probabilities;
     const pb = second.probabilities;
@@ -336,8 +309,7 @@ class SegmentViews {
     for (let i = 0; i < labels.length; i++) mean[i] = (pa[i] + pb[i]) / 2;
     const d = decide(mean, labels, this.classifier.threshold ?? 0);
     const none = labels.indexOf(NOT_A_DIGIT_LABEL);
-    const vetoed = none >= 0 && vetoView?.probabilities?.length === labels.length && vetoView.probabilities[none] > this.veto.noneMin;
-    if (d.isDigit && none >= 0 && (vetoed || Math.max(pa[none], pb[none]) > this.noneMax)) {
+    if (d.isDigit && none >= 0 && Math.max(pa[none], pb[none]) > this.noneMax) {
       d.isDigit = false;
       d.digit = null;
       d.rejectedBy = 'none-class';

@@ -224,9 +224,6 @@ const classifier: SegmentClassifier = {
   get threshold() {
     return threshold();
   },
-  get cutsToSpeech() {
-    return Boolean(recognizer?.info.speechTrim);
-  },
   predict: async (input) => (await classify([input]))[0],
   predictBatch: (inputs) => classify(inputs),
 };
