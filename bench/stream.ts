@@ -1,10 +1,12 @@
 /**
  * Streaming benchmark (src/stream Listener + the shipped model), no microphone needed.
  *
- *   npx tsx bench/stream.ts [--strings 120] [--false-hours 1] [--soak-minutes 60] [--idle-seconds 20] [--rate 8000] [--model FILE] [--vad JSON] [--json]
+ *   npx tsx bench/stream.ts [--strings 120] [--pauses 120-450] [--false-hours 1] [--soak-minutes 60] [--idle-seconds 20]
+ *                           [--rate 8000] [--model FILE] [--vad JSON] [--split JSON] [--json]
  *
  * 1. Connected digits: FSDD test clips (takes 0-4) of one speaker joined into strings of 4-10 digits
- *    with 120-450 ms pauses, in -60 dBFS noise, pushed as fast as possible: digit error rate
+ *    with 120-450 ms pauses (--pauses; e.g. 0-100 for digits run together), in -60 dBFS noise, pushed
+ *    as fast as possible: digit error rate
  *    (edit distance), whole-string accuracy, segmentation errors (events vs spoken digits).
  * 2. Latency: from the end of a digit's speech (in its FSDD clip: the last 10 ms within 40 dB of the
  *    clip's peak and above its own background) to the digit's event (the audio the Listener had heard
@@ -20,7 +22,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DigitRecognizer } from '../src/model/recognizer.js';
-import { Listener, loadStreamCore } from '../src/stream/index.js';
+import { Listener, loadStreamCore, type SplitOptions } from '../src/stream/index.js';
 import { BENCH_WORDS } from './stream-words.js';
 import { concatFloat, editDistance, makeDigitString, melody, noiseBurst, rng, silence, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
 
@@ -38,6 +40,12 @@ const acceptWholeAbove = arg('accept-whole', 0.9);
 // Endpointer settings to try on every Listener here (strings, false events, soak), e.g. '{"hangoverMs":100,"postRollMs":40}'.
 const vadArg = process.argv.indexOf('--vad');
 const vad = { hangoverMs, ...(vadArg > 0 ? (JSON.parse(process.argv[vadArg + 1]) as Record<string, number>) : {}) };
+// Connected-digit settings likewise, e.g. '{"earlySplit":false}'.
+const splitArg = process.argv.indexOf('--split');
+const split: SplitOptions = { acceptWholeAbove, ...(splitArg > 0 ? (JSON.parse(process.argv[splitArg + 1]) as SplitOptions) : {}) };
+const pausesArg = process.argv.indexOf('--pauses');
+const [minPauseMs, maxPauseMs] = pausesArg > 0 ? process.argv[pausesArg + 1].split('-').map(Number) : [120, 450];
+if (!(minPauseMs >= 0 && maxPauseMs >= minPauseMs)) throw new Error(`--pauses takes MIN-MAX in ms, e.g. 0-100`);
 // Rate the strings are streamed at (resampled from FSDD's 8 kHz by the core), as a microphone would deliver.
 const streamRate = arg('rate', 8000);
 // Digit confidence threshold (default: the model's calibrated one); trades missed digits for false ones.
@@ -54,7 +62,7 @@ const log = (msg: string) => {
 // A candidate model (default: the shipped one), e.g. to see a retrained model's false digit rate before shipping it.
 const modelArg = process.argv.indexOf('--model');
 const recognizer = await DigitRecognizer.load({ model: modelArg > 0 ? process.argv[modelArg + 1] : undefined });
-const results: Record<string, unknown> = { model: recognizer.source, threshold: threshold ?? recognizer.threshold, vad };
+const results: Record<string, unknown> = { model: recognizer.source, threshold: threshold ?? recognizer.threshold, vad, split };
 
 // 1 + 2: strings, latency.
 {
@@ -72,10 +80,10 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
     const len = 4 + Math.floor(r() * 7);
     let digits = '';
     for (let i = 0; i < len; i++) digits += String(Math.floor(r() * 10));
-    const s = makeDigitString(digits, SPEAKERS[k % SPEAKERS.length], r);
+    const s = makeDigitString(digits, SPEAKERS[k % SPEAKERS.length], r, { minPauseMs, maxPauseMs });
     audioSec += s.samples.length / 8000;
     const speechEndMs = s.spans.map(([a, b]) => (a + (core.speechExtent(s.samples.subarray(a, b), 8000, 40, 0)?.[1] ?? b - a)) / 8);
-    const listener = await Listener.create({ recognizer, threshold, vad, split: { acceptWholeAbove } });
+    const listener = await Listener.create({ recognizer, threshold, vad, split });
     let heard = '';
     let events = 0;
     const segments = new Set<number>();
@@ -106,6 +114,7 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
   }
   results.strings = {
     sampleRate: streamRate,
+    pausesMs: [minPauseMs, maxPauseMs],
     strings: nStrings,
     digits: total,
     digitErrorRate: +(errors / total).toFixed(4),
@@ -138,7 +147,7 @@ if (falseHours > 0) {
   for (const w of words) pool.push(spokenWords(w, voices[Math.floor(r() * voices.length)], 130 + Math.floor(r() * 60)));
   for (const k of ['whitenoise', 'pinknoise', 'brownnoise'] as const) for (const g of [-35, -20, -10]) pool.push(noiseBurst(k, 0.3 + r() * 0.7, g));
   pool.push(melody(['C4', 'E4', 'G4', 'C5'], 0.25), melody(['A3', 'C4', 'E4'], 0.4, 'sine'), melody(['D4', 'F4', 'A4', 'D5'], 0.3, 'square'), melody(['G3', 'B3', 'D4'], 0.5));
-  const listener = await Listener.create({ recognizer, threshold, vad });
+  const listener = await Listener.create({ recognizer, threshold, vad, split });
   let falseDigits = 0;
   let rejected = 0;
   const byKind = new Map<string, number>();
@@ -180,7 +189,7 @@ if (falseHours > 0) {
 // 4: soak, RSS over a long stream fed as fast as possible.
 if (soakMinutes > 0) {
   const r = rng(99);
-  const listener = await Listener.create({ recognizer, vad });
+  const listener = await Listener.create({ recognizer, vad, split });
   let digits = 0;
   listener.on('digit', () => digits++);
   const blocks: Float32Array[] = [];
