@@ -125,7 +125,6 @@ async function measure(bytes: Uint8Array) {
     babble: { '10dB': await accuracy(babble[10]), '5dB': await accuracy(babble[5]) },
     padded: await accuracy(padded),
     babbleWithRejection: { '10dB': await accuracy(babble[10], true), '5dB': await accuracy(babble[5], true) },
-    bytes: bytes.length,
   };
 }
 
@@ -276,9 +275,9 @@ const md = [
   '',
   '| file | size | test | babble 10 dB | babble 5 dB | padded with silence |',
   '|---|---|---|---|---|---|',
-  ...rows.map(
-    ([p, m]) =>
-      `| ${p === 'fp32' ? `${name}.onnx` : `${name}.int8.onnx`} | ${(m.bytes / 1024).toFixed(1)} KB | ${pct(m.testAccuracy)} (${pct(m.testAccuracyWithRejection)}) | ${pct(m.babble['10dB'])} (${pct(m.babbleWithRejection['10dB'])}) | ${pct(m.babble['5dB'])} (${pct(m.babbleWithRejection['5dB'])}) | ${pct(m.padded)} |`,
+  ...rows.map(([p, m]) => [p === 'fp32' ? `${name}.onnx` : `${name}.int8.onnx`, m] as const).map(
+    ([file, m]) =>
+      `| ${file} | ${(card.files[file].bytes / 1024).toFixed(1)} KB | ${pct(m.testAccuracy)} (${pct(m.testAccuracyWithRejection)}) | ${pct(m.babble['10dB'])} (${pct(m.babbleWithRejection['10dB'])}) | ${pct(m.babble['5dB'])} (${pct(m.babbleWithRejection['5dB'])}) | ${pct(m.padded)} |`,
   ),
   '',
   'Babble: each test clip mixed with 3-7 other FSDD training clips (seeded), SNR over the whole clip. Padded: each test clip with 0.5 s of faint room noise (-60 dBFS) before it and 0.3 s after, as a recording would have.',
