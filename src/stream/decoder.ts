@@ -109,7 +109,7 @@ export interface DecoderOptions {
  * An open segment is searched for a sure pause (SplitOptions.earlySplit) at every endpointer hop, and
  * a pause is found once this much audio follows it (the splitter's own minPieceMs, 150 ms, would
  * hold digits run together back ~70 ms longer: on 120 FSDD strings with 0-100 ms pauses, digit
- * events over 250 ms after their speech 122 -> 77 of 847, with no digit more wrong).
+ * events over 250 ms after their speech 133 with it, 103 with 80 ms, of 847; errors 6.1 / 6.0%).
  */
 const EARLY_SPLIT_AFTER_MS = 80;
 
@@ -293,7 +293,8 @@ export class StreamDecoder {
    * Digits run together share an open segment even when no silence the endpointer would hear lies
    * between them (SplitOptions.earlySplit): at every hop, the open audio is searched for a sure
    * pause, and the speech before the last one is recognized at once when it holds a digit's worth
-   * of speech, as recognizeEarly does at a pause the endpointer hears. The rest stays open.
+   * of speech, as recognizeEarly does at a pause the endpointer hears; it is let out only if every
+   * piece is surely a digit (surelyDigit), else it stays open with the rest.
    */
   private async splitEarly(): Promise<void> {
     const split = this.opts.split;
