@@ -1,11 +1,12 @@
 /**
  * Streaming benchmark (src/stream Listener + the shipped model), no microphone needed.
  *
- *   npx tsx bench/stream.ts [--strings 120] [--pauses 120-450] [--false-hours 1] [--soak-minutes 60] [--idle-seconds 20]
+ *   npx tsx bench/stream.ts [--strings 120] [--pauses 120-450] [--speakers a,b] [--false-hours 1] [--soak-minutes 60] [--idle-seconds 20]
  *                           [--rate 8000] [--model FILE] [--vad JSON] [--split JSON] [--json]
  *
  * 1. Connected digits: FSDD test clips (takes 0-4) of one speaker joined into strings of 4-10 digits
- *    with 120-450 ms pauses (--pauses; e.g. 0-100 for digits run together), in -60 dBFS noise, pushed
+ *    with 120-450 ms pauses (--pauses; e.g. 0-100 for digits run together; --speakers: only theirs, e.g.
+ *    the speaker a leave-one-speaker-out model never heard), in -60 dBFS noise, pushed
  *    as fast as possible: digit error rate
  *    (edit distance), whole-string accuracy, segmentation errors (events vs spoken digits).
  * 2. Latency: from the end of a digit's speech (in its FSDD clip: the last 10 ms within 40 dB of the
@@ -46,6 +47,9 @@ const split: SplitOptions = { acceptWholeAbove, ...(splitArg > 0 ? (JSON.parse(p
 const pausesArg = process.argv.indexOf('--pauses');
 const [minPauseMs, maxPauseMs] = pausesArg > 0 ? process.argv[pausesArg + 1].split('-').map(Number) : [120, 450];
 if (!(minPauseMs >= 0 && maxPauseMs >= minPauseMs)) throw new Error(`--pauses takes MIN-MAX in ms, e.g. 0-100`);
+const speakersArg = process.argv.indexOf('--speakers');
+const speakers = speakersArg > 0 ? process.argv[speakersArg + 1].split(',') : SPEAKERS;
+for (const sp of speakers) if (!SPEAKERS.includes(sp)) throw new Error(`--speakers: ${sp} is not an FSDD speaker (${SPEAKERS.join(', ')})`);
 // Rate the strings are streamed at (resampled from FSDD's 8 kHz by the core), as a microphone would deliver.
 const streamRate = arg('rate', 8000);
 // Digit confidence threshold (default: the model's calibrated one); trades missed digits for false ones.
@@ -80,7 +84,7 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
     const len = 4 + Math.floor(r() * 7);
     let digits = '';
     for (let i = 0; i < len; i++) digits += String(Math.floor(r() * 10));
-    const s = makeDigitString(digits, SPEAKERS[k % SPEAKERS.length], r, { minPauseMs, maxPauseMs });
+    const s = makeDigitString(digits, speakers[k % speakers.length], r, { minPauseMs, maxPauseMs });
     audioSec += s.samples.length / 8000;
     const speechEndMs = s.spans.map(([a, b]) => (a + (core.speechExtent(s.samples.subarray(a, b), 8000, 40, 0)?.[1] ?? b - a)) / 8);
     const listener = await Listener.create({ recognizer, threshold, vad, split });
@@ -115,6 +119,7 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
   results.strings = {
     sampleRate: streamRate,
     pausesMs: [minPauseMs, maxPauseMs],
+    speakers,
     strings: nStrings,
     digits: total,
     digitErrorRate: +(errors / total).toFixed(4),
