@@ -79,17 +79,12 @@ export class Listener extends EventEmitter {
   }
 
   static async create(options: ListenerOptions = {}): Promise<Listener> {
-    if (options.threshold !== undefined && !(options.threshold >= 0 && options.threshold <= 1)) {
-      throw new AudioInputError(`threshold must be in 0..1, got ${options.threshold}`);
-    }
-    if (options.sensitivity !== undefined && !(options.sensitivity >= 0 && options.sensitivity <= 1)) {
-      throw new AudioInputError(`sensitivity must be in 0..1, got ${options.sensitivity}`);
+    for (const name of ['threshold', 'sensitivity', 'stringThreshold'] as const) {
+      const v = options[name];
+      if (v !== undefined && !(v >= 0 && v <= 1)) throw new AudioInputError(`${name} must be in 0..1, got ${v}`);
     }
     if (options.maxDurationMs !== undefined && !(options.maxDurationMs > 0)) {
       throw new AudioInputError(`maxDurationMs must be > 0, got ${options.maxDurationMs}`);
-    }
-    if (options.stringThreshold !== undefined && !(options.stringThreshold >= 0 && options.stringThreshold <= 1)) {
-      throw new AudioInputError(`stringThreshold must be in 0..1, got ${options.stringThreshold}`);
     }
     if (options.stringPauseMs !== undefined && !(options.stringPauseMs > 0)) {
       throw new AudioInputError(`stringPauseMs must be > 0, got ${options.stringPauseMs}`);
