@@ -161,7 +161,7 @@ export interface SplitOptions {
    * and every piece of it is a digit the model is sure is not another word ("not a digit"
    * probability <= 0.02; models without that class never split early); otherwise it waits for the
    * segment's end. On 120 FSDD strings with 0-100 ms pauses (bench/stream.ts --pauses 0-100),
-   * digit events over 250 ms after their speech: 226 -> 77 of 847. Default true.
+   * digit events over 250 ms after their speech: 226 -> 103 of 847. Default true.
    */
   earlySplit?: boolean;
 }
