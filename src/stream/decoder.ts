@@ -4,6 +4,7 @@ import type { StreamCore, VadEvent, VadHandle, VadOptions } from './core.js';
 import {
   DEFAULT_EARLY_PAUSE_MS,
   DEFAULT_MIN_SPEECH_MS,
+  DEFAULT_SURE_ANY_LENGTH_DB,
   findSurePauses,
   splitSegment,
   type SegmentClassifier,
@@ -109,7 +110,8 @@ export interface DecoderOptions {
  * An open segment is searched for a sure pause (SplitOptions.earlySplit) at every endpointer hop, and
  * a pause is found once this much audio follows it (the splitter's own minPieceMs, 150 ms, would
  * hold digits run together back ~70 ms longer: on 120 FSDD strings with 0-100 ms pauses, digit
- * events over 250 ms after their speech 133 with it, 103 with 80 ms, of 847; errors 6.1 / 6.0%).
+ * events over 250 ms after their speech 133 with it, 103 with 80 ms, of 847; errors 6.1 / 6.0%; both
+ * measured before EARLY_SPLIT_SHALLOWER_DB).
  */
 const EARLY_SPLIT_AFTER_MS = 80;
 
@@ -121,6 +123,14 @@ const EARLY_SPLIT_AFTER_MS = 80;
  * (FSDD strings, seed 7, 0-100 ms pauses) 217 early, 199 with it.
  */
 const EARLY_SPLIT_NONE_MAX = 0.02;
+
+/**
+ * Because of that check, the early search also takes valleys this much shallower than the
+ * splitter's very deep ones (SplitOptions.sureAnyLengthDb, 28 -> 22 dB), which the splitter itself
+ * would only weigh. On FSDD strings with 0-100 ms pauses (seed 7, bench/stream-errors.ts) 83 -> 91
+ * of 120 strings right; development words' false digits unchanged (61).
+ */
+const EARLY_SPLIT_SHALLOWER_DB = 6;
 
 /** A piece that is a digit and (the model has a "not a digit" class) surely not another word (EARLY_SPLIT_NONE_MAX). */
 function surelyDigit(p: SegmentPrediction): boolean {
@@ -300,7 +310,8 @@ export class StreamDecoder {
     const split = this.opts.split;
     if (split === false || split?.earlySplit === false) return;
     const audio = this.history.slice(this.consumedTo, this.fed);
-    const pauses = findSurePauses(audio, this.sampleRate, this.core, { ...split, minPieceMs: EARLY_SPLIT_AFTER_MS });
+    const sureAnyLengthDb = (split?.sureAnyLengthDb ?? DEFAULT_SURE_ANY_LENGTH_DB) - EARLY_SPLIT_SHALLOWER_DB;
+    const pauses = findSurePauses(audio, this.sampleRate, this.core, { ...split, sureAnyLengthDb, minPieceMs: EARLY_SPLIT_AFTER_MS });
     for (let i = pauses.length - 1; i >= 0; i--) {
       const cut = pauses[i].sample;
       // Each pause is tried once: speech that did not pass waits for the next pause or the segment's end.

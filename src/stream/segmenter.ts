@@ -35,7 +35,7 @@ export interface Piece {
 
 const DEFAULT_SURE_DEPTH_DB = 15;
 const DEFAULT_SURE_LOW_MS = 60;
-const DEFAULT_SURE_ANY_LENGTH_DB = 28;
+export const DEFAULT_SURE_ANY_LENGTH_DB = 28;
 const DEFAULT_WHOLE_WORD_MAX_MS = 1100;
 const DEFAULT_MIN_DEPTH_DB = 8;
 const DEFAULT_MIN_PIECE_MS = 150;
@@ -156,12 +156,12 @@ export interface SplitOptions {
   /**
    * Streaming only (Listener): digits run together with pauses too short or too noisy for the
    * endpointer to hear as silence share one open segment. While a segment is open, the speech
-   * before a sure pause (sureDepthDb/sureLowMs or sureAnyLengthDb) is recognized as soon as 80 ms
+   * before a sure pause (sureDepthDb/sureLowMs, or sureAnyLengthDb less 6 dB) is recognized as soon as 80 ms
    * of speech follow the pause, and let out when it holds a digit's worth of speech (minSpeechMs)
    * and every piece of it is a digit the model is sure is not another word ("not a digit"
    * probability <= 0.02; models without that class never split early); otherwise it waits for the
    * segment's end. On 120 FSDD strings with 0-100 ms pauses (bench/stream.ts --pauses 0-100),
-   * digit events over 250 ms after their speech: 226 -> 103 of 847. Default true.
+   * digit events over 250 ms after their speech: 227 -> 83 of 847, digit errors 6.3 -> 5.3%. Default true.
    */
   earlySplit?: boolean;
 }

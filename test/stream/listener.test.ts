@@ -114,8 +114,8 @@ describe('Listener: streaming digit recognition with the shipped model', functio
   it('gives a digit run together with the next one, without a pause the endpointer hears, soon after its speech', async () => {
     // Two FSDD clips joined by 0-40 ms: the endpointer often hears no silence between them (and
     // earlyPauseMs is off here), so the sure pause between the digits (SplitOptions.earlySplit) is
-    // what lets the first one out before the second ends. Measured: 23 of 30 first digits within
-    // 250 ms of their speech with it, 12 without; 28 strings right either way.
+    // what lets the first one out before the second ends. Measured: 27 of 30 first digits within
+    // 250 ms of their speech with it, 12 without; 30 and 28 strings right.
     const core = await loadStreamCore();
     const r = rng(23);
     const n = 30;
@@ -133,18 +133,19 @@ describe('Listener: streaming digit recognition with the shipped model', functio
         for (let i = 0; i < s.samples.length; i += 80) listener.push(s.samples.subarray(i, i + 80), 8000);
         await listener.end();
         const first = events.length ? events[0].decidedAtMs + events[0].computeMs - speechEndMs : Infinity;
-        return { text: events.map((d) => d.digit).join(''), first };
+        return { text: events.map((d) => d.digit).join(''), first, decidedAtMs: events.length ? events[0].decidedAtMs : Infinity };
       };
       const on = await heard(true);
       const off = await heard(false);
-      assert.ok(on.first <= off.first + 5, `${digits}: first digit ${on.first.toFixed(0)} ms after its speech with the early split, ${off.first.toFixed(0)} without`);
+      // Where in the stream it was decided (compute time varies with the machine's load).
+      assert.ok(on.decidedAtMs <= off.decidedAtMs, `${digits}: first digit decided at ${on.decidedAtMs} ms with the early split, ${off.decidedAtMs} without`);
       within.on += on.first <= 250 ? 1 : 0;
       within.off += off.first <= 250 ? 1 : 0;
       right.on += on.text === digits ? 1 : 0;
       right.off += off.text === digits ? 1 : 0;
     }
     assert.ok(within.on >= within.off + 6, `first digits within 250 ms of their speech: ${within.on} of ${n} with the early split, ${within.off} without`);
-    assert.ok(right.on >= right.off && right.on >= 26, `strings right: ${right.on} of ${n} with the early split, ${right.off} without`);
+    assert.ok(right.on >= right.off && right.on >= 27, `strings right: ${right.on} of ${n} with the early split, ${right.off} without`);
   });
 
   it('gives no digit events for noise bursts and melodies, and rejects nothing it never heard', async () => {
