@@ -62,10 +62,16 @@ export function digitExamples(audio: readonly Float32Array[], clips: readonly Fs
  * subset); without it the words are a fixed seeded pick (validation must not change between epochs).
  * Babble is left out on purpose: digits in babble must stay digits.
  */
-export function noneExamples(words: readonly Float32Array[], count: number, sampleRate: number, rng: Rng, freshWords = false): Example[] {
+export function noneExamples(
+  words: readonly Float32Array[],
+  count: number,
+  sampleRate: number,
+  rng: Rng,
+  options: { freshWords?: boolean } = {},
+): Example[] {
   const out: Example[] = [];
   const nWords = Math.min(words.length, Math.round(count * 0.6));
-  if (freshWords) {
+  if (options.freshWords) {
     for (let k = 0; k < nWords; k++) out.push({ audio: (r: Rng) => r.pick(words), label: NONE_LABEL_INDEX });
   } else {
     const picked = rng.shuffle(words.map((_, i) => i)).slice(0, nWords);

@@ -47,6 +47,8 @@ export const TRAINING_FEATURE_CONFIG: Partial<FeatureConfig> = {
   numFrames: 64,
 };
 
+export const DEFAULT_NONE_SHARE = 0.1;
+
 export interface RunOptions {
   arch: Architecture;
   /** FSDD folder (else $SPOKEN_DIGITS_DATA or the cache). */
@@ -61,6 +63,11 @@ export interface RunOptions {
   syntheticDigits?: number;
   /** Train a "not a digit" class. */
   none: boolean;
+  /**
+   * "Not a digit" training examples drawn each epoch per digit example (default 0.1): 60% words,
+   * the rest noise and near-silence.
+   */
+  noneShare?: number;
   featureConfig?: Partial<FeatureConfig>;
   width?: number;
   /** Per-clip mean normalization as the model's first layer (zoo.ts UtteranceMeanNormalization). */
@@ -217,7 +224,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       const valWords = order.slice(0, nValWords).map((i) => words[i]);
       const trainWords = order.slice(nValWords).map((i) => words[i]);
       const digitsInTrain = train.length;
-      train.push(...noneExamples(trainWords, Math.max(8, Math.round(digitsInTrain / 10)), rate, rng, true));
+      train.push(...noneExamples(trainWords, Math.max(8, Math.round(digitsInTrain * (o.noneShare ?? DEFAULT_NONE_SHARE))), rate, rng, { freshWords: true }));
       noneVal = noneExamples(valWords, Math.max(4, Math.round(validation.length / 10)), rate, rng);
       validation.push(...noneVal);
     }
@@ -275,7 +282,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   extractor.dispose();
 
   const provenance: Record<string, unknown> = {
-    data: { source: 'FSDD', split: splitName(o.split), trainClips: fitClips.length, validationClips: valClips.length, testClips: split.test.length, limit: o.limit ?? null, synthetic: syntheticInfo, notADigit: o.none },
+    data: { source: 'FSDD', split: splitName(o.split), trainClips: fitClips.length, validationClips: valClips.length, testClips: split.test.length, limit: o.limit ?? null, synthetic: syntheticInfo, notADigit: o.none, noneShare: o.none ? (o.noneShare ?? DEFAULT_NONE_SHARE) : null },
     arch: o.arch,
     initFrom: o.initFrom ?? null,
     width: o.width ?? 1,

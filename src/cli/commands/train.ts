@@ -33,6 +33,7 @@ interface Opts {
   synthetic: string | boolean;
   syntheticDigits?: number;
   none: boolean;
+  noneShare?: number;
   augment: boolean;
   width?: number;
   utteranceNorm: boolean;
@@ -75,6 +76,7 @@ export function register(program: Command): void {
     .option('--synthetic [dir]', 'mix in synthetic espeak-ng speakers (default dir: ~/.cache/spoken-digits/synthetic; make them with scripts/synthesize-speakers.sh)', false)
     .option('--synthetic-digits <n>', 'use at most N synthetic digit clips (0 = only the non-digit words)', int('--synthetic-digits', 0))
     .option('--no-none', 'no "not a digit" class')
+    .option('--none-share <x>', '"not a digit" examples per digit example in each epoch, 60% of them words, the rest noise and silence (default 0.1)', num('--none-share', 0, 2))
     .option('--no-augment', 'no audio augmentation or SpecAugment')
     .option('--augment-options <json>', 'augmentation overrides as JSON, e.g. \'{"pNoise":0.8,"snrDb":[-3,20],"noiseKinds":{"babble":6,"pink":1}}\'')
     .option('--init-from <dir>', 'start from the weights of a trained model of the same architecture (its tfjs/ folder), e.g. to fine-tune')
@@ -155,7 +157,7 @@ export function register(program: Command): void {
       await initTrainingBackend();
       const members = opts.arch === 'ensemble' ? opts.members!.split(',').map((s) => s.trim()) : [opts.arch];
       for (const m of members) if (!isArchitecture(m)) throw new TrainOptionError(`unknown architecture '${m}'; choose from mlp, cnn, dscnn, resnet-se, transformer`);
-      const base = { data: opts.data, limit: opts.limit, synthetic, syntheticDigits: opts.syntheticDigits, none: opts.none, featureConfig, width: opts.width, utteranceNorm: opts.utteranceNorm, augment, initFrom: opts.initFrom ? path.resolve(opts.initFrom) : undefined, teacher: opts.teacher ? path.resolve(opts.teacher) : undefined, log };
+      const base = { data: opts.data, limit: opts.limit, synthetic, syntheticDigits: opts.syntheticDigits, none: opts.none, noneShare: opts.noneShare, featureConfig, width: opts.width, utteranceNorm: opts.utteranceNorm, augment, initFrom: opts.initFrom ? path.resolve(opts.initFrom) : undefined, teacher: opts.teacher ? path.resolve(opts.teacher) : undefined, log };
 
       if (opts.loso) {
         if (opts.arch === 'ensemble') throw new TrainOptionError('--loso with --arch ensemble is not supported; run it per member architecture');
