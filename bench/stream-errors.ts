@@ -21,7 +21,7 @@
  */
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import { Listener, loadStreamCore } from '../src/stream/index.js';
-import { concatFloat, makeDigitString, rng, silence, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
+import { concatFloat, DIGIT_WORDS, makeDigitString, rng, silence, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
 import { BENCH_WORDS, DEV_WORDS } from './stream-words.js';
 
 const arg = (name: string, def: string) => {
@@ -61,6 +61,16 @@ async function run(samples: Float32Array): Promise<{ events: Ev[]; segments: num
   await listener.end();
   return { events, segments };
 }
+
+/** Speech alone between pauses (0.6 s before, 0.8 s after) in faint seeded noise, as a word or digit spoken on its own. */
+function aloneInNoise(speech: Float32Array, noiseSeed: number): Float32Array {
+  const noise = rng(noiseSeed);
+  const x = concatFloat([silence(0.6), speech, silence(0.8)]);
+  for (let i = 0; i < x.length; i++) x[i] += 0.001 * (noise() * 2 - 1);
+  return x;
+}
+// espeak-ng voices: the words are spoken in the first four, the digits in all eight.
+const VOICES = ['en-us', 'en', 'en-us+f3', 'en+m3', 'en-gb-x-rp', 'en-us+f2', 'en+m5', 'en-gb-scotland'];
 
 const out: Record<string, unknown> = {};
 if (nStrings > 0) {
@@ -122,7 +132,7 @@ if (nStrings > 0) {
 
 if (wordSet !== 'none') {
   const words = wordSet === 'bench' ? BENCH_WORDS : DEV_WORDS;
-  const voices = ['en-us', 'en', 'en-us+f3', 'en+m3'];
+  const voices = VOICES.slice(0, 4);
   const fired: { word: string; voice: string; gainDb: number; digits: string; confidences: number[]; events: number; segments: number }[] = [];
   let items = 0;
   let falseDigits = 0;
@@ -131,10 +141,7 @@ if (wordSet !== 'none') {
       const speech = spokenWords(w, voice, 150);
       for (const gainDb of [-10, 0]) {
         const g = 10 ** (gainDb / 20);
-        const noise = rng(items + 1);
-        const x = concatFloat([silence(0.6), speech.map((v) => v * g), silence(0.8)]);
-        for (let i = 0; i < x.length; i++) x[i] += 0.001 * (noise() * 2 - 1);
-        const { events, segments } = await run(x);
+        const { events, segments } = await run(aloneInNoise(speech.map((v) => v * g), items + 1));
         items++;
         const digitEvents = events.filter((e) => e.kind === 'digit');
         falseDigits += digitEvents.length;
@@ -152,26 +159,22 @@ if (wordSet !== 'none') {
   }
 }
 if (espeakDigits) {
-  const names = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
-  const voices = ['en-us', 'en', 'en-us+f3', 'en+m3', 'en-gb-x-rp', 'en-us+f2', 'en+m5', 'en-gb-scotland'];
   const misses: string[] = [];
   const rightByVoice: Record<string, number> = {};
-  for (const voice of voices) {
+  for (const voice of VOICES) {
     rightByVoice[voice] = 0;
-    for (const [d, w] of names.entries()) {
-      const noise = rng(100 + d);
-      const x = concatFloat([silence(0.6), spokenWords(w, voice, 150), silence(0.8)]);
-      for (let i = 0; i < x.length; i++) x[i] += 0.001 * (noise() * 2 - 1);
-      const { events } = await run(x);
+    for (const [d, w] of DIGIT_WORDS.entries()) {
+      const { events } = await run(aloneInNoise(spokenWords(w, voice, 150), 100 + d));
       const digits = events.filter((e) => e.kind === 'digit').map((e) => e.digit).join('');
       if (digits === String(d)) rightByVoice[voice]++;
       else misses.push(`${w} [${voice}]: ${events.map((e) => (e.kind === 'digit' ? `${e.digit}` : `rej:${e.reason}(${e.digit})`) + `@${e.confidence.toFixed(2)}`).join(' ') || '-'}`);
     }
   }
   const right = Object.values(rightByVoice).reduce((a, b) => a + b, 0);
-  out.espeakDigits = { items: voices.length * names.length, right, rightByVoice, misses };
+  const items = VOICES.length * DIGIT_WORDS.length;
+  out.espeakDigits = { items, right, rightByVoice, misses };
   if (!json) {
-    console.log(`espeak-ng digits: ${right} of ${voices.length * names.length} right`, rightByVoice);
+    console.log(`espeak-ng digits: ${right} of ${items} right`, rightByVoice);
     for (const m of misses) console.log(`  ${m}`);
   }
 }

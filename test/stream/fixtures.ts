@@ -130,6 +130,9 @@ export function melody(notes: string[], noteSeconds: number, voice: 'sine' | 'pl
   return concatFloat(parts);
 }
 
+/** The digits' English names, in digit order. */
+export const DIGIT_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+
 /** English words spoken by espeak-ng (none of them a digit or a homophone of one). */
 export function spokenWords(text: string, voice = 'en-us', speed = 150): Float32Array {
   const wav = spawnSync('espeak-ng', ['-v', voice, '-s', String(speed), '--stdout', text], { maxBuffer: 1 << 26 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { DigitRecognizer } from '../../src/model/recognizer.js';
 import { Listener, type SplitOptions } from '../../src/stream/index.js';
-import { concatFloat, editDistance, makeDigitString, rng, silence, SPEAKERS, spokenWords } from './fixtures.js';
+import { concatFloat, DIGIT_WORDS, editDistance, makeDigitString, rng, silence, SPEAKERS, spokenWords } from './fixtures.js';
 
 // Words from the development list (bench/stream-words.ts DEV_WORDS: neither the benchmark's held-out
 // words nor the "none" class training words), spoken by espeak-ng.
@@ -58,10 +58,9 @@ describe('segmenter: second views and whole-word checks against non-digit words'
   });
 
   it('espeak-ng digits (the same synthesizer as the words) still come out as digits', async () => {
-    const names = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
     let right = 0;
     for (const v of VOICES)
-      for (const [d, w] of names.entries()) {
+      for (const [d, w] of DIGIT_WORDS.entries()) {
         const x = concatFloat([silence(0.5), spokenWords(w, v, 150), silence(0.8)]);
         if ((await heard(recognizer, x)).digits === String(d)) right++;
       }
