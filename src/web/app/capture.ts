@@ -18,6 +18,7 @@ export class Microphone {
   private source: MediaStreamAudioSourceNode | undefined;
   private node: AudioWorkletNode | undefined;
   private sink: GainNode | undefined;
+  private context: Promise<AudioContext> | undefined;
   private deviceId = '';
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private wanted = false;
@@ -57,6 +58,9 @@ export class Microphone {
       throw new CaptureError('no microphone API: the page must be served over https or from localhost');
     }
     this.setState('starting');
+    // The audio graph is ready before the device opens: what the device captures from its first
+    // moment reaches the worklet, not only what comes after the worklet's module has loaded.
+    const ctx = await this.audioContext();
     try {
       const constraints: MediaTrackConstraints = {
         channelCount: 1,
@@ -82,11 +86,6 @@ export class Microphone {
       this.scheduleRetry();
       return;
     }
-    if (!this.ctx) {
-      this.ctx = new AudioContext({ latencyHint: 'interactive' });
-      await this.ctx.audioWorklet.addModule(workletUrl);
-    }
-    const ctx = this.ctx;
     this.source = ctx.createMediaStreamSource(this.stream);
     this.node = new AudioWorkletNode(ctx, 'sd-capture', { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1] });
     this.node.port.onmessage = (e: MessageEvent<Float32Array>) => this.onBlock(e.data);
@@ -109,6 +108,20 @@ export class Microphone {
       }
     }
     this.setState(ctx.state === 'running' ? 'on' : 'suspended');
+  }
+
+  /** One AudioContext with the capture worklet loaded, made on first use (a failed load is tried again next time). */
+  private audioContext(): Promise<AudioContext> {
+    this.context ??= (async () => {
+      const ctx = new AudioContext({ latencyHint: 'interactive' });
+      await ctx.audioWorklet.addModule(workletUrl);
+      this.ctx = ctx;
+      return ctx;
+    })().catch((err) => {
+      this.context = undefined;
+      throw err;
+    });
+    return this.context;
   }
 
   private scheduleRetry(): void {

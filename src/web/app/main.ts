@@ -365,11 +365,24 @@ mic.onState = (state, detail) => {
   if (state === 'lost' || state === 'starting') decode(closeDecoder);
 };
 
+/**
+ * Opens the microphone; true when it gives audio (or will after a tap). The stream core and the
+ * model's warm-up at the microphone's rate are started, not awaited: blocks that arrive meanwhile
+ * queue in the decoder's backlog, so speech that starts right away is not lost.
+ */
 async function startMic(): Promise<boolean> {
   if (mic.state !== 'on' && mic.state !== 'suspended') await mic.start(settings.micId);
   if (mic.state !== 'on' && mic.state !== 'suspended') return false;
-  await Promise.all([loadCore(), recognizer?.prepareFor(mic.sampleRate)]);
+  warmUp();
   return true;
+}
+
+/** Loads the stream core and runs the model once at the microphone's rate, in the recognizer's queue. */
+function warmUp(): void {
+  const rate = mic.sampleRate;
+  void loadCore().catch((err) => reportError('stream core', err));
+  // Queued behind the model's loading; a model that fails to load is reported where it is loaded.
+  void exclusive((rec) => rec.prepareFor(rate)).catch(() => undefined);
 }
 
 async function toggleListening(on = !listening): Promise<void> {
@@ -759,7 +772,6 @@ async function boot(): Promise<void> {
   enableOffline();
   document.body.dataset.ready = 'true';
   await listeningStarted;
-  if (mic.state === 'on') await recognizer?.prepareFor(mic.sampleRate);
 }
 
 boot().catch((err) => reportError('start-up', err));
