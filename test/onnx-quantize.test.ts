@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { ModelError } from '../src/errors.js';
 import { resolveFeatureConfig } from '../src/features/config.js';
 import { parseModelMetadata } from '../src/model/read-metadata.js';
-import { decodeModel } from '../src/train/onnx/graph.js';
+import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { exportToOnnx } from '../src/train/onnx/index.js';
 import { type CalibrationBatch, quantizeModel } from '../src/train/onnx/quantize.js';
 import { fsddFeatures } from './onnx-features.js';
@@ -110,6 +114,62 @@ describe('int8 quantization', function () {
     }
   });
 
+  it('4-bit weights: packed two per byte, unpacked exactly by onnxruntime, the same integer kernels as int8', async () => {
+    const model = ARCHITECTURES['resnet-se']();
+    randomizeWeights(model, 5);
+    const fp32 = exportToOnnx(model, { featureConfig, labels, modelType: 'resnet-se' });
+    const int8 = await quantizeModel(fp32, calib);
+    const minWeights = 500;
+    const int4 = await quantizeModel(fp32, calib, { int4MinWeights: minWeights });
+    const m = decodeModel(int4);
+    const g = m.graph;
+    const dq = g.nodes.filter((n) => n.op === 'DequantizeLinear' && !g.initializers.has(n.inputs[0]) && g.nodes.some((p) => p.op === 'Reshape' && p.outputs[0] === n.inputs[0]));
+    assert.ok(dq.length >= 2, `only ${dq.length} 4-bit weight tensors`);
+    const big = [...decodeModel(fp32).graph.initializers.values()].filter((t) => t.dims.length >= 2 && t.data.length >= minWeights);
+    assert.equal(dq.length, big.length, 'every weight with >= minWeights values is 4-bit');
+    assert.ok(![...g.initializers.values()].some((t) => t.type === 'int8' && t.data.length >= minWeights), 'a large weight was left 8-bit');
+    const saved = big.reduce((a, t) => a + t.data.length, 0) / 2;
+    // Half a byte less per 4-bit weight; the unpacking ops cost well under 1 KB.
+    assert.ok(int4.length < int8.length - saved + 1024, `4-bit file ${int4.length} B vs 8-bit ${int8.length} B (expected ~${saved} B less)`);
+    assert.equal(JSON.parse(m.metadata['spoken_digits.quantization']).int4Weights.tensors, big.length);
+
+    // What onnxruntime unpacks is the per-channel rounding of the fp32 weights to -7..7 at the stored scales.
+    const probe = encodeModel({ ...m, graph: { ...g, outputs: [...g.outputs, ...dq.map((n) => ({ name: n.inputs[0], type: 'int8' as const, shape: null }))] } });
+    const s = await ort.InferenceSession.create(probe, { intraOpNumThreads: 1 });
+    const out = await s.run({ features: new ort.Tensor('float32', evalBatch.data.subarray(0, FRAMES * DIMS), [1, FRAMES, DIMS]) });
+    await s.release();
+    const floats = [...decodeModel(fp32).graph.initializers.values()];
+    for (const n of dq) {
+      const q = out[n.inputs[0]].data as Int8Array;
+      const scales = g.initializers.get(n.inputs[1])!.data as Float32Array;
+      const inner = q.length / scales.length;
+      const rounded = (w: Float32Array) => Int8Array.from(w, (x, i) => Math.max(-7, Math.min(7, Math.round(x / scales[Math.floor(i / inner)]))));
+      // Weights of the same shape (two convs alike) are told apart by their values.
+      const w = floats.find((t) => t.dims.join() === out[n.inputs[0]].dims.join() && rounded(t.data as Float32Array).every((v, i) => v === q[i]));
+      assert.ok(w, `${n.inputs[0]}: no fp32 weight rounds to the unpacked 4-bit values`);
+      let clipped = 0;
+      for (let i = 0; i < q.length; i++) if (Math.abs((w.data as Float32Array)[i] / scales[Math.floor(i / inner)]) > 7.5) clipped++;
+      // The error-minimising scale clips a few of the largest weights, never most of them.
+      assert.ok(clipped < q.length * 0.05, `${clipped} of ${q.length} weights clipped`);
+    }
+
+    // Loaded, the unpacking is folded away: the optimized graphs of the 4-bit and 8-bit files run the same ops.
+    const optimized = async (bytes: Uint8Array) => {
+      const file = join(mkdtempSync(join(tmpdir(), 'sd-int4-')), 'optimized.onnx');
+      await (await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, optimizedModelFilePath: file, graphOptimizationLevel: 'extended' })).release();
+      // Read with the plain schema: the optimized graph holds onnxruntime's own ops (QGemm, ...).
+      return (onnxProto.onnx.ModelProto.decode(readFileSync(file)).graph?.node ?? []).map((n) => n.opType ?? '').sort();
+    };
+    const ops4 = await optimized(int4);
+    assert.deepEqual(ops4, await optimized(int8));
+    assert.ok(ops4.includes('QLinearConv'));
+    const a = await predict(fp32, evalBatch);
+    const b = await predict(int4, evalBatch);
+    let agree = 0;
+    for (let r = 0; r < evalBatch.dims[0]; r++) if (argmax(a, r) === argmax(b, r)) agree++;
+    assert.ok(agree >= evalBatch.dims[0] * 0.8, `4-bit top-1 agrees with fp32 on only ${agree}/${evalBatch.dims[0]} clips`);
+  });
+
   it('refuses bad input with ModelError', async () => {
     const fp32 = exportToOnnx(ARCHITECTURES.mlp(), { featureConfig, labels, modelType: 'mlp' });
     const reject = (p: Promise<unknown>, re: RegExp) => assert.rejects(p, (e: unknown) => e instanceof ModelError && re.test(e.message));
@@ -119,6 +179,7 @@ describe('int8 quantization', function () {
     const int8 = await quantizeModel(fp32, calib);
     await reject(quantizeModel(int8, calib), /already int8/);
     await reject(quantizeModel(fp32, calib, { ops: 'fast' as never }), /unknown op set/);
+    await reject(quantizeModel(fp32, calib, { int4MinWeights: 0 }), /int4MinWeights/);
   });
 });
 
@@ -145,6 +206,13 @@ describe('digits quantize (CLI)', () => {
       assert.equal(ok.code, 0, ok.stderr);
       const meta = parseModelMetadata(new Uint8Array(await readFile(out)));
       assert.equal(meta.precision, 'int8');
+      const four = await run(['quantize', fp32, '--calib', path.join(dir, 'calib.f32'), '--out', path.join(dir, 'm.int4.onnx'), '--int4-min-weights', '1000']);
+      assert.equal(four.code, 0, four.stderr);
+      assert.ok(JSON.parse(decodeModel(new Uint8Array(await readFile(path.join(dir, 'm.int4.onnx')))).metadata['spoken_digits.quantization']).int4Weights.tensors >= 1);
+      const notCount = await run(['quantize', fp32, '--calib', path.join(dir, 'calib.f32'), '--out', out, '--int4-min-weights', 'many']);
+      // A bad option value is a usage error (commander's exit code 1), named in the message.
+      assert.equal(notCount.code, 1);
+      assert.match(notCount.stderr, /--int4-min-weights 'many' must be a positive integer/);
       // Straight from the recordings: features of 20 balanced training clips by the DSP core.
       const fromWavs = await run(['quantize', fp32, '--calib', process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd', '--clips', '20', '--out', out]);
       assert.equal(fromWavs.code, 0, fromWavs.stderr);

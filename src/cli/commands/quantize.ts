@@ -1,6 +1,7 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ModelError } from '../../errors.js';
+import { parsePositiveInt } from '../options.js';
 
 interface QuantizeCliOptions {
   calib: string;
@@ -12,6 +13,7 @@ interface QuantizeCliOptions {
   batch: string;
   clips: string;
   auto?: boolean;
+  int4MinWeights?: number;
 }
 
 export function register(program: Command): void {
@@ -26,6 +28,7 @@ export function register(program: Command): void {
     .option('--percentile <p>', 'kept percentile of each activation for --calibration percentile', '99.99')
     .option('--ops <set>', 'linear (Conv/Gemm/MatMul) | all (also Add/Sigmoid/pooling)', 'linear')
     .option('--auto', 'try the int8 variants, measure accuracy on the FSDD test split (takes 0-4) and 1-thread latency, and write int8 only if it ties or beats fp32 on both (needs the recordings folder)')
+    .option('--int4-min-weights <n>', 'weights of a layer with at least n values get 4 bits (-7..7 per channel, packed two per byte, same int8 kernels): a smaller file; check the accuracy', (v) => parsePositiveInt('--int4-min-weights', v))
     .option('--no-depthwise', 'keep depthwise convolutions fp32')
     .option('--batch <n>', 'clips per calibration batch', '32')
     .action(async (input: string, opts: QuantizeCliOptions) => {
@@ -47,6 +50,7 @@ export function register(program: Command): void {
       const kind = await stat(opts.calib).catch(() => null);
       if (!kind) throw new ModelError(`calibration data ${opts.calib} not found`);
       const batch = Math.max(1, Number(opts.batch) | 0);
+      const int4MinWeights = opts.int4MinWeights;
       let batches: { data: Float32Array; dims: number[] }[] = [];
       let clips = 0;
       if (opts.auto && !kind.isDirectory()) throw new ModelError('--auto needs --calib to be the FSDD recordings folder (it evaluates on clips too)');
@@ -72,6 +76,7 @@ export function register(program: Command): void {
           const { chooseQuantization } = await import('../../train/onnx/choose.js');
           const choice = await chooseQuantization(bytes, batches, {
             evaluation: { batches: clipFeatureBatches(held, meta.featureConfig, backend, 100, cut), labels: held.map((c) => meta.labels.indexOf(String(c.digit))) },
+            common: { int4MinWeights },
           });
           for (const r of choice.results)
             process.stdout.write(`${r.variant.padEnd(24)} ${(r.bytes / 1024).toFixed(1).padStart(7)} KB  accuracy ${(100 * r.accuracy).toFixed(2)}%  p50 ${r.p50us.toFixed(0)} µs\n`);
@@ -100,6 +105,7 @@ export function register(program: Command): void {
         percentile: Number(opts.percentile),
         ops: opts.ops === 'all' || opts.ops === 'linear' ? opts.ops : opts.ops.split(','),
         depthwise: opts.depthwise,
+        int4MinWeights,
       });
       await writeFile(opts.out, out);
       process.stdout.write(`wrote ${opts.out} (${out.length} bytes int8, from ${bytes.length} bytes fp32; ${clips} calibration clips, ${opts.calibration})\n`);

@@ -37,6 +37,8 @@ export interface ChooseOptions {
   /** Evaluation features (held-out clips, not the calibration ones) and the label index of each clip. */
   evaluation: { batches: CalibrationBatch[]; labels: number[] };
   variants?: { name: string; options: QuantizeOptions | null }[];
+  /** Options added to every int8 variant (e.g. int4MinWeights). */
+  common?: QuantizeOptions;
   /** Timed runs per variant (default 400). */
   runs?: number;
   /** Latency within this factor of fp32 counts as a tie (default 1.05). */
@@ -96,7 +98,7 @@ export async function chooseQuantization(fp32: Uint8Array, calibration: Calibrat
   for (const v of variants) {
     if (!v.options) continue;
     try {
-      made.push({ name: v.name, bytes: await quantizeModel(fp32, calibration, v.options) });
+      made.push({ name: v.name, bytes: await quantizeModel(fp32, calibration, { ...v.options, ...options.common }) });
     } catch (err) {
       failures.push(`${v.name}: ${(err as Error).message}`);
     }

@@ -35,6 +35,12 @@ export interface QuantizeOptions {
   depthwise?: boolean;
   /** Quantize convs with one input channel (the first conv on a spectrogram); off by default, see above. */
   singleChannelConv?: boolean;
+  /**
+   * Weights with at least this many values get 4-bit precision (-7..7 per output channel) instead of
+   * 8-bit, stored two per byte (see addPackedInt4): a smaller file, the same int8 kernels. Default
+   * Infinity (all 8-bit). Check the accuracy it costs; the few largest layers hold most of the bytes.
+   */
+  int4MinWeights?: number;
 }
 
 const WEIGHTED_OPS = ['Conv', 'Gemm', 'MatMul'];
@@ -121,22 +127,83 @@ function activationParams([lo, hi]: [number, number], type: 'uint8' | 'int8'): Q
   return { scale, zeroPoint: Math.min(255, Math.max(0, Math.round(-rmin / scale))) };
 }
 
-/** Symmetric per-channel int8 weights along `axis`; returns the int8 data and one scale per channel. */
-function quantizeWeights(w: Initializer, axis: number): { q: Int8Array; scales: Float32Array } {
+/**
+ * Symmetric per-channel weights along `axis`, as integers in [-levels, levels]; returns them and one
+ * scale per channel. 8-bit (127 levels) scales each channel by its largest magnitude; 4-bit (7 levels)
+ * is coarse enough that clipping the few largest weights pays, so each channel's clipping ratio is the
+ * one in [0.5, 1] with the least squared error.
+ */
+function quantizeWeights(w: Initializer, axis: number, levels: number): { q: Int8Array; scales: Float32Array } {
   const data = w.data as Float32Array;
   const channels = w.dims[axis];
   const inner = w.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const scales = new Float32Array(channels);
   const chanOf = (i: number) => Math.floor(i / inner) % channels;
-  for (let i = 0; i < data.length; i++) {
-    const c = chanOf(i);
-    scales[c] = Math.max(scales[c], Math.abs(data[i]));
+  const members: number[][] = Array.from({ length: channels }, () => []);
+  for (let i = 0; i < data.length; i++) members[chanOf(i)].push(i);
+  const ratios = levels >= 127 ? [1] : Array.from({ length: 51 }, (_, k) => 0.5 + k / 100);
+  const scales = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    const peak = members[c].reduce((m, i) => Math.max(m, Math.abs(data[i])), 0);
+    // 127 not 128 (and 7 not 8) keeps the range symmetric, which ONNX Runtime's int8 kernels assume.
+    if (!(peak > 0)) {
+      scales[c] = 1;
+      continue;
+    }
+    let best = Infinity;
+    for (const r of ratios) {
+      const scale = Math.fround((peak * r) / levels);
+      let err = 0;
+      for (const i of members[c]) err += (Math.max(-levels, Math.min(levels, Math.round(data[i] / scale))) * scale - data[i]) ** 2;
+      if (err < best) {
+        best = err;
+        scales[c] = scale;
+      }
+    }
   }
-  // 127 not 128 keeps the range symmetric, which ONNX Runtime's int8 kernels assume.
-  for (let c = 0; c < channels; c++) scales[c] = scales[c] > 0 ? scales[c] / 127 : 1;
   const q = new Int8Array(data.length);
-  for (let i = 0; i < data.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(data[i] / scales[chanOf(i)])));
+  for (let i = 0; i < data.length; i++) q[i] = Math.max(-levels, Math.min(levels, Math.round(data[i] / scales[chanOf(i)])));
   return { q, scales };
+}
+
+/**
+ * 4-bit weights in a graph without 4-bit types (opset 17): all of them packed two per byte into
+ * one uint8 initializer (byte i holds value i + 8 in its low nibble and value i + half + 8 in its
+ * high one), unpacked by integer ops on constants into the int8 tensors the DequantizeLinear
+ * nodes read. ONNX Runtime folds these constant ops when it loads the model, so the int8 kernels
+ * (QLinearConv, ...) run exactly as for 8-bit weights; only the file is smaller.
+ */
+function addPackedInt4(weights: { output: string; dims: number[]; q: Int8Array }[], addInit: (base: string, type: Initializer['type'], dims: number[], data: Initializer['data']) => string, fresh: (base: string) => string): GraphNode[] {
+  const total = weights.reduce((a, w) => a + w.q.length, 0);
+  const half = Math.ceil(total / 2);
+  const all = new Int8Array(2 * half);
+  let offset = 0;
+  for (const w of weights) {
+    all.set(w.q, offset);
+    offset += w.q.length;
+  }
+  const packed = new Uint8Array(half);
+  for (let i = 0; i < half; i++) packed[i] = (all[i] + 8) | ((all[i + half] + 8) << 4);
+  const nodes: GraphNode[] = [];
+  const node = (op: string, inputs: string[], attrs: GraphNode['attrs'] = {}, outputs = [fresh(`int4_${op}`)]) => {
+    nodes.push({ name: fresh(`int4_${op}_node`), op, inputs, outputs, attrs });
+    return outputs[0];
+  };
+  const sixteen = addInit('int4_16', 'int32', [], Int32Array.of(16));
+  const bytes = node('Cast', [addInit('int4_packed', 'uint8', [half], packed)], { to: int(6) });
+  const high = node('Div', [bytes, sixteen]);
+  const low = node('Sub', [bytes, node('Mul', [high, sixteen])]);
+  const nibbles = node('Concat', [low, high], { axis: int(0) });
+  const values = node('Cast', [node('Sub', [nibbles, addInit('int4_8', 'int32', [], Int32Array.of(8))])], { to: int(3) });
+  const sizes = weights.map((w) => w.q.length);
+  const pieces = weights.map(() => fresh('int4_piece'));
+  // An odd count leaves one padding value at the end, split off and unused.
+  if (2 * half > total) {
+    sizes.push(2 * half - total);
+    pieces.push(fresh('int4_padding'));
+  }
+  node('Split', [values, addInit('int4_sizes', 'int64', [sizes.length], BigInt64Array.from(sizes, BigInt))], { axis: int(0) }, pieces);
+  weights.forEach((w, k) => node('Reshape', [pieces[k], addInit('int4_shape', 'int64', [w.dims.length], BigInt64Array.from(w.dims, BigInt))], {}, [w.output]));
+  return nodes;
 }
 
 /**
@@ -151,6 +218,7 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
     activationType: options.activationType ?? 'uint8',
     depthwise: options.depthwise ?? true,
     singleChannelConv: options.singleChannelConv ?? false,
+    int4MinWeights: options.int4MinWeights ?? Infinity,
     ops: typeof options.ops === 'string' ? [...(QUANTIZE_OP_SETS[options.ops] ?? [])] : (options.ops ?? [...QUANTIZE_OP_SETS.linear]),
   };
   if (typeof options.ops === 'string' && !(options.ops in QUANTIZE_OP_SETS))
@@ -158,6 +226,7 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
   if (opts.calibration !== 'minmax' && opts.calibration !== 'percentile') throw new ModelError(`calibration '${String(opts.calibration)}' must be minmax or percentile`);
   if (opts.activationType !== 'uint8' && opts.activationType !== 'int8') throw new ModelError(`activationType '${String(opts.activationType)}' must be uint8 or int8`);
   if (!(opts.percentile > 50 && opts.percentile <= 100)) throw new ModelError(`percentile ${opts.percentile} must be in (50, 100]`);
+  if (!(opts.int4MinWeights >= 1)) throw new ModelError(`int4MinWeights ${opts.int4MinWeights} must be a positive count of weights`);
   if (calibrationBatches.length === 0) throw new ModelError('quantization needs at least one calibration batch of features');
   const model = decodeModel(onnxBytes);
   if (model.metadata[METADATA_KEYS.precision] === 'int8') throw new ModelError('the model is already int8; quantize the fp32 model instead');
@@ -266,6 +335,7 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
   // Every float consumer reads the dequantized value; graph outputs stay float as they were.
   for (const n of g.nodes) n.inputs = n.inputs.map((i) => dq.get(i) ?? i);
 
+  const int4Weights: { output: string; dims: number[]; q: Int8Array }[] = [];
   for (const n of targets) {
     if (!weighted.has(n.op)) continue;
     const wName = n.inputs[1];
@@ -274,8 +344,13 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
     const transB = n.op === 'Gemm' && n.attrs.transB?.v === 1;
     // Output channels: Conv W [out, in, ...] axis 0; Gemm/MatMul W [in, out] axis 1 (or 0 if transB).
     const axis = n.op === 'Conv' || transB ? 0 : w.dims.length - 1;
-    const { q, scales } = quantizeWeights(w, axis);
-    const wq = addInit(`${wName}_q`, 'int8', w.dims, q);
+    const fourBit = w.data.length >= opts.int4MinWeights;
+    const { q, scales } = quantizeWeights(w, axis, fourBit ? 7 : 127);
+    let wq: string;
+    if (fourBit) {
+      wq = names.fresh(`${wName}_q`);
+      int4Weights.push({ output: wq, dims: w.dims, q });
+    } else wq = addInit(`${wName}_q`, 'int8', w.dims, q);
     const ws = addInit(`${wName}_scale`, 'float', [scales.length], scales);
     const wz = addInit(`${wName}_zp`, 'int8', [scales.length], new Int8Array(scales.length));
     const wd = names.fresh(`${wName}_dq`);
@@ -297,6 +372,7 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
       n.inputs[2] = bdq;
     }
   }
+  if (int4Weights.length) newNodes.push(...addPackedInt4(int4Weights, addInit, (base) => names.fresh(base)));
   g.nodes.push(...newNodes);
   sortTopologically(g);
   removeDeadNodes(g);
@@ -312,6 +388,9 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
       'spoken_digits.quantization': JSON.stringify({
         format: 'QDQ',
         weights: 'int8 symmetric per-channel',
+        ...(int4Weights.length
+          ? { int4Weights: { minWeights: opts.int4MinWeights, tensors: int4Weights.length, values: int4Weights.reduce((a, w) => a + w.q.length, 0), form: '-7..7 per channel, packed two per byte, unpacked to int8 by constant ops' } }
+          : {}),
         activations: `${opts.activationType} per-tensor`,
         calibration: describe,
         calibrationBatches: calibrationBatches.length,
