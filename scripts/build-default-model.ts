@@ -9,6 +9,11 @@
  * fp32 and int8 with onnxruntime on the FSDD test split (clean and in babble at 10 and 5 dB SNR),
  * keeps int8 only if it ties or beats fp32 on test accuracy, writes the measured metrics into each
  * file's metadata and into models/<name>.card.json/.md.
+ *   npx tsx scripts/build-default-model.ts --from-model models/default.onnx [--int4-min-weights N]
+ * starts from an fp32 model this script built before instead of runs (their folders need not exist):
+ * its training record, figures and leave-one-speaker-out result (unless --loso is given) are kept,
+ * everything else is measured again. --int4-min-weights gives the largest layers 4-bit weights
+ * (src/train/onnx/quantize.ts) in every int8 variant.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -34,6 +39,8 @@ import { Rng } from '../src/train/random.js';
 const { values } = parseArgs({
   options: {
     run: { type: 'string', multiple: true },
+    'from-model': { type: 'string' },
+    'int4-min-weights': { type: 'string' },
     // loso.json of `digits train --loso ...`; repeatable (folds run as separate processes are merged).
     loso: { type: 'string', multiple: true },
     data: { type: 'string' },
@@ -45,20 +52,32 @@ const { values } = parseArgs({
     command: { type: 'string', multiple: true },
   },
 });
-if (!values.run?.length) {
-  process.stderr.write('usage: npx tsx scripts/build-default-model.ts --run RUN_DIR [--run RUN_DIR ...] [--loso loso.json] [--data FSDD] [--out models] [--name default]\n');
+if (!values.run?.length === !values['from-model']) {
+  process.stderr.write('usage: npx tsx scripts/build-default-model.ts (--run RUN_DIR [--run RUN_DIR ...] | --from-model FP32.onnx) [--loso loso.json] [--int4-min-weights N] [--data FSDD] [--out models] [--name default]\n');
   process.exit(2);
 }
-const runDirs = values.run.map((r) => path.resolve(r));
-const [runDir] = runDirs;
+const int4MinWeights = values['int4-min-weights'] === undefined ? undefined : Number(values['int4-min-weights']);
+if (int4MinWeights !== undefined && !(Number.isInteger(int4MinWeights) && int4MinWeights > 0)) throw new Error(`--int4-min-weights must be a positive integer, not ${values['int4-min-weights']}`);
+const fromModel = values['from-model'] ? path.resolve(values['from-model']) : undefined;
+const runDirs = (values.run ?? []).map((r) => path.resolve(r));
 const outDir = path.resolve(values.out!);
 const name = values.name!;
-const runModels = runDirs.map((d) => new Uint8Array(fs.readFileSync(path.join(d, 'model.onnx'))));
+const source = fromModel ?? path.join(runDirs[0], 'model.onnx');
+const runModels = fromModel ? [new Uint8Array(fs.readFileSync(fromModel))] : runDirs.map((d) => new Uint8Array(fs.readFileSync(path.join(d, 'model.onnx'))));
 const fp32 = runModels.length === 1 ? runModels[0] : fuseEnsemble(runModels, { sources: runDirs.map((d) => path.join(d, 'model.onnx')) });
-const runCards = runDirs.map((d) => JSON.parse(fs.readFileSync(path.join(d, 'card.json'), 'utf8')));
+const { featureConfig: config, labels, speechTrim, modelType, training: modelTraining, precision, metrics: priorMetrics } = parseModelMetadata(fp32, source);
+if (precision !== 'fp32') throw new Error(`${source} is ${precision}; start from the fp32 model`);
+/** What each member's run recorded: its card.json, or (from a built model) the training record the model file carries. */
+type RunCard = { modelType: string; featureConfig?: { kind: string }; training: Record<string, any> };
+const members = (modelTraining as { members?: { modelType: string; features: string; training: Record<string, any> }[] }).members;
+const runCards: RunCard[] = fromModel
+  ? (members?.map((m) => ({ modelType: m.modelType, featureConfig: { kind: m.features }, training: m.training })) ?? [{ modelType, featureConfig: config, training: modelTraining }])
+  : runDirs.map((d) => JSON.parse(fs.readFileSync(path.join(d, 'card.json'), 'utf8')));
 const [runCard] = runCards;
-// `modelTraining` is the run's training record, or for a fused ensemble its members' (fuse.ts writes them).
-const { featureConfig: config, labels, speechTrim, modelType, training: modelTraining } = parseModelMetadata(fp32, path.join(runDir, 'model.onnx'));
+// The commands that made a model built before, from its card (its own rebuild line is replaced).
+const priorCard = fromModel ? fromModel.replace(/(\.int8)?\.onnx$/, '.card.json') : '';
+const priorReproduce: string[] | undefined =
+  fromModel && fs.existsSync(priorCard) ? (JSON.parse(fs.readFileSync(priorCard, 'utf8')).reproduce as string[]).filter((l) => !l.includes('--from-model')) : undefined;
 const backend = await loadFeatureBackend();
 const fsdd = await loadFsdd({ data: values.data });
 const clips = listFsddClips(fsdd.dir);
@@ -100,7 +119,7 @@ const padded = batchOf(
   }),
 );
 
-const choice = await chooseQuantization(fp32, calibration, { evaluation: { batches: [clean], labels: testLabels }, latencyTolerance: Infinity });
+const choice = await chooseQuantization(fp32, calibration, { evaluation: { batches: [clean], labels: testLabels }, latencyTolerance: Infinity, common: { int4MinWeights } });
 log(`quantization: keep ${choice.keep} — ${choice.why}`);
 for (const r of choice.results) log(`  ${r.variant.padEnd(20)} ${r.bytes} B  acc ${(100 * r.accuracy).toFixed(2)}%  p50 ${r.p50us.toFixed(0)} µs`);
 
@@ -165,6 +184,8 @@ log(`rejection threshold ${threshold}: rejects ${(100 * rejection.digitsRejected
 const fp32Metrics = await measure(fp32);
 const int8Metrics = choice.int8 ? await measure(choice.int8) : null;
 const loso = values.loso?.length ? mergeLoso(values.loso) : null;
+// A model built before keeps its recorded leave-one-speaker-out result: it measures the training
+// recipe (fp32 folds in tfjs), which re-quantizing does not change.
 const losoMetrics = loso
   ? {
       mean: Number(loso.mean.toFixed(4)),
@@ -174,7 +195,9 @@ const losoMetrics = loso
       epochs: loso.epochs,
       note: 'same architecture and recipe, trained on 5 speakers and tested on the 6th, fp32 in tfjs',
     }
-  : null;
+  : fromModel
+    ? ((priorMetrics.loso as { mean: number; folds: Record<string, number>; perDigit: Record<string, Record<string, number>>; foldsCompleted: number; epochs: number } | null | undefined) ?? null)
+    : null;
 const metrics = {
   fp32: fp32Metrics,
   ...(int8Metrics ? { int8: int8Metrics } : {}),
@@ -218,14 +241,21 @@ fs.mkdirSync(outDir, { recursive: true });
 fs.writeFileSync(path.join(outDir, `${name}.onnx`), withMetrics(fp32, 'fp32'));
 if (choice.int8) fs.writeFileSync(path.join(outDir, `${name}.int8.onnx`), withMetrics(choice.int8, 'int8'));
 else fs.rmSync(path.join(outDir, `${name}.int8.onnx`), { force: true });
-// An ensemble's figures are its members': <name>.m<k>.curves.svg.
-const figureName = (k: number, svg: string) => (runDirs.length === 1 ? `${name}.${svg}` : `${name}.m${k}.${svg}`);
-for (const f of fs.readdirSync(outDir)) if (f.startsWith(`${name}.`) && f.endsWith('.svg')) fs.rmSync(path.join(outDir, f));
-runDirs.forEach((d, k) => {
-  for (const svg of ['curves.svg', 'confusion.svg']) fs.copyFileSync(path.join(d, svg), path.join(outDir, figureName(k, svg)));
-});
+// An ensemble's figures are its members': <name>.m<k>.curves.svg. A model built before brings its own.
+const figureName = (k: number, svg: string) => (runCards.length === 1 ? `${name}.${svg}` : `${name}.m${k}.${svg}`);
+const figureSources = fromModel ? runCards.map((_, k) => (svg: string) => path.join(path.dirname(fromModel), figureName(k, svg))) : runDirs.map((d) => (svg: string) => path.join(d, svg));
+for (const [k, from] of figureSources.entries())
+  for (const svg of ['curves.svg', 'confusion.svg']) {
+    const to = path.join(outDir, figureName(k, svg));
+    if (path.resolve(from(svg)) !== to) fs.copyFileSync(from(svg), to);
+  }
 
 const training = runCard.training;
+const int4Flag = int4MinWeights ? ` --int4-min-weights ${int4MinWeights}` : '';
+const nameFlag = name === 'default' ? '' : ` --name ${name}`;
+const buildCommand = fromModel
+  ? `npx tsx scripts/build-default-model.ts --from-model ${path.relative(process.cwd(), fromModel)}${int4Flag}${nameFlag}${(values.loso ?? []).map((f) => ` --loso ${path.relative(process.cwd(), path.resolve(f))}`).join('')}`
+  : `npx tsx scripts/build-default-model.ts${values.command ? values.run!.map((r) => ` --run ${r}`).join('') : ` --run runs/${name}`}${nameFlag}${int4Flag}${(values.command ? (values.loso ?? []).map((f) => ` --loso ${path.relative(process.cwd(), path.resolve(f))}`).join('') : loso ? ` --loso runs/${name}-loso/loso.json` : '')}`;
 const card = {
   name: `spoken-digits ${name}`,
   modelType,
@@ -237,19 +267,21 @@ const card = {
       return [f, { precision: f.includes('.int8.') ? 'int8' : 'fp32', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }];
     }),
   ),
-  figures: runDirs.map((_, k) => ({ curves: figureName(k, 'curves.svg'), confusion: figureName(k, 'confusion.svg') })),
+  figures: runCards.map((_, k) => ({ curves: figureName(k, 'curves.svg'), confusion: figureName(k, 'confusion.svg') })),
   featureConfig: { ...config, normalization: '(in the model file metadata)' },
   rejection: { threshold },
   training: modelTraining,
   metrics,
-  reproduce: [
-    'bash scripts/synthesize-speakers.sh',
-    ...(values.command ?? [
-      `digits train --arch ${runCard.modelType} --epochs ${training.options?.epochs ?? '?'} --seed ${training.seed} --synthetic --synthetic-digits ${training.data?.synthetic?.digitClips ?? 0} --out runs/${name}`,
-      ...(loso ? [`digits train --arch ${runCard.modelType} --loso all --epochs ${loso.epochs} --synthetic --synthetic-digits ${training.data?.synthetic?.digitClips ?? 0} --out runs/${name}-loso`] : []),
-    ]),
-    `npx tsx scripts/build-default-model.ts${values.command ? values.run!.map((r) => ` --run ${r}`).join('') : ` --run runs/${name}`}${name === 'default' ? '' : ` --name ${name}`}${(values.command ? (values.loso ?? []).map((f) => ` --loso ${path.relative(process.cwd(), path.resolve(f))}`).join('') : loso ? ` --loso runs/${name}-loso/loso.json` : '')}`,
-  ],
+  reproduce: fromModel
+    ? [...(priorReproduce ?? values.command ?? []), buildCommand]
+    : [
+        'bash scripts/synthesize-speakers.sh',
+        ...(values.command ?? [
+          `digits train --arch ${runCard.modelType} --epochs ${training.options?.epochs ?? '?'} --seed ${training.seed} --synthetic --synthetic-digits ${training.data?.synthetic?.digitClips ?? 0} --out runs/${name}`,
+          ...(loso ? [`digits train --arch ${runCard.modelType} --loso all --epochs ${loso.epochs} --synthetic --synthetic-digits ${training.data?.synthetic?.digitClips ?? 0} --out runs/${name}-loso`] : []),
+        ]),
+        buildCommand,
+      ],
 };
 fs.writeFileSync(path.join(outDir, `${name}.card.json`), `${JSON.stringify(card, null, 2)}\n`);
 
@@ -282,13 +314,13 @@ const md = [
   '',
   'Babble: each test clip mixed with 3-7 other FSDD training clips (seeded), SNR over the whole clip. Padded: each test clip with 0.5 s of faint room noise (-60 dBFS) before it and 0.3 s after, as a recording would have.',
   '',
-  `Quantization: ${choice.keep === 'int8' ? 'int8 kept' : 'int8 not kept'} — ${choice.why}.`,
+  `Quantization: ${choice.keep === 'int8' ? 'int8 kept' : 'int8 not kept'} — ${choice.why}.${int4MinWeights ? ` Weights of layers with at least ${int4MinWeights} values are 4-bit (-7..7 per output channel, packed two per byte, unpacked to int8 when the model loads: the same int8 kernels, a smaller file).` : ''}`,
   '',
   losoMetrics
     ? [
         `## Leave-one-speaker-out (${losoMetrics.foldsCompleted} of 6 folds, ${losoMetrics.epochs} epochs each): mean ${pct(losoMetrics.mean)}`,
         '',
-        runDirs.length === 1
+        runCards.length === 1
           ? `Each fold trains the ${modelType} from scratch on 5 speakers${training.initFrom ? ' (the base recipe, without the babble fine-tune)' : ''}${training.teacher ? ", distilled from that fold's own teacher (trained on the same 5 speakers)" : ''} and tests all 500 clips of the 6th.`
           : `Each fold trains every member from scratch on 5 speakers${training.initFrom ? ' (the base recipe, without the babble fine-tune)' : ''} and tests the mean of their probabilities on all 500 clips of the 6th.`,
         '',
@@ -301,14 +333,14 @@ const md = [
     : '## Leave-one-speaker-out: not measured for this model.',
   '',
   '## Training',
-  ...(runDirs.length > 1
+  ...(runCards.length > 1
     ? [
-        `- An ensemble of ${runDirs.length} models fused into one ONNX graph: the mean of their probabilities. Features are computed once (${config.kind}); each other member gets its own view through a fixed per-frame linear map in the graph (an MFCC is the DCT of the log-mel frame).`,
+        `- An ensemble of ${runCards.length} models fused into one ONNX graph: the mean of their probabilities. Features are computed once (${config.kind}); each other member gets its own view through a fixed per-frame linear map in the graph (an MFCC is the DCT of the log-mel frame).`,
       ]
     : []),
   ...runCards.flatMap((c, k) => {
     const t = c.training;
-    const who = runDirs.length === 1 ? '' : `Member ${k + 1} (${c.modelType}, ${c.featureConfig?.kind ?? '?'} features): `;
+    const who = runCards.length === 1 ? '' : `Member ${k + 1} (${c.modelType}, ${c.featureConfig?.kind ?? '?'} features): `;
     return [
       `- ${who}${t.data?.split}; ${t.data?.trainClips} FSDD clips (+ ${t.data?.synthetic?.digitClips ?? 0} synthetic espeak-ng digit clips; not-a-digit class: ${t.data?.notADigit ? 'yes' : 'no'}), seed ${t.seed}${t.initFrom ? ', fine-tuned from an earlier run\'s weights (`--init-from`) with babble-heavy augmentation (see the commands below)' : ''}.`,
       ...(t.teacher

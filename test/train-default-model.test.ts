@@ -70,4 +70,12 @@ describe('train: shipped default model', function () {
       assert.ok(accuracy >= claimed - 1 / 300 - 1e-9, `${file}: ${(100 * accuracy).toFixed(2)}% on the test split, card claims ${(100 * claimed).toFixed(2)}%`);
     });
   }
+
+  it('default.int8.onnx is the file its card describes and within the 150 KB size target', function () {
+    const file = path.join(MODELS, 'default.int8.onnx');
+    if (!fs.existsSync(file)) this.skip();
+    const bytes = fs.statSync(file).size;
+    assert.equal(bytes, card.files['default.int8.onnx'].bytes);
+    assert.ok(bytes <= 150 * 1024, `default.int8.onnx is ${(bytes / 1024).toFixed(1)} KB`);
+  });
 });
