@@ -64,6 +64,18 @@ export function makeMicWav(clips: string[], out: string, opts: { lead?: number; 
   return file;
 }
 
+/** Where each clip of makeMicWav(clips, _, opts) lies in the fake microphone's stream, in seconds. */
+export function micWavSpans(clips: string[], opts: { lead?: number; gap?: number } = {}): [number, number][] {
+  const { lead = 0.8, gap = 0.7 } = opts;
+  let t = lead;
+  return clips.map((clip) => {
+    const seconds = Number(execFileSync('soxi', ['-D', clip]).toString().trim());
+    const span: [number, number] = [t, t + seconds];
+    t += seconds + gap;
+    return span;
+  });
+}
+
 export interface Probe {
   ready: boolean;
   modelLoadedMs: number | null;
@@ -71,6 +83,8 @@ export interface Probe {
   results: { digit: number | null; candidate: number; confidence: number; computeMs: number; latencyMs: number | null; source: string }[];
   errors: string[];
   micState: string;
+  /** Seconds of audio the current microphone stream has delivered. */
+  micSeconds: number;
   /** Continuous mode's digit strings, each closed by a pause. */
   strings: string[];
 }

@@ -6,7 +6,7 @@ import type { Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import { DigitRecognizer } from '../../src/model/recognizer.js';
 import { editDistance } from '../stream/fixtures.js';
-import { ARTIFACTS, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, probe, waitReady, waitResults } from './harness.js';
+import { ARTIFACTS, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, micWavSpans, probe, waitReady, waitResults } from './harness.js';
 
 /*
  * The kiosk page in real headless Chromium (Debian's, never a downloaded one) with fake microphones
@@ -154,10 +154,22 @@ describe('kiosk web app in headless Chromium', function () {
 
   it('continuous mode: a VAD sensitivity change while listening restarts the endpointer and loses no digit', async () => {
     const seq = clips.slice(0, 3);
-    const wav = makeMicWav(seq.map((c) => c.path), 'sensitivity.wav', { lead: 1.0, gap: 1.2, tail: 1.5 });
+    const layout = { lead: 1.0, gap: 1.2 };
+    const wav = makeMicWav(seq.map((c) => c.path), 'sensitivity.wav', { ...layout, tail: 1.5 });
+    const spans = micWavSpans(seq.map((c) => c.path), layout);
     const { browser, page, consoleErrors } = await open(wav, 'mode=continuous&listen=1');
     await waitReady(page);
     await waitResults(page, 1, 20000);
+    // The change applies to the audio heard after it: make it between two digits (as the microphone
+    // delivers them, however far decoding lags), where restarting the endpointer may cost none.
+    await page.waitForFunction(
+      (sp) => {
+        const s = (window as unknown as { __digits: { micSeconds: number } }).__digits.micSeconds;
+        return sp.every(([a, b]) => s < a - 0.3 || s > b + 0.3);
+      },
+      spans,
+      { timeout: 20000, polling: 20 },
+    );
     // As the settings dialog does: the next block starts a new decoder with the new sensitivity.
     await page.$eval('#set-vad', (el) => {
       (el as HTMLInputElement).value = '0.7';
@@ -165,7 +177,7 @@ describe('kiosk web app in headless Chromium', function () {
     });
     const p = await waitResults(page, seq.length, 20000);
     await page.waitForTimeout(1500);
-    assert.deepEqual(p.results.map((r) => r.digit), seq.map((c) => c.digit));
+    assert.deepEqual(p.results.map((r) => r.digit), seq.map((c) => c.digit), JSON.stringify(p.results.map((r) => [r.digit, r.candidate, +r.confidence.toFixed(2), r.latencyMs && Math.round(r.latencyMs)])));
     assert.equal((await probe(page)).strings.join(''), seq.map((c) => c.digit).join(''));
     assert.deepEqual(consoleErrors, []);
     await browser.close();

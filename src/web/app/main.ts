@@ -19,13 +19,15 @@ interface Probe {
   firstResultMs: number | null;
   /** When the microphone first delivered audio (ms after navigation). */
   micOnMs: number | null;
+  /** Seconds of audio the current microphone stream has delivered (its timeline as blocks arrive). */
+  micSeconds: number;
   results: { digit: number | null; candidate: number; confidence: number; computeMs: number; latencyMs: number | null; source: string }[];
   errors: string[];
   micState: MicState;
   /** Digit strings of continuous mode, closed by a pause (the decoder's `string` events). */
   strings: string[];
 }
-const probe: Probe = { ready: false, modelLoadedMs: null, firstResultMs: null, micOnMs: null, results: [], errors: [], micState: 'off', strings: [] };
+const probe: Probe = { ready: false, modelLoadedMs: null, firstResultMs: null, micOnMs: null, micSeconds: 0, results: [], errors: [], micState: 'off', strings: [] };
 (window as unknown as { __digits: Probe }).__digits = probe;
 (window as unknown as { __digitsTest: unknown }).__digitsTest = { loseMicrophone: () => mic.simulateDeviceLoss() };
 
@@ -314,6 +316,7 @@ function onBlock(block: Float32Array): void {
   const rate = mic.sampleRate;
   const arrivedAt = performance.now();
   probe.micOnMs ??= arrivedAt;
+  probe.micSeconds += block.length / rate;
   waveform.push(block, rate);
   for (let i = 0; i < block.length; i++) {
     const a = Math.abs(block[i]);
@@ -328,13 +331,15 @@ function onBlock(block: Float32Array): void {
   if (backlogDropped) decode(closeDecoder);
   backlogDropped = false;
   backlog += block.length;
+  // Settings apply to the audio heard after they change, however far decoding lags behind.
+  const sensitivity = settings.vadSensitivity;
+  const key = `${rate}:${sensitivity}`;
   decode(async () => {
     backlog -= block.length;
-    const key = `${rate}:${settings.vadSensitivity}`;
     if (!decoder || decoderKey !== key) {
       // New settings or a new rate: the endpointer starts again from here.
       await closeDecoder();
-      decoder = new StreamDecoder(await loadCore(), classifier, { sensitivity: settings.vadSensitivity }, rate, onDecoderEvent);
+      decoder = new StreamDecoder(await loadCore(), classifier, { sensitivity }, rate, onDecoderEvent);
       decoderKey = key;
     }
     const d = decoder;
@@ -363,6 +368,7 @@ mic.onState = (state, detail) => {
   $('overlay').hidden = state !== 'suspended';
   // A new stream is a new timeline: the old one ends where its audio ended.
   if (state === 'lost' || state === 'starting') decode(closeDecoder);
+  if (state === 'starting') probe.micSeconds = 0;
 };
 
 /**
