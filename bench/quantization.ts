@@ -4,7 +4,7 @@
  * (it must tie or beat fp32 on accuracy AND on latency, within 5%).
  *
  *   npx tsx bench/quantization.ts [--models a.onnx,b.onnx] [--data DIR] [--calib 300] [--runs 400]
- *                                 [--synthetic] [--json]
+ *                                 [--synthetic] [--int4-min-weights N] [--json]
  *
  * Default models: every models/*.onnx that is not *.int8.onnx. --synthetic adds the zoo's
  * architectures (src/train/zoo.ts, default width, the trainer's feature config) with random weights — their
@@ -24,7 +24,7 @@ import { parseModelMetadata } from '../src/model/read-metadata.js';
 import { speechCutter } from '../src/stream/core.js';
 import { clipFeatureBatches, pickCalibrationClips } from '../src/train/onnx/calibration.js';
 import { decodeModel } from '../src/train/onnx/graph.js';
-import { chooseQuantization, type VariantResult } from '../src/train/onnx/choose.js';
+import { QUANTIZATION_VARIANTS, chooseQuantization, type VariantResult } from '../src/train/onnx/choose.js';
 import type { CalibrationBatch } from '../src/train/onnx/quantize.js';
 
 const { values } = parseArgs({
@@ -35,8 +35,18 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '400' },
     synthetic: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    // Also the 'linear' and 'all' minmax variants with 4-bit weights in layers of >= N values.
+    'int4-min-weights': { type: 'string' },
   },
 });
+const int4MinWeights = values['int4-min-weights'] ? Number(values['int4-min-weights']) : undefined;
+if (int4MinWeights !== undefined && !(Number.isInteger(int4MinWeights) && int4MinWeights > 0)) throw new Error(`--int4-min-weights must be a positive integer, not ${values['int4-min-weights']}`);
+const variants = [
+  ...QUANTIZATION_VARIANTS,
+  ...(int4MinWeights
+    ? (['linear', 'all'] as const).map((ops) => ({ name: `int8 ${ops} minmax, 4-bit >= ${int4MinWeights}`, options: { ops, calibration: 'minmax' as const, int4MinWeights } }))
+    : []),
+];
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 type Row = VariantResult & { model: string };
@@ -136,6 +146,7 @@ for (const model of await modelsToRun()) {
   const choice = await chooseQuantization(fp32, f.calib, {
     evaluation: { batches: f.test, labels: model.synthetic ? truth.map(() => -1) : truth },
     runs: Number(values.runs),
+    variants,
   });
   for (const r of choice.results) rows.push({ model: model.name, ...r });
   verdicts[model.name] = { keep: choice.keep, variant: choice.variant, why: choice.why };
