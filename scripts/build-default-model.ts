@@ -243,6 +243,8 @@ if (choice.int8) fs.writeFileSync(path.join(outDir, `${name}.int8.onnx`), withMe
 else fs.rmSync(path.join(outDir, `${name}.int8.onnx`), { force: true });
 // An ensemble's figures are its members': <name>.m<k>.curves.svg. A model built before brings its own.
 const figureName = (k: number, svg: string) => (runCards.length === 1 ? `${name}.${svg}` : `${name}.m${k}.${svg}`);
+// A build from runs first removes the figures of an earlier build (perhaps with another number of members).
+if (!fromModel) for (const f of fs.readdirSync(outDir)) if (f.startsWith(`${name}.`) && f.endsWith('.svg')) fs.rmSync(path.join(outDir, f));
 const figureSources = fromModel ? runCards.map((_, k) => (svg: string) => path.join(path.dirname(fromModel), figureName(k, svg))) : runDirs.map((d) => (svg: string) => path.join(d, svg));
 for (const [k, from] of figureSources.entries())
   for (const svg of ['curves.svg', 'confusion.svg']) {
