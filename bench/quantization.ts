@@ -26,6 +26,7 @@ import { clipFeatureBatches, pickCalibrationClips } from '../src/train/onnx/cali
 import { decodeModel } from '../src/train/onnx/graph.js';
 import { QUANTIZATION_VARIANTS, chooseQuantization, type VariantResult } from '../src/train/onnx/choose.js';
 import type { CalibrationBatch } from '../src/train/onnx/quantize.js';
+import { parsePositiveInt } from '../src/cli/options.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,8 +40,7 @@ const { values } = parseArgs({
     'int4-min-weights': { type: 'string' },
   },
 });
-const int4MinWeights = values['int4-min-weights'] ? Number(values['int4-min-weights']) : undefined;
-if (int4MinWeights !== undefined && !(Number.isInteger(int4MinWeights) && int4MinWeights > 0)) throw new Error(`--int4-min-weights must be a positive integer, not ${values['int4-min-weights']}`);
+const int4MinWeights = values['int4-min-weights'] === undefined ? undefined : parsePositiveInt('--int4-min-weights', values['int4-min-weights']);
 const variants = [
   ...QUANTIZATION_VARIANTS,
   ...(int4MinWeights

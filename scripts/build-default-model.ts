@@ -35,6 +35,7 @@ import { chooseQuantization } from '../src/train/onnx/choose.js';
 import { fuseEnsemble } from '../src/train/onnx/fuse.js';
 import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { Rng } from '../src/train/random.js';
+import { parsePositiveInt } from '../src/cli/options.js';
 
 const { values } = parseArgs({
   options: {
@@ -56,8 +57,7 @@ if (!values.run?.length === !values['from-model']) {
   process.stderr.write('usage: npx tsx scripts/build-default-model.ts (--run RUN_DIR [--run RUN_DIR ...] | --from-model FP32.onnx) [--loso loso.json] [--int4-min-weights N] [--data FSDD] [--out models] [--name default]\n');
   process.exit(2);
 }
-const int4MinWeights = values['int4-min-weights'] === undefined ? undefined : Number(values['int4-min-weights']);
-if (int4MinWeights !== undefined && !(Number.isInteger(int4MinWeights) && int4MinWeights > 0)) throw new Error(`--int4-min-weights must be a positive integer, not ${values['int4-min-weights']}`);
+const int4MinWeights = values['int4-min-weights'] === undefined ? undefined : parsePositiveInt('--int4-min-weights', values['int4-min-weights']);
 const fromModel = values['from-model'] ? path.resolve(values['from-model']) : undefined;
 const runDirs = (values.run ?? []).map((r) => path.resolve(r));
 const outDir = path.resolve(values.out!);
@@ -255,9 +255,10 @@ for (const [k, from] of figureSources.entries())
 const training = runCard.training;
 const int4Flag = int4MinWeights ? ` --int4-min-weights ${int4MinWeights}` : '';
 const nameFlag = name === 'default' ? '' : ` --name ${name}`;
+const losoFlags = (values.loso ?? []).map((f) => ` --loso ${path.relative(process.cwd(), path.resolve(f))}`).join('');
 const buildCommand = fromModel
-  ? `npx tsx scripts/build-default-model.ts --from-model ${path.relative(process.cwd(), fromModel)}${int4Flag}${nameFlag}${(values.loso ?? []).map((f) => ` --loso ${path.relative(process.cwd(), path.resolve(f))}`).join('')}`
-  : `npx tsx scripts/build-default-model.ts${values.command ? values.run!.map((r) => ` --run ${r}`).join('') : ` --run runs/${name}`}${nameFlag}${int4Flag}${(values.command ? (values.loso ?? []).map((f) => ` --loso ${path.relative(process.cwd(), path.resolve(f))}`).join('') : loso ? ` --loso runs/${name}-loso/loso.json` : '')}`;
+  ? `npx tsx scripts/build-default-model.ts --from-model ${path.relative(process.cwd(), fromModel)}${int4Flag}${nameFlag}${losoFlags}`
+  : `npx tsx scripts/build-default-model.ts${values.command ? values.run!.map((r) => ` --run ${r}`).join('') : ` --run runs/${name}`}${nameFlag}${int4Flag}${values.command ? losoFlags : loso ? ` --loso runs/${name}-loso/loso.json` : ''}`;
 const card = {
   name: `spoken-digits ${name}`,
   modelType,

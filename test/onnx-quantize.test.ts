@@ -30,6 +30,13 @@ const argmax = (p: Float32Array, row: number) => {
   return best;
 };
 
+/** Clips of `b` on which two models' probabilities `p` and `q` pick the same top class. */
+const agreement = (p: Float32Array, q: Float32Array, b: CalibrationBatch) => {
+  let agree = 0;
+  for (let r = 0; r < b.dims[0]; r++) if (argmax(p, r) === argmax(q, r)) agree++;
+  return agree;
+};
+
 describe('int8 quantization', function () {
   this.timeout(120000);
   // Calibrated on features of 48 FSDD training clips, compared on 40 test-split clips.
@@ -68,9 +75,8 @@ describe('int8 quantization', function () {
         assert.deepEqual(meta.labels, labels);
         const a = await predict(fp32, evalBatch);
         const b = await predict(int8, evalBatch);
-        let agree = 0;
         const rows = evalBatch.dims[0];
-        for (let r = 0; r < rows; r++) if (argmax(a, r) === argmax(b, r)) agree++;
+        const agree = agreement(a, b, evalBatch);
         assert.ok(agree >= rows * 0.85, `int8 top-1 agrees with fp32 on only ${agree}/${rows} clips`);
         for (let r = 0; r < rows; r++) {
           let sum = 0;
@@ -163,10 +169,7 @@ describe('int8 quantization', function () {
     const ops4 = await optimized(int4);
     assert.deepEqual(ops4, await optimized(int8));
     assert.ok(ops4.includes('QLinearConv'));
-    const a = await predict(fp32, evalBatch);
-    const b = await predict(int4, evalBatch);
-    let agree = 0;
-    for (let r = 0; r < evalBatch.dims[0]; r++) if (argmax(a, r) === argmax(b, r)) agree++;
+    const agree = agreement(await predict(fp32, evalBatch), await predict(int4, evalBatch), evalBatch);
     assert.ok(agree >= evalBatch.dims[0] * 0.8, `4-bit top-1 agrees with fp32 on only ${agree}/${evalBatch.dims[0]} clips`);
   });
 
@@ -181,10 +184,7 @@ describe('int8 quantization', function () {
       assert.ok(record.int4Weights?.tensors >= 1, `${arch}: no 4-bit weights`);
       // Half a byte saved per 4-bit weight, less the unpacking ops (under 1 KB: a net loss on tiny layers).
       assert.ok(int4.length <= int8.length - record.int4Weights.values / 2 + 1024, `${arch}: 4-bit file ${int4.length} B, 8-bit ${int8.length} B`);
-      const a = await predict(int8, evalBatch);
-      const b = await predict(int4, evalBatch);
-      let agree = 0;
-      for (let r = 0; r < evalBatch.dims[0]; r++) if (argmax(a, r) === argmax(b, r)) agree++;
+      const agree = agreement(await predict(int8, evalBatch), await predict(int4, evalBatch), evalBatch);
       assert.ok(agree >= evalBatch.dims[0] * 0.7, `${arch}: 4-bit top-1 agrees with 8-bit on only ${agree}/${evalBatch.dims[0]} clips`);
     });
   }

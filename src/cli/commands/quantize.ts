@@ -50,7 +50,6 @@ export function register(program: Command): void {
       const kind = await stat(opts.calib).catch(() => null);
       if (!kind) throw new ModelError(`calibration data ${opts.calib} not found`);
       const batch = Math.max(1, Number(opts.batch) | 0);
-      const int4MinWeights = opts.int4MinWeights;
       let batches: { data: Float32Array; dims: number[] }[] = [];
       let clips = 0;
       if (opts.auto && !kind.isDirectory()) throw new ModelError('--auto needs --calib to be the FSDD recordings folder (it evaluates on clips too)');
@@ -76,7 +75,7 @@ export function register(program: Command): void {
           const { chooseQuantization } = await import('../../train/onnx/choose.js');
           const choice = await chooseQuantization(bytes, batches, {
             evaluation: { batches: clipFeatureBatches(held, meta.featureConfig, backend, 100, cut), labels: held.map((c) => meta.labels.indexOf(String(c.digit))) },
-            common: { int4MinWeights },
+            common: { int4MinWeights: opts.int4MinWeights },
           });
           for (const r of choice.results)
             process.stdout.write(`${r.variant.padEnd(24)} ${(r.bytes / 1024).toFixed(1).padStart(7)} KB  accuracy ${(100 * r.accuracy).toFixed(2)}%  p50 ${r.p50us.toFixed(0)} µs\n`);
@@ -105,7 +104,7 @@ export function register(program: Command): void {
         percentile: Number(opts.percentile),
         ops: opts.ops === 'all' || opts.ops === 'linear' ? opts.ops : opts.ops.split(','),
         depthwise: opts.depthwise,
-        int4MinWeights,
+        int4MinWeights: opts.int4MinWeights,
       });
       await writeFile(opts.out, out);
       process.stdout.write(`wrote ${opts.out} (${out.length} bytes int8, from ${bytes.length} bytes fp32; ${clips} calibration clips, ${opts.calibration})\n`);

@@ -140,15 +140,13 @@ function quantizeWeights(w: Initializer, axis: number, levels: number): { q: Int
   const chanOf = (i: number) => Math.floor(i / inner) % channels;
   const members: number[][] = Array.from({ length: channels }, () => []);
   for (let i = 0; i < data.length; i++) members[chanOf(i)].push(i);
-  const ratios = levels >= 127 ? [1] : Array.from({ length: 51 }, (_, k) => 0.5 + k / 100);
+  const ratios = Array.from({ length: 51 }, (_, k) => 0.5 + k / 100);
   const scales = new Float32Array(channels);
   for (let c = 0; c < channels; c++) {
     const peak = members[c].reduce((m, i) => Math.max(m, Math.abs(data[i])), 0);
     // 127 not 128 (and 7 not 8) keeps the range symmetric, which ONNX Runtime's int8 kernels assume.
-    if (!(peak > 0)) {
-      scales[c] = 1;
-      continue;
-    }
+    scales[c] = peak > 0 ? peak / levels : 1;
+    if (!(peak > 0) || levels >= 127) continue;
     let best = Infinity;
     for (const r of ratios) {
       const scale = Math.fround((peak * r) / levels);
