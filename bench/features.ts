@@ -44,7 +44,8 @@ function parseArgs(argv: string[]): Args {
 }
 
 async function loadClips(count: number, data?: string): Promise<Float32Array[]> {
-  const shared = '/work/shared/fsdd/recordings';
+  // The copy beside the repository (where CI puts it) unless told otherwise.
+  const shared = new URL('../../shared/fsdd/recordings', import.meta.url).pathname;
   const dataset = await loadFsdd(data ? { data } : !process.env.SPOKEN_DIGITS_DATA && existsSync(shared) ? { data: shared } : {});
   // Spread over digits and speakers; every clip made exactly 1 s (zero-padded or cut).
   const step = Math.max(1, Math.floor(dataset.clips.length / count));

@@ -52,7 +52,7 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 type Row = VariantResult & { model: string };
 
 function findData(): { clips: FsddClip[]; dir: string } {
-  const candidates = [values.data, process.env.SPOKEN_DIGITS_DATA, '../shared/fsdd', '/work/shared/fsdd'].filter((d): d is string => !!d);
+  const candidates = [values.data, process.env.SPOKEN_DIGITS_DATA, new URL('../../shared/fsdd', import.meta.url).pathname].filter((d): d is string => !!d);
   for (const c of candidates) {
     const found = recordingsDir(c);
     if (found) return found;

@@ -36,7 +36,7 @@ const { values } = parseArgs({
   },
 });
 const dir = fsddDir();
-if (!dir) throw new Error('FSDD recordings not found (../shared/fsdd/recordings or SPOKEN_DIGITS_DATA)');
+if (!dir) throw new Error('FSDD recordings not found (../shared/fsdd/recordings beside the clone, or $SPOKEN_DIGITS_FSDD)');
 const n = Math.max(1, Math.min(1500, Number(values.clips)));
 // Test split (takes 0-4), spread over digits and speakers by taking every k-th file.
 const all = readdirSync(dir).filter((f) => /^\d_[a-z]+_[0-4]\.wav$/.test(f)).sort();

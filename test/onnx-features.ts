@@ -3,9 +3,9 @@ import { type FeatureConfig, resolveFeatureConfig } from '../src/features/config
 import { loadFeatureBackend } from '../src/features/index.js';
 import { clipFeatureBatches, pickBalancedClips, pickCalibrationClips } from '../src/train/onnx/calibration.js';
 import type { CalibrationBatch } from '../src/train/onnx/quantize.js';
+import { FSDD_RECORDINGS as FSDD } from './fsdd.js';
 import { DIMS, FRAMES } from './onnx-models.js';
 
-const FSDD = process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd';
 
 export interface FsddFeatures {
   /** MFCC config with normalization statistics from the calibration clips, like a trained model has. */
@@ -22,7 +22,7 @@ let cached: Promise<FsddFeatures> | null = null;
 export function fsddFeatures(): Promise<FsddFeatures> {
   cached ??= (async () => {
     const found = recordingsDir(FSDD);
-    if (!found) throw new Error(`FSDD recordings not found under ${FSDD}; set SPOKEN_DIGITS_DATA`);
+    if (!found) throw new Error(`FSDD recordings not found under ${FSDD}; set SPOKEN_DIGITS_FSDD`);
     // Under mocha+tsx the auto fallback can miss (errors.ts loads twice, instanceof fails), so ask
     // for wasm explicitly when auto throws.
     const backend = await loadFeatureBackend().catch(() => loadFeatureBackend({ backend: 'wasm' }));

@@ -16,9 +16,9 @@ import { fuseEnsemble } from '../src/train/onnx/fuse.js';
 import { exportToOnnx } from '../src/train/onnx/index.js';
 import { quantizeModel, type CalibrationBatch } from '../src/train/onnx/quantize.js';
 import { TRAINING_FEATURE_CONFIG } from '../src/train/run.js';
+import { FSDD_RECORDINGS as FSDD } from './fsdd.js';
 import { randomizeWeights } from './onnx-models.js';
 
-const FSDD = process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd';
 const labels = [...'0123456789', 'none'];
 const FRAMES = 64;
 
@@ -73,7 +73,7 @@ describe('fused ensembles (log-mel and MFCC members in one ONNX model)', functio
   before(async () => {
     await tf.setBackend('cpu');
     const found = recordingsDir(FSDD);
-    if (!found) throw new Error(`FSDD recordings not found under ${FSDD}; set SPOKEN_DIGITS_DATA`);
+    if (!found) throw new Error(`FSDD recordings not found under ${FSDD}; set SPOKEN_DIGITS_FSDD`);
     const backend = await loadFeatureBackend().catch(() => loadFeatureBackend({ backend: 'wasm' }));
     const clips = pickBalancedClips(officialSplit(found.clips).test, 30, 3);
     const rawLogmel = resolveFeatureConfig({ ...TRAINING_FEATURE_CONFIG, numFrames: FRAMES });

@@ -11,6 +11,7 @@ import { parseModelMetadata } from '../src/model/read-metadata.js';
 import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { exportToOnnx } from '../src/train/onnx/index.js';
 import { type CalibrationBatch, quantizeModel } from '../src/train/onnx/quantize.js';
+import { FSDD_RECORDINGS } from './fsdd.js';
 import { fsddFeatures } from './onnx-features.js';
 import { ARCHITECTURES, DIMS, FRAMES, LABELS, randomizeWeights } from './onnx-models.js';
 
@@ -233,12 +234,12 @@ describe('digits quantize (CLI)', () => {
       assert.equal(notCount.code, 1);
       assert.match(notCount.stderr, /--int4-min-weights 'many' must be a positive integer/);
       // Straight from the recordings: features of 20 balanced training clips by the DSP core.
-      const fromWavs = await run(['quantize', fp32, '--calib', process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd', '--clips', '20', '--out', out]);
+      const fromWavs = await run(['quantize', fp32, '--calib', FSDD_RECORDINGS, '--clips', '20', '--out', out]);
       assert.equal(fromWavs.code, 0, fromWavs.stderr);
       assert.equal(JSON.parse(decodeModel(new Uint8Array(await readFile(out))).metadata['spoken_digits.quantization']).calibrationClips, 20);
       // --auto measures the variants and writes int8 only when it ties or wins (timing decides, so either outcome is valid).
       const autoOut = path.join(dir, 'auto.int8.onnx');
-      const auto = await run(['quantize', fp32, '--calib', process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd', '--clips', '20', '--auto', '--out', autoOut]);
+      const auto = await run(['quantize', fp32, '--calib', FSDD_RECORDINGS, '--clips', '20', '--auto', '--out', autoOut]);
       assert.equal(auto.code, 0, auto.stderr);
       const written = await readFile(autoOut).then((b) => new Uint8Array(b), () => null);
       if (written) assert.equal(parseModelMetadata(written).precision, 'int8');

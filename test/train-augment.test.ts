@@ -11,8 +11,8 @@ import { loadAudio } from '../src/train/dataset.js';
 import { DEFAULT_SPEECH_TRIM, WHOLE_CLIP_SPEECH_TRIM } from '../src/model/metadata.js';
 import { speechCutter } from '../src/stream/core.js';
 import { Rng } from '../src/train/random.js';
+import { FSDD_RECORDINGS as FSDD } from './fsdd.js';
 
-const FSDD = process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd/recordings';
 
 function snrDb(clean: Float32Array, mixed: Float32Array): number {
   const noise = mixed.map((v, i) => v - clean[i]);

@@ -15,8 +15,8 @@ const anyFeatureBackend = () => loadFeatureBackend().catch(() => loadFeatureBack
 import { METADATA_KEYS } from '../src/model/metadata.js';
 import { decodeMetadataProps } from '../src/train/onnx/graph.js';
 import { loadAudio } from '../src/train/dataset.js';
+import { FSDD_RECORDINGS as FSDD } from './fsdd.js';
 
-const FSDD = process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd/recordings';
 const MODELS = path.resolve(import.meta.dirname, '..', 'models');
 
 /**

@@ -15,8 +15,8 @@ import { runTraining } from '../src/train/run.js';
 import { loadOnnxTeacher } from '../src/train/teacher.js';
 import { type Example, evaluate, trainModel } from '../src/train/trainer.js';
 import { buildModel } from '../src/train/zoo.js';
+import { FSDD_RECORDINGS as FSDD } from './fsdd.js';
 
-const FSDD = process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd/recordings';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SMALL = path.join(ROOT, 'models', 'small.onnx');
 

@@ -8,9 +8,9 @@ import * as ort from 'onnxruntime-node';
 import { METADATA_KEYS } from '../src/model/metadata.js';
 import { decodeMetadataProps } from '../src/train/onnx/graph.js';
 import { learningRateAt } from '../src/train/trainer.js';
+import { FSDD_RECORDINGS as FSDD } from './fsdd.js';
 
 const run = promisify(execFile);
-const FSDD = process.env.SPOKEN_DIGITS_DATA ?? '/work/shared/fsdd/recordings';
 const ROOT = path.resolve(import.meta.dirname, '..');
 
 describe('train: smoke run of `digits train`', function () {

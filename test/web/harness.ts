@@ -2,6 +2,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { FSDD_RECORDINGS } from '../fsdd.js';
 
 /** Shared set-up of the kiosk browser tests: the system Chromium, fake microphones made from FSDD clips. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -10,10 +11,7 @@ export const ARTIFACTS = join(ROOT, 'artifacts');
 export const WEB_DIST = join(ROOT, 'web-dist');
 
 export function fsddDir(): string | undefined {
-  for (const d of [process.env.SPOKEN_DIGITS_DATA && join(process.env.SPOKEN_DIGITS_DATA, 'recordings'), join(ROOT, '../shared/fsdd/recordings'), join(ROOT, '../../shared/fsdd/recordings'), '/work/shared/fsdd/recordings']) {
-    if (d && existsSync(d) && readdirSync(d).some((f) => f.endsWith('.wav'))) return d;
-  }
-  return undefined;
+  return existsSync(FSDD_RECORDINGS) && readdirSync(FSDD_RECORDINGS).some((f) => f.endsWith('.wav')) ? FSDD_RECORDINGS : undefined;
 }
 
 const FLAGS = [

@@ -24,7 +24,7 @@ describe('kiosk web app in headless Chromium', function () {
 
   before(async function () {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (listed in .ci/run)`);
-    if (!fsdd) throw new Error('FSDD recordings not found (../shared/fsdd/recordings or SPOKEN_DIGITS_DATA)');
+    if (!fsdd) throw new Error('FSDD recordings not found (../shared/fsdd/recordings beside the clone, or $SPOKEN_DIGITS_FSDD)');
     if (!existsSync(join(WEB_DIST, 'index.html'))) execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'ignore' });
     mkdirSync(ARTIFACTS, { recursive: true });
     srv = await startServer({ root: WEB_DIST, modelsDir: join(ROOT, 'models'), port: 0 });

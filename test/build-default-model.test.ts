@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { FSDD_ROOT } from './fsdd.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const MODELS = path.join(ROOT, 'models');
+
+/**
+ * scripts/build-default-model.ts is how the shipped models are made. Rebuilt with the card's own
+ * last command (`--from-model`, which needs no training runs), each shipped model comes out byte
+ * for byte as committed, with the card's measured figures: quantization, calibration, rejection
+ * threshold and the test/babble/padded measurements are all deterministic.
+ */
+describe('scripts/build-default-model.ts', function () {
+  this.timeout(240000);
+  let work: string;
+  before(() => {
+    work = fs.mkdtempSync(path.join(tmpdir(), 'sd-build-'));
+  });
+  after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  for (const name of ['default', 'small']) {
+    it(`rebuilds models/${name}.* from its fp32 file exactly`, async () => {
+      const card = JSON.parse(fs.readFileSync(path.join(MODELS, `${name}.card.json`), 'utf8'));
+      const last: string = card.reproduce.at(-1);
+      // A card built from runs rebuilds from its fp32 file with the same name and no other flags.
+      const flags = last.includes('--from-model') ? last.split('build-default-model.ts ')[1].split(' ') : ['--from-model', `models/${name}.onnx`, ...(name === 'default' ? [] : ['--name', name])];
+      const out = path.join(work, name);
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/build-default-model.ts', ...flags, '--data', FSDD_ROOT, '--out', out], {
+        cwd: ROOT,
+        maxBuffer: 1 << 24,
+      });
+      for (const file of Object.keys(card.files)) {
+        assert.ok(fs.readFileSync(path.join(out, file)).equals(fs.readFileSync(path.join(MODELS, file))), `${file} differs from the shipped one`);
+      }
+      const rebuilt = JSON.parse(fs.readFileSync(path.join(out, `${name}.card.json`), 'utf8'));
+      // Everything but the latency in the quantization note (timed on this machine) is the same.
+      const withoutTiming = (m: { quantization: { why: string } }) => ({ ...m, quantization: { ...m.quantization, why: m.quantization.why.replace(/p50 \d+ vs \d+ µs/, '') } });
+      assert.deepEqual(withoutTiming(rebuilt.metrics), withoutTiming(card.metrics));
+      assert.deepEqual(withoutTiming(JSON.parse(stdout)), withoutTiming(card.metrics));
+      assert.deepEqual(rebuilt.files, card.files);
+      assert.deepEqual(rebuilt.training, card.training);
+      // The figures the card names are copied beside it.
+      for (const f of card.figures.flatMap((g: Record<string, string>) => Object.values(g))) assert.ok(fs.existsSync(path.join(out, f)), `${f} missing`);
+    });
+  }
+
+  it('refuses to start without exactly one of --run and --from-model', async () => {
+    await assert.rejects(promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/build-default-model.ts'], { cwd: ROOT }), (e: { code?: number; stderr?: string }) => {
+      assert.equal(e.code, 2);
+      assert.match(e.stderr ?? '', /usage:/);
+      return true;
+    });
+  });
+});
