@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { FSDD_ROOT } from './fsdd.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+const run = promisify(execFile);
 const MODELS = path.join(ROOT, 'models');
 
 /**
@@ -30,7 +31,7 @@ describe('scripts/build-default-model.ts', function () {
       // A card built from runs rebuilds from its fp32 file with the same name and no other flags.
       const flags = last.includes('--from-model') ? last.split('build-default-model.ts ')[1].split(' ') : ['--from-model', `models/${name}.onnx`, ...(name === 'default' ? [] : ['--name', name])];
       const out = path.join(work, name);
-      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/build-default-model.ts', ...flags, '--data', FSDD_ROOT, '--out', out], {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/build-default-model.ts', ...flags, '--data', FSDD_ROOT, '--out', out], {
         cwd: ROOT,
         maxBuffer: 1 << 24,
       });
@@ -50,7 +51,7 @@ describe('scripts/build-default-model.ts', function () {
   }
 
   it('refuses to start without exactly one of --run and --from-model', async () => {
-    await assert.rejects(promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/build-default-model.ts'], { cwd: ROOT }), (e: { code?: number; stderr?: string }) => {
+    await assert.rejects(run(process.execPath, ['--import', 'tsx', 'scripts/build-default-model.ts'], { cwd: ROOT }), (e: { code?: number; stderr?: string }) => {
       assert.equal(e.code, 2);
       assert.match(e.stderr ?? '', /usage:/);
       return true;

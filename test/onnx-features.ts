@@ -6,7 +6,6 @@ import type { CalibrationBatch } from '../src/train/onnx/quantize.js';
 import { FSDD_RECORDINGS as FSDD } from './fsdd.js';
 import { DIMS, FRAMES } from './onnx-models.js';
 
-
 export interface FsddFeatures {
   /** MFCC config with normalization statistics from the calibration clips, like a trained model has. */
   config: FeatureConfig;

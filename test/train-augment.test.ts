@@ -13,7 +13,6 @@ import { speechCutter } from '../src/stream/core.js';
 import { Rng } from '../src/train/random.js';
 import { FSDD_RECORDINGS as FSDD } from './fsdd.js';
 
-
 function snrDb(clean: Float32Array, mixed: Float32Array): number {
   const noise = mixed.map((v, i) => v - clean[i]);
   return 10 * Math.log10(power(clean) / power(noise));
