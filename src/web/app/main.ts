@@ -394,8 +394,13 @@ function warmUp(): void {
 async function toggleListening(on = !listening): Promise<void> {
   const button = $('listen');
   if (on) {
-    if (!(await startMic())) return;
+    // Wanted before the microphone opens: its first blocks arrive while start() is still settling
+    // (the context resuming), and speech in them must reach the decoder, not only the meter.
     listening = true;
+    if (!(await startMic())) {
+      listening = false;
+      return;
+    }
     button.setAttribute('aria-pressed', 'true');
     button.textContent = '■ Stop listening';
     mic.onState(mic.state);
@@ -412,16 +417,18 @@ async function startRecording(): Promise<void> {
   if (recording) return finishRecording(true);
   const button = $<HTMLButtonElement>('record');
   button.disabled = true;
-  if (!(await startMic())) {
-    button.disabled = false;
-    return;
-  }
-  // A fresh timeline that starts now; results count from here.
+  // A fresh timeline that starts now; results count from here. Recording from before the
+  // microphone opens, so a digit spoken at once is not cut (see toggleListening).
   decode(async () => {
     await closeDecoder();
     recordingFrom = micResults;
   });
   recording = true;
+  if (!(await startMic())) {
+    recording = false;
+    button.disabled = false;
+    return;
+  }
   button.disabled = false;
   button.classList.add('active');
   button.textContent = '● Listening… (press to stop)';
