@@ -18,6 +18,7 @@ import { loadFsdd } from '../src/data/index.js';
 import { resolveFeatureConfig } from '../src/features/config.js';
 import { createNativeBackend } from '../src/features/native.js';
 import { createWasmBackend } from '../src/features/wasm.js';
+import { SHARED_RECORDINGS } from './data.js';
 
 interface Args {
   clips: number;
@@ -44,9 +45,8 @@ function parseArgs(argv: string[]): Args {
 }
 
 async function loadClips(count: number, data?: string): Promise<Float32Array[]> {
-  // The copy beside the repository (where CI puts it) unless told otherwise.
-  const shared = new URL('../../shared/fsdd/recordings', import.meta.url).pathname;
-  const dataset = await loadFsdd(data ? { data } : !process.env.SPOKEN_DIGITS_DATA && existsSync(shared) ? { data: shared } : {});
+  // The copy beside the repository unless told otherwise.
+  const dataset = await loadFsdd(data ? { data } : !process.env.SPOKEN_DIGITS_DATA && existsSync(SHARED_RECORDINGS) ? { data: SHARED_RECORDINGS } : {});
   // Spread over digits and speakers; every clip made exactly 1 s (zero-padded or cut).
   const step = Math.max(1, Math.floor(dataset.clips.length / count));
   const out: Float32Array[] = [];

@@ -27,6 +27,7 @@ import { decodeModel } from '../src/train/onnx/graph.js';
 import { QUANTIZATION_VARIANTS, chooseQuantization, type VariantResult } from '../src/train/onnx/choose.js';
 import type { CalibrationBatch } from '../src/train/onnx/quantize.js';
 import { parsePositiveInt } from '../src/cli/options.js';
+import { SHARED_FSDD } from './data.js';
 
 const { values } = parseArgs({
   options: {
@@ -52,7 +53,7 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 type Row = VariantResult & { model: string };
 
 function findData(): { clips: FsddClip[]; dir: string } {
-  const candidates = [values.data, process.env.SPOKEN_DIGITS_DATA, new URL('../../shared/fsdd', import.meta.url).pathname].filter((d): d is string => !!d);
+  const candidates = [values.data, process.env.SPOKEN_DIGITS_DATA, SHARED_FSDD].filter((d): d is string => !!d);
   for (const c of candidates) {
     const found = recordingsDir(c);
     if (found) return found;

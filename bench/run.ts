@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { barChartSvg } from './plot.js';
+import { SHARED_RECORDINGS } from './data.js';
 
 const { values } = parseArgs({ options: { out: { type: 'string', default: 'bench/results' }, data: { type: 'string' }, quick: { type: 'boolean' } } });
 const out = resolve(values.out!);
@@ -22,7 +23,7 @@ interface Section {
   args: string[];
 }
 
-const fsdd = values.data ?? process.env.SPOKEN_DIGITS_DATA ?? '../shared/fsdd/recordings';
+const fsdd = values.data ?? process.env.SPOKEN_DIGITS_DATA ?? SHARED_RECORDINGS;
 const sections: Section[] = [
   { key: 'features', title: 'Feature extraction: native vs wasm vs Meyda', args: ['bench/features.ts', '--json'] },
   { key: 'inference', title: 'Inference: ONNX Runtime fp32 vs int8 per model', args: ['bench/quantization.ts', '--json', ...dataArgs] },

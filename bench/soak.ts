@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { readWavFileSync } from '../src/audio/index.js';
 import { mulberry32 } from '../src/train/random.js';
 import { Listener, loadStreamCore, type AudioSource, type DigitEvent, type EndEvent, type RejectedEvent } from '../src/stream/index.js';
+import { SHARED_RECORDINGS } from './data.js';
 
 export interface SoakOptions {
   /** Minutes of audio to stream. */
@@ -292,7 +293,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     return i >= 0 ? args[i + 1] : undefined;
   };
   const minutes = Number(arg('--minutes') ?? 60);
-  const fsdd = arg('--fsdd') ?? process.env.SPOKEN_DIGITS_FSDD ?? join(process.cwd(), '../shared/fsdd/recordings');
+  const fsdd = arg('--fsdd') ?? process.env.SPOKEN_DIGITS_FSDD ?? SHARED_RECORDINGS;
   const report = await soak({
     minutes,
     fsdd,

@@ -5,16 +5,18 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { percentiles } from '../src/model/benchmark.js';
+import { SHARED_RECORDINGS } from './data.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' }, clip: { type: 'string' }, json: { type: 'boolean' } } });
-const cli = join('dist', 'cli.js');
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 if (!existsSync(cli)) {
   console.error('dist/cli.js is missing: run `npm run build` first');
   process.exit(1);
 }
-const clip = values.clip ?? join('..', 'shared', 'fsdd', 'recordings', '3_theo_0.wav');
+const clip = values.clip ?? join(SHARED_RECORDINGS, '3_theo_0.wav');
 const times: number[] = [];
 const node0: number[] = [];
 for (let i = 0; i < Number(values.runs); i++) {
