@@ -26,6 +26,7 @@ import { DigitRecognizer } from '../src/model/recognizer.js';
 import { Listener, loadStreamCore, type SplitOptions } from '../src/stream/index.js';
 import { BENCH_WORDS } from './stream-words.js';
 import { concatFloat, editDistance, makeDigitString, melody, noiseBurst, rng, silence, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
+import { monoWav } from '../test/fixtures/wav.js';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -236,24 +237,10 @@ if (idleSeconds > 0) {
   const dir = mkdtempSync(join(tmpdir(), 'sd-idle-'));
   try {
     const seconds = idleSeconds + 10;
-    const n = seconds * 16000;
-    const b = Buffer.alloc(44 + n * 2);
-    b.write('RIFF', 0);
-    b.writeUInt32LE(36 + n * 2, 4);
-    b.write('WAVEfmt ', 8);
-    b.writeUInt32LE(16, 16);
-    b.writeUInt16LE(1, 20);
-    b.writeUInt16LE(1, 22);
-    b.writeUInt32LE(16000, 24);
-    b.writeUInt32LE(32000, 28);
-    b.writeUInt16LE(2, 32);
-    b.writeUInt16LE(16, 34);
-    b.write('data', 36);
-    b.writeUInt32LE(n * 2, 40);
     const r = rng(5);
-    for (let i = 0; i < n; i++) b.writeInt16LE(Math.round((r() * 2 - 1) * 30), 44 + i * 2); // about -60 dBFS room noise
+    const noise = Int16Array.from({ length: seconds * 16000 }, () => Math.round((r() * 2 - 1) * 30)); // about -60 dBFS room noise
     const wav = join(dir, 'quiet.wav');
-    writeFileSync(wav, b);
+    writeFileSync(wav, monoWav(noise, 16000));
     // --idle-mic: listen to the default input device instead (a real microphone, or JACK's dummy
     // backend: jackd --no-realtime -d dummy -r 16000 -p 160 &), capture thread and ring included.
     const idleMic = process.argv.includes('--idle-mic');

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { FSDD_RECORDINGS } from './fsdd.js';
+import { monoWav } from './fixtures/wav.js';
 
 // Bad-input matrix for the CLI: every command gets missing files, folders without audio, corrupt
 // WAVs, files that are not ONNX models, NaN audio and nonsense options. Each must end with exit
@@ -31,32 +32,13 @@ const f = {
   loopRoot: join(work, 'web-with-loop'),
 };
 
-function floatWav(samples: number[], rate = 8000): Buffer {
-  const data = Buffer.alloc(samples.length * 4);
-  samples.forEach((v, i) => data.writeFloatLE(v, i * 4));
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'latin1');
-  h.writeUInt32LE(36 + data.length, 4);
-  h.write('WAVEfmt ', 8, 'latin1');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(3, 20); // IEEE float
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * 4, 28);
-  h.writeUInt16LE(4, 32);
-  h.writeUInt16LE(32, 34);
-  h.write('data', 36, 'latin1');
-  h.writeUInt32LE(data.length, 40);
-  return Buffer.concat([h, data]);
-}
-
 before(() => {
   mkdirSync(f.emptyDir);
   mkdirSync(f.textDir);
   writeFileSync(join(f.textDir, 'README.txt'), 'no audio here\n');
   writeFileSync(f.corruptWav, Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(6, 0xff)]));
   writeFileSync(f.textWav, 'this is a text file renamed to .wav\n'.repeat(20));
-  writeFileSync(f.nanWav, floatWav(Array.from({ length: 4000 }, (_, i) => (i % 100 === 0 ? NaN : Math.sin(i / 5) * 0.3))));
+  writeFileSync(f.nanWav, monoWav(Float32Array.from({ length: 4000 }, (_, i) => (i % 100 === 0 ? NaN : Math.sin(i / 5) * 0.3)), 8000, { float32: true }));
   copyFileSync(clip, f.notOnnx);
   writeFileSync(f.emptyOnnx, '');
   const model = readFileSync('models/default.onnx');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { loadNativeCapture } from '../../src/stream/core.js';
 import { makeAlsaFileDevice, makeEmptyAlsaConfig } from './alsa-file.js';
 import { editDistance, makeDigitString, rng } from './fixtures.js';
+import { monoWav } from '../fixtures/wav.js';
 
 interface Run {
   code: number | null;
@@ -67,20 +68,7 @@ describe('digits listen (CLI)', function () {
   it('takes a WAV on stdin without --rate, and a WAV file with the live view', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sd-cli-'));
     try {
-      const header = Buffer.alloc(44);
-      header.write('RIFF', 0);
-      header.writeUInt32LE(36 + raw.length, 4);
-      header.write('WAVEfmt ', 8);
-      header.writeUInt32LE(16, 16);
-      header.writeUInt16LE(1, 20);
-      header.writeUInt16LE(1, 22);
-      header.writeUInt32LE(8000, 24);
-      header.writeUInt32LE(16000, 28);
-      header.writeUInt16LE(2, 32);
-      header.writeUInt16LE(16, 34);
-      header.write('data', 36);
-      header.writeUInt32LE(raw.length, 40);
-      const wav = Buffer.concat([header, raw]);
+      const wav = monoWav(spoken.samples, 8000);
       const viaStdin = await digits(['listen', '--input', '-', '--json'], wav);
       assert.equal(viaStdin.code, 0, viaStdin.stderr);
       assert.ok(heard(viaStdin).length >= 4);

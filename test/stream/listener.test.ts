@@ -8,6 +8,7 @@ import { concatFloat, editDistance, makeDigitString, melody, noiseBurst, rng, si
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monoWav } from '../fixtures/wav.js';
 
 async function listen(recognizer: DigitRecognizer, samples: Float32Array, rate = 8000, chunk = 4000) {
   const listener = await Listener.create({ recognizer });
@@ -20,24 +21,6 @@ async function listen(recognizer: DigitRecognizer, samples: Float32Array, rate =
   for (let i = 0; i < samples.length; i += chunk) listener.push(samples.subarray(i, i + chunk), rate);
   const end = await listener.end();
   return { digits, strings, rejected, end, text: digits.map((d) => d.digit).join('') };
-}
-
-function wav16(samples: Float32Array, rate: number): Buffer {
-  const b = Buffer.alloc(44 + samples.length * 2);
-  b.write('RIFF', 0);
-  b.writeUInt32LE(36 + samples.length * 2, 4);
-  b.write('WAVEfmt ', 8);
-  b.writeUInt32LE(16, 16);
-  b.writeUInt16LE(1, 20);
-  b.writeUInt16LE(1, 22);
-  b.writeUInt32LE(rate, 24);
-  b.writeUInt32LE(rate * 2, 28);
-  b.writeUInt16LE(2, 32);
-  b.writeUInt16LE(16, 34);
-  b.write('data', 36);
-  b.writeUInt32LE(samples.length * 2, 40);
-  samples.forEach((v, i) => b.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32768))), 44 + i * 2));
-  return b;
 }
 
 describe('Listener: streaming digit recognition with the shipped model', function () {
@@ -207,7 +190,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     const dir = mkdtempSync(join(tmpdir(), 'sd-listen-'));
     try {
       const path = join(dir, 's.wav');
-      writeFileSync(path, wav16(makeDigitString('1234567890', 'lucas', rng(15)).samples, 8000));
+      writeFileSync(path, monoWav(makeDigitString('1234567890', 'lucas', rng(15)).samples, 8000));
       const listener = await Listener.create({ recognizer });
       const t0 = performance.now();
       setTimeout(() => void listener.stop(), 400);

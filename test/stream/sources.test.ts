@@ -5,20 +5,14 @@ import { Readable } from 'node:stream';
 import { readWavFileSync } from '../../src/audio/index.js';
 import { AudioInputError } from '../../src/errors.js';
 import { openFileSource, openReadableSource, type AudioSource } from '../../src/stream/index.js';
-import { FSDD_DIR } from './fixtures.js';
+import { FSDD_DIR, concatFloat } from './fixtures.js';
 
 const CLIP = join(FSDD_DIR, '7_lucas_2.wav');
 
 async function drain(source: AudioSource): Promise<Float32Array> {
   const parts: Float32Array[] = [];
   for await (const b of source) parts.push(b.slice());
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatFloat(parts);
 }
 
 /** The bytes in chunks of awkward sizes, as pipes deliver them. */
