@@ -62,6 +62,14 @@ export function makeMicWav(clips: string[], out: string, opts: { lead?: number; 
   return file;
 }
 
+/**
+ * Lead-in silence for pages that open the microphone while they load (`listen=1`, kiosk mode).
+ * Chromium's fake device plays its file from when getUserMedia opens it, and what it captures
+ * before the page's audio graph is connected is gone (as with a real microphone): on a busy
+ * machine that took over 2 s once, so the first digit comes after a lead longer than that.
+ */
+export const AUTO_LISTEN_LEAD = 3;
+
 /** Where each clip of makeMicWav(clips, _, opts) lies in the fake microphone's stream, in seconds. */
 export function micWavSpans(clips: string[], opts: { lead?: number; gap?: number } = {}): [number, number][] {
   const { lead = 0.8, gap = 0.7 } = opts;
@@ -78,7 +86,8 @@ export interface Probe {
   ready: boolean;
   modelLoadedMs: number | null;
   firstResultMs: number | null;
-  results: { digit: number | null; candidate: number; confidence: number; computeMs: number; latencyMs: number | null; source: string }[];
+  /** `span`: a microphone result's speech in the stream's timeline (ms from its first block). */
+  results: { digit: number | null; candidate: number; confidence: number; computeMs: number; latencyMs: number | null; source: string; span?: [number, number] }[];
   errors: string[];
   micState: string;
   /** Seconds of audio the current microphone stream has delivered. */

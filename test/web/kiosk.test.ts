@@ -6,7 +6,7 @@ import type { Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import { DigitRecognizer } from '../../src/model/recognizer.js';
 import { editDistance } from '../stream/fixtures.js';
-import { ARTIFACTS, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, micWavSpans, probe, waitReady, waitResults } from './harness.js';
+import { ARTIFACTS, AUTO_LISTEN_LEAD, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, micWavSpans, probe, waitReady, waitResults } from './harness.js';
 
 /*
  * The kiosk page in real headless Chromium (Debian's, never a downloaded one) with fake microphones
@@ -105,22 +105,27 @@ describe('kiosk web app in headless Chromium', function () {
   it('continuous mode turns a multi-digit recording into the right string', async () => {
     const seq = clips.slice(0, 4);
     const expected = seq.map((c) => c.digit).join('');
-    const wav = makeMicWav(seq.map((c) => c.path), 'continuous.wav', { lead: 0.8, gap: 0.8, tail: 1.5 });
+    const layout = { lead: AUTO_LISTEN_LEAD, gap: 0.8 };
+    const wav = makeMicWav(seq.map((c) => c.path), 'continuous.wav', { ...layout, tail: 1.5 });
+    const spans = micWavSpans(seq.map((c) => c.path), layout);
     const { browser, page, consoleErrors } = await open(wav, 'mode=continuous&listen=1');
     await waitReady(page);
     const p = await waitResults(page, seq.length, 20000);
     await page.waitForTimeout(1500); // nothing extra should follow
     const text = (await page.textContent('#digit-string'))?.trim();
     await page.screenshot({ path: join(ARTIFACTS, 'kiosk-continuous.png') });
-    // Audio the browser lost (a starved machine) shows as wall time the microphone did not deliver.
+    // Where the page heard each digit (its stream starts at its first block) against where it is in
+    // the file: a constant shift is audio lost before the first block, a growing one audio lost
+    // between blocks; delivered audio short of the wall time since the first block is the latter too.
     const delivered = await page.evaluate(() => {
       const d = (window as unknown as { __digits: { micOnMs: number | null; micSeconds: number } }).__digits;
       return { micSeconds: +d.micSeconds.toFixed(2), wallSeconds: +((performance.now() - (d.micOnMs ?? 0)) / 1000).toFixed(2) };
     });
-    const results = JSON.stringify(p.results.map((r) => [r.digit, r.confidence.toFixed(2), r.latencyMs && Math.round(r.latencyMs)]));
-    assert.equal(text, expected, `string ${text} for digits ${expected}; results ${results}; audio ${JSON.stringify(delivered)}`);
+    const heard = p.results.map((r) => [r.digit, +r.confidence.toFixed(2), r.span?.map((ms) => +(ms / 1000).toFixed(2))]);
+    const diagnosis = `results [digit, confidence, span s] ${JSON.stringify(heard)}; clips in the file ${JSON.stringify(spans.map(([a, b]) => [+a.toFixed(2), +b.toFixed(2)]))}; audio ${JSON.stringify(delivered)}`;
+    assert.equal(text, expected, `string ${text} for digits ${expected}; ${diagnosis}`);
     const final = await probe(page);
-    assert.equal(final.results.length, seq.length);
+    assert.equal(final.results.length, seq.length, diagnosis);
     // The same strings as `digits listen` would close (a pause of 1 s ends one): every digit is in one.
     assert.equal(final.strings.join(''), expected, `strings ${JSON.stringify(final.strings)}`);
     assert.deepEqual(consoleErrors, []);
@@ -130,7 +135,9 @@ describe('kiosk web app in headless Chromium', function () {
       modelReadyMs: Math.round(final.modelLoadedMs ?? -1),
       micOnMs: Math.round((final as { micOnMs?: number }).micOnMs ?? -1),
       firstResultMs: Math.round(final.firstResultMs ?? -1),
-      // The first digit ends ~0.8 s + its length into the file, which starts when the mic opens.
+      // Audio lost before the page's first block (about: the endpointer opens a little after its clip starts).
+      lostAtStartS: final.results[0]?.span ? +(spans[0][0] - final.results[0].span[0] / 1000).toFixed(2) : null,
+      // The first digit ends AUTO_LISTEN_LEAD + its length into the file, which starts when the mic opens.
       computeMs: final.results.map((r) => +r.computeMs.toFixed(2)),
       endOfSpeechToResultMs: final.results.map((r) => +(r.latencyMs ?? 0).toFixed(1)),
     };
@@ -140,7 +147,7 @@ describe('kiosk web app in headless Chromium', function () {
   it('continuous mode splits digits spoken with short pauses (150 ms) at energy valleys', async () => {
     const seq = clips.slice(4, 10).reverse().slice(0, 4);
     const expected = seq.map((c) => c.digit).join('');
-    const wav = makeMicWav(seq.map((c) => c.path), 'run-together.wav', { lead: 0.8, gap: 0.15, tail: 1.5 });
+    const wav = makeMicWav(seq.map((c) => c.path), 'run-together.wav', { lead: AUTO_LISTEN_LEAD, gap: 0.15, tail: 1.5 });
     const { browser, page, consoleErrors } = await open(wav, 'mode=continuous&listen=1');
     await waitReady(page);
     await waitResults(page, seq.length, 20000);
@@ -160,7 +167,7 @@ describe('kiosk web app in headless Chromium', function () {
 
   it('continuous mode: a VAD sensitivity change while listening restarts the endpointer and loses no digit', async () => {
     const seq = clips.slice(0, 3);
-    const layout = { lead: 1.0, gap: 1.2 };
+    const layout = { lead: AUTO_LISTEN_LEAD, gap: 1.2 };
     const wav = makeMicWav(seq.map((c) => c.path), 'sensitivity.wav', { ...layout, tail: 1.5 });
     const spans = micWavSpans(seq.map((c) => c.path), layout);
     const { browser, page, consoleErrors } = await open(wav, 'mode=continuous&listen=1');
@@ -364,7 +371,7 @@ describe('kiosk web app in headless Chromium', function () {
   });
 
   it('kiosk mode: large, no settings, listens by itself and recovers from a lost microphone', async () => {
-    const wav = makeMicWav([clips[1].path, clips[2].path], 'kiosk.wav', { lead: 1.0, gap: 1.0, tail: 2.0 });
+    const wav = makeMicWav([clips[1].path, clips[2].path], 'kiosk.wav', { lead: AUTO_LISTEN_LEAD, gap: 1.0, tail: 2.0 });
     const { browser, page, consoleErrors } = await open(wav, 'kiosk=1', 'dark');
     await waitReady(page);
     assert.equal(await page.evaluate(() => document.body.classList.contains('kiosk')), true);

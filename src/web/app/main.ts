@@ -21,7 +21,8 @@ interface Probe {
   micOnMs: number | null;
   /** Seconds of audio the current microphone stream has delivered (its timeline as blocks arrive). */
   micSeconds: number;
-  results: { digit: number | null; candidate: number; confidence: number; computeMs: number; latencyMs: number | null; source: string }[];
+  /** `span`: where a microphone result's speech lies in the stream's timeline (ms from its first block). */
+  results: { digit: number | null; candidate: number; confidence: number; computeMs: number; latencyMs: number | null; source: string; span?: [number, number] }[];
   errors: string[];
   micState: MicState;
   /** Digit strings of continuous mode, closed by a pause (the decoder's `string` events). */
@@ -74,7 +75,7 @@ function threshold(): number {
 
 // ---------------------------------------------------------------- results
 
-function showResult(r: Recognition, source: string, latencyMs: number | null): void {
+function showResult(r: Recognition, source: string, latencyMs: number | null, span?: [number, number]): void {
   const digitEl = $('digit');
   digitEl.textContent = r.digit === null ? '?' : String(r.digit);
   digitEl.dataset.rejected = r.digit === null ? 'true' : 'false';
@@ -100,7 +101,7 @@ function showResult(r: Recognition, source: string, latencyMs: number | null): v
   stats.add(entry);
   addHistoryRow(entry);
   renderStats();
-  probe.results.push({ digit: r.digit, candidate: r.candidate, confidence: r.confidence, computeMs: r.computeMs, latencyMs, source });
+  probe.results.push({ digit: r.digit, candidate: r.candidate, confidence: r.confidence, computeMs: r.computeMs, latencyMs, source, span });
   // A kiosk runs for days: keep the probe bounded like the history.
   if (probe.results.length > 1000) probe.results.splice(0, probe.results.length - 1000);
   if (probe.firstResultMs === null && source !== 'warm-up') probe.firstResultMs = performance.now();
@@ -304,10 +305,10 @@ const onDecoderEvent: DecoderSink = (type, event, prediction) => {
     micResults++;
     if (type === 'digit') {
       const e = event as DecoderEvents['digit'];
-      showResult({ ...r, digit: e.digit, isDigit: true, confidence: e.confidence, top }, 'microphone', latencyOf(e));
+      showResult({ ...r, digit: e.digit, isDigit: true, confidence: e.confidence, top }, 'microphone', latencyOf(e), [e.startMs, e.endMs]);
     } else {
       const e = event as DecoderEvents['rejected'];
-      showResult({ ...r, digit: null, isDigit: false, candidate: e.candidate ?? r.candidate, confidence: e.confidence, top }, 'microphone', null);
+      showResult({ ...r, digit: null, isDigit: false, candidate: e.candidate ?? r.candidate, confidence: e.confidence, top }, 'microphone', null, [e.startMs, e.endMs]);
     }
   }
 };
@@ -397,7 +398,9 @@ async function toggleListening(on = !listening): Promise<void> {
     // Wanted before the microphone opens: its first blocks arrive while start() is still settling
     // (the context resuming), and speech in them must reach the decoder, not only the meter.
     listening = true;
-    if (!(await startMic())) {
+    const opened = await startMic();
+    if (!listening) return; // stopped while the microphone was opening
+    if (!opened) {
       listening = false;
       return;
     }
@@ -424,12 +427,14 @@ async function startRecording(): Promise<void> {
     recordingFrom = micResults;
   });
   recording = true;
-  if (!(await startMic())) {
+  const opened = await startMic();
+  button.disabled = false;
+  // Finished meanwhile (a key press, or a digit already heard in the first blocks).
+  if (!recording) return;
+  if (!opened) {
     recording = false;
-    button.disabled = false;
     return;
   }
-  button.disabled = false;
   button.classList.add('active');
   button.textContent = '● Listening… (press to stop)';
   $('single-hint').textContent = 'Say one digit now.';
