@@ -23,7 +23,7 @@ export function validateSampleRate(sampleRate: number, what = 'sample rate'): vo
   }
 }
 
-export function validateChannels(channels: number): void {
+function validateChannels(channels: number): void {
   if (!Number.isInteger(channels) || channels < 1 || channels > MAX_CHANNELS) {
     throw new AudioInputError(`channel count must be 1..${MAX_CHANNELS}, got ${String(channels)}`);
   }
@@ -78,7 +78,7 @@ export function downmixInterleaved(interleaved: Float32Array, channels: number):
 }
 
 /** Index of the first NaN or ±Infinity, or -1. */
-export function findNonFinite(samples: ArrayLike<number>): number {
+function findNonFinite(samples: ArrayLike<number>): number {
   for (let i = 0; i < samples.length; i++) if (!Number.isFinite(samples[i])) return i;
   return -1;
 }

@@ -8,7 +8,7 @@ import type { FeatureConfig } from './config.js';
  */
 
 /** Index of each value in the flat parameter array (mirror of the SD_P_* enum). */
-export const SD_P = {
+const SD_P = {
   sampleRate: 0,
   kind: 1,
   nFft: 2,
@@ -39,7 +39,7 @@ export const SD_P = {
   count: 27,
 } as const;
 
-export const SD_STATUS = { ok: 0, config: 1, input: 2, noMemory: 3, internal: 4 } as const;
+const SD_STATUS = { ok: 0, config: 1, input: 2, noMemory: 3, internal: 4 } as const;
 
 /** -1 for an unknown name, so the core reports it like any other invalid value. */
 function code(value: unknown, names: readonly string[]): number {

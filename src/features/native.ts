@@ -44,7 +44,7 @@ function packageRoot(): string {
 }
 
 /** Where the addon may be, in order: a local build, then a prebuilt binary for this platform. */
-export function nativeAddonCandidates(root = packageRoot()): string[] {
+function nativeAddonCandidates(root = packageRoot()): string[] {
   const platformArch = `${process.platform}-${process.arch}`;
   return [join(root, 'build', 'Release', ADDON_FILE), join(root, 'prebuilds', platformArch, ADDON_FILE)];
 }

@@ -42,7 +42,7 @@ export interface AugmentOptions {
 
 export type NoiseKind = 'white' | 'pink' | 'brown' | 'babble';
 
-export const DEFAULT_AUGMENT: Readonly<Omit<AugmentOptions, 'sampleRate'>> = Object.freeze({
+const DEFAULT_AUGMENT: Readonly<Omit<AugmentOptions, 'sampleRate'>> = Object.freeze({
   pShift: 0.8,
   maxShiftSec: 0.15,
   pSpeed: 0.5,

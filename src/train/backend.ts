@@ -51,7 +51,7 @@ let registered = false;
  * built from ops wasm does have (pad, strided slice, matmul, multiply, sum), one filter tap at a
  * time, so each tap is one well-optimised matmul or multiply instead of a hand-written loop.
  */
-export function registerMissingWasmGradients(): void {
+function registerMissingWasmGradients(): void {
   if (registered) return;
   registered = true;
   const have = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
@@ -161,7 +161,7 @@ export function conv2dFilterGrad(
 }
 
 /** dx = full correlation of the stride-stuffed dy with the spatially flipped, in/out-swapped filter. */
-export function conv2dInputGrad(
+function conv2dInputGrad(
   dy: tf.Tensor4D,
   filter: tf.Tensor4D,
   inputShape: [number, number, number, number],

@@ -47,7 +47,7 @@ export const TRAINING_FEATURE_CONFIG: Partial<FeatureConfig> = {
   numFrames: 64,
 };
 
-export const DEFAULT_NONE_SHARE = 0.1;
+const DEFAULT_NONE_SHARE = 0.1;
 
 export interface RunOptions {
   arch: Architecture;
@@ -108,7 +108,7 @@ function featureBackend(): Promise<FeatureBackend> {
 }
 
 /** A seeded subset of `n` clips that keeps every (digit, speaker) group represented in proportion. */
-export function stratifiedSubset(clips: readonly FsddClip[], n: number, seed: number): FsddClip[] {
+function stratifiedSubset(clips: readonly FsddClip[], n: number, seed: number): FsddClip[] {
   if (n >= clips.length) return clips.slice();
   if (n <= 0) return [];
   const rng = new Rng(seed);
@@ -392,7 +392,7 @@ export async function writeRunOutputs(out: string, r: RunResult, extra: { onnx?:
   return written;
 }
 
-export function cardMetrics(r: RunResult, loso: LosoFold[] | null): Record<string, unknown> {
+function cardMetrics(r: RunResult, loso: LosoFold[] | null): Record<string, unknown> {
   const m: Record<string, unknown> = {
     testAccuracy: round(r.test.accuracy),
     testClips: r.test.predictions.length,

@@ -231,7 +231,7 @@ function crossEntropy(probs: tf.Tensor, target: tf.Tensor): tf.Scalar {
 }
 
 /** Features for examples in order, computed once (validation/test: no augmentation). */
-export function featurizeAll(examples: readonly Example[], featurize: Featurizer, rng: Rng): Float32Array[] {
+function featurizeAll(examples: readonly Example[], featurize: Featurizer, rng: Rng): Float32Array[] {
   return examples.map((e) => featurize(typeof e.audio === 'function' ? e.audio(rng) : e.audio));
 }
 

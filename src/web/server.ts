@@ -41,7 +41,7 @@ export interface ServeLimits {
   maxConnections: number;
 }
 
-export const DEFAULT_LIMITS: Readonly<ServeLimits> = Object.freeze({
+const DEFAULT_LIMITS: Readonly<ServeLimits> = Object.freeze({
   maxUrlLength: 2048,
   maxHeaderBytes: 8192,
   headersTimeoutMs: 10_000,
@@ -252,7 +252,7 @@ function hostName(header: string | undefined): string | undefined {
   return h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.split(':')[0];
 }
 
-export function createRequestHandler(
+function createRequestHandler(
   options: Pick<ServeOptions, 'root' | 'modelsDir'> & { limits?: Partial<ServeLimits>; loopbackOnly?: boolean },
 ) {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };

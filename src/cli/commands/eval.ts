@@ -38,7 +38,7 @@ export function register(program: Command): void {
     });
 }
 
-export function printReport(r: EvalReport): void {
+function printReport(r: EvalReport): void {
   const lines: string[] = [];
   lines.push(`${colors.bold('model')}    ${r.model} (features: ${r.backend})`);
   lines.push(`${colors.bold('accuracy')} ${colors.green(percent(r.accuracy, 2))} on ${r.n} digit clips` + (r.nNone ? `, ${r.nNone} non-digit clips` : ''));

@@ -28,7 +28,7 @@ export interface FuseOptions {
 }
 
 /** The DSP core's DCT-II (orthonormal, as scipy's dct(norm='ortho')): rows are coefficients. */
-export function dctMatrix(nOut: number, nIn: number): Float64Array {
+function dctMatrix(nOut: number, nIn: number): Float64Array {
   const d = new Float64Array(nOut * nIn);
   for (let k = 0; k < nOut; k++) {
     const scale = Math.sqrt((k === 0 ? 1 : 2) / nIn);
@@ -87,7 +87,7 @@ function checkCompatible(metas: ModelMetadata[], sources: string[]): void {
 }
 
 /** Fused model type, e.g. "ensemble(resnet-se logmel, resnet-se mfcc)". */
-export function ensembleModelType(metas: Pick<ModelMetadata, 'modelType' | 'featureConfig'>[]): string {
+function ensembleModelType(metas: Pick<ModelMetadata, 'modelType' | 'featureConfig'>[]): string {
   return `ensemble(${metas.map((m) => `${m.modelType} ${m.featureConfig.kind}`).join(', ')})`;
 }
 

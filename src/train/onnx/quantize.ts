@@ -48,7 +48,7 @@ const WEIGHTED_OPS = ['Conv', 'Gemm', 'MatMul'];
  * Op sets: 'linear' quantizes only the weighted ops; 'all' also runs the element-wise and pooling
  * ops that ONNX Runtime has integer kernels for in int8, which saves Q/DQ pairs between them.
  */
-export const QUANTIZE_OP_SETS = {
+const QUANTIZE_OP_SETS = {
   linear: WEIGHTED_OPS,
   // Mul is left out: QLinearMul (swish, SE gates) measured several times slower than fp32 Mul.
   all: [...WEIGHTED_OPS, 'Add', 'Sigmoid', 'LeakyRelu', 'AveragePool', 'GlobalAveragePool'],

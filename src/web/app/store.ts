@@ -11,7 +11,7 @@ export interface Settings {
 }
 
 const KEY = 'spoken-digits.settings.v1';
-export const DEFAULT_SETTINGS: Settings = { model: 'default.int8.onnx', micId: '', threshold: null, vadSensitivity: 0.5, mode: 'continuous' };
+const DEFAULT_SETTINGS: Settings = { model: 'default.int8.onnx', micId: '', threshold: null, vadSensitivity: 0.5, mode: 'continuous' };
 
 export function loadSettings(): Settings {
   try {
