@@ -196,6 +196,31 @@ describe('kiosk web app in headless Chromium', function () {
     await browser.close();
   });
 
+  it('continuous mode: stopping while the microphone opens leaves it closed', async () => {
+    const wav = makeMicWav([clips[0].path], 'stop-while-opening.wav', { lead: AUTO_LISTEN_LEAD, tail: 1.5 });
+    const { browser, page, consoleErrors } = await open(wav, 'mode=continuous');
+    await waitReady(page);
+    // Start, then stop before getUserMedia has answered: the second press must win.
+    await page.evaluate(() => {
+      const button = document.getElementById('listen')!;
+      button.click();
+      button.click();
+    });
+    await page.waitForTimeout(1500);
+    const micSeconds = async () => (await probe(page)).micSeconds;
+    const before = await micSeconds();
+    await page.waitForTimeout(500);
+    assert.equal(await micSeconds(), before, 'the microphone still delivers audio after the stop');
+    assert.equal((await probe(page)).micState, 'off');
+    assert.equal(await page.getAttribute('#listen', 'aria-pressed'), 'false');
+    // And it opens normally afterwards.
+    await page.click('#listen');
+    const p = await waitResults(page, 1, 20000);
+    assert.deepEqual(p.results.map((r) => r.digit), [clips[0].digit]);
+    assert.deepEqual(consoleErrors, []);
+    await browser.close();
+  });
+
   it('continuous mode emits nothing for noise bursts (no false digits)', async () => {
     const dir = join(ARTIFACTS, 'mic');
     mkdirSync(dir, { recursive: true });

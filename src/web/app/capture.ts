@@ -86,6 +86,11 @@ export class Microphone {
       this.scheduleRetry();
       return;
     }
+    if (!this.wanted) {
+      // stop() was called while the device was opening: release it instead of starting it.
+      this.closeStream();
+      return;
+    }
     this.source = ctx.createMediaStreamSource(this.stream);
     this.node = new AudioWorkletNode(ctx, 'sd-capture', { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1] });
     this.node.port.onmessage = (e: MessageEvent<Float32Array>) => this.onBlock(e.data);
