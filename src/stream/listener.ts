@@ -66,6 +66,9 @@ export class Listener extends EventEmitter {
   private stopped = false;
   private running = false;
   private pushQueue: Float32Array[] = [];
+  /** Samples pushed and not processed yet (the queue and the block being decoded). */
+  private pushPending = 0;
+  private drainWaiters: (() => void)[] = [];
   private pushWake: (() => void) | null = null;
   private pushEnded = false;
   private pushRun: Promise<EndEvent> | null = null;
@@ -159,7 +162,33 @@ export class Listener extends EventEmitter {
       throw new AudioInputError('push() takes a Float32Array or an Int16Array');
     }
     this.pushQueue.push(block);
+    this.pushPending += block.length;
     this.pushWake?.();
+  }
+
+  /**
+   * Samples pushed and not processed yet. Live audio keeps this near zero; an embedder that pushes
+   * faster than real time (a file, a network buffer) should wait for `drained()` now and then, or
+   * the queue — and memory — grows with everything pushed ahead.
+   */
+  get pendingSamples(): number {
+    return this.pushPending;
+  }
+
+  /**
+   * Resolves when all audio pushed so far has been processed and its events emitted (a segment
+   * still open waits for more audio or `end()`). Resolves at once when nothing is pending, and when
+   * the Listener stops or fails (the failure is the `error` event and `end()`'s rejection).
+   */
+  drained(): Promise<void> {
+    if (this.pushPending === 0 || !this.pushRun || !this.running) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private settleDrain(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Ends push mode: the rest is processed, open segments and strings are closed. */
@@ -239,9 +268,12 @@ export class Listener extends EventEmitter {
     try {
       for (;;) {
         while (this.pushQueue.length) {
-          await this.feed(this.pushQueue.shift()!);
+          const block = this.pushQueue.shift()!;
+          await this.feed(block);
+          this.pushPending -= block.length;
           if (this.stopped) break;
         }
+        if (this.pushQueue.length === 0) this.settleDrain();
         if (this.pushEnded || this.stopped) break;
         await new Promise<void>((r) => (this.pushWake = r));
         this.pushWake = null;
@@ -252,6 +284,7 @@ export class Listener extends EventEmitter {
       throw err;
     } finally {
       this.running = false;
+      this.settleDrain();
     }
   }
 

@@ -171,6 +171,30 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     assert.equal(viaInt, viaFloat.text);
   });
 
+  it('push mode: pendingSamples counts the audio queued ahead, drained() waits until it is processed', async () => {
+    const s = makeDigitString('4719', 'george', rng(16));
+    const listener = await Listener.create({ recognizer });
+    const digits: number[] = [];
+    listener.on('digit', (e) => digits.push(e.digit));
+    assert.equal(listener.pendingSamples, 0);
+    await listener.drained(); // nothing pushed: at once
+    // Pushed at once, far faster than real time: all of it waits in the queue.
+    for (let i = 0; i < s.samples.length; i += 800) listener.push(s.samples.subarray(i, i + 800), 8000);
+    assert.equal(listener.pendingSamples, s.samples.length);
+    await listener.drained();
+    assert.equal(listener.pendingSamples, 0);
+    // Every digit followed by its pause is out before end(): the string's trailing silence closed the last one.
+    assert.equal(digits.join(''), '4719');
+    // More audio after a drain continues the same stream.
+    const more = makeDigitString('8', 'george', rng(17));
+    listener.push(more.samples, 8000);
+    const end = await listener.end();
+    assert.equal(listener.pendingSamples, 0);
+    assert.equal(digits.join(''), '47198');
+    assert.equal(end.digits, 5);
+    await listener.drained(); // ended: at once, never hangs
+  });
+
   it('a stream that ends mid-word closes the open segment; bad options and misuse are refused', async () => {
     const s = makeDigitString('8', 'theo', rng(14), { leadMs: 300 });
     const cut = s.samples.subarray(0, s.spans[0][1] - 400); // stops before the word's end
