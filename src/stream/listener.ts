@@ -284,6 +284,9 @@ export class Listener extends EventEmitter {
       throw err;
     } finally {
       this.running = false;
+      // Stopped or failed: what is still queued is dropped, not pending.
+      this.pushQueue = [];
+      this.pushPending = 0;
       this.settleDrain();
     }
   }

@@ -193,6 +193,13 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     assert.equal(digits.join(''), '47198');
     assert.equal(end.digits, 5);
     await listener.drained(); // ended: at once, never hangs
+    // stop() with audio still queued: a waiting drained() resolves, and nothing stays pending.
+    const stopped = await Listener.create({ recognizer });
+    for (let i = 0; i < s.samples.length; i += 800) stopped.push(s.samples.subarray(i, i + 800), 8000);
+    const waiting = stopped.drained();
+    await stopped.stop();
+    await waiting;
+    assert.equal(stopped.pendingSamples, 0);
   });
 
   it('a stream that ends mid-word closes the open segment; bad options and misuse are refused', async () => {
