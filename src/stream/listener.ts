@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { AudioInputError, SpokenDigitsError } from '../errors.js';
-import { validateSampleRate } from '../audio/index.js';
+import { int16ToFloat32, validateSampleRate } from '../audio/index.js';
 import { loadStreamCore, type StreamCore } from './core.js';
 import { StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
 import type { SegmentClassifier } from './segmenter.js';
@@ -154,8 +154,7 @@ export class Listener extends EventEmitter {
     }
     let block: Float32Array;
     if (samples instanceof Int16Array) {
-      block = new Float32Array(samples.length);
-      for (let i = 0; i < samples.length; i++) block[i] = samples[i] / 32768;
+      block = int16ToFloat32(samples);
     } else if (samples instanceof Float32Array) {
       block = samples.slice();
     } else {
@@ -181,7 +180,8 @@ export class Listener extends EventEmitter {
    * the Listener stops or fails (the failure is the `error` event and `end()`'s rejection).
    */
   drained(): Promise<void> {
-    if (this.pushPending === 0 || !this.pushRun || !this.running) return Promise.resolve();
+    // Not running: the pump has ended (stopped or failed), and nothing pushed will be processed.
+    if (this.pushPending === 0 || !this.running) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 

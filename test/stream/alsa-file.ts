@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { float32ToInt16 } from '../../src/audio/index.js';
 
 /**
  * An ALSA configuration whose default capture device plays a raw S16_LE file (ALSA's `file`
@@ -18,7 +19,7 @@ export function makeAlsaFileDevice(samples: Float32Array, sampleRate: number, pa
   const dir = mkdtempSync(join(tmpdir(), 'sd-alsa-'));
   const raw = join(dir, 'in.raw');
   const pcm = Buffer.alloc((samples.length + Math.round(padSeconds * sampleRate)) * 2);
-  samples.forEach((v, i) => pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32768))), i * 2));
+  float32ToInt16(samples).forEach((v, i) => pcm.writeInt16LE(v, i * 2)); // the rest stays silent padding
   writeFileSync(raw, pcm);
   const configPath = join(dir, 'asound.conf');
   writeFileSync(

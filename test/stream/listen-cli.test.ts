@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { float32ToInt16 } from '../../src/audio/index.js';
 import { loadNativeCapture } from '../../src/stream/core.js';
 import { makeAlsaFileDevice, makeEmptyAlsaConfig } from './alsa-file.js';
 import { editDistance, makeDigitString, rng } from './fixtures.js';
@@ -40,7 +41,7 @@ function digits(args: string[], stdin?: Buffer, env: Record<string, string> = {}
 
 function s16(samples: Float32Array): Buffer {
   const b = Buffer.alloc(samples.length * 2);
-  samples.forEach((v, i) => b.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32768))), i * 2));
+  float32ToInt16(samples).forEach((v, i) => b.writeInt16LE(v, i * 2));
   return b;
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { DigitRecognizer } from '../../src/model/recognizer.js';
+import { float32ToInt16 } from '../../src/audio/index.js';
 import { AudioInputError } from '../../src/errors.js';
 import { Listener, loadStreamCore, openFileSource, openMicrophone, type DigitEvent, type ListenerEvent, type SplitOptions } from '../../src/stream/index.js';
 import { loadNativeCapture } from '../../src/stream/core.js';
@@ -151,8 +152,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     const consumer = (async () => {
       for await (const e of listener) if (e.type !== 'level') iterated.push(e);
     })();
-    const ints = new Int16Array(s.samples.length);
-    s.samples.forEach((v, i) => (ints[i] = Math.max(-32768, Math.min(32767, Math.round(v * 32768)))));
+    const ints = float32ToInt16(s.samples);
     for (let i = 0; i < ints.length; i += 999) listener.push(ints.subarray(i, i + 999), 8000);
     await listener.end();
     await consumer;
