@@ -13,7 +13,10 @@
  * starts from an fp32 model this script built before instead of runs (their folders need not exist):
  * its training record, figures and leave-one-speaker-out result (unless --loso is given) are kept,
  * everything else is measured again. --int4-min-weights gives the largest layers 4-bit weights
- * (src/train/onnx/quantize.ts) in every int8 variant.
+ * (src/train/onnx/quantize.ts) in every int8 variant. --variant pins the int8 variant (a name of
+ * QUANTIZATION_VARIANTS with dashes for spaces, e.g. int8-all-minmax) instead of taking the fastest
+ * one that keeps accuracy: variants within timing noise of each other could otherwise swap between
+ * two builds of the same model. A pinned variant is still kept only if it ties fp32's accuracy.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -31,7 +34,7 @@ import { speechCutter } from '../src/stream/core.js';
 import { makeNoise, mixAtSnr } from '../src/train/augment.js';
 import { NONE_LABEL_INDEX, loadAudio, noneExamples } from '../src/train/dataset.js';
 import { clipFeatureBatches, pickCalibrationClips } from '../src/train/onnx/calibration.js';
-import { chooseQuantization } from '../src/train/onnx/choose.js';
+import { QUANTIZATION_VARIANTS, chooseQuantization } from '../src/train/onnx/choose.js';
 import { fuseEnsemble } from '../src/train/onnx/fuse.js';
 import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { Rng } from '../src/train/random.js';
@@ -42,6 +45,7 @@ const { values } = parseArgs({
     run: { type: 'string', multiple: true },
     'from-model': { type: 'string' },
     'int4-min-weights': { type: 'string' },
+    variant: { type: 'string' },
     // loso.json of `digits train --loso ...`; repeatable (folds run as separate processes are merged).
     loso: { type: 'string', multiple: true },
     data: { type: 'string' },
@@ -54,10 +58,17 @@ const { values } = parseArgs({
   },
 });
 if (!values.run?.length === !values['from-model']) {
-  process.stderr.write('usage: npx tsx scripts/build-default-model.ts (--run RUN_DIR [--run RUN_DIR ...] | --from-model FP32.onnx) [--loso loso.json] [--int4-min-weights N] [--data FSDD] [--out models] [--name default]\n');
+  process.stderr.write('usage: npx tsx scripts/build-default-model.ts (--run RUN_DIR [--run RUN_DIR ...] | --from-model FP32.onnx) [--loso loso.json] [--int4-min-weights N] [--variant NAME] [--data FSDD] [--out models] [--name default]\n');
   process.exit(2);
 }
 const int4MinWeights = values['int4-min-weights'] === undefined ? undefined : parsePositiveInt('--int4-min-weights', values['int4-min-weights']);
+const slug = (variantName: string) => variantName.replaceAll(' ', '-');
+const pinned = values.variant === undefined ? undefined : QUANTIZATION_VARIANTS.find((v) => v.options && slug(v.name) === values.variant);
+if (values.variant !== undefined && !pinned) {
+  const known = QUANTIZATION_VARIANTS.filter((v) => v.options).map((v) => slug(v.name));
+  process.stderr.write(`--variant ${values.variant}: not a quantization variant (one of ${known.join(', ')})\n`);
+  process.exit(2);
+}
 const fromModel = values['from-model'] ? path.resolve(values['from-model']) : undefined;
 const runDirs = (values.run ?? []).map((r) => path.resolve(r));
 const outDir = path.resolve(values.out!);
@@ -119,7 +130,12 @@ const padded = batchOf(
   }),
 );
 
-const choice = await chooseQuantization(fp32, calibration, { evaluation: { batches: [clean], labels: testLabels }, latencyTolerance: Infinity, common: { int4MinWeights } });
+const choice = await chooseQuantization(fp32, calibration, {
+  evaluation: { batches: [clean], labels: testLabels },
+  latencyTolerance: Infinity,
+  common: { int4MinWeights },
+  variants: pinned && [pinned],
+});
 log(`quantization: keep ${choice.keep} — ${choice.why}`);
 for (const r of choice.results) log(`  ${r.variant.padEnd(20)} ${r.bytes} B  acc ${(100 * r.accuracy).toFixed(2)}%  p50 ${r.p50us.toFixed(0)} µs`);
 
@@ -255,9 +271,10 @@ for (const [k, from] of figureSources.entries())
 const training = runCard.training;
 const int4Flag = int4MinWeights ? ` --int4-min-weights ${int4MinWeights}` : '';
 const nameFlag = name === 'default' ? '' : ` --name ${name}`;
+const variantFlag = pinned ? ` --variant ${slug(pinned.name)}` : '';
 const losoFlags = (values.loso ?? []).map((f) => ` --loso ${path.relative(process.cwd(), path.resolve(f))}`).join('');
 const buildCommand = fromModel
-  ? `npx tsx scripts/build-default-model.ts --from-model ${path.relative(process.cwd(), fromModel)}${int4Flag}${nameFlag}${losoFlags}`
+  ? `npx tsx scripts/build-default-model.ts --from-model ${path.relative(process.cwd(), fromModel)}${int4Flag}${variantFlag}${nameFlag}${losoFlags}`
   : `npx tsx scripts/build-default-model.ts${values.command ? values.run!.map((r) => ` --run ${r}`).join('') : ` --run runs/${name}`}${nameFlag}${int4Flag}${values.command ? losoFlags : loso ? ` --loso runs/${name}-loso/loso.json` : ''}`;
 const card = {
   name: `spoken-digits ${name}`,

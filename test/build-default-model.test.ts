@@ -29,7 +29,13 @@ describe('scripts/build-default-model.ts', function () {
       const card = JSON.parse(fs.readFileSync(path.join(MODELS, `${name}.card.json`), 'utf8'));
       const last: string = card.reproduce.at(-1);
       // A card built from runs rebuilds from its fp32 file with the same name and no other flags.
-      const flags = last.includes('--from-model') ? last.split('build-default-model.ts ')[1].split(' ') : ['--from-model', `models/${name}.onnx`, ...(name === 'default' ? [] : ['--name', name])];
+      // The card's int8 variant is pinned: left to timing, two variants within noise of each other
+      // could swap (it happened in CI on a busy machine) and the rebuilt int8 file would differ.
+      const variant = ['--variant', card.metrics.quantization.variant.replaceAll(' ', '-')];
+      const flags = last.includes('--from-model')
+        ? last.split('build-default-model.ts ')[1].split(' ')
+        : ['--from-model', `models/${name}.onnx`, ...variant, ...(name === 'default' ? [] : ['--name', name])];
+      if (!flags.includes('--variant')) flags.push(...variant);
       const out = path.join(work, name);
       const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/build-default-model.ts', ...flags, '--data', FSDD_ROOT, '--out', out], {
         cwd: ROOT,
@@ -49,6 +55,14 @@ describe('scripts/build-default-model.ts', function () {
       for (const f of card.figures.flatMap((g: Record<string, string>) => Object.values(g))) assert.ok(fs.existsSync(path.join(out, f)), `${f} missing`);
     });
   }
+
+  it('refuses an unknown --variant, naming the known ones', async () => {
+    await assert.rejects(run(process.execPath, ['--import', 'tsx', 'scripts/build-default-model.ts', '--from-model', 'models/default.onnx', '--variant', 'int3'], { cwd: ROOT }), (e: { code?: number; stderr?: string }) => {
+      assert.equal(e.code, 2);
+      assert.match(e.stderr ?? '', /--variant int3: not a quantization variant \(one of int8-linear-minmax, .*int8-all-minmax/);
+      return true;
+    });
+  });
 
   it('refuses to start without exactly one of --run and --from-model', async () => {
     await assert.rejects(run(process.execPath, ['--import', 'tsx', 'scripts/build-default-model.ts'], { cwd: ROOT }), (e: { code?: number; stderr?: string }) => {
