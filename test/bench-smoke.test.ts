@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { FSDD_RECORDINGS, FSDD_ROOT } from './fsdd.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const run = promisify(execFile);
+
+/**
+ * Every benchmark script runs as its own process with the smallest workload it accepts, and what
+ * it prints is checked for shape and sanity — not for speed, which a test cannot judge. A bench that
+ * no longer starts (a broken import, a renamed option, a fixture it lost) fails here, not on the day
+ * someone needs its figures. The browser benches (bench/web.ts, bench/web-soak.ts) are left out:
+ * the kiosk tests drive the same page in Chromium, and the two would add two minutes.
+ */
+async function bench(args: string[]): Promise<{ stdout: string; json: any }> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: ROOT,
+    maxBuffer: 1 << 26,
+    env: { ...process.env, SPOKEN_DIGITS_DATA: FSDD_ROOT, SPOKEN_DIGITS_FSDD: FSDD_RECORDINGS },
+  });
+  const start = stdout.indexOf('{');
+  return { stdout, json: start >= 0 ? JSON.parse(stdout.slice(start)) : undefined };
+}
+
+const finite = (x: unknown, what: string) => assert.ok(typeof x === 'number' && Number.isFinite(x), `${what} is ${x}`);
+const share = (x: unknown, what: string) => {
+  finite(x, what);
+  assert.ok((x as number) >= 0 && (x as number) <= 1, `${what} is ${x}`);
+};
+
+describe('benchmarks: each script runs end to end on a tiny workload', function () {
+  this.timeout(240_000);
+
+  it('bench/features.ts: native, wasm and Meyda, timed on FSDD clips', async () => {
+    const { json } = await bench(['bench/features.ts', '--clips', '10', '--rounds', '1', '--json']);
+    assert.equal(json.clips, 10);
+    assert.deepEqual(
+      json.results.map((r: { name: string }) => r.name),
+      ['native', 'wasm', 'meyda'],
+    );
+    for (const r of json.results) finite(r.medianUs, `${r.name} median`);
+    finite(json.ratios.wasmOverNative, 'wasm / native');
+  });
+
+  it('bench/quantization.ts: fp32 and every int8 variant of a model, measured on the test split', async () => {
+    const { json } = await bench(['bench/quantization.ts', '--models', 'models/small.onnx', '--calib', '20', '--runs', '20', '--json']);
+    const rows = json.rows.filter((r: { model: string }) => r.model === 'small');
+    assert.equal(rows[0].variant, 'fp32');
+    assert.ok(rows.length >= 3, `${rows.length} rows`);
+    for (const r of rows) {
+      share(r.accuracy, `${r.variant} accuracy`);
+      finite(r.p50us, `${r.variant} p50`);
+    }
+    assert.ok(rows[0].accuracy > 0.95, `fp32 accuracy ${rows[0].accuracy}`);
+  });
+
+  it('bench/tfjs-vs-ort.ts: the zoo in tfjs and ONNX Runtime gives the same outputs', async () => {
+    const { json } = await bench(['bench/tfjs-vs-ort.ts', '--runs', '10', '--json']);
+    assert.ok(json.rows.length >= 4, `${json.rows.length} architectures`);
+    for (const r of json.rows) {
+      assert.ok(r.maxDiff < 1e-4, `${r.arch}: tfjs and ONNX Runtime differ by ${r.maxDiff}`);
+      finite(r.ort.p50, `${r.arch} ort p50`);
+    }
+  });
+
+  it('bench/startup.ts: the built CLI predicts one file', async () => {
+    const { json } = await bench(['bench/startup.ts', '--runs', '1', '--json']);
+    assert.match(json.command, /^digits predict .*\.wav$/);
+    finite(json.wallMs.p50, 'whole-process p50');
+    finite(json.bareNodeMs.p50, 'bare node p50');
+  });
+
+  it('bench/stream.ts: strings, false events, soak and idle listening', async () => {
+    const { json } = await bench(['bench/stream.ts', '--strings', '3', '--false-hours', '0.01', '--soak-minutes', '0.2', '--idle-seconds', '1', '--json']);
+    assert.equal(json.strings.strings, 3);
+    assert.ok(json.strings.digits >= 12, `${json.strings.digits} digits in 3 strings`);
+    share(json.strings.digitErrorRate, 'digit error rate');
+    share(json.strings.wholeStringAccuracy, 'whole-string accuracy');
+    finite(json.latency.digitEventAfterSpeechMs.p50, 'latency p50');
+    assert.ok(json.falseEvents.sounds > 0, 'no non-digit sounds played');
+    assert.ok(json.soak.digits > 0, 'the soak recognised nothing');
+    finite(json.idle.cpuPercentOfOneCore, 'idle CPU');
+  });
+
+  it('bench/stream-errors.ts: every digit of the strings is accounted for', async () => {
+    const { json } = await bench(['bench/stream-errors.ts', '--strings', '3', '--words', 'none', '--json']);
+    const { counts, digits } = json.strings;
+    assert.equal(counts.ok + counts.wrong + counts.rejected + counts.split + counts.merged + counts.lost, digits);
+  });
+
+  it('bench/serve.ts: digits serve under load answers every request', async () => {
+    const { json } = await bench(['bench/serve.ts', '--seconds', '1', '--json']);
+    assert.ok(json.targets.length >= 2);
+    for (const t of json.targets) assert.equal(t.failed, 0, `${t.target}: ${t.failed} failed`);
+    assert.ok(json.targets[0].requestsPerSec > 0, 'the app shell was never served');
+  });
+
+  it('bench/capture.ts: the addon ring and naudiodon2 both capture from the null device', async () => {
+    const { stdout } = await bench(['bench/capture.ts', '--seconds', '1']);
+    assert.match(stdout, /addon ring, JS polls every 20 ms/);
+    assert.match(stdout, /naudiodon2/);
+  });
+
+  it('bench/pocketsphinx.ts: the peer runs, or says why it cannot', async () => {
+    const { json } = await bench(['bench/pocketsphinx.ts', '--json']);
+    if (json.available) share(json.accuracy, 'PocketSphinx accuracy');
+    else assert.match(json.reason, /pocketsphinx/i);
+  });
+});
