@@ -6,7 +6,8 @@ import { loadFeatureBackend } from '../src/features/index.js';
 // Under mocha the auto choice can see two copies of the error class (CJS + ESM loads of the
 // same file) and miss the native-to-wasm fallback; ask for wasm explicitly when native is absent.
 const anyFeatureBackend = () => loadFeatureBackend().catch(() => loadFeatureBackend({ backend: 'wasm' }));
-import { Augmenter, colour, gain, makeNoise, mixAtSnr, power, reverb, specAugment, speedChange, tempoChange, timeShift, voiceShift, wsolaStretch } from '../src/train/augment.js';
+import { speedChange, tempoChange, voiceShift, wsolaStretch } from '../src/audio/voice-shift.js';
+import { Augmenter, colour, gain, makeNoise, mixAtSnr, power, reverb, specAugment, timeShift } from '../src/train/augment.js';
 import { loadAudio } from '../src/train/dataset.js';
 import { DEFAULT_SPEECH_TRIM, WHOLE_CLIP_SPEECH_TRIM } from '../src/model/metadata.js';
 import { speechCutter } from '../src/stream/core.js';

@@ -3,9 +3,11 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { AudioInputError, DatasetError } from '../errors.js';
 import { listFsddClips, officialSplit } from '../data/index.js';
+import { mulberry32 } from '../train/random.js';
+import type { DigitRecognizer, Prediction } from './recognizer.js';
+import { VoiceAdapter, type VoiceAdapterOptions } from './voice-adapt.js';
 
 export type EvalSplit = 'test' | 'train' | 'all';
-import type { DigitRecognizer, Prediction } from './recognizer.js';
 
 /** One clip to evaluate: a digit 0-9, or 'none' for a clip that must be rejected. */
 export interface EvalItem {
@@ -42,6 +44,8 @@ export interface EvalReport {
   model: string;
   backend: string;
   errors: { path: string; error: string }[];
+  /** With EvaluateOptions.adaptVoice: the voice shift each speaker ended with. */
+  voiceShift?: { perSpeaker: Record<string, number>; protocol: string };
 }
 
 const FSDD_NAME = /^(\d)_([^_/\\]+)_(\d+)\.wav$/i;
@@ -96,10 +100,22 @@ function ratio(correct: number, n: number): ClassStats {
 export interface EvaluateOptions {
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Adapt to each speaker as a live session would (VoiceAdapter): the speaker's clips in a seeded
+   * random order, each recognised with the shift learnt from the speaker's earlier clips and then
+   * observed unless silent or taken for "not a digit". No labels are used. Clips run one by one, so it is slower.
+   */
+  adaptVoice?: boolean | VoiceAdapterOptions;
+  /** Seed of the clip order per speaker with adaptVoice (default 1). */
+  seed?: number;
 }
+
+const ADAPT_PROTOCOL =
+  "online, per speaker: the speaker's clips in a seeded random order, each recognised with the voice shift learnt from the earlier ones, then observed unless silent or taken for 'not a digit'; no labels used";
 
 /** Runs the recognizer over every item (batched, files read ahead) and tallies the report. */
 export async function evaluate(recognizer: DigitRecognizer, items: EvalItem[], options: EvaluateOptions = {}): Promise<EvalReport> {
+  if (options.adaptVoice) return evaluateAdapted(recognizer, items, options);
   const batchSize = options.batchSize ?? 64;
   const started = performance.now();
   const predictions: (Prediction | Error)[] = new Array(items.length);
@@ -129,6 +145,48 @@ export async function evaluate(recognizer: DigitRecognizer, items: EvalItem[], o
   }
   const seconds = (performance.now() - started) / 1000;
   return tally(items, predictions, seconds, recognizer);
+}
+
+async function evaluateAdapted(recognizer: DigitRecognizer, items: EvalItem[], options: EvaluateOptions): Promise<EvalReport> {
+  const started = performance.now();
+  const predictions: (Prediction | Error)[] = new Array(items.length);
+  const adapter = new VoiceAdapter(recognizer, options.adaptVoice === true ? {} : (options.adaptVoice as VoiceAdapterOptions));
+  const before = recognizer.voiceShift;
+  const perSpeaker: Record<string, number> = {};
+  const speakers = [...new Set(items.map((it) => it.speaker))].sort();
+  let done = 0;
+  try {
+    for (const speaker of speakers) {
+      const random = mulberry32(options.seed ?? 1);
+      const order = items
+        .map((it, i) => ({ i, key: it.speaker === speaker ? random() : -1 }))
+        .filter((x) => x.key >= 0)
+        .sort((a, b) => a.key - b.key)
+        .map((x) => x.i);
+      adapter.reset();
+      for (const i of order) {
+        const bytes = await readFile(items[i].path).then(
+          (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+          (e: Error) => new AudioInputError(`cannot read ${items[i].path}: ${e.message}`),
+        );
+        try {
+          if (bytes instanceof Error) throw bytes;
+          const p = await recognizer.predict(bytes);
+          predictions[i] = p;
+          // Digits, and digits only the rejection threshold turned down (a stranger's voice, what adapting is for).
+          if (p.isDigit || p.rejectedBy === 'threshold') await adapter.observe(bytes);
+        } catch (err) {
+          predictions[i] = err as Error;
+        }
+        options.onProgress?.(++done, items.length);
+      }
+      perSpeaker[speaker] = adapter.factor;
+    }
+  } finally {
+    recognizer.voiceShift = before;
+  }
+  const report = tally(items, predictions, (performance.now() - started) / 1000, recognizer);
+  return { ...report, voiceShift: { perSpeaker, protocol: ADAPT_PROTOCOL } };
 }
 
 function tally(items: EvalItem[], predictions: (Prediction | Error)[], seconds: number, recognizer: DigitRecognizer): EvalReport {

@@ -12,6 +12,7 @@ import { decide, peakDbfs, topLabels, type Decision } from './decision.js';
 import { modelsDir } from './package-root.js';
 import { loadStreamCore } from '../stream/core.js';
 import { cutToSpeech, type SpeechExtentFinder } from '../stream/speech-cut.js';
+import { voiceShift } from '../audio/voice-shift.js';
 
 /** Audio in any of the forms the recognizer accepts. */
 export type AudioInput =
@@ -55,6 +56,21 @@ export interface RecognizerOptions {
   silenceDb?: number;
   /** Longest input accepted, in seconds (longer audio belongs to the streaming Listener). */
   maxDurationSec?: number;
+  /**
+   * Shift every input's pitch and formants by this factor before the features (default 1: off), to
+   * bring a speaker's voice toward the voices the model knows; `VoiceAdapter` finds it for a
+   * speaker. Between MIN_VOICE_SHIFT and MAX_VOICE_SHIFT.
+   */
+  voiceShift?: number;
+}
+
+/** The range of `RecognizerOptions.voiceShift`: a fifth of an octave or so each way is plenty for a voice. */
+export const MIN_VOICE_SHIFT = 0.7;
+export const MAX_VOICE_SHIFT = 1.5;
+
+function checkVoiceShift(factor: number): number {
+  if (!(factor >= MIN_VOICE_SHIFT && factor <= MAX_VOICE_SHIFT)) throw new ModelError(`voice shift ${factor} must be between ${MIN_VOICE_SHIFT} and ${MAX_VOICE_SHIFT}`);
+  return factor;
 }
 
 /** The shipped default model: int8 when present (it is kept only where it wins or ties), else fp32. */
@@ -91,6 +107,7 @@ export class DigitRecognizer {
   private readonly speechCore: SpeechExtentFinder | null;
   private readonly silenceDb: number;
   private readonly maxDurationSec: number;
+  private shift = 1;
 
   private constructor(args: {
     info: ModelMetadata;
@@ -109,12 +126,23 @@ export class DigitRecognizer {
     this.threshold = args.options.threshold ?? args.info.rejection.threshold;
     this.silenceDb = args.options.silenceDb ?? -60;
     this.maxDurationSec = args.options.maxDurationSec ?? 60;
+    this.voiceShift = args.options.voiceShift ?? 1;
+  }
+
+  /** The pitch and formant factor applied to every input (RecognizerOptions.voiceShift); 1 is off. */
+  get voiceShift(): number {
+    return this.shift;
+  }
+
+  set voiceShift(factor: number) {
+    this.shift = checkVoiceShift(factor);
   }
 
   static async load(options: RecognizerOptions = {}): Promise<DigitRecognizer> {
     if (options.threshold !== undefined && !(options.threshold >= 0 && options.threshold <= 1)) {
       throw new ModelError(`threshold ${options.threshold} must be between 0 and 1`);
     }
+    if (options.voiceShift !== undefined) checkVoiceShift(options.voiceShift);
     const { bytes, source } = await readModelBytes(options.model);
     const info = parseModelMetadata(bytes, source);
     const choice = options.backend ?? 'auto';
@@ -156,6 +184,21 @@ export class DigitRecognizer {
   }
 
   /**
+   * One clip heard at several voice shifts (instead of the recognizer's own), in one model run: what
+   * `VoiceAdapter` compares. Predictions in `factors` order.
+   */
+  async predictShifted(input: AudioInput, factors: readonly number[]): Promise<Prediction[]> {
+    if (factors.length === 0) return [];
+    factors.forEach(checkVoiceShift);
+    const started = performance.now();
+    const clip = this.cutToSpeech(await decodeAudioInput(input, this.maxDurationSec));
+    return this.predictDecoded(
+      factors.map((shift) => ({ ...clip, shift })),
+      started,
+    );
+  }
+
+  /**
    * A clip cut to its speech the way the model's training clips were (and the stream segmenter
    * cuts its pieces), so silence before or after a word does not move it in the model's window.
    */
@@ -187,7 +230,8 @@ export class DigitRecognizer {
     const matrices = clips.map((clip) => {
       const rate = this.info.featureConfig.sampleRate;
       const samples = clip.sampleRate === rate ? clip.samples : this.backend.resample(clip.samples, clip.sampleRate, rate);
-      return this.extractor.compute(samples);
+      const shift = clip.shift ?? this.shift;
+      return this.extractor.compute(shift === 1 ? samples : voiceShift(samples, rate, shift, this.backend));
     });
     const featuresMs = (performance.now() - featuresStart) / clips.length;
     const { frames, dims } = matrices[0];
@@ -243,6 +287,8 @@ export interface DecodedClip {
   samples: Float32Array;
   sampleRate: number;
   decodeMs: number;
+  /** Voice shift for this clip instead of the recognizer's (predictShifted). */
+  shift?: number;
 }
 
 function checkSamples(samples: Float32Array, sampleRate: number, maxDurationSec: number): Float32Array {

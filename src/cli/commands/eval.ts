@@ -15,6 +15,7 @@ export function register(program: Command): void {
     .option('--threshold <p>', "rejection threshold (default: the model's calibrated value)")
     .option('--threads <n>', 'ONNX Runtime intra-op threads (1 measured fastest for batch eval on a busy 2-core machine)', '1')
     .option('--batch <n>', 'clips per ONNX Runtime run', '64')
+    .option('--adapt-voice', "adapt to each speaker as a live session would: the speaker's clips in a seeded random order, each heard with the voice shift learnt from the earlier ones (no labels used)")
     .option('--json', 'print one JSON object')
     .action(async (target: string, opts) => {
       if (!['test', 'train', 'all'].includes(opts.split)) throw new InvalidArgumentError(`split '${opts.split}' must be test, train or all`);
@@ -28,6 +29,7 @@ export function register(program: Command): void {
       const items = await loadEvalSet(target, opts.split);
       const report = await evaluate(recognizer, items, {
         batchSize: parsePositiveInt('batch', opts.batch),
+        adaptVoice: Boolean(opts.adaptVoice),
         onProgress: interactive && !opts.json ? (done, total) => process.stderr.write(`\r${done}/${total} clips`) : undefined,
       });
       if (interactive && !opts.json) process.stderr.write('\r\x1b[K');
@@ -47,7 +49,14 @@ function printReport(r: EvalReport): void {
   lines.push('');
   lines.push(renderTable(['digit', 'n', 'accuracy'], Object.entries(r.perClass).map(([k, s]) => [k, s.n, percent(s.accuracy)])));
   lines.push('');
-  lines.push(renderTable(['speaker', 'n', 'accuracy'], Object.entries(r.perSpeaker).map(([k, s]) => [k, s.n, percent(s.accuracy)])));
+  const shifts = r.voiceShift?.perSpeaker;
+  lines.push(
+    renderTable(
+      ['speaker', 'n', 'accuracy', ...(shifts ? ['voice shift'] : [])],
+      Object.entries(r.perSpeaker).map(([k, s]) => [k, s.n, percent(s.accuracy), ...(shifts ? [`x${(shifts[k] ?? 1).toFixed(2)}`] : [])]),
+    ),
+  );
+  if (r.voiceShift) lines.push(`voice adaptation: ${r.voiceShift.protocol}`);
   lines.push('');
   const predicted = [...'0123456789', 'rejected'];
   lines.push('confusion (rows: truth, columns: predicted)');

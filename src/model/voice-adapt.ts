@@ -1,0 +1,105 @@
+import { ModelError } from '../errors.js';
+import { type AudioInput, type DigitRecognizer, MAX_VOICE_SHIFT, MIN_VOICE_SHIFT } from './recognizer.js';
+
+/**
+ * Factors a VoiceAdapter tries: pitch and formants from 15% lower to 25% higher. FSDD's six adult
+ * men are what the models know best, so most strangers need a shift up, if any.
+ */
+export const VOICE_SHIFTS: readonly number[] = [0.85, 0.9, 0.95, 1, 1.05, 1.1, 1.15, 1.2, 1.25];
+
+export interface VoiceAdapterOptions {
+  /** Candidate factors; must include 1 (default VOICE_SHIFTS). */
+  shifts?: readonly number[];
+  /** Utterances heard before the adapter leaves factor 1 (default 8). */
+  minUtterances?: number;
+  /**
+   * Utterances the choice mostly rests on: each older one weighs (1 - 1/memory) less, so a new
+   * speaker takes over after about this many (default 50; Infinity weighs all alike).
+   */
+  memory?: number;
+  /** Least gain in mean log confidence over the current factor that makes the adapter switch (default 0.02). */
+  margin?: number;
+}
+
+/**
+ * Unsupervised speaker adaptation: learns, from a speaker's own utterances and no labels, the voice
+ * shift (RecognizerOptions.voiceShift) under which the model is most confident about them, and sets it
+ * on the recognizer. Each observed utterance is heard once at every candidate factor (one model run);
+ * the factor with the highest weighted mean log top-class probability wins once `minUtterances` have
+ * been heard. A model trained on few voices is least sure of the voices it does not know, and a shift
+ * toward the voices it knows makes it surer and, measured across speakers it never heard, more often
+ * right (README, "Speaker adaptation").
+ */
+export class VoiceAdapter {
+  readonly shifts: readonly number[];
+  private readonly minUtterances: number;
+  private readonly decay: number;
+  private readonly margin: number;
+  private readonly sums: Float64Array;
+  private weight = 0;
+  private heard = 0;
+
+  constructor(
+    private readonly recognizer: DigitRecognizer,
+    options: VoiceAdapterOptions = {},
+  ) {
+    const shifts = options.shifts ?? VOICE_SHIFTS;
+    if (!shifts.includes(1)) throw new ModelError('voice adapter shifts must include 1 (no shift)');
+    for (const s of shifts) if (!(s >= MIN_VOICE_SHIFT && s <= MAX_VOICE_SHIFT)) throw new ModelError(`voice shift ${s} must be between ${MIN_VOICE_SHIFT} and ${MAX_VOICE_SHIFT}`);
+    const memory = options.memory ?? 50;
+    if (!(memory >= 1)) throw new ModelError(`voice adapter memory ${memory} must be at least 1 utterance`);
+    const minUtterances = options.minUtterances ?? 8;
+    if (!(Number.isInteger(minUtterances) && minUtterances >= 1)) throw new ModelError(`voice adapter minUtterances ${minUtterances} must be a positive integer`);
+    this.shifts = [...shifts];
+    this.minUtterances = minUtterances;
+    this.decay = Number.isFinite(memory) ? 1 - 1 / memory : 1;
+    this.margin = options.margin ?? 0.02;
+    this.sums = new Float64Array(shifts.length);
+  }
+
+  /** The factor the recognizer uses now. */
+  get factor(): number {
+    return this.recognizer.voiceShift;
+  }
+
+  /** Utterances observed since the start or the last reset. */
+  get utterances(): number {
+    return this.heard;
+  }
+
+  /** Each candidate's weighted mean log top-class probability so far (NaN before the first utterance). */
+  scores(): { factor: number; meanLogConfidence: number }[] {
+    return this.shifts.map((factor, k) => ({ factor, meanLogConfidence: this.weight > 0 ? this.sums[k] / this.weight : NaN }));
+  }
+
+  /**
+   * Hears one utterance of the speaker (best: one the recognizer took for a digit) at every
+   * candidate factor, updates the choice, and returns the factor now in use.
+   */
+  async observe(input: AudioInput): Promise<number> {
+    const predictions = await this.recognizer.predictShifted(input, this.shifts);
+    for (let k = 0; k < this.shifts.length; k++) {
+      let top = 0;
+      for (const p of predictions[k].probabilities) if (p > top) top = p;
+      this.sums[k] = this.sums[k] * this.decay + Math.log(Math.max(top, 1e-9));
+    }
+    this.weight = this.weight * this.decay + 1;
+    this.heard++;
+    if (this.heard >= this.minUtterances) {
+      let best = 0;
+      for (let k = 1; k < this.shifts.length; k++) if (this.sums[k] > this.sums[best]) best = k;
+      const current = this.shifts.indexOf(this.recognizer.voiceShift);
+      const gain = current < 0 ? Infinity : (this.sums[best] - this.sums[current]) / this.weight;
+      if (gain > this.margin) this.recognizer.voiceShift = this.shifts[best];
+    }
+    return this.recognizer.voiceShift;
+  }
+
+  /** Forgets every utterance (a new speaker) and sets the recognizer back to no shift. */
+  reset(): void {
+    this.sums.fill(0);
+    this.weight = 0;
+    this.heard = 0;
+    this.recognizer.voiceShift = 1;
+  }
+}
