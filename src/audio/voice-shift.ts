@@ -1,3 +1,4 @@
+import { ModelError } from '../errors.js';
 import type { FeatureBackend } from '../features/backend.js';
 
 /**
@@ -75,4 +76,14 @@ export function wsolaStretch(x: Float32Array, outLength: number, rate: number): 
   const result = new Float32Array(outLength);
   for (let i = 0; i < outLength; i++) result[i] = norm[i] > 1e-3 ? y[i] / norm[i] : y[i];
   return result;
+}
+
+/** The range of voice shifts a recognizer takes (RecognizerOptions.voiceShift): plenty for a voice. */
+export const MIN_VOICE_SHIFT = 0.7;
+export const MAX_VOICE_SHIFT = 1.5;
+
+/** `factor` if it is a voice shift a recognizer takes, else a ModelError. */
+export function checkVoiceShift(factor: number): number {
+  if (!(factor >= MIN_VOICE_SHIFT && factor <= MAX_VOICE_SHIFT)) throw new ModelError(`voice shift ${factor} must be between ${MIN_VOICE_SHIFT} and ${MAX_VOICE_SHIFT}`);
+  return factor;
 }

@@ -12,7 +12,7 @@ import { decide, peakDbfs, topLabels, type Decision } from './decision.js';
 import { modelsDir } from './package-root.js';
 import { loadStreamCore } from '../stream/core.js';
 import { cutToSpeech, type SpeechExtentFinder } from '../stream/speech-cut.js';
-import { voiceShift } from '../audio/voice-shift.js';
+import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
 
 /** Audio in any of the forms the recognizer accepts. */
 export type AudioInput =
@@ -62,15 +62,6 @@ export interface RecognizerOptions {
    * speaker. Between MIN_VOICE_SHIFT and MAX_VOICE_SHIFT.
    */
   voiceShift?: number;
-}
-
-/** The range of `RecognizerOptions.voiceShift`: a fifth of an octave or so each way is plenty for a voice. */
-export const MIN_VOICE_SHIFT = 0.7;
-export const MAX_VOICE_SHIFT = 1.5;
-
-function checkVoiceShift(factor: number): number {
-  if (!(factor >= MIN_VOICE_SHIFT && factor <= MAX_VOICE_SHIFT)) throw new ModelError(`voice shift ${factor} must be between ${MIN_VOICE_SHIFT} and ${MAX_VOICE_SHIFT}`);
-  return factor;
 }
 
 /** The shipped default model: int8 when present (it is kept only where it wins or ties), else fp32. */

@@ -1,5 +1,14 @@
+import { checkVoiceShift } from '../audio/voice-shift.js';
 import { ModelError } from '../errors.js';
-import { type AudioInput, type DigitRecognizer, MAX_VOICE_SHIFT, MIN_VOICE_SHIFT } from './recognizer.js';
+import type { AudioInput } from './recognizer.js';
+
+/** What a VoiceAdapter needs of a recognizer (DigitRecognizer has it). */
+export interface ShiftableRecognizer {
+  /** The shift every input is heard at. */
+  voiceShift: number;
+  /** One input heard at each of several shifts, class probabilities per shift. */
+  predictShifted(input: AudioInput, factors: readonly number[]): Promise<{ probabilities: ArrayLike<number> }[]>;
+}
 
 /**
  * Factors a VoiceAdapter tries: pitch and formants from 15% lower to 25% higher. FSDD's six adult
@@ -40,12 +49,12 @@ export class VoiceAdapter {
   private heard = 0;
 
   constructor(
-    private readonly recognizer: DigitRecognizer,
+    private readonly recognizer: ShiftableRecognizer,
     options: VoiceAdapterOptions = {},
   ) {
     const shifts = options.shifts ?? VOICE_SHIFTS;
     if (!shifts.includes(1)) throw new ModelError('voice adapter shifts must include 1 (no shift)');
-    for (const s of shifts) if (!(s >= MIN_VOICE_SHIFT && s <= MAX_VOICE_SHIFT)) throw new ModelError(`voice shift ${s} must be between ${MIN_VOICE_SHIFT} and ${MAX_VOICE_SHIFT}`);
+    shifts.forEach(checkVoiceShift);
     const memory = options.memory ?? 50;
     if (!(memory >= 1)) throw new ModelError(`voice adapter memory ${memory} must be at least 1 utterance`);
     const minUtterances = options.minUtterances ?? 8;
@@ -80,7 +89,8 @@ export class VoiceAdapter {
     const predictions = await this.recognizer.predictShifted(input, this.shifts);
     for (let k = 0; k < this.shifts.length; k++) {
       let top = 0;
-      for (const p of predictions[k].probabilities) if (p > top) top = p;
+      const p = predictions[k].probabilities;
+      for (let c = 0; c < p.length; c++) if (p[c] > top) top = p[c];
       this.sums[k] = this.sums[k] * this.decay + Math.log(Math.max(top, 1e-9));
     }
     this.weight = this.weight * this.decay + 1;

@@ -230,6 +230,14 @@ export class StreamDecoder {
     return (samples / this.sampleRate) * 1000;
   }
 
+  /**
+   * The stream's audio between two event times (ms), e.g. a digit event's startMs..endMs. Only the
+   * last few seconds are kept: ask right after the event (older audio comes back clipped or empty).
+   */
+  audioBetween(startMs: number, endMs: number): Float32Array {
+    return this.history.slice(Math.round((startMs / 1000) * this.sampleRate), Math.round((endMs / 1000) * this.sampleRate));
+  }
+
   async feed(block: Float32Array): Promise<void> {
     const vad = this.vad;
     const levelStep = Math.max(1, Math.round((this.sampleRate * (this.opts.levelIntervalMs ?? 50)) / 1000));

@@ -8,6 +8,7 @@ export type {
   StringEvent,
   LevelEvent,
   OverflowEvent,
+  VoiceShiftEvent,
   SpeechStartEvent,
   EndEvent,
 } from './listener.js';

@@ -5,6 +5,7 @@ import { loadStreamCore, type StreamCore } from './core.js';
 import { StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
 import type { SegmentClassifier } from './segmenter.js';
 import type { AudioSource } from './sources.js';
+import type { ShiftableRecognizer, VoiceAdapter, VoiceAdapterOptions } from '../model/voice-adapt.js';
 
 export type { DigitEvent, EndEvent, LevelEvent, RejectedEvent, SpeechStartEvent, StringEvent } from './decoder.js';
 
@@ -14,8 +15,16 @@ export interface OverflowEvent {
   totalDroppedFrames: number;
 }
 
+/** With ListenerOptions.adaptVoice: the recognizer now hears the speaker at another voice shift. */
+export interface VoiceShiftEvent {
+  factor: number;
+  /** Utterances the choice rests on. */
+  utterances: number;
+}
+
 export interface ListenerEvents extends DecoderEvents {
   overflow: OverflowEvent;
+  voiceshift: VoiceShiftEvent;
   end: EndEvent;
   error: Error;
 }
@@ -30,6 +39,13 @@ export interface ListenerOptions extends DecoderOptions {
   model?: string;
   /** Rate of pushed audio (push mode); sources bring their own. */
   sampleRate?: number;
+  /**
+   * Adapt to the speaker as the session goes (VoiceAdapter): after each digit event (or a digit
+   * only the threshold turned down) the piece is heard at every candidate voice shift, and the
+   * recognizer moves to the shift it is surest under; `voiceshift` events tell. Needs a
+   * DigitRecognizer. It costs one model run over the candidates per digit, after the digit's event.
+   */
+  adaptVoice?: boolean | VoiceAdapterOptions;
   /** Stop after this much audio (ms); the run then ends normally. Default: until the source ends. */
   maxDurationMs?: number;
   core?: StreamCore;
@@ -73,12 +89,16 @@ export class Listener extends EventEmitter {
   private pushEnded = false;
   private pushRun: Promise<EndEvent> | null = null;
   private readonly sinks = new Set<{ push(e: ListenerEvent): void; end(err?: unknown): void }>();
+  private readonly adapter: VoiceAdapter | null;
+  /** Observations of the adapter, one after another; feed() waits for them, so a failure surfaces. */
+  private adapting: Promise<void> = Promise.resolve();
 
-  private constructor(core: StreamCore, recognizer: SegmentClassifier, options: ListenerOptions) {
+  private constructor(core: StreamCore, recognizer: SegmentClassifier, options: ListenerOptions, adapter: VoiceAdapter | null) {
     super();
     this.core = core;
     this.recognizer = recognizer;
     this.opts = options;
+    this.adapter = adapter;
   }
 
   static async create(options: ListenerOptions = {}): Promise<Listener> {
@@ -94,7 +114,15 @@ export class Listener extends EventEmitter {
     }
     const core = options.core ?? (await loadStreamCore());
     const recognizer = options.recognizer ?? (await loadDefaultRecognizer(options.model, options.threshold));
-    return new Listener(core, recognizer, options);
+    let adapter: VoiceAdapter | null = null;
+    if (options.adaptVoice) {
+      if (!('predictShifted' in recognizer && 'voiceShift' in recognizer)) {
+        throw new SpokenDigitsError('ERR_ADAPT_VOICE', 'adaptVoice needs a DigitRecognizer (a classifier with voiceShift and predictShifted)');
+      }
+      const { VoiceAdapter } = await import('../model/voice-adapt.js');
+      adapter = new VoiceAdapter(recognizer as unknown as ShiftableRecognizer, options.adaptVoice === true ? {} : options.adaptVoice);
+    }
+    return new Listener(core, recognizer, options, adapter);
   }
 
   override on<K extends keyof ListenerEvents>(event: K, listener: (e: ListenerEvents[K]) => void): this;
@@ -261,7 +289,24 @@ export class Listener extends EventEmitter {
   private begin(rate: number): void {
     this.rate = rate;
     // The prediction that comes with digit/rejected events is for pages; the Listener's events are the payloads alone.
-    this.decoder = new StreamDecoder(this.core, this.recognizer, this.opts, rate, (type, event) => this.publish(type, event as ListenerEvents[typeof type]));
+    this.decoder = new StreamDecoder(this.core, this.recognizer, this.opts, rate, (type, event) => {
+      this.publish(type, event as ListenerEvents[typeof type]);
+      if (type === 'digit' || (type === 'rejected' && (event as ListenerEvents['rejected']).reason === 'low-confidence')) this.adaptTo(event as ListenerEvents['digit' | 'rejected']);
+    });
+  }
+
+  /** Queues the adapter's observation of a piece (its audio taken now, while the decoder still holds it). */
+  private adaptTo(piece: { startMs: number; endMs: number }): void {
+    const adapter = this.adapter;
+    if (!adapter) return;
+    const samples = this.decoder!.audioBetween(piece.startMs, piece.endMs);
+    if (samples.length === 0) return;
+    const sampleRate = this.rate;
+    this.adapting = this.adapting.then(async () => {
+      const before = adapter.factor;
+      const factor = await adapter.observe({ samples, sampleRate });
+      if (factor !== before) this.publish('voiceshift', { factor, utterances: adapter.utterances });
+    });
   }
 
   private async pumpPushed(): Promise<EndEvent> {
@@ -302,10 +347,12 @@ export class Listener extends EventEmitter {
     }
     this.fed += block.length;
     await this.decoder!.feed(block);
+    await this.adapting;
   }
 
   private async finish(): Promise<EndEvent> {
     const summary = await this.decoder!.finish();
+    await this.adapting;
     this.publish('end', summary);
     this.ended = true;
     for (const s of this.sinks) s.end();

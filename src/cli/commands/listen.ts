@@ -19,6 +19,7 @@ interface ListenOptions {
   duration?: string;
   captureLatency?: string;
   split?: boolean;
+  adaptVoice?: boolean;
 }
 
 function num(value: string | undefined, name: string, lo: number, hi: number): number | undefined {
@@ -53,6 +54,7 @@ export function register(program: Command): void {
     .option('--model <file>', 'ONNX model (default: the shipped model)')
     .option('--duration <s>', 'stop after this many seconds of audio')
     .option('--no-split', 'do not split segments that hold several digits')
+    .option('--adapt-voice', "adapt to the speaker's voice as the session goes (a voice shift learnt from the digits heard, no labels)")
     .option('--list-devices', 'list capture devices and exit')
     .action(async (opts: ListenOptions) => {
       const stream = await import('../../stream/index.js');
@@ -102,6 +104,7 @@ export function register(program: Command): void {
         sensitivity,
         stringPauseMs,
         split: opts.split === false ? false : undefined,
+        adaptVoice: Boolean(opts.adaptVoice),
         levelIntervalMs: opts.json ? 250 : 50,
         maxDurationMs: opts.duration === undefined ? undefined : num(opts.duration, '--duration', 0.01, 1e7)! * 1000,
       });
@@ -113,7 +116,7 @@ export function register(program: Command): void {
 
       if (opts.json) {
         const write = (e: object) => process.stdout.write(`${JSON.stringify(e)}\n`);
-        for (const type of ['speechstart', 'digit', 'rejected', 'string', 'level', 'overflow', 'end'] as const) {
+        for (const type of ['speechstart', 'digit', 'rejected', 'string', 'level', 'overflow', 'voiceshift', 'end'] as const) {
           listener.on(type, (e: object) => write({ type, ...e }));
         }
         listener.on('error', (err: Error) => write({ type: 'error', message: err.message }));
@@ -160,6 +163,7 @@ export function register(program: Command): void {
         running = '';
         print(`${pc.bold('string:')} ${pc.bold(pc.cyan(e.digits))}`);
       });
+      listener.on('voiceshift', (e) => print(pc.dim(`  ~  voice adapted: heard at x${e.factor.toFixed(2)} (from ${e.utterances} utterances)`)));
       listener.on('overflow', (e) => print(pc.red(`  ! capture overflow: ${e.droppedFrames} frames dropped (${e.totalDroppedFrames} in total)`)));
       const summary = await listener.run(source);
       if (tty) out.write('\r\x1b[2K');
