@@ -2,7 +2,7 @@
  * Streaming benchmark (src/stream Listener + the shipped model), no microphone needed.
  *
  *   npx tsx bench/stream.ts [--strings 120] [--pauses 120-450] [--speakers a,b] [--false-hours 1] [--soak-minutes 60] [--idle-seconds 20]
- *                           [--rate 8000] [--model FILE] [--vad JSON] [--split JSON] [--json]
+ *                           [--rate 8000] [--model FILE] [--vad JSON] [--split JSON] [--adapt-voice] [--json]
  *
  * 1. Connected digits: FSDD test clips (takes 0-4) of one speaker joined into strings of 4-10 digits
  *    with 120-450 ms pauses (--pauses; e.g. 0-100 for digits run together; --speakers: only theirs, e.g.
@@ -23,6 +23,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DigitRecognizer } from '../src/model/recognizer.js';
+import { VoiceAdapter } from '../src/model/voice-adapt.js';
 import { Listener, loadStreamCore, type SplitOptions } from '../src/stream/index.js';
 import { BENCH_WORDS } from './stream-words.js';
 import { concatFloat, editDistance, makeDigitString, melody, noiseBurst, rng, silence, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
@@ -67,7 +68,12 @@ const log = (msg: string) => {
 // A candidate model (default: the shipped one), e.g. to see a retrained model's false digit rate before shipping it.
 const modelArg = process.argv.indexOf('--model');
 const recognizer = await DigitRecognizer.load({ model: modelArg > 0 ? process.argv[modelArg + 1] : undefined });
-const results: Record<string, unknown> = { model: recognizer.source, threshold: threshold ?? recognizer.threshold, vad, split };
+// --adapt-voice: the strings' Listeners adapt to each speaker (VoiceAdapter), one adapter per speaker
+// carried from one of the speaker's strings to the next, as for a returning user.
+const adaptVoice = process.argv.includes('--adapt-voice');
+const adapters = new Map<string, VoiceAdapter>();
+const adapterOf = (speaker: string) => adapters.get(speaker) ?? adapters.set(speaker, new VoiceAdapter(recognizer)).get(speaker)!;
+const results: Record<string, unknown> = { model: recognizer.source, threshold: threshold ?? recognizer.threshold, vad, split, adaptVoice };
 
 // 1 + 2: strings, latency.
 {
@@ -85,10 +91,11 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
     const len = 4 + Math.floor(r() * 7);
     let digits = '';
     for (let i = 0; i < len; i++) digits += String(Math.floor(r() * 10));
-    const s = makeDigitString(digits, speakers[k % speakers.length], r, { minPauseMs, maxPauseMs });
+    const speaker = speakers[k % speakers.length];
+    const s = makeDigitString(digits, speaker, r, { minPauseMs, maxPauseMs });
     audioSec += s.samples.length / 8000;
     const speechEndMs = s.spans.map(([a, b]) => (a + (core.speechExtent(s.samples.subarray(a, b), 8000, 40, 0)?.[1] ?? b - a)) / 8);
-    const listener = await Listener.create({ recognizer, threshold, vad, split });
+    const listener = await Listener.create({ recognizer, threshold, vad, split, adaptVoice: adaptVoice && adapterOf(speaker) });
     let heard = '';
     let events = 0;
     const segments = new Set<number>();
@@ -139,6 +146,10 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
     },
     computePerSegmentMs: { p50: +q(compute, 0.5).toFixed(2), p95: +q(compute, 0.95).toFixed(2), max: +q(compute, 1).toFixed(2) },
   };
+  if (adaptVoice) {
+    (results.strings as Record<string, unknown>).voiceShifts = Object.fromEntries([...adapters].map(([sp, a]) => [sp, a.factor]));
+    recognizer.voiceShift = 1;
+  }
   log(`strings: ${JSON.stringify(results.strings)}`);
   log(`latency: ${JSON.stringify(results.latency)}`);
 }

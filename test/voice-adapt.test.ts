@@ -157,8 +157,11 @@ describe('voice shift and speaker adaptation (VoiceAdapter, digits eval --adapt-
     assert.ok(shift && shift.factor >= 1.15 && shift.utterances >= 8, JSON.stringify(shift));
   });
 
-  it('Listener({ adaptVoice }) refuses a classifier that cannot shift voices', async () => {
+  it('Listener({ adaptVoice }) refuses a classifier that cannot shift voices, and an adapter of another recognizer', async () => {
     const plainClassifier = { predict: () => ({ isDigit: false, digit: null, confidence: 0 }) };
     await assert.rejects(Listener.create({ recognizer: plainClassifier, adaptVoice: true }), (e: { code?: string; message: string }) => e.code === 'ERR_ADAPT_VOICE' && /DigitRecognizer/.test(e.message));
+    // An adapter is tied to the recognizer whose shift it sets.
+    const other = new VoiceAdapter({ voiceShift: 1, predictShifted: async () => [] });
+    await assert.rejects(Listener.create({ recognizer, adaptVoice: other }), /adapts another recognizer/);
   });
 });

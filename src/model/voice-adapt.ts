@@ -47,6 +47,7 @@ export class VoiceAdapter {
   private readonly sums: Float64Array;
   private weight = 0;
   private heard = 0;
+  private chosen = 1;
 
   constructor(
     private readonly recognizer: ShiftableRecognizer,
@@ -66,9 +67,19 @@ export class VoiceAdapter {
     this.sums = new Float64Array(shifts.length);
   }
 
-  /** The factor the recognizer uses now. */
+  /** Whether this adapter sets `recognizer`'s voice shift. */
+  adapts(recognizer: ShiftableRecognizer): boolean {
+    return recognizer === this.recognizer;
+  }
+
+  /** The factor chosen so far (1 until minUtterances have been heard). */
   get factor(): number {
-    return this.recognizer.voiceShift;
+    return this.chosen;
+  }
+
+  /** Sets the recognizer to this adapter's factor, e.g. when one recognizer serves several adapted users in turn. */
+  apply(): void {
+    this.recognizer.voiceShift = this.chosen;
   }
 
   /** Utterances observed since the start or the last reset. */
@@ -83,7 +94,7 @@ export class VoiceAdapter {
 
   /**
    * Hears one utterance of the speaker (best: one the recognizer took for a digit) at every
-   * candidate factor, updates the choice, and returns the factor now in use.
+   * candidate factor, updates the choice, sets it on the recognizer and returns it.
    */
   async observe(input: AudioInput): Promise<number> {
     const predictions = await this.recognizer.predictShifted(input, this.shifts);
@@ -98,11 +109,11 @@ export class VoiceAdapter {
     if (this.heard >= this.minUtterances) {
       let best = 0;
       for (let k = 1; k < this.shifts.length; k++) if (this.sums[k] > this.sums[best]) best = k;
-      const current = this.shifts.indexOf(this.recognizer.voiceShift);
-      const gain = current < 0 ? Infinity : (this.sums[best] - this.sums[current]) / this.weight;
-      if (gain > this.margin) this.recognizer.voiceShift = this.shifts[best];
+      const current = this.shifts.indexOf(this.chosen);
+      if ((this.sums[best] - this.sums[current]) / this.weight > this.margin) this.chosen = this.shifts[best];
     }
-    return this.recognizer.voiceShift;
+    this.apply();
+    return this.chosen;
   }
 
   /** Forgets every utterance (a new speaker) and sets the recognizer back to no shift. */
@@ -110,6 +121,7 @@ export class VoiceAdapter {
     this.sums.fill(0);
     this.weight = 0;
     this.heard = 0;
-    this.recognizer.voiceShift = 1;
+    this.chosen = 1;
+    this.apply();
   }
 }

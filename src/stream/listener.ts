@@ -44,8 +44,10 @@ export interface ListenerOptions extends DecoderOptions {
    * only the threshold turned down) the piece is heard at every candidate voice shift, and the
    * recognizer moves to the shift it is surest under; `voiceshift` events tell. Needs a
    * DigitRecognizer. It costs one model run over the candidates per digit, after the digit's event.
+   * A VoiceAdapter (over the same recognizer) carries what it learnt from one Listener to the next,
+   * e.g. one adapter per known user.
    */
-  adaptVoice?: boolean | VoiceAdapterOptions;
+  adaptVoice?: boolean | VoiceAdapterOptions | VoiceAdapter;
   /** Stop after this much audio (ms); the run then ends normally. Default: until the source ends. */
   maxDurationMs?: number;
   core?: StreamCore;
@@ -120,7 +122,11 @@ export class Listener extends EventEmitter {
         throw new SpokenDigitsError('ERR_ADAPT_VOICE', 'adaptVoice needs a DigitRecognizer (a classifier with voiceShift and predictShifted)');
       }
       const { VoiceAdapter } = await import('../model/voice-adapt.js');
-      adapter = new VoiceAdapter(recognizer as unknown as ShiftableRecognizer, options.adaptVoice === true ? {} : options.adaptVoice);
+      const a = options.adaptVoice;
+      if (a instanceof VoiceAdapter && !a.adapts(recognizer as unknown as ShiftableRecognizer)) {
+        throw new SpokenDigitsError('ERR_ADAPT_VOICE', "adaptVoice: the VoiceAdapter adapts another recognizer than this Listener's");
+      }
+      adapter = a instanceof VoiceAdapter ? a : new VoiceAdapter(recognizer as unknown as ShiftableRecognizer, a === true ? {} : a);
     }
     return new Listener(core, recognizer, options, adapter);
   }
@@ -288,6 +294,8 @@ export class Listener extends EventEmitter {
 
   private begin(rate: number): void {
     this.rate = rate;
+    // The adapter's voice from the start (it may come from an earlier Listener, or the recognizer may have served another user).
+    this.adapter?.apply();
     // The prediction that comes with digit/rejected events is for pages; the Listener's events are the payloads alone.
     this.decoder = new StreamDecoder(this.core, this.recognizer, this.opts, rate, (type, event) => {
       this.publish(type, event as ListenerEvents[typeof type]);
