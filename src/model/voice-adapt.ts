@@ -26,8 +26,13 @@ export interface VoiceAdapterOptions {
    * speaker takes over after about this many (default 50; Infinity weighs all alike).
    */
   memory?: number;
-  /** Least gain in mean log confidence over the current factor that makes the adapter switch (default 0.02). */
+  /** Least gain in mean log confidence over the current factor that makes the adapter switch (default 0.01). */
   margin?: number;
+  /**
+   * And the gain must be at least this many standard errors of the per-utterance gains (default 2),
+   * so a few lucky utterances do not move a voice the model already knows.
+   */
+  evidence?: number;
 }
 
 /**
@@ -35,7 +40,7 @@ export interface VoiceAdapterOptions {
  * shift (RecognizerOptions.voiceShift) under which the model is most confident about them, and sets it
  * on the recognizer. Each observed utterance is heard once at every candidate factor (one model run);
  * the factor with the highest weighted mean log top-class probability wins once `minUtterances` have
- * been heard. A model trained on few voices is least sure of the voices it does not know, and a shift
+ * been heard, if it beats the current one by `margin` and by `evidence` standard errors. A model trained on few voices is least sure of the voices it does not know, and a shift
  * toward the voices it knows makes it surer and, measured across speakers it never heard, more often
  * right (README, "Speaker adaptation").
  */
@@ -44,8 +49,13 @@ export class VoiceAdapter {
   private readonly minUtterances: number;
   private readonly decay: number;
   private readonly margin: number;
+  private readonly evidence: number;
+  /** Weighted sums of each candidate's log confidence, and of squared differences between candidates ([j * n + k]). */
   private readonly sums: Float64Array;
+  private readonly squares: Float64Array;
   private weight = 0;
+  /** Sum of squared weights: weight² / weightSquares is the effective number of utterances. */
+  private weightSquares = 0;
   private heard = 0;
   private chosen = 1;
 
@@ -63,8 +73,11 @@ export class VoiceAdapter {
     this.shifts = [...shifts];
     this.minUtterances = minUtterances;
     this.decay = Number.isFinite(memory) ? 1 - 1 / memory : 1;
-    this.margin = options.margin ?? 0.02;
+    this.margin = options.margin ?? 0.01;
+    this.evidence = options.evidence ?? 2;
+    if (!(this.margin >= 0 && this.evidence >= 0)) throw new ModelError('voice adapter margin and evidence must be >= 0');
     this.sums = new Float64Array(shifts.length);
+    this.squares = new Float64Array(shifts.length * shifts.length);
   }
 
   /** Whether this adapter sets `recognizer`'s voice shift. */
@@ -98,19 +111,29 @@ export class VoiceAdapter {
    */
   async observe(input: AudioInput): Promise<number> {
     const predictions = await this.recognizer.predictShifted(input, this.shifts);
-    for (let k = 0; k < this.shifts.length; k++) {
+    const n = this.shifts.length;
+    const score = predictions.map(({ probabilities: p }) => {
       let top = 0;
-      const p = predictions[k].probabilities;
       for (let c = 0; c < p.length; c++) if (p[c] > top) top = p[c];
-      this.sums[k] = this.sums[k] * this.decay + Math.log(Math.max(top, 1e-9));
+      return Math.log(Math.max(top, 1e-9));
+    });
+    const d = this.decay;
+    for (let j = 0; j < n; j++) {
+      this.sums[j] = this.sums[j] * d + score[j];
+      for (let k = 0; k < n; k++) this.squares[j * n + k] = this.squares[j * n + k] * d + (score[k] - score[j]) ** 2;
     }
-    this.weight = this.weight * this.decay + 1;
+    this.weight = this.weight * d + 1;
+    this.weightSquares = this.weightSquares * d * d + 1;
     this.heard++;
     if (this.heard >= this.minUtterances) {
       let best = 0;
-      for (let k = 1; k < this.shifts.length; k++) if (this.sums[k] > this.sums[best]) best = k;
+      for (let k = 1; k < n; k++) if (this.sums[k] > this.sums[best]) best = k;
       const current = this.shifts.indexOf(this.chosen);
-      if ((this.sums[best] - this.sums[current]) / this.weight > this.margin) this.chosen = this.shifts[best];
+      // Paired: the same utterances heard both ways, so the gain's spread is that of the differences.
+      const gain = (this.sums[best] - this.sums[current]) / this.weight;
+      const variance = Math.max(0, this.squares[current * n + best] / this.weight - gain * gain);
+      const standardError = Math.sqrt((variance * this.weightSquares) / (this.weight * this.weight));
+      if (gain > this.margin && gain > this.evidence * standardError) this.chosen = this.shifts[best];
     }
     this.apply();
     return this.chosen;
@@ -119,7 +142,9 @@ export class VoiceAdapter {
   /** Forgets every utterance (a new speaker) and sets the recognizer back to no shift. */
   reset(): void {
     this.sums.fill(0);
+    this.squares.fill(0);
     this.weight = 0;
+    this.weightSquares = 0;
     this.heard = 0;
     this.chosen = 1;
     this.apply();
