@@ -43,7 +43,8 @@ export interface ListenerOptions extends DecoderOptions {
    * Adapt to the speaker as the session goes (VoiceAdapter): after each digit event (or a digit
    * only the threshold turned down) the piece is heard at every candidate voice shift, and the
    * recognizer moves to the shift it is surest under; `voiceshift` events tell. Needs a
-   * DigitRecognizer. It costs one model run over the candidates per digit, after the digit's event.
+   * DigitRecognizer. It costs one model run over the candidates per digit, made in the next pause
+   * (never between speech and its digit event).
    * A VoiceAdapter (over the same recognizer) carries what it learnt from one Listener to the next,
    * e.g. one adapter per known user.
    */
@@ -92,8 +93,8 @@ export class Listener extends EventEmitter {
   private pushRun: Promise<EndEvent> | null = null;
   private readonly sinks = new Set<{ push(e: ListenerEvent): void; end(err?: unknown): void }>();
   private readonly adapter: VoiceAdapter | null;
-  /** Observations of the adapter, one after another; feed() waits for them, so a failure surfaces. */
-  private adapting: Promise<void> = Promise.resolve();
+  /** The adapter's observations still to make: between segments, so they never delay a digit (a failure surfaces from feed()). */
+  private observations: (() => Promise<void>)[] = [];
 
   private constructor(core: StreamCore, recognizer: SegmentClassifier, options: ListenerOptions, adapter: VoiceAdapter | null) {
     super();
@@ -310,11 +311,15 @@ export class Listener extends EventEmitter {
     const samples = this.decoder!.audioBetween(piece.startMs, piece.endMs);
     if (samples.length === 0) return;
     const sampleRate = this.rate;
-    this.adapting = this.adapting.then(async () => {
+    this.observations.push(async () => {
       const before = adapter.factor;
       const factor = await adapter.observe({ samples, sampleRate });
       if (factor !== before) this.publish('voiceshift', { factor, utterances: adapter.utterances });
     });
+  }
+
+  private async observeQueued(): Promise<void> {
+    while (this.observations.length) await this.observations.shift()!();
   }
 
   private async pumpPushed(): Promise<EndEvent> {
@@ -355,12 +360,12 @@ export class Listener extends EventEmitter {
     }
     this.fed += block.length;
     await this.decoder!.feed(block);
-    await this.adapting;
+    if (!this.decoder!.inSegment) await this.observeQueued();
   }
 
   private async finish(): Promise<EndEvent> {
     const summary = await this.decoder!.finish();
-    await this.adapting;
+    await this.observeQueued();
     this.publish('end', summary);
     this.ended = true;
     for (const s of this.sinks) s.end();
