@@ -1,7 +1,7 @@
 /**
  * Where the streaming errors come from (a breakdown for bench/stream.ts's figures).
  *
- *   npx tsx bench/stream-errors.ts [--strings 120] [--min-pause 120] [--max-pause 450] [--seed 2024] [--noise-db -60] [--words bench|dev|none] [--espeak-digits] [--options JSON] [--model FILE] [--json]
+ *   npx tsx bench/stream-errors.ts [--strings 120] [--min-pause 120] [--max-pause 450] [--seed 2024] [--noise-db -60] [--words bench|dev|none] [--espeak-digits] [--options JSON] [--model FILE] [--voice-shift F] [--json]
  *
  * Strings (same construction and seed as bench/stream.ts unless --seed / pauses are given): every digit/rejected event is matched to
  * the FSDD clips it overlaps, and each spoken digit is counted as one of
@@ -38,7 +38,11 @@ const noiseDb = Number(arg('noise-db', '-60'));
 const listenerOptions = JSON.parse(arg('options', '{}')) as Record<string, unknown>;
 const json = process.argv.includes('--json');
 const espeakDigits = process.argv.includes('--espeak-digits');
-const recognizer = await DigitRecognizer.load({ model: process.argv.includes('--model') ? arg('model', '') : undefined });
+// --voice-shift: every piece heard at this shift, as after a VoiceAdapter moved to it (e.g. false digits once adapted to a stranger).
+const recognizer = await DigitRecognizer.load({
+  model: process.argv.includes('--model') ? arg('model', '') : undefined,
+  voiceShift: process.argv.includes('--voice-shift') ? Number(arg('voice-shift', '1')) : undefined,
+});
 const core = await loadStreamCore();
 
 interface Ev {

@@ -201,7 +201,7 @@ export class DigitRecognizer {
 
   /**
    * Recognizes a clip already decoded to mono float PCM as it is: no file or WAV handling and no
-   * cut to speech, just features and the model (benchmarks of the model itself use it). `predict`
+   * cut to speech, just features (at the recognizer's voiceShift) and the model (benchmarks of the model itself use it). `predict`
    * takes decoded PCM too and cuts it as the model was trained.
    */
   async predictSamples(samples: Float32Array, sampleRate: number): Promise<Prediction> {
