@@ -40,9 +40,10 @@ export interface VoiceAdapterOptions {
  * shift (RecognizerOptions.voiceShift) under which the model is most confident about them, and sets it
  * on the recognizer. Each observed utterance is heard once at every candidate factor (one model run);
  * the factor with the highest weighted mean log top-class probability wins once `minUtterances` have
- * been heard, if it beats the current one by `margin` and by `evidence` standard errors. A model trained on few voices is least sure of the voices it does not know, and a shift
- * toward the voices it knows makes it surer and, measured across speakers it never heard, more often
- * right (README, "Speaker adaptation").
+ * been heard, if it beats the current one by `margin` and by `evidence` standard errors. A model
+ * trained on few voices is least sure of the voices it does not know, and a shift toward the voices
+ * it knows makes it surer and, measured across speakers it never heard, more often right (README,
+ * "Speaker adaptation").
  */
 export class VoiceAdapter {
   readonly shifts: readonly number[];
