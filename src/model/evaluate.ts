@@ -171,10 +171,12 @@ async function evaluateAdapted(recognizer: DigitRecognizer, items: EvalItem[], o
         );
         try {
           if (bytes instanceof Error) throw bytes;
-          const p = await recognizer.predict(bytes);
+          // One run hears the clip at every candidate shift; the answer is the one at the shift in use.
+          const heard = await recognizer.predictShifted(bytes, adapter.shifts);
+          const p = heard[adapter.shifts.indexOf(adapter.factor)];
           predictions[i] = p;
           // Digits, and digits only the rejection threshold turned down (a stranger's voice, what adapting is for).
-          if (p.isDigit || p.rejectedBy === 'threshold') await adapter.observe(bytes);
+          if (p.isDigit || p.rejectedBy === 'threshold') adapter.learn(heard);
         } catch (err) {
           predictions[i] = err as Error;
         }

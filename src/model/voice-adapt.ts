@@ -111,8 +111,17 @@ export class VoiceAdapter {
    * candidate factor, updates the choice, sets it on the recognizer and returns it.
    */
   async observe(input: AudioInput): Promise<number> {
-    const predictions = await this.recognizer.predictShifted(input, this.shifts);
+    return this.learn(await this.recognizer.predictShifted(input, this.shifts));
+  }
+
+  /**
+   * `observe` for an utterance already heard at every candidate factor: `predictions` are
+   * `recognizer.predictShifted(input, adapter.shifts)`, in `shifts` order (a caller that needs the
+   * recognizer's answer at the current factor too takes it from them instead of running the model again).
+   */
+  learn(predictions: readonly { probabilities: ArrayLike<number> }[]): number {
     const n = this.shifts.length;
+    if (predictions.length !== n) throw new ModelError(`voice adapter: ${predictions.length} predictions for ${n} shifts`);
     const score = predictions.map(({ probabilities: p }) => {
       let top = 0;
       for (let c = 0; c < p.length; c++) if (p[c] > top) top = p[c];

@@ -123,11 +123,12 @@ export class Listener extends EventEmitter {
         throw new SpokenDigitsError('ERR_ADAPT_VOICE', 'adaptVoice needs a DigitRecognizer (a classifier with voiceShift and predictShifted)');
       }
       const { VoiceAdapter } = await import('../model/voice-adapt.js');
+      const shiftable = recognizer as unknown as ShiftableRecognizer;
       const a = options.adaptVoice;
-      if (a instanceof VoiceAdapter && !a.adapts(recognizer as unknown as ShiftableRecognizer)) {
+      if (a instanceof VoiceAdapter && !a.adapts(shiftable)) {
         throw new SpokenDigitsError('ERR_ADAPT_VOICE', "adaptVoice: the VoiceAdapter adapts another recognizer than this Listener's");
       }
-      adapter = a instanceof VoiceAdapter ? a : new VoiceAdapter(recognizer as unknown as ShiftableRecognizer, a === true ? {} : a);
+      adapter = a instanceof VoiceAdapter ? a : new VoiceAdapter(shiftable, a === true ? {} : a);
     }
     return new Listener(core, recognizer, options, adapter);
   }
