@@ -6,8 +6,10 @@ import { StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent }
 import type { SegmentClassifier } from './segmenter.js';
 import type { AudioSource } from './sources.js';
 import type { ShiftableRecognizer, VoiceAdapter, VoiceAdapterOptions } from '../model/voice-adapt.js';
+import { VoiceObserver, type VoiceShiftEvent } from './voice-observer.js';
 
 export type { DigitEvent, EndEvent, LevelEvent, RejectedEvent, SpeechStartEvent, StringEvent } from './decoder.js';
+export type { VoiceShiftEvent } from './voice-observer.js';
 
 export interface OverflowEvent {
   /** Frames the capture ring dropped since the previous overflow event. */
@@ -15,12 +17,6 @@ export interface OverflowEvent {
   totalDroppedFrames: number;
 }
 
-/** With ListenerOptions.adaptVoice: the recognizer now hears the speaker at another voice shift. */
-export interface VoiceShiftEvent {
-  factor: number;
-  /** Utterances the choice rests on. */
-  utterances: number;
-}
 
 export interface ListenerEvents extends DecoderEvents {
   overflow: OverflowEvent;
@@ -92,16 +88,15 @@ export class Listener extends EventEmitter {
   private pushEnded = false;
   private pushRun: Promise<EndEvent> | null = null;
   private readonly sinks = new Set<{ push(e: ListenerEvent): void; end(err?: unknown): void }>();
-  private readonly adapter: VoiceAdapter | null;
-  /** The adapter's observations still to make: between segments, so they never delay a digit (a failure surfaces from feed()). */
-  private observations: (() => Promise<void>)[] = [];
+  /** Adapts to the speaker between segments, so it never delays a digit (a failure surfaces from feed()). */
+  private readonly voice: VoiceObserver | null;
 
   private constructor(core: StreamCore, recognizer: SegmentClassifier, options: ListenerOptions, adapter: VoiceAdapter | null) {
     super();
     this.core = core;
     this.recognizer = recognizer;
     this.opts = options;
-    this.adapter = adapter;
+    this.voice = adapter && new VoiceObserver(adapter, (e) => this.publish('voiceshift', e));
   }
 
   static async create(options: ListenerOptions = {}): Promise<Listener> {
@@ -297,30 +292,13 @@ export class Listener extends EventEmitter {
   private begin(rate: number): void {
     this.rate = rate;
     // The adapter's voice from the start (it may come from an earlier Listener, or the recognizer may have served another user).
-    this.adapter?.apply();
+    this.voice?.adapter.apply();
     // The prediction that comes with digit/rejected events is for pages; the Listener's events are the payloads alone.
-    this.decoder = new StreamDecoder(this.core, this.recognizer, this.opts, rate, (type, event) => {
+    const decoder = new StreamDecoder(this.core, this.recognizer, this.opts, rate, (type, event) => {
       this.publish(type, event as ListenerEvents[typeof type]);
-      if (type === 'digit' || (type === 'rejected' && (event as ListenerEvents['rejected']).reason === 'low-confidence')) this.adaptTo(event as ListenerEvents['digit' | 'rejected']);
+      this.voice?.take(decoder, type, event);
     });
-  }
-
-  /** Queues the adapter's observation of a piece (its audio taken now, while the decoder still holds it). */
-  private adaptTo(piece: { startMs: number; endMs: number }): void {
-    const adapter = this.adapter;
-    if (!adapter) return;
-    const samples = this.decoder!.audioBetween(piece.startMs, piece.endMs);
-    if (samples.length === 0) return;
-    const sampleRate = this.rate;
-    this.observations.push(async () => {
-      const before = adapter.factor;
-      const factor = await adapter.observe({ samples, sampleRate });
-      if (factor !== before) this.publish('voiceshift', { factor, utterances: adapter.utterances });
-    });
-  }
-
-  private async observeQueued(): Promise<void> {
-    while (this.observations.length) await this.observations.shift()!();
+    this.decoder = decoder;
   }
 
   private async pumpPushed(): Promise<EndEvent> {
@@ -361,12 +339,12 @@ export class Listener extends EventEmitter {
     }
     this.fed += block.length;
     await this.decoder!.feed(block);
-    if (!this.decoder!.inSegment) await this.observeQueued();
+    if (!this.decoder!.inSegment) await this.voice?.flush();
   }
 
   private async finish(): Promise<EndEvent> {
     const summary = await this.decoder!.finish();
-    await this.observeQueued();
+    await this.voice?.flush();
     this.publish('end', summary);
     this.ended = true;
     for (const s of this.sinks) s.end();

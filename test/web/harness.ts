@@ -94,6 +94,8 @@ export interface Probe {
   micSeconds: number;
   /** Continuous mode's digit strings, each closed by a pause. */
   strings: string[];
+  /** Speaker adaptation: on or off, the voice shift in use, the digits it rests on. */
+  voice: { adapting: boolean; factor: number; utterances: number };
 }
 
 export async function probe(page: Page): Promise<Probe> {

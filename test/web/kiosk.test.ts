@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import { DigitRecognizer } from '../../src/model/recognizer.js';
+import { readWavFile } from '../../src/audio/index.js';
+import { voiceShift } from '../../src/audio/voice-shift.js';
+import { monoWav } from '../fixtures/wav.js';
 import { editDistance } from '../stream/fixtures.js';
 import { ARTIFACTS, AUTO_LISTEN_LEAD, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, micWavSpans, probe, waitReady, waitResults } from './harness.js';
 
@@ -128,6 +131,8 @@ describe('kiosk web app in headless Chromium', function () {
     assert.equal(final.results.length, seq.length, diagnosis);
     // The same strings as `digits listen` would close (a pause of 1 s ends one): every digit is in one.
     assert.equal(final.strings.join(''), expected, `strings ${JSON.stringify(final.strings)}`);
+    // Speaker adaptation is opt-in: without it the page never shifts a voice.
+    assert.deepEqual(final.voice, { adapting: false, factor: 1, utterances: 0 });
     assert.deepEqual(consoleErrors, []);
     metrics.continuous = {
       expected,
@@ -240,6 +245,63 @@ describe('kiosk web app in headless Chromium', function () {
     const p = await probe(page);
     assert.deepEqual(p.results.filter((r) => r.digit !== null).map((r) => r.digit), [], 'noise was recognized as digits');
     assert.equal((await page.textContent('#digit-string'))?.trim(), '');
+    assert.deepEqual(consoleErrors, []);
+    await browser.close();
+  });
+
+  it('continuous mode with adapt=1 learns a stranger\'s voice shift from the digits, forgets it after a silence and on request', async () => {
+    // The stranger of test/voice-adapt.test.ts: one FSDD speaker's test clips with pitch and formants
+    // lowered to x0.8, deeper than any voice the model was trained on; each digit alone between pauses.
+    const dir = join(ARTIFACTS, 'mic');
+    mkdirSync(dir, { recursive: true });
+    const rec = await DigitRecognizer.load({ model: join(ROOT, 'models/default.int8.onnx'), backend: 'wasm' });
+    const deep: string[] = [];
+    const spoken: number[] = [];
+    try {
+      for (let i = 0; i < 15; i++) {
+        const digit = (i * 3) % 10;
+        const a = await readWavFile(join(fsdd!, `${digit}_theo_${i % 5}.wav`));
+        const f = join(dir, `deep-${i}.wav`);
+        writeFileSync(f, monoWav(voiceShift(a.samples, a.sampleRate, 0.8, rec.backend), a.sampleRate));
+        deep.push(f);
+        spoken.push(digit);
+      }
+    } finally {
+      await rec.dispose();
+    }
+    // 14 digits, then 5 s of silence (a new visitor: forget-voice=3) and one more digit.
+    const first = makeMicWav(deep.slice(0, 14), 'deep-voice-1.wav', { lead: AUTO_LISTEN_LEAD, gap: 0.9, tail: 2.5 });
+    const second = makeMicWav(deep.slice(14), 'deep-voice-2.wav', { lead: 2.5, tail: 1.5 });
+    const wav = join(dir, 'deep-voice.wav');
+    execFileSync('sox', ['-R', first, second, wav]);
+    const { browser, page, consoleErrors } = await open(wav, 'mode=continuous&listen=1&adapt=1&forget-voice=3');
+    await waitReady(page);
+    assert.equal((await probe(page)).voice.adapting, true);
+    await waitResults(page, 14, 60_000);
+    await page.waitForTimeout(1000);
+    const p = await probe(page);
+    const heard = p.results.map((r) => r.digit);
+    metrics.adaptVoice = { spoken: spoken.slice(0, 14).join(''), heard: heard.map((d) => d ?? '-').join(''), voice: p.voice };
+    // Every digit heard was observed, and the voice moved up toward the voices the model knows.
+    assert.ok(p.voice.utterances >= 10, `the adapter heard ${p.voice.utterances} digits of 14: ${JSON.stringify(metrics.adaptVoice)}`);
+    assert.ok(p.voice.factor >= 1.1, `adapted to x${p.voice.factor}: ${JSON.stringify(metrics.adaptVoice)}`);
+    assert.equal(await page.isVisible('#voice'), true);
+    assert.equal((await page.textContent('#voice'))?.trim(), `voice ×${p.voice.factor.toFixed(2)}`);
+    // Nothing lost while the adapter listened between digits: one result per digit spoken.
+    assert.equal(p.results.length, 14, JSON.stringify(metrics.adaptVoice));
+    // The next digit after the silence starts a new voice.
+    const after = await waitResults(page, 15, 20_000);
+    await page.waitForTimeout(500);
+    assert.deepEqual((await probe(page)).voice, { adapting: true, factor: 1, utterances: 1 }, `after the silence: ${JSON.stringify(after.results.map((r) => r.digit))}`);
+    assert.equal(await page.isVisible('#voice'), false);
+    await page.click('#open-settings');
+    await page.waitForSelector('#settings[open]');
+    assert.equal(await page.isChecked('#set-adapt-voice'), true);
+    assert.match((await page.textContent('#voice-info')) ?? '', /Heard 1 digit; no shift yet/);
+    await page.click('#forget-voice');
+    assert.deepEqual((await probe(page)).voice, { adapting: true, factor: 1, utterances: 0 });
+    assert.equal(await page.isDisabled('#forget-voice'), true);
+    assert.deepEqual(p.errors, []);
     assert.deepEqual(consoleErrors, []);
     await browser.close();
   });

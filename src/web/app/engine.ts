@@ -6,6 +6,7 @@ import { parseModelMetadata, type ModelMetadata } from '../../model/read-metadat
 import { decide, topLabels, type Decision } from '../../model/decision.js';
 import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../../model/metadata.js';
 import { ModelError } from '../../errors.js';
+import { checkVoiceShift, voiceShift } from '../../audio/voice-shift.js';
 
 // ORT's wasm binary comes from our own build output (never a CDN). One thread: the models are tiny,
 // worker start-up would cost more than it saves, and threads need cross-origin isolation.
@@ -33,8 +34,20 @@ export function featureBackend(): Promise<FeatureBackend> {
   return backendPromise;
 }
 
-/** One loaded model: its metadata (the feature config comes from the file), extractor and ORT session. */
+/** A clip for `recognizeBatch`, heard at `shift` instead of the recognizer's voice shift if given. */
+export interface ClipInput {
+  samples: Float32Array;
+  sampleRate: number;
+  shift?: number;
+}
+
+/**
+ * One loaded model: its metadata (the feature config comes from the file), extractor and ORT session.
+ * Like DigitRecognizer, it can hear every input at a voice shift (`voiceShift`, set by a VoiceAdapter).
+ */
 export class Recognizer {
+  private shift = 1;
+
   private constructor(
     readonly url: string,
     readonly info: ModelMetadata,
@@ -88,6 +101,20 @@ export class Recognizer {
     return this.melExtractor.compute(audio);
   }
 
+  /** The pitch and formant factor applied to every input (1: none), as DigitRecognizer's. */
+  get voiceShift(): number {
+    return this.shift;
+  }
+
+  set voiceShift(factor: number) {
+    this.shift = checkVoiceShift(factor);
+  }
+
+  /** Model input for audio already at the model's rate, heard at `shift`. */
+  private features(audio: Float32Array, shift: number): FeatureMatrix {
+    return this.extractor.compute(shift === 1 ? audio : voiceShift(audio, this.sampleRate, shift, this.backend));
+  }
+
   get sampleRate(): number {
     return this.info.featureConfig.sampleRate;
   }
@@ -96,10 +123,11 @@ export class Recognizer {
     return this.backend.resample(samples, fromRate, this.sampleRate);
   }
 
-  async recognize(samples: Float32Array, sampleRate: number, threshold: number): Promise<Recognition> {
+  /** One clip, heard at `shift` (default: the recognizer's voice shift). */
+  async recognize(samples: Float32Array, sampleRate: number, threshold: number, shift = this.shift): Promise<Recognition> {
     const t0 = performance.now();
     const audio = sampleRate === this.sampleRate ? samples : this.resample(samples, sampleRate);
-    const features = this.extractor.compute(audio);
+    const features = this.features(audio, checkVoiceShift(shift));
     const t1 = performance.now();
     const input = new ort.Tensor('float32', features.data, [1, features.frames, features.dims]);
     const out = await this.session.run({ [MODEL_INPUT_NAME]: input });
@@ -121,16 +149,16 @@ export class Recognizer {
   }
 
   /** Several clips in one ORT run (the splitter scores candidate pieces this way). */
-  async recognizeBatch(clips: { samples: Float32Array; sampleRate: number }[], threshold: number): Promise<Recognition[]> {
+  async recognizeBatch(clips: readonly ClipInput[], threshold: number): Promise<Recognition[]> {
     if (clips.length === 0) return [];
     const t0 = performance.now();
     const audios = clips.map((c) => (c.sampleRate === this.sampleRate ? c.samples : this.resample(c.samples, c.sampleRate)));
-    const feats = audios.map((a) => this.extractor.compute(a));
+    const feats = audios.map((a, i) => this.features(a, clips[i].shift ?? this.shift));
     const { frames, dims } = feats[0];
     // Fixed-length models (numFrames > 0) give equal shapes; natural-length ones cannot be stacked.
     if (feats.some((f) => f.frames !== frames)) {
       const out: Recognition[] = [];
-      for (const c of clips) out.push(await this.recognize(c.samples, c.sampleRate, threshold));
+      for (const c of clips) out.push(...(await this.recognizeBatch([c], threshold)));
       return out;
     }
     const t1 = performance.now();

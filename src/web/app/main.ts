@@ -8,6 +8,8 @@ import type { SegmentClassifier, SegmentPrediction } from '../../stream/segmente
 import { cutToSpeech } from '../../stream/speech-cut.js';
 import type { StreamCore } from '../../stream/core.js';
 import { topLabels } from '../../model/decision.js';
+import { VoiceAdapter, type ShiftableRecognizer } from '../../model/voice-adapt.js';
+import { VoiceObserver } from '../../stream/voice-observer.js';
 import { ModelError } from '../../errors.js';
 import { loadSettings, saveSettings, Stats, type HistoryEntry, type Mode, type Settings } from './store.js';
 import { WaveformView, drawFeatures, drawLatencyChart } from './views.js';
@@ -27,8 +29,21 @@ interface Probe {
   micState: MicState;
   /** Digit strings of continuous mode, closed by a pause (the decoder's `string` events). */
   strings: string[];
+  /** Speaker adaptation: whether it is on, the voice shift in use and the digits it rests on. */
+  voice: { adapting: boolean; factor: number; utterances: number };
 }
-const probe: Probe = { ready: false, modelLoadedMs: null, firstResultMs: null, micOnMs: null, micSeconds: 0, results: [], errors: [], micState: 'off', strings: [] };
+const probe: Probe = {
+  ready: false,
+  modelLoadedMs: null,
+  firstResultMs: null,
+  micOnMs: null,
+  micSeconds: 0,
+  results: [],
+  errors: [],
+  micState: 'off',
+  strings: [],
+  voice: { adapting: false, factor: 1, utterances: 0 },
+};
 (window as unknown as { __digits: Probe }).__digits = probe;
 (window as unknown as { __digitsTest: unknown }).__digitsTest = { loseMicrophone: () => mic.simulateDeviceLoss() };
 
@@ -40,6 +55,8 @@ const urlMode = params.get('mode');
 if (urlMode === 'single' || urlMode === 'continuous' || urlMode === 'batch') settings.mode = urlMode;
 if (kiosk) settings.mode = 'continuous';
 if (params.get('model') && /^[\w.-]+\.onnx$/.test(params.get('model')!)) settings.model = params.get('model')!;
+// Like the mode, `adapt=1|0` in the URL is for this visit only.
+if (params.get('adapt') === '1' || params.get('adapt') === '0') settings.adaptVoice = params.get('adapt') === '1';
 
 const stats = new Stats();
 const mic = new Microphone();
@@ -199,7 +216,8 @@ async function enqueue(samples: Float32Array, rate: number, source: string): Pro
     return await exclusive(async (rec) => {
       const trim = rec.info.speechTrim;
       if (trim) samples = cutToSpeech(await loadCore(), samples, rate, trim);
-      const r = await rec.recognize(samples, rate, threshold());
+      // A file is not the voice at the microphone: heard as it is, whatever the adapted shift.
+      const r = await rec.recognize(samples, rate, threshold(), 1);
       showResult(r, source, null);
       return r;
     });
@@ -216,12 +234,18 @@ async function enqueue(samples: Float32Array, rate: number, source: string): Pro
  */
 function classify(inputs: { samples: Float32Array; sampleRate: number }[]): Promise<(Recognition & SegmentPrediction)[]> {
   return exclusive(async (rec) => {
-    const trim = rec.info.speechTrim;
-    const core = await loadCore();
-    const clips = trim ? inputs.map((c) => ({ samples: cutToSpeech(core, c.samples, c.sampleRate, trim), sampleRate: c.sampleRate })) : inputs;
+    const clips = await cutPieces(rec, inputs);
     const labels = rec.info.labels;
     return (await rec.recognizeBatch(clips, threshold())).map((r) => ({ ...r, labels }));
   });
+}
+
+/** Stream pieces cut to their speech when the model was trained on clips cut so. */
+async function cutPieces<T extends { samples: Float32Array; sampleRate: number }>(rec: Recognizer, pieces: T[]): Promise<T[]> {
+  const trim = rec.info.speechTrim;
+  if (!trim) return pieces;
+  const core = await loadCore();
+  return pieces.map((c) => ({ ...c, samples: cutToSpeech(core, c.samples, c.sampleRate, trim) }));
 }
 const classifier: SegmentClassifier = {
   get threshold() {
@@ -230,6 +254,93 @@ const classifier: SegmentClassifier = {
   predict: async (input) => (await classify([input]))[0],
   predictBatch: (inputs) => classify(inputs),
 };
+
+// ---------------------------------------------------------------- speaker adaptation
+
+/**
+ * "Adapt to the speaker's voice" (Settings, or `adapt=1` in the URL), as `digits listen --adapt-voice`:
+ * a VoiceAdapter learns from the digits heard at the microphone the voice shift the model is surest
+ * under, and the page's recognizer, whichever model is loaded, hears the microphone at it (files are
+ * heard as they are). A kiosk serves one visitor after another, so the voice is forgotten after
+ * `forget-voice` seconds (URL; default 120 in kiosk mode, never otherwise) without a digit, when
+ * another model is loaded, and with the "Forget this voice" button.
+ */
+const pageRecognizer: ShiftableRecognizer = {
+  get voiceShift() {
+    return recognizer?.voiceShift ?? 1;
+  },
+  set voiceShift(factor: number) {
+    if (recognizer) recognizer.voiceShift = factor;
+  },
+  predictShifted: (input, factors) =>
+    exclusive(async (rec) => {
+      if (typeof input === 'string' || input instanceof Uint8Array || !(input.samples instanceof Float32Array)) {
+        throw new ModelError('the page adapts to float PCM pieces of the stream only');
+      }
+      const [piece] = await cutPieces(rec, [{ samples: input.samples, sampleRate: input.sampleRate }]);
+      return rec.recognizeBatch(
+        factors.map((shift) => ({ ...piece, shift })),
+        threshold(),
+      );
+    }),
+};
+const forgetVoiceMs = (Number(params.get('forget-voice')) > 0 ? Number(params.get('forget-voice')) : kiosk ? 120 : Infinity) * 1000;
+let voice: VoiceObserver | null = null;
+/** When the adapter last took a digit (page clock). */
+let lastVoiceAt = 0;
+
+function setAdaptVoice(on: boolean): void {
+  if (on && !voice) voice = new VoiceObserver(new VoiceAdapter(pageRecognizer), showVoice);
+  else if (!on && voice) {
+    voice.adapter.reset();
+    voice = null;
+  }
+  showVoice();
+}
+
+function forgetVoice(): void {
+  voice?.clear();
+  voice?.adapter.reset();
+  showVoice();
+}
+
+/** A decoder's digit (or low-confidence digit) piece, for the adapter to hear between segments. */
+function takeVoice(d: StreamDecoder, type: keyof DecoderEvents, event: unknown): void {
+  if (!voice) return;
+  // When the audio that decided it reached the page: decoding may lag behind, the visitor did not.
+  const now = decodingBlock?.arrivedAt ?? performance.now();
+  if (now - lastVoiceAt > forgetVoiceMs && voice.adapter.utterances > 0) forgetVoice();
+  const before = voice.queued;
+  voice.take(d, type, event);
+  if (voice.queued > before) lastVoiceAt = now;
+}
+
+/** The adapter hears the pieces taken so far (called between segments, so a digit never waits for it). */
+async function flushVoice(): Promise<void> {
+  if (!voice || voice.queued === 0) return;
+  try {
+    await voice.flush();
+  } catch (err) {
+    // Adaptation is an extra: a failure is reported and listening goes on at the shift it had.
+    voice.clear();
+    reportError('voice adaptation', err);
+  }
+  showVoice();
+}
+
+function showVoice(): void {
+  const a = voice?.adapter;
+  probe.voice = { adapting: !!a, factor: a?.factor ?? 1, utterances: a?.utterances ?? 0 };
+  const chip = $('voice');
+  chip.hidden = !a || a.factor === 1;
+  if (a) chip.textContent = `voice ×${a.factor.toFixed(2)}`;
+  $('voice-info').textContent = !a
+    ? 'Off: every voice is heard as it is.'
+    : a.factor === 1
+      ? `Heard ${a.utterances} digit${a.utterances === 1 ? '' : 's'}; no shift yet (it can move after 8).`
+      : `Hearing this voice at ×${a.factor.toFixed(2)} (pitch and formants), learnt from ${a.utterances} digits.`;
+  $<HTMLButtonElement>('forget-voice').disabled = !a || a.utterances === 0;
+}
 
 // ---------------------------------------------------------------- microphone -> stream decoder
 
@@ -273,6 +384,7 @@ async function closeDecoder(): Promise<void> {
   decodingBlock = undefined;
   inSpeech = false;
   if (d) await d.finish();
+  await flushVoice();
 }
 
 /**
@@ -340,13 +452,18 @@ function onBlock(block: Float32Array): void {
     if (!decoder || decoderKey !== key) {
       // New settings or a new rate: the endpointer starts again from here.
       await closeDecoder();
-      decoder = new StreamDecoder(await loadCore(), classifier, { sensitivity }, rate, onDecoderEvent);
+      const next: StreamDecoder = new StreamDecoder(await loadCore(), classifier, { sensitivity }, rate, (type, event, prediction) => {
+        takeVoice(next, type, event);
+        onDecoderEvent(type, event, prediction);
+      });
+      decoder = next;
       decoderKey = key;
     }
     const d = decoder;
     decodingBlock = { arrivedAt, endMs: ((d.samplesFed + block.length) / rate) * 1000 };
     await d.feed(block);
     decodingBlock = undefined;
+    if (!d.inSegment) await flushVoice();
     // Single mode: done once the segment that gave a result has closed (the speaker stopped).
     if (recording && micResults > recordingFrom && !d.inSegment) finishRecording(false);
   });
@@ -561,6 +678,8 @@ async function loadModel(name: string): Promise<void> {
   const old = recognizer;
   recognizer = next;
   await old?.dispose();
+  // What the adapter learnt was how sure the old model was: the new one starts from no shift.
+  forgetVoice();
   const info = next.info;
   $('model-info').textContent =
     `${name}: ${info.modelType}, ${info.precision}, ${(next.bytes / 1024).toFixed(0)} KiB, ${info.featureConfig.kind} ` +
@@ -596,6 +715,8 @@ async function fillSettings(): Promise<void> {
   $('set-threshold-value').textContent = threshold().toFixed(2);
   $<HTMLInputElement>('set-vad').value = String(settings.vadSensitivity);
   $('set-vad-value').textContent = settings.vadSensitivity.toFixed(2);
+  $<HTMLInputElement>('set-adapt-voice').checked = settings.adaptVoice;
+  showVoice();
 }
 
 function setupSettings(): void {
@@ -630,6 +751,12 @@ function setupSettings(): void {
     // The decoder takes it from the next block on.
     saveSettings(settings);
   });
+  $('set-adapt-voice').addEventListener('change', (e) => {
+    settings.adaptVoice = (e.target as HTMLInputElement).checked;
+    saveSettings(settings);
+    setAdaptVoice(settings.adaptVoice);
+  });
+  $('forget-voice').addEventListener('click', forgetVoice);
 }
 
 function setupKeyboard(): void {
@@ -754,6 +881,7 @@ async function boot(): Promise<void> {
   document.addEventListener('keydown', gesture);
   requestAnimationFrame(frame);
   renderStats();
+  setAdaptVoice(settings.adaptVoice);
 
 
   // Listening starts while the model loads: speech that comes early is buffered, endpointed, and

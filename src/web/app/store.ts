@@ -8,10 +8,12 @@ export interface Settings {
   threshold: number | null;
   vadSensitivity: number;
   mode: Mode;
+  /** Learn the speaker's voice shift from their digits (VoiceAdapter); off by default, as in `digits listen`. */
+  adaptVoice: boolean;
 }
 
 const KEY = 'spoken-digits.settings.v1';
-const DEFAULT_SETTINGS: Settings = { model: 'default.int8.onnx', micId: '', threshold: null, vadSensitivity: 0.5, mode: 'continuous' };
+const DEFAULT_SETTINGS: Settings = { model: 'default.int8.onnx', micId: '', threshold: null, vadSensitivity: 0.5, mode: 'continuous', adaptVoice: false };
 
 export function loadSettings(): Settings {
   try {
@@ -25,6 +27,7 @@ export function loadSettings(): Settings {
       threshold: typeof s.threshold === 'number' && s.threshold >= 0 && s.threshold <= 1 ? s.threshold : null,
       vadSensitivity: typeof s.vadSensitivity === 'number' && s.vadSensitivity >= 0 && s.vadSensitivity <= 1 ? s.vadSensitivity : 0.5,
       mode: s.mode === 'single' || s.mode === 'batch' || s.mode === 'continuous' ? s.mode : DEFAULT_SETTINGS.mode,
+      adaptVoice: s.adaptVoice === true,
     };
   } catch {
     return { ...DEFAULT_SETTINGS };

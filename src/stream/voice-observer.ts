@@ -1,0 +1,53 @@
+import type { VoiceAdapter } from '../model/voice-adapt.js';
+import type { DecoderEvents, StreamDecoder } from './decoder.js';
+
+/** The recognizer now hears the speaker at another voice shift (ListenerOptions.adaptVoice, the kiosk's setting). */
+export interface VoiceShiftEvent {
+  factor: number;
+  /** Utterances the choice rests on. */
+  utterances: number;
+}
+
+/**
+ * Feeds a stream's digits to a VoiceAdapter, shared by the Listener and the kiosk page. A piece the
+ * decoder took for a digit, or a digit it turned down only for low confidence, is heard again by
+ * the adapter at every candidate shift; that is a model run of its own, so it waits (`flush`) until
+ * the decoder is between segments and never delays a digit event.
+ */
+export class VoiceObserver {
+  private pending: { samples: Float32Array; sampleRate: number }[] = [];
+
+  constructor(
+    readonly adapter: VoiceAdapter,
+    private readonly onShift: (event: VoiceShiftEvent) => void,
+  ) {}
+
+  /** A decoder event: takes the piece's audio now, while the decoder still holds it, if it is a digit's. */
+  take(decoder: StreamDecoder, type: keyof DecoderEvents, event: unknown): void {
+    const isDigit = type === 'digit' || (type === 'rejected' && (event as DecoderEvents['rejected']).reason === 'low-confidence');
+    if (!isDigit) return;
+    const { startMs, endMs } = event as DecoderEvents['digit' | 'rejected'];
+    const samples = decoder.audioBetween(startMs, endMs);
+    if (samples.length > 0) this.pending.push({ samples, sampleRate: decoder.sampleRate });
+  }
+
+  /** Pieces taken and not observed yet. */
+  get queued(): number {
+    return this.pending.length;
+  }
+
+  /** Observes every piece taken so far, in order; emits a VoiceShiftEvent when the adapter's factor changes. */
+  async flush(): Promise<void> {
+    while (this.pending.length) {
+      const piece = this.pending.shift()!;
+      const before = this.adapter.factor;
+      const factor = await this.adapter.observe(piece);
+      if (factor !== before) this.onShift({ factor, utterances: this.adapter.utterances });
+    }
+  }
+
+  /** Drops what was taken and not observed (a new speaker, a stream that failed). */
+  clear(): void {
+    this.pending = [];
+  }
+}
