@@ -3,6 +3,8 @@ import { DEFAULT_SPEECH_TRIM, NOT_A_DIGIT_LABEL } from '../model/metadata.js';
 import type { StreamCore, VadEvent, VadHandle, VadOptions } from './core.js';
 import {
   DEFAULT_EARLY_PAUSE_MS,
+  DEFAULT_QUIET_PAUSE_DB,
+  DEFAULT_QUIET_PAUSE_MS,
   DEFAULT_MIN_SPEECH_MS,
   DEFAULT_SURE_ANY_LENGTH_DB,
   findSurePauses,
@@ -194,6 +196,9 @@ export class StreamDecoder {
   private consumedTo = 0;
   /** Up to where (stream position) sure pauses were already tried for an early split. */
   private splitTriedTo = 0;
+  /** Loudest hop (band dB) of the open speech not yet recognized, and the quiet run since it (trackQuiet). */
+  private openPeakDb = -Infinity;
+  private quietSamples = 0;
   private digits = 0;
   private rejected = 0;
 
@@ -251,9 +256,10 @@ export class StreamDecoder {
       for (const e of events) await this.onVad(e);
       const st = vad.state();
       this.levelPeakDb = Math.max(this.levelPeakDb, st.levelDb);
+      this.trackQuiet(st.bandDb, part.length);
       // Only speech the endpointer would keep, were the segment to end now (not a tone or a noise burst).
       if (this.openStart >= 0 && st.segmentAccepted) {
-        await this.recognizeEarly(st.silentSamples);
+        await this.recognizeEarly(Math.max(st.silentSamples, this.quietPause()));
         await this.splitEarly();
       }
       this.sinceLevel += part.length;
@@ -288,6 +294,26 @@ export class StreamDecoder {
     });
   }
 
+  /** Follows the open speech's loudest hop and the run of quiet hops since (SplitOptions.quietPauseDb). */
+  private trackQuiet(bandDb: number, samples: number): void {
+    if (this.openStart < 0) {
+      this.openPeakDb = -Infinity;
+      this.quietSamples = 0;
+      return;
+    }
+    const split = this.opts.split || {};
+    if (bandDb > this.openPeakDb) this.openPeakDb = bandDb;
+    const quiet = bandDb <= this.openPeakDb - (split.quietPauseDb ?? DEFAULT_QUIET_PAUSE_DB);
+    this.quietSamples = quiet ? this.quietSamples + samples : 0;
+  }
+
+  /** The quiet run, once it is long enough to count as a pause (else 0). */
+  private quietPause(): number {
+    const split = this.opts.split;
+    const needMs = split === false ? 0 : (split?.quietPauseMs ?? DEFAULT_QUIET_PAUSE_MS);
+    return needMs > 0 && this.ms(this.quietSamples) >= needMs ? this.quietSamples : 0;
+  }
+
   /**
    * Digits spoken with pauses shorter than the hangover share one open segment, and the first would
    * wait for the whole rest of it. So once the endpointer has heard SplitOptions.earlyPauseMs of
@@ -305,6 +331,8 @@ export class StreamDecoder {
     const edge = (this.consumedTo === this.openStart ? this.vadConfig.preRollMs : 0) + this.ms(silent);
     await this.recognize(audio, this.consumedTo, now, edge, speechEnd);
     this.consumedTo = now;
+    this.openPeakDb = -Infinity;
+    this.quietSamples = 0;
   }
 
   /**
@@ -328,7 +356,11 @@ export class StreamDecoder {
       if (!this.holdsDigitSpeech(before)) continue;
       this.splitTriedTo = this.consumedTo + cut;
       const edge = (this.consumedTo === this.openStart ? this.vadConfig.preRollMs : 0) + pauses[i].lowMs / 2;
-      if (await this.recognize(before, this.consumedTo, this.fed, edge, null, surelyDigit)) this.consumedTo += cut;
+      if (await this.recognize(before, this.consumedTo, this.fed, edge, null, surelyDigit)) {
+        this.consumedTo += cut;
+        this.openPeakDb = -Infinity;
+        this.quietSamples = 0;
+      }
       return;
     }
   }

@@ -41,6 +41,8 @@ const DEFAULT_MIN_DEPTH_DB = 8;
 const DEFAULT_MIN_PIECE_MS = 150;
 export const DEFAULT_MIN_SPEECH_MS = 180;
 export const DEFAULT_EARLY_PAUSE_MS = 60;
+export const DEFAULT_QUIET_PAUSE_DB = 25;
+export const DEFAULT_QUIET_PAUSE_MS = 150;
 
 /** Whether an energy valley is certainly a pause between words (see SplitOptions). */
 function isSurePause(v: Valley, options: SplitOptions = {}): boolean {
@@ -153,6 +155,16 @@ export interface SplitOptions {
    * run together with the next one is not held back until both are over. 0 turns it off. Default 60 ms.
    */
   earlyPauseMs?: number;
+  /**
+   * Streaming only (Listener): the endpointer holds a segment open while the level stays a few dB
+   * over its noise floor, and a background that steps up with the speaker (a recording's own hiss,
+   * a second microphone) keeps it open after the word is over. So quiet that has lasted
+   * quietPauseMs, every 10 ms hop of it quietPauseDb or more under the loudest hop of the speech not
+   * yet recognized (300-3400 Hz band), counts as the early pause too. Defaults 25 dB and 150 ms;
+   * quietPauseMs 0 turns it off.
+   */
+  quietPauseDb?: number;
+  quietPauseMs?: number;
   /**
    * Streaming only (Listener): digits run together with pauses too short or too noisy for the
    * endpointer to hear as silence share one open segment. While a segment is open, the speech

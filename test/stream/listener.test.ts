@@ -95,6 +95,38 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     assert.ok(held.digits[0].decidedAtMs > speechEndMs[1], `without early release: first digit at ${held.digits[0].decidedAtMs} ms`);
   });
 
+  it('lets a digit out after 150 ms of quiet when its recording brings a louder background that the endpointer keeps hearing', async () => {
+    // Each clip carries 400 ms of its own hiss (-42 dBFS) after the word, 18 dB over the room's
+    // -60 dBFS floor: the endpointer holds its segment open until the hiss ends, as with the FSDD
+    // clips that carry their own background (bench/stream.ts's slowest digits).
+    const core = await loadStreamCore();
+    const r = rng(31);
+    const digits = '0123456789';
+    const s = makeDigitString(digits, 'jackson', r, { minPauseMs: 600, maxPauseMs: 600 });
+    const hiss = noiseBurst('whitenoise', 0.4, -42 + 4.8); // sox's white noise: RMS ~ -4.8 dBFS at gain 0
+    const x = Float32Array.from(s.samples);
+    const speechEndMs = s.spans.map(([a, b]) => {
+      x.set(hiss.subarray(0, Math.min(hiss.length, x.length - b)), b);
+      return ((a + core.speechExtent(s.samples.subarray(a, b), 8000, 40, 0)![1]) / 8000) * 1000;
+    });
+    const run = async (split: SplitOptions) => {
+      const listener = await Listener.create({ recognizer, split });
+      const heard: DigitEvent[] = [];
+      listener.on('digit', (e) => heard.push(e));
+      for (let i = 0; i < x.length; i += 1600) listener.push(x.subarray(i, i + 1600), 8000);
+      await listener.end();
+      // Audio time only (what the decoder waited for); compute on a busy machine is not the point here.
+      return { text: heard.map((e) => e.digit).join(''), latency: heard.map((e, i) => e.decidedAtMs - speechEndMs[i]) };
+    };
+    const quiet = await run({});
+    const held = await run({ quietPauseMs: 0 });
+    assert.equal(quiet.text, digits);
+    assert.equal(held.text, digits);
+    const over = (l: number[]) => l.filter((ms) => ms > 250).length;
+    assert.ok(over(held.latency) >= 8, `without the quiet pause, latencies ${held.latency.map((l) => l.toFixed(0))}: the test's hiss no longer holds segments open`);
+    assert.equal(over(quiet.latency), 0, `latencies ${quiet.latency.map((l) => l.toFixed(0))} ms`);
+  });
+
   it('gives a digit run together with the next one, without a pause the endpointer hears, soon after its speech', async () => {
     // Two FSDD clips joined by 0-40 ms: the endpointer often hears no silence between them (and
     // earlyPauseMs is off here), so the sure pause between the digits (SplitOptions.earlySplit) is
