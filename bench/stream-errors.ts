@@ -1,7 +1,7 @@
 /**
  * Where the streaming errors come from (a breakdown for bench/stream.ts's figures).
  *
- *   npx tsx bench/stream-errors.ts [--strings 120] [--min-pause 120] [--max-pause 450] [--seed 2024] [--noise-db -60] [--words bench|dev|none] [--espeak-digits] [--options JSON] [--model FILE] [--voice-shift F] [--json]
+ *   npx tsx bench/stream-errors.ts [--strings 120] [--min-pause 120] [--max-pause 450] [--seed 2024] [--noise-db -60] [--words bench|dev|real|none] [--espeak-digits] [--real-digits] [--real-dir DIR] [--options JSON] [--model FILE] [--voice-shift F] [--json]
  *
  * Strings (same construction and seed as bench/stream.ts unless --seed / pauses are given): every digit/rejected event is matched to
  * the FSDD clips it overlaps, and each spoken digit is counted as one of
@@ -12,7 +12,11 @@
  * Words: each word spoken by espeak-ng (4 voices × 2 gains) is streamed alone, and every digit event
  * it causes is listed with its confidence and how many events its speech segment was split into.
  * `--words bench` uses bench/stream.ts's held-out list (measure only, never tune on it); `--words
- * dev` (default) a separate development list.
+ * dev` (default) a separate development list; `--words real` single words of a real human voice never
+ * trained on (the Asterisk PBX prompts, Debian package asterisk-core-sounds-en-wav; 2 gains each).
+ *
+ * `--real-digits`: the same real voice saying 0-9, alone in the stream and as clips, at two gains: a
+ * stranger's voice (a woman's; FSDD's six speakers are men) that no synthesizer made.
  *
  * `--espeak-digits`: each digit word spoken by espeak-ng in 8 voices (the first four are the words'
  * voices) is streamed alone the same way, and the digit events are checked. The "none" class is
@@ -22,7 +26,10 @@
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import { Listener, loadStreamCore } from '../src/stream/index.js';
 import { concatFloat, DIGIT_WORDS, makeDigitString, rng, silence, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
-import { BENCH_WORDS, DEV_WORDS } from './stream-words.js';
+import { ASTERISK_EN_DIR, BENCH_WORDS, DEV_WORDS, REAL_DIGITS, REAL_WORDS } from './stream-words.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readWavFile } from '../src/audio/index.js';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,6 +45,17 @@ const noiseDb = Number(arg('noise-db', '-60'));
 const listenerOptions = JSON.parse(arg('options', '{}')) as Record<string, unknown>;
 const json = process.argv.includes('--json');
 const espeakDigits = process.argv.includes('--espeak-digits');
+const realDigits = process.argv.includes('--real-digits');
+// A real voice (--words real, --real-digits): the Asterisk prompts' recordings, resampled to 8 kHz if need be.
+const realDir = arg('real-dir', ASTERISK_EN_DIR);
+if ((wordSet === 'real' || realDigits) && !existsSync(join(realDir, 'digits/0.wav'))) {
+  console.error(`${realDir} has no Asterisk prompts: apt-get install asterisk-core-sounds-en-wav (or --real-dir DIR)`);
+  process.exit(2);
+}
+async function realClip(name: string): Promise<Float32Array> {
+  const a = await readWavFile(join(realDir, `${name}.wav`));
+  return a.sampleRate === 8000 ? a.samples : recognizer.backend.resample(a.samples, a.sampleRate, 8000);
+}
 // --voice-shift: every piece heard at this shift, as after a VoiceAdapter moved to it (e.g. false digits once adapted to a stranger).
 const recognizer = await DigitRecognizer.load({
   model: process.argv.includes('--model') ? arg('model', '') : undefined,
@@ -135,14 +153,16 @@ if (nStrings > 0) {
 }
 
 if (wordSet !== 'none') {
-  const words = wordSet === 'bench' ? BENCH_WORDS : DEV_WORDS;
-  const voices = VOICES.slice(0, 4);
+  if (!['bench', 'dev', 'real'].includes(wordSet)) throw new Error(`--words takes bench, dev, real or none, not ${wordSet}`);
+  const words = wordSet === 'bench' ? BENCH_WORDS : wordSet === 'real' ? REAL_WORDS : DEV_WORDS;
+  // The real words come in their one recorded voice.
+  const voices = wordSet === 'real' ? ['allison'] : VOICES.slice(0, 4);
   const fired: { word: string; voice: string; gainDb: number; digits: string; confidences: number[]; events: number; segments: number }[] = [];
   let items = 0;
   let falseDigits = 0;
   for (const w of words) {
     for (const voice of voices) {
-      const speech = spokenWords(w, voice, 150);
+      const speech = wordSet === 'real' ? await realClip(w) : spokenWords(w, voice, 150);
       for (const gainDb of [-10, 0]) {
         const g = 10 ** (gainDb / 20);
         const { events, segments } = await run(aloneInNoise(speech.map((v) => v * g), items + 1));
@@ -179,6 +199,32 @@ if (espeakDigits) {
   out.espeakDigits = { items, right, rightByVoice, misses };
   if (!json) {
     console.log(`espeak-ng digits: ${right} of ${items} right`, rightByVoice);
+    for (const m of misses) console.log(`  ${m}`);
+  }
+}
+if (realDigits) {
+  // Each digit alone in the stream, and as a clip (recognizer.predict), at two levels.
+  const misses: string[] = [];
+  let inStream = 0;
+  let asClip = 0;
+  for (const [d, name] of REAL_DIGITS.entries()) {
+    const clip = await realClip(name);
+    for (const gainDb of [-10, 0]) {
+      const g = 10 ** (gainDb / 20);
+      const x = clip.map((v) => v * g);
+      const { events } = await run(aloneInNoise(x, 200 + d));
+      const digits = events.filter((e) => e.kind === 'digit').map((e) => e.digit).join('');
+      const p = await recognizer.predict({ samples: x, sampleRate: 8000 });
+      if (digits === String(d)) inStream++;
+      else misses.push(`${d} [${gainDb} dB] in the stream: ${events.map((e) => (e.kind === 'digit' ? `${e.digit}` : `rej:${e.reason}(${e.digit})`) + `@${e.confidence.toFixed(2)}`).join(' ') || '-'}`);
+      if (p.isDigit && p.digit === d) asClip++;
+      else misses.push(`${d} [${gainDb} dB] as a clip: ${p.isDigit ? p.digit : `rejected(${p.candidate})`}@${p.confidence.toFixed(2)}`);
+    }
+  }
+  const items = REAL_DIGITS.length * 2;
+  out.realDigits = { items, inStream, asClip, misses };
+  if (!json) {
+    console.log(`real voice's digits (${realDir}): ${inStream} of ${items} right in the stream, ${asClip} of ${items} as clips`);
     for (const m of misses) console.log(`  ${m}`);
   }
 }
