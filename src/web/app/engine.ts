@@ -110,9 +110,9 @@ export class Recognizer {
     this.shift = checkVoiceShift(factor);
   }
 
-  /** Model input for audio already at the model's rate, heard at `shift`. */
+  /** Model input for audio already at the model's rate, heard at `shift` (checked). */
   private features(audio: Float32Array, shift: number): FeatureMatrix {
-    return this.extractor.compute(shift === 1 ? audio : voiceShift(audio, this.sampleRate, shift, this.backend));
+    return this.extractor.compute(checkVoiceShift(shift) === 1 ? audio : voiceShift(audio, this.sampleRate, shift, this.backend));
   }
 
   get sampleRate(): number {
@@ -127,7 +127,7 @@ export class Recognizer {
   async recognize(samples: Float32Array, sampleRate: number, threshold: number, shift = this.shift): Promise<Recognition> {
     const t0 = performance.now();
     const audio = sampleRate === this.sampleRate ? samples : this.resample(samples, sampleRate);
-    const features = this.features(audio, checkVoiceShift(shift));
+    const features = this.features(audio, shift);
     const t1 = performance.now();
     const input = new ort.Tensor('float32', features.data, [1, features.frames, features.dims]);
     const out = await this.session.run({ [MODEL_INPUT_NAME]: input });
