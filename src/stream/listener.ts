@@ -76,6 +76,8 @@ export class Listener extends EventEmitter {
   private rate = 0;
   private fed = 0;
   private ended = false;
+  /** What ended the Listener when it failed (push() refuses audio nobody would process). */
+  private failure: Error | null = null;
   private totalDropped = 0;
   private source: AudioSource | null = null;
   private stopped = false;
@@ -170,6 +172,7 @@ export class Listener extends EventEmitter {
    * `sampleRate` (first call, or ListenerOptions.sampleRate); call `end()` when done.
    */
   push(samples: Float32Array | Int16Array, sampleRate?: number): void {
+    if (this.failure) throw new SpokenDigitsError('ERR_LISTENER_ENDED', `push() after the Listener failed (${this.failure.message}): create a new Listener`);
     if (this.pushEnded) throw new SpokenDigitsError('ERR_LISTENER_ENDED', 'push() after end(): create a new Listener');
     if (this.running && !this.pushRun) throw new SpokenDigitsError('ERR_LISTENER_BUSY', 'this Listener is running a source; push() is for push mode only');
     const rate = sampleRate ?? this.opts.sampleRate ?? this.rate;
@@ -284,6 +287,7 @@ export class Listener extends EventEmitter {
   private fail(err: unknown): void {
     const e = err instanceof Error ? err : new Error(String(err));
     this.ended = true;
+    this.failure = e;
     if (this.listenerCount('error') > 0) this.emit('error', e);
     for (const s of this.sinks) s.end(e);
     this.sinks.clear();

@@ -247,6 +247,17 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     assert.throws(() => l.push(new Float32Array(10), 16000), /changed sample rate/);
     await l.end();
     assert.throws(() => l.push(new Float32Array(10), 8000), /after end/);
+    // A classifier that fails ends the Listener: later pushes are refused, not queued for nobody.
+    const broken = await Listener.create({
+      recognizer: { threshold: 0.5, predict: () => Promise.reject(new Error('model gone')), predictBatch: () => Promise.reject(new Error('model gone')) },
+    });
+    const failed = new Promise<Error>((resolve) => broken.once('error', resolve));
+    const speech = makeDigitString('12', 'theo', rng(3)).samples;
+    for (let i = 0; i < speech.length; i += 800) broken.push(speech.subarray(i, i + 800), 8000);
+    assert.match((await failed).message, /model gone/);
+    await assert.rejects(broken.end(), /model gone/);
+    assert.throws(() => broken.push(new Float32Array(800), 8000), /after the Listener failed \(model gone\)/);
+    assert.equal(broken.pendingSamples, 0);
   });
 
   it('stop() ends a real-time file source early and resolves', async () => {
