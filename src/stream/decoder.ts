@@ -297,14 +297,24 @@ export class StreamDecoder {
   /** Follows the open speech's loudest hop and the run of quiet hops since (SplitOptions.quietPauseDb). */
   private trackQuiet(bandDb: number, samples: number): void {
     if (this.openStart < 0) {
-      this.openPeakDb = -Infinity;
-      this.quietSamples = 0;
+      this.forgetQuiet();
       return;
     }
     const split = this.opts.split || {};
     if (bandDb > this.openPeakDb) this.openPeakDb = bandDb;
     const quiet = bandDb <= this.openPeakDb - (split.quietPauseDb ?? DEFAULT_QUIET_PAUSE_DB);
     this.quietSamples = quiet ? this.quietSamples + samples : 0;
+  }
+
+  /** The speech before `position` is recognized: the quiet pause follows what comes after it. */
+  private releaseTo(position: number): void {
+    this.consumedTo = position;
+    this.forgetQuiet();
+  }
+
+  private forgetQuiet(): void {
+    this.openPeakDb = -Infinity;
+    this.quietSamples = 0;
   }
 
   /** The quiet run, once it is long enough to count as a pause (else 0). */
@@ -330,9 +340,7 @@ export class StreamDecoder {
     if (!this.holdsDigitSpeech(audio)) return;
     const edge = (this.consumedTo === this.openStart ? this.vadConfig.preRollMs : 0) + this.ms(silent);
     await this.recognize(audio, this.consumedTo, now, edge, speechEnd);
-    this.consumedTo = now;
-    this.openPeakDb = -Infinity;
-    this.quietSamples = 0;
+    this.releaseTo(now);
   }
 
   /**
@@ -356,11 +364,7 @@ export class StreamDecoder {
       if (!this.holdsDigitSpeech(before)) continue;
       this.splitTriedTo = this.consumedTo + cut;
       const edge = (this.consumedTo === this.openStart ? this.vadConfig.preRollMs : 0) + pauses[i].lowMs / 2;
-      if (await this.recognize(before, this.consumedTo, this.fed, edge, null, surelyDigit)) {
-        this.consumedTo += cut;
-        this.openPeakDb = -Infinity;
-        this.quietSamples = 0;
-      }
+      if (await this.recognize(before, this.consumedTo, this.fed, edge, null, surelyDigit)) this.releaseTo(this.consumedTo + cut);
       return;
     }
   }
@@ -409,7 +413,7 @@ export class StreamDecoder {
   private async onVad(e: VadEvent): Promise<void> {
     if (e.type === 'start') {
       this.openStart = e.startSample;
-      this.consumedTo = e.startSample;
+      this.releaseTo(e.startSample);
       this.sink('speechstart', { startMs: this.ms(e.startSample) });
       return;
     }

@@ -17,7 +17,6 @@ export interface OverflowEvent {
   totalDroppedFrames: number;
 }
 
-
 export interface ListenerEvents extends DecoderEvents {
   overflow: OverflowEvent;
   voiceshift: VoiceShiftEvent;

@@ -22,13 +22,18 @@ export class VoiceObserver {
     private readonly onShift: (event: VoiceShiftEvent) => void,
   ) {}
 
-  /** A decoder event: takes the piece's audio now, while the decoder still holds it, if it is a digit's. */
-  take(decoder: StreamDecoder, type: keyof DecoderEvents, event: unknown): void {
+  /**
+   * A decoder event: takes the piece's audio now, while the decoder still holds it, if it is a
+   * digit's; returns whether it took one.
+   */
+  take(decoder: StreamDecoder, type: keyof DecoderEvents, event: unknown): boolean {
     const isDigit = type === 'digit' || (type === 'rejected' && (event as DecoderEvents['rejected']).reason === 'low-confidence');
-    if (!isDigit) return;
+    if (!isDigit) return false;
     const { startMs, endMs } = event as DecoderEvents['digit' | 'rejected'];
     const samples = decoder.audioBetween(startMs, endMs);
-    if (samples.length > 0) this.pending.push({ samples, sampleRate: decoder.sampleRate });
+    if (samples.length === 0) return false;
+    this.pending.push({ samples, sampleRate: decoder.sampleRate });
+    return true;
   }
 
   /** Pieces taken and not observed yet. */

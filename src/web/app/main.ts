@@ -310,9 +310,7 @@ function takeVoice(d: StreamDecoder, type: keyof DecoderEvents, event: unknown):
   // When the audio that decided it reached the page: decoding may lag behind, the visitor did not.
   const now = decodingBlock?.arrivedAt ?? performance.now();
   if (now - lastVoiceAt > forgetVoiceMs && voice.adapter.utterances > 0) forgetVoice();
-  const before = voice.queued;
-  voice.take(d, type, event);
-  if (voice.queued > before) lastVoiceAt = now;
+  if (voice.take(d, type, event)) lastVoiceAt = now;
 }
 
 /** The adapter hears the pieces taken so far (called between segments, so a digit never waits for it). */
