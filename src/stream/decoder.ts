@@ -161,9 +161,8 @@ class History {
   }
   /** Copy of [start, end); positions older than the capacity are clipped away. */
   slice(start: number, end: number): Float32Array {
+    [start, end] = this.clip(start, end);
     const cap = this.buf.length;
-    start = Math.max(start, this.written - cap, 0);
-    end = Math.min(end, this.written);
     const out = new Float32Array(Math.max(0, end - start));
     for (let i = 0; i < out.length; ) {
       const at = (start + i) % cap;
@@ -172,6 +171,19 @@ class History {
       i += n;
     }
     return out;
+  }
+  /**
+   * [start, end) without a copy where it does not wrap around the ring (else a copy, as slice): valid
+   * only until the next append, so for synchronous use.
+   */
+  view(start: number, end: number): Float32Array {
+    [start, end] = this.clip(start, end);
+    const cap = this.buf.length;
+    const at = start % cap;
+    return at + (end - start) <= cap ? this.buf.subarray(at, at + Math.max(0, end - start)) : this.slice(start, end);
+  }
+  private clip(start: number, end: number): [number, number] {
+    return [Math.max(start, this.written - this.buf.length, 0), Math.min(end, this.written)];
   }
 }
 
@@ -335,9 +347,9 @@ export class StreamDecoder {
     const now = this.fed;
     const speechEnd = now - silent;
     if (pauseMs <= 0 || this.ms(silent) < pauseMs || speechEnd <= this.consumedTo) return;
-    const audio = this.history.slice(this.consumedTo, now);
     // Not a word's first part cut at a closure ("eigh-t"): a digit's worth of speech.
-    if (!this.holdsDigitSpeech(audio)) return;
+    if (!this.holdsDigitSpeech(this.history.view(this.consumedTo, now))) return;
+    const audio = this.history.slice(this.consumedTo, now);
     const edge = (this.consumedTo === this.openStart ? this.vadConfig.preRollMs : 0) + this.ms(silent);
     await this.recognize(audio, this.consumedTo, now, edge, speechEnd);
     this.releaseTo(now);
@@ -353,15 +365,16 @@ export class StreamDecoder {
   private async splitEarly(): Promise<void> {
     const split = this.opts.split;
     if (split === false || split?.earlySplit === false) return;
-    const audio = this.history.slice(this.consumedTo, this.fed);
+    // Searched at every hop: a view, not a copy of the open audio (what is recognized is copied below).
+    const audio = this.history.view(this.consumedTo, this.fed);
     const sureAnyLengthDb = (split?.sureAnyLengthDb ?? DEFAULT_SURE_ANY_LENGTH_DB) - EARLY_SPLIT_SHALLOWER_DB;
     const pauses = findSurePauses(audio, this.sampleRate, this.core, { ...split, sureAnyLengthDb, minPieceMs: EARLY_SPLIT_AFTER_MS });
     for (let i = pauses.length - 1; i >= 0; i--) {
       const cut = pauses[i].sample;
       // Each pause is tried once: speech that did not pass waits for the next pause or the segment's end.
       if (this.consumedTo + cut <= this.splitTriedTo) return;
-      const before = audio.subarray(0, cut);
-      if (!this.holdsDigitSpeech(before)) continue;
+      if (!this.holdsDigitSpeech(audio.subarray(0, cut))) continue;
+      const before = audio.slice(0, cut);
       this.splitTriedTo = this.consumedTo + cut;
       const edge = (this.consumedTo === this.openStart ? this.vadConfig.preRollMs : 0) + pauses[i].lowMs / 2;
       if (await this.recognize(before, this.consumedTo, this.fed, edge, null, surelyDigit)) this.releaseTo(this.consumedTo + cut);
