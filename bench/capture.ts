@@ -9,7 +9,7 @@
  * callback), and drops. On real hardware the callback runs every few ms and the wait is about
  * half the poll interval.
  *
- *   npx tsx bench/capture.ts [--seconds 3] [--poll 20] [--system-device]
+ *   npx tsx bench/capture.ts [--seconds 3] [--poll 20] [--system-device] [--help]
  *
  * --system-device uses the machine's default input instead of the unpaced null device: a real
  * microphone, or JACK's clock-driven dummy backend, which is how the paced figures were taken
@@ -20,16 +20,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadNativeCapture, loadNaudiodon } from '../src/stream/core.js';
+import { BenchArgs } from './args.js';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const seconds = arg('seconds', 3);
-const pollMs = arg('poll', 20);
+const args = new BenchArgs(import.meta.url, { seconds: { type: 'string' }, poll: { type: 'string' }, 'system-device': { type: 'boolean' } });
+const seconds = args.number('seconds', 3);
+const pollMs = args.number('poll', 20);
 const rate = 16000;
 
-const systemDevice = process.argv.includes('--system-device');
+const systemDevice = args.flag('system-device');
 const dir = mkdtempSync(join(tmpdir(), 'sd-capbench-'));
 if (!systemDevice) {
   const conf = join(dir, 'asound.conf');

@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, basename } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from './args.js';
 import { loadFsdd, officialSplit } from '../src/data/index.js';
 
 const WORDS: Record<string, number> = { zero: 0, oh: 0, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9 };
@@ -77,7 +77,7 @@ export async function runPocketsphinx(dataDir: string | undefined, split: 'test'
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { data: { type: 'string' }, split: { type: 'string', default: 'test' }, json: { type: 'boolean' } } });
+  const { values } = parseBenchArgs(import.meta.url, { options: { data: { type: 'string' }, split: { type: 'string', default: 'test' }, json: { type: 'boolean' } } });
   const report = await runPocketsphinx(values.data, values.split === 'all' ? 'all' : 'test');
   if (values.json) console.log(JSON.stringify(report));
   else if (!report.available) console.log(`pocketsphinx unavailable: ${report.reason}`);

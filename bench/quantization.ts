@@ -12,7 +12,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from './args.js';
 import Table from 'cli-table3';
 import * as ort from 'onnxruntime-node';
 import { type FsddClip, officialSplit, recordingsDir } from '../src/data/index.js';
@@ -29,7 +29,7 @@ import type { CalibrationBatch } from '../src/train/onnx/quantize.js';
 import { parsePositiveInt } from '../src/cli/options.js';
 import { SHARED_FSDD } from './data.js';
 
-const { values } = parseArgs({
+const { values } = parseBenchArgs(import.meta.url, {
   options: {
     models: { type: 'string' },
     data: { type: 'string' },

@@ -7,11 +7,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from './args.js';
 import { barChartSvg } from './plot.js';
 import { SHARED_RECORDINGS } from './data.js';
 
-const { values } = parseArgs({ options: { out: { type: 'string', default: 'bench/results' }, data: { type: 'string' }, quick: { type: 'boolean' } } });
+const { values } = parseBenchArgs(import.meta.url, { options: { out: { type: 'string', default: 'bench/results' }, data: { type: 'string' }, quick: { type: 'boolean' } } });
 const out = resolve(values.out!);
 mkdirSync(out, { recursive: true });
 const dataArgs = values.data ? ['--data', values.data] : [];

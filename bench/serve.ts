@@ -7,10 +7,10 @@
 import autocannon from 'autocannon';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from './args.js';
 import { spawn } from 'node:child_process';
 
-const { values } = parseArgs({
+const { values } = parseBenchArgs(import.meta.url, {
   options: {
     seconds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },

@@ -6,11 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from './args.js';
 import { percentiles } from '../src/model/benchmark.js';
 import { SHARED_RECORDINGS } from './data.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' }, clip: { type: 'string' }, json: { type: 'boolean' } } });
+const { values } = parseBenchArgs(import.meta.url, { options: { runs: { type: 'string', default: '20' }, clip: { type: 'string' }, json: { type: 'boolean' } } });
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 if (!existsSync(cli)) {
   console.error('dist/cli.js is missing: run `npm run build` first');

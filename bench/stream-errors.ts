@@ -1,7 +1,7 @@
 /**
  * Where the streaming errors come from (a breakdown for bench/stream.ts's figures).
  *
- *   npx tsx bench/stream-errors.ts [--strings 120] [--min-pause 120] [--max-pause 450] [--seed 2024] [--noise-db -60] [--words bench|dev|real|none] [--espeak-digits] [--real-digits] [--real-dir DIR] [--options JSON] [--model FILE] [--voice-shift F] [--json]
+ *   npx tsx bench/stream-errors.ts [--strings 120] [--min-pause 120] [--max-pause 450] [--seed 2024] [--noise-db -60] [--words bench|dev|real|none] [--espeak-digits] [--real-digits] [--real-dir DIR] [--options JSON] [--model FILE] [--voice-shift F] [--json] [--help]
  *
  * Strings (same construction and seed as bench/stream.ts unless --seed / pauses are given): every digit/rejected event is matched to
  * the FSDD clips it overlaps, and each spoken digit is counted as one of
@@ -30,24 +30,37 @@ import { ASTERISK_EN_DIR, BENCH_WORDS, DEV_WORDS, REAL_DIGITS, REAL_WORDS } from
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readWavFile } from '../src/audio/index.js';
+import { BenchArgs } from './args.js';
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-};
-const nStrings = Number(arg('strings', '120'));
-const wordSet = arg('words', 'dev');
-const minPauseMs = Number(arg('min-pause', '120'));
-const maxPauseMs = Number(arg('max-pause', '450'));
-const seed = Number(arg('seed', '2024'));
-const noiseDb = Number(arg('noise-db', '-60'));
+const args = new BenchArgs(import.meta.url, {
+  strings: { type: 'string' },
+  'min-pause': { type: 'string' },
+  'max-pause': { type: 'string' },
+  seed: { type: 'string' },
+  'noise-db': { type: 'string' },
+  words: { type: 'string' },
+  'espeak-digits': { type: 'boolean' },
+  'real-digits': { type: 'boolean' },
+  'real-dir': { type: 'string' },
+  options: { type: 'string' },
+  model: { type: 'string' },
+  'voice-shift': { type: 'string' },
+  json: { type: 'boolean' },
+});
+const nStrings = args.number('strings', 120);
+const wordSet = args.string('words', 'dev');
+if (!['bench', 'dev', 'real', 'none'].includes(wordSet)) args.fail(`--words takes bench, dev, real or none, not ${wordSet}`);
+const minPauseMs = args.number('min-pause', 120);
+const maxPauseMs = args.number('max-pause', 450);
+const seed = args.number('seed', 2024);
+const noiseDb = args.number('noise-db', -60);
 // Listener options to try, as JSON (e.g. '{"split":{"verifyTailMs":0}}').
-const listenerOptions = JSON.parse(arg('options', '{}')) as Record<string, unknown>;
-const json = process.argv.includes('--json');
-const espeakDigits = process.argv.includes('--espeak-digits');
-const realDigits = process.argv.includes('--real-digits');
+const listenerOptions = args.json<Record<string, unknown>>('options') ?? {};
+const json = args.flag('json');
+const espeakDigits = args.flag('espeak-digits');
+const realDigits = args.flag('real-digits');
 // A real voice (--words real, --real-digits): the Asterisk prompts' recordings, resampled to 8 kHz if need be.
-const realDir = arg('real-dir', ASTERISK_EN_DIR);
+const realDir = args.string('real-dir', ASTERISK_EN_DIR);
 if ((wordSet === 'real' || realDigits) && !existsSync(join(realDir, 'digits/0.wav'))) {
   console.error(`${realDir} has no Asterisk prompts: apt-get install asterisk-core-sounds-en-wav (or --real-dir DIR)`);
   process.exit(2);
@@ -58,8 +71,8 @@ async function realClip(name: string): Promise<Float32Array> {
 }
 // --voice-shift: every piece heard at this shift, as after a VoiceAdapter moved to it (e.g. false digits once adapted to a stranger).
 const recognizer = await DigitRecognizer.load({
-  model: process.argv.includes('--model') ? arg('model', '') : undefined,
-  voiceShift: process.argv.includes('--voice-shift') ? Number(arg('voice-shift', '1')) : undefined,
+  model: args.string('model'),
+  voiceShift: args.string('voice-shift') === undefined ? undefined : args.number('voice-shift', 1),
 });
 const core = await loadStreamCore();
 
@@ -153,7 +166,6 @@ if (nStrings > 0) {
 }
 
 if (wordSet !== 'none') {
-  if (!['bench', 'dev', 'real'].includes(wordSet)) throw new Error(`--words takes bench, dev, real or none, not ${wordSet}`);
   const words = wordSet === 'bench' ? BENCH_WORDS : wordSet === 'real' ? REAL_WORDS : DEV_WORDS;
   // The real words come in their one recorded voice.
   const voices = wordSet === 'real' ? ['allison'] : VOICES.slice(0, 4);

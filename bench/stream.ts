@@ -2,7 +2,8 @@
  * Streaming benchmark (src/stream Listener + the shipped model), no microphone needed.
  *
  *   npx tsx bench/stream.ts [--strings 120] [--pauses 120-450] [--speakers a,b] [--false-hours 1] [--soak-minutes 60] [--idle-seconds 20]
- *                           [--rate 8000] [--model FILE] [--vad JSON] [--split JSON] [--adapt-voice] [--seed 2024] [--json]
+ *                           [--rate 8000] [--model FILE] [--threshold T] [--vad JSON] [--hangover 120] [--split JSON] [--accept-whole 0.9]
+ *                           [--adapt-voice] [--seed 2024] [--idle-mic] [--json] [--help]
  *
  * 1. Connected digits: FSDD test clips (takes 0-4) of one speaker joined into strings of 4-10 digits
  *    with 120-450 ms pauses (--pauses; e.g. 0-100 for digits run together; --speakers: only theirs, e.g.
@@ -29,34 +30,44 @@ import { Listener, loadStreamCore, type SplitOptions } from '../src/stream/index
 import { BENCH_WORDS } from './stream-words.js';
 import { concatFloat, editDistance, makeDigitString, melody, noiseBurst, rng, silence, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
 import { monoWav } from '../test/fixtures/wav.js';
+import { BenchArgs } from './args.js';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const json = process.argv.includes('--json');
-const nStrings = arg('strings', 120);
-const falseHours = arg('false-hours', 1);
-const soakMinutes = arg('soak-minutes', 60);
-const idleSeconds = arg('idle-seconds', 20);
-const hangoverMs = arg('hangover', 120);
-const acceptWholeAbove = arg('accept-whole', 0.9);
+const args = new BenchArgs(import.meta.url, {
+  strings: { type: 'string' },
+  pauses: { type: 'string' },
+  speakers: { type: 'string' },
+  'false-hours': { type: 'string' },
+  'soak-minutes': { type: 'string' },
+  'idle-seconds': { type: 'string' },
+  'idle-mic': { type: 'boolean' },
+  rate: { type: 'string' },
+  model: { type: 'string' },
+  threshold: { type: 'string' },
+  vad: { type: 'string' },
+  split: { type: 'string' },
+  hangover: { type: 'string' },
+  'accept-whole': { type: 'string' },
+  'adapt-voice': { type: 'boolean' },
+  seed: { type: 'string' },
+  json: { type: 'boolean' },
+});
+const json = args.flag('json');
+const nStrings = args.number('strings', 120);
+const falseHours = args.number('false-hours', 1);
+const soakMinutes = args.number('soak-minutes', 60);
+const idleSeconds = args.number('idle-seconds', 20);
 // Endpointer settings to try on every Listener here (strings, false events, soak), e.g. '{"hangoverMs":100,"postRollMs":40}'.
-const vadArg = process.argv.indexOf('--vad');
-const vad = { hangoverMs, ...(vadArg > 0 ? (JSON.parse(process.argv[vadArg + 1]) as Record<string, number>) : {}) };
+const vad = { hangoverMs: args.number('hangover', 120), ...args.json<Record<string, number>>('vad') };
 // Connected-digit settings likewise, e.g. '{"earlySplit":false}'.
-const splitArg = process.argv.indexOf('--split');
-const split: SplitOptions = { acceptWholeAbove, ...(splitArg > 0 ? (JSON.parse(process.argv[splitArg + 1]) as SplitOptions) : {}) };
-const pausesArg = process.argv.indexOf('--pauses');
-const [minPauseMs, maxPauseMs] = pausesArg > 0 ? process.argv[pausesArg + 1].split('-').map(Number) : [120, 450];
-if (!(minPauseMs >= 0 && maxPauseMs >= minPauseMs)) throw new Error(`--pauses takes MIN-MAX in ms, e.g. 0-100`);
-const speakersArg = process.argv.indexOf('--speakers');
-const speakers = speakersArg > 0 ? process.argv[speakersArg + 1].split(',') : SPEAKERS;
-for (const sp of speakers) if (!SPEAKERS.includes(sp)) throw new Error(`--speakers: ${sp} is not an FSDD speaker (${SPEAKERS.join(', ')})`);
+const split: SplitOptions = { acceptWholeAbove: args.number('accept-whole', 0.9), ...args.json<SplitOptions>('split') };
+const [minPauseMs, maxPauseMs] = args.string('pauses', '120-450').split('-').map(Number);
+if (!(minPauseMs >= 0 && maxPauseMs >= minPauseMs)) args.fail(`--pauses takes MIN-MAX in ms, e.g. 0-100`);
+const speakers = args.string('speakers')?.split(',') ?? SPEAKERS;
+for (const sp of speakers) if (!SPEAKERS.includes(sp)) args.fail(`--speakers: ${sp} is not an FSDD speaker (${SPEAKERS.join(', ')})`);
 // Rate the strings are streamed at (resampled from FSDD's 8 kHz by the core), as a microphone would deliver.
-const streamRate = arg('rate', 8000);
+const streamRate = args.number('rate', 8000);
 // Digit confidence threshold (default: the model's calibrated one); trades missed digits for false ones.
-const threshold = process.argv.includes('--threshold') ? arg('threshold', 0) : undefined;
+const threshold = args.string('threshold') === undefined ? undefined : args.number('threshold', 0);
 
 const q = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -67,11 +78,10 @@ const log = (msg: string) => {
 };
 
 // A candidate model (default: the shipped one), e.g. to see a retrained model's false digit rate before shipping it.
-const modelArg = process.argv.indexOf('--model');
-const recognizer = await DigitRecognizer.load({ model: modelArg > 0 ? process.argv[modelArg + 1] : undefined });
+const recognizer = await DigitRecognizer.load({ model: args.string('model') });
 // --adapt-voice: the strings' Listeners adapt to each speaker (VoiceAdapter), one adapter per speaker
 // carried from one of the speaker's strings to the next, as for a returning user.
-const adaptVoice = process.argv.includes('--adapt-voice');
+const adaptVoice = args.flag('adapt-voice');
 const adapters = new Map<string, VoiceAdapter>();
 const adapterOf = (speaker: string) => adapters.get(speaker) ?? adapters.set(speaker, new VoiceAdapter(recognizer)).get(speaker)!;
 const results: Record<string, unknown> = { model: recognizer.source, threshold: threshold ?? recognizer.threshold, vad, split, adaptVoice };
@@ -79,7 +89,7 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
 // 1 + 2: strings, latency.
 {
   const core = await loadStreamCore();
-  const r = rng(arg('seed', 2024));
+  const r = rng(args.number('seed', 2024));
   let errors = 0;
   let total = 0;
   let whole = 0;
@@ -255,7 +265,7 @@ if (idleSeconds > 0) {
     writeFileSync(wav, monoWav(noise, 16000));
     // --idle-mic: listen to the default input device instead (a real microphone, or JACK's dummy
     // backend: jackd --no-realtime -d dummy -r 16000 -p 160 &), capture thread and ring included.
-    const idleMic = process.argv.includes('--idle-mic');
+    const idleMic = args.flag('idle-mic');
     const input = idleMic ? [] : ['--input', wav, '--realtime'];
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'listen', ...input, '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
     const ticks = () => {

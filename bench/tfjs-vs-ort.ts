@@ -5,7 +5,7 @@
  * weights (the computation does not depend on the weights' values); outputs are checked to agree.
  * Usage: tsx bench/tfjs-vs-ort.ts [--runs 300] [--json]
  */
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from './args.js';
 import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs';
 import { ARCHITECTURES, buildModel } from '../src/train/zoo.js';
@@ -14,7 +14,7 @@ import { exportToOnnx } from '../src/train/onnx/export.js';
 import { DEFAULT_FEATURE_CONFIG, featureDimension } from '../src/features/config.js';
 import { percentiles } from '../src/model/benchmark.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '300' }, json: { type: 'boolean' } } });
+const { values } = parseBenchArgs(import.meta.url, { options: { runs: { type: 'string', default: '300' }, json: { type: 'boolean' } } });
 const runs = Number(values.runs);
 const backend = await initTrainingBackend();
 const frames = DEFAULT_FEATURE_CONFIG.numFrames;

@@ -6,12 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from './args.js';
 import { startServer } from '../src/web/server.js';
 import { editDistance } from '../test/stream/fixtures.js';
 import { CHROMIUM, WEB_DIST, fsddDir, makeMicWav } from '../test/web/harness.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '120' }, json: { type: 'boolean' } } });
+const { values } = parseBenchArgs(import.meta.url, { options: { seconds: { type: 'string', default: '120' }, json: { type: 'boolean' } } });
 const seconds = Math.max(20, Math.min(3600, Number(values.seconds)));
 const dir = fsddDir();
 if (!dir) throw new Error('FSDD recordings not found');

@@ -12,7 +12,7 @@
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from './args.js';
 import { startServer } from '../src/web/server.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -24,7 +24,7 @@ import { alignDigits } from '../test/stream/fixtures.js';
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import { makeDigitString, rng, SPEAKERS, type DigitString } from '../test/stream/fixtures.js';
 
-const { values } = parseArgs({
+const { values } = parseBenchArgs(import.meta.url, {
   options: {
     clips: { type: 'string', default: '300' },
     model: { type: 'string' },

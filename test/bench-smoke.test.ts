@@ -108,4 +108,24 @@ describe('benchmarks: each script runs end to end on a tiny workload', function 
     if (json.available) share(json.accuracy, 'PocketSphinx accuracy');
     else assert.match(json.reason, /pocketsphinx/i);
   });
+
+  it('options: a mistyped option or a bad value is refused with the usage, not run with the defaults; --help prints it', async () => {
+    for (const [args, message] of [
+      [['bench/stream.ts', '--strngs', '3'], /Unknown option '--strngs'/],
+      [['bench/stream.ts', '--strings', 'three'], /--strings takes a number, not "three"/],
+      [['bench/stream.ts', '--split', '{earlySplit:false}'], /--split takes a JSON object/],
+      [['bench/stream-errors.ts', '--words', 'lots'], /--words takes bench, dev, real or none/],
+      [['bench/quantization.ts', '--model', 'x.onnx'], /Unknown option '--model'/],
+    ] as const) {
+      await assert.rejects(bench([...args]), (err: { code: number; stderr: string }) => {
+        assert.equal(err.code, 2, args.join(' '));
+        assert.match(err.stderr, message);
+        assert.match(err.stderr, /npx tsx bench\/(stream|stream-errors|quantization)\.ts/);
+        return true;
+      });
+    }
+    const { stdout } = await bench(['bench/stream.ts', '--help']);
+    assert.match(stdout, /^Streaming benchmark/);
+    assert.match(stdout, /--false-hours 1/);
+  });
 });
