@@ -2,7 +2,7 @@
  * Feature-extraction speed: time per 1-second 8 kHz FSDD clip for the native addon, the wasm build
  * and Meyda (the JS peer), on the same clips in the same run.
  *
- *   npm run bench:features [-- --clips 200 --rounds 5 --json --data DIR]
+ *   npm run bench:features [-- --clips 200 --rounds 5 --json --data DIR]   (or npx tsx bench/features.ts ...; --help)
  *
  * Ours: one extractor.compute() per clip with the default config (MFCC, 100 frames x 20, hop 80,
  * nFft 256, 40 mels), timed per call including the JS<->core copy. Meyda: what a Meyda user writes
@@ -19,30 +19,7 @@ import { resolveFeatureConfig } from '../src/features/config.js';
 import { createNativeBackend } from '../src/features/native.js';
 import { createWasmBackend } from '../src/features/wasm.js';
 import { SHARED_RECORDINGS } from './data.js';
-
-interface Args {
-  clips: number;
-  rounds: number;
-  json: boolean;
-  data?: string;
-}
-
-function parseArgs(argv: string[]): Args {
-  const args: Args = { clips: 200, rounds: 5, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--json') args.json = true;
-    else if (a === '--clips') args.clips = Number(argv[++i]);
-    else if (a === '--rounds') args.rounds = Number(argv[++i]);
-    else if (a === '--data') args.data = argv[++i];
-    else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench:features -- [--clips N] [--rounds N] [--json] [--data FSDD_DIR]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}`);
-  }
-  if (!(args.clips >= 1 && args.rounds >= 1)) throw new Error('--clips and --rounds must be >= 1');
-  return args;
-}
+import { BenchArgs } from './args.js';
 
 async function loadClips(count: number, data?: string): Promise<Float32Array[]> {
   // The copy beside the repository unless told otherwise.
@@ -105,7 +82,9 @@ function meydaMfcc(x: Float32Array): number[][] {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const cli = new BenchArgs(import.meta.url, { clips: { type: 'string' }, rounds: { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' } });
+  const args = { clips: cli.number('clips', 200), rounds: cli.number('rounds', 5), json: cli.flag('json'), data: cli.string('data') };
+  if (!(args.clips >= 1 && args.rounds >= 1)) cli.fail('--clips and --rounds must be >= 1');
   const clips = await loadClips(args.clips, args.data);
   const config = resolveFeatureConfig();
   const native = createNativeBackend().createExtractor(config);
