@@ -37,6 +37,7 @@ const DEFAULT_SURE_DEPTH_DB = 15;
 const DEFAULT_SURE_LOW_MS = 60;
 export const DEFAULT_SURE_ANY_LENGTH_DB = 28;
 const DEFAULT_WHOLE_WORD_MAX_MS = 1100;
+const DEFAULT_WHOLE_WORD_NONE_MIN = 0.25;
 const DEFAULT_MIN_DEPTH_DB = 8;
 const DEFAULT_MIN_PIECE_MS = 150;
 export const DEFAULT_MIN_SPEECH_MS = 180;
@@ -143,9 +144,12 @@ export interface SplitOptions {
   /**
    * A segment split into several pieces whose speech is at most wholeWordMaxMs long is also
    * classified whole; when its "none" probability (both views averaged) reaches wholeWordNoneMin,
-   * it is one non-digit word cut at a closure, and none of its pieces is a digit. Two FSDD training
-   * clips joined with 0-100 ms gaps read "none" >= 0.4 whole in 9% of 205 pairs, split espeak-ng
-   * words (bench/stream-words.ts DEV_WORDS, 4 voices) in 73% of 119. Defaults 1100 ms and 0.4.
+   * it is one non-digit word cut at a closure, and none of its pieces is a digit. Defaults 1100 ms
+   * and 0.25. With the shipped ensemble (bench/stream-errors.ts), 0.4 -> 0.25 cut the development
+   * words' false digits 56 -> 35 and a real voice's words' (`--words real`) 268 -> 216, left FSDD
+   * strings with 120-450 ms pauses (four sets) and espeak-ng digits as they were, and cost digits
+   * run together with 0-100 ms pauses 5.2 -> 5.7% digit errors; 0.2 and 0.15 gained little more
+   * (real words 207, 203) and cost those 6.3 and 6.7%.
    */
   wholeWordMaxMs?: number;
   wholeWordNoneMin?: number;
@@ -279,7 +283,7 @@ export async function splitSegment(
     // One non-digit word cut at a closure: none of its pieces is a digit.
     const word = views.get(0, n);
     const none = word.labels?.indexOf(NOT_A_DIGIT_LABEL) ?? -1;
-    if (none >= 0 && word.probabilities![none] >= (options.wholeWordNoneMin ?? 0.4)) {
+    if (none >= 0 && word.probabilities![none] >= (options.wholeWordNoneMin ?? DEFAULT_WHOLE_WORD_NONE_MIN)) {
       for (const p of pieces) if (p.prediction.isDigit) p.prediction = { ...p.prediction, digit: null, isDigit: false, rejectedBy: 'none-class' };
     }
   }
