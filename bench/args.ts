@@ -58,9 +58,11 @@ export class BenchArgs<O extends Options> {
     this.values = parseBenchArgs(url, { args: argv, options, strict: true, allowPositionals: false }).values;
   }
 
-  /** A numeric option (its default when absent); anything that is not a finite number is refused. */
-  number(name: keyof O & string, fallback: number): number {
-    const raw = this.values[name as keyof typeof this.values];
+  /** A numeric option (its default, or undefined, when absent); anything that is not a finite number is refused. */
+  number(name: keyof O & string, fallback: number): number;
+  number(name: keyof O & string): number | undefined;
+  number(name: keyof O & string, fallback?: number): number | undefined {
+    const raw = this.raw(name);
     if (raw === undefined) return fallback;
     const n = Number(raw);
     if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n)) this.fail(`--${name} takes a number, not ${JSON.stringify(raw)}`);
@@ -69,7 +71,7 @@ export class BenchArgs<O extends Options> {
 
   /** A JSON object option (undefined when absent). */
   json<T extends object>(name: keyof O & string): T | undefined {
-    const raw = this.values[name as keyof typeof this.values];
+    const raw = this.raw(name);
     if (raw === undefined) return undefined;
     try {
       const v = JSON.parse(String(raw)) as unknown;
@@ -84,12 +86,16 @@ export class BenchArgs<O extends Options> {
   string(name: keyof O & string, fallback: string): string;
   string(name: keyof O & string): string | undefined;
   string(name: keyof O & string, fallback?: string): string | undefined {
-    const raw = this.values[name as keyof typeof this.values];
+    const raw = this.raw(name);
     return raw === undefined ? fallback : String(raw);
   }
 
   flag(name: keyof O & string): boolean {
-    return this.values[name as keyof typeof this.values] === true;
+    return this.raw(name) === true;
+  }
+
+  private raw(name: keyof O & string): unknown {
+    return this.values[name as keyof typeof this.values];
   }
 
   /** Prints `message` and the usage to stderr and exits with 2. */

@@ -72,7 +72,7 @@ async function realClip(name: string): Promise<Float32Array> {
 // --voice-shift: every piece heard at this shift, as after a VoiceAdapter moved to it (e.g. false digits once adapted to a stranger).
 const recognizer = await DigitRecognizer.load({
   model: args.string('model'),
-  voiceShift: args.string('voice-shift') === undefined ? undefined : args.number('voice-shift', 1),
+  voiceShift: args.number('voice-shift'),
 });
 const core = await loadStreamCore();
 

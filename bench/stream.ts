@@ -67,7 +67,7 @@ for (const sp of speakers) if (!SPEAKERS.includes(sp)) args.fail(`--speakers: ${
 // Rate the strings are streamed at (resampled from FSDD's 8 kHz by the core), as a microphone would deliver.
 const streamRate = args.number('rate', 8000);
 // Digit confidence threshold (default: the model's calibrated one); trades missed digits for false ones.
-const threshold = args.string('threshold') === undefined ? undefined : args.number('threshold', 0);
+const threshold = args.number('threshold');
 
 const q = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
