@@ -10,6 +10,11 @@
  * per frame (Meyda windows with hann, 40 mel bands, 20 coefficients). Meyda's MFCC is not
  * librosa-compatible (log(x+1), unnormalized DCT), so it is only a speed peer.
  * Targets: native <= 30 us per clip, wasm <= 2x native, both >= 10x faster than Meyda.
+ *
+ * Also the stream core's two offline scans of the same clips, native and wasm: speechExtent (where a
+ * piece's speech is: the recognizer and the stream segmenter call it for every piece they classify)
+ * and findValleys (the segmenter's cut points; the listener's early split scans the open audio at
+ * every 10 ms hop). No target: they are part of the listener's compute per segment (bench/stream.ts).
  */
 import { existsSync } from 'node:fs';
 import Meyda from 'meyda';
@@ -18,6 +23,7 @@ import { loadFsdd } from '../src/data/index.js';
 import { resolveFeatureConfig } from '../src/features/config.js';
 import { createNativeBackend } from '../src/features/native.js';
 import { createWasmBackend } from '../src/features/wasm.js';
+import { loadStreamCore } from '../src/stream/core.js';
 import { SHARED_RECORDINGS } from './data.js';
 import { BenchArgs } from './args.js';
 
@@ -105,6 +111,17 @@ async function main(): Promise<void> {
   }
   results.push(stats('native', nativeTimes), stats('wasm', wasmTimes), stats('meyda', meydaTimes));
   const [n, w, m] = results;
+  // The stream core's scans (same speech-cut and valley settings as the listener's defaults).
+  const scanTimes = new Map<string, number[]>();
+  const cores = { native: await loadStreamCore('native'), wasm: await loadStreamCore('wasm') };
+  for (let r = 0; r < args.rounds; r++) {
+    for (const [name, core] of Object.entries(cores)) {
+      const add = (scan: string, times: number[]) => scanTimes.set(`${scan} ${name}`, [...(scanTimes.get(`${scan} ${name}`) ?? []), ...times]);
+      add('speechExtent', timePerClip(clips, 1, (x) => core.speechExtent(x, 8000, 40, 50)));
+      add('findValleys', timePerClip(clips, 1, (x) => core.findValleys(x, 8000, 8, 150)));
+    }
+  }
+  const scans = [...scanTimes].map(([name, times]) => stats(name, times));
   const report = {
     benchmark: 'features',
     clip: '1 s, 8 kHz, FSDD',
@@ -113,6 +130,7 @@ async function main(): Promise<void> {
     config: { kind: config.kind, nFft: config.nFft, winLength: config.winLength, hopLength: config.hopLength, nMels: config.nMels, nMfcc: config.nMfcc, numFrames: config.numFrames },
     node: process.version,
     results,
+    streamCoreScans: scans,
     ratios: {
       wasmOverNative: w.medianUs / n.medianUs,
       meydaOverNative: m.medianUs / n.medianUs,
@@ -139,6 +157,10 @@ async function main(): Promise<void> {
   console.log(`wasm / native: ${report.ratios.wasmOverNative.toFixed(2)}x   (target <= 2x: ${t.wasmAtMost2xNative ? 'met' : 'NOT met'})`);
   console.log(`meyda / native: ${report.ratios.meydaOverNative.toFixed(1)}x, meyda / wasm: ${report.ratios.meydaOverWasm.toFixed(1)}x   (target >= 10x: ${t.bothAtLeast10xFasterThanMeyda ? 'met' : 'NOT met'})`);
   console.log(`native median <= 30 us: ${t.nativeMedianAtMost30us ? 'met' : 'NOT met'}`);
+  console.log('\nstream core scan       median us/clip   p99 us/clip   mean us/clip   min us/clip');
+  for (const r of scans) {
+    console.log(`${r.name.padEnd(20)} ${r.medianUs.toFixed(1).padStart(16)} ${r.p99Us.toFixed(1).padStart(13)} ${r.meanUs.toFixed(1).padStart(14)} ${r.minUs.toFixed(1).padStart(13)}`);
+  }
 }
 
 main().catch((err) => {

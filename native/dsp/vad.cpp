@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <cstdio>
+#include <memory>
 
 #include "kiss_fftr.h"
 
@@ -64,12 +65,11 @@ class BandAnalyzer {
   // least-squares line through the log spectrum): coloured noise (pink, brown) is then as flat as
   // white noise, while harmonics and formants still stand out.
   void analyze(const float* samples, float* bandDb, float* flatness) {
-    for (int i = 0; i < win; ++i) frame[i] = static_cast<kiss_fft_scalar>(samples[i] * window[i]);
-    kiss_fftr(cfg, frame.data(), spectrum.data());
+    transform(samples);
     double sum = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
     const int bins = binHi - binLo + 1;
     for (int k = binLo; k <= binHi; ++k) {
-      const double p = static_cast<double>(spectrum[k].r) * spectrum[k].r + static_cast<double>(spectrum[k].i) * spectrum[k].i;
+      const double p = power(k);
       sum += p;
       const double y = std::log(p + 1e-20), x = k - binLo;
       logSpec[k - binLo] = y;
@@ -93,7 +93,25 @@ class BandAnalyzer {
     *flatness = static_cast<float>(bins / expSum);
   }
 
+  // The band energy (dBFS) of one frame alone, as analyze() reports it: what the offline contour
+  // needs, without the per-bin logarithms of flatness and flux.
+  float bandDbOnly(const float* samples) {
+    transform(samples);
+    double sum = 0;
+    for (int k = binLo; k <= binHi; ++k) sum += power(k);
+    return toDb(sum * norm);
+  }
+
  private:
+  void transform(const float* samples) {
+    for (int i = 0; i < win; ++i) frame[i] = static_cast<kiss_fft_scalar>(samples[i] * window[i]);
+    kiss_fftr(cfg, frame.data(), spectrum.data());
+  }
+
+  double power(int k) const {
+    return static_cast<double>(spectrum[k].r) * spectrum[k].r + static_cast<double>(spectrum[k].i) * spectrum[k].i;
+  }
+
   // Mean absolute change of the log spectrum over the bins within 30 dB of the frame's strongest,
   // after removing the mean change (a note decaying or a voice getting louder is no change of
   // shape). Speech moves (FSDD: 3-5 dB per 10 ms hop); synthesized tones and held notes do not
@@ -377,6 +395,18 @@ size_t Vad::flush(std::vector<VadEvent>& events) {
 
 namespace {
 
+// The contour's analyzer for this rate, kept for the next call in the same thread: making one (FFT
+// plan, window) costs as much as a dozen hops, and a stream looks at its open audio at every hop.
+BandAnalyzer& contourAnalyzer(int sampleRate, int win) {
+  thread_local std::unique_ptr<BandAnalyzer> cached;
+  thread_local int cachedRate = 0;
+  if (!cached || cachedRate != sampleRate || cached->win != win) {
+    cached = std::make_unique<BandAnalyzer>(sampleRate, win, 300.f, std::min(3400.f, sampleRate / 2.f));
+    cachedRate = sampleRate;
+  }
+  return *cached;
+}
+
 // Band energy (dB) per 10 ms hop, each frame centred on its hop and zero outside the samples,
 // smoothed over 3 hops. Returns the hop length in samples.
 int bandContour(const float* samples, size_t n, int sampleRate, std::vector<float>* smoothed) {
@@ -385,7 +415,7 @@ int bandContour(const float* samples, size_t n, int sampleRate, std::vector<floa
   const int hops = static_cast<int>(n / static_cast<size_t>(hop));
   smoothed->assign(static_cast<size_t>(std::max(hops, 0)), 0.f);
   if (hops <= 0) return hop;
-  BandAnalyzer analyzer(sampleRate, win, 300.f, std::min(3400.f, sampleRate / 2.f));
+  BandAnalyzer& analyzer = contourAnalyzer(sampleRate, win);
   std::vector<float> frame(static_cast<size_t>(win)), e(static_cast<size_t>(hops));
   for (int k = 0; k < hops; ++k) {
     const int64_t first = static_cast<int64_t>(k) * hop + hop / 2 - win / 2;
@@ -393,8 +423,7 @@ int bandContour(const float* samples, size_t n, int sampleRate, std::vector<floa
       const int64_t idx = first + j;
       frame[j] = (idx >= 0 && idx < static_cast<int64_t>(n)) ? samples[idx] : 0.f;
     }
-    float flat;
-    analyzer.analyze(frame.data(), &e[k], &flat);
+    e[k] = analyzer.bandDbOnly(frame.data());
   }
   auto& s = *smoothed;
   for (int k = 0; k < hops; ++k) {
