@@ -102,6 +102,23 @@ export async function probe(page: Page): Promise<Probe> {
   return page.evaluate(() => (window as unknown as { __digits: Probe }).__digits);
 }
 
+/**
+ * For a continuous-mode assertion message: what the page heard where (each result's digit, confidence and
+ * speech span in s), where the clips lie in the fake microphone's file, and how much audio the microphone
+ * delivered against the wall time since it opened. Where the page heard each digit (its stream starts at
+ * its first block) against where it is in the file: a constant shift is audio lost before the first
+ * block, a growing one audio lost between blocks; delivered audio short of the wall time is the latter too.
+ */
+export async function diagnoseStream(page: Page, spans: [number, number][]): Promise<string> {
+  const p = await probe(page);
+  const delivered = await page.evaluate(() => {
+    const d = (window as unknown as { __digits: { micOnMs: number | null; micSeconds: number } }).__digits;
+    return { micSeconds: +d.micSeconds.toFixed(2), wallSeconds: +((performance.now() - (d.micOnMs ?? 0)) / 1000).toFixed(2) };
+  });
+  const heard = p.results.map((r) => [r.digit, +r.confidence.toFixed(2), r.span?.map((ms) => +(ms / 1000).toFixed(2))]);
+  return `results [digit, confidence, span s] ${JSON.stringify(heard)}; clips in the file ${JSON.stringify(spans.map(([a, b]) => [+a.toFixed(2), +b.toFixed(2)]))}; audio ${JSON.stringify(delivered)}`;
+}
+
 export async function waitReady(page: Page, timeoutMs = 30000): Promise<void> {
   await page.waitForFunction(() => {
     const p = (window as unknown as { __digits?: Probe }).__digits;

@@ -9,7 +9,7 @@ import { readWavFile } from '../../src/audio/index.js';
 import { voiceShift } from '../../src/audio/voice-shift.js';
 import { monoWav } from '../fixtures/wav.js';
 import { editDistance } from '../stream/fixtures.js';
-import { ARTIFACTS, AUTO_LISTEN_LEAD, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, micWavSpans, probe, waitReady, waitResults } from './harness.js';
+import { ARTIFACTS, AUTO_LISTEN_LEAD, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, micWavSpans, diagnoseStream, probe, waitReady, waitResults } from './harness.js';
 
 /*
  * The kiosk page in real headless Chromium (Debian's, never a downloaded one) with fake microphones
@@ -113,19 +113,11 @@ describe('kiosk web app in headless Chromium', function () {
     const spans = micWavSpans(seq.map((c) => c.path), layout);
     const { browser, page, consoleErrors } = await open(wav, 'mode=continuous&listen=1');
     await waitReady(page);
-    const p = await waitResults(page, seq.length, 20000);
+    await waitResults(page, seq.length, 20000);
     await page.waitForTimeout(1500); // nothing extra should follow
     const text = (await page.textContent('#digit-string'))?.trim();
     await page.screenshot({ path: join(ARTIFACTS, 'kiosk-continuous.png') });
-    // Where the page heard each digit (its stream starts at its first block) against where it is in
-    // the file: a constant shift is audio lost before the first block, a growing one audio lost
-    // between blocks; delivered audio short of the wall time since the first block is the latter too.
-    const delivered = await page.evaluate(() => {
-      const d = (window as unknown as { __digits: { micOnMs: number | null; micSeconds: number } }).__digits;
-      return { micSeconds: +d.micSeconds.toFixed(2), wallSeconds: +((performance.now() - (d.micOnMs ?? 0)) / 1000).toFixed(2) };
-    });
-    const heard = p.results.map((r) => [r.digit, +r.confidence.toFixed(2), r.span?.map((ms) => +(ms / 1000).toFixed(2))]);
-    const diagnosis = `results [digit, confidence, span s] ${JSON.stringify(heard)}; clips in the file ${JSON.stringify(spans.map(([a, b]) => [+a.toFixed(2), +b.toFixed(2)]))}; audio ${JSON.stringify(delivered)}`;
+    const diagnosis = await diagnoseStream(page, spans);
     assert.equal(text, expected, `string ${text} for digits ${expected}; ${diagnosis}`);
     const final = await probe(page);
     assert.equal(final.results.length, seq.length, diagnosis);
@@ -152,7 +144,8 @@ describe('kiosk web app in headless Chromium', function () {
   it('continuous mode splits digits spoken with short pauses (150 ms) at energy valleys', async () => {
     const seq = clips.slice(4, 10).reverse().slice(0, 4);
     const expected = seq.map((c) => c.digit).join('');
-    const wav = makeMicWav(seq.map((c) => c.path), 'run-together.wav', { lead: AUTO_LISTEN_LEAD, gap: 0.15, tail: 1.5 });
+    const layout = { lead: AUTO_LISTEN_LEAD, gap: 0.15 };
+    const wav = makeMicWav(seq.map((c) => c.path), 'run-together.wav', { ...layout, tail: 1.5 });
     const { browser, page, consoleErrors } = await open(wav, 'mode=continuous&listen=1');
     await waitReady(page);
     await waitResults(page, seq.length, 20000);
@@ -160,9 +153,10 @@ describe('kiosk web app in headless Chromium', function () {
     const text = (await page.textContent('#digit-string'))?.trim();
     const strings = (await probe(page)).strings;
     metrics.runTogether = { expected, got: text, strings };
+    const diagnosis = await diagnoseStream(page, micWavSpans(seq.map((c) => c.path), layout));
     // Without pauses the cut points are a judgement call (the interim model, a busy machine): one
     // digit lost, merged or misread is tolerated here; the plain continuous test above is exact.
-    assert.ok(editDistance(text ?? '', expected) <= 1, `string ${text} for digits ${expected}`);
+    assert.ok(editDistance(text ?? '', expected) <= 1, `string ${text} for digits ${expected}; ${diagnosis}`);
     assert.ok((text ?? '').length >= 3, `the run of ${expected} was not split: ${text}`);
     // Digits with short pauses are one string, closed by the silence after them.
     assert.deepEqual(strings, [text], `strings ${JSON.stringify(strings)} for digits shown ${text}`);
