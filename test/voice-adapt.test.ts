@@ -17,10 +17,13 @@ import { concatFloat, editDistance, makeDigitString, rng } from './stream/fixtur
 
 /**
  * A stranger's voice, made from voices the model knows: FSDD test clips of two speakers with pitch
- * and formants lowered to x0.8 (a deeper, longer vocal tract than any FSDD speaker). The shipped model
- * knows the words and the speakers but not this voice; the adapter must find the way back (~x1.25)
- * from the clips alone.
+ * and formants lowered to x0.75 (a deeper, longer vocal tract than any FSDD speaker, and the deepest
+ * the shipped default's training augmentation reaches: at x0.8 it already gets 94% of the clips
+ * unadapted, too few misses to show anything). The shipped model knows the words and the speakers but
+ * not this voice; the adapter must find the way back (x1.25, the top of its range) from the clips alone.
  */
+const DEEP = 0.75;
+
 describe('voice shift and speaker adaptation (VoiceAdapter, digits eval --adapt-voice)', function () {
   this.timeout(180_000);
   const work = mkdtempSync(join(tmpdir(), 'sd-voice-'));
@@ -33,7 +36,7 @@ describe('voice shift and speaker adaptation (VoiceAdapter, digits eval --adapt-
     const clips = officialSplit(listFsddClips(FSDD_RECORDINGS)).test.filter((c) => c.speaker === 'theo' || c.speaker === 'george');
     for (const c of clips) {
       const a = await readWavFile(c.path);
-      writeFileSync(join(deep, `${c.digit}_${c.speaker}_${c.take}.wav`), monoWav(voiceShift(a.samples, a.sampleRate, 0.8, recognizer.backend), a.sampleRate));
+      writeFileSync(join(deep, `${c.digit}_${c.speaker}_${c.take}.wav`), monoWav(voiceShift(a.samples, a.sampleRate, DEEP, recognizer.backend), a.sampleRate));
     }
   });
   after(async () => {
@@ -90,7 +93,7 @@ describe('voice shift and speaker adaptation (VoiceAdapter, digits eval --adapt-
     const plain = await evaluate(recognizer, items);
     const adapted = await evaluate(recognizer, items, { adaptVoice: true });
     assert.equal(adapted.n, 100);
-    // Measured: 91% -> 98% (the shift is deterministic, and so is the seeded clip order).
+    // Measured: 78% -> 97% (the shift is deterministic, and so is the seeded clip order).
     assert.ok(plain.accuracy < 0.93, `the deeper voice is not hard enough to show anything: ${plain.accuracy}`);
     assert.ok(adapted.accuracy >= plain.accuracy + 0.05 && adapted.accuracy >= 0.95, `adapted ${adapted.accuracy} vs ${plain.accuracy}`);
     for (const speaker of ['george', 'theo']) assert.ok(adapted.voiceShift!.perSpeaker[speaker] >= 1.15, JSON.stringify(adapted.voiceShift));
@@ -117,11 +120,11 @@ describe('voice shift and speaker adaptation (VoiceAdapter, digits eval --adapt-
   });
 
   it('Listener({ adaptVoice }): a deeper voice reading digit strings is adapted to mid-stream, with far fewer digit errors', async () => {
-    // 16 strings of 6 digits (george and theo, test clips, 120-450 ms pauses), the whole stream x0.8.
+    // 16 strings of 6 digits (george and theo, test clips, 120-450 ms pauses), the whole stream lowered (DEEP).
     const random = rng(11);
     const strings = Array.from({ length: 16 }, (_, i) => makeDigitString(Array.from({ length: 6 }, () => String(Math.floor(random() * 10))).join(''), i % 2 ? 'theo' : 'george', random));
     const spoken = strings.map((s) => s.digits).join('');
-    const audio = voiceShift(concatFloat(strings.map((s) => s.samples)), 8000, 0.8, recognizer.backend);
+    const audio = voiceShift(concatFloat(strings.map((s) => s.samples)), 8000, DEEP, recognizer.backend);
     const listen = async (adaptVoice: boolean) => {
       const listener = await Listener.create({ recognizer, adaptVoice });
       let heard = '';
@@ -138,7 +141,7 @@ describe('voice shift and speaker adaptation (VoiceAdapter, digits eval --adapt-
     try {
       const plain = await listen(false);
       const adapted = await listen(true);
-      // Measured: 18 -> 5 digit errors of 96, adapted to x1.2 after 8 utterances.
+      // Measured: 29 -> 10 digit errors of 96, adapted to x1.25 after 8 utterances.
       assert.deepEqual(plain.shifts, []);
       assert.ok(plain.errors >= 10, `the deeper voice is not hard enough to show anything: ${plain.errors} errors`);
       assert.ok(adapted.errors <= plain.errors / 2, `adapted ${adapted.errors} vs ${plain.errors} digit errors of ${spoken.length}`);

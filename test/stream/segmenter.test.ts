@@ -50,7 +50,8 @@ describe('segmenter: second views and whole-word checks against non-digit words'
   });
 
   it('a short segment cut at a closure that reads as one non-digit word gives no digits', async () => {
-    const words = ['chocolate', 'carpet', 'basket', 'cookie'];
+    // Words that espeak-ng's voices say with a closure the splitter cuts at (each fires 3-6 times without the check).
+    const words = ['dentist', 'kitten', 'basket', 'cookie'];
     const without = await falseDigits(recognizer, words, { wholeWordNoneMin: 2 });
     const withCheck = await falseDigits(recognizer, words);
     assert.ok(without >= 8, `without the whole-word check these words gave ${without} digits`);
