@@ -93,6 +93,7 @@ async function renderMarkdown(r: Record<string, any>): Promise<string> {
       md.push(`wasm/native ${fmt(v.ratios.wasmOverNative, 2)}x; Meyda/native ${fmt(v.ratios.meydaOverNative, 1)}x; Meyda/wasm ${fmt(v.ratios.meydaOverWasm, 1)}x. Targets: ${Object.entries(v.targets).map(([k, ok]) => `${k} ${ok ? 'met' : 'NOT met'}`).join(', ')}.`, '');
       writeFileSync(join(out, 'features.svg'), await barChartSvg('Feature extraction, 1 s clip (µs, log scale)', v.results.map((x: any) => ({ label: x.name, value: x.medianUs })), 'µs', true));
       md.push('![features](features.svg)', '');
+      if (v.streamCoreScans) md.push('Stream core scans (no target; part of the listener\'s compute per segment):', '', '| scan | median µs/clip | p99 µs/clip |', '|---|---|---|', ...v.streamCoreScans.map((x: any) => `| ${x.name} | ${fmt(x.medianUs, 1)} | ${fmt(x.p99Us, 1)} |`), '');
     } else if (s.key === 'inference') {
       md.push('| model | variant | KB | test acc % | agree % | p50 µs | p90 µs |', '|---|---|---|---|---|---|---|');
       md.push(...v.rows.map((x: any) => `| ${x.model} | ${x.variant} | ${fmt(x.bytes / 1024, 0)} | ${fmt(100 * x.accuracy, 2)} | ${fmt(100 * x.agreement, 2)} | ${fmt(x.p50us, 1)} | ${fmt(x.p90us, 1)} |`), '');

@@ -33,7 +33,7 @@ const share = (x: unknown, what: string) => {
 describe('benchmarks: each script runs end to end on a tiny workload', function () {
   this.timeout(240_000);
 
-  it('bench/features.ts: native, wasm and Meyda, timed on FSDD clips', async () => {
+  it('bench/features.ts: native, wasm and Meyda, and the stream core\'s scans, timed on FSDD clips', async () => {
     const { json } = await bench(['bench/features.ts', '--clips', '10', '--rounds', '1', '--json']);
     assert.equal(json.clips, 10);
     assert.deepEqual(
@@ -42,6 +42,11 @@ describe('benchmarks: each script runs end to end on a tiny workload', function 
     );
     for (const r of json.results) finite(r.medianUs, `${r.name} median`);
     finite(json.ratios.wasmOverNative, 'wasm / native');
+    assert.deepEqual(
+      json.streamCoreScans.map((r: { name: string; calls: number }) => [r.name, r.calls]),
+      ['speechExtent native', 'findValleys native', 'speechExtent wasm', 'findValleys wasm'].map((name) => [name, 10]),
+    );
+    for (const r of json.streamCoreScans) finite(r.medianUs, `${r.name} median`);
   });
 
   it('bench/quantization.ts: fp32 and every int8 variant of a model, measured on the test split', async () => {
