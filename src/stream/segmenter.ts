@@ -38,6 +38,7 @@ const DEFAULT_SURE_LOW_MS = 60;
 export const DEFAULT_SURE_ANY_LENGTH_DB = 28;
 const DEFAULT_WHOLE_WORD_MAX_MS = 1100;
 const DEFAULT_WHOLE_WORD_NONE_MIN = 0.25;
+const DEFAULT_VERIFY_NONE_MAX = 0.2;
 const DEFAULT_MIN_DEPTH_DB = 8;
 const DEFAULT_MIN_PIECE_MS = 150;
 export const DEFAULT_MIN_SPEECH_MS = 180;
@@ -139,7 +140,15 @@ export interface SplitOptions {
    * 149/150; FSDD test-clip strings (3 x 120, seeds 5-7, not the benchmark's) 312 -> 321 right.
    */
   verifyTailMs?: number;
-  /** A piece whose "none" probability exceeds this in either view is not a digit. Default 0.3. */
+  /**
+   * A piece whose "none" probability exceeds this in either view is not a digit. Default 0.2 (0.3
+   * before the deeper-voice default model). With that model, 0.3 -> 0.2 on the development words
+   * (bench/stream-errors.ts --words dev) 28 -> 21 false digits, a real voice's words 212 -> 203, her
+   * digits and FSDD strings (120-450 ms and 0-100 ms pauses) unchanged, espeak-ng digits 73 -> 72 of
+   * 80; then on the held-out words, 57 -> 35 (`--words bench`) and 201 -> 89 false digits/hour
+   * (bench/stream.ts). 0.15 cost espeak-ng digits 73 -> 61. (With the previous model 0.2 had cost
+   * espeak-ng digits 71 -> 68, and 0.3 stayed.)
+   */
   verifyNoneMax?: number;
   /**
    * A segment split into several pieces whose speech is at most wholeWordMaxMs long is also
@@ -228,7 +237,7 @@ export async function splitSegment(
     return { samples: dropDb > 0 ? cutToSpeech(core, piece, sampleRate, { dropDb, marginMs: margin }) : piece, sampleRate };
   };
   const tail = Math.round(((options.verifyTailMs ?? 150) / 1000) * sampleRate);
-  const views = new SegmentViews(classifier, (a, b) => ({ samples: samples.subarray(a, b), sampleRate }), trimmed, tail, options.verifyNoneMax ?? 0.3);
+  const views = new SegmentViews(classifier, (a, b) => ({ samples: samples.subarray(a, b), sampleRate }), trimmed, tail, options.verifyNoneMax ?? DEFAULT_VERIFY_NONE_MAX);
   // The whole segment is a candidate non-digit word only while the model can take it in at once.
   const wholeWord = tail > 0 && n > 0 && bounds.length + weak.length > 2 && ms(n) - edgeSilenceMs <= (options.wholeWordMaxMs ?? DEFAULT_WHOLE_WORD_MAX_MS);
   // Each stretch whole (and the segment, when it may be one word), in one model run.
