@@ -396,7 +396,8 @@ size_t Vad::flush(std::vector<VadEvent>& events) {
 namespace {
 
 // The contour's analyzer for this rate, kept for the next call in the same thread: making one (FFT
-// plan, window) costs as much as a dozen hops, and a stream looks at its open audio at every hop.
+// plan, window) took about as long as six hops here (a 0.4 s clip: 49 -> 42 us with it kept), and a
+// stream looks at its open audio at every hop.
 BandAnalyzer& contourAnalyzer(int sampleRate, int win) {
   thread_local std::unique_ptr<BandAnalyzer> cached;
   thread_local int cachedRate = 0;
