@@ -111,17 +111,17 @@ async function main(): Promise<void> {
   }
   results.push(stats('native', nativeTimes), stats('wasm', wasmTimes), stats('meyda', meydaTimes));
   const [n, w, m] = results;
-  // The stream core's scans (same speech-cut and valley settings as the listener's defaults).
-  const scanTimes = new Map<string, number[]>();
-  const cores = { native: await loadStreamCore('native'), wasm: await loadStreamCore('wasm') };
-  for (let r = 0; r < args.rounds; r++) {
-    for (const [name, core] of Object.entries(cores)) {
-      const add = (scan: string, times: number[]) => scanTimes.set(`${scan} ${name}`, [...(scanTimes.get(`${scan} ${name}`) ?? []), ...times]);
-      add('speechExtent', timePerClip(clips, 1, (x) => core.speechExtent(x, 8000, 40, 50)));
-      add('findValleys', timePerClip(clips, 1, (x) => core.findValleys(x, 8000, 8, 150)));
-    }
+  // The stream core's scans (same speech-cut and valley settings as the listener's defaults), interleaved the same way.
+  const scanRuns = [];
+  for (const name of ['native', 'wasm'] as const) {
+    const core = await loadStreamCore(name);
+    scanRuns.push(
+      { name: `speechExtent ${name}`, times: [] as number[], fn: (x: Float32Array) => core.speechExtent(x, 8000, 40, 50) },
+      { name: `findValleys ${name}`, times: [] as number[], fn: (x: Float32Array) => core.findValleys(x, 8000, 8, 150) },
+    );
   }
-  const scans = [...scanTimes].map(([name, times]) => stats(name, times));
+  for (let r = 0; r < args.rounds; r++) for (const run of scanRuns) run.times.push(...timePerClip(clips, 1, run.fn));
+  const scans = scanRuns.map((run) => stats(run.name, run.times));
   const report = {
     benchmark: 'features',
     clip: '1 s, 8 kHz, FSDD',
@@ -149,17 +149,20 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`feature extraction, ${clips.length} FSDD clips x ${args.rounds} rounds, 1 s at 8 kHz each (${process.version})`);
-  console.log('backend   median us/clip   p99 us/clip   mean us/clip   min us/clip');
-  for (const r of results) {
-    console.log(`${r.name.padEnd(8)} ${r.medianUs.toFixed(1).padStart(16)} ${r.p99Us.toFixed(1).padStart(13)} ${r.meanUs.toFixed(1).padStart(14)} ${r.minUs.toFixed(1).padStart(13)}`);
-  }
+  printTable('backend ', results);
   const t = report.targets;
   console.log(`wasm / native: ${report.ratios.wasmOverNative.toFixed(2)}x   (target <= 2x: ${t.wasmAtMost2xNative ? 'met' : 'NOT met'})`);
   console.log(`meyda / native: ${report.ratios.meydaOverNative.toFixed(1)}x, meyda / wasm: ${report.ratios.meydaOverWasm.toFixed(1)}x   (target >= 10x: ${t.bothAtLeast10xFasterThanMeyda ? 'met' : 'NOT met'})`);
   console.log(`native median <= 30 us: ${t.nativeMedianAtMost30us ? 'met' : 'NOT met'}`);
-  console.log('\nstream core scan       median us/clip   p99 us/clip   mean us/clip   min us/clip');
-  for (const r of scans) {
-    console.log(`${r.name.padEnd(20)} ${r.medianUs.toFixed(1).padStart(16)} ${r.p99Us.toFixed(1).padStart(13)} ${r.meanUs.toFixed(1).padStart(14)} ${r.minUs.toFixed(1).padStart(13)}`);
+  console.log('');
+  printTable('stream core scan    ', scans);
+}
+
+/** One row per Stats, names padded to the header's first column. */
+function printTable(firstColumn: string, rows: Stats[]): void {
+  console.log(`${firstColumn}  median us/clip   p99 us/clip   mean us/clip   min us/clip`);
+  for (const r of rows) {
+    console.log(`${r.name.padEnd(firstColumn.length)} ${r.medianUs.toFixed(1).padStart(16)} ${r.p99Us.toFixed(1).padStart(13)} ${r.meanUs.toFixed(1).padStart(14)} ${r.minUs.toFixed(1).padStart(13)}`);
   }
 }
 

@@ -30,7 +30,7 @@ float toDb(double meanSquare) { return meanSquare > 1e-12 ? static_cast<float>(1
 // offline valley finder so both see the same numbers.
 class BandAnalyzer {
  public:
-  int nfft, win, binLo, binHi;
+  int rate, nfft, win, binLo, binHi;
   kiss_fftr_cfg cfg;
   std::vector<float> window;
   std::vector<kiss_fft_scalar> frame;  // kissfft is built with double samples (CMakeLists.txt)
@@ -41,7 +41,7 @@ class BandAnalyzer {
   float flux = 0;
   double norm;
 
-  BandAnalyzer(int sampleRate, int winLen, float lowHz, float highHz) : nfft(nextPow2(winLen)), win(winLen) {
+  BandAnalyzer(int sampleRate, int winLen, float lowHz, float highHz) : rate(sampleRate), nfft(nextPow2(winLen)), win(winLen) {
     cfg = kiss_fftr_alloc(nfft, 0, nullptr, nullptr);
     window.resize(win);
     double sumSq = 0;
@@ -400,10 +400,8 @@ namespace {
 // stream looks at its open audio at every hop.
 BandAnalyzer& contourAnalyzer(int sampleRate, int win) {
   thread_local std::unique_ptr<BandAnalyzer> cached;
-  thread_local int cachedRate = 0;
-  if (!cached || cachedRate != sampleRate || cached->win != win) {
+  if (!cached || cached->rate != sampleRate || cached->win != win) {
     cached = std::make_unique<BandAnalyzer>(sampleRate, win, 300.f, std::min(3400.f, sampleRate / 2.f));
-    cachedRate = sampleRate;
   }
   return *cached;
 }
