@@ -52,6 +52,11 @@ Napi::Value throwType(Napi::Env env, const std::string& msg) {
   return env.Undefined();
 }
 
+Napi::Value throwRange(Napi::Env env, const std::string& msg) {
+  Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
 class VadWrap : public Napi::ObjectWrap<VadWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -148,14 +153,7 @@ class VadWrap : public Napi::ObjectWrap<VadWrap> {
   std::vector<VadEvent> events_;
 };
 
-Napi::Value FindValleys(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
-      !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber())
-    return throwType(env, "findValleys(samples: Float32Array, sampleRate, minDepthDb, minPieceMs)");
-  Napi::Float32Array a = info[0].As<Napi::Float32Array>();
-  const auto valleys = spoken_digits::findEnergyValleys(a.Data(), a.ElementLength(), info[1].As<Napi::Number>().Int32Value(),
-                                                        info[2].As<Napi::Number>().FloatValue(), info[3].As<Napi::Number>().FloatValue());
+Napi::Array valleyArray(Napi::Env env, const std::vector<spoken_digits::Valley>& valleys) {
   Napi::Array out = Napi::Array::New(env, valleys.size());
   for (size_t i = 0; i < valleys.size(); ++i) {
     Napi::Object o = Napi::Object::New(env);
@@ -165,6 +163,45 @@ Napi::Value FindValleys(const Napi::CallbackInfo& info) {
     out.Set(static_cast<uint32_t>(i), o);
   }
   return out;
+}
+
+Napi::Value FindValleys(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+      !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber())
+    return throwType(env, "findValleys(samples: Float32Array, sampleRate, minDepthDb, minPieceMs)");
+  Napi::Float32Array a = info[0].As<Napi::Float32Array>();
+  return valleyArray(env, spoken_digits::findEnergyValleys(a.Data(), a.ElementLength(), info[1].As<Napi::Number>().Int32Value(),
+                                                           info[2].As<Napi::Number>().FloatValue(), info[3].As<Napi::Number>().FloatValue()));
+}
+
+// bandContour(samples, sampleRate, firstHop) -> { bandDb: Float32Array (hops firstHop..), settledHops }
+Napi::Value BandContour(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+      !info[1].IsNumber() || !info[2].IsNumber())
+    return throwType(env, "bandContour(samples: Float32Array, sampleRate, firstHop)");
+  Napi::Float32Array a = info[0].As<Napi::Float32Array>();
+  const int rate = info[1].As<Napi::Number>().Int32Value();
+  const int firstHop = info[2].As<Napi::Number>().Int32Value();
+  if (rate < 4000 || firstHop < 0) return throwRange(env, "bandContour: sampleRate must be >= 4000 and firstHop >= 0");
+  const int hops = static_cast<int>(a.ElementLength() / static_cast<size_t>(rate / 100));
+  Napi::Float32Array db = Napi::Float32Array::New(env, static_cast<size_t>(std::max(0, hops - firstHop)));
+  const int settled = spoken_digits::bandContourHops(a.Data(), a.ElementLength(), rate, firstHop, db.Data());
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("bandDb", db);
+  o.Set("settledHops", settled);
+  return o;
+}
+
+Napi::Value ContourValleys(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+      !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber())
+    return throwType(env, "contourValleys(bandDb: Float32Array, sampleRate, minDepthDb, minPieceMs)");
+  Napi::Float32Array a = info[0].As<Napi::Float32Array>();
+  return valleyArray(env, spoken_digits::findContourValleys(a.Data(), static_cast<int>(a.ElementLength()), info[1].As<Napi::Number>().Int32Value(),
+                                                            info[2].As<Napi::Number>().FloatValue(), info[3].As<Napi::Number>().FloatValue()));
 }
 
 Napi::Value SpeechExtent(const Napi::CallbackInfo& info) {
@@ -189,5 +226,7 @@ Napi::Value SpeechExtent(const Napi::CallbackInfo& info) {
 void RegisterVad(Napi::Env env, Napi::Object exports) {
   exports.Set("Vad", VadWrap::Define(env));
   exports.Set("findValleys", Napi::Function::New(env, FindValleys, "findValleys"));
+  exports.Set("bandContour", Napi::Function::New(env, BandContour, "bandContour"));
+  exports.Set("contourValleys", Napi::Function::New(env, ContourValleys, "contourValleys"));
   exports.Set("speechExtent", Napi::Function::New(env, SpeechExtent, "speechExtent"));
 }

@@ -406,34 +406,58 @@ BandAnalyzer& contourAnalyzer(int sampleRate, int win) {
   return *cached;
 }
 
-// Band energy (dB) per 10 ms hop, each frame centred on its hop and zero outside the samples,
-// smoothed over 3 hops. Returns the hop length in samples.
-int bandContour(const float* samples, size_t n, int sampleRate, std::vector<float>* smoothed) {
-  const int hop = std::max(1, sampleRate / 100);
-  const int win = static_cast<int>(std::lround(sampleRate * 0.032f));
-  const int hops = static_cast<int>(n / static_cast<size_t>(hop));
-  smoothed->assign(static_cast<size_t>(std::max(hops, 0)), 0.f);
-  if (hops <= 0) return hop;
-  BandAnalyzer& analyzer = contourAnalyzer(sampleRate, win);
-  std::vector<float> frame(static_cast<size_t>(win)), e(static_cast<size_t>(hops));
-  for (int k = 0; k < hops; ++k) {
-    const int64_t first = static_cast<int64_t>(k) * hop + hop / 2 - win / 2;
-    for (int j = 0; j < win; ++j) {
-      const int64_t idx = first + j;
-      frame[j] = (idx >= 0 && idx < static_cast<int64_t>(n)) ? samples[idx] : 0.f;
-    }
-    e[k] = analyzer.bandDbOnly(frame.data());
-  }
+int contourHop(int sampleRate) { return std::max(1, sampleRate / 100); }
+int contourWin(int sampleRate) { return static_cast<int>(std::lround(sampleRate * 0.032f)); }
+
+// The raw contour smoothed over 3 hops.
+void smoothContour(const float* e, int hops, std::vector<float>* smoothed) {
   auto& s = *smoothed;
+  s.assign(static_cast<size_t>(std::max(hops, 0)), 0.f);
   for (int k = 0; k < hops; ++k) {
     const int a = std::max(0, k - 1), b = std::min(hops - 1, k + 1);
     float sum = 0;
     for (int j = a; j <= b; ++j) sum += e[j];
     s[k] = sum / static_cast<float>(b - a + 1);
   }
+}
+
+// Band energy (dB) per 10 ms hop, smoothed over 3 hops (see bandContourHops). Returns the hop
+// length in samples.
+int bandContour(const float* samples, size_t n, int sampleRate, std::vector<float>* smoothed) {
+  const int hop = contourHop(sampleRate);
+  const int hops = static_cast<int>(n / static_cast<size_t>(hop));
+  std::vector<float> e(static_cast<size_t>(std::max(hops, 0)));
+  if (hops > 0) bandContourHops(samples, n, sampleRate, 0, e.data());
+  smoothContour(e.data(), hops, smoothed);
   return hop;
 }
 
+}  // namespace
+
+int bandContourHops(const float* samples, size_t n, int sampleRate, int firstHop, float* out) {
+  const int hop = contourHop(sampleRate);
+  const int win = contourWin(sampleRate);
+  const int hops = static_cast<int>(n / static_cast<size_t>(hop));
+  firstHop = std::max(firstHop, 0);
+  if (hops > firstHop) {
+    BandAnalyzer& analyzer = contourAnalyzer(sampleRate, win);
+    std::vector<float> frame(static_cast<size_t>(win));
+    for (int k = firstHop; k < hops; ++k) {
+      const int64_t first = static_cast<int64_t>(k) * hop + hop / 2 - win / 2;
+      for (int j = 0; j < win; ++j) {
+        const int64_t idx = first + j;
+        frame[j] = (idx >= 0 && idx < static_cast<int64_t>(n)) ? samples[idx] : 0.f;
+      }
+      out[k - firstHop] = analyzer.bandDbOnly(frame.data());
+    }
+  }
+  // Frame k ends (exclusive) at k * hop + reach.
+  const int64_t reach = hop / 2 - win / 2 + win;
+  const int64_t settled = static_cast<int64_t>(n) >= reach ? (static_cast<int64_t>(n) - reach) / hop + 1 : 0;
+  return static_cast<int>(std::min<int64_t>(settled, hops));
+}
+
+namespace {
 }  // namespace
 
 bool findSpeechExtent(const float* samples, size_t n, int sampleRate, float dropDb, float marginMs, float keepWithinDb, int64_t* start,
@@ -461,12 +485,22 @@ bool findSpeechExtent(const float* samples, size_t n, int sampleRate, float drop
 }
 
 std::vector<Valley> findEnergyValleys(const float* samples, size_t n, int sampleRate, float minDepthDb, float minPieceMs) {
+  if (sampleRate < 4000 || n == 0) return {};
+  const int hop = contourHop(sampleRate);
+  const int hops = static_cast<int>(n / static_cast<size_t>(hop));
+  std::vector<float> e(static_cast<size_t>(std::max(hops, 0)));
+  if (hops > 0) bandContourHops(samples, n, sampleRate, 0, e.data());
+  return findContourValleys(e.data(), hops, sampleRate, minDepthDb, minPieceMs);
+}
+
+std::vector<Valley> findContourValleys(const float* bandDb, int hopCount, int sampleRate, float minDepthDb, float minPieceMs) {
   std::vector<Valley> out;
-  if (sampleRate < 4000 || n == 0) return out;
+  if (sampleRate < 4000 || hopCount <= 0 || !bandDb) return out;
   const float hopMs = 10.f;
   const int minPiece = std::max(1, static_cast<int>(std::lround(minPieceMs / hopMs)));
+  const int hop = contourHop(sampleRate);
   std::vector<float> s;
-  const int hop = bandContour(samples, n, sampleRate, &s);
+  smoothContour(bandDb, hopCount, &s);
   const int hops = static_cast<int>(s.size());
   if (hops < 2 * minPiece + 1) return out;
   std::vector<float> leftMax(s.size()), rightMax(s.size());

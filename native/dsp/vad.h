@@ -128,6 +128,17 @@ struct Valley {
 };
 std::vector<Valley> findEnergyValleys(const float* samples, size_t n, int sampleRate, float minDepthDb, float minPieceMs);
 
+// The same valleys found in a band contour already computed (bandContourHops from hop 0 of the
+// same samples): a stream that looks at its growing open audio at every hop keeps the contour and
+// adds only the new hops, instead of analysing all of the audio again.
+std::vector<Valley> findContourValleys(const float* bandDb, int hops, int sampleRate, float minDepthDb, float minPieceMs);
+
+// Band energy (dB, 300-3400 Hz) of the 10 ms hops [firstHop, n / hop) of `samples` (hop =
+// sampleRate / 100), frame k a 32 ms window centred on k * hop + hop / 2, zero outside the samples;
+// writes n / hop - firstHop values to `out`. Returns the first hop whose frame reaches past the end:
+// it and the hops after it change when samples are appended; those before it never do.
+int bandContourHops(const float* samples, size_t n, int sampleRate, int firstHop, float* out);
+
 // Where the speech in a segment starts and ends: the first and last 10 ms hop whose band energy is
 // within `dropDb` of the segment's peak and 6 dB above its quietest tenth, widened by `marginMs`.
 // Classifiers trained on tightly trimmed clips (FSDD) lose accuracy on the endpointer's generous

@@ -30,6 +30,15 @@ int copyEvents(sd_vad* h, size_t n, double* out, int maxEvents) {
   return static_cast<int>(n);
 }
 
+int writeValleys(const std::vector<spoken_digits::Valley>& valleys, double* out, int maxValleys) {
+  for (size_t i = 0; i < valleys.size() && static_cast<int>(i) < maxValleys && out; ++i) {
+    out[3 * i + 0] = static_cast<double>(valleys[i].sample);
+    out[3 * i + 1] = valleys[i].depthDb;
+    out[3 * i + 2] = valleys[i].lowMs;
+  }
+  return static_cast<int>(valleys.size());
+}
+
 }  // namespace
 
 extern "C" {
@@ -83,13 +92,19 @@ void sd_vad_state(sd_vad* h, double* out) {
 
 int sd_find_valleys(const float* samples, int n, int sampleRate, float minDepthDb, float minPieceMs, double* out, int maxValleys) {
   if (!samples || n <= 0) return 0;
-  const auto valleys = spoken_digits::findEnergyValleys(samples, static_cast<size_t>(n), sampleRate, minDepthDb, minPieceMs);
-  for (size_t i = 0; i < valleys.size() && static_cast<int>(i) < maxValleys && out; ++i) {
-    out[3 * i + 0] = static_cast<double>(valleys[i].sample);
-    out[3 * i + 1] = valleys[i].depthDb;
-    out[3 * i + 2] = valleys[i].lowMs;
-  }
-  return static_cast<int>(valleys.size());
+  return writeValleys(spoken_digits::findEnergyValleys(samples, static_cast<size_t>(n), sampleRate, minDepthDb, minPieceMs), out, maxValleys);
+}
+
+int sd_band_contour(const float* samples, int n, int sampleRate, int firstHop, float* out, int maxOut) {
+  if (!samples || n < 0 || sampleRate < 4000 || firstHop < 0 || !out) return -1;
+  const int hops = n / std::max(1, sampleRate / 100);
+  if (maxOut < hops - firstHop) return -1;
+  return spoken_digits::bandContourHops(samples, static_cast<size_t>(n), sampleRate, firstHop, out);
+}
+
+int sd_contour_valleys(const float* bandDb, int hops, int sampleRate, float minDepthDb, float minPieceMs, double* out, int maxValleys) {
+  if (!bandDb || hops <= 0) return 0;
+  return writeValleys(spoken_digits::findContourValleys(bandDb, hops, sampleRate, minDepthDb, minPieceMs), out, maxValleys);
 }
 
 int sd_speech_extent(const float* samples, int n, int sampleRate, float dropDb, float marginMs, float keepWithinDb, double* out) {

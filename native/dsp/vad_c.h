@@ -29,6 +29,14 @@ void sd_vad_state(sd_vad* vad, double* out);
 // (sample offset, depth dB, low-stretch ms). Returns the number found.
 int sd_find_valleys(const float* samples, int n, int sample_rate, float min_depth_db, float min_piece_ms, double* out, int max_valleys);
 
+// Raw band contour (dB per 10 ms hop, see bandContourHops in vad.h) of hops [first_hop, n / hop)
+// into out (room for max_out values). Returns the first hop that changes when samples are appended,
+// or -1 for bad arguments (no samples, rate under 4000 Hz, too little room).
+int sd_band_contour(const float* samples, int n, int sample_rate, int first_hop, float* out, int max_out);
+
+// sd_find_valleys on a contour sd_band_contour made (from hop 0).
+int sd_contour_valleys(const float* band_db, int hops, int sample_rate, float min_depth_db, float min_piece_ms, double* out, int max_valleys);
+
 // Speech extent inside a segment (see findSpeechExtent in vad.h); writes start and end sample to
 // out[0..1]. Returns 1, or 0 when nothing stands out.
 int sd_speech_extent(const float* samples, int n, int sample_rate, float drop_db, float margin_ms, float keep_within_db, double* out);

@@ -212,6 +212,38 @@ int main() {
       found = found || (abs >= where[0].end && abs <= where[1].start);
     }
     CHECK(found, "no valley between two clips (%zu valleys)", valleys.size());
+
+    // A contour grown hop by hop, as a stream grows it (each call from the first unsettled hop),
+    // is the contour of the whole audio, and its valleys are findEnergyValleys' own.
+    std::vector<float> grown;
+    int settled = 0;
+    bool same = true;
+    for (size_t n = 0; n <= seg.size(); n += 80 + (n % 7)) {
+      const int hops = static_cast<int>(n / 80);
+      std::vector<float> part(static_cast<size_t>(std::max(0, hops - settled)));
+      const int next = bandContourHops(seg.data(), n, 8000, settled, part.data());
+      grown.resize(static_cast<size_t>(settled));
+      grown.insert(grown.end(), part.begin(), part.end());
+      same = same && next <= hops && next >= settled - 1;
+      settled = next;
+    }
+    const int hops = static_cast<int>(seg.size() / 80);
+    std::vector<float> whole(static_cast<size_t>(hops));
+    bandContourHops(seg.data(), seg.size(), 8000, 0, whole.data());
+    // The last sizes stepped past seg.size(): finish with the whole length.
+    std::vector<float> tail(static_cast<size_t>(hops - settled));
+    bandContourHops(seg.data(), seg.size(), 8000, settled, tail.data());
+    grown.resize(static_cast<size_t>(settled));
+    grown.insert(grown.end(), tail.begin(), tail.end());
+    CHECK(same && grown == whole, "a contour grown hop by hop differs from the whole one (%zu vs %zu hops)", grown.size(), whole.size());
+    const auto fromContour = findContourValleys(whole.data(), hops, 8000, 10, 100);
+    bool equal = fromContour.size() == valleys.size();
+    for (size_t i = 0; equal && i < valleys.size(); ++i)
+      equal = fromContour[i].sample == valleys[i].sample && fromContour[i].depthDb == valleys[i].depthDb && fromContour[i].lowMs == valleys[i].lowMs;
+    CHECK(equal, "findContourValleys found %zu valleys, findEnergyValleys %zu", fromContour.size(), valleys.size());
+    // Settled hops: frame k (32 ms, centred on k * 80 + 40) ends at k * 80 + 168.
+    CHECK(bandContourHops(seg.data(), 1000, 8000, 12, whole.data()) == 11, "1000 samples: hops 0-10 are settled (hop 10 ends at 968)");
+    CHECK(bandContourHops(seg.data(), 50, 8000, 0, whole.data()) == 0, "50 samples: no hop");
   }
 
   return spoken_digits_test::finish("vad_test");

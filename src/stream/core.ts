@@ -108,11 +108,23 @@ export interface NativeCaptureBinding {
   portAudioVersion: string;
 }
 
+/** Part of a band contour (native/dsp/vad.h bandContourHops). */
+export interface ContourPart {
+  /** Band energy (dB, 300-3400 Hz) of the 10 ms hops firstHop .. floor(samples / hop) - 1. */
+  bandDb: Float32Array;
+  /** The first hop that changes when samples are appended (those before it never do). */
+  settledHops: number;
+}
+
 /** The streaming half of the C++ core: the endpointer and the valley finder, native or wasm. */
 export interface StreamCore extends SpeechExtentFinder {
   readonly name: 'native' | 'wasm';
   createVad(options: VadOptions): VadHandle;
   findValleys(samples: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[];
+  /** The band contour of `samples` from hop `firstHop` on (what findValleys analyses, before smoothing). */
+  bandContour(samples: Float32Array, sampleRate: number, firstHop: number): ContourPart;
+  /** findValleys on a contour made by bandContour from hop 0 (positions are offsets into its samples). */
+  contourValleys(bandDb: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[];
 }
 
 /**
@@ -128,6 +140,8 @@ export async function speechCutter(trim: SpeechTrim | null, sampleRate: number, 
 interface NativeVadBinding {
   Vad: new (options: VadOptions) => VadHandle;
   findValleys(samples: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[];
+  bandContour(samples: Float32Array, sampleRate: number, firstHop: number): ContourPart;
+  contourValleys(bandDb: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[];
   speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number, keepWithinDb?: number): [number, number] | null;
   CaptureStream?: NativeCaptureBinding['CaptureStream'];
   captureUnavailable?: string;
@@ -138,6 +152,8 @@ function nativeCore(addon: NativeVadBinding): StreamCore {
     name: 'native',
     createVad: (options) => new addon.Vad(options),
     findValleys: (samples, rate, depth, piece) => addon.findValleys(samples, rate, depth, piece),
+    bandContour: (samples, rate, firstHop) => addon.bandContour(samples, rate, firstHop),
+    contourValleys: (bandDb, rate, depth, piece) => addon.contourValleys(bandDb, rate, depth, piece),
     speechExtent: (samples, rate, drop, margin, keep) => addon.speechExtent(samples, rate, drop, margin, keep ?? 0),
   };
 }
@@ -158,7 +174,7 @@ export function loadStreamCore(prefer?: 'native' | 'wasm'): Promise<StreamCore> 
     if (prefer !== 'wasm') {
       try {
         const addon = loadNativeBinding() as unknown as NativeVadBinding;
-        if (typeof addon.Vad !== 'function' || typeof addon.speechExtent !== 'function') throw new Error('the addon has no VAD (built from older sources?)');
+        if (typeof addon.Vad !== 'function' || typeof addon.bandContour !== 'function') throw new Error('the addon has no VAD (built from older sources?)');
         return nativeCore(addon);
       } catch (err) {
         reasons.push(`native: ${(err as Error).message}`);

@@ -7,7 +7,8 @@ import {
   DEFAULT_QUIET_PAUSE_MS,
   DEFAULT_MIN_SPEECH_MS,
   DEFAULT_SURE_ANY_LENGTH_DB,
-  findSurePauses,
+  contourValleys,
+  surePauses,
   splitSegment,
   type SegmentClassifier,
   type SegmentPrediction,
@@ -188,6 +189,41 @@ class History {
 }
 
 /**
+ * The band contour of the open audio not yet recognized (the early split's valley search looks at it
+ * at every hop): kept from hop to hop, so each hop analyses only the newest few 10 ms frames instead
+ * of all of the open audio again (the search was O(n^2) in the length of the open speech).
+ */
+class OpenContour {
+  private bandDb = new Float32Array(512);
+  private hops = 0;
+  private settled = 0;
+  private start = -1;
+  constructor(
+    private readonly core: StreamCore,
+    private readonly sampleRate: number,
+  ) {}
+
+  /** The contour of `audio`, which starts at stream position `start` (a new start begins a new contour). */
+  update(start: number, audio: Float32Array): Float32Array {
+    if (start !== this.start) {
+      this.start = start;
+      this.hops = this.settled = 0;
+    }
+    const part = this.core.bandContour(audio, this.sampleRate, this.settled);
+    const hops = this.settled + part.bandDb.length;
+    if (hops > this.bandDb.length) {
+      const grown = new Float32Array(Math.max(hops, 2 * this.bandDb.length));
+      grown.set(this.bandDb.subarray(0, this.settled));
+      this.bandDb = grown;
+    }
+    this.bandDb.set(part.bandDb, this.settled);
+    this.hops = hops;
+    this.settled = part.settledHops;
+    return this.bandDb.subarray(0, this.hops);
+  }
+}
+
+/**
  * The streaming decision logic of one audio stream (one timeline at one rate), shared by the Node
  * Listener and the kiosk page: blocks in, endpointer (C++ VAD, native or wasm) → early recognition
  * of speech followed by a short pause → connected-digit split + classification → digit / rejected
@@ -213,6 +249,7 @@ export class StreamDecoder {
   private quietSamples = 0;
   private digits = 0;
   private rejected = 0;
+  private readonly openContour: OpenContour;
 
   constructor(
     private readonly core: StreamCore,
@@ -231,6 +268,7 @@ export class StreamDecoder {
     this.vad = core.createVad({ ...v, ...this.vadConfig, sampleRate, sensitivity: opts.sensitivity ?? 0.5 });
     const seconds = (this.vadConfig.maxSpeechMs + this.vadConfig.preRollMs + this.vadConfig.hangoverMs) / 1000 + 2;
     this.history = new History(Math.ceil(seconds * sampleRate));
+    this.openContour = new OpenContour(core, sampleRate);
   }
 
   /** Samples fed so far. */
@@ -365,10 +403,11 @@ export class StreamDecoder {
   private async splitEarly(): Promise<void> {
     const split = this.opts.split;
     if (split === false || split?.earlySplit === false) return;
-    // Searched at every hop: a view, not a copy of the open audio (what is recognized is copied below).
+    // Searched at every hop: a view, not a copy of the open audio (what is recognized is copied below),
+    // and its contour grows by the new hops only.
     const audio = this.history.view(this.consumedTo, this.fed);
-    const sureAnyLengthDb = (split?.sureAnyLengthDb ?? DEFAULT_SURE_ANY_LENGTH_DB) - EARLY_SPLIT_SHALLOWER_DB;
-    const pauses = findSurePauses(audio, this.sampleRate, this.core, { ...split, sureAnyLengthDb, minPieceMs: EARLY_SPLIT_AFTER_MS });
+    const options: SplitOptions = { ...split, sureAnyLengthDb: (split?.sureAnyLengthDb ?? DEFAULT_SURE_ANY_LENGTH_DB) - EARLY_SPLIT_SHALLOWER_DB, minPieceMs: EARLY_SPLIT_AFTER_MS };
+    const pauses = surePauses(contourValleys(this.core, this.openContour.update(this.consumedTo, audio), this.sampleRate, options), options);
     for (let i = pauses.length - 1; i >= 0; i--) {
       const cut = pauses[i].sample;
       // Each pause is tried once: speech that did not pass waits for the next pause or the segment's end.

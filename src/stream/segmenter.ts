@@ -55,12 +55,16 @@ function isSurePause(v: Valley, options: SplitOptions = {}): boolean {
 }
 
 /**
- * The sure pauses between words in `samples` (see SplitOptions.sureDepthDb, sureAnyLengthDb): the
- * valleys splitSegment cuts at unconditionally.
+ * The sure pauses between words among the energy valleys of some audio (see SplitOptions.sureDepthDb,
+ * sureAnyLengthDb): the valleys splitSegment cuts at unconditionally.
  */
-export function findSurePauses(samples: Float32Array, sampleRate: number, core: StreamCore, options: SplitOptions = {}): Valley[] {
-  const valleys = core.findValleys(samples, sampleRate, options.minDepthDb ?? DEFAULT_MIN_DEPTH_DB, options.minPieceMs ?? DEFAULT_MIN_PIECE_MS);
+export function surePauses(valleys: readonly Valley[], options: SplitOptions = {}): Valley[] {
   return valleys.filter((v) => isSurePause(v, options));
+}
+
+/** The energy valleys splitSegment weighs (SplitOptions.minDepthDb), found in a band contour of the audio. */
+export function contourValleys(core: StreamCore, bandDb: Float32Array, sampleRate: number, options: SplitOptions = {}): Valley[] {
+  return core.contourValleys(bandDb, sampleRate, options.minDepthDb ?? DEFAULT_MIN_DEPTH_DB, options.minPieceMs ?? DEFAULT_MIN_PIECE_MS);
 }
 
 /**

@@ -1,7 +1,7 @@
 // Browser-safe (the kiosk uses the same endpointer): no Node imports here.
 import createSdDsp from '../../wasm/dist/sd_dsp.mjs';
 import { AudioInputError, BackendUnavailableError } from '../errors.js';
-import type { StreamCore, Valley, VadEvent, VadHandle, VadOptions, VadState } from './core.js';
+import type { ContourPart, StreamCore, Valley, VadEvent, VadHandle, VadOptions, VadState } from './core.js';
 
 type Fn = (...args: number[]) => number;
 interface VadModule {
@@ -18,6 +18,8 @@ interface VadModule {
   _sd_vad_flush: Fn;
   _sd_vad_state: Fn;
   _sd_find_valleys: Fn;
+  _sd_band_contour: Fn;
+  _sd_contour_valleys: Fn;
   _sd_speech_extent: Fn;
 }
 
@@ -92,6 +94,32 @@ class WasmVad implements VadHandle {
 }
 
 /** The endpointer from wasm/dist (same C++ as the addon), for the browser and addon-less installs. */
+/**
+ * A contour frame (32 ms) reaches 11 ms before its 10 ms hop, so a signal cut this many hops before
+ * a hop frames that hop and the ones after it exactly as the whole signal does.
+ */
+const CONTOUR_LEAD_HOPS = 4;
+
+/** Copies `input` (4-byte values) into the module and reads back the valleys `run` finds. */
+function valleysOf(m: VadModule, input: Float32Array, run: (inputPtr: number, outPtr: number, max: number) => number): Valley[] {
+  const max = 64;
+  const sp = m._malloc(input.length * 4);
+  const op = m._malloc(max * 3 * 8);
+  try {
+    m.HEAPF32.set(input, sp >> 2);
+    const n = Math.min(max, run(sp, op, max));
+    const out: Valley[] = [];
+    for (let i = 0; i < n; i++) {
+      const f = m.HEAPF64.subarray((op >> 3) + 3 * i, (op >> 3) + 3 * i + 3);
+      out.push({ sample: f[0], depthDb: f[1], lowMs: f[2] });
+    }
+    return out;
+  } finally {
+    m._free(sp);
+    m._free(op);
+  }
+}
+
 export async function loadWasmStreamCore(): Promise<StreamCore> {
   let m: VadModule;
   try {
@@ -99,7 +127,7 @@ export async function loadWasmStreamCore(): Promise<StreamCore> {
   } catch (err) {
     throw new BackendUnavailableError(`wasm core failed to load: ${(err as Error)?.message ?? err}`, { cause: err });
   }
-  if (typeof m._sd_vad_create !== 'function' || typeof m._sd_speech_extent !== 'function') throw new BackendUnavailableError('wasm/dist was built without the VAD exports; run npm run build:wasm');
+  if (typeof m._sd_vad_create !== 'function' || typeof m._sd_band_contour !== 'function') throw new BackendUnavailableError('wasm/dist was built without the VAD exports; run npm run build:wasm');
   return {
     name: 'wasm',
     createVad(o: VadOptions): VadHandle {
@@ -123,18 +151,27 @@ export async function loadWasmStreamCore(): Promise<StreamCore> {
     },
     findValleys(samples: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[] {
       if (samples.length === 0) return [];
-      const max = 64;
-      const sp = m._malloc(samples.length * 4);
-      const op = m._malloc(max * 3 * 8);
+      return valleysOf(m, samples, (sp, op, max) => m._sd_find_valleys(sp, samples.length, sampleRate, minDepthDb, minPieceMs, op, max));
+    },
+    contourValleys(bandDb: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[] {
+      if (bandDb.length === 0) return [];
+      return valleysOf(m, bandDb, (sp, op, max) => m._sd_contour_valleys(sp, bandDb.length, sampleRate, minDepthDb, minPieceMs, op, max));
+    },
+    bandContour(samples: Float32Array, sampleRate: number, firstHop: number): ContourPart {
+      if (!(sampleRate >= 4000) || !(firstHop >= 0)) throw new RangeError('bandContour: sampleRate must be >= 4000 and firstHop >= 0');
+      // Only the samples the asked hops' frames reach are copied in (a stream asks for its newest
+      // hops at every hop): a signal that starts CONTOUR_LEAD_HOPS hops before them frames them alike.
+      const hop = Math.max(1, Math.floor(sampleRate / 100));
+      const skip = Math.max(0, Math.floor(firstHop) - CONTOUR_LEAD_HOPS);
+      const part = samples.subarray(skip * hop);
+      const count = Math.max(0, Math.floor(part.length / hop) - (firstHop - skip));
+      const sp = m._malloc(Math.max(1, part.length) * 4);
+      const op = m._malloc(Math.max(1, count) * 4);
       try {
-        m.HEAPF32.set(samples, sp >> 2);
-        const n = Math.min(max, m._sd_find_valleys(sp, samples.length, sampleRate, minDepthDb, minPieceMs, op, max));
-        const out: Valley[] = [];
-        for (let i = 0; i < n; i++) {
-          const f = m.HEAPF64.subarray((op >> 3) + 3 * i, (op >> 3) + 3 * i + 3);
-          out.push({ sample: f[0], depthDb: f[1], lowMs: f[2] });
-        }
-        return out;
+        m.HEAPF32.set(part, sp >> 2);
+        const settled = m._sd_band_contour(sp, part.length, sampleRate, firstHop - skip, op, count);
+        if (settled < 0) throw new RangeError('bandContour: the core refused its arguments');
+        return { bandDb: m.HEAPF32.slice(op >> 2, (op >> 2) + count), settledHops: settled + skip };
       } finally {
         m._free(sp);
         m._free(op);

@@ -94,6 +94,38 @@ describe('stream core (VAD/endpointer, native and wasm)', function () {
     }
   });
 
+  it('grows a band contour hop by hop (as the early split does) into the whole audio\'s, whose valleys are findValleys\' own (both builds)', () => {
+    const s = makeDigitString('3857', 'nicolas', rng(6), { minPauseMs: 60, maxPauseMs: 200, leadMs: 100 });
+    for (const core of [native, wasm]) {
+      let grown = new Float32Array(0);
+      let settled = 0;
+      // Odd block sizes, as a stream's blocks may be.
+      for (let n = 0; n <= s.samples.length; n += 80 + (n % 13)) {
+        const part = core.bandContour(s.samples.subarray(0, n), 8000, settled);
+        assert.equal(settled + part.bandDb.length, Math.floor(n / 80), `${core.name}: hops at ${n} samples`);
+        const next = new Float32Array(settled + part.bandDb.length);
+        next.set(grown.subarray(0, settled));
+        next.set(part.bandDb, settled);
+        grown = next;
+        assert.ok(part.settledHops >= settled && part.settledHops <= next.length, `${core.name}: settled ${part.settledHops} after ${settled}`);
+        settled = part.settledHops;
+      }
+      const whole = core.bandContour(s.samples, 8000, 0).bandDb;
+      const last = core.bandContour(s.samples, 8000, settled).bandDb;
+      const joined = new Float32Array(whole.length);
+      joined.set(grown.subarray(0, settled));
+      joined.set(last, settled);
+      assert.deepEqual(joined, whole, `${core.name}: grown contour`);
+      assert.deepEqual(core.contourValleys(whole, 8000, 8, 80), core.findValleys(s.samples, 8000, 8, 80), `${core.name}: valleys`);
+      assert.ok(core.contourValleys(whole, 8000, 8, 80).length >= 3, `${core.name}: the pauses between four digits`);
+      assert.throws(() => core.bandContour(s.samples, 100, 0), /sampleRate/);
+    }
+    // The two builds' contours agree (float sums in another order: within a hundredth of a dB).
+    const a = native.bandContour(s.samples, 8000, 0).bandDb;
+    const b = wasm.bandContour(s.samples, 8000, 0).bandDb;
+    assert.ok(a.every((v, i) => Math.abs(v - b[i]) < 0.01), 'native and wasm contours');
+  });
+
   it('refuses impossible settings with a message', () => {
     for (const core of [native, wasm]) {
       assert.throws(() => core.createVad({ sampleRate: 8000, sensitivity: 7 }), /sensitivity must be in 0\.\.1/);
