@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadFeatureBackend } from '../src/features/index.js';
-import { NONE_LABEL_INDEX, loadWordAudio, noneExamples } from '../src/train/dataset.js';
+import { NONE_LABEL_INDEX, loadWordAudio, noneExamples, wordExcerpt } from '../src/train/dataset.js';
 import { Rng } from '../src/train/random.js';
 
 const RATE = 8000;
@@ -56,5 +56,23 @@ describe('train: "not a digit" examples', function () {
     assert.equal(drawn.size, words.length, 'every word comes up over 50 draws');
     const fixed = noneExamples(words, 10, RATE, new Rng(1));
     assert.ok(fixed.slice(0, 3).every((e) => e.audio instanceof Float32Array), 'validation words are fixed audio, the same every epoch');
+  });
+
+  it('draws a 0.3-1.0 s excerpt of a phrase (a clip over 1.1 s), somewhere different each time, and a word whole', () => {
+    const phrase = Float32Array.from({ length: 4 * RATE }, (_, i) => i);
+    const r = new Rng(5);
+    const starts = new Set<number>();
+    for (let k = 0; k < 40; k++) {
+      const x = wordExcerpt(phrase, RATE, r);
+      assert.ok(x.length >= 0.3 * RATE && x.length <= 1.0 * RATE, `excerpt of ${x.length} samples`);
+      // A contiguous stretch of the phrase (its samples are their own positions).
+      assert.ok(x[0] >= 0 && x[x.length - 1] === x[0] + x.length - 1 && x[x.length - 1] < phrase.length);
+      starts.add(x[0]);
+    }
+    assert.ok(starts.size > 30, `${starts.size} different starts of 40`);
+    const word = new Float32Array(Math.round(1.1 * RATE));
+    assert.equal(wordExcerpt(word, RATE, r), word, 'a clip of up to 1.1 s is drawn whole');
+    const ex = noneExamples([phrase], 10, RATE, new Rng(1), { freshWords: true });
+    assert.ok(draw(ex[0], r).length <= RATE, 'a word slot that draws a phrase gets an excerpt');
   });
 });

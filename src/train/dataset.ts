@@ -55,6 +55,21 @@ export function digitExamples(audio: readonly Float32Array[], clips: readonly Fs
   return audio.map((a, i) => ({ audio: a, label: clips[i].digit }));
 }
 
+/** Word clips longer than this are phrases (real prompts): a training draw takes an excerpt of them. */
+const WORD_EXCERPT_OVER_S = 1.1;
+
+/**
+ * A random 0.3-1.0 s stretch of a clip longer than WORD_EXCERPT_OVER_S (else the clip as it is): a
+ * phrase has many word-sized pieces, and the stream classifies pieces of that size, while the feature
+ * shaping alone would always take the same loudest second of it.
+ */
+export function wordExcerpt(clip: Float32Array, sampleRate: number, rng: Rng): Float32Array {
+  if (clip.length <= WORD_EXCERPT_OVER_S * sampleRate) return clip;
+  const len = Math.round(rng.uniform(0.3, 1.0) * sampleRate);
+  const start = Math.floor(rng.uniform(0, clip.length - len));
+  return clip.subarray(start, start + len);
+}
+
 /**
  * "Not a digit" examples: recorded non-digit words (augmented like speech), plus noise of random
  * colour and level and near-silence, made fresh every epoch. With `freshWords` every word slot
@@ -72,7 +87,7 @@ export function noneExamples(
   const out: Example[] = [];
   const nWords = Math.min(words.length, Math.round(count * 0.6));
   if (options.freshWords) {
-    for (let k = 0; k < nWords; k++) out.push({ audio: (r: Rng) => r.pick(words), label: NONE_LABEL_INDEX });
+    for (let k = 0; k < nWords; k++) out.push({ audio: (r: Rng) => wordExcerpt(r.pick(words), sampleRate, r), label: NONE_LABEL_INDEX });
   } else {
     const picked = rng.shuffle(words.map((_, i) => i)).slice(0, nWords);
     for (const i of picked) out.push({ audio: words[i], label: NONE_LABEL_INDEX });
