@@ -153,6 +153,14 @@ class VadWrap : public Napi::ObjectWrap<VadWrap> {
   std::vector<VadEvent> events_;
 };
 
+// info[0] is a Float32Array and info[1 .. numbers] are numbers.
+bool floatsThenNumbers(const Napi::CallbackInfo& info, size_t numbers) {
+  if (info.Length() < numbers + 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return false;
+  for (size_t i = 1; i <= numbers; ++i)
+    if (!info[i].IsNumber()) return false;
+  return true;
+}
+
 Napi::Array valleyArray(Napi::Env env, const std::vector<spoken_digits::Valley>& valleys) {
   Napi::Array out = Napi::Array::New(env, valleys.size());
   for (size_t i = 0; i < valleys.size(); ++i) {
@@ -167,9 +175,7 @@ Napi::Array valleyArray(Napi::Env env, const std::vector<spoken_digits::Valley>&
 
 Napi::Value FindValleys(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
-      !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber())
-    return throwType(env, "findValleys(samples: Float32Array, sampleRate, minDepthDb, minPieceMs)");
+  if (!floatsThenNumbers(info, 3)) return throwType(env, "findValleys(samples: Float32Array, sampleRate, minDepthDb, minPieceMs)");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
   return valleyArray(env, spoken_digits::findEnergyValleys(a.Data(), a.ElementLength(), info[1].As<Napi::Number>().Int32Value(),
                                                            info[2].As<Napi::Number>().FloatValue(), info[3].As<Napi::Number>().FloatValue()));
@@ -178,9 +184,7 @@ Napi::Value FindValleys(const Napi::CallbackInfo& info) {
 // bandContour(samples, sampleRate, firstHop) -> { bandDb: Float32Array (hops firstHop..), settledHops }
 Napi::Value BandContour(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
-      !info[1].IsNumber() || !info[2].IsNumber())
-    return throwType(env, "bandContour(samples: Float32Array, sampleRate, firstHop)");
+  if (!floatsThenNumbers(info, 2)) return throwType(env, "bandContour(samples: Float32Array, sampleRate, firstHop)");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
   const int rate = info[1].As<Napi::Number>().Int32Value();
   const int firstHop = info[2].As<Napi::Number>().Int32Value();
@@ -196,9 +200,7 @@ Napi::Value BandContour(const Napi::CallbackInfo& info) {
 
 Napi::Value ContourValleys(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
-      !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber())
-    return throwType(env, "contourValleys(bandDb: Float32Array, sampleRate, minDepthDb, minPieceMs)");
+  if (!floatsThenNumbers(info, 3)) return throwType(env, "contourValleys(bandDb: Float32Array, sampleRate, minDepthDb, minPieceMs)");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
   return valleyArray(env, spoken_digits::findContourValleys(a.Data(), static_cast<int>(a.ElementLength()), info[1].As<Napi::Number>().Int32Value(),
                                                             info[2].As<Napi::Number>().FloatValue(), info[3].As<Napi::Number>().FloatValue()));
@@ -206,8 +208,7 @@ Napi::Value ContourValleys(const Napi::CallbackInfo& info) {
 
 Napi::Value SpeechExtent(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
-      !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber() || (info.Length() > 4 && !info[4].IsNumber() && !info[4].IsUndefined()))
+  if (!floatsThenNumbers(info, 3) || (info.Length() > 4 && !info[4].IsNumber() && !info[4].IsUndefined()))
     return throwType(env, "speechExtent(samples: Float32Array, sampleRate, dropDb, marginMs, keepWithinDb?)");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
   const float keepWithinDb = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().FloatValue() : 0.f;
