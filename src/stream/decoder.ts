@@ -195,7 +195,6 @@ class History {
  */
 class OpenContour {
   private bandDb = new Float32Array(512);
-  private hops = 0;
   private settled = 0;
   private start = -1;
   constructor(
@@ -207,7 +206,7 @@ class OpenContour {
   update(start: number, audio: Float32Array): Float32Array {
     if (start !== this.start) {
       this.start = start;
-      this.hops = this.settled = 0;
+      this.settled = 0;
     }
     const part = this.core.bandContour(audio, this.sampleRate, this.settled);
     const hops = this.settled + part.bandDb.length;
@@ -217,9 +216,8 @@ class OpenContour {
       this.bandDb = grown;
     }
     this.bandDb.set(part.bandDb, this.settled);
-    this.hops = hops;
     this.settled = part.settledHops;
-    return this.bandDb.subarray(0, this.hops);
+    return this.bandDb.subarray(0, hops);
   }
 }
 
