@@ -189,7 +189,7 @@ Napi::Value BandContour(const Napi::CallbackInfo& info) {
   const int rate = info[1].As<Napi::Number>().Int32Value();
   const int firstHop = info[2].As<Napi::Number>().Int32Value();
   if (rate < 4000 || firstHop < 0) return throwRange(env, "bandContour: sampleRate must be >= 4000 and firstHop >= 0");
-  const int hops = static_cast<int>(a.ElementLength() / static_cast<size_t>(rate / 100));
+  const int hops = spoken_digits::contourHopCount(a.ElementLength(), rate);
   Napi::Float32Array db = Napi::Float32Array::New(env, static_cast<size_t>(std::max(0, hops - firstHop)));
   const int settled = spoken_digits::bandContourHops(a.Data(), a.ElementLength(), rate, firstHop, db.Data());
   Napi::Object o = Napi::Object::New(env);

@@ -421,23 +421,29 @@ void smoothContour(const float* e, int hops, std::vector<float>* smoothed) {
   }
 }
 
+// Band energy (dB) of every 10 ms hop of the samples (bandContourHops from hop 0).
+std::vector<float> rawContour(const float* samples, size_t n, int sampleRate) {
+  std::vector<float> e(static_cast<size_t>(contourHopCount(n, sampleRate)));
+  if (!e.empty()) bandContourHops(samples, n, sampleRate, 0, e.data());
+  return e;
+}
+
 // Band energy (dB) per 10 ms hop, smoothed over 3 hops (see bandContourHops). Returns the hop
 // length in samples.
 int bandContour(const float* samples, size_t n, int sampleRate, std::vector<float>* smoothed) {
-  const int hop = contourHop(sampleRate);
-  const int hops = static_cast<int>(n / static_cast<size_t>(hop));
-  std::vector<float> e(static_cast<size_t>(std::max(hops, 0)));
-  if (hops > 0) bandContourHops(samples, n, sampleRate, 0, e.data());
-  smoothContour(e.data(), hops, smoothed);
-  return hop;
+  const std::vector<float> e = rawContour(samples, n, sampleRate);
+  smoothContour(e.data(), static_cast<int>(e.size()), smoothed);
+  return contourHop(sampleRate);
 }
 
 }  // namespace
 
+int contourHopCount(size_t n, int sampleRate) { return static_cast<int>(n / static_cast<size_t>(contourHop(sampleRate))); }
+
 int bandContourHops(const float* samples, size_t n, int sampleRate, int firstHop, float* out) {
   const int hop = contourHop(sampleRate);
   const int win = contourWin(sampleRate);
-  const int hops = static_cast<int>(n / static_cast<size_t>(hop));
+  const int hops = contourHopCount(n, sampleRate);
   firstHop = std::max(firstHop, 0);
   if (hops > firstHop) {
     BandAnalyzer& analyzer = contourAnalyzer(sampleRate, win);
@@ -456,9 +462,6 @@ int bandContourHops(const float* samples, size_t n, int sampleRate, int firstHop
   const int64_t settled = static_cast<int64_t>(n) >= reach ? (static_cast<int64_t>(n) - reach) / hop + 1 : 0;
   return static_cast<int>(std::min<int64_t>(settled, hops));
 }
-
-namespace {
-}  // namespace
 
 bool findSpeechExtent(const float* samples, size_t n, int sampleRate, float dropDb, float marginMs, float keepWithinDb, int64_t* start,
                       int64_t* end) {
@@ -486,11 +489,8 @@ bool findSpeechExtent(const float* samples, size_t n, int sampleRate, float drop
 
 std::vector<Valley> findEnergyValleys(const float* samples, size_t n, int sampleRate, float minDepthDb, float minPieceMs) {
   if (sampleRate < 4000 || n == 0) return {};
-  const int hop = contourHop(sampleRate);
-  const int hops = static_cast<int>(n / static_cast<size_t>(hop));
-  std::vector<float> e(static_cast<size_t>(std::max(hops, 0)));
-  if (hops > 0) bandContourHops(samples, n, sampleRate, 0, e.data());
-  return findContourValleys(e.data(), hops, sampleRate, minDepthDb, minPieceMs);
+  const std::vector<float> e = rawContour(samples, n, sampleRate);
+  return findContourValleys(e.data(), static_cast<int>(e.size()), sampleRate, minDepthDb, minPieceMs);
 }
 
 std::vector<Valley> findContourValleys(const float* bandDb, int hopCount, int sampleRate, float minDepthDb, float minPieceMs) {

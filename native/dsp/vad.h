@@ -138,6 +138,8 @@ std::vector<Valley> findContourValleys(const float* bandDb, int hops, int sample
 // writes n / hop - firstHop values to `out`. Returns the first hop whose frame reaches past the end:
 // it and the hops after it change when samples are appended; those before it never do.
 int bandContourHops(const float* samples, size_t n, int sampleRate, int firstHop, float* out);
+// n / hop: how many hops bandContourHops analyses in `n` samples.
+int contourHopCount(size_t n, int sampleRate);
 
 // Where the speech in a segment starts and ends: the first and last 10 ms hop whose band energy is
 // within `dropDb` of the segment's peak and 6 dB above its quietest tenth, widened by `marginMs`.

@@ -97,8 +97,7 @@ int sd_find_valleys(const float* samples, int n, int sampleRate, float minDepthD
 
 int sd_band_contour(const float* samples, int n, int sampleRate, int firstHop, float* out, int maxOut) {
   if (!samples || n < 0 || sampleRate < 4000 || firstHop < 0 || !out) return -1;
-  const int hops = n / std::max(1, sampleRate / 100);
-  if (maxOut < hops - firstHop) return -1;
+  if (maxOut < spoken_digits::contourHopCount(static_cast<size_t>(n), sampleRate) - firstHop) return -1;
   return spoken_digits::bandContourHops(samples, static_cast<size_t>(n), sampleRate, firstHop, out);
 }
 

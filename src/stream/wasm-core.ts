@@ -93,7 +93,6 @@ class WasmVad implements VadHandle {
   }
 }
 
-/** The endpointer from wasm/dist (same C++ as the addon), for the browser and addon-less installs. */
 /**
  * A contour frame (32 ms) reaches 11 ms before its 10 ms hop, so a signal cut this many hops before
  * a hop frames that hop and the ones after it exactly as the whole signal does.
@@ -120,6 +119,7 @@ function valleysOf(m: VadModule, input: Float32Array, run: (inputPtr: number, ou
   }
 }
 
+/** The endpointer from wasm/dist (same C++ as the addon), for the browser and addon-less installs. */
 export async function loadWasmStreamCore(): Promise<StreamCore> {
   let m: VadModule;
   try {
