@@ -294,23 +294,28 @@ export class StreamDecoder {
   async feed(block: Float32Array): Promise<void> {
     const vad = this.vad;
     const levelStep = Math.max(1, Math.round((this.sampleRate * (this.opts.levelIntervalMs ?? 50)) / 1000));
-    // One endpointer hop (10 ms) at a time, so a pause is noticed as soon as it is heard.
+    // One endpointer hop (10 ms) at a time, so a pause is noticed as soon as it is heard. The hops are
+    // the stream's own (the endpointer's, from sample 0), not the block's: the decisions below are
+    // taken at the same samples however the audio is cut into blocks, so a file gives the same
+    // events from any source (stdin's chunk sizes vary from run to run).
     const hop = Math.max(1, Math.round(this.sampleRate / 100));
-    for (let i = 0; i < block.length; i += hop) {
-      const part = block.subarray(i, Math.min(block.length, i + hop));
+    for (let i = 0; i < block.length; ) {
+      const part = block.subarray(i, Math.min(block.length, i + hop - (this.fed % hop)));
+      i += part.length;
       this.history.append(part);
       this.fed += part.length;
       const events = vad.process(part);
       for (const e of events) await this.onVad(e);
+      if (this.fed % hop !== 0) continue; // the rest of this hop comes with the next block
       const st = vad.state();
       this.levelPeakDb = Math.max(this.levelPeakDb, st.levelDb);
-      this.trackQuiet(st.bandDb, part.length);
+      this.trackQuiet(st.bandDb, hop);
       // Only speech the endpointer would keep, were the segment to end now (not a tone or a noise burst).
       if (this.openStart >= 0 && st.segmentAccepted) {
         await this.recognizeEarly(Math.max(st.silentSamples, this.quietPause()));
         await this.splitEarly();
       }
-      this.sinceLevel += part.length;
+      this.sinceLevel += hop;
       if (this.sinceLevel >= levelStep) {
         this.sinceLevel = 0;
         this.sink('level', { timeMs: this.ms(st.samplesSeen), levelDb: this.levelPeakDb, noiseDb: st.noiseDb, speech: st.inSpeech });
