@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/stream.ts [--strings 120] [--pauses 120-450] [--speakers a,b] [--false-hours 1] [--soak-minutes 60] [--idle-seconds 20]
  *                           [--rate 8000] [--model FILE] [--threshold T] [--vad JSON] [--hangover 120] [--split JSON] [--accept-whole 0.9]
- *                           [--adapt-voice] [--seed 2024] [--idle-mic] [--json] [--help]
+ *                           [--adapt-voice] [--seed 2024] [--fresh-words] [--idle-mic] [--json] [--help]
  *
  * 1. Connected digits: FSDD test clips (takes 0-4) of one speaker joined into strings of 4-10 digits
  *    with 120-450 ms pauses (--pauses; e.g. 0-100 for digits run together; --speakers: only theirs, e.g.
@@ -15,7 +15,9 @@
  *    clip's peak and above its own background) to the digit's event (the audio the Listener had heard
  *    when it decided, plus compute); and the compute per segment.
  * 3. False digit events on non-digit audio (espeak-ng words, noise bursts, melodies, tiled with
- *    pauses to the requested length), per hour.
+ *    pauses to the requested length), per hour, and which words made them. By default each word has one
+ *    rendition (voice and speed) that the hour repeats, so a few renditions can make the whole figure;
+ *    --fresh-words speaks every occurrence anew in a random one of the four voices at 130-189 words/min.
  * 4. Soak: RSS while a long stream (digit strings and silence) is pushed as fast as possible.
  * 5. Idle: CPU and RSS of `digits listen` on a real-time low-noise input (what listening to a quiet
  *    room costs; a live microphone adds the capture thread).
@@ -48,12 +50,14 @@ const args = new BenchArgs(import.meta.url, {
   hangover: { type: 'string' },
   'accept-whole': { type: 'string' },
   'adapt-voice': { type: 'boolean' },
+  'fresh-words': { type: 'boolean' },
   seed: { type: 'string' },
   json: { type: 'boolean' },
 });
 const json = args.flag('json');
 const nStrings = args.number('strings', 120);
 const falseHours = args.number('false-hours', 1);
+const freshWords = args.flag('fresh-words');
 const soakMinutes = args.number('soak-minutes', 60);
 const idleSeconds = args.number('idle-seconds', 20);
 // Endpointer settings to try on every Listener here (strings, false events, soak), e.g. '{"hangoverMs":100,"postRollMs":40}'.
@@ -172,19 +176,23 @@ if (falseHours > 0) {
   const words = BENCH_WORDS;
   const voices = ['en-us', 'en', 'en-us+f3', 'en+m3'];
   const pool: Float32Array[] = [];
-  for (const w of words) pool.push(spokenWords(w, voices[Math.floor(r() * voices.length)], 130 + Math.floor(r() * 60)));
+  const speak = (w: string) => spokenWords(w, voices[Math.floor(r() * voices.length)], 130 + Math.floor(r() * 60));
+  for (const w of words) pool.push(speak(w));
   for (const k of ['whitenoise', 'pinknoise', 'brownnoise'] as const) for (const g of [-35, -20, -10]) pool.push(noiseBurst(k, 0.3 + r() * 0.7, g));
   pool.push(melody(['C4', 'E4', 'G4', 'C5'], 0.25), melody(['A3', 'C4', 'E4'], 0.4, 'sine'), melody(['D4', 'F4', 'A4', 'D5'], 0.3, 'square'), melody(['G3', 'B3', 'D4'], 0.5));
   const listener = await Listener.create({ recognizer, threshold, vad, split });
   let falseDigits = 0;
   let rejected = 0;
   const byKind = new Map<string, number>();
-  const spans: { endMs: number; kind: string }[] = [];
+  // The hour repeats one rendition of each word, so a few renditions can make most of its figure.
+  const byWord = new Map<string, number>();
+  const spans: { endMs: number; kind: string; word?: string }[] = [];
   listener.on('digit', (e) => {
     falseDigits++;
     const mid = (e.startMs + e.endMs) / 2;
-    const kind = spans.find((x) => x.endMs >= mid)?.kind ?? 'unknown';
-    byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+    const span = spans.find((x) => x.endMs >= mid);
+    byKind.set(span?.kind ?? 'unknown', (byKind.get(span?.kind ?? 'unknown') ?? 0) + 1);
+    if (span?.word) byWord.set(span.word, (byWord.get(span.word) ?? 0) + 1);
   });
   listener.on('rejected', () => rejected++);
   const target = falseHours * 3600 * 8000;
@@ -193,12 +201,12 @@ if (falseHours > 0) {
   while (fed < target) {
     const idx = Math.floor(r() * pool.length);
     const gain = 10 ** ((-12 + r() * 12) / 20);
-    const item = pool[idx].map((v) => v * gain);
+    const item = (freshWords && idx < words.length ? speak(words[idx]) : pool[idx]).map((v) => v * gain);
     const gap = silence(0.4 + r() * 1.2);
     for (let i = 0; i < gap.length; i++) gap[i] = 0.001 * (r() * 2 - 1);
     listener.push(concatFloat([item, gap]), 8000);
     fed += item.length + gap.length;
-    spans.push({ endMs: (fed / 8000) * 1000, kind: idx < words.length ? 'words' : idx < words.length + 9 ? 'noise' : 'melodies' });
+    spans.push({ endMs: (fed / 8000) * 1000, kind: idx < words.length ? 'words' : idx < words.length + 9 ? 'noise' : 'melodies', word: words[idx] });
     items++;
     if (items % 200 === 0) await listener.drained(); // keeps the queue (and memory) small
   }
@@ -210,6 +218,7 @@ if (falseHours > 0) {
     falseDigitsPerHour: +(falseDigits / (fed / 8000 / 3600)).toFixed(1),
     rejected,
     byKind: Object.fromEntries(byKind),
+    byWord: Object.fromEntries([...byWord].sort((a, b) => b[1] - a[1])),
   };
   log(`false events: ${JSON.stringify(results.falseEvents)}`);
 }
