@@ -209,6 +209,26 @@ export class DigitRecognizer {
     return prediction;
   }
 
+  /**
+   * Named outputs of the model's graph for each input, fed exactly as predictBatch feeds it (decoded,
+   * cut to speech, features): e.g. a layer's activations, for analysis. Each name must be one of the
+   * graph's outputs. One row per input, one array per name, in the given orders.
+   */
+  async graphOutputs(inputs: readonly AudioInput[], names: readonly string[]): Promise<Float32Array[][]> {
+    const missing = names.filter((n) => !this.session.outputNames.includes(n));
+    if (missing.length) throw new ModelError(`${this.source} has no output ${missing.join(', ')} (has ${this.session.outputNames.join(', ')})`);
+    if (inputs.length === 0) return [];
+    const decoded = await Promise.all(inputs.map((input) => decodeAudioInput(input, this.maxDurationSec)));
+    const { output } = await this.runModel(decoded.map((clip) => this.cutToSpeech(clip)), names);
+    return inputs.map((_, i) =>
+      names.map((n) => {
+        const data = output[n].data as Float32Array;
+        const width = data.length / inputs.length;
+        return data.slice(i * width, (i + 1) * width);
+      }),
+    );
+  }
+
   /** Releases the ONNX Runtime session and the feature extractor. */
   async dispose(): Promise<void> {
     this.extractor.dispose();
@@ -216,22 +236,7 @@ export class DigitRecognizer {
   }
 
   private async predictDecoded(clips: DecodedClip[], started: number): Promise<Prediction[]> {
-    const { numFrames } = this.info.featureConfig;
-    const featuresStart = performance.now();
-    const matrices = clips.map((clip) => {
-      const rate = this.info.featureConfig.sampleRate;
-      const samples = clip.sampleRate === rate ? clip.samples : this.backend.resample(clip.samples, clip.sampleRate, rate);
-      const shift = clip.shift ?? this.shift;
-      return this.extractor.compute(shift === 1 ? samples : voiceShift(samples, rate, shift, this.backend));
-    });
-    const featuresMs = (performance.now() - featuresStart) / clips.length;
-    const { frames, dims } = matrices[0];
-    if (numFrames > 0 && frames !== numFrames) throw new ModelError(`feature extractor returned ${frames} frames, model expects ${numFrames}`);
-    const batch = new Float32Array(clips.length * frames * dims);
-    matrices.forEach((m, i) => batch.set(m.data, i * frames * dims));
-    const modelStart = performance.now();
-    const output = await this.session.run({ [MODEL_INPUT_NAME]: new ort.Tensor('float32', batch, [clips.length, frames, dims]) });
-    const modelMs = performance.now() - modelStart;
+    const { output, featuresMs, modelMs } = await this.runModel(clips, [MODEL_OUTPUT_NAME]);
     const probs = output[MODEL_OUTPUT_NAME].data as Float32Array;
     const nLabels = this.labels.length;
     if (probs.length !== clips.length * nLabels) {
@@ -253,6 +258,26 @@ export class DigitRecognizer {
         timings: { decodeMs: clip.decodeMs, featuresMs, modelMs: modelMs / clips.length, totalMs },
       };
     });
+  }
+
+  /** Features of the clips (at their voice shift) in one batch, and the model's named outputs for it. */
+  private async runModel(clips: DecodedClip[], names: readonly string[]): Promise<{ output: ort.InferenceSession.OnnxValueMapType; featuresMs: number; modelMs: number }> {
+    const { numFrames } = this.info.featureConfig;
+    const featuresStart = performance.now();
+    const matrices = clips.map((clip) => {
+      const rate = this.info.featureConfig.sampleRate;
+      const samples = clip.sampleRate === rate ? clip.samples : this.backend.resample(clip.samples, clip.sampleRate, rate);
+      const shift = clip.shift ?? this.shift;
+      return this.extractor.compute(shift === 1 ? samples : voiceShift(samples, rate, shift, this.backend));
+    });
+    const featuresMs = (performance.now() - featuresStart) / clips.length;
+    const { frames, dims } = matrices[0];
+    if (numFrames > 0 && frames !== numFrames) throw new ModelError(`feature extractor returned ${frames} frames, model expects ${numFrames}`);
+    const batch = new Float32Array(clips.length * frames * dims);
+    matrices.forEach((m, i) => batch.set(m.data, i * frames * dims));
+    const modelStart = performance.now();
+    const output = await this.session.run({ [MODEL_INPUT_NAME]: new ort.Tensor('float32', batch, [clips.length, frames, dims]) }, [...names]);
+    return { output, featuresMs, modelMs: performance.now() - modelStart };
   }
 }
 

@@ -1,0 +1,194 @@
+import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { ModelError } from '../../errors.js';
+import { METADATA_KEYS, MODEL_OUTPUT_NAME } from '../../model/metadata.js';
+import { parseModelMetadata } from '../../model/read-metadata.js';
+import { type GraphNode, decodeModel, encodeModel, int, ints, sortTopologically } from './graph.js';
+
+/**
+ * A novelty gate: words a model never heard often get a digit's top probability while their pooled
+ * embedding (the members' global-average-pool outputs, concatenated) lies far from every digit's.
+ * The gate scores an embedding e as
+ *   s(e) = min_c |W_d (e - mu_c)|^2 - |W_n (e - mu_n)|^2
+ * (the Mahalanobis distance to the nearest digit class under the digits' pooled covariance, minus
+ * the distance to the "none" clips' own Gaussian; W are whitening matrices of the covariances shrunk
+ * toward their mean variance) and, above a threshold (a percentile of the training digits' scores),
+ * moves almost all of the digits' probability to "none". It is appended to the ONNX graph, so every
+ * consumer of the model runs it unchanged.
+ */
+export interface NoveltyGate {
+  dims: number;
+  /** [dims x dims], applied as e W (row vector). */
+  wDigits: Float32Array;
+  /** [10 x dims], the digit class means already whitened by wDigits. */
+  centres: Float32Array;
+  wNone: Float32Array;
+  /** [dims], the none mean whitened by wNone. */
+  noneCentre: Float32Array;
+  threshold: number;
+  /** What the threshold is: the quantile of the training digits' scores it sits at, and their count. */
+  quantile: number;
+  fittedOn: { digits: number; none: number };
+  shrink: number;
+}
+
+export interface NoveltyFitOptions {
+  /** Share of the training digits whose score the threshold keeps below it (default 0.995). */
+  quantile?: number;
+  /** Covariance shrinkage toward the mean variance, 0..1 (default 0.1). */
+  shrink?: number;
+}
+
+/** Share of the digits' probability a gated input gives to "none". */
+const MOVED = 0.99;
+
+/** Graph outputs a fused resnet-se / cnn ensemble pools its members' features into (m0/gap, m1/gap, ...). */
+export function pooledOutputNames(model: Uint8Array): string[] {
+  return decodeModel(model)
+    .graph.nodes.map((n) => n.outputs[0])
+    .filter((o) => /^m\d+\/gap$/.test(o));
+}
+
+/** The model with its members' pooled embeddings as extra graph outputs (for DigitRecognizer.graphOutputs). */
+export function withPooledOutputs(model: Uint8Array): { bytes: Uint8Array; names: string[] } {
+  const names = pooledOutputNames(model);
+  if (names.length === 0) throw new ModelError('the model has no member pooling outputs (m<k>/gap): a fused ensemble of pooled members is needed');
+  const m = decodeModel(model);
+  m.graph.outputs.push(...names.map((name) => ({ name, type: 'float' as const, shape: null })));
+  return { bytes: encodeModel(m), names };
+}
+
+function whitening(rows: number[][], groupOf: (i: number) => number, means: Matrix, shrink: number): Matrix {
+  const dims = means.columns;
+  const centred = new Matrix(rows.map((r, i) => r.map((v, j) => v - means.get(groupOf(i), j))));
+  const cov = centred.transpose().mmul(centred).div(rows.length);
+  const meanVariance = cov.trace() / dims;
+  const shrunk = cov.mul(1 - shrink).add(Matrix.eye(dims).mul(shrink * meanVariance));
+  const { realEigenvalues, eigenvectorMatrix } = new EigenvalueDecomposition(shrunk, { assumeSymmetric: true });
+  if (realEigenvalues.some((v) => !(v > 0))) throw new ModelError('novelty gate: the embeddings\' covariance is singular; use shrink > 0');
+  return eigenvectorMatrix.mulRowVector(Matrix.rowVector(realEigenvalues.map((v) => 1 / Math.sqrt(v))));
+}
+
+function meansOf(rows: number[][], groupOf: (i: number) => number, groups: number): Matrix {
+  const dims = rows[0].length;
+  const sums = Matrix.zeros(groups, dims);
+  const counts = new Array<number>(groups).fill(0);
+  rows.forEach((r, i) => {
+    const g = groupOf(i);
+    counts[g]++;
+    r.forEach((v, j) => sums.set(g, j, sums.get(g, j) + v));
+  });
+  if (counts.some((c) => c === 0)) throw new ModelError(`novelty gate: every digit needs training embeddings (counts ${counts.join(', ')})`);
+  return sums.divColumnVector(counts);
+}
+
+/** Fits the gate on training digits' embeddings (labels 0-9) and "none" clips' embeddings. */
+export function fitNoveltyGate(digits: number[][], labels: readonly number[], none: number[][], options: NoveltyFitOptions = {}): NoveltyGate {
+  const quantile = options.quantile ?? 0.995;
+  const shrink = options.shrink ?? 0.1;
+  if (!(quantile > 0 && quantile < 1)) throw new ModelError(`novelty gate: quantile ${quantile} must be between 0 and 1`);
+  if (!(shrink > 0 && shrink < 1)) throw new ModelError(`novelty gate: shrink ${shrink} must be between 0 and 1`);
+  if (digits.length !== labels.length || digits.length === 0 || none.length === 0) {
+    throw new ModelError(`novelty gate: ${digits.length} digit embeddings with ${labels.length} labels and ${none.length} "none" embeddings`);
+  }
+  const dims = digits[0].length;
+  if ([...digits, ...none].some((r) => r.length !== dims || r.some((v) => !Number.isFinite(v)))) throw new ModelError(`novelty gate: embeddings must all be ${dims} finite numbers`);
+  const digitMeans = meansOf(digits, (i) => labels[i], 10);
+  const noneMean = meansOf(none, () => 0, 1);
+  const wDigits = whitening(digits, (i) => labels[i], digitMeans, shrink);
+  const wNone = whitening(none, () => 0, noneMean, shrink);
+  const gate: NoveltyGate = {
+    dims,
+    wDigits: Float32Array.from(wDigits.to1DArray()),
+    centres: Float32Array.from(digitMeans.mmul(wDigits).to1DArray()),
+    wNone: Float32Array.from(wNone.to1DArray()),
+    noneCentre: Float32Array.from(noneMean.mmul(wNone).to1DArray()),
+    threshold: 0,
+    quantile,
+    fittedOn: { digits: digits.length, none: none.length },
+    shrink,
+  };
+  const scores = digits.map((e) => noveltyScore(gate, e)).sort((a, b) => a - b);
+  gate.threshold = scores[Math.min(scores.length - 1, Math.floor(quantile * scores.length))];
+  return gate;
+}
+
+/** s(e) as the graph computes it (float32 weights, float64 sums). */
+export function noveltyScore(gate: NoveltyGate, e: ArrayLike<number>): number {
+  const { dims } = gate;
+  const whiten = (w: Float32Array) => {
+    const z = new Float64Array(dims);
+    for (let j = 0; j < dims; j++) for (let i = 0; i < dims; i++) z[i] += e[j] * w[j * dims + i];
+    return z;
+  };
+  const sq = (z: Float64Array, centres: Float32Array, at: number) => z.reduce((s, v, i) => s + (v - centres[at + i]) ** 2, 0);
+  const z = whiten(gate.wDigits);
+  let nearest = Infinity;
+  for (let c = 0; c < 10; c++) nearest = Math.min(nearest, sq(z, gate.centres, c * dims));
+  return nearest - sq(whiten(gate.wNone), gate.noneCentre, 0);
+}
+
+/** Whether the gate moves an input with this embedding to "none". */
+export const isNovel = (gate: NoveltyGate, e: ArrayLike<number>) => noveltyScore(gate, e) > gate.threshold;
+
+/**
+ * The model with the gate after its output: p' = p (1 - r k mask) + r k sum(p mask) onehot(none),
+ * r = [s(e) > threshold], k = 0.99, mask = the digit labels. The gate's description goes into the
+ * model's training metadata (novelty).
+ */
+export function appendNoveltyGate(model: Uint8Array, gate: NoveltyGate): Uint8Array {
+  const meta = parseModelMetadata(model, 'the model');
+  const noneIndex = meta.labels.indexOf('none');
+  if (noneIndex < 0) throw new ModelError('a novelty gate needs a model with a "none" label');
+  if (meta.precision !== 'fp32') throw new ModelError(`append the novelty gate to the fp32 model, then quantize (this one is ${meta.precision})`);
+  const m = decodeModel(model);
+  const g = m.graph;
+  if (g.nodes.some((n) => n.name.startsWith('novelty/'))) throw new ModelError('the model already has a novelty gate');
+  const pools = pooledOutputNames(model);
+  if (pools.length === 0) throw new ModelError('the model has no member pooling outputs (m<k>/gap) to gate on');
+  const labels = meta.labels.length;
+  const { dims } = gate;
+  const f32 = (name: string, shape: number[], data: ArrayLike<number>) => g.initializers.set(name, { name, type: 'float', dims: shape, data: Float32Array.from(data) });
+  const i64 = (name: string, values: number[]) => g.initializers.set(name, { name, type: 'int64', dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
+  f32('novelty/w_digits', [dims, dims], gate.wDigits);
+  f32('novelty/w_none', [dims, dims], gate.wNone);
+  f32('novelty/centres', [10, dims], gate.centres);
+  f32('novelty/none_centre', [1, dims], gate.noneCentre);
+  f32('novelty/threshold', [], [gate.threshold]);
+  f32('novelty/moved', [], [MOVED]);
+  f32('novelty/one', [], [1]);
+  f32('novelty/digit_mask', [labels], meta.labels.map((_, k) => (k === noneIndex ? 0 : 1)));
+  f32('novelty/none_hot', [labels], meta.labels.map((_, k) => (k === noneIndex ? 1 : 0)));
+  i64('novelty/axis1', [1]);
+  i64('novelty/axis2', [2]);
+  const ungated = 'novelty/ungated';
+  for (const n of g.nodes) n.outputs = n.outputs.map((o) => (o === MODEL_OUTPUT_NAME ? ungated : o));
+  const add = (op: string, inputs: string[], output: string, attrs: GraphNode['attrs'] = {}) => g.nodes.push({ name: `${output}/${op}`, op, inputs, outputs: [output], attrs });
+  add('Concat', pools, 'novelty/e', { axis: int(1) });
+  add('MatMul', ['novelty/e', 'novelty/w_digits'], 'novelty/z');
+  add('Unsqueeze', ['novelty/z', 'novelty/axis1'], 'novelty/z3');
+  add('Sub', ['novelty/z3', 'novelty/centres'], 'novelty/zd');
+  add('Mul', ['novelty/zd', 'novelty/zd'], 'novelty/zd2');
+  add('ReduceSum', ['novelty/zd2', 'novelty/axis2'], 'novelty/digit_dist', { keepdims: int(0) });
+  add('ReduceMin', ['novelty/digit_dist'], 'novelty/nearest', { axes: ints([1]), keepdims: int(1) });
+  add('MatMul', ['novelty/e', 'novelty/w_none'], 'novelty/zn');
+  add('Sub', ['novelty/zn', 'novelty/none_centre'], 'novelty/znd');
+  add('Mul', ['novelty/znd', 'novelty/znd'], 'novelty/znd2');
+  add('ReduceSum', ['novelty/znd2', 'novelty/axis1'], 'novelty/none_dist', { keepdims: int(1) });
+  add('Sub', ['novelty/nearest', 'novelty/none_dist'], 'novelty/score');
+  add('Greater', ['novelty/score', 'novelty/threshold'], 'novelty/far');
+  add('Cast', ['novelty/far'], 'novelty/r', { to: int(1) });
+  add('Mul', ['novelty/r', 'novelty/moved'], 'novelty/rk');
+  add('Mul', [ungated, 'novelty/digit_mask'], 'novelty/p_digits');
+  add('ReduceSum', ['novelty/p_digits', 'novelty/axis1'], 'novelty/digit_mass', { keepdims: int(1) });
+  add('Mul', ['novelty/digit_mass', 'novelty/rk'], 'novelty/to_none');
+  add('Mul', ['novelty/rk', 'novelty/digit_mask'], 'novelty/rk_digits');
+  add('Sub', ['novelty/one', 'novelty/rk_digits'], 'novelty/keep');
+  add('Mul', [ungated, 'novelty/keep'], 'novelty/kept');
+  add('Mul', ['novelty/to_none', 'novelty/none_hot'], 'novelty/none_gain');
+  add('Add', ['novelty/kept', 'novelty/none_gain'], MODEL_OUTPUT_NAME);
+  sortTopologically(g);
+  const training = JSON.parse(m.metadata[METADATA_KEYS.training] ?? '{}') as Record<string, unknown>;
+  const { threshold, quantile, shrink, fittedOn } = gate;
+  m.metadata[METADATA_KEYS.training] = JSON.stringify({ ...training, novelty: { threshold: +threshold.toFixed(4), quantile, shrink, fittedOn, moved: MOVED } });
+  return encodeModel(m);
+}
