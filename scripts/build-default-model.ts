@@ -17,6 +17,9 @@
  * QUANTIZATION_VARIANTS with dashes for spaces, e.g. int8-all-minmax) instead of taking the fastest
  * one that keeps accuracy: variants within timing noise of each other could otherwise swap between
  * two builds of the same model. A pinned variant is still kept only if it ties fp32's accuracy.
+ * --novelty-gate Q appends the novelty gate (src/train/onnx/novelty.ts) to the fp32 model before it
+ * is quantized, its threshold at the Q quantile of the training digits' scores, fitted on the FSDD
+ * train split plus the synthetic speakers (--synthetic DIR, default the cache) and their words.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -32,11 +35,12 @@ import { METADATA_KEYS } from '../src/model/metadata.js';
 import { parseModelMetadata } from '../src/model/read-metadata.js';
 import { speechCutter } from '../src/stream/core.js';
 import { makeNoise, mixAtSnr } from '../src/train/augment.js';
-import { NONE_LABEL_INDEX, loadAudio, noneExamples } from '../src/train/dataset.js';
+import { NONE_LABEL_INDEX, defaultSyntheticDir, findSynthetic, loadAudio, noneExamples } from '../src/train/dataset.js';
 import { clipFeatureBatches, pickCalibrationClips } from '../src/train/onnx/calibration.js';
 import { QUANTIZATION_VARIANTS, chooseQuantization } from '../src/train/onnx/choose.js';
 import { fuseEnsemble } from '../src/train/onnx/fuse.js';
 import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
+import { appendNoveltyGate, fitNoveltyGateOnAudio, noveltyFitSet } from '../src/train/onnx/novelty.js';
 import { Rng } from '../src/train/random.js';
 import { parsePositiveInt } from '../src/cli/options.js';
 
@@ -46,6 +50,8 @@ const { values } = parseArgs({
     'from-model': { type: 'string' },
     'int4-min-weights': { type: 'string' },
     variant: { type: 'string' },
+    'novelty-gate': { type: 'string' },
+    synthetic: { type: 'string' },
     // loso.json of `digits train --loso ...`; repeatable (folds run as separate processes are merged).
     loso: { type: 'string', multiple: true },
     data: { type: 'string' },
@@ -58,7 +64,12 @@ const { values } = parseArgs({
   },
 });
 if (!values.run?.length === !values['from-model']) {
-  process.stderr.write('usage: npx tsx scripts/build-default-model.ts (--run RUN_DIR [--run RUN_DIR ...] | --from-model FP32.onnx) [--loso loso.json] [--int4-min-weights N] [--variant NAME] [--data FSDD] [--out models] [--name default]\n');
+  process.stderr.write('usage: npx tsx scripts/build-default-model.ts (--run RUN_DIR [--run RUN_DIR ...] | --from-model FP32.onnx) [--loso loso.json] [--int4-min-weights N] [--variant NAME] [--novelty-gate Q [--synthetic DIR]] [--data FSDD] [--out models] [--name default]\n');
+  process.exit(2);
+}
+const gateQuantile = values['novelty-gate'] === undefined ? undefined : Number(values['novelty-gate']);
+if (gateQuantile !== undefined && !(gateQuantile > 0 && gateQuantile < 1)) {
+  process.stderr.write(`--novelty-gate ${values['novelty-gate']}: a quantile between 0 and 1, e.g. 0.995\n`);
   process.exit(2);
 }
 const int4MinWeights = values['int4-min-weights'] === undefined ? undefined : parsePositiveInt('--int4-min-weights', values['int4-min-weights']);
@@ -75,8 +86,8 @@ const outDir = path.resolve(values.out!);
 const name = values.name!;
 const source = fromModel ?? path.join(runDirs[0], 'model.onnx');
 const runModels = fromModel ? [new Uint8Array(fs.readFileSync(fromModel))] : runDirs.map((d) => new Uint8Array(fs.readFileSync(path.join(d, 'model.onnx'))));
-const fp32 = runModels.length === 1 ? runModels[0] : fuseEnsemble(runModels, { sources: runDirs.map((d) => path.join(d, 'model.onnx')) });
-const { featureConfig: config, labels, speechTrim, modelType, training: modelTraining, precision, metrics: priorMetrics } = parseModelMetadata(fp32, source);
+const ungated = runModels.length === 1 ? runModels[0] : fuseEnsemble(runModels, { sources: runDirs.map((d) => path.join(d, 'model.onnx')) });
+const { featureConfig: config, labels, speechTrim, modelType, training: modelTraining, precision, metrics: priorMetrics } = parseModelMetadata(ungated, source);
 if (precision !== 'fp32') throw new Error(`${source} is ${precision}; start from the fp32 model`);
 /** What each member's run recorded: its card.json, or (from a built model) the training record the model file carries. */
 type RunCard = { modelType: string; featureConfig?: { kind: string }; training: Record<string, any> };
@@ -85,17 +96,33 @@ const runCards: RunCard[] = fromModel
   ? (members?.map((m) => ({ modelType: m.modelType, featureConfig: { kind: m.features }, training: m.training })) ?? [{ modelType, featureConfig: config, training: modelTraining }])
   : runDirs.map((d) => JSON.parse(fs.readFileSync(path.join(d, 'card.json'), 'utf8')));
 const [runCard] = runCards;
+// An ensemble's figures are its members': <name>.m<k>.curves.svg. A model built before brings its own.
+const figureName = (k: number, svg: string) => (runCards.length === 1 ? `${name}.${svg}` : `${name}.m${k}.${svg}`);
+const figureSources = fromModel ? runCards.map((_, k) => (svg: string) => path.join(path.dirname(fromModel), figureName(k, svg))) : runDirs.map((d) => (svg: string) => path.join(d, svg));
+const missingFigures = figureSources.flatMap((from) => ['curves.svg', 'confusion.svg'].map(from)).filter((f) => !fs.existsSync(f));
+if (missingFigures.length) {
+  process.stderr.write(`missing figures: ${missingFigures.join(', ')}; ${fromModel ? '--from-model needs the folder a build wrote (the model, its card and figures)' : 'each --run folder needs the curves and confusion figures `digits train` writes'}\n`);
+  process.exit(2);
+}
 // The commands that made a model built before, from its card (its own rebuild line is replaced).
 const priorCard = fromModel ? fromModel.replace(/(\.int8)?\.onnx$/, '.card.json') : '';
 const priorReproduce: string[] | undefined =
   fromModel && fs.existsSync(priorCard) ? (JSON.parse(fs.readFileSync(priorCard, 'utf8')).reproduce as string[]).filter((l) => !l.includes('--from-model')) : undefined;
+const log = (s: string) => process.stderr.write(`${s}\n`);
 const backend = await loadFeatureBackend();
 const fsdd = await loadFsdd({ data: values.data });
 const clips = listFsddClips(fsdd.dir);
 const split = officialSplit(clips);
-const frames = config.numFrames;
+let fp32 = ungated;
+if (gateQuantile !== undefined) {
+  const synthetic = findSynthetic(values.synthetic ?? defaultSyntheticDir());
+  log(`novelty gate: fitting on ${split.train.length + synthetic.digits.length} training digits (clean and in babble) and ${synthetic.words.length} "none" clips`);
+  fp32 = appendNoveltyGate(ungated, await fitNoveltyGateOnAudio(ungated, noveltyFitSet(split.train, synthetic, config.sampleRate, backend), { quantile: gateQuantile }));
+}
+/** The model's training record, with the novelty gate's description when it has one (added here or by an earlier build). */
+const trainingRecord = parseModelMetadata(fp32, source).training as Record<string, any>;
+const novelty = trainingRecord.novelty as { threshold: number; quantile: number; shrink: number; fittedOn: { digits: number; none: number }; moved: number } | undefined;const frames = config.numFrames;
 const dims = featureDimension(config);
-const log = (s: string) => process.stderr.write(`${s}\n`);
 
 // Every clip goes in as the recognizer would give it to the model: cut to its speech when the
 // model was trained so (after mixing, for the babble clips, as with a noisy recording).
@@ -257,11 +284,8 @@ fs.mkdirSync(outDir, { recursive: true });
 fs.writeFileSync(path.join(outDir, `${name}.onnx`), withMetrics(fp32, 'fp32'));
 if (choice.int8) fs.writeFileSync(path.join(outDir, `${name}.int8.onnx`), withMetrics(choice.int8, 'int8'));
 else fs.rmSync(path.join(outDir, `${name}.int8.onnx`), { force: true });
-// An ensemble's figures are its members': <name>.m<k>.curves.svg. A model built before brings its own.
-const figureName = (k: number, svg: string) => (runCards.length === 1 ? `${name}.${svg}` : `${name}.m${k}.${svg}`);
 // A build from runs first removes the figures of an earlier build (perhaps with another number of members).
 if (!fromModel) for (const f of fs.readdirSync(outDir)) if (f.startsWith(`${name}.`) && f.endsWith('.svg')) fs.rmSync(path.join(outDir, f));
-const figureSources = fromModel ? runCards.map((_, k) => (svg: string) => path.join(path.dirname(fromModel), figureName(k, svg))) : runDirs.map((d) => (svg: string) => path.join(d, svg));
 for (const [k, from] of figureSources.entries())
   for (const svg of ['curves.svg', 'confusion.svg']) {
     const to = path.join(outDir, figureName(k, svg));
@@ -271,7 +295,7 @@ for (const [k, from] of figureSources.entries())
 const training = runCard.training;
 const int4Flag = int4MinWeights ? ` --int4-min-weights ${int4MinWeights}` : '';
 const nameFlag = name === 'default' ? '' : ` --name ${name}`;
-const variantFlag = pinned ? ` --variant ${slug(pinned.name)}` : '';
+const variantFlag = `${pinned ? ` --variant ${slug(pinned.name)}` : ''}${gateQuantile !== undefined ? ` --novelty-gate ${gateQuantile}` : ''}`;
 const losoFlags = (values.loso ?? []).map((f) => ` --loso ${path.relative(process.cwd(), path.resolve(f))}`).join('');
 const buildCommand = fromModel
   ? `npx tsx scripts/build-default-model.ts --from-model ${path.relative(process.cwd(), fromModel)}${int4Flag}${variantFlag}${nameFlag}${losoFlags}`
@@ -290,7 +314,7 @@ const card = {
   figures: runCards.map((_, k) => ({ curves: figureName(k, 'curves.svg'), confusion: figureName(k, 'confusion.svg') })),
   featureConfig: { ...config, normalization: '(in the model file metadata)' },
   rejection: { threshold },
-  training: modelTraining,
+  training: trainingRecord,
   metrics,
   reproduce: fromModel
     ? [...(priorReproduce ?? values.command ?? []), buildCommand]
@@ -378,6 +402,11 @@ const md = [
       ]
     : []),
   `- Rejection threshold ${threshold} (top probability below it = "no digit"): ${rejection.rule}; it rejects ${(100 * rejection.digitsRejected).toFixed(2)}% of validation digits${rejection.noiseRejected === null ? '' : ` and ${(100 * rejection.noiseRejected).toFixed(2)}% of noise/silence clips`}.`,
+  ...(novelty
+    ? [
+        `- Novelty gate in the graph (src/train/onnx/novelty.ts): an input whose pooled embedding is further from every digit class than from the "none" clips, by more than ${novelty.threshold} (the ${(100 * novelty.quantile).toFixed(1)}th percentile of ${novelty.fittedOn.digits} training digits' scores; Mahalanobis distances, covariances shrunk ${novelty.shrink}), gives ${100 * novelty.moved}% of its digits' probability to "none".`,
+      ]
+    : []),
   '',
   '## Reproduce',
   '```',

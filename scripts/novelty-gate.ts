@@ -1,6 +1,7 @@
 /**
  * The novelty gate (src/train/onnx/novelty.ts) on a fused model, fitted on the data the model was
- * trained on: FSDD's official train split plus the synthetic speakers' digits, and their "none" words.
+ * trained on: FSDD's official train split plus the synthetic speakers' digits (clean and in babble),
+ * and their "none" words.
  *   npx tsx scripts/novelty-gate.ts [--model models/default.onnx] [--quantile 0.995] [--shrink 0.1]
  *       [--data DIR] [--synthetic DIR] --out gated.onnx
  * writes the fp32 model with the gate in its graph (then `scripts/build-default-model.ts --from-model
@@ -18,11 +19,11 @@ import { parseArgs } from 'node:util';
 import { type FsddClip, listFsddClips } from '../src/data/clips.js';
 import { loadFsdd } from '../src/data/fsdd.js';
 import { officialSplit } from '../src/data/splits.js';
-import { DigitRecognizer } from '../src/model/recognizer.js';
-import { MODEL_OUTPUT_NAME } from '../src/model/metadata.js';
+import { loadFeatureBackend } from '../src/features/index.js';
+import { parseModelMetadata } from '../src/model/read-metadata.js';
 import { defaultSyntheticDir, findSynthetic } from '../src/train/dataset.js';
 import { fuseEnsemble } from '../src/train/onnx/fuse.js';
-import { appendNoveltyGate, fitNoveltyGate, isNovel, withPooledOutputs, type NoveltyGate } from '../src/train/onnx/novelty.js';
+import { appendNoveltyGate, fitNoveltyGateOnAudio, isNovel, noveltyFitSet, pooledEmbeddings, type NoveltyGate } from '../src/train/onnx/novelty.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -43,32 +44,13 @@ if (values.loso ? positionals.length === 0 : !values.out) {
   process.exit(2);
 }
 
-/** Each input's pooled embedding (members concatenated) and probabilities, as the recognizer feeds the model. */
-async function embed(model: Uint8Array, inputs: string[]): Promise<{ embeddings: number[][]; probabilities: Float32Array[] }> {
-  const { bytes, names } = withPooledOutputs(model);
-  const recognizer = await DigitRecognizer.load({ model: bytes });
-  const embeddings: number[][] = [];
-  const probabilities: Float32Array[] = [];
-  for (let i = 0; i < inputs.length; i += 64) {
-    for (const [p, ...pools] of await recognizer.graphOutputs(inputs.slice(i, i + 64), [MODEL_OUTPUT_NAME, ...names])) {
-      probabilities.push(p);
-      embeddings.push(pools.flatMap((x) => Array.from(x)));
-    }
-  }
-  await recognizer.dispose();
-  return { embeddings, probabilities };
-}
-
 const fsdd = await loadFsdd({ data: values.data });
 const clips = listFsddClips(fsdd.dir);
 const synthetic = findSynthetic(values.synthetic ?? defaultSyntheticDir());
+const backend = await loadFeatureBackend();
 
-async function fitOn(model: Uint8Array, train: FsddClip[]): Promise<NoveltyGate> {
-  const digitClips = [...train, ...synthetic.digits];
-  const digits = await embed(model, digitClips.map((c) => c.path));
-  const none = await embed(model, synthetic.words);
-  return fitNoveltyGate(digits.embeddings, digitClips.map((c) => c.digit), none.embeddings, fit);
-}
+const fitOn = (model: Uint8Array, train: FsddClip[]) =>
+  fitNoveltyGateOnAudio(model, noveltyFitSet(train, synthetic, parseModelMetadata(model, 'the model').featureConfig.sampleRate, backend), fit);
 const describe = (gate: NoveltyGate) =>
   `threshold ${gate.threshold.toFixed(2)} (the ${(100 * gate.quantile).toFixed(1)}th percentile of ${gate.fittedOn.digits} training digits' scores; ${gate.fittedOn.none} "none" clips)`;
 
@@ -92,7 +74,7 @@ if (!values.loso) {
     const model = members.length > 1 ? fuseEnsemble(members, { sources: positionals }) : members[0];
     const gate = await fitOn(model, clips.filter((c) => c.speaker !== speaker));
     const held = clips.filter((c) => c.speaker === speaker);
-    const { embeddings, probabilities } = await embed(model, held.map((c) => c.path));
+    const { embeddings, probabilities } = await pooledEmbeddings(model, held.map((c) => c.path));
     const right = held.map((c, i) => argmax(probabilities[i]) === c.digit);
     const novel = embeddings.map((e) => isNovel(gate, e));
     const plain = right.filter(Boolean).length;

@@ -4,6 +4,9 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { parseModelMetadata } from '../src/model/read-metadata.js';
+import { decodeModel } from '../src/train/onnx/graph.js';
+import { monoWav } from './fixtures/wav.js';
 import { FSDD_ROOT } from './fsdd.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -55,6 +58,53 @@ describe('scripts/build-default-model.ts', function () {
       for (const f of card.figures.flatMap((g: Record<string, string>) => Object.values(g))) assert.ok(fs.existsSync(path.join(out, f)), `${f} missing`);
     });
   }
+
+  it('--novelty-gate builds the gated model, describes the gate in its card, and refuses a second gate on top', async () => {
+    // A small synthetic set (CI has no synthetic cache): FSDD-named digit clips and noise as the "none" clips.
+    const synth = path.join(work, 'synthetic');
+    fs.mkdirSync(path.join(synth, 'digits'), { recursive: true });
+    fs.mkdirSync(path.join(synth, 'none'), { recursive: true });
+    for (let d = 0; d < 10; d++) fs.copyFileSync(path.join(FSDD_ROOT, 'recordings', `${d}_theo_0.wav`), path.join(synth, 'digits', `${d}_synthetic_0.wav`));
+    let seed = 5;
+    const noise = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+    for (let k = 0; k < 40; k++) fs.writeFileSync(path.join(synth, 'none', `noise${k}.wav`), monoWav(Float32Array.from({ length: 4000 + 200 * k }, () => 0.05 * (1 + (k % 5)) * noise()), 8000));
+    const out = path.join(work, 'gated');
+    const build = (from: string, more: string[]) =>
+      run(process.execPath, ['--import', 'tsx', 'scripts/build-default-model.ts', '--from-model', from, '--variant', 'int8-all-minmax', ...more, '--data', FSDD_ROOT, '--out', out], {
+        cwd: ROOT,
+        maxBuffer: 1 << 24,
+      });
+    await build('models/default.onnx', ['--novelty-gate', '0.99', '--synthetic', synth]);
+    const card = JSON.parse(fs.readFileSync(path.join(out, 'default.card.json'), 'utf8'));
+    assert.equal(card.training.novelty.quantile, 0.99);
+    assert.deepEqual(card.training.novelty.fittedOn, { digits: 2 * (2700 + 10), none: 40 });
+    assert.match(card.reproduce.at(-1), /--novelty-gate 0\.99/);
+    assert.match(fs.readFileSync(path.join(out, 'default.card.md'), 'utf8'), /Novelty gate in the graph/);
+    // Both files carry the gate (the int8 file's node names are shortened): its comparison and its record.
+    const gateOps = (file: string) => decodeModel(new Uint8Array(fs.readFileSync(file))).graph.nodes.filter((n) => n.op === 'Greater' || n.op === 'ReduceMin').length;
+    assert.equal(gateOps(path.join(MODELS, 'default.int8.onnx')), 0);
+    for (const file of ['default.onnx', 'default.int8.onnx']) {
+      assert.equal(gateOps(path.join(out, file)), 2, `${file} has no gate`);
+      assert.equal((parseModelMetadata(new Uint8Array(fs.readFileSync(path.join(out, file))), file).training as { novelty?: { quantile: number } }).novelty?.quantile, 0.99);
+    }
+    await assert.rejects(build(path.join(out, 'default.onnx'), ['--novelty-gate', '0.99', '--synthetic', synth]), (e: { stderr?: string }) => /already has a novelty gate/.test(e.stderr ?? ''));
+  });
+
+  it('refuses a --novelty-gate that is not a quantile, and a --from-model folder without its figures, before any work', async () => {
+    await assert.rejects(run(process.execPath, ['--import', 'tsx', 'scripts/build-default-model.ts', '--from-model', 'models/default.onnx', '--novelty-gate', '1.5'], { cwd: ROOT }), (e: { code?: number; stderr?: string }) => {
+      assert.equal(e.code, 2);
+      assert.match(e.stderr ?? '', /--novelty-gate 1\.5: a quantile between 0 and 1/);
+      return true;
+    });
+    const lone = path.join(work, 'lone');
+    fs.mkdirSync(lone);
+    fs.copyFileSync(path.join(MODELS, 'default.onnx'), path.join(lone, 'default.onnx'));
+    await assert.rejects(run(process.execPath, ['--import', 'tsx', 'scripts/build-default-model.ts', '--from-model', path.join(lone, 'default.onnx'), '--out', path.join(work, 'lone-out')], { cwd: ROOT }), (e: { code?: number; stderr?: string }) => {
+      assert.equal(e.code, 2);
+      assert.match(e.stderr ?? '', /missing figures: .*default\.m0\.curves\.svg/);
+      return true;
+    });
+  });
 
   it('refuses an unknown --variant, naming the known ones', async () => {
     await assert.rejects(run(process.execPath, ['--import', 'tsx', 'scripts/build-default-model.ts', '--from-model', 'models/default.onnx', '--variant', 'int3'], { cwd: ROOT }), (e: { code?: number; stderr?: string }) => {

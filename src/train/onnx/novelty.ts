@@ -2,6 +2,13 @@ import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { ModelError } from '../../errors.js';
 import { METADATA_KEYS, MODEL_OUTPUT_NAME } from '../../model/metadata.js';
 import { parseModelMetadata } from '../../model/read-metadata.js';
+import { type FsddClip } from '../../data/clips.js';
+import { loadClip } from '../../data/local.js';
+import { type FeatureBackend } from '../../features/backend.js';
+import { type AudioInput, DigitRecognizer } from '../../model/recognizer.js';
+import { makeNoise, mixAtSnr } from '../augment.js';
+import { type SyntheticSet } from '../dataset.js';
+import { Rng } from '../random.js';
 import { type GraphNode, decodeModel, encodeModel, int, ints, sortTopologically } from './graph.js';
 
 /**
@@ -79,6 +86,57 @@ function meansOf(rows: number[][], groupOf: (i: number) => number, groups: numbe
   });
   if (counts.some((c) => c === 0)) throw new ModelError(`novelty gate: every digit needs training embeddings (counts ${counts.join(', ')})`);
   return sums.divColumnVector(counts);
+}
+
+/** Each input's pooled embedding (members concatenated) and probabilities, fed as the recognizer feeds the model. */
+export async function pooledEmbeddings(model: Uint8Array, inputs: readonly AudioInput[]): Promise<{ embeddings: number[][]; probabilities: Float32Array[] }> {
+  const { bytes, names } = withPooledOutputs(model);
+  const recognizer = await DigitRecognizer.load({ model: bytes });
+  const embeddings: number[][] = [];
+  const probabilities: Float32Array[] = [];
+  try {
+    for (let i = 0; i < inputs.length; i += 64) {
+      for (const [p, ...pools] of await recognizer.graphOutputs(inputs.slice(i, i + 64), [MODEL_OUTPUT_NAME, ...names])) {
+        probabilities.push(p);
+        embeddings.push(pools.flatMap((x) => Array.from(x)));
+      }
+    }
+  } finally {
+    await recognizer.dispose();
+  }
+  return { embeddings, probabilities };
+}
+
+/** What a gate is fitted on: labelled digits and "none" clips, as audio. */
+export interface NoveltyFitSet {
+  digits: AudioInput[];
+  labels: number[];
+  none: AudioInput[];
+}
+
+/**
+ * The training digits (FSDD clips and the synthetic speakers'), each as on disk and once more in
+ * babble of the other FSDD clips at 0-20 dB SNR (seeded): the model was trained on noisy digits, and a
+ * gate fitted on clean ones alone takes noisy digits for novel. "none": the synthetic words.
+ */
+export function noveltyFitSet(fsddTrain: readonly FsddClip[], synthetic: SyntheticSet, sampleRate: number, backend: FeatureBackend, seed = 1): NoveltyFitSet {
+  const clips = [...fsddTrain, ...synthetic.digits];
+  const audio = clips.map((c) => loadClip(c, { sampleRate, backend }).samples);
+  const pool = { clips: audio.slice(0, fsddTrain.length) };
+  const rng = new Rng(seed);
+  const noisy = audio.map((a) => mixAtSnr(a, makeNoise('babble', a.length, rng, pool), 20 * rng.next()));
+  return {
+    digits: [...audio, ...noisy].map((samples) => ({ samples, sampleRate })),
+    labels: [...clips, ...clips].map((c) => c.digit),
+    none: [...synthetic.words],
+  };
+}
+
+/** Fits the gate on the model's own embeddings of a fit set. */
+export async function fitNoveltyGateOnAudio(model: Uint8Array, set: NoveltyFitSet, options: NoveltyFitOptions = {}): Promise<NoveltyGate> {
+  const d = await pooledEmbeddings(model, set.digits);
+  const n = await pooledEmbeddings(model, set.none);
+  return fitNoveltyGate(d.embeddings, set.labels, n.embeddings, options);
 }
 
 /** Fits the gate on training digits' embeddings (labels 0-9) and "none" clips' embeddings. */
