@@ -20,7 +20,9 @@ import { type GraphNode, decodeModel, encodeModel, int, ints, sortTopologically 
  * the distance to the "none" clips' own Gaussian; W are whitening matrices of the covariances shrunk
  * toward their mean variance) and, above a threshold (a percentile of the training digits' scores),
  * moves almost all of the digits' probability to "none". It is appended to the ONNX graph, so every
- * consumer of the model runs it unchanged.
+ * consumer of the model runs it unchanged. A model-building tool (scripts/build-default-model.ts
+ * --novelty-gate, scripts/novelty-gate.ts), not part of the published library: ml-matrix, which it
+ * fits with, is a devDependency.
  */
 export interface NoveltyGate {
   dims: number;
