@@ -7,7 +7,7 @@ import { loadClip } from '../../data/local.js';
 import { type FeatureBackend } from '../../features/backend.js';
 import { type AudioInput, DigitRecognizer } from '../../model/recognizer.js';
 import { makeNoise, mixAtSnr } from '../augment.js';
-import { type SyntheticSet } from '../dataset.js';
+import { type SyntheticSet, loadWordAudio, wordExcerpt } from '../dataset.js';
 import { Rng } from '../random.js';
 import { type GraphNode, decodeModel, encodeModel, int, ints, sortTopologically } from './graph.js';
 
@@ -119,7 +119,8 @@ export interface NoveltyFitSet {
 /**
  * The training digits (FSDD clips and the synthetic speakers'), each as on disk and once more in
  * babble of the other FSDD clips at 0-20 dB SNR (seeded): the model was trained on noisy digits, and a
- * gate fitted on clean ones alone takes noisy digits for novel. "none": the synthetic words.
+ * gate fitted on clean ones alone takes noisy digits for novel. "none": the synthetic set's words, a
+ * phrase (a real prompt) by a seeded excerpt of it, as training draws them.
  */
 export function noveltyFitSet(fsddTrain: readonly FsddClip[], synthetic: SyntheticSet, sampleRate: number, backend: FeatureBackend, seed = 1): NoveltyFitSet {
   const clips = [...fsddTrain, ...synthetic.digits];
@@ -130,7 +131,11 @@ export function noveltyFitSet(fsddTrain: readonly FsddClip[], synthetic: Synthet
   return {
     digits: [...audio, ...noisy].map((samples) => ({ samples, sampleRate })),
     labels: [...clips, ...clips].map((c) => c.digit),
-    none: [...synthetic.words],
+    // A word is given as its file (the recognizer cuts it to speech at the file's own rate, as it does in use).
+    none: loadWordAudio(synthetic.words, sampleRate, backend).map((a, i) => {
+      const excerpt = wordExcerpt(a, sampleRate, rng);
+      return excerpt === a ? synthetic.words[i] : { samples: excerpt, sampleRate };
+    }),
   };
 }
 
