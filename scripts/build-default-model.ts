@@ -40,7 +40,7 @@ import { clipFeatureBatches, pickCalibrationClips } from '../src/train/onnx/cali
 import { QUANTIZATION_VARIANTS, chooseQuantization } from '../src/train/onnx/choose.js';
 import { fuseEnsemble } from '../src/train/onnx/fuse.js';
 import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
-import { appendNoveltyGate, fitNoveltyGateOnAudio, noveltyFitSet } from '../src/train/onnx/novelty.js';
+import { type NoveltyRecord, appendNoveltyGate, fitNoveltyGateOnAudio, noveltyFitSet } from '../src/train/onnx/novelty.js';
 import { Rng } from '../src/train/random.js';
 import { parsePositiveInt } from '../src/cli/options.js';
 
@@ -121,7 +121,8 @@ if (gateQuantile !== undefined) {
 }
 /** The model's training record, with the novelty gate's description when it has one (added here or by an earlier build). */
 const trainingRecord = parseModelMetadata(fp32, source).training as Record<string, any>;
-const novelty = trainingRecord.novelty as { threshold: number; quantile: number; shrink: number; fittedOn: { digits: number; none: number }; moved: number } | undefined;const frames = config.numFrames;
+const novelty = trainingRecord.novelty as NoveltyRecord | undefined;
+const frames = config.numFrames;
 const dims = featureDimension(config);
 
 // Every clip goes in as the recognizer would give it to the model: cut to its speech when the

@@ -8,6 +8,7 @@ import { parseModelMetadata } from '../src/model/read-metadata.js';
 import { decodeModel } from '../src/train/onnx/graph.js';
 import { monoWav } from './fixtures/wav.js';
 import { FSDD_ROOT } from './fsdd.js';
+import { rng } from './stream/fixtures.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const run = promisify(execFile);
@@ -65,8 +66,8 @@ describe('scripts/build-default-model.ts', function () {
     fs.mkdirSync(path.join(synth, 'digits'), { recursive: true });
     fs.mkdirSync(path.join(synth, 'none'), { recursive: true });
     for (let d = 0; d < 10; d++) fs.copyFileSync(path.join(FSDD_ROOT, 'recordings', `${d}_theo_0.wav`), path.join(synth, 'digits', `${d}_synthetic_0.wav`));
-    let seed = 5;
-    const noise = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+    const r = rng(5);
+    const noise = () => r() * 2 - 1;
     for (let k = 0; k < 40; k++) fs.writeFileSync(path.join(synth, 'none', `noise${k}.wav`), monoWav(Float32Array.from({ length: 4000 + 200 * k }, () => 0.05 * (1 + (k % 5)) * noise()), 8000));
     const out = path.join(work, 'gated');
     const build = (from: string, more: string[]) =>

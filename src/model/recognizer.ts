@@ -170,8 +170,13 @@ export class DigitRecognizer {
   async predictBatch(inputs: readonly AudioInput[]): Promise<Prediction[]> {
     if (inputs.length === 0) return [];
     const started = performance.now();
+    return this.predictDecoded(await this.decodeForModel(inputs), started);
+  }
+
+  /** Inputs decoded and cut to speech, as the model was trained on them. */
+  private async decodeForModel(inputs: readonly AudioInput[]): Promise<DecodedClip[]> {
     const decoded = await Promise.all(inputs.map((input) => decodeAudioInput(input, this.maxDurationSec)));
-    return this.predictDecoded(decoded.map((clip) => this.cutToSpeech(clip)), started);
+    return decoded.map((clip) => this.cutToSpeech(clip));
   }
 
   /**
@@ -218,8 +223,7 @@ export class DigitRecognizer {
     const missing = names.filter((n) => !this.session.outputNames.includes(n));
     if (missing.length) throw new ModelError(`${this.source} has no output ${missing.join(', ')} (has ${this.session.outputNames.join(', ')})`);
     if (inputs.length === 0) return [];
-    const decoded = await Promise.all(inputs.map((input) => decodeAudioInput(input, this.maxDurationSec)));
-    const { output } = await this.runModel(decoded.map((clip) => this.cutToSpeech(clip)), names);
+    const { output } = await this.runModel(await this.decodeForModel(inputs), names);
     return inputs.map((_, i) =>
       names.map((n) => {
         const data = output[n].data as Float32Array;

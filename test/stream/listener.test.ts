@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { DigitRecognizer } from '../../src/model/recognizer.js';
 import { float32ToInt16 } from '../../src/audio/index.js';
 import { AudioInputError } from '../../src/errors.js';
-import { createNativeBackend } from '../../src/features/native.js';
 import { Listener, loadStreamCore, openFileSource, openMicrophone, type DigitEvent, type ListenerEvent, type SplitOptions } from '../../src/stream/index.js';
 import { loadNativeCapture } from '../../src/stream/core.js';
 import { makeAlsaFileDevice } from './alsa-file.js';
@@ -180,7 +179,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     }
     // The kiosk's case: 44.1 kHz in 128-frame worklet blocks against whole 10 ms hops' worth (441).
     const s = makeDigitString('480159', 'theo', r, { minPauseMs: 0, maxPauseMs: 200 });
-    const at44k = createNativeBackend().resample(s.samples, 8000, 44100);
+    const at44k = recognizer.backend.resample(s.samples, 8000, 44100);
     const byHop = events(await listen(recognizer, at44k, 44100, 441));
     assert.ok(byHop.length > 0);
     for (const chunk of [128, 1000]) assert.equal(events(await listen(recognizer, at44k, 44100, chunk)), byHop, `44.1 kHz blocks of ${chunk}`);

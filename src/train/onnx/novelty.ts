@@ -9,7 +9,7 @@ import { type AudioInput, DigitRecognizer } from '../../model/recognizer.js';
 import { makeNoise, mixAtSnr } from '../augment.js';
 import { type SyntheticSet, loadWordAudio, wordExcerpt } from '../dataset.js';
 import { Rng } from '../random.js';
-import { type GraphNode, decodeModel, encodeModel, int, ints, sortTopologically } from './graph.js';
+import { type Graph, type GraphNode, decodeModel, encodeModel, int, ints, sortTopologically } from './graph.js';
 
 /**
  * A novelty gate: words a model never heard often get a digit's top probability while their pooled
@@ -47,21 +47,28 @@ export interface NoveltyFitOptions {
   shrink?: number;
 }
 
+/** What a gated model's training metadata says about its gate (`training.novelty`). */
+export interface NoveltyRecord {
+  threshold: number;
+  quantile: number;
+  shrink: number;
+  fittedOn: { digits: number; none: number };
+  moved: number;
+}
+
 /** Share of the digits' probability a gated input gives to "none". */
 const MOVED = 0.99;
 
 /** Graph outputs a fused resnet-se / cnn ensemble pools its members' features into (m0/gap, m1/gap, ...). */
-export function pooledOutputNames(model: Uint8Array): string[] {
-  return decodeModel(model)
-    .graph.nodes.map((n) => n.outputs[0])
-    .filter((o) => /^m\d+\/gap$/.test(o));
+function pooledOutputNames(g: Graph): string[] {
+  return g.nodes.map((n) => n.outputs[0]).filter((o) => /^m\d+\/gap$/.test(o));
 }
 
 /** The model with its members' pooled embeddings as extra graph outputs (for DigitRecognizer.graphOutputs). */
 export function withPooledOutputs(model: Uint8Array): { bytes: Uint8Array; names: string[] } {
-  const names = pooledOutputNames(model);
-  if (names.length === 0) throw new ModelError('the model has no member pooling outputs (m<k>/gap): a fused ensemble of pooled members is needed');
   const m = decodeModel(model);
+  const names = pooledOutputNames(m.graph);
+  if (names.length === 0) throw new ModelError('the model has no member pooling outputs (m<k>/gap): a fused ensemble of pooled members is needed');
   m.graph.outputs.push(...names.map((name) => ({ name, type: 'float' as const, shape: null })));
   return { bytes: encodeModel(m), names };
 }
@@ -208,7 +215,7 @@ export function appendNoveltyGate(model: Uint8Array, gate: NoveltyGate): Uint8Ar
   const m = decodeModel(model);
   const g = m.graph;
   if (g.nodes.some((n) => n.name.startsWith('novelty/'))) throw new ModelError('the model already has a novelty gate');
-  const pools = pooledOutputNames(model);
+  const pools = pooledOutputNames(g);
   if (pools.length === 0) throw new ModelError('the model has no member pooling outputs (m<k>/gap) to gate on');
   const labels = meta.labels.length;
   const { dims } = gate;
@@ -254,6 +261,7 @@ export function appendNoveltyGate(model: Uint8Array, gate: NoveltyGate): Uint8Ar
   sortTopologically(g);
   const training = JSON.parse(m.metadata[METADATA_KEYS.training] ?? '{}') as Record<string, unknown>;
   const { threshold, quantile, shrink, fittedOn } = gate;
-  m.metadata[METADATA_KEYS.training] = JSON.stringify({ ...training, novelty: { threshold: +threshold.toFixed(4), quantile, shrink, fittedOn, moved: MOVED } });
+  const novelty: NoveltyRecord = { threshold: +threshold.toFixed(4), quantile, shrink, fittedOn, moved: MOVED };
+  m.metadata[METADATA_KEYS.training] = JSON.stringify({ ...training, novelty });
   return encodeModel(m);
 }
