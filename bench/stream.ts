@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/stream.ts [--strings 120] [--pauses 120-450] [--speakers a,b] [--false-hours 1] [--soak-minutes 60] [--idle-seconds 20]
  *                           [--rate 8000] [--model FILE] [--threshold T] [--vad JSON] [--hangover 120] [--split JSON] [--accept-whole 0.9]
- *                           [--adapt-voice] [--seed 2024] [--fresh-words] [--idle-mic] [--json] [--help]
+ *                           [--adapt-voice] [--seed 2024] [--repeat-words] [--idle-mic] [--json] [--help]
  *
  * 1. Connected digits: FSDD test clips (takes 0-4) of one speaker joined into strings of 4-10 digits
  *    with 120-450 ms pauses (--pauses; e.g. 0-100 for digits run together; --speakers: only theirs, e.g.
@@ -15,9 +15,9 @@
  *    clip's peak and above its own background) to the digit's event (the audio the Listener had heard
  *    when it decided, plus compute); and the compute per segment.
  * 3. False digit events on non-digit audio (espeak-ng words, noise bursts, melodies, tiled with
- *    pauses to the requested length), per hour, and which words made them. By default each word has one
- *    rendition (voice and speed) that the hour repeats, so a few renditions can make the whole figure;
- *    --fresh-words speaks every occurrence anew in a random one of the four voices at 130-189 words/min.
+ *    pauses to the requested length), per hour, and which words made them. Every occurrence of a word is
+ *    spoken anew in a random one of the four voices at 130-189 words/min; --repeat-words gives each word
+ *    one rendition that the hour repeats (the figure before 2026-12-04: a few renditions can make all of it).
  * 4. Soak: RSS while a long stream (digit strings and silence) is pushed as fast as possible.
  * 5. Idle: CPU and RSS of `digits listen` on a real-time low-noise input (what listening to a quiet
  *    room costs; a live microphone adds the capture thread).
@@ -50,14 +50,14 @@ const args = new BenchArgs(import.meta.url, {
   hangover: { type: 'string' },
   'accept-whole': { type: 'string' },
   'adapt-voice': { type: 'boolean' },
-  'fresh-words': { type: 'boolean' },
+  'repeat-words': { type: 'boolean' },
   seed: { type: 'string' },
   json: { type: 'boolean' },
 });
 const json = args.flag('json');
 const nStrings = args.number('strings', 120);
 const falseHours = args.number('false-hours', 1);
-const freshWords = args.flag('fresh-words');
+const freshWords = !args.flag('repeat-words');
 const soakMinutes = args.number('soak-minutes', 60);
 const idleSeconds = args.number('idle-seconds', 20);
 // Endpointer settings to try on every Listener here (strings, false events, soak), e.g. '{"hangoverMs":100,"postRollMs":40}'.
@@ -184,7 +184,7 @@ if (falseHours > 0) {
   let falseDigits = 0;
   let rejected = 0;
   const byKind = new Map<string, number>();
-  // The hour repeats one rendition of each word, so a few renditions can make most of its figure.
+  // Which words made the false digits (with --repeat-words, a few renditions can make most of them).
   const byWord = new Map<string, number>();
   const spans: { endMs: number; kind: string; word?: string }[] = [];
   listener.on('digit', (e) => {
@@ -216,6 +216,7 @@ if (falseHours > 0) {
     sounds: items,
     falseDigits,
     falseDigitsPerHour: +(falseDigits / (fed / 8000 / 3600)).toFixed(1),
+    words: freshWords ? 'every occurrence spoken anew' : 'one rendition of each word, repeated',
     rejected,
     byKind: Object.fromEntries(byKind),
     byWord: Object.fromEntries([...byWord].sort((a, b) => b[1] - a[1])),

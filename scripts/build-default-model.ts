@@ -19,7 +19,8 @@
  * two builds of the same model. A pinned variant is still kept only if it ties fp32's accuracy.
  * --novelty-gate Q appends the novelty gate (src/train/onnx/novelty.ts) to the fp32 model before it
  * is quantized, its threshold at the Q quantile of the training digits' scores, fitted on the FSDD
- * train split plus the synthetic speakers (--synthetic DIR, default the cache) and their words.
+ * train split plus the synthetic speakers (--synthetic DIR, default the cache) and their words;
+ * --novelty-rank K keeps K directions of each of its distances (a smaller gate; default all).
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -51,6 +52,7 @@ const { values } = parseArgs({
     'int4-min-weights': { type: 'string' },
     variant: { type: 'string' },
     'novelty-gate': { type: 'string' },
+    'novelty-rank': { type: 'string' },
     synthetic: { type: 'string' },
     // loso.json of `digits train --loso ...`; repeatable (folds run as separate processes are merged).
     loso: { type: 'string', multiple: true },
@@ -64,12 +66,17 @@ const { values } = parseArgs({
   },
 });
 if (!values.run?.length === !values['from-model']) {
-  process.stderr.write('usage: npx tsx scripts/build-default-model.ts (--run RUN_DIR [--run RUN_DIR ...] | --from-model FP32.onnx) [--loso loso.json] [--int4-min-weights N] [--variant NAME] [--novelty-gate Q [--synthetic DIR]] [--data FSDD] [--out models] [--name default]\n');
+  process.stderr.write('usage: npx tsx scripts/build-default-model.ts (--run RUN_DIR [--run RUN_DIR ...] | --from-model FP32.onnx) [--loso loso.json] [--int4-min-weights N] [--variant NAME] [--novelty-gate Q [--novelty-rank K] [--synthetic DIR]] [--data FSDD] [--out models] [--name default]\n');
   process.exit(2);
 }
 const gateQuantile = values['novelty-gate'] === undefined ? undefined : Number(values['novelty-gate']);
 if (gateQuantile !== undefined && !(gateQuantile > 0 && gateQuantile < 1)) {
   process.stderr.write(`--novelty-gate ${values['novelty-gate']}: a quantile between 0 and 1, e.g. 0.995\n`);
+  process.exit(2);
+}
+const gateRank = values['novelty-rank'] === undefined ? undefined : parsePositiveInt('--novelty-rank', values['novelty-rank']);
+if (gateRank !== undefined && gateQuantile === undefined) {
+  process.stderr.write('--novelty-rank shapes the gate --novelty-gate adds; give both\n');
   process.exit(2);
 }
 const int4MinWeights = values['int4-min-weights'] === undefined ? undefined : parsePositiveInt('--int4-min-weights', values['int4-min-weights']);
@@ -117,7 +124,7 @@ let fp32 = ungated;
 if (gateQuantile !== undefined) {
   const synthetic = findSynthetic(values.synthetic ?? defaultSyntheticDir());
   log(`novelty gate: fitting on ${split.train.length + synthetic.digits.length} training digits (clean and in babble) and ${synthetic.words.length} "none" clips`);
-  fp32 = appendNoveltyGate(ungated, await fitNoveltyGateOnAudio(ungated, noveltyFitSet(split.train, synthetic, config.sampleRate, backend), { quantile: gateQuantile }));
+  fp32 = appendNoveltyGate(ungated, await fitNoveltyGateOnAudio(ungated, noveltyFitSet(split.train, synthetic, config.sampleRate, backend), { quantile: gateQuantile, rank: gateRank }));
 }
 /** The model's training record, with the novelty gate's description when it has one (added here or by an earlier build). */
 const trainingRecord = parseModelMetadata(fp32, source).training as Record<string, any>;
@@ -296,7 +303,7 @@ for (const [k, from] of figureSources.entries())
 const training = runCard.training;
 const int4Flag = int4MinWeights ? ` --int4-min-weights ${int4MinWeights}` : '';
 const nameFlag = name === 'default' ? '' : ` --name ${name}`;
-const variantFlag = `${pinned ? ` --variant ${slug(pinned.name)}` : ''}${gateQuantile !== undefined ? ` --novelty-gate ${gateQuantile}` : ''}`;
+const variantFlag = `${pinned ? ` --variant ${slug(pinned.name)}` : ''}${gateQuantile !== undefined ? ` --novelty-gate ${gateQuantile}` : ''}${gateRank !== undefined ? ` --novelty-rank ${gateRank}` : ''}`;
 const losoFlags = (values.loso ?? []).map((f) => ` --loso ${path.relative(process.cwd(), path.resolve(f))}`).join('');
 const buildCommand = fromModel
   ? `npx tsx scripts/build-default-model.ts --from-model ${path.relative(process.cwd(), fromModel)}${int4Flag}${variantFlag}${nameFlag}${losoFlags}`
@@ -405,7 +412,7 @@ const md = [
   `- Rejection threshold ${threshold} (top probability below it = "no digit"): ${rejection.rule}; it rejects ${(100 * rejection.digitsRejected).toFixed(2)}% of validation digits${rejection.noiseRejected === null ? '' : ` and ${(100 * rejection.noiseRejected).toFixed(2)}% of noise/silence clips`}.`,
   ...(novelty
     ? [
-        `- Novelty gate in the graph (src/train/onnx/novelty.ts): an input whose pooled embedding is further from every digit class than from the "none" clips, by more than ${novelty.threshold} (the ${(100 * novelty.quantile).toFixed(1)}th percentile of ${novelty.fittedOn.digits} training digits' scores; Mahalanobis distances, covariances shrunk ${novelty.shrink}), gives ${100 * novelty.moved}% of its digits' probability to "none".`,
+        `- Novelty gate in the graph (src/train/onnx/novelty.ts): an input whose pooled embedding is further from every digit class than from the "none" clips, by more than ${novelty.threshold} (the ${(100 * novelty.quantile).toFixed(1)}th percentile of ${novelty.fittedOn.digits} training digits' scores; Mahalanobis distances along ${novelty.rank} directions each, covariances shrunk ${novelty.shrink}), gives ${100 * novelty.moved}% of its digits' probability to "none".`,
       ]
     : []),
   '',

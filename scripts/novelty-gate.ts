@@ -2,7 +2,7 @@
  * The novelty gate (src/train/onnx/novelty.ts) on a fused model, fitted on the data the model was
  * trained on: FSDD's official train split plus the synthetic speakers' digits (clean and in babble),
  * and their "none" words.
- *   npx tsx scripts/novelty-gate.ts [--model models/default.onnx] [--quantile 0.995] [--shrink 0.1]
+ *   npx tsx scripts/novelty-gate.ts [--model models/default.onnx] [--quantile 0.995] [--shrink 0.1] [--rank K]
  *       [--data DIR] [--synthetic DIR] --out gated.onnx
  * writes the fp32 model with the gate in its graph (then `scripts/build-default-model.ts --from-model
  * gated.onnx` quantizes and measures it; `bench/stream-errors.ts --model gated.onnx` streams with it).
@@ -10,7 +10,7 @@
  * What it costs strangers' digits, per leave-one-speaker-out fold (each fold's members from
  * `digits train --loso S --fold-models`, fused; the gate fitted on that fold's own training data, i.e.
  * every other FSDD speaker plus the synthetic digits):
- *   npx tsx scripts/novelty-gate.ts --loso RUN_DIR [RUN_DIR ...] [--quantile Q] [--shrink S]
+ *   npx tsx scripts/novelty-gate.ts --loso RUN_DIR [RUN_DIR ...] [--quantile Q] [--shrink S] [--rank K]
  * prints each held-out speaker's top-class accuracy without and with the gate.
  */
 import * as fs from 'node:fs';
@@ -31,16 +31,17 @@ const { values, positionals } = parseArgs({
     model: { type: 'string', default: 'models/default.onnx' },
     quantile: { type: 'string', default: '0.995' },
     shrink: { type: 'string', default: '0.1' },
+    rank: { type: 'string' },
     data: { type: 'string' },
     synthetic: { type: 'string' },
     out: { type: 'string' },
     loso: { type: 'boolean' },
   },
 });
-const fit = { quantile: Number(values.quantile), shrink: Number(values.shrink) };
+const fit = { quantile: Number(values.quantile), shrink: Number(values.shrink), rank: values.rank === undefined ? undefined : Number(values.rank) };
 if (values.loso ? positionals.length === 0 : !values.out) {
-  process.stderr.write('usage: npx tsx scripts/novelty-gate.ts [--model M] [--quantile Q] [--shrink S] [--data DIR] [--synthetic DIR] --out FILE\n' +
-    '       npx tsx scripts/novelty-gate.ts --loso RUN_DIR [RUN_DIR ...] [--quantile Q] [--shrink S] [--data DIR] [--synthetic DIR]\n');
+  process.stderr.write('usage: npx tsx scripts/novelty-gate.ts [--model M] [--quantile Q] [--shrink S] [--rank K] [--data DIR] [--synthetic DIR] --out FILE\n' +
+    '       npx tsx scripts/novelty-gate.ts --loso RUN_DIR [RUN_DIR ...] [--quantile Q] [--shrink S] [--rank K] [--data DIR] [--synthetic DIR]\n');
   process.exit(2);
 }
 

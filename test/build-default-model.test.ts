@@ -60,7 +60,7 @@ describe('scripts/build-default-model.ts', function () {
     });
   }
 
-  it('--novelty-gate builds the gated model, describes the gate in its card, and refuses a second gate on top', async () => {
+  it('--novelty-gate builds the gated model, describes the gate in its card, fits it under 150 KB at rank 56, and refuses a second gate on top', async () => {
     // A small synthetic set (CI has no synthetic cache): FSDD-named digit clips and noise as the "none" clips.
     const synth = path.join(work, 'synthetic');
     fs.mkdirSync(path.join(synth, 'digits'), { recursive: true });
@@ -75,11 +75,14 @@ describe('scripts/build-default-model.ts', function () {
         cwd: ROOT,
         maxBuffer: 1 << 24,
       });
-    await build('models/default.onnx', ['--novelty-gate', '0.99', '--synthetic', synth]);
+    await build('models/default.onnx', ['--novelty-gate', '0.99', '--novelty-rank', '56', '--int4-min-weights', '10000', '--synthetic', synth]);
     const card = JSON.parse(fs.readFileSync(path.join(out, 'default.card.json'), 'utf8'));
     assert.equal(card.training.novelty.quantile, 0.99);
+    assert.equal(card.training.novelty.rank, 56);
+    const bytes = fs.statSync(path.join(out, 'default.int8.onnx')).size;
+    assert.ok(bytes <= 150 * 1024, `the gated default.int8.onnx is ${(bytes / 1024).toFixed(1)} KB`);
     assert.deepEqual(card.training.novelty.fittedOn, { digits: 2 * (2700 + 10), none: 40 });
-    assert.match(card.reproduce.at(-1), /--novelty-gate 0\.99/);
+    assert.match(card.reproduce.at(-1), /--int4-min-weights 10000 .*--novelty-gate 0\.99 --novelty-rank 56/);
     assert.match(fs.readFileSync(path.join(out, 'default.card.md'), 'utf8'), /Novelty gate in the graph/);
     // Both files carry the gate (the int8 file's node names are shortened): its comparison and its record.
     const gateOps = (file: string) => decodeModel(new Uint8Array(fs.readFileSync(file))).graph.nodes.filter((n) => n.op === 'Greater' || n.op === 'ReduceMin').length;
@@ -95,6 +98,11 @@ describe('scripts/build-default-model.ts', function () {
     await assert.rejects(run(process.execPath, ['--import', 'tsx', 'scripts/build-default-model.ts', '--from-model', 'models/default.onnx', '--novelty-gate', '1.5'], { cwd: ROOT }), (e: { code?: number; stderr?: string }) => {
       assert.equal(e.code, 2);
       assert.match(e.stderr ?? '', /--novelty-gate 1\.5: a quantile between 0 and 1/);
+      return true;
+    });
+    await assert.rejects(run(process.execPath, ['--import', 'tsx', 'scripts/build-default-model.ts', '--from-model', 'models/default.onnx', '--novelty-rank', '56'], { cwd: ROOT }), (e: { code?: number; stderr?: string }) => {
+      assert.equal(e.code, 2);
+      assert.match(e.stderr ?? '', /--novelty-rank .* give both/);
       return true;
     });
     const lone = path.join(work, 'lone');

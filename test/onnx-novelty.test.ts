@@ -5,7 +5,7 @@ import { ModelError } from '../src/errors.js';
 import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../src/model/metadata.js';
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import { parseModelMetadata } from '../src/model/read-metadata.js';
-import { appendNoveltyGate, fitNoveltyGate, isNovel, noveltyScore, withPooledOutputs } from '../src/train/onnx/novelty.js';
+import { type NoveltyRecord, appendNoveltyGate, fitNoveltyGate, isNovel, noveltyScore, withPooledOutputs } from '../src/train/onnx/novelty.js';
 import { FSDD_RECORDINGS as FSDD } from './fsdd.js';
 import { rng } from './stream/fixtures.js';
 
@@ -46,15 +46,17 @@ describe('novelty gate (src/train/onnx/novelty.ts)', function () {
   const embedded = async (input: ort.Tensor) =>
     (await run(probe, input, [MODEL_OUTPUT_NAME, ...names])).map(([p, ...pools]) => ({ p, e: pools.flatMap((x) => Array.from(x)) }));
 
-  it('the gated graph moves 99% of the digits\' probability to "none" exactly where the reference score is over the threshold, and changes nothing elsewhere', async () => {
+  for (const rank of [undefined, 8]) it(`the gated graph (${rank ? `rank ${rank}` : 'full rank'}) moves 99% of the digits' probability to "none" exactly where the reference score is over the threshold, and changes nothing elsewhere`, async () => {
     const fitRows = await embedded(features(120, 1));
     const gate = fitNoveltyGate(
       fitRows.slice(0, 80).map((r) => r.e),
       fitRows.slice(0, 80).map((_, i) => i % 10),
       fitRows.slice(80).map((r) => r.e),
-      { quantile: 0.5 },
+      { quantile: 0.5, rank },
     );
     assert.equal(gate.dims, fitRows[0].e.length);
+    assert.equal(gate.rank, rank ?? gate.dims);
+    assert.equal(gate.wDigits.length, gate.dims * gate.rank);
     const gated = appendNoveltyGate(fused, gate);
     const batch = features(60, 2);
     const before = await embedded(batch);
@@ -71,8 +73,9 @@ describe('novelty gate (src/train/onnx/novelty.ts)', function () {
       assert.ok(Math.abs(after[i].reduce((s, v) => s + v, 0) - 1) < 1e-5);
     });
     assert.ok(flagged > 5 && flagged < 55, `the test needs both cases: ${flagged} of 60 flagged`);
-    const novelty = (parseModelMetadata(gated, 'gated').training as { novelty?: { threshold: number; quantile: number } }).novelty;
+    const novelty = (parseModelMetadata(gated, 'gated').training as { novelty?: NoveltyRecord }).novelty;
     assert.equal(novelty?.quantile, 0.5);
+    assert.equal(novelty?.rank, gate.rank);
     assert.ok(Math.abs(novelty!.threshold - gate.threshold) < 1e-3);
   });
 
@@ -96,6 +99,7 @@ describe('novelty gate (src/train/onnx/novelty.ts)', function () {
     assert.throws(() => appendNoveltyGate(new Uint8Array(readFileSync('models/default.int8.onnx')), gate), /fp32/);
     assert.throws(() => fitNoveltyGate(e, labels, e, { quantile: 1 }), ModelError);
     assert.throws(() => fitNoveltyGate(e, labels, e, { shrink: 0 }), ModelError);
+    for (const rank of [0, 2.5, e[0].length + 1]) assert.throws(() => fitNoveltyGate(e, labels, e, { rank }), /rank/);
     assert.throws(() => fitNoveltyGate(e, labels.slice(1), e), ModelError);
     assert.throws(() => fitNoveltyGate([...e.slice(1), e[0].map(() => NaN)], labels, e), /finite/);
     assert.throws(() => fitNoveltyGate(e.slice(0, 9), labels.slice(0, 9), e), /every digit/);

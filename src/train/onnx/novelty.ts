@@ -26,12 +26,14 @@ import { type Graph, type GraphNode, decodeModel, encodeModel, int, ints, sortTo
  */
 export interface NoveltyGate {
   dims: number;
-  /** [dims x dims], applied as e W (row vector). */
+  /** Directions each distance is measured along (dims: the whole Mahalanobis distance). */
+  rank: number;
+  /** [dims x rank], applied as e W (row vector). */
   wDigits: Float32Array;
-  /** [10 x dims], the digit class means already whitened by wDigits. */
+  /** [10 x rank], the digit class means already projected by wDigits. */
   centres: Float32Array;
   wNone: Float32Array;
-  /** [dims], the none mean whitened by wNone. */
+  /** [rank], the none mean projected by wNone. */
   noneCentre: Float32Array;
   threshold: number;
   /** What the threshold is: the quantile of the training digits' scores it sits at, and their count. */
@@ -45,6 +47,12 @@ export interface NoveltyFitOptions {
   quantile?: number;
   /** Covariance shrinkage toward the mean variance, 0..1 (default 0.1). */
   shrink?: number;
+  /**
+   * Whitened directions each distance keeps (default: all). The digit distance keeps those the "none"
+   * clips stray furthest from their nearest digit along, the none distance those the digits lie
+   * furthest from "none" along: a smaller gate that keeps the directions that tell them apart.
+   */
+  rank?: number;
 }
 
 /** What a gated model's training metadata says about its gate (`training.novelty`). */
@@ -52,6 +60,7 @@ export interface NoveltyRecord {
   threshold: number;
   quantile: number;
   shrink: number;
+  rank: number;
   fittedOn: { digits: number; none: number };
   moved: number;
 }
@@ -82,6 +91,13 @@ function whitening(rows: number[][], groupOf: (i: number) => number, means: Matr
   const { realEigenvalues, eigenvectorMatrix } = new EigenvalueDecomposition(shrunk, { assumeSymmetric: true });
   if (realEigenvalues.some((v) => !(v > 0))) throw new ModelError('novelty gate: the embeddings\' covariance is singular; use shrink > 0');
   return eigenvectorMatrix.mulRowVector(Matrix.rowVector(realEigenvalues.map((v) => 1 / Math.sqrt(v))));
+}
+
+/** The k unit directions the rows' second moment is largest along, as columns. */
+function topDirections(rows: Matrix, k: number): Matrix {
+  const { realEigenvalues, eigenvectorMatrix } = new EigenvalueDecomposition(rows.transpose().mmul(rows), { assumeSymmetric: true });
+  const order = realEigenvalues.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]).slice(0, k).map(([, i]) => i);
+  return eigenvectorMatrix.subMatrixColumn(order);
 }
 
 function meansOf(rows: number[][], groupOf: (i: number) => number, groups: number): Matrix {
@@ -164,12 +180,28 @@ export function fitNoveltyGate(digits: number[][], labels: readonly number[], no
   }
   const dims = digits[0].length;
   if ([...digits, ...none].some((r) => r.length !== dims || r.some((v) => !Number.isFinite(v)))) throw new ModelError(`novelty gate: embeddings must all be ${dims} finite numbers`);
+  const rank = options.rank ?? dims;
+  if (!(Number.isInteger(rank) && rank >= 1 && rank <= dims)) throw new ModelError(`novelty gate: rank ${rank} must be a whole number from 1 to ${dims}`);
   const digitMeans = meansOf(digits, (i) => labels[i], 10);
   const noneMean = meansOf(none, () => 0, 1);
-  const wDigits = whitening(digits, (i) => labels[i], digitMeans, shrink);
-  const wNone = whitening(none, () => 0, noneMean, shrink);
+  let wDigits = whitening(digits, (i) => labels[i], digitMeans, shrink);
+  let wNone = whitening(none, () => 0, noneMean, shrink);
+  if (rank < dims) {
+    const centres = digitMeans.mmul(wDigits);
+    const strays = new Matrix(none).mmul(wDigits);
+    for (let i = 0; i < strays.rows; i++) {
+      const z = strays.getRow(i);
+      const dist = (c: number) => z.reduce((s, v, j) => s + (v - centres.get(c, j)) ** 2, 0);
+      const nearest = [...Array(10).keys()].reduce((best, c) => (dist(c) < dist(best) ? c : best), 0);
+      strays.setRow(i, z.map((v, j) => v - centres.get(nearest, j)));
+    }
+    wDigits = wDigits.mmul(topDirections(strays, rank));
+    const apart = new Matrix(digits).mmul(wNone).subRowVector(noneMean.mmul(wNone).getRow(0));
+    wNone = wNone.mmul(topDirections(apart, rank));
+  }
   const gate: NoveltyGate = {
     dims,
+    rank,
     wDigits: Float32Array.from(wDigits.to1DArray()),
     centres: Float32Array.from(digitMeans.mmul(wDigits).to1DArray()),
     wNone: Float32Array.from(wNone.to1DArray()),
@@ -186,17 +218,17 @@ export function fitNoveltyGate(digits: number[][], labels: readonly number[], no
 
 /** s(e) as the graph computes it (float32 weights, float64 sums). */
 export function noveltyScore(gate: NoveltyGate, e: ArrayLike<number>): number {
-  const { dims } = gate;
-  const whiten = (w: Float32Array) => {
-    const z = new Float64Array(dims);
-    for (let j = 0; j < dims; j++) for (let i = 0; i < dims; i++) z[i] += e[j] * w[j * dims + i];
+  const { dims, rank } = gate;
+  const project = (w: Float32Array) => {
+    const z = new Float64Array(rank);
+    for (let j = 0; j < dims; j++) for (let i = 0; i < rank; i++) z[i] += e[j] * w[j * rank + i];
     return z;
   };
   const sq = (z: Float64Array, centres: Float32Array, at: number) => z.reduce((s, v, i) => s + (v - centres[at + i]) ** 2, 0);
-  const z = whiten(gate.wDigits);
+  const z = project(gate.wDigits);
   let nearest = Infinity;
-  for (let c = 0; c < 10; c++) nearest = Math.min(nearest, sq(z, gate.centres, c * dims));
-  return nearest - sq(whiten(gate.wNone), gate.noneCentre, 0);
+  for (let c = 0; c < 10; c++) nearest = Math.min(nearest, sq(z, gate.centres, c * rank));
+  return nearest - sq(project(gate.wNone), gate.noneCentre, 0);
 }
 
 /** Whether the gate moves an input with this embedding to "none". */
@@ -218,13 +250,18 @@ export function appendNoveltyGate(model: Uint8Array, gate: NoveltyGate): Uint8Ar
   const pools = pooledOutputNames(g);
   if (pools.length === 0) throw new ModelError('the model has no member pooling outputs (m<k>/gap) to gate on');
   const labels = meta.labels.length;
-  const { dims } = gate;
+  const { dims, rank } = gate;
   const f32 = (name: string, shape: number[], data: ArrayLike<number>) => g.initializers.set(name, { name, type: 'float', dims: shape, data: Float32Array.from(data) });
   const i64 = (name: string, values: number[]) => g.initializers.set(name, { name, type: 'int64', dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
-  f32('novelty/w_digits', [dims, dims], gate.wDigits);
-  f32('novelty/w_none', [dims, dims], gate.wNone);
-  f32('novelty/centres', [10, dims], gate.centres);
-  f32('novelty/none_centre', [1, dims], gate.noneCentre);
+  // Both projections as one [dims x 2 rank] weight: one MatMul, and one tensor for the quantizer.
+  const w = new Float32Array(dims * 2 * rank);
+  for (let j = 0; j < dims; j++) {
+    w.set(gate.wDigits.subarray(j * rank, (j + 1) * rank), j * 2 * rank);
+    w.set(gate.wNone.subarray(j * rank, (j + 1) * rank), j * 2 * rank + rank);
+  }
+  f32('novelty/w', [dims, 2 * rank], w);
+  f32('novelty/centres', [10, rank], gate.centres);
+  f32('novelty/none_centre', [1, rank], gate.noneCentre);
   f32('novelty/threshold', [], [gate.threshold]);
   f32('novelty/moved', [], [MOVED]);
   f32('novelty/one', [], [1]);
@@ -232,17 +269,18 @@ export function appendNoveltyGate(model: Uint8Array, gate: NoveltyGate): Uint8Ar
   f32('novelty/none_hot', [labels], meta.labels.map((_, k) => (k === noneIndex ? 1 : 0)));
   i64('novelty/axis1', [1]);
   i64('novelty/axis2', [2]);
+  i64('novelty/halves', [rank, rank]);
   const ungated = 'novelty/ungated';
   for (const n of g.nodes) n.outputs = n.outputs.map((o) => (o === MODEL_OUTPUT_NAME ? ungated : o));
   const add = (op: string, inputs: string[], output: string, attrs: GraphNode['attrs'] = {}) => g.nodes.push({ name: `${output}/${op}`, op, inputs, outputs: [output], attrs });
   add('Concat', pools, 'novelty/e', { axis: int(1) });
-  add('MatMul', ['novelty/e', 'novelty/w_digits'], 'novelty/z');
+  add('MatMul', ['novelty/e', 'novelty/w'], 'novelty/zz');
+  g.nodes.push({ name: 'novelty/split', op: 'Split', inputs: ['novelty/zz', 'novelty/halves'], outputs: ['novelty/z', 'novelty/zn'], attrs: { axis: int(1) } });
   add('Unsqueeze', ['novelty/z', 'novelty/axis1'], 'novelty/z3');
   add('Sub', ['novelty/z3', 'novelty/centres'], 'novelty/zd');
   add('Mul', ['novelty/zd', 'novelty/zd'], 'novelty/zd2');
   add('ReduceSum', ['novelty/zd2', 'novelty/axis2'], 'novelty/digit_dist', { keepdims: int(0) });
   add('ReduceMin', ['novelty/digit_dist'], 'novelty/nearest', { axes: ints([1]), keepdims: int(1) });
-  add('MatMul', ['novelty/e', 'novelty/w_none'], 'novelty/zn');
   add('Sub', ['novelty/zn', 'novelty/none_centre'], 'novelty/znd');
   add('Mul', ['novelty/znd', 'novelty/znd'], 'novelty/znd2');
   add('ReduceSum', ['novelty/znd2', 'novelty/axis1'], 'novelty/none_dist', { keepdims: int(1) });
@@ -261,7 +299,7 @@ export function appendNoveltyGate(model: Uint8Array, gate: NoveltyGate): Uint8Ar
   sortTopologically(g);
   const training = JSON.parse(m.metadata[METADATA_KEYS.training] ?? '{}') as Record<string, unknown>;
   const { threshold, quantile, shrink, fittedOn } = gate;
-  const novelty: NoveltyRecord = { threshold: +threshold.toFixed(4), quantile, shrink, fittedOn, moved: MOVED };
+  const novelty: NoveltyRecord = { threshold: +threshold.toFixed(4), quantile, shrink, rank, fittedOn, moved: MOVED };
   m.metadata[METADATA_KEYS.training] = JSON.stringify({ ...training, novelty });
   return encodeModel(m);
 }
