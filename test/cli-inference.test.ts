@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FSDD_RECORDINGS } from './fsdd.js';
@@ -61,6 +61,27 @@ describe('digits predict / eval / doctor (CLI)', function () {
     for (const key of ['accuracy', 'n', 'perClass', 'perSpeaker', 'confusion', 'falseAccept', 'falseReject', 'clipsPerSec']) assert.ok(key in out, key);
     assert.equal(out.n, 300);
     assert.ok(out.accuracy > 0.9);
+  });
+
+  it('eval --babble reproduces the shipped card\'s babble figures: with the rejection threshold, and top class at --threshold 0', () => {
+    const card = JSON.parse(readFileSync('models/default.card.json', 'utf8')).metrics.int8;
+    for (const [snr, extra, want] of [['5', [], card.babbleWithRejection['5dB']], ['10', ['--threshold', '0'], card.babble['10dB']]] as const) {
+      const r = digits('eval', FSDD_RECORDINGS, '--split', 'test', '--babble', snr, ...extra, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.deepEqual(out.babble, { snrDb: Number(snr), poolClips: 2700, seed: 2000 + Number(snr) });
+      assert.equal(Number(out.accuracy.toFixed(4)), want, `babble ${snr} dB`);
+    }
+    const clean = JSON.parse(digits('eval', FSDD_RECORDINGS, '--split', 'test', '--json').stdout).accuracy;
+    assert.ok(card.babbleWithRejection['5dB'] < clean, 'babble must cost accuracy');
+  });
+
+  it('eval --babble: a bad SNR, no pool, a pool that overlaps the clips, and adaptation are one-line errors', () => {
+    assertOneLineError(digits('eval', FSDD_RECORDINGS, '--split', 'test', '--babble', 'loud'), /--babble 'loud' must be an SNR/);
+    assertOneLineError(digits('eval', FSDD_RECORDINGS, '--babble', '5'), /--babble needs --babble-pool/);
+    assertOneLineError(digits('eval', FSDD_RECORDINGS, '--split', 'train', '--babble', '5', '--babble-pool', FSDD_RECORDINGS), /babble must come from other clips/);
+    assertOneLineError(digits('eval', FSDD_RECORDINGS, '--split', 'test', '--babble', '5', '--babble-pool', join(work, 'nowhere')), /--babble-pool/);
+    assertOneLineError(digits('eval', FSDD_RECORDINGS, '--split', 'test', '--babble', '5', '--adapt-voice'), /cannot be used together/);
   });
 
   it('eval: a folder without audio and a bad split are one-line errors', () => {

@@ -3,8 +3,10 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { AudioInputError, DatasetError } from '../errors.js';
 import { listFsddClips, officialSplit } from '../data/index.js';
-import { mulberry32 } from '../train/random.js';
-import type { DigitRecognizer, Prediction } from './recognizer.js';
+import { decodeWav } from '../audio/wav.js';
+import { makeNoise, mixAtSnr } from '../train/augment.js';
+import { Rng, mulberry32 } from '../train/random.js';
+import type { AudioInput, DigitRecognizer, Prediction } from './recognizer.js';
 import { VoiceAdapter, type VoiceAdapterOptions } from './voice-adapt.js';
 
 export type EvalSplit = 'test' | 'train' | 'all';
@@ -46,6 +48,8 @@ export interface EvalReport {
   errors: { path: string; error: string }[];
   /** With EvaluateOptions.adaptVoice: the voice shift each speaker ended with. */
   voiceShift?: { perSpeaker: Record<string, number>; protocol: string };
+  /** With EvaluateOptions.babble: how the clips were mixed. */
+  babble?: { snrDb: number; poolClips: number; seed: number };
 }
 
 const FSDD_NAME = /^(\d)_([^_/\\]+)_(\d+)\.wav$/i;
@@ -108,6 +112,19 @@ export interface EvaluateOptions {
   adaptVoice?: boolean | VoiceAdapterOptions;
   /** Seed of the clip order per speaker with adaptVoice (default 1). */
   seed?: number;
+  /**
+   * Mix every clip with babble before recognising it: 3-7 talkers drawn from `pool` (other clips, at
+   * the model's sample rate; never the evaluated ones), at `snrDb` over the whole clip, from one
+   * seeded stream in item order (default seed 2000 + snrDb: the mixtures of the model cards' babble
+   * figures, for the FSDD test split with the train split as the pool). Not with adaptVoice.
+   */
+  babble?: BabbleOptions;
+}
+
+export interface BabbleOptions {
+  snrDb: number;
+  pool: readonly Float32Array[];
+  seed?: number;
 }
 
 const ADAPT_PROTOCOL =
@@ -115,10 +132,14 @@ const ADAPT_PROTOCOL =
 
 /** Runs the recognizer over every item (batched, files read ahead) and tallies the report. */
 export async function evaluate(recognizer: DigitRecognizer, items: EvalItem[], options: EvaluateOptions = {}): Promise<EvalReport> {
-  if (options.adaptVoice) return evaluateAdapted(recognizer, items, options);
+  if (options.adaptVoice) {
+    if (options.babble) throw new DatasetError('babble and voice adaptation cannot be evaluated together');
+    return evaluateAdapted(recognizer, items, options);
+  }
   const batchSize = options.batchSize ?? 64;
   const started = performance.now();
   const predictions: (Prediction | Error)[] = new Array(items.length);
+  const mix = options.babble ? babbleMixer(recognizer, options.babble) : (b: Uint8Array): AudioInput => b;
   const readBatch = (from: number) => Promise.all(items.slice(from, from + batchSize).map((it) => readFile(it.path).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength), (e: Error) => e)));
   let next = readBatch(0);
   for (let from = 0; from < items.length; from += batchSize) {
@@ -128,14 +149,24 @@ export async function evaluate(recognizer: DigitRecognizer, items: EvalItem[], o
     bytes.forEach((b, i) => {
       if (b instanceof Error) predictions[from + i] = new AudioInputError(`cannot read ${items[from + i].path}: ${b.message}`);
     });
+    const inputs: (AudioInput | Error)[] = good.map((x) => {
+      try {
+        return mix(x.b as Uint8Array);
+      } catch (err) {
+        return err as Error;
+      }
+    });
     try {
-      const preds = await recognizer.predictBatch(good.map((x) => x.b as Uint8Array));
+      if (inputs.some((x) => x instanceof Error)) throw new Error('a clip could not be mixed');
+      const preds = await recognizer.predictBatch(inputs as AudioInput[]);
       preds.forEach((p, k) => (predictions[from + good[k].i] = p));
     } catch {
       // One bad file must not sink the batch: retry one by one to find it and record why.
-      for (const { b, i } of good) {
+      for (const [k, { i }] of good.entries()) {
         try {
-          predictions[from + i] = await recognizer.predict(b as Uint8Array);
+          const input = inputs[k];
+          if (input instanceof Error) throw input;
+          predictions[from + i] = await recognizer.predict(input);
         } catch (err) {
           predictions[from + i] = err as Error;
         }
@@ -144,7 +175,23 @@ export async function evaluate(recognizer: DigitRecognizer, items: EvalItem[], o
     options.onProgress?.(Math.min(from + batchSize, items.length), items.length);
   }
   const seconds = (performance.now() - started) / 1000;
-  return tally(items, predictions, seconds, recognizer);
+  const report = tally(items, predictions, seconds, recognizer);
+  const { babble } = options;
+  return babble ? { ...report, babble: { snrDb: babble.snrDb, poolClips: babble.pool.length, seed: babble.seed ?? 2000 + babble.snrDb } } : report;
+}
+
+/** Decodes a clip to the model's rate and mixes the next babble of the seeded stream into it. */
+function babbleMixer(recognizer: DigitRecognizer, babble: BabbleOptions): (bytes: Uint8Array) => AudioInput {
+  if (!Number.isFinite(babble.snrDb)) throw new DatasetError(`babble SNR ${babble.snrDb} dB must be a finite number`);
+  if (babble.pool.length === 0) throw new DatasetError('babble needs a pool of other clips to mix from');
+  const rate = recognizer.info.featureConfig.sampleRate;
+  const rng = new Rng(babble.seed ?? 2000 + babble.snrDb);
+  const pool = { clips: babble.pool };
+  return (bytes) => {
+    const audio = decodeWav(bytes);
+    const samples = audio.sampleRate === rate ? audio.samples : recognizer.backend.resample(audio.samples, audio.sampleRate, rate);
+    return { samples: mixAtSnr(samples, makeNoise('babble', samples.length, rng, pool), babble.snrDb), sampleRate: rate };
+  };
 }
 
 async function evaluateAdapted(recognizer: DigitRecognizer, items: EvalItem[], options: EvaluateOptions): Promise<EvalReport> {

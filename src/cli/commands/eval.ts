@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { colors, percent, printJson, renderTable, interactive } from '../output.js';
 import { parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
-import type { EvalReport } from '../../model/evaluate.js';
+import type { BabbleOptions, EvalItem, EvalReport } from '../../model/evaluate.js';
+import type { DigitRecognizer } from '../../model/recognizer.js';
 
 export function register(program: Command): void {
   program
@@ -16,6 +17,8 @@ export function register(program: Command): void {
     .option('--threads <n>', 'ONNX Runtime intra-op threads (1 measured fastest for batch eval on a busy 2-core machine)', '1')
     .option('--batch <n>', 'clips per ONNX Runtime run', '64')
     .option('--adapt-voice', "adapt to each speaker as a live session would: the speaker's clips in a seeded random order, each heard with the voice shift learnt from the earlier ones (no labels used)")
+    .option('--babble <snr>', 'mix each clip with babble of 3-7 other talkers at this SNR in dB (seeded: the model cards\' babble figures for --split test)')
+    .option('--babble-pool <dir>', "folder of FSDD-named WAV files whose official train split the babble is made of (default: the target folder's, with --split test)")
     .option('--json', 'print one JSON object')
     .action(async (target: string, opts) => {
       if (!['test', 'train', 'all'].includes(opts.split)) throw new InvalidArgumentError(`split '${opts.split}' must be test, train or all`);
@@ -27,9 +30,11 @@ export function register(program: Command): void {
         session: { intraOpNumThreads: parsePositiveInt('threads', opts.threads) },
       });
       const items = await loadEvalSet(target, opts.split);
+      const babble = opts.babble === undefined ? undefined : await babbleOptions(recognizer, items, target, opts);
       const report = await evaluate(recognizer, items, {
         batchSize: parsePositiveInt('batch', opts.batch),
         adaptVoice: Boolean(opts.adaptVoice),
+        babble,
         onProgress: interactive && !opts.json ? (done, total) => process.stderr.write(`\r${done}/${total} clips`) : undefined,
       });
       if (interactive && !opts.json) process.stderr.write('\r\x1b[K');
@@ -40,10 +45,32 @@ export function register(program: Command): void {
     });
 }
 
+/** --babble / --babble-pool: the pool is an FSDD folder's official train split, disjoint from the clips evaluated. */
+async function babbleOptions(recognizer: DigitRecognizer, items: EvalItem[], target: string, opts: { babble: string; babblePool?: string; split: string; adaptVoice?: boolean }): Promise<BabbleOptions> {
+  const snrDb = Number(opts.babble);
+  if (opts.babble.trim() === '' || !Number.isFinite(snrDb)) throw new InvalidArgumentError(`--babble '${opts.babble}' must be an SNR in dB, e.g. 5`);
+  if (opts.adaptVoice) throw new InvalidArgumentError('--babble and --adapt-voice cannot be used together');
+  const poolDir = opts.babblePool ?? (opts.split === 'test' ? target : undefined);
+  if (poolDir === undefined) throw new InvalidArgumentError('--babble needs --babble-pool DIR (an FSDD folder whose train split to mix), or an FSDD folder evaluated with --split test');
+  const [{ resolve }, { listFsddClips, officialSplit, loadClip }, { DatasetError }] = await Promise.all([import('node:path'), import('../../data/index.js'), import('../../errors.js')]);
+  let clips;
+  try {
+    clips = officialSplit(listFsddClips(poolDir)).train;
+  } catch (err) {
+    throw new DatasetError(`--babble-pool ${poolDir}: ${(err as Error).message}`, { cause: err });
+  }
+  if (clips.length === 0) throw new DatasetError(`--babble-pool ${poolDir} has no FSDD-named clips in its train split`);
+  const evaluated = new Set(items.map((it) => resolve(it.path)));
+  if (clips.some((c) => evaluated.has(resolve(c.path)))) throw new DatasetError(`--babble-pool ${poolDir}: its train split holds clips being evaluated; babble must come from other clips`);
+  const sampleRate = recognizer.info.featureConfig.sampleRate;
+  return { snrDb, pool: clips.map((c) => loadClip(c, { sampleRate, backend: recognizer.backend }).samples) };
+}
+
 function printReport(r: EvalReport): void {
   const lines: string[] = [];
   lines.push(`${colors.bold('model')}    ${r.model} (features: ${r.backend})`);
-  lines.push(`${colors.bold('accuracy')} ${colors.green(percent(r.accuracy, 2))} on ${r.n} digit clips` + (r.nNone ? `, ${r.nNone} non-digit clips` : ''));
+  const mixed = r.babble ? ` in babble at ${r.babble.snrDb} dB (${r.babble.poolClips} other clips, seed ${r.babble.seed})` : '';
+  lines.push(`${colors.bold('accuracy')} ${colors.green(percent(r.accuracy, 2))} on ${r.n} digit clips` + (r.nNone ? `, ${r.nNone} non-digit clips` : '') + mixed);
   lines.push(`false reject ${percent(r.falseReject, 2)}` + (r.falseAccept !== null ? `   false accept ${percent(r.falseAccept, 2)}   rejection rate on 'none' ${percent(r.rejectionRate, 2)}` : ''));
   lines.push(`${r.clipsPerSec.toFixed(0)} clips/s (${r.seconds.toFixed(2)} s, decode + features + model)`);
   lines.push('');
