@@ -76,6 +76,15 @@ describe('digits predict / eval / doctor (CLI)', function () {
     assert.ok(card.babbleWithRejection['5dB'] < clean, 'babble must cost accuracy');
   });
 
+  it('eval --speakers keeps only the named speakers\' clips, and names the set\'s speakers when one is unknown', () => {
+    const r = digits('eval', FSDD_RECORDINGS, '--split', 'test', '--speakers', 'theo,lucas', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.n, 100);
+    assert.deepEqual(Object.keys(out.perSpeaker).sort(), ['lucas', 'theo']);
+    assertOneLineError(digits('eval', FSDD_RECORDINGS, '--speakers', 'theo,bob'), /no clips of bob; the set has george, jackson, lucas, nicolas, theo, yweweler/);
+  });
+
   it('eval --babble: a bad SNR, no pool, a pool that overlaps the clips, and adaptation are one-line errors', () => {
     assertOneLineError(digits('eval', FSDD_RECORDINGS, '--split', 'test', '--babble', 'loud'), /--babble 'loud' must be an SNR/);
     assertOneLineError(digits('eval', FSDD_RECORDINGS, '--babble', '5'), /--babble needs --babble-pool/);

@@ -17,6 +17,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'ONNX Runtime intra-op threads (1 measured fastest for batch eval on a busy 2-core machine)', '1')
     .option('--batch <n>', 'clips per ONNX Runtime run', '64')
     .option('--adapt-voice', "adapt to each speaker as a live session would: the speaker's clips in a seeded random order, each heard with the voice shift learnt from the earlier ones (no labels used)")
+    .option('--speakers <names>', 'only these speakers\' clips, comma-separated (e.g. the speaker a leave-one-speaker-out fold model never heard)')
     .option('--babble <snr>', 'mix each clip with babble of 3-7 other talkers at this SNR in dB (seeded: the model cards\' babble figures for --split test)')
     .option('--babble-pool <dir>', "folder of FSDD-named WAV files whose official train split the babble is made of (default: the target folder's, with --split test)")
     .option('--json', 'print one JSON object')
@@ -29,7 +30,7 @@ export function register(program: Command): void {
         threshold: parseThreshold(opts.threshold),
         session: { intraOpNumThreads: parsePositiveInt('threads', opts.threads) },
       });
-      const items = await loadEvalSet(target, opts.split);
+      const items = onlySpeakers(await loadEvalSet(target, opts.split), opts.speakers);
       const babble = opts.babble === undefined ? undefined : await babbleOptions(recognizer, items, target, opts);
       const report = await evaluate(recognizer, items, {
         batchSize: parsePositiveInt('batch', opts.batch),
@@ -43,6 +44,15 @@ export function register(program: Command): void {
       else printReport(report);
       if (report.errors.length > 0) process.exitCode = 2;
     });
+}
+
+function onlySpeakers(items: EvalItem[], list?: string): EvalItem[] {
+  if (list === undefined) return items;
+  const wanted = list.split(',').map((x) => x.trim()).filter(Boolean);
+  const known = new Set(items.map((it) => it.speaker));
+  const unknown = wanted.filter((w) => !known.has(w));
+  if (wanted.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`--speakers: ${unknown.length ? `no clips of ${unknown.join(', ')}` : 'no names given'}; the set has ${[...known].sort().join(', ')}`);
+  return items.filter((it) => wanted.includes(it.speaker));
 }
 
 /** --babble / --babble-pool: the pool is an FSDD folder's official train split, disjoint from the clips evaluated. */
