@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { FSDD_RECORDINGS, FSDD_ROOT } from './fsdd.js';
@@ -93,6 +95,28 @@ describe('benchmarks: each script runs end to end on a tiny workload', function 
     const { json } = await bench(['bench/stream-errors.ts', '--strings', '3', '--words', 'none', '--json']);
     const { counts, digits } = json.strings;
     assert.equal(counts.ok + counts.wrong + counts.rejected + counts.split + counts.merged + counts.lost, digits);
+  });
+
+  it('bench/stranger-strings.ts: fuses each fold\'s members and streams the held-out speaker\'s strings', async () => {
+    // Fold folders as `digits train --loso S --fold-models` lays them out, with the shipped small model standing in for
+    // both members of theo's fold (CI trains no folds).
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-folds-'));
+    try {
+      for (const member of ['lm-theo', 'mfcc-theo']) {
+        fs.mkdirSync(path.join(runs, member, 'theo'), { recursive: true });
+        fs.copyFileSync(path.join(ROOT, 'models/small.onnx'), path.join(runs, member, 'theo', 'model.onnx'));
+      }
+      const { json } = await bench(['bench/stranger-strings.ts', '--runs', `${runs}/lm-{speaker},${runs}/mfcc-{speaker}`, '--strings', '2', '--json']);
+      assert.deepEqual(json.perSpeaker.map((r: { speaker: string }) => r.speaker), ['theo']);
+      assert.equal(json.members.length, 2);
+      assert.ok(json.pooled.digits >= 8, `${json.pooled.digits} digits in 2 strings`);
+      share(json.pooled.digitErrorRate, 'digit error rate');
+      share(json.pooled.wholeStringAccuracy, 'whole-string accuracy');
+      share(json.threshold, 'threshold');
+      await assert.rejects(bench(['bench/stranger-strings.ts', '--runs', `${runs}/nothing-{speaker}`]), /no speaker has a fold model/);
+    } finally {
+      fs.rmSync(runs, { recursive: true, force: true });
+    }
   });
 
   it('bench/serve.ts: digits serve under load answers every request', async () => {
