@@ -5,14 +5,15 @@
  * strings figure bench/stream.ts gives for the shipped model is on its own training speakers' voices.
  *
  *   npx tsx bench/stranger-strings.ts --runs 'runs/loso-lm-{speaker},runs/loso-mfcc-{speaker}'
- *       [--strings 40] [--threshold 0.3648] [--split JSON] [--seed 2024] [--json] [--help]
+ *       [--strings 40] [--threshold 0.3648] [--split JSON] [--seed 2024] [--adapt-voice] [--json] [--help]
  *
  * --runs: the members, comma-separated; each member's fold model is <member>/<speaker>/model.onnx
  * (`digits train --loso S --fold-models`), `{speaker}` in a member's path standing for the held-out
  * speaker when each fold ran into its own folder. Every speaker with a model in every member is
  * measured. --threshold: the rejection threshold for every fold (default: the shipped model's, since a
  * fold model's own is calibrated on the voices it trained on); --split: the Listener's split options,
- * as bench/stream.ts takes them.
+ * as bench/stream.ts takes them; --adapt-voice: each speaker's Listener learns a voice shift as it goes
+ * (bench/stream.ts --adapt-voice).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ const args = new BenchArgs(import.meta.url, {
   threshold: { type: 'string' },
   split: { type: 'string' },
   seed: { type: 'string' },
+  'adapt-voice': { type: 'boolean' },
   json: { type: 'boolean' },
 });
 const runs = args.string('runs') ?? args.fail('--runs is required');
@@ -37,6 +39,7 @@ const nStrings = args.number('strings', 40);
 const split = args.json('split');
 const seed = args.number('seed', 2024);
 const json = args.flag('json');
+const adaptVoice = args.flag('adapt-voice');
 let threshold = args.number('threshold');
 if (threshold === undefined) {
   const shipped = await DigitRecognizer.load();
@@ -58,7 +61,7 @@ try {
     const bench = spawnSync(
       process.execPath,
       ['--import', 'tsx', 'bench/stream.ts', '--model', file, '--threshold', String(threshold), '--speakers', speaker, '--strings', String(nStrings), '--seed', String(seed),
-        '--false-hours', '0', '--soak-minutes', '0', '--idle-seconds', '0', '--json', ...(split ? ['--split', JSON.stringify(split)] : [])],
+        '--false-hours', '0', '--soak-minutes', '0', '--idle-seconds', '0', '--json', ...(split ? ['--split', JSON.stringify(split)] : []), ...(adaptVoice ? ['--adapt-voice'] : [])],
       { encoding: 'utf8', maxBuffer: 1 << 26 },
     );
     if (bench.status !== 0) throw new Error(`bench/stream.ts for ${speaker} failed:\n${bench.stderr}`);
@@ -77,5 +80,5 @@ const pooled = {
   digitErrorRate: +(rows.reduce((a, r) => a + r.digitErrorRate * r.digits, 0) / digits).toFixed(4),
   wholeStringAccuracy: +(rows.reduce((a, r) => a + r.wholeStringAccuracy, 0) / rows.length).toFixed(4),
 };
-if (json) console.log(JSON.stringify({ members, threshold, strings: nStrings, seed, split: split ?? null, perSpeaker: rows, pooled }, null, 2));
+if (json) console.log(JSON.stringify({ members, threshold, strings: nStrings, seed, split: split ?? null, adaptVoice, perSpeaker: rows, pooled }, null, 2));
 else console.log(`${'all'.padEnd(10)} ${String(digits).padStart(4)} digits  ${(100 * pooled.digitErrorRate).toFixed(1).padStart(5)}% digit errors  ${(100 * pooled.wholeStringAccuracy).toFixed(1).padStart(5)}% whole strings (threshold ${threshold})`);
