@@ -150,14 +150,19 @@ describe('voice shift and speaker adaptation (VoiceAdapter, digits eval --adapt-
     } finally {
       recognizer.voiceShift = 1;
     }
-    // The CLI: `digits listen --adapt-voice --json` prints the voiceshift events as NDJSON.
+    // The CLI adapts by default (and with --adapt-voice) and prints the voiceshift events as NDJSON; --no-adapt-voice does not.
     const wav = join(work, 'deep-strings.wav');
     writeFileSync(wav, monoWav(audio, 8000));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'listen', '--input', wav, '--json', '--adapt-voice'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    const shift = events.find((e) => e.type === 'voiceshift');
-    assert.ok(shift && shift.factor >= 1.15 && shift.utterances >= 8, JSON.stringify(shift));
+    const cli = (...more: string[]) => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'listen', '--input', wav, '--json', ...more], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    };
+    for (const more of [[], ['--adapt-voice']]) {
+      const shift = cli(...more).find((e) => e.type === 'voiceshift');
+      assert.ok(shift && shift.factor >= 1.15 && shift.utterances >= 8, `${more.join(' ') || 'default'}: ${JSON.stringify(shift)}`);
+    }
+    assert.equal(cli('--no-adapt-voice').filter((e) => e.type === 'voiceshift').length, 0);
   });
 
   it('Listener({ adaptVoice }) refuses a classifier that cannot shift voices, and an adapter of another recognizer', async () => {

@@ -54,7 +54,8 @@ export function register(program: Command): void {
     .option('--model <file>', 'ONNX model (default: the shipped model)')
     .option('--duration <s>', 'stop after this many seconds of audio')
     .option('--no-split', 'do not split segments that hold several digits')
-    .option('--adapt-voice', "adapt to the speaker's voice as the session goes (a voice shift learnt from the digits heard, no labels)")
+    .option('--no-adapt-voice', "do not adapt to the speaker's voice (by default a voice shift is learnt from the digits heard, no labels: fewer errors on voices the model never heard)")
+    .option('--adapt-voice', 'adapt to the speaker\'s voice (the default; kept for scripts that pass it)')
     .option('--list-devices', 'list capture devices and exit')
     .action(async (opts: ListenOptions) => {
       const stream = await import('../../stream/index.js');
@@ -104,7 +105,7 @@ export function register(program: Command): void {
         sensitivity,
         stringPauseMs,
         split: opts.split === false ? false : undefined,
-        adaptVoice: Boolean(opts.adaptVoice),
+        adaptVoice: opts.adaptVoice !== false,
         levelIntervalMs: opts.json ? 250 : 50,
         maxDurationMs: opts.duration === undefined ? undefined : num(opts.duration, '--duration', 0.01, 1e7)! * 1000,
       });
