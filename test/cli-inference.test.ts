@@ -93,6 +93,13 @@ describe('digits predict / eval / doctor (CLI)', function () {
     assertOneLineError(digits('eval', FSDD_RECORDINGS, '--split', 'test', '--babble', '5', '--adapt-voice'), /cannot be used together/);
   });
 
+  it('train --spec-augment: an unknown key, a negative count and bad JSON are one-line errors before any work', () => {
+    assertOneLineError(digits('train', '--arch', 'cnn', '--spec-augment', '{"freqMask":2}'), /unknown key 'freqMask' \(one of timeMasks, maxTimeWidth, freqMasks, maxFreqWidth\)/);
+    assertOneLineError(digits('train', '--arch', 'cnn', '--spec-augment', '{"maxFreqWidth":-1}'), /maxFreqWidth must be a whole number >= 0/);
+    assertOneLineError(digits('train', '--arch', 'cnn', '--spec-augment', '[2]'), /takes a JSON object/);
+    assertOneLineError(digits('train', '--arch', 'cnn', '--spec-augment', '{'), /not valid JSON/);
+  });
+
   it('eval: a folder without audio and a bad split are one-line errors', () => {
     const empty = join(work, 'empty');
     mkdirSync(empty);

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { SpokenDigitsError } from '../../errors.js';
 import type { FeatureConfig } from '../../features/config.js';
+import type { SpecAugmentOptions } from '../../train/augment.js';
 
 class TrainOptionError extends SpokenDigitsError {
   constructor(message: string) {
@@ -50,6 +51,7 @@ interface Opts {
   restart: number;
   features?: string;
   augmentOptions?: string;
+  specAugment?: string;
   initFrom?: string;
   teacher?: string;
   distillWeight: number;
@@ -78,6 +80,7 @@ export function register(program: Command): void {
     .option('--no-none', 'no "not a digit" class')
     .option('--none-share <x>', '"not a digit" examples per digit example in each epoch, 60% of them words, the rest noise and silence (default 0.1)', num('--none-share', 0, 2))
     .option('--no-augment', 'no audio augmentation or SpecAugment')
+    .option('--spec-augment <json>', 'SpecAugment masks over the defaults, e.g. \'{"freqMasks":2,"maxFreqWidth":6}\' (keys timeMasks, maxTimeWidth, freqMasks, maxFreqWidth; default 2, 6, 2, 3)')
     .option('--augment-options <json>', 'augmentation overrides as JSON, e.g. \'{"pNoise":0.8,"snrDb":[-3,20],"noiseKinds":{"babble":6,"pink":1}}\'')
     .option('--init-from <dir>', 'start from the weights of a trained model of the same architecture (its tfjs/ folder), e.g. to fine-tune')
     .option('--teacher <model.onnx>', 'knowledge distillation: blend this model\'s probabilities on each augmented batch into the targets (e.g. a fused ensemble from `digits ensemble`); the student takes its feature config')
@@ -107,6 +110,7 @@ export function register(program: Command): void {
       const { runTraining, runLoso, writeRunOutputs } = await import('../../train/run.js');
       const { defaultSyntheticDir } = await import('../../train/dataset.js');
       const { isArchitecture } = await import('../../train/zoo.js');
+      const { DEFAULT_SPEC_AUGMENT } = await import('../../train/augment.js');
       let featureConfig: Partial<FeatureConfig> | undefined;
       if (opts.features) {
         try {
@@ -150,7 +154,7 @@ export function register(program: Command): void {
         warmupEpochs: opts.warmup,
         restartEpochs: opts.restart,
         augment: opts.augment,
-        specAugment: opts.augment ? undefined : null,
+        specAugment: opts.augment ? specAugmentOptions(opts.specAugment, DEFAULT_SPEC_AUGMENT) : null,
         progress: opts.progress,
         resume: opts.resume,
       };
@@ -227,4 +231,21 @@ async function onnxExporter() {
       return null;
     }
   };
+}
+
+/** --spec-augment: the default masks with the given keys replaced; each a whole number >= 0. */
+function specAugmentOptions(json: string | undefined, defaults: Readonly<SpecAugmentOptions>): SpecAugmentOptions | undefined {
+  if (json === undefined) return undefined;
+  let given: unknown;
+  try {
+    given = JSON.parse(json);
+  } catch {
+    throw new TrainOptionError(`--spec-augment is not valid JSON: ${json}`);
+  }
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) throw new TrainOptionError(`--spec-augment takes a JSON object, not ${json}`);
+  for (const [key, value] of Object.entries(given)) {
+    if (!(key in defaults)) throw new TrainOptionError(`--spec-augment: unknown key '${key}' (one of ${Object.keys(defaults).join(', ')})`);
+    if (!(Number.isInteger(value) && (value as number) >= 0)) throw new TrainOptionError(`--spec-augment: ${key} must be a whole number >= 0, not ${JSON.stringify(value)}`);
+  }
+  return { ...defaults, ...(given as Partial<SpecAugmentOptions>) };
 }
