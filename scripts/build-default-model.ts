@@ -34,6 +34,7 @@ import { featureDimension } from '../src/features/config.js';
 import { loadFeatureBackend } from '../src/features/index.js';
 import { METADATA_KEYS } from '../src/model/metadata.js';
 import { parseModelMetadata } from '../src/model/read-metadata.js';
+import { babbleSeed } from '../src/model/evaluate.js';
 import { speechCutter } from '../src/stream/core.js';
 import { makeNoise, mixAtSnr } from '../src/train/augment.js';
 import { NONE_LABEL_INDEX, defaultSyntheticDir, findSynthetic, loadAudio, noneExamples } from '../src/train/dataset.js';
@@ -150,7 +151,7 @@ const clean = batchOf(testAudio);
 const babblePool = { clips: loadAudio(split.train, config.sampleRate, backend) };
 const babble: Record<string, ReturnType<typeof batchOf>> = {};
 for (const snr of [10, 5]) {
-  const rng = new Rng(2000 + snr);
+  const rng = new Rng(babbleSeed(snr));
   babble[snr] = batchOf(testAudio.map((a) => mixAtSnr(a, makeNoise('babble', a.length, rng, babblePool), snr)));
 }
 

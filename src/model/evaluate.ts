@@ -115,7 +115,7 @@ export interface EvaluateOptions {
   /**
    * Mix every clip with babble before recognising it: 3-7 talkers drawn from `pool` (other clips, at
    * the model's sample rate; never the evaluated ones), at `snrDb` over the whole clip, from one
-   * seeded stream in item order (default seed 2000 + snrDb: the mixtures of the model cards' babble
+   * seeded stream in item order (default seed babbleSeed(snrDb): the mixtures of the model cards' babble
    * figures, for the FSDD test split with the train split as the pool). Not with adaptVoice.
    */
   babble?: BabbleOptions;
@@ -124,8 +124,12 @@ export interface EvaluateOptions {
 export interface BabbleOptions {
   snrDb: number;
   pool: readonly Float32Array[];
+  /** Default: babbleSeed(snrDb). */
   seed?: number;
 }
+
+/** The seed of the babble mixtures at `snrDb` that the model cards' figures use (scripts/build-default-model.ts). */
+export const babbleSeed = (snrDb: number) => 2000 + snrDb;
 
 const ADAPT_PROTOCOL =
   "online, per speaker: the speaker's clips in a seeded random order, each recognised with the voice shift learnt from the earlier ones, then observed unless silent or taken for 'not a digit'; no labels used";
@@ -177,7 +181,7 @@ export async function evaluate(recognizer: DigitRecognizer, items: EvalItem[], o
   const seconds = (performance.now() - started) / 1000;
   const report = tally(items, predictions, seconds, recognizer);
   const { babble } = options;
-  return babble ? { ...report, babble: { snrDb: babble.snrDb, poolClips: babble.pool.length, seed: babble.seed ?? 2000 + babble.snrDb } } : report;
+  return babble ? { ...report, babble: { snrDb: babble.snrDb, poolClips: babble.pool.length, seed: babble.seed ?? babbleSeed(babble.snrDb) } } : report;
 }
 
 /** Decodes a clip to the model's rate and mixes the next babble of the seeded stream into it. */
@@ -185,7 +189,7 @@ function babbleMixer(recognizer: DigitRecognizer, babble: BabbleOptions): (bytes
   if (!Number.isFinite(babble.snrDb)) throw new DatasetError(`babble SNR ${babble.snrDb} dB must be a finite number`);
   if (babble.pool.length === 0) throw new DatasetError('babble needs a pool of other clips to mix from');
   const rate = recognizer.info.featureConfig.sampleRate;
-  const rng = new Rng(babble.seed ?? 2000 + babble.snrDb);
+  const rng = new Rng(babble.seed ?? babbleSeed(babble.snrDb));
   const pool = { clips: babble.pool };
   return (bytes) => {
     const audio = decodeWav(bytes);

@@ -1,5 +1,7 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { DatasetError } from '../../errors.js';
 import { colors, percent, printJson, renderTable, interactive } from '../output.js';
 import { parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
 import type { BabbleOptions, EvalItem, EvalReport } from '../../model/evaluate.js';
@@ -62,7 +64,7 @@ async function babbleOptions(recognizer: DigitRecognizer, items: EvalItem[], tar
   if (opts.adaptVoice) throw new InvalidArgumentError('--babble and --adapt-voice cannot be used together');
   const poolDir = opts.babblePool ?? (opts.split === 'test' ? target : undefined);
   if (poolDir === undefined) throw new InvalidArgumentError('--babble needs --babble-pool DIR (an FSDD folder whose train split to mix), or an FSDD folder evaluated with --split test');
-  const [{ resolve }, { listFsddClips, officialSplit, loadClip }, { DatasetError }] = await Promise.all([import('node:path'), import('../../data/index.js'), import('../../errors.js')]);
+  const { listFsddClips, officialSplit, loadClip } = await import('../../data/index.js');
   let clips;
   try {
     clips = officialSplit(listFsddClips(poolDir)).train;
