@@ -34,9 +34,8 @@ import { featureDimension } from '../src/features/config.js';
 import { loadFeatureBackend } from '../src/features/index.js';
 import { METADATA_KEYS } from '../src/model/metadata.js';
 import { parseModelMetadata } from '../src/model/read-metadata.js';
-import { babbleSeed } from '../src/model/evaluate.js';
+import { babbleStream } from '../src/model/evaluate.js';
 import { speechCutter } from '../src/stream/core.js';
-import { makeNoise, mixAtSnr } from '../src/train/augment.js';
 import { NONE_LABEL_INDEX, defaultSyntheticDir, findSynthetic, loadAudio, noneExamples } from '../src/train/dataset.js';
 import { clipFeatureBatches, pickCalibrationClips } from '../src/train/onnx/calibration.js';
 import { QUANTIZATION_VARIANTS, chooseQuantization } from '../src/train/onnx/choose.js';
@@ -148,11 +147,10 @@ const batchOf = (audio: Float32Array[]) => {
 };
 const clean = batchOf(testAudio);
 // Babble from training takes (never test clips), seeded, the same mixtures for every model.
-const babblePool = { clips: loadAudio(split.train, config.sampleRate, backend) };
+const babblePool = loadAudio(split.train, config.sampleRate, backend);
 const babble: Record<string, ReturnType<typeof batchOf>> = {};
 for (const snr of [10, 5]) {
-  const rng = new Rng(babbleSeed(snr));
-  babble[snr] = batchOf(testAudio.map((a) => mixAtSnr(a, makeNoise('babble', a.length, rng, babblePool), snr)));
+  babble[snr] = batchOf(testAudio.map(babbleStream({ snrDb: snr, pool: babblePool })));
 }
 
 // A word as a user records it: 0.5 s of faint room noise (-60 dBFS) before it and 0.3 s after.

@@ -131,6 +131,18 @@ export interface BabbleOptions {
 /** The seed of the babble mixtures at `snrDb` that the model cards' figures use (scripts/build-default-model.ts). */
 export const babbleSeed = (snrDb: number) => 2000 + snrDb;
 
+/**
+ * The seeded babble stream: each call mixes the next babble (3-7 talkers from `pool`) into `samples`
+ * at `snrDb`. Clips in the same order get the same mixtures here and in the model build's card figures.
+ */
+export function babbleStream(babble: BabbleOptions): (samples: Float32Array) => Float32Array {
+  if (!Number.isFinite(babble.snrDb)) throw new DatasetError(`babble SNR ${babble.snrDb} dB must be a finite number`);
+  if (babble.pool.length === 0) throw new DatasetError('babble needs a pool of other clips to mix from');
+  const rng = new Rng(babble.seed ?? babbleSeed(babble.snrDb));
+  const pool = { clips: babble.pool };
+  return (samples) => mixAtSnr(samples, makeNoise('babble', samples.length, rng, pool), babble.snrDb);
+}
+
 const ADAPT_PROTOCOL =
   "online, per speaker: the speaker's clips in a seeded random order, each recognised with the voice shift learnt from the earlier ones, then observed unless silent or taken for 'not a digit'; no labels used";
 
@@ -186,15 +198,11 @@ export async function evaluate(recognizer: DigitRecognizer, items: EvalItem[], o
 
 /** Decodes a clip to the model's rate and mixes the next babble of the seeded stream into it. */
 function babbleMixer(recognizer: DigitRecognizer, babble: BabbleOptions): (bytes: Uint8Array) => AudioInput {
-  if (!Number.isFinite(babble.snrDb)) throw new DatasetError(`babble SNR ${babble.snrDb} dB must be a finite number`);
-  if (babble.pool.length === 0) throw new DatasetError('babble needs a pool of other clips to mix from');
   const rate = recognizer.info.featureConfig.sampleRate;
-  const rng = new Rng(babble.seed ?? babbleSeed(babble.snrDb));
-  const pool = { clips: babble.pool };
+  const mix = babbleStream(babble);
   return (bytes) => {
     const audio = decodeWav(bytes);
-    const samples = audio.sampleRate === rate ? audio.samples : recognizer.backend.resample(audio.samples, audio.sampleRate, rate);
-    return { samples: mixAtSnr(samples, makeNoise('babble', samples.length, rng, pool), babble.snrDb), sampleRate: rate };
+    return { samples: mix(audio.sampleRate === rate ? audio.samples : recognizer.backend.resample(audio.samples, audio.sampleRate, rate)), sampleRate: rate };
   };
 }
 

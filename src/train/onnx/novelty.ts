@@ -187,13 +187,13 @@ export function fitNoveltyGate(digits: number[][], labels: readonly number[], no
   let wDigits = whitening(digits, (i) => labels[i], digitMeans, shrink);
   let wNone = whitening(none, () => 0, noneMean, shrink);
   if (rank < dims) {
-    const centres = digitMeans.mmul(wDigits);
+    const centres = digitMeans.mmul(wDigits).to2DArray();
     const strays = new Matrix(none).mmul(wDigits);
     for (let i = 0; i < strays.rows; i++) {
       const z = strays.getRow(i);
-      const dist = (c: number) => z.reduce((s, v, j) => s + (v - centres.get(c, j)) ** 2, 0);
-      const nearest = [...Array(10).keys()].reduce((best, c) => (dist(c) < dist(best) ? c : best), 0);
-      strays.setRow(i, z.map((v, j) => v - centres.get(nearest, j)));
+      const dists = centres.map((c) => z.reduce((s, v, j) => s + (v - c[j]) ** 2, 0));
+      const nearest = centres[dists.indexOf(Math.min(...dists))];
+      strays.setRow(i, z.map((v, j) => v - nearest[j]));
     }
     wDigits = wDigits.mmul(topDirections(strays, rank));
     const apart = new Matrix(digits).mmul(wNone).subRowVector(noneMean.mmul(wNone).getRow(0));
