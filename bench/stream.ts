@@ -282,19 +282,23 @@ if (idleSeconds > 0) {
       const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
       return Number(f[11]) + Number(f[12]); // utime + stime, clock ticks (100/s)
     };
-    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+    const status = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
     await new Promise((res) => setTimeout(res, 6000)); // start-up (tsx, model, session) excluded
     const c0 = ticks();
     const t0 = performance.now();
     await new Promise((res) => setTimeout(res, idleSeconds * 1000));
     const cpu = ((ticks() - c0) / 100 / ((performance.now() - t0) / 1000)) * 100;
-    const rssMb = rss();
+    const rssMb = status('VmRSS');
+    // Shared memory mapped from another process (JACK's server maps ~100 MB of engine memory into
+    // every client), counted in RSS but not the listener's own.
+    const shmemMb = status('RssShmem');
     child.kill('SIGINT');
     await new Promise((res) => child.once('close', res));
     results.idle = {
       seconds: idleSeconds,
       cpuPercentOfOneCore: +cpu.toFixed(2),
       rssMb: +rssMb.toFixed(1),
+      rssShmemMb: +shmemMb.toFixed(1),
       note: idleMic ? 'digits listen via tsx (dev) on the default input device' : 'digits listen via tsx (dev), 16 kHz quiet input at real-time pace',
     };
     log(`idle: ${JSON.stringify(results.idle)}`);

@@ -79,6 +79,8 @@ export class Listener extends EventEmitter {
   private failure: Error | null = null;
   private totalDropped = 0;
   private source: AudioSource | null = null;
+  /** The pacing hint last given to the source (AudioSource.setIdle); sources start idle. */
+  private sourceIdle = true;
   private stopped = false;
   private running = false;
   private pushQueue: Float32Array[] = [];
@@ -145,6 +147,7 @@ export class Listener extends EventEmitter {
     if (this.running) throw new SpokenDigitsError('ERR_LISTENER_BUSY', 'this Listener is already running; create another one');
     this.running = true;
     this.source = source;
+    this.sourceIdle = true;
     this.begin(source.sampleRate);
     try {
       for await (const block of source) {
@@ -342,7 +345,12 @@ export class Listener extends EventEmitter {
     }
     this.fed += block.length;
     await this.decoder!.feed(block);
-    if (!this.decoder!.inSegment) await this.voice?.flush();
+    const idle = !this.decoder!.inSegment;
+    if (idle !== this.sourceIdle) {
+      this.sourceIdle = idle;
+      this.source?.setIdle?.(idle);
+    }
+    if (idle) await this.voice?.flush();
   }
 
   private async finish(): Promise<EndEvent> {

@@ -18,6 +18,13 @@ export interface AudioSource extends AsyncIterable<Float32Array> {
   /** Frames lost because the reader fell behind (capture ring full); 0 for other sources. */
   droppedFrames(): number;
   captureStats?(): CaptureStats | null;
+  /**
+   * Pacing hint from the reader: `true` while nothing is in progress (no speech open), so a
+   * real-time source may wake less often and deliver larger blocks; `false` as soon as speech
+   * starts. Only the onset of speech can be delivered later (by up to `idlePollMs`), never the end
+   * of a digit. Sources start idle.
+   */
+  setIdle?(idle: boolean): void;
 }
 
 export interface FileSourceOptions {
@@ -25,6 +32,8 @@ export interface FileSourceOptions {
   realtime?: boolean;
   /** Block length in milliseconds. Default 20 when real time, 500 otherwise. */
   blockMs?: number;
+  /** Real time only: while the reader is idle (`setIdle`), blocks come in bursts this far apart. Default 100. */
+  idlePollMs?: number;
 }
 
 /** A WAV file, read block by block (memory stays flat for hour-long files). */
@@ -36,13 +45,18 @@ export async function openFileSource(path: string, options: FileSourceOptions = 
   const rate = probe.info.sampleRate;
   await probe.close();
   const stream = await openWavStream(path, { blockFrames: Math.max(1, Math.round((rate * blockMs) / 1000)) });
+  const idleWaitMs = Math.max(0, idlePollMs(options.idlePollMs) - blockMs);
   let closed = false;
+  let idle = true;
   return {
     kind: 'file',
     sampleRate: rate,
     realtime,
     description: `${path} (${rate} Hz${realtime ? ', real time' : ''})`,
     droppedFrames: () => 0,
+    setIdle(value: boolean) {
+      idle = value;
+    },
     async close() {
       closed = true;
       await stream.close();
@@ -55,13 +69,20 @@ export async function openFileSource(path: string, options: FileSourceOptions = 
         if (realtime) {
           const due = t0 + (sent / rate) * 1000;
           const wait = due - performance.now();
-          if (wait > 1) await sleep(wait);
+          // Idle: sleep until the next idlePollMs of audio is due, then deliver those blocks at once.
+          if (wait > 1) await sleep(wait + (idle ? idleWaitMs : 0));
         }
         sent += block.length;
         yield block;
       }
     },
   };
+}
+
+function idlePollMs(ms: number | undefined): number {
+  const v = ms ?? 100;
+  if (!(v >= 1 && v <= 1000)) throw new AudioInputError(`idlePollMs must be in 1..1000, got ${v}`);
+  return v;
 }
 
 export interface RawPcmOptions {
@@ -223,6 +244,8 @@ export interface MicrophoneOptions {
   bufferSeconds?: number;
   /** How often the ring is drained. Default 20 ms. */
   pollMs?: number;
+  /** How often while the reader is idle (`setIdle`: no speech open). Default 100 ms. */
+  idlePollMs?: number;
   /** Driver-side buffering in seconds; 0 = the device's low-latency default. */
   latency?: number;
   framesPerBuffer?: number;
@@ -294,6 +317,7 @@ function deviceDefaultRate(binding: import('./core.js').NativeCaptureBinding, de
 
 function openAddonMicrophone(binding: import('./core.js').NativeCaptureBinding, options: MicrophoneOptions): AudioSource {
   const pollMs = options.pollMs ?? 20;
+  const idleMs = Math.max(pollMs, idlePollMs(options.idlePollMs));
   const stallMs = options.stallMs ?? 2000;
   const device = resolveDevice(options.device, (q) => binding.findCaptureDevice(q));
   const rate = options.sampleRate ?? deviceDefaultRate(binding, device) ?? 16000;
@@ -323,6 +347,7 @@ function openAddonMicrophone(binding: import('./core.js').NativeCaptureBinding, 
   }
   const actualRate = stream.sampleRate;
   let closed = false;
+  let idle = true;
   let lastStats: CaptureStats | null = null;
   let dropped = 0;
   const close = async () => {
@@ -339,6 +364,9 @@ function openAddonMicrophone(binding: import('./core.js').NativeCaptureBinding, 
     description: `microphone ${device < 0 ? '(default device)' : `#${device}`} via the addon's PortAudio at ${actualRate} Hz`,
     droppedFrames: () => (closed ? dropped : (lastStats = stream.stats()).droppedFrames),
     captureStats: () => lastStats,
+    setIdle(value: boolean) {
+      idle = value;
+    },
     close,
     async *[Symbol.asyncIterator]() {
       const buf = new Float32Array(Math.max(1024, Math.ceil(actualRate * 0.25)));
@@ -364,7 +392,7 @@ function openAddonMicrophone(binding: import('./core.js').NativeCaptureBinding, 
           const st = stream.stats();
           if (!st.active) throw new CaptureError('the capture device stopped delivering audio (unplugged or failed)');
           if (performance.now() - lastData > stallMs) throw new CaptureError(`no audio from the capture device for ${stallMs} ms; it may have been disconnected`);
-          await sleep(pollMs);
+          await sleep(idle ? idleMs : pollMs);
         }
       } finally {
         await close();

@@ -281,6 +281,43 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     assert.equal(broken.pendingSamples, 0);
   });
 
+  it('tells the source when it is idle, so a real-time source can wake less often between utterances', async () => {
+    const s = makeDigitString('4071', 'george', rng(21), { minPauseMs: 400, maxPauseMs: 450 });
+    const audio = concatFloat([s.samples, silence(0.5, 8000)]);
+    const hints: { idle: boolean; atMs: number }[] = [];
+    let delivered = 0;
+    const source = {
+      kind: 'push' as const,
+      sampleRate: 8000,
+      realtime: true,
+      description: 'blocks with a pacing hint',
+      droppedFrames: () => 0,
+      close: async () => undefined,
+      setIdle: (idle: boolean) => hints.push({ idle, atMs: (delivered / 8000) * 1000 }),
+      async *[Symbol.asyncIterator]() {
+        for (let i = 0; i < audio.length; i += 160) {
+          delivered = Math.min(audio.length, i + 160);
+          yield audio.subarray(i, delivered);
+        }
+      },
+    };
+    const listener = await Listener.create({ recognizer });
+    const starts: number[] = [];
+    const digits: DigitEvent[] = [];
+    listener.on('speechstart', (e) => starts.push(e.startMs));
+    listener.on('digit', (e) => digits.push(e));
+    await listener.run(source);
+    assert.equal(digits.map((d) => d.digit).join(''), '4071');
+    // Busy at each utterance's onset, idle again once it is recognized: one busy stretch per segment.
+    assert.equal(hints.filter((h) => !h.idle).length, starts.length);
+    hints.forEach((h, i) => assert.equal(h.idle, i % 2 === 1, `hint ${i}`));
+    assert.equal(hints.at(-1)!.idle, true);
+    for (const [i, d] of digits.entries()) {
+      const busy = hints.filter((h) => !h.idle && h.atMs <= d.endMs).at(-1);
+      assert.ok(busy && busy.atMs < d.endMs, `digit ${i} came while the source was told it was idle`);
+    }
+  });
+
   it('stop() ends a real-time file source early and resolves', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sd-listen-'));
     try {

@@ -80,4 +80,23 @@ describe('stream sources', () => {
     const duration = (wav.samples.length / 8000) * 1000;
     assert.ok(elapsed > duration * 0.8, `real-time playback took ${elapsed.toFixed(0)} ms for ${duration.toFixed(0)} ms of audio`);
   });
+
+  it('a real-time file source wakes once per idlePollMs while idle, once per block while busy', async () => {
+    const wakeups = async (idle: boolean) => {
+      const src = await openFileSource(CLIP, { realtime: true, blockMs: 20, idlePollMs: 200 });
+      if (!idle) src.setIdle!(false);
+      let last = performance.now();
+      let gaps = 0;
+      for await (const _ of src) {
+        const now = performance.now();
+        if (now - last > 12) gaps++;
+        last = now;
+      }
+      return gaps;
+    };
+    const duration = wav.samples.length / 8000; // 0.4 s: 20 blocks
+    assert.ok((await wakeups(true)) <= Math.ceil(duration / 0.2) + 1);
+    assert.ok((await wakeups(false)) >= (duration / 0.02) * 0.5);
+    await assert.rejects(openFileSource(CLIP, { realtime: true, idlePollMs: 0 }), /idlePollMs must be in 1..1000/);
+  });
 });
