@@ -15,6 +15,11 @@
  * piece's speech is: the recognizer and the stream segmenter call it for every piece they classify)
  * and findValleys (the segmenter's cut points; the listener's early split scans the open audio at
  * every 10 ms hop). No target: they are part of the listener's compute per segment (bench/stream.ts).
+ *
+ * And WSOLA (the second half of a voice shift: each clip, taken as 1.15x faster audio, stretched back
+ * to 1 s; what an adapted recognizer does to every view of every piece), native and wasm against
+ * the TypeScript implementation it replaced (test/fixtures/wsola-reference.ts), which it matches bit
+ * for bit.
  */
 import { existsSync } from 'node:fs';
 import Meyda from 'meyda';
@@ -24,6 +29,7 @@ import { resolveFeatureConfig } from '../src/features/config.js';
 import { createNativeBackend } from '../src/features/native.js';
 import { createWasmBackend } from '../src/features/wasm.js';
 import { loadStreamCore } from '../src/stream/core.js';
+import { wsolaStretchReference } from '../test/fixtures/wsola-reference.js';
 import { SHARED_RECORDINGS } from './data.js';
 import { BenchArgs } from './args.js';
 
@@ -120,6 +126,15 @@ async function main(): Promise<void> {
       { name: `findValleys ${name}`, times: [] as number[], fn: (x: Float32Array) => core.findValleys(x, 8000, 8, 150) },
     );
   }
+  // WSOLA: 1 s clip (8000 samples) as 1.15x faster audio (6957 samples) back to 8000.
+  const fastLength = Math.round(8000 / 1.15);
+  const nativeBackend = createNativeBackend();
+  const wasmBackend = await createWasmBackend();
+  scanRuns.push(
+    { name: 'wsola native', times: [] as number[], fn: (x: Float32Array) => nativeBackend.wsolaStretch(x.subarray(0, fastLength), 8000, 8000) },
+    { name: 'wsola wasm', times: [] as number[], fn: (x: Float32Array) => wasmBackend.wsolaStretch(x.subarray(0, fastLength), 8000, 8000) },
+    { name: 'wsola TypeScript', times: [] as number[], fn: (x: Float32Array) => wsolaStretchReference(x.subarray(0, fastLength), 8000, 8000) },
+  );
   for (let r = 0; r < args.rounds; r++) for (const run of scanRuns) run.times.push(...timePerClip(clips, 1, run.fn));
   const scans = scanRuns.map((run) => stats(run.name, run.times));
   const report = {
@@ -155,7 +170,7 @@ async function main(): Promise<void> {
   console.log(`meyda / native: ${report.ratios.meydaOverNative.toFixed(1)}x, meyda / wasm: ${report.ratios.meydaOverWasm.toFixed(1)}x   (target >= 10x: ${t.bothAtLeast10xFasterThanMeyda ? 'met' : 'NOT met'})`);
   console.log(`native median <= 30 us: ${t.nativeMedianAtMost30us ? 'met' : 'NOT met'}`);
   console.log('');
-  printTable('stream core scan    ', scans);
+  printTable('stream core scan / WSOLA', scans);
 }
 
 /** One row per Stats, names padded to the header's first column. */

@@ -5,6 +5,7 @@ import type { FeatureBackend } from '../src/features/backend.js';
 import { loadFeatureBackend } from '../src/features/index.js';
 import { createWasmBackend } from '../src/features/wasm.js';
 import { createNativeBackend } from '../src/features/native.js';
+import { wsolaStretchReference } from './fixtures/wsola-reference.js';
 
 function sine(n: number, f: number, sr = 8000): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => 0.5 * Math.sin((2 * Math.PI * f * i) / sr));
@@ -107,6 +108,37 @@ describe('feature backends: loading and bad input', () => {
       const [c, d] = backends.map((be) => be.resample(a, 8000, rate));
       assert.equal(c.length, Math.ceil((a.length * rate) / 8000));
       for (let i = 0; i < c.length; i++) assert.ok(Math.abs(c[i] - d[i]) < 1e-6);
+    }
+  });
+
+  it('WSOLA in the core (native and wasm) matches the TypeScript reference bit for bit', () => {
+    let seed = 7;
+    const random = () => ((seed = (Math.imul(seed, 48271) >>> 0) % 2147483647) / 2147483647) * 2 - 1;
+    const cases: [number, number, number][] = [
+      [4800, 4000, 8000], // a voice shift's piece, squeezed back
+      [4000, 4800, 8000],
+      [8000, 5714, 8000], // tempo x1.4
+      [8000, 11429, 8000], // tempo x0.7
+      [16000, 13000, 16000],
+      [22050, 30000, 22050],
+      [44100, 40000, 44100],
+      [37, 50, 8000], // shorter than one frame
+      [1, 1, 8000],
+      [300, 1, 8000],
+    ];
+    for (const [n, out, rate] of cases) {
+      const speech = Float32Array.from({ length: n }, (_, i) => 0.4 * Math.sin((2 * Math.PI * 180 * i) / rate) * (1 + 0.5 * Math.sin(i / 97)) + 0.1 * random());
+      const want = wsolaStretchReference(speech, out, rate);
+      for (const b of backends) assert.deepEqual(b.wsolaStretch(speech, out, rate), want, `${b.name}: ${n} -> ${out} samples at ${rate} Hz`);
+    }
+  });
+
+  it('WSOLA refuses empty audio, lengths that are not whole samples and rates the core does not take', () => {
+    for (const b of backends) {
+      assert.throws(() => b.wsolaStretch(new Float32Array(0), 10, 8000), (e: Error) => e instanceof AudioInputError && /empty/.test(e.message));
+      for (const n of [0, -3, 2.5, NaN, Infinity]) assert.throws(() => b.wsolaStretch(sine(100, 200), n, 8000), AudioInputError, `${b.name}: length ${n}`);
+      for (const r of [0, 500, 8000.5, 1e6]) assert.throws(() => b.wsolaStretch(sine(100, 200), 50, r), AudioInputError, `${b.name}: rate ${r}`);
+      assert.throws(() => b.wsolaStretch([0.1, 0.2] as unknown as Float32Array, 5, 8000), AudioInputError);
     }
   });
 

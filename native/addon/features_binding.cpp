@@ -1,6 +1,7 @@
 // Node-API surface of the feature extractor and resampler: argument checks and translation only;
 // all validation and computation happen in the C API (native/dsp/sd_dsp.h).
 #include <climits>
+#include <cmath>
 
 #include "bindings.h"
 #include "dsp/sd_dsp.h"
@@ -143,9 +144,35 @@ class Resampler : public Napi::ObjectWrap<Resampler> {
   sd_resampler *rs_ = nullptr;
 };
 
+// wsolaStretch(samples: Float32Array, outLength, sampleRate): Float32Array of outLength samples.
+Napi::Value WsolaStretch(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+      !info[1].IsNumber() || !info[2].IsNumber()) {
+    ThrowUsage(env, "wsolaStretch expects (samples: Float32Array, outLength, sampleRate)");
+    return env.Undefined();
+  }
+  Napi::Float32Array in = info[0].As<Napi::Float32Array>();
+  const double want = info[1].As<Napi::Number>().DoubleValue();
+  sd_error err{SD_ERR_INPUT, {0}};
+  if (!(want >= 1 && want <= INT32_MAX) || want != std::floor(want)) {
+    snprintf(err.message, sizeof err.message, "wsola: output length %g is not a whole number of samples >= 1", want);
+    ThrowCoreError(env, err);
+    return env.Undefined();
+  }
+  const int32_t out_len = static_cast<int32_t>(want);
+  Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(out_len));
+  if (sd_wsola_stretch(in.Data(), ClampLength(in.ElementLength()), info[2].As<Napi::Number>().Int32Value(), out.Data(), out_len, &err) < 0) {
+    ThrowCoreError(env, err);
+    return env.Undefined();
+  }
+  return out;
+}
+
 }  // namespace
 
 void RegisterFeatures(Napi::Env env, Napi::Object exports) {
+  exports.Set("wsolaStretch", Napi::Function::New(env, WsolaStretch, "wsolaStretch"));
   exports.Set("Extractor", Extractor::Define(env));
   exports.Set("Resampler", Resampler::Define(env));
   exports.Set("SD_P_COUNT", Napi::Number::New(env, SD_P_COUNT));

@@ -115,6 +115,12 @@ SD_API int32_t sd_resampler_output_length(const sd_resampler *rs, int32_t n_samp
 SD_API int32_t sd_resampler_process(sd_resampler *rs, const float *in, int32_t n_in, float *out, int32_t out_capacity,
                                     sd_error *err);
 
+/* Waveform-similarity overlap-add time stretch: n_in samples at sample_rate to out_len samples, pitch
+ * unchanged (20 ms Hann frames at half overlap, each nudged up to 5 ms to continue the last one's
+ * waveform). `out` must hold out_len floats. Returns out_len, or -1 with err filled. */
+SD_API int32_t sd_wsola_stretch(const float *in, int32_t n_in, int32_t sample_rate, float *out, int32_t out_len,
+                                sd_error *err);
+
 #ifdef __cplusplus
 }
 #endif

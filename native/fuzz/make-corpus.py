@@ -35,8 +35,8 @@ broken_samples = {
     'empty': b'',
     'nan-in-speech': clip(clips[0], 3000) + floats([math.nan]) + clip(clips[0], 3000)[44:],
 }
-for t, limit in (('features_fuzz', 6000), ('resampler_fuzz', 4000), ('vad_fuzz', 12000)):
-    for c in clips[: 6 if t != 'resampler_fuzz' else 4]:
+for t, limit in (('features_fuzz', 6000), ('resampler_fuzz', 4000), ('wsola_fuzz', 4000), ('vad_fuzz', 12000)):
+    for c in clips[: 6 if t not in ('resampler_fuzz', 'wsola_fuzz') else 4]:
         put(t, 'fsdd-' + c.replace('.wav', ''), clip(c, limit))
     for k, v in broken_samples.items():
         put(t, k, v)

@@ -23,7 +23,7 @@ for a in "$@"; do
     *) targets+=("$a") ;;
   esac
 done
-all_cpp=(features_fuzz features_fuzz_noavx2 resampler_fuzz vad_fuzz ring_buffer_fuzz)
+all_cpp=(features_fuzz features_fuzz_noavx2 resampler_fuzz wsola_fuzz vad_fuzz ring_buffer_fuzz)
 if [ ${#targets[@]} -eq 0 ]; then targets=("${all_cpp[@]}" wav_decoder); fi
 
 bash "$root/scripts/fetch-kissfft.sh" >/dev/null

@@ -1,5 +1,6 @@
 // Core DSP tests through the public C API (plus the mel/DCT builders): error paths, filterbank and
 // DCT properties, fixed-length shaping, resampler frequency response, random configs under ASan.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -131,6 +132,31 @@ void test_input_errors() {
   std::vector<float> ro(10);
   CHECK(sd_resampler_process(rs, x.data(), 60, ro.data(), 10, &err) == -1 && err.code == SD_ERR_INPUT, "NaN resample accepted");
   sd_resampler_destroy(rs);
+}
+
+void test_wsola() {
+  sd_error err{};
+  std::vector<float> x = sine(8000, 200, 4800);
+  std::vector<float> y(4000);
+  CHECK(sd_wsola_stretch(x.data(), 4800, 8000, y.data(), 4000, &err) == 4000, "4800 -> 4000 failed: %s", err.message);
+  double peak = 0;
+  for (float v : y) peak = std::max(peak, std::fabs(static_cast<double>(v)));
+  CHECK(peak > 0.3 && peak < 1.5, "a stretched sine has peak %g", peak);
+  // Edges: one sample in or out, shorter than a frame (ASan checks every read and write).
+  float one = 0.5f, tiny[3];
+  CHECK(sd_wsola_stretch(&one, 1, 8000, tiny, 3, &err) == 3, "1 -> 3 failed: %s", err.message);
+  CHECK(sd_wsola_stretch(x.data(), 4800, 8000, tiny, 1, &err) == 1, "4800 -> 1 failed: %s", err.message);
+  std::vector<float> big(200000);
+  CHECK(sd_wsola_stretch(x.data(), 37, 44100, big.data(), 200000, &err) == 200000, "37 -> 200000 failed: %s", err.message);
+  CHECK(sd_wsola_stretch(x.data(), 0, 8000, y.data(), 10, &err) == -1 && err.code == SD_ERR_INPUT, "empty input accepted");
+  CHECK(sd_wsola_stretch(x.data(), 100, 8000, y.data(), 0, &err) == -1 && err.code == SD_ERR_INPUT, "empty output accepted");
+  CHECK(sd_wsola_stretch(x.data(), 100, 8000, y.data(), (1 << 25) + 1, &err) == -1 && err.code == SD_ERR_INPUT, "enormous output accepted");
+  CHECK(sd_wsola_stretch(x.data(), 100, 999, y.data(), 10, &err) == -1 && err.code == SD_ERR_INPUT, "rate 999 accepted");
+  CHECK(sd_wsola_stretch(nullptr, 100, 8000, y.data(), 10, &err) == -1 && err.code == SD_ERR_INTERNAL, "null input accepted");
+  x[7] = NAN;
+  CHECK(sd_wsola_stretch(x.data(), 100, 8000, y.data(), 10, &err) == -1 && err.code == SD_ERR_INPUT &&
+            std::string(err.message).find("sample 7 is NaN") != std::string::npos,
+        "NaN accepted: %s", err.message);
 }
 
 void test_mel_and_dct() {
@@ -397,6 +423,7 @@ void test_fft_lanes_agree() {
 int main() {
   test_config_errors();
   test_input_errors();
+  test_wsola();
   test_mel_and_dct();
   test_shaping();
   test_resampler_response();

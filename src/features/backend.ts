@@ -27,4 +27,9 @@ export interface FeatureBackend {
   createExtractor(config: FeatureConfig): FeatureExtractor;
   /** Band-limited resampling (speech quality); returns the input unchanged when rates are equal. */
   resample(samples: Float32Array, fromRate: number, toRate: number): Float32Array;
+  /**
+   * Waveform-similarity overlap-add: the samples stretched (or squeezed) to `outLength` samples,
+   * pitch unchanged (the voice shift and the tempo augmentation, src/audio/voice-shift.ts).
+   */
+  wsolaStretch(samples: Float32Array, outLength: number, sampleRate: number): Float32Array;
 }

@@ -118,3 +118,16 @@ export function checkRates(fromRate: number, toRate: number): void {
     }
   }
 }
+
+export function asSamples(samples: Float32Array): Float32Array {
+  if (!(samples instanceof Float32Array)) throw new AudioInputError('samples must be a Float32Array');
+  return samples;
+}
+
+/** Arguments for wsolaStretch(): a whole positive output length and a rate the core takes. */
+export function checkStretch(samples: Float32Array, outLength: number, sampleRate: number): void {
+  asSamples(samples);
+  if (samples.length === 0) throw new AudioInputError('cannot stretch empty audio');
+  if (!Number.isInteger(outLength) || outLength < 1) throw new AudioInputError(`cannot stretch to ${outLength} samples: the length must be a whole number >= 1`);
+  checkRates(sampleRate, sampleRate);
+}

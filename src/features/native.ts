@@ -4,13 +4,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AudioInputError, BackendUnavailableError, SpokenDigitsError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from './backend.js';
-import { checkRates, coreError, encodeFeatureConfig } from './core-abi.js';
+import { asSamples, checkRates, checkStretch, coreError, encodeFeatureConfig } from './core-abi.js';
 import type { FeatureConfig } from './config.js';
 
 /** The typed surface of build/Release/spoken_digits.node (native/addon/features_binding.cpp). */
 export interface NativeBinding {
   Extractor: new (params: Float64Array) => NativeExtractorHandle;
   Resampler: new (fromRate: number, toRate: number) => NativeResamplerHandle;
+  wsolaStretch(samples: Float32Array, outLength: number, sampleRate: number): Float32Array;
   hasCapture: boolean;
   [other: string]: unknown;
 }
@@ -88,10 +89,6 @@ function translate(err: unknown): unknown {
   return err;
 }
 
-function asSamples(samples: Float32Array): Float32Array {
-  if (!(samples instanceof Float32Array)) throw new AudioInputError('samples must be a Float32Array');
-  return samples;
-}
 
 class NativeExtractor implements FeatureExtractor {
   readonly config: FeatureConfig;
@@ -143,6 +140,14 @@ export function createNativeBackend(binding: NativeBinding = loadNativeBinding()
           resamplers.set(key, rs);
         }
         return rs.process(samples);
+      } catch (err) {
+        throw translate(err);
+      }
+    },
+    wsolaStretch(samples, outLength, sampleRate) {
+      checkStretch(samples, outLength, sampleRate);
+      try {
+        return binding.wsolaStretch(samples, outLength, sampleRate);
       } catch (err) {
         throw translate(err);
       }

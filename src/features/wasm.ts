@@ -2,7 +2,7 @@
 import createSdDsp, { type SdDspModule } from '../../wasm/dist/sd_dsp.mjs';
 import { AudioInputError, BackendUnavailableError, SpokenDigitsError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from './backend.js';
-import { checkRates, coreError, encodeFeatureConfig } from './core-abi.js';
+import { asSamples, checkRates, checkStretch, coreError, encodeFeatureConfig } from './core-abi.js';
 import type { FeatureConfig } from './config.js';
 
 const ERROR_STRUCT_BYTES = 4 + 256; // sd_error: int32 code + char message[256]
@@ -58,10 +58,6 @@ async function loadCore(): Promise<WasmCore> {
   return corePromise;
 }
 
-function asSamples(samples: Float32Array): Float32Array {
-  if (!(samples instanceof Float32Array)) throw new AudioInputError('samples must be a Float32Array');
-  return samples;
-}
 
 class WasmExtractor implements FeatureExtractor {
   private ex: number;
@@ -151,6 +147,17 @@ export async function createWasmBackend(): Promise<FeatureBackend> {
         const written = m._sd_resampler_process(rs, input.ptr, samples.length, out, nOut, core.err);
         if (written < 0) throw core.error();
         return m.HEAPF32.slice(out >> 2, (out >> 2) + written);
+      } finally {
+        m._free(out);
+      }
+    },
+    wsolaStretch(samples, outLength, sampleRate) {
+      checkStretch(samples, outLength, sampleRate);
+      core.stage(samples, input);
+      const out = core.alloc(outLength * 4);
+      try {
+        if (m._sd_wsola_stretch(input.ptr, samples.length, sampleRate, out, outLength, core.err) < 0) throw core.error();
+        return m.HEAPF32.slice(out >> 2, (out >> 2) + outLength);
       } finally {
         m._free(out);
       }

@@ -71,7 +71,7 @@ export class Augmenter {
   readonly options: AugmentOptions;
   constructor(
     options: Partial<AugmentOptions> & { sampleRate: number },
-    private readonly backend: Pick<FeatureBackend, 'resample'>,
+    private readonly backend: Pick<FeatureBackend, 'resample' | 'wsolaStretch'>,
     private readonly babble: BabblePool | null,
   ) {
     this.options = { ...DEFAULT_AUGMENT, ...options };
@@ -83,7 +83,7 @@ export class Augmenter {
     let x: Float32Array = Float32Array.from(clip);
     if (rng.chance(o.pVoice)) x = voiceShift(x, o.sampleRate, rng.uniform(o.voice[0], o.voice[1]), this.backend);
     if (rng.chance(o.pSpeed)) x = speedChange(x, o.sampleRate, rng.uniform(o.speed[0], o.speed[1]), this.backend);
-    if (rng.chance(o.pTempo)) x = tempoChange(x, o.sampleRate, Math.exp(rng.uniform(Math.log(o.tempo[0]), Math.log(o.tempo[1]))));
+    if (rng.chance(o.pTempo)) x = tempoChange(x, o.sampleRate, Math.exp(rng.uniform(Math.log(o.tempo[0]), Math.log(o.tempo[1]))), this.backend);
     if (rng.chance(o.pShift)) x = timeShift(x, Math.round(rng.uniform(-o.maxShiftSec, o.maxShiftSec) * o.sampleRate));
     if (rng.chance(o.pColour)) x = colour(x, o.sampleRate, rng);
     if (rng.chance(o.pReverb)) x = reverb(x, o.sampleRate, rng.uniform(o.rt60[0], o.rt60[1]), rng);
