@@ -2,6 +2,7 @@
 // all validation and computation happen in the C API (native/dsp/sd_dsp.h).
 #include <climits>
 #include <cmath>
+#include <utility>
 
 #include "bindings.h"
 #include "dsp/sd_dsp.h"
@@ -153,16 +154,25 @@ Napi::Value WsolaStretch(const Napi::CallbackInfo &info) {
     return env.Undefined();
   }
   Napi::Float32Array in = info[0].As<Napi::Float32Array>();
+  // Whole numbers in int32 range; the core checks the ranges it takes before anything is written.
   const double want = info[1].As<Napi::Number>().DoubleValue();
+  const double rate = info[2].As<Napi::Number>().DoubleValue();
   sd_error err{SD_ERR_INPUT, {0}};
-  if (!(want >= 1 && want <= INT32_MAX) || want != std::floor(want)) {
-    snprintf(err.message, sizeof err.message, "wsola: output length %g is not a whole number of samples >= 1", want);
+  for (const auto &[name, v] : {std::pair<const char *, double>{"output length", want}, {"sample rate", rate}}) {
+    if (!(v >= 1 && v <= INT32_MAX) || v != std::floor(v)) {
+      snprintf(err.message, sizeof err.message, "wsola: %s %g is not a whole number in 1..%d", name, v, INT32_MAX);
+      ThrowCoreError(env, err);
+      return env.Undefined();
+    }
+  }
+  const int32_t out_len = static_cast<int32_t>(want);
+  if (out_len > sd_wsola_max_samples()) {
+    snprintf(err.message, sizeof err.message, "wsola: output of %d samples (1..%d)", out_len, sd_wsola_max_samples());
     ThrowCoreError(env, err);
     return env.Undefined();
   }
-  const int32_t out_len = static_cast<int32_t>(want);
   Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(out_len));
-  if (sd_wsola_stretch(in.Data(), ClampLength(in.ElementLength()), info[2].As<Napi::Number>().Int32Value(), out.Data(), out_len, &err) < 0) {
+  if (sd_wsola_stretch(in.Data(), ClampLength(in.ElementLength()), static_cast<int32_t>(rate), out.Data(), out_len, &err) < 0) {
     ThrowCoreError(env, err);
     return env.Undefined();
   }

@@ -120,6 +120,8 @@ SD_API int32_t sd_resampler_process(sd_resampler *rs, const float *in, int32_t n
  * waveform). `out` must hold out_len floats. Returns out_len, or -1 with err filled. */
 SD_API int32_t sd_wsola_stretch(const float *in, int32_t n_in, int32_t sample_rate, float *out, int32_t out_len,
                                 sd_error *err);
+/* The longest input or output sd_wsola_stretch takes (2^25 samples). */
+SD_API int32_t sd_wsola_max_samples(void);
 
 #ifdef __cplusplus
 }

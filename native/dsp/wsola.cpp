@@ -1,6 +1,6 @@
 // Waveform-similarity overlap-add (WSOLA) time stretch: the voice shift's second half (a resampled
 // clip brought back to its length, pitch kept) and the tempo augmentation. Every operation is the
-// one the TypeScript reference (test/reference/wsola.ts) does, in the same order and precision:
+// one the TypeScript reference (test/fixtures/wsola-reference.ts) does, in the same order and precision:
 // float32 buffers, float64 sums (a float32 product is exact in float64), so both give bit-identical
 // output; -ffp-contract=off keeps the compiler from fusing them.
 #include <algorithm>
@@ -97,6 +97,8 @@ sd::Status stretch(const float *x, int32_t n, int32_t rate, float *out, int32_t 
 }  // namespace
 
 extern "C" {
+
+int32_t sd_wsola_max_samples(void) { return kMaxSamples; }
 
 int32_t sd_wsola_stretch(const float *in, int32_t n_in, int32_t sample_rate, float *out, int32_t out_len, sd_error *err) {
   try {

@@ -19,17 +19,12 @@
 #include "sd_dsp.h"
 
 #define FUZZ_TARGET_NAME "resampler_fuzz"
-#include "fuzz_check.h"
+#include "sd_fuzz_common.h"
 
 namespace {
 constexpr int32_t kMaxIn = 1 << 16;
 constexpr int64_t kMaxOut = 1 << 20;
 
-void check_error(const sd_error &err) {
-  CHECK(err.code >= SD_ERR_CONFIG && err.code <= SD_ERR_INTERNAL, "bad error code %d", err.code);
-  CHECK(std::memchr(err.message, '\0', SD_ERROR_MESSAGE_SIZE) != nullptr, "message not terminated");
-  CHECK(err.message[0] != '\0', "empty error message");
-}
 
 int32_t pick_rate(FuzzedDataProvider &in) {
   static const int32_t common[] = {8000, 11025, 16000, 22050, 32000, 44100, 48000, 96000};
@@ -57,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } else {
     rs = sd_resampler_create(from, to, &err);
     if (!rs) {
-      check_error(err);
+      check_sd_error(err);
       return 0;
     }
     if (cache.size() >= 32) {
@@ -66,19 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     cache.emplace(key, rs);
   }
-  const bool raw = in.ConsumeBool();
-  std::vector<float> x;
-  const auto b = in.ConsumeRemainingBytes<uint8_t>();
-  if (raw) {
-    x.resize(std::min<size_t>(b.size() / 4, kMaxIn));
-    if (!x.empty()) std::memcpy(x.data(), b.data(), x.size() * 4);
-  } else {
-    for (size_t i = 0; i + 1 < b.size() && x.size() < static_cast<size_t>(kMaxIn); i += 2) {
-      int16_t v;
-      std::memcpy(&v, b.data() + i, 2);
-      x.push_back(v / 32768.0f);
-    }
-  }
+  std::vector<float> x = consume_clip(in, kMaxIn);
   const int32_t n = static_cast<int32_t>(x.size());
   const int32_t want = sd_resampler_output_length(rs, n);
   CHECK(want >= 0, "negative output length %d", want);
@@ -92,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::vector<float> out(static_cast<size_t>(want) + 1, -7.f);
   const int32_t got = sd_resampler_process(rs, x.empty() ? nullptr : x.data(), n, out.data(), want + 1, &err);
   if (got < 0) {
-    check_error(err);
+    check_sd_error(err);
     CHECK(n == 0 || !finite, "finite clip of %d samples refused: %s", n, err.message);
   } else {
     CHECK(finite && n > 0, "accepted %s clip of %d samples", finite ? "empty" : "non-finite", n);
@@ -107,7 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       std::vector<float> small(static_cast<size_t>(got) - 1 + 1);
       const int32_t r = sd_resampler_process(rs, x.data(), n, small.data(), got - 1, &err);
       CHECK(r == -1, "buffer one sample short accepted");
-      check_error(err);
+      check_sd_error(err);
     }
   }
   return 0;

@@ -124,10 +124,16 @@ export function asSamples(samples: Float32Array): Float32Array {
   return samples;
 }
 
-/** Arguments for wsolaStretch(): a whole positive output length and a rate the core takes. */
+/** The longest input or output wsolaStretch takes (the core's limit, native/dsp/wsola.cpp). */
+export const MAX_STRETCH_SAMPLES = 2 ** 25;
+
+/** Arguments for wsolaStretch(), checked before anything is allocated for the output. */
 export function checkStretch(samples: Float32Array, outLength: number, sampleRate: number): void {
   asSamples(samples);
   if (samples.length === 0) throw new AudioInputError('cannot stretch empty audio');
-  if (!Number.isInteger(outLength) || outLength < 1) throw new AudioInputError(`cannot stretch to ${outLength} samples: the length must be a whole number >= 1`);
+  if (samples.length > MAX_STRETCH_SAMPLES) throw new AudioInputError(`cannot stretch ${samples.length} samples: at most ${MAX_STRETCH_SAMPLES}`);
+  if (!Number.isInteger(outLength) || outLength < 1 || outLength > MAX_STRETCH_SAMPLES) {
+    throw new AudioInputError(`cannot stretch to ${outLength} samples: the length must be a whole number in 1..${MAX_STRETCH_SAMPLES}`);
+  }
   checkRates(sampleRate, sampleRate);
 }

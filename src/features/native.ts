@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AudioInputError, BackendUnavailableError, SpokenDigitsError } from '../errors.js';
+import { BackendUnavailableError, SpokenDigitsError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from './backend.js';
 import { asSamples, checkRates, checkStretch, coreError, encodeFeatureConfig } from './core-abi.js';
 import type { FeatureConfig } from './config.js';
@@ -88,7 +88,6 @@ function translate(err: unknown): unknown {
   }
   return err;
 }
-
 
 class NativeExtractor implements FeatureExtractor {
   readonly config: FeatureConfig;

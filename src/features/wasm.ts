@@ -1,6 +1,6 @@
 // Browser-safe: the kiosk bundles this file with Vite, so no Node imports here or in what it imports.
 import createSdDsp, { type SdDspModule } from '../../wasm/dist/sd_dsp.mjs';
-import { AudioInputError, BackendUnavailableError, SpokenDigitsError } from '../errors.js';
+import { BackendUnavailableError, SpokenDigitsError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from './backend.js';
 import { asSamples, checkRates, checkStretch, coreError, encodeFeatureConfig } from './core-abi.js';
 import type { FeatureConfig } from './config.js';
@@ -57,7 +57,6 @@ async function loadCore(): Promise<WasmCore> {
   );
   return corePromise;
 }
-
 
 class WasmExtractor implements FeatureExtractor {
   private ex: number;

@@ -279,6 +279,11 @@ export class StreamDecoder {
     return this.openStart >= 0;
   }
 
+  /** Whether digits are waiting for the pause that closes their string (the `string` event). */
+  get inString(): boolean {
+    return this.pending.length > 0;
+  }
+
   private ms(samples: number): number {
     return (samples / this.sampleRate) * 1000;
   }

@@ -345,12 +345,13 @@ export class Listener extends EventEmitter {
     }
     this.fed += block.length;
     await this.decoder!.feed(block);
-    const idle = !this.decoder!.inSegment;
+    // Idle: no speech open and no string waiting for its closing pause, so no event is due soon.
+    const idle = !this.decoder!.inSegment && !this.decoder!.inString;
     if (idle !== this.sourceIdle) {
       this.sourceIdle = idle;
       this.source?.setIdle?.(idle);
     }
-    if (idle) await this.voice?.flush();
+    if (!this.decoder!.inSegment) await this.voice?.flush();
   }
 
   private async finish(): Promise<EndEvent> {

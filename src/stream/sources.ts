@@ -19,10 +19,10 @@ export interface AudioSource extends AsyncIterable<Float32Array> {
   droppedFrames(): number;
   captureStats?(): CaptureStats | null;
   /**
-   * Pacing hint from the reader: `true` while nothing is in progress (no speech open), so a
-   * real-time source may wake less often and deliver larger blocks; `false` as soon as speech
-   * starts. Only the onset of speech can be delivered later (by up to `idlePollMs`), never the end
-   * of a digit. Sources start idle.
+   * Pacing hint from the reader: `true` while nothing is in progress (no speech open, no digit
+   * string waiting for its closing pause), so a real-time source may wake less often and deliver
+   * larger blocks; `false` as soon as speech starts. Only the onset of speech (and level events)
+   * can come later, by up to `idlePollMs`; never a digit or the string it closes. Sources start idle.
    */
   setIdle?(idle: boolean): void;
 }
@@ -244,7 +244,7 @@ export interface MicrophoneOptions {
   bufferSeconds?: number;
   /** How often the ring is drained. Default 20 ms. */
   pollMs?: number;
-  /** How often while the reader is idle (`setIdle`: no speech open). Default 100 ms. */
+  /** How often while the reader is idle (`setIdle`: no speech open); at most half the ring. Default 100 ms. */
   idlePollMs?: number;
   /** Driver-side buffering in seconds; 0 = the device's low-latency default. */
   latency?: number;
@@ -317,7 +317,8 @@ function deviceDefaultRate(binding: import('./core.js').NativeCaptureBinding, de
 
 function openAddonMicrophone(binding: import('./core.js').NativeCaptureBinding, options: MicrophoneOptions): AudioSource {
   const pollMs = options.pollMs ?? 20;
-  const idleMs = Math.max(pollMs, idlePollMs(options.idlePollMs));
+  // Never so long that the ring (bufferSeconds) could fill between two drains.
+  const idleMs = Math.max(pollMs, Math.min(idlePollMs(options.idlePollMs), (options.bufferSeconds ?? 2) * 500));
   const stallMs = options.stallMs ?? 2000;
   const device = resolveDevice(options.device, (q) => binding.findCaptureDevice(q));
   const rate = options.sampleRate ?? deviceDefaultRate(binding, device) ?? 16000;

@@ -16,6 +16,7 @@ export interface SdDspModule {
   _sd_resampler_output_length(rs: number, nSamples: number): number;
   _sd_resampler_process(rs: number, input: number, nIn: number, out: number, outCapacity: number, err: number): number;
   _sd_wsola_stretch(input: number, nIn: number, sampleRate: number, out: number, outLength: number, err: number): number;
+  _sd_wsola_max_samples(): number;
   [name: `_${string}`]: ((...args: number[]) => number) | unknown;
 }
 declare function createSdDsp(overrides?: Record<string, unknown>): Promise<SdDspModule>;
