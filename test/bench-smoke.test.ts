@@ -35,7 +35,7 @@ const share = (x: unknown, what: string) => {
 describe('benchmarks: each script runs end to end on a tiny workload', function () {
   this.timeout(240_000);
 
-  it('bench/features.ts: native, wasm and Meyda, and the stream core\'s scans, timed on FSDD clips', async () => {
+  it('bench/features.ts: native, wasm and Meyda, the stream core\'s scans and WSOLA, timed on FSDD clips', async () => {
     const { json } = await bench(['bench/features.ts', '--clips', '10', '--rounds', '1', '--json']);
     assert.equal(json.clips, 10);
     assert.deepEqual(
@@ -46,7 +46,7 @@ describe('benchmarks: each script runs end to end on a tiny workload', function 
     finite(json.ratios.wasmOverNative, 'wasm / native');
     assert.deepEqual(
       json.streamCoreScans.map((r: { name: string; calls: number }) => [r.name, r.calls]),
-      ['speechExtent native', 'findValleys native', 'speechExtent wasm', 'findValleys wasm'].map((name) => [name, 10]),
+      ['speechExtent native', 'findValleys native', 'speechExtent wasm', 'findValleys wasm', 'wsola native', 'wsola wasm', 'wsola TypeScript'].map((name) => [name, 10]),
     );
     for (const r of json.streamCoreScans) finite(r.medianUs, `${r.name} median`);
   });
