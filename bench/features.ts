@@ -99,8 +99,10 @@ async function main(): Promise<void> {
   if (!(args.clips >= 1 && args.rounds >= 1)) cli.fail('--clips and --rounds must be >= 1');
   const clips = await loadClips(args.clips, args.data);
   const config = resolveFeatureConfig();
-  const native = createNativeBackend().createExtractor(config);
-  const wasm = (await createWasmBackend()).createExtractor(config);
+  const nativeBackend = createNativeBackend();
+  const wasmBackend = await createWasmBackend();
+  const native = nativeBackend.createExtractor(config);
+  const wasm = wasmBackend.createExtractor(config);
   Meyda.bufferSize = 256;
   Meyda.sampleRate = 8000;
   Meyda.melBands = 40;
@@ -128,8 +130,6 @@ async function main(): Promise<void> {
   }
   // WSOLA: 1 s clip (8000 samples) as 1.15x faster audio (6957 samples) back to 8000.
   const fastLength = Math.round(8000 / 1.15);
-  const nativeBackend = createNativeBackend();
-  const wasmBackend = await createWasmBackend();
   scanRuns.push(
     { name: 'wsola native', times: [] as number[], fn: (x: Float32Array) => nativeBackend.wsolaStretch(x.subarray(0, fastLength), 8000, 8000) },
     { name: 'wsola wasm', times: [] as number[], fn: (x: Float32Array) => wasmBackend.wsolaStretch(x.subarray(0, fastLength), 8000, 8000) },

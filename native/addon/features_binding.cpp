@@ -186,4 +186,5 @@ void RegisterFeatures(Napi::Env env, Napi::Object exports) {
   exports.Set("Extractor", Extractor::Define(env));
   exports.Set("Resampler", Resampler::Define(env));
   exports.Set("SD_P_COUNT", Napi::Number::New(env, SD_P_COUNT));
+  exports.Set("WSOLA_MAX_SAMPLES", Napi::Number::New(env, sd_wsola_max_samples()));
 }

@@ -43,7 +43,7 @@ sd::Status stretch(const float *x, int32_t n, int32_t rate, float *out, int32_t 
   // x with `pad` zeros on both sides: every frame and candidate read is in range.
   std::vector<float> xp(static_cast<size_t>(n) + 2 * static_cast<size_t>(pad), 0.0f);
   std::copy(x, x + n, xp.begin() + pad);
-  const double ratio = static_cast<double>(n) / std::max<int32_t>(1, out_len);
+  const double ratio = static_cast<double>(n) / out_len;
   auto in_range = [&](int64_t i) { return static_cast<size_t>(std::min<int64_t>(std::max<int64_t>(i, -pad), int64_t{n} + pad - win) + pad); };
   int64_t prev_end = 0;  // input position that naturally continues the last frame
   for (int64_t o = 0, k = 0; o < out_len; o += hop, ++k) {

@@ -124,16 +124,16 @@ export function asSamples(samples: Float32Array): Float32Array {
   return samples;
 }
 
-/** The longest input or output wsolaStretch takes (the core's limit, native/dsp/wsola.cpp). */
-export const MAX_STRETCH_SAMPLES = 2 ** 25;
-
-/** Arguments for wsolaStretch(), checked before anything is allocated for the output. */
-export function checkStretch(samples: Float32Array, outLength: number, sampleRate: number): void {
+/**
+ * Arguments for wsolaStretch(), checked before anything is allocated for the output. `maxSamples`
+ * is the core's own limit on input and output length (sd_wsola_max_samples()).
+ */
+export function checkStretch(samples: Float32Array, outLength: number, sampleRate: number, maxSamples: number): void {
   asSamples(samples);
   if (samples.length === 0) throw new AudioInputError('cannot stretch empty audio');
-  if (samples.length > MAX_STRETCH_SAMPLES) throw new AudioInputError(`cannot stretch ${samples.length} samples: at most ${MAX_STRETCH_SAMPLES}`);
-  if (!Number.isInteger(outLength) || outLength < 1 || outLength > MAX_STRETCH_SAMPLES) {
-    throw new AudioInputError(`cannot stretch to ${outLength} samples: the length must be a whole number in 1..${MAX_STRETCH_SAMPLES}`);
+  if (samples.length > maxSamples) throw new AudioInputError(`cannot stretch ${samples.length} samples: at most ${maxSamples}`);
+  if (!Number.isInteger(outLength) || outLength < 1 || outLength > maxSamples) {
+    throw new AudioInputError(`cannot stretch to ${outLength} samples: the length must be a whole number in 1..${maxSamples}`);
   }
   checkRates(sampleRate, sampleRate);
 }

@@ -12,6 +12,7 @@ export interface NativeBinding {
   Extractor: new (params: Float64Array) => NativeExtractorHandle;
   Resampler: new (fromRate: number, toRate: number) => NativeResamplerHandle;
   wsolaStretch(samples: Float32Array, outLength: number, sampleRate: number): Float32Array;
+  WSOLA_MAX_SAMPLES: number;
   hasCapture: boolean;
   [other: string]: unknown;
 }
@@ -144,7 +145,7 @@ export function createNativeBackend(binding: NativeBinding = loadNativeBinding()
       }
     },
     wsolaStretch(samples, outLength, sampleRate) {
-      checkStretch(samples, outLength, sampleRate);
+      checkStretch(samples, outLength, sampleRate, binding.WSOLA_MAX_SAMPLES);
       try {
         return binding.wsolaStretch(samples, outLength, sampleRate);
       } catch (err) {

@@ -121,6 +121,7 @@ export async function createWasmBackend(): Promise<FeatureBackend> {
   const m = core.m;
   const resamplers = new Map<string, number>();
   const input = { ptr: 0, capacity: 0 };
+  const wsolaMaxSamples = m._sd_wsola_max_samples();
   return {
     name: 'wasm',
     createExtractor: (config) => new WasmExtractor(core, config),
@@ -151,7 +152,7 @@ export async function createWasmBackend(): Promise<FeatureBackend> {
       }
     },
     wsolaStretch(samples, outLength, sampleRate) {
-      checkStretch(samples, outLength, sampleRate);
+      checkStretch(samples, outLength, sampleRate, wsolaMaxSamples);
       core.stage(samples, input);
       const out = core.alloc(outLength * 4);
       try {
