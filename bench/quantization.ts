@@ -14,7 +14,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseBenchArgs } from './args.js';
 import Table from 'cli-table3';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../src/model/ort.js';
 import { type FsddClip, officialSplit, recordingsDir } from '../src/data/index.js';
 import { type FeatureConfig, resolveFeatureConfig } from '../src/features/config.js';
 import { loadFeatureBackend } from '../src/features/index.js';

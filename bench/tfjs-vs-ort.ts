@@ -6,7 +6,7 @@
  * Usage: tsx bench/tfjs-vs-ort.ts [--runs 300] [--json]
  */
 import { parseBenchArgs } from './args.js';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../src/model/ort.js';
 import * as tf from '@tensorflow/tfjs';
 import { ARCHITECTURES, buildModel } from '../src/train/zoo.js';
 import { initTrainingBackend } from '../src/train/backend.js';

@@ -26,7 +26,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../src/model/ort.js';
 import { listFsddClips } from '../src/data/clips.js';
 import { loadFsdd } from '../src/data/fsdd.js';
 import { officialSplit, validationSplit } from '../src/data/splits.js';

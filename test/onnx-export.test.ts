@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../src/model/ort.js';
 import { ModelError } from '../src/errors.js';
 import { resolveFeatureConfig } from '../src/features/config.js';
 import { METADATA_KEYS } from '../src/model/metadata.js';

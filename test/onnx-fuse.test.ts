@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../src/model/ort.js';
 import { officialSplit, recordingsDir } from '../src/data/index.js';
 import { ModelError } from '../src/errors.js';
 import { type FeatureConfig, featureDimension, resolveFeatureConfig } from '../src/features/config.js';

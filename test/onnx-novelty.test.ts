@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../src/model/ort.js';
 import { ModelError } from '../src/errors.js';
 import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../src/model/metadata.js';
 import { DigitRecognizer } from '../src/model/recognizer.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import onnxProto from 'onnx-proto';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../src/model/ort.js';
 import { ModelError } from '../src/errors.js';
 import { resolveFeatureConfig } from '../src/features/config.js';
 import { parseModelMetadata } from '../src/model/read-metadata.js';

@@ -3,7 +3,7 @@ import { parseModelMetadata } from '../src/model/read-metadata.js';
 import { speechCutter } from '../src/stream/core.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../src/model/ort.js';
 import { listFsddClips } from '../src/data/clips.js';
 import { officialSplit } from '../src/data/splits.js';
 import { featureConfigFromJSON, featureDimension } from '../src/features/config.js';

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../src/model/ort.js';
 import { METADATA_KEYS } from '../src/model/metadata.js';
 import { decodeMetadataProps } from '../src/train/onnx/graph.js';
 import { learningRateAt } from '../src/train/trainer.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { ort } from './ort.js';
 import { AudioInputError, ModelError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor } from '../features/backend.js';
 import { loadFeatureBackend, type BackendChoice } from '../features/index.js';

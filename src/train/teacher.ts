@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../model/ort.js';
 import { ModelError } from '../errors.js';
 import { featureDimension } from '../features/config.js';
 import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../model/metadata.js';

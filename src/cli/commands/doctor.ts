@@ -48,8 +48,10 @@ async function runChecks(): Promise<Check[]> {
   }));
 
   checks.push(await attempt('onnxruntime', async () => {
-    const ort = await import('onnxruntime-node');
-    return { status: 'ok', detail: `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}` };
+    const { ort, telemetryDisabled, TELEMETRY_ENV } = await import('../../model/ort.js');
+    const version = `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}`;
+    if (telemetryDisabled()) return { status: 'ok', detail: `${version}; Microsoft telemetry off` };
+    return { status: 'warn', detail: `${version}; Microsoft telemetry ON (${TELEMETRY_ENV}=${process.env[TELEMETRY_ENV]}): usage events and a device id go to Microsoft; unset it to turn it off` };
   }));
 
   checks.push(await attempt('audio capture', async () => {

@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../model/ort.js';
 import { ModelError } from '../../errors.js';
 import { type CalibrationBatch, type QuantizeOptions, quantizeModel } from './quantize.js';
 

@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../model/ort.js';
 import { ModelError } from '../../errors.js';
 import { METADATA_KEYS, MODEL_INPUT_NAME } from '../../model/metadata.js';
 import { type GraphNode, type Initializer, type OnnxModel, consumers, decodeModel, encodeModel, graphNames, int, producers, shortenNames, sortTopologically } from './graph.js';
