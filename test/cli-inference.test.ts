@@ -136,4 +136,16 @@ describe('digits predict / eval / doctor (CLI)', function () {
     for (const n of ['node', 'native addon', 'wasm backend', 'onnxruntime', 'audio capture', 'data']) assert.ok(names.includes(n), n);
     assert.ok(names.some((n: string) => n.startsWith('model ')));
   });
+
+  it('doctor says where it looked for FSDD when it is not there', () => {
+    const missing = join(work, 'no-fsdd');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'doctor', '--json'], {
+      encoding: 'utf8',
+      env: { ...process.env, SPOKEN_DIGITS_DATA: missing, XDG_CACHE_HOME: join(work, 'empty-cache') },
+    });
+    const data = JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === 'data');
+    assert.equal(data.status, 'warn');
+    assert.match(data.detail, new RegExp(`SPOKEN_DIGITS_DATA=${missing}: folder does not exist`));
+    assert.match(data.detail, /digits data fetch/);
+  });
 });

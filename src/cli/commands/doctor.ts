@@ -92,11 +92,16 @@ async function runChecks(): Promise<Check[]> {
 
   checks.push(await attempt('data', async () => {
     const data = await import('../../data/index.js');
-    const { dir: where, clips, source } = await data.loadFsdd({ download: false });
-    return { status: clips.length >= 3000 ? 'ok' : 'warn', detail: `${clips.length} FSDD clips in ${where} (${source})${clips.length >= 3000 ? '' : ' (the full set has 3000: `digits data fetch`)'}` };
+    const { found, failures } = data.findLocalFsdd();
+    if (!found) {
+      const looked = failures.map((f) => `${f.source}: ${f.reason}`).join('; ');
+      return { status: 'warn', detail: `FSDD not found (${looked}) — only training and eval need it (\`digits data fetch\`)` };
+    }
+    const { recordings, clips, kind } = found;
+    const complete = clips.length >= 3000;
+    const from = kind === 'env' ? ` (from $${data.DATA_ENV})` : kind === 'cache' ? ' (the cache)' : '';
+    return { status: complete ? 'ok' : 'warn', detail: `${clips.length} FSDD clips in ${recordings}${from}${complete ? '' : ' (the full set has 3000: `digits data fetch`)'}` };
   }));
-  const dataCheck = checks[checks.length - 1];
-  if (dataCheck.status === 'fail') Object.assign(dataCheck, { status: 'warn', detail: `${dataCheck.detail} — only training and eval need it (\`digits data fetch\`)` });
   return checks;
 }
 
