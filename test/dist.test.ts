@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FSDD_RECORDINGS } from './fsdd.js';
+
+/**
+ * The built package, as `npm install spoken-digits` delivers it (`npm run build:ts` makes dist/; CI
+ * builds before testing): the ESM and CommonJS entry points recognize a clip, and no bundle reads a
+ * member of `undefined`, which is how esbuild renders a name it could not resolve (an `export *`
+ * from a CommonJS package once turned ONNX Runtime's InferenceSession into `(void 0).create`).
+ */
+const ROOT = join(import.meta.dirname, '..');
+const DIST = join(ROOT, 'dist');
+const CLIP = join(FSDD_RECORDINGS, '7_jackson_0.wav');
+
+function node(args: string[]) {
+  return spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+}
+
+describe('the built package (dist/)', function () {
+  this.timeout(60000);
+  before(function () {
+    if (!existsSync(join(DIST, 'index.js'))) this.skip();
+  });
+
+  it('the ESM entry recognizes a clip', () => {
+    const r = node(['--input-type=module', '-e', `import { DigitRecognizer } from './dist/index.js'; const r = await DigitRecognizer.load(); console.log((await r.predict(${JSON.stringify(CLIP)})).digit);`]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '7');
+  });
+
+  it('the CommonJS entry recognizes a clip', () => {
+    const r = node(['-e', `require('./dist/index.cjs').DigitRecognizer.load().then((r) => r.predict(${JSON.stringify(CLIP)})).then((p) => console.log(p.digit), (e) => { console.error(e); process.exit(1); });`]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '7');
+  });
+
+  it('the CLI bundle runs `digits predict`', () => {
+    const r = node([join(DIST, 'cli.js'), 'predict', '--json', CLIP]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).results[0].digit, 7);
+  });
+
+  it('no bundle reads a member of undefined', () => {
+    const bad: string[] = [];
+    for (const f of readdirSync(DIST).filter((n) => /\.(c|m)?js$/.test(n))) {
+      const m = readFileSync(join(DIST, f), 'utf8').match(/\(void 0\)\s*\.\s*[A-Za-z_$][\w$]*/g);
+      if (m) bad.push(`${f}: ${[...new Set(m)].join(', ')}`);
+    }
+    assert.deepEqual(bad, []);
+  });
+});
