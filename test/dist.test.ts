@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DIST, ROOT, distUnusable } from './built-dist.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
 
 /**
- * The built package, as `npm install spoken-digits` delivers it (`npm run build:ts` makes dist/; CI
- * builds before testing): the ESM and CommonJS entry points recognize a clip, and no bundle reads a
+ * The built package, as `npm install spoken-digits` delivers it (skipped while dist/ is missing or
+ * older than src/; CI builds right before testing): the ESM and CommonJS entry points recognize a clip, and no bundle reads a
  * member of `undefined`, which is how esbuild renders a name it could not resolve (an `export *`
  * from a CommonJS package once turned ONNX Runtime's InferenceSession into `(void 0).create`).
  */
-const ROOT = join(import.meta.dirname, '..');
-const DIST = join(ROOT, 'dist');
 const CLIP = join(FSDD_RECORDINGS, '7_jackson_0.wav');
 
 function node(args: string[]) {
@@ -21,7 +20,11 @@ function node(args: string[]) {
 describe('the built package (dist/)', function () {
   this.timeout(60000);
   before(function () {
-    if (!existsSync(join(DIST, 'index.js'))) this.skip();
+    const why = distUnusable();
+    if (why) {
+      console.log(`    (skipped: ${why})`);
+      this.skip();
+    }
   });
 
   it('the ESM entry recognizes a clip', () => {

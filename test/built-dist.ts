@@ -1,0 +1,20 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '..');
+export const DIST = join(ROOT, 'dist');
+
+/**
+ * Why the built package (dist/) cannot be tested here, or null when it can: it is missing, or a
+ * source file changed after it was built (a developer who has not run `npm run build:ts` yet).
+ * CI builds right before `npm test`, so there the dist/ tests always run.
+ */
+export function distUnusable(): string | null {
+  const entries = ['index.js', 'index.cjs', 'cli.js'].map((f) => join(DIST, f));
+  if (!entries.every(existsSync)) return 'dist/ is not built (npm run build:ts)';
+  const built = Math.min(...entries.map((f) => statSync(f).mtimeMs));
+  const newest = readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile() && /\.ts$/.test(d.name))
+    .reduce((t, d) => Math.max(t, statSync(join(d.parentPath, d.name)).mtimeMs), 0);
+  return newest > built ? 'dist/ is older than src/ (npm run build:ts)' : null;
+}
