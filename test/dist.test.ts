@@ -7,9 +7,10 @@ import { FSDD_RECORDINGS } from './fsdd.js';
 
 /**
  * The built package, as `npm install spoken-digits` delivers it (skipped while dist/ is missing or
- * older than src/; CI builds right before testing): the ESM and CommonJS entry points recognize a clip, and no bundle reads a
- * member of `undefined`, which is how esbuild renders a name it could not resolve (an `export *`
- * from a CommonJS package once turned ONNX Runtime's InferenceSession into `(void 0).create`).
+ * older than src/; CI builds right before testing): the ESM and CommonJS entry points and the CLI
+ * bundle recognize a clip, and no bundle reads a member of `undefined`, which is how esbuild renders
+ * a name it could not resolve (an `export *` from a CommonJS package once turned ONNX Runtime's
+ * InferenceSession into `(void 0).create`).
  */
 const CLIP = join(FSDD_RECORDINGS, '7_jackson_0.wav');
 
