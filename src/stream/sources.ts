@@ -317,8 +317,9 @@ function deviceDefaultRate(binding: import('./core.js').NativeCaptureBinding, de
 
 function openAddonMicrophone(binding: import('./core.js').NativeCaptureBinding, options: MicrophoneOptions): AudioSource {
   const pollMs = options.pollMs ?? 20;
-  // Never so long that the ring (bufferSeconds) could fill between two drains.
-  const idleMs = Math.max(pollMs, Math.min(idlePollMs(options.idlePollMs), (options.bufferSeconds ?? 2) * 500));
+  const bufferSeconds = options.bufferSeconds ?? 2;
+  // Never so long that the ring could fill between two drains.
+  const idleMs = Math.max(pollMs, Math.min(idlePollMs(options.idlePollMs), bufferSeconds * 500));
   const stallMs = options.stallMs ?? 2000;
   const device = resolveDevice(options.device, (q) => binding.findCaptureDevice(q));
   const rate = options.sampleRate ?? deviceDefaultRate(binding, device) ?? 16000;
@@ -328,7 +329,7 @@ function openAddonMicrophone(binding: import('./core.js').NativeCaptureBinding, 
       device,
       sampleRate: r,
       channels: 1,
-      bufferSeconds: options.bufferSeconds ?? 2,
+      bufferSeconds,
       latency: options.latency ?? 0,
       framesPerBuffer: options.framesPerBuffer ?? 0,
     });
