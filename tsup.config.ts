@@ -1,4 +1,14 @@
+import { resolve } from 'node:path';
 import { defineConfig } from 'tsup';
+
+// The browser entry shares the WAV decoder and the model metadata reader, whose file helpers import
+// node:fs; the page only calls their byte-level functions, so node:fs becomes a stub that throws (as in the kiosk).
+const noFs = {
+  name: 'spoken-digits-no-fs',
+  setup(build: { onResolve(o: { filter: RegExp }, f: () => { path: string }): void }) {
+    build.onResolve({ filter: /^(node:)?fs(\/promises)?$/ }, () => ({ path: resolve('src/web/no-fs.ts') }));
+  },
+};
 
 export default defineConfig([
   {
@@ -16,5 +26,17 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     banner: { js: '#!/usr/bin/env node' },
+  },
+  {
+    entry: { web: 'src/web/index.ts' },
+    format: ['esm'],
+    dts: true,
+    sourcemap: true,
+    platform: 'browser',
+    target: 'es2022',
+    // onnxruntime-web stays an import: the embedder's bundler resolves it and copies its .wasm.
+    external: ['onnxruntime-web'],
+    removeNodeProtocol: false,
+    esbuildPlugins: [noFs],
   },
 ]);

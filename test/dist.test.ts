@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'vite';
 import { DIST, ROOT, distUnusable } from './built-dist.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
 
@@ -10,7 +12,8 @@ import { FSDD_RECORDINGS } from './fsdd.js';
  * older than src/; CI builds right before testing): the ESM and CommonJS entry points and the CLI
  * bundle recognize a clip, and no bundle reads a member of `undefined`, which is how esbuild renders
  * a name it could not resolve (an `export *` from a CommonJS package once turned ONNX Runtime's
- * InferenceSession into `(void 0).create`).
+ * InferenceSession into `(void 0).create`). The browser entry bundles into a page the way an
+ * embedder's Vite would build it.
  */
 const CLIP = join(FSDD_RECORDINGS, '7_jackson_0.wav');
 
@@ -53,5 +56,28 @@ describe('the built package (dist/)', function () {
       if (m) bad.push(`${f}: ${[...new Set(m)].join(', ')}`);
     }
     assert.deepEqual(bad, []);
+  });
+
+  it('the browser entry (spoken-digits/web) bundles into a page through the package exports, with no Node built-ins', async () => {
+    const web = readFileSync(join(DIST, 'web.js'), 'utf8');
+    const imports = [...new Set([...web.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]))].sort();
+    assert.deepEqual(imports, ['onnxruntime-web/wasm', 'protobufjs/minimal.js']);
+    // An embedder's project: spoken-digits installed in its node_modules (here a link to this checkout).
+    const app = mkdtempSync(join(tmpdir(), 'sd-embedder-'));
+    try {
+      mkdirSync(join(app, 'node_modules'));
+      symlinkSync(ROOT, join(app, 'node_modules/spoken-digits'), 'dir');
+      writeFileSync(join(app, 'index.html'), '<!doctype html><script type="module" src="./main.js"></script>');
+      writeFileSync(join(app, 'main.js'), "import { WebListener } from 'spoken-digits/web';\nwindow.listener = WebListener;\n");
+      const out = await build({ root: app, configFile: false, logLevel: 'silent', build: { write: false } });
+      const files = (Array.isArray(out) ? out : [out]).flatMap((o) => ('output' in o ? o.output : []));
+      const names = files.map((f) => f.fileName);
+      assert.ok(names.some((n) => /ort-wasm-simd-threaded.*\.wasm$/.test(n)), `onnxruntime-web's .wasm was not emitted: ${names}`);
+      const code = files.map((f) => (f.type === 'chunk' ? f.code : '')).join('\n');
+      assert.doesNotMatch(code, /from\s*["']node:/);
+      assert.match(code, /sd-capture/);
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { CONTENT_SECURITY_POLICY } from './server.js';
+import { CAPTURE_WORKLET_SOURCE } from './capture-worklet.js';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -95,6 +96,17 @@ self.addEventListener('fetch', (e) => {
   };
 }
 
+/** The microphone's AudioWorklet as a file of the build (the page's CSP allows no blob: scripts; see microphone.ts). */
+function captureWorklet(): Plugin {
+  return {
+    name: 'spoken-digits-capture-worklet',
+    apply: 'build',
+    buildStart() {
+      this.emitFile({ type: 'asset', fileName: 'capture-worklet.js', source: CAPTURE_WORKLET_SOURCE });
+    },
+  };
+}
+
 /**
  * The server's CSP also goes into the page as a <meta>, so the build keeps its policy on any static
  * host. frame-ancestors is dropped there: browsers ignore (and complain about) it in a <meta>.
@@ -124,8 +136,8 @@ export default defineConfig({
     sourcemap: false,
   },
   resolve: {
-    alias: [{ find: /^node:fs(\/promises)?$/, replacement: join(here, 'app/no-fs.ts') }],
+    alias: [{ find: /^node:fs(\/promises)?$/, replacement: join(here, 'no-fs.ts') }],
   },
   worker: { format: 'es' },
-  plugins: [contentSecurityPolicy(), serviceWorker(), precompress()],
+  plugins: [contentSecurityPolicy(), captureWorklet(), serviceWorker(), precompress()],
 });

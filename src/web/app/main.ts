@@ -1,18 +1,20 @@
 import './style.css';
-import { Recognizer, type Recognition } from './engine.js';
-import { Microphone, type MicState } from './capture.js';
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+import { ort, streamCore, WebRecognizer, type PieceRecognition, type Recognition } from '../recognizer.js';
+import { Microphone, type MicState } from '../microphone.js';
 import { decodeFile } from './decode.js';
-import { loadWasmStreamCore } from '../../stream/wasm-core.js';
 import { StreamDecoder, type DecoderEvents, type DecoderSink, type DigitEvent } from '../../stream/decoder.js';
-import type { SegmentClassifier, SegmentPrediction } from '../../stream/segmenter.js';
+import type { SegmentClassifier } from '../../stream/segmenter.js';
 import { cutToSpeech } from '../../stream/speech-cut.js';
-import type { StreamCore } from '../../stream/core.js';
 import { topLabels } from '../../model/decision.js';
 import { VoiceAdapter, type ShiftableRecognizer } from '../../model/voice-adapt.js';
 import { VoiceObserver } from '../../stream/voice-observer.js';
 import { ModelError } from '../../errors.js';
 import { loadSettings, saveSettings, Stats, type HistoryEntry, type Mode, type Settings } from './store.js';
 import { WaveformView, drawFeatures, drawLatencyChart } from './views.js';
+
+// ORT's wasm binary comes from this build's own output (never a CDN), named by its content hash.
+ort.env.wasm.wasmPaths = { wasm: ortWasmUrl };
 
 /** What the browser tests read (and what a kiosk operator can inspect from the console). */
 interface Probe {
@@ -59,10 +61,11 @@ if (params.get('model') && /^[\w.-]+\.onnx$/.test(params.get('model')!)) setting
 if (params.get('adapt') === '1' || params.get('adapt') === '0') settings.adaptVoice = params.get('adapt') === '1';
 
 const stats = new Stats();
-const mic = new Microphone();
+// The build writes the capture worklet out as a file of its own: the page's CSP allows no blob: scripts.
+const mic = new Microphone({ workletUrl: './capture-worklet.js' });
 mic.autoRecover = kiosk;
 const waveform = new WaveformView($<HTMLCanvasElement>('waveform'));
-let recognizer: Recognizer | undefined;
+let recognizer: WebRecognizer | undefined;
 // Work that arrives before the model (a file dropped while the page loads) waits for it.
 let modelReady!: () => void;
 const modelLoaded = new Promise<void>((resolve) => (modelReady = resolve));
@@ -192,7 +195,7 @@ function renderStats(): void {
 }
 
 /** Model runs happen one at a time, in order (one ORT session); work that comes before the model waits for it. */
-function exclusive<T>(work: (r: Recognizer) => Promise<T>): Promise<T> {
+function exclusive<T>(work: (r: WebRecognizer) => Promise<T>): Promise<T> {
   const job = queue.then(async () => {
     await modelLoaded;
     if (!recognizer) throw new ModelError('no model is loaded');
@@ -202,20 +205,12 @@ function exclusive<T>(work: (r: Recognizer) => Promise<T>): Promise<T> {
   return job;
 }
 
-let streamCore: Promise<StreamCore> | undefined;
-
-/** The wasm stream core (endpointer, energy valleys, speech extent), loaded once. */
-function loadCore(): Promise<StreamCore> {
-  streamCore ??= loadWasmStreamCore();
-  return streamCore;
-}
-
 /** A file: cut to its speech first when the model was trained on clips cut so (as `digits predict` does). */
 async function enqueue(samples: Float32Array, rate: number, source: string): Promise<Recognition | undefined> {
   try {
     return await exclusive(async (rec) => {
       const trim = rec.info.speechTrim;
-      if (trim) samples = cutToSpeech(await loadCore(), samples, rate, trim);
+      if (trim) samples = cutToSpeech(await streamCore(), samples, rate, trim);
       // A file is not the voice at the microphone: heard as it is, whatever the adapted shift.
       const r = await rec.recognize(samples, rate, threshold(), 1);
       showResult(r, source, null);
@@ -227,25 +222,9 @@ async function enqueue(samples: Float32Array, rate: number, source: string): Pro
   }
 }
 
-/**
- * The page's model as the stream decoder's classifier, answering as DigitRecognizer does for
- * `digits listen`: every view cut to its speech when the model says so, decided with the threshold
- * from the settings (else the model's calibrated one), with the labels the splitter's checks need.
- */
-function classify(inputs: { samples: Float32Array; sampleRate: number }[]): Promise<(Recognition & SegmentPrediction)[]> {
-  return exclusive(async (rec) => {
-    const clips = await cutPieces(rec, inputs);
-    const labels = rec.info.labels;
-    return (await rec.recognizeBatch(clips, threshold())).map((r) => ({ ...r, labels }));
-  });
-}
-
-/** Stream pieces cut to their speech when the model was trained on clips cut so. */
-async function cutPieces<T extends { samples: Float32Array; sampleRate: number }>(rec: Recognizer, pieces: T[]): Promise<T[]> {
-  const trim = rec.info.speechTrim;
-  if (!trim) return pieces;
-  const core = await loadCore();
-  return pieces.map((c) => ({ ...c, samples: cutToSpeech(core, c.samples, c.sampleRate, trim) }));
+/** The page's model as the stream decoder's classifier, with the threshold from the settings (else the model's calibrated one). */
+function classify(inputs: { samples: Float32Array; sampleRate: number }[]): Promise<PieceRecognition[]> {
+  return exclusive((rec) => rec.recognizePieces(inputs, threshold()));
 }
 const classifier: SegmentClassifier = {
   get threshold() {
@@ -272,17 +251,7 @@ const pageRecognizer: ShiftableRecognizer = {
   set voiceShift(factor: number) {
     if (recognizer) recognizer.voiceShift = factor;
   },
-  predictShifted: (input, factors) =>
-    exclusive(async (rec) => {
-      if (typeof input === 'string' || input instanceof Uint8Array || !(input.samples instanceof Float32Array)) {
-        throw new ModelError('the page adapts to float PCM pieces of the stream only');
-      }
-      const [piece] = await cutPieces(rec, [{ samples: input.samples, sampleRate: input.sampleRate }]);
-      return rec.recognizeBatch(
-        factors.map((shift) => ({ ...piece, shift })),
-        threshold(),
-      );
-    }),
+  predictShifted: (input, factors) => exclusive((rec) => rec.predictShifted(input, factors)),
 };
 const forgetVoiceMs = (Number(params.get('forget-voice')) > 0 ? Number(params.get('forget-voice')) : kiosk ? 120 : Infinity) * 1000;
 let voice: VoiceObserver | null = null;
@@ -410,7 +379,7 @@ const onDecoderEvent: DecoderSink = (type, event, prediction) => {
     if (probe.strings.length > 1000) probe.strings.splice(0, probe.strings.length - 1000);
   } else if (type === 'digit' || type === 'rejected') {
     // The splitter keeps the first view's fields (features, audio, timings) with the combined decision.
-    const r = prediction as Recognition & SegmentPrediction;
+    const r = prediction as PieceRecognition;
     const top = topLabels(r.probabilities, r.labels ?? recognizer?.info.labels ?? [], 3);
     micResults++;
     if (type === 'digit') {
@@ -450,7 +419,7 @@ function onBlock(block: Float32Array): void {
     if (!decoder || decoderKey !== key) {
       // New settings or a new rate: the endpointer starts again from here.
       await closeDecoder();
-      const next: StreamDecoder = new StreamDecoder(await loadCore(), classifier, { sensitivity }, rate, (type, event, prediction) => {
+      const next: StreamDecoder = new StreamDecoder(await streamCore(), classifier, { sensitivity }, rate, (type, event, prediction) => {
         takeVoice(next, type, event);
         onDecoderEvent(type, event, prediction);
       });
@@ -502,7 +471,7 @@ async function startMic(): Promise<boolean> {
 /** Loads the stream core and runs the model once at the microphone's rate, in the recognizer's queue. */
 function warmUp(): void {
   const rate = mic.sampleRate;
-  void loadCore().catch((err) => reportError('stream core', err));
+  void streamCore().catch((err) => reportError('stream core', err));
   // Queued behind the model's loading; a model that fails to load is reported where it is loaded.
   void exclusive((rec) => rec.prepareFor(rate)).catch(() => undefined);
 }
@@ -672,7 +641,7 @@ function setMode(mode: Mode, persist = true): void {
 async function loadModel(name: string): Promise<void> {
   setStatus(`Loading model ${name}…`);
   const t0 = performance.now();
-  const next = await Recognizer.load(`./models/${encodeURIComponent(name)}`);
+  const next = await WebRecognizer.load(`./models/${encodeURIComponent(name)}`);
   const old = recognizer;
   recognizer = next;
   await old?.dispose();

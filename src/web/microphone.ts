@@ -1,7 +1,16 @@
-import workletUrl from './capture-worklet.ts?worker&url';
-import { CaptureError } from '../../errors.js';
+import { CaptureError } from '../errors.js';
+import { CAPTURE_PROCESSOR, CAPTURE_WORKLET_SOURCE } from './capture-worklet.js';
 
 export type MicState = 'off' | 'starting' | 'on' | 'suspended' | 'lost' | 'denied' | 'unavailable';
+
+export interface MicrophoneOptions {
+  /**
+   * Where to load the capture worklet from. By default it is made from a Blob URL, which needs
+   * `blob:` in a page's `script-src` if it has a Content-Security-Policy; a page whose policy allows
+   * 'self' only serves CAPTURE_WORKLET_SOURCE as a file of its own and passes its URL (as the kiosk does).
+   */
+  workletUrl?: string | URL;
+}
 
 /**
  * The microphone: getUserMedia -> AudioWorklet -> blocks of mono float samples at the context's
@@ -23,7 +32,7 @@ export class Microphone {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private wanted = false;
 
-  constructor() {
+  constructor(private readonly options: MicrophoneOptions = {}) {
     navigator.mediaDevices?.addEventListener?.('devicechange', () => {
       if (this.wanted && this.state === 'lost') void this.open();
     });
@@ -60,7 +69,13 @@ export class Microphone {
     this.setState('starting');
     // The audio graph is ready before the device opens: what the device captures from its first
     // moment reaches the worklet, not only what comes after the worklet's module has loaded.
-    const ctx = await this.audioContext();
+    let ctx: AudioContext;
+    try {
+      ctx = await this.audioContext();
+    } catch (err) {
+      this.setState('unavailable', (err as Error).message);
+      throw err;
+    }
     try {
       const constraints: MediaTrackConstraints = {
         channelCount: 1,
@@ -92,7 +107,7 @@ export class Microphone {
       return;
     }
     this.source = ctx.createMediaStreamSource(this.stream);
-    this.node = new AudioWorkletNode(ctx, 'sd-capture', { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1] });
+    this.node = new AudioWorkletNode(ctx, CAPTURE_PROCESSOR, { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1] });
     this.node.port.onmessage = (e: MessageEvent<Float32Array>) => this.onBlock(e.data);
     // A silent sink keeps the graph pulled on every browser without playing the mic back.
     this.sink = ctx.createGain();
@@ -119,7 +134,16 @@ export class Microphone {
   private audioContext(): Promise<AudioContext> {
     this.context ??= (async () => {
       const ctx = new AudioContext({ latencyHint: 'interactive' });
-      await ctx.audioWorklet.addModule(workletUrl);
+      const given = this.options.workletUrl;
+      const url = given ? String(given) : URL.createObjectURL(new Blob([CAPTURE_WORKLET_SOURCE], { type: 'text/javascript' }));
+      try {
+        await ctx.audioWorklet.addModule(url);
+      } catch (err) {
+        void ctx.close();
+        throw new CaptureError(`cannot load the capture worklet${given ? ` from ${url}` : ' (a Content-Security-Policy without blob: in script-src blocks it; pass workletUrl)'}`, { cause: err });
+      } finally {
+        if (!given) URL.revokeObjectURL(url);
+      }
       this.ctx = ctx;
       return ctx;
     })().catch((err) => {
@@ -157,6 +181,15 @@ export class Microphone {
     clearTimeout(this.retryTimer);
     this.closeStream();
     this.setState('off');
+  }
+
+  /** Stops and releases the audio context too (start() makes a new one). */
+  async close(): Promise<void> {
+    if (this.state !== 'off') this.stop();
+    const ctx = this.ctx;
+    this.ctx = undefined;
+    this.context = undefined;
+    await ctx?.close().catch(() => undefined);
   }
 
   /** Audio input devices; labels are empty until the user granted the microphone once. */

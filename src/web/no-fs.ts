@@ -1,4 +1,4 @@
-// The kiosk build maps node:fs and node:fs/promises here. Shared modules (WAV decoder, model
+// The browser builds (the kiosk, and the library's spoken-digits/web) map node:fs and node:fs/promises here. Shared modules (WAV decoder, model
 // metadata reader) offer file helpers next to their byte-level functions; the page only ever calls
 // the byte-level ones, so these exist for the bundler and fail loudly if anything reaches them.
 function unavailable(): never {

@@ -1,18 +1,23 @@
 import * as ort from 'onnxruntime-web/wasm';
-import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
-import { createWasmBackend } from '../../features/wasm.js';
-import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from '../../features/backend.js';
-import { parseModelMetadata, type ModelMetadata } from '../../model/read-metadata.js';
-import { decide, topLabels, type Decision } from '../../model/decision.js';
-import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../../model/metadata.js';
-import { ModelError } from '../../errors.js';
-import { checkVoiceShift, voiceShift } from '../../audio/voice-shift.js';
+import { createWasmBackend } from '../features/wasm.js';
+import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from '../features/backend.js';
+import { parseModelMetadata, type ModelMetadata } from '../model/read-metadata.js';
+import { decide, topLabels, type Decision } from '../model/decision.js';
+import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../model/metadata.js';
+import { ModelError } from '../errors.js';
+import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
+import { loadWasmStreamCore } from '../stream/wasm-core.js';
+import type { StreamCore } from '../stream/core.js';
+import type { SegmentPrediction } from '../stream/segmenter.js';
+import type { AudioInput } from '../model/recognizer.js';
+import { cutToSpeech } from '../stream/speech-cut.js';
 
-// ORT's wasm binary comes from our own build output (never a CDN). One thread: the models are tiny,
-// worker start-up would cost more than it saves, and threads need cross-origin isolation.
-ort.env.wasm.wasmPaths = { wasm: ortWasmUrl };
+// One thread: the models are tiny, worker start-up would cost more than it saves, and threads need
+// cross-origin isolation. ORT finds its .wasm next to its own module (the embedder's bundler copies
+// it); a page that serves it elsewhere sets `ort.env.wasm.wasmPaths` (see `ort`, exported below).
 ort.env.wasm.numThreads = 1;
 ort.env.wasm.proxy = false;
+export { ort };
 
 export interface Recognition extends Decision {
   probabilities: Float32Array;
@@ -29,10 +34,27 @@ export interface Recognition extends Decision {
 }
 
 let backendPromise: Promise<FeatureBackend> | undefined;
+/** The wasm DSP core's feature backend, loaded once per page. */
 export function featureBackend(): Promise<FeatureBackend> {
-  backendPromise ??= createWasmBackend();
+  backendPromise ??= createWasmBackend().catch((err) => {
+    backendPromise = undefined;
+    throw err;
+  });
   return backendPromise;
 }
+
+let corePromise: Promise<StreamCore> | undefined;
+/** The wasm stream core (endpointer, energy valleys, speech extent), loaded once per page. */
+export function streamCore(): Promise<StreamCore> {
+  corePromise ??= loadWasmStreamCore().catch((err) => {
+    corePromise = undefined;
+    throw err;
+  });
+  return corePromise;
+}
+
+/** A recognition of a stream piece, with the labels the stream decoder's checks read. */
+export type PieceRecognition = Recognition & SegmentPrediction;
 
 /** A clip for `recognizeBatch`, heard at `shift` instead of the recognizer's voice shift if given. */
 export interface ClipInput {
@@ -42,10 +64,12 @@ export interface ClipInput {
 }
 
 /**
- * One loaded model: its metadata (the feature config comes from the file), extractor and ORT session.
- * Like DigitRecognizer, it can hear every input at a voice shift (`voiceShift`, set by a VoiceAdapter).
+ * One loaded model in the browser: its metadata (the feature config comes from the file), the wasm
+ * DSP core's extractor and an onnxruntime-web session. DigitRecognizer's counterpart: the same
+ * features, model and decision rule. Like it, it can hear every input at a voice shift (`voiceShift`,
+ * set by a VoiceAdapter).
  */
-export class Recognizer {
+export class WebRecognizer {
   private shift = 1;
 
   private constructor(
@@ -57,17 +81,27 @@ export class Recognizer {
     private readonly session: ort.InferenceSession,
   ) {}
 
-  static async load(url: string): Promise<Recognizer> {
-    const [backend, response] = await Promise.all([featureBackend(), fetch(url)]);
-    if (!response.ok) throw new ModelError(`cannot load model ${url}: HTTP ${response.status}; check the model name in Settings`);
-    const bytes = new Uint8Array(await response.arrayBuffer());
+  /**
+   * Loads a spoken-digits ONNX model: a URL to fetch (e.g. a copy of the package's
+   * `models/default.int8.onnx` served with the page) or the file's bytes. Throws ModelError for a
+   * model that cannot be fetched or is not a spoken-digits model.
+   */
+  static async load(model: string | URL | Uint8Array | ArrayBuffer): Promise<WebRecognizer> {
+    const url = model instanceof Uint8Array || model instanceof ArrayBuffer ? '(model bytes)' : String(model);
+    const [backend, bytes] = await Promise.all([featureBackend(), typeof model === 'string' || model instanceof URL ? fetchModel(url) : new Uint8Array(model)]);
     const info = parseModelMetadata(bytes, url);
-    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    } catch (err) {
+      throw new ModelError(`${url} could not be loaded by ONNX Runtime Web: ${(err as Error)?.message ?? err}`, { cause: err });
+    }
     if (!session.inputNames.includes(MODEL_INPUT_NAME) || !session.outputNames.includes(MODEL_OUTPUT_NAME)) {
+      await session.release();
       throw new ModelError(`${url} has inputs [${session.inputNames}] and outputs [${session.outputNames}]; expected '${MODEL_INPUT_NAME}' -> '${MODEL_OUTPUT_NAME}'`);
     }
     const extractor = backend.createExtractor(info.featureConfig);
-    const r = new Recognizer(url, info, bytes.length, backend, extractor, session);
+    const r = new WebRecognizer(url, info, bytes.length, backend, extractor, session);
     // One warm-up run so the first spoken digit does not pay for ORT's lazy initialisation.
     await r.recognize(new Float32Array(info.featureConfig.sampleRate / 2), info.featureConfig.sampleRate, 0.5);
     return r;
@@ -186,9 +220,54 @@ export class Recognizer {
     });
   }
 
+  /** Stream pieces cut to their speech when the model was trained on clips cut so (as DigitRecognizer does). */
+  async cutPieces<T extends { samples: Float32Array; sampleRate: number }>(pieces: T[]): Promise<T[]> {
+    const trim = this.info.speechTrim;
+    if (!trim) return pieces;
+    const core = await streamCore();
+    return pieces.map((c) => ({ ...c, samples: cutToSpeech(core, c.samples, c.sampleRate, trim) }));
+  }
+
+  /**
+   * Stream pieces as the stream decoder's classifier wants them, answering as DigitRecognizer does
+   * for `digits listen`: every piece cut to its speech when the model says so, decided with
+   * `threshold`, with the labels the splitter's checks need.
+   */
+  async recognizePieces(pieces: readonly ClipInput[], threshold: number): Promise<PieceRecognition[]> {
+    const labels = this.info.labels;
+    return (await this.recognizeBatch(await this.cutPieces([...pieces]), threshold)).map((r) => ({ ...r, labels }));
+  }
+
+  /**
+   * One stream piece heard at each of several voice shifts (what a VoiceAdapter asks, see
+   * ShiftableRecognizer): float PCM only, cut to its speech as every stream piece is.
+   */
+  async predictShifted(input: AudioInput, factors: readonly number[]): Promise<Recognition[]> {
+    if (typeof input === 'string' || input instanceof Uint8Array || !(input.samples instanceof Float32Array)) {
+      throw new ModelError('the browser recognizer adapts to float PCM pieces of a stream only');
+    }
+    const [piece] = await this.cutPieces([{ samples: input.samples, sampleRate: input.sampleRate }]);
+    return this.recognizeBatch(
+      factors.map((shift) => ({ ...piece, shift })),
+      // Only the probabilities matter to the adapter.
+      0,
+    );
+  }
+
   async dispose(): Promise<void> {
     this.extractor.dispose();
     this.melExtractor?.dispose();
     await this.session.release();
   }
+}
+
+async function fetchModel(url: string): Promise<Uint8Array> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (err) {
+    throw new ModelError(`cannot load model ${url}: ${(err as Error)?.message ?? err}`, { cause: err });
+  }
+  if (!response.ok) throw new ModelError(`cannot load model ${url}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
 }
