@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'tsup';
 
 // The browser entry shares the WAV decoder and the model metadata reader, whose file helpers import
@@ -6,7 +6,7 @@ import { defineConfig } from 'tsup';
 const noFs = {
   name: 'spoken-digits-no-fs',
   setup(build: { onResolve(o: { filter: RegExp }, f: () => { path: string }): void }) {
-    build.onResolve({ filter: /^(node:)?fs(\/promises)?$/ }, () => ({ path: resolve('src/web/no-fs.ts') }));
+    build.onResolve({ filter: /^(node:)?fs(\/promises)?$/ }, () => ({ path: fileURLToPath(new URL('./src/web/no-fs.ts', import.meta.url)) }));
   },
 };
 

@@ -1,5 +1,7 @@
-import { AudioInputError, ModelError, SpokenDigitsError } from '../errors.js';
+import { AudioInputError, CaptureError, ModelError, SpokenDigitsError } from '../errors.js';
+import { int16ToFloat32, validateSampleRate } from '../audio/pcm.js';
 import { StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from '../stream/decoder.js';
+import type { StreamCore } from '../stream/core.js';
 import type { SegmentClassifier } from '../stream/segmenter.js';
 import { VoiceObserver, type VoiceShiftEvent } from '../stream/voice-observer.js';
 import { VoiceAdapter, type VoiceAdapterOptions } from '../model/voice-adapt.js';
@@ -7,9 +9,9 @@ import { Microphone, type MicrophoneOptions, type MicState } from './microphone.
 import { streamCore, WebRecognizer, type PieceRecognition } from './recognizer.js';
 
 export interface OverflowEvent {
-  /** Audio dropped because decoding fell more than `maxBacklogSeconds` behind, since the last overflow event. */
-  droppedMs: number;
-  totalDroppedMs: number;
+  /** Frames of live audio dropped since the previous overflow event (at the rate they came at). */
+  droppedFrames: number;
+  totalDroppedFrames: number;
 }
 
 export interface MicrophoneEvent {
@@ -23,6 +25,7 @@ export interface WebListenerEvents extends DecoderEvents {
   microphone: MicrophoneEvent;
   /** A timeline ended: `end()`, the microphone stopped or was lost, or the rate of pushed audio changed. */
   end: EndEvent;
+  /** The WebListener failed and stopped for good (as the Node Listener does). */
   error: Error;
 }
 
@@ -31,11 +34,24 @@ export interface WebListenerOptions extends DecoderOptions {
   model: WebRecognizer | string | URL | Uint8Array | ArrayBuffer;
   /**
    * Adapt to the speaker as the session goes (VoiceAdapter, as `digits listen --adapt-voice`):
-   * `voiceshift` events tell when the recognizer moves to another voice shift.
+   * `voiceshift` events tell when the recognizer moves to another voice shift. A VoiceAdapter over
+   * the same WebRecognizer carries what it learnt from one WebListener to the next.
    */
-  adaptVoice?: boolean | VoiceAdapterOptions;
-  /** Audio queued beyond this (decoding far behind: a slow device, the model still loading) is dropped. Default 10 s. */
+  adaptVoice?: boolean | VoiceAdapterOptions | VoiceAdapter;
+  /**
+   * Live audio (the microphone, or `push(..., { live: true })`) queued more than this far behind
+   * the decoder (a slow device, a busy tab) is dropped and reported by `overflow`. Default 10 s.
+   */
   maxBacklogSeconds?: number;
+}
+
+export interface PushOptions {
+  /**
+   * Live audio: dropped (and reported by `overflow`) when decoding is more than `maxBacklogSeconds`
+   * behind, instead of queued without bound. Audio that is not live (a file) is never dropped:
+   * wait for `drained()` now and then when pushing much faster than real time.
+   */
+  live?: boolean;
 }
 
 type Handler<K extends keyof WebListenerEvents> = (event: WebListenerEvents[K]) => void;
@@ -45,6 +61,10 @@ type Handler<K extends keyof WebListenerEvents> = (event: WebListenerEvents[K]) 
  * connected-digit split, rejection and strings; `src/stream/decoder.ts`) over the wasm DSP core and
  * onnxruntime-web. Audio comes from `startMicrophone()` or from `push()` (an embedder's own audio:
  * WebRTC, a decoded file, another worklet). Blocks are decoded in order, off the audio thread.
+ *
+ * Unlike the Node Listener, one WebListener serves timeline after timeline: `end()`, a microphone
+ * stopped or lost, or a new sample rate ends the current one (its speech is recognized, its string
+ * closed, `end` is emitted) and the next audio starts another. A failure ends it for good.
  *
  * ```ts
  * import { WebListener } from 'spoken-digits/web';
@@ -58,20 +78,25 @@ export class WebListener {
   private readonly handlers = new Map<keyof WebListenerEvents, Set<(event: never) => void>>();
   private decoder: StreamDecoder | undefined;
   private work: Promise<void> = Promise.resolve();
-  /** Samples queued and not decoded yet, in seconds of audio. */
-  private backlogSeconds = 0;
-  private dropping = false;
-  private droppedMs = 0;
-  private totalDroppedMs = 0;
+  /** Audio queued and not decoded yet, in whole microseconds (sums without rounding drift). */
+  private backlogUs = 0;
+  /** Live frames dropped and not reported yet, and in all. */
+  private droppedFrames = 0;
+  private totalDroppedFrames = 0;
   private mic: Microphone | undefined;
-  private closed = false;
+  /** Microphone starts and stops, one after the other. */
+  private micOps: Promise<unknown> = Promise.resolve();
+  private closing: Promise<void> | undefined;
+  private failure: Error | undefined;
   private readonly voice: VoiceObserver | null;
   private readonly classifier: SegmentClassifier;
 
   private constructor(
     readonly recognizer: WebRecognizer,
     private readonly ownsRecognizer: boolean,
+    private readonly core: StreamCore,
     private readonly opts: WebListenerOptions,
+    adapter: VoiceAdapter | null,
   ) {
     const threshold = opts.threshold ?? recognizer.info.rejection.threshold;
     const classify = (pieces: { samples: Float32Array; sampleRate: number }[]): Promise<PieceRecognition[]> => recognizer.recognizePieces(pieces, threshold);
@@ -80,23 +105,32 @@ export class WebListener {
       predict: async (input) => (await classify([input]))[0],
       predictBatch: classify,
     };
-    const adapt = opts.adaptVoice;
-    this.voice = adapt ? new VoiceObserver(new VoiceAdapter(recognizer, adapt === true ? {} : adapt), (e) => this.emit('voiceshift', e)) : null;
+    this.voice = adapter && new VoiceObserver(adapter, (e) => this.emit('voiceshift', e));
+    // The adapter's voice from the start (it may come from an earlier WebListener, or the recognizer may have served another user).
+    adapter?.apply();
   }
 
-  /** Loads the model (unless a WebRecognizer is given) and the wasm stream core. */
+  /** Loads the wasm stream core and the model (unless a WebRecognizer is given). */
   static async create(options: WebListenerOptions): Promise<WebListener> {
     for (const name of ['threshold', 'sensitivity', 'stringThreshold'] as const) {
       const v = options[name];
       if (v !== undefined && !(v >= 0 && v <= 1)) throw new AudioInputError(`${name} must be in 0..1, got ${v}`);
     }
-    if (options.maxBacklogSeconds !== undefined && !(options.maxBacklogSeconds > 0)) {
-      throw new AudioInputError(`maxBacklogSeconds must be > 0, got ${options.maxBacklogSeconds}`);
+    for (const name of ['maxBacklogSeconds', 'stringPauseMs'] as const) {
+      const v = options[name];
+      if (v !== undefined && !(v > 0)) throw new AudioInputError(`${name} must be > 0, got ${v}`);
     }
     if (!options.model) throw new ModelError('WebListener needs a model: a WebRecognizer, a URL or the model bytes');
+    const core = await streamCore();
     const given = options.model instanceof WebRecognizer;
-    const [recognizer] = await Promise.all([given ? (options.model as WebRecognizer) : WebRecognizer.load(options.model as string), streamCore()]);
-    return new WebListener(recognizer, !given, options);
+    const recognizer = given ? (options.model as WebRecognizer) : await WebRecognizer.load(options.model as string);
+    const a = options.adaptVoice;
+    if (a instanceof VoiceAdapter && !a.adapts(recognizer)) {
+      if (!given) await recognizer.dispose();
+      throw new SpokenDigitsError('ERR_ADAPT_VOICE', "adaptVoice: the VoiceAdapter adapts another recognizer than this WebListener's");
+    }
+    const adapter = !a ? null : a instanceof VoiceAdapter ? a : new VoiceAdapter(recognizer, a === true ? {} : a);
+    return new WebListener(recognizer, !given, core, options, adapter);
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -123,63 +157,91 @@ export class WebListener {
         (h as Handler<K>)(event);
       } catch (err) {
         // One subscriber's bug must not stop the stream or the others.
-        if (type !== 'error') this.emit('error', err instanceof Error ? err : new Error(String(err)));
+        if (type === 'error') console.error('spoken-digits WebListener: an error handler threw', err);
+        else this.emit('error', err instanceof Error ? err : new Error(String(err)));
       }
     }
   }
 
+  private checkOpen(what: string): void {
+    if (this.failure) throw new SpokenDigitsError('ERR_LISTENER_ENDED', `${what} after the WebListener failed (${this.failure.message}): create a new one`);
+    if (this.closing) throw new SpokenDigitsError('ERR_CLOSED', `${what} after close(): this WebListener is closed`);
+  }
+
   /**
-   * Audio in: mono float samples at any rate (the DSP core resamples). Blocks are queued and decoded
-   * in order; a different rate from the previous block's starts a new timeline (the old one ends).
+   * Audio in: mono samples (Float32 in [-1, 1], or Int16) at any rate from 4 to 384 kHz (the DSP
+   * core resamples). Blocks are queued and decoded in order; a rate other than the previous block's
+   * starts a new timeline.
    */
-  push(samples: Float32Array, sampleRate: number): void {
-    if (this.closed) throw new SpokenDigitsError('ERR_CLOSED', 'this WebListener is closed');
-    if (!(samples instanceof Float32Array)) throw new AudioInputError('push() takes a Float32Array of mono samples');
-    if (!(Number.isFinite(sampleRate) && sampleRate >= 4000 && sampleRate <= 384000)) throw new AudioInputError(`unsupported sample rate ${sampleRate} (4000-384000 Hz)`);
+  push(samples: Float32Array | Int16Array, sampleRate: number, options: PushOptions = {}): void {
+    this.checkOpen('push()');
+    if (!(samples instanceof Float32Array || samples instanceof Int16Array)) throw new AudioInputError('push() takes a Float32Array or an Int16Array of mono samples');
+    validateSampleRate(sampleRate, 'pushed audio sample rate');
     if (samples.length === 0) return;
-    const seconds = samples.length / sampleRate;
-    if (this.backlogSeconds + seconds > (this.opts.maxBacklogSeconds ?? 10)) {
-      this.dropping = true;
-      this.droppedMs += seconds * 1000;
-      this.totalDroppedMs += seconds * 1000;
+    const us = Math.round((samples.length / sampleRate) * 1e6);
+    if (options.live && this.backlogUs + us > (this.opts.maxBacklogSeconds ?? 10) * 1e6) {
+      this.droppedFrames += samples.length;
+      this.totalDroppedFrames += samples.length;
       return;
     }
-    const block = samples.slice();
-    const gap = this.dropping;
-    this.dropping = false;
-    this.backlogSeconds += seconds;
+    const block = samples instanceof Int16Array ? int16ToFloat32(samples) : samples.slice();
+    this.backlogUs += us;
+    const dropped = this.takeDropped();
     this.enqueue(async () => {
-      this.backlogSeconds -= seconds;
-      if (gap) {
-        // Audio was dropped: what comes next is a new timeline.
-        this.emit('overflow', { droppedMs: this.droppedMs, totalDroppedMs: this.totalDroppedMs });
-        this.droppedMs = 0;
-        await this.finishTimeline();
-      }
+      this.backlogUs -= us;
+      // Audio was dropped: what comes next is a new timeline.
+      if (dropped) await this.reportDropped(dropped);
       if (this.decoder && this.decoder.sampleRate !== sampleRate) await this.finishTimeline();
-      const decoder = (this.decoder ??= this.newDecoder(sampleRate, await streamCore()));
+      const decoder = (this.decoder ??= this.newDecoder(sampleRate));
       await decoder.feed(block);
       if (!decoder.inSegment) await this.voice?.flush();
     });
   }
 
-  private newDecoder(rate: number, core: Awaited<ReturnType<typeof streamCore>>): StreamDecoder {
-    const decoder: StreamDecoder = new StreamDecoder(core, this.classifier, this.opts, rate, (type, event) => {
+  /** Seconds of pushed audio not decoded yet. */
+  get pendingSeconds(): number {
+    return this.backlogUs / 1e6;
+  }
+
+  /** Dropped frames not reported yet, now counted as reported. */
+  private takeDropped(): OverflowEvent | null {
+    if (this.droppedFrames === 0) return null;
+    const e = { droppedFrames: this.droppedFrames, totalDroppedFrames: this.totalDroppedFrames };
+    this.droppedFrames = 0;
+    return e;
+  }
+
+  private async reportDropped(e: OverflowEvent): Promise<void> {
+    this.emit('overflow', e);
+    await this.finishTimeline();
+  }
+
+  private newDecoder(rate: number): StreamDecoder {
+    const decoder: StreamDecoder = new StreamDecoder(this.core, this.classifier, this.opts, rate, (type, event) => {
       this.emit(type, event as WebListenerEvents[typeof type]);
       this.voice?.take(decoder, type, event);
     });
     return decoder;
   }
 
+  /** Runs `job` after everything queued before it; a failure ends the WebListener for good. */
   private enqueue(job: () => Promise<void>): Promise<void> {
-    const run = this.work.then(job);
-    this.work = run.catch((err) => {
-      // The decoder's state is unknown after a failure: the next block starts a new timeline.
-      this.decoder = undefined;
-      this.voice?.clear();
-      this.emit('error', err instanceof Error ? err : new Error(String(err)));
+    const run = this.work.then(() => {
+      if (!this.failure) return job();
     });
-    return this.work;
+    this.work = run.catch((err) => this.fail(err));
+    return run;
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure) return;
+    this.failure = err instanceof Error ? err : new Error(String(err));
+    // The decoder's state is unknown: nothing more is decoded, and what was queued is dropped.
+    this.decoder = undefined;
+    this.voice?.clear();
+    this.backlogUs = 0;
+    void this.stopMicrophone().catch(() => undefined);
+    this.emit('error', this.failure);
   }
 
   private async finishTimeline(): Promise<EndEvent | undefined> {
@@ -192,64 +254,108 @@ export class WebListener {
     return summary;
   }
 
-  /** Resolves when everything pushed so far has been decoded and its events emitted. */
+  /**
+   * Resolves when everything pushed so far has been decoded and its events emitted (at once after a
+   * failure, which is the `error` event).
+   */
   drained(): Promise<void> {
     return this.work;
   }
 
   /**
    * Ends the current timeline, as the end of a file: the speech heard so far is recognized and the
-   * open string closed. Audio pushed later starts a new one. Undefined when nothing was pushed.
+   * open string closed. Audio pushed later starts a new one. Resolves with its summary (undefined
+   * when nothing was pushed since the last end); rejects with the failure if the WebListener failed.
    */
   async end(): Promise<EndEvent | undefined> {
+    if (this.failure) throw this.failure;
     let summary: EndEvent | undefined;
+    const dropped = this.takeDropped();
     await this.enqueue(async () => {
+      if (dropped) await this.reportDropped(dropped);
       summary = await this.finishTimeline();
     });
     return summary;
   }
 
   /**
-   * Opens the microphone (getUserMedia + an AudioWorklet) and feeds it in. `microphone` events
-   * report its state (denied, lost, ...); a lost device ends the timeline, and with `autoRecover`
-   * it is reopened when it comes back. Resolves with the Microphone once it delivers audio (or will
-   * after a user gesture: state 'suspended', call `microphone.resume()` from a click).
+   * Opens the microphone (getUserMedia + an AudioWorklet) and feeds it in as live audio. `microphone`
+   * events report its state; a lost device ends the timeline, and with `autoRecover` the device is
+   * reopened when it comes back. Resolves with the Microphone once it delivers audio (or will after
+   * a user gesture: state 'suspended', call `microphone.resume()` from a click). Without
+   * `autoRecover`, a microphone that cannot start (denied, absent, no worklet) is a CaptureError.
+   * Starting again replaces the running microphone.
    */
-  async startMicrophone(options: MicrophoneOptions & { deviceId?: string; autoRecover?: boolean } = {}): Promise<Microphone> {
-    if (this.closed) throw new SpokenDigitsError('ERR_CLOSED', 'this WebListener is closed');
-    await this.stopMicrophone();
-    const mic = new Microphone(options);
-    mic.autoRecover = options.autoRecover ?? false;
-    mic.onBlock = (block) => this.push(block, mic.sampleRate);
-    mic.onState = (state, detail) => {
-      this.emit('microphone', { state, detail });
-      // A new stream is a new timeline: the old one ends where its audio ended.
-      if (state === 'lost' || state === 'starting') void this.end();
-    };
-    this.mic = mic;
-    // The model's set-up at the microphone's rate is paid before the first digit, not by it.
-    await mic.start(options.deviceId);
-    if (mic.state === 'on' || mic.state === 'suspended') await this.enqueue(() => this.recognizer.prepareFor(mic.sampleRate));
-    return mic;
+  startMicrophone(options: MicrophoneOptions & { deviceId?: string; autoRecover?: boolean } = {}): Promise<Microphone> {
+    this.checkOpen('startMicrophone()');
+    const op = this.micOps.then(async () => {
+      this.checkOpen('startMicrophone()');
+      await this.closeMicrophone();
+      const mic = new Microphone(options);
+      mic.autoRecover = options.autoRecover ?? false;
+      mic.onBlock = (block) => {
+        if (this.mic === mic && !this.failure && !this.closing) this.push(block, mic.sampleRate, { live: true });
+      };
+      mic.onState = (state, detail) => {
+        this.emit('microphone', { state, detail });
+        // A new stream is a new timeline: the old one ends where its audio ended.
+        if ((state === 'lost' || state === 'starting') && !this.failure) void this.end().catch(() => undefined);
+      };
+      this.mic = mic;
+      try {
+        await mic.start(options.deviceId);
+      } catch (err) {
+        await this.closeMicrophone();
+        throw err;
+      }
+      if (mic.state !== 'on' && mic.state !== 'suspended' && !mic.autoRecover) {
+        const state = mic.state;
+        await this.closeMicrophone();
+        throw new CaptureError(`the microphone did not start (${state})`);
+      }
+      // The model's set-up at the microphone's rate is paid before the first digit, not by it.
+      await this.enqueue(() => this.recognizer.prepareFor(mic.sampleRate));
+      return mic;
+    });
+    this.micOps = op.catch(() => undefined);
+    return op;
   }
 
-  /** Stops the microphone, and ends its timeline. */
+  /** Stops the microphone and ends its timeline. */
   async stopMicrophone(): Promise<EndEvent | undefined> {
-    const mic = this.mic;
-    if (!mic) return undefined;
-    this.mic = undefined;
-    mic.onBlock = () => {};
-    await mic.close();
-    return this.end();
+    const op = this.micOps.then(() => this.closeMicrophone());
+    this.micOps = op.catch(() => undefined);
+    await op;
+    return this.failure ? undefined : this.end();
   }
 
-  /** Stops the microphone, ends the timeline and releases the model (if the WebListener loaded it). */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    await this.stopMicrophone();
-    await this.end();
-    this.closed = true;
-    this.handlers.clear();
-    if (this.ownsRecognizer) await this.recognizer.dispose();
+  private async closeMicrophone(): Promise<void> {
+    const mic = this.mic;
+    if (!mic) return;
+    this.mic = undefined;
+    await mic.close();
+  }
+
+  /**
+   * Stops the microphone, decodes what was queued, ends the timeline and releases the model (if the
+   * WebListener loaded it). Safe to call more than once; push() and startMicrophone() throw after it.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const op = this.micOps.then(() => this.closeMicrophone());
+      this.micOps = op.catch(() => undefined);
+      await op;
+      if (!this.failure) {
+        const dropped = this.takeDropped();
+        await this.enqueue(async () => {
+          if (dropped) await this.reportDropped(dropped);
+          await this.finishTimeline();
+        });
+      }
+      await this.work;
+      this.handlers.clear();
+      if (this.ownsRecognizer) await this.recognizer.dispose();
+    })();
+    return this.closing;
   }
 }

@@ -32,10 +32,12 @@ export class Microphone {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private wanted = false;
 
+  private readonly onDeviceChange = (): void => {
+    if (this.wanted && this.state === 'lost') void this.open();
+  };
+
   constructor(private readonly options: MicrophoneOptions = {}) {
-    navigator.mediaDevices?.addEventListener?.('devicechange', () => {
-      if (this.wanted && this.state === 'lost') void this.open();
-    });
+    navigator.mediaDevices?.addEventListener?.('devicechange', this.onDeviceChange);
   }
 
   get sampleRate(): number {
@@ -186,6 +188,7 @@ export class Microphone {
   /** Stops and releases the audio context too (start() makes a new one). */
   async close(): Promise<void> {
     if (this.state !== 'off') this.stop();
+    navigator.mediaDevices?.removeEventListener?.('devicechange', this.onDeviceChange);
     const ctx = this.ctx;
     this.ctx = undefined;
     this.context = undefined;

@@ -4,7 +4,7 @@ import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from '../feature
 import { parseModelMetadata, type ModelMetadata } from '../model/read-metadata.js';
 import { decide, topLabels, type Decision } from '../model/decision.js';
 import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../model/metadata.js';
-import { ModelError } from '../errors.js';
+import { BackendUnavailableError, ModelError } from '../errors.js';
 import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
 import { loadWasmStreamCore } from '../stream/wasm-core.js';
 import type { StreamCore } from '../stream/core.js';
@@ -12,11 +12,11 @@ import type { SegmentPrediction } from '../stream/segmenter.js';
 import type { AudioInput } from '../model/recognizer.js';
 import { cutToSpeech } from '../stream/speech-cut.js';
 
-// One thread: the models are tiny, worker start-up would cost more than it saves, and threads need
-// cross-origin isolation. ORT finds its .wasm next to its own module (the embedder's bundler copies
-// it); a page that serves it elsewhere sets `ort.env.wasm.wasmPaths` (see `ort`, exported below).
-ort.env.wasm.numThreads = 1;
-ort.env.wasm.proxy = false;
+// One thread unless the page chose otherwise before loading us: the models are tiny, worker start-up
+// would cost more than it saves, and threads need cross-origin isolation. ORT finds its .wasm next to
+// its own module (the embedder's bundler copies it); a page that serves it elsewhere sets
+// `ort.env.wasm.wasmPaths` (see `ort`, exported below).
+ort.env.wasm.numThreads ||= 1;
 export { ort };
 
 export interface Recognition extends Decision {
@@ -94,7 +94,12 @@ export class WebRecognizer {
     try {
       session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
     } catch (err) {
-      throw new ModelError(`${url} could not be loaded by ONNX Runtime Web: ${(err as Error)?.message ?? err}`, { cause: err });
+      const message = (err as Error)?.message ?? String(err);
+      // ORT's own .wasm could not be fetched or compiled (a wrong wasmPaths, a CSP without 'wasm-unsafe-eval'): not the model's fault.
+      if (/no available backend|magic word|WebAssembly/i.test(message)) {
+        throw new BackendUnavailableError(`ONNX Runtime Web did not start: ${message} (its .wasm must be served beside its module, or set ort.env.wasm.wasmPaths; a CSP needs 'wasm-unsafe-eval')`, { cause: err });
+      }
+      throw new ModelError(`${url} could not be loaded by ONNX Runtime Web: ${message}`, { cause: err });
     }
     if (!session.inputNames.includes(MODEL_INPUT_NAME) || !session.outputNames.includes(MODEL_OUTPUT_NAME)) {
       await session.release();
@@ -102,8 +107,13 @@ export class WebRecognizer {
     }
     const extractor = backend.createExtractor(info.featureConfig);
     const r = new WebRecognizer(url, info, bytes.length, backend, extractor, session);
-    // One warm-up run so the first spoken digit does not pay for ORT's lazy initialisation.
-    await r.recognize(new Float32Array(info.featureConfig.sampleRate / 2), info.featureConfig.sampleRate, 0.5);
+    try {
+      // One warm-up run so the first spoken digit does not pay for ORT's lazy initialisation.
+      await r.recognize(new Float32Array(info.featureConfig.sampleRate / 2), info.featureConfig.sampleRate, 0.5);
+    } catch (err) {
+      await r.dispose();
+      throw new ModelError(`${url} failed its first run: ${(err as Error)?.message ?? err}`, { cause: err });
+    }
     return r;
   }
 

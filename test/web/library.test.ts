@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -9,17 +9,20 @@ import { monoWav } from '../fixtures/wav.js';
 import { Listener } from '../../src/stream/index.js';
 import { makeDigitString, rng } from '../stream/fixtures.js';
 import { CHROMIUM, ROOT, fsddDir, launch, makeMicWav } from './harness.js';
+import { distUnusable } from '../built-dist.js';
 
 /*
  * `spoken-digits/web` as an embedder uses it: a page of its own, bundled by Vite from an `import ...
  * from 'spoken-digits/web'`, with onnxruntime-web's .wasm found by the bundler (no paths set) and the
  * package's model served beside it. Run in headless Chromium: pushed audio, the microphone (the fake
- * device), and bad input.
+ * device), a strict CSP, and bad input. The import resolves through the package's exports to the
+ * built dist/web.js, as in an embedder's node_modules (CI builds before testing); while dist/ is
+ * missing or older than src/, to the sources instead.
  */
 
 // The embedder's page: everything it does is a function the test calls.
 const PAGE_MAIN = `
-import { WebListener, WebRecognizer, decodeWav, SpokenDigitsError } from 'spoken-digits/web';
+import { WebListener, WebRecognizer, decodeWav, ort, SpokenDigitsError } from 'spoken-digits/web';
 
 function collect(listener) {
   const got = { digits: [], strings: [], rejected: 0, errors: [], ends: 0, mic: [] };
@@ -84,10 +87,20 @@ window.badInput = async () => {
   await attempt('badThreshold', () => WebListener.create({ model: '/models/default.int8.onnx', threshold: 2 }));
   const listener = await WebListener.create({ model: '/models/default.int8.onnx' });
   await attempt('badRate', () => listener.push(new Float32Array(160), NaN));
-  await attempt('notFloat', () => listener.push(new Int16Array(160), 8000));
+  await attempt('notSamples', () => listener.push([0, 0, 0], 8000));
   await listener.close();
   await attempt('afterClose', () => listener.push(new Float32Array(160), 8000));
   return out;
+};
+// ONNX Runtime's own .wasm not where it is looked for (a wrong path, a host that does not serve it): not the model's fault.
+window.ortMissing = async () => {
+  ort.env.wasm.wasmPaths = '/nowhere/';
+  try {
+    await WebRecognizer.load('/models/default.int8.onnx');
+    return { ok: true };
+  } catch (e) {
+    return error(e);
+  }
 };
 window.ready = true;
 `;
@@ -109,14 +122,17 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
     work = mkdtempSync(join(tmpdir(), 'sd-embed-'));
     writeFileSync(join(work, 'index.html'), '<!doctype html><meta charset="utf-8"><title>embedder</title><script type="module" src="./main.js"></script>');
     writeFileSync(join(work, 'main.js'), PAGE_MAIN);
+    const stale = distUnusable();
+    if (stale) console.log(`    (the page bundles src/web: ${stale})`);
+    mkdirSync(join(work, 'node_modules'));
+    symlinkSync(ROOT, join(work, 'node_modules/spoken-digits'), 'dir');
     const out = await build({
       root: work,
       configFile: false,
       logLevel: 'silent',
       base: '/',
       build: { write: false, target: 'es2022', minify: false },
-      // The package's own sources stand for its built entry (test/dist.test.ts checks dist/web.js).
-      resolve: { alias: [{ find: /^spoken-digits\/web$/, replacement: join(ROOT, 'src/web/index.ts') }, { find: /^node:fs(\/promises)?$/, replacement: join(ROOT, 'src/web/no-fs.ts') }] },
+      resolve: stale ? { alias: [{ find: /^spoken-digits\/web$/, replacement: join(ROOT, 'src/web/index.ts') }, { find: /^node:fs(\/promises)?$/, replacement: join(ROOT, 'src/web/no-fs.ts') }] } : {},
     });
     for (const o of Array.isArray(out) ? out : [out]) {
       if (!('output' in o)) continue;
@@ -214,17 +230,25 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
     assert.deepEqual(r.got.mic.map((m) => m.split(':')[0]), ['starting', 'unavailable', 'off']);
   });
 
+  it('onnxruntime-web\'s .wasm missing is a backend error that says where it is looked for, not a model error', async () => {
+    const { page } = await open();
+    const r = await page.evaluate(() => (window as unknown as { ortMissing(): Promise<{ code?: string; message?: string; typed?: boolean }> }).ortMissing());
+    assert.equal(r.code, 'ERR_BACKEND_UNAVAILABLE', JSON.stringify(r));
+    assert.ok(r.typed);
+    assert.match(r.message!, /wasmPaths/);
+  });
+
   it('bad input gives typed errors: a missing or broken model, no model, bad options, bad audio, a closed listener', async () => {
     const { page, errors } = await open();
     const r = await page.evaluate(() => (window as unknown as { badInput(): Promise<Record<string, { ok?: boolean; code?: string; message?: string; typed?: boolean }>> }).badInput());
     assert.deepEqual(errors, []);
     for (const [name, code, pattern] of [
       ['missingModel', 'ERR_MODEL', /HTTP 404/],
-      ['garbageModel', 'ERR_MODEL', /./],
+      ['garbageModel', 'ERR_MODEL', /not an ONNX model/],
       ['noModel', 'ERR_MODEL', /needs a model/],
       ['badThreshold', 'ERR_AUDIO_INPUT', /threshold/],
-      ['badRate', 'ERR_AUDIO_INPUT', /sample rate/],
-      ['notFloat', 'ERR_AUDIO_INPUT', /Float32Array/],
+      ['badRate', 'ERR_AUDIO_INPUT', /sample rate must be a whole number/],
+      ['notSamples', 'ERR_AUDIO_INPUT', /Float32Array/],
       ['afterClose', 'ERR_CLOSED', /closed/],
     ] as const) {
       assert.equal(r[name].code, code, `${name}: ${JSON.stringify(r[name])}`);

@@ -641,7 +641,9 @@ function setMode(mode: Mode, persist = true): void {
 async function loadModel(name: string): Promise<void> {
   setStatus(`Loading model ${name}…`);
   const t0 = performance.now();
-  const next = await WebRecognizer.load(`./models/${encodeURIComponent(name)}`);
+  const next = await WebRecognizer.load(`./models/${encodeURIComponent(name)}`).catch((err: Error) => {
+    throw err instanceof ModelError ? new ModelError(`${err.message}; check the model name in Settings`, { cause: err }) : err;
+  });
   const old = recognizer;
   recognizer = next;
   await old?.dispose();

@@ -1,0 +1,176 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WebListener, type WebListenerEvents } from '../../src/web/listener.js';
+import { featureBackend, WebRecognizer } from '../../src/web/recognizer.js';
+import { VoiceAdapter } from '../../src/model/voice-adapt.js';
+import { Listener } from '../../src/stream/index.js';
+import { makeDigitString, rng } from '../stream/fixtures.js';
+import { ROOT } from './harness.js';
+
+/*
+ * WebListener's own rules (queue, timelines, drops, failure, close), in Node: its parts are the
+ * browser's (the wasm DSP core, onnxruntime-web, which runs in Node too); only the microphone needs a
+ * browser (test/web/library.test.ts).
+ */
+const MODEL = join(ROOT, 'models/default.int8.onnx');
+
+type Log = { [K in keyof WebListenerEvents]?: WebListenerEvents[K][] };
+function record(l: WebListener): Log {
+  const log: Log = {};
+  for (const type of ['digit', 'string', 'overflow', 'end', 'error', 'voiceshift'] as const) {
+    l.on(type, (e: unknown) => ((log[type] ??= []) as unknown[]).push(e));
+  }
+  return log;
+}
+const digitsOf = (log: Log) => (log.digit ?? []).map((d) => d.digit).join('');
+
+function pushAll(l: WebListener, x: Float32Array, rate: number, block = 160, live = false): void {
+  for (let i = 0; i < x.length; i += block) l.push(x.subarray(i, i + block), rate, { live });
+}
+
+describe('WebListener (spoken-digits/web) in Node', function () {
+  this.timeout(120_000);
+  let recognizer: WebRecognizer;
+  // One phone number, 8 kHz, FSDD test clips with 120-450 ms pauses, and what the Node Listener hears in it.
+  const s = makeDigitString('4155550123', 'jackson', rng(5), {});
+  let nodeDigits = '';
+
+  before(async () => {
+    recognizer = await WebRecognizer.load(new Uint8Array(readFileSync(MODEL)));
+    const node = await Listener.create({ model: MODEL });
+    const heard: number[] = [];
+    node.on('digit', (e) => heard.push(e.digit));
+    pushAll(node as unknown as WebListener, s.samples, 8000);
+    await node.end();
+    nodeDigits = heard.join('');
+    assert.equal(nodeDigits, s.digits, 'the Node Listener gets this string wrong: pick another');
+  });
+
+  after(async () => {
+    await recognizer?.dispose();
+  });
+
+  it('hears what the Node Listener hears, and never drops audio pushed faster than real time', async () => {
+    const l = await WebListener.create({ model: recognizer });
+    const log = record(l);
+    // Three copies 1.2 s apart (26 s, beyond the 10 s live backlog), pushed at once.
+    const gap = 1.2 * 8000;
+    const three = new Float32Array(s.samples.length * 3 + gap * 2);
+    for (let k = 0; k < 3; k++) three.set(s.samples, k * (s.samples.length + gap));
+    pushAll(l, three, 8000);
+    assert.ok(l.pendingSeconds > 20, `pending ${l.pendingSeconds}`);
+    await l.drained();
+    const summary = await l.end();
+    assert.equal(digitsOf(log), nodeDigits.repeat(3));
+    assert.deepEqual(log.string?.map((e) => e.digits), [nodeDigits, nodeDigits, nodeDigits]);
+    assert.equal(summary?.digits, 30);
+    assert.ok(Math.abs(summary!.durationMs - (three.length / 8000) * 1000) < 20);
+    assert.equal(log.overflow, undefined);
+    assert.equal(l.pendingSeconds, 0);
+    // One push of the whole of it is the same.
+    const one = await WebListener.create({ model: recognizer });
+    const log1 = record(one);
+    one.push(three, 8000);
+    await one.end();
+    assert.equal(digitsOf(log1), nodeDigits.repeat(3));
+    await l.close();
+    await one.close();
+  });
+
+  it('live audio beyond maxBacklogSeconds is dropped, reported with the right counts, and starts a new timeline', async () => {
+    const l = await WebListener.create({ model: recognizer, maxBacklogSeconds: 1 });
+    const log = record(l);
+    // 1 s is accepted, the next 2 s are dropped (pushed before any of it was decoded); once decoding
+    // caught up, live audio is taken again.
+    const second = new Float32Array(8000);
+    l.push(second, 8000, { live: true });
+    l.push(new Float32Array(8000), 8000, { live: true });
+    l.push(new Float32Array(8000), 8000, { live: true });
+    await l.drained();
+    assert.equal(log.overflow, undefined, 'reported before the drop run ended');
+    l.push(new Float32Array(4000), 8000, { live: true });
+    l.push(new Float32Array(8000), 8000, { live: true }); // 1.5 s behind: dropped
+    await l.end();
+    assert.deepEqual(log.overflow, [
+      { droppedFrames: 16000, totalDroppedFrames: 16000 },
+      { droppedFrames: 8000, totalDroppedFrames: 24000 },
+    ]);
+    // Each drop closed a timeline: the first second, then the half second heard after it.
+    assert.deepEqual(log.end?.map((e) => Math.round(e.durationMs)), [1000, 500]);
+    await l.close();
+  });
+
+  it('a new sample rate starts a new timeline; Int16 audio is taken as the Node Listener takes it', async () => {
+    const l = await WebListener.create({ model: recognizer });
+    const log = record(l);
+    pushAll(l, s.samples, 8000);
+    // The same string at 16 kHz (the DSP core's resampler), as int16.
+    const r16 = (await featureBackend()).resample(s.samples, 8000, 16000);
+    const pcm = Int16Array.from(r16, (v) => Math.max(-32768, Math.min(32767, Math.round(v * 32768))));
+    for (let i = 0; i < pcm.length; i += 320) l.push(pcm.subarray(i, i + 320), 16000);
+    await l.end();
+    assert.equal(log.end?.length, 2);
+    assert.deepEqual(log.string?.map((e) => e.digits), [nodeDigits, nodeDigits]);
+    await l.close();
+  });
+
+  it('a failure ends it for good: an error event, no half string, push() and end() refuse', async () => {
+    const l = await WebListener.create({ model: recognizer });
+    const log = record(l);
+    const real = recognizer.recognizePieces.bind(recognizer);
+    let calls = 0;
+    recognizer.recognizePieces = async (pieces, threshold) => {
+      if (++calls === 3) throw new Error('injected failure');
+      return real(pieces, threshold);
+    };
+    try {
+      pushAll(l, s.samples, 8000);
+      await l.drained();
+    } finally {
+      recognizer.recognizePieces = real;
+    }
+    assert.equal(log.error?.length, 1);
+    assert.match(String(log.error![0]), /injected failure/);
+    assert.equal(log.string, undefined, 'a part of the number came out as a whole one');
+    assert.throws(() => l.push(new Float32Array(160), 8000), { code: 'ERR_LISTENER_ENDED' });
+    await assert.rejects(l.end(), /injected failure/);
+    await l.close();
+  });
+
+  it('close() is safe twice and at once; nothing is taken after it; a loaded model is released', async () => {
+    const l = await WebListener.create({ model: new Uint8Array(readFileSync(MODEL)) });
+    const log = record(l);
+    pushAll(l, s.samples, 8000);
+    await Promise.all([l.close(), l.close()]);
+    await l.close();
+    // Queued audio was decoded before closing.
+    assert.equal(digitsOf(log), nodeDigits);
+    assert.throws(() => l.push(new Float32Array(160), 8000), { code: 'ERR_CLOSED' });
+    assert.throws(() => l.startMicrophone(), { code: 'ERR_CLOSED' });
+    await assert.rejects(l.recognizer.recognize(new Float32Array(800), 8000, 0.5));
+  });
+
+  it('bad options and audio are typed errors', async () => {
+    await assert.rejects(WebListener.create({ model: recognizer, threshold: 2 }), { code: 'ERR_AUDIO_INPUT' });
+    await assert.rejects(WebListener.create({ model: recognizer, stringPauseMs: 0 }), { code: 'ERR_AUDIO_INPUT' });
+    await assert.rejects(WebListener.create({ model: recognizer, maxBacklogSeconds: -1 }), { code: 'ERR_AUDIO_INPUT' });
+    await assert.rejects(WebListener.create({} as never), { code: 'ERR_MODEL' });
+    const other = new VoiceAdapter({ voiceShift: 1, predictShifted: async () => [] });
+    await assert.rejects(WebListener.create({ model: recognizer, adaptVoice: other }), { code: 'ERR_ADAPT_VOICE' });
+    const l = await WebListener.create({ model: recognizer });
+    for (const rate of [NaN, 8000.5, 1000, 1e6]) assert.throws(() => l.push(new Float32Array(160), rate), { code: 'ERR_AUDIO_INPUT' }, String(rate));
+    assert.throws(() => l.push([0, 0] as unknown as Float32Array, 8000), { code: 'ERR_AUDIO_INPUT' });
+    await l.close();
+  });
+
+  it('adaptVoice: an adapter carried from one WebListener to the next applies its voice from the start', async () => {
+    const adapter = new VoiceAdapter(recognizer);
+    const first = await WebListener.create({ model: recognizer, adaptVoice: adapter });
+    recognizer.voiceShift = 1.1; // as if another user's listener had left it there
+    const second = await WebListener.create({ model: recognizer, adaptVoice: adapter });
+    assert.equal(recognizer.voiceShift, adapter.factor);
+    await first.close();
+    await second.close();
+  });
+});
