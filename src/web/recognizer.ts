@@ -33,25 +33,20 @@ export interface Recognition extends Decision {
   audio?: Float32Array;
 }
 
-let backendPromise: Promise<FeatureBackend> | undefined;
-/** The wasm DSP core's feature backend, loaded once per page. */
-export function featureBackend(): Promise<FeatureBackend> {
-  backendPromise ??= createWasmBackend().catch((err) => {
-    backendPromise = undefined;
-    throw err;
-  });
-  return backendPromise;
+/** `load` run once per page and shared; a failed load is tried again at the next call. */
+function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
+  let loading: Promise<T> | undefined;
+  return () =>
+    (loading ??= load().catch((err) => {
+      loading = undefined;
+      throw err;
+    }));
 }
 
-let corePromise: Promise<StreamCore> | undefined;
-/** The wasm stream core (endpointer, energy valleys, speech extent), loaded once per page. */
-export function streamCore(): Promise<StreamCore> {
-  corePromise ??= loadWasmStreamCore().catch((err) => {
-    corePromise = undefined;
-    throw err;
-  });
-  return corePromise;
-}
+/** The wasm DSP core's feature backend. */
+export const featureBackend: () => Promise<FeatureBackend> = loadOnce(() => createWasmBackend());
+/** The wasm stream core (endpointer, energy valleys, speech extent). */
+export const streamCore: () => Promise<StreamCore> = loadOnce(loadWasmStreamCore);
 
 /** A recognition of a stream piece, with the labels the stream decoder's checks read. */
 export type PieceRecognition = Recognition & SegmentPrediction;
