@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm install` hook: tries to build the native feature/capture addon. Never fails the install:
-// without a compiler, cmake or kissfft sources the WebAssembly backend is used instead (like
-// sharp's fallback), and `digits doctor` says which one runs.
+// `npm install` hook: takes the package's prebuilt addon where it loads, else tries to build the
+// native feature/capture addon. Never fails the install: without a compiler, cmake or kissfft
+// sources the WebAssembly backend is used instead (like sharp's fallback), and `digits doctor` says
+// which one runs.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,6 +11,18 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 if (process.env.SPOKEN_DIGITS_SKIP_ADDON_BUILD === '1') process.exit(0);
 if (existsSync(join(root, 'build', 'Release', 'spoken_digits.node'))) process.exit(0);
+
+// The package's prebuilt addon for this platform (scripts/prebuild.sh), when it loads here: no
+// compiler needed. It loads PortAudio at run time; without libportaudio2 it still gives the DSP.
+const prebuilt = join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'spoken_digits.node');
+if (existsSync(prebuilt)) {
+  const probe = spawnSync(process.execPath, ['-e', 'const a = require(process.argv[1]); process.stdout.write(a.hasCapture ? "" : String(a.captureUnavailable))', prebuilt], { encoding: 'utf8' });
+  if (probe.status === 0) {
+    if (probe.stdout) console.warn(`spoken-digits: using the prebuilt native addon; live capture through it is off: ${probe.stdout}`);
+    process.exit(0);
+  }
+  console.warn(`spoken-digits: the prebuilt native addon does not load here (${(probe.stderr || '').trim().split('\n')[0]}); building it`);
+}
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });

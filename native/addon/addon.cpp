@@ -19,11 +19,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     r(env, exports);
     if (env.IsExceptionPending()) break;
   }
-#ifdef SPOKEN_DIGITS_HAVE_PORTAUDIO
-  exports.Set("hasCapture", Napi::Boolean::New(env, true));
-#else
-  exports.Set("hasCapture", Napi::Boolean::New(env, false));
-#endif
   return exports;
 }
 

@@ -10,6 +10,9 @@
 #include <string>
 
 #include "../capture/pa_capture.h"
+#ifdef SPOKEN_DIGITS_PORTAUDIO_DLOPEN
+#include "../capture/pa_dlopen.h"
+#endif
 
 namespace {
 
@@ -167,6 +170,16 @@ void CloseAllOnShutdown(void*) {
 }  // namespace
 
 void RegisterCapture(Napi::Env env, Napi::Object exports) {
+#ifdef SPOKEN_DIGITS_PORTAUDIO_DLOPEN
+  // A prebuilt addon: PortAudio is loaded now, and without it the addon keeps its DSP, not its capture.
+  if (const char* error = spoken_digits::portAudioLoadError()) {
+    exports.Set("hasCapture", Napi::Boolean::New(env, false));
+    exports.Set("captureUnavailable", Napi::String::New(env, std::string(error) + "; install libportaudio2 (Debian/Ubuntu) for the addon's capture"));
+    return;
+  }
+  exports.Set("portAudioLibrary", Napi::String::New(env, spoken_digits::portAudioLibrary()));
+#endif
+  exports.Set("hasCapture", Napi::Boolean::New(env, true));
   exports.Set("CaptureStream", CaptureWrap::Define(env));
   exports.Set("listCaptureDevices", Napi::Function::New(env, ListDevices, "listCaptureDevices"));
   exports.Set("findCaptureDevice", Napi::Function::New(env, FindDevice, "findCaptureDevice"));
@@ -177,6 +190,7 @@ void RegisterCapture(Napi::Env env, Napi::Object exports) {
 #else  // built without PortAudio: say so, so the JS side can fall back or explain
 
 void RegisterCapture(Napi::Env env, Napi::Object exports) {
+  exports.Set("hasCapture", Napi::Boolean::New(env, false));
   exports.Set("captureUnavailable",
               Napi::String::New(env, "the native addon was built without PortAudio (portaudio19-dev was not found at build time)"));
 }

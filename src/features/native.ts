@@ -45,13 +45,28 @@ function packageRoot(): string {
   }
 }
 
-/** Where the addon may be, in order: a local build, then a prebuilt binary for this platform. */
-function nativeAddonCandidates(root = packageRoot()): string[] {
+/** Names the addon file to load instead of looking for one (e.g. to try a prebuilt one beside a local build). */
+export const ADDON_ENV = 'SPOKEN_DIGITS_ADDON';
+
+/**
+ * Where the addon may be, in order: a local build, then the prebuilt binary for this platform
+ * (scripts/prebuild.sh; it loads PortAudio at run time). $SPOKEN_DIGITS_ADDON alone when set.
+ */
+function nativeAddonCandidates(): string[] {
+  const given = process.env[ADDON_ENV];
+  if (given) return [given];
+  const root = packageRoot();
   const platformArch = `${process.platform}-${process.arch}`;
   return [join(root, 'build', 'Release', ADDON_FILE), join(root, 'prebuilds', platformArch, ADDON_FILE)];
 }
 
 let cached: NativeBinding | undefined;
+let cachedPath: string | undefined;
+
+/** The addon file loadNativeBinding() loaded, or undefined before it did. */
+export function loadedAddonPath(): string | undefined {
+  return cachedPath;
+}
 
 /** Loads the Node-API addon, or throws BackendUnavailableError listing what was tried and how to fix it. */
 export function loadNativeBinding(): NativeBinding {
@@ -71,6 +86,7 @@ export function loadNativeBinding(): NativeBinding {
     }
     try {
       cached = require(file) as NativeBinding;
+      cachedPath = file;
       return cached;
     } catch (err) {
       tried.push(`${file} (${(err as Error).message.split('\n')[0]})`);

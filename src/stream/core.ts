@@ -106,6 +106,8 @@ export interface NativeCaptureBinding {
   listCaptureDevices(): CaptureDevice[];
   findCaptureDevice(query: string): number;
   portAudioVersion: string;
+  /** Set in a prebuilt addon, which loads PortAudio at run time: the library it loaded (e.g. libportaudio.so.2). */
+  portAudioLibrary?: string;
 }
 
 /** Part of a band contour (native/dsp/vad.h bandContourHops). */

@@ -39,7 +39,8 @@ async function runChecks(): Promise<Check[]> {
   const features = await import('../../features/index.js');
   const native = await attempt('native addon', async () => {
     const backend = await features.loadFeatureBackend({ backend: 'native' });
-    return { status: 'ok', detail: `loaded (${backend.name})` };
+    const { loadedAddonPath } = await import('../../features/native.js');
+    return { status: 'ok', detail: `loaded (${backend.name}, ${loadedAddonPath()})` };
   });
   checks.push(native.status === 'ok' ? native : { ...native, status: 'warn', detail: `${native.detail} — the WebAssembly backend is used instead` });
   checks.push(await attempt('wasm backend', async () => {
@@ -57,7 +58,13 @@ async function runChecks(): Promise<Check[]> {
   checks.push(await attempt('audio capture', async () => {
     const { listInputDevices } = await import('../../stream/sources.js');
     const { backend, devices } = listInputDevices();
-    const source = backend === 'addon' ? 'PortAudio (addon)' : 'PortAudio (naudiodon2 fallback)';
+    const { loadNativeCapture } = await import('../../stream/core.js');
+    const native = loadNativeCapture();
+    const library = 'binding' in native ? native.binding.portAudioLibrary : undefined;
+    const source =
+      backend === 'addon'
+        ? `PortAudio (addon${library ? `, ${library} loaded at run time` : ''})`
+        : `PortAudio (naudiodon2 fallback; the addon: ${'unavailable' in native ? native.unavailable : 'no capture'})`;
     if (devices.length === 0) return { status: 'warn', detail: `${source}; no input device — \`digits listen\` needs a microphone (or --input FILE)` };
     const names = devices.slice(0, 4).map((d) => `${d.name}${d.isDefault ? ' (default)' : ''}`).join(', ');
     return { status: 'ok', detail: `${source}; ${devices.length} input device(s): ${names}` };

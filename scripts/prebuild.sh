@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the addon to ship prebuilt in the npm package: prebuilds/<platform>-<arch>/spoken_digits.node.
+# It loads PortAudio at run time (native/capture/pa_dlopen.cpp) instead of linking it, so it loads on
+# machines without libportaudio (DSP only; capture once libportaudio2 is installed). Needs what
+# `npm run build:native` needs, including PortAudio's header (portaudio19-dev): a prebuilt addon
+# without capture is refused. `npm run build:prebuilt`; `npm pack` runs it (prepack).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+platform_arch="$(node -p 'process.platform + "-" + process.arch')"
+out="prebuilds/$platform_arch"
+bash scripts/fetch-kissfft.sh
+node node_modules/cmake-js/bin/cmake-js compile --out build-prebuild --parallel 2 \
+  --CDSPOKEN_DIGITS_WERROR=ON --CDSPOKEN_DIGITS_PORTAUDIO_DLOPEN=ON
+addon=build-prebuild/Release/spoken_digits.node
+# Checked in a clean process: it loads, has capture code, and needs no libportaudio.
+SPOKEN_DIGITS_PORTAUDIO_LIB=/nonexistent/libportaudio.so.2 node -e '
+  const a = require(process.argv[1]);
+  if (typeof a.Extractor !== "function") throw new Error("no feature extractor");
+  if (!/PortAudio could not be loaded/.test(a.captureUnavailable ?? "")) throw new Error("built without PortAudio capture: install portaudio19-dev (" + a.captureUnavailable + ")");
+' "$PWD/$addon"
+if command -v readelf > /dev/null && readelf -d "$addon" | grep -q 'NEEDED.*libportaudio'; then
+  echo "prebuild: $addon links libportaudio; it must load it at run time" >&2
+  exit 1
+fi
+mkdir -p "$out"
+cp "$addon" "$out/spoken_digits.node"
+echo "prebuild: $out/spoken_digits.node"
