@@ -7,6 +7,7 @@ import type { SegmentClassifier } from './segmenter.js';
 import type { AudioSource } from './sources.js';
 import type { ShiftableRecognizer, VoiceAdapter, VoiceAdapterOptions } from '../model/voice-adapt.js';
 import { VoiceObserver, type VoiceShiftEvent } from './voice-observer.js';
+import { EventIterators } from './event-iterator.js';
 
 export type { DigitEvent, EndEvent, LevelEvent, RejectedEvent, SpeechStartEvent, StringEvent } from './decoder.js';
 export type { VoiceShiftEvent } from './voice-observer.js';
@@ -74,7 +75,6 @@ export class Listener extends EventEmitter {
   private decoder: StreamDecoder | null = null;
   private rate = 0;
   private fed = 0;
-  private ended = false;
   /** What ended the Listener when it failed (push() refuses audio nobody would process). */
   private failure: Error | null = null;
   private totalDropped = 0;
@@ -90,7 +90,7 @@ export class Listener extends EventEmitter {
   private pushWake: (() => void) | null = null;
   private pushEnded = false;
   private pushRun: Promise<EndEvent> | null = null;
-  private readonly sinks = new Set<{ push(e: ListenerEvent): void; end(err?: unknown): void }>();
+  private readonly iterators = new EventIterators<ListenerEvent>();
   /** Adapts to the speaker between segments, so it never delays a digit (a failure surfaces from feed()). */
   private readonly voice: VoiceObserver | null;
 
@@ -246,53 +246,21 @@ export class Listener extends EventEmitter {
     await this.source?.close().catch(() => undefined);
   }
 
+  /** Every event from now on (`error` ends the iteration by throwing); a Listener that already finished ends it at once. */
   [Symbol.asyncIterator](): AsyncIterator<ListenerEvent> {
-    const queue: ListenerEvent[] = [];
-    let wake: (() => void) | null = null;
-    // A listener that already finished has nothing more to say: end at once instead of waiting forever.
-    let done = this.ended;
-    let error: unknown = null;
-    const sink = {
-      push: (e: ListenerEvent) => {
-        queue.push(e);
-        wake?.();
-      },
-      end: (err?: unknown) => {
-        done = true;
-        error = err ?? null;
-        wake?.();
-      },
-    };
-    this.sinks.add(sink);
-    return {
-      next: async (): Promise<IteratorResult<ListenerEvent>> => {
-        while (queue.length === 0 && !done) await new Promise<void>((r) => (wake = r));
-        wake = null;
-        if (queue.length) return { value: queue.shift()!, done: false };
-        this.sinks.delete(sink);
-        if (error) throw error;
-        return { value: undefined, done: true };
-      },
-      return: async (): Promise<IteratorResult<ListenerEvent>> => {
-        this.sinks.delete(sink);
-        done = true;
-        return { value: undefined, done: true };
-      },
-    };
+    return this.iterators.iterator();
   }
 
   private publish<K extends Exclude<keyof ListenerEvents, 'error'>>(type: K, payload: ListenerEvents[K]): void {
     this.emit(type, payload);
-    for (const s of this.sinks) s.push({ type, ...payload } as ListenerEvent);
+    this.iterators.publish({ type, ...payload } as ListenerEvent);
   }
 
   private fail(err: unknown): void {
     const e = err instanceof Error ? err : new Error(String(err));
-    this.ended = true;
     this.failure = e;
     if (this.listenerCount('error') > 0) this.emit('error', e);
-    for (const s of this.sinks) s.end(e);
-    this.sinks.clear();
+    this.iterators.end(e);
   }
 
   private begin(rate: number): void {
@@ -358,9 +326,7 @@ export class Listener extends EventEmitter {
     const summary = await this.decoder!.finish();
     await this.voice?.flush();
     this.publish('end', summary);
-    this.ended = true;
-    for (const s of this.sinks) s.end();
-    this.sinks.clear();
+    this.iterators.end();
     return summary;
   }
 }

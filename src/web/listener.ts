@@ -4,6 +4,7 @@ import { StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent }
 import type { StreamCore } from '../stream/core.js';
 import type { SegmentClassifier } from '../stream/segmenter.js';
 import { VoiceObserver, type VoiceShiftEvent } from '../stream/voice-observer.js';
+import { EventIterators } from '../stream/event-iterator.js';
 import { VoiceAdapter, type VoiceAdapterOptions } from '../model/voice-adapt.js';
 import { Microphone, type MicrophoneOptions, type MicState } from './microphone.js';
 import { streamCore, WebRecognizer, type PieceRecognition } from './recognizer.js';
@@ -56,6 +57,9 @@ export interface PushOptions {
 
 type Handler<K extends keyof WebListenerEvents> = (event: WebListenerEvents[K]) => void;
 
+/** One item of `for await (const e of listener)`: every event but `error`, with its type. */
+export type WebListenerEvent = { [K in Exclude<keyof WebListenerEvents, 'error'>]: { type: K } & WebListenerEvents[K] }[Exclude<keyof WebListenerEvents, 'error'>];
+
 /**
  * Streaming digit recognition in the browser: the Node Listener's decoder (the same endpointer,
  * connected-digit split, rejection and strings; `src/stream/decoder.ts`) over the wasm DSP core and
@@ -90,6 +94,7 @@ export class WebListener {
   private failure: Error | undefined;
   private readonly voice: VoiceObserver | null;
   private readonly classifier: SegmentClassifier;
+  private readonly iterators = new EventIterators<WebListenerEvent>();
 
   private constructor(
     readonly recognizer: WebRecognizer,
@@ -145,7 +150,16 @@ export class WebListener {
     this.handlers.get(type)?.delete(handler as (event: never) => void);
   }
 
+  /**
+   * Every event from now on, as `{ type, ...payload }` (`for await (const e of listener)`); the
+   * iteration ends at close() and throws the failure if the WebListener fails.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<WebListenerEvent> {
+    return this.iterators.iterator();
+  }
+
   private emit<K extends keyof WebListenerEvents>(type: K, event: WebListenerEvents[K]): void {
+    if (type !== 'error') this.iterators.publish({ type, ...event } as WebListenerEvent);
     const set = this.handlers.get(type);
     if (type === 'error' && !set?.size) {
       // Nobody listens for errors: say so on the console rather than fail silently.
@@ -242,6 +256,7 @@ export class WebListener {
     this.backlogUs = 0;
     void this.stopMicrophone().catch(() => undefined);
     this.emit('error', this.failure);
+    this.iterators.end(this.failure);
   }
 
   private async finishTimeline(): Promise<EndEvent | undefined> {
@@ -354,6 +369,7 @@ export class WebListener {
       }
       await this.work;
       this.handlers.clear();
+      this.iterators.end();
       if (this.ownsRecognizer) await this.recognizer.dispose();
     })();
     return this.closing;

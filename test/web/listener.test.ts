@@ -164,6 +164,43 @@ describe('WebListener (spoken-digits/web) in Node', function () {
     await l.close();
   });
 
+  it('for await: every event in order, until close(); a failure ends the iteration by throwing it', async () => {
+    const l = await WebListener.create({ model: recognizer });
+    const seen: string[] = [];
+    const iterating = (async () => {
+      for await (const e of l) if (e.type === 'digit' || e.type === 'string' || e.type === 'end') seen.push(e.type === 'digit' ? String(e.digit) : e.type === 'string' ? `[${e.digits}]` : 'end');
+    })();
+    pushAll(l, s.samples, 8000);
+    await l.end();
+    await l.close();
+    await iterating;
+    assert.deepEqual(seen, [...nodeDigits, `[${nodeDigits}]`, 'end']);
+    // Made after close(): ends at once.
+    assert.deepEqual(await l[Symbol.asyncIterator]().next(), { value: undefined, done: true });
+
+    const failing = await WebListener.create({ model: recognizer });
+    failing.on('error', () => undefined);
+    const it = failing[Symbol.asyncIterator]();
+    const real = recognizer.recognizePieces.bind(recognizer);
+    recognizer.recognizePieces = async () => {
+      throw new Error('injected failure');
+    };
+    try {
+      pushAll(failing, s.samples, 8000);
+      await failing.drained();
+    } finally {
+      recognizer.recognizePieces = real;
+    }
+    let thrown: unknown;
+    try {
+      for (let r = await it.next(); !r.done; r = await it.next());
+    } catch (err) {
+      thrown = err;
+    }
+    assert.match(String(thrown), /injected failure/);
+    await failing.close();
+  });
+
   it('adaptVoice: an adapter carried from one WebListener to the next applies its voice from the start', async () => {
     const adapter = new VoiceAdapter(recognizer);
     const first = await WebListener.create({ model: recognizer, adaptVoice: adapter });
