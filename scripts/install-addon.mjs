@@ -16,12 +16,23 @@ if (existsSync(join(root, 'build', 'Release', 'spoken_digits.node'))) process.ex
 // compiler needed. It loads PortAudio at run time; without libportaudio2 it still gives the DSP.
 const prebuilt = join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'spoken_digits.node');
 if (existsSync(prebuilt)) {
-  const probe = spawnSync(process.execPath, ['-e', 'const a = require(process.argv[1]); process.stdout.write(a.hasCapture ? "" : String(a.captureUnavailable))', prebuilt], { encoding: 'utf8' });
-  if (probe.status === 0) {
-    if (probe.stdout) console.warn(`spoken-digits: using the prebuilt native addon; live capture through it is off: ${probe.stdout}`);
+  const probe = spawnSync(
+    process.execPath,
+    ['-e', 'try { const a = require(process.argv[1]); process.stdout.write(a.hasCapture ? "" : String(a.captureUnavailable)); } catch (e) { process.stderr.write(String(e.message).split("\\n")[0]); process.exit(1); }', prebuilt],
+    { encoding: 'utf8' },
+  );
+  if (probe.status !== 0) {
+    console.warn(`spoken-digits: the prebuilt native addon does not load here (${probe.stderr.trim()}); building it`);
+  } else if (!probe.stdout) {
+    process.exit(0);
+  } else if (spawnSync('pkg-config', ['--exists', 'portaudio-2.0']).status === 0) {
+    // PortAudio is installed where pkg-config finds it but the prebuilt addon's loader does not: a
+    // local build links it. Should that fail, the prebuilt addon is still used, without capture.
+    console.warn(`spoken-digits: the prebuilt native addon has no capture here (${probe.stdout}); building one that links PortAudio`);
+  } else {
+    console.warn(`spoken-digits: using the prebuilt native addon; live capture through it is off: ${probe.stdout}`);
     process.exit(0);
   }
-  console.warn(`spoken-digits: the prebuilt native addon does not load here (${(probe.stderr || '').trim().split('\n')[0]}); building it`);
 }
 
 function run(cmd, args) {

@@ -1,8 +1,10 @@
 // PortAudio loaded at run time (cmake -DSPOKEN_DIGITS_PORTAUDIO_DLOPEN=ON, used for the prebuilt addon):
 // the addon links no libportaudio, so it loads on a machine without one and keeps its DSP; capture
 // comes when the library is there. Every PortAudio function pa_capture.cpp and the binding call is
-// defined here and forwards to the library's own, found with dlopen/dlsym on first use. The addon
-// is built with hidden visibility, so these definitions never stand in for another module's PortAudio.
+// defined here and forwards to the library's own, found with dlopen/dlsym once, when the binding
+// registers (portAudioLoadError). The addon exports only its Node-API entry points, so these
+// definitions never stand in for another module's PortAudio. The library is never closed: a stream
+// still running at exit keeps valid code.
 #ifdef SPOKEN_DIGITS_PORTAUDIO_DLOPEN
 
 #include "pa_dlopen.h"
@@ -104,9 +106,10 @@ Api load() {
 
 const Api& api() {
   static std::once_flag once;
-  static Api a;
-  std::call_once(once, [] { a = load(); });
-  return a;
+  // Never destroyed: nothing at exit can read a freed error string or function table.
+  static const Api* a = nullptr;
+  std::call_once(once, [] { a = new Api(load()); });
+  return *a;
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BackendUnavailableError, SpokenDigitsError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from './backend.js';
@@ -54,7 +54,7 @@ export const ADDON_ENV = 'SPOKEN_DIGITS_ADDON';
  */
 function nativeAddonCandidates(): string[] {
   const given = process.env[ADDON_ENV];
-  if (given) return [given];
+  if (given) return [resolve(given)];
   const root = packageRoot();
   const platformArch = `${process.platform}-${process.arch}`;
   return [join(root, 'build', 'Release', ADDON_FILE), join(root, 'prebuilds', platformArch, ADDON_FILE)];
