@@ -3,7 +3,7 @@
 # It loads PortAudio at run time (native/capture/pa_dlopen.cpp) instead of linking it, so it loads on
 # machines without libportaudio (DSP only; capture once libportaudio2 is installed). Needs what
 # `npm run build:native` needs, including PortAudio's header (portaudio19-dev): a prebuilt addon
-# without capture is refused. Node's headers come from the internet or npm_config_nodedir (e.g. /usr). `npm run build:prebuilt`; `npm pack` runs it (prepack).
+# without capture is refused. Node's headers come from the internet or npm_config_nodedir (e.g. /usr). `npm run build:prebuilt`; `npm publish` runs it first (prepublishOnly).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 platform_arch="$(node -p 'process.platform + "-" + process.arch')"

@@ -1,5 +1,6 @@
 // Browser-safe (the kiosk runs this same decision logic on the wasm core): no Node imports here.
 import { DEFAULT_SPEECH_TRIM, NOT_A_DIGIT_LABEL } from '../model/metadata.js';
+import { AudioInputError } from '../errors.js';
 import type { StreamCore, VadEvent, VadHandle, VadOptions } from './core.js';
 import {
   DEFAULT_EARLY_PAUSE_MS,
@@ -68,6 +69,20 @@ export interface EndEvent {
   durationMs: number;
   digits: number;
   rejected: number;
+}
+
+/**
+ * The decoder options both listeners (Node's and the browser's) take, checked before anything loads:
+ * an AudioInputError naming the first bad one.
+ */
+export function checkDecoderOptions(options: DecoderOptions): void {
+  for (const name of ['threshold', 'sensitivity', 'stringThreshold'] as const) {
+    const v = options[name];
+    if (v !== undefined && !(v >= 0 && v <= 1)) throw new AudioInputError(`${name} must be in 0..1, got ${v}`);
+  }
+  if (options.stringPauseMs !== undefined && !(options.stringPauseMs > 0)) {
+    throw new AudioInputError(`stringPauseMs must be > 0, got ${options.stringPauseMs}`);
+  }
 }
 
 /** What a StreamDecoder reports while it is fed. */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { AudioInputError, SpokenDigitsError } from '../errors.js';
 import { int16ToFloat32, validateSampleRate } from '../audio/index.js';
 import { loadStreamCore, type StreamCore } from './core.js';
-import { StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
+import { checkDecoderOptions, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
 import type { SegmentClassifier } from './segmenter.js';
 import type { AudioSource } from './sources.js';
 import type { ShiftableRecognizer, VoiceAdapter, VoiceAdapterOptions } from '../model/voice-adapt.js';
@@ -103,15 +103,9 @@ export class Listener extends EventEmitter {
   }
 
   static async create(options: ListenerOptions = {}): Promise<Listener> {
-    for (const name of ['threshold', 'sensitivity', 'stringThreshold'] as const) {
-      const v = options[name];
-      if (v !== undefined && !(v >= 0 && v <= 1)) throw new AudioInputError(`${name} must be in 0..1, got ${v}`);
-    }
+    checkDecoderOptions(options);
     if (options.maxDurationMs !== undefined && !(options.maxDurationMs > 0)) {
       throw new AudioInputError(`maxDurationMs must be > 0, got ${options.maxDurationMs}`);
-    }
-    if (options.stringPauseMs !== undefined && !(options.stringPauseMs > 0)) {
-      throw new AudioInputError(`stringPauseMs must be > 0, got ${options.stringPauseMs}`);
     }
     const core = options.core ?? (await loadStreamCore());
     const recognizer = options.recognizer ?? (await loadDefaultRecognizer(options.model, options.threshold));

@@ -26,6 +26,23 @@ export interface SegmentClassifier {
   threshold?: number;
 }
 
+/**
+ * A SegmentClassifier over one batch function (all of a segment's pieces in one model run), deciding
+ * with `threshold()`, read at each use (a page's setting may change while it listens).
+ */
+export function batchClassifier(
+  classify: (inputs: { samples: Float32Array; sampleRate: number }[]) => Promise<SegmentPrediction[]>,
+  threshold: () => number,
+): SegmentClassifier {
+  return {
+    get threshold() {
+      return threshold();
+    },
+    predict: async (input) => (await classify([input]))[0],
+    predictBatch: classify,
+  };
+}
+
 export interface Piece {
   /** Sample offsets into the segment. */
   start: number;

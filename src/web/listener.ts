@@ -1,13 +1,13 @@
 import { AudioInputError, CaptureError, ModelError, SpokenDigitsError } from '../errors.js';
 import { int16ToFloat32, validateSampleRate } from '../audio/pcm.js';
-import { StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from '../stream/decoder.js';
+import { checkDecoderOptions, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from '../stream/decoder.js';
 import type { StreamCore } from '../stream/core.js';
-import type { SegmentClassifier } from '../stream/segmenter.js';
+import { batchClassifier, type SegmentClassifier } from '../stream/segmenter.js';
 import { VoiceObserver, type VoiceShiftEvent } from '../stream/voice-observer.js';
 import { EventIterators } from '../stream/event-iterator.js';
 import { VoiceAdapter, type VoiceAdapterOptions } from '../model/voice-adapt.js';
 import { Microphone, type MicrophoneOptions, type MicState } from './microphone.js';
-import { streamCore, WebRecognizer, type PieceRecognition } from './recognizer.js';
+import { streamCore, WebRecognizer } from './recognizer.js';
 
 export interface OverflowEvent {
   /** Frames of live audio dropped since the previous overflow event (at the rate they came at). */
@@ -104,12 +104,7 @@ export class WebListener {
     adapter: VoiceAdapter | null,
   ) {
     const threshold = opts.threshold ?? recognizer.info.rejection.threshold;
-    const classify = (pieces: { samples: Float32Array; sampleRate: number }[]): Promise<PieceRecognition[]> => recognizer.recognizePieces(pieces, threshold);
-    this.classifier = {
-      threshold,
-      predict: async (input) => (await classify([input]))[0],
-      predictBatch: classify,
-    };
+    this.classifier = batchClassifier((pieces) => recognizer.recognizePieces(pieces, threshold), () => threshold);
     this.voice = adapter && new VoiceObserver(adapter, (e) => this.emit('voiceshift', e));
     // The adapter's voice from the start (it may come from an earlier WebListener, or the recognizer may have served another user).
     adapter?.apply();
@@ -117,13 +112,9 @@ export class WebListener {
 
   /** Loads the wasm stream core and the model (unless a WebRecognizer is given). */
   static async create(options: WebListenerOptions): Promise<WebListener> {
-    for (const name of ['threshold', 'sensitivity', 'stringThreshold'] as const) {
-      const v = options[name];
-      if (v !== undefined && !(v >= 0 && v <= 1)) throw new AudioInputError(`${name} must be in 0..1, got ${v}`);
-    }
-    for (const name of ['maxBacklogSeconds', 'stringPauseMs'] as const) {
-      const v = options[name];
-      if (v !== undefined && !(v > 0)) throw new AudioInputError(`${name} must be > 0, got ${v}`);
+    checkDecoderOptions(options);
+    if (options.maxBacklogSeconds !== undefined && !(options.maxBacklogSeconds > 0)) {
+      throw new AudioInputError(`maxBacklogSeconds must be > 0, got ${options.maxBacklogSeconds}`);
     }
     if (!options.model) throw new ModelError('WebListener needs a model: a WebRecognizer, a URL or the model bytes');
     const core = await streamCore();
@@ -303,7 +294,7 @@ export class WebListener {
    */
   startMicrophone(options: MicrophoneOptions & { deviceId?: string; autoRecover?: boolean } = {}): Promise<Microphone> {
     this.checkOpen('startMicrophone()');
-    const op = this.micOps.then(async () => {
+    return this.micOp(async () => {
       this.checkOpen('startMicrophone()');
       await this.closeMicrophone();
       const mic = new Microphone(options);
@@ -332,16 +323,19 @@ export class WebListener {
       await this.enqueue(() => this.recognizer.prepareFor(mic.sampleRate));
       return mic;
     });
-    this.micOps = op.catch(() => undefined);
-    return op;
   }
 
   /** Stops the microphone and ends its timeline. */
   async stopMicrophone(): Promise<EndEvent | undefined> {
-    const op = this.micOps.then(() => this.closeMicrophone());
-    this.micOps = op.catch(() => undefined);
-    await op;
+    await this.micOp(() => this.closeMicrophone());
     return this.failure ? undefined : this.end();
+  }
+
+  /** Runs a microphone start or stop after the ones asked for before it. */
+  private micOp<T>(job: () => Promise<T>): Promise<T> {
+    const op = this.micOps.then(job);
+    this.micOps = op.catch(() => undefined);
+    return op;
   }
 
   private async closeMicrophone(): Promise<void> {
@@ -357,16 +351,7 @@ export class WebListener {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      const op = this.micOps.then(() => this.closeMicrophone());
-      this.micOps = op.catch(() => undefined);
-      await op;
-      if (!this.failure) {
-        const dropped = this.takeDropped();
-        await this.enqueue(async () => {
-          if (dropped) await this.reportDropped(dropped);
-          await this.finishTimeline();
-        });
-      }
+      await this.stopMicrophone();
       await this.work;
       this.handlers.clear();
       this.iterators.end();

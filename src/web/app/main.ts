@@ -4,7 +4,7 @@ import { ort, streamCore, WebRecognizer, type PieceRecognition, type Recognition
 import { Microphone, type MicState } from '../microphone.js';
 import { decodeFile } from './decode.js';
 import { StreamDecoder, type DecoderEvents, type DecoderSink, type DigitEvent } from '../../stream/decoder.js';
-import type { SegmentClassifier } from '../../stream/segmenter.js';
+import { batchClassifier } from '../../stream/segmenter.js';
 import { cutToSpeech } from '../../stream/speech-cut.js';
 import { topLabels } from '../../model/decision.js';
 import { VoiceAdapter, type ShiftableRecognizer } from '../../model/voice-adapt.js';
@@ -226,13 +226,7 @@ async function enqueue(samples: Float32Array, rate: number, source: string): Pro
 function classify(inputs: { samples: Float32Array; sampleRate: number }[]): Promise<PieceRecognition[]> {
   return exclusive((rec) => rec.recognizePieces(inputs, threshold()));
 }
-const classifier: SegmentClassifier = {
-  get threshold() {
-    return threshold();
-  },
-  predict: async (input) => (await classify([input]))[0],
-  predictBatch: (inputs) => classify(inputs),
-};
+const classifier = batchClassifier(classify, threshold);
 
 // ---------------------------------------------------------------- speaker adaptation
 
