@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, readdirSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
-import { gzipSync, brotliCompressSync, brotliDecompressSync } from 'node:zlib';
+import { gzipSync, gunzipSync, brotliCompressSync, brotliDecompressSync } from 'node:zlib';
 import { startServer, isSuspiciousPath, type RunningServer } from '../src/web/server.js';
 import { ServeError } from '../src/errors.js';
 import { spawn } from 'node:child_process';
@@ -125,6 +125,51 @@ describe('digits serve (src/web/server.ts)', function () {
     assert.deepEqual(brotliDecompressSync(br.body), wasm);
     const gz = await raw(srv.port, get('/assets/ort-abc123.wasm', 'Accept-Encoding: gzip\r\n'));
     assert.equal(header(gz.head, 'content-encoding'), 'gzip');
+  });
+
+  it('serves the npm package\'s web-dist (no .gz files, the .wasm only as .br) in every encoding', async () => {
+    const shipped = join(dir, 'shipped');
+    mkdirSync(join(shipped, 'assets'), { recursive: true });
+    const page = Buffer.from('<!doctype html><title>kiosk</title>' + '<p>digits</p>'.repeat(200));
+    writeFileSync(join(shipped, 'index.html'), page);
+    writeFileSync(join(shipped, 'index.html.br'), brotliCompressSync(page));
+    writeFileSync(join(shipped, 'assets', 'ort-abc123.wasm.br'), brotliCompressSync(wasm));
+    const pkg = await startServer({ root: shipped, modelsDir: models, port: 0 });
+    try {
+      const plain = await raw(pkg.port, get('/assets/ort-abc123.wasm'));
+      assert.equal(plain.status, 200);
+      assert.equal(header(plain.head, 'content-encoding'), undefined);
+      assert.equal(header(plain.head, 'content-type'), 'application/wasm');
+      assert.match(header(plain.head, 'cache-control') ?? '', /immutable/);
+      assert.deepEqual(plain.body, wasm);
+      const gz = await raw(pkg.port, get('/assets/ort-abc123.wasm', 'Accept-Encoding: gzip\r\n'));
+      assert.equal(header(gz.head, 'content-encoding'), 'gzip');
+      assert.deepEqual(gunzipSync(gz.body), wasm);
+      const br = await raw(pkg.port, get('/assets/ort-abc123.wasm', 'Accept-Encoding: gzip, br\r\n'));
+      assert.equal(header(br.head, 'content-encoding'), 'br');
+      assert.deepEqual(br.body, readFileSync(join(shipped, 'assets', 'ort-abc123.wasm.br')));
+      const etag = header(br.head, 'etag');
+      assert.ok(etag);
+      assert.equal((await raw(pkg.port, get('/assets/ort-abc123.wasm', `If-None-Match: ${etag}\r\n`))).status, 304);
+      const head = await raw(pkg.port, `HEAD /assets/ort-abc123.wasm HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+      assert.equal(head.status, 200);
+      assert.equal(head.body.length, 0);
+      // The page itself: raw and .br on disk, gzip made for a client that takes only gzip.
+      const shell = await raw(pkg.port, get('/', 'Accept-Encoding: gzip\r\n'));
+      assert.equal(shell.status, 200);
+      assert.equal(header(shell.head, 'content-encoding'), 'gzip');
+      assert.match(header(shell.head, 'content-type') ?? '', /^text\/html/);
+      assert.equal(header(shell.head, 'cache-control'), 'no-cache');
+      assert.match(header(shell.head, 'content-security-policy') ?? '', /default-src 'self'/);
+      assert.deepEqual(gunzipSync(shell.body), page);
+      // A .br that is not brotli is a 500 for that file, not a crash.
+      writeFileSync(join(shipped, 'assets', 'ort-abc123.wasm.br'), 'not brotli');
+      utimesSync(join(shipped, 'assets', 'ort-abc123.wasm.br'), new Date(), new Date(Date.now() + 5000));
+      assert.equal((await raw(pkg.port, get('/assets/ort-abc123.wasm'))).status, 500);
+      assert.equal((await raw(pkg.port, get('/'))).status, 200);
+    } finally {
+      await pkg.close();
+    }
   });
 
   it('serves models compressed on the fly, revalidated by ETag, plus a listing', async () => {

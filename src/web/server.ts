@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { existsSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { extname, join, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
-import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
+import { brotliCompress, brotliDecompress, constants as zlibConstants, gzip } from 'node:zlib';
 import { isIP } from 'node:net';
 import sirv from 'sirv';
 import { ServeError } from '../errors.js';
@@ -98,14 +98,74 @@ const MODEL_TYPES: Record<string, string> = {
 const MAX_COMPRESSED_MODEL_BYTES = 64 * 1024 * 1024;
 
 const brotliAsync = promisify(brotliCompress);
+const brotliDecompressAsync = promisify(brotliDecompress);
 const gzipAsync = promisify(gzip);
 
-interface CompressedModel {
+/** One file in the three encodings a browser may ask for. */
+interface Encoded {
   key: string;
   identity: Buffer;
   br: Buffer;
   gzip: Buffer;
   etag: string;
+}
+
+/** Where a file's encodings come from: each one read from disk if given, else made from the others. */
+interface EncodingSources {
+  identity?: string;
+  br?: string;
+  gzip?: string;
+}
+
+/**
+ * Each file version is encoded once and kept in memory; concurrent first requests share the work.
+ * Brotli quality 9 is most of q11's gain at a fraction of its time.
+ */
+function createEncodingCache() {
+  const cache = new Map<string, Encoded>();
+  const pending = new Map<string, Promise<Encoded>>();
+  const brotliOptions = (n: number) => ({ params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: n } });
+  return (name: string, sources: EncodingSources, stats: Stats): Promise<Encoded> => {
+    const key = `${stats.size}:${stats.mtimeMs}`;
+    const hit = cache.get(name);
+    if (hit?.key === key) return Promise.resolve(hit);
+    let job = pending.get(name);
+    if (!job) {
+      job = (async () => {
+        const identity = sources.identity ? await readFile(sources.identity) : await brotliDecompressAsync(await readFile(sources.br!));
+        const [br, gz] = await Promise.all([
+          sources.br ? readFile(sources.br) : brotliAsync(identity, brotliOptions(identity.length)),
+          sources.gzip ? readFile(sources.gzip) : gzipAsync(identity, { level: 9 }),
+        ]);
+        const entry = { key, identity, br, gzip: gz, etag: `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"` };
+        cache.set(name, entry);
+        return entry;
+      })().finally(() => pending.delete(name));
+      pending.set(name, job);
+    }
+    return job;
+  };
+}
+
+/** Answers with the smallest encoding the client accepts (or 304 on a matching ETag). */
+function sendEncoded(req: IncomingMessage, res: ServerResponse, entry: Encoded, headers: Record<string, string | number>): void {
+  headers = { ...headers, ETag: entry.etag, Vary: 'Accept-Encoding' };
+  if (req.headers['if-none-match'] === entry.etag) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  let body = entry.identity;
+  if (acceptsEncoding(req, 'br') && entry.br.length < body.length) {
+    body = entry.br;
+    headers['Content-Encoding'] = 'br';
+  } else if (acceptsEncoding(req, 'gzip') && entry.gzip.length < body.length) {
+    body = entry.gzip;
+    headers['Content-Encoding'] = 'gzip';
+  }
+  headers['Content-Length'] = body.length;
+  res.writeHead(200, headers);
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 /** A path is refused outright if, once decoded, it could climb out of its folder or smuggle bytes. */
@@ -155,30 +215,7 @@ function listModels(modelsDir: string): { name: string; bytes: number }[] {
 }
 
 function createModelHandler(modelsDir: string) {
-  const cache = new Map<string, CompressedModel>();
-  const pending = new Map<string, Promise<CompressedModel>>();
-
-  async function load(abs: string, stats: Stats): Promise<CompressedModel> {
-    const key = `${abs}:${stats.size}:${stats.mtimeMs}`;
-    const hit = cache.get(abs);
-    if (hit?.key === key) return hit;
-    let job = pending.get(key);
-    if (!job) {
-      job = (async () => {
-        const identity = await readFile(abs);
-        // Quality 9 is most of q11's gain at a fraction of its time; this runs once per file version.
-        const [br, gz] = await Promise.all([
-          brotliAsync(identity, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: identity.length } }),
-          gzipAsync(identity, { level: 9 }),
-        ]);
-        const entry = { key, identity, br, gzip: gz, etag: `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"` };
-        cache.set(abs, entry);
-        return entry;
-      })().finally(() => pending.delete(key));
-      pending.set(key, job);
-    }
-    return job;
-  }
+  const encoded = createEncodingCache();
 
   return async (req: IncomingMessage, res: ServerResponse, name: string): Promise<void> => {
     if (name === 'index.json') {
@@ -197,26 +234,9 @@ function createModelHandler(modelsDir: string) {
     }
     if (!stats.isFile()) return refuse(res, 404, 'Not Found');
     if (stats.size > MAX_COMPRESSED_MODEL_BYTES) return refuse(res, 404, 'Not Found');
-    const entry = await load(abs, stats);
     const type = MODEL_TYPES[name.slice(name.lastIndexOf('.') + 1)];
     // Models keep their names across retraining, so the browser must revalidate (ETag makes that cheap).
-    const headers: Record<string, string | number> = { 'Content-Type': type, 'Cache-Control': 'no-cache', ETag: entry.etag, Vary: 'Accept-Encoding' };
-    if (req.headers['if-none-match'] === entry.etag) {
-      res.writeHead(304, headers);
-      res.end();
-      return;
-    }
-    let body = entry.identity;
-    if (acceptsEncoding(req, 'br') && entry.br.length < body.length) {
-      body = entry.br;
-      headers['Content-Encoding'] = 'br';
-    } else if (acceptsEncoding(req, 'gzip') && entry.gzip.length < body.length) {
-      body = entry.gzip;
-      headers['Content-Encoding'] = 'gzip';
-    }
-    headers['Content-Length'] = body.length;
-    res.writeHead(200, headers);
-    res.end(req.method === 'HEAD' ? undefined : body);
+    sendEncoded(req, res, await encoded(abs, { identity: abs }, stats), { 'Content-Type': type, 'Cache-Control': 'no-cache' });
   };
 }
 
@@ -241,6 +261,74 @@ function indexRoot(root: string) {
     },
     onNoMatch: (_req, res) => refuse(res, 404, 'Not Found'),
   });
+}
+
+const APP_TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  mjs: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  svg: 'image/svg+xml',
+  json: 'application/json; charset=utf-8',
+  webmanifest: 'application/manifest+json',
+  wasm: 'application/wasm',
+};
+
+/**
+ * The app's files that the build compressed but that are not all there in every encoding. The npm
+ * package leaves out the .gz files and ORT's raw 14 MB .wasm (its .br stays), which cuts the download by
+ * more than half; these files are served from memory, the missing encodings made once. Keyed by URL path.
+ */
+function indexPartialEncodings(root: string): Map<string, EncodingSources> {
+  const files = new Set<string>();
+  const walk = (dir: string): void => {
+    for (const d of readdirSync(dir, { withFileTypes: true })) {
+      if (d.name.startsWith('.')) continue;
+      const abs = join(dir, d.name);
+      if (d.isDirectory()) walk(abs);
+      else if (d.isFile()) files.add(abs);
+    }
+  };
+  walk(root);
+  const partial = new Map<string, EncodingSources>();
+  for (const file of files) {
+    const base = file.replace(/\.(br|gz)$/, '');
+    if (partial.has(base) || !APP_TYPES[extname(base).slice(1)]) continue;
+    const sources: EncodingSources = {
+      identity: files.has(base) ? base : undefined,
+      br: files.has(`${base}.br`) ? `${base}.br` : undefined,
+      gzip: files.has(`${base}.gz`) ? `${base}.gz` : undefined,
+    };
+    const have = [sources.identity, sources.br, sources.gzip].filter(Boolean).length;
+    // Nothing precompressed (small files) or everything there: sirv serves it from disk.
+    if (have === 3 || !(sources.br || sources.gzip) || !(sources.identity || sources.br)) continue;
+    partial.set(base, sources);
+  }
+  return new Map([...partial].map(([abs, sources]) => ['/' + relative(root, abs).split(sep).join('/'), sources]));
+}
+
+function createPartialEncodingHandler(root: string) {
+  const partial = indexPartialEncodings(root);
+  const index = partial.get('/index.html');
+  if (index) partial.set('/', index);
+  const encoded = createEncodingCache();
+  /** Serves the path if it is one of those files; false if sirv should. */
+  return (req: IncomingMessage, res: ServerResponse, pathname: string): boolean => {
+    const sources = partial.get(pathname);
+    if (!sources) return false;
+    const file = pathname === '/' ? '/index.html' : pathname;
+    (async () => {
+      let stats: Stats;
+      try {
+        stats = statSync((sources.identity ?? sources.br)!);
+      } catch {
+        return refuse(res, 404, 'Not Found');
+      }
+      const headers = { 'Content-Type': APP_TYPES[extname(file).slice(1)], 'Cache-Control': cacheControlFor(file) };
+      sendEncoded(req, res, await encoded(file, sources, stats), headers);
+    })().catch(() => refuse(res, 500, 'Internal Server Error'));
+    return true;
+  };
 }
 
 /** Host header names that mean "this machine"; anything else reaching a loopback bind is a rebinding attempt. */
@@ -273,6 +361,7 @@ function createRequestHandler(
     throw new ServeError(`cannot index the web app folder ${root}: ${why}; remove the link or pass another --root`, { cause: err });
   }
   const models = createModelHandler(modelsDir);
+  const partiallyEncoded = createPartialEncodingHandler(root);
 
   return (req: IncomingMessage, res: ServerResponse): void => {
     const deadline = setTimeout(() => res.destroy(), limits.responseTimeoutMs);
@@ -301,6 +390,7 @@ function createRequestHandler(
       models(req, res, decodeURIComponent(pathname.slice('/models/'.length))).catch(() => refuse(res, 500, 'Internal Server Error'));
       return;
     }
+    if (partiallyEncoded(req, res, decodeURIComponent(pathname))) return;
     try {
       app(req, res);
     } catch {

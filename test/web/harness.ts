@@ -1,7 +1,8 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { FSDD_RECORDINGS } from '../fsdd.js';
 
 /** Shared set-up of the kiosk browser tests: the system Chromium, fake microphones made from FSDD clips. */
@@ -9,6 +10,23 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const ARTIFACTS = join(ROOT, 'artifacts');
 export const WEB_DIST = join(ROOT, 'web-dist');
+
+/**
+ * The web app as the npm package ships it (`files` in package.json leaves out the .gz files and ORT's raw
+ * .wasm, keeping its .br): the files `npm pack` would take from web-dist/, copied to a temporary folder,
+ * so the browser tests run the kiosk the way an installed `digits serve` serves it.
+ */
+export function packagedWebDist(): string {
+  const listing = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const files = (JSON.parse(listing) as { files: { path: string }[] }[])[0].files.map((f) => f.path).filter((f) => f.startsWith('web-dist/'));
+  const out = join(mkdtempSync(join(tmpdir(), 'digits-packaged-')), 'web-dist');
+  for (const f of files) {
+    const to = join(out, f.slice('web-dist/'.length));
+    mkdirSync(dirname(to), { recursive: true });
+    copyFileSync(join(ROOT, f), to);
+  }
+  return out;
+}
 
 export function fsddDir(): string | undefined {
   return existsSync(FSDD_RECORDINGS) && readdirSync(FSDD_RECORDINGS).some((f) => f.endsWith('.wav')) ? FSDD_RECORDINGS : undefined;

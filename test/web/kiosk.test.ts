@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import { DigitRecognizer } from '../../src/model/recognizer.js';
@@ -9,7 +9,7 @@ import { readWavFile } from '../../src/audio/index.js';
 import { voiceShift } from '../../src/audio/voice-shift.js';
 import { monoWav } from '../fixtures/wav.js';
 import { editDistance } from '../stream/fixtures.js';
-import { ARTIFACTS, AUTO_LISTEN_LEAD, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, micWavSpans, diagnoseStream, probe, waitReady, waitResults } from './harness.js';
+import { ARTIFACTS, AUTO_LISTEN_LEAD, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, micWavSpans, diagnoseStream, packagedWebDist, probe, waitReady, waitResults } from './harness.js';
 
 /*
  * The kiosk page in real headless Chromium (Debian's, never a downloaded one) with fake microphones
@@ -21,6 +21,7 @@ describe('kiosk web app in headless Chromium', function () {
   this.timeout(180_000);
   const fsdd = fsddDir();
   let srv: RunningServer;
+  let servedRoot: string;
   let clips: { path: string; digit: number }[] = [];
   const metrics: Record<string, unknown> = {};
   const browsers: Browser[] = [];
@@ -30,7 +31,11 @@ describe('kiosk web app in headless Chromium', function () {
     if (!fsdd) throw new Error('FSDD recordings not found (../shared/fsdd/recordings beside the clone, or $SPOKEN_DIGITS_FSDD)');
     if (!existsSync(join(WEB_DIST, 'index.html'))) execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'ignore' });
     mkdirSync(ARTIFACTS, { recursive: true });
-    srv = await startServer({ root: WEB_DIST, modelsDir: join(ROOT, 'models'), port: 0 });
+    // The kiosk as the npm package ships it (no .gz files, ORT's .wasm only as .br): what users run.
+    servedRoot = packagedWebDist();
+    assert.ok(!existsSync(join(servedRoot, 'index.html.gz')) && readdirSync(join(servedRoot, 'assets')).some((f) => f.endsWith('.wasm.br')));
+    assert.ok(!readdirSync(join(servedRoot, 'assets')).some((f) => f.endsWith('.wasm')));
+    srv = await startServer({ root: servedRoot, modelsDir: join(ROOT, 'models'), port: 0 });
     // Test-split clips (takes 0-4) of several speakers, kept when Node is right and sure.
     // The model the page picks by default (the server lists default.int8.onnx first when it exists).
     const pageModel = existsSync(join(ROOT, 'models/default.int8.onnx')) ? 'default.int8.onnx' : 'default.onnx';
@@ -67,6 +72,7 @@ describe('kiosk web app in headless Chromium', function () {
   after(async () => {
     await Promise.all(browsers.map((b) => b.close().catch(() => undefined)));
     await srv?.close();
+    if (servedRoot) rmSync(dirname(servedRoot), { recursive: true, force: true });
     if (Object.keys(metrics).length) {
       writeFileSync(join(ARTIFACTS, 'web-metrics.json'), JSON.stringify(metrics, null, 2));
       console.log('    kiosk metrics:', JSON.stringify(metrics));
@@ -405,7 +411,7 @@ describe('kiosk web app in headless Chromium', function () {
     const bytes = readFileSync(join(ROOT, 'models', metrics.model as string));
     writeFileSync(join(dir, 'default.onnx'), bytes);
     writeFileSync(join(dir, 'alt.onnx'), bytes);
-    const two = await startServer({ root: WEB_DIST, modelsDir: dir, port: 0 });
+    const two = await startServer({ root: servedRoot, modelsDir: dir, port: 0 });
     const browser = await launch();
     browsers.push(browser);
     try {
@@ -434,7 +440,7 @@ describe('kiosk web app in headless Chromium', function () {
     const dir = join(ARTIFACTS, 'broken-models');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'broken.onnx'), readFileSync(join(ROOT, 'models/default.onnx')).subarray(0, 5000));
-    const broken = await startServer({ root: WEB_DIST, modelsDir: dir, port: 0 });
+    const broken = await startServer({ root: servedRoot, modelsDir: dir, port: 0 });
     const browser = await launch();
     browsers.push(browser);
     try {
