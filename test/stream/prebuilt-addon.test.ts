@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeAlsaFileDevice } from './alsa-file.js';
 import { editDistance, makeDigitString, rng } from './fixtures.js';
-import { ROOT } from '../built-dist.js';
+import { ROOT, distUnusable } from '../built-dist.js';
 import { FSDD_RECORDINGS } from '../fsdd.js';
 
 /*
@@ -123,6 +123,154 @@ describe('the prebuilt addon (PortAudio loaded at run time)', function () {
       assert.match(notElf.stderr, /does not load here \(.*(invalid ELF header|file too short).*\); building it/);
     } finally {
       rmSync(pkg, { recursive: true, force: true });
+    }
+  });
+});
+
+/*
+ * The Linux arm64 prebuilt addon (Raspberry Pi OS 64-bit, arm64 servers), cross-built by
+ * `scripts/prebuild.sh --arch arm64` and run here in an arm64 Node under qemu-user: it loads, its DSP
+ * gives the x64 addon's features, and the built CLI recognizes clips with it (onnxruntime-node
+ * carries its own arm64 binaries). CI installs the cross compiler and qemu (.ci/run); elsewhere the
+ * block is skipped when they are missing.
+ */
+describe('the linux-arm64 prebuilt addon (cross-built, run under qemu-user)', function () {
+  this.timeout(600_000);
+  const ARM64 = join(ROOT, 'prebuilds', 'linux-arm64', 'spoken_digits.node');
+  let armNode: string[] = [];
+
+  /** Runs an ES module script in a Node (the arm64 one under qemu, or this one); it prints one JSON line last. */
+  function run(node: string[], script: string, args: string[], env: Record<string, string> = {}) {
+    const [cmd, ...pre] = node;
+    const r = spawnSync(cmd, [...pre, '--input-type=module', '-e', script, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000, env: { ...process.env, NO_COLOR: '1', ...env } });
+    assert.equal(r.status, 0, `${cmd}: ${r.stderr.slice(-1500)}`);
+    return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  }
+
+  before(function () {
+    const missing = ['aarch64-linux-gnu-g++', 'qemu-aarch64'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+    if (process.platform !== 'linux' || process.arch !== 'x64' || (missing.length && !process.env.CI)) {
+      console.log(`    (skipped: needs linux-x64 with ${missing.join(' and ') || 'a cross compiler and qemu-user'}: apt-get install g++-aarch64-linux-gnu qemu-user)`);
+      this.skip();
+    }
+    assert.deepEqual(missing, [], 'CI installs g++-aarch64-linux-gnu and qemu-user (.ci/run)');
+    const built = existsSync(ARM64) ? statSync(ARM64).mtimeMs : 0;
+    const sources = [join(ROOT, 'CMakeLists.txt'), join(ROOT, 'cmake/aarch64-linux-gnu.cmake'), ...readdirSync(join(ROOT, 'native'), { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name))];
+    if (sources.some((f) => statSync(f).mtimeMs > built)) {
+      const r = spawnSync('bash', ['scripts/prebuild.sh', '--arch', 'arm64'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, npm_config_nodedir: process.env.npm_config_nodedir ?? '/usr' } });
+      assert.equal(r.status, 0, `scripts/prebuild.sh --arch arm64 failed:\n${r.stderr.slice(-2000)}`);
+    }
+    const node = spawnSync('bash', ['scripts/arm64-node.sh'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(node.status, 0, node.stderr);
+    armNode = node.stdout.trim().split('\n');
+  });
+
+  it('is an arm64 ELF that links no libportaudio and exports only its Node-API entry points', () => {
+    const header = execFileSync('readelf', ['-h', ARM64], { encoding: 'utf8' });
+    assert.match(header, /Machine:\s+AArch64/);
+    const needed = execFileSync('readelf', ['-d', ARM64], { encoding: 'utf8' });
+    assert.doesNotMatch(needed, /NEEDED.*portaudio/);
+    const exported = execFileSync('aarch64-linux-gnu-nm', ['-D', '--defined-only', ARM64], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => l.split(' ').at(-1));
+    assert.deepEqual(exported.sort(), ['napi_register_module_v1', 'node_api_module_get_api_version_v1']);
+  });
+
+  it('gives the x64 addon\'s features (log-mel and MFCC) and resampling', () => {
+    // Through the addon itself (no bundler, no TypeScript runtime in the arm64 Node).
+    const script = `
+      import { createRequire } from 'node:module';
+      import { readFileSync } from 'node:fs';
+      const [addonFile, config, wav] = process.argv.slice(1);
+      const a = createRequire(import.meta.url)(addonFile);
+      const bytes = readFileSync(wav);
+      const pcm = new Int16Array(bytes.buffer, bytes.byteOffset + 44, (bytes.length - 44) >> 1);
+      const samples = Float32Array.from(pcm, (v) => v / 32768);
+      const out = {};
+      for (const [name, params] of Object.entries(JSON.parse(config))) {
+        const x = new a.Extractor(Float64Array.from(params));
+        out[name] = Array.from(x.compute(samples));
+        x.dispose();
+      }
+      const r = new a.Resampler(8000, 16000);
+      out.resampled = Array.from(r.process(samples));
+      console.log(JSON.stringify({ arch: process.arch, out }));`;
+    // encodeFeatureConfig's layout, for the default log-mel and MFCC configurations.
+    const configs = JSON.parse(
+      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+        import { encodeFeatureConfig } from './src/features/core-abi.ts';
+        import { resolveFeatureConfig } from './src/features/config.ts';
+        console.log(JSON.stringify({ logmel: Array.from(encodeFeatureConfig(resolveFeatureConfig({}))), mfcc: Array.from(encodeFeatureConfig(resolveFeatureConfig({ kind: 'mfcc' }))) }));`], { cwd: ROOT, encoding: 'utf8' }),
+    );
+    const wav = join(FSDD_RECORDINGS, '3_theo_0.wav');
+    const arm = run(armNode, script, [ARM64, JSON.stringify(configs), wav]);
+    const x64 = run([process.execPath], script, [PREBUILT, JSON.stringify(configs), wav]);
+    assert.equal(arm.arch, 'arm64');
+    assert.equal(x64.arch, 'x64');
+    for (const name of ['logmel', 'mfcc', 'resampled']) {
+      const p = arm.out[name] as number[];
+      const q = x64.out[name] as number[];
+      assert.equal(p.length, q.length, name);
+      assert.ok(p.length > 100, name);
+      const worst = p.reduce((m, v, i) => Math.max(m, Math.abs(v - q[i])), 0);
+      assert.ok(worst < 1e-3, `${name}: arm64 and x64 differ by up to ${worst}`);
+    }
+  });
+
+  it('the built CLI recognizes clips on arm64 with it, as on x64', function () {
+    const why = distUnusable();
+    if (why) {
+      console.log(`      (skipped: ${why})`);
+      this.skip();
+    }
+    const clips = ['0_nicolas_1.wav', '5_lucas_2.wav', '7_jackson_0.wav', '9_yweweler_3.wav'].map((f) => join(FSDD_RECORDINGS, f));
+    const script = `
+      const { DigitRecognizer, loadFeatureBackend } = await import('./dist/index.js');
+      const features = await loadFeatureBackend({ backend: 'native' });
+      const r = await DigitRecognizer.load({ backend: 'native' });
+      const out = [];
+      for (const f of process.argv.slice(1)) {
+        const p = await r.predict(f);
+        out.push({ digit: p.digit, confidence: p.confidence });
+      }
+      await r.dispose();
+      console.log(JSON.stringify({ arch: process.arch, backend: features.name, out }));`;
+    const arm = run(armNode, script, clips, { SPOKEN_DIGITS_ADDON: '' });
+    const x64 = run([process.execPath], script, clips, { SPOKEN_DIGITS_ADDON: '' });
+    assert.equal(arm.arch, 'arm64');
+    assert.match(String(arm.backend), /native/);
+    assert.deepEqual(arm.out.map((o: { digit: number }) => o.digit), [0, 5, 7, 9]);
+    for (let i = 0; i < clips.length; i++) assert.ok(Math.abs(arm.out[i].confidence - x64.out[i].confidence) < 0.02, `clip ${i}: ${arm.out[i].confidence} vs ${x64.out[i].confidence}`);
+  });
+  it('with Debian\'s arm64 libportaudio2: `digits listen` captures through PortAudio on arm64 (ALSA file device)', function () {
+    const why = distUnusable();
+    const lib = '/usr/lib/aarch64-linux-gnu/libportaudio.so.2';
+    if (why || (!existsSync(lib) && !process.env.CI)) {
+      console.log(`      (skipped: ${why ?? `${lib} is missing: dpkg --add-architecture arm64 && apt-get install libportaudio2:arm64`})`);
+      this.skip();
+    }
+    const spoken = makeDigitString('4071', 'george', rng(17), {});
+    const dev = makeAlsaFileDevice(spoken.samples, 8000);
+    try {
+      const seconds = spoken.samples.length / 8000;
+      const [cmd, ...pre] = armNode;
+      const doctor = spawnSync(cmd, [...pre, 'dist/cli.js', 'doctor', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000, env: { ...process.env, SPOKEN_DIGITS_ADDON: '', ALSA_CONFIG_PATH: dev.configPath } });
+      const checks = JSON.parse(doctor.stdout).checks as { name: string; detail: string }[];
+      assert.match(checks.find((c) => c.name === 'native addon')!.detail, /prebuilds\/linux-arm64\/spoken_digits\.node/);
+      assert.match(checks.find((c) => c.name === 'audio capture')!.detail, /PortAudio \(addon, libportaudio\.so\.2 loaded at run time\)/);
+      const r = spawnSync(cmd, [...pre, 'dist/cli.js', 'listen', '--json', '--capture-rate', '8000', '--capture-latency', String(Math.ceil(seconds) + 1), '--duration', String(seconds)], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 300_000,
+        env: { ...process.env, NO_COLOR: '1', SPOKEN_DIGITS_ADDON: '', ALSA_CONFIG_PATH: dev.configPath },
+      });
+      assert.equal(r.status, 0, r.stderr.slice(-1500));
+      const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; digit?: number; source?: string });
+      const heard = events.filter((e) => e.type === 'digit').map((e) => e.digit).join('');
+      assert.ok(editDistance('4071', heard) <= 1, `heard ${heard}`);
+    } finally {
+      dev.remove();
     }
   });
 });

