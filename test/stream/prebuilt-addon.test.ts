@@ -26,6 +26,19 @@ function digits(args: string[], env: Record<string, string>) {
   });
 }
 
+/** No libportaudio among its NEEDED libraries, and nothing exported but its two Node-API entry points. */
+function assertLoadsPortAudioAtRunTimeOnly(addon: string, nm: string): void {
+  const needed = execFileSync('readelf', ['-d', addon], { encoding: 'utf8' });
+  assert.doesNotMatch(needed, /NEEDED.*portaudio/);
+  assert.match(needed, /NEEDED.*libc\.so/);
+  // Every defined dynamic symbol, whatever its kind (weak template instances too).
+  const exported = execFileSync(nm, ['-D', '--defined-only', addon], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => l.split(' ').at(-1));
+  assert.deepEqual(exported.sort(), ['napi_register_module_v1', 'node_api_module_get_api_version_v1']);
+}
+
 describe('the prebuilt addon (PortAudio loaded at run time)', function () {
   this.timeout(300_000);
 
@@ -42,15 +55,7 @@ describe('the prebuilt addon (PortAudio loaded at run time)', function () {
   });
 
   it('links no libportaudio and exports nothing but its Node-API entry points', () => {
-    const needed = execFileSync('readelf', ['-d', PREBUILT], { encoding: 'utf8' });
-    assert.doesNotMatch(needed, /NEEDED.*portaudio/);
-    assert.match(needed, /NEEDED.*libc\.so/);
-    // Every defined dynamic symbol, whatever its kind (weak template instances too).
-    const exported = execFileSync('nm', ['-D', '--defined-only', PREBUILT], { encoding: 'utf8' })
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => l.split(' ').at(-1));
-    assert.deepEqual(exported.sort(), ['napi_register_module_v1', 'node_api_module_get_api_version_v1']);
+    assertLoadsPortAudioAtRunTimeOnly(PREBUILT, 'nm');
   });
 
   it('with libportaudio: captures through PortAudio and recognizes the digits (ALSA file device)', () => {
@@ -168,13 +173,7 @@ describe('the linux-arm64 prebuilt addon (cross-built, run under qemu-user)', fu
   it('is an arm64 ELF that links no libportaudio and exports only its Node-API entry points', () => {
     const header = execFileSync('readelf', ['-h', ARM64], { encoding: 'utf8' });
     assert.match(header, /Machine:\s+AArch64/);
-    const needed = execFileSync('readelf', ['-d', ARM64], { encoding: 'utf8' });
-    assert.doesNotMatch(needed, /NEEDED.*portaudio/);
-    const exported = execFileSync('aarch64-linux-gnu-nm', ['-D', '--defined-only', ARM64], { encoding: 'utf8' })
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => l.split(' ').at(-1));
-    assert.deepEqual(exported.sort(), ['napi_register_module_v1', 'node_api_module_get_api_version_v1']);
+    assertLoadsPortAudioAtRunTimeOnly(ARM64, 'aarch64-linux-gnu-nm');
   });
 
   it('gives the x64 addon\'s features (log-mel and MFCC) and resampling', () => {
