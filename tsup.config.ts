@@ -12,20 +12,23 @@ const noFs = {
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts' },
-    format: ['esm', 'cjs'],
-    dts: true,
+    // The library and the CLI in one ESM build, so the code they share is one set of chunks, not two
+    // copies (the CLI's hashbang comes from src/cli/main.ts).
+    entry: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
+    format: ['esm'],
+    dts: { entry: { index: 'src/index.ts' } },
     sourcemap: true,
     clean: true,
     target: 'node20',
     shims: true,
   },
   {
-    entry: { cli: 'src/cli/main.ts' },
-    format: ['esm'],
+    entry: { index: 'src/index.ts' },
+    format: ['cjs'],
+    dts: { entry: { index: 'src/index.ts' } },
     sourcemap: true,
     target: 'node20',
-    banner: { js: '#!/usr/bin/env node' },
+    shims: true,
   },
   {
     entry: { web: 'src/web/index.ts' },

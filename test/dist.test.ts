@@ -46,6 +46,23 @@ describe('the built package (dist/)', function () {
     assert.equal(JSON.parse(r.stdout).results[0].digit, 7);
   });
 
+  it('the CLI bundle is executable and prints the package\'s version', () => {
+    const r = spawnSync(join(DIST, 'cli.js'), ['--version'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  });
+
+  it('the library and the CLI share their chunks: no module is bundled twice', () => {
+    // esbuild marks each module it bundles with a "// src/..." comment; one ESM build holds both entries.
+    const seen = new Map<string, string[]>();
+    for (const f of readdirSync(DIST).filter((n) => n.endsWith('.js') && n !== 'web.js')) {
+      const modules = new Set([...readFileSync(join(DIST, f), 'utf8').matchAll(/^\/\/ (src\/\S+\.ts)$/gm)].map((m) => m[1]));
+      for (const m of modules) seen.set(m, [...(seen.get(m) ?? []), f]);
+    }
+    assert.ok(seen.size > 50, `only ${seen.size} modules found`);
+    assert.deepEqual([...seen].filter(([, files]) => files.length > 1).map(([m, files]) => `${m}: ${files.join(', ')}`), []);
+  });
+
   it('no bundle reads a member of undefined', () => {
     const bad: string[] = [];
     for (const f of readdirSync(DIST).filter((n) => /\.(c|m)?js$/.test(n))) {
@@ -62,7 +79,7 @@ describe('the built package (dist/)', function () {
     const files = pack.files.map((f) => f.path);
     assert.deepEqual(files.filter((f) => f.endsWith('.gz') || /^web-dist\/.*\.wasm$/.test(f)), []);
     assert.ok(files.some((f) => /^web-dist\/assets\/ort-wasm.*\.wasm\.br$/.test(f)), 'the page needs ONNX Runtime\'s .wasm.br');
-    // 5.3 MB packed / 9.2 MB unpacked when this was written (12.8 / 27.3 MB with every encoding of the app).
+    // 5.1 MB packed / 8.6 MB unpacked when this was written (12.8 / 27.3 MB with every encoding of the app).
     assert.ok(pack.size < 7e6, `package ${pack.size} bytes`);
     assert.ok(pack.unpackedSize < 12e6, `unpacked ${pack.unpackedSize} bytes`);
   });

@@ -1,5 +1,8 @@
+#!/usr/bin/env node
 import { Command } from 'commander';
 import { runCli, type CommandModule } from './run.js';
+// Inlined by the bundler (only this field), read as JSON by tsx.
+import { version } from '../../package.json';
 
 // Each command lives in src/cli/commands/<name>.ts, exports `register(program)`, and is imported
 // only when it runs, so `digits predict` does not pay for loading the trainer.
@@ -21,6 +24,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
 
 const program = new Command('digits')
   .description('Recognize spoken digits 0-9 from files, a microphone or a browser')
+  .version(version, '-V, --version', 'print the version of spoken-digits')
   .option('--verbose', 'print stack traces and debug details on errors')
   .showHelpAfterError();
 
