@@ -2,6 +2,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ModelError } from '../../errors.js';
+import { withTfjs } from '../tfjs-peer.js';
 import type { ExportMetadata } from '../../train/onnx/export.js';
 
 interface ExportCliOptions {
@@ -53,11 +54,9 @@ export function register(program: Command): void {
     .option('--threshold <p>', 'rejection threshold in [0, 1] (overrides --meta)')
     .option('--output <kind>', 'auto | probabilities | logits: whether the model already ends in softmax', 'auto')
     .action(async (opts: ExportCliOptions) => {
-      const [{ exportToOnnx }, { loadLayersModelFromFiles, modelJsonPath }, tf] = await Promise.all([
-        import('../../train/onnx/export.js'),
-        import('../../train/onnx/load.js'),
-        import('@tensorflow/tfjs'),
-      ]);
+      const [{ exportToOnnx }, { loadLayersModelFromFiles, modelJsonPath }, tf] = await withTfjs('export', () =>
+        Promise.all([import('../../train/onnx/export.js'), import('../../train/onnx/load.js'), import('@tensorflow/tfjs')]),
+      );
       await tf.setBackend('cpu');
       const meta = await loadMetadata(opts.meta, await modelJsonPath(opts.model));
       if (opts.modelType) meta.modelType = opts.modelType;

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { SpokenDigitsError } from '../../errors.js';
 import type { FeatureConfig } from '../../features/config.js';
+import { withTfjs } from '../tfjs-peer.js';
 import type { SpecAugmentOptions } from '../../train/augment.js';
 
 class TrainOptionError extends SpokenDigitsError {
@@ -106,11 +107,9 @@ export function register(program: Command): void {
     .option('--babble <snrs>', 'babble SNRs (dB) to test at, comma-separated', '10,5')
     .option('--no-progress', 'no progress bar (one line per epoch)')
     .action(async (opts: Opts) => {
-      const { initTrainingBackend } = await import('../../train/backend.js');
-      const { runTraining, runLoso, writeRunOutputs } = await import('../../train/run.js');
-      const { defaultSyntheticDir } = await import('../../train/dataset.js');
-      const { isArchitecture } = await import('../../train/zoo.js');
-      const { DEFAULT_SPEC_AUGMENT } = await import('../../train/augment.js');
+      const [{ initTrainingBackend }, { runTraining, runLoso, writeRunOutputs }, { defaultSyntheticDir }, { isArchitecture }, { DEFAULT_SPEC_AUGMENT }] = await withTfjs('train', () =>
+        Promise.all([import('../../train/backend.js'), import('../../train/run.js'), import('../../train/dataset.js'), import('../../train/zoo.js'), import('../../train/augment.js')]),
+      );
       let featureConfig: Partial<FeatureConfig> | undefined;
       if (opts.features) {
         try {
