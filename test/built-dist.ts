@@ -16,5 +16,7 @@ export function distUnusable(): string | null {
   const newest = readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true })
     .filter((d) => d.isFile() && /\.ts$/.test(d.name))
     .reduce((t, d) => Math.max(t, statSync(join(d.parentPath, d.name)).mtimeMs), 0);
-  return newest > built ? 'dist/ is older than src/ (npm run build:ts)' : null;
+  // The build configuration, and package.json, whose version the CLI bundle carries.
+  const config = Math.max(...['package.json', 'tsup.config.ts'].map((f) => statSync(join(ROOT, f)).mtimeMs));
+  return Math.max(newest, config) > built ? 'dist/ is older than src/, package.json or tsup.config.ts (npm run build:ts)' : null;
 }

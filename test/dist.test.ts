@@ -79,6 +79,11 @@ describe('the built package (dist/)', function () {
     const files = pack.files.map((f) => f.path);
     assert.deepEqual(files.filter((f) => f.endsWith('.gz') || /^web-dist\/.*\.wasm$/.test(f)), []);
     assert.ok(files.some((f) => /^web-dist\/assets\/ort-wasm.*\.wasm\.br$/.test(f)), 'the page needs ONNX Runtime\'s .wasm.br');
+    // Every file of the built app is in the package, as itself or as its .br (digits serve decodes it).
+    const built = readdirSync(join(ROOT, 'web-dist'), { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile() && !/\.(br|gz)$/.test(d.name))
+      .map((d) => join(d.parentPath, d.name).slice(ROOT.length + 1));
+    assert.deepEqual(built.filter((f) => !files.includes(f) && !files.includes(`${f}.br`)), []);
     // 5.1 MB packed / 8.6 MB unpacked when this was written (12.8 / 27.3 MB with every encoding of the app).
     assert.ok(pack.size < 7e6, `package ${pack.size} bytes`);
     assert.ok(pack.unpackedSize < 12e6, `unpacked ${pack.unpackedSize} bytes`);

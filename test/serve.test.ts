@@ -150,7 +150,8 @@ describe('digits serve (src/web/server.ts)', function () {
       assert.deepEqual(br.body, readFileSync(join(shipped, 'assets', 'ort-abc123.wasm.br')));
       const etag = header(br.head, 'etag');
       assert.ok(etag);
-      assert.equal((await raw(pkg.port, get('/assets/ort-abc123.wasm', `If-None-Match: ${etag}\r\n`))).status, 304);
+      assert.equal((await raw(pkg.port, get('/assets/ort-abc123.wasm', `Accept-Encoding: br\r\nIf-None-Match: ${etag}\r\n`))).status, 304);
+      assert.notEqual(header(plain.head, 'etag'), etag);
       const head = await raw(pkg.port, `HEAD /assets/ort-abc123.wasm HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
       assert.equal(head.status, 200);
       assert.equal(head.body.length, 0);
@@ -162,6 +163,17 @@ describe('digits serve (src/web/server.ts)', function () {
       assert.equal(header(shell.head, 'cache-control'), 'no-cache');
       assert.match(header(shell.head, 'content-security-policy') ?? '', /default-src 'self'/);
       assert.deepEqual(gunzipSync(shell.body), page);
+      // A file gone from disk after start-up is a 404, whether sirv or the cache would have served it.
+      writeFileSync(join(shipped, 'manifest.webmanifest'), '{}');
+      const later = await startServer({ root: shipped, modelsDir: models, port: 0 });
+      try {
+        assert.equal((await raw(later.port, get('/manifest.webmanifest'))).status, 200);
+        rmSync(join(shipped, 'manifest.webmanifest'));
+        assert.equal((await raw(later.port, get('/manifest.webmanifest'))).status, 404);
+        assert.equal((await raw(later.port, get('/'))).status, 200);
+      } finally {
+        await later.close();
+      }
       // A .br that is not brotli is a 500 for that file, not a crash.
       writeFileSync(join(shipped, 'assets', 'ort-abc123.wasm.br'), 'not brotli');
       utimesSync(join(shipped, 'assets', 'ort-abc123.wasm.br'), new Date(), new Date(Date.now() + 5000));
@@ -180,8 +192,10 @@ describe('digits serve (src/web/server.ts)', function () {
     assert.equal(brotliDecompressSync(m.body).length, 50_000);
     const etag = header(m.head, 'etag');
     assert.ok(etag);
-    const again = await raw(srv.port, get('/models/default.int8.onnx', `If-None-Match: ${etag}\r\n`));
+    const again = await raw(srv.port, get('/models/default.int8.onnx', `Accept-Encoding: br\r\nIf-None-Match: W/"x", ${etag}\r\n`));
     assert.equal(again.status, 304);
+    // Each encoding is its own representation: the brotli ETag does not match the plain bytes.
+    assert.equal((await raw(srv.port, get('/models/default.int8.onnx', `If-None-Match: ${etag}\r\n`))).status, 200);
     const plain = await raw(srv.port, get('/models/default.int8.onnx'));
     assert.equal(plain.body.length, 50_000);
     assert.equal(header(plain.head, 'content-encoding'), undefined);

@@ -16,7 +16,7 @@ export async function withTfjs<T>(command: string, load: () => Promise<T>): Prom
     const missing = /Cannot find (?:package|module) '(@tensorflow\/[\w-]+)/.exec(String(e?.message))?.[1];
     if (!missing || (e.code !== 'ERR_MODULE_NOT_FOUND' && e.code !== 'MODULE_NOT_FOUND')) throw err;
     throw new BackendUnavailableError(
-      `digits ${command} needs TensorFlow.js (${missing} is not installed); it is an optional peer dependency of spoken-digits, left out of its install: ${TFJS_INSTALL}`,
+      `\`${command}\` needs TensorFlow.js (${missing} is not installed); it is an optional peer dependency of spoken-digits, left out of its install: ${TFJS_INSTALL}`,
       { cause: err },
     );
   }

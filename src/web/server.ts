@@ -101,14 +101,7 @@ const brotliAsync = promisify(brotliCompress);
 const brotliDecompressAsync = promisify(brotliDecompress);
 const gzipAsync = promisify(gzip);
 
-/** One file in the three encodings a browser may ask for. */
-interface Encoded {
-  key: string;
-  identity: Buffer;
-  br: Buffer;
-  gzip: Buffer;
-  etag: string;
-}
+type Encoding = 'identity' | 'br' | 'gzip';
 
 /** Where a file's encodings come from: each one read from disk if given, else made from the others. */
 interface EncodingSources {
@@ -117,52 +110,77 @@ interface EncodingSources {
   gzip?: string;
 }
 
+/** One version of a file; each encoding is read or made the first time a request needs it, then kept. */
+interface EncodedFile {
+  /** Size and mtime of the file it was made from: a new version gets a new entry. */
+  version: string;
+  /** The identity bytes' length when known without decoding (a compressed copy is sent only if smaller). */
+  identityBytes: number | undefined;
+  get(encoding: Encoding): Promise<Buffer>;
+}
+
+const brotliOptions = (n: number) => ({ params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: n } });
+
 /**
- * Each file version is encoded once and kept in memory; concurrent first requests share the work.
+ * Each file version is encoded once per encoding and kept in memory; concurrent requests share the
+ * work. A failed read or encoding (a corrupt .br) is forgotten, so the next request tries again.
  * Brotli quality 9 is most of q11's gain at a fraction of its time.
  */
 function createEncodingCache() {
-  const cache = new Map<string, Encoded>();
-  const pending = new Map<string, Promise<Encoded>>();
-  const brotliOptions = (n: number) => ({ params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: n } });
-  return (name: string, sources: EncodingSources, stats: Stats): Promise<Encoded> => {
-    const key = `${stats.size}:${stats.mtimeMs}`;
+  const cache = new Map<string, EncodedFile>();
+  return (name: string, sources: EncodingSources, stats: Stats): EncodedFile => {
+    const version = `${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}`;
     const hit = cache.get(name);
-    if (hit?.key === key) return Promise.resolve(hit);
-    let job = pending.get(name);
-    if (!job) {
-      job = (async () => {
-        const identity = sources.identity ? await readFile(sources.identity) : await brotliDecompressAsync(await readFile(sources.br!));
-        const [br, gz] = await Promise.all([
-          sources.br ? readFile(sources.br) : brotliAsync(identity, brotliOptions(identity.length)),
-          sources.gzip ? readFile(sources.gzip) : gzipAsync(identity, { level: 9 }),
-        ]);
-        const entry = { key, identity, br, gzip: gz, etag: `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"` };
-        cache.set(name, entry);
-        return entry;
-      })().finally(() => pending.delete(name));
-      pending.set(name, job);
-    }
-    return job;
+    if (hit?.version === version) return hit;
+    const made = new Map<Encoding, Promise<Buffer>>();
+    const make = async (encoding: Encoding): Promise<Buffer> => {
+      const file = sources[encoding];
+      if (file) return readFile(file);
+      if (encoding === 'identity') return brotliDecompressAsync(await get('br'));
+      const identity = await get('identity');
+      return encoding === 'br' ? brotliAsync(identity, brotliOptions(identity.length)) : gzipAsync(identity, { level: 9 });
+    };
+    const get = (encoding: Encoding): Promise<Buffer> => {
+      let job = made.get(encoding);
+      if (!job) {
+        job = make(encoding);
+        made.set(encoding, job);
+        job.catch(() => made.delete(encoding));
+      }
+      return job;
+    };
+    const entry: EncodedFile = { version, identityBytes: sources.identity ? stats.size : undefined, get };
+    cache.set(name, entry);
+    return entry;
   };
 }
 
-/** Answers with the smallest encoding the client accepts (or 304 on a matching ETag). */
-function sendEncoded(req: IncomingMessage, res: ServerResponse, entry: Encoded, headers: Record<string, string | number>): void {
-  headers = { ...headers, ETag: entry.etag, Vary: 'Accept-Encoding' };
-  if (req.headers['if-none-match'] === entry.etag) {
+/** The ETags of an If-None-Match header (weak ones compared by their value, as RFC 9110 says for GET). */
+function requestedTags(req: IncomingMessage): string[] {
+  const header = req.headers['if-none-match'];
+  return typeof header === 'string' ? header.split(',').map((t) => t.trim().replace(/^W\//, '')) : [];
+}
+
+/**
+ * Answers with the encoding the client prefers among those it accepts (br, then gzip), or the
+ * identity bytes when compressing did not make them smaller; 304 when it holds that encoding's ETag.
+ */
+async function sendEncoded(req: IncomingMessage, res: ServerResponse, file: EncodedFile, headers: Record<string, string | number>): Promise<void> {
+  let encoding: Encoding = acceptsEncoding(req, 'br') ? 'br' : acceptsEncoding(req, 'gzip') ? 'gzip' : 'identity';
+  let body = await file.get(encoding);
+  if (encoding !== 'identity' && file.identityBytes !== undefined && body.length >= file.identityBytes) {
+    encoding = 'identity';
+    body = await file.get('identity');
+  }
+  // Each encoding is its own representation, with its own strong ETag.
+  const etag = `"${file.version}${encoding === 'identity' ? '' : `-${encoding}`}"`;
+  headers = { ...headers, ETag: etag, Vary: 'Accept-Encoding' };
+  if (requestedTags(req).some((t) => t === etag || t === '*')) {
     res.writeHead(304, headers);
     res.end();
     return;
   }
-  let body = entry.identity;
-  if (acceptsEncoding(req, 'br') && entry.br.length < body.length) {
-    body = entry.br;
-    headers['Content-Encoding'] = 'br';
-  } else if (acceptsEncoding(req, 'gzip') && entry.gzip.length < body.length) {
-    body = entry.gzip;
-    headers['Content-Encoding'] = 'gzip';
-  }
+  if (encoding !== 'identity') headers['Content-Encoding'] = encoding;
   headers['Content-Length'] = body.length;
   res.writeHead(200, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
@@ -236,7 +254,7 @@ function createModelHandler(modelsDir: string) {
     if (stats.size > MAX_COMPRESSED_MODEL_BYTES) return refuse(res, 404, 'Not Found');
     const type = MODEL_TYPES[name.slice(name.lastIndexOf('.') + 1)];
     // Models keep their names across retraining, so the browser must revalidate (ETag makes that cheap).
-    sendEncoded(req, res, await encoded(abs, { identity: abs }, stats), { 'Content-Type': type, 'Cache-Control': 'no-cache' });
+    await sendEncoded(req, res, encoded(abs, { identity: abs }, stats), { 'Content-Type': type, 'Cache-Control': 'no-cache' });
   };
 }
 
@@ -275,11 +293,12 @@ const APP_TYPES: Record<string, string> = {
 };
 
 /**
- * The app's files that the build compressed but that are not all there in every encoding. The npm
- * package leaves out the .gz files and ORT's raw 14 MB .wasm (its .br stays), which cuts the download by
- * more than half; these files are served from memory, the missing encodings made once. Keyed by URL path.
+ * The app's files by URL path, each with the encodings on disk. Those the build compressed but that are
+ * not there in every encoding are `partial`: the npm package leaves out the .gz files and ORT's raw 14 MB
+ * .wasm (its .br stays), which cuts the download by more than half; they are served from memory, each
+ * missing encoding made the first time a client asks for it.
  */
-function indexPartialEncodings(root: string): Map<string, EncodingSources> {
+function indexApp(root: string): { partial: Map<string, EncodingSources>; onDisk: Map<string, string[]> } {
   const files = new Set<string>();
   const walk = (dir: string): void => {
     for (const d of readdirSync(dir, { withFileTypes: true })) {
@@ -290,10 +309,14 @@ function indexPartialEncodings(root: string): Map<string, EncodingSources> {
     }
   };
   walk(root);
+  const urlPath = (abs: string) => '/' + relative(root, abs).split(sep).join('/');
   const partial = new Map<string, EncodingSources>();
+  const onDisk = new Map<string, string[]>();
   for (const file of files) {
     const base = file.replace(/\.(br|gz)$/, '');
-    if (partial.has(base) || !APP_TYPES[extname(base).slice(1)]) continue;
+    if (onDisk.has(urlPath(base))) continue;
+    onDisk.set(urlPath(base), [base, `${base}.br`, `${base}.gz`].filter((f) => files.has(f)));
+    if (!APP_TYPES[extname(base).slice(1)]) continue;
     const sources: EncodingSources = {
       identity: files.has(base) ? base : undefined,
       br: files.has(`${base}.br`) ? `${base}.br` : undefined,
@@ -302,20 +325,32 @@ function indexPartialEncodings(root: string): Map<string, EncodingSources> {
     const have = [sources.identity, sources.br, sources.gzip].filter(Boolean).length;
     // Nothing precompressed (small files) or everything there: sirv serves it from disk.
     if (have === 3 || !(sources.br || sources.gzip) || !(sources.identity || sources.br)) continue;
-    partial.set(base, sources);
+    partial.set(urlPath(base), sources);
   }
-  return new Map([...partial].map(([abs, sources]) => ['/' + relative(root, abs).split(sep).join('/'), sources]));
+  if (partial.has('/index.html')) partial.set('/', partial.get('/index.html')!);
+  return { partial, onDisk };
 }
 
-function createPartialEncodingHandler(root: string) {
-  const partial = indexPartialEncodings(root);
-  const index = partial.get('/index.html');
-  if (index) partial.set('/', index);
+function createAppFileGuard(root: string) {
+  const { partial, onDisk } = indexApp(root);
   const encoded = createEncodingCache();
-  /** Serves the path if it is one of those files; false if sirv should. */
+  /**
+   * Serves the path itself if its file is partially encoded, or answers 404 if a file sirv would
+   * stream has gone from disk since start-up (sirv's read stream would throw ENOENT and take the
+   * server down). Returns false when sirv should serve it.
+   */
   return (req: IncomingMessage, res: ServerResponse, pathname: string): boolean => {
     const sources = partial.get(pathname);
-    if (!sources) return false;
+    if (!sources) {
+      // The files sirv may map the path to: itself, with .html/.htm, or a folder's index.
+      const folder = pathname.replace(/\/$/, '');
+      const candidates = [pathname, `${pathname}.html`, `${pathname}.htm`, `${folder}/index.html`, `${folder}/index.htm`];
+      if (candidates.some((c) => onDisk.get(c)?.some((f) => !existsSync(f)))) {
+        refuse(res, 404, 'Not Found');
+        return true;
+      }
+      return false;
+    }
     const file = pathname === '/' ? '/index.html' : pathname;
     (async () => {
       let stats: Stats;
@@ -325,7 +360,7 @@ function createPartialEncodingHandler(root: string) {
         return refuse(res, 404, 'Not Found');
       }
       const headers = { 'Content-Type': APP_TYPES[extname(file).slice(1)], 'Cache-Control': cacheControlFor(file) };
-      sendEncoded(req, res, await encoded(file, sources, stats), headers);
+      await sendEncoded(req, res, encoded(file, sources, stats), headers);
     })().catch(() => refuse(res, 500, 'Internal Server Error'));
     return true;
   };
@@ -361,7 +396,7 @@ function createRequestHandler(
     throw new ServeError(`cannot index the web app folder ${root}: ${why}; remove the link or pass another --root`, { cause: err });
   }
   const models = createModelHandler(modelsDir);
-  const partiallyEncoded = createPartialEncodingHandler(root);
+  const appFiles = createAppFileGuard(root);
 
   return (req: IncomingMessage, res: ServerResponse): void => {
     const deadline = setTimeout(() => res.destroy(), limits.responseTimeoutMs);
@@ -390,7 +425,7 @@ function createRequestHandler(
       models(req, res, decodeURIComponent(pathname.slice('/models/'.length))).catch(() => refuse(res, 500, 'Internal Server Error'));
       return;
     }
-    if (partiallyEncoded(req, res, decodeURIComponent(pathname))) return;
+    if (appFiles(req, res, decodeURIComponent(pathname))) return;
     try {
       app(req, res);
     } catch {
