@@ -327,7 +327,6 @@ function indexApp(root: string): { partial: Map<string, EncodingSources>; onDisk
     if (have === 3 || !(sources.br || sources.gzip) || !(sources.identity || sources.br)) continue;
     partial.set(urlPath(base), sources);
   }
-  if (partial.has('/index.html')) partial.set('/', partial.get('/index.html')!);
   return { partial, onDisk };
 }
 
@@ -340,7 +339,8 @@ function createAppFileGuard(root: string) {
    * server down). Returns false when sirv should serve it.
    */
   return (req: IncomingMessage, res: ServerResponse, pathname: string): boolean => {
-    const sources = partial.get(pathname);
+    const file = pathname === '/' ? '/index.html' : pathname;
+    const sources = partial.get(file);
     if (!sources) {
       // The files sirv may map the path to: itself, with .html/.htm, or a folder's index.
       const folder = pathname.replace(/\/$/, '');
@@ -351,7 +351,6 @@ function createAppFileGuard(root: string) {
       }
       return false;
     }
-    const file = pathname === '/' ? '/index.html' : pathname;
     (async () => {
       let stats: Stats;
       try {
