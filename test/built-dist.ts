@@ -20,3 +20,14 @@ export function distUnusable(): string | null {
   const config = Math.max(...['package.json', 'tsup.config.ts'].map((f) => statSync(join(ROOT, f)).mtimeMs));
   return Math.max(newest, config) > built ? 'dist/ is older than src/, package.json or tsup.config.ts (npm run build:ts)' : null;
 }
+
+/**
+ * Skips the test (or the suite, from a hook) while `why` says the build cannot be tested; under CI,
+ * which builds right before testing, that is a failure instead.
+ */
+export function skipUnlessBuilt(context: Mocha.Context, why: string | null, indent = '    '): void {
+  if (!why) return;
+  if (process.env.CI) throw new Error(`CI: ${why}`);
+  console.log(`${indent}(skipped: ${why})`);
+  context.skip();
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DIST, ROOT, distUnusable } from './built-dist.js';
+import { DIST, ROOT, distUnusable, skipUnlessBuilt } from './built-dist.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
 
 /**
@@ -21,11 +21,7 @@ function node(args: string[]) {
 describe('the built package (dist/)', function () {
   this.timeout(60000);
   before(function () {
-    const why = distUnusable();
-    if (why) {
-      console.log(`    (skipped: ${why})`);
-      this.skip();
-    }
+    skipUnlessBuilt(this, distUnusable());
   });
 
   it('the ESM entry recognizes a clip', () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeAlsaFileDevice } from './alsa-file.js';
 import { editDistance, makeDigitString, rng } from './fixtures.js';
-import { ROOT, distUnusable } from '../built-dist.js';
+import { ROOT, distUnusable, skipUnlessBuilt } from '../built-dist.js';
 import { FSDD_RECORDINGS } from '../fsdd.js';
 
 /*
@@ -26,6 +26,18 @@ function digits(args: string[], env: Record<string, string>) {
   });
 }
 
+/**
+ * CI builds the prebuilt addons in .ci/run; a developer checkout builds one here when it is missing or
+ * older than what it is built from (needs what build:native needs, and the cross tools for arm64).
+ */
+function buildIfStale(addon: string, args: string[]): void {
+  const built = existsSync(addon) ? statSync(addon).mtimeMs : 0;
+  const sources = [join(ROOT, 'CMakeLists.txt'), join(ROOT, 'scripts/prebuild.sh'), ...['cmake', 'native'].flatMap((dir) => readdirSync(join(ROOT, dir), { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name)))];
+  if (!sources.some((f) => statSync(f).mtimeMs > built)) return;
+  const r = spawnSync('bash', ['scripts/prebuild.sh', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, npm_config_nodedir: process.env.npm_config_nodedir ?? '/usr' } });
+  assert.equal(r.status, 0, `scripts/prebuild.sh ${args.join(' ')} failed:\n${r.stderr.slice(-2000)}`);
+}
+
 /** No libportaudio among its NEEDED libraries, and nothing exported but its two Node-API entry points. */
 function assertLoadsPortAudioAtRunTimeOnly(addon: string, nm: string): void {
   const needed = execFileSync('readelf', ['-d', addon], { encoding: 'utf8' });
@@ -44,14 +56,7 @@ describe('the prebuilt addon (PortAudio loaded at run time)', function () {
 
   before(function () {
     if (process.platform !== 'linux') this.skip();
-    // CI builds it in .ci/run; a developer checkout builds it here when it is missing or older than
-    // the native sources (needs what build:native needs).
-    const built = existsSync(PREBUILT) ? statSync(PREBUILT).mtimeMs : 0;
-    const sources = [join(ROOT, 'CMakeLists.txt'), ...readdirSync(join(ROOT, 'native'), { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name))];
-    if (sources.some((f) => statSync(f).mtimeMs > built)) {
-      const r = spawnSync('bash', ['scripts/prebuild.sh'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, npm_config_nodedir: process.env.npm_config_nodedir ?? '/usr' } });
-      assert.equal(r.status, 0, `scripts/prebuild.sh failed:\n${r.stderr.slice(-2000)}`);
-    }
+    buildIfStale(PREBUILT, []);
   });
 
   it('links no libportaudio and exports nothing but its Node-API entry points', () => {
@@ -159,12 +164,7 @@ describe('the linux-arm64 prebuilt addon (cross-built, run under qemu-user)', fu
       this.skip();
     }
     assert.deepEqual(missing, [], 'CI installs g++-aarch64-linux-gnu and qemu-user (.ci/run)');
-    const built = existsSync(ARM64) ? statSync(ARM64).mtimeMs : 0;
-    const sources = [join(ROOT, 'CMakeLists.txt'), join(ROOT, 'cmake/aarch64-linux-gnu.cmake'), join(ROOT, 'scripts/prebuild.sh'), ...readdirSync(join(ROOT, 'native'), { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name))];
-    if (sources.some((f) => statSync(f).mtimeMs > built)) {
-      const r = spawnSync('bash', ['scripts/prebuild.sh', '--arch', 'arm64'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, npm_config_nodedir: process.env.npm_config_nodedir ?? '/usr' } });
-      assert.equal(r.status, 0, `scripts/prebuild.sh --arch arm64 failed:\n${r.stderr.slice(-2000)}`);
-    }
+    buildIfStale(ARM64, ['--arch', 'arm64']);
     const node = spawnSync('bash', ['scripts/arm64-node.sh'], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(node.status, 0, node.stderr);
     armNode = node.stdout.trim().split('\n');
@@ -218,12 +218,7 @@ describe('the linux-arm64 prebuilt addon (cross-built, run under qemu-user)', fu
   });
 
   it('the built library recognizes clips on arm64 with it, as on x64', function () {
-    const why = distUnusable();
-    assert.ok(!(why && process.env.CI), `CI: ${why}`);
-    if (why) {
-      console.log(`      (skipped: ${why})`);
-      this.skip();
-    }
+    skipUnlessBuilt(this, distUnusable(), '      ');
     const clips = ['0_nicolas_1.wav', '5_lucas_2.wav', '7_jackson_0.wav', '9_yweweler_3.wav'].map((f) => join(FSDD_RECORDINGS, f));
     const script = `
       const { DigitRecognizer, loadFeatureBackend } = await import('./dist/index.js');
@@ -244,13 +239,8 @@ describe('the linux-arm64 prebuilt addon (cross-built, run under qemu-user)', fu
     for (let i = 0; i < clips.length; i++) assert.ok(Math.abs(arm.out[i].confidence - x64.out[i].confidence) < 0.02, `clip ${i}: ${arm.out[i].confidence} vs ${x64.out[i].confidence}`);
   });
   it('with Debian\'s arm64 libportaudio2: `digits listen` captures through PortAudio on arm64 (ALSA file device)', function () {
-    const why = distUnusable();
     const lib = '/usr/lib/aarch64-linux-gnu/libportaudio.so.2';
-    assert.ok(!(why && process.env.CI), `CI: ${why}`);
-    if (why || (!existsSync(lib) && !process.env.CI)) {
-      console.log(`      (skipped: ${why ?? `${lib} is missing: dpkg --add-architecture arm64 && apt-get install libportaudio2:arm64`})`);
-      this.skip();
-    }
+    skipUnlessBuilt(this, distUnusable() ?? (existsSync(lib) ? null : `${lib} is missing: dpkg --add-architecture arm64 && apt-get install libportaudio2:arm64`), '      ');
     const spoken = makeDigitString('4071', 'george', rng(17), {});
     const dev = makeAlsaFileDevice(spoken.samples, 8000);
     try {
