@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import onnxProto from 'onnx-proto';
+import { decodeModelProto, encodeModelProto } from '../src/train/onnx/proto.js';
 import {
   AudioInputError,
   BackendUnavailableError,
@@ -37,9 +37,9 @@ before(() => {
   writeFileSync(p.corrupt, Buffer.from('RIFF\x10\x00\x00\x00WAVEdata\xff\xff\xff\xff'));
   copyFileSync(clip, p.notOnnx);
   model = readFileSync('models/default.onnx');
-  const proto = onnxProto.onnx.ModelProto.decode(model);
+  const proto = decodeModelProto(model);
   proto.metadataProps = [];
-  writeFileSync(p.noMeta, onnxProto.onnx.ModelProto.encode(proto).finish());
+  writeFileSync(p.noMeta, encodeModelProto(proto));
 });
 
 async function rejectsWith(promise: Promise<unknown> | (() => unknown), type: new (...a: never[]) => Error, message: RegExp): Promise<void> {

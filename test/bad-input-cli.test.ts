@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import onnxProto from 'onnx-proto';
+import { decodeModelProto, encodeModelProto } from '../src/train/onnx/proto.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
 import { monoWav } from './fixtures/wav.js';
 
@@ -43,9 +43,9 @@ before(() => {
   writeFileSync(f.emptyOnnx, '');
   const model = readFileSync('models/default.onnx');
   writeFileSync(f.truncatedOnnx, model.subarray(0, Math.floor(model.length / 3)));
-  const proto = onnxProto.onnx.ModelProto.decode(model);
+  const proto = decodeModelProto(model);
   proto.metadataProps = [];
-  writeFileSync(f.noMetaOnnx, onnxProto.onnx.ModelProto.encode(proto).finish());
+  writeFileSync(f.noMetaOnnx, encodeModelProto(proto));
   writeFileSync(f.badJson, '{"modelTopology": ');
   writeFileSync(f.badCsv, `file,label\n${f.missingWav},3\n`);
   mkdirSync(f.loopRoot);

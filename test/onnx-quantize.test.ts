@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import onnxProto from 'onnx-proto';
+import { decodeModelProto, encodeModelProto } from '../src/train/onnx/proto.js';
 import { ort } from '../src/model/ort.js';
 import { ModelError } from '../src/errors.js';
 import { resolveFeatureConfig } from '../src/features/config.js';
@@ -165,7 +165,7 @@ describe('int8 quantization', function () {
       const file = join(mkdtempSync(join(tmpdir(), 'sd-int4-')), 'optimized.onnx');
       await (await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, optimizedModelFilePath: file, graphOptimizationLevel: 'extended' })).release();
       // Read with the plain schema: the optimized graph holds onnxruntime's own ops (QGemm, ...).
-      return (onnxProto.onnx.ModelProto.decode(readFileSync(file)).graph?.node ?? []).map((n) => n.opType ?? '').sort();
+      return (decodeModelProto(readFileSync(file)).graph?.node ?? []).map((n) => n.opType ?? '').sort();
     };
     const ops4 = await optimized(int4);
     assert.deepEqual(ops4, await optimized(int8));
@@ -200,6 +200,11 @@ describe('int8 quantization', function () {
     await reject(quantizeModel(int8, calib), /already int8/);
     await reject(quantizeModel(fp32, calib, { ops: 'fast' as never }), /unknown op set/);
     await reject(quantizeModel(fp32, calib, { int4MinWeights: 0 }), /int4MinWeights/);
+    // Weights kept in a file beside the model (TensorProto.data_location EXTERNAL) are named, not read as empty.
+    const external = decodeModelProto(fp32);
+    const weight = external.graph!.initializer![0];
+    Object.assign(weight, { rawData: new Uint8Array(0), dataLocation: 1 });
+    await reject(quantizeModel(encodeModelProto(external), calib), new RegExp(`'${weight.name}' keeps its data in an external file`));
   });
 });
 

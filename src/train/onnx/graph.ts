@@ -1,8 +1,5 @@
-import onnxProto, { type onnx as pb } from 'onnx-proto';
 import { ModelError } from '../../errors.js';
-
-// onnx-proto is protobufjs-generated CommonJS; its namespace object is the default export under ESM.
-const { onnx } = onnxProto;
+import * as pb from './proto.js';
 
 /**
  * A small in-memory ONNX graph that the exporter builds, the optimizer rewrites and the quantizer
@@ -164,27 +161,27 @@ export function sortTopologically(g: Graph): void {
   g.nodes = out;
 }
 
-function tensorToProto(t: Initializer): pb.ITensorProto {
+function tensorToProto(t: Initializer): pb.TensorProto {
   const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   return { name: t.name, dataType: ELEM_CODE[t.type], dims: t.dims, rawData: new Uint8Array(bytes) };
 }
 
-function attrToProto(name: string, a: Attr): pb.IAttributeProto {
+function attrToProto(name: string, a: Attr): pb.AttributeProto {
   switch (a.kind) {
     case 'int':
-      return { name, type: onnx.AttributeProto.AttributeType.INT, i: a.v };
+      return { name, type: pb.AttributeType.INT, i: a.v };
     case 'float':
-      return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f: a.v };
+      return { name, type: pb.AttributeType.FLOAT, f: a.v };
     case 'ints':
-      return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: a.v };
+      return { name, type: pb.AttributeType.INTS, ints: a.v };
     case 'floats':
-      return { name, type: onnx.AttributeProto.AttributeType.FLOATS, floats: a.v };
+      return { name, type: pb.AttributeType.FLOATS, floats: a.v };
     case 'string':
-      return { name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(a.v) };
+      return { name, type: pb.AttributeType.STRING, s: new TextEncoder().encode(a.v) };
   }
 }
 
-function valueInfoToProto(v: ValueInfo): pb.IValueInfoProto {
+function valueInfoToProto(v: ValueInfo): pb.ValueInfoProto {
   return {
     name: v.name,
     type: {
@@ -198,7 +195,7 @@ function valueInfoToProto(v: ValueInfo): pb.IValueInfoProto {
 
 export function encodeModel(m: OnnxModel): Uint8Array {
   const g = m.graph;
-  const proto = onnx.ModelProto.create({
+  return pb.encodeModelProto({
     // IR version 8 is what opset 17 shipped with (ONNX 1.12).
     irVersion: 8,
     opsetImport: [{ domain: '', version: m.opset }],
@@ -219,16 +216,17 @@ export function encodeModel(m: OnnxModel): Uint8Array {
     },
     metadataProps: Object.entries(m.metadata).map(([key, value]) => ({ key, value })),
   });
-  return onnx.ModelProto.encode(proto).finish();
 }
 
-const toNum = (v: number | { toNumber(): number } | null | undefined): number =>
+const toNum = (v: pb.Int64 | null | undefined): number =>
   v == null ? 0 : typeof v === 'number' ? v : v.toNumber();
 
-function tensorFromProto(t: pb.ITensorProto): Initializer {
+function tensorFromProto(t: pb.TensorProto): Initializer {
   const type = CODE_ELEM.get(t.dataType ?? 0);
   const name = t.name ?? '';
   if (!type) throw new ModelError(`initializer '${name}' has unsupported data type ${t.dataType}`);
+  if (t.dataLocation === pb.DATA_LOCATION_EXTERNAL)
+    throw new ModelError(`initializer '${name}' keeps its data in an external file; save the model with its weights inside (one .onnx file)`);
   const dims = (t.dims ?? []).map(toNum);
   const count = dims.reduce((a, b) => a * b, 1);
   let data: TensorData;
@@ -244,8 +242,8 @@ function tensorFromProto(t: pb.ITensorProto): Initializer {
   return { name, type, dims, data };
 }
 
-function attrFromProto(a: pb.IAttributeProto): Attr | null {
-  const T = onnx.AttributeProto.AttributeType;
+function attrFromProto(a: pb.AttributeProto): Attr | null {
+  const T = pb.AttributeType;
   switch (a.type) {
     case T.INT:
       return int(toNum(a.i));
@@ -262,7 +260,7 @@ function attrFromProto(a: pb.IAttributeProto): Attr | null {
   }
 }
 
-function valueInfoFromProto(v: pb.IValueInfoProto): ValueInfo {
+function valueInfoFromProto(v: pb.ValueInfoProto): ValueInfo {
   const tt = v.type?.tensorType;
   const dims = tt?.shape?.dim;
   return {
@@ -279,7 +277,7 @@ function valueInfoFromProto(v: pb.IValueInfoProto): ValueInfo {
 export function decodeModel(bytes: Uint8Array): OnnxModel {
   let proto: pb.ModelProto;
   try {
-    proto = onnx.ModelProto.decode(bytes);
+    proto = pb.decodeModelProto(bytes);
   } catch (err) {
     throw new ModelError(`not an ONNX model (protobuf decoding failed: ${(err as Error).message}); pass a .onnx file`, { cause: err });
   }
