@@ -1,10 +1,10 @@
 /**
  * How much a short labelled enrollment would win on a voice the model never heard: for each
  * leave-one-speaker-out fold model (`digits train --loso S --fold-models` writes <run>/<S>/model.onnx),
- * the held-out speaker's last takes (49, 48, ...) of each digit are the enrollment ("say 0 to 9"),
+ * the held-out speaker's last takes of each digit (the highest take numbers) are the enrollment ("say 0 to 9"),
  * the model's last layer (the Gemm the softmax reads) is refitted on their pooled embeddings, and
  * the speaker's other clips are scored before and after.
- *   npx tsx scripts/loso-enroll.ts RUN_DIR [RUN_DIR ...] [--per-digit 1,3] [--l2 0.1] [--steps 300] [--json]
+ *   npx tsx scripts/loso-enroll.ts RUN_DIR [RUN_DIR ...] [--data DIR] [--per-digit 1,3] [--l2 0.1] [--steps 300] [--json]
  * The refit: softmax cross-entropy on the enrollment clips plus l2 × the squared distance to the
  * trained weights, full-batch gradient descent (rate 0.05). A measurement, not a library feature.
  */
@@ -12,20 +12,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readWavFile } from '../src/audio/index.js';
+import { type FsddClip, listFsddClips } from '../src/data/clips.js';
+import { loadFsdd } from '../src/data/fsdd.js';
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import { MODEL_OUTPUT_NAME } from '../src/model/metadata.js';
 import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
-import { FSDD_RECORDINGS } from '../test/fsdd.js';
 
 const { values, positionals: runs } = parseArgs({
   allowPositionals: true,
-  options: { 'per-digit': { type: 'string' }, l2: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' } },
+  options: { data: { type: 'string' }, 'per-digit': { type: 'string' }, l2: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' } },
 });
 const perDigitCounts = (values['per-digit'] ?? '1,3').split(',').map(Number);
 const l2 = Number(values.l2 ?? 0.1);
 const steps = Number(values.steps ?? 300);
 if (runs.length === 0 || perDigitCounts.some((k) => !(Number.isInteger(k) && k >= 1 && k <= 25)) || !(l2 >= 0) || !(steps >= 1)) {
-  process.stderr.write('usage: npx tsx scripts/loso-enroll.ts RUN_DIR [RUN_DIR ...] [--per-digit 1,3] [--l2 0.1] [--steps 300] [--json]\n');
+  process.stderr.write('usage: npx tsx scripts/loso-enroll.ts RUN_DIR [RUN_DIR ...] [--data DIR] [--per-digit 1,3] [--l2 0.1] [--steps 300] [--json]\n');
   process.exit(2);
 }
 
@@ -36,12 +37,13 @@ interface Clip {
   probabilities: Float32Array;
 }
 
-/** The held-out speaker's 500 clips through the fold model, with the pooled embedding the last layer reads. */
+const fsddClips = listFsddClips((await loadFsdd({ data: values.data })).dir);
+
+/** The held-out speaker's clips through the fold model, with the pooled embedding the last layer reads. */
 async function speakerClips(modelPath: string, speaker: string): Promise<{ clips: Clip[]; weights: number[][]; bias: number[] }> {
   const model = decodeModel(new Uint8Array(fs.readFileSync(modelPath)));
-  const gemms = model.graph.nodes.filter((n) => n.op === 'Gemm');
-  const last = gemms[gemms.length - 1];
-  const pool = model.graph.nodes.find((n) => n.outputs.includes(last.inputs[0]));
+  const last = model.graph.nodes.filter((n) => n.op === 'Gemm').pop();
+  const pool = last && model.graph.nodes.find((n) => n.outputs.includes(last.inputs[0]));
   if (!last || !pool || model.graph.nodes.some((n) => n !== last && n.inputs.includes(pool.outputs[0])))
     throw new Error(`${modelPath}: not a single model whose last layer reads a pooled embedding (a fused ensemble is not supported)`);
   const w = model.graph.initializers.get(last.inputs[1])!;
@@ -57,12 +59,10 @@ async function speakerClips(modelPath: string, speaker: string): Promise<{ clips
   const recognizer = await DigitRecognizer.load({ model: encodeModel(model) });
   const clips: Clip[] = [];
   try {
-    const files: { digit: number; take: number; file: string }[] = [];
-    for (let digit = 0; digit < 10; digit++)
-      for (let take = 0; take < 50; take++) files.push({ digit, take, file: path.join(FSDD_RECORDINGS, `${digit}_${speaker}_${take}.wav`) });
+    const files: FsddClip[] = fsddClips.filter((c) => c.speaker === speaker);
     for (let i = 0; i < files.length; i += 64) {
       const batch = files.slice(i, i + 64);
-      const inputs = await Promise.all(batch.map(async (f) => readWavFile(f.file)));
+      const inputs = await Promise.all(batch.map(async (f) => readWavFile(f.path)));
       const outs = await recognizer.graphOutputs(inputs, [MODEL_OUTPUT_NAME, pool.outputs[0]]);
       outs.forEach(([probabilities, embedding], j) => clips.push({ digit: batch[j].digit, take: batch[j].take, probabilities, embedding: Array.from(embedding) }));
     }
@@ -111,8 +111,9 @@ for (const run of runs) {
   for (const speaker of speakers.sort()) {
     const { clips, weights, bias } = await speakerClips(path.join(run, speaker, 'model.onnx'), speaker);
     for (const k of perDigitCounts) {
-      const enroll = clips.filter((c) => c.take >= 50 - k);
-      const test = clips.filter((c) => c.take < 50 - k);
+      // Each digit's k highest takes.
+      const enroll = clips.filter((c) => clips.filter((o) => o.digit === c.digit && o.take > c.take).length < k);
+      const test = clips.filter((c) => !enroll.includes(c));
       const { w, b } = refit(enroll, weights, bias);
       const before = test.filter((c) => argmaxDigit(c.probabilities) === c.digit).length / test.length;
       const after = test.filter((c) => argmaxDigit(logits(c.embedding, w, b)) === c.digit).length / test.length;

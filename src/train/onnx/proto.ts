@@ -5,8 +5,7 @@ import protobuf from 'protobufjs';
  * and the quantizer and ensemble tools read back: models, graphs, nodes, attributes of plain
  * values, tensors and value infos. Field numbers are the schema's; fields left out here are
  * skipped when decoding (a model that needs them, e.g. a tensor attribute, is refused by
- * graph.ts with a clear message). Repeated numbers are written packed, as proto3 does.
- * Inference never loads this: it reads what it needs with protobufjs/minimal (src/model).
+ * graph.ts with a clear message). Inference never loads this: it reads what it needs with protobufjs/minimal (src/model).
  */
 // Each field with explicit presence (proto2's, as ONNX's own schema declares it: a value is
 // written whenever it is set, zero included) and repeated numbers packed. protobufjs takes a field
