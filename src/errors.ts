@@ -66,3 +66,10 @@ export class ServeError extends SpokenDigitsError {
     super('ERR_SERVE', message, options);
   }
 }
+
+/** Speaker enrollment cannot run: unlabelled or missing digits, a model without a refittable last layer. */
+export class EnrollmentError extends SpokenDigitsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_ENROLLMENT', message, options);
+  }
+}

@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   export: () => import('./commands/export.js'),
   quantize: () => import('./commands/quantize.js'),
   ensemble: () => import('./commands/ensemble.js'),
+  enroll: () => import('./commands/enroll.js'),
   listen: () => import('./commands/listen.js'),
   train: () => import('./commands/train.js'),
 };

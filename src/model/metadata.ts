@@ -32,9 +32,12 @@ export const METADATA_KEYS = {
  * speechTrim — JSON {dropDb, marginMs, keepWithinDb}: the model was trained on clips cut to their
  * speech by the DSP core's speechExtent with these settings (WHOLE_CLIP_SPEECH_TRIM), so a whole clip
  * is cut the same way before its features; absent: the whole clip goes in.
+ * enrollment — JSON EnrollmentRecord (src/model/enroll.ts): the model is a base model personalized
+ * to one speaker by `digits enroll`; absent: it is not.
  */
 export const OPTIONAL_METADATA_KEYS = {
   speechTrim: 'spoken_digits.speech_trim',
+  enrollment: 'spoken_digits.enrollment',
 } as const;
 
 /** How clips are cut to their speech before features (see OPTIONAL_METADATA_KEYS.speechTrim). */

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import protobuf from 'protobufjs/minimal.js';
 import { ModelError } from '../errors.js';
 import { type FeatureConfig, resolveFeatureConfig } from '../features/config.js';
+import { MAX_VOICE_SHIFT, MIN_VOICE_SHIFT } from '../audio/voice-shift.js';
 import { METADATA_FORMAT_VERSION, METADATA_KEYS, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, OPTIONAL_METADATA_KEYS, type SpeechTrim } from './metadata.js';
 
 /** The parts of an onnx.ModelProto that inference checks. */
@@ -78,6 +79,11 @@ export interface ModelMetadata {
   metrics: Record<string, unknown>;
   /** How clips are cut to their speech before features; null: the model takes whole clips. */
   speechTrim: SpeechTrim | null;
+  /**
+   * How the model was personalized to a speaker (`digits enroll`, an EnrollmentRecord); null: it was
+   * not. Its voiceShift is the shift recognizers hear every input at unless told otherwise.
+   */
+  enrollment: ({ voiceShift: number } & Record<string, unknown>) | null;
   /** ONNX opset of the default domain. */
   opset: number;
 }
@@ -140,6 +146,14 @@ export function parseModelMetadata(bytes: Uint8Array, source = 'model'): ModelMe
       );
     speechTrim = { dropDb: t.dropDb, marginMs: t.marginMs, keepWithinDb };
   }
+  let enrollment: ModelMetadata['enrollment'] = null;
+  if (props.has(OPTIONAL_METADATA_KEYS.enrollment)) {
+    const e = parseJson(OPTIONAL_METADATA_KEYS.enrollment, get(OPTIONAL_METADATA_KEYS.enrollment), source) as Record<string, unknown> | null;
+    const shift = e?.voiceShift ?? 1;
+    if (!e || typeof e !== 'object' || Array.isArray(e) || !(typeof shift === 'number' && shift >= MIN_VOICE_SHIFT && shift <= MAX_VOICE_SHIFT))
+      throw new ModelError(`${source}: metadata enrollment must be a JSON object whose voiceShift is from ${MIN_VOICE_SHIFT} to ${MAX_VOICE_SHIFT}`);
+    enrollment = { ...e, voiceShift: shift };
+  }
   const opset = outline.opsets.get('') ?? outline.opsets.get('ai.onnx') ?? 0;
   return {
     formatVersion,
@@ -151,6 +165,7 @@ export function parseModelMetadata(bytes: Uint8Array, source = 'model'): ModelMe
     training: parseJson(METADATA_KEYS.training, get(METADATA_KEYS.training), source) as Record<string, unknown>,
     metrics: parseJson(METADATA_KEYS.metrics, get(METADATA_KEYS.metrics), source) as Record<string, unknown>,
     speechTrim,
+    enrollment,
     opset,
   };
 }

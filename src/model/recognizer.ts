@@ -59,7 +59,8 @@ export interface RecognizerOptions {
   /**
    * Shift every input's pitch and formants by this factor before the features (default 1: off), to
    * bring a speaker's voice toward the voices the model knows; `VoiceAdapter` finds it for a
-   * speaker. Between MIN_VOICE_SHIFT and MAX_VOICE_SHIFT.
+   * speaker. Between MIN_VOICE_SHIFT and MAX_VOICE_SHIFT. A model personalized by `digits enroll`
+   * brings the shift its speaker was enrolled at, used when this is not given.
    */
   voiceShift?: number;
 }
@@ -74,7 +75,8 @@ export function defaultModelPath(): string {
   throw new ModelError(`no default model found in ${dir}; pass a model path (--model FILE)`);
 }
 
-async function readModelBytes(model: string | Uint8Array | undefined): Promise<{ bytes: Uint8Array; source: string }> {
+/** The bytes of a model given as a path or bytes (the shipped default when omitted), and what to call it in messages. */
+export async function readModelBytes(model: string | Uint8Array | undefined): Promise<{ bytes: Uint8Array; source: string }> {
   if (model instanceof Uint8Array) return { bytes: model, source: 'model bytes' };
   const path = model ?? defaultModelPath();
   try {
@@ -117,7 +119,7 @@ export class DigitRecognizer {
     this.threshold = args.options.threshold ?? args.info.rejection.threshold;
     this.silenceDb = args.options.silenceDb ?? -60;
     this.maxDurationSec = args.options.maxDurationSec ?? 60;
-    this.voiceShift = args.options.voiceShift ?? 1;
+    this.voiceShift = args.options.voiceShift ?? args.info.enrollment?.voiceShift ?? 1;
   }
 
   /** The pitch and formant factor applied to every input (RecognizerOptions.voiceShift); 1 is off. */

@@ -62,10 +62,10 @@ export interface ClipInput {
  * One loaded model in the browser: its metadata (the feature config comes from the file), the wasm
  * DSP core's extractor and an onnxruntime-web session. DigitRecognizer's counterpart: the same
  * features, model and decision rule. Like it, it can hear every input at a voice shift (`voiceShift`,
- * set by a VoiceAdapter).
+ * set by a VoiceAdapter; a model personalized by `digits enroll` starts at the shift it was enrolled at).
  */
 export class WebRecognizer {
-  private shift = 1;
+  private shift: number;
 
   private constructor(
     readonly url: string,
@@ -74,7 +74,9 @@ export class WebRecognizer {
     private readonly backend: FeatureBackend,
     private readonly extractor: FeatureExtractor,
     private readonly session: ort.InferenceSession,
-  ) {}
+  ) {
+    this.shift = info.enrollment?.voiceShift ?? 1;
+  }
 
   /**
    * Loads a spoken-digits ONNX model: a URL to fetch (e.g. a copy of the package's

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { AudioInputError } from '../../errors.js';
+import { readModelMetadata } from '../../model/read-metadata.js';
 
 interface ListenOptions {
   input?: string;
@@ -55,9 +56,9 @@ export function register(program: Command): void {
     .option('--duration <s>', 'stop after this many seconds of audio')
     .option('--no-split', 'do not split segments that hold several digits')
     .option('--no-adapt-voice', "do not adapt to the speaker's voice (by default a voice shift is learnt from the digits heard, no labels: fewer errors on voices the model never heard)")
-    .option('--adapt-voice', 'adapt to the speaker\'s voice (the default; kept for scripts that pass it)')
+    .option('--adapt-voice', "adapt to the speaker's voice (the default, except with a personal model made by digits enroll)")
     .option('--list-devices', 'list capture devices and exit')
-    .action(async (opts: ListenOptions) => {
+    .action(async (opts: ListenOptions, command: Command) => {
       const stream = await import('../../stream/index.js');
       if (opts.listDevices) {
         const { backend, devices } = stream.listInputDevices();
@@ -99,13 +100,17 @@ export function register(program: Command): void {
           bufferSeconds: Math.max(2, (latency ?? 0) * 2),
         });
       }
+      // A personal model (digits enroll) already hears its speaker at the shift it was enrolled at:
+      // an adapter would start over from no shift, so it runs only when asked for.
+      const enrolled = opts.model !== undefined && (await readModelMetadata(opts.model)).enrollment !== null;
+      const adaptVoice = opts.adaptVoice !== false && !(enrolled && command.getOptionValueSource('adaptVoice') === 'default');
       const listener = await stream.Listener.create({
         model: opts.model,
         threshold,
         sensitivity,
         stringPauseMs,
         split: opts.split === false ? false : undefined,
-        adaptVoice: opts.adaptVoice !== false,
+        adaptVoice,
         levelIntervalMs: opts.json ? 250 : 50,
         maxDurationMs: opts.duration === undefined ? undefined : num(opts.duration, '--duration', 0.01, 1e7)! * 1000,
       });

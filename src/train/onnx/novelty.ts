@@ -5,10 +5,11 @@ import { parseModelMetadata } from '../../model/read-metadata.js';
 import { type FsddClip } from '../../data/clips.js';
 import { loadClip } from '../../data/local.js';
 import { type FeatureBackend } from '../../features/backend.js';
-import { type AudioInput, DigitRecognizer } from '../../model/recognizer.js';
+import { type AudioInput } from '../../model/recognizer.js';
 import { makeNoise, mixAtSnr } from '../augment.js';
 import { type SyntheticSet, loadWordAudio, wordExcerpt } from '../dataset.js';
 import { Rng } from '../random.js';
+import { probeModel, withGraphOutputs } from './probe.js';
 import { type Graph, type GraphNode, decodeModel, encodeModel, int, ints, sortTopologically } from './graph.js';
 
 /**
@@ -73,15 +74,6 @@ function pooledOutputNames(g: Graph): string[] {
   return g.nodes.map((n) => n.outputs[0]).filter((o) => /^m\d+\/gap$/.test(o));
 }
 
-/** The model with its members' pooled embeddings as extra graph outputs (for DigitRecognizer.graphOutputs). */
-export function withPooledOutputs(model: Uint8Array): { bytes: Uint8Array; names: string[] } {
-  const m = decodeModel(model);
-  const names = pooledOutputNames(m.graph);
-  if (names.length === 0) throw new ModelError('the model has no member pooling outputs (m<k>/gap): a fused ensemble of pooled members is needed');
-  m.graph.outputs.push(...names.map((name) => ({ name, type: 'float' as const, shape: null })));
-  return { bytes: encodeModel(m), names };
-}
-
 function whitening(rows: number[][], groupOf: (i: number) => number, means: Matrix, shrink: number): Matrix {
   const dims = means.columns;
   const centred = new Matrix(rows.map((r, i) => r.map((v, j) => v - means.get(groupOf(i), j))));
@@ -113,23 +105,17 @@ function meansOf(rows: number[][], groupOf: (i: number) => number, groups: numbe
   return sums.divColumnVector(counts);
 }
 
+/** The names of a fused ensemble's pooled member embeddings, and the model with them as extra graph outputs. */
+export function withPooledOutputs(model: Uint8Array): { bytes: Uint8Array; names: string[] } {
+  const names = pooledOutputNames(decodeModel(model).graph);
+  if (names.length === 0) throw new ModelError('the model has no member pooling outputs (m<k>/gap): a fused ensemble of pooled members is needed');
+  return { bytes: withGraphOutputs(model, names), names };
+}
+
 /** Each input's pooled embedding (members concatenated) and probabilities, fed as the recognizer feeds the model. */
 export async function pooledEmbeddings(model: Uint8Array, inputs: readonly AudioInput[]): Promise<{ embeddings: number[][]; probabilities: Float32Array[] }> {
-  const { bytes, names } = withPooledOutputs(model);
-  const recognizer = await DigitRecognizer.load({ model: bytes });
-  const embeddings: number[][] = [];
-  const probabilities: Float32Array[] = [];
-  try {
-    for (let i = 0; i < inputs.length; i += 64) {
-      for (const [p, ...pools] of await recognizer.graphOutputs(inputs.slice(i, i + 64), [MODEL_OUTPUT_NAME, ...names])) {
-        probabilities.push(p);
-        embeddings.push(pools.flatMap((x) => Array.from(x)));
-      }
-    }
-  } finally {
-    await recognizer.dispose();
-  }
-  return { embeddings, probabilities };
+  const rows = await probeModel(model, withPooledOutputs(model).names, inputs);
+  return { probabilities: rows.map(([p]) => p), embeddings: rows.map(([, ...pools]) => pools.flatMap((x) => Array.from(x))) };
 }
 
 /** What a gate is fitted on: labelled digits and "none" clips, as audio. */

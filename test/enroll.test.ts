@@ -1,0 +1,261 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readWavFile } from '../src/audio/index.js';
+import { voiceShift } from '../src/audio/voice-shift.js';
+import { digitOfPath } from '../src/cli/commands/enroll.js';
+import { listFsddClips } from '../src/data/index.js';
+import { EnrollmentError, ModelError } from '../src/errors.js';
+import { loadFeatureBackend } from '../src/features/index.js';
+import { type EnrollmentClip, enrollSpeaker, refitHead } from '../src/model/enroll.js';
+import { OPTIONAL_METADATA_KEYS } from '../src/model/metadata.js';
+import { parseModelMetadata } from '../src/model/read-metadata.js';
+import { DigitRecognizer } from '../src/model/recognizer.js';
+import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
+import { findClassifierHeads, replaceHeadWeights } from '../src/train/onnx/heads.js';
+import { probeModel } from '../src/train/onnx/probe.js';
+import { FSDD_RECORDINGS } from './fsdd.js';
+import { rng } from './stream/fixtures.js';
+
+const FP32 = new Uint8Array(readFileSync('models/default.onnx'));
+const INT8 = new Uint8Array(readFileSync('models/default.int8.onnx'));
+const SMALL = new Uint8Array(readFileSync('models/small.onnx'));
+const clipsOf = (speaker: string, takes: number[]) => listFsddClips(FSDD_RECORDINGS).filter((c) => c.speaker === speaker && takes.includes(c.take));
+const softmax = (z: number[]) => {
+  const m = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+};
+
+describe('classifier heads of a model graph (src/train/onnx/heads.ts)', function () {
+  this.timeout(60_000);
+  const sample = clipsOf('theo', [0]).map((c) => c.path);
+
+  it('finds one head per member, with int8 weights dequantized to about the fp32 ones', () => {
+    const [fp32, int8, small] = [FP32, INT8, SMALL].map((m) => findClassifierHeads(decodeModel(m).graph));
+    assert.equal(fp32.length, 2);
+    assert.equal(int8.length, 2);
+    assert.equal(small.length, 1);
+    fp32.forEach((h, k) => {
+      assert.equal(h.classes, 11);
+      assert.equal(int8[k].dims, h.dims);
+      const scale = Math.max(...h.weights.map(Math.abs)) / 127;
+      h.weights.forEach((w, i) => assert.ok(Math.abs(w - int8[k].weights[i]) <= scale * 1.01, `weight ${i}: ${w} vs ${int8[k].weights[i]}`));
+    });
+  });
+
+  it('a head given its own weights back computes what the model did (fp32 exactly; int8 without its logits\' quantization)', async () => {
+    for (const [model, tolerance] of [
+      [FP32, 1e-6],
+      [INT8, 0.02],
+    ] as const) {
+      const m = decodeModel(model);
+      for (const head of findClassifierHeads(m.graph)) replaceHeadWeights(m.graph, head, head.weights, head.bias);
+      const [before, after] = await Promise.all([probeModel(model, [], sample), probeModel(encodeModel(m), [], sample)]);
+      before.forEach(([p], i) => p.forEach((v, k) => assert.ok(Math.abs(v - after[i][0][k]) <= tolerance, `clip ${i} class ${k}: ${v} vs ${after[i][0][k]}`)));
+    }
+  });
+
+  it('new weights give the mean of each member\'s softmax over its embedding, as computed by hand', async () => {
+    const m = decodeModel(INT8);
+    const heads = findClassifierHeads(m.graph);
+    const r = rng(3);
+    const fresh = heads.map((h) => ({ weights: h.weights.map((w) => w + 0.3 * (r() - 0.5)), bias: h.bias.map((b) => b + 0.3 * (r() - 0.5)) }));
+    const rows = await probeModel(INT8, heads.map((h) => h.embedding), sample);
+    heads.forEach((h, k) => replaceHeadWeights(m.graph, h, fresh[k].weights, fresh[k].bias));
+    assert.ok(!m.graph.nodes.some((n) => n.op === 'DequantizeLinear' && heads.some((h) => n.outputs.includes(h.gemm.inputs[1]))), 'the old int8 weights are gone');
+    const personal = await probeModel(encodeModel(m), [], sample);
+    rows.forEach((row, i) => {
+      const expected = heads
+        .map((h, k) => softmax(Array.from({ length: h.classes }, (_, c) => row[1 + k].reduce((s, e, j) => s + e * fresh[k].weights[j * h.classes + c], fresh[k].bias[c]))))
+        .reduce((acc, p) => acc.map((v, c) => v + p[c] / heads.length), new Array<number>(heads[0].classes).fill(0));
+      expected.forEach((v, c) => assert.ok(Math.abs(v - personal[i][0][c]) < 1e-5, `clip ${i} class ${c}: ${v} vs ${personal[i][0][c]}`));
+    });
+  });
+
+  it('a graph without a Gemm feeding a Softmax has no head: ModelError', () => {
+    const m = decodeModel(SMALL);
+    m.graph.nodes.filter((n) => n.op === 'Softmax').forEach((n) => (n.op = 'Sigmoid'));
+    assert.throws(() => findClassifierHeads(m.graph, 'x.onnx'), (e: unknown) => e instanceof ModelError && /x\.onnx: no classifier head/.test(e.message));
+  });
+});
+
+describe('refitHead: the last layer refitted on labelled embeddings', () => {
+  const dims = 4;
+  const classes = 3;
+  // Trained weights that confuse classes 1 and 2 (both read dimension 1).
+  const weights = Float32Array.from([3, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0]);
+  const head = { dims, classes, weights, bias: new Float32Array(classes) };
+  const embeddings = [
+    [1, 0, 0, 0],
+    [0, 1, 0, 0],
+    [0, 1, 1, 0],
+  ];
+  const targets = [0, 1, 2];
+  const top = (w: Float32Array, b: Float32Array, e: number[]) => {
+    const z = Array.from({ length: classes }, (_, c) => e.reduce((s, v, i) => s + v * w[i * classes + c], b[c]));
+    return z.indexOf(Math.max(...z));
+  };
+
+  it('learns what the clips say, and held by a large l2 stays at the trained weights', () => {
+    const fitted = refitHead(head, embeddings, targets, { l2: 0.1, steps: 300, learningRate: 0.5 });
+    assert.deepEqual(embeddings.map((e) => top(fitted.weights, fitted.bias, e)), targets);
+    const held = refitHead(head, embeddings, targets, { l2: 1e3, steps: 300, learningRate: 1e-3 });
+    held.weights.forEach((w, i) => assert.ok(Math.abs(w - weights[i]) < 0.01));
+    assert.deepEqual(refitHead(head, embeddings, targets, { l2: 0.1, steps: 300, learningRate: 0.5 }), fitted, 'deterministic');
+  });
+
+  it('a refit that diverges is refused, not returned as NaN weights', () => {
+    assert.throws(() => refitHead(head, [[1e200, 0, 0, 0]], [1], { l2: 0, steps: 5, learningRate: 10 }), EnrollmentError);
+  });
+});
+
+describe('enrollSpeaker / digits enroll: a personal model from labelled clips of one voice', function () {
+  this.timeout(240_000);
+  const work = mkdtempSync(join(tmpdir(), 'sd-enroll-'));
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  /**
+   * A stranger made from a voice the model knows: nicolas' FSDD test clips (takes 0-4) with pitch and
+   * formants lowered to x0.75, the deepest the shipped model's training augmentation reaches. The
+   * shipped model gets about half of them.
+   */
+  async function deepNicolas(takes: number[]): Promise<(EnrollmentClip & { take: number })[]> {
+    const backend = await loadFeatureBackend({});
+    return Promise.all(
+      clipsOf('nicolas', takes).map(async (c) => {
+        const a = await readWavFile(c.path);
+        return { digit: c.digit, take: c.take, input: { samples: voiceShift(a.samples, a.sampleRate, 0.75, backend), sampleRate: a.sampleRate } };
+      }),
+    );
+  }
+  const decided = async (model: Uint8Array | string, clips: EnrollmentClip[]) => {
+    const r = await DigitRecognizer.load({ model });
+    try {
+      return (await r.predictBatch(clips.map((c) => c.input))).filter((p, i) => p.digit === clips[i].digit).length;
+    } finally {
+      await r.dispose();
+    }
+  };
+
+  it('two clips per digit take the shipped int8 model from about half to nearly all of the voice\'s other clips', async () => {
+    const enroll = await deepNicolas([0, 1]);
+    const test = await deepNicolas([2, 3, 4]);
+    const e = await enrollSpeaker(enroll, { speaker: 'deep nicolas' });
+    assert.equal(e.heads, 2);
+    assert.deepEqual(e.clipsPerDigit, new Array(10).fill(2));
+    assert.ok(e.voiceShift > 1, `a deep voice is heard higher (x${e.voiceShift})`);
+    assert.ok(e.crossCheck && e.crossCheck.folds === 2 && e.crossCheck.after.correct > e.crossCheck.before.correct, JSON.stringify(e.crossCheck));
+    const [before, after] = [await decided(INT8, test), await decided(e.model, test)];
+    assert.ok(before <= 20 && after >= 27, `of ${test.length}: ${before} -> ${after}`);
+
+    const info = parseModelMetadata(e.model);
+    assert.equal(info.precision, 'int8');
+    assert.equal(info.rejection.threshold, parseModelMetadata(INT8).rejection.threshold);
+    assert.equal(info.enrollment?.speaker, 'deep nicolas');
+    assert.equal(info.enrollment?.voiceShift, e.voiceShift);
+    assert.deepEqual((info.enrollment?.base as { model: string }).model, 'default.int8.onnx');
+    const r = await DigitRecognizer.load({ model: e.model });
+    assert.equal(r.voiceShift, e.voiceShift, 'the recognizer hears the speaker at the enrolled shift');
+    await r.dispose();
+    assert.equal((await DigitRecognizer.load({ model: e.model, voiceShift: 1 })).voiceShift, 1, 'unless told otherwise');
+  });
+
+  it('refuses clips that do not cover every digit, bad labels, no clips and bad refit options', async () => {
+    const one = clipsOf('theo', [0]).map((c) => ({ input: c.path, digit: c.digit }));
+    await assert.rejects(enrollSpeaker(one.filter((c) => c.digit !== 4 && c.digit !== 7)), (e: unknown) => e instanceof EnrollmentError && /missing 4, 7/.test(e.message));
+    await assert.rejects(enrollSpeaker([...one, { input: one[0].input, digit: 10 }]), /digit 10 must be an integer 0-9/);
+    await assert.rejects(enrollSpeaker([]), EnrollmentError);
+    await assert.rejects(enrollSpeaker(one, { steps: 0 }), /steps 0/);
+    await assert.rejects(enrollSpeaker(one, { l2: -1 }), /l2 -1/);
+    await assert.rejects(enrollSpeaker(one, { voiceShift: 3 }), /voice shift/i);
+    await assert.rejects(enrollSpeaker(one, { model: join(work, 'missing.onnx') }), ModelError);
+    await assert.rejects(enrollSpeaker([...one.slice(1), { input: join(work, 'missing.wav'), digit: one[0].digit }]), /missing\.wav/);
+  });
+
+  it('one clip per digit: no cross-check, a fixed voice shift when asked, the single model of small.onnx', async () => {
+    const one = clipsOf('theo', [1]).map((c) => ({ input: c.path, digit: c.digit }));
+    const e = await enrollSpeaker(one, { model: 'models/small.onnx', voiceShift: 1 });
+    assert.equal(e.heads, 1);
+    assert.equal(e.crossCheck, null);
+    assert.equal(e.voiceShift, 1);
+    assert.equal(e.fit.after.correct, 10);
+    assert.equal(parseModelMetadata(e.model).precision, 'fp32');
+  });
+
+  it('a model file whose enrollment record is malformed is refused', () => {
+    const m = decodeModel(SMALL);
+    m.metadata[OPTIONAL_METADATA_KEYS.enrollment] = JSON.stringify({ voiceShift: 9 });
+    assert.throws(() => parseModelMetadata(encodeModel(m), 'p.onnx'), /p\.onnx: metadata enrollment/);
+    m.metadata[OPTIONAL_METADATA_KEYS.enrollment] = '[]';
+    assert.throws(() => parseModelMetadata(encodeModel(m), 'p.onnx'), ModelError);
+  });
+
+  it('digitOfPath reads a digit or digit word from the file name, else its folder', () => {
+    assert.equal(digitOfPath('/a/7.wav'), 7);
+    assert.equal(digitOfPath('/a/7_anna_3.wav'), 7);
+    assert.equal(digitOfPath('/a/Seven-2.wav'), 7);
+    assert.equal(digitOfPath('/a/zero.wav'), 0);
+    assert.equal(digitOfPath('/a/3/take1.wav'), 3);
+    assert.equal(digitOfPath('/a/nine/x.wav'), 9);
+    assert.equal(digitOfPath('/a/b/take1.wav'), null);
+    assert.equal(digitOfPath('/a/71.wav'), null, 'not a single digit');
+    assert.equal(digitOfPath('/a/oneself.wav'), null, 'not a digit word');
+  });
+
+  function digits(...args: string[]) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  it('digits enroll writes a personal model from a folder of named recordings; predict, eval and listen take it', () => {
+    const dir = join(work, 'me');
+    const clips = clipsOf('jackson', [0, 1]);
+    clips.forEach((c) => {
+      // Both naming styles: FSDD names, and folders named by the digit word.
+      const sub = c.take === 0 ? dir : join(dir, ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'][c.digit]);
+      mkdirSync(sub, { recursive: true });
+      copyFileSync(c.path, join(sub, c.take === 0 ? `${c.digit}_me_0.wav` : 'take.wav'));
+    });
+    const out = join(work, 'me.onnx');
+    const r = digits('enroll', dir, '--out', out, '--speaker', 'jackson', '--steps', '100', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.deepEqual(report.clipsPerDigit, new Array(10).fill(2));
+    assert.equal(report.crossCheck.folds, 2);
+    assert.equal(parseModelMetadata(new Uint8Array(readFileSync(out))).enrollment?.speaker, 'jackson');
+    const text = digits('enroll', dir, '--out', out);
+    assert.match(text.stdout, /cross-checked \(2 folds/);
+    assert.match(text.stdout, /wrote .*me\.onnx \(2 layers refitted/);
+
+    const p = digits('predict', '--model', out, '--json', join(FSDD_RECORDINGS, '6_jackson_2.wav'));
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(JSON.parse(p.stdout).results[0].digit, 6);
+    const l = digits('listen', '--model', out, '--input', join(FSDD_RECORDINGS, '3_jackson_4.wav'), '--json');
+    assert.equal(l.code, 0, l.stderr);
+    const events = l.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual(events.filter((e) => e.type === 'digit').map((e) => e.digit), [3]);
+    assert.ok(!events.some((e) => e.type === 'voiceshift'), 'a personal model is not adapted again unless asked');
+  });
+
+  it('digits enroll says which recordings have no digit in their name, and will not overwrite the model it personalizes', () => {
+    const dir = join(work, 'unnamed');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(clipsOf('theo', [0])[0].path, join(dir, 'recording-01.wav'));
+    const r = digits('enroll', dir, '--out', join(work, 'x.onnx'));
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /cannot tell which digit this recording holds: .*recording-01\.wav/);
+    const base = join(work, 'base.onnx');
+    writeFileSync(base, SMALL);
+    const same = digits('enroll', join(FSDD_RECORDINGS, '0_theo_0.wav'), '--model', base, '--out', base);
+    assert.notEqual(same.code, 0);
+    assert.match(same.stderr, /is the model being personalized/);
+    assert.deepEqual(new Uint8Array(readFileSync(base)), SMALL);
+    const missing = digits('enroll', join(work, 'nothing-here'), '--out', join(work, 'x.onnx'));
+    assert.match(missing.stderr, /nothing-here: no such file or folder/);
+  });
+});
+
