@@ -17,7 +17,11 @@ import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { findClassifierHeads, replaceHeadWeights } from '../src/train/onnx/heads.js';
 import { probeModel } from '../src/train/onnx/probe.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
-import { rng } from './stream/fixtures.js';
+import { concatFloat, rng, silence } from './stream/fixtures.js';
+import { makeAlsaFileDevice } from './stream/alsa-file.js';
+import { monoWav } from './fixtures/wav.js';
+import { loadNativeCapture } from '../src/stream/core.js';
+import { openFileSource, recordCounting } from '../src/stream/index.js';
 
 const FP32 = new Uint8Array(readFileSync('models/default.onnx'));
 const INT8 = new Uint8Array(readFileSync('models/default.int8.onnx'));
@@ -257,5 +261,69 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
     const missing = digits('enroll', join(work, 'nothing-here'), '--out', join(work, 'x.onnx'));
     assert.match(missing.stderr, /nothing-here: no such file or folder/);
   });
-});
 
+  describe('counting from zero to nine (recordCounting, digits enroll --counting)', () => {
+    /** theo counting 0-9 `times` times (his takes from `take` on), with a half-second pause after each word. */
+    async function counting(times: number, take = 5, skip = -1): Promise<Float32Array> {
+      const parts: Float32Array[] = [silence(0.3)];
+      for (let t = 0; t < times; t++)
+        for (let d = 0; d < 10; d++) {
+          if (t * 10 + d === skip) continue;
+          parts.push((await readWavFile(join(FSDD_RECORDINGS, `${d}_theo_${take + t}.wav`))).samples, silence(0.5));
+        }
+      return concatFloat(parts);
+    }
+
+    it('cuts one labelled clip per word, in order, from a file of two counts', async () => {
+      const file = join(work, 'count2.wav');
+      writeFileSync(file, monoWav(await counting(2), 8000));
+      const heard: number[] = [];
+      const { clips, pieces } = await recordCounting(await openFileSource(file), { onPiece: (p) => heard.push(p.digit) });
+      assert.deepEqual(heard, [...'01234567890123456789'].map(Number));
+      assert.deepEqual(clips.map((c) => c.digit), heard);
+      assert.ok(pieces.filter((p) => p.heard === p.digit).length >= 18, JSON.stringify(pieces.map((p) => p.heard)));
+      // Each clip is its word: half a second or so, not the pause around it.
+      for (const c of clips) {
+        const seconds = (c.input as { samples: Float32Array }).samples.length / 8000;
+        assert.ok(seconds > 0.2 && seconds < 1.2, `${seconds} s`);
+      }
+      const r = digits('enroll', '--counting', file, '--out', join(work, 'count.onnx'), '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const report = JSON.parse(r.stdout);
+      assert.deepEqual(report.clipsPerDigit, new Array(10).fill(2));
+      assert.equal(report.crossCheck.folds, 2);
+    });
+
+    it('a count with a word missing, or words out of step with their places, is refused with what was heard', async () => {
+      const short = join(work, 'count-short.wav');
+      writeFileSync(short, monoWav(await counting(1, 5, 4), 8000));
+      await assert.rejects(recordCounting(await openFileSource(short)), (e: unknown) => e instanceof EnrollmentError && /heard 9 words, expected 10 .*heard: 0 1 2 3 5/.test(e.message));
+      const shifted = join(work, 'count-shifted.wav');
+      writeFileSync(shifted, monoWav(concatFloat([(await readWavFile(join(FSDD_RECORDINGS, '7_theo_9.wav'))).samples, silence(0.5), await counting(1, 5, 9)]), 8000));
+      await assert.rejects(recordCounting(await openFileSource(shifted)), /words were heard as the digit their place in the count says/);
+      const r = digits('enroll', '--counting', short, join(FSDD_RECORDINGS, '0_theo_0.wav'), '--out', join(work, 'x.onnx'));
+      assert.match(r.stderr, /either labelled recordings or --counting/);
+      await assert.rejects(recordCounting(await openFileSource(short, { realtime: true })), /a live source needs the number of repeats/);
+    });
+
+    it('digits enroll --counting records the count from the microphone (PortAudio over an ALSA file device)', async function () {
+      if (!('binding' in loadNativeCapture())) this.skip();
+      const audio = await counting(1);
+      const dev = makeAlsaFileDevice(audio, 8000);
+      try {
+        const r = spawnSync(
+          process.execPath,
+          ['--import', 'tsx', 'src/cli/main.ts', 'enroll', '--counting', '--repeats', '1', '--capture-rate', '8000', '--capture-latency', String(Math.ceil(audio.length / 8000) + 1), '--out', join(work, 'mic.onnx')],
+          { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ALSA_CONFIG_PATH: dev.configPath }, timeout: 120_000 },
+        );
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stderr, /Count from zero to nine with a short pause/);
+        assert.match(r.stderr, /\n {2}9 {2}heard/);
+        assert.match(r.stdout, /wrote .*mic\.onnx/);
+        assert.deepEqual(parseModelMetadata(new Uint8Array(readFileSync(join(work, 'mic.onnx')))).enrollment?.clipsPerDigit, new Array(10).fill(1));
+      } finally {
+        dev.remove();
+      }
+    });
+  });
+});

@@ -1,5 +1,8 @@
 import { InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { AudioInputError } from '../errors.js';
 import type { BackendChoice } from '../features/index.js';
+import type { MicrophoneOptions } from '../stream/index.js';
 
 export function parseBackend(value: string): BackendChoice {
   if (value === 'auto' || value === 'native' || value === 'wasm') return value;
@@ -17,4 +20,31 @@ export function parsePositiveInt(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} '${value}' must be a positive integer`);
   return n;
+}
+
+/** A number option in lo..hi (undefined when not given); an AudioInputError naming it otherwise. */
+export function parseNumberIn(value: string | undefined, name: string, lo: number, hi: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < lo || n > hi) throw new AudioInputError(`${name} ${value} must be a number in ${lo}..${hi}`);
+  return n;
+}
+
+/** The microphone options of the commands that capture (listen, enroll --counting). */
+export function addMicrophoneOptions(command: Command): Command {
+  return command
+    .option('--device <index|name>', 'capture device (see digits listen --list-devices); default input otherwise')
+    .option('--capture-rate <hz>', "rate to open the microphone at (default: the device's own rate)")
+    .option('--capture-latency <s>', 'driver-side buffering in seconds (raise it if overflows are reported)');
+}
+
+export function parseMicrophoneOptions(opts: { device?: string; captureRate?: string; captureLatency?: string }): MicrophoneOptions {
+  const latency = parseNumberIn(opts.captureLatency, '--capture-latency', 0, 60);
+  return {
+    device: opts.device === undefined ? undefined : /^\d+$/.test(opts.device) ? Number(opts.device) : opts.device,
+    sampleRate: parseNumberIn(opts.captureRate, '--capture-rate', 4000, 192000),
+    latency,
+    // The ring must hold at least what the driver may deliver at once.
+    bufferSeconds: Math.max(2, (latency ?? 0) * 2),
+  };
 }

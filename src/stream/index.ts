@@ -21,3 +21,5 @@ export { loadStreamCore } from './core.js';
 export type { StreamCore, VadOptions, VadEvent, VadHandle, VadState, Valley, CaptureDevice, CaptureStats } from './core.js';
 export { splitSegment } from './segmenter.js';
 export type { SegmentClassifier, SegmentPrediction, SplitOptions, Piece } from './segmenter.js';
+export { recordCounting } from './counting.js';
+export type { CountedPiece, CountingOptions } from './counting.js';

@@ -6,7 +6,8 @@ import { InvalidArgumentError } from 'commander';
 import { EnrollmentError } from '../../errors.js';
 import type { EnrollmentClip, EnrollmentScore } from '../../model/enroll.js';
 import { colors, percent, printJson, renderTable } from '../output.js';
-import { parseBackend, parsePositiveInt } from '../options.js';
+import type { BackendChoice } from '../../features/index.js';
+import { addMicrophoneOptions, parseBackend, parseMicrophoneOptions, parsePositiveInt } from '../options.js';
 
 const DIGIT_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
 /** A name that is a digit or a digit word, alone or followed by a separator: 7.wav, 7_me_2.wav, seven-1.wav, 7/. */
@@ -53,13 +54,14 @@ export async function labelledClips(targets: string[]): Promise<EnrollmentClip[]
 }
 
 export function register(program: Command): void {
-  program
-    .command('enroll')
+  addMicrophoneOptions(program.command('enroll'))
     .description(
-      "personalize a model to one speaker from labelled recordings of them saying the digits (each digit at least once; 2-3 times gives a cross-checked estimate): refits the model's last layer and writes a personal model file",
+      "personalize a model to one speaker from labelled recordings of them saying the digits (each digit at least once; 2-3 times gives a cross-checked estimate), or from a recording of them counting from zero to nine: refits the model's last layer and writes a personal model file",
     )
-    .argument('<recordings...>', 'WAV files or folders named by their digit (7.wav, 7_anna_1.wav, seven-2.wav, 7/take1.wav), or a CSV manifest (file,label)')
+    .argument('[recordings...]', 'WAV files or folders named by their digit (7.wav, 7_anna_1.wav, seven-2.wav, 7/take1.wav), or a CSV manifest (file,label)')
     .requiredOption('-o, --out <file>', 'personal ONNX model to write (use it with --model in predict, listen and eval)')
+    .option('--counting [file]', 'instead of recordings: a WAV of the speaker counting from zero to nine (any number of times) with a short pause after each digit; without a file, record the count from the microphone')
+    .option('--repeats <n>', 'with --counting: how many times the speaker counts (default: 2 from the microphone, from the words heard in a file)')
     .option('-m, --model <file>', 'model to personalize (default: the shipped model)')
     .option('--speaker <name>', "the speaker's name, recorded in the model's metadata")
     .option('--backend <name>', 'feature backend: auto | native | wasm', 'auto')
@@ -70,11 +72,14 @@ export function register(program: Command): void {
       const l2 = Number(opts.l2);
       if (!(l2 >= 0 && Number.isFinite(l2))) throw new InvalidArgumentError(`l2 '${opts.l2}' must be a number >= 0`);
       const steps = parsePositiveInt('steps', opts.steps);
+      const backend = parseBackend(opts.backend);
+      if (recordings.length > 0 === (opts.counting !== undefined))
+        throw new EnrollmentError('give either labelled recordings or --counting (a recording of the speaker counting from zero to nine)');
       const [{ enrollSpeaker }, { defaultModelPath }] = await Promise.all([import('../../model/enroll.js'), import('../../model/recognizer.js')]);
       const base = opts.model ?? defaultModelPath();
       if (resolve(opts.out) === resolve(base)) throw new EnrollmentError(`--out ${opts.out} is the model being personalized; write the personal model to another file`);
-      const clips = await labelledClips(recordings);
-      const enrollment = await enrollSpeaker(clips, { model: base, backend: parseBackend(opts.backend), l2, steps, speaker: opts.speaker });
+      const clips = opts.counting === undefined ? await labelledClips(recordings) : await countedClips(opts.counting, base, backend, opts);
+      const enrollment = await enrollSpeaker(clips, { model: base, backend, l2, steps, speaker: opts.speaker });
       await writeFile(opts.out, enrollment.model);
       const { model: _bytes, ...report } = enrollment;
       if (opts.json) {
@@ -88,7 +93,37 @@ export function register(program: Command): void {
         console.log(
           `cross-checked (${enrollment.crossCheck.folds} folds, each scored by a model refitted without it): ${score(enrollment.crossCheck.before)} before, ${colors.bold(score(enrollment.crossCheck.after))} after`,
         );
-      else console.log(colors.dim('record each digit 2-3 times for a cross-checked estimate of the gain'));
+      else console.log(colors.dim('say each digit 2-3 times for a cross-checked estimate of the gain'));
+      if (enrollment.voiceShift !== 1) console.log(`the voice is heard at x${enrollment.voiceShift} (pitch and formants), where the model knew it best`);
       console.log(`wrote ${opts.out} (${enrollment.heads} layer${enrollment.heads > 1 ? 's' : ''} refitted, ${enrollment.model.length} bytes); use it with --model, e.g. digits listen --model ${opts.out}`);
     });
+}
+
+/** Clips cut from a count of zero to nine: a WAV file, or (`--counting` without a file) the microphone. */
+async function countedClips(
+  counting: string | true,
+  model: string,
+  backend: BackendChoice,
+  opts: { repeats?: string; device?: string; captureRate?: string; captureLatency?: string; json?: boolean },
+): Promise<EnrollmentClip[]> {
+  const [stream, { DigitRecognizer }] = await Promise.all([import('../../stream/index.js'), import('../../model/recognizer.js')]);
+  const live = counting === true;
+  const repeats = opts.repeats === undefined ? (live ? 2 : undefined) : parsePositiveInt('repeats', opts.repeats);
+  const source = live ? await stream.openMicrophone(parseMicrophoneOptions(opts)) : await stream.openFileSource(counting);
+  const recognizer = await DigitRecognizer.load({ model, backend });
+  const say = (text: string) => !opts.json && process.stderr.write(text);
+  if (live) say(`Count from zero to nine${repeats! > 1 ? `, ${repeats} times,` : ''} with a short pause after each digit.\n`);
+  try {
+    const { clips } = await stream.recordCounting(source, {
+      recognizer,
+      repeats,
+      onPiece: (p) => {
+        const heard = `heard ${p.heard ?? 'no digit'} (${percent(p.confidence, 0)})`;
+        say(`  ${p.digit}  ${p.heard === p.digit ? colors.green(heard) : colors.yellow(heard)}\n${p.digit === 9 ? '\n' : ''}`);
+      },
+    });
+    return clips;
+  } finally {
+    await recognizer.dispose();
+  }
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 import { AudioInputError } from '../../errors.js';
 import { readModelMetadata } from '../../model/read-metadata.js';
+import { addMicrophoneOptions, parseMicrophoneOptions, parseNumberIn } from '../options.js';
 
 interface ListenOptions {
   input?: string;
@@ -23,13 +24,6 @@ interface ListenOptions {
   adaptVoice?: boolean;
 }
 
-function num(value: string | undefined, name: string, lo: number, hi: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < lo || n > hi) throw new AudioInputError(`${name} ${value} must be a number in ${lo}..${hi}`);
-  return n;
-}
-
 /** "▮▮▮▮▮▯▯▯▯▯" for -60..0 dBFS. */
 function meter(db: number, width = 20): string {
   const filled = Math.max(0, Math.min(width, Math.round(((db + 60) / 60) * width)));
@@ -37,8 +31,7 @@ function meter(db: number, width = 20): string {
 }
 
 export function register(program: Command): void {
-  program
-    .command('listen')
+  addMicrophoneOptions(program.command('listen'))
     .description('recognize digits live from the microphone (or a file / stdin) as they are spoken')
     .option('--input <file|->', 'stream a WAV file, or stdin with "-" (raw PCM needs --rate; a WAV on stdin is detected)')
     .option('--rate <hz>', 'sample rate of raw PCM on stdin')
@@ -46,9 +39,6 @@ export function register(program: Command): void {
     .option('--channels <n>', 'interleaved channels of raw PCM on stdin', '1')
     .option('--realtime', 'play --input FILE at real-time pace instead of as fast as possible')
     .option('--json', 'print one JSON event per line (NDJSON) instead of the live view')
-    .option('--device <index|name>', 'capture device (see --list-devices); default input otherwise')
-    .option('--capture-rate <hz>', 'rate to open the microphone at (default: the device\'s own rate)')
-    .option('--capture-latency <s>', 'driver-side buffering in seconds (raise it if overflows are reported)')
     .option('--threshold <p>', 'minimum confidence for a digit (default: the model\'s calibrated threshold)')
     .option('--sensitivity <s>', 'voice detection sensitivity 0..1 (higher = quieter speech opens a segment)', '0.5')
     .option('--string-pause <ms>', 'silence that closes a digit string', '1000')
@@ -75,30 +65,22 @@ export function register(program: Command): void {
         }
         return;
       }
-      const threshold = num(opts.threshold, '--threshold', 0, 1);
-      const sensitivity = num(opts.sensitivity, '--sensitivity', 0, 1);
-      const stringPauseMs = num(opts.stringPause, '--string-pause', 50, 60000);
+      const threshold = parseNumberIn(opts.threshold, '--threshold', 0, 1);
+      const sensitivity = parseNumberIn(opts.sensitivity, '--sensitivity', 0, 1);
+      const stringPauseMs = parseNumberIn(opts.stringPause, '--string-pause', 50, 60000);
       let source: import('../../stream/index.js').AudioSource;
       if (opts.input === '-') {
         const encoding = opts.encoding === 'f32le' ? 'f32le' : opts.encoding === 's16le' ? 's16le' : undefined;
         if (!encoding) throw new AudioInputError(`--encoding ${opts.encoding} must be s16le or f32le`);
         source = await stream.openReadableSource(
           process.stdin,
-          { sampleRate: num(opts.rate, '--rate', 4000, 384000), encoding, channels: num(opts.channels, '--channels', 1, 32) },
+          { sampleRate: parseNumberIn(opts.rate, '--rate', 4000, 384000), encoding, channels: parseNumberIn(opts.channels, '--channels', 1, 32) },
           'stdin',
         );
       } else if (opts.input) {
         source = await stream.openFileSource(opts.input, { realtime: Boolean(opts.realtime) });
       } else {
-        const device = opts.device === undefined ? undefined : /^\d+$/.test(opts.device) ? Number(opts.device) : opts.device;
-        const latency = num(opts.captureLatency, '--capture-latency', 0, 60);
-        source = await stream.openMicrophone({
-          device,
-          sampleRate: num(opts.captureRate, '--capture-rate', 4000, 192000),
-          latency,
-          // The ring must hold at least what the driver may deliver at once.
-          bufferSeconds: Math.max(2, (latency ?? 0) * 2),
-        });
+        source = await stream.openMicrophone(parseMicrophoneOptions(opts));
       }
       // A personal model (digits enroll) already hears its speaker at the shift it was enrolled at:
       // an adapter would start over from no shift, so it runs only when asked for.
@@ -112,7 +94,7 @@ export function register(program: Command): void {
         split: opts.split === false ? false : undefined,
         adaptVoice,
         levelIntervalMs: opts.json ? 250 : 50,
-        maxDurationMs: opts.duration === undefined ? undefined : num(opts.duration, '--duration', 0.01, 1e7)! * 1000,
+        maxDurationMs: opts.duration === undefined ? undefined : parseNumberIn(opts.duration, '--duration', 0.01, 1e7)! * 1000,
       });
       const stop = () => void listener.stop();
       process.once('SIGINT', stop);
