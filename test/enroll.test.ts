@@ -17,7 +17,7 @@ import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { findClassifierHeads, replaceHeadWeights } from '../src/train/onnx/heads.js';
 import { probeModel } from '../src/train/onnx/probe.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
-import { concatFloat, rng, silence } from './stream/fixtures.js';
+import { concatFloat, rng, silence, spokenWords } from './stream/fixtures.js';
 import { makeAlsaFileDevice } from './stream/alsa-file.js';
 import { monoWav } from './fixtures/wav.js';
 import { loadNativeCapture } from '../src/stream/core.js';
@@ -168,6 +168,27 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
     assert.equal((await DigitRecognizer.load({ model: e.model, voiceShift: 1 })).voiceShift, 1, 'unless told otherwise');
   });
 
+  it('the clips played backwards, as "not a digit" examples, keep other words from turning into digits', async () => {
+    const enroll = await deepNicolas([0, 1]);
+    // Non-digit words in two espeak-ng voices, whole clips.
+    const words = ['candle', 'guitar', 'birthday', 'chocolate', 'sandwich', 'bottle', 'travel', 'order', 'balloon', 'kitten', 'carpet', 'dentist', 'honey', 'jungle', 'ladder', 'magnet', 'napkin', 'pocket', 'puzzle', 'rocket', 'tunnel', 'violin', 'basket', 'button', 'cookie', 'dragon', 'hammer', 'kettle']
+      .flatMap((w) => ['en-us', 'en-us+f3'].map((voice) => ({ samples: spokenWords(w, voice), sampleRate: 8000 })));
+    const digitsAmong = async (model: Uint8Array) => {
+      const r = await DigitRecognizer.load({ model });
+      try {
+        return (await r.predictBatch(words)).filter((p) => p.isDigit).length;
+      } finally {
+        await r.dispose();
+      }
+    };
+    const base = await digitsAmong(INT8);
+    const personal = await enrollSpeaker(enroll, { crossCheck: false });
+    assert.deepEqual(parseModelMetadata(personal.model).enrollment?.refit, { l2: 0.1, steps: 300, learningRate: 0.05, reversedWeight: 0.1 });
+    const withReversed = await digitsAmong(personal.model);
+    const without = await digitsAmong((await enrollSpeaker(enroll, { crossCheck: false, reversedWeight: 0 })).model);
+    assert.ok(withReversed <= base + 1 && without >= withReversed + 4, `digits among ${words.length} words: base ${base}, personal ${withReversed}, personal without reversed clips ${without}`);
+  });
+
   it('refuses clips that do not cover every digit, bad labels, no clips and bad refit options', async () => {
     const one = clipsOf('theo', [0]).map((c) => ({ input: c.path, digit: c.digit }));
     await assert.rejects(enrollSpeaker(one.filter((c) => c.digit !== 4 && c.digit !== 7)), (e: unknown) => e instanceof EnrollmentError && /missing 4, 7/.test(e.message));
@@ -176,6 +197,7 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
     await assert.rejects(enrollSpeaker(one, { steps: 0 }), /steps 0/);
     await assert.rejects(enrollSpeaker(one, { l2: -1 }), /l2 -1/);
     await assert.rejects(enrollSpeaker(one, { voiceShift: 3 }), /voice shift/i);
+    await assert.rejects(enrollSpeaker(one, { reversedWeight: -1 }), /reversedWeight -1/);
     await assert.rejects(enrollSpeaker(one, { model: join(work, 'missing.onnx') }), ModelError);
     await assert.rejects(enrollSpeaker([...one.slice(1), { input: join(work, 'missing.wav'), digit: one[0].digit }]), /missing\.wav/);
   });

@@ -5,9 +5,9 @@ import { checkVoiceShift } from '../audio/voice-shift.js';
 import { type OnnxModel, decodeModel, encodeModel } from '../train/onnx/graph.js';
 import { type ClassifierHead, findClassifierHeads, replaceHeadWeights } from '../train/onnx/heads.js';
 import { probeModel } from '../train/onnx/probe.js';
-import { OPTIONAL_METADATA_KEYS } from './metadata.js';
+import { NOT_A_DIGIT_LABEL, OPTIONAL_METADATA_KEYS } from './metadata.js';
 import { parseModelMetadata } from './read-metadata.js';
-import { type AudioInput, DigitRecognizer, readModelBytes } from './recognizer.js';
+import { type AudioInput, DigitRecognizer, decodeAudioInput, readModelBytes } from './recognizer.js';
 import { VOICE_SHIFTS } from './voice-adapt.js';
 
 /** One labelled recording of the speaker: the digit they said. */
@@ -37,6 +37,12 @@ export interface EnrollOptions {
    * then learns the speaker as heard at that shift, and the recognizer applies it by default.
    */
   voiceShift?: number | 'auto';
+  /**
+   * Weight of each clip played backwards as a "not a digit" example in the refit, relative to the
+   * clips' 1 (default 0.1; 0: none; models without a "none" class never use them). Without them
+   * the personal model takes more of the speaker's other words for digits (README, "Speaker enrollment").
+   */
+  reversedWeight?: number;
   /** Candidates for voiceShift 'auto' (default VOICE_SHIFTS). */
   voiceShifts?: readonly number[];
   /** Least gain in mean log probability of the true digits that moves 'auto' off 1 (default 0.05). */
@@ -80,7 +86,7 @@ export interface EnrollmentRecord {
   heads: number;
   /** Applied by the recognizer to every input unless RecognizerOptions.voiceShift says otherwise. */
   voiceShift: number;
-  refit: { l2: number; steps: number; learningRate: number };
+  refit: { l2: number; steps: number; learningRate: number; reversedWeight: number };
   fit: Enrollment['fit'];
   crossCheck: Enrollment['crossCheck'];
 }
@@ -126,8 +132,20 @@ export async function enrollSpeaker(clips: readonly EnrollmentClip[], options: E
   shifts.forEach(checkVoiceShift);
   const shiftMargin = options.shiftMargin ?? 0.05;
   // rowsAt[j][i]: clip i heard at shifts[j], [probabilities, ...embeddings].
+  // Each clip played backwards: the speaker's own voice saying no word, a "none" example that keeps
+  // the refit from teaching the model that this voice is always a digit (README, "Speaker enrollment").
+  const noneClass = info.labels.indexOf(NOT_A_DIGIT_LABEL);
+  const reversedWeight = noneClass >= 0 ? (options.reversedWeight ?? 0.1) : 0;
+  if (!(reversedWeight >= 0 && reversedWeight <= 10)) throw new EnrollmentError(`reversedWeight ${options.reversedWeight} must be from 0 to 10`);
+  const reversed = [];
+  if (reversedWeight > 0)
+    for (const input of inputs) {
+      const clip = await decodeAudioInput(input);
+      reversed.push({ samples: clip.samples.slice().reverse(), sampleRate: clip.sampleRate });
+    }
+  // rowsAt[j][i]: clip i heard at shifts[j], [probabilities, ...embeddings]; the reversed clips follow the clips.
   const rowsAt: Float32Array[][][] = [];
-  for (const voiceShift of shifts) rowsAt.push(await probeModel(base, embeddingNames, inputs, { backend: options.backend, voiceShift }));
+  for (const voiceShift of shifts) rowsAt.push(await probeModel(base, embeddingNames, [...inputs, ...reversed], { backend: options.backend, voiceShift }));
   /** The shift (index) under which the base model gives the chosen clips' true digits the highest mean log probability. */
   const chooseShift = (chosen: number[]) => {
     const fit = rowsAt.map((rows) => chosen.reduce((sum, i) => sum + Math.log(Math.max(rows[i][0][targets[i]], 1e-9)), 0) / chosen.length);
@@ -137,19 +155,18 @@ export async function enrollSpeaker(clips: readonly EnrollmentClip[], options: E
   };
   const correctOf = (probabilities: ArrayLike<number>, i: number) => argmax(probabilities) === targets[i];
   const unshifted = rowsAt[Math.max(0, shifts.indexOf(1))];
-  const baseCorrect = unshifted.map(([p], i) => correctOf(p, i));
+  const baseCorrect = unshifted.slice(0, inputs.length).map(([p], i) => correctOf(p, i));
 
   /** The base model with every head refitted on the clips at `chosen`, heard at the shift chosen on them. */
   const personalize = (chosen: number[]) => {
     const model = decodeModel(base);
     const j = chooseShift(chosen);
+    const backwards = reversedWeight > 0 ? chosen.map((i) => inputs.length + i) : [];
+    const sampleWeights = [...chosen.map(() => 1), ...backwards.map(() => reversedWeight)];
+    const goals = [...chosen.map((i) => targets[i]), ...backwards.map(() => noneClass)];
     findClassifierHeads(model.graph, source).forEach((head, h) => {
-      const { weights, bias } = refitHead(
-        head,
-        chosen.map((i) => rowsAt[j][i][embeddingIndex[h]]),
-        chosen.map((i) => targets[i]),
-        refit,
-      );
+      const embeddings = [...chosen, ...backwards].map((i) => rowsAt[j][i][embeddingIndex[h]]);
+      const { weights, bias } = refitHead(head, embeddings, goals, { ...refit, sampleWeights });
       replaceHeadWeights(model.graph, head, weights, bias);
     });
     return { model, voiceShift: shifts[j] };
@@ -189,7 +206,7 @@ export async function enrollSpeaker(clips: readonly EnrollmentClip[], options: E
     clipsPerDigit,
     heads: heads.length,
     voiceShift: personal.voiceShift,
-    refit,
+    refit: { ...refit, reversedWeight },
     fit,
     crossCheck,
   };
@@ -218,14 +235,14 @@ const argmax = (v: ArrayLike<number>) => {
 };
 
 /**
- * Full-batch gradient descent on mean softmax cross-entropy over the clips' embeddings plus
- * l2/2 × the squared distance to the head's trained weights and bias. Deterministic.
+ * Full-batch gradient descent on the (sample-weighted) mean softmax cross-entropy over the clips'
+ * embeddings plus l2/2 × the squared distance to the head's trained weights and bias. Deterministic.
  */
 export function refitHead(
   head: Pick<ClassifierHead, 'dims' | 'classes' | 'weights' | 'bias'>,
   embeddings: readonly ArrayLike<number>[],
   targets: readonly number[],
-  options: { l2: number; steps: number; learningRate: number },
+  options: { l2: number; steps: number; learningRate: number; sampleWeights?: readonly number[] },
 ): { weights: Float32Array; bias: Float32Array } {
   const { dims, classes } = head;
   const w0 = Float64Array.from(head.weights);
@@ -235,7 +252,7 @@ export function refitHead(
   const gw = new Float64Array(w.length);
   const gb = new Float64Array(b.length);
   const z = new Float64Array(classes);
-  const n = embeddings.length;
+  const n = options.sampleWeights ? options.sampleWeights.reduce((a, b) => a + b, 0) : embeddings.length;
   for (let step = 0; step < options.steps; step++) {
     gw.fill(0);
     gb.fill(0);
@@ -248,7 +265,7 @@ export function refitHead(
       let sum = 0;
       for (let k = 0; k < classes; k++) sum += z[k] = Math.exp(z[k] - max);
       for (let k = 0; k < classes; k++) {
-        const g = (z[k] / sum - (k === targets[c] ? 1 : 0)) / n;
+        const g = ((options.sampleWeights?.[c] ?? 1) * (z[k] / sum - (k === targets[c] ? 1 : 0))) / n;
         gb[k] += g;
         for (let i = 0; i < dims; i++) gw[i * classes + k] += g * e[i];
       }
