@@ -5,7 +5,7 @@
  * strings figure bench/stream.ts gives for the shipped model is on its own training speakers' voices.
  *
  *   npx tsx bench/stranger-strings.ts --runs 'runs/loso-lm-{speaker},runs/loso-mfcc-{speaker}'
- *       [--strings 40] [--threshold 0.3648] [--split JSON] [--seed 2024] [--adapt-voice] [--json] [--help]
+ *       [--strings 40] [--threshold 0.3648] [--split JSON] [--seed 2024] [--adapt-voice] [--enroll N] [--json] [--help]
  *
  * --runs: the members, comma-separated; each member's fold model is <member>/<speaker>/model.onnx
  * (`digits train --loso S --fold-models`), `{speaker}` in a member's path standing for the held-out
@@ -13,15 +13,20 @@
  * measured. --threshold: the rejection threshold for every fold (default: the shipped model's, since a
  * fold model's own is calibrated on the voices it trained on); --split: the Listener's split options,
  * as bench/stream.ts takes them; --adapt-voice: each speaker's Listener learns a voice shift as it goes
- * (bench/stream.ts --adapt-voice).
+ * (bench/stream.ts --adapt-voice); --enroll N: each fold model is first personalized to its speaker
+ * (`enrollSpeaker`, as `digits enroll`) with his N highest takes of each digit (takes 45-49 for N = 5;
+ * the strings are made of his test takes 0-4, so none is both).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listFsddClips } from '../src/data/clips.js';
+import { enrollSpeaker } from '../src/model/enroll.js';
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import { fuseEnsemble } from '../src/train/onnx/fuse.js';
 import { BenchArgs } from './args.js';
+import { FSDD_RECORDINGS } from '../test/fsdd.js';
 import { SPEAKERS } from '../test/stream/fixtures.js';
 
 const args = new BenchArgs(import.meta.url, {
@@ -31,6 +36,7 @@ const args = new BenchArgs(import.meta.url, {
   split: { type: 'string' },
   seed: { type: 'string' },
   'adapt-voice': { type: 'boolean' },
+  enroll: { type: 'string' },
   json: { type: 'boolean' },
 });
 const runs = args.string('runs') ?? args.fail('--runs is required');
@@ -40,6 +46,8 @@ const split = args.json('split');
 const seed = args.number('seed', 2024);
 const json = args.flag('json');
 const adaptVoice = args.flag('adapt-voice');
+const enrollTakes = args.number('enroll', 0);
+if (!(Number.isInteger(enrollTakes) && enrollTakes >= 0 && enrollTakes <= 45)) args.fail(`--enroll ${enrollTakes} must be 0-45 takes per digit`);
 let threshold = args.number('threshold');
 if (threshold === undefined) {
   const shipped = await DigitRecognizer.load();
@@ -52,12 +60,22 @@ const speakers = SPEAKERS.filter((s) => members.every((m) => existsSync(modelOf(
 if (speakers.length === 0) args.fail(`no speaker has a fold model in every member (looked for ${modelOf(members[0], SPEAKERS[0])} and the like)`);
 
 const work = mkdtempSync(join(tmpdir(), 'sd-stranger-'));
-const rows: { speaker: string; digits: number; digitErrorRate: number; wholeStringAccuracy: number }[] = [];
+const rows: { speaker: string; digits: number; digitErrorRate: number; wholeStringAccuracy: number; enrolledShift?: number }[] = [];
 try {
   for (const speaker of speakers) {
     const models = members.map((m) => new Uint8Array(readFileSync(modelOf(m, speaker))));
     const file = join(work, `${speaker}.onnx`);
-    writeFileSync(file, models.length > 1 ? fuseEnsemble(models, { sources: members.map((m) => modelOf(m, speaker)) }) : models[0]);
+    const fused = models.length > 1 ? fuseEnsemble(models, { sources: members.map((m) => modelOf(m, speaker)) }) : models[0];
+    let enrolledShift: number | undefined;
+    if (enrollTakes > 0) {
+      const clips = listFsddClips(FSDD_RECORDINGS).filter((c) => c.speaker === speaker && c.take >= 50 - enrollTakes);
+      const personal = await enrollSpeaker(
+        clips.map((c) => ({ input: c.path, digit: c.digit })),
+        { model: fused, speaker, crossCheck: false },
+      );
+      enrolledShift = personal.voiceShift;
+      writeFileSync(file, personal.model);
+    } else writeFileSync(file, fused);
     const bench = spawnSync(
       process.execPath,
       ['--import', 'tsx', 'bench/stream.ts', '--model', file, '--threshold', String(threshold), '--speakers', speaker, '--strings', String(nStrings), '--seed', String(seed),
@@ -66,8 +84,11 @@ try {
     );
     if (bench.status !== 0) throw new Error(`bench/stream.ts for ${speaker} failed:\n${bench.stderr}`);
     const s = JSON.parse(bench.stdout.slice(bench.stdout.indexOf('{'))).strings;
-    rows.push({ speaker, digits: s.digits, digitErrorRate: s.digitErrorRate, wholeStringAccuracy: s.wholeStringAccuracy });
-    if (!json) console.log(`${speaker.padEnd(10)} ${String(s.digits).padStart(4)} digits  ${(100 * s.digitErrorRate).toFixed(1).padStart(5)}% digit errors  ${(100 * s.wholeStringAccuracy).toFixed(1).padStart(5)}% whole strings`);
+    rows.push({ speaker, digits: s.digits, digitErrorRate: s.digitErrorRate, wholeStringAccuracy: s.wholeStringAccuracy, ...(enrolledShift === undefined ? {} : { enrolledShift }) });
+    if (!json)
+      console.log(
+        `${speaker.padEnd(10)} ${String(s.digits).padStart(4)} digits  ${(100 * s.digitErrorRate).toFixed(1).padStart(5)}% digit errors  ${(100 * s.wholeStringAccuracy).toFixed(1).padStart(5)}% whole strings${enrolledShift === undefined ? '' : `  (enrolled, x${enrolledShift})`}`,
+      );
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
@@ -80,5 +101,5 @@ const pooled = {
   digitErrorRate: +(rows.reduce((a, r) => a + r.digitErrorRate * r.digits, 0) / digits).toFixed(4),
   wholeStringAccuracy: +(rows.reduce((a, r) => a + r.wholeStringAccuracy, 0) / rows.length).toFixed(4),
 };
-if (json) console.log(JSON.stringify({ members, threshold, strings: nStrings, seed, split: split ?? null, adaptVoice, perSpeaker: rows, pooled }, null, 2));
+if (json) console.log(JSON.stringify({ members, threshold, strings: nStrings, seed, split: split ?? null, adaptVoice, enroll: enrollTakes, perSpeaker: rows, pooled }, null, 2));
 else console.log(`${'all'.padEnd(10)} ${String(digits).padStart(4)} digits  ${(100 * pooled.digitErrorRate).toFixed(1).padStart(5)}% digit errors  ${(100 * pooled.wholeStringAccuracy).toFixed(1).padStart(5)}% whole strings (threshold ${threshold})`);

@@ -97,7 +97,7 @@ describe('benchmarks: each script runs end to end on a tiny workload', function 
     assert.equal(counts.ok + counts.wrong + counts.rejected + counts.split + counts.merged + counts.lost, digits);
   });
 
-  it('bench/stranger-strings.ts: fuses each fold\'s members and streams the held-out speaker\'s strings', async () => {
+  it('bench/stranger-strings.ts: fuses each fold\'s members (and with --enroll personalizes them) and streams the held-out speaker\'s strings', async () => {
     // Fold folders as `digits train --loso S --fold-models` lays them out, with the shipped small model standing in for
     // both members of theo's fold (CI trains no folds).
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-folds-'));
@@ -113,7 +113,11 @@ describe('benchmarks: each script runs end to end on a tiny workload', function 
       share(json.pooled.digitErrorRate, 'digit error rate');
       share(json.pooled.wholeStringAccuracy, 'whole-string accuracy');
       share(json.threshold, 'threshold');
+      const enrolled = await bench(['bench/stranger-strings.ts', '--runs', `${runs}/lm-{speaker},${runs}/mfcc-{speaker}`, '--strings', '2', '--enroll', '1', '--json']);
+      assert.equal(enrolled.json.enroll, 1);
+      assert.ok(enrolled.json.perSpeaker[0].enrolledShift > 0, 'the fold model was personalized first');
       await assert.rejects(bench(['bench/stranger-strings.ts', '--runs', `${runs}/nothing-{speaker}`]), /no speaker has a fold model/);
+      await assert.rejects(bench(['bench/stranger-strings.ts', '--runs', `${runs}/lm-{speaker}`, '--enroll', '50']), /--enroll 50 must be 0-45/);
     } finally {
       fs.rmSync(runs, { recursive: true, force: true });
     }
