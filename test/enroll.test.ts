@@ -17,11 +17,11 @@ import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { findClassifierHeads, replaceHeadWeights } from '../src/train/onnx/heads.js';
 import { probeModel } from '../src/train/onnx/probe.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
-import { concatFloat, rng, silence, spokenWords } from './stream/fixtures.js';
+import { concatFloat, editDistance, rng, silence, spokenWords } from './stream/fixtures.js';
 import { makeAlsaFileDevice } from './stream/alsa-file.js';
 import { monoWav } from './fixtures/wav.js';
 import { loadNativeCapture } from '../src/stream/core.js';
-import { openFileSource, recordCounting } from '../src/stream/index.js';
+import { Listener, openFileSource, recordCounting } from '../src/stream/index.js';
 
 const FP32 = new Uint8Array(readFileSync('models/default.onnx'));
 const INT8 = new Uint8Array(readFileSync('models/default.int8.onnx'));
@@ -112,6 +112,21 @@ describe('refitHead: the last layer refitted on labelled embeddings', () => {
     assert.deepEqual(refitHead(head, embeddings, targets, { l2: 0.1, steps: 300, learningRate: 0.5 }), fitted, 'deterministic');
   });
 
+  it('with a fixed class ("none"), that class stays as trained and the mean of the others\' logits stays too, for any input', () => {
+    const four = { dims, classes: 4, weights: Float32Array.from({ length: dims * 4 }, (_, i) => Math.sin(i)), bias: Float32Array.of(0.1, -0.2, 0.3, 0.5) };
+    const fitted = refitHead(four, [...embeddings, [1, 1, 0, 1]], [0, 1, 2, 3], { l2: 0.1, steps: 200, learningRate: 0.5, fixedClass: 3 });
+    const logits = (w: Float32Array, b: Float32Array, e: number[]) => Array.from({ length: 4 }, (_, c) => e.reduce((s, v, i) => s + v * w[i * 4 + c], b[c]));
+    const r = rng(5);
+    for (let t = 0; t < 20; t++) {
+      const e = Array.from({ length: dims }, () => r() * 2 - 1);
+      const [before, after] = [logits(four.weights, four.bias, e), logits(fitted.weights, fitted.bias, e)];
+      assert.ok(Math.abs(before[3] - after[3]) < 1e-6, 'the fixed class');
+      const mean = (z: number[]) => (z[0] + z[1] + z[2]) / 3;
+      assert.ok(Math.abs(mean(before) - mean(after)) < 1e-5, `mean of the others: ${mean(before)} vs ${mean(after)}`);
+    }
+    assert.deepEqual(embeddings.map((e) => top(fitted.weights.filter((_, i) => i % 4 !== 3), fitted.bias.slice(0, 3), e)), targets, 'and they learn the clips');
+  });
+
   it('a refit that diverges is refused, not returned as NaN weights', () => {
     assert.throws(() => refitHead(head, [[1e200, 0, 0, 0]], [1], { l2: 0, steps: 5, learningRate: 10 }), EnrollmentError);
   });
@@ -168,8 +183,10 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
     assert.equal((await DigitRecognizer.load({ model: e.model, voiceShift: 1 })).voiceShift, 1, 'unless told otherwise');
   });
 
-  it('the clips played backwards, as "not a digit" examples, keep other words from turning into digits', async () => {
+  it('a personal model takes few more words for digits than the base model, and in the stream loses no digits', async () => {
     const enroll = await deepNicolas([0, 1]);
+    const personal = await enrollSpeaker(enroll, { crossCheck: false });
+    assert.deepEqual(parseModelMetadata(personal.model).enrollment?.refit, { l2: 0.1, steps: 300, learningRate: 0.05, reversedWeight: 0.1 });
     // Non-digit words in two espeak-ng voices, whole clips.
     const words = ['candle', 'guitar', 'birthday', 'chocolate', 'sandwich', 'bottle', 'travel', 'order', 'balloon', 'kitten', 'carpet', 'dentist', 'honey', 'jungle', 'ladder', 'magnet', 'napkin', 'pocket', 'puzzle', 'rocket', 'tunnel', 'violin', 'basket', 'button', 'cookie', 'dragon', 'hammer', 'kettle']
       .flatMap((w) => ['en-us', 'en-us+f3'].map((voice) => ({ samples: spokenWords(w, voice), sampleRate: 8000 })));
@@ -181,12 +198,31 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
         await r.dispose();
       }
     };
-    const base = await digitsAmong(INT8);
-    const personal = await enrollSpeaker(enroll, { crossCheck: false });
-    assert.deepEqual(parseModelMetadata(personal.model).enrollment?.refit, { l2: 0.1, steps: 300, learningRate: 0.05, reversedWeight: 0.1 });
-    const withReversed = await digitsAmong(personal.model);
-    const without = await digitsAmong((await enrollSpeaker(enroll, { crossCheck: false, reversedWeight: 0 })).model);
-    assert.ok(withReversed <= base + 1 && without >= withReversed + 4, `digits among ${words.length} words: base ${base}, personal ${withReversed}, personal without reversed clips ${without}`);
+    const [base, mine, withoutReversed] = [await digitsAmong(INT8), await digitsAmong(personal.model), await digitsAmong((await enrollSpeaker(enroll, { crossCheck: false, reversedWeight: 0 })).model)];
+    assert.ok(mine <= base + 3 && mine <= withoutReversed, `digits among ${words.length} words: base ${base}, personal ${mine}, personal without reversed clips ${withoutReversed}`);
+
+    // The voice's own digit strings (its other test takes, 200-400 ms pauses), as a Listener hears them.
+    const test = await deepNicolas([2, 3, 4]);
+    const r = rng(11);
+    const strings = Array.from({ length: 8 }, () => Array.from({ length: 5 }, () => test[Math.floor(r() * test.length)]));
+    const errors = async (model: Uint8Array) => {
+      const recognizer = await DigitRecognizer.load({ model });
+      let wrong = 0;
+      for (const s of strings) {
+        const listener = await Listener.create({ recognizer, adaptVoice: false });
+        let heard = '';
+        listener.on('digit', (e) => (heard += e.digit));
+        const audio = concatFloat([silence(0.4), ...s.flatMap((c) => [(c.input as { samples: Float32Array }).samples, silence(0.2 + 0.2 * r())]), silence(0.6)]);
+        listener.push(audio, 8000);
+        listener.end();
+        await new Promise((done) => listener.once('end', done));
+        wrong += editDistance(heard, s.map((c) => c.digit).join(''));
+      }
+      await recognizer.dispose();
+      return wrong;
+    };
+    const [baseErrors, personalErrors] = [await errors(INT8), await errors(personal.model)];
+    assert.ok(personalErrors * 2 <= baseErrors, `digit errors in ${strings.length} strings of 5: base ${baseErrors}, personal ${personalErrors}`);
   });
 
   it('refuses clips that do not cover every digit, bad labels, no clips and bad refit options', async () => {

@@ -39,8 +39,9 @@ export interface EnrollOptions {
   voiceShift?: number | 'auto';
   /**
    * Weight of each clip played backwards as a "not a digit" example in the refit, relative to the
-   * clips' 1 (default 0.1; 0: none; models without a "none" class never use them). Without them
-   * the personal model takes more of the speaker's other words for digits (README, "Speaker enrollment").
+   * clips' 1 (default 0.1; 0: none; models without a "none" class never use them). They keep the
+   * personal model from taking more of the speaker's other words for digits; much more weight costs
+   * digits in the stream (README, "Speaker enrollment").
    */
   reversedWeight?: number;
   /** Candidates for voiceShift 'auto' (default VOICE_SHIFTS). */
@@ -98,7 +99,8 @@ const MAX_FOLDS = 5;
  * Personalizes a model to one speaker from labelled recordings of them ("say zero to nine", once or
  * a few times): each classifier head's last layer (the Gemm over the member's pooled embedding) is
  * refitted by softmax cross-entropy on the clips' embeddings plus `l2` times the squared distance to
- * the trained weights; everything before it is unchanged. On FSDD speakers a model never heard, one
+ * the trained weights, moving the digits against each other and leaving the "none" class as trained
+ * (refitHead's fixedClass); everything before the last layer is unchanged. On FSDD speakers a model never heard, one
  * clip per digit took a single model from 89.4% to 94.4% (README, "Speaker enrollment"), because a
  * stranger's errors are mostly one or two confusions made every time, which ten labelled clips
  * correct. The result is a model file with the base's metadata, its rejection threshold, and an
@@ -133,7 +135,7 @@ export async function enrollSpeaker(clips: readonly EnrollmentClip[], options: E
   const shiftMargin = options.shiftMargin ?? 0.05;
   // rowsAt[j][i]: clip i heard at shifts[j], [probabilities, ...embeddings].
   // Each clip played backwards: the speaker's own voice saying no word, a "none" example that keeps
-  // the refit from teaching the model that this voice is always a digit (README, "Speaker enrollment").
+  // the refit from making every sound of this voice more of a digit (README, "Speaker enrollment").
   const noneClass = info.labels.indexOf(NOT_A_DIGIT_LABEL);
   const reversedWeight = noneClass >= 0 ? (options.reversedWeight ?? 0.1) : 0;
   if (!(reversedWeight >= 0 && reversedWeight <= 10)) throw new EnrollmentError(`reversedWeight ${options.reversedWeight} must be from 0 to 10`);
@@ -166,7 +168,7 @@ export async function enrollSpeaker(clips: readonly EnrollmentClip[], options: E
     const goals = [...chosen.map((i) => targets[i]), ...backwards.map(() => noneClass)];
     findClassifierHeads(model.graph, source).forEach((head, h) => {
       const embeddings = [...chosen, ...backwards].map((i) => rowsAt[j][i][embeddingIndex[h]]);
-      const { weights, bias } = refitHead(head, embeddings, goals, { ...refit, sampleWeights });
+      const { weights, bias } = refitHead(head, embeddings, goals, { ...refit, sampleWeights, fixedClass: noneClass });
       replaceHeadWeights(model.graph, head, weights, bias);
     });
     return { model, voiceShift: shifts[j] };
@@ -237,12 +239,19 @@ const argmax = (v: ArrayLike<number>) => {
 /**
  * Full-batch gradient descent on the (sample-weighted) mean softmax cross-entropy over the clips'
  * embeddings plus l2/2 × the squared distance to the head's trained weights and bias. Deterministic.
+ *
+ * With `fixedClass` (the "none" class), that class's weights and bias stay as trained, a clip of
+ * another class is scored by a softmax over the other classes only, and every update to the other
+ * classes has zero mean across them: the refit moves the digits against each other, and the mean
+ * digit logit, which the "none" class is weighed against, stays what the model made it for every
+ * input. A plain refit taught the model that the speaker's voice is a digit: in the stream, 8x more
+ * words became digits (README, "Speaker enrollment").
  */
 export function refitHead(
   head: Pick<ClassifierHead, 'dims' | 'classes' | 'weights' | 'bias'>,
   embeddings: readonly ArrayLike<number>[],
   targets: readonly number[],
-  options: { l2: number; steps: number; learningRate: number; sampleWeights?: readonly number[] },
+  options: { l2: number; steps: number; learningRate: number; sampleWeights?: readonly number[]; fixedClass?: number },
 ): { weights: Float32Array; bias: Float32Array } {
   const { dims, classes } = head;
   const w0 = Float64Array.from(head.weights);
@@ -253,6 +262,8 @@ export function refitHead(
   const gb = new Float64Array(b.length);
   const z = new Float64Array(classes);
   const n = options.sampleWeights ? options.sampleWeights.reduce((a, b) => a + b, 0) : embeddings.length;
+  const fixed = options.fixedClass ?? -1;
+  if (fixed >= classes || (fixed >= 0 && classes < 3)) throw new EnrollmentError(`fixedClass ${fixed} of ${classes} classes`);
   for (let step = 0; step < options.steps; step++) {
     gw.fill(0);
     gb.fill(0);
@@ -260,6 +271,7 @@ export function refitHead(
       if (e.length !== dims) throw new EnrollmentError(`an embedding has ${e.length} values, the head reads ${dims}`);
       z.set(b);
       for (let i = 0; i < dims; i++) for (let k = 0; k < classes; k++) z[k] += e[i] * w[i * classes + k];
+      if (fixed >= 0 && targets[c] !== fixed) z[fixed] = -Infinity;
       let max = -Infinity;
       for (let k = 0; k < classes; k++) max = Math.max(max, z[k]);
       let sum = 0;
@@ -270,6 +282,15 @@ export function refitHead(
         for (let i = 0; i < dims; i++) gw[i * classes + k] += g * e[i];
       }
     });
+    if (fixed >= 0) {
+      for (let i = 0; i <= dims; i++) {
+        // Row i of the weights, or the bias (i = dims).
+        const g = i < dims ? gw.subarray(i * classes, (i + 1) * classes) : gb;
+        g[fixed] = 0;
+        const mean = g.reduce((a, v) => a + v, 0) / (classes - 1);
+        for (let k = 0; k < classes; k++) if (k !== fixed) g[k] -= mean;
+      }
+    }
     for (let j = 0; j < w.length; j++) w[j] -= options.learningRate * (gw[j] + options.l2 * (w[j] - w0[j]));
     for (let k = 0; k < classes; k++) b[k] -= options.learningRate * (gb[k] + options.l2 * (b[k] - b0[k]));
   }
