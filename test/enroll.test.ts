@@ -22,6 +22,7 @@ import { makeAlsaFileDevice } from './stream/alsa-file.js';
 import { monoWav } from './fixtures/wav.js';
 import { loadNativeCapture } from '../src/stream/core.js';
 import { Listener, openFileSource, recordCounting } from '../src/stream/index.js';
+import { WebRecognizer } from '../src/web/recognizer.js';
 
 const FP32 = new Uint8Array(readFileSync('models/default.onnx'));
 const INT8 = new Uint8Array(readFileSync('models/default.int8.onnx'));
@@ -181,6 +182,9 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
     assert.equal(r.voiceShift, e.voiceShift, 'the recognizer hears the speaker at the enrolled shift');
     await r.dispose();
     assert.equal((await DigitRecognizer.load({ model: e.model, voiceShift: 1 })).voiceShift, 1, 'unless told otherwise');
+    const web = await WebRecognizer.load(e.model);
+    assert.equal(web.voiceShift, e.voiceShift, 'and so does the browser\'s recognizer (the kiosk, spoken-digits/web)');
+    await web.dispose();
   });
 
   it('a personal model takes few more words for digits than the base model, and in the stream loses no digits', async () => {

@@ -172,4 +172,19 @@ describe('voice shift and speaker adaptation (VoiceAdapter, digits eval --adapt-
     const other = new VoiceAdapter({ voiceShift: 1, predictShifted: async () => [] });
     await assert.rejects(Listener.create({ recognizer, adaptVoice: other }), /adapts another recognizer/);
   });
+
+  it('an adapter starts from the recognizer\'s own shift when it is a candidate (a personal model\'s enrolled one) and resets to it', async () => {
+    // A stand-in recognizer: the model is surest at x1.2 for every utterance.
+    const fake = { voiceShift: 1.1, predictShifted: async (_: unknown, factors: readonly number[]) => factors.map((f) => ({ probabilities: [f === 1.2 ? 0.99 : 0.5] })) };
+    const adapter = new VoiceAdapter(fake, { minUtterances: 2 });
+    assert.equal(adapter.factor, 1.1);
+    await adapter.observe('x.wav');
+    assert.equal(fake.voiceShift, 1.1, 'not moved back to 1 before it has heard enough');
+    await adapter.observe('x.wav');
+    assert.equal(fake.voiceShift, 1.2);
+    adapter.reset();
+    assert.equal(fake.voiceShift, 1.1);
+    fake.voiceShift = 1.13;
+    assert.equal(new VoiceAdapter(fake).factor, 1, 'a shift that is no candidate: from no shift, as before');
+  });
 });

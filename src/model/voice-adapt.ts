@@ -58,7 +58,9 @@ export class VoiceAdapter {
   /** Sum of squared weights: weight² / weightSquares is the effective number of utterances. */
   private weightSquares = 0;
   private heard = 0;
-  private chosen = 1;
+  /** Where the adapter starts and resets to: the recognizer's shift when it is a candidate (a personal model's enrolled shift), else 1. */
+  private readonly home: number;
+  private chosen: number;
 
   constructor(
     private readonly recognizer: ShiftableRecognizer,
@@ -77,6 +79,8 @@ export class VoiceAdapter {
     this.margin = options.margin ?? 0.02;
     this.evidence = options.evidence ?? 2;
     if (!(this.margin >= 0 && this.evidence >= 0)) throw new ModelError('voice adapter margin and evidence must be >= 0');
+    this.home = shifts.includes(recognizer.voiceShift) ? recognizer.voiceShift : 1;
+    this.chosen = this.home;
     this.sums = new Float64Array(shifts.length);
     this.squares = new Float64Array(shifts.length * shifts.length);
   }
@@ -86,7 +90,7 @@ export class VoiceAdapter {
     return recognizer === this.recognizer;
   }
 
-  /** The factor chosen so far (1 until minUtterances have been heard). */
+  /** The factor chosen so far (the starting one, usually 1, until minUtterances have been heard). */
   get factor(): number {
     return this.chosen;
   }
@@ -149,14 +153,14 @@ export class VoiceAdapter {
     return this.chosen;
   }
 
-  /** Forgets every utterance (a new speaker) and sets the recognizer back to no shift. */
+  /** Forgets every utterance (a new speaker) and sets the recognizer back to where the adapter started (no shift, or a personal model's enrolled one). */
   reset(): void {
     this.sums.fill(0);
     this.squares.fill(0);
     this.weight = 0;
     this.weightSquares = 0;
     this.heard = 0;
-    this.chosen = 1;
+    this.chosen = this.home;
     this.apply();
   }
 }
