@@ -7,7 +7,7 @@ import { readWavFile } from '../src/audio/index.js';
 import { voiceShift } from '../src/audio/voice-shift.js';
 import { digitOfPath } from '../src/cli/commands/enroll.js';
 import { listFsddClips } from '../src/data/index.js';
-import { EnrollmentError, ModelError } from '../src/errors.js';
+import { AudioInputError, EnrollmentError, ModelError } from '../src/errors.js';
 import { loadFeatureBackend } from '../src/features/index.js';
 import { type EnrollmentClip, enrollSpeaker, refitHead } from '../src/model/enroll.js';
 import { OPTIONAL_METADATA_KEYS } from '../src/model/metadata.js';
@@ -18,7 +18,7 @@ import { findClassifierHeads, replaceHeadWeights } from '../src/train/onnx/heads
 import { probeModel } from '../src/train/onnx/probe.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
 import { concatFloat, editDistance, rng, silence, spokenWords } from './stream/fixtures.js';
-import { makeAlsaFileDevice } from './stream/alsa-file.js';
+import { makeAlsaFileDevice, makeEmptyAlsaConfig } from './stream/alsa-file.js';
 import { monoWav } from './fixtures/wav.js';
 import { loadNativeCapture } from '../src/stream/core.js';
 import { Listener, openFileSource, recordCounting } from '../src/stream/index.js';
@@ -366,6 +366,8 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
       const r = digits('enroll', '--counting', short, join(FSDD_RECORDINGS, '0_theo_0.wav'), '--out', join(work, 'x.onnx'));
       assert.match(r.stderr, /either labelled recordings or --counting/);
       await assert.rejects(recordCounting(await openFileSource(short, { realtime: true })), /a live source needs the number of repeats/);
+      await assert.rejects(recordCounting(await openFileSource(short), { maxSeconds: 2 }), (e: unknown) => e instanceof AudioInputError && /longer than 2 s/.test(e.message));
+      await assert.rejects(recordCounting(await openFileSource(short), { repeats: 0 }), /repeats 0 must be an integer/);
     });
 
     it('digits enroll --counting records the count from the microphone (PortAudio over an ALSA file device)', async function () {
@@ -385,6 +387,18 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
         assert.deepEqual(parseModelMetadata(new Uint8Array(readFileSync(join(work, 'mic.onnx')))).enrollment?.clipsPerDigit, new Array(10).fill(1));
       } finally {
         dev.remove();
+      }
+      const empty = makeEmptyAlsaConfig();
+      try {
+        const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'enroll', '--counting', '--out', join(work, 'none.onnx')], {
+          encoding: 'utf8',
+          env: { ...process.env, NO_COLOR: '1', ALSA_CONFIG_PATH: empty.configPath },
+          timeout: 60_000,
+        });
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr, /^digits: .*(no (default )?input device|microphone)/im);
+      } finally {
+        empty.remove();
       }
     });
   });
