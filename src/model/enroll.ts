@@ -2,9 +2,8 @@ import { basename } from 'node:path';
 import { EnrollmentError } from '../errors.js';
 import type { BackendChoice } from '../features/index.js';
 import { checkVoiceShift } from '../audio/voice-shift.js';
-import { type OnnxModel, decodeModel, encodeModel } from '../train/onnx/graph.js';
-import { type ClassifierHead, findClassifierHeads, replaceHeadWeights } from '../train/onnx/heads.js';
-import { probeModel } from '../train/onnx/probe.js';
+import type { OnnxModel } from '../train/onnx/graph.js';
+import type { ClassifierHead } from '../train/onnx/heads.js';
 import { NOT_A_DIGIT_LABEL, OPTIONAL_METADATA_KEYS } from './metadata.js';
 import { parseModelMetadata } from './read-metadata.js';
 import { type AudioInput, DigitRecognizer, decodeAudioInput, readModelBytes } from './recognizer.js';
@@ -116,6 +115,12 @@ export async function enrollSpeaker(clips: readonly EnrollmentClip[], options: E
   if (!(Number.isInteger(refit.steps) && refit.steps >= 1 && refit.steps <= 100_000)) throw new EnrollmentError(`steps ${options.steps} must be an integer from 1 to 100000`);
   if (!(refit.learningRate > 0 && refit.learningRate <= 10)) throw new EnrollmentError(`learningRate ${options.learningRate} must be in (0, 10]`);
   const clipsPerDigit = countDigits(clips);
+  // The ONNX graph code (protobufjs) loads only when a model is personalized.
+  const [{ decodeModel, encodeModel }, { findClassifierHeads, replaceHeadWeights }, { probeModel }] = await Promise.all([
+    import('../train/onnx/graph.js'),
+    import('../train/onnx/heads.js'),
+    import('../train/onnx/probe.js'),
+  ]);
 
   const { bytes: base, source } = await readModelBytes(options.model);
   const info = parseModelMetadata(base, source);
