@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type FsddClip, listFsddClips } from '../src/data/clips.js';
 import { loadFsdd } from '../src/data/fsdd.js';
+import { topLabels } from '../src/model/decision.js';
 import { enrollSpeaker } from '../src/model/enroll.js';
 import { DigitRecognizer } from '../src/model/recognizer.js';
 
@@ -36,18 +37,13 @@ async function score(model: string | Uint8Array, clips: FsddClip[]): Promise<{ t
   try {
     const predictions = await recognizer.predictBatch(clips.map((c) => c.path));
     return {
-      top: predictions.filter((p, i) => p.labels[argmax(p.probabilities)] === String(clips[i].digit)).length / clips.length,
+      top: predictions.filter((p, i) => topLabels(p.probabilities, p.labels, 1)[0].label === String(clips[i].digit)).length / clips.length,
       decided: predictions.filter((p, i) => p.digit === clips[i].digit).length / clips.length,
     };
   } finally {
     await recognizer.dispose();
   }
 }
-const argmax = (v: ArrayLike<number>) => {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
-  return best;
-};
 
 type Row = { model: string; speaker: string; perDigit: number; voiceShift: number; testClips: number; before: { top: number; decided: number }; after: { top: number; decided: number } };
 const rows: Row[] = [];

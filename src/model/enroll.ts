@@ -160,8 +160,9 @@ export async function enrollSpeaker(clips: readonly EnrollmentClip[], options: E
     return none >= 0 && fit[best] - fit[none] < shiftMargin ? none : best;
   };
   const correctOf = (probabilities: ArrayLike<number>, i: number) => argmax(probabilities) === targets[i];
+  const score = (correct: number, n: number): EnrollmentScore => ({ correct, clips: n, accuracy: n ? correct / n : 0 });
   const unshifted = rowsAt[Math.max(0, shifts.indexOf(1))];
-  const baseCorrect = unshifted.slice(0, inputs.length).map(([p], i) => correctOf(p, i));
+  const before = score(unshifted.slice(0, inputs.length).filter(([p], i) => correctOf(p, i)).length, clips.length);
 
   /** The base model with every head refitted on the clips at `chosen`, heard at the shift chosen on them. */
   const personalize = (chosen: number[]) => {
@@ -186,7 +187,6 @@ export async function enrollSpeaker(clips: readonly EnrollmentClip[], options: E
       await recognizer.dispose();
     }
   };
-  const score = (correct: number, n: number): EnrollmentScore => ({ correct, clips: n, accuracy: n ? correct / n : 0 });
   const all = clips.map((_, i) => i);
 
   let crossCheck: Enrollment['crossCheck'] = null;
@@ -200,11 +200,11 @@ export async function enrollSpeaker(clips: readonly EnrollmentClip[], options: E
       const held = all.filter((i) => foldOf[i] === f);
       after += await scoreWith(personalize(all.filter((i) => foldOf[i] !== f)), held);
     }
-    crossCheck = { folds, before: score(baseCorrect.filter(Boolean).length, clips.length), after: score(after, clips.length) };
+    crossCheck = { folds, before, after: score(after, clips.length) };
   }
 
   const personal = personalize(all);
-  const fit = { before: score(baseCorrect.filter(Boolean).length, clips.length), after: score(await scoreWith(personal, all), clips.length) };
+  const fit = { before, after: score(await scoreWith(personal, all), clips.length) };
   const record: EnrollmentRecord = {
     date: new Date().toISOString(),
     speaker: options.speaker ?? null,

@@ -1,5 +1,5 @@
 import { ModelError } from '../../errors.js';
-import type { Graph, GraphNode, Initializer } from './graph.js';
+import { type Graph, type GraphNode, type Initializer, graphNames, producers } from './graph.js';
 import { removeDeadNodes } from './optimize.js';
 
 /**
@@ -20,16 +20,14 @@ export interface ClassifierHead {
   bias: Float32Array;
 }
 
-const producerOf = (g: Graph, value: string) => g.nodes.find((n) => n.outputs.includes(value));
-
 /** The float values of a constant: a float initializer, or a DequantizeLinear of initializers. */
-function constantValues(g: Graph, value: string, what: string): { data: Float32Array; dims: number[] } {
+function constantValues(g: Graph, producer: Map<string, GraphNode>, value: string, what: string): { data: Float32Array; dims: number[] } {
   const init = g.initializers.get(value);
   if (init) {
     if (init.type !== 'float') throw new ModelError(`${what} is stored as ${init.type}, not float`);
     return { data: init.data as Float32Array, dims: init.dims };
   }
-  const dq = producerOf(g, value);
+  const dq = producer.get(value);
   const [x, scale, zeroPoint] = (dq?.op === 'DequantizeLinear' ? dq.inputs : []).map((name) => (name ? g.initializers.get(name) : undefined));
   if (!dq || !x || !scale || (dq.inputs[2] && !zeroPoint)) throw new ModelError(`${what} is computed in the graph, not stored as a constant`);
   if (x.type === 'float' || x.type === 'int64') throw new ModelError(`${what}: DequantizeLinear of ${x.type} values`);
@@ -48,11 +46,11 @@ function constantValues(g: Graph, value: string, what: string): { data: Float32A
 }
 
 /** The value `start` after any QuantizeLinear -> DequantizeLinear steps back toward its producer. */
-function throughQdq(g: Graph, start: string): string {
+function throughQdq(producer: Map<string, GraphNode>, start: string): string {
   let value = start;
   for (;;) {
-    const dq = producerOf(g, value);
-    const q = dq?.op === 'DequantizeLinear' ? producerOf(g, dq.inputs[0]) : undefined;
+    const dq = producer.get(value);
+    const q = dq?.op === 'DequantizeLinear' ? producer.get(dq.inputs[0]) : undefined;
     if (q?.op !== 'QuantizeLinear') return value;
     value = q.inputs[0];
   }
@@ -61,16 +59,17 @@ function throughQdq(g: Graph, start: string): string {
 /** Every classifier head of a model graph, in graph order; a ModelError when there is none. */
 export function findClassifierHeads(g: Graph, source = 'model'): ClassifierHead[] {
   const heads: ClassifierHead[] = [];
+  const producer = producers(g);
   for (const softmax of g.nodes.filter((n) => n.op === 'Softmax')) {
-    const gemm = producerOf(g, throughQdq(g, softmax.inputs[0]));
+    const gemm = producer.get(throughQdq(producer, softmax.inputs[0]));
     if (gemm?.op !== 'Gemm') continue;
     const attr = (name: string, fallback: number) => (gemm.attrs[name]?.kind === 'int' || gemm.attrs[name]?.kind === 'float' ? (gemm.attrs[name].v as number) : fallback);
     if (attr('transA', 0) !== 0 || attr('alpha', 1) !== 1 || attr('beta', 1) !== 1)
       throw new ModelError(`${source}: the classifier's Gemm uses transA/alpha/beta, which enrollment does not support`);
     const transB = attr('transB', 0) === 1;
-    const w = constantValues(g, gemm.inputs[1], `${source}: the classifier's weights`);
+    const w = constantValues(g, producer, gemm.inputs[1], `${source}: the classifier's weights`);
     if (!gemm.inputs[2]) throw new ModelError(`${source}: the classifier's Gemm has no bias`);
-    const b = constantValues(g, gemm.inputs[2], `${source}: the classifier's bias`);
+    const b = constantValues(g, producer, gemm.inputs[2], `${source}: the classifier's bias`);
     if (w.dims.length !== 2) throw new ModelError(`${source}: the classifier's weights are not a matrix`);
     const [dims, classes] = transB ? [w.dims[1], w.dims[0]] : w.dims;
     if (b.data.length !== classes) throw new ModelError(`${source}: the classifier's bias has ${b.data.length} values for ${classes} classes`);
@@ -89,15 +88,14 @@ export function findClassifierHeads(g: Graph, source = 'model'): ClassifierHead[
  */
 export function replaceHeadWeights(g: Graph, head: ClassifierHead, weights: Float32Array, bias: Float32Array): void {
   if (weights.length !== head.dims * head.classes || bias.length !== head.classes) throw new ModelError('new head weights do not match the head shape');
+  const { gemm, softmax } = head;
+  if (!g.nodes.includes(gemm) || !g.nodes.includes(softmax)) throw new ModelError('the head is not in this graph');
+  const names = graphNames(g);
   const add = (base: string, init: Omit<Initializer, 'name'>) => {
-    let name = base;
-    for (let i = 1; g.initializers.has(name) || g.nodes.some((n) => n.outputs.includes(name)); i++) name = `${base}_${i}`;
+    const name = names.fresh(base);
     g.initializers.set(name, { name, ...init });
     return name;
   };
-  const gemm = g.nodes.find((n) => n === head.gemm);
-  const softmax = g.nodes.find((n) => n === head.softmax);
-  if (!gemm || !softmax) throw new ModelError('the head is not in this graph');
   gemm.inputs[1] = add(`${gemm.outputs[0]}_enrolled_W`, { type: 'float', dims: [head.dims, head.classes], data: weights });
   gemm.inputs[2] = add(`${gemm.outputs[0]}_enrolled_B`, { type: 'float', dims: [head.classes], data: bias });
   delete gemm.attrs.transB;

@@ -105,16 +105,22 @@ function meansOf(rows: number[][], groupOf: (i: number) => number, groups: numbe
   return sums.divColumnVector(counts);
 }
 
-/** The names of a fused ensemble's pooled member embeddings, and the model with them as extra graph outputs. */
-export function withPooledOutputs(model: Uint8Array): { bytes: Uint8Array; names: string[] } {
+/** The graph outputs a fused ensemble pools its members' features into; a ModelError when there are none. */
+function pooledNames(model: Uint8Array): string[] {
   const names = pooledOutputNames(decodeModel(model).graph);
   if (names.length === 0) throw new ModelError('the model has no member pooling outputs (m<k>/gap): a fused ensemble of pooled members is needed');
+  return names;
+}
+
+/** The names of a fused ensemble's pooled member embeddings, and the model with them as extra graph outputs. */
+export function withPooledOutputs(model: Uint8Array): { bytes: Uint8Array; names: string[] } {
+  const names = pooledNames(model);
   return { bytes: withGraphOutputs(model, names), names };
 }
 
 /** Each input's pooled embedding (members concatenated) and probabilities, fed as the recognizer feeds the model. */
 export async function pooledEmbeddings(model: Uint8Array, inputs: readonly AudioInput[]): Promise<{ embeddings: number[][]; probabilities: Float32Array[] }> {
-  const rows = await probeModel(model, withPooledOutputs(model).names, inputs);
+  const rows = await probeModel(model, pooledNames(model), inputs);
   return { probabilities: rows.map(([p]) => p), embeddings: rows.map(([, ...pools]) => pools.flatMap((x) => Array.from(x))) };
 }
 
