@@ -36,6 +36,8 @@ export interface DigitString {
   sampleRate: number;
   /** [start, end) of every clip, in samples. */
   spans: [number, number][];
+  /** Every clip as recorded, before the background noise was added (spans[i] holds clips[i]). */
+  clips: Float32Array[];
 }
 
 /**
@@ -52,12 +54,14 @@ export function makeDigitString(
   const rate = 8000;
   const parts: Float32Array[] = [];
   const spans: [number, number][] = [];
+  const chosen: Float32Array[] = [];
   let pos = Math.round((leadMs / 1000) * rate);
   parts.push(new Float32Array(pos));
   for (let i = 0; i < digits.length; i++) {
     const pool = clips.filter((c) => c.digit === Number(digits[i]));
     const clip = pool[Math.floor(random() * pool.length)];
     parts.push(clip.samples);
+    chosen.push(clip.samples);
     spans.push([pos, pos + clip.samples.length]);
     pos += clip.samples.length;
     const gap = Math.round(((i === digits.length - 1 ? leadMs : minPauseMs + random() * (maxPauseMs - minPauseMs)) / 1000) * rate);
@@ -76,7 +80,7 @@ export function makeDigitString(
     const u = Math.max(random(), 1e-12);
     samples[i] += sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
   }
-  return { digits, samples, sampleRate: rate, spans };
+  return { digits, samples, sampleRate: rate, spans, clips: chosen };
 }
 
 export const SPEAKERS = ['george', 'jackson', 'lucas', 'nicolas', 'theo', 'yweweler'];
