@@ -194,6 +194,22 @@ describe('DigitRecognizer: models trained on clips cut to their speech', functio
     assert.notDeepEqual(Array.from(whole.probabilities), Array.from(a.probabilities), 'the uncut clip reads differently (else this test proves nothing)');
   });
 
+  it('takes PCM said to be cut already (cutToSpeech: false) as it is, and says how it cuts (speechTrim)', async () => {
+    assert.deepEqual(withTrim.speechTrim, { dropDb: 40, marginMs: 50, keepWithinDb: 20 });
+    assert.equal(plain.speechTrim, null);
+    const { loadStreamCore } = await import('../src/stream/core.js');
+    const { cutToSpeech } = await import('../src/stream/speech-cut.js');
+    const cut = cutToSpeech(await loadStreamCore(), padded, 8000, withTrim.speechTrim!);
+    const [asIs, cutHere, uncut] = await withTrim.predictBatch([
+      { samples: cut, sampleRate: 8000, cutToSpeech: false },
+      { samples: padded, sampleRate: 8000 },
+      { samples: padded, sampleRate: 8000, cutToSpeech: false },
+    ]);
+    assert.deepEqual(Array.from(asIs.probabilities), Array.from(cutHere.probabilities));
+    const whole = await plain.predict({ samples: padded, sampleRate: 8000 });
+    assert.deepEqual(Array.from(uncut.probabilities), Array.from(whole.probabilities), 'cutToSpeech: false leaves the padding in');
+  });
+
   it('predictSamples (the Listener path, which cuts its own pieces) takes the samples as they are', async () => {
     const [a, b] = await Promise.all([withTrim.predictSamples(padded, 8000), plain.predictSamples(padded, 8000)]);
     assert.deepEqual(Array.from(a.probabilities), Array.from(b.probabilities));

@@ -206,6 +206,13 @@ Napi::Value ContourValleys(const Napi::CallbackInfo& info) {
                                                             info[2].As<Napi::Number>().FloatValue(), info[3].As<Napi::Number>().FloatValue()));
 }
 
+Napi::Array extentArray(Napi::Env env, int64_t start, int64_t end) {
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, static_cast<double>(start));
+  out.Set(1u, static_cast<double>(end));
+  return out;
+}
+
 Napi::Value SpeechExtent(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!floatsThenNumbers(info, 3) || (info.Length() > 4 && !info[4].IsNumber() && !info[4].IsUndefined()))
@@ -216,10 +223,24 @@ Napi::Value SpeechExtent(const Napi::CallbackInfo& info) {
   if (!spoken_digits::findSpeechExtent(a.Data(), a.ElementLength(), info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().FloatValue(),
                                        info[3].As<Napi::Number>().FloatValue(), keepWithinDb, &start, &end))
     return env.Null();
-  Napi::Array out = Napi::Array::New(env, 2);
-  out.Set(0u, static_cast<double>(start));
-  out.Set(1u, static_cast<double>(end));
-  return out;
+  return extentArray(env, start, end);
+}
+
+// contourSpeechExtent(bandDb, samples, sampleRate, dropDb, marginMs, keepWithinDb): speechExtent of
+// `samples` samples from the contour bandContour made of them.
+Napi::Value ContourSpeechExtent(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!floatsThenNumbers(info, 5)) return throwType(env, "contourSpeechExtent(bandDb: Float32Array, samples, sampleRate, dropDb, marginMs, keepWithinDb)");
+  Napi::Float32Array a = info[0].As<Napi::Float32Array>();
+  const int64_t n = info[1].As<Napi::Number>().Int64Value();
+  const int rate = info[2].As<Napi::Number>().Int32Value();
+  if (n <= 0 || rate < 4000 || static_cast<int64_t>(a.ElementLength()) != spoken_digits::contourHopCount(static_cast<size_t>(n), rate))
+    return throwRange(env, "contourSpeechExtent: bandDb must hold the contour of all `samples` samples (samples / (sampleRate / 100) hops, sampleRate >= 4000)");
+  int64_t start = 0, end = 0;
+  if (!spoken_digits::contourSpeechExtent(a.Data(), static_cast<int>(a.ElementLength()), static_cast<size_t>(n), rate, info[3].As<Napi::Number>().FloatValue(),
+                                          info[4].As<Napi::Number>().FloatValue(), info[5].As<Napi::Number>().FloatValue(), &start, &end))
+    return env.Null();
+  return extentArray(env, start, end);
 }
 
 }  // namespace
@@ -230,4 +251,5 @@ void RegisterVad(Napi::Env env, Napi::Object exports) {
   exports.Set("bandContour", Napi::Function::New(env, BandContour, "bandContour"));
   exports.Set("contourValleys", Napi::Function::New(env, ContourValleys, "contourValleys"));
   exports.Set("speechExtent", Napi::Function::New(env, SpeechExtent, "speechExtent"));
+  exports.Set("contourSpeechExtent", Napi::Function::New(env, ContourSpeechExtent, "contourSpeechExtent"));
 }

@@ -428,14 +428,6 @@ std::vector<float> rawContour(const float* samples, size_t n, int sampleRate) {
   return e;
 }
 
-// Band energy (dB) per 10 ms hop, smoothed over 3 hops (see bandContourHops). Returns the hop
-// length in samples.
-int bandContour(const float* samples, size_t n, int sampleRate, std::vector<float>* smoothed) {
-  const std::vector<float> e = rawContour(samples, n, sampleRate);
-  smoothContour(e.data(), static_cast<int>(e.size()), smoothed);
-  return contourHop(sampleRate);
-}
-
 }  // namespace
 
 int contourHopCount(size_t n, int sampleRate) { return static_cast<int>(n / static_cast<size_t>(contourHop(sampleRate))); }
@@ -466,9 +458,16 @@ int bandContourHops(const float* samples, size_t n, int sampleRate, int firstHop
 bool findSpeechExtent(const float* samples, size_t n, int sampleRate, float dropDb, float marginMs, float keepWithinDb, int64_t* start,
                       int64_t* end) {
   if (sampleRate < 4000 || n == 0 || !samples) return false;
+  const std::vector<float> e = rawContour(samples, n, sampleRate);
+  return contourSpeechExtent(e.data(), static_cast<int>(e.size()), n, sampleRate, dropDb, marginMs, keepWithinDb, start, end);
+}
+
+bool contourSpeechExtent(const float* bandDb, int hops, size_t n, int sampleRate, float dropDb, float marginMs, float keepWithinDb,
+                         int64_t* start, int64_t* end) {
+  if (sampleRate < 4000 || n == 0 || !bandDb || hops <= 0 || hops != contourHopCount(n, sampleRate)) return false;
   std::vector<float> s;
-  const int hop = bandContour(samples, n, sampleRate, &s);
-  if (s.empty()) return false;
+  smoothContour(bandDb, hops, &s);
+  const int hop = contourHop(sampleRate);
   std::vector<float> sorted(s);
   std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 10), sorted.end());
   const float noise = sorted[sorted.size() / 10];

@@ -152,4 +152,9 @@ int contourHopCount(size_t n, int sampleRate);
 bool findSpeechExtent(const float* samples, size_t n, int sampleRate, float dropDb, float marginMs, float keepWithinDb, int64_t* start,
                       int64_t* end);
 
+// findSpeechExtent of `n` samples whose raw band contour (bandContourHops from hop 0, n / hop values)
+// is already known: the stream segmenter analyses a segment once for its valleys and its cut.
+bool contourSpeechExtent(const float* bandDb, int hops, size_t n, int sampleRate, float dropDb, float marginMs, float keepWithinDb,
+                         int64_t* start, int64_t* end);
+
 }  // namespace spoken_digits

@@ -41,6 +41,10 @@ int sd_contour_valleys(const float* band_db, int hops, int sample_rate, float mi
 // out[0..1]. Returns 1, or 0 when nothing stands out.
 int sd_speech_extent(const float* samples, int n, int sample_rate, float drop_db, float margin_ms, float keep_within_db, double* out);
 
+// sd_speech_extent of `n` samples from their contour as sd_band_contour made it (from hop 0, n / hop
+// values), without analysing the samples again.
+int sd_contour_speech_extent(const float* band_db, int hops, int n, int sample_rate, float drop_db, float margin_ms, float keep_within_db, double* out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,7 +6,7 @@ import { AudioInputError, ModelError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor } from '../features/backend.js';
 import { loadFeatureBackend, type BackendChoice } from '../features/index.js';
 import { decodeWav, readWavFile, pcmToFloat32, validateSampleRate } from '../audio/index.js';
-import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from './metadata.js';
+import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, type SpeechTrim } from './metadata.js';
 import { parseModelMetadata, type ModelMetadata } from './read-metadata.js';
 import { decide, peakDbfs, topLabels, type Decision } from './decision.js';
 import { modelsDir } from './package-root.js';
@@ -16,7 +16,15 @@ import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
 
 /** Audio in any of the forms the recognizer accepts. */
 export type AudioInput =
-  | { samples: Float32Array | Int16Array; sampleRate: number }
+  | {
+      samples: Float32Array | Int16Array;
+      sampleRate: number;
+      /**
+       * false: the samples are already cut to their speech as the model's `speechTrim` says (the
+       * stream segmenter cuts its pieces so), and are not cut again. Default true.
+       */
+      cutToSpeech?: boolean;
+    }
   | Uint8Array
   | string;
 
@@ -122,6 +130,11 @@ export class DigitRecognizer {
     this.voiceShift = args.options.voiceShift ?? args.info.enrollment?.voiceShift ?? 1;
   }
 
+  /** How every input is cut to its speech before its features, as the model's training clips were; null: not cut. */
+  get speechTrim(): SpeechTrim | null {
+    return this.speechCore ? (this.info.speechTrim ?? null) : null;
+  }
+
   /** The pitch and formant factor applied to every input (RecognizerOptions.voiceShift); 1 is off. */
   get voiceShift(): number {
     return this.shift;
@@ -178,7 +191,7 @@ export class DigitRecognizer {
   /** Inputs decoded and cut to speech, as the model was trained on them. */
   private async decodeForModel(inputs: readonly AudioInput[]): Promise<DecodedClip[]> {
     const decoded = await Promise.all(inputs.map((input) => decodeAudioInput(input, this.maxDurationSec)));
-    return decoded.map((clip) => this.cutToSpeech(clip));
+    return decoded.map((clip, i) => (isCutAlready(inputs[i]) ? clip : this.cutToSpeech(clip)));
   }
 
   /**
@@ -303,6 +316,10 @@ export async function decodeAudioInput(input: AudioInput, maxDurationSec = 60): 
     return { samples: checkSamples(samples, input.sampleRate, maxDurationSec), sampleRate: input.sampleRate, decodeMs: performance.now() - start };
   }
   throw new AudioInputError('input must be a file path, WAV bytes, or { samples, sampleRate }');
+}
+
+function isCutAlready(input: AudioInput): boolean {
+  return typeof input === 'object' && !(input instanceof Uint8Array) && input.cutToSpeech === false;
 }
 
 export interface DecodedClip {

@@ -127,6 +127,11 @@ export interface StreamCore extends SpeechExtentFinder {
   bandContour(samples: Float32Array, sampleRate: number, firstHop: number): ContourPart;
   /** findValleys on a contour made by bandContour from hop 0 (positions are offsets into its samples). */
   contourValleys(bandDb: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[];
+  /**
+   * speechExtent of `samples` samples from the contour bandContour made of all of them (from hop 0),
+   * without analysing them again: the same answer.
+   */
+  contourSpeechExtent(bandDb: Float32Array, samples: number, sampleRate: number, dropDb: number, marginMs: number, keepWithinDb: number): [number, number] | null;
 }
 
 /**
@@ -145,6 +150,7 @@ interface NativeVadBinding {
   bandContour(samples: Float32Array, sampleRate: number, firstHop: number): ContourPart;
   contourValleys(bandDb: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[];
   speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number, keepWithinDb?: number): [number, number] | null;
+  contourSpeechExtent(bandDb: Float32Array, samples: number, sampleRate: number, dropDb: number, marginMs: number, keepWithinDb: number): [number, number] | null;
   CaptureStream?: NativeCaptureBinding['CaptureStream'];
   captureUnavailable?: string;
 }
@@ -157,10 +163,14 @@ function nativeCore(addon: NativeVadBinding): StreamCore {
     bandContour: (samples, rate, firstHop) => addon.bandContour(samples, rate, firstHop),
     contourValleys: (bandDb, rate, depth, piece) => addon.contourValleys(bandDb, rate, depth, piece),
     speechExtent: (samples, rate, drop, margin, keep) => addon.speechExtent(samples, rate, drop, margin, keep ?? 0),
+    contourSpeechExtent: (bandDb, samples, rate, drop, margin, keep) => addon.contourSpeechExtent(bandDb, samples, rate, drop, margin, keep),
   };
 }
 
-let cached: Promise<StreamCore> | null = null;
+// One core per choice, loaded once: a wasm core is a module instance with its own 16 MB heap, and
+// making one per Listener kept the garbage collector busy (a full collection every ~80 ms of a
+// benchmark's strings, each holding up a segment's recognition by ~10 ms).
+const loaded = new Map<'native' | 'wasm' | 'any', Promise<StreamCore>>();
 
 /**
  * Loads the endpointer from the native addon, else from the WebAssembly build (the same C++).
@@ -170,13 +180,15 @@ export function loadStreamCore(prefer?: 'native' | 'wasm'): Promise<StreamCore> 
   // Same switch as the feature backend, so SPOKEN_DIGITS_BACKEND=wasm exercises the wasm build end to end.
   const env = typeof process !== 'undefined' ? process.env?.SPOKEN_DIGITS_BACKEND : undefined;
   if (!prefer && (env === 'native' || env === 'wasm')) prefer = env;
-  if (!prefer && cached) return cached;
+  const key = prefer ?? 'any';
+  const known = loaded.get(key);
+  if (known) return known;
   const p = (async () => {
     const reasons: string[] = [];
     if (prefer !== 'wasm') {
       try {
         const addon = loadNativeBinding() as unknown as NativeVadBinding;
-        if (typeof addon.Vad !== 'function' || typeof addon.bandContour !== 'function') throw new Error('the addon has no VAD (built from older sources?)');
+        if (typeof addon.Vad !== 'function' || typeof addon.contourSpeechExtent !== 'function') throw new Error('the addon has no VAD (built from older sources?)');
         return nativeCore(addon);
       } catch (err) {
         reasons.push(`native: ${(err as Error).message}`);
@@ -194,12 +206,8 @@ export function loadStreamCore(prefer?: 'native' | 'wasm'): Promise<StreamCore> 
       `no streaming core could be loaded (${reasons.join('; ')}); build the addon with \`npm run build:native\` or the wasm module with \`npm run build:wasm\``,
     );
   })();
-  if (!prefer) {
-    cached = p;
-    p.catch(() => {
-      cached = null;
-    });
-  }
+  loaded.set(key, p);
+  p.catch(() => loaded.delete(key));
   return p;
 }
 

@@ -234,6 +234,26 @@ class OpenContour {
     this.settled = part.settledHops;
     return this.bandDb.subarray(0, hops);
   }
+
+  /**
+   * The whole contour of `samples`, which start at stream position `start` (what bandContour makes
+   * from hop 0): the hops kept here are reused where `samples` frame them alike (the open audio
+   * began at `start` and the hop's frame ends inside `samples`), the rest are analysed.
+   */
+  of(start: number, samples: Float32Array): Float32Array {
+    const hops = Math.floor(samples.length / Math.max(1, Math.floor(this.sampleRate / 100)));
+    let known = start === this.start ? Math.min(this.settled, hops) : 0;
+    let part = this.core.bandContour(samples, this.sampleRate, known);
+    if (part.settledHops < known) {
+      known = part.settledHops;
+      part = this.core.bandContour(samples, this.sampleRate, known);
+    }
+    if (known === 0) return part.bandDb;
+    const out = new Float32Array(hops);
+    out.set(this.bandDb.subarray(0, known));
+    out.set(part.bandDb, known);
+    return out;
+  }
 }
 
 /**
@@ -445,9 +465,10 @@ export class StreamDecoder {
   }
 
   /** Whether `samples` hold at least SplitOptions.minSpeechMs of speech (trimmed as the splitter trims pieces). */
-  private holdsDigitSpeech(samples: Float32Array): boolean {
+  private holdsDigitSpeech(samples: Float32Array, bandDb?: Float32Array): boolean {
     const split = this.opts.split || {};
-    const extent = this.core.speechExtent(samples, this.sampleRate, split.trimDropDb || DEFAULT_SPEECH_TRIM.dropDb, 0);
+    const dropDb = split.trimDropDb || DEFAULT_SPEECH_TRIM.dropDb;
+    const extent = bandDb ? this.core.contourSpeechExtent(bandDb, samples.length, this.sampleRate, dropDb, 0, 0) : this.core.speechExtent(samples, this.sampleRate, dropDb, 0);
     return extent !== null && this.ms(extent[1] - extent[0]) >= (split.minSpeechMs ?? DEFAULT_MIN_SPEECH_MS);
   }
 
@@ -463,12 +484,13 @@ export class StreamDecoder {
     edgeSilenceMs: number,
     speechEnd: number | null,
     accept?: (p: SegmentPrediction) => boolean,
+    bandDb?: Float32Array,
   ): Promise<boolean> {
     const t0 = performance.now();
     const pieces =
       this.opts.split === false
         ? [{ start: 0, end: samples.length, prediction: await this.recognizer.predict({ samples, sampleRate: this.sampleRate }) }]
-        : await splitSegment(samples, this.sampleRate, this.core, this.recognizer, this.opts.split ?? {}, edgeSilenceMs);
+        : await splitSegment(samples, this.sampleRate, this.core, this.recognizer, this.opts.split ?? {}, edgeSilenceMs, bandDb ?? this.openContour.of(offset, samples));
     const computeMs = performance.now() - t0;
     if (accept && !pieces.every((p) => accept(p.prediction))) return false;
     for (let k = 0; k < pieces.length; k++) {
@@ -498,17 +520,18 @@ export class StreamDecoder {
     if (e.type !== 'end') return;
     const samples = this.history.slice(from, e.endSample);
     if (samples.length === 0) return;
+    const bandDb = this.openContour.of(from, samples);
     const postRoll = Math.round((this.vadConfig.postRollMs / 1000) * this.sampleRate);
     if (released) {
       // After a piece recognized early, nothing is left if speech did not resume; and what does
       // resume may be only the release of a stop the piece ended in ("eigh-t"), too short for a digit.
-      if (e.endSample - postRoll <= from || !this.holdsDigitSpeech(samples)) return;
+      if (e.endSample - postRoll <= from || !this.holdsDigitSpeech(samples, bandDb)) return;
     }
     const hangover = Math.round((this.vadConfig.hangoverMs / 1000) * this.sampleRate);
     // Where the endpointer decided: the hangover after the last speech (or the cut, or the flush).
     const decidedAt = e.reason === 'silence' ? e.endSample - postRoll + hangover : e.endSample;
     const edge = (released ? 0 : this.vadConfig.preRollMs) + this.vadConfig.postRollMs;
-    await this.recognize(samples, from, decidedAt, edge, e.endSample - postRoll);
+    await this.recognize(samples, from, decidedAt, edge, e.endSample - postRoll, undefined, bandDb);
   }
 
   private emitPrediction(p: SegmentPrediction, start: number, end: number, decidedAt: number, latencyMs: number, computeMs: number): void {

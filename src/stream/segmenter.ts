@@ -1,5 +1,5 @@
 import { decide } from '../model/decision.js';
-import { DEFAULT_SPEECH_TRIM, NOT_A_DIGIT_LABEL } from '../model/metadata.js';
+import { DEFAULT_SPEECH_TRIM, NOT_A_DIGIT_LABEL, type SpeechTrim } from '../model/metadata.js';
 import type { StreamCore, Valley } from './core.js';
 import { cutToSpeech } from './speech-cut.js';
 
@@ -18,23 +18,39 @@ export interface SegmentPrediction {
   labels?: readonly string[];
 }
 
+/** Audio the segmenter classifies; `cutToSpeech: false` when it cut it as the classifier's speechTrim says. */
+export interface SegmentAudio {
+  samples: Float32Array;
+  sampleRate: number;
+  cutToSpeech?: boolean;
+}
+
 export interface SegmentClassifier {
-  predict(input: { samples: Float32Array; sampleRate: number }): Promise<SegmentPrediction> | SegmentPrediction;
+  predict(input: SegmentAudio): Promise<SegmentPrediction> | SegmentPrediction;
   /** When present, the candidate pieces of a segment are classified in one call (one model run). */
-  predictBatch?(inputs: { samples: Float32Array; sampleRate: number }[]): Promise<SegmentPrediction[]> | SegmentPrediction[];
+  predictBatch?(inputs: SegmentAudio[]): Promise<SegmentPrediction[]> | SegmentPrediction[];
   /** The classifier's own digit threshold (DigitRecognizer's calibrated one), applied to a piece's combined views. */
   threshold?: number;
+  /**
+   * How the classifier cuts an input to its speech before classifying it, unless the input says
+   * `cutToSpeech: false` (DigitRecognizer: as its model's clips were cut). When set, a piece that is
+   * the whole segment comes cut already, from the contour the segmenter has of it.
+   */
+  readonly speechTrim?: SpeechTrim | null;
 }
 
 /**
  * A SegmentClassifier over one batch function (all of a segment's pieces in one model run), deciding
- * with `threshold()`, read at each use (a page's setting may change while it listens).
+ * with `threshold()`, read at each use (a page's setting may change while it listens). `speechTrim`:
+ * how `classify` cuts inputs to their speech unless they say `cutToSpeech: false`.
  */
 export function batchClassifier(
-  classify: (inputs: { samples: Float32Array; sampleRate: number }[]) => Promise<SegmentPrediction[]>,
+  classify: (inputs: SegmentAudio[]) => Promise<SegmentPrediction[]>,
   threshold: () => number,
+  speechTrim: SpeechTrim | null = null,
 ): SegmentClassifier {
   return {
+    speechTrim,
     get threshold() {
       return threshold();
     },
@@ -223,6 +239,10 @@ export interface SplitOptions {
  * without weak valleys, or short and confidently classified, costs one classification. Each
  * classification looks at the piece in up to two views (verifyTailMs), and a short
  * segment that was split is also classified whole (wholeWordMaxMs).
+ *
+ * `bandDb`: the band contour of all of `samples` (core.bandContour from hop 0), when the caller has it
+ * (the stream keeps one of its open audio); else it is made here. The valleys and the cut of a
+ * piece that is the whole segment both come from it.
  */
 export async function splitSegment(
   samples: Float32Array,
@@ -231,9 +251,8 @@ export async function splitSegment(
   classifier: SegmentClassifier,
   options: SplitOptions = {},
   edgeSilenceMs = 0,
+  bandDb: Float32Array = core.bandContour(samples, sampleRate, 0).bandDb,
 ): Promise<Piece[]> {
-  const minDepthDb = options.minDepthDb ?? DEFAULT_MIN_DEPTH_DB;
-  const minPieceMs = options.minPieceMs ?? DEFAULT_MIN_PIECE_MS;
   const maxCuts = options.maxCuts ?? 8;
   const typical = options.typicalDigitMs ?? 850;
   const acceptWhole = options.acceptWholeAbove ?? 0.9;
@@ -242,7 +261,7 @@ export async function splitSegment(
   const ms = (n: number) => (n / sampleRate) * 1000;
   const n = samples.length;
 
-  const valleys = core.findValleys(samples, sampleRate, minDepthDb, minPieceMs);
+  const valleys = contourValleys(core, bandDb, sampleRate, options);
   const isSure = (v: Valley) => isSurePause(v, options);
   const sure = mergeShortStretches(valleys.filter(isSure), n, sampleRate, edgeSilenceMs, minSpeech);
   const weak = valleys.filter((v) => !sure.includes(v) && !isSure(v));
@@ -253,12 +272,22 @@ export async function splitSegment(
 
   const dropDb = options.trimDropDb ?? DEFAULT_SPEECH_TRIM.dropDb;
   const margin = options.trimMarginMs ?? DEFAULT_SPEECH_TRIM.marginMs;
-  const trimmed = (a: number, b: number) => {
-    const piece = samples.subarray(a, b);
-    return { samples: dropDb > 0 ? cutToSpeech(core, piece, sampleRate, { dropDb, marginMs: margin }) : piece, sampleRate };
+  // The whole segment cut as `trim` says, from its contour.
+  const wholeCut = (trim: SpeechTrim) => {
+    const extent = core.contourSpeechExtent(bandDb, n, sampleRate, trim.dropDb, trim.marginMs, trim.keepWithinDb ?? 0);
+    return extent ? samples.subarray(extent[0], extent[1]) : samples;
   };
+  const trimmed = (a: number, b: number): SegmentAudio => {
+    const piece = samples.subarray(a, b);
+    if (dropDb <= 0) return { samples: piece, sampleRate };
+    return { samples: a > 0 || b < n ? cutToSpeech(core, piece, sampleRate, { dropDb, marginMs: margin }) : wholeCut({ dropDb, marginMs: margin }), sampleRate };
+  };
+  // A piece as the classifier takes it in; the whole segment cut as the classifier would cut it.
+  const classifierTrim = classifier.speechTrim;
+  const asCut = (a: number, b: number): SegmentAudio =>
+    classifierTrim && a === 0 && b === n ? { samples: wholeCut(classifierTrim), sampleRate, cutToSpeech: false } : { samples: samples.subarray(a, b), sampleRate };
   const tail = Math.round(((options.verifyTailMs ?? 150) / 1000) * sampleRate);
-  const views = new SegmentViews(classifier, (a, b) => ({ samples: samples.subarray(a, b), sampleRate }), trimmed, tail, options.verifyNoneMax ?? DEFAULT_VERIFY_NONE_MAX);
+  const views = new SegmentViews(classifier, asCut, trimmed, tail, options.verifyNoneMax ?? DEFAULT_VERIFY_NONE_MAX);
   // The whole segment is a candidate non-digit word only while the model can take it in at once.
   const wholeWord = tail > 0 && n > 0 && bounds.length + weak.length > 2 && ms(n) - edgeSilenceMs <= (options.wholeWordMaxMs ?? DEFAULT_WHOLE_WORD_MAX_MS);
   // Each stretch whole (and the segment, when it may be one word), in one model run.
@@ -320,9 +349,7 @@ export async function splitSegment(
   return pieces;
 }
 
-type Audio = { samples: Float32Array; sampleRate: number };
-
-function withSilence(v: Audio, samples: number): Audio {
+function withSilence(v: SegmentAudio, samples: number): SegmentAudio {
   const padded = new Float32Array(v.samples.length + samples);
   padded.set(v.samples);
   return { samples: padded, sampleRate: v.sampleRate };
@@ -339,8 +366,8 @@ class SegmentViews {
   private readonly cache = new Map<string, SegmentPrediction>();
   constructor(
     private readonly classifier: SegmentClassifier,
-    private readonly asCut: (a: number, b: number) => Audio,
-    private readonly trimmed: (a: number, b: number) => Audio,
+    private readonly asCut: (a: number, b: number) => SegmentAudio,
+    private readonly trimmed: (a: number, b: number) => SegmentAudio,
     private readonly tail: number,
     private readonly noneMax: number,
   ) {}
@@ -348,7 +375,7 @@ class SegmentViews {
   async classify(ranges: [number, number][]): Promise<void> {
     const todo = ranges.filter(([a, b], k) => !this.cache.has(`${a}:${b}`) && ranges.findIndex(([x, y]) => x === a && y === b) === k);
     if (todo.length === 0) return;
-    const inputs: Audio[] = [];
+    const inputs: SegmentAudio[] = [];
     for (const [a, b] of todo) {
       const v = this.trimmed(a, b);
       if (this.tail > 0) inputs.push(this.asCut(a, b), withSilence(v, this.tail));

@@ -21,6 +21,7 @@ interface VadModule {
   _sd_band_contour: Fn;
   _sd_contour_valleys: Fn;
   _sd_speech_extent: Fn;
+  _sd_contour_speech_extent: Fn;
 }
 
 const TYPES: VadEvent['type'][] = ['start', 'end', 'abort'];
@@ -99,6 +100,20 @@ class WasmVad implements VadHandle {
  */
 const CONTOUR_LEAD_HOPS = 4;
 
+/** Copies `input` (4-byte values) into the module and reads back the [start, end) `run` finds, or null. */
+function extentOf(m: VadModule, input: Float32Array, run: (inputPtr: number, outPtr: number) => number): [number, number] | null {
+  const sp = m._malloc(input.length * 4);
+  const op = m._malloc(16);
+  try {
+    m.HEAPF32.set(input, sp >> 2);
+    if (!run(sp, op)) return null;
+    return [m.HEAPF64[op >> 3], m.HEAPF64[(op >> 3) + 1]];
+  } finally {
+    m._free(sp);
+    m._free(op);
+  }
+}
+
 /** Copies `input` (4-byte values) into the module and reads back the valleys `run` finds. */
 function valleysOf(m: VadModule, input: Float32Array, run: (inputPtr: number, outPtr: number, max: number) => number): Valley[] {
   const max = 64;
@@ -127,7 +142,7 @@ export async function loadWasmStreamCore(): Promise<StreamCore> {
   } catch (err) {
     throw new BackendUnavailableError(`wasm core failed to load: ${(err as Error)?.message ?? err}`, { cause: err });
   }
-  if (typeof m._sd_vad_create !== 'function' || typeof m._sd_band_contour !== 'function') throw new BackendUnavailableError('wasm/dist was built without the VAD exports; run npm run build:wasm');
+  if (typeof m._sd_vad_create !== 'function' || typeof m._sd_contour_speech_extent !== 'function') throw new BackendUnavailableError('wasm/dist was built without the VAD exports; run npm run build:wasm');
   return {
     name: 'wasm',
     createVad(o: VadOptions): VadHandle {
@@ -138,16 +153,13 @@ export async function loadWasmStreamCore(): Promise<StreamCore> {
     },
     speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number, keepWithinDb = 0): [number, number] | null {
       if (samples.length === 0) return null;
-      const sp = m._malloc(samples.length * 4);
-      const op = m._malloc(16);
-      try {
-        m.HEAPF32.set(samples, sp >> 2);
-        if (!m._sd_speech_extent(sp, samples.length, sampleRate, dropDb, marginMs, keepWithinDb, op)) return null;
-        return [m.HEAPF64[op >> 3], m.HEAPF64[(op >> 3) + 1]];
-      } finally {
-        m._free(sp);
-        m._free(op);
+      return extentOf(m, samples, (sp, op) => m._sd_speech_extent(sp, samples.length, sampleRate, dropDb, marginMs, keepWithinDb, op));
+    },
+    contourSpeechExtent(bandDb: Float32Array, samples: number, sampleRate: number, dropDb: number, marginMs: number, keepWithinDb: number): [number, number] | null {
+      if (!(samples > 0) || !(sampleRate >= 4000) || bandDb.length !== Math.floor(samples / Math.max(1, Math.floor(sampleRate / 100)))) {
+        throw new RangeError('contourSpeechExtent: bandDb must hold the contour of all `samples` samples (samples / (sampleRate / 100) hops, sampleRate >= 4000)');
       }
+      return extentOf(m, bandDb, (sp, op) => m._sd_contour_speech_extent(sp, bandDb.length, samples, sampleRate, dropDb, marginMs, keepWithinDb, op));
     },
     findValleys(samples: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[] {
       if (samples.length === 0) return [];

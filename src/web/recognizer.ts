@@ -56,6 +56,8 @@ export interface ClipInput {
   samples: Float32Array;
   sampleRate: number;
   shift?: number;
+  /** false: already cut to its speech as the model's speechTrim says (recognizePieces leaves it as it is). */
+  cutToSpeech?: boolean;
 }
 
 /**
@@ -227,12 +229,15 @@ export class WebRecognizer {
     });
   }
 
-  /** Stream pieces cut to their speech when the model was trained on clips cut so (as DigitRecognizer does). */
-  async cutPieces<T extends { samples: Float32Array; sampleRate: number }>(pieces: T[]): Promise<T[]> {
+  /**
+   * Stream pieces cut to their speech when the model was trained on clips cut so (as DigitRecognizer
+   * does), except those the segmenter cut so already (`cutToSpeech: false`).
+   */
+  async cutPieces<T extends { samples: Float32Array; sampleRate: number; cutToSpeech?: boolean }>(pieces: T[]): Promise<T[]> {
     const trim = this.info.speechTrim;
     if (!trim) return pieces;
     const core = await streamCore();
-    return pieces.map((c) => ({ ...c, samples: cutToSpeech(core, c.samples, c.sampleRate, trim) }));
+    return pieces.map((c) => (c.cutToSpeech === false ? c : { ...c, samples: cutToSpeech(core, c.samples, c.sampleRate, trim) }));
   }
 
   /**

@@ -126,6 +126,26 @@ describe('stream core (VAD/endpointer, native and wasm)', function () {
     assert.ok(a.every((v, i) => Math.abs(v - b[i]) < 0.01), 'native and wasm contours');
   });
 
+  it('finds the speech extent from a contour exactly as from the samples (both builds)', () => {
+    const s = makeDigitString('907', 'theo', rng(8), { minPauseMs: 150, maxPauseMs: 300 });
+    // The whole string, each clip with the string's noise, a piece shorter than a hop, and silence.
+    const pieces = [s.samples, ...s.spans.map(([a, b]) => s.samples.subarray(a, b)), s.samples.subarray(0, 50), new Float32Array(4000)];
+    const trims: [number, number, number][] = [[40, 0, 0], [40, 50, 20], [30, 20, 0], [60, 0, 25]];
+    for (const core of [native, wasm]) {
+      for (const piece of pieces) {
+        const bandDb = core.bandContour(piece, 8000, 0).bandDb;
+        for (const [drop, margin, keep] of trims) {
+          assert.deepEqual(core.contourSpeechExtent(bandDb, piece.length, 8000, drop, margin, keep), core.speechExtent(piece, 8000, drop, margin, keep), `${core.name}: ${piece.length} samples, ${drop}/${margin}/${keep}`);
+        }
+      }
+      assert.ok(core.contourSpeechExtent(core.bandContour(s.samples, 8000, 0).bandDb, s.samples.length, 8000, 40, 0, 0) !== null, `${core.name}: speech found`);
+      // A contour that is not of that many samples is refused, not misread.
+      const bandDb = core.bandContour(s.samples, 8000, 0).bandDb;
+      assert.throws(() => core.contourSpeechExtent(bandDb, s.samples.length + 800, 8000, 40, 0, 0), /contour of all/);
+      assert.throws(() => core.contourSpeechExtent(bandDb, s.samples.length, 100, 40, 0, 0), /sampleRate/);
+    }
+  });
+
   it('refuses impossible settings with a message', () => {
     for (const core of [native, wasm]) {
       assert.throws(() => core.createVad({ sampleRate: 8000, sensitivity: 7 }), /sensitivity must be in 0\.\.1/);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { DigitRecognizer } from '../../src/model/recognizer.js';
-import { Listener, type SplitOptions } from '../../src/stream/index.js';
+import { Listener, loadStreamCore, type SegmentClassifier, type SplitOptions } from '../../src/stream/index.js';
+import { splitSegment } from '../../src/stream/segmenter.js';
 import { concatFloat, DIGIT_WORDS, editDistance, makeDigitString, rng, silence, SPEAKERS, spokenWords } from './fixtures.js';
 
 // Words from the development list (bench/stream-words.ts DEV_WORDS: neither the benchmark's held-out
@@ -39,6 +40,43 @@ describe('segmenter: second views and whole-word checks against non-digit words'
   let recognizer: DigitRecognizer;
   before(async () => {
     recognizer = await DigitRecognizer.load();
+  });
+
+  it('cuts a whole segment as the classifier would (speechTrim), from the contour it has, with the same answers', async () => {
+    const core = await loadStreamCore();
+    const seen: { samples: Float32Array; cutToSpeech?: boolean }[][] = [];
+    // The recognizer, once as it is (the segmenter cuts the whole-segment piece) and once without speechTrim (it cuts it itself).
+    const spy = (speechTrim: boolean): SegmentClassifier => ({
+      threshold: recognizer.threshold,
+      speechTrim: speechTrim ? recognizer.speechTrim : undefined,
+      predict: (x) => recognizer.predict(x),
+      predictBatch: (xs) => {
+        seen.push(xs);
+        return recognizer.predictBatch(xs);
+      },
+    });
+    const r = rng(5);
+    for (const [digits, pauses] of [['7', [0, 0]], ['38', [30, 60]], ['5', [0, 0]]] as const) {
+      const s = makeDigitString(digits, 'lucas', r, { minPauseMs: pauses[0], maxPauseMs: pauses[1], leadMs: 150 });
+      seen.length = 0;
+      const mine = await splitSegment(s.samples, 8000, core, spy(true), {}, 300);
+      const firstMine = seen[0];
+      seen.length = 0;
+      const theirs = await splitSegment(s.samples, 8000, core, spy(false), {}, 300);
+      const firstTheirs = seen[0];
+      assert.deepEqual(
+        mine.map((p) => [p.start, p.end, Array.from(p.prediction.probabilities ?? [])]),
+        theirs.map((p) => [p.start, p.end, Array.from(p.prediction.probabilities ?? [])]),
+        digits,
+      );
+      if (digits.length > 1) continue;
+      // The whole segment's first view: cut here (a view of the segment, flagged) against cut by the recognizer.
+      assert.equal(mine.length, 1, digits);
+      assert.equal(firstMine[0].cutToSpeech, false, digits);
+      assert.ok(firstMine[0].samples.length < s.samples.length && firstMine[0].samples.buffer === s.samples.buffer, `${digits}: a view of the cut segment`);
+      assert.equal(firstTheirs[0].cutToSpeech, undefined, digits);
+      assert.equal(firstTheirs[0].samples.length, s.samples.length, digits);
+    }
   });
 
   it('a piece is also classified followed by silence; words that only read as a digit once trimmed are rejected', async () => {
