@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { AudioInputError } from '../../errors.js';
-import { readModelMetadata } from '../../model/read-metadata.js';
 import { addMicrophoneOptions, parseMicrophoneOptions, parseNumberIn } from '../options.js';
 
 interface ListenOptions {
@@ -84,10 +83,12 @@ export function register(program: Command): void {
       }
       // A personal model (digits enroll) already hears its speaker at the shift it was enrolled at:
       // an adapter would start over from no shift, so it runs only when asked for.
-      const enrolled = opts.model !== undefined && (await readModelMetadata(opts.model)).enrollment !== null;
+      const { DigitRecognizer } = await import('../../model/recognizer.js');
+      const recognizer = await DigitRecognizer.load({ model: opts.model, threshold });
+      const enrolled = recognizer.info.enrollment !== null;
       const adaptVoice = opts.adaptVoice !== false && !(enrolled && command.getOptionValueSource('adaptVoice') === 'default');
       const listener = await stream.Listener.create({
-        model: opts.model,
+        recognizer,
         threshold,
         sensitivity,
         stringPauseMs,
