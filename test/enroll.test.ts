@@ -23,6 +23,7 @@ import { monoWav } from './fixtures/wav.js';
 import { loadNativeCapture } from '../src/stream/core.js';
 import { Listener, openFileSource, recordCounting } from '../src/stream/index.js';
 import { WebRecognizer } from '../src/web/recognizer.js';
+import { enrollSpeaker as enrollInBrowser } from '../src/web/enroll.js';
 
 const FP32 = new Uint8Array(readFileSync('models/default.onnx'));
 const INT8 = new Uint8Array(readFileSync('models/default.int8.onnx'));
@@ -185,6 +186,22 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
     const web = await WebRecognizer.load(e.model);
     assert.equal(web.voiceShift, e.voiceShift, 'and so does the browser\'s recognizer (the kiosk, spoken-digits/web)');
     await web.dispose();
+  });
+
+  it('the browser\'s enrollSpeaker (spoken-digits/web: wasm DSP, onnxruntime-web) personalizes as the Node one does', async () => {
+    const enroll = await deepNicolas([0, 1]);
+    const test = await deepNicolas([2, 3, 4]);
+    const pcm = enroll.map((c) => ({ ...(c.input as { samples: Float32Array; sampleRate: number }), digit: c.digit }));
+    const [node, web] = [await enrollSpeaker(enroll, { speaker: 'deep nicolas' }), await enrollInBrowser(pcm, { model: INT8, speaker: 'deep nicolas' })];
+    assert.equal(web.voiceShift, node.voiceShift);
+    assert.deepEqual(web.fit.before, node.fit.before);
+    assert.ok(Math.abs(web.fit.after.correct - node.fit.after.correct) <= 1 && Math.abs(web.crossCheck!.after.correct - node.crossCheck!.after.correct) <= 1, `${JSON.stringify(web.crossCheck)} vs ${JSON.stringify(node.crossCheck)}`);
+    const after = await decided(web.model, test);
+    assert.ok(after >= 27, `the browser's personal model: ${after} of ${test.length}`);
+    assert.equal(parseModelMetadata(web.model).enrollment?.speaker, 'deep nicolas');
+    assert.equal((parseModelMetadata(web.model).enrollment?.base as { model: string }).model, '(model bytes)');
+    await assert.rejects(enrollInBrowser(pcm.filter((c) => c.digit !== 0), { model: INT8 }), (e: Error) => e instanceof EnrollmentError && /missing 0/.test(e.message));
+    await assert.rejects(enrollInBrowser(pcm, { model: new Uint8Array([1, 2, 3]) }), ModelError);
   });
 
   it('a personal model takes few more words for digits than the base model, and in the stream loses no digits', async () => {

@@ -1,13 +1,8 @@
-import { basename } from 'node:path';
-import { EnrollmentError } from '../errors.js';
 import type { BackendChoice } from '../features/index.js';
-import { checkVoiceShift } from '../audio/voice-shift.js';
-import type { OnnxModel } from '../train/onnx/graph.js';
-import type { ClassifierHead } from '../train/onnx/heads.js';
-import { NOT_A_DIGIT_LABEL, OPTIONAL_METADATA_KEYS } from './metadata.js';
-import { parseModelMetadata } from './read-metadata.js';
+import { countDigits, type Enrollment, type EnrollmentRuntime, type PersonalizeOptions, personalizeModel, refitSettings } from './personalize.js';
 import { type AudioInput, DigitRecognizer, decodeAudioInput, readModelBytes } from './recognizer.js';
-import { VOICE_SHIFTS } from './voice-adapt.js';
+
+export { refitHead, type Enrollment, type EnrollmentRecord, type EnrollmentScore } from './personalize.js';
 
 /** One labelled recording of the speaker: the digit they said. */
 export interface EnrollmentClip {
@@ -15,84 +10,11 @@ export interface EnrollmentClip {
   digit: number;
 }
 
-export interface EnrollOptions {
+export interface EnrollOptions extends PersonalizeOptions {
   /** The model to personalize (path or bytes); the shipped default when omitted. */
   model?: string | Uint8Array;
   backend?: BackendChoice;
-  /** How strongly the refitted weights are held to the trained ones (default 0.1; 0 fits the clips alone). */
-  l2?: number;
-  /** Gradient steps of the refit (default 300). */
-  steps?: number;
-  /** Step size of the refit (default 0.05). */
-  learningRate?: number;
-  /** A name for the speaker, recorded in the model's metadata. */
-  speaker?: string;
-  /** Skip the cross-check (it loads one model per fold). */
-  crossCheck?: boolean;
-  /**
-   * The voice shift the personal model hears the speaker at (RecognizerOptions.voiceShift): a number,
-   * or 'auto' (the default) for the one of `voiceShifts` under which the base model gives the clips'
-   * true digits the highest mean log probability, if it beats no shift by `shiftMargin`. The refit
-   * then learns the speaker as heard at that shift, and the recognizer applies it by default.
-   */
-  voiceShift?: number | 'auto';
-  /**
-   * Weight of each clip played backwards as a "not a digit" example in the refit, relative to the
-   * clips' 1 (default 0.1; 0: none; models without a "none" class never use them). They keep the
-   * personal model from taking more of the speaker's other words for digits; much more weight costs
-   * digits in the stream (README, "Speaker enrollment").
-   */
-  reversedWeight?: number;
-  /** Candidates for voiceShift 'auto' (default VOICE_SHIFTS). */
-  voiceShifts?: readonly number[];
-  /** Least gain in mean log probability of the true digits that moves 'auto' off 1 (default 0.05). */
-  shiftMargin?: number;
 }
-
-export interface EnrollmentScore {
-  correct: number;
-  clips: number;
-  accuracy: number;
-}
-
-export interface Enrollment {
-  /** The personal model: an ONNX file like the base model, with the refitted last layers. */
-  model: Uint8Array;
-  /** Classifier heads refitted (one per member of a fused ensemble). */
-  heads: number;
-  /** The voice shift the personal model hears the speaker at (1: none). */
-  voiceShift: number;
-  /** Enrollment clips per digit, 0-9. */
-  clipsPerDigit: number[];
-  /**
-   * Top-class accuracy on the enrollment clips themselves, base model and personal model. `after`
-   * is a fit, not a prediction of accuracy: the personal model has seen these clips.
-   */
-  fit: { before: EnrollmentScore; after: EnrollmentScore };
-  /**
-   * An honest estimate when every digit has at least 2 clips: the clips split into folds (each
-   * digit's clips spread over them), each fold scored by a model refitted on the others. Null with
-   * one clip of some digit, or when `crossCheck` is false.
-   */
-  crossCheck: { folds: number; before: EnrollmentScore; after: EnrollmentScore } | null;
-}
-
-/** What the personal model's metadata (`spoken_digits.enrollment`) records. */
-export interface EnrollmentRecord {
-  date: string;
-  speaker: string | null;
-  base: { model: string; modelType: string; precision: string };
-  clipsPerDigit: number[];
-  heads: number;
-  /** Applied by the recognizer to every input unless RecognizerOptions.voiceShift says otherwise. */
-  voiceShift: number;
-  refit: { l2: number; steps: number; learningRate: number; reversedWeight: number };
-  fit: Enrollment['fit'];
-  crossCheck: Enrollment['crossCheck'];
-}
-
-const MAX_CLIPS = 2000;
-const MAX_FOLDS = 5;
 
 /**
  * Personalizes a model to one speaker from labelled recordings of them ("say zero to nine", once or
@@ -106,198 +28,28 @@ const MAX_FOLDS = 5;
  * `spoken_digits.enrollment` record; load it like any model.
  */
 export async function enrollSpeaker(clips: readonly EnrollmentClip[], options: EnrollOptions = {}): Promise<Enrollment> {
-  const refit = {
-    l2: options.l2 ?? 0.1,
-    steps: options.steps ?? 300,
-    learningRate: options.learningRate ?? 0.05,
-  };
-  if (!(refit.l2 >= 0 && Number.isFinite(refit.l2))) throw new EnrollmentError(`l2 ${options.l2} must be a finite number >= 0`);
-  if (!(Number.isInteger(refit.steps) && refit.steps >= 1 && refit.steps <= 100_000)) throw new EnrollmentError(`steps ${options.steps} must be an integer from 1 to 100000`);
-  if (!(refit.learningRate > 0 && refit.learningRate <= 10)) throw new EnrollmentError(`learningRate ${options.learningRate} must be in (0, 10]`);
-  const clipsPerDigit = countDigits(clips);
-  // The ONNX graph code (protobufjs) loads only when a model is personalized.
-  const [{ decodeModel, encodeModel }, { findClassifierHeads, replaceHeadWeights }, { probeModel }] = await Promise.all([
-    import('../train/onnx/graph.js'),
-    import('../train/onnx/heads.js'),
-    import('../train/onnx/probe.js'),
-  ]);
-
-  const { bytes: base, source } = await readModelBytes(options.model);
-  const info = parseModelMetadata(base, source);
-  const classOf = Array.from({ length: 10 }, (_, d) => info.labels.indexOf(String(d)));
-  if (classOf.some((k) => k < 0)) throw new EnrollmentError(`${source} does not have the labels 0-9 (${info.labels.join(', ')})`);
-  const heads = findClassifierHeads(decodeModel(base).graph, source);
-  if (heads.some((h) => h.classes !== info.labels.length))
-    throw new EnrollmentError(`${source}: a classifier head has ${heads.map((h) => h.classes).join('/')} classes, the model ${info.labels.length} labels`);
-
-  const inputs = clips.map((c) => c.input);
-  const targets = clips.map((c) => classOf[c.digit]);
-  const embeddingNames = [...new Set(heads.map((h) => h.embedding))];
-  const embeddingIndex = heads.map((h) => 1 + embeddingNames.indexOf(h.embedding));
-  const shifts = options.voiceShift === undefined || options.voiceShift === 'auto' ? [...(options.voiceShifts ?? VOICE_SHIFTS)] : [options.voiceShift];
-  if (!shifts.includes(1) && shifts.length > 1) throw new EnrollmentError('voiceShifts must include 1 (no shift)');
-  shifts.forEach(checkVoiceShift);
-  const shiftMargin = options.shiftMargin ?? 0.05;
-  // Each clip played backwards: the speaker's own voice saying no word, a "none" example that keeps
-  // the refit from making every sound of this voice more of a digit (README, "Speaker enrollment").
-  const noneClass = info.labels.indexOf(NOT_A_DIGIT_LABEL);
-  const reversedWeight = noneClass >= 0 ? (options.reversedWeight ?? 0.1) : 0;
-  if (!(reversedWeight >= 0 && reversedWeight <= 10)) throw new EnrollmentError(`reversedWeight ${options.reversedWeight} must be from 0 to 10`);
-  const reversed = [];
-  if (reversedWeight > 0)
-    for (const input of inputs) {
-      const clip = await decodeAudioInput(input);
-      reversed.push({ samples: clip.samples.slice().reverse(), sampleRate: clip.sampleRate });
-    }
-  // rowsAt[j][i]: clip i heard at shifts[j], [probabilities, ...embeddings]; the reversed clips follow the clips.
-  const rowsAt: Float32Array[][][] = [];
-  for (const voiceShift of shifts) rowsAt.push(await probeModel(base, embeddingNames, [...inputs, ...reversed], { backend: options.backend, voiceShift }));
-  /** The shift (index) under which the base model gives the chosen clips' true digits the highest mean log probability. */
-  const chooseShift = (chosen: number[]) => {
-    const fit = rowsAt.map((rows) => chosen.reduce((sum, i) => sum + Math.log(Math.max(rows[i][0][targets[i]], 1e-9)), 0) / chosen.length);
-    const none = shifts.indexOf(1);
-    const best = fit.indexOf(Math.max(...fit));
-    return none >= 0 && fit[best] - fit[none] < shiftMargin ? none : best;
-  };
-  const correctOf = (probabilities: ArrayLike<number>, i: number) => argmax(probabilities) === targets[i];
-  const score = (correct: number, n: number): EnrollmentScore => ({ correct, clips: n, accuracy: n ? correct / n : 0 });
-  const unshifted = rowsAt[Math.max(0, shifts.indexOf(1))];
-  const before = score(unshifted.slice(0, inputs.length).filter(([p], i) => correctOf(p, i)).length, clips.length);
-
-  /** The base model with every head refitted on the clips at `chosen`, heard at the shift chosen on them. */
-  const personalize = (chosen: number[]) => {
-    const model = decodeModel(base);
-    const j = chooseShift(chosen);
-    const backwards = reversedWeight > 0 ? chosen.map((i) => inputs.length + i) : [];
-    const sampleWeights = [...chosen.map(() => 1), ...backwards.map(() => reversedWeight)];
-    const goals = [...chosen.map((i) => targets[i]), ...backwards.map(() => noneClass)];
-    findClassifierHeads(model.graph, source).forEach((head, h) => {
-      const embeddings = [...chosen, ...backwards].map((i) => rowsAt[j][i][embeddingIndex[h]]);
-      const { weights, bias } = refitHead(head, embeddings, goals, { ...refit, sampleWeights, fixedClass: noneClass });
-      replaceHeadWeights(model.graph, head, weights, bias);
-    });
-    return { model, voiceShift: shifts[j] };
-  };
-  const scoreWith = async ({ model, voiceShift }: { model: OnnxModel; voiceShift: number }, chosen: number[]) => {
-    const recognizer = await DigitRecognizer.load({ model: encodeModel(model), backend: options.backend, voiceShift });
-    try {
-      const predictions = await recognizer.predictBatch(chosen.map((i) => inputs[i]));
-      return predictions.filter((p, j) => correctOf(p.probabilities, chosen[j])).length;
-    } finally {
-      await recognizer.dispose();
-    }
-  };
-  const all = clips.map((_, i) => i);
-
-  let crossCheck: Enrollment['crossCheck'] = null;
-  const folds = Math.min(MAX_FOLDS, ...clipsPerDigit);
-  if (folds >= 2 && options.crossCheck !== false) {
-    // The k-th clip of each digit goes to fold k mod folds, so every fold holds every digit.
-    const seen = new Array<number>(10).fill(0);
-    const foldOf = clips.map((c) => seen[c.digit]++ % folds);
-    let after = 0;
-    for (let f = 0; f < folds; f++) {
-      const held = all.filter((i) => foldOf[i] === f);
-      after += await scoreWith(personalize(all.filter((i) => foldOf[i] !== f)), held);
-    }
-    crossCheck = { folds, before, after: score(after, clips.length) };
-  }
-
-  const personal = personalize(all);
-  const fit = { before, after: score(await scoreWith(personal, all), clips.length) };
-  const record: EnrollmentRecord = {
-    date: new Date().toISOString(),
-    speaker: options.speaker ?? null,
-    base: { model: options.model instanceof Uint8Array ? source : basename(source), modelType: info.modelType, precision: info.precision },
-    clipsPerDigit,
-    heads: heads.length,
-    voiceShift: personal.voiceShift,
-    refit: { ...refit, reversedWeight },
-    fit,
-    crossCheck,
-  };
-  personal.model.metadata[OPTIONAL_METADATA_KEYS.enrollment] = JSON.stringify(record);
-  return { model: encodeModel(personal.model), heads: heads.length, voiceShift: personal.voiceShift, clipsPerDigit, fit, crossCheck };
+  refitSettings(options);
+  countDigits(clips);
+  const { bytes, source } = await readModelBytes(options.model);
+  const decoded = [];
+  for (const c of clips) decoded.push({ ...(await decodeAudioInput(c.input)), digit: c.digit });
+  return personalizeModel(bytes, source, decoded, nodeRuntime(options.backend), options);
 }
 
-function countDigits(clips: readonly EnrollmentClip[]): number[] {
-  if (!Array.isArray(clips) || clips.length === 0) throw new EnrollmentError('enrollment needs labelled clips of the speaker saying each digit 0-9');
-  if (clips.length > MAX_CLIPS) throw new EnrollmentError(`${clips.length} enrollment clips; at most ${MAX_CLIPS}`);
-  const counts = new Array<number>(10).fill(0);
-  clips.forEach((c, i) => {
-    if (!(Number.isInteger(c?.digit) && c.digit >= 0 && c.digit <= 9)) throw new EnrollmentError(`clip ${i}: digit ${c?.digit} must be an integer 0-9`);
-    counts[c.digit]++;
-  });
-  const missing = counts.flatMap((n, d) => (n === 0 ? [d] : []));
-  // A refit that never sees a digit learns to avoid it.
-  if (missing.length) throw new EnrollmentError(`enrollment needs every digit at least once; missing ${missing.join(', ')}`);
-  return counts;
-}
-
-const argmax = (v: ArrayLike<number>) => {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
-  return best;
-};
-
-/**
- * Full-batch gradient descent on the (sample-weighted) mean softmax cross-entropy over the clips'
- * embeddings plus l2/2 × the squared distance to the head's trained weights and bias. Deterministic.
- *
- * With `fixedClass` (the "none" class), that class's weights and bias stay as trained, a clip of
- * another class is scored by a softmax over the other classes only, and every update to the other
- * classes has zero mean across them: the refit moves the digits against each other, and the mean
- * digit logit, which the "none" class is weighed against, stays what the model made it for every
- * input. A plain refit taught the model that the speaker's voice is a digit: in the stream, 8x more
- * words became digits (README, "Speaker enrollment").
- */
-export function refitHead(
-  head: Pick<ClassifierHead, 'dims' | 'classes' | 'weights' | 'bias'>,
-  embeddings: readonly ArrayLike<number>[],
-  targets: readonly number[],
-  options: { l2: number; steps: number; learningRate: number; sampleWeights?: readonly number[]; fixedClass?: number },
-): { weights: Float32Array; bias: Float32Array } {
-  const { dims, classes } = head;
-  const w0 = Float64Array.from(head.weights);
-  const b0 = Float64Array.from(head.bias);
-  const w = Float64Array.from(w0);
-  const b = Float64Array.from(b0);
-  const gw = new Float64Array(w.length);
-  const gb = new Float64Array(b.length);
-  const z = new Float64Array(classes);
-  const n = options.sampleWeights ? options.sampleWeights.reduce((a, b) => a + b, 0) : embeddings.length;
-  const fixed = options.fixedClass ?? -1;
-  if (fixed >= classes || (fixed >= 0 && classes < 3)) throw new EnrollmentError(`fixedClass ${fixed} of ${classes} classes`);
-  for (let step = 0; step < options.steps; step++) {
-    gw.fill(0);
-    gb.fill(0);
-    embeddings.forEach((e, c) => {
-      if (e.length !== dims) throw new EnrollmentError(`an embedding has ${e.length} values, the head reads ${dims}`);
-      z.set(b);
-      for (let i = 0; i < dims; i++) for (let k = 0; k < classes; k++) z[k] += e[i] * w[i * classes + k];
-      if (fixed >= 0 && targets[c] !== fixed) z[fixed] = -Infinity;
-      let max = -Infinity;
-      for (let k = 0; k < classes; k++) max = Math.max(max, z[k]);
-      let sum = 0;
-      for (let k = 0; k < classes; k++) sum += z[k] = Math.exp(z[k] - max);
-      for (let k = 0; k < classes; k++) {
-        const g = ((options.sampleWeights?.[c] ?? 1) * (z[k] / sum - (k === targets[c] ? 1 : 0))) / n;
-        gb[k] += g;
-        for (let i = 0; i < dims; i++) gw[i * classes + k] += g * e[i];
+/** Models run by onnxruntime-node through DigitRecognizer, as `digits predict` runs them. */
+function nodeRuntime(backend: BackendChoice | undefined): EnrollmentRuntime {
+  return {
+    probe: async (model, names, clips, voiceShift) => {
+      const { probeModel } = await import('../train/onnx/probe.js');
+      return probeModel(model, names, clips, { backend, voiceShift });
+    },
+    probabilities: async (model, clips, voiceShift) => {
+      const recognizer = await DigitRecognizer.load({ model, backend, voiceShift });
+      try {
+        return (await recognizer.predictBatch(clips)).map((p) => p.probabilities);
+      } finally {
+        await recognizer.dispose();
       }
-    });
-    if (fixed >= 0) {
-      for (let i = 0; i <= dims; i++) {
-        // Row i of the weights, or the bias (i = dims).
-        const g = i < dims ? gw.subarray(i * classes, (i + 1) * classes) : gb;
-        g[fixed] = 0;
-        const mean = g.reduce((a, v) => a + v, 0) / (classes - 1);
-        for (let k = 0; k < classes; k++) if (k !== fixed) g[k] -= mean;
-      }
-    }
-    for (let j = 0; j < w.length; j++) w[j] -= options.learningRate * (gw[j] + options.l2 * (w[j] - w0[j]));
-    for (let k = 0; k < classes; k++) b[k] -= options.learningRate * (gb[k] + options.l2 * (b[k] - b0[k]));
-  }
-  if (![...w, ...b].every(Number.isFinite)) throw new EnrollmentError('the refit diverged (non-finite weights); lower learningRate');
-  return { weights: Float32Array.from(w), bias: Float32Array.from(b) };
+    },
+  };
 }

@@ -14,4 +14,6 @@ export type { SplitOptions } from '../stream/segmenter.js';
 export type { VoiceShiftEvent } from '../stream/voice-observer.js';
 export type { VoiceAdapterOptions } from '../model/voice-adapt.js';
 export { decide, type Decision } from '../model/decision.js';
+export { enrollSpeaker, type WebEnrollOptions } from './enroll.js';
+export type { Enrollment, EnrollmentRecord, EnrollmentScore, LabelledPcm, PersonalizeOptions } from '../model/personalize.js';
 export * from '../errors.js';

@@ -197,21 +197,15 @@ export class WebRecognizer {
     const t0 = performance.now();
     const audios = clips.map((c) => (c.sampleRate === this.sampleRate ? c.samples : this.resample(c.samples, c.sampleRate)));
     const feats = audios.map((a, i) => this.features(a, clips[i].shift ?? this.shift));
-    const { frames, dims } = feats[0];
     // Fixed-length models (numFrames > 0) give equal shapes; natural-length ones cannot be stacked.
-    if (feats.some((f) => f.frames !== frames)) {
+    if (feats.some((f) => f.frames !== feats[0].frames)) {
       const out: Recognition[] = [];
       for (const c of clips) out.push(...(await this.recognizeBatch([c], threshold)));
       return out;
     }
     const t1 = performance.now();
-    const data = new Float32Array(clips.length * frames * dims);
-    feats.forEach((f, i) => data.set(f.data, i * frames * dims));
-    const input = new ort.Tensor('float32', data, [clips.length, frames, dims]);
-    const out = await this.session.run({ [MODEL_INPUT_NAME]: input });
-    const all = out[MODEL_OUTPUT_NAME].data as Float32Array;
+    const all = (await this.runModel(feats, [MODEL_OUTPUT_NAME]))[MODEL_OUTPUT_NAME];
     const t2 = performance.now();
-    input.dispose();
     const k = this.info.labels.length;
     return feats.map((features, i) => {
       const probabilities = all.slice(i * k, (i + 1) * k);
@@ -238,6 +232,37 @@ export class WebRecognizer {
     if (!trim) return pieces;
     const core = await streamCore();
     return pieces.map((c) => (c.cutToSpeech === false ? c : { ...c, samples: cutToSpeech(core, c.samples, c.sampleRate, trim) }));
+  }
+
+  /** The named outputs of one ORT run over stacked feature matrices of one shape. */
+  private async runModel(feats: readonly FeatureMatrix[], names: readonly string[]): Promise<Record<string, Float32Array>> {
+    const { frames, dims } = feats[0];
+    const data = new Float32Array(feats.length * frames * dims);
+    feats.forEach((f, i) => data.set(f.data, i * frames * dims));
+    const input = new ort.Tensor('float32', data, [feats.length, frames, dims]);
+    try {
+      const out = await this.session.run({ [MODEL_INPUT_NAME]: input }, [...names]);
+      return Object.fromEntries(names.map((n) => [n, out[n].data as Float32Array]));
+    } finally {
+      input.dispose();
+    }
+  }
+
+  /**
+   * Named outputs of the model's graph per clip, fed as recognizePieces feeds it (cut to speech,
+   * heard at each clip's shift): e.g. a layer's activations, for analysis and enrollment. Each name
+   * must be one of the graph's outputs. One row per clip, one array per name, in the given orders.
+   */
+  async graphOutputs(clips: readonly ClipInput[], names: readonly string[]): Promise<Float32Array[][]> {
+    const missing = names.filter((n) => !this.session.outputNames.includes(n));
+    if (missing.length) throw new ModelError(`${this.url} has no output ${missing.join(', ')} (has ${this.session.outputNames.join(', ')})`);
+    const rows: Float32Array[][] = [];
+    for (const clip of await this.cutPieces([...clips])) {
+      const audio = clip.sampleRate === this.sampleRate ? clip.samples : this.resample(clip.samples, clip.sampleRate);
+      const out = await this.runModel([this.features(audio, clip.shift ?? this.shift)], names);
+      rows.push(names.map((n) => out[n]));
+    }
+    return rows;
   }
 
   /**
@@ -273,7 +298,7 @@ export class WebRecognizer {
   }
 }
 
-async function fetchModel(url: string): Promise<Uint8Array> {
+export async function fetchModel(url: string): Promise<Uint8Array> {
   let response: Response;
   try {
     response = await fetch(url);

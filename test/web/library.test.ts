@@ -22,7 +22,7 @@ import { distUnusable } from '../built-dist.js';
 
 // The embedder's page: everything it does is a function the test calls.
 const PAGE_MAIN = `
-import { WebListener, WebRecognizer, decodeWav, ort, SpokenDigitsError } from 'spoken-digits/web';
+import { WebListener, WebRecognizer, decodeWav, enrollSpeaker, ort, SpokenDigitsError } from 'spoken-digits/web';
 
 function collect(listener) {
   const got = { digits: [], strings: [], rejected: 0, errors: [], ends: 0, mic: [] };
@@ -101,6 +101,21 @@ window.ortMissing = async () => {
   } catch (e) {
     return error(e);
   }
+};
+// Enrollment in the page: labelled clips of one speaker -> a personal model, loaded at once.
+window.enroll = async (names) => {
+  const clips = await Promise.all(names.map(async (name) => ({ ...decodeWav(new Uint8Array(await (await fetch('/clips/' + name)).arrayBuffer())), digit: Number(name[0]) })));
+  const e = await enrollSpeaker(clips, { model: '/models/default.int8.onnx', speaker: 'page' });
+  const personal = await WebRecognizer.load(e.model);
+  const out = { heads: e.heads, voiceShift: e.voiceShift, fit: e.fit, crossCheck: e.crossCheck, enrollment: personal.info.enrollment, loadedShift: personal.voiceShift, bytes: e.model.length };
+  await personal.dispose();
+  let refused;
+  try {
+    await enrollSpeaker(clips.slice(0, 3), { model: '/models/default.int8.onnx' });
+  } catch (err) {
+    refused = error(err);
+  }
+  return { ...out, refused };
 };
 window.ready = true;
 `;
@@ -218,6 +233,28 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
     assert.equal(got.mic[0], 'starting');
     assert.ok(got.mic.includes('on'), JSON.stringify(got.mic));
     assert.equal(got.digits.map((d) => d.digit).join(''), clips.map((c) => c.digit).join(''), JSON.stringify(got));
+  });
+
+  it('enrolls a speaker in the page (enrollSpeaker: wasm DSP, onnxruntime-web) into a personal model it can load', async () => {
+    const names: string[] = [];
+    for (let d = 0; d < 10; d++)
+      for (const take of [0, 1]) {
+        const name = `${d}_lucas_${take}.wav`;
+        files.set(`/clips/${name}`, readFileSync(join(fsdd!, name)));
+        names.push(name);
+      }
+    const { page, errors } = await open();
+    const r = await page.evaluate((n) => (window as unknown as { enroll(n: string[]): Promise<Record<string, any>> }).enroll(n), names);
+    assert.deepEqual(errors, []);
+    assert.equal(r.heads, 2);
+    assert.ok(r.fit.after.correct >= r.fit.before.correct && r.fit.after.correct >= 19, JSON.stringify(r.fit));
+    assert.equal(r.crossCheck.folds, 2);
+    assert.equal(r.enrollment.speaker, 'page');
+    assert.equal(r.enrollment.base.model, 'default.int8.onnx');
+    assert.equal(r.loadedShift, r.voiceShift);
+    assert.ok(r.bytes > 100_000, `${r.bytes} bytes`);
+    assert.equal(r.refused?.code, 'ERR_ENROLLMENT', JSON.stringify(r.refused));
+    assert.equal(r.refused?.typed, true);
   });
 
   it('a page whose CSP forbids blob: scripts gets a typed error that names workletUrl, not a hang', async () => {

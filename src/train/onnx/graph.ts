@@ -317,6 +317,14 @@ export function decodeModel(bytes: Uint8Array): OnnxModel {
   };
 }
 
+/** The model with the named inner values as extra graph outputs. */
+export function withGraphOutputs(model: Uint8Array, names: readonly string[]): Uint8Array {
+  const m = decodeModel(model);
+  const outputs = new Set(m.graph.outputs.map((o) => o.name));
+  m.graph.outputs.push(...names.filter((name) => !outputs.has(name)).map((name) => ({ name, type: 'float' as const, shape: null })));
+  return encodeModel(m);
+}
+
 /** Reads only the metadata_props; cheap enough to call before creating a session. */
 export function decodeMetadataProps(bytes: Uint8Array): Record<string, string> {
   return decodeModel(bytes).metadata;

@@ -9,8 +9,8 @@ import { type AudioInput } from '../../model/recognizer.js';
 import { makeNoise, mixAtSnr } from '../augment.js';
 import { type SyntheticSet, loadWordAudio, wordExcerpt } from '../dataset.js';
 import { Rng } from '../random.js';
-import { probeModel, withGraphOutputs } from './probe.js';
-import { type Graph, type GraphNode, decodeModel, encodeModel, int, ints, sortTopologically } from './graph.js';
+import { probeModel } from './probe.js';
+import { type Graph, type GraphNode, decodeModel, encodeModel, int, ints, sortTopologically, withGraphOutputs } from './graph.js';
 
 /**
  * A novelty gate: words a model never heard often get a digit's top probability while their pooled

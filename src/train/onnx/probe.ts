@@ -1,15 +1,7 @@
 import { MODEL_OUTPUT_NAME } from '../../model/metadata.js';
 import type { BackendChoice } from '../../features/index.js';
 import { type AudioInput, DigitRecognizer } from '../../model/recognizer.js';
-import { decodeModel, encodeModel } from './graph.js';
-
-/** The model with the named inner values as extra graph outputs. */
-export function withGraphOutputs(model: Uint8Array, names: readonly string[]): Uint8Array {
-  const m = decodeModel(model);
-  const outputs = new Set(m.graph.outputs.map((o) => o.name));
-  m.graph.outputs.push(...names.filter((name) => !outputs.has(name)).map((name) => ({ name, type: 'float' as const, shape: null })));
-  return encodeModel(m);
-}
+import { withGraphOutputs } from './graph.js';
 
 /**
  * Each input's class probabilities and the named inner values of the model (e.g. its members'
