@@ -1,9 +1,10 @@
 /**
  * Where the streaming errors come from (a breakdown for bench/stream.ts's figures).
  *
- *   npx tsx bench/stream-errors.ts [--strings 120] [--min-pause 120] [--max-pause 450] [--seed 2024] [--noise-db -60] [--words bench|dev|real|none] [--espeak-digits] [--real-digits] [--real-dir DIR] [--options JSON] [--model FILE] [--voice-shift F] [--json] [--help]
+ *   npx tsx bench/stream-errors.ts [--strings 120] [--min-pause 120] [--max-pause 450] [--seed 2024] [--noise-db -60] [--speakers a,b] [--words bench|dev|real|none] [--espeak-digits] [--real-digits] [--real-dir DIR] [--options JSON] [--model FILE] [--voice-shift F] [--json] [--help]
  *
- * Strings (same construction and seed as bench/stream.ts unless --seed / pauses are given): every digit/rejected event is matched to
+ * Strings (same construction and seed as bench/stream.ts unless --seed / pauses / --speakers are given; --speakers: only
+ * theirs, e.g. the speaker a leave-one-speaker-out fold model never heard): every digit/rejected event is matched to
  * the FSDD clips it overlaps, and each spoken digit is counted as one of
  *   ok · classified wrong (one event for the clip, wrong digit) · rejected (one event, not a digit) ·
  *   split (several events inside one clip) · merged (one event over several clips) · lost (no event),
@@ -43,6 +44,7 @@ const args = new BenchArgs(import.meta.url, {
   'real-digits': { type: 'boolean' },
   'real-dir': { type: 'string' },
   options: { type: 'string' },
+  speakers: { type: 'string' },
   model: { type: 'string' },
   'voice-shift': { type: 'string' },
   json: { type: 'boolean' },
@@ -54,6 +56,8 @@ const minPauseMs = args.number('min-pause', 120);
 const maxPauseMs = args.number('max-pause', 450);
 const seed = args.number('seed', 2024);
 const noiseDb = args.number('noise-db', -60);
+const speakers = args.string('speakers')?.split(',') ?? SPEAKERS;
+for (const sp of speakers) if (!SPEAKERS.includes(sp)) args.fail(`--speakers: ${sp} is not an FSDD speaker (${SPEAKERS.join(', ')})`);
 // Listener options to try, as JSON (e.g. '{"split":{"verifyTailMs":0}}').
 const listenerOptions = args.json<Record<string, unknown>>('options') ?? {};
 const json = args.flag('json');
@@ -119,7 +123,7 @@ if (nStrings > 0) {
     const len = 4 + Math.floor(r() * 7);
     let digits = '';
     for (let i = 0; i < len; i++) digits += String(Math.floor(r() * 10));
-    const speaker = SPEAKERS[k % SPEAKERS.length];
+    const speaker = speakers[k % speakers.length];
     const s = makeDigitString(digits, speaker, r, { minPauseMs, maxPauseMs, noiseDb });
     const { events } = await run(s.samples);
     total += len;
