@@ -31,7 +31,10 @@ export default defineConfig([
     shims: true,
   },
   {
-    entry: { web: 'src/web/index.ts' },
+    // A folder of its own: its lazy chunks (the enrollment's ONNX graph code, with the full protobufjs)
+    // stay apart from the Node build's, and a page loads them only when it enrolls a speaker.
+    entry: { index: 'src/web/index.ts' },
+    outDir: 'dist/web',
     format: ['esm'],
     dts: true,
     sourcemap: true,

@@ -10,7 +10,7 @@ export const DIST = join(ROOT, 'dist');
  * CI builds right before `npm test`, so there the dist/ tests always run.
  */
 export function distUnusable(): string | null {
-  const entries = ['index.js', 'index.cjs', 'cli.js', 'web.js'].map((f) => join(DIST, f));
+  const entries = ['index.js', 'index.cjs', 'cli.js', 'web/index.js'].map((f) => join(DIST, f));
   if (!entries.every(existsSync)) return 'dist/ is not built (npm run build:ts)';
   const built = Math.min(...entries.map((f) => statSync(f).mtimeMs));
   const newest = readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true })

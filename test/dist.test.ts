@@ -51,7 +51,7 @@ describe('the built package (dist/)', function () {
   it('the library and the CLI share their chunks: no module is bundled twice', () => {
     // esbuild marks each module it bundles with a "// src/..." comment; one ESM build holds both entries.
     const seen = new Map<string, string[]>();
-    for (const f of readdirSync(DIST).filter((n) => n.endsWith('.js') && n !== 'web.js')) {
+    for (const f of readdirSync(DIST).filter((n) => n.endsWith('.js'))) {
       const modules = new Set([...readFileSync(join(DIST, f), 'utf8').matchAll(/^\/\/ (src\/\S+\.ts)$/gm)].map((m) => m[1]));
       for (const m of modules) seen.set(m, [...(seen.get(m) ?? []), f]);
     }
@@ -85,11 +85,34 @@ describe('the built package (dist/)', function () {
     assert.ok(pack.unpackedSize < 12e6, `unpacked ${pack.unpackedSize} bytes`);
   });
 
-  it('the browser entry (dist/web.js) imports nothing but onnxruntime-web and protobufjs', () => {
+  it('the browser entry (dist/web/) loads nothing but onnxruntime-web and protobufjs/minimal, the full protobufjs only to enroll', () => {
     // Static and dynamic imports and re-exports alike; node:fs is stubbed in the bundle (tsup.config.ts).
-    // test/web/library.test.ts bundles this file into a page through the package's exports and runs it.
-    const web = readFileSync(join(DIST, 'web.js'), 'utf8');
-    const specifiers = [...web.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"']+)["']/g)].map((m) => m[1]);
-    assert.deepEqual([...new Set(specifiers)].sort(), ['onnxruntime-web/wasm', 'protobufjs/minimal.js']);
+    // test/web/library.test.ts bundles this entry into a page through the package's exports and runs it.
+    const dir = join(DIST, 'web');
+    const importsOf = (file: string) => {
+      const code = readFileSync(join(dir, file), 'utf8');
+      return {
+        eager: [...code.matchAll(/(?:\bfrom\s*|\bimport\s+)["']([^"']+)["']/g)].map((m) => m[1]),
+        lazy: [...code.matchAll(/\bimport\s*\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]),
+      };
+    };
+    // What a page loads with the entry (its static imports, followed), and what it may load later.
+    const reach = (lazyToo: boolean) => {
+      const files = new Set<string>();
+      const external = new Set<string>();
+      const walk = (file: string) => {
+        if (files.has(file)) return;
+        files.add(file);
+        const { eager, lazy } = importsOf(file);
+        for (const s of lazyToo ? [...eager, ...lazy] : eager) {
+          if (s.startsWith('./')) walk(s.slice(2));
+          else external.add(s);
+        }
+      };
+      walk('index.js');
+      return [...external].sort();
+    };
+    assert.deepEqual(reach(false), ['onnxruntime-web/wasm', 'protobufjs/minimal.js']);
+    assert.deepEqual(reach(true), ['onnxruntime-web/wasm', 'protobufjs', 'protobufjs/minimal.js']);
   });
 });
