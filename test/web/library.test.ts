@@ -105,7 +105,12 @@ window.ortMissing = async () => {
 // Enrollment in the page: labelled clips of one speaker -> a personal model, loaded at once.
 window.enroll = async (names) => {
   const clips = await Promise.all(names.map(async (name) => ({ ...decodeWav(new Uint8Array(await (await fetch('/clips/' + name)).arrayBuffer())), digit: Number(name[0]) })));
-  const e = await enrollSpeaker(clips, { model: '/models/default.int8.onnx', speaker: 'page' });
+  let e;
+  try {
+    e = await enrollSpeaker(clips, { model: '/models/default.int8.onnx', speaker: 'page' });
+  } catch (err) {
+    return { error: error(err) };
+  }
   const personal = await WebRecognizer.load(e.model);
   const out = { heads: e.heads, voiceShift: e.voiceShift, fit: e.fit, crossCheck: e.crossCheck, enrollment: personal.info.enrollment, loadedShift: personal.voiceShift, bytes: e.model.length };
   await personal.dispose();
@@ -235,7 +240,7 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
     assert.equal(got.digits.map((d) => d.digit).join(''), clips.map((c) => c.digit).join(''), JSON.stringify(got));
   });
 
-  it('enrolls a speaker in the page (enrollSpeaker: wasm DSP, onnxruntime-web) into a personal model it can load', async () => {
+  it('enrolls a speaker in the page (enrollSpeaker: wasm DSP, onnxruntime-web) into a personal model it can load; a CSP without unsafe-eval is a typed refusal', async () => {
     const names: string[] = [];
     for (let d = 0; d < 10; d++)
       for (const take of [0, 1]) {
@@ -255,6 +260,12 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
     assert.ok(r.bytes > 100_000, `${r.bytes} bytes`);
     assert.equal(r.refused?.code, 'ERR_ENROLLMENT', JSON.stringify(r.refused));
     assert.equal(r.refused?.typed, true);
+
+    // A page whose CSP forbids eval can recognize but not enroll (protobufjs compiles its codecs): a typed error that says so.
+    const strict = await open(undefined, "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'");
+    const refused = await strict.page.evaluate((n) => (window as unknown as { enroll(n: string[]): Promise<Record<string, any>> }).enroll(n), names);
+    assert.equal(refused.error?.code, 'ERR_BACKEND_UNAVAILABLE', JSON.stringify(refused));
+    assert.match(refused.error?.message, /unsafe-eval/);
   });
 
   it('a page whose CSP forbids blob: scripts gets a typed error that names workletUrl, not a hang', async () => {
