@@ -1,6 +1,5 @@
 import { MODEL_OUTPUT_NAME } from '../model/metadata.js';
 import { countDigits, type Enrollment, type EnrollmentRuntime, type LabelledPcm, type PersonalizeOptions, personalizeModel, refitSettings } from '../model/personalize.js';
-import { BackendUnavailableError } from '../errors.js';
 import { fetchModel, WebRecognizer } from './recognizer.js';
 
 export interface WebEnrollOptions extends PersonalizeOptions {
@@ -14,32 +13,17 @@ export interface WebEnrollOptions extends PersonalizeOptions {
  * any rate, e.g. the pieces a WebListener heard while they counted "zero" to "nine"), run by
  * onnxruntime-web in the page. Resolves to the personal model's bytes (load them with
  * `WebRecognizer.load`, or offer them as a download) and the fit. Refuses bad input with
- * EnrollmentError, a model it cannot personalize with ModelError, and a page whose
- * Content-Security-Policy forbids 'unsafe-eval' with BackendUnavailableError (protobufjs, which edits
- * the graph, compiles its codecs at run time; recognizing needs no eval).
+ * EnrollmentError, a model it cannot personalize with ModelError. Needs no 'unsafe-eval' (the ONNX
+ * codec is static code, src/train/onnx/onnx-codec.js).
  */
 export async function enrollSpeaker(clips: readonly LabelledPcm[], options: WebEnrollOptions): Promise<Enrollment> {
   refitSettings(options);
   countDigits(clips);
-  if (!evalAllowed()) {
-    throw new BackendUnavailableError(
-      "enrollSpeaker cannot run in this page: its Content-Security-Policy forbids 'unsafe-eval', which protobufjs needs to read and write the model's ONNX graph (recognition does not). Enroll in a page that allows it, or with `digits enroll`, and load the personal model's bytes here",
-    );
-  }
   const model = options?.model;
   const bytesGiven = model instanceof Uint8Array || model instanceof ArrayBuffer;
   const source = bytesGiven ? '(model bytes)' : String(model);
   const bytes = bytesGiven ? new Uint8Array(model) : await fetchModel(source);
   return personalizeModel(bytes, source, clips, webRuntime, options);
-}
-
-/** protobufjs compiles its ONNX codecs with `new Function`, which a CSP without 'unsafe-eval' forbids. */
-function evalAllowed(): boolean {
-  try {
-    return new Function('return true')() === true;
-  } catch {
-    return false;
-  }
 }
 
 /** Models run by onnxruntime-web through WebRecognizer, as the page runs them. */
