@@ -114,6 +114,15 @@ export interface Probe {
   strings: string[];
   /** Speaker adaptation: on or off, the voice shift in use, the digits it rests on. */
   voice: { adapting: boolean; factor: number; utterances: number };
+  /** "My voice": the words heard while counting ([digit it should be, heard]), then the personal model's scores, or why it failed. */
+  enrollment: {
+    words: [number, number | null][];
+    state: 'idle' | 'counting' | 'fitting' | 'done' | 'failed';
+    voiceShift?: number;
+    fit?: { before: { correct: number; clips: number }; after: { correct: number; clips: number } };
+    crossCheck?: { folds: number; before: { correct: number }; after: { correct: number } } | null;
+    error?: string;
+  };
 }
 
 export async function probe(page: Page): Promise<Probe> {

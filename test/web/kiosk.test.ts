@@ -9,7 +9,7 @@ import { readWavFile } from '../../src/audio/index.js';
 import { voiceShift } from '../../src/audio/voice-shift.js';
 import { monoWav } from '../fixtures/wav.js';
 import { editDistance } from '../stream/fixtures.js';
-import { ARTIFACTS, AUTO_LISTEN_LEAD, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, micWavSpans, diagnoseStream, packagedWebDist, probe, waitReady, waitResults } from './harness.js';
+import { ARTIFACTS, AUTO_LISTEN_LEAD, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, micWavSpans, diagnoseStream, packagedWebDist, probe, waitReady, waitResults, type Probe } from './harness.js';
 
 /*
  * The kiosk page in real headless Chromium (Debian's, never a downloaded one) with fake microphones
@@ -304,6 +304,45 @@ describe('kiosk web app in headless Chromium', function () {
     assert.deepEqual(p.errors, []);
     assert.deepEqual(consoleErrors, []);
     await browser.close();
+  });
+
+  it('"My voice": counting zero to nine twice at the microphone makes a personal model the page then uses; a count cut short makes none', async () => {
+    // lucas counting twice (his takes 0 and 1 of each digit), after the lead a page opening its microphone needs.
+    const count = [0, 1].flatMap((take) => [...Array(10).keys()].map((d) => join(fsdd!, `${d}_lucas_${take}.wav`)));
+    const wav = makeMicWav(count, 'enroll.wav', { lead: AUTO_LISTEN_LEAD, gap: 0.7, tail: 1.5 });
+    const { browser, page, consoleErrors } = await open(wav, 'mode=enroll');
+    await waitReady(page);
+    await page.click('#enroll');
+    await page.waitForFunction(() => ['done', 'failed'].includes((window as unknown as { __digits: Probe }).__digits.enrollment.state), undefined, { timeout: 90_000 });
+    const p = await probe(page);
+    const e = p.enrollment;
+    assert.equal(e.state, 'done', `${e.error}; words ${JSON.stringify(e.words)}`);
+    assert.deepEqual(e.words.map(([d]) => d), [...count.keys()].map((i) => i % 10));
+    assert.ok(e.words.filter(([d, heard]) => d === heard).length >= 16, JSON.stringify(e.words));
+    assert.ok(e.fit!.after.correct >= e.fit!.before.correct && e.fit!.after.correct >= 19, JSON.stringify(e.fit));
+    assert.equal(e.crossCheck?.folds, 2);
+    assert.match((await page.textContent('#model-info')) ?? '', /^my voice \(from default\.int8\.onnx\)/);
+    assert.match((await page.textContent('#enroll-result')) ?? '', /Your model is in use/);
+    assert.match((await page.getAttribute('#enroll-download', 'href')) ?? '', /^blob:/);
+    await page.screenshot({ path: join(ARTIFACTS, 'kiosk-enroll.png') });
+    // Back to the shared model.
+    await page.click('#enroll-reset');
+    await page.waitForFunction(() => /^default\.int8\.onnx/.test(document.getElementById('model-info')?.textContent ?? ''), undefined, { timeout: 20_000 });
+    assert.deepEqual(consoleErrors, []);
+    await browser.close();
+
+    // Stopped after a few words: no model, and the page says why.
+    const short = await open(wav, 'mode=enroll');
+    await waitReady(short.page);
+    await short.page.keyboard.press('Space');
+    await short.page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.enrollment.words.length >= 3, undefined, { timeout: 30_000 });
+    await short.page.keyboard.press('Space');
+    await short.page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.enrollment.state === 'failed', undefined, { timeout: 20_000 });
+    assert.match((await probe(short.page)).enrollment.error ?? '', /expected 20/);
+    assert.match((await short.page.textContent('#enroll-result')) ?? '', /No model made: heard \d+ words, expected 20/);
+    assert.match((await short.page.textContent('#model-info')) ?? '', /^default\.int8\.onnx/);
+    assert.deepEqual(short.consoleErrors, []);
+    await short.browser.close();
   });
 
   it('batch mode takes chosen and dropped WAV files and reports bad ones', async () => {

@@ -10,6 +10,8 @@ import { topLabels } from '../../model/decision.js';
 import { VoiceAdapter, type ShiftableRecognizer } from '../../model/voice-adapt.js';
 import { VoiceObserver } from '../../stream/voice-observer.js';
 import { ModelError } from '../../errors.js';
+import { CountTally } from '../../stream/count-tally.js';
+import type { LabelledPcm } from '../../model/personalize.js';
 import { loadSettings, saveSettings, Stats, type HistoryEntry, type Mode, type Settings } from './store.js';
 import { WaveformView, drawFeatures, drawLatencyChart } from './views.js';
 
@@ -33,6 +35,8 @@ interface Probe {
   strings: string[];
   /** Speaker adaptation: whether it is on, the voice shift in use and the digits it rests on. */
   voice: { adapting: boolean; factor: number; utterances: number };
+  /** "My voice": the words heard while counting ([digit it should be, heard]), then the personal model's scores, or why it failed. */
+  enrollment: { words: [number, number | null][]; state: 'idle' | 'counting' | 'fitting' | 'done' | 'failed'; voiceShift?: number; fit?: unknown; crossCheck?: unknown; error?: string };
 }
 const probe: Probe = {
   ready: false,
@@ -45,6 +49,7 @@ const probe: Probe = {
   micState: 'off',
   strings: [],
   voice: { adapting: false, factor: 1, utterances: 0 },
+  enrollment: { words: [], state: 'idle' },
 };
 (window as unknown as { __digits: Probe }).__digits = probe;
 (window as unknown as { __digitsTest: unknown }).__digitsTest = { loseMicrophone: () => mic.simulateDeviceLoss() };
@@ -54,7 +59,7 @@ const params = new URLSearchParams(location.search);
 const kiosk = params.get('kiosk') === '1';
 const settings: Settings = loadSettings();
 const urlMode = params.get('mode');
-if (urlMode === 'single' || urlMode === 'continuous' || urlMode === 'batch') settings.mode = urlMode;
+if (urlMode === 'single' || urlMode === 'continuous' || urlMode === 'batch' || urlMode === 'enroll') settings.mode = urlMode;
 if (kiosk) settings.mode = 'continuous';
 if (params.get('model') && /^[\w.-]+\.onnx$/.test(params.get('model')!)) settings.model = params.get('model')!;
 // Like the mode, `adapt=1|0` in the URL is for this visit only.
@@ -72,6 +77,8 @@ const modelLoaded = new Promise<void>((resolve) => (modelReady = resolve));
 let digitString = '';
 let listening = false; // continuous mode wants audio
 let recording = false; // single mode is taking one digit
+/** "My voice" is hearing the speaker count: the words so far and their audio. */
+let enrolling: { tally: CountTally; clips: LabelledPcm[] } | undefined;
 let recordTimer: ReturnType<typeof setTimeout> | undefined;
 let inSpeech = false;
 let queue: Promise<unknown> = Promise.resolve();
@@ -396,7 +403,7 @@ function onBlock(block: Float32Array): void {
     const a = Math.abs(block[i]);
     if (a > levelPeak) levelPeak = a;
   }
-  if (!(listening || recording)) return;
+  if (!(listening || recording || enrolling)) return;
   if (backlog > rate * MAX_BACKLOG_SECONDS) {
     backlogDropped = true;
     return;
@@ -415,6 +422,7 @@ function onBlock(block: Float32Array): void {
       await closeDecoder();
       const next: StreamDecoder = new StreamDecoder(await streamCore(), classifier, { sensitivity }, rate, (type, event, prediction) => {
         takeVoice(next, type, event);
+        takeCountedWord(next, type, event);
         onDecoderEvent(type, event, prediction);
       });
       decoder = next;
@@ -538,6 +546,118 @@ function finishRecording(flush: boolean): void {
   if (!kiosk && !listening) mic.stop();
 }
 
+// ---------------------------------------------------------------- my voice (enrollment)
+
+/**
+ * "My voice": the speaker counts from zero to nine twice; the stream decoder cuts the words (as in
+ * the other modes), each is labelled by its place in the count (CountTally, as `digits enroll
+ * --counting` does), and `enrollSpeaker` of spoken-digits/web refits the loaded model's last layers
+ * to them in the page. The personal model replaces the page's model until another is chosen, and can
+ * be downloaded (`digits listen --model`, or this page's models folder, take it).
+ */
+const ENROLL_REPEATS = 2;
+
+async function toggleEnrollment(): Promise<void> {
+  if (enrolling) return finishEnrollment();
+  const button = $<HTMLButtonElement>('enroll');
+  // A fresh timeline that starts now (see startRecording).
+  decode(closeDecoder);
+  enrolling = { tally: new CountTally(ENROLL_REPEATS), clips: [] };
+  probe.enrollment = { words: [], state: 'counting' };
+  $('enroll-result').textContent = '';
+  renderCount();
+  const opened = await startMic();
+  if (!enrolling) return;
+  if (!opened) {
+    enrolling = undefined;
+    probe.enrollment.state = 'idle';
+    return;
+  }
+  button.setAttribute('aria-pressed', 'true');
+  button.textContent = '■ Stop counting';
+  mic.onState(mic.state);
+}
+
+/** A word of the count: a digit event, or a rejected one that is not silence (a word the model doubts is still a word). */
+function takeCountedWord(d: StreamDecoder, type: keyof DecoderEvents, event: unknown): void {
+  if (!enrolling || (type !== 'digit' && type !== 'rejected')) return;
+  const e = event as DecoderEvents['digit'] | DecoderEvents['rejected'];
+  if (type === 'rejected' && (e as DecoderEvents['rejected']).reason === 'silence') return;
+  const piece = enrolling.tally.add(type === 'digit' ? (e as DecoderEvents['digit']).digit : null, e.confidence, e.startMs, e.endMs);
+  if (!piece) return;
+  // The decoder keeps the last seconds: the word's audio is taken now, at the stream's rate.
+  enrolling.clips.push({ samples: d.audioBetween(e.startMs, e.endMs), sampleRate: d.sampleRate, digit: piece.digit });
+  probe.enrollment.words.push([piece.digit, piece.heard]);
+  renderCount();
+  if (enrolling.tally.done) void finishEnrollment();
+}
+
+function renderCount(): void {
+  const list = $('enroll-words');
+  list.replaceChildren();
+  const tally = enrolling?.tally;
+  if (!tally) return;
+  for (const p of tally.pieces) {
+    const li = document.createElement('li');
+    li.textContent = p.heard === p.digit ? `${p.digit}` : `${p.digit}: heard ${p.heard ?? '?'}`;
+    li.dataset.agrees = String(p.heard === p.digit);
+    list.append(li);
+  }
+  if (!tally.done) {
+    const li = document.createElement('li');
+    li.dataset.next = 'true';
+    li.textContent = `say ${['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'][tally.next]}`;
+    list.append(li);
+  }
+}
+
+/** Stops counting (all words heard, or a press) and, when the count is whole, makes and loads the personal model. */
+async function finishEnrollment(): Promise<void> {
+  const done = enrolling;
+  if (!done) return;
+  enrolling = undefined;
+  const button = $<HTMLButtonElement>('enroll');
+  button.setAttribute('aria-pressed', 'false');
+  button.textContent = '● Start: count from zero to nine, twice';
+  decode(closeDecoder);
+  if (!kiosk && !listening) mic.stop();
+  const result = $('enroll-result');
+  try {
+    done.tally.check();
+    probe.enrollment.state = 'fitting';
+    result.textContent = 'Fitting the model to your voice…';
+    setStatus('Fitting the model to your voice…');
+    const t0 = performance.now();
+    const base = settings.model;
+    const { enrollSpeaker } = await import('../enroll.js');
+    const me = await enrollSpeaker(done.clips, { model: `./models/${encodeURIComponent(base)}`, speaker: 'this browser' });
+    await useRecognizer(await WebRecognizer.load(me.model), `my voice (from ${base})`, t0);
+    const pct = (x: { correct: number; clips: number }) => `${x.correct} of ${x.clips}`;
+    result.textContent =
+      `Your model is in use. The shared model got ${pct(me.fit.before)} of your words right, yours gets ${pct(me.fit.after)}` +
+      (me.crossCheck ? `; on words held out of its fit, ${pct(me.crossCheck.after)} against ${pct(me.crossCheck.before)}` : '') +
+      (me.voiceShift !== 1 ? `. It hears your voice at ×${me.voiceShift.toFixed(2)}.` : '.');
+    const link = $<HTMLAnchorElement>('enroll-download');
+    if (link.href) URL.revokeObjectURL(link.href);
+    link.href = URL.createObjectURL(new Blob([new Uint8Array(me.model)], { type: 'application/octet-stream' }));
+    link.hidden = false;
+    $('enroll-reset').hidden = false;
+    probe.enrollment = { ...probe.enrollment, state: 'done', voiceShift: me.voiceShift, fit: me.fit, crossCheck: me.crossCheck };
+  } catch (err) {
+    probe.enrollment = { ...probe.enrollment, state: 'failed', error: (err as Error)?.message ?? String(err) };
+    result.textContent = `No model made: ${(err as Error)?.message ?? err}`;
+    setStatus('Enrollment failed', 'warn');
+  }
+}
+
+/** Back to the model chosen in Settings. */
+async function resetEnrollment(): Promise<void> {
+  $('enroll-reset').hidden = true;
+  $('enroll-result').textContent = '';
+  probe.enrollment = { words: [], state: 'idle' };
+  await loadModel(settings.model).catch((err) => reportError('model', err));
+}
+
 // ---------------------------------------------------------------- batch
 
 const batch = { files: 0, done: 0, labelled: 0, correct: 0 };
@@ -619,8 +739,11 @@ function setupBatch(): void {
 // ---------------------------------------------------------------- modes, settings, keyboard
 
 function setMode(mode: Mode, persist = true): void {
+  // A kiosk serves one visitor after another: nobody's voice becomes its model.
+  if (kiosk && mode === 'enroll') mode = 'continuous';
   if (mode !== 'continuous' && listening) void toggleListening(false);
   if (mode !== 'single' && recording) finishRecording(true);
+  if (mode !== 'enroll' && enrolling) void finishEnrollment();
   settings.mode = mode;
   if (persist && !kiosk) saveSettings(settings);
   document.body.dataset.mode = mode;
@@ -629,7 +752,7 @@ function setMode(mode: Mode, persist = true): void {
     tab.setAttribute('aria-selected', String(on));
     tab.tabIndex = on ? 0 : -1;
   }
-  for (const m of ['single', 'continuous', 'batch'] as const) $(`panel-${m}`).hidden = m !== mode;
+  for (const m of ['single', 'continuous', 'batch', 'enroll'] as const) $(`panel-${m}`).hidden = m !== mode;
 }
 
 async function loadModel(name: string): Promise<void> {
@@ -638,6 +761,11 @@ async function loadModel(name: string): Promise<void> {
   const next = await WebRecognizer.load(`./models/${encodeURIComponent(name)}`).catch((err: Error) => {
     throw err instanceof ModelError ? new ModelError(`${err.message}; check the model name in Settings`, { cause: err }) : err;
   });
+  await useRecognizer(next, name, t0);
+}
+
+/** Makes `next` the page's model (the old one released) and says so. */
+async function useRecognizer(next: WebRecognizer, name: string, t0: number): Promise<void> {
   const old = recognizer;
   recognizer = next;
   await old?.dispose();
@@ -747,8 +875,9 @@ function setupKeyboard(): void {
       e.preventDefault();
       if (settings.mode === 'single') void startRecording();
       else if (settings.mode === 'continuous') void toggleListening();
-    } else if (!kiosk && (e.key === '1' || e.key === '2' || e.key === '3')) {
-      setMode((['single', 'continuous', 'batch'] as const)[Number(e.key) - 1]);
+      else if (settings.mode === 'enroll') void toggleEnrollment();
+    } else if (!kiosk && (e.key === '1' || e.key === '2' || e.key === '3' || e.key === '4')) {
+      setMode((['single', 'continuous', 'batch', 'enroll'] as const)[Number(e.key) - 1]);
     } else if (e.key === 'c' || e.key === 'C') clearString();
     else if (!kiosk && (e.key === 's' || e.key === 'S')) $('open-settings').click();
   });
@@ -829,6 +958,8 @@ async function boot(): Promise<void> {
   setMode(settings.mode, false);
   $('record').addEventListener('click', () => void startRecording());
   $('listen').addEventListener('click', () => void toggleListening());
+  $('enroll').addEventListener('click', () => void toggleEnrollment());
+  $('enroll-reset').addEventListener('click', () => void resetEnrollment());
   $('clear-string').addEventListener('click', clearString);
   $('features-view').addEventListener('click', () => {
     featureView = featureView === 'mel' ? 'model' : 'mel';

@@ -1,5 +1,5 @@
 /** Settings (kept in localStorage) and the session's history and statistics. */
-export type Mode = 'single' | 'continuous' | 'batch';
+export type Mode = 'single' | 'continuous' | 'batch' | 'enroll';
 
 export interface Settings {
   model: string;
@@ -26,7 +26,7 @@ export function loadSettings(): Settings {
       micId: typeof s.micId === 'string' ? s.micId : '',
       threshold: typeof s.threshold === 'number' && s.threshold >= 0 && s.threshold <= 1 ? s.threshold : null,
       vadSensitivity: typeof s.vadSensitivity === 'number' && s.vadSensitivity >= 0 && s.vadSensitivity <= 1 ? s.vadSensitivity : 0.5,
-      mode: s.mode === 'single' || s.mode === 'batch' || s.mode === 'continuous' ? s.mode : DEFAULT_SETTINGS.mode,
+      mode: s.mode === 'single' || s.mode === 'batch' || s.mode === 'continuous' || s.mode === 'enroll' ? s.mode : DEFAULT_SETTINGS.mode,
       adaptVoice: s.adaptVoice === true,
     };
   } catch {
