@@ -116,7 +116,8 @@ int sd_speech_extent(const float* samples, int n, int sampleRate, float dropDb, 
 }
 
 int sd_contour_speech_extent(const float* bandDb, int hops, int n, int sampleRate, float dropDb, float marginMs, float keepWithinDb, double* out) {
-  if (!bandDb || hops <= 0 || n <= 0 || !out) return 0;
+  if (!out || n <= 0 || sampleRate < 4000 || hops != spoken_digits::contourHopCount(static_cast<size_t>(n), sampleRate)) return -1;
+  if (!bandDb || hops <= 0) return 0;
   int64_t start = 0, end = 0;
   if (!spoken_digits::contourSpeechExtent(bandDb, hops, static_cast<size_t>(n), sampleRate, dropDb, marginMs, keepWithinDb, &start, &end)) return 0;
   out[0] = static_cast<double>(start);

@@ -42,7 +42,8 @@ int sd_contour_valleys(const float* band_db, int hops, int sample_rate, float mi
 int sd_speech_extent(const float* samples, int n, int sample_rate, float drop_db, float margin_ms, float keep_within_db, double* out);
 
 // sd_speech_extent of `n` samples from their contour as sd_band_contour made it (from hop 0, n / hop
-// values), without analysing the samples again.
+// values), without analysing the samples again. Returns -1 for bad arguments (a contour that is not
+// of `n` samples, a rate under 4000 Hz).
 int sd_contour_speech_extent(const float* band_db, int hops, int n, int sample_rate, float drop_db, float margin_ms, float keep_within_db, double* out);
 
 #ifdef __cplusplus

@@ -1,5 +1,8 @@
 import { EnrollmentError } from '../errors.js';
 
+/** The digits' English words, 0-9: what the speaker says while counting, and what file names may say (`digits enroll`). */
+export const DIGIT_WORDS: readonly string[] = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+
 /** One word heard while the speaker counts: the digit it should be, and what the model heard. */
 export interface CountedPiece {
   /** The digit this piece is, by its place in the count (0-9, again from 0 on each repeat). */

@@ -272,11 +272,9 @@ export async function splitSegment(
 
   const dropDb = options.trimDropDb ?? DEFAULT_SPEECH_TRIM.dropDb;
   const margin = options.trimMarginMs ?? DEFAULT_SPEECH_TRIM.marginMs;
-  // The whole segment cut as `trim` says, from its contour.
-  const wholeCut = (trim: SpeechTrim) => {
-    const extent = core.contourSpeechExtent(bandDb, n, sampleRate, trim.dropDb, trim.marginMs, trim.keepWithinDb ?? 0);
-    return extent ? samples.subarray(extent[0], extent[1]) : samples;
-  };
+  // The whole segment cut as `trim` says, its speech found in the contour it already has.
+  const fromContour = { speechExtent: (_: Float32Array, rate: number, drop: number, margin: number, keep?: number) => core.contourSpeechExtent(bandDb, n, rate, drop, margin, keep ?? 0) };
+  const wholeCut = (trim: SpeechTrim) => cutToSpeech(fromContour, samples, sampleRate, trim);
   const trimmed = (a: number, b: number): SegmentAudio => {
     const piece = samples.subarray(a, b);
     if (dropDb <= 0) return { samples: piece, sampleRate };

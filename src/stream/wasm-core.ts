@@ -100,13 +100,18 @@ class WasmVad implements VadHandle {
  */
 const CONTOUR_LEAD_HOPS = 4;
 
-/** Copies `input` (4-byte values) into the module and reads back the [start, end) `run` finds, or null. */
-function extentOf(m: VadModule, input: Float32Array, run: (inputPtr: number, outPtr: number) => number): [number, number] | null {
+/**
+ * Copies `input` (4-byte values) into the module and reads back the [start, end) `run` finds, or
+ * null; `run` returning -1 (arguments the core refused) throws RangeError(`refused`).
+ */
+function extentOf(m: VadModule, input: Float32Array, run: (inputPtr: number, outPtr: number) => number, refused = ''): [number, number] | null {
   const sp = m._malloc(input.length * 4);
   const op = m._malloc(16);
   try {
     m.HEAPF32.set(input, sp >> 2);
-    if (!run(sp, op)) return null;
+    const found = run(sp, op);
+    if (found < 0) throw new RangeError(refused);
+    if (found === 0) return null;
     return [m.HEAPF64[op >> 3], m.HEAPF64[(op >> 3) + 1]];
   } finally {
     m._free(sp);
@@ -156,10 +161,12 @@ export async function loadWasmStreamCore(): Promise<StreamCore> {
       return extentOf(m, samples, (sp, op) => m._sd_speech_extent(sp, samples.length, sampleRate, dropDb, marginMs, keepWithinDb, op));
     },
     contourSpeechExtent(bandDb: Float32Array, samples: number, sampleRate: number, dropDb: number, marginMs: number, keepWithinDb: number): [number, number] | null {
-      if (!(samples > 0) || !(sampleRate >= 4000) || bandDb.length !== Math.floor(samples / Math.max(1, Math.floor(sampleRate / 100)))) {
-        throw new RangeError('contourSpeechExtent: bandDb must hold the contour of all `samples` samples (samples / (sampleRate / 100) hops, sampleRate >= 4000)');
-      }
-      return extentOf(m, bandDb, (sp, op) => m._sd_contour_speech_extent(sp, bandDb.length, samples, sampleRate, dropDb, marginMs, keepWithinDb, op));
+      return extentOf(
+        m,
+        bandDb,
+        (sp, op) => m._sd_contour_speech_extent(sp, bandDb.length, samples, sampleRate, dropDb, marginMs, keepWithinDb, op),
+        'contourSpeechExtent: bandDb must hold the contour of all `samples` samples (samples / (sampleRate / 100) hops, sampleRate >= 4000)',
+      );
     },
     findValleys(samples: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[] {
       if (samples.length === 0) return [];

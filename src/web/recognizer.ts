@@ -166,10 +166,15 @@ export class WebRecognizer {
     return this.backend.resample(samples, fromRate, this.sampleRate);
   }
 
+  /** `samples` at the model's rate: as they are when they already are. */
+  private atModelRate(samples: Float32Array, rate: number): Float32Array {
+    return rate === this.sampleRate ? samples : this.resample(samples, rate);
+  }
+
   /** One clip, heard at `shift` (default: the recognizer's voice shift). */
   async recognize(samples: Float32Array, sampleRate: number, threshold: number, shift = this.shift): Promise<Recognition> {
     const t0 = performance.now();
-    const audio = sampleRate === this.sampleRate ? samples : this.resample(samples, sampleRate);
+    const audio = this.atModelRate(samples, sampleRate);
     const features = this.features(audio, shift);
     const t1 = performance.now();
     const input = new ort.Tensor('float32', features.data, [1, features.frames, features.dims]);
@@ -195,7 +200,7 @@ export class WebRecognizer {
   async recognizeBatch(clips: readonly ClipInput[], threshold: number): Promise<Recognition[]> {
     if (clips.length === 0) return [];
     const t0 = performance.now();
-    const audios = clips.map((c) => (c.sampleRate === this.sampleRate ? c.samples : this.resample(c.samples, c.sampleRate)));
+    const audios = clips.map((c) => this.atModelRate(c.samples, c.sampleRate));
     const feats = audios.map((a, i) => this.features(a, clips[i].shift ?? this.shift));
     // Fixed-length models (numFrames > 0) give equal shapes; natural-length ones cannot be stacked.
     if (feats.some((f) => f.frames !== feats[0].frames)) {
@@ -258,8 +263,7 @@ export class WebRecognizer {
     if (missing.length) throw new ModelError(`${this.url} has no output ${missing.join(', ')} (has ${this.session.outputNames.join(', ')})`);
     const rows: Float32Array[][] = [];
     for (const clip of await this.cutPieces([...clips])) {
-      const audio = clip.sampleRate === this.sampleRate ? clip.samples : this.resample(clip.samples, clip.sampleRate);
-      const out = await this.runModel([this.features(audio, clip.shift ?? this.shift)], names);
+      const out = await this.runModel([this.features(this.atModelRate(clip.samples, clip.sampleRate), clip.shift ?? this.shift)], names);
       rows.push(names.map((n) => out[n]));
     }
     return rows;

@@ -5,11 +5,11 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { EnrollmentError } from '../../errors.js';
 import type { EnrollmentClip, EnrollmentScore } from '../../model/enroll.js';
+import { DIGIT_WORDS } from '../../stream/count-tally.js';
 import { colors, percent, printJson, renderTable } from '../output.js';
 import type { BackendChoice } from '../../features/index.js';
 import { addMicrophoneOptions, parseBackend, parseMicrophoneOptions, parsePositiveInt } from '../options.js';
 
-const DIGIT_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
 /** A name that is a digit or a digit word, alone or followed by a separator: 7.wav, 7_me_2.wav, seven-1.wav, 7/. */
 const LABELLED = new RegExp(`^(\\d|${DIGIT_WORDS.join('|')})(?:$|[-_. ])`, 'i');
 

@@ -7,7 +7,9 @@ import { onnx } from './onnx-codec.js';
  * left out are skipped when decoding (a model that needs them, e.g. a tensor attribute, is refused
  * by graph.ts with a clear message). Each field has explicit presence (proto2's, as ONNX's own
  * schema declares it: a value is written whenever it is set, zero included, so an attribute's i = 0
- * survives) and repeated numbers are packed.
+ * survives) and repeated numbers are packed. TensorTypeProto is the schema's TypeProto.Tensor and
+ * DimensionProto its TensorShapeProto.Dimension (message names are not part of the encoding); a
+ * dimension's dimValue and dimParam are a oneof: set one.
  *
  * The codec (onnx-codec.js) is static code that protobufjs-cli generated from the schema
  * (`bash scripts/gen-onnx-codec.sh`; test/onnx-codec.test.ts checks it against protobufjs'
@@ -15,6 +17,7 @@ import { onnx } from './onnx-codec.js';
  * page whose Content-Security-Policy forbids eval can edit a model (the kiosk's enrollment).
  * Inference never loads it: it reads what it needs with protobufjs/minimal (src/model).
  */
+/** int64 fields decode to Long objects (protobufjs with its `long` dependency), or numbers; they encode from numbers. */
 export type Int64 = number | { toNumber(): number };
 
 export interface OperatorSetIdProto {

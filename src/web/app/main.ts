@@ -10,7 +10,7 @@ import { topLabels } from '../../model/decision.js';
 import { VoiceAdapter, type ShiftableRecognizer } from '../../model/voice-adapt.js';
 import { VoiceObserver } from '../../stream/voice-observer.js';
 import { ModelError } from '../../errors.js';
-import { CountTally } from '../../stream/count-tally.js';
+import { CountTally, DIGIT_WORDS } from '../../stream/count-tally.js';
 import type { LabelledPcm } from '../../model/personalize.js';
 import { loadSettings, saveSettings, Stats, type HistoryEntry, type Mode, type Settings } from './store.js';
 import { WaveformView, drawFeatures, drawLatencyChart } from './views.js';
@@ -606,7 +606,7 @@ function renderCount(): void {
   if (!tally.done) {
     const li = document.createElement('li');
     li.dataset.next = 'true';
-    li.textContent = `say ${['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'][tally.next]}`;
+    li.textContent = `say ${DIGIT_WORDS[tally.next]}`;
     list.append(li);
   }
 }
