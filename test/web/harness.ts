@@ -123,6 +123,8 @@ export interface Probe {
     crossCheck?: { folds: number; before: { correct: number }; after: { correct: number } } | null;
     error?: string;
   };
+  /** The personal model the browser keeps (IndexedDB): whether there is one, and whether it is the page's model. */
+  personalModel: { stored: boolean; inUse: boolean; base?: string };
 }
 
 export async function probe(page: Page): Promise<Probe> {

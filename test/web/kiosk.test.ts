@@ -310,7 +310,7 @@ describe('kiosk web app in headless Chromium', function () {
     // lucas counting twice (his takes 0 and 1 of each digit), after the lead a page opening its microphone needs.
     const count = [0, 1].flatMap((take) => [...Array(10).keys()].map((d) => join(fsdd!, `${d}_lucas_${take}.wav`)));
     const wav = makeMicWav(count, 'enroll.wav', { lead: AUTO_LISTEN_LEAD, gap: 0.7, tail: 1.5 });
-    const { browser, page, consoleErrors } = await open(wav, 'mode=enroll');
+    const { browser, context, page, consoleErrors } = await open(wav, 'mode=enroll');
     await waitReady(page);
     await page.click('#enroll');
     await page.waitForFunction(() => ['done', 'failed'].includes((window as unknown as { __digits: Probe }).__digits.enrollment.state), undefined, { timeout: 90_000 });
@@ -324,11 +324,74 @@ describe('kiosk web app in headless Chromium', function () {
     assert.match((await page.textContent('#model-info')) ?? '', /^my voice \(from default\.int8\.onnx\)/);
     assert.match((await page.textContent('#enroll-result')) ?? '', /Your model is in use/);
     assert.match((await page.getAttribute('#enroll-download', 'href')) ?? '', /^blob:/);
+    assert.match((await page.textContent('#enroll-result')) ?? '', /This browser keeps it for your next visit/);
+    assert.deepEqual((await probe(page)).personalModel, { stored: true, inUse: true, base: 'default.int8.onnx' });
     await page.screenshot({ path: join(ARTIFACTS, 'kiosk-enroll.png') });
-    // Back to the shared model.
+    const modelInfo = async (pg = page) => (await pg.textContent('#model-info')) ?? '';
+    const mine = /^my voice \(from default\.int8\.onnx\)/;
+    const shared = /^default\.int8\.onnx/;
+    const modelIs = (pattern: RegExp) =>
+      page.waitForFunction((src) => new RegExp(src).test(document.getElementById('model-info')?.textContent ?? ''), pattern.source, { timeout: 20_000 });
+
+    // Kept in this browser: a reload comes back on the personal model, which can still be downloaded.
+    await page.reload();
+    await waitReady(page);
+    assert.match(await modelInfo(), mine);
+    assert.deepEqual((await probe(page)).personalModel, { stored: true, inUse: true, base: 'default.int8.onnx' });
+    assert.match((await page.textContent('#enroll-kept')) ?? '', /is kept in this browser and in use/);
+    assert.match((await page.getAttribute('#enroll-download', 'href')) ?? '', /^blob:/);
+
+    // Back to the shared model, which a reload keeps; the personal model stays, to be used again.
     await page.click('#enroll-reset');
-    await page.waitForFunction(() => /^default\.int8\.onnx/.test(document.getElementById('model-info')?.textContent ?? ''), undefined, { timeout: 20_000 });
-    assert.deepEqual(consoleErrors, []);
+    await modelIs(shared);
+    await page.reload();
+    await waitReady(page);
+    assert.match(await modelInfo(), shared);
+    assert.deepEqual((await probe(page)).personalModel, { stored: true, inUse: false, base: 'default.int8.onnx' });
+    assert.equal(await page.isVisible('#enroll-use'), true);
+    await page.click('#enroll-use');
+    await modelIs(mine);
+
+    // A kiosk in the same browser serves everyone: it neither uses nor offers the personal model.
+    const kioskPage = await context.newPage();
+    await kioskPage.goto(`${srv.url}/?kiosk=1`);
+    await waitReady(kioskPage);
+    assert.match(await modelInfo(kioskPage), shared);
+    assert.deepEqual((await probe(kioskPage)).personalModel, { stored: false, inUse: false });
+    await kioskPage.close();
+
+    // A kept model that no longer loads: said, the shared model used, and it can be deleted.
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const open = indexedDB.open('spoken-digits');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const tx = open.result.transaction('personal', 'readwrite');
+            const key = 'personal-model.v1';
+            const get = tx.objectStore('personal').get(key);
+            get.onsuccess = () => tx.objectStore('personal').put({ ...get.result, bytes: new Uint8Array([8, 1, 18, 3, 1, 2]) }, key);
+            tx.oncomplete = () => resolve();
+            tx.onerror = () => reject(tx.error);
+          };
+        }),
+    );
+    await page.reload();
+    await page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.ready, undefined, { timeout: 30_000 });
+    let p2 = await probe(page);
+    assert.equal(p2.errors.length, 1, JSON.stringify(p2.errors));
+    assert.match(p2.errors[0], /your personal model could not be loaded .*the shared model is in use/);
+    assert.match(await modelInfo(), shared);
+    assert.deepEqual(p2.personalModel, { stored: true, inUse: false, base: 'default.int8.onnx' });
+    await page.click('#enroll-delete');
+    await page.waitForFunction(() => !(window as unknown as { __digits: Probe }).__digits.personalModel.stored);
+    await page.reload();
+    await waitReady(page);
+    p2 = await probe(page);
+    assert.deepEqual(p2.personalModel, { stored: false, inUse: false });
+    assert.match(await modelInfo(), shared);
+    assert.equal(await page.isVisible('#enroll-download'), false);
+    assert.deepEqual(consoleErrors.filter((m) => !/personal model could not be loaded|Failed to load resource/.test(m)), []);
     await browser.close();
 
     // Stopped after a few words: no model, and the page says why.

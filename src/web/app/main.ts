@@ -12,6 +12,7 @@ import { VoiceObserver } from '../../stream/voice-observer.js';
 import { ModelError } from '../../errors.js';
 import { CountTally, DIGIT_WORDS } from '../../stream/count-tally.js';
 import type { LabelledPcm } from '../../model/personalize.js';
+import { deletePersonalModel, loadPersonalModel, savePersonalModel, type PersonalModel } from './personal-store.js';
 import { loadSettings, saveSettings, Stats, type HistoryEntry, type Mode, type Settings } from './store.js';
 import { WaveformView, drawFeatures, drawLatencyChart } from './views.js';
 
@@ -37,6 +38,8 @@ interface Probe {
   voice: { adapting: boolean; factor: number; utterances: number };
   /** "My voice": the words heard while counting ([digit it should be, heard]), then the personal model's scores, or why it failed. */
   enrollment: { words: [number, number | null][]; state: 'idle' | 'counting' | 'fitting' | 'done' | 'failed'; voiceShift?: number; fit?: unknown; crossCheck?: unknown; error?: string };
+  /** The personal model this browser keeps: whether there is one, and whether it is the page's model now. */
+  personalModel: { stored: boolean; inUse: boolean; base?: string };
 }
 const probe: Probe = {
   ready: false,
@@ -50,6 +53,7 @@ const probe: Probe = {
   strings: [],
   voice: { adapting: false, factor: 1, utterances: 0 },
   enrollment: { words: [], state: 'idle' },
+  personalModel: { stored: false, inUse: false },
 };
 (window as unknown as { __digits: Probe }).__digits = probe;
 (window as unknown as { __digitsTest: unknown }).__digitsTest = { loseMicrophone: () => mic.simulateDeviceLoss() };
@@ -61,7 +65,11 @@ const settings: Settings = loadSettings();
 const urlMode = params.get('mode');
 if (urlMode === 'single' || urlMode === 'continuous' || urlMode === 'batch' || urlMode === 'enroll') settings.mode = urlMode;
 if (kiosk) settings.mode = 'continuous';
-if (params.get('model') && /^[\w.-]+\.onnx$/.test(params.get('model')!)) settings.model = params.get('model')!;
+// A model named in the URL is the one this visit uses, even when a personal model is kept.
+if (params.get('model') && /^[\w.-]+\.onnx$/.test(params.get('model')!)) {
+  settings.model = params.get('model')!;
+  settings.personal = false;
+}
 // Like the mode, `adapt=1|0` in the URL is for this visit only.
 if (params.get('adapt') === '1' || params.get('adapt') === '0') settings.adaptVoice = params.get('adapt') === '1';
 
@@ -71,6 +79,9 @@ const mic = new Microphone({ workletUrl: './capture-worklet.js' });
 mic.autoRecover = kiosk;
 const waveform = new WaveformView($<HTMLCanvasElement>('waveform'));
 let recognizer: WebRecognizer | undefined;
+/** The personal model this browser keeps (never in kiosk mode), and whether `recognizer` is it. */
+let personal: PersonalModel | undefined;
+let personalInUse = false;
 // Work that arrives before the model (a file dropped while the page loads) waits for it.
 let modelReady!: () => void;
 const modelLoaded = new Promise<void>((resolve) => (modelReady = resolve));
@@ -552,8 +563,9 @@ function finishRecording(flush: boolean): void {
  * "My voice": the speaker counts from zero to nine twice; the stream decoder cuts the words (as in
  * the other modes), each is labelled by its place in the count (CountTally, as `digits enroll
  * --counting` does), and `enrollSpeaker` of spoken-digits/web refits the loaded model's last layers
- * to them in the page. The personal model replaces the page's model until another is chosen, and can
- * be downloaded (`digits listen --model`, or this page's models folder, take it).
+ * to them in the page. The personal model replaces the page's model until another is chosen, is kept
+ * in this browser (IndexedDB) for the next visit, and can be downloaded (`digits listen --model`, or
+ * this page's models folder, take it).
  */
 const ENROLL_REPEATS = 2;
 
@@ -631,17 +643,19 @@ async function finishEnrollment(): Promise<void> {
     const base = settings.model;
     const { enrollSpeaker } = await import('../enroll.js');
     const me = await enrollSpeaker(done.clips, { model: `./models/${encodeURIComponent(base)}`, speaker: 'this browser' });
-    await useRecognizer(await WebRecognizer.load(me.model), `my voice (from ${base})`, t0);
+    const mine: PersonalModel = { bytes: me.model, base, madeAt: Date.now() };
+    await usePersonal(mine, t0);
+    const notKept = await savePersonalModel(mine);
+    personal = mine;
+    settings.personal = true;
+    saveSettings(settings);
+    showPersonal();
     const pct = (x: { correct: number; clips: number }) => `${x.correct} of ${x.clips}`;
     result.textContent =
       `Your model is in use. The shared model got ${pct(me.fit.before)} of your words right, yours gets ${pct(me.fit.after)}` +
       (me.crossCheck ? `; on words held out of its fit, ${pct(me.crossCheck.after)} against ${pct(me.crossCheck.before)}` : '') +
-      (me.voiceShift !== 1 ? `. It hears your voice at ×${me.voiceShift.toFixed(2)}.` : '.');
-    const link = $<HTMLAnchorElement>('enroll-download');
-    if (link.href) URL.revokeObjectURL(link.href);
-    link.href = URL.createObjectURL(new Blob([new Uint8Array(me.model)], { type: 'application/octet-stream' }));
-    link.hidden = false;
-    $('enroll-reset').hidden = false;
+      (me.voiceShift !== 1 ? `. It hears your voice at ×${me.voiceShift.toFixed(2)}.` : '.') +
+      (notKept ? ` This browser would not keep it (${notKept}): download it to keep it.` : ' This browser keeps it for your next visit.');
     probe.enrollment = { ...probe.enrollment, state: 'done', voiceShift: me.voiceShift, fit: me.fit, crossCheck: me.crossCheck };
   } catch (err) {
     probe.enrollment = { ...probe.enrollment, state: 'failed', error: (err as Error)?.message ?? String(err) };
@@ -650,12 +664,58 @@ async function finishEnrollment(): Promise<void> {
   }
 }
 
-/** Back to the model chosen in Settings. */
-async function resetEnrollment(): Promise<void> {
-  $('enroll-reset').hidden = true;
+function personalName(p: PersonalModel): string {
+  return `my voice (from ${p.base})`;
+}
+
+/** Makes the personal model `p` the page's model. */
+async function usePersonal(p: PersonalModel, t0 = performance.now()): Promise<void> {
+  const next = await WebRecognizer.load(p.bytes).catch((err: Error) => {
+    throw new ModelError(`your personal model could not be loaded (${err.message}); the shared model is in use. Make a new one, or delete it`, { cause: err });
+  });
+  await useRecognizer(next, personalName(p), t0, true);
+}
+
+/** "Back to the shared model": the model chosen in Settings; the personal model stays kept. */
+async function useSharedModel(): Promise<void> {
   $('enroll-result').textContent = '';
   probe.enrollment = { words: [], state: 'idle' };
+  settings.personal = false;
+  saveSettings(settings);
   await loadModel(settings.model).catch((err) => reportError('model', err));
+}
+
+/** "Use my model": the kept personal model again. */
+async function useKeptModel(): Promise<void> {
+  if (!personal) return;
+  settings.personal = true;
+  saveSettings(settings);
+  await usePersonal(personal).catch((err) => reportError('model', err));
+}
+
+/** "Delete my model": forgotten by this browser (and, if in use, the shared model back). */
+async function deleteKeptModel(): Promise<void> {
+  await deletePersonalModel();
+  personal = undefined;
+  showPersonal();
+  if (personalInUse) await useSharedModel();
+}
+
+/** The "My voice" panel's line and buttons for the kept model, and the probe. */
+function showPersonal(): void {
+  const p = personal;
+  $('enroll-kept').textContent = p
+    ? `Your model, made ${new Date(p.madeAt).toLocaleString()} from ${p.base}, is kept in this browser${personalInUse ? ' and in use' : ''}.`
+    : '';
+  const link = $<HTMLAnchorElement>('enroll-download');
+  if (link.href) URL.revokeObjectURL(link.href);
+  if (p) link.href = URL.createObjectURL(new Blob([new Uint8Array(p.bytes)], { type: 'application/octet-stream' }));
+  else link.removeAttribute('href');
+  link.hidden = !p;
+  $('enroll-reset').hidden = !personalInUse;
+  $('enroll-use').hidden = !p || personalInUse;
+  $('enroll-delete').hidden = !p;
+  probe.personalModel = p ? { stored: true, inUse: personalInUse, base: p.base } : { stored: false, inUse: false };
 }
 
 // ---------------------------------------------------------------- batch
@@ -765,9 +825,11 @@ async function loadModel(name: string): Promise<void> {
 }
 
 /** Makes `next` the page's model (the old one released) and says so. */
-async function useRecognizer(next: WebRecognizer, name: string, t0: number): Promise<void> {
+async function useRecognizer(next: WebRecognizer, name: string, t0: number, isPersonal = false): Promise<void> {
   const old = recognizer;
   recognizer = next;
+  personalInUse = isPersonal;
+  showPersonal();
   await old?.dispose();
   // What the adapter learnt was how sure the old model was: the new one starts from no shift.
   forgetVoice();
@@ -788,11 +850,15 @@ async function listModels(): Promise<string[]> {
   return [];
 }
 
+/** The Settings model list's entry for the kept personal model (no file name can be it). */
+const PERSONAL_OPTION = 'personal:';
+
 async function fillSettings(): Promise<void> {
   const modelSel = $<HTMLSelectElement>('set-model');
   const models = await listModels();
   if (!models.includes(settings.model)) models.unshift(settings.model);
-  modelSel.replaceChildren(...models.map((m) => new Option(m, m, false, m === settings.model)));
+  modelSel.replaceChildren(...models.map((m) => new Option(m, m, false, !personalInUse && m === settings.model)));
+  if (personal) modelSel.append(new Option(personalName(personal), PERSONAL_OPTION, false, personalInUse));
   const micSel = $<HTMLSelectElement>('set-mic');
   const devices = await Microphone.devices();
   micSel.replaceChildren(
@@ -814,7 +880,10 @@ function setupSettings(): void {
   const dialog = $<HTMLDialogElement>('settings');
   $('open-settings').addEventListener('click', () => void fillSettings().then(() => dialog.showModal()));
   $('set-model').addEventListener('change', (e) => {
-    settings.model = (e.target as HTMLSelectElement).value;
+    const choice = (e.target as HTMLSelectElement).value;
+    if (choice === PERSONAL_OPTION) return void useKeptModel();
+    settings.model = choice;
+    settings.personal = false;
     saveSettings(settings);
     loadModel(settings.model).catch((err) => reportError('model', err));
   });
@@ -959,7 +1028,9 @@ async function boot(): Promise<void> {
   $('record').addEventListener('click', () => void startRecording());
   $('listen').addEventListener('click', () => void toggleListening());
   $('enroll').addEventListener('click', () => void toggleEnrollment());
-  $('enroll-reset').addEventListener('click', () => void resetEnrollment());
+  $('enroll-reset').addEventListener('click', () => void useSharedModel());
+  $('enroll-use').addEventListener('click', () => void useKeptModel());
+  $('enroll-delete').addEventListener('click', () => void deleteKeptModel());
   $('clear-string').addEventListener('click', clearString);
   $('features-view').addEventListener('click', () => {
     featureView = featureView === 'mel' ? 'model' : 'mel';
@@ -986,7 +1057,13 @@ async function boot(): Promise<void> {
   // The stored choice if the server still has it, else the server's first (int8 default first).
   const available = await listModels();
   if (available.length && !available.includes(settings.model)) settings.model = available[0];
-  for (let attempt = 1; ; attempt++) {
+  // The personal model this browser keeps, when it was in use last time.
+  if (!kiosk) personal = await loadPersonalModel();
+  showPersonal();
+  if (!kiosk && personal && settings.personal) {
+    await usePersonal(personal).catch((err) => reportError('model', err));
+  }
+  for (let attempt = 1; !personalInUse; attempt++) {
     try {
       try {
         await loadModel(settings.model);
