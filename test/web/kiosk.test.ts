@@ -351,6 +351,15 @@ describe('kiosk web app in headless Chromium', function () {
     assert.equal(await page.isVisible('#enroll-use'), true);
     await page.click('#enroll-use');
     await modelIs(mine);
+    // Settings' model list names it too, and switches both ways.
+    await page.click('#open-settings');
+    assert.equal(await page.inputValue('#set-model'), 'personal:');
+    assert.match((await page.textContent('#set-model option[value="personal:"]')) ?? '', mine);
+    await page.selectOption('#set-model', 'default.int8.onnx');
+    await modelIs(shared);
+    await page.selectOption('#set-model', 'personal:');
+    await modelIs(mine);
+    await page.keyboard.press('Escape');
 
     // A kiosk in the same browser serves everyone: it neither uses nor offers the personal model.
     const kioskPage = await context.newPage();
