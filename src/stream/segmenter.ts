@@ -41,16 +41,19 @@ export interface SegmentClassifier {
 
 /**
  * A SegmentClassifier over one batch function (all of a segment's pieces in one model run), deciding
- * with `threshold()`, read at each use (a page's setting may change while it listens). `speechTrim`:
- * how `classify` cuts inputs to their speech unless they say `cutToSpeech: false`.
+ * with `threshold()`, read at each use (a page's setting may change while it listens). `speechTrim()`:
+ * how `classify` cuts inputs to their speech unless they say `cutToSpeech: false`, also read at each
+ * use (a page may load another model).
  */
 export function batchClassifier(
   classify: (inputs: SegmentAudio[]) => Promise<SegmentPrediction[]>,
   threshold: () => number,
-  speechTrim: SpeechTrim | null = null,
+  speechTrim: () => SpeechTrim | null = () => null,
 ): SegmentClassifier {
   return {
-    speechTrim,
+    get speechTrim() {
+      return speechTrim();
+    },
     get threshold() {
       return threshold();
     },

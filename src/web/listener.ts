@@ -104,7 +104,7 @@ export class WebListener {
     adapter: VoiceAdapter | null,
   ) {
     const threshold = opts.threshold ?? recognizer.info.rejection.threshold;
-    this.classifier = batchClassifier((pieces) => recognizer.recognizePieces(pieces, threshold), () => threshold, recognizer.info.speechTrim ?? null);
+    this.classifier = batchClassifier((pieces) => recognizer.recognizePieces(pieces, threshold), () => threshold, () => recognizer.info.speechTrim ?? null);
     this.voice = adapter && new VoiceObserver(adapter, (e) => this.emit('voiceshift', e));
     // The adapter's voice from the start (it may come from an earlier WebListener, or the recognizer may have served another user).
     adapter?.apply();

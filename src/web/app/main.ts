@@ -4,7 +4,8 @@ import { ort, streamCore, WebRecognizer, type PieceRecognition, type Recognition
 import { Microphone, type MicState } from '../microphone.js';
 import { decodeFile } from './decode.js';
 import { StreamDecoder, type DecoderEvents, type DecoderSink, type DigitEvent } from '../../stream/decoder.js';
-import { batchClassifier } from '../../stream/segmenter.js';
+import { batchClassifier, type SegmentAudio } from '../../stream/segmenter.js';
+import type { SpeechTrim } from '../../model/metadata.js';
 import { cutToSpeech } from '../../stream/speech-cut.js';
 import { topLabels } from '../../model/decision.js';
 import { VoiceAdapter, type ShiftableRecognizer } from '../../model/voice-adapt.js';
@@ -240,11 +241,21 @@ async function enqueue(samples: Float32Array, rate: number, source: string): Pro
   }
 }
 
-/** The page's model as the stream decoder's classifier, with the threshold from the settings (else the model's calibrated one). */
-function classify(inputs: { samples: Float32Array; sampleRate: number }[]): Promise<PieceRecognition[]> {
-  return exclusive((rec) => rec.recognizePieces(inputs, threshold()));
+/**
+ * The page's model as the stream decoder's classifier, with the threshold from the settings (else the
+ * model's calibrated one). It declares the model's speech trim, so the decoder hands over a whole
+ * segment already cut from the contour it has (`cutToSpeech: false`). The trim is read when a segment's
+ * split starts; should another model with another trim be loaded before its pieces run, they are cut
+ * again as that model says.
+ */
+let declaredTrim: SpeechTrim | null = null;
+function classify(inputs: SegmentAudio[]): Promise<PieceRecognition[]> {
+  return exclusive((rec) => {
+    const swapped = JSON.stringify(rec.info.speechTrim ?? null) !== JSON.stringify(declaredTrim);
+    return rec.recognizePieces(swapped ? inputs.map((i) => ({ ...i, cutToSpeech: undefined })) : inputs, threshold());
+  });
 }
-const classifier = batchClassifier(classify, threshold);
+const classifier = batchClassifier(classify, threshold, () => (declaredTrim = recognizer?.info.speechTrim ?? null));
 
 // ---------------------------------------------------------------- speaker adaptation
 
