@@ -5,7 +5,7 @@
  * strings figure bench/stream.ts gives for the shipped model is on its own training speakers' voices.
  *
  *   npx tsx bench/stranger-strings.ts --runs 'runs/loso-lm-{speaker},runs/loso-mfcc-{speaker}'
- *       [--strings 40] [--threshold 0.3648] [--split JSON] [--seed 2024] [--adapt-voice] [--enroll N] [--json] [--help]
+ *       [--strings 40] [--threshold 0.3648] [--split JSON] [--seed 2024] [--adapt-voice] [--adapt-norm] [--enroll N] [--json] [--help]
  *
  * --runs: the members, comma-separated; each member's fold model is <member>/<speaker>/model.onnx
  * (`digits train --loso S --fold-models`), `{speaker}` in a member's path standing for the held-out
@@ -13,7 +13,8 @@
  * measured. --threshold: the rejection threshold for every fold (default: the shipped model's, since a
  * fold model's own is calibrated on the voices it trained on); --split: the Listener's split options,
  * as bench/stream.ts takes them; --adapt-voice: each speaker's Listener learns a voice shift as it goes
- * (bench/stream.ts --adapt-voice); --enroll N: each fold model is first personalized to its speaker
+ * (bench/stream.ts --adapt-voice); --adapt-norm: the same for the model's normalization (NormAdapter), the
+ * fold model's normalization targets measured first on its own training clips (the other five speakers); --enroll N: each fold model is first personalized to its speaker
  * (`enrollSpeaker`, as `digits enroll`) with his N highest takes of each digit (takes 45-49 for N = 5;
  * the strings are made of his test takes 0-4, so none is both).
  */
@@ -25,6 +26,7 @@ import { listFsddClips } from '../src/data/clips.js';
 import { enrollSpeaker } from '../src/model/enroll.js';
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import { fuseEnsemble } from '../src/train/onnx/fuse.js';
+import { withMeasuredNormTargets } from '../src/model/norm-targets.js';
 import { BenchArgs } from './args.js';
 import { FSDD_RECORDINGS } from '../test/fsdd.js';
 import { SPEAKERS } from '../test/stream/fixtures.js';
@@ -36,6 +38,7 @@ const args = new BenchArgs(import.meta.url, {
   split: { type: 'string' },
   seed: { type: 'string' },
   'adapt-voice': { type: 'boolean' },
+  'adapt-norm': { type: 'boolean' },
   enroll: { type: 'string' },
   json: { type: 'boolean' },
 });
@@ -46,6 +49,7 @@ const split = args.json('split');
 const seed = args.number('seed', 2024);
 const json = args.flag('json');
 const adaptVoice = args.flag('adapt-voice');
+const adaptNorm = args.flag('adapt-norm');
 const enrollTakes = args.number('enroll', 0);
 if (!(Number.isInteger(enrollTakes) && enrollTakes >= 0 && enrollTakes <= 45)) args.fail(`--enroll ${enrollTakes} must be 0-45 takes per digit`);
 let threshold = args.number('threshold');
@@ -65,7 +69,10 @@ try {
   for (const speaker of speakers) {
     const models = members.map((m) => new Uint8Array(readFileSync(modelOf(m, speaker))));
     const file = join(work, `${speaker}.onnx`);
-    const fused = models.length > 1 ? fuseEnsemble(models, { sources: members.map((m) => modelOf(m, speaker)) }) : models[0];
+    const joined = models.length > 1 ? fuseEnsemble(models, { sources: members.map((m) => modelOf(m, speaker)) }) : models[0];
+    const fused = adaptNorm
+      ? await withMeasuredNormTargets(joined, listFsddClips(FSDD_RECORDINGS).filter((c) => c.speaker !== speaker).map((c) => c.path), `FSDD without ${speaker}`)
+      : joined;
     let enrolledShift: number | undefined;
     if (enrollTakes > 0) {
       const clips = listFsddClips(FSDD_RECORDINGS).filter((c) => c.speaker === speaker && c.take >= 50 - enrollTakes);
@@ -79,7 +86,7 @@ try {
     const bench = spawnSync(
       process.execPath,
       ['--import', 'tsx', 'bench/stream.ts', '--model', file, '--threshold', String(threshold), '--speakers', speaker, '--strings', String(nStrings), '--seed', String(seed),
-        '--false-hours', '0', '--soak-minutes', '0', '--idle-seconds', '0', '--json', ...(split ? ['--split', JSON.stringify(split)] : []), ...(adaptVoice ? ['--adapt-voice'] : [])],
+        '--false-hours', '0', '--soak-minutes', '0', '--idle-seconds', '0', '--json', ...(split ? ['--split', JSON.stringify(split)] : []), ...(adaptVoice ? ['--adapt-voice'] : []), ...(adaptNorm ? ['--adapt-norm'] : [])],
       { encoding: 'utf8', maxBuffer: 1 << 26 },
     );
     if (bench.status !== 0) throw new Error(`bench/stream.ts for ${speaker} failed:\n${bench.stderr}`);
@@ -101,5 +108,5 @@ const pooled = {
   digitErrorRate: +(rows.reduce((a, r) => a + r.digitErrorRate * r.digits, 0) / digits).toFixed(4),
   wholeStringAccuracy: +(rows.reduce((a, r) => a + r.wholeStringAccuracy, 0) / rows.length).toFixed(4),
 };
-if (json) console.log(JSON.stringify({ members, threshold, strings: nStrings, seed, split: split ?? null, adaptVoice, enroll: enrollTakes, perSpeaker: rows, pooled }, null, 2));
+if (json) console.log(JSON.stringify({ members, threshold, strings: nStrings, seed, split: split ?? null, adaptVoice, adaptNorm, enroll: enrollTakes, perSpeaker: rows, pooled }, null, 2));
 else console.log(`${'all'.padEnd(10)} ${String(digits).padStart(4)} digits  ${(100 * pooled.digitErrorRate).toFixed(1).padStart(5)}% digit errors  ${(100 * pooled.wholeStringAccuracy).toFixed(1).padStart(5)}% whole strings (threshold ${threshold})`);

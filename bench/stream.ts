@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/stream.ts [--strings 120] [--pauses 120-450] [--speakers a,b] [--false-hours 1] [--soak-minutes 60] [--idle-seconds 20]
  *                           [--rate 8000] [--model FILE] [--threshold T] [--vad JSON] [--hangover 120] [--split JSON] [--accept-whole 0.9]
- *                           [--adapt-voice] [--seed 2024] [--repeat-words] [--idle-mic] [--json] [--help]
+ *                           [--adapt-voice] [--adapt-norm] [--seed 2024] [--repeat-words] [--idle-mic] [--json] [--help]
  *
  * 1. Connected digits: FSDD test clips (takes 0-4) of one speaker joined into strings of 4-10 digits
  *    with 120-450 ms pauses (--pauses; e.g. 0-100 for digits run together; --speakers: only theirs, e.g.
@@ -31,6 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import { VoiceAdapter } from '../src/model/voice-adapt.js';
+import { NormAdapter } from '../src/model/norm-adapter.js';
 import { Listener, loadStreamCore, type SplitOptions } from '../src/stream/index.js';
 import { BENCH_WORDS } from './stream-words.js';
 import { concatFloat, editDistance, makeDigitString, melody, noiseBurst, rng, silence, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
@@ -53,6 +54,7 @@ const args = new BenchArgs(import.meta.url, {
   hangover: { type: 'string' },
   'accept-whole': { type: 'string' },
   'adapt-voice': { type: 'boolean' },
+  'adapt-norm': { type: 'boolean' },
   'repeat-words': { type: 'boolean' },
   seed: { type: 'string' },
   json: { type: 'boolean' },
@@ -91,7 +93,13 @@ const recognizer = await DigitRecognizer.load({ model: args.string('model') });
 const adaptVoice = args.flag('adapt-voice');
 const adapters = new Map<string, VoiceAdapter>();
 const adapterOf = (speaker: string) => adapters.get(speaker) ?? adapters.set(speaker, new VoiceAdapter(recognizer)).get(speaker)!;
-const results: Record<string, unknown> = { model: recognizer.source, threshold: threshold ?? recognizer.threshold, vad, split, adaptVoice };
+// --adapt-norm: the same for the model's normalization (NormAdapter), its adaptation put back on the
+// shared recognizer whenever the speaker changes.
+const adaptNorm = args.flag('adapt-norm');
+const normAdapters = new Map<string, NormAdapter>();
+const normAdapterOf = (speaker: string) => normAdapters.get(speaker) ?? normAdapters.set(speaker, new NormAdapter(recognizer)).get(speaker)!;
+let normSpeaker = '';
+const results: Record<string, unknown> = { model: recognizer.source, threshold: threshold ?? recognizer.threshold, vad, split, adaptVoice, adaptNorm };
 
 // 1 + 2: strings, latency.
 {
@@ -113,7 +121,11 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
     const s = makeDigitString(digits, speaker, r, { minPauseMs, maxPauseMs });
     audioSec += s.samples.length / 8000;
     const speechEndMs = s.spans.map(([a, b], i) => (a + (core.speechExtent(s.clips[i], 8000, 40, 0)?.[1] ?? b - a)) / 8);
-    const listener = await Listener.create({ recognizer, threshold, vad, split, adaptVoice: adaptVoice && adapterOf(speaker) });
+    if (adaptNorm && speaker !== normSpeaker) {
+      await normAdapterOf(speaker).apply();
+      normSpeaker = speaker;
+    }
+    const listener = await Listener.create({ recognizer, threshold, vad, split, adaptVoice: adaptVoice && adapterOf(speaker), adaptNorm: adaptNorm && normAdapterOf(speaker) });
     let heard = '';
     let events = 0;
     const segments = new Set<number>();

@@ -8,7 +8,8 @@
  * Quantizes the run's fp32 ONNX (int8 QDQ, calibrated on 300 balanced training clips), measures
  * fp32 and int8 with onnxruntime on the FSDD test split (clean and in babble at 10 and 5 dB SNR),
  * keeps int8 only if it ties or beats fp32 on test accuracy, writes the measured metrics into each
- * file's metadata and into models/<name>.card.json/.md.
+ * file's metadata and into models/<name>.card.json/.md, and each file's normalization targets (for
+ * speaker adaptation, scripts/add-norm-targets.ts) measured on the FSDD train split.
  *   npx tsx scripts/build-default-model.ts --from-model models/default.onnx [--int4-min-weights N]
  * starts from an fp32 model this script built before instead of runs (their folders need not exist):
  * its training record, figures and leave-one-speaker-out result (unless --loso is given) are kept,
@@ -44,6 +45,8 @@ import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { type NoveltyRecord, appendNoveltyGate, fitNoveltyGateOnAudio, noveltyFitSet } from '../src/train/onnx/novelty.js';
 import { Rng } from '../src/train/random.js';
 import { parsePositiveInt } from '../src/cli/options.js';
+import { FSDD_TARGET_CLIPS, withFsddNormTargets } from '../src/model/norm-targets.js';
+import { NORM_TARGETS_KEY } from '../src/model/norm-adapt.js';
 
 const { values } = parseArgs({
   options: {
@@ -288,8 +291,9 @@ function withMetrics(bytes: Uint8Array, precision: 'fp32' | 'int8'): Uint8Array 
 }
 
 fs.mkdirSync(outDir, { recursive: true });
-fs.writeFileSync(path.join(outDir, `${name}.onnx`), withMetrics(fp32, 'fp32'));
-if (choice.int8) fs.writeFileSync(path.join(outDir, `${name}.int8.onnx`), withMetrics(choice.int8, 'int8'));
+// Normalization targets (speaker adaptation, src/model/norm-adapt.ts), measured on each file as written.
+fs.writeFileSync(path.join(outDir, `${name}.onnx`), await withFsddNormTargets(withMetrics(fp32, 'fp32'), fsdd.dir));
+if (choice.int8) fs.writeFileSync(path.join(outDir, `${name}.int8.onnx`), await withFsddNormTargets(withMetrics(choice.int8, 'int8'), fsdd.dir));
 else fs.rmSync(path.join(outDir, `${name}.int8.onnx`), { force: true });
 // A build from runs first removes the figures of an earlier build (perhaps with another number of members).
 if (!fromModel) for (const f of fs.readdirSync(outDir)) if (f.startsWith(`${name}.`) && f.endsWith('.svg')) fs.rmSync(path.join(outDir, f));
@@ -366,6 +370,8 @@ const md = [
   'Babble: each test clip mixed with 3-7 other FSDD training clips (seeded), SNR over the whole clip. Padded: each test clip with 0.5 s of faint room noise (-60 dBFS) before it and 0.3 s after, as a recording would have.',
   '',
   `Quantization: ${choice.keep === 'int8' ? 'int8 kept' : 'int8 not kept'} — ${choice.why}.${int4MinWeights ? ` Weights of layers with at least ${int4MinWeights} values are 4-bit (-7..7 per output channel, packed two per byte, unpacked to int8 when the model loads: the same int8 kernels, a smaller file).` : ''}`,
+  '',
+  `Normalization targets (metadata \`${NORM_TARGETS_KEY}\`): each convolution output channel's mean and variance over the ${FSDD_TARGET_CLIPS}, what speaker adaptation of the normalization (\`digits eval --adapt-norm\`, \`digits listen --adapt-norm\`, \`NormAdapter\`) restores for a new voice; measured on each file as written.`,
   '',
   losoMetrics
     ? [

@@ -6,7 +6,9 @@
  * from the earlier ones, no labels. Top-class accuracy (threshold 0), as the training's LOSO figure.
  * Several runs: each fold's models are fused into one ensemble model first (as the shipped default).
  * A run whose folds ran as separate processes is its folders joined by commas (as in loso-ensemble.ts).
- *   npx tsx scripts/loso-adapt.ts runs/loso-logmel [runs/loso-mfcc] [--data DIR] [--json]
+ * --norm: also with normalization adaptation (NormAdapter, `evaluate({ adaptNorm })`), the fold
+ * model's normalization targets measured first on its own training clips (the five other speakers).
+ *   npx tsx scripts/loso-adapt.ts runs/loso-logmel [runs/loso-mfcc] [--norm] [--data DIR] [--json]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,8 +18,10 @@ import { loadFsdd } from '../src/data/fsdd.js';
 import { type EvalItem, evaluate } from '../src/model/evaluate.js';
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import { fuseEnsemble } from '../src/train/onnx/fuse.js';
+import { leaveSpeakersOut } from '../src/data/splits.js';
+import { withMeasuredNormTargets } from '../src/model/norm-targets.js';
 
-const { values, positionals: runs } = parseArgs({ allowPositionals: true, options: { data: { type: 'string' }, json: { type: 'boolean' } } });
+const { values, positionals: runs } = parseArgs({ allowPositionals: true, options: { data: { type: 'string' }, json: { type: 'boolean' }, norm: { type: 'boolean' } } });
 if (runs.length === 0) {
   process.stderr.write('usage: npx tsx scripts/loso-adapt.ts RUN_DIR [RUN_DIR ...] [--data DIR] [--json]\n');
   process.exit(2);
@@ -37,18 +41,23 @@ if (speakers.length === 0) {
   process.exit(1);
 }
 
-const rows: { speaker: string; plain: number; adapted: number; shift: number }[] = [];
+const rows: { speaker: string; plain: number; adapted: number; shift: number; norm?: number }[] = [];
 for (const speaker of speakers) {
   const models = runs.map((r) => new Uint8Array(fs.readFileSync(modelOf(r, speaker))));
-  const model = models.length === 1 ? models[0] : fuseEnsemble(models, { sources: runs.map((r) => modelOf(r, speaker)) });
+  const fused = models.length === 1 ? models[0] : fuseEnsemble(models, { sources: runs.map((r) => modelOf(r, speaker)) });
+  const model = values.norm
+    ? await withMeasuredNormTargets(fused, leaveSpeakersOut(clips, [speaker]).train.map((c) => c.path), `FSDD without ${speaker}`)
+    : fused;
   const recognizer = await DigitRecognizer.load({ model, threshold: 0 });
   const items: EvalItem[] = clips.filter((c) => c.speaker === speaker).map((c) => ({ path: c.path, label: c.digit, speaker }));
   const plain = await evaluate(recognizer, items);
   const adapted = await evaluate(recognizer, items, { adaptVoice: true });
+  const norm = values.norm ? (await evaluate(recognizer, items, { adaptNorm: true })).accuracy : undefined;
   await recognizer.dispose();
-  rows.push({ speaker, plain: plain.accuracy, adapted: adapted.accuracy, shift: adapted.voiceShift!.perSpeaker[speaker] });
-  if (!values.json) process.stdout.write(`${speaker.padEnd(10)} ${(100 * plain.accuracy).toFixed(1).padStart(5)}  ->  ${(100 * adapted.accuracy).toFixed(1).padStart(5)}  (x${rows.at(-1)!.shift.toFixed(2)})\n`);
+  rows.push({ speaker, plain: plain.accuracy, adapted: adapted.accuracy, shift: adapted.voiceShift!.perSpeaker[speaker], norm });
+  const pct = (x: number) => (100 * x).toFixed(1).padStart(5);
+  if (!values.json) process.stdout.write(`${speaker.padEnd(10)} ${pct(plain.accuracy)}  ->  ${pct(adapted.accuracy)}  (x${rows.at(-1)!.shift.toFixed(2)})${norm === undefined ? '' : `   normalization adapted ${pct(norm)}`}\n`);
 }
-const mean = (k: 'plain' | 'adapted') => rows.reduce((s, r) => s + r[k], 0) / rows.length;
-if (values.json) process.stdout.write(`${JSON.stringify({ runs, folds: rows, mean: { plain: mean('plain'), adapted: mean('adapted') } })}\n`);
-else process.stdout.write(`${'mean'.padEnd(10)} ${(100 * mean('plain')).toFixed(2).padStart(5)}  ->  ${(100 * mean('adapted')).toFixed(2).padStart(5)}  over ${rows.length} folds\n`);
+const mean = (k: 'plain' | 'adapted' | 'norm') => rows.reduce((s, r) => s + (r[k] ?? NaN), 0) / rows.length;
+if (values.json) process.stdout.write(`${JSON.stringify({ runs, folds: rows, mean: { plain: mean('plain'), adapted: mean('adapted'), ...(values.norm ? { norm: mean('norm') } : {}) } })}\n`);
+else process.stdout.write(`${'mean'.padEnd(10)} ${(100 * mean('plain')).toFixed(2).padStart(5)}  ->  ${(100 * mean('adapted')).toFixed(2).padStart(5)}${values.norm ? `   normalization adapted ${(100 * mean('norm')).toFixed(2)}` : ''}  over ${rows.length} folds\n`);

@@ -13,6 +13,8 @@ export { decide, topLabels, type Decision } from './model/decision.js';
 export { evaluate, loadEvalSet, type EvalItem, type EvalReport, type EvalSplit, type EvaluateOptions, type BabbleOptions } from './model/evaluate.js';
 export { enrollSpeaker, type Enrollment, type EnrollmentClip, type EnrollmentRecord, type EnrollmentScore, type EnrollOptions } from './model/enroll.js';
 export { VOICE_SHIFTS, VoiceAdapter, type ShiftableRecognizer, type VoiceAdapterOptions } from './model/voice-adapt.js';
+export { NormAdapter, type NormAdapterOptions } from './model/norm-adapter.js';
+export { withMeasuredNormTargets } from './model/norm-targets.js';
 export { MAX_VOICE_SHIFT, MIN_VOICE_SHIFT } from './audio/voice-shift.js';
 export { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, METADATA_KEYS, NOT_A_DIGIT_LABEL } from './model/metadata.js';
 export * from './stream/index.js';

@@ -8,6 +8,7 @@ import { makeNoise, mixAtSnr } from '../train/augment.js';
 import { Rng, mulberry32 } from '../train/random.js';
 import type { AudioInput, DigitRecognizer, Prediction } from './recognizer.js';
 import { VoiceAdapter, type VoiceAdapterOptions } from './voice-adapt.js';
+import { NormAdapter, type NormAdapterOptions } from './norm-adapter.js';
 
 export type EvalSplit = 'test' | 'train' | 'all';
 
@@ -48,6 +49,8 @@ export interface EvalReport {
   errors: { path: string; error: string }[];
   /** With EvaluateOptions.adaptVoice: the voice shift each speaker ended with. */
   voiceShift?: { perSpeaker: Record<string, number>; protocol: string };
+  /** With adaptNorm: how often, on how many clips, and how many adaptations each speaker had. */
+  normAdaptation?: { every: number; window: number; adaptations: Record<string, number>; protocol: string };
   /** With EvaluateOptions.babble: how the clips were mixed. */
   babble?: { snrDb: number; poolClips: number; seed: number };
 }
@@ -110,6 +113,13 @@ export interface EvaluateOptions {
    * observed unless silent or taken for "not a digit". No labels are used. Clips run one by one, so it is slower.
    */
   adaptVoice?: boolean | VoiceAdapterOptions;
+  /**
+   * Adapt the model's normalization to each speaker as a live session would (NormAdapter): the
+   * speaker's clips in a seeded random order, each recognised with the model as adapted on the
+   * speaker's earlier clips (every `every` clips, on the last `window`), then observed unless silent or
+   * taken for "not a digit". No labels are used. Not with adaptVoice or babble.
+   */
+  adaptNorm?: boolean | NormAdapterOptions;
   /** Seed of the clip order per speaker with adaptVoice (default 1). */
   seed?: number;
   /**
@@ -148,6 +158,10 @@ const ADAPT_PROTOCOL =
 
 /** Runs the recognizer over every item (batched, files read ahead) and tallies the report. */
 export async function evaluate(recognizer: DigitRecognizer, items: EvalItem[], options: EvaluateOptions = {}): Promise<EvalReport> {
+  if (options.adaptNorm) {
+    if (options.babble || options.adaptVoice) throw new DatasetError('normalization adaptation is evaluated alone (not with babble or voice adaptation)');
+    return evaluateNormAdapted(recognizer, items, options);
+  }
   if (options.adaptVoice) {
     if (options.babble) throw new DatasetError('babble and voice adaptation cannot be evaluated together');
     return evaluateAdapted(recognizer, items, options);
@@ -212,16 +226,9 @@ async function evaluateAdapted(recognizer: DigitRecognizer, items: EvalItem[], o
   const adapter = new VoiceAdapter(recognizer, options.adaptVoice === true ? {} : (options.adaptVoice as VoiceAdapterOptions));
   const before = recognizer.voiceShift;
   const perSpeaker: Record<string, number> = {};
-  const speakers = [...new Set(items.map((it) => it.speaker))].sort();
   let done = 0;
   try {
-    for (const speaker of speakers) {
-      const random = mulberry32(options.seed ?? 1);
-      const order = items
-        .map((it, i) => ({ i, key: it.speaker === speaker ? random() : -1 }))
-        .filter((x) => x.key >= 0)
-        .sort((a, b) => a.key - b.key)
-        .map((x) => x.i);
+    for (const [speaker, order] of speakerOrders(items, options.seed ?? 1)) {
       adapter.reset();
       for (const i of order) {
         const bytes = await readFile(items[i].path).then(
@@ -248,6 +255,60 @@ async function evaluateAdapted(recognizer: DigitRecognizer, items: EvalItem[], o
   }
   const report = tally(items, predictions, (performance.now() - started) / 1000, recognizer);
   return { ...report, voiceShift: { perSpeaker, protocol: ADAPT_PROTOCOL } };
+}
+
+/** Each speaker's item indices in the seeded random order the adapting protocols hear them in. */
+function speakerOrders(items: EvalItem[], seed: number): [string, number[]][] {
+  const speakers = [...new Set(items.map((it) => it.speaker))].sort();
+  return speakers.map((speaker) => {
+    const random = mulberry32(seed);
+    const order = items
+      .map((it, i) => ({ i, key: it.speaker === speaker ? random() : -1 }))
+      .filter((x) => x.key >= 0)
+      .sort((a, b) => a.key - b.key)
+      .map((x) => x.i);
+    return [speaker, order];
+  });
+}
+
+const NORM_PROTOCOL =
+  "online, per speaker: the speaker's clips in a seeded random order, each recognised with the normalization adapted on the earlier ones, then observed unless silent or taken for 'not a digit'; no labels used";
+
+async function evaluateNormAdapted(recognizer: DigitRecognizer, items: EvalItem[], options: EvaluateOptions): Promise<EvalReport> {
+  const started = performance.now();
+  const predictions: (Prediction | Error)[] = new Array(items.length);
+  const adapter = new NormAdapter(recognizer, options.adaptNorm === true ? {} : (options.adaptNorm as NormAdapterOptions));
+  const adaptations: Record<string, number> = {};
+  let done = 0;
+  try {
+    for (const [speaker, order] of speakerOrders(items, options.seed ?? 1)) {
+      await adapter.reset();
+      adaptations[speaker] = 0;
+      for (const i of order) {
+        try {
+          const bytes = await readFile(items[i].path).then(
+            (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+            (e: Error) => {
+              throw new AudioInputError(`cannot read ${items[i].path}: ${e.message}`);
+            },
+          );
+          const p = await recognizer.predict(bytes);
+          predictions[i] = p;
+          if ((p.isDigit || p.rejectedBy === 'threshold') && adapter.observe(bytes)) {
+            await adapter.adapt();
+            adaptations[speaker]++;
+          }
+        } catch (err) {
+          predictions[i] = err as Error;
+        }
+        options.onProgress?.(++done, items.length);
+      }
+    }
+  } finally {
+    await adapter.reset();
+  }
+  const report = tally(items, predictions, (performance.now() - started) / 1000, recognizer);
+  return { ...report, normAdaptation: { every: adapter.every, window: adapter.window, adaptations, protocol: NORM_PROTOCOL } };
 }
 
 function tally(items: EvalItem[], predictions: (Prediction | Error)[], seconds: number, recognizer: DigitRecognizer): EvalReport {

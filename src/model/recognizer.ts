@@ -13,6 +13,8 @@ import { modelsDir } from './package-root.js';
 import { loadStreamCore } from '../stream/core.js';
 import { cutToSpeech, type SpeechExtentFinder } from '../stream/speech-cut.js';
 import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
+import { NORM_TARGETS_KEY, adaptNormalization } from './norm-adapt.js';
+import { decodeMetadataProps } from '../train/onnx/graph.js';
 
 /** Audio in any of the forms the recognizer accepts. */
 export type AudioInput =
@@ -102,7 +104,16 @@ export class DigitRecognizer {
   readonly source: string;
   readonly backend: FeatureBackend;
   threshold: number;
-  private readonly session: ort.InferenceSession;
+  /** The session in use: the model's own, or one adapted to a speaker (adaptNormalization). */
+  private session: ort.InferenceSession;
+  /** The model file as loaded (what adaptNormalization starts from). */
+  private readonly modelBytes: Uint8Array;
+  private readonly sessionOptions: SessionOptions;
+  /** Runs in flight per session: a session replaced by another is released once its runs end. */
+  private readonly runsOn = new Map<ort.InferenceSession, number>();
+  private readonly retired = new Set<ort.InferenceSession>();
+  private adaptedOn = 0;
+  private hasTargets: boolean | undefined;
   private readonly extractor: FeatureExtractor;
   /** Cuts clips to their speech for models trained on clips cut so (null: whole clips). */
   private readonly speechCore: SpeechExtentFinder | null;
@@ -115,6 +126,7 @@ export class DigitRecognizer {
     source: string;
     backend: FeatureBackend;
     session: ort.InferenceSession;
+    bytes: Uint8Array;
     speechCore: SpeechExtentFinder | null;
     options: RecognizerOptions;
   }) {
@@ -122,6 +134,8 @@ export class DigitRecognizer {
     this.source = args.source;
     this.backend = args.backend;
     this.session = args.session;
+    this.modelBytes = args.bytes;
+    this.sessionOptions = args.options.session ?? {};
     this.extractor = args.backend.createExtractor(args.info.featureConfig);
     this.speechCore = args.speechCore;
     this.threshold = args.options.threshold ?? args.info.rejection.threshold;
@@ -162,7 +176,7 @@ export class DigitRecognizer {
         `${source} must have input '${MODEL_INPUT_NAME}' and output '${MODEL_OUTPUT_NAME}' (has ${session.inputNames.join(', ')} → ${session.outputNames.join(', ')})`,
       );
     }
-    return new DigitRecognizer({ info, source, backend, session, speechCore, options });
+    return new DigitRecognizer({ info, source, backend, session, bytes, speechCore, options });
   }
 
   get labels(): readonly string[] {
@@ -248,6 +262,59 @@ export class DigitRecognizer {
     );
   }
 
+  /**
+   * Adapts the model's internal normalization to one speaker's voice from unlabeled clips of it (see
+   * `norm-adapt.ts`): every conv output channel is re-standardized to its training-clip statistics
+   * over these clips, and the recognizer uses the adapted model from then on. Each call starts again
+   * from the model as loaded. The clips are taken as predict takes them (decoded, cut to speech, at
+   * the recognizer's voice shift); at least 2. Needs a model with normalization targets.
+   */
+  async adaptNormalization(inputs: readonly AudioInput[]): Promise<void> {
+    if (inputs.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${inputs.length}`);
+    const clips = await this.decodeForModel(inputs);
+    const { model } = await adaptNormalization(this.modelBytes, async (probe, names) => {
+      const session = await createSession(probe, this.source, this.sessionOptions);
+      try {
+        const { output } = await this.runModel(clips, names, session);
+        return Object.fromEntries(names.map((n) => [n, output[n].data as Float32Array]));
+      } finally {
+        await session.release();
+      }
+    });
+    this.useSession(await createSession(model, this.source, this.sessionOptions));
+    this.adaptedOn = clips.length;
+  }
+
+  /** Back to the model as loaded. */
+  async resetNormalization(): Promise<void> {
+    if (this.adaptedOn === 0) return;
+    this.useSession(await createSession(this.modelBytes, this.source, this.sessionOptions));
+    this.adaptedOn = 0;
+  }
+
+  /** Whether the model carries normalization targets (metadata), which adaptNormalization needs. */
+  get canAdaptNormalization(): boolean {
+    this.hasTargets ??= decodeMetadataProps(this.modelBytes)[NORM_TARGETS_KEY] !== undefined;
+    return this.hasTargets;
+  }
+
+  /** How many clips the normalization in use was adapted on (0: the model as loaded). */
+  get normalizationClips(): number {
+    return this.adaptedOn;
+  }
+
+  /** Makes `next` the session in use; the old one is released when its runs end. */
+  private useSession(next: ort.InferenceSession): void {
+    const old = this.session;
+    this.session = next;
+    this.retire(old);
+  }
+
+  private retire(session: ort.InferenceSession): void {
+    if (this.runsOn.get(session)) this.retired.add(session);
+    else void session.release().catch(() => undefined);
+  }
+
   /** Releases the ONNX Runtime session and the feature extractor. */
   async dispose(): Promise<void> {
     this.extractor.dispose();
@@ -280,7 +347,7 @@ export class DigitRecognizer {
   }
 
   /** Features of the clips (at their voice shift) in one batch, and the model's named outputs for it. */
-  private async runModel(clips: DecodedClip[], names: readonly string[]): Promise<{ output: ort.InferenceSession.OnnxValueMapType; featuresMs: number; modelMs: number }> {
+  private async runModel(clips: DecodedClip[], names: readonly string[], session = this.session): Promise<{ output: ort.InferenceSession.OnnxValueMapType; featuresMs: number; modelMs: number }> {
     const { numFrames } = this.info.featureConfig;
     const featuresStart = performance.now();
     const matrices = clips.map((clip) => {
@@ -295,8 +362,18 @@ export class DigitRecognizer {
     const batch = new Float32Array(clips.length * frames * dims);
     matrices.forEach((m, i) => batch.set(m.data, i * frames * dims));
     const modelStart = performance.now();
-    const output = await this.session.run({ [MODEL_INPUT_NAME]: new ort.Tensor('float32', batch, [clips.length, frames, dims]) }, [...names]);
-    return { output, featuresMs, modelMs: performance.now() - modelStart };
+    this.runsOn.set(session, (this.runsOn.get(session) ?? 0) + 1);
+    try {
+      const output = await session.run({ [MODEL_INPUT_NAME]: new ort.Tensor('float32', batch, [clips.length, frames, dims]) }, [...names]);
+      return { output, featuresMs, modelMs: performance.now() - modelStart };
+    } finally {
+      const left = this.runsOn.get(session)! - 1;
+      if (left > 0) this.runsOn.set(session, left);
+      else {
+        this.runsOn.delete(session);
+        if (this.retired.delete(session)) void session.release().catch(() => undefined);
+      }
+    }
   }
 }
 

@@ -9,6 +9,7 @@ export type {
   LevelEvent,
   OverflowEvent,
   VoiceShiftEvent,
+  NormAdaptEvent,
   SpeechStartEvent,
   EndEvent,
 } from './listener.js';

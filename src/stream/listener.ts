@@ -7,10 +7,14 @@ import type { SegmentClassifier } from './segmenter.js';
 import type { AudioSource } from './sources.js';
 import type { ShiftableRecognizer, VoiceAdapter, VoiceAdapterOptions } from '../model/voice-adapt.js';
 import { VoiceObserver, type VoiceShiftEvent } from './voice-observer.js';
+import { NormObserver, type NormAdaptEvent } from './norm-observer.js';
+import type { NormAdapter, NormAdapterOptions } from '../model/norm-adapter.js';
+import type { DigitRecognizer } from '../model/recognizer.js';
 import { EventIterators } from './event-iterator.js';
 
 export type { DigitEvent, EndEvent, LevelEvent, RejectedEvent, SpeechStartEvent, StringEvent } from './decoder.js';
 export type { VoiceShiftEvent } from './voice-observer.js';
+export type { NormAdaptEvent } from './norm-observer.js';
 
 export interface OverflowEvent {
   /** Frames the capture ring dropped since the previous overflow event. */
@@ -21,6 +25,7 @@ export interface OverflowEvent {
 export interface ListenerEvents extends DecoderEvents {
   overflow: OverflowEvent;
   voiceshift: VoiceShiftEvent;
+  normadapt: NormAdaptEvent;
   end: EndEvent;
   error: Error;
 }
@@ -45,6 +50,15 @@ export interface ListenerOptions extends DecoderOptions {
    * e.g. one adapter per known user.
    */
   adaptVoice?: boolean | VoiceAdapterOptions | VoiceAdapter;
+  /**
+   * Adapt the model's normalization to the speaker as the session goes (NormAdapter): each digit's
+   * piece (or a digit only the threshold turned down) is kept, and every `every` of them (default
+   * 10) the recognizer's model is adapted on the last `window` (default 50), in the next pause;
+   * `normadapt` events tell. Needs a DigitRecognizer and a model with normalization targets (the
+   * shipped ones have them). A NormAdapter (over the same recognizer) carries a speaker from one
+   * Listener to the next.
+   */
+  adaptNorm?: boolean | NormAdapterOptions | NormAdapter;
   /** Stop after this much audio (ms); the run then ends normally. Default: until the source ends. */
   maxDurationMs?: number;
   core?: StreamCore;
@@ -93,13 +107,15 @@ export class Listener extends EventEmitter {
   private readonly iterators = new EventIterators<ListenerEvent>();
   /** Adapts to the speaker between segments, so it never delays a digit (a failure surfaces from feed()). */
   private readonly voice: VoiceObserver | null;
+  private readonly norm: NormObserver | null;
 
-  private constructor(core: StreamCore, recognizer: SegmentClassifier, options: ListenerOptions, adapter: VoiceAdapter | null) {
+  private constructor(core: StreamCore, recognizer: SegmentClassifier, options: ListenerOptions, adapter: VoiceAdapter | null, normAdapter: NormAdapter | null) {
     super();
     this.core = core;
     this.recognizer = recognizer;
     this.opts = options;
     this.voice = adapter && new VoiceObserver(adapter, (e) => this.publish('voiceshift', e));
+    this.norm = normAdapter && new NormObserver(normAdapter, (e) => this.publish('normadapt', e));
   }
 
   static async create(options: ListenerOptions = {}): Promise<Listener> {
@@ -122,7 +138,21 @@ export class Listener extends EventEmitter {
       }
       adapter = a instanceof VoiceAdapter ? a : new VoiceAdapter(shiftable, a === true ? {} : a);
     }
-    return new Listener(core, recognizer, options, adapter);
+    let normAdapter: NormAdapter | null = null;
+    if (options.adaptNorm) {
+      const { NormAdapter } = await import('../model/norm-adapter.js');
+      const a = options.adaptNorm;
+      if (a instanceof NormAdapter) {
+        if (a.recognizer !== recognizer) throw new SpokenDigitsError('ERR_ADAPT_NORM', "adaptNorm: the NormAdapter adapts another recognizer than this Listener's");
+        normAdapter = a;
+      } else {
+        if (!('adaptNormalization' in recognizer && 'canAdaptNormalization' in recognizer)) throw new SpokenDigitsError('ERR_ADAPT_NORM', 'adaptNorm needs a DigitRecognizer');
+        const adaptable = recognizer as unknown as DigitRecognizer;
+        if (!adaptable.canAdaptNormalization) throw new SpokenDigitsError('ERR_ADAPT_NORM', `adaptNorm: ${adaptable.source} has no normalization targets to adapt to (scripts/add-norm-targets.ts adds them)`);
+        normAdapter = new NormAdapter(adaptable, a === true ? {} : a);
+      }
+    }
+    return new Listener(core, recognizer, options, adapter, normAdapter);
   }
 
   override on<K extends keyof ListenerEvents>(event: K, listener: (e: ListenerEvents[K]) => void): this;
@@ -265,6 +295,7 @@ export class Listener extends EventEmitter {
     const decoder = new StreamDecoder(this.core, this.recognizer, this.opts, rate, (type, event) => {
       this.publish(type, event as ListenerEvents[typeof type]);
       this.voice?.take(decoder, type, event);
+      this.norm?.take(decoder, type, event);
     });
     this.decoder = decoder;
   }
@@ -313,12 +344,16 @@ export class Listener extends EventEmitter {
       this.sourceIdle = idle;
       this.source?.setIdle?.(idle);
     }
-    if (!this.decoder!.inSegment) await this.voice?.flush();
+    if (!this.decoder!.inSegment) {
+      await this.voice?.flush();
+      await this.norm?.flush();
+    }
   }
 
   private async finish(): Promise<EndEvent> {
     const summary = await this.decoder!.finish();
     await this.voice?.flush();
+    await this.norm?.flush();
     this.publish('end', summary);
     this.iterators.end();
     return summary;

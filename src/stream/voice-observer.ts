@@ -1,6 +1,19 @@
 import type { VoiceAdapter } from '../model/voice-adapt.js';
 import type { DecoderEvents, StreamDecoder } from './decoder.js';
 
+/**
+ * The audio of a decoder event's piece if the decoder took it for a digit, or turned a digit down
+ * only for low confidence (what the speaker adapters learn from); else null. Taken at once, while the
+ * decoder still holds it.
+ */
+export function digitPiece(decoder: StreamDecoder, type: keyof DecoderEvents, event: unknown): { samples: Float32Array; sampleRate: number } | null {
+  const isDigit = type === 'digit' || (type === 'rejected' && (event as DecoderEvents['rejected']).reason === 'low-confidence');
+  if (!isDigit) return null;
+  const { startMs, endMs } = event as DecoderEvents['digit' | 'rejected'];
+  const samples = decoder.audioBetween(startMs, endMs);
+  return samples.length === 0 ? null : { samples, sampleRate: decoder.sampleRate };
+}
+
 /** The recognizer now hears the speaker at another voice shift (ListenerOptions.adaptVoice, the kiosk's setting). */
 export interface VoiceShiftEvent {
   factor: number;
@@ -27,13 +40,9 @@ export class VoiceObserver {
    * digit's; returns whether it took one.
    */
   take(decoder: StreamDecoder, type: keyof DecoderEvents, event: unknown): boolean {
-    const isDigit = type === 'digit' || (type === 'rejected' && (event as DecoderEvents['rejected']).reason === 'low-confidence');
-    if (!isDigit) return false;
-    const { startMs, endMs } = event as DecoderEvents['digit' | 'rejected'];
-    const samples = decoder.audioBetween(startMs, endMs);
-    if (samples.length === 0) return false;
-    this.pending.push({ samples, sampleRate: decoder.sampleRate });
-    return true;
+    const piece = digitPiece(decoder, type, event);
+    if (piece) this.pending.push(piece);
+    return piece !== null;
   }
 
   /** Pieces taken and not observed yet. */

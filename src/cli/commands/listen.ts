@@ -21,6 +21,7 @@ interface ListenOptions {
   captureLatency?: string;
   split?: boolean;
   adaptVoice?: boolean;
+  adaptNorm?: boolean;
 }
 
 /** "▮▮▮▮▮▯▯▯▯▯" for -60..0 dBFS. */
@@ -46,6 +47,7 @@ export function register(program: Command): void {
     .option('--no-split', 'do not split segments that hold several digits')
     .option('--no-adapt-voice', "do not adapt to the speaker's voice (by default a voice shift is learnt from the digits heard, no labels: fewer errors on voices the model never heard)")
     .option('--adapt-voice', "adapt to the speaker's voice (the default, except with a personal model made by digits enroll)")
+    .option('--adapt-norm', "also adapt the model's normalization to the speaker: every 10 digits heard, on the last 50 (no labels; off by default)")
     .option('--list-devices', 'list capture devices and exit')
     .action(async (opts: ListenOptions, command: Command) => {
       const stream = await import('../../stream/index.js');
@@ -94,6 +96,7 @@ export function register(program: Command): void {
         stringPauseMs,
         split: opts.split === false ? false : undefined,
         adaptVoice,
+        adaptNorm: opts.adaptNorm === true,
         levelIntervalMs: opts.json ? 250 : 50,
         maxDurationMs: opts.duration === undefined ? undefined : parseNumberIn(opts.duration, '--duration', 0.01, 1e7)! * 1000,
       });
@@ -105,7 +108,7 @@ export function register(program: Command): void {
 
       if (opts.json) {
         const write = (e: object) => process.stdout.write(`${JSON.stringify(e)}\n`);
-        for (const type of ['speechstart', 'digit', 'rejected', 'string', 'level', 'overflow', 'voiceshift', 'end'] as const) {
+        for (const type of ['speechstart', 'digit', 'rejected', 'string', 'level', 'overflow', 'voiceshift', 'normadapt', 'end'] as const) {
           listener.on(type, (e: object) => write({ type, ...e }));
         }
         listener.on('error', (err: Error) => write({ type: 'error', message: err.message }));
@@ -153,6 +156,7 @@ export function register(program: Command): void {
         print(`${pc.bold('string:')} ${pc.bold(pc.cyan(e.digits))}`);
       });
       listener.on('voiceshift', (e) => print(pc.dim(`  ~  voice adapted: heard at x${e.factor.toFixed(2)} (from ${e.utterances} utterances)`)));
+      listener.on('normadapt', (e) => print(pc.dim(`  ~  normalization adapted to this voice (${e.clips} digits, ${e.computeMs.toFixed(0)} ms)`)));
       listener.on('overflow', (e) => print(pc.red(`  ! capture overflow: ${e.droppedFrames} frames dropped (${e.totalDroppedFrames} in total)`)));
       const summary = await listener.run(source);
       if (tty) out.write('\r\x1b[2K');

@@ -2,6 +2,7 @@ import { ModelError } from '../../errors.js';
 import { featureDimension, type FeatureConfig } from '../../features/config.js';
 import { METADATA_KEYS, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../../model/metadata.js';
 import { parseModelMetadata, type ModelMetadata } from '../../model/read-metadata.js';
+import { NORM_TARGETS_KEY } from '../../model/norm-adapt.js';
 import { type GraphNode, type Initializer, type OnnxModel, decodeModel, encodeModel, sortTopologically } from './graph.js';
 
 /**
@@ -127,8 +128,10 @@ export function fuseEnsemble(members: Uint8Array[], options: FuseOptions = {}): 
   nodes.push({ name: 'ensemble/Mean', op: 'Mean', inputs: memberOutputs, outputs: [MODEL_OUTPUT_NAME], attrs: {} });
 
   const first = models[0];
+  // A member's normalization targets name its own values, which fusing renames: measure them again on the fused model.
+  const { [NORM_TARGETS_KEY]: _targets, ...firstMetadata } = first.metadata;
   const metadata: Record<string, string> = {
-    ...first.metadata,
+    ...firstMetadata,
     [METADATA_KEYS.modelType]: ensembleModelType(metas),
     [METADATA_KEYS.rejection]: JSON.stringify({ threshold: Math.max(...metas.map((m) => m.rejection.threshold)) }),
     [METADATA_KEYS.training]: JSON.stringify({ ensemble: 'mean of the members\' probabilities', members: metas.map((m) => ({ modelType: m.modelType, features: m.featureConfig.kind, training: m.training })) }),

@@ -1,6 +1,7 @@
 import { ort } from '../../model/ort.js';
 import { ModelError } from '../../errors.js';
 import { METADATA_KEYS, MODEL_INPUT_NAME } from '../../model/metadata.js';
+import { NORM_TARGETS_KEY } from '../../model/norm-adapt.js';
 import { type GraphNode, type Initializer, type OnnxModel, consumers, decodeModel, encodeModel, graphNames, int, producers, shortenNames, sortTopologically } from './graph.js';
 import { removeDeadNodes } from './optimize.js';
 
@@ -378,10 +379,12 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
 
   const describe =
     opts.calibration === 'percentile' ? `percentile ${opts.percentile}` : 'minmax';
+  // Normalization targets name values that quantizing renames (and measure fp32 outputs): measured again on the int8 file.
+  const { [NORM_TARGETS_KEY]: _targets, ...metadata } = model.metadata;
   return encodeModel({
     ...model,
     metadata: {
-      ...model.metadata,
+      ...metadata,
       [METADATA_KEYS.precision]: 'int8',
       'spoken_digits.quantization': JSON.stringify({
         format: 'QDQ',

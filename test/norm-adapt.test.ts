@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { readWavFile } from '../src/audio/index.js';
+import { voiceShift } from '../src/audio/voice-shift.js';
+import { listFsddClips, officialSplit } from '../src/data/index.js';
+import { AudioInputError, ModelError, SpokenDigitsError } from '../src/errors.js';
+import { evaluate } from '../src/model/evaluate.js';
+import { NORM_TARGETS_KEY, applyNormalization, parseNormTargets } from '../src/model/norm-adapt.js';
+import { NormAdapter } from '../src/model/norm-adapter.js';
+import { FSDD_TARGET_CLIPS, withMeasuredNormTargets } from '../src/model/norm-targets.js';
+import { DigitRecognizer } from '../src/model/recognizer.js';
+import { fuseEnsemble } from '../src/train/onnx/fuse.js';
+import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
+import { quantizeModel } from '../src/train/onnx/quantize.js';
+import { Listener } from '../src/stream/index.js';
+import { FSDD_RECORDINGS } from './fsdd.js';
+import { concatFloat, editDistance, silence } from './stream/fixtures.js';
+
+const INT8 = new Uint8Array(readFileSync('models/default.int8.onnx'));
+const SMALL = new Uint8Array(readFileSync('models/small.onnx'));
+const clips = listFsddClips(FSDD_RECORDINGS);
+const convCount = (bytes: Uint8Array) => decodeModel(bytes).graph.nodes.filter((n) => n.op === 'Conv').length;
+const withoutTargets = (bytes: Uint8Array) => {
+  const m = decodeModel(bytes);
+  delete m.metadata[NORM_TARGETS_KEY];
+  return encodeModel(m);
+};
+
+/** A speaker's test clips with the voice moved (pitch and formants): a voice the model has not heard. */
+async function stranger(speaker: string, factor: number, backend: DigitRecognizer['backend']) {
+  const mine = clips.filter((c) => c.speaker === speaker && c.take < 5);
+  return Promise.all(
+    mine.map(async (c) => {
+      const a = await readWavFile(c.path);
+      return { samples: voiceShift(a.samples, a.sampleRate, factor, backend), sampleRate: a.sampleRate, digit: c.digit };
+    }),
+  );
+}
+
+describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', function () {
+  this.timeout(240_000);
+
+  it('every shipped model carries targets for each of its convs, and they are what the FSDD train split measures', async () => {
+    for (const file of ['default.onnx', 'default.int8.onnx', 'small.onnx', 'small.int8.onnx']) {
+      const bytes = new Uint8Array(readFileSync(`models/${file}`));
+      const t = parseNormTargets(decodeModel(bytes).metadata, file)!;
+      assert.ok(t, `${file} has no targets`);
+      assert.equal(t.layers.length, convCount(bytes), file);
+      assert.equal(t.clips, 2700, file);
+      assert.equal(t.data, FSDD_TARGET_CLIPS);
+      assert.ok(t.variance.every((v) => v >= 0));
+    }
+    // Measured again (the int8 default: 4-bit weights unpacked in the graph), byte for byte.
+    const again = await withMeasuredNormTargets(withoutTargets(INT8), officialSplit(clips).train.map((c) => c.path), FSDD_TARGET_CLIPS);
+    assert.equal(decodeModel(again).metadata[NORM_TARGETS_KEY], decodeModel(INT8).metadata[NORM_TARGETS_KEY]);
+  });
+
+  it('on the training voices themselves it changes next to nothing; on a voice moved out of their range it gains', async () => {
+    const rec = await DigitRecognizer.load({ model: INT8, threshold: 0 });
+    try {
+      assert.equal(rec.canAdaptNormalization, true);
+      // 300 train clips of all six speakers: each layer's statistics near its targets.
+      const train = officialSplit(clips).train.filter((_, i) => i % 9 === 0);
+      const before = await rec.predictBatch(clips.filter((c) => c.take < 5).map((c) => c.path));
+      await rec.adaptNormalization(train.map((c) => c.path));
+      assert.equal(rec.normalizationClips, train.length);
+      const after = await rec.predictBatch(clips.filter((c) => c.take < 5).map((c) => c.path));
+      const agree = after.filter((p, i) => p.digit === before[i].digit).length;
+      assert.ok(agree >= 298, `adapted to the training voices, ${agree} of 300 test answers kept`);
+      await rec.resetNormalization();
+      assert.equal(rec.normalizationClips, 0);
+
+      // theo and nicolas a quarter lower (x0.75): the model as shipped, then adapted on the same clips (no labels).
+      const low = [...(await stranger('theo', 0.75, rec.backend)), ...(await stranger('nicolas', 0.75, rec.backend))];
+      const right = async () => (await rec.predictBatch(low)).filter((p, i) => p.digit === low[i].digit).length;
+      const plain = await right();
+      await rec.adaptNormalization(low);
+      const adapted = await right();
+      assert.ok(adapted >= plain + 2, `deeper voices: ${plain} -> ${adapted} of ${low.length}`);
+      await rec.resetNormalization();
+      assert.equal(await right(), plain);
+    } finally {
+      await rec.dispose();
+    }
+  });
+
+  it('digits eval --adapt-norm protocol: online per speaker, reported, and the recognizer left as loaded', async () => {
+    const rec = await DigitRecognizer.load({ model: SMALL });
+    try {
+      const items = clips.filter((c) => c.speaker === 'jackson' && c.take < 3).map((c) => ({ path: c.path, label: c.digit, speaker: c.speaker }));
+      const r = await evaluate(rec, items, { adaptNorm: { every: 5, window: 10 } });
+      assert.equal(r.n, 30);
+      assert.ok(r.accuracy >= 0.9, String(r.accuracy));
+      assert.deepEqual({ ...r.normAdaptation, protocol: undefined }, { every: 5, window: 10, adaptations: { jackson: Math.floor(r.n * (1 - r.falseReject) / 5) }, protocol: undefined });
+      assert.equal(rec.normalizationClips, 0);
+      await assert.rejects(evaluate(rec, items, { adaptNorm: true, adaptVoice: true }), /evaluated alone/);
+    } finally {
+      await rec.dispose();
+    }
+  });
+
+  it('refuses what it cannot adapt: no targets, targets of another model, too few clips, bad adapter options', async () => {
+    const bare = await DigitRecognizer.load({ model: withoutTargets(SMALL) });
+    const two = clips.slice(0, 2).map((c) => c.path);
+    try {
+      assert.equal(bare.canAdaptNormalization, false);
+      await assert.rejects(bare.adaptNormalization(two), (e: Error) => e instanceof ModelError && /no normalization targets/.test(e.message));
+      await assert.rejects(Listener.create({ recognizer: bare, adaptNorm: true }), (e: Error) => e instanceof SpokenDigitsError && e.code === 'ERR_ADAPT_NORM');
+    } finally {
+      await bare.dispose();
+    }
+    // The small model's targets on the default's graph name convs it does not have.
+    const m = decodeModel(INT8);
+    m.metadata[NORM_TARGETS_KEY] = decodeModel(SMALL).metadata[NORM_TARGETS_KEY];
+    const wrong = await DigitRecognizer.load({ model: encodeModel(m) });
+    try {
+      await assert.rejects(wrong.adaptNormalization(two), (e: Error) => e instanceof ModelError && /measured on another model/.test(e.message));
+      await assert.rejects(wrong.adaptNormalization(two.slice(0, 1)), AudioInputError);
+      assert.throws(() => applyNormalization(INT8, new Float32Array(3), new Float32Array(3)), /one value per conv channel/);
+      assert.throws(() => new NormAdapter(wrong, { every: 1 }), AudioInputError);
+      assert.throws(() => new NormAdapter(wrong, { every: 10, window: 5 }), AudioInputError);
+    } finally {
+      await wrong.dispose();
+    }
+    // Metadata that is not targets.
+    const bad = decodeModel(SMALL);
+    bad.metadata[NORM_TARGETS_KEY] = '{"layers": [["x", 2]], "mean": "AAAA", "variance": "AAAA"}';
+    assert.throws(() => parseNormTargets(bad.metadata), /holds 0.75 values|holds 1 values, the layers 2/);
+  });
+
+  it('fusing and quantizing drop the targets (they name values those rename); they are measured again on the result', async () => {
+    assert.ok(decodeModel(SMALL).metadata[NORM_TARGETS_KEY]);
+    const fused = fuseEnsemble([SMALL, SMALL]);
+    assert.equal(decodeModel(fused).metadata[NORM_TARGETS_KEY], undefined);
+    // Calibrated on random features: only the metadata is looked at.
+    const data = Float32Array.from({ length: 4 * 64 * 32 }, (_, i) => Math.sin(i * 0.37));
+    const int8 = await quantizeModel(SMALL, [{ data, dims: [4, 64, 32] }]);
+    assert.equal(decodeModel(int8).metadata[NORM_TARGETS_KEY], undefined);
+    const measured = await withMeasuredNormTargets(int8, clips.slice(0, 20).map((c) => c.path), 'twenty clips');
+    assert.equal(parseNormTargets(decodeModel(measured).metadata)!.layers.length, convCount(int8));
+  });
+
+  it('a Listener with adaptNorm adapts between segments every 10 digits, and hears the string no worse', async () => {
+    const rec = await DigitRecognizer.load({ model: INT8 });
+    try {
+      const theo = clips.filter((c) => c.speaker === 'theo' && c.take < 2);
+      const parts: Float32Array[] = [silence(0.5)];
+      for (const c of theo) parts.push((await readWavFile(c.path)).samples, silence(0.6));
+      const audio = concatFloat(parts);
+      const spoken = theo.map((c) => c.digit).join('');
+      const listen = async (adaptNorm: boolean) => {
+        const listener = await Listener.create({ recognizer: rec, adaptNorm, sampleRate: 8000 });
+        const adapted: number[] = [];
+        let heard = '';
+        listener.on('normadapt', (e) => adapted.push(e.clips));
+        listener.on('digit', (e) => (heard += e.digit));
+        listener.push(audio, 8000);
+        await listener.end();
+        return { adapted, heard };
+      };
+      const plain = await listen(false);
+      const adapting = await listen(true);
+      assert.deepEqual(plain.adapted, []);
+      assert.deepEqual(adapting.adapted, [10, 20]);
+      assert.equal(rec.normalizationClips, 20);
+      assert.ok(editDistance(adapting.heard, spoken) <= Math.max(1, editDistance(plain.heard, spoken)), `heard ${adapting.heard} (without adapting ${plain.heard}) for ${spoken}`);
+    } finally {
+      await rec.dispose();
+    }
+  });
+});
