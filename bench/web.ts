@@ -163,7 +163,7 @@ async function continuousMode(url: string, seed: number, count: number, minPause
       const k = starts.findIndex((s, i) => pos >= s && pos < s + got.blocks[i][1]);
       return k < 0 ? NaN : got.blocks[k][0] - ((starts[k] + got.blocks[k][1] - pos) / captureRate) * 1000;
     };
-    const events = (got.probe.results as { digit: number | null; latencyMs: number | null }[])
+    const events = (got.probe.results as { digit: number | null; latencyMs: number | null; computeMs: number }[])
       .map((e, i) => ({ ...e, at: got.times[i] }))
       .filter((e) => e.digit !== null);
     // The same audio through `digits listen`'s Listener in Node (at the page's capture rate, as fast
@@ -210,7 +210,7 @@ async function continuousMode(url: string, seed: number, count: number, minPause
         if (mine[h].latencyMs !== null) pageLatency.push(mine[h].latencyMs!);
       }
     });
-    const stats = (xs: number[]) => ({ p50: +quantile(xs, 0.5).toFixed(0), p90: +quantile(xs, 0.9).toFixed(0), p99: +quantile(xs, 0.99).toFixed(0), max: +quantile(xs, 1).toFixed(0) });
+    const stats = (xs: number[], digits = 0) => ({ p50: +quantile(xs, 0.5).toFixed(digits), p90: +quantile(xs, 0.9).toFixed(digits), p99: +quantile(xs, 0.99).toFixed(digits), max: +quantile(xs, 1).toFixed(digits) });
     return {
       pausesMs: [minPauseMs, maxPauseMs],
       strings: strings.length,
@@ -219,6 +219,8 @@ async function continuousMode(url: string, seed: number, count: number, minPause
       wholeStringAccuracy: +(whole / strings.length).toFixed(4),
       latencyMs: stats(latency),
       pageReportedLatencyMs: stats(pageLatency),
+      /** The decoder's compute for the segment that decided each digit (split + features + model), in the page. */
+      computeMs: stats(events.map((e) => e.computeMs), 2),
       node: { digitErrorRate: +(nodeErrors / digits).toFixed(4), sameStrings: sameAsNode, differences },
       errors: got.probe.errors as string[],
     };
@@ -304,6 +306,7 @@ try {
         `  continuous mode, ${c.strings} strings ${name}: digit errors ${(c.digitErrorRate * 100).toFixed(2)}%, whole strings ${(c.wholeStringAccuracy * 100).toFixed(1)}%; ` +
           `end of speech -> result on the page p50 ${c.latencyMs.p50} / p90 ${c.latencyMs.p90} / p99 ${c.latencyMs.p99} / max ${c.latencyMs.max} ms ` +
           `(page's own figure p50 ${c.pageReportedLatencyMs.p50} / p99 ${c.pageReportedLatencyMs.p99} ms); ` +
+          `compute per digit's segment p50 ${c.computeMs.p50} / p90 ${c.computeMs.p90} / max ${c.computeMs.max} ms; ` +
           `the Listener in Node on the same audio: digit errors ${(c.node.digitErrorRate * 100).toFixed(2)}%, ${c.node.sameStrings}/${c.strings} strings as the page heard them` +
           `${c.node.differences.length ? ` (${c.node.differences.join('; ')})` : ''}${c.errors.length ? `; page errors: ${c.errors.join('; ')}` : ''}`,
       );
