@@ -84,6 +84,31 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     }
   });
 
+  it('folds the adaptation into each conv (int8: its dequantization scales and int32 bias): the same answers as a Mul and Add after it, the graph unchanged', async () => {
+    const some = clips.filter((c) => c.take === 7).map((c) => c.path);
+    for (const [name, bytes, tolerance] of [['small fp32', SMALL, 1e-4], ['default int8', INT8, 0.03]] as const) {
+      const n = parseNormTargets(decodeModel(bytes).metadata)!.mean.length;
+      // A made-up adaptation, far from identity: scales 0.6-1.6, shifts -0.3..0.3.
+      const a = Float32Array.from({ length: n }, (_, i) => 0.6 + ((i * 37) % 100) / 100);
+      const c = Float32Array.from({ length: n }, (_, i) => 0.3 * Math.sin(i));
+      const folded = applyNormalization(bytes, a, c);
+      const explicit = applyNormalization(bytes, a, c, { fold: false });
+      assert.equal(decodeModel(folded).graph.nodes.length, decodeModel(bytes).graph.nodes.length, name);
+      assert.equal(decodeModel(explicit).graph.nodes.length, decodeModel(bytes).graph.nodes.length + 2 * convCount(bytes), name);
+      const [f, e] = await Promise.all([folded, explicit].map(async (model) => {
+        const r = await DigitRecognizer.load({ model, threshold: 0 });
+        try {
+          return await r.predictBatch(some);
+        } finally {
+          await r.dispose();
+        }
+      }));
+      const worst = Math.max(...f.flatMap((p, i) => Array.from(p.probabilities, (v, k) => Math.abs(v - e[i].probabilities[k]))));
+      assert.ok(worst <= tolerance, `${name}: probabilities differ by ${worst}`);
+      assert.ok(f.filter((p, i) => p.candidate === e[i].candidate).length >= some.length - 1, name);
+    }
+  });
+
   it('digits eval --adapt-norm protocol: online per speaker, reported, and the recognizer left as loaded', async () => {
     const rec = await DigitRecognizer.load({ model: SMALL });
     try {

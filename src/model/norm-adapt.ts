@@ -14,7 +14,7 @@
  * per-channel Mul + Add after each conv. No Node imports: the browser can use it too.
  */
 import { ModelError } from '../errors.js';
-import { type Graph, type GraphNode, type OnnxModel, decodeModel, encodeModel, graphNames, int, ints } from '../train/onnx/graph.js';
+import { type Graph, type GraphNode, type Initializer, type NameScope, type OnnxModel, decodeModel, encodeModel, graphNames, int, ints } from '../train/onnx/graph.js';
 
 export const NORM_TARGETS_KEY = 'spoken_digits.norm_targets';
 
@@ -281,33 +281,102 @@ export async function adaptNormalization(model: Uint8Array, run: StatsRunner): P
   return { model: applyNormalization(model, scale, shift), scale, shift };
 }
 
-/** The model with `y * scale + shift` per channel after every conv the targets name (scale/shift in targets' order). */
-export function applyNormalization(model: Uint8Array, scale: Float32Array, shift: Float32Array): Uint8Array {
+/**
+ * The model with `y * scale + shift` per channel on every conv output the targets name (scale and
+ * shift in the targets' order). Folded into each conv where it can be, so the graph keeps its shape
+ * and speed (int8 convs stay fused): float weights and bias scaled directly; int8 (QDQ) weights
+ * through their per-channel dequantization scale, the int32 bias re-quantized at the scaled bias
+ * scale. A conv it cannot fold into (a per-tensor weight scale) gets a Mul and an Add after it, as
+ * every conv does with `fold: false` (what the tests check the folding against).
+ */
+export function applyNormalization(model: Uint8Array, scale: Float32Array, shift: Float32Array, options: { fold?: boolean } = {}): Uint8Array {
   const m = decodeModel(model);
   const targets = parseNormTargets(m.metadata);
   if (!targets) throw new ModelError(`the model has no normalization targets (metadata ${NORM_TARGETS_KEY})`);
   const convs = checkTargets(m, targets);
   if (scale.length !== targets.mean.length || shift.length !== targets.mean.length) throw new ModelError('scale and shift must have one value per conv channel');
+  if (!scale.every((a) => a > 0 && Number.isFinite(a)) || !shift.every(Number.isFinite)) throw new ModelError('scale must be positive and shift finite');
   const g = m.graph;
   const names = graphNames(g);
   let offset = 0;
   targets.layers.forEach((l, k) => {
-    const conv = convs[k];
-    const y = l.name;
-    const shape = [1, l.channels, ...statAxes(conv, false).map(() => 1)];
-    const sName = names.fresh(`${y}/speaker_scale`);
-    const tName = names.fresh(`${y}/speaker_shift`);
-    g.initializers.set(sName, { name: sName, type: 'float', dims: shape, data: scale.slice(offset, offset + l.channels) });
-    g.initializers.set(tName, { name: tName, type: 'float', dims: shape, data: shift.slice(offset, offset + l.channels) });
+    const a = scale.slice(offset, offset + l.channels);
+    const c = shift.slice(offset, offset + l.channels);
     offset += l.channels;
-    const scaled = names.fresh(`${y}/speaker_scaled`);
-    const out = names.fresh(`${y}/speaker`);
-    const added: GraphNode[] = [
-      { name: names.fresh(`${y}/speaker_scale_op`), op: 'Mul', inputs: [y, sName], outputs: [scaled], attrs: {} },
-      { name: names.fresh(`${y}/speaker_shift_op`), op: 'Add', inputs: [scaled, tName], outputs: [out], attrs: {} },
-    ];
-    rewire(g, y, out, new Set(added));
-    insertAfter(g, conv, added);
+    if (options.fold === false || !foldIntoConv(g, names, convs[k], a, c)) appendAffine(g, names, convs[k], l.name, a, c);
   });
   return encodeModel(m);
+}
+
+/** An initializer this node alone may change: a private copy when others use it too. */
+function ownInitializer(g: Graph, names: NameScope, node: GraphNode, input: number): Initializer | undefined {
+  const name = node.inputs[input];
+  const init = g.initializers.get(name);
+  if (!init) return undefined;
+  const shared = g.nodes.some((n) => n !== node && n.inputs.includes(name)) || g.outputs.some((o) => o.name === name);
+  if (!shared) return init;
+  const copy: Initializer = { ...init, name: names.fresh(`${name}/speaker`), data: init.data.slice() as Initializer['data'] };
+  g.initializers.set(copy.name, copy);
+  node.inputs[input] = copy.name;
+  return copy;
+}
+
+const producerOf = (g: Graph, value: string) => g.nodes.find((n) => n.outputs.includes(value));
+
+function foldIntoConv(g: Graph, names: NameScope, conv: GraphNode, a: Float32Array, c: Float32Array): boolean {
+  const channels = a.length;
+  const weightDq = producerOf(g, conv.inputs[1]);
+  const floatWeights = g.initializers.get(conv.inputs[1]);
+  const biasDq = conv.inputs[2] ? producerOf(g, conv.inputs[2]) : undefined;
+  if (floatWeights) {
+    if (floatWeights.type !== 'float' || floatWeights.dims[0] !== channels) return false;
+    const bias = conv.inputs[2] ? g.initializers.get(conv.inputs[2]) : undefined;
+    if (conv.inputs[2] && (!bias || bias.type !== 'float' || bias.data.length !== channels)) return false;
+    const w = ownInitializer(g, names, conv, 1)!.data as Float32Array;
+    const per = w.length / channels;
+    for (let o = 0; o < channels; o++) for (let i = 0; i < per; i++) w[o * per + i] *= a[o];
+    if (bias) {
+      const b = ownInitializer(g, names, conv, 2)!.data as Float32Array;
+      for (let o = 0; o < channels; o++) b[o] = a[o] * b[o] + c[o];
+    } else {
+      const name = names.fresh(`${conv.outputs[0]}/speaker_bias`);
+      g.initializers.set(name, { name, type: 'float', dims: [channels], data: c.slice() });
+      conv.inputs[2] = name;
+    }
+    return true;
+  }
+  // int8 QDQ: weights and bias through DequantizeLinear with per-channel scales.
+  if (!weightDq || weightDq.op !== 'DequantizeLinear' || !biasDq || biasDq.op !== 'DequantizeLinear') return false;
+  const wScale = g.initializers.get(weightDq.inputs[1]);
+  const bScale = g.initializers.get(biasDq.inputs[1]);
+  const bData = g.initializers.get(biasDq.inputs[0]);
+  if (!wScale || wScale.data.length !== channels || !bScale || bScale.data.length !== channels || !bData || bData.type !== 'int32' || bData.data.length !== channels) return false;
+  const ws = ownInitializer(g, names, weightDq, 1)!.data as Float32Array;
+  const bs = ownInitializer(g, names, biasDq, 1)!.data as Float32Array;
+  const bq = ownInitializer(g, names, biasDq, 0)!.data as Int32Array;
+  for (let o = 0; o < channels; o++) {
+    ws[o] *= a[o];
+    const bias = bq[o] * bs[o];
+    bs[o] *= a[o];
+    const q = Math.round((a[o] * bias + c[o]) / bs[o]);
+    bq[o] = Math.max(-2147483648, Math.min(2147483647, q));
+  }
+  return true;
+}
+
+/** `y * a + c` per channel as a Mul and an Add after the conv (where folding is not possible). */
+function appendAffine(g: Graph, names: NameScope, conv: GraphNode, y: string, a: Float32Array, c: Float32Array): void {
+  const shape = [1, a.length, ...statAxes(conv, false).map(() => 1)];
+  const sName = names.fresh(`${y}/speaker_scale`);
+  const tName = names.fresh(`${y}/speaker_shift`);
+  g.initializers.set(sName, { name: sName, type: 'float', dims: shape, data: a });
+  g.initializers.set(tName, { name: tName, type: 'float', dims: shape, data: c });
+  const scaled = names.fresh(`${y}/speaker_scaled`);
+  const out = names.fresh(`${y}/speaker`);
+  const added: GraphNode[] = [
+    { name: names.fresh(`${y}/speaker_scale_op`), op: 'Mul', inputs: [y, sName], outputs: [scaled], attrs: {} },
+    { name: names.fresh(`${y}/speaker_shift_op`), op: 'Add', inputs: [scaled, tName], outputs: [out], attrs: {} },
+  ];
+  rewire(g, y, out, new Set(added));
+  insertAfter(g, conv, added);
 }
