@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +30,15 @@ const p = {
   corrupt: join(work, 'corrupt.wav'),
   notOnnx: join(work, 'clip.onnx'),
   noMeta: join(work, 'no-metadata.onnx'),
+  fifo: join(work, 'pipe.wav'),
 };
+const metadataOf = (bytes: Uint8Array) => Object.fromEntries((decodeModelProto(bytes).metadataProps ?? []).map((m) => [m.key, m.value]));
+/** The shipped fp32 model with some metadata values replaced. */
+function withMetadata(values: Record<string, string>): Uint8Array {
+  const proto = decodeModelProto(model);
+  proto.metadataProps = (proto.metadataProps ?? []).map((m) => (m.key && m.key in values ? { ...m, value: values[m.key] } : m));
+  return encodeModelProto(proto);
+}
 let model: Buffer;
 
 before(() => {
@@ -40,6 +49,7 @@ before(() => {
   const proto = decodeModelProto(model);
   proto.metadataProps = [];
   writeFileSync(p.noMeta, encodeModelProto(proto));
+  execFileSync('mkfifo', [p.fifo]);
 });
 
 async function rejectsWith(promise: Promise<unknown> | (() => unknown), type: new (...a: never[]) => Error, message: RegExp): Promise<void> {
@@ -81,10 +91,24 @@ describe('library API bad-input matrix', function () {
     it('threshold 1.5', () => rejectsWith(DigitRecognizer.load({ threshold: 1.5 }), ModelError, /threshold/));
     it('unknown backend', () => rejectsWith(DigitRecognizer.load({ backend: 'gpu' as never }), BackendUnavailableError, /gpu/));
     it('readModelMetadata on a WAV', () => rejectsWith(async () => readModelMetadata(p.notOnnx), ModelError, /ONNX/));
+    it('a named pipe as the model is refused at once, not waited on', () => rejectsWith(DigitRecognizer.load({ model: p.fifo }), ModelError, /not a regular file/));
+    it('a device as the model (/dev/zero) is refused, not read without end', () => rejectsWith(DigitRecognizer.load({ model: '/dev/zero' }), ModelError, /not a regular file/));
+    it('labels that are not digits', () => rejectsWith(DigitRecognizer.load({ model: withMetadata({ 'spoken_digits.labels': JSON.stringify([...'abcdefghij', 'none']) }) }), ModelError, /not digits 0-9/));
+    it('a calibrated threshold outside 0..1', () => rejectsWith(DigitRecognizer.load({ model: withMetadata({ 'spoken_digits.rejection': '{"threshold": 5}' }) }), ModelError, /threshold 5/));
+    it('a graph that does not take the features its metadata names', async () => {
+      const cfg = JSON.parse(metadataOf(model)['spoken_digits.feature_config']);
+      await rejectsWith(DigitRecognizer.load({ model: withMetadata({ 'spoken_digits.feature_config': JSON.stringify({ ...cfg, nMels: 24, normalization: null }) }) }), ModelError, /does not run on the \[1, 64, 24\] features/);
+    });
   });
 
   describe('DigitRecognizer.predict / predictSamples', () => {
     it('missing file', () => rejectsWith(rec.predict(p.missing), SpokenDigitsError, /missing\.wav/));
+    it('a named pipe is refused at once, not waited on', () => rejectsWith(rec.predict(p.fifo), AudioInputError, /not a regular file/));
+    it('threshold set to NaN or 2 on a loaded recognizer', () => {
+      assert.throws(() => (rec.threshold = Number.NaN), ModelError);
+      assert.throws(() => (rec.threshold = 2), ModelError);
+      assert.ok(rec.threshold >= 0 && rec.threshold <= 1);
+    });
     it('a folder', () => rejectsWith(rec.predict(p.dir), SpokenDigitsError, /folder\.wav/));
     it('corrupt WAV file', () => rejectsWith(rec.predict(p.corrupt), WavFormatError, /corrupt\.wav|chunk|truncated/));
     it('corrupt WAV bytes', () => rejectsWith(rec.predict(new Uint8Array(readFileSync(p.corrupt))), WavFormatError, /chunk|truncated|fmt/));
@@ -128,6 +152,10 @@ describe('library API bad-input matrix', function () {
     it('push without a sample rate', async () => {
       const l = await Listener.create({ recognizer: rec });
       await rejectsWith(() => l.push(sine(800)), AudioInputError, /sample rate/);
+    });
+    it('push at rates the endpointer does not take (4 kHz, 384 kHz): a typed error naming the range', async () => {
+      await rejectsWith(async () => (await Listener.create({ recognizer: rec })).push(sine(800), 4000), AudioInputError, /6800-192000 Hz/);
+      await rejectsWith(async () => (await Listener.create({ recognizer: rec })).push(sine(800), 384000), AudioInputError, /6800-192000 Hz/);
     });
     it('push at 0 Hz and at 1 GHz', async () => {
       await rejectsWith(async () => (await Listener.create({ recognizer: rec })).push(sine(800), 0), AudioInputError, /rate/);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,9 +30,17 @@ const f = {
   badJson: join(work, 'model.json'),
   badCsv: join(work, 'manifest.csv'),
   loopRoot: join(work, 'web-with-loop'),
+  fifo: join(work, 'pipe.wav'),
+  lowRateWav: join(work, 'four-khz.wav'),
+  modelCopy: join(work, 'base.onnx'),
+  modelLink: join(work, 'link.onnx'),
 };
 
 before(() => {
+  execFileSync('mkfifo', [f.fifo]);
+  writeFileSync(f.lowRateWav, monoWav(Float32Array.from({ length: 4000 }, (_, i) => 0.3 * Math.sin(i / 3)), 4000));
+  copyFileSync('models/small.int8.onnx', f.modelCopy);
+  symlinkSync(f.modelCopy, f.modelLink);
   mkdirSync(f.emptyDir);
   mkdirSync(f.textDir);
   writeFileSync(join(f.textDir, 'README.txt'), 'no audio here\n');
@@ -117,6 +125,12 @@ const cases: Case[] = [
   ['predict: model path is a folder', ['predict', '-m', f.emptyDir, clip], /empty/],
   ['predict: missing model', ['predict', '-m', join(work, 'nope.onnx'), clip], /nope\.onnx/],
   ['predict: threshold 2', ['predict', '--threshold', '2', clip], /threshold/],
+  ['predict: an empty threshold (not 0)', ['predict', '--threshold', '', clip], /threshold '' must be a number/],
+  ['predict: a hexadecimal threshold', ['predict', '--threshold', '0x1', clip], /threshold '0x1'/],
+  ['predict: --top abc', ['predict', '--top', 'abc', clip], /--top 'abc'/],
+  ['predict: a named pipe, refused at once', ['predict', f.fifo], /not a regular file/, { where: 'row' }],
+  ['predict: a named pipe as the model', ['predict', '-m', f.fifo, clip], /not a regular file/],
+  ['predict: /dev/zero as the model', ['predict', '-m', '/dev/zero', clip], /not a regular file/],
   ['predict: unknown backend', ['predict', '--backend', 'gpu', clip], /backend/],
   // eval
   ['eval: missing folder', ['eval', f.missingDir], /no-such-folder/],
@@ -126,6 +140,7 @@ const cases: Case[] = [
   ['eval: model is a WAV', ['eval', '-m', f.notOnnx, FSDD_RECORDINGS, '--split', 'test'], /ONNX/],
   ['eval: unknown split', ['eval', FSDD_RECORDINGS, '--split', 'dev'], /split/],
   ['eval: batch 0', ['eval', FSDD_RECORDINGS, '--batch', '0'], /batch/],
+  ['eval: 100000 threads', ['eval', FSDD_RECORDINGS, '--threads', '100000'], /--threads '100000' must be a whole number from 1 to 64/],
   // compare / bench
   ['compare: empty eval folder', ['compare', '--data', f.emptyDir, '--runs', '10'], /empty|no .*(clip|wav|audio)/i],
   ['compare: extra model is a WAV', ['compare', f.notOnnx, '--data', FSDD_RECORDINGS, '--runs', '10'], /clip\.onnx|ONNX/],
@@ -149,8 +164,13 @@ const cases: Case[] = [
   ['listen: mostly-NaN f32le on stdin', ['listen', '--input', '-', '--rate', '8000', '--encoding', 'f32le', '--json'], /NaN/, { stdin: nanF32 }],
   ['listen: model is a WAV', ['listen', '--input', clip, '--model', f.notOnnx, '--json'], /ONNX|clip\.onnx/],
   ['listen: sensitivity 5', ['listen', '--input', clip, '--sensitivity', '5'], /sensitivity/],
+  ['listen: an empty sensitivity (not 0)', ['listen', '--input', clip, '--sensitivity', ''], /sensitivity/],
+  ['listen: a named pipe, refused at once', ['listen', '--input', f.fifo, '--json'], /not a regular file/],
+  ['listen: a 4 kHz file (below what the endpointer takes)', ['listen', '--input', f.lowRateWav, '--json'], /6800-192000 Hz/],
+  ['enroll: --out a link to the base model', ['enroll', '--counting', clip, '-m', f.modelLink.replace('link', 'base'), '--out', f.modelLink], /is the model being personalized/],
   // serve (fails before listening)
   ['serve: port out of range', ['serve', '--port', '70000'], /port/],
+  ['serve: an empty host (would bind every interface)', ['serve', '--host', '', '--port', '0'], /host is empty/],
   ['serve: missing web root', ['serve', '--root', f.missingDir, '--port', '0'], /no-such-folder|root/],
   ['serve: web root with a symlink loop', ['serve', '--root', f.loopRoot, '--port', '0'], /symbolic link loop/],
   // data

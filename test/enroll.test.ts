@@ -257,6 +257,11 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
     await assert.rejects(enrollSpeaker(one, { reversedWeight: -1 }), /reversedWeight -1/);
     await assert.rejects(enrollSpeaker(one, { model: join(work, 'missing.onnx') }), ModelError);
     await assert.rejects(enrollSpeaker([...one.slice(1), { input: join(work, 'missing.wav'), digit: one[0].digit }]), /missing\.wav/);
+    // Labels out of step with the clips (each one digit on), and clips with no word in them: no model.
+    const shifted = one.map((c) => ({ ...c, digit: (c.digit + 1) % 10 }));
+    await assert.rejects(enrollSpeaker(shifted), (e: unknown) => e instanceof EnrollmentError && /hears only 0 of 10 clips as the digits they are labelled with/.test(e.message));
+    const quiet = one.map((c) => ({ input: { samples: new Float32Array(6000).map((_, i) => 1e-4 * Math.sin(i)), sampleRate: 8000 }, digit: c.digit }));
+    await assert.rejects(enrollSpeaker(quiet), (e: unknown) => e instanceof EnrollmentError && /hears only \d of 10/.test(e.message));
   });
 
   it('one clip per digit: no cross-check, a fixed voice shift when asked, the single model of small.onnx', async () => {

@@ -415,7 +415,8 @@ export function decodeWav(input: Uint8Array | ArrayBuffer, options: DecodeOption
 function openFile(path: string): { fd: number; size: number } {
   let fd: number;
   try {
-    fd = fs.openSync(path, 'r');
+    // Non-blocking: a named pipe with no writer would otherwise block here for ever (it is refused below).
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory, not a WAV file' : (err as Error).message;

@@ -9,23 +9,34 @@ export function parseBackend(value: string): BackendChoice {
   throw new InvalidArgumentError(`backend '${value}' must be auto, native or wasm`);
 }
 
+/**
+ * A decimal number as typed ("0.5", "-3", "1e3"), else NaN: Number() alone reads '' and ' ' as 0 and
+ * '0x1' as 1, which made `--threshold ''` turn rejection off without a word.
+ */
+export function decimal(value: string): number {
+  return /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(value) ? Number(value) : Number.NaN;
+}
+
 export function parseThreshold(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const t = Number(value);
+  const t = decimal(value);
   if (!(t >= 0 && t <= 1)) throw new InvalidArgumentError(`threshold '${value}' must be a number between 0 and 1`);
   return t;
 }
 
-export function parsePositiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} '${value}' must be a positive integer`);
+export function parsePositiveInt(name: string, value: string, max = Number.MAX_SAFE_INTEGER): number {
+  const n = decimal(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} '${value}' must be a whole number from 1 to ${max}`);
   return n;
 }
+
+/** ONNX Runtime threads the CLI lets a session use (more only thrashes; thousands exhaust memory). */
+export const MAX_THREADS = 64;
 
 /** A number option in lo..hi (undefined when not given); an AudioInputError naming it otherwise. */
 export function parseNumberIn(value: string | undefined, name: string, lo: number, hi: number): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
+  const n = decimal(value);
   if (!Number.isFinite(n) || n < lo || n > hi) throw new AudioInputError(`${name} ${value} must be a number in ${lo}..${hi}`);
   return n;
 }

@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { readRegularFile } from '../files.js';
 import { dirname, resolve } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { AudioInputError, DatasetError } from '../errors.js';
@@ -156,6 +157,14 @@ export function babbleStream(babble: BabbleOptions): (samples: Float32Array) => 
 const ADAPT_PROTOCOL =
   "online, per speaker: the speaker's clips in a seeded random order, each recognised with the voice shift learnt from the earlier ones, then observed unless silent or taken for 'not a digit'; no labels used";
 
+/** Clip files larger than this are refused before reading (60 s of the widest PCM the reader takes is less). */
+const MAX_CLIP_FILE_BYTES = 1 << 30;
+
+/** A clip file's bytes (a regular file; a pipe or device is refused, never waited on). */
+function readClip(path: string): Promise<Uint8Array> {
+  return readRegularFile(path, MAX_CLIP_FILE_BYTES, (why, cause) => new AudioInputError(`cannot read ${path}: ${why}`, { cause }));
+}
+
 /** Runs the recognizer over every item (batched, files read ahead) and tallies the report. */
 export async function evaluate(recognizer: DigitRecognizer, items: EvalItem[], options: EvaluateOptions = {}): Promise<EvalReport> {
   if (options.adaptNorm) {
@@ -170,14 +179,14 @@ export async function evaluate(recognizer: DigitRecognizer, items: EvalItem[], o
   const started = performance.now();
   const predictions: (Prediction | Error)[] = new Array(items.length);
   const mix = options.babble ? babbleMixer(recognizer, options.babble) : (b: Uint8Array): AudioInput => b;
-  const readBatch = (from: number) => Promise.all(items.slice(from, from + batchSize).map((it) => readFile(it.path).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength), (e: Error) => e)));
+  const readBatch = (from: number) => Promise.all(items.slice(from, from + batchSize).map((it) => readClip(it.path).catch((e: Error) => e)));
   let next = readBatch(0);
   for (let from = 0; from < items.length; from += batchSize) {
     const bytes = await next;
     if (from + batchSize < items.length) next = readBatch(from + batchSize);
     const good = bytes.map((b, i) => ({ b, i })).filter((x) => x.b instanceof Uint8Array);
     bytes.forEach((b, i) => {
-      if (b instanceof Error) predictions[from + i] = new AudioInputError(`cannot read ${items[from + i].path}: ${b.message}`);
+      if (b instanceof Error) predictions[from + i] = b;
     });
     const inputs: (AudioInput | Error)[] = good.map((x) => {
       try {
@@ -231,10 +240,7 @@ async function evaluateAdapted(recognizer: DigitRecognizer, items: EvalItem[], o
     for (const [speaker, order] of speakerOrders(items, options.seed ?? 1)) {
       adapter.reset();
       for (const i of order) {
-        const bytes = await readFile(items[i].path).then(
-          (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
-          (e: Error) => new AudioInputError(`cannot read ${items[i].path}: ${e.message}`),
-        );
+        const bytes = await readClip(items[i].path).catch((e: Error) => e);
         try {
           if (bytes instanceof Error) throw bytes;
           // One run hears the clip at every candidate shift; the answer is the one at the shift in use.
@@ -286,12 +292,7 @@ async function evaluateNormAdapted(recognizer: DigitRecognizer, items: EvalItem[
       adaptations[speaker] = 0;
       for (const i of order) {
         try {
-          const bytes = await readFile(items[i].path).then(
-            (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
-            (e: Error) => {
-              throw new AudioInputError(`cannot read ${items[i].path}: ${e.message}`);
-            },
-          );
+          const bytes = await readClip(items[i].path);
           const p = await recognizer.predict(bytes);
           predictions[i] = p;
           if ((p.isDigit || p.rejectedBy === 'threshold') && adapter.observe(bytes)) {

@@ -62,3 +62,6 @@ export const WHOLE_CLIP_SPEECH_TRIM: Readonly<SpeechTrim> = Object.freeze({ drop
 
 /** Label used for the "not a digit" class when a model has one. */
 export const NOT_A_DIGIT_LABEL = 'none';
+
+/** Model files larger than this are refused before reading (the shipped ones are 0.1-0.6 MB). */
+export const MAX_MODEL_BYTES = 256 * 1024 * 1024;

@@ -111,6 +111,9 @@ export interface EnrollmentRecord {
 const MAX_CLIPS = 2000;
 const MAX_FOLDS = 5;
 
+/** Below this share of the clips heard as their labels before the refit, the labels or the audio are wrong. */
+const MIN_AGREEMENT = 0.2;
+
 /** The refit settings, checked; refused with EnrollmentError before any audio or model is read. */
 export function refitSettings(options: PersonalizeOptions): { l2: number; steps: number; learningRate: number } {
   const refit = {
@@ -185,6 +188,13 @@ export async function personalizeModel(base: Uint8Array, source: string, clips: 
   const score = (correct: number, n: number): EnrollmentScore => ({ correct, clips: n, accuracy: n ? correct / n : 0 });
   const unshifted = rowsAt[Math.max(0, shifts.indexOf(1))];
   const before = score(unshifted.slice(0, inputs.length).filter(([p], i) => correctOf(p, i)).length, clips.length);
+  // Labels out of step with the audio (shifted, shuffled) or clips with no word in them make a model
+  // that is sure of the wrong digits; a stranger's voice still gets far more right than chance.
+  if (before.accuracy < MIN_AGREEMENT) {
+    throw new EnrollmentError(
+      `the model hears only ${before.correct} of ${before.clips} clips as the digits they are labelled with: check the labels (each clip's digit, e.g. a file named after it) and that each clip holds one spoken digit`,
+    );
+  }
 
   /** The base model with every head refitted on the clips at `chosen`, heard at the shift chosen on them. */
   const personalize = (chosen: number[]) => {

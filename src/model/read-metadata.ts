@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import protobuf from 'protobufjs/minimal.js';
 import { ModelError } from '../errors.js';
 import { type FeatureConfig, resolveFeatureConfig } from '../features/config.js';
 import { MAX_VOICE_SHIFT, MIN_VOICE_SHIFT } from '../audio/voice-shift.js';
-import { METADATA_FORMAT_VERSION, METADATA_KEYS, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, OPTIONAL_METADATA_KEYS, type SpeechTrim } from './metadata.js';
+import { readRegularFile } from '../files.js';
+import { MAX_MODEL_BYTES, METADATA_FORMAT_VERSION, METADATA_KEYS, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, OPTIONAL_METADATA_KEYS, type SpeechTrim } from './metadata.js';
 
 /** The parts of an onnx.ModelProto that inference checks. */
 interface ModelOutline {
@@ -173,11 +173,6 @@ export function parseModelMetadata(bytes: Uint8Array, source = 'model'): ModelMe
 /** parseModelMetadata for a file path or bytes. */
 export async function readModelMetadata(pathOrBytes: string | Uint8Array): Promise<ModelMetadata> {
   if (typeof pathOrBytes !== 'string') return parseModelMetadata(pathOrBytes);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(pathOrBytes);
-  } catch (err) {
-    throw new ModelError(`cannot read model file ${pathOrBytes}: ${(err as Error).message}`, { cause: err });
-  }
+  const bytes = await readRegularFile(pathOrBytes, MAX_MODEL_BYTES, (why, cause) => new ModelError(`cannot read model file ${pathOrBytes}: ${why}`, { cause }));
   return parseModelMetadata(bytes, pathOrBytes);
 }

@@ -1,12 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ort } from './ort.js';
+import { readRegularFile } from '../files.js';
 import { AudioInputError, ModelError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor } from '../features/backend.js';
 import { loadFeatureBackend, type BackendChoice } from '../features/index.js';
 import { decodeWav, readWavFile, pcmToFloat32, validateSampleRate } from '../audio/index.js';
-import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, type SpeechTrim } from './metadata.js';
+import { MAX_MODEL_BYTES, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, NOT_A_DIGIT_LABEL, type SpeechTrim } from './metadata.js';
+import { featureDimension } from '../features/config.js';
 import { parseModelMetadata, type ModelMetadata } from './read-metadata.js';
 import { decide, peakDbfs, topLabels, type Decision } from './decision.js';
 import { modelsDir } from './package-root.js';
@@ -89,13 +90,8 @@ export function defaultModelPath(): string {
 export async function readModelBytes(model: string | Uint8Array | undefined): Promise<{ bytes: Uint8Array; source: string }> {
   if (model instanceof Uint8Array) return { bytes: model, source: 'model bytes' };
   const path = model ?? defaultModelPath();
-  try {
-    return { bytes: await readFile(path), source: path };
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
-    throw new ModelError(`cannot read model ${path}: ${why}`, { cause: err });
-  }
+  const bytes = await readRegularFile(path, MAX_MODEL_BYTES, (why, cause) => new ModelError(`cannot read model ${path}: ${why}`, { cause }));
+  return { bytes, source: path };
 }
 
 /** Recognizes one spoken digit per input clip. */
@@ -103,7 +99,8 @@ export class DigitRecognizer {
   readonly info: ModelMetadata;
   readonly source: string;
   readonly backend: FeatureBackend;
-  threshold: number;
+  private minConfidence = 0;
+  private disposed = false;
   /** The session in use: the model's own, or one adapted to a speaker (adaptNormalization). */
   private session: ort.InferenceSession;
   /** The model file as loaded (what adaptNormalization starts from). */
@@ -144,6 +141,16 @@ export class DigitRecognizer {
     this.voiceShift = args.options.voiceShift ?? args.info.enrollment?.voiceShift ?? 1;
   }
 
+  /** Top probability below which a clip is "no digit" (0..1; the model's calibrated one unless set). */
+  get threshold(): number {
+    return this.minConfidence;
+  }
+
+  set threshold(value: number) {
+    if (!(value >= 0 && value <= 1)) throw new ModelError(`threshold ${value} must be between 0 and 1`);
+    this.minConfidence = value;
+  }
+
   /** How every input is cut to its speech before its features, as the model's training clips were; null: not cut. */
   get speechTrim(): SpeechTrim | null {
     return this.speechCore ? (this.info.speechTrim ?? null) : null;
@@ -163,6 +170,10 @@ export class DigitRecognizer {
       throw new ModelError(`threshold ${options.threshold} must be between 0 and 1`);
     }
     if (options.voiceShift !== undefined) checkVoiceShift(options.voiceShift);
+    for (const key of ['intraOpNumThreads', 'interOpNumThreads'] as const) {
+      const n = options.session?.[key];
+      if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 64)) throw new ModelError(`session.${key} ${n} must be a whole number from 1 to 64`);
+    }
     const { bytes, source } = await readModelBytes(options.model);
     const info = parseModelMetadata(bytes, source);
     const choice = options.backend ?? 'auto';
@@ -171,10 +182,20 @@ export class DigitRecognizer {
       createSession(bytes, source, options.session),
       info.speechTrim ? loadStreamCore(choice === 'auto' ? undefined : choice) : null,
     ]);
-    if (!session.inputNames.includes(MODEL_INPUT_NAME) || !session.outputNames.includes(MODEL_OUTPUT_NAME)) {
-      throw new ModelError(
-        `${source} must have input '${MODEL_INPUT_NAME}' and output '${MODEL_OUTPUT_NAME}' (has ${session.inputNames.join(', ')} → ${session.outputNames.join(', ')})`,
-      );
+    try {
+      if (!session.inputNames.includes(MODEL_INPUT_NAME) || !session.outputNames.includes(MODEL_OUTPUT_NAME)) {
+        throw new ModelError(
+          `${source} must have input '${MODEL_INPUT_NAME}' and output '${MODEL_OUTPUT_NAME}' (has ${session.inputNames.join(', ')} → ${session.outputNames.join(', ')})`,
+        );
+      }
+      checkLabels(info.labels, source);
+      if (options.threshold === undefined && !(info.rejection.threshold >= 0 && info.rejection.threshold <= 1)) {
+        throw new ModelError(`${source}: its calibrated rejection threshold ${info.rejection.threshold} is not between 0 and 1`);
+      }
+      await checkModelRuns(session, info, source);
+    } catch (err) {
+      await session.release();
+      throw err;
     }
     return new DigitRecognizer({ info, source, backend, session, bytes, speechCore, options });
   }
@@ -315,8 +336,10 @@ export class DigitRecognizer {
     else void session.release().catch(() => undefined);
   }
 
-  /** Releases the ONNX Runtime session and the feature extractor. */
+  /** Releases the ONNX Runtime session and the feature extractor (once; a second call does nothing). */
   async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
     this.extractor.dispose();
     await this.session.release();
   }
@@ -328,6 +351,7 @@ export class DigitRecognizer {
     if (probs.length !== clips.length * nLabels) {
       throw new ModelError(`${this.source} returned ${probs.length} values for ${clips.length} clips and ${nLabels} labels`);
     }
+    if (!probs.every(isProbability)) throw new ModelError(`${this.source} returned values that are not probabilities (${probs.find((p) => !isProbability(p))}) for this input`);
     const totalMs = (performance.now() - started) / clips.length;
     return clips.map((clip, i) => {
       const probabilities = probs.slice(i * nLabels, (i + 1) * nLabels);
@@ -375,6 +399,36 @@ export class DigitRecognizer {
       }
     }
   }
+}
+
+/** A model output value that is a probability (float32 softmax rounding allowed for). */
+const isProbability = (p: number) => p >= -1e-6 && p <= 1 + 1e-6;
+
+/** The labels a recognizer decides over: the digits 0-9, each once, and optionally "none". */
+function checkLabels(labels: readonly string[], source: string): void {
+  const digits = labels.filter((l) => l !== NOT_A_DIGIT_LABEL);
+  const ok = digits.every((l) => /^[0-9]$/.test(l)) && new Set(digits).size === digits.length && digits.length >= 2 && labels.length - digits.length <= 1;
+  if (!ok) throw new ModelError(`${source}: labels ${JSON.stringify(labels)} are not digits 0-9 (each once) and optionally "${NOT_A_DIGIT_LABEL}": not a spoken-digits model`);
+}
+
+/**
+ * One run on silence-level features at load: a model whose graph does not take the feature shape its
+ * metadata names, or that does not return one probability per label, is refused now with a
+ * ModelError rather than failing (or answering garbage) on every clip.
+ */
+async function checkModelRuns(session: ort.InferenceSession, info: ModelMetadata, source: string): Promise<void> {
+  const frames = info.featureConfig.numFrames > 0 ? info.featureConfig.numFrames : 64;
+  const dims = featureDimension(info.featureConfig);
+  let out: Float32Array;
+  try {
+    const result = await session.run({ [MODEL_INPUT_NAME]: new ort.Tensor('float32', new Float32Array(frames * dims), [1, frames, dims]) }, [MODEL_OUTPUT_NAME]);
+    out = result[MODEL_OUTPUT_NAME].data as Float32Array;
+  } catch (err) {
+    throw new ModelError(`${source} does not run on the [1, ${frames}, ${dims}] features its metadata describes: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  if (out.length !== info.labels.length) throw new ModelError(`${source} returns ${out.length} values per clip, its metadata names ${info.labels.length} labels`);
+  const sum = out.reduce((a, b) => a + b, 0);
+  if (!out.every(isProbability) || Math.abs(sum - 1) > 0.01) throw new ModelError(`${source} does not return probabilities (got ${Array.from(out.slice(0, 4), (p) => +p.toPrecision(3)).join(', ')}, ...; sum ${sum.toPrecision(3)})`);
 }
 
 /** Reads/decodes any AudioInput to mono float PCM (validated; too-long input refused). */

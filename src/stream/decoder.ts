@@ -75,6 +75,22 @@ export interface EndEvent {
  * The decoder options both listeners (Node's and the browser's) take, checked before anything loads:
  * an AudioInputError naming the first bad one.
  */
+/**
+ * Rates live listening takes: the endpointer watches 300-3400 Hz (so at least 6800 Hz) and is built
+ * for up to 192 kHz. Files and clips take any rate the WAV reader does; a stream outside these is
+ * refused with a typed error rather than mis-endpointed.
+ */
+export const MIN_STREAM_RATE = 6800;
+export const MAX_STREAM_RATE = 192000;
+
+export function checkStreamRate(sampleRate: number): void {
+  if (!(Number.isFinite(sampleRate) && sampleRate >= MIN_STREAM_RATE && sampleRate <= MAX_STREAM_RATE)) {
+    throw new AudioInputError(
+      `live listening takes audio at ${MIN_STREAM_RATE}-${MAX_STREAM_RATE} Hz (its endpointer watches 300-3400 Hz), got ${sampleRate} Hz; resample it first (e.g. sox in.wav -r 16000 out.wav)`,
+    );
+  }
+}
+
 export function checkDecoderOptions(options: DecoderOptions): void {
   for (const name of ['threshold', 'sensitivity', 'stringThreshold'] as const) {
     const v = options[name];
@@ -291,6 +307,7 @@ export class StreamDecoder {
     readonly sampleRate: number,
     private readonly sink: DecoderSink,
   ) {
+    checkStreamRate(sampleRate);
     const v = opts.vad ?? {};
     this.vadConfig = {
       hangoverMs: v.hangoverMs ?? 120,

@@ -10,4 +10,6 @@ export const readSync = unavailable;
 export const fstatSync = unavailable;
 export const closeSync = unavailable;
 export const read = unavailable;
-export default { readFile, openSync, readSync, fstatSync, closeSync, read };
+export const open = unavailable;
+export const constants = { O_RDONLY: 0, O_NONBLOCK: 0 };
+export default { readFile, openSync, readSync, fstatSync, closeSync, read, open, constants };

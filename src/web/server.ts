@@ -443,6 +443,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8080;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ServeError(`port ${port} must be an integer in 0..65535`);
+  // An empty host binds every interface (Node's default), the opposite of what an unset variable meant.
+  if (host.trim() === '') throw new ServeError("host is empty; give an address (127.0.0.1 for this machine only, 0.0.0.0 for every interface)");
   const handler = createRequestHandler({ ...options, loopbackOnly: isLoopback(host) });
   const server = createServer(
     {

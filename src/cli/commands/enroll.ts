@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -77,10 +77,12 @@ export function register(program: Command): void {
         throw new EnrollmentError('give either labelled recordings or --counting (a recording of the speaker counting from zero to nine)');
       const [{ enrollSpeaker }, { defaultModelPath }] = await Promise.all([import('../../model/enroll.js'), import('../../model/recognizer.js')]);
       const base = opts.model ?? defaultModelPath();
-      if (resolve(opts.out) === resolve(base)) throw new EnrollmentError(`--out ${opts.out} is the model being personalized; write the personal model to another file`);
+      if (sameFile(opts.out, base)) throw new EnrollmentError(`--out ${opts.out} is the model being personalized; write the personal model to another file`);
       const clips = opts.counting === undefined ? await labelledClips(recordings) : await countedClips(opts.counting, base, backend, opts);
       const enrollment = await enrollSpeaker(clips, { model: base, backend, l2, steps, speaker: opts.speaker });
-      await writeFile(opts.out, enrollment.model);
+      await writeFile(opts.out, enrollment.model).catch((err: NodeJS.ErrnoException) => {
+        throw new EnrollmentError(`cannot write --out ${opts.out}: ${err.code === 'EISDIR' ? 'it is a folder; name a file' : err.code === 'EACCES' ? 'permission denied' : err.message}`, { cause: err });
+      });
       const { model: _bytes, ...report } = enrollment;
       if (opts.json) {
         printJson({ out: opts.out, base, bytes: enrollment.model.length, ...report });
@@ -126,4 +128,16 @@ async function countedClips(
   } finally {
     await recognizer.dispose();
   }
+}
+
+/** Whether two paths name the same file, through symbolic links (a path that does not exist yet is no file). */
+function sameFile(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  return real(a) === real(b);
 }

@@ -1,6 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { ModelError } from '../../errors.js';
 
 export function register(program: Command): void {
   program
@@ -11,15 +10,9 @@ export function register(program: Command): void {
     .argument('<models...>', 'two or more fp32 ONNX models made by `digits train` / `digits export`')
     .requiredOption('--out <file>', 'fused fp32 ONNX file to write (then `digits quantize` it)')
     .action(async (models: string[], opts: { out: string }) => {
-      const { fuseEnsemble } = await import('../../train/onnx/fuse.js');
+      const [{ fuseEnsemble }, { readModelBytes }] = await Promise.all([import('../../train/onnx/fuse.js'), import('../../model/recognizer.js')]);
       const members = await Promise.all(
-        models.map(async (m) => {
-          try {
-            return new Uint8Array(await readFile(m));
-          } catch (err) {
-            throw new ModelError(`cannot read model ${m}: ${(err as Error).message}`, { cause: err });
-          }
-        }),
+        models.map(async (m) => (await readModelBytes(m)).bytes),
       );
       const fused = fuseEnsemble(members, { sources: models });
       await writeFile(opts.out, fused);

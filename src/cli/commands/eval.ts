@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { DatasetError } from '../../errors.js';
 import { colors, percent, printJson, renderTable, interactive } from '../output.js';
-import { parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
+import { MAX_THREADS, parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
 import type { BabbleOptions, EvalItem, EvalReport } from '../../model/evaluate.js';
 import type { DigitRecognizer } from '../../model/recognizer.js';
 
@@ -31,7 +31,7 @@ export function register(program: Command): void {
         model: opts.model,
         backend: parseBackend(opts.backend),
         threshold: parseThreshold(opts.threshold),
-        session: { intraOpNumThreads: parsePositiveInt('threads', opts.threads) },
+        session: { intraOpNumThreads: parsePositiveInt('--threads', opts.threads, MAX_THREADS) },
       });
       const items = onlySpeakers(await loadEvalSet(target, opts.split), opts.speakers);
       const babble = opts.babble === undefined ? undefined : await babbleOptions(recognizer, items, target, opts);

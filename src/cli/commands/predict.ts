@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { colors, ms, percent, printJson, renderTable } from '../output.js';
-import { parseBackend, parseThreshold } from '../options.js';
+import { parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
 
 export function register(program: Command): void {
   program
@@ -16,7 +16,7 @@ export function register(program: Command): void {
       const { DigitRecognizer } = await import('../../model/recognizer.js');
       const { topLabels } = await import('../../model/decision.js');
       const recognizer = await DigitRecognizer.load({ model: opts.model, backend: parseBackend(opts.backend), threshold: parseThreshold(opts.threshold) });
-      const top = Math.max(0, Number.parseInt(opts.top, 10) || 0);
+      const top = opts.top === '0' ? 0 : parsePositiveInt('--top', opts.top);
       const results = [];
       let failed = 0;
       for (const file of files) {

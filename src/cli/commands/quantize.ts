@@ -32,24 +32,20 @@ export function register(program: Command): void {
     .option('--no-depthwise', 'keep depthwise convolutions fp32')
     .option('--batch <n>', 'clips per calibration batch', '32')
     .action(async (input: string, opts: QuantizeCliOptions) => {
-      const [{ quantizeModel }, { parseModelMetadata }, { featureDimension }] = await Promise.all([
+      const [{ quantizeModel }, { parseModelMetadata }, { featureDimension }, { readModelBytes }] = await Promise.all([
         import('../../train/onnx/quantize.js'),
         import('../../model/read-metadata.js'),
         import('../../features/config.js'),
+        import('../../model/recognizer.js'),
       ]);
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(await readFile(input));
-      } catch (err) {
-        throw new ModelError(`cannot read model ${input}: ${(err as Error).message}`, { cause: err });
-      }
+      const { bytes } = await readModelBytes(input);
       const meta = parseModelMetadata(bytes, input);
       const frames = meta.featureConfig.numFrames;
       const dims = featureDimension(meta.featureConfig);
       if (!(frames > 0)) throw new ModelError(`${input} has a variable number of frames; calibration files need a fixed numFrames`);
       const kind = await stat(opts.calib).catch(() => null);
       if (!kind) throw new ModelError(`calibration data ${opts.calib} not found`);
-      const batch = Math.max(1, Number(opts.batch) | 0);
+      const batch = parsePositiveInt('--batch', opts.batch);
       let batches: { data: Float32Array; dims: number[] }[] = [];
       let clips = 0;
       if (opts.auto && !kind.isDirectory()) throw new ModelError('--auto needs --calib to be the FSDD recordings folder (it evaluates on clips too)');
@@ -65,7 +61,7 @@ export function register(program: Command): void {
         const backend = await loadFeatureBackend();
         // Clips as inference will see them: cut to their speech when the model was trained so.
         const cut = await speechCutter(meta.speechTrim, meta.featureConfig.sampleRate, backend.name);
-        const picked = pickCalibrationClips(found.clips, Math.max(1, Number(opts.clips) | 0));
+        const picked = pickCalibrationClips(found.clips, parsePositiveInt('--clips', opts.clips));
         batches = clipFeatureBatches(picked, meta.featureConfig, backend, batch, cut);
         clips = picked.length;
         if (opts.auto) {
