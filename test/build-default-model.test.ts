@@ -60,7 +60,7 @@ describe('scripts/build-default-model.ts', function () {
     });
   }
 
-  it('--novelty-gate builds the gated model, describes the gate in its card, fits it under 150 KB at rank 56, and refuses a second gate on top', async () => {
+  it('--novelty-gate builds the gated model, describes the gate in its card, costs ~10 KB at rank 56, and refuses a second gate on top', async () => {
     // A small synthetic set (CI has no synthetic cache): FSDD-named digit clips and noise as the "none" clips.
     const synth = path.join(work, 'synthetic');
     fs.mkdirSync(path.join(synth, 'digits'), { recursive: true });
@@ -79,8 +79,11 @@ describe('scripts/build-default-model.ts', function () {
     const card = JSON.parse(fs.readFileSync(path.join(out, 'default.card.json'), 'utf8'));
     assert.equal(card.training.novelty.quantile, 0.99);
     assert.equal(card.training.novelty.rank, 56);
+    // The gate alone once fitted the int8 default under 150 KB (149.7 KB); with the normalization
+    // targets both files now carry (7.3 KB) it no longer does: the gate is ~10 KB on top of the default.
     const bytes = fs.statSync(path.join(out, 'default.int8.onnx')).size;
-    assert.ok(bytes <= 150 * 1024, `the gated default.int8.onnx is ${(bytes / 1024).toFixed(1)} KB`);
+    const shipped = fs.statSync(path.join(MODELS, 'default.int8.onnx')).size;
+    assert.ok(bytes - shipped <= 10.5 * 1024, `the gated default.int8.onnx is ${(bytes / 1024).toFixed(1)} KB, ${((bytes - shipped) / 1024).toFixed(1)} KB more than the shipped one`);
     assert.deepEqual(card.training.novelty.fittedOn, { digits: 2 * (2700 + 10), none: 40 });
     assert.match(card.reproduce.at(-1), /--int4-min-weights 10000 .*--novelty-gate 0\.99 --novelty-rank 56/);
     assert.match(fs.readFileSync(path.join(out, 'default.card.md'), 'utf8'), /Novelty gate in the graph/);

@@ -118,7 +118,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       assert.ok(r.accuracy >= 0.9, String(r.accuracy));
       assert.deepEqual({ ...r.normAdaptation, protocol: undefined }, { every: 5, window: 10, adaptations: { jackson: Math.floor(r.n * (1 - r.falseReject) / 5) }, protocol: undefined });
       assert.equal(rec.normalizationClips, 0);
-      await assert.rejects(evaluate(rec, items, { adaptNorm: true, adaptVoice: true }), /evaluated alone/);
+      await assert.rejects(evaluate(rec, items, { adaptNorm: true, adaptVoice: true }), /one at a time/);
     } finally {
       await rec.dispose();
     }

@@ -118,7 +118,8 @@ export interface EvaluateOptions {
    * Adapt the model's normalization to each speaker as a live session would (NormAdapter): the
    * speaker's clips in a seeded random order, each recognised with the model as adapted on the
    * speaker's earlier clips (every `every` clips, on the last `window`), then observed unless silent or
-   * taken for "not a digit". No labels are used. Not with adaptVoice or babble.
+   * taken for "not a digit". No labels are used. With babble, the clips are mixed as without it (the
+   * same mixtures). Not with adaptVoice.
    */
   adaptNorm?: boolean | NormAdapterOptions;
   /** Seed of the clip order per speaker with adaptVoice (default 1). */
@@ -168,7 +169,7 @@ function readClip(path: string): Promise<Uint8Array> {
 /** Runs the recognizer over every item (batched, files read ahead) and tallies the report. */
 export async function evaluate(recognizer: DigitRecognizer, items: EvalItem[], options: EvaluateOptions = {}): Promise<EvalReport> {
   if (options.adaptNorm) {
-    if (options.babble || options.adaptVoice) throw new DatasetError('normalization adaptation is evaluated alone (not with babble or voice adaptation)');
+    if (options.adaptVoice) throw new DatasetError('normalization and voice adaptation are evaluated one at a time');
     return evaluateNormAdapted(recognizer, items, options);
   }
   if (options.adaptVoice) {
@@ -285,6 +286,17 @@ async function evaluateNormAdapted(recognizer: DigitRecognizer, items: EvalItem[
   const predictions: (Prediction | Error)[] = new Array(items.length);
   const adapter = new NormAdapter(recognizer, options.adaptNorm === true ? {} : (options.adaptNorm as NormAdapterOptions));
   const adaptations: Record<string, number> = {};
+  // With babble, every clip is mixed first, in item order: the same mixtures as the plain babble figure.
+  const mixed = new Map<number, AudioInput | Error>();
+  if (options.babble) {
+    const mix = babbleMixer(recognizer, options.babble);
+    for (const [i, it] of items.entries()) mixed.set(i, await readClip(it.path).then(mix, (e: Error) => e));
+  }
+  const input = async (i: number): Promise<AudioInput> => {
+    const m = mixed.get(i);
+    if (m instanceof Error) throw m;
+    return m ?? readClip(items[i].path);
+  };
   let done = 0;
   try {
     for (const [speaker, order] of speakerOrders(items, options.seed ?? 1)) {
@@ -292,10 +304,10 @@ async function evaluateNormAdapted(recognizer: DigitRecognizer, items: EvalItem[
       adaptations[speaker] = 0;
       for (const i of order) {
         try {
-          const bytes = await readClip(items[i].path);
-          const p = await recognizer.predict(bytes);
+          const clip = await input(i);
+          const p = await recognizer.predict(clip);
           predictions[i] = p;
-          if ((p.isDigit || p.rejectedBy === 'threshold') && adapter.observe(bytes)) {
+          if ((p.isDigit || p.rejectedBy === 'threshold') && adapter.observe(clip)) {
             await adapter.adapt();
             adaptations[speaker]++;
           }
@@ -309,7 +321,12 @@ async function evaluateNormAdapted(recognizer: DigitRecognizer, items: EvalItem[
     await adapter.reset();
   }
   const report = tally(items, predictions, (performance.now() - started) / 1000, recognizer);
-  return { ...report, normAdaptation: { every: adapter.every, window: adapter.window, adaptations, protocol: NORM_PROTOCOL } };
+  const { babble } = options;
+  return {
+    ...report,
+    ...(babble ? { babble: { snrDb: babble.snrDb, poolClips: babble.pool.length, seed: babble.seed ?? babbleSeed(babble.snrDb) } } : {}),
+    normAdaptation: { every: adapter.every, window: adapter.window, adaptations, protocol: NORM_PROTOCOL },
+  };
 }
 
 function tally(items: EvalItem[], predictions: (Prediction | Error)[], seconds: number, recognizer: DigitRecognizer): EvalReport {

@@ -47,7 +47,8 @@ export function register(program: Command): void {
     .option('--no-split', 'do not split segments that hold several digits')
     .option('--no-adapt-voice', "do not adapt to the speaker's voice (by default a voice shift is learnt from the digits heard, no labels: fewer errors on voices the model never heard)")
     .option('--adapt-voice', "adapt to the speaker's voice (the default, except with a personal model made by digits enroll)")
-    .option('--adapt-norm', "also adapt the model's normalization to the speaker: every 10 digits heard, on the last 50 (no labels; off by default)")
+    .option('--no-adapt-norm', "do not adapt the model's normalization to the speaker (by default it is adapted every 10 digits heard, on the last 50, no labels: fewer errors on voices the model never heard)")
+    .option('--adapt-norm', "adapt the model's normalization to the speaker (the default, except with a personal model made by digits enroll, or a model without normalization targets)")
     .option('--list-devices', 'list capture devices and exit')
     .action(async (opts: ListenOptions, command: Command) => {
       const stream = await import('../../stream/index.js');
@@ -89,6 +90,8 @@ export function register(program: Command): void {
       const recognizer = await DigitRecognizer.load({ model: opts.model, threshold });
       const enrolled = recognizer.info.enrollment !== null;
       const adaptVoice = opts.adaptVoice !== false && !(enrolled && command.getOptionValueSource('adaptVoice') === 'default');
+      // The same for the normalization; and a model without targets (older files) cannot adapt it unless asked (then the error says why).
+      const adaptNorm = opts.adaptNorm !== false && (command.getOptionValueSource('adaptNorm') !== 'default' || (!enrolled && recognizer.canAdaptNormalization));
       const listener = await stream.Listener.create({
         recognizer,
         threshold,
@@ -96,7 +99,7 @@ export function register(program: Command): void {
         stringPauseMs,
         split: opts.split === false ? false : undefined,
         adaptVoice,
-        adaptNorm: opts.adaptNorm === true,
+        adaptNorm,
         levelIntervalMs: opts.json ? 250 : 50,
         maxDurationMs: opts.duration === undefined ? undefined : parseNumberIn(opts.duration, '--duration', 0.01, 1e7)! * 1000,
       });
