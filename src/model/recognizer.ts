@@ -302,14 +302,14 @@ export class DigitRecognizer {
         await session.release();
       }
     });
-    this.useSession(await createSession(model, this.source, this.sessionOptions));
+    this.useSession(await warmSession(await createSession(model, this.source, this.sessionOptions), this.info));
     this.adaptedOn = clips.length;
   }
 
   /** Back to the model as loaded. */
   async resetNormalization(): Promise<void> {
     if (this.adaptedOn === 0) return;
-    this.useSession(await createSession(this.modelBytes, this.source, this.sessionOptions));
+    this.useSession(await warmSession(await createSession(this.modelBytes, this.source, this.sessionOptions), this.info));
     this.adaptedOn = 0;
   }
 
@@ -429,6 +429,14 @@ async function checkModelRuns(session: ort.InferenceSession, info: ModelMetadata
   if (out.length !== info.labels.length) throw new ModelError(`${source} returns ${out.length} values per clip, its metadata names ${info.labels.length} labels`);
   // Each a probability; not necessarily summing to 1 (a novelty gate moves the digits' share to "none" without renormalizing).
   if (!out.every(isProbability)) throw new ModelError(`${source} does not return probabilities (got ${Array.from(out.slice(0, 4), (p) => +p.toPrecision(3)).join(', ')}, ...)`);
+}
+
+/** A new session after one run on silence: its first run pays ORT's lazy set-up, which a digit should not. */
+async function warmSession(session: ort.InferenceSession, info: ModelMetadata): Promise<ort.InferenceSession> {
+  const frames = info.featureConfig.numFrames > 0 ? info.featureConfig.numFrames : 64;
+  const dims = featureDimension(info.featureConfig);
+  await session.run({ [MODEL_INPUT_NAME]: new ort.Tensor('float32', new Float32Array(frames * dims), [1, frames, dims]) }, [MODEL_OUTPUT_NAME]);
+  return session;
 }
 
 /** Reads/decodes any AudioInput to mono float PCM (validated; too-long input refused). */
