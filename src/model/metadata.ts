@@ -38,6 +38,8 @@ export const METADATA_KEYS = {
 export const OPTIONAL_METADATA_KEYS = {
   speechTrim: 'spoken_digits.speech_trim',
   enrollment: 'spoken_digits.enrollment',
+  /** Per conv output channel: mean and variance over the training clips (src/model/norm-adapt.ts). */
+  normTargets: 'spoken_digits.norm_targets',
 } as const;
 
 /** How clips are cut to their speech before features (see OPTIONAL_METADATA_KEYS.speechTrim). */

@@ -14,9 +14,10 @@
  * per-channel Mul + Add after each conv. No Node imports: the browser can use it too.
  */
 import { ModelError } from '../errors.js';
+import { OPTIONAL_METADATA_KEYS } from './metadata.js';
 import { type Graph, type GraphNode, type Initializer, type NameScope, type OnnxModel, decodeModel, encodeModel, graphNames, int, ints } from '../train/onnx/graph.js';
 
-export const NORM_TARGETS_KEY = 'spoken_digits.norm_targets';
+export const NORM_TARGETS_KEY = OPTIONAL_METADATA_KEYS.normTargets;
 
 /** Per conv output channel: mean and variance over the training clips. */
 export interface NormTargets {

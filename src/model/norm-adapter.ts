@@ -1,5 +1,11 @@
 import { AudioInputError } from '../errors.js';
-import type { AudioInput, DigitRecognizer } from './recognizer.js';
+import type { AudioInput } from './recognizer.js';
+
+/** What a NormAdapter adapts: DigitRecognizer (clips: any AudioInput), or WebRecognizer in a page (PCM pieces). */
+export interface NormAdaptable<Clip = AudioInput> {
+  adaptNormalization(clips: readonly Clip[]): Promise<void>;
+  resetNormalization(): Promise<void>;
+}
 
 export interface NormAdapterOptions {
   /** Adapt again after this many more observed clips (default 10). */
@@ -15,15 +21,15 @@ export interface NormAdapterOptions {
  * digit, or a digit the threshold turned down: a stranger's voice, which is what adapting is for).
  * Measured on FSDD leave-one-speaker-out folds, see the README ("Normalization adaptation").
  */
-export class NormAdapter {
+export class NormAdapter<Clip = AudioInput> {
   readonly every: number;
   readonly window: number;
-  private readonly recent: AudioInput[] = [];
+  private readonly recent: Clip[] = [];
   private sinceAdapted = 0;
   private observedTotal = 0;
 
   constructor(
-    readonly recognizer: DigitRecognizer,
+    readonly recognizer: NormAdaptable<Clip>,
     options: NormAdapterOptions = {},
   ) {
     this.every = options.every ?? 10;
@@ -38,7 +44,7 @@ export class NormAdapter {
   }
 
   /** Takes one clip of the speaker; true when an adaptation is due (call `adapt`). */
-  observe(clip: AudioInput): boolean {
+  observe(clip: Clip): boolean {
     this.recent.push(clip);
     if (this.recent.length > this.window) this.recent.shift();
     this.observedTotal++;

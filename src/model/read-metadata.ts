@@ -84,6 +84,8 @@ export interface ModelMetadata {
    * not. Its voiceShift is the shift recognizers hear every input at unless told otherwise.
    */
   enrollment: ({ voiceShift: number } & Record<string, unknown>) | null;
+  /** Whether the file carries normalization targets (speaker adaptation, src/model/norm-adapt.ts). */
+  normTargets: boolean;
   /** ONNX opset of the default domain. */
   opset: number;
 }
@@ -166,6 +168,7 @@ export function parseModelMetadata(bytes: Uint8Array, source = 'model'): ModelMe
     metrics: parseJson(METADATA_KEYS.metrics, get(METADATA_KEYS.metrics), source) as Record<string, unknown>,
     speechTrim,
     enrollment,
+    normTargets: props.has(OPTIONAL_METADATA_KEYS.normTargets),
     opset,
   };
 }

@@ -14,8 +14,7 @@ import { modelsDir } from './package-root.js';
 import { loadStreamCore } from '../stream/core.js';
 import { cutToSpeech, type SpeechExtentFinder } from '../stream/speech-cut.js';
 import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
-import { NORM_TARGETS_KEY, adaptNormalization } from './norm-adapt.js';
-import { decodeMetadataProps } from '../train/onnx/graph.js';
+import { adaptNormalization } from './norm-adapt.js';
 
 /** Audio in any of the forms the recognizer accepts. */
 export type AudioInput =
@@ -110,7 +109,6 @@ export class DigitRecognizer {
   private readonly runsOn = new Map<ort.InferenceSession, number>();
   private readonly retired = new Set<ort.InferenceSession>();
   private adaptedOn = 0;
-  private hasTargets: boolean | undefined;
   private readonly extractor: FeatureExtractor;
   /** Cuts clips to their speech for models trained on clips cut so (null: whole clips). */
   private readonly speechCore: SpeechExtentFinder | null;
@@ -315,8 +313,7 @@ export class DigitRecognizer {
 
   /** Whether the model carries normalization targets (metadata), which adaptNormalization needs. */
   get canAdaptNormalization(): boolean {
-    this.hasTargets ??= decodeMetadataProps(this.modelBytes)[NORM_TARGETS_KEY] !== undefined;
-    return this.hasTargets;
+    return this.info.normTargets;
   }
 
   /** How many clips the normalization in use was adapted on (0: the model as loaded). */

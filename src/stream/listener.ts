@@ -143,7 +143,7 @@ export class Listener extends EventEmitter {
       const { NormAdapter } = await import('../model/norm-adapter.js');
       const a = options.adaptNorm;
       if (a instanceof NormAdapter) {
-        if (a.recognizer !== recognizer) throw new SpokenDigitsError('ERR_ADAPT_NORM', "adaptNorm: the NormAdapter adapts another recognizer than this Listener's");
+        if ((a.recognizer as unknown) !== recognizer) throw new SpokenDigitsError('ERR_ADAPT_NORM', "adaptNorm: the NormAdapter adapts another recognizer than this Listener's");
         normAdapter = a;
       } else {
         if (!('adaptNormalization' in recognizer && 'canAdaptNormalization' in recognizer)) throw new SpokenDigitsError('ERR_ADAPT_NORM', 'adaptNorm needs a DigitRecognizer');

@@ -23,7 +23,7 @@ export class NormObserver {
   private adaptations = 0;
 
   constructor(
-    readonly adapter: NormAdapter,
+    readonly adapter: Pick<NormAdapter<{ samples: Float32Array; sampleRate: number }>, 'observe' | 'adapt' | 'observed' | 'window'>,
     private readonly onAdapt: (event: NormAdaptEvent) => void,
   ) {}
 

@@ -4,10 +4,12 @@ import { checkDecoderOptions, StreamDecoder, type DecoderEvents, type DecoderOpt
 import type { StreamCore } from '../stream/core.js';
 import { batchClassifier, type SegmentClassifier } from '../stream/segmenter.js';
 import { VoiceObserver, type VoiceShiftEvent } from '../stream/voice-observer.js';
+import { NormObserver, type NormAdaptEvent } from '../stream/norm-observer.js';
+import { NormAdapter, type NormAdapterOptions } from '../model/norm-adapter.js';
 import { EventIterators } from '../stream/event-iterator.js';
 import { VoiceAdapter, type VoiceAdapterOptions } from '../model/voice-adapt.js';
 import { Microphone, type MicrophoneOptions, type MicState } from './microphone.js';
-import { streamCore, WebRecognizer } from './recognizer.js';
+import { streamCore, WebRecognizer, type ClipInput } from './recognizer.js';
 
 export interface OverflowEvent {
   /** Frames of live audio dropped since the previous overflow event (at the rate they came at). */
@@ -23,6 +25,7 @@ export interface MicrophoneEvent {
 export interface WebListenerEvents extends DecoderEvents {
   overflow: OverflowEvent;
   voiceshift: VoiceShiftEvent;
+  normadapt: NormAdaptEvent;
   microphone: MicrophoneEvent;
   /** A timeline ended: `end()`, the microphone stopped or was lost, or the rate of pushed audio changed. */
   end: EndEvent;
@@ -39,6 +42,13 @@ export interface WebListenerOptions extends DecoderOptions {
    * the same WebRecognizer carries what it learnt from one WebListener to the next.
    */
   adaptVoice?: boolean | VoiceAdapterOptions | VoiceAdapter;
+  /**
+   * Adapt the model's normalization to the speaker as the session goes (NormAdapter, as
+   * `digits listen --adapt-norm`): every `every` digits (default 10) on the last `window` (50), in
+   * the next pause; `normadapt` events tell. Needs a model with normalization targets (the shipped
+   * ones have them). A NormAdapter over the same WebRecognizer carries a speaker from one WebListener to the next.
+   */
+  adaptNorm?: boolean | NormAdapterOptions | NormAdapter<ClipInput>;
   /**
    * Live audio (the microphone, or `push(..., { live: true })`) queued more than this far behind
    * the decoder (a slow device, a busy tab) is dropped and reported by `overflow`. Default 10 s.
@@ -93,6 +103,7 @@ export class WebListener {
   private closing: Promise<void> | undefined;
   private failure: Error | undefined;
   private readonly voice: VoiceObserver | null;
+  private readonly norm: NormObserver | null;
   private readonly classifier: SegmentClassifier;
   private readonly iterators = new EventIterators<WebListenerEvent>();
 
@@ -102,10 +113,12 @@ export class WebListener {
     private readonly core: StreamCore,
     private readonly opts: WebListenerOptions,
     adapter: VoiceAdapter | null,
+    normAdapter: NormAdapter<ClipInput> | null,
   ) {
     const threshold = opts.threshold ?? recognizer.info.rejection.threshold;
     this.classifier = batchClassifier((pieces) => recognizer.recognizePieces(pieces, threshold), () => threshold, () => recognizer.info.speechTrim ?? null);
     this.voice = adapter && new VoiceObserver(adapter, (e) => this.emit('voiceshift', e));
+    this.norm = normAdapter && new NormObserver(normAdapter, (e) => this.emit('normadapt', e));
     // The adapter's voice from the start (it may come from an earlier WebListener, or the recognizer may have served another user).
     adapter?.apply();
   }
@@ -126,7 +139,22 @@ export class WebListener {
       throw new SpokenDigitsError('ERR_ADAPT_VOICE', "adaptVoice: the VoiceAdapter adapts another recognizer than this WebListener's");
     }
     const adapter = !a ? null : a instanceof VoiceAdapter ? a : new VoiceAdapter(recognizer, a === true ? {} : a);
-    return new WebListener(recognizer, !given, core, options, adapter);
+    const n = options.adaptNorm;
+    let normAdapter: NormAdapter<ClipInput> | null = null;
+    if (n) {
+      const refuse = async (why: string) => {
+        if (!given) await recognizer.dispose();
+        throw new SpokenDigitsError('ERR_ADAPT_NORM', why);
+      };
+      if (n instanceof NormAdapter) {
+        if (n.recognizer !== recognizer) await refuse("adaptNorm: the NormAdapter adapts another recognizer than this WebListener's");
+        normAdapter = n;
+      } else {
+        if (!recognizer.canAdaptNormalization) await refuse(`adaptNorm: ${recognizer.url} has no normalization targets to adapt to`);
+        normAdapter = new NormAdapter<ClipInput>(recognizer, n === true ? {} : n);
+      }
+    }
+    return new WebListener(recognizer, !given, core, options, adapter, normAdapter);
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -199,7 +227,10 @@ export class WebListener {
       if (this.decoder && this.decoder.sampleRate !== sampleRate) await this.finishTimeline();
       const decoder = (this.decoder ??= this.newDecoder(sampleRate));
       await decoder.feed(block);
-      if (!decoder.inSegment) await this.voice?.flush();
+      if (!decoder.inSegment) {
+        await this.voice?.flush();
+        await this.norm?.flush();
+      }
     });
   }
 
@@ -225,6 +256,7 @@ export class WebListener {
     const decoder: StreamDecoder = new StreamDecoder(this.core, this.classifier, this.opts, rate, (type, event) => {
       this.emit(type, event as WebListenerEvents[typeof type]);
       this.voice?.take(decoder, type, event);
+      this.norm?.take(decoder, type, event);
     });
     return decoder;
   }
@@ -244,6 +276,7 @@ export class WebListener {
     // The decoder's state is unknown: nothing more is decoded, and what was queued is dropped.
     this.decoder = undefined;
     this.voice?.clear();
+    this.norm?.clear();
     this.backlogUs = 0;
     void this.stopMicrophone().catch(() => undefined);
     this.emit('error', this.failure);
@@ -256,6 +289,7 @@ export class WebListener {
     if (!d) return undefined;
     const summary = await d.finish();
     await this.voice?.flush();
+    await this.norm?.flush();
     this.emit('end', summary);
     return summary;
   }

@@ -4,7 +4,7 @@ import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from '../feature
 import { parseModelMetadata, type ModelMetadata } from '../model/read-metadata.js';
 import { decide, topLabels, type Decision } from '../model/decision.js';
 import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../model/metadata.js';
-import { BackendUnavailableError, ModelError } from '../errors.js';
+import { AudioInputError, BackendUnavailableError, ModelError } from '../errors.js';
 import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
 import { loadWasmStreamCore } from '../stream/wasm-core.js';
 import type { StreamCore } from '../stream/core.js';
@@ -68,6 +68,10 @@ export interface ClipInput {
  */
 export class WebRecognizer {
   private shift: number;
+  /** Runs in flight per session: a session replaced by another (adaptNormalization) is released once its runs end. */
+  private readonly runsOn = new Map<ort.InferenceSession, number>();
+  private readonly retired = new Set<ort.InferenceSession>();
+  private adaptedOn = 0;
 
   private constructor(
     readonly url: string,
@@ -75,7 +79,9 @@ export class WebRecognizer {
     readonly bytes: number,
     private readonly backend: FeatureBackend,
     private readonly extractor: FeatureExtractor,
-    private readonly session: ort.InferenceSession,
+    private session: ort.InferenceSession,
+    private readonly model: Uint8Array,
+    private readonly sessionOptions: ort.InferenceSession.SessionOptions,
   ) {
     this.shift = info.enrollment?.voiceShift ?? 1;
   }
@@ -89,9 +95,10 @@ export class WebRecognizer {
     const url = model instanceof Uint8Array || model instanceof ArrayBuffer ? '(model bytes)' : String(model);
     const [backend, bytes] = await Promise.all([featureBackend(), typeof model === 'string' || model instanceof URL ? fetchModel(url) : new Uint8Array(model)]);
     const info = parseModelMetadata(bytes, url);
+    const options: ort.InferenceSession.SessionOptions = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' };
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+      session = await ort.InferenceSession.create(bytes, options);
     } catch (err) {
       const message = (err as Error)?.message ?? String(err);
       // ORT's own .wasm could not be fetched or compiled (a wrong wasmPaths, a CSP without 'wasm-unsafe-eval'): not the model's fault.
@@ -105,7 +112,7 @@ export class WebRecognizer {
       throw new ModelError(`${url} has inputs [${session.inputNames}] and outputs [${session.outputNames}]; expected '${MODEL_INPUT_NAME}' -> '${MODEL_OUTPUT_NAME}'`);
     }
     const extractor = backend.createExtractor(info.featureConfig);
-    const r = new WebRecognizer(url, info, bytes.length, backend, extractor, session);
+    const r = new WebRecognizer(url, info, bytes.length, backend, extractor, session, bytes, options);
     try {
       // One warm-up run so the first spoken digit does not pay for ORT's lazy initialisation.
       await r.recognize(new Float32Array(info.featureConfig.sampleRate / 2), info.featureConfig.sampleRate, 0.5);
@@ -177,12 +184,9 @@ export class WebRecognizer {
     const audio = this.atModelRate(samples, sampleRate);
     const features = this.features(audio, shift);
     const t1 = performance.now();
-    const input = new ort.Tensor('float32', features.data, [1, features.frames, features.dims]);
-    const out = await this.session.run({ [MODEL_INPUT_NAME]: input });
-    const probabilities = out[MODEL_OUTPUT_NAME].data as Float32Array;
+    const probabilities = (await this.runModel([features], [MODEL_OUTPUT_NAME]))[MODEL_OUTPUT_NAME];
     const t2 = performance.now();
     const decision = decide(probabilities, this.info.labels, threshold);
-    input.dispose();
     return {
       ...decision,
       probabilities,
@@ -240,17 +244,72 @@ export class WebRecognizer {
   }
 
   /** The named outputs of one ORT run over stacked feature matrices of one shape. */
-  private async runModel(feats: readonly FeatureMatrix[], names: readonly string[]): Promise<Record<string, Float32Array>> {
+  private async runModel(feats: readonly FeatureMatrix[], names: readonly string[], session = this.session): Promise<Record<string, Float32Array>> {
     const { frames, dims } = feats[0];
     const data = new Float32Array(feats.length * frames * dims);
     feats.forEach((f, i) => data.set(f.data, i * frames * dims));
     const input = new ort.Tensor('float32', data, [feats.length, frames, dims]);
+    this.runsOn.set(session, (this.runsOn.get(session) ?? 0) + 1);
     try {
-      const out = await this.session.run({ [MODEL_INPUT_NAME]: input }, [...names]);
+      const out = await session.run({ [MODEL_INPUT_NAME]: input }, [...names]);
       return Object.fromEntries(names.map((n) => [n, out[n].data as Float32Array]));
     } finally {
       input.dispose();
+      const left = this.runsOn.get(session)! - 1;
+      if (left > 0) this.runsOn.set(session, left);
+      else {
+        this.runsOn.delete(session);
+        if (this.retired.delete(session)) void session.release().catch(() => undefined);
+      }
     }
+  }
+
+  /** Whether the model carries normalization targets, which adaptNormalization needs. */
+  get canAdaptNormalization(): boolean {
+    return this.info.normTargets;
+  }
+
+  /** How many clips the normalization in use was adapted on (0: the model as loaded). */
+  get normalizationClips(): number {
+    return this.adaptedOn;
+  }
+
+  /**
+   * DigitRecognizer.adaptNormalization in the page: the model's normalization adapted to the voice of
+   * `clips` (unlabeled pieces of one speaker, cut and heard as recognizePieces takes them; at least
+   * 2), used from then on. The graph code loads on first use.
+   */
+  async adaptNormalization(clips: readonly ClipInput[]): Promise<void> {
+    if (clips.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${clips.length}`);
+    const { adaptNormalization } = await import('../model/norm-adapt.js');
+    const feats = (await this.cutPieces([...clips])).map((c) => this.features(this.atModelRate(c.samples, c.sampleRate), c.shift ?? this.shift));
+    const { model } = await adaptNormalization(this.model, async (probe, names) => {
+      const session = await ort.InferenceSession.create(probe, this.sessionOptions);
+      try {
+        return await this.runModel(feats, names, session);
+      } finally {
+        await session.release();
+      }
+    });
+    await this.useModel(model);
+    this.adaptedOn = clips.length;
+  }
+
+  /** Back to the model as loaded. */
+  async resetNormalization(): Promise<void> {
+    if (this.adaptedOn === 0) return;
+    await this.useModel(this.model);
+    this.adaptedOn = 0;
+  }
+
+  /** A session of `bytes`, run once on silence, becomes the one in use; the old one is released when its runs end. */
+  private async useModel(bytes: Uint8Array): Promise<void> {
+    const next = await ort.InferenceSession.create(bytes, this.sessionOptions);
+    await this.runModel([this.features(new Float32Array(this.sampleRate / 2), 1)], [MODEL_OUTPUT_NAME], next);
+    const old = this.session;
+    this.session = next;
+    if (this.runsOn.get(old)) this.retired.add(old);
+    else await old.release();
   }
 
   /**

@@ -201,6 +201,39 @@ describe('WebListener (spoken-digits/web) in Node', function () {
     await failing.close();
   });
 
+  it('adaptNorm: the page adapts the normalization as DigitRecognizer does, between segments, and says so', async () => {
+    // Two copies of the string (20 digits): adapted after the 10th digit and the 20th.
+    const twice = new Float32Array(s.samples.length * 2 + 8000);
+    twice.set(s.samples, 0);
+    twice.set(s.samples, s.samples.length + 8000);
+    const l = await WebListener.create({ model: recognizer, adaptNorm: true });
+    const log = record(l);
+    const adapted: WebListenerEvents['normadapt'][] = [];
+    l.on('normadapt', (e) => adapted.push(e));
+    pushAll(l, twice, 8000);
+    await l.end();
+    assert.deepEqual(adapted.map((e) => e.clips), [10, 20]);
+    assert.equal(recognizer.normalizationClips, 20);
+    assert.equal(digitsOf(log), s.digits + s.digits);
+    await l.close();
+    // The same clips adapt the Node recognizer the same way: equal answers on a stranger-like voice after it.
+    const pieces = s.spans.map(([a, b]) => ({ samples: s.samples.slice(a, b), sampleRate: 8000 }));
+    const { DigitRecognizer } = await import('../../src/model/recognizer.js');
+    const node = await DigitRecognizer.load({ model: MODEL, threshold: 0 });
+    try {
+      await recognizer.adaptNormalization(pieces);
+      await node.adaptNormalization(pieces);
+      const web = await recognizer.recognizeBatch(await recognizer.cutPieces(pieces), 0);
+      const ours = await node.predictBatch(pieces);
+      web.forEach((w, i) => assert.ok(Math.max(...Array.from(w.probabilities, (p, k) => Math.abs(p - ours[i].probabilities[k]))) < 0.02, `piece ${i}`));
+    } finally {
+      await node.dispose();
+      await recognizer.resetNormalization();
+    }
+    assert.equal(recognizer.normalizationClips, 0);
+    await assert.rejects(recognizer.adaptNormalization(pieces.slice(0, 1)), /at least 2 clips/);
+  });
+
   it('adaptVoice: an adapter carried from one WebListener to the next applies its voice from the start', async () => {
     const adapter = new VoiceAdapter(recognizer);
     const first = await WebListener.create({ model: recognizer, adaptVoice: adapter });
