@@ -26,7 +26,7 @@ export function parseThreshold(value: string | undefined): number | undefined {
 
 export function parsePositiveInt(name: string, value: string, max = Number.MAX_SAFE_INTEGER): number {
   const n = decimal(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} '${value}' must be a whole number from 1 to ${max}`);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} '${value}' must be a positive integer${max < Number.MAX_SAFE_INTEGER ? ` (at most ${max})` : ''}`);
   return n;
 }
 

@@ -170,7 +170,7 @@ export class DigitRecognizer {
     if (options.voiceShift !== undefined) checkVoiceShift(options.voiceShift);
     for (const key of ['intraOpNumThreads', 'interOpNumThreads'] as const) {
       const n = options.session?.[key];
-      if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 64)) throw new ModelError(`session.${key} ${n} must be a whole number from 1 to 64`);
+      if (n !== undefined && !(Number.isInteger(n) && n >= 0 && n <= 64)) throw new ModelError(`session.${key} ${n} must be a whole number from 0 (ONNX Runtime's choice) to 64`);
     }
     const { bytes, source } = await readModelBytes(options.model);
     const info = parseModelMetadata(bytes, source);

@@ -353,7 +353,8 @@ describe('kiosk web app in headless Chromium', function () {
     await modelIs(mine);
     // Settings' model list names it too, and switches both ways.
     await page.click('#open-settings');
-    assert.equal(await page.inputValue('#set-model'), 'personal:');
+    // The dialog fills its lists (models, microphones) before it opens.
+    await page.waitForFunction(() => (document.getElementById('set-model') as HTMLSelectElement | null)?.value === 'personal:', undefined, { timeout: 10_000 });
     assert.match((await page.textContent('#set-model option[value="personal:"]')) ?? '', mine);
     await page.selectOption('#set-model', 'default.int8.onnx');
     await modelIs(shared);
