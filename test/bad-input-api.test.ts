@@ -104,6 +104,17 @@ describe('library API bad-input matrix', function () {
   describe('DigitRecognizer.predict / predictSamples', () => {
     it('missing file', () => rejectsWith(rec.predict(p.missing), SpokenDigitsError, /missing\.wav/));
     it('a named pipe is refused at once, not waited on', () => rejectsWith(rec.predict(p.fifo), AudioInputError, /not a regular file/));
+    it('calls with the wrong shapes: predictBatch(null), graphOutputs with no names, topK(-1), load with a NaN duration or a positive silence level', async () => {
+      await rejectsWith(rec.predictBatch(null as never), AudioInputError, /array of clips/);
+      await rejectsWith(rec.graphOutputs([clip], []), AudioInputError, /at least one output name/);
+      await rejectsWith(rec.topK(clip, -1), AudioInputError, /k -1/);
+      await rejectsWith(DigitRecognizer.load({ maxDurationSec: Number.NaN }), AudioInputError, /maxDurationSec NaN/);
+      await rejectsWith(DigitRecognizer.load({ silenceDb: 5 }), AudioInputError, /silenceDb 5/);
+      await rejectsWith(DigitRecognizer.load({ session: { intraOpNumThreads: 10_000 } }), ModelError, /intraOpNumThreads 10000/);
+      const once = await DigitRecognizer.load({ model: 'models/small.int8.onnx' });
+      await once.dispose();
+      await once.dispose();
+    });
     it('threshold set to NaN or 2 on a loaded recognizer', () => {
       assert.throws(() => (rec.threshold = Number.NaN), ModelError);
       assert.throws(() => (rec.threshold = 2), ModelError);
@@ -160,6 +171,11 @@ describe('library API bad-input matrix', function () {
     it('push at 0 Hz and at 1 GHz', async () => {
       await rejectsWith(async () => (await Listener.create({ recognizer: rec })).push(sine(800), 0), AudioInputError, /rate/);
       await rejectsWith(async () => (await Listener.create({ recognizer: rec })).push(sine(800), 1e9), AudioInputError, /rate/);
+    });
+    it('run() of something that is not an audio source', async () => {
+      const l = await Listener.create({ recognizer: rec });
+      await rejectsWith(l.run(null as never), AudioInputError, /AudioSource/);
+      await rejectsWith(l.run({} as never), AudioInputError, /AudioSource/);
     });
     it('push of something that is not PCM', async () => {
       const l = await Listener.create({ recognizer: rec, sampleRate: 8000 });

@@ -367,14 +367,14 @@ function checkDuration(info: WavInfo, options: DecodeOptions, where: string): vo
   if (info.durationSec > max) {
     throw new AudioInputError(
       `${where}: audio is ${info.durationSec.toFixed(1)} s long, over the ${max} s limit for whole-file decoding; ` +
-        'stream it (streamWavFile) or raise maxDurationSec',
+        'long recordings are for the streaming listener (digits listen --input FILE, or streamWavFile)',
     );
   }
   const maxFrames = options.maxFrames ?? DEFAULT_MAX_FRAMES;
   if (info.frames > maxFrames) {
     throw new AudioInputError(
       `${where}: audio has ${info.frames} samples per channel (${info.durationSec.toFixed(1)} s at ${info.sampleRate} Hz), over the ` +
-        `${maxFrames}-sample limit for whole-file decoding; stream it (streamWavFile) or raise maxFrames`,
+        `${maxFrames}-sample limit for whole-file decoding; long recordings are for the streaming listener (digits listen --input FILE, or streamWavFile)`,
     );
   }
 }

@@ -148,7 +148,7 @@ export const babbleSeed = (snrDb: number) => 2000 + snrDb;
  * at `snrDb`. Clips in the same order get the same mixtures here and in the model build's card figures.
  */
 export function babbleStream(babble: BabbleOptions): (samples: Float32Array) => Float32Array {
-  if (!Number.isFinite(babble.snrDb)) throw new DatasetError(`babble SNR ${babble.snrDb} dB must be a finite number`);
+  if (!(babble.snrDb >= -30 && babble.snrDb <= 60)) throw new DatasetError(`babble SNR ${babble.snrDb} dB must be from -30 to 60 dB`);
   if (babble.pool.length === 0) throw new DatasetError('babble needs a pool of other clips to mix from');
   const rng = new Rng(babble.seed ?? babbleSeed(babble.snrDb));
   const pool = { clips: babble.pool };

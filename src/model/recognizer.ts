@@ -168,6 +168,8 @@ export class DigitRecognizer {
       throw new ModelError(`threshold ${options.threshold} must be between 0 and 1`);
     }
     if (options.voiceShift !== undefined) checkVoiceShift(options.voiceShift);
+    if (options.maxDurationSec !== undefined && !(options.maxDurationSec > 0 && options.maxDurationSec <= 3600)) throw new AudioInputError(`maxDurationSec ${options.maxDurationSec} must be in (0, 3600]`);
+    if (options.silenceDb !== undefined && !(options.silenceDb >= -200 && options.silenceDb <= 0)) throw new AudioInputError(`silenceDb ${options.silenceDb} must be in -200..0 dBFS`);
     for (const key of ['intraOpNumThreads', 'interOpNumThreads'] as const) {
       const n = options.session?.[key];
       if (n !== undefined && !(Number.isInteger(n) && n >= 0 && n <= 64)) throw new ModelError(`session.${key} ${n} must be a whole number from 0 (ONNX Runtime's choice) to 64`);
@@ -210,12 +212,14 @@ export class DigitRecognizer {
 
   /** The k most probable labels for one clip, most probable first. */
   async topK(input: AudioInput, k: number): Promise<{ label: string; probability: number }[]> {
+    if (!(Number.isInteger(k) && k >= 1)) throw new AudioInputError(`topK: k ${k} must be a positive integer`);
     const { probabilities } = await this.predict(input);
     return topLabels(probabilities, this.labels, k);
   }
 
   /** Recognizes several clips with one ONNX Runtime run (much higher throughput than one by one). */
   async predictBatch(inputs: readonly AudioInput[]): Promise<Prediction[]> {
+    if (!Array.isArray(inputs)) throw new AudioInputError('predictBatch takes an array of clips');
     if (inputs.length === 0) return [];
     const started = performance.now();
     return this.predictDecoded(await this.decodeForModel(inputs), started);
@@ -268,6 +272,7 @@ export class DigitRecognizer {
    * graph's outputs. One row per input, one array per name, in the given orders.
    */
   async graphOutputs(inputs: readonly AudioInput[], names: readonly string[]): Promise<Float32Array[][]> {
+    if (!Array.isArray(inputs) || !Array.isArray(names) || names.length === 0) throw new AudioInputError('graphOutputs takes an array of clips and at least one output name');
     const missing = names.filter((n) => !this.session.outputNames.includes(n));
     if (missing.length) throw new ModelError(`${this.source} has no output ${missing.join(', ')} (has ${this.session.outputNames.join(', ')})`);
     if (inputs.length === 0) return [];

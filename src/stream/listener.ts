@@ -169,6 +169,8 @@ export class Listener extends EventEmitter {
   /** Processes a source until it ends (or `stop()`); resolves with a summary, rejects on source errors. */
   async run(source: AudioSource): Promise<EndEvent> {
     if (this.running) throw new SpokenDigitsError('ERR_LISTENER_BUSY', 'this Listener is already running; create another one');
+    if (!source || typeof source !== 'object' || !(Symbol.asyncIterator in source) || !(source.sampleRate > 0))
+      throw new AudioInputError('run() takes an AudioSource (openMicrophone, openFileSource, openReadableSource): an async iterable of blocks with a sampleRate');
     this.running = true;
     this.source = source;
     this.sourceIdle = true;
