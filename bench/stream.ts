@@ -195,7 +195,9 @@ if (falseHours > 0) {
   for (const w of words) pool.push(speak(w));
   for (const k of ['whitenoise', 'pinknoise', 'brownnoise'] as const) for (const g of [-35, -20, -10]) pool.push(noiseBurst(k, 0.3 + r() * 0.7, g));
   pool.push(melody(['C4', 'E4', 'G4', 'C5'], 0.25), melody(['A3', 'C4', 'E4'], 0.4, 'sine'), melody(['D4', 'F4', 'A4', 'D5'], 0.3, 'square'), melody(['G3', 'B3', 'D4'], 0.5));
-  const listener = await Listener.create({ recognizer, threshold, vad, split });
+  // --adapt-norm: the hour is one listener's session, its normalization adapted on whatever it takes for digits.
+  if (adaptNorm) await recognizer.resetNormalization();
+  const listener = await Listener.create({ recognizer, threshold, vad, split, adaptNorm: adaptNorm && new NormAdapter(recognizer) });
   let falseDigits = 0;
   let rejected = 0;
   const byKind = new Map<string, number>();

@@ -47,8 +47,7 @@ export function register(program: Command): void {
     .option('--no-split', 'do not split segments that hold several digits')
     .option('--no-adapt-voice', "do not adapt to the speaker's voice (by default a voice shift is learnt from the digits heard, no labels: fewer errors on voices the model never heard)")
     .option('--adapt-voice', "adapt to the speaker's voice (the default, except with a personal model made by digits enroll)")
-    .option('--no-adapt-norm', "do not adapt the model's normalization to the speaker (by default it is adapted every 10 digits heard, on the last 50, no labels: fewer errors on voices the model never heard)")
-    .option('--adapt-norm', "adapt the model's normalization to the speaker (the default, except with a personal model made by digits enroll, or a model without normalization targets)")
+    .option('--adapt-norm', "also adapt the model's normalization to the speaker, every 10 digits heard, on the last 50 (no labels): far fewer errors on voices the model never heard, but far more false digits when it mostly hears words that are not digits (off by default)")
     .option('--list-devices', 'list capture devices and exit')
     .action(async (opts: ListenOptions, command: Command) => {
       const stream = await import('../../stream/index.js');
@@ -90,8 +89,7 @@ export function register(program: Command): void {
       const recognizer = await DigitRecognizer.load({ model: opts.model, threshold });
       const enrolled = recognizer.info.enrollment !== null;
       const adaptVoice = opts.adaptVoice !== false && !(enrolled && command.getOptionValueSource('adaptVoice') === 'default');
-      // The same for the normalization; and a model without targets (older files) cannot adapt it unless asked (then the error says why).
-      const adaptNorm = opts.adaptNorm !== false && (command.getOptionValueSource('adaptNorm') !== 'default' || (!enrolled && recognizer.canAdaptNormalization));
+      const adaptNorm = opts.adaptNorm === true;
       const listener = await stream.Listener.create({
         recognizer,
         threshold,
