@@ -11,7 +11,8 @@
  * re-standardized with that batch's own statistics: each layer sees the layers before it already
  * adapted, as it will at inference (adapting all layers from the unadapted model's statistics at once
  * made things far worse: george's fold 88.6 -> 84.7%). The adapted model is the original with a
- * per-channel Mul + Add after each conv. No Node imports: the browser can use it too.
+ * per-channel scale and shift folded into each conv (applyNormalization). No Node imports: the
+ * browser can use it too.
  */
 import { ModelError } from '../errors.js';
 import { OPTIONAL_METADATA_KEYS } from './metadata.js';
@@ -208,7 +209,7 @@ function checkTargets(m: OnnxModel, t: NormTargets): GraphNode[] {
 /**
  * Adapts `model` (bytes with normalization targets) to the clips `run` feeds it: one batch run of a
  * graph in which every conv output is re-standardized with the batch's statistics, then the original
- * model with the resulting per-channel scale and shift after each conv. Returns the adapted bytes.
+ * model with the resulting per-channel scale and shift folded into each conv. Returns the adapted bytes.
  * At least 2 clips; 20-50 of the speaker's digits adapt about as well as 500 (see the README).
  */
 export async function adaptNormalization(model: Uint8Array, run: StatsRunner): Promise<{ model: Uint8Array; scale: Float32Array; shift: Float32Array }> {
