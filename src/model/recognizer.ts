@@ -15,6 +15,7 @@ import { loadStreamCore } from '../stream/core.js';
 import { cutToSpeech, type SpeechExtentFinder } from '../stream/speech-cut.js';
 import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
 import { adaptNormalization } from './norm-adapt.js';
+import { SessionSwap } from './session-swap.js';
 
 /** Audio in any of the forms the recognizer accepts. */
 export type AudioInput =
@@ -101,13 +102,10 @@ export class DigitRecognizer {
   private minConfidence = 0;
   private disposed = false;
   /** The session in use: the model's own, or one adapted to a speaker (adaptNormalization). */
-  private session: ort.InferenceSession;
+  private readonly sessions: SessionSwap<ort.InferenceSession>;
   /** The model file as loaded (what adaptNormalization starts from). */
   private readonly modelBytes: Uint8Array;
   private readonly sessionOptions: SessionOptions;
-  /** Runs in flight per session: a session replaced by another is released once its runs end. */
-  private readonly runsOn = new Map<ort.InferenceSession, number>();
-  private readonly retired = new Set<ort.InferenceSession>();
   private adaptedOn = 0;
   private readonly extractor: FeatureExtractor;
   /** Cuts clips to their speech for models trained on clips cut so (null: whole clips). */
@@ -128,7 +126,7 @@ export class DigitRecognizer {
     this.info = args.info;
     this.source = args.source;
     this.backend = args.backend;
-    this.session = args.session;
+    this.sessions = new SessionSwap(args.session);
     this.modelBytes = args.bytes;
     this.sessionOptions = args.options.session ?? {};
     this.extractor = args.backend.createExtractor(args.info.featureConfig);
@@ -273,8 +271,9 @@ export class DigitRecognizer {
    */
   async graphOutputs(inputs: readonly AudioInput[], names: readonly string[]): Promise<Float32Array[][]> {
     if (!Array.isArray(inputs) || !Array.isArray(names) || names.length === 0) throw new AudioInputError('graphOutputs takes an array of clips and at least one output name');
-    const missing = names.filter((n) => !this.session.outputNames.includes(n));
-    if (missing.length) throw new ModelError(`${this.source} has no output ${missing.join(', ')} (has ${this.session.outputNames.join(', ')})`);
+    const { outputNames } = this.sessions.current;
+    const missing = names.filter((n) => !outputNames.includes(n));
+    if (missing.length) throw new ModelError(`${this.source} has no output ${missing.join(', ')} (has ${outputNames.join(', ')})`);
     if (inputs.length === 0) return [];
     const { output } = await this.runModel(await this.decodeForModel(inputs), names);
     return inputs.map((_, i) =>
@@ -305,14 +304,14 @@ export class DigitRecognizer {
         await session.release();
       }
     });
-    this.useSession(await warmSession(await createSession(model, this.source, this.sessionOptions), this.info));
+    await this.sessions.replace(await warmSession(await createSession(model, this.source, this.sessionOptions), this.info));
     this.adaptedOn = clips.length;
   }
 
   /** Back to the model as loaded. */
   async resetNormalization(): Promise<void> {
     if (this.adaptedOn === 0) return;
-    this.useSession(await warmSession(await createSession(this.modelBytes, this.source, this.sessionOptions), this.info));
+    await this.sessions.replace(await warmSession(await createSession(this.modelBytes, this.source, this.sessionOptions), this.info));
     this.adaptedOn = 0;
   }
 
@@ -326,24 +325,12 @@ export class DigitRecognizer {
     return this.adaptedOn;
   }
 
-  /** Makes `next` the session in use; the old one is released when its runs end. */
-  private useSession(next: ort.InferenceSession): void {
-    const old = this.session;
-    this.session = next;
-    this.retire(old);
-  }
-
-  private retire(session: ort.InferenceSession): void {
-    if (this.runsOn.get(session)) this.retired.add(session);
-    else void session.release().catch(() => undefined);
-  }
-
   /** Releases the ONNX Runtime session and the feature extractor (once; a second call does nothing). */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     this.extractor.dispose();
-    await this.session.release();
+    await this.sessions.current.release();
   }
 
   private async predictDecoded(clips: DecodedClip[], started: number): Promise<Prediction[]> {
@@ -373,7 +360,7 @@ export class DigitRecognizer {
   }
 
   /** Features of the clips (at their voice shift) in one batch, and the model's named outputs for it. */
-  private async runModel(clips: DecodedClip[], names: readonly string[], session = this.session): Promise<{ output: ort.InferenceSession.OnnxValueMapType; featuresMs: number; modelMs: number }> {
+  private async runModel(clips: DecodedClip[], names: readonly string[], session = this.sessions.current): Promise<{ output: ort.InferenceSession.OnnxValueMapType; featuresMs: number; modelMs: number }> {
     const { numFrames } = this.info.featureConfig;
     const featuresStart = performance.now();
     const matrices = clips.map((clip) => {
@@ -388,18 +375,8 @@ export class DigitRecognizer {
     const batch = new Float32Array(clips.length * frames * dims);
     matrices.forEach((m, i) => batch.set(m.data, i * frames * dims));
     const modelStart = performance.now();
-    this.runsOn.set(session, (this.runsOn.get(session) ?? 0) + 1);
-    try {
-      const output = await session.run({ [MODEL_INPUT_NAME]: new ort.Tensor('float32', batch, [clips.length, frames, dims]) }, [...names]);
-      return { output, featuresMs, modelMs: performance.now() - modelStart };
-    } finally {
-      const left = this.runsOn.get(session)! - 1;
-      if (left > 0) this.runsOn.set(session, left);
-      else {
-        this.runsOn.delete(session);
-        if (this.retired.delete(session)) void session.release().catch(() => undefined);
-      }
-    }
+    const output = await this.sessions.run((s) => s.run({ [MODEL_INPUT_NAME]: new ort.Tensor('float32', batch, [clips.length, frames, dims]) }, [...names]), session);
+    return { output, featuresMs, modelMs: performance.now() - modelStart };
   }
 }
 
@@ -419,13 +396,11 @@ function checkLabels(labels: readonly string[], source: string): void {
  * ModelError rather than failing (or answering garbage) on every clip.
  */
 async function checkModelRuns(session: ort.InferenceSession, info: ModelMetadata, source: string): Promise<void> {
-  const frames = info.featureConfig.numFrames > 0 ? info.featureConfig.numFrames : 64;
-  const dims = featureDimension(info.featureConfig);
   let out: Float32Array;
   try {
-    const result = await session.run({ [MODEL_INPUT_NAME]: new ort.Tensor('float32', new Float32Array(frames * dims), [1, frames, dims]) }, [MODEL_OUTPUT_NAME]);
-    out = result[MODEL_OUTPUT_NAME].data as Float32Array;
+    out = await runOnSilence(session, info);
   } catch (err) {
+    const { frames, dims } = silenceShape(info);
     throw new ModelError(`${source} does not run on the [1, ${frames}, ${dims}] features its metadata describes: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
   if (out.length !== info.labels.length) throw new ModelError(`${source} returns ${out.length} values per clip, its metadata names ${info.labels.length} labels`);
@@ -435,10 +410,20 @@ async function checkModelRuns(session: ort.InferenceSession, info: ModelMetadata
 
 /** A new session after one run on silence: its first run pays ORT's lazy set-up, which a digit should not. */
 async function warmSession(session: ort.InferenceSession, info: ModelMetadata): Promise<ort.InferenceSession> {
-  const frames = info.featureConfig.numFrames > 0 ? info.featureConfig.numFrames : 64;
-  const dims = featureDimension(info.featureConfig);
-  await session.run({ [MODEL_INPUT_NAME]: new ort.Tensor('float32', new Float32Array(frames * dims), [1, frames, dims]) }, [MODEL_OUTPUT_NAME]);
+  await runOnSilence(session, info);
   return session;
+}
+
+/** The model input shape of one clip (a natural-length model gets 64 frames). */
+function silenceShape(info: ModelMetadata): { frames: number; dims: number } {
+  return { frames: info.featureConfig.numFrames > 0 ? info.featureConfig.numFrames : 64, dims: featureDimension(info.featureConfig) };
+}
+
+/** The model's probabilities for one clip of all-zero (normalized: average) features. */
+async function runOnSilence(session: ort.InferenceSession, info: ModelMetadata): Promise<Float32Array> {
+  const { frames, dims } = silenceShape(info);
+  const result = await session.run({ [MODEL_INPUT_NAME]: new ort.Tensor('float32', new Float32Array(frames * dims), [1, frames, dims]) }, [MODEL_OUTPUT_NAME]);
+  return result[MODEL_OUTPUT_NAME].data as Float32Array;
 }
 
 /** Reads/decodes any AudioInput to mono float PCM (validated; too-long input refused). */

@@ -11,6 +11,7 @@ import type { StreamCore } from '../stream/core.js';
 import type { SegmentPrediction } from '../stream/segmenter.js';
 import type { AudioInput } from '../model/recognizer.js';
 import { cutToSpeech } from '../stream/speech-cut.js';
+import { SessionSwap } from '../model/session-swap.js';
 
 // One thread unless the page chose otherwise before loading us: the models are tiny, worker start-up
 // would cost more than it saves, and threads need cross-origin isolation. ORT finds its .wasm next to
@@ -68,9 +69,8 @@ export interface ClipInput {
  */
 export class WebRecognizer {
   private shift: number;
-  /** Runs in flight per session: a session replaced by another (adaptNormalization) is released once its runs end. */
-  private readonly runsOn = new Map<ort.InferenceSession, number>();
-  private readonly retired = new Set<ort.InferenceSession>();
+  /** The session in use: the model's own, or one adapted to a speaker (adaptNormalization). */
+  private readonly sessions: SessionSwap<ort.InferenceSession>;
   private adaptedOn = 0;
 
   private constructor(
@@ -79,11 +79,12 @@ export class WebRecognizer {
     readonly bytes: number,
     private readonly backend: FeatureBackend,
     private readonly extractor: FeatureExtractor,
-    private session: ort.InferenceSession,
+    session: ort.InferenceSession,
     private readonly model: Uint8Array,
     private readonly sessionOptions: ort.InferenceSession.SessionOptions,
   ) {
     this.shift = info.enrollment?.voiceShift ?? 1;
+    this.sessions = new SessionSwap(session);
   }
 
   /**
@@ -244,23 +245,16 @@ export class WebRecognizer {
   }
 
   /** The named outputs of one ORT run over stacked feature matrices of one shape. */
-  private async runModel(feats: readonly FeatureMatrix[], names: readonly string[], session = this.session): Promise<Record<string, Float32Array>> {
+  private async runModel(feats: readonly FeatureMatrix[], names: readonly string[], session = this.sessions.current): Promise<Record<string, Float32Array>> {
     const { frames, dims } = feats[0];
     const data = new Float32Array(feats.length * frames * dims);
     feats.forEach((f, i) => data.set(f.data, i * frames * dims));
     const input = new ort.Tensor('float32', data, [feats.length, frames, dims]);
-    this.runsOn.set(session, (this.runsOn.get(session) ?? 0) + 1);
     try {
-      const out = await session.run({ [MODEL_INPUT_NAME]: input }, [...names]);
+      const out = await this.sessions.run((s) => s.run({ [MODEL_INPUT_NAME]: input }, [...names]), session);
       return Object.fromEntries(names.map((n) => [n, out[n].data as Float32Array]));
     } finally {
       input.dispose();
-      const left = this.runsOn.get(session)! - 1;
-      if (left > 0) this.runsOn.set(session, left);
-      else {
-        this.runsOn.delete(session);
-        if (this.retired.delete(session)) void session.release().catch(() => undefined);
-      }
     }
   }
 
@@ -306,10 +300,7 @@ export class WebRecognizer {
   private async useModel(bytes: Uint8Array): Promise<void> {
     const next = await ort.InferenceSession.create(bytes, this.sessionOptions);
     await this.runModel([this.features(new Float32Array(this.sampleRate / 2), 1)], [MODEL_OUTPUT_NAME], next);
-    const old = this.session;
-    this.session = next;
-    if (this.runsOn.get(old)) this.retired.add(old);
-    else await old.release();
+    await this.sessions.replace(next);
   }
 
   /**
@@ -318,8 +309,8 @@ export class WebRecognizer {
    * must be one of the graph's outputs. One row per clip, one array per name, in the given orders.
    */
   async graphOutputs(clips: readonly ClipInput[], names: readonly string[]): Promise<Float32Array[][]> {
-    const missing = names.filter((n) => !this.session.outputNames.includes(n));
-    if (missing.length) throw new ModelError(`${this.url} has no output ${missing.join(', ')} (has ${this.session.outputNames.join(', ')})`);
+    const missing = names.filter((n) => !this.sessions.current.outputNames.includes(n));
+    if (missing.length) throw new ModelError(`${this.url} has no output ${missing.join(', ')} (has ${this.sessions.current.outputNames.join(', ')})`);
     const rows: Float32Array[][] = [];
     for (const clip of await this.cutPieces([...clips])) {
       const out = await this.runModel([this.features(this.atModelRate(clip.samples, clip.sampleRate), clip.shift ?? this.shift)], names);
@@ -357,7 +348,7 @@ export class WebRecognizer {
   async dispose(): Promise<void> {
     this.extractor.dispose();
     this.melExtractor?.dispose();
-    await this.session.release();
+    await this.sessions.current.release();
   }
 }
 
