@@ -107,12 +107,12 @@ function statAxes(conv: GraphNode, withBatch: boolean): number[] {
   return withBatch ? [0, ...spatial] : spatial;
 }
 
-/** Points every use of `from` (nodes after `after`) at `to`. */
+/** Points every use of `from` at `to`, except in the nodes `skip` (those that compute `to` from it). */
 function rewire(g: Graph, from: string, to: string, skip: ReadonlySet<GraphNode>): void {
   for (const n of g.nodes) if (!skip.has(n)) n.inputs = n.inputs.map((i) => (i === from ? to : i));
 }
 
-/** Inserts nodes right after the producer of `value` (keeps the node list topological). */
+/** Inserts nodes right after `conv` (keeps the node list topological). */
 function insertAfter(g: Graph, conv: GraphNode, nodes: GraphNode[]): void {
   g.nodes.splice(g.nodes.indexOf(conv) + 1, 0, ...nodes);
 }
@@ -213,20 +213,17 @@ function checkTargets(m: OnnxModel, t: NormTargets): GraphNode[] {
  * At least 2 clips; 20-50 of the speaker's digits adapt about as well as 500 (see the README).
  */
 export async function adaptNormalization(model: Uint8Array, run: StatsRunner): Promise<{ model: Uint8Array; scale: Float32Array; shift: Float32Array }> {
-  const base = decodeModel(model);
-  const targets = parseNormTargets(base.metadata);
-  if (!targets) throw new ModelError(`the model has no normalization targets (metadata ${NORM_TARGETS_KEY}) to adapt to; models built since they were added carry them`);
-  checkTargets(base, targets);
-
-  // The batch-statistics graph.
+  // The batch-statistics graph, made from the model as decoded.
   const probe = decodeModel(model);
+  const targets = parseNormTargets(probe.metadata);
+  if (!targets) throw new ModelError(`the model has no normalization targets (metadata ${NORM_TARGETS_KEY}) to adapt to; models built since they were added carry them`);
+  const convs = checkTargets(probe, targets);
   const pg = probe.graph;
   const names = graphNames(pg);
-  const pconvs = new Map(convNodes(pg).map((c) => [c.outputs[0], c]));
   const statNames: { mean: string; variance: string }[] = [];
   let offset = 0;
-  for (const l of targets.layers) {
-    const conv = pconvs.get(l.name)!;
+  for (const [k, l] of targets.layers.entries()) {
+    const conv = convs[k];
     const y = l.name;
     const shape = [1, l.channels, ...statAxes(conv, false).map(() => 1)];
     const axes = ints(statAxes(conv, true));

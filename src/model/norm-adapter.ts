@@ -1,4 +1,4 @@
-import { AudioInputError } from '../errors.js';
+import { AudioInputError, SpokenDigitsError } from '../errors.js';
 import type { AudioInput } from './recognizer.js';
 
 /** What a NormAdapter adapts: DigitRecognizer (clips: any AudioInput), or WebRecognizer in a page (PCM pieces). */
@@ -74,4 +74,21 @@ export class NormAdapter<Clip = AudioInput> {
     this.observedTotal = 0;
     await this.recognizer.resetNormalization();
   }
+}
+
+/**
+ * The NormAdapter a listener's `adaptNorm` option asks for over its recognizer (Listener, WebListener):
+ * the one given, if it adapts this recognizer, or a new one with the given options. A
+ * SpokenDigitsError (ERR_ADAPT_NORM) when the recognizer cannot adapt its normalization; `model`
+ * names it in the message.
+ */
+export function normAdapterFor<Clip>(recognizer: object, option: true | NormAdapterOptions | NormAdapter<Clip>, listener: string, model: string): NormAdapter<Clip> {
+  if (option instanceof NormAdapter) {
+    if ((option.recognizer as unknown) !== recognizer) throw new SpokenDigitsError('ERR_ADAPT_NORM', `adaptNorm: the NormAdapter adapts another recognizer than this ${listener}'s`);
+    return option as NormAdapter<Clip>;
+  }
+  if (!('adaptNormalization' in recognizer && 'canAdaptNormalization' in recognizer)) throw new SpokenDigitsError('ERR_ADAPT_NORM', 'adaptNorm needs a DigitRecognizer');
+  const adaptable = recognizer as NormAdaptable<Clip> & { canAdaptNormalization: boolean };
+  if (!adaptable.canAdaptNormalization) throw new SpokenDigitsError('ERR_ADAPT_NORM', `adaptNorm: ${model} has no normalization targets to adapt to (scripts/add-norm-targets.ts adds them)`);
+  return new NormAdapter<Clip>(adaptable, option === true ? {} : option);
 }

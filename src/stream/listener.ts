@@ -8,7 +8,7 @@ import type { AudioSource } from './sources.js';
 import type { ShiftableRecognizer, VoiceAdapter, VoiceAdapterOptions } from '../model/voice-adapt.js';
 import { VoiceObserver, type VoiceShiftEvent } from './voice-observer.js';
 import { NormObserver, type NormAdaptEvent } from './norm-observer.js';
-import type { NormAdapter, NormAdapterOptions } from '../model/norm-adapter.js';
+import { normAdapterFor, type NormAdapter, type NormAdapterOptions } from '../model/norm-adapter.js';
 import type { DigitRecognizer } from '../model/recognizer.js';
 import { EventIterators } from './event-iterator.js';
 
@@ -140,17 +140,7 @@ export class Listener extends EventEmitter {
     }
     let normAdapter: NormAdapter | null = null;
     if (options.adaptNorm) {
-      const { NormAdapter } = await import('../model/norm-adapter.js');
-      const a = options.adaptNorm;
-      if (a instanceof NormAdapter) {
-        if ((a.recognizer as unknown) !== recognizer) throw new SpokenDigitsError('ERR_ADAPT_NORM', "adaptNorm: the NormAdapter adapts another recognizer than this Listener's");
-        normAdapter = a;
-      } else {
-        if (!('adaptNormalization' in recognizer && 'canAdaptNormalization' in recognizer)) throw new SpokenDigitsError('ERR_ADAPT_NORM', 'adaptNorm needs a DigitRecognizer');
-        const adaptable = recognizer as unknown as DigitRecognizer;
-        if (!adaptable.canAdaptNormalization) throw new SpokenDigitsError('ERR_ADAPT_NORM', `adaptNorm: ${adaptable.source} has no normalization targets to adapt to (scripts/add-norm-targets.ts adds them)`);
-        normAdapter = new NormAdapter(adaptable, a === true ? {} : a);
-      }
+      normAdapter = normAdapterFor(recognizer, options.adaptNorm, 'Listener', (recognizer as Partial<DigitRecognizer>).source ?? 'the model');
     }
     return new Listener(core, recognizer, options, adapter, normAdapter);
   }

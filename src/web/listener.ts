@@ -5,7 +5,7 @@ import type { StreamCore } from '../stream/core.js';
 import { batchClassifier, type SegmentClassifier } from '../stream/segmenter.js';
 import { VoiceObserver, type VoiceShiftEvent } from '../stream/voice-observer.js';
 import { NormObserver, type NormAdaptEvent } from '../stream/norm-observer.js';
-import { NormAdapter, type NormAdapterOptions } from '../model/norm-adapter.js';
+import { normAdapterFor, type NormAdapter, type NormAdapterOptions } from '../model/norm-adapter.js';
 import { EventIterators } from '../stream/event-iterator.js';
 import { VoiceAdapter, type VoiceAdapterOptions } from '../model/voice-adapt.js';
 import { Microphone, type MicrophoneOptions, type MicState } from './microphone.js';
@@ -142,16 +142,11 @@ export class WebListener {
     const n = options.adaptNorm;
     let normAdapter: NormAdapter<ClipInput> | null = null;
     if (n) {
-      const refuse = async (why: string) => {
+      try {
+        normAdapter = normAdapterFor<ClipInput>(recognizer, n, 'WebListener', recognizer.url);
+      } catch (err) {
         if (!given) await recognizer.dispose();
-        throw new SpokenDigitsError('ERR_ADAPT_NORM', why);
-      };
-      if (n instanceof NormAdapter) {
-        if (n.recognizer !== recognizer) await refuse("adaptNorm: the NormAdapter adapts another recognizer than this WebListener's");
-        normAdapter = n;
-      } else {
-        if (!recognizer.canAdaptNormalization) await refuse(`adaptNorm: ${recognizer.url} has no normalization targets to adapt to`);
-        normAdapter = new NormAdapter<ClipInput>(recognizer, n === true ? {} : n);
+        throw err;
       }
     }
     return new WebListener(recognizer, !given, core, options, adapter, normAdapter);
