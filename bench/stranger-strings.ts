@@ -5,7 +5,7 @@
  * strings figure bench/stream.ts gives for the shipped model is on its own training speakers' voices.
  *
  *   npx tsx bench/stranger-strings.ts --runs 'runs/loso-lm-{speaker},runs/loso-mfcc-{speaker}'
- *       [--strings 40] [--threshold 0.3648] [--split JSON] [--seed 2024] [--adapt-voice] [--adapt-norm] [--enroll N] [--json] [--help]
+ *       [--strings 40] [--threshold 0.3648] [--split JSON] [--seed 2024] [--adapt-voice] [--adapt-norm] [--norm-options JSON] [--enroll N] [--json] [--help]
  *
  * --runs: the members, comma-separated; each member's fold model is <member>/<speaker>/model.onnx
  * (`digits train --loso S --fold-models`), `{speaker}` in a member's path standing for the held-out
@@ -14,7 +14,8 @@
  * fold model's own is calibrated on the voices it trained on); --split: the Listener's split options,
  * as bench/stream.ts takes them; --adapt-voice: each speaker's Listener learns a voice shift as it goes
  * (bench/stream.ts --adapt-voice); --adapt-norm: the same for the model's normalization (NormAdapter), the
- * fold model's normalization targets measured first on its own training clips (the other five speakers); --enroll N: each fold model is first personalized to its speaker
+ * fold model's normalization targets measured first on its own training clips (the other five speakers), with
+ * --norm-options its NormAdapterOptions as JSON; --enroll N: each fold model is first personalized to its speaker
  * (`enrollSpeaker`, as `digits enroll`) with his N highest takes of each digit (takes 45-49 for N = 5;
  * the strings are made of his test takes 0-4, so none is both).
  */
@@ -39,6 +40,7 @@ const args = new BenchArgs(import.meta.url, {
   seed: { type: 'string' },
   'adapt-voice': { type: 'boolean' },
   'adapt-norm': { type: 'boolean' },
+  'norm-options': { type: 'string' },
   enroll: { type: 'string' },
   json: { type: 'boolean' },
 });
@@ -50,6 +52,8 @@ const seed = args.number('seed', 2024);
 const json = args.flag('json');
 const adaptVoice = args.flag('adapt-voice');
 const adaptNorm = args.flag('adapt-norm');
+// NormAdapterOptions for --adapt-norm, as JSON (bench/stream.ts --norm-options).
+const normOptions = args.string('norm-options');
 const enrollTakes = args.number('enroll', 0);
 if (!(Number.isInteger(enrollTakes) && enrollTakes >= 0 && enrollTakes <= 45)) args.fail(`--enroll ${enrollTakes} must be 0-45 takes per digit`);
 let threshold = args.number('threshold');
@@ -86,7 +90,7 @@ try {
     const bench = spawnSync(
       process.execPath,
       ['--import', 'tsx', 'bench/stream.ts', '--model', file, '--threshold', String(threshold), '--speakers', speaker, '--strings', String(nStrings), '--seed', String(seed),
-        '--false-hours', '0', '--soak-minutes', '0', '--idle-seconds', '0', '--json', ...(split ? ['--split', JSON.stringify(split)] : []), ...(adaptVoice ? ['--adapt-voice'] : []), ...(adaptNorm ? ['--adapt-norm'] : [])],
+        '--false-hours', '0', '--soak-minutes', '0', '--idle-seconds', '0', '--json', ...(split ? ['--split', JSON.stringify(split)] : []), ...(adaptVoice ? ['--adapt-voice'] : []), ...(adaptNorm ? ['--adapt-norm'] : []), ...(normOptions ? ['--norm-options', normOptions] : [])],
       { encoding: 'utf8', maxBuffer: 1 << 26 },
     );
     if (bench.status !== 0) throw new Error(`bench/stream.ts for ${speaker} failed:\n${bench.stderr}`);

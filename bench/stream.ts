@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/stream.ts [--strings 120] [--pauses 120-450] [--speakers a,b] [--false-hours 1] [--soak-minutes 60] [--idle-seconds 20]
  *                           [--rate 8000] [--model FILE] [--threshold T] [--vad JSON] [--hangover 120] [--split JSON] [--accept-whole 0.9]
- *                           [--adapt-voice] [--adapt-norm] [--seed 2024] [--repeat-words] [--idle-mic] [--json] [--help]
+ *                           [--adapt-voice] [--adapt-norm] [--norm-options JSON] [--mix-digits P] [--seed 2024] [--repeat-words] [--idle-mic] [--json] [--help]
  *
  * 1. Connected digits: FSDD test clips (takes 0-4) of one speaker joined into strings of 4-10 digits
  *    with 120-450 ms pauses (--pauses; e.g. 0-100 for digits run together; --speakers: only theirs, e.g.
@@ -21,6 +21,8 @@
  *    pauses to the requested length), per hour, and which words made them. Every occurrence of a word is
  *    spoken anew in a random one of the four voices at 130-189 words/min; --repeat-words gives each word
  *    one rendition that the hour repeats (the figure before 2026-12-04: a few renditions can make all of it).
+ *    --mix-digits P: a session of digits among the talk (what --adapt-norm must not adapt to words in):
+ *    each sound is with probability P a digit clip of the first --speakers instead, on top of the hour.
  * 4. Soak: RSS while a long stream (digit strings and silence) is pushed as fast as possible.
  * 5. Idle: CPU and RSS of `digits listen` on a real-time low-noise input (what listening to a quiet
  *    room costs; a live microphone adds the capture thread).
@@ -31,10 +33,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import { VoiceAdapter } from '../src/model/voice-adapt.js';
-import { NormAdapter } from '../src/model/norm-adapter.js';
+import { NormAdapter, type NormAdapterOptions } from '../src/model/norm-adapter.js';
 import { Listener, loadStreamCore, type SplitOptions } from '../src/stream/index.js';
 import { BENCH_WORDS } from './stream-words.js';
-import { concatFloat, editDistance, makeDigitString, melody, noiseBurst, rng, silence, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
+import { concatFloat, editDistance, fsddTestClips, makeDigitString, melody, noiseBurst, rng, silence, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
 import { monoWav } from '../test/fixtures/wav.js';
 import { BenchArgs } from './args.js';
 
@@ -43,6 +45,8 @@ const args = new BenchArgs(import.meta.url, {
   pauses: { type: 'string' },
   speakers: { type: 'string' },
   'false-hours': { type: 'string' },
+  'norm-options': { type: 'string' },
+  'mix-digits': { type: 'string' },
   'soak-minutes': { type: 'string' },
   'idle-seconds': { type: 'string' },
   'idle-mic': { type: 'boolean' },
@@ -62,6 +66,8 @@ const args = new BenchArgs(import.meta.url, {
 const json = args.flag('json');
 const nStrings = args.number('strings', 120);
 const falseHours = args.number('false-hours', 1);
+const mixDigits = args.number('mix-digits', 0);
+if (!(mixDigits >= 0 && mixDigits < 1)) args.fail(`--mix-digits takes a share 0..1 (below 1), got ${mixDigits}`);
 const freshWords = !args.flag('repeat-words');
 const soakMinutes = args.number('soak-minutes', 60);
 const idleSeconds = args.number('idle-seconds', 20);
@@ -95,11 +101,25 @@ const adapters = new Map<string, VoiceAdapter>();
 const adapterOf = (speaker: string) => adapters.get(speaker) ?? adapters.set(speaker, new VoiceAdapter(recognizer)).get(speaker)!;
 // --adapt-norm: the same for the model's normalization (NormAdapter), its adaptation put back on the
 // shared recognizer whenever the speaker changes.
+// --norm-options: NormAdapterOptions as JSON (e.g. '{"minDigitShare":0}' adapts on whatever it takes for digits).
+const normOptions = args.json<NormAdapterOptions>('norm-options') ?? {};
 const adaptNorm = args.flag('adapt-norm');
 const normAdapters = new Map<string, NormAdapter>();
-const normAdapterOf = (speaker: string) => normAdapters.get(speaker) ?? normAdapters.set(speaker, new NormAdapter(recognizer)).get(speaker)!;
+const normAdapterOf = (speaker: string) => normAdapters.get(speaker) ?? normAdapters.set(speaker, new NormAdapter(recognizer, normOptions)).get(speaker)!;
+// How often the normalization was adapted and dropped, and the outcomes of the speech segments.
+const normEvents = { adapted: 0, dropped: 0 };
+const countNorm = (listener: Listener) => listener.on('normadapt', (e) => (e.dropped ? normEvents.dropped++ : normEvents.adapted++));
+const outcomes = (listener: Listener) => {
+  const counts: Record<string, number> = { digit: 0 };
+  listener.on('digit', () => counts.digit++);
+  listener.on('rejected', (e) => (counts[e.reason] = (counts[e.reason] ?? 0) + 1));
+  return counts;
+};
+const addCounts = (into: Record<string, number>, from: Record<string, number>) => {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+};
 let normSpeaker = '';
-const results: Record<string, unknown> = { model: recognizer.source, threshold: threshold ?? recognizer.threshold, vad, split, adaptVoice, adaptNorm };
+const results: Record<string, unknown> = { model: recognizer.source, threshold: threshold ?? recognizer.threshold, vad, split, adaptVoice, adaptNorm, normOptions };
 
 // 1 + 2: strings, latency.
 {
@@ -109,6 +129,7 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
   let total = 0;
   let whole = 0;
   let countErrors = 0;
+  const stringOutcomes: Record<string, number> = {};
   const latency: number[] = [];
   const compute: number[] = [];
   const t0 = performance.now();
@@ -126,6 +147,8 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
       normSpeaker = speaker;
     }
     const listener = await Listener.create({ recognizer, threshold, vad, split, adaptVoice: adaptVoice && adapterOf(speaker), adaptNorm: adaptNorm && normAdapterOf(speaker) });
+    countNorm(listener);
+    const counts = outcomes(listener);
     let heard = '';
     let events = 0;
     const segments = new Set<number>();
@@ -147,6 +170,7 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
     const block = Math.round(streamRate / 5);
     for (let i = 0; i < x.length; i += block) listener.push(x.subarray(i, i + block), streamRate);
     await listener.end();
+    addCounts(stringOutcomes, counts);
     compute.push(...segments);
     const d = editDistance(digits, heard);
     errors += d;
@@ -163,6 +187,8 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
     digitErrorRate: +(errors / total).toFixed(4),
     wholeStringAccuracy: +(whole / nStrings).toFixed(4),
     segmentationErrors: countErrors,
+    outcomes: stringOutcomes,
+    ...(adaptNorm ? { normalization: { ...normEvents } } : {}),
     realTimeFactor: +((performance.now() - t0) / 1000 / audioSec).toFixed(4),
   };
   results.latency = {
@@ -187,6 +213,7 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
 // 3: false digit events on non-digit audio.
 if (falseHours > 0) {
   const r = rng(7);
+  const rm = rng(8); // the mixed-in digits draw from their own generator
   // Held out: the "none" class training words (scripts/synthesize-speakers.sh) must not include these.
   const words = BENCH_WORDS;
   const voices = ['en-us', 'en', 'en-us+f3', 'en+m3'];
@@ -197,17 +224,29 @@ if (falseHours > 0) {
   pool.push(melody(['C4', 'E4', 'G4', 'C5'], 0.25), melody(['A3', 'C4', 'E4'], 0.4, 'sine'), melody(['D4', 'F4', 'A4', 'D5'], 0.3, 'square'), melody(['G3', 'B3', 'D4'], 0.5));
   // --adapt-norm: the hour is one listener's session, its normalization adapted on whatever it takes for digits.
   if (adaptNorm) await recognizer.resetNormalization();
-  const listener = await Listener.create({ recognizer, threshold, vad, split, adaptNorm: adaptNorm && new NormAdapter(recognizer) });
+  // --mix-digits P: a session of digits and talk: each sound is, with probability P, one of the first
+  // --speakers' FSDD test clips (takes 0-4) instead; false digits are counted on the other sounds only.
+  const digitClips = mixDigits > 0 ? fsddTestClips().filter((c) => c.speaker === speakers[0]) : [];
+  const listener = await Listener.create({ recognizer, threshold, vad, split, adaptNorm: adaptNorm && new NormAdapter(recognizer, normOptions) });
+  normEvents.adapted = normEvents.dropped = 0;
+  countNorm(listener);
+  const counts = outcomes(listener);
   let falseDigits = 0;
   let rejected = 0;
+  const mixed = { clips: 0, heardRight: 0, heardWrong: 0 };
   const byKind = new Map<string, number>();
   // Which words made the false digits (with --repeat-words, a few renditions can make most of them).
   const byWord = new Map<string, number>();
-  const spans: { endMs: number; kind: string; word?: string }[] = [];
+  const spans: { endMs: number; kind: string; word?: string; digit?: number }[] = [];
   listener.on('digit', (e) => {
-    falseDigits++;
     const mid = (e.startMs + e.endMs) / 2;
     const span = spans.find((x) => x.endMs >= mid);
+    if (span?.kind === 'digit') {
+      if (e.digit === span.digit) mixed.heardRight++;
+      else mixed.heardWrong++;
+      return;
+    }
+    falseDigits++;
     byKind.set(span?.kind ?? 'unknown', (byKind.get(span?.kind ?? 'unknown') ?? 0) + 1);
     if (span?.word) byWord.set(span.word, (byWord.get(span.word) ?? 0) + 1);
   });
@@ -215,26 +254,33 @@ if (falseHours > 0) {
   const target = falseHours * 3600 * 8000;
   let fed = 0;
   let items = 0;
-  while (fed < target) {
+  let spokenFed = 0;
+  while (spokenFed < target) {
+    const clip = digitClips.length && rm() < mixDigits ? digitClips[Math.floor(rm() * digitClips.length)] : null;
     const idx = Math.floor(r() * pool.length);
     const gain = 10 ** ((-12 + r() * 12) / 20);
-    const item = (freshWords && idx < words.length ? speak(words[idx]) : pool[idx]).map((v) => v * gain);
+    const item = clip ? clip.samples : (freshWords && idx < words.length ? speak(words[idx]) : pool[idx]).map((v) => v * gain);
     const gap = silence(0.4 + r() * 1.2);
     for (let i = 0; i < gap.length; i++) gap[i] = 0.001 * (r() * 2 - 1);
     listener.push(concatFloat([item, gap]), 8000);
     fed += item.length + gap.length;
-    spans.push({ endMs: (fed / 8000) * 1000, kind: idx < words.length ? 'words' : idx < words.length + 9 ? 'noise' : 'melodies', word: words[idx] });
+    if (clip) mixed.clips++;
+    else spokenFed += item.length + gap.length;
+    spans.push(clip ? { endMs: (fed / 8000) * 1000, kind: 'digit', digit: clip.digit } : { endMs: (fed / 8000) * 1000, kind: idx < words.length ? 'words' : idx < words.length + 9 ? 'noise' : 'melodies', word: words[idx] });
     items++;
     if (items % 200 === 0) await listener.drained(); // keeps the queue (and memory) small
   }
   await listener.end();
   results.falseEvents = {
-    hoursOfAudio: +(fed / 8000 / 3600).toFixed(3),
-    sounds: items,
+    hoursOfAudio: +(spokenFed / 8000 / 3600).toFixed(3),
+    sounds: items - mixed.clips,
     falseDigits,
-    falseDigitsPerHour: +(falseDigits / (fed / 8000 / 3600)).toFixed(1),
+    falseDigitsPerHour: +(falseDigits / (spokenFed / 8000 / 3600)).toFixed(1),
+    ...(mixDigits > 0 ? { mixedDigits: { speaker: speakers[0], share: mixDigits, ...mixed } } : {}),
     words: freshWords ? 'every occurrence spoken anew' : 'one rendition of each word, repeated',
     rejected,
+    outcomes: counts,
+    ...(adaptNorm ? { normalization: { ...normEvents } } : {}),
     byKind: Object.fromEntries(byKind),
     byWord: Object.fromEntries([...byWord].sort((a, b) => b[1] - a[1])),
   };

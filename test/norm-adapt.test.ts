@@ -14,7 +14,7 @@ import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { quantizeModel } from '../src/train/onnx/quantize.js';
 import { Listener } from '../src/stream/index.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
-import { concatFloat, editDistance, silence } from './stream/fixtures.js';
+import { concatFloat, editDistance, silence, spokenWords } from './stream/fixtures.js';
 
 const INT8 = new Uint8Array(readFileSync('models/default.int8.onnx'));
 const SMALL = new Uint8Array(readFileSync('models/small.onnx'));
@@ -189,6 +189,76 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       assert.deepEqual(adapting.adapted, [10, 20]);
       assert.equal(rec.normalizationClips, 20);
       assert.ok(editDistance(adapting.heard, spoken) <= Math.max(1, editDistance(plain.heard, spoken)), `heard ${adapting.heard} (without adapting ${plain.heard}) for ${spoken}`);
+    } finally {
+      await rec.dispose();
+    }
+  });
+
+  it('NormAdapter adapts only while most speech heard lately was digits, and drops its adaptation when not', async () => {
+    const calls: string[] = [];
+    const fake = {
+      adaptNormalization: async (c: readonly number[]) => void calls.push(`adapt ${c.length}`),
+      resetNormalization: async () => void calls.push('reset'),
+    };
+    const a = new NormAdapter<number>(fake, { every: 2, window: 4, minDigitShare: 0.5, shareOf: 4 });
+    assert.equal(a.digitShare, 1);
+    // A digit, then a word: half the speech is digits, enough.
+    a.heard(true);
+    a.heard(false);
+    assert.equal(a.observe(1), false);
+    assert.equal(a.observe(2), true);
+    await a.adapt();
+    assert.ok(a.adapted && !a.dropDue);
+    // Two more words: one digit in the last four segments.
+    a.heard(false);
+    a.heard(false);
+    assert.equal(a.digitShare, 0.25);
+    assert.ok(a.dropDue);
+    // Clips taken for digits now do not adapt: they may be the words.
+    assert.equal(a.observe(3), false);
+    assert.equal(a.observe(4), false);
+    await a.drop();
+    assert.ok(!a.adapted && !a.dropDue && a.kept === 0);
+    // Digits again: it adapts once two clips are kept and the share is back.
+    for (let i = 0; i < 3; i++) a.heard(true);
+    assert.equal(a.digitShare, 0.75);
+    assert.equal(a.observe(5), false);
+    assert.equal(a.observe(6), true);
+    await a.adapt();
+    // A new speaker does not inherit the share; apply() puts back only an adaptation it holds.
+    await a.apply();
+    await a.reset();
+    assert.equal(a.digitShare, 1);
+    await a.apply();
+    assert.deepEqual(calls, ['adapt 2', 'reset', 'adapt 2', 'adapt 2', 'reset', 'reset']);
+    // Off: adapts on whatever it is given.
+    const off = new NormAdapter<number>(fake, { every: 2, minDigitShare: 0 });
+    for (let i = 0; i < 5; i++) off.heard(false);
+    off.observe(1);
+    assert.equal(off.observe(2), true);
+    assert.throws(() => new NormAdapter(fake, { minDigitShare: 1.5 }), AudioInputError);
+    assert.throws(() => new NormAdapter(fake, { shareOf: 0 }), AudioInputError);
+  });
+
+  it('a Listener that adapted on digits drops the adaptation when words follow, and does not adapt on them', async function () {
+    const rec = await DigitRecognizer.load({ model: INT8 });
+    try {
+      const theo = clips.filter((c) => c.speaker === 'theo' && c.take < 2);
+      const parts: Float32Array[] = [silence(0.5)];
+      for (const c of theo) parts.push((await readWavFile(c.path)).samples, silence(0.6));
+      const words = 'window garden yellow kitchen button paper morning basket candle river pocket orange jungle marble rocket ladder violin castle'.split(' ');
+      for (let round = 0; round < 2; round++) for (const w of words) parts.push(spokenWords(w, round ? 'en-us+f3' : 'en-us', 160), silence(0.6));
+      const listener = await Listener.create({ recognizer: rec, adaptNorm: true, sampleRate: 8000 });
+      const events: { dropped: boolean; clips: number }[] = [];
+      listener.on('normadapt', (e) => events.push({ dropped: e.dropped, clips: e.clips }));
+      listener.push(concatFloat(parts), 8000);
+      await listener.end();
+      assert.deepEqual(events, [
+        { dropped: false, clips: 10 },
+        { dropped: false, clips: 20 },
+        { dropped: true, clips: 0 },
+      ]);
+      assert.equal(rec.normalizationClips, 0);
     } finally {
       await rec.dispose();
     }

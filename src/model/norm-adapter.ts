@@ -12,6 +12,15 @@ export interface NormAdapterOptions {
   every?: number;
   /** Adapt on at most the last this many observed clips (default 50). */
   window?: number;
+  /**
+   * Adapt only while at least this share of the speech heard lately was taken for digits (`heard`),
+   * and drop the adaptation when the share falls below it: a session of digits, not conversation
+   * (default 0.5; 0 turns the check off). Without it, words taken for digits adapt the model toward
+   * words, and more words pass (see the README, "Normalization adaptation").
+   */
+  minDigitShare?: number;
+  /** The share is over this many of the latest speech segments (default 20). */
+  shareOf?: number;
 }
 
 /**
@@ -24,9 +33,14 @@ export interface NormAdapterOptions {
 export class NormAdapter<Clip = AudioInput> {
   readonly every: number;
   readonly window: number;
+  readonly minDigitShare: number;
+  readonly shareOf: number;
   private readonly recent: Clip[] = [];
+  /** The latest speech segments' outcomes (true: taken for a digit), at most `shareOf`. */
+  private readonly outcomes: boolean[] = [];
   private sinceAdapted = 0;
   private observedTotal = 0;
+  private isAdapted = false;
 
   constructor(
     readonly recognizer: NormAdaptable<Clip>,
@@ -34,13 +48,48 @@ export class NormAdapter<Clip = AudioInput> {
   ) {
     this.every = options.every ?? 10;
     this.window = options.window ?? 50;
+    this.minDigitShare = options.minDigitShare ?? 0.5;
+    this.shareOf = options.shareOf ?? 20;
     if (!(Number.isInteger(this.every) && this.every >= 2)) throw new AudioInputError(`normalization adaptation: every must be an integer >= 2, got ${options.every}`);
     if (!(Number.isInteger(this.window) && this.window >= this.every)) throw new AudioInputError(`normalization adaptation: window must be an integer >= every (${this.every}), got ${options.window}`);
+    if (!(this.minDigitShare >= 0 && this.minDigitShare <= 1)) throw new AudioInputError(`normalization adaptation: minDigitShare must be 0..1, got ${options.minDigitShare}`);
+    if (!(Number.isInteger(this.shareOf) && this.shareOf >= 1)) throw new AudioInputError(`normalization adaptation: shareOf must be an integer >= 1, got ${options.shareOf}`);
+  }
+
+  /** Whether the recognizer holds this adapter's adaptation (it adapted, and has not dropped it since). */
+  get adapted(): boolean {
+    return this.isAdapted;
+  }
+
+  /** The share of the latest speech segments (`heard`) taken for digits; 1 before any. */
+  get digitShare(): number {
+    return this.outcomes.length === 0 ? 1 : this.outcomes.filter(Boolean).length / this.outcomes.length;
+  }
+
+  /** Whether the speech heard lately is digits enough to adapt on (`minDigitShare`). */
+  private get inDigitSession(): boolean {
+    return this.digitShare >= this.minDigitShare;
+  }
+
+  /** One speech segment's outcome, whatever it was: taken for a digit or not (a word, a noise, a digit turned down). */
+  heard(digit: boolean): void {
+    this.outcomes.push(digit);
+    if (this.outcomes.length > this.shareOf) this.outcomes.shift();
+  }
+
+  /** The adaptation should be dropped (call `drop`): the speech heard lately is mostly not digits. */
+  get dropDue(): boolean {
+    return this.isAdapted && !this.inDigitSession;
   }
 
   /** Clips observed since the last reset. */
   get observed(): number {
     return this.observedTotal;
+  }
+
+  /** Clips kept to adapt on: the last `window` observed, none since a drop. */
+  get kept(): number {
+    return this.recent.length;
   }
 
   /** Takes one clip of the speaker; true when an adaptation is due (call `adapt`). */
@@ -49,13 +98,26 @@ export class NormAdapter<Clip = AudioInput> {
     if (this.recent.length > this.window) this.recent.shift();
     this.observedTotal++;
     this.sinceAdapted++;
-    return this.sinceAdapted >= this.every;
+    return this.sinceAdapted >= this.every && this.inDigitSession;
   }
 
   /** Adapts the recognizer on the clips kept (the last `window`). */
   async adapt(): Promise<void> {
     this.sinceAdapted = 0;
     await this.recognizer.adaptNormalization(this.recent);
+    this.isAdapted = true;
+  }
+
+  /**
+   * Drops the adaptation and the clips kept (the speech lately was mostly not digits, so they may
+   * be words): the recognizer back to its model as loaded. The outcomes heard stay, so it adapts
+   * again only once digits dominate again.
+   */
+  async drop(): Promise<void> {
+    this.recent.length = 0;
+    this.sinceAdapted = 0;
+    this.isAdapted = false;
+    await this.recognizer.resetNormalization();
   }
 
   /**
@@ -63,16 +125,15 @@ export class NormAdapter<Clip = AudioInput> {
    * recognizer: the last adapter to adapt owns it): adapted again on the clips kept, if it adapted before.
    */
   async apply(): Promise<void> {
-    if (this.observedTotal >= this.every) await this.recognizer.adaptNormalization(this.recent);
+    if (this.isAdapted) await this.recognizer.adaptNormalization(this.recent);
     else await this.recognizer.resetNormalization();
   }
 
-  /** Forgets the speaker: no clips, and the recognizer back to its model as loaded. */
+  /** Forgets the speaker: no clips, no outcomes, and the recognizer back to its model as loaded. */
   async reset(): Promise<void> {
-    this.recent.length = 0;
-    this.sinceAdapted = 0;
+    this.outcomes.length = 0;
     this.observedTotal = 0;
-    await this.recognizer.resetNormalization();
+    await this.drop();
   }
 }
 

@@ -157,7 +157,9 @@ export function register(program: Command): void {
         print(`${pc.bold('string:')} ${pc.bold(pc.cyan(e.digits))}`);
       });
       listener.on('voiceshift', (e) => print(pc.dim(`  ~  voice adapted: heard at x${e.factor.toFixed(2)} (from ${e.utterances} utterances)`)));
-      listener.on('normadapt', (e) => print(pc.dim(`  ~  normalization adapted to this voice (${e.clips} digits, ${e.computeMs.toFixed(0)} ms)`)));
+      listener.on('normadapt', (e) =>
+        print(pc.dim(e.dropped ? `  ~  normalization adaptation dropped: mostly not digits lately (${Math.round(100 * e.digitShare)}% digits)` : `  ~  normalization adapted to this voice (${e.clips} digits, ${e.computeMs.toFixed(0)} ms)`)),
+      );
       listener.on('overflow', (e) => print(pc.red(`  ! capture overflow: ${e.droppedFrames} frames dropped (${e.totalDroppedFrames} in total)`)));
       const summary = await listener.run(source);
       if (tty) out.write('\r\x1b[2K');
