@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { readWavFile } from '../src/audio/index.js';
 import { voiceShift } from '../src/audio/voice-shift.js';
 import { listFsddClips, officialSplit } from '../src/data/index.js';
@@ -14,6 +17,7 @@ import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { quantizeModel } from '../src/train/onnx/quantize.js';
 import { Listener } from '../src/stream/index.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
+import { monoWav } from './fixtures/wav.js';
 import { concatFloat, editDistance, silence, spokenWords } from './stream/fixtures.js';
 
 const INT8 = new Uint8Array(readFileSync('models/default.int8.onnx'));
@@ -261,6 +265,32 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       assert.equal(rec.normalizationClips, 0);
     } finally {
       await rec.dispose();
+    }
+  });
+
+  it('digits listen adapts the normalization by default when the model has targets; --no-adapt-norm, or a model without them, does not', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'sd-norm-cli-'));
+    try {
+      const theo = clips.filter((c) => c.speaker === 'theo' && c.take < 2);
+      const parts: Float32Array[] = [silence(0.5)];
+      for (const c of theo) parts.push((await readWavFile(c.path)).samples, silence(0.6));
+      const wav = join(work, 'theo.wav');
+      writeFileSync(wav, monoWav(concatFloat(parts), 8000));
+      const bare = join(work, 'bare.onnx');
+      writeFileSync(bare, withoutTargets(SMALL));
+      const cli = (...more: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'listen', '--input', wav, '--json', ...more], { encoding: 'utf8' });
+      const adaptations = (r: ReturnType<typeof cli>) => {
+        assert.equal(r.status, 0, r.stderr);
+        return r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'normadapt');
+      };
+      assert.deepEqual(adaptations(cli()).map((e) => [e.dropped, e.clips]), [[false, 10], [false, 20]]);
+      assert.equal(adaptations(cli('--no-adapt-norm')).length, 0);
+      assert.equal(adaptations(cli('--model', bare)).length, 0);
+      const asked = cli('--model', bare, '--adapt-norm');
+      assert.notEqual(asked.status, 0);
+      assert.match(asked.stderr, /no normalization targets/);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
     }
   });
 });

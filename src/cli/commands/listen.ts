@@ -47,7 +47,8 @@ export function register(program: Command): void {
     .option('--no-split', 'do not split segments that hold several digits')
     .option('--no-adapt-voice', "do not adapt to the speaker's voice (by default a voice shift is learnt from the digits heard, no labels: fewer errors on voices the model never heard)")
     .option('--adapt-voice', "adapt to the speaker's voice (the default, except with a personal model made by digits enroll)")
-    .option('--adapt-norm', "also adapt the model's normalization to the speaker, every 10 digits heard, on the last 50 (no labels): far fewer errors on voices the model never heard, but far more false digits when it mostly hears words that are not digits (off by default)")
+    .option('--no-adapt-norm', "do not adapt the model's normalization to the speaker (by default it is adapted every 10 digits heard, on the last 50, no labels, while most speech heard lately is digits: far fewer errors on voices the model never heard)")
+    .option('--adapt-norm', "adapt the model's normalization to the speaker (the default, except with a personal model made by digits enroll or a model without normalization targets)")
     .option('--list-devices', 'list capture devices and exit')
     .action(async (opts: ListenOptions, command: Command) => {
       const stream = await import('../../stream/index.js');
@@ -84,12 +85,13 @@ export function register(program: Command): void {
         source = await stream.openMicrophone(parseMicrophoneOptions(opts));
       }
       // A personal model (digits enroll) already hears its speaker at the shift it was enrolled at:
-      // an adapter would start over from no shift, so it runs only when asked for.
+      // an adapter would start over from no shift, so the adapters run only when asked for. A model
+      // without normalization targets cannot adapt its normalization: asked for, that is an error.
       const { DigitRecognizer } = await import('../../model/recognizer.js');
       const recognizer = await DigitRecognizer.load({ model: opts.model, threshold });
       const enrolled = recognizer.info.enrollment !== null;
       const adaptVoice = opts.adaptVoice !== false && !(enrolled && command.getOptionValueSource('adaptVoice') === 'default');
-      const adaptNorm = opts.adaptNorm === true;
+      const adaptNorm = opts.adaptNorm !== false && (command.getOptionValueSource('adaptNorm') !== 'default' || (!enrolled && recognizer.canAdaptNormalization));
       const listener = await stream.Listener.create({
         recognizer,
         threshold,
