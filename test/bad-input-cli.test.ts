@@ -165,6 +165,8 @@ const cases: Case[] = [
   ['listen: model is a WAV', ['listen', '--input', clip, '--model', f.notOnnx, '--json'], /ONNX|clip\.onnx/],
   ['listen: sensitivity 5', ['listen', '--input', clip, '--sensitivity', '5'], /sensitivity/],
   ['listen: an empty sensitivity (not 0)', ['listen', '--input', clip, '--sensitivity', ''], /sensitivity/],
+  ['listen: one byte on stdin (less than a sample)', ['listen', '--input', '-', '--rate', '8000', '--json'], /closed after 1 byte, less than one s16le frame/, { stdin: Buffer.from('x') }],
+  ['listen: a WAV on stdin with another --rate', ['listen', '--input', '-', '--rate', '16000', '--json'], /WAV on stdin is 8000 Hz, not the 16000 Hz asked for/, { stdin: readFileSync(clip) }],
   ['listen: a named pipe, refused at once', ['listen', '--input', f.fifo, '--json'], /not a regular file/],
   ['listen: a 4 kHz file (below what the endpointer takes)', ['listen', '--input', f.lowRateWav, '--json'], /6800-192000 Hz/],
   ['enroll: --out a link to the base model', ['enroll', '--counting', clip, '-m', f.modelLink.replace('link', 'base'), '--out', f.modelLink], /is the model being personalized/],
@@ -184,7 +186,8 @@ describe('CLI bad-input matrix: one line, non-zero exit, no stack trace', functi
     it(name, async () => {
       const r = await digits(args, options.stdin);
       assert.ok(!r.timedOut, `hung (killed after 30 s); stderr so far:\n${r.stderr}`);
-      assert.ok(r.code !== 0 && r.code !== null, `exit code ${r.code}; stdout:\n${r.stdout.slice(0, 500)}\nstderr:\n${r.stderr}`);
+      // 2: what the user can fix (src/cli/run.ts); 1 would be a failure of ours.
+      assert.equal(r.code, 2, `exit code ${r.code}; stdout:\n${r.stdout.slice(0, 500)}\nstderr:\n${r.stderr}`);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'stack trace without --verbose');
       const lines = ourLines(r.stderr);
       if (options.where === 'row') {
@@ -203,5 +206,14 @@ describe('CLI bad-input matrix: one line, non-zero exit, no stack trace', functi
     const r = await digits(['predict', '--verbose', '-m', f.emptyOnnx, clip]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /\n\s+at /);
+  });
+
+  it('usage errors exit 2 as bad input does (commander would exit 1); help and the version exit 0', async () => {
+    for (const args of [['listen', '--bogus'], ['no-such-command'], ['predict'], ['listen', '--threshold']]) {
+      const r = await digits(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: exit code ${r.code}\n${r.stderr}`);
+      assert.match(r.stderr, /error: /, args.join(' '));
+    }
+    for (const args of [['--help'], ['listen', '--help'], ['--version']]) assert.equal((await digits(args)).code, 0, args.join(' '));
   });
 });

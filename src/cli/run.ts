@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import { SpokenDigitsError } from '../errors.js';
 
 export interface CommandModule {
@@ -7,7 +7,9 @@ export interface CommandModule {
 
 /**
  * Registers only the command being run (lazy imports keep start-up fast), parses, and turns
- * errors into one line and a non-zero exit; stack traces only with --verbose.
+ * errors into one line and a non-zero exit; stack traces only with --verbose. Exit codes: 2 for
+ * what the user can fix (a typed SpokenDigitsError: bad input, a missing file or model; or a usage
+ * error commander reports: an unknown option or command, a missing argument), 1 for anything else.
  */
 export async function runCli(
   program: Command,
@@ -16,14 +18,22 @@ export async function runCli(
 ): Promise<void> {
   const verbose = argv.includes('--verbose');
   const wanted = argv.slice(2).find((a) => !a.startsWith('-'));
+  // Commander's usage errors throw instead of exiting with its code 1; it has printed them already.
+  program.exitOverride();
   try {
     const names = wanted && commands[wanted] ? [wanted] : Object.keys(commands);
     for (const name of names) (await commands[name]()).register(program);
     await program.parseAsync(argv);
   } catch (err) {
+    // Commander has printed its own usage errors; an InvalidArgumentError from our option checks
+    // (src/cli/options.ts) in a command's action it has not.
+    if (err instanceof CommanderError && !(err instanceof InvalidArgumentError)) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`digits: ${message}\n`);
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-    process.exitCode = err instanceof SpokenDigitsError ? 2 : 1;
+    process.exitCode = err instanceof SpokenDigitsError || err instanceof InvalidArgumentError ? 2 : 1;
   }
 }

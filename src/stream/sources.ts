@@ -160,6 +160,10 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
       parts.push(b);
     }
     const decoded = decodeWav(Buffer.concat(parts), { maxDurationSec: options.maxWavSeconds ?? 600 });
+    // A WAV says its own rate; a different one asked for is a mistake somewhere, not something to pick from.
+    if (options.sampleRate !== undefined && options.sampleRate !== decoded.sampleRate) {
+      throw new AudioInputError(`the WAV on ${what} is ${decoded.sampleRate} Hz, not the ${options.sampleRate} Hz asked for (--rate is for raw PCM; a WAV needs none)`);
+    }
     const block = Math.max(1, Math.round(decoded.sampleRate / 2));
     return {
       kind,
@@ -179,6 +183,7 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
   const bytesPerFrame = (encoding === 's16le' ? 2 : 4) * channels;
   let carry: Buffer = Buffer.alloc(0);
   let badFloats = 0;
+  let framesDecoded = 0;
   const decode = (chunk: Buffer): Float32Array => {
     const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
     const frames = Math.floor(buf.length / bytesPerFrame);
@@ -208,6 +213,7 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
       throw new AudioInputError(`${what} carries NaN/Inf floats: it is not f32le PCM`);
     }
     badFloats = 0;
+    framesDecoded += frames;
     return out;
   };
   const rate = options.sampleRate;
@@ -227,6 +233,7 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
         const block = decode(toBuf(r.value));
         if (block.length) yield block;
       }
+      if (!closed && framesDecoded === 0) throw new AudioInputError(`${what} closed after ${carry.length} byte${carry.length === 1 ? '' : 's'}, less than one ${encoding} frame (${bytesPerFrame} bytes): no audio`);
     },
   };
 }
