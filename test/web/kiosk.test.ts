@@ -9,6 +9,8 @@ import { readWavFile } from '../../src/audio/index.js';
 import { voiceShift } from '../../src/audio/voice-shift.js';
 import { monoWav } from '../fixtures/wav.js';
 import { editDistance } from '../stream/fixtures.js';
+import { NORM_TARGETS_KEY } from '../../src/model/norm-adapt.js';
+import { decodeModel, encodeModel } from '../../src/train/onnx/graph.js';
 import { ARTIFACTS, AUTO_LISTEN_LEAD, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, micWavSpans, diagnoseStream, packagedWebDist, probe, waitReady, waitResults, type Probe } from './harness.js';
 
 /*
@@ -129,8 +131,9 @@ describe('kiosk web app in headless Chromium', function () {
     assert.equal(final.results.length, seq.length, diagnosis);
     // The same strings as `digits listen` would close (a pause of 1 s ends one): every digit is in one.
     assert.equal(final.strings.join(''), expected, `strings ${JSON.stringify(final.strings)}`);
-    // Speaker adaptation is opt-in: without it the page never shifts a voice.
+    // Speaker adaptation is opt-in: without it the page never shifts a voice nor adapts the model.
     assert.deepEqual(final.voice, { adapting: false, factor: 1, utterances: 0 });
+    assert.deepEqual(final.norm, { adapting: false, available: true, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1 });
     assert.deepEqual(consoleErrors, []);
     metrics.continuous = {
       expected,
@@ -304,6 +307,97 @@ describe('kiosk web app in headless Chromium', function () {
     assert.deepEqual(p.errors, []);
     assert.deepEqual(consoleErrors, []);
     await browser.close();
+  });
+
+  it('continuous mode with adaptnorm=1 adapts the normalization after 10 digits; another model or "Forget this voice" starts again; a model without targets cannot', async () => {
+    // The page's model, the same bytes under another name, and the same without normalization targets.
+    const dir = join(ARTIFACTS, 'norm-models');
+    mkdirSync(dir, { recursive: true });
+    const bytes = readFileSync(join(ROOT, 'models/default.int8.onnx'));
+    writeFileSync(join(dir, 'default.int8.onnx'), bytes);
+    writeFileSync(join(dir, 'other.onnx'), bytes);
+    const bare = decodeModel(bytes);
+    delete bare.metadata[NORM_TARGETS_KEY];
+    writeFileSync(join(dir, 'bare.onnx'), encodeModel(bare));
+    const normSrv = await startServer({ root: servedRoot, modelsDir: dir, port: 0 });
+    // 12 digits; 6 s of silence, in which the test loads another model; 2 more digits.
+    const seq = [...Array(14).keys()].map((i) => clips[i % clips.length]);
+    const first = makeMicWav(seq.slice(0, 12).map((c) => c.path), 'norm-1.wav', { lead: AUTO_LISTEN_LEAD, gap: 0.8, tail: 3 });
+    const second = makeMicWav(seq.slice(12).map((c) => c.path), 'norm-2.wav', { lead: 3, gap: 0.8, tail: 1.5 });
+    const wav = join(ARTIFACTS, 'mic', 'norm.wav');
+    execFileSync('sox', ['-R', first, second, wav]);
+    const browser = await launch(wav);
+    browsers.push(browser);
+    try {
+      const page = await (await browser.newContext()).newPage();
+      const consoleErrors: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+      page.on('pageerror', (e) => consoleErrors.push(String(e)));
+      await page.goto(`${normSrv.url}/?mode=continuous&listen=1&adaptnorm=1`);
+      await waitReady(page);
+      type Norm = Probe['norm'];
+      const normReaches = (want: Partial<Norm>) =>
+        page.waitForFunction((w) => {
+          const n = (window as unknown as { __digits: Probe }).__digits.norm;
+          return Object.entries(w).every(([k, v]) => n[k as keyof Norm] === v);
+        }, want, { timeout: 30_000 });
+      // (The first digits may be heard already: listening starts while the model loads.)
+      assert.equal((await probe(page)).norm.adapting, true);
+
+      const seconds = (f: string) => Number(execFileSync('soxi', ['-D', f]).toString().trim());
+      const micPast = (s: number) => page.waitForFunction((t) => (window as unknown as { __digits: Probe }).__digits.micSeconds >= t, s, { timeout: 60_000 });
+      const observedAtLeast = (n: number) => page.waitForFunction((k) => (window as unknown as { __digits: Probe }).__digits.norm.observed >= k, n, { timeout: 30_000 });
+      const digitsOf = (results: Probe['results']) => results.map((r) => r.digit ?? '-').join('');
+      const spoken = (part: typeof seq) => part.map((c) => c.digit).join('');
+
+      // Adapted once the 10th digit is observed, on those 10.
+      await normReaches({ adaptedOn: 10 });
+      // The pause after the 12 digits: all heard and observed.
+      await micPast(seconds(first) - 1.5);
+      await waitResults(page, 12, 30_000);
+      await observedAtLeast(11);
+      let p = await probe(page);
+      const heard = () => JSON.stringify(p.results.map((r) => [r.digit, +r.confidence.toFixed(2)]));
+      assert.deepEqual({ ...p.norm, observed: undefined }, { adapting: true, available: true, observed: undefined, adaptedOn: 10, dropped: false, digitShare: 1 }, heard());
+      // One digit split, merged or misread is tolerated on a busy machine (see the run-together test).
+      assert.ok(editDistance(digitsOf(p.results), spoken(seq.slice(0, 12))) <= 1, heard());
+      assert.equal((await page.textContent('#norm'))?.trim(), 'norm · 10 digits');
+      await page.click('#open-settings');
+      await page.waitForSelector('#settings[open]');
+      assert.equal(await page.isChecked('#set-adapt-norm'), true);
+      assert.match((await page.textContent('#norm-info')) ?? '', /Normalization adapted on this voice's last 10 digits/);
+      await page.screenshot({ path: join(ARTIFACTS, 'kiosk-adapt-norm.png') });
+
+      // Another model, in the pause: it starts unadapted, and so does the adapter.
+      await page.selectOption('#set-model', 'other.onnx');
+      await page.waitForFunction(() => /Ready · other\.onnx/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 20_000 });
+      await normReaches({ observed: 0, adaptedOn: 0 });
+      assert.equal(await page.isVisible('#norm'), false);
+      // The next digits are the new model's, observed from none.
+      const before = (await probe(page)).results.length;
+      await micPast(seconds(wav) - 0.5);
+      await waitResults(page, before + 2, 30_000);
+      await observedAtLeast(1);
+      p = await probe(page);
+      assert.ok(editDistance(digitsOf(p.results.slice(before)), spoken(seq.slice(12))) <= 1, heard());
+      assert.match((await page.textContent('#norm-info')) ?? '', /Heard \d digits?; it adapts every 10/);
+      await page.click('#forget-voice');
+      await normReaches({ observed: 0 });
+      assert.equal(await page.isDisabled('#forget-voice'), true);
+
+      // A model without normalization targets: the option cannot be on, and says why.
+      await page.selectOption('#set-model', 'bare.onnx');
+      await page.waitForFunction(() => /Ready · bare\.onnx/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 20_000 });
+      assert.equal(await page.isDisabled('#set-adapt-norm'), true);
+      assert.match((await page.textContent('#norm-info')) ?? '', /Not available: this model has no normalization targets/);
+      p = await probe(page);
+      assert.deepEqual(p.norm, { adapting: false, available: false, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1 } satisfies Norm);
+      assert.deepEqual(p.errors, []);
+      assert.deepEqual(consoleErrors, []);
+    } finally {
+      await browser.close();
+      await normSrv.close();
+    }
   });
 
   it('"My voice": counting zero to nine twice at the microphone makes a personal model the page then uses; a count cut short makes none', async () => {

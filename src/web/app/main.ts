@@ -1,6 +1,6 @@
 import './style.css';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
-import { ort, streamCore, WebRecognizer, type PieceRecognition, type Recognition } from '../recognizer.js';
+import { ort, streamCore, WebRecognizer, type ClipInput, type PieceRecognition, type Recognition } from '../recognizer.js';
 import { Microphone, type MicState } from '../microphone.js';
 import { decodeFile } from './decode.js';
 import { StreamDecoder, type DecoderEvents, type DecoderSink, type DigitEvent } from '../../stream/decoder.js';
@@ -10,6 +10,8 @@ import { cutToSpeech } from '../../stream/speech-cut.js';
 import { topLabels } from '../../model/decision.js';
 import { VoiceAdapter, type ShiftableRecognizer } from '../../model/voice-adapt.js';
 import { VoiceObserver } from '../../stream/voice-observer.js';
+import { NormAdapter, type NormAdaptable } from '../../model/norm-adapter.js';
+import { NormObserver, type NormAdaptEvent } from '../../stream/norm-observer.js';
 import { ModelError } from '../../errors.js';
 import { CountTally, DIGIT_WORDS } from '../../stream/count-tally.js';
 import type { LabelledPcm } from '../../model/personalize.js';
@@ -37,6 +39,12 @@ interface Probe {
   strings: string[];
   /** Speaker adaptation: whether it is on, the voice shift in use and the digits it rests on. */
   voice: { adapting: boolean; factor: number; utterances: number };
+  /**
+   * Normalization adaptation: whether it is on (and the model can: `available`), the digits it observed,
+   * how many the normalization in use was adapted on (0: the model's own), whether the last change was a
+   * drop (the speech lately mostly not digits), and the share of digits in the speech heard lately.
+   */
+  norm: { adapting: boolean; available: boolean; observed: number; adaptedOn: number; dropped: boolean; digitShare: number };
   /** "My voice": the words heard while counting ([digit it should be, heard]), then the personal model's scores, or why it failed. */
   enrollment: { words: [number, number | null][]; state: 'idle' | 'counting' | 'fitting' | 'done' | 'failed'; voiceShift?: number; fit?: unknown; crossCheck?: unknown; error?: string };
   /** The personal model this browser keeps: whether there is one, and whether it is the page's model now. */
@@ -53,6 +61,7 @@ const probe: Probe = {
   micState: 'off',
   strings: [],
   voice: { adapting: false, factor: 1, utterances: 0 },
+  norm: { adapting: false, available: true, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1 },
   enrollment: { words: [], state: 'idle' },
   personalModel: { stored: false, inUse: false },
 };
@@ -71,8 +80,10 @@ if (params.get('model') && /^[\w.-]+\.onnx$/.test(params.get('model')!)) {
   settings.model = params.get('model')!;
   settings.personal = false;
 }
-// Like the mode, `adapt=1|0` in the URL is for this visit only.
-if (params.get('adapt') === '1' || params.get('adapt') === '0') settings.adaptVoice = params.get('adapt') === '1';
+// Like the mode, `adapt=1|0` and `adaptnorm=1|0` in the URL are for this visit only.
+for (const [param, setting] of [['adapt', 'adaptVoice'], ['adaptnorm', 'adaptNorm']] as const) {
+  if (params.get(param) === '1' || params.get(param) === '0') settings[setting] = params.get(param) === '1';
+}
 
 const stats = new Stats();
 // The build writes the capture worklet out as a file of its own: the page's CSP allows no blob: scripts.
@@ -263,7 +274,10 @@ const classifier = batchClassifier(classify, threshold, () => (declaredTrim = re
  * "Adapt to the speaker's voice" (Settings, or `adapt=1` in the URL), as `digits listen --adapt-voice`:
  * a VoiceAdapter learns from the digits heard at the microphone the voice shift the model is surest
  * under, and the page's recognizer, whichever model is loaded, hears the microphone at it (files are
- * heard as they are). A kiosk serves one visitor after another, so the voice is forgotten after
+ * heard as they are). "Adapt the model's normalization to the voice" (Settings, or `adaptnorm=1`), as
+ * `digits listen --adapt-norm`: a NormAdapter adapts the loaded model's normalization to the same
+ * digits, every 10 on the last 50, while most speech heard lately was taken for digits (it drops the
+ * adaptation when not). A kiosk serves one visitor after another, so both forget the voice after
  * `forget-voice` seconds (URL; default 120 in kiosk mode, never otherwise) without a digit, when
  * another model is loaded, and with the "Forget this voice" button.
  */
@@ -276,10 +290,24 @@ const pageRecognizer: ShiftableRecognizer = {
   },
   predictShifted: (input, factors) => exclusive((rec) => rec.predictShifted(input, factors)),
 };
+/** The loaded model, whichever it is, adapted and reset one run at a time with the recognitions. */
+const pageNormalization: NormAdaptable<ClipInput> = {
+  adaptNormalization: (clips) => exclusive((rec) => rec.adaptNormalization(clips)),
+  resetNormalization: () => exclusive((rec) => rec.resetNormalization()),
+};
+const normAdapter = new NormAdapter(pageNormalization);
 const forgetVoiceMs = (Number(params.get('forget-voice')) > 0 ? Number(params.get('forget-voice')) : kiosk ? 120 : Infinity) * 1000;
 let voice: VoiceObserver | null = null;
-/** When the adapter last took a digit (page clock). */
-let lastVoiceAt = 0;
+/** What feeds `normAdapter` while the normalization adaptation is on. */
+let norm: NormObserver | null = null;
+/** The normalization adapter's last adaptation or drop, since it was last reset. */
+let lastNormChange: NormAdaptEvent | null = null;
+/** A speech segment's outcome was taken and the normalization adapter not told yet. */
+let normUntold = false;
+/** The normalization adapter's work (told segments, reset), one step at a time: a reset never lands inside an adaptation. */
+let normWork: Promise<void> = Promise.resolve();
+/** When an adapter last took a digit (page clock). */
+let lastDigitAt = 0;
 
 function setAdaptVoice(on: boolean): void {
   if (on && !voice) voice = new VoiceObserver(new VoiceAdapter(pageRecognizer), showVoice);
@@ -290,32 +318,84 @@ function setAdaptVoice(on: boolean): void {
   showVoice();
 }
 
+function setAdaptNorm(on: boolean): void {
+  if (on && !norm) norm = new NormObserver(normAdapter, (change) => (lastNormChange = change));
+  else if (!on && norm) {
+    resetNorm();
+    norm = null;
+  }
+  showNorm();
+}
+
+/** Whether the loaded model carries normalization targets to adapt to (taken as yes while none is loaded). */
+function normAvailable(): boolean {
+  return recognizer?.canAdaptNormalization ?? true;
+}
+
+/** Runs one step of the normalization adapter's work after those before it; a failure is reported, and listening goes on. */
+function normStep(step: () => Promise<void>): Promise<void> {
+  normWork = normWork
+    .then(step)
+    .catch((err) => {
+      norm?.clear();
+      reportError('normalization adaptation', err);
+    })
+    .then(showNorm);
+  return normWork;
+}
+
+/** Forgets the normalization adapter's speaker: what it took, what it learnt, and the recognizer's adaptation. */
+function resetNorm(): void {
+  if (!norm) return;
+  norm.clear();
+  normUntold = false;
+  lastNormChange = null;
+  void normStep(() => normAdapter.reset());
+}
+
 function forgetVoice(): void {
   voice?.clear();
   voice?.adapter.reset();
+  resetNorm();
   showVoice();
+  showNorm();
 }
 
-/** A decoder's digit (or low-confidence digit) piece, for the adapter to hear between segments. */
+/** Whether either adapter has heard this voice's digits (what "Forget this voice" and the time limit forget). */
+function voiceHeard(): boolean {
+  return (voice?.adapter.utterances ?? 0) > 0 || (norm !== null && normAdapter.observed > 0);
+}
+
+/** What the adapters take from a decoder event (a digit's piece, and every speech segment's outcome for the normalization), for them to hear between segments. */
 function takeVoice(d: StreamDecoder, type: keyof DecoderEvents, event: unknown): void {
-  if (!voice) return;
+  const normTaker = normAvailable() ? norm : null;
+  if (!voice && !normTaker) return;
   // When the audio that decided it reached the page: decoding may lag behind, the visitor did not.
   const now = decodingBlock?.arrivedAt ?? performance.now();
-  if (now - lastVoiceAt > forgetVoiceMs && voice.adapter.utterances > 0) forgetVoice();
-  if (voice.take(d, type, event)) lastVoiceAt = now;
+  if (now - lastDigitAt > forgetVoiceMs && voiceHeard()) forgetVoice();
+  const tookVoice = voice?.take(d, type, event) ?? false;
+  const tookNorm = normTaker?.take(d, type, event) ?? false;
+  if (normTaker && (type === 'digit' || type === 'rejected')) normUntold = true;
+  if (tookVoice || tookNorm) lastDigitAt = now;
 }
 
-/** The adapter hears the pieces taken so far (called between segments, so a digit never waits for it). */
+/** The adapters hear what they took so far (called between segments, so a digit never waits for them). */
 async function flushVoice(): Promise<void> {
-  if (!voice || voice.queued === 0) return;
-  try {
-    await voice.flush();
-  } catch (err) {
-    // Adaptation is an extra: a failure is reported and listening goes on at the shift it had.
-    voice.clear();
-    reportError('voice adaptation', err);
+  if (voice && voice.queued > 0) {
+    try {
+      await voice.flush();
+    } catch (err) {
+      // Adaptation is an extra: a failure is reported and listening goes on at the shift it had.
+      voice.clear();
+      reportError('voice adaptation', err);
+    }
+    showVoice();
   }
-  showVoice();
+  if (norm && normUntold) {
+    normUntold = false;
+    const observer = norm;
+    await normStep(() => observer.flush());
+  }
 }
 
 function showVoice(): void {
@@ -329,7 +409,31 @@ function showVoice(): void {
     : a.factor === 1
       ? `Heard ${a.utterances} digit${a.utterances === 1 ? '' : 's'}; no shift yet (it can move after 8).`
       : `Hearing this voice at ×${a.factor.toFixed(2)} (pitch and formants), learnt from ${a.utterances} digits.`;
-  $<HTMLButtonElement>('forget-voice').disabled = !a || a.utterances === 0;
+  $<HTMLButtonElement>('forget-voice').disabled = !voiceHeard();
+}
+
+function showNorm(): void {
+  const a = norm ? normAdapter : null;
+  const available = normAvailable();
+  const adaptedOn = recognizer?.normalizationClips ?? 0;
+  const dropped = lastNormChange?.dropped ?? false;
+  probe.norm = { adapting: !!a && available, available, observed: a?.observed ?? 0, adaptedOn, dropped, digitShare: a?.digitShare ?? 1 };
+  const box = $<HTMLInputElement>('set-adapt-norm');
+  box.checked = settings.adaptNorm;
+  box.disabled = !available;
+  const chip = $('norm');
+  chip.hidden = adaptedOn === 0;
+  chip.textContent = `norm · ${adaptedOn} digits`;
+  $('norm-info').textContent = !available
+    ? 'Not available: this model has no normalization targets to adapt to.'
+    : !a
+      ? "Off: the model's normalization is as trained."
+      : adaptedOn > 0
+        ? `Normalization adapted on this voice's last ${adaptedOn} digits.`
+        : a.digitShare < a.minDigitShare
+          ? `${dropped ? 'Adaptation dropped' : 'Not adapted'}: the speech heard lately was mostly not digits (${Math.round(a.digitShare * 100)}% digits); it adapts once digits are most of it.`
+          : `Heard ${a.observed} digit${a.observed === 1 ? '' : 's'}; it adapts every ${a.every}.`;
+  $<HTMLButtonElement>('forget-voice').disabled = !voiceHeard();
 }
 
 // ---------------------------------------------------------------- microphone -> stream decoder
@@ -842,7 +946,7 @@ async function useRecognizer(next: WebRecognizer, name: string, t0: number, isPe
   personalInUse = isPersonal;
   showPersonal();
   await old?.dispose();
-  // What the adapter learnt was how sure the old model was: the new one starts from no shift.
+  // What the adapters learnt was how the old model heard the voice: the new one starts from no shift, unadapted.
   forgetVoice();
   const info = next.info;
   $('model-info').textContent =
@@ -885,6 +989,7 @@ async function fillSettings(): Promise<void> {
   $('set-vad-value').textContent = settings.vadSensitivity.toFixed(2);
   $<HTMLInputElement>('set-adapt-voice').checked = settings.adaptVoice;
   showVoice();
+  showNorm();
 }
 
 function setupSettings(): void {
@@ -926,6 +1031,11 @@ function setupSettings(): void {
     settings.adaptVoice = (e.target as HTMLInputElement).checked;
     saveSettings(settings);
     setAdaptVoice(settings.adaptVoice);
+  });
+  $('set-adapt-norm').addEventListener('change', (e) => {
+    settings.adaptNorm = (e.target as HTMLInputElement).checked;
+    saveSettings(settings);
+    setAdaptNorm(settings.adaptNorm);
   });
   $('forget-voice').addEventListener('click', forgetVoice);
 }
@@ -1058,7 +1168,7 @@ async function boot(): Promise<void> {
   requestAnimationFrame(frame);
   renderStats();
   setAdaptVoice(settings.adaptVoice);
-
+  setAdaptNorm(settings.adaptNorm);
 
   // Listening starts while the model loads: speech that comes early is buffered, endpointed, and
   // recognized as soon as the model is ready.

@@ -10,12 +10,14 @@ export interface Settings {
   mode: Mode;
   /** Learn the speaker's voice shift from their digits (VoiceAdapter); off by default, as in `digits listen`. */
   adaptVoice: boolean;
+  /** Adapt the model's normalization to the speaker's digits (NormAdapter); off by default, as in `digits listen`. */
+  adaptNorm: boolean;
   /** Use the personal model "My voice" made and this browser keeps, when there is one, instead of `model`. */
   personal: boolean;
 }
 
 const KEY = 'spoken-digits.settings.v1';
-const DEFAULT_SETTINGS: Settings = { model: 'default.int8.onnx', micId: '', threshold: null, vadSensitivity: 0.5, mode: 'continuous', adaptVoice: false, personal: false };
+const DEFAULT_SETTINGS: Settings = { model: 'default.int8.onnx', micId: '', threshold: null, vadSensitivity: 0.5, mode: 'continuous', adaptVoice: false, adaptNorm: false, personal: false };
 
 export function loadSettings(): Settings {
   try {
@@ -30,6 +32,7 @@ export function loadSettings(): Settings {
       vadSensitivity: typeof s.vadSensitivity === 'number' && s.vadSensitivity >= 0 && s.vadSensitivity <= 1 ? s.vadSensitivity : 0.5,
       mode: s.mode === 'single' || s.mode === 'batch' || s.mode === 'continuous' || s.mode === 'enroll' ? s.mode : DEFAULT_SETTINGS.mode,
       adaptVoice: s.adaptVoice === true,
+      adaptNorm: typeof s.adaptNorm === 'boolean' ? s.adaptNorm : DEFAULT_SETTINGS.adaptNorm,
       personal: s.personal === true,
     };
   } catch {
