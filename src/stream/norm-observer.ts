@@ -44,6 +44,11 @@ export class NormObserver {
     return piece !== null;
   }
 
+  /** Speech segments taken and not told to the adapter yet. */
+  get queued(): number {
+    return this.pending.length;
+  }
+
   /** Tells the adapter the segments taken so far, in order, adapting when one is due and dropping the adaptation when that is due. */
   async flush(): Promise<void> {
     while (this.pending.length) {

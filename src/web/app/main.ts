@@ -302,8 +302,6 @@ let voice: VoiceObserver | null = null;
 let norm: NormObserver | null = null;
 /** The normalization adapter's last adaptation or drop, since it was last reset. */
 let lastNormChange: NormAdaptEvent | null = null;
-/** A speech segment's outcome was taken and the normalization adapter not told yet. */
-let normUntold = false;
 /** The normalization adapter's work (told segments, reset), one step at a time: a reset never lands inside an adaptation. */
 let normWork: Promise<void> = Promise.resolve();
 /** When an adapter last took a digit (page clock). */
@@ -348,7 +346,6 @@ function normStep(step: () => Promise<void>): Promise<void> {
 function resetNorm(): void {
   if (!norm) return;
   norm.clear();
-  normUntold = false;
   lastNormChange = null;
   void normStep(() => normAdapter.reset());
 }
@@ -375,7 +372,6 @@ function takeVoice(d: StreamDecoder, type: keyof DecoderEvents, event: unknown):
   if (now - lastDigitAt > forgetVoiceMs && voiceHeard()) forgetVoice();
   const tookVoice = voice?.take(d, type, event) ?? false;
   const tookNorm = normTaker?.take(d, type, event) ?? false;
-  if (normTaker && (type === 'digit' || type === 'rejected')) normUntold = true;
   if (tookVoice || tookNorm) lastDigitAt = now;
 }
 
@@ -391,8 +387,7 @@ async function flushVoice(): Promise<void> {
     }
     showVoice();
   }
-  if (norm && normUntold) {
-    normUntold = false;
+  if (norm && norm.queued > 0) {
     const observer = norm;
     await normStep(() => observer.flush());
   }
