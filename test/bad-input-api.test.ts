@@ -164,9 +164,13 @@ describe('library API bad-input matrix', function () {
       const l = await Listener.create({ recognizer: rec });
       await rejectsWith(() => l.push(sine(800)), AudioInputError, /sample rate/);
     });
-    it('push at rates the endpointer does not take (4 kHz, 384 kHz): a typed error naming the range', async () => {
-      await rejectsWith(async () => (await Listener.create({ recognizer: rec })).push(sine(800), 4000), AudioInputError, /6800-192000 Hz/);
-      await rejectsWith(async () => (await Listener.create({ recognizer: rec })).push(sine(800), 384000), AudioInputError, /6800-192000 Hz/);
+    it('push at rates the endpointer does not take (4 kHz, 384 kHz): resampled on the way in, a clean end', async () => {
+      for (const rate of [4000, 384000]) {
+        const l = await Listener.create({ recognizer: rec });
+        l.push(sine(800), rate);
+        const end = await l.end();
+        assert.ok(end.durationMs > 0, `${rate} Hz`);
+      }
     });
     it('push at 0 Hz and at 1 GHz', async () => {
       await rejectsWith(async () => (await Listener.create({ recognizer: rec })).push(sine(800), 0), AudioInputError, /rate/);

@@ -76,9 +76,9 @@ export interface EndEvent {
  * an AudioInputError naming the first bad one.
  */
 /**
- * Rates live listening takes: the endpointer watches 300-3400 Hz (so at least 6800 Hz) and is built
- * for up to 192 kHz. Files and clips take any rate the WAV reader does; a stream outside these is
- * refused with a typed error rather than mis-endpointed.
+ * Rates the decoder takes: the endpointer watches 300-3400 Hz (so at least 6800 Hz) and is built
+ * for up to 192 kHz. A Listener resamples a stream at another rate (`listeningRate`); a decoder
+ * given one refuses it with a typed error rather than mis-endpointing it.
  */
 export const MIN_STREAM_RATE = 6800;
 export const MAX_STREAM_RATE = 192000;
@@ -86,9 +86,14 @@ export const MAX_STREAM_RATE = 192000;
 export function checkStreamRate(sampleRate: number): void {
   if (!(Number.isFinite(sampleRate) && sampleRate >= MIN_STREAM_RATE && sampleRate <= MAX_STREAM_RATE)) {
     throw new AudioInputError(
-      `live listening takes audio at ${MIN_STREAM_RATE}-${MAX_STREAM_RATE} Hz (its endpointer watches 300-3400 Hz), got ${sampleRate} Hz; resample it first (e.g. sox in.wav -r 16000 out.wav)`,
+      `the stream decoder takes audio at ${MIN_STREAM_RATE}-${MAX_STREAM_RATE} Hz (its endpointer watches 300-3400 Hz), got ${sampleRate} Hz; resample it first (a Listener does), e.g. sox in.wav -r 16000 out.wav`,
     );
   }
+}
+
+/** The rate a stream at `sampleRate` is decoded at: its own when the decoder takes it, else 8 kHz from below, 48 kHz from above. */
+export function listeningRate(sampleRate: number): number {
+  return sampleRate < MIN_STREAM_RATE ? 8000 : sampleRate > MAX_STREAM_RATE ? 48000 : sampleRate;
 }
 
 export function checkDecoderOptions(options: DecoderOptions): void {

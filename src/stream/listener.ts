@@ -2,7 +2,9 @@ import { EventEmitter } from 'node:events';
 import { AudioInputError, SpokenDigitsError } from '../errors.js';
 import { int16ToFloat32, validateSampleRate } from '../audio/index.js';
 import { loadStreamCore, type StreamCore } from './core.js';
-import { checkDecoderOptions, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
+import { checkDecoderOptions, listeningRate, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
+import { StreamResampler } from './stream-resampler.js';
+import { loadFeatureBackend } from '../features/index.js';
 import type { SegmentClassifier } from './segmenter.js';
 import type { AudioSource } from './sources.js';
 import type { ShiftableRecognizer, VoiceAdapter, VoiceAdapterOptions } from '../model/voice-adapt.js';
@@ -87,6 +89,8 @@ export class Listener extends EventEmitter {
   private readonly opts: ListenerOptions;
   /** The stream's decision logic (shared with the kiosk page); one per run. */
   private decoder: StreamDecoder | null = null;
+  /** Brings a stream at a rate the decoder does not take to one it does (`listeningRate`). */
+  private resampler: Promise<StreamResampler> | null = null;
   private rate = 0;
   private fed = 0;
   /** What ended the Listener when it failed (push() refuses audio nobody would process). */
@@ -161,6 +165,7 @@ export class Listener extends EventEmitter {
     if (this.running) throw new SpokenDigitsError('ERR_LISTENER_BUSY', 'this Listener is already running; create another one');
     if (!source || typeof source !== 'object' || !(Symbol.asyncIterator in source) || !(source.sampleRate > 0))
       throw new AudioInputError('run() takes an AudioSource (openMicrophone, openFileSource, openReadableSource): an async iterable of blocks with a sampleRate');
+    validateSampleRate(source.sampleRate, "the source's sample rate");
     this.running = true;
     this.source = source;
     this.sourceIdle = true;
@@ -281,10 +286,16 @@ export class Listener extends EventEmitter {
 
   private begin(rate: number): void {
     this.rate = rate;
+    // A rate the decoder does not take (4-6.8 kHz, 192-384 kHz) is resampled on the way in by the DSP core.
+    const decoderRate = listeningRate(rate);
+    if (decoderRate !== rate) {
+      this.resampler = loadFeatureBackend({ backend: this.core.name }).then((b) => new StreamResampler((x, from, to) => b.resample(x, from, to), rate, decoderRate));
+      this.resampler.catch(() => undefined); // awaited (and reported) by feed or finish
+    }
     // The adapter's voice from the start (it may come from an earlier Listener, or the recognizer may have served another user).
     this.voice?.adapter.apply();
     // The prediction that comes with digit/rejected events is for pages; the Listener's events are the payloads alone.
-    const decoder = new StreamDecoder(this.core, this.recognizer, this.opts, rate, (type, event) => {
+    const decoder = new StreamDecoder(this.core, this.recognizer, this.opts, decoderRate, (type, event) => {
       this.publish(type, event as ListenerEvents[typeof type]);
       this.voice?.take(decoder, type, event);
       this.norm?.take(decoder, type, event);
@@ -329,7 +340,8 @@ export class Listener extends EventEmitter {
       }
     }
     this.fed += block.length;
-    await this.decoder!.feed(block);
+    const resampled = this.resampler ? (await this.resampler).push(block) : block;
+    if (resampled.length) await this.decoder!.feed(resampled);
     // Idle: no speech open and no string waiting for its closing pause, so no event is due soon.
     const idle = !this.decoder!.inSegment && !this.decoder!.inString;
     if (idle !== this.sourceIdle) {
@@ -343,6 +355,10 @@ export class Listener extends EventEmitter {
   }
 
   private async finish(): Promise<EndEvent> {
+    if (this.resampler) {
+      const rest = (await this.resampler).flush();
+      if (rest.length) await this.decoder!.feed(rest);
+    }
     const summary = await this.decoder!.finish();
     await this.voice?.flush();
     await this.norm?.flush();

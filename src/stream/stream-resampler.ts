@@ -1,0 +1,89 @@
+/**
+ * A stream resampled block by block with the DSP core's polyphase resampler, which takes one whole
+ * clip at a time (FeatureBackend.resample). Each output sample is made once all the input its filter
+ * reaches has arrived, from a call that also holds the input before it, so the stream comes out
+ * exactly as the whole would resampled at once (test/stream/stream-resampler.test.ts compares them
+ * bit for bit). The price is a delay of the filter's reach: 37 input samples (9 ms at 4 kHz) going up,
+ * 37 output samples' worth going down.
+ */
+export class StreamResampler {
+  private readonly up: number;
+  private readonly down: number;
+  /**
+   * How far the core's filter reaches on either side of an output point, in input samples, rounded
+   * up: 32 zero crossings of the lower rate at a roll-off of 0.915 (native/dsp/resampler.hpp) is
+   * 35 at most when going up, times from/to going down.
+   */
+  private readonly reach: number;
+  /** Input kept: from absolute input sample `start` (always a multiple of `down`) to what arrived last. */
+  private pending = new Float32Array(0);
+  private start = 0;
+  /** The absolute index of the next output sample. */
+  private next = 0;
+
+  constructor(
+    private readonly resample: (samples: Float32Array, fromRate: number, toRate: number) => Float32Array,
+    readonly fromRate: number,
+    readonly toRate: number,
+  ) {
+    const g = gcd(fromRate, toRate);
+    this.up = toRate / g;
+    this.down = fromRate / g;
+    this.reach = Math.ceil(36 * Math.max(1, fromRate / toRate)) + 1;
+  }
+
+  /** The output samples the input so far completes. */
+  push(block: Float32Array): Float32Array {
+    // A clip per core call is bounded; an embedder may push minutes at once.
+    const most = Math.max(this.fromRate, 4 * this.reach);
+    if (block.length > most) {
+      const parts: Float32Array[] = [];
+      for (let i = 0; i < block.length; i += most) parts.push(this.push(block.subarray(i, i + most)));
+      return concat(parts);
+    }
+    const joined = new Float32Array(this.pending.length + block.length);
+    joined.set(this.pending);
+    joined.set(block, this.pending.length);
+    this.pending = joined;
+    const end = this.start + joined.length;
+    // The last output whose filter lies wholly before `end`: floor(m * down / up) + reach <= end - 1.
+    return this.emit(Math.floor(((end - this.reach) * this.up - 1) / this.down));
+  }
+
+  /** The rest, the input taken to end here (as the core takes a clip's end). */
+  flush(): Float32Array {
+    const end = this.start + this.pending.length;
+    const out = this.emit(Math.ceil((end * this.up) / this.down) - 1);
+    this.pending = new Float32Array(0);
+    return out;
+  }
+
+  private emit(last: number): Float32Array {
+    if (last < this.next || this.pending.length === 0) return new Float32Array(0);
+    const all = this.fromRate === this.toRate ? this.pending : this.resample(this.pending, this.fromRate, this.toRate);
+    // The kept input starts at a multiple of `down`, so its first output is a whole output index.
+    const first = (this.start / this.down) * this.up;
+    const out = all.slice(this.next - first, last + 1 - first);
+    this.next = last + 1;
+    const needed = Math.floor((this.next * this.down) / this.up) - this.reach;
+    const keepFrom = Math.max(this.start, Math.floor(needed / this.down) * this.down);
+    this.pending = this.pending.slice(keepFrom - this.start);
+    this.start = keepFrom;
+    return out;
+  }
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
