@@ -364,7 +364,7 @@ function voiceHeard(): boolean {
 }
 
 /** What the adapters take from a decoder event (a digit's piece, and every speech segment's outcome for the normalization), for them to hear between segments. */
-function takeVoice(d: StreamDecoder, type: keyof DecoderEvents, event: unknown): void {
+function takeForAdapters(d: StreamDecoder, type: keyof DecoderEvents, event: unknown): void {
   const normTaker = normAvailable() ? norm : null;
   if (!voice && !normTaker) return;
   // When the audio that decided it reached the page: decoding may lag behind, the visitor did not.
@@ -376,7 +376,7 @@ function takeVoice(d: StreamDecoder, type: keyof DecoderEvents, event: unknown):
 }
 
 /** The adapters hear what they took so far (called between segments, so a digit never waits for them). */
-async function flushVoice(): Promise<void> {
+async function flushAdapters(): Promise<void> {
   if (voice && voice.queued > 0) {
     try {
       await voice.flush();
@@ -473,7 +473,7 @@ async function closeDecoder(): Promise<void> {
   decodingBlock = undefined;
   inSpeech = false;
   if (d) await d.finish();
-  await flushVoice();
+  await flushAdapters();
 }
 
 /**
@@ -542,7 +542,7 @@ function onBlock(block: Float32Array): void {
       // New settings or a new rate: the endpointer starts again from here.
       await closeDecoder();
       const next: StreamDecoder = new StreamDecoder(await streamCore(), classifier, { sensitivity }, rate, (type, event, prediction) => {
-        takeVoice(next, type, event);
+        takeForAdapters(next, type, event);
         takeCountedWord(next, type, event);
         onDecoderEvent(type, event, prediction);
       });
@@ -553,7 +553,7 @@ function onBlock(block: Float32Array): void {
     decodingBlock = { arrivedAt, endMs: ((d.samplesFed + block.length) / rate) * 1000 };
     await d.feed(block);
     decodingBlock = undefined;
-    if (!d.inSegment) await flushVoice();
+    if (!d.inSegment) await flushAdapters();
     // Single mode: done once the segment that gave a result has closed (the speaker stopped).
     if (recording && micResults > recordingFrom && !d.inSegment) finishRecording(false);
   });
