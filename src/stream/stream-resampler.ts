@@ -1,3 +1,5 @@
+import { concatSamples } from '../audio/pcm.js';
+
 /**
  * A stream resampled block by block with the DSP core's polyphase resampler, which takes one whole
  * clip at a time (FeatureBackend.resample). Each output sample is made once all the input its filter
@@ -39,7 +41,7 @@ export class StreamResampler {
     if (block.length > most) {
       const parts: Float32Array[] = [];
       for (let i = 0; i < block.length; i += most) parts.push(this.push(block.subarray(i, i + most)));
-      return concat(parts);
+      return concatSamples(parts);
     }
     const joined = new Float32Array(this.pending.length + block.length);
     joined.set(this.pending);
@@ -76,14 +78,4 @@ export class StreamResampler {
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
   return a;
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

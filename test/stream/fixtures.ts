@@ -144,15 +144,8 @@ export function spokenWords(text: string, voice = 'en-us', speed = 150): Float32
   return soxToFloat(['-t', 'wav', '-', ...RAW_OUT], wav.stdout as Buffer);
 }
 
-export function concatFloat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+import { concatSamples as concatFloat } from '../../src/audio/pcm.js';
+export { concatFloat };
 
 export function silence(seconds: number, rate = 8000): Float32Array {
   return new Float32Array(Math.round(seconds * rate));

@@ -5,7 +5,7 @@ import { DigitRecognizer } from '../../src/model/recognizer.js';
 import { Listener } from '../../src/stream/index.js';
 import { StreamResampler } from '../../src/stream/stream-resampler.js';
 import { StreamDecoder } from '../../src/stream/decoder.js';
-import { makeDigitString, rng } from './fixtures.js';
+import { concatFloat, makeDigitString, rng } from './fixtures.js';
 
 describe('StreamResampler: a stream resampled block by block, and the Listener at rates the decoder does not take', function () {
   this.timeout(120_000);
@@ -32,12 +32,7 @@ describe('StreamResampler: a stream resampled block by block, and the Listener a
           i += n;
         }
         parts.push(stream.flush());
-        const streamed = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-        let at = 0;
-        for (const p of parts) {
-          streamed.set(p, at);
-          at += p.length;
-        }
+        const streamed = concatFloat(parts);
         assert.equal(streamed.length, whole.length, `${from} -> ${to}`);
         assert.ok(
           streamed.every((v, i) => v === whole[i]),
