@@ -29,7 +29,6 @@ function validateChannels(channels: number): void {
   }
 }
 
-/** int16 -> [-1, 1): the usual 1/32768 scale, so -32768 maps exactly to -1. */
 /** The blocks one after another, in one array. */
 export function concatSamples(parts: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
@@ -41,6 +40,7 @@ export function concatSamples(parts: readonly Float32Array[]): Float32Array {
   return out;
 }
 
+/** int16 -> [-1, 1): the usual 1/32768 scale, so -32768 maps exactly to -1. */
 export function int16ToFloat32(input: Int16Array): Float32Array {
   const out = new Float32Array(input.length);
   for (let i = 0; i < input.length; i++) out[i] = input[i] / 32768;

@@ -18,7 +18,7 @@ export class StreamResampler {
    */
   private readonly reach: number;
   /** Input kept: from absolute input sample `start` (always a multiple of `down`) to what arrived last. */
-  private pending = new Float32Array(0);
+  private pending: Float32Array = new Float32Array(0);
   private start = 0;
   /** The absolute index of the next output sample. */
   private next = 0;
@@ -43,11 +43,8 @@ export class StreamResampler {
       for (let i = 0; i < block.length; i += most) parts.push(this.push(block.subarray(i, i + most)));
       return concatSamples(parts);
     }
-    const joined = new Float32Array(this.pending.length + block.length);
-    joined.set(this.pending);
-    joined.set(block, this.pending.length);
-    this.pending = joined;
-    const end = this.start + joined.length;
+    this.pending = concatSamples([this.pending, block]);
+    const end = this.start + this.pending.length;
     // The last output whose filter lies wholly before `end`: floor(m * down / up) + reach <= end - 1.
     return this.emit(Math.floor(((end - this.reach) * this.up - 1) / this.down));
   }
@@ -62,7 +59,7 @@ export class StreamResampler {
 
   private emit(last: number): Float32Array {
     if (last < this.next || this.pending.length === 0) return new Float32Array(0);
-    const all = this.fromRate === this.toRate ? this.pending : this.resample(this.pending, this.fromRate, this.toRate);
+    const all = this.resample(this.pending, this.fromRate, this.toRate);
     // The kept input starts at a multiple of `down`, so its first output is a whole output index.
     const first = (this.start / this.down) * this.up;
     const out = all.slice(this.next - first, last + 1 - first);
