@@ -3,7 +3,7 @@ import { AudioInputError, SpokenDigitsError } from '../errors.js';
 import { int16ToFloat32, validateSampleRate } from '../audio/index.js';
 import { loadStreamCore, type StreamCore } from './core.js';
 import { checkDecoderOptions, listeningRate, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
-import { StreamResampler } from './stream-resampler.js';
+import { decoderInput, type DecoderInput } from './stream-resampler.js';
 import { loadFeatureBackend } from '../features/index.js';
 import type { SegmentClassifier } from './segmenter.js';
 import type { AudioSource } from './sources.js';
@@ -89,8 +89,8 @@ export class Listener extends EventEmitter {
   private readonly opts: ListenerOptions;
   /** The stream's decision logic (shared with the kiosk page); one per run. */
   private decoder: StreamDecoder | null = null;
-  /** Brings a stream at a rate the decoder does not take to one it does (`listeningRate`). */
-  private resampler: Promise<StreamResampler> | null = null;
+  /** The stream on its way to the decoder: resampled where the decoder does not take its rate (`decoderInput`). */
+  private input: Promise<DecoderInput> | null = null;
   private rate = 0;
   private fed = 0;
   /** What ended the Listener when it failed (push() refuses audio nobody would process). */
@@ -288,10 +288,11 @@ export class Listener extends EventEmitter {
     this.rate = rate;
     // A rate the decoder does not take (4-6.8 kHz, 192-384 kHz) is resampled on the way in by the DSP core.
     const decoderRate = listeningRate(rate);
-    if (decoderRate !== rate) {
-      this.resampler = loadFeatureBackend({ backend: this.core.name }).then((b) => new StreamResampler((x, from, to) => b.resample(x, from, to), rate, decoderRate));
-      this.resampler.catch(() => undefined); // awaited (and reported) by feed or finish
-    }
+    this.input =
+      decoderRate === rate
+        ? Promise.resolve(decoderInput(rate))
+        : loadFeatureBackend({ backend: this.core.name }).then((b) => decoderInput(rate, (x, from, to) => b.resample(x, from, to)));
+    this.input.catch(() => undefined); // awaited (and reported) by feed or finish
     // The adapter's voice from the start (it may come from an earlier Listener, or the recognizer may have served another user).
     this.voice?.adapter.apply();
     // The prediction that comes with digit/rejected events is for pages; the Listener's events are the payloads alone.
@@ -340,7 +341,7 @@ export class Listener extends EventEmitter {
       }
     }
     this.fed += block.length;
-    const resampled = this.resampler ? (await this.resampler).push(block) : block;
+    const resampled = (await this.input!).push(block);
     if (resampled.length) await this.decoder!.feed(resampled);
     // Idle: no speech open and no string waiting for its closing pause, so no event is due soon.
     const idle = !this.decoder!.inSegment && !this.decoder!.inString;
@@ -355,10 +356,8 @@ export class Listener extends EventEmitter {
   }
 
   private async finish(): Promise<EndEvent> {
-    if (this.resampler) {
-      const rest = (await this.resampler).flush();
-      if (rest.length) await this.decoder!.feed(rest);
-    }
+    const rest = (await this.input!).flush();
+    if (rest.length) await this.decoder!.feed(rest);
     const summary = await this.decoder!.finish();
     await this.voice?.flush();
     await this.norm?.flush();

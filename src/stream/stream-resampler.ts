@@ -1,4 +1,26 @@
 import { concatSamples } from '../audio/pcm.js';
+import { listeningRate } from './decoder.js';
+
+type Resample = (samples: Float32Array, fromRate: number, toRate: number) => Float32Array;
+
+/** A stream on its way to a decoder: blocks in at the stream's rate, out at `toRate`. */
+export interface DecoderInput {
+  readonly toRate: number;
+  push(block: Float32Array): Float32Array;
+  flush(): Float32Array;
+}
+
+/**
+ * What a stream at `rate` goes through on its way to a StreamDecoder: a StreamResampler to the rate it
+ * is decoded at (`listeningRate`: 4-6.8 kHz and 192-384 kHz are not taken as they are), else nothing
+ * (the blocks pass as they are, with no delay). `resample` is the DSP core's, needed only in the first case.
+ */
+export function decoderInput(rate: number, resample?: Resample): DecoderInput {
+  const toRate = listeningRate(rate);
+  if (toRate === rate) return { toRate, push: (block) => block, flush: () => new Float32Array(0) };
+  if (!resample) throw new Error(`a stream at ${rate} Hz is decoded at ${toRate} Hz: decoderInput needs the core's resample`);
+  return new StreamResampler(resample, rate, toRate);
+}
 
 /**
  * A stream resampled block by block with the DSP core's polyphase resampler, which takes one whole
@@ -8,7 +30,7 @@ import { concatSamples } from '../audio/pcm.js';
  * bit for bit). The price is a delay of the filter's reach: 37 input samples (9 ms at 4 kHz) going up,
  * 37 output samples' worth going down.
  */
-export class StreamResampler {
+export class StreamResampler implements DecoderInput {
   private readonly up: number;
   private readonly down: number;
   /**
@@ -24,7 +46,7 @@ export class StreamResampler {
   private next = 0;
 
   constructor(
-    private readonly resample: (samples: Float32Array, fromRate: number, toRate: number) => Float32Array,
+    private readonly resample: Resample,
     readonly fromRate: number,
     readonly toRate: number,
   ) {

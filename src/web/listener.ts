@@ -7,6 +7,7 @@ import { VoiceObserver, type VoiceShiftEvent } from '../stream/voice-observer.js
 import { NormObserver, type NormAdaptEvent } from '../stream/norm-observer.js';
 import { normAdapterFor, type NormAdapter, type NormAdapterOptions } from '../model/norm-adapter.js';
 import { EventIterators } from '../stream/event-iterator.js';
+import { decoderInput, type DecoderInput } from '../stream/stream-resampler.js';
 import { VoiceAdapter, type VoiceAdapterOptions } from '../model/voice-adapt.js';
 import { Microphone, type MicrophoneOptions, type MicState } from './microphone.js';
 import { streamCore, WebRecognizer, type ClipInput } from './recognizer.js';
@@ -91,6 +92,9 @@ export type WebListenerEvent = { [K in Exclude<keyof WebListenerEvents, 'error'>
 export class WebListener {
   private readonly handlers = new Map<keyof WebListenerEvents, Set<(event: never) => void>>();
   private decoder: StreamDecoder | undefined;
+  /** The current timeline's audio on its way to the decoder (resampled where the decoder does not take its rate), and that rate. */
+  private input: DecoderInput | undefined;
+  private inputRate = 0;
   private work: Promise<void> = Promise.resolve();
   /** Audio queued and not decoded yet, in whole microseconds (sums without rounding drift). */
   private backlogUs = 0;
@@ -219,9 +223,15 @@ export class WebListener {
       this.backlogUs -= us;
       // Audio was dropped: what comes next is a new timeline.
       if (dropped) await this.reportDropped(dropped);
-      if (this.decoder && this.decoder.sampleRate !== sampleRate) await this.finishTimeline();
-      const decoder = (this.decoder ??= this.newDecoder(sampleRate));
-      await decoder.feed(block);
+      if (this.decoder && this.inputRate !== sampleRate) await this.finishTimeline();
+      if (!this.decoder || !this.input) {
+        this.input = decoderInput(sampleRate, (x, from, to) => this.recognizer.backend.resample(x, from, to));
+        this.inputRate = sampleRate;
+        this.decoder = this.newDecoder(this.input.toRate);
+      }
+      const decoder = this.decoder;
+      const audio = this.input.push(block);
+      if (audio.length) await decoder.feed(audio);
       if (!decoder.inSegment) {
         await this.voice?.flush();
         await this.norm?.flush();
@@ -270,6 +280,7 @@ export class WebListener {
     this.failure = err instanceof Error ? err : new Error(String(err));
     // The decoder's state is unknown: nothing more is decoded, and what was queued is dropped.
     this.decoder = undefined;
+    this.input = undefined;
     this.voice?.clear();
     this.norm?.clear();
     this.backlogUs = 0;
@@ -280,8 +291,11 @@ export class WebListener {
 
   private async finishTimeline(): Promise<EndEvent | undefined> {
     const d = this.decoder;
+    const rest = this.input?.flush();
     this.decoder = undefined;
+    this.input = undefined;
     if (!d) return undefined;
+    if (rest?.length) await d.feed(rest);
     const summary = await d.finish();
     await this.voice?.flush();
     await this.norm?.flush();

@@ -77,7 +77,8 @@ export class WebRecognizer {
     readonly url: string,
     readonly info: ModelMetadata,
     readonly bytes: number,
-    private readonly backend: FeatureBackend,
+    /** The DSP core (wasm): features, resampling. */
+    readonly backend: FeatureBackend,
     private readonly extractor: FeatureExtractor,
     session: ort.InferenceSession,
     private readonly model: Uint8Array,

@@ -115,6 +115,28 @@ describe('WebListener (spoken-digits/web) in Node', function () {
     await l.close();
   });
 
+  it('hears a string pushed at 384 kHz and at 6 kHz (rates the decoder does not take) as at 8 kHz', async () => {
+    const listen = async (rate: number) => {
+      const x = rate === 8000 ? s.samples : recognizer.backend.resample(s.samples, 8000, rate);
+      const l = await WebListener.create({ model: recognizer });
+      const log = record(l);
+      pushAll(l, x, rate, Math.round(rate / 7));
+      const end = await l.end();
+      await l.close();
+      assert.equal(log.error, undefined, `${rate} Hz: ${log.error}`);
+      return { heard: digitsOf(log), ends: (log.digit ?? []).map((d) => d.endMs), durationMs: end!.durationMs };
+    };
+    const base = await listen(8000);
+    assert.equal(base.heard, nodeDigits);
+    for (const rate of [384000, 6000]) {
+      const other = await listen(rate);
+      assert.equal(other.heard, base.heard, `${rate} Hz`);
+      // The whole stream reaches the decoder (the resampler's held-back tail too), and times are the stream's.
+      assert.ok(Math.abs(other.durationMs - base.durationMs) <= 1, `${rate} Hz: ${other.durationMs} ms of audio, at 8 kHz ${base.durationMs}`);
+      other.ends.forEach((t, i) => assert.ok(Math.abs(t - base.ends[i]) <= 20, `${rate} Hz: digit ${i} ends at ${t} ms, at 8 kHz ${base.ends[i]}`));
+    }
+  });
+
   it('a failure ends it for good: an error event, no half string, push() and end() refuse', async () => {
     const l = await WebListener.create({ model: recognizer });
     const log = record(l);
