@@ -68,7 +68,7 @@ const speakers = SPEAKERS.filter((s) => members.every((m) => existsSync(modelOf(
 if (speakers.length === 0) args.fail(`no speaker has a fold model in every member (looked for ${modelOf(members[0], SPEAKERS[0])} and the like)`);
 
 const work = mkdtempSync(join(tmpdir(), 'sd-stranger-'));
-const rows: { speaker: string; digits: number; digitErrorRate: number; wholeStringAccuracy: number; enrolledShift?: number }[] = [];
+const rows: { speaker: string; digits: number; digitErrorRate: number; wholeStringAccuracy: number; misheard: { spoken: string; heard: string }[]; enrolledShift?: number }[] = [];
 try {
   for (const speaker of speakers) {
     const models = members.map((m) => new Uint8Array(readFileSync(modelOf(m, speaker))));
@@ -95,7 +95,7 @@ try {
     );
     if (bench.status !== 0) throw new Error(`bench/stream.ts for ${speaker} failed:\n${bench.stderr}`);
     const s = JSON.parse(bench.stdout.slice(bench.stdout.indexOf('{'))).strings;
-    rows.push({ speaker, digits: s.digits, digitErrorRate: s.digitErrorRate, wholeStringAccuracy: s.wholeStringAccuracy, ...(enrolledShift === undefined ? {} : { enrolledShift }) });
+    rows.push({ speaker, digits: s.digits, digitErrorRate: s.digitErrorRate, wholeStringAccuracy: s.wholeStringAccuracy, misheard: s.misheard, ...(enrolledShift === undefined ? {} : { enrolledShift }) });
     if (!json)
       console.log(
         `${speaker.padEnd(10)} ${String(s.digits).padStart(4)} digits  ${(100 * s.digitErrorRate).toFixed(1).padStart(5)}% digit errors  ${(100 * s.wholeStringAccuracy).toFixed(1).padStart(5)}% whole strings${enrolledShift === undefined ? '' : `  (enrolled, x${enrolledShift})`}`,

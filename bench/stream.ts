@@ -130,6 +130,7 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
   let whole = 0;
   let countErrors = 0;
   const stringOutcomes: Record<string, number> = {};
+  const misheard: { spoken: string; heard: string }[] = [];
   const latency: number[] = [];
   const compute: number[] = [];
   const t0 = performance.now();
@@ -173,6 +174,7 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
     addCounts(stringOutcomes, counts);
     compute.push(...segments);
     const d = editDistance(digits, heard);
+    if (d > 0) misheard.push({ spoken: digits, heard });
     errors += d;
     total += len;
     whole += d === 0 ? 1 : 0;
@@ -188,6 +190,7 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
     wholeStringAccuracy: +(whole / nStrings).toFixed(4),
     segmentationErrors: countErrors,
     outcomes: stringOutcomes,
+    misheard,
     ...(adaptNorm ? { normalization: { ...normEvents } } : {}),
     realTimeFactor: +((performance.now() - t0) / 1000 / audioSec).toFixed(4),
   };
