@@ -107,8 +107,23 @@ const adaptNorm = args.flag('adapt-norm');
 const normAdapters = new Map<string, NormAdapter>();
 const normAdapterOf = (speaker: string) => normAdapters.get(speaker) ?? normAdapters.set(speaker, new NormAdapter(recognizer, normOptions)).get(speaker)!;
 // How often the normalization was adapted and dropped, and the outcomes of the speech segments.
-const normEvents = { adapted: 0, dropped: 0 };
-const countNorm = (listener: Listener) => listener.on('normadapt', (e) => (e.dropped ? normEvents.dropped++ : normEvents.adapted++));
+// Adaptations, drops, refits (selfEnroll), and how long each adaptation held up the decoding (it runs between segments).
+const normEvents = { adapted: 0, dropped: 0, selfEnrolled: 0, computeMs: [] as number[] };
+const countNorm = (listener: Listener) =>
+  listener.on('normadapt', (e) => {
+    if (e.dropped) normEvents.dropped++;
+    else {
+      normEvents.adapted++;
+      normEvents.selfEnrolled += e.selfEnrolled ? 1 : 0;
+      normEvents.computeMs.push(e.computeMs);
+    }
+  });
+const normSummary = () => ({
+  adapted: normEvents.adapted,
+  dropped: normEvents.dropped,
+  selfEnrolled: normEvents.selfEnrolled,
+  adaptMs: normEvents.computeMs.length ? { p50: +q(normEvents.computeMs, 0.5).toFixed(0), max: +q(normEvents.computeMs, 1).toFixed(0) } : null,
+});
 const outcomes = (listener: Listener) => {
   const counts: Record<string, number> = { digit: 0 };
   listener.on('digit', () => counts.digit++);
@@ -191,7 +206,7 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
     segmentationErrors: countErrors,
     outcomes: stringOutcomes,
     misheard,
-    ...(adaptNorm ? { normalization: { ...normEvents } } : {}),
+    ...(adaptNorm ? { normalization: normSummary() } : {}),
     realTimeFactor: +((performance.now() - t0) / 1000 / audioSec).toFixed(4),
   };
   results.latency = {
@@ -231,7 +246,8 @@ if (falseHours > 0) {
   // --speakers' FSDD test clips (takes 0-4) instead; false digits are counted on the other sounds only.
   const digitClips = mixDigits > 0 ? fsddTestClips().filter((c) => c.speaker === speakers[0]) : [];
   const listener = await Listener.create({ recognizer, threshold, vad, split, adaptNorm: adaptNorm && new NormAdapter(recognizer, normOptions) });
-  normEvents.adapted = normEvents.dropped = 0;
+  normEvents.adapted = normEvents.dropped = normEvents.selfEnrolled = 0;
+  normEvents.computeMs = [];
   countNorm(listener);
   const counts = outcomes(listener);
   let falseDigits = 0;
@@ -283,7 +299,7 @@ if (falseHours > 0) {
     words: freshWords ? 'every occurrence spoken anew' : 'one rendition of each word, repeated',
     rejected,
     outcomes: counts,
-    ...(adaptNorm ? { normalization: { ...normEvents } } : {}),
+    ...(adaptNorm ? { normalization: normSummary() } : {}),
     byKind: Object.fromEntries(byKind),
     byWord: Object.fromEntries([...byWord].sort((a, b) => b[1] - a[1])),
   };

@@ -7,8 +7,9 @@
  * Several runs: each fold's models are fused into one ensemble model first (as the shipped default).
  * A run whose folds ran as separate processes is its folders joined by commas (as in loso-ensemble.ts).
  * --norm: also with normalization adaptation (NormAdapter, `evaluate({ adaptNorm })`), the fold
- * model's normalization targets measured first on its own training clips (the five other speakers).
- *   npx tsx scripts/loso-adapt.ts runs/loso-logmel [runs/loso-mfcc] [--norm] [--data DIR] [--json]
+ * model's normalization targets measured first on its own training clips (the five other speakers),
+ * with --norm-options its NormAdapterOptions as JSON (e.g. '{"selfEnroll":true}').
+ *   npx tsx scripts/loso-adapt.ts runs/loso-logmel [runs/loso-mfcc] [--norm [--norm-options JSON]] [--data DIR] [--json]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,10 +21,12 @@ import { DigitRecognizer } from '../src/model/recognizer.js';
 import { fuseEnsemble } from '../src/train/onnx/fuse.js';
 import { leaveSpeakersOut } from '../src/data/splits.js';
 import { withMeasuredNormTargets } from '../src/model/norm-targets.js';
+import type { NormAdapterOptions } from '../src/model/norm-adapter.js';
 
-const { values, positionals: runs } = parseArgs({ allowPositionals: true, options: { data: { type: 'string' }, json: { type: 'boolean' }, norm: { type: 'boolean' } } });
+const { values, positionals: runs } = parseArgs({ allowPositionals: true, options: { data: { type: 'string' }, json: { type: 'boolean' }, norm: { type: 'boolean' }, 'norm-options': { type: 'string' } } });
+const normOptions: NormAdapterOptions | true = values['norm-options'] ? JSON.parse(values['norm-options']) : true;
 if (runs.length === 0) {
-  process.stderr.write('usage: npx tsx scripts/loso-adapt.ts RUN_DIR [RUN_DIR ...] [--data DIR] [--json]\n');
+  process.stderr.write('usage: npx tsx scripts/loso-adapt.ts RUN_DIR [RUN_DIR ...] [--norm [--norm-options JSON]] [--data DIR] [--json]\n');
   process.exit(2);
 }
 /** The fold model of `speaker` in whichever of the run's folders holds it ('' when none does). */
@@ -52,7 +55,7 @@ for (const speaker of speakers) {
   const items: EvalItem[] = clips.filter((c) => c.speaker === speaker).map((c) => ({ path: c.path, label: c.digit, speaker }));
   const plain = await evaluate(recognizer, items);
   const adapted = await evaluate(recognizer, items, { adaptVoice: true });
-  const norm = values.norm ? (await evaluate(recognizer, items, { adaptNorm: true })).accuracy : undefined;
+  const norm = values.norm ? (await evaluate(recognizer, items, { adaptNorm: normOptions })).accuracy : undefined;
   await recognizer.dispose();
   rows.push({ speaker, plain: plain.accuracy, adapted: adapted.accuracy, shift: adapted.voiceShift!.perSpeaker[speaker], norm });
   const pct = (x: number) => (100 * x).toFixed(1).padStart(5);
