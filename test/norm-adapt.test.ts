@@ -31,8 +31,8 @@ const withoutTargets = (bytes: Uint8Array) => {
 };
 
 /** A speaker's test clips with the voice moved (pitch and formants): a voice the model has not heard. */
-async function stranger(speaker: string, factor: number, backend: DigitRecognizer['backend']) {
-  const mine = clips.filter((c) => c.speaker === speaker && c.take < 5);
+async function stranger(speaker: string, factor: number, backend: DigitRecognizer['backend'], takes = 5) {
+  const mine = clips.filter((c) => c.speaker === speaker && c.take < takes);
   return Promise.all(
     mine.map(async (c) => {
       const a = await readWavFile(c.path);
@@ -88,6 +88,36 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     }
   });
 
+  it('self-enrollment: the last layers refitted on what the adapted model hears gains on a new voice, only once every digit was heard, and takes no more words for digits', async () => {
+    const rec = await DigitRecognizer.load({ model: INT8, threshold: 0 });
+    try {
+      // One speaker's 200 clips (what a NormAdapter with selfEnroll keeps), a quarter lower than he spoke.
+      const low = await stranger('theo', 0.75, rec.backend, 20);
+      const words = ['hello', 'window', 'apple', 'yellow', 'kitchen', 'tomorrow', 'music', 'stop'].map((w) => ({ samples: spokenWords(w), sampleRate: 8000 }));
+      const measure = async () => ({
+        right: (await rec.predictBatch(low)).filter((p, i) => p.digit === low[i].digit).length,
+        wordsAsDigits: (await rec.predictBatch(words)).filter((p) => p.isDigit).length,
+      });
+      const plain = await measure();
+      await rec.adaptNormalization(low);
+      const norm = await measure();
+      await rec.adaptNormalization(low, { selfEnroll: true });
+      const enrolled = await measure();
+      assert.ok(enrolled.right >= norm.right + 4, `a deeper voice: ${plain.right} as shipped, ${norm.right} adapted, ${enrolled.right} self-enrolled, of ${low.length}`);
+      assert.ok(enrolled.wordsAsDigits <= norm.wordsAsDigits, `words taken for digits: ${plain.wordsAsDigits} as shipped, ${norm.wordsAsDigits} adapted, ${enrolled.wordsAsDigits} self-enrolled`);
+      // Clips that never sound like a "9" to the model: no refit (it would learn to avoid 9), the normalization alone.
+      const noNine = low.filter((c) => c.digit !== 9);
+      await rec.adaptNormalization(noNine);
+      const normOnly = (await rec.predictBatch(low)).map((p) => p.probabilities);
+      await rec.adaptNormalization(noNine, { selfEnroll: true });
+      assert.deepEqual((await rec.predictBatch(low)).map((p) => p.probabilities), normOnly);
+      await rec.resetNormalization();
+      assert.equal((await measure()).right, plain.right);
+    } finally {
+      await rec.dispose();
+    }
+  });
+
   it('folds the adaptation into each conv (int8: its dequantization scales and int32 bias): the same answers as a Mul and Add after it, the graph unchanged', async () => {
     const some = clips.filter((c) => c.take === 7).map((c) => c.path);
     for (const [name, bytes, tolerance] of [['small fp32', SMALL, 1e-4], ['default int8', INT8, 0.03]] as const) {
@@ -120,9 +150,15 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       const r = await evaluate(rec, items, { adaptNorm: { every: 5, window: 10 } });
       assert.equal(r.n, 30);
       assert.ok(r.accuracy >= 0.9, String(r.accuracy));
-      assert.deepEqual({ ...r.normAdaptation, protocol: undefined }, { every: 5, window: 10, adaptations: { jackson: Math.floor(r.n * (1 - r.falseReject) / 5) }, protocol: undefined });
+      assert.deepEqual({ ...r.normAdaptation, protocol: undefined }, { every: 5, window: 10, selfEnroll: false, adaptations: { jackson: Math.floor(r.n * (1 - r.falseReject) / 5) }, protocol: undefined });
       assert.equal(rec.normalizationClips, 0);
       await assert.rejects(evaluate(rec, items, { adaptNorm: true, adaptVoice: true }), /one at a time/);
+      // With selfEnroll the adapter keeps 200 clips by default, and says it refits.
+      const enrolled = await evaluate(rec, items, { adaptNorm: { selfEnroll: true } });
+      assert.deepEqual([enrolled.normAdaptation?.window, enrolled.normAdaptation?.selfEnroll], [200, true]);
+      const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'eval', FSDD_RECORDINGS, '--split', 'test', '--self-enroll'], { encoding: 'utf8' });
+      assert.equal(cli.status, 2);
+      assert.match(cli.stderr, /use it with --adapt-norm/);
     } finally {
       await rec.dispose();
     }
@@ -268,7 +304,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     }
   });
 
-  it('digits listen adapts the normalization by default when the model has targets; --no-adapt-norm, or a model without them, does not', async () => {
+  it('digits listen adapts the normalization by default when the model has targets (--self-enroll: and refits the last layers); --no-adapt-norm, or a model without them, does not', async () => {
     const work = mkdtempSync(join(tmpdir(), 'sd-norm-cli-'));
     try {
       const theo = clips.filter((c) => c.speaker === 'theo' && c.take < 2);
@@ -283,7 +319,12 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
         assert.equal(r.status, 0, r.stderr);
         return r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'normadapt');
       };
-      assert.deepEqual(adaptations(cli()).map((e) => [e.dropped, e.clips]), [[false, 10], [false, 20]]);
+      assert.deepEqual(adaptations(cli()).map((e) => [e.dropped, e.clips, e.selfEnrolled]), [[false, 10, false], [false, 20, false]]);
+      // Digits 0-4 twice, then 5-9 twice: with --self-enroll the last layers are refitted too once every digit was heard.
+      assert.deepEqual(adaptations(cli('--self-enroll')).map((e) => [e.dropped, e.clips, e.selfEnrolled]), [[false, 10, false], [false, 20, true]]);
+      const without = cli('--self-enroll', '--no-adapt-norm');
+      assert.equal(without.status, 2);
+      assert.match(without.stderr, /--self-enroll refits the model after each normalization adaptation/);
       assert.equal(adaptations(cli('--no-adapt-norm')).length, 0);
       assert.equal(adaptations(cli('--model', bare)).length, 0);
       const asked = cli('--model', bare, '--adapt-norm');

@@ -51,7 +51,7 @@ export interface EvalReport {
   /** With EvaluateOptions.adaptVoice: the voice shift each speaker ended with. */
   voiceShift?: { perSpeaker: Record<string, number>; protocol: string };
   /** With adaptNorm: how often, on how many clips, and how many adaptations each speaker had. */
-  normAdaptation?: { every: number; window: number; adaptations: Record<string, number>; protocol: string };
+  normAdaptation?: { every: number; window: number; selfEnroll: boolean; adaptations: Record<string, number>; protocol: string };
   /** With EvaluateOptions.babble: how the clips were mixed. */
   babble?: { snrDb: number; poolClips: number; seed: number };
 }
@@ -325,7 +325,7 @@ async function evaluateNormAdapted(recognizer: DigitRecognizer, items: EvalItem[
   return {
     ...report,
     ...(babble ? { babble: { snrDb: babble.snrDb, poolClips: babble.pool.length, seed: babble.seed ?? babbleSeed(babble.snrDb) } } : {}),
-    normAdaptation: { every: adapter.every, window: adapter.window, adaptations, protocol: NORM_PROTOCOL },
+    normAdaptation: { every: adapter.every, window: adapter.window, selfEnroll: adapter.selfEnroll, adaptations, protocol: NORM_PROTOCOL },
   };
 }
 

@@ -3,14 +3,29 @@ import type { AudioInput } from './recognizer.js';
 
 /** What a NormAdapter adapts: DigitRecognizer (clips: any AudioInput), or WebRecognizer in a page (PCM pieces). */
 export interface NormAdaptable<Clip = AudioInput> {
-  adaptNormalization(clips: readonly Clip[]): Promise<void>;
+  adaptNormalization(clips: readonly Clip[], options?: NormAdaptOptions): Promise<NormAdaptResult | void>;
   resetNormalization(): Promise<void>;
 }
 
-export interface NormAdapterOptions {
+/** How one adaptation runs. */
+export interface NormAdaptOptions {
+  /**
+   * After adapting the normalization, refit the model's last layers on the clips, each labelled with
+   * the digit the adapted model hears in it (`selfEnroll`); only once the clips name every digit.
+   */
+  selfEnroll?: boolean;
+}
+
+/** What one adaptation did. */
+export interface NormAdaptResult {
+  /** The last layers were refitted too (selfEnroll, and the clips named every digit). */
+  selfEnrolled: boolean;
+}
+
+export interface NormAdapterOptions extends NormAdaptOptions {
   /** Adapt again after this many more observed clips (default 10). */
   every?: number;
-  /** Adapt on at most the last this many observed clips (default 50). */
+  /** Adapt on at most the last this many observed clips (default 50; 200 with selfEnroll, whose refit gains from more). */
   window?: number;
   /**
    * Adapt only while at least this share of the speech heard lately was taken for digits (`heard`),
@@ -35,19 +50,22 @@ export class NormAdapter<Clip = AudioInput> {
   readonly window: number;
   readonly minDigitShare: number;
   readonly shareOf: number;
+  readonly selfEnroll: boolean;
   private readonly recent: Clip[] = [];
   /** The latest speech segments' outcomes (true: taken for a digit), at most `shareOf`. */
   private readonly outcomes: boolean[] = [];
   private sinceAdapted = 0;
   private observedTotal = 0;
   private isAdapted = false;
+  private lastSelfEnrolled = false;
 
   constructor(
     readonly recognizer: NormAdaptable<Clip>,
     options: NormAdapterOptions = {},
   ) {
     this.every = options.every ?? 10;
-    this.window = options.window ?? 50;
+    this.selfEnroll = options.selfEnroll ?? false;
+    this.window = options.window ?? (this.selfEnroll ? 200 : 50);
     this.minDigitShare = options.minDigitShare ?? 0.5;
     this.shareOf = options.shareOf ?? 20;
     if (!(Number.isInteger(this.every) && this.every >= 2)) throw new AudioInputError(`normalization adaptation: every must be an integer >= 2, got ${options.every}`);
@@ -104,8 +122,14 @@ export class NormAdapter<Clip = AudioInput> {
   /** Adapts the recognizer on the clips kept (the last `window`). */
   async adapt(): Promise<void> {
     this.sinceAdapted = 0;
-    await this.recognizer.adaptNormalization(this.recent);
+    const result = await this.recognizer.adaptNormalization(this.recent, { selfEnroll: this.selfEnroll });
     this.isAdapted = true;
+    this.lastSelfEnrolled = result?.selfEnrolled ?? false;
+  }
+
+  /** Whether the adaptation in use refitted the last layers too (selfEnroll, once every digit was heard). */
+  get selfEnrolled(): boolean {
+    return this.isAdapted && this.lastSelfEnrolled;
   }
 
   /**
@@ -125,7 +149,7 @@ export class NormAdapter<Clip = AudioInput> {
    * recognizer: the last adapter to adapt owns it): adapted again on the clips kept, if it adapted before.
    */
   async apply(): Promise<void> {
-    if (this.isAdapted) await this.recognizer.adaptNormalization(this.recent);
+    if (this.isAdapted) this.lastSelfEnrolled = (await this.recognizer.adaptNormalization(this.recent, { selfEnroll: this.selfEnroll }))?.selfEnrolled ?? false;
     else await this.recognizer.resetNormalization();
   }
 

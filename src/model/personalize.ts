@@ -16,6 +16,8 @@ import { VOICE_SHIFTS } from './voice-adapt.js';
 export interface PcmClip {
   samples: Float32Array;
   sampleRate: number;
+  /** false: already cut to its speech as the model's speechTrim says (a stream's piece), not cut again. */
+  cutToSpeech?: boolean;
 }
 
 /** One labelled recording of the speaker, decoded: the digit they said. */
@@ -160,7 +162,7 @@ export async function personalizeModel(base: Uint8Array, source: string, clips: 
   if (heads.some((h) => h.classes !== info.labels.length))
     throw new EnrollmentError(`${source}: a classifier head has ${heads.map((h) => h.classes).join('/')} classes, the model ${info.labels.length} labels`);
 
-  const inputs: PcmClip[] = clips.map(({ samples, sampleRate }) => ({ samples, sampleRate }));
+  const inputs: PcmClip[] = clips.map(({ samples, sampleRate, cutToSpeech }) => (cutToSpeech === false ? { samples, sampleRate, cutToSpeech } : { samples, sampleRate }));
   const targets = clips.map((c) => classOf[c.digit]);
   const embeddingNames = [...new Set(heads.map((h) => h.embedding))];
   const embeddingIndex = heads.map((h) => 1 + embeddingNames.indexOf(h.embedding));
@@ -173,7 +175,7 @@ export async function personalizeModel(base: Uint8Array, source: string, clips: 
   const noneClass = info.labels.indexOf(NOT_A_DIGIT_LABEL);
   const reversedWeight = noneClass >= 0 ? (options.reversedWeight ?? 0.1) : 0;
   if (!(reversedWeight >= 0 && reversedWeight <= 10)) throw new EnrollmentError(`reversedWeight ${options.reversedWeight} must be from 0 to 10`);
-  const reversed = reversedWeight > 0 ? inputs.map((c) => ({ samples: c.samples.slice().reverse(), sampleRate: c.sampleRate })) : [];
+  const reversed = reversedWeight > 0 ? inputs.map((c) => ({ ...c, samples: c.samples.slice().reverse() })) : [];
   // rowsAt[j][i]: clip i heard at shifts[j], [probabilities, ...embeddings]; the reversed clips follow the clips.
   const rowsAt: Float32Array[][][] = [];
   for (const voiceShift of shifts) rowsAt.push(await runtime.probe(base, embeddingNames, [...inputs, ...reversed], voiceShift));

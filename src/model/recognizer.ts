@@ -15,6 +15,9 @@ import { loadStreamCore } from '../stream/core.js';
 import { cutToSpeech, type SpeechExtentFinder } from '../stream/speech-cut.js';
 import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
 import { adaptNormalization } from './norm-adapt.js';
+import type { NormAdaptOptions, NormAdaptResult } from './norm-adapter.js';
+import type { EnrollmentRuntime, PcmClip } from './personalize.js';
+import { selfEnroll } from './self-enroll.js';
 import { SessionSwap } from './session-swap.js';
 
 /** Audio in any of the forms the recognizer accepts. */
@@ -292,7 +295,7 @@ export class DigitRecognizer {
    * from the model as loaded. The clips are taken as predict takes them (decoded, cut to speech, at
    * the recognizer's voice shift); at least 2. Needs a model with normalization targets.
    */
-  async adaptNormalization(inputs: readonly AudioInput[]): Promise<void> {
+  async adaptNormalization(inputs: readonly AudioInput[], options: NormAdaptOptions = {}): Promise<NormAdaptResult> {
     if (inputs.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${inputs.length}`);
     const clips = await this.decodeForModel(inputs);
     const { model } = await adaptNormalization(this.modelBytes, async (probe, names) => {
@@ -304,8 +307,10 @@ export class DigitRecognizer {
         await session.release();
       }
     });
-    await this.sessions.replace(await warmSession(await createSession(model, this.source, this.sessionOptions), this.info));
+    const enrolled = options.selfEnroll ? await selfEnroll(model, this.source, clips, this.decodedRuntime(), this.shift) : null;
+    await this.sessions.replace(await warmSession(await createSession(enrolled ?? model, this.source, this.sessionOptions), this.info));
     this.adaptedOn = clips.length;
+    return { selfEnrolled: enrolled !== null };
   }
 
   /** Back to the model as loaded. */
@@ -360,6 +365,35 @@ export class DigitRecognizer {
   }
 
   /** Features of the clips (at their voice shift) in one batch, and the model's named outputs for it. */
+  /**
+   * Models (bytes) run over clips as this recognizer holds them once decoded and cut (features at the
+   * given voice shift): what enrollment needs of a runtime, without a recognizer loaded per run.
+   */
+  private decodedRuntime(): EnrollmentRuntime {
+    const run = async (model: Uint8Array, names: readonly string[], clips: readonly PcmClip[], shift: number) => {
+      const session = await createSession(model, this.source, this.sessionOptions);
+      const rows: Float32Array[][] = [];
+      try {
+        for (let i = 0; i < clips.length; i += 64) {
+          const batch = clips.slice(i, i + 64).map((c) => ({ samples: c.samples, sampleRate: c.sampleRate, decodeMs: 0, shift }));
+          const { output } = await this.runModel(batch, names, session);
+          const widths = names.map((n) => (output[n].data as Float32Array).length / batch.length);
+          batch.forEach((_, j) => rows.push(names.map((n, k) => (output[n].data as Float32Array).slice(j * widths[k], (j + 1) * widths[k]))));
+        }
+      } finally {
+        await session.release();
+      }
+      return rows;
+    };
+    return {
+      probe: async (model, names, clips, shift) => {
+        const { withGraphOutputs } = await import('../train/onnx/graph.js');
+        return run(withGraphOutputs(model, names), [MODEL_OUTPUT_NAME, ...names], clips, shift);
+      },
+      probabilities: async (model, clips, shift) => (await run(model, [MODEL_OUTPUT_NAME], clips, shift)).map((r) => r[0]),
+    };
+  }
+
   private async runModel(clips: DecodedClip[], names: readonly string[], session = this.sessions.current): Promise<{ output: ort.InferenceSession.OnnxValueMapType; featuresMs: number; modelMs: number }> {
     const { numFrames } = this.info.featureConfig;
     const featuresStart = performance.now();

@@ -16,6 +16,8 @@ export interface NormAdaptEvent {
   clips: number;
   /** Adaptations so far in this session. */
   adaptations: number;
+  /** The adaptation refitted the model's last layers too (NormAdapterOptions.selfEnroll, once the clips named every digit). */
+  selfEnrolled: boolean;
   /** How long the adaptation took (ms), between segments. */
   computeMs: number;
 }
@@ -32,7 +34,7 @@ export class NormObserver {
   private adaptations = 0;
 
   constructor(
-    readonly adapter: Pick<NormAdapter<{ samples: Float32Array; sampleRate: number }>, 'observe' | 'adapt' | 'observed' | 'kept' | 'heard' | 'dropDue' | 'drop' | 'digitShare'>,
+    readonly adapter: Pick<NormAdapter<{ samples: Float32Array; sampleRate: number }>, 'observe' | 'adapt' | 'observed' | 'kept' | 'heard' | 'dropDue' | 'drop' | 'digitShare' | 'selfEnrolled'>,
     private readonly onAdapt: (event: NormAdaptEvent) => void,
   ) {}
 
@@ -69,7 +71,7 @@ export class NormObserver {
   }
 
   private report(dropped: boolean, started: number): void {
-    this.onAdapt({ dropped, digitShare: this.adapter.digitShare, observed: this.adapter.observed, clips: this.adapter.kept, adaptations: this.adaptations, computeMs: performance.now() - started });
+    this.onAdapt({ dropped, digitShare: this.adapter.digitShare, observed: this.adapter.observed, clips: this.adapter.kept, adaptations: this.adaptations, selfEnrolled: this.adapter.selfEnrolled, computeMs: performance.now() - started });
   }
 
   clear(): void {

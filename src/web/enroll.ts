@@ -27,7 +27,7 @@ export async function enrollSpeaker(clips: readonly LabelledPcm[], options: WebE
 }
 
 /** Models run by onnxruntime-web through WebRecognizer, as the page runs them. */
-const webRuntime: EnrollmentRuntime = {
+export const webRuntime: EnrollmentRuntime = {
   async probe(model, names, clips, voiceShift) {
     const { withGraphOutputs } = await import('../train/onnx/graph.js');
     const recognizer = await WebRecognizer.load(withGraphOutputs(model, names));

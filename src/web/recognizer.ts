@@ -12,6 +12,7 @@ import type { SegmentPrediction } from '../stream/segmenter.js';
 import type { AudioInput } from '../model/recognizer.js';
 import { cutToSpeech } from '../stream/speech-cut.js';
 import { SessionSwap } from '../model/session-swap.js';
+import type { NormAdaptOptions, NormAdaptResult } from '../model/norm-adapter.js';
 
 // One thread unless the page chose otherwise before loading us: the models are tiny, worker start-up
 // would cost more than it saves, and threads need cross-origin isolation. ORT finds its .wasm next to
@@ -274,10 +275,11 @@ export class WebRecognizer {
    * `clips` (unlabeled pieces of one speaker, cut and heard as recognizePieces takes them; at least
    * 2), used from then on. The graph code loads on first use.
    */
-  async adaptNormalization(clips: readonly ClipInput[]): Promise<void> {
+  async adaptNormalization(clips: readonly ClipInput[], options: NormAdaptOptions = {}): Promise<NormAdaptResult> {
     if (clips.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${clips.length}`);
     const { adaptNormalization } = await import('../model/norm-adapt.js');
-    const feats = (await this.cutPieces([...clips])).map((c) => this.features(this.atModelRate(c.samples, c.sampleRate), c.shift ?? this.shift));
+    const cut = await this.cutPieces([...clips]);
+    const feats = cut.map((c) => this.features(this.atModelRate(c.samples, c.sampleRate), c.shift ?? this.shift));
     const { model } = await adaptNormalization(this.model, async (probe, names) => {
       const session = await ort.InferenceSession.create(probe, this.sessionOptions);
       try {
@@ -286,8 +288,15 @@ export class WebRecognizer {
         await session.release();
       }
     });
-    await this.useModel(model);
+    let enrolled: Uint8Array | null = null;
+    if (options.selfEnroll) {
+      const [{ selfEnroll }, { webRuntime }] = await Promise.all([import('../model/self-enroll.js'), import('./enroll.js')]);
+      const pieces = cut.map((c) => ({ samples: c.samples, sampleRate: c.sampleRate, cutToSpeech: false }));
+      enrolled = await selfEnroll(model, this.url, pieces, webRuntime, this.shift);
+    }
+    await this.useModel(enrolled ?? model);
     this.adaptedOn = clips.length;
+    return { selfEnrolled: enrolled !== null };
   }
 
   /** Back to the model as loaded. */

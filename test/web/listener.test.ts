@@ -256,6 +256,28 @@ describe('WebListener (spoken-digits/web) in Node', function () {
     await assert.rejects(recognizer.adaptNormalization(pieces.slice(0, 1)), /at least 2 clips/);
   });
 
+  it('selfEnroll: the page refits the last layers on what it hears as DigitRecognizer does, once every digit was heard', async () => {
+    const { DigitRecognizer } = await import('../../src/model/recognizer.js');
+    const { listFsddClips } = await import('../../src/data/clips.js');
+    const { readWavFile } = await import('../../src/audio/index.js');
+    const { FSDD_RECORDINGS } = await import('../fsdd.js');
+    const clips = listFsddClips(FSDD_RECORDINGS).filter((c) => c.speaker === 'jackson' && c.take < 2);
+    const pieces = await Promise.all(clips.map(async (c) => await readWavFile(c.path)));
+    const node = await DigitRecognizer.load({ model: MODEL, threshold: 0 });
+    try {
+      assert.deepEqual(await recognizer.adaptNormalization(pieces, { selfEnroll: true }), { selfEnrolled: true });
+      assert.deepEqual(await node.adaptNormalization(pieces, { selfEnroll: true }), { selfEnrolled: true });
+      const web = await recognizer.recognizeBatch(await recognizer.cutPieces(pieces), 0);
+      const ours = await node.predictBatch(pieces);
+      web.forEach((w, i) => assert.ok(Math.max(...Array.from(w.probabilities, (p, k) => Math.abs(p - ours[i].probabilities[k]))) < 0.02, `clip ${i}`));
+      // Without a 9 among them, the normalization alone.
+      assert.deepEqual(await recognizer.adaptNormalization(pieces.filter((_, i) => clips[i].digit !== 9), { selfEnroll: true }), { selfEnrolled: false });
+    } finally {
+      await node.dispose();
+      await recognizer.resetNormalization();
+    }
+  });
+
   it('adaptVoice: an adapter carried from one WebListener to the next applies its voice from the start', async () => {
     const adapter = new VoiceAdapter(recognizer);
     const first = await WebListener.create({ model: recognizer, adaptVoice: adapter });

@@ -20,12 +20,14 @@ export function register(program: Command): void {
     .option('--batch <n>', 'clips per ONNX Runtime run', '64')
     .option('--adapt-voice', "adapt to each speaker as a live session would: the speaker's clips in a seeded random order, each heard with the voice shift learnt from the earlier ones (no labels used)")
     .option('--adapt-norm', "adapt the model's normalization to each speaker as a live session would: the speaker's clips in a seeded random order, each recognised with the model adapted on the earlier ones (every 10, on the last 50; no labels used)")
+    .option('--self-enroll', "with --adapt-norm: also refit the model's last layers on each adaptation's clips, each labelled with the digit the adapted model hears in it, as digits listen does (every 10, on the last 200; no labels used)")
     .option('--speakers <names>', 'only these speakers\' clips, comma-separated (e.g. the speaker a leave-one-speaker-out fold model never heard)')
     .option('--babble <snr>', 'mix each clip with babble of 3-7 other talkers at this SNR in dB (seeded: the model cards\' babble figures for --split test)')
     .option('--babble-pool <dir>', "folder of FSDD-named WAV files whose official train split the babble is made of (default: the target folder's, with --split test)")
     .option('--json', 'print one JSON object')
     .action(async (target: string, opts) => {
       if (!['test', 'train', 'all'].includes(opts.split)) throw new InvalidArgumentError(`split '${opts.split}' must be test, train or all`);
+      if (opts.selfEnroll && !opts.adaptNorm) throw new InvalidArgumentError('--self-enroll refits the model after each normalization adaptation: use it with --adapt-norm');
       const [{ DigitRecognizer }, { evaluate, loadEvalSet }] = await Promise.all([import('../../model/recognizer.js'), import('../../model/evaluate.js')]);
       const recognizer = await DigitRecognizer.load({
         model: opts.model,
@@ -38,7 +40,7 @@ export function register(program: Command): void {
       const report = await evaluate(recognizer, items, {
         batchSize: parsePositiveInt('batch', opts.batch),
         adaptVoice: Boolean(opts.adaptVoice),
-        adaptNorm: Boolean(opts.adaptNorm),
+        adaptNorm: opts.adaptNorm ? (opts.selfEnroll ? { selfEnroll: true } : true) : false,
         babble,
         onProgress: interactive && !opts.json ? (done, total) => process.stderr.write(`\r${done}/${total} clips`) : undefined,
       });
@@ -98,7 +100,7 @@ function printReport(r: EvalReport): void {
     ),
   );
   if (r.voiceShift) lines.push(`voice adaptation: ${r.voiceShift.protocol}`);
-  if (r.normAdaptation) lines.push(`normalization adaptation (every ${r.normAdaptation.every} clips, on the last ${r.normAdaptation.window}): ${r.normAdaptation.protocol}`);
+  if (r.normAdaptation) lines.push(`normalization adaptation (every ${r.normAdaptation.every} clips, on the last ${r.normAdaptation.window}${r.normAdaptation.selfEnroll ? ', last layers refitted on what it heard' : ''}): ${r.normAdaptation.protocol}`);
   lines.push('');
   const predicted = [...'0123456789', 'rejected'];
   lines.push('confusion (rows: truth, columns: predicted)');

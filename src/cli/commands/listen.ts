@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import pc from 'picocolors';
 import { AudioInputError } from '../../errors.js';
 import { addMicrophoneOptions, parseMicrophoneOptions, parseNumberIn } from '../options.js';
@@ -22,6 +22,7 @@ interface ListenOptions {
   split?: boolean;
   adaptVoice?: boolean;
   adaptNorm?: boolean;
+  selfEnroll?: boolean;
 }
 
 /** "▮▮▮▮▮▯▯▯▯▯" for -60..0 dBFS. */
@@ -49,6 +50,7 @@ export function register(program: Command): void {
     .option('--adapt-voice', "adapt to the speaker's voice (the default, except with a personal model made by digits enroll)")
     .option('--no-adapt-norm', "do not adapt the model's normalization to the speaker (by default it is adapted every 10 digits heard, on the last 50, no labels, while most speech heard lately is digits: far fewer errors on voices the model never heard)")
     .option('--adapt-norm', "adapt the model's normalization to the speaker (the default, except with a personal model made by digits enroll or a model without normalization targets)")
+    .option('--self-enroll', "with the normalization adaptation, also refit the model's last layers on the last 200 digits, each labelled with the digit it heard (no labels from you): fewer errors on a new voice, but each adaptation then holds up recognition for 1-3 s")
     .option('--list-devices', 'list capture devices and exit')
     .action(async (opts: ListenOptions, command: Command) => {
       const stream = await import('../../stream/index.js');
@@ -92,6 +94,7 @@ export function register(program: Command): void {
       const enrolled = recognizer.info.enrollment !== null;
       const adaptVoice = opts.adaptVoice !== false && !(enrolled && command.getOptionValueSource('adaptVoice') === 'default');
       const adaptNorm = opts.adaptNorm !== false && (command.getOptionValueSource('adaptNorm') !== 'default' || (!enrolled && recognizer.canAdaptNormalization));
+      if (opts.selfEnroll && !adaptNorm) throw new InvalidArgumentError('--self-enroll refits the model after each normalization adaptation, which is off here (--no-adapt-norm, a personal model, or a model without normalization targets)');
       const listener = await stream.Listener.create({
         recognizer,
         threshold,
@@ -99,7 +102,7 @@ export function register(program: Command): void {
         stringPauseMs,
         split: opts.split === false ? false : undefined,
         adaptVoice,
-        adaptNorm,
+        adaptNorm: adaptNorm && (opts.selfEnroll ? { selfEnroll: true } : true),
         levelIntervalMs: opts.json ? 250 : 50,
         maxDurationMs: opts.duration === undefined ? undefined : parseNumberIn(opts.duration, '--duration', 0.01, 1e7)! * 1000,
       });
@@ -160,7 +163,7 @@ export function register(program: Command): void {
       });
       listener.on('voiceshift', (e) => print(pc.dim(`  ~  voice adapted: heard at x${e.factor.toFixed(2)} (from ${e.utterances} utterances)`)));
       listener.on('normadapt', (e) =>
-        print(pc.dim(e.dropped ? `  ~  normalization adaptation dropped: mostly not digits lately (${Math.round(100 * e.digitShare)}% digits)` : `  ~  normalization adapted to this voice (${e.clips} digits, ${e.computeMs.toFixed(0)} ms)`)),
+        print(pc.dim(e.dropped ? `  ~  normalization adaptation dropped: mostly not digits lately (${Math.round(100 * e.digitShare)}% digits)` : `  ~  normalization adapted to this voice (${e.clips} digits${e.selfEnrolled ? ", last layers refitted" : ""}, ${e.computeMs.toFixed(0)} ms)`)),
       );
       listener.on('overflow', (e) => print(pc.red(`  ! capture overflow: ${e.droppedFrames} frames dropped (${e.totalDroppedFrames} in total)`)));
       const summary = await listener.run(source);
