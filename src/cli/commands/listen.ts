@@ -84,7 +84,9 @@ export function register(program: Command): void {
       } else if (opts.input) {
         source = await stream.openFileSource(opts.input, { realtime: Boolean(opts.realtime) });
       } else {
-        source = await stream.openMicrophone(parseMicrophoneOptions(opts));
+        const mic = parseMicrophoneOptions(opts);
+        // A self-enrolling adaptation holds the decoding up for seconds; the capture ring must hold the audio meanwhile.
+        source = await stream.openMicrophone(opts.selfEnroll ? { ...mic, bufferSeconds: Math.max(mic.bufferSeconds ?? 2, 10) } : mic);
       }
       // A personal model (digits enroll) already hears its speaker at the shift it was enrolled at:
       // an adapter would start over from no shift, so the adapters run only when asked for. A model
