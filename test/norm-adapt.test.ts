@@ -16,6 +16,8 @@ import { fuseEnsemble } from '../src/train/onnx/fuse.js';
 import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { quantizeModel } from '../src/train/onnx/quantize.js';
 import { Listener } from '../src/stream/index.js';
+import { NormObserver } from '../src/stream/norm-observer.js';
+import type { StreamDecoder } from '../src/stream/decoder.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
 import { monoWav } from './fixtures/wav.js';
 import { concatFloat, editDistance, silence, spokenWords } from './stream/fixtures.js';
@@ -213,15 +215,17 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       for (const c of theo) parts.push((await readWavFile(c.path)).samples, silence(0.6));
       const audio = concatFloat(parts);
       const spoken = theo.map((c) => c.digit).join('');
-      const listen = async (adaptNorm: boolean) => {
-        const listener = await Listener.create({ recognizer: rec, adaptNorm, sampleRate: 8000 });
+      const listen = async (adaptNorm: boolean, adaptInBackground?: boolean) => {
+        const listener = await Listener.create({ recognizer: rec, adaptNorm, adaptInBackground, sampleRate: 8000 });
         const adapted: number[] = [];
+        const order: string[] = [];
         let heard = '';
-        listener.on('normadapt', (e) => adapted.push(e.clips));
+        listener.on('normadapt', (e) => (adapted.push(e.clips), order.push('normadapt')));
         listener.on('digit', (e) => (heard += e.digit));
+        listener.on('end', () => order.push('end'));
         listener.push(audio, 8000);
         await listener.end();
-        return { adapted, heard };
+        return { adapted, heard, order };
       };
       const plain = await listen(false);
       const adapting = await listen(true);
@@ -229,9 +233,77 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       assert.deepEqual(adapting.adapted, [10, 20]);
       assert.equal(rec.normalizationClips, 20);
       assert.ok(editDistance(adapting.heard, spoken) <= Math.max(1, editDistance(plain.heard, spoken)), `heard ${adapting.heard} (without adapting ${plain.heard}) for ${spoken}`);
+      // Beside the decoding: the stream does not wait for the first adaptation (pushed at once, it is
+      // past the 20th digit before it ends, so the second starts later or not at all), and the end does.
+      const beside = await listen(true, true);
+      assert.equal(beside.adapted[0], 10);
+      assert.equal(beside.order.at(-1), 'end');
+      assert.ok(editDistance(beside.heard, spoken) <= Math.max(1, editDistance(plain.heard, spoken)), `heard ${beside.heard} for ${spoken}`);
     } finally {
       await rec.dispose();
     }
+  });
+
+  it('NormObserver: in the background an adaptation runs beside the decoding, one at a time; a drop and settle() wait for it; a failure is reported', async () => {
+    const calls: string[] = [];
+    let release: (() => void) | null = null;
+    let failNext = false;
+    const fake = {
+      adaptNormalization: (c: readonly { samples: Float32Array }[]) =>
+        new Promise<void>((resolve, reject) => {
+          calls.push(`adapt ${c.length}`);
+          release = () => (failNext ? reject(new Error('injected')) : resolve());
+        }),
+      resetNormalization: async () => void calls.push('reset'),
+    };
+    const adapter = new NormAdapter<{ samples: Float32Array; sampleRate: number }>(fake, { every: 2, window: 10, minDigitShare: 0.5, shareOf: 4 });
+    const events: boolean[] = [];
+    const errors: unknown[] = [];
+    const observer = new NormObserver(adapter, (e) => events.push(e.dropped), (err) => errors.push(err));
+    const decoder = { audioBetween: () => new Float32Array(80), sampleRate: 8000 } as unknown as StreamDecoder;
+    const segment = (type: 'digit' | 'rejected') => observer.take(decoder, type, type === 'digit' ? { startMs: 0, endMs: 10 } : { startMs: 0, endMs: 10, reason: 'not-a-digit' });
+    observer.background = true;
+    segment('digit');
+    segment('digit');
+    await observer.flush(); // returns with the adaptation under way
+    assert.deepEqual([calls, events], [['adapt 2'], []]);
+    segment('digit');
+    segment('digit');
+    await observer.flush(); // due again, but one runs: none started
+    assert.deepEqual(calls, ['adapt 2']);
+    release!();
+    await observer.settle();
+    assert.deepEqual(events, [false]);
+    segment('digit');
+    await observer.flush(); // the next digit starts the one that was due, on every clip kept meanwhile
+    assert.deepEqual(calls, ['adapt 2', 'adapt 5']);
+    // Words: a drop is due, and waits for the adaptation under way.
+    for (let i = 0; i < 3; i++) segment('rejected');
+    const flushed = observer.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(calls, ['adapt 2', 'adapt 5']);
+    release!();
+    await flushed;
+    assert.deepEqual([calls, events], [['adapt 2', 'adapt 5', 'reset'], [false, false, true]]);
+    // A background failure goes to the error handler, not to an unhandled rejection.
+    for (let i = 0; i < 4; i++) segment('digit');
+    await observer.flush();
+    failNext = true;
+    release!();
+    await observer.settle();
+    assert.match(String(errors[0]), /injected/);
+    // Not in the background: flush waits for the adaptation.
+    observer.background = false;
+    failNext = false;
+    segment('digit');
+    segment('digit');
+    const waiting = observer.flush();
+    let done = false;
+    void waiting.then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(done, false);
+    release!();
+    await waiting;
   });
 
   it('NormAdapter adapts only while most speech heard lately was digits, and drops its adaptation when not', async () => {

@@ -199,17 +199,17 @@ export async function personalizeModel(base: Uint8Array, source: string, clips: 
   }
 
   /** The base model with every head refitted on the clips at `chosen`, heard at the shift chosen on them. */
-  const personalize = (chosen: number[]) => {
+  const personalize = async (chosen: number[]) => {
     const model = decodeModel(base);
     const j = chooseShift(chosen);
     const backwards = reversedWeight > 0 ? chosen.map((i) => inputs.length + i) : [];
     const sampleWeights = [...chosen.map(() => 1), ...backwards.map(() => reversedWeight)];
     const goals = [...chosen.map((i) => targets[i]), ...backwards.map(() => noneClass)];
-    findClassifierHeads(model.graph, source).forEach((head, h) => {
+    for (const [h, head] of findClassifierHeads(model.graph, source).entries()) {
       const embeddings = [...chosen, ...backwards].map((i) => rowsAt[j][i][embeddingIndex[h]]);
-      const { weights, bias } = refitHead(head, embeddings, goals, { ...refit, sampleWeights, fixedClass: noneClass });
+      const { weights, bias } = await refitHeadYielding(head, embeddings, goals, { ...refit, sampleWeights, fixedClass: noneClass });
       replaceHeadWeights(model.graph, head, weights, bias);
-    });
+    }
     return { model, voiceShift: shifts[j] };
   };
   const scoreWith = async ({ model, voiceShift }: { model: OnnxModel; voiceShift: number }, chosen: number[]) => {
@@ -231,12 +231,12 @@ export async function personalizeModel(base: Uint8Array, source: string, clips: 
     let after = 0;
     for (let f = 0; f < folds; f++) {
       const held = all.filter((i) => foldOf[i] === f);
-      after += await scoreWith(personalize(all.filter((i) => foldOf[i] !== f)), held);
+      after += await scoreWith(await personalize(all.filter((i) => foldOf[i] !== f)), held);
     }
     crossCheck = { folds, before, after: score(after, clips.length) };
   }
 
-  const personal = personalize(all);
+  const personal = await personalize(all);
   const fit = { before, after: score(await scoreWith(personal, all), clips.length) };
   const record: EnrollmentRecord = {
     date: new Date().toISOString(),
@@ -259,6 +259,9 @@ const argmax = (v: ArrayLike<number>) => {
   return best;
 };
 
+type RefitOptions = { l2: number; steps: number; learningRate: number; sampleWeights?: readonly number[]; fixedClass?: number };
+type HeadShape = Pick<ClassifierHead, 'dims' | 'classes' | 'weights' | 'bias'>;
+
 /**
  * Full-batch gradient descent on the (sample-weighted) mean softmax cross-entropy over the clips'
  * embeddings plus l2/2 × the squared distance to the head's trained weights and bias. Deterministic.
@@ -270,12 +273,27 @@ const argmax = (v: ArrayLike<number>) => {
  * input. A plain refit taught the model that the speaker's voice is a digit: in the stream, 8x more
  * words became digits (README, "Speaker enrollment").
  */
-export function refitHead(
-  head: Pick<ClassifierHead, 'dims' | 'classes' | 'weights' | 'bias'>,
-  embeddings: readonly ArrayLike<number>[],
-  targets: readonly number[],
-  options: { l2: number; steps: number; learningRate: number; sampleWeights?: readonly number[]; fixedClass?: number },
-): { weights: Float32Array; bias: Float32Array } {
+export function refitHead(head: HeadShape, embeddings: readonly ArrayLike<number>[], targets: readonly number[], options: RefitOptions): { weights: Float32Array; bias: Float32Array } {
+  const refit = headRefit(head, embeddings, targets, options);
+  refit.steps(options.steps);
+  return refit.result();
+}
+
+/**
+ * refitHead that gives the event loop back every `chunk` steps (the same result): a refit over a few
+ * hundred clips takes most of a second, which a stream being decoded beside it must not wait for.
+ */
+export async function refitHeadYielding(head: HeadShape, embeddings: readonly ArrayLike<number>[], targets: readonly number[], options: RefitOptions, chunk = 20): Promise<{ weights: Float32Array; bias: Float32Array }> {
+  const refit = headRefit(head, embeddings, targets, options);
+  for (let done = 0; done < options.steps; done += chunk) {
+    refit.steps(Math.min(chunk, options.steps - done));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  return refit.result();
+}
+
+/** refitHead's gradient descent, run a number of steps at a time. */
+function headRefit(head: HeadShape, embeddings: readonly ArrayLike<number>[], targets: readonly number[], options: RefitOptions) {
   const { dims, classes } = head;
   const w0 = Float64Array.from(head.weights);
   const b0 = Float64Array.from(head.bias);
@@ -287,36 +305,58 @@ export function refitHead(
   const n = options.sampleWeights ? options.sampleWeights.reduce((a, b) => a + b, 0) : embeddings.length;
   const fixed = options.fixedClass ?? -1;
   if (fixed >= classes || (fixed >= 0 && classes < 3)) throw new EnrollmentError(`fixedClass ${fixed} of ${classes} classes`);
-  for (let step = 0; step < options.steps; step++) {
-    gw.fill(0);
-    gb.fill(0);
-    embeddings.forEach((e, c) => {
-      if (e.length !== dims) throw new EnrollmentError(`an embedding has ${e.length} values, the head reads ${dims}`);
-      z.set(b);
-      for (let i = 0; i < dims; i++) for (let k = 0; k < classes; k++) z[k] += e[i] * w[i * classes + k];
-      if (fixed >= 0 && targets[c] !== fixed) z[fixed] = -Infinity;
-      let max = -Infinity;
-      for (let k = 0; k < classes; k++) max = Math.max(max, z[k]);
-      let sum = 0;
-      for (let k = 0; k < classes; k++) sum += z[k] = Math.exp(z[k] - max);
-      for (let k = 0; k < classes; k++) {
-        const g = ((options.sampleWeights?.[c] ?? 1) * (z[k] / sum - (k === targets[c] ? 1 : 0))) / n;
-        gb[k] += g;
-        for (let i = 0; i < dims; i++) gw[i * classes + k] += g * e[i];
+  // The embeddings as one matrix, each example's weight and target at hand: the loops below run 300 x examples x dims x classes.
+  const x = new Float64Array(embeddings.length * dims);
+  embeddings.forEach((e, c) => {
+    if (e.length !== dims) throw new EnrollmentError(`an embedding has ${e.length} values, the head reads ${dims}`);
+    for (let i = 0; i < dims; i++) x[c * dims + i] = e[i];
+  });
+  const weightOf = Float64Array.from(embeddings, (_, c) => options.sampleWeights?.[c] ?? 1);
+  return {
+    steps(count: number): void {
+      for (let step = 0; step < count; step++) {
+        gw.fill(0);
+        gb.fill(0);
+        for (let c = 0, row = 0; c < embeddings.length; c++, row += dims) {
+          const target = targets[c];
+          z.set(b);
+          for (let i = 0; i < dims; i++) {
+            const v = x[row + i];
+            const wi = i * classes;
+            for (let k = 0; k < classes; k++) z[k] += v * w[wi + k];
+          }
+          if (fixed >= 0 && target !== fixed) z[fixed] = -Infinity;
+          let max = -Infinity;
+          for (let k = 0; k < classes; k++) max = Math.max(max, z[k]);
+          let sum = 0;
+          for (let k = 0; k < classes; k++) sum += z[k] = Math.exp(z[k] - max);
+          const sw = weightOf[c];
+          for (let k = 0; k < classes; k++) {
+            z[k] = (sw * (z[k] / sum - (k === target ? 1 : 0))) / n;
+            gb[k] += z[k];
+          }
+          for (let i = 0; i < dims; i++) {
+            const v = x[row + i];
+            const wi = i * classes;
+            for (let k = 0; k < classes; k++) gw[wi + k] += z[k] * v;
+          }
+        }
+        if (fixed >= 0) {
+          for (let i = 0; i <= dims; i++) {
+            // Row i of the weights, or the bias (i = dims).
+            const g = i < dims ? gw.subarray(i * classes, (i + 1) * classes) : gb;
+            g[fixed] = 0;
+            const mean = g.reduce((a, v) => a + v, 0) / (classes - 1);
+            for (let k = 0; k < classes; k++) if (k !== fixed) g[k] -= mean;
+          }
+        }
+        for (let j = 0; j < w.length; j++) w[j] -= options.learningRate * (gw[j] + options.l2 * (w[j] - w0[j]));
+        for (let k = 0; k < classes; k++) b[k] -= options.learningRate * (gb[k] + options.l2 * (b[k] - b0[k]));
       }
-    });
-    if (fixed >= 0) {
-      for (let i = 0; i <= dims; i++) {
-        // Row i of the weights, or the bias (i = dims).
-        const g = i < dims ? gw.subarray(i * classes, (i + 1) * classes) : gb;
-        g[fixed] = 0;
-        const mean = g.reduce((a, v) => a + v, 0) / (classes - 1);
-        for (let k = 0; k < classes; k++) if (k !== fixed) g[k] -= mean;
-      }
-    }
-    for (let j = 0; j < w.length; j++) w[j] -= options.learningRate * (gw[j] + options.l2 * (w[j] - w0[j]));
-    for (let k = 0; k < classes; k++) b[k] -= options.learningRate * (gb[k] + options.l2 * (b[k] - b0[k]));
-  }
-  if (![...w, ...b].every(Number.isFinite)) throw new EnrollmentError('the refit diverged (non-finite weights); lower learningRate');
-  return { weights: Float32Array.from(w), bias: Float32Array.from(b) };
+    },
+    result(): { weights: Float32Array; bias: Float32Array } {
+      if (![...w, ...b].every(Number.isFinite)) throw new EnrollmentError('the refit diverged (non-finite weights); lower learningRate');
+      return { weights: Float32Array.from(w), bias: Float32Array.from(b) };
+    },
+  };
 }

@@ -297,7 +297,9 @@ export class DigitRecognizer {
    */
   async adaptNormalization(inputs: readonly AudioInput[], options: NormAdaptOptions = {}): Promise<NormAdaptResult> {
     if (inputs.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${inputs.length}`);
-    const clips = await this.decodeForModel(inputs);
+    // Heard at the voice shift of now throughout, should a VoiceAdapter move it while this runs.
+    const shift = this.shift;
+    const clips = (await this.decodeForModel(inputs)).map((c) => ({ ...c, shift: c.shift ?? shift }));
     const { model } = await adaptNormalization(this.modelBytes, async (probe, names) => {
       const session = await createSession(probe, this.source, this.sessionOptions);
       try {
@@ -307,7 +309,7 @@ export class DigitRecognizer {
         await session.release();
       }
     });
-    const enrolled = options.selfEnroll ? await selfEnroll(model, this.source, clips, this.decodedRuntime(), this.shift) : null;
+    const enrolled = options.selfEnroll ? await selfEnroll(model, this.source, clips, this.decodedRuntime(), shift) : null;
     await this.sessions.replace(await warmSession(await createSession(enrolled ?? model, this.source, this.sessionOptions), this.info));
     this.adaptedOn = clips.length;
     return { selfEnrolled: enrolled !== null };

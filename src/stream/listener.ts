@@ -61,6 +61,13 @@ export interface ListenerOptions extends DecoderOptions {
    * Listener to the next.
    */
   adaptNorm?: boolean | NormAdapterOptions | NormAdapter;
+  /**
+   * Run each normalization adaptation beside the decoding (the stream goes on with the model it has
+   * until the adapted one is ready) instead of holding the decoding up while it runs. Default: for a
+   * real-time source given to run() (a microphone, a file played at real time); pushed audio and
+   * audio read as fast as it comes wait for it, so the same input gives the same events every time.
+   */
+  adaptInBackground?: boolean;
   /** Stop after this much audio (ms); the run then ends normally. Default: until the source ends. */
   maxDurationMs?: number;
   core?: StreamCore;
@@ -119,7 +126,7 @@ export class Listener extends EventEmitter {
     this.recognizer = recognizer;
     this.opts = options;
     this.voice = adapter && new VoiceObserver(adapter, (e) => this.publish('voiceshift', e));
-    this.norm = normAdapter && new NormObserver(normAdapter, (e) => this.publish('normadapt', e));
+    this.norm = normAdapter && new NormObserver(normAdapter, (e) => this.publish('normadapt', e), (err) => this.fail(err));
   }
 
   static async create(options: ListenerOptions = {}): Promise<Listener> {
@@ -173,6 +180,8 @@ export class Listener extends EventEmitter {
     try {
       for await (const block of source) {
         await this.feed(block);
+        // A background adaptation failed.
+        if (this.failure) throw this.failure;
         const dropped = source.droppedFrames();
         if (dropped > this.totalDropped) {
           this.publish('overflow', { droppedFrames: dropped - this.totalDropped, totalDroppedFrames: dropped });
@@ -182,7 +191,7 @@ export class Listener extends EventEmitter {
       }
       return await this.finish();
     } catch (err) {
-      this.fail(err);
+      if (err !== this.failure) this.fail(err);
       throw err;
     } finally {
       this.running = false;
@@ -286,6 +295,9 @@ export class Listener extends EventEmitter {
 
   private begin(rate: number): void {
     this.rate = rate;
+    // Live audio does not wait for an adaptation, which runs beside the decoding; audio pushed or read
+    // as fast as it comes waits for it, so the same input gives the same events every time.
+    if (this.norm) this.norm.background = this.opts.adaptInBackground ?? this.source?.realtime ?? false;
     // A rate the decoder does not take (4-6.8 kHz, 192-384 kHz) is resampled on the way in by the DSP core.
     const decoderRate = listeningRate(rate);
     this.input =
@@ -320,7 +332,7 @@ export class Listener extends EventEmitter {
       }
       return await this.finish();
     } catch (err) {
-      this.fail(err);
+      if (err !== this.failure) this.fail(err);
       throw err;
     } finally {
       this.running = false;
@@ -361,6 +373,8 @@ export class Listener extends EventEmitter {
     const summary = await this.decoder!.finish();
     await this.voice?.flush();
     await this.norm?.flush();
+    await this.norm?.settle();
+    if (this.failure) throw this.failure;
     this.publish('end', summary);
     this.iterators.end();
     return summary;

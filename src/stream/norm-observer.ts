@@ -26,16 +26,24 @@ export interface NormAdaptEvent {
  * Feeds a stream's digits to a NormAdapter (as VoiceObserver feeds a VoiceAdapter): each digit's
  * piece is kept, and every speech segment's outcome told (NormAdapter.heard); an adaptation that is
  * due, or the dropping of one, runs in the next pause (`flush`), never between speech and its digit
- * event.
+ * event. With `background` (live audio) an adaptation runs beside the decoding instead of holding
+ * it up: the stream goes on with the model it has until the adapted one is ready. A drop waits for
+ * an adaptation under way; `settle` waits for it too (the end of a stream).
  */
 export class NormObserver {
   /** Speech segments taken and not told yet, in order: whether each was taken for a digit, and its piece if the adapter observes it. */
   private pending: { digit: boolean; piece: { samples: Float32Array; sampleRate: number } | null }[] = [];
   private adaptations = 0;
+  /** An adaptation running beside the decoding (background), if any. */
+  private running: Promise<void> | null = null;
+  /** Run adaptations beside the decoding (a listener sets it for audio that comes at its own pace). */
+  background = false;
 
   constructor(
     readonly adapter: Pick<NormAdapter<{ samples: Float32Array; sampleRate: number }>, 'observe' | 'adapt' | 'observed' | 'kept' | 'heard' | 'dropDue' | 'drop' | 'digitShare' | 'selfEnrolled'>,
     private readonly onAdapt: (event: NormAdaptEvent) => void,
+    /** Where a background adaptation's failure goes (a blocking one throws from flush). */
+    private readonly onError: (err: unknown) => void = () => undefined,
   ) {}
 
   take(decoder: StreamDecoder, type: keyof DecoderEvents, event: unknown): boolean {
@@ -56,22 +64,34 @@ export class NormObserver {
     while (this.pending.length) {
       const { digit, piece } = this.pending.shift()!;
       this.adapter.heard(digit);
-      if (piece && this.adapter.observe(piece)) {
-        const started = performance.now();
-        await this.adapter.adapt();
-        this.adaptations++;
-        this.report(false, started);
+      // Due while one runs beside the decoding: it starts with a later digit, the clips kept meanwhile included.
+      if (piece && this.adapter.observe(piece) && !this.running) {
+        const adapt = this.adapt();
+        if (this.background) {
+          this.running = adapt.catch(this.onError).finally(() => (this.running = null));
+        } else await adapt;
       }
       if (this.adapter.dropDue) {
+        await this.running;
         const started = performance.now();
         await this.adapter.drop();
-        this.report(true, started);
+        this.onAdapt({ dropped: true, digitShare: this.adapter.digitShare, observed: this.adapter.observed, clips: this.adapter.kept, adaptations: this.adaptations, selfEnrolled: false, computeMs: performance.now() - started });
       }
     }
   }
 
-  private report(dropped: boolean, started: number): void {
-    this.onAdapt({ dropped, digitShare: this.adapter.digitShare, observed: this.adapter.observed, clips: this.adapter.kept, adaptations: this.adaptations, selfEnrolled: this.adapter.selfEnrolled, computeMs: performance.now() - started });
+  /** Resolves once no adaptation runs beside the decoding. */
+  async settle(): Promise<void> {
+    await this.running;
+  }
+
+  private async adapt(): Promise<void> {
+    const started = performance.now();
+    // What it adapts on; beside the decoding, more are observed before it ends.
+    const { observed, kept } = this.adapter;
+    await this.adapter.adapt();
+    this.adaptations++;
+    this.onAdapt({ dropped: false, digitShare: this.adapter.digitShare, observed, clips: kept, adaptations: this.adaptations, selfEnrolled: this.adapter.selfEnrolled, computeMs: performance.now() - started });
   }
 
   clear(): void {
