@@ -91,6 +91,15 @@ describe('benchmarks: each script runs end to end on a tiny workload', function 
     finite(json.idle.cpuPercentOfOneCore, 'idle CPU');
   });
 
+  it('bench/live-latency.ts: one string at real time, its latency by the clock', async () => {
+    const { json } = await bench(['bench/live-latency.ts', '--strings', '1', '--adapt-norm', '--json']);
+    assert.ok(json.digits >= 4, `${json.digits} digits in a string`);
+    share(json.digitErrorRate, 'digit error rate');
+    assert.equal(json.adaptInBackground, true);
+    finite(json.wallLatencyMs.p50, 'latency p50');
+    assert.ok(json.wallLatencyMs.of >= 1, 'no digit event was timed');
+  });
+
   it('bench/stream-errors.ts: every digit of the strings is accounted for', async () => {
     const { json } = await bench(['bench/stream-errors.ts', '--strings', '3', '--words', 'none', '--json']);
     const { counts, digits } = json.strings;
