@@ -7,11 +7,11 @@
  * the decoding up, unless it runs beside it (the Listener's `adaptInBackground`, the default for a
  * real-time source; --foreground holds the decoding up, as before stop 33).
  *
- *   npx tsx bench/live-latency.ts [--speaker theo] [--strings 25] [--model FILE] [--adapt-voice] [--adapt-norm]
+ *   npx tsx bench/live-latency.ts [--speaker theo] [--strings 25] [--model FILE] [--threshold T] [--adapt-voice] [--adapt-norm]
  *       [--norm-options JSON] [--foreground] [--seed 7] [--json] [--help]
  *
  * Strings of 4-10 digits of the speaker's FSDD test clips, 120-450 ms pauses, 1.5 s between strings,
- * in -60 dBFS noise; real time, so 25 strings take about two and a half minutes.
+ * all in -60 dBFS noise (as bench/stream.ts makes them); real time, so 25 strings take about two and a half minutes.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import type { NormAdapterOptions } from '../src/model/norm-adapter.js';
 import { Listener, loadStreamCore, openFileSource } from '../src/stream/index.js';
-import { concatFloat, editDistance, makeDigitString, rng, silence } from '../test/stream/fixtures.js';
+import { concatFloat, editDistance, makeDigitString, rng } from '../test/stream/fixtures.js';
 import { monoWav } from '../test/fixtures/wav.js';
 import { BenchArgs } from './args.js';
 
@@ -27,6 +27,7 @@ const args = new BenchArgs(import.meta.url, {
   speaker: { type: 'string' },
   strings: { type: 'string' },
   model: { type: 'string' },
+  threshold: { type: 'string' },
   'adapt-voice': { type: 'boolean' },
   'adapt-norm': { type: 'boolean' },
   'norm-options': { type: 'string' },
@@ -42,28 +43,29 @@ const r = rng(args.number('seed', 7));
 
 // The session's audio, each digit's clip in it and where its speech ends (ms).
 const core = await loadStreamCore();
-const parts: Float32Array[] = [silence(0.5)];
+const parts: Float32Array[] = [];
 const spans: [number, number][] = [];
 const ends: number[] = [];
 let spoken = '';
-let at = parts[0].length;
+let at = 0;
 for (let k = 0; k < nStrings; k++) {
   let digits = '';
   for (let i = 0, n = 4 + Math.floor(r() * 7); i < n; i++) digits += String(Math.floor(r() * 10));
-  const s = makeDigitString(digits, speaker, r, {});
+  // 0.75 s of the strings' background noise before and after each: 1.5 s between strings.
+  const s = makeDigitString(digits, speaker, r, { leadMs: 750 });
   s.spans.forEach(([a, b], i) => {
     spans.push([(at + a) / 8, (at + b) / 8]);
     ends.push((at + a + (core.speechExtent(s.clips[i], 8000, 40, 0)?.[1] ?? b - a)) / 8);
   });
-  parts.push(s.samples, silence(1.5));
-  at += s.samples.length + 12000;
+  parts.push(s.samples);
+  at += s.samples.length;
   spoken += digits;
 }
 const work = mkdtempSync(join(tmpdir(), 'sd-live-latency-'));
 const wav = join(work, 'session.wav');
 writeFileSync(wav, monoWav(concatFloat(parts), 8000));
 
-const recognizer = await DigitRecognizer.load({ model: args.string('model') });
+const recognizer = await DigitRecognizer.load({ model: args.string('model'), threshold: args.number('threshold') });
 const listener = await Listener.create({ recognizer, adaptVoice: args.flag('adapt-voice'), adaptNorm, adaptInBackground: !args.flag('foreground') });
 const latency: number[] = [];
 const adaptMs: number[] = [];

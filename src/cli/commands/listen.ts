@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .option('--adapt-voice', "adapt to the speaker's voice (the default, except with a personal model made by digits enroll)")
     .option('--no-adapt-norm', "do not adapt the model's normalization to the speaker (by default it is adapted every 10 digits heard, on the last 50, no labels, while most speech heard lately is digits: far fewer errors on voices the model never heard)")
     .option('--adapt-norm', "adapt the model's normalization to the speaker (the default, except with a personal model made by digits enroll or a model without normalization targets)")
-    .option('--self-enroll', "with the normalization adaptation, also refit the model's last layers on the last 200 digits, each labelled with the digit it heard (no labels from you): fewer errors on a new voice, but each adaptation then holds up recognition for 1-3 s")
+    .option('--self-enroll', "with the normalization adaptation, also refit the model's last layers on the last 200 digits, each labelled with the digit it heard (no labels from you): fewer errors on a new voice, but each adaptation then takes 1-3 s, and a few digits come late")
     .option('--list-devices', 'list capture devices and exit')
     .action(async (opts: ListenOptions, command: Command) => {
       const stream = await import('../../stream/index.js');
@@ -85,7 +85,7 @@ export function register(program: Command): void {
         source = await stream.openFileSource(opts.input, { realtime: Boolean(opts.realtime) });
       } else {
         const mic = parseMicrophoneOptions(opts);
-        // A self-enrolling adaptation holds the decoding up for seconds; the capture ring must hold the audio meanwhile.
+        // A self-enrolling adaptation takes seconds, parts of which hold up the reading; the capture ring must hold the audio meanwhile.
         source = await stream.openMicrophone(opts.selfEnroll ? { ...mic, bufferSeconds: Math.max(mic.bufferSeconds ?? 2, 10) } : mic);
       }
       // A personal model (digits enroll) already hears its speaker at the shift it was enrolled at:
