@@ -264,6 +264,10 @@ size_t Vad::process(const float* samples, size_t n, std::vector<VadEvent>& event
 }
 
 void Vad::updateNoiseFloor(float bandDb, bool speech) {
+  // Digital silence (a muted input, a gate, an edited file's gaps) says nothing about the room: were
+  // the floor to follow it down, the faint background of the next utterance would read as speech
+  // until the minimum statistics forgot the zeros (1.5 s), and the words after it would be cut wrong.
+  if (bandDb < kNoSignalDb) return;
   if (bandDb < noiseDb_) {
     noiseDb_ += 0.3f * (bandDb - noiseDb_);
   } else if (!speech) {

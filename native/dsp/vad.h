@@ -107,6 +107,9 @@ class Vad {
   std::vector<float> segmentBandDb_;  // per-hop band energy of the open segment, for re-estimating the floor
 
   float noiseDb_ = -60.f;
+  // Band energy under which a hop is digital silence, not a room (a 16-bit recording's quietest room
+  // is well above it): it neither lowers the noise floor nor enters the minimum statistics.
+  static constexpr float kNoSignalDb = -90.f;
   // Minimum statistics over ~1.5 s (6 blocks), so a lasting rise of the noise is followed even
   // while everything looks like speech.
   static constexpr int kMinBlocks = 6;

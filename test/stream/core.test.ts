@@ -50,6 +50,27 @@ describe('stream core (VAD/endpointer, native and wasm)', function () {
     assert.equal(loud.inSpeech, true);
   });
 
+  it('digital silence (exact zeros) does not lower the noise floor: the room noise after it is not speech (both builds)', () => {
+    // A room at -60 dBFS, a second of zeros (a muted input, an edited file's gap), the room again.
+    const r = rng(8);
+    const room = (seconds: number) => Float32Array.from({ length: seconds * 8000 }, () => 0.001 * Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r()));
+    const audio = new Float32Array(2.5 * 8000 + 8000 + 1.5 * 8000);
+    audio.set(room(2.5));
+    audio.set(room(1.5), 3.5 * 8000);
+    for (const core of [native, wasm]) {
+      const vad = core.createVad({ sampleRate: 8000 });
+      vad.process(audio.subarray(0, 2.5 * 8000));
+      const before = vad.state().noiseDb;
+      vad.process(audio.subarray(2.5 * 8000, 3.5 * 8000));
+      // Only the hops whose window still reaches the room move it, a little.
+      const after = vad.state().noiseDb;
+      assert.ok(Math.abs(after - before) < 3, `${core.name}: the floor went from ${before} to ${after} dB on zeros`);
+      const events = vad.process(audio.subarray(3.5 * 8000));
+      assert.equal(vad.state().inSpeech, false, core.name);
+      assert.deepEqual(events.filter((e) => e.type === 'start'), [], core.name);
+    }
+  });
+
   it('says, while a segment is open, how long it has been silent and whether it would be kept (both builds)', () => {
     const s = makeDigitString('7', 'lucas', rng(6), { leadMs: 1000 });
     const tone = new Float32Array(4000).map((_, i) => 0.3 * Math.sin((2 * Math.PI * 500 * i) / 8000));
