@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import type { NormAdapterOptions } from '../src/model/norm-adapter.js';
 import { Listener, loadStreamCore, openFileSource } from '../src/stream/index.js';
-import { concatFloat, editDistance, makeDigitString, rng } from '../test/stream/fixtures.js';
+import { concatFloat, editDistance, makeDigitString, mostOverlapped, randomDigits, rng, speechEndsMs } from '../test/stream/fixtures.js';
+import { quantile as q } from './quantile.js';
 import { monoWav } from '../test/fixtures/wav.js';
 import { BenchArgs } from './args.js';
 
@@ -49,14 +50,11 @@ const ends: number[] = [];
 let spoken = '';
 let at = 0;
 for (let k = 0; k < nStrings; k++) {
-  let digits = '';
-  for (let i = 0, n = 4 + Math.floor(r() * 7); i < n; i++) digits += String(Math.floor(r() * 10));
+  const digits = randomDigits(r);
   // 0.75 s of the strings' background noise before and after each: 1.5 s between strings.
   const s = makeDigitString(digits, speaker, r, { leadMs: 750 });
-  s.spans.forEach(([a, b], i) => {
-    spans.push([(at + a) / 8, (at + b) / 8]);
-    ends.push((at + a + (core.speechExtent(s.clips[i], 8000, 40, 0)?.[1] ?? b - a)) / 8);
-  });
+  for (const [a, b] of s.spans) spans.push([(at + a) / 8, (at + b) / 8]);
+  ends.push(...speechEndsMs(s, core).map((ms) => at / 8 + ms));
   parts.push(s.samples);
   at += s.samples.length;
   spoken += digits;
@@ -76,12 +74,7 @@ listener.on('digit', (e) => {
   const now = performance.now() - t0;
   heard += e.digit;
   // The spoken digit whose clip the event overlaps most.
-  let best = -1;
-  let most = 0;
-  spans.forEach(([a, b], i) => {
-    const o = Math.min(b, e.endMs) - Math.max(a, e.startMs);
-    if (o > most) [best, most] = [i, o];
-  });
+  const best = mostOverlapped(spans, e.startMs, e.endMs);
   if (best >= 0) latency.push(now - ends[best]);
 });
 listener.on('normadapt', (e) => {
@@ -98,10 +91,6 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-const q = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN;
-};
 const result = {
   speaker,
   strings: nStrings,

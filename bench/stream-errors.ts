@@ -26,7 +26,7 @@
  */
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import { Listener, loadStreamCore } from '../src/stream/index.js';
-import { concatFloat, DIGIT_WORDS, makeDigitString, rng, silence, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
+import { concatFloat, DIGIT_WORDS, makeDigitString, randomDigits, rng, silence, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
 import { ASTERISK_EN_DIR, BENCH_WORDS, DEV_WORDS, REAL_DIGITS, REAL_WORDS } from './stream-words.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -120,9 +120,8 @@ if (nStrings > 0) {
   let total = 0;
   let whole = 0;
   for (let k = 0; k < nStrings; k++) {
-    const len = 4 + Math.floor(r() * 7);
-    let digits = '';
-    for (let i = 0; i < len; i++) digits += String(Math.floor(r() * 10));
+    const digits = randomDigits(r);
+    const len = digits.length;
     const speaker = speakers[k % speakers.length];
     const s = makeDigitString(digits, speaker, r, { minPauseMs, maxPauseMs, noiseDb });
     const { events } = await run(s.samples);

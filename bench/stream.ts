@@ -36,7 +36,8 @@ import { VoiceAdapter } from '../src/model/voice-adapt.js';
 import { NormAdapter, type NormAdapterOptions } from '../src/model/norm-adapter.js';
 import { Listener, loadStreamCore, type SplitOptions } from '../src/stream/index.js';
 import { BENCH_WORDS } from './stream-words.js';
-import { concatFloat, editDistance, fsddTestClips, makeDigitString, melody, noiseBurst, rng, silence, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
+import { concatFloat, editDistance, fsddTestClips, makeDigitString, melody, mostOverlapped, noiseBurst, randomDigits, rng, silence, speechEndsMs, SPEAKERS, spokenWords } from '../test/stream/fixtures.js';
+import { quantile as q } from './quantile.js';
 import { monoWav } from '../test/fixtures/wav.js';
 import { BenchArgs } from './args.js';
 
@@ -84,10 +85,6 @@ const streamRate = args.number('rate', 8000);
 // Digit confidence threshold (default: the model's calibrated one); trades missed digits for false ones.
 const threshold = args.number('threshold');
 
-const q = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN;
-};
 const log = (msg: string) => {
   if (!json) process.stderr.write(`${msg}\n`);
 };
@@ -151,13 +148,13 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
   const t0 = performance.now();
   let audioSec = 0;
   for (let k = 0; k < nStrings; k++) {
-    const len = 4 + Math.floor(r() * 7);
-    let digits = '';
-    for (let i = 0; i < len; i++) digits += String(Math.floor(r() * 10));
+    const digits = randomDigits(r);
+    const len = digits.length;
     const speaker = speakers[k % speakers.length];
     const s = makeDigitString(digits, speaker, r, { minPauseMs, maxPauseMs });
     audioSec += s.samples.length / 8000;
-    const speechEndMs = s.spans.map(([a, b], i) => (a + (core.speechExtent(s.clips[i], 8000, 40, 0)?.[1] ?? b - a)) / 8);
+    const speechEndMs = speechEndsMs(s, core);
+    const spansMs = s.spans.map(([a, b]) => [a / 8, b / 8] as const);
     if (adaptNorm && speaker !== normSpeaker) {
       await normAdapterOf(speaker).apply();
       normSpeaker = speaker;
@@ -172,12 +169,7 @@ const results: Record<string, unknown> = { model: recognizer.source, threshold: 
       heard += e.digit;
       events++;
       // The clip this event overlaps most.
-      let clip = -1;
-      let most = 0;
-      s.spans.forEach(([a, b], i) => {
-        const o = Math.min(b / 8, e.endMs) - Math.max(a / 8, e.startMs);
-        if (o > most) [clip, most] = [i, o];
-      });
+      const clip = mostOverlapped(spansMs, e.startMs, e.endMs);
       if (clip >= 0) latency.push(e.decidedAtMs + e.computeMs - speechEndMs[clip]);
       segments.add(e.computeMs);
     });

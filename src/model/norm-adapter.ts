@@ -122,8 +122,13 @@ export class NormAdapter<Clip = AudioInput> {
   /** Adapts the recognizer on the clips kept (the last `window`). */
   async adapt(): Promise<void> {
     this.sinceAdapted = 0;
-    const result = await this.recognizer.adaptNormalization([...this.recent], { selfEnroll: this.selfEnroll });
+    await this.adaptOnKept();
     this.isAdapted = true;
+  }
+
+  /** The recognizer adapted on the clips kept (a copy: observing goes on while an adaptation runs). */
+  private async adaptOnKept(): Promise<void> {
+    const result = await this.recognizer.adaptNormalization([...this.recent], { selfEnroll: this.selfEnroll });
     this.lastSelfEnrolled = result?.selfEnrolled ?? false;
   }
 
@@ -149,7 +154,7 @@ export class NormAdapter<Clip = AudioInput> {
    * recognizer: the last adapter to adapt owns it): adapted again on the clips kept, if it adapted before.
    */
   async apply(): Promise<void> {
-    if (this.isAdapted) this.lastSelfEnrolled = (await this.recognizer.adaptNormalization([...this.recent], { selfEnroll: this.selfEnroll }))?.selfEnrolled ?? false;
+    if (this.isAdapted) await this.adaptOnKept();
     else await this.recognizer.resetNormalization();
   }
 

@@ -279,13 +279,7 @@ export class DigitRecognizer {
     if (missing.length) throw new ModelError(`${this.source} has no output ${missing.join(', ')} (has ${outputNames.join(', ')})`);
     if (inputs.length === 0) return [];
     const { output } = await this.runModel(await this.decodeForModel(inputs), names);
-    return inputs.map((_, i) =>
-      names.map((n) => {
-        const data = output[n].data as Float32Array;
-        const width = data.length / inputs.length;
-        return data.slice(i * width, (i + 1) * width);
-      }),
-    );
+    return rowsOf(output, names, inputs.length);
   }
 
   /**
@@ -379,8 +373,7 @@ export class DigitRecognizer {
         for (let i = 0; i < clips.length; i += 64) {
           const batch = clips.slice(i, i + 64).map((c) => ({ samples: c.samples, sampleRate: c.sampleRate, decodeMs: 0, shift }));
           const { output } = await this.runModel(batch, names, session);
-          const widths = names.map((n) => (output[n].data as Float32Array).length / batch.length);
-          batch.forEach((_, j) => rows.push(names.map((n, k) => (output[n].data as Float32Array).slice(j * widths[k], (j + 1) * widths[k]))));
+          rows.push(...rowsOf(output, names, batch.length));
         }
       } finally {
         await session.release();
@@ -414,6 +407,17 @@ export class DigitRecognizer {
     const output = await this.sessions.run((s) => s.run({ [MODEL_INPUT_NAME]: new ort.Tensor('float32', batch, [clips.length, frames, dims]) }, [...names]), session);
     return { output, featuresMs, modelMs: performance.now() - modelStart };
   }
+}
+
+/** Per clip of a batch run, its slice of each named output, in `names` order. */
+function rowsOf(output: ort.InferenceSession.OnnxValueMapType, names: readonly string[], clips: number): Float32Array[][] {
+  return Array.from({ length: clips }, (_, i) =>
+    names.map((n) => {
+      const data = output[n].data as Float32Array;
+      const width = data.length / clips;
+      return data.slice(i * width, (i + 1) * width);
+    }),
+  );
 }
 
 /** A model output value that is a probability (float32 softmax rounding allowed for). */

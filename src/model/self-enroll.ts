@@ -1,3 +1,4 @@
+import { topLabels } from './decision.js';
 import { NOT_A_DIGIT_LABEL } from './metadata.js';
 import { personalizeModel, type EnrollmentRuntime, type LabelledPcm, type PcmClip } from './personalize.js';
 import { parseModelMetadata } from './read-metadata.js';
@@ -17,9 +18,8 @@ export async function selfEnroll(model: Uint8Array, source: string, clips: reado
   const probabilities = await runtime.probabilities(model, clips, voiceShift);
   const labelled: LabelledPcm[] = [];
   probabilities.forEach((p, i) => {
-    let best = 0;
-    for (let k = 1; k < p.length; k++) if (p[k] > p[best]) best = k;
-    if (labels[best] !== NOT_A_DIGIT_LABEL) labelled.push({ ...clips[i], digit: Number(labels[best]) });
+    const [{ label }] = topLabels(p, labels, 1);
+    if (label !== NOT_A_DIGIT_LABEL) labelled.push({ ...clips[i], digit: Number(label) });
   });
   if (new Set(labelled.map((c) => c.digit)).size < 10) return null;
   return (await personalizeModel(model, source, labelled, runtime, { voiceShift, crossCheck: false })).model;

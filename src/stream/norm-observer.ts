@@ -75,7 +75,7 @@ export class NormObserver {
         await this.running;
         const started = performance.now();
         await this.adapter.drop();
-        this.onAdapt({ dropped: true, digitShare: this.adapter.digitShare, observed: this.adapter.observed, clips: this.adapter.kept, adaptations: this.adaptations, selfEnrolled: false, computeMs: performance.now() - started });
+        this.report(true, started, this.adapter.observed, this.adapter.kept);
       }
     }
   }
@@ -91,7 +91,11 @@ export class NormObserver {
     const { observed, kept } = this.adapter;
     await this.adapter.adapt();
     this.adaptations++;
-    this.onAdapt({ dropped: false, digitShare: this.adapter.digitShare, observed, clips: kept, adaptations: this.adaptations, selfEnrolled: this.adapter.selfEnrolled, computeMs: performance.now() - started });
+    this.report(false, started, observed, kept);
+  }
+
+  private report(dropped: boolean, started: number, observed: number, clips: number): void {
+    this.onAdapt({ dropped, digitShare: this.adapter.digitShare, observed, clips, adaptations: this.adaptations, selfEnrolled: this.adapter.selfEnrolled, computeMs: performance.now() - started });
   }
 
   clear(): void {

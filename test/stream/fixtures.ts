@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readWavFileSync } from '../../src/audio/index.js';
+import type { StreamCore } from '../../src/stream/core.js';
 
 export { FSDD_RECORDINGS as FSDD_DIR } from '../fsdd.js';
 import { FSDD_RECORDINGS as FSDD_DIR } from '../fsdd.js';
@@ -84,6 +85,33 @@ export function makeDigitString(
 }
 
 export const SPEAKERS = ['george', 'jackson', 'lucas', 'nicolas', 'theo', 'yweweler'];
+
+/** A random digit string of `min`-`max` digits (the strings the stream benches and tests speak). */
+export function randomDigits(random: () => number, min = 4, max = 10): string {
+  const len = min + Math.floor(random() * (max - min + 1));
+  let digits = '';
+  for (let i = 0; i < len; i++) digits += String(Math.floor(random() * 10));
+  return digits;
+}
+
+/**
+ * Where each clip's speech ends in a digit string, in ms from the string's start: the last hop of
+ * the clip as recorded within 40 dB of its peak and above its own background (the latency benches' "end of speech").
+ */
+export function speechEndsMs(s: DigitString, core: Pick<StreamCore, 'speechExtent'>): number[] {
+  return s.spans.map(([a, b], i) => (a + (core.speechExtent(s.clips[i], 8000, 40, 0)?.[1] ?? b - a)) / 8);
+}
+
+/** The index of the span (ms) that [startMs, endMs] overlaps most, or -1 when it overlaps none. */
+export function mostOverlapped(spansMs: readonly (readonly [number, number])[], startMs: number, endMs: number): number {
+  let best = -1;
+  let most = 0;
+  spansMs.forEach(([a, b], i) => {
+    const o = Math.min(b, endMs) - Math.max(a, startMs);
+    if (o > most) [best, most] = [i, o];
+  });
+  return best;
+}
 
 /**
  * One edit-distance alignment of heard to spoken digits (substitutions, insertions, deletions): the

@@ -5,7 +5,7 @@ import { AudioInputError } from '../../src/errors.js';
 import { Listener, loadStreamCore, openFileSource, openMicrophone, type DigitEvent, type ListenerEvent, type SplitOptions } from '../../src/stream/index.js';
 import { loadNativeCapture } from '../../src/stream/core.js';
 import { makeAlsaFileDevice } from './alsa-file.js';
-import { concatFloat, editDistance, makeDigitString, melody, noiseBurst, rng, silence, SPEAKERS } from './fixtures.js';
+import { concatFloat, editDistance, makeDigitString, melody, noiseBurst, randomDigits, rng, silence, SPEAKERS } from './fixtures.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,9 +37,8 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     let total = 0;
     let countErrors = 0;
     for (let k = 0; k < 12; k++) {
-      const len = 4 + Math.floor(r() * 7);
-      let digits = '';
-      for (let i = 0; i < len; i++) digits += String(Math.floor(r() * 10));
+      const digits = randomDigits(r);
+      const len = digits.length;
       const s = makeDigitString(digits, SPEAKERS[k % SPEAKERS.length], r);
       const got = await listen(recognizer, s.samples);
       errors += editDistance(digits, got.text);
