@@ -14,7 +14,8 @@ export default defineConfig([
   {
     // The library and the CLI in one ESM build, so the code they share is one set of chunks, not two
     // copies (the CLI's hashbang comes from src/cli/main.ts).
-    entry: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
+    // The normalization adaptation thread's script (AdaptThread) is an entry of its own beside them.
+    entry: { index: 'src/index.ts', cli: 'src/cli/main.ts', 'adapt-worker': 'src/model/adapt-worker.ts' },
     format: ['esm'],
     dts: { entry: { index: 'src/index.ts' } },
     sourcemap: true,

@@ -5,7 +5,8 @@
  * when its event arrived. bench/stream.ts measures latency in the stream's own time (audio pushed as
  * fast as possible), where an adaptation between segments costs nothing; here it costs what it holds
  * the decoding up, unless it runs beside it (the Listener's `adaptInBackground`, the default for a
- * real-time source; --foreground holds the decoding up, as before stop 33).
+ * real-time source, which runs it on a worker thread; --foreground holds the decoding up, as before
+ * stop 33). Also each digit's compute (features and model) and the process's largest RSS.
  *
  *   npx tsx bench/live-latency.ts [--speaker theo] [--strings 25] [--model FILE] [--threshold T] [--adapt-voice] [--adapt-norm]
  *       [--norm-options JSON] [--foreground] [--seed 7] [--json] [--help]
@@ -67,12 +68,17 @@ const recognizer = await DigitRecognizer.load({ model: args.string('model'), thr
 const listener = await Listener.create({ recognizer, adaptVoice: args.flag('adapt-voice'), adaptNorm, adaptInBackground: !args.flag('foreground') });
 const latency: number[] = [];
 const adaptMs: number[] = [];
+// Each digit's compute (features and model, ms), and the process's memory as the session goes.
+const computeMs: number[] = [];
+let rssMax = 0;
 let heard = '';
 let selfEnrolled = 0;
 let t0 = 0;
 listener.on('digit', (e) => {
   const now = performance.now() - t0;
   heard += e.digit;
+  computeMs.push(e.computeMs);
+  rssMax = Math.max(rssMax, process.memoryUsage().rss);
   // The spoken digit whose clip the event overlaps most.
   const best = mostOverlapped(spans, e.startMs, e.endMs);
   if (best >= 0) latency.push(now - ends[best]);
@@ -102,6 +108,8 @@ const result = {
   selfEnrolled,
   adaptMs: adaptMs.length ? { p50: Math.round(q(adaptMs, 0.5)), max: Math.round(q(adaptMs, 1)) } : null,
   wallLatencyMs: { p50: Math.round(q(latency, 0.5)), p95: Math.round(q(latency, 0.95)), max: Math.round(q(latency, 1)), over250: latency.filter((x) => x > 250).length, of: latency.length },
+  digitComputeMs: { p50: +q(computeMs, 0.5).toFixed(2), p95: +q(computeMs, 0.95).toFixed(2) },
+  rssMaxMb: Math.round(rssMax / 2 ** 20),
 };
 if (args.flag('json')) console.log(JSON.stringify(result, null, 2));
 else console.log(JSON.stringify(result));

@@ -4,7 +4,7 @@ import { resolveFeatureConfig, type FeatureConfig } from '../src/features/config
 import type { FeatureBackend } from '../src/features/backend.js';
 import { loadFeatureBackend } from '../src/features/index.js';
 import { createWasmBackend } from '../src/features/wasm.js';
-import { createNativeBackend } from '../src/features/native.js';
+import { createNativeBackend, loadNativeBinding, releaseFreeMemory } from '../src/features/native.js';
 import { wsolaStretchReference } from './fixtures/wsola-reference.js';
 
 function sine(n: number, f: number, sr = 8000): Float32Array {
@@ -172,6 +172,11 @@ describe('feature backends: loading and bad input', () => {
       assert.equal(out.frames, 1 + Math.floor(12345 / 80));
       assert.equal(out.dims, 60);
     }
+  });
+
+  it('releaseFreeMemory is in the addon and runs through it once loaded (its effect on RSS: bench/live-latency.ts rssMaxMb)', () => {
+    assert.equal(typeof loadNativeBinding().releaseFreeMemory, 'function');
+    assert.equal(typeof releaseFreeMemory(), 'boolean');
   });
 
   it('a disposed extractor refuses to compute', () => {

@@ -120,6 +120,53 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     }
   });
 
+  it('off the thread: the same model as in line, self-enrolled or not, without holding up the event loop; errors keep their kind; dispose ends it', async () => {
+    const rec = await DigitRecognizer.load({ model: INT8, threshold: 0 });
+    try {
+      const low = await stranger('theo', 0.75, rec.backend, 20);
+      // The longest the event loop went without running a 5 ms timer while `work` ran.
+      const longestStall = async (work: () => Promise<unknown>) => {
+        let last = performance.now();
+        let longest = 0;
+        const timer = setInterval(() => {
+          const now = performance.now();
+          longest = Math.max(longest, now - last);
+          last = now;
+        }, 5);
+        try {
+          await work();
+        } finally {
+          clearInterval(timer);
+        }
+        return Math.max(longest, performance.now() - last);
+      };
+      for (const selfEnroll of [false, true]) {
+        let result: unknown;
+        const inLine = await longestStall(async () => (result = await rec.adaptNormalization(low, { selfEnroll })));
+        assert.deepEqual(result, { selfEnrolled: selfEnroll });
+        const expected = (await rec.predictBatch(low)).map((p) => p.probabilities);
+        await rec.resetNormalization();
+        await rec.adaptNormalization(low.slice(0, 2), { offThread: true }); // the thread started and loaded
+        const offThread = await longestStall(async () => (result = await rec.adaptNormalization(low, { selfEnroll, offThread: true })));
+        assert.deepEqual(result, { selfEnrolled: selfEnroll });
+        assert.deepEqual((await rec.predictBatch(low)).map((p) => p.probabilities), expected, `selfEnroll ${selfEnroll}: off the thread, another model`);
+        assert.ok(offThread < 150 && offThread < inLine / 3, `selfEnroll ${selfEnroll}: the event loop stalled ${offThread.toFixed(0)} ms off the thread, ${inLine.toFixed(0)} ms in line`);
+      }
+      // A clip the worker refuses is refused as in line, with its kind; the thread goes on after it.
+      const empty = { samples: new Float32Array(0), sampleRate: 8000 };
+      await assert.rejects(rec.adaptNormalization([low[0], empty], { offThread: true }), (err: unknown) => err instanceof AudioInputError && /empty/.test(String(err)));
+      await rec.adaptNormalization(low.slice(0, 10), { offThread: true });
+      assert.equal(rec.normalizationClips, 10);
+      // Disposed while one runs: it fails with a ModelError, nothing hangs.
+      const failed = assert.rejects(rec.adaptNormalization(low, { selfEnroll: true, offThread: true }), /disposed during a normalization adaptation/);
+      await new Promise((r) => setTimeout(r, 50));
+      await rec.dispose();
+      await failed;
+    } finally {
+      await rec.dispose();
+    }
+  });
+
   it('folds the adaptation into each conv (int8: its dequantization scales and int32 bias): the same answers as a Mul and Add after it, the graph unchanged', async () => {
     const some = clips.filter((c) => c.take === 7).map((c) => c.path);
     for (const [name, bytes, tolerance] of [['small fp32', SMALL, 1e-4], ['default int8', INT8, 0.03]] as const) {
@@ -246,12 +293,14 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
 
   it('NormObserver: in the background an adaptation runs beside the decoding, one at a time; a drop and settle() wait for it; a failure is reported', async () => {
     const calls: string[] = [];
+    const offThread: boolean[] = [];
     let release: (() => void) | null = null;
     let failNext = false;
     const fake = {
-      adaptNormalization: (c: readonly { samples: Float32Array }[]) =>
+      adaptNormalization: (c: readonly { samples: Float32Array }[], options?: { offThread?: boolean }) =>
         new Promise<void>((resolve, reject) => {
           calls.push(`adapt ${c.length}`);
+          offThread.push(options?.offThread ?? false);
           release = () => (failNext ? reject(new Error('injected')) : resolve());
         }),
       resetNormalization: async () => void calls.push('reset'),
@@ -304,6 +353,8 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     assert.equal(done, false);
     release!();
     await waiting;
+    // Beside the decoding, each adaptation runs off the thread; holding it up, in line.
+    assert.deepEqual(offThread, [true, true, true, false]);
   });
 
   it('NormAdapter adapts only while most speech heard lately was digits, and drops its adaptation when not', async () => {

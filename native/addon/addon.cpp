@@ -12,6 +12,7 @@ const Registrar kRegistrars[] = {
     RegisterFeatures,
     RegisterVad,
     RegisterCapture,
+    RegisterMemory,
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

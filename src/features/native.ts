@@ -14,6 +14,8 @@ export interface NativeBinding {
   wsolaStretch(samples: Float32Array, outLength: number, sampleRate: number): Float32Array;
   WSOLA_MAX_SAMPLES: number;
   hasCapture: boolean;
+  /** Absent from addons built before stop 34 (a prebuilt one may be older than the library). */
+  releaseFreeMemory?: () => boolean;
   [other: string]: unknown;
 }
 interface NativeExtractorHandle {
@@ -97,6 +99,18 @@ export function loadNativeBinding(): NativeBinding {
       'Fix: build it with `npm run build:native` (needs cmake, a C++17 compiler and kissfft sources from ' +
       '`bash scripts/fetch-kissfft.sh`), or use the wasm backend ({ backend: "wasm" } or SPOKEN_DIGITS_BACKEND=wasm).',
   );
+}
+
+/**
+ * Hands the C heap's free pages back to the system (glibc's malloc_trim, through the addon; see
+ * native/addon/memory_binding.cpp), after work that allocated and freed tens of MB (a normalization
+ * adaptation's model passes): glibc would otherwise keep them, and the process's resident memory
+ * would stay at that peak. Only through an addon already loaded (the native feature backend, or
+ * capture), never loading one for it (the wasm backend may be in use because it does not load);
+ * false without one, or when nothing was released.
+ */
+export function releaseFreeMemory(): boolean {
+  return cached?.releaseFreeMemory?.() ?? false;
 }
 
 function translate(err: unknown): unknown {

@@ -14,6 +14,12 @@ export interface NormAdaptOptions {
    * the digit the adapted model hears in it (`selfEnroll`); only once the clips name every digit.
    */
   selfEnroll?: boolean;
+  /**
+   * Run the adaptation's model passes and refit on a worker thread (DigitRecognizer; the web
+   * recognizer runs it in line), so that the event loop, and with it a live stream's decoding, is
+   * not held up for the 0.2-3 s it takes. The same adapted model either way.
+   */
+  offThread?: boolean;
 }
 
 /** What one adaptation did. */
@@ -119,16 +125,16 @@ export class NormAdapter<Clip = AudioInput> {
     return this.sinceAdapted >= this.every && this.inDigitSession;
   }
 
-  /** Adapts the recognizer on the clips kept (the last `window`). */
-  async adapt(): Promise<void> {
+  /** Adapts the recognizer on the clips kept (the last `window`); `offThread` as NormAdaptOptions says. */
+  async adapt(options: { offThread?: boolean } = {}): Promise<void> {
     this.sinceAdapted = 0;
-    await this.adaptOnKept();
+    await this.adaptOnKept(options.offThread);
     this.isAdapted = true;
   }
 
   /** The recognizer adapted on the clips kept (a copy: observing goes on while an adaptation runs). */
-  private async adaptOnKept(): Promise<void> {
-    const result = await this.recognizer.adaptNormalization([...this.recent], { selfEnroll: this.selfEnroll });
+  private async adaptOnKept(offThread = false): Promise<void> {
+    const result = await this.recognizer.adaptNormalization([...this.recent], { selfEnroll: this.selfEnroll, offThread });
     this.lastSelfEnrolled = result?.selfEnrolled ?? false;
   }
 

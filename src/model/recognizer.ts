@@ -5,6 +5,7 @@ import { readRegularFile } from '../files.js';
 import { AudioInputError, ModelError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor } from '../features/backend.js';
 import { loadFeatureBackend, type BackendChoice } from '../features/index.js';
+import { releaseFreeMemory } from '../features/native.js';
 import { decodeWav, readWavFile, pcmToFloat32, validateSampleRate } from '../audio/index.js';
 import { MAX_MODEL_BYTES, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, NOT_A_DIGIT_LABEL, type SpeechTrim } from './metadata.js';
 import { featureDimension } from '../features/config.js';
@@ -19,6 +20,7 @@ import type { NormAdaptOptions, NormAdaptResult } from './norm-adapter.js';
 import type { EnrollmentRuntime, PcmClip } from './personalize.js';
 import { selfEnroll } from './self-enroll.js';
 import { SessionSwap } from './session-swap.js';
+import { AdaptThread } from './adapt-thread.js';
 
 /** Audio in any of the forms the recognizer accepts. */
 export type AudioInput =
@@ -116,6 +118,7 @@ export class DigitRecognizer {
   private readonly silenceDb: number;
   private readonly maxDurationSec: number;
   private shift = 1;
+  private thread: AdaptThread | null | undefined;
 
   private constructor(args: {
     info: ModelMetadata;
@@ -291,6 +294,19 @@ export class DigitRecognizer {
    */
   async adaptNormalization(inputs: readonly AudioInput[], options: NormAdaptOptions = {}): Promise<NormAdaptResult> {
     if (inputs.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${inputs.length}`);
+    const thread = options.offThread ? this.adaptThread() : null;
+    const { model, selfEnrolled } = thread ? await thread.adapt(inputs, this.shift, options.selfEnroll ?? false) : await this.adaptedModel(inputs, options);
+    await this.sessions.replace(await warmSession(await createSession(model, this.source, this.sessionOptions), this.info));
+    this.adaptedOn = inputs.length;
+    return { selfEnrolled };
+  }
+
+  /**
+   * The model (bytes) adapted to the clips as adaptNormalization adapts it, without using it: e.g. to
+   * save a speaker's adapted model. `selfEnrolled`: the last layers were refitted too.
+   */
+  async adaptedModel(inputs: readonly AudioInput[], options: Pick<NormAdaptOptions, 'selfEnroll'> = {}): Promise<{ model: Uint8Array; selfEnrolled: boolean }> {
+    if (inputs.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${inputs.length}`);
     // Heard at the voice shift of now throughout, should a VoiceAdapter move it while this runs.
     const shift = this.shift;
     const clips = (await this.decodeForModel(inputs)).map((c) => ({ ...c, shift: c.shift ?? shift }));
@@ -304,9 +320,15 @@ export class DigitRecognizer {
       }
     });
     const enrolled = options.selfEnroll ? await selfEnroll(model, this.source, clips, this.decodedRuntime(), shift) : null;
-    await this.sessions.replace(await warmSession(await createSession(enrolled ?? model, this.source, this.sessionOptions), this.info));
-    this.adaptedOn = clips.length;
-    return { selfEnrolled: enrolled !== null };
+    // Its passes over the clips freed tens of MB the C heap would otherwise keep.
+    releaseFreeMemory();
+    return { model: enrolled ?? model, selfEnrolled: enrolled !== null };
+  }
+
+  /** The worker thread that adapts off the event loop (made at the first offThread adaptation), or null where there can be none. */
+  private adaptThread(): AdaptThread | null {
+    if (this.thread === undefined) this.thread = AdaptThread.start({ model: this.modelBytes, source: this.source, backend: this.backend.name, session: this.sessionOptions, maxDurationSec: this.maxDurationSec });
+    return this.thread;
   }
 
   /** Back to the model as loaded. */
@@ -331,6 +353,7 @@ export class DigitRecognizer {
     if (this.disposed) return;
     this.disposed = true;
     this.extractor.dispose();
+    await this.thread?.close();
     await this.sessions.current.release();
   }
 
@@ -509,7 +532,7 @@ function checkSamples(samples: Float32Array, sampleRate: number, maxDurationSec:
   return samples;
 }
 
-async function createSession(bytes: Uint8Array, source: string, options: SessionOptions = {}): Promise<ort.InferenceSession> {
+export async function createSession(bytes: Uint8Array, source: string, options: SessionOptions = {}): Promise<ort.InferenceSession> {
   try {
     return await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: options.intraOpNumThreads ?? 1,

@@ -66,7 +66,7 @@ export class NormObserver {
       this.adapter.heard(digit);
       // Due while one runs beside the decoding: it starts with a later digit, the clips kept meanwhile included.
       if (piece && this.adapter.observe(piece) && !this.running) {
-        const adapt = this.adapt();
+        const adapt = this.adapt(this.background);
         if (this.background) {
           this.running = adapt.catch(this.onError).finally(() => (this.running = null));
         } else await adapt;
@@ -85,11 +85,11 @@ export class NormObserver {
     await this.running;
   }
 
-  private async adapt(): Promise<void> {
+  private async adapt(offThread: boolean): Promise<void> {
     const started = performance.now();
     // What it adapts on; beside the decoding, more are observed before it ends.
     const { observed, kept } = this.adapter;
-    await this.adapter.adapt();
+    await this.adapter.adapt({ offThread });
     this.adaptations++;
     this.report(false, started, observed, kept);
   }
