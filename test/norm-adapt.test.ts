@@ -427,7 +427,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     }
   });
 
-  it('digits listen adapts the normalization by default when the model has targets (--self-enroll: and refits the last layers); --no-adapt-norm, or a model without them, does not', async () => {
+  it('digits listen adapts the normalization by default when the model has targets, and refits the last layers (--no-self-enroll: not); --no-adapt-norm, or a model without them, does not', async () => {
     const work = mkdtempSync(join(tmpdir(), 'sd-norm-cli-'));
     try {
       const theo = clips.filter((c) => c.speaker === 'theo' && c.take < 2);
@@ -442,9 +442,10 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
         assert.equal(r.status, 0, r.stderr);
         return r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'normadapt');
       };
-      assert.deepEqual(adaptations(cli()).map((e) => [e.dropped, e.clips, e.selfEnrolled]), [[false, 10, false], [false, 20, false]]);
-      // Digits 0-4 twice, then 5-9 twice: with --self-enroll the last layers are refitted too once every digit was heard.
+      // Digits 0-4 twice, then 5-9 twice: the last layers are refitted too once every digit was heard.
+      assert.deepEqual(adaptations(cli()).map((e) => [e.dropped, e.clips, e.selfEnrolled]), [[false, 10, false], [false, 20, true]]);
       assert.deepEqual(adaptations(cli('--self-enroll')).map((e) => [e.dropped, e.clips, e.selfEnrolled]), [[false, 10, false], [false, 20, true]]);
+      assert.deepEqual(adaptations(cli('--no-self-enroll')).map((e) => [e.dropped, e.clips, e.selfEnrolled]), [[false, 10, false], [false, 20, false]]);
       const without = cli('--self-enroll', '--no-adapt-norm');
       assert.equal(without.status, 2);
       assert.match(without.stderr, /--self-enroll refits the model after each normalization adaptation/);

@@ -48,9 +48,10 @@ export function register(program: Command): void {
     .option('--no-split', 'do not split segments that hold several digits')
     .option('--no-adapt-voice', "do not adapt to the speaker's voice (by default a voice shift is learnt from the digits heard, no labels: fewer errors on voices the model never heard)")
     .option('--adapt-voice', "adapt to the speaker's voice (the default, except with a personal model made by digits enroll)")
-    .option('--no-adapt-norm', "do not adapt the model's normalization to the speaker (by default it is adapted every 10 digits heard, on the last 50, no labels, while most speech heard lately is digits: far fewer errors on voices the model never heard)")
+    .option('--no-adapt-norm', "do not adapt the model's normalization to the speaker (by default it is adapted every 10 digits heard, on the last 200 (50 with --no-self-enroll), no labels, while most speech heard lately is digits: far fewer errors on voices the model never heard)")
     .option('--adapt-norm', "adapt the model's normalization to the speaker (the default, except with a personal model made by digits enroll or a model without normalization targets)")
-    .option('--self-enroll', "with the normalization adaptation, also refit the model's last layers on the last 200 digits, each labelled with the digit it heard (no labels from you): fewer errors on a new voice, but each adaptation then takes 1-3 s, and a few digits come late")
+    .option('--no-self-enroll', "with the normalization adaptation, do not refit the model's last layers (by default they are refitted on the last 200 digits, each labelled with the digit it heard, no labels from you, once every digit was heard: fewer errors on a new voice; about 1-3 s per adaptation, on a thread of its own for live audio)")
+    .option('--self-enroll', 'refit the last layers with each normalization adaptation (the default wherever the normalization is adapted)')
     .option('--list-devices', 'list capture devices and exit')
     .action(async (opts: ListenOptions, command: Command) => {
       const stream = await import('../../stream/index.js');
@@ -84,9 +85,7 @@ export function register(program: Command): void {
       } else if (opts.input) {
         source = await stream.openFileSource(opts.input, { realtime: Boolean(opts.realtime) });
       } else {
-        const mic = parseMicrophoneOptions(opts);
-        // A self-enrolling adaptation takes seconds, parts of which hold up the reading; the capture ring must hold the audio meanwhile.
-        source = await stream.openMicrophone(opts.selfEnroll ? { ...mic, bufferSeconds: Math.max(mic.bufferSeconds ?? 2, 10) } : mic);
+        source = await stream.openMicrophone(parseMicrophoneOptions(opts));
       }
       // A personal model (digits enroll) already hears its speaker at the shift it was enrolled at:
       // an adapter would start over from no shift, so the adapters run only when asked for. A model
@@ -96,7 +95,8 @@ export function register(program: Command): void {
       const enrolled = recognizer.info.enrollment !== null;
       const adaptVoice = opts.adaptVoice !== false && !(enrolled && command.getOptionValueSource('adaptVoice') === 'default');
       const adaptNorm = opts.adaptNorm !== false && (command.getOptionValueSource('adaptNorm') !== 'default' || (!enrolled && recognizer.canAdaptNormalization));
-      if (opts.selfEnroll && !adaptNorm) throw new InvalidArgumentError('--self-enroll refits the model after each normalization adaptation, which is off here (--no-adapt-norm, a personal model, or a model without normalization targets)');
+      const selfEnroll = opts.selfEnroll !== false && adaptNorm;
+      if (opts.selfEnroll && command.getOptionValueSource('selfEnroll') !== 'default' && !adaptNorm) throw new InvalidArgumentError('--self-enroll refits the model after each normalization adaptation, which is off here (--no-adapt-norm, a personal model, or a model without normalization targets)');
       const listener = await stream.Listener.create({
         recognizer,
         threshold,
@@ -104,7 +104,7 @@ export function register(program: Command): void {
         stringPauseMs,
         split: opts.split === false ? false : undefined,
         adaptVoice,
-        adaptNorm: adaptNorm && (opts.selfEnroll ? { selfEnroll: true } : true),
+        adaptNorm: adaptNorm && (selfEnroll ? { selfEnroll: true } : true),
         levelIntervalMs: opts.json ? 250 : 50,
         maxDurationMs: opts.duration === undefined ? undefined : parseNumberIn(opts.duration, '--duration', 0.01, 1e7)! * 1000,
       });
