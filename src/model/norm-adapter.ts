@@ -17,7 +17,10 @@ export interface NormAdaptOptions {
   /**
    * Run the adaptation's model passes and refit on a worker thread (DigitRecognizer; the web
    * recognizer runs it in line), so that the event loop, and with it a live stream's decoding, is
-   * not held up for the 0.2-3 s it takes. The same adapted model either way.
+   * not held up for the 0.2-3 s it takes. The same adapted model either way. The thread starts at the
+   * first such adaptation and ends with `dispose()`, which waits for one under way: onnxruntime-node
+   * aborts the process if a thread ends inside a model run, so end the process by letting it finish
+   * (or after `dispose()`), not by `process.exit()` while an adaptation runs.
    */
   offThread?: boolean;
 }
