@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { readWavFile } from '../src/audio/index.js';
 import { voiceShift } from '../src/audio/voice-shift.js';
 import { listFsddClips, officialSplit } from '../src/data/index.js';
-import { AudioInputError, ModelError, SpokenDigitsError } from '../src/errors.js';
+import { AudioInputError, ModelError, SpokenDigitsError, WavFormatError } from '../src/errors.js';
 import { evaluate } from '../src/model/evaluate.js';
 import { NORM_TARGETS_KEY, applyNormalization, parseNormTargets } from '../src/model/norm-adapt.js';
 import { NormAdapter } from '../src/model/norm-adapter.js';
@@ -155,6 +155,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       // A clip the worker refuses is refused as in line, with its kind; the thread goes on after it.
       const empty = { samples: new Float32Array(0), sampleRate: 8000 };
       await assert.rejects(rec.adaptNormalization([low[0], empty], { offThread: true }), (err: unknown) => err instanceof AudioInputError && /empty/.test(String(err)));
+      await assert.rejects(rec.adaptNormalization([low[0], monoWav(new Float32Array(800), 8000).subarray(0, 30)], { offThread: true }), WavFormatError);
       await rec.adaptNormalization(low.slice(0, 10), { offThread: true });
       assert.equal(rec.normalizationClips, 10);
       // Disposed while one runs: it fails with a ModelError, nothing hangs.
@@ -162,6 +163,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       await new Promise((r) => setTimeout(r, 50));
       await rec.dispose();
       await failed;
+      await assert.rejects(rec.adaptNormalization(low, { offThread: true }), /disposed/);
     } finally {
       await rec.dispose();
     }

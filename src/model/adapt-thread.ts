@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { AudioInputError, EnrollmentError, ModelError, SpokenDigitsError } from '../errors.js';
+import { AudioInputError, BackendUnavailableError, EnrollmentError, FeatureConfigError, ModelError, SpokenDigitsError, WavFormatError } from '../errors.js';
 import type { AudioInput, SessionOptions } from './recognizer.js';
 
 /** What the worker loads its recognizer from: the recognizer's own model and settings. */
@@ -50,7 +50,7 @@ function workerEntry(script: URL): [URL | string, { eval?: boolean }] {
 
 /** The error the worker threw, as the class it was thrown as (the library's own kinds; anything else a ModelError). */
 function rebuild(error: { name: string; code?: string; message: string }): SpokenDigitsError {
-  const kinds: Record<string, new (message: string) => SpokenDigitsError> = { AudioInputError, EnrollmentError, ModelError };
+  const kinds: Record<string, new (message: string) => SpokenDigitsError> = { AudioInputError, BackendUnavailableError, EnrollmentError, FeatureConfigError, ModelError, WavFormatError };
   const Kind = kinds[error.name];
   return Kind ? new Kind(error.message) : new ModelError(`normalization adaptation failed on its worker thread: ${error.message}`);
 }
@@ -64,6 +64,7 @@ function rebuild(error: { name: string; code?: string; message: string }): Spoke
  */
 export class AdaptThread {
   private worker: Worker | null = null;
+  private closed = false;
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (r: { model: Uint8Array; selfEnrolled: boolean }) => void; reject: (e: unknown) => void }>();
 
@@ -80,6 +81,7 @@ export class AdaptThread {
 
   /** The model adapted to the clips heard at `shift` (DigitRecognizer.adaptedModel), computed on the thread. */
   adapt(clips: readonly AudioInput[], shift: number, selfEnroll: boolean): Promise<{ model: Uint8Array; selfEnrolled: boolean }> {
+    if (this.closed) return Promise.reject(new ModelError('the recognizer was disposed; load a new one to adapt'));
     const worker = this.running();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -96,6 +98,7 @@ export class AdaptThread {
    * aborts the whole process when a thread is terminated in the middle of a run. Safe to call twice.
    */
   async close(): Promise<void> {
+    this.closed = true;
     const worker = this.worker;
     this.worker = null;
     this.failAll(new ModelError('the recognizer was disposed during a normalization adaptation'));

@@ -532,7 +532,7 @@ function checkSamples(samples: Float32Array, sampleRate: number, maxDurationSec:
   return samples;
 }
 
-export async function createSession(bytes: Uint8Array, source: string, options: SessionOptions = {}): Promise<ort.InferenceSession> {
+async function createSession(bytes: Uint8Array, source: string, options: SessionOptions = {}): Promise<ort.InferenceSession> {
   try {
     return await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: options.intraOpNumThreads ?? 1,
