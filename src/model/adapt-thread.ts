@@ -2,13 +2,14 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AudioInputError, BackendUnavailableError, EnrollmentError, FeatureConfigError, ModelError, SpokenDigitsError, WavFormatError } from '../errors.js';
+import type { FeatureBackend } from '../features/backend.js';
 import type { AudioInput, SessionOptions } from './recognizer.js';
 
 /** What the worker loads its recognizer from: the recognizer's own model and settings. */
 export interface AdaptThreadInit {
   model: Uint8Array;
   source: string;
-  backend: 'native' | 'wasm';
+  backend: FeatureBackend['name'];
   session: SessionOptions;
   maxDurationSec: number;
 }
@@ -26,8 +27,8 @@ export interface AdaptClose {
   close: true;
 }
 
-/** The worker's answer: the adapted model, or the error it threw (name, code and message). */
-export type AdaptReply = { id: number; model: Uint8Array; selfEnrolled: boolean } | { id: number; error: { name: string; code?: string; message: string } };
+/** The worker's answer: the adapted model, or the error it threw (its class name and message). */
+export type AdaptReply = { id: number; model: Uint8Array; selfEnrolled: boolean } | { id: number; error: { name: string; message: string } };
 
 /** The worker script beside this module: the built one in dist/, or the TypeScript source under tsx. */
 function workerScript(): URL | null {
@@ -49,7 +50,7 @@ function workerEntry(script: URL): [URL | string, { eval?: boolean }] {
 }
 
 /** The error the worker threw, as the class it was thrown as (the library's own kinds; anything else a ModelError). */
-function rebuild(error: { name: string; code?: string; message: string }): SpokenDigitsError {
+function rebuild(error: { name: string; message: string }): SpokenDigitsError {
   const kinds: Record<string, new (message: string) => SpokenDigitsError> = { AudioInputError, BackendUnavailableError, EnrollmentError, FeatureConfigError, ModelError, WavFormatError };
   const Kind = kinds[error.name];
   return Kind ? new Kind(error.message) : new ModelError(`normalization adaptation failed on its worker thread: ${error.message}`);

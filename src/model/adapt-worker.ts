@@ -4,7 +4,6 @@
  * adapted bytes. Started by AdaptThread, never imported.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { SpokenDigitsError } from '../errors.js';
 import type { AdaptClose, AdaptReply, AdaptRequest, AdaptThreadInit } from './adapt-thread.js';
 import { DigitRecognizer } from './recognizer.js';
 
@@ -38,7 +37,7 @@ async function answer({ id, clips, shift, selfEnroll }: AdaptRequest): Promise<v
     reply = { id, model, selfEnrolled };
   } catch (err) {
     const e = err as Error;
-    reply = { id, error: { name: e?.name ?? 'Error', code: err instanceof SpokenDigitsError ? err.code : undefined, message: e?.message ?? String(err) } };
+    reply = { id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) } };
   }
   port.postMessage(reply);
 }
