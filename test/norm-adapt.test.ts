@@ -9,6 +9,7 @@ import { listFsddClips, officialSplit } from '../src/data/index.js';
 import { AudioInputError, ModelError, SpokenDigitsError, WavFormatError } from '../src/errors.js';
 import { evaluate } from '../src/model/evaluate.js';
 import { NORM_TARGETS_KEY, applyNormalization, parseNormTargets } from '../src/model/norm-adapt.js';
+import { AdaptProcess } from '../src/model/adapt-process.js';
 import { NormAdapter } from '../src/model/norm-adapter.js';
 import { FSDD_TARGET_CLIPS, withMeasuredNormTargets } from '../src/model/norm-targets.js';
 import { DigitRecognizer } from '../src/model/recognizer.js';
@@ -16,6 +17,7 @@ import { fuseEnsemble } from '../src/train/onnx/fuse.js';
 import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { quantizeModel } from '../src/train/onnx/quantize.js';
 import { Listener } from '../src/stream/index.js';
+import { childPids, isRunning } from './fixtures/processes.js';
 import { NormObserver } from '../src/stream/norm-observer.js';
 import type { StreamDecoder } from '../src/stream/decoder.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
@@ -164,6 +166,51 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       await rec.dispose();
       await failed;
       await assert.rejects(rec.adaptNormalization(low, { offThread: true }), /disposed/);
+    } finally {
+      await rec.dispose();
+    }
+  });
+
+  it('in a worker process: process.exit() while it computes ends the process cleanly and the worker after it; a worker that dies fails its adaptation, and the next starts another; an idle one ends', async () => {
+    // onnxruntime-node aborts a process (status 134) whose worker thread is ended inside a model run,
+    // as process.exit() ends every thread: the reason the worker is a process.
+    const fixture = new URL('./fixtures/exit-during-adaptation.ts', import.meta.url).pathname;
+    for (const delay of [600, 1200]) {
+      const run = spawnSync(process.execPath, ['--import', 'tsx', fixture, FSDD_RECORDINGS, String(delay)], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(run.signal, null, `exit after ${delay} ms: killed by ${run.signal}; ${run.stderr}`);
+      assert.equal(run.status, 0, `exit after ${delay} ms: status ${run.status}; ${run.stderr}`);
+      assert.doesNotMatch(run.stderr, /terminate called|Napi::Error/);
+      const { workers } = JSON.parse(run.stdout.trim().split('\n').pop()!) as { workers: number[] };
+      assert.equal(workers.length, 1, `exit after ${delay} ms: one worker process running, found ${workers.length}`);
+      const deadline = Date.now() + 15_000;
+      while (isRunning(workers[0]) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(!isRunning(workers[0]), `exit after ${delay} ms: the worker ${workers[0]} still runs 15 s after its parent ended`);
+    }
+    const rec = await DigitRecognizer.load({ model: INT8, threshold: 0 });
+    try {
+      const low = await stranger('theo', 0.75, rec.backend, 20);
+      await rec.adaptNormalization(low.slice(0, 2), { offThread: true });
+      const [worker] = childPids(process.pid, 'adapt-worker');
+      assert.ok(worker, 'the worker process runs');
+      const failed = assert.rejects(rec.adaptNormalization(low, { selfEnroll: true, offThread: true }), (err: unknown) => err instanceof ModelError && /exited \(signal SIGKILL\)/.test(err.message));
+      process.kill(worker, 'SIGKILL');
+      await failed;
+      await rec.adaptNormalization(low, { offThread: true });
+      assert.equal(rec.normalizationClips, low.length);
+      // Idle, the worker ends and gives its memory back; the next adaptation starts another.
+      const idle = AdaptProcess.start({ model: INT8, source: 'default.int8.onnx', backend: rec.backend.name, session: {}, maxDurationSec: 60 }, 300)!;
+      try {
+        await idle.adapt(low, 1, false);
+        const first = idle.pid!;
+        assert.ok(isRunning(first));
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.equal(idle.pid, null);
+        assert.ok(!isRunning(first), 'the idle worker ended');
+        const { model } = await idle.adapt(low, 1, false);
+        assert.ok(model.length > 0 && idle.pid !== first);
+      } finally {
+        await idle.close();
+      }
     } finally {
       await rec.dispose();
     }

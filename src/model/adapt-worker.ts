@@ -1,29 +1,32 @@
 /**
- * The normalization adaptation thread (AdaptThread): a recognizer loaded from the main thread's model
+ * The normalization adaptation process (AdaptProcess): a recognizer loaded from the parent's model
  * bytes and settings, which adapts the model to the clips each request carries and sends back the
- * adapted bytes. Started by AdaptThread, never imported.
+ * adapted bytes. Started by AdaptProcess, never imported.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import type { AdaptClose, AdaptReply, AdaptRequest, AdaptThreadInit } from './adapt-thread.js';
+import type { AdaptMessage, AdaptReply, AdaptRequest, AdaptWorkerInit } from './adapt-process.js';
 import { DigitRecognizer } from './recognizer.js';
 
-const init = workerData as AdaptThreadInit;
-const loaded = DigitRecognizer.load({ model: init.model, backend: init.backend, session: init.session, maxDurationSec: init.maxDurationSec, threshold: 0 });
-// A load failure is answered per request (below), not thrown here as an unhandled rejection.
-loaded.catch(() => undefined);
-const port = parentPort!;
+// Ctrl-C on a terminal reaches the whole process group: the parent decides when this worker ends.
+process.on('SIGINT', () => undefined);
+// The parent went (closed, exited or died): end, between model runs (never inside one).
+process.on('disconnect', () => process.exit(0));
 
-// One request at a time, in order: the main thread asks for one adaptation at a time anyway. Asked
-// to close, it finishes the one under way (terminating a thread inside an onnxruntime-node run aborts
-// the process), skips the rest, and ends by closing its port.
+let loaded: Promise<DigitRecognizer> | null = null;
+// One request at a time, in order: the parent asks for one adaptation at a time anyway. Asked to
+// close, it finishes the one under way, skips the rest, and ends by closing its channel.
 let queue: Promise<void> = Promise.resolve();
 let closing = false;
-port.on('message', (message: AdaptRequest | AdaptClose) => {
-  if ('close' in message) {
+process.on('message', (message: AdaptMessage) => {
+  if ('init' in message) {
+    const { init } = message as AdaptWorkerInit;
+    loaded = DigitRecognizer.load({ model: init.model, backend: init.backend, session: init.session, maxDurationSec: init.maxDurationSec, threshold: 0 });
+    // A load failure is answered per request (below), not thrown here as an unhandled rejection.
+    loaded.catch(() => undefined);
+  } else if ('close' in message) {
     closing = true;
     queue = queue.then(async () => {
-      await (await loaded.catch(() => null))?.dispose();
-      port.close();
+      await (await loaded?.catch(() => null))?.dispose();
+      process.disconnect();
     });
   } else queue = queue.then(() => (closing ? undefined : answer(message)));
 });
@@ -31,6 +34,7 @@ port.on('message', (message: AdaptRequest | AdaptClose) => {
 async function answer({ id, clips, shift, selfEnroll }: AdaptRequest): Promise<void> {
   let reply: AdaptReply;
   try {
+    if (!loaded) throw new Error('no recognizer to adapt: the worker was not given one');
     const recognizer = await loaded;
     recognizer.voiceShift = shift;
     const { model, selfEnrolled } = await recognizer.adaptedModel(clips, { selfEnroll });
@@ -39,5 +43,5 @@ async function answer({ id, clips, shift, selfEnroll }: AdaptRequest): Promise<v
     const e = err as Error;
     reply = { id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) } };
   }
-  port.postMessage(reply);
+  if (process.connected) process.send!(reply);
 }

@@ -15,12 +15,11 @@ export interface NormAdaptOptions {
    */
   selfEnroll?: boolean;
   /**
-   * Run the adaptation's model passes and refit on a worker thread (DigitRecognizer; the web
+   * Run the adaptation's model passes and refit in a worker process (DigitRecognizer; the web
    * recognizer runs it in line), so that the event loop, and with it a live stream's decoding, is
-   * not held up for the 0.2-3 s it takes. The same adapted model either way. The thread starts at the
-   * first such adaptation and ends with `dispose()`, which waits for one under way: onnxruntime-node
-   * aborts the process if a thread ends inside a model run, so end the process by letting it finish
-   * (or after `dispose()`), not by `process.exit()` while an adaptation runs.
+   * not held up for the 0.2-3 s it takes. The same adapted model either way. The worker starts at
+   * the first such adaptation and ends with `dispose()`, or with this process (process.exit() at any
+   * moment is safe: the worker ends after the model run it is in).
    */
   offThread?: boolean;
 }

@@ -20,7 +20,7 @@ import type { NormAdaptOptions, NormAdaptResult } from './norm-adapter.js';
 import type { EnrollmentRuntime, PcmClip } from './personalize.js';
 import { selfEnroll } from './self-enroll.js';
 import { SessionSwap } from './session-swap.js';
-import { AdaptThread } from './adapt-thread.js';
+import { AdaptProcess } from './adapt-process.js';
 
 /** Audio in any of the forms the recognizer accepts. */
 export type AudioInput =
@@ -118,7 +118,7 @@ export class DigitRecognizer {
   private readonly silenceDb: number;
   private readonly maxDurationSec: number;
   private shift = 1;
-  private thread: AdaptThread | null | undefined;
+  private worker: AdaptProcess | null | undefined;
 
   private constructor(args: {
     info: ModelMetadata;
@@ -294,8 +294,8 @@ export class DigitRecognizer {
    */
   async adaptNormalization(inputs: readonly AudioInput[], options: NormAdaptOptions = {}): Promise<NormAdaptResult> {
     if (inputs.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${inputs.length}`);
-    const thread = options.offThread ? this.adaptThread() : null;
-    const { model, selfEnrolled } = thread ? await thread.adapt(inputs, this.shift, options.selfEnroll ?? false) : await this.adaptedModel(inputs, options);
+    const worker = options.offThread ? this.adaptWorker() : null;
+    const { model, selfEnrolled } = worker ? await worker.adapt(inputs, this.shift, options.selfEnroll ?? false) : await this.adaptedModel(inputs, options);
     await this.sessions.replace(await warmSession(await createSession(model, this.source, this.sessionOptions), this.info));
     this.adaptedOn = inputs.length;
     return { selfEnrolled };
@@ -325,10 +325,10 @@ export class DigitRecognizer {
     return { model: enrolled ?? model, selfEnrolled: enrolled !== null };
   }
 
-  /** The worker thread that adapts off the event loop (made at the first offThread adaptation), or null where there can be none. */
-  private adaptThread(): AdaptThread | null {
-    if (this.thread === undefined) this.thread = AdaptThread.start({ model: this.modelBytes, source: this.source, backend: this.backend.name, session: this.sessionOptions, maxDurationSec: this.maxDurationSec });
-    return this.thread;
+  /** The worker process that adapts off the event loop (made at the first offThread adaptation), or null where there can be none. */
+  private adaptWorker(): AdaptProcess | null {
+    if (this.worker === undefined) this.worker = AdaptProcess.start({ model: this.modelBytes, source: this.source, backend: this.backend.name, session: this.sessionOptions, maxDurationSec: this.maxDurationSec });
+    return this.worker;
   }
 
   /** Back to the model as loaded. */
@@ -353,7 +353,7 @@ export class DigitRecognizer {
     if (this.disposed) return;
     this.disposed = true;
     this.extractor.dispose();
-    await this.thread?.close();
+    await this.worker?.close();
     await this.sessions.current.release();
   }
 
