@@ -24,12 +24,7 @@ export interface AdaptRequest {
   selfEnroll: boolean;
 }
 
-/** Asks the worker to finish the adaptation it computes, skip the rest and end. */
-export interface AdaptClose {
-  close: true;
-}
-
-export type AdaptMessage = AdaptWorkerInit | AdaptRequest | AdaptClose;
+export type AdaptMessage = AdaptWorkerInit | AdaptRequest;
 
 /** The worker's answer: the adapted model, or the error it threw (its class name and message). */
 export type AdaptReply = { id: number; model: Uint8Array; selfEnrolled: boolean } | { id: number; error: { name: string; message: string } };
@@ -72,11 +67,11 @@ export const ADAPT_WORKER_IDLE_MS = 30_000;
  * that decodes a live stream (onnxruntime-node's run blocks it). One adaptation at a time, in order.
  *
  * A process, not a worker thread: onnxruntime-node aborts the whole process when a thread is
- * terminated inside a run, which process.exit() does to every worker thread. A worker process is
- * never interrupted in a run: when this process goes (process.exit, a signal, a crash) its channel
- * closes, and the worker ends after the run it is in. It ignores SIGINT, so Ctrl-C on a terminal
- * leaves its end to this process. Its memory (the passes' tens of MB) is its own and leaves with it,
- * after `idleMs` without work. The worker does not keep the process alive while idle; `close` ends it.
+ * terminated inside a run, which process.exit() does to every worker thread. A worker process can
+ * be ended at any moment (`close` kills it), and when this process goes (process.exit, a signal, a
+ * crash) its channel closes and it ends after the run it is in. It ignores SIGINT, so Ctrl-C on a
+ * terminal leaves its end to this process. Its memory (the passes' tens of MB) is its own and leaves
+ * with it, after `idleMs` without work. The worker does not keep the process alive while idle.
  */
 export class AdaptProcess {
   private child: ChildProcess | null = null;
@@ -116,26 +111,21 @@ export class AdaptProcess {
     });
   }
 
-  /**
-   * Ends the worker; an adaptation asked for and not finished fails with a ModelError at once. Waits
-   * for the one the worker is computing, if any, to end first (within seconds). Safe to call twice.
-   */
+  /** Ends the worker; an adaptation asked for and not finished fails with a ModelError. Safe to call twice. */
   async close(): Promise<void> {
     this.closed = true;
     this.failAll(new ModelError('the recognizer was disposed during a normalization adaptation'));
     await this.end();
   }
 
-  /** Ends the worker (after the adaptation it computes, if any); the next adaptation starts another. */
+  /** Ends the worker at once (in a run or not: it is a process of its own); the next adaptation starts another. */
   private async end(): Promise<void> {
     this.stopIdleTimer();
     const child = this.child;
     this.child = null;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    keepAlive(child, true);
-    if (child.connected) child.send({ close: true } satisfies AdaptClose);
-    else child.kill();
+    child.kill();
     await exited;
   }
 
@@ -154,7 +144,11 @@ export class AdaptProcess {
     child.send({ init: this.init } satisfies AdaptWorkerInit);
     keepAlive(child, false);
     child.on('message', (reply: AdaptReply) => this.settle(reply));
-    child.on('error', (err) => this.failAll(new ModelError(`the normalization adaptation process failed: ${err.message}`, { cause: err })));
+    child.on('error', (err) => {
+      // It could not start (or be signalled): the next adaptation tries a new one.
+      if (this.child === child) this.child = null;
+      this.failAll(new ModelError(`the normalization adaptation process failed: ${err.message}`, { cause: err }));
+    });
     child.on('exit', (code, signal) => {
       if (this.child !== child) return; // closed
       this.child = null;

@@ -12,23 +12,16 @@ process.on('SIGINT', () => undefined);
 process.on('disconnect', () => process.exit(0));
 
 let loaded: Promise<DigitRecognizer> | null = null;
-// One request at a time, in order: the parent asks for one adaptation at a time anyway. Asked to
-// close, it finishes the one under way, skips the rest, and ends by closing its channel.
+// One request at a time, in order: the parent asks for one adaptation at a time anyway. The parent
+// ends this process by killing it.
 let queue: Promise<void> = Promise.resolve();
-let closing = false;
 process.on('message', (message: AdaptMessage) => {
   if ('init' in message) {
     const { init } = message as AdaptWorkerInit;
     loaded = DigitRecognizer.load({ model: init.model, backend: init.backend, session: init.session, maxDurationSec: init.maxDurationSec, threshold: 0 });
     // A load failure is answered per request (below), not thrown here as an unhandled rejection.
     loaded.catch(() => undefined);
-  } else if ('close' in message) {
-    closing = true;
-    queue = queue.then(async () => {
-      await (await loaded?.catch(() => null))?.dispose();
-      process.disconnect();
-    });
-  } else queue = queue.then(() => (closing ? undefined : answer(message)));
+  } else queue = queue.then(() => answer(message));
 });
 
 async function answer({ id, clips, shift, selfEnroll }: AdaptRequest): Promise<void> {

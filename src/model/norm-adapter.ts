@@ -18,8 +18,8 @@ export interface NormAdaptOptions {
    * Run the adaptation's model passes and refit in a worker process (DigitRecognizer; the web
    * recognizer runs it in line), so that the event loop, and with it a live stream's decoding, is
    * not held up for the 0.2-3 s it takes. The same adapted model either way. The worker starts at
-   * the first such adaptation and ends with `dispose()`, or with this process (process.exit() at any
-   * moment is safe: the worker ends after the model run it is in).
+   * the first such adaptation and ends with `dispose()`, after 30 s without work, or with this
+   * process (process.exit() at any moment is safe: the worker ends after the model run it is in).
    */
   offThread?: boolean;
 }
