@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { ort } from '../src/model/ort.js';
 import { METADATA_KEYS } from '../src/model/metadata.js';
 import { decodeMetadataProps } from '../src/train/onnx/graph.js';
+import { asFloat32, provenancePath } from '../src/train/run.js';
 import { learningRateAt } from '../src/train/trainer.js';
 import { FSDD_RECORDINGS as FSDD } from './fsdd.js';
 
@@ -51,6 +52,11 @@ describe('train: smoke run of `digits train`', function () {
     const config = JSON.parse(meta[METADATA_KEYS.featureConfig]);
     assert.equal(config.numFrames, 64);
     assert.equal(config.normalization.mean.length, 32);
+    // The statistics as the DSP core uses them (floats), in the fewest digits that name them.
+    for (const v of [...config.normalization.mean, ...config.normalization.std]) {
+      assert.equal(Math.fround(v), Math.fround(asFloat32(v)));
+      assert.ok(String(v).replace(/^-|\.|e.*$/g, '').replace(/^0+/, '').length <= 9, `${v} is written longer than a float needs`);
+    }
     assert.deepEqual(JSON.parse(meta[METADATA_KEYS.labels]), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     const session = await ort.InferenceSession.create(bytes);
     const x = new ort.Tensor('float32', new Float32Array(2 * 64 * 32), [2, 64, 32]);
@@ -71,5 +77,23 @@ describe('train: learning-rate schedule', () => {
     assert.ok(Math.abs(learningRateAt(6, o) - 1e-2) < 1e-9, 'restart at epoch 6');
     assert.ok(Math.abs(learningRateAt(10, o) - (1e-5 + 0.5 * (1e-2 - 1e-5))) < 1e-9, 'second cycle is 8 epochs long');
     assert.ok(Math.abs(learningRateAt(14, o) - 1e-2) < 1e-9);
+  });
+});
+
+describe('train: what a model file records of the machine it was built on', () => {
+  it('paths relative to the working directory, or from ~, else as they are', () => {
+    assert.equal(provenancePath(path.join(process.cwd(), 'runs', 'a', 'tfjs')), path.join('runs', 'a', 'tfjs'));
+    assert.equal(provenancePath('runs/a/checkpoint'), path.join('runs', 'a', 'checkpoint'));
+    const home = os.homedir();
+    if (!process.cwd().startsWith(home)) assert.equal(provenancePath(path.join(home, '.cache', 'spoken-digits', 'synthetic')), path.join('~', '.cache', 'spoken-digits', 'synthetic'));
+    assert.equal(provenancePath('/nowhere-else/x'), '/nowhere-else/x');
+  });
+
+  it('feature statistics are written as the floats the core reads them as, in at most 9 significant digits', () => {
+    for (const v of [-64.57536424258684, 29.57663121588078, 1e-7 / 3, 123456789.123]) {
+      const short = asFloat32(v);
+      assert.equal(Math.fround(short), Math.fround(v));
+      assert.ok(Number(short.toPrecision(9)) === short);
+    }
   });
 });

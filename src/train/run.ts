@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { FsddClip } from '../data/clips.js';
@@ -151,7 +152,32 @@ function normalizationStats(extractor: FeatureExtractor, audio: readonly Float32
   if (!sum || !sq || count === 0) throw new DatasetError('no training audio to compute feature statistics from');
   const mean = Array.from(sum, (s) => s / count);
   const std = Array.from(sq, (s, d) => Math.sqrt(Math.max(1e-8, s / count - mean[d] * mean[d])));
-  return { mean, std };
+  return { mean: mean.map(asFloat32), std: std.map(asFloat32) };
+}
+
+/**
+ * `v` as the float32 the DSP core will use it as (it reads the statistics into floats), written with the
+ * 9 significant digits that name that float exactly: the model file's metadata stays short, and the
+ * features are the same bit for bit.
+ */
+export function asFloat32(v: number): number {
+  return Number(Math.fround(v).toPrecision(9));
+}
+
+/**
+ * A path as the model's provenance records it: relative to the working directory when inside it, from
+ * ~ when inside the home folder; a model file names no more of the machine it was built on than that.
+ */
+export function provenancePath(p: string): string {
+  const abs = path.resolve(p);
+  const inside = (root: string) => {
+    const rel = path.relative(root, abs);
+    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : null;
+  };
+  const fromCwd = inside(process.cwd());
+  if (fromCwd !== null) return fromCwd;
+  const fromHome = inside(os.homedir());
+  return fromHome !== null ? path.join('~', fromHome) : abs;
 }
 
 export async function runTraining(o: RunOptions): Promise<RunResult> {
@@ -210,12 +236,13 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   let syntheticInfo: Record<string, unknown> | null = null;
   let noneVal: Example[] = [];
   if (o.synthetic || o.none) {
-    const synth = o.synthetic ? findSynthetic(o.synthetic) : null;
-    if (synth) {
+    const synthDir = o.synthetic;
+    const synth = synthDir ? findSynthetic(synthDir) : null;
+    if (synth && synthDir) {
       const digits = o.syntheticDigits !== undefined ? stratifiedSubset(synth.digits, o.syntheticDigits, seed) : synth.digits;
       const synthAudio = loadAudio(digits, rate, fb, cut);
       train.push(...digitExamples(synthAudio, digits));
-      syntheticInfo = { dir: o.synthetic, digitClips: digits.length, speakers: new Set(digits.map((c) => c.speaker)).size, wordClips: synth.words.length };
+      syntheticInfo = { dir: provenancePath(synthDir), digitClips: digits.length, speakers: new Set(digits.map((c) => c.speaker)).size, wordClips: synth.words.length };
     }
     if (o.none) {
       const words = synth ? loadWordAudio(synth.words, rate, fb, cut) : [];
@@ -284,14 +311,14 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   const provenance: Record<string, unknown> = {
     data: { source: 'FSDD', split: splitName(o.split), trainClips: fitClips.length, validationClips: valClips.length, testClips: split.test.length, limit: o.limit ?? null, synthetic: syntheticInfo, notADigit: o.none, noneShare: o.none ? (o.noneShare ?? DEFAULT_NONE_SHARE) : null },
     arch: o.arch,
-    initFrom: o.initFrom ?? null,
+    initFrom: o.initFrom ? provenancePath(o.initFrom) : null,
     width: o.width ?? 1,
     utteranceNorm: o.utteranceNorm ?? false,
     parameters: model.countParams(),
     seed,
     epochs: trainResult.history.length,
     bestEpoch: trainResult.bestEpoch,
-    options: { ...o.train, log: undefined, teacher: undefined },
+    options: { ...o.train, log: undefined, teacher: undefined, checkpointDir: o.train.checkpointDir ? provenancePath(o.train.checkpointDir) : o.train.checkpointDir },
     teacher: teacher ? { file: path.basename(teacher.source), modelType: teacher.metadata.modelType, distillWeight: o.train.distillWeight ?? DEFAULT_TRAIN_OPTIONS.distillWeight } : null,
     augmentation: { ...augmenter.options },
     backend: { training: trainingBackend, features: fb.name },
