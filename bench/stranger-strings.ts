@@ -4,7 +4,7 @@
  * (bench/stream.ts --speakers S: that speaker's FSDD test clips joined with 120-450 ms pauses). The
  * strings figure bench/stream.ts gives for the shipped model is on its own training speakers' voices.
  *
- *   npx tsx bench/stranger-strings.ts --runs 'runs/loso-lm-{speaker},runs/loso-mfcc-{speaker}'
+ *   npx tsx bench/stranger-strings.ts --runs 'runs/loso-{speaker},runs/loso-mfcc-{speaker}'
  *       [--strings 40] [--threshold 0.3648] [--split JSON] [--seed 2024] [--adapt-voice] [--adapt-norm] [--norm-options JSON] [--enroll N] [--json] [--help]
  *
  * --runs: the members, comma-separated; each member's fold model is <member>/<speaker>/model.onnx

@@ -31,13 +31,14 @@ const f = {
   badCsv: join(work, 'manifest.csv'),
   loopRoot: join(work, 'web-with-loop'),
   fifo: join(work, 'pipe.wav'),
+  fifoCsv: join(work, 'pipe.csv'),
   lowRateWav: join(work, 'four-khz.wav'),
   modelCopy: join(work, 'base.onnx'),
   modelLink: join(work, 'link.onnx'),
 };
 
 before(() => {
-  execFileSync('mkfifo', [f.fifo]);
+  execFileSync('mkfifo', [f.fifo, f.fifoCsv]);
   writeFileSync(f.lowRateWav, monoWav(Float32Array.from({ length: 4000 }, (_, i) => 0.3 * Math.sin(i / 3)), 4000));
   copyFileSync('models/small.int8.onnx', f.modelCopy);
   symlinkSync(f.modelCopy, f.modelLink);
@@ -141,6 +142,9 @@ const cases: Case[] = [
   ['eval: unknown split', ['eval', FSDD_RECORDINGS, '--split', 'dev'], /split/],
   ['eval: batch 0', ['eval', FSDD_RECORDINGS, '--batch', '0'], /batch/],
   ['eval: 100000 threads', ['eval', FSDD_RECORDINGS, '--threads', '100000'], /--threads '100000' must be a positive integer \(at most 64\)/],
+  ['eval: a named pipe as the manifest, refused at once', ['eval', f.fifo], /pipe\.wav is neither a folder nor a CSV manifest: is not a regular file/],
+  ['eval: /dev/zero as the manifest', ['eval', '/dev/zero'], /is not a regular file/],
+  ['eval: a WAV file instead of a folder or manifest', ['eval', clip], /is a WAV file; eval takes a folder/],
   // compare / bench
   ['compare: empty eval folder', ['compare', '--data', f.emptyDir, '--runs', '10'], /empty|no .*(clip|wav|audio)/i],
   ['compare: extra model is a WAV', ['compare', f.notOnnx, '--data', FSDD_RECORDINGS, '--runs', '10'], /clip\.onnx|ONNX/],
@@ -168,12 +172,17 @@ const cases: Case[] = [
   ['listen: one byte on stdin (less than a sample)', ['listen', '--input', '-', '--rate', '8000', '--json'], /closed after 1 byte, less than one s16le frame/, { stdin: Buffer.from('x') }],
   ['listen: a WAV on stdin with another --rate', ['listen', '--input', '-', '--rate', '16000', '--json'], /WAV on stdin is 8000 Hz, not the 16000 Hz asked for/, { stdin: readFileSync(clip) }],
   ['listen: a named pipe, refused at once', ['listen', '--input', f.fifo, '--json'], /not a regular file/],
+  ['enroll: a named pipe as the manifest, refused at once', ['enroll', f.fifoCsv, '--out', join(work, 'p.onnx')], /not a regular file/],
+  ['enroll: an empty --l2 (not 0)', ['enroll', clip, '--l2', '', '--out', join(work, 'p.onnx')], /l2 '' must be a number/],
+  ['enroll: a hexadecimal --l2', ['enroll', clip, '--l2', '0x10', '--out', join(work, 'p.onnx')], /l2 '0x10' must be a number/],
   ['enroll: --out a link to the base model', ['enroll', '--counting', clip, '-m', f.modelLink.replace('link', 'base'), '--out', f.modelLink], /is the model being personalized/],
   // serve (fails before listening)
   ['serve: port out of range', ['serve', '--port', '70000'], /port/],
   ['serve: an empty host (would bind every interface)', ['serve', '--host', '', '--port', '0'], /host is empty/],
   ['serve: missing web root', ['serve', '--root', f.missingDir, '--port', '0'], /no-such-folder|root/],
   ['serve: web root with a symlink loop', ['serve', '--root', f.loopRoot, '--port', '0'], /symbolic link loop/],
+  ['serve: --models a file, refused before serving', ['serve', '--models', clip, '--port', '0'], /--models .*3_theo_0\.wav is not a folder/],
+  ['serve: --models a missing folder', ['serve', '--models', f.missingDir, '--port', '0'], /no-such-folder: no such folder/],
   // data
   ['data info: folder without audio', ['data', 'info', '--data', f.textDir], /text-only|no .*(clip|wav|audio)/i],
 ];

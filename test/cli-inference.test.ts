@@ -45,7 +45,18 @@ describe('digits predict / eval / doctor (CLI)', function () {
     assert.equal(r.code, 2);
     const out = JSON.parse(r.stdout);
     assert.match(out.results[0].error, /missing\.wav/);
+    assert.equal(out.results[0].code, 'ERR_AUDIO_INPUT');
     assert.equal(out.results[1].digit, 1);
+  });
+
+  it('predict: a WAV cut off before the end its header declares is recognized from what it holds, and said to be truncated', () => {
+    const whole = readFileSync(join(FSDD_RECORDINGS, '3_theo_0.wav'));
+    const cut = join(work, 'cut.wav');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.9)));
+    const json = JSON.parse(digits('predict', '--json', cut, join(FSDD_RECORDINGS, '3_theo_0.wav')).stdout);
+    assert.equal(json.results[0].truncated, true);
+    assert.equal(json.results[1].truncated, undefined);
+    assert.match(digits('predict', cut).stdout, /cut\.wav \(truncated file\)\t/);
   });
 
   it('a model file that is not ONNX: one line, non-zero exit, no stack trace (stack with --verbose)', () => {

@@ -20,6 +20,7 @@ export {
 export {
   pcmToFloat32,
   int16ToFloat32,
+  streamChunk,
   float32ToInt16,
   downmixInterleaved,
   clampUnit,

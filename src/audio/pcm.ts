@@ -88,6 +88,21 @@ export function downmixInterleaved(interleaved: Float32Array, channels: number):
   return out;
 }
 
+/**
+ * A chunk of a live stream (push()): Int16 scaled to [-1, 1), Float32 copied and clamped to [-1, 1]
+ * as pcmToFloat32 does (a finite but huge value would otherwise lift the endpointer's noise floor
+ * out of reach of any speech after it). A chunk holding NaN or ±Infinity is refused whole, with an
+ * AudioInputError naming the index in it: the caller learns of it at once, not when a segment
+ * holding it is recognized.
+ */
+export function streamChunk(samples: Float32Array | Int16Array): Float32Array {
+  if (samples instanceof Int16Array) return int16ToFloat32(samples);
+  if (!(samples instanceof Float32Array)) throw new AudioInputError('push() takes a Float32Array or an Int16Array of mono samples');
+  const bad = findNonFinite(samples);
+  if (bad >= 0) throw new AudioInputError(`pushed audio has a non-finite sample (${samples[bad]}) at index ${bad} of the chunk; the chunk was not taken`);
+  return clampUnit(samples.slice());
+}
+
 /** Index of the first NaN or ±Infinity, or -1. */
 function findNonFinite(samples: ArrayLike<number>): number {
   for (let i = 0; i < samples.length; i++) if (!Number.isFinite(samples[i])) return i;

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { readRegularFile } from '../files.js';
 import { dirname, resolve } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -79,10 +79,23 @@ export async function loadEvalSet(target: string, split: EvalSplit = 'all'): Pro
   return readManifest(target);
 }
 
+/** A manifest larger than this is refused before reading (a million rows of long paths is less). */
+const MAX_MANIFEST_BYTES = 256 << 20;
+
 async function readManifest(path: string): Promise<EvalItem[]> {
+  const bytes = await readRegularFile(path, MAX_MANIFEST_BYTES, (why, cause) => new DatasetError(`${path} is neither a folder nor a CSV manifest: ${why}`, { cause }));
+  if (String.fromCharCode(...bytes.subarray(0, 4)) === 'RIFF') {
+    throw new DatasetError(`${path} is a WAV file; eval takes a folder of {digit}_{speaker}_{take}.wav files or a CSV manifest (digits predict takes single files)`);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (err) {
+    throw new DatasetError(`${path} is neither a folder nor a CSV manifest (header file,label): it is not UTF-8 text`, { cause: err });
+  }
   let rows: Record<string, string>[];
   try {
-    rows = parseCsv(await readFile(path, 'utf8'), { columns: true, skip_empty_lines: true, trim: true });
+    rows = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true });
   } catch (err) {
     throw new DatasetError(`${path} is neither a folder nor a readable CSV manifest (header file,label): ${(err as Error).message}`, { cause: err });
   }

@@ -51,6 +51,8 @@ export interface Prediction extends Decision {
   probabilities: Float32Array;
   labels: readonly string[];
   timings: Timings;
+  /** The WAV file was shorter than its header claimed (a cut-off recording): what it holds was recognized. */
+  truncated?: boolean;
 }
 
 export interface SessionOptions {
@@ -379,6 +381,7 @@ export class DigitRecognizer {
         probabilities,
         labels: this.labels,
         timings: { decodeMs: clip.decodeMs, featuresMs, modelMs: modelMs / clips.length, totalMs },
+        ...(clip.truncated ? { truncated: true } : {}),
       };
     });
   }
@@ -494,11 +497,11 @@ export async function decodeAudioInput(input: AudioInput, maxDurationSec = 60): 
   const start = performance.now();
   if (typeof input === 'string') {
     const audio = await readWavFile(input, { maxDurationSec });
-    return { samples: audio.samples, sampleRate: audio.sampleRate, decodeMs: performance.now() - start };
+    return { samples: audio.samples, sampleRate: audio.sampleRate, decodeMs: performance.now() - start, ...(audio.truncated ? { truncated: true } : {}) };
   }
   if (input instanceof Uint8Array) {
     const audio = decodeWav(input, { maxDurationSec });
-    return { samples: audio.samples, sampleRate: audio.sampleRate, decodeMs: performance.now() - start };
+    return { samples: audio.samples, sampleRate: audio.sampleRate, decodeMs: performance.now() - start, ...(audio.truncated ? { truncated: true } : {}) };
   }
   if (input && typeof input === 'object' && 'samples' in input) {
     const samples = pcmToFloat32(input.samples, input.sampleRate);
@@ -517,6 +520,8 @@ export interface DecodedClip {
   decodeMs: number;
   /** Voice shift for this clip instead of the recognizer's (predictShifted). */
   shift?: number;
+  /** A WAV shorter than its header claimed. */
+  truncated?: boolean;
 }
 
 function checkSamples(samples: Float32Array, sampleRate: number, maxDurationSec: number): Float32Array {

@@ -15,6 +15,7 @@ export type {
 } from './listener.js';
 export { StreamDecoder } from './decoder.js';
 export { VoiceObserver } from './voice-observer.js';
+export { NormObserver } from './norm-observer.js';
 export type { DecoderOptions, DecoderEvents, DecoderSink } from './decoder.js';
 export { openFileSource, openReadableSource, openMicrophone, listInputDevices } from './sources.js';
 export type { AudioSource, FileSourceOptions, RawPcmOptions, MicrophoneOptions } from './sources.js';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { AudioInputError, SpokenDigitsError } from '../errors.js';
-import { int16ToFloat32, validateSampleRate } from '../audio/index.js';
+import { streamChunk, validateSampleRate } from '../audio/index.js';
 import { loadStreamCore, type StreamCore } from './core.js';
 import { checkDecoderOptions, listeningRate, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
 import { decoderInput, type DecoderInput } from './stream-resampler.js';
@@ -134,6 +134,7 @@ export class Listener extends EventEmitter {
     if (options.maxDurationMs !== undefined && !(options.maxDurationMs > 0)) {
       throw new AudioInputError(`maxDurationMs must be > 0, got ${options.maxDurationMs}`);
     }
+    if (options.sampleRate !== undefined) validateSampleRate(options.sampleRate, 'ListenerOptions.sampleRate');
     const core = options.core ?? (await loadStreamCore());
     const recognizer = options.recognizer ?? (await loadDefaultRecognizer(options.model, options.threshold));
     let adapter: VoiceAdapter | null = null;
@@ -200,13 +201,16 @@ export class Listener extends EventEmitter {
   }
 
   /**
-   * Push mode, for embedders with their own audio: feed chunks (Float32 in [-1, 1] or Int16) at
-   * `sampleRate` (first call, or ListenerOptions.sampleRate); call `end()` when done.
+   * Push mode, for embedders with their own audio: feed chunks (Float32 in [-1, 1], louder samples
+   * clamped, or Int16) at `sampleRate` (first call, or ListenerOptions.sampleRate); call `end()`
+   * when done. A chunk holding NaN or ±Infinity is refused (AudioInputError) and the stream goes on.
    */
   push(samples: Float32Array | Int16Array, sampleRate?: number): void {
     if (this.failure) throw new SpokenDigitsError('ERR_LISTENER_ENDED', `push() after the Listener failed (${this.failure.message}): create a new Listener`);
     if (this.pushEnded) throw new SpokenDigitsError('ERR_LISTENER_ENDED', 'push() after end(): create a new Listener');
     if (this.running && !this.pushRun) throw new SpokenDigitsError('ERR_LISTENER_BUSY', 'this Listener is running a source; push() is for push mode only');
+    if (sampleRate !== undefined) validateSampleRate(sampleRate, 'pushed audio sample rate');
+    const block = streamChunk(samples);
     const rate = sampleRate ?? this.opts.sampleRate ?? this.rate;
     if (!this.pushRun) {
       if (!rate) throw new AudioInputError('the first push() needs the sample rate (push(samples, 16000) or ListenerOptions.sampleRate)');
@@ -217,14 +221,6 @@ export class Listener extends EventEmitter {
       this.pushRun.catch(() => undefined);
     } else if (sampleRate !== undefined && sampleRate !== this.rate) {
       throw new AudioInputError(`pushed audio changed sample rate from ${this.rate} to ${sampleRate} Hz; one Listener takes one rate`);
-    }
-    let block: Float32Array;
-    if (samples instanceof Int16Array) {
-      block = int16ToFloat32(samples);
-    } else if (samples instanceof Float32Array) {
-      block = samples.slice();
-    } else {
-      throw new AudioInputError('push() takes a Float32Array or an Int16Array');
     }
     this.pushQueue.push(block);
     this.pushPending += block.length;

@@ -1,5 +1,5 @@
 import { AudioInputError, CaptureError, ModelError, SpokenDigitsError } from '../errors.js';
-import { int16ToFloat32, validateSampleRate } from '../audio/pcm.js';
+import { streamChunk, validateSampleRate } from '../audio/pcm.js';
 import { checkDecoderOptions, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from '../stream/decoder.js';
 import type { StreamCore } from '../stream/core.js';
 import { batchClassifier, type SegmentClassifier } from '../stream/segmenter.js';
@@ -207,16 +207,15 @@ export class WebListener {
    */
   push(samples: Float32Array | Int16Array, sampleRate: number, options: PushOptions = {}): void {
     this.checkOpen('push()');
-    if (!(samples instanceof Float32Array || samples instanceof Int16Array)) throw new AudioInputError('push() takes a Float32Array or an Int16Array of mono samples');
     validateSampleRate(sampleRate, 'pushed audio sample rate');
-    if (samples.length === 0) return;
+    const block = streamChunk(samples);
+    if (block.length === 0) return;
     const us = Math.round((samples.length / sampleRate) * 1e6);
     if (options.live && this.backlogUs + us > (this.opts.maxBacklogSeconds ?? 10) * 1e6) {
       this.droppedFrames += samples.length;
       this.totalDroppedFrames += samples.length;
       return;
     }
-    const block = samples instanceof Int16Array ? int16ToFloat32(samples) : samples.slice();
     this.backlogUs += us;
     const dropped = this.takeDropped();
     this.enqueue(async () => {

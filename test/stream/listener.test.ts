@@ -261,6 +261,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     assert.equal(got.digits.length + got.rejected, 1);
     await assert.rejects(Listener.create({ recognizer, sensitivity: 2 }), AudioInputError);
     await assert.rejects(Listener.create({ recognizer, threshold: -1 }), AudioInputError);
+    await assert.rejects(Listener.create({ recognizer, sampleRate: 1 }), /ListenerOptions\.sampleRate/);
     const l = await Listener.create({ recognizer });
     assert.throws(() => l.push(new Float32Array(10)), /sample rate/);
     l.push(new Float32Array(10), 8000);
@@ -278,6 +279,23 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     await assert.rejects(broken.end(), /model gone/);
     assert.throws(() => broken.push(new Float32Array(800), 8000), /after the Listener failed \(model gone\)/);
     assert.equal(broken.pendingSamples, 0);
+  });
+
+  it('pushed floats: louder than full scale is clamped (a burst of huge values does not deafen it), a chunk holding NaN/Inf is refused and the stream goes on', async () => {
+    const s = makeDigitString('37', 'theo', rng(21), { leadMs: 600 });
+    const l = await Listener.create({ recognizer });
+    const heard: number[] = [];
+    l.on('digit', (e) => heard.push(e.digit));
+    assert.throws(() => l.push(new Float32Array(10), 0), /pushed audio sample rate/);
+    l.push(new Float32Array(8000).fill(1e20), 8000);
+    const poisoned = new Float32Array(800);
+    poisoned[17] = Number.NaN;
+    assert.throws(() => l.push(poisoned, 8000), (err: unknown) => err instanceof AudioInputError && /NaN\) at index 17 of the chunk/.test(err.message));
+    assert.throws(() => l.push(Float32Array.of(0, Number.POSITIVE_INFINITY), 8000), AudioInputError);
+    l.push(new Float32Array(16000), 8000); // 2 s of quiet after the burst
+    for (let i = 0; i < s.samples.length; i += 800) l.push(s.samples.subarray(i, i + 800), 8000);
+    await l.end();
+    assert.deepEqual(heard, [3, 7]);
   });
 
   it('tells the source when it is idle, so a real-time source can wake less often between utterances', async () => {

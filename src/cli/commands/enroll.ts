@@ -8,7 +8,7 @@ import type { EnrollmentClip, EnrollmentScore } from '../../model/enroll.js';
 import { DIGIT_WORDS } from '../../stream/count-tally.js';
 import { colors, percent, printJson, renderTable } from '../output.js';
 import type { BackendChoice } from '../../features/index.js';
-import { addMicrophoneOptions, parseBackend, parseMicrophoneOptions, parsePositiveInt } from '../options.js';
+import { addMicrophoneOptions, decimal, parseBackend, parseMicrophoneOptions, parsePositiveInt } from '../options.js';
 
 /** A name that is a digit or a digit word, alone or followed by a separator: 7.wav, 7_me_2.wav, seven-1.wav, 7/. */
 const LABELLED = new RegExp(`^(\\d|${DIGIT_WORDS.join('|')})(?:$|[-_. ])`, 'i');
@@ -69,7 +69,7 @@ export function register(program: Command): void {
     .option('--steps <n>', 'gradient steps of the refit', '300')
     .option('--json', 'print one JSON object')
     .action(async (recordings: string[], opts) => {
-      const l2 = Number(opts.l2);
+      const l2 = decimal(opts.l2);
       if (!(l2 >= 0 && Number.isFinite(l2))) throw new InvalidArgumentError(`l2 '${opts.l2}' must be a number >= 0`);
       const steps = parsePositiveInt('steps', opts.steps);
       const backend = parseBackend(opts.backend);

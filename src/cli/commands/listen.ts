@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .option('--adapt-voice', "adapt to the speaker's voice (the default, except with a personal model made by digits enroll)")
     .option('--no-adapt-norm', "do not adapt the model's normalization to the speaker (by default it is adapted every 10 digits heard, on the last 200 (50 with --no-self-enroll), no labels, while most speech heard lately is digits: far fewer errors on voices the model never heard)")
     .option('--adapt-norm', "adapt the model's normalization to the speaker (the default, except with a personal model made by digits enroll or a model without normalization targets)")
-    .option('--no-self-enroll', "with the normalization adaptation, do not refit the model's last layers (by default they are refitted on the last 200 digits, each labelled with the digit it heard, no labels from you, once every digit was heard: fewer errors on a new voice; about 1-3 s per adaptation, on a thread of its own for live audio)")
+    .option('--no-self-enroll', "with the normalization adaptation, do not refit the model's last layers (by default they are refitted on the last 200 digits, each labelled with the digit it heard, no labels from you, once every digit was heard: fewer errors on a new voice; about 1-3 s per adaptation, in a worker process of its own for live audio)")
     .option('--self-enroll', 'refit the last layers with each normalization adaptation (the default wherever the normalization is adapted)')
     .option('--list-devices', 'list capture devices and exit')
     .action(async (opts: ListenOptions, command: Command) => {

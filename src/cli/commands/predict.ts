@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { colors, ms, percent, printJson, renderTable } from '../output.js';
 import { parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
+import { SpokenDigitsError } from '../../errors.js';
 
 export function register(program: Command): void {
   program
@@ -33,10 +34,11 @@ export function register(program: Command): void {
             ...(top > 0 ? { top: topLabels(p.probabilities, p.labels, top) } : {}),
             timeMs: performance.now() - started,
             timings: p.timings,
+            ...(p.truncated ? { truncated: true } : {}),
           });
         } catch (err) {
           failed++;
-          results.push({ file, error: (err as Error).message });
+          results.push({ file, error: (err as Error).message, ...(err instanceof SpokenDigitsError ? { code: err.code } : {}) });
         }
       }
       if (opts.json) {
@@ -45,7 +47,7 @@ export function register(program: Command): void {
         const rows = results.map((r) =>
           'error' in r
             ? [r.file, colors.red('error'), '-', r.error ?? '']
-            : [r.file, r.isDigit ? colors.green(String(r.digit)) : colors.yellow('no digit'), percent(r.confidence), ms(r.timeMs!), ...(top > 0 ? [r.top!.map((t) => `${t.label}:${percent(t.probability, 0)}`).join(' ')] : [])],
+            : [r.truncated ? `${r.file} ${colors.yellow('(truncated file)')}` : r.file, r.isDigit ? colors.green(String(r.digit)) : colors.yellow('no digit'), percent(r.confidence), ms(r.timeMs!), ...(top > 0 ? [r.top!.map((t) => `${t.label}:${percent(t.probability, 0)}`).join(' ')] : [])],
         );
         console.log(renderTable(['file', 'digit', 'confidence', 'time', ...(top > 0 ? [`top ${top}`] : [])], rows));
       }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ServeError } from '../../errors.js';
@@ -34,15 +34,11 @@ export function register(program: Command): void {
       if (!/^\d+$/.test(opts.port) || port > 65535) throw new ServeError(`--port ${opts.port} must be an integer in 0..65535`);
       const { startServer, isLoopback } = await import('../../web/server.js');
       const base = packageRoot();
-      const running = await startServer({
-        root: resolve(opts.root ?? join(base, 'web-dist')),
-        modelsDir: resolve(opts.models ?? join(base, 'models')),
-        port,
-        host: opts.host,
-      });
-      process.stdout.write(`digits serve: ${running.url}/  (kiosk: ${running.url}/?kiosk=1)\n`);
       const modelsDir = resolve(opts.models ?? join(base, 'models'));
-      const models = existsSync(modelsDir) ? readdirSync(modelsDir).filter((f) => f.endsWith('.onnx')) : [];
+      // Checked before the server starts: an error after it would leave it serving.
+      const models = onnxFilesIn(modelsDir, opts.models !== undefined);
+      const running = await startServer({ root: resolve(opts.root ?? join(base, 'web-dist')), modelsDir, port, host: opts.host });
+      process.stdout.write(`digits serve: ${running.url}/  (kiosk: ${running.url}/?kiosk=1)\n`);
       if (models.length === 0) process.stderr.write(`digits serve: warning: no .onnx models in ${modelsDir}; the page will have nothing to run (pass --models)\n`);
       if (!isLoopback(opts.host)) {
         process.stderr.write(
@@ -55,4 +51,19 @@ export function register(program: Command): void {
       process.once('SIGTERM', stop);
       await new Promise<void>((done) => running.server.once('close', () => done()));
     });
+}
+
+/** The .onnx files in the models folder; a ServeError when it is not a readable folder (a missing default folder: none). */
+function onnxFilesIn(dir: string, given: boolean): string[] {
+  if (!existsSync(dir) && !given) return [];
+  let files: string[];
+  try {
+    if (!statSync(dir).isDirectory()) throw new ServeError(`--models ${dir} is not a folder`);
+    files = readdirSync(dir);
+  } catch (err) {
+    if (err instanceof ServeError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ServeError(`--models ${dir}: ${code === 'ENOENT' ? 'no such folder' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`, { cause: err });
+  }
+  return files.filter((f) => f.endsWith('.onnx'));
 }
