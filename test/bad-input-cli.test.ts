@@ -32,6 +32,7 @@ const f = {
   loopRoot: join(work, 'web-with-loop'),
   fifo: join(work, 'pipe.wav'),
   fifoCsv: join(work, 'pipe.csv'),
+  badFsdd: join(work, 'bad-fsdd'),
   lowRateWav: join(work, 'four-khz.wav'),
   modelCopy: join(work, 'base.onnx'),
   modelLink: join(work, 'link.onnx'),
@@ -43,6 +44,9 @@ before(() => {
   copyFileSync('models/small.int8.onnx', f.modelCopy);
   symlinkSync(f.modelCopy, f.modelLink);
   mkdirSync(f.emptyDir);
+  mkdirSync(f.badFsdd);
+  writeFileSync(join(f.badFsdd, '3_theo_0.wav'), Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(6, 0xff)]));
+  copyFileSync(join(FSDD_RECORDINGS, '4_theo_1.wav'), join(f.badFsdd, '4_theo_1.wav'));
   mkdirSync(f.textDir);
   writeFileSync(join(f.textDir, 'README.txt'), 'no audio here\n');
   writeFileSync(f.corruptWav, Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(6, 0xff)]));
@@ -151,6 +155,7 @@ const cases: Case[] = [
   ['bench: folder with no audio', ['bench', '--data', f.textDir, '--runs', '10'], /text-only|no .*(clip|wav|audio)/i],
   ['bench: truncated model', ['bench', '-m', f.truncatedOnnx, '--data', FSDD_RECORDINGS, '--runs', '10'], /truncated\.onnx/],
   ['bench: runs 0', ['bench', '--data', FSDD_RECORDINGS, '--runs', '0'], /runs/],
+  ['bench: a corrupt clip is named', ['bench', '--data', f.badFsdd, '--runs', '5'], /bad-fsdd\/3_theo_0\.wav: chunk "fmt "/],
   // quantize / export
   ['quantize: input is a WAV', ['quantize', f.notOnnx, '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS], /ONNX|clip\.onnx/],
   ['ensemble: one member', ['ensemble', 'models/default.onnx', '--out', join(work, 'e.onnx')], /at least two members/],

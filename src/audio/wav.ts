@@ -64,6 +64,8 @@ export interface DecodeOptions {
    * (10 minutes at 48 kHz, 115 MB).
    */
   maxFrames?: number;
+  /** What error messages call the input: a file name, "the WAV on stdin". Default "WAV". */
+  name?: string;
 }
 
 export const DEFAULT_MAX_DURATION_SEC = 600;
@@ -405,10 +407,11 @@ export function readWavInfo(input: Uint8Array | ArrayBuffer): WavInfo {
 /** Decodes an in-memory WAV file into mono Float32 samples in [-1, 1]. */
 export function decodeWav(input: Uint8Array | ArrayBuffer, options: DecodeOptions = {}): DecodedAudio {
   const bytes = asBytes(input);
-  const info = parseHeader(bufferSource(bytes), 'WAV');
-  checkDuration(info, options, 'WAV');
+  const where = options.name ?? 'WAV';
+  const info = parseHeader(bufferSource(bytes), where);
+  checkDuration(info, options, where);
   const out = new Float32Array(info.frames);
-  decodeFrames(bytes.subarray(info.dataOffset, info.dataOffset + info.dataBytes), info, out, 0, 0, 'WAV');
+  decodeFrames(bytes.subarray(info.dataOffset, info.dataOffset + info.dataBytes), info, out, 0, 0, where);
   return toResult(info, out);
 }
 

@@ -36,7 +36,7 @@ export function loadBenchClips(paths: string[]): Promise<BenchClip[]> {
   return Promise.all(
     paths.map(async (path) => {
       const bytes = new Uint8Array(await readFile(path));
-      const { samples, sampleRate } = decodeWav(bytes);
+      const { samples, sampleRate } = decodeWav(bytes, { name: path });
       return { bytes, samples, sampleRate };
     }),
   );

@@ -127,7 +127,18 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
   const channels = options.channels ?? 1;
   if (encoding !== 's16le' && encoding !== 'f32le') throw new AudioInputError(`encoding must be s16le or f32le, got ${String(encoding)}`);
   if (!Number.isInteger(channels) || channels < 1 || channels > 32) throw new AudioInputError(`channels must be 1..32, got ${channels}`);
-  const iterator = readable[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  const chunks = readable[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  // The stream's own failure (a reset socket, a read error) as the library's error kind.
+  const iterator: AsyncIterator<Buffer | string> = {
+    next: async () => {
+      try {
+        return await chunks.next();
+      } catch (err) {
+        throw err instanceof AudioInputError ? err : new AudioInputError(`${what} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      }
+    },
+    return: async () => (await chunks.return?.()) ?? { done: true, value: undefined },
+  };
   const toBuf = (c: Buffer | string) => (typeof c === 'string' ? Buffer.from(c) : c);
 
   // Look at the first bytes before deciding what this is.
@@ -159,7 +170,7 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
       if (total > maxBytes) throw new AudioInputError(`the WAV on ${what} is too long to buffer; pipe raw PCM instead (with --rate)`);
       parts.push(b);
     }
-    const decoded = decodeWav(Buffer.concat(parts), { maxDurationSec: options.maxWavSeconds ?? 600 });
+    const decoded = decodeWav(Buffer.concat(parts), { maxDurationSec: options.maxWavSeconds ?? 600, name: `the WAV on ${what}` });
     // A WAV says its own rate; a different one asked for is a mistake somewhere, not something to pick from.
     if (options.sampleRate !== undefined && options.sampleRate !== decoded.sampleRate) {
       throw new AudioInputError(`the WAV on ${what} is ${decoded.sampleRate} Hz, not the ${options.sampleRate} Hz asked for (--rate is for raw PCM; a WAV needs none)`);

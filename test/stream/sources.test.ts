@@ -63,6 +63,22 @@ describe('stream sources', () => {
     await assert.rejects(openReadableSource(chunked(Buffer.from(pcm)), { sampleRate: 3 }), AudioInputError);
   });
 
+  it("a stream that fails (a reset socket) is the library's AudioInputError, before and after the first bytes", async () => {
+    const failing = (after: Buffer[]) =>
+      new Readable({
+        highWaterMark: 1,
+        read() {
+          const next = after.shift();
+          if (next) this.push(next);
+          else this.destroy(new Error('socket reset'));
+        },
+      });
+    const isReset = (e: unknown) => e instanceof AudioInputError && /the input stream failed: socket reset/.test((e as Error).message);
+    await assert.rejects(openReadableSource(failing([]), { sampleRate: 8000 }), isReset);
+    const twoBlocks = [Buffer.from(pcm.subarray(0, 4096)), Buffer.from(pcm.subarray(4096, 8192))];
+    await assert.rejects(async () => drain(await openReadableSource(failing(twoBlocks), { sampleRate: 8000 })), isReset);
+  });
+
   it('f32le that is really NaN garbage is an error, not silence', async () => {
     const buf = Buffer.alloc(4096);
     for (let i = 0; i < buf.length; i += 4) buf.writeUInt32LE(0x7fc00000 + i, i);

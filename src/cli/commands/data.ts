@@ -25,7 +25,11 @@ function printInfo(info: DatasetInfo, colour: boolean): Promise<void> | void {
   out.push(`channels: ${Object.entries(info.channels).map(([c, n]) => `${c} x ${n}`).join(', ') || 'none'}`);
   const d = info.durationSec;
   out.push(`duration: total ${(d.total / 60).toFixed(1)} min, min ${fmt(d.min)}, median ${fmt(d.median)}, mean ${fmt(d.mean)}, p95 ${fmt(d.p95)}, max ${fmt(d.max)}`);
-  if (info.unreadable.length) out.push(`unreadable files: ${info.unreadable.length} (first: ${info.unreadable[0].file}: ${info.unreadable[0].reason})`);
+  if (info.unreadable.length) {
+    const { file, reason } = info.unreadable[0];
+    // The reader's message usually names the file already.
+    out.push(`unreadable files: ${info.unreadable.length} (first: ${reason.includes(file) ? reason : `${file}: ${reason}`})`);
+  }
   process.stdout.write(`${out.join('\n')}\n`);
   return printTable(info, colour);
 }
