@@ -102,14 +102,15 @@ const OTHER_CONTAINERS: [string, string][] = [
 ];
 
 /** Refuses input that is clearly not audio (a text file, an MP3) rather than "hearing" it. */
-function sniff(head: Buffer, what: string): 'wav' | 'raw' {
+/** What the stream's first bytes are; `whole`: they are all of it (a short text is then recognizable as text too). */
+function sniff(head: Buffer, what: string, whole: boolean): 'wav' | 'raw' {
   const ascii = head.subarray(0, 4).toString('latin1');
   if (ascii === 'RIFF' && head.length >= 12 && head.subarray(8, 12).toString('latin1') === 'WAVE') return 'wav';
   for (const [magic, name] of OTHER_CONTAINERS) {
     if (ascii.startsWith(magic)) throw new AudioInputError(`${what} looks like ${name}, not raw PCM or WAV; convert it first (e.g. sox in.${name.toLowerCase()} -t raw -e signed -b 16 -r 16000 -c 1 -)`);
   }
   const sample = head.subarray(0, Math.min(head.length, 4096));
-  if (sample.length >= 64) {
+  if (sample.length >= 64 || (whole && sample.length >= 4)) {
     let text = 0;
     for (const b of sample) if ((b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d || b === 0x09) text++;
     if (text === sample.length) throw new AudioInputError(`${what} is text, not audio: expected raw PCM (--rate, s16le) or a WAV file`);
@@ -150,7 +151,7 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
     else head = Buffer.concat([head, toBuf(r.value)]);
   }
   if (head.length === 0) throw new AudioInputError(`${what} closed without sending any audio`);
-  const format = sniff(head, what);
+  const format = sniff(head, what, ended);
   let closed = false;
   const close = async () => {
     closed = true;

@@ -57,6 +57,8 @@ describe('stream sources', () => {
   it('refuses text, other containers, empty input and raw PCM without a rate', async () => {
     const text = Buffer.from('0 1 2 3 4 5 6 7 8 9\n'.repeat(20));
     await assert.rejects(openReadableSource(Readable.from([text]), { sampleRate: 8000 }, 'stdin'), (e: Error) => e instanceof AudioInputError && /stdin is text/.test(e.message));
+    // Shorter than the usual look (64 bytes) when it is all there is: `echo hello | digits listen --input - --rate 8000`.
+    await assert.rejects(openReadableSource(Readable.from([Buffer.from('hello\n')]), { sampleRate: 8000 }, 'stdin'), /stdin is text/);
     await assert.rejects(openReadableSource(Readable.from([Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00junkjunkjunk')]), { sampleRate: 8000 }), /looks like MP3/);
     await assert.rejects(openReadableSource(Readable.from([]), { sampleRate: 8000 }, 'stdin'), /stdin closed without sending any audio/);
     await assert.rejects(openReadableSource(chunked(Buffer.from(pcm)), {}, 'stdin'), /needs its sample rate/);
