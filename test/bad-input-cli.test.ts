@@ -210,6 +210,8 @@ describe('CLI bad-input matrix: one line, non-zero exit, no stack trace', functi
         return;
       }
       assert.equal(lines.length, 1, `expected one line on stderr, got:\n${r.stderr}`);
+      // Refused before it began: nothing served, nothing announced.
+      if (args[0] === 'serve') assert.doesNotMatch(r.stdout, /digits serve: http/);
       assert.match(lines[0], /^digits: /);
       assert.match(lines[0], message);
     });

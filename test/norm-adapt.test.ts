@@ -171,7 +171,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     }
   });
 
-  it('in a worker process: process.exit() while it computes ends the process cleanly and the worker after it; a worker that dies fails its adaptation, and the next starts another; an idle one ends', async () => {
+  it('in a worker process: process.exit() while it computes ends the process cleanly and the worker after it; dispose() of an idle one waits for it; a worker that dies fails its adaptation, and the next starts another; an idle one ends', async () => {
     // onnxruntime-node aborts a process (status 134) whose worker thread is ended inside a model run,
     // as process.exit() ends every thread: the reason the worker is a process.
     const fixture = new URL('./fixtures/exit-during-adaptation.ts', import.meta.url).pathname;
@@ -186,6 +186,13 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       while (isRunning(workers[0]) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       assert.ok(!isRunning(workers[0]), `exit after ${delay} ms: the worker ${workers[0]} still runs 15 s after its parent ended`);
     }
+    // dispose() after the worker went idle: the process waits for it and goes on (it once ended under the await, status 13).
+    const disposed = spawnSync(process.execPath, ['--import', 'tsx', fixture, FSDD_RECORDINGS, 'dispose'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(disposed.status, 0, disposed.stderr);
+    const after = JSON.parse(disposed.stdout.trim().split('\n').pop()!) as { disposed: boolean; workers: number[] };
+    assert.equal(after.disposed, true);
+    assert.equal(after.workers.length, 1);
+    assert.ok(!isRunning(after.workers[0]), 'dispose() ended the worker');
     const rec = await DigitRecognizer.load({ model: INT8, threshold: 0 });
     try {
       const low = await stranger('theo', 0.75, rec.backend, 20);

@@ -54,7 +54,7 @@ describe('train: smoke run of `digits train`', function () {
     assert.equal(config.normalization.mean.length, 32);
     // The statistics as the DSP core uses them (floats), in the fewest digits that name them.
     for (const v of [...config.normalization.mean, ...config.normalization.std]) {
-      assert.equal(Math.fround(v), Math.fround(asFloat32(v)));
+      assert.equal(asFloat32(v), v, `${v} is not written as asFloat32 writes it`);
       assert.ok(String(v).replace(/^-|\.|e.*$/g, '').replace(/^0+/, '').length <= 9, `${v} is written longer than a float needs`);
     }
     assert.deepEqual(JSON.parse(meta[METADATA_KEYS.labels]), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
@@ -87,6 +87,8 @@ describe('train: what a model file records of the machine it was built on', () =
     const home = os.homedir();
     if (!process.cwd().startsWith(home)) assert.equal(provenancePath(path.join(home, '.cache', 'spoken-digits', 'synthetic')), path.join('~', '.cache', 'spoken-digits', 'synthetic'));
     assert.equal(provenancePath('/nowhere-else/x'), '/nowhere-else/x');
+    assert.equal(provenancePath(process.cwd()), '.');
+    assert.equal(provenancePath(path.join(process.cwd(), '..foo', 'x')), path.join('..foo', 'x'));
   });
 
   it('feature statistics are written as the floats the core reads them as, in at most 9 significant digits', () => {
@@ -94,6 +96,7 @@ describe('train: what a model file records of the machine it was built on', () =
       const short = asFloat32(v);
       assert.equal(Math.fround(short), Math.fround(v));
       assert.ok(Number(short.toPrecision(9)) === short);
+      assert.equal(asFloat32(short), short, 'written once, it stays as it is');
     }
   });
 });

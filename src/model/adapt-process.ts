@@ -107,7 +107,13 @@ export class AdaptProcess {
       this.pending.set(id, { resolve, reject });
       keepAlive(child, true);
       const request: AdaptRequest = { id, clips, shift, selfEnroll };
-      child.send(request, (err) => err && this.failAll(new ModelError(`could not send clips to the normalization adaptation process: ${err.message}`, { cause: err })));
+      const unsent = (err: Error) => this.fail(id, new ModelError(`could not send clips to the normalization adaptation process: ${err.message}`, { cause: err }));
+      try {
+        child.send(request, (err) => err && unsent(err));
+      } catch (err) {
+        // A value the serializer cannot take.
+        unsent(err as Error);
+      }
     });
   }
 
@@ -125,6 +131,9 @@ export class AdaptProcess {
     this.child = null;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // Held until it has gone: an idle worker's handles no longer keep the event loop alive, and
+    // a caller awaiting dispose() would otherwise see the process end under it.
+    keepAlive(child, true);
     child.kill();
     await exited;
   }
@@ -149,7 +158,8 @@ export class AdaptProcess {
       if (this.child === child) this.child = null;
       this.failAll(new ModelError(`the normalization adaptation process failed: ${err.message}`, { cause: err }));
     });
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': its stderr is read to the end by then.
+    child.on('close', (code, signal) => {
       if (this.child !== child) return; // closed
       this.child = null;
       const why = signal ? `signal ${signal}` : `code ${code}`;
@@ -163,12 +173,26 @@ export class AdaptProcess {
     const waiting = this.pending.get(reply.id);
     if (!waiting) return;
     this.pending.delete(reply.id);
-    if (this.pending.size === 0 && this.child) {
-      keepAlive(this.child, false);
-      this.idleTimer = setTimeout(() => void this.end(), this.idleMs).unref();
-    }
+    this.idleIfDone();
     if ('error' in reply) waiting.reject(rebuild(reply.error));
     else waiting.resolve({ model: reply.model, selfEnrolled: reply.selfEnrolled });
+  }
+
+  /** One adaptation failed before the worker answered it. */
+  private fail(id: number, err: SpokenDigitsError): void {
+    const waiting = this.pending.get(id);
+    if (!waiting) return;
+    this.pending.delete(id);
+    this.idleIfDone();
+    waiting.reject(err);
+  }
+
+  /** With nothing asked of it, the worker stops keeping the process alive and ends after idleMs. */
+  private idleIfDone(): void {
+    if (this.pending.size > 0 || !this.child || this.closed) return;
+    keepAlive(this.child, false);
+    this.stopIdleTimer();
+    this.idleTimer = setTimeout(() => void this.end(), this.idleMs).unref();
   }
 
   private stopIdleTimer(): void {
@@ -179,6 +203,7 @@ export class AdaptProcess {
   private failAll(err: SpokenDigitsError): void {
     for (const { reject } of this.pending.values()) reject(err);
     this.pending.clear();
+    this.idleIfDone();
   }
 }
 

@@ -172,11 +172,13 @@ export function provenancePath(p: string): string {
   const abs = path.resolve(p);
   const inside = (root: string) => {
     const rel = path.relative(root, abs);
-    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : null;
+    return rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel) ? rel || '.' : null;
   };
   const fromCwd = inside(process.cwd());
   if (fromCwd !== null) return fromCwd;
-  const fromHome = inside(os.homedir());
+  // A home of / (some containers) would make every path "~/...".
+  const home = os.homedir();
+  const fromHome = path.dirname(home) !== home ? inside(home) : null;
   return fromHome !== null ? path.join('~', fromHome) : abs;
 }
 
