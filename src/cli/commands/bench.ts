@@ -20,7 +20,8 @@ export function register(program: Command): void {
         import('../../data/index.js'),
       ]);
       const runs = parsePositiveInt('runs', opts.runs);
-      const chosen = officialSplit((await loadFsdd({ data: opts.data, download: false })).clips).test.slice(0, parsePositiveInt('clips', opts.clips));
+      const clipCount = parsePositiveInt('clips', opts.clips);
+      const chosen = officialSplit((await loadFsdd({ data: opts.data, download: false })).clips).test.slice(0, clipCount);
       const clips = await bench.loadBenchClips(chosen.map((c) => c.path));
       const results: Record<string, unknown> = {};
       for (const [name, threads] of [['singleThread', 1], ['defaultThreads', 0]] as const) {
