@@ -145,12 +145,12 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       for (const selfEnroll of [false, true]) {
         let result: unknown;
         const inLine = await longestStall(async () => (result = await rec.adaptNormalization(low, { selfEnroll })));
-        assert.deepEqual(result, { selfEnrolled: selfEnroll });
+        assert.deepEqual(result, { selfEnrolled: selfEnroll, offThread: false });
         const expected = (await rec.predictBatch(low)).map((p) => p.probabilities);
         await rec.resetNormalization();
         await rec.adaptNormalization(low.slice(0, 2), { offThread: true }); // the thread started and loaded
         const offThread = await longestStall(async () => (result = await rec.adaptNormalization(low, { selfEnroll, offThread: true })));
-        assert.deepEqual(result, { selfEnrolled: selfEnroll });
+        assert.deepEqual(result, { selfEnrolled: selfEnroll, offThread: true });
         assert.deepEqual((await rec.predictBatch(low)).map((p) => p.probabilities), expected, `selfEnroll ${selfEnroll}: off the thread, another model`);
         assert.ok(offThread < 150 && offThread < inLine / 3, `selfEnroll ${selfEnroll}: the event loop stalled ${offThread.toFixed(0)} ms off the thread, ${inLine.toFixed(0)} ms in line`);
       }

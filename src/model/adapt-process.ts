@@ -1,7 +1,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { AudioInputError, BackendUnavailableError, EnrollmentError, FeatureConfigError, ModelError, SpokenDigitsError, WavFormatError } from '../errors.js';
+import { ModelError } from '../errors.js';
+import { ADAPT_WORKER_IDLE_MS, AdaptClient, type AdaptedBytes, type AdaptReply } from './adapt-client.js';
 import type { FeatureBackend } from '../features/backend.js';
 import type { AudioInput, SessionOptions } from './recognizer.js';
 
@@ -26,9 +27,6 @@ export interface AdaptRequest {
 
 export type AdaptMessage = AdaptWorkerInit | AdaptRequest;
 
-/** The worker's answer: the adapted model, or the error it threw (its class name and message). */
-export type AdaptReply = { id: number; model: Uint8Array; selfEnrolled: boolean } | { id: number; error: { name: string; message: string } };
-
 /** The worker script beside this module: the built one in dist/, or the TypeScript source under tsx. */
 function workerScript(): string | null {
   for (const name of ['adapt-worker.js', 'adapt-worker.ts']) {
@@ -43,22 +41,8 @@ function workerExecArgv(script: string): string[] {
   return script.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
 }
 
-/** The error the worker threw, as the class it was thrown as (the library's own kinds; anything else a ModelError). */
-function rebuild(error: { name: string; message: string }): SpokenDigitsError {
-  const kinds: Record<string, new (message: string) => SpokenDigitsError> = { AudioInputError, BackendUnavailableError, EnrollmentError, FeatureConfigError, ModelError, WavFormatError };
-  const Kind = kinds[error.name];
-  return Kind ? new Kind(error.message) : new ModelError(`normalization adaptation failed in its worker process: ${error.message}`);
-}
-
 /** How much of the worker's stderr is kept for the message when it dies. */
 const STDERR_TAIL = 2000;
-
-/**
- * How long the worker waits idle before it ends, giving back the ~100-200 MB a self-enrolling
- * adaptation leaves it holding; the next adaptation starts another (~0.3 s more, off the event loop).
- * A live session adapts every 10 digits, well within it.
- */
-export const ADAPT_WORKER_IDLE_MS = 30_000;
 
 /**
  * A worker process that adapts a recognizer's model to a speaker (DigitRecognizer.adaptedModel on a
@@ -73,18 +57,16 @@ export const ADAPT_WORKER_IDLE_MS = 30_000;
  * terminal leaves its end to this process. Its memory (the passes' tens of MB) is its own and leaves
  * with it, after `idleMs` without work. The worker does not keep the process alive while idle.
  */
-export class AdaptProcess {
+export class AdaptProcess extends AdaptClient<Omit<AdaptRequest, 'id'>> {
   private child: ChildProcess | null = null;
-  private closed = false;
-  private nextId = 0;
-  private idleTimer: NodeJS.Timeout | null = null;
-  private readonly pending = new Map<number, { resolve: (r: { model: Uint8Array; selfEnrolled: boolean }) => void; reject: (e: unknown) => void }>();
 
   private constructor(
     private readonly script: string,
     private readonly init: AdaptWorkerInit['init'],
-    private readonly idleMs: number,
-  ) {}
+    idleMs: number,
+  ) {
+    super(idleMs);
+  }
 
   /** A worker for this recognizer's settings, or null where no worker script is found (the caller adapts in line). */
   static start(init: AdaptWorkerInit['init'], idleMs = ADAPT_WORKER_IDLE_MS): AdaptProcess | null {
@@ -98,34 +80,25 @@ export class AdaptProcess {
   }
 
   /** The model adapted to the clips heard at `shift` (DigitRecognizer.adaptedModel), computed by the worker. */
-  adapt(clips: readonly AudioInput[], shift: number, selfEnroll: boolean): Promise<{ model: Uint8Array; selfEnrolled: boolean }> {
-    if (this.closed) return Promise.reject(new ModelError('the recognizer was disposed; load a new one to adapt'));
-    this.stopIdleTimer();
-    const child = this.running();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      keepAlive(child, true);
-      const request: AdaptRequest = { id, clips, shift, selfEnroll };
-      const unsent = (err: Error) => this.fail(id, new ModelError(`could not send clips to the normalization adaptation process: ${err.message}`, { cause: err }));
-      try {
-        child.send(request, (err) => err && unsent(err));
-      } catch (err) {
-        // A value the serializer cannot take.
-        unsent(err as Error);
-      }
-    });
+  adapt(clips: readonly AudioInput[], shift: number, selfEnroll: boolean): Promise<AdaptedBytes> {
+    return this.ask({ clips, shift, selfEnroll });
   }
 
-  /** Ends the worker; an adaptation asked for and not finished fails with a ModelError. Safe to call twice. */
-  async close(): Promise<void> {
-    this.closed = true;
-    this.failAll(new ModelError('the recognizer was disposed during a normalization adaptation'));
-    await this.end();
+  protected get running(): boolean {
+    return this.child !== null;
+  }
+
+  protected post(request: AdaptRequest): void {
+    const id = request.id;
+    this.start().send(request, (err) => err && this.fail(id, new ModelError(`could not send clips to the normalization adaptation process: ${err.message}`, { cause: err })));
+  }
+
+  protected override waiting(busy: boolean): void {
+    if (this.child) keepAlive(this.child, busy);
   }
 
   /** Ends the worker at once (in a run or not: it is a process of its own); the next adaptation starts another. */
-  private async end(): Promise<void> {
+  protected async end(): Promise<void> {
     this.stopIdleTimer();
     const child = this.child;
     this.child = null;
@@ -138,7 +111,7 @@ export class AdaptProcess {
     await exited;
   }
 
-  private running(): ChildProcess {
+  private start(): ChildProcess {
     if (this.child) return this.child;
     const child = fork(this.script, [], {
       execArgv: workerExecArgv(this.script),
@@ -151,8 +124,7 @@ export class AdaptProcess {
     child.stderr!.on('data', (s: string) => (stderr = (stderr + s).slice(-STDERR_TAIL)));
     // The model bytes are copied to the worker: the recognizer keeps its own.
     child.send({ init: this.init } satisfies AdaptWorkerInit);
-    keepAlive(child, false);
-    child.on('message', (reply: AdaptReply) => this.settle(reply));
+    child.on('message', (reply: AdaptReply) => this.settle(reply, 'worker process'));
     child.on('error', (err) => {
       // It could not start (or be signalled): the next adaptation tries a new one.
       if (this.child === child) this.child = null;
@@ -167,43 +139,6 @@ export class AdaptProcess {
     });
     this.child = child;
     return child;
-  }
-
-  private settle(reply: AdaptReply): void {
-    const waiting = this.pending.get(reply.id);
-    if (!waiting) return;
-    this.pending.delete(reply.id);
-    this.idleIfDone();
-    if ('error' in reply) waiting.reject(rebuild(reply.error));
-    else waiting.resolve({ model: reply.model, selfEnrolled: reply.selfEnrolled });
-  }
-
-  /** One adaptation failed before the worker answered it. */
-  private fail(id: number, err: SpokenDigitsError): void {
-    const waiting = this.pending.get(id);
-    if (!waiting) return;
-    this.pending.delete(id);
-    this.idleIfDone();
-    waiting.reject(err);
-  }
-
-  /** With nothing asked of it, the worker stops keeping the process alive and ends after idleMs. */
-  private idleIfDone(): void {
-    if (this.pending.size > 0 || !this.child || this.closed) return;
-    keepAlive(this.child, false);
-    this.stopIdleTimer();
-    this.idleTimer = setTimeout(() => void this.end(), this.idleMs).unref();
-  }
-
-  private stopIdleTimer(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
-  }
-
-  private failAll(err: SpokenDigitsError): void {
-    for (const { reject } of this.pending.values()) reject(err);
-    this.pending.clear();
-    this.idleIfDone();
   }
 }
 

@@ -3,7 +3,8 @@
  * bytes and settings, which adapts the model to the clips each request carries and sends back the
  * adapted bytes. Started by AdaptProcess, never imported.
  */
-import type { AdaptMessage, AdaptReply, AdaptRequest, AdaptWorkerInit } from './adapt-process.js';
+import type { AdaptReply } from './adapt-client.js';
+import type { AdaptMessage, AdaptRequest, AdaptWorkerInit } from './adapt-process.js';
 import { DigitRecognizer } from './recognizer.js';
 
 // Ctrl-C on a terminal reaches the whole process group: the parent decides when this worker ends.

@@ -15,11 +15,13 @@ export interface NormAdaptOptions {
    */
   selfEnroll?: boolean;
   /**
-   * Run the adaptation's model passes and refit in a worker process (DigitRecognizer; the web
-   * recognizer runs it in line), so that the event loop, and with it a live stream's decoding, is
-   * not held up for the 0.2-3 s it takes. The same adapted model either way. The worker starts at
-   * the first such adaptation and ends with `dispose()`, after 30 s without work, or with this
-   * process (process.exit() at any moment is safe: the worker ends after the model run it is in).
+   * Run the adaptation's model passes and refit in a worker: a worker process for DigitRecognizer, a
+   * Web Worker for WebRecognizer, so that the event loop (a page's main thread), and with it a live
+   * stream's decoding, is not held up for the 0.2-3 s it takes. The same adapted model either way.
+   * The worker starts at the first such adaptation and ends with `dispose()`, after 30 s without
+   * work, or with this process or page (process.exit() at any moment is safe: the worker process
+   * ends after the model run it is in). Where no worker can run (a bundle without the worker script,
+   * a page whose CSP forbids it), in line; the result's `offThread` says which.
    */
   offThread?: boolean;
 }
@@ -28,6 +30,8 @@ export interface NormAdaptOptions {
 export interface NormAdaptResult {
   /** The last layers were refitted too (selfEnroll, and the clips named every digit). */
   selfEnrolled: boolean;
+  /** A worker computed it (`offThread` asked for, and a worker could run). */
+  offThread: boolean;
 }
 
 export interface NormAdapterOptions extends NormAdaptOptions {
@@ -66,6 +70,7 @@ export class NormAdapter<Clip = AudioInput> {
   private observedTotal = 0;
   private isAdapted = false;
   private lastSelfEnrolled = false;
+  private lastOffThread = false;
 
   constructor(
     readonly recognizer: NormAdaptable<Clip>,
@@ -138,6 +143,12 @@ export class NormAdapter<Clip = AudioInput> {
   private async adaptOnKept(offThread = false): Promise<void> {
     const result = await this.recognizer.adaptNormalization([...this.recent], { selfEnroll: this.selfEnroll, offThread });
     this.lastSelfEnrolled = result?.selfEnrolled ?? false;
+    this.lastOffThread = result?.offThread ?? false;
+  }
+
+  /** Whether the adaptation in use was computed by a worker (NormAdaptResult.offThread). */
+  get offThread(): boolean {
+    return this.isAdapted && this.lastOffThread;
   }
 
   /** Whether the adaptation in use refitted the last layers too (selfEnroll, once every digit was heard). */

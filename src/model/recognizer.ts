@@ -300,7 +300,7 @@ export class DigitRecognizer {
     const { model, selfEnrolled } = worker ? await worker.adapt(inputs, this.shift, options.selfEnroll ?? false) : await this.adaptedModel(inputs, options);
     await this.sessions.replace(await warmSession(await createSession(model, this.source, this.sessionOptions), this.info));
     this.adaptedOn = inputs.length;
-    return { selfEnrolled };
+    return { selfEnrolled, offThread: worker !== null };
   }
 
   /**

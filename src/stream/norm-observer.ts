@@ -18,6 +18,8 @@ export interface NormAdaptEvent {
   adaptations: number;
   /** The adaptation refitted the model's last layers too (NormAdapterOptions.selfEnroll, once the clips named every digit). */
   selfEnrolled: boolean;
+  /** A worker computed it (a worker process in Node, a Web Worker in a page), beside the decoding. */
+  offThread: boolean;
   /** How long the adaptation took (ms), between segments. */
   computeMs: number;
 }
@@ -40,7 +42,7 @@ export class NormObserver {
   background = false;
 
   constructor(
-    readonly adapter: Pick<NormAdapter<{ samples: Float32Array; sampleRate: number }>, 'observe' | 'adapt' | 'observed' | 'kept' | 'heard' | 'dropDue' | 'drop' | 'digitShare' | 'selfEnrolled'>,
+    readonly adapter: Pick<NormAdapter<{ samples: Float32Array; sampleRate: number }>, 'observe' | 'adapt' | 'observed' | 'kept' | 'heard' | 'dropDue' | 'drop' | 'digitShare' | 'selfEnrolled' | 'offThread'>,
     private readonly onAdapt: (event: NormAdaptEvent) => void,
     /** Where a background adaptation's failure goes (a blocking one throws from flush). */
     private readonly onError: (err: unknown) => void = () => undefined,
@@ -95,7 +97,7 @@ export class NormObserver {
   }
 
   private report(dropped: boolean, started: number, observed: number, clips: number): void {
-    this.onAdapt({ dropped, digitShare: this.adapter.digitShare, observed, clips, adaptations: this.adaptations, selfEnrolled: this.adapter.selfEnrolled, computeMs: performance.now() - started });
+    this.onAdapt({ dropped, digitShare: this.adapter.digitShare, observed, clips, adaptations: this.adaptations, selfEnrolled: this.adapter.selfEnrolled, offThread: this.adapter.offThread, computeMs: performance.now() - started });
   }
 
   clear(): void {

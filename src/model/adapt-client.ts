@@ -1,0 +1,115 @@
+import { AudioInputError, BackendUnavailableError, EnrollmentError, FeatureConfigError, ModelError, SpokenDigitsError, WavFormatError } from '../errors.js';
+
+/** A model adapted to a speaker by a worker: its bytes, and whether its last layers were refitted too. */
+export interface AdaptedBytes {
+  model: Uint8Array;
+  selfEnrolled: boolean;
+}
+
+/** A worker's answer to one adaptation: the adapted model, or the error it threw (its class name and message). */
+export type AdaptReply = ({ id: number } & AdaptedBytes) | { id: number; error: { name: string; message: string } };
+
+/**
+ * How long an adaptation worker waits idle before it ends, giving back the ~100-200 MB a
+ * self-enrolling adaptation leaves it holding; the next adaptation starts another (~0.3 s more, off
+ * the event loop). A live session adapts every 10 digits, well within it.
+ */
+export const ADAPT_WORKER_IDLE_MS = 30_000;
+
+/** The error a worker threw, as the class it was thrown as (the library's own kinds; anything else a ModelError). */
+export function rebuildError(error: { name: string; message: string }, worker: string): SpokenDigitsError {
+  const kinds: Record<string, new (message: string) => SpokenDigitsError> = { AudioInputError, BackendUnavailableError, EnrollmentError, FeatureConfigError, ModelError, WavFormatError };
+  const Kind = kinds[error.name];
+  return Kind ? new Kind(error.message) : new ModelError(`normalization adaptation failed in its ${worker}: ${error.message}`);
+}
+
+/**
+ * The recognizer's side of a normalization adaptation worker (a process in Node, a Web Worker in a
+ * page): each adaptation numbered and answered by its number, one failing alone when it cannot be
+ * sent, all failing when the worker dies or the client closes, and the worker ended after `idleMs`
+ * without work. Subclasses start, message and end the worker. No imports beyond the library's
+ * errors: the web build bundles it.
+ */
+export abstract class AdaptClient<Request> {
+  protected closed = false;
+  private nextId = 0;
+  private idleTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly pending = new Map<number, { resolve: (r: AdaptedBytes) => void; reject: (e: unknown) => void }>();
+
+  constructor(protected readonly idleMs: number) {}
+
+  /** Sends one request to the worker, starting one if none runs; throws when it cannot be sent. */
+  protected abstract post(request: Request & { id: number }): void;
+  /** Ends the worker now, in a run or not; the next request starts another. */
+  protected abstract end(): Promise<void>;
+  /** Whether a worker runs now. */
+  protected abstract get running(): boolean;
+  /** Called with true when requests wait on the worker, false when none does (Node: whether it keeps the process alive). */
+  protected waiting(_busy: boolean): void {}
+
+  /** One adaptation, answered by the worker (or failed, see the class). */
+  protected ask(request: Request): Promise<AdaptedBytes> {
+    if (this.closed) return Promise.reject(new ModelError('the recognizer was disposed; load a new one to adapt'));
+    this.stopIdleTimer();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.waiting(true);
+      try {
+        this.post({ ...request, id });
+      } catch (err) {
+        // A value the worker's channel cannot take, or a worker that cannot be started.
+        this.fail(id, err instanceof SpokenDigitsError ? err : new ModelError(`could not send clips to the normalization adaptation worker: ${(err as Error)?.message ?? err}`, { cause: err }));
+      }
+    });
+  }
+
+  /** Ends the worker; an adaptation asked for and not finished fails with a ModelError. Safe to call twice. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.failAll(new ModelError('the recognizer was disposed during a normalization adaptation'));
+    await this.end();
+  }
+
+  /** The worker's answer to the adaptation it names. */
+  protected settle(reply: AdaptReply, worker: string): void {
+    const waiting = this.pending.get(reply.id);
+    if (!waiting) return;
+    this.pending.delete(reply.id);
+    this.idleIfDone();
+    if ('error' in reply) waiting.reject(rebuildError(reply.error, worker));
+    else waiting.resolve({ model: reply.model, selfEnrolled: reply.selfEnrolled });
+  }
+
+  /** One adaptation failed before the worker answered it. */
+  protected fail(id: number, err: SpokenDigitsError): void {
+    const waiting = this.pending.get(id);
+    if (!waiting) return;
+    this.pending.delete(id);
+    this.idleIfDone();
+    waiting.reject(err);
+  }
+
+  /** Every adaptation waiting on the worker fails with `err` (it died, or the client closed). */
+  protected failAll(err: unknown): void {
+    for (const { reject } of this.pending.values()) reject(err);
+    this.pending.clear();
+    this.idleIfDone();
+  }
+
+  protected stopIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  /** With nothing asked of it, the worker ends after idleMs. */
+  private idleIfDone(): void {
+    if (this.pending.size > 0 || !this.running || this.closed) return;
+    this.waiting(false);
+    this.stopIdleTimer();
+    const timer = setTimeout(() => void this.end(), this.idleMs);
+    // Node: an idle worker's timer does not keep the process alive (a page has no such notion).
+    (timer as { unref?: () => void }).unref?.();
+    this.idleTimer = timer;
+  }
+}
