@@ -156,6 +156,7 @@ const cases: Case[] = [
   ['bench: truncated model', ['bench', '-m', f.truncatedOnnx, '--data', FSDD_RECORDINGS, '--runs', '10'], /truncated\.onnx/],
   ['bench: runs 0', ['bench', '--data', FSDD_RECORDINGS, '--runs', '0'], /runs/],
   ['bench: --clips 1e400 is checked before any data is looked for', ['bench', '--data', f.missingDir, '--clips', '1e400'], /clips '1e400' must be a positive integer/],
+  ['bench: --idle-ms -1 is checked before any data is looked for', ['bench', '--data', f.missingDir, '--idle-ms', '-1'], /--idle-ms '-1' must be a whole number of ms/],
   ['bench: a corrupt clip is named', ['bench', '--data', f.badFsdd, '--runs', '5'], /bad-fsdd\/3_theo_0\.wav: chunk "fmt "/],
   // quantize / export
   ['quantize: input is a WAV', ['quantize', f.notOnnx, '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS], /ONNX|clip\.onnx/],

@@ -138,6 +138,15 @@ describe('digits predict / eval / doctor (CLI)', function () {
       assert.ok(out[t].throughput.clipsPerSec > 0);
     }
     assert.ok(out.rssMB > 0);
+    assert.equal(out.idleMs, 0);
+  });
+
+  it('bench --idle-ms sleeps before each timed run (a live stream\'s cold caches), and says so', () => {
+    const r = digits('bench', '--json', '--data', FSDD_RECORDINGS, '--runs', '5', '--clips', '5', '--idle-ms', '20');
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.idleMs, 20);
+    assert.equal(out.singleThread.latency.endToEnd.runs, 5);
   });
 
   it('doctor --json checks the installation', () => {

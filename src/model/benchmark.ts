@@ -42,12 +42,18 @@ export function loadBenchClips(paths: string[]): Promise<BenchClip[]> {
   );
 }
 
-/** Latency of one-clip recognition, cycling through `clips`, after a warm-up. */
-export async function measureLatency(recognizer: DigitRecognizer, clips: BenchClip[], runs: number): Promise<LatencyReport> {
+/**
+ * Latency of one-clip recognition, cycling through `clips`, after a warm-up. With `idleMs`, the
+ * process sleeps that long before each timed run, as a live stream's recognizer idles between
+ * digits: what a digit costs once the CPU's caches have gone cold (back to back, they stay warm).
+ */
+export async function measureLatency(recognizer: DigitRecognizer, clips: BenchClip[], runs: number, idleMs = 0): Promise<LatencyReport> {
   for (let i = 0; i < Math.min(50, runs); i++) await recognizer.predictSamples(clips[i % clips.length].samples, clips[i % clips.length].sampleRate);
+  const idle = () => (idleMs > 0 ? new Promise((resolve) => setTimeout(resolve, idleMs)) : undefined);
   const total: number[] = [], features: number[] = [], model: number[] = [], withDecode: number[] = [];
   for (let i = 0; i < runs; i++) {
     const clip = clips[i % clips.length];
+    await idle();
     const start = performance.now();
     const p = await recognizer.predictSamples(clip.samples, clip.sampleRate);
     total.push(performance.now() - start);
@@ -56,6 +62,7 @@ export async function measureLatency(recognizer: DigitRecognizer, clips: BenchCl
   }
   for (let i = 0; i < runs; i++) {
     const clip = clips[i % clips.length];
+    await idle();
     const start = performance.now();
     await recognizer.predict(clip.bytes);
     withDecode.push(performance.now() - start);

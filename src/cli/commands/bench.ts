@@ -1,6 +1,6 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { colors, ms, printJson, renderTable } from '../output.js';
-import { parseBackend, parsePositiveInt } from '../options.js';
+import { decimal, parseBackend, parsePositiveInt } from '../options.js';
 import type { Percentiles } from '../../model/benchmark.js';
 
 export function register(program: Command): void {
@@ -12,6 +12,7 @@ export function register(program: Command): void {
     .option('--backend <name>', 'feature backend: auto | native | wasm', 'auto')
     .option('--runs <n>', 'timed runs per measurement (>= 1000 recommended)', '1000')
     .option('--clips <n>', 'number of distinct clips to cycle through', '200')
+    .option('--idle-ms <ms>', 'sleep this long before each timed run, as a live stream idles between digits (cold caches; 0: back to back)', '0')
     .option('--json', 'print one JSON object')
     .action(async (opts) => {
       const [{ DigitRecognizer }, bench, { loadFsdd, officialSplit }] = await Promise.all([
@@ -21,23 +22,26 @@ export function register(program: Command): void {
       ]);
       const runs = parsePositiveInt('runs', opts.runs);
       const clipCount = parsePositiveInt('clips', opts.clips);
+      const idleMs = decimal(opts.idleMs);
+      if (!(Number.isInteger(idleMs) && idleMs >= 0 && idleMs <= 10_000)) throw new InvalidArgumentError(`--idle-ms '${opts.idleMs}' must be a whole number of ms from 0 to 10000`);
       const chosen = officialSplit((await loadFsdd({ data: opts.data, download: false })).clips).test.slice(0, clipCount);
       const clips = await bench.loadBenchClips(chosen.map((c) => c.path));
       const results: Record<string, unknown> = {};
       for (const [name, threads] of [['singleThread', 1], ['defaultThreads', 0]] as const) {
         const recognizer = await DigitRecognizer.load({ model: opts.model, backend: parseBackend(opts.backend), session: { intraOpNumThreads: threads } });
         results[name] = {
-          latency: await bench.measureLatency(recognizer, clips, runs),
+          latency: await bench.measureLatency(recognizer, clips, runs, idleMs),
           throughput: await bench.measureThroughput(recognizer, clips, 64),
         };
         results.model ??= recognizer.source;
         results.backend ??= recognizer.backend.name;
         await recognizer.dispose();
       }
+      results.idleMs = idleMs;
       results.rssMB = process.memoryUsage().rss / 2 ** 20;
       results.node = process.version;
       if (opts.json) return printJson(results);
-      console.log(`${colors.bold('model')} ${results.model}   ${colors.bold('features')} ${results.backend}   ${runs} runs, ${clips.length} FSDD test clips`);
+      console.log(`${colors.bold('model')} ${results.model}   ${colors.bold('features')} ${results.backend}   ${runs} runs, ${clips.length} FSDD test clips${idleMs ? `, ${idleMs} ms idle before each` : ''}`);
       const row = (label: string, p: Percentiles) => [label, ms(p.p50), ms(p.p90), ms(p.p99), ms(p.mean)];
       for (const name of ['singleThread', 'defaultThreads'] as const) {
         const r = results[name] as { latency: Awaited<ReturnType<typeof bench.measureLatency>>; throughput: { clipsPerSec: number; batchSize: number } };
