@@ -14,7 +14,7 @@ export default defineConfig([
   {
     // The library and the CLI in one ESM build, so the code they share is one set of chunks, not two
     // copies (the CLI's hashbang comes from src/cli/main.ts).
-    // The normalization adaptation thread's script (AdaptThread) is an entry of its own beside them.
+    // The normalization adaptation process's script (AdaptProcess) is an entry of its own beside them.
     entry: { index: 'src/index.ts', cli: 'src/cli/main.ts', 'adapt-worker': 'src/model/adapt-worker.ts' },
     format: ['esm'],
     dts: { entry: { index: 'src/index.ts' } },
@@ -42,6 +42,22 @@ export default defineConfig([
     platform: 'browser',
     target: 'es2022',
     // onnxruntime-web stays an import: the embedder's bundler resolves it and copies its .wasm.
+    external: ['onnxruntime-web'],
+    removeNodeProtocol: false,
+    esbuildPlugins: [noFs],
+  },
+  {
+    // The normalization adaptation's Web Worker (WebAdaptWorker), beside the web entry where its
+    // `new URL('./adapt-worker.js', import.meta.url)` finds it: one file with no chunks of its own
+    // (its lazy imports inlined), because bundlers build workers as classic scripts by default
+    // (Vite's worker.format 'iife'), which cannot be split.
+    entry: { 'adapt-worker': 'src/web/adapt-worker.ts' },
+    outDir: 'dist/web',
+    format: ['esm'],
+    splitting: false,
+    sourcemap: true,
+    platform: 'browser',
+    target: 'es2022',
     external: ['onnxruntime-web'],
     removeNodeProtocol: false,
     esbuildPlugins: [noFs],

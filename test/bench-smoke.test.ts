@@ -13,7 +13,7 @@ const run = promisify(execFile);
  * Every benchmark script runs as its own process with the smallest workload it accepts, and what
  * it prints is checked for shape and sanity — not for speed, which a test cannot judge. A bench that
  * no longer starts (a broken import, a renamed option, a fixture it lost) fails here, not on the day
- * someone needs its figures. The browser benches (bench/web.ts, bench/web-soak.ts) are left out:
+ * someone needs its figures. The kiosk's benches (bench/web.ts, bench/web-soak.ts) are left out:
  * the kiosk tests drive the same page in Chromium, and the two would add two minutes.
  */
 async function bench(args: string[]): Promise<{ stdout: string; json: any }> {
@@ -98,6 +98,20 @@ describe('benchmarks: each script runs end to end on a tiny workload', function 
     assert.equal(json.adaptInBackground, true);
     finite(json.wallLatencyMs.p50, 'latency p50');
     assert.ok(json.wallLatencyMs.of >= 1, 'no digit event was timed');
+  });
+
+  it('bench/web-adapt.ts: a listening page adapts once, in its Web Worker and then in line, and reports its thread', async function () {
+    if (!fs.existsSync('/usr/bin/chromium')) throw new Error('/usr/bin/chromium is missing: apt-get install chromium (listed in .ci/run)');
+    const { json } = await bench(['bench/web-adapt.ts', '--digits', '10', '--gap', '0.3', '--norm-only', '--json']);
+    for (const mode of ['worker', 'inLine'] as const) {
+      const r = json[mode];
+      assert.deepEqual(r.errors, [], mode);
+      assert.ok(r.heard >= 9, `${mode}: ${r.heard} of 10 digits heard`);
+      assert.equal(r.adaptations, 1, `${mode}: adaptations`);
+      assert.equal(r.offThread, mode === 'worker' ? 1 : 0, `${mode}: adapted off the thread`);
+      finite(r.totalBlockingMs, `${mode} total blocking time`);
+      finite(r.digitLateMs.max, `${mode} digit lateness`);
+    }
   });
 
   it('bench/stream-errors.ts: every digit of the strings is accounted for', async () => {

@@ -85,7 +85,7 @@ describe('the built package (dist/)', function () {
     assert.ok(pack.unpackedSize < 12e6, `unpacked ${pack.unpackedSize} bytes`);
   });
 
-  it('the browser entry (dist/web/) loads nothing but onnxruntime-web and protobufjs/minimal, the enrollment\'s graph code only when it enrolls', () => {
+  it('the browser entry (dist/web/) loads nothing but onnxruntime-web and protobufjs/minimal, the enrollment\'s graph code only when it enrolls; its adaptation worker is one file', () => {
     // Static and dynamic imports and re-exports alike; node:fs is stubbed in the bundle (tsup.config.ts).
     // test/web/library.test.ts bundles this entry into a page through the package's exports and runs it.
     const dir = join(DIST, 'web');
@@ -117,5 +117,11 @@ describe('the built package (dist/)', function () {
     const all = reach(true);
     assert.deepEqual(all.external, ['onnxruntime-web/wasm', 'protobufjs/minimal.js']);
     assert.ok(all.files.length > reach(false).files.length, 'the graph code is a lazy chunk');
+    // The normalization adaptation's worker, beside the entry: one file, since bundlers build workers as
+    // classic scripts by default (Vite's worker.format 'iife'), which cannot load chunks of their own.
+    const worker = importsOf('adapt-worker.js');
+    assert.deepEqual(worker.lazy, []);
+    assert.deepEqual([...new Set(worker.eager)].sort(), ['onnxruntime-web/wasm', 'protobufjs/minimal.js']);
+    assert.match(readFileSync(join(dir, all.files.find((f) => readFileSync(join(dir, f), 'utf8').includes('adapt-worker.js'))!), 'utf8'), /new Worker\(new URL\("\.\/adapt-worker\.js", import\.meta\.url\)/);
   });
 });

@@ -51,6 +51,13 @@ export interface WebListenerOptions extends DecoderOptions {
    */
   adaptNorm?: boolean | NormAdapterOptions | NormAdapter<ClipInput>;
   /**
+   * Run each normalization adaptation beside the decoding, in a Web Worker (WebRecognizer's
+   * `offThread`): the page stays responsive and the stream goes on with the model it has until the
+   * adapted one is ready. Default: for live audio (the microphone, `push(..., { live: true })`);
+   * audio pushed as a file waits for it, so the same input gives the same events every time.
+   */
+  adaptInBackground?: boolean;
+  /**
    * Live audio (the microphone, or `push(..., { live: true })`) queued more than this far behind
    * the decoder (a slow device, a busy tab) is dropped and reported by `overflow`. Default 10 s.
    */
@@ -122,7 +129,7 @@ export class WebListener {
     const threshold = opts.threshold ?? recognizer.info.rejection.threshold;
     this.classifier = batchClassifier((pieces) => recognizer.recognizePieces(pieces, threshold), () => threshold, () => recognizer.info.speechTrim ?? null);
     this.voice = adapter && new VoiceObserver(adapter, (e) => this.emit('voiceshift', e));
-    this.norm = normAdapter && new NormObserver(normAdapter, (e) => this.emit('normadapt', e));
+    this.norm = normAdapter && new NormObserver(normAdapter, (e) => this.emit('normadapt', e), (err) => this.fail(err));
     // The adapter's voice from the start (it may come from an earlier WebListener, or the recognizer may have served another user).
     adapter?.apply();
   }
@@ -231,6 +238,7 @@ export class WebListener {
       const decoder = this.decoder;
       const audio = this.input.push(block);
       if (audio.length) await decoder.feed(audio);
+      if (this.norm) this.norm.background = this.opts.adaptInBackground ?? options.live ?? false;
       if (!decoder.inSegment) {
         await this.voice?.flush();
         await this.norm?.flush();
@@ -395,6 +403,8 @@ export class WebListener {
     this.closing ??= (async () => {
       await this.stopMicrophone();
       await this.work;
+      // An adaptation running beside the decoding ends (or fails, reported) before the model goes.
+      await this.norm?.settle();
       this.handlers.clear();
       this.iterators.end();
       if (this.ownsRecognizer) await this.recognizer.dispose();

@@ -13,6 +13,7 @@ import type { AudioInput } from '../model/recognizer.js';
 import { cutToSpeech } from '../stream/speech-cut.js';
 import { SessionSwap } from '../model/session-swap.js';
 import type { NormAdaptOptions, NormAdaptResult } from '../model/norm-adapter.js';
+import { AdaptWorkerUnavailable, WebAdaptWorker } from './adapt-web-worker.js';
 
 // One thread unless the page chose otherwise before loading us: the models are tiny, worker start-up
 // would cost more than it saves, and threads need cross-origin isolation. ORT finds its .wasm next to
@@ -50,6 +51,29 @@ export const featureBackend: () => Promise<FeatureBackend> = loadOnce(() => crea
 /** The wasm stream core (endpointer, energy valleys, speech extent). */
 export const streamCore: () => Promise<StreamCore> = loadOnce(loadWasmStreamCore);
 
+export interface WebRecognizerOptions {
+  /**
+   * How adaptNormalization's `offThread` starts its Web Worker: a function that returns a new module
+   * worker running the package's `adapt-worker.js` (for a bundler that does not follow the default
+   * `new Worker(new URL('./adapt-worker.js', import.meta.url), { type: 'module' })`), or false to
+   * adapt in line always.
+   */
+  adaptWorker?: (() => Worker) | false;
+}
+
+/** The package's adaptation worker, beside this module (bundlers that follow `new URL(..., import.meta.url)` copy it). */
+const defaultAdaptWorker = () => new Worker(new URL('./adapt-worker.js', import.meta.url), { type: 'module' });
+
+/** The page's ORT .wasm location for a worker, whose own URL is elsewhere: made absolute (undefined: ORT looks beside its module). */
+function absoluteWasmPaths(): string | Record<string, string> | undefined {
+  const paths = ort.env.wasm.wasmPaths;
+  const base = typeof location !== 'undefined' ? location.href : undefined;
+  const absolute = (p: string) => (base ? new URL(p, base).href : p);
+  if (typeof paths === 'string') return absolute(paths);
+  if (paths && typeof paths === 'object') return Object.fromEntries(Object.entries(paths).filter(([, v]) => typeof v === 'string').map(([k, v]) => [k, absolute(v as string)]));
+  return undefined;
+}
+
 /** A recognition of a stream piece, with the labels the stream decoder's checks read. */
 export type PieceRecognition = Recognition & SegmentPrediction;
 
@@ -73,6 +97,9 @@ export class WebRecognizer {
   /** The session in use: the model's own, or one adapted to a speaker (adaptNormalization). */
   private readonly sessions: SessionSwap<ort.InferenceSession>;
   private adaptedOn = 0;
+  /** The adaptation worker: undefined until the first offThread adaptation asks for it, null where none can run. */
+  private worker: WebAdaptWorker | null | undefined;
+  private disposed = false;
 
   private constructor(
     readonly url: string,
@@ -84,6 +111,7 @@ export class WebRecognizer {
     session: ort.InferenceSession,
     private readonly model: Uint8Array,
     private readonly sessionOptions: ort.InferenceSession.SessionOptions,
+    private readonly adaptOptions: WebRecognizerOptions,
   ) {
     this.shift = info.enrollment?.voiceShift ?? 1;
     this.sessions = new SessionSwap(session);
@@ -94,7 +122,7 @@ export class WebRecognizer {
    * `models/default.int8.onnx` served with the page) or the file's bytes. Throws ModelError for a
    * model that cannot be fetched or is not a spoken-digits model.
    */
-  static async load(model: string | URL | Uint8Array | ArrayBuffer): Promise<WebRecognizer> {
+  static async load(model: string | URL | Uint8Array | ArrayBuffer, loadOptions: WebRecognizerOptions = {}): Promise<WebRecognizer> {
     const url = model instanceof Uint8Array || model instanceof ArrayBuffer ? '(model bytes)' : String(model);
     const [backend, bytes] = await Promise.all([featureBackend(), typeof model === 'string' || model instanceof URL ? fetchModel(url) : new Uint8Array(model)]);
     const info = parseModelMetadata(bytes, url);
@@ -115,7 +143,7 @@ export class WebRecognizer {
       throw new ModelError(`${url} has inputs [${session.inputNames}] and outputs [${session.outputNames}]; expected '${MODEL_INPUT_NAME}' -> '${MODEL_OUTPUT_NAME}'`);
     }
     const extractor = backend.createExtractor(info.featureConfig);
-    const r = new WebRecognizer(url, info, bytes.length, backend, extractor, session, bytes, options);
+    const r = new WebRecognizer(url, info, bytes.length, backend, extractor, session, bytes, options, loadOptions);
     try {
       // One warm-up run so the first spoken digit does not pay for ORT's lazy initialisation.
       await r.recognize(new Float32Array(info.featureConfig.sampleRate / 2), info.featureConfig.sampleRate, 0.5);
@@ -273,13 +301,47 @@ export class WebRecognizer {
   /**
    * DigitRecognizer.adaptNormalization in the page: the model's normalization adapted to the voice of
    * `clips` (unlabeled pieces of one speaker, cut and heard as recognizePieces takes them; at least
-   * 2), used from then on. The graph code loads on first use.
+   * 2), used from then on. With `offThread` the work runs in a Web Worker (WebAdaptWorker) and the
+   * page only loads the result; where no worker can run (no Worker here, its script not served, a
+   * CSP), in line, as without it, and the result's `offThread` says false. The graph code loads on
+   * first use.
    */
   async adaptNormalization(clips: readonly ClipInput[], options: NormAdaptOptions = {}): Promise<NormAdaptResult> {
+    const { model, selfEnrolled, offThread } = await this.adaptedModel(clips, options);
+    if (this.disposed) throw new ModelError('the recognizer was disposed during a normalization adaptation');
+    await this.useModel(model);
+    this.adaptedOn = clips.length;
+    return { selfEnrolled, offThread };
+  }
+
+  /**
+   * The model (bytes) adapted to the clips as adaptNormalization adapts it, without using it.
+   * `selfEnrolled`: the last layers were refitted too; `offThread`: a Web Worker computed it.
+   */
+  async adaptedModel(clips: readonly ClipInput[], options: NormAdaptOptions = {}): Promise<{ model: Uint8Array; selfEnrolled: boolean; offThread: boolean }> {
     if (clips.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${clips.length}`);
+    const worker = options.offThread ? this.adaptWorker() : null;
+    if (worker) {
+      try {
+        return { ...(await worker.adapt(clips, this.shift, options.selfEnroll ?? false)), offThread: true };
+      } catch (err) {
+        if (!(err instanceof AdaptWorkerUnavailable)) throw err;
+      }
+    }
+    return { ...(await this.adaptInLine(clips, options.selfEnroll ?? false)), offThread: false };
+  }
+
+  /** Why adaptations asked to run off the thread run in line in this page (null: they run in a worker, or have not been tried). */
+  get adaptWorkerUnavailable(): string | null {
+    return typeof Worker !== 'function' ? 'this environment has no Web Worker' : this.adaptOptions.adaptWorker === false ? 'adaptWorker: false' : (this.worker?.unavailable ?? null);
+  }
+
+  private async adaptInLine(clips: readonly ClipInput[], selfEnroll: boolean): Promise<{ model: Uint8Array; selfEnrolled: boolean }> {
     const { adaptNormalization } = await import('../model/norm-adapt.js');
+    // Heard at the voice shift of now throughout, should a VoiceAdapter move it while this runs.
+    const shift = this.shift;
     const cut = await this.cutPieces([...clips]);
-    const feats = cut.map((c) => this.features(this.atModelRate(c.samples, c.sampleRate), c.shift ?? this.shift));
+    const feats = cut.map((c) => this.features(this.atModelRate(c.samples, c.sampleRate), c.shift ?? shift));
     const { model } = await adaptNormalization(this.model, async (probe, names) => {
       const session = await ort.InferenceSession.create(probe, this.sessionOptions);
       try {
@@ -288,15 +350,19 @@ export class WebRecognizer {
         await session.release();
       }
     });
-    let enrolled: Uint8Array | null = null;
-    if (options.selfEnroll) {
-      const [{ selfEnroll }, { webRuntime }] = await Promise.all([import('../model/self-enroll.js'), import('./enroll.js')]);
-      const pieces = cut.map((c) => ({ samples: c.samples, sampleRate: c.sampleRate, cutToSpeech: false }));
-      enrolled = await selfEnroll(model, this.url, pieces, webRuntime, this.shift);
-    }
-    await this.useModel(enrolled ?? model);
-    this.adaptedOn = clips.length;
-    return { selfEnrolled: enrolled !== null };
+    if (!selfEnroll) return { model, selfEnrolled: false };
+    const [{ selfEnroll: refit }, { webRuntime }] = await Promise.all([import('../model/self-enroll.js'), import('./enroll.js')]);
+    const pieces = cut.map((c) => ({ samples: c.samples, sampleRate: c.sampleRate, cutToSpeech: false }));
+    const enrolled = await refit(model, this.url, pieces, webRuntime, shift);
+    return { model: enrolled ?? model, selfEnrolled: enrolled !== null };
+  }
+
+  /** The Web Worker that adapts off the page's thread (made at the first offThread adaptation), or null where there can be none. */
+  private adaptWorker(): WebAdaptWorker | null {
+    if (this.worker !== undefined) return this.worker;
+    const create = this.adaptOptions.adaptWorker ?? defaultAdaptWorker;
+    if (typeof Worker !== 'function' || create === false) return (this.worker = null);
+    return (this.worker = new WebAdaptWorker({ model: this.model, wasmPaths: absoluteWasmPaths() }, create));
   }
 
   /** Back to the model as loaded. */
@@ -356,6 +422,8 @@ export class WebRecognizer {
   }
 
   async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.worker?.close();
     this.extractor.dispose();
     this.melExtractor?.dispose();
     await this.sessions.current.release();

@@ -1,23 +1,19 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { build } from 'vite';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DigitRecognizer } from '../../src/model/recognizer.js';
 import { monoWav } from '../fixtures/wav.js';
 import { Listener } from '../../src/stream/index.js';
 import { makeDigitString, rng } from '../stream/fixtures.js';
-import { CHROMIUM, ROOT, fsddDir, launch, makeMicWav } from './harness.js';
-import { distUnusable } from '../built-dist.js';
+import { CHROMIUM, ROOT, fsddDir, makeMicWav } from './harness.js';
+import { EmbedderPage } from './embedder.js';
 
 /*
- * `spoken-digits/web` as an embedder uses it: a page of its own, bundled by Vite from an `import ...
- * from 'spoken-digits/web'`, with onnxruntime-web's .wasm found by the bundler (no paths set) and the
- * package's model served beside it. Run in headless Chromium: pushed audio, the microphone (the fake
- * device), a strict CSP, and bad input. The import resolves through the package's exports to the
- * built dist/web.js, as in an embedder's node_modules (CI builds before testing); while dist/ is
- * missing or older than src/, to the sources instead.
+ * `spoken-digits/web` as an embedder uses it: a page of its own, bundled by Vite with its default
+ * settings from an `import ... from 'spoken-digits/web'` (EmbedderPage: onnxruntime-web's .wasm and the
+ * adaptation worker found by the bundler, the package's model served beside it). Run in headless
+ * Chromium: pushed audio, the microphone (the fake device), adaptation in a Web Worker, a strict CSP,
+ * and bad input.
  */
 
 // The embedder's page: everything it does is a function the test calls.
@@ -122,44 +118,58 @@ window.enroll = async (names) => {
   }
   return { ...out, refused };
 };
+// Normalization adaptation in a Web Worker against in line: the page thread's longest stall (the
+// longest wait of a 5 ms timer) while each runs, and the adapted models' answers.
+window.adaptInWorker = async (names) => {
+  const clips = await Promise.all(names.map(async (name) => decodeWav(new Uint8Array(await (await fetch('/clips/' + name)).arrayBuffer()))));
+  const stalled = async (work) => {
+    let last = performance.now();
+    let worst = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      worst = Math.max(worst, now - last);
+      last = now;
+    }, 5);
+    try {
+      const result = await work();
+      return { ...result, stallMs: Math.max(worst, performance.now() - last) };
+    } finally {
+      clearInterval(timer);
+    }
+  };
+  const answers = async (rec) => JSON.stringify((await rec.recognizePieces(clips.slice(0, 10), 0)).map((r) => Array.from(r.probabilities)));
+  const inWorker = await WebRecognizer.load('/models/default.int8.onnx');
+  const inLine = await WebRecognizer.load('/models/default.int8.onnx', { adaptWorker: false });
+  const out = {};
+  for (const selfEnroll of [false, true]) {
+    const worker = await stalled(() => inWorker.adaptNormalization(clips, { offThread: true, selfEnroll }));
+    const line = await stalled(() => inLine.adaptNormalization(clips, { offThread: true, selfEnroll }));
+    out[selfEnroll ? 'selfEnroll' : 'norm'] = { worker, line, same: (await answers(inWorker)) === (await answers(inLine)) };
+  }
+  out.lineWhy = inLine.adaptWorkerUnavailable;
+  // A worker script the page does not serve: adapted in line, and the recognizer says why.
+  const missing = await WebRecognizer.load('/models/default.int8.onnx', { adaptWorker: () => new Worker('/no-such-worker.js', { type: 'module' }) });
+  out.fallback = { ...(await missing.adaptNormalization(clips.slice(0, 5), { offThread: true })), why: missing.adaptWorkerUnavailable };
+  out.again = await missing.adaptNormalization(clips.slice(0, 5), { offThread: true });
+  await Promise.all([inWorker, inLine, missing].map((r) => r.dispose()));
+  return out;
+};
 window.ready = true;
 `;
-
-const TYPES: Record<string, string> = { '.js': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.wav': 'audio/wav' };
 
 describe('spoken-digits/web, embedded in a page of its own (headless Chromium)', function () {
   this.timeout(180_000);
   const fsdd = fsddDir();
-  const files = new Map<string, Buffer | string>();
-  const browsers: Browser[] = [];
-  let work = '';
+  let embedder: EmbedderPage;
+  let files: Map<string, Buffer | string>;
   let stringDigits = '';
   let nodeDigits = '';
 
   before(async function () {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (listed in .ci/run)`);
     if (!fsdd) throw new Error('FSDD recordings not found (../shared/fsdd/recordings beside the clone, or $SPOKEN_DIGITS_FSDD)');
-    work = mkdtempSync(join(tmpdir(), 'sd-embed-'));
-    writeFileSync(join(work, 'index.html'), '<!doctype html><meta charset="utf-8"><title>embedder</title><script type="module" src="./main.js"></script>');
-    writeFileSync(join(work, 'main.js'), PAGE_MAIN);
-    const stale = distUnusable();
-    if (stale) console.log(`    (the page bundles src/web: ${stale})`);
-    mkdirSync(join(work, 'node_modules'));
-    symlinkSync(ROOT, join(work, 'node_modules/spoken-digits'), 'dir');
-    const out = await build({
-      root: work,
-      configFile: false,
-      logLevel: 'silent',
-      base: '/',
-      build: { write: false, target: 'es2022', minify: false },
-      resolve: stale ? { alias: [{ find: /^spoken-digits\/web$/, replacement: join(ROOT, 'src/web/index.ts') }, { find: /^node:fs(\/promises)?$/, replacement: join(ROOT, 'src/web/no-fs.ts') }] } : {},
-    });
-    for (const o of Array.isArray(out) ? out : [out]) {
-      if (!('output' in o)) continue;
-      for (const f of o.output) files.set(`/${f.fileName}`, f.type === 'chunk' ? f.code : Buffer.from(f.source));
-    }
-    assert.ok([...files.keys()].some((f) => f.endsWith('.wasm')), `the bundler did not copy onnxruntime-web's .wasm: ${[...files.keys()]}`);
-    files.set('/models/default.int8.onnx', readFileSync(join(ROOT, 'models/default.int8.onnx')));
+    embedder = await EmbedderPage.build(PAGE_MAIN);
+    files = embedder.files;
 
     // A digit string of FSDD test clips with 120-450 ms pauses, at 8 kHz, as an embedder's own audio.
     const s = makeDigitString('4155550123', 'jackson', rng(5), {});
@@ -176,29 +186,10 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
   });
 
   after(async () => {
-    await Promise.all(browsers.map((b) => b.close().catch(() => undefined)));
-    if (work) rmSync(work, { recursive: true, force: true });
+    await embedder?.close();
   });
 
-  async function open(mic?: string, csp?: string): Promise<{ page: Page; errors: string[] }> {
-    const browser = await launch(mic);
-    browsers.push(browser);
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    // localhost: a secure context, as getUserMedia and AudioWorklet need; served from memory.
-    await page.route('http://localhost/**', (route) => {
-      const path = new URL(route.request().url()).pathname;
-      const body = files.get(path === '/' ? '/index.html' : path);
-      if (body === undefined) return route.fulfill({ status: 404, body: 'not found' });
-      const headers: Record<string, string> = { 'content-type': TYPES[extname(path)] ?? (path === '/' ? 'text/html' : 'application/octet-stream') };
-      if (csp) headers['content-security-policy'] = csp;
-      return route.fulfill({ body, headers });
-    });
-    await page.goto('http://localhost/');
-    await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true, undefined, { timeout: 30000 });
-    return { page, errors };
-  }
+  const open = (mic?: string, csp?: string) => embedder.open(mic, csp);
 
   it('recognizes a digit string pushed as the embedder\'s own audio, as the Node Listener does', async () => {
     const { page, errors } = await open();
@@ -267,6 +258,33 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
     assert.equal(underCsp.error, undefined, JSON.stringify(underCsp.error));
     assert.deepEqual(underCsp.fit, r.fit);
     assert.deepEqual(strict.errors, []);
+  });
+
+  it('adapts the normalization in a Web Worker: the same model as in line, without freezing the page; a worker that cannot start falls back to in line', async () => {
+    const names = Array.from({ length: 50 }, (_, i) => `${i % 10}_jackson_${Math.floor(i / 10)}.wav`);
+    for (const name of names) files.set(`/clips/${name}`, readFileSync(join(fsdd!, name)));
+    const { page, errors } = await open();
+    type Adapted = { selfEnrolled: boolean; offThread: boolean; stallMs: number };
+    type Out = { norm: { worker: Adapted; line: Adapted; same: boolean }; selfEnroll: { worker: Adapted; line: Adapted; same: boolean }; lineWhy: string; fallback: { selfEnrolled: boolean; offThread: boolean; why: string }; again: { offThread: boolean } };
+    const r = await page.evaluate((n) => (window as unknown as { adaptInWorker(n: string[]): Promise<Out> }).adaptInWorker(n), names);
+    console.log(`      page stalls: normalization ${r.norm.worker.stallMs.toFixed(0)} ms in the worker, ${r.norm.line.stallMs.toFixed(0)} ms in line; self-enrolling ${r.selfEnroll.worker.stallMs.toFixed(0)} / ${r.selfEnroll.line.stallMs.toFixed(0)} ms`);
+    assert.deepEqual(errors, []);
+    for (const kind of ['norm', 'selfEnroll'] as const) {
+      const { worker, line, same } = r[kind];
+      assert.equal(worker.offThread, true, kind);
+      assert.equal(line.offThread, false, kind);
+      assert.equal(worker.selfEnrolled, kind === 'selfEnroll');
+      assert.equal(line.selfEnrolled, kind === 'selfEnroll');
+      // The same adapted model, computed by the same onnxruntime-web in either place.
+      assert.ok(same, `${kind}: the worker's adapted model answers otherwise than the one adapted in line`);
+    }
+    // In line, the page's thread is held for the adaptation's one batch run over all the clips; with
+    // the worker only while the adapted model loads (~30-100 ms here).
+    assert.ok(r.norm.worker.stallMs < r.norm.line.stallMs / 2, JSON.stringify(r));
+    assert.equal(r.lineWhy, 'adaptWorker: false');
+    assert.equal(r.fallback.offThread, false);
+    assert.match(r.fallback.why, /adaptation worker did not start/);
+    assert.equal(r.again.offThread, false);
   });
 
   it('a page whose CSP forbids blob: scripts gets a typed error that names workletUrl, not a hang', async () => {

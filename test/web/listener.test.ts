@@ -265,13 +265,13 @@ describe('WebListener (spoken-digits/web) in Node', function () {
     const pieces = await Promise.all(clips.map(async (c) => await readWavFile(c.path)));
     const node = await DigitRecognizer.load({ model: MODEL, threshold: 0 });
     try {
-      assert.deepEqual(await recognizer.adaptNormalization(pieces, { selfEnroll: true }), { selfEnrolled: true });
-      assert.deepEqual(await node.adaptNormalization(pieces, { selfEnroll: true }), { selfEnrolled: true });
+      assert.deepEqual(await recognizer.adaptNormalization(pieces, { selfEnroll: true }), { selfEnrolled: true, offThread: false });
+      assert.deepEqual(await node.adaptNormalization(pieces, { selfEnroll: true }), { selfEnrolled: true, offThread: false });
       const web = await recognizer.recognizeBatch(await recognizer.cutPieces(pieces), 0);
       const ours = await node.predictBatch(pieces);
       web.forEach((w, i) => assert.ok(Math.max(...Array.from(w.probabilities, (p, k) => Math.abs(p - ours[i].probabilities[k]))) < 0.02, `clip ${i}`));
       // Without a 9 among them, the normalization alone.
-      assert.deepEqual(await recognizer.adaptNormalization(pieces.filter((_, i) => clips[i].digit !== 9), { selfEnroll: true }), { selfEnrolled: false });
+      assert.deepEqual(await recognizer.adaptNormalization(pieces.filter((_, i) => clips[i].digit !== 9), { selfEnroll: true }), { selfEnrolled: false, offThread: false });
     } finally {
       await node.dispose();
       await recognizer.resetNormalization();

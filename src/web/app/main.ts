@@ -42,9 +42,10 @@ interface Probe {
   /**
    * Normalization adaptation: whether it is on (and the model can: `available`), the digits it observed,
    * how many the normalization in use was adapted on (0: the model's own), whether the last change was a
-   * drop (the speech lately mostly not digits), and the share of digits in the speech heard lately.
+   * drop (the speech lately mostly not digits), the share of digits in the speech heard lately, and
+   * whether the normalization in use was adapted in a Web Worker (off the page's thread).
    */
-  norm: { adapting: boolean; available: boolean; observed: number; adaptedOn: number; dropped: boolean; digitShare: number };
+  norm: { adapting: boolean; available: boolean; observed: number; adaptedOn: number; dropped: boolean; digitShare: number; inWorker: boolean };
   /** "My voice": the words heard while counting ([digit it should be, heard]), then the personal model's scores, or why it failed. */
   enrollment: { words: [number, number | null][]; state: 'idle' | 'counting' | 'fitting' | 'done' | 'failed'; voiceShift?: number; fit?: unknown; crossCheck?: unknown; error?: string };
   /** The personal model this browser keeps: whether there is one, and whether it is the page's model now. */
@@ -61,7 +62,7 @@ const probe: Probe = {
   micState: 'off',
   strings: [],
   voice: { adapting: false, factor: 1, utterances: 0 },
-  norm: { adapting: false, available: true, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1 },
+  norm: { adapting: false, available: true, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1, inWorker: false },
   enrollment: { words: [], state: 'idle' },
   personalModel: { stored: false, inUse: false },
 };
@@ -290,9 +291,26 @@ const pageRecognizer: ShiftableRecognizer = {
   },
   predictShifted: (input, factors) => exclusive((rec) => rec.predictShifted(input, factors)),
 };
-/** The loaded model, whichever it is, adapted and reset one run at a time with the recognitions. */
+/**
+ * The loaded model, whichever it is, adapted beside the recognitions (in a Web Worker, the page only
+ * swapping sessions; in line where no worker can run, whose runs onnxruntime-web interleaves with the
+ * recognitions' safely) and reset one run at a time with them.
+ */
 const pageNormalization: NormAdaptable<ClipInput> = {
-  adaptNormalization: (clips) => exclusive((rec) => rec.adaptNormalization(clips)),
+  adaptNormalization: async (clips) => {
+    await modelLoaded;
+    const rec = recognizer;
+    if (!rec) throw new ModelError('no model is loaded');
+    try {
+      const result = await rec.adaptNormalization(clips, { offThread: true });
+      adaptedInWorker = result.offThread;
+      return result;
+    } catch (err) {
+      // Another model was loaded meanwhile (the old one disposed under the adaptation): it starts unadapted.
+      if (rec !== recognizer) return { selfEnrolled: false, offThread: false };
+      throw err;
+    }
+  },
   resetNormalization: () => exclusive((rec) => rec.resetNormalization()),
 };
 const normAdapter = new NormAdapter(pageNormalization);
@@ -300,6 +318,8 @@ const forgetVoiceMs = (Number(params.get('forget-voice')) > 0 ? Number(params.ge
 let voice: VoiceObserver | null = null;
 /** What feeds `normAdapter` while the normalization adaptation is on. */
 let norm: NormObserver | null = null;
+/** Whether the normalization in use was adapted in a Web Worker (false: in line, or not adapted). */
+let adaptedInWorker = false;
 /** The normalization adapter's last adaptation or drop, since it was last reset. */
 let lastNormChange: NormAdaptEvent | null = null;
 /** The normalization adapter's work (told segments, reset), one step at a time: a reset never lands inside an adaptation. */
@@ -412,7 +432,8 @@ function showNorm(): void {
   const available = normAvailable();
   const adaptedOn = recognizer?.normalizationClips ?? 0;
   const dropped = lastNormChange?.dropped ?? false;
-  probe.norm = { adapting: !!a && available, available, observed: a?.observed ?? 0, adaptedOn, dropped, digitShare: a?.digitShare ?? 1 };
+  const inWorker = adaptedOn > 0 && adaptedInWorker;
+  probe.norm = { adapting: !!a && available, available, observed: a?.observed ?? 0, adaptedOn, dropped, digitShare: a?.digitShare ?? 1, inWorker };
   const box = $<HTMLInputElement>('set-adapt-norm');
   box.checked = settings.adaptNorm;
   box.disabled = !available;
@@ -424,7 +445,7 @@ function showNorm(): void {
     : !a
       ? "Off: the model's normalization is as trained."
       : adaptedOn > 0
-        ? `Normalization adapted on this voice's last ${adaptedOn} digits.`
+        ? `Normalization adapted on this voice's last ${adaptedOn} digits${inWorker ? ' (in a background worker)' : ''}.`
         : a.digitShare < a.minDigitShare
           ? `${dropped ? 'Adaptation dropped' : 'Not adapted'}: the speech heard lately was mostly not digits (${Math.round(a.digitShare * 100)}% digits); it adapts once digits are most of it.`
           : `Heard ${a.observed} digit${a.observed === 1 ? '' : 's'}; it adapts every ${a.every}.`;

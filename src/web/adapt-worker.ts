@@ -1,0 +1,41 @@
+/**
+ * The page's normalization adaptation worker (WebAdaptWorker): a WebRecognizer loaded from the page
+ * recognizer's model bytes, which adapts the model to the clips each request carries and sends back
+ * the adapted bytes. Started by WebAdaptWorker as a module worker, never imported.
+ */
+import type { AdaptReply } from '../model/adapt-client.js';
+import type { WebAdaptInit, WebAdaptReady, WebAdaptRequest } from './adapt-web-worker.js';
+import { ort, WebRecognizer } from './recognizer.js';
+
+/** The worker's global scope, as far as it is used here (the DOM typings the project compiles with have no worker scope). */
+const scope = self as unknown as { onmessage: ((e: MessageEvent) => void) | null; postMessage(message: unknown, transfer?: Transferable[]): void };
+let loaded: Promise<WebRecognizer> | null = null;
+// One request at a time, in order: the page asks for one adaptation at a time anyway.
+let queue: Promise<void> = Promise.resolve();
+
+scope.onmessage = (e: MessageEvent<WebAdaptInit | WebAdaptRequest>) => {
+  const message = e.data;
+  if ('init' in message) {
+    if (message.init.wasmPaths) ort.env.wasm.wasmPaths = message.init.wasmPaths;
+    loaded = WebRecognizer.load(message.init.model);
+    loaded.then(
+      () => scope.postMessage({ ready: true } satisfies WebAdaptReady),
+      (err: Error) => scope.postMessage({ ready: false, error: err?.message ?? String(err) } satisfies WebAdaptReady),
+    );
+  } else queue = queue.then(() => answer(message));
+};
+
+async function answer({ id, clips, shift, selfEnroll }: WebAdaptRequest): Promise<void> {
+  let reply: AdaptReply;
+  try {
+    if (!loaded) throw new Error('no recognizer to adapt: the worker was not given one');
+    const recognizer = await loaded;
+    recognizer.voiceShift = shift;
+    const { model, selfEnrolled } = await recognizer.adaptedModel(clips, { selfEnroll });
+    reply = { id, model, selfEnrolled };
+  } catch (err) {
+    const e = err as Error;
+    reply = { id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) } };
+  }
+  scope.postMessage(reply, 'model' in reply ? [reply.model.buffer] : []);
+}
