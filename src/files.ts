@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { fsReason } from './fs-reason.js';
 
 /**
  * The bytes of a regular file, read only after checking that it is one and no larger than
@@ -12,8 +13,7 @@ export async function readRegularFile(path: string, maxBytes: number, fail: (rea
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw fail(code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message, err);
+    throw fail(fsReason(err, { ENOENT: 'file not found', EISDIR: 'is a directory' }), err);
   }
   try {
     const st = await handle.stat();

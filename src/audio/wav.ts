@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { AudioInputError, WavFormatError } from '../errors.js';
+import { fsReason } from '../fs-reason.js';
 import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './pcm.js';
 
 /*
@@ -421,9 +422,7 @@ function openFile(path: string): { fd: number; size: number } {
     // Non-blocking: a named pipe with no writer would otherwise block here for ever (it is refused below).
     fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory, not a WAV file' : (err as Error).message;
-    throw new AudioInputError(`${path}: ${why}`, { cause: err });
+    throw new AudioInputError(`${path}: ${fsReason(err, { ENOENT: 'no such file', EISDIR: 'is a directory, not a WAV file' })}`, { cause: err });
   }
   const st = fs.fstatSync(fd);
   if (!st.isFile()) {

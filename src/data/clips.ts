@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DatasetError } from '../errors.js';
+import { fsReason } from '../fs-reason.js';
 
 /** One recording named the FSDD way: `{digit}_{speaker}_{take}.wav`. */
 export interface FsddClip {
@@ -28,9 +29,7 @@ export function listFsddClips(dir: string): FsddClip[] {
   try {
     names = fs.readdirSync(dir);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : (err as Error).message;
-    throw new DatasetError(`${dir}: ${why}`, { cause: err });
+    throw new DatasetError(`${dir}: ${fsReason(err, { ENOENT: 'does not exist', ENOTDIR: 'is not a directory' })}`, { cause: err });
   }
   const clips: FsddClip[] = [];
   for (const name of names) {

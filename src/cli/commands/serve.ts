@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ServeError } from '../../errors.js';
+import { fsReason } from '../../fs-reason.js';
 
 /** The installed package's root (holds web-dist/ and models/), whether run from dist/ or from src/ via tsx. */
 function packageRoot(): string {
@@ -62,8 +63,7 @@ function onnxFilesIn(dir: string, given: boolean): string[] {
     files = readdirSync(dir);
   } catch (err) {
     if (err instanceof ServeError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ServeError(`--models ${dir}: ${code === 'ENOENT' ? 'no such folder' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`, { cause: err });
+    throw new ServeError(`--models ${dir}: ${fsReason(err, { ENOENT: 'no such folder' })}`, { cause: err });
   }
   return files.filter((f) => f.endsWith('.onnx'));
 }
