@@ -133,7 +133,7 @@ describe('kiosk web app in headless Chromium', function () {
     assert.equal(final.strings.join(''), expected, `strings ${JSON.stringify(final.strings)}`);
     // Speaker adaptation is opt-in: without it the page never shifts a voice nor adapts the model.
     assert.deepEqual(final.voice, { adapting: false, factor: 1, utterances: 0 });
-    assert.deepEqual(final.norm, { adapting: false, available: true, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1, inWorker: false });
+    assert.deepEqual(final.norm, { adapting: false, available: true, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1, selfEnrolled: false, inWorker: false });
     assert.deepEqual(consoleErrors, []);
     metrics.continuous = {
       expected,
@@ -309,7 +309,7 @@ describe('kiosk web app in headless Chromium', function () {
     await browser.close();
   });
 
-  it('continuous mode with adaptnorm=1 adapts the normalization after 10 digits; another model or "Forget this voice" starts again; a model without targets cannot', async () => {
+  it('continuous mode with adaptnorm=1 adapts the normalization and refits the last layers after 10 digits, in a Web Worker; another model or "Forget this voice" starts again; a model without targets cannot', async () => {
     // The page's model, the same bytes under another name, and the same without normalization targets.
     const dir = join(ARTIFACTS, 'norm-models');
     mkdirSync(dir, { recursive: true });
@@ -320,8 +320,10 @@ describe('kiosk web app in headless Chromium', function () {
     delete bare.metadata[NORM_TARGETS_KEY];
     writeFileSync(join(dir, 'bare.onnx'), encodeModel(bare));
     const normSrv = await startServer({ root: servedRoot, modelsDir: dir, port: 0 });
-    // 12 digits; 6 s of silence, in which the test loads another model; 2 more digits.
-    const seq = [...Array(14).keys()].map((i) => clips[i % clips.length]);
+    // 12 digits, the first 10 every digit once (so the refit of the last layers runs); 6 s of silence, in which
+    // the test loads another model; 2 more digits.
+    const oneOfEach = [...Array(10).keys()].map((d) => clips.find((c) => c.digit === d)!);
+    const seq = [...oneOfEach, ...clips.filter((c) => !oneOfEach.includes(c)).slice(0, 4)];
     const first = makeMicWav(seq.slice(0, 12).map((c) => c.path), 'norm-1.wav', { lead: AUTO_LISTEN_LEAD, gap: 0.8, tail: 3 });
     const second = makeMicWav(seq.slice(12).map((c) => c.path), 'norm-2.wav', { lead: 3, gap: 0.8, tail: 1.5 });
     const wav = join(ARTIFACTS, 'mic', 'norm.wav');
@@ -358,14 +360,14 @@ describe('kiosk web app in headless Chromium', function () {
       await observedAtLeast(11);
       let p = await probe(page);
       const heard = () => JSON.stringify(p.results.map((r) => [r.digit, +r.confidence.toFixed(2)]));
-      assert.deepEqual({ ...p.norm, observed: undefined }, { adapting: true, available: true, observed: undefined, adaptedOn: 10, dropped: false, digitShare: 1, inWorker: true }, heard());
+      assert.deepEqual({ ...p.norm, observed: undefined }, { adapting: true, available: true, observed: undefined, adaptedOn: 10, dropped: false, digitShare: 1, selfEnrolled: true, inWorker: true }, heard());
       // One digit split, merged or misread is tolerated on a busy machine (see the run-together test).
       assert.ok(editDistance(digitsOf(p.results), spoken(seq.slice(0, 12))) <= 1, heard());
       assert.equal((await page.textContent('#norm'))?.trim(), 'norm · 10 digits');
       await page.click('#open-settings');
       await page.waitForSelector('#settings[open]');
       assert.equal(await page.isChecked('#set-adapt-norm'), true);
-      assert.match((await page.textContent('#norm-info')) ?? '', /Normalization adapted on this voice's last 10 digits \(in a background worker\)/);
+      assert.match((await page.textContent('#norm-info')) ?? '', /Normalization adapted on this voice's last 10 digits, its last layers refitted on them \(in a background worker\)/);
       await page.screenshot({ path: join(ARTIFACTS, 'kiosk-adapt-norm.png') });
 
       // Another model, in the pause: it starts unadapted, and so does the adapter.
@@ -391,7 +393,7 @@ describe('kiosk web app in headless Chromium', function () {
       assert.equal(await page.isDisabled('#set-adapt-norm'), true);
       assert.match((await page.textContent('#norm-info')) ?? '', /Not available: this model has no normalization targets/);
       p = await probe(page);
-      assert.deepEqual(p.norm, { adapting: false, available: false, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1, inWorker: false } satisfies Norm);
+      assert.deepEqual(p.norm, { adapting: false, available: false, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1, selfEnrolled: false, inWorker: false } satisfies Norm);
       assert.deepEqual(p.errors, []);
       assert.deepEqual(consoleErrors, []);
     } finally {

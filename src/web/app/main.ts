@@ -42,10 +42,11 @@ interface Probe {
   /**
    * Normalization adaptation: whether it is on (and the model can: `available`), the digits it observed,
    * how many the normalization in use was adapted on (0: the model's own), whether the last change was a
-   * drop (the speech lately mostly not digits), the share of digits in the speech heard lately, and
-   * whether the normalization in use was adapted in a Web Worker (off the page's thread).
+   * drop (the speech lately mostly not digits), the share of digits in the speech heard lately,
+   * whether the last layers were refitted too (once every digit was heard), and whether the
+   * normalization in use was adapted in a Web Worker (off the page's thread).
    */
-  norm: { adapting: boolean; available: boolean; observed: number; adaptedOn: number; dropped: boolean; digitShare: number; inWorker: boolean };
+  norm: { adapting: boolean; available: boolean; observed: number; adaptedOn: number; dropped: boolean; digitShare: number; selfEnrolled: boolean; inWorker: boolean };
   /** "My voice": the words heard while counting ([digit it should be, heard]), then the personal model's scores, or why it failed. */
   enrollment: { words: [number, number | null][]; state: 'idle' | 'counting' | 'fitting' | 'done' | 'failed'; voiceShift?: number; fit?: unknown; crossCheck?: unknown; error?: string };
   /** The personal model this browser keeps: whether there is one, and whether it is the page's model now. */
@@ -62,7 +63,7 @@ const probe: Probe = {
   micState: 'off',
   strings: [],
   voice: { adapting: false, factor: 1, utterances: 0 },
-  norm: { adapting: false, available: true, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1, inWorker: false },
+  norm: { adapting: false, available: true, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1, selfEnrolled: false, inWorker: false },
   enrollment: { words: [], state: 'idle' },
   personalModel: { stored: false, inUse: false },
 };
@@ -297,12 +298,12 @@ const pageRecognizer: ShiftableRecognizer = {
  * recognitions' safely) and reset one run at a time with them.
  */
 const pageNormalization: NormAdaptable<ClipInput> = {
-  adaptNormalization: async (clips) => {
+  adaptNormalization: async (clips, options) => {
     await modelLoaded;
     const rec = recognizer;
     if (!rec) throw new ModelError('no model is loaded');
     try {
-      const result = await rec.adaptNormalization(clips, { offThread: true });
+      const result = await rec.adaptNormalization(clips, { ...options, offThread: true });
       adaptedInWorker = result.offThread;
       return result;
     } catch (err) {
@@ -313,7 +314,8 @@ const pageNormalization: NormAdaptable<ClipInput> = {
   },
   resetNormalization: () => exclusive((rec) => rec.resetNormalization()),
 };
-const normAdapter = new NormAdapter(pageNormalization);
+// As `digits listen` adapts by default: the last layers refitted too, on the last 200 digits.
+const normAdapter = new NormAdapter(pageNormalization, { selfEnroll: true });
 const forgetVoiceMs = (Number(params.get('forget-voice')) > 0 ? Number(params.get('forget-voice')) : kiosk ? 120 : Infinity) * 1000;
 let voice: VoiceObserver | null = null;
 /** What feeds `normAdapter` while the normalization adaptation is on. */
@@ -433,7 +435,8 @@ function showNorm(): void {
   const adaptedOn = recognizer?.normalizationClips ?? 0;
   const dropped = lastNormChange?.dropped ?? false;
   const inWorker = adaptedOn > 0 && adaptedInWorker;
-  probe.norm = { adapting: !!a && available, available, observed: a?.observed ?? 0, adaptedOn, dropped, digitShare: a?.digitShare ?? 1, inWorker };
+  const selfEnrolled = adaptedOn > 0 && normAdapter.selfEnrolled;
+  probe.norm = { adapting: !!a && available, available, observed: a?.observed ?? 0, adaptedOn, dropped, digitShare: a?.digitShare ?? 1, selfEnrolled, inWorker };
   const box = $<HTMLInputElement>('set-adapt-norm');
   box.checked = settings.adaptNorm;
   box.disabled = !available;
@@ -445,7 +448,7 @@ function showNorm(): void {
     : !a
       ? "Off: the model's normalization is as trained."
       : adaptedOn > 0
-        ? `Normalization adapted on this voice's last ${adaptedOn} digits${inWorker ? ' (in a background worker)' : ''}.`
+        ? `Normalization adapted on this voice's last ${adaptedOn} digits${selfEnrolled ? ', its last layers refitted on them' : ''}${inWorker ? ' (in a background worker)' : ''}.`
         : a.digitShare < a.minDigitShare
           ? `${dropped ? 'Adaptation dropped' : 'Not adapted'}: the speech heard lately was mostly not digits (${Math.round(a.digitShare * 100)}% digits); it adapts once digits are most of it.`
           : `Heard ${a.observed} digit${a.observed === 1 ? '' : 's'}; it adapts every ${a.every}.`;
