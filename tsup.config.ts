@@ -10,6 +10,18 @@ const noFs = {
   },
 };
 
+/** The browser builds (dist/web/): ESM for bundlers, onnxruntime-web left as an import for the embedder's bundler to resolve (it copies its .wasm). */
+const browserBuild = {
+  outDir: 'dist/web',
+  format: ['esm' as const],
+  sourcemap: true,
+  platform: 'browser' as const,
+  target: 'es2022',
+  external: ['onnxruntime-web'],
+  removeNodeProtocol: false,
+  esbuildPlugins: [noFs],
+};
+
 export default defineConfig([
   {
     // The library and the CLI in one ESM build, so the code they share is one set of chunks, not two
@@ -35,16 +47,8 @@ export default defineConfig([
     // A folder of its own: its lazy chunks (the enrollment's ONNX graph code, with the full protobufjs)
     // stay apart from the Node build's, and a page loads them only when it enrolls a speaker.
     entry: { index: 'src/web/index.ts' },
-    outDir: 'dist/web',
-    format: ['esm'],
     dts: true,
-    sourcemap: true,
-    platform: 'browser',
-    target: 'es2022',
-    // onnxruntime-web stays an import: the embedder's bundler resolves it and copies its .wasm.
-    external: ['onnxruntime-web'],
-    removeNodeProtocol: false,
-    esbuildPlugins: [noFs],
+    ...browserBuild,
   },
   {
     // The normalization adaptation's Web Worker (WebAdaptWorker), beside the web entry where its
@@ -52,14 +56,7 @@ export default defineConfig([
     // (its lazy imports inlined), because bundlers build workers as classic scripts by default
     // (Vite's worker.format 'iife'), which cannot be split.
     entry: { 'adapt-worker': 'src/web/adapt-worker.ts' },
-    outDir: 'dist/web',
-    format: ['esm'],
     splitting: false,
-    sourcemap: true,
-    platform: 'browser',
-    target: 'es2022',
-    external: ['onnxruntime-web'],
-    removeNodeProtocol: false,
-    esbuildPlugins: [noFs],
+    ...browserBuild,
   },
 ]);

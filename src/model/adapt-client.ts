@@ -16,6 +16,17 @@ export type AdaptReply = ({ id: number } & AdaptedBytes) | { id: number; error: 
  */
 export const ADAPT_WORKER_IDLE_MS = 30_000;
 
+/** A worker's reply to adaptation `id`: what `adapt` gives, or the error it threw (its class name and message). */
+export async function answerAdaptation(id: number, adapt: () => Promise<AdaptedBytes>): Promise<AdaptReply> {
+  try {
+    const { model, selfEnrolled } = await adapt();
+    return { id, model, selfEnrolled };
+  } catch (err) {
+    const e = err as Error;
+    return { id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) } };
+  }
+}
+
 /** The error a worker threw, as the class it was thrown as (the library's own kinds; anything else a ModelError). */
 export function rebuildError(error: { name: string; message: string }, worker: string): SpokenDigitsError {
   const kinds: Record<string, new (message: string) => SpokenDigitsError> = { AudioInputError, BackendUnavailableError, EnrollmentError, FeatureConfigError, ModelError, WavFormatError };

@@ -3,7 +3,7 @@
  * bytes and settings, which adapts the model to the clips each request carries and sends back the
  * adapted bytes. Started by AdaptProcess, never imported.
  */
-import type { AdaptReply } from './adapt-client.js';
+import { answerAdaptation } from './adapt-client.js';
 import type { AdaptMessage, AdaptRequest, AdaptWorkerInit } from './adapt-process.js';
 import { DigitRecognizer } from './recognizer.js';
 
@@ -26,16 +26,11 @@ process.on('message', (message: AdaptMessage) => {
 });
 
 async function answer({ id, clips, shift, selfEnroll }: AdaptRequest): Promise<void> {
-  let reply: AdaptReply;
-  try {
+  const reply = await answerAdaptation(id, async () => {
     if (!loaded) throw new Error('no recognizer to adapt: the worker was not given one');
     const recognizer = await loaded;
     recognizer.voiceShift = shift;
-    const { model, selfEnrolled } = await recognizer.adaptedModel(clips, { selfEnroll });
-    reply = { id, model, selfEnrolled };
-  } catch (err) {
-    const e = err as Error;
-    reply = { id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) } };
-  }
+    return recognizer.adaptedModel(clips, { selfEnroll });
+  });
   if (process.connected) process.send!(reply);
 }

@@ -3,7 +3,7 @@
  * recognizer's model bytes, which adapts the model to the clips each request carries and sends back
  * the adapted bytes. Started by WebAdaptWorker as a module worker, never imported.
  */
-import type { AdaptReply } from '../model/adapt-client.js';
+import { answerAdaptation } from '../model/adapt-client.js';
 import type { WebAdaptInit, WebAdaptReady, WebAdaptRequest } from './adapt-web-worker.js';
 import { ort, WebRecognizer } from './recognizer.js';
 
@@ -26,16 +26,11 @@ scope.onmessage = (e: MessageEvent<WebAdaptInit | WebAdaptRequest>) => {
 };
 
 async function answer({ id, clips, shift, selfEnroll }: WebAdaptRequest): Promise<void> {
-  let reply: AdaptReply;
-  try {
+  const reply = await answerAdaptation(id, async () => {
     if (!loaded) throw new Error('no recognizer to adapt: the worker was not given one');
     const recognizer = await loaded;
     recognizer.voiceShift = shift;
-    const { model, selfEnrolled } = await recognizer.adaptedModel(clips, { selfEnroll });
-    reply = { id, model, selfEnrolled };
-  } catch (err) {
-    const e = err as Error;
-    reply = { id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) } };
-  }
+    return recognizer.adaptedModel(clips, { selfEnroll });
+  });
   scope.postMessage(reply, 'model' in reply ? [reply.model.buffer] : []);
 }
