@@ -100,13 +100,14 @@ describe('benchmarks: each script runs end to end on a tiny workload', function 
     assert.ok(json.wallLatencyMs.of >= 1, 'no digit event was timed');
   });
 
-  it('bench/web-adapt.ts: a listening page adapts once, in its Web Worker and then in line, and reports its thread', async function () {
+  it('bench/web-adapt.ts: a listening page adapts, in its Web Worker and then in line, and reports its thread', async function () {
     if (!fs.existsSync('/usr/bin/chromium')) throw new Error('/usr/bin/chromium is missing: apt-get install chromium (listed in .ci/run)');
-    const { json } = await bench(['bench/web-adapt.ts', '--digits', '10', '--gap', '0.3', '--norm-only', '--json']);
+    // 12 digits: the adaptation after the 10th happens with one or two of them missed.
+    const { json } = await bench(['bench/web-adapt.ts', '--digits', '12', '--gap', '0.3', '--norm-only', '--json']);
     for (const mode of ['worker', 'inLine'] as const) {
       const r = json[mode];
       assert.deepEqual(r.errors, [], mode);
-      assert.ok(r.heard >= 9, `${mode}: ${r.heard} of 10 digits heard`);
+      assert.ok(r.heard >= 10, `${mode}: ${r.heard} of 12 digits heard`);
       assert.equal(r.adaptations, 1, `${mode}: adaptations`);
       assert.equal(r.offThread, mode === 'worker' ? 1 : 0, `${mode}: adapted off the thread`);
       finite(r.totalBlockingMs, `${mode} total blocking time`);

@@ -16,6 +16,13 @@ export type AdaptReply = ({ id: number } & AdaptedBytes) | { id: number; error: 
  */
 export const ADAPT_WORKER_IDLE_MS = 30_000;
 
+/**
+ * How long an adaptation may wait on its worker before the worker counts as hung: it is ended and
+ * what waits on it fails with a ModelError (the next adaptation starts another). Far above the
+ * 0.2-3 s an adaptation of 200 clips takes here, for slow devices.
+ */
+export const ADAPT_REQUEST_TIMEOUT_MS = 120_000;
+
 /** A worker's reply to adaptation `id`: what `adapt` gives, or the error it threw (its class name and message). */
 export async function answerAdaptation(id: number, adapt: () => Promise<AdaptedBytes>): Promise<AdaptReply> {
   try {
@@ -45,9 +52,12 @@ export abstract class AdaptClient<Request> {
   protected closed = false;
   private nextId = 0;
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly pending = new Map<number, { resolve: (r: AdaptedBytes) => void; reject: (e: unknown) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: AdaptedBytes) => void; reject: (e: unknown) => void; timer: ReturnType<typeof setTimeout> }>();
 
-  constructor(protected readonly idleMs: number) {}
+  constructor(
+    protected readonly idleMs: number,
+    private readonly timeoutMs = ADAPT_REQUEST_TIMEOUT_MS,
+  ) {}
 
   /** Sends one request to the worker, starting one if none runs; throws when it cannot be sent. */
   protected abstract post(request: Request & { id: number }): void;
@@ -64,7 +74,10 @@ export abstract class AdaptClient<Request> {
     this.stopIdleTimer();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      // A worker that neither answers nor dies (a hung run, a script that ignores the request).
+      const timer = setTimeout(() => void this.hung(), this.timeoutMs);
+      (timer as { unref?: () => void }).unref?.();
+      this.pending.set(id, { resolve, reject, timer });
       this.waiting(true);
       try {
         this.post({ ...request, id });
@@ -86,6 +99,7 @@ export abstract class AdaptClient<Request> {
   protected settle(reply: AdaptReply, worker: string): void {
     const waiting = this.pending.get(reply.id);
     if (!waiting) return;
+    clearTimeout(waiting.timer);
     this.pending.delete(reply.id);
     this.idleIfDone();
     if ('error' in reply) waiting.reject(rebuildError(reply.error, worker));
@@ -96,6 +110,7 @@ export abstract class AdaptClient<Request> {
   protected fail(id: number, err: SpokenDigitsError): void {
     const waiting = this.pending.get(id);
     if (!waiting) return;
+    clearTimeout(waiting.timer);
     this.pending.delete(id);
     this.idleIfDone();
     waiting.reject(err);
@@ -103,9 +118,18 @@ export abstract class AdaptClient<Request> {
 
   /** Every adaptation waiting on the worker fails with `err` (it died, or the client closed). */
   protected failAll(err: unknown): void {
-    for (const { reject } of this.pending.values()) reject(err);
+    for (const { reject, timer } of this.pending.values()) {
+      clearTimeout(timer);
+      reject(err);
+    }
     this.pending.clear();
     this.idleIfDone();
+  }
+
+  /** An adaptation waited timeoutMs: the worker is ended, and everything waiting on it fails. */
+  private async hung(): Promise<void> {
+    this.failAll(new ModelError(`the normalization adaptation worker did not answer within ${this.timeoutMs / 1000} s; it was ended`));
+    await this.end();
   }
 
   protected stopIdleTimer(): void {

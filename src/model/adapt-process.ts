@@ -64,14 +64,15 @@ export class AdaptProcess extends AdaptClient<Omit<AdaptRequest, 'id'>> {
     private readonly script: string,
     private readonly init: AdaptWorkerInit['init'],
     idleMs: number,
+    timeoutMs?: number,
   ) {
-    super(idleMs);
+    super(idleMs, timeoutMs);
   }
 
   /** A worker for this recognizer's settings, or null where no worker script is found (the caller adapts in line). */
-  static start(init: AdaptWorkerInit['init'], idleMs = ADAPT_WORKER_IDLE_MS): AdaptProcess | null {
+  static start(init: AdaptWorkerInit['init'], idleMs = ADAPT_WORKER_IDLE_MS, timeoutMs?: number): AdaptProcess | null {
     const script = workerScript();
-    return script ? new AdaptProcess(script, init, idleMs) : null;
+    return script ? new AdaptProcess(script, init, idleMs, timeoutMs) : null;
   }
 
   /** The worker's pid while one runs (it starts at the first adaptation and ends when idle or closed). */

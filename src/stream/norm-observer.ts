@@ -40,6 +40,12 @@ export class NormObserver {
   private running: Promise<void> | null = null;
   /** Run adaptations beside the decoding (a listener sets it for audio that comes at its own pace). */
   background = false;
+  /**
+   * Adapt in a worker (NormAdaptOptions.offThread) also when the decoding waits for it: the same
+   * adapted model, with the thread free meanwhile (a page's audio pushed as a file). Default (null):
+   * in a worker only in the background.
+   */
+  offThread: boolean | null = null;
 
   constructor(
     readonly adapter: Pick<NormAdapter<{ samples: Float32Array; sampleRate: number }>, 'observe' | 'adapt' | 'observed' | 'kept' | 'heard' | 'dropDue' | 'drop' | 'digitShare' | 'selfEnrolled' | 'offThread'>,
@@ -68,7 +74,7 @@ export class NormObserver {
       this.adapter.heard(digit);
       // Due while one runs beside the decoding: it starts with a later digit, the clips kept meanwhile included.
       if (piece && this.adapter.observe(piece) && !this.running) {
-        const adapt = this.adapt(this.background);
+        const adapt = this.adapt(this.offThread ?? this.background);
         if (this.background) {
           this.running = adapt.catch(this.onError).finally(() => (this.running = null));
         } else await adapt;

@@ -1,4 +1,4 @@
-import { ADAPT_WORKER_IDLE_MS, AdaptClient, type AdaptedBytes, type AdaptReply } from '../model/adapt-client.js';
+import { ADAPT_REQUEST_TIMEOUT_MS, ADAPT_WORKER_IDLE_MS, AdaptClient, type AdaptedBytes, type AdaptReply } from '../model/adapt-client.js';
 import { ModelError } from '../errors.js';
 import type { ClipInput } from './recognizer.js';
 
@@ -8,6 +8,8 @@ export interface WebAdaptInit {
     model: Uint8Array;
     /** The page's `ort.env.wasm.wasmPaths`, made absolute (unset: ORT finds its .wasm beside its own module). */
     wasmPaths?: string | Record<string, string>;
+    /** The page's `ort.env.wasm.wasmBinary`, when it gave ORT its .wasm as bytes. */
+    wasmBinary?: ArrayBufferLike | Uint8Array;
   };
 }
 
@@ -25,6 +27,9 @@ export type WebAdaptReady = { ready: true } | { ready: false; error: string };
 /** The worker could not start here (its script not served, a CSP, ORT's .wasm not found in it): adapt in line instead. */
 export class AdaptWorkerUnavailable extends Error {}
 
+/** How long a new worker may take to load its recognizer (onnxruntime-web, the DSP core, the model) before it counts as unable to start. */
+export const ADAPT_WORKER_START_TIMEOUT_MS = 30_000;
+
 /**
  * A Web Worker that adapts a page recognizer's model to a speaker (WebRecognizer.adaptedModel on a
  * recognizer of its own, loaded from the same model bytes), so that the 0.2-2 s of feature
@@ -33,9 +38,10 @@ export class AdaptWorkerUnavailable extends Error {}
  * without work, and `close()` ends it at once.
  *
  * A worker that cannot start (its script missing, a CSP without worker-src 'self', onnxruntime-web
- * failing inside it) makes the adaptations waiting on it fail with AdaptWorkerUnavailable and is not
- * tried again: the recognizer adapts in line, as before. One that dies after it started fails what
- * waits on it with a ModelError, and the next adaptation starts another.
+ * failing inside it, no word from it within `startTimeoutMs`) makes the adaptations waiting on it
+ * fail with AdaptWorkerUnavailable and is not tried again: the recognizer adapts in line, as before.
+ * One that dies after it started, or does not answer within AdaptClient's timeout, fails what waits
+ * on it with a ModelError, and the next adaptation starts another.
  */
 export class WebAdaptWorker extends AdaptClient<Omit<WebAdaptRequest, 'id'>> {
   private worker: Worker | null = null;
@@ -46,8 +52,10 @@ export class WebAdaptWorker extends AdaptClient<Omit<WebAdaptRequest, 'id'>> {
     private readonly init: WebAdaptInit['init'],
     private readonly create: () => Worker,
     idleMs = ADAPT_WORKER_IDLE_MS,
+    timeoutMs = ADAPT_REQUEST_TIMEOUT_MS,
+    private readonly startTimeoutMs = ADAPT_WORKER_START_TIMEOUT_MS,
   ) {
-    super(idleMs);
+    super(idleMs, timeoutMs);
   }
 
   /** The model adapted to the clips heard at `shift`, computed by the worker. */
@@ -66,8 +74,10 @@ export class WebAdaptWorker extends AdaptClient<Omit<WebAdaptRequest, 'id'>> {
   }
 
   protected post(request: WebAdaptRequest): void {
-    // The clips are copied (structured clone): the caller keeps its own.
-    this.start().postMessage(request);
+    // The clips are copied (structured clone): the caller keeps its own. A view into a larger buffer
+    // is cut out first, or the whole buffer would be copied with it.
+    const clips = request.clips.map((c) => (c.samples.byteLength === c.samples.buffer.byteLength ? c : { ...c, samples: c.samples.slice() }));
+    this.start().postMessage({ ...request, clips });
   }
 
   protected async end(): Promise<void> {
@@ -86,7 +96,9 @@ export class WebAdaptWorker extends AdaptClient<Omit<WebAdaptRequest, 'id'>> {
       throw new AdaptWorkerUnavailable(this.unavailable);
     }
     let ready = false;
+    const startTimer = setTimeout(() => gone(`no word from it within ${this.startTimeoutMs / 1000} s`), this.startTimeoutMs);
     const gone = (why: string) => {
+      clearTimeout(startTimer);
       if (this.worker !== worker) return;
       this.worker = null;
       worker.terminate();
@@ -96,22 +108,30 @@ export class WebAdaptWorker extends AdaptClient<Omit<WebAdaptRequest, 'id'>> {
         this.failAll(new AdaptWorkerUnavailable(this.unavailable));
       }
     };
-    worker.onmessage = (e: MessageEvent<WebAdaptReady | AdaptReply>) => {
-      const data = e.data;
-      if ('ready' in data) {
+    this.worker = worker;
+    worker.onmessage = (e: MessageEvent<unknown>) => {
+      const data = e.data as WebAdaptReady | AdaptReply | null;
+      if (typeof data !== 'object' || data === null) gone('it sent something that is not an adaptation worker\'s message');
+      else if ('ready' in data) {
+        clearTimeout(startTimer);
         if (data.ready) ready = true;
         else gone(data.error);
-      } else this.settle(data, 'worker');
+      } else if (ready) this.settle(data, 'worker');
+      else gone('it answered before it was ready');
     };
-    worker.onerror = (e: ErrorEvent) => {
+    worker.onerror = (e: Event) => {
       // Handled here: not also an uncaught error of the page.
       e.preventDefault();
-      gone(e.message || 'its script could not be loaded or run');
+      gone((e as ErrorEvent).message || 'its script could not be loaded or run');
     };
     worker.onmessageerror = () => gone('a message from it could not be read');
-    // The model bytes are copied to the worker: the recognizer keeps its own.
-    worker.postMessage({ init: this.init } satisfies WebAdaptInit);
-    this.worker = worker;
+    try {
+      // The model bytes are copied to the worker: the recognizer keeps its own.
+      worker.postMessage({ init: this.init } satisfies WebAdaptInit);
+    } catch (err) {
+      gone(`its settings could not be sent: ${(err as Error)?.message ?? err}`);
+      throw new AdaptWorkerUnavailable(this.unavailable!);
+    }
     return worker;
   }
 }

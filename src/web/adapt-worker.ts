@@ -3,7 +3,7 @@
  * recognizer's model bytes, which adapts the model to the clips each request carries and sends back
  * the adapted bytes. Started by WebAdaptWorker as a module worker, never imported.
  */
-import { answerAdaptation } from '../model/adapt-client.js';
+import { type AdaptReply, answerAdaptation } from '../model/adapt-client.js';
 import type { WebAdaptInit, WebAdaptReady, WebAdaptRequest } from './adapt-web-worker.js';
 import { ort, WebRecognizer } from './recognizer.js';
 
@@ -17,12 +17,13 @@ scope.onmessage = (e: MessageEvent<WebAdaptInit | WebAdaptRequest>) => {
   const message = e.data;
   if ('init' in message) {
     if (message.init.wasmPaths) ort.env.wasm.wasmPaths = message.init.wasmPaths;
+    if (message.init.wasmBinary) ort.env.wasm.wasmBinary = message.init.wasmBinary;
     loaded = WebRecognizer.load(message.init.model);
     loaded.then(
       () => scope.postMessage({ ready: true } satisfies WebAdaptReady),
       (err: Error) => scope.postMessage({ ready: false, error: err?.message ?? String(err) } satisfies WebAdaptReady),
     );
-  } else queue = queue.then(() => answer(message));
+  } else queue = queue.then(() => answer(message)).catch(() => undefined);
 };
 
 async function answer({ id, clips, shift, selfEnroll }: WebAdaptRequest): Promise<void> {
@@ -32,5 +33,14 @@ async function answer({ id, clips, shift, selfEnroll }: WebAdaptRequest): Promis
     recognizer.voiceShift = shift;
     return recognizer.adaptedModel(clips, { selfEnroll });
   });
-  scope.postMessage(reply, 'model' in reply ? [reply.model.buffer] : []);
+  try {
+    if ('error' in reply) scope.postMessage(reply);
+    else {
+      // The adapted bytes are moved, not copied (a view of a larger buffer is cut out first).
+      const model = reply.model.byteLength === reply.model.buffer.byteLength ? reply.model : reply.model.slice();
+      scope.postMessage({ ...reply, model }, [model.buffer]);
+    }
+  } catch (err) {
+    scope.postMessage({ id, error: { name: 'ModelError', message: `the adapted model could not be sent back: ${(err as Error)?.message ?? err}` } } satisfies AdaptReply);
+  }
 }

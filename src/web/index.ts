@@ -4,7 +4,7 @@
  * page; nothing is sent anywhere. Bring a model file (the package's `models/default.int8.onnx`,
  * served with your page) and either a microphone or your own audio.
  */
-export { WebRecognizer, featureBackend, streamCore, ort, type ClipInput, type Recognition, type PieceRecognition } from './recognizer.js';
+export { WebRecognizer, featureBackend, streamCore, ort, type ClipInput, type Recognition, type PieceRecognition, type WebRecognizerOptions } from './recognizer.js';
 export { WebListener, type WebListenerEvent, type WebListenerEvents, type WebListenerOptions, type OverflowEvent, type MicrophoneEvent } from './listener.js';
 export { Microphone, type MicrophoneOptions, type MicState } from './microphone.js';
 export { CAPTURE_PROCESSOR, CAPTURE_WORKLET_SOURCE } from './capture-worklet.js';

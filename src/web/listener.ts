@@ -51,10 +51,11 @@ export interface WebListenerOptions extends DecoderOptions {
    */
   adaptNorm?: boolean | NormAdapterOptions | NormAdapter<ClipInput>;
   /**
-   * Run each normalization adaptation beside the decoding, in a Web Worker (WebRecognizer's
-   * `offThread`): the page stays responsive and the stream goes on with the model it has until the
-   * adapted one is ready. Default: for live audio (the microphone, `push(..., { live: true })`);
-   * audio pushed as a file waits for it, so the same input gives the same events every time.
+   * Run each normalization adaptation beside the decoding: the stream goes on with the model it has
+   * until the adapted one is ready. Default: for live audio (the microphone, `push(..., { live: true
+   * })`); audio pushed as a file waits for it, so the same input gives the same events every time.
+   * Either way the adaptation runs in a Web Worker where one can start (WebRecognizer's
+   * `offThread`), so the page stays responsive.
    */
   adaptInBackground?: boolean;
   /**
@@ -130,6 +131,9 @@ export class WebListener {
     this.classifier = batchClassifier((pieces) => recognizer.recognizePieces(pieces, threshold), () => threshold, () => recognizer.info.speechTrim ?? null);
     this.voice = adapter && new VoiceObserver(adapter, (e) => this.emit('voiceshift', e));
     this.norm = normAdapter && new NormObserver(normAdapter, (e) => this.emit('normadapt', e), (err) => this.fail(err));
+    // In a Web Worker wherever one can run, also when the decoding waits for it (the same adapted
+    // model; the page's thread stays free).
+    if (this.norm) this.norm.offThread = true;
     // The adapter's voice from the start (it may come from an earlier WebListener, or the recognizer may have served another user).
     adapter?.apply();
   }

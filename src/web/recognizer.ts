@@ -61,17 +61,34 @@ export interface WebRecognizerOptions {
   adaptWorker?: (() => Worker) | false;
 }
 
+/**
+ * Whether this is a browser page or worker, which can start the package's Web Worker. Not Node, even
+ * where a library (onnxruntime-web, loaded there) has put a `Worker` of its own on the global object.
+ */
+function webWorkers(): boolean {
+  const g = globalThis as { Worker?: unknown; window?: unknown; WorkerGlobalScope?: unknown };
+  return typeof g.Worker === 'function' && (g.window !== undefined || g.WorkerGlobalScope !== undefined);
+}
+
 /** The package's adaptation worker, beside this module (bundlers that follow `new URL(..., import.meta.url)` copy it). */
 const defaultAdaptWorker = () => new Worker(new URL('./adapt-worker.js', import.meta.url), { type: 'module' });
 
-/** The page's ORT .wasm location for a worker, whose own URL is elsewhere: made absolute (undefined: ORT looks beside its module). */
-function absoluteWasmPaths(): string | Record<string, string> | undefined {
-  const paths = ort.env.wasm.wasmPaths;
-  const base = typeof location !== 'undefined' ? location.href : undefined;
-  const absolute = (p: string) => (base ? new URL(p, base).href : p);
-  if (typeof paths === 'string') return absolute(paths);
-  if (paths && typeof paths === 'object') return Object.fromEntries(Object.entries(paths).filter(([, v]) => typeof v === 'string').map(([k, v]) => [k, absolute(v as string)]));
-  return undefined;
+/**
+ * Where the page told ORT its .wasm is, for a worker whose own URL is elsewhere: `wasmPaths` made
+ * absolute against the page's base URL (strings and URLs alike), and `wasmBinary` as given. Unset:
+ * ORT looks beside its own module, in the worker too.
+ */
+function workerOrtSettings(): { wasmPaths?: string | Record<string, string>; wasmBinary?: ArrayBufferLike | Uint8Array } {
+  const { wasmPaths: paths, wasmBinary } = ort.env.wasm;
+  const base = typeof document !== 'undefined' ? document.baseURI : typeof location !== 'undefined' ? location.href : undefined;
+  const absolute = (p: string | URL) => (base ? new URL(p, base).href : String(p));
+  const out: ReturnType<typeof workerOrtSettings> = {};
+  if (typeof paths === 'string' || paths instanceof URL) out.wasmPaths = absolute(paths);
+  else if (paths && typeof paths === 'object') {
+    out.wasmPaths = Object.fromEntries(Object.entries(paths as Record<string, unknown>).filter(([, v]) => typeof v === 'string' || v instanceof URL).map(([k, v]) => [k, absolute(v as string | URL)]));
+  }
+  if (wasmBinary) out.wasmBinary = wasmBinary as ArrayBufferLike | Uint8Array;
+  return out;
 }
 
 /** A recognition of a stream piece, with the labels the stream decoder's checks read. */
@@ -319,6 +336,7 @@ export class WebRecognizer {
    * `selfEnrolled`: the last layers were refitted too; `offThread`: a Web Worker computed it.
    */
   async adaptedModel(clips: readonly ClipInput[], options: NormAdaptOptions = {}): Promise<{ model: Uint8Array; selfEnrolled: boolean; offThread: boolean }> {
+    if (this.disposed) throw new ModelError('the recognizer was disposed; load a new one to adapt');
     if (clips.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${clips.length}`);
     const worker = options.offThread ? this.adaptWorker() : null;
     if (worker) {
@@ -333,7 +351,10 @@ export class WebRecognizer {
 
   /** Why adaptations asked to run off the thread run in line in this page (null: they run in a worker, or have not been tried). */
   get adaptWorkerUnavailable(): string | null {
-    return typeof Worker !== 'function' ? 'this environment has no Web Worker' : this.adaptOptions.adaptWorker === false ? 'adaptWorker: false' : (this.worker?.unavailable ?? null);
+    const given = this.adaptOptions.adaptWorker;
+    if (given === false) return 'adaptWorker: false';
+    if (!given && !webWorkers()) return 'this environment has no Web Worker';
+    return this.worker?.unavailable ?? null;
   }
 
   private async adaptInLine(clips: readonly ClipInput[], selfEnroll: boolean): Promise<{ model: Uint8Array; selfEnrolled: boolean }> {
@@ -360,9 +381,8 @@ export class WebRecognizer {
   /** The Web Worker that adapts off the page's thread (made at the first offThread adaptation), or null where there can be none. */
   private adaptWorker(): WebAdaptWorker | null {
     if (this.worker !== undefined) return this.worker;
-    const create = this.adaptOptions.adaptWorker ?? defaultAdaptWorker;
-    if (typeof Worker !== 'function' || create === false) return (this.worker = null);
-    return (this.worker = new WebAdaptWorker({ model: this.model, wasmPaths: absoluteWasmPaths() }, create));
+    const create = this.adaptOptions.adaptWorker ?? (webWorkers() ? defaultAdaptWorker : false);
+    return (this.worker = create === false ? null : new WebAdaptWorker({ model: this.model, ...workerOrtSettings() }, create));
   }
 
   /** Back to the model as loaded. */
@@ -372,10 +392,20 @@ export class WebRecognizer {
     this.adaptedOn = 0;
   }
 
-  /** A session of `bytes`, run once on silence, becomes the one in use; the old one is released when its runs end. */
+  /**
+   * A session of `bytes`, run once on silence, becomes the one in use; the old one is released when
+   * its runs end. Disposed meanwhile (an adaptation's result arriving after the page moved on): the
+   * new session is released, never installed.
+   */
   private async useModel(bytes: Uint8Array): Promise<void> {
     const next = await ort.InferenceSession.create(bytes, this.sessionOptions);
-    await this.runModel([this.features(new Float32Array(this.sampleRate / 2), 1)], [MODEL_OUTPUT_NAME], next);
+    try {
+      if (!this.disposed) await this.runModel([this.features(new Float32Array(this.sampleRate / 2), 1)], [MODEL_OUTPUT_NAME], next);
+      if (this.disposed) throw new ModelError('the recognizer was disposed during a normalization adaptation');
+    } catch (err) {
+      await next.release().catch(() => undefined);
+      throw err;
+    }
     await this.sessions.replace(next);
   }
 
@@ -422,8 +452,10 @@ export class WebRecognizer {
   }
 
   async dispose(): Promise<void> {
+    if (this.disposed) return;
     this.disposed = true;
     await this.worker?.close();
+    this.worker = null;
     this.extractor.dispose();
     this.melExtractor?.dispose();
     await this.sessions.current.release();

@@ -151,7 +151,28 @@ window.adaptInWorker = async (names) => {
   const missing = await WebRecognizer.load('/models/default.int8.onnx', { adaptWorker: () => new Worker('/no-such-worker.js', { type: 'module' }) });
   out.fallback = { ...(await missing.adaptNormalization(clips.slice(0, 5), { offThread: true })), why: missing.adaptWorkerUnavailable };
   out.again = await missing.adaptNormalization(clips.slice(0, 5), { offThread: true });
-  await Promise.all([inWorker, inLine, missing].map((r) => r.dispose()));
+  // A worker that starts and then throws on every request (a crash after it was ready): each
+  // adaptation fails with a ModelError, none hangs, and the next starts another worker.
+  let started = 0;
+  const crashing = await WebRecognizer.load('/models/default.int8.onnx', {
+    adaptWorker: () => {
+      started++;
+      const src = "onmessage = (e) => { if ('init' in e.data) postMessage({ ready: true }); else throw new Error('boom'); };";
+      return new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })), { type: 'module' });
+    },
+  });
+  out.crash = [];
+  for (let i = 0; i < 2; i++) out.crash.push(await crashing.adaptNormalization(clips.slice(0, 5), { offThread: true }).then(() => 'adapted', error));
+  out.crashStarted = started;
+  out.crashWhy = crashing.adaptWorkerUnavailable;
+  // Disposed while its worker adapts: the adaptation fails saying so, and no adaptation starts after.
+  const disposed = await WebRecognizer.load('/models/default.int8.onnx');
+  const pending = disposed.adaptNormalization(clips, { offThread: true, selfEnroll: true }).then(() => 'adapted', error);
+  await new Promise((r) => setTimeout(r, 300));
+  await disposed.dispose();
+  out.disposedDuring = await pending;
+  out.disposedAfter = await disposed.adaptNormalization(clips.slice(0, 5), { offThread: true }).then(() => 'adapted', error);
+  await Promise.all([inWorker, inLine, missing, crashing].map((r) => r.dispose()));
   return out;
 };
 window.ready = true;
@@ -260,12 +281,24 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
     assert.deepEqual(strict.errors, []);
   });
 
-  it('adapts the normalization in a Web Worker: the same model as in line, without freezing the page; a worker that cannot start falls back to in line', async () => {
+  it('adapts the normalization in a Web Worker: the same model as in line, without freezing the page; a worker that cannot start falls back to in line, one that crashes fails its adaptation, dispose() ends it', async () => {
     const names = Array.from({ length: 50 }, (_, i) => `${i % 10}_jackson_${Math.floor(i / 10)}.wav`);
     for (const name of names) files.set(`/clips/${name}`, readFileSync(join(fsdd!, name)));
     const { page, errors } = await open();
     type Adapted = { selfEnrolled: boolean; offThread: boolean; stallMs: number };
-    type Out = { norm: { worker: Adapted; line: Adapted; same: boolean }; selfEnroll: { worker: Adapted; line: Adapted; same: boolean }; lineWhy: string; fallback: { selfEnrolled: boolean; offThread: boolean; why: string }; again: { offThread: boolean } };
+    type Failure = { code?: string; message?: string };
+    type Out = {
+      norm: { worker: Adapted; line: Adapted; same: boolean };
+      selfEnroll: { worker: Adapted; line: Adapted; same: boolean };
+      lineWhy: string;
+      fallback: { selfEnrolled: boolean; offThread: boolean; why: string };
+      again: { offThread: boolean };
+      crash: Failure[];
+      crashStarted: number;
+      crashWhy: string | null;
+      disposedDuring: Failure;
+      disposedAfter: Failure;
+    };
     const r = await page.evaluate((n) => (window as unknown as { adaptInWorker(n: string[]): Promise<Out> }).adaptInWorker(n), names);
     console.log(`      page stalls: normalization ${r.norm.worker.stallMs.toFixed(0)} ms in the worker, ${r.norm.line.stallMs.toFixed(0)} ms in line; self-enrolling ${r.selfEnroll.worker.stallMs.toFixed(0)} / ${r.selfEnroll.line.stallMs.toFixed(0)} ms`);
     assert.deepEqual(errors, []);
@@ -285,6 +318,12 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
     assert.equal(r.fallback.offThread, false);
     assert.match(r.fallback.why, /adaptation worker did not start/);
     assert.equal(r.again.offThread, false);
+    for (const e of r.crash) assert.match(String((e as { message?: string }).message), /adaptation worker failed/, JSON.stringify(r.crash));
+    assert.equal(r.crashStarted, 2);
+    assert.equal(r.crashWhy, null);
+    assert.match(String(r.disposedDuring.message), /disposed during a normalization adaptation/);
+    assert.equal(r.disposedDuring.code, 'ERR_MODEL');
+    assert.match(String(r.disposedAfter.message), /disposed/);
   });
 
   it('a page whose CSP forbids blob: scripts gets a typed error that names workletUrl, not a hang', async () => {
