@@ -18,10 +18,12 @@ export const ADAPT_WORKER_IDLE_MS = 30_000;
 
 /**
  * How long an adaptation may wait on its worker before the worker counts as hung: it is ended and
- * what waits on it fails with a ModelError (the next adaptation starts another). Far above the
- * 0.2-3 s an adaptation of 200 clips takes here, for slow devices.
+ * what waits on it fails with a ModelError (the next adaptation starts another). This much, plus
+ * ADAPT_TIMEOUT_PER_CLIP_MS for each clip: 220 s for 200 clips, where an adaptation takes 0.2-3.5 s
+ * here (a worker's start-up included), so only a worker that is stuck reaches it.
  */
 export const ADAPT_REQUEST_TIMEOUT_MS = 120_000;
+export const ADAPT_TIMEOUT_PER_CLIP_MS = 500;
 
 /** A worker's reply to adaptation `id`: what `adapt` gives, or the error it threw (its class name and message). */
 export async function answerAdaptation(id: number, adapt: () => Promise<AdaptedBytes>): Promise<AdaptReply> {
@@ -68,14 +70,15 @@ export abstract class AdaptClient<Request> {
   /** Called with true when requests wait on the worker, false when none does (Node: whether it keeps the process alive). */
   protected waiting(_busy: boolean): void {}
 
-  /** One adaptation, answered by the worker (or failed, see the class). */
-  protected ask(request: Request): Promise<AdaptedBytes> {
+  /** One adaptation of `clips` clips, answered by the worker (or failed, see the class). */
+  protected ask(request: Request, clips: number): Promise<AdaptedBytes> {
     if (this.closed) return Promise.reject(new ModelError('the recognizer was disposed; load a new one to adapt'));
     this.stopIdleTimer();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       // A worker that neither answers nor dies (a hung run, a script that ignores the request).
-      const timer = setTimeout(() => void this.hung(), this.timeoutMs);
+      const limitMs = this.timeoutMs + clips * ADAPT_TIMEOUT_PER_CLIP_MS;
+      const timer = setTimeout(() => void this.hung(limitMs), limitMs);
       (timer as { unref?: () => void }).unref?.();
       this.pending.set(id, { resolve, reject, timer });
       this.waiting(true);
@@ -126,9 +129,9 @@ export abstract class AdaptClient<Request> {
     this.idleIfDone();
   }
 
-  /** An adaptation waited timeoutMs: the worker is ended, and everything waiting on it fails. */
-  private async hung(): Promise<void> {
-    this.failAll(new ModelError(`the normalization adaptation worker did not answer within ${this.timeoutMs / 1000} s; it was ended`));
+  /** An adaptation waited its time limit: the worker is ended, and everything waiting on it fails. */
+  private async hung(limitMs: number): Promise<void> {
+    this.failAll(new ModelError(`the normalization adaptation worker did not answer within ${limitMs / 1000} s; it was ended`));
     await this.end();
   }
 

@@ -82,7 +82,7 @@ export class AdaptProcess extends AdaptClient<Omit<AdaptRequest, 'id'>> {
 
   /** The model adapted to the clips heard at `shift` (DigitRecognizer.adaptedModel), computed by the worker. */
   adapt(clips: readonly AudioInput[], shift: number, selfEnroll: boolean): Promise<AdaptedBytes> {
-    return this.ask({ clips, shift, selfEnroll });
+    return this.ask({ clips, shift, selfEnroll }, clips.length);
   }
 
   protected get running(): boolean {

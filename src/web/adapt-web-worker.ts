@@ -6,6 +6,8 @@ import type { ClipInput } from './recognizer.js';
 export interface WebAdaptInit {
   init: {
     model: Uint8Array;
+    /** What the page calls the model (its URL), for the worker's errors and a self-enrolled model's metadata. */
+    name: string;
     /** The page's `ort.env.wasm.wasmPaths`, made absolute (unset: ORT finds its .wasm beside its own module). */
     wasmPaths?: string | Record<string, string>;
     /** The page's `ort.env.wasm.wasmBinary`, when it gave ORT its .wasm as bytes. */
@@ -23,6 +25,19 @@ export interface WebAdaptRequest {
 
 /** The worker's first word: its recognizer loaded, or why it could not be. */
 export type WebAdaptReady = { ready: true } | { ready: false; error: string };
+
+/** The worker's first word, or not. */
+function isReady(data: unknown): data is WebAdaptReady {
+  const d = data as Partial<{ ready: unknown; error: unknown }> | null;
+  return typeof d === 'object' && d !== null && (d.ready === true || (d.ready === false && typeof d.error === 'string'));
+}
+
+/** An answer to an adaptation as the worker sends one (an id, and the model bytes or an error), or not. */
+function isReply(data: unknown): data is AdaptReply {
+  const d = data as Partial<{ id: unknown; model: unknown; selfEnrolled: unknown; error: { name?: unknown; message?: unknown } }> | null;
+  if (typeof d !== 'object' || d === null || typeof d.id !== 'number') return false;
+  return d.model !== undefined ? d.model instanceof Uint8Array && typeof d.selfEnrolled === 'boolean' : typeof d.error?.message === 'string' && typeof d.error?.name === 'string';
+}
 
 /** The worker could not start here (its script not served, a CSP, ORT's .wasm not found in it): adapt in line instead. */
 export class AdaptWorkerUnavailable extends Error {}
@@ -45,6 +60,8 @@ export const ADAPT_WORKER_START_TIMEOUT_MS = 30_000;
  */
 export class WebAdaptWorker extends AdaptClient<Omit<WebAdaptRequest, 'id'>> {
   private worker: Worker | null = null;
+  /** The running worker's time limit to say it is ready (cleared when it does, or when it ends). */
+  private startTimer: ReturnType<typeof setTimeout> | undefined;
   /** Why a worker cannot run in this page (null: not known to fail). */
   unavailable: string | null = null;
 
@@ -66,7 +83,7 @@ export class WebAdaptWorker extends AdaptClient<Omit<WebAdaptRequest, 'id'>> {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.ask({ clips, shift, selfEnroll });
+    return this.ask({ clips, shift, selfEnroll }, clips.length);
   }
 
   protected get running(): boolean {
@@ -82,6 +99,7 @@ export class WebAdaptWorker extends AdaptClient<Omit<WebAdaptRequest, 'id'>> {
 
   protected async end(): Promise<void> {
     this.stopIdleTimer();
+    clearTimeout(this.startTimer);
     this.worker?.terminate();
     this.worker = null;
   }
@@ -96,10 +114,9 @@ export class WebAdaptWorker extends AdaptClient<Omit<WebAdaptRequest, 'id'>> {
       throw new AdaptWorkerUnavailable(this.unavailable);
     }
     let ready = false;
-    const startTimer = setTimeout(() => gone(`no word from it within ${this.startTimeoutMs / 1000} s`), this.startTimeoutMs);
     const gone = (why: string) => {
-      clearTimeout(startTimer);
       if (this.worker !== worker) return;
+      clearTimeout(this.startTimer);
       this.worker = null;
       worker.terminate();
       if (ready) this.failAll(new ModelError(`the normalization adaptation worker failed: ${why}`));
@@ -109,14 +126,15 @@ export class WebAdaptWorker extends AdaptClient<Omit<WebAdaptRequest, 'id'>> {
       }
     };
     this.worker = worker;
+    this.startTimer = setTimeout(() => gone(`no word from it within ${this.startTimeoutMs / 1000} s`), this.startTimeoutMs);
     worker.onmessage = (e: MessageEvent<unknown>) => {
-      const data = e.data as WebAdaptReady | AdaptReply | null;
-      if (typeof data !== 'object' || data === null) gone('it sent something that is not an adaptation worker\'s message');
-      else if ('ready' in data) {
-        clearTimeout(startTimer);
+      const data = e.data;
+      if (isReady(data)) {
+        clearTimeout(this.startTimer);
         if (data.ready) ready = true;
         else gone(data.error);
-      } else if (ready) this.settle(data, 'worker');
+      } else if (!isReply(data)) gone("it sent something that is not an adaptation worker's message");
+      else if (ready) this.settle(data, 'worker');
       else gone('it answered before it was ready');
     };
     worker.onerror = (e: Event) => {

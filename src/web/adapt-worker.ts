@@ -18,7 +18,7 @@ scope.onmessage = (e: MessageEvent<WebAdaptInit | WebAdaptRequest>) => {
   if ('init' in message) {
     if (message.init.wasmPaths) ort.env.wasm.wasmPaths = message.init.wasmPaths;
     if (message.init.wasmBinary) ort.env.wasm.wasmBinary = message.init.wasmBinary;
-    loaded = WebRecognizer.load(message.init.model);
+    loaded = WebRecognizer.load(message.init.model, { name: message.init.name, adaptWorker: false });
     loaded.then(
       () => scope.postMessage({ ready: true } satisfies WebAdaptReady),
       (err: Error) => scope.postMessage({ ready: false, error: err?.message ?? String(err) } satisfies WebAdaptReady),

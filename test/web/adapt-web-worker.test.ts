@@ -15,7 +15,7 @@ class StandInWorker {
   readonly posted: unknown[] = [];
   terminated = false;
 
-  constructor(private readonly says: { ready: boolean; answer?: 'never' | 'echo' | 'junk' }) {}
+  constructor(private readonly says: { ready: boolean; answer?: 'never' | 'echo' | 'junk' | 'shapeless' }) {}
 
   postMessage(message: { init?: unknown; id?: number }): void {
     this.posted.push(message);
@@ -24,6 +24,7 @@ class StandInWorker {
       if (this.says.ready) reply({ ready: true });
     } else if (this.says.answer === 'echo') reply({ id: message.id, model: new Uint8Array([1, 2, 3]), selfEnrolled: false });
     else if (this.says.answer === 'junk') reply(42);
+    else if (this.says.answer === 'shapeless') reply({ id: message.id });
   }
 
   terminate(): void {
@@ -32,7 +33,7 @@ class StandInWorker {
 }
 
 const clip = { samples: new Float32Array(800), sampleRate: 8000 };
-const MODEL = { model: new Uint8Array(4) };
+const MODEL = { model: new Uint8Array(4), name: 'test.onnx' };
 
 describe('WebAdaptWorker (the page side of the adaptation Web Worker): time limits and bad answers', () => {
   it('a worker that never says it is ready counts as unable to start: the adaptation falls back (AdaptWorkerUnavailable), and no other is tried', async () => {
@@ -51,8 +52,9 @@ describe('WebAdaptWorker (the page side of the adaptation Web Worker): time limi
     const says = [{ ready: true, answer: 'never' as const }, { ready: true, answer: 'echo' as const }];
     const client = new WebAdaptWorker(MODEL, () => (made.push(new StandInWorker(says[made.length])), made.at(-1) as unknown as Worker), 30_000, 200, 1000);
     const started = performance.now();
-    await assert.rejects(client.adapt([clip, clip], 1, false), (err: unknown) => err instanceof ModelError && /did not answer within 0\.2 s/.test(String(err)));
-    assert.ok(performance.now() - started < 2000);
+    // 0.2 s, and 0.5 s per clip.
+    await assert.rejects(client.adapt([clip, clip], 1, false), (err: unknown) => err instanceof ModelError && /did not answer within 1\.2 s/.test(String(err)));
+    assert.ok(performance.now() - started < 3000);
     assert.equal(made[0].terminated, true);
     assert.equal(client.unavailable, null);
     assert.deepEqual(await client.adapt([clip, clip], 1, false), { model: new Uint8Array([1, 2, 3]), selfEnrolled: false });
@@ -69,6 +71,14 @@ describe('WebAdaptWorker (the page side of the adaptation Web Worker): time limi
     assert.equal(made[0].terminated, true);
     const sent = made[0].posted[1] as { clips: { samples: Float32Array }[] };
     assert.equal(sent.clips[0].samples.buffer.byteLength, 800 * 4);
+    await client.close();
+  });
+
+  it('an answer without the model or an error is not taken as one: the worker is ended and its adaptation fails at once', async () => {
+    const made: StandInWorker[] = [];
+    const client = new WebAdaptWorker(MODEL, () => (made.push(new StandInWorker({ ready: true, answer: 'shapeless' })), made.at(-1) as unknown as Worker), 30_000, 10_000, 1000);
+    await assert.rejects(client.adapt([clip, clip], 1, false), /adaptation worker failed: it sent something that is not/);
+    assert.equal(made[0].terminated, true);
     await client.close();
   });
 

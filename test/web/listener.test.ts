@@ -235,8 +235,7 @@ describe('WebListener (spoken-digits/web) in Node', function () {
     pushAll(l, twice, 8000);
     await l.end();
     assert.deepEqual(adapted.map((e) => e.clips), [10, 20]);
-    // In line: Node has no Web Worker (onnxruntime-web puts a Worker of its own on the global object there, not one for the package's worker script).
-    assert.equal(typeof (globalThis as { Worker?: unknown }).Worker, 'function');
+    // In line: Node has no Web Worker (even where onnxruntime-web puts a Worker of its own on the global object).
     assert.equal(recognizer.adaptWorkerUnavailable, 'this environment has no Web Worker');
     assert.deepEqual(adapted.map((e) => e.offThread), [false, false]);
     assert.equal(recognizer.normalizationClips, 20);

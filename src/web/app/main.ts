@@ -278,8 +278,9 @@ const classifier = batchClassifier(classify, threshold, () => (declaredTrim = re
  * under, and the page's recognizer, whichever model is loaded, hears the microphone at it (files are
  * heard as they are). "Adapt the model's normalization to the voice" (Settings, or `adaptnorm=1`), as
  * `digits listen --adapt-norm`: a NormAdapter adapts the loaded model's normalization to the same
- * digits, every 10 on the last 50, while most speech heard lately was taken for digits (it drops the
- * adaptation when not). A kiosk serves one visitor after another, so both forget the voice after
+ * digits, every 10 on the last 200, and refits its last layers on them once they name every digit,
+ * in a Web Worker beside the decoding, while most speech heard lately was taken for digits (it drops
+ * the adaptation when not). A kiosk serves one visitor after another, so both forget the voice after
  * `forget-voice` seconds (URL; default 120 in kiosk mode, never otherwise) without a digit, when
  * another model is loaded, and with the "Forget this voice" button.
  */
@@ -339,8 +340,23 @@ function setAdaptVoice(on: boolean): void {
 }
 
 function setAdaptNorm(on: boolean): void {
-  if (on && !norm) norm = new NormObserver(normAdapter, (change) => (lastNormChange = change));
-  else if (!on && norm) {
+  if (on && !norm) {
+    const observer = new NormObserver(
+      normAdapter,
+      (change) => {
+        lastNormChange = change;
+        showNorm();
+      },
+      (err) => {
+        observer.clear();
+        reportError('normalization adaptation', err);
+        showNorm();
+      },
+    );
+    // Beside the decoding: digits spoken while the worker adapts are recognized with the model as it is.
+    observer.background = true;
+    norm = observer;
+  } else if (!on && norm) {
     resetNorm();
     norm = null;
   }
@@ -367,9 +383,14 @@ function normStep(step: () => Promise<void>): Promise<void> {
 /** Forgets the normalization adapter's speaker: what it took, what it learnt, and the recognizer's adaptation. */
 function resetNorm(): void {
   if (!norm) return;
-  norm.clear();
+  const observer = norm;
+  observer.clear();
   lastNormChange = null;
-  void normStep(() => normAdapter.reset());
+  // An adaptation running beside the decoding ends first: it must not land after the reset.
+  void normStep(async () => {
+    await observer.settle();
+    await normAdapter.reset();
+  });
 }
 
 function forgetVoice(): void {
@@ -411,7 +432,8 @@ async function flushAdapters(): Promise<void> {
   }
   if (norm && norm.queued > 0) {
     const observer = norm;
-    await normStep(() => observer.flush());
+    // Not awaited: the decoding never waits on the adapter's queue (a reset there waits for an adaptation).
+    void normStep(() => observer.flush());
   }
 }
 
