@@ -18,7 +18,7 @@ export interface NormAdaptEvent {
   adaptations: number;
   /** The adaptation refitted the model's last layers too (NormAdapterOptions.selfEnroll, once the clips named every digit). */
   selfEnrolled: boolean;
-  /** A worker computed it (a worker process in Node, a Web Worker in a page), beside the decoding. */
+  /** A worker computed the adaptation in use (a worker process in Node, a Web Worker in a page); false when dropped. */
   offThread: boolean;
   /** How long the adaptation took (ms), between segments. */
   computeMs: number;
