@@ -69,8 +69,8 @@ export class NormAdapter<Clip = AudioInput> {
   private sinceAdapted = 0;
   private observedTotal = 0;
   private isAdapted = false;
-  private lastSelfEnrolled = false;
-  private lastOffThread = false;
+  /** What the last adaptation did (null before one). */
+  private lastResult: NormAdaptResult | null = null;
 
   constructor(
     readonly recognizer: NormAdaptable<Clip>,
@@ -142,18 +142,17 @@ export class NormAdapter<Clip = AudioInput> {
   /** The recognizer adapted on the clips kept (a copy: observing goes on while an adaptation runs). */
   private async adaptOnKept(offThread = false): Promise<void> {
     const result = await this.recognizer.adaptNormalization([...this.recent], { selfEnroll: this.selfEnroll, offThread });
-    this.lastSelfEnrolled = result?.selfEnrolled ?? false;
-    this.lastOffThread = result?.offThread ?? false;
+    this.lastResult = result ?? null;
   }
 
   /** Whether the adaptation in use was computed by a worker (NormAdaptResult.offThread). */
   get offThread(): boolean {
-    return this.isAdapted && this.lastOffThread;
+    return this.isAdapted && (this.lastResult?.offThread ?? false);
   }
 
   /** Whether the adaptation in use refitted the last layers too (selfEnroll, once every digit was heard). */
   get selfEnrolled(): boolean {
-    return this.isAdapted && this.lastSelfEnrolled;
+    return this.isAdapted && (this.lastResult?.selfEnrolled ?? false);
   }
 
   /**

@@ -118,7 +118,8 @@ export class WebRecognizer {
   private adaptedOn = 0;
   /** The adaptation worker: undefined until the first offThread adaptation asks for it, null where none can run. */
   private worker: WebAdaptWorker | null | undefined;
-  private disposed = false;
+  /** dispose() under way or done. */
+  private disposing: Promise<void> | undefined;
 
   private constructor(
     readonly url: string,
@@ -340,17 +341,17 @@ export class WebRecognizer {
   async adaptedModel(clips: readonly ClipInput[], options: NormAdaptOptions = {}): Promise<{ model: Uint8Array; selfEnrolled: boolean; offThread: boolean }> {
     if (this.disposed) throw new ModelError('the recognizer was disposed; load a new one to adapt');
     if (clips.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${clips.length}`);
+    // Cut to speech and at the model's rate, wherever they are adapted on (to a worker: a sixth of the bytes of 48 kHz pieces).
+    const cut = (await this.cutPieces([...clips])).map((c) => ({ ...c, samples: this.atModelRate(c.samples, c.sampleRate), sampleRate: this.sampleRate, cutToSpeech: false }));
     const worker = options.offThread ? this.adaptWorker() : null;
     if (worker) {
       try {
-        // Cut to speech here, as in line, and sent at the model's rate: a sixth of the bytes of 48 kHz pieces.
-        const sent = (await this.cutPieces([...clips])).map((c) => ({ ...c, samples: this.atModelRate(c.samples, c.sampleRate), sampleRate: this.sampleRate, cutToSpeech: false }));
-        return { ...(await worker.adapt(sent, this.shift, options.selfEnroll ?? false)), offThread: true };
+        return { ...(await worker.adapt(cut, this.shift, options.selfEnroll ?? false)), offThread: true };
       } catch (err) {
         if (!(err instanceof AdaptWorkerUnavailable)) throw err;
       }
     }
-    return { ...(await this.adaptInLine(clips, options.selfEnroll ?? false)), offThread: false };
+    return { ...(await this.adaptInLine(cut, options.selfEnroll ?? false)), offThread: false };
   }
 
   /** Why adaptations asked to run off the thread run in line in this page (null: they run in a worker, or have not been tried). */
@@ -361,12 +362,12 @@ export class WebRecognizer {
     return this.worker?.unavailable ?? null;
   }
 
-  private async adaptInLine(clips: readonly ClipInput[], selfEnroll: boolean): Promise<{ model: Uint8Array; selfEnrolled: boolean }> {
+  /** The adapted model, computed here: `cut` as adaptedModel prepares them (cut to speech, at the model's rate). */
+  private async adaptInLine(cut: readonly ClipInput[], selfEnroll: boolean): Promise<{ model: Uint8Array; selfEnrolled: boolean }> {
     const { adaptNormalization } = await import('../model/norm-adapt.js');
     // Heard at the voice shift of now throughout, should a VoiceAdapter move it while this runs.
     const shift = this.shift;
-    const cut = await this.cutPieces([...clips]);
-    const feats = cut.map((c) => this.features(this.atModelRate(c.samples, c.sampleRate), c.shift ?? shift));
+    const feats = cut.map((c) => this.features(c.samples, c.shift ?? shift));
     const { model } = await adaptNormalization(this.model, async (probe, names) => {
       const session = await ort.InferenceSession.create(probe, this.sessionOptions);
       try {
@@ -458,7 +459,6 @@ export class WebRecognizer {
   /** Releases the model, its extractors and the adaptation worker. Safe to call twice (the second waits for the first). */
   dispose(): Promise<void> {
     this.disposing ??= (async () => {
-      this.disposed = true;
       await this.worker?.close();
       this.worker = null;
       this.extractor.dispose();
@@ -468,7 +468,9 @@ export class WebRecognizer {
     return this.disposing;
   }
 
-  private disposing: Promise<void> | undefined;
+  private get disposed(): boolean {
+    return this.disposing !== undefined;
+  }
 }
 
 export async function fetchModel(url: string): Promise<Uint8Array> {

@@ -304,9 +304,7 @@ const pageNormalization: NormAdaptable<ClipInput> = {
     const rec = recognizer;
     if (!rec) throw new ModelError('no model is loaded');
     try {
-      const result = await rec.adaptNormalization(clips, { ...options, offThread: true });
-      adaptedInWorker = result.offThread;
-      return result;
+      return await rec.adaptNormalization(clips, { ...options, offThread: true });
     } catch (err) {
       // Another model was loaded meanwhile (the old one disposed under the adaptation): it starts unadapted.
       if (rec !== recognizer) return { selfEnrolled: false, offThread: false };
@@ -321,8 +319,6 @@ const forgetVoiceMs = (Number(params.get('forget-voice')) > 0 ? Number(params.ge
 let voice: VoiceObserver | null = null;
 /** What feeds `normAdapter` while the normalization adaptation is on. */
 let norm: NormObserver | null = null;
-/** Whether the normalization in use was adapted in a Web Worker (false: in line, or not adapted). */
-let adaptedInWorker = false;
 /** The normalization adapter's last adaptation or drop, since it was last reset. */
 let lastNormChange: NormAdaptEvent | null = null;
 /** The normalization adapter's work (told segments, reset), one step at a time: a reset never lands inside an adaptation. */
@@ -456,7 +452,7 @@ function showNorm(): void {
   const available = normAvailable();
   const adaptedOn = recognizer?.normalizationClips ?? 0;
   const dropped = lastNormChange?.dropped ?? false;
-  const inWorker = adaptedOn > 0 && adaptedInWorker;
+  const inWorker = adaptedOn > 0 && normAdapter.offThread;
   const selfEnrolled = adaptedOn > 0 && normAdapter.selfEnrolled;
   probe.norm = { adapting: !!a && available, available, observed: a?.observed ?? 0, adaptedOn, dropped, digitShare: a?.digitShare ?? 1, selfEnrolled, inWorker };
   const box = $<HTMLInputElement>('set-adapt-norm');
