@@ -18,7 +18,7 @@ import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { quantizeModel } from '../src/train/onnx/quantize.js';
 import { Listener } from '../src/stream/index.js';
 import { childPids, isRunning } from './fixtures/processes.js';
-import { NormObserver } from '../src/stream/norm-observer.js';
+import { NormObserver, type NormAdaptFailedEvent } from '../src/stream/norm-observer.js';
 import type { StreamDecoder } from '../src/stream/decoder.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
 import { monoWav } from './fixtures/wav.js';
@@ -347,7 +347,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     }
   });
 
-  it('NormObserver: in the background an adaptation runs beside the decoding, one at a time; a drop and settle() wait for it; a failure is reported', async () => {
+  it('NormObserver: in the background an adaptation runs beside the decoding, one at a time; a drop and settle() wait for it; a failure is reported, not thrown', async () => {
     const calls: string[] = [];
     const offThread: boolean[] = [];
     let release: (() => void) | null = null;
@@ -363,8 +363,8 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     };
     const adapter = new NormAdapter<{ samples: Float32Array; sampleRate: number }>(fake, { every: 2, window: 10, minDigitShare: 0.5, shareOf: 4 });
     const events: boolean[] = [];
-    const errors: unknown[] = [];
-    const observer = new NormObserver(adapter, (e) => events.push(e.dropped), (err) => errors.push(err));
+    const errors: NormAdaptFailedEvent[] = [];
+    const observer = new NormObserver(adapter, (e) => events.push(e.dropped), (e) => errors.push(e));
     const decoder = { audioBetween: () => new Float32Array(80), sampleRate: 8000 } as unknown as StreamDecoder;
     const segment = (type: 'digit' | 'rejected') => observer.take(decoder, type, type === 'digit' ? { startMs: 0, endMs: 10 } : { startMs: 0, endMs: 10, reason: 'not-a-digit' });
     observer.background = true;
@@ -390,13 +390,16 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     release!();
     await flushed;
     assert.deepEqual([calls, events], [['adapt 2', 'adapt 5', 'reset'], [false, false, true]]);
-    // A background failure goes to the error handler, not to an unhandled rejection.
+    // A background failure goes to the failure handler, not to an unhandled rejection.
     for (let i = 0; i < 4; i++) segment('digit');
     await observer.flush();
     failNext = true;
     release!();
     await observer.settle();
-    assert.match(String(errors[0]), /injected/);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0].message, /injected/);
+    assert.equal(errors[0].error.message, errors[0].message);
+    assert.deepEqual([errors[0].failures, errors[0].stopped, observer.stopped], [1, false, false]);
     // Not in the background: flush waits for the adaptation.
     observer.background = false;
     failNext = false;
@@ -411,6 +414,103 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     await waiting;
     // Beside the decoding, each adaptation runs off the thread; holding it up, in line.
     assert.deepEqual(offThread, [true, true, true, false]);
+  });
+
+  it('NormObserver: failures in a row stop the adapting after maxFailures (a success starts the count again; clear() too); a drop that failed is due again', async () => {
+    const calls: string[] = [];
+    let fail = true;
+    let failReset = false;
+    const fake = {
+      adaptNormalization: async (c: readonly unknown[]) => {
+        calls.push(`adapt ${c.length}`);
+        if (fail) throw new ModelError('worker exited (signal SIGKILL)');
+      },
+      resetNormalization: async () => {
+        calls.push('reset');
+        if (failReset) throw new ModelError('no session');
+      },
+    };
+    const adapter = new NormAdapter<{ samples: Float32Array; sampleRate: number }>(fake, { every: 2, window: 10, minDigitShare: 0.5, shareOf: 4 });
+    const adapted: boolean[] = [];
+    const failed: NormAdaptFailedEvent[] = [];
+    const observer = new NormObserver(adapter, (e) => adapted.push(e.dropped), (e) => failed.push(e));
+    const decoder = { audioBetween: () => new Float32Array(80), sampleRate: 8000 } as unknown as StreamDecoder;
+    const digits = async (n: number) => {
+      for (let i = 0; i < n; i++) observer.take(decoder, 'digit', { startMs: 0, endMs: 10 });
+      await observer.flush(); // never throws
+    };
+    await digits(2);
+    assert.deepEqual([adapter.adapted, failed.map((f) => [f.failures, f.stopped])], [false, [[1, false]]]);
+    fail = false;
+    await digits(2);
+    assert.deepEqual([adapter.adapted, adapted], [true, [false]]);
+    fail = true;
+    await digits(6);
+    assert.deepEqual(
+      failed.map((f) => [f.failures, f.stopped]),
+      [[1, false], [1, false], [2, false], [3, true]],
+    );
+    assert.ok(failed.every((f) => f.error instanceof ModelError && /SIGKILL/.test(f.message)));
+    // Stopped: no more attempts, and the adaptation that succeeded stays.
+    await digits(4);
+    assert.equal(calls.filter((c) => c.startsWith('adapt')).length, 5);
+    assert.deepEqual([observer.stopped, adapter.adapted], [true, true]);
+    // A new start (clear: a new speaker) tries again; a drop that fails is reported and due again.
+    observer.clear();
+    fail = false;
+    await digits(2);
+    assert.deepEqual([observer.stopped, adapted], [false, [false, false]]);
+    failReset = true;
+    for (let i = 0; i < 3; i++) observer.take(decoder, 'rejected', { startMs: 0, endMs: 10, reason: 'not-a-digit' });
+    await observer.flush();
+    assert.equal(adapter.dropDue, true);
+    assert.equal(failed.at(-1)!.message, 'no session');
+    failReset = false;
+    observer.take(decoder, 'rejected', { startMs: 0, endMs: 10, reason: 'not-a-digit' });
+    await observer.flush();
+    assert.deepEqual([adapter.dropDue, adapter.adapted, adapted.at(-1)], [false, false, true]);
+  });
+
+  it('a Listener whose adaptations fail goes on with the model it has: normadaptfailed events, no error, the same digits', async () => {
+    const rec = await DigitRecognizer.load({ model: INT8 });
+    try {
+      const theo = clips.filter((c) => c.speaker === 'theo' && c.take < 4);
+      const parts: Float32Array[] = [silence(0.5)];
+      for (const c of theo) parts.push((await readWavFile(c.path)).samples, silence(0.6));
+      const audio = concatFloat(parts);
+      const listen = async (adaptNorm: boolean) => {
+        const listener = await Listener.create({ recognizer: rec, adaptNorm, sampleRate: 8000 });
+        const failed: NormAdaptFailedEvent[] = [];
+        const types: string[] = [];
+        let heard = '';
+        listener.on('normadaptfailed', (e) => failed.push(e));
+        listener.on('error', () => types.push('error'));
+        listener.on('digit', (e) => (heard += e.digit));
+        const iterated = (async () => {
+          for await (const e of listener) types.push(e.type);
+        })();
+        listener.push(audio, 8000);
+        await listener.end();
+        await iterated;
+        return { failed, heard, types };
+      };
+      const plain = await listen(false);
+      // The worker process dying under each adaptation, as an injected failure of the recognizer's own call.
+      rec.adaptNormalization = async () => {
+        throw new ModelError('the normalization adaptation worker exited (signal SIGKILL)');
+      };
+      const failing = await listen(true);
+      assert.deepEqual(
+        failing.failed.map((f) => [f.failures, f.stopped]),
+        [[1, false], [2, false], [3, true]],
+      );
+      assert.equal(failing.heard, plain.heard);
+      assert.equal(failing.types.filter((t) => t === 'normadaptfailed').length, 3);
+      assert.deepEqual([failing.types.includes('error'), failing.types.at(-1)], [false, 'end']);
+      assert.equal(rec.normalizationClips, 0);
+    } finally {
+      await rec.dispose();
+    }
   });
 
   it('NormAdapter adapts only while most speech heard lately was digits, and drops its adaptation when not', async () => {

@@ -163,8 +163,9 @@ export class NormAdapter<Clip = AudioInput> {
   async drop(): Promise<void> {
     this.recent.length = 0;
     this.sinceAdapted = 0;
-    this.isAdapted = false;
     await this.recognizer.resetNormalization();
+    // Only once the recognizer is back: a reset that failed is still due (dropDue).
+    this.isAdapted = false;
   }
 
   /**

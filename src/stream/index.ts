@@ -10,6 +10,7 @@ export type {
   OverflowEvent,
   VoiceShiftEvent,
   NormAdaptEvent,
+  NormAdaptFailedEvent,
   SpeechStartEvent,
   EndEvent,
 } from './listener.js';

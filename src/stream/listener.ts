@@ -9,14 +9,14 @@ import type { SegmentClassifier } from './segmenter.js';
 import type { AudioSource } from './sources.js';
 import type { ShiftableRecognizer, VoiceAdapter, VoiceAdapterOptions } from '../model/voice-adapt.js';
 import { VoiceObserver, type VoiceShiftEvent } from './voice-observer.js';
-import { NormObserver, type NormAdaptEvent } from './norm-observer.js';
+import { NormObserver, type NormAdaptEvent, type NormAdaptFailedEvent } from './norm-observer.js';
 import { normAdapterFor, type NormAdapter, type NormAdapterOptions } from '../model/norm-adapter.js';
 import type { DigitRecognizer } from '../model/recognizer.js';
 import { EventIterators } from './event-iterator.js';
 
 export type { DigitEvent, EndEvent, LevelEvent, RejectedEvent, SpeechStartEvent, StringEvent } from './decoder.js';
 export type { VoiceShiftEvent } from './voice-observer.js';
-export type { NormAdaptEvent } from './norm-observer.js';
+export type { NormAdaptEvent, NormAdaptFailedEvent } from './norm-observer.js';
 
 export interface OverflowEvent {
   /** Frames the capture ring dropped since the previous overflow event. */
@@ -28,6 +28,7 @@ export interface ListenerEvents extends DecoderEvents {
   overflow: OverflowEvent;
   voiceshift: VoiceShiftEvent;
   normadapt: NormAdaptEvent;
+  normadaptfailed: NormAdaptFailedEvent;
   end: EndEvent;
   error: Error;
 }
@@ -56,9 +57,10 @@ export interface ListenerOptions extends DecoderOptions {
    * Adapt the model's normalization to the speaker as the session goes (NormAdapter): each digit's
    * piece (or a digit only the threshold turned down) is kept, and every `every` of them (default
    * 10) the recognizer's model is adapted on the last `window` (default 50), in the next pause;
-   * `normadapt` events tell. Needs a DigitRecognizer and a model with normalization targets (the
-   * shipped ones have them). A NormAdapter (over the same recognizer) carries a speaker from one
-   * Listener to the next.
+   * `normadapt` events tell. An adaptation that fails is a `normadaptfailed` event, and the stream
+   * goes on with the model in use (see NormAdaptFailedEvent). Needs a DigitRecognizer and a model
+   * with normalization targets (the shipped ones have them). A NormAdapter (over the same
+   * recognizer) carries a speaker from one Listener to the next.
    */
   adaptNorm?: boolean | NormAdapterOptions | NormAdapter;
   /**
@@ -116,7 +118,7 @@ export class Listener extends EventEmitter {
   private pushEnded = false;
   private pushRun: Promise<EndEvent> | null = null;
   private readonly iterators = new EventIterators<ListenerEvent>();
-  /** Adapts to the speaker between segments, so it never delays a digit (a failure surfaces from feed()). */
+  /** Adapts to the speaker between segments, so it never delays a digit. */
   private readonly voice: VoiceObserver | null;
   private readonly norm: NormObserver | null;
 
@@ -126,7 +128,7 @@ export class Listener extends EventEmitter {
     this.recognizer = recognizer;
     this.opts = options;
     this.voice = adapter && new VoiceObserver(adapter, (e) => this.publish('voiceshift', e));
-    this.norm = normAdapter && new NormObserver(normAdapter, (e) => this.publish('normadapt', e), (err) => this.fail(err));
+    this.norm = normAdapter && new NormObserver(normAdapter, (e) => this.publish('normadapt', e), (e) => this.publish('normadaptfailed', e));
   }
 
   static async create(options: ListenerOptions = {}): Promise<Listener> {
@@ -181,8 +183,6 @@ export class Listener extends EventEmitter {
     try {
       for await (const block of source) {
         await this.feed(block);
-        // A background adaptation failed.
-        if (this.failure) throw this.failure;
         const dropped = source.droppedFrames();
         if (dropped > this.totalDropped) {
           this.publish('overflow', { droppedFrames: dropped - this.totalDropped, totalDroppedFrames: dropped });
@@ -192,7 +192,7 @@ export class Listener extends EventEmitter {
       }
       return await this.finish();
     } catch (err) {
-      if (err !== this.failure) this.fail(err);
+      this.fail(err);
       throw err;
     } finally {
       this.running = false;
@@ -328,7 +328,7 @@ export class Listener extends EventEmitter {
       }
       return await this.finish();
     } catch (err) {
-      if (err !== this.failure) this.fail(err);
+      this.fail(err);
       throw err;
     } finally {
       this.running = false;
@@ -370,7 +370,6 @@ export class Listener extends EventEmitter {
     await this.voice?.flush();
     await this.norm?.flush();
     await this.norm?.settle();
-    if (this.failure) throw this.failure;
     this.publish('end', summary);
     this.iterators.end();
     return summary;

@@ -25,6 +25,23 @@ export interface NormAdaptEvent {
 }
 
 /**
+ * A normalization adaptation (or the dropping of one) failed: a worker that crashed or did not
+ * answer in time, a model session that could not be made. The stream goes on with the model in use
+ * (the last adaptation that succeeded, or the model as loaded), and the next adaptation due tries
+ * again (a new worker if the old one failed); after `NormObserver.maxFailures` failures in a row it
+ * adapts no more in this stream.
+ */
+export interface NormAdaptFailedEvent {
+  error: Error;
+  /** The error's message (what NDJSON output carries). */
+  message: string;
+  /** Failures in a row: a successful adaptation starts the count again. */
+  failures: number;
+  /** No more adaptations in this stream (maxFailures in a row). */
+  stopped: boolean;
+}
+
+/**
  * Feeds a stream's digits to a NormAdapter (as VoiceObserver feeds a VoiceAdapter): each digit's
  * piece is kept, and every speech segment's outcome told (NormAdapter.heard); an adaptation that is
  * due, or the dropping of one, runs in the next pause (`flush`), never between speech and its digit
@@ -38,6 +55,10 @@ export class NormObserver {
   private adaptations = 0;
   /** An adaptation running beside the decoding (background), if any. */
   private running: Promise<void> | null = null;
+  /** Adaptations or drops that failed in a row. */
+  private failures = 0;
+  /** Adaptation failures in a row after which this stream adapts no more. */
+  static readonly maxFailures = 3;
   /** Run adaptations beside the decoding (a listener sets it for audio that comes at its own pace). */
   background = false;
   /**
@@ -50,9 +71,13 @@ export class NormObserver {
   constructor(
     readonly adapter: Pick<NormAdapter<{ samples: Float32Array; sampleRate: number }>, 'observe' | 'adapt' | 'observed' | 'kept' | 'heard' | 'dropDue' | 'drop' | 'digitShare' | 'selfEnrolled' | 'offThread'>,
     private readonly onAdapt: (event: NormAdaptEvent) => void,
-    /** Where a background adaptation's failure goes (a blocking one throws from flush). */
-    private readonly onError: (err: unknown) => void = () => undefined,
+    private readonly onFailure: (event: NormAdaptFailedEvent) => void = () => undefined,
   ) {}
+
+  /** Whether adapting (and dropping) has stopped for this stream after maxFailures failures in a row. */
+  get stopped(): boolean {
+    return this.failures >= NormObserver.maxFailures;
+  }
 
   take(decoder: StreamDecoder, type: keyof DecoderEvents, event: unknown): boolean {
     const speech = type === 'digit' || (type === 'rejected' && (event as DecoderEvents['rejected']).reason !== 'silence');
@@ -73,17 +98,15 @@ export class NormObserver {
       const { digit, piece } = this.pending.shift()!;
       this.adapter.heard(digit);
       // Due while one runs beside the decoding: it starts with a later digit, the clips kept meanwhile included.
-      if (piece && this.adapter.observe(piece) && !this.running) {
+      if (piece && this.adapter.observe(piece) && !this.running && !this.stopped) {
         const adapt = this.adapt(this.offThread ?? this.background);
-        if (this.background) {
-          this.running = adapt.catch(this.onError).finally(() => (this.running = null));
-        } else await adapt;
+        if (this.background) this.running = adapt.finally(() => (this.running = null));
+        else await adapt;
       }
-      if (this.adapter.dropDue) {
+      if (this.adapter.dropDue && !this.stopped) {
         await this.running;
         const started = performance.now();
-        await this.adapter.drop();
-        this.report(true, started, this.adapter.observed, this.adapter.kept);
+        if (await this.attempt(() => this.adapter.drop())) this.report(true, started, this.adapter.observed, this.adapter.kept);
       }
     }
   }
@@ -97,16 +120,32 @@ export class NormObserver {
     const started = performance.now();
     // What it adapts on; beside the decoding, more are observed before it ends.
     const { observed, kept } = this.adapter;
-    await this.adapter.adapt({ offThread });
+    if (!(await this.attempt(() => this.adapter.adapt({ offThread })))) return;
     this.adaptations++;
     this.report(false, started, observed, kept);
+  }
+
+  /** Runs one adaptation step; a failure is counted and reported, never thrown. True when it succeeded. */
+  private async attempt(step: () => Promise<void>): Promise<boolean> {
+    try {
+      await step();
+      this.failures = 0;
+      return true;
+    } catch (err) {
+      this.failures++;
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.onFailure({ error, message: error.message, failures: this.failures, stopped: this.stopped });
+      return false;
+    }
   }
 
   private report(dropped: boolean, started: number, observed: number, clips: number): void {
     this.onAdapt({ dropped, digitShare: this.adapter.digitShare, observed, clips, adaptations: this.adaptations, selfEnrolled: this.adapter.selfEnrolled, offThread: this.adapter.offThread, computeMs: performance.now() - started });
   }
 
+  /** Forgets the segments not told yet and the failures counted (a new speaker, a new start). */
   clear(): void {
     this.pending = [];
+    this.failures = 0;
   }
 }

@@ -14,7 +14,7 @@ export type { SplitOptions } from '../stream/segmenter.js';
 export type { VoiceShiftEvent } from '../stream/voice-observer.js';
 export type { VoiceAdapterOptions } from '../model/voice-adapt.js';
 export { NormAdapter, type NormAdapterOptions } from '../model/norm-adapter.js';
-export type { NormAdaptEvent } from '../stream/norm-observer.js';
+export type { NormAdaptEvent, NormAdaptFailedEvent } from '../stream/norm-observer.js';
 export { decide, type Decision } from '../model/decision.js';
 export { enrollSpeaker, type WebEnrollOptions } from './enroll.js';
 export type { Enrollment, EnrollmentRecord, EnrollmentScore, LabelledPcm, PersonalizeOptions } from '../model/personalize.js';

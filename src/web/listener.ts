@@ -4,7 +4,7 @@ import { checkDecoderOptions, StreamDecoder, type DecoderEvents, type DecoderOpt
 import type { StreamCore } from '../stream/core.js';
 import { batchClassifier, type SegmentClassifier } from '../stream/segmenter.js';
 import { VoiceObserver, type VoiceShiftEvent } from '../stream/voice-observer.js';
-import { NormObserver, type NormAdaptEvent } from '../stream/norm-observer.js';
+import { NormObserver, type NormAdaptEvent, type NormAdaptFailedEvent } from '../stream/norm-observer.js';
 import { normAdapterFor, type NormAdapter, type NormAdapterOptions } from '../model/norm-adapter.js';
 import { EventIterators } from '../stream/event-iterator.js';
 import { decoderInput, type DecoderInput } from '../stream/stream-resampler.js';
@@ -27,6 +27,8 @@ export interface WebListenerEvents extends DecoderEvents {
   overflow: OverflowEvent;
   voiceshift: VoiceShiftEvent;
   normadapt: NormAdaptEvent;
+  /** A normalization adaptation failed; the stream goes on with the model in use (NormAdaptFailedEvent). */
+  normadaptfailed: NormAdaptFailedEvent;
   microphone: MicrophoneEvent;
   /** A timeline ended: `end()`, the microphone stopped or was lost, or the rate of pushed audio changed. */
   end: EndEvent;
@@ -46,7 +48,8 @@ export interface WebListenerOptions extends DecoderOptions {
   /**
    * Adapt the model's normalization to the speaker as the session goes (NormAdapter, as
    * `digits listen --adapt-norm`): every `every` digits (default 10) on the last `window` (50), in
-   * the next pause; `normadapt` events tell. Needs a model with normalization targets (the shipped
+   * the next pause; `normadapt` events tell, and `normadaptfailed` events an adaptation that failed
+   * (the stream goes on with the model in use). Needs a model with normalization targets (the shipped
    * ones have them). A NormAdapter over the same WebRecognizer carries a speaker from one WebListener to the next.
    */
   adaptNorm?: boolean | NormAdapterOptions | NormAdapter<ClipInput>;
@@ -130,7 +133,7 @@ export class WebListener {
     const threshold = opts.threshold ?? recognizer.info.rejection.threshold;
     this.classifier = batchClassifier((pieces) => recognizer.recognizePieces(pieces, threshold), () => threshold, () => recognizer.info.speechTrim ?? null);
     this.voice = adapter && new VoiceObserver(adapter, (e) => this.emit('voiceshift', e));
-    this.norm = normAdapter && new NormObserver(normAdapter, (e) => this.emit('normadapt', e), (err) => this.fail(err));
+    this.norm = normAdapter && new NormObserver(normAdapter, (e) => this.emit('normadapt', e), (e) => this.emit('normadaptfailed', e));
     // In a Web Worker wherever one can run, also when the decoding waits for it (the same adapted
     // model; the page's thread stays free).
     if (this.norm) this.norm.offThread = true;
@@ -407,7 +410,7 @@ export class WebListener {
     this.closing ??= (async () => {
       await this.stopMicrophone();
       await this.work;
-      // An adaptation running beside the decoding ends (or fails, reported) before the model goes.
+      // An adaptation running beside the decoding ends (or fails: a normadaptfailed event) before the model goes.
       await this.norm?.settle();
       this.handlers.clear();
       this.iterators.end();

@@ -115,7 +115,7 @@ export interface Probe {
   /** Speaker adaptation: on or off, the voice shift in use, the digits it rests on. */
   voice: { adapting: boolean; factor: number; utterances: number };
   /** Normalization adaptation: on (and possible with the model), digits observed, digits the adaptation in use rests on, last change a drop, digit share lately. */
-  norm: { adapting: boolean; available: boolean; observed: number; adaptedOn: number; dropped: boolean; digitShare: number; selfEnrolled: boolean; inWorker: boolean };
+  norm: { adapting: boolean; available: boolean; observed: number; adaptedOn: number; dropped: boolean; digitShare: number; selfEnrolled: boolean; inWorker: boolean; stopped: boolean };
   /** "My voice": the words heard while counting ([digit it should be, heard]), then the personal model's scores, or why it failed. */
   enrollment: {
     words: [number, number | null][];

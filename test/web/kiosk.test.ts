@@ -133,7 +133,7 @@ describe('kiosk web app in headless Chromium', function () {
     assert.equal(final.strings.join(''), expected, `strings ${JSON.stringify(final.strings)}`);
     // Speaker adaptation is opt-in: without it the page never shifts a voice nor adapts the model.
     assert.deepEqual(final.voice, { adapting: false, factor: 1, utterances: 0 });
-    assert.deepEqual(final.norm, { adapting: false, available: true, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1, selfEnrolled: false, inWorker: false });
+    assert.deepEqual(final.norm, { adapting: false, available: true, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1, selfEnrolled: false, inWorker: false, stopped: false });
     assert.deepEqual(consoleErrors, []);
     metrics.continuous = {
       expected,
@@ -360,7 +360,7 @@ describe('kiosk web app in headless Chromium', function () {
       await observedAtLeast(11);
       let p = await probe(page);
       const heard = () => JSON.stringify(p.results.map((r) => [r.digit, +r.confidence.toFixed(2)]));
-      assert.deepEqual({ ...p.norm, observed: undefined }, { adapting: true, available: true, observed: undefined, adaptedOn: 10, dropped: false, digitShare: 1, selfEnrolled: true, inWorker: true }, heard());
+      assert.deepEqual({ ...p.norm, observed: undefined }, { adapting: true, available: true, observed: undefined, adaptedOn: 10, dropped: false, digitShare: 1, selfEnrolled: true, inWorker: true, stopped: false }, heard());
       // One digit split, merged or misread is tolerated on a busy machine (see the run-together test).
       assert.ok(editDistance(digitsOf(p.results), spoken(seq.slice(0, 12))) <= 1, heard());
       assert.equal((await page.textContent('#norm'))?.trim(), 'norm · 10 digits');
@@ -393,7 +393,7 @@ describe('kiosk web app in headless Chromium', function () {
       assert.equal(await page.isDisabled('#set-adapt-norm'), true);
       assert.match((await page.textContent('#norm-info')) ?? '', /Not available: this model has no normalization targets/);
       p = await probe(page);
-      assert.deepEqual(p.norm, { adapting: false, available: false, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1, selfEnrolled: false, inWorker: false } satisfies Norm);
+      assert.deepEqual(p.norm, { adapting: false, available: false, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1, selfEnrolled: false, inWorker: false, stopped: false } satisfies Norm);
       assert.deepEqual(p.errors, []);
       assert.deepEqual(consoleErrors, []);
     } finally {

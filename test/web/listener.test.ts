@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { WebListener, type WebListenerEvents } from '../../src/web/listener.js';
 import { featureBackend, WebRecognizer } from '../../src/web/recognizer.js';
 import { VoiceAdapter } from '../../src/model/voice-adapt.js';
+import { ModelError } from '../../src/errors.js';
 import { Listener } from '../../src/stream/index.js';
 import { makeDigitString, rng } from '../stream/fixtures.js';
 import { ROOT } from './harness.js';
@@ -257,6 +258,42 @@ describe('WebListener (spoken-digits/web) in Node', function () {
     }
     assert.equal(recognizer.normalizationClips, 0);
     await assert.rejects(recognizer.adaptNormalization(pieces.slice(0, 1)), /at least 2 clips/);
+  });
+
+  it('adaptNorm: an adaptation that fails (a worker that crashed) is a normadaptfailed event, and listening goes on', async () => {
+    const twice = new Float32Array(s.samples.length * 2 + 8000);
+    twice.set(s.samples, 0);
+    twice.set(s.samples, s.samples.length + 8000);
+    const own = Object.getOwnPropertyDescriptor(recognizer, 'adaptNormalization');
+    recognizer.adaptNormalization = async () => {
+      throw new ModelError('the normalization adaptation worker stopped: out of memory');
+    };
+    try {
+      const l = await WebListener.create({ model: recognizer, adaptNorm: true });
+      const log = record(l);
+      const failed: WebListenerEvents['normadaptfailed'][] = [];
+      l.on('normadaptfailed', (e) => failed.push(e));
+      pushAll(l, twice, 8000);
+      await l.end();
+      assert.deepEqual(
+        failed.map((e) => [e.failures, e.stopped, e.error instanceof ModelError]),
+        [
+          [1, false, true],
+          [2, false, true],
+        ],
+      );
+      assert.equal(log.error, undefined);
+      assert.equal(digitsOf(log), s.digits + s.digits);
+      // Still listening: the next audio is heard.
+      pushAll(l, s.samples, 8000);
+      await l.end();
+      assert.equal(digitsOf(log), s.digits.repeat(3));
+      await l.close();
+    } finally {
+      if (own) Object.defineProperty(recognizer, 'adaptNormalization', own);
+      else delete (recognizer as Partial<WebRecognizer>).adaptNormalization;
+    }
+    assert.equal(recognizer.normalizationClips, 0);
   });
 
   it('selfEnroll: the page refits the last layers on what it hears as DigitRecognizer does, once every digit was heard', async () => {

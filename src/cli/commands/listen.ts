@@ -119,6 +119,7 @@ export function register(program: Command): void {
         for (const type of ['speechstart', 'digit', 'rejected', 'string', 'level', 'overflow', 'voiceshift', 'normadapt', 'end'] as const) {
           listener.on(type, (e: object) => write({ type, ...e }));
         }
+        listener.on('normadaptfailed', ({ message, failures, stopped }) => write({ type: 'normadaptfailed', message, failures, stopped }));
         listener.on('error', (err: Error) => write({ type: 'error', message: err.message }));
         await listener.run(source);
         return;
@@ -166,6 +167,9 @@ export function register(program: Command): void {
       listener.on('voiceshift', (e) => print(pc.dim(`  ~  voice adapted: heard at x${e.factor.toFixed(2)} (from ${e.utterances} utterances)`)));
       listener.on('normadapt', (e) =>
         print(pc.dim(e.dropped ? `  ~  normalization adaptation dropped: mostly not digits lately (${Math.round(100 * e.digitShare)}% digits)` : `  ~  normalization adapted to this voice (${e.clips} digits${e.selfEnrolled ? ", last layers refitted" : ""}, ${e.computeMs.toFixed(0)} ms)`)),
+      );
+      listener.on('normadaptfailed', (e) =>
+        print(pc.yellow(`  !  normalization adaptation failed: ${e.message}${e.stopped ? ` (${e.failures} in a row: no more adapting in this session)` : '; listening goes on with the model in use'}`)),
       );
       listener.on('overflow', (e) => print(pc.red(`  ! capture overflow: ${e.droppedFrames} frames dropped (${e.totalDroppedFrames} in total)`)));
       const summary = await listener.run(source);

@@ -46,7 +46,7 @@ interface Probe {
    * whether the last layers were refitted too (once every digit was heard), and whether the
    * normalization in use was adapted in a Web Worker (off the page's thread).
    */
-  norm: { adapting: boolean; available: boolean; observed: number; adaptedOn: number; dropped: boolean; digitShare: number; selfEnrolled: boolean; inWorker: boolean };
+  norm: { adapting: boolean; available: boolean; observed: number; adaptedOn: number; dropped: boolean; digitShare: number; selfEnrolled: boolean; inWorker: boolean; stopped: boolean };
   /** "My voice": the words heard while counting ([digit it should be, heard]), then the personal model's scores, or why it failed. */
   enrollment: { words: [number, number | null][]; state: 'idle' | 'counting' | 'fitting' | 'done' | 'failed'; voiceShift?: number; fit?: unknown; crossCheck?: unknown; error?: string };
   /** The personal model this browser keeps: whether there is one, and whether it is the page's model now. */
@@ -63,7 +63,7 @@ const probe: Probe = {
   micState: 'off',
   strings: [],
   voice: { adapting: false, factor: 1, utterances: 0 },
-  norm: { adapting: false, available: true, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1, selfEnrolled: false, inWorker: false },
+  norm: { adapting: false, available: true, observed: 0, adaptedOn: 0, dropped: false, digitShare: 1, selfEnrolled: false, inWorker: false, stopped: false },
   enrollment: { words: [], state: 'idle' },
   personalModel: { stored: false, inUse: false },
 };
@@ -343,9 +343,8 @@ function setAdaptNorm(on: boolean): void {
         lastNormChange = change;
         showNorm();
       },
-      (err) => {
-        observer.clear();
-        reportError('normalization adaptation', err);
+      (failed) => {
+        reportError('normalization adaptation', failed.stopped ? new Error(`${failed.message} (${failed.failures} in a row: no more adapting until the voice is forgotten)`) : failed.error);
         showNorm();
       },
     );
@@ -454,7 +453,8 @@ function showNorm(): void {
   const dropped = lastNormChange?.dropped ?? false;
   const inWorker = adaptedOn > 0 && normAdapter.offThread;
   const selfEnrolled = adaptedOn > 0 && normAdapter.selfEnrolled;
-  probe.norm = { adapting: !!a && available, available, observed: a?.observed ?? 0, adaptedOn, dropped, digitShare: a?.digitShare ?? 1, selfEnrolled, inWorker };
+  const stopped = norm?.stopped ?? false;
+  probe.norm = { adapting: !!a && available && !stopped, available, observed: a?.observed ?? 0, adaptedOn, dropped, digitShare: a?.digitShare ?? 1, selfEnrolled, inWorker, stopped };
   const box = $<HTMLInputElement>('set-adapt-norm');
   box.checked = settings.adaptNorm;
   box.disabled = !available;
@@ -465,6 +465,8 @@ function showNorm(): void {
     ? 'Not available: this model has no normalization targets to adapt to.'
     : !a
       ? "Off: the model's normalization is as trained."
+      : stopped
+        ? `Stopped: the last ${NormObserver.maxFailures} adaptations failed; ${adaptedOn > 0 ? `the one on ${adaptedOn} digits stays` : "the model's normalization is as trained"} until the voice is forgotten.`
       : adaptedOn > 0
         ? `Normalization adapted on this voice's last ${adaptedOn} digits${selfEnrolled ? ', its last layers refitted on them' : ''}${inWorker ? ' (in a background worker)' : ''}.`
         : a.digitShare < a.minDigitShare
