@@ -5,6 +5,8 @@ import type { AudioInput } from './recognizer.js';
 export interface NormAdaptable<Clip = AudioInput> {
   adaptNormalization(clips: readonly Clip[], options?: NormAdaptOptions): Promise<NormAdaptResult | void>;
   resetNormalization(): Promise<void>;
+  /** Clips as an adaptation takes them (cut, at the model's rate): what a listener keeps to adapt on. */
+  prepareClips?(clips: readonly Clip[]): Promise<Clip[]>;
 }
 
 /** How one adaptation runs. */

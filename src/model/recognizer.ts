@@ -304,6 +304,20 @@ export class DigitRecognizer {
   }
 
   /**
+   * Clips as an adaptation takes them: decoded, cut to speech and at the model's rate (PCM marked
+   * `cutToSpeech: false`, which later calls take as they are). What a listener keeps of a voice for
+   * adapting on: a sixth of the memory of 48 kHz pieces, and no decoding or cutting at each adaptation.
+   */
+  async prepareClips(inputs: readonly AudioInput[]): Promise<PcmClip[]> {
+    const rate = this.info.featureConfig.sampleRate;
+    return (await this.decodeForModel(inputs)).map((c) => ({
+      samples: c.sampleRate === rate ? c.samples : this.backend.resample(c.samples, c.sampleRate, rate),
+      sampleRate: rate,
+      cutToSpeech: false,
+    }));
+  }
+
+  /**
    * The model (bytes) adapted to the clips as adaptNormalization adapts it, without using it: e.g. to
    * save a speaker's adapted model. `selfEnrolled`: the last layers were refitted too.
    */

@@ -1,6 +1,9 @@
-import type { NormAdapter } from '../model/norm-adapter.js';
+import type { NormAdaptable, NormAdapter } from '../model/norm-adapter.js';
 import type { DecoderEvents, StreamDecoder } from './decoder.js';
 import { digitPiece } from './voice-observer.js';
+
+/** A digit's audio, as the stream decoder gives it. */
+type Piece = { samples: Float32Array; sampleRate: number };
 
 /**
  * The recognizer's normalization was adapted to the speaker again, or the adaptation was dropped
@@ -51,7 +54,7 @@ export interface NormAdaptFailedEvent {
  */
 export class NormObserver {
   /** Speech segments taken and not told yet, in order: whether each was taken for a digit, and its piece if the adapter observes it. */
-  private pending: { digit: boolean; piece: { samples: Float32Array; sampleRate: number } | null }[] = [];
+  private pending: { digit: boolean; piece: Piece | null }[] = [];
   private adaptations = 0;
   /** An adaptation running beside the decoding (background), if any. */
   private running: Promise<void> | null = null;
@@ -69,7 +72,7 @@ export class NormObserver {
   offThread: boolean | null = null;
 
   constructor(
-    readonly adapter: Pick<NormAdapter<{ samples: Float32Array; sampleRate: number }>, 'observe' | 'adapt' | 'observed' | 'kept' | 'heard' | 'dropDue' | 'drop' | 'digitShare' | 'selfEnrolled' | 'offThread'>,
+    readonly adapter: Pick<NormAdapter<Piece>, 'observe' | 'adapt' | 'observed' | 'kept' | 'heard' | 'dropDue' | 'drop' | 'digitShare' | 'selfEnrolled' | 'offThread'>,
     private readonly onAdapt: (event: NormAdaptEvent) => void,
     private readonly onFailure: (event: NormAdaptFailedEvent) => void = () => undefined,
   ) {}
@@ -98,7 +101,7 @@ export class NormObserver {
       const { digit, piece } = this.pending.shift()!;
       this.adapter.heard(digit);
       // Due while one runs beside the decoding: it starts with a later digit, the clips kept meanwhile included.
-      if (piece && this.adapter.observe(piece) && !this.running && !this.stopped) {
+      if (piece && this.adapter.observe(await this.prepare(piece)) && !this.running && !this.stopped) {
         const adapt = this.adapt(this.offThread ?? this.background);
         if (this.background) this.running = adapt.finally(() => (this.running = null));
         else await adapt;
@@ -108,6 +111,23 @@ export class NormObserver {
         const started = performance.now();
         if (await this.attempt(() => this.adapter.drop())) this.report(true, started, this.adapter.observed, this.adapter.kept);
       }
+    }
+  }
+
+  /**
+   * The piece as the recognizer's adaptations take it (cut, at the model's rate: a 48 kHz piece kept
+   * at 8 kHz), or as it is where the recognizer does not say or cannot prepare it (the adaptation then
+   * prepares it, and reports what is wrong with it).
+   */
+  private async prepare(piece: Piece): Promise<Piece> {
+    // A listener's adapter takes the pieces it gives (PCM), whatever else its recognizer's clips may be.
+    const recognizer = (this.adapter as { recognizer?: Pick<NormAdaptable<Piece>, 'prepareClips'> }).recognizer;
+    const prepareClips = recognizer?.prepareClips?.bind(recognizer);
+    if (!prepareClips) return piece;
+    try {
+      return (await prepareClips([piece]))[0] ?? piece;
+    } catch {
+      return piece;
     }
   }
 

@@ -258,6 +258,12 @@ describe('WebListener (spoken-digits/web) in Node', function () {
     }
     assert.equal(recognizer.normalizationClips, 0);
     await assert.rejects(recognizer.adaptNormalization(pieces.slice(0, 1)), /at least 2 clips/);
+    // What a listener keeps to adapt on: pieces cut and at the model's rate, taken as they are after.
+    const wasm = await featureBackend();
+    const at48 = pieces.map((p) => ({ samples: wasm.resample(p.samples, 8000, 48000), sampleRate: 48000 }));
+    const kept = await recognizer.prepareClips(at48);
+    assert.ok(kept.every((k, i) => k.sampleRate === 8000 && k.cutToSpeech === false && k.samples.length <= at48[i].samples.length / 6 + 1));
+    assert.deepEqual(await recognizer.prepareClips(kept), kept);
   });
 
   it('adaptNorm: an adaptation that fails (a worker that crashed) is a normadaptfailed event, and listening goes on', async () => {
