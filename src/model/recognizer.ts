@@ -370,7 +370,7 @@ export class DigitRecognizer {
     this.disposed = true;
     this.extractor.dispose();
     await this.worker?.close();
-    await this.sessions.current.release();
+    await this.sessions.close();
   }
 
   private async predictDecoded(clips: DecodedClip[], started: number): Promise<Prediction[]> {

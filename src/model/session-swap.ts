@@ -6,12 +6,15 @@ interface Releasable {
 /**
  * The model session a recognizer runs on, which normalization adaptation replaces while runs may be in
  * flight: every run is counted on the session it started on, and a replaced session is released only
- * once its last run ends. Shared by DigitRecognizer (Node) and WebRecognizer (the page). No imports:
- * the browser build takes it as is.
+ * once its last run ends; so is the last one at `close()` (a recognizer disposed while it recognizes).
+ * Shared by DigitRecognizer (Node) and WebRecognizer (the page). No imports: the browser build takes
+ * it as is.
  */
 export class SessionSwap<S extends Releasable> {
   private readonly runsOn = new Map<S, number>();
-  private readonly retired = new Set<S>();
+  /** Sessions replaced (or closed) with runs in flight, and what to call once each is released. */
+  private readonly retired = new Map<S, () => void>();
+  private closing: Promise<void> | undefined;
 
   constructor(private active: S) {}
 
@@ -30,16 +33,30 @@ export class SessionSwap<S extends Releasable> {
       if (left > 0) this.runsOn.set(session, left);
       else {
         this.runsOn.delete(session);
-        if (this.retired.delete(session)) void session.release().catch(() => undefined);
+        const released = this.retired.get(session);
+        if (released) {
+          this.retired.delete(session);
+          void session.release().catch(() => undefined).then(released);
+        }
       }
     }
   }
 
-  /** Makes `next` the current session; the one it replaces is released now, or when its runs end. */
+  /** Makes `next` the current session; the one it replaces is released now (awaited), or when its runs end. */
   async replace(next: S): Promise<void> {
     const old = this.active;
     this.active = next;
-    if (this.runsOn.get(old)) this.retired.add(old);
-    else await old.release().catch(() => undefined);
+    const released = this.retire(old);
+    if (!this.runsOn.get(old)) await released;
+  }
+
+  /** Releases the current session once the runs in flight on it end (resolves then). Safe to call twice. */
+  close(): Promise<void> {
+    return (this.closing ??= this.retire(this.active));
+  }
+
+  private retire(session: S): Promise<void> {
+    if (!this.runsOn.get(session)) return session.release().catch(() => undefined);
+    return new Promise((resolve) => this.retired.set(session, resolve));
   }
 }

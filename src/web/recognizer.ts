@@ -472,7 +472,7 @@ export class WebRecognizer {
       this.worker = null;
       this.extractor.dispose();
       this.melExtractor?.dispose();
-      await this.sessions.current.release();
+      await this.sessions.close();
     })();
     return this.disposing;
   }

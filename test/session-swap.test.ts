@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { SessionSwap } from '../src/model/session-swap.js';
+
+/** A stand-in for an ORT session: counts its releases, and refuses runs once released. */
+class FakeSession {
+  releases = 0;
+  constructor(readonly name: string) {}
+  async release(): Promise<void> {
+    this.releases++;
+  }
+  async run(until: Promise<void>): Promise<string> {
+    if (this.releases) throw new Error(`${this.name} was released`);
+    await until;
+    if (this.releases) throw new Error(`${this.name} was released under the run`);
+    return this.name;
+  }
+}
+
+function gate(): { open: () => void; opened: Promise<void> } {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  return { open, opened };
+}
+
+describe('SessionSwap (the session a recognizer runs on)', () => {
+  it('a replaced session is released when its last run ends, and new runs start on the new one', async () => {
+    const [a, b] = [new FakeSession('a'), new FakeSession('b')];
+    const swap = new SessionSwap(a);
+    const g = gate();
+    const first = swap.run((s) => s.run(g.opened));
+    const second = swap.run((s) => s.run(g.opened));
+    await swap.replace(b); // does not wait for the runs
+    assert.equal(swap.current, b);
+    assert.equal(a.releases, 0);
+    assert.equal(await swap.run((s) => s.run(Promise.resolve())), 'b');
+    g.open();
+    assert.deepEqual(await Promise.all([first, second]), ['a', 'a']);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(a.releases, 1);
+    // Nothing in flight: released at once, before replace resolves.
+    const c = new FakeSession('c');
+    await swap.replace(c);
+    assert.equal(b.releases, 1);
+  });
+
+  it('close() (a recognizer disposed) lets the runs in flight finish, then releases; twice is safe; runs after it are refused', async () => {
+    const a = new FakeSession('a');
+    const swap = new SessionSwap(a);
+    const g = gate();
+    const run = swap.run((s) => s.run(g.opened));
+    let closed = false;
+    const closing = swap.close().then(() => (closed = true));
+    const again = swap.close();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual([closed, a.releases], [false, 0]);
+    g.open();
+    assert.equal(await run, 'a');
+    await Promise.all([closing, again]);
+    assert.deepEqual([closed, a.releases], [true, 1]);
+    await assert.rejects(swap.run((s) => s.run(Promise.resolve())), /was released/);
+    // Nothing in flight: released at once.
+    const idle = new FakeSession('idle');
+    await new SessionSwap(idle).close();
+    assert.equal(idle.releases, 1);
+  });
+});
