@@ -323,7 +323,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
         const adapted: number[] = [];
         const order: string[] = [];
         let heard = '';
-        listener.on('normadapt', (e) => (adapted.push(e.clips), order.push('normadapt')));
+        listener.on('normadapt', (e) => (adapted.push(e.clips), order.push(e.offThread ? 'normadapt in a worker' : 'normadapt')));
         listener.on('digit', (e) => (heard += e.digit));
         listener.on('end', () => order.push('end'));
         listener.push(audio, 8000);
@@ -334,6 +334,8 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       const adapting = await listen(true);
       assert.deepEqual(plain.adapted, []);
       assert.deepEqual(adapting.adapted, [10, 20]);
+      // Pushed audio waits for each adaptation, which runs in the worker process: the event loop stays free.
+      assert.deepEqual(adapting.order, ['normadapt in a worker', 'normadapt in a worker', 'end']);
       assert.equal(rec.normalizationClips, 20);
       assert.ok(editDistance(adapting.heard, spoken) <= Math.max(1, editDistance(plain.heard, spoken)), `heard ${adapting.heard} (without adapting ${plain.heard}) for ${spoken}`);
       // Beside the decoding: the stream does not wait for the first adaptation (pushed at once, it is
@@ -412,8 +414,15 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     assert.equal(done, false);
     release!();
     await waiting;
-    // Beside the decoding, each adaptation runs off the thread; holding it up, in line.
-    assert.deepEqual(offThread, [true, true, true, false]);
+    // Beside the decoding or holding it up, each adaptation runs off the thread; with offThread false, in line.
+    observer.offThread = false;
+    segment('digit');
+    segment('digit');
+    const inLine = observer.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    release!();
+    await inLine;
+    assert.deepEqual(offThread, [true, true, true, true, false]);
   });
 
   it('NormObserver: failures in a row stop the adapting after maxFailures (a success starts the count again; clear() too); a drop that failed is due again', async () => {

@@ -68,6 +68,8 @@ export interface ListenerOptions extends DecoderOptions {
    * until the adapted one is ready) instead of holding the decoding up while it runs. Default: for a
    * real-time source given to run() (a microphone, a file played at real time); pushed audio and
    * audio read as fast as it comes wait for it, so the same input gives the same events every time.
+   * Either way the adaptation runs in a worker process where one can start (DigitRecognizer's
+   * `offThread`), so the event loop is not held up by it; audio pushed meanwhile is queued.
    */
   adaptInBackground?: boolean;
   /** Stop after this much audio (ms); the run then ends normally. Default: until the source ends. */

@@ -65,11 +65,11 @@ export class NormObserver {
   /** Run adaptations beside the decoding (a listener sets it for audio that comes at its own pace). */
   background = false;
   /**
-   * Adapt in a worker (NormAdaptOptions.offThread) also when the decoding waits for it: the same
-   * adapted model, with the thread free meanwhile (a page's audio pushed as a file). Default (null):
-   * in a worker only in the background.
+   * Adapt in a worker (NormAdaptOptions.offThread: a worker process in Node, a Web Worker in a page),
+   * also when the decoding waits for it: the same adapted model, with the event loop (the page's
+   * thread) free meanwhile for whatever else the process does. Default true; false: in line.
    */
-  offThread: boolean | null = null;
+  offThread = true;
 
   constructor(
     readonly adapter: Pick<NormAdapter<Piece>, 'observe' | 'adapt' | 'observed' | 'kept' | 'heard' | 'dropDue' | 'drop' | 'digitShare' | 'selfEnrolled' | 'offThread'>,
@@ -102,7 +102,7 @@ export class NormObserver {
       this.adapter.heard(digit);
       // Due while one runs beside the decoding: it starts with a later digit, the clips kept meanwhile included.
       if (piece && this.adapter.observe(await this.prepare(piece)) && !this.running && !this.stopped) {
-        const adapt = this.adapt(this.offThread ?? this.background);
+        const adapt = this.adapt(this.offThread);
         if (this.background) this.running = adapt.finally(() => (this.running = null));
         else await adapt;
       }

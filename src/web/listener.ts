@@ -134,9 +134,6 @@ export class WebListener {
     this.classifier = batchClassifier((pieces) => recognizer.recognizePieces(pieces, threshold), () => threshold, () => recognizer.info.speechTrim ?? null);
     this.voice = adapter && new VoiceObserver(adapter, (e) => this.emit('voiceshift', e));
     this.norm = normAdapter && new NormObserver(normAdapter, (e) => this.emit('normadapt', e), (e) => this.emit('normadaptfailed', e));
-    // In a Web Worker wherever one can run, also when the decoding waits for it (the same adapted
-    // model; the page's thread stays free).
-    if (this.norm) this.norm.offThread = true;
     // The adapter's voice from the start (it may come from an earlier WebListener, or the recognizer may have served another user).
     adapter?.apply();
   }
