@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -22,34 +22,18 @@ export class EmbedderPage {
 
   private constructor(readonly files: Map<string, Buffer | string>) {}
 
-  static async build(main: string): Promise<EmbedderPage> {
+  static async build(main: string, bundler: 'vite' | 'webpack' = 'vite'): Promise<EmbedderPage> {
     const work = mkdtempSync(join(tmpdir(), 'sd-embed-'));
     try {
-      writeFileSync(join(work, 'index.html'), '<!doctype html><meta charset="utf-8"><title>embedder</title><script type="module" src="./main.js"></script>');
+      // Vite bundles from the page's module script; webpack's bundle is a classic script (its chunks load from output.publicPath).
+      const script = bundler === 'webpack' ? '<script src="/main.js"></script>' : '<script type="module" src="./main.js"></script>';
+      writeFileSync(join(work, 'index.html'), `<!doctype html><meta charset="utf-8"><title>embedder</title>${script}`);
       writeFileSync(join(work, 'main.js'), main);
       const stale = distUnusable();
       if (stale) console.log(`    (the page bundles src/web: ${stale})`);
       mkdirSync(join(work, 'node_modules'));
       symlinkSync(ROOT, join(work, 'node_modules/spoken-digits'), 'dir');
-      const out = await build({
-        root: work,
-        configFile: false,
-        logLevel: 'silent',
-        base: '/',
-        build: { write: false, target: 'es2022', minify: false },
-        // The sources' worker has lazy chunks; the built one is a single file, as a default (iife) worker build needs.
-        ...(stale
-          ? {
-              resolve: { alias: [{ find: /^spoken-digits\/web$/, replacement: join(ROOT, 'src/web/index.ts') }, { find: /^node:fs(\/promises)?$/, replacement: join(ROOT, 'src/web/no-fs.ts') }] },
-              worker: { format: 'es' as const },
-            }
-          : {}),
-      });
-      const files = new Map<string, Buffer | string>();
-      for (const o of Array.isArray(out) ? out : [out]) {
-        if (!('output' in o)) continue;
-        for (const f of o.output) files.set(`/${f.fileName}`, f.type === 'chunk' ? f.code : Buffer.from(f.source));
-      }
+      const files = bundler === 'webpack' ? await webpackBuild(work) : await viteBuild(work, stale);
       if (![...files.keys()].some((f) => f.endsWith('.wasm'))) throw new Error(`the bundler did not copy onnxruntime-web's .wasm: ${[...files.keys()]}`);
       files.set('/models/default.int8.onnx', readFileSync(join(ROOT, 'models/default.int8.onnx')));
       return new EmbedderPage(files);
@@ -86,4 +70,49 @@ export class EmbedderPage {
   async close(): Promise<void> {
     await Promise.all(this.browsers.map((b) => b.close().catch(() => undefined)));
   }
+}
+
+/** `work`'s page bundled by Vite with its default settings (from the sources when dist/ is stale). */
+async function viteBuild(work: string, stale: string | null): Promise<Map<string, Buffer | string>> {
+  const out = await build({
+    root: work,
+    configFile: false,
+    logLevel: 'silent',
+    base: '/',
+    build: { write: false, target: 'es2022', minify: false },
+    // The sources' worker has lazy chunks; the built one is a single file, as a default (iife) worker build needs.
+    ...(stale
+      ? {
+          resolve: { alias: [{ find: /^spoken-digits\/web$/, replacement: join(ROOT, 'src/web/index.ts') }, { find: /^node:fs(\/promises)?$/, replacement: join(ROOT, 'src/web/no-fs.ts') }] },
+          worker: { format: 'es' as const },
+        }
+      : {}),
+  });
+  const files = new Map<string, Buffer | string>();
+  for (const o of Array.isArray(out) ? out : [out]) {
+    if (!('output' in o)) continue;
+    for (const f of o.output) files.set(`/${f.fileName}`, f.type === 'chunk' ? f.code : Buffer.from(f.source));
+  }
+  return files;
+}
+
+/**
+ * `work`'s page bundled by webpack 5 with its defaults (production mode), as an embedder's app
+ * would be: the package's worker and onnxruntime-web's .wasm found by webpack from their
+ * `new URL(..., import.meta.url)`. Only `publicPath` is set, which a page that loads its bundle
+ * from a known place sets. Bundles the built dist/web (webpack has no TypeScript loader here).
+ */
+async function webpackBuild(work: string): Promise<Map<string, Buffer | string>> {
+  const stale = distUnusable();
+  if (stale) throw new Error(`a webpack build takes the built package: ${stale} (npm run build)`);
+  const { default: webpack } = await import('webpack');
+  const out = join(work, 'dist');
+  writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'embedder', private: true, type: 'module' }));
+  const compiler = webpack({ mode: 'production', context: work, entry: './main.js', output: { path: out, publicPath: '/' }, performance: { hints: false } });
+  const stats = await new Promise<import('webpack').Stats>((resolve, reject) => compiler.run((err, result) => (err || !result ? reject(err ?? new Error('webpack gave no result')) : resolve(result))));
+  await new Promise<void>((resolve) => compiler.close(() => resolve()));
+  if (stats.hasErrors()) throw new Error(`webpack: ${stats.toString({ all: false, errors: true })}`);
+  const files = new Map<string, Buffer | string>([['/index.html', readFileSync(join(work, 'index.html'), 'utf8')]]);
+  for (const name of readdirSync(out)) files.set(`/${name}`, readFileSync(join(out, name)));
+  return files;
 }

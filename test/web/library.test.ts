@@ -9,8 +9,8 @@ import { CHROMIUM, ROOT, fsddDir, makeMicWav } from './harness.js';
 import { EmbedderPage } from './embedder.js';
 
 /*
- * `spoken-digits/web` as an embedder uses it: a page of its own, bundled by Vite with its default
- * settings from an `import ... from 'spoken-digits/web'` (EmbedderPage: onnxruntime-web's .wasm and the
+ * `spoken-digits/web` as an embedder uses it: a page of its own, bundled by Vite (and once by webpack 5)
+ * with its default settings from an `import ... from 'spoken-digits/web'` (EmbedderPage: onnxruntime-web's .wasm and the
  * adaptation worker found by the bundler, the package's model served beside it). Run in headless
  * Chromium: pushed audio, the microphone (the fake device), adaptation in a Web Worker, a strict CSP,
  * and bad input.
@@ -175,6 +175,17 @@ window.adaptInWorker = async (names) => {
   await Promise.all([inWorker, inLine, missing, crashing].map((r) => r.dispose()));
   return out;
 };
+// One self-enrolling adaptation in the package's Web Worker and one in line: where each ran, and whether they answer alike.
+window.adaptBoth = async (names) => {
+  const clips = await Promise.all(names.map(async (name) => decodeWav(new Uint8Array(await (await fetch('/clips/' + name)).arrayBuffer()))));
+  const [inWorker, inLine] = await Promise.all([WebRecognizer.load('/models/default.int8.onnx'), WebRecognizer.load('/models/default.int8.onnx', { adaptWorker: false })]);
+  const worker = await inWorker.adaptNormalization(clips, { offThread: true, selfEnroll: true });
+  const line = await inLine.adaptNormalization(clips, { offThread: true, selfEnroll: true });
+  const answers = async (rec) => JSON.stringify((await rec.recognizePieces(clips, 0)).map((r) => Array.from(r.probabilities)));
+  const out = { worker, line, why: inWorker.adaptWorkerUnavailable, same: (await answers(inWorker)) === (await answers(inLine)) };
+  await Promise.all([inWorker.dispose(), inLine.dispose()]);
+  return out;
+};
 window.ready = true;
 `;
 
@@ -324,6 +335,28 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
     assert.match(String(r.disposedDuring.message), /disposed during a normalization adaptation/);
     assert.equal(r.disposedDuring.code, 'ERR_MODEL');
     assert.match(String(r.disposedAfter.message), /disposed/);
+  });
+
+  it('bundled by webpack 5 with its defaults instead of Vite: hears the string as Node does, and adapts in the package\'s Web Worker', async () => {
+    const wp = await EmbedderPage.build(PAGE_MAIN, 'webpack');
+    try {
+      const names = Array.from({ length: 20 }, (_, i) => `${i % 10}_lucas_${Math.floor(i / 10)}.wav`);
+      for (const name of names) wp.files.set(`/clips/${name}`, readFileSync(join(fsdd!, name)));
+      wp.files.set('/string.wav', files.get('/string.wav')!);
+      const { page, errors } = await wp.open();
+      const got = await page.evaluate(() => (window as unknown as { pushWav(u: string, ms: number): Promise<{ digits: { digit: number }[]; errors: string[] }> }).pushWav('/string.wav', 20));
+      assert.deepEqual(got.errors, []);
+      assert.equal(got.digits.map((d) => d.digit).join(''), nodeDigits);
+      type Adapted = { selfEnrolled: boolean; offThread: boolean };
+      const r = await page.evaluate((n) => (window as unknown as { adaptBoth(n: string[]): Promise<{ worker: Adapted; line: Adapted; why: string | null; same: boolean }> }).adaptBoth(n), names);
+      assert.deepEqual(r.worker, { selfEnrolled: true, offThread: true }, JSON.stringify(r));
+      assert.equal(r.why, null);
+      assert.deepEqual(r.line, { selfEnrolled: true, offThread: false });
+      assert.ok(r.same, "the webpack-bundled worker's adapted model answers otherwise than the one adapted in line");
+      assert.deepEqual(errors, []);
+    } finally {
+      await wp.close();
+    }
   });
 
   it('a page whose CSP forbids blob: scripts gets a typed error that names workletUrl, not a hang', async () => {
