@@ -34,6 +34,13 @@ const withoutTargets = (bytes: Uint8Array) => {
   return encodeModel(m);
 };
 
+/** `chosen` clips in a row, 0.6 s apart, after 0.5 s of silence (8 kHz). */
+async function clipStream(chosen: readonly { path: string }[]): Promise<Float32Array> {
+  const parts: Float32Array[] = [silence(0.5)];
+  for (const c of chosen) parts.push((await readWavFile(c.path)).samples, silence(0.6));
+  return concatFloat(parts);
+}
+
 /** A speaker's test clips with the voice moved (pitch and formants): a voice the model has not heard. */
 async function stranger(speaker: string, factor: number, backend: DigitRecognizer['backend'], takes = 5) {
   const mine = clips.filter((c) => c.speaker === speaker && c.take < takes);
@@ -314,9 +321,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     const rec = await DigitRecognizer.load({ model: INT8 });
     try {
       const theo = clips.filter((c) => c.speaker === 'theo' && c.take < 2);
-      const parts: Float32Array[] = [silence(0.5)];
-      for (const c of theo) parts.push((await readWavFile(c.path)).samples, silence(0.6));
-      const audio = concatFloat(parts);
+      const audio = await clipStream(theo);
       const spoken = theo.map((c) => c.digit).join('');
       const listen = async (adaptNorm: boolean, adaptInBackground?: boolean) => {
         const listener = await Listener.create({ recognizer: rec, adaptNorm, adaptInBackground, sampleRate: 8000 });
@@ -522,13 +527,102 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     }
   });
 
+  it('NormObserver: clear() during an adaptation (a new speaker): its failure does not count for what follows, and a flush under way stops', async () => {
+    let reject: ((e: Error) => void) | null = null;
+    let prepared: (() => void) | null = null;
+    const fake = {
+      adaptNormalization: () => new Promise<void>((_, r) => (reject = r)),
+      resetNormalization: async () => undefined,
+      // Preparing a clip waits until the test says: clear() lands while a flush is in it.
+      prepareClips: (c: readonly { samples: Float32Array; sampleRate: number }[]) => new Promise<typeof c[number][]>((resolve) => (prepared = () => resolve([...c]))),
+    };
+    const adapter = new NormAdapter<{ samples: Float32Array; sampleRate: number }>(fake, { every: 2, window: 10 });
+    const failed: NormAdaptFailedEvent[] = [];
+    const observer = new NormObserver(adapter, () => undefined, (e) => failed.push(e));
+    observer.background = true;
+    const decoder = { audioBetween: () => new Float32Array(80), sampleRate: 8000 } as unknown as StreamDecoder;
+    const digit = () => observer.take(decoder, 'digit', { startMs: 0, endMs: 10 });
+    const prepare = async () => {
+      while (!prepared) await new Promise((r) => setTimeout(r, 1));
+      const p = prepared;
+      prepared = null;
+      p();
+    };
+    digit();
+    digit();
+    let flushed = observer.flush();
+    await prepare();
+    await prepare();
+    await flushed; // the adaptation is under way
+    assert.equal(adapter.observed, 2);
+    // A flush waiting on a clip's preparation when clear() comes: it stops, and observes nothing more.
+    digit();
+    digit();
+    flushed = observer.flush();
+    await new Promise((r) => setTimeout(r, 5));
+    observer.clear();
+    digit(); // the new speaker's first digit, for the next flush
+    await prepare();
+    await flushed;
+    assert.equal(adapter.observed, 2);
+    assert.equal(observer.queued, 1);
+    reject!(new Error('the old adaptation failed'));
+    await observer.settle();
+    assert.deepEqual(failed.map((f) => [f.message, f.failures, f.stopped]), [['the old adaptation failed', 0, false]]);
+  });
+
+  it('NormObserver: an event handler that throws beside the decoding goes to onError, not to an unhandled rejection; a Listener fails with it', async () => {
+    const fake = { adaptNormalization: async () => undefined, resetNormalization: async () => undefined };
+    const errors: unknown[] = [];
+    const observer = new NormObserver(
+      new NormAdapter<{ samples: Float32Array; sampleRate: number }>(fake, { every: 2, window: 10 }),
+      () => {
+        throw new Error('a normadapt handler threw');
+      },
+      () => undefined,
+      (err) => errors.push(err),
+    );
+    observer.background = true;
+    const decoder = { audioBetween: () => new Float32Array(80), sampleRate: 8000 } as unknown as StreamDecoder;
+    observer.take(decoder, 'digit', { startMs: 0, endMs: 10 });
+    observer.take(decoder, 'digit', { startMs: 0, endMs: 10 });
+    await observer.flush();
+    await observer.settle();
+    assert.match(String(errors[0]), /handler threw/);
+    // The Listener's own: an error event, and end() rejects with it.
+    const rec = await DigitRecognizer.load({ model: INT8 });
+    try {
+      const theo = clips.filter((c) => c.speaker === 'theo' && c.take < 2);
+      const listener = await Listener.create({ recognizer: rec, adaptNorm: true, adaptInBackground: true, sampleRate: 8000 });
+      const seen: Error[] = [];
+      listener.on('error', (e) => seen.push(e));
+      listener.on('normadapt', () => {
+        throw new Error('a normadapt handler threw');
+      });
+      listener.push(await clipStream(theo), 8000);
+      await assert.rejects(listener.end(), /handler threw/);
+      assert.equal(seen.length, 1);
+    } finally {
+      await rec.dispose();
+    }
+  });
+
+  it('dispose() during an adaptation in line: the adaptation fails saying so, and nothing is installed', async () => {
+    const rec = await DigitRecognizer.load({ model: INT8 });
+    const lucas = clips.filter((c) => c.speaker === 'lucas' && c.take < 5).map((c) => c.path);
+    const adapting = rec.adaptNormalization(lucas, { selfEnroll: true });
+    await new Promise((r) => setTimeout(r, 50));
+    await rec.dispose();
+    // Whichever step it is in (the feature extractor's pass, or loading the adapted session), a typed error that says so.
+    await assert.rejects(adapting, (e: unknown) => e instanceof SpokenDigitsError && /disposed/.test(e.message));
+    assert.equal(rec.normalizationClips, 0);
+  });
+
   it('a Listener whose adaptations fail goes on with the model it has: normadaptfailed events, no error, the same digits', async () => {
     const rec = await DigitRecognizer.load({ model: INT8 });
     try {
       const theo = clips.filter((c) => c.speaker === 'theo' && c.take < 4);
-      const parts: Float32Array[] = [silence(0.5)];
-      for (const c of theo) parts.push((await readWavFile(c.path)).samples, silence(0.6));
-      const audio = concatFloat(parts);
+      const audio = await clipStream(theo);
       const listen = async (adaptNorm: boolean) => {
         const listener = await Listener.create({ recognizer: rec, adaptNorm, sampleRate: 8000 });
         const failed: NormAdaptFailedEvent[] = [];

@@ -29,7 +29,7 @@ describe('SessionSwap (the session a recognizer runs on)', () => {
     const g = gate();
     const first = swap.run((s) => s.run(g.opened));
     const second = swap.run((s) => s.run(g.opened));
-    await swap.replace(b); // does not wait for the runs
+    assert.equal(await swap.replace(b), true); // does not wait for the runs
     assert.equal(swap.current, b);
     assert.equal(a.releases, 0);
     assert.equal(await swap.run((s) => s.run(Promise.resolve())), 'b');
@@ -41,6 +41,20 @@ describe('SessionSwap (the session a recognizer runs on)', () => {
     const c = new FakeSession('c');
     await swap.replace(c);
     assert.equal(b.releases, 1);
+  });
+
+  it('close() with a run in flight, then a replace(): close still resolves once the run ends, and the new session is released', async () => {
+    const [a, b] = [new FakeSession('a'), new FakeSession('b')];
+    const swap = new SessionSwap(a);
+    const g = gate();
+    const run = swap.run((s) => s.run(g.opened));
+    const closing = swap.close();
+    assert.equal(await swap.replace(b), false);
+    assert.deepEqual([a.releases, b.releases], [0, 1]);
+    g.open();
+    await run;
+    await closing;
+    assert.equal(a.releases, 1);
   });
 
   it('close() (a recognizer disposed) lets the runs in flight finish, then releases; twice is safe; runs after it are refused', async () => {
@@ -58,6 +72,10 @@ describe('SessionSwap (the session a recognizer runs on)', () => {
     await Promise.all([closing, again]);
     assert.deepEqual([closed, a.releases], [true, 1]);
     await assert.rejects(swap.run((s) => s.run(Promise.resolve())), /was released/);
+    // A session made meanwhile (an adaptation that ended after dispose): released, not installed.
+    const late = new FakeSession('late');
+    assert.equal(await swap.replace(late), false);
+    assert.deepEqual([late.releases, a.releases, swap.current], [1, 1, a]);
     // Nothing in flight: released at once.
     const idle = new FakeSession('idle');
     await new SessionSwap(idle).close();

@@ -125,6 +125,20 @@ export class NormAdapter<Clip = AudioInput> {
     return this.recent.length;
   }
 
+  /**
+   * `clip` as the recognizer's adaptations take it (NormAdaptable.prepareClips: cut, at the model's
+   * rate), what to observe; as it is where the recognizer does not prepare clips or cannot prepare
+   * this one (the adaptation then takes it as it is, and says what is wrong with it).
+   */
+  async prepare<C extends Clip>(clip: C): Promise<C> {
+    if (!this.recognizer.prepareClips) return clip;
+    try {
+      return ((await this.recognizer.prepareClips([clip]))[0] as C | undefined) ?? clip;
+    } catch {
+      return clip;
+    }
+  }
+
   /** Takes one clip of the speaker; true when an adaptation is due (call `adapt`). */
   observe(clip: Clip): boolean {
     this.recent.push(clip);
@@ -175,8 +189,10 @@ export class NormAdapter<Clip = AudioInput> {
    * recognizer: the last adapter to adapt owns it): adapted again on the clips kept, if it adapted before.
    */
   async apply(): Promise<void> {
-    if (this.isAdapted) await this.adaptOnKept();
-    else await this.recognizer.resetNormalization();
+    // Adapted, but without clips to adapt on: a drop whose reset failed.
+    if (this.isAdapted && this.recent.length >= 2) return this.adaptOnKept();
+    await this.recognizer.resetNormalization();
+    this.isAdapted = false;
   }
 
   /** Forgets the speaker: no clips, no outcomes, and the recognizer back to its model as loaded. */

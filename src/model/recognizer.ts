@@ -298,7 +298,7 @@ export class DigitRecognizer {
     if (inputs.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${inputs.length}`);
     const worker = options.offThread ? this.adaptWorker() : null;
     const { model, selfEnrolled } = worker ? await worker.adapt(inputs, this.shift, options.selfEnroll ?? false) : await this.adaptedModel(inputs, options);
-    await this.sessions.replace(await warmSession(await createSession(model, this.source, this.sessionOptions), this.info));
+    await this.useModel(model);
     this.adaptedOn = inputs.length;
     return { selfEnrolled, offThread: worker !== null };
   }
@@ -350,8 +350,25 @@ export class DigitRecognizer {
   /** Back to the model as loaded. */
   async resetNormalization(): Promise<void> {
     if (this.adaptedOn === 0) return;
-    await this.sessions.replace(await warmSession(await createSession(this.modelBytes, this.source, this.sessionOptions), this.info));
+    await this.useModel(this.modelBytes);
     this.adaptedOn = 0;
+  }
+
+  /**
+   * A session of `model`, run once on silence, becomes the one in use; the old one is released when
+   * its runs end. Disposed meanwhile (an adaptation that ended after dispose()): released, never
+   * installed, and a ModelError.
+   */
+  private async useModel(model: Uint8Array): Promise<void> {
+    const session = await createSession(model, this.source, this.sessionOptions);
+    try {
+      // Its first run pays ORT's lazy set-up, which a digit should not.
+      await runOnSilence(session, this.info);
+    } catch (err) {
+      await session.release().catch(() => undefined);
+      throw err;
+    }
+    if (!(await this.sessions.replace(session))) throw new ModelError('the recognizer was disposed during a normalization adaptation');
   }
 
   /** Whether the model carries normalization targets (metadata), which adaptNormalization needs. */
@@ -488,11 +505,6 @@ async function checkModelRuns(session: ort.InferenceSession, info: ModelMetadata
   if (!out.every(isProbability)) throw new ModelError(`${source} does not return probabilities (got ${Array.from(out.slice(0, 4), (p) => +p.toPrecision(3)).join(', ')}, ...)`);
 }
 
-/** A new session after one run on silence: its first run pays ORT's lazy set-up, which a digit should not. */
-async function warmSession(session: ort.InferenceSession, info: ModelMetadata): Promise<ort.InferenceSession> {
-  await runOnSilence(session, info);
-  return session;
-}
 
 /** The model input shape of one clip (a natural-length model gets 64 frames). */
 function silenceShape(info: ModelMetadata): { frames: number; dims: number } {

@@ -42,12 +42,21 @@ export class SessionSwap<S extends Releasable> {
     }
   }
 
-  /** Makes `next` the current session; the one it replaces is released now (awaited), or when its runs end. */
-  async replace(next: S): Promise<void> {
+  /**
+   * Makes `next` the current session; the one it replaces is released now (awaited), or when its
+   * runs end. After close() (a recognizer disposed while an adaptation made `next`): `next` is
+   * released instead, and false returned.
+   */
+  async replace(next: S): Promise<boolean> {
+    if (this.closing) {
+      await next.release().catch(() => undefined);
+      return false;
+    }
     const old = this.active;
     this.active = next;
     const released = this.retire(old);
     if (!this.runsOn.get(old)) await released;
+    return true;
   }
 
   /** Releases the current session once the runs in flight on it end (resolves then). Safe to call twice. */

@@ -130,7 +130,7 @@ export class Listener extends EventEmitter {
     this.recognizer = recognizer;
     this.opts = options;
     this.voice = adapter && new VoiceObserver(adapter, (e) => this.publish('voiceshift', e));
-    this.norm = normAdapter && new NormObserver(normAdapter, (e) => this.publish('normadapt', e), (e) => this.publish('normadaptfailed', e));
+    this.norm = normAdapter && new NormObserver(normAdapter, (e) => this.publish('normadapt', e), (e) => this.publish('normadaptfailed', e), (err) => this.fail(err));
   }
 
   static async create(options: ListenerOptions = {}): Promise<Listener> {
@@ -185,6 +185,8 @@ export class Listener extends EventEmitter {
     try {
       for await (const block of source) {
         await this.feed(block);
+        // An event handler threw while an adaptation ran beside the decoding.
+        if (this.failure) throw this.failure;
         const dropped = source.droppedFrames();
         if (dropped > this.totalDropped) {
           this.publish('overflow', { droppedFrames: dropped - this.totalDropped, totalDroppedFrames: dropped });
@@ -194,11 +196,13 @@ export class Listener extends EventEmitter {
       }
       return await this.finish();
     } catch (err) {
-      this.fail(err);
+      if (err !== this.failure) this.fail(err);
       throw err;
     } finally {
       this.running = false;
       await source.close().catch(() => undefined);
+      // Failed: an adaptation running beside the decoding ends before the caller may dispose the recognizer.
+      await this.norm?.settle();
     }
   }
 
@@ -320,6 +324,7 @@ export class Listener extends EventEmitter {
         while (this.pushQueue.length) {
           const block = this.pushQueue.shift()!;
           await this.feed(block);
+          if (this.failure) throw this.failure;
           this.pushPending -= block.length;
           if (this.stopped) break;
         }
@@ -330,13 +335,14 @@ export class Listener extends EventEmitter {
       }
       return await this.finish();
     } catch (err) {
-      this.fail(err);
+      if (err !== this.failure) this.fail(err);
       throw err;
     } finally {
       this.running = false;
       // Stopped or failed: what is still queued is dropped, not pending.
       this.pushQueue = [];
       this.pushPending = 0;
+      await this.norm?.settle();
       this.settleDrain();
     }
   }
@@ -372,6 +378,7 @@ export class Listener extends EventEmitter {
     await this.voice?.flush();
     await this.norm?.flush();
     await this.norm?.settle();
+    if (this.failure) throw this.failure;
     this.publish('end', summary);
     this.iterators.end();
     return summary;

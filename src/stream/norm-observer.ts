@@ -1,4 +1,4 @@
-import type { NormAdaptable, NormAdapter } from '../model/norm-adapter.js';
+import type { NormAdapter } from '../model/norm-adapter.js';
 import type { DecoderEvents, StreamDecoder } from './decoder.js';
 import { digitPiece } from './voice-observer.js';
 
@@ -60,6 +60,8 @@ export class NormObserver {
   private running: Promise<void> | null = null;
   /** Adaptations or drops that failed in a row. */
   private failures = 0;
+  /** Bumped by clear(): work begun before it (a flush, an adaptation) no longer counts for what follows. */
+  private generation = 0;
   /** Adaptation failures in a row after which this stream adapts no more. */
   static readonly maxFailures = 3;
   /** Run adaptations beside the decoding (a listener sets it for audio that comes at its own pace). */
@@ -72,12 +74,20 @@ export class NormObserver {
   offThread = true;
 
   constructor(
-    readonly adapter: Pick<NormAdapter<Piece>, 'observe' | 'adapt' | 'observed' | 'kept' | 'heard' | 'dropDue' | 'drop' | 'digitShare' | 'selfEnrolled' | 'offThread'>,
+    readonly adapter: Pick<NormAdapter<Piece>, 'observe' | 'prepare' | 'adapt' | 'observed' | 'kept' | 'heard' | 'dropDue' | 'drop' | 'digitShare' | 'selfEnrolled' | 'offThread'>,
     private readonly onAdapt: (event: NormAdaptEvent) => void,
     private readonly onFailure: (event: NormAdaptFailedEvent) => void = () => undefined,
+    /**
+     * Where an error of the handlers above goes when the adaptation ran beside the decoding (a
+     * listener's event handler that threw); when the decoding waits for it, flush() throws it.
+     */
+    private readonly onError: (err: unknown) => void = () => undefined,
   ) {}
 
-  /** Whether adapting (and dropping) has stopped for this stream after maxFailures failures in a row. */
+  /**
+   * Whether adapting has stopped for this stream after maxFailures failures in a row (a drop that is
+   * due is still tried: the model goes back to as loaded when the speech is not digits).
+   */
   get stopped(): boolean {
     return this.failures >= NormObserver.maxFailures;
   }
@@ -97,37 +107,29 @@ export class NormObserver {
 
   /** Tells the adapter the segments taken so far, in order, adapting when one is due and dropping the adaptation when that is due. */
   async flush(): Promise<void> {
+    const generation = this.generation;
+    let dropFailed = false;
     while (this.pending.length) {
       const { digit, piece } = this.pending.shift()!;
       this.adapter.heard(digit);
+      // Cut and at the model's rate (a 48 kHz piece kept at 8 kHz), as the adaptation takes it.
+      const kept = piece && (await this.adapter.prepare(piece));
+      // Cleared meanwhile (a new speaker): what is pending now is the next flush's.
+      if (generation !== this.generation) return;
       // Due while one runs beside the decoding: it starts with a later digit, the clips kept meanwhile included.
-      if (piece && this.adapter.observe(await this.prepare(piece)) && !this.running && !this.stopped) {
+      if (kept && this.adapter.observe(kept) && !this.running && !this.stopped) {
         const adapt = this.adapt(this.offThread);
-        if (this.background) this.running = adapt.finally(() => (this.running = null));
+        if (this.background) this.running = adapt.catch(this.onError).finally(() => (this.running = null));
         else await adapt;
       }
-      if (this.adapter.dropDue && !this.stopped) {
+      // A drop that failed is tried again at the next flush, not at every segment of this one.
+      if (this.adapter.dropDue && !dropFailed) {
         await this.running;
+        if (generation !== this.generation || !this.adapter.dropDue) return;
         const started = performance.now();
         if (await this.attempt(() => this.adapter.drop())) this.report(true, started, this.adapter.observed, this.adapter.kept);
+        else dropFailed = true;
       }
-    }
-  }
-
-  /**
-   * The piece as the recognizer's adaptations take it (cut, at the model's rate: a 48 kHz piece kept
-   * at 8 kHz), or as it is where the recognizer does not say or cannot prepare it (the adaptation then
-   * prepares it, and reports what is wrong with it).
-   */
-  private async prepare(piece: Piece): Promise<Piece> {
-    // A listener's adapter takes the pieces it gives (PCM), whatever else its recognizer's clips may be.
-    const recognizer = (this.adapter as { recognizer?: Pick<NormAdaptable<Piece>, 'prepareClips'> }).recognizer;
-    const prepareClips = recognizer?.prepareClips?.bind(recognizer);
-    if (!prepareClips) return piece;
-    try {
-      return (await prepareClips([piece]))[0] ?? piece;
-    } catch {
-      return piece;
     }
   }
 
@@ -145,18 +147,23 @@ export class NormObserver {
     this.report(false, started, observed, kept);
   }
 
-  /** Runs one adaptation step; a failure is counted and reported, never thrown. True when it succeeded. */
+  /**
+   * Runs one adaptation step; its failure is counted and reported (onFailure), not thrown. True when
+   * it succeeded. One begun before a clear() counts neither way for what follows.
+   */
   private async attempt(step: () => Promise<void>): Promise<boolean> {
+    const generation = this.generation;
+    let error: Error;
     try {
       await step();
-      this.failures = 0;
+      if (generation === this.generation) this.failures = 0;
       return true;
     } catch (err) {
-      this.failures++;
-      const error = err instanceof Error ? err : new Error(String(err));
-      this.onFailure({ error, message: error.message, failures: this.failures, stopped: this.stopped });
-      return false;
+      error = err instanceof Error ? err : new Error(String(err));
     }
+    if (generation === this.generation) this.failures++;
+    this.onFailure({ error, message: error.message, failures: this.failures, stopped: this.stopped });
+    return false;
   }
 
   private report(dropped: boolean, started: number, observed: number, clips: number): void {
@@ -167,5 +174,6 @@ export class NormObserver {
   clear(): void {
     this.pending = [];
     this.failures = 0;
+    this.generation++;
   }
 }

@@ -133,7 +133,7 @@ export class WebListener {
     const threshold = opts.threshold ?? recognizer.info.rejection.threshold;
     this.classifier = batchClassifier((pieces) => recognizer.recognizePieces(pieces, threshold), () => threshold, () => recognizer.info.speechTrim ?? null);
     this.voice = adapter && new VoiceObserver(adapter, (e) => this.emit('voiceshift', e));
-    this.norm = normAdapter && new NormObserver(normAdapter, (e) => this.emit('normadapt', e), (e) => this.emit('normadaptfailed', e));
+    this.norm = normAdapter && new NormObserver(normAdapter, (e) => this.emit('normadapt', e), (e) => this.emit('normadaptfailed', e), (err) => this.fail(err));
     // The adapter's voice from the start (it may come from an earlier WebListener, or the recognizer may have served another user).
     adapter?.apply();
   }

@@ -420,7 +420,7 @@ export class WebRecognizer {
       await next.release().catch(() => undefined);
       throw err;
     }
-    await this.sessions.replace(next);
+    if (!(await this.sessions.replace(next))) throw new ModelError('the recognizer was disposed during a normalization adaptation');
   }
 
   /**

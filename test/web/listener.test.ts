@@ -36,6 +36,13 @@ describe('WebListener (spoken-digits/web) in Node', function () {
   // One phone number, 8 kHz, FSDD test clips with 120-450 ms pauses, and what the Node Listener hears in it.
   const s = makeDigitString('4155550123', 'jackson', rng(5), {});
   let nodeDigits = '';
+  /** The string twice, 1 s apart (20 digits). */
+  const stringTwice = () => {
+    const twice = new Float32Array(s.samples.length * 2 + 8000);
+    twice.set(s.samples, 0);
+    twice.set(s.samples, s.samples.length + 8000);
+    return twice;
+  };
 
   before(async () => {
     recognizer = await WebRecognizer.load(new Uint8Array(readFileSync(MODEL)));
@@ -226,9 +233,7 @@ describe('WebListener (spoken-digits/web) in Node', function () {
 
   it('adaptNorm: the page adapts the normalization as DigitRecognizer does, between segments, and says so', async () => {
     // Two copies of the string (20 digits): adapted after the 10th digit and the 20th.
-    const twice = new Float32Array(s.samples.length * 2 + 8000);
-    twice.set(s.samples, 0);
-    twice.set(s.samples, s.samples.length + 8000);
+    const twice = stringTwice();
     const l = await WebListener.create({ model: recognizer, adaptNorm: true });
     const log = record(l);
     const adapted: WebListenerEvents['normadapt'][] = [];
@@ -267,9 +272,7 @@ describe('WebListener (spoken-digits/web) in Node', function () {
   });
 
   it('adaptNorm: an adaptation that fails (a worker that crashed) is a normadaptfailed event, and listening goes on', async () => {
-    const twice = new Float32Array(s.samples.length * 2 + 8000);
-    twice.set(s.samples, 0);
-    twice.set(s.samples, s.samples.length + 8000);
+    const twice = stringTwice();
     const own = Object.getOwnPropertyDescriptor(recognizer, 'adaptNormalization');
     recognizer.adaptNormalization = async () => {
       throw new ModelError('the normalization adaptation worker stopped: out of memory');

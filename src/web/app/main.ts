@@ -352,6 +352,7 @@ function setAdaptNorm(on: boolean): void {
         reportError('normalization adaptation', failed.stopped ? new Error(`${failed.message} (${failed.failures} in a row: no more adapting until the voice is forgotten)`) : failed.error);
         showNorm();
       },
+      (err) => reportError('normalization adaptation', err),
     );
     // Beside the decoding: digits spoken while the worker adapts are recognized with the model as it is.
     observer.background = true;
