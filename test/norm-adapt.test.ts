@@ -469,11 +469,15 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     await digits(4);
     assert.equal(calls.filter((c) => c.startsWith('adapt')).length, 5);
     assert.deepEqual([observer.stopped, adapter.adapted], [true, true]);
+    // Stopped adapting, but words still drop the adaptation in use.
+    for (let i = 0; i < 3; i++) observer.take(decoder, 'rejected', { startMs: 0, endMs: 10, reason: 'not-a-digit' });
+    await observer.flush();
+    assert.deepEqual([calls.at(-1), adapter.adapted, adapted.at(-1)], ['reset', false, true]);
     // A new start (clear: a new speaker) tries again; a drop that fails is reported and due again.
     observer.clear();
     fail = false;
     await digits(2);
-    assert.deepEqual([observer.stopped, adapted], [false, [false, false]]);
+    assert.deepEqual([observer.stopped, adapted], [false, [false, true, false]]);
     failReset = true;
     for (let i = 0; i < 3; i++) observer.take(decoder, 'rejected', { startMs: 0, endMs: 10, reason: 'not-a-digit' });
     await observer.flush();
