@@ -611,6 +611,21 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     }
   });
 
+  it('adaptations and resets that overlap: the last call made wins, whichever ends last', async () => {
+    const rec = await DigitRecognizer.load({ model: INT8 });
+    try {
+      const many = clips.filter((c) => c.speaker === 'lucas' && c.take < 10).map((c) => c.path);
+      // A long adaptation (100 clips, refit) and a reset called after it: the model as loaded.
+      await Promise.all([rec.adaptNormalization(many, { selfEnroll: true }), rec.resetNormalization()]);
+      assert.equal(rec.normalizationClips, 0);
+      // A long one and a short one called after it: the short one's, though the long one ends last.
+      await Promise.all([rec.adaptNormalization(many, { selfEnroll: true }), rec.adaptNormalization(many.slice(0, 5))]);
+      assert.equal(rec.normalizationClips, 5);
+    } finally {
+      await rec.dispose();
+    }
+  });
+
   it('dispose() during an adaptation in line: the adaptation fails saying so, and nothing is installed', async () => {
     const rec = await DigitRecognizer.load({ model: INT8 });
     const lucas = clips.filter((c) => c.speaker === 'lucas' && c.take < 5).map((c) => c.path);

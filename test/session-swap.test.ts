@@ -29,7 +29,7 @@ describe('SessionSwap (the session a recognizer runs on)', () => {
     const g = gate();
     const first = swap.run((s) => s.run(g.opened));
     const second = swap.run((s) => s.run(g.opened));
-    assert.equal(await swap.replace(b), true); // does not wait for the runs
+    assert.equal(await swap.replace(b), 'installed'); // does not wait for the runs
     assert.equal(swap.current, b);
     assert.equal(a.releases, 0);
     assert.equal(await swap.run((s) => s.run(Promise.resolve())), 'b');
@@ -43,13 +43,32 @@ describe('SessionSwap (the session a recognizer runs on)', () => {
     assert.equal(b.releases, 1);
   });
 
+  it('of changes that overlap (adaptations, resets), the last one begun is the one in use, whichever ends last', async () => {
+    const swap = new SessionSwap(new FakeSession('loaded'));
+    const [first, second] = [swap.begin(), swap.begin()];
+    const [a, b] = [new FakeSession('a'), new FakeSession('b')];
+    assert.equal(await swap.replace(b, second), 'installed');
+    assert.equal(await swap.replace(a, first), 'superseded');
+    assert.deepEqual([swap.current, a.releases], [b, 1]);
+    // A reset that keeps the session in use (nothing adapted yet) supersedes an adaptation begun before it.
+    const adapting = swap.begin();
+    swap.keep(swap.begin());
+    const c = new FakeSession('c');
+    assert.equal(await swap.replace(c, adapting), 'superseded');
+    assert.deepEqual([swap.current, c.releases], [b, 1]);
+    // In order, each is installed in turn.
+    const d = new FakeSession('d');
+    assert.equal(await swap.replace(d, swap.begin()), 'installed');
+    assert.equal(swap.current, d);
+  });
+
   it('close() with a run in flight, then a replace(): close still resolves once the run ends, and the new session is released', async () => {
     const [a, b] = [new FakeSession('a'), new FakeSession('b')];
     const swap = new SessionSwap(a);
     const g = gate();
     const run = swap.run((s) => s.run(g.opened));
     const closing = swap.close();
-    assert.equal(await swap.replace(b), false);
+    assert.equal(await swap.replace(b), 'closed');
     assert.deepEqual([a.releases, b.releases], [0, 1]);
     g.open();
     await run;
@@ -74,7 +93,7 @@ describe('SessionSwap (the session a recognizer runs on)', () => {
     await assert.rejects(swap.run((s) => s.run(Promise.resolve())), /was released/);
     // A session made meanwhile (an adaptation that ended after dispose): released, not installed.
     const late = new FakeSession('late');
-    assert.equal(await swap.replace(late), false);
+    assert.equal(await swap.replace(late), 'closed');
     assert.deepEqual([late.releases, a.releases, swap.current], [1, 1, a]);
     // Nothing in flight: released at once.
     const idle = new FakeSession('idle');

@@ -291,15 +291,15 @@ export class DigitRecognizer {
    * Adapts the model's internal normalization to one speaker's voice from unlabeled clips of it (see
    * `norm-adapt.ts`): every conv output channel is re-standardized to its training-clip statistics
    * over these clips, and the recognizer uses the adapted model from then on. Each call starts again
-   * from the model as loaded. The clips are taken as predict takes them (decoded, cut to speech, at
+   * from the model as loaded; of calls that overlap (and resetNormalization), the last one made wins. The clips are taken as predict takes them (decoded, cut to speech, at
    * the recognizer's voice shift); at least 2. Needs a model with normalization targets.
    */
   async adaptNormalization(inputs: readonly AudioInput[], options: NormAdaptOptions = {}): Promise<NormAdaptResult> {
     if (inputs.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${inputs.length}`);
+    const call = this.sessions.begin();
     const worker = options.offThread ? this.adaptWorker() : null;
     const { model, selfEnrolled } = worker ? await worker.adapt(inputs, this.shift, options.selfEnroll ?? false) : await this.adaptedModel(inputs, options);
-    await this.useModel(model);
-    this.adaptedOn = inputs.length;
+    if (await this.useModel(model, call)) this.adaptedOn = inputs.length;
     return { selfEnrolled, offThread: worker !== null };
   }
 
@@ -349,17 +349,18 @@ export class DigitRecognizer {
 
   /** Back to the model as loaded. */
   async resetNormalization(): Promise<void> {
-    if (this.adaptedOn === 0) return;
-    await this.useModel(this.modelBytes);
-    this.adaptedOn = 0;
+    const call = this.sessions.begin();
+    if (this.adaptedOn === 0) return this.sessions.keep(call);
+    if (await this.useModel(this.modelBytes, call)) this.adaptedOn = 0;
   }
 
   /**
-   * A session of `model`, run once on silence, becomes the one in use; the old one is released when
-   * its runs end. Disposed meanwhile (an adaptation that ended after dispose()): released, never
-   * installed, and a ModelError.
+   * A session of `model`, run once on silence, becomes the one in use (true), unless a later
+   * adaptation or reset (`call`: SessionSwap.begin) is in use already (false); the old one is
+   * released when its runs end. Disposed meanwhile (an adaptation that ended after dispose()):
+   * released, never installed, and a ModelError.
    */
-  private async useModel(model: Uint8Array): Promise<void> {
+  private async useModel(model: Uint8Array, call: number): Promise<boolean> {
     const session = await createSession(model, this.source, this.sessionOptions);
     try {
       // Its first run pays ORT's lazy set-up, which a digit should not.
@@ -368,7 +369,9 @@ export class DigitRecognizer {
       await session.release().catch(() => undefined);
       throw err;
     }
-    if (!(await this.sessions.replace(session))) throw new ModelError('the recognizer was disposed during a normalization adaptation');
+    const outcome = await this.sessions.replace(session, call);
+    if (outcome === 'closed') throw new ModelError('the recognizer was disposed during a normalization adaptation');
+    return outcome === 'installed';
   }
 
   /** Whether the model carries normalization targets (metadata), which adaptNormalization needs. */

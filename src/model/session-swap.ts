@@ -15,6 +15,9 @@ export class SessionSwap<S extends Releasable> {
   /** Sessions replaced (or closed) with runs in flight, and what to call once each is released. */
   private readonly retired = new Map<S, () => void>();
   private closing: Promise<void> | undefined;
+  /** Changes of session begun (begin()), and the latest one whose session is in use. */
+  private calls = 0;
+  private installed = 0;
 
   constructor(private active: S) {}
 
@@ -43,20 +46,36 @@ export class SessionSwap<S extends Releasable> {
   }
 
   /**
-   * Makes `next` the current session; the one it replaces is released now (awaited), or when its
-   * runs end. After close() (a recognizer disposed while an adaptation made `next`): `next` is
-   * released instead, and false returned.
+   * Numbers a change of session about to be made (an adaptation, a reset), in call order, so that
+   * the latest call's session is the one in use however long each took (replace, keep).
    */
-  async replace(next: S): Promise<boolean> {
-    if (this.closing) {
+  begin(): number {
+    return ++this.calls;
+  }
+
+  /**
+   * Makes `next`, the session change `call` made, the current session; the one it replaces is
+   * released now (awaited), or when its runs end. Not when a later call's session is in use already
+   * ('superseded'), nor after close() ('closed': a recognizer disposed while an adaptation made
+   * `next`): `next` is released instead.
+   */
+  async replace(next: S, call: number = this.begin()): Promise<'installed' | 'superseded' | 'closed'> {
+    const outcome = this.closing ? 'closed' : call <= this.installed ? 'superseded' : 'installed';
+    if (outcome !== 'installed') {
       await next.release().catch(() => undefined);
-      return false;
+      return outcome;
     }
+    this.installed = call;
     const old = this.active;
     this.active = next;
     const released = this.retire(old);
     if (!this.runsOn.get(old)) await released;
-    return true;
+    return outcome;
+  }
+
+  /** `call` wants the session in use as it is (a reset when nothing is adapted): earlier calls still under way are superseded. */
+  keep(call: number): void {
+    this.installed = Math.max(this.installed, call);
   }
 
   /** Releases the current session once the runs in flight on it end (resolves then). Safe to call twice. */

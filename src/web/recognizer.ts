@@ -327,10 +327,10 @@ export class WebRecognizer {
    * first use.
    */
   async adaptNormalization(clips: readonly ClipInput[], options: NormAdaptOptions = {}): Promise<NormAdaptResult> {
+    const call = this.sessions.begin();
     const { model, selfEnrolled, offThread } = await this.adaptedModel(clips, options);
     if (this.disposed) throw new ModelError('the recognizer was disposed during a normalization adaptation');
-    await this.useModel(model);
-    this.adaptedOn = clips.length;
+    if (await this.useModel(model, call)) this.adaptedOn = clips.length;
     return { selfEnrolled, offThread };
   }
 
@@ -401,17 +401,18 @@ export class WebRecognizer {
 
   /** Back to the model as loaded. */
   async resetNormalization(): Promise<void> {
-    if (this.adaptedOn === 0) return;
-    await this.useModel(this.model);
-    this.adaptedOn = 0;
+    const call = this.sessions.begin();
+    if (this.adaptedOn === 0) return this.sessions.keep(call);
+    if (await this.useModel(this.model, call)) this.adaptedOn = 0;
   }
 
   /**
-   * A session of `bytes`, run once on silence, becomes the one in use; the old one is released when
-   * its runs end. Disposed meanwhile (an adaptation's result arriving after the page moved on): the
-   * new session is released, never installed.
+   * A session of `bytes`, run once on silence, becomes the one in use (true), unless a later
+   * adaptation or reset (`call`: SessionSwap.begin) is in use already (false); the old one is
+   * released when its runs end. Disposed meanwhile (an adaptation's result arriving after the page
+   * moved on): the new session is released, never installed.
    */
-  private async useModel(bytes: Uint8Array): Promise<void> {
+  private async useModel(bytes: Uint8Array, call: number): Promise<boolean> {
     const next = await ort.InferenceSession.create(bytes, this.sessionOptions);
     try {
       if (!this.disposed) await this.runModel([this.features(new Float32Array(this.sampleRate / 2), 1)], [MODEL_OUTPUT_NAME], next);
@@ -420,7 +421,9 @@ export class WebRecognizer {
       await next.release().catch(() => undefined);
       throw err;
     }
-    if (!(await this.sessions.replace(next))) throw new ModelError('the recognizer was disposed during a normalization adaptation');
+    const outcome = await this.sessions.replace(next, call);
+    if (outcome === 'closed') throw new ModelError('the recognizer was disposed during a normalization adaptation');
+    return outcome === 'installed';
   }
 
   /**
