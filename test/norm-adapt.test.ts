@@ -469,10 +469,13 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     await digits(4);
     assert.equal(calls.filter((c) => c.startsWith('adapt')).length, 5);
     assert.deepEqual([observer.stopped, adapter.adapted], [true, true]);
-    // Stopped adapting, but words still drop the adaptation in use.
+    // Stopped adapting, but words still drop the adaptation in use; that drop does not start adapting again.
     for (let i = 0; i < 3; i++) observer.take(decoder, 'rejected', { startMs: 0, endMs: 10, reason: 'not-a-digit' });
     await observer.flush();
-    assert.deepEqual([calls.at(-1), adapter.adapted, adapted.at(-1)], ['reset', false, true]);
+    assert.deepEqual([calls.at(-1), adapter.adapted, adapted.at(-1), observer.stopped], ['reset', false, true, true]);
+    fail = false;
+    await digits(6);
+    assert.equal(calls.filter((c) => c.startsWith('adapt')).length, 5);
     // A new start (clear: a new speaker) tries again; a drop that fails is reported and due again.
     observer.clear();
     fail = false;
@@ -575,6 +578,33 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     assert.deepEqual(failed.map((f) => [f.message, f.failures, f.stopped]), [['the old adaptation failed', 0, false]]);
   });
 
+  it('NormObserver: an adaptation superseded by a reset called meanwhile, or ending after clear(), is not reported and not taken as in use', async () => {
+    let superseded = true;
+    const fake = { adaptNormalization: async () => ({ selfEnrolled: false, offThread: false, superseded }), resetNormalization: async () => undefined };
+    const adapter = new NormAdapter<{ samples: Float32Array; sampleRate: number }>(fake, { every: 2, window: 10 });
+    const events: boolean[] = [];
+    const observer = new NormObserver(adapter, (e) => events.push(e.dropped));
+    const decoder = { audioBetween: () => new Float32Array(80), sampleRate: 8000 } as unknown as StreamDecoder;
+    const digits = async (n: number) => {
+      for (let i = 0; i < n; i++) observer.take(decoder, 'digit', { startMs: 0, endMs: 10 });
+      await observer.flush();
+    };
+    await digits(2);
+    assert.deepEqual([events, adapter.adapted], [[], false]);
+    superseded = false;
+    await digits(2);
+    assert.deepEqual([events, adapter.adapted], [[false], true]);
+    // Beside the decoding, one that ends after clear(): no event for the next speaker.
+    let finish!: () => void;
+    fake.adaptNormalization = () => new Promise((r) => (finish = () => r({ selfEnrolled: false, offThread: false, superseded: false })));
+    observer.background = true;
+    await digits(2);
+    observer.clear();
+    finish();
+    await observer.settle();
+    assert.deepEqual(events, [false]);
+  });
+
   it('NormObserver: an event handler that throws beside the decoding goes to onError, not to an unhandled rejection; a Listener fails with it', async () => {
     const fake = { adaptNormalization: async () => undefined, resetNormalization: async () => undefined };
     const errors: unknown[] = [];
@@ -593,6 +623,31 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     await observer.flush();
     await observer.settle();
     assert.match(String(errors[0]), /handler threw/);
+    // onError itself throwing (a listener's own error handler that threw) is dropped, not an unhandled rejection.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const throwing = new NormObserver(
+        new NormAdapter<{ samples: Float32Array; sampleRate: number }>(fake, { every: 2, window: 10 }),
+        () => {
+          throw new Error('a normadapt handler threw');
+        },
+        () => undefined,
+        () => {
+          throw new Error('an error handler threw');
+        },
+      );
+      throwing.background = true;
+      throwing.take(decoder, 'digit', { startMs: 0, endMs: 10 });
+      throwing.take(decoder, 'digit', { startMs: 0, endMs: 10 });
+      await throwing.flush();
+      await throwing.settle();
+      await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    assert.deepEqual(unhandled, []);
     // The Listener's own: an error event, and end() rejects with it.
     const rec = await DigitRecognizer.load({ model: INT8 });
     try {

@@ -62,6 +62,22 @@ describe('SessionSwap (the session a recognizer runs on)', () => {
     assert.equal(swap.current, d);
   });
 
+  it('says what changed with the session at the moment it is installed, before the old one is released; the session in use itself is kept, not released', async () => {
+    let releaseOld!: () => void;
+    const old = new FakeSession('old');
+    old.release = () => new Promise<void>((r) => (releaseOld = () => (old.releases++, r())));
+    const swap = new SessionSwap(old);
+    const next = new FakeSession('next');
+    const order: string[] = [];
+    const replaced = swap.replace(next, swap.begin(), () => order.push('installed'));
+    assert.deepEqual(order, ['installed']); // at once, while the old one is still being released
+    swap.keep(swap.begin()); // a reset right after it sees the adapted session in use
+    releaseOld();
+    assert.equal(await replaced, 'installed');
+    assert.equal(await swap.replace(next, swap.begin(), () => order.push('again')), 'installed');
+    assert.deepEqual([order, next.releases, swap.current], [['installed', 'again'], 0, next]);
+  });
+
   it('close() with a run in flight, then a replace(): close still resolves once the run ends, and the new session is released', async () => {
     const [a, b] = [new FakeSession('a'), new FakeSession('b')];
     const swap = new SessionSwap(a);

@@ -34,6 +34,11 @@ export interface NormAdaptResult {
   selfEnrolled: boolean;
   /** A worker computed it (`offThread` asked for, and a worker could run). */
   offThread: boolean;
+  /**
+   * True when a later adaptation or reset, called while this one ran, is the one in use: this one's
+   * model was not installed (of overlapping calls, the last one made wins).
+   */
+  superseded?: boolean;
 }
 
 export interface NormAdapterOptions extends NormAdaptOptions {
@@ -148,17 +153,23 @@ export class NormAdapter<Clip = AudioInput> {
     return this.sinceAdapted >= this.every && this.inDigitSession;
   }
 
-  /** Adapts the recognizer on the clips kept (the last `window`); `offThread` as NormAdaptOptions says. */
-  async adapt(options: { offThread?: boolean } = {}): Promise<void> {
+  /**
+   * Adapts the recognizer on the clips kept (the last `window`); `offThread` as NormAdaptOptions says.
+   * False when a reset or another adaptation called meanwhile superseded it (NormAdaptResult.superseded).
+   */
+  async adapt(options: { offThread?: boolean } = {}): Promise<boolean> {
     this.sinceAdapted = 0;
-    await this.adaptOnKept(options.offThread);
+    if (!(await this.adaptOnKept(options.offThread))) return false;
     this.isAdapted = true;
+    return true;
   }
 
-  /** The recognizer adapted on the clips kept (a copy: observing goes on while an adaptation runs). */
-  private async adaptOnKept(offThread = false): Promise<void> {
+  /** The recognizer adapted on the clips kept (a copy: observing goes on while an adaptation runs); false when superseded. */
+  private async adaptOnKept(offThread = false): Promise<boolean> {
     const result = await this.recognizer.adaptNormalization([...this.recent], { selfEnroll: this.selfEnroll, offThread });
+    if (result?.superseded) return false;
     this.lastResult = result ?? null;
+    return true;
   }
 
   /** Whether the adaptation in use was computed by a worker (NormAdaptResult.offThread). */
@@ -190,7 +201,10 @@ export class NormAdapter<Clip = AudioInput> {
    */
   async apply(): Promise<void> {
     // Adapted, but without clips to adapt on: a drop whose reset failed.
-    if (this.isAdapted && this.recent.length >= 2) return this.adaptOnKept();
+    if (this.isAdapted && this.recent.length >= 2) {
+      await this.adaptOnKept();
+      return;
+    }
     await this.recognizer.resetNormalization();
     this.isAdapted = false;
   }

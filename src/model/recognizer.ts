@@ -299,8 +299,8 @@ export class DigitRecognizer {
     const call = this.sessions.begin();
     const worker = options.offThread ? this.adaptWorker() : null;
     const { model, selfEnrolled } = worker ? await worker.adapt(inputs, this.shift, options.selfEnroll ?? false) : await this.adaptedModel(inputs, options);
-    if (await this.useModel(model, call)) this.adaptedOn = inputs.length;
-    return { selfEnrolled, offThread: worker !== null };
+    const installed = await this.useModel(model, call, inputs.length);
+    return { ...(installed ? {} : { superseded: true }), selfEnrolled, offThread: worker !== null };
   }
 
   /**
@@ -351,16 +351,17 @@ export class DigitRecognizer {
   async resetNormalization(): Promise<void> {
     const call = this.sessions.begin();
     if (this.adaptedOn === 0) return this.sessions.keep(call);
-    if (await this.useModel(this.modelBytes, call)) this.adaptedOn = 0;
+    await this.useModel(this.modelBytes, call, 0);
   }
 
   /**
-   * A session of `model`, run once on silence, becomes the one in use (true), unless a later
+   * A session of `model`, run once on silence, becomes the one in use (true; `adaptedOn` clips its
+   * normalization was adapted on, 0 for the model as loaded), unless a later
    * adaptation or reset (`call`: SessionSwap.begin) is in use already (false); the old one is
    * released when its runs end. Disposed meanwhile (an adaptation that ended after dispose()):
    * released, never installed, and a ModelError.
    */
-  private async useModel(model: Uint8Array, call: number): Promise<boolean> {
+  private async useModel(model: Uint8Array, call: number, adaptedOn: number): Promise<boolean> {
     const session = await createSession(model, this.source, this.sessionOptions);
     try {
       // Its first run pays ORT's lazy set-up, which a digit should not.
@@ -369,7 +370,7 @@ export class DigitRecognizer {
       await session.release().catch(() => undefined);
       throw err;
     }
-    const outcome = await this.sessions.replace(session, call);
+    const outcome = await this.sessions.replace(session, call, () => (this.adaptedOn = adaptedOn));
     if (outcome === 'closed') throw new ModelError('the recognizer was disposed during a normalization adaptation');
     return outcome === 'installed';
   }

@@ -54,12 +54,18 @@ export class SessionSwap<S extends Releasable> {
   }
 
   /**
-   * Makes `next`, the session change `call` made, the current session; the one it replaces is
-   * released now (awaited), or when its runs end. Not when a later call's session is in use already
-   * ('superseded'), nor after close() ('closed': a recognizer disposed while an adaptation made
-   * `next`): `next` is released instead.
+   * Makes `next`, the session change `call` made, the current session, and calls `installed` at that
+   * moment (what the recognizer says about its session must change with it, before any other call
+   * can install another); the one it replaces is released now (awaited), or when its runs end. Not
+   * when a later call's session is in use already ('superseded'), nor after close() ('closed': a
+   * recognizer disposed while an adaptation made `next`): `next` is released instead.
    */
-  async replace(next: S, call: number = this.begin()): Promise<'installed' | 'superseded' | 'closed'> {
+  async replace(next: S, call: number = this.begin(), installed?: () => void): Promise<'installed' | 'superseded' | 'closed'> {
+    if (next === this.active) {
+      this.keep(call);
+      installed?.();
+      return 'installed';
+    }
     const outcome = this.closing ? 'closed' : call <= this.installed ? 'superseded' : 'installed';
     if (outcome !== 'installed') {
       await next.release().catch(() => undefined);
@@ -68,6 +74,7 @@ export class SessionSwap<S extends Releasable> {
     this.installed = call;
     const old = this.active;
     this.active = next;
+    installed?.();
     const released = this.retire(old);
     if (!this.runsOn.get(old)) await released;
     return outcome;

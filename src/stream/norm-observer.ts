@@ -119,7 +119,7 @@ export class NormObserver {
       // Due while one runs beside the decoding: it starts with a later digit, the clips kept meanwhile included.
       if (kept && this.adapter.observe(kept) && !this.running && !this.stopped) {
         const adapt = this.adapt(this.offThread);
-        if (this.background) this.running = adapt.catch(this.onError).finally(() => (this.running = null));
+        if (this.background) this.running = adapt.catch((err) => this.handlerError(err)).finally(() => (this.running = null));
         else await adapt;
       }
       // A drop that failed is tried again at the next flush, not at every segment of this one.
@@ -127,7 +127,7 @@ export class NormObserver {
         await this.running;
         if (generation !== this.generation || !this.adapter.dropDue) return;
         const started = performance.now();
-        if (await this.attempt(() => this.adapter.drop())) this.report(true, started, this.adapter.observed, this.adapter.kept);
+        if (await this.attempt(async () => (await this.adapter.drop(), true), 'drop')) this.report(true, started, this.adapter.observed, this.adapter.kept);
         else dropFailed = true;
       }
     }
@@ -142,22 +142,34 @@ export class NormObserver {
     const started = performance.now();
     // What it adapts on; beside the decoding, more are observed before it ends.
     const { observed, kept } = this.adapter;
-    if (!(await this.attempt(() => this.adapter.adapt({ offThread })))) return;
+    const generation = this.generation;
+    // Not installed (a reset or another adaptation called meanwhile won), or cleared meanwhile: nothing to tell.
+    if (!(await this.attempt(() => this.adapter.adapt({ offThread }), 'adapt')) || generation !== this.generation) return;
     this.adaptations++;
     this.report(false, started, observed, kept);
   }
 
+  /** A handler's error from an adaptation beside the decoding, to onError; onError's own error is dropped (nothing awaits it). */
+  private handlerError(err: unknown): void {
+    try {
+      this.onError(err);
+    } catch {
+      // e.g. a listener's own `error` handler threw: there is nobody left to tell.
+    }
+  }
+
   /**
    * Runs one adaptation step; its failure is counted and reported (onFailure), not thrown. True when
-   * it succeeded. One begun before a clear() counts neither way for what follows.
+   * it succeeded and took effect. One begun before a clear() counts neither way for what follows.
    */
-  private async attempt(step: () => Promise<void>): Promise<boolean> {
+  private async attempt(step: () => Promise<boolean>, kind: 'adapt' | 'drop'): Promise<boolean> {
     const generation = this.generation;
     let error: Error;
     try {
-      await step();
-      if (generation === this.generation) this.failures = 0;
-      return true;
+      const done = await step();
+      // A drop that works says nothing about adapting: only an adaptation starts the count again.
+      if (kind === 'adapt' && generation === this.generation) this.failures = 0;
+      return done;
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
     }

@@ -330,8 +330,8 @@ export class WebRecognizer {
     const call = this.sessions.begin();
     const { model, selfEnrolled, offThread } = await this.adaptedModel(clips, options);
     if (this.disposed) throw new ModelError('the recognizer was disposed during a normalization adaptation');
-    if (await this.useModel(model, call)) this.adaptedOn = clips.length;
-    return { selfEnrolled, offThread };
+    const installed = await this.useModel(model, call, clips.length);
+    return { ...(installed ? {} : { superseded: true }), selfEnrolled, offThread };
   }
 
   /**
@@ -403,16 +403,17 @@ export class WebRecognizer {
   async resetNormalization(): Promise<void> {
     const call = this.sessions.begin();
     if (this.adaptedOn === 0) return this.sessions.keep(call);
-    if (await this.useModel(this.model, call)) this.adaptedOn = 0;
+    await this.useModel(this.model, call, 0);
   }
 
   /**
-   * A session of `bytes`, run once on silence, becomes the one in use (true), unless a later
+   * A session of `bytes`, run once on silence, becomes the one in use (true; `adaptedOn` clips its
+   * normalization was adapted on, 0 for the model as loaded), unless a later
    * adaptation or reset (`call`: SessionSwap.begin) is in use already (false); the old one is
    * released when its runs end. Disposed meanwhile (an adaptation's result arriving after the page
    * moved on): the new session is released, never installed.
    */
-  private async useModel(bytes: Uint8Array, call: number): Promise<boolean> {
+  private async useModel(bytes: Uint8Array, call: number, adaptedOn: number): Promise<boolean> {
     const next = await ort.InferenceSession.create(bytes, this.sessionOptions);
     try {
       if (!this.disposed) await this.runModel([this.features(new Float32Array(this.sampleRate / 2), 1)], [MODEL_OUTPUT_NAME], next);
@@ -421,7 +422,7 @@ export class WebRecognizer {
       await next.release().catch(() => undefined);
       throw err;
     }
-    const outcome = await this.sessions.replace(next, call);
+    const outcome = await this.sessions.replace(next, call, () => (this.adaptedOn = adaptedOn));
     if (outcome === 'closed') throw new ModelError('the recognizer was disposed during a normalization adaptation');
     return outcome === 'installed';
   }

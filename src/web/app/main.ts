@@ -307,7 +307,7 @@ const pageNormalization: NormAdaptable<ClipInput> = {
       return await rec.adaptNormalization(clips, { ...options, offThread: true });
     } catch (err) {
       // Another model was loaded meanwhile (the old one disposed under the adaptation): it starts unadapted.
-      if (rec !== recognizer) return { selfEnrolled: false, offThread: false };
+      if (rec !== recognizer) return { selfEnrolled: false, offThread: false, superseded: true };
       throw err;
     }
   },
