@@ -78,6 +78,25 @@ describe('SessionSwap (the session a recognizer runs on)', () => {
     assert.deepEqual([order, next.releases, swap.current], [['installed', 'again'], 0, next]);
   });
 
+  it('install(): a session whose warm-up run fails is released and the error thrown; after close() it is not warmed, only released', async () => {
+    const swap = new SessionSwap(new FakeSession('loaded'));
+    const broken = new FakeSession('broken');
+    await assert.rejects(
+      swap.install(broken, async () => {
+        throw new Error('warm-up failed');
+      }, swap.begin()),
+      /warm-up failed/,
+    );
+    assert.deepEqual([broken.releases, swap.current.name], [1, 'loaded']);
+    const warmed: string[] = [];
+    const ok = new FakeSession('ok');
+    assert.equal(await swap.install(ok, async (s) => warmed.push(s.name), swap.begin()), 'installed');
+    await swap.close();
+    const late = new FakeSession('late');
+    assert.equal(await swap.install(late, async (s) => warmed.push(s.name), swap.begin()), 'closed');
+    assert.deepEqual([warmed, late.releases, ok.releases], [['ok'], 1, 1]);
+  });
+
   it('close() with a run in flight, then a replace(): close still resolves once the run ends, and the new session is released', async () => {
     const [a, b] = [new FakeSession('a'), new FakeSession('b')];
     const swap = new SessionSwap(a);

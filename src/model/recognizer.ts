@@ -362,15 +362,9 @@ export class DigitRecognizer {
    * released, never installed, and a ModelError.
    */
   private async useModel(model: Uint8Array, call: number, adaptedOn: number): Promise<boolean> {
+    if (this.disposed) throw new ModelError('the recognizer was disposed during a normalization adaptation');
     const session = await createSession(model, this.source, this.sessionOptions);
-    try {
-      // Its first run pays ORT's lazy set-up, which a digit should not.
-      await runOnSilence(session, this.info);
-    } catch (err) {
-      await session.release().catch(() => undefined);
-      throw err;
-    }
-    const outcome = await this.sessions.replace(session, call, () => (this.adaptedOn = adaptedOn));
+    const outcome = await this.sessions.install(session, (s) => runOnSilence(s, this.info), call, () => (this.adaptedOn = adaptedOn));
     if (outcome === 'closed') throw new ModelError('the recognizer was disposed during a normalization adaptation');
     return outcome === 'installed';
   }

@@ -80,6 +80,21 @@ export class SessionSwap<S extends Releasable> {
     return outcome;
   }
 
+  /**
+   * A new session (`call`'s) run once by `warm` (its first run pays the runtime's lazy set-up, which
+   * a digit should not), then `replace`d in: released instead when `warm` fails (its error thrown)
+   * or the swap was closed meanwhile.
+   */
+  async install(next: S, warm: (session: S) => Promise<unknown>, call: number, installed?: () => void): Promise<'installed' | 'superseded' | 'closed'> {
+    try {
+      if (!this.closing) await warm(next);
+    } catch (err) {
+      await next.release().catch(() => undefined);
+      throw err;
+    }
+    return this.replace(next, call, installed);
+  }
+
   /** `call` wants the session in use as it is (a reset when nothing is adapted): earlier calls still under way are superseded. */
   keep(call: number): void {
     this.installed = Math.max(this.installed, call);

@@ -414,15 +414,10 @@ export class WebRecognizer {
    * moved on): the new session is released, never installed.
    */
   private async useModel(bytes: Uint8Array, call: number, adaptedOn: number): Promise<boolean> {
+    if (this.disposed) throw new ModelError('the recognizer was disposed during a normalization adaptation');
     const next = await ort.InferenceSession.create(bytes, this.sessionOptions);
-    try {
-      if (!this.disposed) await this.runModel([this.features(new Float32Array(this.sampleRate / 2), 1)], [MODEL_OUTPUT_NAME], next);
-      if (this.disposed) throw new ModelError('the recognizer was disposed during a normalization adaptation');
-    } catch (err) {
-      await next.release().catch(() => undefined);
-      throw err;
-    }
-    const outcome = await this.sessions.replace(next, call, () => (this.adaptedOn = adaptedOn));
+    const silence = () => this.runModel([this.features(new Float32Array(this.sampleRate / 2), 1)], [MODEL_OUTPUT_NAME], next);
+    const outcome = await this.sessions.install(next, silence, call, () => (this.adaptedOn = adaptedOn));
     if (outcome === 'closed') throw new ModelError('the recognizer was disposed during a normalization adaptation');
     return outcome === 'installed';
   }
