@@ -34,6 +34,14 @@ const withoutTargets = (bytes: Uint8Array) => {
   return encodeModel(m);
 };
 
+/** A stand-in stream decoder for NormObserver: every segment's audio is 10 ms of silence at 8 kHz. */
+const FAKE_DECODER = { audioBetween: () => new Float32Array(80), sampleRate: 8000 } as unknown as StreamDecoder;
+
+/** `observer` takes `n` speech segments of `type`: digits, or words the decoder rejected as not digits. */
+function segments(observer: NormObserver, n: number, type: 'digit' | 'rejected' = 'digit'): void {
+  for (let i = 0; i < n; i++) observer.take(FAKE_DECODER, type, type === 'digit' ? { startMs: 0, endMs: 10 } : { startMs: 0, endMs: 10, reason: 'not-a-digit' });
+}
+
 /** `chosen` clips in a row, 0.6 s apart, after 0.5 s of silence (8 kHz). */
 async function clipStream(chosen: readonly { path: string }[]): Promise<Float32Array> {
   const parts: Float32Array[] = [silence(0.5)];
@@ -372,8 +380,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     const events: boolean[] = [];
     const errors: NormAdaptFailedEvent[] = [];
     const observer = new NormObserver(adapter, (e) => events.push(e.dropped), (e) => errors.push(e));
-    const decoder = { audioBetween: () => new Float32Array(80), sampleRate: 8000 } as unknown as StreamDecoder;
-    const segment = (type: 'digit' | 'rejected') => observer.take(decoder, type, type === 'digit' ? { startMs: 0, endMs: 10 } : { startMs: 0, endMs: 10, reason: 'not-a-digit' });
+    const segment = (type: 'digit' | 'rejected') => segments(observer, 1, type);
     observer.background = true;
     segment('digit');
     segment('digit');
@@ -448,9 +455,8 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     const adapted: boolean[] = [];
     const failed: NormAdaptFailedEvent[] = [];
     const observer = new NormObserver(adapter, (e) => adapted.push(e.dropped), (e) => failed.push(e));
-    const decoder = { audioBetween: () => new Float32Array(80), sampleRate: 8000 } as unknown as StreamDecoder;
     const digits = async (n: number) => {
-      for (let i = 0; i < n; i++) observer.take(decoder, 'digit', { startMs: 0, endMs: 10 });
+      segments(observer, n);
       await observer.flush(); // never throws
     };
     await digits(2);
@@ -470,7 +476,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     assert.equal(calls.filter((c) => c.startsWith('adapt')).length, 5);
     assert.deepEqual([observer.stopped, adapter.adapted], [true, true]);
     // Stopped adapting, but words still drop the adaptation in use; that drop does not start adapting again.
-    for (let i = 0; i < 3; i++) observer.take(decoder, 'rejected', { startMs: 0, endMs: 10, reason: 'not-a-digit' });
+    segments(observer, 3, 'rejected');
     await observer.flush();
     assert.deepEqual([calls.at(-1), adapter.adapted, adapted.at(-1), observer.stopped], ['reset', false, true, true]);
     fail = false;
@@ -482,12 +488,12 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     await digits(2);
     assert.deepEqual([observer.stopped, adapted], [false, [false, true, false]]);
     failReset = true;
-    for (let i = 0; i < 3; i++) observer.take(decoder, 'rejected', { startMs: 0, endMs: 10, reason: 'not-a-digit' });
+    segments(observer, 3, 'rejected');
     await observer.flush();
     assert.equal(adapter.dropDue, true);
     assert.equal(failed.at(-1)!.message, 'no session');
     failReset = false;
-    observer.take(decoder, 'rejected', { startMs: 0, endMs: 10, reason: 'not-a-digit' });
+    segments(observer, 1, 'rejected');
     await observer.flush();
     assert.deepEqual([adapter.dropDue, adapter.adapted, adapted.at(-1)], [false, false, true]);
   });
@@ -547,8 +553,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     const failed: NormAdaptFailedEvent[] = [];
     const observer = new NormObserver(adapter, () => undefined, (e) => failed.push(e));
     observer.background = true;
-    const decoder = { audioBetween: () => new Float32Array(80), sampleRate: 8000 } as unknown as StreamDecoder;
-    const digit = () => observer.take(decoder, 'digit', { startMs: 0, endMs: 10 });
+    const digit = () => segments(observer, 1);
     const prepare = async () => {
       while (!prepared) await new Promise((r) => setTimeout(r, 1));
       const p = prepared;
@@ -584,9 +589,8 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     const adapter = new NormAdapter<{ samples: Float32Array; sampleRate: number }>(fake, { every: 2, window: 10 });
     const events: boolean[] = [];
     const observer = new NormObserver(adapter, (e) => events.push(e.dropped));
-    const decoder = { audioBetween: () => new Float32Array(80), sampleRate: 8000 } as unknown as StreamDecoder;
     const digits = async (n: number) => {
-      for (let i = 0; i < n; i++) observer.take(decoder, 'digit', { startMs: 0, endMs: 10 });
+      segments(observer, n);
       await observer.flush();
     };
     await digits(2);
@@ -617,9 +621,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       (err) => errors.push(err),
     );
     observer.background = true;
-    const decoder = { audioBetween: () => new Float32Array(80), sampleRate: 8000 } as unknown as StreamDecoder;
-    observer.take(decoder, 'digit', { startMs: 0, endMs: 10 });
-    observer.take(decoder, 'digit', { startMs: 0, endMs: 10 });
+    segments(observer, 2);
     await observer.flush();
     await observer.settle();
     assert.match(String(errors[0]), /handler threw/);
@@ -639,8 +641,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
         },
       );
       throwing.background = true;
-      throwing.take(decoder, 'digit', { startMs: 0, endMs: 10 });
-      throwing.take(decoder, 'digit', { startMs: 0, endMs: 10 });
+      segments(throwing, 2);
       await throwing.flush();
       await throwing.settle();
       await new Promise((r) => setTimeout(r, 20));

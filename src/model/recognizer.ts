@@ -291,8 +291,9 @@ export class DigitRecognizer {
    * Adapts the model's internal normalization to one speaker's voice from unlabeled clips of it (see
    * `norm-adapt.ts`): every conv output channel is re-standardized to its training-clip statistics
    * over these clips, and the recognizer uses the adapted model from then on. Each call starts again
-   * from the model as loaded; of calls that overlap (and resetNormalization), the last one made wins. The clips are taken as predict takes them (decoded, cut to speech, at
-   * the recognizer's voice shift); at least 2. Needs a model with normalization targets.
+   * from the model as loaded; of calls that overlap (and resetNormalization), the last one made wins.
+   * The clips are taken as predict takes them (decoded, cut to speech, at the recognizer's voice
+   * shift); at least 2. Needs a model with normalization targets.
    */
   async adaptNormalization(inputs: readonly AudioInput[], options: NormAdaptOptions = {}): Promise<NormAdaptResult> {
     if (inputs.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${inputs.length}`);
@@ -356,10 +357,10 @@ export class DigitRecognizer {
 
   /**
    * A session of `model`, run once on silence, becomes the one in use (true; `adaptedOn` clips its
-   * normalization was adapted on, 0 for the model as loaded), unless a later
-   * adaptation or reset (`call`: SessionSwap.begin) is in use already (false); the old one is
-   * released when its runs end. Disposed meanwhile (an adaptation that ended after dispose()):
-   * released, never installed, and a ModelError.
+   * normalization was adapted on, 0 for the model as loaded), unless a later adaptation or reset
+   * (`call`: SessionSwap.begin) is in use already (false); the old one is released when its runs end.
+   * Disposed meanwhile (an adaptation that ended after dispose()): released, never installed, and a
+   * ModelError.
    */
   private async useModel(model: Uint8Array, call: number, adaptedOn: number): Promise<boolean> {
     if (this.disposed) throw new ModelError('the recognizer was disposed during a normalization adaptation');
@@ -502,7 +503,6 @@ async function checkModelRuns(session: ort.InferenceSession, info: ModelMetadata
   // Each a probability; not necessarily summing to 1 (a novelty gate moves the digits' share to "none" without renormalizing).
   if (!out.every(isProbability)) throw new ModelError(`${source} does not return probabilities (got ${Array.from(out.slice(0, 4), (p) => +p.toPrecision(3)).join(', ')}, ...)`);
 }
-
 
 /** The model input shape of one clip (a natural-length model gets 64 frames). */
 function silenceShape(info: ModelMetadata): { frames: number; dims: number } {

@@ -127,7 +127,11 @@ export class NormObserver {
         await this.running;
         if (generation !== this.generation || !this.adapter.dropDue) return;
         const started = performance.now();
-        if (await this.attempt(async () => (await this.adapter.drop(), true), 'drop')) this.report(true, started, this.adapter.observed, this.adapter.kept);
+        const dropped = await this.attempt(async () => {
+          await this.adapter.drop();
+          return true;
+        }, 'drop');
+        if (dropped) this.report(true, started, this.adapter.observed, this.adapter.kept);
         else dropFailed = true;
       }
     }

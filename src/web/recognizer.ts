@@ -329,7 +329,6 @@ export class WebRecognizer {
   async adaptNormalization(clips: readonly ClipInput[], options: NormAdaptOptions = {}): Promise<NormAdaptResult> {
     const call = this.sessions.begin();
     const { model, selfEnrolled, offThread } = await this.adaptedModel(clips, options);
-    if (this.disposed) throw new ModelError('the recognizer was disposed during a normalization adaptation');
     const installed = await this.useModel(model, call, clips.length);
     return { ...(installed ? {} : { superseded: true }), selfEnrolled, offThread };
   }
@@ -408,10 +407,10 @@ export class WebRecognizer {
 
   /**
    * A session of `bytes`, run once on silence, becomes the one in use (true; `adaptedOn` clips its
-   * normalization was adapted on, 0 for the model as loaded), unless a later
-   * adaptation or reset (`call`: SessionSwap.begin) is in use already (false); the old one is
-   * released when its runs end. Disposed meanwhile (an adaptation's result arriving after the page
-   * moved on): the new session is released, never installed.
+   * normalization was adapted on, 0 for the model as loaded), unless a later adaptation or reset
+   * (`call`: SessionSwap.begin) is in use already (false); the old one is released when its runs end.
+   * Disposed meanwhile (an adaptation's result arriving after the page moved on): the new session is
+   * released, never installed, and a ModelError.
    */
   private async useModel(bytes: Uint8Array, call: number, adaptedOn: number): Promise<boolean> {
     if (this.disposed) throw new ModelError('the recognizer was disposed during a normalization adaptation');
