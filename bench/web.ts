@@ -17,7 +17,7 @@ import { startServer } from '../src/web/server.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { ARTIFACTS, WEB_DIST, fsddDir, launch } from '../test/web/harness.js';
+import { ARTIFACTS, WEB_DIST, fsddDir, launch, measureFirstVisit } from '../test/web/harness.js';
 import { loadStreamCore } from '../src/stream/core.js';
 import { Listener } from '../src/stream/listener.js';
 import { alignDigits } from '../test/stream/fixtures.js';
@@ -232,13 +232,9 @@ async function continuousMode(url: string, seed: number, count: number, minPause
 const srv = await startServer({ root: values.dist ? resolve(values.dist) : WEB_DIST, modelsDir: resolve(values.models!), port: 0 });
 const browser = await launch();
 try {
-  const page = await (await browser.newContext()).newPage();
-  let wire = 0;
-  page.on('requestfinished', async (req) => {
-    const s = await req.sizes().catch(() => undefined);
-    if (s) wire += s.responseBodySize + s.responseHeadersSize;
-  });
   const query = values.model ? `mode=batch&model=${encodeURIComponent(values.model)}` : 'mode=batch';
+  const visit = await measureFirstVisit(browser, `${srv.url}/?${query}`);
+  const page = await (await browser.newContext()).newPage();
   await page.goto(`${srv.url}/?${query}`);
   await page.waitForFunction(() => (window as any).__digits.ready || (window as any).__digits.errors.length > 0, undefined, { timeout: 60000 });
   const start = await page.evaluate(() => ({ ready: (window as any).__digits.modelLoadedMs as number, errors: (window as any).__digits.errors as string[], status: document.getElementById('status')!.textContent }));
@@ -282,7 +278,8 @@ try {
   const correct = /(\d+)\/(\d+) correct/.exec(summary ?? '');
   const report = {
     model: start.status?.replace(/^Ready · /, ''),
-    downloadBytes: wire,
+    downloadBytes: visit.totalBytes,
+    serviceWorkerBytes: visit.serviceWorkerBytes,
     readyMs: Math.round(start.ready),
     clips: files.length,
     accuracy: correct ? Number(correct[1]) / Number(correct[2]) : null,
@@ -295,7 +292,7 @@ try {
   if (values.json) console.log(JSON.stringify(report));
   else {
     console.log(`kiosk page in headless Chromium (${start.status})`);
-    console.log(`  first visit download: ${(wire / 1e6).toFixed(2)} MB (app + ORT wasm + DSP wasm + model, as sent)`);
+    console.log(`  first visit download: ${(visit.totalBytes / 1e6).toFixed(2)} MB (app + ORT wasm + DSP wasm + model, as sent; ${(visit.serviceWorkerBytes / 1e3).toFixed(0)} KB of it the service worker's precache)`);
     console.log(`  ready to recognize:   ${start.ready.toFixed(0)} ms after navigation`);
     console.log(`  batch of ${files.length} FSDD test clips: ${summary}`);
     console.log(`  compute per utterance (features + model, in the page): p50 ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms`);

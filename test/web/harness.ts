@@ -165,3 +165,74 @@ export async function waitResults(page: Page, n: number, timeoutMs = 20000): Pro
     .catch(() => undefined);
   return probe(page);
 }
+
+/** What a first visit puts on the wire: every response (compressed body + headers), the page's and its service worker's. */
+export interface FirstVisit {
+  /** All bytes received, the service worker's precache included. */
+  totalBytes: number;
+  /** Of those, what the service worker fetched itself (files the page had not loaded, e.g. the adaptation worker). */
+  serviceWorkerBytes: number;
+  /** Every origin a request went to ('data:' for inline data). */
+  origins: string[];
+  /** The largest responses. */
+  files: { url: string; bytes: number; encoding: string; by: 'page' | 'service worker' }[];
+}
+
+/**
+ * Opens `url` in a fresh context of `browser` and measures the download until the page is ready and
+ * its service worker has installed (its precache filled) and cached the model: what a visitor's
+ * first load costs before the app works offline.
+ */
+export async function measureFirstVisit(browser: Browser, url: string): Promise<FirstVisit> {
+  const context = await browser.newContext();
+  const files: FirstVisit['files'] = [];
+  const origins = new Set<string>();
+  const pending: Promise<void>[] = [];
+  context.on('request', (req) => origins.add(req.url().startsWith('data:') ? 'data:' : new URL(req.url()).origin));
+  context.on('requestfinished', (req) => {
+    pending.push(
+      (async () => {
+        const sizes = await req.sizes().catch(() => undefined);
+        const res = await req.response().catch(() => null);
+        if (!sizes || !res || req.url().startsWith('data:')) return;
+        files.push({
+          url: new URL(req.url()).pathname,
+          bytes: sizes.responseBodySize + sizes.responseHeadersSize,
+          encoding: (await res.allHeaders())['content-encoding'] ?? '',
+          by: req.serviceWorker() ? 'service worker' : 'page',
+        });
+      })(),
+    );
+  });
+  try {
+    const page = await context.newPage();
+    await page.goto(url);
+    await waitReady(page);
+    await page.waitForFunction(
+      async () => {
+        const sw = await navigator.serviceWorker?.getRegistration();
+        if (!sw?.active) return false;
+        const models = await caches.open('sd-models');
+        return (await models.keys()).length >= 2;
+      },
+      undefined,
+      { timeout: 30000, polling: 200 },
+    );
+    // The service worker's own requests are reported late: wait until a second passes without one.
+    let seen = -1;
+    while (seen !== pending.length) {
+      seen = pending.length;
+      await page.waitForTimeout(1000);
+    }
+    await Promise.all(pending);
+  } finally {
+    await context.close();
+  }
+  const sum = (xs: FirstVisit['files']) => xs.reduce((a, f) => a + f.bytes, 0);
+  return {
+    totalBytes: sum(files),
+    serviceWorkerBytes: sum(files.filter((f) => f.by === 'service worker')),
+    origins: [...origins],
+    files: files.sort((a, b) => b.bytes - a.bytes).slice(0, 8),
+  };
+}

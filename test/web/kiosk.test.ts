@@ -11,7 +11,7 @@ import { monoWav } from '../fixtures/wav.js';
 import { editDistance } from '../stream/fixtures.js';
 import { NORM_TARGETS_KEY } from '../../src/model/norm-adapt.js';
 import { decodeModel, encodeModel } from '../../src/train/onnx/graph.js';
-import { ARTIFACTS, AUTO_LISTEN_LEAD, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, micWavSpans, diagnoseStream, packagedWebDist, probe, waitReady, waitResults, type Probe } from './harness.js';
+import { ARTIFACTS, AUTO_LISTEN_LEAD, CHROMIUM, ROOT, WEB_DIST, fsddDir, launch, makeMicWav, measureFirstVisit, micWavSpans, diagnoseStream, packagedWebDist, probe, waitReady, waitResults, type Probe } from './harness.js';
 
 /*
  * The kiosk page in real headless Chromium (Debian's, never a downloaded one) with fake microphones
@@ -690,26 +690,13 @@ describe('kiosk web app in headless Chromium', function () {
 
   it('works offline once loaded (service worker) and measures the download', async () => {
     const { browser, context, page } = await open(undefined, 'mode=batch');
-    const sizes: { url: string; bytes: number; encoding: string }[] = [];
-    // What a first visit puts on the wire (compressed bodies + headers), in a fresh profile.
-    const fresh = await browser.newContext();
-    const p2 = await fresh.newPage();
-    p2.on('requestfinished', async (req) => {
-      const s = await req.sizes().catch(() => undefined);
-      const res = await req.response();
-      if (s && res) sizes.push({ url: new URL(req.url()).pathname, bytes: s.responseBodySize + s.responseHeadersSize, encoding: (await res.allHeaders())['content-encoding'] ?? '' });
-    });
-    const origins = new Set<string>();
-    p2.on('request', (req) => origins.add(new URL(req.url()).protocol === 'data:' ? 'data:' : new URL(req.url()).origin));
-    await p2.goto(`${srv.url}/?mode=batch`);
-    await waitReady(p2);
-    await p2.waitForTimeout(500);
+    // What a first visit puts on the wire, in a fresh profile, the service worker's precache included.
+    const visit = await measureFirstVisit(browser, `${srv.url}/?mode=batch`);
     // Nothing from a CDN or anywhere else: the page, ORT's wasm and the model all come from us.
-    assert.deepEqual([...origins].filter((o) => o !== srv.url && o !== 'data:'), []);
-    const total = sizes.reduce((a, s) => a + s.bytes, 0);
-    metrics.download = { totalBytes: total, files: sizes.sort((a, b) => b.bytes - a.bytes).slice(0, 6) };
-    assert.ok(total <= 5 * 1024 * 1024, `first load transferred ${total} bytes (> 5 MiB)`);
-    await fresh.close();
+    assert.deepEqual(visit.origins.filter((o) => o !== srv.url && o !== 'data:'), []);
+    assert.ok(visit.files.some((f) => f.by === 'service worker' && f.url.includes('adapt-worker')), `the precache fetched no adaptation worker: ${JSON.stringify(visit.files)}`);
+    metrics.download = visit;
+    assert.ok(visit.totalBytes <= 5 * 1024 * 1024, `first load transferred ${visit.totalBytes} bytes (> 5 MiB)`);
 
     await waitReady(page);
     await page.evaluate(() => navigator.serviceWorker.ready);
