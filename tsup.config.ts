@@ -10,7 +10,12 @@ const noFs = {
   },
 };
 
-/** The browser builds (dist/web/): ESM for bundlers, onnxruntime-web left as an import for the embedder's bundler to resolve (it copies its .wasm). */
+/**
+ * The browser builds (dist/web/): ESM for bundlers, onnxruntime-web left as an import for the embedder's
+ * bundler to resolve (it copies its .wasm). protobufjs' minimal runtime (CommonJS) is bundled in, so the
+ * entry imports ES modules only: a dev server that serves the package unbundled (Vite's, with the
+ * package excluded from pre-bundling so its worker's URL holds) runs it as it is.
+ */
 const browserBuild = {
   outDir: 'dist/web',
   format: ['esm' as const],
@@ -18,6 +23,7 @@ const browserBuild = {
   platform: 'browser' as const,
   target: 'es2022',
   external: ['onnxruntime-web'],
+  noExternal: ['protobufjs'],
   removeNodeProtocol: false,
   esbuildPlugins: [noFs],
 };

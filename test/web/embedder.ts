@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { build } from 'vite';
+import { build, createServer, type ViteDevServer } from 'vite';
 import { distUnusable } from '../built-dist.js';
 import { ROOT, launch } from './harness.js';
 
@@ -20,19 +20,50 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript', '.html': 'text
 export class EmbedderPage {
   private readonly browsers: Browser[] = [];
 
-  private constructor(readonly files: Map<string, Buffer | string>) {}
+  private constructor(
+    readonly files: Map<string, Buffer | string>,
+    private readonly origin = 'http://localhost',
+    private readonly dev?: { server: ViteDevServer; work: string },
+  ) {}
+
+  /**
+   * The same page served by Vite's dev server instead of a build, as an embedder first runs it (`vite`):
+   * modules served one by one from the sources, the package's worker from node_modules, with
+   * `optimizeDeps` as the README tells embedders to set it. `files` are served in front of it.
+   */
+  static async devServer(main: string): Promise<EmbedderPage> {
+    const stale = distUnusable();
+    if (stale) throw new Error(`the dev server serves the built package: ${stale} (npm run build)`);
+    const work = mkdtempSync(join(tmpdir(), 'sd-embed-dev-'));
+    try {
+      writeEmbedder(work, main, '<script type="module" src="./main.js"></script>', 'installed');
+      const server = await createServer({
+        root: work,
+        configFile: false,
+        logLevel: 'silent',
+        // The other packages are links into this checkout's node_modules, outside `work`: let the server read them.
+        server: { port: 0, host: '127.0.0.1', strictPort: false, fs: { allow: [work, join(ROOT, 'node_modules')] } },
+        optimizeDeps: DEV_OPTIMIZE_DEPS,
+      });
+      await server.listen();
+      const address = server.httpServer?.address();
+      if (!address || typeof address === 'string') throw new Error('the Vite dev server has no port');
+      const files = new Map<string, Buffer | string>([['/models/default.int8.onnx', readFileSync(join(ROOT, 'models/default.int8.onnx'))]]);
+      // localhost, not 127.0.0.1: a secure context, as the microphone and workers need.
+      return new EmbedderPage(files, `http://localhost:${address.port}`, { server, work });
+    } catch (err) {
+      rmSync(work, { recursive: true, force: true });
+      throw err;
+    }
+  }
 
   static async build(main: string, bundler: 'vite' | 'webpack' = 'vite'): Promise<EmbedderPage> {
     const work = mkdtempSync(join(tmpdir(), 'sd-embed-'));
     try {
       // Vite bundles from the page's module script; webpack's bundle is a classic script (its chunks load from output.publicPath).
-      const script = bundler === 'webpack' ? '<script src="/main.js"></script>' : '<script type="module" src="./main.js"></script>';
-      writeFileSync(join(work, 'index.html'), `<!doctype html><meta charset="utf-8"><title>embedder</title>${script}`);
-      writeFileSync(join(work, 'main.js'), main);
+      writeEmbedder(work, main, bundler === 'webpack' ? '<script src="/main.js"></script>' : '<script type="module" src="./main.js"></script>');
       const stale = distUnusable();
       if (stale) console.log(`    (the page bundles src/web: ${stale})`);
-      mkdirSync(join(work, 'node_modules'));
-      symlinkSync(ROOT, join(work, 'node_modules/spoken-digits'), 'dir');
       const files = bundler === 'webpack' ? await webpackBuild(work) : await viteBuild(work, stale);
       if (![...files.keys()].some((f) => f.endsWith('.wasm'))) throw new Error(`the bundler did not copy onnxruntime-web's .wasm: ${[...files.keys()]}`);
       files.set('/models/default.int8.onnx', readFileSync(join(ROOT, 'models/default.int8.onnx')));
@@ -53,15 +84,15 @@ export class EmbedderPage {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    await page.route('http://localhost/**', (route) => {
+    await page.route(`${this.origin}/**`, (route) => {
       const path = new URL(route.request().url()).pathname;
-      const body = this.files.get(path === '/' ? '/index.html' : path);
-      if (body === undefined) return route.fulfill({ status: 404, body: 'not found' });
+      const body = this.files.get(path === '/' && !this.dev ? '/index.html' : path);
+      if (body === undefined) return this.dev ? route.continue() : route.fulfill({ status: 404, body: 'not found' });
       const headers: Record<string, string> = { 'content-type': TYPES[extname(path)] ?? (path === '/' ? 'text/html' : 'application/octet-stream') };
       if (csp) headers['content-security-policy'] = csp;
       return route.fulfill({ body, headers });
     });
-    await page.goto('http://localhost/');
+    await page.goto(`${this.origin}/`);
     await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true, undefined, { timeout: 30000 });
     return { page, errors };
   }
@@ -69,7 +100,40 @@ export class EmbedderPage {
   /** Closes every browser it opened. */
   async close(): Promise<void> {
     await Promise.all(this.browsers.map((b) => b.close().catch(() => undefined)));
+    if (this.dev) {
+      await this.dev.server.close();
+      rmSync(this.dev.work, { recursive: true, force: true });
+    }
   }
+}
+
+/**
+ * What the README tells a Vite dev server embedder to set: onnxruntime-web (whose pre-bundling loses its
+ * .wasm) and the package (whose pre-bundling loses its worker's URL) served as they are.
+ */
+export const DEV_OPTIMIZE_DEPS = { exclude: ['onnxruntime-web', 'spoken-digits'] };
+
+/**
+ * The embedder's app in `work`: its page, its main.js, and the package in its node_modules. 'linked':
+ * a link to this checkout (bundlers resolve its dependencies from there). 'installed': as `npm install`
+ * leaves it, a folder of its own (its package.json and built dist/web) beside links to this checkout's
+ * node_modules, so that a dev server takes it for a dependency (pre-bundled), not for linked sources.
+ */
+function writeEmbedder(work: string, main: string, script: string, pkg: 'linked' | 'installed' = 'linked'): void {
+  writeFileSync(join(work, 'index.html'), `<!doctype html><meta charset="utf-8"><title>embedder</title>${script}`);
+  writeFileSync(join(work, 'main.js'), main);
+  const modules = join(work, 'node_modules');
+  mkdirSync(modules);
+  if (pkg === 'linked') {
+    symlinkSync(ROOT, join(modules, 'spoken-digits'), 'dir');
+    return;
+  }
+  for (const name of readdirSync(join(ROOT, 'node_modules'))) {
+    if (!name.startsWith('.')) symlinkSync(join(ROOT, 'node_modules', name), join(modules, name), 'dir');
+  }
+  const installed = join(modules, 'spoken-digits');
+  cpSync(join(ROOT, 'package.json'), join(installed, 'package.json'));
+  cpSync(join(ROOT, 'dist/web'), join(installed, 'dist/web'), { recursive: true });
 }
 
 /** `work`'s page bundled by Vite with its default settings (from the sources when dist/ is stale). */

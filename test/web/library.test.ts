@@ -359,6 +359,27 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
     }
   });
 
+  it('served by the Vite dev server (as the README says to set it up): hears the string as Node does, and adapts in the package\'s Web Worker', async () => {
+    const dev = await EmbedderPage.devServer(PAGE_MAIN);
+    try {
+      const names = Array.from({ length: 20 }, (_, i) => `${i % 10}_lucas_${Math.floor(i / 10)}.wav`);
+      for (const name of names) dev.files.set(`/clips/${name}`, readFileSync(join(fsdd!, name)));
+      dev.files.set('/string.wav', files.get('/string.wav')!);
+      const { page, errors } = await dev.open();
+      const got = await page.evaluate(() => (window as unknown as { pushWav(u: string, ms: number): Promise<{ digits: { digit: number }[]; errors: string[] }> }).pushWav('/string.wav', 20));
+      assert.deepEqual(got.errors, []);
+      assert.equal(got.digits.map((d) => d.digit).join(''), nodeDigits);
+      type Adapted = { selfEnrolled: boolean; offThread: boolean };
+      const r = await page.evaluate((n) => (window as unknown as { adaptBoth(n: string[]): Promise<{ worker: Adapted; line: Adapted; why: string | null; same: boolean }> }).adaptBoth(n), names);
+      assert.deepEqual(r.worker, { selfEnrolled: true, offThread: true }, JSON.stringify(r));
+      assert.equal(r.why, null);
+      assert.ok(r.same, "the dev server's worker's adapted model answers otherwise than the one adapted in line");
+      assert.deepEqual(errors, []);
+    } finally {
+      await dev.close();
+    }
+  });
+
   it('a page whose CSP forbids blob: scripts gets a typed error that names workletUrl, not a hang', async () => {
     const { page } = await open(undefined, "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'");
     const r = await page.evaluate(() => (window as unknown as { micWithoutWorklet(): Promise<{ ok: boolean; error?: { code: string; message: string; typed: boolean }; got: { mic: string[] } }> }).micWithoutWorklet());
