@@ -163,7 +163,8 @@ describe('digits export (CLI)', () => {
           return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
         }),
       );
-      await writeFile(path.join(dir, 'metadata.json'), JSON.stringify({ ...meta('cnn'), modelType: 'will-be-overridden' }));
+      const speechTrim = { dropDb: 40, marginMs: 50, keepWithinDb: 20 };
+      await writeFile(path.join(dir, 'metadata.json'), JSON.stringify({ ...meta('cnn'), modelType: 'will-be-overridden', speechTrim }));
       const out = path.join(dir, 'cnn.onnx');
       const run = (args: string[]) =>
         new Promise<{ code: number; stderr: string }>((resolve) =>
@@ -175,11 +176,13 @@ describe('digits export (CLI)', () => {
       assert.equal(ok.code, 0, ok.stderr);
       const bytes = new Uint8Array(await readFile(out));
       assert.equal(parseModelMetadata(bytes).modelType, 'cnn');
+      assert.deepEqual(parseModelMetadata(bytes).speechTrim, speechTrim);
       const x = testFeatures!;
       const want = (model.predict(x) as tf.Tensor).dataSync();
       const got = await runOnnx(bytes, x);
       for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-4);
-      // Metadata can come from an existing ONNX file instead (re-exporting a `digits train` run).
+      // Metadata can come from an existing ONNX file instead (re-exporting a `digits train` run), all of it:
+      // the cut to speech too, or the export would hear whole clips where the model learnt cut ones.
       const again = path.join(dir, 'again.onnx');
       const reuse = await run(['export', '--model', path.join(dir, 'model.json'), '--meta', out, '--out', again]);
       assert.equal(reuse.code, 0, reuse.stderr);

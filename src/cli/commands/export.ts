@@ -25,9 +25,12 @@ async function readJson(file: string, what: string): Promise<Record<string, unkn
 
 /**
  * Export metadata from --meta (JSON, or an ONNX file whose metadata is reused), else metadata.json
- * beside model.json, else the model.onnx that `digits train` wrote one folder up.
+ * beside model.json, else the model.onnx that `digits train` wrote one folder up. From an ONNX file:
+ * everything that describes the model and its input (the cut to speech included, or the export would
+ * hear whole clips where the model learnt cut ones); `normTargets` says whether it had normalization
+ * targets, which describe that file's graph and are not carried.
  */
-async function loadMetadata(meta: string | undefined, jsonPath: string): Promise<Record<string, unknown>> {
+async function loadMetadata(meta: string | undefined, jsonPath: string): Promise<{ meta: Record<string, unknown>; normTargets: boolean }> {
   const dir = path.dirname(jsonPath);
   const candidates = meta ? [meta] : [path.join(dir, 'metadata.json'), path.join(dir, '..', 'model.onnx')];
   for (const file of candidates) {
@@ -35,9 +38,12 @@ async function loadMetadata(meta: string | undefined, jsonPath: string): Promise
     if (file.endsWith('.onnx')) {
       const { readModelMetadata } = await import('../../model/read-metadata.js');
       const m = await readModelMetadata(file);
-      return { featureConfig: m.featureConfig, labels: m.labels, modelType: m.modelType, rejection: m.rejection, training: m.training, metrics: m.metrics };
+      return {
+        meta: { featureConfig: m.featureConfig, labels: m.labels, modelType: m.modelType, rejection: m.rejection, training: m.training, metrics: m.metrics, speechTrim: m.speechTrim },
+        normTargets: m.normTargets,
+      };
     }
-    return readJson(file, 'export metadata');
+    return { meta: await readJson(file, 'export metadata'), normTargets: false };
   }
   throw new ModelError(`no export metadata: pass --meta FILE (JSON or .onnx), or put metadata.json beside ${jsonPath}`);
 }
@@ -48,7 +54,7 @@ export function register(program: Command): void {
     .description('Convert a trained tfjs model (model.json + weights) to an ONNX model file with spoken-digits metadata')
     .requiredOption('--model <path>', 'tfjs model directory or its model.json')
     .requiredOption('--out <file>', 'ONNX file to write')
-    .option('--meta <file>', 'JSON with featureConfig, labels, modelType, rejection, training, metrics, or an .onnx whose metadata to reuse (default: metadata.json beside model.json, else ../model.onnx)')
+    .option('--meta <file>', 'JSON with featureConfig, labels, modelType, rejection, training, metrics, speechTrim, or an .onnx whose metadata to reuse (default: metadata.json beside model.json, else ../model.onnx)')
     .option('--model-type <name>', 'architecture name (overrides --meta)')
     .option('--labels <list>', 'comma-separated labels in output order (overrides --meta)')
     .option('--threshold <p>', 'rejection threshold in [0, 1] (overrides --meta)')
@@ -58,7 +64,7 @@ export function register(program: Command): void {
         Promise.all([import('../../train/onnx/export.js'), import('../../train/onnx/load.js'), import('@tensorflow/tfjs')]),
       );
       await tf.setBackend('cpu');
-      const meta = await loadMetadata(opts.meta, await modelJsonPath(opts.model));
+      const { meta, normTargets } = await loadMetadata(opts.meta, await modelJsonPath(opts.model));
       if (opts.modelType) meta.modelType = opts.modelType;
       if (opts.labels) meta.labels = opts.labels.split(',').map((s) => s.trim());
       if (opts.threshold !== undefined) meta.rejection = { threshold: Number(opts.threshold) };
@@ -67,6 +73,7 @@ export function register(program: Command): void {
       const model = await loadLayersModelFromFiles(opts.model);
       const bytes = exportToOnnx(model, meta as unknown as ExportMetadata, { output: opts.output });
       await writeFile(opts.out, bytes);
-      process.stdout.write(`wrote ${opts.out} (${bytes.length} bytes, ${String(meta.modelType)}, fp32)\n`);
+      process.stdout.write(`wrote ${opts.out} (${bytes.length} bytes, ${String(meta.modelType)}, fp32${meta.speechTrim ? ', clips cut to speech' : ''})\n`);
+      if (normTargets) process.stdout.write(`its metadata's source had normalization targets, which describe that file's graph: measure this one's with npx tsx scripts/add-norm-targets.ts\n`);
     });
 }
