@@ -242,6 +242,13 @@ describe('digits quantize (CLI)', () => {
       const fromWavs = await run(['quantize', fp32, '--calib', FSDD_RECORDINGS, '--clips', '20', '--out', out]);
       assert.equal(fromWavs.code, 0, fromWavs.stderr);
       assert.equal(JSON.parse(decodeModel(new Uint8Array(await readFile(out))).metadata['spoken_digits.quantization']).calibrationClips, 20);
+      assert.equal(parseModelMetadata(new Uint8Array(await readFile(out))).normTargets, false);
+      // A model with normalization targets keeps them: measured again on the int8 file (speaker adaptation needs them).
+      const adaptable = path.join(dir, 'small.int8.onnx');
+      const withTargets = await run(['quantize', 'models/small.onnx', '--calib', FSDD_RECORDINGS, '--clips', '20', '--out', adaptable]);
+      assert.equal(withTargets.code, 0, withTargets.stderr);
+      const targets = decodeModel(new Uint8Array(await readFile(adaptable))).metadata['spoken_digits.norm_targets'];
+      assert.ok(targets && targets !== decodeModel(new Uint8Array(await readFile('models/small.onnx'))).metadata['spoken_digits.norm_targets'], 'the int8 file has targets of its own');
       // --auto measures the variants and writes int8 only when it ties or wins (timing decides, so either outcome is valid).
       const autoOut = path.join(dir, 'auto.int8.onnx');
       const auto = await run(['quantize', fp32, '--calib', FSDD_RECORDINGS, '--clips', '20', '--auto', '--out', autoOut]);

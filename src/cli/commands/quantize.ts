@@ -1,5 +1,6 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { FsddClip } from '../../data/index.js';
 import { ModelError } from '../../errors.js';
 import { parsePositiveInt } from '../options.js';
 
@@ -32,11 +33,12 @@ export function register(program: Command): void {
     .option('--no-depthwise', 'keep depthwise convolutions fp32')
     .option('--batch <n>', 'clips per calibration batch', '32')
     .action(async (input: string, opts: QuantizeCliOptions) => {
-      const [{ quantizeModel }, { parseModelMetadata }, { featureDimension }, { readModelBytes }] = await Promise.all([
+      const [{ quantizeModel }, { parseModelMetadata }, { featureDimension }, { readModelBytes }, { recordingsDir }] = await Promise.all([
         import('../../train/onnx/quantize.js'),
         import('../../model/read-metadata.js'),
         import('../../features/config.js'),
         import('../../model/recognizer.js'),
+        import('../../data/index.js'),
       ]);
       const { bytes } = await readModelBytes(input);
       const meta = parseModelMetadata(bytes, input);
@@ -50,8 +52,7 @@ export function register(program: Command): void {
       let clips = 0;
       if (opts.auto && !kind.isDirectory()) throw new ModelError('--auto needs --calib to be the FSDD recordings folder (it evaluates on clips too)');
       if (kind.isDirectory()) {
-        const [{ recordingsDir }, { loadFeatureBackend }, { clipFeatureBatches, pickCalibrationClips }, { speechCutter }] = await Promise.all([
-          import('../../data/index.js'),
+        const [{ loadFeatureBackend }, { clipFeatureBatches, pickCalibrationClips }, { speechCutter }] = await Promise.all([
           import('../../features/index.js'),
           import('../../train/onnx/calibration.js'),
           import('../../stream/core.js'),
@@ -79,8 +80,8 @@ export function register(program: Command): void {
             process.stdout.write(`keeping fp32, nothing written: ${choice.why}\n`);
             return;
           }
-          await writeFile(opts.out, choice.int8);
-          process.stdout.write(`wrote ${opts.out} (${choice.why})\n`);
+          await writeFile(opts.out, await withTargetsIfHad(choice.int8, meta.normTargets, found.clips));
+          process.stdout.write(`wrote ${opts.out} (${choice.why})${targetsNote(meta.normTargets, true)}\n`);
           return;
         }
       } else {
@@ -102,7 +103,26 @@ export function register(program: Command): void {
         depthwise: opts.depthwise,
         int4MinWeights: opts.int4MinWeights,
       });
-      await writeFile(opts.out, out);
-      process.stdout.write(`wrote ${opts.out} (${out.length} bytes int8, from ${bytes.length} bytes fp32; ${clips} calibration clips, ${opts.calibration})\n`);
+      const written = kind.isDirectory() ? await withTargetsIfHad(out, meta.normTargets, recordingsDir(opts.calib)!.clips) : out;
+      await writeFile(opts.out, written);
+      process.stdout.write(`wrote ${opts.out} (${written.length} bytes int8, from ${bytes.length} bytes fp32; ${clips} calibration clips, ${opts.calibration})${targetsNote(meta.normTargets, kind.isDirectory())}\n`);
     });
+}
+
+/**
+ * The int8 model with normalization targets of its own when the fp32 one had them (speaker adaptation
+ * needs them; they describe one file's graph, so they are measured again on the int8 file as written):
+ * over the official train split (takes 5-49) of the calibration folder's clips, clean.
+ */
+async function withTargetsIfHad(int8: Uint8Array, had: boolean, clips: readonly FsddClip[]): Promise<Uint8Array> {
+  if (!had) return int8;
+  const [{ withMeasuredNormTargets }, { officialSplit }] = await Promise.all([import('../../model/norm-targets.js'), import('../../data/index.js')]);
+  const train = officialSplit([...clips]).train;
+  if (train.length < 2) throw new ModelError(`the model has normalization targets, and measuring them on the int8 file needs the calibration folder's training clips (takes 5-49); it has ${train.length}`);
+  return withMeasuredNormTargets(int8, train.map((c) => c.path), `official train split (takes 5-49, ${train.length} clips), clean`);
+}
+
+function targetsNote(had: boolean, measured: boolean): string {
+  if (!had) return '';
+  return measured ? '; normalization targets measured on it' : '; without the fp32 file\'s normalization targets (they need clips, not features): add them with npx tsx scripts/add-norm-targets.ts';
 }
