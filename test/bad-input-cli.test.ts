@@ -27,6 +27,7 @@ const f = {
   emptyOnnx: join(work, 'empty.onnx'),
   truncatedOnnx: join(work, 'truncated.onnx'),
   noMetaOnnx: join(work, 'no-metadata.onnx'),
+  noTargetsOnnx: join(work, 'no-targets.onnx'),
   badJson: join(work, 'model.json'),
   badCsv: join(work, 'manifest.csv'),
   loopRoot: join(work, 'web-with-loop'),
@@ -59,6 +60,9 @@ before(() => {
   const proto = decodeModelProto(model);
   proto.metadataProps = [];
   writeFileSync(f.noMetaOnnx, encodeModelProto(proto));
+  const untargeted = decodeModelProto(readFileSync('models/small.int8.onnx'));
+  untargeted.metadataProps = untargeted.metadataProps!.filter((p) => p.key !== 'spoken_digits.norm_targets');
+  writeFileSync(f.noTargetsOnnx, encodeModelProto(untargeted));
   writeFileSync(f.badJson, '{"modelTopology": ');
   writeFileSync(f.badCsv, `file,label\n${f.missingWav},3\n`);
   mkdirSync(f.loopRoot);
@@ -144,6 +148,7 @@ const cases: Case[] = [
   ['eval: manifest naming a missing file', ['eval', f.badCsv], /missing\.wav/, { where: 'row' }],
   ['eval: model is a WAV', ['eval', '-m', f.notOnnx, FSDD_RECORDINGS, '--split', 'test'], /ONNX/],
   ['eval: unknown split', ['eval', FSDD_RECORDINGS, '--split', 'dev'], /split/],
+  ['eval --adapt-norm: a model without normalization targets, refused before any clip', ['eval', FSDD_RECORDINGS, '--speakers', 'theo', '--adapt-norm', '-m', f.noTargetsOnnx], /no-targets\.onnx has no normalization targets to adapt to/],
   ['eval: batch 0', ['eval', FSDD_RECORDINGS, '--batch', '0'], /batch/],
   ['eval: 100000 threads', ['eval', FSDD_RECORDINGS, '--threads', '100000'], /--threads '100000' must be a positive integer \(at most 64\)/],
   ['eval: a named pipe as the manifest, refused at once', ['eval', f.fifo], /pipe\.wav is neither a folder nor a CSV manifest: is not a regular file/],

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { readRegularFile } from '../files.js';
 import { dirname, resolve } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { AudioInputError, DatasetError } from '../errors.js';
+import { AudioInputError, DatasetError, ModelError } from '../errors.js';
 import { listFsddClips, officialSplit } from '../data/index.js';
 import { decodeWav } from '../audio/wav.js';
 import { makeNoise, mixAtSnr } from '../train/augment.js';
@@ -295,6 +295,8 @@ const NORM_PROTOCOL =
   "online, per speaker: the speaker's clips in a seeded random order, each recognised with the normalization adapted on the earlier ones, then observed unless silent or taken for 'not a digit'; no labels used";
 
 async function evaluateNormAdapted(recognizer: DigitRecognizer, items: EvalItem[], options: EvaluateOptions): Promise<EvalReport> {
+  // Refused before any work: every adaptation would fail, and the clips after it with it.
+  if (!recognizer.canAdaptNormalization) throw new ModelError(`${recognizer.source} has no normalization targets to adapt to (npx tsx scripts/add-norm-targets.ts adds them)`);
   const started = performance.now();
   const predictions: (Prediction | Error)[] = new Array(items.length);
   const adapter = new NormAdapter(recognizer, options.adaptNorm === true ? {} : (options.adaptNorm as NormAdapterOptions));
