@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { AudioInputError, FeatureConfigError } from '../src/errors.js';
+import { AudioInputError, BackendUnavailableError, FeatureConfigError } from '../src/errors.js';
+import { DigitRecognizer } from '../src/model/recognizer.js';
+import { loadStreamCore } from '../src/stream/core.js';
 import { resolveFeatureConfig, type FeatureConfig } from '../src/features/config.js';
 import type { FeatureBackend } from '../src/features/backend.js';
 import { loadFeatureBackend } from '../src/features/index.js';
@@ -21,6 +23,25 @@ describe('feature backends: loading and bad input', () => {
     assert.equal((await loadFeatureBackend()).name, 'native');
     assert.equal((await loadFeatureBackend({ backend: 'wasm' })).name, 'wasm');
     assert.equal((await loadFeatureBackend({ backend: 'native' })).name, 'native');
+  });
+
+  it("SPOKEN_DIGITS_BACKEND decides what 'auto' picks, in the recognizer too (the CLI's default); a bad value is a typed error", async () => {
+    const before = process.env.SPOKEN_DIGITS_BACKEND;
+    try {
+      process.env.SPOKEN_DIGITS_BACKEND = 'wasm';
+      assert.equal((await loadFeatureBackend()).name, 'wasm');
+      assert.equal((await loadFeatureBackend({ backend: 'auto' })).name, 'wasm');
+      assert.equal((await loadFeatureBackend({ backend: 'native' })).name, 'native');
+      const recognizer = await DigitRecognizer.load({ backend: 'auto' });
+      assert.equal(recognizer.backend.name, 'wasm');
+      await recognizer.dispose();
+      process.env.SPOKEN_DIGITS_BACKEND = 'gpu';
+      await assert.rejects(loadFeatureBackend({ backend: 'auto' }), (e: unknown) => e instanceof BackendUnavailableError && /SPOKEN_DIGITS_BACKEND='gpu'/.test(e.message));
+      await assert.rejects(loadStreamCore(), (e: unknown) => e instanceof BackendUnavailableError && /SPOKEN_DIGITS_BACKEND='gpu'/.test(e.message));
+    } finally {
+      if (before === undefined) delete process.env.SPOKEN_DIGITS_BACKEND;
+      else process.env.SPOKEN_DIGITS_BACKEND = before;
+    }
   });
 
   it('computes the default config to [numFrames x dims]', () => {

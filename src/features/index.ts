@@ -5,8 +5,8 @@ export type BackendChoice = 'auto' | 'native' | 'wasm';
 
 export interface LoadFeatureBackendOptions {
   /**
-   * 'auto' (default): the native addon when it loads, else WebAssembly. The environment variable
-   * SPOKEN_DIGITS_BACKEND (auto|native|wasm) overrides the default when no option is given.
+   * 'auto' (default): the environment variable SPOKEN_DIGITS_BACKEND (auto|native|wasm) when it is
+   * set, else the native addon when it loads, else WebAssembly. 'native' or 'wasm' force one.
    */
   backend?: BackendChoice;
 }
@@ -22,7 +22,7 @@ const isNode = typeof process !== 'undefined' && typeof process.versions?.node =
 
 /** Loads the feature backend: native addon when available (in Node), WebAssembly otherwise. */
 export async function loadFeatureBackend(options: LoadFeatureBackendOptions = {}): Promise<FeatureBackend> {
-  const choice = options.backend ?? envChoice() ?? 'auto';
+  const choice = options.backend === undefined || options.backend === 'auto' ? (envChoice() ?? 'auto') : options.backend;
   if (choice !== 'auto' && choice !== 'native' && choice !== 'wasm') {
     throw new BackendUnavailableError(`backend '${String(choice)}' is not a backend; use auto, native or wasm`);
   }

@@ -177,9 +177,10 @@ const loaded = new Map<'native' | 'wasm' | 'any', Promise<StreamCore>>();
  * `prefer` forces one; the error lists why each candidate failed.
  */
 export function loadStreamCore(prefer?: 'native' | 'wasm'): Promise<StreamCore> {
-  // Same switch as the feature backend, so SPOKEN_DIGITS_BACKEND=wasm exercises the wasm build end to end.
+  // Same switch as the feature backend's 'auto', so SPOKEN_DIGITS_BACKEND=wasm exercises the wasm build end to end.
   const env = typeof process !== 'undefined' ? process.env?.SPOKEN_DIGITS_BACKEND : undefined;
   if (!prefer && (env === 'native' || env === 'wasm')) prefer = env;
+  else if (!prefer && env && env !== 'auto') return Promise.reject(new BackendUnavailableError(`SPOKEN_DIGITS_BACKEND='${env}' is not a backend; use auto, native or wasm`));
   const key = prefer ?? 'any';
   const known = loaded.get(key);
   if (known) return known;
