@@ -119,7 +119,10 @@ describe('digits listen (CLI)', function () {
         const env = { ALSA_CONFIG_PATH: dev.configPath };
         const list = await digits(['listen', '--list-devices', '--json'], undefined, env);
         assert.equal(list.code, 0, list.stderr);
-        assert.ok(list.events.some((d) => d.isDefault === true && d.backend === 'addon'), list.stdout);
+        const listed = list.events as unknown as { backend: string; devices: { isDefault: boolean }[] }[];
+        assert.equal(listed.length, 1, list.stdout);
+        assert.equal(listed[0].backend, 'addon');
+        assert.ok(listed[0].devices.some((d) => d.isDefault === true), list.stdout);
         const seconds = spoken.samples.length / 8000;
         const r = await digits(
           ['listen', '--json', '--capture-rate', '8000', '--capture-latency', String(Math.ceil(seconds) + 1), '--duration', String(seconds)],
@@ -139,6 +142,9 @@ describe('digits listen (CLI)', function () {
         const r = await digits(['listen'], undefined, { ALSA_CONFIG_PATH: empty.configPath });
         assert.equal(r.code, 2);
         assert.match(r.stderr, /no default input device/);
+        const list = await digits(['listen', '--list-devices', '--json'], undefined, { ALSA_CONFIG_PATH: empty.configPath });
+        assert.equal(list.code, 0, list.stderr);
+        assert.deepEqual(list.events, [{ backend: 'addon', devices: [] }]);
       } finally {
         empty.remove();
       }

@@ -52,13 +52,14 @@ export function register(program: Command): void {
     .option('--adapt-norm', "adapt the model's normalization to the speaker (the default, except with a personal model made by digits enroll or a model without normalization targets)")
     .option('--no-self-enroll', "with the normalization adaptation, do not refit the model's last layers (by default they are refitted on the last 200 digits, each labelled with the digit it heard, no labels from you, once every digit was heard: fewer errors on a new voice; about 1-3 s per adaptation, in a worker process of its own for live audio)")
     .option('--self-enroll', 'refit the last layers with each normalization adaptation (the default wherever the normalization is adapted)')
-    .option('--list-devices', 'list capture devices and exit')
+    .option('--list-devices', 'list capture devices and exit (with --json: one object, {backend, devices})')
     .action(async (opts: ListenOptions, command: Command) => {
       const stream = await import('../../stream/index.js');
       if (opts.listDevices) {
         const { backend, devices } = stream.listInputDevices();
         if (opts.json) {
-          for (const d of devices) process.stdout.write(`${JSON.stringify({ ...d, backend })}\n`);
+          // One object, so that no devices is an answer too ({"devices": []}), not an empty output.
+          process.stdout.write(`${JSON.stringify({ backend, devices })}\n`);
           return;
         }
         if (devices.length === 0) process.stdout.write(`no input devices (PortAudio via ${backend})\n`);
