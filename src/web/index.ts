@@ -12,7 +12,7 @@ export { decodeWav } from '../audio/wav.js';
 export type { DigitEvent, EndEvent, LevelEvent, RejectedEvent, SpeechStartEvent, StringEvent, DecoderOptions } from '../stream/decoder.js';
 export type { SplitOptions } from '../stream/segmenter.js';
 export type { VoiceShiftEvent } from '../stream/voice-observer.js';
-export type { VoiceAdapterOptions } from '../model/voice-adapt.js';
+export { VoiceAdapter, VOICE_SHIFTS, type VoiceAdapterOptions } from '../model/voice-adapt.js';
 export { NormAdapter, type NormAdapterOptions } from '../model/norm-adapter.js';
 export type { NormAdaptEvent, NormAdaptFailedEvent } from '../stream/norm-observer.js';
 export { decide, type Decision } from '../model/decision.js';

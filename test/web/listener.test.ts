@@ -2,8 +2,8 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebListener, type WebListenerEvents } from '../../src/web/listener.js';
-import { featureBackend, WebRecognizer } from '../../src/web/recognizer.js';
-import { VoiceAdapter } from '../../src/model/voice-adapt.js';
+// VoiceAdapter as a page imports it, from the browser entry.
+import { featureBackend, VoiceAdapter, WebRecognizer } from '../../src/web/index.js';
 import { ModelError } from '../../src/errors.js';
 import { Listener } from '../../src/stream/index.js';
 import { makeDigitString, rng } from '../stream/fixtures.js';
