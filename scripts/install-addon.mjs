@@ -43,7 +43,7 @@ function run(cmd, args) {
 
 const failure =
   run('bash', ['scripts/fetch-kissfft.sh']) ??
-  run(process.execPath, [join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js'), 'compile', '--out', 'build']);
+  run(process.execPath, [join(root, 'scripts', 'cmake-js.mjs'), 'compile', '--out', 'build']);
 if (failure) {
   console.warn(`spoken-digits: native addon not built (${failure}); the WebAssembly backend will be used.`);
   console.warn('spoken-digits: for the native backend and PortAudio capture: install cmake, a C++17 compiler');

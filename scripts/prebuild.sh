@@ -3,7 +3,7 @@
 # It loads PortAudio at run time (native/capture/pa_dlopen.cpp) instead of linking it, so it loads on
 # machines without libportaudio (DSP only; capture once libportaudio2 is installed). Needs what
 # `npm run build:native` needs, including PortAudio's header (portaudio19-dev): a prebuilt addon
-# without capture is refused. Node's headers come from the internet or npm_config_nodedir (e.g. /usr).
+# without capture is refused. Node's headers come from the running Node's installation (scripts/cmake-js.mjs), npm_config_nodedir, or the internet.
 #   npm run build:prebuilt                  this machine's platform and architecture
 #   npm run build:prebuilt -- --arch arm64  Linux arm64 from x64 (apt-get install g++-aarch64-linux-gnu
 #                                           qemu-user): checked by loading it in an arm64 Node under qemu
@@ -46,7 +46,7 @@ if [ "$arch" != "$host_arch" ]; then
   [ "${#run_node[@]}" -eq 4 ] || { echo "prebuild: no arm64 Node to check the addon with (scripts/arm64-node.sh)" >&2; exit 1; }
 fi
 bash scripts/fetch-kissfft.sh
-node node_modules/cmake-js/bin/cmake-js compile --out "$build" --parallel 2 "${cmake_args[@]}"
+node scripts/cmake-js.mjs compile --out "$build" --parallel 2 "${cmake_args[@]}"
 addon="$build/Release/spoken_digits.node"
 # Checked in a clean process: it loads, has capture code, and needs no libportaudio.
 SPOKEN_DIGITS_PORTAUDIO_LIB=/nonexistent/libportaudio.so.2 "${run_node[@]}" -e '
