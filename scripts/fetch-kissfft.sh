@@ -10,17 +10,22 @@ mkdir -p "$root/third_party"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if command -v apt-get >/dev/null; then
-  if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then
-    if [ "$(id -u)" = 0 ]; then
-      cat > /etc/apt/sources.list.d/spoken-digits-src.sources <<'SRC'
+  # On Debian, as root, with no source entries at all: one for this release's main archive (said on
+  # stderr, left in place for the next build). Elsewhere (Ubuntu, other derivatives) apt's own
+  # entries are used as they are, and without sources the upstream release is fetched instead.
+  os=$(. /etc/os-release 2>/dev/null && echo "${ID:-}:${VERSION_CODENAME:-}")
+  if [ "${os%%:*}" = debian ] && [ -n "${os#*:}" ] && [ "$(id -u)" = 0 ] &&
+    ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -rqs '^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    src=/etc/apt/sources.list.d/spoken-digits-src.sources
+    echo "fetch-kissfft: adding $src (deb-src of Debian ${os#*:} main) for kissfft's source package" >&2
+    cat > "$src" <<SRC
 Types: deb-src
 URIs: http://deb.debian.org/debian
-Suites: bookworm
+Suites: ${os#*:}
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
-      apt-get update -qq || true
-    fi
+    apt-get update -qq || true
   fi
   (cd "$tmp" && apt-get source -qq --download-only kissfft >/dev/null 2>&1 && dpkg-source -x --no-check kissfft_*.dsc src >/dev/null 2>&1) || true
 fi
