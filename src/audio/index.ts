@@ -2,6 +2,8 @@ export {
   decodeWav,
   readWav,
   readWavInfo,
+  readWavStreamHeader,
+  decodeWavFrames,
   readWavFile,
   readWavFileSync,
   readWavFileInfo,

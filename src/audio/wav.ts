@@ -203,8 +203,25 @@ function parseFmt(b: Uint8Array, declaredSize: number, where: string): FmtChunk 
 }
 
 function parseHeader(src: ByteSource, where: string): WavInfo {
-  if (src.size === 0) throw new WavFormatError(`${where}: file is empty (0 bytes)`);
+  return walkHeader(src, where, false)!;
+}
+
+/** A chunk before the samples larger than this, in a stream, is a corrupt or crafted header, not one to wait for. */
+const MAX_STREAM_CHUNK = 1 << 20;
+
+/**
+ * The header of a WAV file (`stream` false: all of it in `src`), or of a WAV stream's first bytes
+ * (`stream` true: `src` is what has arrived; null while the bytes before the samples are still to
+ * come). A stream's data chunk runs to the end of the stream unless it declares less: writers that
+ * cannot seek back (arecord, sox or ffmpeg into a pipe) leave its size 0 or near 2^32.
+ */
+function walkHeader(src: ByteSource, where: string, stream: boolean): WavInfo | null {
+  if (src.size === 0) {
+    if (stream) return null;
+    throw new WavFormatError(`${where}: file is empty (0 bytes)`);
+  }
   const head = src.read(0, 12);
+  if (stream && head.length < 12) return null;
   const magic = fourCC(head);
   if (magic !== 'RIFF') {
     if (head.length < 4) throw new WavFormatError(`${where}: truncated header (${src.size} bytes); a WAV file starts with a 12-byte RIFF header`);
@@ -224,6 +241,7 @@ function parseHeader(src: ByteSource, where: string): WavInfo {
     if (n >= MAX_CHUNKS) throw new WavFormatError(`${where}: more than ${MAX_CHUNKS} chunks before the data chunk; the file is corrupt or crafted`);
     const ch = src.read(pos, 8);
     if (ch.length < 8) {
+      if (stream) return null;
       if (!fmt) throw new WavFormatError(`${where}: truncated: no fmt chunk found in ${src.size} bytes`);
       throw new WavFormatError(`${where}: truncated: no data chunk found in ${src.size} bytes`);
     }
@@ -233,6 +251,13 @@ function parseHeader(src: ByteSource, where: string): WavInfo {
     const remaining = src.size - body;
     if (id === 'data') {
       if (!fmt) throw new WavFormatError(`${where}: data chunk comes before the fmt chunk; the file is corrupt`);
+      if (stream) {
+        const open = size === 0 || size >= 0x7fff0000;
+        const dataBytes = open ? Number.MAX_SAFE_INTEGER - (Number.MAX_SAFE_INTEGER % fmt.blockAlign) : size - (size % fmt.blockAlign);
+        if (dataBytes === 0) throw new AudioInputError(`${where}: the WAV data chunk declares ${size} bytes, less than one sample frame; the stream has no audio`);
+        const frames = dataBytes / fmt.blockAlign;
+        return { ...fmt, dataOffset: body, dataBytes, declaredDataBytes: size, truncated: false, frames, durationSec: frames / fmt.sampleRate };
+      }
       const present = Math.min(size, remaining);
       const dataBytes = present - (present % fmt.blockAlign);
       if (dataBytes === 0) {
@@ -242,6 +267,7 @@ function parseHeader(src: ByteSource, where: string): WavInfo {
       return { ...fmt, dataOffset: body, dataBytes, declaredDataBytes: size, truncated: size > remaining, frames, durationSec: frames / fmt.sampleRate };
     }
     if (size > remaining) {
+      if (stream && size <= MAX_STREAM_CHUNK) return null;
       throw new WavFormatError(
         `${where}: chunk ${JSON.stringify(id)} at byte ${pos} declares ${size} bytes but only ${Math.max(0, remaining)} remain (lying chunk size or truncated file)`,
       );
@@ -254,6 +280,7 @@ function parseHeader(src: ByteSource, where: string): WavInfo {
     // RIFF pads odd-sized chunks to an even length, but some writers forget the pad byte: follow
     // the padding unless only the unpadded offset lands on a plausible chunk id.
     if (size & 1) {
+      if (stream && src.size < next + 5) return null;
       const padded = src.read(next + 1, 4);
       const unpadded = src.read(next, 4);
       const paddedOk = padded.length === 4 && printable(fourCC(padded));
@@ -401,6 +428,26 @@ function asBytes(input: Uint8Array | ArrayBuffer): Uint8Array {
 }
 
 /** Parses only the header of an in-memory WAV. */
+/**
+ * The header of a WAV arriving as a stream (a pipe, a socket), from its first bytes: null until the
+ * bytes before its samples have all arrived; typed errors as for a file. The samples start at
+ * `dataOffset`; `dataBytes` is what the data chunk declares, or Number.MAX_SAFE_INTEGER (to the end of
+ * the stream) where a writer that cannot seek left it 0 or near 2^32. Decode them with decodeWavFrames.
+ */
+export function readWavStreamHeader(prefix: Uint8Array, name = 'WAV stream'): WavInfo | null {
+  return walkHeader(bufferSource(prefix), name, true);
+}
+
+/**
+ * Mono samples in [-1, 1] from whole frames of a WAV's sample data (`bytes` starts on a frame;
+ * a partial frame at its end is not decoded). `firstFrame` numbers the frames in error messages.
+ */
+export function decodeWavFrames(bytes: Uint8Array, info: WavInfo, firstFrame = 0, name = 'WAV stream'): Float32Array {
+  const out = new Float32Array(Math.floor(bytes.length / info.blockAlign));
+  decodeFrames(bytes, info, out, 0, firstFrame, name);
+  return out;
+}
+
 export function readWavInfo(input: Uint8Array | ArrayBuffer): WavInfo {
   return parseHeader(bufferSource(asBytes(input)), 'WAV');
 }

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeWav, openWavStream, validateSampleRate } from '../audio/index.js';
+import { decodeWav, decodeWavFrames, openWavStream, readWavStreamHeader, validateSampleRate } from '../audio/index.js';
 import { AudioInputError, CaptureError } from '../errors.js';
 import { loadNativeCapture, loadNaudiodon, type CaptureDevice, type CaptureStats, type NativeCaptureStream } from './core.js';
 
@@ -90,8 +90,6 @@ export interface RawPcmOptions {
   sampleRate?: number;
   encoding?: 's16le' | 'f32le';
   channels?: number;
-  /** Longest WAV accepted on the stream (it is buffered whole). Default 600 s. */
-  maxWavSeconds?: number;
 }
 
 const OTHER_CONTAINERS: [string, string][] = [
@@ -129,63 +127,88 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
   if (encoding !== 's16le' && encoding !== 'f32le') throw new AudioInputError(`encoding must be s16le or f32le, got ${String(encoding)}`);
   if (!Number.isInteger(channels) || channels < 1 || channels > 32) throw new AudioInputError(`channels must be 1..32, got ${channels}`);
   const chunks = readable[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-  // The stream's own failure (a reset socket, a read error) as the library's error kind.
-  const iterator: AsyncIterator<Buffer | string> = {
-    next: async () => {
-      try {
-        return await chunks.next();
-      } catch (err) {
-        throw err instanceof AudioInputError ? err : new AudioInputError(`${what} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-      }
-    },
-    return: async () => (await chunks.return?.()) ?? { done: true, value: undefined },
+  let closed = false;
+  /** The next chunk, or null at the end of the stream or once closed; the stream's own failure (a reset socket, a read error) as the library's error kind. */
+  const nextChunk = async (): Promise<Buffer | null> => {
+    let r: IteratorResult<Buffer | string>;
+    try {
+      r = await chunks.next();
+    } catch (err) {
+      if (closed) return null;
+      throw err instanceof AudioInputError ? err : new AudioInputError(`${what} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+    if (r.done || closed) return null;
+    return typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
   };
-  const toBuf = (c: Buffer | string) => (typeof c === 'string' ? Buffer.from(c) : c);
+  // Destroyed first: a read waiting on a quiet pipe (stdin with nothing to say) ends now, not when data next comes.
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    readable.destroy();
+    await chunks.return?.().catch(() => undefined);
+  };
 
   // Look at the first bytes before deciding what this is.
   let head = Buffer.alloc(0);
   let ended = false;
   while (head.length < 64 && !ended) {
-    const r = await iterator.next();
-    if (r.done) ended = true;
-    else head = Buffer.concat([head, toBuf(r.value)]);
+    const chunk = await nextChunk();
+    if (chunk === null) ended = true;
+    else head = Buffer.concat([head, chunk]);
   }
   if (head.length === 0) throw new AudioInputError(`${what} closed without sending any audio`);
   const format = sniff(head, what, ended);
-  let closed = false;
-  const close = async () => {
-    closed = true;
-    await iterator.return?.();
-    readable.destroy();
-  };
 
   if (format === 'wav') {
-    const maxBytes = (options.maxWavSeconds ?? 600) * 384000 * 8;
-    const parts: Buffer[] = [head];
-    let total = head.length;
-    while (!ended) {
-      const r = await iterator.next();
-      if (r.done) break;
-      const b = toBuf(r.value);
-      total += b.length;
-      if (total > maxBytes) throw new AudioInputError(`the WAV on ${what} is too long to buffer; pipe raw PCM instead (with --rate)`);
-      parts.push(b);
+    // Streamed as it arrives, like raw PCM (`arecord | digits listen --input -` is live): the header first.
+    const name = `the WAV on ${what}`;
+    let info = readWavStreamHeader(head, name);
+    while (!info) {
+      if (ended) {
+        decodeWav(head, { name }); // the stream ended inside the header: the file's own error says where
+        throw new AudioInputError(`${name} ended before its samples`);
+      }
+      if (head.length > 1 << 20) throw new AudioInputError(`${name} has over 1 MiB of header before its samples: not a WAV stream`);
+      const chunk = await nextChunk();
+      if (chunk === null) ended = true;
+      else head = Buffer.concat([head, chunk]);
+      info = readWavStreamHeader(head, name);
     }
-    const decoded = decodeWav(Buffer.concat(parts), { maxDurationSec: options.maxWavSeconds ?? 600, name: `the WAV on ${what}` });
+    const wav = info;
     // A WAV says its own rate; a different one asked for is a mistake somewhere, not something to pick from.
-    if (options.sampleRate !== undefined && options.sampleRate !== decoded.sampleRate) {
-      throw new AudioInputError(`the WAV on ${what} is ${decoded.sampleRate} Hz, not the ${options.sampleRate} Hz asked for (--rate is for raw PCM; a WAV needs none)`);
+    if (options.sampleRate !== undefined && options.sampleRate !== wav.sampleRate) {
+      throw new AudioInputError(`${name} is ${wav.sampleRate} Hz, not the ${options.sampleRate} Hz asked for (--rate is for raw PCM; a WAV needs none)`);
     }
-    const block = Math.max(1, Math.round(decoded.sampleRate / 2));
+    let left = wav.dataBytes;
+    let frame = 0;
+    let carry: Buffer = Buffer.alloc(0);
+    const decodeSome = (chunk: Buffer): Float32Array => {
+      const bytes = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+      const usable = Math.min(bytes.length, left);
+      const whole = usable - (usable % wav.blockAlign);
+      carry = Buffer.from(bytes.subarray(whole, usable));
+      left -= whole;
+      const out = decodeWavFrames(bytes.subarray(0, whole), wav, frame, name);
+      frame += out.length;
+      return out;
+    };
     return {
       kind,
-      sampleRate: decoded.sampleRate,
+      sampleRate: wav.sampleRate,
       realtime: false,
-      description: `WAV on ${what} (${decoded.sampleRate} Hz)`,
+      description: `WAV on ${what} (${wav.sampleRate} Hz)`,
       droppedFrames: () => 0,
       close,
       async *[Symbol.asyncIterator]() {
-        for (let i = 0; i < decoded.samples.length && !closed; i += block) yield decoded.samples.subarray(i, i + block);
+        const first = decodeSome(head.subarray(wav.dataOffset));
+        if (first.length) yield first;
+        while (!closed && left > 0) {
+          const chunk = ended ? null : await nextChunk();
+          if (chunk === null) break;
+          const block = decodeSome(chunk);
+          if (block.length) yield block;
+        }
+        if (!closed && frame === 0) throw new AudioInputError(`${name} ended without one whole sample frame (${wav.blockAlign} bytes): no audio`);
       },
     };
   }
@@ -239,10 +262,10 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
     async *[Symbol.asyncIterator]() {
       const first = decode(head);
       if (first.length) yield first;
-      while (!closed) {
-        const r = await iterator.next();
-        if (r.done) break;
-        const block = decode(toBuf(r.value));
+      while (!closed && !ended) {
+        const chunk = await nextChunk();
+        if (chunk === null) break;
+        const block = decode(chunk);
         if (block.length) yield block;
       }
       if (!closed && framesDecoded === 0) throw new AudioInputError(`${what} closed after ${carry.length} byte${carry.length === 1 ? '' : 's'}, less than one ${encoding} frame (${bytesPerFrame} bytes): no audio`);

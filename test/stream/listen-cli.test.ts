@@ -84,6 +84,27 @@ describe('digits listen (CLI)', function () {
     }
   });
 
+  it('Ctrl-C (or a supervisor\'s SIGTERM) ends it at once while stdin is open and quiet, with the end event', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'listen', '--input', '-', '--rate', '8000', '--json'], { env: { ...process.env, NO_COLOR: '1' } });
+      let stdout = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stdin.on('error', () => undefined);
+      child.stdin.write(Buffer.alloc(16000)); // 1 s of silence, then nothing: the pipe stays open
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      // Once it has read what came (its first level event), the quiet pipe is all there is.
+      await new Promise<void>((resolve) => child.stdout.on('data', () => stdout.includes('"level"') && resolve()));
+      const t0 = performance.now();
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      assert.ok(performance.now() - t0 < 3000, `${signal}: exited after ${performance.now() - t0} ms`);
+      assert.equal(code, 0, `${signal}: ${stdout}`);
+      assert.match(stdout.trim().split('\n').at(-1) ?? '', /"type":"end"/);
+    }
+  });
+
   it('refuses text and empty stdin, a missing file and bad options with exit code 2', async () => {
     const text = await digits(['listen', '--input', '-', '--rate', '8000'], Buffer.from('hello, this is not audio at all\n'.repeat(10)));
     assert.equal(text.code, 2);

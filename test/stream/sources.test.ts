@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { readWavFileSync } from '../../src/audio/index.js';
 import { AudioInputError } from '../../src/errors.js';
 import { openFileSource, openReadableSource, type AudioSource } from '../../src/stream/index.js';
@@ -52,6 +52,49 @@ describe('stream sources', () => {
     const src = await openReadableSource(chunked(fileBytes), {}, 'stdin');
     assert.equal(src.sampleRate, 8000);
     assert.deepEqual(await drain(src), wav.samples);
+  });
+
+  it('a WAV on a pipe is streamed as it arrives, not buffered to the end (arecord | digits listen --input -)', async () => {
+    // A writer that cannot seek back leaves the sizes open: 0xFFFFFFFF (ffmpeg, arecord) or 0 (sox).
+    for (const declared of [0xffffffff, 0]) {
+      const header = Buffer.from(fileBytes.subarray(0, 44));
+      header.writeUInt32LE(declared, 40);
+      const pipe = new PassThrough();
+      pipe.write(header);
+      pipe.write(pcm.subarray(0, 1001)); // not a whole frame: the odd byte waits for the next chunk
+      const src = await openReadableSource(pipe, {}, 'stdin');
+      assert.equal(src.sampleRate, 8000);
+      const it = src[Symbol.asyncIterator]();
+      const first = await it.next();
+      assert.equal(first.done, false);
+      assert.equal((first.value as Float32Array).length, 500, 'the samples that arrived, while the pipe stays open');
+      pipe.end(pcm.subarray(1001));
+      const rest: Float32Array[] = [first.value as Float32Array];
+      for (let r = await it.next(); !r.done; r = await it.next()) rest.push(r.value.slice());
+      assert.deepEqual(concatFloat(rest), wav.samples);
+    }
+    // A declared size is kept to: what follows the data chunk (a LIST chunk) is not audio.
+    const withTail = Buffer.concat([fileBytes, Buffer.from('LIST\x04\x00\x00\x00INFO')]);
+    assert.deepEqual(await drain(await openReadableSource(chunked(withTail), {}, 'stdin')), wav.samples);
+    // A stream that ends inside the header says so, as the file would.
+    await assert.rejects(openReadableSource(Readable.from([fileBytes.subarray(0, 30)]), {}, 'stdin'), (e: Error) => e instanceof Error && /the WAV on stdin/.test(e.message));
+  });
+
+  it('close() ends a source waiting on a quiet pipe at once, not when data next comes', async () => {
+    const raw = { bytes: Buffer.from(pcm.subarray(0, 1600)), options: { sampleRate: 8000 } };
+    const wavHead = { bytes: Buffer.concat([fileBytes.subarray(0, 44), pcm.subarray(0, 1600)]), options: {} };
+    for (const { bytes, options } of [raw, wavHead]) {
+      const pipe = new PassThrough();
+      pipe.write(bytes);
+      const src = await openReadableSource(pipe, options, 'stdin');
+      const reading = drain(src);
+      await new Promise((r) => setTimeout(r, 100));
+      const t0 = performance.now();
+      await src.close();
+      await reading;
+      assert.ok(performance.now() - t0 < 500, `close took ${performance.now() - t0} ms`);
+      assert.equal(pipe.destroyed, true);
+    }
   });
 
   it('refuses text, other containers, empty input and raw PCM without a rate', async () => {
