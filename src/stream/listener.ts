@@ -3,7 +3,7 @@ import { AudioInputError, SpokenDigitsError } from '../errors.js';
 import { streamChunk, validateSampleRate } from '../audio/index.js';
 import { loadStreamCore, type StreamCore } from './core.js';
 import { checkDecoderOptions, listeningRate, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
-import { decoderInput, type DecoderInput } from './stream-resampler.js';
+import { checkStreamRate, decoderInput, type DecoderInput } from './stream-resampler.js';
 import { loadFeatureBackend } from '../features/index.js';
 import type { SegmentClassifier } from './segmenter.js';
 import type { AudioSource } from './sources.js';
@@ -178,6 +178,7 @@ export class Listener extends EventEmitter {
     if (!source || typeof source !== 'object' || !(Symbol.asyncIterator in source) || !(source.sampleRate > 0))
       throw new AudioInputError('run() takes an AudioSource (openMicrophone, openFileSource, openReadableSource): an async iterable of blocks with a sampleRate');
     validateSampleRate(source.sampleRate, "the source's sample rate");
+    this.checkRate(source.sampleRate, "the source's sample rate");
     this.running = true;
     this.source = source;
     this.sourceIdle = true;
@@ -221,6 +222,7 @@ export class Listener extends EventEmitter {
     if (!this.pushRun) {
       if (!rate) throw new AudioInputError('the first push() needs the sample rate (push(samples, 16000) or ListenerOptions.sampleRate)');
       validateSampleRate(rate, 'pushed audio sample rate');
+      this.checkRate(rate, 'pushed audio sample rate');
       this.running = true;
       this.begin(rate);
       this.pushRun = this.pumpPushed();
@@ -293,6 +295,14 @@ export class Listener extends EventEmitter {
     this.failure = e;
     if (this.listenerCount('error') > 0) this.emit('error', e);
     this.iterators.end(e);
+  }
+
+  /** A rate the DSP core cannot take to the model refused before any audio (a classifier of the embedder's own resamples as it does). */
+  private checkRate(rate: number, what: string): void {
+    const r = this.recognizer as Partial<Pick<DigitRecognizer, 'info' | 'backend'>>;
+    if (!r.info || !r.backend) return;
+    const backend = r.backend;
+    checkStreamRate(rate, r.info.featureConfig.sampleRate, (x, from, to) => backend.resample(x, from, to), what);
   }
 
   private begin(rate: number): void {

@@ -1,4 +1,5 @@
 import { concatSamples } from '../audio/pcm.js';
+import { AudioInputError } from '../errors.js';
 import { listeningRate } from './decoder.js';
 
 type Resample = (samples: Float32Array, fromRate: number, toRate: number) => Float32Array;
@@ -20,6 +21,22 @@ export function decoderInput(rate: number, resample?: Resample): DecoderInput {
   if (toRate === rate) return { toRate, push: (block) => block, flush: () => new Float32Array(0) };
   if (!resample) throw new Error(`a stream at ${rate} Hz is decoded at ${toRate} Hz: decoderInput needs the core's resample`);
   return new StreamResampler(resample, rate, toRate);
+}
+
+/**
+ * Refuses (AudioInputError) a stream at `rate` whose way to the model (`modelRate`, through the
+ * decoder's `listeningRate`) the DSP core cannot resample: an in-range rate with a ratio too fine for
+ * its filters (7999 Hz, 44099 Hz). Checked when the stream starts, not at its first word.
+ */
+export function checkStreamRate(rate: number, modelRate: number, resample: Resample, what: string): void {
+  const heard = listeningRate(rate);
+  try {
+    const probe = new Float32Array(64);
+    if (heard !== rate) resample(probe, rate, heard);
+    if (heard !== modelRate) resample(probe, heard, modelRate);
+  } catch (err) {
+    throw new AudioInputError(`${what} ${rate} Hz cannot be listened to: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import { VoiceObserver, type VoiceShiftEvent } from '../stream/voice-observer.js
 import { NormObserver, type NormAdaptEvent, type NormAdaptFailedEvent } from '../stream/norm-observer.js';
 import { normAdapterFor, type NormAdapter, type NormAdapterOptions } from '../model/norm-adapter.js';
 import { EventIterators } from '../stream/event-iterator.js';
-import { decoderInput, type DecoderInput } from '../stream/stream-resampler.js';
+import { checkStreamRate, decoderInput, type DecoderInput } from '../stream/stream-resampler.js';
 import { VoiceAdapter, type VoiceAdapterOptions } from '../model/voice-adapt.js';
 import { Microphone, type MicrophoneOptions, type MicState } from './microphone.js';
 import { streamCore, WebRecognizer, type ClipInput } from './recognizer.js';
@@ -106,6 +106,8 @@ export class WebListener {
   /** The current timeline's audio on its way to the decoder (resampled where the decoder does not take its rate), and that rate. */
   private input: DecoderInput | undefined;
   private inputRate = 0;
+  /** The last rate checkStreamRate passed: a push at another rate is checked before it is queued. */
+  private checkedRate = 0;
   private work: Promise<void> = Promise.resolve();
   /** Audio queued and not decoded yet, in whole microseconds (sums without rounding drift). */
   private backlogUs = 0;
@@ -219,6 +221,10 @@ export class WebListener {
   push(samples: Float32Array | Int16Array, sampleRate: number, options: PushOptions = {}): void {
     this.checkOpen('push()');
     validateSampleRate(sampleRate, 'pushed audio sample rate');
+    if (sampleRate !== this.checkedRate) {
+      checkStreamRate(sampleRate, this.recognizer.info.featureConfig.sampleRate, (x, from, to) => this.recognizer.backend.resample(x, from, to), 'pushed audio sample rate');
+      this.checkedRate = sampleRate;
+    }
     const block = streamChunk(samples);
     if (block.length === 0) return;
     const us = Math.round((samples.length / sampleRate) * 1e6);

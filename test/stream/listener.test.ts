@@ -263,6 +263,11 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     await assert.rejects(Listener.create({ recognizer, sensitivity: 2 }), AudioInputError);
     await assert.rejects(Listener.create({ recognizer, threshold: -1 }), AudioInputError);
     await assert.rejects(Listener.create({ recognizer, sampleRate: 1 }), /ListenerOptions\.sampleRate/);
+    // An in-range rate the core cannot resample to the model's is refused at the start, not at the first word.
+    const odd = await Listener.create({ recognizer });
+    assert.throws(() => odd.push(new Float32Array(10), 7999), (e: unknown) => e instanceof AudioInputError && /7999 Hz cannot be listened to: .*too fine-grained/.test(e.message));
+    const source = { sampleRate: 44099, realtime: false, description: 'odd', droppedFrames: () => 0, close: async () => undefined, async *[Symbol.asyncIterator]() { yield new Float32Array(10); } };
+    await assert.rejects(odd.run(source as never), /44099 Hz cannot be listened to/);
     const l = await Listener.create({ recognizer });
     assert.throws(() => l.push(new Float32Array(10)), /sample rate/);
     l.push(new Float32Array(10), 8000);

@@ -189,7 +189,7 @@ describe('WebListener (spoken-digits/web) in Node', function () {
     const other = new VoiceAdapter({ voiceShift: 1, predictShifted: async () => [] });
     await assert.rejects(WebListener.create({ model: recognizer, adaptVoice: other }), { code: 'ERR_ADAPT_VOICE' });
     const l = await WebListener.create({ model: recognizer });
-    for (const rate of [NaN, 8000.5, 1000, 1e6]) assert.throws(() => l.push(new Float32Array(160), rate), { code: 'ERR_AUDIO_INPUT' }, String(rate));
+    for (const rate of [NaN, 8000.5, 1000, 1e6, 7999]) assert.throws(() => l.push(new Float32Array(160), rate), { code: 'ERR_AUDIO_INPUT' }, String(rate));
     assert.throws(() => l.push([0, 0] as unknown as Float32Array, 8000), { code: 'ERR_AUDIO_INPUT' });
     await l.close();
   });
