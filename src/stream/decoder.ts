@@ -21,6 +21,24 @@ export interface SpeechStartEvent {
   startMs: number;
 }
 
+/**
+ * Closes every `speechstart`: where the segment ended, and why. After the events of what it held
+ * (digit, rejected), unless the endpointer dropped it unheard (`dropped`): too short for a word (a
+ * click, a bump), unvoiced (noise, breath) or tonal (a beep, music) — no model run, no other event.
+ */
+export interface SpeechEndEvent {
+  /** As its speechstart's. */
+  startMs: number;
+  /** Where the segment ends (post-roll included), ms from the start of the stream. */
+  endMs: number;
+  /**
+   * Kept: after a pause ('silence'), at the longest utterance ('max-length'), at the end of the stream
+   * ('flush'). Dropped: 'too-short', 'unvoiced', 'tonal'.
+   */
+  reason: Exclude<VadEvent['reason'], 'none'>;
+  dropped: boolean;
+}
+
 export interface DigitEvent {
   digit: number;
   confidence: number;
@@ -109,6 +127,7 @@ export function checkDecoderOptions(options: DecoderOptions): void {
 /** What a StreamDecoder reports while it is fed. */
 export interface DecoderEvents {
   speechstart: SpeechStartEvent;
+  speechend: SpeechEndEvent;
   digit: DigitEvent;
   rejected: RejectedEvent;
   string: StringEvent;
@@ -539,7 +558,12 @@ export class StreamDecoder {
     const released = this.openStart >= 0 && this.consumedTo > e.startSample;
     const from = released ? this.consumedTo : e.startSample;
     this.openStart = -1;
-    if (e.type !== 'end') return;
+    if (e.type === 'end') await this.closeSegment(e, from, released);
+    this.sink('speechend', { startMs: this.ms(e.startSample), endMs: this.ms(e.endSample), reason: e.reason === 'none' ? 'flush' : e.reason, dropped: e.type === 'abort' });
+  }
+
+  /** The endpointer's kept segment from `from` (after what was recognized of it early, if `released`): what is left of it recognized. */
+  private async closeSegment(e: VadEvent, from: number, released: boolean): Promise<void> {
     const samples = this.history.slice(from, e.endSample);
     if (samples.length === 0) return;
     const bandDb = this.openContour.of(from, samples);

@@ -12,6 +12,7 @@ export type {
   NormAdaptEvent,
   NormAdaptFailedEvent,
   SpeechStartEvent,
+  SpeechEndEvent,
   EndEvent,
 } from './listener.js';
 export { StreamDecoder } from './decoder.js';

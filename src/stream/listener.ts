@@ -14,7 +14,7 @@ import { normAdapterFor, type NormAdapter, type NormAdapterOptions } from '../mo
 import type { DigitRecognizer } from '../model/recognizer.js';
 import { EventIterators } from './event-iterator.js';
 
-export type { DigitEvent, EndEvent, LevelEvent, RejectedEvent, SpeechStartEvent, StringEvent } from './decoder.js';
+export type { DigitEvent, EndEvent, LevelEvent, RejectedEvent, SpeechEndEvent, SpeechStartEvent, StringEvent } from './decoder.js';
 export type { VoiceShiftEvent } from './voice-observer.js';
 export type { NormAdaptEvent, NormAdaptFailedEvent } from './norm-observer.js';
 

@@ -9,7 +9,7 @@ export { WebListener, type WebListenerEvent, type WebListenerEvents, type WebLis
 export { Microphone, type MicrophoneOptions, type MicState } from './microphone.js';
 export { CAPTURE_PROCESSOR, CAPTURE_WORKLET_SOURCE } from './capture-worklet.js';
 export { decodeWav } from '../audio/wav.js';
-export type { DigitEvent, EndEvent, LevelEvent, RejectedEvent, SpeechStartEvent, StringEvent, DecoderOptions } from '../stream/decoder.js';
+export type { DigitEvent, EndEvent, LevelEvent, RejectedEvent, SpeechEndEvent, SpeechStartEvent, StringEvent, DecoderOptions } from '../stream/decoder.js';
 export type { SplitOptions } from '../stream/segmenter.js';
 export type { VoiceShiftEvent } from '../stream/voice-observer.js';
 export { VoiceAdapter, VOICE_SHIFTS, type VoiceAdapterOptions } from '../model/voice-adapt.js';

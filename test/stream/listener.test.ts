@@ -16,13 +16,29 @@ async function listen(recognizer: DigitRecognizer, samples: Float32Array, rate =
   const listener = await Listener.create({ recognizer });
   const digits: DigitEvent[] = [];
   const strings: string[] = [];
+  // Every speechstart is closed by one speechend, after the digit and rejected events of what it held.
+  const segments: { open: boolean; events: string[]; end?: { reason: string; dropped: boolean } }[] = [];
+  const current = () => segments.at(-1);
+  listener.on('speechstart', () => {
+    assert.ok(!current()?.open, 'a speechstart while a segment is open');
+    segments.push({ open: true, events: [] });
+  });
+  listener.on('speechend', (e) => {
+    const seg = current();
+    assert.ok(seg?.open, 'a speechend with no open segment');
+    seg.open = false;
+    seg.end = { reason: e.reason, dropped: e.dropped };
+    if (e.dropped) assert.deepEqual(seg.events, [], 'a dropped segment had events');
+  });
+  for (const type of ['digit', 'rejected'] as const) listener.on(type, () => current()?.events.push(type));
   let rejected = 0;
   listener.on('digit', (e) => digits.push(e));
   listener.on('string', (e) => strings.push(e.digits));
   listener.on('rejected', () => rejected++);
   for (let i = 0; i < samples.length; i += chunk) listener.push(samples.subarray(i, i + chunk), rate);
   const end = await listener.end();
-  return { digits, strings, rejected, end, text: digits.map((d) => d.digit).join('') };
+  assert.ok(!current()?.open, 'the stream ended with a segment open');
+  return { digits, strings, rejected, end, segments, text: digits.map((d) => d.digit).join('') };
 }
 
 describe('Listener: streaming digit recognition with the shipped model', function () {
@@ -191,6 +207,10 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     parts.push(melody(['C4', 'E4', 'G4', 'C5'], 0.25), silence(0.7), melody(['A3', 'C4', 'E4'], 0.4, 'sine'), silence(0.7), melody(['D4', 'F4', 'A4'], 0.3, 'square'), silence(0.7));
     const got = await listen(recognizer, concatFloat(parts));
     assert.deepEqual(got.text, '', `noise or music gave digits ${got.text}`);
+    // What the endpointer drops unheard is closed too (the audit's "speechstart with no end" for a beep or noise).
+    const dropped = got.segments.filter((s) => s.end?.dropped);
+    assert.ok(dropped.length >= 3, JSON.stringify(got.segments));
+    for (const s of dropped) assert.ok(['too-short', 'unvoiced', 'tonal'].includes(s.end!.reason), s.end!.reason);
     const quiet = await listen(recognizer, silence(5));
     assert.equal(quiet.digits.length + quiet.rejected, 0);
     assert.equal(quiet.end.durationMs, 5000);
@@ -200,7 +220,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     const s = makeDigitString('305', 'yweweler', rng(13));
     const listener = await Listener.create({ recognizer });
     const emitted: string[] = [];
-    for (const t of ['speechstart', 'digit', 'rejected', 'string', 'end'] as const) listener.on(t, () => emitted.push(t));
+    for (const t of ['speechstart', 'speechend', 'digit', 'rejected', 'string', 'end'] as const) listener.on(t, () => emitted.push(t));
     const iterated: ListenerEvent[] = [];
     const consumer = (async () => {
       for await (const e of listener) if (e.type !== 'level') iterated.push(e);

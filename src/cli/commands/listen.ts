@@ -117,7 +117,7 @@ export function register(program: Command): void {
 
       if (opts.json) {
         const write = (e: object) => process.stdout.write(`${JSON.stringify(e)}\n`);
-        for (const type of ['speechstart', 'digit', 'rejected', 'string', 'level', 'overflow', 'voiceshift', 'normadapt', 'end'] as const) {
+        for (const type of ['speechstart', 'speechend', 'digit', 'rejected', 'string', 'level', 'overflow', 'voiceshift', 'normadapt', 'end'] as const) {
           listener.on(type, (e: object) => write({ type, ...e }));
         }
         listener.on('normadaptfailed', ({ message, failures, stopped }) => write({ type: 'normadaptfailed', message, failures, stopped }));
@@ -149,6 +149,10 @@ export function register(program: Command): void {
       });
       listener.on('speechstart', () => {
         state = 'speech';
+        status();
+      });
+      listener.on('speechend', () => {
+        state = 'listening';
         status();
       });
       listener.on('digit', (e) => {
