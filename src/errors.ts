@@ -73,3 +73,30 @@ export class EnrollmentError extends SpokenDigitsError {
     super('ERR_ENROLLMENT', message, options);
   }
 }
+
+/**
+ * An options object that is not one (a string, null, an array) or names an option that does not
+ * exist (a typo such as `modle`): said at once, not silently ignored.
+ */
+export class OptionsError extends SpokenDigitsError {
+  constructor(message: string) {
+    super('ERR_OPTIONS', message);
+  }
+}
+
+/**
+ * `options` as an options object of `what` whose keys are all in `known` (undefined: none given).
+ * A string where options belong gets a hint: `hint` names what a string likely meant.
+ */
+export function checkOptions(options: unknown, known: readonly string[], what: string, hint?: string): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    const got = options === null ? 'null' : Array.isArray(options) ? 'an array' : `a ${typeof options}`;
+    throw new OptionsError(`${what} takes an options object, got ${got}${typeof options === 'string' && hint ? `: ${hint}` : ''}`);
+  }
+  const unknown = Object.keys(options).filter((k) => !known.includes(k));
+  if (unknown.length) throw new OptionsError(`${what}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${known.join(', ')})`);
+}
+
+/** `K` when it lists every key of `T` (a compile error names the missing ones): the keys checkOptions knows. */
+export type EveryKey<T, K extends readonly (keyof T)[]> = Exclude<keyof T, K[number]> extends never ? K : { missing: Exclude<keyof T, K[number]> };

@@ -4,6 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeModelProto, encodeModelProto } from '../src/train/onnx/proto.js';
+import { encodeModel } from '../src/train/onnx/graph.js';
 import {
   AudioInputError,
   BackendUnavailableError,
@@ -11,6 +12,9 @@ import {
   ModelError,
   SpokenDigitsError,
   WavFormatError,
+  OptionsError,
+  Ensemble,
+  VoiceAdapter,
   loadFeatureBackend,
   readModelMetadata,
 } from '../src/index.js';
@@ -90,7 +94,51 @@ describe('library API bad-input matrix', function () {
     it('ONNX without spoken-digits metadata', () => rejectsWith(DigitRecognizer.load({ model: p.noMeta }), ModelError, /metadata/));
     it('threshold 1.5', () => rejectsWith(DigitRecognizer.load({ threshold: 1.5 }), ModelError, /threshold/));
     it('unknown backend', () => rejectsWith(DigitRecognizer.load({ backend: 'gpu' as never }), BackendUnavailableError, /gpu/));
+    // A path where the options belong loaded the default model and answered from it; a typo was ignored.
+    it('a path instead of options', () => rejectsWith(DigitRecognizer.load(p.notOnnx as never), OptionsError, /takes an options object, got a string: DigitRecognizer\.load\(\{ model/));
+    it('null options', () => rejectsWith(DigitRecognizer.load(null as never), OptionsError, /got null/));
+    it('a misspelt option', () => rejectsWith(DigitRecognizer.load({ modle: p.notOnnx } as never), OptionsError, /unknown option 'modle' \(known: model,/));
+    it('Ensemble.load of one path, not an array', () => rejectsWith(Ensemble.load(p.notOnnx as never), ModelError, /array of model paths/));
+    it('a VoiceAdapter of nothing', () => assert.throws(() => new VoiceAdapter(null as never), ModelError));
     it('readModelMetadata on a WAV', () => rejectsWith(async () => readModelMetadata(p.notOnnx), ModelError, /ONNX/));
+    it('a fixed-size graph whose metadata says natural length (numFrames 0): a typed error naming the shape, not ONNX Runtime\'s', async () => {
+      const config = JSON.parse(metadataOf(model)['spoken_digits.feature_config']);
+      const r = await DigitRecognizer.load({ model: withMetadata({ 'spoken_digits.feature_config': JSON.stringify({ ...config, numFrames: 0 }) }) });
+      try {
+        const short = Float32Array.from({ length: 2000 }, (_, i) => 0.3 * Math.sin(i / 4));
+        await rejectsWith(r.predictSamples(short, 8000), ModelError, /does not run on \[1, \d+, 32\] features: /);
+      } finally {
+        await r.dispose();
+      }
+    });
+    it('a natural-length model (numFrames 0) batches clips of different lengths: each answered as alone', async () => {
+      // features [batch, time, 32] -> mean over time -> a random linear map -> softmax: a different answer per clip.
+      const config = JSON.parse(metadataOf(model)['spoken_digits.feature_config']);
+      const weights = Float32Array.from({ length: 32 * 11 }, (_, i) => Math.sin(i * 1.7));
+      const graph = {
+        name: 'natural-length',
+        nodes: [
+          { name: 'pool', op: 'ReduceMean', inputs: ['features'], outputs: ['pooled'], attrs: { axes: { kind: 'ints' as const, v: [1] }, keepdims: { kind: 'int' as const, v: 0 } } },
+          { name: 'map', op: 'MatMul', inputs: ['pooled', 'w'], outputs: ['logits'], attrs: {} },
+          { name: 'softmax', op: 'Softmax', inputs: ['logits'], outputs: ['probabilities'], attrs: { axis: { kind: 'int' as const, v: -1 } } },
+        ],
+        initializers: new Map([['w', { name: 'w', type: 'float' as const, dims: [32, 11], data: weights }]]),
+        inputs: [{ name: 'features', type: 'float' as const, shape: ['batch', 'time', 32] }],
+        outputs: [{ name: 'probabilities', type: 'float' as const, shape: ['batch', 11] }],
+      };
+      const metadata = { ...metadataOf(model), 'spoken_digits.feature_config': JSON.stringify({ ...config, numFrames: 0 }) };
+      delete metadata['spoken_digits.norm_targets'];
+      const r = await DigitRecognizer.load({ model: encodeModel({ graph, opset: 13, metadata, producer: 'test' }) });
+      try {
+        const clips = ['3_theo_0.wav', '7_george_1.wav', '1_lucas_2.wav'].map((f) => join(FSDD_RECORDINGS, f));
+        const alone = await Promise.all(clips.map((c) => r.predict(c)));
+        const together = await r.predictBatch(clips);
+        together.forEach((t, i) => t.probabilities.forEach((v, k) => assert.ok(Math.abs(v - alone[i].probabilities[k]) < 1e-6, `clip ${i}`)));
+        assert.notDeepEqual(alone[0].probabilities, alone[1].probabilities);
+      } finally {
+        await r.dispose();
+      }
+    });
     it('a named pipe as the model is refused at once, not waited on', () => rejectsWith(DigitRecognizer.load({ model: p.fifo }), ModelError, /not a regular file/));
     it('a device as the model (/dev/zero) is refused, not read without end', () => rejectsWith(DigitRecognizer.load({ model: '/dev/zero' }), ModelError, /not a regular file/));
     it('labels that are not digits', () => rejectsWith(DigitRecognizer.load({ model: withMetadata({ 'spoken_digits.labels': JSON.stringify([...'abcdefghij', 'none']) }) }), ModelError, /not digits 0-9/));
@@ -180,6 +228,17 @@ describe('library API bad-input matrix', function () {
       const l = await Listener.create({ recognizer: rec });
       await rejectsWith(l.run(null as never), AudioInputError, /AudioSource/);
       await rejectsWith(l.run({} as never), AudioInputError, /AudioSource/);
+    });
+    it('run() of a source of its own that yields what is not samples: Int16, text, null, NaN', async () => {
+      const yielding = (block: unknown) => ({ sampleRate: 8000, realtime: false, description: 'own', droppedFrames: () => 0, close: async () => undefined, async *[Symbol.asyncIterator]() { yield block; } });
+      for (const [block, message] of [[new Int16Array(80), /got Int16Array/], ['abc', /got string/], [null, /got null/], [Float32Array.of(0, NaN), /non-finite sample \(NaN\) at index 1/]] as const) {
+        const l = await Listener.create({ recognizer: rec });
+        await rejectsWith(l.run(yielding(block) as never), AudioInputError, message);
+      }
+    });
+    it('create() with a model path instead of options, or a misspelt option', async () => {
+      await rejectsWith(Listener.create(p.notOnnx as never), OptionsError, /Listener\.create takes an options object, got a string/);
+      await rejectsWith(Listener.create({ recognizer: rec, treshold: 0.5 } as never), OptionsError, /unknown option 'treshold'/);
     });
     it('push of something that is not PCM', async () => {
       const l = await Listener.create({ recognizer: rec, sampleRate: 8000 });

@@ -32,6 +32,7 @@ export class Ensemble {
   }
 
   static async load(models: (string | Uint8Array)[], options: Omit<RecognizerOptions, 'model'> = {}): Promise<Ensemble> {
+    if (!Array.isArray(models)) throw new ModelError(`Ensemble.load takes an array of model paths or bytes, got ${models === null ? 'null' : typeof models}`);
     if (models.length === 0) throw new ModelError('an ensemble needs at least one model');
     const members = await Promise.all(models.map((model) => DigitRecognizer.load({ ...options, model })));
     return new Ensemble(members, options.threshold);

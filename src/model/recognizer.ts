@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ort } from './ort.js';
 import { readRegularFile } from '../files.js';
-import { AudioInputError, ModelError } from '../errors.js';
-import type { FeatureBackend, FeatureExtractor } from '../features/backend.js';
+import { AudioInputError, checkOptions, ModelError, SpokenDigitsError, type EveryKey } from '../errors.js';
+import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from '../features/backend.js';
 import { loadFeatureBackend, type BackendChoice } from '../features/index.js';
 import { releaseFreeMemory } from '../features/native.js';
 import { decodeWav, readWavFile, pcmToFloat32, validateSampleRate } from '../audio/index.js';
@@ -82,6 +82,9 @@ export interface RecognizerOptions {
    */
   voiceShift?: number;
 }
+
+const RECOGNIZER_KEYS = ['model', 'backend', 'session', 'threshold', 'silenceDb', 'maxDurationSec', 'voiceShift'] as const;
+const RECOGNIZER_OPTIONS: EveryKey<RecognizerOptions, typeof RECOGNIZER_KEYS> = RECOGNIZER_KEYS;
 
 /** The shipped default model: int8 when present (it is kept only where it wins or ties), else fp32. */
 export function defaultModelPath(): string {
@@ -170,6 +173,7 @@ export class DigitRecognizer {
   }
 
   static async load(options: RecognizerOptions = {}): Promise<DigitRecognizer> {
+    checkOptions(options, RECOGNIZER_OPTIONS, 'DigitRecognizer.load', "DigitRecognizer.load({ model: 'file.onnx' }) takes a model file as its model option");
     if (options.threshold !== undefined && !(options.threshold >= 0 && options.threshold <= 1)) {
       throw new ModelError(`threshold ${options.threshold} must be between 0 and 1`);
     }
@@ -457,11 +461,42 @@ export class DigitRecognizer {
     const featuresMs = (performance.now() - featuresStart) / clips.length;
     const { frames, dims } = matrices[0];
     if (numFrames > 0 && frames !== numFrames) throw new ModelError(`feature extractor returned ${frames} frames, model expects ${numFrames}`);
-    const batch = new Float32Array(clips.length * frames * dims);
-    matrices.forEach((m, i) => batch.set(m.data, i * frames * dims));
+    const run = (group: FeatureMatrix[]) => {
+      const n = group[0].frames;
+      const batch = new Float32Array(group.length * n * dims);
+      group.forEach((m, i) => batch.set(m.data, i * n * dims));
+      // ONNX Runtime's own failure (a graph whose input shape its metadata misstates) as the library's error kind.
+      return this.sessions.run((s) => s.run({ [MODEL_INPUT_NAME]: new ort.Tensor('float32', batch, [group.length, n, dims]) }, [...names]), session).catch((err: unknown) => {
+        if (err instanceof SpokenDigitsError) throw err;
+        throw new ModelError(`${this.source} does not run on [${group.length}, ${n}, ${dims}] features: ${String((err as Error)?.message ?? err).split('\n')[0]}`, { cause: err });
+      });
+    };
     const modelStart = performance.now();
-    const output = await this.sessions.run((s) => s.run({ [MODEL_INPUT_NAME]: new ort.Tensor('float32', batch, [clips.length, frames, dims]) }, [...names]), session);
+    // A natural-length model (numFrames 0) gets clips of different lengths: one run per length, its rows put back in order.
+    const lengths = [...new Set(matrices.map((m) => m.frames))];
+    const output = lengths.length === 1 ? await run(matrices) : await this.runByLength(matrices, lengths, names, run);
     return { output, featuresMs, modelMs: performance.now() - modelStart };
+  }
+
+  private async runByLength(
+    matrices: FeatureMatrix[],
+    lengths: number[],
+    names: readonly string[],
+    run: (group: FeatureMatrix[]) => Promise<ort.InferenceSession.OnnxValueMapType>,
+  ): Promise<ort.InferenceSession.OnnxValueMapType> {
+    const joined: Record<string, Float32Array> = {};
+    for (const length of lengths) {
+      const at = matrices.flatMap((m, i) => (m.frames === length ? [i] : []));
+      const output = await run(at.map((i) => matrices[i]));
+      for (const name of names) {
+        const data = output[name].data as Float32Array;
+        const width = data.length / at.length;
+        joined[name] ??= new Float32Array(width * matrices.length);
+        if (joined[name].length !== width * matrices.length) throw new ModelError(`${this.source}: output '${name}' has ${width} values per clip for ${length} frames, another number for other lengths; it cannot be batched`);
+        at.forEach((i, k) => joined[name].set(data.subarray(k * width, (k + 1) * width), i * width));
+      }
+    }
+    return Object.fromEntries(names.map((n) => [n, { data: joined[n] }])) as unknown as ort.InferenceSession.OnnxValueMapType;
   }
 }
 

@@ -1,6 +1,6 @@
 // Browser-safe (the kiosk runs this same decision logic on the wasm core): no Node imports here.
 import { DEFAULT_SPEECH_TRIM, NOT_A_DIGIT_LABEL } from '../model/metadata.js';
-import { AudioInputError } from '../errors.js';
+import { AudioInputError, type EveryKey } from '../errors.js';
 import type { StreamCore, VadEvent, VadHandle, VadOptions } from './core.js';
 import {
   DEFAULT_EARLY_PAUSE_MS,
@@ -113,6 +113,10 @@ export function checkStreamRate(sampleRate: number): void {
 export function listeningRate(sampleRate: number): number {
   return sampleRate < MIN_STREAM_RATE ? 8000 : sampleRate > MAX_STREAM_RATE ? 48000 : sampleRate;
 }
+
+const DECODER_KEYS = ['threshold', 'sensitivity', 'stringPauseMs', 'stringThreshold', 'levelIntervalMs', 'vad', 'split'] as const;
+/** Every DecoderOptions key (checked at compile time), for the listeners' checkOptions. */
+export const DECODER_OPTIONS: EveryKey<DecoderOptions, typeof DECODER_KEYS> = DECODER_KEYS;
 
 export function checkDecoderOptions(options: DecoderOptions): void {
   for (const name of ['threshold', 'sensitivity', 'stringThreshold'] as const) {

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { AudioInputError, SpokenDigitsError } from '../errors.js';
+import { AudioInputError, checkOptions, SpokenDigitsError, type EveryKey } from '../errors.js';
 import { streamChunk, validateSampleRate } from '../audio/index.js';
 import { loadStreamCore, type StreamCore } from './core.js';
-import { checkDecoderOptions, listeningRate, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
+import { checkDecoderOptions, DECODER_OPTIONS, listeningRate, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
 import { checkStreamRate, decoderInput, type DecoderInput } from './stream-resampler.js';
 import { loadFeatureBackend } from '../features/index.js';
 import type { SegmentClassifier } from './segmenter.js';
@@ -34,6 +34,9 @@ export interface ListenerEvents extends DecoderEvents {
 }
 
 /** One item of `for await (const e of listener)`. */
+const LISTENER_KEYS = [...DECODER_OPTIONS, 'recognizer', 'model', 'sampleRate', 'adaptVoice', 'adaptNorm', 'adaptInBackground', 'maxDurationMs', 'core'] as const;
+const LISTENER_OPTIONS: EveryKey<ListenerOptions, typeof LISTENER_KEYS> = LISTENER_KEYS;
+
 export type ListenerEvent = { [K in Exclude<keyof ListenerEvents, 'error'>]: { type: K } & ListenerEvents[K] }[Exclude<keyof ListenerEvents, 'error'>];
 
 export interface ListenerOptions extends DecoderOptions {
@@ -134,6 +137,7 @@ export class Listener extends EventEmitter {
   }
 
   static async create(options: ListenerOptions = {}): Promise<Listener> {
+    checkOptions(options, LISTENER_OPTIONS, 'Listener.create', "Listener.create({ model: 'file.onnx' }) takes a model file as its model option");
     checkDecoderOptions(options);
     if (options.maxDurationMs !== undefined && !(options.maxDurationMs > 0)) {
       throw new AudioInputError(`maxDurationMs must be > 0, got ${options.maxDurationMs}`);
@@ -185,7 +189,7 @@ export class Listener extends EventEmitter {
     this.begin(source.sampleRate);
     try {
       for await (const block of source) {
-        await this.feed(block);
+        await this.feed(sourceBlock(block));
         // An event handler threw while an adaptation ran beside the decoding.
         if (this.failure) throw this.failure;
         const dropped = source.droppedFrames();
@@ -393,4 +397,16 @@ export class Listener extends EventEmitter {
     this.iterators.end();
     return summary;
   }
+}
+
+/** A block an AudioSource yielded, checked: a source of the embedder's own may yield anything. */
+function sourceBlock(block: unknown): Float32Array {
+  if (!(block instanceof Float32Array)) {
+    const kind = block === null ? 'null' : ArrayBuffer.isView(block) ? block.constructor.name : typeof block;
+    throw new AudioInputError(`an AudioSource yields Float32Array blocks of mono samples in [-1, 1], got ${kind}`);
+  }
+  for (let i = 0; i < block.length; i++) {
+    if (!Number.isFinite(block[i])) throw new AudioInputError(`an AudioSource yielded a non-finite sample (${block[i]}) at index ${i} of a block`);
+  }
+  return block;
 }

@@ -1,6 +1,6 @@
-import { AudioInputError, CaptureError, ModelError, SpokenDigitsError } from '../errors.js';
+import { AudioInputError, CaptureError, checkOptions, ModelError, SpokenDigitsError, type EveryKey } from '../errors.js';
 import { streamChunk, validateSampleRate } from '../audio/pcm.js';
-import { checkDecoderOptions, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from '../stream/decoder.js';
+import { checkDecoderOptions, DECODER_OPTIONS, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from '../stream/decoder.js';
 import type { StreamCore } from '../stream/core.js';
 import { batchClassifier, type SegmentClassifier } from '../stream/segmenter.js';
 import { VoiceObserver, type VoiceShiftEvent } from '../stream/voice-observer.js';
@@ -67,6 +67,9 @@ export interface WebListenerOptions extends DecoderOptions {
    */
   maxBacklogSeconds?: number;
 }
+
+const WEB_LISTENER_KEYS = [...DECODER_OPTIONS, 'model', 'adaptVoice', 'adaptNorm', 'adaptInBackground', 'maxBacklogSeconds'] as const;
+const WEB_LISTENER_OPTIONS: EveryKey<WebListenerOptions, typeof WEB_LISTENER_KEYS> = WEB_LISTENER_KEYS;
 
 export interface PushOptions {
   /**
@@ -142,6 +145,7 @@ export class WebListener {
 
   /** Loads the wasm stream core and the model (unless a WebRecognizer is given). */
   static async create(options: WebListenerOptions): Promise<WebListener> {
+    checkOptions(options, WEB_LISTENER_OPTIONS, 'WebListener.create', "WebListener.create({ model: '/models/default.int8.onnx' }) takes the model's URL as its model option");
     checkDecoderOptions(options);
     if (options.maxBacklogSeconds !== undefined && !(options.maxBacklogSeconds > 0)) {
       throw new AudioInputError(`maxBacklogSeconds must be > 0, got ${options.maxBacklogSeconds}`);

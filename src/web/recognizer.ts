@@ -4,7 +4,7 @@ import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from '../feature
 import { parseModelMetadata, type ModelMetadata } from '../model/read-metadata.js';
 import { decide, topLabels, type Decision } from '../model/decision.js';
 import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../model/metadata.js';
-import { AudioInputError, BackendUnavailableError, ModelError } from '../errors.js';
+import { AudioInputError, BackendUnavailableError, checkOptions, ModelError, type EveryKey } from '../errors.js';
 import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
 import { loadWasmStreamCore } from '../stream/wasm-core.js';
 import type { StreamCore } from '../stream/core.js';
@@ -62,6 +62,9 @@ export interface WebRecognizerOptions {
   /** What errors and a personal model's metadata call a model given as bytes (default "(model bytes)"). */
   name?: string;
 }
+
+const WEB_RECOGNIZER_KEYS = ['adaptWorker', 'name'] as const;
+const WEB_RECOGNIZER_OPTIONS: EveryKey<WebRecognizerOptions, typeof WEB_RECOGNIZER_KEYS> = WEB_RECOGNIZER_KEYS;
 
 /**
  * Whether this is a browser page or worker, which can start the package's Web Worker. Not Node, even
@@ -143,6 +146,10 @@ export class WebRecognizer {
    * model that cannot be fetched or is not a spoken-digits model.
    */
   static async load(model: string | URL | Uint8Array | ArrayBuffer, loadOptions: WebRecognizerOptions = {}): Promise<WebRecognizer> {
+    if (!(typeof model === 'string' || model instanceof URL || model instanceof Uint8Array || model instanceof ArrayBuffer)) {
+      throw new ModelError(`WebRecognizer.load takes the model's URL or its bytes (Uint8Array, ArrayBuffer), got ${model === null ? 'null' : typeof model}`);
+    }
+    checkOptions(loadOptions, WEB_RECOGNIZER_OPTIONS, 'WebRecognizer.load');
     const url = model instanceof Uint8Array || model instanceof ArrayBuffer ? (loadOptions.name ?? '(model bytes)') : String(model);
     const [backend, bytes] = await Promise.all([featureBackend(), typeof model === 'string' || model instanceof URL ? fetchModel(url) : new Uint8Array(model)]);
     const info = parseModelMetadata(bytes, url);
