@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeModelProto, encodeModelProto } from '../src/train/onnx/proto.js';
@@ -223,6 +223,20 @@ describe('CLI bad-input matrix: one line, non-zero exit, no stack trace', functi
       assert.match(lines[0], message);
     });
   }
+
+  it('output that cannot be written (a full disk: > /dev/full) is an error with exit 2, not a silent 0; a reader that left (| head) ends it quietly', async () => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'predict', clip], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /^digits: cannot write the output: ENOSPC/m);
+    } finally {
+      closeSync(full);
+    }
+    const head = spawnSync('bash', ['-c', `${JSON.stringify(process.execPath)} --import tsx src/cli/main.ts predict ${clip} ${clip} ${clip} | head -c 1 > /dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(head.stdout.trim(), '0', head.stderr);
+    assert.doesNotMatch(head.stderr, /cannot write/);
+  });
 
   it('--verbose adds the stack trace', async () => {
     const r = await digits(['predict', '--verbose', '-m', f.emptyOnnx, clip]);

@@ -17,6 +17,7 @@ export async function runCli(
   argv: string[] = process.argv,
 ): Promise<void> {
   const verbose = argv.includes('--verbose');
+  watchOutput();
   const wanted = argv.slice(2).find((a) => !a.startsWith('-'));
   // Commander's usage errors throw instead of exiting with its code 1; it has printed them already.
   program.exitOverride();
@@ -36,4 +37,19 @@ export async function runCli(
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     process.exitCode = err instanceof SpokenDigitsError || err instanceof InvalidArgumentError ? 2 : 1;
   }
+}
+
+/**
+ * Output that cannot be written is a failure, not a silent exit 0: a full disk or a broken device
+ * (`> /dev/full`) says so and exits 2. A reader that went away (`| head`, EPIPE) ends the output
+ * quietly, as shell tools do.
+ */
+function watchOutput(): void {
+  let reported = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || reported) return;
+    reported = true;
+    process.stderr.write(`digits: cannot write the output: ${err.message}\n`);
+    process.exitCode = 2;
+  });
 }
