@@ -238,6 +238,16 @@ describe('CLI bad-input matrix: one line, non-zero exit, no stack trace', functi
     assert.doesNotMatch(head.stderr, /cannot write/);
   });
 
+  it('a file name with a tab, a newline or a terminal escape is printed escaped: rows stay one line each, no escape reaches the terminal', async () => {
+    const odd = join(work, 'tab\there\nx\x1b[31m.wav');
+    copyFileSync(clip, odd);
+    const r = await digits(['predict', odd, join(work, 'gone\t.wav')]);
+    const rows = r.stdout.trim().split('\n');
+    assert.equal(rows.length, 3, r.stdout);
+    assert.ok(rows.every((row) => row.split('\t').length === 4 && !row.includes('\x1b')), JSON.stringify(rows));
+    assert.match(rows[1], /tab\\there\\nx\\x1b\[31m\.wav\t\d\t/);
+  });
+
   it('--verbose adds the stack trace', async () => {
     const r = await digits(['predict', '--verbose', '-m', f.emptyOnnx, clip]);
     assert.notEqual(r.code, 0);

@@ -1,5 +1,6 @@
 import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import { SpokenDigitsError } from '../errors.js';
+import { shown } from './text.js';
 
 export interface CommandModule {
   register(program: Command): void;
@@ -33,7 +34,7 @@ export async function runCli(
       return;
     }
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`digits: ${message}\n`);
+    process.stderr.write(`digits: ${shown(message)}\n`);
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     process.exitCode = err instanceof SpokenDigitsError || err instanceof InvalidArgumentError ? 2 : 1;
   }

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { DatasetError } from '../../errors.js';
-import { colors, percent, printJson, renderTable, interactive } from '../output.js';
+import { colors, percent, printJson, renderTable, interactive, shown } from '../output.js';
 import { MAX_THREADS, parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
 import type { BabbleOptions, EvalItem, EvalReport } from '../../model/evaluate.js';
 import type { DigitRecognizer } from '../../model/recognizer.js';
@@ -115,7 +115,7 @@ function printReport(r: EvalReport): void {
   if (r.errors.length > 0) {
     lines.push('');
     lines.push(colors.red(`${r.errors.length} clips could not be evaluated:`));
-    for (const e of r.errors.slice(0, 20)) lines.push(`  ${e.path}: ${e.error}`);
+    for (const e of r.errors.slice(0, 20)) lines.push(`  ${shown(e.path)}: ${shown(e.error)}`);
   }
   console.log(lines.join('\n'));
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { colors, ms, percent, printJson, renderTable } from '../output.js';
+import { colors, ms, percent, printJson, renderTable, shown } from '../output.js';
 import { parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
 import { SpokenDigitsError } from '../../errors.js';
 
@@ -46,8 +46,8 @@ export function register(program: Command): void {
       } else {
         const rows = results.map((r) =>
           'error' in r
-            ? [r.file, colors.red('error'), '-', r.error ?? '']
-            : [r.truncated ? `${r.file} ${colors.yellow('(truncated file)')}` : r.file, r.isDigit ? colors.green(String(r.digit)) : colors.yellow('no digit'), percent(r.confidence), ms(r.timeMs!), ...(top > 0 ? [r.top!.map((t) => `${t.label}:${percent(t.probability, 0)}`).join(' ')] : [])],
+            ? [shown(r.file), colors.red('error'), '-', shown(r.error ?? '')]
+            : [r.truncated ? `${shown(r.file)} ${colors.yellow('(truncated file)')}` : shown(r.file), r.isDigit ? colors.green(String(r.digit)) : colors.yellow('no digit'), percent(r.confidence), ms(r.timeMs!), ...(top > 0 ? [r.top!.map((t) => `${t.label}:${percent(t.probability, 0)}`).join(' ')] : [])],
         );
         console.log(renderTable(['file', 'digit', 'confidence', 'time', ...(top > 0 ? [`top ${top}`] : [])], rows));
       }
