@@ -4,7 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeModelProto, encodeModelProto } from '../src/train/onnx/proto.js';
-import { encodeModel } from '../src/train/onnx/graph.js';
+import { encodeModel, type Graph } from '../src/train/onnx/graph.js';
 import {
   AudioInputError,
   BackendUnavailableError,
@@ -115,7 +115,7 @@ describe('library API bad-input matrix', function () {
       // features [batch, time, 32] -> mean over time -> a random linear map -> softmax: a different answer per clip.
       const config = JSON.parse(metadataOf(model)['spoken_digits.feature_config']);
       const weights = Float32Array.from({ length: 32 * 11 }, (_, i) => Math.sin(i * 1.7));
-      const graph = {
+      const graph: Graph = {
         name: 'natural-length',
         nodes: [
           { name: 'pool', op: 'ReduceMean', inputs: ['features'], outputs: ['pooled'], attrs: { axes: { kind: 'ints' as const, v: [1] }, keepdims: { kind: 'int' as const, v: 0 } } },
