@@ -337,13 +337,16 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
     assert.match(String(r.disposedAfter.message), /disposed/);
   });
 
-  it('bundled by webpack 5 with its defaults instead of Vite: hears the string as Node does, and adapts in the package\'s Web Worker', async () => {
-    const wp = await EmbedderPage.build(PAGE_MAIN, 'webpack');
+  /**
+   * The page as another bundler or server made it (`made`) hears the string as the Node Listener does,
+   * and adapts in the package's worker (not falling back to in line) to the model adapted in line.
+   */
+  async function hearsAndAdaptsInItsWorker(made: EmbedderPage, how: string): Promise<void> {
     try {
       const names = Array.from({ length: 20 }, (_, i) => `${i % 10}_lucas_${Math.floor(i / 10)}.wav`);
-      for (const name of names) wp.files.set(`/clips/${name}`, readFileSync(join(fsdd!, name)));
-      wp.files.set('/string.wav', files.get('/string.wav')!);
-      const { page, errors } = await wp.open();
+      for (const name of names) made.files.set(`/clips/${name}`, readFileSync(join(fsdd!, name)));
+      made.files.set('/string.wav', files.get('/string.wav')!);
+      const { page, errors } = await made.open();
       const got = await page.evaluate(() => (window as unknown as { pushWav(u: string, ms: number): Promise<{ digits: { digit: number }[]; errors: string[] }> }).pushWav('/string.wav', 20));
       assert.deepEqual(got.errors, []);
       assert.equal(got.digits.map((d) => d.digit).join(''), nodeDigits);
@@ -352,32 +355,19 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
       assert.deepEqual(r.worker, { selfEnrolled: true, offThread: true }, JSON.stringify(r));
       assert.equal(r.why, null);
       assert.deepEqual(r.line, { selfEnrolled: true, offThread: false });
-      assert.ok(r.same, "the webpack-bundled worker's adapted model answers otherwise than the one adapted in line");
+      assert.ok(r.same, `${how}: the worker's adapted model answers otherwise than the one adapted in line`);
       assert.deepEqual(errors, []);
     } finally {
-      await wp.close();
+      await made.close();
     }
+  }
+
+  it('bundled by webpack 5 with its defaults instead of Vite: hears the string as Node does, and adapts in the package\'s Web Worker', async () => {
+    await hearsAndAdaptsInItsWorker(await EmbedderPage.build(PAGE_MAIN, 'webpack'), 'webpack');
   });
 
   it('served by the Vite dev server (as the README says to set it up): hears the string as Node does, and adapts in the package\'s Web Worker', async () => {
-    const dev = await EmbedderPage.devServer(PAGE_MAIN);
-    try {
-      const names = Array.from({ length: 20 }, (_, i) => `${i % 10}_lucas_${Math.floor(i / 10)}.wav`);
-      for (const name of names) dev.files.set(`/clips/${name}`, readFileSync(join(fsdd!, name)));
-      dev.files.set('/string.wav', files.get('/string.wav')!);
-      const { page, errors } = await dev.open();
-      const got = await page.evaluate(() => (window as unknown as { pushWav(u: string, ms: number): Promise<{ digits: { digit: number }[]; errors: string[] }> }).pushWav('/string.wav', 20));
-      assert.deepEqual(got.errors, []);
-      assert.equal(got.digits.map((d) => d.digit).join(''), nodeDigits);
-      type Adapted = { selfEnrolled: boolean; offThread: boolean };
-      const r = await page.evaluate((n) => (window as unknown as { adaptBoth(n: string[]): Promise<{ worker: Adapted; line: Adapted; why: string | null; same: boolean }> }).adaptBoth(n), names);
-      assert.deepEqual(r.worker, { selfEnrolled: true, offThread: true }, JSON.stringify(r));
-      assert.equal(r.why, null);
-      assert.ok(r.same, "the dev server's worker's adapted model answers otherwise than the one adapted in line");
-      assert.deepEqual(errors, []);
-    } finally {
-      await dev.close();
-    }
+    await hearsAndAdaptsInItsWorker(await EmbedderPage.devServer(PAGE_MAIN), 'the Vite dev server');
   });
 
   it('a page whose CSP forbids blob: scripts gets a typed error that names workletUrl, not a hang', async () => {
