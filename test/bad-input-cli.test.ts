@@ -233,7 +233,8 @@ describe('CLI bad-input matrix: one line, non-zero exit, no stack trace', functi
     } finally {
       closeSync(full);
     }
-    const head = spawnSync('bash', ['-c', `${JSON.stringify(process.execPath)} --import tsx src/cli/main.ts predict ${clip} ${clip} ${clip} | head -c 1 > /dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8', timeout: 30_000 });
+    // `head -c 0` exits before the table is written: the write meets EPIPE (an unhandled error event, exit 1, before).
+    const head = spawnSync('bash', ['-c', `${JSON.stringify(process.execPath)} --import tsx src/cli/main.ts predict ${clip} ${clip} ${clip} | head -c 0; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(head.stdout.trim(), '0', head.stderr);
     assert.doesNotMatch(head.stderr, /cannot write/);
   });
@@ -246,6 +247,9 @@ describe('CLI bad-input matrix: one line, non-zero exit, no stack trace', functi
     assert.equal(rows.length, 3, r.stdout);
     assert.ok(rows.every((row) => row.split('\t').length === 4 && !row.includes('\x1b')), JSON.stringify(rows));
     assert.match(rows[1], /tab\\there\\nx\\x1b\[31m\.wav\t\d\t/);
+    // A message made of lines (what was tried, one per line) keeps them.
+    const data = await digits(['data', 'info']);
+    assert.match(data.stderr, /tried:\n {2}- /);
   });
 
   it('--verbose adds the stack trace', async () => {

@@ -3,6 +3,7 @@ export {
   readWav,
   readWavInfo,
   readWavStreamHeader,
+  MAX_STREAM_HEADER_BYTES,
   decodeWavFrames,
   readWavFile,
   readWavFileSync,

@@ -206,8 +206,11 @@ function parseHeader(src: ByteSource, where: string): WavInfo {
   return walkHeader(src, where, false)!;
 }
 
-/** A chunk before the samples larger than this, in a stream, is a corrupt or crafted header, not one to wait for. */
-const MAX_STREAM_CHUNK = 1 << 20;
+/**
+ * The most a WAV stream may hold before its samples (a LIST, JUNK or cover-art chunk is waited for and
+ * kept until the data chunk comes): more is a corrupt or crafted header, not one to wait for.
+ */
+export const MAX_STREAM_HEADER_BYTES = 64 << 20;
 
 /**
  * The header of a WAV file (`stream` false: all of it in `src`), or of a WAV stream's first bytes
@@ -267,7 +270,10 @@ function walkHeader(src: ByteSource, where: string, stream: boolean): WavInfo | 
       return { ...fmt, dataOffset: body, dataBytes, declaredDataBytes: size, truncated: size > remaining, frames, durationSec: frames / fmt.sampleRate };
     }
     if (size > remaining) {
-      if (stream && size <= MAX_STREAM_CHUNK) return null;
+      if (stream) {
+        if (body + size <= MAX_STREAM_HEADER_BYTES) return null;
+        throw new WavFormatError(`${where}: chunk ${JSON.stringify(id)} at byte ${pos} declares ${size} bytes: more than the ${MAX_STREAM_HEADER_BYTES >> 20} MiB a WAV stream may hold before its samples`);
+      }
       throw new WavFormatError(
         `${where}: chunk ${JSON.stringify(id)} at byte ${pos} declares ${size} bytes but only ${Math.max(0, remaining)} remain (lying chunk size or truncated file)`,
       );
@@ -427,7 +433,6 @@ function asBytes(input: Uint8Array | ArrayBuffer): Uint8Array {
   throw new AudioInputError('WAV input must be a Buffer, Uint8Array or ArrayBuffer');
 }
 
-/** Parses only the header of an in-memory WAV. */
 /**
  * The header of a WAV arriving as a stream (a pipe, a socket), from its first bytes: null until the
  * bytes before its samples have all arrived; typed errors as for a file. The samples start at
@@ -448,6 +453,7 @@ export function decodeWavFrames(bytes: Uint8Array, info: WavInfo, firstFrame = 0
   return out;
 }
 
+/** Parses only the header of an in-memory WAV. */
 export function readWavInfo(input: Uint8Array | ArrayBuffer): WavInfo {
   return parseHeader(bufferSource(asBytes(input)), 'WAV');
 }

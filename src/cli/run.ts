@@ -34,7 +34,8 @@ export async function runCli(
       return;
     }
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`digits: ${shown(message)}\n`);
+    // Line by line: a message may list what was tried, one per line (data sources), and keeps its lines.
+    process.stderr.write(`digits: ${message.split('\n').map(shown).join('\n')}\n`);
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     process.exitCode = err instanceof SpokenDigitsError || err instanceof InvalidArgumentError ? 2 : 1;
   }

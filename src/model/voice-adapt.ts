@@ -66,7 +66,7 @@ export class VoiceAdapter {
     private readonly recognizer: ShiftableRecognizer,
     options: VoiceAdapterOptions = {},
   ) {
-    if (typeof recognizer?.predictShifted !== 'function') throw new ModelError('a VoiceAdapter adapts a recognizer (a DigitRecognizer or WebRecognizer); got none');
+    if (typeof recognizer?.predictShifted !== 'function') throw new ModelError(`a VoiceAdapter adapts a recognizer (a DigitRecognizer or WebRecognizer); got ${recognizer === null || recognizer === undefined ? 'none' : 'an object without predictShifted'}`);
     const shifts = options.shifts ?? VOICE_SHIFTS;
     if (!shifts.includes(1)) throw new ModelError('voice adapter shifts must include 1 (no shift)');
     shifts.forEach(checkVoiceShift);

@@ -33,9 +33,11 @@ export interface SpeechEndEvent {
   endMs: number;
   /**
    * Kept: after a pause ('silence'), at the longest utterance ('max-length'), at the end of the stream
-   * ('flush'). Dropped: 'too-short', 'unvoiced', 'tonal'.
+   * ('flush'). Let go: 'too-short', 'unvoiced', 'tonal' — `dropped` unless a piece of it was recognized
+   * early (a digit followed by a beep: the digit stands, the beep is not heard).
    */
   reason: Exclude<VadEvent['reason'], 'none'>;
+  /** Nothing of the segment was heard: no digit or rejected event came from it. */
   dropped: boolean;
 }
 
@@ -563,7 +565,8 @@ export class StreamDecoder {
     const from = released ? this.consumedTo : e.startSample;
     this.openStart = -1;
     if (e.type === 'end') await this.closeSegment(e, from, released);
-    this.sink('speechend', { startMs: this.ms(e.startSample), endMs: this.ms(e.endSample), reason: e.reason === 'none' ? 'flush' : e.reason, dropped: e.type === 'abort' });
+    // Dropped: nothing of it was heard, not even a piece recognized early (a digit, then a beep within the hangover).
+    this.sink('speechend', { startMs: this.ms(e.startSample), endMs: this.ms(e.endSample), reason: e.reason === 'none' ? 'flush' : e.reason, dropped: e.type === 'abort' && !released });
   }
 
   /** The endpointer's kept segment from `from` (after what was recognized of it early, if `released`): what is left of it recognized. */

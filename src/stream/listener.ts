@@ -33,10 +33,10 @@ export interface ListenerEvents extends DecoderEvents {
   error: Error;
 }
 
-/** One item of `for await (const e of listener)`. */
 const LISTENER_KEYS = [...DECODER_OPTIONS, 'recognizer', 'model', 'sampleRate', 'adaptVoice', 'adaptNorm', 'adaptInBackground', 'maxDurationMs', 'core'] as const;
 const LISTENER_OPTIONS: EveryKey<ListenerOptions, typeof LISTENER_KEYS> = LISTENER_KEYS;
 
+/** One item of `for await (const e of listener)`. */
 export type ListenerEvent = { [K in Exclude<keyof ListenerEvents, 'error'>]: { type: K } & ListenerEvents[K] }[Exclude<keyof ListenerEvents, 'error'>];
 
 export interface ListenerOptions extends DecoderOptions {
@@ -181,8 +181,14 @@ export class Listener extends EventEmitter {
     if (this.running) throw new SpokenDigitsError('ERR_LISTENER_BUSY', 'this Listener is already running; create another one');
     if (!source || typeof source !== 'object' || !(Symbol.asyncIterator in source) || !(source.sampleRate > 0))
       throw new AudioInputError('run() takes an AudioSource (openMicrophone, openFileSource, openReadableSource): an async iterable of blocks with a sampleRate');
-    validateSampleRate(source.sampleRate, "the source's sample rate");
-    this.checkRate(source.sampleRate, "the source's sample rate");
+    try {
+      validateSampleRate(source.sampleRate, "the source's sample rate");
+      this.checkRate(source.sampleRate, "the source's sample rate");
+    } catch (err) {
+      // Refused before it is read: still closed (an open file, a microphone, stdin).
+      await source.close().catch(() => undefined);
+      throw err;
+    }
     this.running = true;
     this.source = source;
     this.sourceIdle = true;

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeWav, decodeWavFrames, openWavStream, readWavStreamHeader, validateSampleRate } from '../audio/index.js';
+import { decodeWav, decodeWavFrames, MAX_STREAM_HEADER_BYTES, openWavStream, readWavStreamHeader, validateSampleRate } from '../audio/index.js';
 import { AudioInputError, CaptureError } from '../errors.js';
 import { loadNativeCapture, loadNaudiodon, type CaptureDevice, type CaptureStats, type NativeCaptureStream } from './core.js';
 
@@ -90,6 +90,8 @@ export interface RawPcmOptions {
   sampleRate?: number;
   encoding?: 's16le' | 'f32le';
   channels?: number;
+  /** @deprecated Ignored: a WAV on a stream is decoded as it arrives, no longer buffered whole. */
+  maxWavSeconds?: number;
 }
 
 const OTHER_CONTAINERS: [string, string][] = [
@@ -149,7 +151,7 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
   };
 
   // Look at the first bytes before deciding what this is.
-  let head = Buffer.alloc(0);
+  let head: Buffer = Buffer.alloc(0);
   let ended = false;
   while (head.length < 64 && !ended) {
     const chunk = await nextChunk();
@@ -163,16 +165,27 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
     // Streamed as it arrives, like raw PCM (`arecord | digits listen --input -` is live): the header first.
     const name = `the WAV on ${what}`;
     let info = readWavStreamHeader(head, name);
+    // A long chunk before the samples (cover art) arrives in many reads: joined and parsed again only
+    // each time the bytes have doubled, so waiting for it costs linear time.
+    const parts: Buffer[] = [head];
+    let total = head.length;
     while (!info) {
       if (ended) {
         decodeWav(head, { name }); // the stream ended inside the header: the file's own error says where
         throw new AudioInputError(`${name} ended before its samples`);
       }
-      if (head.length > 1 << 20) throw new AudioInputError(`${name} has over 1 MiB of header before its samples: not a WAV stream`);
+      if (total > MAX_STREAM_HEADER_BYTES) throw new AudioInputError(`${name} has over ${MAX_STREAM_HEADER_BYTES >> 20} MiB before its samples: not a WAV stream`);
       const chunk = await nextChunk();
       if (chunk === null) ended = true;
-      else head = Buffer.concat([head, chunk]);
-      info = readWavStreamHeader(head, name);
+      else {
+        parts.push(chunk);
+        total += chunk.length;
+      }
+      if (ended || total >= 2 * head.length) {
+        head = Buffer.concat(parts);
+        parts.splice(0, parts.length, head);
+        info = readWavStreamHeader(head, name);
+      }
     }
     const wav = info;
     // A WAV says its own rate; a different one asked for is a mistake somewhere, not something to pick from.

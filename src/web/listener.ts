@@ -146,11 +146,11 @@ export class WebListener {
   /** Loads the wasm stream core and the model (unless a WebRecognizer is given). */
   static async create(options: WebListenerOptions): Promise<WebListener> {
     checkOptions(options, WEB_LISTENER_OPTIONS, 'WebListener.create', "WebListener.create({ model: '/models/default.int8.onnx' }) takes the model's URL as its model option");
+    if (!options?.model) throw new ModelError('WebListener needs a model: a WebRecognizer, a URL or the model bytes');
     checkDecoderOptions(options);
     if (options.maxBacklogSeconds !== undefined && !(options.maxBacklogSeconds > 0)) {
       throw new AudioInputError(`maxBacklogSeconds must be > 0, got ${options.maxBacklogSeconds}`);
     }
-    if (!options.model) throw new ModelError('WebListener needs a model: a WebRecognizer, a URL or the model bytes');
     const core = await streamCore();
     const given = options.model instanceof WebRecognizer;
     const recognizer = given ? (options.model as WebRecognizer) : await WebRecognizer.load(options.model as string);
@@ -364,7 +364,13 @@ export class WebListener {
       const mic = new Microphone(options);
       mic.autoRecover = options.autoRecover ?? false;
       mic.onBlock = (block) => {
-        if (this.mic === mic && !this.failure && !this.closing) this.push(block, mic.sampleRate, { live: true });
+        if (this.mic !== mic || this.failure || this.closing) return;
+        // A block refused (an AudioContext at a rate the core cannot take) ends the listener with an error event, as a failure while decoding does.
+        try {
+          this.push(block, mic.sampleRate, { live: true });
+        } catch (err) {
+          this.fail(err);
+        }
       };
       mic.onState = (state, detail) => {
         this.emit('microphone', { state, detail });

@@ -216,6 +216,15 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     assert.equal(quiet.end.durationMs, 5000);
   });
 
+  it('a digit, then a beep within the hangover: the digit stands, and its segment is not reported dropped', async () => {
+    const clip = decodeWav(readFileSync(join(FSDD_RECORDINGS, '7_jackson_0.wav'))).samples;
+    const tone = Float32Array.from({ length: 8000 }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / 8000));
+    const got = await listen(recognizer, concatFloat([silence(0.5), clip, silence(0.09), tone, silence(1)]));
+    assert.equal(got.text, '7');
+    // listen() checks that a dropped segment had no events; this one had the digit.
+    assert.ok(got.segments.some((s) => s.events.includes('digit') && s.end && !s.end.dropped), JSON.stringify(got.segments));
+  });
+
   it('the async iterator sees the emitter\'s events in order and ends; Int16 pushes equal Float32 pushes', async () => {
     const s = makeDigitString('305', 'yweweler', rng(13));
     const listener = await Listener.create({ recognizer });
@@ -286,8 +295,10 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     // An in-range rate the core cannot resample to the model's is refused at the start, not at the first word.
     const odd = await Listener.create({ recognizer });
     assert.throws(() => odd.push(new Float32Array(10), 7999), (e: unknown) => e instanceof AudioInputError && /7999 Hz cannot be listened to: .*too fine-grained/.test(e.message));
-    const source = { sampleRate: 44099, realtime: false, description: 'odd', droppedFrames: () => 0, close: async () => undefined, async *[Symbol.asyncIterator]() { yield new Float32Array(10); } };
+    let closed = false;
+    const source = { sampleRate: 44099, realtime: false, description: 'odd', droppedFrames: () => 0, close: async () => void (closed = true), async *[Symbol.asyncIterator]() { yield new Float32Array(10); } };
     await assert.rejects(odd.run(source as never), /44099 Hz cannot be listened to/);
+    assert.ok(closed, 'a source refused at the start is closed all the same (a file, a microphone)');
     const l = await Listener.create({ recognizer });
     assert.throws(() => l.push(new Float32Array(10)), /sample rate/);
     l.push(new Float32Array(10), 8000);

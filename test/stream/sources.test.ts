@@ -76,6 +76,13 @@ describe('stream sources', () => {
     // A declared size is kept to: what follows the data chunk (a LIST chunk) is not audio.
     const withTail = Buffer.concat([fileBytes, Buffer.from('LIST\x04\x00\x00\x00INFO')]);
     assert.deepEqual(await drain(await openReadableSource(chunked(withTail), {}, 'stdin')), wav.samples);
+    // A big chunk before the samples (cover art, 2 MiB here) is waited for, as a file's is skipped.
+    const junk = Buffer.alloc(8 + (2 << 20));
+    junk.write('JUNK', 0, 'latin1');
+    junk.writeUInt32LE(2 << 20, 4);
+    const art = Buffer.concat([fileBytes.subarray(0, 36), junk, fileBytes.subarray(36)]);
+    art.writeUInt32LE(art.length - 8, 4);
+    assert.deepEqual(await drain(await openReadableSource(chunked(art, [65536, 1, 4093]), {}, 'stdin')), wav.samples);
     // A stream that ends inside the header says so, as the file would.
     await assert.rejects(openReadableSource(Readable.from([fileBytes.subarray(0, 30)]), {}, 'stdin'), (e: Error) => e instanceof Error && /the WAV on stdin/.test(e.message));
   });

@@ -45,9 +45,17 @@ export class EmbedderPage {
         server: { port: 0, host: '127.0.0.1', strictPort: false, fs: { allow: [work, join(ROOT, 'node_modules')] } },
         optimizeDeps: DEV_OPTIMIZE_DEPS,
       });
-      await server.listen();
-      const address = server.httpServer?.address();
-      if (!address || typeof address === 'string') throw new Error('the Vite dev server has no port');
+      const address = await server
+        .listen()
+        .then(() => server.httpServer?.address())
+        .catch(async (err: unknown) => {
+          await server.close();
+          throw err;
+        });
+      if (!address || typeof address === 'string') {
+        await server.close();
+        throw new Error('the Vite dev server has no port');
+      }
       const files = new Map<string, Buffer | string>([['/models/default.int8.onnx', readFileSync(join(ROOT, 'models/default.int8.onnx'))]]);
       // localhost, not 127.0.0.1: a secure context, as the microphone and workers need.
       return new EmbedderPage(files, `http://localhost:${address.port}`, { server, work });

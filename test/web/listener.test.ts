@@ -186,6 +186,8 @@ describe('WebListener (spoken-digits/web) in Node', function () {
     await assert.rejects(WebListener.create({ model: recognizer, stringPauseMs: 0 }), { code: 'ERR_AUDIO_INPUT' });
     await assert.rejects(WebListener.create({ model: recognizer, maxBacklogSeconds: -1 }), { code: 'ERR_AUDIO_INPUT' });
     await assert.rejects(WebListener.create({} as never), { code: 'ERR_MODEL' });
+    await assert.rejects(WebListener.create(undefined as never), { code: 'ERR_MODEL' });
+    await assert.rejects(WebListener.create({ model: recognizer, treshold: 0.5 } as never), { code: 'ERR_OPTIONS' });
     const other = new VoiceAdapter({ voiceShift: 1, predictShifted: async () => [] });
     await assert.rejects(WebListener.create({ model: recognizer, adaptVoice: other }), { code: 'ERR_ADAPT_VOICE' });
     const l = await WebListener.create({ model: recognizer });

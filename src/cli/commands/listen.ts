@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import pc from 'picocolors';
 import { AudioInputError } from '../../errors.js';
@@ -107,6 +108,9 @@ export function register(program: Command): void {
         adaptVoice,
         adaptNorm: adaptNorm && (selfEnroll ? { selfEnroll: true } : true),
         levelIntervalMs: opts.json ? 250 : 50,
+        // A pipe or a socket on stdin may be live (arecord): its audio must not wait for an adaptation, or
+        // the writer overruns. A file redirected in (< clip.wav) is read as fast as it comes, as --input FILE.
+        adaptInBackground: opts.input === '-' ? !stdinIsFile() : undefined,
         maxDurationMs: opts.duration === undefined ? undefined : parseNumberIn(opts.duration, '--duration', 0.01, 1e7)! * 1000,
       });
       const stop = () => void listener.stop();
@@ -181,4 +185,13 @@ export function register(program: Command): void {
       if (tty) out.write('\r\x1b[2K');
       out.write(pc.dim(`${summary.digits} digit(s), ${summary.rejected} rejected, ${(summary.durationMs / 1000).toFixed(1)} s of audio\n`));
     });
+}
+
+/** Whether stdin is a regular file (`< clip.wav`), not a pipe, a socket or a terminal. */
+function stdinIsFile(): boolean {
+  try {
+    return fstatSync(0).isFile();
+  } catch {
+    return false;
+  }
 }
