@@ -43,6 +43,7 @@ const cases: Case[] = [
   { name: 'fmt chunk shorter than 16 bytes', bytes: () => riff([{ id: 'fmt ', body: fmtBody({}).subarray(0, 14) }, data16()]), expect: { error: WavFormatError, message: /at least 16/ } },
   { name: 'LIST chunk declares 4 GB', bytes: () => riff([fmt16(), { id: 'LIST', body: junk(10), declaredSize: 0xfffffff0 }, data16()]), expect: { error: WavFormatError, message: /"LIST" .* declares 4294967280 bytes/ } },
   { name: 'data declares 0xFFFFFFFF (streaming writer)', bytes: () => riff([fmt16(), data16(SAMPLES, { declaredSize: 0xffffffff })]), expect: { check: (d) => { expectSamples(SAMPLES)(d); assert.equal(d.truncated, true); } } },
+  { name: 'data declares 0 bytes with samples after it (a streaming writer never finalized the header)', bytes: () => riff([fmt16(), data16(SAMPLES, { declaredSize: 0 })]), expect: { check: expectSamples(SAMPLES) } },
   { name: 'data declares 1 GB in a 60-byte file', bytes: () => riff([fmt16(), data16(SAMPLES, { declaredSize: 1 << 30 })]), expect: { check: expectSamples(SAMPLES) } },
   { name: 'RIFF size 0 and 4 GB are ignored', bytes: () => Buffer.concat([riff([fmt16(), data16()], { riffSize: 0 })]), expect: { check: expectSamples(SAMPLES) } },
   { name: 'RIFF size 0xFFFFFFFF', bytes: () => riff([fmt16(), data16()], { riffSize: 0xffffffff }), expect: { check: expectSamples(SAMPLES) } },

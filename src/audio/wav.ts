@@ -261,7 +261,8 @@ function walkHeader(src: ByteSource, where: string, stream: boolean): WavInfo | 
         const frames = dataBytes / fmt.blockAlign;
         return { ...fmt, dataOffset: body, dataBytes, declaredDataBytes: size, truncated: false, frames, durationSec: frames / fmt.sampleRate };
       }
-      const present = Math.min(size, remaining);
+      // Size 0 with samples after it: a streaming writer's header never finalized (as on a stream): the samples run to the end.
+      const present = size === 0 ? remaining : Math.min(size, remaining);
       const dataBytes = present - (present % fmt.blockAlign);
       if (dataBytes === 0) {
         throw new AudioInputError(`${where}: the WAV data chunk holds no complete sample frame (declared ${size} bytes, ${remaining} present); the file has no audio`);
