@@ -50,6 +50,8 @@ export function register(program: Command): void {
       const batch = parsePositiveInt('--batch', opts.batch);
       let batches: { data: Float32Array; dims: number[] }[] = [];
       let clips = 0;
+      // The recordings (a folder given): calibration clips, the --auto test clips, and the normalization targets' clips.
+      let found: ReturnType<typeof recordingsDir> = null;
       if (opts.auto && !kind.isDirectory()) throw new ModelError('--auto needs --calib to be the FSDD recordings folder (it evaluates on clips too)');
       if (kind.isDirectory()) {
         const [{ loadFeatureBackend }, { clipFeatureBatches, pickCalibrationClips }, { speechCutter }] = await Promise.all([
@@ -57,7 +59,7 @@ export function register(program: Command): void {
           import('../../train/onnx/calibration.js'),
           import('../../stream/core.js'),
         ]);
-        const found = recordingsDir(opts.calib);
+        found = recordingsDir(opts.calib);
         if (!found) throw new ModelError(`${opts.calib} holds no FSDD-named wav files ({digit}_{speaker}_{take}.wav)`);
         const backend = await loadFeatureBackend();
         // Clips as inference will see them: cut to their speech when the model was trained so.
@@ -103,9 +105,9 @@ export function register(program: Command): void {
         depthwise: opts.depthwise,
         int4MinWeights: opts.int4MinWeights,
       });
-      const written = kind.isDirectory() ? await withTargetsIfHad(out, meta.normTargets, recordingsDir(opts.calib)!.clips) : out;
+      const written = found ? await withTargetsIfHad(out, meta.normTargets, found.clips) : out;
       await writeFile(opts.out, written);
-      process.stdout.write(`wrote ${opts.out} (${written.length} bytes int8, from ${bytes.length} bytes fp32; ${clips} calibration clips, ${opts.calibration})${targetsNote(meta.normTargets, kind.isDirectory())}\n`);
+      process.stdout.write(`wrote ${opts.out} (${written.length} bytes int8, from ${bytes.length} bytes fp32; ${clips} calibration clips, ${opts.calibration})${targetsNote(meta.normTargets, found !== null)}\n`);
     });
 }
 
