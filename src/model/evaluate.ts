@@ -2,14 +2,14 @@ import { stat } from 'node:fs/promises';
 import { readRegularFile } from '../files.js';
 import { dirname, resolve } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { AudioInputError, DatasetError, ModelError } from '../errors.js';
+import { AudioInputError, DatasetError } from '../errors.js';
 import { listFsddClips, officialSplit } from '../data/index.js';
 import { decodeWav } from '../audio/wav.js';
 import { makeNoise, mixAtSnr } from '../train/augment.js';
 import { Rng, mulberry32 } from '../train/random.js';
 import type { AudioInput, DigitRecognizer, Prediction } from './recognizer.js';
 import { VoiceAdapter, type VoiceAdapterOptions } from './voice-adapt.js';
-import { NormAdapter, type NormAdapterOptions } from './norm-adapter.js';
+import { normAdapterFor, type NormAdapterOptions } from './norm-adapter.js';
 
 export type EvalSplit = 'test' | 'train' | 'all';
 
@@ -295,11 +295,10 @@ const NORM_PROTOCOL =
   "online, per speaker: the speaker's clips in a seeded random order, each recognised with the normalization adapted on the earlier ones, then observed unless silent or taken for 'not a digit'; no labels used";
 
 async function evaluateNormAdapted(recognizer: DigitRecognizer, items: EvalItem[], options: EvaluateOptions): Promise<EvalReport> {
-  // Refused before any work: every adaptation would fail, and the clips after it with it.
-  if (!recognizer.canAdaptNormalization) throw new ModelError(`${recognizer.source} has no normalization targets to adapt to (npx tsx scripts/add-norm-targets.ts adds them)`);
+  // As a listener makes its adapter: a model without normalization targets is refused before any clip.
+  const adapter = normAdapterFor(recognizer, options.adaptNorm as true | NormAdapterOptions, 'evaluation', recognizer.source);
   const started = performance.now();
   const predictions: (Prediction | Error)[] = new Array(items.length);
-  const adapter = new NormAdapter(recognizer, options.adaptNorm === true ? {} : (options.adaptNorm as NormAdapterOptions));
   const adaptations: Record<string, number> = {};
   // With babble, every clip is mixed first, in item order: the same mixtures as the plain babble figure.
   const mixed = new Map<number, AudioInput | Error>();
