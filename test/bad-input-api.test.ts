@@ -99,6 +99,11 @@ describe('library API bad-input matrix', function () {
     it('null options', () => rejectsWith(DigitRecognizer.load(null as never), OptionsError, /got null/));
     it('a misspelt option', () => rejectsWith(DigitRecognizer.load({ modle: p.notOnnx } as never), OptionsError, /unknown option 'modle' \(known: model,/));
     it('Ensemble.load of one path, not an array', () => rejectsWith(Ensemble.load(p.notOnnx as never), ModelError, /array of model paths/));
+    it('Ensemble.load with a misspelt option or a model among the options: named as its own', async () => {
+      await rejectsWith(Ensemble.load([p.notOnnx], { treshold: 0.5 } as never), OptionsError, /^Ensemble\.load: unknown option 'treshold' \(known: backend,/);
+      await rejectsWith(Ensemble.load([p.notOnnx], { model: p.notOnnx } as never), OptionsError, /Ensemble\.load: unknown option 'model'/);
+      await rejectsWith(Ensemble.load([p.notOnnx], 'wasm' as never), OptionsError, /Ensemble\.load takes an options object, got a string/);
+    });
     it('a VoiceAdapter of nothing', () => assert.throws(() => new VoiceAdapter(null as never), ModelError));
     it('readModelMetadata on a WAV', () => rejectsWith(async () => readModelMetadata(p.notOnnx), ModelError, /ONNX/));
     it('a fixed-size graph whose metadata says natural length (numFrames 0): a typed error naming the shape, not ONNX Runtime\'s', async () => {
@@ -239,6 +244,20 @@ describe('library API bad-input matrix', function () {
     it('create() with a model path instead of options, or a misspelt option', async () => {
       await rejectsWith(Listener.create(p.notOnnx as never), OptionsError, /Listener\.create takes an options object, got a string/);
       await rejectsWith(Listener.create({ recognizer: rec, treshold: 0.5 } as never), OptionsError, /unknown option 'treshold'/);
+    });
+    it('create() with a misspelt or mistyped endpointer or splitter option (nested: vad, split)', async () => {
+      await rejectsWith(Listener.create({ recognizer: rec, vad: { hangoverMS: 200 } } as never), OptionsError, /Listener\.create: vad: unknown option 'hangoverMS' \(known: onsetMs, hangoverMs,/);
+      await rejectsWith(Listener.create({ recognizer: rec, vad: { hangoverMs: '200' } } as never), OptionsError, /vad\.hangoverMs must be a number, got "200"/);
+      await rejectsWith(Listener.create({ recognizer: rec, split: { earlysplit: false } } as never), OptionsError, /Listener\.create: split: unknown option 'earlysplit'/);
+      await rejectsWith(Listener.create({ recognizer: rec, split: { verifyNoneMax: -0.2 } }), OptionsError, /split\.verifyNoneMax must be a number >= 0, got -0\.2/);
+      await rejectsWith(Listener.create({ recognizer: rec, split: { minPieceMs: NaN } }), OptionsError, /split\.minPieceMs must be a number >= 0, got null/);
+      await rejectsWith(Listener.create({ recognizer: rec, split: { earlySplit: 'no' } } as never), OptionsError, /split\.earlySplit must be true or false, got "no"/);
+      await rejectsWith(Listener.create({ recognizer: rec, split: 'none' } as never), OptionsError, /split takes an options object, got a string/);
+      // What is right still loads.
+      await (await Listener.create({ recognizer: rec, vad: { hangoverMs: 150 }, split: { earlySplit: false, verifyNoneMax: 0.3 } })).end();
+      await (await Listener.create({ recognizer: rec, split: false })).end();
+      // Infinity, or a "none" bar above 1, turns a check off.
+      await (await Listener.create({ recognizer: rec, split: { sureAnyLengthDb: Infinity, wholeWordNoneMin: 2 } })).end();
     });
     it('push of something that is not PCM', async () => {
       const l = await Listener.create({ recognizer: rec, sampleRate: 8000 });

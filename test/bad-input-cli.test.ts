@@ -195,6 +195,11 @@ const cases: Case[] = [
   ['serve: web root with a symlink loop', ['serve', '--root', f.loopRoot, '--port', '0'], /symbolic link loop/],
   ['serve: --models a file, refused before serving', ['serve', '--models', clip, '--port', '0'], /--models .*3_theo_0\.wav is not a folder/],
   ['serve: --models a missing folder', ['serve', '--models', f.missingDir, '--port', '0'], /no-such-folder: no such folder/],
+  // train: options refused before the backend loads or any audio is read (--data is missing on purpose)
+  ['train: a misspelt --augment-options key', ['train', '--arch', 'cnn', '--augment-options', '{"voise":[0.75,1.5]}', '--data', f.missingDir], /augment options: unknown option 'voise'/],
+  ['train: --augment-options with a range the wrong way round', ['train', '--arch', 'cnn', '--augment-options', '{"snrDb":[20,-3]}', '--data', f.missingDir], /snrDb must be \[low, high\] with low <= high/],
+  ['train: --augment-options with an unknown noise kind', ['train', '--arch', 'cnn', '--augment-options', '{"noiseKinds":{"babel":6}}', '--data', f.missingDir], /noiseKinds: unknown option 'babel'/],
+  ['train: a misspelt --features key', ['train', '--arch', 'cnn', '--features', '{"nmels":24}', '--data', f.missingDir], /invalid feature config: unknown key 'nmels'/],
   // data
   ['data info: folder without audio', ['data', 'info', '--data', f.textDir], /text-only|no .*(clip|wav|audio)/i],
 ];

@@ -80,6 +80,15 @@ describe('feature backends: loading and bad input', () => {
     });
   }
 
+  it('resolveFeatureConfig refuses a key it does not know, at the top or in log, instead of leaving the default in place', () => {
+    const refuses = (partial: unknown, message: RegExp) => assert.throws(() => resolveFeatureConfig(partial as Partial<FeatureConfig>), (e: unknown) => e instanceof FeatureConfigError && message.test(e.message));
+    refuses({ nmels: 24 }, /unknown key 'nmels' \(known: sampleRate, kind,/);
+    refuses({ kind: 'logmel', log: { type: 'ln', floor: 1e-6, amin: 1e-10 } }, /log: unknown key 'amin' for type 'ln'/);
+    refuses({ center: 'yes' }, /center "yes" must be true or false/);
+    refuses(null, /must be an object, got null/);
+    assert.equal(resolveFeatureConfig({ kind: 'logmel', nMels: 24 }).nMels, 24);
+  });
+
   const badAudio: Array<[string, Float32Array, RegExp]> = [
     ['empty', new Float32Array(0), /audio is empty/],
     ['NaN', Float32Array.from([0.1, Number.NaN, 0.2]), /sample 1 is NaN/],

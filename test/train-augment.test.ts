@@ -100,6 +100,16 @@ describe('train: augmentation', function () {
     assert.equal(tempoChange(tone, rate, 1, backend), tone);
   });
 
+  it('refuses options it would not use: a misspelt key, a probability over 1, a range the wrong way round', () => {
+    const make = (o: Record<string, unknown>) => () => new Augmenter({ sampleRate: 8000, ...o }, backend, { clips });
+    assert.throws(make({ voise: [0.75, 1.5] }), { code: 'ERR_OPTIONS', message: /unknown option 'voise'/ });
+    assert.throws(make({ pNoise: 1.5 }), { code: 'ERR_OPTIONS', message: /pNoise must be a probability in 0\.\.1, got 1\.5/ });
+    assert.throws(make({ voice: [1.5, 0.75] }), { code: 'ERR_OPTIONS', message: /voice must be \[low, high\]/ });
+    assert.throws(make({ voice: [0, 1.5] }), { code: 'ERR_OPTIONS', message: /both > 0/ });
+    assert.throws(make({ noiseKinds: { babble: 0 } }), { code: 'ERR_OPTIONS', message: /at least one above 0/ });
+    assert.doesNotThrow(make({ voice: [0.75, 1.5], snrDb: [-3, 20], noiseKinds: { babble: 6, pink: 1 }, pTempo: 0 }));
+  });
+
   it('is deterministic under a seed and varies across seeds', () => {
     const aug = new Augmenter({ sampleRate: 8000, pNoise: 1, pReverb: 1, pColour: 1, pVoice: 1, pTempo: 1 }, backend, { clips });
     const x = clips[1];

@@ -85,10 +85,14 @@ export function featureDimension(config: FeatureConfig): number {
 
 /** Fills defaults and rejects configs that make no sense, with a message that says what to change. */
 export function resolveFeatureConfig(partial: Partial<FeatureConfig> = {}): FeatureConfig {
-  const c: FeatureConfig = { ...DEFAULT_FEATURE_CONFIG, ...partial } as FeatureConfig;
   const fail = (msg: string): never => {
     throw new FeatureConfigError(`invalid feature config: ${msg}`);
   };
+  if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) fail(`it must be an object, got ${JSON.stringify(partial)}`);
+  // A misspelt key ("nmels") would otherwise leave its default in place without a word.
+  const unknown = Object.keys(partial).filter((k) => !(k in DEFAULT_FEATURE_CONFIG));
+  if (unknown.length) fail(`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${Object.keys(DEFAULT_FEATURE_CONFIG).join(', ')})`);
+  const c: FeatureConfig = { ...DEFAULT_FEATURE_CONFIG, ...partial } as FeatureConfig;
   const isInt = (v: number) => Number.isInteger(v);
   if (!(c.sampleRate >= 1000 && c.sampleRate <= 192000) || !isInt(c.sampleRate)) fail(`sampleRate ${c.sampleRate} must be an integer in 1000..192000`);
   if (!['spectrogram', 'logmel', 'mfcc'].includes(c.kind)) fail(`kind '${c.kind}' must be spectrogram, logmel or mfcc`);
@@ -96,6 +100,7 @@ export function resolveFeatureConfig(partial: Partial<FeatureConfig> = {}): Feat
   if (!isInt(c.winLength) || c.winLength < 2 || c.winLength > c.nFft) fail(`winLength ${c.winLength} must be in 2..nFft (${c.nFft})`);
   if (!isInt(c.hopLength) || c.hopLength < 1 || c.hopLength > c.nFft) fail(`hopLength ${c.hopLength} must be in 1..nFft (${c.nFft})`);
   if (!['hann', 'hamming'].includes(c.window)) fail(`window '${c.window}' must be hann or hamming`);
+  if (typeof c.center !== 'boolean') fail(`center ${JSON.stringify(c.center)} must be true or false`);
   if (!['constant', 'reflect'].includes(c.padMode)) fail(`padMode '${c.padMode}' must be constant or reflect`);
   if (!(c.preEmphasis >= 0 && c.preEmphasis < 1)) fail(`preEmphasis ${c.preEmphasis} must be in [0, 1)`);
   if (c.power !== 1 && c.power !== 2) fail(`power ${c.power} must be 1 or 2`);
@@ -108,6 +113,10 @@ export function resolveFeatureConfig(partial: Partial<FeatureConfig> = {}): Feat
     if (!['slaney', 'none'].includes(c.melNorm)) fail(`melNorm '${c.melNorm}' must be slaney or none`);
   }
   if (c.kind === 'mfcc' && (!isInt(c.nMfcc) || c.nMfcc < 1 || c.nMfcc > c.nMels)) fail(`nMfcc ${c.nMfcc} must be in 1..nMels (${c.nMels})`);
+  if (c.log === null || typeof c.log !== 'object') fail(`log must be an object such as {"type":"db","amin":1e-10,"topDb":80,"ref":1}`);
+  const logKeys = c.log.type === 'db' ? ['type', 'amin', 'topDb', 'ref'] : ['type', 'floor'];
+  const unknownLog = Object.keys(c.log).filter((k) => !logKeys.includes(k));
+  if (unknownLog.length) fail(`log: unknown key${unknownLog.length > 1 ? 's' : ''} ${unknownLog.map((k) => `'${k}'`).join(', ')} for type '${c.log.type}' (known: ${logKeys.join(', ')})`);
   if (c.log.type === 'db') {
     if (!(c.log.amin > 0)) fail(`log.amin ${c.log.amin} must be > 0`);
     if (c.log.topDb !== null && !(c.log.topDb > 0)) fail(`log.topDb ${c.log.topDb} must be > 0 or null`);

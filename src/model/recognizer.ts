@@ -84,7 +84,8 @@ export interface RecognizerOptions {
 }
 
 const RECOGNIZER_KEYS = ['model', 'backend', 'session', 'threshold', 'silenceDb', 'maxDurationSec', 'voiceShift'] as const;
-const RECOGNIZER_OPTIONS: EveryKey<RecognizerOptions, typeof RECOGNIZER_KEYS> = RECOGNIZER_KEYS;
+/** Every RecognizerOptions key (checked at compile time), for checkOptions. */
+export const RECOGNIZER_OPTIONS: EveryKey<RecognizerOptions, typeof RECOGNIZER_KEYS> = RECOGNIZER_KEYS;
 
 /** The shipped default model: int8 when present (it is kept only where it wins or ties), else fp32. */
 export function defaultModelPath(): string {

@@ -1,6 +1,6 @@
 // Browser-safe (the kiosk runs this same decision logic on the wasm core): no Node imports here.
 import { DEFAULT_SPEECH_TRIM, NOT_A_DIGIT_LABEL } from '../model/metadata.js';
-import { AudioInputError, type EveryKey } from '../errors.js';
+import { AudioInputError, checkOptions, OptionsError, type EveryKey } from '../errors.js';
 import type { StreamCore, VadEvent, VadHandle, VadOptions } from './core.js';
 import {
   DEFAULT_EARLY_PAUSE_MS,
@@ -8,6 +8,7 @@ import {
   DEFAULT_QUIET_PAUSE_MS,
   DEFAULT_MIN_SPEECH_MS,
   DEFAULT_SURE_ANY_LENGTH_DB,
+  checkSplitOptions,
   contourValleys,
   surePauses,
   splitSegment,
@@ -92,10 +93,6 @@ export interface EndEvent {
 }
 
 /**
- * The decoder options both listeners (Node's and the browser's) take, checked before anything loads:
- * an AudioInputError naming the first bad one.
- */
-/**
  * Rates the decoder takes: the endpointer watches 300-3400 Hz (so at least 6800 Hz) and is built
  * for up to 192 kHz. A Listener resamples a stream at another rate (`listeningRate`); a decoder
  * given one refuses it with a typed error rather than mis-endpointing it.
@@ -120,7 +117,21 @@ const DECODER_KEYS = ['threshold', 'sensitivity', 'stringPauseMs', 'stringThresh
 /** Every DecoderOptions key (checked at compile time), for the listeners' checkOptions. */
 export const DECODER_OPTIONS: EveryKey<DecoderOptions, typeof DECODER_KEYS> = DECODER_KEYS;
 
-export function checkDecoderOptions(options: DecoderOptions): void {
+const VAD_KEYS = ['onsetMs', 'hangoverMs', 'minSpeechMs', 'maxSpeechMs', 'minVoicedMs', 'preRollMs', 'postRollMs', 'minLevelDb', 'initialNoiseDb'] as const;
+const VAD_OPTIONS: EveryKey<NonNullable<DecoderOptions['vad']>, typeof VAD_KEYS> = VAD_KEYS;
+
+/**
+ * The decoder options both listeners (Node's and the browser's) take, checked before anything loads.
+ * A misspelt or misused `vad` or `split` key is an OptionsError naming it (`what`: who was given the
+ * options, e.g. "Listener.create"); a value out of range an AudioInputError (the endpointer's own values
+ * are checked by the core when it is made).
+ */
+export function checkDecoderOptions(options: DecoderOptions, what: string): void {
+  checkOptions(options.vad, VAD_OPTIONS, `${what}: vad`);
+  for (const [key, value] of Object.entries(options.vad ?? {})) {
+    if (value !== undefined && typeof value !== 'number') throw new OptionsError(`${what}: vad.${key} must be a number, got ${JSON.stringify(value)}`);
+  }
+  checkSplitOptions(options.split, `${what}: split`);
   for (const name of ['threshold', 'sensitivity', 'stringThreshold'] as const) {
     const v = options[name];
     if (v !== undefined && !(v >= 0 && v <= 1)) throw new AudioInputError(`${name} must be in 0..1, got ${v}`);

@@ -138,7 +138,7 @@ export class Listener extends EventEmitter {
 
   static async create(options: ListenerOptions = {}): Promise<Listener> {
     checkOptions(options, LISTENER_OPTIONS, 'Listener.create', "Listener.create({ model: 'file.onnx' }) takes a model file as its model option");
-    checkDecoderOptions(options);
+    checkDecoderOptions(options, 'Listener.create');
     if (options.maxDurationMs !== undefined && !(options.maxDurationMs > 0)) {
       throw new AudioInputError(`maxDurationMs must be > 0, got ${options.maxDurationMs}`);
     }

@@ -1,3 +1,4 @@
+import { checkOptions, OptionsError, type EveryKey } from '../errors.js';
 import { decide } from '../model/decision.js';
 import { DEFAULT_SPEECH_TRIM, NOT_A_DIGIT_LABEL, type SpeechTrim } from '../model/metadata.js';
 import type { StreamCore, Valley } from './core.js';
@@ -229,6 +230,28 @@ export interface SplitOptions {
    * digit events over 250 ms after their speech: 227 -> 83 of 847, digit errors 6.3 -> 5.3%. Default true.
    */
   earlySplit?: boolean;
+}
+
+const SPLIT_KEYS = [
+  'minDepthDb', 'minPieceMs', 'sureDepthDb', 'sureLowMs', 'sureAnyLengthDb', 'maxCuts', 'typicalDigitMs', 'acceptWholeAbove', 'minSpeechMs',
+  'trimDropDb', 'trimMarginMs', 'weakCutCost', 'verifyTailMs', 'verifyNoneMax', 'wholeWordMaxMs', 'wholeWordNoneMin', 'earlyPauseMs',
+  'quietPauseDb', 'quietPauseMs', 'earlySplit',
+] as const;
+const SPLIT_OPTIONS: EveryKey<SplitOptions, typeof SPLIT_KEYS> = SPLIT_KEYS;
+
+/**
+ * `split` as SplitOptions (or false): known keys only, `earlySplit` a boolean, every other value a
+ * number >= 0 (Infinity, or a probability above 1, turns its check off); an OptionsError names the
+ * first that is not. `what` names the option in the message, e.g. "Listener.create: split".
+ */
+export function checkSplitOptions(split: unknown, what: string): void {
+  if (split === false) return;
+  checkOptions(split, SPLIT_OPTIONS, what);
+  for (const [key, value] of Object.entries((split ?? {}) as Record<string, unknown>)) {
+    if (value === undefined) continue;
+    const ok = key === 'earlySplit' ? typeof value === 'boolean' : typeof value === 'number' && value >= 0;
+    if (!ok) throw new OptionsError(`${what}.${key} must be ${key === 'earlySplit' ? 'true or false' : 'a number >= 0'}, got ${JSON.stringify(value) ?? String(value)}`);
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { checkOptions, OptionsError } from '../errors.js';
 import type { FeatureBackend } from '../features/backend.js';
 import { speedChange, tempoChange, voiceShift } from '../audio/voice-shift.js';
 import type { Rng } from './random.js';
@@ -62,6 +63,40 @@ const DEFAULT_AUGMENT: Readonly<Omit<AugmentOptions, 'sampleRate'>> = Object.fre
   rt60: [0.08, 0.35] as [number, number],
 });
 
+const PROBABILITIES = ['pShift', 'pSpeed', 'pVoice', 'pTempo', 'pGain', 'pNoise', 'pColour', 'pReverb'] as const;
+const RANGES = { speed: 'positive', voice: 'positive', tempo: 'positive', rt60: 'positive', gainDb: 'any', snrDb: 'any' } as const;
+const NOISE_KINDS: readonly NoiseKind[] = ['white', 'pink', 'brown', 'babble'];
+
+/**
+ * Augmentation overrides as `digits train --augment-options` or RunOptions.augment give them: known
+ * keys only, probabilities in 0..1, ranges `[low, high]` with low <= high (factors > 0), noise-kind
+ * weights >= 0 with at least one above 0. An OptionsError names the first that is not, before any
+ * audio loads: a misspelt key used to be dropped in silence, and a run trained hours without it.
+ */
+export function checkAugmentOptions(options: unknown): void {
+  const known = [...PROBABILITIES, ...Object.keys(RANGES), 'maxShiftSec', 'noiseKinds', 'sampleRate'];
+  checkOptions(options, known, 'augment options');
+  const o = (options ?? {}) as Record<string, unknown>;
+  const fail = (key: string, wanted: string): never => {
+    throw new OptionsError(`augment options: ${key} must be ${wanted}, got ${JSON.stringify(o[key]) ?? String(o[key])}`);
+  };
+  const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  for (const key of PROBABILITIES) if (o[key] !== undefined && !(isNumber(o[key]) && o[key] >= 0 && o[key] <= 1)) fail(key, 'a probability in 0..1');
+  for (const [key, kind] of Object.entries(RANGES)) {
+    const v = o[key];
+    if (v === undefined) continue;
+    const ok = Array.isArray(v) && v.length === 2 && v.every(isNumber) && v[0] <= v[1] && (kind === 'any' || v[0] > 0);
+    if (!ok) fail(key, `[low, high] with low <= high${kind === 'positive' ? ', both > 0' : ''}`);
+  }
+  if (o.maxShiftSec !== undefined && !(isNumber(o.maxShiftSec) && o.maxShiftSec >= 0)) fail('maxShiftSec', 'seconds >= 0');
+  if (o.sampleRate !== undefined && !(isNumber(o.sampleRate) && o.sampleRate > 0)) fail('sampleRate', 'a rate in Hz > 0');
+  if (o.noiseKinds !== undefined) {
+    checkOptions(o.noiseKinds, NOISE_KINDS, 'augment options: noiseKinds');
+    const weights = Object.values(o.noiseKinds as Record<string, unknown>);
+    if (!weights.every((w) => isNumber(w) && w >= 0) || !weights.some((w) => (w as number) > 0)) fail('noiseKinds', 'weights >= 0, at least one above 0');
+  }
+}
+
 /** Audio that babble is mixed from (other training clips, never test clips). */
 export interface BabblePool {
   clips: readonly Float32Array[];
@@ -74,6 +109,7 @@ export class Augmenter {
     private readonly backend: Pick<FeatureBackend, 'resample' | 'wsolaStretch'>,
     private readonly babble: BabblePool | null,
   ) {
+    checkAugmentOptions(options);
     this.options = { ...DEFAULT_AUGMENT, ...options };
   }
 

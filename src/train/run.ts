@@ -11,7 +11,7 @@ import { type FeatureConfig, featureDimension, resolveFeatureConfig } from '../f
 import { loadFeatureBackend } from '../features/index.js';
 import { NOT_A_DIGIT_LABEL, type SpeechTrim, WHOLE_CLIP_SPEECH_TRIM } from '../model/metadata.js';
 import { speechCutter } from '../stream/core.js';
-import { Augmenter, type AugmentOptions, makeNoise, mixAtSnr } from './augment.js';
+import { Augmenter, type AugmentOptions, checkAugmentOptions, makeNoise, mixAtSnr } from './augment.js';
 import { initTrainingBackend, type TrainingBackendName } from './backend.js';
 import { DIGIT_LABELS, NONE_LABEL_INDEX, defaultSyntheticDir, digitExamples, findSynthetic, loadAudio, loadWordAudio, noneExamples } from './dataset.js';
 import { loadLayersModel, saveLayersModel, writeAtomic } from './io.js';
@@ -184,6 +184,8 @@ export function provenancePath(p: string): string {
 
 export async function runTraining(o: RunOptions): Promise<RunResult> {
   const seed = o.train.seed ?? 1;
+  checkAugmentOptions(o.augment);
+  if (o.featureConfig) resolveFeatureConfig({ ...TRAINING_FEATURE_CONFIG, ...o.featureConfig });
   const trainingBackend = await initTrainingBackend();
   const fb = await featureBackend();
   o.log(`backends: training ${trainingBackend}, features ${fb.name}`);

@@ -147,7 +147,7 @@ export class WebListener {
   static async create(options: WebListenerOptions): Promise<WebListener> {
     checkOptions(options, WEB_LISTENER_OPTIONS, 'WebListener.create', "WebListener.create({ model: '/models/default.int8.onnx' }) takes the model's URL as its model option");
     if (!options?.model) throw new ModelError('WebListener needs a model: a WebRecognizer, a URL or the model bytes');
-    checkDecoderOptions(options);
+    checkDecoderOptions(options, 'WebListener.create');
     if (options.maxBacklogSeconds !== undefined && !(options.maxBacklogSeconds > 0)) {
       throw new AudioInputError(`maxBacklogSeconds must be > 0, got ${options.maxBacklogSeconds}`);
     }

@@ -188,6 +188,7 @@ describe('WebListener (spoken-digits/web) in Node', function () {
     await assert.rejects(WebListener.create({} as never), { code: 'ERR_MODEL' });
     await assert.rejects(WebListener.create(undefined as never), { code: 'ERR_MODEL' });
     await assert.rejects(WebListener.create({ model: recognizer, treshold: 0.5 } as never), { code: 'ERR_OPTIONS' });
+    await assert.rejects(WebListener.create({ model: recognizer, split: { earlysplit: false } } as never), { code: 'ERR_OPTIONS', message: /WebListener\.create: split: unknown option 'earlysplit'/ });
     const other = new VoiceAdapter({ voiceShift: 1, predictShifted: async () => [] });
     await assert.rejects(WebListener.create({ model: recognizer, adaptVoice: other }), { code: 'ERR_ADAPT_VOICE' });
     const l = await WebListener.create({ model: recognizer });

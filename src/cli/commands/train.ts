@@ -107,7 +107,7 @@ export function register(program: Command): void {
     .option('--babble <snrs>', 'babble SNRs (dB) to test at, comma-separated', '10,5')
     .option('--no-progress', 'no progress bar (one line per epoch)')
     .action(async (opts: Opts) => {
-      const [{ initTrainingBackend }, { runTraining, runLoso, writeRunOutputs }, { defaultSyntheticDir }, { isArchitecture }, { DEFAULT_SPEC_AUGMENT }] = await withTfjs('train', () =>
+      const [{ initTrainingBackend }, { runTraining, runLoso, writeRunOutputs }, { defaultSyntheticDir }, { isArchitecture }, { DEFAULT_SPEC_AUGMENT, checkAugmentOptions }] = await withTfjs('train', () =>
         Promise.all([import('../../train/backend.js'), import('../../train/run.js'), import('../../train/dataset.js'), import('../../train/zoo.js'), import('../../train/augment.js')]),
       );
       let featureConfig: Partial<FeatureConfig> | undefined;
@@ -125,6 +125,7 @@ export function register(program: Command): void {
         } catch {
           throw new TrainOptionError(`--augment-options is not valid JSON: ${opts.augmentOptions}`);
         }
+        checkAugmentOptions(augment);
       }
       const synthetic = opts.synthetic === false ? null : opts.synthetic === true ? defaultSyntheticDir() : path.resolve(opts.synthetic);
       const log = (line: string) => process.stderr.write(`${line}\n`);
