@@ -82,6 +82,19 @@ describe('DigitRecognizer (shipped default model)', function () {
     assert.equal(p.digit, null);
   });
 
+  it('rejects a click (under 80 ms of sound) as too short instead of taking it for a digit; the shortest FSDD digits still count', async () => {
+    const x = new Float32Array(8000);
+    for (let i = 0; i < x.length; i++) x[i] = 1e-4 * Math.sin(i * 0.37);
+    for (let i = 0; i < 80; i++) x[4000 + i] += 0.3 * Math.exp(-i / 20);
+    const p = await r.predict({ samples: x, sampleRate: 8000 });
+    assert.deepEqual([p.isDigit, p.digit, p.rejectedBy], [false, null, 'too-short'], JSON.stringify({ candidate: p.candidate, confidence: p.confidence }));
+    // The rule rejects it, not the threshold or the "not a digit" class: the model alone takes it for a digit.
+    assert.ok(p.confidence >= r.threshold, `confidence ${p.confidence}`);
+    assert.equal(p.labels[p.probabilities.indexOf(Math.max(...p.probabilities))], String(p.candidate));
+    // FSDD's two shortest (110 ms of speech; a faint "s"): digits as before.
+    for (const name of ['6_nicolas_4', '6_yweweler_46']) assert.equal((await r.predict(clip(name))).digit, 6, name);
+  });
+
   it('refuses bad input with typed errors', async () => {
     await assert.rejects(r.predict({ samples: new Float32Array([0.1, NaN, 0.2]), sampleRate: 8000 }), AudioInputError);
     await assert.rejects(r.predict({ samples: new Float32Array(0), sampleRate: 8000 }), AudioInputError);

@@ -12,8 +12,36 @@ export interface Decision {
   /** Probability of `candidate`. */
   confidence: number;
   isDigit: boolean;
-  /** Why the input was rejected, when it was. */
-  rejectedBy: 'none-class' | 'threshold' | 'silence' | null;
+  /**
+   * Why the input was rejected, when it was: the model's "not a digit" class won, the best digit was
+   * below the threshold, or no word was heard at all: too quiet ('silence') or too brief ('too-short',
+   * a click or a tap: less speech than MIN_DIGIT_SPEECH_MS).
+   */
+  rejectedBy: 'none-class' | 'threshold' | 'silence' | 'too-short' | null;
+}
+
+/**
+ * The least speech a clip can hold and be a digit, as the core's speechExtent measures it (no margin;
+ * 10 ms hops, and a sound spreads over its analysis windows: a 10 ms burst measures 50 ms, a 40 ms
+ * one 60 ms, a 55 ms one 80 ms). FSDD's shortest measure 110 ms (two of nicolas' and yweweler's
+ * "six", whose "s" is faint; espeak-ng's shortest digit 239 ms). Without the rule the shipped model
+ * took a click for a "6" (0.47). The stream's endpointer drops such sounds itself (under 100 ms, or
+ * without 40 ms of voiced sound).
+ */
+export const MIN_DIGIT_SPEECH_MS = 80;
+
+/**
+ * Whether a rejection (a Decision's rejectedBy or a stream RejectedEvent's reason) says no word was
+ * heard at all (nothing to show or adapt to), not that a word was not a digit.
+ */
+export function heardNoWord(rejectedBy: string | null | undefined): boolean {
+  return rejectedBy === 'silence' || rejectedBy === 'too-short';
+}
+
+/** `decision` rejected as 'too-short' when it took a digit from less speech than MIN_DIGIT_SPEECH_MS (null: not measured). */
+export function rejectTooShort<D extends Decision>(decision: D, speechMs: number | null | undefined): D {
+  if (!decision.isDigit || speechMs == null || speechMs >= MIN_DIGIT_SPEECH_MS) return decision;
+  return { ...decision, isDigit: false, digit: null, rejectedBy: 'too-short' };
 }
 
 export function decide(probabilities: ArrayLike<number>, labels: readonly string[], threshold: number): Decision {

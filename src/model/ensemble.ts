@@ -1,6 +1,6 @@
 import { checkOptions, ModelError } from '../errors.js';
 import { NOT_A_DIGIT_LABEL } from './metadata.js';
-import { decide } from './decision.js';
+import { decide, heardNoWord } from './decision.js';
 import { DigitRecognizer, decodeAudioInput, RECOGNIZER_OPTIONS, type AudioInput, type Prediction, type RecognizerOptions } from './recognizer.js';
 
 export interface EnsemblePrediction extends Prediction {
@@ -62,8 +62,8 @@ export class Ensemble {
     const uncertainty =
       aligned.reduce((sum, dist) => sum + 0.5 * dist.reduce((d, v, i) => d + Math.abs(v - combined[i]), 0), 0) / aligned.length;
     const decision = decide(combined, this.labels, this.threshold);
-    if (decision.isDigit && members.every((m) => m.rejectedBy === 'silence')) {
-      Object.assign(decision, { isDigit: false, digit: null, rejectedBy: 'silence' as const });
+    if (decision.isDigit && members.every((m) => heardNoWord(m.rejectedBy))) {
+      Object.assign(decision, { isDigit: false, digit: null, rejectedBy: members[0].rejectedBy });
     }
     const sum = (pick: (p: Prediction) => number) => members.reduce((s, p) => s + pick(p), 0);
     return {

@@ -10,10 +10,10 @@ import { decodeWav, readWavFile, pcmToFloat32, validateSampleRate } from '../aud
 import { MAX_MODEL_BYTES, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, NOT_A_DIGIT_LABEL, type SpeechTrim } from './metadata.js';
 import { featureDimension } from '../features/config.js';
 import { parseModelMetadata, type ModelMetadata } from './read-metadata.js';
-import { decide, peakDbfs, topLabels, type Decision } from './decision.js';
+import { decide, peakDbfs, rejectTooShort, topLabels, type Decision } from './decision.js';
 import { modelsDir } from './package-root.js';
 import { loadStreamCore } from '../stream/core.js';
-import { cutToSpeech, type SpeechExtentFinder } from '../stream/speech-cut.js';
+import { cutClipToSpeech, type SpeechExtentFinder } from '../stream/speech-cut.js';
 import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
 import { adaptNormalization } from './norm-adapt.js';
 import type { NormAdaptOptions, NormAdaptResult } from './norm-adapter.js';
@@ -264,7 +264,7 @@ export class DigitRecognizer {
   private cutToSpeech(clip: DecodedClip): DecodedClip {
     const trim = this.info.speechTrim;
     if (!trim || !this.speechCore) return clip;
-    return { ...clip, samples: cutToSpeech(this.speechCore, clip.samples, clip.sampleRate, trim) };
+    return { ...clip, ...cutClipToSpeech(this.speechCore, clip.samples, clip.sampleRate, trim) };
   }
 
   /**
@@ -405,7 +405,7 @@ export class DigitRecognizer {
     const totalMs = (performance.now() - started) / clips.length;
     return clips.map((clip, i) => {
       const probabilities = probs.slice(i * nLabels, (i + 1) * nLabels);
-      const decision = decide(probabilities, this.labels, this.threshold);
+      const decision = rejectTooShort(decide(probabilities, this.labels, this.threshold), clip.speechMs);
       if (decision.isDigit && peakDbfs(clip.samples) < this.silenceDb) {
         decision.isDigit = false;
         decision.digit = null;
@@ -582,6 +582,8 @@ export interface DecodedClip {
   shift?: number;
   /** A WAV shorter than its header claimed. */
   truncated?: boolean;
+  /** Its speech without margins when the recognizer cut it (rejectTooShort), null when nothing stood out. */
+  speechMs?: number | null;
 }
 
 function checkSamples(samples: Float32Array, sampleRate: number, maxDurationSec: number): Float32Array {

@@ -1,3 +1,4 @@
+import { heardNoWord } from '../model/decision.js';
 import { AudioInputError, EnrollmentError } from '../errors.js';
 import { CountTally, type CountedPiece } from './count-tally.js';
 import type { EnrollmentClip } from '../model/enroll.js';
@@ -63,8 +64,8 @@ export async function recordCounting(source: AudioSource, options: CountingOptio
     if (tally.done) void listener.stop();
   };
   listener.on('digit', (e) => add(e.digit, e.confidence, e.startMs, e.endMs));
-  // A quiet blip is not a word; a word the model doubts still is one.
-  listener.on('rejected', (e) => e.reason !== 'silence' && add(null, e.confidence, e.startMs, e.endMs));
+  // A quiet blip or a click is not a word; a word the model doubts still is one.
+  listener.on('rejected', (e) => !heardNoWord(e.reason) && add(null, e.confidence, e.startMs, e.endMs));
   await listener.run(recorded);
   tally.check();
 

@@ -1,4 +1,5 @@
 // Browser-safe (the kiosk runs this same decision logic on the wasm core): no Node imports here.
+import { heardNoWord } from '../model/decision.js';
 import { DEFAULT_SPEECH_TRIM, NOT_A_DIGIT_LABEL } from '../model/metadata.js';
 import { AudioInputError, checkOptions, OptionsError, type EveryKey } from '../errors.js';
 import type { StreamCore, VadEvent, VadHandle, VadOptions } from './core.js';
@@ -66,8 +67,8 @@ export interface RejectedEvent {
   /** The most probable digit anyway (null if unknown), and its probability. */
   candidate: number | null;
   confidence: number;
-  /** The model's "not a digit" class won, the best digit was below the threshold, or it was too quiet. */
-  reason: 'not-a-digit' | 'low-confidence' | 'silence';
+  /** The model's "not a digit" class won, the best digit was below the threshold, or no word was heard: too quiet or too brief (a click). */
+  reason: 'not-a-digit' | 'low-confidence' | 'silence' | 'too-short';
 }
 
 export interface StringEvent {
@@ -601,14 +602,12 @@ export class StreamDecoder {
   private emitPrediction(p: SegmentPrediction, start: number, end: number, decidedAt: number, latencyMs: number, computeMs: number): void {
     const threshold = this.opts.threshold;
     const candidate = p.digit ?? p.candidate ?? null;
-    // An explicit threshold overrides the recognizer's own, but never its "not a digit" class or silence check.
-    let accepted =
-      threshold === undefined
-        ? p.isDigit && p.digit !== null
-        : candidate !== null && p.rejectedBy !== 'none-class' && p.rejectedBy !== 'silence' && p.confidence >= threshold;
+    // An explicit threshold overrides the recognizer's own, but never its "not a digit" class or its check that a word was heard.
+    const overridable = p.rejectedBy !== 'none-class' && !heardNoWord(p.rejectedBy);
+    let accepted = threshold === undefined ? p.isDigit && p.digit !== null : candidate !== null && overridable && p.confidence >= threshold;
     // Inside an open string (a digit less than stringPauseMs ago) speech is far more likely another
     // digit than any other word, so a digit that missed only the threshold needs less.
-    if (!accepted && p.rejectedBy !== 'none-class' && p.rejectedBy !== 'silence' && candidate !== null && this.pending.length > 0 && this.ms(start - this.lastDigitEnd) < (this.opts.stringPauseMs ?? 1000)) {
+    if (!accepted && overridable && candidate !== null && this.pending.length > 0 && this.ms(start - this.lastDigitEnd) < (this.opts.stringPauseMs ?? 1000)) {
       const base = threshold ?? this.recognizer.threshold;
       const inString = this.opts.stringThreshold ?? (base === undefined ? undefined : 0.8 * base);
       accepted = inString !== undefined && p.confidence >= inString;
@@ -622,7 +621,7 @@ export class StreamDecoder {
           endMs: this.ms(end),
           candidate,
           confidence: p.confidence,
-          reason: p.rejectedBy === 'silence' ? 'silence' : p.rejectedBy === 'none-class' || candidate === null ? 'not-a-digit' : 'low-confidence',
+          reason: heardNoWord(p.rejectedBy) ? (p.rejectedBy as 'silence' | 'too-short') : p.rejectedBy === 'none-class' || candidate === null ? 'not-a-digit' : 'low-confidence',
         },
         p,
       );

@@ -1,3 +1,4 @@
+import { heardNoWord } from '../model/decision.js';
 import type { NormAdapter } from '../model/norm-adapter.js';
 import type { DecoderEvents, StreamDecoder } from './decoder.js';
 import { digitPiece } from './voice-observer.js';
@@ -93,7 +94,7 @@ export class NormObserver {
   }
 
   take(decoder: StreamDecoder, type: keyof DecoderEvents, event: unknown): boolean {
-    const speech = type === 'digit' || (type === 'rejected' && (event as DecoderEvents['rejected']).reason !== 'silence');
+    const speech = type === 'digit' || (type === 'rejected' && !heardNoWord((event as DecoderEvents['rejected']).reason));
     if (!speech) return false;
     const piece = digitPiece(decoder, type, event);
     this.pending.push({ digit: type === 'digit', piece });

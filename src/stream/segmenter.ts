@@ -1,5 +1,5 @@
 import { checkOptions, OptionsError, type EveryKey } from '../errors.js';
-import { decide } from '../model/decision.js';
+import { decide, heardNoWord, type Decision } from '../model/decision.js';
 import { DEFAULT_SPEECH_TRIM, NOT_A_DIGIT_LABEL, type SpeechTrim } from '../model/metadata.js';
 import type { StreamCore, Valley } from './core.js';
 import { cutToSpeech } from './speech-cut.js';
@@ -13,7 +13,7 @@ export interface SegmentPrediction {
   /** Probability of the best digit class. */
   confidence: number;
   isDigit: boolean;
-  rejectedBy?: 'none-class' | 'threshold' | 'silence' | null;
+  rejectedBy?: Decision['rejectedBy'];
   /** Class probabilities in `labels` order; when present, pieces are checked on a second view (SplitOptions.verifyTailMs). */
   probabilities?: ArrayLike<number>;
   labels?: readonly string[];
@@ -420,8 +420,8 @@ class SegmentViews {
     const labels = first.labels;
     const pa = first.probabilities;
     const pb = second.probabilities;
-    // Without probabilities (a plain classifier) or when the recognizer found silence, the first view decides.
-    if (!labels || !pa || !pb || pa.length !== labels.length || pb.length !== labels.length || first.rejectedBy === 'silence') return first;
+    // Without probabilities (a plain classifier) or when the recognizer heard no word (silence, a click), the first view decides.
+    if (!labels || !pa || !pb || pa.length !== labels.length || pb.length !== labels.length || heardNoWord(first.rejectedBy)) return first;
     const mean = new Float32Array(labels.length);
     for (let i = 0; i < labels.length; i++) mean[i] = (pa[i] + pb[i]) / 2;
     const d = decide(mean, labels, this.classifier.threshold ?? 0);

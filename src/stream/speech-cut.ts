@@ -19,3 +19,13 @@ export function cutToSpeech(core: SpeechExtentFinder, samples: Float32Array, sam
   const extent = core.speechExtent(samples, sampleRate, trim.dropDb, trim.marginMs, trim.keepWithinDb ?? 0);
   return extent ? samples.subarray(extent[0], extent[1]) : samples;
 }
+
+/**
+ * A whole clip cut as cutToSpeech cuts it, and how long its speech is without the margin (ms; null
+ * when nothing stands out, so the clip is kept whole): what a recognizer needs to tell a word from a
+ * click (MIN_DIGIT_SPEECH_MS).
+ */
+export function cutClipToSpeech(core: SpeechExtentFinder, samples: Float32Array, sampleRate: number, trim: SpeechTrim): { samples: Float32Array; speechMs: number | null } {
+  const bare = core.speechExtent(samples, sampleRate, trim.dropDb, 0, trim.keepWithinDb ?? 0);
+  return { samples: cutToSpeech(core, samples, sampleRate, trim), speechMs: bare ? ((bare[1] - bare[0]) / sampleRate) * 1000 : null };
+}

@@ -7,7 +7,7 @@ import { StreamDecoder, type DecoderEvents, type DecoderSink, type DigitEvent } 
 import { batchClassifier, type SegmentAudio } from '../../stream/segmenter.js';
 import type { SpeechTrim } from '../../model/metadata.js';
 import { cutToSpeech } from '../../stream/speech-cut.js';
-import { topLabels } from '../../model/decision.js';
+import { heardNoWord, topLabels } from '../../model/decision.js';
 import { VoiceAdapter, type ShiftableRecognizer } from '../../model/voice-adapt.js';
 import { VoiceObserver } from '../../stream/voice-observer.js';
 import { NormAdapter, type NormAdaptable } from '../../model/norm-adapter.js';
@@ -750,11 +750,11 @@ async function toggleEnrollment(): Promise<void> {
   mic.onState(mic.state);
 }
 
-/** A word of the count: a digit event, or a rejected one that is not silence (a word the model doubts is still a word). */
+/** A word of the count: a digit event, or a rejected one that was a word (not silence or a click: a word the model doubts is still a word). */
 function takeCountedWord(d: StreamDecoder, type: keyof DecoderEvents, event: unknown): void {
   if (!enrolling || (type !== 'digit' && type !== 'rejected')) return;
   const e = event as DecoderEvents['digit'] | DecoderEvents['rejected'];
-  if (type === 'rejected' && (e as DecoderEvents['rejected']).reason === 'silence') return;
+  if (type === 'rejected' && heardNoWord((e as DecoderEvents['rejected']).reason)) return;
   const piece = enrolling.tally.add(type === 'digit' ? (e as DecoderEvents['digit']).digit : null, e.confidence, e.startMs, e.endMs);
   if (!piece) return;
   // The decoder keeps the last seconds: the word's audio is taken now, at the stream's rate.
