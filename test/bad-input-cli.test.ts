@@ -200,7 +200,14 @@ const cases: Case[] = [
   ['train: --augment-options with a range the wrong way round', ['train', '--arch', 'cnn', '--augment-options', '{"snrDb":[20,-3]}', '--data', f.missingDir], /snrDb must be \[low, high\] with low <= high/],
   ['train: --augment-options with an unknown noise kind', ['train', '--arch', 'cnn', '--augment-options', '{"noiseKinds":{"babel":6}}', '--data', f.missingDir], /noiseKinds: unknown option 'babel'/],
   ['train: a misspelt --features key', ['train', '--arch', 'cnn', '--features', '{"nmels":24}', '--data', f.missingDir], /invalid feature config: unknown key 'nmels'/],
+  ['train: --members without --arch ensemble', ['train', '--arch', 'mlp', '--members', 'cnn,foo', '--data', f.missingDir], /--members needs --arch ensemble/],
+  ['train: --resume with --loso (folds keep no checkpoint)', ['train', '--arch', 'mlp', '--loso', 'george', '--resume', '--data', f.missingDir], /--resume: leave-one-speaker-out folds keep no checkpoint/],
+  ['train: --loso-results that is not a loso.json, refused before training', ['train', '--arch', 'mlp', '--loso-results', f.badCsv, '--data', f.missingDir], /is not valid JSON/],
+  ['train: --loso-results missing', ['train', '--arch', 'mlp', '--loso-results', join(work, 'nope.json'), '--data', f.missingDir], /nope\.json: no such file/],
+  ['train: --resume with nothing to resume (a mistyped --out)', ['train', '--arch', 'mlp', '--limit', '20', '--epochs', '1', '--resume', '--out', join(work, 'no-run'), '--data', FSDD_RECORDINGS], /nothing to resume in .*no-run\/checkpoint/],
+  ['train: a misspelt last --loso speaker, refused before the first fold trains', ['train', '--arch', 'mlp', '--loso', 'george,Georg', '--data', FSDD_RECORDINGS], /unknown speaker\(s\) Georg/],
   // data
+  ['data info: an empty --data (would use $SPOKEN_DIGITS_DATA or the cache)', ['data', 'info', '--data', ''], /--data is empty/],
   ['data info: folder without audio', ['data', 'info', '--data', f.textDir], /text-only|no .*(clip|wav|audio)/i],
 ];
 
@@ -270,6 +277,22 @@ describe('CLI bad-input matrix: one line, non-zero exit, no stack trace', functi
       assert.match(r.stderr, /error: /, args.join(' '));
     }
     for (const args of [['--help'], ['listen', '--help'], ['--version']]) assert.equal((await digits(args)).code, 0, args.join(' '));
+  });
+
+  it("train: an option's value that is empty or not a decimal is a usage error, not 0 or a default (the usage follows)", async () => {
+    const cases: [string[], RegExp][] = [
+      [['--patience', ''], /--patience '' must be an integer >= 0/], // '' read as 0 turned early stopping off
+      [['--clip-norm', ' '], /--clip-norm ' ' must be a number/],
+      [['--seed', '0x10'], /--seed '0x10' must be an integer/],
+      [['--out', ''], /--out is empty/], // wrote the run into the current folder
+      [['--loso', ''], /--loso is empty/], // trained the official split
+      [['--data', ''], /--data is empty/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await digits(['train', '--arch', 'mlp', ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: exit code ${r.code}\n${r.stderr}`);
+      assert.match(r.stderr.split('\n')[0], message, args.join(' '));
+    }
   });
 
   it('listen: a 4 kHz file (below what the endpointer takes) is resampled, not refused', async () => {

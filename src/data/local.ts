@@ -45,6 +45,8 @@ export interface LocalOptions {
 /** The local folders to look in, in order: --data, $SPOKEN_DIGITS_DATA, the cache. */
 export function localCandidates(options: LocalOptions = {}): LocalSource[] {
   const env = options.env ?? process.env;
+  // An empty --data (`--data "$DIR"` with DIR unset) is a mistake, not "look elsewhere": another dataset would be used without a word.
+  if (options.data !== undefined && options.data.trim() === '') throw new DatasetError('--data is empty: give the FSDD folder, or leave the option out to use $SPOKEN_DIGITS_DATA or the cache');
   if (options.data) return [{ kind: 'option', dir: path.resolve(options.data) }];
   const out: LocalSource[] = [];
   if (env[DATA_ENV]) out.push({ kind: 'env', dir: path.resolve(env[DATA_ENV]!) });

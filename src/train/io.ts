@@ -27,9 +27,14 @@ export async function saveLayersModel(model: tf.LayersModel, dir: string): Promi
   );
 }
 
-export async function loadLayersModel(dir: string): Promise<tf.LayersModel> {
+/**
+ * A tfjs Layers model from its folder (model.json + weights), from the model.json itself, or from the
+ * run folder `digits train` writes (its tfjs/ folder).
+ */
+export async function loadLayersModel(where: string): Promise<tf.LayersModel> {
+  const dir = path.basename(where) === 'model.json' && fs.statSync(where, { throwIfNoEntry: false })?.isFile() ? path.dirname(where) : fs.existsSync(path.join(where, 'model.json')) ? where : path.join(where, 'tfjs');
   const jsonPath = path.join(dir, 'model.json');
-  if (!fs.existsSync(jsonPath)) throw new ModelError(`${dir} has no model.json; pass the folder written by \`digits train\``);
+  if (!fs.existsSync(jsonPath)) throw new ModelError(`${where} has no model.json (nor tfjs/model.json); pass a \`digits train\` run's folder or its tfjs/ folder`);
   let json: { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
   try {
     json = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));

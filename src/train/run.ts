@@ -270,9 +270,14 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   if (o.initFrom) {
     const init = await loadLayersModel(o.initFrom);
     try {
+      const theirs = init.getWeights().map((w) => w.shape.join('x'));
+      const ours = model.getWeights().map((w) => w.shape.join('x'));
+      if (theirs.join(',') !== ours.join(',')) {
+        throw new DatasetError(
+          `--init-from ${o.initFrom}: its weights do not fit a ${o.arch} for ${frames}x${dims} → ${labels.length} (${theirs.length} weight tensors, the first ${theirs.slice(0, 3).join(', ')}; this model's ${ours.length}, ${ours.slice(0, 3).join(', ')}): fine-tune with the architecture, width, features and classes it was trained with`,
+        );
+      }
       model.setWeights(init.getWeights());
-    } catch (err) {
-      throw new DatasetError(`--init-from ${o.initFrom}: its weights do not fit a ${o.arch} for ${frames}x${dims} → ${labels.length} (${(err as Error).message})`);
     } finally {
       init.dispose();
     }
@@ -374,6 +379,12 @@ export async function runLoso(
 ): Promise<LosoFold[]> {
   const fsdd = await loadFsdd({ data: o.data });
   const list = speakers === 'all' ? speakersOf(fsdd.clips) : speakers;
+  // Every fold's speaker checked before the first trains: a misspelt last name would cost every fold before it.
+  const twice = list.filter((s, i) => list.indexOf(s) !== i);
+  if (twice.length) throw new DatasetError(`leave-one-speaker-out: ${[...new Set(twice)].join(', ')} named more than once`);
+  const known = new Set(speakersOf(fsdd.clips));
+  const unknown = list.filter((s) => !known.has(s));
+  if (unknown.length) throw new DatasetError(`leave-one-speaker-out: unknown speaker(s) ${unknown.join(', ')}; the clips have: ${[...known].join(', ')}`);
   const folds: LosoFold[] = [];
   for (const speaker of list) {
     o.log(`--- fold: test speaker ${speaker} ---`);

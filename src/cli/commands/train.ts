@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { SpokenDigitsError } from '../../errors.js';
 import type { FeatureConfig } from '../../features/config.js';
+import { decimal } from '../options.js';
 import { withTfjs } from '../tfjs-peer.js';
 import type { SpecAugmentOptions } from '../../train/augment.js';
 
@@ -12,15 +13,20 @@ class TrainOptionError extends SpokenDigitsError {
   }
 }
 
+// decimal(): '' and ' ' are not 0 nor '0x10' 16 (Number() reads them so, and `--patience "$P"` with P unset turned early stopping off).
 const int = (name: string, min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+  const n = decimal(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} '${v}' must be an integer >= ${min}`);
   return n;
 };
 const num = (name: string, min: number, max = Infinity) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}]`);
+  const n = decimal(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} '${v}' must be a number in [${min}, ${max}]`);
   return n;
+};
+const nonEmpty = (name: string) => (v: string) => {
+  if (v.trim() === '') throw new InvalidArgumentError(`${name} is empty`);
+  return v;
 };
 
 interface Opts {
@@ -70,12 +76,12 @@ export function register(program: Command): void {
     .description('train a model from the zoo on FSDD (tfjs), write it with its ONNX export, curves, confusion matrix and model card')
     .addOption(new Option('--arch <arch>', 'architecture').choices(['mlp', 'cnn', 'dscnn', 'resnet-se', 'transformer', 'ensemble']).makeOptionMandatory())
     .option('--members <list>', 'ensemble members, comma-separated architectures (each trained with its own seed)', 'dscnn,resnet-se,cnn')
-    .option('--data <dir>', 'FSDD folder (default: $SPOKEN_DIGITS_DATA, then the cache)')
-    .option('--out <dir>', 'output folder (default: runs/<arch>-<seed>)')
+    .option('--data <dir>', 'FSDD folder (default: $SPOKEN_DIGITS_DATA, then the cache)', nonEmpty('--data'))
+    .option('--out <dir>', 'output folder (default: runs/<arch>-<seed>)', nonEmpty('--out'))
     .option('--epochs <n>', 'maximum epochs', int('--epochs', 1), 40)
     .option('--seed <n>', 'seed for weights, shuffling, dropout and augmentation', int('--seed', 0), 1)
     .option('--limit <n>', 'train on at most N clips (stratified), for quick runs', int('--limit', 10))
-    .option('--loso <speaker|all>', 'leave-one-speaker-out: hold out one speaker (or each in turn with "all") instead of the official split')
+    .option('--loso <speaker|all>', 'leave-one-speaker-out: hold out one speaker (or each in turn with "all"; or a comma-separated list) instead of the official split', nonEmpty('--loso'))
     .option('--synthetic [dir]', 'mix in synthetic espeak-ng speakers (default dir: ~/.cache/spoken-digits/synthetic; make them with scripts/synthesize-speakers.sh)', false)
     .option('--synthetic-digits <n>', 'use at most N synthetic digit clips (0 = only the non-digit words)', int('--synthetic-digits', 0))
     .option('--no-none', 'no "not a digit" class')
@@ -103,10 +109,12 @@ export function register(program: Command): void {
     .option('--resume', 'continue from the checkpoint in <out>/checkpoint', false)
     .option('--no-onnx', 'skip the ONNX export')
     .option('--fold-models', 'with --loso: also write each fold\'s trained model to <out>/<speaker>/ (tfjs, and ONNX unless --no-onnx), e.g. to fuse a fold ensemble as a distillation teacher', false)
-    .option('--loso-results <file>', 'loso.json from a `--loso all` run, to publish its folds in this model card')
+    .option('--loso-results <file>', 'loso.json from a `--loso all` run, to publish its folds in this model card', nonEmpty('--loso-results'))
     .option('--babble <snrs>', 'babble SNRs (dB) to test at, comma-separated', '10,5')
     .option('--no-progress', 'no progress bar (one line per epoch)')
-    .action(async (opts: Opts) => {
+    .action(async (opts: Opts, command: Command) => {
+      checkApplicable(opts, command);
+      const losoResults = opts.losoResults ? readLosoResults(opts.losoResults) : null;
       const [{ initTrainingBackend }, { runTraining, runLoso, writeRunOutputs }, { defaultSyntheticDir }, { isArchitecture }, { DEFAULT_SPEC_AUGMENT, checkAugmentOptions }] = await withTfjs('train', () =>
         Promise.all([import('../../train/backend.js'), import('../../train/run.js'), import('../../train/dataset.js'), import('../../train/zoo.js'), import('../../train/augment.js')]),
       );
@@ -130,11 +138,17 @@ export function register(program: Command): void {
       const synthetic = opts.synthetic === false ? null : opts.synthetic === true ? defaultSyntheticDir() : path.resolve(opts.synthetic);
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const out = path.resolve(opts.out ?? path.join('runs', `${opts.arch}-${opts.seed}`));
+      // Checked before any audio loads (the trainer checks again): a mistyped --out, or the default
+      // folder of another --seed, would otherwise train afresh for hours.
+      const firstCheckpoint = opts.arch === 'ensemble' ? path.join(out, 'members', `0-${opts.members!.split(',')[0].trim()}`, 'checkpoint') : path.join(out, 'checkpoint');
+      if (opts.resume && !fs.existsSync(path.join(firstCheckpoint, 'state.json'))) {
+        throw new TrainOptionError(`--resume: nothing to resume in ${firstCheckpoint} (no state.json); check --out and --seed, or leave out --resume`);
+      }
       const babbleSnrs = opts.babble
         .split(',')
         .filter(Boolean)
         .map((s) => {
-          const v = Number(s);
+          const v = decimal(s);
           if (!Number.isFinite(v)) throw new TrainOptionError(`--babble: '${s}' is not a number`);
           return v;
         });
@@ -190,7 +204,7 @@ export function register(program: Command): void {
         return;
       }
 
-      const loso = opts.losoResults ? (JSON.parse(fs.readFileSync(opts.losoResults, 'utf8')).folds as never) : null;
+      const loso = losoResults as never;
       const exportOnnx = opts.onnx ? await onnxExporter() : undefined;
       for (const [k, arch] of members.entries()) {
         const memberOut = opts.arch === 'ensemble' ? path.join(out, 'members', `${k}-${arch}`) : out;
@@ -218,6 +232,51 @@ export function register(program: Command): void {
         process.stdout.write(`${path.join(out, 'ensemble.json')}\n`);
       }
     });
+}
+
+/**
+ * Options given on the command line that this run would not use are refused, not dropped: whoever
+ * adds `--members` to a non-ensemble run, or `--none-share` to a `--no-none` one, believes it took effect.
+ */
+function checkApplicable(opts: Opts, command: Command): void {
+  const given = (key: keyof Opts) => command.getOptionValueSource(key) === 'cli';
+  const rules: [boolean, string][] = [
+    [given('members') && opts.arch !== 'ensemble', '--members needs --arch ensemble'],
+    [given('noneShare') && !opts.none, '--none-share has no "not a digit" examples to share with --no-none'],
+    [(given('specAugment') || given('augmentOptions')) && !opts.augment, `--${given('specAugment') ? 'spec-augment' : 'augment-options'} contradicts --no-augment`],
+    [given('distillWeight') && !opts.teacher, '--distill-weight needs --teacher'],
+    [opts.foldModels && !opts.loso, '--fold-models needs --loso'],
+    [given('syntheticDigits') && opts.synthetic === false, '--synthetic-digits needs --synthetic'],
+    [given('babble') && !!opts.loso, '--babble is measured on the official test split, which a --loso run does not test'],
+    [opts.resume && !!opts.loso, '--resume: leave-one-speaker-out folds keep no checkpoint to resume from'],
+    [!!opts.losoResults && !!opts.loso, '--loso-results publishes folds in the card of an official-split run; a --loso run writes no card'],
+  ];
+  const broken = rules.find(([bad]) => bad);
+  if (broken) throw new TrainOptionError(broken[1]);
+}
+
+/** --loso-results: the folds of a `--loso all` run's loso.json, checked before any training (they were read only after it, for the card). */
+function readLosoResults(file: string): { speaker: string; accuracy: number }[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TrainOptionError(`--loso-results ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  let folds: unknown;
+  try {
+    folds = (JSON.parse(text) as { folds?: unknown } | null)?.folds;
+  } catch {
+    throw new TrainOptionError(`--loso-results ${file} is not valid JSON`);
+  }
+  const fold = (f: unknown): f is { speaker: string; accuracy: number } => {
+    const { speaker, accuracy } = (f ?? {}) as { speaker?: unknown; accuracy?: unknown };
+    return typeof speaker === 'string' && typeof accuracy === 'number' && accuracy >= 0 && accuracy <= 1;
+  };
+  if (!Array.isArray(folds) || folds.length === 0 || !folds.every(fold)) {
+    throw new TrainOptionError(`--loso-results ${file} is not the loso.json of a \`digits train --loso\` run: it needs "folds", a list of {"speaker", "accuracy" (0-1)}`);
+  }
+  return folds;
 }
 
 /** The ONNX exporter, wrapped so a failed export is reported without losing the trained model. */
