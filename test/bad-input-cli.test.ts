@@ -37,6 +37,7 @@ const f = {
   lowRateWav: join(work, 'four-khz.wav'),
   modelCopy: join(work, 'base.onnx'),
   modelLink: join(work, 'link.onnx'),
+  trainOnly: join(work, 'train-takes-only'),
 };
 
 before(() => {
@@ -45,6 +46,8 @@ before(() => {
   copyFileSync('models/small.int8.onnx', f.modelCopy);
   symlinkSync(f.modelCopy, f.modelLink);
   mkdirSync(f.emptyDir);
+  mkdirSync(f.trainOnly);
+  copyFileSync(join(FSDD_RECORDINGS, '4_theo_7.wav'), join(f.trainOnly, '4_theo_7.wav'));
   mkdirSync(f.badFsdd);
   writeFileSync(join(f.badFsdd, '3_theo_0.wav'), Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(6, 0xff)]));
   copyFileSync(join(FSDD_RECORDINGS, '4_theo_1.wav'), join(f.badFsdd, '4_theo_1.wav'));
@@ -163,6 +166,21 @@ const cases: Case[] = [
   ['bench: --clips 1e400 is checked before any data is looked for', ['bench', '--data', f.missingDir, '--clips', '1e400'], /clips '1e400' must be a positive integer/],
   ['bench: --idle-ms -1 is checked before any data is looked for', ['bench', '--data', f.missingDir, '--idle-ms', '-1'], /--idle-ms '-1' must be a whole number of ms/],
   ['bench: a corrupt clip is named', ['bench', '--data', f.badFsdd, '--runs', '5'], /bad-fsdd\/3_theo_0\.wav: chunk "fmt "/],
+  ['bench: a folder without clips of the test split', ['bench', '--data', f.trainOnly, '--runs', '5'], /has no clips of the official test split/],
+  ['compare: a missing extra model, refused before the shipped models are measured', ['compare', join(work, 'nope.onnx'), '--runs', '10'], /nope\.onnx/],
+  ['eval: --split on a manifest (a manifest is evaluated as it lists its clips)', ['eval', f.badCsv, '--split', 'test'], /is a manifest, evaluated as it lists its clips/],
+  ['eval: --babble-pool without --babble', ['eval', FSDD_RECORDINGS, '--babble-pool', f.missingDir], /--babble-pool is the babble of --babble/],
+  ['eval: a hexadecimal --babble', ['eval', FSDD_RECORDINGS, '--split', 'test', '--babble', '0x10'], /--babble '0x10' must be an SNR/],
+  // quantize / export / ensemble: --out checked before the work
+  ['quantize: --out the model being quantized (through a link)', ['quantize', f.modelCopy, '--out', f.modelLink, '--calib', FSDD_RECORDINGS], /is the model being quantized; write to another file/],
+  ['quantize: --out in a missing folder', ['quantize', 'models/default.onnx', '--out', join(f.missingDir, 'q.onnx'), '--calib', FSDD_RECORDINGS], /no such folder/],
+  ['quantize: a misspelt op type (left fp32 without a word)', ['quantize', 'models/small.onnx', '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS, '--clips', '10', '--ops', 'Conv,Gemmm'], /'Gemmm' cannot be quantized here/],
+  ['quantize: --auto with an option it overrides', ['quantize', 'models/small.onnx', '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS, '--auto', '--ops', 'all'], /--auto tries its own variants; leave out --ops/],
+  ['quantize: --percentile without --calibration percentile', ['quantize', 'models/small.onnx', '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS, '--percentile', '99'], /--percentile needs --calibration percentile/],
+  ['ensemble: --out one of the members', ['ensemble', 'models/default.onnx', f.modelCopy, '--out', f.modelLink], /is one of the members; write to another file/],
+  ['ensemble: a member twice', ['ensemble', 'models/small.onnx', 'models/small.onnx', '--out', join(work, 'twice.onnx')], /is a member twice/],
+  ['export: --out a folder', ['export', '--model', f.missingDir, '--out', work], /is a folder; name a file/],
+  ['export: an empty --threshold (not 0: rejection off)', ['export', '--model', f.missingDir, '--out', join(work, 'e.onnx'), '--threshold', ''], /threshold '' must be a number/],
   // quantize / export
   ['quantize: input is a WAV', ['quantize', f.notOnnx, '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS], /ONNX|clip\.onnx/],
   ['ensemble: one member', ['ensemble', 'models/default.onnx', '--out', join(work, 'e.onnx')], /at least two members/],

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { AudioInputError } from '../errors.js';
@@ -28,6 +29,15 @@ export function parsePositiveInt(name: string, value: string, max = Number.MAX_S
   const n = decimal(value);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} '${value}' must be a positive integer${max < Number.MAX_SAFE_INTEGER ? ` (at most ${max})` : ''}`);
   return n;
+}
+
+/**
+ * `--split` given for an eval set that is a CSV manifest: refused, as the manifest is evaluated as it
+ * lists its clips (the split picks takes of an FSDD folder, and was ignored without a word).
+ */
+export function checkSplitTarget(target: string | undefined, command: Command): void {
+  if (target === undefined || command.getOptionValueSource('split') !== 'cli') return;
+  if (statSync(target, { throwIfNoEntry: false })?.isFile()) throw new InvalidArgumentError(`--split picks takes of an FSDD folder; ${target} is a manifest, evaluated as it lists its clips`);
 }
 
 /** ONNX Runtime threads the CLI lets a session use (more only thrashes; thousands exhaust memory). */

@@ -4,6 +4,8 @@
  * as FeatureExtractor.compute returns it (normalization included); output "probabilities" is
  * float32 [batch, labels.length] after softmax.
  */
+import { ModelError } from '../errors.js';
+
 export const MODEL_INPUT_NAME = 'features';
 export const MODEL_OUTPUT_NAME = 'probabilities';
 export const METADATA_FORMAT_VERSION = 1;
@@ -64,6 +66,13 @@ export const WHOLE_CLIP_SPEECH_TRIM: Readonly<SpeechTrim> = Object.freeze({ drop
 
 /** Label used for the "not a digit" class when a model has one. */
 export const NOT_A_DIGIT_LABEL = 'none';
+
+/** Labels a spoken-digits model may have: digits 0-9, each once (at least two), and optionally NOT_A_DIGIT_LABEL; a ModelError naming `source` otherwise. */
+export function checkLabels(labels: readonly string[], source: string): void {
+  const digits = labels.filter((l) => l !== NOT_A_DIGIT_LABEL);
+  const ok = digits.every((l) => /^[0-9]$/.test(l)) && new Set(digits).size === digits.length && digits.length >= 2 && labels.length - digits.length <= 1;
+  if (!ok) throw new ModelError(`${source}: labels ${JSON.stringify(labels)} are not digits 0-9 (each once) and optionally "${NOT_A_DIGIT_LABEL}": not a spoken-digits model`);
+}
 
 /** Model files larger than this are refused before reading (the shipped ones are 0.1-0.6 MB). */
 export const MAX_MODEL_BYTES = 256 * 1024 * 1024;

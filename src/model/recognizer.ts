@@ -7,7 +7,7 @@ import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from '../feature
 import { loadFeatureBackend, type BackendChoice } from '../features/index.js';
 import { releaseFreeMemory } from '../features/native.js';
 import { decodeWav, readWavFile, pcmToFloat32, validateSampleRate } from '../audio/index.js';
-import { MAX_MODEL_BYTES, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, NOT_A_DIGIT_LABEL, type SpeechTrim } from './metadata.js';
+import { checkLabels, MAX_MODEL_BYTES, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, type SpeechTrim } from './metadata.js';
 import { featureDimension } from '../features/config.js';
 import { parseModelMetadata, type ModelMetadata } from './read-metadata.js';
 import { decide, peakDbfs, rejectTooShort, topLabels, type Decision } from './decision.js';
@@ -516,12 +516,6 @@ function rowsOf(output: ort.InferenceSession.OnnxValueMapType, names: readonly s
 const isProbability = (p: number) => p >= -1e-6 && p <= 1 + 1e-6;
 
 /** The labels a recognizer decides over: the digits 0-9, each once, and optionally "none". */
-function checkLabels(labels: readonly string[], source: string): void {
-  const digits = labels.filter((l) => l !== NOT_A_DIGIT_LABEL);
-  const ok = digits.every((l) => /^[0-9]$/.test(l)) && new Set(digits).size === digits.length && digits.length >= 2 && labels.length - digits.length <= 1;
-  if (!ok) throw new ModelError(`${source}: labels ${JSON.stringify(labels)} are not digits 0-9 (each once) and optionally "${NOT_A_DIGIT_LABEL}": not a spoken-digits model`);
-}
-
 /**
  * One run on silence-level features at load: a model whose graph does not take the feature shape its
  * metadata names, or that does not return one probability per label, is refused now with a

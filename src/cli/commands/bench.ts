@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { colors, ms, printJson, renderTable } from '../output.js';
 import { decimal, parseBackend, parsePositiveInt } from '../options.js';
 import type { Percentiles } from '../../model/benchmark.js';
+import { DatasetError } from '../../errors.js';
 
 export function register(program: Command): void {
   program
@@ -24,7 +25,9 @@ export function register(program: Command): void {
       const clipCount = parsePositiveInt('clips', opts.clips);
       const idleMs = decimal(opts.idleMs);
       if (!(Number.isInteger(idleMs) && idleMs >= 0 && idleMs <= 10_000)) throw new InvalidArgumentError(`--idle-ms '${opts.idleMs}' must be a whole number of ms from 0 to 10000`);
-      const chosen = officialSplit((await loadFsdd({ data: opts.data, download: false })).clips).test.slice(0, clipCount);
+      const fsdd = await loadFsdd({ data: opts.data, download: false });
+      const chosen = officialSplit(fsdd.clips).test.slice(0, clipCount);
+      if (chosen.length === 0) throw new DatasetError(`${fsdd.dir} has no clips of the official test split (takes 0-4) to time`);
       const clips = await bench.loadBenchClips(chosen.map((c) => c.path));
       const results: Record<string, unknown> = {};
       for (const [name, threads] of [['singleThread', 1], ['defaultThreads', 0]] as const) {

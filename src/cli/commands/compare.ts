@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { colors, ms, percent, printJson, renderTable, interactive } from '../output.js';
-import { parseBackend, parsePositiveInt } from '../options.js';
+import { checkSplitTarget, parseBackend, parsePositiveInt } from '../options.js';
 import type { ComparedModel, UseCase } from '../../model/compare.js';
 
 export function register(program: Command): void {
@@ -15,8 +15,12 @@ export function register(program: Command): void {
     .option('--backend <name>', 'feature backend: auto | native | wasm', 'auto')
     .option('--runs <n>', 'latency runs per model', '500')
     .option('--json', 'print one JSON object')
-    .action(async (extra: string[], opts) => {
+    .action(async (extra: string[], opts, command: Command) => {
       if (!['speed', 'accuracy', 'balanced'].includes(opts.useCase)) throw new InvalidArgumentError(`use case '${opts.useCase}' must be speed, accuracy or balanced`);
+      checkSplitTarget(opts.data, command);
+      // The models given are read before the shipped ones are measured, not after.
+      const [{ readModelBytes }, { parseModelMetadata }] = await Promise.all([import('../../model/recognizer.js'), import('../../model/read-metadata.js')]);
+      for (const model of extra) parseModelMetadata((await readModelBytes(model)).bytes, model);
       const [{ DigitRecognizer }, { evaluate, loadEvalSet }, bench, { recommend }, { loadFsdd }, fs, path, { modelsDir }] = await Promise.all([
         import('../../model/recognizer.js'),
         import('../../model/evaluate.js'),

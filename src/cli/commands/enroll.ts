@@ -1,6 +1,5 @@
-import { readdirSync, realpathSync, statSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { EnrollmentError } from '../../errors.js';
@@ -8,6 +7,7 @@ import type { EnrollmentClip, EnrollmentScore } from '../../model/enroll.js';
 import { DIGIT_WORDS } from '../../stream/count-tally.js';
 import { colors, percent, printJson, renderTable } from '../output.js';
 import type { BackendChoice } from '../../features/index.js';
+import { checkOutFile, writeOutFile } from '../out-file.js';
 import { addMicrophoneOptions, decimal, parseBackend, parseMicrophoneOptions, parsePositiveInt } from '../options.js';
 
 /** A name that is a digit or a digit word, alone or followed by a separator: 7.wav, 7_me_2.wav, seven-1.wav, 7/. */
@@ -77,12 +77,10 @@ export function register(program: Command): void {
         throw new EnrollmentError('give either labelled recordings or --counting (a recording of the speaker counting from zero to nine)');
       const [{ enrollSpeaker }, { defaultModelPath }] = await Promise.all([import('../../model/enroll.js'), import('../../model/recognizer.js')]);
       const base = opts.model ?? defaultModelPath();
-      if (sameFile(opts.out, base)) throw new EnrollmentError(`--out ${opts.out} is the model being personalized; write the personal model to another file`);
+      checkOutFile(opts.out, [base], 'the model being personalized');
       const clips = opts.counting === undefined ? await labelledClips(recordings) : await countedClips(opts.counting, base, backend, opts);
       const enrollment = await enrollSpeaker(clips, { model: base, backend, l2, steps, speaker: opts.speaker });
-      await writeFile(opts.out, enrollment.model).catch((err: NodeJS.ErrnoException) => {
-        throw new EnrollmentError(`cannot write --out ${opts.out}: ${err.code === 'EISDIR' ? 'it is a folder; name a file' : err.code === 'EACCES' ? 'permission denied' : err.message}`, { cause: err });
-      });
+      await writeOutFile(opts.out, enrollment.model);
       const { model: _bytes, ...report } = enrollment;
       if (opts.json) {
         printJson({ out: opts.out, base, bytes: enrollment.model.length, ...report });
@@ -130,14 +128,3 @@ async function countedClips(
   }
 }
 
-/** Whether two paths name the same file, through symbolic links (a path that does not exist yet is no file). */
-function sameFile(a: string, b: string): boolean {
-  const real = (p: string) => {
-    try {
-      return realpathSync(p);
-    } catch {
-      return resolve(p);
-    }
-  };
-  return real(a) === real(b);
-}

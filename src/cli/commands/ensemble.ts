@@ -1,5 +1,6 @@
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { OptionsError } from '../../errors.js';
+import { checkOutFile, realPath, writeOutFile } from '../out-file.js';
 
 export function register(program: Command): void {
   program
@@ -10,12 +11,16 @@ export function register(program: Command): void {
     .argument('<models...>', 'two or more fp32 ONNX models made by `digits train` / `digits export`')
     .requiredOption('--out <file>', 'fused fp32 ONNX file to write (then `digits quantize` it)')
     .action(async (models: string[], opts: { out: string }) => {
+      checkOutFile(opts.out, models, 'one of the members');
+      const files = models.map((m) => realPath(m));
+      const twice = models.filter((_, i) => files.indexOf(files[i]) !== i);
+      if (twice.length) throw new OptionsError(`${twice.join(', ')} is a member twice: an ensemble of one model with itself only doubles its cost`);
       const [{ fuseEnsemble }, { readModelBytes }] = await Promise.all([import('../../train/onnx/fuse.js'), import('../../model/recognizer.js')]);
       const members = await Promise.all(
         models.map(async (m) => (await readModelBytes(m)).bytes),
       );
       const fused = fuseEnsemble(members, { sources: models });
-      await writeFile(opts.out, fused);
+      await writeOutFile(opts.out, fused);
       process.stdout.write(`wrote ${opts.out} (${fused.length} bytes, ${models.length} members, fp32)\n`);
     });
 }

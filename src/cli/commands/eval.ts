@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { DatasetError } from '../../errors.js';
 import { colors, percent, printJson, renderTable, interactive, shown } from '../output.js';
-import { MAX_THREADS, parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
+import { checkSplitTarget, decimal, MAX_THREADS, parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
 import type { BabbleOptions, EvalItem, EvalReport } from '../../model/evaluate.js';
 import type { DigitRecognizer } from '../../model/recognizer.js';
 
@@ -25,7 +25,9 @@ export function register(program: Command): void {
     .option('--babble <snr>', 'mix each clip with babble of 3-7 other talkers at this SNR in dB (seeded: the model cards\' babble figures for --split test)')
     .option('--babble-pool <dir>', "folder of FSDD-named WAV files whose official train split the babble is made of (default: the target folder's, with --split test)")
     .option('--json', 'print one JSON object')
-    .action(async (target: string, opts) => {
+    .action(async (target: string, opts, command: Command) => {
+      checkSplitTarget(target, command);
+      if (opts.babblePool !== undefined && opts.babble === undefined) throw new InvalidArgumentError('--babble-pool is the babble of --babble SNR; give --babble too');
       if (!['test', 'train', 'all'].includes(opts.split)) throw new InvalidArgumentError(`split '${opts.split}' must be test, train or all`);
       if (opts.selfEnroll && !opts.adaptNorm) throw new InvalidArgumentError('--self-enroll refits the model after each normalization adaptation: use it with --adapt-norm');
       const [{ DigitRecognizer }, { evaluate, loadEvalSet }] = await Promise.all([import('../../model/recognizer.js'), import('../../model/evaluate.js')]);
@@ -63,8 +65,8 @@ function onlySpeakers(items: EvalItem[], list?: string): EvalItem[] {
 
 /** --babble / --babble-pool: the pool is an FSDD folder's official train split, disjoint from the clips evaluated. */
 async function babbleOptions(recognizer: DigitRecognizer, items: EvalItem[], target: string, opts: { babble: string; babblePool?: string; split: string; adaptVoice?: boolean }): Promise<BabbleOptions> {
-  const snrDb = Number(opts.babble);
-  if (opts.babble.trim() === '' || !Number.isFinite(snrDb)) throw new InvalidArgumentError(`--babble '${opts.babble}' must be an SNR in dB, e.g. 5`);
+  const snrDb = decimal(opts.babble);
+  if (!Number.isFinite(snrDb)) throw new InvalidArgumentError(`--babble '${opts.babble}' must be an SNR in dB, e.g. 5`);
   if (opts.adaptVoice) throw new InvalidArgumentError('--babble and --adapt-voice cannot be used together');
   const poolDir = opts.babblePool ?? (opts.split === 'test' ? target : undefined);
   if (poolDir === undefined) throw new InvalidArgumentError('--babble needs --babble-pool DIR (an FSDD folder whose train split to mix), or an FSDD folder evaluated with --split test');

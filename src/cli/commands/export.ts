@@ -1,7 +1,9 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ModelError } from '../../errors.js';
+import { parseThreshold } from '../options.js';
+import { checkOutFile, writeOutFile } from '../out-file.js';
 import { withTfjs } from '../tfjs-peer.js';
 import type { ExportMetadata } from '../../train/onnx/export.js';
 
@@ -60,6 +62,8 @@ export function register(program: Command): void {
     .option('--threshold <p>', 'rejection threshold in [0, 1] (overrides --meta)')
     .option('--output <kind>', 'auto | probabilities | logits: whether the model already ends in softmax', 'auto')
     .action(async (opts: ExportCliOptions) => {
+      checkOutFile(opts.out, [], '');
+      const threshold = opts.threshold === undefined ? undefined : parseThreshold(opts.threshold);
       const [{ exportToOnnx }, { loadLayersModelFromFiles, modelJsonPath }, tf] = await withTfjs('export', () =>
         Promise.all([import('../../train/onnx/export.js'), import('../../train/onnx/load.js'), import('@tensorflow/tfjs')]),
       );
@@ -67,12 +71,12 @@ export function register(program: Command): void {
       const { meta, normTargets } = await loadMetadata(opts.meta, await modelJsonPath(opts.model));
       if (opts.modelType) meta.modelType = opts.modelType;
       if (opts.labels) meta.labels = opts.labels.split(',').map((s) => s.trim());
-      if (opts.threshold !== undefined) meta.rejection = { threshold: Number(opts.threshold) };
+      if (threshold !== undefined) meta.rejection = { threshold };
       if (!meta.featureConfig) throw new ModelError('the export metadata has no featureConfig; the model file must record the features it was trained on');
       if (!['auto', 'probabilities', 'logits'].includes(opts.output)) throw new ModelError(`--output must be auto, probabilities or logits, not '${opts.output}'`);
       const model = await loadLayersModelFromFiles(opts.model);
       const bytes = exportToOnnx(model, meta as unknown as ExportMetadata, { output: opts.output });
-      await writeFile(opts.out, bytes);
+      await writeOutFile(opts.out, bytes);
       process.stdout.write(`wrote ${opts.out} (${bytes.length} bytes, ${String(meta.modelType)}, fp32${meta.speechTrim ? ', clips cut to speech' : ''})\n`);
       if (normTargets) process.stdout.write(`its metadata's source had normalization targets, which describe that file's graph: measure this one's with npx tsx scripts/add-norm-targets.ts\n`);
     });

@@ -1,8 +1,9 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { FsddClip } from '../../data/index.js';
 import { ModelError } from '../../errors.js';
-import { parsePositiveInt } from '../options.js';
+import { decimal, parsePositiveInt } from '../options.js';
+import { checkOutFile, writeOutFile } from '../out-file.js';
 
 interface QuantizeCliOptions {
   calib: string;
@@ -32,7 +33,14 @@ export function register(program: Command): void {
     .option('--int4-min-weights <n>', 'weights of a layer with at least n values get 4 bits (-7..7 per channel, packed two per byte, same int8 kernels): a smaller file; check the accuracy', (v) => parsePositiveInt('--int4-min-weights', v))
     .option('--no-depthwise', 'keep depthwise convolutions fp32')
     .option('--batch <n>', 'clips per calibration batch', '32')
-    .action(async (input: string, opts: QuantizeCliOptions) => {
+    .action(async (input: string, opts: QuantizeCliOptions, command: Command) => {
+      const given = (key: keyof QuantizeCliOptions) => command.getOptionValueSource(key) === 'cli';
+      // --auto picks among its own variants, so the options it would override are refused, not dropped.
+      const overridden = (['ops', 'depthwise', 'calibration', 'percentile'] as const).filter(given);
+      if (opts.auto && overridden.length) throw new ModelError(`--auto tries its own variants; leave out ${overridden.map((k) => (k === 'depthwise' ? '--no-depthwise' : `--${k}`)).join(', ')} (or quantize one variant without --auto)`);
+      if (given('percentile') && opts.calibration !== 'percentile') throw new ModelError('--percentile needs --calibration percentile');
+      const percentile = decimal(opts.percentile);
+      if (!(percentile > 50 && percentile <= 100)) throw new ModelError(`--percentile '${opts.percentile}' must be a number in (50, 100]`);
       const [{ quantizeModel }, { parseModelMetadata }, { featureDimension }, { readModelBytes }, { recordingsDir }] = await Promise.all([
         import('../../train/onnx/quantize.js'),
         import('../../model/read-metadata.js'),
@@ -40,6 +48,7 @@ export function register(program: Command): void {
         import('../../model/recognizer.js'),
         import('../../data/index.js'),
       ]);
+      checkOutFile(opts.out, [input], 'the model being quantized');
       const { bytes } = await readModelBytes(input);
       const meta = parseModelMetadata(bytes, input);
       const frames = meta.featureConfig.numFrames;
@@ -82,7 +91,7 @@ export function register(program: Command): void {
             process.stdout.write(`keeping fp32, nothing written: ${choice.why}\n`);
             return;
           }
-          await writeFile(opts.out, await withTargetsIfHad(choice.int8, meta.normTargets, found.clips));
+          await writeOutFile(opts.out, await withTargetsIfHad(choice.int8, meta.normTargets, found.clips));
           process.stdout.write(`wrote ${opts.out} (${choice.why})${targetsNote(meta.normTargets, true)}\n`);
           return;
         }
@@ -100,13 +109,13 @@ export function register(program: Command): void {
       }
       const out = await quantizeModel(bytes, batches, {
         calibration: opts.calibration,
-        percentile: Number(opts.percentile),
+        percentile,
         ops: opts.ops === 'all' || opts.ops === 'linear' ? opts.ops : opts.ops.split(','),
         depthwise: opts.depthwise,
         int4MinWeights: opts.int4MinWeights,
       });
       const written = found ? await withTargetsIfHad(out, meta.normTargets, found.clips) : out;
-      await writeFile(opts.out, written);
+      await writeOutFile(opts.out, written);
       process.stdout.write(`wrote ${opts.out} (${written.length} bytes int8, from ${bytes.length} bytes fp32; ${clips} calibration clips, ${opts.calibration})${targetsNote(meta.normTargets, found !== null)}\n`);
     });
 }

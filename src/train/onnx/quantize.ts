@@ -222,6 +222,9 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
   };
   if (typeof options.ops === 'string' && !(options.ops in QUANTIZE_OP_SETS))
     throw new ModelError(`unknown op set '${options.ops}'; use one of ${Object.keys(QUANTIZE_OP_SETS).join(', ')} or a list of op types`);
+  // A misspelt op type ('Gemmm') would leave those layers fp32 without a word.
+  const unknownOps = opts.ops.filter((op) => !(QUANTIZE_OP_SETS.all as readonly string[]).includes(op));
+  if (unknownOps.length) throw new ModelError(`op type${unknownOps.length > 1 ? 's' : ''} ${unknownOps.map((o) => `'${o}'`).join(', ')} cannot be quantized here; the op types are ${QUANTIZE_OP_SETS.all.join(', ')} (case matters)`);
   if (opts.calibration !== 'minmax' && opts.calibration !== 'percentile') throw new ModelError(`calibration '${String(opts.calibration)}' must be minmax or percentile`);
   if (opts.activationType !== 'uint8' && opts.activationType !== 'int8') throw new ModelError(`activationType '${String(opts.activationType)}' must be uint8 or int8`);
   if (!(opts.percentile > 50 && opts.percentile <= 100)) throw new ModelError(`percentile ${opts.percentile} must be in (50, 100]`);
