@@ -98,5 +98,24 @@ export function checkOptions(options: unknown, known: readonly string[], what: s
   if (unknown.length) throw new OptionsError(`${what}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${known.join(', ')})`);
 }
 
+/**
+ * The given values of `options` (undefined: not given) that must be of a JavaScript type: a string
+ * where a number belongs passed range checks written as `!(v >= 0 && v <= 1)`, which coerce ('' is 0:
+ * `threshold: ''` turned rejection off), and 'false' is a truthy flag. An OptionsError names the first.
+ */
+export function checkOptionTypes(options: unknown, kinds: Readonly<Record<string, 'number' | 'boolean' | 'string'>>, what: string): void {
+  if (options === null || typeof options !== 'object') return;
+  for (const [key, kind] of Object.entries(kinds)) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined && typeof value !== kind) throw new OptionsError(`${what}: ${key} must be a ${kind}, got ${typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? 'an array' : typeof value}`);
+  }
+}
+
+/** An option that is true/false or an object of its own (adaptVoice, adaptNorm): 'false' or 1 is neither (a truthy string turned it on). */
+export function checkFlagOrObject(value: unknown, name: string, what: string): void {
+  if (value === undefined || typeof value === 'boolean' || (typeof value === 'object' && value !== null && !Array.isArray(value))) return;
+  throw new OptionsError(`${what}: ${name} must be true, false or an options object, got ${typeof value === 'string' ? JSON.stringify(value) : value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+}
+
 /** `K` when it lists every key of `T` (a compile error names the missing ones): the keys checkOptions knows. */
 export type EveryKey<T, K extends readonly (keyof T)[]> = Exclude<keyof T, K[number]> extends never ? K : { missing: Exclude<keyof T, K[number]> };

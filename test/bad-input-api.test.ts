@@ -15,6 +15,7 @@ import {
   OptionsError,
   Ensemble,
   VoiceAdapter,
+  NormAdapter,
   loadFeatureBackend,
   readModelMetadata,
 } from '../src/index.js';
@@ -105,6 +106,30 @@ describe('library API bad-input matrix', function () {
       await rejectsWith(Ensemble.load([p.notOnnx], 'wasm' as never), OptionsError, /Ensemble\.load takes an options object, got a string/);
     });
     it('a VoiceAdapter of nothing', () => assert.throws(() => new VoiceAdapter(null as never), ModelError));
+    // Range checks written as !(v >= 0 && v <= 1) coerce '' to 0: `threshold: ''` turned rejection off, `silenceDb: ''` rejected every clip.
+    it('a string where a number or a flag belongs, at any level, and misspelt nested keys', async () => {
+      await rejectsWith(DigitRecognizer.load({ threshold: '' } as never), OptionsError, /DigitRecognizer\.load: threshold must be a number, got ""/);
+      await rejectsWith(DigitRecognizer.load({ silenceDb: '-1' } as never), OptionsError, /silenceDb must be a number, got "-1"/);
+      await rejectsWith(DigitRecognizer.load({ session: { intraOpThreads: 1 } } as never), OptionsError, /DigitRecognizer\.load: session: unknown option 'intraOpThreads'/);
+      await rejectsWith(DigitRecognizer.load({ session: 'fast' } as never), OptionsError, /session takes an options object, got a string/);
+      await rejectsWith(Ensemble.load([p.notOnnx], { threshold: '0.5' } as never), OptionsError, /^Ensemble\.load: threshold must be a number/);
+      const rec = await DigitRecognizer.load();
+      try {
+        assert.throws(() => new NormAdapter(rec, { selfEnroll: 'false' } as never), (e: unknown) => e instanceof OptionsError && /NormAdapter: selfEnroll must be a boolean, got "false"/.test(e.message));
+        assert.throws(() => new NormAdapter(rec, { evry: 5 } as never), (e: unknown) => e instanceof OptionsError && /NormAdapter: unknown option 'evry'/.test(e.message));
+        assert.throws(() => new VoiceAdapter(rec, { memory: '50' } as never), (e: unknown) => e instanceof OptionsError && /VoiceAdapter: memory must be a number/.test(e.message));
+        assert.throws(() => new VoiceAdapter(rec, { shifts: '1' } as never), (e: unknown) => e instanceof OptionsError && /shifts must be an array/.test(e.message));
+        assert.throws(() => new VoiceAdapter(rec, { memmory: 5 } as never), (e: unknown) => e instanceof OptionsError && /unknown option 'memmory'/.test(e.message));
+        await rejectsWith(rec.adaptNormalization([clip, clip], { selfenroll: true } as never), OptionsError, /adaptNormalization: unknown option 'selfenroll'/);
+        await rejectsWith(rec.adaptNormalization([clip, clip], { offThread: 'yes' } as never), OptionsError, /offThread must be a boolean/);
+        await rejectsWith(Listener.create({ recognizer: rec, threshold: '' } as never), OptionsError, /Listener\.create: threshold must be a number/);
+        await rejectsWith(Listener.create({ recognizer: rec, adaptVoice: 'false' } as never), OptionsError, /adaptVoice must be true, false or an options object, got "false"/);
+        await rejectsWith(Listener.create({ recognizer: rec, adaptNorm: 1 } as never), OptionsError, /adaptNorm must be true, false or an options object, got number/);
+        await rejectsWith(Listener.create({ recognizer: rec, adaptNorm: { selfenroll: true } } as never), OptionsError, /NormAdapter: unknown option 'selfenroll'/);
+      } finally {
+        await rec.dispose();
+      }
+    });
     it('readModelMetadata on a WAV', () => rejectsWith(async () => readModelMetadata(p.notOnnx), ModelError, /ONNX/));
     it('a fixed-size graph whose metadata says natural length (numFrames 0): a typed error naming the shape, not ONNX Runtime\'s', async () => {
       const config = JSON.parse(metadataOf(model)['spoken_digits.feature_config']);

@@ -1,7 +1,7 @@
-import { checkOptions, ModelError } from '../errors.js';
+import { ModelError } from '../errors.js';
 import { NOT_A_DIGIT_LABEL } from './metadata.js';
 import { decide, heardNoWord } from './decision.js';
-import { DigitRecognizer, decodeAudioInput, RECOGNIZER_OPTIONS, type AudioInput, type Prediction, type RecognizerOptions } from './recognizer.js';
+import { checkRecognizerOptions, DigitRecognizer, decodeAudioInput, RECOGNIZER_OPTIONS, type AudioInput, type Prediction, type RecognizerOptions } from './recognizer.js';
 
 export interface EnsemblePrediction extends Prediction {
   /**
@@ -35,7 +35,7 @@ export class Ensemble {
     if (!Array.isArray(models)) throw new ModelError(`Ensemble.load takes an array of model paths or bytes, got ${models === null ? 'null' : typeof models}`);
     if (models.length === 0) throw new ModelError('an ensemble needs at least one model');
     // The members' models come from `models`; every other key is the members' own.
-    checkOptions(options, RECOGNIZER_OPTIONS.filter((k) => k !== 'model'), 'Ensemble.load');
+    checkRecognizerOptions(options, RECOGNIZER_OPTIONS.filter((k) => k !== 'model'), 'Ensemble.load');
     const members = await Promise.all(models.map((model) => DigitRecognizer.load({ ...options, model })));
     return new Ensemble(members, options.threshold);
   }

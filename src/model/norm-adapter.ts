@@ -1,4 +1,4 @@
-import { AudioInputError, SpokenDigitsError } from '../errors.js';
+import { AudioInputError, checkOptions, checkOptionTypes, SpokenDigitsError, type EveryKey } from '../errors.js';
 import type { AudioInput } from './recognizer.js';
 
 /** What a NormAdapter adapts: DigitRecognizer (clips: any AudioInput), or WebRecognizer in a page (PCM pieces). */
@@ -41,6 +41,15 @@ export interface NormAdaptResult {
   superseded?: boolean;
 }
 
+const NORM_ADAPT_KEYS = ['selfEnroll', 'offThread'] as const;
+const NORM_ADAPT_OPTIONS: EveryKey<NormAdaptOptions, typeof NORM_ADAPT_KEYS> = NORM_ADAPT_KEYS;
+
+/** An adaptNormalization call's options: known keys, booleans (a 'false' string is truthy). */
+export function checkNormAdaptOptions(options: unknown, what: string): void {
+  checkOptions(options, NORM_ADAPT_OPTIONS, what);
+  checkOptionTypes(options, { selfEnroll: 'boolean', offThread: 'boolean' }, what);
+}
+
 export interface NormAdapterOptions extends NormAdaptOptions {
   /** Adapt again after this many more observed clips (default 10). */
   every?: number;
@@ -56,6 +65,9 @@ export interface NormAdapterOptions extends NormAdaptOptions {
   /** The share is over this many of the latest speech segments (default 20). */
   shareOf?: number;
 }
+
+const NORM_ADAPTER_KEYS = [...NORM_ADAPT_KEYS, 'every', 'window', 'minDigitShare', 'shareOf'] as const;
+const NORM_ADAPTER_OPTIONS: EveryKey<NormAdapterOptions, typeof NORM_ADAPTER_KEYS> = NORM_ADAPTER_KEYS;
 
 /**
  * Online normalization adaptation for one speaker (DigitRecognizer.adaptNormalization): the clips
@@ -83,6 +95,8 @@ export class NormAdapter<Clip = AudioInput> {
     readonly recognizer: NormAdaptable<Clip>,
     options: NormAdapterOptions = {},
   ) {
+    checkOptions(options, NORM_ADAPTER_OPTIONS, 'NormAdapter');
+    checkOptionTypes(options, { every: 'number', window: 'number', minDigitShare: 'number', shareOf: 'number', selfEnroll: 'boolean', offThread: 'boolean' }, 'NormAdapter');
     this.every = options.every ?? 10;
     this.selfEnroll = options.selfEnroll ?? false;
     this.window = options.window ?? (this.selfEnroll ? 200 : 50);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ort } from './ort.js';
 import { readRegularFile } from '../files.js';
-import { AudioInputError, checkOptions, ModelError, SpokenDigitsError, type EveryKey } from '../errors.js';
+import { AudioInputError, checkOptions, checkOptionTypes, ModelError, SpokenDigitsError, type EveryKey } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from '../features/backend.js';
 import { loadFeatureBackend, type BackendChoice } from '../features/index.js';
 import { releaseFreeMemory } from '../features/native.js';
@@ -16,7 +16,7 @@ import { loadStreamCore } from '../stream/core.js';
 import { cutClipToSpeech, type SpeechExtentFinder } from '../stream/speech-cut.js';
 import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
 import { adaptNormalization } from './norm-adapt.js';
-import type { NormAdaptOptions, NormAdaptResult } from './norm-adapter.js';
+import { checkNormAdaptOptions, type NormAdaptOptions, type NormAdaptResult } from './norm-adapter.js';
 import type { EnrollmentRuntime, PcmClip } from './personalize.js';
 import { selfEnroll } from './self-enroll.js';
 import { SessionSwap } from './session-swap.js';
@@ -86,6 +86,18 @@ export interface RecognizerOptions {
 const RECOGNIZER_KEYS = ['model', 'backend', 'session', 'threshold', 'silenceDb', 'maxDurationSec', 'voiceShift'] as const;
 /** Every RecognizerOptions key (checked at compile time), for checkOptions. */
 export const RECOGNIZER_OPTIONS: EveryKey<RecognizerOptions, typeof RECOGNIZER_KEYS> = RECOGNIZER_KEYS;
+
+const SESSION_KEYS = ['intraOpNumThreads', 'interOpNumThreads', 'executionMode'] as const;
+const SESSION_OPTIONS: EveryKey<SessionOptions, typeof SESSION_KEYS> = SESSION_KEYS;
+
+/** RecognizerOptions' keys (`known`: those `what` takes), value types and session keys, for DigitRecognizer.load and Ensemble.load. */
+export function checkRecognizerOptions(options: unknown, known: readonly string[], what: string): void {
+  checkOptions(options, known, what, `${what}({ model: 'file.onnx' }) takes a model file as its model option`);
+  checkOptionTypes(options, { backend: 'string', threshold: 'number', silenceDb: 'number', maxDurationSec: 'number', voiceShift: 'number' }, what);
+  const session = (options as RecognizerOptions | undefined)?.session;
+  checkOptions(session, SESSION_OPTIONS, `${what}: session`);
+  checkOptionTypes(session, { intraOpNumThreads: 'number', interOpNumThreads: 'number', executionMode: 'string' }, `${what}: session`);
+}
 
 /** The shipped default model: int8 when present (it is kept only where it wins or ties), else fp32. */
 export function defaultModelPath(): string {
@@ -174,7 +186,7 @@ export class DigitRecognizer {
   }
 
   static async load(options: RecognizerOptions = {}): Promise<DigitRecognizer> {
-    checkOptions(options, RECOGNIZER_OPTIONS, 'DigitRecognizer.load', "DigitRecognizer.load({ model: 'file.onnx' }) takes a model file as its model option");
+    checkRecognizerOptions(options, RECOGNIZER_OPTIONS, 'DigitRecognizer.load');
     if (options.threshold !== undefined && !(options.threshold >= 0 && options.threshold <= 1)) {
       throw new ModelError(`threshold ${options.threshold} must be between 0 and 1`);
     }
@@ -301,6 +313,7 @@ export class DigitRecognizer {
    * shift); at least 2. Needs a model with normalization targets.
    */
   async adaptNormalization(inputs: readonly AudioInput[], options: NormAdaptOptions = {}): Promise<NormAdaptResult> {
+    checkNormAdaptOptions(options, 'adaptNormalization');
     if (inputs.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${inputs.length}`);
     const call = this.sessions.begin();
     const worker = options.offThread ? this.adaptWorker() : null;

@@ -1,5 +1,5 @@
 import { checkVoiceShift } from '../audio/voice-shift.js';
-import { ModelError } from '../errors.js';
+import { checkOptions, checkOptionTypes, ModelError, OptionsError, type EveryKey } from '../errors.js';
 import type { AudioInput } from './recognizer.js';
 
 /** What a VoiceAdapter needs of a recognizer (DigitRecognizer has it). */
@@ -35,6 +35,9 @@ export interface VoiceAdapterOptions {
   evidence?: number;
 }
 
+const VOICE_ADAPTER_KEYS = ['shifts', 'minUtterances', 'memory', 'margin', 'evidence'] as const;
+const VOICE_ADAPTER_OPTIONS: EveryKey<VoiceAdapterOptions, typeof VOICE_ADAPTER_KEYS> = VOICE_ADAPTER_KEYS;
+
 /**
  * Unsupervised speaker adaptation: learns, from a speaker's own utterances and no labels, the voice
  * shift (RecognizerOptions.voiceShift) under which the model is most confident about them, and sets it
@@ -67,6 +70,9 @@ export class VoiceAdapter {
     options: VoiceAdapterOptions = {},
   ) {
     if (typeof recognizer?.predictShifted !== 'function') throw new ModelError(`a VoiceAdapter adapts a recognizer (a DigitRecognizer or WebRecognizer); got ${recognizer === null || recognizer === undefined ? 'none' : 'an object without predictShifted'}`);
+    checkOptions(options, VOICE_ADAPTER_OPTIONS, 'VoiceAdapter');
+    checkOptionTypes(options, { minUtterances: 'number', memory: 'number', margin: 'number', evidence: 'number' }, 'VoiceAdapter');
+    if (options.shifts !== undefined && !Array.isArray(options.shifts)) throw new OptionsError(`VoiceAdapter: shifts must be an array of factors, e.g. [0.9, 1, 1.1], got ${JSON.stringify(options.shifts)}`);
     const shifts = options.shifts ?? VOICE_SHIFTS;
     if (!shifts.includes(1)) throw new ModelError('voice adapter shifts must include 1 (no shift)');
     shifts.forEach(checkVoiceShift);

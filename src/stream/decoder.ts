@@ -1,7 +1,7 @@
 // Browser-safe (the kiosk runs this same decision logic on the wasm core): no Node imports here.
 import { heardNoWord } from '../model/decision.js';
 import { DEFAULT_SPEECH_TRIM, NOT_A_DIGIT_LABEL } from '../model/metadata.js';
-import { AudioInputError, checkOptions, OptionsError, type EveryKey } from '../errors.js';
+import { AudioInputError, checkOptions, checkOptionTypes, OptionsError, type EveryKey } from '../errors.js';
 import type { StreamCore, VadEvent, VadHandle, VadOptions } from './core.js';
 import {
   DEFAULT_EARLY_PAUSE_MS,
@@ -128,6 +128,7 @@ const VAD_OPTIONS: EveryKey<NonNullable<DecoderOptions['vad']>, typeof VAD_KEYS>
  * are checked by the core when it is made).
  */
 export function checkDecoderOptions(options: DecoderOptions, what: string): void {
+  checkOptionTypes(options, { threshold: 'number', sensitivity: 'number', stringPauseMs: 'number', stringThreshold: 'number', levelIntervalMs: 'number' }, what);
   checkOptions(options.vad, VAD_OPTIONS, `${what}: vad`);
   for (const [key, value] of Object.entries(options.vad ?? {})) {
     if (value !== undefined && typeof value !== 'number') throw new OptionsError(`${what}: vad.${key} must be a number, got ${JSON.stringify(value)}`);

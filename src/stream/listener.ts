@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { AudioInputError, checkOptions, SpokenDigitsError, type EveryKey } from '../errors.js';
+import { AudioInputError, checkFlagOrObject, checkOptions, checkOptionTypes, SpokenDigitsError, type EveryKey } from '../errors.js';
 import { streamChunk, validateSampleRate } from '../audio/index.js';
 import { loadStreamCore, type StreamCore } from './core.js';
 import { checkDecoderOptions, DECODER_OPTIONS, listeningRate, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
@@ -139,6 +139,9 @@ export class Listener extends EventEmitter {
   static async create(options: ListenerOptions = {}): Promise<Listener> {
     checkOptions(options, LISTENER_OPTIONS, 'Listener.create', "Listener.create({ model: 'file.onnx' }) takes a model file as its model option");
     checkDecoderOptions(options, 'Listener.create');
+    checkOptionTypes(options, { sampleRate: 'number', maxDurationMs: 'number', adaptInBackground: 'boolean' }, 'Listener.create');
+    checkFlagOrObject(options.adaptVoice, 'adaptVoice', 'Listener.create');
+    checkFlagOrObject(options.adaptNorm, 'adaptNorm', 'Listener.create');
     if (options.maxDurationMs !== undefined && !(options.maxDurationMs > 0)) {
       throw new AudioInputError(`maxDurationMs must be > 0, got ${options.maxDurationMs}`);
     }

@@ -1,4 +1,4 @@
-import { AudioInputError, CaptureError, checkOptions, ModelError, SpokenDigitsError, type EveryKey } from '../errors.js';
+import { AudioInputError, CaptureError, checkFlagOrObject, checkOptions, checkOptionTypes, ModelError, SpokenDigitsError, type EveryKey } from '../errors.js';
 import { streamChunk, validateSampleRate } from '../audio/pcm.js';
 import { checkDecoderOptions, DECODER_OPTIONS, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from '../stream/decoder.js';
 import type { StreamCore } from '../stream/core.js';
@@ -148,6 +148,9 @@ export class WebListener {
     checkOptions(options, WEB_LISTENER_OPTIONS, 'WebListener.create', "WebListener.create({ model: '/models/default.int8.onnx' }) takes the model's URL as its model option");
     if (!options?.model) throw new ModelError('WebListener needs a model: a WebRecognizer, a URL or the model bytes');
     checkDecoderOptions(options, 'WebListener.create');
+    checkOptionTypes(options, { maxBacklogSeconds: 'number', adaptInBackground: 'boolean' }, 'WebListener.create');
+    checkFlagOrObject(options.adaptVoice, 'adaptVoice', 'WebListener.create');
+    checkFlagOrObject(options.adaptNorm, 'adaptNorm', 'WebListener.create');
     if (options.maxBacklogSeconds !== undefined && !(options.maxBacklogSeconds > 0)) {
       throw new AudioInputError(`maxBacklogSeconds must be > 0, got ${options.maxBacklogSeconds}`);
     }

@@ -4,7 +4,7 @@ import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from '../feature
 import { parseModelMetadata, type ModelMetadata } from '../model/read-metadata.js';
 import { decide, topLabels, type Decision } from '../model/decision.js';
 import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../model/metadata.js';
-import { AudioInputError, BackendUnavailableError, checkOptions, ModelError, type EveryKey } from '../errors.js';
+import { AudioInputError, BackendUnavailableError, checkOptions, checkOptionTypes, ModelError, type EveryKey } from '../errors.js';
 import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
 import { loadWasmStreamCore } from '../stream/wasm-core.js';
 import type { StreamCore } from '../stream/core.js';
@@ -12,7 +12,7 @@ import type { SegmentPrediction } from '../stream/segmenter.js';
 import type { AudioInput } from '../model/recognizer.js';
 import { cutToSpeech } from '../stream/speech-cut.js';
 import { SessionSwap } from '../model/session-swap.js';
-import type { NormAdaptOptions, NormAdaptResult } from '../model/norm-adapter.js';
+import { checkNormAdaptOptions, type NormAdaptOptions, type NormAdaptResult } from '../model/norm-adapter.js';
 import { AdaptWorkerUnavailable, WebAdaptWorker } from './adapt-web-worker.js';
 
 // One thread unless the page chose otherwise before loading us: the models are tiny, worker start-up
@@ -150,6 +150,7 @@ export class WebRecognizer {
       throw new ModelError(`WebRecognizer.load takes the model's URL or its bytes (Uint8Array, ArrayBuffer), got ${model === null ? 'null' : typeof model}`);
     }
     checkOptions(loadOptions, WEB_RECOGNIZER_OPTIONS, 'WebRecognizer.load');
+    checkOptionTypes(loadOptions, { name: 'string' }, 'WebRecognizer.load');
     const url = model instanceof Uint8Array || model instanceof ArrayBuffer ? (loadOptions.name ?? '(model bytes)') : String(model);
     const [backend, bytes] = await Promise.all([featureBackend(), typeof model === 'string' || model instanceof URL ? fetchModel(url) : new Uint8Array(model)]);
     const info = parseModelMetadata(bytes, url);
@@ -334,6 +335,7 @@ export class WebRecognizer {
    * first use.
    */
   async adaptNormalization(clips: readonly ClipInput[], options: NormAdaptOptions = {}): Promise<NormAdaptResult> {
+    checkNormAdaptOptions(options, 'adaptNormalization');
     const call = this.sessions.begin();
     const { model, selfEnrolled, offThread } = await this.adaptedModel(clips, options);
     const installed = await this.useModel(model, call, clips.length);
