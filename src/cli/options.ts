@@ -40,6 +40,12 @@ export function checkSplitTarget(target: string | undefined, command: Command): 
   if (statSync(target, { throwIfNoEntry: false })?.isFile()) throw new InvalidArgumentError(`--split picks takes of an FSDD folder; ${target} is a manifest, evaluated as it lists its clips`);
 }
 
+/** Options given on the command line (not defaults) among `names` (attribute names), refused with `why`: an option that would not be used is not dropped in silence. */
+export function refuseGiven(command: Command, names: readonly string[], why: string): void {
+  const given = command.options.filter((o) => names.includes(o.attributeName()) && command.getOptionValueSource(o.attributeName()) === 'cli');
+  if (given.length) throw new InvalidArgumentError(`${given.map((o) => o.long).join(', ')} ${why}`);
+}
+
 /** ONNX Runtime threads the CLI lets a session use (more only thrashes; thousands exhaust memory). */
 export const MAX_THREADS = 64;
 

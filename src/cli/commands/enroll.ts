@@ -8,7 +8,7 @@ import { DIGIT_WORDS } from '../../stream/count-tally.js';
 import { colors, percent, printJson, renderTable } from '../output.js';
 import type { BackendChoice } from '../../features/index.js';
 import { checkOutFile, writeOutFile } from '../out-file.js';
-import { addMicrophoneOptions, decimal, parseBackend, parseMicrophoneOptions, parsePositiveInt } from '../options.js';
+import { addMicrophoneOptions, decimal, parseBackend, parseMicrophoneOptions, parsePositiveInt, refuseGiven } from '../options.js';
 
 /** A name that is a digit or a digit word, alone or followed by a separator: 7.wav, 7_me_2.wav, seven-1.wav, 7/. */
 const LABELLED = new RegExp(`^(\\d|${DIGIT_WORDS.join('|')})(?:$|[-_. ])`, 'i');
@@ -68,13 +68,15 @@ export function register(program: Command): void {
     .option('--l2 <x>', 'how strongly the refit holds to the trained weights', '0.1')
     .option('--steps <n>', 'gradient steps of the refit', '300')
     .option('--json', 'print one JSON object')
-    .action(async (recordings: string[], opts) => {
+    .action(async (recordings: string[], opts, command: Command) => {
       const l2 = decimal(opts.l2);
       if (!(l2 >= 0 && Number.isFinite(l2))) throw new InvalidArgumentError(`l2 '${opts.l2}' must be a number >= 0`);
       const steps = parsePositiveInt('steps', opts.steps);
       const backend = parseBackend(opts.backend);
       if (recordings.length > 0 === (opts.counting !== undefined))
         throw new EnrollmentError('give either labelled recordings or --counting (a recording of the speaker counting from zero to nine)');
+      if (opts.counting === undefined) refuseGiven(command, ['repeats'], 'is how many times the speaker counts, with --counting');
+      if (opts.counting !== true) refuseGiven(command, ['device', 'captureRate', 'captureLatency'], 'choose the microphone, for --counting without a file');
       const [{ enrollSpeaker }, { defaultModelPath }] = await Promise.all([import('../../model/enroll.js'), import('../../model/recognizer.js')]);
       const base = opts.model ?? defaultModelPath();
       checkOutFile(opts.out, [base], 'the model being personalized');
