@@ -25,6 +25,9 @@ describe('CLI: digits data info|fetch', function () {
     fs.copyFileSync(path.join(fixtures, 's16.wav'), path.join(tmp, 'set', '1_ann_0.wav'));
     fs.copyFileSync(path.join(fixtures, 'r44100.wav'), path.join(tmp, 'set', '2_bob_9.wav'));
     fs.copyFileSync(path.join(fixtures, 'stereo.wav'), path.join(tmp, 'set', '2_ann_5.wav'));
+    // Not clips by their names: left out of the counts, and said so.
+    fs.copyFileSync(path.join(fixtures, 's16.wav'), path.join(tmp, 'set', '1_ann_0 (copy).wav'));
+    fs.copyFileSync(path.join(fixtures, 's16.wav'), path.join(tmp, 'set', '12_bob_2.wav'));
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -38,6 +41,7 @@ describe('CLI: digits data info|fetch', function () {
     assert.deepEqual(info.channels, { 1: 2, 2: 1 });
     assert.deepEqual(info.officialSplit, { train: 2, test: 1 });
     assert.ok(Math.abs(info.durationSec.total - 0.9) < 0.01);
+    assert.deepEqual(info.otherWavFiles, ['12_bob_2.wav', '1_ann_0 (copy).wav']);
   });
 
   it('info, plain text when piped', async () => {
@@ -45,6 +49,7 @@ describe('CLI: digits data info|fetch', function () {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /clips: 3 {2}official split: 2 train \/ 1 test/);
     assert.match(r.stdout, /^ann\t0\t1\t1\t/m);
+    assert.match(r.stdout, /^not counted: 2 \.wav files not named \{digit\}_\{speaker\}_\{take\}\.wav \(12_bob_2\.wav, 1_ann_0 \(copy\)\.wav\)$/m);
   });
 
   it('info on a missing folder: one line, exit 2, no stack', async () => {

@@ -217,8 +217,8 @@ describe('digits quantize (CLI)', () => {
     const { execFile } = await import('node:child_process');
     const dir = await mkdtemp(path.join(tmpdir(), 'sd-quant-'));
     const run = (args: string[]) =>
-      new Promise<{ code: number; stderr: string }>((resolve) =>
-        execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], (err, _o, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stderr })),
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr })),
       );
     try {
       await tf.setBackend('cpu');
@@ -234,6 +234,10 @@ describe('digits quantize (CLI)', () => {
       const four = await run(['quantize', fp32, '--calib', path.join(dir, 'calib.f32'), '--out', path.join(dir, 'm.int4.onnx'), '--int4-min-weights', '1000']);
       assert.equal(four.code, 0, four.stderr);
       assert.ok(JSON.parse(decodeModel(new Uint8Array(await readFile(path.join(dir, 'm.int4.onnx')))).metadata['spoken_digits.quantization']).int4Weights.tensors >= 1);
+      assert.match(four.stdout, /; \d+ weight tensors 4-bit/);
+      // A size no layer reaches: a plain int8 file, and said so (it looked like a 4-bit run).
+      const none = await run(['quantize', fp32, '--calib', path.join(dir, 'calib.f32'), '--out', path.join(dir, 'm.int4.onnx'), '--int4-min-weights', '1000000000']);
+      assert.match(none.stdout, /no layer has 1000000000 weights or more: no 4-bit layers/);
       const notCount = await run(['quantize', fp32, '--calib', path.join(dir, 'calib.f32'), '--out', out, '--int4-min-weights', 'many']);
       // A bad option value is a usage error (exit code 2, as all bad input: src/cli/run.ts), named in the message.
       assert.equal(notCount.code, 2);

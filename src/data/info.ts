@@ -1,4 +1,6 @@
+import * as fs from 'node:fs';
 import { readWavFileInfo } from '../audio/wav.js';
+import { parseFsddName } from './clips.js';
 import { officialSplit } from './splits.js';
 import type { FsddDataset } from './fsdd.js';
 
@@ -16,8 +18,10 @@ export interface DatasetInfo {
   channels: Record<string, number>;
   durationSec: { total: number; min: number; median: number; mean: number; p95: number; max: number };
   officialSplit: { train: number; test: number };
-  /** Files whose header could not be read, with the reason. */
+  /** Files whose header could not be read, with the reason (counted in `clips` by their names). */
   unreadable: Array<{ file: string; reason: string }>;
+  /** .wav files in the folder whose names are not {digit}_{speaker}_{take}.wav ("1_george_1 (copy).wav"): not clips, left out of every count. */
+  otherWavFiles: string[];
 }
 
 /** Reads every clip's header (not its samples) and summarizes the dataset. */
@@ -59,5 +63,14 @@ export function datasetInfo(ds: FsddDataset): DatasetInfo {
     durationSec: { total, min: durations[0] ?? 0, median: at(0.5), mean: durations.length ? total / durations.length : 0, p95: at(0.95), max: durations[durations.length - 1] ?? 0 },
     officialSplit: { train: split.train.length, test: split.test.length },
     unreadable,
+    otherWavFiles: otherWavFiles(ds.dir),
   };
+}
+
+function otherWavFiles(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).filter((name) => /\.wav$/i.test(name) && !parseFsddName(name)).sort();
+  } catch {
+    return [];
+  }
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { DatasetInfo } from '../../data/info.js';
+import { shown } from '../text.js';
 
 interface FetchCliOptions {
   data?: string;
@@ -30,6 +31,8 @@ function printInfo(info: DatasetInfo, colour: boolean): Promise<void> | void {
     // The reader's message usually names the file already.
     out.push(`unreadable files: ${info.unreadable.length} (first: ${reason.includes(file) ? reason : `${file}: ${reason}`})`);
   }
+  const others = info.otherWavFiles;
+  if (others.length) out.push(`not counted: ${others.length} .wav file${others.length > 1 ? 's' : ''} not named {digit}_{speaker}_{take}.wav (${others.slice(0, 3).map(shown).join(', ')}${others.length > 3 ? ', ...' : ''})`);
   process.stdout.write(`${out.join('\n')}\n`);
   return printTable(info, colour);
 }

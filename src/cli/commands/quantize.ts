@@ -92,7 +92,7 @@ export function register(program: Command): void {
             return;
           }
           await writeOutFile(opts.out, await withTargetsIfHad(choice.int8, meta.normTargets, found.clips));
-          process.stdout.write(`wrote ${opts.out} (${choice.why})${targetsNote(meta.normTargets, true)}\n`);
+          process.stdout.write(`wrote ${opts.out} (${choice.why})${targetsNote(meta.normTargets, true)}${await int4Note(choice.int8, opts.int4MinWeights)}\n`);
           return;
         }
       } else {
@@ -116,7 +116,7 @@ export function register(program: Command): void {
       });
       const written = found ? await withTargetsIfHad(out, meta.normTargets, found.clips) : out;
       await writeOutFile(opts.out, written);
-      process.stdout.write(`wrote ${opts.out} (${written.length} bytes int8, from ${bytes.length} bytes fp32; ${clips} calibration clips, ${opts.calibration})${targetsNote(meta.normTargets, found !== null)}\n`);
+      process.stdout.write(`wrote ${opts.out} (${written.length} bytes int8, from ${bytes.length} bytes fp32; ${clips} calibration clips, ${opts.calibration})${targetsNote(meta.normTargets, found !== null)}${await int4Note(written, opts.int4MinWeights)}\n`);
     });
 }
 
@@ -131,6 +131,14 @@ async function withTargetsIfHad(int8: Uint8Array, had: boolean, clips: readonly 
   const train = officialSplit([...clips]).train;
   if (train.length < 2) throw new ModelError(`the model has normalization targets, and measuring them on the int8 file needs the calibration folder's training clips (takes 5-49); it has ${train.length}`);
   return withMeasuredNormTargets(int8, train.map((c) => c.path), `official train split (takes 5-49, ${train.length} clips), clean`);
+}
+
+/** Said when --int4-min-weights found no layer that large: the file is plain int8, as without the option. */
+async function int4Note(int8: Uint8Array, minWeights: number | undefined): Promise<string> {
+  if (minWeights === undefined) return '';
+  const { decodeModel } = await import('../../train/onnx/graph.js');
+  const described = JSON.parse(decodeModel(int8).metadata['spoken_digits.quantization'] ?? '{}') as { int4Weights?: { tensors: number } };
+  return described.int4Weights ? `; ${described.int4Weights.tensors} weight tensors 4-bit` : `; no layer has ${minWeights} weights or more: no 4-bit layers (all int8)`;
 }
 
 function targetsNote(had: boolean, measured: boolean): string {
