@@ -84,7 +84,11 @@ describe('digits serve (src/web/server.ts)', function () {
     assert.equal((await raw(srv.port, `GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`)).status, 403);
     assert.equal((await raw(srv.port, `GET / HTTP/1.1\r\nHost: evil.example:${srv.port}\r\nConnection: close\r\n\r\n`)).status, 403);
     assert.equal((await raw(srv.port, `GET / HTTP/1.0\r\n\r\n`)).status, 403);
-    for (const host of [`localhost:${srv.port}`, `127.0.0.1:${srv.port}`, '[::1]:80', 'LOCALHOST']) {
+    // A name that only starts like a loopback address is the attacker's own (127.attacker.example resolves where it likes).
+    for (const host of ['127.attacker.example', `127.0.0.1.nip.io:${srv.port}`, '[::1].evil.example', '127.0.0.1:80:evil']) {
+      assert.equal((await raw(srv.port, `GET /models/index.json HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)).status, 403, host);
+    }
+    for (const host of [`localhost:${srv.port}`, `127.0.0.1:${srv.port}`, '127.0.0.2', '[::1]:80', 'LOCALHOST']) {
       assert.equal((await raw(srv.port, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)).status, 200, host);
     }
   });
@@ -201,6 +205,60 @@ describe('digits serve (src/web/server.ts)', function () {
     assert.equal(header(plain.head, 'content-encoding'), undefined);
     const list = await raw(srv.port, get('/models/index.json'));
     assert.deepEqual(JSON.parse(list.body.toString()), { models: [{ name: 'default.int8.onnx', bytes: 50_000 }] });
+  });
+
+  it('serves only models and their cards from the models folder, and lists only what it serves', async () => {
+    writeFileSync(join(models, 'notes.json'), '{"private":true}');
+    writeFileSync(join(models, 'todo.md'), 'private');
+    try {
+      assert.equal((await raw(srv.port, get('/models/default.card.json'))).status, 200);
+      assert.equal((await raw(srv.port, get('/models/notes.json'))).status, 404);
+      assert.equal((await raw(srv.port, get('/models/todo.md'))).status, 404);
+    } finally {
+      rmSync(join(models, 'notes.json'));
+      rmSync(join(models, 'todo.md'));
+    }
+  });
+
+  it('a client that goes away mid-download leaves no file open, and an unreadable or changed file never takes the server down', async () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    // 200 downloads of the 16 MB file, each reset after its first bytes (sirv left one file descriptor open per abort).
+    for (let i = 0; i < 200; i++) {
+      const sock = connect(srv.port, '127.0.0.1');
+      sock.on('error', () => undefined);
+      await new Promise((r) => sock.once('connect', r));
+      sock.write(get('/assets/big-abc123.bin'));
+      await new Promise((r) => sock.once('data', r));
+      sock.resetAndDestroy();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(fds() - before < 20, `${fds() - before} more file descriptors open after 200 aborted downloads`);
+    // A file that became a folder after start-up: 404 for it, the server serves on.
+    const shipped = join(dir, 'changing');
+    mkdirSync(shipped);
+    writeFileSync(join(shipped, 'index.html'), '<!doctype html><title>v1</title>');
+    writeFileSync(join(shipped, 'icon.svg'), '<svg/>');
+    const s2 = await startServer({ root: shipped, modelsDir: models, port: 0 });
+    try {
+      rmSync(join(shipped, 'icon.svg'));
+      mkdirSync(join(shipped, 'icon.svg'));
+      assert.equal((await raw(s2.port, get('/icon.svg'))).status, 404);
+      // A file rewritten longer (a rebuild beside the running server) goes out whole, not cut at its old length.
+      const v2 = '<!doctype html><title>v2</title>' + '<p>longer</p>'.repeat(100);
+      writeFileSync(join(shipped, 'index.html'), v2);
+      utimesSync(join(shipped, 'index.html'), new Date(), new Date(Date.now() + 5000));
+      assert.equal((await raw(s2.port, get('/'))).body.toString(), v2);
+      // A new file (a rebuild's new hashed asset) is found without a restart.
+      await new Promise((r) => setTimeout(r, 1100));
+      writeFileSync(join(shipped, 'app-new123.js'), 'console.log(2)');
+      assert.equal((await raw(s2.port, get('/app-new123.js'))).status, 200);
+      // A client that refuses brotli (q=0) does not get it.
+      const q0 = await raw(s2.port, get('/', 'Accept-Encoding: br;q=0, gzip\r\n'));
+      assert.equal(header(q0.head, 'content-encoding'), 'gzip');
+    } finally {
+      await s2.close();
+    }
   });
 
   it('refuses path traversal, plain and encoded, and never leaks files outside the roots', async () => {

@@ -1,11 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { existsSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompress, constants as zlibConstants, gzip } from 'node:zlib';
 import { isIP } from 'node:net';
-import sirv from 'sirv';
 import { ServeError } from '../errors.js';
 
 /**
@@ -88,13 +87,14 @@ const SECURITY_HEADERS: Record<string, string> = {
   'X-Frame-Options': 'DENY',
 };
 
-const MODEL_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.(onnx|json|md)$/;
+/** What /models/ serves: the models and their cards (README-style .card.md, .card.json), no other file of the folder. */
+const MODEL_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.(onnx|card\.json|card\.md)$/;
 const MODEL_TYPES: Record<string, string> = {
   onnx: 'application/octet-stream',
   json: 'application/json; charset=utf-8',
   md: 'text/markdown; charset=utf-8',
 };
-/** Compressing on the fly is worth it for model files up to this size; larger ones go out as they are. */
+/** Model files are served (from memory, compressed once) up to this size; larger ones are neither listed nor served. */
 const MAX_COMPRESSED_MODEL_BYTES = 64 * 1024 * 1024;
 
 const brotliAsync = promisify(brotliCompress);
@@ -228,6 +228,8 @@ function listModels(modelsDir: string): { name: string; bytes: number }[] {
   return readdirSync(modelsDir, { withFileTypes: true })
     .filter((d) => d.isFile() && d.name.endsWith('.onnx') && MODEL_FILE.test(d.name))
     .map((d) => ({ name: d.name, bytes: statSync(join(modelsDir, d.name)).size }))
+    // Listed only if served (see MAX_COMPRESSED_MODEL_BYTES).
+    .filter((m) => m.bytes <= MAX_COMPRESSED_MODEL_BYTES)
     // The page takes the first entry by default: the shipped int8 model, then fp32, then the rest.
     .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
 }
@@ -264,23 +266,6 @@ function cacheControlFor(pathname: string): string {
   return 'no-cache';
 }
 
-function indexRoot(root: string) {
-  return sirv(root, {
-    dev: false,
-    etag: true,
-    brotli: true,
-    gzip: true,
-    dotfiles: false,
-    setHeaders: (res, pathname) => {
-      res.setHeader('Cache-Control', cacheControlFor(pathname));
-      if (pathname.endsWith('.wasm')) res.setHeader('Content-Type', 'application/wasm');
-      if (pathname.endsWith('.mjs')) res.setHeader('Content-Type', 'text/javascript; charset=utf-8');
-      if (pathname.endsWith('.webmanifest')) res.setHeader('Content-Type', 'application/manifest+json');
-    },
-    onNoMatch: (_req, res) => refuse(res, 404, 'Not Found'),
-  });
-}
-
 const APP_TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
   js: 'text/javascript; charset=utf-8',
@@ -290,88 +275,108 @@ const APP_TYPES: Record<string, string> = {
   json: 'application/json; charset=utf-8',
   webmanifest: 'application/manifest+json',
   wasm: 'application/wasm',
+  txt: 'text/plain; charset=utf-8',
+  map: 'application/json; charset=utf-8',
 };
+/** Already compressed: sent as they are. */
+const BINARY_TYPES: Record<string, string> = { png: 'image/png', ico: 'image/x-icon', webp: 'image/webp', woff2: 'font/woff2' };
 
 /**
- * The app's files by URL path, each with the encodings on disk. Those the build compressed but that are
- * not there in every encoding are `partial`: the npm package leaves out the .gz files and ORT's raw 14 MB
- * .wasm (its .br stays), which cuts the download by more than half; they are served from memory, each
- * missing encoding made the first time a client asks for it.
+ * The app's files by URL path, each with its encodings on disk (`name`, `name.br`, `name.gz`). Dot
+ * files are left out; symbolic links are followed, and one that leads back into a folder being
+ * walked is an error (a loop). Only files in this index are ever served.
  */
-function indexApp(root: string): { partial: Map<string, EncodingSources>; onDisk: Map<string, string[]> } {
+function indexApp(root: string): Map<string, EncodingSources> {
   const files = new Set<string>();
-  const walk = (dir: string): void => {
-    for (const d of readdirSync(dir, { withFileTypes: true })) {
-      if (d.name.startsWith('.')) continue;
-      const abs = join(dir, d.name);
-      if (d.isDirectory()) walk(abs);
-      else if (d.isFile()) files.add(abs);
+  const walk = (dir: string, walking: Set<string>): void => {
+    const real = realpathSync(dir);
+    if (walking.has(real)) throw Object.assign(new Error(`${dir} leads back to ${real}`), { code: 'ELOOP' });
+    walking.add(real);
+    for (const name of readdirSync(dir)) {
+      if (name.startsWith('.')) continue;
+      const abs = join(dir, name);
+      const stats = statSync(abs, { throwIfNoEntry: false });
+      if (stats?.isDirectory()) walk(abs, walking);
+      else if (stats?.isFile()) files.add(abs);
     }
+    walking.delete(real);
   };
-  walk(root);
+  walk(root, new Set());
   const urlPath = (abs: string) => '/' + relative(root, abs).split(sep).join('/');
-  const partial = new Map<string, EncodingSources>();
-  const onDisk = new Map<string, string[]>();
+  const index = new Map<string, EncodingSources>();
   for (const file of files) {
     const base = file.replace(/\.(br|gz)$/, '');
-    if (onDisk.has(urlPath(base))) continue;
-    onDisk.set(urlPath(base), [base, `${base}.br`, `${base}.gz`].filter((f) => files.has(f)));
-    if (!APP_TYPES[extname(base).slice(1)]) continue;
+    if (index.has(urlPath(base))) continue;
     const sources: EncodingSources = {
       identity: files.has(base) ? base : undefined,
       br: files.has(`${base}.br`) ? `${base}.br` : undefined,
       gzip: files.has(`${base}.gz`) ? `${base}.gz` : undefined,
     };
-    const have = [sources.identity, sources.br, sources.gzip].filter(Boolean).length;
-    // Nothing precompressed (small files) or everything there: sirv serves it from disk.
-    if (have === 3 || !(sources.br || sources.gzip) || !(sources.identity || sources.br)) continue;
-    partial.set(urlPath(base), sources);
+    // A compressed file of a type the page does not load is served under its own name only.
+    if (!APP_TYPES[extname(base).slice(1)]) {
+      if (files.has(base)) index.set(urlPath(base), { identity: base });
+      continue;
+    }
+    index.set(urlPath(base), sources);
   }
-  return { partial, onDisk };
+  for (const file of files) if (/\.(br|gz)$/.test(file) && !index.has(urlPath(file))) index.set(urlPath(file), { identity: file });
+  return index;
 }
 
-function createAppFileGuard(root: string) {
-  const { partial, onDisk } = indexApp(root);
+/**
+ * The app's files, from an index of the folder made at start-up and again (at most once a second)
+ * when a path is not in it, so a rebuild beside a running server is served (new hashed assets; a file
+ * grown or shrunk is read anew, by its size and mtime). Each file goes out whole from memory in the
+ * encoding the client prefers (the build's .br/.gz, else made once, see createEncodingCache): no file
+ * stream is left open by a client that goes away, and a file that cannot be read is a 404 or 500 for
+ * that request, never a crash. (sirv, used before, leaked a file descriptor per aborted download, took
+ * the server down on an unreadable file, and served a file with its start-up length.)
+ */
+function createAppHandler(root: string) {
+  let index = indexApp(root);
+  let indexedAt = Date.now();
   const encoded = createEncodingCache();
-  /**
-   * Serves the path itself if its file is partially encoded, or answers 404 if a file sirv would
-   * stream has gone from disk since start-up (sirv's read stream would throw ENOENT and take the
-   * server down). Returns false when sirv should serve it.
-   */
-  return (req: IncomingMessage, res: ServerResponse, pathname: string): boolean => {
-    const file = pathname === '/' ? '/index.html' : pathname;
-    const sources = partial.get(file);
-    if (!sources) {
-      // The files sirv may map the path to: itself, with .html/.htm, or a folder's index.
-      const folder = pathname.replace(/\/$/, '');
-      const candidates = [pathname, `${pathname}.html`, `${pathname}.htm`, `${folder}/index.html`, `${folder}/index.htm`];
-      if (candidates.some((c) => onDisk.get(c)?.some((f) => !existsSync(f)))) {
-        refuse(res, 404, 'Not Found');
-        return true;
-      }
-      return false;
+  const find = (pathname: string): [string, EncodingSources] | undefined => {
+    const folder = pathname.replace(/\/$/, '');
+    for (const c of [pathname, `${pathname}.html`, `${pathname}.htm`, `${folder}/index.html`, `${folder}/index.htm`]) {
+      const sources = index.get(c);
+      if (sources) return [c, sources];
     }
-    (async () => {
-      let stats: Stats;
+    return undefined;
+  };
+  return async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> => {
+    let hit = find(pathname);
+    if (!hit && Date.now() - indexedAt >= 1000) {
+      indexedAt = Date.now();
       try {
-        stats = statSync((sources.identity ?? sources.br)!);
+        index = indexApp(root);
       } catch {
-        return refuse(res, 404, 'Not Found');
+        // A folder that cannot be walked now (a rebuild half done) keeps the index it had.
       }
-      const headers = { 'Content-Type': APP_TYPES[extname(file).slice(1)], 'Cache-Control': cacheControlFor(file) };
-      await sendEncoded(req, res, encoded(file, sources, stats), headers);
-    })().catch(() => refuse(res, 500, 'Internal Server Error'));
-    return true;
+      hit = find(pathname);
+    }
+    if (!hit) return refuse(res, 404, 'Not Found');
+    const [file, sources] = hit;
+    let stats: Stats;
+    try {
+      stats = statSync((sources.identity ?? sources.br ?? sources.gzip)!);
+      if (!stats.isFile()) throw new Error('not a file');
+    } catch {
+      return refuse(res, 404, 'Not Found');
+    }
+    const ext = extname(file).slice(1);
+    const headers = { 'Content-Type': APP_TYPES[ext] ?? BINARY_TYPES[ext] ?? 'application/octet-stream', 'Cache-Control': cacheControlFor(file) };
+    await sendEncoded(req, res, encoded(file, APP_TYPES[ext] ? sources : { identity: sources.identity }, stats), headers);
   };
 }
 
 /** Host header names that mean "this machine"; anything else reaching a loopback bind is a rebinding attempt. */
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 
+/** The name in a Host header ("[::1]" with its brackets), or undefined when the header is not `name[:port]`. */
 function hostName(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const h = header.trim().toLowerCase();
-  return h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.split(':')[0];
+  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::\d{1,5})?$/.exec(header?.trim().toLowerCase() ?? '');
+  return m?.[1];
 }
 
 function createRequestHandler(
@@ -383,11 +388,10 @@ function createRequestHandler(
   if (!existsSync(join(root, 'index.html'))) {
     throw new ServeError(`no built web app in ${root} (index.html is missing); run \`npm run build:web\` first, or pass --root`);
   }
-  // Production mode: sirv indexes the folder once at start-up and serves only files in that index,
-  // so no request path can reach a file outside it. It serves the .br/.gz siblings the build wrote.
-  let app: ReturnType<typeof sirv>;
+  // Only files in the folder's index are served, so no request path can reach a file outside it.
+  let app: ReturnType<typeof createAppHandler>;
   try {
-    app = indexRoot(root);
+    app = createAppHandler(root);
   } catch (err) {
     // e.g. ELOOP from a symlink loop under the root: say so instead of crashing untyped.
     const e = err as NodeJS.ErrnoException;
@@ -395,7 +399,6 @@ function createRequestHandler(
     throw new ServeError(`cannot index the web app folder ${root}: ${why}; remove the link or pass another --root`, { cause: err });
   }
   const models = createModelHandler(modelsDir);
-  const appFiles = createAppFileGuard(root);
 
   return (req: IncomingMessage, res: ServerResponse): void => {
     const deadline = setTimeout(() => res.destroy(), limits.responseTimeoutMs);
@@ -407,7 +410,8 @@ function createRequestHandler(
     // DNS rebinding: a web page whose name now points at 127.0.0.1 must not read a loopback-only server.
     if (options.loopbackOnly) {
       const name = hostName(req.headers.host);
-      if (name === undefined || !(LOOPBACK_NAMES.has(name) || name.startsWith('127.'))) return refuse(res, 403, 'Forbidden: unexpected Host');
+      // 127.x.y.z only as an address: a name such as 127.attacker.example is the attacker's own.
+      if (name === undefined || !(LOOPBACK_NAMES.has(name) || (isIP(name) === 4 && name.startsWith('127.')))) return refuse(res, 403, 'Forbidden: unexpected Host');
     }
     if (url.length > limits.maxUrlLength) return refuse(res, 414, 'URI Too Long');
     // Static files take no body; refusing here stops a client from streaming one at us.
@@ -418,18 +422,9 @@ function createRequestHandler(
     if (!url.startsWith('/')) return refuse(res, 400, 'Bad Request');
     const pathname = url.split('?')[0].split('#')[0];
     if (isSuspiciousPath(pathname)) return refuse(res, 400, 'Bad Request');
-    // sirv's naive Range parsing can throw on inverted ranges; a static kiosk page needs no ranges.
-    delete req.headers.range;
-    if (pathname.startsWith('/models/')) {
-      models(req, res, decodeURIComponent(pathname.slice('/models/'.length))).catch(() => refuse(res, 500, 'Internal Server Error'));
-      return;
-    }
-    if (appFiles(req, res, decodeURIComponent(pathname))) return;
-    try {
-      app(req, res);
-    } catch {
-      refuse(res, 500, 'Internal Server Error');
-    }
+    // Every response is the whole file (a Range header is ignored, as RFC 9110 allows): a static kiosk page needs no ranges.
+    const served = pathname.startsWith('/models/') ? models(req, res, decodeURIComponent(pathname.slice('/models/'.length))) : app(req, res, decodeURIComponent(pathname));
+    served.catch(() => refuse(res, 500, 'Internal Server Error'));
   };
 }
 
