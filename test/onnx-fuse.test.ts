@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -147,7 +147,12 @@ describe('fused ensembles (log-mel and MFCC members in one ONNX model)', functio
     const dir = mkdtempSync(join(tmpdir(), 'sd-fuse-'));
     try {
       const out = join(dir, 'pair.onnx');
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ensemble', 'models/default.onnx', 'models/default.onnx', '--out', out], { encoding: 'utf8', timeout: 60000 });
+      // The same file twice is refused as a mistake; a copy of it stands for a second member with the same weights.
+      copyFileSync('models/default.onnx', join(dir, 'copy.onnx'));
+      const twice = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ensemble', 'models/default.onnx', 'models/default.onnx', '--out', out], { encoding: 'utf8', timeout: 60000 });
+      assert.equal(twice.status, 2);
+      assert.match(twice.stderr, /models\/default\.onnx is a member twice/);
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ensemble', 'models/default.onnx', join(dir, 'copy.onnx'), '--out', out], { encoding: 'utf8', timeout: 60000 });
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /2 members, fp32/);
       // Two copies of one model average to that model.

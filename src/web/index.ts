@@ -5,7 +5,7 @@
  * served with your page) and either a microphone or your own audio.
  */
 export { WebRecognizer, featureBackend, streamCore, ort, type ClipInput, type Recognition, type PieceRecognition, type WebRecognizerOptions } from './recognizer.js';
-export { WebListener, type WebListenerEvent, type WebListenerEvents, type WebListenerOptions, type OverflowEvent, type MicrophoneEvent } from './listener.js';
+export { WebListener, type WebListenerEvent, type WebListenerEvents, type WebListenerOptions, type OverflowEvent, type MicrophoneEvent, type PushOptions, type StartMicrophoneOptions } from './listener.js';
 export { Microphone, type MicrophoneOptions, type MicState } from './microphone.js';
 export { CAPTURE_PROCESSOR, CAPTURE_WORKLET_SOURCE } from './capture-worklet.js';
 export { decodeWav } from '../audio/wav.js';

@@ -71,6 +71,11 @@ export interface WebListenerOptions extends DecoderOptions {
 const WEB_LISTENER_KEYS = [...DECODER_OPTIONS, 'model', 'adaptVoice', 'adaptNorm', 'adaptInBackground', 'maxBacklogSeconds'] as const;
 const WEB_LISTENER_OPTIONS: EveryKey<WebListenerOptions, typeof WEB_LISTENER_KEYS> = WEB_LISTENER_KEYS;
 
+/** WebListener.startMicrophone's options: the microphone's, which device, and whether to reopen it when it comes back. */
+export type StartMicrophoneOptions = MicrophoneOptions & { deviceId?: string; autoRecover?: boolean };
+const START_MICROPHONE_KEYS = ['workletUrl', 'deviceId', 'autoRecover'] as const;
+const START_MICROPHONE_OPTIONS: EveryKey<StartMicrophoneOptions, typeof START_MICROPHONE_KEYS> = START_MICROPHONE_KEYS;
+
 export interface PushOptions {
   /**
    * Live audio: dropped (and reported by `overflow`) when decoding is more than `maxBacklogSeconds`
@@ -79,6 +84,8 @@ export interface PushOptions {
    */
   live?: boolean;
 }
+const PUSH_KEYS = ['live'] as const;
+const PUSH_OPTIONS: EveryKey<PushOptions, typeof PUSH_KEYS> = PUSH_KEYS;
 
 type Handler<K extends keyof WebListenerEvents> = (event: WebListenerEvents[K]) => void;
 
@@ -156,6 +163,7 @@ export class WebListener {
     }
     const core = await streamCore();
     const given = options.model instanceof WebRecognizer;
+    if (given && (options.model as WebRecognizer).disposed) throw new ModelError('WebListener.create: the WebRecognizer was disposed; load a new one');
     const recognizer = given ? (options.model as WebRecognizer) : await WebRecognizer.load(options.model as string);
     const a = options.adaptVoice;
     if (a instanceof VoiceAdapter && !a.adapts(recognizer)) {
@@ -227,6 +235,9 @@ export class WebListener {
    */
   push(samples: Float32Array | Int16Array, sampleRate: number, options: PushOptions = {}): void {
     this.checkOpen('push()');
+    // `live: 'false'` is truthy: the audio would be dropped as a live backlog.
+    checkOptions(options, PUSH_OPTIONS, 'push()');
+    checkOptionTypes(options, { live: 'boolean' }, 'push()');
     validateSampleRate(sampleRate, 'pushed audio sample rate');
     if (sampleRate !== this.checkedRate) {
       checkStreamRate(sampleRate, this.recognizer.info.featureConfig.sampleRate, (x, from, to) => this.recognizer.backend.resample(x, from, to), 'pushed audio sample rate');
@@ -359,8 +370,15 @@ export class WebListener {
    * `autoRecover`, a microphone that cannot start (denied, absent, no worklet) is a CaptureError.
    * Starting again replaces the running microphone.
    */
-  startMicrophone(options: MicrophoneOptions & { deviceId?: string; autoRecover?: boolean } = {}): Promise<Microphone> {
-    this.checkOpen('startMicrophone()');
+  startMicrophone(options: StartMicrophoneOptions = {}): Promise<Microphone> {
+    // Refusals reject the promise (a caller's .catch sees them), never throw before it.
+    try {
+      this.checkOpen('startMicrophone()');
+      checkOptions(options, START_MICROPHONE_OPTIONS, 'startMicrophone()');
+      checkOptionTypes(options, { deviceId: 'string', autoRecover: 'boolean' }, 'startMicrophone()');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.micOp(async () => {
       this.checkOpen('startMicrophone()');
       await this.closeMicrophone();

@@ -3,8 +3,8 @@ import { createWasmBackend } from '../features/wasm.js';
 import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from '../features/backend.js';
 import { parseModelMetadata, type ModelMetadata } from '../model/read-metadata.js';
 import { decide, topLabels, type Decision } from '../model/decision.js';
-import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../model/metadata.js';
-import { AudioInputError, BackendUnavailableError, checkOptions, checkOptionTypes, ModelError, type EveryKey } from '../errors.js';
+import { MAX_MODEL_BYTES, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../model/metadata.js';
+import { AudioInputError, BackendUnavailableError, checkOptions, checkOptionTypes, ModelError, OptionsError, type EveryKey } from '../errors.js';
 import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
 import { loadWasmStreamCore } from '../stream/wasm-core.js';
 import type { StreamCore } from '../stream/core.js';
@@ -238,7 +238,9 @@ export class WebRecognizer {
   }
 
   /** One clip, heard at `shift` (default: the recognizer's voice shift). */
-  async recognize(samples: Float32Array, sampleRate: number, threshold: number, shift = this.shift): Promise<Recognition> {
+  async recognize(samples: Float32Array, sampleRate: number, threshold: number = this.info.rejection.threshold, shift = this.shift): Promise<Recognition> {
+    checkThreshold(threshold);
+    this.checkNotDisposed();
     const t0 = performance.now();
     const audio = this.atModelRate(samples, sampleRate);
     const features = this.features(audio, shift);
@@ -260,7 +262,10 @@ export class WebRecognizer {
   }
 
   /** Several clips in one ORT run (the splitter scores candidate pieces this way). */
-  async recognizeBatch(clips: readonly ClipInput[], threshold: number): Promise<Recognition[]> {
+  async recognizeBatch(clips: readonly ClipInput[], threshold: number = this.info.rejection.threshold): Promise<Recognition[]> {
+    if (!Array.isArray(clips)) throw new AudioInputError(`recognizeBatch takes an array of clips, got ${clips === null ? 'null' : typeof clips}`);
+    checkThreshold(threshold);
+    this.checkNotDisposed();
     if (clips.length === 0) return [];
     const t0 = performance.now();
     const audios = clips.map((c) => this.atModelRate(c.samples, c.sampleRate));
@@ -451,7 +456,7 @@ export class WebRecognizer {
    * for `digits listen`: every piece cut to its speech when the model says so, decided with
    * `threshold`, with the labels the splitter's checks need.
    */
-  async recognizePieces(pieces: readonly ClipInput[], threshold: number): Promise<PieceRecognition[]> {
+  async recognizePieces(pieces: readonly ClipInput[], threshold: number = this.info.rejection.threshold): Promise<PieceRecognition[]> {
     const labels = this.info.labels;
     return (await this.recognizeBatch(await this.cutPieces([...pieces]), threshold)).map((r) => ({ ...r, labels }));
   }
@@ -484,18 +489,77 @@ export class WebRecognizer {
     return this.disposing;
   }
 
-  private get disposed(): boolean {
+  /** dispose() was called: the recognizer answers no more. */
+  get disposed(): boolean {
     return this.disposing !== undefined;
+  }
+
+  private checkNotDisposed(): void {
+    if (this.disposed) throw new ModelError(`the recognizer of ${this.url} was disposed; load a new one`);
   }
 }
 
-export async function fetchModel(url: string): Promise<Uint8Array> {
-  let response: Response;
+/** A model download that delivers nothing for this long has stalled (a server that keeps the connection open and sends no more). */
+const MODEL_STALL_MS = 30_000;
+
+/**
+ * The bytes of a model URL: a ModelError when it cannot be fetched, answers other than 2xx, is larger
+ * than a model may be (MAX_MODEL_BYTES, as in Node), or stalls (`stallMs` without a byte), so a page's
+ * retry runs instead of waiting for ever.
+ */
+export async function fetchModel(url: string, { stallMs = MODEL_STALL_MS }: { stallMs?: number } = {}): Promise<Uint8Array> {
+  const abort = new AbortController();
+  let timer = setTimeout(() => abort.abort(), stallMs);
+  const failed = (err: unknown) =>
+    new ModelError(`cannot load model ${url}: ${abort.signal.aborted ? `nothing arrived for ${stallMs / 1000} s (the download stalled)` : ((err as Error)?.message ?? err)}`, { cause: err });
+  const tooBig = (bytes: number) => new ModelError(`cannot load model ${url}: ${bytes} bytes or more, larger than a model may be (${MAX_MODEL_BYTES} bytes)`);
   try {
-    response = await fetch(url);
-  } catch (err) {
-    throw new ModelError(`cannot load model ${url}: ${(err as Error)?.message ?? err}`, { cause: err });
+    let response: Response;
+    try {
+      response = await fetch(url, { signal: abort.signal });
+    } catch (err) {
+      throw failed(err);
+    }
+    if (!response.ok) throw new ModelError(`cannot load model ${url}: HTTP ${response.status}`);
+    const declared = Number(response.headers.get('content-length'));
+    if (declared > MAX_MODEL_BYTES) throw tooBig(declared);
+    const reader = response.body?.getReader();
+    if (!reader) return new Uint8Array(await response.arrayBuffer());
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (err) {
+        throw failed(err);
+      }
+      if (chunk.done) break;
+      total += chunk.value.length;
+      if (total > MAX_MODEL_BYTES) {
+        abort.abort();
+        throw tooBig(total);
+      }
+      chunks.push(chunk.value);
+      clearTimeout(timer);
+      timer = setTimeout(() => abort.abort(), stallMs);
+    }
+    const bytes = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      bytes.set(c, at);
+      at += c.length;
+    }
+    return bytes;
+  } finally {
+    clearTimeout(timer);
   }
-  if (!response.ok) throw new ModelError(`cannot load model ${url}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+}
+
+/**
+ * A rejection threshold as recognize() takes it: a number 0..1. `''`, NaN, null or -1 compared as
+ * `p < threshold` turn rejection off, and a noisy clip came back as a wrong digit.
+ */
+function checkThreshold(threshold: unknown): void {
+  if (!(typeof threshold === 'number' && threshold >= 0 && threshold <= 1)) throw new OptionsError(`threshold must be a number 0..1 (leave it out for the model's own), got ${typeof threshold === 'string' ? JSON.stringify(threshold) : String(threshold)}`);
 }

@@ -638,6 +638,11 @@ describe('kiosk web app in headless Chromium', function () {
       await page.reload();
       await waitReady(page);
       assert.match((await page.textContent('#status')) ?? '', /alt\.onnx/);
+      // A model the address names that the server does not have is said, not swapped for another in silence.
+      await page.goto(`${two.url}/?mode=batch&model=nope.onnx`);
+      await waitReady(page);
+      assert.match((await page.textContent('#status')) ?? '', /nope\.onnx, named in the address, is not on this server/);
+      assert.equal(await page.getAttribute('#status', 'data-kind'), 'warn');
     } finally {
       await browser.close();
       await two.close();

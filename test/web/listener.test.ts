@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { WebListener, type WebListenerEvents } from '../../src/web/listener.js';
 // VoiceAdapter as a page imports it, from the browser entry.
 import { featureBackend, VoiceAdapter, WebRecognizer } from '../../src/web/index.js';
+import { fetchModel } from '../../src/web/recognizer.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ModelError } from '../../src/errors.js';
 import { Listener } from '../../src/stream/index.js';
 import { makeDigitString, rng } from '../stream/fixtures.js';
@@ -177,7 +180,8 @@ describe('WebListener (spoken-digits/web) in Node', function () {
     // Queued audio was decoded before closing.
     assert.equal(digitsOf(log), nodeDigits);
     assert.throws(() => l.push(new Float32Array(160), 8000), { code: 'ERR_CLOSED' });
-    assert.throws(() => l.startMicrophone(), { code: 'ERR_CLOSED' });
+    // A rejected promise, not a throw before it: `l.startMicrophone().catch(h)` sees it.
+    await assert.rejects(l.startMicrophone(), { code: 'ERR_CLOSED' });
     await assert.rejects(l.recognizer.recognize(new Float32Array(800), 8000, 0.5));
   });
 
@@ -194,7 +198,49 @@ describe('WebListener (spoken-digits/web) in Node', function () {
     const l = await WebListener.create({ model: recognizer });
     for (const rate of [NaN, 8000.5, 1000, 1e6, 7999]) assert.throws(() => l.push(new Float32Array(160), rate), { code: 'ERR_AUDIO_INPUT' }, String(rate));
     assert.throws(() => l.push([0, 0] as unknown as Float32Array, 8000), { code: 'ERR_AUDIO_INPUT' });
+    // `live: 'false'` is truthy: 22 of 24 digits were dropped as a live backlog.
+    assert.throws(() => l.push(new Float32Array(160), 8000, { live: 'false' } as never), { code: 'ERR_OPTIONS', message: /push\(\): live must be a boolean/ });
+    assert.throws(() => l.push(new Float32Array(160), 8000, { liev: true } as never), { code: 'ERR_OPTIONS', message: /unknown option 'liev'/ });
+    assert.throws(() => l.push(new Float32Array(160), 8000, null as never), { code: 'ERR_OPTIONS' });
+    await assert.rejects(l.startMicrophone({ autoRecover: 'no' } as never), { code: 'ERR_OPTIONS', message: /autoRecover must be a boolean/ });
+    await assert.rejects(l.startMicrophone({ bogus: 1 } as never), { code: 'ERR_OPTIONS' });
     await l.close();
+    // The recognizer's own calls: a threshold that is not a number 0..1 would turn rejection off.
+    for (const t of ['', NaN, null, -1, 2, '0.9']) await assert.rejects(recognizer.recognize(new Float32Array(800), 8000, t as never), { code: 'ERR_OPTIONS' }, String(t));
+    const byDefault = await recognizer.recognize(new Float32Array(800).fill(0.001), 8000);
+    assert.equal(typeof byDefault.confidence, 'number');
+    await assert.rejects(recognizer.recognizeBatch(null as never, 0.5), { code: 'ERR_AUDIO_INPUT' });
+  });
+
+  it('a disposed recognizer is refused when a listener is made of it, naming the recognizer', async () => {
+    const gone = await WebRecognizer.load(new Uint8Array(readFileSync(MODEL)));
+    await gone.dispose();
+    await assert.rejects(WebListener.create({ model: gone }), { code: 'ERR_MODEL', message: /the WebRecognizer was disposed/ });
+    await assert.rejects(gone.recognize(new Float32Array(800), 8000), { code: 'ERR_MODEL', message: /was disposed; load a new one/ });
+  });
+
+  it('a model download that stalls or is larger than a model may be is a ModelError, not a wait for ever', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/huge.onnx') {
+        res.writeHead(200, { 'Content-Length': String(300 * 1024 * 1024) });
+        res.write(Buffer.alloc(10));
+        return;
+      }
+      // Headers and one byte, then nothing: the connection stays open.
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      res.write(Buffer.alloc(1));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const started = Date.now();
+      await assert.rejects(fetchModel(`http://127.0.0.1:${port}/slow.onnx`, { stallMs: 300 }), { code: 'ERR_MODEL', message: /nothing arrived for 0\.3 s \(the download stalled\)/ });
+      assert.ok(Date.now() - started < 5000);
+      await assert.rejects(fetchModel(`http://127.0.0.1:${port}/huge.onnx`), { code: 'ERR_MODEL', message: /larger than a model may be/ });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it('for await: every event in order, until close(); a failure ends the iteration by throwing it', async () => {

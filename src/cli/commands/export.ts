@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ModelError } from '../../errors.js';
+import { checkLabels } from '../../model/metadata.js';
 import { parseThreshold } from '../options.js';
 import { checkOutFile, writeOutFile } from '../out-file.js';
 import { withTfjs } from '../tfjs-peer.js';
@@ -71,6 +72,8 @@ export function register(program: Command): void {
       const { meta, normTargets } = await loadMetadata(opts.meta, await modelJsonPath(opts.model));
       if (opts.modelType) meta.modelType = opts.modelType;
       if (opts.labels) meta.labels = opts.labels.split(',').map((s) => s.trim());
+      // What the recognizer will load: a file it refuses is not written (the library's exporter also makes other models, e.g. tests' toy teachers).
+      if (Array.isArray(meta.labels)) checkLabels(meta.labels as string[], 'export metadata');
       if (threshold !== undefined) meta.rejection = { threshold };
       if (!meta.featureConfig) throw new ModelError('the export metadata has no featureConfig; the model file must record the features it was trained on');
       if (!['auto', 'probabilities', 'logits'].includes(opts.output)) throw new ModelError(`--output must be auto, probabilities or logits, not '${opts.output}'`);

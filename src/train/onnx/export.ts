@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../../errors.js';
 import { type FeatureConfig, featureDimension, resolveFeatureConfig } from '../../features/config.js';
-import { checkLabels, METADATA_FORMAT_VERSION, METADATA_KEYS, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, OPTIONAL_METADATA_KEYS, type SpeechTrim } from '../../model/metadata.js';
+import { METADATA_FORMAT_VERSION, METADATA_KEYS, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, OPTIONAL_METADATA_KEYS, type SpeechTrim } from '../../model/metadata.js';
 import { Emitter, type Val } from './emitter.js';
 import { type Graph, OPSET, encodeModel, int, producers } from './graph.js';
 import { type LayerContext, emitActivation, layerConverter, supportedLayerClasses } from './layers.js';
@@ -56,8 +56,6 @@ function checkMetadata(meta: ExportMetadata): FeatureConfig {
   if (!Array.isArray(labels) || labels.length < 2 || labels.some((l) => typeof l !== 'string' || l.length === 0))
     throw new ModelError('export metadata: labels must be an array of at least two non-empty strings, e.g. ["0",...,"9"]');
   if (new Set(labels).size !== labels.length) throw new ModelError(`export metadata: labels must be unique, got ${JSON.stringify(labels)}`);
-  // What the recognizer will load: a file it refuses should not be written.
-  checkLabels(labels, 'export metadata');
   if (!meta.modelType || typeof meta.modelType !== 'string') throw new ModelError('export metadata: modelType (the zoo architecture name) is required');
   const t = meta.rejection?.threshold;
   if (t !== undefined && !(t >= 0 && t <= 1)) throw new ModelError(`export metadata: rejection.threshold ${t} must be in [0, 1]`);

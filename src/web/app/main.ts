@@ -78,8 +78,9 @@ const urlMode = params.get('mode');
 if (urlMode === 'single' || urlMode === 'continuous' || urlMode === 'batch' || urlMode === 'enroll') settings.mode = urlMode;
 if (kiosk) settings.mode = 'continuous';
 // A model named in the URL is the one this visit uses, even when a personal model is kept.
-if (params.get('model') && /^[\w.-]+\.onnx$/.test(params.get('model')!)) {
-  settings.model = params.get('model')!;
+const urlModel = params.get('model') && /^[\w.-]+\.onnx$/.test(params.get('model')!) ? params.get('model')! : undefined;
+if (urlModel) {
+  settings.model = urlModel;
   settings.personal = false;
 }
 // Like the mode, `adapt=1|0` and `adaptnorm=1|0` in the URL are for this visit only.
@@ -1222,6 +1223,8 @@ async function boot(): Promise<void> {
 
   // The stored choice if the server still has it, else the server's first (int8 default first).
   const available = await listModels();
+  // A model the URL named that the server does not have: said, not swapped for the default in silence.
+  const missing = available.length && !available.includes(settings.model) && urlModel === settings.model ? settings.model : undefined;
   if (available.length && !available.includes(settings.model)) settings.model = available[0];
   // The personal model this browser keeps, when it was in use last time.
   if (!kiosk) personal = await loadPersonalModel();
@@ -1249,6 +1252,7 @@ async function boot(): Promise<void> {
       if (again.length && !again.includes(settings.model)) settings.model = again[0];
     }
   }
+  if (missing && !personalInUse) setStatus(`Ready · ${settings.model} (${missing}, named in the address, is not on this server)`, 'warn');
   probe.modelLoadedMs = performance.now();
   probe.ready = true;
   modelReady();
