@@ -67,6 +67,26 @@ describe('train: smoke run of `digits train`', function () {
   });
 });
 
+describe('train: --resume', function () {
+  this.timeout(240000);
+  it('an ensemble interrupted before its second member resumes the first from its checkpoint and trains the second afresh', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'digits-resume-'));
+    try {
+      const args = ['tsx', 'src/cli/main.ts', 'train', '--arch', 'ensemble', '--members', 'mlp,mlp', '--data', FSDD, '--limit', '20', '--epochs', '1', '--no-augment', '--no-none', '--babble', '', '--no-onnx', '--no-progress', '--out', out];
+      await run('npx', args, { cwd: ROOT, maxBuffer: 1 << 24 });
+      // As if it had stopped before the second member wrote a checkpoint.
+      fs.rmSync(path.join(out, 'members', '1-mlp'), { recursive: true });
+      fs.rmSync(path.join(out, 'ensemble.json'));
+      const { stderr } = await run('npx', [...args, '--resume'], { cwd: ROOT, maxBuffer: 1 << 24 });
+      assert.match(stderr, /resumed from .*members\/0-mlp\/checkpoint after epoch 1/);
+      assert.ok(fs.existsSync(path.join(out, 'members', '1-mlp', 'tfjs', 'model.json')));
+      assert.ok(fs.existsSync(path.join(out, 'ensemble.json')));
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('train: learning-rate schedule', () => {
   const o = { learningRate: 1e-2, minLearningRate: 1e-5, warmupEpochs: 2, restartEpochs: 4, restartMultiplier: 2 };
   it('warms up linearly, anneals by cosine and restarts with doubled periods', () => {

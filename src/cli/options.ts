@@ -37,13 +37,17 @@ export function parsePositiveInt(name: string, value: string, max = Number.MAX_S
  */
 export function checkSplitTarget(target: string | undefined, command: Command): void {
   if (target === undefined || command.getOptionValueSource('split') !== 'cli') return;
-  if (statSync(target, { throwIfNoEntry: false })?.isFile()) throw new InvalidArgumentError(`--split picks takes of an FSDD folder; ${target} is a manifest, evaluated as it lists its clips`);
+  // A WAV file is refused later with its own advice (digits predict takes single files).
+  if (statSync(target, { throwIfNoEntry: false })?.isFile() && !/\.wav$/i.test(target)) throw new InvalidArgumentError(`--split picks takes of an FSDD folder; ${target} is a manifest, evaluated as it lists its clips`);
 }
 
-/** Options given on the command line (not defaults) among `names` (attribute names), refused with `why`: an option that would not be used is not dropped in silence. */
-export function refuseGiven(command: Command, names: readonly string[], why: string): void {
+/**
+ * Options given on the command line (not defaults) among `names` (attribute names), refused as "only
+ * for `onlyFor`": an option that would not be used is not dropped in silence.
+ */
+export function refuseGiven(command: Command, names: readonly string[], onlyFor: string): void {
   const given = command.options.filter((o) => names.includes(o.attributeName()) && command.getOptionValueSource(o.attributeName()) === 'cli');
-  if (given.length) throw new InvalidArgumentError(`${given.map((o) => o.long).join(', ')} ${why}`);
+  if (given.length) throw new InvalidArgumentError(`${given.map((o) => o.long).join(', ')} ${given.length > 1 ? 'are' : 'is'} only for ${onlyFor}`);
 }
 
 /** ONNX Runtime threads the CLI lets a session use (more only thrashes; thousands exhaust memory). */

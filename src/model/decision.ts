@@ -38,9 +38,14 @@ export function heardNoWord(rejectedBy: string | null | undefined): boolean {
   return rejectedBy === 'silence' || rejectedBy === 'too-short';
 }
 
-/** `decision` rejected as 'too-short' when it took a digit from less speech than MIN_DIGIT_SPEECH_MS (null: not measured). */
+/**
+ * `decision` rejected as 'too-short' when its clip holds less speech than MIN_DIGIT_SPEECH_MS (null: not
+ * measured), whatever the model said: no word was heard, so neither "a doubtful digit" (threshold) nor
+ * "another word" (none-class) describes it, and nothing downstream (an in-string threshold, an
+ * adaptation) takes it for a word.
+ */
 export function rejectTooShort<D extends Decision>(decision: D, speechMs: number | null | undefined): D {
-  if (!decision.isDigit || speechMs == null || speechMs >= MIN_DIGIT_SPEECH_MS) return decision;
+  if (speechMs == null || speechMs >= MIN_DIGIT_SPEECH_MS) return decision;
   return { ...decision, isDigit: false, digit: null, rejectedBy: 'too-short' };
 }
 

@@ -62,8 +62,10 @@ export class Ensemble {
     const uncertainty =
       aligned.reduce((sum, dist) => sum + 0.5 * dist.reduce((d, v, i) => d + Math.abs(v - combined[i]), 0), 0) / aligned.length;
     const decision = decide(combined, this.labels, this.threshold);
-    if (decision.isDigit && members.every((m) => heardNoWord(m.rejectedBy))) {
-      Object.assign(decision, { isDigit: false, digit: null, rejectedBy: members[0].rejectedBy });
+    // Every member hears the same clip cut the same way: one that found it too brief for a word speaks for all.
+    const tooShort = members.some((m) => m.rejectedBy === 'too-short');
+    if (tooShort || (decision.isDigit && members.every((m) => heardNoWord(m.rejectedBy)))) {
+      Object.assign(decision, { isDigit: false, digit: null, rejectedBy: tooShort ? 'too-short' : members[0].rejectedBy });
     }
     const sum = (pick: (p: Prediction) => number) => members.reduce((s, p) => s + pick(p), 0);
     return {

@@ -54,3 +54,14 @@ export function writeAtomic(file: string, data: Buffer | string): void {
   fs.writeFileSync(tmp, data);
   fs.renameSync(tmp, file);
 }
+
+/**
+ * How the weights of `saved` differ in shape from `model`'s (null when they fit): the counts and the
+ * first shapes, instead of tfjs' own message, which prints the tensors.
+ */
+export function weightShapeMismatch(saved: tf.LayersModel, model: tf.LayersModel): string | null {
+  const theirs = saved.weights.map((w) => w.shape.join('x'));
+  const ours = model.weights.map((w) => w.shape.join('x'));
+  if (theirs.join(',') === ours.join(',')) return null;
+  return `${theirs.length} weight tensors, the first ${theirs.slice(0, 3).join(', ')}; this model's ${ours.length}, ${ours.slice(0, 3).join(', ')}`;
+}

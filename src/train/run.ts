@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { FsddClip } from '../data/clips.js';
 import { loadFsdd } from '../data/fsdd.js';
 import { leaveSpeakersOut, officialSplit, speakersOf, validationSplit } from '../data/splits.js';
-import { DatasetError, ModelError } from '../errors.js';
+import { DatasetError, FeatureConfigError, ModelError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor } from '../features/backend.js';
 import { type FeatureConfig, featureDimension, resolveFeatureConfig } from '../features/config.js';
 import { loadFeatureBackend } from '../features/index.js';
@@ -14,7 +14,7 @@ import { speechCutter } from '../stream/core.js';
 import { Augmenter, type AugmentOptions, checkAugmentOptions, makeNoise, mixAtSnr } from './augment.js';
 import { initTrainingBackend, type TrainingBackendName } from './backend.js';
 import { DIGIT_LABELS, NONE_LABEL_INDEX, defaultSyntheticDir, digitExamples, findSynthetic, loadAudio, loadWordAudio, noneExamples } from './dataset.js';
-import { loadLayersModel, saveLayersModel, writeAtomic } from './io.js';
+import { loadLayersModel, saveLayersModel, weightShapeMismatch, writeAtomic } from './io.js';
 import { Rng } from './random.js';
 import { confusionSvg, curvesSvg, perDigitAccuracy } from './report.js';
 import { loadOnnxTeacher } from './teacher.js';
@@ -185,7 +185,11 @@ export function provenancePath(p: string): string {
 export async function runTraining(o: RunOptions): Promise<RunResult> {
   const seed = o.train.seed ?? 1;
   checkAugmentOptions(o.augment);
-  if (o.featureConfig) resolveFeatureConfig({ ...TRAINING_FEATURE_CONFIG, ...o.featureConfig });
+  if (o.featureConfig !== undefined) {
+    const partial: unknown = o.featureConfig;
+    if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) throw new FeatureConfigError(`invalid feature config: it must be an object of overrides, got ${JSON.stringify(partial)}`);
+    resolveFeatureConfig({ ...TRAINING_FEATURE_CONFIG, ...o.featureConfig });
+  }
   const trainingBackend = await initTrainingBackend();
   const fb = await featureBackend();
   o.log(`backends: training ${trainingBackend}, features ${fb.name}`);
@@ -270,13 +274,8 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   if (o.initFrom) {
     const init = await loadLayersModel(o.initFrom);
     try {
-      const theirs = init.getWeights().map((w) => w.shape.join('x'));
-      const ours = model.getWeights().map((w) => w.shape.join('x'));
-      if (theirs.join(',') !== ours.join(',')) {
-        throw new DatasetError(
-          `--init-from ${o.initFrom}: its weights do not fit a ${o.arch} for ${frames}x${dims} → ${labels.length} (${theirs.length} weight tensors, the first ${theirs.slice(0, 3).join(', ')}; this model's ${ours.length}, ${ours.slice(0, 3).join(', ')}): fine-tune with the architecture, width, features and classes it was trained with`,
-        );
-      }
+      const mismatch = weightShapeMismatch(init, model);
+      if (mismatch) throw new DatasetError(`--init-from ${o.initFrom}: its weights do not fit a ${o.arch} for ${frames}x${dims} → ${labels.length} (${mismatch}): fine-tune with the architecture, width, features and classes it was trained with`);
       model.setWeights(init.getWeights());
     } finally {
       init.dispose();

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import cliProgress from 'cli-progress';
 import { DatasetError, ModelError, OptionsError } from '../errors.js';
+import { weightShapeMismatch } from './io.js';
 import { featureDimension } from '../features/config.js';
 import { specAugment, DEFAULT_SPEC_AUGMENT, type Augmenter, type SpecAugmentOptions } from './augment.js';
 import { loadLayersModel, saveLayersModel, writeAtomic } from './io.js';
@@ -334,25 +335,18 @@ export async function trainModel(
   let startEpoch = 0;
   const ckpt = o.checkpointDir;
   try {
-    if (o.resume) {
-      // Asked to resume, a run never starts afresh in silence: a mistyped --out (or another --seed's
-      // default folder) would otherwise train from scratch for hours.
-      if (!ckpt) throw new OptionsError('resume: this run keeps no checkpoint to resume from (leave-one-speaker-out folds keep none)');
-      if (!fs.existsSync(path.join(ckpt, 'state.json'))) throw new OptionsError(`resume: nothing to resume in ${ckpt} (no state.json); check --out and --seed, or leave out --resume`);
-    }
-    if (ckpt && o.resume) {
+    // Resuming where no checkpoint was written yet starts afresh: an ensemble's later members after an
+    // interruption. (`digits train --resume` refuses a run with nothing at all to resume before any audio loads.)
+    if (ckpt && o.resume && fs.existsSync(path.join(ckpt, 'state.json'))) {
       const state = JSON.parse(fs.readFileSync(path.join(ckpt, 'state.json'), 'utf8')) as Checkpoint;
       const last = await loadLayersModel(path.join(ckpt, 'last'));
-      const theirs = last.getWeights().map((w) => w.shape.join('x'));
-      const ours = model.getWeights().map((w) => w.shape.join('x'));
-      if (theirs.join(',') !== ours.join(',')) {
+      try {
+        const mismatch = weightShapeMismatch(last, model);
+        if (mismatch) throw new OptionsError(`resume: the checkpoint in ${ckpt} holds another model (${mismatch}); resume with the architecture, width and features it was started with, or leave out --resume`);
+        model.setWeights(last.getWeights());
+      } finally {
         last.dispose();
-        throw new OptionsError(
-          `resume: the checkpoint in ${ckpt} holds another model (${theirs.length} weight tensors, the first ${theirs.slice(0, 3).join(', ')}; this run's ${ours.length}, ${ours.slice(0, 3).join(', ')}); resume with the architecture, width and features it was started with, or leave out --resume`,
-        );
       }
-      model.setWeights(last.getWeights());
-      last.dispose();
       const opt = readFloatArrays(path.join(ckpt, 'optimizer.bin'));
       const n = vars.length;
       optimizer.restore({ step: state.optimizer.step, m: opt.slice(0, n), v: opt.slice(n, 2 * n) });

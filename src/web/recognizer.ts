@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-web/wasm';
 import { createWasmBackend } from '../features/wasm.js';
 import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from '../features/backend.js';
 import { parseModelMetadata, type ModelMetadata } from '../model/read-metadata.js';
-import { decide, topLabels, type Decision } from '../model/decision.js';
+import { decide, rejectTooShort, topLabels, type Decision } from '../model/decision.js';
 import { MAX_MODEL_BYTES, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../model/metadata.js';
 import { AudioInputError, BackendUnavailableError, checkOptions, checkOptionTypes, ModelError, OptionsError, type EveryKey } from '../errors.js';
 import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
@@ -10,7 +10,7 @@ import { loadWasmStreamCore } from '../stream/wasm-core.js';
 import type { StreamCore } from '../stream/core.js';
 import type { SegmentPrediction } from '../stream/segmenter.js';
 import type { AudioInput } from '../model/recognizer.js';
-import { cutToSpeech } from '../stream/speech-cut.js';
+import { cutClipToSpeech } from '../stream/speech-cut.js';
 import { SessionSwap } from '../model/session-swap.js';
 import { checkNormAdaptOptions, type NormAdaptOptions, type NormAdaptResult } from '../model/norm-adapter.js';
 import { AdaptWorkerUnavailable, WebAdaptWorker } from './adapt-web-worker.js';
@@ -106,6 +106,8 @@ export interface ClipInput {
   shift?: number;
   /** false: already cut to its speech as the model's speechTrim says (recognizePieces leaves it as it is). */
   cutToSpeech?: boolean;
+  /** Its speech without margins, as cutPieces measured it: under MIN_DIGIT_SPEECH_MS it is rejected as 'too-short'. */
+  speechMs?: number | null;
 }
 
 /**
@@ -283,7 +285,7 @@ export class WebRecognizer {
     return feats.map((features, i) => {
       const probabilities = all.slice(i * k, (i + 1) * k);
       return {
-        ...decide(probabilities, this.info.labels, threshold),
+        ...rejectTooShort(decide(probabilities, this.info.labels, threshold), clips[i].speechMs),
         probabilities,
         top: topLabels(probabilities, this.info.labels, 3),
         features,
@@ -297,14 +299,16 @@ export class WebRecognizer {
   }
 
   /**
-   * Stream pieces cut to their speech when the model was trained on clips cut so (as DigitRecognizer
-   * does), except those the segmenter cut so already (`cutToSpeech: false`).
+   * Clips or stream pieces cut to their speech when the model was trained on clips cut so (as
+   * DigitRecognizer does), except those the segmenter cut so already (`cutToSpeech: false`); each cut
+   * one carries how long its speech is (`speechMs`), so that recognizeBatch rejects a click as
+   * 'too-short' as DigitRecognizer does.
    */
-  async cutPieces<T extends { samples: Float32Array; sampleRate: number; cutToSpeech?: boolean }>(pieces: T[]): Promise<T[]> {
+  async cutPieces<T extends { samples: Float32Array; sampleRate: number; cutToSpeech?: boolean; speechMs?: number | null }>(pieces: T[]): Promise<T[]> {
     const trim = this.info.speechTrim;
     if (!trim) return pieces;
     const core = await streamCore();
-    return pieces.map((c) => (c.cutToSpeech === false ? c : { ...c, samples: cutToSpeech(core, c.samples, c.sampleRate, trim) }));
+    return pieces.map((c) => (c.cutToSpeech === false ? c : { ...c, ...cutClipToSpeech(core, c.samples, c.sampleRate, trim) }));
   }
 
   /** The named outputs of one ORT run over stacked feature matrices of one shape. */

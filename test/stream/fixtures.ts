@@ -156,6 +156,14 @@ export function noiseBurst(kind: 'whitenoise' | 'pinknoise' | 'brownnoise', seco
   return soxToFloat(['-n', ...RAW_OUT, 'synth', String(seconds), kind, 'gain', String(gainDb)]);
 }
 
+/** One second at 8 kHz: a faint hum with a click (10 ms, decaying) in the middle; the shipped model alone takes it for a "6". */
+export function clickClip(): Float32Array {
+  const x = new Float32Array(8000);
+  for (let i = 0; i < x.length; i++) x[i] = 1e-4 * Math.sin(i * 0.37);
+  for (let i = 0; i < 80; i++) x[4000 + i] += 0.3 * Math.exp(-i / 20);
+  return x;
+}
+
 /** A short melody of plucked/sine notes: music-like, harmonic, not speech. */
 export function melody(notes: string[], noteSeconds: number, voice: 'sine' | 'pluck' | 'square' = 'pluck'): Float32Array {
   const parts = notes.map((n) => soxToFloat(['-n', ...RAW_OUT, 'synth', String(noteSeconds), voice, n, 'gain', '-12']));

@@ -75,8 +75,8 @@ export function register(program: Command): void {
       const backend = parseBackend(opts.backend);
       if (recordings.length > 0 === (opts.counting !== undefined))
         throw new EnrollmentError('give either labelled recordings or --counting (a recording of the speaker counting from zero to nine)');
-      if (opts.counting === undefined) refuseGiven(command, ['repeats'], 'is how many times the speaker counts, with --counting');
-      if (opts.counting !== true) refuseGiven(command, ['device', 'captureRate', 'captureLatency'], 'choose the microphone, for --counting without a file');
+      if (opts.counting === undefined) refuseGiven(command, ['repeats'], '--counting (how many times the speaker counts)');
+      if (opts.counting !== true) refuseGiven(command, ['device', 'captureRate', 'captureLatency'], 'the microphone (--counting without a file)');
       const [{ enrollSpeaker }, { defaultModelPath }] = await Promise.all([import('../../model/enroll.js'), import('../../model/recognizer.js')]);
       const base = opts.model ?? defaultModelPath();
       checkOutFile(opts.out, [base], 'the model being personalized');

@@ -72,9 +72,9 @@ export function register(program: Command): void {
         }
         return;
       }
-      if (opts.input !== '-') refuseGiven(command, ['rate', 'encoding', 'channels'], 'describe raw PCM on stdin (--input -); a WAV file says its own');
-      if (opts.input !== undefined) refuseGiven(command, ['device', 'captureRate', 'captureLatency'], 'choose the microphone, which --input replaces');
-      if (opts.input === undefined || opts.input === '-') refuseGiven(command, ['realtime'], 'paces --input FILE (the microphone and stdin come at their own pace)');
+      if (opts.input !== '-') refuseGiven(command, ['rate', 'encoding', 'channels'], 'raw PCM on stdin (--input -); a WAV file says its own format');
+      if (opts.input !== undefined) refuseGiven(command, ['device', 'captureRate', 'captureLatency'], 'the microphone, which --input replaces');
+      if (opts.input === undefined || opts.input === '-') refuseGiven(command, ['realtime'], '--input FILE (the microphone and stdin come at their own pace)');
       const threshold = parseNumberIn(opts.threshold, '--threshold', 0, 1);
       const sensitivity = parseNumberIn(opts.sensitivity, '--sensitivity', 0, 1);
       const stringPauseMs = parseNumberIn(opts.stringPause, '--string-pause', 50, 60000);

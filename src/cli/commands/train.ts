@@ -125,6 +125,7 @@ export function register(program: Command): void {
         } catch {
           throw new TrainOptionError(`--features is not valid JSON: ${opts.features}`);
         }
+        if (featureConfig === null || typeof featureConfig !== 'object' || Array.isArray(featureConfig)) throw new TrainOptionError(`--features takes a JSON object, e.g. '{"kind":"mfcc","nMfcc":20}', not ${opts.features}`);
       }
       let augment: Record<string, unknown> | undefined;
       if (opts.augmentOptions) {
@@ -179,10 +180,10 @@ export function register(program: Command): void {
 
       if (opts.loso) {
         if (opts.arch === 'ensemble') throw new TrainOptionError('--loso with --arch ensemble is not supported; run it per member architecture');
-        const speakers = opts.loso === 'all' ? 'all' : opts.loso.split(',');
-        fs.mkdirSync(out, { recursive: true });
+        const speakers = opts.loso === 'all' ? 'all' : opts.loso.split(',').map((s) => s.trim());
         const folds: Awaited<ReturnType<typeof runLoso>> = [];
         const save = () => {
+          fs.mkdirSync(out, { recursive: true });
           const mean = folds.reduce((s, f) => s + f.accuracy, 0) / Math.max(1, folds.length);
           const summary = folds.map(({ test: _, ...f }) => f);
           fs.writeFileSync(path.join(out, 'loso.json'), JSON.stringify({ arch: opts.arch, seed: opts.seed, epochs: opts.epochs, utteranceNorm: opts.utteranceNorm, synthetic: !!synthetic, none: opts.none, mean, folds: summary }, null, 2));

@@ -6,7 +6,6 @@ import { decodeFile } from './decode.js';
 import { StreamDecoder, type DecoderEvents, type DecoderSink, type DigitEvent } from '../../stream/decoder.js';
 import { batchClassifier, type SegmentAudio } from '../../stream/segmenter.js';
 import type { SpeechTrim } from '../../model/metadata.js';
-import { cutToSpeech } from '../../stream/speech-cut.js';
 import { heardNoWord, topLabels } from '../../model/decision.js';
 import { VoiceAdapter, type ShiftableRecognizer } from '../../model/voice-adapt.js';
 import { VoiceObserver } from '../../stream/voice-observer.js';
@@ -242,10 +241,9 @@ function exclusive<T>(work: (r: WebRecognizer) => Promise<T>): Promise<T> {
 async function enqueue(samples: Float32Array, rate: number, source: string): Promise<Recognition | undefined> {
   try {
     return await exclusive(async (rec) => {
-      const trim = rec.info.speechTrim;
-      if (trim) samples = cutToSpeech(await streamCore(), samples, rate, trim);
-      // A file is not the voice at the microphone: heard as it is, whatever the adapted shift.
-      const r = await rec.recognize(samples, rate, threshold(), 1);
+      // Cut to its speech as the model was trained (and a click too brief for a word rejected as such);
+      // a file is not the voice at the microphone: heard as it is (shift 1), whatever the adapted shift.
+      const [r] = await rec.recognizeBatch(await rec.cutPieces([{ samples, sampleRate: rate, shift: 1 }]), threshold());
       showResult(r, source, null);
       return r;
     });
