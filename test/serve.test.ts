@@ -360,6 +360,29 @@ describe('digits serve (src/web/server.ts)', function () {
     assert.equal((await raw(srv.port, get('/'))).status, 200);
   });
 
+  it('one client address holds at most maxConnectionsPerClient connections; a closed one frees its place', async () => {
+    const capped = await startServer({ root, modelsDir: models, port: 0, limits: { maxConnectionsPerClient: 3 } });
+    const held: Socket[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const sock = connect(capped.port, '127.0.0.1');
+        sock.on('error', () => undefined);
+        await new Promise((r) => sock.once('connect', r));
+        held.push(sock);
+      }
+      // The server has seen the three before the fourth comes.
+      await new Promise((r) => setTimeout(r, 100));
+      const fourth = await raw(capped.port, get('/')).catch((err: Error) => err);
+      assert.ok(fourth instanceof Error || !(fourth.status > 0), `a fourth connection was served: ${JSON.stringify(fourth)}`);
+      held.pop()!.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await raw(capped.port, get('/'))).status, 200);
+    } finally {
+      for (const sock of held) sock.destroy();
+      await capped.close();
+    }
+  });
+
   it('cuts off an idle connection that sends nothing', async () => {
     const sock = connect(srv.port, '127.0.0.1');
     sock.resume();

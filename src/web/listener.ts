@@ -158,8 +158,9 @@ export class WebListener {
     checkOptionTypes(options, { maxBacklogSeconds: 'number', adaptInBackground: 'boolean' }, 'WebListener.create');
     checkFlagOrObject(options.adaptVoice, 'adaptVoice', 'WebListener.create');
     checkFlagOrObject(options.adaptNorm, 'adaptNorm', 'WebListener.create');
-    if (options.maxBacklogSeconds !== undefined && !(options.maxBacklogSeconds > 0)) {
-      throw new AudioInputError(`maxBacklogSeconds must be > 0, got ${options.maxBacklogSeconds}`);
+    // Infinity would queue live audio without bound while decoding falls behind.
+    if (options.maxBacklogSeconds !== undefined && !(options.maxBacklogSeconds > 0 && Number.isFinite(options.maxBacklogSeconds))) {
+      throw new AudioInputError(`maxBacklogSeconds must be a finite number > 0, got ${options.maxBacklogSeconds}`);
     }
     const core = await streamCore();
     const given = options.model instanceof WebRecognizer;

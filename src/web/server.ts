@@ -38,6 +38,12 @@ export interface ServeLimits {
   /** Longest time one response may take to go out, ms: a client reading a trickle cannot hold it forever. */
   responseTimeoutMs: number;
   maxConnections: number;
+  /**
+   * Open connections one client address may hold: one client holding all maxConnections (half-sent
+   * requests) would lock everyone else out until the headers timeout, again and again. On a
+   * loopback bind every client shares the address, so it matters for --host beyond this machine.
+   */
+  maxConnectionsPerClient: number;
 }
 
 const DEFAULT_LIMITS: Readonly<ServeLimits> = Object.freeze({
@@ -49,6 +55,7 @@ const DEFAULT_LIMITS: Readonly<ServeLimits> = Object.freeze({
   keepAliveTimeoutMs: 5_000,
   responseTimeoutMs: 120_000,
   maxConnections: 256,
+  maxConnectionsPerClient: 64,
 });
 
 export interface RunningServer {
@@ -455,6 +462,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     handler,
   );
   server.maxConnections = limits.maxConnections;
+  const perClient = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const address = socket.remoteAddress ?? '';
+    const open = (perClient.get(address) ?? 0) + 1;
+    if (open > limits.maxConnectionsPerClient) {
+      socket.destroy();
+      return;
+    }
+    perClient.set(address, open);
+    socket.once('close', () => {
+      const left = (perClient.get(address) ?? 1) - 1;
+      if (left > 0) perClient.set(address, left);
+      else perClient.delete(address);
+    });
+  });
   server.setTimeout(limits.idleTimeoutMs, (socket) => socket.destroy());
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     const status =
