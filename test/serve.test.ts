@@ -220,7 +220,7 @@ describe('digits serve (src/web/server.ts)', function () {
     }
   });
 
-  it('a client that goes away mid-download leaves no file open, and an unreadable or changed file never takes the server down', async () => {
+  it('a client that goes away mid-download leaves no file open, and a file that changed or became a folder never takes the server down', async () => {
     const fds = () => readdirSync('/proc/self/fd').length;
     const before = fds();
     // 200 downloads of the 16 MB file, each reset after its first bytes (sirv left one file descriptor open per abort).
@@ -256,6 +256,23 @@ describe('digits serve (src/web/server.ts)', function () {
       // A client that refuses brotli (q=0) does not get it.
       const q0 = await raw(s2.port, get('/', 'Accept-Encoding: br;q=0, gzip\r\n'));
       assert.equal(header(q0.head, 'content-encoding'), 'gzip');
+      // A file of the app's kind with only a .gz copy goes out in every encoding (making each from the other recursed).
+      const script = Buffer.from('console.log("only gzip");'.repeat(50));
+      writeFileSync(join(shipped, 'only-gz.js.gz'), gzipSync(script));
+      // An image goes out as it is, its type named, not recompressed.
+      const png = Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), Buffer.alloc(4000, 3)]);
+      writeFileSync(join(shipped, 'picture.png'), png);
+      await new Promise((r) => setTimeout(r, 1100));
+      for (const accept of ['br', 'gzip', '']) {
+        const r = await raw(s2.port, get('/only-gz.js', accept ? `Accept-Encoding: ${accept}\r\n` : ''));
+        assert.equal(r.status, 200, accept);
+        const body = accept === 'br' ? brotliDecompressSync(r.body) : accept === 'gzip' ? gunzipSync(r.body) : r.body;
+        assert.deepEqual(body, script, accept);
+      }
+      const img = await raw(s2.port, get('/picture.png', 'Accept-Encoding: br, gzip\r\n'));
+      assert.equal(header(img.head, 'content-type'), 'image/png');
+      assert.equal(header(img.head, 'content-encoding'), undefined);
+      assert.deepEqual(img.body, png);
     } finally {
       await s2.close();
     }

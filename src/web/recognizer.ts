@@ -526,7 +526,10 @@ export async function fetchModel(url: string, { stallMs = MODEL_STALL_MS }: { st
     }
     if (!response.ok) throw new ModelError(`cannot load model ${url}: HTTP ${response.status}`);
     const declared = Number(response.headers.get('content-length'));
-    if (declared > MAX_MODEL_BYTES) throw tooBig(declared);
+    if (declared > MAX_MODEL_BYTES) {
+      abort.abort(); // the connection goes too, not only the promise
+      throw tooBig(declared);
+    }
     const reader = response.body?.getReader();
     if (!reader) return new Uint8Array(await response.arrayBuffer());
     const chunks: Uint8Array[] = [];

@@ -3,8 +3,9 @@ import { existsSync, readdirSync, realpathSync, statSync, type Stats } from 'nod
 import { readFile } from 'node:fs/promises';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
-import { brotliCompress, brotliDecompress, constants as zlibConstants, gzip } from 'node:zlib';
+import { brotliCompress, brotliDecompress, constants as zlibConstants, gunzip, gzip } from 'node:zlib';
 import { isIP } from 'node:net';
+import { lookup as lookupType } from 'mrmime';
 import { ServeError } from '../errors.js';
 
 /**
@@ -107,6 +108,7 @@ const MAX_COMPRESSED_MODEL_BYTES = 64 * 1024 * 1024;
 const brotliAsync = promisify(brotliCompress);
 const brotliDecompressAsync = promisify(brotliDecompress);
 const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
 
 type Encoding = 'identity' | 'br' | 'gzip';
 
@@ -119,10 +121,12 @@ interface EncodingSources {
 
 /** One version of a file; each encoding is read or made the first time a request needs it, then kept. */
 interface EncodedFile {
-  /** Size and mtime of the file it was made from: a new version gets a new entry. */
+  /** Size and mtime of each file it comes from: a new version (any of them rewritten) gets a new entry. */
   version: string;
   /** The identity bytes' length when known without decoding (a compressed copy is sent only if smaller). */
   identityBytes: number | undefined;
+  /** The encodings it goes out in: every one for a compressible file, else those on disk (an image is sent as it is). */
+  encodings: ReadonlySet<Encoding>;
   get(encoding: Encoding): Promise<Buffer>;
 }
 
@@ -131,19 +135,21 @@ const brotliOptions = (n: number) => ({ params: { [zlibConstants.BROTLI_PARAM_QU
 /**
  * Each file version is encoded once per encoding and kept in memory; concurrent requests share the
  * work. A failed read or encoding (a corrupt .br) is forgotten, so the next request tries again.
- * Brotli quality 9 is most of q11's gain at a fraction of its time.
+ * Brotli quality 9 is most of q11's gain at a fraction of its time. `retain` forgets the files no
+ * longer served (a rebuild's old hashed assets).
  */
 function createEncodingCache() {
   const cache = new Map<string, EncodedFile>();
-  return (name: string, sources: EncodingSources, stats: Stats): EncodedFile => {
-    const version = `${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}`;
+  /** `stats` of `sources`, in identity, br, gzip order; throws when one cannot be read (a 404 for the caller). */
+  const lookup = (name: string, sources: EncodingSources, stats: Stats[], compressible: boolean): EncodedFile => {
+    const version = stats.map((st) => `${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}`).join('.');
     const hit = cache.get(name);
     if (hit?.version === version) return hit;
     const made = new Map<Encoding, Promise<Buffer>>();
     const make = async (encoding: Encoding): Promise<Buffer> => {
       const file = sources[encoding];
       if (file) return readFile(file);
-      if (encoding === 'identity') return brotliDecompressAsync(await get('br'));
+      if (encoding === 'identity') return sources.br ? brotliDecompressAsync(await readFile(sources.br)) : gunzipAsync(await readFile(sources.gzip!));
       const identity = await get('identity');
       return encoding === 'br' ? brotliAsync(identity, brotliOptions(identity.length)) : gzipAsync(identity, { level: 9 });
     };
@@ -156,10 +162,16 @@ function createEncodingCache() {
       }
       return job;
     };
-    const entry: EncodedFile = { version, identityBytes: sources.identity ? stats.size : undefined, get };
+    const onDisk = (['identity', 'br', 'gzip'] as const).filter((e) => sources[e]);
+    const encodings = new Set<Encoding>(compressible ? ['identity', 'br', 'gzip'] : onDisk.includes('identity') ? onDisk : ['identity', ...onDisk]);
+    const entry: EncodedFile = { version, identityBytes: sources.identity ? stats[0].size : undefined, encodings, get };
     cache.set(name, entry);
     return entry;
   };
+  lookup.retain = (names: ReadonlySet<string>): void => {
+    for (const name of cache.keys()) if (!names.has(name)) cache.delete(name);
+  };
+  return lookup;
 }
 
 /** The ETags of an If-None-Match header (weak ones compared by their value, as RFC 9110 says for GET). */
@@ -173,7 +185,8 @@ function requestedTags(req: IncomingMessage): string[] {
  * identity bytes when compressing did not make them smaller; 304 when it holds that encoding's ETag.
  */
 async function sendEncoded(req: IncomingMessage, res: ServerResponse, file: EncodedFile, headers: Record<string, string | number>): Promise<void> {
-  let encoding: Encoding = acceptsEncoding(req, 'br') ? 'br' : acceptsEncoding(req, 'gzip') ? 'gzip' : 'identity';
+  const offers = (e: Encoding) => file.encodings.has(e) && acceptsEncoding(req, e);
+  let encoding: Encoding = offers('br') ? 'br' : offers('gzip') ? 'gzip' : 'identity';
   let body = await file.get(encoding);
   if (encoding !== 'identity' && file.identityBytes !== undefined && body.length >= file.identityBytes) {
     encoding = 'identity';
@@ -263,7 +276,7 @@ function createModelHandler(modelsDir: string) {
     if (stats.size > MAX_COMPRESSED_MODEL_BYTES) return refuse(res, 404, 'Not Found');
     const type = MODEL_TYPES[name.slice(name.lastIndexOf('.') + 1)];
     // Models keep their names across retraining, so the browser must revalidate (ETag makes that cheap).
-    await sendEncoded(req, res, encoded(abs, { identity: abs }, stats), { 'Content-Type': type, 'Cache-Control': 'no-cache' });
+    await sendEncoded(req, res, encoded(abs, { identity: abs }, [stats], true), { 'Content-Type': type, 'Cache-Control': 'no-cache' });
   };
 }
 
@@ -273,6 +286,7 @@ function cacheControlFor(pathname: string): string {
   return 'no-cache';
 }
 
+/** The app's own types, with charsets; others come from mrmime's table, and are compressed only when they are text. */
 const APP_TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
   js: 'text/javascript; charset=utf-8',
@@ -285,19 +299,31 @@ const APP_TYPES: Record<string, string> = {
   txt: 'text/plain; charset=utf-8',
   map: 'application/json; charset=utf-8',
 };
-/** Already compressed: sent as they are. */
-const BINARY_TYPES: Record<string, string> = { png: 'image/png', ico: 'image/x-icon', webp: 'image/webp', woff2: 'font/woff2' };
+
+function appFileType(file: string): { type: string; compressible: boolean } {
+  const ext = extname(file).slice(1).toLowerCase();
+  if (APP_TYPES[ext]) return { type: APP_TYPES[ext], compressible: true };
+  const type = lookupType(ext) ?? 'application/octet-stream';
+  return { type, compressible: type.startsWith('text/') || /[+/](xml|json)$/.test(type) };
+}
+
+/** App files are served up to this size (from memory); encodings the folder does not hold are made only for files up to MAX_ENCODE_BYTES. */
+const MAX_APP_FILE_BYTES = 64 * 1024 * 1024;
+const MAX_ENCODE_BYTES = 16 * 1024 * 1024;
 
 /**
  * The app's files by URL path, each with its encodings on disk (`name`, `name.br`, `name.gz`). Dot
- * files are left out; symbolic links are followed, and one that leads back into a folder being
- * walked is an error (a loop). Only files in this index are ever served.
+ * files are left out; symbolic links are followed, each real folder walked once, and a link that
+ * leads back into a folder being walked is an error (a loop). Only files in this index are served.
  */
 function indexApp(root: string): Map<string, EncodingSources> {
   const files = new Set<string>();
+  const visited = new Set<string>();
   const walk = (dir: string, walking: Set<string>): void => {
     const real = realpathSync(dir);
     if (walking.has(real)) throw Object.assign(new Error(`${dir} leads back to ${real}`), { code: 'ELOOP' });
+    if (visited.has(real)) return;
+    visited.add(real);
     walking.add(real);
     for (const name of readdirSync(dir)) {
       if (name.startsWith('.')) continue;
@@ -314,34 +340,36 @@ function indexApp(root: string): Map<string, EncodingSources> {
   for (const file of files) {
     const base = file.replace(/\.(br|gz)$/, '');
     if (index.has(urlPath(base))) continue;
-    const sources: EncodingSources = {
-      identity: files.has(base) ? base : undefined,
-      br: files.has(`${base}.br`) ? `${base}.br` : undefined,
-      gzip: files.has(`${base}.gz`) ? `${base}.gz` : undefined,
-    };
-    // A compressed file of a type the page does not load is served under its own name only.
+    // Compressed copies are the build's for the app's own types; other .br/.gz files are files of their own.
     if (!APP_TYPES[extname(base).slice(1)]) {
       if (files.has(base)) index.set(urlPath(base), { identity: base });
       continue;
     }
-    index.set(urlPath(base), sources);
+    index.set(urlPath(base), {
+      identity: files.has(base) ? base : undefined,
+      br: files.has(`${base}.br`) ? `${base}.br` : undefined,
+      gzip: files.has(`${base}.gz`) ? `${base}.gz` : undefined,
+    });
   }
   for (const file of files) if (/\.(br|gz)$/.test(file) && !index.has(urlPath(file))) index.set(urlPath(file), { identity: file });
   return index;
 }
 
 /**
- * The app's files, from an index of the folder made at start-up and again (at most once a second)
- * when a path is not in it, so a rebuild beside a running server is served (new hashed assets; a file
- * grown or shrunk is read anew, by its size and mtime). Each file goes out whole from memory in the
- * encoding the client prefers (the build's .br/.gz, else made once, see createEncodingCache): no file
- * stream is left open by a client that goes away, and a file that cannot be read is a 404 or 500 for
- * that request, never a crash. (sirv, used before, leaked a file descriptor per aborted download, took
- * the server down on an unreadable file, and served a file with its start-up length.)
+ * The app's files, from an index of the folder made at start-up and made again when a path is
+ * missing and the folder was rebuilt since (its own or index.html's mtime changed; at most once a
+ * second), so a rebuild beside a running server is served, and a made-up path costs a stat, not a
+ * walk. Each file goes out whole from memory in the encoding the client prefers (see
+ * createEncodingCache; a file rewritten is read anew by its size and mtime): no file stream is left
+ * open by a client that goes away, and a file that cannot be read is a 404 or 500 for that request,
+ * never a crash. (sirv, used before, leaked a file descriptor per aborted download, took the server
+ * down on an unreadable file, and served a file with its start-up length.) Files over
+ * MAX_APP_FILE_BYTES are not served.
  */
 function createAppHandler(root: string) {
+  const stamp = () => [root, join(root, 'index.html')].map((f) => statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0).join();
   let index = indexApp(root);
-  let indexedAt = Date.now();
+  let indexed = { at: Date.now(), stamp: stamp() };
   const encoded = createEncodingCache();
   const find = (pathname: string): [string, EncodingSources] | undefined => {
     const folder = pathname.replace(/\/$/, '');
@@ -353,27 +381,32 @@ function createAppHandler(root: string) {
   };
   return async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> => {
     let hit = find(pathname);
-    if (!hit && Date.now() - indexedAt >= 1000) {
-      indexedAt = Date.now();
-      try {
-        index = indexApp(root);
-      } catch {
-        // A folder that cannot be walked now (a rebuild half done) keeps the index it had.
+    if (!hit && Date.now() - indexed.at >= 1000) {
+      const now = stamp();
+      indexed.at = Date.now();
+      if (now !== indexed.stamp) {
+        try {
+          index = indexApp(root);
+          encoded.retain(new Set(index.keys()));
+          indexed.stamp = now;
+        } catch {
+          // A folder that cannot be walked now (a rebuild half done) keeps the index it had, and is tried again.
+        }
+        hit = find(pathname);
       }
-      hit = find(pathname);
     }
     if (!hit) return refuse(res, 404, 'Not Found');
     const [file, sources] = hit;
-    let stats: Stats;
+    let stats: Stats[];
     try {
-      stats = statSync((sources.identity ?? sources.br ?? sources.gzip)!);
-      if (!stats.isFile()) throw new Error('not a file');
+      stats = (['identity', 'br', 'gzip'] as const).flatMap((e) => (sources[e] ? [statSync(sources[e]!)] : []));
+      if (!stats.every((st) => st.isFile()) || stats.some((st) => st.size > MAX_APP_FILE_BYTES)) throw new Error('not served');
     } catch {
       return refuse(res, 404, 'Not Found');
     }
-    const ext = extname(file).slice(1);
-    const headers = { 'Content-Type': APP_TYPES[ext] ?? BINARY_TYPES[ext] ?? 'application/octet-stream', 'Cache-Control': cacheControlFor(file) };
-    await sendEncoded(req, res, encoded(file, APP_TYPES[ext] ? sources : { identity: sources.identity }, stats), headers);
+    const { type, compressible } = appFileType(file);
+    const headers = { 'Content-Type': type, 'Cache-Control': cacheControlFor(file) };
+    await sendEncoded(req, res, encoded(file, sources, stats, compressible && stats[0].size <= MAX_ENCODE_BYTES), headers);
   };
 }
 
