@@ -23,9 +23,13 @@ export function cutToSpeech(core: SpeechExtentFinder, samples: Float32Array, sam
 /**
  * A whole clip cut as cutToSpeech cuts it, and how long its speech is without the margin (ms; null
  * when nothing stands out, so the clip is kept whole): what a recognizer needs to tell a word from a
- * click (MIN_DIGIT_SPEECH_MS).
+ * click (MIN_DIGIT_SPEECH_MS). One extent from the core, the margin added here exactly as the core
+ * adds it (sd_speech_extent: lround of the float product, clamped to the clip), not a second pass.
  */
 export function cutClipToSpeech(core: SpeechExtentFinder, samples: Float32Array, sampleRate: number, trim: SpeechTrim): { samples: Float32Array; speechMs: number | null } {
   const bare = core.speechExtent(samples, sampleRate, trim.dropDb, 0, trim.keepWithinDb ?? 0);
-  return { samples: cutToSpeech(core, samples, sampleRate, trim), speechMs: bare ? ((bare[1] - bare[0]) / sampleRate) * 1000 : null };
+  if (!bare) return { samples, speechMs: null };
+  const f = Math.fround;
+  const margin = Math.round(f(f(f(trim.marginMs) * sampleRate) / 1000));
+  return { samples: samples.subarray(Math.max(0, bare[0] - margin), Math.min(samples.length, bare[1] + margin)), speechMs: ((bare[1] - bare[0]) / sampleRate) * 1000 };
 }
