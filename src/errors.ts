@@ -107,14 +107,19 @@ export function checkOptionTypes(options: unknown, kinds: Readonly<Record<string
   if (options === null || typeof options !== 'object') return;
   for (const [key, kind] of Object.entries(kinds)) {
     const value = (options as Record<string, unknown>)[key];
-    if (value !== undefined && typeof value !== kind) throw new OptionsError(`${what}: ${key} must be a ${kind}, got ${typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? 'an array' : typeof value}`);
+    if (value !== undefined && typeof value !== kind) throw new OptionsError(`${what}: ${key} must be a ${kind}, got ${kindOf(value)}`);
   }
 }
 
 /** An option that is true/false or an object of its own (adaptVoice, adaptNorm): 'false' or 1 is neither (a truthy string turned it on). */
 export function checkFlagOrObject(value: unknown, name: string, what: string): void {
   if (value === undefined || typeof value === 'boolean' || (typeof value === 'object' && value !== null && !Array.isArray(value))) return;
-  throw new OptionsError(`${what}: ${name} must be true, false or an options object, got ${typeof value === 'string' ? JSON.stringify(value) : value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+  throw new OptionsError(`${what}: ${name} must be true, false or an options object, got ${kindOf(value)}`);
+}
+
+/** What a wrong option value is, for a message: a string quoted as given, else its kind ("null", "an array", "number"). */
+function kindOf(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
 }
 
 /** `K` when it lists every key of `T` (a compile error names the missing ones): the keys checkOptions knows. */
