@@ -1,7 +1,7 @@
 // Browser-safe (the kiosk runs this same decision logic on the wasm core): no Node imports here.
 import { heardNoWord } from '../model/decision.js';
 import { DEFAULT_SPEECH_TRIM, NOT_A_DIGIT_LABEL } from '../model/metadata.js';
-import { AudioInputError, checkOptions, checkOptionTypes, OptionsError, type EveryKey } from '../errors.js';
+import { AudioInputError, checkFlagOrObject, checkOptions, checkOptionTypes, OptionsError, type EveryKey } from '../errors.js';
 import type { StreamCore, VadEvent, VadHandle, VadOptions } from './core.js';
 import {
   DEFAULT_EARLY_PAUSE_MS,
@@ -122,13 +122,16 @@ const VAD_KEYS = ['onsetMs', 'hangoverMs', 'minSpeechMs', 'maxSpeechMs', 'minVoi
 const VAD_OPTIONS: EveryKey<NonNullable<DecoderOptions['vad']>, typeof VAD_KEYS> = VAD_KEYS;
 
 /**
- * The decoder options both listeners (Node's and the browser's) take, checked before anything loads.
- * A misspelt or misused `vad` or `split` key is an OptionsError naming it (`what`: who was given the
- * options, e.g. "Listener.create"); a value out of range an AudioInputError (the endpointer's own values
- * are checked by the core when it is made).
+ * The options both listeners (Node's and the browser's) take, checked before anything loads: the
+ * decoder's and the adaptation switches. A misspelt or misused `vad` or `split` key, or a value of
+ * the wrong type, is an OptionsError naming it (`what`: who was given the options, e.g.
+ * "Listener.create"); a value out of range an AudioInputError (the endpointer's own values are
+ * checked by the core when it is made).
  */
-export function checkDecoderOptions(options: DecoderOptions, what: string): void {
-  checkOptionTypes(options, { threshold: 'number', sensitivity: 'number', stringPauseMs: 'number', stringThreshold: 'number', levelIntervalMs: 'number' }, what);
+export function checkListenerOptions(options: DecoderOptions & { adaptVoice?: unknown; adaptNorm?: unknown; adaptInBackground?: unknown }, what: string): void {
+  checkOptionTypes(options, { threshold: 'number', sensitivity: 'number', stringPauseMs: 'number', stringThreshold: 'number', levelIntervalMs: 'number', adaptInBackground: 'boolean' }, what);
+  checkFlagOrObject(options.adaptVoice, 'adaptVoice', what);
+  checkFlagOrObject(options.adaptNorm, 'adaptNorm', what);
   checkOptions(options.vad, VAD_OPTIONS, `${what}: vad`);
   for (const [key, value] of Object.entries(options.vad ?? {})) {
     if (value !== undefined && typeof value !== 'number') throw new OptionsError(`${what}: vad.${key} must be a number, got ${JSON.stringify(value)}`);

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { AudioInputError, checkFlagOrObject, checkOptions, checkOptionTypes, SpokenDigitsError, type EveryKey } from '../errors.js';
+import { AudioInputError, checkOptions, checkOptionTypes, SpokenDigitsError, type EveryKey } from '../errors.js';
 import { streamChunk, validateSampleRate } from '../audio/index.js';
 import { loadStreamCore, type StreamCore } from './core.js';
-import { checkDecoderOptions, DECODER_OPTIONS, listeningRate, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
+import { checkListenerOptions, DECODER_OPTIONS, listeningRate, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
 import { checkStreamRate, decoderInput, type DecoderInput } from './stream-resampler.js';
 import { loadFeatureBackend } from '../features/index.js';
 import type { SegmentClassifier } from './segmenter.js';
@@ -138,10 +138,8 @@ export class Listener extends EventEmitter {
 
   static async create(options: ListenerOptions = {}): Promise<Listener> {
     checkOptions(options, LISTENER_OPTIONS, 'Listener.create', "Listener.create({ model: 'file.onnx' }) takes a model file as its model option");
-    checkDecoderOptions(options, 'Listener.create');
-    checkOptionTypes(options, { sampleRate: 'number', maxDurationMs: 'number', adaptInBackground: 'boolean' }, 'Listener.create');
-    checkFlagOrObject(options.adaptVoice, 'adaptVoice', 'Listener.create');
-    checkFlagOrObject(options.adaptNorm, 'adaptNorm', 'Listener.create');
+    checkListenerOptions(options, 'Listener.create');
+    checkOptionTypes(options, { sampleRate: 'number', maxDurationMs: 'number' }, 'Listener.create');
     if (options.maxDurationMs !== undefined && !(options.maxDurationMs > 0)) {
       throw new AudioInputError(`maxDurationMs must be > 0, got ${options.maxDurationMs}`);
     }

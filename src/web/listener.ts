@@ -1,6 +1,6 @@
-import { AudioInputError, CaptureError, checkFlagOrObject, checkOptions, checkOptionTypes, ModelError, SpokenDigitsError, type EveryKey } from '../errors.js';
+import { AudioInputError, CaptureError, checkOptions, checkOptionTypes, ModelError, SpokenDigitsError, type EveryKey } from '../errors.js';
 import { streamChunk, validateSampleRate } from '../audio/pcm.js';
-import { checkDecoderOptions, DECODER_OPTIONS, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from '../stream/decoder.js';
+import { checkListenerOptions, DECODER_OPTIONS, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from '../stream/decoder.js';
 import type { StreamCore } from '../stream/core.js';
 import { batchClassifier, type SegmentClassifier } from '../stream/segmenter.js';
 import { VoiceObserver, type VoiceShiftEvent } from '../stream/voice-observer.js';
@@ -154,10 +154,8 @@ export class WebListener {
   static async create(options: WebListenerOptions): Promise<WebListener> {
     checkOptions(options, WEB_LISTENER_OPTIONS, 'WebListener.create', "WebListener.create({ model: '/models/default.int8.onnx' }) takes the model's URL as its model option");
     if (!options?.model) throw new ModelError('WebListener needs a model: a WebRecognizer, a URL or the model bytes');
-    checkDecoderOptions(options, 'WebListener.create');
-    checkOptionTypes(options, { maxBacklogSeconds: 'number', adaptInBackground: 'boolean' }, 'WebListener.create');
-    checkFlagOrObject(options.adaptVoice, 'adaptVoice', 'WebListener.create');
-    checkFlagOrObject(options.adaptNorm, 'adaptNorm', 'WebListener.create');
+    checkListenerOptions(options, 'WebListener.create');
+    checkOptionTypes(options, { maxBacklogSeconds: 'number' }, 'WebListener.create');
     // Infinity would queue live audio without bound while decoding falls behind.
     if (options.maxBacklogSeconds !== undefined && !(options.maxBacklogSeconds > 0 && Number.isFinite(options.maxBacklogSeconds))) {
       throw new AudioInputError(`maxBacklogSeconds must be a finite number > 0, got ${options.maxBacklogSeconds}`);
