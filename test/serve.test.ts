@@ -1,10 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, readdirSync, utimesSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, readdirSync, utimesSync, statSync, truncateSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { gzipSync, gunzipSync, brotliCompressSync, brotliDecompressSync } from 'node:zlib';
-import { startServer, isSuspiciousPath, type RunningServer } from '../src/web/server.js';
+import { startServer, isSuspiciousPath, createEncodingCache, type RunningServer } from '../src/web/server.js';
 import { ServeError } from '../src/errors.js';
 import { spawn } from 'node:child_process';
 
@@ -217,6 +218,67 @@ describe('digits serve (src/web/server.ts)', function () {
     } finally {
       rmSync(join(models, 'notes.json'));
       rmSync(join(models, 'todo.md'));
+    }
+  });
+
+  it('neither lists nor serves a model over 64 MB', async () => {
+    // Sparse: 65 MB on paper, nothing on disk.
+    const huge = join(models, 'huge.onnx');
+    writeFileSync(huge, '');
+    truncateSync(huge, 65 * 1024 * 1024);
+    try {
+      const list = JSON.parse((await raw(srv.port, get('/models/index.json'))).body.toString()) as { models: { name: string }[] };
+      assert.deepEqual(list.models.map((m) => m.name), ['default.int8.onnx']);
+      assert.equal((await raw(srv.port, get('/models/huge.onnx'))).status, 404);
+    } finally {
+      rmSync(huge);
+    }
+  });
+
+  it('holds at most maxCacheBytes of files in memory, dropping the least recently asked for, and still serves them all', async () => {
+    const files = join(dir, 'cache');
+    mkdirSync(files);
+    const bytes = new Map<string, Buffer>();
+    for (const name of ['a', 'b', 'c', 'huge']) {
+      bytes.set(name, randomBytes(name === 'huge' ? 5000 : 1000));
+      writeFileSync(join(files, name), bytes.get(name)!);
+    }
+    const cache = createEncodingCache(2500);
+    const fetchFile = async (name: string) => {
+      const abs = join(files, name);
+      return cache(name, { identity: abs }, [statSync(abs)], false).get('identity');
+    };
+    assert.deepEqual(await fetchFile('a'), bytes.get('a'));
+    await fetchFile('b');
+    assert.equal(cache.heldBytes(), 2000);
+    await fetchFile('a'); // a hit: b is now the least recently asked for
+    await fetchFile('c');
+    assert.equal(cache.heldBytes(), 2000, 'b dropped for c');
+    await fetchFile('b'); // read again, a dropped
+    assert.equal(cache.heldBytes(), 2000);
+    // One file over the whole budget is served, and held alone.
+    assert.deepEqual(await fetchFile('huge'), bytes.get('huge'));
+    assert.equal(cache.heldBytes(), 5000);
+    assert.deepEqual(await fetchFile('c'), bytes.get('c'));
+    assert.equal(cache.heldBytes(), 1000);
+    cache.forget(() => false);
+    assert.equal(cache.heldBytes(), 0);
+
+    // Through the server: a budget smaller than the app, every file and encoding still right.
+    const small = await startServer({ root, modelsDir: models, port: 0, limits: { maxCacheBytes: 64 * 1024 } });
+    try {
+      for (let round = 0; round < 2; round++) {
+        for (const accept of ['br', 'gzip', '']) {
+          const r = await raw(small.port, get('/assets/ort-abc123.wasm', accept ? `Accept-Encoding: ${accept}\r\n` : ''));
+          const body = accept === 'br' ? brotliDecompressSync(r.body) : accept === 'gzip' ? gunzipSync(r.body) : r.body;
+          assert.deepEqual(body, wasm, accept);
+        }
+        assert.equal((await raw(small.port, get('/assets/big-abc123.bin'))).body.length, 16 * 1024 * 1024);
+        assert.equal((await raw(small.port, get('/models/default.int8.onnx'))).body.length, 50_000);
+        assert.match((await raw(small.port, get('/'))).body.toString(), /kiosk/);
+      }
+    } finally {
+      await small.close();
     }
   });
 

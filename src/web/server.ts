@@ -45,6 +45,11 @@ export interface ServeLimits {
    * loopback bind every client shares the address, so it matters for --host beyond this machine.
    */
   maxConnectionsPerClient: number;
+  /**
+   * Bytes of app and model files (each encoding counted) kept in memory to answer from; the least
+   * recently requested are dropped beyond it and read again when asked for.
+   */
+  maxCacheBytes: number;
 }
 
 const DEFAULT_LIMITS: Readonly<ServeLimits> = Object.freeze({
@@ -57,6 +62,7 @@ const DEFAULT_LIMITS: Readonly<ServeLimits> = Object.freeze({
   responseTimeoutMs: 120_000,
   maxConnections: 256,
   maxConnectionsPerClient: 64,
+  maxCacheBytes: 128 * 1024 * 1024,
 });
 
 export interface RunningServer {
@@ -119,7 +125,7 @@ interface EncodingSources {
   gzip?: string;
 }
 
-/** One version of a file; each encoding is read or made the first time a request needs it, then kept. */
+/** One version of a file; each encoding is read or made the first time a request needs it, then kept while the cache has room. */
 interface EncodedFile {
   /** Size and mtime of each file it comes from: a new version (any of them rewritten) gets a new entry. */
   version: string;
@@ -133,18 +139,41 @@ interface EncodedFile {
 const brotliOptions = (n: number) => ({ params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: n } });
 
 /**
- * Each file version is encoded once per encoding and kept in memory; concurrent requests share the
- * work. A failed read or encoding (a corrupt .br) is forgotten, so the next request tries again.
- * Brotli quality 9 is most of q11's gain at a fraction of its time. `retain` forgets the files no
- * longer served (a rebuild's old hashed assets).
+ * The files a server sends, in memory: each file version is encoded once per encoding, and
+ * concurrent requests share the work. A failed read or encoding (a corrupt .br) is forgotten, so
+ * the next request tries again. Brotli quality 9 is most of q11's gain at a fraction of its time.
+ * The bytes held stay under `maxBytes`: the least recently requested file versions are dropped
+ * first (a request in flight keeps the bytes it has; the next one reads them again), except the
+ * file just requested, so a file larger than the whole budget is still served. `forget` drops the
+ * files no longer served (a rebuild's old hashed assets). Keys are the callers' own.
  */
-function createEncodingCache() {
-  const cache = new Map<string, EncodedFile>();
+export function createEncodingCache(maxBytes: number) {
+  /** Least recently requested first: a hit moves its entry to the end. */
+  const cache = new Map<string, EncodedFile & { bytes: number; dropped: boolean }>();
+  let held = 0;
+  const drop = (key: string): void => {
+    const entry = cache.get(key);
+    if (!entry) return;
+    cache.delete(key);
+    held -= entry.bytes;
+    entry.dropped = true;
+  };
+  const trim = (keep: string): void => {
+    for (const key of cache.keys()) {
+      if (held <= maxBytes) return;
+      if (key !== keep) drop(key);
+    }
+  };
   /** `stats` of `sources`, in identity, br, gzip order; throws when one cannot be read (a 404 for the caller). */
-  const lookup = (name: string, sources: EncodingSources, stats: Stats[], compressible: boolean): EncodedFile => {
+  const lookup = (key: string, sources: EncodingSources, stats: Stats[], compressible: boolean): EncodedFile => {
     const version = stats.map((st) => `${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}`).join('.');
-    const hit = cache.get(name);
-    if (hit?.version === version) return hit;
+    const hit = cache.get(key);
+    if (hit?.version === version) {
+      cache.delete(key);
+      cache.set(key, hit);
+      return hit;
+    }
+    drop(key);
     const made = new Map<Encoding, Promise<Buffer>>();
     const make = async (encoding: Encoding): Promise<Buffer> => {
       const file = sources[encoding];
@@ -158,19 +187,29 @@ function createEncodingCache() {
       if (!job) {
         job = make(encoding);
         made.set(encoding, job);
-        job.catch(() => made.delete(encoding));
+        job.then(
+          (bytes) => {
+            if (entry.dropped) return;
+            entry.bytes += bytes.length;
+            held += bytes.length;
+            trim(key);
+          },
+          () => made.delete(encoding),
+        );
       }
       return job;
     };
     const onDisk = (['identity', 'br', 'gzip'] as const).filter((e) => sources[e]);
     const encodings = new Set<Encoding>(compressible ? ['identity', 'br', 'gzip'] : onDisk.includes('identity') ? onDisk : ['identity', ...onDisk]);
-    const entry: EncodedFile = { version, identityBytes: sources.identity ? stats[0].size : undefined, encodings, get };
-    cache.set(name, entry);
+    const entry = { version, identityBytes: sources.identity ? stats[0].size : undefined, encodings, get, bytes: 0, dropped: false };
+    cache.set(key, entry);
     return entry;
   };
-  lookup.retain = (names: ReadonlySet<string>): void => {
-    for (const name of cache.keys()) if (!names.has(name)) cache.delete(name);
+  lookup.forget = (keep: (key: string) => boolean): void => {
+    for (const key of cache.keys()) if (!keep(key)) drop(key);
   };
+  /** Bytes held now. */
+  lookup.heldBytes = (): number => held;
   return lookup;
 }
 
@@ -254,8 +293,9 @@ function listModels(modelsDir: string): { name: string; bytes: number }[] {
     .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
 }
 
-function createModelHandler(modelsDir: string) {
-  const encoded = createEncodingCache();
+type EncodingCache = ReturnType<typeof createEncodingCache>;
+
+function createModelHandler(modelsDir: string, encoded: EncodingCache) {
 
   return async (req: IncomingMessage, res: ServerResponse, name: string): Promise<void> => {
     if (name === 'index.json') {
@@ -276,7 +316,7 @@ function createModelHandler(modelsDir: string) {
     if (stats.size > MAX_COMPRESSED_MODEL_BYTES) return refuse(res, 404, 'Not Found');
     const type = MODEL_TYPES[name.slice(name.lastIndexOf('.') + 1)];
     // Models keep their names across retraining, so the browser must revalidate (ETag makes that cheap).
-    await sendEncoded(req, res, encoded(abs, { identity: abs }, [stats], true), { 'Content-Type': type, 'Cache-Control': 'no-cache' });
+    await sendEncoded(req, res, encoded(`model:${name}`, { identity: abs }, [stats], true), { 'Content-Type': type, 'Cache-Control': 'no-cache' });
   };
 }
 
@@ -366,11 +406,10 @@ function indexApp(root: string): Map<string, EncodingSources> {
  * down on an unreadable file, and served a file with its start-up length.) Files over
  * MAX_APP_FILE_BYTES are not served.
  */
-function createAppHandler(root: string) {
+function createAppHandler(root: string, encoded: EncodingCache) {
   const stamp = () => [root, join(root, 'index.html')].map((f) => statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0).join();
   let index = indexApp(root);
   let indexed = { at: Date.now(), stamp: stamp() };
-  const encoded = createEncodingCache();
   const find = (pathname: string): [string, EncodingSources] | undefined => {
     const folder = pathname.replace(/\/$/, '');
     for (const c of [pathname, `${pathname}.html`, `${pathname}.htm`, `${folder}/index.html`, `${folder}/index.htm`]) {
@@ -387,7 +426,7 @@ function createAppHandler(root: string) {
       if (now !== indexed.stamp) {
         try {
           index = indexApp(root);
-          encoded.retain(new Set(index.keys()));
+          encoded.forget((key) => !key.startsWith('app:') || index.has(key.slice('app:'.length)));
           indexed.stamp = now;
         } catch {
           // A folder that cannot be walked now (a rebuild half done) keeps the index it had, and is tried again.
@@ -406,7 +445,7 @@ function createAppHandler(root: string) {
     }
     const { type, compressible } = appFileType(file);
     const headers = { 'Content-Type': type, 'Cache-Control': cacheControlFor(file) };
-    await sendEncoded(req, res, encoded(file, sources, stats, compressible && stats[0].size <= MAX_ENCODE_BYTES), headers);
+    await sendEncoded(req, res, encoded(`app:${file}`, sources, stats, compressible && stats[0].size <= MAX_ENCODE_BYTES), headers);
   };
 }
 
@@ -428,17 +467,18 @@ function createRequestHandler(
   if (!existsSync(join(root, 'index.html'))) {
     throw new ServeError(`no built web app in ${root} (index.html is missing); run \`npm run build:web\` first, or pass --root`);
   }
+  const cache = createEncodingCache(limits.maxCacheBytes);
   // Only files in the folder's index are served, so no request path can reach a file outside it.
   let app: ReturnType<typeof createAppHandler>;
   try {
-    app = createAppHandler(root);
+    app = createAppHandler(root, cache);
   } catch (err) {
     // e.g. ELOOP from a symlink loop under the root: say so instead of crashing untyped.
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'ELOOP' ? 'it contains a symbolic link loop' : e.message.split('\n')[0].slice(0, 300);
     throw new ServeError(`cannot index the web app folder ${root}: ${why}; remove the link or pass another --root`, { cause: err });
   }
-  const models = createModelHandler(modelsDir);
+  const models = createModelHandler(modelsDir, cache);
 
   return (req: IncomingMessage, res: ServerResponse): void => {
     const deadline = setTimeout(() => res.destroy(), limits.responseTimeoutMs);
