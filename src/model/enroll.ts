@@ -23,7 +23,7 @@ export interface EnrollOptions extends PersonalizeOptions {
  * the trained weights, moving the digits against each other and leaving the "none" class as trained
  * (refitHead's fixedClass); everything before the last layer is unchanged. On FSDD speakers a model
  * never heard, one clip per digit took the shipped recipe's fused pairs from 91.9% to 96.0% of the
- * speaker's other clips (README, "Speaker enrollment"), because a stranger's errors are mostly one or
+ * speaker's other clips (docs/adaptation-record.md, "Speaker enrollment"), because a stranger's errors are mostly one or
  * two confusions made every time, which ten labelled clips correct. The result is a model file with the base's metadata, its rejection threshold, and an
  * `spoken_digits.enrollment` record; load it like any model.
  */

@@ -210,7 +210,7 @@ function checkTargets(m: OnnxModel, t: NormTargets): GraphNode[] {
  * Adapts `model` (bytes with normalization targets) to the clips `run` feeds it: one batch run of a
  * graph in which every conv output is re-standardized with the batch's statistics, then the original
  * model with the resulting per-channel scale and shift folded into each conv. Returns the adapted bytes.
- * At least 2 clips; 20-50 of the speaker's digits adapt about as well as 500 (see the README).
+ * At least 2 clips; 20-50 of the speaker's digits adapt about as well as 500 (docs/training-record.md, "Stop 31").
  */
 export async function adaptNormalization(model: Uint8Array, run: StatsRunner): Promise<{ model: Uint8Array; scale: Float32Array; shift: Float32Array }> {
   // The batch-statistics graph, made from the model as decoded.

@@ -59,7 +59,7 @@ export interface NormAdapterOptions extends NormAdaptOptions {
    * Adapt only while at least this share of the speech heard lately was taken for digits (`heard`),
    * and drop the adaptation when the share falls below it: a session of digits, not conversation
    * (default 0.5; 0 turns the check off). Without it, words taken for digits adapt the model toward
-   * words, and more words pass (see the README, "Normalization adaptation").
+   * words, and more words pass (docs/adaptation-record.md, "Normalization adaptation").
    */
   minDigitShare?: number;
   /** The share is over this many of the latest speech segments (default 20). */
@@ -74,7 +74,7 @@ const NORM_ADAPTER_OPTIONS: EveryKey<NormAdapterOptions, typeof NORM_ADAPTER_KEY
  * of the speaker's digits are observed as they come, and every `every` clips the recognizer is
  * adapted again on the last `window` of them. No labels: what to observe is the caller's choice (a
  * digit, or a digit the threshold turned down: a stranger's voice, which is what adapting is for).
- * Measured on FSDD leave-one-speaker-out folds, see the README ("Normalization adaptation").
+ * Measured on FSDD leave-one-speaker-out folds, see docs/adaptation-record.md ("Normalization adaptation").
  */
 export class NormAdapter<Clip = AudioInput> {
   readonly every: number;

@@ -48,7 +48,7 @@ export interface PersonalizeOptions {
    * Weight of each clip played backwards as a "not a digit" example in the refit, relative to the
    * clips' 1 (default 0.1; 0: none; models without a "none" class never use them). They keep the
    * personal model from taking more of the speaker's other words for digits; much more weight costs
-   * digits in the stream (README, "Speaker enrollment").
+   * digits in the stream (docs/adaptation-record.md, "Speaker enrollment").
    */
   reversedWeight?: number;
   /** Candidates for voiceShift 'auto' (default VOICE_SHIFTS). */
@@ -171,7 +171,7 @@ export async function personalizeModel(base: Uint8Array, source: string, clips: 
   shifts.forEach(checkVoiceShift);
   const shiftMargin = options.shiftMargin ?? 0.05;
   // Each clip played backwards: the speaker's own voice saying no word, a "none" example that keeps
-  // the refit from making every sound of this voice more of a digit (README, "Speaker enrollment").
+  // the refit from making every sound of this voice more of a digit (docs/adaptation-record.md, "Speaker enrollment").
   const noneClass = info.labels.indexOf(NOT_A_DIGIT_LABEL);
   const reversedWeight = noneClass >= 0 ? (options.reversedWeight ?? 0.1) : 0;
   if (!(reversedWeight >= 0 && reversedWeight <= 10)) throw new EnrollmentError(`reversedWeight ${options.reversedWeight} must be from 0 to 10`);
@@ -271,7 +271,7 @@ type HeadShape = Pick<ClassifierHead, 'dims' | 'classes' | 'weights' | 'bias'>;
  * classes has zero mean across them: the refit moves the digits against each other, and the mean
  * digit logit, which the "none" class is weighed against, stays what the model made it for every
  * input. A plain refit taught the model that the speaker's voice is a digit: in the stream, 8x more
- * words became digits (README, "Speaker enrollment").
+ * words became digits (docs/adaptation-record.md, "Speaker enrollment").
  */
 export function refitHead(head: HeadShape, embeddings: readonly ArrayLike<number>[], targets: readonly number[], options: RefitOptions): { weights: Float32Array; bias: Float32Array } {
   const refit = headRefit(head, embeddings, targets, options);

@@ -45,7 +45,7 @@ const VOICE_ADAPTER_OPTIONS: EveryKey<VoiceAdapterOptions, typeof VOICE_ADAPTER_
  * the factor with the highest weighted mean log top-class probability wins once `minUtterances` have
  * been heard, if it beats the current one by `margin` and by `evidence` standard errors. A model
  * trained on few voices is least sure of the voices it does not know, and a shift toward the voices
- * it knows makes it surer and, measured across speakers it never heard, more often right (README,
+ * it knows makes it surer and, measured across speakers it never heard, more often right (docs/adaptation-record.md,
  * "Speaker adaptation").
  */
 export class VoiceAdapter {
