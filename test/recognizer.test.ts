@@ -79,8 +79,10 @@ describe('DigitRecognizer (shipped default model)', function () {
 
   it('rejects digital silence instead of guessing a digit', async () => {
     const p = await r.predict({ samples: new Float32Array(8000), sampleRate: 8000 });
-    assert.equal(p.isDigit, false);
-    assert.equal(p.digit, null);
+    assert.deepEqual([p.isDigit, p.digit, p.rejectedBy], [false, null, 'silence']);
+    // Said so also where the model itself turns it down (the shipped model's "not a digit" class wins on all zeros).
+    const faint = new Float32Array(8000).map((_, i) => 1e-4 * Math.sin(i * 0.37));
+    assert.equal((await r.predict({ samples: faint, sampleRate: 8000 })).rejectedBy, 'silence');
   });
 
   it('rejects a click (under 80 ms of sound) as too short instead of taking it for a digit, alone or in an ensemble; the shortest FSDD digits still count', async () => {
@@ -94,6 +96,7 @@ describe('DigitRecognizer (shipped default model)', function () {
     try {
       const e = await pair.predict({ samples: clickClip(), sampleRate: 8000 });
       assert.deepEqual([e.isDigit, e.rejectedBy], [false, 'too-short']);
+      assert.equal((await pair.predict({ samples: new Float32Array(8000), sampleRate: 8000 })).rejectedBy, 'silence');
     } finally {
       await pair.dispose();
     }

@@ -1,6 +1,6 @@
 import { ModelError } from '../errors.js';
 import { NOT_A_DIGIT_LABEL } from './metadata.js';
-import { decide, heardNoWord } from './decision.js';
+import { decide } from './decision.js';
 import { checkRecognizerOptions, DigitRecognizer, decodeAudioInput, RECOGNIZER_OPTIONS, type AudioInput, type Prediction, type RecognizerOptions } from './recognizer.js';
 
 export interface EnsemblePrediction extends Prediction {
@@ -62,10 +62,11 @@ export class Ensemble {
     const uncertainty =
       aligned.reduce((sum, dist) => sum + 0.5 * dist.reduce((d, v, i) => d + Math.abs(v - combined[i]), 0), 0) / aligned.length;
     const decision = decide(combined, this.labels, this.threshold);
-    // Every member hears the same clip cut the same way: one that found it too brief for a word speaks for all.
-    const tooShort = members.some((m) => m.rejectedBy === 'too-short');
-    if (tooShort || (decision.isDigit && members.every((m) => heardNoWord(m.rejectedBy)))) {
-      Object.assign(decision, { isDigit: false, digit: null, rejectedBy: tooShort ? 'too-short' : members[0].rejectedBy });
+    // No word heard, whatever the fused answer: every member found silence, or one found the clip too
+    // brief for a word (every member hears it cut the same way, so one speaks for all).
+    const silent = members.every((m) => m.rejectedBy === 'silence');
+    if (silent || members.some((m) => m.rejectedBy === 'too-short')) {
+      Object.assign(decision, { isDigit: false, digit: null, rejectedBy: silent ? 'silence' : 'too-short' });
     }
     const sum = (pick: (p: Prediction) => number) => members.reduce((s, p) => s + pick(p), 0);
     return {

@@ -70,7 +70,7 @@ export interface RecognizerOptions {
   session?: SessionOptions;
   /** Override the model's calibrated rejection threshold (0..1). */
   threshold?: number;
-  /** Inputs whose peak is below this level (dBFS) are rejected as silence without running the model. */
+  /** Inputs whose peak is below this level (dBFS; default -60) are rejected as silence (`rejectedBy: 'silence'`), whatever the model says. */
   silenceDb?: number;
   /** Longest input accepted, in seconds (longer audio belongs to the streaming Listener). */
   maxDurationSec?: number;
@@ -418,12 +418,10 @@ export class DigitRecognizer {
     const totalMs = (performance.now() - started) / clips.length;
     return clips.map((clip, i) => {
       const probabilities = probs.slice(i * nLabels, (i + 1) * nLabels);
-      const decision = rejectTooShort(decide(probabilities, this.labels, this.threshold), clip.speechMs);
-      if (decision.isDigit && peakDbfs(clip.samples) < this.silenceDb) {
-        decision.isDigit = false;
-        decision.digit = null;
-        decision.rejectedBy = 'silence';
-      }
+      // No word heard, whatever the model says: silence, then too little sound.
+      const decided = decide(probabilities, this.labels, this.threshold);
+      const decision: Decision =
+        peakDbfs(clip.samples) < this.silenceDb ? { ...decided, isDigit: false, digit: null, rejectedBy: 'silence' } : rejectTooShort(decided, clip.speechMs);
       return {
         ...decision,
         probabilities,
