@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { FSDD_RECORDINGS } from './fsdd.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sd-cli-'));
@@ -63,6 +65,25 @@ describe('digits predict / eval / doctor (CLI)', function () {
     const model = join(FSDD_RECORDINGS, '1_lucas_0.wav');
     assertOneLineError(digits('predict', '-m', model, model), /not an ONNX model/);
     assert.match(digits('predict', '--verbose', '-m', model, model).stderr, /\n\s+at /);
+  });
+
+  it('--model takes a shipped model by name; a bare name that is neither a file here nor shipped lists the shipped ones', () => {
+    const clipPath = join(FSDD_RECORDINGS, '7_jackson_0.wav');
+    for (const [name, file] of [['small', 'small.int8.onnx'], ['small.onnx', 'small.onnx'], ['default', 'default.int8.onnx']]) {
+      const r = digits('predict', '--json', '-m', name, clipPath);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.equal(out.model, join(process.cwd(), 'models', file), name);
+      assert.equal(out.results[0].digit, 7);
+    }
+    assertOneLineError(digits('predict', '-m', 'smal', clipPath), /cannot read model smal: file not found \(the shipped models are default, small;/);
+    // A path is a path: no lookup, no list.
+    const missing = digits('predict', '-m', join(work, 'small'), clipPath);
+    assert.doesNotMatch(missing.stderr, /shipped/);
+    // A file of that name in the current folder wins over the shipped model.
+    writeFileSync(join(work, 'small'), 'not a model');
+    const here = spawnSync(process.execPath, ['--import', pathToFileURL(createRequire(join(process.cwd(), 'package.json')).resolve('tsx')).href, join(process.cwd(), 'src/cli/main.ts'), 'predict', '-m', 'small', clipPath], { cwd: work, encoding: 'utf8' });
+    assert.match(here.stderr, /not an ONNX model/);
   });
 
   it('eval --json on the official test split prints every figure', () => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,4 +28,30 @@ export function packageRoot(): string {
 
 export function modelsDir(): string {
   return join(packageRoot(), 'models');
+}
+
+/**
+ * A model as the CLI's --model and `load({ model })` take it: a path to a file, or the name of a
+ * shipped model ('default', 'small', or a file name of models/ such as 'small.onnx'), looked up
+ * there when the current folder holds no file of that name. A bare name prefers the int8 file.
+ */
+export function resolveModelPath(model: string): string {
+  if (/[\\/]/.test(model) || existsSync(model)) return model;
+  const dir = modelsDir();
+  for (const name of [model, `${model}.int8.onnx`, `${model}.onnx`]) {
+    if (existsSync(join(dir, name))) return join(dir, name);
+  }
+  return model;
+}
+
+/** For a model that could not be read: the shipped models' names, when it was given as a bare name. */
+export function shippedModelsHint(model: string): string {
+  if (/[\\/]/.test(model)) return '';
+  let names: string[] = [];
+  try {
+    names = [...new Set(readdirSync(modelsDir()).filter((f) => f.endsWith('.onnx')).map((f) => f.replace(/(\.int8)?\.onnx$/, '')))].sort();
+  } catch {
+    // no models folder: nothing to name
+  }
+  return names.length ? ` (the shipped models are ${names.join(', ')}; anything else is a path to an .onnx file)` : '';
 }

@@ -11,7 +11,7 @@ import { checkLabels, MAX_MODEL_BYTES, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, type
 import { featureDimension } from '../features/config.js';
 import { parseModelMetadata, type ModelMetadata } from './read-metadata.js';
 import { decide, peakDbfs, rejectTooShort, topLabels, type Decision } from './decision.js';
-import { modelsDir } from './package-root.js';
+import { modelsDir, resolveModelPath, shippedModelsHint } from './package-root.js';
 import { loadStreamCore } from '../stream/core.js';
 import { cutClipToSpeech, type SpeechExtentFinder } from '../stream/speech-cut.js';
 import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
@@ -109,11 +109,12 @@ export function defaultModelPath(): string {
   throw new ModelError(`no default model found in ${dir}; pass a model path (--model FILE)`);
 }
 
-/** The bytes of a model given as a path or bytes (the shipped default when omitted), and what to call it in messages. */
+/** The bytes of a model given as a path, a shipped model's name (resolveModelPath) or bytes (the shipped default when omitted), and what to call it in messages. */
 export async function readModelBytes(model: string | Uint8Array | undefined): Promise<{ bytes: Uint8Array; source: string }> {
   if (model instanceof Uint8Array) return { bytes: model, source: 'model bytes' };
-  const path = model ?? defaultModelPath();
-  const bytes = await readRegularFile(path, MAX_MODEL_BYTES, (why, cause) => new ModelError(`cannot read model ${path}: ${why}`, { cause }));
+  const path = model === undefined ? defaultModelPath() : resolveModelPath(model);
+  const hint = model === undefined ? '' : shippedModelsHint(model);
+  const bytes = await readRegularFile(path, MAX_MODEL_BYTES, (why, cause) => new ModelError(`cannot read model ${path}: ${why}${hint}`, { cause }));
   return { bytes, source: path };
 }
 

@@ -8,7 +8,7 @@ export function register(program: Command): void {
   program
     .command('bench')
     .description('end-to-end latency (features + model, with and without WAV decoding), batch throughput and memory')
-    .option('-m, --model <file>', 'ONNX model (default: the shipped model)')
+    .option('-m, --model <file>', 'ONNX model file, or a shipped model by name: default, small (default: default)')
     .option('--data <dir>', 'folder of FSDD-named WAV files to use as input (default: the local FSDD copy)')
     .option('--backend <name>', 'feature backend: auto | native | wasm', 'auto')
     .option('--runs <n>', 'timed runs per measurement (>= 1000 recommended)', '1000')

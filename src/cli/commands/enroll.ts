@@ -9,6 +9,7 @@ import { colors, percent, printJson, renderTable } from '../output.js';
 import type { BackendChoice } from '../../features/index.js';
 import { checkOutFile, writeOutFile } from '../out-file.js';
 import { addMicrophoneOptions, decimal, parseBackend, parseMicrophoneOptions, parsePositiveInt, refuseGiven } from '../options.js';
+import { resolveModelPath } from '../../model/package-root.js';
 
 /** A name that is a digit or a digit word, alone or followed by a separator: 7.wav, 7_me_2.wav, seven-1.wav, 7/. */
 const LABELLED = new RegExp(`^(\\d|${DIGIT_WORDS.join('|')})(?:$|[-_. ])`, 'i');
@@ -62,7 +63,7 @@ export function register(program: Command): void {
     .requiredOption('-o, --out <file>', 'personal ONNX model to write (use it with --model in predict, listen and eval)')
     .option('--counting [file]', 'instead of recordings: a WAV of the speaker counting from zero to nine (any number of times) with a short pause after each digit; without a file, record the count from the microphone')
     .option('--repeats <n>', 'with --counting: how many times the speaker counts (default: 2 from the microphone, from the words heard in a file)')
-    .option('-m, --model <file>', 'model to personalize (default: the shipped model)')
+    .option('-m, --model <file>', 'model to personalize: a file, or a shipped model by name (default: default)')
     .option('--speaker <name>', "the speaker's name, recorded in the model's metadata")
     .option('--backend <name>', 'feature backend: auto | native | wasm', 'auto')
     .option('--l2 <x>', 'how strongly the refit holds to the trained weights', '0.1')
@@ -78,7 +79,7 @@ export function register(program: Command): void {
       if (opts.counting === undefined) refuseGiven(command, ['repeats'], '--counting (how many times the speaker counts)');
       if (opts.counting !== true) refuseGiven(command, ['device', 'captureRate', 'captureLatency'], 'the microphone (--counting without a file)');
       const [{ enrollSpeaker }, { defaultModelPath }] = await Promise.all([import('../../model/enroll.js'), import('../../model/recognizer.js')]);
-      const base = opts.model ?? defaultModelPath();
+      const base = opts.model === undefined ? defaultModelPath() : resolveModelPath(opts.model);
       checkOutFile(opts.out, [base], 'the model being personalized');
       const clips = opts.counting === undefined ? await labelledClips(recordings) : await countedClips(opts.counting, base, backend, opts);
       const enrollment = await enrollSpeaker(clips, { model: base, backend, l2, steps, speaker: opts.speaker });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { OptionsError } from '../../errors.js';
 import { checkOutFile, realPath, writeOutFile } from '../out-file.js';
+import { resolveModelPath } from '../../model/package-root.js';
 
 export function register(program: Command): void {
   program
@@ -10,7 +11,8 @@ export function register(program: Command): void {
     )
     .argument('<models...>', 'two or more fp32 ONNX models made by `digits train` / `digits export`')
     .requiredOption('--out <file>', 'fused fp32 ONNX file to write (then `digits quantize` it)')
-    .action(async (models: string[], opts: { out: string }) => {
+    .action(async (given: string[], opts: { out: string }) => {
+      const models = given.map(resolveModelPath);
       checkOutFile(opts.out, models, 'one of the members');
       const files = models.map((m) => realPath(m));
       const twice = models.filter((_, i) => files.indexOf(files[i]) !== i);

@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .command('eval')
     .description('accuracy of a model on a folder of {digit}_{speaker}_{take}.wav files or a CSV manifest (file,label)')
     .argument('<target>', 'folder of FSDD-named WAV files, or a CSV manifest with header file,label (label 0-9 or none)')
-    .option('-m, --model <file>', 'ONNX model (default: the shipped model)')
+    .option('-m, --model <file>', 'ONNX model file, or a shipped model by name: default, small (default: default)')
     .option('--split <name>', 'official FSDD split for folders: test | train | all', 'all')
     .option('--backend <name>', 'feature backend: auto | native | wasm', 'auto')
     .option('--threshold <p>', "rejection threshold (default: the model's calibrated value)")

@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .command('predict')
     .description('recognize the digit spoken in each WAV file')
     .argument('<files...>', 'WAV files (any common rate, bit depth, mono or stereo)')
-    .option('-m, --model <file>', 'ONNX model (default: the shipped model)')
+    .option('-m, --model <file>', 'ONNX model file, or a shipped model by name: default, small (default: default)')
     .option('--backend <name>', 'feature backend: auto | native | wasm', 'auto')
     .option('--threshold <p>', "confidence below which the answer is 'no digit' (default: the model's calibrated value)")
     .option('--top <k>', 'also show the k most probable labels', '0')

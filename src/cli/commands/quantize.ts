@@ -4,6 +4,7 @@ import type { FsddClip } from '../../data/index.js';
 import { ModelError } from '../../errors.js';
 import { decimal, parsePositiveInt } from '../options.js';
 import { checkOutFile, writeOutFile } from '../out-file.js';
+import { resolveModelPath } from '../../model/package-root.js';
 
 interface QuantizeCliOptions {
   calib: string;
@@ -33,7 +34,8 @@ export function register(program: Command): void {
     .option('--int4-min-weights <n>', 'weights of a layer with at least n values get 4 bits (-7..7 per channel, packed two per byte, same int8 kernels): a smaller file; check the accuracy', (v) => parsePositiveInt('--int4-min-weights', v))
     .option('--no-depthwise', 'keep depthwise convolutions fp32')
     .option('--batch <n>', 'clips per calibration batch', '32')
-    .action(async (input: string, opts: QuantizeCliOptions, command: Command) => {
+    .action(async (inputName: string, opts: QuantizeCliOptions, command: Command) => {
+      const input = resolveModelPath(inputName);
       const given = (key: keyof QuantizeCliOptions) => command.getOptionValueSource(key) === 'cli';
       // --auto picks among its own variants, so the options it would override are refused, not dropped.
       const overridden = (['ops', 'depthwise', 'calibration', 'percentile'] as const).filter(given);
