@@ -70,9 +70,30 @@ describe('CLI: digits data info|fetch', function () {
     assert.match(r.stderr, /Hugging Face Matthijs\/free-spoken-digit-dataset: cannot connect/);
   });
 
-  it('fetch --data with a local copy downloads nothing', async () => {
-    const r = await digits(['data', 'fetch', '--data', path.join(tmp, 'set'), '--json']);
+  it('fetch --data copies the folder\'s clips into the cache, where later commands find them; a copy there is kept unless --force', async () => {
+    const env = { XDG_CACHE_HOME: path.join(tmp, 'xdg'), SPOKEN_DIGITS_DATA: '', SPOKEN_DIGITS_ARCHIVE_URL: 'http://127.0.0.1:9/no.tar.gz', SPOKEN_DIGITS_HF_API: 'http://127.0.0.1:9' };
+    const cache = path.join(tmp, 'xdg', 'spoken-digits', 'fsdd');
+    const r = await digits(['data', 'fetch', '--data', path.join(tmp, 'set'), '--json'], env);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).clips, 3);
+    const fetched = JSON.parse(r.stdout);
+    assert.deepEqual([fetched.clips, fetched.dir, fetched.provenance.source], [3, path.join(cache, 'recordings'), 'local folder']);
+    // The clips only: files not named as clips stay behind.
+    assert.deepEqual(fs.readdirSync(path.join(cache, 'recordings')).sort(), ['1_ann_0.wav', '2_ann_5.wav', '2_bob_9.wav']);
+    const info = await digits(['data', 'info', '--json'], env);
+    assert.equal(info.code, 0, info.stderr);
+    assert.deepEqual([JSON.parse(info.stdout).clips, JSON.parse(info.stdout).provenance.source], [3, 'local folder']);
+    // Another folder: the copy in the cache is kept, and said so; --force replaces it.
+    fs.mkdirSync(path.join(tmp, 'other'));
+    fs.copyFileSync(path.join(fixtures, 's16.wav'), path.join(tmp, 'other', '5_cy_1.wav'));
+    const kept = await digits(['data', 'fetch', '--data', path.join(tmp, 'other'), '--json'], env);
+    assert.equal(JSON.parse(kept.stdout).clips, 3);
+    const replaced = await digits(['data', 'fetch', '--data', path.join(tmp, 'other'), '--force', '--json'], env);
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.deepEqual(fs.readdirSync(path.join(cache, 'recordings')), ['5_cy_1.wav']);
+    // The cache itself given: nothing to copy.
+    const self = await digits(['data', 'fetch', '--data', cache, '--json'], env);
+    assert.equal(JSON.parse(self.stdout).clips, 1);
+    const plain = await digits(['data', 'fetch', '--data', path.join(tmp, 'set')], env);
+    assert.match(plain.stderr, /already holds FSDD \(1 clip\), kept; --force replaces it/);
   });
 });

@@ -1,8 +1,10 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DatasetError } from '../errors.js';
 import type { FsddClip } from './clips.js';
 import { defaultCacheDir, findLocalFsdd, DATA_ENV, type LocalOptions, type SourceFailure } from './local.js';
 import {
+  copyFromFolder,
   DEFAULT_HF_DATASETS,
   failureReason,
   fetchFromArchive,
@@ -88,7 +90,36 @@ export async function loadFsdd(options: FsddOptions = {}): Promise<FsddDataset> 
   throw new DatasetError(`FSDD could not be found or downloaded; every source failed:\n${describeFailures(failures)}\nPass --data DIR with a folder of {digit}_{speaker}_{take}.wav files`);
 }
 
-/** `digits data fetch`: make sure FSDD is available, downloading into `to` (or the cache) if needed. */
+/**
+ * `digits data fetch`: make sure FSDD is in `to` (or the cache), where every command finds it:
+ * copied from `data` when that folder is given (checked as a download is; a copy already there is
+ * kept unless `force`), else downloaded when no local folder has it.
+ */
 export async function fetchFsdd(options: FsddOptions = {}): Promise<FsddDataset> {
-  return loadFsdd({ ...options, download: true });
+  if (options.data === undefined) return loadFsdd({ ...options, download: true });
+  const given = findLocalFsdd({ data: options.data }).found!; // a folder without FSDD is a DatasetError
+  const target = path.resolve(options.to ?? options.cacheDir ?? defaultCacheDir(options.env ?? process.env));
+  const inTarget = (dir: string) => {
+    const rel = path.relative(realPath(target), realPath(dir));
+    return !rel.startsWith('..') && !path.isAbsolute(rel);
+  };
+  if (!inTarget(given.recordings)) {
+    const cached = options.force ? null : findLocalFsdd({ cacheDir: target, env: {} }).found;
+    if (cached) {
+      options.log?.(`${cached.recordings} already holds FSDD (${cached.clips.length} clip${cached.clips.length === 1 ? '' : 's'}), kept; --force replaces it with the copy in ${given.recordings}`);
+      return { dir: cached.recordings, source: localLabel('cache', cached.dir), clips: cached.clips, provenance: readProvenance(cached.dir), failures: [] };
+    }
+    options.log?.(`copying ${given.clips.length} clips from ${given.recordings} into ${target}`);
+    const { dir, provenance } = copyFromFolder(given.clips, given.recordings, target, options);
+    return { dir, source: localLabel('cache', target), clips: findLocalFsdd({ data: target }).found!.clips, provenance, failures: [] };
+  }
+  return { dir: given.recordings, source: localLabel('cache', target), clips: given.clips, provenance: readProvenance(target), failures: [] };
+}
+
+function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
 }

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DatasetError, SpokenDigitsError } from '../errors.js';
 import { readWavFileInfo, readWavInfo } from '../audio/wav.js';
 import { listFsddClips, parseFsddName, type FsddClip } from './clips.js';
@@ -77,6 +78,24 @@ function install(staging: string, cacheDir: string, provenance: Provenance): str
   fs.renameSync(path.join(staging, 'recordings'), target);
   fs.writeFileSync(path.join(cacheDir, 'SOURCE.json'), `${JSON.stringify(provenance, null, 2)}\n`);
   return target;
+}
+
+/**
+ * A local FSDD folder copied into cacheDir/recordings (its FSDD-named clips only), verified as a
+ * download is, and installed the same way: later commands find it there without --data.
+ */
+export function copyFromFolder(clips: readonly FsddClip[], from: string, cacheDir: string, options: { log?: (message: string) => void } = {}): { dir: string; provenance: Provenance } {
+  const staging = stagingDir(cacheDir);
+  try {
+    const recordings = path.join(staging, 'recordings');
+    fs.mkdirSync(recordings);
+    for (const c of clips) fs.copyFileSync(c.path, path.join(recordings, path.basename(c.path)));
+    verifyRecordings(recordings, clips.length);
+    const provenance: Provenance = { source: 'local folder', url: pathToFileURL(from).href, fetchedAt: new Date().toISOString(), clips: clips.length };
+    return { dir: install(staging, cacheDir, provenance), provenance };
+  } finally {
+    removeStaging(staging, options);
+  }
 }
 
 export function readProvenance(cacheDir: string): Provenance | null {

@@ -59,7 +59,7 @@ export function register(program: Command): void {
   data
     .command('fetch')
     .description('Make FSDD available: a local folder, else the upstream GitHub archive, else the Hugging Face parquet copies (resumable, verified)')
-    .option('--data <dir>', 'use this folder if it holds FSDD (nothing is downloaded then)')
+    .option('--data <dir>', 'copy FSDD from this folder into the cache (or --to), checked, so every command finds it (nothing is downloaded then)')
     .option('--to <dir>', 'install downloads here instead of the cache ($XDG_CACHE_HOME or ~/.cache/spoken-digits/fsdd)')
     .option('--force', 'download again even if a copy exists')
     .option('--no-progress', 'no progress bar')
