@@ -61,6 +61,19 @@ describe('digits predict / eval / doctor (CLI)', function () {
     assert.match(digits('predict', cut).stdout, /cut\.wav \(truncated file\)\t/);
   });
 
+  it('predict says when a file holds more sound than one digit, and points to digits listen', () => {
+    const three = join(work, 'three.wav');
+    const r0 = spawnSync('sox', [...['4_george_1', '1_george_2', '5_george_3'].map((n) => join(FSDD_RECORDINGS, `${n}.wav`)), three, 'pad', '0', '0.3']);
+    assert.equal(r0.status, 0, String(r0.stderr));
+    const single = join(FSDD_RECORDINGS, '7_jackson_0.wav');
+    const r = digits('predict', '--json', three, single);
+    assert.equal(r.code, 0, r.stderr);
+    const [many, one] = JSON.parse(r.stdout).results;
+    assert.ok(many.speechMs > 1500 && one.speechMs < 1000, `${many.speechMs} / ${one.speechMs}`);
+    assert.match(r.stderr, /three\.wav holds 1\.\d s of sound, longer than a digit usually takes \(the model hears 1\.02 s of it\): if it holds several digits, `digits listen --input .*three\.wav` reads them one by one/);
+    assert.doesNotMatch(r.stderr, /7_jackson_0/);
+  });
+
   it('a model file that is not ONNX: one line, non-zero exit, no stack trace (stack with --verbose)', () => {
     const model = join(FSDD_RECORDINGS, '1_lucas_0.wav');
     assertOneLineError(digits('predict', '-m', model, model), /not an ONNX model/);

@@ -53,6 +53,11 @@ export interface Prediction extends Decision {
   timings: Timings;
   /** The WAV file was shorter than its header claimed (a cut-off recording): what it holds was recognized. */
   truncated?: boolean;
+  /**
+   * How long the clip's speech lasts, first sound to last (ms; the core's speechExtent, no margin),
+   * when the recognizer cut the clip to it (a model trained on clips so cut); null when nothing stood out.
+   */
+  speechMs?: number | null;
 }
 
 export interface SessionOptions {
@@ -429,6 +434,7 @@ export class DigitRecognizer {
         labels: this.labels,
         timings: { decodeMs: clip.decodeMs, featuresMs, modelMs: modelMs / clips.length, totalMs },
         ...(clip.truncated ? { truncated: true } : {}),
+        ...(clip.speechMs !== undefined ? { speechMs: clip.speechMs } : {}),
       };
     });
   }

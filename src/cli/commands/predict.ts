@@ -17,6 +17,11 @@ export function register(program: Command): void {
       const { DigitRecognizer } = await import('../../model/recognizer.js');
       const { topLabels } = await import('../../model/decision.js');
       const recognizer = await DigitRecognizer.load({ model: opts.model, backend: parseBackend(opts.backend), threshold: parseThreshold(opts.threshold) });
+      // More sound than the model hears at once is often several words (4 of FSDD's 3,000 single digits are longer too).
+      const { sampleRate, hopLength, numFrames } = recognizer.info.featureConfig;
+      const windowMs = numFrames > 0 ? (numFrames * hopLength * 1000) / sampleRate : Infinity;
+      const manyWords = (file: string, speechMs: number) =>
+        `digits predict: ${file} holds ${(speechMs / 1000).toFixed(1)} s of sound, longer than a digit usually takes (the model hears ${(windowMs / 1000).toFixed(2)} s of it): if it holds several digits, \`digits listen --input ${file}\` reads them one by one\n`;
       const top = opts.top === '0' ? 0 : parsePositiveInt('--top', opts.top);
       const results = [];
       let failed = 0;
@@ -35,7 +40,9 @@ export function register(program: Command): void {
             timeMs: performance.now() - started,
             timings: p.timings,
             ...(p.truncated ? { truncated: true } : {}),
+            ...(p.speechMs != null ? { speechMs: p.speechMs } : {}),
           });
+          if (p.speechMs != null && p.speechMs > windowMs) process.stderr.write(manyWords(file, p.speechMs));
         } catch (err) {
           failed++;
           results.push({ file, error: (err as Error).message, ...(err instanceof SpokenDigitsError ? { code: err.code } : {}) });
