@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, distUnusable, skipUnlessBuilt } from './built-dist.js';
@@ -45,6 +45,15 @@ describe('npm install spoken-digits (the packed tarball, into an empty app)', fu
     assert.ok(installed.includes('spoken-digits') && installed.includes('onnxruntime-node'));
     assert.ok(!installed.includes('@tensorflow'), 'TensorFlow.js was installed');
     assert.ok(!installed.includes('onnxruntime-web'), 'onnxruntime-web was installed');
+  });
+
+  it('carries its license and the notices of the third-party code it bundles, up to date with the packages bundled', () => {
+    const pkg = join(app, 'node_modules', 'spoken-digits');
+    assert.match(readFileSync(join(pkg, 'LICENSE'), 'utf8'), /^MIT License/);
+    const notices = readFileSync(join(pkg, 'THIRD_PARTY_NOTICES.md'), 'utf8');
+    for (const name of ['KISS FFT', 'onnxruntime-web', 'protobufjs', 'long', 'idb-keyval', 'CC BY-SA 4.0']) assert.ok(notices.includes(name), name);
+    const check = spawnSync(process.execPath, [join(ROOT, 'scripts', 'third-party-notices.mjs'), '--check'], { encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stderr);
   });
 
   it('the `digits` bin recognizes a clip with the package\'s prebuilt addon', () => {
