@@ -107,7 +107,7 @@ function sniff(head: Buffer, what: string, whole: boolean): 'wav' | 'raw' {
   const ascii = head.subarray(0, 4).toString('latin1');
   if (ascii === 'RIFF' && head.length >= 12 && head.subarray(8, 12).toString('latin1') === 'WAVE') return 'wav';
   for (const [magic, name] of OTHER_CONTAINERS) {
-    if (ascii.startsWith(magic)) throw new AudioInputError(`${what} looks like ${name}, not raw PCM or WAV; convert it first (e.g. sox in.${name.toLowerCase()} -t raw -e signed -b 16 -r 16000 -c 1 -)`);
+    if (ascii.startsWith(magic)) throw new AudioInputError(`${what} looks like ${name}, not raw PCM or WAV; convert it first (e.g. ffmpeg -i in -f wav -ac 1 -ar 16000 -)`);
   }
   const sample = head.subarray(0, Math.min(head.length, 4096));
   if (sample.length >= 64 || (whole && sample.length >= 4)) {
