@@ -99,6 +99,16 @@ describe('digits predict / eval / doctor (CLI)', function () {
     assert.match(here.stderr, /not an ONNX model/);
   });
 
+  it('a misspelt command or option: the suggestion and a pointer to --help, not the whole help; exit 2', () => {
+    for (const [args, hint] of [[['lisen'], /unknown command 'lisen'\n\(Did you mean listen\?\)/], [['predict', '--modle', 'x'], /unknown option '--modle'\n\(Did you mean --model\?\)/]] as const) {
+      const r = digits(...args);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, hint);
+      assert.match(r.stderr, /digits --help lists the commands/);
+      assert.ok(r.stderr.trim().split('\n').length <= 3, r.stderr);
+    }
+  });
+
   it('eval --json on the official test split prints every figure', () => {
     const r = digits('eval', FSDD_RECORDINGS, '--split', 'test', '--json');
     assert.equal(r.code, 0, r.stderr);

@@ -27,6 +27,6 @@ const program = new Command('digits')
   .description('Recognize spoken digits 0-9 from files, a microphone or a browser')
   .version(version, '-V, --version', 'print the version of spoken-digits')
   .option('--verbose', 'print stack traces and debug details on errors')
-  .showHelpAfterError();
+  .showHelpAfterError("(digits --help lists the commands; digits COMMAND --help a command's options)");
 
 await runCli(program, commands);
