@@ -81,6 +81,16 @@ describe('digits serve (src/web/server.ts)', function () {
     assert.match(srv.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
+  it('bound to every interface, gives a URL this machine can open (not http://0.0.0.0)', async () => {
+    const all = await startServer({ root, modelsDir: models, port: 0, host: '0.0.0.0' });
+    try {
+      assert.equal(all.url, `http://127.0.0.1:${all.port}`);
+      assert.equal((await raw(all.port, get('/'))).status, 200);
+    } finally {
+      await all.close();
+    }
+  });
+
   it('refuses foreign Host names on a loopback bind (DNS rebinding)', async () => {
     assert.equal((await raw(srv.port, `GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`)).status, 403);
     assert.equal((await raw(srv.port, `GET / HTTP/1.1\r\nHost: evil.example:${srv.port}\r\nConnection: close\r\n\r\n`)).status, 403);

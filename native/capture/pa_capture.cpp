@@ -173,9 +173,17 @@ bool Capture::open(const CaptureOptions& o, std::string* error) {
   const PaDeviceInfo* info = device == paNoDevice || device >= Pa_GetDeviceCount() ? nullptr : Pa_GetDeviceInfo(device);
   if (!info || info->maxInputChannels <= 0) {
     if (error) {
-      *error = o.device < 0 ? "no default input device: PortAudio sees " + std::to_string(Pa_GetDeviceCount()) +
-                                  " device(s) and none is a default input; connect a microphone or pick one with --device (see --list-devices)"
-                            : "device " + std::to_string(o.device) + " is not an input device (see --list-devices)";
+      const int count = Pa_GetDeviceCount();
+      if (o.device < 0)
+        *error = "no default input device: PortAudio sees " + std::to_string(count) +
+                 " device(s) and none is a default input; connect a microphone or pick one with --device (see --list-devices)";
+      else if (count <= 0)
+        *error = "there is no device " + std::to_string(o.device) + ": PortAudio sees no audio devices at all; connect a microphone";
+      else if (o.device >= count)
+        *error = "there is no device " + std::to_string(o.device) + ": PortAudio sees " + std::to_string(count) + " (0.." +
+                 std::to_string(count - 1) + "; see --list-devices)";
+      else
+        *error = "device " + std::to_string(o.device) + " is not an input device (see --list-devices)";
     }
     close();
     return false;

@@ -99,7 +99,7 @@ int main() {
   CaptureOptions bad = o;
   bad.device = 9999;
   Capture other;
-  CHECK(!other.open(bad, &err) && err.find("not an input device") != std::string::npos, "bad device: %s", err.c_str());
+  CHECK(!other.open(bad, &err) && err.find("there is no device 9999: PortAudio sees") != std::string::npos, "bad device: %s", err.c_str());
 
   std::remove(raw.c_str());
   std::remove(conf.c_str());

@@ -67,7 +67,7 @@ const DEFAULT_LIMITS: Readonly<ServeLimits> = Object.freeze({
 
 export interface RunningServer {
   server: Server;
-  /** e.g. http://127.0.0.1:8080 */
+  /** e.g. http://127.0.0.1:8080 (loopback for a bind to every interface, 0.0.0.0 or ::) */
   url: string;
   port: number;
   host: string;
@@ -571,7 +571,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
+  // A wildcard bind is opened on this machine through loopback; the CLI names the other addresses.
+  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
   return {
     server,
     url: `http://${urlHost}:${actualPort}`,

@@ -1,26 +1,10 @@
 import type { Command } from 'commander';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { networkInterfaces } from 'node:os';
 import { ServeError } from '../../errors.js';
 import { fsReason } from '../../fs-reason.js';
-
-/** The installed package's root (holds web-dist/ and models/), whether run from dist/ or from src/ via tsx. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest)) {
-      try {
-        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'spoken-digits') return dir;
-      } catch {
-        // not ours; keep climbing
-      }
-    }
-    dir = dirname(dir);
-  }
-  return process.cwd();
-}
+import { packageRoot } from '../../model/package-root.js';
 
 export function register(program: Command): void {
   program
@@ -42,9 +26,11 @@ export function register(program: Command): void {
       process.stdout.write(`digits serve: ${running.url}/  (kiosk: ${running.url}/?kiosk=1)\n`);
       if (models.length === 0) process.stderr.write(`digits serve: warning: no .onnx models in ${modelsDir}; the page will have nothing to run (pass --models)\n`);
       if (!isLoopback(opts.host)) {
+        const others = opts.host === '0.0.0.0' || opts.host === '::' ? networkAddresses(opts.host === '::') : [];
         process.stderr.write(
-          `digits serve: warning: listening on ${opts.host}, reachable from other machines. Browsers only allow the ` +
-            'microphone on https or localhost, so remote kiosks need a TLS proxy in front.\n',
+          `digits serve: warning: listening on ${opts.host}, reachable from other machines` +
+            (others.length ? ` (${others.map((a) => `http://${a.includes(':') ? `[${a}]` : a}:${running.port}/`).join(', ')})` : '') +
+            '. Browsers only allow the microphone on https or localhost, so remote kiosks need a TLS proxy in front.\n',
         );
       }
       const stop = () => void running.close().then(() => process.exit(0));
@@ -66,4 +52,12 @@ function onnxFilesIn(dir: string, given: boolean): string[] {
     throw new ServeError(`--models ${dir}: ${fsReason(err, { ENOENT: 'no such folder' })}`, { cause: err });
   }
   return files.filter((f) => f.endsWith('.onnx'));
+}
+
+/** This machine's non-loopback addresses (IPv4; IPv6 too for a bind to ::), for a bind to every interface. */
+function networkAddresses(ipv6: boolean): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && !a.internal && (a.family === 'IPv4' || (ipv6 && a.family === 'IPv6' && !a.address.startsWith('fe80'))))
+    .map((a) => a!.address);
 }
