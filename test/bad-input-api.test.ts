@@ -93,7 +93,7 @@ describe('library API bad-input matrix', function () {
     it('empty model bytes', () => rejectsWith(DigitRecognizer.load({ model: new Uint8Array(0) }), ModelError, /ONNX|empty/i));
     it('truncated model bytes', () => rejectsWith(DigitRecognizer.load({ model: model.subarray(0, model.length >> 2) }), ModelError, /ONNX|truncated|metadata/i));
     it('ONNX without spoken-digits metadata', () => rejectsWith(DigitRecognizer.load({ model: p.noMeta }), ModelError, /metadata/));
-    it('threshold 1.5', () => rejectsWith(DigitRecognizer.load({ threshold: 1.5 }), ModelError, /threshold/));
+    it('threshold 1.5', () => rejectsWith(DigitRecognizer.load({ threshold: 1.5 }), OptionsError, /threshold/));
     it('unknown backend', () => rejectsWith(DigitRecognizer.load({ backend: 'gpu' as never }), BackendUnavailableError, /gpu/));
     // A path where the options belong loaded the default model and answered from it; a typo was ignored.
     it('a path instead of options', () => rejectsWith(DigitRecognizer.load(p.notOnnx as never), OptionsError, /takes an options object, got a string: DigitRecognizer\.load\(\{ model/));
@@ -186,16 +186,16 @@ describe('library API bad-input matrix', function () {
       await rejectsWith(rec.predictBatch(null as never), AudioInputError, /array of clips/);
       await rejectsWith(rec.graphOutputs([clip], []), AudioInputError, /at least one output name/);
       await rejectsWith(rec.topK(clip, -1), AudioInputError, /k -1/);
-      await rejectsWith(DigitRecognizer.load({ maxDurationSec: Number.NaN }), AudioInputError, /maxDurationSec NaN/);
-      await rejectsWith(DigitRecognizer.load({ silenceDb: 5 }), AudioInputError, /silenceDb 5/);
-      await rejectsWith(DigitRecognizer.load({ session: { intraOpNumThreads: 10_000 } }), ModelError, /intraOpNumThreads 10000/);
+      await rejectsWith(DigitRecognizer.load({ maxDurationSec: Number.NaN }), OptionsError, /maxDurationSec NaN/);
+      await rejectsWith(DigitRecognizer.load({ silenceDb: 5 }), OptionsError, /silenceDb 5/);
+      await rejectsWith(DigitRecognizer.load({ session: { intraOpNumThreads: 10_000 } }), OptionsError, /intraOpNumThreads 10000/);
       const once = await DigitRecognizer.load({ model: 'models/small.int8.onnx' });
       await once.dispose();
       await once.dispose();
     });
     it('threshold set to NaN or 2 on a loaded recognizer', () => {
-      assert.throws(() => (rec.threshold = Number.NaN), ModelError);
-      assert.throws(() => (rec.threshold = 2), ModelError);
+      assert.throws(() => (rec.threshold = Number.NaN), OptionsError);
+      assert.throws(() => (rec.threshold = 2), OptionsError);
       assert.ok(rec.threshold >= 0 && rec.threshold <= 1);
     });
     it('a folder', () => rejectsWith(rec.predict(p.dir), SpokenDigitsError, /folder\.wav/));

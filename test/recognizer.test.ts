@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DigitRecognizer, Ensemble, AudioInputError, ModelError, decodeAudioInput, decodeWav, evaluate, loadEvalSet, float32ToInt16 } from '../src/index.js';
+import { DigitRecognizer, Ensemble, AudioInputError, ModelError, OptionsError, decodeAudioInput, decodeWav, evaluate, loadEvalSet, float32ToInt16 } from '../src/index.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
 import { clickClip } from './stream/fixtures.js';
 
@@ -122,7 +122,7 @@ describe('DigitRecognizer.load errors', () => {
     await assert.rejects(DigitRecognizer.load({ model: clip('1_theo_1') }), (e: unknown) => e instanceof ModelError && /not an ONNX model/.test(e.message));
   });
   it('an out-of-range threshold is refused', async () => {
-    await assert.rejects(DigitRecognizer.load({ threshold: 2 }), ModelError);
+    await assert.rejects(DigitRecognizer.load({ threshold: 2 }), OptionsError);
   });
 });
 

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
 import { ModelError } from '../errors.js';
 import { ADAPT_WORKER_IDLE_MS, AdaptClient, type AdaptedBytes, type AdaptReply } from './adapt-client.js';
 import type { FeatureBackend } from '../features/backend.js';
@@ -38,7 +39,8 @@ function workerScript(): string | null {
 
 /** The worker's Node options: none for the built script (not this process's, e.g. --inspect); tsx's loader for the TypeScript source. */
 function workerExecArgv(script: string): string[] {
-  return script.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+  // createRequire, not import.meta.resolve: the CommonJS build has no import.meta.resolve (tsx's "." export is one file either way).
+  return script.endsWith('.ts') ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
 }
 
 /** How much of the worker's stderr is kept for the message when it dies. */

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ort } from './ort.js';
 import { readRegularFile } from '../files.js';
-import { AudioInputError, checkOptions, checkOptionTypes, ModelError, SpokenDigitsError, type EveryKey } from '../errors.js';
+import { AudioInputError, checkOptions, checkOptionTypes, ModelError, OptionsError, SpokenDigitsError, type EveryKey } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from '../features/backend.js';
 import { loadFeatureBackend, type BackendChoice } from '../features/index.js';
 import { releaseFreeMemory } from '../features/native.js';
@@ -173,7 +173,7 @@ export class DigitRecognizer {
   }
 
   set threshold(value: number) {
-    if (!(value >= 0 && value <= 1)) throw new ModelError(`threshold ${value} must be between 0 and 1`);
+    if (!(value >= 0 && value <= 1)) throw new OptionsError(`threshold ${value} must be between 0 and 1`);
     this.minConfidence = value;
   }
 
@@ -194,14 +194,14 @@ export class DigitRecognizer {
   static async load(options: RecognizerOptions = {}): Promise<DigitRecognizer> {
     checkRecognizerOptions(options, RECOGNIZER_OPTIONS, 'DigitRecognizer.load');
     if (options.threshold !== undefined && !(options.threshold >= 0 && options.threshold <= 1)) {
-      throw new ModelError(`threshold ${options.threshold} must be between 0 and 1`);
+      throw new OptionsError(`threshold ${options.threshold} must be between 0 and 1`);
     }
     if (options.voiceShift !== undefined) checkVoiceShift(options.voiceShift);
-    if (options.maxDurationSec !== undefined && !(options.maxDurationSec > 0 && options.maxDurationSec <= 3600)) throw new AudioInputError(`maxDurationSec ${options.maxDurationSec} must be in (0, 3600]`);
-    if (options.silenceDb !== undefined && !(options.silenceDb >= -200 && options.silenceDb <= 0)) throw new AudioInputError(`silenceDb ${options.silenceDb} must be in -200..0 dBFS`);
+    if (options.maxDurationSec !== undefined && !(options.maxDurationSec > 0 && options.maxDurationSec <= 3600)) throw new OptionsError(`maxDurationSec ${options.maxDurationSec} must be in (0, 3600]`);
+    if (options.silenceDb !== undefined && !(options.silenceDb >= -200 && options.silenceDb <= 0)) throw new OptionsError(`silenceDb ${options.silenceDb} must be in -200..0 dBFS`);
     for (const key of ['intraOpNumThreads', 'interOpNumThreads'] as const) {
       const n = options.session?.[key];
-      if (n !== undefined && !(Number.isInteger(n) && n >= 0 && n <= 64)) throw new ModelError(`session.${key} ${n} must be a whole number from 0 (ONNX Runtime's choice) to 64`);
+      if (n !== undefined && !(Number.isInteger(n) && n >= 0 && n <= 64)) throw new OptionsError(`session.${key} ${n} must be a whole number from 0 (ONNX Runtime's choice) to 64`);
     }
     const { bytes, source } = await readModelBytes(options.model);
     const info = parseModelMetadata(bytes, source);
