@@ -86,7 +86,7 @@ describe('CLI: digits data info|fetch', function () {
     fs.mkdirSync(path.join(tmp, 'other'));
     fs.copyFileSync(path.join(fixtures, 's16.wav'), path.join(tmp, 'other', '5_cy_1.wav'));
     const kept = await digits(['data', 'fetch', '--data', path.join(tmp, 'other'), '--json'], env);
-    assert.equal(JSON.parse(kept.stdout).clips, 3);
+    assert.deepEqual([JSON.parse(kept.stdout).clips, JSON.parse(kept.stdout).kept], [3, true]);
     const replaced = await digits(['data', 'fetch', '--data', path.join(tmp, 'other'), '--force', '--json'], env);
     assert.equal(replaced.code, 0, replaced.stderr);
     assert.deepEqual(fs.readdirSync(path.join(cache, 'recordings')), ['5_cy_1.wav']);
@@ -95,5 +95,22 @@ describe('CLI: digits data info|fetch', function () {
     assert.equal(JSON.parse(self.stdout).clips, 1);
     const plain = await digits(['data', 'fetch', '--data', path.join(tmp, 'set')], env);
     assert.match(plain.stderr, /already holds FSDD \(1 clip\), kept; --force replaces it/);
+
+    // A folder inside the target that is not its copy (an archive unpacked there) is copied, not taken for it.
+    const target = path.join(tmp, 'target');
+    fs.mkdirSync(path.join(target, 'unpacked', 'recordings'), { recursive: true });
+    fs.copyFileSync(path.join(fixtures, 's16.wav'), path.join(target, 'unpacked', 'recordings', '3_dee_4.wav'));
+    const inside = await digits(['data', 'fetch', '--data', path.join(target, 'unpacked'), '--to', target, '--json'], env);
+    assert.equal(inside.code, 0, inside.stderr);
+    assert.equal(JSON.parse(inside.stdout).dir, path.join(target, 'recordings'));
+    assert.deepEqual(fs.readdirSync(path.join(target, 'recordings')), ['3_dee_4.wav']);
+
+    // A clip that is not a WAV: a one-line error naming the source file, and the cache as it was.
+    fs.mkdirSync(path.join(tmp, 'bad'));
+    fs.writeFileSync(path.join(tmp, 'bad', '7_eve_0.wav'), 'not audio');
+    const bad = await digits(['data', 'fetch', '--data', path.join(tmp, 'bad'), '--force'], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, new RegExp(`\\ndigits: ${path.join(tmp, 'bad', '7_eve_0.wav').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a valid WAV`));
+    assert.deepEqual(fs.readdirSync(path.join(cache, 'recordings')), ['5_cy_1.wav']);
   });
 });

@@ -263,7 +263,9 @@ describe('digits serve (src/web/server.ts)', function () {
     assert.equal(cache.heldBytes(), 2000);
     await fetchFile('a'); // a hit: b is now the least recently asked for
     await fetchFile('c');
-    assert.equal(cache.heldBytes(), 2000, 'b dropped for c');
+    assert.equal(cache.heldBytes(), 2000);
+    cache.forget((key) => key !== 'b');
+    assert.equal(cache.heldBytes(), 2000, 'b was dropped for c, not a');
     await fetchFile('b'); // read again, a dropped
     assert.equal(cache.heldBytes(), 2000);
     // One file over the whole budget is served, and held alone.
@@ -273,6 +275,17 @@ describe('digits serve (src/web/server.ts)', function () {
     assert.equal(cache.heldBytes(), 1000);
     cache.forget(() => false);
     assert.equal(cache.heldBytes(), 0);
+    // Bytes that arrive for an entry already dropped (forgotten, or a newer version asked for) are not counted.
+    const pending = fetchFile('a');
+    cache.forget(() => false);
+    await pending;
+    assert.equal(cache.heldBytes(), 0, 'a read that ended after its entry was forgotten');
+    const old = fetchFile('b');
+    writeFileSync(join(files, 'b'), randomBytes(500));
+    utimesSync(join(files, 'b'), new Date(), new Date(Date.now() + 5000));
+    assert.equal((await fetchFile('b')).length, 500);
+    await old;
+    assert.equal(cache.heldBytes(), 500, 'only the new version of b');
 
     // Through the server: a budget smaller than the app, every file and encoding still right.
     const small = await startServer({ root, modelsDir: models, port: 0, limits: { maxCacheBytes: 64 * 1024 } });

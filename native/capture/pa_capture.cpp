@@ -180,8 +180,8 @@ bool Capture::open(const CaptureOptions& o, std::string* error) {
       else if (count <= 0)
         *error = "there is no device " + std::to_string(o.device) + ": PortAudio sees no audio devices at all; connect a microphone";
       else if (o.device >= count)
-        *error = "there is no device " + std::to_string(o.device) + ": PortAudio sees " + std::to_string(count) + " (0.." +
-                 std::to_string(count - 1) + "; see --list-devices)";
+        *error = "there is no device " + std::to_string(o.device) + ": PortAudio sees " + std::to_string(count) + " device(s), 0.." +
+                 std::to_string(count - 1) + ", inputs and outputs (--list-devices shows the inputs)";
       else
         *error = "device " + std::to_string(o.device) + " is not an input device (see --list-devices)";
     }

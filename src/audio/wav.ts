@@ -232,7 +232,9 @@ function walkHeader(src: ByteSource, where: string, stream: boolean): WavInfo | 
     if (magic === 'RF64' || magic === 'BW64') throw new WavFormatError(`${where}: ${magic} (64-bit WAV) is not supported; split or convert it to a standard WAV`);
     const other = sniffOtherFormat(head);
     throw new WavFormatError(
-      `${where}: not a WAV file (${other ? `looks like ${other}` : `starts with ${JSON.stringify(magic)} instead of "RIFF"`}); convert it to WAV, e.g. \`ffmpeg -i in out.wav\` (sox reads MP3 only with libsox-fmt-mp3)`,
+      other
+        ? `${where}: not a WAV file (looks like ${other}); convert it to WAV, e.g. \`ffmpeg -i in out.wav\` (sox reads MP3 only with libsox-fmt-mp3)`
+        : `${where}: not a WAV file (starts with ${JSON.stringify(magic)} instead of "RIFF")`,
     );
   }
   if (head.length < 12) throw new WavFormatError(`${where}: truncated header (${src.size} bytes); a WAV file starts with a 12-byte RIFF header`);

@@ -93,27 +93,24 @@ export async function loadFsdd(options: FsddOptions = {}): Promise<FsddDataset> 
 /**
  * `digits data fetch`: make sure FSDD is in `to` (or the cache), where every command finds it:
  * copied from `data` when that folder is given (checked as a download is; a copy already there is
- * kept unless `force`), else downloaded when no local folder has it.
+ * kept, `kept: true`, unless `force`), else downloaded when no local folder has it.
  */
-export async function fetchFsdd(options: FsddOptions = {}): Promise<FsddDataset> {
+export async function fetchFsdd(options: FsddOptions = {}): Promise<FsddDataset & { kept?: boolean }> {
   if (options.data === undefined) return loadFsdd({ ...options, download: true });
   const given = findLocalFsdd({ data: options.data }).found!; // a folder without FSDD is a DatasetError
   const target = path.resolve(options.to ?? options.cacheDir ?? defaultCacheDir(options.env ?? process.env));
-  const inTarget = (dir: string) => {
-    const rel = path.relative(realPath(target), realPath(dir));
-    return !rel.startsWith('..') && !path.isAbsolute(rel);
-  };
-  if (!inTarget(given.recordings)) {
-    const cached = options.force ? null : findLocalFsdd({ cacheDir: target, env: {} }).found;
-    if (cached) {
-      options.log?.(`${cached.recordings} already holds FSDD (${cached.clips.length} clip${cached.clips.length === 1 ? '' : 's'}), kept; --force replaces it with the copy in ${given.recordings}`);
-      return { dir: cached.recordings, source: localLabel('cache', cached.dir), clips: cached.clips, provenance: readProvenance(cached.dir), failures: [] };
-    }
-    options.log?.(`copying ${given.clips.length} clips from ${given.recordings} into ${target}`);
-    const { dir, provenance } = copyFromFolder(given.clips, given.recordings, target, options);
-    return { dir, source: localLabel('cache', target), clips: findLocalFsdd({ data: target }).found!.clips, provenance, failures: [] };
+  const cached = findLocalFsdd({ cacheDir: target, env: {} }).found;
+  // The folder given is the copy in the target already: nothing to copy.
+  if (cached && realPath(cached.recordings) === realPath(given.recordings)) {
+    return { dir: cached.recordings, source: localLabel('cache', cached.dir), clips: cached.clips, provenance: readProvenance(cached.dir), failures: [] };
   }
-  return { dir: given.recordings, source: localLabel('cache', target), clips: given.clips, provenance: readProvenance(target), failures: [] };
+  if (cached && !options.force) {
+    options.log?.(`${cached.recordings} already holds FSDD (${cached.clips.length} clip${cached.clips.length === 1 ? '' : 's'}), kept; --force replaces it with the copy in ${given.recordings}`);
+    return { dir: cached.recordings, source: localLabel('cache', cached.dir), clips: cached.clips, provenance: readProvenance(cached.dir), failures: [], kept: true };
+  }
+  options.log?.(`copying ${given.clips.length} clip${given.clips.length === 1 ? '' : 's'} from ${given.recordings} into ${target}`);
+  const { dir, provenance } = copyFromFolder(given.clips, given.recordings, target, options);
+  return { dir, source: localLabel('cache', target), clips: findLocalFsdd({ data: target }).found!.clips, provenance, failures: [] };
 }
 
 function realPath(p: string): string {

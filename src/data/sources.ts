@@ -81,10 +81,24 @@ function install(staging: string, cacheDir: string, provenance: Provenance): str
 }
 
 /**
- * A local FSDD folder copied into cacheDir/recordings (its FSDD-named clips only), verified as a
- * download is, and installed the same way: later commands find it there without --data.
+ * A local FSDD folder copied into cacheDir/recordings (its FSDD-named clips only), each clip checked
+ * first (a regular file, a WAV, under the size a download's clips may have) and the copy verified and
+ * installed as a download is: later commands find it there without --data. A clip that fails is a
+ * DatasetError naming it, and the cache is left as it was.
  */
 export function copyFromFolder(clips: readonly FsddClip[], from: string, cacheDir: string, options: { log?: (message: string) => void } = {}): { dir: string; provenance: Provenance } {
+  let total = 0;
+  for (const c of clips) {
+    const st = fs.statSync(c.path, { throwIfNoEntry: false });
+    if (!st?.isFile()) throw new DatasetError(`${c.path} is ${st ? 'not a regular file' : 'a link to nothing'}; FSDD clips are WAV files`);
+    if (st.size > MAX_CLIP_BYTES) throw new DatasetError(`${c.path} is ${st.size} bytes; FSDD clips are well under ${MAX_CLIP_BYTES}`);
+    if ((total += st.size) > MAX_EXTRACT_BYTES) throw new DatasetError(`${from} holds over ${MAX_EXTRACT_BYTES} bytes of clips; FSDD is about 30 MB`);
+    try {
+      readWavFileInfo(c.path);
+    } catch (err) {
+      throw new DatasetError(`${c.path} is not a valid WAV: ${(err as Error).message}`, { cause: err });
+    }
+  }
   const staging = stagingDir(cacheDir);
   try {
     const recordings = path.join(staging, 'recordings');

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,21 +32,24 @@ export function modelsDir(): string {
 
 /**
  * A model as the CLI's --model and `load({ model })` take it: a path to a file, or the name of a
- * shipped model ('default', 'small', or a file name of models/ such as 'small.onnx'), looked up
- * there when the current folder holds no file of that name. A bare name prefers the int8 file.
+ * shipped model ('default', 'small', or an .onnx file name of models/ such as 'small.onnx'), looked
+ * up there when the current folder holds no file of that name. A bare name prefers the int8 file.
  */
 export function resolveModelPath(model: string): string {
-  if (/[\\/]/.test(model) || existsSync(model)) return model;
-  const dir = modelsDir();
-  for (const name of [model, `${model}.int8.onnx`, `${model}.onnx`]) {
-    if (existsSync(join(dir, name))) return join(dir, name);
+  if (model === '' || /[\\/]/.test(model) || isFile(model)) return model;
+  let dir: string;
+  try {
+    dir = modelsDir();
+  } catch {
+    return model; // bundled where no package root is found: no shipped models to look in
   }
-  return model;
+  const names = model.endsWith('.onnx') ? [model] : [`${model}.int8.onnx`, `${model}.onnx`];
+  return names.map((name) => join(dir, name)).find(isFile) ?? model;
 }
 
-/** For a model that could not be read: the shipped models' names, when it was given as a bare name. */
+/** For a model given as a bare name that is no file: the shipped models' names. */
 export function shippedModelsHint(model: string): string {
-  if (/[\\/]/.test(model)) return '';
+  if (/[\\/]/.test(model) || isFile(model)) return '';
   let names: string[] = [];
   try {
     names = [...new Set(readdirSync(modelsDir()).filter((f) => f.endsWith('.onnx')).map((f) => f.replace(/(\.int8)?\.onnx$/, '')))].sort();
@@ -54,4 +57,8 @@ export function shippedModelsHint(model: string): string {
     // no models folder: nothing to name
   }
   return names.length ? ` (the shipped models are ${names.join(', ')}; anything else is a path to an .onnx file)` : '';
+}
+
+function isFile(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 }

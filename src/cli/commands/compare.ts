@@ -8,20 +8,22 @@ export function register(program: Command): void {
   program
     .command('compare')
     .description('every shipped model (and any given) on the same eval set and latency bench, in one table')
-    .argument('[models...]', 'extra ONNX model files to include')
+    .argument('[models...]', 'extra ONNX model files to include (or shipped models by name: they are in already)')
     .option('--data <target>', 'eval set: FSDD-named folder or CSV manifest (default: the local FSDD copy, test split)')
     .option('--split <name>', 'official FSDD split for folders: test | train | all', 'test')
     .option('--use-case <name>', 'recommend a model for: speed | accuracy | balanced', 'balanced')
     .option('--backend <name>', 'feature backend: auto | native | wasm', 'auto')
     .option('--runs <n>', 'latency runs per model', '500')
     .option('--json', 'print one JSON object')
-    .action(async (extra: string[], opts, command: Command) => {
+    .action(async (given: string[], opts, command: Command) => {
       if (!['speed', 'accuracy', 'balanced'].includes(opts.useCase)) throw new InvalidArgumentError(`use case '${opts.useCase}' must be speed, accuracy or balanced`);
       checkSplitTarget(opts.data, command);
+      const { modelsDir, resolveModelPath } = await import('../../model/package-root.js');
+      const extra = given.map(resolveModelPath);
       // The models given are read before the shipped ones are measured, not after.
       const [{ readModelBytes }, { parseModelMetadata }] = await Promise.all([import('../../model/recognizer.js'), import('../../model/read-metadata.js')]);
       for (const model of extra) parseModelMetadata((await readModelBytes(model)).bytes, model);
-      const [{ DigitRecognizer }, { evaluate, loadEvalSet }, bench, { recommend }, { loadFsdd }, fs, path, { modelsDir }] = await Promise.all([
+      const [{ DigitRecognizer }, { evaluate, loadEvalSet }, bench, { recommend }, { loadFsdd }, fs, path] = await Promise.all([
         import('../../model/recognizer.js'),
         import('../../model/evaluate.js'),
         import('../../model/benchmark.js'),
@@ -29,10 +31,11 @@ export function register(program: Command): void {
         import('../../data/index.js'),
         import('node:fs/promises'),
         import('node:path'),
-        import('../../model/package-root.js'),
       ]);
       const shipped = (await fs.readdir(modelsDir()).catch(() => [] as string[])).filter((f) => f.endsWith('.onnx')).sort().map((f) => path.join(modelsDir(), f));
-      const models = [...shipped, ...extra];
+      // A shipped model given by name or path is in the table once.
+      const seen = new Set(shipped);
+      const models = [...shipped, ...extra.filter((m) => !seen.has(path.resolve(m)) && Boolean(seen.add(path.resolve(m))))];
       if (models.length === 0) throw new InvalidArgumentError('no models: none shipped in models/ and none given');
       const items = await loadEvalSet(opts.data ?? (await loadFsdd({ download: false })).dir, opts.split);
       const latencyClips = await bench.loadBenchClips(items.slice(0, 100).map((it) => it.path));

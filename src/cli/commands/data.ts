@@ -59,9 +59,9 @@ export function register(program: Command): void {
   data
     .command('fetch')
     .description('Make FSDD available: a local folder, else the upstream GitHub archive, else the Hugging Face parquet copies (resumable, verified)')
-    .option('--data <dir>', 'copy FSDD from this folder into the cache (or --to), checked, so every command finds it (nothing is downloaded then)')
+    .option('--data <dir>', 'copy FSDD from this folder into the cache, where every command finds it (or into --to), checked; nothing is downloaded then')
     .option('--to <dir>', 'install downloads here instead of the cache ($XDG_CACHE_HOME or ~/.cache/spoken-digits/fsdd)')
-    .option('--force', 'download again even if a copy exists')
+    .option('--force', 'download or copy again even if a copy exists')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the result as JSON')
     .action(async (opts: FetchCliOptions) => {
@@ -69,7 +69,7 @@ export function register(program: Command): void {
       const log = opts.json ? undefined : (line: string): void => void process.stderr.write(`${line}\n`);
       const ds = await fetchFsdd({ data: opts.data, to: opts.to, force: opts.force, progress: opts.progress && !opts.json && process.stderr.isTTY, log });
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ dir: ds.dir, source: ds.source, clips: ds.clips.length, provenance: ds.provenance, failures: ds.failures })}\n`);
+        process.stdout.write(`${JSON.stringify({ dir: ds.dir, source: ds.source, clips: ds.clips.length, provenance: ds.provenance, failures: ds.failures, ...(ds.kept ? { kept: true } : {}) })}\n`);
       } else {
         process.stdout.write(`FSDD ready: ${ds.clips.length} clips in ${ds.dir} (from ${ds.source})\n`);
       }

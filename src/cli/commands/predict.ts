@@ -21,7 +21,7 @@ export function register(program: Command): void {
       const { sampleRate, hopLength, numFrames } = recognizer.info.featureConfig;
       const windowMs = numFrames > 0 ? (numFrames * hopLength * 1000) / sampleRate : Infinity;
       const manyWords = (file: string, speechMs: number) =>
-        `digits predict: ${file} holds ${(speechMs / 1000).toFixed(1)} s of sound, longer than a digit usually takes (the model hears ${(windowMs / 1000).toFixed(2)} s of it): if it holds several digits, \`digits listen --input ${file}\` reads them one by one\n`;
+        `digits predict: ${shown(file)} holds ${(speechMs / 1000).toFixed(2)} s of sound, longer than a digit usually takes (the model hears ${(windowMs / 1000).toFixed(2)} s of it): if it holds several digits, \`digits listen --input ${shown(shellQuoted(file))}\` reads them one by one\n`;
       const top = opts.top === '0' ? 0 : parsePositiveInt('--top', opts.top);
       const results = [];
       let failed = 0;
@@ -61,4 +61,9 @@ export function register(program: Command): void {
       await recognizer.dispose();
       if (failed > 0) process.exitCode = 2;
     });
+}
+
+/** `file` as a shell word: as it is when it needs no quoting, else in single quotes. */
+function shellQuoted(file: string): string {
+  return /^[\w./@%+=:,-]+$/.test(file) ? file : `'${file.replace(/'/g, `'\\''`)}'`;
 }
