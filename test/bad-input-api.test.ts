@@ -233,8 +233,8 @@ describe('library API bad-input matrix', function () {
   });
 
   describe('Listener and sources', () => {
-    it('sensitivity 5', () => rejectsWith(Listener.create({ sensitivity: 5, recognizer: rec }), AudioInputError, /sensitivity/));
-    it('threshold -1', () => rejectsWith(Listener.create({ threshold: -1, recognizer: rec }), AudioInputError, /threshold/));
+    it('sensitivity 5', () => rejectsWith(Listener.create({ sensitivity: 5, recognizer: rec }), OptionsError, /sensitivity/));
+    it('threshold -1', () => rejectsWith(Listener.create({ threshold: -1, recognizer: rec }), OptionsError, /threshold/));
     it('model that is not ONNX', () => rejectsWith(Listener.create({ model: p.notOnnx }), ModelError, /ONNX/));
     it('openFileSource: missing file', () => rejectsWith(openFileSource(p.missing), SpokenDigitsError, /missing\.wav/));
     it('openFileSource: corrupt WAV', () => rejectsWith(openFileSource(p.corrupt), WavFormatError, /corrupt\.wav|chunk/));

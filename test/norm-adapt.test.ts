@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { readWavFile } from '../src/audio/index.js';
 import { voiceShift } from '../src/audio/voice-shift.js';
 import { listFsddClips, officialSplit } from '../src/data/index.js';
-import { AudioInputError, ModelError, SpokenDigitsError, WavFormatError } from '../src/errors.js';
+import { AudioInputError, ModelError, OptionsError, SpokenDigitsError, WavFormatError } from '../src/errors.js';
 import { evaluate } from '../src/model/evaluate.js';
 import { NORM_TARGETS_KEY, applyNormalization, parseNormTargets } from '../src/model/norm-adapt.js';
 import { AdaptProcess } from '../src/model/adapt-process.js';
@@ -302,8 +302,8 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       await assert.rejects(wrong.adaptNormalization(two), (e: Error) => e instanceof ModelError && /measured on another model/.test(e.message));
       await assert.rejects(wrong.adaptNormalization(two.slice(0, 1)), AudioInputError);
       assert.throws(() => applyNormalization(INT8, new Float32Array(3), new Float32Array(3)), /one value per conv channel/);
-      assert.throws(() => new NormAdapter(wrong, { every: 1 }), AudioInputError);
-      assert.throws(() => new NormAdapter(wrong, { every: 10, window: 5 }), AudioInputError);
+      assert.throws(() => new NormAdapter(wrong, { every: 1 }), OptionsError);
+      assert.throws(() => new NormAdapter(wrong, { every: 10, window: 5 }), OptionsError);
     } finally {
       await wrong.dispose();
     }
@@ -775,8 +775,8 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     for (let i = 0; i < 5; i++) off.heard(false);
     off.observe(1);
     assert.equal(off.observe(2), true);
-    assert.throws(() => new NormAdapter(fake, { minDigitShare: 1.5 }), AudioInputError);
-    assert.throws(() => new NormAdapter(fake, { shareOf: 0 }), AudioInputError);
+    assert.throws(() => new NormAdapter(fake, { minDigitShare: 1.5 }), OptionsError);
+    assert.throws(() => new NormAdapter(fake, { shareOf: 0 }), OptionsError);
   });
 
   it('a Listener that adapted on digits drops the adaptation when words follow, and does not adapt on them', async function () {

@@ -1,4 +1,4 @@
-import { AudioInputError, checkOptions, checkOptionTypes, SpokenDigitsError, type EveryKey } from '../errors.js';
+import { checkOptions, checkOptionTypes, OptionsError, SpokenDigitsError, type EveryKey } from '../errors.js';
 import type { AudioInput } from './recognizer.js';
 
 /** What a NormAdapter adapts: DigitRecognizer (clips: any AudioInput), or WebRecognizer in a page (PCM pieces). */
@@ -102,10 +102,10 @@ export class NormAdapter<Clip = AudioInput> {
     this.window = options.window ?? (this.selfEnroll ? 200 : 50);
     this.minDigitShare = options.minDigitShare ?? 0.5;
     this.shareOf = options.shareOf ?? 20;
-    if (!(Number.isInteger(this.every) && this.every >= 2)) throw new AudioInputError(`normalization adaptation: every must be an integer >= 2, got ${options.every}`);
-    if (!(Number.isInteger(this.window) && this.window >= this.every)) throw new AudioInputError(`normalization adaptation: window must be an integer >= every (${this.every}), got ${options.window}`);
-    if (!(this.minDigitShare >= 0 && this.minDigitShare <= 1)) throw new AudioInputError(`normalization adaptation: minDigitShare must be 0..1, got ${options.minDigitShare}`);
-    if (!(Number.isInteger(this.shareOf) && this.shareOf >= 1)) throw new AudioInputError(`normalization adaptation: shareOf must be an integer >= 1, got ${options.shareOf}`);
+    if (!(Number.isInteger(this.every) && this.every >= 2)) throw new OptionsError(`normalization adaptation: every must be an integer >= 2, got ${options.every}`);
+    if (!(Number.isInteger(this.window) && this.window >= this.every)) throw new OptionsError(`normalization adaptation: window must be an integer >= every (${this.every}), got ${options.window}`);
+    if (!(this.minDigitShare >= 0 && this.minDigitShare <= 1)) throw new OptionsError(`normalization adaptation: minDigitShare must be 0..1, got ${options.minDigitShare}`);
+    if (!(Number.isInteger(this.shareOf) && this.shareOf >= 1)) throw new OptionsError(`normalization adaptation: shareOf must be an integer >= 1, got ${options.shareOf}`);
   }
 
   /** Whether the recognizer holds this adapter's adaptation (it adapted, and has not dropped it since). */

@@ -139,10 +139,10 @@ export function checkListenerOptions(options: DecoderOptions & { adaptVoice?: un
   checkSplitOptions(options.split, `${what}: split`);
   for (const name of ['threshold', 'sensitivity', 'stringThreshold'] as const) {
     const v = options[name];
-    if (v !== undefined && !(v >= 0 && v <= 1)) throw new AudioInputError(`${name} must be in 0..1, got ${v}`);
+    if (v !== undefined && !(v >= 0 && v <= 1)) throw new OptionsError(`${name} must be in 0..1, got ${v}`);
   }
   if (options.stringPauseMs !== undefined && !(options.stringPauseMs > 0)) {
-    throw new AudioInputError(`stringPauseMs must be > 0, got ${options.stringPauseMs}`);
+    throw new OptionsError(`stringPauseMs must be > 0, got ${options.stringPauseMs}`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { AudioInputError, checkOptions, checkOptionTypes, SpokenDigitsError, type EveryKey } from '../errors.js';
+import { AudioInputError, checkOptions, checkOptionTypes, OptionsError, SpokenDigitsError, type EveryKey } from '../errors.js';
 import { streamChunk, validateSampleRate } from '../audio/index.js';
 import { loadStreamCore, type StreamCore } from './core.js';
 import { checkListenerOptions, DECODER_OPTIONS, listeningRate, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
@@ -141,7 +141,7 @@ export class Listener extends EventEmitter {
     checkListenerOptions(options, 'Listener.create');
     checkOptionTypes(options, { sampleRate: 'number', maxDurationMs: 'number' }, 'Listener.create');
     if (options.maxDurationMs !== undefined && !(options.maxDurationMs > 0)) {
-      throw new AudioInputError(`maxDurationMs must be > 0, got ${options.maxDurationMs}`);
+      throw new OptionsError(`maxDurationMs must be > 0, got ${options.maxDurationMs}`);
     }
     if (options.sampleRate !== undefined) validateSampleRate(options.sampleRate, 'ListenerOptions.sampleRate');
     const core = options.core ?? (await loadStreamCore());

@@ -1,4 +1,4 @@
-import { AudioInputError, CaptureError, checkOptions, checkOptionTypes, ModelError, SpokenDigitsError, type EveryKey } from '../errors.js';
+import { CaptureError, checkOptions, checkOptionTypes, ModelError, OptionsError, SpokenDigitsError, type EveryKey } from '../errors.js';
 import { streamChunk, validateSampleRate } from '../audio/pcm.js';
 import { checkListenerOptions, DECODER_OPTIONS, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from '../stream/decoder.js';
 import type { StreamCore } from '../stream/core.js';
@@ -158,7 +158,7 @@ export class WebListener {
     checkOptionTypes(options, { maxBacklogSeconds: 'number' }, 'WebListener.create');
     // Infinity would queue live audio without bound while decoding falls behind.
     if (options.maxBacklogSeconds !== undefined && !(options.maxBacklogSeconds > 0 && Number.isFinite(options.maxBacklogSeconds))) {
-      throw new AudioInputError(`maxBacklogSeconds must be a finite number > 0, got ${options.maxBacklogSeconds}`);
+      throw new OptionsError(`maxBacklogSeconds must be a finite number > 0, got ${options.maxBacklogSeconds}`);
     }
     const core = await streamCore();
     const given = options.model instanceof WebRecognizer;

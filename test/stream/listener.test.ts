@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { DigitRecognizer } from '../../src/model/recognizer.js';
 import { decodeWav, float32ToInt16 } from '../../src/audio/index.js';
-import { AudioInputError } from '../../src/errors.js';
+import { AudioInputError, OptionsError } from '../../src/errors.js';
 import { Listener, loadStreamCore, openFileSource, openMicrophone, type DigitEvent, type ListenerEvent, type SplitOptions } from '../../src/stream/index.js';
 import { loadNativeCapture } from '../../src/stream/core.js';
 import { makeAlsaFileDevice } from './alsa-file.js';
@@ -289,8 +289,8 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     const cut = s.samples.subarray(0, s.spans[0][1] - 400); // stops before the word's end
     const got = await listen(recognizer, cut);
     assert.equal(got.digits.length + got.rejected, 1);
-    await assert.rejects(Listener.create({ recognizer, sensitivity: 2 }), AudioInputError);
-    await assert.rejects(Listener.create({ recognizer, threshold: -1 }), AudioInputError);
+    await assert.rejects(Listener.create({ recognizer, sensitivity: 2 }), OptionsError);
+    await assert.rejects(Listener.create({ recognizer, threshold: -1 }), OptionsError);
     await assert.rejects(Listener.create({ recognizer, sampleRate: 1 }), /ListenerOptions\.sampleRate/);
     // An in-range rate the core cannot resample to the model's is refused at the start, not at the first word.
     const odd = await Listener.create({ recognizer });

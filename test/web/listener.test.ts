@@ -186,10 +186,10 @@ describe('WebListener (spoken-digits/web) in Node', function () {
   });
 
   it('bad options and audio are typed errors', async () => {
-    await assert.rejects(WebListener.create({ model: recognizer, threshold: 2 }), { code: 'ERR_AUDIO_INPUT' });
-    await assert.rejects(WebListener.create({ model: recognizer, stringPauseMs: 0 }), { code: 'ERR_AUDIO_INPUT' });
-    await assert.rejects(WebListener.create({ model: recognizer, maxBacklogSeconds: -1 }), { code: 'ERR_AUDIO_INPUT' });
-    await assert.rejects(WebListener.create({ model: recognizer, maxBacklogSeconds: Infinity }), { code: 'ERR_AUDIO_INPUT' });
+    await assert.rejects(WebListener.create({ model: recognizer, threshold: 2 }), { code: 'ERR_OPTIONS' });
+    await assert.rejects(WebListener.create({ model: recognizer, stringPauseMs: 0 }), { code: 'ERR_OPTIONS' });
+    await assert.rejects(WebListener.create({ model: recognizer, maxBacklogSeconds: -1 }), { code: 'ERR_OPTIONS' });
+    await assert.rejects(WebListener.create({ model: recognizer, maxBacklogSeconds: Infinity }), { code: 'ERR_OPTIONS' });
     await assert.rejects(WebListener.create({} as never), { code: 'ERR_MODEL' });
     await assert.rejects(WebListener.create(undefined as never), { code: 'ERR_MODEL' });
     await assert.rejects(WebListener.create({ model: recognizer, treshold: 0.5 } as never), { code: 'ERR_OPTIONS' });
