@@ -1,21 +1,13 @@
-import { realpathSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { SpokenDigitsError } from '../errors.js';
+import { realPath } from '../files.js';
 
 /** An --out file that cannot or must not be written: checked before the work, and the write itself. */
 export class OutputFileError extends SpokenDigitsError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_OUTPUT', message, options);
-  }
-}
-
-/** The file a path names, through symbolic links (a path that does not exist yet names itself). */
-export function realPath(p: string): string {
-  try {
-    return realpathSync(p);
-  } catch {
-    return resolve(p);
   }
 }
 

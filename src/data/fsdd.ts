@@ -1,6 +1,6 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DatasetError } from '../errors.js';
+import { realPath } from '../files.js';
 import type { FsddClip } from './clips.js';
 import { defaultCacheDir, findLocalFsdd, DATA_ENV, type LocalOptions, type SourceFailure } from './local.js';
 import {
@@ -100,23 +100,13 @@ export async function fetchFsdd(options: FsddOptions = {}): Promise<FsddDataset 
   const given = findLocalFsdd({ data: options.data }).found!; // a folder without FSDD is a DatasetError
   const target = path.resolve(options.to ?? options.cacheDir ?? defaultCacheDir(options.env ?? process.env));
   const cached = findLocalFsdd({ cacheDir: target, env: {} }).found;
-  // The folder given is the copy in the target already: nothing to copy.
-  if (cached && realPath(cached.recordings) === realPath(given.recordings)) {
-    return { dir: cached.recordings, source: localLabel('cache', cached.dir), clips: cached.clips, provenance: readProvenance(cached.dir), failures: [] };
-  }
-  if (cached && !options.force) {
-    options.log?.(`${cached.recordings} already holds FSDD (${cached.clips.length} clip${cached.clips.length === 1 ? '' : 's'}), kept; --force replaces it with the copy in ${given.recordings}`);
-    return { dir: cached.recordings, source: localLabel('cache', cached.dir), clips: cached.clips, provenance: readProvenance(cached.dir), failures: [], kept: true };
+  // The folder given is the copy in the target already (nothing to copy), or a copy there is kept.
+  const isTheCopy = cached !== null && realPath(cached.recordings) === realPath(given.recordings);
+  if (cached && (isTheCopy || !options.force)) {
+    if (!isTheCopy) options.log?.(`${cached.recordings} already holds FSDD (${cached.clips.length} clip${cached.clips.length === 1 ? '' : 's'}), kept; --force replaces it with the copy in ${given.recordings}`);
+    return { dir: cached.recordings, source: localLabel('cache', cached.dir), clips: cached.clips, provenance: readProvenance(cached.dir), failures: [], ...(isTheCopy ? {} : { kept: true }) };
   }
   options.log?.(`copying ${given.clips.length} clip${given.clips.length === 1 ? '' : 's'} from ${given.recordings} into ${target}`);
   const { dir, provenance } = copyFromFolder(given.clips, given.recordings, target, options);
   return { dir, source: localLabel('cache', target), clips: findLocalFsdd({ data: target }).found!.clips, provenance, failures: [] };
-}
-
-function realPath(p: string): string {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return path.resolve(p);
-  }
 }

@@ -43,14 +43,17 @@ export function verifyRecordings(dir: string, expectedClips: number): FsddClip[]
   const stray = fs.readdirSync(dir).filter((n) => !parseFsddName(n));
   if (stray.length) throw new DatasetError(`unexpected files ${stray.slice(0, 3).join(', ')}${stray.length > 3 ? ', ...' : ''} (names must be {digit}_{speaker}_{take}.wav)`);
   if (clips.length !== expectedClips) throw new DatasetError(`expected ${expectedClips} clips, found ${clips.length}`);
-  for (const c of clips) {
-    try {
-      readWavFileInfo(c.path);
-    } catch (err) {
-      throw new DatasetError(`${path.basename(c.path)} is not a valid WAV: ${(err as Error).message}`, { cause: err });
-    }
-  }
+  for (const c of clips) checkWav(c.path, path.basename(c.path));
   return clips;
+}
+
+/** A DatasetError calling the file `shownAs` when it is not a readable WAV. */
+function checkWav(file: string, shownAs: string): void {
+  try {
+    readWavFileInfo(file);
+  } catch (err) {
+    throw new DatasetError(`${shownAs} is not a valid WAV: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 function stagingDir(cacheDir: string): string {
@@ -93,11 +96,7 @@ export function copyFromFolder(clips: readonly FsddClip[], from: string, cacheDi
     if (!st?.isFile()) throw new DatasetError(`${c.path} is ${st ? 'not a regular file' : 'a link to nothing'}; FSDD clips are WAV files`);
     if (st.size > MAX_CLIP_BYTES) throw new DatasetError(`${c.path} is ${st.size} bytes; FSDD clips are well under ${MAX_CLIP_BYTES}`);
     if ((total += st.size) > MAX_EXTRACT_BYTES) throw new DatasetError(`${from} holds over ${MAX_EXTRACT_BYTES} bytes of clips; FSDD is about 30 MB`);
-    try {
-      readWavFileInfo(c.path);
-    } catch (err) {
-      throw new DatasetError(`${c.path} is not a valid WAV: ${(err as Error).message}`, { cause: err });
-    }
+    checkWav(c.path, c.path);
   }
   const staging = stagingDir(cacheDir);
   try {

@@ -36,7 +36,7 @@ export function modelsDir(): string {
  * up there when the current folder holds no file of that name. A bare name prefers the int8 file.
  */
 export function resolveModelPath(model: string): string {
-  if (model === '' || /[\\/]/.test(model) || isFile(model)) return model;
+  if (model === '' || givenAsPath(model)) return model;
   let dir: string;
   try {
     dir = modelsDir();
@@ -49,7 +49,7 @@ export function resolveModelPath(model: string): string {
 
 /** For a model given as a bare name that is no file: the shipped models' names. */
 export function shippedModelsHint(model: string): string {
-  if (/[\\/]/.test(model) || isFile(model)) return '';
+  if (givenAsPath(model)) return '';
   let names: string[] = [];
   try {
     names = [...new Set(readdirSync(modelsDir()).filter((f) => f.endsWith('.onnx')).map((f) => f.replace(/(\.int8)?\.onnx$/, '')))].sort();
@@ -57,6 +57,11 @@ export function shippedModelsHint(model: string): string {
     // no models folder: nothing to name
   }
   return names.length ? ` (the shipped models are ${names.join(', ')}; anything else is a path to an .onnx file)` : '';
+}
+
+/** A model named by a path, or by a file of that name in the current folder: never looked up among the shipped ones. */
+function givenAsPath(model: string): boolean {
+  return /[\\/]/.test(model) || isFile(model);
 }
 
 function isFile(path: string): boolean {

@@ -123,10 +123,9 @@ const VAD_OPTIONS: EveryKey<NonNullable<DecoderOptions['vad']>, typeof VAD_KEYS>
 
 /**
  * The options both listeners (Node's and the browser's) take, checked before anything loads: the
- * decoder's and the adaptation switches. A misspelt or misused `vad` or `split` key, or a value of
- * the wrong type, is an OptionsError naming it (`what`: who was given the options, e.g.
- * "Listener.create"); a value out of range an AudioInputError (the endpointer's own values are
- * checked by the core when it is made).
+ * decoder's and the adaptation switches. A misspelt or misused `vad` or `split` key, a value of
+ * the wrong type or out of its range is an OptionsError naming it (`what`: who was given the
+ * options, e.g. "Listener.create"; the endpointer's own values are checked by the core when it is made).
  */
 export function checkListenerOptions(options: DecoderOptions & { adaptVoice?: unknown; adaptNorm?: unknown; adaptInBackground?: unknown }, what: string): void {
   checkOptionTypes(options, { threshold: 'number', sensitivity: 'number', stringPauseMs: 'number', stringThreshold: 'number', levelIntervalMs: 'number', adaptInBackground: 'boolean' }, what);

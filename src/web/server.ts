@@ -512,6 +512,16 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
+/** A bind to every interface: this machine reaches it through loopback, others through its addresses. */
+function isEveryInterface(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
+/** The URL of a server at `host` (a name or an address; IPv6 in brackets) and `port`. */
+function httpUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 /** Starts the server; resolves once it listens. Default bind is loopback only. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -572,10 +582,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   // A wildcard bind is opened on this machine through loopback; the CLI names the other addresses.
-  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
   return {
     server,
-    url: `http://${urlHost}:${actualPort}`,
+    url: httpUrl(isEveryInterface(host) ? (host === '::' ? '::1' : '127.0.0.1') : host, actualPort),
     port: actualPort,
     host,
     close: () =>
@@ -586,4 +595,4 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 }
 
-export { isLoopback };
+export { httpUrl, isEveryInterface, isLoopback };

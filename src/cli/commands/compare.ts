@@ -34,8 +34,8 @@ export function register(program: Command): void {
       ]);
       const shipped = (await fs.readdir(modelsDir()).catch(() => [] as string[])).filter((f) => f.endsWith('.onnx')).sort().map((f) => path.join(modelsDir(), f));
       // A shipped model given by name or path is in the table once.
-      const seen = new Set(shipped);
-      const models = [...shipped, ...extra.filter((m) => !seen.has(path.resolve(m)) && Boolean(seen.add(path.resolve(m))))];
+      const models = [...shipped];
+      for (const m of extra) if (!models.some((known) => path.resolve(known) === path.resolve(m))) models.push(m);
       if (models.length === 0) throw new InvalidArgumentError('no models: none shipped in models/ and none given');
       const items = await loadEvalSet(opts.data ?? (await loadFsdd({ download: false })).dir, opts.split);
       const latencyClips = await bench.loadBenchClips(items.slice(0, 100).map((it) => it.path));
