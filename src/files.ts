@@ -1,6 +1,5 @@
-import { constants, realpathSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { fsReason } from './fs-reason.js';
 
 /**
@@ -23,14 +22,5 @@ export async function readRegularFile(path: string, maxBytes: number, fail: (rea
     return new Uint8Array(await handle.readFile());
   } finally {
     await handle.close();
-  }
-}
-
-/** The file a path names, through symbolic links (a path that does not exist yet names itself). */
-export function realPath(p: string): string {
-  try {
-    return realpathSync(p);
-  } catch {
-    return resolve(p);
   }
 }

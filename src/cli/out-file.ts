@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SpokenDigitsError } from '../errors.js';
-import { realPath } from '../files.js';
+import { realPath } from '../real-path.js';
 
 /** An --out file that cannot or must not be written: checked before the work, and the write itself. */
 export class OutputFileError extends SpokenDigitsError {

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { DatasetError } from '../errors.js';
-import { realPath } from '../files.js';
+import { realPath } from '../real-path.js';
 import type { FsddClip } from './clips.js';
 import { defaultCacheDir, findLocalFsdd, DATA_ENV, type LocalOptions, type SourceFailure } from './local.js';
 import {

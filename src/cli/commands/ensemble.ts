@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { OptionsError } from '../../errors.js';
 import { checkOutFile, writeOutFile } from '../out-file.js';
-import { realPath } from '../../files.js';
+import { realPath } from '../../real-path.js';
 import { resolveModelPath } from '../../model/package-root.js';
 
 export function register(program: Command): void {
