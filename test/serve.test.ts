@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { gzipSync, gunzipSync, brotliCompressSync, brotliDecompressSync } from 'node:zlib';
-import { startServer, isSuspiciousPath, createEncodingCache, type RunningServer } from '../src/web/server.js';
+import { startServer, isSuspiciousPath, createEncodingCache, sendEncoded, type RunningServer } from '../src/web/server.js';
+import { writeFile } from 'node:fs/promises';
 import { ServeError } from '../src/errors.js';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 
 /** One raw HTTP exchange over a socket, so the test controls every byte (curl/fetch would normalize paths). */
 function raw(port: number, request: string, timeoutMs = 5000): Promise<{ status: number; head: string; body: Buffer }> {
@@ -82,12 +83,29 @@ describe('digits serve (src/web/server.ts)', function () {
   });
 
   it('bound to every interface, gives a URL this machine can open (not http://0.0.0.0)', async () => {
-    const all = await startServer({ root, modelsDir: models, port: 0, host: '0.0.0.0' });
+    // Judged by the address bound, so the other spellings of a wildcard count too (0 is 0.0.0.0 to the system).
+    for (const host of ['0.0.0.0', '0']) {
+      const all = await startServer({ root, modelsDir: models, port: 0, host });
+      try {
+        assert.equal(all.url, `http://127.0.0.1:${all.port}`, host);
+        assert.deepEqual([all.address, all.everyInterface, all.loopbackOnly], ['0.0.0.0', true, false], host);
+        assert.equal((await raw(all.port, get('/'))).status, 200);
+        // Reached by other machines under names of their own: no loopback Host check.
+        assert.equal((await raw(all.port, `GET / HTTP/1.1\r\nHost: kiosk.lan\r\nConnection: close\r\n\r\n`)).status, 200);
+      } finally {
+        await all.close();
+      }
+    }
+  });
+
+  it('a loopback address however spelt (127.1) gets the loopback Host check', async () => {
+    const local = await startServer({ root, modelsDir: models, port: 0, host: '127.1' });
     try {
-      assert.equal(all.url, `http://127.0.0.1:${all.port}`);
-      assert.equal((await raw(all.port, get('/'))).status, 200);
+      assert.deepEqual([local.address, local.everyInterface, local.loopbackOnly], ['127.0.0.1', false, true]);
+      assert.equal((await raw(local.port, `GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`)).status, 403);
+      assert.equal((await raw(local.port, get('/'))).status, 200);
     } finally {
-      await all.close();
+      await local.close();
     }
   });
 
@@ -303,6 +321,64 @@ describe('digits serve (src/web/server.ts)', function () {
     } finally {
       await small.close();
     }
+  });
+
+  it('keeps the newest file when bytes arrive late for an older request', async () => {
+    const files = join(dir, 'late');
+    mkdirSync(files);
+    // A FIFO: its read ends only when the test writes, so "a" is asked for first and arrives last.
+    execFileSync('mkfifo', [join(files, 'a')]);
+    // Whole seconds: utimes takes seconds as a double, so a millisecond time may come back a hair earlier.
+    const stamp = new Date('2026-01-01T00:00:00Z');
+    for (const name of ['b', 'c']) {
+      writeFileSync(join(files, name), randomBytes(1000));
+      utimesSync(join(files, name), stamp, stamp);
+    }
+    const cache = createEncodingCache(2500);
+    const fetchFile = (name: string) => {
+      const abs = join(files, name);
+      return cache(name, { identity: abs }, [statSync(abs)], false).get('identity');
+    };
+    const late = fetchFile('a');
+    await fetchFile('b');
+    await fetchFile('c');
+    await writeFile(join(files, 'a'), randomBytes(1000));
+    await late;
+    assert.equal(cache.heldBytes(), 2000);
+    // b and c, both asked for after a, are still held: rewritten with the same size and time, each answers its old bytes.
+    for (const name of ['b', 'c']) {
+      const before = readFileSync(join(files, name));
+      writeFileSync(join(files, name), randomBytes(1000));
+      utimesSync(join(files, name), stamp, stamp);
+      assert.deepEqual(await fetchFile(name), before, `${name} was dropped for the late a`);
+    }
+  });
+
+  it('answers a revalidation with 304 without reading or compressing the file', async () => {
+    const asked: string[] = [];
+    const file = {
+      version: '10-1',
+      identityBytes: 100,
+      encodings: new Set(['identity', 'br', 'gzip'] as const),
+      get: async (encoding: string) => {
+        asked.push(encoding);
+        return Buffer.alloc(encoding === 'identity' ? 100 : 20);
+      },
+    };
+    const exchange = async (headers: Record<string, string>) => {
+      const out: { status?: number; headers?: Record<string, string | number> } = {};
+      const res = { writeHead: (status: number, h: Record<string, string | number>) => Object.assign(out, { status, headers: h }), end: () => undefined };
+      await sendEncoded({ method: 'GET', headers } as never, res as never, file, {});
+      return out;
+    };
+    assert.equal((await exchange({ 'accept-encoding': 'br', 'if-none-match': '"10-1-br"' })).status, 304);
+    // A client that holds the identity bytes of this version has them all, whatever it accepts now.
+    const identity = await exchange({ 'accept-encoding': 'gzip, br', 'if-none-match': 'W/"10-1"' });
+    assert.deepEqual([identity.status, identity.headers?.ETag], [304, '"10-1"']);
+    assert.deepEqual(asked, []);
+    // Another encoding's or an older version's tag: the bytes are sent.
+    assert.equal((await exchange({ 'accept-encoding': 'br', 'if-none-match': '"10-1-gzip", "f-1-br"' })).status, 200);
+    assert.deepEqual(asked, ['br']);
   });
 
   it('a client that goes away mid-download leaves no file open, and a file that changed or became a folder never takes the server down', async () => {

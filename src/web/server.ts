@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompress, constants as zlibConstants, gunzip, gzip } from 'node:zlib';
-import { isIP } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { lookup as lookupType } from 'mrmime';
 import { ServeError } from '../errors.js';
 
@@ -71,6 +71,12 @@ export interface RunningServer {
   url: string;
   port: number;
   host: string;
+  /** The address bound, as the system reports it (e.g. 0.0.0.0 for a --host of 0, :: for ::0). */
+  address: string;
+  /** Bound to a loopback address: only this machine reaches it, and only by a loopback Host name. */
+  loopbackOnly: boolean;
+  /** Bound to every interface (0.0.0.0 or ::): other machines reach it through this machine's addresses. */
+  everyInterface: boolean;
   close(): Promise<void>;
 }
 
@@ -143,8 +149,9 @@ const brotliOptions = (n: number) => ({ params: { [zlibConstants.BROTLI_PARAM_QU
  * concurrent requests share the work. A failed read or encoding (a corrupt .br) is forgotten, so
  * the next request tries again. Brotli quality 9 is most of q11's gain at a fraction of its time.
  * The bytes held stay under `maxBytes`: the least recently requested file versions are dropped
- * first (a request in flight keeps the bytes it has; the next one reads them again), except the
- * file just requested, so a file larger than the whole budget is still served. `forget` drops the
+ * first (a request in flight keeps the bytes it has; the next one reads them again), never the
+ * most recently requested one, so a file larger than the whole budget is still served, and bytes
+ * arriving late for an older request cannot push out a newer file. `forget` drops the
  * files no longer served (a rebuild's old hashed assets). Keys are the callers' own.
  */
 export function createEncodingCache(maxBytes: number) {
@@ -158,10 +165,12 @@ export function createEncodingCache(maxBytes: number) {
     held -= entry.bytes;
     entry.dropped = true;
   };
-  const trim = (keep: string): void => {
+  /** Drops the least recently requested entries until the bytes fit, never the most recent one. */
+  const trim = (): void => {
+    const newest = [...cache.keys()].at(-1);
     for (const key of cache.keys()) {
-      if (held <= maxBytes) return;
-      if (key !== keep) drop(key);
+      if (held <= maxBytes || key === newest) return;
+      drop(key);
     }
   };
   /** `stats` of `sources`, in identity, br, gzip order; throws when one cannot be read (a 404 for the caller). */
@@ -192,7 +201,7 @@ export function createEncodingCache(maxBytes: number) {
             if (entry.dropped) return;
             entry.bytes += bytes.length;
             held += bytes.length;
-            trim(key);
+            trim();
           },
           () => made.delete(encoding),
         );
@@ -223,22 +232,26 @@ function requestedTags(req: IncomingMessage): string[] {
  * Answers with the encoding the client prefers among those it accepts (br, then gzip), or the
  * identity bytes when compressing did not make them smaller; 304 when it holds that encoding's ETag.
  */
-async function sendEncoded(req: IncomingMessage, res: ServerResponse, file: EncodedFile, headers: Record<string, string | number>): Promise<void> {
+export async function sendEncoded(req: IncomingMessage, res: ServerResponse, file: EncodedFile, headers: Record<string, string | number>): Promise<void> {
   const offers = (e: Encoding) => file.encodings.has(e) && acceptsEncoding(req, e);
   let encoding: Encoding = offers('br') ? 'br' : offers('gzip') ? 'gzip' : 'identity';
+  // Each encoding is its own representation, with its own strong ETag.
+  const etagOf = (e: Encoding) => `"${file.version}${e === 'identity' ? '' : `-${e}`}"`;
+  headers = { ...headers, Vary: 'Accept-Encoding' };
+  // Answered before any bytes are read or compressed (the file may have left the cache): a client
+  // holding this version in the encoding it would get, or as identity bytes, has all it needs.
+  const held = requestedTags(req).find((t) => t === etagOf(encoding) || t === etagOf('identity') || t === '*');
+  if (held !== undefined) {
+    res.writeHead(304, { ...headers, ETag: held === '*' ? etagOf(encoding) : held });
+    res.end();
+    return;
+  }
   let body = await file.get(encoding);
   if (encoding !== 'identity' && file.identityBytes !== undefined && body.length >= file.identityBytes) {
     encoding = 'identity';
     body = await file.get('identity');
   }
-  // Each encoding is its own representation, with its own strong ETag.
-  const etag = `"${file.version}${encoding === 'identity' ? '' : `-${encoding}`}"`;
-  headers = { ...headers, ETag: etag, Vary: 'Accept-Encoding' };
-  if (requestedTags(req).some((t) => t === etag || t === '*')) {
-    res.writeHead(304, headers);
-    res.end();
-    return;
-  }
+  headers.ETag = etagOf(encoding);
   if (encoding !== 'identity') headers['Content-Encoding'] = encoding;
   headers['Content-Length'] = body.length;
   res.writeHead(200, headers);
@@ -459,7 +472,7 @@ function hostName(header: string | undefined): string | undefined {
 }
 
 function createRequestHandler(
-  options: Pick<ServeOptions, 'root' | 'modelsDir'> & { limits?: Partial<ServeLimits>; loopbackOnly?: boolean },
+  options: Pick<ServeOptions, 'root' | 'modelsDir'> & { limits?: Partial<ServeLimits>; bind: { loopbackOnly: boolean } },
 ) {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const root = resolve(options.root);
@@ -488,7 +501,7 @@ function createRequestHandler(
     const url = req.url ?? '/';
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'Method Not Allowed', { Allow: 'GET, HEAD' });
     // DNS rebinding: a web page whose name now points at 127.0.0.1 must not read a loopback-only server.
-    if (options.loopbackOnly) {
+    if (options.bind.loopbackOnly) {
       const name = hostName(req.headers.host);
       // 127.x.y.z only as an address: a name such as 127.attacker.example is the attacker's own.
       if (name === undefined || !(LOOPBACK_NAMES.has(name) || (isIP(name) === 4 && name.startsWith('127.')))) return refuse(res, 403, 'Forbidden: unexpected Host');
@@ -508,13 +521,9 @@ function createRequestHandler(
   };
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-}
-
-/** A bind to every interface: this machine reaches it through loopback, others through its addresses. */
-function isEveryInterface(host: string): boolean {
-  return host === '0.0.0.0' || host === '::';
+/** A loopback address as the system reports a bound one (127.0.0.1 for a --host of localhost or 127.1). */
+function isLoopbackAddress(address: string): boolean {
+  return address === '::1' || (isIP(address) === 4 && address.startsWith('127.'));
 }
 
 /** The URL of a server at `host` (a name or an address; IPv6 in brackets) and `port`. */
@@ -530,7 +539,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ServeError(`port ${port} must be an integer in 0..65535`);
   // An empty host binds every interface (Node's default), the opposite of what an unset variable meant.
   if (host.trim() === '') throw new ServeError("host is empty; give an address (127.0.0.1 for this machine only, 0.0.0.0 for every interface)");
-  const handler = createRequestHandler({ ...options, loopbackOnly: isLoopback(host) });
+  // Which Host names to answer depends on the address the system binds (a --host of 0 or 127.1 is
+  // only known once bound); until then every request gets the strict loopback check.
+  const bind = { loopbackOnly: true };
+  const handler = createRequestHandler({ ...options, bind });
   const server = createServer(
     {
       maxHeaderSize: limits.maxHeaderBytes,
@@ -579,14 +591,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
     server.listen(port, host, () => resolveListen());
   });
-  const address = server.address();
-  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const bound = server.address() as AddressInfo;
+  bind.loopbackOnly = isLoopbackAddress(bound.address);
+  const everyInterface = bound.address === '0.0.0.0' || bound.address === '::';
   // A wildcard bind is opened on this machine through loopback; the CLI names the other addresses.
   return {
     server,
-    url: httpUrl(isEveryInterface(host) ? (host === '::' ? '::1' : '127.0.0.1') : host, actualPort),
-    port: actualPort,
+    url: httpUrl(everyInterface ? (bound.family === 'IPv6' ? '::1' : '127.0.0.1') : host, bound.port),
+    port: bound.port,
     host,
+    address: bound.address,
+    loopbackOnly: bind.loopbackOnly,
+    everyInterface,
     close: () =>
       new Promise<void>((done) => {
         server.close(() => done());
@@ -595,4 +611,4 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 }
 
-export { httpUrl, isEveryInterface, isLoopback };
+export { httpUrl };

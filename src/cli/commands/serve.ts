@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .action(async (opts: { port: string; host: string; root?: string; models?: string }) => {
       const port = Number(opts.port);
       if (!/^\d+$/.test(opts.port) || port > 65535) throw new ServeError(`--port ${opts.port} must be an integer in 0..65535`);
-      const { startServer, httpUrl, isEveryInterface, isLoopback } = await import('../../web/server.js');
+      const { startServer, httpUrl } = await import('../../web/server.js');
       const base = packageRoot();
       const modelsDir = resolve(opts.models ?? join(base, 'models'));
       // Checked before the server starts: an error after it would leave it serving.
@@ -25,10 +25,10 @@ export function register(program: Command): void {
       const running = await startServer({ root: resolve(opts.root ?? join(base, 'web-dist')), modelsDir, port, host: opts.host });
       process.stdout.write(`digits serve: ${running.url}/  (kiosk: ${running.url}/?kiosk=1)\n`);
       if (models.length === 0) process.stderr.write(`digits serve: warning: no .onnx models in ${modelsDir}; the page will have nothing to run (pass --models)\n`);
-      if (!isLoopback(opts.host)) {
-        const others = isEveryInterface(opts.host) ? networkAddresses(opts.host === '::') : [];
+      if (!running.loopbackOnly) {
+        const others = running.everyInterface ? networkAddresses(running.address === '::') : [];
         process.stderr.write(
-          `digits serve: warning: listening on ${opts.host}, reachable from other machines` +
+          `digits serve: warning: listening on ${running.address}, reachable from other machines` +
             (others.length ? ` (${others.map((a) => `${httpUrl(a, running.port)}/`).join(', ')})` : '') +
             '. Browsers only allow the microphone on https or localhost, so remote kiosks need a TLS proxy in front.\n',
         );
