@@ -94,8 +94,9 @@ const cases: Case[] = [
   { name: 'FLAC renamed .wav', bytes: () => Buffer.concat([Buffer.from('fLaC'), junk(100)]), expect: { error: WavFormatError, message: /looks like a FLAC file/ } },
   { name: 'Ogg renamed .wav', bytes: () => Buffer.concat([Buffer.from('OggS'), junk(100)]), expect: { error: WavFormatError, message: /Ogg/ } },
   { name: 'M4A renamed .wav', bytes: () => Buffer.concat([Buffer.from('\x00\x00\x00\x20ftypM4A ', 'latin1'), junk(100)]), expect: { error: WavFormatError, message: /MP4\/M4A/ } },
+  { name: 'ZIP archive renamed .wav', bytes: () => Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), junk(100)]), expect: { error: WavFormatError, message: /looks like a ZIP archive, not audio\)$/ } },
   { name: 'HTML error page saved as .wav', bytes: () => Buffer.from('<!DOCTYPE html><html>404</html>'), expect: { error: WavFormatError, message: /looks like a text file/ } },
-  { name: 'random bytes', bytes: () => Uint8Array.from({ length: 64 }, (_, i) => (i * 73 + 11) & 0xff), expect: { error: WavFormatError, message: /not a WAV file/ } },
+  { name: 'random bytes', bytes: () => Uint8Array.from({ length: 64 }, (_, i) => (i * 73 + 11) & 0xff), expect: { error: WavFormatError, message: /not a WAV file \(starts with .*ffmpeg -i in out.wav/ } },
   // sample values
   { name: 'NaN float sample', bytes: () => riff([fmt16({ tag: 3, bits: 32 }), { id: 'data', body: float32Body([0.1, NaN, 0.2]) }]), expect: { error: AudioInputError, message: /float sample 1 .* NaN/ } },
   { name: '+Infinity float sample', bytes: () => riff([fmt16({ tag: 3, bits: 32 }), { id: 'data', body: float32Body([Infinity]) }]), expect: { error: AudioInputError, message: /Infinity/ } },

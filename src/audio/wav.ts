@@ -107,7 +107,7 @@ const u16 = (b: Uint8Array, o: number): number => b[o] | (b[o + 1] << 8);
 const u32 = (b: Uint8Array, o: number): number => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 const printable = (s: string): boolean => /^[\x20-\x7e]{4}$/.test(s);
 
-/** Names what a non-WAV file most likely is, so the error can say how to convert it. */
+/** Names the other audio format a non-WAV file most likely is, so the error can say how to convert it. */
 function sniffOtherFormat(head: Uint8Array): string | null {
   const s = fourCC(head);
   if (s.startsWith('ID3') || (head[0] === 0xff && (head[1] & 0xe0) === 0xe0)) return 'an MP3 file';
@@ -119,10 +119,17 @@ function sniffOtherFormat(head: Uint8Array): string | null {
   if (s.startsWith('#!AM')) return 'an AMR file';
   if (head.length >= 8 && fourCC(head, 4) === 'ftyp') return 'an MP4/M4A file';
   if (head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) return 'a WebM/Matroska file';
+  return null;
+}
+
+/** What a file that is not audio at all looks like, from its first bytes (null: unknown). */
+function sniffNotAudio(head: Uint8Array): string | null {
+  const s = fourCC(head);
   if (s.startsWith('PK')) return 'a ZIP archive';
   if (head[0] === 0x1f && head[1] === 0x8b) return 'a gzip file';
   if (s === '\x89PNG') return 'a PNG image';
-  if (/^[\s{[<]/.test(String.fromCharCode(head[0] ?? 0))) return 'a text file';
+  // Every byte printable ASCII or a line break or tab: an HTML error page, JSON, a CSV, a note.
+  if (head.length >= 4 && head.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d)) return 'a text file';
   return null;
 }
 
@@ -230,11 +237,14 @@ function walkHeader(src: ByteSource, where: string, stream: boolean): WavInfo | 
     if (head.length < 4) throw new WavFormatError(`${where}: truncated header (${src.size} bytes); a WAV file starts with a 12-byte RIFF header`);
     if (magic === 'RIFX') throw new WavFormatError(`${where}: big-endian WAV (RIFX) is not supported; convert with \`sox in.wav -L out.wav\``);
     if (magic === 'RF64' || magic === 'BW64') throw new WavFormatError(`${where}: ${magic} (64-bit WAV) is not supported; split or convert it to a standard WAV`);
-    const other = sniffOtherFormat(head);
+    const audio = sniffOtherFormat(head);
+    const notAudio = audio ? null : sniffNotAudio(head);
     throw new WavFormatError(
-      other
-        ? `${where}: not a WAV file (looks like ${other}); convert it to WAV, e.g. \`ffmpeg -i in out.wav\` (sox reads MP3 only with libsox-fmt-mp3)`
-        : `${where}: not a WAV file (starts with ${JSON.stringify(magic)} instead of "RIFF")`,
+      audio
+        ? `${where}: not a WAV file (looks like ${audio}); convert it to WAV, e.g. \`ffmpeg -i in out.wav\` (sox reads MP3 only with libsox-fmt-mp3)`
+        : notAudio
+          ? `${where}: not a WAV file (looks like ${notAudio}, not audio)`
+          : `${where}: not a WAV file (starts with ${JSON.stringify(magic)} instead of "RIFF"); if it is audio of another format, convert it to WAV, e.g. \`ffmpeg -i in out.wav\``,
     );
   }
   if (head.length < 12) throw new WavFormatError(`${where}: truncated header (${src.size} bytes); a WAV file starts with a 12-byte RIFF header`);
