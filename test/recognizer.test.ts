@@ -232,6 +232,26 @@ describe('DigitRecognizer: models trained on clips cut to their speech', functio
     assert.deepEqual(Array.from(uncut.probabilities), Array.from(whole.probabilities), 'cutToSpeech: false leaves the padding in');
   });
 
+  it('resamples a clip to the model rate before cutting it, as training does', async () => {
+    const { loadStreamCore } = await import('../src/stream/core.js');
+    const { cutToSpeech } = await import('../src/stream/speech-cut.js');
+    const { loadFeatureBackend } = await import('../src/features/index.js');
+    const backend = await loadFeatureBackend();
+    const core = await loadStreamCore();
+    const hi = backend.resample(padded, 8000, 48000);
+    const trim = withTrim.speechTrim!;
+    const trainingWay = cutToSpeech(core, backend.resample(hi, 48000, 8000), 8000, trim);
+    const cutFirst = backend.resample(cutToSpeech(core, hi, 48000, trim), 48000, 8000);
+    const [mine, training, other] = await withTrim.predictBatch([
+      { samples: hi, sampleRate: 48000 },
+      { samples: trainingWay, sampleRate: 8000, cutToSpeech: false },
+      { samples: cutFirst, sampleRate: 8000, cutToSpeech: false },
+    ]);
+    assert.deepEqual(Array.from(mine.probabilities), Array.from(training.probabilities));
+    // Cut first, the resampler's edges land on the speech and the model reads it otherwise.
+    assert.notDeepEqual(Array.from(other.probabilities), Array.from(training.probabilities), 'the other order reads the same (else this test proves nothing)');
+  });
+
   it('predictSamples (the Listener path, which cuts its own pieces) takes the samples as they are', async () => {
     const [a, b] = await Promise.all([withTrim.predictSamples(padded, 8000), plain.predictSamples(padded, 8000)]);
     assert.deepEqual(Array.from(a.probabilities), Array.from(b.probabilities));

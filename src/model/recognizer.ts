@@ -261,6 +261,16 @@ export class DigitRecognizer {
   }
 
   /**
+   * A clip at the model's rate. Resampled before it is cut, as training does: cut first, the
+   * resampler's edges fall on the speech, and the model reads it otherwise (one 48 kHz clip of a
+   * custom test set changed its answer, so `digits eval` and the training run disagreed).
+   */
+  private atModelRate(clip: DecodedClip): DecodedClip {
+    const rate = this.info.featureConfig.sampleRate;
+    return clip.sampleRate === rate ? clip : { ...clip, samples: this.backend.resample(clip.samples, clip.sampleRate, rate), sampleRate: rate };
+  }
+
+  /**
    * One clip heard at several voice shifts (instead of the recognizer's own), in one model run: what
    * `VoiceAdapter` compares. Predictions in `factors` order.
    */
@@ -282,7 +292,8 @@ export class DigitRecognizer {
   private cutToSpeech(clip: DecodedClip): DecodedClip {
     const trim = this.info.speechTrim;
     if (!trim || !this.speechCore) return clip;
-    return { ...clip, ...cutClipToSpeech(this.speechCore, clip.samples, clip.sampleRate, trim) };
+    const atRate = this.atModelRate(clip);
+    return { ...atRate, ...cutClipToSpeech(this.speechCore, atRate.samples, atRate.sampleRate, trim) };
   }
 
   /**
@@ -334,12 +345,10 @@ export class DigitRecognizer {
    * adapting on: a sixth of the memory of 48 kHz pieces, and no decoding or cutting at each adaptation.
    */
   async prepareClips(inputs: readonly AudioInput[]): Promise<PcmClip[]> {
-    const rate = this.info.featureConfig.sampleRate;
-    return (await this.decodeForModel(inputs)).map((c) => ({
-      samples: c.sampleRate === rate ? c.samples : this.backend.resample(c.samples, c.sampleRate, rate),
-      sampleRate: rate,
-      cutToSpeech: false,
-    }));
+    return (await this.decodeForModel(inputs)).map((c) => {
+      const { samples, sampleRate } = this.atModelRate(c);
+      return { samples, sampleRate, cutToSpeech: false };
+    });
   }
 
   /**

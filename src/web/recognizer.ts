@@ -308,7 +308,12 @@ export class WebRecognizer {
     const trim = this.info.speechTrim;
     if (!trim) return pieces;
     const core = await streamCore();
-    return pieces.map((c) => (c.cutToSpeech === false ? c : { ...c, ...cutClipToSpeech(core, c.samples, c.sampleRate, trim) }));
+    // Resampled before the cut, as training does (see DigitRecognizer's atModelRate).
+    return pieces.map((c) => {
+      if (c.cutToSpeech === false) return c;
+      const samples = this.atModelRate(c.samples, c.sampleRate);
+      return { ...c, sampleRate: this.sampleRate, ...cutClipToSpeech(core, samples, this.sampleRate, trim) };
+    });
   }
 
   /** The named outputs of one ORT run over stacked feature matrices of one shape. */
