@@ -37,8 +37,18 @@ describe('train: smoke run of `digits train`', function () {
     assert.match(stdout, /mlp: test \d+\.\d+%/);
   });
 
+  it('writes its test clips as a manifest on which `digits eval` measures the same accuracy as the training run', async () => {
+    const card = JSON.parse(fs.readFileSync(path.join(out, 'card.json'), 'utf8'));
+    const rows = fs.readFileSync(path.join(out, 'test.csv'), 'utf8').trim().split('\n');
+    assert.equal(rows[0], 'file,label');
+    assert.equal(rows.length - 1, 300, 'the official test split: takes 0-4 of every speaker and digit');
+    assert.match(rows[1], /^\/.*\/[0-9]_[a-z]+_[0-4]\.wav,[0-9]$/);
+    const { stdout: evaluated } = await run('npx', ['tsx', 'src/cli/main.ts', 'eval', path.join(out, 'test.csv'), '--model', path.join(out, 'model.onnx'), '--threshold', '0', '--json'], { cwd: ROOT, maxBuffer: 1 << 24 });
+    assert.equal(JSON.parse(evaluated).accuracy.toFixed(4), card.metrics.testAccuracy.toFixed(4));
+  });
+
   it('writes the tfjs model, ONNX model, curves, confusion matrix and card', () => {
-    for (const f of ['tfjs/model.json', 'tfjs/weights.bin', 'model.onnx', 'curves.svg', 'confusion.svg', 'history.json', 'card.json', 'card.md']) {
+    for (const f of ['tfjs/model.json', 'tfjs/weights.bin', 'model.onnx', 'curves.svg', 'confusion.svg', 'history.json', 'card.json', 'card.md', 'test.csv']) {
       assert.ok(fs.statSync(path.join(out, f)).size > 0, f);
     }
     assert.match(fs.readFileSync(path.join(out, 'curves.svg'), 'utf8'), /^<svg[^>]*>[\s\S]*polyline[\s\S]*<\/svg>$/);
@@ -64,6 +74,32 @@ describe('train: smoke run of `digits train`', function () {
     assert.deepEqual(y.dims, [2, 10]);
     const p = y.data as Float32Array;
     assert.ok(Math.abs(p.slice(0, 10).reduce((s, v) => s + v, 0) - 1) < 1e-4);
+  });
+});
+
+describe('train: recordings numbered otherwise (--split random)', function () {
+  this.timeout(240000);
+  it('refuses a folder of takes 0-4 only with what to do, and --split random tests on a seeded tenth of each digit and speaker', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'digits-split-'));
+    try {
+      const data = path.join(dir, 'mine');
+      fs.mkdirSync(data);
+      for (const speaker of ['jackson', 'theo']) for (let d = 0; d < 10; d++) for (let take = 0; take < 3; take++) fs.copyFileSync(path.join(FSDD, `${d}_${speaker}_${take}.wav`), path.join(data, `${d}_${speaker}_${take}.wav`));
+      const args = ['tsx', 'src/cli/main.ts', 'train', '--arch', 'mlp', '--data', data, '--epochs', '1', '--no-augment', '--no-none', '--babble', '', '--no-onnx', '--no-progress', '--out', path.join(dir, 'run')];
+      await assert.rejects(run('npx', args, { cwd: ROOT, maxBuffer: 1 << 24 }), (e: { code: number; stderr: string }) => {
+        assert.equal(e.code, 2);
+        assert.match(e.stderr, /every clip is a take 0-4, which FSDD's official split keeps for testing.*--split random/);
+        return true;
+      });
+      await run('npx', [...args, '--split', 'random'], { cwd: ROOT, maxBuffer: 1 << 24 });
+      const card = JSON.parse(fs.readFileSync(path.join(dir, 'run', 'card.json'), 'utf8'));
+      assert.deepEqual([card.training.data.split, card.metrics.testClips], ['random (a tenth of each digit and speaker test, seed 1)', 20]);
+      const tested = fs.readFileSync(path.join(dir, 'run', 'test.csv'), 'utf8').trim().split('\n').slice(1);
+      // One of the three takes of every digit of each speaker.
+      assert.deepEqual(new Set(tested.map((r) => path.basename(r).replace(/_\d\.wav,\d$/, ''))).size, 20);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -8,3 +8,11 @@
 export function shown(text: string): string {
   return text.replace(/[\x00-\x1f\x7f]/g, (c) => ({ '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
+
+/** Says on stderr what in the folder `target` (a manifest: nothing) a command did not read: WAVs named otherwise, subfolders. */
+export async function noteUnread(target: string): Promise<void> {
+  const [{ statSync }, { describeUnread }] = await Promise.all([import('node:fs'), import('../data/clips.js')]);
+  if (!statSync(target, { throwIfNoEntry: false })?.isDirectory()) return;
+  const note = describeUnread(target);
+  if (note) process.stderr.write(`digits: note: ${shown(note)}\n`);
+}

@@ -11,6 +11,9 @@ export interface FsddClip {
   take: number;
 }
 
+/** The Free Spoken Digit Dataset's speakers (a folder of only these is FSDD, or part of it). */
+export const FSDD_SPEAKERS: readonly string[] = ['george', 'jackson', 'lucas', 'nicolas', 'theo', 'yweweler'];
+
 const FSDD_NAME = /^([0-9])_([A-Za-z0-9-]+)_([0-9]+)\.wav$/i;
 
 /** Parses an FSDD file name (no directory); null when it does not follow the naming. */
@@ -38,4 +41,44 @@ export function listFsddClips(dir: string): FsddClip[] {
   }
   clips.sort((a, b) => (a.speaker < b.speaker ? -1 : a.speaker > b.speaker ? 1 : a.digit - b.digit || a.take - b.take));
   return clips;
+}
+
+/** What a folder holds that listFsddClips does not read: WAVs named otherwise, and subfolders with WAVs. */
+export function unreadFiles(dir: string): { misnamed: string[]; folders: { name: string; wavs: number }[] } {
+  const misnamed: string[] = [];
+  const folders: { name: string; wavs: number }[] = [];
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return { misnamed, folders };
+  }
+  for (const e of entries) {
+    if (e.isDirectory()) {
+      let wavs = 0;
+      try {
+        wavs = fs.readdirSync(path.join(dir, e.name)).filter((n) => /\.wav$/i.test(n)).length;
+      } catch {
+        // An unreadable subfolder is not read either way.
+      }
+      if (wavs > 0) folders.push({ name: e.name, wavs });
+    } else if (/\.wav$/i.test(e.name) && !parseFsddName(e.name)) misnamed.push(e.name);
+  }
+  misnamed.sort();
+  folders.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return { misnamed, folders };
+}
+
+/**
+ * One line saying what in `dir` a command skipped (null: nothing), so recordings named otherwise or
+ * kept in a subfolder are not left out without a word.
+ */
+export function describeUnread(dir: string): string | null {
+  const { misnamed, folders } = unreadFiles(dir);
+  const parts: string[] = [];
+  const some = (names: string[]) => `${names.slice(0, 3).map((n) => JSON.stringify(n)).join(', ')}${names.length > 3 ? ', ...' : ''}`;
+  if (misnamed.length) parts.push(`${misnamed.length} .wav file${misnamed.length > 1 ? 's' : ''} not named {digit}_{speaker}_{take}.wav (${some(misnamed)})`);
+  const inFolders = folders.reduce((n, f) => n + f.wavs, 0);
+  if (folders.length) parts.push(`subfolders are not read (${some(folders.map((f) => `${f.name}/`))} hold${folders.length === 1 ? 's' : ''} ${inFolders} .wav file${inFolders === 1 ? '' : 's'})`);
+  return parts.length ? `skipped in ${dir}: ${parts.join('; ')}` : null;
 }

@@ -1,5 +1,5 @@
-export { listFsddClips, parseFsddName, type FsddClip } from './clips.js';
-export { officialSplit, leaveSpeakersOut, leaveOneSpeakerOutFolds, validationSplit, speakersOf, type Split, type ValidationOptions } from './splits.js';
+export { listFsddClips, parseFsddName, describeUnread, FSDD_SPEAKERS, type FsddClip } from './clips.js';
+export { officialSplit, randomSplit, leaveSpeakersOut, leaveOneSpeakerOutFolds, validationSplit, speakersOf, type Split, type ValidationOptions } from './splits.js';
 export {
   defaultCacheDir,
   findLocalFsdd,

@@ -1,6 +1,5 @@
-import * as fs from 'node:fs';
 import { readWavFileInfo } from '../audio/wav.js';
-import { parseFsddName } from './clips.js';
+import { unreadFiles } from './clips.js';
 import { officialSplit } from './splits.js';
 import type { FsddDataset } from './fsdd.js';
 
@@ -20,8 +19,11 @@ export interface DatasetInfo {
   officialSplit: { train: number; test: number };
   /** Files whose header could not be read, with the reason (counted in `clips` by their names). */
   unreadable: Array<{ file: string; reason: string }>;
-  /** .wav files in the folder whose names are not {digit}_{speaker}_{take}.wav ("1_george_1 (copy).wav"): not clips, left out of every count. */
-  otherWavFiles: string[];
+  /**
+   * What no command reads, left out of every count: .wav files whose names are not
+   * {digit}_{speaker}_{take}.wav ("1_george_1 (copy).wav"), and subfolders holding .wav files.
+   */
+  unread: { misnamed: string[]; folders: { name: string; wavs: number }[] };
 }
 
 /** Reads every clip's header (not its samples) and summarizes the dataset. */
@@ -63,14 +65,6 @@ export function datasetInfo(ds: FsddDataset): DatasetInfo {
     durationSec: { total, min: durations[0] ?? 0, median: at(0.5), mean: durations.length ? total / durations.length : 0, p95: at(0.95), max: durations[durations.length - 1] ?? 0 },
     officialSplit: { train: split.train.length, test: split.test.length },
     unreadable,
-    otherWavFiles: otherWavFiles(ds.dir),
+    unread: unreadFiles(ds.dir),
   };
-}
-
-function otherWavFiles(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir).filter((name) => /\.wav$/i.test(name) && !parseFsddName(name)).sort();
-  } catch {
-    return [];
-  }
 }

@@ -15,6 +15,15 @@ export function officialSplit<T extends FsddClip>(clips: readonly T[]): Split<T>
   return { train, test };
 }
 
+/**
+ * A seeded tenth of each (digit, speaker) group is the test set, the rest trains: for recordings
+ * of one's own whose takes do not follow FSDD's numbering (takes 0-4 of every digit are its test set).
+ */
+export function randomSplit<T extends FsddClip>(clips: readonly T[], seed: number): Split<T> {
+  const { train, validation } = validationSplit(clips, { fraction: 0.1, seed: seed ^ 0x5eed5 });
+  return { train, test: validation };
+}
+
 /** The given speakers are the test set, everyone else trains (e.g. leave-one-speaker-out folds). */
 export function leaveSpeakersOut<T extends FsddClip>(clips: readonly T[], testSpeakers: readonly string[]): Split<T> {
   if (testSpeakers.length === 0) throw new DatasetError('leaveSpeakersOut needs at least one test speaker');

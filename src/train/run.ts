@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { FsddClip } from '../data/clips.js';
+import { describeUnread, FSDD_SPEAKERS, type FsddClip } from '../data/clips.js';
 import { loadFsdd } from '../data/fsdd.js';
-import { leaveSpeakersOut, officialSplit, speakersOf, validationSplit } from '../data/splits.js';
+import { leaveSpeakersOut, officialSplit, randomSplit, speakersOf, validationSplit } from '../data/splits.js';
 import { DatasetError, FeatureConfigError, ModelError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor } from '../features/backend.js';
 import { type FeatureConfig, featureDimension, resolveFeatureConfig } from '../features/config.js';
@@ -54,8 +54,8 @@ export interface RunOptions {
   arch: Architecture;
   /** FSDD folder (else $SPOKEN_DIGITS_DATA or the cache). */
   data?: string;
-  /** 'official' (takes 0-4 test) or one held-out speaker. */
-  split: { kind: 'official' } | { kind: 'loso'; speaker: string };
+  /** 'official' (takes 0-4 test), a seeded tenth of each digit and speaker ('random'), or one held-out speaker. */
+  split: { kind: 'official' } | { kind: 'random'; seed: number } | { kind: 'loso'; speaker: string };
   /** Use at most this many training clips (a stratified seeded subset), for smoke runs. */
   limit?: number;
   /** Folder of synthetic speakers (scripts/synthesize-speakers.sh), or null for none. */
@@ -100,6 +100,8 @@ export interface RunResult {
   speechTrim: SpeechTrim;
   provenance: Record<string, unknown>;
   backend: { training: TrainingBackendName; features: string };
+  /** The clips the test figures are measured on (written as test.csv, a manifest `digits eval` reads). */
+  testClips: FsddClip[];
 }
 
 let featureBackendPromise: Promise<FeatureBackend> | null = null;
@@ -194,7 +196,10 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   const fb = await featureBackend();
   o.log(`backends: training ${trainingBackend}, features ${fb.name}`);
   const fsdd = await loadFsdd({ data: o.data });
-  const split = o.split.kind === 'official' ? officialSplit(fsdd.clips) : leaveSpeakersOut(fsdd.clips, [o.split.speaker]);
+  const unread = describeUnread(fsdd.dir);
+  if (unread) o.log(unread);
+  const split = o.split.kind === 'official' ? officialSplit(fsdd.clips) : o.split.kind === 'random' ? randomSplit(fsdd.clips, o.split.seed) : leaveSpeakersOut(fsdd.clips, [o.split.speaker]);
+  checkSplit(split, o.split, fsdd.dir);
   let trainClips = split.train;
   if (o.limit !== undefined) trainClips = stratifiedSubset(trainClips, o.limit, seed);
   const { train: fitClips, validation: valClips } = validationSplit(trainClips, { fraction: 0.1, seed });
@@ -264,8 +269,12 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       validation.push(...noneVal);
     }
   }
+  const isFsdd = speakersOf(fsdd.clips).every((sp) => FSDD_SPEAKERS.includes(sp));
+  const clipsName = isFsdd ? 'FSDD' : 'recorded';
+  // Without --synthetic the "not a digit" class has no words to learn from: say so, it rejects only noise and silence then.
+  const noneWords = o.none ? (syntheticInfo ? 'words, noise and silence' : 'noise and silence only, no words (pass --synthetic for words)') : null;
   o.log(
-    `data: ${fsdd.source}; ${train.length} training examples (${fitClips.length} FSDD${syntheticInfo ? `, ${syntheticInfo.digitClips} synthetic` : ''}${o.none ? ', not-a-digit' : ''}), ` +
+    `data: ${fsdd.source}; ${train.length} training examples (${fitClips.length} ${clipsName}${syntheticInfo ? `, ${syntheticInfo.digitClips} synthetic` : ''}${noneWords ? `, not-a-digit: ${noneWords}` : ''}), ` +
       `${validation.length} validation, ${split.test.length} test; audio loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
 
@@ -317,7 +326,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   extractor.dispose();
 
   const provenance: Record<string, unknown> = {
-    data: { source: 'FSDD', split: splitName(o.split), trainClips: fitClips.length, validationClips: valClips.length, testClips: split.test.length, limit: o.limit ?? null, synthetic: syntheticInfo, notADigit: o.none, noneShare: o.none ? (o.noneShare ?? DEFAULT_NONE_SHARE) : null },
+    data: { source: isFsdd ? 'FSDD' : 'own recordings', dir: provenancePath(fsdd.dir), split: splitName(o.split), trainClips: fitClips.length, validationClips: valClips.length, testClips: split.test.length, limit: o.limit ?? null, synthetic: syntheticInfo, notADigit: o.none, notADigitFrom: noneWords, noneShare: o.none ? (o.noneShare ?? DEFAULT_NONE_SHARE) : null },
     arch: o.arch,
     initFrom: o.initFrom ? provenancePath(o.initFrom) : null,
     width: o.width ?? 1,
@@ -333,11 +342,32 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     secondsPerEpoch: Number(trainResult.secondsPerEpoch.toFixed(1)),
     date: new Date().toISOString(),
   };
-  return { model, labels, featureConfig, train: trainResult, test, babble, rejection, speechTrim: { ...WHOLE_CLIP_SPEECH_TRIM }, provenance, backend: { training: trainingBackend, features: fb.name } };
+  return { model, labels, featureConfig, train: trainResult, test, babble, rejection, speechTrim: { ...WHOLE_CLIP_SPEECH_TRIM }, provenance, backend: { training: trainingBackend, features: fb.name }, testClips: split.test };
 }
 
 function splitName(split: RunOptions['split']): string {
-  return split.kind === 'official' ? 'official (takes 0-4 test)' : `leave-one-speaker-out: ${split.speaker}`;
+  if (split.kind === 'official') return 'official (takes 0-4 test)';
+  if (split.kind === 'random') return `random (a tenth of each digit and speaker test, seed ${split.seed})`;
+  return `leave-one-speaker-out: ${split.speaker}`;
+}
+
+/** A split with nothing to train on or nothing to test on is refused, saying what to do instead. */
+function checkSplit(split: { train: readonly FsddClip[]; test: readonly FsddClip[] }, kind: RunOptions['split'], dir: string): void {
+  const instead = kind.kind === 'official' ? ' Pass --split random to hold out a seeded tenth of each digit and speaker instead, or --loso SPEAKER.' : '';
+  if (split.train.length === 0) {
+    throw new DatasetError(
+      kind.kind === 'official'
+        ? `${dir}: every clip is a take 0-4, which FSDD's official split keeps for testing, so none is left to train on (takes 5 and up train).${instead}`
+        : `${dir}: the ${splitName(kind)} split leaves no clip to train on`,
+    );
+  }
+  if (split.test.length === 0) {
+    throw new DatasetError(
+      kind.kind === 'official'
+        ? `${dir}: no clip is a take 0-4, which FSDD's official split tests on, so nothing would measure the model.${instead}`
+        : `${dir}: the ${splitName(kind)} split leaves no clip to test on (each digit and speaker needs at least two clips)`,
+    );
+  }
 }
 
 /**
@@ -430,6 +460,7 @@ export async function writeRunOutputs(out: string, r: RunResult, extra: { onnx?:
   const card = { name: `spoken-digits ${arch}`, ...meta, featureConfig: { ...r.featureConfig, normalization: r.featureConfig.normalization ? '(in the model file metadata)' : null } };
   put('card.json', JSON.stringify(card, null, 2));
   put('card.md', cardMarkdown(r, metrics, extra.loso ?? null));
+  put('test.csv', testManifest(r.testClips));
   return written;
 }
 
@@ -445,18 +476,32 @@ function cardMetrics(r: RunResult, loso: LosoFold[] | null): Record<string, unkn
   return m;
 }
 
+/** The test clips as a manifest for `digits eval` (header file,label; absolute paths, quoted where they need it). */
+function testManifest(clips: readonly FsddClip[]): string {
+  const field = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  return ['file,label', ...clips.map((c) => `${field(path.resolve(c.path))},${c.digit}`)].join('\n') + '\n';
+}
+
+/** How much audio the model hears, e.g. "~1.02 s of 8 kHz audio" (a natural-length model: a whole clip). */
+function windowText(config: FeatureConfig): string {
+  const rate = `${+(config.sampleRate / 1000).toFixed(2)} kHz audio`;
+  return config.numFrames > 0 ? `~${((config.numFrames * config.hopLength) / config.sampleRate).toFixed(2)} s of ${rate}` : `a whole clip of ${rate}`;
+}
+
 const round = (v: number) => Number(v.toFixed(4));
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 
 function cardMarkdown(r: RunResult, metrics: Record<string, unknown>, loso: LosoFold[] | null): string {
   const p = r.provenance as { data: Record<string, unknown>; parameters: number; seed: number; epochs: number; bestEpoch: number; secondsPerEpoch: number; backend: Record<string, string>; date: string; teacher: { file: string; modelType: string; distillWeight: number } | null };
+  const fsddName = p.data.source === 'FSDD' ? 'FSDD' : 'own recordings';
   const lines = [
     `# Model card: spoken-digits ${String(r.provenance.arch)}`,
     '',
-    `Recognises a spoken digit 0-9${r.labels.includes(NOT_A_DIGIT_LABEL) ? ' or answers "none" (not a digit)' : ''} from ~1 s of 8 kHz audio.`,
+    `Recognises a spoken digit 0-9${r.labels.includes(NOT_A_DIGIT_LABEL) ? ' or answers "none" (not a digit)' : ''} from ${windowText(r.featureConfig)}.`,
     '',
     '## Training',
-    `- Data: ${String(p.data.split)}; ${p.data.trainClips} FSDD training clips, ${p.data.validationClips} validation${p.data.synthetic ? `, synthetic espeak-ng speakers (${(p.data.synthetic as { digitClips: number }).digitClips} clips)` : ''}.`,
+    `- Data: ${fsddName} in ${String(p.data.dir)}, ${String(p.data.split)} split; ${p.data.trainClips} training clips, ${p.data.validationClips} validation${p.data.synthetic ? `, synthetic espeak-ng speakers (${(p.data.synthetic as { digitClips: number }).digitClips} clips)` : ''}.`,
+    ...(p.data.notADigitFrom ? [`- "Not a digit" learnt from ${String(p.data.notADigitFrom)}.`] : []),
     `- ${p.parameters} parameters; ${p.epochs} epochs (best validation at ${p.bestEpoch}), seed ${p.seed}.`,
     ...(p.teacher ? [`- Distilled from ${p.teacher.file} (${p.teacher.modelType}): ${p.teacher.distillWeight} of each target is its probabilities on the same augmented batch.`] : []),
     `- Backend: tfjs ${p.backend.training}, features ${p.backend.features}; ${p.secondsPerEpoch} s per epoch on this machine.`,
@@ -465,7 +510,7 @@ function cardMarkdown(r: RunResult, metrics: Record<string, unknown>, loso: Loso
     '## Results',
     `| measure | value |`,
     `|---|---|`,
-    `| FSDD test split (${r.test.predictions.length} clips) | ${pct(r.test.accuracy)} |`,
+    `| ${p.data.source === 'FSDD' ? 'FSDD ' : ''}test set, ${String(p.data.split).split(' (')[0]} split (${r.test.predictions.length} clips) | ${pct(r.test.accuracy)} |`,
     ...Object.entries(r.babble).map(([snr, v]) => `| test + babble at ${snr} dB SNR | ${pct(v)} |`),
     `| rejection threshold (validation) | ${r.rejection.threshold} (rejects ${pct(r.rejection.digitsRejected)} of digits${r.rejection.noneRejected !== null ? `, ${pct(r.rejection.noneRejected)} of non-digits` : ''}) |`,
   ];
@@ -473,6 +518,6 @@ function cardMarkdown(r: RunResult, metrics: Record<string, unknown>, loso: Loso
     lines.push(`| leave-one-speaker-out mean (${loso.length} folds) | ${pct((metrics.loso as { mean: number }).mean)} |`);
     lines.push('', '### Leave-one-speaker-out folds', '| held-out speaker | accuracy |', '|---|---|', ...loso.map((f) => `| ${f.speaker} | ${pct(f.accuracy)} |`));
   } else lines.push('', 'Leave-one-speaker-out: not measured for this file (see `digits train --loso all`).');
-  lines.push('', `Trained ${p.date}. Curves: curves.svg; confusion matrix: confusion.svg.`, '');
+  lines.push('', `Trained ${p.date}. Curves: curves.svg; confusion matrix: confusion.svg; test clips: test.csv (\`digits eval test.csv --model model.onnx --threshold 0\` measures the test figure again).`, '');
   return lines.join('\n');
 }

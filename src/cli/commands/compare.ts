@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { colors, ms, percent, printJson, renderTable, interactive } from '../output.js';
+import { colors, ms, noteUnread, percent, printJson, renderTable, interactive } from '../output.js';
 import { checkSplitTarget, parseBackend, parsePositiveInt } from '../options.js';
 import type { ComparedModel, UseCase } from '../../model/compare.js';
 
@@ -37,7 +37,9 @@ export function register(program: Command): void {
       const models = [...shipped];
       for (const m of extra) if (!models.some((known) => path.resolve(known) === path.resolve(m))) models.push(m);
       if (models.length === 0) throw new InvalidArgumentError('no models: none shipped in models/ and none given');
-      const items = await loadEvalSet(opts.data ?? (await loadFsdd({ download: false })).dir, opts.split);
+      const dataDir = opts.data ?? (await loadFsdd({ download: false })).dir;
+      const items = await loadEvalSet(dataDir, opts.split);
+      await noteUnread(dataDir);
       const latencyClips = await bench.loadBenchClips(items.slice(0, 100).map((it) => it.path));
       const rows: ComparedModel[] = [];
       for (const model of models) {

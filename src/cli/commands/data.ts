@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { DatasetInfo } from '../../data/info.js';
-import { shown } from '../text.js';
+import { noteUnread, shown } from '../text.js';
 
 interface FetchCliOptions {
   data?: string;
@@ -31,8 +31,9 @@ function printInfo(info: DatasetInfo, colour: boolean): Promise<void> | void {
     // The reader's message usually names the file already.
     out.push(`unreadable files: ${info.unreadable.length} (first: ${reason.includes(file) ? reason : `${file}: ${reason}`})`);
   }
-  const others = info.otherWavFiles;
-  if (others.length) out.push(`not counted: ${others.length} .wav file${others.length > 1 ? 's' : ''} not named {digit}_{speaker}_{take}.wav (${others.slice(0, 3).map(shown).join(', ')}${others.length > 3 ? ', ...' : ''})`);
+  const { misnamed, folders } = info.unread;
+  if (misnamed.length) out.push(`not counted: ${misnamed.length} .wav file${misnamed.length > 1 ? 's' : ''} not named {digit}_{speaker}_{take}.wav (${misnamed.slice(0, 3).map(shown).join(', ')}${misnamed.length > 3 ? ', ...' : ''})`);
+  if (folders.length) out.push(`not counted: subfolders, which no command reads (${folders.slice(0, 3).map((f) => `${shown(f.name)}/ with ${f.wavs} .wav`).join(', ')}${folders.length > 3 ? ', ...' : ''})`);
   process.stdout.write(`${out.join('\n')}\n`);
   return printTable(info, colour);
 }
@@ -68,6 +69,10 @@ export function register(program: Command): void {
       const { fetchFsdd } = await import('../../data/fsdd.js');
       const log = opts.json ? undefined : (line: string): void => void process.stderr.write(`${line}\n`);
       const ds = await fetchFsdd({ data: opts.data, to: opts.to, force: opts.force, progress: opts.progress && !opts.json && process.stderr.isTTY, log });
+      if (opts.data !== undefined && !ds.kept) {
+        const { findLocalFsdd } = await import('../../data/local.js');
+        await noteUnread(findLocalFsdd({ data: opts.data }).found!.recordings);
+      }
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ dir: ds.dir, source: ds.source, clips: ds.clips.length, provenance: ds.provenance, failures: ds.failures, ...(ds.kept ? { kept: true } : {}) })}\n`);
       } else {

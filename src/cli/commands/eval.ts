@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { DatasetError } from '../../errors.js';
-import { colors, percent, printJson, renderTable, interactive, shown } from '../output.js';
+import { colors, noteUnread, percent, printJson, renderTable, interactive, shown } from '../output.js';
 import { checkSplitTarget, decimal, MAX_THREADS, parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
 import type { BabbleOptions, EvalItem, EvalReport } from '../../model/evaluate.js';
 import type { DigitRecognizer } from '../../model/recognizer.js';
@@ -38,6 +38,7 @@ export function register(program: Command): void {
         session: { intraOpNumThreads: parsePositiveInt('--threads', opts.threads, MAX_THREADS) },
       });
       const items = onlySpeakers(await loadEvalSet(target, opts.split), opts.speakers);
+      await noteUnread(target);
       const babble = opts.babble === undefined ? undefined : await babbleOptions(recognizer, items, target, opts);
       const report = await evaluate(recognizer, items, {
         batchSize: parsePositiveInt('batch', opts.batch),

@@ -4,6 +4,7 @@ import type { FsddClip } from '../../data/index.js';
 import { ModelError } from '../../errors.js';
 import { decimal, parsePositiveInt } from '../options.js';
 import { checkOutFile, writeOutFile } from '../out-file.js';
+import { noteUnread } from '../text.js';
 import { resolveModelPath } from '../../model/package-root.js';
 
 interface QuantizeCliOptions {
@@ -72,6 +73,7 @@ export function register(program: Command): void {
         ]);
         found = recordingsDir(opts.calib);
         if (!found) throw new ModelError(`${opts.calib} holds no FSDD-named wav files ({digit}_{speaker}_{take}.wav)`);
+        await noteUnread(found.dir);
         const backend = await loadFeatureBackend();
         // Clips as inference will see them: cut to their speech when the model was trained so.
         const cut = await speechCutter(meta.speechTrim, meta.featureConfig.sampleRate, backend.name);

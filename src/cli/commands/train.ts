@@ -38,6 +38,7 @@ interface Opts {
   seed: number;
   limit?: number;
   loso?: string;
+  split: 'official' | 'random';
   synthetic: string | boolean;
   syntheticDigits?: number;
   none: boolean;
@@ -81,11 +82,12 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'maximum epochs', int('--epochs', 1), 40)
     .option('--seed <n>', 'seed for weights, shuffling, dropout and augmentation', int('--seed', 0), 1)
     .option('--limit <n>', 'train on at most N clips (stratified), for quick runs', int('--limit', 10))
+    .addOption(new Option('--split <name>', 'test set: official (FSDD\'s takes 0-4 of every speaker and digit) or random (a seeded tenth of each digit and speaker, for recordings numbered otherwise); written to <out>/test.csv').choices(['official', 'random']).default('official'))
     .option('--loso <speaker|all>', 'leave-one-speaker-out: hold out one speaker (or each in turn with "all"; or a comma-separated list) instead of the official split', nonEmpty('--loso'))
     .option('--synthetic [dir]', 'mix in synthetic espeak-ng speakers (default dir: ~/.cache/spoken-digits/synthetic; make them with scripts/synthesize-speakers.sh)', false)
     .option('--synthetic-digits <n>', 'use at most N synthetic digit clips (0 = only the non-digit words)', int('--synthetic-digits', 0))
     .option('--no-none', 'no "not a digit" class')
-    .option('--none-share <x>', '"not a digit" examples per digit example in each epoch, 60% of them words, the rest noise and silence (default 0.1)', num('--none-share', 0, 2))
+    .option('--none-share <x>', '"not a digit" examples per digit example in each epoch, 60% of them words (from --synthetic; without it, all noise and silence), the rest noise and silence (default 0.1)', num('--none-share', 0, 2))
     .option('--no-augment', 'no audio augmentation or SpecAugment')
     .option('--spec-augment <json>', 'SpecAugment masks over the defaults, e.g. \'{"freqMasks":2,"maxFreqWidth":6}\' (keys timeMasks, maxTimeWidth, freqMasks, maxFreqWidth; default 2, 6, 2, 3)')
     .option('--augment-options <json>', 'augmentation overrides as JSON, e.g. \'{"pNoise":0.8,"snrDb":[-3,20],"noiseKinds":{"babble":6,"pink":1}}\'')
@@ -213,7 +215,8 @@ export function register(program: Command): void {
         const r = await runTraining({
           ...base,
           arch: arch as never,
-          split: { kind: 'official' },
+          // Every member of an ensemble is tested on the same clips: the split takes the run's seed, not the member's.
+          split: opts.split === 'random' ? { kind: 'random', seed: opts.seed } : { kind: 'official' },
           babbleSnrs,
           train: { ...trainOpts, seed, checkpointDir: path.join(memberOut, 'checkpoint') },
         });
@@ -248,6 +251,7 @@ function checkApplicable(opts: Opts, command: Command): void {
     [given('distillWeight') && !opts.teacher, '--distill-weight needs --teacher'],
     [opts.foldModels && !opts.loso, '--fold-models needs --loso'],
     [given('syntheticDigits') && opts.synthetic === false, '--synthetic-digits needs --synthetic'],
+    [given('split') && !!opts.loso, '--split and --loso both choose the test set; give one'],
     [given('babble') && !!opts.loso, '--babble is measured on the official test split, which a --loso run does not test'],
     [opts.resume && !!opts.loso, '--resume: leave-one-speaker-out folds keep no checkpoint to resume from'],
     [!!opts.losoResults && !!opts.loso, '--loso-results publishes folds in the card of an official-split run; a --loso run writes no card'],
