@@ -110,12 +110,18 @@ describe('CLI: digits data info|fetch', function () {
     assert.equal(JSON.parse(inside.stdout).dir, path.join(target, 'recordings'));
     assert.deepEqual(fs.readdirSync(path.join(target, 'recordings')), ['3_dee_4.wav']);
 
-    // A clip that is not a WAV: a one-line error naming the source file, and the cache as it was.
+    // Clips that are not WAVs: one error naming each source file once, what to do, and the cache as it was.
     fs.mkdirSync(path.join(tmp, 'bad'));
     fs.writeFileSync(path.join(tmp, 'bad', '7_eve_0.wav'), 'not audio');
+    fs.writeFileSync(path.join(tmp, 'bad', '8_eve_0.wav'), '');
+    fs.copyFileSync(path.join(fixtures, 's16.wav'), path.join(tmp, 'bad', '9_eve_0.wav'));
     const bad = await digits(['data', 'fetch', '--data', path.join(tmp, 'bad'), '--force'], env);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, new RegExp(`\\ndigits: ${path.join(tmp, 'bad', '7_eve_0.wav').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a valid WAV`));
+    assert.match(bad.stderr, /2 clips cannot be read; remove or re-record them/);
+    for (const name of ['7_eve_0.wav', '8_eve_0.wav']) {
+      const file = path.join(tmp, 'bad', name);
+      assert.equal(bad.stderr.split(file).length, 2, `${name} named once: ${bad.stderr}`);
+    }
     assert.deepEqual(fs.readdirSync(path.join(cache, 'recordings')), ['5_cy_1.wav']);
   });
 });

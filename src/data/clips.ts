@@ -82,3 +82,16 @@ export function describeUnread(dir: string): string | null {
   if (folders.length) parts.push(`subfolders are not read (${some(folders.map((f) => `${f.name}/`))} hold${folders.length === 1 ? 's' : ''} ${inFolders} .wav file${inFolders === 1 ? '' : 's'})`);
   return parts.length ? `skipped in ${dir}: ${parts.join('; ')}` : null;
 }
+
+/** A reader's message about `file`, naming the file once (WAV errors name it already). */
+export function namingFile(file: string, message: string): string {
+  return message.includes(file) ? message : `${file}: ${message}`;
+}
+
+/** One DatasetError for every clip that could not be read (the first 10 listed), saying what to do. */
+export function unreadableClipsError(problems: readonly { file: string; message: string }[]): DatasetError {
+  const n = problems.length;
+  const listed = problems.slice(0, 10).map((p) => `  - ${namingFile(p.file, p.message)}`);
+  if (n > 10) listed.push(`  - ... and ${n - 10} more`);
+  return new DatasetError(`${n} clip${n === 1 ? '' : 's'} cannot be read; remove or re-record ${n === 1 ? 'it' : 'them'} (or convert with sox or ffmpeg), then run again:\n${listed.join('\n')}`);
+}

@@ -97,6 +97,8 @@ export interface ClipLoadOptions {
 export interface LoadedClip extends FsddClip {
   samples: Float32Array;
   sampleRate: number;
+  /** The file holds fewer samples than its header says (decoded up to its end). */
+  truncated: boolean;
 }
 
 /** Decodes one clip (mono Float32), resampled by the feature backend when a rate is asked for. */
@@ -113,7 +115,7 @@ export function loadClip(clip: FsddClip, options: ClipLoadOptions = {}): LoadedC
     samples = options.backend.resample(samples, sampleRate, options.sampleRate);
     sampleRate = options.sampleRate;
   }
-  return { ...clip, samples, sampleRate };
+  return { ...clip, samples, sampleRate, truncated: audio.truncated };
 }
 
 /** Decodes many clips (see loadClip). */

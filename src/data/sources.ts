@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DatasetError, SpokenDigitsError } from '../errors.js';
 import { readWavFileInfo, readWavInfo } from '../audio/wav.js';
-import { listFsddClips, parseFsddName, type FsddClip } from './clips.js';
+import { listFsddClips, parseFsddName, unreadableClipsError, type FsddClip } from './clips.js';
 import { downloadFile, fetchJson, type DownloadOptions } from './download.js';
 
 export const DEFAULT_ARCHIVE_URL = 'https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/heads/master.tar.gz';
@@ -86,18 +86,26 @@ function install(staging: string, cacheDir: string, provenance: Provenance): str
 /**
  * A local FSDD folder copied into cacheDir/recordings (its FSDD-named clips only), each clip checked
  * first (a regular file, a WAV, under the size a download's clips may have) and the copy verified and
- * installed as a download is: later commands find it there without --data. A clip that fails is a
- * DatasetError naming it, and the cache is left as it was.
+ * installed as a download is: later commands find it there without --data. Clips that fail make one
+ * DatasetError naming each, and the cache is left as it was.
  */
 export function copyFromFolder(clips: readonly FsddClip[], from: string, cacheDir: string, options: { log?: (message: string) => void } = {}): { dir: string; provenance: Provenance } {
   let total = 0;
+  const problems: { file: string; message: string }[] = [];
   for (const c of clips) {
     const st = fs.statSync(c.path, { throwIfNoEntry: false });
-    if (!st?.isFile()) throw new DatasetError(`${c.path} is ${st ? 'not a regular file' : 'a link to nothing'}; FSDD clips are WAV files`);
-    if (st.size > MAX_CLIP_BYTES) throw new DatasetError(`${c.path} is ${st.size} bytes; FSDD clips are well under ${MAX_CLIP_BYTES}`);
-    if ((total += st.size) > MAX_EXTRACT_BYTES) throw new DatasetError(`${from} holds over ${MAX_EXTRACT_BYTES} bytes of clips; FSDD is about 30 MB`);
-    checkWav(c.path, c.path);
+    if (!st?.isFile()) problems.push({ file: c.path, message: `${st ? 'not a regular file' : 'a link to nothing'}; FSDD clips are WAV files` });
+    else if (st.size > MAX_CLIP_BYTES) problems.push({ file: c.path, message: `${st.size} bytes; FSDD clips are well under ${MAX_CLIP_BYTES}` });
+    else if ((total += st.size) > MAX_EXTRACT_BYTES) throw new DatasetError(`${from} holds over ${MAX_EXTRACT_BYTES} bytes of clips; FSDD is about 30 MB`);
+    else {
+      try {
+        readWavFileInfo(c.path);
+      } catch (err) {
+        problems.push({ file: c.path, message: (err as Error).message });
+      }
+    }
   }
+  if (problems.length) throw unreadableClipsError(problems);
   const staging = stagingDir(cacheDir);
   try {
     const recordings = path.join(staging, 'recordings');

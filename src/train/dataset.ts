@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FsddClip } from '../data/clips.js';
-import { listFsddClips } from '../data/clips.js';
+import { listFsddClips, unreadableClipsError } from '../data/clips.js';
 import { loadClip } from '../data/local.js';
-import { DatasetError } from '../errors.js';
+import { DatasetError, SpokenDigitsError } from '../errors.js';
 import type { FeatureBackend } from '../features/backend.js';
 import { makeNoise, gain } from './augment.js';
 import type { Example } from './trainer.js';
@@ -41,10 +41,30 @@ export function findSynthetic(dir: string): SyntheticSet {
 
 /**
  * Decoded audio of FSDD-named clips at `sampleRate` (the core resamples other rates), each passed
- * through `cut` (training cuts every clip to its speech, as inference does).
+ * through `cut` (training cuts every clip to its speech, as inference does). Every clip is tried:
+ * those that cannot be read make one DatasetError listing them; those shorter than their header
+ * says (cut off when written) are used as they are, and `log` names them.
  */
-export function loadAudio(clips: readonly FsddClip[], sampleRate: number, backend: FeatureBackend, cut: (x: Float32Array) => Float32Array = (x) => x): Float32Array[] {
-  return clips.map((c) => cut(loadClip(c, { sampleRate, backend }).samples));
+export function loadAudio(clips: readonly FsddClip[], sampleRate: number, backend: FeatureBackend, cut: (x: Float32Array) => Float32Array = (x) => x, log?: (line: string) => void): Float32Array[] {
+  const problems: { file: string; message: string }[] = [];
+  const truncated: string[] = [];
+  const audio = clips.map((c) => {
+    try {
+      const loaded = loadClip(c, { sampleRate, backend });
+      if (loaded.truncated) truncated.push(c.path);
+      return cut(loaded.samples);
+    } catch (err) {
+      if (!(err instanceof SpokenDigitsError)) throw err;
+      problems.push({ file: c.path, message: err.message });
+      return new Float32Array(0);
+    }
+  });
+  if (problems.length) throw unreadableClipsError(problems);
+  if (truncated.length) {
+    const n = truncated.length;
+    log?.(`note: ${n} clip${n === 1 ? ' is' : 's are'} shorter than ${n === 1 ? 'its' : 'their'} WAV header says (cut off when written?), used as ${n === 1 ? 'it is' : 'they are'}: ${truncated.slice(0, 3).join(', ')}${n > 3 ? ', ...' : ''}`);
+  }
+  return audio;
 }
 
 export function loadWordAudio(files: readonly string[], sampleRate: number, backend: FeatureBackend, cut: (x: Float32Array) => Float32Array = (x) => x): Float32Array[] {

@@ -197,7 +197,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   o.log(`backends: training ${trainingBackend}, features ${fb.name}`);
   const fsdd = await loadFsdd({ data: o.data });
   const unread = describeUnread(fsdd.dir);
-  if (unread) o.log(unread);
+  if (unread) o.log(`note: ${unread}`);
   const split = o.split.kind === 'official' ? officialSplit(fsdd.clips) : o.split.kind === 'random' ? randomSplit(fsdd.clips, o.split.seed) : leaveSpeakersOut(fsdd.clips, [o.split.speaker]);
   checkSplit(split, o.split, fsdd.dir);
   let trainClips = split.train;
@@ -223,9 +223,11 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   // records how): where a word sits in its clip (espeak-ng's ~350 ms silent tail, FSDD's 0-150 ms
   // of lead-in) then carries no label.
   const cut = await speechCutter(WHOLE_CLIP_SPEECH_TRIM, rate, fb.name);
-  const fitAudio = loadAudio(fitClips, rate, fb, cut);
-  const valAudio = loadAudio(valClips, rate, fb, cut);
-  const testAudio = loadAudio(split.test, rate, fb, cut);
+  // In one go, so that every clip that cannot be read is named at once.
+  const allAudio = loadAudio([...fitClips, ...valClips, ...split.test], rate, fb, cut, o.log);
+  const fitAudio = allAudio.slice(0, fitClips.length);
+  const valAudio = allAudio.slice(fitClips.length, fitClips.length + valClips.length);
+  const testAudio = allAudio.slice(fitClips.length + valClips.length);
 
   let featureConfig: FeatureConfig;
   if (teacher) featureConfig = teacher.metadata.featureConfig;
