@@ -42,6 +42,28 @@ describe('digits predict / eval / doctor (CLI)', function () {
     assert.match(r.stdout, /^file\tdigit\tconfidence\ttime\n.*6_theo_0\.wav\t6\t\d+\.\d%\t/);
   });
 
+  it('predict says in the table why a clip got no digit (rejectedBy in --json)', () => {
+    const quiet = join(work, 'quiet.wav');
+    // Half a second of 16-bit zeros at 8 kHz: a 44-byte header and 8,000 bytes of silence.
+    const header = Buffer.alloc(44);
+    header.write('RIFF', 0);
+    header.writeUInt32LE(36 + 8000, 4);
+    header.write('WAVEfmt ', 8);
+    header.writeUInt32LE(16, 16);
+    header.writeUInt16LE(1, 20);
+    header.writeUInt16LE(1, 22);
+    header.writeUInt32LE(8000, 24);
+    header.writeUInt32LE(16000, 28);
+    header.writeUInt16LE(2, 32);
+    header.writeUInt16LE(16, 34);
+    header.write('data', 36);
+    header.writeUInt32LE(8000, 40);
+    writeFileSync(quiet, Buffer.concat([header, Buffer.alloc(8000)]));
+    const r = digits('predict', quiet);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /quiet\.wav\tno digit \(silence\)\t/);
+  });
+
   it('predict: a missing file fails that file, exit 2, and still answers the others', () => {
     const r = digits('predict', '--json', join(work, 'missing.wav'), join(FSDD_RECORDINGS, '1_lucas_0.wav'));
     assert.equal(r.code, 2);

@@ -54,7 +54,7 @@ export function register(program: Command): void {
         const rows = results.map((r) =>
           'error' in r
             ? [shown(r.file), colors.red('error'), '-', shown(r.error ?? '')]
-            : [r.truncated ? `${shown(r.file)} ${colors.yellow('(truncated file)')}` : shown(r.file), r.isDigit ? colors.green(String(r.digit)) : colors.yellow('no digit'), percent(r.confidence), ms(r.timeMs!), ...(top > 0 ? [r.top!.map((t) => `${t.label}:${percent(t.probability, 0)}`).join(' ')] : [])],
+            : [r.truncated ? `${shown(r.file)} ${colors.yellow('(truncated file)')}` : shown(r.file), r.isDigit ? colors.green(String(r.digit)) : colors.yellow(`no digit (${REJECTED_WHY[r.rejectedBy ?? 'threshold']})`), percent(r.confidence), ms(r.timeMs!), ...(top > 0 ? [r.top!.map((t) => `${t.label}:${percent(t.probability, 0)}`).join(' ')] : [])],
         );
         console.log(renderTable(['file', 'digit', 'confidence', 'time', ...(top > 0 ? [`top ${top}`] : [])], rows));
       }
@@ -62,6 +62,14 @@ export function register(program: Command): void {
       if (failed > 0) process.exitCode = 2;
     });
 }
+
+/** Why a clip got no digit, in the table's words (`rejectedBy` in --json). */
+const REJECTED_WHY: Record<string, string> = {
+  'none-class': 'not a digit',
+  threshold: 'unsure',
+  silence: 'silence',
+  'too-short': 'too short',
+};
 
 /** `file` as a shell word: as it is when it needs no quoting, else in single quotes. */
 function shellQuoted(file: string): string {
