@@ -244,4 +244,23 @@ describe('digits predict / eval / doctor (CLI)', function () {
     assert.ok(data.detail.includes(`SPOKEN_DIGITS_DATA=${missing}: folder does not exist`), data.detail);
     assert.match(data.detail, /digits data fetch/);
   });
+
+  it('doctor takes recordings of other speakers as complete, and a part of FSDD in the cache as to fetch again with --force', () => {
+    const doctorData = (env: Record<string, string>) => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'doctor', '--json'], { encoding: 'utf8', env: { ...process.env, ...env } });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === 'data') as { status: string; detail: string };
+    };
+    const mine = join(work, 'mine');
+    const cache = join(work, 'part-cache');
+    mkdirSync(mine, { recursive: true });
+    mkdirSync(join(cache, 'spoken-digits', 'fsdd', 'recordings'), { recursive: true });
+    writeFileSync(join(mine, '4_ada_0.wav'), readFileSync(join(FSDD_RECORDINGS, '4_theo_0.wav')));
+    writeFileSync(join(cache, 'spoken-digits', 'fsdd', 'recordings', '4_theo_0.wav'), readFileSync(join(FSDD_RECORDINGS, '4_theo_0.wav')));
+    const own = doctorData({ SPOKEN_DIGITS_DATA: mine, XDG_CACHE_HOME: join(work, 'empty-cache') });
+    assert.deepEqual([own.status, own.detail.startsWith(`1 clip in ${mine}`)], ['ok', true], own.detail);
+    const part = doctorData({ SPOKEN_DIGITS_DATA: '', XDG_CACHE_HOME: cache });
+    assert.equal(part.status, 'warn');
+    assert.match(part.detail, /the full set has 3000: `digits data fetch --force` downloads it again/);
+  });
 });

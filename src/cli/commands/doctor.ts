@@ -105,9 +105,14 @@ async function runChecks(): Promise<Check[]> {
       return { status: 'warn', detail: `FSDD not found (${looked}) — only training and eval need it (\`digits data fetch\`)` };
     }
     const { recordings, clips, kind } = found;
-    const complete = clips.length >= 3000;
     const from = kind === 'env' ? ` (from $${data.DATA_ENV})` : kind === 'cache' ? ' (the cache)' : '';
-    return { status: complete ? 'ok' : 'warn', detail: `${clips.length} FSDD clips in ${recordings}${from}${complete ? '' : ' (the full set has 3000: `digits data fetch`)'}` };
+    // Recordings of one's own (other speakers, or copied in by `data fetch --data`) are complete as they are.
+    const copiedFrom = kind === 'cache' ? data.readProvenance(found.dir) : null;
+    const own = copiedFrom?.source === 'local folder' || !data.speakersOf(clips).every((s) => data.FSDD_SPEAKERS.includes(s));
+    if (own) return { status: 'ok', detail: `${clips.length} clip${clips.length === 1 ? '' : 's'} in ${recordings}${from}${copiedFrom?.source === 'local folder' ? `, copied from ${copiedFrom.url}` : ''}` };
+    const complete = clips.length >= 3000;
+    const refetch = kind === 'cache' ? '`digits data fetch --force` downloads it again' : '`digits data fetch` downloads it into the cache';
+    return { status: complete ? 'ok' : 'warn', detail: `${clips.length} FSDD clips in ${recordings}${from}${complete ? '' : ` (the full set has 3000: ${refetch})`}` };
   }));
   // Only training and eval need the dataset: an unreadable folder is a warning, not a broken install.
   const data = checks[checks.length - 1];
