@@ -203,6 +203,8 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   let trainClips = split.train;
   if (o.limit !== undefined) trainClips = stratifiedSubset(trainClips, o.limit, seed);
   const { train: fitClips, validation: valClips } = validationSplit(trainClips, { fraction: 0.1, seed });
+  const unheard = DIGIT_LABELS.filter((_, d) => !trainClips.some((c) => c.digit === d));
+  if (unheard.length) o.log(`note: no training clip says ${unheard.join(', ')}: the model will never answer ${unheard.length === 1 ? 'it' : 'them'}`);
   const labels: string[] = [...DIGIT_LABELS, ...(o.none ? [NOT_A_DIGIT_LABEL] : [])];
   const teacher = o.teacher ? await loadOnnxTeacher(o.teacher) : null;
   if (teacher) {

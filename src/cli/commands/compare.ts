@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { statSync } from 'node:fs';
 import { colors, ms, noteUnread, percent, printJson, renderTable, interactive } from '../output.js';
 import { checkSplitTarget, parseBackend, parsePositiveInt } from '../options.js';
 import type { ComparedModel, UseCase } from '../../model/compare.js';
@@ -63,7 +64,8 @@ export function register(program: Command): void {
       if (interactive && !opts.json) process.stderr.write('\r\x1b[K');
       const useCase = opts.useCase as UseCase;
       const pick = recommend(rows, useCase);
-      if (opts.json) return printJson({ evalSet: opts.data ?? 'FSDD', split: opts.split, n: items.length, models: rows, useCase, recommended: pick.model });
+      if (opts.json) return printJson({ evalSet: dataDir, split: opts.split, n: items.length, models: rows, useCase, recommended: pick.model });
+      console.log(`${items.length} clips of ${dataDir}${statSync(dataDir, { throwIfNoEntry: false })?.isDirectory() ? ` (${opts.split} split)` : ''}`);
       console.log(
         renderTable(
           ['model', 'type', 'precision', 'size', 'accuracy', 'false reject', 'p50', 'p99', 'clips/s'],

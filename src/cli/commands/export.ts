@@ -65,10 +65,11 @@ export function register(program: Command): void {
     .action(async (opts: ExportCliOptions) => {
       checkOutFile(opts.out, [], '');
       const threshold = opts.threshold === undefined ? undefined : parseThreshold(opts.threshold);
-      const [{ exportToOnnx }, { loadLayersModelFromFiles, modelJsonPath }, tf] = await withTfjs('export', () =>
-        Promise.all([import('../../train/onnx/export.js'), import('../../train/onnx/load.js'), import('@tensorflow/tfjs')]),
+      const [{ exportToOnnx }, { loadLayersModelFromFiles, modelJsonPath }, { initTrainingBackend }] = await withTfjs('export', () =>
+        Promise.all([import('../../train/onnx/export.js'), import('../../train/onnx/load.js'), import('../../train/backend.js')]),
       );
-      await tf.setBackend('cpu');
+      // The backend training uses (tfjs' cpu backend greets Node users with a banner on stderr).
+      await initTrainingBackend();
       const { meta, normTargets } = await loadMetadata(opts.meta, await modelJsonPath(opts.model));
       if (opts.modelType) meta.modelType = opts.modelType;
       if (opts.labels) meta.labels = opts.labels.split(',').map((s) => s.trim());

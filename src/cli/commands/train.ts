@@ -144,6 +144,9 @@ export function register(program: Command): void {
       // Checked before any audio loads (the trainer checks again): a mistyped --out, or the default
       // folder of another --seed, would otherwise train afresh for hours.
       const firstCheckpoint = opts.arch === 'ensemble' ? path.join(out, 'members', `0-${opts.members!.split(',')[0].trim()}`, 'checkpoint') : path.join(out, 'checkpoint');
+      if (!opts.resume && fs.existsSync(path.join(out, opts.arch === 'ensemble' ? 'ensemble.json' : opts.loso ? 'loso.json' : 'card.json'))) {
+        log(`note: ${out} holds an earlier run; its files are replaced as this one writes (--out elsewhere keeps it)`);
+      }
       if (opts.resume && !fs.existsSync(path.join(firstCheckpoint, 'state.json'))) {
         throw new TrainOptionError(`--resume: nothing to resume in ${firstCheckpoint} (no state.json); check --out and --seed, or leave out --resume`);
       }
