@@ -110,7 +110,12 @@ export function copyFromFolder(clips: readonly FsddClip[], from: string, cacheDi
   try {
     const recordings = path.join(staging, 'recordings');
     fs.mkdirSync(recordings);
-    for (const c of clips) fs.copyFileSync(c.path, path.join(recordings, path.basename(c.path)));
+    for (const c of clips) {
+      const copy = path.join(recordings, path.basename(c.path));
+      fs.copyFileSync(c.path, copy);
+      // The cache's own file, whatever the source's mode (a read-only or executable file, through a link).
+      fs.chmodSync(copy, 0o644);
+    }
     verifyRecordings(recordings, clips.length);
     const provenance: Provenance = { source: 'local folder', url: pathToFileURL(from).href, fetchedAt: new Date().toISOString(), clips: clips.length };
     return { dir: install(staging, cacheDir, provenance), provenance };
