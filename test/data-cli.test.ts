@@ -56,6 +56,18 @@ describe('CLI: digits data info|fetch', function () {
     assert.match(r.stdout, /^not counted: subfolders, which no command reads \(more\/ with 1 \.wav\)$/m);
   });
 
+  it('info lists every unreadable clip, and says the count includes them', async () => {
+    const dir = path.join(tmp, 'some-bad');
+    fs.mkdirSync(dir);
+    fs.copyFileSync(path.join(fixtures, 's16.wav'), path.join(dir, '1_ann_0.wav'));
+    fs.writeFileSync(path.join(dir, '2_ann_0.wav'), '');
+    fs.writeFileSync(path.join(dir, '3_ann_0.wav'), 'hello');
+    const r = await digits(['data', 'info', '--data', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^clips: 3 \(2 of them unreadable, see below\)/m);
+    assert.match(r.stdout, /^unreadable files: 2; remove or re-record them.*\n {2}- .*2_ann_0\.wav: file is empty \(0 bytes\)\n {2}- .*3_ann_0\.wav: not a WAV file/m);
+  });
+
   it('info on a missing folder: one line, exit 2, no stack', async () => {
     const r = await digits(['data', 'info', '--data', path.join(tmp, 'missing')]);
     assert.equal(r.code, 2);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { DatasetInfo } from '../../data/info.js';
+import { namingFile } from '../../data/clips.js';
 import { noteUnread, shown } from '../text.js';
 
 interface FetchCliOptions {
@@ -21,15 +22,15 @@ function printInfo(info: DatasetInfo, colour: boolean): Promise<void> | void {
   const out: string[] = [];
   out.push(`FSDD at ${info.dir}`);
   out.push(`source: ${info.source}${info.provenance ? ` (${info.provenance.source}, fetched ${info.provenance.fetchedAt}${info.provenance.syntheticNames ? ', speaker/take names made up: the official split is not the upstream one' : ''})` : ''}`);
-  out.push(`clips: ${info.clips}  official split: ${info.officialSplit.train} train / ${info.officialSplit.test} test (takes 0-4)`);
+  out.push(`clips: ${info.clips}${info.unreadable.length ? ` (${info.unreadable.length} of them unreadable, see below)` : ''}  official split: ${info.officialSplit.train} train / ${info.officialSplit.test} test (takes 0-4)`);
   out.push(`sample rates: ${Object.entries(info.sampleRates).map(([r, n]) => `${r} Hz x ${n}`).join(', ') || 'none'}`);
   out.push(`channels: ${Object.entries(info.channels).map(([c, n]) => `${c} x ${n}`).join(', ') || 'none'}`);
   const d = info.durationSec;
   out.push(`duration: total ${(d.total / 60).toFixed(1)} min, min ${fmt(d.min)}, median ${fmt(d.median)}, mean ${fmt(d.mean)}, p95 ${fmt(d.p95)}, max ${fmt(d.max)}`);
   if (info.unreadable.length) {
-    const { file, reason } = info.unreadable[0];
-    // The reader's message usually names the file already.
-    out.push(`unreadable files: ${info.unreadable.length} (first: ${reason.includes(file) ? reason : `${file}: ${reason}`})`);
+    const n = info.unreadable.length;
+    out.push(`unreadable files: ${n}; remove or re-record them (or convert with sox or ffmpeg) before training on this folder:`);
+    out.push(...info.unreadable.slice(0, 10).map(({ file, reason }) => `  - ${shown(namingFile(file, reason))}`), ...(n > 10 ? [`  - ... and ${n - 10} more`] : []));
   }
   const { misnamed, folders } = info.unread;
   if (misnamed.length) out.push(`not counted: ${misnamed.length} .wav file${misnamed.length > 1 ? 's' : ''} not named {digit}_{speaker}_{take}.wav (${misnamed.slice(0, 3).map(shown).join(', ')}${misnamed.length > 3 ? ', ...' : ''})`);
