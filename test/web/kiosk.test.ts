@@ -693,6 +693,48 @@ describe('kiosk web app in headless Chromium', function () {
     await browser.close();
   });
 
+  it('fits a phone: one column, no sideways scroll, the controls and the result on screen (normal page and kiosk, upright and sideways)', async () => {
+    const browser = await launch();
+    browsers.push(browser);
+    type Box = { left: number; top: number; right: number; bottom: number; width: number };
+    const layout = async (query: string, width: number, height: number) => {
+      const context = await browser.newContext({ viewport: { width, height }, isMobile: true, hasTouch: true });
+      const page = await context.newPage();
+      await page.goto(`${srv.url}/?${query}`);
+      await waitReady(page);
+      // (No named functions inside: the test's transpiler would wrap them in a helper the page lacks.)
+      const seen = await page.evaluate(() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        boxes: Object.fromEntries(
+          ['listen', 'tab-enroll', 'digit', 'digit-string', 'clear-string', 'level'].map((id) => {
+            const r = document.getElementById(id)!.getBoundingClientRect();
+            return [id, { left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width }];
+          }),
+        ) as Record<string, Box>,
+      }));
+      await page.screenshot({ path: join(ARTIFACTS, `kiosk-layout-${query.replace(/\W/g, '_')}-${width}x${height}.png`) });
+      await context.close();
+      const where = `${query} at ${width}x${height}: ${JSON.stringify(seen)}`;
+      assert.ok(seen.scrollWidth <= width, `the page is ${seen.scrollWidth} px wide; ${where}`);
+      const onScreen = (id: string) => {
+        const b = seen.boxes[id];
+        assert.ok(b.width > 0 && b.left >= 0 && b.top >= 0 && b.right <= width && b.bottom <= height, `#${id} is not on screen; ${where}`);
+      };
+      // The level meter is never squeezed to nothing beside its label.
+      assert.ok(seen.boxes.level.width >= 60 && seen.boxes.level.right <= width, `level meter ${JSON.stringify(seen.boxes.level)}; ${where}`);
+      return { onScreen, boxes: seen.boxes };
+    };
+    for (const mode of ['continuous', 'batch']) {
+      const phone = await layout(`mode=${mode}`, 375, 740);
+      phone.onScreen('tab-enroll');
+      if (mode === 'continuous') phone.onScreen('listen');
+    }
+    const kiosk = await layout('kiosk=1', 375, 740);
+    for (const id of ['digit', 'digit-string', 'clear-string']) kiosk.onScreen(id);
+    const sideways = await layout('kiosk=1', 740, 360);
+    sideways.onScreen('digit');
+  });
+
   it('works offline once loaded (service worker) and measures the download', async () => {
     const { browser, context, page } = await open(undefined, 'mode=batch');
     // What a first visit puts on the wire, in a fresh profile, the service worker's precache included.
