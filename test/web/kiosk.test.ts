@@ -123,7 +123,9 @@ describe('kiosk web app in headless Chromium', function () {
     await waitReady(page);
     await waitResults(page, seq.length, 20000);
     await page.waitForTimeout(1500); // nothing extra should follow
-    const text = (await page.textContent('#digit-string'))?.trim();
+    // The pause after the digits closed the number: it is in the list, and the running string starts fresh.
+    const text = (await page.textContent('#strings'))?.trim();
+    assert.equal(await page.textContent('#digit-string'), '', 'the running string still holds the closed number');
     await page.screenshot({ path: join(ARTIFACTS, 'kiosk-continuous.png') });
     const diagnosis = await diagnoseStream(page, spans);
     assert.equal(text, expected, `string ${text} for digits ${expected}; ${diagnosis}`);
@@ -159,7 +161,8 @@ describe('kiosk web app in headless Chromium', function () {
     await waitReady(page);
     await waitResults(page, seq.length, 20000);
     await page.waitForTimeout(2000);
-    const text = (await page.textContent('#digit-string'))?.trim();
+    // Closed by the silence after it: the number is in the list of finished ones.
+    const text = (await page.textContent('#strings'))?.trim();
     const strings = (await probe(page)).strings;
     metrics.runTogether = { expected, got: text, strings };
     const diagnosis = await diagnoseStream(page, micWavSpans(seq.map((c) => c.path), layout));
@@ -689,6 +692,33 @@ describe('kiosk web app in headless Chromium', function () {
     // The reopened fake device plays its file again: a new stream on a new timeline gives the same digits.
     const again = await waitResults(page, 4, 20000);
     assert.deepEqual(again.results.map((r) => r.digit), [clips[1].digit, clips[2].digit, clips[1].digit, clips[2].digit]);
+    assert.deepEqual(consoleErrors, []);
+    await browser.close();
+  });
+
+  it('kiosk mode: each number closed by a pause starts the running string afresh; the visitor\'s digits are cleared after the idle time', async () => {
+    const [a, b, c] = [clips[3], clips[4], clips[5]];
+    // Two digits as one number, a pause that closes it, a third digit, then a silence longer than forget-voice=4.
+    const first = makeMicWav([a.path, b.path], 'visitor-1.wav', { lead: AUTO_LISTEN_LEAD, gap: 0.6, tail: 1.0 });
+    const second = makeMicWav([c.path], 'visitor-2.wav', { lead: 0.8, tail: 8 });
+    const wav = join(ARTIFACTS, 'mic', 'visitor.wav');
+    execFileSync('sox', ['-R', first, second, wav]);
+    const { browser, page, consoleErrors } = await open(wav, 'kiosk=1&forget-voice=4');
+    await waitReady(page);
+    await page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.strings.length >= 2, undefined, { timeout: 30_000 });
+    const shownAt = Date.now();
+    const p = await probe(page);
+    assert.deepEqual(p.strings, [`${a.digit}${b.digit}`, `${c.digit}`], JSON.stringify(p.results.map((r) => r.digit)));
+    // Not "ab" + "c" run together: the closed numbers are listed, newest first, and nothing is running.
+    assert.equal(await page.textContent('#strings'), `${c.digit} · ${a.digit}${b.digit}`);
+    assert.equal(await page.textContent('#digit-string'), '');
+    assert.equal(await page.textContent('#digit'), String(c.digit));
+    // The visitor leaves: after 4 s without a digit everything they said is gone from the screen.
+    await page.waitForFunction(() => document.getElementById('strings')!.textContent === '', undefined, { timeout: 10_000 });
+    assert.ok(Date.now() - shownAt >= 2000, 'cleared before the idle time was up');
+    assert.equal(await page.textContent('#digit-string'), '');
+    assert.equal(await page.textContent('#digit'), '–');
+    assert.equal((await probe(page)).results.length, 3);
     assert.deepEqual(consoleErrors, []);
     await browser.close();
   });

@@ -99,7 +99,10 @@ let personalInUse = false;
 // Work that arrives before the model (a file dropped while the page loads) waits for it.
 let modelReady!: () => void;
 const modelLoaded = new Promise<void>((resolve) => (modelReady = resolve));
+/** The running string: the digits said since the last number was closed by a pause (continuous mode) or cleared. */
 let digitString = '';
+/** A digit string shows at most its last this many digits (cut at the front: never wider or taller than the screen allows). */
+const SHOWN_DIGITS = 16;
 let listening = false; // continuous mode wants audio
 let recording = false; // single mode is taking one digit
 /** "My voice" is hearing the speaker count: the words so far and their audio. */
@@ -138,7 +141,8 @@ function showResult(r: Recognition, source: string, latencyMs: number | null, sp
   // The running string is what was said; files go to the batch table only.
   if (r.digit !== null && source === 'microphone') {
     digitString += String(r.digit);
-    $('digit-string').textContent = digitString;
+    $('digit-string').textContent = shownDigits(digitString);
+    visitorSpoke();
   }
   $('top3').replaceChildren(
     ...r.top.map((t) => {
@@ -157,6 +161,26 @@ function showResult(r: Recognition, source: string, latencyMs: number | null, sp
   // A kiosk runs for days: keep the probe bounded like the history.
   if (probe.results.length > 1000) probe.results.splice(0, probe.results.length - 1000);
   if (probe.firstResultMs === null && source !== 'warm-up') probe.firstResultMs = performance.now();
+}
+
+/** A digit string as shown: its last SHOWN_DIGITS digits, after an ellipsis when it is longer. */
+function shownDigits(digits: string): string {
+  return digits.length > SHOWN_DIGITS ? `…${digits.slice(-SHOWN_DIGITS)}` : digits;
+}
+
+/** The result area back to its empty state (no digit, no confidence, no features). */
+function clearResult(): void {
+  const digitEl = $('digit');
+  digitEl.textContent = '–';
+  digitEl.dataset.rejected = 'false';
+  digitEl.removeAttribute('aria-label');
+  $('conf-fill').style.width = '0';
+  $('confidence').textContent = 'confidence –';
+  $('top3').replaceChildren();
+  lastShown = undefined;
+  const canvas = $<HTMLCanvasElement>('features');
+  canvas.getContext('2d')!.clearRect(0, 0, canvas.width, canvas.height);
+  $('features-caption').textContent = 'of the last utterance';
 }
 
 let lastShown: Recognition | undefined;
@@ -393,6 +417,24 @@ function resetNorm(): void {
   });
 }
 
+/**
+ * Kiosk: the visitor is gone once no digit came for `forget-voice` seconds (default 120). What they
+ * said (the running string, the numbers closed by a pause, the last result) is cleared, so the next
+ * visitor never sees it, and their voice is forgotten.
+ */
+let visitorTimer: ReturnType<typeof setTimeout> | undefined;
+function visitorSpoke(): void {
+  if (!kiosk || !Number.isFinite(forgetVoiceMs)) return;
+  clearTimeout(visitorTimer);
+  visitorTimer = setTimeout(forgetVisitor, forgetVoiceMs);
+}
+
+function forgetVisitor(): void {
+  clearString();
+  clearResult();
+  forgetVoice();
+}
+
 function forgetVoice(): void {
   voice?.clear();
   voice?.adapter.reset();
@@ -542,10 +584,13 @@ const onDecoderEvent: DecoderSink = (type, event, prediction) => {
     $('vad-dot').dataset.on = String(inSpeech);
   } else if (type === 'string') {
     if (settings.mode !== 'continuous') return;
+    // The number is finished: it joins the list under the running string, which starts fresh.
     const digits = (event as DecoderEvents['string']).digits;
     strings.unshift(digits);
     strings.length = Math.min(strings.length, 4);
-    $('strings').textContent = strings.join(' · ');
+    $('strings').textContent = strings.map(shownDigits).join(' · ');
+    digitString = '';
+    $('digit-string').textContent = '';
     probe.strings.push(digits);
     if (probe.strings.length > 1000) probe.strings.splice(0, probe.strings.length - 1000);
   } else if (type === 'digit' || type === 'rejected') {
