@@ -723,6 +723,26 @@ describe('kiosk web app in headless Chromium', function () {
     await browser.close();
   });
 
+  it('a lost microphone resets the listen button', async () => {
+    const wav = makeMicWav([clips[0].path], 'lost-normal.wav', { lead: AUTO_LISTEN_LEAD, tail: 1.5 });
+    const { browser, page, consoleErrors } = await open(wav, 'mode=continuous');
+    await waitReady(page);
+    await page.click('#listen');
+    await page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.micState === 'on', undefined, { timeout: 10_000 });
+    assert.equal(await page.getAttribute('#listen', 'aria-pressed'), 'true');
+    await page.evaluate(() => (window as unknown as { __digitsTest: { loseMicrophone(): void } }).__digitsTest.loseMicrophone());
+    await page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.micState === 'lost', undefined, { timeout: 5000 });
+    assert.match((await page.textContent('#status')) ?? '', /^Microphone lost/);
+    // Not "Stop listening" over a dead microphone: the next press starts again.
+    assert.equal(await page.getAttribute('#listen', 'aria-pressed'), 'false');
+    assert.match((await page.textContent('#listen')) ?? '', /Start listening/);
+    await page.click('#listen');
+    await page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.micState === 'on', undefined, { timeout: 10_000 });
+    assert.equal(await page.getAttribute('#listen', 'aria-pressed'), 'true');
+    assert.deepEqual(consoleErrors, []);
+    await browser.close();
+  });
+
   it('fits a phone: one column, no sideways scroll, the controls and the result on screen (normal page and kiosk, upright and sideways)', async () => {
     const browser = await launch();
     browsers.push(browser);

@@ -668,6 +668,11 @@ mic.onState = (state, detail) => {
   };
   setStatus(text[state], state === 'on' ? 'ok' : state === 'starting' || state === 'off' ? 'ok' : 'warn');
   $('overlay').hidden = state !== 'suspended';
+  // Not listening any more unless the microphone comes back by itself (kiosk): the button says Start again.
+  if (listening && !mic.autoRecover && (state === 'lost' || state === 'denied' || state === 'unavailable')) {
+    listening = false;
+    showListening(false);
+  }
   // A new stream is a new timeline: the old one ends where its audio ended.
   if (state === 'lost' || state === 'starting') decode(closeDecoder);
   if (state === 'starting') probe.micSeconds = 0;
@@ -694,7 +699,6 @@ function warmUp(): void {
 }
 
 async function toggleListening(on = !listening): Promise<void> {
-  const button = $('listen');
   if (on) {
     // Wanted before the microphone opens: its first blocks arrive while start() is still settling
     // (the context resuming), and speech in them must reach the decoder, not only the meter.
@@ -705,16 +709,21 @@ async function toggleListening(on = !listening): Promise<void> {
       listening = false;
       return;
     }
-    button.setAttribute('aria-pressed', 'true');
-    button.textContent = '■ Stop listening';
+    showListening(true);
     mic.onState(mic.state);
   } else {
     listening = false;
     decode(closeDecoder);
     if (!kiosk) mic.stop();
-    button.setAttribute('aria-pressed', 'false');
-    button.textContent = '▶ Start listening';
+    showListening(false);
   }
+}
+
+/** The listen button as Start or Stop. */
+function showListening(on: boolean): void {
+  const button = $('listen');
+  button.setAttribute('aria-pressed', String(on));
+  button.textContent = on ? '■ Stop listening' : '▶ Start listening';
 }
 
 async function startRecording(): Promise<void> {
