@@ -723,7 +723,7 @@ describe('kiosk web app in headless Chromium', function () {
     await browser.close();
   });
 
-  it('a lost microphone resets the listen button', async () => {
+  it('a lost microphone resets the listen button; no microphone at all is said plainly', async () => {
     const wav = makeMicWav([clips[0].path], 'lost-normal.wav', { lead: AUTO_LISTEN_LEAD, tail: 1.5 });
     const { browser, page, consoleErrors } = await open(wav, 'mode=continuous');
     await waitReady(page);
@@ -741,6 +741,23 @@ describe('kiosk web app in headless Chromium', function () {
     assert.equal(await page.getAttribute('#listen', 'aria-pressed'), 'true');
     assert.deepEqual(consoleErrors, []);
     await browser.close();
+
+    // A browser with no capture device: the page's "No microphone" message, no DOMException names.
+    for (const query of ['mode=continuous', 'kiosk=1']) {
+      const bare = await launch(undefined, { noMicrophone: true });
+      browsers.push(bare);
+      const tab = await (await bare.newContext()).newPage();
+      await tab.goto(`${srv.url}/?${query}`);
+      await waitReady(tab);
+      if (query === 'mode=continuous') await tab.click('#listen');
+      await tab.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.micState === 'unavailable', undefined, { timeout: 10_000 });
+      const status = (await tab.textContent('#status')) ?? '';
+      assert.match(status, /^No microphone: none is connected/, query);
+      assert.doesNotMatch(status, /Error/, query);
+      if (query === 'kiosk=1') assert.match(status, /waiting for one/);
+      else assert.equal(await tab.getAttribute('#listen', 'aria-pressed'), 'false');
+      await bare.close();
+    }
   });
 
   it('fits a phone: one column, no sideways scroll, the controls and the result on screen (normal page and kiosk, upright and sideways)', async () => {
