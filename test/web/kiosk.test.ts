@@ -652,6 +652,39 @@ describe('kiosk web app in headless Chromium', function () {
     }
   });
 
+  it('a model that fails to load from Settings is not kept: the model in use stays, and the server out of reach is said', async () => {
+    const dir = join(ARTIFACTS, 'two-models-down');
+    mkdirSync(dir, { recursive: true });
+    const bytes = readFileSync(join(ROOT, 'models', metrics.model as string));
+    writeFileSync(join(dir, 'default.onnx'), bytes);
+    writeFileSync(join(dir, 'alt.onnx'), bytes);
+    const two = await startServer({ root: servedRoot, modelsDir: dir, port: 0 });
+    const browser = await launch();
+    browsers.push(browser);
+    try {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`${two.url}/?mode=batch&sw=0`);
+      await waitReady(page);
+      assert.match((await page.textContent('#status')) ?? '', /Ready · default\.onnx/);
+      await page.keyboard.press('s');
+      await page.waitForSelector('#settings[open]');
+      // The server stops; then another model is chosen.
+      await two.close();
+      await page.selectOption('#set-model', 'alt.onnx');
+      await page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.errors.length > 0, undefined, { timeout: 20_000 });
+      const status = (await page.textContent('#status')) ?? '';
+      assert.match(status, /alt\.onnx.*the server cannot be reached.*still using default\.onnx/, status);
+      assert.doesNotMatch(status, /check the model name/);
+      assert.equal(await page.inputValue('#set-model'), 'default.onnx', 'the list must show the model in use again');
+      const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('spoken-digits.settings.v1') ?? '{}'));
+      assert.notEqual(stored.model, 'alt.onnx', 'a model that did not load was saved as the choice');
+      assert.match((await page.textContent('#model-info')) ?? '', /^default\.onnx/);
+    } finally {
+      await browser.close();
+      await two.close().catch(() => undefined);
+    }
+  });
+
   it('a broken model file gives a clear error on the page, not a crash', async () => {
     const dir = join(ARTIFACTS, 'broken-models');
     mkdirSync(dir, { recursive: true });
@@ -666,6 +699,13 @@ describe('kiosk web app in headless Chromium', function () {
       const status = (await page.textContent('#status')) ?? '';
       assert.match(status, /broken\.onnx/);
       assert.match(status, /not an ONNX model|protobuf|invalid/i);
+      assert.equal(await page.getAttribute('#status', 'data-kind'), 'error');
+      // Listening with no model recognizes nothing: the error stays, not "Listening".
+      await page.keyboard.press('2');
+      await page.click('#listen');
+      await page.waitForFunction(() => (window as unknown as { __digits: { micState: string } }).__digits.micState === 'on', undefined, { timeout: 10_000 });
+      await page.waitForTimeout(300);
+      assert.equal(await page.textContent('#status'), status);
       assert.equal(await page.getAttribute('#status', 'data-kind'), 'error');
     } finally {
       await browser.close();

@@ -117,10 +117,14 @@ function setStatus(text: string, kind: 'ok' | 'warn' | 'error' = 'ok'): void {
   el.dataset.kind = kind;
 }
 
+/** Why the page has no model (its load failed), while it has none. */
+let noModel: string | undefined;
+
 function reportError(where: string, err: unknown): void {
   const message = err instanceof Error ? err.message : String(err);
   probe.errors.push(`${where}: ${message}`);
   setStatus(`${where}: ${message}`, 'error');
+  if (where === 'model' && !recognizer) noModel = `${where}: ${message}`;
   console.error(where, err);
 }
 
@@ -666,7 +670,9 @@ mic.onState = (state, detail) => {
     denied: 'Microphone permission refused: allow it in the browser, then reload',
     unavailable: `No microphone: ${detail ?? ''}`,
   };
-  setStatus(text[state], state === 'on' ? 'ok' : state === 'starting' || state === 'off' ? 'ok' : 'warn');
+  // "Listening" only when it really works: with no model loaded nothing is recognized, and the error stays in view.
+  if (state === 'on' && listening && noModel) setStatus(noModel, 'error');
+  else setStatus(text[state], state === 'on' ? 'ok' : state === 'starting' || state === 'off' ? 'ok' : 'warn');
   $('overlay').hidden = state !== 'suspended';
   // Not listening any more unless the microphone comes back by itself (kiosk): the button says Start again.
   if (listening && !mic.autoRecover && (state === 'lost' || state === 'denied' || state === 'unavailable')) {
@@ -1032,15 +1038,43 @@ async function loadModel(name: string): Promise<void> {
   setStatus(`Loading model ${name}…`);
   const t0 = performance.now();
   const next = await WebRecognizer.load(`./models/${encodeURIComponent(name)}`).catch((err: Error) => {
-    throw err instanceof ModelError ? new ModelError(`${err.message}; check the model name in Settings`, { cause: err }) : err;
+    const hint = err instanceof ModelError ? modelLoadHint(err) : '';
+    throw hint ? new ModelError(`${err.message}; ${hint}`, { cause: err }) : err;
   });
   await useRecognizer(next, name, t0);
+}
+
+/** What to do about a model that did not load: the server out of reach (fetch's own failure), or a name it does not have. */
+function modelLoadHint(err: ModelError): string {
+  if (err.cause instanceof TypeError) return 'the server cannot be reached (stopped, or this device is offline)';
+  if (/HTTP 404/.test(err.message)) return 'check the model name in Settings';
+  return '';
+}
+
+/**
+ * Settings' model choice: it becomes the stored choice only once it has loaded. When it fails, the
+ * model in use stays, the list shows it again, and the error says so.
+ */
+async function chooseModel(name: string): Promise<void> {
+  try {
+    await loadModel(name);
+  } catch (err) {
+    const inUse = personalInUse && personal ? personalName(personal) : settings.model;
+    const message = err instanceof Error ? err.message : String(err);
+    reportError('model', recognizer ? new ModelError(`${message}; still using ${inUse}`, { cause: err }) : err);
+    $<HTMLSelectElement>('set-model').value = personalInUse ? PERSONAL_OPTION : settings.model;
+    return;
+  }
+  settings.model = name;
+  settings.personal = false;
+  saveSettings(settings);
 }
 
 /** Makes `next` the page's model (the old one released) and says so. */
 async function useRecognizer(next: WebRecognizer, name: string, t0: number, isPersonal = false): Promise<void> {
   const old = recognizer;
   recognizer = next;
+  noModel = undefined;
   personalInUse = isPersonal;
   showPersonal();
   await old?.dispose();
@@ -1096,10 +1130,7 @@ function setupSettings(): void {
   $('set-model').addEventListener('change', (e) => {
     const choice = (e.target as HTMLSelectElement).value;
     if (choice === PERSONAL_OPTION) return void useKeptModel();
-    settings.model = choice;
-    settings.personal = false;
-    saveSettings(settings);
-    loadModel(settings.model).catch((err) => reportError('model', err));
+    void chooseModel(choice);
   });
   $('set-mic').addEventListener('change', (e) => {
     settings.micId = (e.target as HTMLSelectElement).value;
