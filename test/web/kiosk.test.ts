@@ -126,6 +126,7 @@ describe('kiosk web app in headless Chromium', function () {
     // The pause after the digits closed the number: it is in the list, and the running string starts fresh.
     const text = (await page.textContent('#strings'))?.trim();
     assert.equal(await page.textContent('#digit-string'), '', 'the running string still holds the closed number');
+    assert.match((await page.textContent('#status')) ?? '', /^Listening/, 'listen=1 listens: the status says so');
     await page.screenshot({ path: join(ARTIFACTS, 'kiosk-continuous.png') });
     const diagnosis = await diagnoseStream(page, spans);
     assert.equal(text, expected, `string ${text} for digits ${expected}; ${diagnosis}`);
@@ -373,9 +374,9 @@ describe('kiosk web app in headless Chromium', function () {
       assert.match((await page.textContent('#norm-info')) ?? '', /Normalization adapted on this voice's last 10 digits, its last layers refitted on them \(in a background worker\)/);
       await page.screenshot({ path: join(ARTIFACTS, 'kiosk-adapt-norm.png') });
 
-      // Another model, in the pause: it starts unadapted, and so does the adapter.
+      // Another model, in the pause (the page listens on, and says so): it starts unadapted, and so does the adapter.
       await page.selectOption('#set-model', 'other.onnx');
-      await page.waitForFunction(() => /Ready · other\.onnx/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 20_000 });
+      await page.waitForFunction(() => /Listening · other\.onnx/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 20_000 });
       await normReaches({ observed: 0, adaptedOn: 0 });
       assert.equal(await page.isVisible('#norm'), false);
       // The next digits are the new model's, observed from none.
@@ -392,7 +393,7 @@ describe('kiosk web app in headless Chromium', function () {
 
       // A model without normalization targets: the option cannot be on, and says why.
       await page.selectOption('#set-model', 'bare.onnx');
-      await page.waitForFunction(() => /Ready · bare\.onnx/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 20_000 });
+      await page.waitForFunction(() => /Listening · bare\.onnx/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 20_000 });
       assert.equal(await page.isDisabled('#set-adapt-norm'), true);
       assert.match((await page.textContent('#norm-info')) ?? '', /Not available: this model has no normalization targets/);
       p = await probe(page);
@@ -724,6 +725,8 @@ describe('kiosk web app in headless Chromium', function () {
     assert.ok(fontPx >= 160, `digit font ${fontPx}px is not readable at a distance`);
     const p = await waitResults(page, 2, 20000);
     assert.deepEqual(p.results.map((r) => r.digit), [clips[1].digit, clips[2].digit]);
+    // The model's arrival does not hide that the kiosk listens.
+    assert.match((await page.textContent('#status')) ?? '', /^Listening/);
     await page.screenshot({ path: join(ARTIFACTS, 'kiosk-kiosk.png') });
     // Pull the device: the track ends as when a USB microphone is unplugged.
     await page.evaluate(() => (window as unknown as { __digitsTest: { loseMicrophone(): void } }).__digitsTest.loseMicrophone());

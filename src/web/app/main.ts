@@ -1084,7 +1084,12 @@ async function useRecognizer(next: WebRecognizer, name: string, t0: number, isPe
   $('model-info').textContent =
     `${name}: ${info.modelType}, ${info.precision}, ${(next.bytes / 1024).toFixed(0)} KiB, ${info.featureConfig.kind} ` +
     `${info.featureConfig.sampleRate} Hz, labels ${info.labels.join(' ')}, calibrated threshold ${info.rejection.threshold.toFixed(2)}; loaded in ${(performance.now() - t0).toFixed(0)} ms`;
-  setStatus(`Ready · ${name}`);
+  setStatus(readyText(name));
+}
+
+/** The status once a model is ready: "Listening" when the page listens (kiosk, `listen=1`), so the model's arrival does not hide it. */
+function readyText(name: string): string {
+  return `${listening && mic.state === 'on' ? 'Listening' : 'Ready'} · ${name}`;
 }
 
 async function listModels(): Promise<string[]> {
@@ -1335,7 +1340,7 @@ async function boot(): Promise<void> {
       if (again.length && !again.includes(settings.model)) settings.model = again[0];
     }
   }
-  if (missing && !personalInUse) setStatus(`Ready · ${settings.model} (${missing}, named in the address, is not on this server)`, 'warn');
+  if (missing && !personalInUse) setStatus(`${readyText(settings.model)} (${missing}, named in the address, is not on this server)`, 'warn');
   probe.modelLoadedMs = performance.now();
   probe.ready = true;
   modelReady();
