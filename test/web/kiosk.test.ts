@@ -554,6 +554,13 @@ describe('kiosk web app in headless Chromium', function () {
     assert.ok(bad.error, 'the non-WAV file must be reported as an error row');
     assert.match(bad.cells[5], /WAV|RIFF/i);
     assert.match((await page.textContent('#batch-summary')) ?? '', /6\/6 correct/);
+    // A file with several digits in it: the model hears one window, and the row says so (as `digits predict` warns).
+    assert.ok(rows.slice(0, chosen.length + 1).every((r) => !/more sound than one digit/.test(r.cells[5])), JSON.stringify(rows));
+    const several = makeMicWav(clips.slice(0, 4).map((c) => c.path), 'several-digits.wav', { lead: 0.3, gap: 0.5, tail: 0.3 });
+    await page.setInputFiles('#files', [several]);
+    await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length >= n, chosen.length + 3);
+    const note = await page.$eval('#batch-table tbody tr:last-child td:last-child', (td) => td.textContent ?? '');
+    assert.match(note, /^\d+\.\d\d s of speech: more sound than one digit \(the model hears \d+\.\d\d s at once\); if it holds several digits, Continuous mode reads them one by one$/);
     // Settings by keyboard: S opens them; the threshold is stored and survives a reload.
     await page.keyboard.press('s');
     await page.waitForSelector('#settings[open]', { timeout: 5000 });

@@ -12,6 +12,7 @@ import { VoiceObserver } from '../../stream/voice-observer.js';
 import { NormAdapter, type NormAdaptable } from '../../model/norm-adapter.js';
 import { NormObserver, type NormAdaptEvent } from '../../stream/norm-observer.js';
 import { ModelError } from '../../errors.js';
+import { modelWindowMs } from '../../features/config.js';
 import { CountTally, DIGIT_WORDS } from '../../stream/count-tally.js';
 import type { LabelledPcm } from '../../model/personalize.js';
 import { deletePersonalModel, loadPersonalModel, savePersonalModel, type PersonalModel } from './personal-store.js';
@@ -265,15 +266,19 @@ function exclusive<T>(work: (r: WebRecognizer) => Promise<T>): Promise<T> {
   return job;
 }
 
-/** A file: cut to its speech first when the model was trained on clips cut so (as `digits predict` does). */
-async function enqueue(samples: Float32Array, rate: number, source: string): Promise<Recognition | undefined> {
+/**
+ * A file: cut to its speech first when the model was trained on clips cut so (as `digits predict` does).
+ * With it, how long its speech is (`speechMs`, when cut) and how much sound the model hears at once (`windowMs`).
+ */
+async function enqueue(samples: Float32Array, rate: number, source: string): Promise<(Recognition & { speechMs?: number | null; windowMs: number }) | undefined> {
   try {
     return await exclusive(async (rec) => {
       // Cut to its speech as the model was trained (and a click too brief for a word rejected as such);
       // a file is not the voice at the microphone: heard as it is (shift 1), whatever the adapted shift.
-      const [r] = await rec.recognizeBatch(await rec.cutPieces([{ samples, sampleRate: rate, shift: 1 }]), threshold());
+      const [piece] = await rec.cutPieces<ClipInput>([{ samples, sampleRate: rate, shift: 1 }]);
+      const [r] = await rec.recognizeBatch([piece], threshold());
       showResult(r, source, null);
-      return r;
+      return { ...r, speechMs: piece.speechMs, windowMs: modelWindowMs(rec.info.featureConfig) };
     });
   } catch (err) {
     reportError('recognition failed', err);
@@ -969,7 +974,17 @@ async function runBatch(files: FileList | File[]): Promise<void> {
         batch.labelled++;
         if (ok) batch.correct++;
       }
-      cell(ok === undefined ? `${r.durationSec.toFixed(2)} s` : ok ? '✓' : '✗');
+      // The seconds said for what they are; more speech than the model hears at once is likely several digits (as `digits predict` warns).
+      const heard = r.speechMs != null ? `${(r.speechMs / 1000).toFixed(2)} s of speech` : `${r.durationSec.toFixed(2)} s of sound heard`;
+      const severalDigits = r.speechMs != null && r.speechMs > r.windowMs;
+      const note = severalDigits
+        ? `${heard}: more sound than one digit (the model hears ${(r.windowMs / 1000).toFixed(2)} s at once); if it holds several digits, Continuous mode reads them one by one`
+        : ok === undefined
+          ? heard
+          : '';
+      const mark = ok === undefined ? '' : ok ? '✓' : '✗';
+      cell([mark, note].filter(Boolean).join(' '));
+      tr.dataset.severalDigits = String(severalDigits);
       tr.dataset.digit = r.digit === null ? '' : String(r.digit);
     } catch (err) {
       cell(file.name);
