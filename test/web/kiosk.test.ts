@@ -780,12 +780,15 @@ describe('kiosk web app in headless Chromium', function () {
     await page.click('#listen');
     await page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.micState === 'on', undefined, { timeout: 10_000 });
     assert.equal(await page.getAttribute('#listen', 'aria-pressed'), 'true');
+    // The Space hint stays on the button whatever it says.
+    assert.equal(await page.textContent('#listen kbd'), 'Space');
     await page.evaluate(() => (window as unknown as { __digitsTest: { loseMicrophone(): void } }).__digitsTest.loseMicrophone());
     await page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.micState === 'lost', undefined, { timeout: 5000 });
     assert.match((await page.textContent('#status')) ?? '', /^Microphone lost/);
     // Not "Stop listening" over a dead microphone: the next press starts again.
     assert.equal(await page.getAttribute('#listen', 'aria-pressed'), 'false');
     assert.match((await page.textContent('#listen')) ?? '', /Start listening/);
+    assert.equal(await page.textContent('#listen kbd'), 'Space');
     await page.click('#listen');
     await page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.micState === 'on', undefined, { timeout: 10_000 });
     assert.equal(await page.getAttribute('#listen', 'aria-pressed'), 'true');

@@ -734,7 +734,13 @@ async function toggleListening(on = !listening): Promise<void> {
 function showListening(on: boolean): void {
   const button = $('listen');
   button.setAttribute('aria-pressed', String(on));
-  button.textContent = on ? '■ Stop listening' : '▶ Start listening';
+  setLabel(button, on ? '■ Stop listening' : '▶ Start listening');
+}
+
+/** A button's label, its keyboard hint (<kbd>) kept after it. */
+function setLabel(button: HTMLElement, text: string): void {
+  const kbd = button.querySelector('kbd');
+  button.replaceChildren(`${text} `, ...(kbd ? [kbd] : []));
 }
 
 async function startRecording(): Promise<void> {
@@ -757,7 +763,7 @@ async function startRecording(): Promise<void> {
     return;
   }
   button.classList.add('active');
-  button.textContent = '● Listening… (press to stop)';
+  setLabel(button, '● Listening… (press to stop)');
   $('single-hint').textContent = 'Say one digit now.';
   mic.onState(mic.state);
   // Nobody spoke (or never stopped): close after 5 s and use what we have.
@@ -776,7 +782,7 @@ function finishRecording(flush: boolean): void {
   });
   const button = $('record');
   button.classList.remove('active');
-  button.textContent = '● Press to say one digit';
+  setLabel(button, '● Press to say one digit');
   if (!flush) $('single-hint').textContent = 'Press, say one digit, and wait: recording stops by itself when you stop speaking.';
   if (!kiosk && !listening) mic.stop();
 }
@@ -810,7 +816,7 @@ async function toggleEnrollment(): Promise<void> {
     return;
   }
   button.setAttribute('aria-pressed', 'true');
-  button.textContent = '■ Stop counting';
+  setLabel(button, '■ Stop counting');
   mic.onState(mic.state);
 }
 
@@ -854,7 +860,7 @@ async function finishEnrollment(): Promise<void> {
   enrolling = undefined;
   const button = $<HTMLButtonElement>('enroll');
   button.setAttribute('aria-pressed', 'false');
-  button.textContent = '● Start: count from zero to nine, twice';
+  setLabel(button, '● Start: count from zero to nine, twice');
   decode(closeDecoder);
   if (!kiosk && !listening) mic.stop();
   const result = $('enroll-result');
