@@ -252,6 +252,8 @@ describe('kiosk web app in headless Chromium', function () {
     const p = await probe(page);
     assert.deepEqual(p.results.filter((r) => r.digit !== null).map((r) => r.digit), [], 'noise was recognized as digits');
     assert.equal((await page.textContent('#digit-string'))?.trim(), '');
+    // No digit taken: no mean confidence to give (a dash, not 0%).
+    assert.match((await page.textContent('#stats-text')) ?? '', /mean confidence – ·/);
     assert.deepEqual(consoleErrors, []);
     await browser.close();
   });

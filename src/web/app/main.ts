@@ -250,7 +250,7 @@ function renderStats(): void {
   const compute = stats.history.slice(-50).map((e) => e.computeMs);
   const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : 0);
   $('stats-text').textContent =
-    `${stats.history.length} results · ${stats.rejected} rejected · mean confidence ${(stats.meanConfidence * 100).toFixed(0)}% · ` +
+    `${stats.history.length} results · ${stats.rejected} rejected · mean confidence ${stats.meanConfidence === null ? '–' : `${(stats.meanConfidence * 100).toFixed(0)}%`} · ` +
     `compute ${mean(compute).toFixed(2)} ms · latency ${mean(lat).toFixed(1)} ms`;
   drawLatencyChart($<HTMLCanvasElement>('latency-chart'), lat);
 }
