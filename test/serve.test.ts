@@ -234,6 +234,13 @@ describe('digits serve (src/web/server.ts)', function () {
     assert.equal(header(plain.head, 'content-encoding'), undefined);
     const list = await raw(srv.port, get('/models/index.json'));
     assert.deepEqual(JSON.parse(list.body.toString()), { models: [{ name: 'default.int8.onnx', bytes: 50_000 }] });
+    // The listing revalidates by ETag too: the same list is a 304.
+    const listTag = header(list.head, 'etag');
+    assert.ok(listTag, 'the listing has no ETag');
+    const relisted = await raw(srv.port, get('/models/index.json', `If-None-Match: ${listTag}\r\n`));
+    assert.equal(relisted.status, 304);
+    assert.equal(relisted.body.length, 0);
+    assert.equal((await raw(srv.port, get('/models/index.json', 'If-None-Match: "other"\r\n'))).status, 200);
   });
 
   it('serves only models and their cards from the models folder, and lists only what it serves', async () => {

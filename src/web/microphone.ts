@@ -33,7 +33,8 @@ export class Microphone {
   private wanted = false;
 
   private readonly onDeviceChange = (): void => {
-    if (this.wanted && this.state === 'lost') void this.open();
+    // A device plugged in: reopen when it was lost or none was there.
+    if (this.wanted && (this.state === 'lost' || this.state === 'unavailable')) void this.open().catch(() => undefined);
   };
 
   constructor(private readonly options: MicrophoneOptions = {}) {
@@ -97,6 +98,9 @@ export class Microphone {
         // The chosen device is gone: fall back to the default one rather than staying deaf.
         this.deviceId = '';
         this.setState('lost', 'the chosen microphone is not present; using the default');
+      } else if (name === 'NotFoundError') {
+        // No capture device at all: said as such (with autoRecover, opened once one is plugged in).
+        this.setState('unavailable', this.autoRecover ? 'none is connected; waiting for one' : 'none is connected');
       } else {
         this.setState('lost', `no microphone (${name ?? err})`);
       }

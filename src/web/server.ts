@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { existsSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -313,7 +314,15 @@ function createModelHandler(modelsDir: string, encoded: EncodingCache) {
   return async (req: IncomingMessage, res: ServerResponse, name: string): Promise<void> => {
     if (name === 'index.json') {
       const body = JSON.stringify({ models: listModels(modelsDir) });
-      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache', 'Content-Length': Buffer.byteLength(body) });
+      // Listed afresh on every request; tagged by its content, so a revalidation that finds the same list is a 304.
+      const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+      const headers = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache', ETag: etag };
+      if (requestedTags(req).some((t) => t === etag || t === '*')) {
+        res.writeHead(304, headers);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { ...headers, 'Content-Length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }

@@ -123,7 +123,10 @@ describe('kiosk web app in headless Chromium', function () {
     await waitReady(page);
     await waitResults(page, seq.length, 20000);
     await page.waitForTimeout(1500); // nothing extra should follow
-    const text = (await page.textContent('#digit-string'))?.trim();
+    // The pause after the digits closed the number: it is in the list, and the running string starts fresh.
+    const text = (await page.textContent('#strings'))?.trim();
+    assert.equal(await page.textContent('#digit-string'), '', 'the running string still holds the closed number');
+    assert.match((await page.textContent('#status')) ?? '', /^Listening/, 'listen=1 listens: the status says so');
     await page.screenshot({ path: join(ARTIFACTS, 'kiosk-continuous.png') });
     const diagnosis = await diagnoseStream(page, spans);
     assert.equal(text, expected, `string ${text} for digits ${expected}; ${diagnosis}`);
@@ -159,7 +162,8 @@ describe('kiosk web app in headless Chromium', function () {
     await waitReady(page);
     await waitResults(page, seq.length, 20000);
     await page.waitForTimeout(2000);
-    const text = (await page.textContent('#digit-string'))?.trim();
+    // Closed by the silence after it: the number is in the list of finished ones.
+    const text = (await page.textContent('#strings'))?.trim();
     const strings = (await probe(page)).strings;
     metrics.runTogether = { expected, got: text, strings };
     const diagnosis = await diagnoseStream(page, micWavSpans(seq.map((c) => c.path), layout));
@@ -248,6 +252,8 @@ describe('kiosk web app in headless Chromium', function () {
     const p = await probe(page);
     assert.deepEqual(p.results.filter((r) => r.digit !== null).map((r) => r.digit), [], 'noise was recognized as digits');
     assert.equal((await page.textContent('#digit-string'))?.trim(), '');
+    // No digit taken: no mean confidence to give (a dash, not 0%).
+    assert.match((await page.textContent('#stats-text')) ?? '', /mean confidence – ·/);
     assert.deepEqual(consoleErrors, []);
     await browser.close();
   });
@@ -370,9 +376,9 @@ describe('kiosk web app in headless Chromium', function () {
       assert.match((await page.textContent('#norm-info')) ?? '', /Normalization adapted on this voice's last 10 digits, its last layers refitted on them \(in a background worker\)/);
       await page.screenshot({ path: join(ARTIFACTS, 'kiosk-adapt-norm.png') });
 
-      // Another model, in the pause: it starts unadapted, and so does the adapter.
+      // Another model, in the pause (the page listens on, and says so): it starts unadapted, and so does the adapter.
       await page.selectOption('#set-model', 'other.onnx');
-      await page.waitForFunction(() => /Ready · other\.onnx/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 20_000 });
+      await page.waitForFunction(() => /Listening · other\.onnx/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 20_000 });
       await normReaches({ observed: 0, adaptedOn: 0 });
       assert.equal(await page.isVisible('#norm'), false);
       // The next digits are the new model's, observed from none.
@@ -389,7 +395,7 @@ describe('kiosk web app in headless Chromium', function () {
 
       // A model without normalization targets: the option cannot be on, and says why.
       await page.selectOption('#set-model', 'bare.onnx');
-      await page.waitForFunction(() => /Ready · bare\.onnx/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 20_000 });
+      await page.waitForFunction(() => /Listening · bare\.onnx/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 20_000 });
       assert.equal(await page.isDisabled('#set-adapt-norm'), true);
       assert.match((await page.textContent('#norm-info')) ?? '', /Not available: this model has no normalization targets/);
       p = await probe(page);
@@ -550,6 +556,13 @@ describe('kiosk web app in headless Chromium', function () {
     assert.ok(bad.error, 'the non-WAV file must be reported as an error row');
     assert.match(bad.cells[5], /WAV|RIFF/i);
     assert.match((await page.textContent('#batch-summary')) ?? '', /6\/6 correct/);
+    // A file with several digits in it: the model hears one window, and the row says so (as `digits predict` warns).
+    assert.ok(rows.slice(0, chosen.length + 1).every((r) => !/more sound than one digit/.test(r.cells[5])), JSON.stringify(rows));
+    const several = makeMicWav(clips.slice(0, 4).map((c) => c.path), 'several-digits.wav', { lead: 0.3, gap: 0.5, tail: 0.3 });
+    await page.setInputFiles('#files', [several]);
+    await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length >= n, chosen.length + 3);
+    const note = await page.$eval('#batch-table tbody tr:last-child td:last-child', (td) => td.textContent ?? '');
+    assert.match(note, /^\d+\.\d\d s of speech: more sound than one digit \(the model hears \d+\.\d\d s at once\); if it holds several digits, Continuous mode reads them one by one$/);
     // Settings by keyboard: S opens them; the threshold is stored and survives a reload.
     await page.keyboard.press('s');
     await page.waitForSelector('#settings[open]', { timeout: 5000 });
@@ -649,6 +662,39 @@ describe('kiosk web app in headless Chromium', function () {
     }
   });
 
+  it('a model that fails to load from Settings is not kept: the model in use stays, and the server out of reach is said', async () => {
+    const dir = join(ARTIFACTS, 'two-models-down');
+    mkdirSync(dir, { recursive: true });
+    const bytes = readFileSync(join(ROOT, 'models', metrics.model as string));
+    writeFileSync(join(dir, 'default.onnx'), bytes);
+    writeFileSync(join(dir, 'alt.onnx'), bytes);
+    const two = await startServer({ root: servedRoot, modelsDir: dir, port: 0 });
+    const browser = await launch();
+    browsers.push(browser);
+    try {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`${two.url}/?mode=batch&sw=0`);
+      await waitReady(page);
+      assert.match((await page.textContent('#status')) ?? '', /Ready · default\.onnx/);
+      await page.keyboard.press('s');
+      await page.waitForSelector('#settings[open]');
+      // The server stops; then another model is chosen.
+      await two.close();
+      await page.selectOption('#set-model', 'alt.onnx');
+      await page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.errors.length > 0, undefined, { timeout: 20_000 });
+      const status = (await page.textContent('#status')) ?? '';
+      assert.match(status, /alt\.onnx.*the server cannot be reached.*still using default\.onnx/, status);
+      assert.doesNotMatch(status, /check the model name/);
+      assert.equal(await page.inputValue('#set-model'), 'default.onnx', 'the list must show the model in use again');
+      const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('spoken-digits.settings.v1') ?? '{}'));
+      assert.notEqual(stored.model, 'alt.onnx', 'a model that did not load was saved as the choice');
+      assert.match((await page.textContent('#model-info')) ?? '', /^default\.onnx/);
+    } finally {
+      await browser.close();
+      await two.close().catch(() => undefined);
+    }
+  });
+
   it('a broken model file gives a clear error on the page, not a crash', async () => {
     const dir = join(ARTIFACTS, 'broken-models');
     mkdirSync(dir, { recursive: true });
@@ -663,6 +709,13 @@ describe('kiosk web app in headless Chromium', function () {
       const status = (await page.textContent('#status')) ?? '';
       assert.match(status, /broken\.onnx/);
       assert.match(status, /not an ONNX model|protobuf|invalid/i);
+      assert.equal(await page.getAttribute('#status', 'data-kind'), 'error');
+      // Listening with no model recognizes nothing: the error stays, not "Listening".
+      await page.keyboard.press('2');
+      await page.click('#listen');
+      await page.waitForFunction(() => (window as unknown as { __digits: { micState: string } }).__digits.micState === 'on', undefined, { timeout: 10_000 });
+      await page.waitForTimeout(300);
+      assert.equal(await page.textContent('#status'), status);
       assert.equal(await page.getAttribute('#status', 'data-kind'), 'error');
     } finally {
       await browser.close();
@@ -681,6 +734,8 @@ describe('kiosk web app in headless Chromium', function () {
     assert.ok(fontPx >= 160, `digit font ${fontPx}px is not readable at a distance`);
     const p = await waitResults(page, 2, 20000);
     assert.deepEqual(p.results.map((r) => r.digit), [clips[1].digit, clips[2].digit]);
+    // The model's arrival does not hide that the kiosk listens.
+    assert.match((await page.textContent('#status')) ?? '', /^Listening/);
     await page.screenshot({ path: join(ARTIFACTS, 'kiosk-kiosk.png') });
     // Pull the device: the track ends as when a USB microphone is unplugged.
     await page.evaluate(() => (window as unknown as { __digitsTest: { loseMicrophone(): void } }).__digitsTest.loseMicrophone());
@@ -691,6 +746,115 @@ describe('kiosk web app in headless Chromium', function () {
     assert.deepEqual(again.results.map((r) => r.digit), [clips[1].digit, clips[2].digit, clips[1].digit, clips[2].digit]);
     assert.deepEqual(consoleErrors, []);
     await browser.close();
+  });
+
+  it('kiosk mode: each number closed by a pause starts the running string afresh; the visitor\'s digits are cleared after the idle time', async () => {
+    const [a, b, c] = [clips[3], clips[4], clips[5]];
+    // Two digits as one number, a pause that closes it, a third digit, then a silence longer than forget-voice=4.
+    const first = makeMicWav([a.path, b.path], 'visitor-1.wav', { lead: AUTO_LISTEN_LEAD, gap: 0.6, tail: 1.0 });
+    const second = makeMicWav([c.path], 'visitor-2.wav', { lead: 0.8, tail: 8 });
+    const wav = join(ARTIFACTS, 'mic', 'visitor.wav');
+    execFileSync('sox', ['-R', first, second, wav]);
+    const { browser, page, consoleErrors } = await open(wav, 'kiosk=1&forget-voice=4');
+    await waitReady(page);
+    await page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.strings.length >= 2, undefined, { timeout: 30_000 });
+    const shownAt = Date.now();
+    const p = await probe(page);
+    assert.deepEqual(p.strings, [`${a.digit}${b.digit}`, `${c.digit}`], JSON.stringify(p.results.map((r) => r.digit)));
+    // Not "ab" + "c" run together: the closed numbers are listed, newest first, and nothing is running.
+    assert.equal(await page.textContent('#strings'), `${c.digit} · ${a.digit}${b.digit}`);
+    assert.equal(await page.textContent('#digit-string'), '');
+    assert.equal(await page.textContent('#digit'), String(c.digit));
+    // The visitor leaves: after 4 s without a digit everything they said is gone from the screen.
+    await page.waitForFunction(() => document.getElementById('strings')!.textContent === '', undefined, { timeout: 10_000 });
+    assert.ok(Date.now() - shownAt >= 2000, 'cleared before the idle time was up');
+    assert.equal(await page.textContent('#digit-string'), '');
+    assert.equal(await page.textContent('#digit'), '–');
+    assert.equal((await probe(page)).results.length, 3);
+    assert.deepEqual(consoleErrors, []);
+    await browser.close();
+  });
+
+  it('a lost microphone resets the listen button; no microphone at all is said plainly', async () => {
+    const wav = makeMicWav([clips[0].path], 'lost-normal.wav', { lead: AUTO_LISTEN_LEAD, tail: 1.5 });
+    const { browser, page, consoleErrors } = await open(wav, 'mode=continuous');
+    await waitReady(page);
+    await page.click('#listen');
+    await page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.micState === 'on', undefined, { timeout: 10_000 });
+    assert.equal(await page.getAttribute('#listen', 'aria-pressed'), 'true');
+    // The Space hint stays on the button whatever it says.
+    assert.equal(await page.textContent('#listen kbd'), 'Space');
+    await page.evaluate(() => (window as unknown as { __digitsTest: { loseMicrophone(): void } }).__digitsTest.loseMicrophone());
+    await page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.micState === 'lost', undefined, { timeout: 5000 });
+    assert.match((await page.textContent('#status')) ?? '', /^Microphone lost/);
+    // Not "Stop listening" over a dead microphone: the next press starts again.
+    assert.equal(await page.getAttribute('#listen', 'aria-pressed'), 'false');
+    assert.match((await page.textContent('#listen')) ?? '', /Start listening/);
+    assert.equal(await page.textContent('#listen kbd'), 'Space');
+    await page.click('#listen');
+    await page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.micState === 'on', undefined, { timeout: 10_000 });
+    assert.equal(await page.getAttribute('#listen', 'aria-pressed'), 'true');
+    assert.deepEqual(consoleErrors, []);
+    await browser.close();
+
+    // A browser with no capture device: the page's "No microphone" message, no DOMException names.
+    for (const query of ['mode=continuous', 'kiosk=1']) {
+      const bare = await launch(undefined, { noMicrophone: true });
+      browsers.push(bare);
+      const tab = await (await bare.newContext()).newPage();
+      await tab.goto(`${srv.url}/?${query}`);
+      await waitReady(tab);
+      if (query === 'mode=continuous') await tab.click('#listen');
+      await tab.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.micState === 'unavailable', undefined, { timeout: 10_000 });
+      const status = (await tab.textContent('#status')) ?? '';
+      assert.match(status, /^No microphone: none is connected/, query);
+      assert.doesNotMatch(status, /Error/, query);
+      if (query === 'kiosk=1') assert.match(status, /waiting for one/);
+      else assert.equal(await tab.getAttribute('#listen', 'aria-pressed'), 'false');
+      await bare.close();
+    }
+  });
+
+  it('fits a phone: one column, no sideways scroll, the controls and the result on screen (normal page and kiosk, upright and sideways)', async () => {
+    const browser = await launch();
+    browsers.push(browser);
+    type Box = { left: number; top: number; right: number; bottom: number; width: number };
+    const layout = async (query: string, width: number, height: number) => {
+      const context = await browser.newContext({ viewport: { width, height }, isMobile: true, hasTouch: true });
+      const page = await context.newPage();
+      await page.goto(`${srv.url}/?${query}`);
+      await waitReady(page);
+      // (No named functions inside: the test's transpiler would wrap them in a helper the page lacks.)
+      const seen = await page.evaluate(() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        boxes: Object.fromEntries(
+          ['listen', 'tab-enroll', 'digit', 'digit-string', 'clear-string', 'level'].map((id) => {
+            const r = document.getElementById(id)!.getBoundingClientRect();
+            return [id, { left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width }];
+          }),
+        ) as Record<string, Box>,
+      }));
+      await page.screenshot({ path: join(ARTIFACTS, `kiosk-layout-${query.replace(/\W/g, '_')}-${width}x${height}.png`) });
+      await context.close();
+      const where = `${query} at ${width}x${height}: ${JSON.stringify(seen)}`;
+      assert.ok(seen.scrollWidth <= width, `the page is ${seen.scrollWidth} px wide; ${where}`);
+      const onScreen = (id: string) => {
+        const b = seen.boxes[id];
+        assert.ok(b.width > 0 && b.left >= 0 && b.top >= 0 && b.right <= width && b.bottom <= height, `#${id} is not on screen; ${where}`);
+      };
+      // The level meter is never squeezed to nothing beside its label.
+      assert.ok(seen.boxes.level.width >= 60 && seen.boxes.level.right <= width, `level meter ${JSON.stringify(seen.boxes.level)}; ${where}`);
+      return { onScreen, boxes: seen.boxes };
+    };
+    for (const mode of ['continuous', 'batch']) {
+      const phone = await layout(`mode=${mode}`, 375, 740);
+      phone.onScreen('tab-enroll');
+      if (mode === 'continuous') phone.onScreen('listen');
+    }
+    const kiosk = await layout('kiosk=1', 375, 740);
+    for (const id of ['digit', 'digit-string', 'clear-string']) kiosk.onScreen(id);
+    const sideways = await layout('kiosk=1', 740, 360);
+    sideways.onScreen('digit');
   });
 
   it('works offline once loaded (service worker) and measures the download', async () => {

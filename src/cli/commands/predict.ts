@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { colors, ms, percent, printJson, renderTable, shown } from '../output.js';
 import { parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
 import { SpokenDigitsError } from '../../errors.js';
+import { modelWindowMs } from '../../features/config.js';
 
 export function register(program: Command): void {
   program
@@ -18,8 +19,7 @@ export function register(program: Command): void {
       const { topLabels } = await import('../../model/decision.js');
       const recognizer = await DigitRecognizer.load({ model: opts.model, backend: parseBackend(opts.backend), threshold: parseThreshold(opts.threshold) });
       // More sound than the model hears at once is often several words (4 of FSDD's 3,000 single digits are longer too).
-      const { sampleRate, hopLength, numFrames } = recognizer.info.featureConfig;
-      const windowMs = numFrames > 0 ? (numFrames * hopLength * 1000) / sampleRate : Infinity;
+      const windowMs = modelWindowMs(recognizer.info.featureConfig);
       const manyWords = (file: string, speechMs: number) =>
         `digits predict: ${shown(file)} holds ${(speechMs / 1000).toFixed(2)} s of sound, longer than a digit usually takes (the model hears ${(windowMs / 1000).toFixed(2)} s of it): if it holds several digits, \`digits listen --input ${shown(shellQuoted(file))}\` reads them one by one\n`;
       const top = opts.top === '0' ? 0 : parsePositiveInt('--top', opts.top);

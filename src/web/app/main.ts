@@ -12,6 +12,7 @@ import { VoiceObserver } from '../../stream/voice-observer.js';
 import { NormAdapter, type NormAdaptable } from '../../model/norm-adapter.js';
 import { NormObserver, type NormAdaptEvent } from '../../stream/norm-observer.js';
 import { ModelError } from '../../errors.js';
+import { modelWindowMs } from '../../features/config.js';
 import { CountTally, DIGIT_WORDS } from '../../stream/count-tally.js';
 import type { LabelledPcm } from '../../model/personalize.js';
 import { deletePersonalModel, loadPersonalModel, savePersonalModel, type PersonalModel } from './personal-store.js';
@@ -99,7 +100,10 @@ let personalInUse = false;
 // Work that arrives before the model (a file dropped while the page loads) waits for it.
 let modelReady!: () => void;
 const modelLoaded = new Promise<void>((resolve) => (modelReady = resolve));
+/** The running string: the digits said since the last number was closed by a pause (continuous mode) or cleared. */
 let digitString = '';
+/** A digit string shows at most its last this many digits (cut at the front: never wider or taller than the screen allows). */
+const SHOWN_DIGITS = 16;
 let listening = false; // continuous mode wants audio
 let recording = false; // single mode is taking one digit
 /** "My voice" is hearing the speaker count: the words so far and their audio. */
@@ -114,10 +118,14 @@ function setStatus(text: string, kind: 'ok' | 'warn' | 'error' = 'ok'): void {
   el.dataset.kind = kind;
 }
 
+/** Why the page has no model (its load failed), while it has none. */
+let noModel: string | undefined;
+
 function reportError(where: string, err: unknown): void {
   const message = err instanceof Error ? err.message : String(err);
   probe.errors.push(`${where}: ${message}`);
   setStatus(`${where}: ${message}`, 'error');
+  if (where === 'model' && !recognizer) noModel = `${where}: ${message}`;
   console.error(where, err);
 }
 
@@ -138,7 +146,8 @@ function showResult(r: Recognition, source: string, latencyMs: number | null, sp
   // The running string is what was said; files go to the batch table only.
   if (r.digit !== null && source === 'microphone') {
     digitString += String(r.digit);
-    $('digit-string').textContent = digitString;
+    $('digit-string').textContent = shownDigits(digitString);
+    visitorSpoke();
   }
   $('top3').replaceChildren(
     ...r.top.map((t) => {
@@ -157,6 +166,26 @@ function showResult(r: Recognition, source: string, latencyMs: number | null, sp
   // A kiosk runs for days: keep the probe bounded like the history.
   if (probe.results.length > 1000) probe.results.splice(0, probe.results.length - 1000);
   if (probe.firstResultMs === null && source !== 'warm-up') probe.firstResultMs = performance.now();
+}
+
+/** A digit string as shown: its last SHOWN_DIGITS digits, after an ellipsis when it is longer. */
+function shownDigits(digits: string): string {
+  return digits.length > SHOWN_DIGITS ? `…${digits.slice(-SHOWN_DIGITS)}` : digits;
+}
+
+/** The result area back to its empty state (no digit, no confidence, no features). */
+function clearResult(): void {
+  const digitEl = $('digit');
+  digitEl.textContent = '–';
+  digitEl.dataset.rejected = 'false';
+  digitEl.removeAttribute('aria-label');
+  $('conf-fill').style.width = '0';
+  $('confidence').textContent = 'confidence –';
+  $('top3').replaceChildren();
+  lastShown = undefined;
+  const canvas = $<HTMLCanvasElement>('features');
+  canvas.getContext('2d')!.clearRect(0, 0, canvas.width, canvas.height);
+  $('features-caption').textContent = 'of the last utterance';
 }
 
 let lastShown: Recognition | undefined;
@@ -221,7 +250,7 @@ function renderStats(): void {
   const compute = stats.history.slice(-50).map((e) => e.computeMs);
   const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : 0);
   $('stats-text').textContent =
-    `${stats.history.length} results · ${stats.rejected} rejected · mean confidence ${(stats.meanConfidence * 100).toFixed(0)}% · ` +
+    `${stats.history.length} results · ${stats.rejected} rejected · mean confidence ${stats.meanConfidence === null ? '–' : `${(stats.meanConfidence * 100).toFixed(0)}%`} · ` +
     `compute ${mean(compute).toFixed(2)} ms · latency ${mean(lat).toFixed(1)} ms`;
   drawLatencyChart($<HTMLCanvasElement>('latency-chart'), lat);
 }
@@ -237,15 +266,19 @@ function exclusive<T>(work: (r: WebRecognizer) => Promise<T>): Promise<T> {
   return job;
 }
 
-/** A file: cut to its speech first when the model was trained on clips cut so (as `digits predict` does). */
-async function enqueue(samples: Float32Array, rate: number, source: string): Promise<Recognition | undefined> {
+/**
+ * A file: cut to its speech first when the model was trained on clips cut so (as `digits predict` does).
+ * With it, how long its speech is (`speechMs`, when cut) and how much sound the model hears at once (`windowMs`).
+ */
+async function enqueue(samples: Float32Array, rate: number, source: string): Promise<(Recognition & { speechMs?: number | null; windowMs: number }) | undefined> {
   try {
     return await exclusive(async (rec) => {
       // Cut to its speech as the model was trained (and a click too brief for a word rejected as such);
       // a file is not the voice at the microphone: heard as it is (shift 1), whatever the adapted shift.
-      const [r] = await rec.recognizeBatch(await rec.cutPieces([{ samples, sampleRate: rate, shift: 1 }]), threshold());
+      const [piece] = await rec.cutPieces<ClipInput>([{ samples, sampleRate: rate, shift: 1 }]);
+      const [r] = await rec.recognizeBatch([piece], threshold());
       showResult(r, source, null);
-      return r;
+      return { ...r, speechMs: piece.speechMs, windowMs: modelWindowMs(rec.info.featureConfig) };
     });
   } catch (err) {
     reportError('recognition failed', err);
@@ -391,6 +424,24 @@ function resetNorm(): void {
     await observer.settle();
     await normAdapter.reset();
   });
+}
+
+/**
+ * Kiosk: the visitor is gone once no digit came for `forget-voice` seconds (default 120). What they
+ * said (the running string, the numbers closed by a pause, the last result) is cleared, so the next
+ * visitor never sees it, and their voice is forgotten.
+ */
+let visitorTimer: ReturnType<typeof setTimeout> | undefined;
+function visitorSpoke(): void {
+  if (!kiosk || !Number.isFinite(forgetVoiceMs)) return;
+  clearTimeout(visitorTimer);
+  visitorTimer = setTimeout(forgetVisitor, forgetVoiceMs);
+}
+
+function forgetVisitor(): void {
+  clearString();
+  clearResult();
+  forgetVoice();
 }
 
 function forgetVoice(): void {
@@ -542,10 +593,13 @@ const onDecoderEvent: DecoderSink = (type, event, prediction) => {
     $('vad-dot').dataset.on = String(inSpeech);
   } else if (type === 'string') {
     if (settings.mode !== 'continuous') return;
+    // The number is finished: it joins the list under the running string, which starts fresh.
     const digits = (event as DecoderEvents['string']).digits;
     strings.unshift(digits);
     strings.length = Math.min(strings.length, 4);
-    $('strings').textContent = strings.join(' · ');
+    $('strings').textContent = strings.map(shownDigits).join(' · ');
+    digitString = '';
+    $('digit-string').textContent = '';
     probe.strings.push(digits);
     if (probe.strings.length > 1000) probe.strings.splice(0, probe.strings.length - 1000);
   } else if (type === 'digit' || type === 'rejected') {
@@ -621,8 +675,15 @@ mic.onState = (state, detail) => {
     denied: 'Microphone permission refused: allow it in the browser, then reload',
     unavailable: `No microphone: ${detail ?? ''}`,
   };
-  setStatus(text[state], state === 'on' ? 'ok' : state === 'starting' || state === 'off' ? 'ok' : 'warn');
+  // "Listening" only when it really works: with no model loaded nothing is recognized, and the error stays in view.
+  if (state === 'on' && listening && noModel) setStatus(noModel, 'error');
+  else setStatus(text[state], state === 'on' ? 'ok' : state === 'starting' || state === 'off' ? 'ok' : 'warn');
   $('overlay').hidden = state !== 'suspended';
+  // Not listening any more unless the microphone comes back by itself (kiosk): the button says Start again.
+  if (listening && !mic.autoRecover && (state === 'lost' || state === 'denied' || state === 'unavailable')) {
+    listening = false;
+    showListening(false);
+  }
   // A new stream is a new timeline: the old one ends where its audio ended.
   if (state === 'lost' || state === 'starting') decode(closeDecoder);
   if (state === 'starting') probe.micSeconds = 0;
@@ -649,7 +710,6 @@ function warmUp(): void {
 }
 
 async function toggleListening(on = !listening): Promise<void> {
-  const button = $('listen');
   if (on) {
     // Wanted before the microphone opens: its first blocks arrive while start() is still settling
     // (the context resuming), and speech in them must reach the decoder, not only the meter.
@@ -660,16 +720,27 @@ async function toggleListening(on = !listening): Promise<void> {
       listening = false;
       return;
     }
-    button.setAttribute('aria-pressed', 'true');
-    button.textContent = '■ Stop listening';
+    showListening(true);
     mic.onState(mic.state);
   } else {
     listening = false;
     decode(closeDecoder);
     if (!kiosk) mic.stop();
-    button.setAttribute('aria-pressed', 'false');
-    button.textContent = '▶ Start listening';
+    showListening(false);
   }
+}
+
+/** The listen button as Start or Stop. */
+function showListening(on: boolean): void {
+  const button = $('listen');
+  button.setAttribute('aria-pressed', String(on));
+  setLabel(button, on ? '■ Stop listening' : '▶ Start listening');
+}
+
+/** A button's label, its keyboard hint (<kbd>) kept after it. */
+function setLabel(button: HTMLElement, text: string): void {
+  const kbd = button.querySelector('kbd');
+  button.replaceChildren(`${text} `, ...(kbd ? [kbd] : []));
 }
 
 async function startRecording(): Promise<void> {
@@ -692,7 +763,7 @@ async function startRecording(): Promise<void> {
     return;
   }
   button.classList.add('active');
-  button.textContent = '● Listening… (press to stop)';
+  setLabel(button, '● Listening… (press to stop)');
   $('single-hint').textContent = 'Say one digit now.';
   mic.onState(mic.state);
   // Nobody spoke (or never stopped): close after 5 s and use what we have.
@@ -711,7 +782,7 @@ function finishRecording(flush: boolean): void {
   });
   const button = $('record');
   button.classList.remove('active');
-  button.textContent = '● Press to say one digit';
+  setLabel(button, '● Press to say one digit');
   if (!flush) $('single-hint').textContent = 'Press, say one digit, and wait: recording stops by itself when you stop speaking.';
   if (!kiosk && !listening) mic.stop();
 }
@@ -745,7 +816,7 @@ async function toggleEnrollment(): Promise<void> {
     return;
   }
   button.setAttribute('aria-pressed', 'true');
-  button.textContent = '■ Stop counting';
+  setLabel(button, '■ Stop counting');
   mic.onState(mic.state);
 }
 
@@ -789,7 +860,7 @@ async function finishEnrollment(): Promise<void> {
   enrolling = undefined;
   const button = $<HTMLButtonElement>('enroll');
   button.setAttribute('aria-pressed', 'false');
-  button.textContent = '● Start: count from zero to nine, twice';
+  setLabel(button, '● Start: count from zero to nine, twice');
   decode(closeDecoder);
   if (!kiosk && !listening) mic.stop();
   const result = $('enroll-result');
@@ -909,7 +980,17 @@ async function runBatch(files: FileList | File[]): Promise<void> {
         batch.labelled++;
         if (ok) batch.correct++;
       }
-      cell(ok === undefined ? `${r.durationSec.toFixed(2)} s` : ok ? '✓' : '✗');
+      // The seconds said for what they are; more speech than the model hears at once is likely several digits (as `digits predict` warns).
+      const heard = r.speechMs != null ? `${(r.speechMs / 1000).toFixed(2)} s of speech` : `${r.durationSec.toFixed(2)} s of sound heard`;
+      const severalDigits = r.speechMs != null && r.speechMs > r.windowMs;
+      const note = severalDigits
+        ? `${heard}: more sound than one digit (the model hears ${(r.windowMs / 1000).toFixed(2)} s at once); if it holds several digits, Continuous mode reads them one by one`
+        : ok === undefined
+          ? heard
+          : '';
+      const mark = ok === undefined ? '' : ok ? '✓' : '✗';
+      cell([mark, note].filter(Boolean).join(' '));
+      tr.dataset.severalDigits = String(severalDigits);
       tr.dataset.digit = r.digit === null ? '' : String(r.digit);
     } catch (err) {
       cell(file.name);
@@ -978,15 +1059,43 @@ async function loadModel(name: string): Promise<void> {
   setStatus(`Loading model ${name}…`);
   const t0 = performance.now();
   const next = await WebRecognizer.load(`./models/${encodeURIComponent(name)}`).catch((err: Error) => {
-    throw err instanceof ModelError ? new ModelError(`${err.message}; check the model name in Settings`, { cause: err }) : err;
+    const hint = err instanceof ModelError ? modelLoadHint(err) : '';
+    throw hint ? new ModelError(`${err.message}; ${hint}`, { cause: err }) : err;
   });
   await useRecognizer(next, name, t0);
+}
+
+/** What to do about a model that did not load: the server out of reach (fetch's own failure), or a name it does not have. */
+function modelLoadHint(err: ModelError): string {
+  if (err.cause instanceof TypeError) return 'the server cannot be reached (stopped, or this device is offline)';
+  if (/HTTP 404/.test(err.message)) return 'check the model name in Settings';
+  return '';
+}
+
+/**
+ * Settings' model choice: it becomes the stored choice only once it has loaded. When it fails, the
+ * model in use stays, the list shows it again, and the error says so.
+ */
+async function chooseModel(name: string): Promise<void> {
+  try {
+    await loadModel(name);
+  } catch (err) {
+    const inUse = personalInUse && personal ? personalName(personal) : settings.model;
+    const message = err instanceof Error ? err.message : String(err);
+    reportError('model', recognizer ? new ModelError(`${message}; still using ${inUse}`, { cause: err }) : err);
+    $<HTMLSelectElement>('set-model').value = personalInUse ? PERSONAL_OPTION : settings.model;
+    return;
+  }
+  settings.model = name;
+  settings.personal = false;
+  saveSettings(settings);
 }
 
 /** Makes `next` the page's model (the old one released) and says so. */
 async function useRecognizer(next: WebRecognizer, name: string, t0: number, isPersonal = false): Promise<void> {
   const old = recognizer;
   recognizer = next;
+  noModel = undefined;
   personalInUse = isPersonal;
   showPersonal();
   await old?.dispose();
@@ -996,7 +1105,12 @@ async function useRecognizer(next: WebRecognizer, name: string, t0: number, isPe
   $('model-info').textContent =
     `${name}: ${info.modelType}, ${info.precision}, ${(next.bytes / 1024).toFixed(0)} KiB, ${info.featureConfig.kind} ` +
     `${info.featureConfig.sampleRate} Hz, labels ${info.labels.join(' ')}, calibrated threshold ${info.rejection.threshold.toFixed(2)}; loaded in ${(performance.now() - t0).toFixed(0)} ms`;
-  setStatus(`Ready · ${name}`);
+  setStatus(readyText(name));
+}
+
+/** The status once a model is ready: "Listening" when the page listens (kiosk, `listen=1`), so the model's arrival does not hide it. */
+function readyText(name: string): string {
+  return `${listening && mic.state === 'on' ? 'Listening' : 'Ready'} · ${name}`;
 }
 
 async function listModels(): Promise<string[]> {
@@ -1042,10 +1156,7 @@ function setupSettings(): void {
   $('set-model').addEventListener('change', (e) => {
     const choice = (e.target as HTMLSelectElement).value;
     if (choice === PERSONAL_OPTION) return void useKeptModel();
-    settings.model = choice;
-    settings.personal = false;
-    saveSettings(settings);
-    loadModel(settings.model).catch((err) => reportError('model', err));
+    void chooseModel(choice);
   });
   $('set-mic').addEventListener('change', (e) => {
     settings.micId = (e.target as HTMLSelectElement).value;
@@ -1250,7 +1361,7 @@ async function boot(): Promise<void> {
       if (again.length && !again.includes(settings.model)) settings.model = again[0];
     }
   }
-  if (missing && !personalInUse) setStatus(`Ready · ${settings.model} (${missing}, named in the address, is not on this server)`, 'warn');
+  if (missing && !personalInUse) setStatus(`${readyText(settings.model)} (${missing}, named in the address, is not on this server)`, 'warn');
   probe.modelLoadedMs = performance.now();
   probe.ready = true;
   modelReady();

@@ -78,8 +78,9 @@ export class Stats {
     }
   }
 
-  get meanConfidence(): number {
-    return this.accepted ? this.confidenceSum / this.accepted : 0;
+  /** The mean confidence of the results taken as digits; null while there is none. */
+  get meanConfidence(): number | null {
+    return this.accepted ? this.confidenceSum / this.accepted : null;
   }
 
   recentLatencies(n: number): number[] {
