@@ -77,7 +77,6 @@ export const DEFAULT_FEATURE_CONFIG: Readonly<FeatureConfig> = Object.freeze({
   normalization: null,
 } as FeatureConfig);
 
-/** Number of values per frame that a config produces (after deltas). */
 /**
  * How much sound a fixed-length model hears at once, in ms (numFrames hops); Infinity for a
  * natural-length one. More speech than this in one clip is often several words.
@@ -86,6 +85,7 @@ export function modelWindowMs(config: Pick<FeatureConfig, 'sampleRate' | 'hopLen
   return config.numFrames > 0 ? (config.numFrames * config.hopLength * 1000) / config.sampleRate : Infinity;
 }
 
+/** Number of values per frame that a config produces (after deltas). */
 export function featureDimension(config: FeatureConfig): number {
   const base = config.kind === 'spectrogram' ? config.nFft / 2 + 1 : config.kind === 'logmel' ? config.nMels : config.nMfcc;
   return base * (1 + config.deltas);

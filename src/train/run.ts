@@ -7,7 +7,7 @@ import { loadFsdd } from '../data/fsdd.js';
 import { leaveSpeakersOut, officialSplit, randomSplit, speakersOf, validationSplit } from '../data/splits.js';
 import { DatasetError, FeatureConfigError, ModelError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor } from '../features/backend.js';
-import { type FeatureConfig, featureDimension, resolveFeatureConfig } from '../features/config.js';
+import { type FeatureConfig, featureDimension, modelWindowMs, resolveFeatureConfig } from '../features/config.js';
 import { loadFeatureBackend } from '../features/index.js';
 import { NOT_A_DIGIT_LABEL, type SpeechTrim, WHOLE_CLIP_SPEECH_TRIM } from '../model/metadata.js';
 import { speechCutter } from '../stream/core.js';
@@ -489,7 +489,8 @@ function testManifest(clips: readonly FsddClip[]): string {
 /** How much audio the model hears, e.g. "~1.02 s of 8 kHz audio" (a natural-length model: a whole clip). */
 function windowText(config: FeatureConfig): string {
   const rate = `${+(config.sampleRate / 1000).toFixed(2)} kHz audio`;
-  return config.numFrames > 0 ? `~${((config.numFrames * config.hopLength) / config.sampleRate).toFixed(2)} s of ${rate}` : `a whole clip of ${rate}`;
+  const windowMs = modelWindowMs(config);
+  return Number.isFinite(windowMs) ? `~${(windowMs / 1000).toFixed(2)} s of ${rate}` : `a whole clip of ${rate}`;
 }
 
 const round = (v: number) => Number(v.toFixed(4));
