@@ -95,6 +95,7 @@ const cases: Case[] = [
   { name: 'Ogg renamed .wav', bytes: () => Buffer.concat([Buffer.from('OggS'), junk(100)]), expect: { error: WavFormatError, message: /Ogg/ } },
   { name: 'M4A renamed .wav', bytes: () => Buffer.concat([Buffer.from('\x00\x00\x00\x20ftypM4A ', 'latin1'), junk(100)]), expect: { error: WavFormatError, message: /MP4\/M4A/ } },
   { name: 'ZIP archive renamed .wav', bytes: () => Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), junk(100)]), expect: { error: WavFormatError, message: /looks like a ZIP archive, not audio\)$/ } },
+  { name: 'CSV with a byte-order mark and accents renamed .wav', bytes: () => Buffer.from('\ufeffnom,durée\nété,1\n', 'utf8'), expect: { error: WavFormatError, message: /looks like a text file, not audio\)$/ } },
   { name: 'HTML error page saved as .wav', bytes: () => Buffer.from('<!DOCTYPE html><html>404</html>'), expect: { error: WavFormatError, message: /looks like a text file/ } },
   { name: 'random bytes', bytes: () => Uint8Array.from({ length: 64 }, (_, i) => (i * 73 + 11) & 0xff), expect: { error: WavFormatError, message: /not a WAV file \(starts with .*ffmpeg -i in out.wav/ } },
   // sample values

@@ -31,6 +31,7 @@ describe('CLI: digits data info|fetch', function () {
     // Nor are clips in a subfolder: no command reads them.
     fs.mkdirSync(path.join(tmp, 'set', 'more'));
     fs.copyFileSync(path.join(fixtures, 's16.wav'), path.join(tmp, 'set', 'more', '3_ann_7.wav'));
+    fs.symlinkSync(path.join(tmp, 'set', 'more'), path.join(tmp, 'set', 'linked'));
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -44,7 +45,7 @@ describe('CLI: digits data info|fetch', function () {
     assert.deepEqual(info.channels, { 1: 2, 2: 1 });
     assert.deepEqual(info.officialSplit, { train: 2, test: 1 });
     assert.ok(Math.abs(info.durationSec.total - 0.9) < 0.01);
-    assert.deepEqual(info.unread, { misnamed: ['12_bob_2.wav', '1_ann_0 (copy).wav'], folders: [{ name: 'more', wavs: 1 }] });
+    assert.deepEqual(info.unread, { misnamed: ['12_bob_2.wav', '1_ann_0 (copy).wav'], folders: [{ name: 'linked', wavs: 1 }, { name: 'more', wavs: 1 }] });
   });
 
   it('info, plain text when piped', async () => {
@@ -53,7 +54,7 @@ describe('CLI: digits data info|fetch', function () {
     assert.match(r.stdout, /clips: 3 {2}official split: 2 train \/ 1 test/);
     assert.match(r.stdout, /^ann\t0\t1\t1\t/m);
     assert.match(r.stdout, /^not counted: 2 \.wav files not named \{digit\}_\{speaker\}_\{take\}\.wav \(12_bob_2\.wav, 1_ann_0 \(copy\)\.wav\)$/m);
-    assert.match(r.stdout, /^not counted: subfolders, which no command reads \(more\/ with 1 \.wav\)$/m);
+    assert.match(r.stdout, /^not counted: subfolders, which train, eval, compare and quantize do not read \(linked\/ with 1 \.wav, more\/ with 1 \.wav\)$/m);
   });
 
   it('info lists every unreadable clip, and says the count includes them', async () => {
@@ -95,7 +96,7 @@ describe('CLI: digits data info|fetch', function () {
     assert.deepEqual([fetched.clips, fetched.dir, fetched.provenance.source], [3, path.join(cache, 'recordings'), 'local folder']);
     // The clips only: files not named as clips stay behind, and the copy says which.
     assert.deepEqual(fs.readdirSync(path.join(cache, 'recordings')).sort(), ['1_ann_0.wav', '2_ann_5.wav', '2_bob_9.wav']);
-    assert.match(r.stderr, /^digits: note: skipped in .*set: 2 \.wav files not named \{digit\}_\{speaker\}_\{take\}\.wav \("12_bob_2\.wav", "1_ann_0 \(copy\)\.wav"\); subfolders are not read \("more\/" holds 1 \.wav file\)$/m);
+    assert.match(r.stderr, /^digits: note: skipped in .*set: 2 \.wav files not named \{digit\}_\{speaker\}_\{take\}\.wav \("12_bob_2\.wav", "1_ann_0 \(copy\)\.wav"\); subfolders are not read \("linked\/", "more\/" hold 2 \.wav files\)$/m);
     const info = await digits(['data', 'info', '--json'], env);
     assert.equal(info.code, 0, info.stderr);
     assert.deepEqual([JSON.parse(info.stdout).clips, JSON.parse(info.stdout).provenance.source], [3, 'local folder']);

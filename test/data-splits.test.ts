@@ -32,6 +32,10 @@ describe('data: FSDD clip listing and splits (real FSDD)', function () {
   it('parses FSDD names and rejects others', () => {
     assert.deepEqual(parseFsddName('7_nicolas_42.wav'), { digit: 7, speaker: 'nicolas', take: 42 });
     assert.equal(parseFsddName('12_x_1.wav'), null);
+    // A speaker's name in any script (and with hyphens), but no spaces or underscores.
+    assert.deepEqual(parseFsddName('3_josé_0.wav'), { digit: 3, speaker: 'josé', take: 0 });
+    assert.deepEqual(parseFsddName('4_李-娜_12.WAV'), { digit: 4, speaker: '李-娜', take: 12 });
+    assert.equal(parseFsddName('4_ann lee_1.wav'), null);
     assert.equal(parseFsddName('7_nicolas_4.mp3'), null);
     assert.equal(parseFsddName('readme.txt'), null);
   });

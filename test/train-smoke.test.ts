@@ -93,7 +93,7 @@ describe('train: recordings numbered otherwise (--split random)', function () {
       });
       await run('npx', [...args, '--split', 'random'], { cwd: ROOT, maxBuffer: 1 << 24 });
       const card = JSON.parse(fs.readFileSync(path.join(dir, 'run', 'card.json'), 'utf8'));
-      assert.deepEqual([card.training.data.split, card.metrics.testClips], ['random (a tenth of each digit and speaker test, seed 1)', 20]);
+      assert.deepEqual([card.training.data.split, card.metrics.testClips], ['random (a tenth of each digit and speaker test, at least one; seed 1)', 20]);
       const tested = fs.readFileSync(path.join(dir, 'run', 'test.csv'), 'utf8').trim().split('\n').slice(1);
       // One of the three takes of every digit of each speaker.
       assert.deepEqual(new Set(tested.map((r) => path.basename(r).replace(/_\d\.wav,\d$/, ''))).size, 20);

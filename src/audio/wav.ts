@@ -128,9 +128,21 @@ function sniffNotAudio(head: Uint8Array): string | null {
   if (s.startsWith('PK')) return 'a ZIP archive';
   if (head[0] === 0x1f && head[1] === 0x8b) return 'a gzip file';
   if (s === '\x89PNG') return 'a PNG image';
-  // Every byte printable ASCII or a line break or tab: an HTML error page, JSON, a CSV, a note.
-  if (head.length >= 4 && head.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d)) return 'a text file';
+  // UTF-8 text (a byte-order mark allowed) without control characters but line breaks and tabs: an HTML error page, JSON, a CSV, a note.
+  if (head.length >= 4 && isText(head)) return 'a text file';
   return null;
+}
+
+function isText(head: Uint8Array): boolean {
+  const body = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? head.subarray(3) : head;
+  let text: string;
+  try {
+    // stream: a character cut at the end of the bytes read is not an error.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body, { stream: true });
+  } catch {
+    return false;
+  }
+  return !/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(text);
 }
 
 const KS_GUID_TAIL = [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71];

@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import pc from 'picocolors';
-export { noteUnread, shown } from './text.js';
+export { shown } from './text.js';
 
 /** Colour and box tables only when a person is looking; plain, stable text when piped. */
 export const interactive = Boolean(process.stdout.isTTY);
@@ -25,4 +25,3 @@ export function percent(x: number | null, digits = 1): string {
 export function ms(x: number): string {
   return x < 1 ? `${(x * 1000).toFixed(0)} µs` : `${x.toFixed(2)} ms`;
 }
-

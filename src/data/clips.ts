@@ -14,7 +14,13 @@ export interface FsddClip {
 /** The Free Spoken Digit Dataset's speakers (a folder of only these is FSDD, or part of it). */
 export const FSDD_SPEAKERS: readonly string[] = ['george', 'jackson', 'lucas', 'nicolas', 'theo', 'yweweler'];
 
-const FSDD_NAME = /^([0-9])_([A-Za-z0-9-]+)_([0-9]+)\.wav$/i;
+/** Whether clips are FSDD's (every speaker one of FSDD_SPEAKERS), not recordings of one's own. */
+export function isFsdd(clips: readonly FsddClip[]): boolean {
+  return clips.every((c) => FSDD_SPEAKERS.includes(c.speaker));
+}
+
+// A speaker's name: letters (any script), digits and hyphens.
+const FSDD_NAME = /^([0-9])_([\p{L}\p{N}-]+)_([0-9]+)\.wav$/iu;
 
 /** Parses an FSDD file name (no directory); null when it does not follow the naming. */
 export function parseFsddName(fileName: string): Omit<FsddClip, 'path'> | null {
@@ -54,7 +60,9 @@ export function unreadFiles(dir: string): { misnamed: string[]; folders: { name:
     return { misnamed, folders };
   }
   for (const e of entries) {
-    if (e.isDirectory()) {
+    // A link to a folder is a folder here too.
+    const isDir = e.isDirectory() || (e.isSymbolicLink() && (fs.statSync(path.join(dir, e.name), { throwIfNoEntry: false })?.isDirectory() ?? false));
+    if (isDir) {
       let wavs = 0;
       try {
         wavs = fs.readdirSync(path.join(dir, e.name)).filter((n) => /\.wav$/i.test(n)).length;

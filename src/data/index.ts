@@ -1,4 +1,4 @@
-export { listFsddClips, parseFsddName, describeUnread, FSDD_SPEAKERS, type FsddClip } from './clips.js';
+export { listFsddClips, parseFsddName, describeUnread, isFsdd, FSDD_SPEAKERS, type FsddClip } from './clips.js';
 export { officialSplit, randomSplit, leaveSpeakersOut, leaveOneSpeakerOutFolds, validationSplit, speakersOf, type Split, type ValidationOptions } from './splits.js';
 export {
   defaultCacheDir,

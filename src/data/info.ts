@@ -1,5 +1,5 @@
 import { readWavFileInfo } from '../audio/wav.js';
-import { unreadFiles } from './clips.js';
+import { isFsdd, unreadFiles } from './clips.js';
 import { officialSplit } from './splits.js';
 import type { FsddDataset } from './fsdd.js';
 
@@ -24,6 +24,8 @@ export interface DatasetInfo {
    * {digit}_{speaker}_{take}.wav ("1_george_1 (copy).wav"), and subfolders holding .wav files.
    */
   unread: { misnamed: string[]; folders: { name: string; wavs: number }[] };
+  /** Every speaker is one of FSDD's (else: recordings of one's own). */
+  fsdd: boolean;
 }
 
 /** Reads every clip's header (not its samples) and summarizes the dataset. */
@@ -66,5 +68,6 @@ export function datasetInfo(ds: FsddDataset): DatasetInfo {
     officialSplit: { train: split.train.length, test: split.test.length },
     unreadable,
     unread: unreadFiles(ds.dir),
+    fsdd: isFsdd(ds.clips),
   };
 }

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FsddClip } from '../data/clips.js';
 import { listFsddClips, unreadableClipsError } from '../data/clips.js';
+import { shown } from '../cli/text.js';
 import { loadClip } from '../data/local.js';
 import { DatasetError, SpokenDigitsError } from '../errors.js';
 import type { FeatureBackend } from '../features/backend.js';
@@ -62,7 +63,7 @@ export function loadAudio(clips: readonly FsddClip[], sampleRate: number, backen
   if (problems.length) throw unreadableClipsError(problems);
   if (truncated.length) {
     const n = truncated.length;
-    log?.(`note: ${n} clip${n === 1 ? ' is' : 's are'} shorter than ${n === 1 ? 'its' : 'their'} WAV header says (cut off when written?), used as ${n === 1 ? 'it is' : 'they are'}: ${truncated.slice(0, 3).join(', ')}${n > 3 ? ', ...' : ''}`);
+    log?.(`note: ${n} clip${n === 1 ? ' is' : 's are'} shorter than ${n === 1 ? 'its' : 'their'} WAV header says (cut off when written?), used as ${n === 1 ? 'it is' : 'they are'}: ${truncated.slice(0, 3).map(shown).join(', ')}${n > 3 ? ', ...' : ''}`);
   }
   return audio;
 }

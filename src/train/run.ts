@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { describeUnread, FSDD_SPEAKERS, type FsddClip } from '../data/clips.js';
+import { describeUnread, isFsdd, type FsddClip } from '../data/clips.js';
+import { shown } from '../cli/text.js';
 import { loadFsdd } from '../data/fsdd.js';
 import { leaveSpeakersOut, officialSplit, randomSplit, speakersOf, validationSplit } from '../data/splits.js';
 import { DatasetError, FeatureConfigError, ModelError } from '../errors.js';
@@ -197,14 +198,15 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   o.log(`backends: training ${trainingBackend}, features ${fb.name}`);
   const fsdd = await loadFsdd({ data: o.data });
   const unread = describeUnread(fsdd.dir);
-  if (unread) o.log(`note: ${unread}`);
+  if (unread) o.log(`note: ${shown(unread)}`);
   const split = o.split.kind === 'official' ? officialSplit(fsdd.clips) : o.split.kind === 'random' ? randomSplit(fsdd.clips, o.split.seed) : leaveSpeakersOut(fsdd.clips, [o.split.speaker]);
   checkSplit(split, o.split, fsdd.dir);
+  if (o.split.kind === 'random' && split.test.length > 0.2 * fsdd.clips.length) {
+    o.log(`note: --split random tests on ${split.test.length} of ${fsdd.clips.length} clips (${Math.round((100 * split.test.length) / fsdd.clips.length)}%): each digit and speaker gives at least one, and few clips each make that more than a tenth`);
+  }
   let trainClips = split.train;
   if (o.limit !== undefined) trainClips = stratifiedSubset(trainClips, o.limit, seed);
   const { train: fitClips, validation: valClips } = validationSplit(trainClips, { fraction: 0.1, seed });
-  const unheard = DIGIT_LABELS.filter((_, d) => !trainClips.some((c) => c.digit === d));
-  if (unheard.length) o.log(`note: no training clip says ${unheard.join(', ')}: the model will never answer ${unheard.length === 1 ? 'it' : 'them'}`);
   const labels: string[] = [...DIGIT_LABELS, ...(o.none ? [NOT_A_DIGIT_LABEL] : [])];
   const teacher = o.teacher ? await loadOnnxTeacher(o.teacher) : null;
   if (teacher) {
@@ -273,12 +275,13 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       validation.push(...noneVal);
     }
   }
-  const isFsdd = speakersOf(fsdd.clips).every((sp) => FSDD_SPEAKERS.includes(sp));
-  const clipsName = isFsdd ? 'FSDD' : 'recorded';
+  const source = dataSourceName(fsdd.clips);
   // Without --synthetic the "not a digit" class has no words to learn from: say so, it rejects only noise and silence then.
   const noneWords = o.none ? (syntheticInfo ? 'words, noise and silence' : 'noise and silence only, no words (pass --synthetic for words)') : null;
+  const unheard = DIGIT_LABELS.filter((_, d) => !train.some((e) => e.label === d));
+  if (unheard.length) o.log(`note: no training clip says ${unheard.join(', ')}: the model will never answer ${unheard.length === 1 ? 'it' : 'them'}`);
   o.log(
-    `data: ${fsdd.source}; ${train.length} training examples (${fitClips.length} ${clipsName}${syntheticInfo ? `, ${syntheticInfo.digitClips} synthetic` : ''}${noneWords ? `, not-a-digit: ${noneWords}` : ''}), ` +
+    `data: ${fsdd.source}; ${train.length} training examples (${fitClips.length} ${source === 'FSDD' ? 'FSDD' : 'recorded'}${syntheticInfo ? `, ${syntheticInfo.digitClips} synthetic` : ''}${noneWords ? `, not-a-digit: ${noneWords}` : ''}), ` +
       `${validation.length} validation, ${split.test.length} test; audio loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
 
@@ -330,7 +333,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   extractor.dispose();
 
   const provenance: Record<string, unknown> = {
-    data: { source: isFsdd ? 'FSDD' : 'own recordings', dir: provenancePath(fsdd.dir), split: splitName(o.split), trainClips: fitClips.length, validationClips: valClips.length, testClips: split.test.length, limit: o.limit ?? null, synthetic: syntheticInfo, notADigit: o.none, notADigitFrom: noneWords, noneShare: o.none ? (o.noneShare ?? DEFAULT_NONE_SHARE) : null },
+    data: { source, dir: provenancePath(fsdd.dir), splitKind: o.split.kind, split: splitName(o.split), trainClips: fitClips.length, validationClips: valClips.length, testClips: split.test.length, limit: o.limit ?? null, synthetic: syntheticInfo, notADigit: o.none, notADigitFrom: noneWords, noneShare: o.none ? (o.noneShare ?? DEFAULT_NONE_SHARE) : null },
     arch: o.arch,
     initFrom: o.initFrom ? provenancePath(o.initFrom) : null,
     width: o.width ?? 1,
@@ -351,7 +354,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
 
 function splitName(split: RunOptions['split']): string {
   if (split.kind === 'official') return 'official (takes 0-4 test)';
-  if (split.kind === 'random') return `random (a tenth of each digit and speaker test, seed ${split.seed})`;
+  if (split.kind === 'random') return `random (a tenth of each digit and speaker test, at least one; seed ${split.seed})`;
   return `leave-one-speaker-out: ${split.speaker}`;
 }
 
@@ -480,6 +483,14 @@ function cardMetrics(r: RunResult, loso: LosoFold[] | null): Record<string, unkn
   return m;
 }
 
+/** How the card's results table names each split. */
+const SPLIT_WORDS: Record<string, string> = { official: 'official split', random: 'random split', loso: 'held-out speaker' };
+
+/** "FSDD" for FSDD's speakers, else "own recordings": what the card and the provenance call the data. */
+function dataSourceName(clips: readonly FsddClip[]): 'FSDD' | 'own recordings' {
+  return isFsdd(clips) ? 'FSDD' : 'own recordings';
+}
+
 /** The test clips as a manifest for `digits eval` (header file,label; absolute paths, quoted where they need it). */
 function testManifest(clips: readonly FsddClip[]): string {
   const field = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
@@ -498,14 +509,13 @@ const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 
 function cardMarkdown(r: RunResult, metrics: Record<string, unknown>, loso: LosoFold[] | null): string {
   const p = r.provenance as { data: Record<string, unknown>; parameters: number; seed: number; epochs: number; bestEpoch: number; secondsPerEpoch: number; backend: Record<string, string>; date: string; teacher: { file: string; modelType: string; distillWeight: number } | null };
-  const fsddName = p.data.source === 'FSDD' ? 'FSDD' : 'own recordings';
   const lines = [
     `# Model card: spoken-digits ${String(r.provenance.arch)}`,
     '',
     `Recognises a spoken digit 0-9${r.labels.includes(NOT_A_DIGIT_LABEL) ? ' or answers "none" (not a digit)' : ''} from ${windowText(r.featureConfig)}.`,
     '',
     '## Training',
-    `- Data: ${fsddName} in ${String(p.data.dir)}, ${String(p.data.split)} split; ${p.data.trainClips} training clips, ${p.data.validationClips} validation${p.data.synthetic ? `, synthetic espeak-ng speakers (${(p.data.synthetic as { digitClips: number }).digitClips} clips)` : ''}.`,
+    `- Data: ${String(p.data.source)} in ${String(p.data.dir)}, ${String(p.data.split)} split; ${p.data.trainClips} training clips, ${p.data.validationClips} validation${p.data.synthetic ? `, synthetic espeak-ng speakers (${(p.data.synthetic as { digitClips: number }).digitClips} clips)` : ''}.`,
     ...(p.data.notADigitFrom ? [`- "Not a digit" learnt from ${String(p.data.notADigitFrom)}.`] : []),
     `- ${p.parameters} parameters; ${p.epochs} epochs (best validation at ${p.bestEpoch}), seed ${p.seed}.`,
     ...(p.teacher ? [`- Distilled from ${p.teacher.file} (${p.teacher.modelType}): ${p.teacher.distillWeight} of each target is its probabilities on the same augmented batch.`] : []),
@@ -515,7 +525,7 @@ function cardMarkdown(r: RunResult, metrics: Record<string, unknown>, loso: Loso
     '## Results',
     `| measure | value |`,
     `|---|---|`,
-    `| ${p.data.source === 'FSDD' ? 'FSDD ' : ''}test set, ${String(p.data.split).split(' (')[0]} split (${r.test.predictions.length} clips) | ${pct(r.test.accuracy)} |`,
+    `| ${p.data.source === 'FSDD' ? 'FSDD ' : ''}test set (${r.test.predictions.length} clips, ${SPLIT_WORDS[String(p.data.splitKind)] ?? String(p.data.split)}) | ${pct(r.test.accuracy)} |`,
     ...Object.entries(r.babble).map(([snr, v]) => `| test + babble at ${snr} dB SNR | ${pct(v)} |`),
     `| rejection threshold (validation) | ${r.rejection.threshold} (rejects ${pct(r.rejection.digitsRejected)} of digits${r.rejection.noneRejected !== null ? `, ${pct(r.rejection.noneRejected)} of non-digits` : ''}) |`,
   ];
@@ -523,6 +533,6 @@ function cardMarkdown(r: RunResult, metrics: Record<string, unknown>, loso: Loso
     lines.push(`| leave-one-speaker-out mean (${loso.length} folds) | ${pct((metrics.loso as { mean: number }).mean)} |`);
     lines.push('', '### Leave-one-speaker-out folds', '| held-out speaker | accuracy |', '|---|---|', ...loso.map((f) => `| ${f.speaker} | ${pct(f.accuracy)} |`));
   } else lines.push('', 'Leave-one-speaker-out: not measured for this file (see `digits train --loso all`).');
-  lines.push('', `Trained ${p.date}. Curves: curves.svg; confusion matrix: confusion.svg; test clips: test.csv (\`digits eval test.csv --model model.onnx --threshold 0\` measures the test figure again).`, '');
+  lines.push('', `Trained ${p.date}. Curves: curves.svg; confusion matrix: confusion.svg; test clips: test.csv (\`digits eval test.csv --model model.onnx --threshold 0\` should give the test figure again; eval also rejects silent clips and those under 80 ms of speech, which training scores as they are).`, '');
   return lines.join('\n');
 }

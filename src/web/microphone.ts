@@ -183,10 +183,18 @@ export class Microphone {
   }
 
   stop(): void {
+    this.release();
+    this.setState('off');
+  }
+
+  /**
+   * No more audio wanted, the state left as it is (a lost or missing microphone stays said): nothing
+   * reopens it, not a device plugged in later, until start().
+   */
+  release(): void {
     this.wanted = false;
     clearTimeout(this.retryTimer);
     this.closeStream();
-    this.setState('off');
   }
 
   /** Stops and releases the audio context too (start() makes a new one). */

@@ -791,6 +791,11 @@ describe('kiosk web app in headless Chromium', function () {
     assert.equal(await page.getAttribute('#listen', 'aria-pressed'), 'false');
     assert.match((await page.textContent('#listen')) ?? '', /Start listening/);
     assert.equal(await page.textContent('#listen kbd'), 'Space');
+    // Let go: a device plugged in now does not open the microphone behind a Start button.
+    await page.evaluate(() => navigator.mediaDevices.dispatchEvent(new Event('devicechange')));
+    await page.waitForTimeout(1500);
+    assert.equal((await probe(page)).micState, 'lost');
+    assert.match((await page.textContent('#status')) ?? '', /^Microphone lost/);
     await page.click('#listen');
     await page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.micState === 'on', undefined, { timeout: 10_000 });
     assert.equal(await page.getAttribute('#listen', 'aria-pressed'), 'true');

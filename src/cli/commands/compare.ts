@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { statSync } from 'node:fs';
-import { colors, ms, noteUnread, percent, printJson, renderTable, interactive } from '../output.js';
+import { colors, ms, percent, printJson, renderTable, interactive } from '../output.js';
+import { noteUnread } from '../text.js';
 import { checkSplitTarget, parseBackend, parsePositiveInt } from '../options.js';
 import type { ComparedModel, UseCase } from '../../model/compare.js';
 

@@ -20,7 +20,7 @@ const fmt = (s: number): string => `${s.toFixed(3)} s`;
 
 function printInfo(info: DatasetInfo, colour: boolean): Promise<void> | void {
   const out: string[] = [];
-  out.push(`FSDD at ${info.dir}`);
+  out.push(`${info.fsdd ? 'FSDD' : 'Recordings'} at ${info.dir}`);
   out.push(`source: ${info.source}${info.provenance ? ` (${info.provenance.source}, fetched ${info.provenance.fetchedAt}${info.provenance.syntheticNames ? ', speaker/take names made up: the official split is not the upstream one' : ''})` : ''}`);
   out.push(`clips: ${info.clips}${info.unreadable.length ? ` (${info.unreadable.length} of them unreadable, see below)` : ''}  official split: ${info.officialSplit.train} train / ${info.officialSplit.test} test (takes 0-4)`);
   out.push(`sample rates: ${Object.entries(info.sampleRates).map(([r, n]) => `${r} Hz x ${n}`).join(', ') || 'none'}`);
@@ -34,7 +34,7 @@ function printInfo(info: DatasetInfo, colour: boolean): Promise<void> | void {
   }
   const { misnamed, folders } = info.unread;
   if (misnamed.length) out.push(`not counted: ${misnamed.length} .wav file${misnamed.length > 1 ? 's' : ''} not named {digit}_{speaker}_{take}.wav (${misnamed.slice(0, 3).map(shown).join(', ')}${misnamed.length > 3 ? ', ...' : ''})`);
-  if (folders.length) out.push(`not counted: subfolders, which no command reads (${folders.slice(0, 3).map((f) => `${shown(f.name)}/ with ${f.wavs} .wav`).join(', ')}${folders.length > 3 ? ', ...' : ''})`);
+  if (folders.length) out.push(`not counted: subfolders, which train, eval, compare and quantize do not read (${folders.slice(0, 3).map((f) => `${shown(f.name)}/ with ${f.wavs} .wav`).join(', ')}${folders.length > 3 ? ', ...' : ''})`);
   process.stdout.write(`${out.join('\n')}\n`);
   return printTable(info, colour);
 }

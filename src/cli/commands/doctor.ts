@@ -108,7 +108,7 @@ async function runChecks(): Promise<Check[]> {
     const from = kind === 'env' ? ` (from $${data.DATA_ENV})` : kind === 'cache' ? ' (the cache)' : '';
     // Recordings of one's own (other speakers, or copied in by `data fetch --data`) are complete as they are.
     const copiedFrom = kind === 'cache' ? data.readProvenance(found.dir) : null;
-    const own = copiedFrom?.source === 'local folder' || !data.speakersOf(clips).every((s) => data.FSDD_SPEAKERS.includes(s));
+    const own = copiedFrom?.source === 'local folder' || !data.isFsdd(clips);
     if (own) return { status: 'ok', detail: `${clips.length} clip${clips.length === 1 ? '' : 's'} in ${recordings}${from}${copiedFrom?.source === 'local folder' ? `, copied from ${copiedFrom.url}` : ''}` };
     const complete = clips.length >= 3000;
     const refetch = kind === 'cache' ? '`digits data fetch --force` downloads it again' : '`digits data fetch` downloads it into the cache';

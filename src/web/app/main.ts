@@ -120,6 +120,8 @@ function setStatus(text: string, kind: 'ok' | 'warn' | 'error' = 'ok'): void {
 
 /** Why the page has no model (its load failed), while it has none. */
 let noModel: string | undefined;
+/** What is wrong with the microphone (lost, refused, none), while it is so: kept in view when a model arrives. */
+let micProblem: string | undefined;
 
 function reportError(where: string, err: unknown): void {
   const message = err instanceof Error ? err.message : String(err);
@@ -147,8 +149,9 @@ function showResult(r: Recognition, source: string, latencyMs: number | null, sp
   if (r.digit !== null && source === 'microphone') {
     digitString += String(r.digit);
     $('digit-string').textContent = shownDigits(digitString);
-    visitorSpoke();
   }
+  // Anything the visitor said, a digit or a word rejected, is on screen until they have been gone a while.
+  if (source === 'microphone') visitorSpoke();
   $('top3').replaceChildren(
     ...r.top.map((t) => {
       const s = document.createElement('span');
@@ -675,14 +678,23 @@ mic.onState = (state, detail) => {
     denied: 'Microphone permission refused: allow it in the browser, then reload',
     unavailable: `No microphone: ${detail ?? ''}`,
   };
+  const problem = state === 'lost' || state === 'denied' || state === 'unavailable';
+  micProblem = problem ? text[state] : undefined;
   // "Listening" only when it really works: with no model loaded nothing is recognized, and the error stays in view.
   if (state === 'on' && listening && noModel) setStatus(noModel, 'error');
   else setStatus(text[state], state === 'on' ? 'ok' : state === 'starting' || state === 'off' ? 'ok' : 'warn');
   $('overlay').hidden = state !== 'suspended';
-  // Not listening any more unless the microphone comes back by itself (kiosk): the button says Start again.
-  if (listening && !mic.autoRecover && (state === 'lost' || state === 'denied' || state === 'unavailable')) {
-    listening = false;
-    showListening(false);
+  // Unless the microphone comes back by itself (kiosk), what used it ends: listening (the button says Start
+  // again), a single digit (heard from what came), a count (taken as far as it got); and the microphone is
+  // let go, so a device plugged in later does not open it behind a Start button.
+  if (problem && !mic.autoRecover) {
+    if (listening) {
+      listening = false;
+      showListening(false);
+    }
+    if (recording) finishRecording(true);
+    if (enrolling) void finishEnrollment();
+    letMicGo();
   }
   // A new stream is a new timeline: the old one ends where its audio ended.
   if (state === 'lost' || state === 'starting') decode(closeDecoder);
@@ -725,9 +737,19 @@ async function toggleListening(on = !listening): Promise<void> {
   } else {
     listening = false;
     decode(closeDecoder);
-    if (!kiosk) mic.stop();
+    letMicGo();
     showListening(false);
   }
+}
+
+/**
+ * The microphone closed once nothing on the page uses it (the kiosk always listens). A lost or missing
+ * one is let go without turning its state to "off", so what went wrong stays said.
+ */
+function letMicGo(): void {
+  if (kiosk || listening || recording || enrolling) return;
+  if (micProblem) mic.release();
+  else mic.stop();
 }
 
 /** The listen button as Start or Stop. */
@@ -784,7 +806,7 @@ function finishRecording(flush: boolean): void {
   button.classList.remove('active');
   setLabel(button, '● Press to say one digit');
   if (!flush) $('single-hint').textContent = 'Press, say one digit, and wait: recording stops by itself when you stop speaking.';
-  if (!kiosk && !listening) mic.stop();
+  letMicGo();
 }
 
 // ---------------------------------------------------------------- my voice (enrollment)
@@ -862,7 +884,7 @@ async function finishEnrollment(): Promise<void> {
   button.setAttribute('aria-pressed', 'false');
   setLabel(button, '● Start: count from zero to nine, twice');
   decode(closeDecoder);
-  if (!kiosk && !listening) mic.stop();
+  letMicGo();
   const result = $('enroll-result');
   try {
     done.tally.check();
@@ -1105,7 +1127,8 @@ async function useRecognizer(next: WebRecognizer, name: string, t0: number, isPe
   $('model-info').textContent =
     `${name}: ${info.modelType}, ${info.precision}, ${(next.bytes / 1024).toFixed(0)} KiB, ${info.featureConfig.kind} ` +
     `${info.featureConfig.sampleRate} Hz, labels ${info.labels.join(' ')}, calibrated threshold ${info.rejection.threshold.toFixed(2)}; loaded in ${(performance.now() - t0).toFixed(0)} ms`;
-  setStatus(readyText(name));
+  if (micProblem && (listening || kiosk)) setStatus(micProblem, 'warn');
+  else setStatus(readyText(name));
 }
 
 /** The status once a model is ready: "Listening" when the page listens (kiosk, `listen=1`), so the model's arrival does not hide it. */
