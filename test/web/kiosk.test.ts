@@ -626,8 +626,9 @@ describe('kiosk web app in headless Chromium', function () {
     await browser.close();
   });
 
-  it('settings switch the model; the choice is kept for the next visit', async () => {
-    const dir = join(ARTIFACTS, 'two-models');
+  /** A server of the app with two models to pick from (the same bytes as default.onnx and alt.onnx), and a browser. */
+  async function twoModels(folder: string): Promise<{ two: RunningServer; browser: Browser }> {
+    const dir = join(ARTIFACTS, folder);
     mkdirSync(dir, { recursive: true });
     const bytes = readFileSync(join(ROOT, 'models', metrics.model as string));
     writeFileSync(join(dir, 'default.onnx'), bytes);
@@ -635,6 +636,11 @@ describe('kiosk web app in headless Chromium', function () {
     const two = await startServer({ root: servedRoot, modelsDir: dir, port: 0 });
     const browser = await launch();
     browsers.push(browser);
+    return { two, browser };
+  }
+
+  it('settings switch the model; the choice is kept for the next visit', async () => {
+    const { two, browser } = await twoModels('two-models');
     try {
       const page = await (await browser.newContext()).newPage();
       await page.goto(`${two.url}/?mode=batch`);
@@ -663,14 +669,7 @@ describe('kiosk web app in headless Chromium', function () {
   });
 
   it('a model that fails to load from Settings is not kept: the model in use stays, and the server out of reach is said', async () => {
-    const dir = join(ARTIFACTS, 'two-models-down');
-    mkdirSync(dir, { recursive: true });
-    const bytes = readFileSync(join(ROOT, 'models', metrics.model as string));
-    writeFileSync(join(dir, 'default.onnx'), bytes);
-    writeFileSync(join(dir, 'alt.onnx'), bytes);
-    const two = await startServer({ root: servedRoot, modelsDir: dir, port: 0 });
-    const browser = await launch();
-    browsers.push(browser);
+    const { two, browser } = await twoModels('two-models-down');
     try {
       const page = await (await browser.newContext()).newPage();
       await page.goto(`${two.url}/?mode=batch&sw=0`);
