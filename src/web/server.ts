@@ -230,6 +230,18 @@ function requestedTags(req: IncomingMessage): string[] {
 }
 
 /**
+ * A 304 when the request's If-None-Match holds one of `tags` (or `*`: the first of them), with that
+ * ETag and `headers`; false (nothing sent) otherwise.
+ */
+function answeredNotModified(req: IncomingMessage, res: ServerResponse, tags: readonly string[], headers: Record<string, string | number>): boolean {
+  const held = requestedTags(req).find((t) => t === '*' || tags.includes(t));
+  if (held === undefined) return false;
+  res.writeHead(304, { ...headers, ETag: held === '*' ? tags[0] : held });
+  res.end();
+  return true;
+}
+
+/**
  * Answers with the encoding the client prefers among those it accepts (br, then gzip), or the
  * identity bytes when compressing did not make them smaller; 304 when it holds that encoding's ETag.
  */
@@ -241,12 +253,7 @@ export async function sendEncoded(req: IncomingMessage, res: ServerResponse, fil
   headers = { ...headers, Vary: 'Accept-Encoding' };
   // Answered before any bytes are read or compressed (the file may have left the cache): a client
   // holding this version in the encoding it would get, or as identity bytes, has all it needs.
-  const held = requestedTags(req).find((t) => t === etagOf(encoding) || t === etagOf('identity') || t === '*');
-  if (held !== undefined) {
-    res.writeHead(304, { ...headers, ETag: held === '*' ? etagOf(encoding) : held });
-    res.end();
-    return;
-  }
+  if (answeredNotModified(req, res, [etagOf(encoding), etagOf('identity')], headers)) return;
   let body = await file.get(encoding);
   if (encoding !== 'identity' && file.identityBytes !== undefined && body.length >= file.identityBytes) {
     encoding = 'identity';
@@ -316,13 +323,9 @@ function createModelHandler(modelsDir: string, encoded: EncodingCache) {
       const body = JSON.stringify({ models: listModels(modelsDir) });
       // Listed afresh on every request; tagged by its content, so a revalidation that finds the same list is a 304.
       const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-      const headers = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache', ETag: etag };
-      if (requestedTags(req).some((t) => t === etag || t === '*')) {
-        res.writeHead(304, headers);
-        res.end();
-        return;
-      }
-      res.writeHead(200, { ...headers, 'Content-Length': Buffer.byteLength(body) });
+      const headers = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache' };
+      if (answeredNotModified(req, res, [etag], headers)) return;
+      res.writeHead(200, { ...headers, ETag: etag, 'Content-Length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
