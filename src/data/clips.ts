@@ -92,14 +92,20 @@ export function describeUnread(dir: string): string | null {
 }
 
 /** A reader's message about `file`, naming the file once (WAV errors name it already). */
-export function namingFile(file: string, message: string): string {
+function namingFile(file: string, message: string): string {
   return message.includes(file) ? message : `${file}: ${message}`;
+}
+
+/** Clips that could not be read, one line each ("  - file: why"), the first 10 and how many more. */
+export function unreadableLines(problems: readonly { file: string; message: string }[]): string[] {
+  const listed = problems.slice(0, 10).map((p) => `  - ${namingFile(p.file, p.message)}`);
+  if (problems.length > 10) listed.push(`  - ... and ${problems.length - 10} more`);
+  return listed;
 }
 
 /** One DatasetError for every clip that could not be read (the first 10 listed), saying what to do. */
 export function unreadableClipsError(problems: readonly { file: string; message: string }[]): DatasetError {
   const n = problems.length;
-  const listed = problems.slice(0, 10).map((p) => `  - ${namingFile(p.file, p.message)}`);
-  if (n > 10) listed.push(`  - ... and ${n - 10} more`);
+  const listed = unreadableLines(problems);
   return new DatasetError(`${n} clip${n === 1 ? '' : 's'} cannot be read; remove or re-record ${n === 1 ? 'it' : 'them'} (or convert with sox or ffmpeg), then run again:\n${listed.join('\n')}`);
 }

@@ -43,17 +43,14 @@ export function verifyRecordings(dir: string, expectedClips: number): FsddClip[]
   const stray = fs.readdirSync(dir).filter((n) => !parseFsddName(n));
   if (stray.length) throw new DatasetError(`unexpected files ${stray.slice(0, 3).join(', ')}${stray.length > 3 ? ', ...' : ''} (names must be {digit}_{speaker}_{take}.wav)`);
   if (clips.length !== expectedClips) throw new DatasetError(`expected ${expectedClips} clips, found ${clips.length}`);
-  for (const c of clips) checkWav(c.path, path.basename(c.path));
-  return clips;
-}
-
-/** A DatasetError calling the file `shownAs` when it is not a readable WAV. */
-function checkWav(file: string, shownAs: string): void {
-  try {
-    readWavFileInfo(file);
-  } catch (err) {
-    throw new DatasetError(`${shownAs} is not a valid WAV: ${(err as Error).message}`, { cause: err });
+  for (const c of clips) {
+    try {
+      readWavFileInfo(c.path);
+    } catch (err) {
+      throw new DatasetError(`${path.basename(c.path)} is not a valid WAV: ${(err as Error).message}`, { cause: err });
+    }
   }
+  return clips;
 }
 
 function stagingDir(cacheDir: string): string {

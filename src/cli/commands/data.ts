@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { DatasetInfo } from '../../data/info.js';
-import { namingFile } from '../../data/clips.js';
+import { unreadableLines } from '../../data/clips.js';
 import { noteUnread, shown } from '../text.js';
 
 interface FetchCliOptions {
@@ -30,7 +30,7 @@ function printInfo(info: DatasetInfo, colour: boolean): Promise<void> | void {
   if (info.unreadable.length) {
     const n = info.unreadable.length;
     out.push(`unreadable files: ${n}; remove or re-record them (or convert with sox or ffmpeg) before training on this folder:`);
-    out.push(...info.unreadable.slice(0, 10).map(({ file, reason }) => `  - ${shown(namingFile(file, reason))}`), ...(n > 10 ? [`  - ... and ${n - 10} more`] : []));
+    out.push(...unreadableLines(info.unreadable.map(({ file, reason }) => ({ file, message: reason }))).map(shown));
   }
   const { misnamed, folders } = info.unread;
   if (misnamed.length) out.push(`not counted: ${misnamed.length} .wav file${misnamed.length > 1 ? 's' : ''} not named {digit}_{speaker}_{take}.wav (${misnamed.slice(0, 3).map(shown).join(', ')}${misnamed.length > 3 ? ', ...' : ''})`);
