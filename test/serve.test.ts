@@ -98,7 +98,7 @@ describe('digits serve (src/web/server.ts)', function () {
     }
   });
 
-  it('a loopback address however spelt (127.1) gets the loopback Host check', async () => {
+  it('a loopback address however spelt (127.1, ::ffff:127.0.0.1) gets the loopback Host check', async () => {
     const local = await startServer({ root, modelsDir: models, port: 0, host: '127.1' });
     try {
       assert.deepEqual([local.address, local.everyInterface, local.loopbackOnly], ['127.0.0.1', false, true]);
@@ -106,6 +106,14 @@ describe('digits serve (src/web/server.ts)', function () {
       assert.equal((await raw(local.port, get('/'))).status, 200);
     } finally {
       await local.close();
+    }
+    const mapped = await startServer({ root, modelsDir: models, port: 0, host: '::ffff:127.0.0.1' });
+    try {
+      assert.deepEqual([mapped.everyInterface, mapped.loopbackOnly], [false, true], mapped.address);
+      assert.equal((await raw(mapped.port, `GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`)).status, 403);
+      assert.equal((await raw(mapped.port, `GET / HTTP/1.1\r\nHost: [::ffff:127.0.0.1]:${mapped.port}\r\nConnection: close\r\n\r\n`)).status, 200);
+    } finally {
+      await mapped.close();
     }
   });
 

@@ -475,12 +475,13 @@ function createAppHandler(root: string, encoded: EncodingCache) {
 }
 
 /** Host header names that mean "this machine"; anything else reaching a loopback bind is a rebinding attempt. */
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+const LOOPBACK_NAMES = new Set(['localhost']);
 
 /** The name in a Host header ("[::1]" with its brackets), or undefined when the header is not `name[:port]`. */
+/** The name in a Host header, without its port; an IPv6 address without its brackets. */
 function hostName(header: string | undefined): string | undefined {
-  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::\d{1,5})?$/.exec(header?.trim().toLowerCase() ?? '');
-  return m?.[1];
+  const m = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+))(?::\d{1,5})?$/.exec(header?.trim().toLowerCase() ?? '');
+  return m ? (m[1] ?? m[2]) : undefined;
 }
 
 function createRequestHandler(
@@ -516,7 +517,7 @@ function createRequestHandler(
     if (options.bind.loopbackOnly) {
       const name = hostName(req.headers.host);
       // 127.x.y.z only as an address: a name such as 127.attacker.example is the attacker's own.
-      if (name === undefined || !(LOOPBACK_NAMES.has(name) || (isIP(name) === 4 && name.startsWith('127.')))) return refuse(res, 403, 'Forbidden: unexpected Host');
+      if (name === undefined || !(LOOPBACK_NAMES.has(name) || isLoopbackAddress(name))) return refuse(res, 403, 'Forbidden: unexpected Host');
     }
     if (url.length > limits.maxUrlLength) return refuse(res, 414, 'URI Too Long');
     // Static files take no body; refusing here stops a client from streaming one at us.
@@ -535,7 +536,8 @@ function createRequestHandler(
 
 /** A loopback address as the system reports a bound one (127.0.0.1 for a --host of localhost or 127.1). */
 function isLoopbackAddress(address: string): boolean {
-  return address === '::1' || (isIP(address) === 4 && address.startsWith('127.'));
+  const v4 = /^::ffff:/i.test(address) && isIP(address.slice(7)) === 4 ? address.slice(7) : address; // IPv4-mapped IPv6
+  return v4 === '::1' || (isIP(v4) === 4 && v4.startsWith('127.'));
 }
 
 /** The URL of a server at `host` (a name or an address; IPv6 in brackets) and `port`. */
