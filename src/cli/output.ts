@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import pc from 'picocolors';
-export { shown } from './text.js';
+export { shown } from '../shown.js';
 
 /** Colour and box tables only when a person is looking; plain, stable text when piped. */
 export const interactive = Boolean(process.stdout.isTTY);

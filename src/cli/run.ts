@@ -1,6 +1,6 @@
 import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import { SpokenDigitsError } from '../errors.js';
-import { shown } from './text.js';
+import { shown } from '../shown.js';
 
 export interface CommandModule {
   register(program: Command): void;

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FsddClip } from '../data/clips.js';
 import { listFsddClips, unreadableClipsError } from '../data/clips.js';
-import { shown } from '../cli/text.js';
+import { shown } from '../shown.js';
 import { loadClip } from '../data/local.js';
 import { DatasetError, SpokenDigitsError } from '../errors.js';
 import type { FeatureBackend } from '../features/backend.js';

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describeUnread, isFsdd, type FsddClip } from '../data/clips.js';
-import { shown } from '../cli/text.js';
+import { shown } from '../shown.js';
 import { loadFsdd } from '../data/fsdd.js';
 import { leaveSpeakersOut, officialSplit, randomSplit, speakersOf, validationSplit } from '../data/splits.js';
 import { DatasetError, FeatureConfigError, ModelError } from '../errors.js';

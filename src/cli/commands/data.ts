@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { DatasetInfo } from '../../data/info.js';
 import { unreadableLines } from '../../data/clips.js';
-import { noteUnread, shown } from '../text.js';
+import { shown } from '../../shown.js';
+import { noteUnread } from '../text.js';
 
 interface FetchCliOptions {
   data?: string;
