@@ -67,7 +67,8 @@ export async function openFileSource(path: string, options: FileSourceOptions = 
       for await (const block of stream) {
         if (closed) break;
         if (realtime) {
-          const due = t0 + (sent / rate) * 1000;
+          // A block is delivered when its last sample would have been heard, as a microphone delivers it.
+          const due = t0 + ((sent + block.length) / rate) * 1000;
           const wait = due - performance.now();
           // Idle: sleep until the next idlePollMs of audio is due, then deliver those blocks at once.
           if (wait > 1) await sleep(wait + (idle ? idleWaitMs : 0));
@@ -150,140 +151,146 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
     await chunks.return?.().catch(() => undefined);
   };
 
-  // Look at the first bytes before deciding what this is.
-  let head: Buffer = Buffer.alloc(0);
-  let ended = false;
-  while (head.length < 64 && !ended) {
-    const chunk = await nextChunk();
-    if (chunk === null) ended = true;
-    else head = Buffer.concat([head, chunk]);
-  }
-  if (head.length === 0) throw new AudioInputError(`${what} closed without sending any audio`);
-  const format = sniff(head, what, ended);
-
-  if (format === 'wav') {
-    // Streamed as it arrives, like raw PCM (`arecord | digits listen --input -` is live): the header first.
-    const name = `the WAV on ${what}`;
-    let info = readWavStreamHeader(head, name);
-    // A long chunk before the samples (cover art) arrives in many reads: joined and parsed again only
-    // each time the bytes have doubled, so waiting for it costs linear time.
-    const parts: Buffer[] = [head];
-    let total = head.length;
-    while (!info) {
-      if (ended) {
-        decodeWav(head, { name }); // the stream ended inside the header: the file's own error says where
-        throw new AudioInputError(`${name} ended before its samples`);
-      }
-      if (total > MAX_STREAM_HEADER_BYTES) throw new AudioInputError(`${name} has over ${MAX_STREAM_HEADER_BYTES >> 20} MiB before its samples: not a WAV stream`);
+  // Refused after reading (no audio, a rate missing or wrong, not audio at all): the stream is let go, so a pipe holds nothing open.
+  try {
+    // Look at the first bytes before deciding what this is.
+    let head: Buffer = Buffer.alloc(0);
+    let ended = false;
+    while (head.length < 64 && !ended) {
       const chunk = await nextChunk();
       if (chunk === null) ended = true;
-      else {
-        parts.push(chunk);
-        total += chunk.length;
-      }
-      if (ended || total >= 2 * head.length) {
-        head = Buffer.concat(parts);
-        parts.splice(0, parts.length, head);
-        info = readWavStreamHeader(head, name);
-      }
+      else head = Buffer.concat([head, chunk]);
     }
-    const wav = info;
-    // A WAV says its own rate; a different one asked for is a mistake somewhere, not something to pick from.
-    if (options.sampleRate !== undefined && options.sampleRate !== wav.sampleRate) {
-      throw new AudioInputError(`${name} is ${wav.sampleRate} Hz, not the ${options.sampleRate} Hz asked for (--rate is for raw PCM; a WAV needs none)`);
+    if (head.length === 0) throw new AudioInputError(`${what} closed without sending any audio`);
+    const format = sniff(head, what, ended);
+
+    if (format === 'wav') {
+      // Streamed as it arrives, like raw PCM (`arecord | digits listen --input -` is live): the header first.
+      const name = `the WAV on ${what}`;
+      let info = readWavStreamHeader(head, name);
+      // A long chunk before the samples (cover art) arrives in many reads: joined and parsed again only
+      // each time the bytes have doubled, so waiting for it costs linear time.
+      const parts: Buffer[] = [head];
+      let total = head.length;
+      while (!info) {
+        if (ended) {
+          decodeWav(head, { name }); // the stream ended inside the header: the file's own error says where
+          throw new AudioInputError(`${name} ended before its samples`);
+        }
+        if (total > MAX_STREAM_HEADER_BYTES) throw new AudioInputError(`${name} has over ${MAX_STREAM_HEADER_BYTES >> 20} MiB before its samples: not a WAV stream`);
+        const chunk = await nextChunk();
+        if (chunk === null) ended = true;
+        else {
+          parts.push(chunk);
+          total += chunk.length;
+        }
+        if (ended || total >= 2 * head.length) {
+          head = Buffer.concat(parts);
+          parts.splice(0, parts.length, head);
+          info = readWavStreamHeader(head, name);
+        }
+      }
+      const wav = info;
+      // A WAV says its own rate; a different one asked for is a mistake somewhere, not something to pick from.
+      if (options.sampleRate !== undefined && options.sampleRate !== wav.sampleRate) {
+        throw new AudioInputError(`${name} is ${wav.sampleRate} Hz, not the ${options.sampleRate} Hz asked for (a sample rate is for raw PCM; a WAV needs none)`);
+      }
+      let left = wav.dataBytes;
+      let frame = 0;
+      let carry: Buffer = Buffer.alloc(0);
+      const decodeSome = (chunk: Buffer): Float32Array => {
+        const bytes = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+        const usable = Math.min(bytes.length, left);
+        const whole = usable - (usable % wav.blockAlign);
+        carry = Buffer.from(bytes.subarray(whole, usable));
+        left -= whole;
+        const out = decodeWavFrames(bytes.subarray(0, whole), wav, frame, name);
+        frame += out.length;
+        return out;
+      };
+      return {
+        kind,
+        sampleRate: wav.sampleRate,
+        realtime: false,
+        description: `WAV on ${what} (${wav.sampleRate} Hz)`,
+        droppedFrames: () => 0,
+        close,
+        async *[Symbol.asyncIterator]() {
+          const first = decodeSome(head.subarray(wav.dataOffset));
+          if (first.length) yield first;
+          while (!closed && left > 0) {
+            const chunk = ended ? null : await nextChunk();
+            if (chunk === null) break;
+            const block = decodeSome(chunk);
+            if (block.length) yield block;
+          }
+          if (!closed && frame === 0) throw new AudioInputError(`${name} ended without one whole sample frame (${wav.blockAlign} bytes): no audio`);
+        },
+      };
     }
-    let left = wav.dataBytes;
-    let frame = 0;
+
+    if (options.sampleRate === undefined) throw new AudioInputError(`raw PCM on ${what} needs its sample rate (the sampleRate option; --rate on the command line)`);
+    validateSampleRate(options.sampleRate, `sample rate of ${what}`);
+    const bytesPerFrame = (encoding === 's16le' ? 2 : 4) * channels;
     let carry: Buffer = Buffer.alloc(0);
-    const decodeSome = (chunk: Buffer): Float32Array => {
-      const bytes = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-      const usable = Math.min(bytes.length, left);
-      const whole = usable - (usable % wav.blockAlign);
-      carry = Buffer.from(bytes.subarray(whole, usable));
-      left -= whole;
-      const out = decodeWavFrames(bytes.subarray(0, whole), wav, frame, name);
-      frame += out.length;
+    let badFloats = 0;
+    let framesDecoded = 0;
+    const decode = (chunk: Buffer): Float32Array => {
+      const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+      const frames = Math.floor(buf.length / bytesPerFrame);
+      carry = Buffer.from(buf.subarray(frames * bytesPerFrame));
+      const out = new Float32Array(frames);
+      const inv = 1 / channels;
+      for (let f = 0, p = 0; f < frames; f++) {
+        let s = 0;
+        for (let c = 0; c < channels; c++) {
+          if (encoding === 's16le') {
+            s += buf.readInt16LE(p) / 32768;
+            p += 2;
+          } else {
+            let v = buf.readFloatLE(p);
+            p += 4;
+            if (!Number.isFinite(v)) {
+              v = 0;
+              badFloats++;
+            }
+            s += v > 1 ? 1 : v < -1 ? -1 : v;
+          }
+        }
+        out[f] = s * inv;
+      }
+      // A stray NaN is zeroed; a block that is mostly NaN/Inf is not float PCM at all.
+      if (frames > 0 && badFloats * 2 > frames * channels) {
+        throw new AudioInputError(`${what} carries NaN/Inf floats: it is not f32le PCM`);
+      }
+      badFloats = 0;
+      framesDecoded += frames;
       return out;
     };
+    const rate = options.sampleRate;
     return {
       kind,
-      sampleRate: wav.sampleRate,
+      sampleRate: rate,
       realtime: false,
-      description: `WAV on ${what} (${wav.sampleRate} Hz)`,
+      description: `raw ${encoding} PCM on ${what} (${rate} Hz, ${channels} channel${channels > 1 ? 's' : ''})`,
       droppedFrames: () => 0,
       close,
       async *[Symbol.asyncIterator]() {
-        const first = decodeSome(head.subarray(wav.dataOffset));
+        const first = decode(head);
         if (first.length) yield first;
-        while (!closed && left > 0) {
-          const chunk = ended ? null : await nextChunk();
+        while (!closed && !ended) {
+          const chunk = await nextChunk();
           if (chunk === null) break;
-          const block = decodeSome(chunk);
+          const block = decode(chunk);
           if (block.length) yield block;
         }
-        if (!closed && frame === 0) throw new AudioInputError(`${name} ended without one whole sample frame (${wav.blockAlign} bytes): no audio`);
+        if (!closed && framesDecoded === 0) throw new AudioInputError(`${what} closed after ${carry.length} byte${carry.length === 1 ? '' : 's'}, less than one ${encoding} frame (${bytesPerFrame} bytes): no audio`);
       },
     };
+  } catch (err) {
+    await close();
+    throw err;
   }
-
-  if (options.sampleRate === undefined) throw new AudioInputError(`raw PCM on ${what} needs its sample rate (--rate 16000)`);
-  validateSampleRate(options.sampleRate, `sample rate of ${what}`);
-  const bytesPerFrame = (encoding === 's16le' ? 2 : 4) * channels;
-  let carry: Buffer = Buffer.alloc(0);
-  let badFloats = 0;
-  let framesDecoded = 0;
-  const decode = (chunk: Buffer): Float32Array => {
-    const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-    const frames = Math.floor(buf.length / bytesPerFrame);
-    carry = Buffer.from(buf.subarray(frames * bytesPerFrame));
-    const out = new Float32Array(frames);
-    const inv = 1 / channels;
-    for (let f = 0, p = 0; f < frames; f++) {
-      let s = 0;
-      for (let c = 0; c < channels; c++) {
-        if (encoding === 's16le') {
-          s += buf.readInt16LE(p) / 32768;
-          p += 2;
-        } else {
-          let v = buf.readFloatLE(p);
-          p += 4;
-          if (!Number.isFinite(v)) {
-            v = 0;
-            badFloats++;
-          }
-          s += v > 1 ? 1 : v < -1 ? -1 : v;
-        }
-      }
-      out[f] = s * inv;
-    }
-    // A stray NaN is zeroed; a block that is mostly NaN/Inf is not float PCM at all.
-    if (frames > 0 && badFloats * 2 > frames * channels) {
-      throw new AudioInputError(`${what} carries NaN/Inf floats: it is not f32le PCM`);
-    }
-    badFloats = 0;
-    framesDecoded += frames;
-    return out;
-  };
-  const rate = options.sampleRate;
-  return {
-    kind,
-    sampleRate: rate,
-    realtime: false,
-    description: `raw ${encoding} PCM on ${what} (${rate} Hz, ${channels} channel${channels > 1 ? 's' : ''})`,
-    droppedFrames: () => 0,
-    close,
-    async *[Symbol.asyncIterator]() {
-      const first = decode(head);
-      if (first.length) yield first;
-      while (!closed && !ended) {
-        const chunk = await nextChunk();
-        if (chunk === null) break;
-        const block = decode(chunk);
-        if (block.length) yield block;
-      }
-      if (!closed && framesDecoded === 0) throw new AudioInputError(`${what} closed after ${carry.length} byte${carry.length === 1 ? '' : 's'}, less than one ${encoding} frame (${bytesPerFrame} bytes): no audio`);
-    },
-  };
 }
 
 export interface MicrophoneOptions {

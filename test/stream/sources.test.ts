@@ -115,6 +115,20 @@ describe('stream sources', () => {
     await assert.rejects(openReadableSource(chunked(Buffer.from(pcm)), { sampleRate: 3 }), AudioInputError);
   });
 
+  it('a stream it refuses after reading is let go (a pipe left open would keep the process alive)', async () => {
+    const wavBytes = readFileSync(CLIP);
+    for (const [bytes, options, refusal] of [
+      [Buffer.from(pcm.buffer, pcm.byteOffset, 4000), {}, /needs its sample rate/],
+      [Buffer.from('0 1 2 3 4 5 6 7 8 9\n'.repeat(20)), { sampleRate: 8000 }, /text/],
+      [wavBytes.subarray(0, 4000), { sampleRate: 16000 }, /not the 16000 Hz asked for/],
+    ] as const) {
+      const pipe = new PassThrough(); // written to and never ended, as a quiet stdin
+      pipe.write(bytes);
+      await assert.rejects(openReadableSource(pipe, options, 'stdin'), refusal);
+      assert.ok(pipe.destroyed, String(refusal));
+    }
+  });
+
   it("a stream that fails (a reset socket) is the library's AudioInputError, before and after the first bytes", async () => {
     const failing = (after: Buffer[]) =>
       new Readable({
@@ -147,6 +161,19 @@ describe('stream sources', () => {
     assert.deepEqual(rt, wav.samples);
     const duration = (wav.samples.length / 8000) * 1000;
     assert.ok(elapsed > duration * 0.8, `real-time playback took ${elapsed.toFixed(0)} ms for ${duration.toFixed(0)} ms of audio`);
+  });
+
+  it('a real-time file source delivers each block once its last sample would have been heard, not before', async () => {
+    const src = await openFileSource(CLIP, { realtime: true, blockMs: 20 });
+    src.setIdle!(false);
+    const t0 = performance.now();
+    let heard = 0;
+    let earliest = Infinity;
+    for await (const block of src) {
+      heard += block.length;
+      earliest = Math.min(earliest, performance.now() - t0 - (heard / 8000) * 1000);
+    }
+    assert.ok(earliest > -2, `a block came ${(-earliest).toFixed(1)} ms before its audio ended`);
   });
 
   it('a real-time file source wakes once per idlePollMs while idle, once per block while busy', async () => {
