@@ -129,7 +129,7 @@ export class DigitRecognizer {
   readonly source: string;
   readonly backend: FeatureBackend;
   private minConfidence = 0;
-  private disposed = false;
+  private isDisposed = false;
   /** The session in use: the model's own, or one adapted to a speaker (adaptNormalization). */
   private readonly sessions: SessionSwap<ort.InferenceSession>;
   /** The model file as loaded (what adaptNormalization starts from). */
@@ -250,6 +250,7 @@ export class DigitRecognizer {
   async predictBatch(inputs: readonly AudioInput[]): Promise<Prediction[]> {
     if (!Array.isArray(inputs)) throw new AudioInputError('predictBatch takes an array of clips');
     if (inputs.length === 0) return [];
+    this.refuseWhenDisposed();
     const started = performance.now();
     return this.predictDecoded(await this.decodeForModel(inputs), started);
   }
@@ -396,7 +397,7 @@ export class DigitRecognizer {
    * ModelError.
    */
   private async useModel(model: Uint8Array, call: number, adaptedOn: number): Promise<boolean> {
-    if (this.disposed) throw new ModelError('the recognizer was disposed during a normalization adaptation');
+    if (this.isDisposed) throw new ModelError('the recognizer was disposed during a normalization adaptation');
     const session = await createSession(model, this.source, this.sessionOptions);
     const outcome = await this.sessions.install(session, (s) => runOnSilence(s, this.info), call, () => (this.adaptedOn = adaptedOn));
     if (outcome === 'closed') throw new ModelError('the recognizer was disposed during a normalization adaptation');
@@ -413,10 +414,19 @@ export class DigitRecognizer {
     return this.adaptedOn;
   }
 
+  /** dispose() was called: the recognizer recognizes nothing more. */
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  private refuseWhenDisposed(): void {
+    if (this.isDisposed) throw new SpokenDigitsError('ERR_DISPOSED', `this DigitRecognizer (${this.source}) was disposed; load a new one`);
+  }
+
   /** Releases the ONNX Runtime session and the feature extractor (once; a second call does nothing). */
   async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
+    if (this.isDisposed) return;
+    this.isDisposed = true;
     this.extractor.dispose();
     await this.worker?.close();
     await this.sessions.close();
@@ -478,6 +488,7 @@ export class DigitRecognizer {
   }
 
   private async runModel(clips: DecodedClip[], names: readonly string[], session = this.sessions.current): Promise<{ output: ort.InferenceSession.OnnxValueMapType; featuresMs: number; modelMs: number }> {
+    this.refuseWhenDisposed();
     const { numFrames } = this.info.featureConfig;
     const featuresStart = performance.now();
     const matrices = clips.map((clip) => {
