@@ -1,6 +1,7 @@
 // Node binding of the VAD/endpointer and the valley finder: argument checks and conversion only.
 #include <napi.h>
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,7 +78,7 @@ class VadWrap : public Napi::ObjectWrap<VadWrap> {
       auto num = [&](const char* key, float* dst) {
         Napi::Value v = o.Get(key);
         if (v.IsUndefined()) return true;
-        if (!v.IsNumber()) {
+        if (!v.IsNumber() || std::isnan(v.As<Napi::Number>().DoubleValue())) {
           throwType(env, std::string("Vad option ") + key + " must be a number");
           return false;
         }

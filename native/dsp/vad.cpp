@@ -167,6 +167,7 @@ std::string validateVadConfig(const VadConfig& c) {
   positive(c.maxSpeechMs, "maxSpeechMs");
   if (!(c.minVoicedMs >= 0)) err += "minVoicedMs must be >= 0; ";
   if (!(c.preRollMs >= 0) || !(c.postRollMs >= 0)) err += "preRollMs and postRollMs must be >= 0; ";
+  if (!std::isfinite(c.minLevelDb) || !std::isfinite(c.initialNoiseDb)) err += "minLevelDb and initialNoiseDb must be finite; ";
   if (c.hopMs > c.windowMs) err += "hopMs must not exceed windowMs; ";
   if (c.maxSpeechMs < c.minSpeechMs) err += "maxSpeechMs must be >= minSpeechMs; ";
   if (c.postRollMs > c.hangoverMs) err += "postRollMs must not exceed hangoverMs; ";

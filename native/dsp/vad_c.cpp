@@ -1,5 +1,6 @@
 #include "vad_c.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -43,13 +44,24 @@ int writeValleys(const std::vector<spoken_digits::Valley>& valleys, double* out,
 
 extern "C" {
 
-sd_vad* sd_vad_create(int sampleRate, float sensitivity, float hangoverMs, float minSpeechMs, float maxSpeechMs) {
+sd_vad* sd_vad_create(int sampleRate, float sensitivity, float onsetMs, float hangoverMs, float minSpeechMs,
+                      float maxSpeechMs, float minVoicedMs, float preRollMs, float postRollMs, float minLevelDb,
+                      float initialNoiseDb) {
   VadConfig c;
   c.sampleRate = sampleRate;
-  c.sensitivity = sensitivity;
-  if (hangoverMs >= 0) c.hangoverMs = hangoverMs;
-  if (minSpeechMs >= 0) c.minSpeechMs = minSpeechMs;
-  if (maxSpeechMs >= 0) c.maxSpeechMs = maxSpeechMs;
+  auto set = [](float* setting, float value) {
+    if (!std::isnan(value)) *setting = value;
+  };
+  set(&c.sensitivity, sensitivity);
+  set(&c.onsetMs, onsetMs);
+  set(&c.hangoverMs, hangoverMs);
+  set(&c.minSpeechMs, minSpeechMs);
+  set(&c.maxSpeechMs, maxSpeechMs);
+  set(&c.minVoicedMs, minVoicedMs);
+  set(&c.preRollMs, preRollMs);
+  set(&c.postRollMs, postRollMs);
+  set(&c.minLevelDb, minLevelDb);
+  set(&c.initialNoiseDb, initialNoiseDb);
   Vad* v = Vad::create(c, &lastError);
   if (!v) return nullptr;
   sd_vad* h = new sd_vad{v, {}};

@@ -8,9 +8,11 @@ extern "C" {
 
 typedef struct sd_vad sd_vad;
 
-// Returns NULL when the parameters are invalid; sd_vad_last_error() says why.
-// Durations in milliseconds; a negative value keeps the default.
-sd_vad* sd_vad_create(int sample_rate, float sensitivity, float hangover_ms, float min_speech_ms, float max_speech_ms);
+// Returns NULL when the parameters are invalid; sd_vad_last_error() says why. Every VadConfig
+// setting a caller may change (vad.h; durations in milliseconds, levels in dBFS); NaN keeps its default.
+sd_vad* sd_vad_create(int sample_rate, float sensitivity, float onset_ms, float hangover_ms, float min_speech_ms,
+                      float max_speech_ms, float min_voiced_ms, float pre_roll_ms, float post_roll_ms,
+                      float min_level_db, float initial_noise_db);
 const char* sd_vad_last_error(void);
 void sd_vad_destroy(sd_vad* vad);
 void sd_vad_reset(sd_vad* vad);

@@ -26,7 +26,7 @@ constexpr int kRoom = 8;
 
 float pick_ms(FuzzedDataProvider &in) {
   switch (in.ConsumeIntegralInRange<int>(0, 4)) {
-    case 0: return -1;  // keep default
+    case 0: return std::nanf("");  // keep default
     case 1: return in.ConsumeFloatingPoint<float>();
     default: return in.ConsumeFloatingPointInRange<float>(0, 5000);
   }
@@ -75,8 +75,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const int rates[] = {8000, 16000, 44100, 48000};
   const int rate = in.ConsumeBool() ? rates[in.ConsumeIntegralInRange<int>(0, 3)] : in.ConsumeIntegral<int>();
   const float sensitivity = in.ConsumeBool() ? in.ConsumeProbability<float>() : in.ConsumeFloatingPoint<float>();
-  const float hang = pick_ms(in), min_ms = pick_ms(in), max_ms = pick_ms(in);
-  sd_vad *vad = sd_vad_create(rate, sensitivity, hang, min_ms, max_ms);
+  const float onset = pick_ms(in), hang = pick_ms(in), min_ms = pick_ms(in), max_ms = pick_ms(in);
+  const float voiced = pick_ms(in), pre = pick_ms(in), post = pick_ms(in);
+  const float min_db = in.ConsumeBool() ? std::nanf("") : in.ConsumeFloatingPoint<float>();
+  const float noise_db = in.ConsumeBool() ? std::nanf("") : in.ConsumeFloatingPoint<float>();
+  sd_vad *vad = sd_vad_create(rate, sensitivity, onset, hang, min_ms, max_ms, voiced, pre, post, min_db, noise_db);
   if (!vad) {
     const char *e = sd_vad_last_error();
     CHECK(e && e[0], "create failed without a reason");

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { BackendUnavailableError } from '../errors.js';
+import { BackendUnavailableError, OptionsError } from '../errors.js';
 import { loadNativeBinding } from '../features/native.js';
 import type { SpeechTrim } from '../model/metadata.js';
 import { cutToSpeech, type SpeechExtentFinder } from './speech-cut.js';
@@ -158,7 +158,13 @@ interface NativeVadBinding {
 function nativeCore(addon: NativeVadBinding): StreamCore {
   return {
     name: 'native',
-    createVad: (options) => new addon.Vad(options),
+    createVad: (options) => {
+      try {
+        return new addon.Vad(options);
+      } catch (err) {
+        throw new OptionsError((err as Error).message);
+      }
+    },
     findValleys: (samples, rate, depth, piece) => addon.findValleys(samples, rate, depth, piece),
     bandContour: (samples, rate, firstHop) => addon.bandContour(samples, rate, firstHop),
     contourValleys: (bandDb, rate, depth, piece) => addon.contourValleys(bandDb, rate, depth, piece),

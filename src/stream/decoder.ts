@@ -140,8 +140,31 @@ export function checkListenerOptions(options: DecoderOptions & { adaptVoice?: un
     const v = options[name];
     if (v !== undefined && !(v >= 0 && v <= 1)) throw new OptionsError(`${name} must be in 0..1, got ${v}`);
   }
-  if (options.stringPauseMs !== undefined && !(options.stringPauseMs > 0)) {
-    throw new OptionsError(`stringPauseMs must be > 0, got ${options.stringPauseMs}`);
+  if (options.stringPauseMs !== undefined && !(options.stringPauseMs > 0 && options.stringPauseMs <= 600_000)) {
+    throw new OptionsError(`stringPauseMs must be > 0 and at most 600000 (10 minutes), got ${options.stringPauseMs}`);
+  }
+  // The endpointer measures levels per 10 ms hop: a shorter interval would repeat them.
+  if (options.levelIntervalMs !== undefined && !(options.levelIntervalMs >= 10 && options.levelIntervalMs <= 600_000)) {
+    throw new OptionsError(`levelIntervalMs must be from 10 to 600000, got ${options.levelIntervalMs}`);
+  }
+}
+
+/** The endpointer's settings for a stream at `sampleRate`, with the defaults the decoder relies on (native/dsp/vad.h). */
+function vadSettings(opts: DecoderOptions, sampleRate: number) {
+  const v = opts.vad ?? {};
+  return { ...v, hangoverMs: v.hangoverMs ?? 120, postRollMs: v.postRollMs ?? 60, preRollMs: v.preRollMs ?? 120, maxSpeechMs: v.maxSpeechMs ?? 4000, sampleRate, sensitivity: opts.sensitivity ?? 0.5 };
+}
+
+/**
+ * The endpointer settings in `options` as the core takes them (each alone in range, and together:
+ * a post-roll within the hangover, a maximum length over the minimum): an OptionsError naming what
+ * is wrong when the listener is made, not at its first audio.
+ */
+export function checkVadSettings(core: StreamCore, options: DecoderOptions, what: string): void {
+  try {
+    core.createVad(vadSettings(options, 16000));
+  } catch (err) {
+    throw new OptionsError(`${what}: ${(err as Error).message}`);
   }
 }
 
@@ -353,14 +376,9 @@ export class StreamDecoder {
     private readonly sink: DecoderSink,
   ) {
     checkStreamRate(sampleRate);
-    const v = opts.vad ?? {};
-    this.vadConfig = {
-      hangoverMs: v.hangoverMs ?? 120,
-      postRollMs: v.postRollMs ?? 60,
-      preRollMs: v.preRollMs ?? 120,
-      maxSpeechMs: v.maxSpeechMs ?? 4000,
-    };
-    this.vad = core.createVad({ ...v, ...this.vadConfig, sampleRate, sensitivity: opts.sensitivity ?? 0.5 });
+    const settings = vadSettings(opts, sampleRate);
+    this.vadConfig = settings;
+    this.vad = core.createVad(settings);
     const seconds = (this.vadConfig.maxSpeechMs + this.vadConfig.preRollMs + this.vadConfig.hangoverMs) / 1000 + 2;
     this.history = new History(Math.ceil(seconds * sampleRate));
     this.openContour = new OpenContour(core, sampleRate);

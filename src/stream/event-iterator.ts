@@ -3,9 +3,12 @@
 /**
  * The async iterators of an event source (`for await (const e of listener)`): each iterator gets
  * every event published after it was made, in order, and ends when the source ends (or throws the
- * error the source failed with). An iterator made after the end ends at once.
+ * error the source failed with). An iterator made after the end ends at once. A loop left early
+ * (break, return, a throw) calls `leftEarly`, as leaving a loop over a Node stream destroys it.
  */
 export class EventIterators<E> {
+  constructor(private readonly leftEarly: () => void = () => undefined) {}
+
   private readonly sinks = new Set<{ push(e: E): void; end(err?: unknown): void }>();
   private ended = false;
   private failure: unknown = null;
@@ -56,6 +59,7 @@ export class EventIterators<E> {
       },
       return: async (): Promise<IteratorResult<E>> => {
         this.sinks.delete(sink);
+        if (!done) this.leftEarly();
         done = true;
         return { value: undefined, done: true };
       },

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { AudioInputError, checkOptions, checkOptionTypes, OptionsError, SpokenDigitsError, type EveryKey } from '../errors.js';
+import { AudioInputError, checkOptions, checkOptionTypes, ModelError, OptionsError, SpokenDigitsError, type EveryKey } from '../errors.js';
 import { streamChunk, validateSampleRate } from '../audio/index.js';
 import { loadStreamCore, type StreamCore } from './core.js';
-import { checkListenerOptions, DECODER_OPTIONS, listeningRate, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
+import { checkListenerOptions, checkVadSettings, DECODER_OPTIONS, listeningRate, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
 import { checkStreamRate, decoderInput, type DecoderInput } from './stream-resampler.js';
 import { loadFeatureBackend } from '../features/index.js';
 import type { SegmentClassifier } from './segmenter.js';
@@ -114,15 +114,16 @@ export class Listener extends EventEmitter {
   /** The pacing hint last given to the source (AudioSource.setIdle); sources start idle. */
   private sourceIdle = true;
   private stopped = false;
+  /** Why this Listener takes no more audio (its one stream is over), or null while it may. */
+  private over: string | null = null;
   private running = false;
   private pushQueue: Float32Array[] = [];
   /** Samples pushed and not processed yet (the queue and the block being decoded). */
   private pushPending = 0;
   private drainWaiters: (() => void)[] = [];
   private pushWake: (() => void) | null = null;
-  private pushEnded = false;
   private pushRun: Promise<EndEvent> | null = null;
-  private readonly iterators = new EventIterators<ListenerEvent>();
+  private readonly iterators = new EventIterators<ListenerEvent>(() => void this.stop());
   /** Adapts to the speaker between segments, so it never delays a digit. */
   private readonly voice: VoiceObserver | null;
   private readonly norm: NormObserver | null;
@@ -144,7 +145,9 @@ export class Listener extends EventEmitter {
       throw new OptionsError(`maxDurationMs must be > 0, got ${options.maxDurationMs}`);
     }
     if (options.sampleRate !== undefined) validateSampleRate(options.sampleRate, 'ListenerOptions.sampleRate');
+    if ((options.recognizer as { disposed?: boolean } | undefined)?.disposed) throw new ModelError('Listener.create: the recognizer was disposed; load a new one');
     const core = options.core ?? (await loadStreamCore());
+    checkVadSettings(core, options, 'Listener.create');
     const recognizer = options.recognizer ?? (await loadDefaultRecognizer(options.model, options.threshold));
     let adapter: VoiceAdapter | null = null;
     if (options.adaptVoice) {
@@ -163,7 +166,14 @@ export class Listener extends EventEmitter {
     if (options.adaptNorm) {
       normAdapter = normAdapterFor(recognizer, options.adaptNorm, 'Listener', (recognizer as Partial<DigitRecognizer>).source ?? 'the model');
     }
-    return new Listener(core, recognizer, options, adapter, normAdapter);
+    const listener = new Listener(core, recognizer, options, adapter, normAdapter);
+    try {
+      if (options.sampleRate !== undefined) listener.checkRate(options.sampleRate, 'ListenerOptions.sampleRate');
+    } catch (err) {
+      if (!options.recognizer) await (recognizer as Partial<DigitRecognizer>).dispose?.();
+      throw err;
+    }
+    return listener;
   }
 
   override on<K extends keyof ListenerEvents>(event: K, listener: (e: ListenerEvents[K]) => void): this;
@@ -180,6 +190,7 @@ export class Listener extends EventEmitter {
   /** Processes a source until it ends (or `stop()`); resolves with a summary, rejects on source errors. */
   async run(source: AudioSource): Promise<EndEvent> {
     if (this.running) throw new SpokenDigitsError('ERR_LISTENER_BUSY', 'this Listener is already running; create another one');
+    this.refuseWhenOver('run()');
     if (!source || typeof source !== 'object' || !(Symbol.asyncIterator in source) || !(source.sampleRate > 0))
       throw new AudioInputError('run() takes an AudioSource (openMicrophone, openFileSource, openReadableSource): an async iterable of blocks with a sampleRate');
     try {
@@ -193,8 +204,8 @@ export class Listener extends EventEmitter {
     this.running = true;
     this.source = source;
     this.sourceIdle = true;
-    this.begin(source.sampleRate);
     try {
+      this.begin(source.sampleRate);
       for await (const block of source) {
         await this.feed(sourceBlock(block));
         // An event handler threw while an adaptation ran beside the decoding.
@@ -212,6 +223,7 @@ export class Listener extends EventEmitter {
       throw err;
     } finally {
       this.running = false;
+      this.over ??= 'its run() ended';
       await source.close().catch(() => undefined);
       // Failed: an adaptation running beside the decoding ends before the caller may dispose the recognizer.
       await this.norm?.settle();
@@ -224,8 +236,7 @@ export class Listener extends EventEmitter {
    * when done. A chunk holding NaN or ±Infinity is refused (AudioInputError) and the stream goes on.
    */
   push(samples: Float32Array | Int16Array, sampleRate?: number): void {
-    if (this.failure) throw new SpokenDigitsError('ERR_LISTENER_ENDED', `push() after the Listener failed (${this.failure.message}): create a new Listener`);
-    if (this.pushEnded) throw new SpokenDigitsError('ERR_LISTENER_ENDED', 'push() after end(): create a new Listener');
+    this.refuseWhenOver('push()');
     if (this.running && !this.pushRun) throw new SpokenDigitsError('ERR_LISTENER_BUSY', 'this Listener is running a source; push() is for push mode only');
     if (sampleRate !== undefined) validateSampleRate(sampleRate, 'pushed audio sample rate');
     const block = streamChunk(samples);
@@ -235,7 +246,14 @@ export class Listener extends EventEmitter {
       validateSampleRate(rate, 'pushed audio sample rate');
       this.checkRate(rate, 'pushed audio sample rate');
       this.running = true;
-      this.begin(rate);
+      try {
+        this.begin(rate);
+      } catch (err) {
+        this.running = false;
+        this.over = 'it failed to start';
+        this.fail(err);
+        throw err;
+      }
       this.pushRun = this.pumpPushed();
       this.pushRun.catch(() => undefined);
     } else if (sampleRate !== undefined && sampleRate !== this.rate) {
@@ -274,24 +292,32 @@ export class Listener extends EventEmitter {
 
   /** Ends push mode: the rest is processed, open segments and strings are closed. */
   async end(): Promise<EndEvent> {
-    this.pushEnded = true;
-    this.pushWake?.();
+    if (this.source) throw new SpokenDigitsError(this.running ? 'ERR_LISTENER_BUSY' : 'ERR_LISTENER_ENDED', 'end() is for push mode; this Listener ran a source (stop() ends one)');
     if (!this.pushRun) {
-      if (!this.rate) this.begin(this.opts.sampleRate ?? 16000);
-      return this.finish();
+      // Nothing was pushed (or stopped before anything was): an empty stream.
+      if (this.failure) this.refuseWhenOver('end()');
+      this.pushRun = (async () => {
+        this.begin(this.opts.sampleRate ?? 16000);
+        return this.finish();
+      })();
     }
+    this.over ??= 'end() was called';
+    this.pushWake?.();
     return this.pushRun;
   }
 
   /** Stops a running source (the run() promise then resolves) or push mode. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.pushEnded = true;
+    this.over ??= 'stop() was called';
     this.pushWake?.();
     await this.source?.close().catch(() => undefined);
   }
 
-  /** Every event from now on (`error` ends the iteration by throwing); a Listener that already finished ends it at once. */
+  /**
+   * Every event from now on (`error` ends the iteration by throwing); a Listener that already finished
+   * ends it at once. Leaving the loop early (break, return, a throw) stops the Listener, as with a Node stream.
+   */
   [Symbol.asyncIterator](): AsyncIterator<ListenerEvent> {
     return this.iterators.iterator();
   }
@@ -299,6 +325,12 @@ export class Listener extends EventEmitter {
   private publish<K extends Exclude<keyof ListenerEvents, 'error'>>(type: K, payload: ListenerEvents[K]): void {
     this.emit(type, payload);
     this.iterators.publish({ type, ...payload } as ListenerEvent);
+  }
+
+  /** A Listener listens to one stream: once it is over (ended, stopped or failed), `what` is refused. */
+  private refuseWhenOver(what: string): void {
+    if (this.failure) throw new SpokenDigitsError('ERR_LISTENER_ENDED', `${what} after the Listener failed (${this.failure.message}): create a new Listener`);
+    if (this.over) throw new SpokenDigitsError('ERR_LISTENER_ENDED', `${what} after ${this.over}: a Listener listens to one stream; create a new Listener`);
   }
 
   private fail(err: unknown): void {
@@ -350,7 +382,7 @@ export class Listener extends EventEmitter {
           if (this.stopped) break;
         }
         if (this.pushQueue.length === 0) this.settleDrain();
-        if (this.pushEnded || this.stopped) break;
+        if (this.over || this.stopped) break;
         await new Promise<void>((r) => (this.pushWake = r));
         this.pushWake = null;
       }
@@ -373,7 +405,7 @@ export class Listener extends EventEmitter {
       const left = Math.round((this.opts.maxDurationMs / 1000) * this.rate) - this.fed;
       if (left <= block.length) {
         this.stopped = true;
-        this.pushEnded = true;
+        this.over ??= `maxDurationMs (${this.opts.maxDurationMs} ms of audio) was reached`;
         block = block.subarray(0, Math.max(0, left));
       }
     }

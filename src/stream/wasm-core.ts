@@ -1,6 +1,6 @@
 // Browser-safe (the kiosk uses the same endpointer): no Node imports here.
 import createSdDsp from '../../wasm/dist/sd_dsp.mjs';
-import { AudioInputError, BackendUnavailableError } from '../errors.js';
+import { AudioInputError, BackendUnavailableError, OptionsError, type EveryKey } from '../errors.js';
 import type { ContourPart, StreamCore, Valley, VadEvent, VadHandle, VadOptions, VadState } from './core.js';
 
 type Fn = (...args: number[]) => number;
@@ -27,6 +27,9 @@ interface VadModule {
 const TYPES: VadEvent['type'][] = ['start', 'end', 'abort'];
 const REASONS: VadEvent['reason'][] = ['none', 'silence', 'max-length', 'flush', 'too-short', 'unvoiced', 'tonal'];
 const MAX_EVENTS = 64;
+/** The settings sd_vad_create takes after the sample rate, in its order (native/dsp/vad_c.h). */
+const VAD_SETTING_KEYS = ['sensitivity', 'onsetMs', 'hangoverMs', 'minSpeechMs', 'maxSpeechMs', 'minVoicedMs', 'preRollMs', 'postRollMs', 'minLevelDb', 'initialNoiseDb'] as const;
+const VAD_SETTINGS: EveryKey<Omit<VadOptions, 'sampleRate'>, typeof VAD_SETTING_KEYS> = VAD_SETTING_KEYS;
 
 // Browsers free nothing for us: a VAD nobody disposed is released when it is collected.
 const registry = typeof FinalizationRegistry !== 'undefined' ? new FinalizationRegistry<() => void>((free) => free()) : null;
@@ -151,9 +154,14 @@ export async function loadWasmStreamCore(): Promise<StreamCore> {
   return {
     name: 'wasm',
     createVad(o: VadOptions): VadHandle {
-      // The C API takes the common knobs; -1 keeps a default.
-      const h = m._sd_vad_create(o.sampleRate, o.sensitivity ?? 0.5, o.hangoverMs ?? -1, o.minSpeechMs ?? -1, o.maxSpeechMs ?? -1);
-      if (!h) throw new AudioInputError(`invalid VAD options: ${cString(m, m._sd_vad_last_error())}`);
+      // Every setting, in the C API's order; NaN keeps the core's default (so a NaN given is refused here, as the addon does).
+      const settings = VAD_SETTINGS.map((key) => {
+        const v = o[key];
+        if (v !== undefined && (typeof v !== 'number' || Number.isNaN(v))) throw new OptionsError(`Vad option ${key} must be a number`);
+        return v ?? NaN;
+      });
+      const h = m._sd_vad_create(o.sampleRate, ...settings);
+      if (!h) throw new OptionsError(`invalid VAD options: ${cString(m, m._sd_vad_last_error())}`);
       return new WasmVad(m, h);
     },
     speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number, keepWithinDb = 0): [number, number] | null {

@@ -1,6 +1,6 @@
 import { CaptureError, checkOptions, checkOptionTypes, ModelError, OptionsError, SpokenDigitsError, type EveryKey } from '../errors.js';
 import { streamChunk, validateSampleRate } from '../audio/pcm.js';
-import { checkListenerOptions, DECODER_OPTIONS, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from '../stream/decoder.js';
+import { checkListenerOptions, checkVadSettings, DECODER_OPTIONS, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from '../stream/decoder.js';
 import type { StreamCore } from '../stream/core.js';
 import { batchClassifier, type SegmentClassifier } from '../stream/segmenter.js';
 import { VoiceObserver, type VoiceShiftEvent } from '../stream/voice-observer.js';
@@ -132,7 +132,7 @@ export class WebListener {
   private readonly voice: VoiceObserver | null;
   private readonly norm: NormObserver | null;
   private readonly classifier: SegmentClassifier;
-  private readonly iterators = new EventIterators<WebListenerEvent>();
+  private readonly iterators = new EventIterators<WebListenerEvent>(() => void this.close());
 
   private constructor(
     readonly recognizer: WebRecognizer,
@@ -161,6 +161,7 @@ export class WebListener {
       throw new OptionsError(`maxBacklogSeconds must be a finite number > 0, got ${options.maxBacklogSeconds}`);
     }
     const core = await streamCore();
+    checkVadSettings(core, options, 'WebListener.create');
     const given = options.model instanceof WebRecognizer;
     if (given && (options.model as WebRecognizer).disposed) throw new ModelError('WebListener.create: the WebRecognizer was disposed; load a new one');
     const recognizer = given ? (options.model as WebRecognizer) : await WebRecognizer.load(options.model as string);
@@ -197,7 +198,8 @@ export class WebListener {
 
   /**
    * Every event from now on, as `{ type, ...payload }` (`for await (const e of listener)`); the
-   * iteration ends at close() and throws the failure if the WebListener fails.
+   * iteration ends at close() and throws the failure if the WebListener fails. Leaving the loop early
+   * (break, return, a throw) closes the WebListener, as with a Node stream.
    */
   [Symbol.asyncIterator](): AsyncIterator<WebListenerEvent> {
     return this.iterators.iterator();

@@ -318,6 +318,91 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     assert.equal(broken.pendingSamples, 0);
   });
 
+  it('endpointer settings and rates it cannot take are refused by create(), not at the first audio', async () => {
+    for (const vad of [{ hangoverMs: -5 }, { preRollMs: -1 }, { onsetMs: 0 }, { postRollMs: 200 }, { minSpeechMs: 500, maxSpeechMs: 400 }, { minLevelDb: NaN }, { initialNoiseDb: Infinity }]) {
+      for (const core of [await loadStreamCore('native'), await loadStreamCore('wasm')]) {
+        await assert.rejects(Listener.create({ recognizer, core, vad }), (e: unknown) => e instanceof OptionsError && /^Listener\.create: /.test((e as Error).message), `${core.name} ${JSON.stringify(vad)}`);
+      }
+    }
+    await assert.rejects(Listener.create({ recognizer, sampleRate: 7999 }), /7999 Hz cannot be listened to/);
+    await assert.rejects(Listener.create({ recognizer, levelIntervalMs: 0 }), /levelIntervalMs must be from 10/);
+    await assert.rejects(Listener.create({ recognizer, stringPauseMs: 1e12 }), /stringPauseMs must be > 0 and at most/);
+    const gone = await DigitRecognizer.load({ model: 'small' });
+    await gone.dispose();
+    await assert.rejects(Listener.create({ recognizer: gone }), /the recognizer was disposed/);
+    await assert.rejects(gone.predict(new Float32Array(800)), (e: unknown) => (e as { code?: string }).code === 'ERR_DISPOSED' && /DigitRecognizer .* was disposed/.test((e as Error).message));
+  });
+
+  it('a Listener listens to one stream: a second run(), or audio after stop() or maxDurationMs, is refused', async () => {
+    const clip = makeDigitString('5', 'jackson', rng(18)).samples;
+    const source = () => {
+      let closed = false;
+      return {
+        get closed() {
+          return closed;
+        },
+        sampleRate: 8000, realtime: false, description: 'clip', droppedFrames: () => 0, close: async () => void (closed = true),
+        async *[Symbol.asyncIterator]() {
+          yield clip;
+        },
+      };
+    };
+    const once = await Listener.create({ recognizer });
+    assert.equal((await once.run(source() as never)).digits, 1);
+    const second = source();
+    await assert.rejects(once.run(second as never), (e: unknown) => (e as { code?: string }).code === 'ERR_LISTENER_ENDED' && /run\(\) after its run\(\) ended/.test((e as Error).message));
+    assert.throws(() => once.push(clip, 8000), /push\(\) after its run\(\) ended/);
+    await assert.rejects(once.end(), /end\(\) is for push mode/);
+    const stopped = await Listener.create({ recognizer });
+    await stopped.stop();
+    await assert.rejects(stopped.run(source() as never), /run\(\) after stop\(\) was called/);
+    assert.equal((await stopped.end()).digits, 0, 'end() after stop() is the empty stream, not an error');
+    const capped = await Listener.create({ recognizer, maxDurationMs: 100 });
+    capped.push(clip, 8000);
+    await capped.drained();
+    assert.throws(() => capped.push(clip, 8000), /push\(\) after maxDurationMs \(100 ms of audio\) was reached/);
+    await capped.end();
+  });
+
+  it('leaving a for-await loop over the Listener early stops it and closes its source', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sd-listen-'));
+    try {
+      const path = join(dir, 's.wav');
+      writeFileSync(path, monoWav(makeDigitString('1234567890', 'lucas', rng(15)).samples, 8000));
+      const listener = await Listener.create({ recognizer });
+      const t0 = performance.now();
+      const run = listener.run(await openFileSource(path, { realtime: true }));
+      for await (const e of listener) if (e.type === 'digit') break;
+      const end = await run;
+      assert.ok(performance.now() - t0 < 3000, `the run went on after the loop was left (${(performance.now() - t0).toFixed(0)} ms)`);
+      assert.ok(end.digits <= 2, `${end.digits} digits`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the native and the wasm endpointer honour every setting alike', async () => {
+    const s = makeDigitString('3071', 'nicolas', rng(19), { leadMs: 400 });
+    const settings = [{}, { onsetMs: 80, preRollMs: 40 }, { postRollMs: 100, hangoverMs: 200 }, { minVoicedMs: 3000 }, { minLevelDb: -3 }, { minSpeechMs: 600 }];
+    const heard = async (name: 'native' | 'wasm', vad: object) => {
+      const listener = await Listener.create({ recognizer, core: await loadStreamCore(name), vad });
+      const events: string[] = [];
+      listener.on('speechstart', (e) => events.push(`start ${e.startMs}`));
+      listener.on('digit', (e) => events.push(`digit ${e.digit} ${e.startMs}-${e.endMs}`));
+      listener.on('speechend', (e) => events.push(`end ${e.endMs} ${e.reason}`));
+      listener.push(s.samples, 8000);
+      await listener.end();
+      return events;
+    };
+    const outcomes = new Set<string>();
+    for (const vad of settings) {
+      const native = await heard('native', vad);
+      assert.deepEqual(await heard('wasm', vad), native, JSON.stringify(vad));
+      outcomes.add(native.join());
+    }
+    assert.equal(outcomes.size, settings.length, 'each setting changes what is heard');
+  });
+
   it('pushed floats: louder than full scale is clamped (a burst of huge values does not deafen it), a chunk holding NaN/Inf is refused and the stream goes on', async () => {
     // Unclamped, a second of 1e20 followed by digital silence (which the endpointer's floor does not
     // learn from) left the floor where no digit after it was heard.
