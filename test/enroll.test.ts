@@ -22,6 +22,7 @@ import { makeAlsaFileDevice, makeEmptyAlsaConfig } from './stream/alsa-file.js';
 import { monoWav } from './fixtures/wav.js';
 import { loadNativeCapture } from '../src/stream/core.js';
 import { Listener, openFileSource, recordCounting } from '../src/stream/index.js';
+import { CountTally } from '../src/stream/count-tally.js';
 import { WebRecognizer } from '../src/web/recognizer.js';
 import { enrollSpeaker as enrollInBrowser } from '../src/web/enroll.js';
 
@@ -384,12 +385,40 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
       await assert.rejects(recordCounting(await openFileSource(short)), (e: unknown) => e instanceof EnrollmentError && /heard 9 words, expected 10 .*heard: 0 1 2 3 5/.test(e.message));
       const shifted = join(work, 'count-shifted.wav');
       writeFileSync(shifted, monoWav(concatFloat([(await readWavFile(join(FSDD_RECORDINGS, '7_theo_9.wav'))).samples, silence(0.5), await counting(1, 5, 9)]), 8000));
-      await assert.rejects(recordCounting(await openFileSource(shifted)), /words were heard as the digit their place in the count says/);
+      await assert.rejects(recordCounting(await openFileSource(shifted)), /from word 1 on, the words were heard as the digit before the one their place in the count says \(heard: 7 0 1 2/);
       const r = digits('enroll', '--counting', short, join(FSDD_RECORDINGS, '0_theo_0.wav'), '--out', join(work, 'x.onnx'));
       assert.match(r.stderr, /either labelled recordings or --counting/);
       await assert.rejects(recordCounting(await openFileSource(short, { realtime: true })), /a live source needs the number of repeats/);
       await assert.rejects(recordCounting(await openFileSource(short), { maxSeconds: 2 }), (e: unknown) => e instanceof AudioInputError && /longer than 2 s/.test(e.message));
       await assert.rejects(recordCounting(await openFileSource(short), { repeats: 0 }), /repeats 0 must be an integer/);
+    });
+
+    it('a word split in two is refused, not trained on with every later word labelled one digit on', async () => {
+      // theo's "seven" with 400 ms of silence in its middle: two words for the endpointer.
+      const parts: Float32Array[] = [silence(0.3)];
+      for (let d = 0; d < 10; d++) {
+        const word = (await readWavFile(join(FSDD_RECORDINGS, `${d}_theo_5.wav`))).samples;
+        const half = word.length >> 1;
+        parts.push(...(d === 7 ? [word.subarray(0, half), silence(0.4), word.subarray(half)] : [word]), silence(0.5));
+      }
+      const file = join(work, 'count-split.wav');
+      writeFileSync(file, monoWav(concatFloat(parts), 8000));
+      // Told how many counts, a recording is still heard to its end: the word too many is found.
+      await assert.rejects(recordCounting(await openFileSource(file), { repeats: 1 }), (e: unknown) => e instanceof EnrollmentError && /heard 11 words, expected 10/.test((e as Error).message));
+      const r = digits('enroll', '--counting', file, '--repeats', '1', '--out', join(work, 'split.onnx'));
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /heard 11 words, expected 10/);
+      // Live, the count ends at its tenth word; the slip shows in what the later words were heard as.
+      const slipped = new CountTally(1);
+      for (const heard of [0, 1, 2, 3, 4, 5, 6, null, 7, 8]) slipped.add(heard, 0.9, 0, 0);
+      assert.throws(() => slipped.check(), (e: unknown) => e instanceof EnrollmentError && /from word 8 on, the words were heard as the digit before the one their place .* split in two/.test((e as Error).message));
+      const missed = new CountTally(1);
+      for (const heard of [0, 1, 2, 3, 5, 6, 7, 8, 9, 0]) missed.add(heard, 0.9, 0, 0);
+      assert.throws(() => missed.check(), /from word 5 on, the words were heard as the digit after .* missed/);
+      // Two wrong words that are not a slip (a weak model) still make a count.
+      const rough = new CountTally(1);
+      for (const heard of [0, 1, 2, 3, 4, 5, 6, 7, 7, 1]) rough.add(heard, 0.9, 0, 0);
+      rough.check();
     });
 
     it('digits enroll --counting records the count from the microphone (PortAudio over an ALSA file device)', async function () {

@@ -61,7 +61,8 @@ export async function recordCounting(source: AudioSource, options: CountingOptio
     const piece = tally.add(heard, confidence, startMs, endMs);
     if (!piece) return;
     options.onPiece?.(piece);
-    if (tally.done) void listener.stop();
+    // Live, the count ends with its last word; a recording is heard to its end, so a word too many (one split in two) is found.
+    if (tally.done && source.realtime) void listener.stop();
   };
   listener.on('digit', (e) => add(e.digit, e.confidence, e.startMs, e.endMs));
   // A quiet blip or a click is not a word; a word the model doubts still is one.

@@ -330,7 +330,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     const gone = await DigitRecognizer.load({ model: 'small' });
     await gone.dispose();
     await assert.rejects(Listener.create({ recognizer: gone }), /the recognizer was disposed/);
-    await assert.rejects(gone.predict(new Float32Array(800)), (e: unknown) => (e as { code?: string }).code === 'ERR_DISPOSED' && /DigitRecognizer .* was disposed/.test((e as Error).message));
+    await assert.rejects(gone.predict({ samples: new Float32Array(800), sampleRate: 8000 }), (e: unknown) => (e as { code?: string }).code === 'ERR_DISPOSED' && /DigitRecognizer .* was disposed/.test((e as Error).message));
   });
 
   it('a Listener listens to one stream: a second run(), or audio after stop() or maxDurationMs, is refused', async () => {
