@@ -44,7 +44,7 @@ export function register(program: Command): void {
     .option('--threshold <p>', 'minimum confidence for a digit (default: the model\'s calibrated threshold)')
     .option('--sensitivity <s>', 'voice detection sensitivity 0..1 (higher = quieter speech opens a segment)', '0.5')
     .option('--string-pause <ms>', 'silence that closes a digit string', '1000')
-    .option('--model <file>', 'ONNX model file, or a shipped model by name: default, small (default: default)')
+    .option('-m, --model <file>', 'ONNX model file, or a shipped model by name: default, small (default: default)')
     .option('--duration <s>', 'stop after this many seconds of audio')
     .option('--no-split', 'do not split segments that hold several digits')
     .option('--no-adapt-voice', "do not adapt to the speaker's voice (by default a voice shift is learnt from the digits heard, no labels: fewer errors on voices the model never heard)")
