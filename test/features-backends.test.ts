@@ -23,6 +23,9 @@ describe('feature backends: loading and bad input', () => {
     assert.equal((await loadFeatureBackend()).name, 'native');
     assert.equal((await loadFeatureBackend({ backend: 'wasm' })).name, 'wasm');
     assert.equal((await loadFeatureBackend({ backend: 'native' })).name, 'native');
+    // A bare name (JavaScript callers) is refused, not taken for 'auto'.
+    await assert.rejects(loadFeatureBackend('wasm' as never), /takes an options object, got a string: loadFeatureBackend\(\{ backend: "wasm" \}\)/);
+    await assert.rejects(loadFeatureBackend({ bakend: 'wasm' } as never), /unknown option 'bakend'/);
   });
 
   it("SPOKEN_DIGITS_BACKEND decides what 'auto' picks, in the recognizer too (the CLI's default); a bad value is a typed error", async () => {

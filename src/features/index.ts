@@ -1,4 +1,4 @@
-import { BackendUnavailableError } from '../errors.js';
+import { BackendUnavailableError, checkOptions } from '../errors.js';
 import type { FeatureBackend } from './backend.js';
 
 export type BackendChoice = 'auto' | 'native' | 'wasm';
@@ -22,6 +22,7 @@ const isNode = typeof process !== 'undefined' && typeof process.versions?.node =
 
 /** Loads the feature backend: native addon when available (in Node), WebAssembly otherwise. */
 export async function loadFeatureBackend(options: LoadFeatureBackendOptions = {}): Promise<FeatureBackend> {
+  checkOptions(options, ['backend'], 'loadFeatureBackend', `loadFeatureBackend({ backend: ${JSON.stringify(options)} })`);
   const choice = options.backend === undefined || options.backend === 'auto' ? (envChoice() ?? 'auto') : options.backend;
   if (choice !== 'auto' && choice !== 'native' && choice !== 'wasm') {
     throw new BackendUnavailableError(`backend '${String(choice)}' is not a backend; use auto, native or wasm`);
