@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { FSDD_RECORDINGS } from './fsdd.js';
+import { FSDD_RECORDINGS, FSDD_ROOT } from './fsdd.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sd-cli-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -161,6 +161,18 @@ describe('digits predict / eval / doctor (CLI)', function () {
     assert.equal(out.n, 100);
     assert.deepEqual(Object.keys(out.perSpeaker).sort(), ['lucas', 'theo']);
     assertOneLineError(digits('eval', FSDD_RECORDINGS, '--speakers', 'theo,bob'), /no clips of bob; the set has george, jackson, lucas, nicolas, theo, yweweler/);
+  });
+
+  it('eval without a target reads the local FSDD copy\'s test split; the dataset folder is read in its recordings/', () => {
+    const local = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'eval', '--speakers', 'george', '--json'], { encoding: 'utf8', env: { ...process.env, SPOKEN_DIGITS_DATA: FSDD_ROOT } });
+    assert.equal(local.status, 0, local.stderr);
+    assert.match(local.stderr, /evaluating the test split of .*recordings/);
+    assert.equal(JSON.parse(local.stdout).n, 50);
+    const viaData = digits('eval', '--data', FSDD_ROOT, '--split', 'train', '--speakers', 'george', '--json');
+    assert.equal(JSON.parse(viaData.stdout).n, 450, viaData.stderr);
+    const root = digits('eval', FSDD_ROOT, '--split', 'test', '--speakers', 'george', '--json');
+    assert.equal(JSON.parse(root.stdout).n, 50, root.stderr);
+    assertOneLineError(digits('eval', FSDD_ROOT, '--data', FSDD_ROOT), /either as the target or as --data/);
   });
 
   it('eval --babble: a bad SNR, no pool, a pool that overlaps the clips, and adaptation are one-line errors', () => {

@@ -12,9 +12,10 @@ export function register(program: Command): void {
   program
     .command('eval')
     .description('accuracy of a model on a folder of {digit}_{speaker}_{take}.wav files or a CSV manifest (file,label)')
-    .argument('<target>', 'folder of FSDD-named WAV files, or a CSV manifest with header file,label (label 0-9 or none)')
+    .argument('[target]', "folder of FSDD-named WAV files (or one holding them in recordings/), or a CSV manifest with header file,label (label 0-9 or none); default: the local FSDD copy (digits data fetch), its test split")
+    .option('--data <dir>', 'the FSDD folder to evaluate when no target is given (instead of $SPOKEN_DIGITS_DATA or the cache), its test split unless --split says')
     .option('-m, --model <file>', 'ONNX model file, or a shipped model by name: default, small (default: default)')
-    .option('--split <name>', 'official FSDD split for folders: test | train | all', 'all')
+    .option('--split <name>', 'official FSDD split for folders: test | train | all (default: all of a folder given, the test split of the local copy)', 'all')
     .option('--backend <name>', 'feature backend: auto | native | wasm', 'auto')
     .option('--threshold <p>', "rejection threshold (default: the model's calibrated value)")
     .option('--threads <n>', 'ONNX Runtime intra-op threads (1 measured fastest for batch eval on a busy 2-core machine)', '1')
@@ -26,8 +27,16 @@ export function register(program: Command): void {
     .option('--babble <snr>', 'mix each clip with babble of 3-7 other talkers at this SNR in dB (seeded: the model cards\' babble figures for --split test)')
     .option('--babble-pool <dir>', "folder of FSDD-named WAV files whose official train split the babble is made of (default: the target folder's, with --split test)")
     .option('--json', 'print one JSON object')
-    .action(async (target: string, opts, command: Command) => {
-      checkSplitTarget(target, command);
+    .action(async (given: string | undefined, opts, command: Command) => {
+      checkSplitTarget(given, command);
+      let target: string;
+      if (given !== undefined && opts.data !== undefined) throw new InvalidArgumentError('give the folder to evaluate either as the target or as --data, not both');
+      if (given === undefined) {
+        const { loadFsdd } = await import('../../data/index.js');
+        target = (await loadFsdd({ download: false, data: opts.data })).dir;
+        if (command.getOptionValueSource('split') !== 'cli') opts.split = 'test';
+        process.stderr.write(`evaluating the ${opts.split} split of ${shown(target)}\n`);
+      } else target = await recordingsFolder(given);
       if (opts.babblePool !== undefined && opts.babble === undefined) throw new InvalidArgumentError('--babble-pool is the babble of --babble SNR; give --babble too');
       if (!['test', 'train', 'all'].includes(opts.split)) throw new InvalidArgumentError(`split '${opts.split}' must be test, train or all`);
       if (opts.selfEnroll && !opts.adaptNorm) throw new InvalidArgumentError('--self-enroll refits the model after each normalization adaptation: use it with --adapt-norm');
@@ -54,6 +63,14 @@ export function register(program: Command): void {
       else printReport(report);
       if (report.errors.length > 0) process.exitCode = 2;
     });
+}
+
+/** A folder holding FSDD's recordings/ (the dataset's own folder, as --data takes it) is read there. */
+async function recordingsFolder(target: string): Promise<string> {
+  const { statSync } = await import('node:fs');
+  if (!statSync(target, { throwIfNoEntry: false })?.isDirectory()) return target;
+  const { recordingsDir } = await import('../../data/index.js');
+  return recordingsDir(target)?.dir ?? target;
 }
 
 function onlySpeakers(items: EvalItem[], list?: string): EvalItem[] {
