@@ -176,7 +176,7 @@ bool Capture::open(const CaptureOptions& o, std::string* error) {
       const int count = Pa_GetDeviceCount();
       if (o.device < 0)
         *error = "no default input device: PortAudio sees " + std::to_string(count) +
-                 " device(s) and none is a default input; connect a microphone or pick one with --device (see --list-devices)";
+                 " device(s) and none is a default input; connect a microphone or open one by index or name (digits listen --device; --list-devices lists them)";
       else if (count <= 0)
         *error = "there is no device " + std::to_string(o.device) + ": PortAudio sees no audio devices at all; connect a microphone";
       else if (o.device >= count)

@@ -108,5 +108,5 @@ export async function fetchFsdd(options: FsddOptions = {}): Promise<FsddDataset 
   }
   options.log?.(`copying ${given.clips.length} clip${given.clips.length === 1 ? '' : 's'} from ${given.recordings} into ${target}`);
   const { dir, provenance } = copyFromFolder(given.clips, given.recordings, target, options);
-  return { dir, source: localLabel('cache', target), clips: findLocalFsdd({ data: target }).found!.clips, provenance, failures: [] };
+  return { dir, source: localLabel('option', given.dir), clips: findLocalFsdd({ data: target }).found!.clips, provenance, failures: [] };
 }

@@ -63,7 +63,7 @@ export function register(program: Command): void {
     .command('fetch')
     .description('Make FSDD available: a local folder, else the upstream GitHub archive, else the Hugging Face parquet copies (resumable, verified)')
     .option('--data <dir>', 'copy FSDD from this folder into the cache, where every command finds it (or into --to), checked; nothing is downloaded then')
-    .option('--to <dir>', 'install downloads here instead of the cache ($XDG_CACHE_HOME or ~/.cache/spoken-digits/fsdd)')
+    .option('--to <dir>', 'install downloads here instead of the cache ($XDG_CACHE_HOME/spoken-digits/fsdd, else ~/.cache/spoken-digits/fsdd)')
     .option('--force', 'download or copy again even if a copy exists')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the result as JSON')
