@@ -228,8 +228,11 @@ describe('library API bad-input matrix', function () {
         assert.ok(e instanceof AudioInputError, String(e));
       }
     });
-    it('predictBatch fails as a whole with the bad clip named', () =>
-      rejectsWith(rec.predictBatch([clip, p.missing]), SpokenDigitsError, /missing\.wav/));
+    it('predictBatch fails as a whole with the bad clip named', async () => {
+      await rejectsWith(rec.predictBatch([clip, p.missing]), SpokenDigitsError, /missing\.wav/);
+      // Samples have no name: their place in the batch.
+      await rejectsWith(rec.predictBatch([clip, { samples: Float32Array.of(0, NaN), sampleRate: 8000 }]), AudioInputError, /^clip 1 of the batch: /);
+    });
   });
 
   describe('Listener and sources', () => {

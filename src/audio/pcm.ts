@@ -13,7 +13,7 @@ export const MAX_CHANNELS = 32;
 
 export function validateSampleRate(sampleRate: number, what = 'sample rate'): void {
   if (!Number.isFinite(sampleRate) || !Number.isInteger(sampleRate)) {
-    throw new AudioInputError(`${what} must be a whole number of Hz, got ${String(sampleRate)}`);
+    throw new AudioInputError(`${what} must be a whole number of Hz, got ${typeof sampleRate === 'number' ? String(sampleRate) : `${JSON.stringify(sampleRate) ?? String(sampleRate)} (a ${typeof sampleRate})`}`);
   }
   if (sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) {
     throw new AudioInputError(

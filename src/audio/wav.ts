@@ -107,10 +107,23 @@ const u16 = (b: Uint8Array, o: number): number => b[o] | (b[o + 1] << 8);
 const u32 = (b: Uint8Array, o: number): number => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 const printable = (s: string): boolean => /^[\x20-\x7e]{4}$/.test(s);
 
+/**
+ * An MPEG audio frame header: 11 sync bits, then a version, layer, bitrate and sample rate that are
+ * not the reserved or invalid values (raw PCM whose first samples are -1, ff ff ff ff, has the sync bits too).
+ */
+function isMpegFrameHeader(h: Uint8Array): boolean {
+  if (h.length < 3 || h[0] !== 0xff || (h[1] & 0xe0) !== 0xe0) return false;
+  const version = (h[1] >> 3) & 3;
+  const layer = (h[1] >> 1) & 3;
+  const bitrate = h[2] >> 4;
+  const rate = (h[2] >> 2) & 3;
+  return version !== 1 && layer !== 0 && bitrate !== 15 && rate !== 3;
+}
+
 /** Names the other audio format a non-WAV file most likely is, so the error can say how to convert it. */
 function sniffOtherFormat(head: Uint8Array): string | null {
   const s = fourCC(head);
-  if (s.startsWith('ID3') || (head[0] === 0xff && (head[1] & 0xe0) === 0xe0)) return 'an MP3 file';
+  if (s.startsWith('ID3') || isMpegFrameHeader(head)) return 'an MP3 file';
   if (s === 'fLaC') return 'a FLAC file';
   if (s === 'OggS') return 'an Ogg (Vorbis/Opus) file';
   if (s === 'FORM') return 'an AIFF file';

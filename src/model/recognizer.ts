@@ -257,7 +257,15 @@ export class DigitRecognizer {
 
   /** Inputs decoded and cut to speech, as the model was trained on them. */
   private async decodeForModel(inputs: readonly AudioInput[]): Promise<DecodedClip[]> {
-    const decoded = await Promise.all(inputs.map((input) => decodeAudioInput(input, this.maxDurationSec)));
+    const decoded = await Promise.all(
+      inputs.map((input, i) =>
+        decodeAudioInput(input, this.maxDurationSec).catch((err: unknown) => {
+          // A file names itself; samples or bytes in a batch are named by their place in it.
+          if (inputs.length > 1 && typeof input !== 'string' && err instanceof Error) err.message = `clip ${i} of the batch: ${err.message}`;
+          throw err;
+        }),
+      ),
+    );
     return decoded.map((clip, i) => (isCutAlready(inputs[i]) ? clip : this.cutToSpeech(clip)));
   }
 
