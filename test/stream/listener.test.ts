@@ -41,6 +41,18 @@ async function listen(recognizer: DigitRecognizer, samples: Float32Array, rate =
   return { digits, strings, rejected, end, segments, text: digits.map((d) => d.digit).join('') };
 }
 
+/** A WAV file of lucas saying ten digits (a few seconds at real time), in a folder removed afterwards. */
+async function withTenDigitFile(use: (path: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sd-listen-'));
+  try {
+    const path = join(dir, 's.wav');
+    writeFileSync(path, monoWav(makeDigitString('1234567890', 'lucas', rng(15)).samples, 8000));
+    await use(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('Listener: streaming digit recognition with the shipped model', function () {
   this.timeout(120000);
   let recognizer: DigitRecognizer;
@@ -364,11 +376,8 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     await capped.end();
   });
 
-  it('leaving a for-await loop over the Listener early stops it and closes its source', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sd-listen-'));
-    try {
-      const path = join(dir, 's.wav');
-      writeFileSync(path, monoWav(makeDigitString('1234567890', 'lucas', rng(15)).samples, 8000));
+  it('leaving a for-await loop over the Listener early stops it and closes its source', () =>
+    withTenDigitFile(async (path) => {
       const listener = await Listener.create({ recognizer });
       const t0 = performance.now();
       const run = listener.run(await openFileSource(path, { realtime: true }));
@@ -376,10 +385,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
       const end = await run;
       assert.ok(performance.now() - t0 < 3000, `the run went on after the loop was left (${(performance.now() - t0).toFixed(0)} ms)`);
       assert.ok(end.digits <= 2, `${end.digits} digits`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
   it('the native and the wasm endpointer honour every setting alike', async () => {
     const s = makeDigitString('3071', 'nicolas', rng(19), { leadMs: 400 });
@@ -470,21 +476,15 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     assert.ok(hints.at(-1)!.atMs < audio.length / 8, 'idle again before the stream ended');
   });
 
-  it('stop() ends a real-time file source early and resolves', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sd-listen-'));
-    try {
-      const path = join(dir, 's.wav');
-      writeFileSync(path, monoWav(makeDigitString('1234567890', 'lucas', rng(15)).samples, 8000));
+  it('stop() ends a real-time file source early and resolves', () =>
+    withTenDigitFile(async (path) => {
       const listener = await Listener.create({ recognizer });
       const t0 = performance.now();
       setTimeout(() => void listener.stop(), 400);
       const end = await listener.run(await openFileSource(path, { realtime: true }));
       assert.ok(performance.now() - t0 < 2000, 'stop() did not end the run');
       assert.ok(end.durationMs < 2000);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
   it('recognizes digits captured live through PortAudio from a file-backed ALSA device', async function () {
     if (!('binding' in loadNativeCapture())) this.skip();
