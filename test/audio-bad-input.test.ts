@@ -93,6 +93,7 @@ const cases: Case[] = [
   { name: 'MP3 renamed .wav', bytes: () => Buffer.concat([Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin1'), junk(100, 0xff)]), expect: { error: WavFormatError, message: /not a WAV file \(looks like an MP3 file\)/ } },
   { name: 'MP3 without an ID3 tag (a frame header: MPEG-1 layer III, 128 kbit/s, 44.1 kHz)', bytes: () => Buffer.concat([Buffer.from([0xff, 0xfb, 0x90, 0x64]), junk(100)]), expect: { error: WavFormatError, message: /looks like an MP3 file/ } },
   { name: 'raw 16-bit PCM starting with -1 samples (MPEG sync bits, an invalid bitrate)', bytes: () => Buffer.concat([Buffer.from([0xff, 0xff, 0xff, 0xff]), junk(100, 0)]), expect: { error: WavFormatError, message: /^(?![\s\S]*MP3)/ } },
+  { name: 'raw 16-bit PCM starting with -1, 0 (MPEG sync bits, free-format bitrate)', bytes: () => Buffer.concat([Buffer.from([0xff, 0xff, 0x00, 0x00]), junk(100, 0)]), expect: { error: WavFormatError, message: /^(?![\s\S]*MP3)/ } },
   { name: 'FLAC renamed .wav', bytes: () => Buffer.concat([Buffer.from('fLaC'), junk(100)]), expect: { error: WavFormatError, message: /looks like a FLAC file/ } },
   { name: 'Ogg renamed .wav', bytes: () => Buffer.concat([Buffer.from('OggS'), junk(100)]), expect: { error: WavFormatError, message: /Ogg/ } },
   { name: 'M4A renamed .wav', bytes: () => Buffer.concat([Buffer.from('\x00\x00\x00\x20ftypM4A ', 'latin1'), junk(100)]), expect: { error: WavFormatError, message: /MP4\/M4A/ } },

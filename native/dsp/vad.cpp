@@ -151,10 +151,12 @@ std::string validateVadConfig(const VadConfig& c) {
     std::snprintf(buf, sizeof buf, fmt, v);
     err += buf;
   };
+  // Durations up to a minute: longer ones are mistakes, and would size the callers' buffers (and overflow hop counts).
+  constexpr float kMaxMs = 60000.f;
   auto positive = [&](float v, const char* name) {
-    if (!(v > 0) || !std::isfinite(v)) {
+    if (!(v > 0 && v <= kMaxMs)) {
       err += name;
-      add(" must be a positive number (got %g); ", v);
+      add(" must be a positive number of ms up to 60000 (got %g); ", v);
     }
   };
   if (c.sampleRate < 4000 || c.sampleRate > 192000) add("sampleRate must be in 4000..192000 (got %g); ", c.sampleRate);
@@ -165,8 +167,8 @@ std::string validateVadConfig(const VadConfig& c) {
   positive(c.hangoverMs, "hangoverMs");
   positive(c.minSpeechMs, "minSpeechMs");
   positive(c.maxSpeechMs, "maxSpeechMs");
-  if (!(c.minVoicedMs >= 0)) err += "minVoicedMs must be >= 0; ";
-  if (!(c.preRollMs >= 0) || !(c.postRollMs >= 0)) err += "preRollMs and postRollMs must be >= 0; ";
+  if (!(c.minVoicedMs >= 0 && c.minVoicedMs <= kMaxMs)) err += "minVoicedMs must be from 0 to 60000; ";
+  if (!(c.preRollMs >= 0 && c.preRollMs <= kMaxMs) || !(c.postRollMs >= 0 && c.postRollMs <= kMaxMs)) err += "preRollMs and postRollMs must be from 0 to 60000; ";
   if (!std::isfinite(c.minLevelDb) || !std::isfinite(c.initialNoiseDb)) err += "minLevelDb and initialNoiseDb must be finite; ";
   if (c.hopMs > c.windowMs) err += "hopMs must not exceed windowMs; ";
   if (c.maxSpeechMs < c.minSpeechMs) err += "maxSpeechMs must be >= minSpeechMs; ";

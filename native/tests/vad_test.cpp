@@ -196,6 +196,14 @@ int main() {
     Vad* v = Vad::create(bad, &err);
     CHECK(v == nullptr && err.find("sensitivity") != std::string::npos && err.find("sampleRate") != std::string::npos, "bad config accepted: %s", err.c_str());
     delete v;
+    // Durations past a minute, and levels that are not finite, are refused too (they would size buffers, overflow hop counts).
+    VadConfig huge;
+    huge.maxSpeechMs = 1e12f;
+    huge.preRollMs = 1e9f;
+    huge.minLevelDb = INFINITY;
+    v = Vad::create(huge, &err);
+    CHECK(v == nullptr && err.find("maxSpeechMs") != std::string::npos && err.find("preRollMs") != std::string::npos && err.find("minLevelDb") != std::string::npos, "huge config accepted: %s", err.c_str());
+    delete v;
   }
 
   // Valleys: two clips 200 ms apart give a cut in the gap; a single clip gives none deep enough.

@@ -109,7 +109,7 @@ const printable = (s: string): boolean => /^[\x20-\x7e]{4}$/.test(s);
 
 /**
  * An MPEG audio frame header: 11 sync bits, then a version, layer, bitrate and sample rate that are
- * not the reserved or invalid values (raw PCM whose first samples are -1, ff ff ff ff, has the sync bits too).
+ * not the reserved or invalid values (raw PCM whose first sample is -1, ff ff, has the sync bits too).
  */
 function isMpegFrameHeader(h: Uint8Array): boolean {
   if (h.length < 3 || h[0] !== 0xff || (h[1] & 0xe0) !== 0xe0) return false;
@@ -117,7 +117,8 @@ function isMpegFrameHeader(h: Uint8Array): boolean {
   const layer = (h[1] >> 1) & 3;
   const bitrate = h[2] >> 4;
   const rate = (h[2] >> 2) & 3;
-  return version !== 1 && layer !== 0 && bitrate !== 15 && rate !== 3;
+  // Bitrate index 0 ("free format") is valid but next to unused; raw PCM of -1 then 0 (ff ff 00 00) has it.
+  return version !== 1 && layer !== 0 && bitrate !== 0 && bitrate !== 15 && rate !== 3;
 }
 
 /** Names the other audio format a non-WAV file most likely is, so the error can say how to convert it. */

@@ -67,13 +67,15 @@ export class CountTally {
    * model doubts is still a word). Returns the labelled piece, or null once the counts are complete.
    */
   add(heard: number | null, confidence: number, startMs: number, endMs: number): CountedPiece | null {
-    if (this.done) {
-      this.extra++;
-      return null;
-    }
+    if (this.done) return null;
     const piece = { digit: this.next, heard, confidence, startMs, endMs };
     this.pieces.push(piece);
     return piece;
+  }
+
+  /** A word heard after the counts were complete, in a recording heard to its end: check() then refuses the count. */
+  heardAfterCount(): void {
+    this.extra++;
   }
 
   /** Throws EnrollmentError, saying what was heard, unless the words make whole counts that mostly agree with their places. */

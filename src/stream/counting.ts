@@ -13,8 +13,10 @@ export interface CountingOptions extends Pick<DecoderOptions, 'sensitivity'> {
   /** The model that finds the words (a loaded DigitRecognizer; default: the shipped model). */
   recognizer?: DigitRecognizer;
   /**
-   * How many times the speaker counts 0-9. A live source stops after repeats × 10 words; for a
-   * source that ends (a file) it may be omitted: the words heard must then be a multiple of 10.
+   * How many times the speaker counts 0-9. A file read as fast as it comes is heard to its end and
+   * must hold exactly repeats × 10 words (a word split in two is one too many); any other source (a
+   * microphone, a pipe, a file at real time) stops after repeats × 10 words. For a file it may be
+   * omitted: the words heard must then be a multiple of 10.
    */
   repeats?: number;
   /** Each word as it is heard. */
@@ -57,12 +59,17 @@ export async function recordCounting(source: AudioSource, options: CountingOptio
   };
 
   const listener = await Listener.create({ recognizer: options.recognizer, sensitivity: options.sensitivity, adaptVoice: false });
+  // A recording is heard to its end, so a word too many (one split in two) is found; live (or from a pipe that may
+  // stay open), the count ends with its last word, and what is still heard as the listener stops is not counted.
+  const toTheEnd = source.kind === 'file' && !source.realtime;
   const add = (heard: number | null, confidence: number, startMs: number, endMs: number) => {
-    const piece = tally.add(heard, confidence, startMs, endMs);
-    if (!piece) return;
+    if (tally.done) {
+      if (toTheEnd) tally.heardAfterCount();
+      return;
+    }
+    const piece = tally.add(heard, confidence, startMs, endMs)!;
     options.onPiece?.(piece);
-    // Live, the count ends with its last word; a recording is heard to its end, so a word too many (one split in two) is found.
-    if (tally.done && source.realtime) void listener.stop();
+    if (tally.done && !toTheEnd) void listener.stop();
   };
   listener.on('digit', (e) => add(e.digit, e.confidence, e.startMs, e.endMs));
   // A quiet blip or a click is not a word; a word the model doubts still is one.

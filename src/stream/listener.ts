@@ -189,16 +189,16 @@ export class Listener extends EventEmitter {
 
   /** Processes a source until it ends (or `stop()`); resolves with a summary, rejects on source errors. */
   async run(source: AudioSource): Promise<EndEvent> {
-    if (this.running) throw new SpokenDigitsError('ERR_LISTENER_BUSY', 'this Listener is already running; create another one');
-    this.refuseWhenOver('run()');
     if (!source || typeof source !== 'object' || !(Symbol.asyncIterator in source) || !(source.sampleRate > 0))
       throw new AudioInputError('run() takes an AudioSource (openMicrophone, openFileSource, openReadableSource): an async iterable of blocks with a sampleRate');
     try {
+      if (this.running) throw new SpokenDigitsError('ERR_LISTENER_BUSY', 'this Listener is already running; create another one');
+      this.refuseWhenOver('run()');
       validateSampleRate(source.sampleRate, "the source's sample rate");
       this.checkRate(source.sampleRate, "the source's sample rate");
     } catch (err) {
-      // Refused before it is read: still closed (an open file, a microphone, stdin).
-      await source.close().catch(() => undefined);
+      // Refused before it is read: still closed (an open file, a microphone, stdin), unless it is the one being listened to.
+      if (source !== this.source) await source.close().catch(() => undefined);
       throw err;
     }
     this.running = true;
@@ -297,8 +297,13 @@ export class Listener extends EventEmitter {
       // Nothing was pushed (or stopped before anything was): an empty stream.
       if (this.failure) this.refuseWhenOver('end()');
       this.pushRun = (async () => {
-        this.begin(this.opts.sampleRate ?? 16000);
-        return this.finish();
+        try {
+          this.begin(this.opts.sampleRate ?? 16000);
+          return await this.finish();
+        } catch (err) {
+          if (err !== this.failure) this.fail(err);
+          throw err;
+        }
       })();
     }
     this.over ??= 'end() was called';
@@ -382,7 +387,7 @@ export class Listener extends EventEmitter {
           if (this.stopped) break;
         }
         if (this.pushQueue.length === 0) this.settleDrain();
-        if (this.over || this.stopped) break;
+        if (this.over) break;
         await new Promise<void>((r) => (this.pushWake = r));
         this.pushWake = null;
       }

@@ -474,11 +474,10 @@ function createAppHandler(root: string, encoded: EncodingCache) {
   };
 }
 
-/** Host header names that mean "this machine"; anything else reaching a loopback bind is a rebinding attempt. */
+/** Host header names (besides loopback addresses) that mean "this machine"; anything else reaching a loopback bind is a rebinding attempt. */
 const LOOPBACK_NAMES = new Set(['localhost']);
 
-/** The name in a Host header ("[::1]" with its brackets), or undefined when the header is not `name[:port]`. */
-/** The name in a Host header, without its port; an IPv6 address without its brackets. */
+/** The name in a Host header without its port (an IPv6 address without its brackets), or undefined when the header is not `name[:port]`. */
 function hostName(header: string | undefined): string | undefined {
   const m = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+))(?::\d{1,5})?$/.exec(header?.trim().toLowerCase() ?? '');
   return m ? (m[1] ?? m[2]) : undefined;

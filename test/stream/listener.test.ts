@@ -331,7 +331,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
   });
 
   it('endpointer settings and rates it cannot take are refused by create(), not at the first audio', async () => {
-    for (const vad of [{ hangoverMs: -5 }, { preRollMs: -1 }, { onsetMs: 0 }, { postRollMs: 200 }, { minSpeechMs: 500, maxSpeechMs: 400 }, { minLevelDb: NaN }, { initialNoiseDb: Infinity }]) {
+    for (const vad of [{ hangoverMs: -5 }, { preRollMs: -1 }, { onsetMs: 0 }, { postRollMs: 200 }, { minSpeechMs: 500, maxSpeechMs: 400 }, { minLevelDb: NaN }, { initialNoiseDb: Infinity }, { maxSpeechMs: 1e12 }, { preRollMs: 61000 }]) {
       for (const core of [await loadStreamCore('native'), await loadStreamCore('wasm')]) {
         await assert.rejects(Listener.create({ recognizer, core, vad }), (e: unknown) => e instanceof OptionsError && /^Listener\.create: /.test((e as Error).message), `${core.name} ${JSON.stringify(vad)}`);
       }
@@ -363,11 +363,14 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     assert.equal((await once.run(source() as never)).digits, 1);
     const second = source();
     await assert.rejects(once.run(second as never), (e: unknown) => (e as { code?: string }).code === 'ERR_LISTENER_ENDED' && /run\(\) after its run\(\) ended/.test((e as Error).message));
+    assert.ok(second.closed, 'a source refused is closed all the same (a microphone, stdin)');
     assert.throws(() => once.push(clip, 8000), /push\(\) after its run\(\) ended/);
     await assert.rejects(once.end(), /end\(\) is for push mode/);
     const stopped = await Listener.create({ recognizer });
     await stopped.stop();
-    await assert.rejects(stopped.run(source() as never), /run\(\) after stop\(\) was called/);
+    const afterStop = source();
+    await assert.rejects(stopped.run(afterStop as never), /run\(\) after stop\(\) was called/);
+    assert.ok(afterStop.closed);
     assert.equal((await stopped.end()).digits, 0, 'end() after stop() is the empty stream, not an error');
     const capped = await Listener.create({ recognizer, maxDurationMs: 100 });
     capped.push(clip, 8000);

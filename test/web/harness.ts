@@ -1,9 +1,9 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { FSDD_RECORDINGS } from '../fsdd.js';
+import { locateRecordings } from '../fsdd-locate.js';
 
 /** Shared set-up of the kiosk browser tests: the system Chromium, fake microphones made from FSDD clips. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -29,7 +29,8 @@ export function packagedWebDist(): string {
 }
 
 export function fsddDir(): string | undefined {
-  return existsSync(FSDD_RECORDINGS) && readdirSync(FSDD_RECORDINGS).some((f) => f.endsWith('.wav')) ? FSDD_RECORDINGS : undefined;
+  const located = locateRecordings();
+  return 'dir' in located ? located.dir : undefined;
 }
 
 const FLAGS = [

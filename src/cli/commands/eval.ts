@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { DatasetError } from '../../errors.js';
 import { colors, percent, printJson, renderTable, interactive, shown } from '../output.js';
 import { noteUnread } from '../text.js';
@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .argument('[target]', "folder of FSDD-named WAV files (or one holding them in recordings/), or a CSV manifest with header file,label (label 0-9 or none); default: the local FSDD copy (digits data fetch), its test split")
     .option('--data <dir>', 'the FSDD folder to evaluate when no target is given (instead of $SPOKEN_DIGITS_DATA or the cache), its test split unless --split says')
     .option('-m, --model <file>', 'ONNX model file, or a shipped model by name: default, small (default: default)')
-    .option('--split <name>', 'official FSDD split for folders: test | train | all (default: all of a folder given, the test split of the local copy)', 'all')
+    .addOption(new Option('--split <name>', 'official FSDD split for folders: test | train | all').default('all', 'all of a folder given, the test split of the local copy'))
     .option('--backend <name>', 'feature backend: auto | native | wasm', 'auto')
     .option('--threshold <p>', "rejection threshold (default: the model's calibrated value)")
     .option('--threads <n>', 'ONNX Runtime intra-op threads (1 measured fastest for batch eval on a busy 2-core machine)', '1')
