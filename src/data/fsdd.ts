@@ -95,7 +95,7 @@ export async function loadFsdd(options: FsddOptions = {}): Promise<FsddDataset> 
  * copied from `data` when that folder is given (checked as a download is; a copy already there is
  * kept, `kept: true`, unless `force`), else downloaded when no local folder has it.
  */
-export async function fetchFsdd(options: FsddOptions = {}): Promise<FsddDataset & { kept?: boolean }> {
+export async function fetchFsdd(options: FsddOptions = {}): Promise<FsddDataset & { kept?: boolean; /** With `data`: the folder of its wav files. */ givenRecordings?: string }> {
   if (options.data === undefined) return loadFsdd({ ...options, download: true });
   const given = findLocalFsdd({ data: options.data }).found!; // a folder without FSDD is a DatasetError
   const target = path.resolve(options.to ?? options.cacheDir ?? defaultCacheDir(options.env ?? process.env));
@@ -104,9 +104,9 @@ export async function fetchFsdd(options: FsddOptions = {}): Promise<FsddDataset 
   const isTheCopy = cached !== null && realPath(cached.recordings) === realPath(given.recordings);
   if (cached && (isTheCopy || !options.force)) {
     if (!isTheCopy) options.log?.(`${cached.recordings} already holds FSDD (${cached.clips.length} clip${cached.clips.length === 1 ? '' : 's'}), kept; --force replaces it with the copy in ${given.recordings}`);
-    return { dir: cached.recordings, source: localLabel('cache', cached.dir), clips: cached.clips, provenance: readProvenance(cached.dir), failures: [], ...(isTheCopy ? {} : { kept: true }) };
+    return { dir: cached.recordings, source: localLabel('cache', cached.dir), clips: cached.clips, provenance: readProvenance(cached.dir), failures: [], givenRecordings: given.recordings, ...(isTheCopy ? {} : { kept: true }) };
   }
   options.log?.(`copying ${given.clips.length} clip${given.clips.length === 1 ? '' : 's'} from ${given.recordings} into ${target}`);
   const { dir, provenance } = copyFromFolder(given.clips, given.recordings, target, options);
-  return { dir, source: localLabel('option', given.dir), clips: findLocalFsdd({ data: target }).found!.clips, provenance, failures: [] };
+  return { dir, source: localLabel('option', given.dir), clips: findLocalFsdd({ data: target }).found!.clips, provenance, failures: [], givenRecordings: given.recordings };
 }

@@ -71,10 +71,8 @@ export function register(program: Command): void {
       const { fetchFsdd } = await import('../../data/fsdd.js');
       const log = opts.json ? undefined : (line: string): void => void process.stderr.write(`${line}\n`);
       const ds = await fetchFsdd({ data: opts.data, to: opts.to, force: opts.force, progress: opts.progress && !opts.json && process.stderr.isTTY, log });
-      if (opts.data !== undefined && !ds.kept) {
-        const { findLocalFsdd } = await import('../../data/local.js');
-        await noteUnread(findLocalFsdd({ data: opts.data }).found!.recordings);
-      }
+      // The folder copied from: what of it was not copied.
+      if (ds.givenRecordings !== undefined && !ds.kept) await noteUnread(ds.givenRecordings);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ dir: ds.dir, source: ds.source, clips: ds.clips.length, provenance: ds.provenance, failures: ds.failures, ...(ds.kept ? { kept: true } : {}) })}\n`);
       } else {
