@@ -129,7 +129,8 @@ export class Listener extends EventEmitter {
   private readonly norm: NormObserver | null;
 
   private constructor(core: StreamCore, recognizer: SegmentClassifier, options: ListenerOptions, adapter: VoiceAdapter | null, normAdapter: NormAdapter | null) {
-    super();
+    // An async handler that rejects fails the Listener as one that throws does (not an unhandled rejection).
+    super({ captureRejections: true });
     this.core = core;
     this.recognizer = recognizer;
     this.opts = options;
@@ -330,6 +331,11 @@ export class Listener extends EventEmitter {
   private publish<K extends Exclude<keyof ListenerEvents, 'error'>>(type: K, payload: ListenerEvents[K]): void {
     this.emit(type, payload);
     this.iterators.publish({ type, ...payload } as ListenerEvent);
+  }
+
+  /** Where EventEmitter's captureRejections sends an async handler's rejection. */
+  [Symbol.for('nodejs.rejection')](err: unknown): void {
+    if (!this.failure) this.fail(err);
   }
 
   /** A Listener listens to one stream: once it is over (ended, stopped or failed), `what` is refused. */

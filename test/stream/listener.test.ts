@@ -330,6 +330,29 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     assert.equal(broken.pendingSamples, 0);
   });
 
+  it('an async handler that rejects fails the Listener as a throwing one does (no unhandled rejection)', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown) => unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const listener = await Listener.create({ recognizer });
+      listener.on('digit', async () => {
+        await new Promise((r) => setTimeout(r, 1));
+        throw new Error('async handler failed');
+      });
+      const failed = new Promise<Error>((resolve) => listener.once('error', resolve));
+      const speech = makeDigitString('40', 'george', rng(21)).samples;
+      for (let i = 0; i < speech.length; i += 800) listener.push(speech.subarray(i, i + 800), 8000);
+      assert.match((await failed).message, /async handler failed/);
+      await assert.rejects(listener.end(), /async handler failed/);
+      assert.throws(() => listener.push(speech, 8000), /after the Listener failed \(async handler failed\)/);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('endpointer settings and rates it cannot take are refused by create(), not at the first audio', async () => {
     for (const vad of [{ hangoverMs: -5 }, { preRollMs: -1 }, { onsetMs: 0 }, { postRollMs: 200 }, { minSpeechMs: 500, maxSpeechMs: 400 }, { minLevelDb: NaN }, { initialNoiseDb: Infinity }, { maxSpeechMs: 1e12 }, { preRollMs: 61000 }]) {
       for (const core of [await loadStreamCore('native'), await loadStreamCore('wasm')]) {
