@@ -213,13 +213,17 @@ export class WebListener {
       console.error('spoken-digits WebListener:', event);
       return;
     }
+    // One subscriber's bug (a throw, or an async handler's rejection) must not stop the stream or the others.
+    const report = (err: unknown) => {
+      if (type === 'error') console.error('spoken-digits WebListener: an error handler threw', err);
+      else this.emit('error', err instanceof Error ? err : new Error(String(err)));
+    };
     for (const h of set ?? []) {
       try {
-        (h as Handler<K>)(event);
+        const result: unknown = (h as Handler<K>)(event);
+        if (result instanceof Promise) result.catch(report);
       } catch (err) {
-        // One subscriber's bug must not stop the stream or the others.
-        if (type === 'error') console.error('spoken-digits WebListener: an error handler threw', err);
-        else this.emit('error', err instanceof Error ? err : new Error(String(err)));
+        report(err);
       }
     }
   }

@@ -284,6 +284,33 @@ describe('WebListener (spoken-digits/web) in Node', function () {
     await failing.close();
   });
 
+  it("a handler that throws, or an async one that rejects, is an error event; the others and the stream go on; leaving a for-await loop closes it", async () => {
+    const l = await WebListener.create({ model: recognizer });
+    const log = record(l);
+    const offSync = l.on('digit', () => {
+      throw new Error('sync handler bug');
+    });
+    const offAsync = l.on('digit', async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      throw new Error('async handler bug');
+    });
+    pushAll(l, s.samples, 8000);
+    await l.end();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(digitsOf(log), nodeDigits);
+    const errors = (log.error ?? []).map(String);
+    assert.equal(errors.filter((e) => /sync handler bug/.test(e) && !/async/.test(e)).length, nodeDigits.length);
+    assert.equal(errors.filter((e) => /async handler bug/.test(e)).length, nodeDigits.length);
+    offSync();
+    offAsync();
+    const iterating = (async () => {
+      for await (const e of l) if (e.type === 'digit') break;
+    })();
+    pushAll(l, s.samples, 8000);
+    await iterating;
+    await assert.rejects(Promise.resolve().then(() => l.push(s.samples, 8000)), /after close\(\)/);
+  });
+
   it('adaptNorm: the page adapts the normalization as DigitRecognizer does, between segments, and says so', async () => {
     // Two copies of the string (20 digits): adapted after the 10th digit and the 20th.
     const twice = stringTwice();
