@@ -56,6 +56,16 @@ describe('train: smoke run of `digits train`', function () {
     assert.equal(history.length, 8);
   });
 
+  it('`digits export` of the run\'s tfjs folder makes its model.onnx again, from the tfjs/metadata.json it wrote; a card is not metadata', async () => {
+    const again = path.join(out, 'again.onnx');
+    await run('npx', ['tsx', 'src/cli/main.ts', 'export', '--model', path.join(out, 'tfjs'), '--out', again], { cwd: ROOT, maxBuffer: 1 << 24 });
+    assert.ok(fs.readFileSync(again).equals(fs.readFileSync(path.join(out, 'model.onnx'))), 'the export differs from the model the run wrote');
+    await assert.rejects(run('npx', ['tsx', 'src/cli/main.ts', 'export', '--model', path.join(out, 'tfjs'), '--meta', path.join(out, 'card.json'), '--out', again], { cwd: ROOT }), (e: { code: number; stderr: string }) => {
+      assert.match(e.stderr, /is a model card, without the feature normalization statistics: pass --meta with the run's tfjs\/metadata\.json/);
+      return true;
+    });
+  });
+
   it('the ONNX export carries the feature config and labels and agrees with the card', async () => {
     const bytes = fs.readFileSync(path.join(out, 'model.onnx'));
     const meta = decodeMetadataProps(bytes);
@@ -91,7 +101,22 @@ describe('train: recordings numbered otherwise (--split random)', function () {
         assert.match(e.stderr, /every clip is a take 0-4, which FSDD's official split keeps for testing.*--split random/);
         return true;
       });
+      // An earlier run's model in the folder does not survive a run that writes none (--no-onnx).
+      fs.mkdirSync(path.join(dir, 'run'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'run', 'model.onnx'), 'an earlier run');
       await run('npx', [...args, '--split', 'random'], { cwd: ROOT, maxBuffer: 1 << 24 });
+      assert.ok(!fs.existsSync(path.join(dir, 'run', 'model.onnx')), 'a stale model.onnx was left beside the new card');
+      assert.ok(fs.statSync(path.join(dir, 'run', 'tfjs', 'metadata.json')).size > 0);
+      for (const [given, refusal] of [
+        [[...args, '--out', path.join(dir, 'run', 'card.json')], /--out .*card\.json is a file/],
+        [[...args.filter((a) => a !== '--no-augment'), '--augment-options', '{"sampleRate":16000}'], /sampleRate is the features' rate/],
+      ] as const) {
+        await assert.rejects(run('npx', [...given, '--split', 'random'], { cwd: ROOT }), (e: { code: number; stderr: string }) => {
+          assert.equal(e.code, 2, e.stderr);
+          assert.match(e.stderr, refusal);
+          return true;
+        });
+      }
       const card = JSON.parse(fs.readFileSync(path.join(dir, 'run', 'card.json'), 'utf8'));
       assert.deepEqual([card.training.data.split, card.metrics.testClips], ['random (a tenth of each digit and speaker test, at least one; seed 1)', 20]);
       const tested = fs.readFileSync(path.join(dir, 'run', 'test.csv'), 'utf8').trim().split('\n').slice(1);

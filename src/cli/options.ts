@@ -79,3 +79,10 @@ export function parseMicrophoneOptions(opts: { device?: string; captureRate?: st
     bufferSeconds: Math.max(2, (latency ?? 0) * 2),
   };
 }
+
+/** An eval set given as a folder: one holding FSDD's recordings/ (the dataset's own folder, as --data takes it) is read there. */
+export async function recordingsFolder(target: string): Promise<string> {
+  if (!statSync(target, { throwIfNoEntry: false })?.isDirectory()) return target;
+  const { recordingsDir } = await import('../data/local.js');
+  return recordingsDir(target)?.dir ?? target;
+}

@@ -138,8 +138,9 @@ export function resolveFeatureConfig(partial: Partial<FeatureConfig> = {}): Feat
   if (c.normalization) {
     const d = featureDimension(c);
     const { mean, std } = c.normalization;
-    if (mean.length !== d || std.length !== d) fail(`normalization statistics have ${mean.length}/${std.length} values; the features have ${d}`);
-    if (![...mean, ...std].every(Number.isFinite) || std.some((s) => s <= 0)) fail('normalization statistics must be finite with std > 0');
+    if (!Array.isArray(mean) || !Array.isArray(std)) fail('normalization must be null or { mean: number[], std: number[] }');
+    else if (mean.length !== d || std.length !== d) fail(`normalization statistics have ${mean.length}/${std.length} values; the features have ${d}`);
+    else if (![...mean, ...std].every(Number.isFinite) || std.some((s) => s <= 0)) fail('normalization statistics must be finite with std > 0');
   }
   return c;
 }

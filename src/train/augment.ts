@@ -72,8 +72,13 @@ const NOISE_KINDS: readonly NoiseKind[] = ['white', 'pink', 'brown', 'babble'];
  * keys only, probabilities in 0..1, ranges `[low, high]` with low <= high (factors > 0), noise-kind
  * weights >= 0 with at least one above 0. An OptionsError names the first that is not, before any
  * audio loads: a misspelt key used to be dropped in silence, and a run trained hours without it.
+ * `given`: the options a user gave (--augment-options, RunOptions.augment), which may not set the rate.
  */
-export function checkAugmentOptions(options: unknown): void {
+export function checkAugmentOptions(options: unknown, given = false): void {
+  // The augmenter works at the features' rate; a rate of its own would shift, stretch and filter for the wrong one.
+  if (given && options !== null && typeof options === 'object' && 'sampleRate' in options) {
+    throw new OptionsError("augment options: sampleRate is the features' rate, not an augmentation setting (--features '{\"sampleRate\":16000}' sets it)");
+  }
   const known = [...PROBABILITIES, ...Object.keys(RANGES), 'maxShiftSec', 'noiseKinds', 'sampleRate'];
   checkOptions(options, known, 'augment options');
   const o = (options ?? {}) as Record<string, unknown>;

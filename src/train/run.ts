@@ -187,7 +187,7 @@ export function provenancePath(p: string): string {
 
 export async function runTraining(o: RunOptions): Promise<RunResult> {
   const seed = o.train.seed ?? 1;
-  checkAugmentOptions(o.augment);
+  checkAugmentOptions(o.augment, true);
   if (o.featureConfig !== undefined) {
     const partial: unknown = o.featureConfig;
     if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) throw new FeatureConfigError(`invalid feature config: it must be an object of overrides, got ${JSON.stringify(partial)}`);
@@ -285,7 +285,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       `${validation.length} validation, ${split.test.length} test; audio loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
 
-  const augmenter = new Augmenter({ sampleRate: rate, ...o.augment }, fb, { clips: fitAudio });
+  const augmenter = new Augmenter({ ...o.augment, sampleRate: rate }, fb, { clips: fitAudio });
   const model = buildModel(o.arch, { numFrames: frames, dims, numClasses: labels.length, seed, width: o.width, utteranceNorm: o.utteranceNorm });
   if (o.initFrom) {
     const init = await loadLayersModel(o.initFrom);
@@ -460,10 +460,12 @@ export async function writeRunOutputs(out: string, r: RunResult, extra: { onnx?:
   put('confusion.svg', confusionSvg(r.test.confusion, r.labels, `${arch}: test confusion (${(100 * r.test.accuracy).toFixed(2)}%)`));
   const metrics = cardMetrics(r, extra.loso ?? null);
   const meta = { featureConfig: r.featureConfig, labels: r.labels, modelType: arch, precision: 'fp32', rejection: { threshold: r.rejection.threshold }, speechTrim: r.speechTrim, training: r.provenance, metrics };
-  if (extra.onnx) {
-    const bytes = await extra.onnx(r.model, meta);
-    if (bytes) put('model.onnx', bytes);
-  }
+  // What `digits export` needs beside the weights (the normalization statistics are nowhere else without model.onnx).
+  put('tfjs/metadata.json', JSON.stringify(meta, null, 1));
+  const bytes = extra.onnx ? await extra.onnx(r.model, meta) : null;
+  if (bytes) put('model.onnx', bytes);
+  // No model of this run's: an earlier run's model.onnx must not stand beside this run's card and weights.
+  else fs.rmSync(path.join(out, 'model.onnx'), { force: true });
   const card = { name: `spoken-digits ${arch}`, ...meta, featureConfig: { ...r.featureConfig, normalization: r.featureConfig.normalization ? '(in the model file metadata)' : null } };
   put('card.json', JSON.stringify(card, null, 2));
   put('card.md', cardMarkdown(r, metrics, extra.loso ?? null));

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { statSync } from 'node:fs';
 import { colors, ms, percent, printJson, renderTable, interactive } from '../output.js';
 import { noteUnread } from '../text.js';
-import { checkSplitTarget, parseBackend, parsePositiveInt } from '../options.js';
+import { checkSplitTarget, parseBackend, parsePositiveInt, recordingsFolder } from '../options.js';
 import type { ComparedModel, UseCase } from '../../model/compare.js';
 
 export function register(program: Command): void {
@@ -39,7 +39,7 @@ export function register(program: Command): void {
       const models = [...shipped];
       for (const m of extra) if (!models.some((known) => path.resolve(known) === path.resolve(m))) models.push(m);
       if (models.length === 0) throw new InvalidArgumentError('no models: none shipped in models/ and none given');
-      const dataDir = opts.data ?? (await loadFsdd({ download: false })).dir;
+      const dataDir = opts.data !== undefined ? await recordingsFolder(opts.data) : (await loadFsdd({ download: false })).dir;
       const items = await loadEvalSet(dataDir, opts.split);
       await noteUnread(dataDir);
       const latencyClips = await bench.loadBenchClips(items.slice(0, 100).map((it) => it.path));

@@ -25,5 +25,7 @@ export function register(program: Command): void {
       const fused = fuseEnsemble(members, { sources: models });
       await writeOutFile(opts.out, fused);
       process.stdout.write(`wrote ${opts.out} (${fused.length} bytes, ${models.length} members, fp32)\n`);
+      // The mean of the members' probabilities is less peaked than each, so the strictest member's threshold rejects more than it did.
+      process.stdout.write("its rejection threshold is the highest of its members' and rejects more than it did in that member: try others with digits eval --threshold T, and give the one you pick with --threshold (predict, eval, listen) or the recognizer's threshold option\n");
     });
 }

@@ -4,7 +4,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { DatasetError } from '../../errors.js';
 import { colors, percent, printJson, renderTable, interactive, shown } from '../output.js';
 import { noteUnread } from '../text.js';
-import { checkSplitTarget, decimal, MAX_THREADS, parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
+import { checkSplitTarget, decimal, MAX_THREADS, parseBackend, parsePositiveInt, parseThreshold, recordingsFolder } from '../options.js';
 import type { BabbleOptions, EvalItem, EvalReport } from '../../model/evaluate.js';
 import type { DigitRecognizer } from '../../model/recognizer.js';
 
@@ -63,14 +63,6 @@ export function register(program: Command): void {
       else printReport(report);
       if (report.errors.length > 0) process.exitCode = 2;
     });
-}
-
-/** A folder holding FSDD's recordings/ (the dataset's own folder, as --data takes it) is read there. */
-async function recordingsFolder(target: string): Promise<string> {
-  const { statSync } = await import('node:fs');
-  if (!statSync(target, { throwIfNoEntry: false })?.isDirectory()) return target;
-  const { recordingsDir } = await import('../../data/index.js');
-  return recordingsDir(target)?.dir ?? target;
 }
 
 function onlySpeakers(items: EvalItem[], list?: string): EvalItem[] {

@@ -46,7 +46,11 @@ async function loadMetadata(meta: string | undefined, jsonPath: string): Promise
         normTargets: m.normTargets,
       };
     }
-    return { meta: await readJson(file, 'export metadata'), normTargets: false };
+    const json = await readJson(file, 'export metadata');
+    if (typeof (json.featureConfig as { normalization?: unknown } | undefined)?.normalization === 'string') {
+      throw new ModelError(`${file} is a model card, without the feature normalization statistics: pass --meta with the run's tfjs/metadata.json (digits train writes it beside model.json) or its model.onnx`);
+    }
+    return { meta: json, normTargets: false };
   }
   throw new ModelError(`no export metadata: pass --meta FILE (JSON or .onnx), or put metadata.json beside ${jsonPath}`);
 }

@@ -136,16 +136,20 @@ export function register(program: Command): void {
         } catch {
           throw new TrainOptionError(`--augment-options is not valid JSON: ${opts.augmentOptions}`);
         }
-        checkAugmentOptions(augment);
+        checkAugmentOptions(augment, true);
       }
       const synthetic = opts.synthetic === false ? null : opts.synthetic === true ? defaultSyntheticDir() : path.resolve(opts.synthetic);
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const out = path.resolve(opts.out ?? path.join('runs', `${opts.arch}-${opts.seed}`));
+      if (fs.statSync(out, { throwIfNoEntry: false })?.isDirectory() === false) throw new TrainOptionError(`--out ${out} is a file; give a folder for the run's files`);
       // Checked before any audio loads (the trainer checks again): a mistyped --out, or the default
       // folder of another --seed, would otherwise train afresh for hours.
       const firstCheckpoint = opts.arch === 'ensemble' ? path.join(out, 'members', `0-${opts.members!.split(',')[0].trim()}`, 'checkpoint') : path.join(out, 'checkpoint');
       if (!opts.resume && fs.existsSync(path.join(out, opts.arch === 'ensemble' ? 'ensemble.json' : opts.loso ? 'loso.json' : 'card.json'))) {
         log(`note: ${out} holds an earlier run; its files are replaced as this one writes (--out elsewhere keeps it)`);
+      }
+      if (opts.epochs <= opts.warmup) {
+        log(`note: --epochs ${opts.epochs} ends within the warm-up (--warmup ${opts.warmup}): the learning rate never reaches --lr and the model learns little; add --warmup 0 for a short run`);
       }
       if (opts.resume && !fs.existsSync(path.join(firstCheckpoint, 'state.json'))) {
         throw new TrainOptionError(`--resume: nothing to resume in ${firstCheckpoint} (no state.json); check --out and --seed, or leave out --resume`);
