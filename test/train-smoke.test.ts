@@ -142,6 +142,13 @@ describe('train: --resume', function () {
       assert.match(stderr, /resumed from .*members\/0-mlp\/checkpoint after epoch 1/);
       assert.ok(fs.existsSync(path.join(out, 'members', '1-mlp', 'tfjs', 'model.json')));
       assert.ok(fs.existsSync(path.join(out, 'ensemble.json')));
+      // Resumed with another seed or data subset: refused, naming what changed (more epochs may be asked for).
+      const other = args.map((a, i) => (args[i - 1] === '--limit' ? '30' : a));
+      await assert.rejects(run('npx', [...other, '--resume', '--seed', '2', '--epochs', '3'], { cwd: ROOT }), (e: { code: number; stderr: string }) => {
+        assert.equal(e.code, 2, e.stderr);
+        assert.match(e.stderr, /--resume with other options than the run it continues: --limit 20 -> 30, --seed 1 -> 2\./);
+        return true;
+      });
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }

@@ -71,6 +71,43 @@ interface Opts {
   progress: boolean;
 }
 
+/** Options a resumed run may change: how long it goes on, and what it writes or shows. */
+const RESUME_MAY_CHANGE = new Set(['resume', 'progress', 'out', 'epochs', 'patience', 'onnx', 'losoResults', 'foldModels', 'babble']);
+
+/**
+ * A run's options, saved beside it (run-options.json); a --resume with others is refused, naming them:
+ * another seed, data subset or learning rate would change the validation set or the schedule mid-run,
+ * and the card would describe the whole run by the new ones.
+ */
+function checkResumedOptions(opts: Opts, out: string): void {
+  const file = path.join(out, 'run-options.json');
+  const given: Record<string, unknown> = Object.fromEntries(
+    Object.entries(opts)
+      .filter(([k, v]) => !RESUME_MAY_CHANGE.has(k) && v !== undefined)
+      .map(([k, v]): [string, unknown] => [k, typeof v === 'string' && ['data', 'initFrom', 'teacher', 'synthetic'].includes(k) ? path.resolve(v) : v])
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
+  if (!opts.resume) {
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(file, `${JSON.stringify(given, null, 1)}\n`);
+    return;
+  }
+  let saved: Record<string, unknown>;
+  try {
+    saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return; // a run from before the options were saved: nothing to compare with
+  }
+  const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const changed = [...new Set([...Object.keys(saved), ...Object.keys(given)])].filter((k) => !RESUME_MAY_CHANGE.has(k) && JSON.stringify(saved[k]) !== JSON.stringify(given[k]));
+  if (changed.length) {
+    throw new TrainOptionError(
+      `--resume with other options than the run it continues: ${changed.map((k) => `${flag(k)} ${JSON.stringify(saved[k] ?? null)} -> ${JSON.stringify(given[k] ?? null)}`).join(', ')}. ` +
+        'Resume with the same options (only --epochs, --patience and what is written or shown may change), or train afresh with another --out',
+    );
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('train')
@@ -154,6 +191,7 @@ export function register(program: Command): void {
       if (opts.resume && !fs.existsSync(path.join(firstCheckpoint, 'state.json'))) {
         throw new TrainOptionError(`--resume: nothing to resume in ${firstCheckpoint} (no state.json); check --out and --seed, or leave out --resume`);
       }
+      checkResumedOptions(opts, out);
       const babbleSnrs = opts.babble
         .split(',')
         .filter(Boolean)
