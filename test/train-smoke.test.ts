@@ -66,6 +66,22 @@ describe('train: smoke run of `digits train`', function () {
     });
   });
 
+  it('--init-from refuses weights trained on other features or classes, before any audio loads', async () => {
+    const to = path.join(out, 'finetune');
+    const base = ['tsx', 'src/cli/main.ts', 'train', '--arch', 'mlp', '--data', FSDD, '--limit', '20', '--epochs', '1', '--no-augment', '--babble', '', '--no-onnx', '--no-progress', '--init-from', path.join(out, 'tfjs'), '--out', to];
+    // MFCCs of the same count fit the log-mel model's weight shapes exactly.
+    for (const [extra, refusal] of [
+      [['--no-none', '--features', '{"kind":"mfcc","nMfcc":32}'], /its model was trained on other features \(kind "logmel", here "mfcc"/],
+      [[], /its classes .* are not this run's/],
+    ] as const) {
+      await assert.rejects(run('npx', [...base, ...extra], { cwd: ROOT }), (e: { code: number; stderr: string }) => {
+        assert.equal(e.code, 2, e.stderr);
+        assert.match(e.stderr, refusal);
+        return true;
+      });
+    }
+  });
+
   it('the ONNX export carries the feature config and labels and agrees with the card', async () => {
     const bytes = fs.readFileSync(path.join(out, 'model.onnx'));
     const meta = decodeMetadataProps(bytes);

@@ -185,6 +185,25 @@ export function provenancePath(p: string): string {
   return fromHome !== null ? path.join('~', fromHome) : abs;
 }
 
+/**
+ * --init-from: weights of the same shapes can come from other features (an MFCC model's into a
+ * log-mel run fits, and learns from scratch at best). Where the run that made them left its metadata
+ * (tfjs/metadata.json), its features and classes must be this run's, before any audio loads.
+ */
+function checkInitFeatures(initFrom: string, config: FeatureConfig, labels: readonly string[]): void {
+  const dir = initFrom.endsWith('.json') ? path.dirname(initFrom) : initFrom;
+  let meta: { featureConfig?: Partial<FeatureConfig>; labels?: unknown };
+  try {
+    meta = JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8'));
+  } catch {
+    return; // made before metadata.json was written, or by hand: the weight shapes are all there is to check
+  }
+  const theirs = meta.featureConfig ? resolveFeatureConfig({ ...meta.featureConfig, normalization: null }) : null;
+  const differ = theirs ? (Object.keys(config) as (keyof FeatureConfig)[]).filter((k) => JSON.stringify(theirs[k]) !== JSON.stringify(config[k])) : [];
+  if (differ.length) throw new DatasetError(`--init-from ${initFrom}: its model was trained on other features (${differ.map((k) => `${k} ${JSON.stringify(theirs![k])}, here ${JSON.stringify(config[k])}`).join('; ')}): fine-tune with the features it was trained with (--features)`);
+  if (Array.isArray(meta.labels) && JSON.stringify(meta.labels) !== JSON.stringify(labels)) throw new DatasetError(`--init-from ${initFrom}: its classes ${JSON.stringify(meta.labels)} are not this run's ${JSON.stringify(labels)} (--none / --no-none)`);
+}
+
 export async function runTraining(o: RunOptions): Promise<RunResult> {
   const seed = o.train.seed ?? 1;
   checkAugmentOptions(o.augment, true);
@@ -222,6 +241,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   }
   const baseConfig = resolveFeatureConfig({ ...(teacher ? teacher.metadata.featureConfig : { ...TRAINING_FEATURE_CONFIG, ...o.featureConfig }), normalization: null });
   const rate = baseConfig.sampleRate;
+  if (o.initFrom) checkInitFeatures(o.initFrom, baseConfig, labels);
   const t0 = performance.now();
   // Every clip is cut to its speech by the core, as the recognizer cuts whole clips (the model file
   // records how): where a word sits in its clip (espeak-ng's ~350 ms silent tail, FSDD's 0-150 ms
