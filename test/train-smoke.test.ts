@@ -157,7 +157,11 @@ describe('train: --resume', function () {
       const { stderr } = await run('npx', [...args, '--resume'], { cwd: ROOT, maxBuffer: 1 << 24 });
       assert.match(stderr, /resumed from .*members\/0-mlp\/checkpoint after epoch 1/);
       assert.ok(fs.existsSync(path.join(out, 'members', '1-mlp', 'tfjs', 'model.json')));
-      assert.ok(fs.existsSync(path.join(out, 'ensemble.json')));
+      // --no-onnx: the members' tfjs folders, no ONNX file that was never written.
+      assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, 'ensemble.json'), 'utf8')).members, [
+        { arch: 'mlp', tfjs: 'members/0-mlp/tfjs', weight: 1 },
+        { arch: 'mlp', tfjs: 'members/1-mlp/tfjs', weight: 1 },
+      ]);
       // Resumed with another seed or data subset: refused, naming what changed (more epochs may be asked for).
       const other = args.map((a, i) => (args[i - 1] === '--limit' ? '30' : a));
       await assert.rejects(run('npx', [...other, '--resume', '--seed', '2', '--epochs', '3'], { cwd: ROOT }), (e: { code: number; stderr: string }) => {

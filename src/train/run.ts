@@ -241,6 +241,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   }
   const baseConfig = resolveFeatureConfig({ ...(teacher ? teacher.metadata.featureConfig : { ...TRAINING_FEATURE_CONFIG, ...o.featureConfig }), normalization: null });
   const rate = baseConfig.sampleRate;
+  if (!(baseConfig.numFrames >= 1)) throw new DatasetError(`numFrames ${baseConfig.numFrames}: a model's input needs a fixed number of frames, at least 1 (--features '{"numFrames":64}')`);
   if (o.initFrom) checkInitFeatures(o.initFrom, baseConfig, labels);
   const t0 = performance.now();
   // Every clip is cut to its speech by the core, as the recognizer cuts whole clips (the model file
@@ -539,7 +540,7 @@ function cardMarkdown(r: RunResult, metrics: Record<string, unknown>, loso: Loso
     '## Training',
     `- Data: ${String(p.data.source)} in ${String(p.data.dir)}, ${String(p.data.split)} split; ${p.data.trainClips} training clips, ${p.data.validationClips} validation${p.data.synthetic ? `, synthetic espeak-ng speakers (${(p.data.synthetic as { digitClips: number }).digitClips} clips)` : ''}.`,
     ...(p.data.notADigitFrom ? [`- "Not a digit" learnt from ${String(p.data.notADigitFrom)}.`] : []),
-    `- ${p.parameters} parameters; ${p.epochs} epochs (best validation at ${p.bestEpoch}), seed ${p.seed}.`,
+    `- ${p.parameters} parameters; ${p.epochs} epoch${p.epochs === 1 ? '' : 's'} (best validation at ${p.bestEpoch}), seed ${p.seed}.`,
     ...(p.teacher ? [`- Distilled from ${p.teacher.file} (${p.teacher.modelType}): ${p.teacher.distillWeight} of each target is its probabilities on the same augmented batch.`] : []),
     `- Backend: tfjs ${p.backend.training}, features ${p.backend.features}; ${p.secondsPerEpoch} s per epoch on this machine.`,
     `- Features: ${r.featureConfig.kind} ${featureDimension(r.featureConfig)} x ${r.featureConfig.numFrames} frames, hop ${r.featureConfig.hopLength}/${r.featureConfig.sampleRate} Hz.`,

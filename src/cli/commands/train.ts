@@ -276,7 +276,18 @@ export function register(program: Command): void {
       if (opts.arch === 'ensemble') {
         fs.writeFileSync(
           path.join(out, 'ensemble.json'),
-          JSON.stringify({ members: members.map((a, k) => ({ arch: a, onnx: path.join('members', `${k}-${a}`, 'model.onnx'), weight: 1 })) }, null, 2),
+          JSON.stringify(
+            {
+              members: members.map((a, k) => {
+                const dir = path.join('members', `${k}-${a}`);
+                // The ONNX file only where one was written (not with --no-onnx, nor when its export failed).
+                const onnx = fs.existsSync(path.join(out, dir, 'model.onnx')) ? { onnx: path.join(dir, 'model.onnx') } : {};
+                return { arch: a, tfjs: path.join(dir, 'tfjs'), ...onnx, weight: 1 };
+              }),
+            },
+            null,
+            2,
+          ),
         );
         process.stdout.write(`${path.join(out, 'ensemble.json')}\n`);
       }
