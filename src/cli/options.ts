@@ -82,7 +82,6 @@ export function parseMicrophoneOptions(opts: { device?: string; captureRate?: st
 
 /** An eval set given as a folder: one holding FSDD's recordings/ (the dataset's own folder, as --data takes it) is read there. */
 export async function recordingsFolder(target: string): Promise<string> {
-  if (!statSync(target, { throwIfNoEntry: false })?.isDirectory()) return target;
-  const { recordingsDir } = await import('../data/local.js');
+  const { recordingsDir } = await import('../data/local.js'); // null for a file (a manifest) or a folder without clips
   return recordingsDir(target)?.dir ?? target;
 }

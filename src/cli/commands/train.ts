@@ -74,27 +74,33 @@ interface Opts {
 /** Options a resumed run may change: how long it goes on, and what it writes or shows. */
 const RESUME_MAY_CHANGE = new Set(['resume', 'progress', 'out', 'epochs', 'patience', 'onnx', 'losoResults', 'foldModels', 'babble']);
 
-/**
- * A run's options, saved beside it (run-options.json); a --resume with others is refused, naming them:
- * another seed, data subset or learning rate would change the validation set or the schedule mid-run,
- * and the card would describe the whole run by the new ones.
- */
-function checkResumedOptions(opts: Opts, out: string): void {
-  const file = path.join(out, 'run-options.json');
-  const given: Record<string, unknown> = Object.fromEntries(
+/** The options that define a run (paths resolved), in a fixed order. */
+function runOptionsOf(opts: Opts): Record<string, unknown> {
+  return Object.fromEntries(
     Object.entries(opts)
       .filter(([k, v]) => !RESUME_MAY_CHANGE.has(k) && v !== undefined)
       .map(([k, v]): [string, unknown] => [k, typeof v === 'string' && ['data', 'initFrom', 'teacher', 'synthetic'].includes(k) ? path.resolve(v) : v])
       .sort(([a], [b]) => a.localeCompare(b)),
   );
-  if (!opts.resume) {
-    fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(file, `${JSON.stringify(given, null, 1)}\n`);
-    return;
-  }
+}
+
+const RUN_OPTIONS_FILE = 'run-options.json';
+
+/** Written once the options are known good, as the run starts (a refused run leaves no folder behind). */
+function saveRunOptions(given: Record<string, unknown>, out: string): void {
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, RUN_OPTIONS_FILE), `${JSON.stringify(given, null, 1)}\n`);
+}
+
+/**
+ * A run's options, saved beside it (run-options.json); a --resume with others is refused, naming them:
+ * another seed, data subset or learning rate would change the validation set or the schedule mid-run,
+ * and the card would describe the whole run by the new ones.
+ */
+function checkResumedOptions(given: Record<string, unknown>, out: string): void {
   let saved: Record<string, unknown>;
   try {
-    saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+    saved = JSON.parse(fs.readFileSync(path.join(out, RUN_OPTIONS_FILE), 'utf8'));
   } catch {
     return; // a run from before the options were saved: nothing to compare with
   }
@@ -191,7 +197,8 @@ export function register(program: Command): void {
       if (opts.resume && !fs.existsSync(path.join(firstCheckpoint, 'state.json'))) {
         throw new TrainOptionError(`--resume: nothing to resume in ${firstCheckpoint} (no state.json); check --out and --seed, or leave out --resume`);
       }
-      checkResumedOptions(opts, out);
+      const runOptions = runOptionsOf(opts);
+      if (opts.resume) checkResumedOptions(runOptions, out);
       const babbleSnrs = opts.babble
         .split(',')
         .filter(Boolean)
@@ -223,6 +230,7 @@ export function register(program: Command): void {
       await initTrainingBackend();
       const members = opts.arch === 'ensemble' ? opts.members!.split(',').map((s) => s.trim()) : [opts.arch];
       for (const m of members) if (!isArchitecture(m)) throw new TrainOptionError(`unknown architecture '${m}'; choose from mlp, cnn, dscnn, resnet-se, transformer`);
+      if (!opts.resume) saveRunOptions(runOptions, out);
       const base = { data: opts.data, limit: opts.limit, synthetic, syntheticDigits: opts.syntheticDigits, none: opts.none, noneShare: opts.noneShare, featureConfig, width: opts.width, utteranceNorm: opts.utteranceNorm, augment, initFrom: opts.initFrom ? path.resolve(opts.initFrom) : undefined, teacher: opts.teacher ? path.resolve(opts.teacher) : undefined, log };
 
       if (opts.loso) {
