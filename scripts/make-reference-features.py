@@ -6,6 +6,8 @@ using librosa's definitions: torch.stft with centre padding and a periodic windo
 n_fft, |X|^2 (or |X|), torchaudio.functional.melscale_fbanks (slaney or htk scale, slaney area norm
 or none), amplitude_to_DB (= librosa power_to_db: amin, ref, top_db against the clip peak),
 create_dct(norm='ortho') (= DCT-II ortho, librosa's mfcc), compute_deltas (replicate edges).
+PCEN (librosa.pcen's formula; neither torchaudio nor Debian has one) is written out in numpy below
+on torchaudio's mel energies.
 Everything runs in float64, so the fixtures are a precise target for the float32 core.
 
 Writes test/fixtures/reference-features/{index.json,data.bin}: the input signals themselves (FSDD
@@ -55,7 +57,30 @@ CONFIGS = {
                             "log": {"type": "ln", "floor": 1e-6}},
     "spectrogram-db": {**BASE, "kind": "spectrogram", "nFft": 128, "winLength": 128, "hopLength": 64,
                        "log": {"type": "db", "amin": 1e-10, "topDb": 80, "ref": "max"}},
+    # per-channel energy normalization: librosa.pcen's defaults, and a short smoother without the eps floor
+    "pcen-logmel": {**BASE, "kind": "logmel", "nMels": 32, "hopLength": 128,
+                    "log": {"type": "pcen", "timeConstant": 0.4, "gain": 0.98, "bias": 2, "power": 0.5, "eps": 1e-6}},
+    "pcen-mfcc-fast": {**BASE, "log": {"type": "pcen", "timeConstant": 0.06, "gain": 0.8, "bias": 10, "power": 0.25,
+                                       "eps": 1e-12}},
 }
+
+
+def pcen(s: np.ndarray, log: dict, hop: int) -> np.ndarray:
+    """librosa.pcen on a (bands, time) energy array: a one-pole smoother per band started at its steady
+    state, gain control, root compression; the time constant turned into the smoother's coefficient as
+    librosa does. Frames of exact silence (all energy 0: a clip's digital zeros) give 0 and leave the
+    smoother alone, so it starts at the first frame with sound."""
+    t = log["timeConstant"] * SR / hop
+    b = (math.sqrt(1 + 4 * t * t) - 1) / (2 * t * t)
+    out = np.zeros_like(s)
+    m = None
+    for j in range(s.shape[1]):
+        e = s[:, j]
+        if not e.any():
+            continue
+        m = e.copy() if m is None else (1 - b) * m + b * e
+        out[:, j] = (e / (log["eps"] + m) ** log["gain"] + log["bias"]) ** log["power"] - log["bias"] ** log["power"]
+    return out
 
 
 def features(x: np.ndarray, c: dict) -> np.ndarray:
@@ -81,8 +106,10 @@ def features(x: np.ndarray, c: dict) -> np.ndarray:
     if log["type"] == "db":
         ref = float(s.max()) if log["ref"] == "max" else float(log["ref"])
         s = AF.amplitude_to_DB(s, 10.0, log["amin"], math.log10(max(log["amin"], ref)), log["topDb"])
-    else:
+    elif log["type"] == "ln":
         s = torch.log(s + log["floor"])
+    else:
+        s = torch.from_numpy(pcen(s.numpy(), log, c["hopLength"]))
     if c["kind"] == "mfcc":
         dct = AF.create_dct(c["nMfcc"], c["nMels"], norm="ortho")  # (mels, mfcc)
         s = (s.T @ dct).T

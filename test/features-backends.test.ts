@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { AudioInputError, BackendUnavailableError, FeatureConfigError } from '../src/errors.js';
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import { loadStreamCore } from '../src/stream/core.js';
-import { resolveFeatureConfig, type FeatureConfig } from '../src/features/config.js';
+import { PCEN_DEFAULTS, resolveFeatureConfig, type FeatureConfig } from '../src/features/config.js';
 import type { FeatureBackend } from '../src/features/backend.js';
 import { loadFeatureBackend } from '../src/features/index.js';
 import { createWasmBackend } from '../src/features/wasm.js';
@@ -65,6 +65,10 @@ describe('feature backends: loading and bad input', () => {
     [{ fMax: 5000 }, /fMax 5000 is above the Nyquist frequency 4000/],
     [{ window: 'blackman' as FeatureConfig['window'] }, /window must be hann or hamming/],
     [{ normalization: { mean: [0, 0], std: [1, 1] } }, /normalization statistics have 2 values each; the features have 20/],
+    [{ log: { ...PCEN_DEFAULTS, type: 'pcen', gain: 1.5 } }, /log\.gain 1\.5 must be in 0\.\.1/],
+    [{ log: { ...PCEN_DEFAULTS, type: 'pcen', bias: 0 } }, /log\.bias 0 must be in 1e-06\.\.1e\+06/],
+    [{ log: { ...PCEN_DEFAULTS, type: 'pcen', timeConstant: Number.NaN } }, /log\.timeConstant nan must be in 0\.001\.\.100 seconds/],
+    [{ log: { ...PCEN_DEFAULTS, type: 'pcen', eps: 0 } }, /log\.eps 0 must be in 1e-12\.\.1000/],
   ];
   for (const [partial, message] of badConfigs) {
     it(`rejects ${JSON.stringify(partial)} with the same FeatureConfigError from both backends`, () => {
@@ -88,8 +92,40 @@ describe('feature backends: loading and bad input', () => {
     refuses({ nmels: 24 }, /unknown key 'nmels' \(known: sampleRate, kind,/);
     refuses({ kind: 'logmel', log: { type: 'ln', floor: 1e-6, amin: 1e-10 } }, /log: unknown key 'amin' for type 'ln'/);
     refuses({ center: 'yes' }, /center "yes" must be true or false/);
+    refuses({ log: { type: 'pcen', floor: 1e-6 } }, /log: unknown key 'floor' for type 'pcen' \(known: type, timeConstant, gain, bias, power, eps\)/);
+    refuses({ log: { type: 'pcen', power: 2 } }, /log\.power 2 must be in 0\.001\.\.1/);
+    refuses({ log: { type: 'dB' } }, /log\.type "dB" must be db, ln or pcen/);
+    // A pcen config names what it changes; the rest are librosa.pcen's defaults, written out in full.
+    assert.deepEqual(resolveFeatureConfig({ log: { type: 'pcen', eps: 1e-9 } as FeatureConfig['log'] }).log, { ...PCEN_DEFAULTS, type: 'pcen', eps: 1e-9 });
     refuses(null, /must be an object, got null/);
     assert.equal(resolveFeatureConfig({ kind: 'logmel', nMels: 24 }).nMels, 24);
+  });
+
+  it('pcen is a gain control per band: a steady tone gives steady values, a 20 dB step stands out and then fades back', () => {
+    const rate = 8000;
+    const tone = (level: number, from: number, n: number) => Float32Array.from({ length: n }, (_, i) => level * Math.sin((2 * Math.PI * 500 * (from + i)) / rate));
+    const quiet = tone(0.01, 0, 2 * rate);
+    const loud = tone(0.1, 2 * rate, 2 * rate);
+    const x = new Float32Array(4 * rate);
+    x.set(quiet);
+    x.set(loud, 2 * rate);
+    const config = resolveFeatureConfig({ kind: 'logmel', nMels: 32, hopLength: 128, numFrames: 0, log: { type: 'pcen', eps: 1e-12 } as FeatureConfig['log'] });
+    for (const b of backends) {
+      const f = b.createExtractor(config).compute(x);
+      const at = (frame: number) => f.data.slice(frame * f.dims, (frame + 1) * f.dims);
+      // The band holding 500 Hz, just before the step.
+      const step = Math.round((2 * rate) / 128);
+      const before = step - 2;
+      const band = at(before).indexOf(Math.max(...at(before)));
+      const value = (frame: number) => f.data[frame * f.dims + band];
+      // A steady tone, long after its onset, gives a steady value.
+      for (let t = step - 20; t < step - 1; t++) assert.ok(Math.abs(value(t) - value(before)) < 1e-3 * value(before), `${b.name}: frame ${t} ${value(t)} vs ${value(before)}`);
+      // Ten times the amplitude: far above the steady value at first, back near it 1.5 s later.
+      const peak = Math.max(...[0, 1, 2, 3].map((k) => value(step + k)));
+      assert.ok(peak > 3 * value(before), `${b.name}: the step gives ${peak} against ${value(before)}`);
+      const settled = value(step + Math.round((1.5 * rate) / 128));
+      assert.ok(Math.abs(settled - value(before)) < 0.3 * value(before), `${b.name}: 1.5 s after the step ${settled} against ${value(before)} before it`);
+    }
   });
 
   const badAudio: Array<[string, Float32Array, RegExp]> = [

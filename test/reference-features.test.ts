@@ -2,10 +2,10 @@
  * Features against a third-party reference and native against wasm.
  *
  * Fixtures: test/fixtures/reference-features (made by scripts/make-reference-features.py with
- * torchaudio in float64 using librosa's definitions; 24 FSDD clips + 8 synthetic signals, six
+ * torchaudio in float64 using librosa's definitions; 24 FSDD clips + 8 synthetic signals, eight
  * configs covering slaney/htk, norm slaney/none, hann/hamming, constant/reflect padding,
- * pre-emphasis, power/magnitude, dB with fixed/peak reference and top_db, natural log, MFCC with
- * deltas, spectrogram). The input samples are stored in the fixtures, so no Python and no dataset
+ * pre-emphasis, power/magnitude, dB with fixed/peak reference and top_db, natural log, PCEN
+ * (librosa.pcen's formula in numpy on torchaudio's mel energies), MFCC with deltas, spectrogram). The input samples are stored in the fixtures, so no Python and no dataset
  * are needed.
  *
  * Tolerances, per value:

@@ -51,6 +51,22 @@ inline float portable_ln(float x) {
   return ef * 0.693145751953125f + (2.0f * s * poly + ef * 1.4286068203094173e-06f);
 }
 
+// e^x with the same discipline as portable_ln (float arithmetic only, no libm): x = k ln2 + r,
+// |r| <= ln2/2, Taylor series to r^7 (truncation < 3e-8 relative), 2^k put in the exponent bits.
+// x is clamped to [-87, 88], where 2^k stays a normal float.
+inline float portable_exp(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
+  const float k = (x * 1.4426950408889634f + kRound) - kRound;
+  const float r = (x - k * 0.693145751953125f) - k * 1.4286068203094173e-06f;
+  const float poly =
+      1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+  const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(k) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return poly * scale;
+}
+
 }  // namespace
 
 int FeatureParams::base_dims() const {
@@ -107,6 +123,11 @@ Status parse_feature_params(const double *v, int32_t n, FeatureParams &p) {
   p.ref_is_max = v[SD_P_LOG_REF_IS_MAX] != 0;
   p.ref = v[SD_P_LOG_REF];
   p.ln_floor = v[SD_P_LOG_FLOOR];
+  p.pcen_time_constant = v[SD_P_PCEN_TIME_CONSTANT];
+  p.pcen_gain = v[SD_P_PCEN_GAIN];
+  p.pcen_bias = v[SD_P_PCEN_BIAS];
+  p.pcen_power = v[SD_P_PCEN_POWER];
+  p.pcen_eps = v[SD_P_PCEN_EPS];
   p.n_mfcc = static_cast<int>(v[SD_P_N_MFCC]);
   p.deltas = static_cast<int>(v[SD_P_DELTAS]);
   p.delta_width = static_cast<int>(v[SD_P_DELTA_WIDTH]);
@@ -180,8 +201,15 @@ Status validate_feature_params(const FeatureParams &p) {
   } else if (p.log_type == SD_LOG_LN) {
     if (!(p.ln_floor >= FLT_MIN) || !std::isfinite(p.ln_floor))
       SD_FAIL("log.floor %g must be > 0 and at least 1.2e-38 (float range)", p.ln_floor);
+  } else if (p.log_type == SD_LOG_PCEN) {
+    if (!(p.pcen_time_constant >= 1e-3 && p.pcen_time_constant <= 100))
+      SD_FAIL("log.timeConstant %g must be in 0.001..100 seconds", p.pcen_time_constant);
+    if (!(p.pcen_gain >= 0 && p.pcen_gain <= 1)) SD_FAIL("log.gain %g must be in 0..1", p.pcen_gain);
+    if (!(p.pcen_bias >= 1e-6 && p.pcen_bias <= 1e6)) SD_FAIL("log.bias %g must be in 1e-6..1e6", p.pcen_bias);
+    if (!(p.pcen_power >= 1e-3 && p.pcen_power <= 1)) SD_FAIL("log.power %g must be in 0.001..1", p.pcen_power);
+    if (!(p.pcen_eps >= 1e-12 && p.pcen_eps <= 1000)) SD_FAIL("log.eps %g must be in 1e-12..1000", p.pcen_eps);
   } else {
-    SD_FAIL("log.type must be db or ln");
+    SD_FAIL("log.type must be db, ln or pcen");
   }
   if (p.deltas < 0 || p.deltas > 2) SD_FAIL("deltas %d must be 0, 1 or 2", p.deltas);
   if (p.delta_width < 3 || p.delta_width % 2 == 0 || p.delta_width > 99)
@@ -502,9 +530,11 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
       const float lo = top - static_cast<float>(p_.top_db);
       for (int64_t i = 0; i < count; ++i) rows[i] = std::max(rows[i], lo);
     }
-  } else {
+  } else if (p_.log_type == SD_LOG_LN) {
     const float fl = static_cast<float>(p_.ln_floor);
     for (int64_t i = 0; i < count; ++i) rows[i] = portable_ln(rows[i] + fl);
+  } else {
+    apply_pcen(rows, out_frames, width, energy + first);
   }
 
   // 5. Base features into the output (DCT for MFCC).
@@ -575,6 +605,37 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
   }
   status = Status();
   return out_frames;
+}
+
+// PCEN (Wang et al. 2017, as librosa.pcen): per band, M[t] = (1 - s) M[t-1] + s E[t] with M
+// starting at the first frame's E (the smoother's steady state), then
+// (E / (eps + M)^gain + bias)^power - bias^power. s comes from the time constant T as librosa
+// derives it: t = T * rate / hop frames, s = (sqrt(1 + 4 t^2) - 1) / (2 t^2). Frames that are
+// exact silence (the centred padding of a short clip, zero energy) give 0 and leave M alone, so
+// the gain control starts from the clip's first sound rather than from digital zeros.
+void FeatureExtractor::apply_pcen(float *rows, int32_t frames, int width, const double *frame_energy) {
+  const double t = p_.pcen_time_constant * p_.sample_rate / p_.hop_length;
+  const float s = static_cast<float>((std::sqrt(1.0 + 4.0 * t * t) - 1.0) / (2.0 * t * t));
+  const float gain = static_cast<float>(p_.pcen_gain), eps = static_cast<float>(p_.pcen_eps);
+  const float bias = static_cast<float>(p_.pcen_bias), power = static_cast<float>(p_.pcen_power);
+  const float bias_root = portable_exp(power * portable_ln(bias));
+  if (static_cast<int>(smooth_.size()) < width) smooth_.resize(width);
+  float *m = smooth_.data();
+  bool started = false;
+  for (int32_t r = 0; r < frames; ++r) {
+    float *row = rows + static_cast<int64_t>(r) * width;
+    if (frame_energy[r] == 0.0) {
+      std::fill(row, row + width, 0.0f);
+      continue;
+    }
+    if (!started) std::copy(row, row + width, m), started = true;
+    for (int c = 0; c < width; ++c) {
+      const float e = row[c];
+      m[c] += s * (e - m[c]);
+      const float agc = e * portable_exp(-gain * portable_ln(eps + m[c]));
+      row[c] = portable_exp(power * portable_ln(agc + bias)) - bias_root;
+    }
+  }
 }
 
 }  // namespace sd

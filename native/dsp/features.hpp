@@ -33,6 +33,13 @@ struct FeatureParams {
   bool ref_is_max = false;
   double ref = 1;
   double ln_floor = 1e-6;
+  // Per-channel energy normalization (SD_LOG_PCEN): an automatic gain control by a smoothed
+  // energy M per band, then root compression: (E / (eps + M)^gain + bias)^power - bias^power.
+  double pcen_time_constant = 0.4;  // seconds, of the smoother M
+  double pcen_gain = 0.98;
+  double pcen_bias = 2;
+  double pcen_power = 0.5;
+  double pcen_eps = 1e-6;
   int n_mfcc = 20;
   int deltas = 0;
   int delta_width = 9;
@@ -70,6 +77,7 @@ class FeatureExtractor {
  private:
   explicit FeatureExtractor(const FeatureParams &params);
   int32_t natural_frames(int64_t n_samples) const;
+  void apply_pcen(float *rows, int32_t frames, int width, const double *frame_energy);
 
   FeatureParams p_;
   int n_bins_ = 0;
@@ -91,6 +99,7 @@ class FeatureExtractor {
   std::vector<double> energy_, cum_;
   std::vector<double> spectra_;  // lane-interleaved spectra of the frames of one FFT call
   std::vector<float> rows_;  // selected frames x (n_bins or n_mels), before log
+  std::vector<float> smooth_;  // PCEN's smoothed energy per band
 };
 
 }  // namespace sd

@@ -72,6 +72,11 @@ enum {
   SD_P_DELTA_WIDTH,
   SD_P_NUM_FRAMES,      /* 0 = natural length */
   SD_P_HAS_NORMALIZATION,
+  SD_P_PCEN_TIME_CONSTANT, /* seconds; SD_LOG_PCEN only (ignored otherwise) */
+  SD_P_PCEN_GAIN,
+  SD_P_PCEN_BIAS,
+  SD_P_PCEN_POWER,
+  SD_P_PCEN_EPS,
   SD_P_COUNT
 };
 
@@ -80,7 +85,7 @@ enum { SD_WINDOW_HANN = 0, SD_WINDOW_HAMMING = 1 };
 enum { SD_PAD_CONSTANT = 0, SD_PAD_REFLECT = 1 };
 enum { SD_MEL_SCALE_SLANEY = 0, SD_MEL_SCALE_HTK = 1 };
 enum { SD_MEL_NORM_NONE = 0, SD_MEL_NORM_SLANEY = 1 };
-enum { SD_LOG_DB = 0, SD_LOG_LN = 1 };
+enum { SD_LOG_DB = 0, SD_LOG_LN = 1, SD_LOG_PCEN = 2 };
 
 /* Longest clip accepted by one call, in samples (about 9 minutes at 48 kHz). */
 #define SD_MAX_INPUT_SAMPLES (1 << 25)

@@ -41,6 +41,11 @@ inline std::vector<double> params(int kind = SD_KIND_MFCC, int log_type = SD_LOG
   p[SD_P_DELTA_WIDTH] = 9;
   p[SD_P_NUM_FRAMES] = 0;
   p[SD_P_HAS_NORMALIZATION] = 0;
+  p[SD_P_PCEN_TIME_CONSTANT] = 0.4;
+  p[SD_P_PCEN_GAIN] = 0.98;
+  p[SD_P_PCEN_BIAS] = 2;
+  p[SD_P_PCEN_POWER] = 0.5;
+  p[SD_P_PCEN_EPS] = 1e-6;
   return p;
 }
 

@@ -31,7 +31,7 @@ int main() {
   // (ref 'max' included: an inf row made the reference inf and every feature -inf; the pair/quad
   // FFT rewrite lost the saturation once, which this case now catches.)
   for (int kind : {SD_KIND_SPECTROGRAM, SD_KIND_LOGMEL, SD_KIND_MFCC})
-    for (int log_type : {SD_LOG_DB, SD_LOG_LN})
+    for (int log_type : {SD_LOG_DB, SD_LOG_LN, SD_LOG_PCEN})
       for (int ref_is_max : {0, 1}) {
         std::vector<double> p = params(kind, log_type, 13);
         p[SD_P_DELTAS] = 2;

@@ -37,8 +37,15 @@ export interface FeatureConfig {
    * Log compression. `db`: 10*log10(max(x, amin)) - 10*log10(max(ref, amin)), then clipped to
    * (max - topDb) when topDb is set. ref 'max' is relative to the clip's own peak (librosa's
    * default; not streaming-friendly), a number is a fixed reference. `ln`: ln(x + floor).
+   * `pcen`: per-channel energy normalization (as librosa.pcen): each band's energy E is divided by
+   * its own smoothed history M (time constant `timeConstant` seconds) to the power `gain`, then
+   * root-compressed: (E / (eps + M)^gain + bias)^power - bias^power. A gain control per band, so
+   * a steady background (hum, a room's noise) is pushed down and onsets stand out.
    */
-  log: { type: 'db'; amin: number; topDb: number | null; ref: 'max' | number } | { type: 'ln'; floor: number };
+  log:
+    | { type: 'db'; amin: number; topDb: number | null; ref: 'max' | number }
+    | { type: 'ln'; floor: number }
+    | { type: 'pcen'; timeConstant: number; gain: number; bias: number; power: number; eps: number };
   /** Number of MFCCs kept (kind 'mfcc' only). */
   nMfcc: number;
   /** 0 = none, 1 = append deltas, 2 = append deltas and delta-deltas (librosa width 9 style, `deltaWidth`). */
@@ -76,6 +83,15 @@ export const DEFAULT_FEATURE_CONFIG: Readonly<FeatureConfig> = Object.freeze({
   numFrames: 100,
   normalization: null,
 } as FeatureConfig);
+
+/** librosa.pcen's defaults; a `pcen` log config names only what it changes. */
+export const PCEN_DEFAULTS = Object.freeze({ timeConstant: 0.4, gain: 0.98, bias: 2, power: 0.5, eps: 1e-6 });
+
+const LOG_KEYS: Record<string, string[]> = {
+  db: ['type', 'amin', 'topDb', 'ref'],
+  ln: ['type', 'floor'],
+  pcen: ['type', ...Object.keys(PCEN_DEFAULTS)],
+};
 
 /**
  * How much sound a fixed-length model hears at once, in ms (numFrames hops); Infinity for a
@@ -122,7 +138,9 @@ export function resolveFeatureConfig(partial: Partial<FeatureConfig> = {}): Feat
   }
   if (c.kind === 'mfcc' && (!isInt(c.nMfcc) || c.nMfcc < 1 || c.nMfcc > c.nMels)) fail(`nMfcc ${c.nMfcc} must be in 1..nMels (${c.nMels})`);
   if (c.log === null || typeof c.log !== 'object') fail(`log must be an object such as {"type":"db","amin":1e-10,"topDb":80,"ref":1}`);
-  const logKeys = c.log.type === 'db' ? ['type', 'amin', 'topDb', 'ref'] : ['type', 'floor'];
+  if (!Object.hasOwn(LOG_KEYS, c.log.type)) fail(`log.type ${JSON.stringify(c.log.type)} must be db, ln or pcen`);
+  if (c.log.type === 'pcen') c.log = { ...PCEN_DEFAULTS, ...c.log };
+  const logKeys = LOG_KEYS[c.log.type];
   const unknownLog = Object.keys(c.log).filter((k) => !logKeys.includes(k));
   if (unknownLog.length) fail(`log: unknown key${unknownLog.length > 1 ? 's' : ''} ${unknownLog.map((k) => `'${k}'`).join(', ')} for type '${c.log.type}' (known: ${logKeys.join(', ')})`);
   if (c.log.type === 'db') {
@@ -131,7 +149,18 @@ export function resolveFeatureConfig(partial: Partial<FeatureConfig> = {}): Feat
     if (c.log.ref !== 'max' && !(typeof c.log.ref === 'number' && c.log.ref > 0)) fail(`log.ref must be 'max' or a positive number`);
   } else if (c.log.type === 'ln') {
     if (!(c.log.floor > 0)) fail(`log.floor ${c.log.floor} must be > 0`);
-  } else fail(`log.type must be db or ln`);
+  } else if (c.log.type === 'pcen') {
+    const l = c.log;
+    // The ranges as the core states them (native/dsp/features.cpp), so both say the same.
+    const within = (key: keyof typeof PCEN_DEFAULTS, lo: number, hi: number, range: string) => {
+      if (!(typeof l[key] === 'number' && l[key] >= lo && l[key] <= hi)) fail(`log.${key} ${l[key]} must be in ${range}`);
+    };
+    within('timeConstant', 0.001, 100, '0.001..100 seconds');
+    within('gain', 0, 1, '0..1');
+    within('bias', 1e-6, 1e6, '1e-6..1e6');
+    within('power', 0.001, 1, '0.001..1');
+    within('eps', 1e-12, 1000, '1e-12..1000');
+  }
   if (![0, 1, 2].includes(c.deltas)) fail(`deltas ${c.deltas} must be 0, 1 or 2`);
   if (!isInt(c.deltaWidth) || c.deltaWidth < 3 || c.deltaWidth % 2 === 0) fail(`deltaWidth ${c.deltaWidth} must be an odd integer >= 3`);
   if (!isInt(c.numFrames) || c.numFrames < 0 || c.numFrames > 100000) fail(`numFrames ${c.numFrames} must be an integer in 0..100000`);

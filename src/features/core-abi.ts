@@ -36,7 +36,12 @@ const SD_P = {
   deltaWidth: 24,
   numFrames: 25,
   hasNormalization: 26,
-  count: 27,
+  pcenTimeConstant: 27,
+  pcenGain: 28,
+  pcenBias: 29,
+  pcenPower: 30,
+  pcenEps: 31,
+  count: 32,
 } as const;
 
 const SD_STATUS = { ok: 0, config: 1, input: 2, noMemory: 3, internal: 4 } as const;
@@ -75,8 +80,8 @@ export function encodeFeatureConfig(config: FeatureConfig): Float64Array {
   p[SD_P.fMax] = num(config.fMax);
   p[SD_P.melScale] = code(config.melScale, ['slaney', 'htk']);
   p[SD_P.melNorm] = code(config.melNorm, ['none', 'slaney']);
-  const log = (config.log ?? {}) as Partial<{ type: string; amin: number; topDb: number | null; ref: 'max' | number; floor: number }>;
-  p[SD_P.logType] = code(log.type, ['db', 'ln']);
+  const log = (config.log ?? {}) as Partial<{ type: string; amin: number; topDb: number | null; ref: 'max' | number; floor: number; timeConstant: number; gain: number; bias: number; power: number; eps: number }>;
+  p[SD_P.logType] = code(log.type, ['db', 'ln', 'pcen']);
   p[SD_P.logAmin] = num(log.amin);
   p[SD_P.logHasTopDb] = log.topDb === null ? 0 : 1;
   p[SD_P.logTopDb] = log.topDb === null ? 0 : num(log.topDb);
@@ -88,6 +93,13 @@ export function encodeFeatureConfig(config: FeatureConfig): Float64Array {
   p[SD_P.deltaWidth] = num(config.deltaWidth);
   p[SD_P.numFrames] = num(config.numFrames);
   p[SD_P.hasNormalization] = norm ? 1 : 0;
+  if (log.type === 'pcen') {
+    p[SD_P.pcenTimeConstant] = num(log.timeConstant);
+    p[SD_P.pcenGain] = num(log.gain);
+    p[SD_P.pcenBias] = num(log.bias);
+    p[SD_P.pcenPower] = num(log.power);
+    p[SD_P.pcenEps] = num(log.eps);
+  }
   if (norm) {
     const std = Array.isArray(norm.std) ? norm.std : [];
     for (let i = 0; i < d; i++) {
