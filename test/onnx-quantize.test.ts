@@ -209,6 +209,21 @@ describe('int8 quantization', function () {
 });
 
 describe('digits quantize (CLI)', () => {
+  it('--help and the README say when --auto counts a latency as a tie, and name its variants', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { DEFAULT_LATENCY_TOLERANCE, QUANTIZATION_VARIANTS } = await import('../src/train/onnx/choose.js');
+    const oneLine = (text: string) => text.replace(/\s+/g, ' ');
+    const help = oneLine(execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'quantize', '--help'], { encoding: 'utf8' }));
+    const readme = oneLine(readFileSync('README.md', 'utf8'));
+    const percent = Math.round(100 * (DEFAULT_LATENCY_TOLERANCE - 1));
+    assert.ok(help.includes(`a latency within ${percent}% of fp32's counting as a tie`), help);
+    assert.ok(readme.includes(`a latency within ${percent}% of fp32's counts as a tie`));
+    for (const v of QUANTIZATION_VARIANTS.filter((x) => x.options)) {
+      const name = v.name.replace(/^int8 /, '');
+      assert.ok(help.includes(name) && readme.includes(name), `--auto's variant '${name}' is named in --help and the README`);
+    }
+  });
+
   it('quantizes with a float32 calibration file and rejects one of the wrong size', async function () {
     this.timeout(120000);
     const { mkdtemp, writeFile, readFile, rm } = await import('node:fs/promises');

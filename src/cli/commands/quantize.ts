@@ -31,7 +31,10 @@ export function register(program: Command): void {
     .option('--calibration <method>', 'minmax | percentile', 'minmax')
     .option('--percentile <p>', 'kept percentile of each activation for --calibration percentile', '99.99')
     .option('--ops <set>', 'linear (Conv/Gemm/MatMul) | all (also Add/Sigmoid/pooling)', 'linear')
-    .option('--auto', 'try the int8 variants, measure accuracy on the FSDD test split (takes 0-4) and 1-thread latency, and write int8 only if it ties or beats fp32 on both (needs the recordings folder)')
+    .option(
+      '--auto',
+      'try the int8 variants (linear minmax, linear p99.99, all minmax, linear+stem minmax), measure accuracy on the FSDD test split (takes 0-4) and 1-thread p50 latency, and write the fastest that ties or beats fp32 on both, a latency within 5% of fp32\'s counting as a tie (needs the recordings folder)',
+    )
     .option('--int4-min-weights <n>', 'weights of a layer with at least n values get 4 bits (-7..7 per channel, packed two per byte, same int8 kernels): a smaller file; check the accuracy', (v) => parsePositiveInt('--int4-min-weights', v))
     .option('--no-depthwise', 'keep depthwise convolutions fp32')
     .option('--batch <n>', 'clips per calibration batch', '32')
