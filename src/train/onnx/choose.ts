@@ -9,7 +9,10 @@ import { type CalibrationBatch, type QuantizeOptions, quantizeModel } from './qu
  */
 export const DEFAULT_LATENCY_TOLERANCE = 1.05;
 
-/** Quantization settings tried by default, fp32 first. */
+/**
+ * Quantization settings tried by default, fp32 first; each is one `digits quantize` can write alone
+ * (--ops, --calibration, --stem), so an --auto choice can be made again without --auto.
+ */
 export const QUANTIZATION_VARIANTS: { name: string; options: QuantizeOptions | null }[] = [
   { name: 'fp32', options: null },
   { name: 'int8 linear minmax', options: { ops: 'linear', calibration: 'minmax' } },
