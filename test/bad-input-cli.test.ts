@@ -177,6 +177,7 @@ const cases: Case[] = [
   ['quantize: --out in a missing folder', ['quantize', 'models/default.onnx', '--out', join(f.missingDir, 'q.onnx'), '--calib', FSDD_RECORDINGS], /no such folder/],
   ['quantize: a misspelt op type (left fp32 without a word)', ['quantize', 'models/small.onnx', '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS, '--clips', '10', '--ops', 'Conv,Gemmm'], /'Gemmm': the model has no such nodes and no preset names it/],
   ['quantize: --auto with an option it overrides', ['quantize', 'models/small.onnx', '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS, '--auto', '--ops', 'all'], /--auto tries its own variants; leave out --ops/],
+  ['quantize: --auto with --stem, one of its variants', ['quantize', 'models/small.onnx', '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS, '--auto', '--stem'], /--auto tries its own variants; leave out --stem/],
   ['quantize: --percentile without --calibration percentile', ['quantize', 'models/small.onnx', '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS, '--percentile', '99'], /--percentile needs --calibration percentile/],
   ['ensemble: --out one of the members', ['ensemble', 'models/default.onnx', f.modelCopy, '--out', f.modelLink], /is one of the members; write to another file/],
   ['ensemble: a member twice', ['ensemble', 'models/small.onnx', 'models/small.onnx', '--out', join(work, 'twice.onnx')], /is a member twice/],

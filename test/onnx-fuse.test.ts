@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { checkDistinctMembers, DuplicateMemberError } from '../src/cli/commands/ensemble.js';
 import { ort } from '../src/model/ort.js';
 import { officialSplit, recordingsDir } from '../src/data/index.js';
 import { ModelError } from '../src/errors.js';
@@ -143,29 +144,50 @@ describe('fused ensembles (log-mel and MFCC members in one ONNX model)', functio
     assert.throws(() => fuseEnsemble([a, int8]), (e: unknown) => e instanceof ModelError && /fuse the fp32 members/.test(e.message));
   });
 
-  it('`digits ensemble` fuses shipped models into a file the recognizer runs', async () => {
+  it('`digits ensemble` fuses shipped models into a file the recognizer runs, and refuses one model given twice', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sd-fuse-'));
+    const ensemble = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ensemble', ...args], { encoding: 'utf8', timeout: 60000 });
     try {
       const out = join(dir, 'pair.onnx');
-      // The same file twice is refused as a mistake; a copy of it stands for a second member with the same weights.
-      copyFileSync('models/default.onnx', join(dir, 'copy.onnx'));
-      const twice = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ensemble', 'models/default.onnx', 'models/default.onnx', '--out', out], { encoding: 'utf8', timeout: 60000 });
-      assert.equal(twice.status, 2);
-      assert.match(twice.stderr, /models\/default\.onnx is a member twice/);
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ensemble', 'models/default.onnx', join(dir, 'copy.onnx'), '--out', out], { encoding: 'utf8', timeout: 60000 });
+      // One model given twice is refused as a mistake: by one path twice, by another spelling or a link of
+      // that path, or by a byte-identical copy (its mean would be that model at twice the cost).
+      copyFileSync('models/small.onnx', join(dir, 'copy.onnx'));
+      symlinkSync(join(process.cwd(), 'models', 'small.onnx'), join(dir, 'link.onnx'));
+      for (const other of ['models/small.onnx', './models//small.onnx', join(dir, 'link.onnx')]) {
+        const twice = ensemble('models/small.onnx', other, '--out', out);
+        assert.equal(twice.status, 2, twice.stderr);
+        const also = other === 'models/small.onnx' ? '' : ` (also as ${other})`;
+        assert.ok(twice.stderr.startsWith(`digits: models/small.onnx is a member twice${also}: `), twice.stderr);
+      }
+      const copy = ensemble('models/default.onnx', 'models/small.onnx', join(dir, 'copy.onnx'), '--out', out);
+      assert.equal(copy.status, 2, copy.stderr);
+      assert.ok(copy.stderr.includes(`digits: models/small.onnx and ${join(dir, 'copy.onnx')} are the same model (byte-identical files, sha256 `), copy.stderr);
+      assert.ok(!existsSync(out), 'nothing written');
+      const r = ensemble('models/default.onnx', 'models/small.onnx', '--out', out);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /2 members, fp32/);
-      // Two copies of one model average to that model.
+      // The fused file answers the mean of its members' probabilities.
       const { DigitRecognizer } = await import('../src/model/recognizer.js');
       const clip = join(recordingsDir(FSDD)!.dir, '7_jackson_3.wav');
-      const [single, pair] = await Promise.all([DigitRecognizer.load({ model: 'models/default.onnx' }), DigitRecognizer.load({ model: new Uint8Array(readFileSync(out)) })]);
-      const [a, b] = [await single.predict(clip), await pair.predict(clip)];
-      assert.equal(b.digit, 7);
-      for (let i = 0; i < a.probabilities.length; i++) assert.ok(Math.abs(a.probabilities[i] - b.probabilities[i]) < 1e-5);
-      await Promise.all([single.dispose(), pair.dispose()]);
+      const [first, second, pair] = await Promise.all([DigitRecognizer.load({ model: 'models/default.onnx' }), DigitRecognizer.load({ model: 'models/small.onnx' }), DigitRecognizer.load({ model: new Uint8Array(readFileSync(out)) })]);
+      const [a, b, ab] = [await first.predict(clip), await second.predict(clip), await pair.predict(clip)];
+      assert.equal(ab.digit, 7);
+      for (let i = 0; i < ab.probabilities.length; i++) assert.ok(Math.abs((a.probabilities[i] + b.probabilities[i]) / 2 - ab.probabilities[i]) < 1e-4, `class ${i}: ${a.probabilities[i]}, ${b.probabilities[i]} -> ${ab.probabilities[i]}`);
+      await Promise.all([first.dispose(), second.dispose(), pair.dispose()]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('byte-identical members are refused with a typed error naming every path of each model given twice', () => {
+    const [x, y] = [new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 4])];
+    assert.doesNotThrow(() => checkDistinctMembers(['a.onnx', 'b.onnx'], [x, y]));
+    assert.throws(
+      () => checkDistinctMembers(['a.onnx', 'b.onnx', 'c.onnx', 'd.onnx', 'e.onnx'], [x, y, x.slice(), y.slice(), x.slice()]),
+      (e: unknown) =>
+        e instanceof DuplicateMemberError && e.code === 'ERR_OPTIONS' &&
+        /^a\.onnx, c\.onnx and e\.onnx are the same model \(byte-identical files, sha256 [0-9a-f]{12}\); b\.onnx and d\.onnx are the same model/.test(e.message),
+    );
   });
 });
 

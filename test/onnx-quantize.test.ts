@@ -209,6 +209,27 @@ describe('int8 quantization', function () {
 });
 
 describe('digits quantize (CLI)', () => {
+  it('--help and the README say when --auto counts a latency as a tie, and name its variants, each one a flag can write alone', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { DEFAULT_LATENCY_TOLERANCE, QUANTIZATION_VARIANTS } = await import('../src/train/onnx/choose.js');
+    const oneLine = (text: string) => text.replace(/\s+/g, ' ');
+    const help = oneLine(execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'quantize', '--help'], { encoding: 'utf8' }));
+    const readme = oneLine(readFileSync('README.md', 'utf8'));
+    const percent = Math.round(100 * (DEFAULT_LATENCY_TOLERANCE - 1));
+    assert.ok(help.includes(`a latency within ${percent}% of fp32's counting as a tie`), help);
+    assert.ok(readme.includes(`a latency within ${percent}% of fp32's counts as a tie`));
+    // The flag that sets each option a variant sets: whatever --auto picks can be written again without it.
+    const flags: Record<string, string> = { ops: '--ops', calibration: '--calibration', percentile: '--percentile', singleChannelConv: '--stem', depthwise: '--no-depthwise' };
+    for (const v of QUANTIZATION_VARIANTS.filter((x) => x.options)) {
+      const name = v.name.replace(/^int8 /, '');
+      assert.ok(help.includes(name) && readme.includes(name), `--auto's variant '${name}' is named in --help and the README`);
+      for (const key of Object.keys(v.options!)) {
+        assert.ok(flags[key], `variant '${v.name}' sets ${key}, which no flag of digits quantize sets`);
+        assert.ok(help.includes(`${flags[key]} `), `${flags[key]} in --help`);
+      }
+    }
+  });
+
   it('quantizes with a float32 calibration file and rejects one of the wrong size', async function () {
     this.timeout(120000);
     const { mkdtemp, writeFile, readFile, rm } = await import('node:fs/promises');
@@ -231,6 +252,18 @@ describe('digits quantize (CLI)', () => {
       assert.equal(ok.code, 0, ok.stderr);
       const meta = parseModelMetadata(new Uint8Array(await readFile(out)));
       assert.equal(meta.precision, 'int8');
+      // --stem: the conv on the 1-channel spectrogram gets int8 weights too (one int8 conv more), as --auto's stem variant.
+      const stemOut = path.join(dir, 'm.stem.int8.onnx');
+      const stem = await run(['quantize', fp32, '--calib', path.join(dir, 'calib.f32'), '--out', stemOut, '--batch', '8', '--stem']);
+      assert.equal(stem.code, 0, stem.stderr);
+      const quantized = async (file: string) => {
+        const m = decodeModel(new Uint8Array(await readFile(file)));
+        const dequantized = new Set(m.graph.nodes.filter((n) => n.op === 'DequantizeLinear' && m.graph.initializers.has(n.inputs[0])).map((n) => n.outputs[0]));
+        const int8Convs = m.graph.nodes.filter((n) => n.op === 'Conv' && dequantized.has(n.inputs[1])).length;
+        return { int8Convs, singleChannelConv: JSON.parse(m.metadata['spoken_digits.quantization']).singleChannelConv };
+      };
+      assert.deepEqual(await quantized(out), { int8Convs: 1, singleChannelConv: false });
+      assert.deepEqual(await quantized(stemOut), { int8Convs: 2, singleChannelConv: true });
       const four = await run(['quantize', fp32, '--calib', path.join(dir, 'calib.f32'), '--out', path.join(dir, 'm.int4.onnx'), '--int4-min-weights', '1000']);
       assert.equal(four.code, 0, four.stderr);
       assert.ok(JSON.parse(decodeModel(new Uint8Array(await readFile(path.join(dir, 'm.int4.onnx')))).metadata['spoken_digits.quantization']).int4Weights.tensors >= 1);

@@ -151,11 +151,21 @@ describe('train: --resume', function () {
     try {
       const args = ['tsx', 'src/cli/main.ts', 'train', '--arch', 'ensemble', '--members', 'mlp,mlp', '--data', FSDD, '--limit', '20', '--epochs', '1', '--no-augment', '--no-none', '--babble', '', '--no-onnx', '--no-progress', '--out', out];
       await run('npx', args, { cwd: ROOT, maxBuffer: 1 << 24 });
+      const first = path.join(out, 'members', '0-mlp');
+      const card = () => ({ json: JSON.parse(fs.readFileSync(path.join(first, 'card.json'), 'utf8')), md: fs.readFileSync(path.join(first, 'card.md'), 'utf8') });
+      const before = card();
       // As if it had stopped before the second member wrote a checkpoint.
       fs.rmSync(path.join(out, 'members', '1-mlp'), { recursive: true });
       fs.rmSync(path.join(out, 'ensemble.json'));
       const { stderr } = await run('npx', [...args, '--resume'], { cwd: ROOT, maxBuffer: 1 << 24 });
-      assert.match(stderr, /resumed from .*members\/0-mlp\/checkpoint after epoch 1/);
+      assert.match(stderr, /resumed from .*members\/0-mlp\/checkpoint after epoch 1\nnothing to train: its 1 epoch ran/);
+      // The finished first member trained no further, and its card still says what its epoch took, not 0 s.
+      const after = card();
+      const perEpoch = (md: string) => md.match(/; ([\d.]+) s per epoch/)?.[1];
+      assert.ok(Number(perEpoch(before.md)) > 0, before.md);
+      assert.equal(perEpoch(after.md), perEpoch(before.md));
+      assert.equal(after.json.training.secondsPerEpoch, before.json.training.secondsPerEpoch);
+      assert.deepEqual([after.json.training.epochs, after.json.metrics], [before.json.training.epochs, before.json.metrics]);
       assert.ok(fs.existsSync(path.join(out, 'members', '1-mlp', 'tfjs', 'model.json')));
       // --no-onnx: the members' tfjs folders, no ONNX file that was never written.
       assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, 'ensemble.json'), 'utf8')).members, [

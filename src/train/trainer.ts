@@ -364,6 +364,18 @@ export async function trainModel(
       startEpoch = state.epoch + 1;
       o.log(`resumed from ${ckpt} after epoch ${state.epoch + 1}`);
     }
+    // A finished run, resumed, stays finished: its last epoch was the last one asked for, or its patience ran
+    // out there (the checkpoint is written before the early stop), and another epoch would grow its history and
+    // describe the run by one epoch's time. More --epochs or --patience on the resume does go on.
+    let stoppedEarly = o.patience > 0 && startEpoch > 0 && startEpoch - bestEpoch >= o.patience;
+    const finished = startEpoch > 0 && (stoppedEarly || startEpoch >= o.epochs);
+    if (finished) {
+      o.log(
+        stoppedEarly
+          ? `nothing to train: it stopped early, no better validation score for ${o.patience} epochs after epoch ${bestEpoch} (a --patience over ${o.patience}, or 0, goes on)`
+          : `nothing to train: ${o.epochs === 1 ? 'its 1 epoch' : `all ${o.epochs} epochs`} ran (an --epochs over ${o.epochs} goes on)`,
+      );
+    }
 
     const steps = Math.ceil(data.train.length / o.batchSize);
     const size = frames * dims;
@@ -379,8 +391,7 @@ export async function trainModel(
             cliProgress.Presets.shades_classic,
           )
         : null;
-    let stoppedEarly = false;
-    for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
+    for (let epoch = finished ? o.epochs : startEpoch; epoch < o.epochs; epoch++) {
       const t0 = performance.now();
       const epochRng = rng.fork(epoch);
       const order = epochRng.shuffle(data.train.map((_, i) => i));
@@ -488,13 +499,15 @@ export async function trainModel(
       }
     }
     if (bestWeights) model.setWeights(bestWeights);
-    // Epoch time from this process only (a resumed run's earlier epochs ran elsewhere).
+    // Epoch time from this process only (a resumed run's earlier epochs ran elsewhere); where it ran none
+    // (resuming a finished run), the time of the epochs as they ran, not 0 s.
     const ran = history.filter((h) => h.epoch > startEpoch);
+    const timed = ran.length ? ran : history;
     return {
       history,
       bestEpoch,
       bestValAccuracy,
-      secondsPerEpoch: ran.length ? ran.reduce((s, h) => s + h.seconds, 0) / ran.length : 0,
+      secondsPerEpoch: timed.length ? timed.reduce((s, h) => s + h.seconds, 0) / timed.length : 0,
       stoppedEarly,
     };
   } finally {

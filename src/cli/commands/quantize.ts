@@ -14,6 +14,7 @@ interface QuantizeCliOptions {
   percentile: string;
   ops: string;
   depthwise: boolean;
+  stem?: boolean;
   batch: string;
   clips: string;
   auto?: boolean;
@@ -31,15 +32,19 @@ export function register(program: Command): void {
     .option('--calibration <method>', 'minmax | percentile', 'minmax')
     .option('--percentile <p>', 'kept percentile of each activation for --calibration percentile', '99.99')
     .option('--ops <set>', 'linear (Conv/Gemm/MatMul) | all (also Add/Sigmoid/pooling)', 'linear')
-    .option('--auto', 'try the int8 variants, measure accuracy on the FSDD test split (takes 0-4) and 1-thread latency, and write int8 only if it ties or beats fp32 on both (needs the recordings folder)')
+    .option(
+      '--auto',
+      'try the int8 variants (linear minmax, linear p99.99, all minmax, linear+stem minmax), measure accuracy on the FSDD test split (takes 0-4) and 1-thread p50 latency, and write the fastest that ties or beats fp32 on both, a latency within 5% of fp32\'s counting as a tie (needs the recordings folder)',
+    )
     .option('--int4-min-weights <n>', 'weights of a layer with at least n values get 4 bits (-7..7 per channel, packed two per byte, same int8 kernels): a smaller file; check the accuracy', (v) => parsePositiveInt('--int4-min-weights', v))
     .option('--no-depthwise', 'keep depthwise convolutions fp32')
+    .option('--stem', 'also quantize convolutions with one input channel (the first conv on the spectrogram; fp32 by default, where int8 was slower)')
     .option('--batch <n>', 'clips per calibration batch', '32')
     .action(async (inputName: string, opts: QuantizeCliOptions, command: Command) => {
       const input = resolveModelPath(inputName);
       const given = (key: keyof QuantizeCliOptions) => command.getOptionValueSource(key) === 'cli';
       // --auto picks among its own variants, so the options it would override are refused, not dropped.
-      const overridden = (['ops', 'depthwise', 'calibration', 'percentile'] as const).filter(given);
+      const overridden = (['ops', 'depthwise', 'stem', 'calibration', 'percentile'] as const).filter(given);
       if (opts.auto && overridden.length) throw new ModelError(`--auto tries its own variants; leave out ${overridden.map((k) => (k === 'depthwise' ? '--no-depthwise' : `--${k}`)).join(', ')} (or quantize one variant without --auto)`);
       if (given('percentile') && opts.calibration !== 'percentile') throw new ModelError('--percentile needs --calibration percentile');
       const percentile = decimal(opts.percentile);
@@ -116,6 +121,7 @@ export function register(program: Command): void {
         percentile,
         ops: opts.ops === 'all' || opts.ops === 'linear' ? opts.ops : opts.ops.split(','),
         depthwise: opts.depthwise,
+        singleChannelConv: opts.stem ?? false,
         int4MinWeights: opts.int4MinWeights,
       });
       const written = found ? await withTargetsIfHad(out, meta.normTargets, found.clips) : out;

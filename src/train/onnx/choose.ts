@@ -2,7 +2,17 @@ import { ort } from '../../model/ort.js';
 import { ModelError } from '../../errors.js';
 import { type CalibrationBatch, type QuantizeOptions, quantizeModel } from './quantize.js';
 
-/** Quantization settings tried by default, fp32 first. */
+/**
+ * A variant whose 1-thread p50 latency is within this factor of fp32's ties with it (5%), so timing
+ * noise does not decide between models of one speed, and a tie goes to the int8 file, 3-4x smaller.
+ * `digits quantize --auto`'s help and the README say so.
+ */
+export const DEFAULT_LATENCY_TOLERANCE = 1.05;
+
+/**
+ * Quantization settings tried by default, fp32 first; each is one `digits quantize` can write alone
+ * (--ops, --calibration, --stem), so an --auto choice can be made again without --auto.
+ */
 export const QUANTIZATION_VARIANTS: { name: string; options: QuantizeOptions | null }[] = [
   { name: 'fp32', options: null },
   { name: 'int8 linear minmax', options: { ops: 'linear', calibration: 'minmax' } },
@@ -41,7 +51,7 @@ export interface ChooseOptions {
   common?: QuantizeOptions;
   /** Timed runs per variant (default 400). */
   runs?: number;
-  /** Latency within this factor of fp32 counts as a tie (default 1.05). */
+  /** Latency within this factor of fp32 counts as a tie (default DEFAULT_LATENCY_TOLERANCE, 5%). */
   latencyTolerance?: number;
   /** Minimum agreement with fp32 (used when labels are unknown, e.g. -1; default 0.98). */
   minAgreement?: number;
@@ -91,7 +101,7 @@ export async function chooseQuantization(fp32: Uint8Array, calibration: Calibrat
   const n = batches.reduce((a, b) => a + b.dims[0], 0);
   if (n === 0 || labels.length !== n) throw new ModelError(`evaluation has ${n} clips but ${labels.length} labels`);
   const variants = options.variants ?? QUANTIZATION_VARIANTS;
-  const tolerance = options.latencyTolerance ?? 1.05;
+  const tolerance = options.latencyTolerance ?? DEFAULT_LATENCY_TOLERANCE;
   const minAgreement = options.minAgreement ?? 0.98;
   const made: { name: string; bytes: Uint8Array }[] = [{ name: 'fp32', bytes: fp32 }];
   const failures: string[] = [];
