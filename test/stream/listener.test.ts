@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { DigitRecognizer } from '../../src/model/recognizer.js';
 import { decodeWav, float32ToInt16 } from '../../src/audio/index.js';
 import { AudioInputError, OptionsError } from '../../src/errors.js';
-import { Listener, loadStreamCore, openFileSource, openMicrophone, type DigitEvent, type ListenerEvent, type SplitOptions } from '../../src/stream/index.js';
+import { Listener, loadStreamCore, openFileSource, openMicrophone, type DigitEvent, type ListenerEvent, type SplitOptions, type StreamCore } from '../../src/stream/index.js';
 import { loadNativeCapture } from '../../src/stream/core.js';
 import { makeAlsaFileDevice } from './alsa-file.js';
 import { concatFloat, editDistance, makeDigitString, melody, noiseBurst, randomDigits, rng, silence, SPEAKERS } from './fixtures.js';
@@ -412,6 +412,43 @@ describe('Listener: streaming digit recognition with the shipped model', functio
       assert.ok(performance.now() - t0 < 3000, `the run went on after the loop was left (${(performance.now() - t0).toFixed(0)} ms)`);
       assert.ok(end.digits <= 2, `${end.digits} digits`);
     }));
+
+  it('frees the endpointer that checks its vad settings at once, and its own when the stream ends (both cores)', async () => {
+    const clip = makeDigitString('8', 'theo', rng(21)).samples;
+    for (const name of ['native', 'wasm'] as const) {
+      const real = await loadStreamCore(name);
+      // The real core, counting the endpointers made and not yet disposed.
+      let live = 0;
+      const counted: StreamCore = {
+        ...real,
+        createVad: (options) => {
+          const vad = real.createVad(options);
+          live++;
+          let disposed = false;
+          return {
+            process: (x) => vad.process(x),
+            flush: () => vad.flush(),
+            reset: () => vad.reset(),
+            state: () => vad.state(),
+            dispose: () => {
+              if (!disposed) live--;
+              disposed = true;
+              vad.dispose();
+            },
+          };
+        },
+      };
+      const listener = await Listener.create({ recognizer, core: counted, vad: { hangoverMs: 200 } });
+      assert.equal(live, 0, `${name}: the settings check left its endpointer for the garbage collector`);
+      await assert.rejects(Listener.create({ recognizer, core: counted, vad: { postRollMs: 300 } }), OptionsError);
+      assert.equal(live, 0, `${name}: a refused check made an endpointer`);
+      listener.push(clip, 8000);
+      await listener.drained();
+      assert.equal(live, 1, `${name}: the stream's own endpointer`);
+      assert.equal((await listener.end()).digits, 1);
+      assert.equal(live, 0, `${name}: the stream ended and its endpointer was not freed`);
+    }
+  });
 
   it('the native and the wasm endpointer honour every setting alike', async () => {
     const s = makeDigitString('3071', 'nicolas', rng(19), { leadMs: 400 });
