@@ -413,6 +413,38 @@ describe('Listener: streaming digit recognition with the shipped model', functio
       assert.ok(end.digits <= 2, `${end.digits} digits`);
     }));
 
+  it('of two for-await loops over a Listener, the first to leave early does not stop it; the last one to leave does', async () => {
+    const s = makeDigitString('4719', 'george', rng(16));
+    const whole = await listen(recognizer, s.samples);
+    const listener = await Listener.create({ recognizer });
+    // on() handlers do not keep it running: the rule is about loops alone.
+    listener.on('digit', () => undefined);
+    const first = (async () => {
+      for await (const e of listener) if (e.type === 'digit') return e.digit;
+    })();
+    const rest: number[] = [];
+    const second = (async () => {
+      for await (const e of listener) if (e.type === 'digit') rest.push(e.digit);
+    })();
+    for (let i = 0; i < s.samples.length; i += 800) listener.push(s.samples.subarray(i, i + 800), 8000);
+    const end = await listener.end();
+    assert.equal(await first, whole.digits[0].digit);
+    await second;
+    assert.equal(end.digits, whole.digits.length, 'the first loop leaving stopped the Listener');
+    assert.equal(rest.join(''), whole.text);
+
+    const both = await Listener.create({ recognizer });
+    const leave = () =>
+      (async () => {
+        for await (const e of both) if (e.type === 'digit') break;
+      })();
+    const loops = [leave(), leave()];
+    for (let i = 0; i < s.samples.length; i += 800) both.push(s.samples.subarray(i, i + 800), 8000);
+    await Promise.all(loops);
+    const stopped = await both.end();
+    assert.ok(stopped.digits < whole.digits.length, `both loops left at the first digit, and the Listener went on to ${stopped.digits} digits`);
+  });
+
   it('frees the endpointer that checks its vad settings at once, and its own when the stream ends (both cores)', async () => {
     const clip = makeDigitString('8', 'theo', rng(21)).samples;
     for (const name of ['native', 'wasm'] as const) {
