@@ -667,6 +667,38 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     }
   });
 
+  it('NormAdapter: an adaptation that ends after a drop asked for later ended does not make it say it is adapted (nor the reverse)', async () => {
+    // The recognizer's side: each call ends when the test says, and none is superseded there (an
+    // earlier call installed first and a later one after it, whose continuations ran in the other order).
+    const ends: (() => void)[] = [];
+    const fake = {
+      adaptNormalization: () => new Promise<{ selfEnrolled: boolean; offThread: boolean }>((r) => ends.push(() => r({ selfEnrolled: true, offThread: true }))),
+      resetNormalization: () => new Promise<void>((r) => ends.push(r)),
+    };
+    const adapter = new NormAdapter<number>(fake, { every: 2, window: 10 });
+    adapter.observe(1);
+    adapter.observe(2);
+    const adapting = adapter.adapt();
+    const dropping = adapter.drop();
+    ends[1](); // the drop ends first
+    await dropping;
+    ends[0]();
+    assert.equal(await adapting, false, 'the adaptation asked for before the drop ended after it, and said it took effect');
+    assert.deepEqual([adapter.adapted, adapter.selfEnrolled, adapter.offThread], [false, false, false]);
+    // The reverse: a drop that ends after an adaptation asked for later leaves it adapted.
+    adapter.observe(3);
+    adapter.observe(4);
+    const dropped = adapter.drop();
+    adapter.observe(5);
+    adapter.observe(6);
+    const adapted = adapter.adapt();
+    ends[3]();
+    assert.equal(await adapted, true);
+    ends[2]();
+    await dropped;
+    assert.deepEqual([adapter.adapted, adapter.selfEnrolled], [true, true]);
+  });
+
   it('adaptations and resets that overlap: the last call made wins, whichever ends last', async () => {
     const rec = await DigitRecognizer.load({ model: INT8 });
     try {

@@ -97,6 +97,19 @@ describe('SessionSwap (the session a recognizer runs on)', () => {
     assert.deepEqual([warmed, late.releases, ok.releases], [['ok'], 1, 1]);
   });
 
+  it('install(): a call already superseded when its session is ready is not warmed, only released (superseded() says so beforehand)', async () => {
+    const swap = new SessionSwap(new FakeSession('loaded'));
+    const [slow, fast] = [swap.begin(), swap.begin()];
+    assert.deepEqual([swap.superseded(slow), swap.superseded(fast)], [false, false]);
+    const warmed: string[] = [];
+    const warm = async (s: FakeSession) => void warmed.push(s.name);
+    assert.equal(await swap.install(new FakeSession('fast'), warm, fast), 'installed');
+    assert.equal(swap.superseded(slow), true);
+    const stale = new FakeSession('slow');
+    assert.equal(await swap.install(stale, warm, slow), 'superseded');
+    assert.deepEqual([warmed, stale.releases, swap.current.name], [['fast'], 1, 'fast']);
+  });
+
   it('close() with a run in flight, then a replace(): close still resolves once the run ends, and the new session is released', async () => {
     const [a, b] = [new FakeSession('a'), new FakeSession('b')];
     const swap = new SessionSwap(a);

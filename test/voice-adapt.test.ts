@@ -11,6 +11,8 @@ import { evaluate, loadEvalSet } from '../src/model/evaluate.js';
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import { VOICE_SHIFTS, VoiceAdapter } from '../src/model/voice-adapt.js';
 import { Listener } from '../src/stream/listener.js';
+import type { StreamDecoder } from '../src/stream/decoder.js';
+import { VoiceObserver } from '../src/stream/voice-observer.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
 import { monoWav } from './fixtures/wav.js';
 import { concatFloat, editDistance, makeDigitString, rng } from './stream/fixtures.js';
@@ -186,5 +188,44 @@ describe('voice shift and speaker adaptation (VoiceAdapter, digits eval --adapt-
     assert.equal(fake.voiceShift, 1.1);
     fake.voiceShift = 1.13;
     assert.equal(new VoiceAdapter(fake).factor, 1, 'a shift that is no candidate: from no shift, as before');
+  });
+});
+
+describe('VoiceAdapter and VoiceObserver: a reset overtaking an utterance under way', function () {
+  this.timeout(120_000);
+
+  it('an utterance whose model run began before reset() is not learnt after it, and the recognizer keeps the reset shift; a flush under way at clear() stops', async () => {
+    const recognizer = await DigitRecognizer.load();
+    try {
+      const clip = officialSplit(listFsddClips(FSDD_RECORDINGS)).test.find((c) => c.speaker === 'theo')!.path;
+      const adapter = new VoiceAdapter(recognizer, { minUtterances: 1, margin: 0, evidence: 0 });
+      // Moved away from x1 by a few utterances of a voice shifted down, so a late one would show.
+      const deeper = voiceShift((await readWavFile(clip)).samples, 8000, 0.8, recognizer.backend);
+      for (let i = 0; i < 3; i++) await adapter.observe({ samples: deeper, sampleRate: 8000 });
+      assert.notEqual(adapter.factor, 1, 'the deeper voice did not move the adapter: pick another clip');
+      const late = adapter.observe({ samples: deeper, sampleRate: 8000 });
+      adapter.reset(); // a new speaker, while the old one's utterance is still being heard
+      assert.equal(await late, 1);
+      assert.deepEqual([adapter.utterances, adapter.factor, recognizer.voiceShift], [0, 1, 1]);
+
+      // The observer (the kiosk forgetting a visitor): a flush under way when clear() and reset() come
+      // stops there, reports no shift, and leaves the new speaker's piece to the next flush.
+      for (let i = 0; i < 3; i++) await adapter.observe({ samples: deeper, sampleRate: 8000 });
+      const shifts: number[] = [];
+      const observer = new VoiceObserver(adapter, (e) => shifts.push(e.factor));
+      // A stand-in stream decoder whose every piece is the deeper clip.
+      const decoder = { audioBetween: () => deeper, sampleRate: 8000 } as unknown as StreamDecoder;
+      const digit = () => observer.take(decoder, 'digit', { startMs: 0, endMs: 1000 });
+      digit();
+      digit();
+      const flushing = observer.flush();
+      observer.clear();
+      adapter.reset();
+      digit();
+      await flushing;
+      assert.deepEqual([shifts, observer.queued, adapter.utterances, recognizer.voiceShift], [[], 1, 0, 1]);
+    } finally {
+      await recognizer.dispose();
+    }
   });
 });

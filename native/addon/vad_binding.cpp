@@ -63,7 +63,8 @@ class VadWrap : public Napi::ObjectWrap<VadWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Vad",
                        {InstanceMethod("process", &VadWrap::Process), InstanceMethod("flush", &VadWrap::Flush),
-                        InstanceMethod("reset", &VadWrap::Reset), InstanceMethod("state", &VadWrap::State)});
+                        InstanceMethod("reset", &VadWrap::Reset), InstanceMethod("state", &VadWrap::State),
+                        InstanceMethod("dispose", &VadWrap::Dispose)});
   }
 
   explicit VadWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VadWrap>(info) {
@@ -117,7 +118,7 @@ class VadWrap : public Napi::ObjectWrap<VadWrap> {
 
   Napi::Value Process(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!vad_) return throwType(env, "Vad was not constructed");
+    if (!vad_) return Missing(env);
     if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
       return throwType(env, "Vad.process expects a Float32Array");
     Napi::Float32Array a = info[0].As<Napi::Float32Array>();
@@ -126,7 +127,7 @@ class VadWrap : public Napi::ObjectWrap<VadWrap> {
   }
 
   Napi::Value Flush(const Napi::CallbackInfo& info) {
-    if (!vad_) return throwType(info.Env(), "Vad was not constructed");
+    if (!vad_) return Missing(info.Env());
     vad_->flush(events_);
     return Events(info.Env());
   }
@@ -136,9 +137,20 @@ class VadWrap : public Napi::ObjectWrap<VadWrap> {
     return info.Env().Undefined();
   }
 
+  // Frees the endpointer now rather than when the garbage collector gets to the wrapper (a settings
+  // check makes one only to see that it can be made). Safe to call twice; other calls throw after it.
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    vad_.reset();
+    disposed_ = true;
+    events_ = std::vector<VadEvent>();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Missing(Napi::Env env) { return throwType(env, disposed_ ? "Vad was disposed" : "Vad was not constructed"); }
+
   Napi::Value State(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!vad_) return throwType(env, "Vad was not constructed");
+    if (!vad_) return Missing(env);
     Napi::Object o = Napi::Object::New(env);
     o.Set("levelDb", vad_->takePeakLevelDb());
     o.Set("noiseDb", vad_->noiseFloorDb());
@@ -152,6 +164,7 @@ class VadWrap : public Napi::ObjectWrap<VadWrap> {
 
   std::unique_ptr<Vad> vad_;
   std::vector<VadEvent> events_;
+  bool disposed_ = false;
 };
 
 // info[0] is a Float32Array and info[1 .. numbers] are numbers.

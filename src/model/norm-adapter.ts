@@ -90,6 +90,13 @@ export class NormAdapter<Clip = AudioInput> {
   private isAdapted = false;
   /** What the last adaptation did (null before one). */
   private lastResult: NormAdaptResult | null = null;
+  /**
+   * Changes of the recognizer's normalization asked for (adapt, drop, apply), numbered in call order
+   * (the order the recognizer's own last-call-wins follows), and the latest whose outcome was taken:
+   * one that ends after a later one did says nothing about what is in use.
+   */
+  private changes = 0;
+  private landed = 0;
 
   constructor(
     readonly recognizer: NormAdaptable<Clip>,
@@ -169,20 +176,33 @@ export class NormAdapter<Clip = AudioInput> {
 
   /**
    * Adapts the recognizer on the clips kept (the last `window`); `offThread` as NormAdaptOptions says.
-   * False when a reset or another adaptation called meanwhile superseded it (NormAdaptResult.superseded).
+   * False when a reset or another adaptation called meanwhile superseded it (NormAdaptResult.superseded),
+   * or a drop, reset or adaptation asked for after it ended first: that one's outcome is what the
+   * adapter tells (`adapted`, `selfEnrolled`), as it is what the recognizer uses.
    */
   async adapt(options: { offThread?: boolean } = {}): Promise<boolean> {
     this.sinceAdapted = 0;
-    if (!(await this.adaptOnKept(options.offThread))) return false;
+    return this.adaptOnKept(options.offThread);
+  }
+
+  /**
+   * The recognizer adapted on the clips kept (a copy: observing goes on while an adaptation runs);
+   * false when superseded: the recognizer did not install it, or a drop, reset or adaptation asked
+   * for after it ended first (its outcome is what is in use).
+   */
+  private async adaptOnKept(offThread = false): Promise<boolean> {
+    const change = ++this.changes;
+    const result = await this.recognizer.adaptNormalization([...this.recent], { selfEnroll: this.selfEnroll, offThread });
+    if (result?.superseded || !this.land(change)) return false;
+    this.lastResult = result ?? null;
     this.isAdapted = true;
     return true;
   }
 
-  /** The recognizer adapted on the clips kept (a copy: observing goes on while an adaptation runs); false when superseded. */
-  private async adaptOnKept(offThread = false): Promise<boolean> {
-    const result = await this.recognizer.adaptNormalization([...this.recent], { selfEnroll: this.selfEnroll, offThread });
-    if (result?.superseded) return false;
-    this.lastResult = result ?? null;
+  /** Whether change `change`'s outcome is the latest to take effect (none asked for after it has). */
+  private land(change: number): boolean {
+    if (change < this.landed) return false;
+    this.landed = change;
     return true;
   }
 
@@ -204,9 +224,11 @@ export class NormAdapter<Clip = AudioInput> {
   async drop(): Promise<void> {
     this.recent.length = 0;
     this.sinceAdapted = 0;
+    const change = ++this.changes;
     await this.recognizer.resetNormalization();
-    // Only once the recognizer is back: a reset that failed is still due (dropDue).
-    this.isAdapted = false;
+    // Only once the recognizer is back: a reset that failed is still due (dropDue). Not when an
+    // adaptation asked for after it ended first: that one is in use.
+    if (this.land(change)) this.isAdapted = false;
   }
 
   /**
@@ -219,8 +241,9 @@ export class NormAdapter<Clip = AudioInput> {
       await this.adaptOnKept();
       return;
     }
+    const change = ++this.changes;
     await this.recognizer.resetNormalization();
-    this.isAdapted = false;
+    if (this.land(change)) this.isAdapted = false;
   }
 
   /** Forgets the speaker: no clips, no outcomes, and the recognizer back to its model as loaded. */

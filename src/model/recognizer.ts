@@ -406,6 +406,8 @@ export class DigitRecognizer {
    */
   private async useModel(model: Uint8Array, call: number, adaptedOn: number): Promise<boolean> {
     if (this.isDisposed) throw new ModelError('the recognizer was disposed during a normalization adaptation');
+    // A later adaptation or reset is in use already: a session of this one would only be made and released.
+    if (this.sessions.superseded(call)) return false;
     const session = await createSession(model, this.source, this.sessionOptions);
     const outcome = await this.sessions.install(session, (s) => runOnSilence(s, this.info), call, () => (this.adaptedOn = adaptedOn));
     if (outcome === 'closed') throw new ModelError('the recognizer was disposed during a normalization adaptation');

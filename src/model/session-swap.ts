@@ -54,6 +54,14 @@ export class SessionSwap<S extends Releasable> {
   }
 
   /**
+   * Whether a later call's session is in use already: `call`'s session would only be made, warmed
+   * and released (replace says 'superseded'), so its maker may skip that work.
+   */
+  superseded(call: number): boolean {
+    return call <= this.installed;
+  }
+
+  /**
    * Makes `next`, the session change `call` made, the current session, and calls `installed` at that
    * moment (what the recognizer says about its session must change with it, before any other call
    * can install another); the one it replaces is released now (awaited), or when its runs end. Not
@@ -82,12 +90,13 @@ export class SessionSwap<S extends Releasable> {
 
   /**
    * A new session (`call`'s) run once by `warm` (its first run pays the runtime's lazy set-up, which
-   * a digit should not), then `replace`d in: released instead when `warm` fails (its error thrown)
-   * or the swap was closed meanwhile.
+   * a digit should not), then `replace`d in: released instead when `warm` fails (its error thrown),
+   * the swap was closed meanwhile, or a later call's session is in use (then not warmed either).
    */
   async install(next: S, warm: (session: S) => Promise<unknown>, call: number, installed?: () => void): Promise<'installed' | 'superseded' | 'closed'> {
     try {
-      if (!this.closing) await warm(next);
+      // Not warmed when it could not be installed anyway.
+      if (!this.closing && !this.superseded(call)) await warm(next);
     } catch (err) {
       await next.release().catch(() => undefined);
       throw err;

@@ -64,6 +64,8 @@ export class VoiceAdapter {
   /** Where the adapter starts and resets to: the recognizer's shift when it is a candidate (a personal model's enrolled shift), else 1. */
   private readonly home: number;
   private chosen: number;
+  /** Bumped by reset(): an utterance whose model run began before it is the previous speaker's. */
+  private epoch = 0;
 
   constructor(
     private readonly recognizer: ShiftableRecognizer,
@@ -119,10 +121,15 @@ export class VoiceAdapter {
 
   /**
    * Hears one utterance of the speaker (best: one the recognizer took for a digit) at every
-   * candidate factor, updates the choice, sets it on the recognizer and returns it.
+   * candidate factor, updates the choice, sets it on the recognizer and returns it. An utterance
+   * whose model run a `reset()` overtook is the previous speaker's: not learnt (the factor returned
+   * as it is), nor set on the recognizer after the reset.
    */
   async observe(input: AudioInput): Promise<number> {
-    return this.learn(await this.recognizer.predictShifted(input, this.shifts));
+    const epoch = this.epoch;
+    const predictions = await this.recognizer.predictShifted(input, this.shifts);
+    if (epoch !== this.epoch) return this.chosen;
+    return this.learn(predictions);
   }
 
   /**
@@ -162,6 +169,7 @@ export class VoiceAdapter {
 
   /** Forgets every utterance (a new speaker) and sets the recognizer back to where the adapter started (no shift, or a personal model's enrolled one). */
   reset(): void {
+    this.epoch++;
     this.sums.fill(0);
     this.squares.fill(0);
     this.weight = 0;

@@ -47,6 +47,11 @@ export interface VadHandle {
   flush(): VadEvent[];
   reset(): void;
   state(): VadState;
+  /**
+   * Frees the endpointer's memory now (the wasm core's lives in the module's heap, where the garbage
+   * collector does not see it). Safe to call twice; process, flush and state throw after it.
+   */
+  dispose(): void;
 }
 
 export interface Valley {
@@ -195,7 +200,7 @@ export function loadStreamCore(prefer?: 'native' | 'wasm'): Promise<StreamCore> 
     if (prefer !== 'wasm') {
       try {
         const addon = loadNativeBinding() as unknown as NativeVadBinding;
-        if (typeof addon.Vad !== 'function' || typeof addon.contourSpeechExtent !== 'function') throw new Error('the addon has no VAD (built from older sources?)');
+        if (typeof addon.Vad !== 'function' || typeof addon.Vad.prototype.dispose !== 'function' || typeof addon.contourSpeechExtent !== 'function') throw new Error('the addon has no VAD, or an older one (built from older sources?)');
         return nativeCore(addon);
       } catch (err) {
         reasons.push(`native: ${(err as Error).message}`);

@@ -161,11 +161,15 @@ function vadSettings(opts: DecoderOptions, sampleRate: number) {
  * is wrong when the listener is made, not at its first audio.
  */
 export function checkVadSettings(core: StreamCore, options: DecoderOptions, what: string): void {
+  // The core is the judge (the TypeScript does not repeat its rules): an endpointer made only to see
+  // that it can be, and freed at once (the wasm core's would hold its module heap until collected).
+  let vad: VadHandle;
   try {
-    core.createVad(vadSettings(options, 16000));
+    vad = core.createVad(vadSettings(options, 16000));
   } catch (err) {
     throw new OptionsError(`${what}: ${(err as Error).message}`);
   }
+  vad.dispose();
 }
 
 /** What a StreamDecoder reports while it is fed. */
@@ -447,10 +451,15 @@ export class StreamDecoder {
 
   /** End of the stream: the open segment is recognized and the open string closed. */
   async finish(): Promise<EndEvent> {
-    for (const e of this.vad.flush()) await this.onVad(e);
-    const st = this.vad.state();
-    this.maybeCloseString(st.samplesSeen, false, true);
-    return { durationMs: this.ms(st.samplesSeen), digits: this.digits, rejected: this.rejected };
+    try {
+      for (const e of this.vad.flush()) await this.onVad(e);
+      const st = this.vad.state();
+      this.maybeCloseString(st.samplesSeen, false, true);
+      return { durationMs: this.ms(st.samplesSeen), digits: this.digits, rejected: this.rejected };
+    } finally {
+      // Finished: fed no more (audioBetween still answers from the decoder's own history).
+      this.vad.dispose();
+    }
   }
 
   private maybeCloseString(now: number, inSpeech: boolean, force = false): void {

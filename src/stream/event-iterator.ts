@@ -3,8 +3,13 @@
 /**
  * The async iterators of an event source (`for await (const e of listener)`): each iterator gets
  * every event published after it was made, in order, and ends when the source ends (or throws the
- * error the source failed with). An iterator made after the end ends at once. A loop left early
- * (break, return, a throw) calls `leftEarly`, as leaving a loop over a Node stream destroys it.
+ * error the source failed with). An iterator made after the end ends at once.
+ *
+ * A loop left early (break, return, a throw) calls `leftEarly` when it was the last iterator still
+ * open, as leaving a loop over a Node stream destroys the stream: one loop that leaves while another
+ * still iterates does not end the other's events. Handlers added with `.on()` do not keep the source
+ * going (nor does a 'data' handler keep a Node stream from being destroyed); an iterator made and
+ * not yet ended or returned counts as open, whether or not its loop has started.
  */
 export class EventIterators<E> {
   constructor(private readonly leftEarly: () => void = () => undefined) {}
@@ -59,7 +64,7 @@ export class EventIterators<E> {
       },
       return: async (): Promise<IteratorResult<E>> => {
         this.sinks.delete(sink);
-        if (!done) this.leftEarly();
+        if (!done && this.sinks.size === 0) this.leftEarly();
         done = true;
         return { value: undefined, done: true };
       },

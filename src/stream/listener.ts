@@ -322,7 +322,10 @@ export class Listener extends EventEmitter {
 
   /**
    * Every event from now on (`error` ends the iteration by throwing); a Listener that already finished
-   * ends it at once. Leaving the loop early (break, return, a throw) stops the Listener, as with a Node stream.
+   * ends it at once. Leaving the loop early (break, return, a throw) stops the Listener, as with a Node
+   * stream, when no other loop over it is still open: of several loops, the last one to leave stops it.
+   * Handlers added with `on()` do not keep it running (to leave a loop and go on listening, keep the
+   * loop's iterator open, or stop the Listener yourself when done).
    */
   [Symbol.asyncIterator](): AsyncIterator<ListenerEvent> {
     return this.iterators.iterator();

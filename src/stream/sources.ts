@@ -325,8 +325,12 @@ export function listInputDevices(): { backend: 'addon' | 'naudiodon'; devices: C
   if ('binding' in native) return { backend: 'addon', devices: native.binding.listCaptureDevices() };
   const nd = loadNaudiodon();
   if ('module' in nd) {
+    // Each naudiodon2 call initializes PortAudio afresh, and on a machine without a sound card each
+    // such scan has alsa-lib print ~60 lines to stderr (see the README's "Live listening"): none
+    // counted by any host API, the device list is not asked for.
     const hostApis = nd.module.getHostAPIs();
     const def = hostApis.HostAPIs[hostApis.defaultHostAPI]?.defaultInput;
+    if (!hostApis.HostAPIs.some((api) => api.deviceCount > 0)) return { backend: 'naudiodon', devices: [] };
     const devices = nd.module
       .getDevices()
       .filter((d) => d.maxInputChannels > 0)

@@ -29,6 +29,8 @@ export interface VoiceShiftEvent {
  */
 export class VoiceObserver {
   private pending: { samples: Float32Array; sampleRate: number }[] = [];
+  /** Bumped by clear(): a flush begun before it stops, and tells nothing. */
+  private generation = 0;
 
   constructor(
     readonly adapter: VoiceAdapter,
@@ -52,16 +54,23 @@ export class VoiceObserver {
 
   /** Observes every piece taken so far, in order; emits a VoiceShiftEvent when the adapter's factor changes. */
   async flush(): Promise<void> {
+    const generation = this.generation;
     while (this.pending.length) {
       const piece = this.pending.shift()!;
       const before = this.adapter.factor;
       const factor = await this.adapter.observe(piece);
+      // Cleared meanwhile (a new speaker, a failed stream): what is pending now is the next flush's.
+      if (generation !== this.generation) return;
       if (factor !== before) this.onShift({ factor, utterances: this.adapter.utterances });
     }
   }
 
-  /** Drops what was taken and not observed (a new speaker, a stream that failed). */
+  /**
+   * Drops what was taken and not observed (a new speaker, a stream that failed); a flush under way
+   * stops after the piece it is in (with `adapter.reset()`, that piece is not learnt either).
+   */
   clear(): void {
     this.pending = [];
+    this.generation++;
   }
 }

@@ -31,7 +31,22 @@ const MAX_EVENTS = 64;
 const VAD_SETTING_KEYS = ['sensitivity', 'onsetMs', 'hangoverMs', 'minSpeechMs', 'maxSpeechMs', 'minVoicedMs', 'preRollMs', 'postRollMs', 'minLevelDb', 'initialNoiseDb'] as const;
 const VAD_SETTINGS: EveryKey<Omit<VadOptions, 'sampleRate'>, typeof VAD_SETTING_KEYS> = VAD_SETTING_KEYS;
 
-// Browsers free nothing for us: a VAD nobody disposed is released when it is collected.
+// A VAD nobody disposed is released when it is collected (if the collector ever gets to it: it sees
+// a small object, not the module heap it holds). What it holds, in the module's heap.
+interface VadMemory {
+  handle: number;
+  eventsPtr: number;
+  statePtr: number;
+  samplesPtr: number;
+}
+function freeVad(m: VadModule, mem: VadMemory): void {
+  if (!mem.handle) return;
+  m._sd_vad_destroy(mem.handle);
+  m._free(mem.eventsPtr);
+  m._free(mem.statePtr);
+  if (mem.samplesPtr) m._free(mem.samplesPtr);
+  mem.handle = mem.eventsPtr = mem.statePtr = mem.samplesPtr = 0;
+}
 const registry = typeof FinalizationRegistry !== 'undefined' ? new FinalizationRegistry<() => void>((free) => free()) : null;
 
 function cString(m: VadModule, ptr: number): string {
@@ -41,28 +56,31 @@ function cString(m: VadModule, ptr: number): string {
 }
 
 class WasmVad implements VadHandle {
-  private samplesPtr = 0;
   private capacity = 0;
-  private readonly eventsPtr: number;
-  private readonly statePtr: number;
+  private readonly mem: VadMemory;
   constructor(
     private readonly m: VadModule,
-    private handle: number,
+    handle: number,
   ) {
-    this.eventsPtr = m._malloc(MAX_EVENTS * 4 * 8);
-    this.statePtr = m._malloc(8 * 8);
-    const { eventsPtr, statePtr } = this;
-    const h = handle;
-    registry?.register(this, () => {
-      m._sd_vad_destroy(h);
-      m._free(eventsPtr);
-      m._free(statePtr);
-    });
+    const mem: VadMemory = { handle, eventsPtr: m._malloc(MAX_EVENTS * 4 * 8), statePtr: m._malloc(8 * 8), samplesPtr: 0 };
+    this.mem = mem;
+    registry?.register(this, () => freeVad(m, mem), this);
+  }
+
+  /** The core's handle; a disposed VAD's calls throw here rather than reach freed memory. */
+  private get handle(): number {
+    if (!this.mem.handle) throw new TypeError('Vad was disposed');
+    return this.mem.handle;
+  }
+
+  dispose(): void {
+    registry?.unregister(this);
+    freeVad(this.m, this.mem);
   }
 
   private read(count: number): VadEvent[] {
     const out: VadEvent[] = [];
-    const base = this.eventsPtr >> 3;
+    const base = this.mem.eventsPtr >> 3;
     for (let i = 0; i < Math.min(count, MAX_EVENTS); i++) {
       const f = this.m.HEAPF64.subarray(base + 4 * i, base + 4 * i + 4);
       out.push({ type: TYPES[f[0]] ?? 'abort', reason: REASONS[f[1]] ?? 'none', startSample: f[2], endSample: f[3] });
@@ -72,27 +90,31 @@ class WasmVad implements VadHandle {
 
   process(samples: Float32Array): VadEvent[] {
     if (!(samples instanceof Float32Array)) throw new AudioInputError('Vad.process expects a Float32Array');
+    const handle = this.handle;
     if (samples.length === 0) return [];
+    const mem = this.mem;
     if (samples.length > this.capacity) {
-      if (this.samplesPtr) this.m._free(this.samplesPtr);
-      this.samplesPtr = this.m._malloc(samples.length * 4);
+      if (mem.samplesPtr) this.m._free(mem.samplesPtr);
+      mem.samplesPtr = this.m._malloc(samples.length * 4);
       this.capacity = samples.length;
     }
-    this.m.HEAPF32.set(samples, this.samplesPtr >> 2);
-    return this.read(this.m._sd_vad_process(this.handle, this.samplesPtr, samples.length, this.eventsPtr, MAX_EVENTS));
+    this.m.HEAPF32.set(samples, mem.samplesPtr >> 2);
+    return this.read(this.m._sd_vad_process(handle, mem.samplesPtr, samples.length, mem.eventsPtr, MAX_EVENTS));
   }
 
   flush(): VadEvent[] {
-    return this.read(this.m._sd_vad_flush(this.handle, this.eventsPtr, MAX_EVENTS));
+    return this.read(this.m._sd_vad_flush(this.handle, this.mem.eventsPtr, MAX_EVENTS));
   }
 
   reset(): void {
-    this.m._sd_vad_reset(this.handle);
+    // As the addon's: nothing to reset once disposed.
+    if (this.mem.handle) this.m._sd_vad_reset(this.mem.handle);
   }
 
   state(): VadState {
-    this.m._sd_vad_state(this.handle, this.statePtr);
-    const f = this.m.HEAPF64.subarray(this.statePtr >> 3, (this.statePtr >> 3) + 7);
+    const statePtr = this.mem.statePtr;
+    this.m._sd_vad_state(this.handle, statePtr);
+    const f = this.m.HEAPF64.subarray(statePtr >> 3, (statePtr >> 3) + 7);
     return { levelDb: f[0], noiseDb: f[1], inSpeech: f[2] !== 0, samplesSeen: f[3], bandDb: f[4], segmentAccepted: f[5] !== 0, silentSamples: f[6] };
   }
 }

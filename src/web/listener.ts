@@ -199,7 +199,9 @@ export class WebListener {
   /**
    * Every event from now on, as `{ type, ...payload }` (`for await (const e of listener)`); the
    * iteration ends at close() and throws the failure if the WebListener fails. Leaving the loop early
-   * (break, return, a throw) closes the WebListener, as with a Node stream.
+   * (break, return, a throw) closes the WebListener, as with a Node stream, when no other loop over it
+   * is still open: of several loops, the last one to leave closes it. Handlers added with `on()` do
+   * not keep it open.
    */
   [Symbol.asyncIterator](): AsyncIterator<WebListenerEvent> {
     return this.iterators.iterator();

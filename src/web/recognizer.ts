@@ -437,6 +437,8 @@ export class WebRecognizer {
    */
   private async useModel(bytes: Uint8Array, call: number, adaptedOn: number): Promise<boolean> {
     if (this.disposed) throw new ModelError('the recognizer was disposed during a normalization adaptation');
+    // A later adaptation or reset is in use already: a session of this one would only be made and released.
+    if (this.sessions.superseded(call)) return false;
     const next = await ort.InferenceSession.create(bytes, this.sessionOptions);
     const silence = () => this.runModel([this.features(new Float32Array(this.sampleRate / 2), 1)], [MODEL_OUTPUT_NAME], next);
     const outcome = await this.sessions.install(next, silence, call, () => (this.adaptedOn = adaptedOn));

@@ -142,3 +142,36 @@ describe('live capture through PortAudio (ALSA file-plugin device, no sound card
     }
   });
 });
+
+describe('the naudiodon2 fallback (the addon unavailable)', function () {
+  this.timeout(60000);
+
+  it('lists input devices with one PortAudio scan where there are none (each scan prints ALSA errors without a sound card)', async function () {
+    const { loadNaudiodon } = await import('../../src/stream/core.js');
+    if (!('module' in loadNaudiodon())) this.skip();
+    const { spawnSync } = await import('node:child_process');
+    // A child without the addon, on this machine's own ALSA configuration: how many lines alsa-lib
+    // prints for one PortAudio initialization, and for listInputDevices().
+    const script = `
+      const { createRequire } = await import('node:module');
+      const { listInputDevices } = await import(${JSON.stringify(new URL('../../src/stream/sources.ts', import.meta.url).href)});
+      const found = process.argv.at(-1) === 'once' ? createRequire(${JSON.stringify(import.meta.url)})('naudiodon2').getHostAPIs().HostAPIs.reduce((n, api) => n + api.deviceCount, 0) : listInputDevices().devices.length;
+      console.log(JSON.stringify({ found }));
+    `;
+    const probe = (what: string) => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, what], {
+        env: { ...process.env, SPOKEN_DIGITS_ADDON: '/nonexistent/spoken_digits.node' },
+        encoding: 'utf8',
+        timeout: 30000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      return { found: (JSON.parse(r.stdout) as { found: number }).found, alsaLines: r.stderr.split('\n').filter((l) => l.startsWith('ALSA lib')).length };
+    };
+    const once = probe('once');
+    // A sound card (devices to list), or an ALSA that prints nothing: nothing to tell one scan from two by.
+    if (once.found > 0 || once.alsaLines === 0) this.skip();
+    const listed = probe('list');
+    assert.equal(listed.found, 0);
+    assert.equal(listed.alsaLines, once.alsaLines, 'listInputDevices initialized PortAudio more than once');
+  });
+});

@@ -167,6 +167,21 @@ describe('stream core (VAD/endpointer, native and wasm)', function () {
     }
   });
 
+  it('dispose() frees an endpointer at once; a disposed one refuses work, and a second dispose() is harmless (both builds)', () => {
+    for (const core of [native, wasm]) {
+      const vad = core.createVad({ sampleRate: 8000 });
+      vad.process(new Float32Array(800));
+      vad.dispose();
+      vad.dispose();
+      vad.reset();
+      assert.throws(() => vad.process(new Float32Array(80)), /Vad was disposed/, core.name);
+      assert.throws(() => vad.flush(), /Vad was disposed/, core.name);
+      assert.throws(() => vad.state(), /Vad was disposed/, core.name);
+      // The memory went back to the core: the next one works.
+      assert.equal(core.createVad({ sampleRate: 8000 }).process(new Float32Array(800)).length, 0);
+    }
+  });
+
   it('refuses impossible settings with a message', () => {
     for (const core of [native, wasm]) {
       assert.throws(() => core.createVad({ sampleRate: 8000, sensitivity: 7 }), /sensitivity must be in 0\.\.1/);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { DigitRecognizer } from '../../src/model/recognizer.js';
 import { decodeWav, float32ToInt16 } from '../../src/audio/index.js';
 import { AudioInputError, OptionsError } from '../../src/errors.js';
-import { Listener, loadStreamCore, openFileSource, openMicrophone, type DigitEvent, type ListenerEvent, type SplitOptions } from '../../src/stream/index.js';
+import { Listener, loadStreamCore, openFileSource, openMicrophone, type DigitEvent, type ListenerEvent, type SplitOptions, type StreamCore } from '../../src/stream/index.js';
 import { loadNativeCapture } from '../../src/stream/core.js';
 import { makeAlsaFileDevice } from './alsa-file.js';
 import { concatFloat, editDistance, makeDigitString, melody, noiseBurst, randomDigits, rng, silence, SPEAKERS } from './fixtures.js';
@@ -412,6 +412,75 @@ describe('Listener: streaming digit recognition with the shipped model', functio
       assert.ok(performance.now() - t0 < 3000, `the run went on after the loop was left (${(performance.now() - t0).toFixed(0)} ms)`);
       assert.ok(end.digits <= 2, `${end.digits} digits`);
     }));
+
+  it('of two for-await loops over a Listener, the first to leave early does not stop it; the last one to leave does', async () => {
+    const s = makeDigitString('4719', 'george', rng(16));
+    const whole = await listen(recognizer, s.samples);
+    const listener = await Listener.create({ recognizer });
+    // on() handlers do not keep it running: the rule is about loops alone.
+    listener.on('digit', () => undefined);
+    const first = (async () => {
+      for await (const e of listener) if (e.type === 'digit') return e.digit;
+    })();
+    const rest: number[] = [];
+    const second = (async () => {
+      for await (const e of listener) if (e.type === 'digit') rest.push(e.digit);
+    })();
+    for (let i = 0; i < s.samples.length; i += 800) listener.push(s.samples.subarray(i, i + 800), 8000);
+    const end = await listener.end();
+    assert.equal(await first, whole.digits[0].digit);
+    await second;
+    assert.equal(end.digits, whole.digits.length, 'the first loop leaving stopped the Listener');
+    assert.equal(rest.join(''), whole.text);
+
+    const both = await Listener.create({ recognizer });
+    const leave = () =>
+      (async () => {
+        for await (const e of both) if (e.type === 'digit') break;
+      })();
+    const loops = [leave(), leave()];
+    for (let i = 0; i < s.samples.length; i += 800) both.push(s.samples.subarray(i, i + 800), 8000);
+    await Promise.all(loops);
+    const stopped = await both.end();
+    assert.ok(stopped.digits < whole.digits.length, `both loops left at the first digit, and the Listener went on to ${stopped.digits} digits`);
+  });
+
+  it('frees the endpointer that checks its vad settings at once, and its own when the stream ends (both cores)', async () => {
+    const clip = makeDigitString('8', 'theo', rng(21)).samples;
+    for (const name of ['native', 'wasm'] as const) {
+      const real = await loadStreamCore(name);
+      // The real core, counting the endpointers made and not yet disposed.
+      let live = 0;
+      const counted: StreamCore = {
+        ...real,
+        createVad: (options) => {
+          const vad = real.createVad(options);
+          live++;
+          let disposed = false;
+          return {
+            process: (x) => vad.process(x),
+            flush: () => vad.flush(),
+            reset: () => vad.reset(),
+            state: () => vad.state(),
+            dispose: () => {
+              if (!disposed) live--;
+              disposed = true;
+              vad.dispose();
+            },
+          };
+        },
+      };
+      const listener = await Listener.create({ recognizer, core: counted, vad: { hangoverMs: 200 } });
+      assert.equal(live, 0, `${name}: the settings check left its endpointer for the garbage collector`);
+      await assert.rejects(Listener.create({ recognizer, core: counted, vad: { postRollMs: 300 } }), OptionsError);
+      assert.equal(live, 0, `${name}: a refused check made an endpointer`);
+      listener.push(clip, 8000);
+      await listener.drained();
+      assert.equal(live, 1, `${name}: the stream's own endpointer`);
+      assert.equal((await listener.end()).digits, 1);
+      assert.equal(live, 0, `${name}: the stream ended and its endpointer was not freed`);
+    }
+  });
 
   it('the native and the wasm endpointer honour every setting alike', async () => {
     const s = makeDigitString('3071', 'nicolas', rng(19), { leadMs: 400 });

@@ -284,6 +284,31 @@ describe('WebListener (spoken-digits/web) in Node', function () {
     await failing.close();
   });
 
+  it('of two for-await loops, the first to leave early does not close the WebListener; the last one to leave does', async () => {
+    const l = await WebListener.create({ model: recognizer });
+    const first = (async () => {
+      for await (const e of l) if (e.type === 'digit') return e.digit;
+    })();
+    const rest: string[] = [];
+    const second = (async () => {
+      let ends = 0;
+      for await (const e of l) {
+        if (e.type === 'digit') rest.push(String(e.digit));
+        if (e.type === 'end' && ++ends === 2) break;
+      }
+    })();
+    pushAll(l, s.samples, 8000);
+    await l.end();
+    assert.equal(String(await first), nodeDigits[0]);
+    // Still open after the first loop left: a second timeline is taken.
+    pushAll(l, s.samples, 8000);
+    await l.end();
+    await second;
+    // The second loop heard both, and it was the last open: its leaving closed the WebListener.
+    assert.equal(rest.join(''), nodeDigits + nodeDigits);
+    assert.throws(() => l.push(s.samples, 8000), /after close\(\)/);
+  });
+
   it("a handler that throws, or an async one that rejects, is an error event; the others and the stream go on; leaving a for-await loop closes it", async () => {
     const l = await WebListener.create({ model: recognizer });
     const log = record(l);
