@@ -6,8 +6,8 @@ using librosa's definitions: torch.stft with centre padding and a periodic windo
 n_fft, |X|^2 (or |X|), torchaudio.functional.melscale_fbanks (slaney or htk scale, slaney area norm
 or none), amplitude_to_DB (= librosa power_to_db: amin, ref, top_db against the clip peak),
 create_dct(norm='ortho') (= DCT-II ortho, librosa's mfcc), compute_deltas (replicate edges).
-PCEN (librosa.pcen's formula; neither torchaudio nor Debian has one) is written out in numpy below
-on torchaudio's mel energies.
+PCEN (neither torchaudio nor Debian has one) is our own reading of librosa.pcen's formula, in numpy
+below on torchaudio's mel energies: a check of the C++ arithmetic, not a third party's code.
 Everything runs in float64, so the fixtures are a precise target for the float32 core.
 
 Writes test/fixtures/reference-features/{index.json,data.bin}: the input signals themselves (FSDD
@@ -66,9 +66,9 @@ CONFIGS = {
 
 
 def pcen(s: np.ndarray, log: dict, hop: int) -> np.ndarray:
-    """librosa.pcen on a (bands, time) energy array: a one-pole smoother per band started at its steady
-    state, gain control, root compression; the time constant turned into the smoother's coefficient as
-    librosa does. Frames of exact silence (all energy 0: a clip's digital zeros) give 0 and leave the
+    """librosa.pcen's formula on a (bands, time) energy array: a one-pole smoother per band, gain control,
+    root compression; the time constant turned into the smoother's coefficient as librosa does. Unlike
+    librosa (whose smoother starts at 1, for int32-scaled input), the smoother starts at the first frame. Frames of exact silence (all energy 0: a clip's digital zeros) give 0 and leave the
     smoother alone, so it starts at the first frame with sound."""
     t = log["timeConstant"] * SR / hop
     b = (math.sqrt(1 + 4 * t * t) - 1) / (2 * t * t)

@@ -6,7 +6,7 @@ import { PCEN_DEFAULTS, resolveFeatureConfig, type FeatureConfig } from '../src/
 import type { FeatureBackend } from '../src/features/backend.js';
 import { loadFeatureBackend } from '../src/features/index.js';
 import { createWasmBackend } from '../src/features/wasm.js';
-import { createNativeBackend, loadNativeBinding, releaseFreeMemory } from '../src/features/native.js';
+import { createNativeBackend, loadNativeBinding, releaseFreeMemory, staleAddonReason } from '../src/features/native.js';
 import { wsolaStretchReference } from './fixtures/wsola-reference.js';
 
 function sine(n: number, f: number, sr = 8000): Float32Array {
@@ -45,6 +45,14 @@ describe('feature backends: loading and bad input', () => {
       if (before === undefined) delete process.env.SPOKEN_DIGITS_BACKEND;
       else process.env.SPOKEN_DIGITS_BACKEND = before;
     }
+  });
+
+  it('an addon built from older sources is passed over, saying so, instead of refusing every config as invalid', () => {
+    const built = loadNativeBinding();
+    assert.equal(staleAddonReason(built), null, 'the addon built from these sources');
+    // An addon from before PCEN read 27 fixed parameters; this library passes more.
+    assert.match(staleAddonReason({ SD_P_COUNT: 27 }) ?? '', /built from older sources: its core reads 27 feature parameters, this library passes \d+; rebuild it with `npm run build:native`/);
+    assert.match(staleAddonReason({} as { SD_P_COUNT: number }) ?? '', /reads undefined feature parameters/);
   });
 
   it('computes the default config to [numFrames x dims]', () => {

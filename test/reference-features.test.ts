@@ -5,8 +5,8 @@
  * torchaudio in float64 using librosa's definitions; 24 FSDD clips + 8 synthetic signals, eight
  * configs covering slaney/htk, norm slaney/none, hann/hamming, constant/reflect padding,
  * pre-emphasis, power/magnitude, dB with fixed/peak reference and top_db, natural log, PCEN
- * (librosa.pcen's formula in numpy on torchaudio's mel energies), MFCC with deltas, spectrogram). The input samples are stored in the fixtures, so no Python and no dataset
- * are needed.
+ * (our numpy reading of librosa.pcen's formula on torchaudio's mel energies), MFCC with deltas,
+ * spectrogram). The input samples are stored in the fixtures, so no Python and no dataset are needed.
  *
  * Tolerances, per value:
  *  - vs reference: |ours - reference| <= 1e-3 in the feature's own unit (dB for log-mel and

@@ -64,6 +64,18 @@ describe('train: --resume of a run that has nothing left to train', function () 
     assert.deepEqual(resumed.weights, first.weights, 'the best epoch\'s weights');
   });
 
+  it('a --patience given on the resume does not make a run that ran all its epochs "stopped early"', async () => {
+    // Learning rate 0: the first epoch stays the best, as in a run whose patience would have run out.
+    const options = { epochs: 3, learningRate: 0, minLearningRate: 0, patience: 0, checkpointDir: path.join(dir, 'all-flat') };
+    const first = await trainToy(options);
+    assert.equal(first.result.history.length, 3);
+    assert.equal(first.result.bestEpoch, 1);
+    const patient = await trainToy({ ...options, patience: 1, resume: true });
+    assert.deepEqual(epochLines(patient.lines), []);
+    assert.ok(patient.lines.some((l) => /nothing to train: all 3 epochs ran/.test(l)), patient.lines.join('\n'));
+    assert.equal(patient.result.stoppedEarly, false);
+  });
+
   it('a run stopped early by its patience stays stopped: no further epoch, still "stopped early"', async () => {
     const checkpointDir = path.join(dir, 'early');
     // Learning rate 0: every epoch scores the same, so none is better than the first and patience 1 stops at epoch 2.

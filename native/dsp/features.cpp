@@ -607,8 +607,9 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
   return out_frames;
 }
 
-// PCEN (Wang et al. 2017, as librosa.pcen): per band, M[t] = (1 - s) M[t-1] + s E[t] with M
-// starting at the first frame's E (the smoother's steady state), then
+// PCEN (Wang et al. 2017; librosa.pcen's formula): per band, M[t] = (1 - s) M[t-1] + s E[t] with M
+// starting at the first frame's E (librosa starts it at 1, the steady state of a unit energy, which is
+// meant for int32-scaled input: here it would be 10^6 times a quiet band's energy), then
 // (E / (eps + M)^gain + bias)^power - bias^power. s comes from the time constant T as librosa
 // derives it: t = T * rate / hop frames, s = (sqrt(1 + 4 t^2) - 1) / (2 t^2). Frames that are
 // exact silence (the centred padding of a short clip, zero energy) give 0 and leave M alone, so

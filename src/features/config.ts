@@ -37,10 +37,12 @@ export interface FeatureConfig {
    * Log compression. `db`: 10*log10(max(x, amin)) - 10*log10(max(ref, amin)), then clipped to
    * (max - topDb) when topDb is set. ref 'max' is relative to the clip's own peak (librosa's
    * default; not streaming-friendly), a number is a fixed reference. `ln`: ln(x + floor).
-   * `pcen`: per-channel energy normalization (as librosa.pcen): each band's energy E is divided by
-   * its own smoothed history M (time constant `timeConstant` seconds) to the power `gain`, then
-   * root-compressed: (E / (eps + M)^gain + bias)^power - bias^power. A gain control per band, so
-   * a steady background (hum, a room's noise) is pushed down and onsets stand out.
+   * `pcen`: per-channel energy normalization (librosa.pcen's formula): each band's energy E is
+   * divided by its own smoothed history M (time constant `timeConstant` seconds) to the power `gain`,
+   * then root-compressed: (E / (eps + M)^gain + bias)^power - bias^power. A gain control per band,
+   * so a steady background (hum, a room's noise) is pushed down and onsets stand out. M starts at the
+   * first frame's energy (librosa starts it at 1, meant for int32-scaled input); frames of digital
+   * silence give 0 and leave M alone; it runs over the frames `numFrames` keeps.
    */
   log:
     | { type: 'db'; amin: number; topDb: number | null; ref: 'max' | number }
@@ -84,7 +86,11 @@ export const DEFAULT_FEATURE_CONFIG: Readonly<FeatureConfig> = Object.freeze({
   normalization: null,
 } as FeatureConfig);
 
-/** librosa.pcen's defaults; a `pcen` log config names only what it changes. */
+/**
+ * librosa.pcen's default parameters (chosen there for int32-scaled magnitudes; here they meet mel
+ * energies of audio in [-1, 1], so `eps` is the knob that matters); a `pcen` log config names only
+ * what it changes.
+ */
 export const PCEN_DEFAULTS = Object.freeze({ timeConstant: 0.4, gain: 0.98, bias: 2, power: 0.5, eps: 1e-6 });
 
 const LOG_KEYS: Record<string, string[]> = {

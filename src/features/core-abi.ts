@@ -44,6 +44,9 @@ const SD_P = {
   count: 32,
 } as const;
 
+/** How many fixed values this version passes the core (SD_P_COUNT in native/dsp/sd_dsp.h). */
+export const FEATURE_PARAM_COUNT = SD_P.count;
+
 const SD_STATUS = { ok: 0, config: 1, input: 2, noMemory: 3, internal: 4 } as const;
 
 /** -1 for an unknown name, so the core reports it like any other invalid value. */

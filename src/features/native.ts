@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BackendUnavailableError, SpokenDigitsError } from '../errors.js';
 import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from './backend.js';
-import { asSamples, checkRates, checkStretch, coreError, encodeFeatureConfig } from './core-abi.js';
+import { asSamples, checkRates, checkStretch, coreError, encodeFeatureConfig, FEATURE_PARAM_COUNT } from './core-abi.js';
 import type { FeatureConfig } from './config.js';
 
 /** The typed surface of build/Release/spoken_digits.node (native/addon/features_binding.cpp). */
@@ -16,6 +16,8 @@ export interface NativeBinding {
   hasCapture: boolean;
   /** Absent from addons built before stop 34 (a prebuilt one may be older than the library). */
   releaseFreeMemory?: () => boolean;
+  /** How many fixed feature parameters the addon's core reads (SD_P_COUNT). */
+  SD_P_COUNT: number;
   [other: string]: unknown;
 }
 interface NativeExtractorHandle {
@@ -70,6 +72,15 @@ export function loadedAddonPath(): string | undefined {
   return cachedPath;
 }
 
+/**
+ * Why an addon cannot serve this version of the library, or null when it can: one built from older
+ * sources reads a shorter feature parameter list, and would refuse every config as "invalid".
+ */
+export function staleAddonReason(binding: Pick<NativeBinding, 'SD_P_COUNT'>): string | null {
+  if (binding.SD_P_COUNT === FEATURE_PARAM_COUNT) return null;
+  return `built from older sources: its core reads ${String(binding.SD_P_COUNT)} feature parameters, this library passes ${FEATURE_PARAM_COUNT}; rebuild it with \`npm run build:native\``;
+}
+
 /** Loads the Node-API addon, or throws BackendUnavailableError listing what was tried and how to fix it. */
 export function loadNativeBinding(): NativeBinding {
   if (cached) return cached;
@@ -87,7 +98,13 @@ export function loadNativeBinding(): NativeBinding {
       continue;
     }
     try {
-      cached = require(file) as NativeBinding;
+      const binding = require(file) as NativeBinding;
+      const stale = staleAddonReason(binding);
+      if (stale) {
+        tried.push(`${file} (${stale})`);
+        continue;
+      }
+      cached = binding;
       cachedPath = file;
       return cached;
     } catch (err) {

@@ -49,9 +49,10 @@ export interface VadHandle {
   state(): VadState;
   /**
    * Frees the endpointer's memory now (the wasm core's lives in the module's heap, where the garbage
-   * collector does not see it). Safe to call twice; process, flush and state throw after it.
+   * collector does not see it). Safe to call twice; process, flush and state throw after it. Optional
+   * for a core of your own (ListenerOptions.core): one without it is left to the garbage collector.
    */
-  dispose(): void;
+  dispose?(): void;
 }
 
 export interface Valley {

@@ -169,7 +169,7 @@ export function checkVadSettings(core: StreamCore, options: DecoderOptions, what
   } catch (err) {
     throw new OptionsError(`${what}: ${(err as Error).message}`);
   }
-  vad.dispose();
+  vad.dispose?.();
 }
 
 /** What a StreamDecoder reports while it is fed. */
@@ -457,9 +457,16 @@ export class StreamDecoder {
       this.maybeCloseString(st.samplesSeen, false, true);
       return { durationMs: this.ms(st.samplesSeen), digits: this.digits, rejected: this.rejected };
     } finally {
-      // Finished: fed no more (audioBetween still answers from the decoder's own history).
-      this.vad.dispose();
+      this.dispose();
     }
+  }
+
+  /**
+   * Frees the endpointer (finish() does, and a listener that failed before finishing must): the
+   * decoder is fed no more; audioBetween still answers from its own history. Safe to call twice.
+   */
+  dispose(): void {
+    this.vad.dispose?.();
   }
 
   private maybeCloseString(now: number, inSpeech: boolean, force = false): void {

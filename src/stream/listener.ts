@@ -225,6 +225,8 @@ export class Listener extends EventEmitter {
     } finally {
       this.running = false;
       this.over ??= 'its run() ended';
+      // Finished or failed, the decoder is fed no more: its endpointer is freed.
+      this.decoder?.dispose();
       await source.close().catch(() => undefined);
       // Failed: an adaptation running beside the decoding ends before the caller may dispose the recognizer.
       await this.norm?.settle();
@@ -406,6 +408,7 @@ export class Listener extends EventEmitter {
       throw err;
     } finally {
       this.running = false;
+      this.decoder?.dispose();
       // Stopped or failed: what is still queued is dropped, not pending.
       this.pushQueue = [];
       this.pushPending = 0;

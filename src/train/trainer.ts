@@ -367,12 +367,14 @@ export async function trainModel(
     // A finished run, resumed, stays finished: its last epoch was the last one asked for, or its patience ran
     // out there (the checkpoint is written before the early stop), and another epoch would grow its history and
     // describe the run by one epoch's time. More --epochs or --patience on the resume does go on.
-    let stoppedEarly = o.patience > 0 && startEpoch > 0 && startEpoch - bestEpoch >= o.patience;
-    const finished = startEpoch > 0 && (stoppedEarly || startEpoch >= o.epochs);
+    const ranAll = startEpoch > 0 && startEpoch >= o.epochs;
+    let stoppedEarly = !ranAll && o.patience > 0 && startEpoch > 0 && startEpoch - bestEpoch >= o.patience;
+    const finished = ranAll || stoppedEarly;
     if (finished) {
+      const epochs = (n: number) => (n === 1 ? '1 epoch' : `${n} epochs`);
       o.log(
         stoppedEarly
-          ? `nothing to train: it stopped early, no better validation score for ${o.patience} epochs after epoch ${bestEpoch} (a --patience over ${o.patience}, or 0, goes on)`
+          ? `nothing to train: it stopped early, no better validation score for ${epochs(o.patience)} after epoch ${bestEpoch} (a --patience over ${o.patience}, or 0, goes on)`
           : `nothing to train: ${o.epochs === 1 ? 'its 1 epoch' : `all ${o.epochs} epochs`} ran (an --epochs over ${o.epochs} goes on)`,
       );
     }

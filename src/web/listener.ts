@@ -320,7 +320,9 @@ export class WebListener {
   private fail(err: unknown): void {
     if (this.failure) return;
     this.failure = err instanceof Error ? err : new Error(String(err));
-    // The decoder's state is unknown: nothing more is decoded, and what was queued is dropped.
+    // The decoder's state is unknown: nothing more is decoded (its endpointer is freed; a feed it was
+    // in the middle of fails on it, after this failure), and what was queued is dropped.
+    this.decoder?.dispose();
     this.decoder = undefined;
     this.input = undefined;
     this.voice?.clear();
@@ -337,8 +339,13 @@ export class WebListener {
     this.decoder = undefined;
     this.input = undefined;
     if (!d) return undefined;
-    if (rest?.length) await d.feed(rest);
-    const summary = await d.finish();
+    let summary: EndEvent;
+    try {
+      if (rest?.length) await d.feed(rest);
+      summary = await d.finish();
+    } finally {
+      d.dispose();
+    }
     await this.voice?.flush();
     await this.norm?.flush();
     this.emit('end', summary);

@@ -465,7 +465,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
             dispose: () => {
               if (!disposed) live--;
               disposed = true;
-              vad.dispose();
+              vad.dispose!();
             },
           };
         },
@@ -479,7 +479,30 @@ describe('Listener: streaming digit recognition with the shipped model', functio
       assert.equal(live, 1, `${name}: the stream's own endpointer`);
       assert.equal((await listener.end()).digits, 1);
       assert.equal(live, 0, `${name}: the stream ended and its endpointer was not freed`);
+      // A listener that fails (a handler throws) frees its endpointer too.
+      const failing = await Listener.create({ recognizer, core: counted });
+      failing.on('error', () => undefined);
+      failing.on('digit', () => {
+        throw new Error('handler failed');
+      });
+      failing.push(clip, 8000);
+      await assert.rejects(failing.end(), /handler failed/);
+      assert.equal(live, 0, `${name}: the failed stream's endpointer was not freed`);
     }
+  });
+
+  it('takes a core of its own whose endpointers have no dispose() (written before it existed)', async () => {
+    const real = await loadStreamCore('wasm');
+    const older: StreamCore = {
+      ...real,
+      createVad: (options) => {
+        const vad = real.createVad(options);
+        return { process: (x) => vad.process(x), flush: () => vad.flush(), reset: () => vad.reset(), state: () => vad.state() };
+      },
+    };
+    const listener = await Listener.create({ recognizer, core: older });
+    listener.push(makeDigitString('5', 'george', rng(23)).samples, 8000);
+    assert.equal((await listener.end()).digits, 1);
   });
 
   it('the native and the wasm endpointer honour every setting alike', async () => {

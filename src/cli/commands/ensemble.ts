@@ -42,7 +42,8 @@ export function register(program: Command): void {
       const files = models.map((m) => realPath(m));
       const twice = models.flatMap((m, i) => {
         const others = files.indexOf(files[i]) === i ? models.filter((_, k) => k > i && files[k] === files[i]) : [];
-        return others.length ? [`${m} is a member twice${others.some((o) => o !== m) ? ` (also as ${others.join(', ')})` : ''}`] : [];
+        const spellings = [...new Set(others.filter((o) => o !== m))];
+        return others.length ? [`${m} is a member twice${spellings.length ? ` (also as ${spellings.join(', ')})` : ''}`] : [];
       });
       if (twice.length) throw new DuplicateMemberError(`${twice.join('; ')}: an ensemble of one model with itself only doubles its cost`);
       const [{ fuseEnsemble }, { readModelBytes }] = await Promise.all([import('../../train/onnx/fuse.js'), import('../../model/recognizer.js')]);

@@ -151,7 +151,7 @@ export function register(program: Command): void {
     .option('--warmup <n>', 'warm-up epochs', num('--warmup', 0), 2)
     .option('--restart <n>', 'first cosine cycle length in epochs (warm restarts double it)', num('--restart', 1), 10)
     .option('--features <json>', 'feature config overrides as JSON, e.g. \'{"kind":"mfcc","nMfcc":20}\'')
-    .option('--resume', 'continue from the checkpoint in <out>/checkpoint (a run that ran all its epochs, or stopped early, trains no further unless given more --epochs, or more --patience or --patience 0)', false)
+    .option('--resume', 'continue from the checkpoint in <out>/checkpoint (a run that ran all its epochs trains no further unless given more --epochs; one that stopped early, unless given more --patience or --patience 0)', false)
     .option('--no-onnx', 'skip the ONNX export')
     .option('--fold-models', 'with --loso: also write each fold\'s trained model to <out>/<speaker>/ (tfjs, and ONNX unless --no-onnx), e.g. to fuse a fold ensemble as a distillation teacher', false)
     .option('--loso-results <file>', 'loso.json from a `--loso all` run, to publish its folds in this model card', nonEmpty('--loso-results'))
