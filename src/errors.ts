@@ -6,13 +6,16 @@ export class SpokenDigitsError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
+    // A minifier renames classes ("Ft: ONNX Runtime Web did not start"): the subclasses here name
+    // themselves with a literal, which bundles keep; others go by their class name.
+    this.name = new.target === SpokenDigitsError ? 'SpokenDigitsError' : new.target.name;
     this.code = code;
   }
 }
 
 /** The bytes are not a WAV file we can decode (corrupt, truncated, unsupported encoding). */
 export class WavFormatError extends SpokenDigitsError {
+  override name = 'WavFormatError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_WAV_FORMAT', message, options);
   }
@@ -20,6 +23,7 @@ export class WavFormatError extends SpokenDigitsError {
 
 /** Audio samples or arguments that cannot be processed (empty, NaN/Inf, impossible sample rate, too long). */
 export class AudioInputError extends SpokenDigitsError {
+  override name = 'AudioInputError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_AUDIO_INPUT', message, options);
   }
@@ -27,6 +31,7 @@ export class AudioInputError extends SpokenDigitsError {
 
 /** A FeatureConfig that makes no sense (more mel bands than FFT bins, fmax above Nyquist, ...). */
 export class FeatureConfigError extends SpokenDigitsError {
+  override name = 'FeatureConfigError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_FEATURE_CONFIG', message, options);
   }
@@ -34,6 +39,7 @@ export class FeatureConfigError extends SpokenDigitsError {
 
 /** No feature backend could be loaded, or the one asked for is unavailable. */
 export class BackendUnavailableError extends SpokenDigitsError {
+  override name = 'BackendUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_BACKEND_UNAVAILABLE', message, options);
   }
@@ -41,6 +47,7 @@ export class BackendUnavailableError extends SpokenDigitsError {
 
 /** A model file that is missing, not ONNX, or lacks the spoken-digits metadata. */
 export class ModelError extends SpokenDigitsError {
+  override name = 'ModelError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_MODEL', message, options);
   }
@@ -48,6 +55,7 @@ export class ModelError extends SpokenDigitsError {
 
 /** The dataset could not be found, downloaded or verified. */
 export class DatasetError extends SpokenDigitsError {
+  override name = 'DatasetError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_DATASET', message, options);
   }
@@ -55,6 +63,7 @@ export class DatasetError extends SpokenDigitsError {
 
 /** Live capture is unavailable (no PortAudio, no device) or failed. */
 export class CaptureError extends SpokenDigitsError {
+  override name = 'CaptureError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_CAPTURE', message, options);
   }
@@ -62,6 +71,7 @@ export class CaptureError extends SpokenDigitsError {
 
 /** `digits serve` cannot start or serve (no built app, port in use, bad address). */
 export class ServeError extends SpokenDigitsError {
+  override name = 'ServeError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_SERVE', message, options);
   }
@@ -69,6 +79,7 @@ export class ServeError extends SpokenDigitsError {
 
 /** Speaker enrollment cannot run: unlabelled or missing digits, a model without a refittable last layer. */
 export class EnrollmentError extends SpokenDigitsError {
+  override name = 'EnrollmentError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_ENROLLMENT', message, options);
   }
@@ -79,6 +90,7 @@ export class EnrollmentError extends SpokenDigitsError {
  * exist (a typo such as `modle`): said at once, not silently ignored.
  */
 export class OptionsError extends SpokenDigitsError {
+  override name = 'OptionsError';
   constructor(message: string) {
     super('ERR_OPTIONS', message);
   }

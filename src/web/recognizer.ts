@@ -164,7 +164,7 @@ export class WebRecognizer {
       const message = (err as Error)?.message ?? String(err);
       // ORT's own .wasm could not be fetched or compiled (a wrong wasmPaths, a CSP without 'wasm-unsafe-eval'): not the model's fault.
       if (/no available backend|magic word|WebAssembly/i.test(message)) {
-        throw new BackendUnavailableError(`ONNX Runtime Web did not start: ${message} (its .wasm must be served beside its module, or set ort.env.wasm.wasmPaths; a CSP needs 'wasm-unsafe-eval')`, { cause: err });
+        throw new BackendUnavailableError(`ONNX Runtime Web did not start: ${message} (its .wasm must be served beside its module, which a bundle must be an ES module to know — esbuild: --format=esm —, or set ort.env.wasm.wasmPaths = { wasm: URL of ort-wasm-simd-threaded.wasm }; a CSP needs 'wasm-unsafe-eval')`, { cause: err });
       }
       throw new ModelError(`${url} could not be loaded by ONNX Runtime Web: ${message}`, { cause: err });
     }
