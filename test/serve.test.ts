@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
+import { request as httpsRequest } from 'node:https';
 import { gzipSync, gunzipSync, brotliCompressSync, brotliDecompressSync } from 'node:zlib';
 import { startServer, isSuspiciousPath, createEncodingCache, sendEncoded, type RunningServer } from '../src/web/server.js';
 import { writeFile } from 'node:fs/promises';
@@ -640,5 +641,105 @@ describe('digits serve (src/web/server.ts)', function () {
     const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
     assert.equal(code, 2);
     assert.match(err, /--port http must be an integer/);
+  });
+});
+
+describe('digits serve over https (--tls-cert, --tls-key)', function () {
+  this.timeout(30000);
+  let dir: string;
+  let root: string;
+  let models: string;
+  let cert: Buffer;
+  let key: Buffer;
+  let otherKey: Buffer;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'digits-serve-tls-'));
+    root = join(dir, 'web-dist');
+    models = join(dir, 'models');
+    mkdirSync(root);
+    mkdirSync(models);
+    writeFileSync(join(root, 'index.html'), '<!doctype html><title>kiosk</title>');
+    // A self-signed certificate for this test only (openssl: an apt package CI installs).
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', join(dir, 'other.pem')], { stdio: 'ignore' });
+    cert = readFileSync(join(dir, 'cert.pem'));
+    key = readFileSync(join(dir, 'key.pem'));
+    otherKey = readFileSync(join(dir, 'other.pem'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** One https GET trusting only the test's certificate. */
+  const httpsGet = (url: string) =>
+    new Promise<{ status: number; body: string; csp: string | undefined }>((resolve, reject) => {
+      const req = httpsRequest(url, { ca: cert }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, csp: res.headers['content-security-policy'] as string | undefined }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('serves the app over https with its usual headers; plain http to the port gets no answer', async () => {
+    const srv = await startServer({ root, modelsDir: models, port: 0, tls: { cert, key } });
+    try {
+      assert.equal(srv.secure, true);
+      assert.match(srv.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const res = await httpsGet(`${srv.url}/`);
+      assert.equal(res.status, 200);
+      assert.match(res.body, /<title>kiosk<\/title>/);
+      assert.match(res.csp ?? '', /default-src 'self'/);
+      // http to an https port: the handshake fails and the socket is dropped, and the server goes on.
+      await assert.rejects(raw(srv.port, get('/'), 3000).then((r) => (r.head === '' ? Promise.reject(new Error('dropped')) : r)), /dropped|no answer/);
+      assert.equal((await httpsGet(`${srv.url}/`)).status, 200);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('refuses a key that is not the certificate\'s, or a certificate that is not one, before listening', async () => {
+    await assert.rejects(startServer({ root, modelsDir: models, port: 0, tls: { cert, key: otherKey } }), (e: unknown) => e instanceof ServeError && /the private key is not the certificate's/.test(e.message));
+    await assert.rejects(startServer({ root, modelsDir: models, port: 0, tls: { cert: 'not a certificate', key } }), (e: unknown) => e instanceof ServeError && /cannot serve https: the certificate is not a PEM certificate/.test(e.message));
+    await assert.rejects(startServer({ root, modelsDir: models, port: 0, tls: { cert, key: '' } }), (e: unknown) => e instanceof ServeError && /tls needs both a certificate \(cert\) and its private key/.test(e.message));
+  });
+
+  const serveCli = (args: string[]) => spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--root', root, '--models', models, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+
+  it('`digits serve --tls-cert --tls-key` prints and serves an https URL', async () => {
+    const child = serveCli(['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')]);
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const t = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 20000);
+        child.stdout.on('data', (d) => {
+          out += d;
+          const m = /https:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+          if (m) {
+            clearTimeout(t);
+            resolve(m[0]);
+          }
+        });
+      });
+      assert.equal((await httpsGet(`${url}/`)).status, 200);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('`digits serve` refuses --tls-cert without --tls-key, and a key file that is not there, with exit code 2', async () => {
+    for (const [args, message] of [
+      [['--tls-cert', join(dir, 'cert.pem')], /--tls-cert needs --tls-key too/],
+      [['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'missing.pem')], /--tls-key .*missing\.pem: file not found/],
+    ] as const) {
+      const child = serveCli([...args]);
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      assert.equal(code, 2, err);
+      assert.match(err, message);
+    }
   });
 });

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { existsSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, relative, resolve, sep } from 'node:path';
@@ -23,6 +25,11 @@ export interface ServeOptions {
   host?: string;
   /** Limits; defaults suit a kiosk on a LAN. */
   limits?: Partial<ServeLimits>;
+  /**
+   * Serve https with this certificate chain and private key (PEM): browsers allow the microphone only
+   * in a secure context, so a kiosk on another machine than the server needs it.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export interface ServeLimits {
@@ -68,8 +75,10 @@ const DEFAULT_LIMITS: Readonly<ServeLimits> = Object.freeze({
 
 export interface RunningServer {
   server: Server;
-  /** e.g. http://127.0.0.1:8080 (loopback for a bind to every interface, 0.0.0.0 or ::) */
+  /** e.g. http://127.0.0.1:8080 (loopback for a bind to every interface, 0.0.0.0 or ::); https with `tls` */
   url: string;
+  /** Serving https (ServeOptions.tls). */
+  secure: boolean;
   port: number;
   host: string;
   /** The address bound, as the system reports it (e.g. 0.0.0.0 for a --host of 0, :: for ::0). */
@@ -540,8 +549,22 @@ function isLoopbackAddress(address: string): boolean {
 }
 
 /** The URL of a server at `host` (a name or an address; IPv6 in brackets) and `port`. */
-function httpUrl(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+function httpUrl(host: string, port: number, secure = false): string {
+  return `${secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** The TLS options, checked before the server starts: a certificate and key Node cannot use is a ServeError saying which. */
+function tlsOptions(tls: ServeOptions['tls']): { cert: string | Buffer; key: string | Buffer } | null {
+  if (tls === undefined) return null;
+  if (tls === null || typeof tls !== 'object' || !tls.cert || !tls.key) throw new ServeError('tls needs both a certificate (cert) and its private key (key), in PEM');
+  try {
+    createSecureContext({ cert: tls.cert, key: tls.key });
+  } catch (err) {
+    const reason = (err as Error).message;
+    const which = /key values mismatch/i.test(reason) ? 'the private key is not the certificate\'s' : /key/i.test(reason) ? 'the private key is not a PEM key Node can use' : 'the certificate is not a PEM certificate Node can use';
+    throw new ServeError(`cannot serve https: ${which} (${reason})`, { cause: err });
+  }
+  return { cert: tls.cert, key: tls.key };
 }
 
 /** Starts the server; resolves once it listens. Default bind is loopback only. */
@@ -555,20 +578,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Which Host names to answer depends on the address the system binds (a --host of 0 or 127.1 is
   // only known once bound); until then every request gets the strict loopback check.
   const bind = { loopbackOnly: true };
+  const tls = tlsOptions(options.tls);
   const handler = createRequestHandler({ ...options, bind });
-  const server = createServer(
-    {
-      maxHeaderSize: limits.maxHeaderBytes,
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      // Never let a malformed request reach the handler half-parsed.
-      insecureHTTPParser: false,
-      // Node checks headersTimeout/requestTimeout on this interval; the default (30 s) is too coarse.
-      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
-    },
-    handler,
-  );
+  const httpOptions: ServerOptions = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Never let a malformed request reach the handler half-parsed.
+    insecureHTTPParser: false,
+    // Node checks headersTimeout/requestTimeout on this interval; the default (30 s) is too coarse.
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  };
+  const server: Server = tls ? createTlsServer({ ...httpOptions, ...tls }, handler) : createServer(httpOptions, handler);
+  // A client that fails the TLS handshake (plain http to the https port, a distrusted certificate) is dropped.
+  if (tls) server.on('tlsClientError', (_err: Error, socket: { destroy(): void }) => socket.destroy());
   server.maxConnections = limits.maxConnections;
   const perClient = new Map<string, number>();
   server.on('connection', (socket) => {
@@ -610,7 +634,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // A wildcard bind is opened on this machine through loopback; the CLI names the other addresses.
   return {
     server,
-    url: httpUrl(everyInterface ? (bound.family === 'IPv6' ? '::1' : '127.0.0.1') : host, bound.port),
+    url: httpUrl(everyInterface ? (bound.family === 'IPv6' ? '::1' : '127.0.0.1') : host, bound.port, tls !== null),
+    secure: tls !== null,
     port: bound.port,
     host,
     address: bound.address,
