@@ -51,8 +51,8 @@ const FLAGS = [
 
 /** One browser per fake-microphone file: Chromium reads the file once per opened capture (%noloop). */
 /** Chromium with a fake microphone (playing `fakeMicWav`, else the fake device's beeps), or with none at all (`noMicrophone`). */
-export async function launch(fakeMicWav?: string, { noMicrophone = false } = {}): Promise<Browser> {
-  const args = FLAGS.filter((f) => !(noMicrophone && f === '--use-fake-device-for-media-stream'));
+export async function launch(fakeMicWav?: string, { noMicrophone = false, extraArgs = [] as string[] } = {}): Promise<Browser> {
+  const args = [...FLAGS.filter((f) => !(noMicrophone && f === '--use-fake-device-for-media-stream')), ...extraArgs];
   if (fakeMicWav) args.push(`--use-file-for-fake-audio-capture=${fakeMicWav}%noloop`);
   return chromium.launch({ executablePath: CHROMIUM, args, headless: true });
 }

@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/web/server.js';
@@ -92,6 +94,48 @@ describe('kiosk web app in headless Chromium', function () {
     await page.goto(`${srv.url}/?${query}`);
     return { browser, context, page, consoleErrors };
   }
+
+  it('on another machine (a name that is not localhost) it hears the microphone over https (--tls-cert), not over http', async () => {
+    // The kiosk's device opens the server by a LAN name: kiosk.test, mapped to this machine. Over http that
+    // page is no secure context and gets no microphone; over https with a certificate the device trusts
+    // (here: Chromium told to trust its key) it listens as on localhost.
+    const dir = mkdtempSync(join(tmpdir(), 'kiosk-tls-'));
+    const servers: RunningServer[] = [];
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+        '-subj', '/CN=kiosk.test', '-addext', 'subjectAltName=DNS:kiosk.test', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+      const tls = { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) };
+      const spki = createHash('sha256').update(new X509Certificate(tls.cert).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+      // Every interface: a server bound to loopback answers only loopback Host names.
+      const plain = await startServer({ root: servedRoot, modelsDir: join(ROOT, 'models'), port: 0, host: '0.0.0.0' });
+      servers.push(plain);
+      const secure = await startServer({ root: servedRoot, modelsDir: join(ROOT, 'models'), port: 0, host: '0.0.0.0', tls });
+      servers.push(secure);
+      const clip = clips[0];
+      const browser = await launch(makeMicWav([clip.path], 'tls-single.wav'), {
+        extraArgs: ['--host-resolver-rules=MAP kiosk.test 127.0.0.1', `--ignore-certificate-errors-spki-list=${spki}`],
+      });
+      browsers.push(browser);
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`http://kiosk.test:${plain.port}/?mode=single`);
+      assert.equal(await page.evaluate(() => window.isSecureContext && !!navigator.mediaDevices), false, 'http on a LAN name is no secure context');
+      const consoleErrors: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+      page.on('pageerror', (e) => consoleErrors.push(String(e)));
+      await page.goto(`https://kiosk.test:${secure.port}/?mode=single`);
+      assert.equal(await page.evaluate(() => window.isSecureContext), true);
+      await waitReady(page);
+      await page.click('#record');
+      const p = await waitResults(page, 1, 15000);
+      assert.equal(p.results.length, 1, `no result over https; errors: ${[...p.errors, ...consoleErrors].join('; ')}`);
+      assert.equal(await page.textContent('#digit'), String(clip.digit));
+      assert.deepEqual(consoleErrors, []);
+      await browser.close();
+    } finally {
+      await Promise.all(servers.map((s) => s.close()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('single mode shows the right digit for several clips', async () => {
     const computeMs: number[] = [];
