@@ -81,9 +81,10 @@ describe('the built package (dist/)', function () {
       .map((d) => join(d.parentPath, d.name).slice(ROOT.length + 1));
     assert.deepEqual(built.filter((f) => !files.includes(f) && !files.includes(`${f}.br`)), []);
     // 5.1 MB packed / 8.6 MB unpacked when this was written (12.8 / 27.3 MB with every encoding of the app);
-    // 6.2 / 12.2 MB once dist/web bundled protobufjs' minimal runtime (with its source maps).
+    // 6.2 / 12.2 MB once dist/web bundled protobufjs' minimal runtime (with its source maps); 6.7 / 13.3 MB with
+    // docs/ (0.33 MB), which README.md links to, and the prebuilt addons.
     assert.ok(pack.size < 7e6, `package ${pack.size} bytes`);
-    assert.ok(pack.unpackedSize < 13e6, `unpacked ${pack.unpackedSize} bytes`);
+    assert.ok(pack.unpackedSize < 14e6, `unpacked ${pack.unpackedSize} bytes`);
   });
 
   it('the browser entry (dist/web/) loads nothing but onnxruntime-web (ES modules only: protobufjs/minimal is bundled in), the enrollment\'s graph code only when it enrolls; its adaptation worker is one file', () => {

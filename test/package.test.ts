@@ -1,12 +1,27 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import * as errors from '../src/errors.js';
 import { ROOT } from './built-dist.js';
 
-/** What a web page's bundler makes of the package (the page itself runs in test/web/library.test.ts). */
-describe('the package in a bundler', () => {
+/** The package as `npm pack` makes it: what it holds, and what a web page's bundler makes of it. */
+describe('the package', function () {
+  this.timeout(60000);
+
+  it('holds every file README.md links to or shows (the README is what an installed package documents itself with)', () => {
+    const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const files = (JSON.parse(r.stdout) as { files: { path: string }[] }[])[0].files.map((f) => f.path);
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    // Markdown links and images to files of the repository: ](path) or ](path#anchor), not URLs or anchors alone.
+    const targets = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]).filter((t) => !/^[a-z]+:/.test(t));
+    assert.ok(targets.length >= 10, `${targets.length} links found`);
+    const missing = targets.filter((t) => !files.includes(t) && !files.some((f) => f.startsWith(`${t.replace(/\/$/, '')}/`)));
+    assert.deepEqual([...new Set(missing)], []);
+  });
+
   it('exports the shipped models, so a page can import one (e.g. Vite\'s `?url`)', () => {
     // Node's resolver reads `exports` as bundlers do: a path it does not export is ERR_PACKAGE_PATH_NOT_EXPORTED.
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('spoken-digits/models/default.int8.onnx'))"], { cwd: ROOT, encoding: 'utf8' });
