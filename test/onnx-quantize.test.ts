@@ -291,7 +291,17 @@ describe('digits quantize (CLI)', () => {
       const auto = await run(['quantize', fp32, '--calib', FSDD_RECORDINGS, '--clips', '20', '--auto', '--out', autoOut]);
       assert.equal(auto.code, 0, auto.stderr);
       const written = await readFile(autoOut).then((b) => new Uint8Array(b), () => null);
-      if (written) assert.equal(parseModelMetadata(written).precision, 'int8');
+      if (written) {
+        assert.equal(parseModelMetadata(written).precision, 'int8');
+        // It says how to write the same file without --auto, and those flags do.
+        const said = /the same without --auto: digits quantize with (.*) \(and this --calib, --clips and --batch\)/.exec(auto.stdout);
+        assert.ok(said, auto.stdout);
+        const flags = said[1] === 'the default flags' ? [] : said[1].split(' ');
+        const byHand = path.join(dir, 'by-hand.int8.onnx');
+        const again = await run(['quantize', fp32, '--calib', FSDD_RECORDINGS, '--clips', '20', ...flags, '--out', byHand]);
+        assert.equal(again.code, 0, again.stderr);
+        assert.deepEqual(new Uint8Array(await readFile(byHand)), written, `${said[1]} wrote another file than --auto`);
+      }
       await writeFile(path.join(dir, 'bad.f32'), new Uint8Array(calib.buffer, 0, 4 * (FRAMES * DIMS + 1)));
       const bad = await run(['quantize', fp32, '--calib', path.join(dir, 'bad.f32'), '--out', out]);
       assert.equal(bad.code, 2);

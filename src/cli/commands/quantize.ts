@@ -89,7 +89,7 @@ export function register(program: Command): void {
           // Training clips would all score ~100% (the model learnt them), so the accuracy test uses
           // the official test split (takes 0-4), like bench/quantization.ts; calibration never sees it.
           const held = found.clips.filter((c) => c.take <= 4);
-          const { chooseQuantization } = await import('../../train/onnx/choose.js');
+          const { chooseQuantization, QUANTIZATION_VARIANTS, variantFlags } = await import('../../train/onnx/choose.js');
           const choice = await chooseQuantization(bytes, batches, {
             evaluation: { batches: clipFeatureBatches(held, meta.featureConfig, backend, 100, cut), labels: held.map((c) => meta.labels.indexOf(String(c.digit))) },
             common: { int4MinWeights: opts.int4MinWeights },
@@ -102,6 +102,8 @@ export function register(program: Command): void {
           }
           await writeOutFile(opts.out, await withTargetsIfHad(choice.int8, meta.normTargets, found.clips));
           process.stdout.write(`wrote ${opts.out} (${choice.why})${targetsNote(meta.normTargets, true)}${await int4Note(choice.int8, opts.int4MinWeights)}\n`);
+          const picked = QUANTIZATION_VARIANTS.find((v) => v.name === choice.variant)?.options;
+          if (picked) process.stdout.write(`the same without --auto: digits quantize with ${variantFlags({ ...picked, int4MinWeights: opts.int4MinWeights }) || 'the default flags'} (and this --calib, --clips and --batch)\n`);
           return;
         }
       } else {

@@ -22,6 +22,21 @@ export const QUANTIZATION_VARIANTS: { name: string; options: QuantizeOptions | n
   { name: 'int8 linear+stem minmax', options: { ops: 'linear', calibration: 'minmax', singleChannelConv: true } },
 ];
 
+/**
+ * The `digits quantize` flags that write a variant without --auto (its defaults left out), e.g.
+ * "--ops all" or "--calibration percentile --percentile 99.99 --stem".
+ */
+export function variantFlags(options: QuantizeOptions): string {
+  const flags: string[] = [];
+  const ops = options.ops ?? 'linear';
+  if (ops !== 'linear') flags.push('--ops', Array.isArray(ops) ? ops.join(',') : ops);
+  if (options.calibration === 'percentile') flags.push('--calibration', 'percentile', '--percentile', String(options.percentile ?? 99.99));
+  if (options.depthwise === false) flags.push('--no-depthwise');
+  if (options.singleChannelConv) flags.push('--stem');
+  if (options.int4MinWeights !== undefined) flags.push('--int4-min-weights', String(options.int4MinWeights));
+  return flags.join(' ');
+}
+
 export interface VariantResult {
   variant: string;
   bytes: number;
