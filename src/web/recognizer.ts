@@ -521,8 +521,12 @@ const MODEL_STALL_MS = 30_000;
 export async function fetchModel(url: string, { stallMs = MODEL_STALL_MS }: { stallMs?: number } = {}): Promise<Uint8Array> {
   const abort = new AbortController();
   let timer = setTimeout(() => abort.abort(), stallMs);
+  // A shipped model's name is a model in Node (DigitRecognizer.load), a relative URL in a page.
+  const shippedName = /^(default|small)(\.int8)?(\.onnx)?$/.test(url)
+    ? `; '${url}' names a shipped model in Node only: a page gives the model's URL (the package's models/${url.replace(/(\.int8)?(\.onnx)?$/, '')}.int8.onnx served with it, or with Vite \`import url from 'spoken-digits/models/${url.replace(/(\.int8)?(\.onnx)?$/, '')}.int8.onnx?url'\`)`
+    : '';
   const failed = (err: unknown) =>
-    new ModelError(`cannot load model ${url}: ${abort.signal.aborted ? `nothing arrived for ${stallMs / 1000} s (the download stalled)` : ((err as Error)?.message ?? err)}`, { cause: err });
+    new ModelError(`cannot load model ${url}: ${abort.signal.aborted ? `nothing arrived for ${stallMs / 1000} s (the download stalled)` : ((err as Error)?.message ?? err)}${shippedName}`, { cause: err });
   const tooBig = (bytes: number) => new ModelError(`cannot load model ${url}: ${bytes} bytes or more, larger than a model may be (${MAX_MODEL_BYTES} bytes)`);
   try {
     let response: Response;
@@ -531,7 +535,7 @@ export async function fetchModel(url: string, { stallMs = MODEL_STALL_MS }: { st
     } catch (err) {
       throw failed(err);
     }
-    if (!response.ok) throw new ModelError(`cannot load model ${url}: HTTP ${response.status}`);
+    if (!response.ok) throw new ModelError(`cannot load model ${url}: HTTP ${response.status}${shippedName}`);
     const declared = Number(response.headers.get('content-length'));
     if (declared > MAX_MODEL_BYTES) {
       abort.abort(); // the connection goes too, not only the promise

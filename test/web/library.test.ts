@@ -79,6 +79,7 @@ window.badInput = async () => {
   };
   await attempt('missingModel', () => WebListener.create({ model: '/models/missing.onnx' }));
   await attempt('garbageModel', () => WebRecognizer.load(new Uint8Array(1000).fill(7)));
+  await attempt('shippedName', () => WebRecognizer.load('default'));
   await attempt('noModel', () => WebListener.create({}));
   await attempt('badThreshold', () => WebListener.create({ model: '/models/default.int8.onnx', threshold: 2 }));
   const listener = await WebListener.create({ model: '/models/default.int8.onnx' });
@@ -395,6 +396,8 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
     for (const [name, code, pattern] of [
       ['missingModel', 'ERR_MODEL', /HTTP 404/],
       ['garbageModel', 'ERR_MODEL', /not an ONNX model/],
+      // A shipped model's name, as Node takes it: a page is told to give the model's URL.
+      ['shippedName', 'ERR_MODEL', /cannot load model default: HTTP 404; 'default' names a shipped model in Node only: a page gives the model's URL \(the package's models\/default\.int8\.onnx/],
       ['noModel', 'ERR_MODEL', /needs a model/],
       ['badThreshold', 'ERR_OPTIONS', /threshold/],
       ['badRate', 'ERR_AUDIO_INPUT', /sample rate must be a whole number/],
