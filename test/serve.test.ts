@@ -33,6 +33,22 @@ function raw(port: number, request: string, timeoutMs = 5000): Promise<{ status:
   });
 }
 
+/** The URL `digits serve` prints on stdout, once it matches `pattern` (a ServeError would have exited instead). */
+function printedUrl(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 20000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = pattern.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[0]);
+      }
+    });
+  });
+}
+
 const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${extra}\r\n`;
 
 function header(head: string, name: string): string | undefined {
@@ -610,18 +626,7 @@ describe('digits serve (src/web/server.ts)', function () {
   it('`digits serve --port 0` starts from the CLI, prints its URL and stops on SIGTERM', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--root', root, '--models', models], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        const t = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 20000);
-        child.stdout.on('data', (d) => {
-          out += d;
-          const m = /http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-          if (m) {
-            clearTimeout(t);
-            resolve(m[0]);
-          }
-        });
-      });
+      const url = await printedUrl(child, /http:\/\/127\.0\.0\.1:(\d+)/);
       const res = await fetch(`${url}/`);
       assert.equal(res.status, 200);
       const code = await new Promise<number | null>((resolve) => {
@@ -711,18 +716,7 @@ describe('digits serve over https (--tls-cert, --tls-key)', function () {
   it('`digits serve --tls-cert --tls-key` prints and serves an https URL', async () => {
     const child = serveCli(['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')]);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        const t = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 20000);
-        child.stdout.on('data', (d) => {
-          out += d;
-          const m = /https:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-          if (m) {
-            clearTimeout(t);
-            resolve(m[0]);
-          }
-        });
-      });
+      const url = await printedUrl(child, /https:\/\/127\.0\.0\.1:(\d+)/);
       assert.equal((await httpsGet(`${url}/`)).status, 200);
     } finally {
       child.kill('SIGKILL');
