@@ -523,7 +523,7 @@ export async function fetchModel(url: string, { stallMs = MODEL_STALL_MS }: { st
   let timer = setTimeout(() => abort.abort(), stallMs);
   // A shipped model's name is a model in Node (DigitRecognizer.load), a relative URL in a page.
   const shippedName = /^(default|small)(\.int8)?(\.onnx)?$/.test(url)
-    ? `; '${url}' names a shipped model in Node only: a page gives the model's URL (the package's models/${url.replace(/(\.int8)?(\.onnx)?$/, '')}.int8.onnx served with it, or with Vite \`import url from 'spoken-digits/models/${url.replace(/(\.int8)?(\.onnx)?$/, '')}.int8.onnx?url'\`)`
+    ? `; '${url}' names a shipped model in Node only: a page gives the model's URL (the package's models/${url.replace(/(\.int8)?(\.onnx)?$/, '')}.int8.onnx served with it; with Vite, its URL is the default export of spoken-digits/models/${url.replace(/(\.int8)?(\.onnx)?$/, '')}.int8.onnx?url)`
     : '';
   const failed = (err: unknown) =>
     new ModelError(`cannot load model ${url}: ${abort.signal.aborted ? `nothing arrived for ${stallMs / 1000} s (the download stalled)` : ((err as Error)?.message ?? err)}${shippedName}`, { cause: err });
