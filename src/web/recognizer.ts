@@ -522,8 +522,9 @@ export async function fetchModel(url: string, { stallMs = MODEL_STALL_MS }: { st
   const abort = new AbortController();
   let timer = setTimeout(() => abort.abort(), stallMs);
   // A shipped model's name is a model in Node (DigitRecognizer.load), a relative URL in a page.
-  const shippedName = /^(default|small)(\.int8)?(\.onnx)?$/.test(url)
-    ? `; '${url}' names a shipped model in Node only: a page gives the model's URL (the package's models/${url.replace(/(\.int8)?(\.onnx)?$/, '')}.int8.onnx served with it; with Vite, its URL is the default export of spoken-digits/models/${url.replace(/(\.int8)?(\.onnx)?$/, '')}.int8.onnx?url)`
+  const shipped = /^(default|small)(\.int8)?(\.onnx)?$/.exec(url)?.[1];
+  const shippedName = shipped
+    ? `; '${url}' names a shipped model in Node only: a page gives the model's URL (the package's models/${shipped}.int8.onnx served with it; with Vite, its URL is the default export of spoken-digits/models/${shipped}.int8.onnx?url)`
     : '';
   const failed = (err: unknown) =>
     new ModelError(`cannot load model ${url}: ${abort.signal.aborted ? `nothing arrived for ${stallMs / 1000} s (the download stalled)` : ((err as Error)?.message ?? err)}${shippedName}`, { cause: err });

@@ -13,18 +13,20 @@ export class DuplicateMemberError extends OptionsError {}
  * mean is that model at twice its cost, which whoever lists them does not mean. Names each such group.
  */
 export function checkDistinctMembers(paths: readonly string[], bytes: readonly Uint8Array[]): void {
-  const byHash = new Map<string, number[]>();
-  bytes.forEach((b, i) => {
-    const hash = createHash('sha256').update(b).digest('hex');
-    byHash.set(hash, [...(byHash.get(hash) ?? []), i]);
-  });
-  const same = [...byHash].filter(([, members]) => members.length > 1);
+  const same = repeated(bytes.map((b) => createHash('sha256').update(b).digest('hex')));
   if (same.length === 0) return;
   const names = (members: number[]) => `${members.slice(0, -1).map((i) => paths[i]).join(', ')} and ${paths[members[members.length - 1]]}`;
   throw new DuplicateMemberError(
     `${same.map(([hash, members]) => `${names(members)} are the same model (byte-identical files, sha256 ${hash.slice(0, 12)})`).join('; ')}: ` +
       'an ensemble of one model with itself only doubles its cost; fuse models trained apart (another seed, architecture or features)',
   );
+}
+
+/** Each key given more than once, with the places it was given at (in order). */
+function repeated(keys: readonly string[]): [string, number[]][] {
+  const at = new Map<string, number[]>();
+  keys.forEach((k, i) => at.set(k, [...(at.get(k) ?? []), i]));
+  return [...at].filter(([, places]) => places.length > 1);
 }
 
 export function register(program: Command): void {
@@ -39,11 +41,9 @@ export function register(program: Command): void {
       const models = given.map(resolveModelPath);
       checkOutFile(opts.out, models, 'one of the members');
       // One file by two paths (another spelling, a link) is said before any is read, naming both.
-      const files = models.map((m) => realPath(m));
-      const twice = models.flatMap((m, i) => {
-        const others = files.indexOf(files[i]) === i ? models.filter((_, k) => k > i && files[k] === files[i]) : [];
-        const spellings = [...new Set(others.filter((o) => o !== m))];
-        return others.length ? [`${m} is a member twice${spellings.length ? ` (also as ${spellings.join(', ')})` : ''}`] : [];
+      const twice = repeated(models.map((m) => realPath(m))).map(([, [first, ...others]]) => {
+        const spellings = [...new Set(others.map((i) => models[i]).filter((o) => o !== models[first]))];
+        return `${models[first]} is a member twice${spellings.length ? ` (also as ${spellings.join(', ')})` : ''}`;
       });
       if (twice.length) throw new DuplicateMemberError(`${twice.join('; ')}: an ensemble of one model with itself only doubles its cost`);
       const [{ fuseEnsemble }, { readModelBytes }] = await Promise.all([import('../../train/onnx/fuse.js'), import('../../model/recognizer.js')]);

@@ -1,6 +1,6 @@
 import { ort } from '../../model/ort.js';
 import { ModelError } from '../../errors.js';
-import { type CalibrationBatch, type QuantizeOptions, quantizeModel } from './quantize.js';
+import { type CalibrationBatch, DEFAULT_PERCENTILE, type QuantizeOptions, quantizeModel } from './quantize.js';
 
 /**
  * A variant whose 1-thread p50 latency is within this factor of fp32's ties with it (5%), so timing
@@ -30,7 +30,7 @@ export function variantFlags(options: QuantizeOptions): string {
   const flags: string[] = [];
   const ops = options.ops ?? 'linear';
   if (ops !== 'linear') flags.push('--ops', Array.isArray(ops) ? ops.join(',') : ops);
-  if (options.calibration === 'percentile') flags.push('--calibration', 'percentile', '--percentile', String(options.percentile ?? 99.99));
+  if (options.calibration === 'percentile') flags.push('--calibration', 'percentile', '--percentile', String(options.percentile ?? DEFAULT_PERCENTILE));
   if (options.depthwise === false) flags.push('--no-depthwise');
   if (options.singleChannelConv) flags.push('--stem');
   if (options.int4MinWeights !== undefined) flags.push('--int4-min-weights', String(options.int4MinWeights));

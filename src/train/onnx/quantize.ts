@@ -205,6 +205,9 @@ function addPackedInt4(weights: { output: string; dims: number[]; q: Int8Array }
   return nodes;
 }
 
+/** The share of each activation's values kept by `calibration: 'percentile'` when none is given. */
+export const DEFAULT_PERCENTILE = 99.99;
+
 /**
  * Quantizes an fp32 spoken-digits ONNX model. `calibrationBatches` should be features of a few
  * hundred training clips (not test clips). The result keeps the metadata with precision "int8" and
@@ -213,7 +216,7 @@ function addPackedInt4(weights: { output: string; dims: number[]; q: Int8Array }
 export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: CalibrationBatch[], options: QuantizeOptions = {}): Promise<Uint8Array> {
   const opts = {
     calibration: options.calibration ?? 'minmax',
-    percentile: options.percentile ?? 99.99,
+    percentile: options.percentile ?? DEFAULT_PERCENTILE,
     activationType: options.activationType ?? 'uint8',
     depthwise: options.depthwise ?? true,
     singleChannelConv: options.singleChannelConv ?? false,
