@@ -2,16 +2,11 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initTrainingBackend } from '../src/train/backend.js';
 import { Rng } from '../src/train/random.js';
-import { trainModel, type Example } from '../src/train/trainer.js';
+import { trainModel } from '../src/train/trainer.js';
 import { buildModel } from '../src/train/zoo.js';
+import { TOY_DIMS as dims, TOY_FRAMES as frames, toyExamples } from './fixtures/toy-examples.js';
 
-// Two classes that differ by a constant offset, with a little noise: trivially separable.
-const frames = 4;
-const dims = 3;
-const noise = new Rng(5);
-const example = (label: number): Example => ({ audio: Float32Array.from({ length: frames * dims }, () => (label ? 1 : -1) + 0.2 * noise.normal()), label, raw: true });
-const train = Array.from({ length: 128 }, (_, i) => example(i % 2));
-const validation = Array.from({ length: 32 }, (_, i) => example(i % 2));
+const { train, validation } = toyExamples(5, 128, 32);
 
 async function trainToy(mixup: number, ema: number) {
   const model = buildModel('mlp', { numFrames: frames, dims, numClasses: 2, seed: 1 });

@@ -4,16 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initTrainingBackend } from '../src/train/backend.js';
-import { Rng } from '../src/train/random.js';
-import { type Example, type TrainOptions, trainModel } from '../src/train/trainer.js';
+import { type TrainOptions, trainModel } from '../src/train/trainer.js';
+import { TOY_DIMS as dims, TOY_FRAMES as frames, toyExamples } from './fixtures/toy-examples.js';
 
-// Two classes that differ by a constant offset, with a little noise: trivially separable.
-const frames = 4;
-const dims = 3;
-const noise = new Rng(9);
-const example = (label: number): Example => ({ audio: Float32Array.from({ length: frames * dims }, () => (label ? 1 : -1) + 0.2 * noise.normal()), label, raw: true });
-const train = Array.from({ length: 64 }, (_, i) => example(i % 2));
-const validation = Array.from({ length: 16 }, (_, i) => example(i % 2));
+const { train, validation } = toyExamples(9, 64, 16);
 
 /** One dense layer: no dropout, no batch statistics, so a learning rate of 0 leaves it exactly as it was. */
 function toyModel(): tf.LayersModel {
