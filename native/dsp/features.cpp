@@ -155,7 +155,8 @@ Status parse_feature_params(const double *v, int32_t n, FeatureParams &p) {
     for (int i = 0; i < d; ++i) {
       const double m = v[SD_P_COUNT + i], sd = v[SD_P_COUNT + d + i];
       // Bounded so (x - mean) / std stays inside float range for every feature value the
-      // pipeline can produce (|x| < 1e5); found by native/fuzz (std 1e-300 became inf).
+      // pipeline can produce (log features |x| < 1e5, PCEN <= kMaxPcen before the DCT and deltas);
+      // found by native/fuzz (std 1e-300 became inf).
       if (!std::isfinite(m) || !std::isfinite(sd) || !(sd >= 1e-12) || !(std::fabs(m) <= 1e12) || !(sd <= 1e12))
         return Status::error(SD_ERR_CONFIG,
                              "invalid feature config: normalization statistics must be finite with std > 0 (std in "
@@ -614,6 +615,10 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
 // derives it: t = T * rate / hop frames, s = (sqrt(1 + 4 t^2) - 1) / (2 t^2). Frames that are
 // exact silence (the centred padding of a short clip, zero energy) give 0 and leave M alone, so
 // the gain control starts from the clip's first sound rather than from digital zeros.
+// PCEN's largest output: with at most 256 DCT terms, a delta's doubling and normalization by
+// std >= 1e-12 around |mean| <= 1e12, a feature stays below 1e20 * 512 * 1e12 + 1e24, inside float.
+constexpr float kMaxPcen = 1e20f;
+
 void FeatureExtractor::apply_pcen(float *rows, int32_t frames, int width, const double *frame_energy) {
   const double t = p_.pcen_time_constant * p_.sample_rate / p_.hop_length;
   const float s = static_cast<float>((std::sqrt(1.0 + 4.0 * t * t) - 1.0) / (2.0 * t * t));
@@ -634,7 +639,10 @@ void FeatureExtractor::apply_pcen(float *rows, int32_t frames, int width, const 
       const float e = row[c];
       m[c] += s * (e - m[c]);
       const float agc = e * portable_exp(-gain * portable_ln(eps + m[c]));
-      row[c] = portable_exp(power * portable_ln(agc + bias)) - bias_root;
+      // Saturated like the energies: with power near 1 and gain near 0 PCEN is close to linear, so
+      // absurd samples would give ~FLT_MAX here and the DCT, deltas or normalization would overflow
+      // (found by native/fuzz). No clip of samples in [-1, 1] comes near the bound.
+      row[c] = std::min(portable_exp(power * portable_ln(agc + bias)) - bias_root, kMaxPcen);
     }
   }
 }

@@ -42,6 +42,25 @@ int main() {
               ref_is_max, r.status != SD_OK ? r.message.c_str() : "inf/nan in output");
       }
 
+  // 1b. PCEN close to linear (gain 0, power 1) on the same samples: its output reached ~FLT_MAX and the
+  // DCT summed it to inf. Deltas and the most extreme normalization the validator allows ride along.
+  for (int kind : {SD_KIND_SPECTROGRAM, SD_KIND_LOGMEL, SD_KIND_MFCC}) {
+    std::vector<double> p = params(kind, SD_LOG_PCEN, 19);
+    p[SD_P_PCEN_GAIN] = 0;
+    p[SD_P_PCEN_POWER] = 1;
+    p[SD_P_PCEN_BIAS] = 1e6;
+    p[SD_P_DELTAS] = 2;
+    const Run probe = run(p, huge);
+    const int dims = probe.dims;
+    p[SD_P_HAS_NORMALIZATION] = 1;
+    for (int i = 0; i < dims; ++i) p.push_back(-1e12);
+    for (int i = 0; i < dims; ++i) p.push_back(1e-12);
+    const Run r = run(p, huge);
+    CHECK(probe.status == SD_OK && r.status == SD_OK && all_finite(r.data),
+          "kind %d: near-linear PCEN of huge samples gave non-finite features (%s)", kind,
+          r.status != SD_OK ? r.message.c_str() : "inf/nan in output");
+  }
+
   // 2. log.amin / log.floor below float range rounded to 0: silence became -inf.
   std::vector<float> silence(800, 0.0f);
   {
