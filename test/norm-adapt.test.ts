@@ -315,7 +315,10 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
 
   it('fusing and quantizing drop the targets (they name values those rename); they are measured again on the result', async () => {
     assert.ok(decodeModel(SMALL).metadata[NORM_TARGETS_KEY]);
-    const fused = fuseEnsemble([SMALL, SMALL]);
+    // A second member with other bytes (fuseEnsemble refuses one model twice); only the metadata is looked at.
+    const copy = decodeModel(SMALL);
+    copy.metadata['test.member'] = 'second';
+    const fused = fuseEnsemble([SMALL, encodeModel(copy)]);
     assert.equal(decodeModel(fused).metadata[NORM_TARGETS_KEY], undefined);
     // Calibrated on random features: only the metadata is looked at.
     const data = Float32Array.from({ length: 4 * 64 * 32 }, (_, i) => Math.sin(i * 0.37));

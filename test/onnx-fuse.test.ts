@@ -4,7 +4,6 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { checkDistinctMembers, DuplicateMemberError } from '../src/cli/commands/ensemble.js';
 import { ort } from '../src/model/ort.js';
 import { officialSplit, recordingsDir } from '../src/data/index.js';
 import { ModelError } from '../src/errors.js';
@@ -13,7 +12,7 @@ import { loadFeatureBackend } from '../src/features/index.js';
 import { WHOLE_CLIP_SPEECH_TRIM } from '../src/model/metadata.js';
 import { parseModelMetadata } from '../src/model/read-metadata.js';
 import { clipFeatureBatches, pickBalancedClips } from '../src/train/onnx/calibration.js';
-import { fuseEnsemble } from '../src/train/onnx/fuse.js';
+import { checkDistinctMembers, DuplicateMemberError, fuseEnsemble } from '../src/train/onnx/fuse.js';
 import { exportToOnnx } from '../src/train/onnx/index.js';
 import { quantizeModel, type CalibrationBatch } from '../src/train/onnx/quantize.js';
 import { TRAINING_FEATURE_CONFIG } from '../src/train/run.js';
@@ -187,6 +186,12 @@ describe('fused ensembles (log-mel and MFCC members in one ONNX model)', functio
       (e: unknown) =>
         e instanceof DuplicateMemberError && e.code === 'ERR_OPTIONS' &&
         /^a\.onnx, c\.onnx and e\.onnx are the same model \(byte-identical files, sha256 [0-9a-f]{12}\); b\.onnx and d\.onnx are the same model/.test(e.message),
+    );
+    // The library refuses them too, not only `digits ensemble`: members named as given, else by their place.
+    const small = readFileSync('models/small.onnx');
+    assert.throws(
+      () => fuseEnsemble([small, new Uint8Array(small)]),
+      (e: unknown) => e instanceof DuplicateMemberError && /^member 1 and member 2 are the same model/.test(e.message),
     );
   });
 });

@@ -1,4 +1,5 @@
-import { ModelError } from '../../errors.js';
+import { createHash } from 'node:crypto';
+import { ModelError, OptionsError } from '../../errors.js';
 import { featureDimension, type FeatureConfig } from '../../features/config.js';
 import { METADATA_KEYS, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../../model/metadata.js';
 import { parseModelMetadata, type ModelMetadata } from '../../model/read-metadata.js';
@@ -87,15 +88,40 @@ function checkCompatible(metas: ModelMetadata[], sources: string[]): void {
   });
 }
 
+/** One model given as two members: by one file twice, or by two byte-identical files. */
+export class DuplicateMemberError extends OptionsError {}
+
+/** Each key given more than once, with the places it was given at (in order). */
+export function repeated(keys: readonly string[]): [string, number[]][] {
+  const at = new Map<string, number[]>();
+  keys.forEach((k, i) => at.set(k, [...(at.get(k) ?? []), i]));
+  return [...at].filter(([, places]) => places.length > 1);
+}
+
+/**
+ * Members that hold the same bytes (a copy, a second download) are one model given twice: their
+ * mean is that model at twice its cost, which whoever lists them does not mean. Names each such group.
+ */
+export function checkDistinctMembers(sources: readonly string[], members: readonly Uint8Array[]): void {
+  const same = repeated(members.map((b) => createHash('sha256').update(b).digest('hex')));
+  if (same.length === 0) return;
+  const names = (at: number[]) => `${at.slice(0, -1).map((i) => sources[i]).join(', ')} and ${sources[at[at.length - 1]]}`;
+  throw new DuplicateMemberError(
+    `${same.map(([hash, at]) => `${names(at)} are the same model (byte-identical files, sha256 ${hash.slice(0, 12)})`).join('; ')}: ` +
+      'an ensemble of one model with itself only doubles its cost; fuse models trained apart (another seed, architecture or features)',
+  );
+}
+
 /** Fused model type, e.g. "ensemble(resnet-se logmel, resnet-se mfcc)". */
 function ensembleModelType(metas: Pick<ModelMetadata, 'modelType' | 'featureConfig'>[]): string {
   return `ensemble(${metas.map((m) => `${m.modelType} ${m.featureConfig.kind}`).join(', ')})`;
 }
 
-/** Fuses fp32 member models (ONNX bytes) into one fp32 model; see the module comment. */
+/** Fuses fp32 member models (ONNX bytes) into one fp32 model; see the module comment. Byte-identical members are refused (DuplicateMemberError). */
 export function fuseEnsemble(members: Uint8Array[], options: FuseOptions = {}): Uint8Array {
   if (members.length < 2) throw new ModelError(`an ensemble needs at least two members (got ${members.length})`);
   const sources = members.map((_, i) => options.sources?.[i] ?? `member ${i + 1}`);
+  checkDistinctMembers(sources, members);
   const metas = members.map((b, i) => parseModelMetadata(b, sources[i]));
   checkCompatible(metas, sources);
   const front = metas[0].featureConfig;
