@@ -55,7 +55,7 @@ export interface DigitEvent {
    * of a live source comes on top.
    */
   latencyMs: number;
-  /** Wall-clock time spent classifying the segment (all its pieces). */
+  /** Wall-clock time spent classifying the segment (all its pieces). Both times are rounded to 0.01 ms. */
   computeMs: number;
   /** How much of the stream (ms) had been heard when this digit was decided; the event came computeMs later. */
   decidedAtMs: number;
@@ -670,8 +670,9 @@ export class StreamDecoder {
       confidence: p.confidence,
       startMs: this.ms(start),
       endMs: this.ms(end),
-      latencyMs,
-      computeMs,
+      // Timer values to 10 µs: performance.now()'s float noise (93.28700000047684) is no information.
+      latencyMs: Math.round(latencyMs * 100) / 100,
+      computeMs: Math.round(computeMs * 100) / 100,
       decidedAtMs: this.ms(decidedAt),
     };
     this.pending.push(digit);

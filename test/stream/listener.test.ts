@@ -91,6 +91,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     got.digits.forEach((d, i) => {
       assert.ok(d.latencyMs >= 50 && d.latencyMs <= 250, `latency ${d.latencyMs}`);
       assert.ok(d.computeMs < 100, `compute ${d.computeMs}`);
+      for (const t of [d.latencyMs, d.computeMs]) assert.equal(t, Math.round(t * 100) / 100, `${t} ms is not rounded to 0.01 ms`);
       const [a, b] = s.spans[i].map((x) => (x / 8000) * 1000);
       assert.ok(d.startMs < b && d.endMs > a, `digit ${i} at ${d.startMs}-${d.endMs} ms, clip at ${a}-${b} ms`);
       assert.ok(d.decidedAtMs > d.endMs - 100 && d.decidedAtMs < b + 300, `decided at ${d.decidedAtMs} ms, clip ends at ${b} ms`);
