@@ -13,6 +13,7 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseBenchArgs } from './args.js';
+import { quantile } from './quantile.js';
 import { startServer } from '../src/web/server.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -42,11 +43,6 @@ const n = Math.max(1, Math.min(1500, Number(values.clips)));
 const all = readdirSync(dir).filter((f) => /^\d_[a-z]+_[0-4]\.wav$/.test(f)).sort();
 const step = Math.max(1, Math.floor(all.length / n));
 const files = all.filter((_, i) => i % step === 0).slice(0, n).map((f) => join(dir, f));
-
-const quantile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN;
-};
 
 /**
  * Continuous mode on `count` digit strings (FSDD test clips of one speaker joined by pauses drawn from

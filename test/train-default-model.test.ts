@@ -13,7 +13,7 @@ import { loadFeatureBackend } from '../src/features/index.js';
 // same file) and miss the native-to-wasm fallback; ask for wasm explicitly when native is absent.
 const anyFeatureBackend = () => loadFeatureBackend().catch(() => loadFeatureBackend({ backend: 'wasm' }));
 import { METADATA_KEYS } from '../src/model/metadata.js';
-import { decodeMetadataProps } from '../src/train/onnx/graph.js';
+import { decodeModel } from '../src/train/onnx/graph.js';
 import { loadAudio } from '../src/train/dataset.js';
 import { FSDD_RECORDINGS as FSDD } from './fsdd.js';
 
@@ -39,7 +39,7 @@ describe('train: shipped default model', function () {
       }
       assert.ok(typeof claimed === 'number', `the card has no ${key} test accuracy`);
       const bytes = fs.readFileSync(path.join(MODELS, file));
-      const meta = decodeMetadataProps(bytes);
+      const meta = decodeModel(bytes).metadata;
       const config = featureConfigFromJSON(meta[METADATA_KEYS.featureConfig]);
       const labels: string[] = JSON.parse(meta[METADATA_KEYS.labels]);
       const backend = await anyFeatureBackend();

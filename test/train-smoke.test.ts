@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { ort } from '../src/model/ort.js';
 import { METADATA_KEYS } from '../src/model/metadata.js';
-import { decodeMetadataProps } from '../src/train/onnx/graph.js';
+import { decodeModel } from '../src/train/onnx/graph.js';
 import { asFloat32, provenancePath } from '../src/train/run.js';
 import { learningRateAt } from '../src/train/trainer.js';
 import { FSDD_RECORDINGS as FSDD } from './fsdd.js';
@@ -84,7 +84,7 @@ describe('train: smoke run of `digits train`', function () {
 
   it('the ONNX export carries the feature config and labels and agrees with the card', async () => {
     const bytes = fs.readFileSync(path.join(out, 'model.onnx'));
-    const meta = decodeMetadataProps(bytes);
+    const meta = decodeModel(bytes).metadata;
     const config = JSON.parse(meta[METADATA_KEYS.featureConfig]);
     assert.equal(config.numFrames, 64);
     assert.equal(config.normalization.mean.length, 32);

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { BackendUnavailableError, SpokenDigitsError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from './backend.js';
 import { asSamples, checkRates, checkStretch, coreError, encodeFeatureConfig, FEATURE_PARAM_COUNT } from './core-abi.js';
 import type { FeatureConfig } from './config.js';
@@ -32,23 +32,6 @@ interface NativeResamplerHandle {
 
 const ADDON_FILE = 'spoken_digits.node';
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'spoken-digits') return dir;
-      } catch {
-        // not ours; keep walking up
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new BackendUnavailableError('native backend: cannot find the spoken-digits package root');
-    dir = parent;
-  }
-}
-
 /** Names the addon file to load instead of looking for one (e.g. to try a prebuilt one beside a local build). */
 export const ADDON_ENV = 'SPOKEN_DIGITS_ADDON';
 
@@ -59,7 +42,12 @@ export const ADDON_ENV = 'SPOKEN_DIGITS_ADDON';
 function nativeAddonCandidates(): string[] {
   const given = process.env[ADDON_ENV];
   if (given) return [resolve(given)];
-  const root = packageRoot();
+  let root: string;
+  try {
+    root = packageRoot();
+  } catch (err) {
+    throw new BackendUnavailableError(`native backend: ${(err as Error).message}`, { cause: err });
+  }
   const platformArch = `${process.platform}-${process.arch}`;
   return [join(root, 'build', 'Release', ADDON_FILE), join(root, 'prebuilds', platformArch, ADDON_FILE)];
 }

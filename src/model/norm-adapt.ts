@@ -31,9 +31,6 @@ export interface NormTargets {
   data: string;
 }
 
-/** Per-layer statistics a runtime measured: flattened [channels] per layer, in `layers` order. */
-export type LayerStats = { mean: Float32Array; variance: Float32Array }[];
-
 /**
  * Runs a model (bytes) on the clips the caller holds (decoded and cut as the recognizer feeds them,
  * as one batch) and returns the named outputs, each flattened over the batch.

@@ -91,8 +91,6 @@ export interface RawPcmOptions {
   sampleRate?: number;
   encoding?: 's16le' | 'f32le';
   channels?: number;
-  /** @deprecated Ignored: a WAV on a stream is decoded as it arrives, no longer buffered whole. */
-  maxWavSeconds?: number;
 }
 
 const OTHER_CONTAINERS: [string, string][] = [

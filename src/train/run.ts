@@ -14,7 +14,7 @@ import { NOT_A_DIGIT_LABEL, type SpeechTrim, WHOLE_CLIP_SPEECH_TRIM } from '../m
 import { speechCutter } from '../stream/core.js';
 import { Augmenter, type AugmentOptions, checkAugmentOptions, makeNoise, mixAtSnr } from './augment.js';
 import { initTrainingBackend, type TrainingBackendName } from './backend.js';
-import { DIGIT_LABELS, NONE_LABEL_INDEX, defaultSyntheticDir, digitExamples, findSynthetic, loadAudio, loadWordAudio, noneExamples } from './dataset.js';
+import { DIGIT_LABELS, NONE_LABEL_INDEX, digitExamples, findSynthetic, loadAudio, loadWordAudio, noneExamples } from './dataset.js';
 import { loadLayersModel, saveLayersModel, weightShapeMismatch, writeAtomic } from './io.js';
 import { Rng } from './random.js';
 import { confusionSvg, curvesSvg, perDigitAccuracy } from './report.js';

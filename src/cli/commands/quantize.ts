@@ -49,7 +49,7 @@ export function register(program: Command): void {
       if (given('percentile') && opts.calibration !== 'percentile') throw new ModelError('--percentile needs --calibration percentile');
       const percentile = decimal(opts.percentile);
       if (!(percentile > 50 && percentile <= 100)) throw new ModelError(`--percentile '${opts.percentile}' must be a number in (50, 100]`);
-      const [{ quantizeModel }, { parseModelMetadata }, { featureDimension }, { readModelBytes }, { recordingsDir }] = await Promise.all([
+      const [{ quantizeModel }, { parseModelMetadata }, { featureDimension }, { readModelBytes }, { recordingsDir, officialSplit }] = await Promise.all([
         import('../../train/onnx/quantize.js'),
         import('../../model/read-metadata.js'),
         import('../../features/config.js'),
@@ -88,7 +88,7 @@ export function register(program: Command): void {
         if (opts.auto) {
           // Training clips would all score ~100% (the model learnt them), so the accuracy test uses
           // the official test split (takes 0-4), like bench/quantization.ts; calibration never sees it.
-          const held = found.clips.filter((c) => c.take <= 4);
+          const held = officialSplit(found.clips).test;
           const { chooseQuantization, QUANTIZATION_VARIANTS, variantFlags } = await import('../../train/onnx/choose.js');
           const choice = await chooseQuantization(bytes, batches, {
             evaluation: { batches: clipFeatureBatches(held, meta.featureConfig, backend, 100, cut), labels: held.map((c) => meta.labels.indexOf(String(c.digit))) },

@@ -1,4 +1,4 @@
-import { type FsddClip, loadClip } from '../../data/index.js';
+import { type FsddClip, loadClip, officialSplit } from '../../data/index.js';
 import { ModelError } from '../../errors.js';
 import type { FeatureBackend } from '../../features/backend.js';
 import type { FeatureConfig } from '../../features/config.js';
@@ -10,7 +10,7 @@ import type { CalibrationBatch } from './quantize.js';
  * round-robin over digit x speaker so every voice and digit shapes the activation ranges.
  */
 export function pickCalibrationClips(clips: readonly FsddClip[], count: number, seed = 1): FsddClip[] {
-  const train = clips.filter((c) => c.take >= 5);
+  const { train } = officialSplit(clips);
   if (train.length === 0) throw new ModelError('no training clips (takes >= 5) to calibrate on');
   return pickBalancedClips(train, count, seed);
 }

@@ -22,7 +22,6 @@ export class Emitter {
   readonly graph: Graph;
   readonly names: NameScope;
   private layoutCache = new Map<string, Val>();
-  private producer = new Map<string, GraphNode>();
 
   constructor(graph: Graph) {
     this.graph = graph;
@@ -33,16 +32,11 @@ export class Emitter {
     const outputs = Array.from({ length: nOut }, (_, i) => this.names.fresh(nOut === 1 ? base : `${base}_${i}`));
     const n: GraphNode = { name: this.names.fresh(`${base}_node`), op, inputs, outputs, attrs };
     this.graph.nodes.push(n);
-    for (const o of outputs) this.producer.set(o, n);
     return outputs;
   }
 
   one(op: string, inputs: string[], attrs: Record<string, Attr> = {}, base = op): string {
     return this.node(op, inputs, attrs, base, 1)[0];
-  }
-
-  producerOf(name: string): GraphNode | undefined {
-    return this.producer.get(name);
   }
 
   constant(base: string, type: ElemType, dims: number[], data: TensorData): string {
@@ -114,10 +108,6 @@ export class Emitter {
 
   plain(v: Val): Val {
     return this.to(v, identity(v.tfShape.length));
-  }
-
-  isPlain(v: Val): boolean {
-    return isIdentity(v.perm) && !v.order;
   }
 
   /** Same layout, new name (for element-wise results). */

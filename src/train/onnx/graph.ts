@@ -324,8 +324,3 @@ export function withGraphOutputs(model: Uint8Array, names: readonly string[]): U
   m.graph.outputs.push(...names.filter((name) => !outputs.has(name)).map((name) => ({ name, type: 'float' as const, shape: null })));
   return encodeModel(m);
 }
-
-/** Reads only the metadata_props; cheap enough to call before creating a session. */
-export function decodeMetadataProps(bytes: Uint8Array): Record<string, string> {
-  return decodeModel(bytes).metadata;
-}

@@ -2,7 +2,7 @@ import { ort } from '../../model/ort.js';
 import { ModelError } from '../../errors.js';
 import { METADATA_KEYS, MODEL_INPUT_NAME } from '../../model/metadata.js';
 import { NORM_TARGETS_KEY } from '../../model/norm-adapt.js';
-import { type GraphNode, type Initializer, type OnnxModel, consumers, decodeModel, encodeModel, graphNames, int, producers, shortenNames, sortTopologically } from './graph.js';
+import { type GraphNode, type Initializer, type OnnxModel, consumers, decodeModel, encodeModel, graphNames, int, shortenNames, sortTopologically } from './graph.js';
 import { removeDeadNodes } from './optimize.js';
 
 /**
@@ -246,7 +246,6 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
     if (!ok) throw new ModelError(`calibration batch of shape [${b.dims}] does not fit the model input [${input.shape}]`);
   }
 
-  const prod = producers(g);
   const cons = consumers(g);
   const isConst = (name: string) => g.initializers.has(name);
   const floatValue = (name: string) => !!name && !isConst(name);
