@@ -87,9 +87,14 @@ function idlePollMs(ms: number | undefined): number {
 }
 
 export interface RawPcmOptions {
-  /** Required for raw PCM; ignored when the stream turns out to be a WAV file. */
+  /**
+   * Required for raw PCM. A stream that turns out to be a WAV file says its own format: each of
+   * these given must then be the WAV's own (a different one is refused as a mistake somewhere).
+   */
   sampleRate?: number;
+  /** Default s16le. */
   encoding?: 's16le' | 'f32le';
+  /** Default 1. */
   channels?: number;
 }
 
@@ -193,6 +198,14 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
       if (options.sampleRate !== undefined && options.sampleRate !== wav.sampleRate) {
         throw new AudioInputError(`${name} is ${wav.sampleRate} Hz, not the ${options.sampleRate} Hz asked for (a sample rate is for raw PCM; a WAV needs none)`);
       }
+      // The same for the encoding and channels: given, they must be the WAV's own.
+      const wavEncoding = wav.format === 'pcm' && wav.bitsPerSample === 16 ? 's16le' : wav.format === 'float' && wav.bitsPerSample === 32 ? 'f32le' : null;
+      if (options.encoding !== undefined && options.encoding !== wavEncoding) {
+        throw new AudioInputError(`${name} is ${wav.bitsPerSample}-bit ${wav.format}, not the ${options.encoding} asked for (an encoding is for raw PCM; a WAV needs none)`);
+      }
+      if (options.channels !== undefined && options.channels !== wav.channels) {
+        throw new AudioInputError(`${name} has ${wav.channels} channel${wav.channels === 1 ? '' : 's'}, not the ${options.channels} asked for (channels are for raw PCM; a WAV needs none)`);
+      }
       let left = wav.dataBytes;
       let frame = 0;
       let carry: Buffer = Buffer.alloc(0);
@@ -231,7 +244,12 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
     validateSampleRate(options.sampleRate, `sample rate of ${what}`);
     const bytesPerFrame = (encoding === 's16le' ? 2 : 4) * channels;
     let carry: Buffer = Buffer.alloc(0);
+    // NaN/Inf floats are counted over fixed windows of the stream's values, not per read, so the
+    // same bytes give the same verdict however a pipe happens to cut them.
+    const window = 4096;
+    let windowValues = 0;
     let badFloats = 0;
+    const notFloats = () => new AudioInputError(`${what} carries NaN/Inf floats: it is not f32le PCM`);
     let framesDecoded = 0;
     const decode = (chunk: Buffer): Float32Array => {
       const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
@@ -253,15 +271,15 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
               badFloats++;
             }
             s += v > 1 ? 1 : v < -1 ? -1 : v;
+            // A stray NaN is zeroed; a window that is mostly NaN/Inf is not float PCM at all.
+            if (++windowValues === window) {
+              if (badFloats * 2 > window) throw notFloats();
+              windowValues = badFloats = 0;
+            }
           }
         }
         out[f] = s * inv;
       }
-      // A stray NaN is zeroed; a block that is mostly NaN/Inf is not float PCM at all.
-      if (frames > 0 && badFloats * 2 > frames * channels) {
-        throw new AudioInputError(`${what} carries NaN/Inf floats: it is not f32le PCM`);
-      }
-      badFloats = 0;
       framesDecoded += frames;
       return out;
     };
@@ -283,6 +301,8 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
           if (block.length) yield block;
         }
         if (!closed && framesDecoded === 0) throw new AudioInputError(`${what} closed after ${carry.length} byte${carry.length === 1 ? '' : 's'}, less than one ${encoding} frame (${bytesPerFrame} bytes): no audio`);
+        // The last, shorter window is judged as the others.
+        if (!closed && windowValues > 0 && badFloats * 2 > windowValues) throw notFloats();
       },
     };
   } catch (err) {

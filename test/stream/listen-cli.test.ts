@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,12 +79,15 @@ describe('digits listen (CLI)', function () {
       assert.equal(view.code, 0, view.stderr);
       assert.match(view.stdout, /string: \d{4,6}/);
       assert.match(view.stdout, /5 digit\(s\), 0 rejected, \d\.\d s of audio/);
+      // The banner is a diagnostic (stderr); stdout holds what was heard.
+      assert.match(view.stderr, /listening to .*spoken\.wav/);
+      assert.doesNotMatch(view.stdout, /listening to/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('Ctrl-C (or a supervisor\'s SIGTERM) ends it at once while stdin is open and quiet, with the end event', async () => {
+  it('Ctrl-C (or a supervisor\'s SIGTERM) ends it at once while stdin is open and quiet, with the end event and exit code 130 (143)', async () => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'listen', '--input', '-', '--rate', '8000', '--json'], { env: { ...process.env, NO_COLOR: '1' } });
       let stdout = '';
@@ -100,7 +103,8 @@ describe('digits listen (CLI)', function () {
       const code = await exited;
       clearTimeout(timer);
       assert.ok(performance.now() - t0 < 3000, `${signal}: exited after ${performance.now() - t0} ms`);
-      assert.equal(code, 0, `${signal}: ${stdout}`);
+      // 128 + the signal's number, after the clean end: a shell loop sees that it was interrupted.
+      assert.equal(code, signal === 'SIGINT' ? 130 : 143, `${signal}: ${stdout}`);
       assert.match(stdout.trim().split('\n').at(-1) ?? '', /"type":"end"/);
     }
   });
@@ -112,6 +116,10 @@ describe('digits listen (CLI)', function () {
     const empty = await digits(['listen', '--input', '-', '--rate', '8000']);
     assert.equal(empty.code, 2);
     assert.match(empty.stderr, /stdin closed without sending any audio/);
+    // A terminal on stdin (script(1) gives it one): refused at once, not waited on for ever.
+    const tty = spawnSync('script', ['-qec', `${process.execPath} --import tsx src/cli/main.ts listen --input - --rate 8000`, '/dev/null'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
+    assert.equal(tty.status, 2, `${tty.stdout}${tty.stderr}`);
+    assert.match(tty.stdout, /stdin is a terminal; pipe audio into it/);
     const missing = await digits(['listen', '--input', '/nonexistent/x.wav']);
     assert.equal(missing.code, 2, missing.stderr);
     const bad = await digits(['listen', '--input', '-', '--rate', '8000', '--sensitivity', '3'], raw);

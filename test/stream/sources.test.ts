@@ -121,12 +121,18 @@ describe('stream sources', () => {
       [Buffer.from(pcm.buffer, pcm.byteOffset, 4000), {}, /needs its sample rate/],
       [Buffer.from('0 1 2 3 4 5 6 7 8 9\n'.repeat(20)), { sampleRate: 8000 }, /text/],
       [wavBytes.subarray(0, 4000), { sampleRate: 16000 }, /not the 16000 Hz asked for/],
+      // A WAV says its own format: an encoding or channels given must be its own too.
+      [wavBytes.subarray(0, 4000), { encoding: 'f32le' }, /is 16-bit pcm, not the f32le asked for/],
+      [wavBytes.subarray(0, 4000), { channels: 2 }, /has 1 channel, not the 2 asked for/],
     ] as const) {
       const pipe = new PassThrough(); // written to and never ended, as a quiet stdin
       pipe.write(bytes);
       await assert.rejects(openReadableSource(pipe, options, 'stdin'), refusal);
       assert.ok(pipe.destroyed, String(refusal));
     }
+    // Its own format given is no mistake.
+    const same = await drain(await openReadableSource(Readable.from([wavBytes]), { sampleRate: 8000, encoding: 's16le', channels: 1 }, 'stdin'));
+    assert.deepEqual(same, wav.samples);
   });
 
   it("a stream that fails (a reset socket) is the library's AudioInputError, before and after the first bytes", async () => {
@@ -150,6 +156,20 @@ describe('stream sources', () => {
     for (let i = 0; i < buf.length; i += 4) buf.writeUInt32LE(0x7fc00000 + i, i);
     const src = await openReadableSource(Readable.from([buf]), { sampleRate: 8000, encoding: 'f32le' });
     await assert.rejects(drain(src), /NaN\/Inf/);
+    // The verdict is the bytes', not the pipe's: 80 NaN among 16,000 floats pass (zeroed) however they are
+    // cut, even when one read holds nothing else; a stream that is mostly NaN fails from any cut.
+    const floats = Buffer.alloc(16000 * 4);
+    for (let i = 0; i < 16000; i++) floats.writeFloatLE(i >= 5000 && i < 5080 ? NaN : 0.1 * Math.sin(i / 7), i * 4);
+    for (const sizes of [[floats.length], [20000, 320, 1000], [1, 3, 1000, 7, 4096]]) {
+      const got = await drain(await openReadableSource(chunked(floats, sizes), { sampleRate: 8000, encoding: 'f32le' }));
+      assert.equal(got.length, 16000, `cut ${sizes}`);
+      assert.equal(got[5040], 0);
+    }
+    const mostlyNaN = Buffer.from(floats);
+    for (let i = 0; i < 16000; i += 3) mostlyNaN.writeFloatLE(NaN, i * 4), i + 1 < 16000 && mostlyNaN.writeFloatLE(Infinity, (i + 1) * 4);
+    for (const sizes of [[mostlyNaN.length], [1, 3, 1000, 7, 4096]]) {
+      await assert.rejects(async () => drain(await openReadableSource(chunked(mostlyNaN, sizes), { sampleRate: 8000, encoding: 'f32le' })), /NaN\/Inf/, `cut ${sizes}`);
+    }
   });
 
   it('a file source delivers all samples, and at real time when asked', async () => {

@@ -1,7 +1,7 @@
 import { fstatSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import pc from 'picocolors';
-import { AudioInputError } from '../../errors.js';
+import { AudioInputError, SpokenDigitsError } from '../../errors.js';
+import { colors as pc } from '../output.js';
 import { addMicrophoneOptions, parseMicrophoneOptions, parseNumberIn, refuseGiven } from '../options.js';
 
 interface ListenOptions {
@@ -80,11 +80,19 @@ export function register(program: Command): void {
       const stringPauseMs = parseNumberIn(opts.stringPause, '--string-pause', 50, 60000);
       let source: import('../../stream/index.js').AudioSource;
       if (opts.input === '-') {
+        // A terminal on stdin would be waited on for ever: nobody types PCM.
+        if (process.stdin.isTTY) throw new AudioInputError('--input -: stdin is a terminal; pipe audio into it (e.g. arecord -f S16_LE -r 16000 | digits listen --input -) or give a file');
         const encoding = opts.encoding === 'f32le' ? 'f32le' : opts.encoding === 's16le' ? 's16le' : undefined;
         if (!encoding) throw new AudioInputError(`--encoding ${opts.encoding} must be s16le or f32le`);
+        // Given on the command line, each must fit a WAV on stdin too; the defaults are for raw PCM only.
+        const given = (name: string) => command.getOptionValueSource(name) === 'cli';
         source = await stream.openReadableSource(
           process.stdin,
-          { sampleRate: parseNumberIn(opts.rate, '--rate', 4000, 384000), encoding, channels: parseNumberIn(opts.channels, '--channels', 1, 32) },
+          {
+            sampleRate: parseNumberIn(opts.rate, '--rate', 4000, 384000),
+            encoding: given('encoding') ? encoding : undefined,
+            channels: given('channels') ? parseNumberIn(opts.channels, '--channels', 1, 32) : undefined,
+          },
           'stdin',
         );
       } else if (opts.input) {
@@ -117,8 +125,10 @@ export function register(program: Command): void {
         maxDurationMs: opts.duration === undefined ? undefined : parseNumberIn(opts.duration, '--duration', 0.01, 1e7)! * 1000,
       });
       const stop = () => void listener.stop();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      // Interrupted, the session still ends cleanly (the open string, the end event), and the exit code
+      // says it was a signal (128 + its number), as a shell loop expects to see it.
+      process.once('SIGINT', () => ((process.exitCode = 130), stop()));
+      process.once('SIGTERM', () => ((process.exitCode = 143), stop()));
       // A closed stdout (| head) ends the session instead of crashing on EPIPE.
       process.stdout.on('error', stop);
 
@@ -128,7 +138,7 @@ export function register(program: Command): void {
           listener.on(type, (e: object) => write({ type, ...e }));
         }
         listener.on('normadaptfailed', ({ message, failures, stopped }) => write({ type: 'normadaptfailed', message, failures, stopped }));
-        listener.on('error', (err: Error) => write({ type: 'error', message: err.message }));
+        listener.on('error', (err: Error) => write({ type: 'error', ...(err instanceof SpokenDigitsError ? { code: err.code } : {}), message: err.message }));
         await listener.run(source);
         return;
       }
@@ -148,7 +158,8 @@ export function register(program: Command): void {
         out.write(`${text}\n`);
         status();
       };
-      print(pc.dim(`listening to ${source.description} (Ctrl-C to stop)`));
+      // Diagnostics on stderr: stdout carries the digits, for whoever reads it.
+      process.stderr.write(`${pc.dim(`listening to ${source.description} (Ctrl-C to stop)`)}\n`);
       listener.on('level', (e) => {
         level = e.levelDb;
         state = e.speech ? 'speech' : 'listening';
