@@ -36,6 +36,24 @@ describe('digits predict / eval / doctor (CLI)', function () {
     assert.ok(out.results.every((x: { confidence: number; timeMs: number }) => x.confidence > 0 && x.timeMs > 0));
   });
 
+  it('predict - reads one WAV from stdin (a pipe), beside files; a pipe given as a path says how to read it', () => {
+    const clip = join(FSDD_RECORDINGS, '6_theo_0.wav');
+    const run = (args: string[], input: Buffer) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { input, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const r = run(['predict', '--json', '-', join(FSDD_RECORDINGS, '9_george_3.wav')], readFileSync(clip));
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).results.map((x: { file: string; digit: number }) => [x.file, x.digit]), [['-', 6], [join(FSDD_RECORDINGS, '9_george_3.wav'), 9]]);
+    // A shell's pipe (a FIFO), and a socket pair as Node gives a child's stdin.
+    const dev = spawnSync('bash', ['-c', `cat '${clip}' | '${process.execPath}' --import tsx src/cli/main.ts predict /dev/stdin`], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    assert.equal(dev.status, 2);
+    assert.match(dev.stdout, /\/dev\/stdin: is a pipe, not a regular file; .*`digits predict -` reads a WAV from stdin/);
+    assert.match(run(['predict', '/dev/stdin'], readFileSync(clip)).stdout, /\/dev\/stdin: is a socket, not a regular file; .*`digits predict -`/);
+    const twice = run(['predict', '-', '-'], readFileSync(clip));
+    assertOneLineError({ code: twice.status, stdout: twice.stdout, stderr: twice.stderr }, /"-" \(stdin\) may be given once/);
+    const none = run(['predict', '-'], Buffer.alloc(0));
+    assert.equal(none.status, 2);
+    assert.match(none.stdout, /stdin closed without sending any audio/);
+  });
+
   it('predict prints plain tab-separated rows when piped', () => {
     const r = digits('predict', join(FSDD_RECORDINGS, '6_theo_0.wav'));
     assert.equal(r.code, 0, r.stderr);

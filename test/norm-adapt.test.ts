@@ -16,7 +16,8 @@ import { DigitRecognizer } from '../src/model/recognizer.js';
 import { fuseEnsemble } from '../src/train/onnx/fuse.js';
 import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { quantizeModel } from '../src/train/onnx/quantize.js';
-import { Listener } from '../src/stream/index.js';
+import { Listener, openReadableSource } from '../src/stream/index.js';
+import { Readable } from 'node:stream';
 import { childPids, isRunning } from './fixtures/processes.js';
 import { NormObserver, type NormAdaptFailedEvent } from '../src/stream/norm-observer.js';
 import type { StreamDecoder } from '../src/stream/decoder.js';
@@ -167,7 +168,8 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
         const offThread = await longestStall(async () => (result = await rec.adaptNormalization(low, { selfEnroll, offThread: true })));
         assert.deepEqual(result, { selfEnrolled: selfEnroll, offThread: true });
         assert.deepEqual((await rec.predictBatch(low)).map((p) => p.probabilities), expected, `selfEnroll ${selfEnroll}: off the thread, another model`);
-        assert.ok(offThread < 150 && offThread < inLine / 3, `selfEnroll ${selfEnroll}: the event loop stalled ${offThread.toFixed(0)} ms off the thread, ${inLine.toFixed(0)} ms in line`);
+        // Relative to the same work in line, so a busy machine (a CI run beside it: 171 ms against 1,894) does not fail it.
+        assert.ok(offThread < inLine / 4, `selfEnroll ${selfEnroll}: the event loop stalled ${offThread.toFixed(0)} ms off the thread, ${inLine.toFixed(0)} ms in line`);
       }
       // A clip the worker refuses is refused as in line, with its kind; the thread goes on after it.
       const empty = { samples: new Float32Array(0), sampleRate: 8000 };
@@ -360,6 +362,20 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       assert.equal(beside.adapted[0], 10);
       assert.equal(beside.order.at(-1), 'end');
       assert.ok(editDistance(beside.heard, spoken) <= Math.max(1, editDistance(plain.heard, spoken)), `heard ${beside.heard} for ${spoken}`);
+      // 'auto' (a pipe of unknown pace, `digits listen --input -`): a stream read as fast as it comes is
+      // soon far ahead of the clock, and from then on waits for each adaptation, as pushed audio does.
+      const piped = async (adaptInBackground: boolean | 'auto') => {
+        const listener = await Listener.create({ recognizer: rec, adaptNorm: true, adaptInBackground });
+        const adapted: number[] = [];
+        listener.on('normadapt', (e) => adapted.push(e.clips));
+        const bytes = Buffer.from(monoWav(audio, 8000));
+        const parts = Array.from({ length: Math.ceil(bytes.length / 4096) }, (_, i) => bytes.subarray(i * 4096, (i + 1) * 4096));
+        await listener.run(await openReadableSource(Readable.from(parts)));
+        return adapted;
+      };
+      assert.deepEqual(await piped('auto'), [10, 20]);
+      assert.deepEqual((await piped(true))[0], 10);
+      await assert.rejects(Listener.create({ recognizer: rec, adaptInBackground: 'sometimes' as never }), /adaptInBackground must be true, false or 'auto', got "sometimes"/);
     } finally {
       await rec.dispose();
     }

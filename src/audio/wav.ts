@@ -508,18 +508,24 @@ export function decodeWav(input: Uint8Array | ArrayBuffer, options: DecodeOption
   return toResult(info, out);
 }
 
+const NOT_A_FILE_HINT = "give a file's path, or the bytes read from it (`digits predict -` reads a WAV from stdin)";
+
 function openFile(path: string): { fd: number; size: number } {
   let fd: number;
   try {
     // Non-blocking: a named pipe with no writer would otherwise block here for ever (it is refused below).
     fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (err) {
-    throw new AudioInputError(`${path}: ${fsReason(err, { ENOENT: 'no such file', EISDIR: 'is a directory, not a WAV file' })}`, { cause: err });
+    // ENXIO: a socket (e.g. /dev/stdin when a parent process's socket pair is stdin), which no path opens.
+    throw new AudioInputError(`${path}: ${fsReason(err, { ENOENT: 'no such file', EISDIR: 'is a directory, not a WAV file', ENXIO: `is a socket, not a regular file; ${NOT_A_FILE_HINT}` })}`, { cause: err });
   }
   const st = fs.fstatSync(fd);
   if (!st.isFile()) {
     fs.closeSync(fd);
-    throw new AudioInputError(`${path}: ${st.isDirectory() ? 'is a directory' : 'is not a regular file'}, not a WAV file`);
+    if (st.isDirectory()) throw new AudioInputError(`${path}: is a directory, not a WAV file`);
+    // Not "not a WAV": what flows through a pipe may well be one, read another way (`digits predict -` reads stdin).
+    const what = st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a file';
+    throw new AudioInputError(`${path}: is ${what}, not a regular file; ${NOT_A_FILE_HINT}`);
   }
   return { fd, size: st.size };
 }

@@ -127,8 +127,12 @@ const VAD_OPTIONS: EveryKey<NonNullable<DecoderOptions['vad']>, typeof VAD_KEYS>
  * the wrong type or out of its range is an OptionsError naming it (`what`: who was given the
  * options, e.g. "Listener.create"; the endpointer's own values are checked by the core when it is made).
  */
-export function checkListenerOptions(options: DecoderOptions & { adaptVoice?: unknown; adaptNorm?: unknown; adaptInBackground?: unknown }, what: string): void {
-  checkOptionTypes(options, { threshold: 'number', sensitivity: 'number', stringPauseMs: 'number', stringThreshold: 'number', levelIntervalMs: 'number', adaptInBackground: 'boolean' }, what);
+export function checkListenerOptions(options: DecoderOptions & { adaptVoice?: unknown; adaptNorm?: unknown; adaptInBackground?: unknown }, what: string, allowAuto = false): void {
+  checkOptionTypes(options, { threshold: 'number', sensitivity: 'number', stringPauseMs: 'number', stringThreshold: 'number', levelIntervalMs: 'number' }, what);
+  const background = options.adaptInBackground;
+  if (background !== undefined && typeof background !== 'boolean' && !(background === 'auto' && allowAuto)) {
+    throw new OptionsError(`${what}: adaptInBackground must be true, false${allowAuto ? " or 'auto'" : ''}, got ${JSON.stringify(background) ?? String(background)}`);
+  }
   checkFlagOrObject(options.adaptVoice, 'adaptVoice', what);
   checkFlagOrObject(options.adaptNorm, 'adaptNorm', what);
   checkOptions(options.vad, VAD_OPTIONS, `${what}: vad`);

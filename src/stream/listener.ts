@@ -73,8 +73,12 @@ export interface ListenerOptions extends DecoderOptions {
    * audio read as fast as it comes wait for it, so the same input gives the same events every time.
    * Either way the adaptation runs in a worker process where one can start (DigitRecognizer's
    * `offThread`), so the event loop is not held up by it; audio pushed meanwhile is queued.
+   * 'auto' (a source of unknown pace, such as a pipe: `arecord |` or `ffmpeg -i file |`): beside the
+   * decoding while the source keeps to real time; once it has delivered AHEAD_OF_CLOCK_MS more audio
+   * than the time since it started, it is a file coming as fast as it can, and the decoding waits
+   * for each adaptation from then on (otherwise they all land after the last digit).
    */
-  adaptInBackground?: boolean;
+  adaptInBackground?: boolean | 'auto';
   /** Stop after this much audio (ms); the run then ends normally. Default: until the source ends. */
   maxDurationMs?: number;
   core?: StreamCore;
@@ -140,7 +144,7 @@ export class Listener extends EventEmitter {
 
   static async create(options: ListenerOptions = {}): Promise<Listener> {
     checkOptions(options, LISTENER_OPTIONS, 'Listener.create', "Listener.create({ model: 'file.onnx' }) takes a model file as its model option");
-    checkListenerOptions(options, 'Listener.create');
+    checkListenerOptions(options, 'Listener.create', true);
     checkOptionTypes(options, { sampleRate: 'number', maxDurationMs: 'number' }, 'Listener.create');
     if (options.maxDurationMs !== undefined && !(options.maxDurationMs > 0)) {
       throw new OptionsError(`maxDurationMs must be > 0, got ${options.maxDurationMs}`);
@@ -207,7 +211,9 @@ export class Listener extends EventEmitter {
     this.sourceIdle = true;
     try {
       this.begin(source.sampleRate);
+      const pace = this.opts.adaptInBackground === 'auto' && this.norm ? new PaceWatch(source.sampleRate) : null;
       for await (const block of source) {
+        if (pace?.aheadOfClock(block.length)) this.norm!.background = false;
         await this.feed(sourceBlock(block));
         // An event handler threw while an adaptation ran beside the decoding.
         if (this.failure) throw this.failure;
@@ -368,7 +374,7 @@ export class Listener extends EventEmitter {
     this.rate = rate;
     // Live audio does not wait for an adaptation, which runs beside the decoding; audio pushed or read
     // as fast as it comes waits for it, so the same input gives the same events every time.
-    if (this.norm) this.norm.background = this.opts.adaptInBackground ?? this.source?.realtime ?? false;
+    if (this.norm) this.norm.background = this.opts.adaptInBackground === 'auto' || (this.opts.adaptInBackground ?? this.source?.realtime ?? false);
     // A rate the decoder does not take (4-6.8 kHz, 192-384 kHz) is resampled on the way in by the DSP core.
     const decoderRate = listeningRate(rate);
     this.input =
@@ -465,4 +471,26 @@ function sourceBlock(block: unknown): Float32Array {
     if (!Number.isFinite(block[i])) throw new AudioInputError(`an AudioSource yielded a non-finite sample (${block[i]}) at index ${i} of a block`);
   }
   return block;
+}
+
+/**
+ * How much more audio a live source may have delivered than the time since its first block: what
+ * its writer buffered while the listener started (a pipe holds 64 KiB: 4 s of 8 kHz s16 mono) and
+ * capture jitter. A file read as fast as it comes passes it within a fraction of a second.
+ */
+export const AHEAD_OF_CLOCK_MS = 10_000;
+
+/** Whether a source of unknown pace has shown itself faster than real time (ListenerOptions.adaptInBackground 'auto'). */
+class PaceWatch {
+  private samples = 0;
+  private started = -1;
+  constructor(private readonly rate: number) {}
+
+  /** Counts a block; true once (and from then on) the audio is AHEAD_OF_CLOCK_MS ahead of the clock. */
+  aheadOfClock(length: number): boolean {
+    const now = performance.now();
+    if (this.started < 0) this.started = now;
+    this.samples += length;
+    return (this.samples / this.rate) * 1000 - (now - this.started) > AHEAD_OF_CLOCK_MS;
+  }
 }

@@ -110,6 +110,9 @@ export class NormObserver {
   async flush(): Promise<void> {
     const generation = this.generation;
     let dropFailed = false;
+    // Turned from background to waiting (a source found to come faster than real time): the
+    // adaptation still running beside the decoding is waited for too, and one due meanwhile follows it.
+    if (!this.background) await this.running;
     while (this.pending.length) {
       const { digit, piece } = this.pending.shift()!;
       this.adapter.heard(digit);

@@ -120,8 +120,10 @@ export function register(program: Command): void {
         adaptNorm: adaptNorm && (selfEnroll ? { selfEnroll: true } : true),
         levelIntervalMs: opts.json ? 250 : 50,
         // A pipe or a socket on stdin may be live (arecord): its audio must not wait for an adaptation, or
-        // the writer overruns. A file redirected in (< clip.wav) is read as fast as it comes, as --input FILE.
-        adaptInBackground: opts.input === '-' ? !stdinIsFile() : undefined,
+        // the writer overruns; or a file coming as fast as it can (ffmpeg -i f.mp3 |), which waits for
+        // each, as --input FILE does, once it is clearly ahead of the clock ('auto'). A file redirected
+        // in (< clip.wav) is read as fast as it comes.
+        adaptInBackground: opts.input === '-' ? (stdinIsFile() ? false : 'auto') : undefined,
         maxDurationMs: opts.duration === undefined ? undefined : parseNumberIn(opts.duration, '--duration', 0.01, 1e7)! * 1000,
       });
       const stop = () => void listener.stop();

@@ -1,14 +1,14 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { colors, ms, percent, printJson, renderTable, shown } from '../output.js';
 import { parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
-import { SpokenDigitsError } from '../../errors.js';
+import { AudioInputError, SpokenDigitsError } from '../../errors.js';
 import { modelWindowMs } from '../../features/config.js';
 
 export function register(program: Command): void {
   program
     .command('predict')
     .description('recognize the digit spoken in each WAV file')
-    .argument('<files...>', 'WAV files (any common rate, bit depth, mono or stereo)')
+    .argument('<files...>', 'WAV files (any common rate, bit depth, mono or stereo); "-" reads one from stdin')
     .option('-m, --model <file>', 'ONNX model file, or a shipped model by name: default, small (default: default)')
     .option('--backend <name>', 'feature backend: auto | native | wasm', 'auto')
     .option('--threshold <p>', "confidence below which the answer is 'no digit' (default: the model's calibrated value)")
@@ -23,12 +23,13 @@ export function register(program: Command): void {
       const manyWords = (file: string, speechMs: number) =>
         `digits predict: ${shown(file)} holds ${(speechMs / 1000).toFixed(2)} s of sound, longer than a digit usually takes (the model hears ${(windowMs / 1000).toFixed(2)} s of it): if it holds several digits, \`digits listen --input ${shown(shellQuoted(file))}\` reads them one by one\n`;
       const top = opts.top === '0' ? 0 : parsePositiveInt('--top', opts.top);
+      if (files.filter((f) => f === '-').length > 1) throw new InvalidArgumentError('"-" (stdin) may be given once: it holds one WAV');
       const results = [];
       let failed = 0;
       for (const file of files) {
         const started = performance.now();
         try {
-          const p = await recognizer.predict(file);
+          const p = await recognizer.predict(file === '-' ? await readStdin() : file);
           results.push({
             file,
             digit: p.digit,
@@ -74,4 +75,21 @@ const REJECTED_WHY: Record<string, string> = {
 /** `file` as a shell word: as it is when it needs no quoting, else in single quotes. */
 function shellQuoted(file: string): string {
   return /^[\w./@%+=:,-]+$/.test(file) ? file : `'${file.replace(/'/g, `'\\''`)}'`;
+}
+
+/** stdin holds at most this much: one clip, as eval takes a file of at most 1 GiB. */
+const MAX_STDIN_BYTES = 1 << 30;
+
+/** The WAV on stdin (`digits predict -`), all of it. */
+async function readStdin(): Promise<Uint8Array> {
+  if (process.stdin.isTTY) throw new AudioInputError('-: stdin is a terminal; pipe a WAV file into it (e.g. sox in.flac -t wav - | digits predict -)');
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_STDIN_BYTES) throw new AudioInputError(`-: stdin holds over ${MAX_STDIN_BYTES >> 20} MiB: not one clip`);
+    parts.push(chunk);
+  }
+  if (size === 0) throw new AudioInputError('-: stdin closed without sending any audio');
+  return Buffer.concat(parts);
 }
