@@ -169,7 +169,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
         assert.deepEqual(result, { selfEnrolled: selfEnroll, offThread: true });
         assert.deepEqual((await rec.predictBatch(low)).map((p) => p.probabilities), expected, `selfEnroll ${selfEnroll}: off the thread, another model`);
         // Relative to the same work in line, so a busy machine (a CI run beside it: 171 ms against 1,894) does not fail it.
-        assert.ok(offThread < inLine / 4, `selfEnroll ${selfEnroll}: the event loop stalled ${offThread.toFixed(0)} ms off the thread, ${inLine.toFixed(0)} ms in line`);
+        assert.ok(offThread < inLine / 3, `selfEnroll ${selfEnroll}: the event loop stalled ${offThread.toFixed(0)} ms off the thread, ${inLine.toFixed(0)} ms in line`);
       }
       // A clip the worker refuses is refused as in line, with its kind; the thread goes on after it.
       const empty = { samples: new Float32Array(0), sampleRate: 8000 };
