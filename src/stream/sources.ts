@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeWav, decodeWavFrames, MAX_STREAM_HEADER_BYTES, openWavStream, readWavStreamHeader, validateSampleRate } from '../audio/index.js';
+import { decodeWav, decodeWavFrames, MAX_STREAM_HEADER_BYTES, openWavStream, readWavStreamHeader, validateSampleRate, type WavInfo } from '../audio/index.js';
 import { AudioInputError, CaptureError } from '../errors.js';
 import { loadNativeCapture, loadNaudiodon, type CaptureDevice, type CaptureStats, type NativeCaptureStream } from './core.js';
 
@@ -169,55 +169,102 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
 
     if (format === 'wav') {
       // Streamed as it arrives, like raw PCM (`arecord | digits listen --input -` is live): the header first.
+      // Several WAVs one after another (`cat a.wav b.wav |`) are heard one after another, at one rate.
       const name = `the WAV on ${what}`;
-      let info = readWavStreamHeader(head, name);
-      // A long chunk before the samples (cover art) arrives in many reads: joined and parsed again only
-      // each time the bytes have doubled, so waiting for it costs linear time.
-      const parts: Buffer[] = [head];
-      let total = head.length;
-      while (!info) {
-        if (ended) {
-          decodeWav(head, { name }); // the stream ended inside the header: the file's own error says where
-          throw new AudioInputError(`${name} ended before its samples`);
+      let bytes = head;
+      /** The header at the start of `bytes`, reading more until it is whole. */
+      const readHeader = async (): Promise<WavInfo> => {
+        let info = readWavStreamHeader(bytes, name);
+        // A long chunk before the samples (cover art) arrives in many reads: joined and parsed again only
+        // each time the bytes have doubled, so waiting for it costs linear time.
+        const parts: Buffer[] = [bytes];
+        let total = bytes.length;
+        while (!info) {
+          if (ended) {
+            decodeWav(bytes, { name }); // the stream ended inside the header: the file's own error says where
+            throw new AudioInputError(`${name} ended before its samples`);
+          }
+          if (total > MAX_STREAM_HEADER_BYTES) throw new AudioInputError(`${name} has over ${MAX_STREAM_HEADER_BYTES >> 20} MiB before its samples: not a WAV stream`);
+          const chunk = await nextChunk();
+          if (chunk === null) ended = true;
+          else {
+            parts.push(chunk);
+            total += chunk.length;
+          }
+          if (ended || total >= 2 * bytes.length) {
+            bytes = Buffer.concat(parts);
+            parts.splice(0, parts.length, bytes);
+            info = readWavStreamHeader(bytes, name);
+          }
         }
-        if (total > MAX_STREAM_HEADER_BYTES) throw new AudioInputError(`${name} has over ${MAX_STREAM_HEADER_BYTES >> 20} MiB before its samples: not a WAV stream`);
-        const chunk = await nextChunk();
-        if (chunk === null) ended = true;
-        else {
-          parts.push(chunk);
-          total += chunk.length;
+        // A WAV says its own format; a different one asked for is a mistake somewhere, not something to pick from.
+        if (options.sampleRate !== undefined && options.sampleRate !== info.sampleRate) {
+          throw new AudioInputError(`${name} is ${info.sampleRate} Hz, not the ${options.sampleRate} Hz asked for (a sample rate is for raw PCM; a WAV needs none)`);
         }
-        if (ended || total >= 2 * head.length) {
-          head = Buffer.concat(parts);
-          parts.splice(0, parts.length, head);
-          info = readWavStreamHeader(head, name);
+        const wavEncoding = info.format === 'pcm' && info.bitsPerSample === 16 ? 's16le' : info.format === 'float' && info.bitsPerSample === 32 ? 'f32le' : null;
+        if (options.encoding !== undefined && options.encoding !== wavEncoding) {
+          throw new AudioInputError(`${name} is ${info.bitsPerSample}-bit ${info.format}, not the ${options.encoding} asked for (an encoding is for raw PCM; a WAV needs none)`);
         }
-      }
-      const wav = info;
-      // A WAV says its own rate; a different one asked for is a mistake somewhere, not something to pick from.
-      if (options.sampleRate !== undefined && options.sampleRate !== wav.sampleRate) {
-        throw new AudioInputError(`${name} is ${wav.sampleRate} Hz, not the ${options.sampleRate} Hz asked for (a sample rate is for raw PCM; a WAV needs none)`);
-      }
-      // The same for the encoding and channels: given, they must be the WAV's own.
-      const wavEncoding = wav.format === 'pcm' && wav.bitsPerSample === 16 ? 's16le' : wav.format === 'float' && wav.bitsPerSample === 32 ? 'f32le' : null;
-      if (options.encoding !== undefined && options.encoding !== wavEncoding) {
-        throw new AudioInputError(`${name} is ${wav.bitsPerSample}-bit ${wav.format}, not the ${options.encoding} asked for (an encoding is for raw PCM; a WAV needs none)`);
-      }
-      if (options.channels !== undefined && options.channels !== wav.channels) {
-        throw new AudioInputError(`${name} has ${wav.channels} channel${wav.channels === 1 ? '' : 's'}, not the ${options.channels} asked for (channels are for raw PCM; a WAV needs none)`);
-      }
+        if (options.channels !== undefined && options.channels !== info.channels) {
+          throw new AudioInputError(`${name} has ${info.channels} channel${info.channels === 1 ? '' : 's'}, not the ${options.channels} asked for (channels are for raw PCM; a WAV needs none)`);
+        }
+        return info;
+      };
+      /** Bytes `at` onwards, reading until there are at least `n` of them (fewer only at the end of the stream). */
+      const atLeast = async (at: number, n: number): Promise<Buffer> => {
+        let b = bytes.subarray(at);
+        while (b.length < n && !ended && !closed) {
+          const chunk = await nextChunk();
+          if (chunk === null) ended = true;
+          else b = Buffer.concat([b, chunk]);
+        }
+        return b;
+      };
+      let wav = await readHeader();
       let left = wav.dataBytes;
       let frame = 0;
       let carry: Buffer = Buffer.alloc(0);
+      /** Samples of the data chunk in `chunk`; what follows the chunk's end is left in `bytes`. */
       const decodeSome = (chunk: Buffer): Float32Array => {
-        const bytes = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-        const usable = Math.min(bytes.length, left);
+        const all = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+        const usable = Math.min(all.length, left);
         const whole = usable - (usable % wav.blockAlign);
-        carry = Buffer.from(bytes.subarray(whole, usable));
+        carry = Buffer.from(all.subarray(whole, usable));
         left -= whole;
-        const out = decodeWavFrames(bytes.subarray(0, whole), wav, frame, name);
+        bytes = all.subarray(usable);
+        const out = decodeWavFrames(all.subarray(0, whole), wav, frame, name);
         frame += out.length;
         return out;
+      };
+      /**
+       * After a data chunk: its odd bytes and pad, then chunks to skip (LIST, id3), up to the next
+       * WAV's RIFF header, whose header is then read. False at the end of the stream, or at bytes that
+       * are no chunk (past a data size that lied), which are let go as a file's would be.
+       */
+      const nextWav = async (): Promise<boolean> => {
+        let at = wav.declaredDataBytes - wav.dataBytes + (wav.declaredDataBytes % 2);
+        for (let chunks = 0; chunks < 64; chunks++) {
+          const b = await atLeast(at, 12);
+          if (b.length < 8) return false;
+          const id = b.subarray(0, 4).toString('latin1');
+          if (id === 'RIFF' && b.length >= 12 && b.subarray(8, 12).toString('latin1') === 'WAVE') {
+            bytes = b;
+            const first = wav.sampleRate;
+            wav = await readHeader();
+            if (wav.sampleRate !== first) throw new AudioInputError(`${name}: the next WAV on it is ${wav.sampleRate} Hz, the first was ${first} Hz; one stream has one rate (convert them first)`);
+            left = wav.dataBytes;
+            carry = Buffer.alloc(0);
+            bytes = bytes.subarray(wav.dataOffset);
+            return true;
+          }
+          if (!/^[\x20-\x7e]{4}$/.test(id)) return false;
+          const size = b.readUInt32LE(4);
+          bytes = b;
+          at = 8 + size + (size % 2);
+          // A chunk too large to be metadata before another WAV is no such thing: let go, not buffered.
+          if (at > MAX_STREAM_HEADER_BYTES) return false;
+        }
+        return false;
       };
       return {
         kind,
@@ -227,14 +274,20 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
         droppedFrames: () => 0,
         close,
         async *[Symbol.asyncIterator]() {
-          const first = decodeSome(head.subarray(wav.dataOffset));
-          if (first.length) yield first;
-          while (!closed && left > 0) {
-            const chunk = ended ? null : await nextChunk();
-            if (chunk === null) break;
-            const block = decodeSome(chunk);
-            if (block.length) yield block;
-          }
+          bytes = bytes.subarray(wav.dataOffset);
+          do {
+            const first = decodeSome(bytes);
+            if (first.length) yield first;
+            while (!closed && left > 0) {
+              const chunk = ended ? null : await nextChunk();
+              if (chunk === null) {
+                ended = true;
+                break;
+              }
+              const block = decodeSome(chunk);
+              if (block.length) yield block;
+            }
+          } while (!closed && left === 0 && (await nextWav()));
           if (!closed && frame === 0) throw new AudioInputError(`${name} ended without one whole sample frame (${wav.blockAlign} bytes): no audio`);
         },
       };

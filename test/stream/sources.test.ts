@@ -37,6 +37,26 @@ describe('stream sources', () => {
     assert.deepEqual(await drain(src), wav.samples);
   });
 
+  it('WAVs one after another on a stream (cat a.wav b.wav |) are heard one after another; chunks between them are skipped', async () => {
+    const other = readFileSync(join(FSDD_DIR, '3_theo_7.wav'));
+    const otherSamples = readWavFileSync(join(FSDD_DIR, '3_theo_7.wav')).samples;
+    for (const sizes of [[1 << 20], [1, 3, 1000, 7, 4096]]) {
+      assert.deepEqual(await drain(await openReadableSource(chunked(Buffer.concat([fileBytes, other]), sizes), {}, 'stdin')), concatFloat([wav.samples, otherSamples]), `cut ${sizes}`);
+    }
+    // A data chunk of odd size (a stray byte and the pad byte after it), then a LIST chunk, then the next WAV.
+    const odd = Buffer.concat([fileBytes, Buffer.from([0x55, 0x00])]);
+    odd.writeUInt32LE(pcm.length + 1, 40);
+    const list = Buffer.concat([Buffer.from('LIST'), Buffer.from([4, 0, 0, 0]), Buffer.from('INFO')]);
+    assert.deepEqual(await drain(await openReadableSource(chunked(Buffer.concat([odd, list, other])), {}, 'stdin')), concatFloat([wav.samples, otherSamples]));
+    // Bytes after the data that are no chunk (a data size that lied short) are let go, as in a file.
+    assert.deepEqual(await drain(await openReadableSource(Readable.from([Buffer.concat([fileBytes, Buffer.from([0xff, 0x00, 0x81, 0x12, 0x00, 0x80, 0x01, 0x02, 0x03])])]), {}, 'stdin')), wav.samples);
+    // One stream has one rate.
+    const at16k = Buffer.from(other);
+    at16k.writeUInt32LE(16000, 24);
+    at16k.writeUInt32LE(32000, 28);
+    await assert.rejects(async () => drain(await openReadableSource(Readable.from([fileBytes, at16k]), {}, 'stdin')), /the next WAV on it is 16000 Hz, the first was 8000 Hz/);
+  });
+
   it('f32le stereo is downmixed', async () => {
     const buf = Buffer.alloc(wav.samples.length * 8);
     wav.samples.forEach((v, i) => {
