@@ -110,6 +110,7 @@ const OTHER_CONTAINERS: [string, string][] = [
 function sniff(head: Buffer, what: string, whole: boolean): 'wav' | 'raw' {
   const ascii = head.subarray(0, 4).toString('latin1');
   if (ascii === 'RIFF' && head.length >= 12 && head.subarray(8, 12).toString('latin1') === 'WAVE') return 'wav';
+  if (ascii === 'RIFF' && whole && head.length < 12) throw new AudioInputError(`${what} ended inside a WAV header (${head.length} bytes; the RIFF header alone is 12): no audio`);
   for (const [magic, name] of OTHER_CONTAINERS) {
     if (ascii.startsWith(magic)) throw new AudioInputError(`${what} looks like ${name}, not raw PCM or WAV; convert it first (e.g. ffmpeg -i in -f wav -ac 1 -ar 16000 -)`);
   }

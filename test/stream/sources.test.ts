@@ -129,6 +129,8 @@ describe('stream sources', () => {
     await assert.rejects(openReadableSource(Readable.from([text]), { sampleRate: 8000 }, 'stdin'), (e: Error) => e instanceof AudioInputError && /stdin is text/.test(e.message));
     // Shorter than the usual look (64 bytes) when it is all there is: `echo hello | digits listen --input - --rate 8000`.
     await assert.rejects(openReadableSource(Readable.from([Buffer.from('hello\n')]), { sampleRate: 8000 }, 'stdin'), /stdin is text/);
+    // The start of a WAV and nothing more is a cut WAV, not text.
+    await assert.rejects(openReadableSource(Readable.from([Buffer.from('RIFF')]), {}, 'stdin'), /stdin ended inside a WAV header \(4 bytes/);
     await assert.rejects(openReadableSource(Readable.from([Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00junkjunkjunk')]), { sampleRate: 8000 }), /looks like MP3/);
     await assert.rejects(openReadableSource(Readable.from([]), { sampleRate: 8000 }, 'stdin'), /stdin closed without sending any audio/);
     await assert.rejects(openReadableSource(chunked(Buffer.from(pcm)), {}, 'stdin'), /needs its sample rate/);
