@@ -45,8 +45,8 @@ describe('digits predict / eval / doctor (CLI)', function () {
     // A shell's pipe (a FIFO), and a socket pair as Node gives a child's stdin.
     const dev = spawnSync('bash', ['-c', `cat '${clip}' | '${process.execPath}' --import tsx src/cli/main.ts predict /dev/stdin`], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     assert.equal(dev.status, 2);
-    assert.match(dev.stdout, /\/dev\/stdin: is a pipe, not a regular file; .*`digits predict -` reads a WAV from stdin/);
-    assert.match(run(['predict', '/dev/stdin'], readFileSync(clip)).stdout, /\/dev\/stdin: is a socket, not a regular file; .*`digits predict -`/);
+    assert.match(dev.stdout, /\/dev\/stdin: is a pipe, not a regular file; .*`digits predict -` and `digits listen --input -` read stdin/);
+    assert.match(run(['predict', '/dev/stdin'], readFileSync(clip)).stdout, /\/dev\/stdin: is a socket or an absent device, not a regular file; .*`digits predict -`/);
     const twice = run(['predict', '-', '-'], readFileSync(clip));
     assertOneLineError({ code: twice.status, stdout: twice.stdout, stderr: twice.stderr }, /"-" \(stdin\) may be given once/);
     const none = run(['predict', '-'], Buffer.alloc(0));

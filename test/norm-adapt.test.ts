@@ -168,8 +168,8 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
         const offThread = await longestStall(async () => (result = await rec.adaptNormalization(low, { selfEnroll, offThread: true })));
         assert.deepEqual(result, { selfEnrolled: selfEnroll, offThread: true });
         assert.deepEqual((await rec.predictBatch(low)).map((p) => p.probabilities), expected, `selfEnroll ${selfEnroll}: off the thread, another model`);
-        // Relative to the same work in line, so a busy machine (a CI run beside it: 171 ms against 1,894) does not fail it.
-        assert.ok(offThread < inLine / 3, `selfEnroll ${selfEnroll}: the event loop stalled ${offThread.toFixed(0)} ms off the thread, ${inLine.toFixed(0)} ms in line`);
+        // Mostly relative to the same work in line, so a busy machine (a CI run beside it: 171 ms against 1,894) does not fail it.
+        assert.ok(offThread < 500 && offThread < inLine / 3, `selfEnroll ${selfEnroll}: the event loop stalled ${offThread.toFixed(0)} ms off the thread, ${inLine.toFixed(0)} ms in line`);
       }
       // A clip the worker refuses is refused as in line, with its kind; the thread goes on after it.
       const empty = { samples: new Float32Array(0), sampleRate: 8000 };
@@ -454,6 +454,27 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     release!();
     await inLine;
     assert.deepEqual(offThread, [true, true, true, true, false]);
+    // Turned from beside the decoding to waiting while one runs (a pipe found to be a file, 'auto'): the
+    // next flush waits for the one running, and the one due meanwhile follows it, waited for too.
+    observer.offThread = true;
+    observer.background = true;
+    segment('digit');
+    segment('digit');
+    await observer.flush();
+    const running = calls.length;
+    observer.background = false;
+    segment('digit');
+    segment('digit');
+    const after = observer.flush();
+    let over = false;
+    void after.then(() => (over = true));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual([calls.length, over], [running, false], 'the due one waits for the one running');
+    release!();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual([calls.length, over], [running + 1, false], 'then starts, and is waited for');
+    release!();
+    await after;
   });
 
   it('NormObserver: failures in a row stop the adapting after maxFailures (a success starts the count again; clear() too); a drop that failed is due again', async () => {

@@ -615,8 +615,10 @@ int32_t FeatureExtractor::compute(const float *x, int32_t n, float *out, int64_t
 // derives it: t = T * rate / hop frames, s = (sqrt(1 + 4 t^2) - 1) / (2 t^2). Frames that are
 // exact silence (the centred padding of a short clip, zero energy) give 0 and leave M alone, so
 // the gain control starts from the clip's first sound rather than from digital zeros.
-// PCEN's largest output: with at most 256 DCT terms, a delta's doubling and normalization by
-// std >= 1e-12 around |mean| <= 1e12, a feature stays below 1e20 * 512 * 1e12 + 1e24, inside float.
+// PCEN's largest output. The DCT is orthonormal, so an MFCC is at most sqrt(2 nMels) <= 256 times it
+// (nMels <= 32769); a delta's weights sum to at most 1, so deltas are no larger than what they are of;
+// normalization by std >= 1e-12 around |mean| <= 1e12 then gives at most (2.6e22 + 1e12) * 1e12, about
+// 2.6e34: inside float.
 constexpr float kMaxPcen = 1e20f;
 
 void FeatureExtractor::apply_pcen(float *rows, int32_t frames, int width, const double *frame_energy) {
@@ -642,7 +644,7 @@ void FeatureExtractor::apply_pcen(float *rows, int32_t frames, int width, const 
       // Saturated like the energies: with power near 1 and gain near 0 PCEN is close to linear, so
       // absurd samples would give ~FLT_MAX here and the DCT, deltas or normalization would overflow
       // (found by native/fuzz). No clip of samples in [-1, 1] comes near the bound.
-      row[c] = std::min(portable_exp(power * portable_ln(agc + bias)) - bias_root, kMaxPcen);
+      row[c] = std::min(kMaxPcen, portable_exp(power * portable_ln(agc + bias)) - bias_root);  // (a NaN would become the bound too)
     }
   }
 }

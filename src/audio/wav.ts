@@ -508,7 +508,7 @@ export function decodeWav(input: Uint8Array | ArrayBuffer, options: DecodeOption
   return toResult(info, out);
 }
 
-const NOT_A_FILE_HINT = "give a file's path, or the bytes read from it (`digits predict -` reads a WAV from stdin)";
+const NOT_A_FILE_HINT = 'give a file\'s path, or read it as a stream (`digits predict -` and `digits listen --input -` read stdin; openReadableSource)';
 
 function openFile(path: string): { fd: number; size: number } {
   let fd: number;
@@ -516,8 +516,8 @@ function openFile(path: string): { fd: number; size: number } {
     // Non-blocking: a named pipe with no writer would otherwise block here for ever (it is refused below).
     fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (err) {
-    // ENXIO: a socket (e.g. /dev/stdin when a parent process's socket pair is stdin), which no path opens.
-    throw new AudioInputError(`${path}: ${fsReason(err, { ENOENT: 'no such file', EISDIR: 'is a directory, not a WAV file', ENXIO: `is a socket, not a regular file; ${NOT_A_FILE_HINT}` })}`, { cause: err });
+    // ENXIO: a socket (e.g. /dev/stdin when a parent process's socket pair is stdin), which no path opens, or a device with nothing behind it.
+    throw new AudioInputError(`${path}: ${fsReason(err, { ENOENT: 'no such file', EISDIR: 'is a directory, not a WAV file', ENXIO: `is a socket or an absent device, not a regular file; ${NOT_A_FILE_HINT}` })}`, { cause: err });
   }
   const st = fs.fstatSync(fd);
   if (!st.isFile()) {

@@ -5,6 +5,8 @@ export { shown } from '../shown.js';
 /** Colour and box tables only when a person is looking; plain, stable text when piped. */
 export const interactive = Boolean(process.stdout.isTTY);
 export const colors = pc.createColors(interactive && !process.env.NO_COLOR);
+/** The same for what goes to stderr (a banner), which may be a terminal while stdout is piped, or the reverse. */
+export const stderrColors = pc.createColors(Boolean(process.stderr.isTTY) && !process.env.NO_COLOR);
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, interactive ? 2 : 0)}\n`);

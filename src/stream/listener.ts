@@ -76,7 +76,8 @@ export interface ListenerOptions extends DecoderOptions {
    * 'auto' (a source of unknown pace, such as a pipe: `arecord |` or `ffmpeg -i file |`): beside the
    * decoding while the source keeps to real time; once it has delivered AHEAD_OF_CLOCK_MS more audio
    * than the time since it started, it is a file coming as fast as it can, and the decoding waits
-   * for each adaptation from then on (otherwise they all land after the last digit).
+   * for each adaptation from then on (otherwise they all land after the last digit). 'auto' watches
+   * a source given to run(); pushed audio is always beside the decoding with it.
    */
   adaptInBackground?: boolean | 'auto';
   /** Stop after this much audio (ms); the run then ends normally. Default: until the source ends. */
@@ -486,7 +487,7 @@ class PaceWatch {
   private started = -1;
   constructor(private readonly rate: number) {}
 
-  /** Counts a block; true once (and from then on) the audio is AHEAD_OF_CLOCK_MS ahead of the clock. */
+  /** Counts a block; whether the audio so far is AHEAD_OF_CLOCK_MS ahead of the clock (the caller keeps the first yes). */
   aheadOfClock(length: number): boolean {
     const now = performance.now();
     if (this.started < 0) this.started = now;

@@ -112,7 +112,10 @@ export class NormObserver {
     let dropFailed = false;
     // Turned from background to waiting (a source found to come faster than real time): the
     // adaptation still running beside the decoding is waited for too, and one due meanwhile follows it.
-    if (!this.background) await this.running;
+    if (!this.background && this.running) {
+      await this.running;
+      if (generation !== this.generation) return;
+    }
     while (this.pending.length) {
       const { digit, piece } = this.pending.shift()!;
       this.adapter.heard(digit);

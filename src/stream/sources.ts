@@ -105,11 +105,17 @@ const OTHER_CONTAINERS: [string, string][] = [
   ['\x1aE\xdf\xa3', 'Matroska/WebM'],
 ];
 
+/** Whether four bytes can be a RIFF chunk id (printable ASCII, e.g. "LIST", "id3 "). */
+const isChunkId = (b: Buffer) => b.length === 4 && /^[\x20-\x7e]{4}$/.test(b.toString('latin1'));
+
+/** Whether `b` starts with a RIFF/WAVE header's first 12 bytes. */
+const isWavStart = (b: Buffer) => b.length >= 12 && b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WAVE';
+
 /** Refuses input that is clearly not audio (a text file, an MP3) rather than "hearing" it. */
 /** What the stream's first bytes are; `whole`: they are all of it (a short text is then recognizable as text too). */
 function sniff(head: Buffer, what: string, whole: boolean): 'wav' | 'raw' {
   const ascii = head.subarray(0, 4).toString('latin1');
-  if (ascii === 'RIFF' && head.length >= 12 && head.subarray(8, 12).toString('latin1') === 'WAVE') return 'wav';
+  if (isWavStart(head)) return 'wav';
   if (ascii === 'RIFF' && whole && head.length < 12) throw new AudioInputError(`${what} ended inside a WAV header (${head.length} bytes; the RIFF header alone is 12): no audio`);
   for (const [magic, name] of OTHER_CONTAINERS) {
     if (ascii.startsWith(magic)) throw new AudioInputError(`${what} looks like ${name}, not raw PCM or WAV; convert it first (e.g. ffmpeg -i in -f wav -ac 1 -ar 16000 -)`);
@@ -174,13 +180,15 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
       const name = `the WAV on ${what}`;
       let bytes = head;
       /** The header at the start of `bytes`, reading more until it is whole. */
-      const readHeader = async (): Promise<WavInfo> => {
+      const readHeader = async (): Promise<WavInfo | null> => {
         let info = readWavStreamHeader(bytes, name);
         // A long chunk before the samples (cover art) arrives in many reads: joined and parsed again only
         // each time the bytes have doubled, so waiting for it costs linear time.
         const parts: Buffer[] = [bytes];
         let total = bytes.length;
         while (!info) {
+          // Stopped while a next WAV's header was coming (Ctrl-C): a stop, not a cut WAV.
+          if (closed) return null;
           if (ended) {
             decodeWav(bytes, { name }); // the stream ended inside the header: the file's own error says where
             throw new AudioInputError(`${name} ended before its samples`);
@@ -211,17 +219,31 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
         }
         return info;
       };
-      /** Bytes `at` onwards, reading until there are at least `n` of them (fewer only at the end of the stream). */
-      const atLeast = async (at: number, n: number): Promise<Buffer> => {
-        let b = bytes.subarray(at);
+      /**
+       * Skips `skip` bytes of the stream from `bytes` on (across reads, without keeping them), then
+       * reads until `n` bytes follow (fewer only at the end of the stream); those become `bytes`.
+       */
+      const skipThenRead = async (skip: number, n: number): Promise<Buffer> => {
+        let b = bytes;
+        while (skip > 0 && skip >= b.length) {
+          skip -= b.length;
+          b = Buffer.alloc(0);
+          const chunk = ended || closed ? null : await nextChunk();
+          if (chunk === null) {
+            ended = true;
+            return (bytes = b);
+          }
+          b = chunk;
+        }
+        b = b.subarray(skip);
         while (b.length < n && !ended && !closed) {
           const chunk = await nextChunk();
           if (chunk === null) ended = true;
           else b = Buffer.concat([b, chunk]);
         }
-        return b;
+        return (bytes = b);
       };
-      let wav = await readHeader();
+      let wav = (await readHeader())!; // null only once closed, which the caller cannot have done yet
       let left = wav.dataBytes;
       let frame = 0;
       let carry: Buffer = Buffer.alloc(0);
@@ -243,27 +265,30 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
        * are no chunk (past a data size that lied), which are let go as a file's would be.
        */
       const nextWav = async (): Promise<boolean> => {
-        let at = wav.declaredDataBytes - wav.dataBytes + (wav.declaredDataBytes % 2);
+        const pad = wav.declaredDataBytes % 2;
+        // The data chunk's stray bytes (less than a frame), then its pad byte, if any.
+        let b = await skipThenRead(wav.declaredDataBytes - wav.dataBytes, 12 + pad);
+        // A writer that left the pad byte out (the file walker takes that too): the next WAV right after the data.
+        const padLeftOut = pad === 1 && isWavStart(b);
+        if (!padLeftOut) b = bytes = b.subarray(pad);
         for (let chunks = 0; chunks < 64; chunks++) {
-          const b = await atLeast(at, 12);
           if (b.length < 8) return false;
-          const id = b.subarray(0, 4).toString('latin1');
-          if (id === 'RIFF' && b.length >= 12 && b.subarray(8, 12).toString('latin1') === 'WAVE') {
-            bytes = b;
+          if (isWavStart(b)) {
             const first = wav.sampleRate;
-            wav = await readHeader();
-            if (wav.sampleRate !== first) throw new AudioInputError(`${name}: the next WAV on it is ${wav.sampleRate} Hz, the first was ${first} Hz; one stream has one rate (convert them first)`);
+            const next = await readHeader();
+            if (!next) return false;
+            if (next.sampleRate !== first) throw new AudioInputError(`${name}: the next WAV on it is ${next.sampleRate} Hz, the first was ${first} Hz; one stream has one rate (convert them first)`);
+            wav = next;
             left = wav.dataBytes;
             carry = Buffer.alloc(0);
             bytes = bytes.subarray(wav.dataOffset);
             return true;
           }
-          if (!/^[\x20-\x7e]{4}$/.test(id)) return false;
+          if (!isChunkId(b.subarray(0, 4))) return false;
           const size = b.readUInt32LE(4);
-          bytes = b;
-          at = 8 + size + (size % 2);
-          // A chunk too large to be metadata before another WAV is no such thing: let go, not buffered.
-          if (at > MAX_STREAM_HEADER_BYTES) return false;
+          // A chunk too large to be metadata between WAVs is no such thing: what follows is let go.
+          if (size > MAX_STREAM_HEADER_BYTES) return false;
+          b = await skipThenRead(8 + size + (size % 2), 12);
         }
         return false;
       };
@@ -302,6 +327,7 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
     // same bytes give the same verdict however a pipe happens to cut them.
     const window = 4096;
     let windowValues = 0;
+    let windowsJudged = 0;
     let badFloats = 0;
     const notFloats = () => new AudioInputError(`${what} carries NaN/Inf floats: it is not f32le PCM`);
     let framesDecoded = 0;
@@ -329,6 +355,7 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
             if (++windowValues === window) {
               if (badFloats * 2 > window) throw notFloats();
               windowValues = badFloats = 0;
+              windowsJudged++;
             }
           }
         }
@@ -355,8 +382,8 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
           if (block.length) yield block;
         }
         if (!closed && framesDecoded === 0) throw new AudioInputError(`${what} closed after ${carry.length} byte${carry.length === 1 ? '' : 's'}, less than one ${encoding} frame (${bytesPerFrame} bytes): no audio`);
-        // The last, shorter window is judged as the others.
-        if (!closed && windowValues > 0 && badFloats * 2 > windowValues) throw notFloats();
+        // A stream shorter than one window is judged whole; a longer one's last few values are strays at most.
+        if (!closed && windowsJudged === 0 && windowValues > 0 && badFloats * 2 > windowValues) throw notFloats();
       },
     };
   } catch (err) {

@@ -48,6 +48,21 @@ describe('stream sources', () => {
     odd.writeUInt32LE(pcm.length + 1, 40);
     const list = Buffer.concat([Buffer.from('LIST'), Buffer.from([4, 0, 0, 0]), Buffer.from('INFO')]);
     assert.deepEqual(await drain(await openReadableSource(chunked(Buffer.concat([odd, list, other])), {}, 'stdin')), concatFloat([wav.samples, otherSamples]));
+    // A chunk larger than a read (cover art, a long LIST) is skipped across reads; so is a pad byte that
+    // arrives in the next read; and a writer's left-out pad byte does not lose the next WAV.
+    const bigList = Buffer.concat([Buffer.from('LIST'), Buffer.alloc(4), Buffer.alloc(100_000, 0x41)]);
+    bigList.writeUInt32LE(100_000, 4);
+    const noPad = Buffer.concat([fileBytes, Buffer.from([0x55])]);
+    noPad.writeUInt32LE(pcm.length + 1, 40);
+    for (const [stream, what] of [
+      [Buffer.concat([fileBytes, bigList, other]), 'a 100 kB LIST chunk'],
+      [Buffer.concat([odd, list, other]), 'an odd data chunk'],
+      [Buffer.concat([noPad, other]), 'no pad byte'],
+    ] as const) {
+      for (const sizes of [[4096], [fileBytes.length + 1, 1, 4096], [fileBytes.length, 1, 1, 5000]]) {
+        assert.deepEqual(await drain(await openReadableSource(chunked(stream, sizes), {}, 'stdin')), concatFloat([wav.samples, otherSamples]), `${what}, cut ${sizes}`);
+      }
+    }
     // Bytes after the data that are no chunk (a data size that lied short) are let go, as in a file.
     assert.deepEqual(await drain(await openReadableSource(Readable.from([Buffer.concat([fileBytes, Buffer.from([0xff, 0x00, 0x81, 0x12, 0x00, 0x80, 0x01, 0x02, 0x03])])]), {}, 'stdin')), wav.samples);
     // One stream has one rate.
@@ -192,6 +207,10 @@ describe('stream sources', () => {
     for (const sizes of [[mostlyNaN.length], [1, 3, 1000, 7, 4096]]) {
       await assert.rejects(async () => drain(await openReadableSource(chunked(mostlyNaN, sizes), { sampleRate: 8000, encoding: 'f32le' })), /NaN\/Inf/, `cut ${sizes}`);
     }
+    // A stray NaN as the very last value, after whole windows, is a stray too.
+    const lastNaN = Buffer.alloc(8193 * 4);
+    lastNaN.writeFloatLE(NaN, 8192 * 4);
+    assert.equal((await drain(await openReadableSource(Readable.from([lastNaN]), { sampleRate: 8000, encoding: 'f32le' }))).length, 8193);
   });
 
   it('a file source delivers all samples, and at real time when asked', async () => {

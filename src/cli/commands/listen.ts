@@ -1,7 +1,7 @@
 import { fstatSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { AudioInputError, SpokenDigitsError } from '../../errors.js';
-import { colors as pc } from '../output.js';
+import { colors as pc, stderrColors } from '../output.js';
 import { addMicrophoneOptions, parseMicrophoneOptions, parseNumberIn, refuseGiven } from '../options.js';
 
 interface ListenOptions {
@@ -161,7 +161,7 @@ export function register(program: Command): void {
         status();
       };
       // Diagnostics on stderr: stdout carries the digits, for whoever reads it.
-      process.stderr.write(`${pc.dim(`listening to ${source.description} (Ctrl-C to stop)`)}\n`);
+      process.stderr.write(`${stderrColors.dim(`listening to ${source.description} (Ctrl-C to stop)`)}\n`);
       listener.on('level', (e) => {
         level = e.levelDb;
         state = e.speech ? 'speech' : 'listening';
