@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { FSDD_RECORDINGS, FSDD_ROOT } from './fsdd.js';
+import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const run = promisify(execFile);
@@ -126,9 +127,12 @@ describe('benchmarks: each script runs end to end on a tiny workload', function 
     // both members of theo's fold (CI trains no folds).
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-folds-'));
     try {
-      for (const member of ['lm-theo', 'mfcc-theo']) {
+      // The second a copy with other bytes: fuseEnsemble refuses one model given twice.
+      const second = decodeModel(fs.readFileSync(path.join(ROOT, 'models/small.onnx')));
+      second.metadata['test.member'] = 'second';
+      for (const [member, bytes] of [['lm-theo', fs.readFileSync(path.join(ROOT, 'models/small.onnx'))], ['mfcc-theo', encodeModel(second)]] as const) {
         fs.mkdirSync(path.join(runs, member, 'theo'), { recursive: true });
-        fs.copyFileSync(path.join(ROOT, 'models/small.onnx'), path.join(runs, member, 'theo', 'model.onnx'));
+        fs.writeFileSync(path.join(runs, member, 'theo', 'model.onnx'), bytes);
       }
       const { json } = await bench(['bench/stranger-strings.ts', '--runs', `${runs}/lm-{speaker},${runs}/mfcc-{speaker}`, '--strings', '2', '--json']);
       assert.deepEqual(json.perSpeaker.map((r: { speaker: string }) => r.speaker), ['theo']);
