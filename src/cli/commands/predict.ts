@@ -21,7 +21,7 @@ export function register(program: Command): void {
       // More sound than the model hears at once is often several words (4 of FSDD's 3,000 single digits are longer too).
       const windowMs = modelWindowMs(recognizer.info.featureConfig);
       const manyWords = (file: string, speechMs: number) =>
-        `digits predict: ${shown(file)} holds ${(speechMs / 1000).toFixed(2)} s of sound, longer than a digit usually takes (the model hears ${(windowMs / 1000).toFixed(2)} s of it): if it holds several digits, \`digits listen --input ${shown(shellQuoted(file))}\` reads them one by one\n`;
+        `digits predict: ${file === '-' ? 'stdin' : shown(file)} holds ${(speechMs / 1000).toFixed(2)} s of sound, longer than a digit usually takes (the model hears ${(windowMs / 1000).toFixed(2)} s of it): if it holds several digits, ${file === '-' ? 'piped to `digits listen --input -`' : `\`digits listen --input ${shown(shellQuoted(file))}\``} reads them one by one\n`;
       const top = opts.top === '0' ? 0 : parsePositiveInt('--top', opts.top);
       if (files.filter((f) => f === '-').length > 1) throw new InvalidArgumentError('"-" (stdin) may be given once: it holds one WAV');
       const results = [];
