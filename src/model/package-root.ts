@@ -2,8 +2,6 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root.js';
 
-export { packageRoot };
-
 export function modelsDir(): string {
   return join(packageRoot(), 'models');
 }

@@ -5,7 +5,7 @@ import { networkInterfaces } from 'node:os';
 import { ServeError } from '../../errors.js';
 import { fsReason } from '../../fs-reason.js';
 import { readRegularFile } from '../../files.js';
-import { packageRoot } from '../../model/package-root.js';
+import { packageRoot } from '../../package-root.js';
 
 export function register(program: Command): void {
   program
