@@ -42,7 +42,8 @@ describe('train: smoke run of `digits train`', function () {
     const rows = fs.readFileSync(path.join(out, 'test.csv'), 'utf8').trim().split('\n');
     assert.equal(rows[0], 'file,label');
     assert.equal(rows.length - 1, 300, 'the official test split: takes 0-4 of every speaker and digit');
-    assert.match(rows[1], /^\/.*\/[0-9]_[a-z]+_[0-4]\.wav,[0-9]$/);
+    assert.match(rows[1], /^[^/].*\/[0-9]_[a-z]+_[0-4]\.wav,[0-9]$/, 'a path relative to the run folder');
+    assert.ok(fs.existsSync(path.resolve(out, rows[1].replace(/,[0-9]$/, ''))));
     const { stdout: evaluated } = await run('npx', ['tsx', 'src/cli/main.ts', 'eval', path.join(out, 'test.csv'), '--model', path.join(out, 'model.onnx'), '--threshold', '0', '--json'], { cwd: ROOT, maxBuffer: 1 << 24 });
     assert.equal(JSON.parse(evaluated).accuracy.toFixed(4), card.metrics.testAccuracy.toFixed(4));
   });

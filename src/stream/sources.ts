@@ -14,6 +14,8 @@ export interface AudioSource extends AsyncIterable<Float32Array> {
   /** Paced at real time (a microphone, or a file played in real time). */
   readonly realtime: boolean;
   readonly description: string;
+  /** A WAV file shorter than its header declares (cut off while being written): what is there is read. */
+  readonly truncated?: boolean;
   close(): Promise<void>;
   /** Frames lost because the reader fell behind (capture ring full); 0 for other sources. */
   droppedFrames(): number;
@@ -42,8 +44,9 @@ export async function openFileSource(path: string, options: FileSourceOptions = 
   const blockMs = options.blockMs ?? (realtime ? 20 : 500);
   if (!(blockMs >= 1 && blockMs <= 60000)) throw new AudioInputError(`blockMs must be in 1..60000, got ${blockMs}`);
   const probe = await openWavStream(path, { blockFrames: 1 });
-  const rate = probe.info.sampleRate;
+  const { sampleRate: rate, truncated, durationSec, declaredDataBytes, blockAlign } = probe.info;
   await probe.close();
+  const declaredSec = Math.floor(declaredDataBytes / blockAlign) / rate;
   const stream = await openWavStream(path, { blockFrames: Math.max(1, Math.round((rate * blockMs) / 1000)) });
   const idleWaitMs = Math.max(0, idlePollMs(options.idlePollMs) - blockMs);
   let closed = false;
@@ -52,7 +55,8 @@ export async function openFileSource(path: string, options: FileSourceOptions = 
     kind: 'file',
     sampleRate: rate,
     realtime,
-    description: `${path} (${rate} Hz${realtime ? ', real time' : ''})`,
+    description: `${path} (${rate} Hz${realtime ? ', real time' : ''}${truncated ? `; truncated: ${durationSec.toFixed(2)} s of the ${declaredSec.toFixed(2)} s its header declares` : ''})`,
+    ...(truncated ? { truncated } : {}),
     droppedFrames: () => 0,
     setIdle(value: boolean) {
       idle = value;

@@ -490,7 +490,7 @@ export async function writeRunOutputs(out: string, r: RunResult, extra: { onnx?:
   const card = { name: `spoken-digits ${arch}`, ...meta, featureConfig: { ...r.featureConfig, normalization: r.featureConfig.normalization ? '(in the model file metadata)' : null } };
   put('card.json', JSON.stringify(card, null, 2));
   put('card.md', cardMarkdown(r, metrics, extra.loso ?? null));
-  put('test.csv', testManifest(r.testClips));
+  put('test.csv', testManifest(out, r.testClips));
   return written;
 }
 
@@ -514,10 +514,16 @@ function dataSourceName(clips: readonly FsddClip[]): 'FSDD' | 'own recordings' {
   return isFsdd(clips) ? 'FSDD' : 'own recordings';
 }
 
-/** The test clips as a manifest for `digits eval` (header file,label; absolute paths, quoted where they need it). */
-function testManifest(clips: readonly FsddClip[]): string {
+/**
+ * The test clips as a manifest for `digits eval` (header file,label; quoted where they need it). Paths are relative to
+ * the run folder, as `digits eval` reads a manifest's paths: the run and its data moved together (a clone with
+ * `../shared` beside it) still find each other, and the file does not carry the trainer's home folder.
+ */
+function testManifest(out: string, clips: readonly FsddClip[]): string {
   const field = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-  return ['file,label', ...clips.map((c) => `${field(path.resolve(c.path))},${c.digit}`)].join('\n') + '\n';
+  const from = path.resolve(out);
+  const relative = (file: string) => path.relative(from, path.resolve(file)).split(path.sep).join('/');
+  return ['file,label', ...clips.map((c) => `${field(relative(c.path))},${c.digit}`)].join('\n') + '\n';
 }
 
 /** How much audio the model hears, e.g. "~1.02 s of 8 kHz audio" (a natural-length model: a whole clip). */

@@ -82,6 +82,14 @@ describe('digits listen (CLI)', function () {
       // The banner is a diagnostic (stderr); stdout holds what was heard.
       assert.match(view.stderr, /listening to .*spoken\.wav/);
       assert.doesNotMatch(view.stdout, /listening to/);
+      // A file cut off while written (its header declares more): what is there is heard, and the cut is said.
+      const cut = join(dir, 'cut.wav');
+      writeFileSync(cut, wav.subarray(0, wav.length - 4000));
+      const cutView = await digits(['listen', '--input', cut, '--json']);
+      assert.equal(cutView.code, 0, cutView.stderr);
+      assert.match(cutView.stderr, /note: .*cut\.wav .*truncated: \d\.\d\d s of the \d\.\d\d s its header declares/);
+      assert.ok(heard(cutView).length >= 3, heard(cutView));
+      assert.doesNotMatch(view.stderr, /truncated/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

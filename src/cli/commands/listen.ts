@@ -135,6 +135,8 @@ export function register(program: Command): void {
       process.stdout.on('error', stop);
 
       if (opts.json) {
+        // stdout carries only events; a cut-off file is said on stderr, as the text view's banner says it.
+        if (source.truncated) process.stderr.write(`${stderrColors.yellow(`note: ${source.description}`)}\n`);
         const write = (e: object) => process.stdout.write(`${JSON.stringify(e)}\n`);
         for (const type of ['speechstart', 'speechend', 'digit', 'rejected', 'string', 'level', 'overflow', 'voiceshift', 'normadapt', 'end'] as const) {
           listener.on(type, (e: object) => write({ type, ...e }));
