@@ -125,7 +125,7 @@ function sniff(head: Buffer, what: string, whole: boolean): 'wav' | 'raw' {
     if (ascii.startsWith(magic)) throw new AudioInputError(`${what} looks like ${name}, not raw PCM or WAV; convert it first (e.g. ffmpeg -i in -f wav -ac 1 -ar 16000 -)`);
   }
   const sample = head.subarray(0, Math.min(head.length, 4096));
-  if (sample.length >= 64 || (whole && sample.length >= 4)) {
+  if (sample.length >= 64 || (whole && sample.length >= 2)) {
     let text = 0;
     for (const b of sample) if ((b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d || b === 0x09) text++;
     if (text === sample.length) throw new AudioInputError(`${what} is text, not audio: expected raw PCM (--rate, s16le) or a WAV file`);

@@ -121,6 +121,10 @@ describe('digits listen (CLI)', function () {
     const text = await digits(['listen', '--input', '-', '--rate', '8000'], Buffer.from('hello, this is not audio at all\n'.repeat(10)));
     assert.equal(text.code, 2);
     assert.match(text.stderr, /stdin is text, not audio/);
+    // A word and a newline (echo hi |) is text too, however short.
+    const word = await digits(['listen', '--input', '-', '--rate', '8000'], Buffer.from('hi\n'));
+    assert.equal(word.code, 2);
+    assert.match(word.stderr, /stdin is text, not audio/);
     const empty = await digits(['listen', '--input', '-', '--rate', '8000']);
     assert.equal(empty.code, 2);
     assert.match(empty.stderr, /stdin closed without sending any audio/);
