@@ -81,6 +81,11 @@ wavs = {
     'text-renamed': b'this is not a wav file\n' * 4,
     'onnx-renamed': b'\x08\x07\x12\x0bspoken-digits' + bytes(32),
     'empty': b'',
+    # What a stream carries (`digits listen --input -`): WAVs one after another (an odd data chunk and
+    # its pad, a LIST chunk between them), and a pipe writer's open-ended sizes (0 and 0xFFFFFFFF).
+    'two-wavs-list-between': riff([fmt(), chunk(b'data', pcm[:63])]) + chunk(b'LIST', b'INFOx') + riff([fmt(), chunk(b'data', pcm)]),
+    'pipe-sizes-zero': riff([fmt(), chunk(b'data', pcm, size=0)], riff_size=0),
+    'pipe-sizes-max': riff([fmt(), chunk(b'data', pcm, size=0xFFFFFFFF)], riff_size=0xFFFFFFFF),
 }
 for k, v in wavs.items():
     put('wav_decoder', k + '.wav', v)

@@ -10,7 +10,11 @@
  * input has bytes (nothing allocated from a declared size), agreeing with readWavInfo; or throws a
  * SpokenDigitsError whose message is one non-empty line. Every 16th input is also written to disk
  * and read with openWavStream; its blocks must equal decodeWav's samples (or fail the same way).
- * A decode slower than 2 s counts as a hang.
+ * Every 16th input is also streamed through openReadableSource (the reader of `digits listen
+ * --input -`: WAVs one after another, raw PCM otherwise), once in one read and once cut into
+ * random reads: both must give the same samples or the same typed error, finite and in [-1, 1],
+ * no more samples than bytes; a WAV that decodeWav accepts must come out of it first, unchanged.
+ * A decode or a stream slower than 2 s counts as a hang.
  *
  *   node --import tsx native/fuzz/wav-decoder.fuzz.ts --seconds 60 --corpus DIR --artifacts DIR
  *   node --import tsx native/fuzz/wav-decoder.fuzz.ts --regress --corpus DIR   (replay seeds only)
@@ -19,8 +23,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import inspector from 'node:inspector/promises';
+import { Readable } from 'node:stream';
 import { decodeWav, openWavStream, readWavInfo } from '../../src/audio/wav.js';
 import { SpokenDigitsError } from '../../src/errors.js';
+import { openReadableSource, type RawPcmOptions } from '../../src/stream/sources.js';
 import { mulberry32 } from '../../src/train/random.js';
 
 interface Args {
@@ -160,6 +166,58 @@ async function checkStream(b: Buffer, expected: Float32Array | string, tmp: stri
   for (const p of parts) for (const v of p) if (!Object.is(v, expected[i++])) throw new Finding(`stream sample ${i - 1} differs`);
 }
 
+/** The samples (or the typed error's code) openReadableSource makes of `b` delivered in `reads`. */
+async function streamed(b: Buffer, reads: Buffer[], options: RawPcmOptions): Promise<Float32Array | string> {
+  const parts: Float32Array[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Finding(`openReadableSource took over 2 s on ${b.length} bytes in ${reads.length} reads`)), 2000);
+  });
+  const read = (async () => {
+    const source = await openReadableSource(Readable.from(reads, { objectMode: false }), options);
+    for await (const block of source) parts.push(block);
+  })();
+  try {
+    await Promise.race([read, hang]);
+  } catch (e) {
+    if (e instanceof Finding) throw e;
+    return checkTyped(e, 'openReadableSource');
+  } finally {
+    clearTimeout(timer);
+  }
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  if (out.length > b.length) throw new Finding(`openReadableSource gave ${out.length} samples from ${b.length} bytes`);
+  for (let i = 0; i < out.length; i++) if (!(out[i] >= -1 && out[i] <= 1)) throw new Finding(`openReadableSource sample ${i} is ${out[i]}`);
+  return out;
+}
+
+const same = (a: Float32Array | string, b: Float32Array | string): boolean =>
+  typeof a === 'string' || typeof b === 'string' ? a === b : a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+
+async function checkReadable(b: Buffer, expected: Float32Array | string, r: () => number): Promise<void> {
+  // As a WAV says its own format, or as raw PCM (which a stream that is no WAV must be) of a given kind.
+  const raw = r() < 0.5;
+  const options: RawPcmOptions = raw ? { sampleRate: 8000, encoding: r() < 0.5 ? 's16le' : 'f32le', channels: 1 + Math.floor(r() * 2) } : {};
+  const whole = await streamed(b, [b], options);
+  const reads: Buffer[] = [];
+  for (let at = 0; at < b.length; ) {
+    const n = 1 + Math.floor(r() * (r() < 0.5 ? 8 : 400));
+    reads.push(b.subarray(at, at + n));
+    at += n;
+  }
+  const cut = await streamed(b, reads, options);
+  const show = (v: Float32Array | string) => (typeof v === 'string' ? v : `${v.length} samples`);
+  if (!same(whole, cut)) throw new Finding(`openReadableSource ${JSON.stringify(options)}: ${show(whole)} in one read, ${show(cut)} in ${reads.length}`);
+  if (!raw && typeof expected !== 'string' && typeof whole !== 'string' && !same(whole.subarray(0, expected.length), expected)) {
+    throw new Finding(`openReadableSource's first WAV differs from decodeWav's (${whole.length} against ${expected.length} samples)`);
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const names = fs.readdirSync(args.corpus).sort();
@@ -190,6 +248,7 @@ async function main(): Promise<void> {
       const key = typeof res === 'string' ? res : 'ok';
       outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
       if (execs % 16 === 0 || args.regress) await checkStream(input, res, tmp);
+      if (execs % 16 === 8 || args.regress) await checkReadable(input, res, r);
       execs++;
     }
   } catch (e) {
@@ -208,7 +267,7 @@ async function main(): Promise<void> {
   let covered = 0;
   let total = 0;
   for (const script of result) {
-    if (!script.url.includes('src/audio/wav.ts') && !script.url.includes('src/audio/pcm.ts')) continue;
+    if (!['src/audio/wav.ts', 'src/audio/pcm.ts', 'src/stream/sources.ts'].some((f) => script.url.includes(f))) continue;
     for (const fn of script.functions)
       for (const range of fn.ranges) {
         total++;
@@ -219,7 +278,7 @@ async function main(): Promise<void> {
   const mix = [...outcomes].map(([k, v]) => `${k} ${v}`).join(', ');
   console.log(
     `   ${process.exitCode ? 'FAIL' : 'ok '} wav_decoder: ${execs}/${Math.round(execs / secs)} execs/(execs/s), ` +
-      `V8 blocks covered ${covered}/${total} (wav.ts+pcm.ts); outcomes: ${mix}`,
+      `V8 blocks covered ${covered}/${total} (wav.ts+pcm.ts+stream/sources.ts); outcomes: ${mix}`,
   );
 }
 

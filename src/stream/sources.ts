@@ -115,6 +115,9 @@ const isChunkId = (b: Buffer) => b.length === 4 && /^[\x20-\x7e]{4}$/.test(b.toS
 /** Whether `b` starts with a RIFF/WAVE header's first 12 bytes. */
 const isWavStart = (b: Buffer) => b.length >= 12 && b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WAVE';
 
+/** How many of a stream's first bytes tell text from audio. */
+const SNIFF_BYTES = 64;
+
 /** Refuses input that is clearly not audio (a text file, an MP3) rather than "hearing" it. */
 /** What the stream's first bytes are; `whole`: they are all of it (a short text is then recognizable as text too). */
 function sniff(head: Buffer, what: string, whole: boolean): 'wav' | 'raw' {
@@ -124,8 +127,9 @@ function sniff(head: Buffer, what: string, whole: boolean): 'wav' | 'raw' {
   for (const [magic, name] of OTHER_CONTAINERS) {
     if (ascii.startsWith(magic)) throw new AudioInputError(`${what} looks like ${name}, not raw PCM or WAV; convert it first (e.g. ffmpeg -i in -f wav -ac 1 -ar 16000 -)`);
   }
-  const sample = head.subarray(0, Math.min(head.length, 4096));
-  if (sample.length >= 64 || (whole && sample.length >= 2)) {
+  // Judged on the first SNIFF_BYTES exactly, however many the first reads brought: the same bytes get the same verdict.
+  const sample = head.subarray(0, SNIFF_BYTES);
+  if (sample.length === SNIFF_BYTES || (whole && sample.length >= 2)) {
     let text = 0;
     for (const b of sample) if ((b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d || b === 0x09) text++;
     if (text === sample.length) throw new AudioInputError(`${what} is text, not audio: expected raw PCM (--rate, s16le) or a WAV file`);
@@ -170,7 +174,7 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
     // Look at the first bytes before deciding what this is.
     let head: Buffer = Buffer.alloc(0);
     let ended = false;
-    while (head.length < 64 && !ended) {
+    while (head.length < SNIFF_BYTES && !ended) {
       const chunk = await nextChunk();
       if (chunk === null) ended = true;
       else head = Buffer.concat([head, chunk]);

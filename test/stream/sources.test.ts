@@ -144,6 +144,12 @@ describe('stream sources', () => {
     await assert.rejects(openReadableSource(Readable.from([text]), { sampleRate: 8000 }, 'stdin'), (e: Error) => e instanceof AudioInputError && /stdin is text/.test(e.message));
     // Shorter than the usual look (64 bytes) when it is all there is: `echo hello | digits listen --input - --rate 8000`.
     await assert.rejects(openReadableSource(Readable.from([Buffer.from('hello\n')]), { sampleRate: 8000 }, 'stdin'), /stdin is text/);
+    // Judged on the first 64 bytes however the reads cut them: text with binary after it is text in one read or in many
+    // (the WAV stream fuzz loop's finding: refused when 64 bytes came first, heard as audio when all came at once).
+    const textThenBinary = Buffer.concat([text.subarray(0, 70), Buffer.from([0xbb, 0x8a, 0x27, 0x17, 0xa5, 0xe2])]);
+    for (const reads of [[textThenBinary], [textThenBinary.subarray(0, 64), textThenBinary.subarray(64)]]) {
+      await assert.rejects(openReadableSource(Readable.from(reads), { sampleRate: 8000 }, 'stdin'), /stdin is text/, `${reads.length} reads`);
+    }
     // The start of a WAV and nothing more is a cut WAV, not text.
     await assert.rejects(openReadableSource(Readable.from([Buffer.from('RIFF')]), {}, 'stdin'), /stdin ended inside a WAV header \(4 bytes/);
     await assert.rejects(openReadableSource(Readable.from([Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00junkjunkjunk')]), { sampleRate: 8000 }), /looks like MP3/);
