@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, readdirSync, utimesSync, statSync, truncateSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, readdirSync, utimesSync, statSync, symlinkSync, truncateSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -278,6 +278,36 @@ describe('digits serve (src/web/server.ts)', function () {
     } finally {
       rmSync(join(models, 'notes.json'));
       rmSync(join(models, 'todo.md'));
+    }
+  });
+
+  it('lists a model linked into the folder, as it serves it', async () => {
+    const linked = join(models, 'linked.onnx');
+    symlinkSync(join(models, 'default.int8.onnx'), linked);
+    try {
+      const list = JSON.parse((await raw(srv.port, get('/models/index.json'))).body.toString()) as { models: { name: string; bytes: number }[] };
+      assert.deepEqual(list.models, [{ name: 'default.int8.onnx', bytes: 50_000 }, { name: 'linked.onnx', bytes: 50_000 }]);
+      assert.equal((await raw(srv.port, get('/models/linked.onnx'))).status, 200);
+    } finally {
+      rmSync(linked);
+    }
+  });
+
+  it('`digits serve` names each model it will not serve, and says when none is left', async () => {
+    const odd = join(dir, 'odd-models');
+    mkdirSync(odd);
+    writeFileSync(join(odd, 'my model.onnx'), Buffer.alloc(100, 7));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--root', root, '--models', odd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    try {
+      await printedUrl(child, /http:\/\/127\.0\.0\.1:(\d+)/);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.match(err, /my model\.onnx is not served: its name is not served/);
+      assert.match(err, /no \.onnx model to serve in/);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(odd, { recursive: true, force: true });
     }
   });
 
@@ -709,6 +739,33 @@ describe('digits serve over https (--tls-cert, --tls-key)', function () {
     await assert.rejects(startServer({ root, modelsDir: models, port: 0, tls: { cert, key: otherKey } }), (e: unknown) => e instanceof ServeError && /the private key is not the certificate's/.test(e.message));
     await assert.rejects(startServer({ root, modelsDir: models, port: 0, tls: { cert: 'not a certificate', key } }), (e: unknown) => e instanceof ServeError && /cannot serve https: the certificate is not a PEM certificate/.test(e.message));
     await assert.rejects(startServer({ root, modelsDir: models, port: 0, tls: { cert, key: '' } }), (e: unknown) => e instanceof ServeError && /tls needs both a certificate \(cert\) and its private key/.test(e.message));
+    // The message names the file that is wrong: a junk key, or the certificate given as the key, is the key's fault.
+    for (const wrongKey of ['not a key', cert]) {
+      await assert.rejects(startServer({ root, modelsDir: models, port: 0, tls: { cert, key: wrongKey } }), (e: unknown) => e instanceof ServeError && /cannot serve https: the private key is not a PEM key/.test(e.message));
+    }
+  });
+
+  it('drops a connection that never starts its TLS handshake, and close() does not wait for one', async () => {
+    const srv = await startServer({ root, modelsDir: models, port: 0, tls: { cert, key }, limits: { headersTimeoutMs: 1000 } });
+    const silent = () => {
+      const sock = connect(srv.port, '127.0.0.1');
+      sock.on('error', () => undefined);
+      return { sock, closed: new Promise<number>((resolve) => sock.once('close', () => resolve(performance.now()))) };
+    };
+    try {
+      const t0 = performance.now();
+      const first = silent();
+      const closedAt = await Promise.race([first.closed, new Promise<number>((r) => setTimeout(() => r(Infinity), 8000))]);
+      assert.ok(closedAt - t0 < 4000, `a silent TLS connection was held ${(closedAt - t0).toFixed(0)} ms`);
+      const second = silent();
+      await new Promise((r) => second.sock.once('connect', r));
+      const t1 = performance.now();
+      await srv.close();
+      assert.ok(performance.now() - t1 < 500, `close() took ${(performance.now() - t1).toFixed(0)} ms with a connection mid-handshake`);
+      await second.closed;
+    } finally {
+      await srv.close();
+    }
   });
 
   const serveCli = (args: string[]) => spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--root', root, '--models', models, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { createSecureContext } from 'node:tls';
@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompress, constants as zlibConstants, gunzip, gzip } from 'node:zlib';
-import { isIP, type AddressInfo } from 'node:net';
+import { isIP, type AddressInfo, type Socket } from 'node:net';
 import { lookup as lookupType } from 'mrmime';
 import { ServeError } from '../errors.js';
 
@@ -311,16 +311,37 @@ function acceptsEncoding(req: IncomingMessage, name: string): boolean {
 
 const rank = (name: string) => (name === 'default.int8.onnx' ? 0 : name === 'default.onnx' ? 1 : 2);
 
-/** The model folder, listed for the page's model picker. */
-function listModels(modelsDir: string): { name: string; bytes: number }[] {
-  if (!existsSync(modelsDir)) return [];
-  return readdirSync(modelsDir, { withFileTypes: true })
-    .filter((d) => d.isFile() && d.name.endsWith('.onnx') && MODEL_FILE.test(d.name))
-    .map((d) => ({ name: d.name, bytes: statSync(join(modelsDir, d.name)).size }))
-    // Listed only if served (see MAX_COMPRESSED_MODEL_BYTES).
-    .filter((m) => m.bytes <= MAX_COMPRESSED_MODEL_BYTES)
-    // The page takes the first entry by default: the shipped int8 model, then fp32, then the rest.
-    .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+/** Why an entry of the models folder is not served at /models/, or null when it is (links are followed, as when serving). */
+function unservedReason(modelsDir: string, name: string): string | null {
+  if (!MODEL_FILE.test(name)) return 'its name is not served (letters, digits, ".", "_" and "-" only, at most 128 before the extension, not starting with a dot)';
+  let stats: Stats;
+  try {
+    stats = statSync(join(modelsDir, name));
+  } catch {
+    return 'it cannot be read (a broken link?)';
+  }
+  if (!stats.isFile()) return 'it is not a regular file';
+  if (stats.size > MAX_COMPRESSED_MODEL_BYTES) return `it is over ${MAX_COMPRESSED_MODEL_BYTES >> 20} MiB`;
+  return null;
+}
+
+/**
+ * The .onnx models of the folder as the page's model picker lists them, and those it cannot serve with the reason
+ * (for the operator: `digits serve` names them when it starts).
+ */
+export function scanModels(modelsDir: string): { served: { name: string; bytes: number }[]; unserved: { name: string; why: string }[] } {
+  const served: { name: string; bytes: number }[] = [];
+  const unserved: { name: string; why: string }[] = [];
+  if (!existsSync(modelsDir)) return { served, unserved };
+  for (const name of readdirSync(modelsDir)) {
+    if (!name.endsWith('.onnx')) continue;
+    const why = unservedReason(modelsDir, name);
+    if (why) unserved.push({ name, why });
+    else served.push({ name, bytes: statSync(join(modelsDir, name)).size });
+  }
+  // The page takes the first entry by default: the shipped int8 model, then fp32, then the rest.
+  served.sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+  return { served, unserved };
 }
 
 type EncodingCache = ReturnType<typeof createEncodingCache>;
@@ -329,7 +350,7 @@ function createModelHandler(modelsDir: string, encoded: EncodingCache) {
 
   return async (req: IncomingMessage, res: ServerResponse, name: string): Promise<void> => {
     if (name === 'index.json') {
-      const body = JSON.stringify({ models: listModels(modelsDir) });
+      const body = JSON.stringify({ models: scanModels(modelsDir).served });
       // Listed afresh on every request; tagged by its content, so a revalidation that finds the same list is a 304.
       const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
       const headers = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache' };
@@ -338,7 +359,7 @@ function createModelHandler(modelsDir: string, encoded: EncodingCache) {
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
-    if (!MODEL_FILE.test(name)) return refuse(res, 404, 'Not Found');
+    if (unservedReason(modelsDir, name)) return refuse(res, 404, 'Not Found');
     const abs = join(modelsDir, name);
     let stats: Stats;
     try {
@@ -346,8 +367,6 @@ function createModelHandler(modelsDir: string, encoded: EncodingCache) {
     } catch {
       return refuse(res, 404, 'Not Found');
     }
-    if (!stats.isFile()) return refuse(res, 404, 'Not Found');
-    if (stats.size > MAX_COMPRESSED_MODEL_BYTES) return refuse(res, 404, 'Not Found');
     const type = MODEL_TYPES[name.slice(name.lastIndexOf('.') + 1)];
     // Models keep their names across retraining, so the browser must revalidate (ETag makes that cheap).
     await sendEncoded(req, res, encoded(`model:${name}`, { identity: abs }, [stats], true), { 'Content-Type': type, 'Cache-Control': 'no-cache' });
@@ -557,12 +576,24 @@ function httpUrl(host: string, port: number, secure = false): string {
 function tlsOptions(tls: ServeOptions['tls']): { cert: string | Buffer; key: string | Buffer } | null {
   if (tls === undefined) return null;
   if (tls === null || typeof tls !== 'object' || !tls.cert || !tls.key) throw new ServeError('tls needs both a certificate (cert) and its private key (key), in PEM');
+  // Each file checked alone first, so the message names the one that is wrong (OpenSSL's own words do not).
+  const fail = (which: string, err: unknown): never => {
+    throw new ServeError(`cannot serve https: ${which} (${(err as Error).message})`, { cause: err });
+  };
+  try {
+    createPrivateKey(tls.key);
+  } catch (err) {
+    fail('the private key is not a PEM key Node can use', err);
+  }
+  try {
+    new X509Certificate(tls.cert);
+  } catch (err) {
+    fail('the certificate is not a PEM certificate Node can use', err);
+  }
   try {
     createSecureContext({ cert: tls.cert, key: tls.key });
   } catch (err) {
-    const reason = (err as Error).message;
-    const which = /key values mismatch/i.test(reason) ? 'the private key is not the certificate\'s' : /key/i.test(reason) ? 'the private key is not a PEM key Node can use' : 'the certificate is not a PEM certificate Node can use';
-    throw new ServeError(`cannot serve https: ${which} (${reason})`, { cause: err });
+    fail(/key values mismatch/i.test((err as Error).message) ? "the private key is not the certificate's" : 'the certificate and key cannot be used together', err);
   }
   return { cert: tls.cert, key: tls.key };
 }
@@ -590,12 +621,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Node checks headersTimeout/requestTimeout on this interval; the default (30 s) is too coarse.
     connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
   };
-  const server: Server = tls ? createTlsServer({ ...httpOptions, ...tls }, handler) : createServer(httpOptions, handler);
+  // A connection that never starts its TLS handshake is dropped as one that never sends its headers is.
+  const server: Server = tls ? createTlsServer({ ...httpOptions, ...tls, handshakeTimeout: limits.headersTimeoutMs }, handler) : createServer(httpOptions, handler);
   // A client that fails the TLS handshake (plain http to the https port, a distrusted certificate) is dropped.
   if (tls) server.on('tlsClientError', (_err: Error, socket: { destroy(): void }) => socket.destroy());
   server.maxConnections = limits.maxConnections;
   const perClient = new Map<string, number>();
-  server.on('connection', (socket) => {
+  // Every open TCP connection, HTTP or not yet (one mid-TLS-handshake is unknown to closeAllConnections), so close() ends them all.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     const address = socket.remoteAddress ?? '';
     const open = (perClient.get(address) ?? 0) + 1;
     if (open > limits.maxConnectionsPerClient) {
@@ -645,6 +681,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       new Promise<void>((done) => {
         server.close(() => done());
         server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
       }),
   };
 }

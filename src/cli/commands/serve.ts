@@ -21,14 +21,16 @@ export function register(program: Command): void {
       const port = Number(opts.port);
       if (!/^\d+$/.test(opts.port) || port > 65535) throw new ServeError(`--port ${opts.port} must be an integer in 0..65535`);
       const tls = await readTls(opts.tlsCert, opts.tlsKey);
-      const { startServer, httpUrl } = await import('../../web/server.js');
+      const { startServer, httpUrl, scanModels } = await import('../../web/server.js');
       const base = packageRoot();
       const modelsDir = resolve(opts.models ?? join(base, 'models'));
       // Checked before the server starts: an error after it would leave it serving.
-      const models = onnxFilesIn(modelsDir, opts.models !== undefined);
+      checkModelsFolder(modelsDir, opts.models !== undefined);
+      const { served, unserved } = scanModels(modelsDir);
       const running = await startServer({ root: resolve(opts.root ?? join(base, 'web-dist')), modelsDir, port, host: opts.host, tls });
       process.stdout.write(`digits serve: ${running.url}/  (kiosk: ${running.url}/?kiosk=1)\n`);
-      if (models.length === 0) process.stderr.write(`digits serve: warning: no .onnx models in ${modelsDir}; the page will have nothing to run (pass --models)\n`);
+      for (const { name, why } of unserved) process.stderr.write(`digits serve: warning: ${join(modelsDir, name)} is not served: ${why}\n`);
+      if (served.length === 0) process.stderr.write(`digits serve: warning: no .onnx model to serve in ${modelsDir}; the page will have nothing to run (pass --models)\n`);
       if (!running.loopbackOnly) {
         const others = running.everyInterface ? networkAddresses(running.address === '::') : [];
         process.stderr.write(
@@ -53,18 +55,16 @@ async function readTls(certFile: string | undefined, keyFile: string | undefined
   return { cert: await read('--tls-cert', certFile), key: await read('--tls-key', keyFile) };
 }
 
-/** The .onnx files in the models folder; a ServeError when it is not a readable folder (a missing default folder: none). */
-function onnxFilesIn(dir: string, given: boolean): string[] {
-  if (!existsSync(dir) && !given) return [];
-  let files: string[];
+/** A ServeError when the models folder is not a readable folder (a missing default folder is let be: nothing to serve). */
+function checkModelsFolder(dir: string, given: boolean): void {
+  if (!existsSync(dir) && !given) return;
   try {
     if (!statSync(dir).isDirectory()) throw new ServeError(`--models ${dir} is not a folder`);
-    files = readdirSync(dir);
+    readdirSync(dir);
   } catch (err) {
     if (err instanceof ServeError) throw err;
     throw new ServeError(`--models ${dir}: ${fsReason(err, { ENOENT: 'no such folder' })}`, { cause: err });
   }
-  return files.filter((f) => f.endsWith('.onnx'));
 }
 
 /** This machine's non-loopback addresses (IPv4; IPv6 too for a bind to ::), for a bind to every interface. */
