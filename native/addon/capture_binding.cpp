@@ -1,10 +1,15 @@
 // Node binding of PortAudio capture (only built when PortAudio was found): argument checks and
-// conversion only. Streams still open when the environment shuts down are closed by a cleanup
-// hook, so the process never exits with a live audio thread writing into freed memory.
+// conversion only. Streams still open when their environment (the main thread, or a worker) shuts
+// down are closed by that environment's cleanup hook, so no audio thread outlives the memory it
+// writes into; each environment, and each load of the addon in it, keeps its own list, so a worker
+// that exits closes its own streams only. (process.exit() runs no cleanup hooks: the JS side closes
+// its streams on the process's 'exit' event.)
 #include <napi.h>
 
 #ifdef SPOKEN_DIGITS_HAVE_PORTAUDIO
 
+#include <climits>
+#include <cmath>
 #include <memory>
 #include <set>
 #include <string>
@@ -20,10 +25,12 @@ using spoken_digits::Capture;
 using spoken_digits::CaptureOptions;
 
 class CaptureWrap;
-std::set<CaptureWrap*>& openStreams() {
-  static std::set<CaptureWrap*> s;
-  return s;
-}
+// The streams open in one environment, for one load of the addon. Shared with its streams, so a
+// stream finalized after the environment's cleanup hook ran still has it to leave.
+struct OpenStreams {
+  std::set<CaptureWrap*> streams;
+};
+using OpenStreamsRef = std::shared_ptr<OpenStreams>;
 
 Napi::Value fail(Napi::Env env, const std::string& msg) {
   Napi::Error::New(env, msg).ThrowAsJavaScriptException();
@@ -32,47 +39,61 @@ Napi::Value fail(Napi::Env env, const std::string& msg) {
 
 class CaptureWrap : public Napi::ObjectWrap<CaptureWrap> {
  public:
-  static Napi::Function Define(Napi::Env env) {
+  // `streams`: this load's OpenStreamsRef, handed to every constructor call as the class's data.
+  static Napi::Function Define(Napi::Env env, OpenStreamsRef* streams) {
     return DefineClass(env, "CaptureStream",
                        {InstanceMethod("start", &CaptureWrap::Start), InstanceMethod("stop", &CaptureWrap::Stop),
                         InstanceMethod("close", &CaptureWrap::Close), InstanceMethod("read", &CaptureWrap::Read),
                         InstanceMethod("available", &CaptureWrap::Available), InstanceMethod("stats", &CaptureWrap::Stats),
-                        InstanceAccessor("sampleRate", &CaptureWrap::SampleRate, nullptr)});
+                        InstanceAccessor("sampleRate", &CaptureWrap::SampleRate, nullptr)},
+                       streams);
   }
 
-  explicit CaptureWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CaptureWrap>(info) {
+  explicit CaptureWrap(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<CaptureWrap>(info), open_(*static_cast<OpenStreamsRef*>(info.Data())) {
     Napi::Env env = info.Env();
     CaptureOptions o;
-    if (info.Length() > 0 && info[0].IsObject()) {
+    if (info.Length() > 0 && !info[0].IsUndefined()) {
+      if (!info[0].IsObject()) {
+        Napi::TypeError::New(env, "CaptureStream options must be an object").ThrowAsJavaScriptException();
+        return;
+      }
       Napi::Object opts = info[0].As<Napi::Object>();
-      auto num = [&](const char* key, double* dst) {
+      // A number in [lo, hi] (an integer where asked); the first option that is not, or whose getter throws, stops here.
+      auto num = [&](const char* key, double lo, double hi, bool integer, double* dst) {
         Napi::Value v = opts.Get(key);
+        if (env.IsExceptionPending()) return false;
         if (v.IsUndefined()) return true;
-        if (!v.IsNumber()) {
-          Napi::TypeError::New(env, std::string("capture option ") + key + " must be a number").ThrowAsJavaScriptException();
+        const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+        if (!(d >= lo && d <= hi) || (integer && d != std::floor(d))) {
+          Napi::RangeError::New(env, std::string("capture option ") + key + " must be " + (integer ? "an integer" : "a number") + " in " +
+                                         std::to_string(static_cast<long long>(lo)) + ".." + std::to_string(static_cast<long long>(hi)))
+              .ThrowAsJavaScriptException();
           return false;
         }
-        *dst = v.As<Napi::Number>().DoubleValue();
+        *dst = d;
         return true;
       };
+      // Wider than Capture::open's ranges where it says more (a device it does not see, a rate it cannot open).
       double device = -1, channels = 1, frames = 0;
-      if (!num("device", &device) || !num("sampleRate", &o.sampleRate) || !num("channels", &channels) ||
-          !num("framesPerBuffer", &frames) || !num("bufferSeconds", &o.bufferSeconds) || !num("latency", &o.suggestedLatency))
+      if (!num("device", -1, INT_MAX, true, &device) || !num("sampleRate", 0, 1e7, false, &o.sampleRate) ||
+          !num("channels", 1, 32, true, &channels) || !num("framesPerBuffer", 0, 1 << 20, true, &frames) ||
+          !num("bufferSeconds", 0, 600, false, &o.bufferSeconds) || !num("latency", 0, 60, false, &o.suggestedLatency))
         return;
       o.device = static_cast<int>(device);
       o.channels = static_cast<int>(channels);
-      o.framesPerBuffer = frames > 0 ? static_cast<unsigned long>(frames) : 0;
+      o.framesPerBuffer = static_cast<unsigned long>(frames);
     }
     std::string error;
     if (!capture_.open(o, &error)) {
       Napi::Error::New(env, error).ThrowAsJavaScriptException();
       return;
     }
-    openStreams().insert(this);
+    open_->streams.insert(this);
   }
 
   ~CaptureWrap() override {
-    openStreams().erase(this);
+    open_->streams.erase(this);
     capture_.close();
   }
 
@@ -91,7 +112,7 @@ class CaptureWrap : public Napi::ObjectWrap<CaptureWrap> {
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
     capture_.close();
-    openStreams().erase(this);
+    open_->streams.erase(this);
     return info.Env().Undefined();
   }
   // read(target: Float32Array) -> frames written (mono); never blocks.
@@ -123,6 +144,7 @@ class CaptureWrap : public Napi::ObjectWrap<CaptureWrap> {
     return o;
   }
 
+  OpenStreamsRef open_;
   Capture capture_;
 };
 
@@ -162,9 +184,12 @@ Napi::Value FindDevice(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, idx);
 }
 
-void CloseAllOnShutdown(void*) {
-  for (CaptureWrap* w : openStreams()) w->CloseForShutdown();
-  openStreams().clear();
+// The environment's cleanup hook, once per load: closes that load's open streams and lets go of its list.
+void CloseAllOnShutdown(void* arg) {
+  auto* open = static_cast<OpenStreamsRef*>(arg);
+  for (CaptureWrap* w : (*open)->streams) w->CloseForShutdown();
+  (*open)->streams.clear();
+  delete open;
 }
 
 }  // namespace
@@ -180,11 +205,13 @@ void RegisterCapture(Napi::Env env, Napi::Object exports) {
   exports.Set("portAudioLibrary", Napi::String::New(env, spoken_digits::portAudioLibrary()));
 #endif
   exports.Set("hasCapture", Napi::Boolean::New(env, true));
-  exports.Set("CaptureStream", CaptureWrap::Define(env));
+  // Per load, not per process: its own cleanup hook argument (Node refuses the same hook and argument twice).
+  auto* open = new OpenStreamsRef(std::make_shared<OpenStreams>());
+  exports.Set("CaptureStream", CaptureWrap::Define(env, open));
   exports.Set("listCaptureDevices", Napi::Function::New(env, ListDevices, "listCaptureDevices"));
   exports.Set("findCaptureDevice", Napi::Function::New(env, FindDevice, "findCaptureDevice"));
   exports.Set("portAudioVersion", Napi::String::New(env, Pa_GetVersionText()));
-  napi_add_env_cleanup_hook(env, CloseAllOnShutdown, nullptr);
+  napi_add_env_cleanup_hook(env, CloseAllOnShutdown, open);
 }
 
 #else  // built without PortAudio: say so, so the JS side can fall back or explain

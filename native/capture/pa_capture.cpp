@@ -1,6 +1,8 @@
 #include "pa_capture.h"
 
 #include <algorithm>
+#include <cmath>
+#include <new>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -132,9 +134,10 @@ int findCaptureDevice(const std::string& query, std::string* error) {
   std::ostringstream names;
   for (const auto& d : devices) names << "\n  " << d.index << ": " << d.name;
   if (numeric) {
-    const int idx = std::stoi(query);
+    // More digits than any device index has: no such device (std::stoi would throw on it).
+    const long long idx = query.size() > 9 ? -1 : std::stoll(query);
     for (const auto& d : devices)
-      if (d.index == idx) return idx;
+      if (d.index == idx) return d.index;
     if (error) *error = "no input device with index " + query + "; input devices:" + (devices.empty() ? std::string(" none") : names.str());
     return -1;
   }
@@ -165,6 +168,14 @@ bool Capture::open(const CaptureOptions& o, std::string* error) {
   if (!(o.sampleRate >= 1000 && o.sampleRate <= 384000) || o.channels < 1 || o.channels > 32 || !(o.bufferSeconds > 0 && o.bufferSeconds <= 600) ||
       !(o.suggestedLatency >= 0 && o.suggestedLatency <= 60)) {
     if (error) *error = "invalid capture options: sampleRate must be 1000..384000, channels 1..32, bufferSeconds in (0, 600], suggestedLatency in [0, 60]";
+    return false;
+  }
+  // The ring: at least 1024 frames (a callback's block fits), at most kMaxRingSamples.
+  const double frames = std::max(1024.0, std::ceil(o.bufferSeconds * o.sampleRate));
+  if (frames * o.channels > static_cast<double>(kMaxRingSamples)) {
+    if (error) *error = "capture buffer of " + std::to_string(static_cast<long long>(frames * o.channels * sizeof(float) / 1048576)) +
+                        " MiB asked for (bufferSeconds x sampleRate x channels); at most " + std::to_string(kMaxRingSamples * sizeof(float) >> 20) +
+                        " MiB: lower bufferSeconds";
     return false;
   }
   if (!acquirePortAudio(error)) return false;
@@ -200,8 +211,14 @@ bool Capture::open(const CaptureOptions& o, std::string* error) {
   in.suggestedLatency = o.suggestedLatency > 0 ? o.suggestedLatency : info->defaultLowInputLatency;
   channels_ = o.channels;
   rate_ = o.sampleRate;
-  ring_.reset(new SpscRing<float>(static_cast<size_t>(o.bufferSeconds * o.sampleRate) * static_cast<size_t>(o.channels)));
-  stamps_.reset(new SpscRing<Stamp>(4096));
+  try {
+    ring_.reset(new SpscRing<float>(static_cast<size_t>(frames) * static_cast<size_t>(o.channels)));
+    stamps_.reset(new SpscRing<Stamp>(4096));
+  } catch (const std::bad_alloc&) {
+    if (error) *error = "not enough memory for a capture buffer of " + std::to_string(static_cast<long long>(frames * o.channels * sizeof(float) / 1048576)) + " MiB: lower bufferSeconds";
+    close();
+    return false;
+  }
   finished_ = false;
   const PaError err = Pa_OpenStream(&stream_, &in, nullptr, o.sampleRate, o.framesPerBuffer ? o.framesPerBuffer : paFramesPerBufferUnspecified,
                                     paClipOff, &Capture::callback, this);
@@ -240,6 +257,15 @@ bool Capture::start(std::string* error) {
     return false;
   }
   if (running_) return true;
+  // Started again after a stop: what the ring still holds was captured before the stop, so it is
+  // dropped (the callback is not running, so this side may move the read position).
+  if (startedBefore_) {
+    const uint64_t stale = ring_->available() / static_cast<size_t>(channels_);
+    ring_->clear();
+    stamps_->clear();
+    hasPending_ = false;
+    framesDiscarded_ += stale;
+  }
   finished_ = false;
   const PaError err = Pa_StartStream(stream_);
   if (err != paNoError) {
@@ -247,6 +273,7 @@ bool Capture::start(std::string* error) {
     return false;
   }
   running_ = true;
+  startedBefore_ = true;
   return true;
 }
 
@@ -327,7 +354,7 @@ size_t Capture::read(float* mono, size_t maxFrames) {
       if (stamps_->pop(&pending_, 1) == 0) break;
       hasPending_ = true;
     }
-    if (pending_.endFrame > framesRead_) break;
+    if (pending_.endFrame > framesRead_ + framesDiscarded_) break;
     hasPending_ = false;
     const double ms = static_cast<double>(now - pending_.nanos) / 1e6;
     latencySum_ += ms;

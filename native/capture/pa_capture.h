@@ -28,6 +28,10 @@ struct CaptureDeviceInfo {
   std::vector<double> supportedRates;  // of a fixed probe list, those the device accepts for mono float input
 };
 
+// The capture ring's largest size in samples (512 MiB of floats): 10 minutes of 48 kHz audio in 32
+// channels fits easily; a size that would not fit in memory is refused, not attempted.
+constexpr size_t kMaxRingSamples = size_t{1} << 27;
+
 struct CaptureOptions {
   int device = -1;  // -1: the default input device
   double sampleRate = 16000;
@@ -105,6 +109,9 @@ class Capture {
   std::atomic<uint64_t> callbacks_{0}, inputOverflows_{0};
   std::atomic<bool> finished_{false};
   uint64_t framesRead_ = 0;
+  // Frames dropped unread when a stopped stream started again (what the ring held was stale by then).
+  uint64_t framesDiscarded_ = 0;
+  bool startedBefore_ = false;
   double latencySum_ = 0, latencyMax_ = 0;
   uint64_t latencyCount_ = 0;
 };

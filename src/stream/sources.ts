@@ -470,7 +470,12 @@ export async function openMicrophone(options: MicrophoneOptions = {}): Promise<A
 
 function resolveDevice(device: number | string | undefined, find: (q: string) => number): number {
   if (device === undefined || device === '' || device === 'default') return -1;
-  if (typeof device === 'number') return device;
+  if (typeof device === 'number') {
+    // An index PortAudio could never give is no device, not the default one (the addon once took 99999999999 as -1).
+    if (!Number.isSafeInteger(device) || device < 0) throw new CaptureError(`device ${device} is not a device index (0, 1, ...; --list-devices lists them)`);
+    if (device > 2 ** 31 - 1) throw new CaptureError(`there is no device ${device} (--list-devices lists them)`);
+    return device;
+  }
   try {
     return find(device);
   } catch (err) {
@@ -525,9 +530,13 @@ function openAddonMicrophone(binding: import('./core.js').NativeCaptureBinding, 
   let idle = true;
   let lastStats: CaptureStats | null = null;
   let dropped = 0;
+  // process.exit() runs no environment cleanup hooks (the addon's way to close what is left open): the stream is closed here then.
+  const closeAtExit = () => stream.close();
+  process.once('exit', closeAtExit);
   const close = async () => {
     if (closed) return;
     closed = true;
+    process.off('exit', closeAtExit);
     lastStats = stream.stats();
     dropped = lastStats.droppedFrames;
     stream.close();

@@ -67,6 +67,102 @@ describe('live capture through PortAudio (ALSA file-plugin device, no sound card
     }
   });
 
+  it('a worker that loads the addon and exits leaves the main thread\'s stream running; loading it twice is fine', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'sd-worker-'));
+    try {
+      const conf = join(dir, 'asound.conf');
+      writeFileSync(conf, 'pcm.!default {\n type plug\n slave { pcm { type null }\n format S16_LE\n rate 16000\n channels 1 }\n}\n');
+      // Each environment closes only its own streams at its end (the worker's used to close the main thread's, from
+      // the worker's thread: a crash when they raced); a second load of the addon in one environment used to abort.
+      const script = `
+        const { Worker } = await import('node:worker_threads');
+        const { createRequire } = await import('node:module');
+        const { loadNativeCapture } = await import(${JSON.stringify(new URL('../../src/stream/core.ts', import.meta.url).href)});
+        const c = loadNativeCapture();
+        const s = new c.binding.CaptureStream({ sampleRate: 16000 });
+        s.start();
+        for (let i = 0; i < 4; i++) {
+          const w = new Worker('const { workerData } = require("node:worker_threads"); const a = require(workerData); const t = new a.CaptureStream({ sampleRate: 16000 }); t.start();', { eval: true, execArgv: [], workerData: ${JSON.stringify(join(process.cwd(), 'build/Release/spoken_digits.node'))} });
+          await new Promise((r) => w.once('exit', r));
+        }
+        const before = s.stats().callbacks;
+        await new Promise((r) => setTimeout(r, 100));
+        const st = s.stats();
+        const require = createRequire(import.meta.url);
+        const p = ${JSON.stringify(join(process.cwd(), 'build/Release/spoken_digits.node'))};
+        require(p); delete require.cache[p]; const again = require(p);
+        console.log(JSON.stringify({ active: st.active, growing: st.callbacks > before, again: typeof again.CaptureStream }));
+        s.close();
+      `;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, ALSA_CONFIG_PATH: conf }, encoding: 'utf8', timeout: 30000 });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1)!), { active: true, growing: true, again: 'function' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the addon refuses options it cannot honour with a RangeError or a typed message, never a crash or the wrong device', () => {
+    const c = loadNativeCapture();
+    if (!('binding' in c)) return;
+    const Capture = c.binding.CaptureStream as unknown as new (o?: unknown) => unknown;
+    for (const [options, message] of [
+      [{ device: 1e10 }, /device must be an integer in -1\.\.2147483647/],
+      [{ device: Number.NaN }, /device must be an integer/],
+      [{ device: -7 }, /device must be an integer/],
+      [{ channels: 1.9 }, /channels must be an integer in 1\.\.32/],
+      [{ framesPerBuffer: Infinity }, /framesPerBuffer must be an integer/],
+      [42, /options must be an object/],
+      [{ sampleRate: 384000, bufferSeconds: 600, channels: 32 }, /capture buffer of \d+ MiB asked for .* lower bufferSeconds/],
+    ] as const) {
+      assert.throws(() => new Capture(options), message, JSON.stringify(options));
+    }
+    const throwing = new Proxy({}, { get: (_t, key) => { if (key === 'device') throw new Error('getter boom'); return undefined; } });
+    assert.throws(() => new Capture(throwing), /getter boom/);
+    assert.throws(() => c.binding.findCaptureDevice('99999999999'), /no input device with index 99999999999/);
+  });
+
+  it('a device index no device can have is refused, not taken for the default microphone', async () => {
+    const clip = readWavFileSync(join(FSDD_DIR, '5_nicolas_1.wav')).samples;
+    const dev = makeAlsaFileDevice(clip, 16000);
+    process.env.ALSA_CONFIG_PATH = dev.configPath;
+    try {
+      await assert.rejects(openMicrophone({ backend: 'addon', device: 99999999999 }), (e: Error) => e instanceof CaptureError && /there is no device 99999999999/.test(e.message));
+      await assert.rejects(openMicrophone({ backend: 'addon', device: -3 }), (e: Error) => e instanceof CaptureError && /not a device index/.test(e.message));
+      await assert.rejects(openMicrophone({ backend: 'addon', device: '99999999999' }), (e: Error) => e instanceof CaptureError && /no input device with index 99999999999/.test(e.message));
+    } finally {
+      dev.remove();
+    }
+  });
+
+  it('a stream stopped and started again does not deliver what it captured before the stop', async () => {
+    const c = loadNativeCapture();
+    if (!('binding' in c)) return;
+    const clip = readWavFileSync(join(FSDD_DIR, '5_nicolas_1.wav')).samples;
+    const dev = makeAlsaFileDevice(clip, 16000);
+    process.env.ALSA_CONFIG_PATH = dev.configPath;
+    try {
+      const s = new c.binding.CaptureStream({ sampleRate: 16000, latency: 1, bufferSeconds: 2 });
+      s.start();
+      await new Promise((r) => setTimeout(r, 300));
+      s.stop();
+      assert.ok(s.available() > 0, 'the ring held nothing to go stale');
+      s.stats(); // resets the latency figures
+      await new Promise((r) => setTimeout(r, 500));
+      s.start();
+      // Read at once: anything older than the restart would have waited in the ring for the 500 ms of the stop.
+      s.read(new Float32Array(64000));
+      const st = s.stats();
+      s.close();
+      assert.ok(st.latencyMaxMs < 250, `a block waited ${st.latencyMaxMs.toFixed(0)} ms: read from before the stop`);
+    } finally {
+      dev.remove();
+    }
+  });
+
   it('falls back to naudiodon2 (its own PortAudio) on request, delivering the asked frames', async function () {
     const { loadNaudiodon } = await import('../../src/stream/core.js');
     if (!('module' in loadNaudiodon())) this.skip();
