@@ -104,8 +104,17 @@ class Resampler : public Napi::ObjectWrap<Resampler> {
       ThrowUsage(env, "Resampler expects (fromRate, toRate)");
       return;
     }
+    // Whole numbers the core can judge: 8000.5 or 2^32 + 48000 are refused here, not cut or wrapped to 8000 and 48000.
+    const double from = info[0].As<Napi::Number>().DoubleValue(), to = info[1].As<Napi::Number>().DoubleValue();
+    const auto whole = [](double r) { return r == std::floor(r) && std::fabs(r) <= 2147483647.0; };
+    if (!whole(from) || !whole(to)) {
+      Napi::RangeError::New(env, "cannot resample from " + Napi::Number::New(env, from).ToString().Utf8Value() + " Hz to " +
+                                     Napi::Number::New(env, to).ToString().Utf8Value() + " Hz: rates must be integers in 1000..384000")
+          .ThrowAsJavaScriptException();
+      return;
+    }
     sd_error err{};
-    rs_ = sd_resampler_create(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), &err);
+    rs_ = sd_resampler_create(static_cast<int32_t>(from), static_cast<int32_t>(to), &err);
     if (!rs_) ThrowCoreError(env, err);
   }
 

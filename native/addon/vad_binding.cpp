@@ -1,6 +1,7 @@
 // Node binding of the VAD/endpointer and the valley finder: argument checks and conversion only.
 #include <napi.h>
 
+#include <climits>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -92,6 +93,11 @@ class VadWrap : public Napi::ObjectWrap<VadWrap> {
           !num("maxSpeechMs", &c.maxSpeechMs) || !num("minVoicedMs", &c.minVoicedMs) || !num("preRollMs", &c.preRollMs) ||
           !num("postRollMs", &c.postRollMs) || !num("minLevelDb", &c.minLevelDb) || !num("initialNoiseDb", &c.initialNoiseDb))
         return;
+      // Checked before the cast (Infinity or 2^40 is no int); the core names the range.
+      if (!(rate >= 1.f && rate <= 1e9f && rate == std::floor(rate))) {
+        throwRange(env, "invalid VAD options: sampleRate must be an integer in 4000..192000");
+        return;
+      }
       c.sampleRate = static_cast<int>(rate);
     }
     std::string error;
@@ -167,13 +173,25 @@ class VadWrap : public Napi::ObjectWrap<VadWrap> {
   bool disposed_ = false;
 };
 
-// info[0] is a Float32Array and info[1 .. numbers] are numbers.
+// info[0] is a Float32Array and info[1 .. numbers] are finite numbers.
 bool floatsThenNumbers(const Napi::CallbackInfo& info, size_t numbers) {
   if (info.Length() < numbers + 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return false;
   for (size_t i = 1; i <= numbers; ++i)
-    if (!info[i].IsNumber()) return false;
+    if (!info[i].IsNumber() || !std::isfinite(info[i].As<Napi::Number>().DoubleValue())) return false;
   return true;
 }
+
+// info[i] as an integer in [lo, hi], or -1 (never a wrapped Int32Value: 2^32 + 8000 is not 8000).
+int64_t intArg(const Napi::CallbackInfo& info, size_t i, double lo, double hi) {
+  const double d = info[i].As<Napi::Number>().DoubleValue();
+  return d >= lo && d <= hi && d == std::floor(d) ? static_cast<int64_t>(d) : -1;
+}
+
+// The contour functions' sample rate (the endpointer's range), or -1.
+int contourRate(const Napi::CallbackInfo& info, size_t i) {
+  return static_cast<int>(intArg(info, i, spoken_digits::kMinContourRate, spoken_digits::kMaxContourRate));
+}
+const char* const kRateRange = "sampleRate must be an integer in 4000..192000";
 
 Napi::Array valleyArray(Napi::Env env, const std::vector<spoken_digits::Valley>& valleys) {
   Napi::Array out = Napi::Array::New(env, valleys.size());
@@ -191,8 +209,11 @@ Napi::Value FindValleys(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!floatsThenNumbers(info, 3)) return throwType(env, "findValleys(samples: Float32Array, sampleRate, minDepthDb, minPieceMs)");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
-  return valleyArray(env, spoken_digits::findEnergyValleys(a.Data(), a.ElementLength(), info[1].As<Napi::Number>().Int32Value(),
-                                                           info[2].As<Napi::Number>().FloatValue(), info[3].As<Napi::Number>().FloatValue()));
+  const int rate = contourRate(info, 1);
+  if (rate < 0) return throwRange(env, std::string("findValleys: ") + kRateRange);
+  if (info[3].As<Napi::Number>().DoubleValue() < 0) return throwRange(env, "findValleys: minPieceMs must be >= 0");
+  return valleyArray(env, spoken_digits::findEnergyValleys(a.Data(), a.ElementLength(), rate, info[2].As<Napi::Number>().FloatValue(),
+                                                           info[3].As<Napi::Number>().FloatValue()));
 }
 
 // bandContour(samples, sampleRate, firstHop) -> { bandDb: Float32Array (hops firstHop..), settledHops }
@@ -200,12 +221,12 @@ Napi::Value BandContour(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!floatsThenNumbers(info, 2)) return throwType(env, "bandContour(samples: Float32Array, sampleRate, firstHop)");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
-  const int rate = info[1].As<Napi::Number>().Int32Value();
-  const int firstHop = info[2].As<Napi::Number>().Int32Value();
-  if (rate < 4000 || firstHop < 0) return throwRange(env, "bandContour: sampleRate must be >= 4000 and firstHop >= 0");
+  const int rate = contourRate(info, 1);
+  const int64_t firstHop = intArg(info, 2, 0, INT_MAX);
+  if (rate < 0 || firstHop < 0) return throwRange(env, std::string("bandContour: ") + kRateRange + ", firstHop an integer >= 0");
   const int hops = spoken_digits::contourHopCount(a.ElementLength(), rate);
-  Napi::Float32Array db = Napi::Float32Array::New(env, static_cast<size_t>(std::max(0, hops - firstHop)));
-  const int settled = spoken_digits::bandContourHops(a.Data(), a.ElementLength(), rate, firstHop, db.Data());
+  Napi::Float32Array db = Napi::Float32Array::New(env, static_cast<size_t>(std::max<int64_t>(0, hops - firstHop)));
+  const int settled = spoken_digits::bandContourHops(a.Data(), a.ElementLength(), rate, static_cast<int>(firstHop), db.Data());
   Napi::Object o = Napi::Object::New(env);
   o.Set("bandDb", db);
   o.Set("settledHops", settled);
@@ -216,8 +237,12 @@ Napi::Value ContourValleys(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!floatsThenNumbers(info, 3)) return throwType(env, "contourValleys(bandDb: Float32Array, sampleRate, minDepthDb, minPieceMs)");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
-  return valleyArray(env, spoken_digits::findContourValleys(a.Data(), static_cast<int>(a.ElementLength()), info[1].As<Napi::Number>().Int32Value(),
-                                                            info[2].As<Napi::Number>().FloatValue(), info[3].As<Napi::Number>().FloatValue()));
+  const int rate = contourRate(info, 1);
+  if (rate < 0) return throwRange(env, std::string("contourValleys: ") + kRateRange);
+  if (info[3].As<Napi::Number>().DoubleValue() < 0) return throwRange(env, "contourValleys: minPieceMs must be >= 0");
+  if (a.ElementLength() > INT_MAX) return throwRange(env, "contourValleys: bandDb is too long");
+  return valleyArray(env, spoken_digits::findContourValleys(a.Data(), static_cast<int>(a.ElementLength()), rate, info[2].As<Napi::Number>().FloatValue(),
+                                                            info[3].As<Napi::Number>().FloatValue()));
 }
 
 Napi::Array extentArray(Napi::Env env, int64_t start, int64_t end) {
@@ -229,13 +254,17 @@ Napi::Array extentArray(Napi::Env env, int64_t start, int64_t end) {
 
 Napi::Value SpeechExtent(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!floatsThenNumbers(info, 3) || (info.Length() > 4 && !info[4].IsNumber() && !info[4].IsUndefined()))
-    return throwType(env, "speechExtent(samples: Float32Array, sampleRate, dropDb, marginMs, keepWithinDb?)");
+  const bool keepGiven = info.Length() > 4 && !info[4].IsUndefined();
+  if (!floatsThenNumbers(info, 3) || (keepGiven && (!info[4].IsNumber() || !std::isfinite(info[4].As<Napi::Number>().DoubleValue()))))
+    return throwType(env, "speechExtent(samples: Float32Array, sampleRate, dropDb, marginMs, keepWithinDb?), finite numbers");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
-  const float keepWithinDb = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().FloatValue() : 0.f;
+  const float keepWithinDb = keepGiven ? info[4].As<Napi::Number>().FloatValue() : 0.f;
+  const int rate = contourRate(info, 1);
+  if (rate < 0) return throwRange(env, std::string("speechExtent: ") + kRateRange);
+  if (info[3].As<Napi::Number>().DoubleValue() < 0) return throwRange(env, "speechExtent: marginMs must be >= 0");
   int64_t start = 0, end = 0;
-  if (!spoken_digits::findSpeechExtent(a.Data(), a.ElementLength(), info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().FloatValue(),
-                                       info[3].As<Napi::Number>().FloatValue(), keepWithinDb, &start, &end))
+  if (!spoken_digits::findSpeechExtent(a.Data(), a.ElementLength(), rate, info[2].As<Napi::Number>().FloatValue(), info[3].As<Napi::Number>().FloatValue(),
+                                       keepWithinDb, &start, &end))
     return env.Null();
   return extentArray(env, start, end);
 }
@@ -246,10 +275,11 @@ Napi::Value ContourSpeechExtent(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!floatsThenNumbers(info, 5)) return throwType(env, "contourSpeechExtent(bandDb: Float32Array, samples, sampleRate, dropDb, marginMs, keepWithinDb)");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
-  const int64_t n = info[1].As<Napi::Number>().Int64Value();
-  const int rate = info[2].As<Napi::Number>().Int32Value();
-  if (n <= 0 || rate < 4000 || static_cast<int64_t>(a.ElementLength()) != spoken_digits::contourHopCount(static_cast<size_t>(n), rate))
-    return throwRange(env, "contourSpeechExtent: bandDb must hold the contour of all `samples` samples (samples / (sampleRate / 100) hops, sampleRate >= 4000)");
+  const int64_t n = intArg(info, 1, 1, 9007199254740991.0);
+  const int rate = contourRate(info, 2);
+  if (n <= 0 || rate < 0 || static_cast<int64_t>(a.ElementLength()) != spoken_digits::contourHopCount(static_cast<size_t>(n), rate))
+    return throwRange(env, "contourSpeechExtent: bandDb must hold the contour of all `samples` samples (samples / (sampleRate / 100) hops, sampleRate an integer in 4000..192000)");
+  if (info[4].As<Napi::Number>().DoubleValue() < 0) return throwRange(env, "contourSpeechExtent: marginMs must be >= 0");
   int64_t start = 0, end = 0;
   if (!spoken_digits::contourSpeechExtent(a.Data(), static_cast<int>(a.ElementLength()), static_cast<size_t>(n), rate, info[3].As<Napi::Number>().FloatValue(),
                                           info[4].As<Napi::Number>().FloatValue(), info[5].As<Napi::Number>().FloatValue(), &start, &end))

@@ -1,6 +1,7 @@
 #include "vad.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -437,9 +438,17 @@ std::vector<float> rawContour(const float* samples, size_t n, int sampleRate) {
 
 }  // namespace
 
-int contourHopCount(size_t n, int sampleRate) { return static_cast<int>(n / static_cast<size_t>(contourHop(sampleRate))); }
+namespace {
+bool contourRateOk(int sampleRate) { return sampleRate >= kMinContourRate && sampleRate <= kMaxContourRate; }
+}  // namespace
+
+int contourHopCount(size_t n, int sampleRate) {
+  if (!contourRateOk(sampleRate)) return 0;
+  return static_cast<int>(std::min<size_t>(n / static_cast<size_t>(contourHop(sampleRate)), INT_MAX));
+}
 
 int bandContourHops(const float* samples, size_t n, int sampleRate, int firstHop, float* out) {
+  if (!contourRateOk(sampleRate)) return 0;
   const int hop = contourHop(sampleRate);
   const int win = contourWin(sampleRate);
   const int hops = contourHopCount(n, sampleRate);
@@ -464,14 +473,15 @@ int bandContourHops(const float* samples, size_t n, int sampleRate, int firstHop
 
 bool findSpeechExtent(const float* samples, size_t n, int sampleRate, float dropDb, float marginMs, float keepWithinDb, int64_t* start,
                       int64_t* end) {
-  if (sampleRate < 4000 || n == 0 || !samples) return false;
+  if (!contourRateOk(sampleRate) || n == 0 || !samples) return false;
   const std::vector<float> e = rawContour(samples, n, sampleRate);
   return contourSpeechExtent(e.data(), static_cast<int>(e.size()), n, sampleRate, dropDb, marginMs, keepWithinDb, start, end);
 }
 
 bool contourSpeechExtent(const float* bandDb, int hops, size_t n, int sampleRate, float dropDb, float marginMs, float keepWithinDb,
                          int64_t* start, int64_t* end) {
-  if (sampleRate < 4000 || n == 0 || !bandDb || hops <= 0 || hops != contourHopCount(n, sampleRate)) return false;
+  if (!contourRateOk(sampleRate) || n == 0 || !bandDb || hops <= 0 || hops != contourHopCount(n, sampleRate)) return false;
+  if (!std::isfinite(dropDb) || !std::isfinite(keepWithinDb) || !(marginMs >= 0.f && std::isfinite(marginMs))) return false;
   std::vector<float> s;
   smoothContour(bandDb, hops, &s);
   const int hop = contourHop(sampleRate);
@@ -487,28 +497,31 @@ bool contourSpeechExtent(const float* bandDb, int hops, size_t n, int sampleRate
   size_t first = 0, last = s.size() - 1;
   while (first < s.size() && s[first] < threshold) ++first;
   while (last > first && s[last] < threshold) --last;
-  const int64_t margin = static_cast<int64_t>(std::lround(marginMs * sampleRate / 1000.f));
+  // Never wider than the segment (a margin of 1e30 ms would overflow the sample positions).
+  const int64_t margin = std::llround(std::min(static_cast<double>(marginMs) * sampleRate / 1000.0, static_cast<double>(n)));
   *start = std::max<int64_t>(0, static_cast<int64_t>(first) * hop - margin);
   *end = std::min<int64_t>(static_cast<int64_t>(n), static_cast<int64_t>(last + 1) * hop + margin);
   return true;
 }
 
 std::vector<Valley> findEnergyValleys(const float* samples, size_t n, int sampleRate, float minDepthDb, float minPieceMs) {
-  if (sampleRate < 4000 || n == 0) return {};
+  if (!contourRateOk(sampleRate) || n == 0) return {};
   const std::vector<float> e = rawContour(samples, n, sampleRate);
   return findContourValleys(e.data(), static_cast<int>(e.size()), sampleRate, minDepthDb, minPieceMs);
 }
 
 std::vector<Valley> findContourValleys(const float* bandDb, int hopCount, int sampleRate, float minDepthDb, float minPieceMs) {
   std::vector<Valley> out;
-  if (sampleRate < 4000 || hopCount <= 0 || !bandDb) return out;
+  if (!contourRateOk(sampleRate) || hopCount <= 0 || !bandDb || !std::isfinite(minDepthDb) || !(minPieceMs >= 0.f && std::isfinite(minPieceMs))) return out;
   const float hopMs = 10.f;
-  const int minPiece = std::max(1, static_cast<int>(std::lround(minPieceMs / hopMs)));
+  // Pieces longer than the contour leave no room for a valley (counted in double: 1e30 ms is no int).
+  const double pieces = std::max(1.0, std::round(static_cast<double>(minPieceMs) / hopMs));
+  if (2 * pieces + 1 > hopCount) return out;
+  const int minPiece = static_cast<int>(pieces);
   const int hop = contourHop(sampleRate);
   std::vector<float> s;
   smoothContour(bandDb, hopCount, &s);
   const int hops = static_cast<int>(s.size());
-  if (hops < 2 * minPiece + 1) return out;
   std::vector<float> leftMax(s.size()), rightMax(s.size());
   for (int k = 0; k < hops; ++k) leftMax[k] = k ? std::max(leftMax[k - 1], s[k]) : s[k];
   for (int k = hops - 1; k >= 0; --k) rightMax[k] = k < hops - 1 ? std::max(rightMax[k + 1], s[k]) : s[k];

@@ -120,6 +120,11 @@ class Vad {
   float lastBandDb_ = -120.f, lastFlatness_ = 1.f;
 };
 
+// The rates the contour functions below take (as the endpointer does); at any other they find
+// nothing (no hops, no valleys, no extent). Their dB and ms arguments must be finite, margins and
+// piece lengths not negative.
+constexpr int kMinContourRate = 4000, kMaxContourRate = 192000;
+
 // Candidate cut points inside one segment: energy valleys of the 300-3400 Hz band (10 ms hops,
 // smoothed) at least `minDepthDb` below the highest energy on both sides and at least
 // `minPieceMs` from the ends and from each other. Positions are sample offsets into `samples`,
@@ -141,7 +146,8 @@ std::vector<Valley> findContourValleys(const float* bandDb, int hops, int sample
 // writes n / hop - firstHop values to `out`. Returns the first hop whose frame reaches past the end:
 // it and the hops after it change when samples are appended; those before it never do.
 int bandContourHops(const float* samples, size_t n, int sampleRate, int firstHop, float* out);
-// n / hop: how many hops bandContourHops analyses in `n` samples.
+// n / hop: how many hops bandContourHops analyses in `n` samples (0 at a rate it does not take;
+// at most INT_MAX).
 int contourHopCount(size_t n, int sampleRate);
 
 // Where the speech in a segment starts and ends: the first and last 10 ms hop whose band energy is

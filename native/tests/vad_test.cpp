@@ -252,6 +252,20 @@ int main() {
     // Settled hops: frame k (32 ms, centred on k * 80 + 40) ends at k * 80 + 168.
     CHECK(bandContourHops(seg.data(), 1000, 8000, 12, whole.data()) == 11, "1000 samples: hops 0-10 are settled (hop 10 ends at 968)");
     CHECK(bandContourHops(seg.data(), 50, 8000, 0, whole.data()) == 0, "50 samples: no hop");
+
+    // Arguments past what the contour functions take: nothing found, never overflowed positions (UBSan saw
+    // lround(1e30) wrap to LONG_MIN) nor a 1 GB analyzer at 1e9 Hz.
+    int64_t start = -1, end = -1;
+    CHECK(findSpeechExtent(seg.data(), seg.size(), 8000, 40, 1e30f, 0, &start, &end) && start == 0 && end == static_cast<int64_t>(seg.size()),
+          "a margin of 1e30 ms: %lld..%lld, not the whole segment", (long long)start, (long long)end);
+    CHECK(!findSpeechExtent(seg.data(), seg.size(), 8000, 40, -5, 0, &start, &end) && !findSpeechExtent(seg.data(), seg.size(), 8000, 40, NAN, 0, &start, &end),
+          "a negative or NaN margin was taken");
+    CHECK(findEnergyValleys(seg.data(), seg.size(), 8000, 10, 1e30f).empty() && findEnergyValleys(seg.data(), seg.size(), 8000, 10, 3e10f).empty() &&
+              findEnergyValleys(seg.data(), seg.size(), 8000, 10, NAN).empty(),
+          "pieces longer than the audio still found valleys");
+    CHECK(contourHopCount(seg.size(), 1000000000) == 0 && bandContourHops(seg.data(), seg.size(), 1000000000, 0, whole.data()) == 0 &&
+              findEnergyValleys(seg.data(), seg.size(), 1000000000, 10, 100).empty() && !findSpeechExtent(seg.data(), seg.size(), 192001, 40, 20, 0, &start, &end),
+          "a rate past 192 kHz was analysed");
   }
 
   return spoken_digits_test::finish("vad_test");

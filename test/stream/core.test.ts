@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { loadStreamCore, type StreamCore, type VadEvent } from '../../src/stream/index.js';
+import { loadNativeBinding } from '../../src/features/native.js';
 import { makeDigitString, rng } from './fixtures.js';
 
 function run(core: StreamCore, samples: Float32Array, block: number): VadEvent[] {
@@ -187,6 +188,28 @@ describe('stream core (VAD/endpointer, native and wasm)', function () {
     for (const core of [native, wasm]) {
       assert.throws(() => core.createVad({ sampleRate: 8000, sensitivity: 7 }), /sensitivity must be in 0\.\.1/);
       assert.throws(() => core.createVad({ sampleRate: 100 }), /sampleRate/);
+      assert.throws(() => core.createVad({ sampleRate: Infinity }), /sampleRate/);
     }
+  });
+
+  it('the contour functions refuse rates and lengths they cannot take, and clamp what overflowed (both builds)', () => {
+    const s = makeDigitString('38', 'george', rng(5), { minPauseMs: 150, maxPauseMs: 150, leadMs: 100 });
+    for (const core of [native, wasm]) {
+      // A rate past the endpointer's, or one that wraps to 8000 as an int32, is refused, not analysed (1.7 GB at 1e9 Hz).
+      for (const rate of [2 ** 32 + 8000, 1e9, 8000.5, 3999]) {
+        assert.throws(() => core.speechExtent(s.samples, rate, 40, 20), RangeError, `${core.name} speechExtent at ${rate}`);
+        assert.throws(() => core.findValleys(s.samples, rate, 8, 150), RangeError, `${core.name} findValleys at ${rate}`);
+        assert.throws(() => core.bandContour(s.samples, rate, 0), RangeError, `${core.name} bandContour at ${rate}`);
+      }
+      assert.throws(() => core.speechExtent(s.samples, 8000, 40, -5), RangeError, `${core.name}: a negative margin`);
+      assert.throws(() => core.speechExtent(s.samples, 8000, 40, Number.NaN), TypeError, `${core.name}: a NaN margin`);
+      // A margin of 1e30 ms is the whole segment (it overflowed the positions to -9.2e18); a piece longer than the audio leaves no valley.
+      assert.deepEqual(core.speechExtent(s.samples, 8000, 40, 1e30), [0, s.samples.length], core.name);
+      assert.deepEqual(core.findValleys(s.samples, 8000, 8, 1e30), [], core.name);
+      assert.deepEqual(core.findValleys(s.samples, 8000, 8, 3e10), [], core.name);
+    }
+    // The addon's resampler takes whole rates only (2^32 + 48000 wrapped to 48000 as an int32).
+    const { Resampler } = loadNativeBinding();
+    for (const rates of [[2 ** 32 + 48000, 8000], [8000.5, 16000]]) assert.throws(() => new Resampler(rates[0], rates[1]), /rates must be integers in 1000\.\.384000/);
   });
 });
