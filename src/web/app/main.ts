@@ -527,7 +527,7 @@ function showNorm(): void {
       : stopped
         ? `Stopped: the last ${NormObserver.maxFailures} adaptations failed; ${adaptedOn > 0 ? `the one on ${adaptedOn} digits stays` : "the model's normalization is as trained"} until the voice is forgotten.`
       : adaptedOn > 0
-        ? `Normalization adapted on this voice's last ${adaptedOn} digits${selfEnrolled ? ', its last layers refitted on them' : ''}${inWorker ? ' (in a background worker)' : ''}.`
+        ? `Normalization adapted on this voice's last ${adaptedOn} digits${selfEnrolled ? ', its last layers refitted on them' : ''}${inWorker ? ' (in a background worker)' : ' (on the page: this browser could not start the adaptation worker, so the page may pause for a moment at each adaptation)'}.`
         : a.digitShare < a.minDigitShare
           ? `${dropped ? 'Adaptation dropped' : 'Not adapted'}: the speech heard lately was mostly not digits (${Math.round(a.digitShare * 100)}% digits); it adapts once digits are most of it.`
           : `Heard ${a.observed} digit${a.observed === 1 ? '' : 's'}; it adapts every ${a.every}.`;
