@@ -13,8 +13,10 @@ if command -v apt-get >/dev/null; then
   # On Debian, as root, with no source entries at all: one for this release's main archive (said on
   # stderr, left in place for the next build). Elsewhere (Ubuntu, other derivatives) apt's own
   # entries are used as they are, and without sources the upstream release is fetched instead.
+  # Never for SPOKEN_DIGITS_NO_APT_CHANGES=1: the install hook of a dependency leaves the system's
+  # package sources alone (a developer's `npm run build:native` or CI may add the entry).
   os=$(. /etc/os-release 2>/dev/null && echo "${ID:-}:${VERSION_CODENAME:-}")
-  if [ "${os%%:*}" = debian ] && [ -n "${os#*:}" ] && [ "$(id -u)" = 0 ] &&
+  if [ "${SPOKEN_DIGITS_NO_APT_CHANGES:-}" != 1 ] && [ "${os%%:*}" = debian ] && [ -n "${os#*:}" ] && [ "$(id -u)" = 0 ] &&
     ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -rqs '^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
     src=/etc/apt/sources.list.d/spoken-digits-src.sources
     echo "fetch-kissfft: adding $src (deb-src of Debian ${os#*:} main) for kissfft's source package" >&2

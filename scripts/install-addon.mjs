@@ -35,15 +35,19 @@ if (existsSync(prebuilt)) {
   }
 }
 
-function run(cmd, args) {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+function run(cmd, args, env = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: { ...process.env, ...env } });
   if (r.error) return r.error.message;
   return r.status === 0 ? null : (r.stderr || '').trim().split('\n').slice(-2).join(' ');
 }
 
+if (!existsSync(prebuilt)) console.warn(`spoken-digits: no prebuilt native addon for ${process.platform}-${process.arch}; building it (about half a minute)`);
 const failure =
-  run('bash', ['scripts/fetch-kissfft.sh']) ??
+  // A dependency's install never changes the system's package sources: kissfft's sources come from
+  // apt's existing source entries or the upstream release, else the WebAssembly backend is used.
+  run('bash', ['scripts/fetch-kissfft.sh'], { SPOKEN_DIGITS_NO_APT_CHANGES: '1' }) ??
   run(process.execPath, [join(root, 'scripts', 'cmake-js.mjs'), 'compile', '--out', 'build']);
+if (!failure) console.warn('spoken-digits: native addon built (build/Release/spoken_digits.node)');
 if (failure) {
   console.warn(`spoken-digits: native addon not built (${failure}); the WebAssembly backend will be used.`);
   console.warn('spoken-digits: for the native backend and PortAudio capture: install cmake, a C++17 compiler');

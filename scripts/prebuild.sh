@@ -72,4 +72,6 @@ echo "prebuild: needs $glibc, $glibcxx"
 mkdir -p "$out"
 cp "$addon" "$out/spoken_digits.node"
 "${tools}strip" --strip-unneeded "$out/spoken_digits.node"  # the symbol table (60 KB) serves no user
+# What it was built from, checked when the package is packed (scripts/native-source-hash.mjs).
+node scripts/native-source-hash.mjs > "$out/source.sha256"
 echo "prebuild: $out/spoken_digits.node"

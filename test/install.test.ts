@@ -67,6 +67,13 @@ describe('npm install spoken-digits (the packed tarball, into an empty app)', fu
     assert.ok(addon.detail.includes(`node_modules/spoken-digits/prebuilds/${process.platform}-${process.arch}/spoken_digits.node`), addon.detail);
   });
 
+  it('its prebuilt addons were built from its own native sources (what `npm pack` checks: scripts/native-source-hash.mjs)', () => {
+    const hash = spawnSync(process.execPath, [join(ROOT, 'scripts', 'native-source-hash.mjs')], { encoding: 'utf8' }).stdout.trim();
+    assert.match(hash, /^[0-9a-f]{64}$/);
+    const shipped = join(app, 'node_modules/spoken-digits/prebuilds', `${process.platform}-${process.arch}`, 'source.sha256');
+    assert.equal(readFileSync(shipped, 'utf8').trim(), hash, 'the prebuilt addon was built from other native sources: npm run build:prebuilt');
+  });
+
   it('the library recognizes a clip from ESM and from CommonJS', () => {
     const esm = run(process.execPath, ['--input-type=module', '-e', `import { DigitRecognizer } from 'spoken-digits'; const r = await DigitRecognizer.load(); console.log((await r.predict(${JSON.stringify(clip)})).digit);`]);
     assert.equal(esm.status, 0, esm.stderr);

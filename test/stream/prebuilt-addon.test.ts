@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeAlsaFileDevice } from './alsa-file.js';
@@ -125,12 +125,20 @@ describe('the prebuilt addon (PortAudio loaded at run time)', function () {
       const linkable = run(NO_PORTAUDIO);
       assert.equal(linkable.status, 0);
       assert.match(linkable.stderr, /has no capture here .*; building one that links PortAudio/);
-      // A prebuilt addon that does not load says why, then builds.
+      // A prebuilt addon that does not load says why, then builds; the kissfft fetch it runs is told to leave
+      // the system's apt sources alone (a stand-in script records what it was told).
+      const told = join(pkg, 'told.txt');
+      writeFileSync(join(pkg, 'scripts', 'fetch-kissfft.sh'), `printf '%s' "\${SPOKEN_DIGITS_NO_APT_CHANGES:-unset}" > ${JSON.stringify(told)}; echo 'no sources here' >&2; exit 1\n`);
       const broken = join(pkg, 'prebuilds', PLATFORM, 'spoken_digits.node');
       copyFileSync(join(ROOT, 'package.json'), broken);
       const notElf = run({});
       assert.equal(notElf.status, 0);
       assert.match(notElf.stderr, /does not load here \(.*(invalid ELF header|file too short).*\); building it/);
+      assert.match(notElf.stderr, /native addon not built \(no sources here\); the WebAssembly backend will be used/);
+      assert.equal(readFileSync(told, 'utf8'), '1');
+      // None for this platform at all: said before the build.
+      rmSync(broken);
+      assert.match(run({}).stderr, new RegExp(`no prebuilt native addon for ${PLATFORM}; building it`));
     } finally {
       rmSync(pkg, { recursive: true, force: true });
     }
