@@ -136,3 +136,12 @@ function kindOf(value: unknown): string {
 
 /** `K` when it lists every key of `T` (a compile error names the missing ones): the keys checkOptions knows. */
 export type EveryKey<T, K extends readonly (keyof T)[]> = Exclude<keyof T, K[number]> extends never ? K : { missing: Exclude<keyof T, K[number]> };
+
+/** A multi-line message on one line, for a report or a log line: its lines joined by "; " (by a space after a colon). */
+export function oneLine(message: string): string {
+  return message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .reduce((out, line) => (out === '' ? line : `${out}${out.endsWith(':') ? ' ' : '; '}${line}`), '');
+}

@@ -262,6 +262,14 @@ describe('digits predict / eval / doctor (CLI)', function () {
     assert.ok(names.some((n: string) => n.startsWith('model ')));
   });
 
+  it('doctor says all of why the native addon did not load (what it tried and the fix), on one line', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'doctor', '--json'], { encoding: 'utf8', env: { ...process.env, SPOKEN_DIGITS_ADDON: join(work, 'nowhere.node') } });
+    const addon = JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === 'native addon');
+    assert.equal(addon.status, 'warn');
+    assert.match(addon.detail, /tried: .*nowhere\.node \(not found\); Fix: build it with `npm run build:native`.*the WebAssembly backend is used instead$/);
+    assert.doesNotMatch(addon.detail, /\n/);
+  });
+
   it('doctor says where it looked for FSDD when it is not there', () => {
     const missing = join(work, 'no-fsdd');
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'doctor', '--json'], {

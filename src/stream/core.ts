@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { BackendUnavailableError, OptionsError } from '../errors.js';
+import { BackendUnavailableError, OptionsError, oneLine } from '../errors.js';
 import { loadNativeBinding } from '../features/native.js';
 import type { SpeechTrim } from '../model/metadata.js';
 import { cutToSpeech, type SpeechExtentFinder } from './speech-cut.js';
@@ -230,7 +230,7 @@ export function loadNativeCapture(): { binding: NativeCaptureBinding } | { unava
   try {
     addon = loadNativeBinding() as unknown as NativeVadBinding & Partial<NativeCaptureBinding>;
   } catch (err) {
-    return { unavailable: `the native addon is not available (${(err as Error).message})` };
+    return { unavailable: `the native addon is not available (${oneLine((err as Error).message)})` };
   }
   if (typeof addon.CaptureStream !== 'function' || typeof addon.listCaptureDevices !== 'function') {
     return { unavailable: addon.captureUnavailable ?? 'the native addon has no capture support' };
@@ -244,6 +244,10 @@ export function loadNaudiodon(): { module: typeof import('naudiodon2') } | { una
     const require = createRequire(import.meta.url);
     return { module: require('naudiodon2') as typeof import('naudiodon2') };
   } catch (err) {
-    return { unavailable: `naudiodon2 is not installed or did not build (${(err as Error).message.split('\n')[0]})` };
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'MODULE_NOT_FOUND' && /'naudiodon2'/.test(e.message)) return { unavailable: 'naudiodon2 (an optional dependency) is not installed' };
+    // The `bindings` package's "Could not locate the bindings file. Tried: <20 paths>": its build did not run or failed.
+    if (/Could not locate the bindings file/.test(e.message)) return { unavailable: 'naudiodon2 is installed but its native part was not built (it needs a compiler when installed)' };
+    return { unavailable: `naudiodon2 did not load (${e.message.split('\n')[0]})` };
   }
 }

@@ -453,7 +453,17 @@ export function listInputDevices(): { backend: 'addon' | 'naudiodon'; devices: C
       }));
     return { backend: 'naudiodon', devices };
   }
-  throw new CaptureError(`live capture is unavailable: ${native.unavailable}, and ${nd.unavailable}. Install portaudio19-dev and rebuild (npm run build:native), or install naudiodon2`);
+  throw captureUnavailable(native.unavailable, nd.unavailable);
+}
+
+/**
+ * Neither the addon's capture nor naudiodon2: why, and the one fix that fits. A prebuilt addon that found no
+ * libportaudio2 names its fix itself (that package, no compiler); an addon built without PortAudio, or none, needs
+ * portaudio19-dev and a rebuild.
+ */
+function captureUnavailable(native: string, naudiodon: string): CaptureError {
+  const fix = /install libportaudio2/.test(native) ? '' : ' Install portaudio19-dev and rebuild the addon (npm run build:native), or install naudiodon2.';
+  return new CaptureError(`live capture is unavailable: ${native}; and ${naudiodon}.${fix} --input FILE|- works without a microphone`);
 }
 
 /** The default (or a chosen) microphone through the addon's PortAudio capture, else naudiodon2. */
@@ -463,9 +473,7 @@ export async function openMicrophone(options: MicrophoneOptions = {}): Promise<A
   if (options.backend === 'addon') throw new CaptureError(`live capture through the addon is unavailable: ${native.unavailable}`);
   const nd = loadNaudiodon();
   if ('module' in nd) return openNaudiodonMicrophone(nd.module, options);
-  throw new CaptureError(
-    `live capture is unavailable: ${native.unavailable}, and ${nd.unavailable}. Install portaudio19-dev and rebuild (npm run build:native), or install naudiodon2; --input FILE|- works without a microphone`,
-  );
+  throw captureUnavailable(native.unavailable, nd.unavailable);
 }
 
 function resolveDevice(device: number | string | undefined, find: (q: string) => number): number {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { colors, printJson } from '../output.js';
+import { oneLine } from '../../errors.js';
 
 interface Check {
   name: string;
@@ -27,7 +28,8 @@ async function attempt(name: string, run: () => Promise<Omit<Check, 'name'>>): P
   try {
     return { name, ...(await run()) };
   } catch (err) {
-    return { name, status: 'fail', detail: (err as Error).message.split('\n')[0] };
+    // Every line of it (what was tried, the fix), on one line of the report.
+    return { name, status: 'fail', detail: oneLine((err as Error).message) };
   }
 }
 
