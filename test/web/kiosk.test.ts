@@ -800,6 +800,14 @@ describe('kiosk web app in headless Chromium', function () {
     execFileSync('sox', ['-R', first, second, wav]);
     const { browser, page, consoleErrors } = await open(wav, 'kiosk=1&forget-voice=4');
     await waitReady(page);
+    // What a screen reader hears: the one live region for results, every text it takes.
+    await page.evaluate(() => {
+      const said: string[] = [];
+      (window as unknown as { __said: string[] }).__said = said;
+      new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach((n) => said.push(n.textContent ?? '')))).observe(document.getElementById('announce')!, { childList: true });
+    });
+    // A visitor's key presses do nothing in a kiosk (Space once stopped it listening for good, with no Start button).
+    for (const key of ['Space', 'c', '3']) await page.keyboard.press(key);
     await page.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.strings.length >= 2, undefined, { timeout: 30_000 });
     const shownAt = Date.now();
     const p = await probe(page);
@@ -808,6 +816,9 @@ describe('kiosk web app in headless Chromium', function () {
     assert.equal(await page.textContent('#strings'), `${c.digit} · ${a.digit}${b.digit}`);
     assert.equal(await page.textContent('#digit-string'), '');
     assert.equal(await page.textContent('#digit'), String(c.digit));
+    // Each digit once, then the number digit by digit ("4 1", not "forty-one"); the big digit itself is not read.
+    assert.deepEqual(await page.evaluate(() => (window as unknown as { __said: string[] }).__said), [`${a.digit}`, `${b.digit}`, `number ${a.digit} ${b.digit}`, `${c.digit}`, `number ${c.digit}`]);
+    assert.equal(await page.getAttribute('#digit', 'aria-hidden'), 'true');
     // The visitor leaves: after 4 s without a digit everything they said is gone from the screen.
     await page.waitForFunction(() => document.getElementById('strings')!.textContent === '', undefined, { timeout: 10_000 });
     assert.ok(Date.now() - shownAt >= 2000, 'cleared before the idle time was up');
@@ -857,10 +868,46 @@ describe('kiosk web app in headless Chromium', function () {
       const status = (await tab.textContent('#status')) ?? '';
       assert.match(status, /^No microphone: none is connected/, query);
       assert.doesNotMatch(status, /Error/, query);
-      if (query === 'kiosk=1') assert.match(status, /waiting for one/);
-      else assert.equal(await tab.getAttribute('#listen', 'aria-pressed'), 'false');
+      if (query === 'kiosk=1') {
+        assert.match(status, /waiting for one/);
+        // Its retries (every 2 s) do not make the status live region say "Opening the microphone…" and the problem again and again.
+        await tab.evaluate(() => {
+          const el = document.getElementById('status')!;
+          const w = window as unknown as { __statusChanges: number };
+          w.__statusChanges = 0;
+          new MutationObserver(() => w.__statusChanges++).observe(el, { childList: true, characterData: true, subtree: true });
+        });
+        await tab.waitForTimeout(5000);
+        assert.equal(await tab.evaluate(() => (window as unknown as { __statusChanges: number }).__statusChanges), 0, 'the status changed while nothing did');
+      } else assert.equal(await tab.getAttribute('#listen', 'aria-pressed'), 'false');
       await bare.close();
     }
+  });
+
+  it('single-key shortcuts can be turned off in Settings (speech-input software types letters and digits)', async () => {
+    const { browser, page, consoleErrors } = await open(undefined, 'mode=continuous');
+    await waitReady(page);
+    const selected = () => page.$eval('[role=tab][aria-selected=true]', (el) => el.id);
+    await page.keyboard.press('3');
+    assert.equal(await selected(), 'tab-batch');
+    await page.keyboard.press('2');
+    assert.equal(await selected(), 'tab-continuous');
+    assert.equal(await page.getAttribute('#listen', 'aria-keyshortcuts'), 'Space');
+    await page.click('#open-settings');
+    await page.waitForSelector('#settings[open]');
+    await page.uncheck('#set-shortcuts');
+    await page.click('#settings-close');
+    await page.keyboard.press('3');
+    assert.equal(await selected(), 'tab-continuous', 'a shortcut worked after being turned off');
+    // Said nowhere while off: no <kbd> hint on screen, no aria-keyshortcuts; and kept for the next visit.
+    assert.equal(await page.isVisible('#listen kbd'), false);
+    assert.equal(await page.getAttribute('#listen', 'aria-keyshortcuts'), null);
+    await page.reload();
+    await waitReady(page);
+    await page.keyboard.press('3');
+    assert.equal(await selected(), 'tab-continuous');
+    assert.deepEqual(consoleErrors, []);
+    await browser.close();
   });
 
   it('fits a phone: one column, no sideways scroll, the controls and the result on screen (normal page and kiosk, upright and sideways)', async () => {

@@ -114,8 +114,23 @@ let queue: Promise<unknown> = Promise.resolve();
 
 function setStatus(text: string, kind: 'ok' | 'warn' | 'error' = 'ok'): void {
   const el = $('status');
+  // A live region: the same words again are not news (a kiosk retrying a missing microphone every 2 s).
+  if (el.textContent === text && el.dataset.kind === kind) return;
   el.textContent = text;
   el.dataset.kind = kind;
+}
+
+/**
+ * Says `text` to screen readers: a line added to the results' log (one polite live region; the big digit itself is
+ * not read out). Each its own node, so that digits decided together (decoding catching up) are all said, in
+ * order, and the same digit twice is said twice; the log keeps its last few lines.
+ */
+function announce(text: string): void {
+  const el = $('announce');
+  const line = document.createElement('p');
+  line.textContent = text;
+  el.append(line);
+  while (el.childElementCount > 8) el.firstElementChild!.remove();
 }
 
 /** Why the page has no model (its load failed), while it has none. */
@@ -141,10 +156,16 @@ function showResult(r: Recognition, source: string, latencyMs: number | null, sp
   const digitEl = $('digit');
   digitEl.textContent = r.digit === null ? '?' : String(r.digit);
   digitEl.dataset.rejected = r.digit === null ? 'true' : 'false';
-  digitEl.setAttribute('aria-label', r.digit === null ? 'not a digit' : `digit ${r.digit}`);
   $('conf-fill').style.width = `${Math.round(r.confidence * 100)}%`;
-  $('confidence').textContent =
-    r.digit === null ? `not a digit (best ${r.candidate}, ${(r.confidence * 100).toFixed(0)}%)` : `confidence ${(r.confidence * 100).toFixed(0)}%`;
+  // The big digit is hidden from screen readers: this line says it for them, and the live region announces it.
+  const said = document.createElement('span');
+  said.className = 'sr-only';
+  said.textContent = r.digit === null ? '' : `digit ${r.digit}, `;
+  $('confidence').replaceChildren(
+    said,
+    r.digit === null ? `not a digit (best ${r.candidate}, ${(r.confidence * 100).toFixed(0)}%)` : `confidence ${(r.confidence * 100).toFixed(0)}%`,
+  );
+  if (source !== 'warm-up') announce(r.digit === null ? 'not a digit' : String(r.digit));
   // The running string is what was said; files go to the batch table only.
   if (r.digit !== null && source === 'microphone') {
     digitString += String(r.digit);
@@ -600,6 +621,8 @@ const onDecoderEvent: DecoderSink = (type, event, prediction) => {
     const digits = (event as DecoderEvents['string']).digits;
     strings.unshift(digits);
     strings.length = Math.min(strings.length, 4);
+    // The number once, digit by digit ("4 1", not "forty-one"), after its last digit was said.
+    announce(`number ${digits.split('').join(' ')}`);
     $('strings').textContent = strings.map(shownDigits).join(' · ');
     digitString = '';
     $('digit-string').textContent = '';
@@ -679,10 +702,12 @@ mic.onState = (state, detail) => {
     unavailable: `No microphone: ${detail ?? ''}`,
   };
   const problem = state === 'lost' || state === 'denied' || state === 'unavailable';
-  micProblem = problem ? text[state] : undefined;
+  // A kiosk trying again for a missing or refused microphone keeps saying what is wrong, not "Opening…" every 2 s.
+  const retrying = state === 'starting' && mic.autoRecover && micProblem !== undefined;
+  if (!retrying) micProblem = problem ? text[state] : undefined;
   // "Listening" only when it really works: with no model loaded nothing is recognized, and the error stays in view.
   if (state === 'on' && listening && noModel) setStatus(noModel, 'error');
-  else setStatus(text[state], state === 'on' ? 'ok' : state === 'starting' || state === 'off' ? 'ok' : 'warn');
+  else if (!retrying) setStatus(text[state], state === 'on' ? 'ok' : state === 'starting' || state === 'off' ? 'ok' : 'warn');
   $('overlay').hidden = state !== 'suspended';
   // Unless the microphone comes back by itself (kiosk), what used it ends: listening (the button says Start
   // again), a single digit (heard from what came), a count (taken as far as it got); and the microphone is
@@ -760,6 +785,17 @@ function showListening(on: boolean): void {
 }
 
 /** A button's label, its keyboard hint (<kbd>) kept after it. */
+/** The single-key shortcuts as they are: their <kbd> hints shown and `aria-keyshortcuts` said only while they work. */
+function showShortcuts(): void {
+  const on = settings.shortcuts && !kiosk;
+  document.body.classList.toggle('no-shortcuts', !on);
+  for (const el of document.querySelectorAll<HTMLElement>('[data-keyshortcuts], [aria-keyshortcuts]')) {
+    el.dataset.keyshortcuts ??= el.getAttribute('aria-keyshortcuts') ?? '';
+    if (on) el.setAttribute('aria-keyshortcuts', el.dataset.keyshortcuts);
+    else el.removeAttribute('aria-keyshortcuts');
+  }
+}
+
 function setLabel(button: HTMLElement, text: string): void {
   const kbd = button.querySelector('kbd');
   button.replaceChildren(`${text} `, ...(kbd ? [kbd] : []));
@@ -800,7 +836,8 @@ function finishRecording(flush: boolean): void {
   // Whatever was heard is recognized (blocks already handed over come first).
   decode(async () => {
     await closeDecoder();
-    if (flush && micResults === recordingFrom) $('single-hint').textContent = 'No speech heard. Press and try again.';
+    // Not when the microphone failed: the status says what went wrong.
+    if (flush && micResults === recordingFrom && !micProblem) $('single-hint').textContent = 'No speech heard. Press and try again.';
   });
   const button = $('record');
   button.classList.remove('active');
@@ -1036,8 +1073,8 @@ function setupBatch(): void {
   input.addEventListener('change', () => {
     if (input.files?.length) void runBatch(input.files);
     input.value = '';
-    // Back to the visible drop zone, so the keyboard shortcuts work again.
-    $('drop').focus();
+    // Focus stays on the (visually hidden) input, which the drop zone's outline shows: Enter or Space opens it again.
+    input.focus();
   });
   const drop = $('drop');
   drop.addEventListener('dragover', (e) => {
@@ -1049,12 +1086,6 @@ function setupBatch(): void {
     e.preventDefault();
     drop.classList.remove('over');
     if (e.dataTransfer?.files.length) void runBatch(e.dataTransfer.files);
-  });
-  drop.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' || e.key === ' ') {
-      e.preventDefault();
-      input.click();
-    }
   });
 }
 
@@ -1169,6 +1200,7 @@ async function fillSettings(): Promise<void> {
   $<HTMLInputElement>('set-vad').value = String(settings.vadSensitivity);
   $('set-vad-value').textContent = settings.vadSensitivity.toFixed(2);
   $<HTMLInputElement>('set-adapt-voice').checked = settings.adaptVoice;
+  $<HTMLInputElement>('set-shortcuts').checked = settings.shortcuts;
   showVoice();
   showNorm();
 }
@@ -1205,6 +1237,11 @@ function setupSettings(): void {
     // The decoder takes it from the next block on.
     saveSettings(settings);
   });
+  $('set-shortcuts').addEventListener('change', (e) => {
+    settings.shortcuts = (e.target as HTMLInputElement).checked;
+    saveSettings(settings);
+    showShortcuts();
+  });
   $('set-adapt-voice').addEventListener('change', (e) => {
     settings.adaptVoice = (e.target as HTMLInputElement).checked;
     saveSettings(settings);
@@ -1234,9 +1271,12 @@ function setupKeyboard(): void {
     });
   }
   document.addEventListener('keydown', (e) => {
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    // Single-key shortcuts can be turned off (Settings; speech-input software types letters and digits), and a
+    // kiosk takes none: a visitor's key press must not stop it listening, with no Start button to bring it back.
+    if (e.ctrlKey || e.metaKey || e.altKey || kiosk || !settings.shortcuts) return;
     const target = e.target as HTMLElement;
-    const typing = target.closest('input, select, textarea, dialog');
+    // A file input is not typed into: the mode keys work there (Space and Enter open it, as on any control).
+    const typing = target.closest('input:not([type=file]), select, textarea, dialog');
     const onControl = target.closest('button, label, a');
     if (typing) return;
     if (e.key === ' ' && !onControl) {
@@ -1244,10 +1284,10 @@ function setupKeyboard(): void {
       if (settings.mode === 'single') void startRecording();
       else if (settings.mode === 'continuous') void toggleListening();
       else if (settings.mode === 'enroll') void toggleEnrollment();
-    } else if (!kiosk && (e.key === '1' || e.key === '2' || e.key === '3' || e.key === '4')) {
+    } else if (e.key === '1' || e.key === '2' || e.key === '3' || e.key === '4') {
       setMode((['single', 'continuous', 'batch', 'enroll'] as const)[Number(e.key) - 1]);
     } else if (e.key === 'c' || e.key === 'C') clearString();
-    else if (!kiosk && (e.key === 's' || e.key === 'S')) $('open-settings').click();
+    else if (e.key === 's' || e.key === 'S') $('open-settings').click();
   });
 }
 
@@ -1261,6 +1301,9 @@ function clearString(): void {
 let levelPeak = 0;
 let shownDb = NaN;
 let lastFrame = 0;
+let lastWave = 0;
+/** Reduced motion asked for: the waveform moves once a second instead of 30 times (the level meter stays live). */
+const reducedMotion = matchMedia('(prefers-reduced-motion: reduce)');
 
 /**
  * Screen updates at ~30 fps, decoupled from the 50 blocks/s of audio: a small kiosk CPU should spend
@@ -1270,13 +1313,17 @@ function frame(now: number): void {
   requestAnimationFrame(frame);
   if (now - lastFrame < 32) return;
   lastFrame = now;
-  waveform.draw(inSpeech);
+  if (!reducedMotion.matches || now - lastWave >= 1000) {
+    lastWave = now;
+    waveform.draw(inSpeech);
+  }
   const db = levelPeak > 0 ? Math.max(-80, Math.min(0, Math.round(20 * Math.log10(levelPeak)))) : -80;
   levelPeak = 0;
   if (db === shownDb) return;
   shownDb = db;
   $('level-fill').style.transform = `scaleX(${(db + 80) / 80})`;
   $('level').setAttribute('aria-valuenow', String(db));
+  $('level').setAttribute('aria-valuetext', db > -80 ? `${db} dB` : 'silent');
   $('level-db').textContent = db > -80 ? `${db} dB` : '–∞ dB';
 }
 
@@ -1345,6 +1392,7 @@ async function boot(): Promise<void> {
   document.addEventListener('keydown', gesture);
   requestAnimationFrame(frame);
   renderStats();
+  showShortcuts();
   setAdaptVoice(settings.adaptVoice);
   setAdaptNorm(settings.adaptNorm);
 

@@ -14,10 +14,12 @@ export interface Settings {
   adaptNorm: boolean;
   /** Use the personal model "My voice" made and this browser keeps, when there is one, instead of `model`. */
   personal: boolean;
+  /** Single-key shortcuts (Space, 1-4, C, S); on by default, off for speech-input software (WCAG 2.1.4). Never in kiosk mode. */
+  shortcuts: boolean;
 }
 
 const KEY = 'spoken-digits.settings.v1';
-const DEFAULT_SETTINGS: Settings = { model: 'default.int8.onnx', micId: '', threshold: null, vadSensitivity: 0.5, mode: 'continuous', adaptVoice: false, adaptNorm: false, personal: false };
+const DEFAULT_SETTINGS: Settings = { model: 'default.int8.onnx', micId: '', threshold: null, vadSensitivity: 0.5, mode: 'continuous', adaptVoice: false, adaptNorm: false, personal: false, shortcuts: true };
 
 export function loadSettings(): Settings {
   try {
@@ -34,6 +36,7 @@ export function loadSettings(): Settings {
       adaptVoice: s.adaptVoice === true,
       adaptNorm: typeof s.adaptNorm === 'boolean' ? s.adaptNorm : DEFAULT_SETTINGS.adaptNorm,
       personal: s.personal === true,
+      shortcuts: s.shortcuts !== false,
     };
   } catch {
     return { ...DEFAULT_SETTINGS };
