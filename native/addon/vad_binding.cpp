@@ -173,11 +173,11 @@ class VadWrap : public Napi::ObjectWrap<VadWrap> {
   bool disposed_ = false;
 };
 
-// info[0] is a Float32Array and info[1 .. numbers] are finite numbers.
+// info[0] is a Float32Array and info[1 .. numbers] are numbers, not NaN (Infinity is a limit turned off).
 bool floatsThenNumbers(const Napi::CallbackInfo& info, size_t numbers) {
   if (info.Length() < numbers + 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return false;
   for (size_t i = 1; i <= numbers; ++i)
-    if (!info[i].IsNumber() || !std::isfinite(info[i].As<Napi::Number>().DoubleValue())) return false;
+    if (!info[i].IsNumber() || std::isnan(info[i].As<Napi::Number>().DoubleValue())) return false;
   return true;
 }
 
@@ -187,11 +187,13 @@ int64_t intArg(const Napi::CallbackInfo& info, size_t i, double lo, double hi) {
   return d >= lo && d <= hi && d == std::floor(d) ? static_cast<int64_t>(d) : -1;
 }
 
-// The contour functions' sample rate (the endpointer's range), or -1.
-int contourRate(const Napi::CallbackInfo& info, size_t i) {
-  return static_cast<int>(intArg(info, i, spoken_digits::kMinContourRate, spoken_digits::kMaxContourRate));
+// The contour functions' sample rate: an integer up to the endpointer's 192 kHz (under 4000 they find
+// nothing, as a model at 3 kHz is left uncut; a contour itself needs 4000 and up), or -1.
+int contourRate(const Napi::CallbackInfo& info, size_t i, double lo = 1) {
+  return static_cast<int>(intArg(info, i, lo, spoken_digits::kMaxContourRate));
 }
-const char* const kRateRange = "sampleRate must be an integer in 4000..192000";
+const char* const kRateRange = "sampleRate must be an integer in 1..192000";
+const char* const kContourRateRange = "sampleRate must be an integer in 4000..192000";
 
 Napi::Array valleyArray(Napi::Env env, const std::vector<spoken_digits::Valley>& valleys) {
   Napi::Array out = Napi::Array::New(env, valleys.size());
@@ -221,9 +223,9 @@ Napi::Value BandContour(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!floatsThenNumbers(info, 2)) return throwType(env, "bandContour(samples: Float32Array, sampleRate, firstHop)");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
-  const int rate = contourRate(info, 1);
+  const int rate = contourRate(info, 1, spoken_digits::kMinContourRate);
   const int64_t firstHop = intArg(info, 2, 0, INT_MAX);
-  if (rate < 0 || firstHop < 0) return throwRange(env, std::string("bandContour: ") + kRateRange + ", firstHop an integer >= 0");
+  if (rate < 0 || firstHop < 0) return throwRange(env, std::string("bandContour: ") + kContourRateRange + ", firstHop an integer >= 0");
   const int hops = spoken_digits::contourHopCount(a.ElementLength(), rate);
   Napi::Float32Array db = Napi::Float32Array::New(env, static_cast<size_t>(std::max<int64_t>(0, hops - firstHop)));
   const int settled = spoken_digits::bandContourHops(a.Data(), a.ElementLength(), rate, static_cast<int>(firstHop), db.Data());
@@ -276,7 +278,7 @@ Napi::Value ContourSpeechExtent(const Napi::CallbackInfo& info) {
   if (!floatsThenNumbers(info, 5)) return throwType(env, "contourSpeechExtent(bandDb: Float32Array, samples, sampleRate, dropDb, marginMs, keepWithinDb)");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
   const int64_t n = intArg(info, 1, 1, 9007199254740991.0);
-  const int rate = contourRate(info, 2);
+  const int rate = contourRate(info, 2, spoken_digits::kMinContourRate);
   if (n <= 0 || rate < 0 || static_cast<int64_t>(a.ElementLength()) != spoken_digits::contourHopCount(static_cast<size_t>(n), rate))
     return throwRange(env, "contourSpeechExtent: bandDb must hold the contour of all `samples` samples (samples / (sampleRate / 100) hops, sampleRate an integer in 4000..192000)");
   if (info[4].As<Napi::Number>().DoubleValue() < 0) return throwRange(env, "contourSpeechExtent: marginMs must be >= 0");

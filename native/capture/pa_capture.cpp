@@ -134,8 +134,9 @@ int findCaptureDevice(const std::string& query, std::string* error) {
   std::ostringstream names;
   for (const auto& d : devices) names << "\n  " << d.index << ": " << d.name;
   if (numeric) {
-    // More digits than any device index has: no such device (std::stoi would throw on it).
-    const long long idx = query.size() > 9 ? -1 : std::stoll(query);
+    // Leading zeros aside, more digits than any device index has: no such device (std::stoi would throw on it).
+    const std::string digits = query.substr(std::min(query.find_first_not_of('0'), query.size() - 1));
+    const long long idx = digits.size() > 9 ? -1 : std::stoll(digits);
     for (const auto& d : devices)
       if (d.index == idx) return d.index;
     if (error) *error = "no input device with index " + query + "; input devices:" + (devices.empty() ? std::string(" none") : names.str());

@@ -28,8 +28,8 @@ struct CaptureDeviceInfo {
   std::vector<double> supportedRates;  // of a fixed probe list, those the device accepts for mono float input
 };
 
-// The capture ring's largest size in samples (512 MiB of floats): 10 minutes of 48 kHz audio in 32
-// channels fits easily; a size that would not fit in memory is refused, not attempted.
+// The capture ring's largest size in samples (512 MiB of floats): 10 minutes of 48 kHz stereo (58 M
+// samples) fits; 10 minutes of 384 kHz in 32 channels (7.4 G) is refused, not attempted.
 constexpr size_t kMaxRingSamples = size_t{1} << 27;
 
 struct CaptureOptions {

@@ -481,7 +481,8 @@ bool findSpeechExtent(const float* samples, size_t n, int sampleRate, float drop
 bool contourSpeechExtent(const float* bandDb, int hops, size_t n, int sampleRate, float dropDb, float marginMs, float keepWithinDb,
                          int64_t* start, int64_t* end) {
   if (!contourRateOk(sampleRate) || n == 0 || !bandDb || hops <= 0 || hops != contourHopCount(n, sampleRate)) return false;
-  if (!std::isfinite(dropDb) || !std::isfinite(keepWithinDb) || !(marginMs >= 0.f && std::isfinite(marginMs))) return false;
+  // NaN finds nothing; an infinite drop, limit or margin is "no limit" (the margin at most the segment, below).
+  if (std::isnan(dropDb) || std::isnan(keepWithinDb) || !(marginMs >= 0.f)) return false;
   std::vector<float> s;
   smoothContour(bandDb, hops, &s);
   const int hop = contourHop(sampleRate);
@@ -512,7 +513,8 @@ std::vector<Valley> findEnergyValleys(const float* samples, size_t n, int sample
 
 std::vector<Valley> findContourValleys(const float* bandDb, int hopCount, int sampleRate, float minDepthDb, float minPieceMs) {
   std::vector<Valley> out;
-  if (!contourRateOk(sampleRate) || hopCount <= 0 || !bandDb || !std::isfinite(minDepthDb) || !(minPieceMs >= 0.f && std::isfinite(minPieceMs))) return out;
+  // NaN finds nothing; an infinite depth or piece length lets no valley through (Infinity turns the cut off).
+  if (!contourRateOk(sampleRate) || hopCount <= 0 || !bandDb || std::isnan(minDepthDb) || !(minPieceMs >= 0.f)) return out;
   const float hopMs = 10.f;
   // Pieces longer than the contour leave no room for a valley (counted in double: 1e30 ms is no int).
   const double pieces = std::max(1.0, std::round(static_cast<double>(minPieceMs) / hopMs));

@@ -121,8 +121,8 @@ class Vad {
 };
 
 // The rates the contour functions below take (as the endpointer does); at any other they find
-// nothing (no hops, no valleys, no extent). Their dB and ms arguments must be finite, margins and
-// piece lengths not negative.
+// nothing (no hops, no valleys, no extent), as they do for a NaN or negative argument. Infinite
+// limits are no limit (a margin never wider than the segment).
 constexpr int kMinContourRate = 4000, kMaxContourRate = 192000;
 
 // Candidate cut points inside one segment: energy valleys of the 300-3400 Hz band (10 ms hops,

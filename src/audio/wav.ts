@@ -13,6 +13,9 @@ import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './pcm.js';
 
 export type WavEncoding = 'pcm' | 'float' | 'alaw' | 'mulaw';
 
+/** A data size a writer that cannot seek back leaves in the header (0, or 2 GB and up: 0xFFFFFFFF, 0x7FFFFFFF): "to the end". */
+const isOpenEndedSize = (size: number) => size === 0 || size >= 0x7fff0000;
+
 export interface WavInfo {
   /** Sample encoding after resolving WAVE_FORMAT_EXTENSIBLE. */
   format: WavEncoding;
@@ -293,7 +296,7 @@ function walkHeader(src: ByteSource, where: string, stream: boolean): WavInfo | 
     if (id === 'data') {
       if (!fmt) throw new WavFormatError(`${where}: data chunk comes before the fmt chunk; the file is corrupt`);
       if (stream) {
-        const open = size === 0 || size >= 0x7fff0000;
+        const open = isOpenEndedSize(size);
         const dataBytes = open ? Number.MAX_SAFE_INTEGER - (Number.MAX_SAFE_INTEGER % fmt.blockAlign) : size - (size % fmt.blockAlign);
         if (dataBytes === 0) throw new AudioInputError(`${where}: the WAV data chunk declares ${size} bytes, less than one sample frame; the stream has no audio`);
         const frames = dataBytes / fmt.blockAlign;
@@ -306,7 +309,8 @@ function walkHeader(src: ByteSource, where: string, stream: boolean): WavInfo | 
         throw new AudioInputError(`${where}: the WAV data chunk holds no complete sample frame (declared ${size} bytes, ${remaining} present); the file has no audio`);
       }
       const frames = dataBytes / fmt.blockAlign;
-      return { ...fmt, dataOffset: body, dataBytes, declaredDataBytes: size, truncated: size > remaining, frames, durationSec: frames / fmt.sampleRate };
+      // A placeholder size left by a writer that could not seek back (0, or near 2^32) is no promise: not "truncated".
+      return { ...fmt, dataOffset: body, dataBytes, declaredDataBytes: size, truncated: size > remaining && !isOpenEndedSize(size), frames, durationSec: frames / fmt.sampleRate };
     }
     if (size > remaining) {
       if (stream) {

@@ -182,17 +182,19 @@ export async function loadWasmStreamCore(): Promise<StreamCore> {
         if (v !== undefined && (typeof v !== 'number' || Number.isNaN(v))) throw new OptionsError(`Vad option ${key} must be a number`);
         return v ?? NaN;
       });
+      // Checked before it becomes a C int, as the addon checks it (2^32 + 8000 would be 8000; 8000.9, 8000).
+      if (!(Number.isInteger(o.sampleRate) && o.sampleRate >= 1 && o.sampleRate <= 1e9)) throw new OptionsError('invalid VAD options: sampleRate must be an integer in 4000..192000');
       const h = m._sd_vad_create(o.sampleRate, ...settings);
       if (!h) throw new OptionsError(`invalid VAD options: ${cString(m, m._sd_vad_last_error())}`);
       return new WasmVad(m, h);
     },
     speechExtent(samples: Float32Array, sampleRate: number, dropDb: number, marginMs: number, keepWithinDb = 0): [number, number] | null {
-      checkContourArgs('speechExtent', sampleRate, { dropDb, marginMs, keepWithinDb }, { marginMs });
+      checkContourArgs('speechExtent', sampleRate, 1, { dropDb, marginMs, keepWithinDb }, { marginMs });
       if (samples.length === 0) return null;
       return extentOf(m, samples, (sp, op) => m._sd_speech_extent(sp, samples.length, sampleRate, dropDb, marginMs, keepWithinDb, op));
     },
     contourSpeechExtent(bandDb: Float32Array, samples: number, sampleRate: number, dropDb: number, marginMs: number, keepWithinDb: number): [number, number] | null {
-      checkContourArgs('contourSpeechExtent', sampleRate, { dropDb, marginMs, keepWithinDb }, { marginMs });
+      checkContourArgs('contourSpeechExtent', sampleRate, 4000, { dropDb, marginMs, keepWithinDb }, { marginMs });
       if (!Number.isSafeInteger(samples) || samples > 2 ** 31 - 1) throw new RangeError('contourSpeechExtent: samples must be an integer below 2^31 in the wasm core');
       return extentOf(
         m,
@@ -202,17 +204,17 @@ export async function loadWasmStreamCore(): Promise<StreamCore> {
       );
     },
     findValleys(samples: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[] {
-      checkContourArgs('findValleys', sampleRate, { minDepthDb, minPieceMs }, { minPieceMs });
+      checkContourArgs('findValleys', sampleRate, 1, { minDepthDb, minPieceMs }, { minPieceMs });
       if (samples.length === 0) return [];
       return valleysOf(m, samples, (sp, op, max) => m._sd_find_valleys(sp, samples.length, sampleRate, minDepthDb, minPieceMs, op, max));
     },
     contourValleys(bandDb: Float32Array, sampleRate: number, minDepthDb: number, minPieceMs: number): Valley[] {
-      checkContourArgs('contourValleys', sampleRate, { minDepthDb, minPieceMs }, { minPieceMs });
+      checkContourArgs('contourValleys', sampleRate, 1, { minDepthDb, minPieceMs }, { minPieceMs });
       if (bandDb.length === 0) return [];
       return valleysOf(m, bandDb, (sp, op, max) => m._sd_contour_valleys(sp, bandDb.length, sampleRate, minDepthDb, minPieceMs, op, max));
     },
     bandContour(samples: Float32Array, sampleRate: number, firstHop: number): ContourPart {
-      if (!isContourRate(sampleRate) || !(Number.isInteger(firstHop) && firstHop >= 0)) throw new RangeError(`bandContour: ${CONTOUR_RATE_RANGE}, firstHop an integer >= 0`);
+      if (!isRate(sampleRate, 4000) || !(Number.isInteger(firstHop) && firstHop >= 0 && firstHop <= 2 ** 31 - 1)) throw new RangeError('bandContour: sampleRate must be an integer in 4000..192000, firstHop an integer >= 0');
       // Only the samples the asked hops' frames reach are copied in (a stream asks for its newest
       // hops at every hop): a signal that starts CONTOUR_LEAD_HOPS hops before them frames them alike.
       const hop = Math.max(1, Math.floor(sampleRate / 100));
@@ -234,13 +236,16 @@ export async function loadWasmStreamCore(): Promise<StreamCore> {
   };
 }
 
-/** The contour functions' rates (the endpointer's, native/dsp/vad.h kMin/kMaxContourRate), checked as the addon checks them. */
-const CONTOUR_RATE_RANGE = 'sampleRate must be an integer in 4000..192000';
-const isContourRate = (rate: number) => Number.isInteger(rate) && rate >= 4000 && rate <= 192000;
+/**
+ * The contour functions' rates: integers up to the endpointer's 192 kHz (native/dsp/vad.h kMaxContourRate; under
+ * 4000 they find nothing, and a contour itself needs 4000 and up), checked as the addon checks them.
+ */
+const isRate = (rate: number, min: number) => Number.isInteger(rate) && rate >= min && rate <= 192000;
 
 /** The addon's argument checks, so that both cores refuse the same calls alike (wasm would wrap 2^32 + 8000 to 8000). */
-function checkContourArgs(what: string, sampleRate: number, finite: Record<string, number>, nonNegative: Record<string, number>): void {
-  for (const [name, v] of Object.entries(finite)) if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${what}: ${name} must be a finite number`);
-  if (!isContourRate(sampleRate)) throw new RangeError(`${what}: ${CONTOUR_RATE_RANGE}`);
+function checkContourArgs(what: string, sampleRate: number, minRate: number, numbers: Record<string, number>, nonNegative: Record<string, number>): void {
+  // NaN is refused; Infinity is a limit turned off, as in the addon.
+  for (const [name, v] of Object.entries(numbers)) if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`${what}: ${name} must be a number`);
+  if (!isRate(sampleRate, minRate)) throw new RangeError(`${what}: sampleRate must be an integer in ${minRate}..192000`);
   for (const [name, v] of Object.entries(nonNegative)) if (v < 0) throw new RangeError(`${what}: ${name} must be >= 0`);
 }

@@ -313,16 +313,21 @@ const rank = (name: string) => (name === 'default.int8.onnx' ? 0 : name === 'def
 
 /** Why an entry of the models folder is not served at /models/, or null when it is (links are followed, as when serving). */
 function unservedReason(modelsDir: string, name: string): string | null {
-  if (!MODEL_FILE.test(name)) return 'its name is not served (letters, digits, ".", "_" and "-" only, at most 128 before the extension, not starting with a dot)';
+  return modelFile(modelsDir, name).why;
+}
+
+/** The entry's size when it is served, else why not (one stat: a file removed meanwhile is "cannot be read", not an error). */
+function modelFile(modelsDir: string, name: string): { bytes: number; why: null } | { bytes: null; why: string } {
+  if (!MODEL_FILE.test(name)) return { bytes: null, why: 'its name is not served (letters, digits, ".", "_" and "-" only, starting with a letter or digit, at most 128 before the extension)' };
   let stats: Stats;
   try {
     stats = statSync(join(modelsDir, name));
   } catch {
-    return 'it cannot be read (a broken link?)';
+    return { bytes: null, why: 'it cannot be read (a broken link, or removed)' };
   }
-  if (!stats.isFile()) return 'it is not a regular file';
-  if (stats.size > MAX_COMPRESSED_MODEL_BYTES) return `it is over ${MAX_COMPRESSED_MODEL_BYTES >> 20} MiB`;
-  return null;
+  if (!stats.isFile()) return { bytes: null, why: 'it is not a regular file' };
+  if (stats.size > MAX_COMPRESSED_MODEL_BYTES) return { bytes: null, why: `it is over ${MAX_COMPRESSED_MODEL_BYTES >> 20} MiB` };
+  return { bytes: stats.size, why: null };
 }
 
 /**
@@ -332,12 +337,17 @@ function unservedReason(modelsDir: string, name: string): string | null {
 export function scanModels(modelsDir: string): { served: { name: string; bytes: number }[]; unserved: { name: string; why: string }[] } {
   const served: { name: string; bytes: number }[] = [];
   const unserved: { name: string; why: string }[] = [];
-  if (!existsSync(modelsDir)) return { served, unserved };
-  for (const name of readdirSync(modelsDir)) {
+  let names: string[];
+  try {
+    names = readdirSync(modelsDir);
+  } catch {
+    return { served, unserved }; // no folder (any more): nothing to serve
+  }
+  for (const name of names) {
     if (!name.endsWith('.onnx')) continue;
-    const why = unservedReason(modelsDir, name);
-    if (why) unserved.push({ name, why });
-    else served.push({ name, bytes: statSync(join(modelsDir, name)).size });
+    const file = modelFile(modelsDir, name);
+    if (file.why !== null) unserved.push({ name, why: file.why });
+    else served.push({ name, bytes: file.bytes });
   }
   // The page takes the first entry by default: the shipped int8 model, then fp32, then the rest.
   served.sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));

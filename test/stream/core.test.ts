@@ -196,11 +196,19 @@ describe('stream core (VAD/endpointer, native and wasm)', function () {
     const s = makeDigitString('38', 'george', rng(5), { minPauseMs: 150, maxPauseMs: 150, leadMs: 100 });
     for (const core of [native, wasm]) {
       // A rate past the endpointer's, or one that wraps to 8000 as an int32, is refused, not analysed (1.7 GB at 1e9 Hz).
-      for (const rate of [2 ** 32 + 8000, 1e9, 8000.5, 3999]) {
+      for (const rate of [2 ** 32 + 8000, 1e9, 8000.5, 0]) {
         assert.throws(() => core.speechExtent(s.samples, rate, 40, 20), RangeError, `${core.name} speechExtent at ${rate}`);
         assert.throws(() => core.findValleys(s.samples, rate, 8, 150), RangeError, `${core.name} findValleys at ${rate}`);
         assert.throws(() => core.bandContour(s.samples, rate, 0), RangeError, `${core.name} bandContour at ${rate}`);
       }
+      // Under 4000 Hz (a model at 3 kHz): nothing found, so a clip is left whole, as before; a contour is refused.
+      assert.equal(core.speechExtent(s.samples, 3000, 40, 20), null, core.name);
+      assert.deepEqual(core.findValleys(s.samples, 3000, 8, 150), [], core.name);
+      assert.throws(() => core.bandContour(s.samples, 3999, 0), RangeError, core.name);
+      // Infinity is a limit turned off (SplitOptions take it): no valley is that deep or leaves pieces that long.
+      assert.deepEqual(core.findValleys(s.samples, 8000, Infinity, 150), [], core.name);
+      assert.deepEqual(core.speechExtent(s.samples, 8000, 40, Infinity), [0, s.samples.length], core.name);
+      assert.ok(core.speechExtent(s.samples, 8000, Infinity, 0) !== null, `${core.name}: an infinite drop is the background alone`);
       assert.throws(() => core.speechExtent(s.samples, 8000, 40, -5), RangeError, `${core.name}: a negative margin`);
       assert.throws(() => core.speechExtent(s.samples, 8000, 40, Number.NaN), TypeError, `${core.name}: a NaN margin`);
       // A margin of 1e30 ms is the whole segment (it overflowed the positions to -9.2e18); a piece longer than the audio leaves no valley.
