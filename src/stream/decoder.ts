@@ -104,7 +104,7 @@ export const MAX_STREAM_RATE = 192000;
 export function checkStreamRate(sampleRate: number): void {
   if (!(Number.isInteger(sampleRate) && sampleRate >= MIN_STREAM_RATE && sampleRate <= MAX_STREAM_RATE)) {
     throw new AudioInputError(
-      `the stream decoder takes audio at a whole number of Hz in ${MIN_STREAM_RATE}-${MAX_STREAM_RATE} (its endpointer watches 300-3400 Hz), got ${sampleRate} Hz; resample it first (a Listener does), e.g. sox in.wav -r 16000 out.wav`,
+      `the stream decoder takes audio at ${MIN_STREAM_RATE}-${MAX_STREAM_RATE} Hz, whole numbers (its endpointer watches 300-3400 Hz), got ${sampleRate} Hz; resample it first (a Listener does), e.g. sox in.wav -r 16000 out.wav`,
     );
   }
 }

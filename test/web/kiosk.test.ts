@@ -892,6 +892,14 @@ describe('kiosk web app in headless Chromium', function () {
     assert.equal(await selected(), 'tab-batch');
     await page.keyboard.press('2');
     assert.equal(await selected(), 'tab-continuous');
+    // The tabs' own keys (WAI-ARIA): arrows, Home and End.
+    await page.focus('#tab-continuous');
+    await page.keyboard.press('End');
+    assert.equal(await selected(), 'tab-enroll');
+    await page.keyboard.press('Home');
+    assert.equal(await selected(), 'tab-single');
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await selected(), 'tab-continuous');
     assert.equal(await page.getAttribute('#listen', 'aria-keyshortcuts'), 'Space');
     await page.click('#open-settings');
     await page.waitForSelector('#settings[open]');

@@ -1262,7 +1262,12 @@ function setupKeyboard(): void {
     tab.addEventListener('keydown', (e) => {
       // WAI-ARIA tabs: arrows move between tabs.
       const i = tabs.indexOf(tab);
-      const next = e.key === 'ArrowRight' ? tabs[(i + 1) % tabs.length] : e.key === 'ArrowLeft' ? tabs[(i + tabs.length - 1) % tabs.length] : undefined;
+      const next =
+        e.key === 'ArrowRight' ? tabs[(i + 1) % tabs.length]
+        : e.key === 'ArrowLeft' ? tabs[(i + tabs.length - 1) % tabs.length]
+        : e.key === 'Home' ? tabs[0]
+        : e.key === 'End' ? tabs[tabs.length - 1]
+        : undefined;
       if (next) {
         e.preventDefault();
         next.focus();
