@@ -108,7 +108,8 @@ function fdSource(fd: number, size: number): ByteSource {
 const fourCC = (b: Uint8Array, o = 0): string => String.fromCharCode(b[o], b[o + 1], b[o + 2], b[o + 3]);
 const u16 = (b: Uint8Array, o: number): number => b[o] | (b[o + 1] << 8);
 const u32 = (b: Uint8Array, o: number): number => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
-const printable = (s: string): boolean => /^[\x20-\x7e]{4}$/.test(s);
+/** Whether four bytes can be a RIFF chunk id (printable ASCII, e.g. "LIST", "id3 "). */
+export const isChunkId = (b: Uint8Array): boolean => b.length === 4 && /^[\x20-\x7e]{4}$/.test(fourCC(b));
 
 /**
  * An MPEG audio frame header: 11 sync bits, then a version, layer, bitrate and sample rate that are
@@ -332,8 +333,8 @@ function walkHeader(src: ByteSource, where: string, stream: boolean): WavInfo | 
       if (stream && src.size < next + 5) return null;
       const padded = src.read(next + 1, 4);
       const unpadded = src.read(next, 4);
-      const paddedOk = padded.length === 4 && printable(fourCC(padded));
-      const unpaddedOk = unpadded.length === 4 && printable(fourCC(unpadded));
+      const paddedOk = isChunkId(padded);
+      const unpaddedOk = isChunkId(unpadded);
       next += paddedOk || !unpaddedOk ? 1 : 0;
     }
     pos = next;

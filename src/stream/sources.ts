@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeWav, decodeWavFrames, MAX_STREAM_HEADER_BYTES, openWavStream, readWavStreamHeader, validateSampleRate, type WavInfo } from '../audio/index.js';
+import { isChunkId } from '../audio/wav.js';
 import { AudioInputError, CaptureError } from '../errors.js';
 import { loadNativeCapture, loadNaudiodon, type CaptureDevice, type CaptureStats, type NativeCaptureStream } from './core.js';
 
@@ -108,9 +109,6 @@ const OTHER_CONTAINERS: [string, string][] = [
   ['fLaC', 'FLAC'],
   ['\x1aE\xdf\xa3', 'Matroska/WebM'],
 ];
-
-/** Whether four bytes can be a RIFF chunk id (printable ASCII, e.g. "LIST", "id3 "). */
-const isChunkId = (b: Buffer) => b.length === 4 && /^[\x20-\x7e]{4}$/.test(b.toString('latin1'));
 
 /** Whether `b` starts with a RIFF/WAVE header's first 12 bytes. */
 const isWavStart = (b: Buffer) => b.length >= 12 && b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WAVE';

@@ -311,23 +311,21 @@ function acceptsEncoding(req: IncomingMessage, name: string): boolean {
 
 const rank = (name: string) => (name === 'default.int8.onnx' ? 0 : name === 'default.onnx' ? 1 : 2);
 
-/** Why an entry of the models folder is not served at /models/, or null when it is (links are followed, as when serving). */
-function unservedReason(modelsDir: string, name: string): string | null {
-  return modelFile(modelsDir, name).why;
-}
-
-/** The entry's size when it is served, else why not (one stat: a file removed meanwhile is "cannot be read", not an error). */
-function modelFile(modelsDir: string, name: string): { bytes: number; why: null } | { bytes: null; why: string } {
-  if (!MODEL_FILE.test(name)) return { bytes: null, why: 'its name is not served (letters, digits, ".", "_" and "-" only, starting with a letter or digit, at most 128 before the extension)' };
+/**
+ * An entry of the models folder as /models/ serves it (links are followed): its stats, or why it is not served.
+ * One stat, shared by the listing and the request: a file removed meanwhile is "cannot be read", not an error.
+ */
+function modelFile(modelsDir: string, name: string): { stats: Stats; why: null } | { stats: null; why: string } {
+  if (!MODEL_FILE.test(name)) return { stats: null, why: 'its name is not served (letters, digits, ".", "_" and "-" only, starting with a letter or digit, at most 128 before the extension)' };
   let stats: Stats;
   try {
     stats = statSync(join(modelsDir, name));
   } catch {
-    return { bytes: null, why: 'it cannot be read (a broken link, or removed)' };
+    return { stats: null, why: 'it cannot be read (a broken link, or removed)' };
   }
-  if (!stats.isFile()) return { bytes: null, why: 'it is not a regular file' };
-  if (stats.size > MAX_COMPRESSED_MODEL_BYTES) return { bytes: null, why: `it is over ${MAX_COMPRESSED_MODEL_BYTES >> 20} MiB` };
-  return { bytes: stats.size, why: null };
+  if (!stats.isFile()) return { stats: null, why: 'it is not a regular file' };
+  if (stats.size > MAX_COMPRESSED_MODEL_BYTES) return { stats: null, why: `it is over ${MAX_COMPRESSED_MODEL_BYTES >> 20} MiB` };
+  return { stats, why: null };
 }
 
 /**
@@ -347,7 +345,7 @@ export function scanModels(modelsDir: string): { served: { name: string; bytes: 
     if (!name.endsWith('.onnx')) continue;
     const file = modelFile(modelsDir, name);
     if (file.why !== null) unserved.push({ name, why: file.why });
-    else served.push({ name, bytes: file.bytes });
+    else served.push({ name, bytes: file.stats.size });
   }
   // The page takes the first entry by default: the shipped int8 model, then fp32, then the rest.
   served.sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
@@ -369,14 +367,9 @@ function createModelHandler(modelsDir: string, encoded: EncodingCache) {
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
-    if (unservedReason(modelsDir, name)) return refuse(res, 404, 'Not Found');
+    const { stats } = modelFile(modelsDir, name);
+    if (!stats) return refuse(res, 404, 'Not Found');
     const abs = join(modelsDir, name);
-    let stats: Stats;
-    try {
-      stats = statSync(abs);
-    } catch {
-      return refuse(res, 404, 'Not Found');
-    }
     const type = MODEL_TYPES[name.slice(name.lastIndexOf('.') + 1)];
     // Models keep their names across retraining, so the browser must revalidate (ETag makes that cheap).
     await sendEncoded(req, res, encoded(`model:${name}`, { identity: abs }, [stats], true), { 'Content-Type': type, 'Cache-Control': 'no-cache' });
