@@ -15,6 +15,7 @@
 #include <string>
 
 #include "../capture/pa_capture.h"
+#include "bindings.h"
 #ifdef SPOKEN_DIGITS_PORTAUDIO_DLOPEN
 #include "../capture/pa_dlopen.h"
 #endif
@@ -65,7 +66,7 @@ class CaptureWrap : public Napi::ObjectWrap<CaptureWrap> {
         if (env.IsExceptionPending()) return false;
         if (v.IsUndefined()) return true;
         const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
-        if (!(d >= lo && d <= hi) || (integer && d != std::floor(d))) {
+        if (integer ? !isIntegerIn(d, lo, hi) : !(d >= lo && d <= hi)) {
           Napi::RangeError::New(env, std::string("capture option ") + key + " must be " + (integer ? "an integer" : "a number") + " in " +
                                          std::to_string(static_cast<long long>(lo)) + ".." + std::to_string(static_cast<long long>(hi)))
               .ThrowAsJavaScriptException();

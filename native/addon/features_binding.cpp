@@ -106,8 +106,7 @@ class Resampler : public Napi::ObjectWrap<Resampler> {
     }
     // Whole numbers the core can judge: 8000.5 or 2^32 + 48000 are refused here, not cut or wrapped to 8000 and 48000.
     const double from = info[0].As<Napi::Number>().DoubleValue(), to = info[1].As<Napi::Number>().DoubleValue();
-    const auto whole = [](double r) { return r == std::floor(r) && std::fabs(r) <= 2147483647.0; };
-    if (!whole(from) || !whole(to)) {
+    if (!isIntegerIn(from, INT32_MIN + 1.0, INT32_MAX) || !isIntegerIn(to, INT32_MIN + 1.0, INT32_MAX)) {
       Napi::RangeError::New(env, "cannot resample from " + Napi::Number::New(env, from).ToString().Utf8Value() + " Hz to " +
                                      Napi::Number::New(env, to).ToString().Utf8Value() + " Hz: rates must be integers in 1000..384000")
           .ThrowAsJavaScriptException();
@@ -168,7 +167,7 @@ Napi::Value WsolaStretch(const Napi::CallbackInfo &info) {
   const double rate = info[2].As<Napi::Number>().DoubleValue();
   sd_error err{SD_ERR_INPUT, {0}};
   for (const auto &[name, v] : {std::pair<const char *, double>{"output length", want}, {"sample rate", rate}}) {
-    if (!(v >= 1 && v <= INT32_MAX) || v != std::floor(v)) {
+    if (!isIntegerIn(v, 1, INT32_MAX)) {
       snprintf(err.message, sizeof err.message, "wsola: %s %g is not a whole number in 1..%d", name, v, INT32_MAX);
       ThrowCoreError(env, err);
       return env.Undefined();

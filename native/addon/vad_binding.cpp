@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../dsp/vad.h"
+#include "bindings.h"
 
 namespace {
 
@@ -94,7 +95,7 @@ class VadWrap : public Napi::ObjectWrap<VadWrap> {
           !num("postRollMs", &c.postRollMs) || !num("minLevelDb", &c.minLevelDb) || !num("initialNoiseDb", &c.initialNoiseDb))
         return;
       // Checked before the cast (Infinity or 2^40 is no int); the core names the range.
-      if (!(rate >= 1.f && rate <= 1e9f && rate == std::floor(rate))) {
+      if (!isIntegerIn(rate, 1, 1e9)) {
         throwRange(env, "invalid VAD options: sampleRate must be an integer in 4000..192000");
         return;
       }
@@ -184,7 +185,7 @@ bool floatsThenNumbers(const Napi::CallbackInfo& info, size_t numbers) {
 // info[i] as an integer in [lo, hi], or -1 (never a wrapped Int32Value: 2^32 + 8000 is not 8000).
 int64_t intArg(const Napi::CallbackInfo& info, size_t i, double lo, double hi) {
   const double d = info[i].As<Napi::Number>().DoubleValue();
-  return d >= lo && d <= hi && d == std::floor(d) ? static_cast<int64_t>(d) : -1;
+  return isIntegerIn(d, lo, hi) ? static_cast<int64_t>(d) : -1;
 }
 
 // The contour functions' sample rate: an integer up to the endpointer's 192 kHz (under 4000 they find

@@ -173,9 +173,9 @@ bool Capture::open(const CaptureOptions& o, std::string* error) {
   }
   // The ring: at least 1024 frames (a callback's block fits), at most kMaxRingSamples.
   const double frames = std::max(1024.0, std::ceil(o.bufferSeconds * o.sampleRate));
+  const std::string ringMiB = std::to_string(static_cast<long long>(frames * o.channels * sizeof(float) / 1048576));
   if (frames * o.channels > static_cast<double>(kMaxRingSamples)) {
-    if (error) *error = "capture buffer of " + std::to_string(static_cast<long long>(frames * o.channels * sizeof(float) / 1048576)) +
-                        " MiB asked for (bufferSeconds x sampleRate x channels); at most " + std::to_string(kMaxRingSamples * sizeof(float) >> 20) +
+    if (error) *error = "capture buffer of " + ringMiB + " MiB asked for (bufferSeconds x sampleRate x channels); at most " + std::to_string(kMaxRingSamples * sizeof(float) >> 20) +
                         " MiB: lower bufferSeconds";
     return false;
   }
@@ -216,7 +216,7 @@ bool Capture::open(const CaptureOptions& o, std::string* error) {
     ring_.reset(new SpscRing<float>(static_cast<size_t>(frames) * static_cast<size_t>(o.channels)));
     stamps_.reset(new SpscRing<Stamp>(4096));
   } catch (const std::bad_alloc&) {
-    if (error) *error = "not enough memory for a capture buffer of " + std::to_string(static_cast<long long>(frames * o.channels * sizeof(float) / 1048576)) + " MiB: lower bufferSeconds";
+    if (error) *error = "not enough memory for a capture buffer of " + ringMiB + " MiB: lower bufferSeconds";
     close();
     return false;
   }
