@@ -381,6 +381,87 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
     }
   });
 
+  it('cancelAdaptation: an adaptation in the worker process is abandoned in its run (superseded, the model in use kept, the worker ended); the next starts another; with none under way it does nothing', async () => {
+    const rec = await DigitRecognizer.load({ model: INT8, threshold: 0 });
+    try {
+      const low = await stranger('theo', 0.75, rec.backend, 20);
+      await rec.adaptNormalization(low.slice(0, 10), { offThread: true });
+      const kept = (await rec.predictBatch(low)).map((p) => p.probabilities);
+      const worker = rec['worker']!.pid!;
+      // Nothing under way: the idle worker stays for the next adaptation.
+      await rec.cancelAdaptation();
+      assert.equal(rec['worker']!.pid, worker);
+      // Its time in full, for the message: what cancelling spares a stop.
+      let started = performance.now();
+      await rec.adaptNormalization(low, { selfEnroll: true, offThread: true });
+      const fullMs = performance.now() - started;
+      await rec.adaptNormalization(low.slice(0, 10), { offThread: true });
+      const adapting = rec.adaptNormalization(low, { selfEnroll: true, offThread: true });
+      await new Promise((r) => setTimeout(r, 30));
+      const running = rec['worker']!.pid!;
+      started = performance.now();
+      await rec.cancelAdaptation();
+      assert.deepEqual(await adapting, { superseded: true, selfEnrolled: false, offThread: true });
+      const cancelMs = performance.now() - started;
+      assert.ok(!isRunning(running), 'the worker computing it was ended');
+      assert.equal(rec.normalizationClips, 10, 'the adaptation in use before it stays');
+      assert.deepEqual((await rec.predictBatch(low)).map((p) => p.probabilities), kept);
+      assert.ok(cancelMs < fullMs, `cancelled in ${cancelMs.toFixed(0)} ms; the adaptation takes ${fullMs.toFixed(0)} ms`);
+      // A later adaptation is made as usual, by another worker.
+      assert.deepEqual(await rec.adaptNormalization(low, { offThread: true }), { selfEnrolled: false, offThread: true });
+      assert.equal(rec.normalizationClips, low.length);
+      assert.notEqual(rec['worker']!.pid, running);
+      // One in line cannot be stopped in its run: it ends, and is not installed.
+      const inLine = rec.adaptNormalization(low.slice(0, 4));
+      await rec.cancelAdaptation();
+      assert.equal((await inLine).superseded, true);
+      assert.equal(rec.normalizationClips, low.length);
+    } finally {
+      await rec.dispose();
+    }
+  });
+
+  it('a Listener stopped during an adaptation does not wait for it: it is abandoned (no normadapt event, the model in use kept), and stop() ends the stream at once', async () => {
+    const rec = await DigitRecognizer.load({ model: INT8 });
+    try {
+      const theo = clips.filter((c) => c.speaker === 'theo' && c.take < 2);
+      const audio = await clipStream(theo);
+      const results: Promise<unknown>[] = [];
+      const adapt = rec.adaptNormalization.bind(rec);
+      let onAdapt = (): void => undefined;
+      rec.adaptNormalization = (inputs, options) => {
+        const result = adapt(inputs, options);
+        results.push(result);
+        onAdapt();
+        return result;
+      };
+      // The stream waits for each adaptation (adaptInBackground false), so it is under way when stop() comes.
+      const listener = await Listener.create({ recognizer: rec, adaptNorm: { selfEnroll: true }, adaptInBackground: false, sampleRate: 8000 });
+      const events: string[] = [];
+      listener.on('normadapt', () => events.push('normadapt'));
+      listener.on('digit', () => events.push('digit'));
+      let stoppedAt = 0;
+      onAdapt = () => void setTimeout(() => ((stoppedAt = performance.now()), void listener.stop()), 30);
+      // In 0.1 s blocks, as live audio comes: a stop takes effect between two.
+      for (let i = 0; i < audio.length; i += 800) listener.push(audio.subarray(i, i + 800), 8000);
+      const summary = await listener.end();
+      const stopMs = performance.now() - stoppedAt;
+      assert.equal(results.length, 1, 'one adaptation began');
+      assert.deepEqual(await results[0], { superseded: true, selfEnrolled: false, offThread: true });
+      assert.equal(events.filter((e) => e === 'digit').length, 10, 'stopped at the 10th digit, where the adaptation began');
+      assert.ok(!events.includes('normadapt'));
+      assert.equal(summary.digits, 10);
+      assert.equal(rec.normalizationClips, 0);
+      // The same adaptation in full, for comparison: a stop no longer waits this long.
+      const started = performance.now();
+      await adapt(theo.slice(0, 10).map((c) => readFileSync(c.path)), { selfEnroll: true, offThread: true });
+      const fullMs = performance.now() - started;
+      assert.ok(stopMs < fullMs, `the stream ended ${stopMs.toFixed(0)} ms after stop(); the adaptation takes ${fullMs.toFixed(0)} ms`);
+    } finally {
+      await rec.dispose();
+    }
+  });
+
   it('NormObserver: in the background an adaptation runs beside the decoding, one at a time; a drop and settle() wait for it; a failure is reported, not thrown', async () => {
     const calls: string[] = [];
     const offThread: boolean[] = [];

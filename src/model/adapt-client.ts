@@ -1,5 +1,15 @@
 import { AudioInputError, BackendUnavailableError, EnrollmentError, FeatureConfigError, ModelError, SpokenDigitsError, WavFormatError } from '../errors.js';
 
+/**
+ * An adaptation asked of a worker and cancelled before it answered (a recognizer's
+ * `cancelAdaptation()`: a listener stopped, a voice forgotten): its worker was ended in the run.
+ */
+export class AdaptCancelledError extends ModelError {
+  constructor() {
+    super('the normalization adaptation was cancelled (cancelAdaptation) before it ended');
+  }
+}
+
 /** A model adapted to a speaker by a worker: its bytes, and whether its last layers were refitted too. */
 export interface AdaptedBytes {
   model: Uint8Array;
@@ -89,6 +99,17 @@ export abstract class AdaptClient<Request> {
         this.fail(id, err instanceof SpokenDigitsError ? err : new ModelError(`could not send clips to the normalization adaptation worker: ${(err as Error)?.message ?? err}`, { cause: err }));
       }
     });
+  }
+
+  /**
+   * Adaptations asked for and not finished fail with AdaptCancelledError, and the worker running them
+   * is ended in its run (resolves once it has gone); the next adaptation starts another. Nothing
+   * happens when none is asked for: an idle worker stays for the next.
+   */
+  async cancel(): Promise<void> {
+    if (this.pending.size === 0) return;
+    this.failAll(new AdaptCancelledError());
+    await this.end();
   }
 
   /** Ends the worker; an adaptation asked for and not finished fails with a ModelError. Safe to call twice. */

@@ -5,6 +5,8 @@ import type { AudioInput } from './recognizer.js';
 export interface NormAdaptable<Clip = AudioInput> {
   adaptNormalization(clips: readonly Clip[], options?: NormAdaptOptions): Promise<NormAdaptResult | void>;
   resetNormalization(): Promise<void>;
+  /** Abandons the adaptations under way: they resolve `superseded`, their worker ended in its run (DigitRecognizer.cancelAdaptation). */
+  cancelAdaptation?(): Promise<void>;
   /** Clips as an adaptation takes them (cut, at the model's rate): what a listener keeps to adapt on. */
   prepareClips?(clips: readonly Clip[]): Promise<Clip[]>;
 }
@@ -35,8 +37,9 @@ export interface NormAdaptResult {
   /** A worker computed it (`offThread` asked for, and a worker could run). */
   offThread: boolean;
   /**
-   * True when a later adaptation or reset, called while this one ran, is the one in use: this one's
-   * model was not installed (of overlapping calls, the last one made wins).
+   * True when a later adaptation or reset, called while this one ran, is the one in use, or the
+   * adaptation was cancelled (cancelAdaptation): this one's model was not installed (of overlapping
+   * calls, the last one made wins).
    */
   superseded?: boolean;
 }
@@ -244,6 +247,15 @@ export class NormAdapter<Clip = AudioInput> {
     const change = ++this.changes;
     await this.recognizer.resetNormalization();
     if (this.land(change)) this.isAdapted = false;
+  }
+
+  /**
+   * Abandons an adaptation under way (the recognizer's cancelAdaptation): it is not installed, the
+   * model in use stays, and `adapt` resolves false; its clips stay kept for the next. For a stop that
+   * should not wait the 0.2-3 s an adaptation takes.
+   */
+  async cancel(): Promise<void> {
+    await this.recognizer.cancelAdaptation?.();
   }
 
   /** Forgets the speaker: no clips, no outcomes, and the recognizer back to its model as loaded. */

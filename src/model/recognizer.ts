@@ -21,6 +21,7 @@ import type { EnrollmentRuntime, PcmClip } from './personalize.js';
 import { selfEnroll } from './self-enroll.js';
 import { SessionSwap } from './session-swap.js';
 import { AdaptProcess } from './adapt-process.js';
+import { AdaptCancelledError, type AdaptedBytes } from './adapt-client.js';
 
 /** Audio in any of the forms the recognizer accepts. */
 export type AudioInput =
@@ -343,9 +344,27 @@ export class DigitRecognizer {
     if (inputs.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${inputs.length}`);
     const call = this.sessions.begin();
     const worker = options.offThread ? this.adaptWorker() : null;
-    const { model, selfEnrolled } = worker ? await worker.adapt(inputs, this.shift, options.selfEnroll ?? false) : await this.adaptedModel(inputs, options);
-    const installed = await this.useModel(model, call, inputs.length);
-    return { ...(installed ? {} : { superseded: true }), selfEnrolled, offThread: worker !== null };
+    let adapted: AdaptedBytes;
+    try {
+      adapted = worker ? await worker.adapt(inputs, this.shift, options.selfEnroll ?? false) : await this.adaptedModel(inputs, options);
+    } catch (err) {
+      if (err instanceof AdaptCancelledError) return { superseded: true, selfEnrolled: false, offThread: true };
+      throw err;
+    }
+    const installed = await this.useModel(adapted.model, call, inputs.length);
+    return { ...(installed ? {} : { superseded: true }), selfEnrolled: adapted.selfEnrolled, offThread: worker !== null };
+  }
+
+  /**
+   * Abandons the normalization adaptations under way: each adaptNormalization call resolves
+   * `superseded` without installing its model (the model in use stays), and a worker process
+   * computing one is ended in its run (the next adaptation starts another), so a listener that stops
+   * need not wait the 0.2-3 s it takes. One computing in line runs to its end first. Resolves once the
+   * worker has gone.
+   */
+  async cancelAdaptation(): Promise<void> {
+    this.sessions.keep(this.sessions.begin());
+    await this.worker?.cancel();
   }
 
   /**

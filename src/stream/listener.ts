@@ -321,12 +321,16 @@ export class Listener extends EventEmitter {
     return this.pushRun;
   }
 
-  /** Stops a running source (the run() promise then resolves) or push mode. */
+  /**
+   * Stops a running source (the run() promise then resolves) or push mode. A normalization
+   * adaptation under way is abandoned (NormObserver.close), not waited for: the recognizer keeps the
+   * model it had.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.over ??= 'stop() was called';
     this.pushWake?.();
-    await this.source?.close().catch(() => undefined);
+    await Promise.all([this.source?.close().catch(() => undefined), this.norm?.close().catch(() => undefined)]);
   }
 
   /**

@@ -63,6 +63,8 @@ export class NormObserver {
   private failures = 0;
   /** Bumped by clear(): work begun before it (a flush, an adaptation) no longer counts for what follows. */
   private generation = 0;
+  /** close() was called: nothing more is taken or adapted. */
+  private closed = false;
   /** Adaptation failures in a row after which this stream adapts no more. */
   static readonly maxFailures = 3;
   /** Run adaptations beside the decoding (a listener sets it for audio that comes at its own pace). */
@@ -75,7 +77,7 @@ export class NormObserver {
   offThread = true;
 
   constructor(
-    readonly adapter: Pick<NormAdapter<Piece>, 'observe' | 'prepare' | 'adapt' | 'observed' | 'kept' | 'heard' | 'dropDue' | 'drop' | 'digitShare' | 'selfEnrolled' | 'offThread'>,
+    readonly adapter: Pick<NormAdapter<Piece>, 'observe' | 'prepare' | 'adapt' | 'cancel' | 'observed' | 'kept' | 'heard' | 'dropDue' | 'drop' | 'digitShare' | 'selfEnrolled' | 'offThread'>,
     private readonly onAdapt: (event: NormAdaptEvent) => void,
     private readonly onFailure: (event: NormAdaptFailedEvent) => void = () => undefined,
     /**
@@ -94,6 +96,7 @@ export class NormObserver {
   }
 
   take(decoder: StreamDecoder, type: keyof DecoderEvents, event: unknown): boolean {
+    if (this.closed) return false;
     const speech = type === 'digit' || (type === 'rejected' && !heardNoWord((event as DecoderEvents['rejected']).reason));
     if (!speech) return false;
     const piece = digitPiece(decoder, type, event);
@@ -191,6 +194,22 @@ export class NormObserver {
 
   private report(dropped: boolean, started: number, observed: number, clips: number): void {
     this.onAdapt({ dropped, digitShare: this.adapter.digitShare, observed, clips, adaptations: this.adaptations, selfEnrolled: this.adapter.selfEnrolled, offThread: this.adapter.offThread, computeMs: performance.now() - started });
+  }
+
+  /**
+   * Abandons the adaptation under way (NormAdapter.cancel: not installed, its worker ended in its
+   * run) and forgets what clear() forgets, so that settle() need not wait the 0.2-3 s it takes: a
+   * voice forgotten. Observing goes on.
+   */
+  async cancel(): Promise<void> {
+    this.clear();
+    await this.adapter.cancel();
+  }
+
+  /** Cancels as `cancel` does, and takes and adapts nothing more: a stream stopped. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.cancel();
   }
 
   /** Forgets the segments not told yet and the failures counted (a new speaker, a new start). */

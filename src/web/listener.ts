@@ -452,13 +452,15 @@ export class WebListener {
 
   /**
    * Stops the microphone, decodes what was queued, ends the timeline and releases the model (if the
-   * WebListener loaded it). Safe to call more than once; push() and startMicrophone() throw after it.
+   * WebListener loaded it). A normalization adaptation under way is abandoned, not waited for. Safe to call more than once; push() and startMicrophone() throw after it.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.stopMicrophone();
+      // An adaptation under way is abandoned, not waited for (its Web Worker terminated), and none starts while the queue drains.
+      const abandoned = this.norm?.close().catch(() => undefined);
       await this.work;
-      // An adaptation running beside the decoding ends (or fails: a normadaptfailed event) before the model goes.
+      await abandoned;
       await this.norm?.settle();
       this.handlers.clear();
       this.iterators.end();

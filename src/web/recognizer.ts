@@ -14,6 +14,7 @@ import { cutClipToSpeech } from '../stream/speech-cut.js';
 import { SessionSwap } from '../model/session-swap.js';
 import { checkNormAdaptOptions, type NormAdaptOptions, type NormAdaptResult } from '../model/norm-adapter.js';
 import { AdaptWorkerUnavailable, WebAdaptWorker } from './adapt-web-worker.js';
+import { AdaptCancelledError } from '../model/adapt-client.js';
 
 // One thread unless the page chose otherwise before loading us: the models are tiny, worker start-up
 // would cost more than it saves, and threads need cross-origin isolation. ORT finds its .wasm next to
@@ -351,9 +352,25 @@ export class WebRecognizer {
   async adaptNormalization(clips: readonly ClipInput[], options: NormAdaptOptions = {}): Promise<NormAdaptResult> {
     checkNormAdaptOptions(options, 'adaptNormalization');
     const call = this.sessions.begin();
-    const { model, selfEnrolled, offThread } = await this.adaptedModel(clips, options);
-    const installed = await this.useModel(model, call, clips.length);
-    return { ...(installed ? {} : { superseded: true }), selfEnrolled, offThread };
+    let adapted: Awaited<ReturnType<WebRecognizer['adaptedModel']>>;
+    try {
+      adapted = await this.adaptedModel(clips, options);
+    } catch (err) {
+      if (err instanceof AdaptCancelledError) return { superseded: true, selfEnrolled: false, offThread: true };
+      throw err;
+    }
+    const installed = await this.useModel(adapted.model, call, clips.length);
+    return { ...(installed ? {} : { superseded: true }), selfEnrolled: adapted.selfEnrolled, offThread: adapted.offThread };
+  }
+
+  /**
+   * DigitRecognizer.cancelAdaptation in the page: the adaptations under way resolve `superseded`
+   * without installing their model, and the Web Worker computing one is terminated in its run (the
+   * next adaptation starts another). One computing in line runs to its end first.
+   */
+  async cancelAdaptation(): Promise<void> {
+    this.sessions.keep(this.sessions.begin());
+    await this.worker?.cancel();
   }
 
   /**

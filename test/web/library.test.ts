@@ -124,7 +124,8 @@ window.enroll = async (names) => {
 window.adaptInWorker = async (names) => {
   const clips = await Promise.all(names.map(async (name) => decodeWav(new Uint8Array(await (await fetch('/clips/' + name)).arrayBuffer()))));
   const stalled = async (work) => {
-    let last = performance.now();
+    const start = performance.now();
+    let last = start;
     let worst = 0;
     const timer = setInterval(() => {
       const now = performance.now();
@@ -133,7 +134,7 @@ window.adaptInWorker = async (names) => {
     }, 5);
     try {
       const result = await work();
-      return { ...result, stallMs: Math.max(worst, performance.now() - last) };
+      return { ...result, stallMs: Math.max(worst, performance.now() - last), ms: performance.now() - start };
     } finally {
       clearInterval(timer);
     }
@@ -166,6 +167,16 @@ window.adaptInWorker = async (names) => {
   for (let i = 0; i < 2; i++) out.crash.push(await crashing.adaptNormalization(clips.slice(0, 5), { offThread: true }).then(() => 'adapted', error));
   out.crashStarted = started;
   out.crashWhy = crashing.adaptWorkerUnavailable;
+  // Cancelled while its worker adapts: superseded at once, the worker terminated, the adaptation in use kept; the next adapts in another worker.
+  const cancelled = await WebRecognizer.load('/models/default.int8.onnx');
+  await cancelled.adaptNormalization(clips.slice(0, 5), { offThread: true });
+  const cancelledBefore = await answers(cancelled);
+  const running = cancelled.adaptNormalization(clips, { offThread: true, selfEnroll: true });
+  await new Promise((r) => setTimeout(r, 100));
+  const cancelAt = performance.now();
+  await cancelled.cancelAdaptation();
+  out.cancelled = { ...(await running), ms: performance.now() - cancelAt, clips: cancelled.normalizationClips, kept: (await answers(cancelled)) === cancelledBefore };
+  out.afterCancel = await cancelled.adaptNormalization(clips.slice(0, 5), { offThread: true });
   // Disposed while its worker adapts: the adaptation fails saying so, and no adaptation starts after.
   const disposed = await WebRecognizer.load('/models/default.int8.onnx');
   const pending = disposed.adaptNormalization(clips, { offThread: true, selfEnroll: true }).then(() => 'adapted', error);
@@ -173,7 +184,7 @@ window.adaptInWorker = async (names) => {
   await disposed.dispose();
   out.disposedDuring = await pending;
   out.disposedAfter = await disposed.adaptNormalization(clips.slice(0, 5), { offThread: true }).then(() => 'adapted', error);
-  await Promise.all([inWorker, inLine, missing, crashing].map((r) => r.dispose()));
+  await Promise.all([inWorker, inLine, missing, crashing, cancelled].map((r) => r.dispose()));
   return out;
 };
 // One self-enrolling adaptation in the package's Web Worker and one in line: where each ran, and whether they answer alike.
@@ -297,7 +308,7 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
     const names = Array.from({ length: 50 }, (_, i) => `${i % 10}_jackson_${Math.floor(i / 10)}.wav`);
     for (const name of names) files.set(`/clips/${name}`, readFileSync(join(fsdd!, name)));
     const { page, errors } = await open();
-    type Adapted = { selfEnrolled: boolean; offThread: boolean; stallMs: number };
+    type Adapted = { selfEnrolled: boolean; offThread: boolean; stallMs: number; ms: number };
     type Failure = { code?: string; message?: string };
     type Out = {
       norm: { worker: Adapted; line: Adapted; same: boolean };
@@ -308,6 +319,8 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
       crash: Failure[];
       crashStarted: number;
       crashWhy: string | null;
+      cancelled: { superseded?: boolean; selfEnrolled: boolean; offThread: boolean; ms: number; clips: number; kept: boolean };
+      afterCancel: { superseded?: boolean; offThread: boolean };
       disposedDuring: Failure;
       disposedAfter: Failure;
     };
@@ -333,6 +346,10 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
     for (const e of r.crash) assert.match(String((e as { message?: string }).message), /adaptation worker failed/, JSON.stringify(r.crash));
     assert.equal(r.crashStarted, 2);
     assert.equal(r.crashWhy, null);
+    // Cancelled in its worker's run: not installed, and well before the 50 clips' self-enrolling adaptation could end.
+    assert.deepEqual({ ...r.cancelled, ms: undefined }, { superseded: true, selfEnrolled: false, offThread: true, ms: undefined, clips: 5, kept: true });
+    assert.ok(r.cancelled.ms < r.selfEnroll.worker.ms / 2, `cancelled in ${r.cancelled.ms.toFixed(0)} ms; the adaptation takes ${r.selfEnroll.worker.ms.toFixed(0)} ms`);
+    assert.deepEqual(r.afterCancel, { selfEnrolled: false, offThread: true });
     assert.match(String(r.disposedDuring.message), /disposed during a normalization adaptation/);
     assert.equal(r.disposedDuring.code, 'ERR_MODEL');
     assert.match(String(r.disposedAfter.message), /disposed/);

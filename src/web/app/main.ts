@@ -441,10 +441,11 @@ function normStep(step: () => Promise<void>): Promise<void> {
 function resetNorm(): void {
   if (!norm) return;
   const observer = norm;
-  observer.clear();
   lastNormChange = null;
-  // An adaptation running beside the decoding ends first: it must not land after the reset.
+  // An adaptation running beside the decoding is abandoned (its worker terminated): it must not land after the reset, nor hold it up.
+  const abandoned = observer.cancel().catch(() => undefined);
   void normStep(async () => {
+    await abandoned;
     await observer.settle();
     await normAdapter.reset();
   });
