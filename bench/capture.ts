@@ -9,7 +9,7 @@
  * callback), and drops. On real hardware the callback runs every few ms and the wait is about
  * half the poll interval.
  *
- *   npx tsx bench/capture.ts [--seconds 3] [--poll 20] [--system-device] [--help]
+ *   npx tsx bench/capture.ts [--seconds 3] [--poll 20] [--system-device] [--json] [--help]
  *
  * --system-device uses the machine's default input instead of the unpaced null device: a real
  * microphone, or JACK's clock-driven dummy backend, which is how the paced figures were taken
@@ -22,7 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadNativeCapture, loadNaudiodon } from '../src/stream/core.js';
 import { BenchArgs } from './args.js';
 
-const args = new BenchArgs(import.meta.url, { seconds: { type: 'string' }, poll: { type: 'string' }, 'system-device': { type: 'boolean' } });
+const args = new BenchArgs(import.meta.url, { seconds: { type: 'string' }, poll: { type: 'string' }, 'system-device': { type: 'boolean' }, json: { type: 'boolean' } });
 const seconds = args.number('seconds', 3);
 const pollMs = args.number('poll', 20);
 const rate = 16000;
@@ -44,11 +44,13 @@ interface Row {
   dropped: string;
 }
 const rows: Row[] = [];
+/** Capture paths that could not run here, and why. */
+const skipped: { path: string; reason: string }[] = [];
 
 async function benchAddon(): Promise<void> {
   const native = loadNativeCapture();
   if (!('binding' in native)) {
-    console.log(`addon: skipped (${native.unavailable})`);
+    skipped.push({ path: 'addon', reason: native.unavailable });
     return;
   }
   const s = new native.binding.CaptureStream({ sampleRate: rate, bufferSeconds: 2 });
@@ -87,7 +89,7 @@ async function benchAddon(): Promise<void> {
 async function benchNaudiodon(): Promise<void> {
   const nd = loadNaudiodon();
   if (!('module' in nd)) {
-    console.log(`naudiodon2: skipped (${nd.unavailable})`);
+    skipped.push({ path: 'naudiodon2', reason: nd.unavailable });
     return;
   }
   const io = nd.module.AudioIO({
@@ -120,6 +122,11 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
+if (args.flag('json')) {
+  console.log(JSON.stringify({ rate, seconds, systemDevice, rows, skipped }));
+  process.exit(0);
+}
+for (const { path, reason } of skipped) console.log(`${path}: skipped (${reason})`);
 console.log(
   systemDevice
     ? `capture from the default input device at ${rate} Hz for ${seconds} s`

@@ -112,11 +112,25 @@ describe('audio: WAV fixtures made with sox from an FSDD clip', () => {
   });
 
   it('a stream closed early stops and releases the file', async () => {
-    const s = await openWavStream(fixture('r44100.wav'), { blockFrames: 256 });
+    const file = fs.realpathSync(fixture('r44100.wav'));
+    // This process's descriptors open on the file (other tests' pipes and sockets come and go meanwhile).
+    const onFile = () =>
+      fs.readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`) === file;
+        } catch {
+          return false; // closed while listed
+        }
+      }).length;
+    const before = onFile();
+    const s = await openWavStream(file, { blockFrames: 256 });
+    assert.equal(onFile(), before + 1);
     let n = 0;
     for await (const _ of s) if (++n === 2) break;
     assert.equal(n, 2);
+    assert.equal(onFile(), before, 'leaving the loop early closed the file');
     await s.close(); // idempotent
+    assert.equal(onFile(), before);
   });
 
   it('close() while a read is in flight ends the stream cleanly (no EBADF)', async () => {

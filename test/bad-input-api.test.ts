@@ -20,6 +20,7 @@ import {
   readModelMetadata,
 } from '../src/index.js';
 import { Listener, openFileSource } from '../src/stream/index.js';
+import { readWavFileSync } from '../src/audio/index.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
 
 // Bad-input matrix for the library API (DigitRecognizer, Listener, sources, model metadata): each
@@ -220,13 +221,10 @@ describe('library API bad-input matrix', function () {
       rejectsWith(rec.predictSamples(new Float32Array(8000 * 3600), 8000), AudioInputError, /long|duration|seconds/));
     it('finite but absurd samples (1e30) give finite probabilities, not NaN', async () => {
       const x = sine(4000).map((v) => v * 1e30);
-      try {
-        const r = await rec.predictSamples(x, 8000);
-        assert.ok([...r.probabilities].every(Number.isFinite), `probabilities ${[...r.probabilities]}`);
-        assert.ok(Number.isFinite(r.confidence));
-      } catch (e) {
-        assert.ok(e instanceof AudioInputError, String(e));
-      }
+      // The features saturate (the DSP core clamps its power spectrum), so the model sees a loud tone, not NaN.
+      const r = await rec.predictSamples(x, 8000);
+      assert.ok([...r.probabilities].every(Number.isFinite), `probabilities ${[...r.probabilities]}`);
+      assert.ok(Number.isFinite(r.confidence));
     });
     it('predictBatch fails as a whole with the bad clip named', async () => {
       await rejectsWith(rec.predictBatch([clip, p.missing]), SpokenDigitsError, /missing\.wav/);
@@ -301,13 +299,15 @@ describe('library API bad-input matrix', function () {
       const l = await Listener.create({ recognizer: rec, sampleRate: 8000 });
       const digits: number[] = [];
       l.on('digit', (e) => digits.push(e.digit));
-      const speech = readFileSync(clip);
-      const x = new Float32Array((speech.length - 44) >> 1);
-      for (let i = 0; i < x.length; i++) x[i] = NaN;
+      const speech = readWavFileSync(clip).samples;
+      const x = new Float32Array(speech.length).fill(NaN);
       for (let k = 0; k < 5; k++) assert.throws(() => l.push(x), (e: unknown) => e instanceof AudioInputError && /non-finite sample \(NaN\) at index 0 of the chunk/.test((e as Error).message));
+      // The stream goes on: the clip itself, pushed after the refused chunks, is heard.
+      l.push(new Float32Array(4000));
+      l.push(speech);
       l.push(new Float32Array(8000 * 2));
       await l.end();
-      assert.deepEqual(digits, [], 'digit events from NaN audio');
+      assert.deepEqual(digits, [5], 'the digit spoken after the NaN chunks (5_jackson_0)');
     });
   });
 

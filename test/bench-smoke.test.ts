@@ -159,15 +159,18 @@ describe('benchmarks: each script runs end to end on a tiny workload', function 
   });
 
   it('bench/capture.ts: the addon ring and naudiodon2 both capture from the null device', async () => {
-    const { stdout } = await bench(['bench/capture.ts', '--seconds', '1']);
-    assert.match(stdout, /addon ring, JS polls every 20 ms/);
-    assert.match(stdout, /naudiodon2/);
+    const { json } = await bench(['bench/capture.ts', '--seconds', '1', '--json']);
+    assert.deepEqual(json.skipped, [], 'CI builds the addon with PortAudio and installs naudiodon2');
+    assert.deepEqual(json.rows.map((r: { path: string }) => r.path), ['addon ring, JS polls every 20 ms', 'naudiodon2 Readable']);
+    // The null device is unpaced: each path delivers far more than real time (16,000 frames/s).
+    for (const r of json.rows) assert.ok(r.framesPerSec > 16000, `${r.path}: ${r.framesPerSec} frames/s`);
   });
 
   it('bench/pocketsphinx.ts: the peer runs, or says why it cannot', async () => {
     const { json } = await bench(['bench/pocketsphinx.ts', '--json']);
+    // Installed, it must run; not installed (CI does not install it), it must say so, not fail.
     if (json.available) share(json.accuracy, 'PocketSphinx accuracy');
-    else assert.match(json.reason, /pocketsphinx/i);
+    else assert.match(json.reason, /is not installed \(apt-get install pocketsphinx/);
   });
 
   it('options: a mistyped option or a bad value is refused with the usage, not run with the defaults; --help prints it', async () => {

@@ -22,10 +22,12 @@ export function distUnusable(): string | null {
 }
 
 /**
- * Skips the test (or the suite, from a hook) while `why` says the build cannot be tested; under CI,
- * which builds right before testing, that is a failure instead.
+ * Skips the test (or the suite, from a hook) while `why` says something it needs is missing here: the
+ * build (distUnusable), the addon's PortAudio capture, a package .ci/run installs. Under CI, which
+ * installs and builds all of them right before testing, that is a failure instead: a suite that
+ * lost a part must not pass by skipping it.
  */
-export function skipUnlessBuilt(context: Mocha.Context, why: string | null, indent = '    '): void {
+export function skipWhereMissing(context: Mocha.Context, why: string | null, indent = '    '): void {
   if (!why) return;
   if (process.env.CI) throw new Error(`CI: ${why}`);
   console.log(`${indent}(skipped: ${why})`);

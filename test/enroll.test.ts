@@ -18,9 +18,8 @@ import { findClassifierHeads, replaceHeadWeights } from '../src/train/onnx/heads
 import { probeModel } from '../src/train/onnx/probe.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
 import { concatFloat, editDistance, rng, silence, spokenWords } from './stream/fixtures.js';
-import { makeAlsaFileDevice, makeEmptyAlsaConfig } from './stream/alsa-file.js';
+import { makeAlsaFileDevice, makeEmptyAlsaConfig, skipWithoutCapture } from './stream/alsa-file.js';
 import { monoWav } from './fixtures/wav.js';
-import { loadNativeCapture } from '../src/stream/core.js';
 import { Listener, openFileSource, recordCounting } from '../src/stream/index.js';
 import { CountTally } from '../src/stream/count-tally.js';
 import { WebRecognizer } from '../src/web/recognizer.js';
@@ -422,7 +421,7 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
     });
 
     it('digits enroll --counting records the count from the microphone (PortAudio over an ALSA file device)', async function () {
-      if (!('binding' in loadNativeCapture())) this.skip();
+      skipWithoutCapture(this);
       const audio = await counting(1);
       const dev = makeAlsaFileDevice(audio, 8000);
       try {

@@ -11,6 +11,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { build } from 'vite';
 import { resolveFeatureConfig } from '../src/features/config.js';
 import { createWasmBackend } from '../src/features/wasm.js';
+import { skipWhereMissing } from './built-dist.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -21,11 +22,8 @@ describe('wasm feature backend in Chromium', function () {
   let bundle = '';
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      // CI installs chromium (.ci/run); a developer machine without it cannot run this test.
-      console.warn(`    (skipped: no Chromium at ${CHROMIUM}; set CHROMIUM_PATH)`);
-      this.skip();
-    }
+    // CI installs chromium (.ci/run); a developer machine without it cannot run this test.
+    skipWhereMissing(this, existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM}; set CHROMIUM_PATH`);
     const out = await build({
       root,
       logLevel: 'silent',

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, distUnusable, skipUnlessBuilt } from './built-dist.js';
+import { ROOT, distUnusable, skipWhereMissing } from './built-dist.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
 
 /*
@@ -24,7 +24,7 @@ describe('npm install spoken-digits (the packed tarball, into an empty app)', fu
   }
 
   before(function () {
-    skipUnlessBuilt(this, distUnusable() ?? (existsSync(join(ROOT, 'web-dist', 'index.html')) ? null : 'web-dist/ is not built (npm run build:web)'));
+    skipWhereMissing(this, distUnusable() ?? (existsSync(join(ROOT, 'web-dist', 'index.html')) ? null : 'web-dist/ is not built (npm run build:web)'));
     dir = mkdtempSync(join(tmpdir(), 'sd-install-'));
     app = join(dir, 'app');
     const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' });

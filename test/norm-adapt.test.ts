@@ -169,7 +169,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
         assert.deepEqual(result, { selfEnrolled: selfEnroll, offThread: true });
         assert.deepEqual((await rec.predictBatch(low)).map((p) => p.probabilities), expected, `selfEnroll ${selfEnroll}: off the thread, another model`);
         // Mostly relative to the same work in line, so a busy machine (a CI run beside it: 171 ms against 1,894) does not fail it.
-        assert.ok(offThread < 500 && offThread < inLine / 3, `selfEnroll ${selfEnroll}: the event loop stalled ${offThread.toFixed(0)} ms off the thread, ${inLine.toFixed(0)} ms in line`);
+        assert.ok(offThread < inLine / 3, `selfEnroll ${selfEnroll}: the event loop stalled ${offThread.toFixed(0)} ms off the thread, ${inLine.toFixed(0)} ms in line`);
       }
       // A clip the worker refuses is refused as in line, with its kind; the thread goes on after it.
       const empty = { samples: new Float32Array(0), sampleRate: 8000 };
@@ -227,7 +227,9 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
         await idle.adapt(low, 1, false);
         const first = idle.pid!;
         assert.ok(isRunning(first));
-        await new Promise((r) => setTimeout(r, 1500));
+        // It ends 300 ms after its last answer; a loaded machine may take longer to reap it.
+        const deadline = Date.now() + 10_000;
+        while ((idle.pid !== null || isRunning(first)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
         assert.equal(idle.pid, null);
         assert.ok(!isRunning(first), 'the idle worker ended');
         const { model } = await idle.adapt(low, 1, false);
@@ -868,14 +870,19 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
         return { failed, heard, types };
       };
       const plain = await listen(false);
-      // The worker process dying under each adaptation, as an injected failure of the recognizer's own call.
-      rec.adaptNormalization = async () => {
-        throw new ModelError('the normalization adaptation worker exited (signal SIGKILL)');
+      // The worker process killed under each adaptation, as soon as the adaptation has started it.
+      const adapt = rec.adaptNormalization.bind(rec);
+      rec.adaptNormalization = (inputs, options) => {
+        const adapting = adapt(inputs, options);
+        const pid = rec['worker']?.pid;
+        assert.ok(pid, 'the adaptation started its worker process');
+        process.kill(pid, 'SIGKILL');
+        return adapting;
       };
       const failing = await listen(true);
       assert.deepEqual(
-        failing.failed.map((f) => [f.failures, f.stopped]),
-        [[1, false], [2, false], [3, true]],
+        failing.failed.map((f) => [f.failures, f.stopped, /exited \(signal SIGKILL\)/.test(f.message)]),
+        [[1, false, true], [2, false, true], [3, true, true]],
       );
       assert.equal(failing.heard, plain.heard);
       assert.equal(failing.types.filter((t) => t === 'normadaptfailed').length, 3);

@@ -301,7 +301,13 @@ describe('digits quantize (CLI)', () => {
         const again = await run(['quantize', fp32, '--calib', FSDD_RECORDINGS, '--clips', '20', ...flags, '--out', byHand]);
         assert.equal(again.code, 0, again.stderr);
         assert.deepEqual(new Uint8Array(await readFile(byHand)), written, `${said[1]} wrote another file than --auto`);
+      } else {
+        // fp32 kept: said, with the reason, and no file left behind.
+        assert.match(auto.stdout, /keeping fp32, nothing written: \S/, auto.stdout);
+        assert.doesNotMatch(auto.stdout, /the same without --auto/);
       }
+      // Either way, every variant it measured is listed with its size, accuracy and time.
+      assert.ok((auto.stdout.match(/ KB {2}accuracy \d+\.\d\d% {2}p50 \d+ µs$/gm) ?? []).length >= 2, auto.stdout);
       await writeFile(path.join(dir, 'bad.f32'), new Uint8Array(calib.buffer, 0, 4 * (FRAMES * DIMS + 1)));
       const bad = await run(['quantize', fp32, '--calib', path.join(dir, 'bad.f32'), '--out', out]);
       assert.equal(bad.code, 2);

@@ -138,7 +138,14 @@ describe('SessionSwap (the session a recognizer runs on)', () => {
     assert.equal(await run, 'a');
     await Promise.all([closing, again]);
     assert.deepEqual([closed, a.releases], [true, 1]);
-    await assert.rejects(swap.run((s) => s.run(Promise.resolve())), /was released/);
+    let ran = false;
+    await assert.rejects(
+      swap.run((s) => ((ran = true), s.run(Promise.resolve()))),
+      /the model session was closed \(dispose\): no run starts after it/,
+    );
+    assert.equal(ran, false, 'the work was not started on the released session');
+    // A session of the caller's own (an adaptation's probe) still runs.
+    assert.equal(await swap.run((s) => s.run(Promise.resolve()), new FakeSession('probe')), 'probe');
     // A session made meanwhile (an adaptation that ended after dispose): released, not installed.
     const late = new FakeSession('late');
     assert.equal(await swap.replace(late), 'closed');

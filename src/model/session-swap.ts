@@ -26,8 +26,13 @@ export class SessionSwap<S extends Releasable> {
     return this.active;
   }
 
-  /** `work` on `session` (default: the current one), counted so that replacing it meanwhile does not release it under the run. */
+  /**
+   * `work` on `session` (default: the current one), counted so that replacing it meanwhile does not
+   * release it under the run. Refused once close() was called on the session it closed (released,
+   * or about to be); a session of the caller's own (an adaptation's probe) still runs.
+   */
   async run<T>(work: (session: S) => Promise<T>, session: S = this.active): Promise<T> {
+    if (this.closing && session === this.active) throw new Error('the model session was closed (dispose): no run starts after it');
     this.runsOn.set(session, (this.runsOn.get(session) ?? 0) + 1);
     try {
       return await work(session);

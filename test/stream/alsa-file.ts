@@ -2,6 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { float32ToInt16 } from '../../src/audio/index.js';
+import { loadNativeCapture } from '../../src/stream/core.js';
+import { skipWhereMissing } from '../built-dist.js';
+
+/** Skips a capture test where the addon cannot capture (built without PortAudio); under CI, which builds it with PortAudio, fails. */
+export function skipWithoutCapture(context: Mocha.Context): void {
+  const capture = loadNativeCapture();
+  skipWhereMissing(context, 'binding' in capture ? null : `no PortAudio capture: ${capture.unavailable}`);
+}
 
 /**
  * An ALSA configuration whose default capture device plays a raw S16_LE file (ALSA's `file`

@@ -4,14 +4,15 @@ import { readWavFileSync } from '../../src/audio/index.js';
 import { CaptureError } from '../../src/errors.js';
 import { listInputDevices, openMicrophone } from '../../src/stream/index.js';
 import { loadNativeCapture } from '../../src/stream/core.js';
-import { makeAlsaFileDevice, makeEmptyAlsaConfig } from './alsa-file.js';
+import { makeAlsaFileDevice, makeEmptyAlsaConfig, skipWithoutCapture } from './alsa-file.js';
+import { skipWhereMissing } from '../built-dist.js';
 import { FSDD_DIR } from './fixtures.js';
 
 describe('live capture through PortAudio (ALSA file-plugin device, no sound card)', function () {
   this.timeout(60000);
   const saved = process.env.ALSA_CONFIG_PATH;
   before(function () {
-    if (!('binding' in loadNativeCapture())) this.skip(); // addon built without PortAudio: covered by the error test below
+    skipWithoutCapture(this);
   });
   afterEach(() => {
     if (saved === undefined) delete process.env.ALSA_CONFIG_PATH;
@@ -107,7 +108,7 @@ describe('live capture through PortAudio (ALSA file-plugin device, no sound card
 
   it('the addon refuses options it cannot honour with a RangeError or a typed message, never a crash or the wrong device', () => {
     const c = loadNativeCapture();
-    if (!('binding' in c)) return;
+    assert.ok('binding' in c, 'unavailable' in c ? c.unavailable : '');
     const Capture = c.binding.CaptureStream as unknown as new (o?: unknown) => unknown;
     for (const [options, message] of [
       [{ device: 1e10 }, /device must be an integer in -1\.\.2147483647/],
@@ -140,7 +141,7 @@ describe('live capture through PortAudio (ALSA file-plugin device, no sound card
 
   it('a stream stopped and started again does not deliver what it captured before the stop', async () => {
     const c = loadNativeCapture();
-    if (!('binding' in c)) return;
+    assert.ok('binding' in c, 'unavailable' in c ? c.unavailable : '');
     const clip = readWavFileSync(join(FSDD_DIR, '5_nicolas_1.wav')).samples;
     const dev = makeAlsaFileDevice(clip, 16000);
     process.env.ALSA_CONFIG_PATH = dev.configPath;
@@ -165,7 +166,8 @@ describe('live capture through PortAudio (ALSA file-plugin device, no sound card
 
   it('falls back to naudiodon2 (its own PortAudio) on request, delivering the asked frames', async function () {
     const { loadNaudiodon } = await import('../../src/stream/core.js');
-    if (!('module' in loadNaudiodon())) this.skip();
+    const naudiodon = loadNaudiodon();
+    skipWhereMissing(this, 'module' in naudiodon ? null : naudiodon.unavailable);
     const clip = readWavFileSync(join(FSDD_DIR, '2_theo_3.wav')).samples;
     const dev = makeAlsaFileDevice(clip, 8000);
     process.env.ALSA_CONFIG_PATH = dev.configPath;
@@ -189,7 +191,7 @@ describe('live capture through PortAudio (ALSA file-plugin device, no sound card
 
   it('reports a device that vanishes mid-stream and exits without hanging (JACK dummy server killed)', async function () {
     const { spawn, spawnSync } = await import('node:child_process');
-    if (spawnSync('sh', ['-c', 'command -v jackd']).status !== 0) this.skip(); // jackd2 (in .ci/run)
+    skipWhereMissing(this, spawnSync('sh', ['-c', 'command -v jackd']).status === 0 ? null : 'no jackd (apt-get install jackd2)');
     const server = `sdtest${process.pid}`;
     const noAlsa = makeEmptyAlsaConfig(); // only JACK offers an input
     const jackd = spawn('jackd', ['-n', server, '--no-realtime', '-d', 'dummy', '-r', '16000', '-p', '160'], {
@@ -244,7 +246,8 @@ describe('the naudiodon2 fallback (the addon unavailable)', function () {
 
   it('lists input devices with one PortAudio scan where there are none (each scan prints ALSA errors without a sound card)', async function () {
     const { loadNaudiodon } = await import('../../src/stream/core.js');
-    if (!('module' in loadNaudiodon())) this.skip();
+    const naudiodon = loadNaudiodon();
+    skipWhereMissing(this, 'module' in naudiodon ? null : naudiodon.unavailable);
     const { spawnSync } = await import('node:child_process');
     // A child without the addon, on this machine's own ALSA configuration: how many lines alsa-lib
     // prints for one PortAudio initialization, and for listInputDevices().

@@ -4,8 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { float32ToInt16 } from '../../src/audio/index.js';
-import { loadNativeCapture } from '../../src/stream/core.js';
-import { makeAlsaFileDevice, makeEmptyAlsaConfig } from './alsa-file.js';
+import { makeAlsaFileDevice, makeEmptyAlsaConfig, skipWithoutCapture } from './alsa-file.js';
 import { editDistance, makeDigitString, rng } from './fixtures.js';
 import { monoWav } from '../fixtures/wav.js';
 
@@ -151,7 +150,7 @@ describe('digits listen (CLI)', function () {
 
   describe('with live capture (PortAudio over an ALSA file device)', () => {
     before(function () {
-      if (!('binding' in loadNativeCapture())) this.skip();
+      skipWithoutCapture(this);
     });
 
     it('lists the devices and recognizes digits spoken into the microphone', async () => {

@@ -3,8 +3,7 @@ import { DigitRecognizer } from '../../src/model/recognizer.js';
 import { decodeWav, float32ToInt16 } from '../../src/audio/index.js';
 import { AudioInputError, OptionsError } from '../../src/errors.js';
 import { Listener, loadStreamCore, openFileSource, openMicrophone, type DigitEvent, type ListenerEvent, type SplitOptions, type StreamCore } from '../../src/stream/index.js';
-import { loadNativeCapture } from '../../src/stream/core.js';
-import { makeAlsaFileDevice } from './alsa-file.js';
+import { makeAlsaFileDevice, skipWithoutCapture } from './alsa-file.js';
 import { concatFloat, editDistance, makeDigitString, melody, noiseBurst, randomDigits, rng, silence, SPEAKERS } from './fixtures.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -407,9 +406,14 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     withTenDigitFile(async (path) => {
       const listener = await Listener.create({ recognizer });
       const t0 = performance.now();
-      const run = listener.run(await openFileSource(path, { realtime: true }));
+      const source = await openFileSource(path, { realtime: true });
+      let closed = 0;
+      const close = source.close.bind(source);
+      source.close = () => (closed++, close());
+      const run = listener.run(source);
       for await (const e of listener) if (e.type === 'digit') break;
       const end = await run;
+      assert.ok(closed >= 1, 'the source was not closed');
       assert.ok(performance.now() - t0 < 3000, `the run went on after the loop was left (${(performance.now() - t0).toFixed(0)} ms)`);
       assert.ok(end.digits <= 2, `${end.digits} digits`);
     }));
@@ -606,7 +610,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     }));
 
   it('recognizes digits captured live through PortAudio from a file-backed ALSA device', async function () {
-    if (!('binding' in loadNativeCapture())) this.skip();
+    skipWithoutCapture(this);
     const s = makeDigitString('4155', 'jackson', rng(16), { minPauseMs: 300, maxPauseMs: 450 });
     // The device runs at 16 kHz (resampled by sox-quality linear upsampling here is not needed: ALSA's plug converts).
     const dev = makeAlsaFileDevice(s.samples, 8000);

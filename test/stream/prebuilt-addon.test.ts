@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeAlsaFileDevice } from './alsa-file.js';
 import { editDistance, makeDigitString, rng } from './fixtures.js';
-import { ROOT, distUnusable, skipUnlessBuilt } from '../built-dist.js';
+import { ROOT, distUnusable, skipWhereMissing } from '../built-dist.js';
 import { FSDD_RECORDINGS } from '../fsdd.js';
 
 /*
@@ -226,7 +226,7 @@ describe('the linux-arm64 prebuilt addon (cross-built, run under qemu-user)', fu
   });
 
   it('the built library recognizes clips on arm64 with it, as on x64', function () {
-    skipUnlessBuilt(this, distUnusable(), '      ');
+    skipWhereMissing(this, distUnusable(), '      ');
     const clips = ['0_nicolas_1.wav', '5_lucas_2.wav', '7_jackson_0.wav', '9_yweweler_3.wav'].map((f) => join(FSDD_RECORDINGS, f));
     const script = `
       const { DigitRecognizer, loadFeatureBackend } = await import('./dist/index.js');
@@ -248,7 +248,7 @@ describe('the linux-arm64 prebuilt addon (cross-built, run under qemu-user)', fu
   });
   it('with Debian\'s arm64 libportaudio2: `digits listen` captures through PortAudio on arm64 (ALSA file device)', function () {
     const lib = '/usr/lib/aarch64-linux-gnu/libportaudio.so.2';
-    skipUnlessBuilt(this, distUnusable() ?? (existsSync(lib) ? null : `${lib} is missing: dpkg --add-architecture arm64 && apt-get install libportaudio2:arm64`), '      ');
+    skipWhereMissing(this, distUnusable() ?? (existsSync(lib) ? null : `${lib} is missing: dpkg --add-architecture arm64 && apt-get install libportaudio2:arm64`), '      ');
     const spoken = makeDigitString('4071', 'george', rng(17), {});
     const dev = makeAlsaFileDevice(spoken.samples, 8000);
     try {

@@ -131,7 +131,7 @@ describe('segmenter: second views and whole-word checks against non-digit words'
 
 describe('Listener: a lower bar for digits inside an open string', function () {
   this.timeout(120000);
-  it('a digit that missed only the threshold counts while a string is open; the "not a digit" class still rejects', async () => {
+  it('a digit that missed only the threshold counts while a string is open: fewer low-confidence rejections and fewer digit errors', async () => {
     const recognizer = await DigitRecognizer.load();
     const r = rng(43);
     const base = { errors: 0, lowConfidence: 0 };

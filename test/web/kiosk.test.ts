@@ -294,6 +294,8 @@ describe('kiosk web app in headless Chromium', function () {
     await waitReady(page);
     await page.waitForTimeout(7500);
     const p = await probe(page);
+    // The whole file (6.1 s) reached the page: a microphone that never delivered would pass the rest.
+    assert.ok(p.micSeconds >= 6, `the microphone delivered ${p.micSeconds} s of the 6.1 s file`);
     assert.deepEqual(p.results.filter((r) => r.digit !== null).map((r) => r.digit), [], 'noise was recognized as digits');
     assert.equal((await page.textContent('#digit-string'))?.trim(), '');
     // No digit taken: no mean confidence to give (a dash, not 0%).
