@@ -112,7 +112,9 @@ describe('CLI: digits data info|fetch', function () {
     const self = await digits(['data', 'fetch', '--data', cache, '--json'], env);
     assert.equal(JSON.parse(self.stdout).clips, 1);
     const plain = await digits(['data', 'fetch', '--data', path.join(tmp, 'set')], env);
-    assert.match(plain.stderr, /already holds FSDD \(1 clip\), kept; --force replaces it/);
+    // Not FSDD's speakers: called recordings, not FSDD.
+    assert.match(plain.stderr, /already holds recordings \(1 clip\), kept; --force replaces it/);
+    assert.match(plain.stdout, /^Recordings ready: 1 clips in /);
 
     // A folder inside the target that is not its copy (an archive unpacked there) is copied, not taken for it.
     const target = path.join(tmp, 'target');

@@ -55,6 +55,10 @@ interface Route {
   cutAfter?: number;
   ignoreRange?: boolean;
   status?: number;
+  /** Served with this ETag; a Range request whose If-Range names another gets the whole file (RFC 9110). */
+  etag?: string;
+  /** Send one byte every this many ms (a server that trickles). */
+  trickleMs?: number;
 }
 
 describe('data: downloads from a local HTTP server', function () {
@@ -63,7 +67,7 @@ describe('data: downloads from a local HTTP server', function () {
   let base: string;
   let tmp: string;
   const routes = new Map<string, Route>();
-  const requests: Array<{ url: string; range?: string }> = [];
+  const requests: Array<{ url: string; range?: string; ifRange?: string }> = [];
   const cutDone = new Set<string>();
 
   before(async () => {
@@ -100,6 +104,8 @@ describe('data: downloads from a local HTTP server', function () {
       body: zlib.gzipSync(Buffer.concat([...legit, tarEntry('fsdd-main/recordings/1_huge_0.wav', Buffer.alloc(17 * 1024 * 1024)), Buffer.alloc(1024)])),
     });
     routes.set('/truncated.tar.gz', { body: archiveBytes.subarray(0, archiveBytes.length - 5000) });
+    routes.set('/fsdd-v2.tar.gz', { body: archiveBytes, etag: '"v2"' });
+    routes.set('/trickle.tar.gz', { body: archiveBytes, trickleMs: 50 });
 
     // Parquet like the HF audio datasets: audio struct {bytes, path} + label.
     const withPaths = Buffer.from(
@@ -140,7 +146,7 @@ describe('data: downloads from a local HTTP server', function () {
 
     server = http.createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
-      requests.push({ url: url.pathname + url.search, range: req.headers.range });
+      requests.push({ url: url.pathname + url.search, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined });
       if (url.pathname === '/parquet') {
         const ds = url.searchParams.get('dataset') ?? '';
         const file = { 'test/with-paths': 'with-paths', 'test/no-paths': 'no-paths', 'test/garbage': 'garbage' }[ds];
@@ -153,18 +159,26 @@ describe('data: downloads from a local HTTP server', function () {
         res.writeHead(404).end('not found');
         return;
       }
+      if (route.trickleMs !== undefined) {
+        res.writeHead(200, { 'content-length': route.body.length });
+        let at = 0;
+        const drip = setInterval(() => (at < route.body.length && !res.destroyed ? res.write(route.body.subarray(at, ++at)) : clearInterval(drip)), route.trickleMs);
+        res.on('close', () => clearInterval(drip));
+        return;
+      }
       const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-      if (m && !route.ignoreRange) {
+      const stale = route.etag !== undefined && req.headers['if-range'] !== undefined && req.headers['if-range'] !== route.etag;
+      if (m && !route.ignoreRange && !stale) {
         const start = Number(m[1]);
         if (start >= route.body.length) {
           res.writeHead(416, { 'content-range': `bytes */${route.body.length}` }).end();
           return;
         }
-        res.writeHead(206, { 'content-length': route.body.length - start, 'content-range': `bytes ${start}-${route.body.length - 1}/${route.body.length}` });
+        res.writeHead(206, { 'content-length': route.body.length - start, 'content-range': `bytes ${start}-${route.body.length - 1}/${route.body.length}`, ...(route.etag ? { etag: route.etag } : {}) });
         res.end(route.body.subarray(start));
         return;
       }
-      res.writeHead(200, { 'content-length': route.body.length, 'content-type': 'application/octet-stream' });
+      res.writeHead(200, { 'content-length': route.body.length, 'content-type': 'application/octet-stream', ...(route.etag ? { etag: route.etag } : {}) });
       if (route.cutAfter !== undefined && !cutDone.has(url.pathname)) {
         cutDone.add(url.pathname);
         res.write(route.body.subarray(0, route.cutAfter), () => setTimeout(() => res.socket?.destroy(), 10));
@@ -242,15 +256,96 @@ describe('data: downloads from a local HTTP server', function () {
   it('resumes a .part left by an earlier run, and finishes a .part that was already complete', async () => {
     const body = routes.get('/fsdd.tar.gz')!.body;
     const dest = path.join(tmp, 'earlier.tar.gz');
+    // What an earlier run leaves: the bytes so far, and where they came from.
     fs.writeFileSync(`${dest}.part`, body.subarray(0, 777));
+    fs.writeFileSync(`${dest}.part.json`, JSON.stringify({ url: `${base}/fsdd.tar.gz` }));
     const r = await downloadFile(`${base}/fsdd.tar.gz`, dest, { progress: false });
     assert.equal(r.resumed, true);
     assert.equal(requests[0].range, 'bytes=777-');
     assert.deepEqual(fs.readFileSync(dest), body);
+    assert.ok(!fs.existsSync(`${dest}.part.json`));
     const dest2 = path.join(tmp, 'complete.tar.gz');
     fs.writeFileSync(`${dest2}.part`, body);
+    fs.writeFileSync(`${dest2}.part.json`, JSON.stringify({ url: `${base}/fsdd.tar.gz` }));
     await downloadFile(`${base}/fsdd.tar.gz`, dest2, { progress: false });
     assert.deepEqual(fs.readFileSync(dest2), body);
+  });
+
+  it('never splices two files: a .part of another URL, or of a file changed on the server since (If-Range), is downloaded again from the start', async () => {
+    const body = routes.get('/fsdd.tar.gz')!.body;
+    const other = routes.get('/corrupt.tar.gz')!.body;
+    // Another URL's bytes (the archive URL changed between runs): not resumed.
+    const dest = path.join(tmp, 'other-url.tar.gz');
+    fs.writeFileSync(`${dest}.part`, other.subarray(0, 4000));
+    fs.writeFileSync(`${dest}.part.json`, JSON.stringify({ url: `${base}/corrupt.tar.gz` }));
+    assert.equal((await downloadFile(`${base}/fsdd.tar.gz`, dest, { progress: false })).resumed, false);
+    assert.deepEqual(requests.map((q) => q.range), [undefined]);
+    assert.deepEqual(fs.readFileSync(dest), body);
+    // A .part that does not say where it came from (an older version's): not resumed either.
+    requests.length = 0;
+    const bare = path.join(tmp, 'bare.tar.gz');
+    fs.writeFileSync(`${bare}.part`, other.subarray(0, 4000));
+    await downloadFile(`${base}/fsdd.tar.gz`, bare, { progress: false });
+    assert.deepEqual([requests.map((q) => q.range), fs.readFileSync(bare).equals(body)], [[undefined], true]);
+    // The same URL, but the server's file is another version now: If-Range gets the whole new file.
+    requests.length = 0;
+    const changed = path.join(tmp, 'changed.tar.gz');
+    fs.writeFileSync(`${changed}.part`, other.subarray(0, 4000));
+    fs.writeFileSync(`${changed}.part.json`, JSON.stringify({ url: `${base}/fsdd-v2.tar.gz`, etag: '"v1"' }));
+    assert.equal((await downloadFile(`${base}/fsdd-v2.tar.gz`, changed, { progress: false })).resumed, false);
+    assert.deepEqual(requests.map((q) => [q.range, q.ifRange]), [['bytes=4000-', '"v1"']]);
+    assert.deepEqual(fs.readFileSync(changed), body);
+    // The same version: resumed, If-Range naming it.
+    requests.length = 0;
+    const same = path.join(tmp, 'same.tar.gz');
+    fs.writeFileSync(`${same}.part`, body.subarray(0, 4000));
+    fs.writeFileSync(`${same}.part.json`, JSON.stringify({ url: `${base}/fsdd-v2.tar.gz`, etag: '"v2"' }));
+    assert.equal((await downloadFile(`${base}/fsdd-v2.tar.gz`, same, { progress: false })).resumed, true);
+    assert.deepEqual(requests.map((q) => [q.range, q.ifRange]), [['bytes=4000-', '"v2"']]);
+    assert.deepEqual(fs.readFileSync(same), body);
+  });
+
+  it('a server that trickles is given up on (not waited on for ever), and not tried again', async () => {
+    const dest = path.join(tmp, 'trickle.tar.gz');
+    await assert.rejects(
+      downloadFile(`${base}/trickle.tar.gz`, dest, { progress: false, idleTimeoutMs: 500, minBytesPerSec: 1000 }),
+      (e: unknown) => e instanceof DatasetError && /too slow: under 1000 bytes\/s over 0\.5 s/.test(e.message) && !/attempts/.test(e.message),
+    );
+    assert.equal(requests.length, 1);
+  });
+
+  it('a disk that refuses the write (full: /dev/full) fails the fetch at once with what to do, without trying the other sources', async () => {
+    const dest = path.join(tmp, 'full.tar.gz');
+    fs.symlinkSync('/dev/full', `${dest}.part`);
+    await assert.rejects(downloadFile(`${base}/fsdd.tar.gz`, dest, { progress: false }), (e: unknown) => e instanceof DatasetError && /ENOSPC.*no space left there; free some, or fetch elsewhere with --to DIR/.test(e.message));
+    assert.equal(requests.length, 1, 'not retried');
+    const cache = freshCache();
+    fs.mkdirSync(path.join(cache, 'downloads'), { recursive: true });
+    fs.symlinkSync('/dev/full', path.join(cache, 'downloads', 'fsdd-archive.tar.gz.part'));
+    requests.length = 0;
+    await assert.rejects(fetchFsdd({ ...common(cache), archiveUrl: `${base}/fsdd.tar.gz`, hfDatasets: ['test/with-paths'] }), (e: unknown) => e instanceof DatasetError && /^GitHub archive: cannot write .*ENOSPC/.test(e.message));
+    assert.deepEqual(requests.map((q) => q.url), ['/fsdd.tar.gz'], 'the Hugging Face sources were not tried');
+  });
+
+  it('two fetches into one cache at once: the second waits for the first and takes its copy (one download); leftovers of an interrupted fetch are removed', async () => {
+    const cache = freshCache();
+    fs.mkdirSync(path.join(cache, '.staging-left'), { recursive: true });
+    fs.writeFileSync(path.join(cache, '.staging-left', '0_george_3.wav'), 'half');
+    const logs: string[] = [];
+    const [a, b] = await Promise.all([
+      fetchFsdd({ ...common(cache), archiveUrl: `${base}/fsdd.tar.gz`, hfDatasets: [], log: (l) => logs.push(l) }),
+      fetchFsdd({ ...common(cache), archiveUrl: `${base}/fsdd.tar.gz`, hfDatasets: [], log: (l) => logs.push(l) }),
+    ]);
+    assert.deepEqual([a.clips.length, b.clips.length, a.dir], [20, 20, b.dir]);
+    assert.deepEqual(requests.map((q) => q.url), ['/fsdd.tar.gz'], 'one download');
+    assert.ok(logs.some((l) => /another process is fetching FSDD into .*; waiting for it/.test(l)), logs.join('\n'));
+    assert.deepEqual(fs.readdirSync(cache).filter((n) => n.startsWith('.staging-')), []);
+    assert.ok(!fs.existsSync(`${cache}.lock`), 'the lock was released');
+    // A clip lost from the cache afterwards: the cache is no longer taken as it is.
+    fs.rmSync(path.join(a.dir, NAMES[0]));
+    await assert.rejects(loadFsdd({ cacheDir: cache, env: {}, download: false }), (e: unknown) => e instanceof DatasetError && /holds 19 clips where 20 were installed \(SOURCE\.json\).*digits data fetch --force/.test(e.message));
+    fs.writeFileSync(path.join(a.dir, NAMES[0]), clipBytes(NAMES[0]));
+    assert.equal((await loadFsdd({ cacheDir: cache, env: {}, download: false })).clips.length, 20);
   });
 
   it('a server that ignores Range gets a clean restart, not a spliced file', async () => {
@@ -300,11 +395,12 @@ describe('data: downloads from a local HTTP server', function () {
   it('every source failing -> one DatasetError naming each source and its failure', async () => {
     const cache = freshCache();
     await assert.rejects(
+      // `data fetch` fetches into the cache (or --to) whatever $SPOKEN_DIGITS_DATA says.
       fetchFsdd({ ...common(cache), env: { SPOKEN_DIGITS_DATA: path.join(tmp, 'nowhere') }, archiveUrl: `${base}/truncated.tar.gz`, hfDatasets: ['test/garbage', 'test/empty'] }),
       (e: unknown) => {
         assert.ok(e instanceof DatasetError);
         const msg = e.message;
-        assert.match(msg, /SPOKEN_DIGITS_DATA.*nowhere.*does not exist/);
+        assert.doesNotMatch(msg, /SPOKEN_DIGITS_DATA/);
         assert.match(msg, /cache .*cache-\d+: folder does not exist/);
         assert.match(msg, /GitHub archive: archive is corrupt/);
         assert.match(msg, /Hugging Face test\/garbage: .*not a readable parquet/);
@@ -312,6 +408,16 @@ describe('data: downloads from a local HTTP server', function () {
         return true;
       },
     );
+  });
+
+  it('$SPOKEN_DIGITS_DATA naming a folder without clips is an error, not a silent fall back to the cache', async () => {
+    const cache = freshCache();
+    await fetchFsdd({ ...common(cache), archiveUrl: `${base}/fsdd.tar.gz`, hfDatasets: [] });
+    await assert.rejects(
+      loadFsdd({ cacheDir: cache, env: { SPOKEN_DIGITS_DATA: path.join(tmp, 'typo') }, download: false }),
+      (e: unknown) => e instanceof DatasetError && /^\$SPOKEN_DIGITS_DATA=.*typo: folder does not exist \(unset SPOKEN_DIGITS_DATA to use the cache/.test(e.message),
+    );
+    assert.equal((await loadFsdd({ cacheDir: cache, env: {}, download: false })).clips.length, 20);
   });
 
   it('an unreachable host fails fast with the reason', async () => {

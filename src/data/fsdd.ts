@@ -1,7 +1,8 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DatasetError } from '../errors.js';
 import { realPath } from '../real-path.js';
-import type { FsddClip } from './clips.js';
+import { isFsdd, type FsddClip } from './clips.js';
 import { defaultCacheDir, findLocalFsdd, DATA_ENV, type LocalOptions, type SourceFailure } from './local.js';
 import {
   copyFromFolder,
@@ -10,9 +11,11 @@ import {
   fetchFromArchive,
   fetchFromHuggingFace,
   readProvenance,
+  removeStaleStaging,
   type Provenance,
   type RemoteOptions,
 } from './sources.js';
+import { DownloadWriteError } from './download.js';
 
 export interface FsddOptions extends LocalOptions, RemoteOptions {
   /** Try the downloads when no local folder has FSDD (default true). */
@@ -69,7 +72,61 @@ export async function loadFsdd(options: FsddOptions = {}): Promise<FsddDataset> 
   if (options.download === false) {
     throw new DatasetError(`FSDD not found; tried:\n${describeFailures(failures)}\nRun \`digits data fetch\` or pass --data DIR`);
   }
-  const target = path.resolve(options.to ?? options.cacheDir ?? defaultCacheDir(options.env ?? process.env));
+  const target = fetchTarget(options);
+  return underFetchLock(target, options, async () => {
+    // Filled by another process while this one waited for it.
+    const cached = options.force ? null : findLocalFsdd({ cacheDir: target, env: {} }).found;
+    if (cached) return { dir: cached.recordings, source: localLabel('cache', cached.dir), clips: cached.clips, provenance: readProvenance(cached.dir), failures };
+    return download(target, options, failures);
+  });
+}
+
+/** Where a fetch installs: `to`, else the cache folder. */
+function fetchTarget(options: FsddOptions): string {
+  return path.resolve(options.to ?? options.cacheDir ?? defaultCacheDir(options.env ?? process.env));
+}
+
+/** How long a fetch waits for another process fetching into the same folder before giving up. */
+const FETCH_LOCK_WAIT_MS = 30 * 60_000;
+
+/**
+ * Runs `work` (a download or copy into `target`) holding a lock on `target` (a `target.lock` folder,
+ * proper-lockfile), so two processes fetching into one cache (two trainings started at once on a
+ * fresh machine) do not write over each other: the second waits for the first, then finds its copy.
+ * The folder is made and checked writable first: an unwritable cache is its own error, not every
+ * source's. Staging folders an interrupted fetch left behind are removed under the lock.
+ */
+async function underFetchLock<T>(target: string, options: FsddOptions, work: () => Promise<T>): Promise<T> {
+  try {
+    fs.mkdirSync(target, { recursive: true });
+    fs.accessSync(target, fs.constants.W_OK);
+  } catch (err) {
+    throw new DatasetError(`cannot write to ${target} (${(err as Error).message}): fetch into another folder with --to DIR, or set XDG_CACHE_HOME`, { cause: err });
+  }
+  const lockfile = await import('proper-lockfile');
+  const settings = { realpath: false, stale: 30_000, update: 10_000, onCompromised: (err: Error) => options.log?.(`the lock on ${target} was lost: ${err.message}`) };
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(target, { ...settings, retries: 0 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw new DatasetError(`cannot lock ${target} for the fetch (${(err as Error).message})`, { cause: err });
+    options.log?.(`another process is fetching FSDD into ${target}; waiting for it`);
+    try {
+      release = await lockfile.lock(target, { ...settings, retries: { retries: FETCH_LOCK_WAIT_MS / 1000, factor: 1, minTimeout: 1000, maxTimeout: 1000 } });
+    } catch (again) {
+      throw new DatasetError(`another process has been fetching into ${target} for ${FETCH_LOCK_WAIT_MS / 60_000} minutes (${(again as Error).message}); wait for it, or fetch elsewhere with --to DIR`, { cause: again });
+    }
+  }
+  try {
+    removeStaleStaging(target, options);
+    return await work();
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
+/** The downloads, in order, into `target`; the first that verifies is installed. */
+async function download(target: string, options: FsddOptions, failures: SourceFailure[]): Promise<FsddDataset> {
   const attempts: Array<[string, () => Promise<{ dir: string; provenance: Provenance }>]> = [
     ['GitHub archive', () => fetchFromArchive(target, options)],
     ...(options.hfDatasets ?? DEFAULT_HF_DATASETS).map(
@@ -82,6 +139,8 @@ export async function loadFsdd(options: FsddOptions = {}): Promise<FsddDataset> 
       const local = findLocalFsdd({ data: target });
       return { dir, source: provenance.source, clips: local.found!.clips, provenance, failures };
     } catch (err) {
+      // The disk, not the source: every other source would fail the same way.
+      if (err instanceof DownloadWriteError) throw new DatasetError(`${label}: ${err.message}`, { cause: err });
       const why = failureReason(err);
       options.log?.(`${label} failed: ${why}`);
       failures.push({ source: label, reason: why });
@@ -96,14 +155,20 @@ export async function loadFsdd(options: FsddOptions = {}): Promise<FsddDataset> 
  * kept, `kept: true`, unless `force`), else downloaded when no local folder has it.
  */
 export async function fetchFsdd(options: FsddOptions = {}): Promise<FsddDataset & { kept?: boolean; /** With `data`: the folder of its wav files. */ givenRecordings?: string }> {
-  if (options.data === undefined) return loadFsdd({ ...options, download: true });
+  const target = fetchTarget(options);
+  // Into `to` or the cache, where it was asked for: not "found" in $SPOKEN_DIGITS_DATA instead.
+  if (options.data === undefined) return loadFsdd({ ...options, cacheDir: target, to: target, env: {}, download: true });
   const given = findLocalFsdd({ data: options.data }).found!; // a folder without FSDD is a DatasetError
-  const target = path.resolve(options.to ?? options.cacheDir ?? defaultCacheDir(options.env ?? process.env));
+  return underFetchLock(target, options, async () => copyInto(target, given, options));
+}
+
+/** fetchFsdd with `data`: the folder's clips copied into `target` (a copy already there kept unless `force`). */
+function copyInto(target: string, given: NonNullable<ReturnType<typeof findLocalFsdd>['found']>, options: FsddOptions): FsddDataset & { kept?: boolean; givenRecordings?: string } {
   const cached = findLocalFsdd({ cacheDir: target, env: {} }).found;
   // The folder given is the copy in the target already (nothing to copy), or a copy there is kept.
   const isTheCopy = cached !== null && realPath(cached.recordings) === realPath(given.recordings);
   if (cached && (isTheCopy || !options.force)) {
-    if (!isTheCopy) options.log?.(`${cached.recordings} already holds FSDD (${cached.clips.length} clip${cached.clips.length === 1 ? '' : 's'}), kept; --force replaces it with the copy in ${given.recordings}`);
+    if (!isTheCopy) options.log?.(`${cached.recordings} already holds ${isFsdd(cached.clips) ? 'FSDD' : 'recordings'} (${cached.clips.length} clip${cached.clips.length === 1 ? '' : 's'}), kept; --force replaces it with the copy in ${given.recordings}`);
     return { dir: cached.recordings, source: localLabel('cache', cached.dir), clips: cached.clips, provenance: readProvenance(cached.dir), failures: [], givenRecordings: given.recordings, ...(isTheCopy ? {} : { kept: true }) };
   }
   options.log?.(`copying ${given.clips.length} clip${given.clips.length === 1 ? '' : 's'} from ${given.recordings} into ${target}`);

@@ -67,7 +67,8 @@ export interface SourceFailure {
 
 /**
  * First local folder with FSDD-named wavs, or null with the reason each candidate failed.
- * An explicit `data` folder that is unusable throws right away: the user asked for it by name.
+ * An explicit `data` folder (or $SPOKEN_DIGITS_DATA) that is unusable throws right away: the user
+ * asked for it by name. A cache whose clips are not the ones its last fetch installed is passed over.
  */
 export function findLocalFsdd(options: LocalOptions = {}): { found: FoundLocal | null; failures: SourceFailure[] } {
   const failures: SourceFailure[] = [];
@@ -78,13 +79,29 @@ export function findLocalFsdd(options: LocalOptions = {}): { found: FoundLocal |
     else if (!fs.statSync(c.dir).isDirectory()) reason = 'not a folder';
     else {
       const r = recordingsDir(c.dir);
-      if (r) return { found: { ...c, recordings: r.dir, clips: r.clips }, failures };
-      reason = 'no {digit}_{speaker}_{take}.wav files in it or in its recordings/ subfolder';
+      const installed = c.kind === 'cache' && r ? installedClips(c.dir) : null;
+      if (r && (installed === null || installed === r.clips.length)) return { found: { ...c, recordings: r.dir, clips: r.clips }, failures };
+      reason = r
+        ? `holds ${r.clips.length} clips where ${installed} were installed (SOURCE.json): files went missing or were added; \`digits data fetch --force\` installs it again`
+        : 'no {digit}_{speaker}_{take}.wav files in it or in its recordings/ subfolder';
     }
+    // A folder named by the user (--data, or $SPOKEN_DIGITS_DATA set) that is unusable is an error,
+    // not "look elsewhere": another dataset would be used without a word.
     if (c.kind === 'option') throw new DatasetError(`${label}: ${reason}`);
+    if (c.kind === 'env') throw new DatasetError(`${label}: ${reason} (unset ${DATA_ENV} to use the cache, where \`digits data fetch\` puts FSDD)`);
     failures.push({ source: label, reason });
   }
   return { found: null, failures };
+}
+
+/** How many clips the cache's last fetch installed (its SOURCE.json), or null when it does not say. */
+function installedClips(cacheDir: string): number | null {
+  try {
+    const clips = (JSON.parse(fs.readFileSync(path.join(cacheDir, 'SOURCE.json'), 'utf8')) as { clips?: unknown }).clips;
+    return typeof clips === 'number' && Number.isInteger(clips) && clips > 0 ? clips : null;
+  } catch {
+    return null;
+  }
 }
 
 export interface ClipLoadOptions {

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { DatasetError, SpokenDigitsError } from '../errors.js';
 import { readWavFileInfo, readWavInfo } from '../audio/wav.js';
 import { listFsddClips, parseFsddName, unreadableClipsError, type FsddClip } from './clips.js';
-import { downloadFile, fetchJson, type DownloadOptions } from './download.js';
+import { diskError, downloadFile, fetchJson, type DownloadOptions } from './download.js';
 
 export const DEFAULT_ARCHIVE_URL = 'https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/heads/master.tar.gz';
 export const DEFAULT_HF_API = 'https://datasets-server.huggingface.co';
@@ -53,9 +53,21 @@ export function verifyRecordings(dir: string, expectedClips: number): FsddClip[]
   return clips;
 }
 
+const STAGING_PREFIX = '.staging-';
+
 function stagingDir(cacheDir: string): string {
   fs.mkdirSync(cacheDir, { recursive: true });
-  return fs.mkdtempSync(path.join(cacheDir, '.staging-'));
+  return fs.mkdtempSync(path.join(cacheDir, STAGING_PREFIX));
+}
+
+/**
+ * Removes the staging folders a fetch interrupted (Ctrl-C, a crash) left in `cacheDir`. Only with
+ * the fetch lock held (fsdd.ts): no other fetch is writing into one then.
+ */
+export function removeStaleStaging(cacheDir: string, options: { log?: (message: string) => void } = {}): void {
+  for (const e of fs.readdirSync(cacheDir, { withFileTypes: true })) {
+    if (e.isDirectory() && e.name.startsWith(STAGING_PREFIX)) removeStaging(path.join(cacheDir, e.name), options);
+  }
 }
 
 /**
@@ -175,7 +187,7 @@ export async function fetchFromArchive(cacheDir: string, options: RemoteOptions 
         },
       });
     } catch (err) {
-      throw new DatasetError(`archive is corrupt or not a tar.gz (${(err as Error).message})`, { cause: err });
+      throw diskError(err, `the clips into ${staging}`) ?? new DatasetError(`archive is corrupt or not a tar.gz (${(err as Error).message})`, { cause: err });
     }
     if (refused) throw new DatasetError(`archive refused: ${refused}`);
     if (entries === 0) throw new DatasetError('archive has no recordings/{digit}_{speaker}_{take}.wav entries');
@@ -249,6 +261,12 @@ export async function fetchFromHuggingFace(dataset: string, cacheDir: string, op
   if (files.length > 64) throw new DatasetError(`${files.length} parquet files listed for ${dataset}; FSDD needs a handful — refusing`);
   const downloads = path.join(cacheDir, 'downloads');
   fs.mkdirSync(downloads, { recursive: true });
+  const parquets = files.map((_, i) => path.join(downloads, `${dataset.replace(/[^A-Za-z0-9-]/g, '_')}-${i}.parquet`));
+  // All downloaded (resumable) before anything is unpacked: an interrupted download leaves .part files, not a staging folder.
+  for (const [i, f] of files.entries()) {
+    options.log?.(`downloading ${f.url}`);
+    await downloadFile(f.url, parquets[i], { ...options, label: `${dataset} ${f.split ?? ''} ${i + 1}/${files.length}` });
+  }
   const staging = stagingDir(cacheDir);
   const recordings = path.join(staging, 'recordings');
   fs.mkdirSync(recordings);
@@ -258,9 +276,7 @@ export async function fetchFromHuggingFace(dataset: string, cacheDir: string, op
   try {
     let written = 0;
     for (const [i, f] of files.entries()) {
-      const local = path.join(downloads, `${dataset.replace(/[^A-Za-z0-9-]/g, '_')}-${i}.parquet`);
-      options.log?.(`downloading ${f.url}`);
-      await downloadFile(f.url, local, { ...options, label: `${dataset} ${f.split ?? ''} ${i + 1}/${files.length}` });
+      const local = parquets[i];
       let rows: Record<string, unknown>[];
       try {
         rows = (await parquetReadObjects({ file: await asyncBufferFromFile(local), utf8: false })) as Record<string, unknown>[];
@@ -293,7 +309,11 @@ export async function fetchFromHuggingFace(dataset: string, cacheDir: string, op
         }
         const out = path.join(recordings, name);
         if (fs.existsSync(out)) continue; // the same clip listed in two splits
-        fs.writeFileSync(out, bytes);
+        try {
+          fs.writeFileSync(out, bytes);
+        } catch (err) {
+          throw diskError(err, out) ?? err;
+        }
         written++;
       }
     }
@@ -301,7 +321,7 @@ export async function fetchFromHuggingFace(dataset: string, cacheDir: string, op
     const clips = verifyRecordings(recordings, options.expectedClips ?? FSDD_CLIP_COUNT);
     const provenance: Provenance = { source: `huggingface:${dataset}`, url: listUrl, fetchedAt: new Date().toISOString(), clips: clips.length, ...(synthetic ? { syntheticNames: true } : {}) };
     const dir = install(staging, cacheDir, provenance);
-    for (const [i] of files.entries()) fs.rmSync(path.join(downloads, `${dataset.replace(/[^A-Za-z0-9-]/g, '_')}-${i}.parquet`), { force: true });
+    for (const file of parquets) fs.rmSync(file, { force: true });
     return { dir, provenance };
   } finally {
     removeStaging(staging, options);

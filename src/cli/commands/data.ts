@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { DatasetInfo } from '../../data/info.js';
-import { unreadableLines } from '../../data/clips.js';
+import { isFsdd, unreadableLines } from '../../data/clips.js';
 import { shown } from '../../shown.js';
 import { noteUnread } from '../text.js';
 
@@ -76,7 +76,7 @@ export function register(program: Command): void {
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ dir: ds.dir, source: ds.source, clips: ds.clips.length, provenance: ds.provenance, failures: ds.failures, ...(ds.kept ? { kept: true } : {}) })}\n`);
       } else {
-        process.stdout.write(`FSDD ready: ${ds.clips.length} clips in ${ds.dir} (from ${ds.source})\n`);
+        process.stdout.write(`${isFsdd(ds.clips) ? 'FSDD' : 'Recordings'} ready: ${ds.clips.length} clips in ${ds.dir} (from ${ds.source})\n`);
       }
     });
 
