@@ -80,6 +80,12 @@ describe('benchmarks: each script runs end to end on a tiny workload', function 
     finite(json.bareNodeMs.p50, 'bare node p50');
   });
 
+  it('bench/listen-stop.ts: SIGTERM during an adaptation ends digits listen with its end event, the adaptation abandoned', async () => {
+    const { json } = await bench(['bench/listen-stop.ts', '--runs', '1', '--json']);
+    assert.deepEqual([json.codes, json.ended, json.adaptedAfterSignal], [[143], true, 0]);
+    finite(json.exitMs.p50, 'exit after SIGTERM');
+  });
+
   it('bench/stream.ts: strings, false events, soak and idle listening', async () => {
     const { json } = await bench(['bench/stream.ts', '--strings', '3', '--false-hours', '0.01', '--soak-minutes', '0.2', '--idle-seconds', '1', '--json']);
     assert.equal(json.strings.strings, 3);

@@ -1,8 +1,10 @@
 // Node binding of the VAD/endpointer and the valley finder: argument checks and conversion only.
 #include <napi.h>
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -174,11 +176,16 @@ class VadWrap : public Napi::ObjectWrap<VadWrap> {
   bool disposed_ = false;
 };
 
-// info[0] is a Float32Array and info[1 .. numbers] are numbers, not NaN (Infinity is a limit turned off).
-bool floatsThenNumbers(const Napi::CallbackInfo& info, size_t numbers) {
+// info[0] is a Float32Array and info[1 .. numbers] are numbers, not NaN (Infinity is a limit turned
+// off). The integer arguments (`integers`: a rate, a hop, a count) may be NaN here: their range check
+// refuses it with a RangeError, as the wasm core does (src/stream/wasm-core.ts).
+bool floatsThenNumbers(const Napi::CallbackInfo& info, size_t numbers, std::initializer_list<size_t> integers) {
   if (info.Length() < numbers + 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return false;
-  for (size_t i = 1; i <= numbers; ++i)
-    if (!info[i].IsNumber() || std::isnan(info[i].As<Napi::Number>().DoubleValue())) return false;
+  for (size_t i = 1; i <= numbers; ++i) {
+    if (!info[i].IsNumber()) return false;
+    const bool integer = std::find(integers.begin(), integers.end(), i) != integers.end();
+    if (!integer && std::isnan(info[i].As<Napi::Number>().DoubleValue())) return false;
+  }
   return true;
 }
 
@@ -210,7 +217,7 @@ Napi::Array valleyArray(Napi::Env env, const std::vector<spoken_digits::Valley>&
 
 Napi::Value FindValleys(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!floatsThenNumbers(info, 3)) return throwType(env, "findValleys(samples: Float32Array, sampleRate, minDepthDb, minPieceMs)");
+  if (!floatsThenNumbers(info, 3, {1})) return throwType(env, "findValleys(samples: Float32Array, sampleRate, minDepthDb, minPieceMs)");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
   const int rate = contourRate(info, 1);
   if (rate < 0) return throwRange(env, std::string("findValleys: ") + kRateRange);
@@ -222,7 +229,7 @@ Napi::Value FindValleys(const Napi::CallbackInfo& info) {
 // bandContour(samples, sampleRate, firstHop) -> { bandDb: Float32Array (hops firstHop..), settledHops }
 Napi::Value BandContour(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!floatsThenNumbers(info, 2)) return throwType(env, "bandContour(samples: Float32Array, sampleRate, firstHop)");
+  if (!floatsThenNumbers(info, 2, {1, 2})) return throwType(env, "bandContour(samples: Float32Array, sampleRate, firstHop)");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
   const int rate = contourRate(info, 1, spoken_digits::kMinContourRate);
   const int64_t firstHop = intArg(info, 2, 0, INT_MAX);
@@ -238,7 +245,7 @@ Napi::Value BandContour(const Napi::CallbackInfo& info) {
 
 Napi::Value ContourValleys(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!floatsThenNumbers(info, 3)) return throwType(env, "contourValleys(bandDb: Float32Array, sampleRate, minDepthDb, minPieceMs)");
+  if (!floatsThenNumbers(info, 3, {1})) return throwType(env, "contourValleys(bandDb: Float32Array, sampleRate, minDepthDb, minPieceMs)");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
   const int rate = contourRate(info, 1);
   if (rate < 0) return throwRange(env, std::string("contourValleys: ") + kRateRange);
@@ -258,7 +265,7 @@ Napi::Array extentArray(Napi::Env env, int64_t start, int64_t end) {
 Napi::Value SpeechExtent(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const bool keepGiven = info.Length() > 4 && !info[4].IsUndefined();
-  if (!floatsThenNumbers(info, 3) || (keepGiven && (!info[4].IsNumber() || !std::isfinite(info[4].As<Napi::Number>().DoubleValue()))))
+  if (!floatsThenNumbers(info, 3, {1}) || (keepGiven && (!info[4].IsNumber() || !std::isfinite(info[4].As<Napi::Number>().DoubleValue()))))
     return throwType(env, "speechExtent(samples: Float32Array, sampleRate, dropDb, marginMs, keepWithinDb?), finite numbers");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
   const float keepWithinDb = keepGiven ? info[4].As<Napi::Number>().FloatValue() : 0.f;
@@ -276,7 +283,7 @@ Napi::Value SpeechExtent(const Napi::CallbackInfo& info) {
 // `samples` samples from the contour bandContour made of them.
 Napi::Value ContourSpeechExtent(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!floatsThenNumbers(info, 5)) return throwType(env, "contourSpeechExtent(bandDb: Float32Array, samples, sampleRate, dropDb, marginMs, keepWithinDb)");
+  if (!floatsThenNumbers(info, 5, {1, 2})) return throwType(env, "contourSpeechExtent(bandDb: Float32Array, samples, sampleRate, dropDb, marginMs, keepWithinDb)");
   Napi::Float32Array a = info[0].As<Napi::Float32Array>();
   const int64_t n = intArg(info, 1, 1, 9007199254740991.0);
   const int rate = contourRate(info, 2, spoken_digits::kMinContourRate);

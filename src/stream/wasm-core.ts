@@ -218,7 +218,8 @@ export async function loadWasmStreamCore(): Promise<StreamCore> {
       // Only the samples the asked hops' frames reach are copied in (a stream asks for its newest
       // hops at every hop): a signal that starts CONTOUR_LEAD_HOPS hops before them frames them alike.
       const hop = Math.max(1, Math.floor(sampleRate / 100));
-      const skip = Math.max(0, Math.floor(firstHop) - CONTOUR_LEAD_HOPS);
+      // A firstHop past the end asks for no hop: the settled hops are still the whole signal's, as in the addon.
+      const skip = Math.max(0, Math.min(firstHop, Math.floor(samples.length / hop)) - CONTOUR_LEAD_HOPS);
       const part = samples.subarray(skip * hop);
       const count = Math.max(0, Math.floor(part.length / hop) - (firstHop - skip));
       const sp = m._malloc(Math.max(1, part.length) * 4);

@@ -196,7 +196,7 @@ describe('stream core (VAD/endpointer, native and wasm)', function () {
     const s = makeDigitString('38', 'george', rng(5), { minPauseMs: 150, maxPauseMs: 150, leadMs: 100 });
     for (const core of [native, wasm]) {
       // A rate past the endpointer's, or one that wraps to 8000 as an int32, is refused, not analysed (1.7 GB at 1e9 Hz).
-      for (const rate of [2 ** 32 + 8000, 1e9, 8000.5, 0]) {
+      for (const rate of [2 ** 32 + 8000, 1e9, 8000.5, 0, Number.NaN]) {
         assert.throws(() => core.speechExtent(s.samples, rate, 40, 20), RangeError, `${core.name} speechExtent at ${rate}`);
         assert.throws(() => core.findValleys(s.samples, rate, 8, 150), RangeError, `${core.name} findValleys at ${rate}`);
         assert.throws(() => core.bandContour(s.samples, rate, 0), RangeError, `${core.name} bandContour at ${rate}`);
@@ -205,6 +205,8 @@ describe('stream core (VAD/endpointer, native and wasm)', function () {
       assert.equal(core.speechExtent(s.samples, 3000, 40, 20), null, core.name);
       assert.deepEqual(core.findValleys(s.samples, 3000, 8, 150), [], core.name);
       assert.throws(() => core.bandContour(s.samples, 3999, 0), RangeError, core.name);
+      assert.throws(() => core.bandContour(s.samples, 8000, Number.NaN), RangeError, `${core.name}: a NaN first hop`);
+      assert.throws(() => core.contourValleys(new Float32Array(100).fill(-40), Number.NaN, 8, 150), RangeError, `${core.name}: contourValleys at a NaN rate`);
       // Infinity is a limit turned off (SplitOptions take it): no valley is that deep or leaves pieces that long.
       assert.deepEqual(core.findValleys(s.samples, 8000, Infinity, 150), [], core.name);
       assert.deepEqual(core.speechExtent(s.samples, 8000, 40, Infinity), [0, s.samples.length], core.name);
@@ -215,6 +217,13 @@ describe('stream core (VAD/endpointer, native and wasm)', function () {
       assert.deepEqual(core.speechExtent(s.samples, 8000, 40, 1e30), [0, s.samples.length], core.name);
       assert.deepEqual(core.findValleys(s.samples, 8000, 8, 1e30), [], core.name);
       assert.deepEqual(core.findValleys(s.samples, 8000, 8, 3e10), [], core.name);
+    }
+    // A first hop past the end: no hops, and the settled hops are the whole signal's, in both builds alike.
+    const hops = Math.floor(s.samples.length / 80);
+    const whole = native.bandContour(s.samples, 8000, 0);
+    for (const firstHop of [hops, hops + 1, hops + 5000]) {
+      const [a, b] = [native, wasm].map((c) => c.bandContour(s.samples, 8000, firstHop));
+      assert.deepEqual([a.bandDb.length, b.bandDb.length, a.settledHops, b.settledHops], [0, 0, whole.settledHops, whole.settledHops], `first hop ${firstHop}`);
     }
     // The addon's resampler takes whole rates only (2^32 + 48000 wrapped to 48000 as an int32).
     const { Resampler } = loadNativeBinding();
