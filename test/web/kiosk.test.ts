@@ -804,9 +804,11 @@ describe('kiosk web app in headless Chromium', function () {
     await waitReady(page);
     // What a screen reader hears: the one live region for results, every text it takes.
     await page.evaluate(() => {
-      const said: string[] = [];
+      const log = document.getElementById('announce')!;
+      // What it said before this ran too (a slow start: the first digit may be decoded already).
+      const said: string[] = [...log.children].map((n) => n.textContent ?? '');
       (window as unknown as { __said: string[] }).__said = said;
-      new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach((n) => said.push(n.textContent ?? '')))).observe(document.getElementById('announce')!, { childList: true });
+      new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach((n) => said.push(n.textContent ?? '')))).observe(log, { childList: true });
     });
     // A visitor's key presses do nothing in a kiosk (Space once stopped it listening for good, with no Start button).
     for (const key of ['Space', 'c', '3']) await page.keyboard.press(key);
@@ -819,11 +821,24 @@ describe('kiosk web app in headless Chromium', function () {
     assert.equal(await page.textContent('#digit-string'), '');
     assert.equal(await page.textContent('#digit'), String(c.digit));
     // Each digit once, then the number digit by digit ("4 1", not "forty-one"); the big digit itself is not read.
-    assert.deepEqual(await page.evaluate(() => (window as unknown as { __said: string[] }).__said), [`${a.digit}`, `${b.digit}`, `number ${a.digit} ${b.digit}`, `${c.digit}`, `number ${c.digit}`]);
+    // (The pause before the third digit is past half the 4 s idle time here: a warning that it kept was said in it.)
+    const results = (said: string[]) => said.filter((line) => !line.startsWith('What you said will be cleared'));
+    assert.deepEqual(results(await page.evaluate(() => (window as unknown as { __said: string[] }).__said)), [`${a.digit}`, `${b.digit}`, `number ${a.digit} ${b.digit}`, `${c.digit}`, `number ${c.digit}`]);
     assert.equal(await page.getAttribute('#digit', 'aria-hidden'), 'true');
-    // The visitor leaves: after 4 s without a digit everything they said is gone from the screen.
+    // Before it clears, the kiosk says so (half the 4 s here, 20 s by default), on screen and once to a screen reader.
+    await page.waitForSelector('#clear-notice:not([hidden])', { timeout: 10_000 });
+    assert.match((await page.textContent('#clear-notice')) ?? '', /^Clearing in [12] s: say a digit, tap the screen or press a key to keep what you said$/);
+    assert.equal(await page.textContent('#strings'), `${c.digit} · ${a.digit}${b.digit}`, 'cleared before the warning');
+    assert.match((await page.evaluate(() => (window as unknown as { __said: string[] }).__said)).at(-1)!, /^What you said will be cleared in 2 seconds\. Say a digit, tap the screen or press a key to keep it\.$/);
+    // A tap keeps it: the notice goes, and the clock starts again.
+    await page.mouse.click(5, 5);
+    const tappedAt = Date.now();
+    assert.equal(await page.isHidden('#clear-notice'), true);
+    // The visitor leaves: 4 s after the last sign of them everything they said is gone from the screen.
     await page.waitForFunction(() => document.getElementById('strings')!.textContent === '', undefined, { timeout: 10_000 });
     assert.ok(Date.now() - shownAt >= 2000, 'cleared before the idle time was up');
+    assert.ok(Date.now() - tappedAt >= 3000, `cleared ${Date.now() - tappedAt} ms after the tap that kept it`);
+    assert.equal(await page.isHidden('#clear-notice'), true);
     assert.equal(await page.textContent('#digit-string'), '');
     assert.equal(await page.textContent('#digit'), '–');
     assert.equal((await probe(page)).results.length, 3);

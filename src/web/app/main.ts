@@ -457,13 +457,48 @@ function resetNorm(): void {
  * visitor never sees it, and their voice is forgotten.
  */
 let visitorTimer: ReturnType<typeof setTimeout> | undefined;
+/**
+ * How long before it clears what a visitor said the kiosk says so, with a countdown on screen, so
+ * that someone still there can keep it (WCAG 2.2.1: warned, and at least 20 s to extend): 20 s, at
+ * most half the idle time. A digit, a tap or a key press keeps it (visitorSpoke).
+ */
+const clearWarningMs = Math.min(20_000, forgetVoiceMs / 2);
+let warningTimer: ReturnType<typeof setTimeout> | undefined;
+let countdown: ReturnType<typeof setInterval> | undefined;
+
 function visitorSpoke(): void {
   if (!kiosk || !Number.isFinite(forgetVoiceMs)) return;
+  stopClearWarning();
   clearTimeout(visitorTimer);
+  warningTimer = setTimeout(warnClearing, forgetVoiceMs - clearWarningMs);
   visitorTimer = setTimeout(forgetVisitor, forgetVoiceMs);
 }
 
+/** A tap or a key press while a visitor's digits are on screen: they are still here. */
+function visitorActive(): void {
+  if (visitorTimer !== undefined) visitorSpoke();
+}
+
+function warnClearing(): void {
+  const clearAt = performance.now() + clearWarningMs;
+  const notice = $('clear-notice');
+  const show = () => (notice.textContent = `Clearing in ${Math.max(1, Math.ceil((clearAt - performance.now()) / 1000))} s: say a digit, tap the screen or press a key to keep what you said`);
+  show();
+  notice.hidden = false;
+  countdown = setInterval(show, 1000);
+  announce(`What you said will be cleared in ${Math.round(clearWarningMs / 1000)} seconds. Say a digit, tap the screen or press a key to keep it.`);
+}
+
+function stopClearWarning(): void {
+  clearTimeout(warningTimer);
+  clearInterval(countdown);
+  warningTimer = countdown = undefined;
+  $('clear-notice').hidden = true;
+}
+
 function forgetVisitor(): void {
+  stopClearWarning();
+  visitorTimer = undefined;
   clearString();
   clearResult();
   forgetVoice();
@@ -1389,10 +1424,12 @@ async function boot(): Promise<void> {
     drawLastFeatures();
   });
   $('overlay-button').addEventListener('click', () => void mic.resume());
-  // Any gesture resumes audio the autoplay policy held back, and (kiosk) enters full screen.
-  const gesture = () => {
+  // Any gesture resumes audio the autoplay policy held back and keeps a kiosk visitor's digits; a tap
+  // (not a key: Tab must not change the view under a keyboard user) enters full screen in a kiosk.
+  const gesture = (e: Event) => {
     void mic.resume();
-    if (kiosk && !document.fullscreenElement) document.documentElement.requestFullscreen?.().catch(() => undefined);
+    visitorActive();
+    if (kiosk && e.type === 'pointerdown' && !document.fullscreenElement) document.documentElement.requestFullscreen?.().catch(() => undefined);
   };
   document.addEventListener('pointerdown', gesture);
   document.addEventListener('keydown', gesture);
