@@ -13,6 +13,7 @@ import { WHOLE_CLIP_SPEECH_TRIM } from '../src/model/metadata.js';
 import { parseModelMetadata } from '../src/model/read-metadata.js';
 import { clipFeatureBatches, pickBalancedClips } from '../src/train/onnx/calibration.js';
 import { checkDistinctMembers, DuplicateMemberError, fuseEnsemble } from '../src/train/onnx/fuse.js';
+import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { exportToOnnx } from '../src/train/onnx/index.js';
 import { quantizeModel, type CalibrationBatch } from '../src/train/onnx/quantize.js';
 import { TRAINING_FEATURE_CONFIG } from '../src/train/run.js';
@@ -141,6 +142,9 @@ describe('fused ensembles (log-mel and MFCC members in one ONNX model)', functio
     assert.throws(() => fuseEnsemble([a, whole]), (e: unknown) => e instanceof ModelError && /speech trim/.test(e.message));
     const int8 = exported(convNet(32, 1), logmel, { precision: 'int8' });
     assert.throws(() => fuseEnsemble([a, int8]), (e: unknown) => e instanceof ModelError && /fuse the fp32 members/.test(e.message));
+    // Nodes are valid at their own opset only: members of two opsets are not put in one graph.
+    const newer = encodeModel({ ...decodeModel(exported(convNet(32, 1), logmel)), opset: 18 });
+    assert.throws(() => fuseEnsemble([a, newer]), (e: unknown) => e instanceof ModelError && /different opsets \(member 1: 17, member 2: 18\)/.test(e.message));
   });
 
   it('`digits ensemble` fuses shipped models into a file the recognizer runs, and refuses one model given twice', async () => {

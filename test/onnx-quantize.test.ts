@@ -190,6 +190,48 @@ describe('int8 quantization', function () {
     });
   }
 
+  it('a bias too large for int32 at its channel\'s weight scale (tiny weights) is kept, the channel quantized coarser, not wrapped', async () => {
+    const model = ARCHITECTURES.mlp();
+    randomizeWeights(model, 5);
+    const m = decodeModel(exportToOnnx(model, { featureConfig, labels, modelType: 'mlp' }));
+    // The last Gemm's class 3: weights of 1e-9, bias 0.5 (5e11 steps at the weights' own scale).
+    const head = m.graph.nodes.filter((n) => n.op === 'Gemm').at(-1)!;
+    const w = m.graph.initializers.get(head.inputs[1])!;
+    const bias = m.graph.initializers.get(head.inputs[2])!;
+    const out = w.dims[1];
+    for (let i = 3; i < w.data.length; i += out) (w.data as Float32Array)[i] = 1e-9;
+    (bias.data as Float32Array)[3] = 0.5;
+    const fp32 = encodeModel(m);
+    const int8 = await quantizeModel(fp32, calib);
+    const [p, q] = [await predict(fp32, evalBatch), await predict(int8, evalBatch)];
+    for (let r = 0; r < evalBatch.dims[0]; r++) assert.ok(Math.abs(p[r * LABELS + 3] - q[r * LABELS + 3]) < 0.02, `clip ${r}: class 3 at ${q[r * LABELS + 3]} in int8, ${p[r * LABELS + 3]} in fp32`);
+  });
+
+  it('an element-wise op that makes the graph output stays float (ops: all), and a dimension of unknown size stays unknown', async () => {
+    const m = decodeModel(exportToOnnx(ARCHITECTURES.mlp(), { featureConfig, labels, modelType: 'mlp' }));
+    // The probabilities made by an Add of two activations (as a novelty gate makes them).
+    const last = m.graph.nodes.find((n) => n.outputs.includes('probabilities'))!;
+    last.outputs = ['probabilities_pre'];
+    m.graph.nodes.push({ name: 'half', op: 'Mul', inputs: ['probabilities_pre', 'half_c'], outputs: ['halved'], attrs: {} });
+    m.graph.initializers.set('half_c', { name: 'half_c', type: 'float', dims: [], data: Float32Array.of(0.5) });
+    m.graph.nodes.push({ name: 'sum', op: 'Add', inputs: ['halved', 'halved'], outputs: ['probabilities'], attrs: {} });
+    // And a batch dimension without a value or a name (legal ONNX: unknown).
+    m.graph.inputs[0].shape![0] = null;
+    const fp32 = encodeModel(m);
+    const int8 = await quantizeModel(fp32, calib, { ops: 'all' });
+    const g = decodeModel(int8).graph;
+    const maker = g.nodes.find((n) => n.outputs.includes('probabilities'))!;
+    assert.equal(maker.op, 'Add');
+    assert.ok(maker.inputs.every((i) => !g.nodes.some((n) => n.outputs.includes(i) && n.op === 'DequantizeLinear')), 'the Add reads float values');
+    assert.deepEqual(g.inputs[0].shape, [null, FRAMES, DIMS]);
+    const [p, q] = [await predict(fp32, evalBatch), await predict(int8, evalBatch)];
+    for (let r = 0; r < evalBatch.dims[0]; r++) {
+      const sum = q.subarray(r * LABELS, (r + 1) * LABELS).reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(sum - 1) < 1e-5, `clip ${r}: probabilities sum to ${sum}`);
+    }
+    assert.ok(agreement(p, q, evalBatch) >= evalBatch.dims[0] - 2);
+  });
+
   it('refuses bad input with ModelError', async () => {
     const fp32 = exportToOnnx(ARCHITECTURES.mlp(), { featureConfig, labels, modelType: 'mlp' });
     const reject = (p: Promise<unknown>, re: RegExp) => assert.rejects(p, (e: unknown) => e instanceof ModelError && re.test(e.message));
@@ -200,6 +242,9 @@ describe('int8 quantization', function () {
     await reject(quantizeModel(int8, calib), /already int8/);
     await reject(quantizeModel(fp32, calib, { ops: 'fast' as never }), /unknown op set/);
     await reject(quantizeModel(fp32, calib, { int4MinWeights: 0 }), /int4MinWeights/);
+    // Older than opset 13: no per-channel DequantizeLinear to write.
+    const old = decodeModel(fp32);
+    await reject(quantizeModel(encodeModel({ ...old, opset: 12 }), calib), /opset 12; quantizing needs opset 13 or later/);
     // Weights kept in a file beside the model (TensorProto.data_location EXTERNAL) are named, not read as empty.
     const external = decodeModelProto(fp32);
     const weight = external.graph!.initializer![0];

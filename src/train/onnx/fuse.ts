@@ -126,7 +126,10 @@ export function fuseEnsemble(members: Uint8Array[], options: FuseOptions = {}): 
   checkCompatible(metas, sources);
   const front = metas[0].featureConfig;
   const models: OnnxModel[] = members.map((b) => decodeModel(b));
-  const opset = Math.max(...models.map((m) => m.opset));
+  // One opset for all: a node is only valid at its own (ReduceMean's axes moved from attribute to input at 18).
+  const opsets = [...new Set(models.map((m) => m.opset))];
+  if (opsets.length > 1) throw new ModelError(`members have different opsets (${models.map((m, i) => `${sources[i]}: ${m.opset}`).join(', ')}); export them at one opset to fuse them`);
+  const opset = opsets[0];
 
   const nodes: GraphNode[] = [];
   const initializers = new Map<string, Initializer>();

@@ -34,8 +34,8 @@ export interface GraphNode {
 export interface ValueInfo {
   name: string;
   type: ElemType;
-  /** A string is a symbolic (dynamic) dimension, e.g. "batch". */
-  shape: (number | string)[] | null;
+  /** A string is a symbolic (dynamic) dimension, e.g. "batch"; null one of unknown size (neither value nor name in the file). */
+  shape: (number | string | null)[] | null;
 }
 
 export interface Graph {
@@ -187,17 +187,25 @@ function valueInfoToProto(v: ValueInfo): pb.ValueInfoProto {
     type: {
       tensorType: {
         elemType: ELEM_CODE[v.type],
-        shape: v.shape ? { dim: v.shape.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } : undefined,
+        shape: v.shape ? { dim: v.shape.map((d) => (d === null ? {} : typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } : undefined,
       },
     },
   };
 }
 
+/**
+ * The IR version a file of this opset declares (onnx/docs/Versioning.md): 8 for the opsets up to 18
+ * (17 is what the exporter writes), 9 for 19-20, 10 for 21-22, 11 after; a decoded model written
+ * back keeps a version that matches its opset.
+ */
+function irVersionFor(opset: number): number {
+  return opset <= 18 ? 8 : opset <= 20 ? 9 : opset <= 22 ? 10 : 11;
+}
+
 export function encodeModel(m: OnnxModel): Uint8Array {
   const g = m.graph;
   return pb.encodeModelProto({
-    // IR version 8 is what opset 17 shipped with (ONNX 1.12).
-    irVersion: 8,
+    irVersion: irVersionFor(m.opset),
     opsetImport: [{ domain: '', version: m.opset }],
     producerName: m.producer,
     producerVersion: '1',
@@ -266,7 +274,9 @@ function valueInfoFromProto(v: pb.ValueInfoProto): ValueInfo {
   return {
     name: v.name ?? '',
     type: CODE_ELEM.get(tt?.elemType ?? 1) ?? 'float',
-    shape: dims ? dims.map((d) => (d.dimParam ? d.dimParam : toNum(d.dimValue))) : null,
+    // A dimension with neither a value nor a name is unknown, not 0 (written back as such).
+    // (The decoder's messages default an absent dimValue to 0 through their prototype: only an own one was in the file.)
+    shape: dims ? dims.map((d) => (d.dimParam ? d.dimParam : Object.hasOwn(d, 'dimValue') ? toNum(d.dimValue) : null)) : null,
   };
 }
 

@@ -45,6 +45,7 @@ export interface QuantizeOptions {
 }
 
 const WEIGHTED_OPS = ['Conv', 'Gemm', 'MatMul'];
+const INT32_MAX = 2 ** 31 - 1;
 /**
  * Op sets: 'linear' quantizes only the weighted ops; 'all' also runs the element-wise and pooling
  * ops that ONNX Runtime has integer kernels for in int8, which saves Q/DQ pairs between them.
@@ -134,7 +135,7 @@ function activationParams([lo, hi]: [number, number], type: 'uint8' | 'int8'): Q
  * is coarse enough that clipping the few largest weights pays, so each channel's clipping ratio is the
  * one in [0.5, 1] with the least squared error.
  */
-function quantizeWeights(w: Initializer, axis: number, levels: number): { q: Int8Array; scales: Float32Array } {
+function quantizeWeights(w: Initializer, axis: number, levels: number, minScales?: Float32Array): { q: Int8Array; scales: Float32Array } {
   const data = w.data as Float32Array;
   const channels = w.dims[axis];
   const inner = w.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
@@ -159,6 +160,8 @@ function quantizeWeights(w: Initializer, axis: number, levels: number): { q: Int
       }
     }
   }
+  // A channel whose int32 bias would not fit at its scale (tiny weights, a large bias) is quantized coarser.
+  if (minScales) for (let c = 0; c < channels; c++) scales[c] = Math.max(scales[c], minScales[minScales.length === 1 ? 0 : c]);
   const q = new Int8Array(data.length);
   for (let i = 0; i < data.length; i++) q[i] = Math.max(-levels, Math.min(levels, Math.round(data[i] / scales[chanOf(i)])));
   return { q, scales };
@@ -232,6 +235,8 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
   if (calibrationBatches.length === 0) throw new ModelError('quantization needs at least one calibration batch of features');
   const model = decodeModel(onnxBytes);
   if (model.metadata[METADATA_KEYS.precision] === 'int8') throw new ModelError('the model is already int8; quantize the fp32 model instead');
+  // Per-channel DequantizeLinear (its axis) and Split with sizes as an input, which this writes, are opset 13 and up.
+  if (model.opset < 13) throw new ModelError(`the model is opset ${model.opset}; quantizing needs opset 13 or later (per-channel DequantizeLinear)`);
   const g = model.graph;
   // A misspelt op type ('Gemmm') would leave those layers fp32 without a word: each must be one the
   // model has or a preset's (other element-wise ops, e.g. Mul, are quantized when the graph has them).
@@ -242,7 +247,7 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
   const input = g.inputs.find((i) => i.name === MODEL_INPUT_NAME);
   if (!input) throw new ModelError(`the model has no '${MODEL_INPUT_NAME}' input; only spoken-digits models can be quantized`);
   for (const b of calibrationBatches) {
-    const ok = b.dims.length === 3 && b.data.length === b.dims.reduce((x, y) => x * y, 1) && input.shape?.slice(1).every((d, i) => typeof d === 'string' || d === b.dims[i + 1]);
+    const ok = b.dims.length === 3 && b.data.length === b.dims.reduce((x, y) => x * y, 1) && input.shape?.slice(1).every((d, i) => typeof d !== 'number' || d === b.dims[i + 1]);
     if (!ok) throw new ModelError(`calibration batch of shape [${b.dims}] does not fit the model input [${input.shape}]`);
   }
 
@@ -270,6 +275,9 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
     }
     // Element-wise ops only when every input is an activation (a constant operand would need its own quantization).
     if (!weighted.has(n.op) && !n.inputs.every(floatValue)) return false;
+    // Nor one that makes a graph output (a gated model's probabilities are an Add): its value would be
+    // rounded to the calibration's steps, and one calibrated on a range of 0 (a gate that never fired) to whole numbers.
+    if (!weighted.has(n.op) && n.outputs.some((o) => g.outputs.some((out) => out.name === o))) return false;
     return true;
   });
   // ReLU (and ReLU6) right after a quantized op is absorbed: a uint8 Q with zero point 0 clamps
@@ -351,7 +359,13 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
     // Output channels: Conv W [out, in, ...] axis 0; Gemm/MatMul W [in, out] axis 1 (or 0 if transB).
     const axis = n.op === 'Conv' || transB ? 0 : w.dims.length - 1;
     const fourBit = w.data.length >= opts.int4MinWeights;
-    const { q, scales } = quantizeWeights(w, axis, fourBit ? 7 : 127);
+    const bName = n.inputs[2];
+    const b = bName ? g.initializers.get(bName) : undefined;
+    const xParams = params.get(dqSource(n.inputs[0], dq));
+    const intBias = b && b.type === 'float' && xParams ? (b.data as Float32Array) : null;
+    // The int32 bias is bias / (input scale * weight scale): each channel's weight scale at least what keeps it within int32.
+    const minScales = intBias ? Float32Array.from(intBias, (v) => Math.abs(v) / (xParams!.scale * INT32_MAX)) : undefined;
+    const { q, scales } = quantizeWeights(w, axis, fourBit ? 7 : 127, minScales);
     let wq: string;
     if (fourBit) {
       wq = names.fresh(`${wName}_q`);
@@ -362,14 +376,11 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
     const wd = names.fresh(`${wName}_dq`);
     newNodes.push({ name: names.fresh(`${wName}_DQ`), op: 'DequantizeLinear', inputs: [wq, ws, wz], outputs: [wd], attrs: { axis: int(axis) } });
     n.inputs[1] = wd;
-    const bName = n.inputs[2];
-    const b = bName ? g.initializers.get(bName) : undefined;
-    const xParams = params.get(dqSource(n.inputs[0], dq));
-    if (b && b.type === 'float' && xParams) {
+    if (b && intBias && xParams) {
       // int32 bias with scale = input scale * weight scale, the form the integer kernels add directly.
-      const bd = b.data as Float32Array;
       const bScale = Float32Array.from(scales, (s) => s * xParams.scale);
-      const bq = Int32Array.from(bd, (v, i) => Math.round(v / bScale[bScale.length === 1 ? 0 : i]));
+      // Clamped too: float32 rounding of the scales may leave a value a step past the limit.
+      const bq = Int32Array.from(intBias, (v, i) => Math.max(-INT32_MAX, Math.min(INT32_MAX, Math.round(v / bScale[bScale.length === 1 ? 0 : i]))));
       const bqName = addInit(`${bName}_q`, 'int32', b.dims, bq);
       const bsName = addInit(`${bName}_scale`, 'float', [bScale.length], bScale);
       const bzName = addInit(`${bName}_zp`, 'int32', [bScale.length], new Int32Array(bScale.length));
