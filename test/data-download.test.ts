@@ -59,6 +59,8 @@ interface Route {
   etag?: string;
   /** Send one byte every this many ms (a server that trickles). */
   trickleMs?: number;
+  /** Answer the first request with 429 Too Many Requests and this Retry-After (seconds). */
+  busyFirst?: number;
 }
 
 describe('data: downloads from a local HTTP server', function () {
@@ -106,6 +108,7 @@ describe('data: downloads from a local HTTP server', function () {
     routes.set('/truncated.tar.gz', { body: archiveBytes.subarray(0, archiveBytes.length - 5000) });
     routes.set('/fsdd-v2.tar.gz', { body: archiveBytes, etag: '"v2"' });
     routes.set('/trickle.tar.gz', { body: archiveBytes, trickleMs: 50 });
+    routes.set('/busy.tar.gz', { body: archiveBytes, busyFirst: 1 });
 
     // Parquet like the HF audio datasets: audio struct {bytes, path} + label.
     const withPaths = Buffer.from(
@@ -157,6 +160,11 @@ describe('data: downloads from a local HTTP server', function () {
       const route = routes.get(url.pathname);
       if (!route) {
         res.writeHead(404).end('not found');
+        return;
+      }
+      if (route.busyFirst !== undefined && !cutDone.has(`busy:${url.pathname}`)) {
+        cutDone.add(`busy:${url.pathname}`);
+        res.writeHead(429, { 'retry-after': String(route.busyFirst) }).end('slow down');
         return;
       }
       if (route.trickleMs !== undefined) {
@@ -303,6 +311,15 @@ describe('data: downloads from a local HTTP server', function () {
     assert.equal((await downloadFile(`${base}/fsdd-v2.tar.gz`, same, { progress: false })).resumed, true);
     assert.deepEqual(requests.map((q) => [q.range, q.ifRange]), [['bytes=4000-', '"v2"']]);
     assert.deepEqual(fs.readFileSync(same), body);
+  });
+
+  it('429 Too Many Requests is waited out as its Retry-After asks, then the download goes on', async () => {
+    const dest = path.join(tmp, 'busy.tar.gz');
+    const t0 = performance.now();
+    const r = await downloadFile(`${base}/busy.tar.gz`, dest, { progress: false });
+    assert.equal(r.attempts, 2);
+    assert.ok(performance.now() - t0 >= 950, `retried after ${(performance.now() - t0).toFixed(0)} ms, not the 1 s asked`);
+    assert.deepEqual(fs.readFileSync(dest), routes.get('/busy.tar.gz')!.body);
   });
 
   it('a server that trickles is given up on (not waited on for ever), and not tried again', async () => {

@@ -89,6 +89,16 @@ export function diskError(err: unknown, what: string): DownloadWriteError | null
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The longest a Retry-After is waited for: a server asking for more is given up on sooner, after the retries. */
+const MAX_RETRY_AFTER_MS = 30_000;
+
+/** A Retry-After header (seconds, or an HTTP date) as the wait it asks for, at most MAX_RETRY_AFTER_MS; null without a usable one. */
+function retryAfterMs(header: string | null): number | null {
+  if (!header) return null;
+  const ms = /^\d+$/.test(header.trim()) ? Number(header) * 1000 : Date.parse(header) - Date.now();
+  return Number.isFinite(ms) ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms)) : null;
+}
+
 function partSize(part: string): number {
   try {
     return fs.statSync(part).size;
@@ -182,10 +192,10 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
           discardPart();
           continue;
         }
-        if (res.status >= 500) {
+        if (res.status >= 500 || res.status === 429) {
           lastError = `HTTP ${res.status} ${res.statusText}`;
           await res.body?.cancel();
-          await sleep(200 * attempt);
+          await sleep(retryAfterMs(res.headers.get('retry-after')) ?? 200 * attempt);
           continue;
         }
         if (res.status !== 200 && res.status !== 206) {
