@@ -157,6 +157,24 @@ describe('kiosk web app in headless Chromium', function () {
     metrics.singleComputeMs = computeMs.map((v) => +v.toFixed(2));
   });
 
+  it('single mode waits ?single-seconds= for speech to start (default 5): a digit said after 4.5 s is missed at 3, heard at 8', async () => {
+    const clip = clips[0];
+    const wav = makeMicWav([clip.path], 'single-late.wav', { lead: 4.5, tail: 1.5 });
+    for (const [seconds, heard] of [[3, false], [8, true]] as const) {
+      const { browser, page, consoleErrors } = await open(wav, `mode=single&single-seconds=${seconds}`);
+      await waitReady(page);
+      await page.click('#record');
+      const p = await waitResults(page, 1, 9000);
+      if (heard) assert.deepEqual(p.results.map((r) => r.digit), [clip.digit]);
+      else {
+        assert.deepEqual(p.results, []);
+        assert.equal(await page.textContent('#single-hint'), 'No speech heard. Press and try again.');
+      }
+      assert.deepEqual(consoleErrors, []);
+      await browser.close();
+    }
+  });
+
   it('continuous mode turns a multi-digit recording into the right string', async () => {
     const seq = clips.slice(0, 4);
     const expected = seq.map((c) => c.digit).join('');

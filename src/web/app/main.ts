@@ -649,7 +649,9 @@ function latencyOf(e: DigitEvent): number {
 
 const onDecoderEvent: DecoderSink = (type, event, prediction) => {
   if (type === 'level') {
-    inSpeech = (event as DecoderEvents['level']).speech;
+    const speech = (event as DecoderEvents['level']).speech;
+    if (recording && speech && !inSpeech) armRecordTimer();
+    inSpeech = speech;
     $('vad-dot').dataset.on = String(inSpeech);
   } else if (type === 'string') {
     if (settings.mode !== 'continuous') return;
@@ -860,8 +862,19 @@ async function startRecording(): Promise<void> {
   setLabel(button, '● Listening… (press to stop)');
   $('single-hint').textContent = 'Say one digit now.';
   mic.onState(mic.state);
-  // Nobody spoke (or never stopped): close after 5 s and use what we have.
-  recordTimer = setTimeout(() => finishRecording(true), 5000);
+  armRecordTimer();
+}
+
+/**
+ * Single mode's time limit: nobody spoke (or never stopped) for `?single-seconds=` (default 5, 2-60),
+ * and it closes and uses what it has. Counted again from each start of speech, so someone who needs
+ * longer to begin or to say it is not cut off.
+ */
+const singleLimitMs = Math.min(60, Math.max(2, Number(params.get('single-seconds')) || 5)) * 1000;
+
+function armRecordTimer(): void {
+  clearTimeout(recordTimer);
+  recordTimer = setTimeout(() => finishRecording(true), singleLimitMs);
 }
 
 /** Ends single-digit recording: on its own (`flush` false, a result came) or on a press or the time limit. */
