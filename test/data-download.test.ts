@@ -266,7 +266,7 @@ describe('data: downloads from a local HTTP server', function () {
     const dest = path.join(tmp, 'earlier.tar.gz');
     // What an earlier run leaves: the bytes so far, and where they came from.
     fs.writeFileSync(`${dest}.part`, body.subarray(0, 777));
-    fs.writeFileSync(`${dest}.part.json`, JSON.stringify({ url: `${base}/fsdd.tar.gz` }));
+    fs.writeFileSync(`${dest}.part.json`, JSON.stringify({ url: `${base}/fsdd.tar.gz`, total: body.length }));
     const r = await downloadFile(`${base}/fsdd.tar.gz`, dest, { progress: false });
     assert.equal(r.resumed, true);
     assert.equal(requests[0].range, 'bytes=777-');
@@ -274,7 +274,7 @@ describe('data: downloads from a local HTTP server', function () {
     assert.ok(!fs.existsSync(`${dest}.part.json`));
     const dest2 = path.join(tmp, 'complete.tar.gz');
     fs.writeFileSync(`${dest2}.part`, body);
-    fs.writeFileSync(`${dest2}.part.json`, JSON.stringify({ url: `${base}/fsdd.tar.gz` }));
+    fs.writeFileSync(`${dest2}.part.json`, JSON.stringify({ url: `${base}/fsdd.tar.gz`, total: body.length }));
     await downloadFile(`${base}/fsdd.tar.gz`, dest2, { progress: false });
     assert.deepEqual(fs.readFileSync(dest2), body);
   });
@@ -289,6 +289,21 @@ describe('data: downloads from a local HTTP server', function () {
     assert.equal((await downloadFile(`${base}/fsdd.tar.gz`, dest, { progress: false })).resumed, false);
     assert.deepEqual(requests.map((q) => q.range), [undefined]);
     assert.deepEqual(fs.readFileSync(dest), body);
+    // Of the same URL but of another length than the server's file now (no ETag to tell by): started over.
+    requests.length = 0;
+    const resized = path.join(tmp, 'resized.tar.gz');
+    fs.writeFileSync(`${resized}.part`, other.subarray(0, 4000));
+    fs.writeFileSync(`${resized}.part.json`, JSON.stringify({ url: `${base}/fsdd.tar.gz`, total: other.length + 1 }));
+    assert.equal((await downloadFile(`${base}/fsdd.tar.gz`, resized, { progress: false })).resumed, false);
+    assert.deepEqual(requests.map((q) => q.range), ['bytes=4000-', undefined]);
+    assert.ok(fs.readFileSync(resized).equals(body));
+    // With nothing to tell the file by (a server that gave no ETag, date or length): not resumed.
+    requests.length = 0;
+    const unknown = path.join(tmp, 'unknown.tar.gz');
+    fs.writeFileSync(`${unknown}.part`, other.subarray(0, 4000));
+    fs.writeFileSync(`${unknown}.part.json`, JSON.stringify({ url: `${base}/fsdd.tar.gz` }));
+    await downloadFile(`${base}/fsdd.tar.gz`, unknown, { progress: false });
+    assert.deepEqual([requests.map((q) => q.range), fs.readFileSync(unknown).equals(body)], [[undefined], true]);
     // A .part that does not say where it came from (an older version's): not resumed either.
     requests.length = 0;
     const bare = path.join(tmp, 'bare.tar.gz');
@@ -348,6 +363,10 @@ describe('data: downloads from a local HTTP server', function () {
     const cache = freshCache();
     fs.mkdirSync(path.join(cache, '.staging-left'), { recursive: true });
     fs.writeFileSync(path.join(cache, '.staging-left', '0_george_3.wav'), 'half');
+    // Left by a fetch interrupted an hour ago; one written to lately may be another process's, and stays.
+    const hourAgo = new Date(Date.now() - 3600_000);
+    fs.utimesSync(path.join(cache, '.staging-left'), hourAgo, hourAgo);
+    fs.mkdirSync(path.join(cache, '.staging-recent'));
     const logs: string[] = [];
     const [a, b] = await Promise.all([
       fetchFsdd({ ...common(cache), archiveUrl: `${base}/fsdd.tar.gz`, hfDatasets: [], log: (l) => logs.push(l) }),
@@ -356,8 +375,8 @@ describe('data: downloads from a local HTTP server', function () {
     assert.deepEqual([a.clips.length, b.clips.length, a.dir], [20, 20, b.dir]);
     assert.deepEqual(requests.map((q) => q.url), ['/fsdd.tar.gz'], 'one download');
     assert.ok(logs.some((l) => /another process is fetching FSDD into .*; waiting for it/.test(l)), logs.join('\n'));
-    assert.deepEqual(fs.readdirSync(cache).filter((n) => n.startsWith('.staging-')), []);
-    assert.ok(!fs.existsSync(`${cache}.lock`), 'the lock was released');
+    assert.deepEqual(fs.readdirSync(cache).filter((n) => n.startsWith('.staging-')), ['.staging-recent']);
+    assert.ok(!fs.existsSync(path.join(cache, '.fetch.lock')), 'the lock was released');
     // A clip lost from the cache afterwards: the cache is no longer taken as it is.
     fs.rmSync(path.join(a.dir, NAMES[0]));
     await assert.rejects(loadFsdd({ cacheDir: cache, env: {}, download: false }), (e: unknown) => e instanceof DatasetError && /holds 19 clips where 20 were installed \(SOURCE\.json\).*digits data fetch --force/.test(e.message));

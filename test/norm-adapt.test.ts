@@ -418,6 +418,11 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       await rec.cancelAdaptation();
       assert.equal((await inLine).superseded, true);
       assert.equal(rec.normalizationClips, low.length);
+      // A reset under way is not an adaptation: cancelling leaves it to land.
+      const reset = rec.resetNormalization();
+      await rec.cancelAdaptation();
+      await reset;
+      assert.equal(rec.normalizationClips, 0);
     } finally {
       await rec.dispose();
     }

@@ -124,6 +124,25 @@ describe('SessionSwap (the session a recognizer runs on)', () => {
     assert.equal(a.releases, 1);
   });
 
+  it('abandon(): a change given up while under way is never installed, and the changes around it are as if it had not been made', async () => {
+    const a = new FakeSession('a');
+    const swap = new SessionSwap(a);
+    const adapt = swap.begin();
+    const reset = swap.begin();
+    swap.abandon(adapt);
+    assert.equal(swap.superseded(adapt), true);
+    assert.equal(swap.superseded(reset), false);
+    const adapted = new FakeSession('adapted');
+    assert.equal(await swap.replace(adapted, adapt), 'superseded');
+    assert.deepEqual([swap.current, adapted.releases], [a, 1]);
+    const back = new FakeSession('back');
+    assert.equal(await swap.replace(back, reset), 'installed');
+    assert.equal(swap.current, back);
+    // Abandoning one already installed changes nothing.
+    swap.abandon(reset);
+    assert.equal(swap.current, back);
+  });
+
   it('close() (a recognizer disposed) lets the runs in flight finish, then releases; twice is safe; runs after it are refused', async () => {
     const a = new FakeSession('a');
     const swap = new SessionSwap(a);

@@ -59,6 +59,8 @@ interface PartOrigin {
   url: string;
   etag?: string;
   lastModified?: string;
+  /** The whole file's length, as the server said. */
+  total?: number;
 }
 
 function readOrigin(file: string): PartOrigin | null {
@@ -134,8 +136,9 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       attempts = attempt;
       let have = partSize(part);
       const origin = have > 0 ? readOrigin(originFile) : null;
-      if (have > 0 && origin?.url !== url) {
-        // Of another URL, or of a run that did not say where it came from: not resumed.
+      if (have > 0 && (origin?.url !== url || !(origin.etag || origin.lastModified || origin.total))) {
+        // Of another URL, or with nothing to tell the same file by (a server that said neither its ETag,
+        // its date nor its length; a run that did not say where it came from): not resumed.
         discardPart();
         have = 0;
       }
@@ -212,8 +215,16 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
             lastError = 'server answered the resume request with a different range';
             continue;
           }
-          resumed = true;
           total = m[3] === '*' ? null : Number(m[3]);
+          const etag = res.headers.get('etag');
+          if ((origin?.total !== undefined && total !== null && total !== origin.total) || (origin?.etag && etag && etag !== origin.etag)) {
+            // Another file than the one begun (a server that ignores If-Range): start over.
+            await res.body?.cancel();
+            discardPart();
+            lastError = 'the file changed on the server since the part kept was downloaded';
+            continue;
+          }
+          resumed = true;
         } else {
           have = 0;
           const len = res.headers.get('content-length');
@@ -224,15 +235,18 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
           throw new DatasetError(`${url} is ${total} bytes, over the ${maxBytes}-byte limit for a dataset download`);
         }
         if (!res.body) throw new DatasetError(`empty response body from ${url}`);
-        let fd: number;
+        let fd: number | undefined;
         try {
+          // The .part emptied first (a new file from its start), then said what it is, for a later resume.
+          fd = fs.openSync(part, have > 0 ? 'a' : 'w');
           if (res.status === 200) {
-            // A new file from its start: what it is, for a later resume.
-            const started: PartOrigin = { url, ...(res.headers.get('etag') ? { etag: res.headers.get('etag')! } : {}), ...(res.headers.get('last-modified') ? { lastModified: res.headers.get('last-modified')! } : {}) };
+            const etag = res.headers.get('etag');
+            const lastModified = res.headers.get('last-modified');
+            const started: PartOrigin = { url, ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}), ...(total !== null ? { total } : {}) };
             fs.writeFileSync(originFile, JSON.stringify(started));
           }
-          fd = fs.openSync(part, have > 0 ? 'a' : 'w');
         } catch (err) {
+          if (fd !== undefined) fs.closeSync(fd);
           await res.body.cancel().catch(() => undefined);
           throw writeError(err, part);
         }

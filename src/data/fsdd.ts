@@ -88,10 +88,12 @@ function fetchTarget(options: FsddOptions): string {
 
 /** How long a fetch waits for another process fetching into the same folder before giving up. */
 const FETCH_LOCK_WAIT_MS = 30 * 60_000;
+/** A lock not refreshed for this long is taken as its process's leftover (proper-lockfile refreshes it every quarter of it). */
+const FETCH_LOCK_STALE_MS = 120_000;
 
 /**
- * Runs `work` (a download or copy into `target`) holding a lock on `target` (a `target.lock` folder,
- * proper-lockfile), so two processes fetching into one cache (two trainings started at once on a
+ * Runs `work` (a download or copy into `target`) holding a lock on `target` (its `.fetch.lock`
+ * folder, proper-lockfile), so two processes fetching into one cache (two trainings started at once on a
  * fresh machine) do not write over each other: the second waits for the first, then finds its copy.
  * The folder is made and checked writable first: an unwritable cache is its own error, not every
  * source's. Staging folders an interrupted fetch left behind are removed under the lock.
@@ -104,7 +106,16 @@ async function underFetchLock<T>(target: string, options: FsddOptions, work: () 
     throw new DatasetError(`cannot write to ${target} (${(err as Error).message}): fetch into another folder with --to DIR, or set XDG_CACHE_HOME`, { cause: err });
   }
   const lockfile = await import('proper-lockfile');
-  const settings = { realpath: false, stale: 30_000, update: 10_000, onCompromised: (err: Error) => options.log?.(`the lock on ${target} was lost: ${err.message}`) };
+  // Lost (a process that stood still longer than the stale time, e.g. a suspended laptop): another may
+  // have fetched into the folder meanwhile, so this fetch's outcome is not trusted.
+  let lost: Error | null = null;
+  const settings = {
+    realpath: false,
+    lockfilePath: path.join(target, '.fetch.lock'),
+    stale: FETCH_LOCK_STALE_MS,
+    update: FETCH_LOCK_STALE_MS / 4,
+    onCompromised: (err: Error) => (lost = err),
+  };
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(target, { ...settings, retries: 0 });
@@ -118,8 +129,10 @@ async function underFetchLock<T>(target: string, options: FsddOptions, work: () 
     }
   }
   try {
-    removeStaleStaging(target, options);
-    return await work();
+    removeStaleStaging(target, FETCH_LOCK_STALE_MS, options);
+    const result = await work();
+    if (lost) throw new DatasetError(`the lock on ${target} was lost during the fetch (${(lost as Error).message}); another process may have written there: run the fetch again`);
+    return result;
   } finally {
     await release().catch(() => undefined);
   }

@@ -68,7 +68,8 @@ export interface SourceFailure {
 /**
  * First local folder with FSDD-named wavs, or null with the reason each candidate failed.
  * An explicit `data` folder (or $SPOKEN_DIGITS_DATA) that is unusable throws right away: the user
- * asked for it by name. A cache whose clips are not the ones its last fetch installed is passed over.
+ * asked for it by name. A cache whose clips are not the ones its last fetch installed is an error too
+ * (`digits data fetch --force` installs it again).
  */
 export function findLocalFsdd(options: LocalOptions = {}): { found: FoundLocal | null; failures: SourceFailure[] } {
   const failures: SourceFailure[] = [];
@@ -79,11 +80,13 @@ export function findLocalFsdd(options: LocalOptions = {}): { found: FoundLocal |
     else if (!fs.statSync(c.dir).isDirectory()) reason = 'not a folder';
     else {
       const r = recordingsDir(c.dir);
-      const installed = c.kind === 'cache' && r ? installedClips(c.dir) : null;
-      if (r && (installed === null || installed === r.clips.length)) return { found: { ...c, recordings: r.dir, clips: r.clips }, failures };
-      reason = r
-        ? `holds ${r.clips.length} clips where ${installed} were installed (SOURCE.json): files went missing or were added; \`digits data fetch --force\` installs it again`
-        : 'no {digit}_{speaker}_{take}.wav files in it or in its recordings/ subfolder';
+      if (!r) reason = 'no {digit}_{speaker}_{take}.wav files in it or in its recordings/ subfolder';
+      else {
+        const installed = c.kind === 'cache' ? installedClips(c.dir) : null;
+        if (installed === null || installed === r.clips.length) return { found: { ...c, recordings: r.dir, clips: r.clips }, failures };
+        // A damaged cache is not downloaded over without a word: clips a user added would go with it.
+        throw new DatasetError(`${label}: holds ${r.clips.length} clips where ${installed} were installed (SOURCE.json): files went missing or were added; \`digits data fetch --force\` installs it again`);
+      }
     }
     // A folder named by the user (--data, or $SPOKEN_DIGITS_DATA set) that is unusable is an error,
     // not "look elsewhere": another dataset would be used without a word.

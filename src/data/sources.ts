@@ -61,12 +61,15 @@ function stagingDir(cacheDir: string): string {
 }
 
 /**
- * Removes the staging folders a fetch interrupted (Ctrl-C, a crash) left in `cacheDir`. Only with
- * the fetch lock held (fsdd.ts): no other fetch is writing into one then.
+ * Removes the staging folders a fetch interrupted (Ctrl-C, a crash) left in `cacheDir`, those not
+ * written to for `olderThanMs`. With the fetch lock held (fsdd.ts), so no other fetch writes into
+ * one then; the age spares one whose process lost the lock without knowing it yet.
  */
-export function removeStaleStaging(cacheDir: string, options: { log?: (message: string) => void } = {}): void {
+export function removeStaleStaging(cacheDir: string, olderThanMs: number, options: { log?: (message: string) => void } = {}): void {
   for (const e of fs.readdirSync(cacheDir, { withFileTypes: true })) {
-    if (e.isDirectory() && e.name.startsWith(STAGING_PREFIX)) removeStaging(path.join(cacheDir, e.name), options);
+    if (!e.isDirectory() || !e.name.startsWith(STAGING_PREFIX)) continue;
+    const dir = path.join(cacheDir, e.name);
+    if (Date.now() - fs.statSync(dir).mtimeMs >= olderThanMs) removeStaging(dir, options);
   }
 }
 

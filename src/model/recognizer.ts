@@ -144,6 +144,8 @@ export class DigitRecognizer {
   private readonly maxDurationSec: number;
   private shift = 1;
   private worker: AdaptProcess | null | undefined;
+  /** The session changes of the adaptNormalization calls under way (what cancelAdaptation abandons). */
+  private readonly adaptCalls = new Set<number>();
 
   private constructor(args: {
     info: ModelMetadata;
@@ -157,7 +159,7 @@ export class DigitRecognizer {
     this.info = args.info;
     this.source = args.source;
     this.backend = args.backend;
-    this.sessions = new SessionSwap(args.session);
+    this.sessions = new SessionSwap(args.session, () => new SpokenDigitsError('ERR_DISPOSED', `this DigitRecognizer (${this.source}) was disposed; load a new one`));
     this.modelBytes = args.bytes;
     this.sessionOptions = args.options.session ?? {};
     this.extractor = args.backend.createExtractor(args.info.featureConfig);
@@ -343,27 +345,33 @@ export class DigitRecognizer {
     checkNormAdaptOptions(options, 'adaptNormalization');
     if (inputs.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${inputs.length}`);
     const call = this.sessions.begin();
-    const worker = options.offThread ? this.adaptWorker() : null;
-    let adapted: AdaptedBytes;
+    this.adaptCalls.add(call);
     try {
-      adapted = worker ? await worker.adapt(inputs, this.shift, options.selfEnroll ?? false) : await this.adaptedModel(inputs, options);
-    } catch (err) {
-      if (err instanceof AdaptCancelledError) return { superseded: true, selfEnrolled: false, offThread: true };
-      throw err;
+      const worker = options.offThread ? this.adaptWorker() : null;
+      let adapted: AdaptedBytes;
+      try {
+        adapted = worker ? await worker.adapt(inputs, this.shift, options.selfEnroll ?? false) : await this.adaptedModel(inputs, options);
+      } catch (err) {
+        if (err instanceof AdaptCancelledError) return { superseded: true, selfEnrolled: false, offThread: true };
+        throw err;
+      }
+      const installed = await this.useModel(adapted.model, call, inputs.length);
+      return { ...(installed ? {} : { superseded: true }), selfEnrolled: adapted.selfEnrolled, offThread: worker !== null };
+    } finally {
+      this.adaptCalls.delete(call);
     }
-    const installed = await this.useModel(adapted.model, call, inputs.length);
-    return { ...(installed ? {} : { superseded: true }), selfEnrolled: adapted.selfEnrolled, offThread: worker !== null };
   }
 
   /**
-   * Abandons the normalization adaptations under way: each adaptNormalization call resolves
-   * `superseded` without installing its model (the model in use stays), and a worker process
-   * computing one is ended in its run (the next adaptation starts another), so a listener that stops
-   * need not wait the 0.2-3 s it takes. One computing in line runs to its end first. Resolves once the
-   * worker has gone.
+   * Abandons the normalization adaptations under way (resets are left alone): each adaptNormalization
+   * call resolves `superseded` without installing its model (the model in use stays), and a worker
+   * process computing one is ended in its run (the next adaptation starts another), so a listener that
+   * stops need not wait the 0.2-3 s it takes. One computing in line runs to its end first. Every
+   * adaptation of this recognizer, whoever asked for it (listeners sharing it included). Resolves once
+   * the worker has gone.
    */
   async cancelAdaptation(): Promise<void> {
-    this.sessions.keep(this.sessions.begin());
+    for (const call of this.adaptCalls) this.sessions.abandon(call);
     await this.worker?.cancel();
   }
 

@@ -18,8 +18,14 @@ export class SessionSwap<S extends Releasable> {
   /** Changes of session begun (begin()), and the latest one whose session is in use. */
   private calls = 0;
   private installed = 0;
+  /** Changes abandoned while under way (abandon): never installed, whatever came before or after them. */
+  private readonly abandoned = new Set<number>();
 
-  constructor(private active: S) {}
+  /** `closedRun`: the error a run on the closed session is refused with (the recognizer's kind of "disposed"). */
+  constructor(
+    private active: S,
+    private readonly closedRun: () => Error = () => new Error('the model session was closed (dispose): no run starts after it'),
+  ) {}
 
   /** The session new runs start on. */
   get current(): S {
@@ -32,7 +38,7 @@ export class SessionSwap<S extends Releasable> {
    * or about to be); a session of the caller's own (an adaptation's probe) still runs.
    */
   async run<T>(work: (session: S) => Promise<T>, session: S = this.active): Promise<T> {
-    if (this.closing && session === this.active) throw new Error('the model session was closed (dispose): no run starts after it');
+    if (this.closing && session === this.active) throw this.closedRun();
     this.runsOn.set(session, (this.runsOn.get(session) ?? 0) + 1);
     try {
       return await work(session);
@@ -63,7 +69,15 @@ export class SessionSwap<S extends Releasable> {
    * and released (replace says 'superseded'), so its maker may skip that work.
    */
   superseded(call: number): boolean {
-    return call <= this.installed;
+    return call <= this.installed || this.abandoned.has(call);
+  }
+
+  /**
+   * Change `call` is not wanted any more (an adaptation cancelled): its session will not be installed
+   * (replace says 'superseded'), and the changes before and after it are as if it had not been made.
+   */
+  abandon(call: number): void {
+    if (call > this.installed) this.abandoned.add(call);
   }
 
   /**
@@ -79,12 +93,14 @@ export class SessionSwap<S extends Releasable> {
       installed?.();
       return 'installed';
     }
-    const outcome = this.closing ? 'closed' : call <= this.installed ? 'superseded' : 'installed';
+    const outcome = this.closing ? 'closed' : this.superseded(call) ? 'superseded' : 'installed';
+    this.abandoned.delete(call);
     if (outcome !== 'installed') {
       await next.release().catch(() => undefined);
       return outcome;
     }
     this.installed = call;
+    this.forgetAbandoned();
     const old = this.active;
     this.active = next;
     installed?.();
@@ -112,6 +128,12 @@ export class SessionSwap<S extends Releasable> {
   /** `call` wants the session in use as it is (a reset when nothing is adapted): earlier calls still under way are superseded. */
   keep(call: number): void {
     this.installed = Math.max(this.installed, call);
+    this.forgetAbandoned();
+  }
+
+  /** Abandoned changes a later one superseded anyway need not be kept. */
+  private forgetAbandoned(): void {
+    for (const c of this.abandoned) if (c <= this.installed) this.abandoned.delete(c);
   }
 
   /** Releases the current session once the runs in flight on it end (resolves then). Safe to call twice. */

@@ -124,6 +124,8 @@ export class WebRecognizer {
   private adaptedOn = 0;
   /** The adaptation worker: undefined until the first offThread adaptation asks for it, null where none can run. */
   private worker: WebAdaptWorker | null | undefined;
+  /** The session changes of the adaptNormalization calls under way (what cancelAdaptation abandons). */
+  private readonly adaptCalls = new Set<number>();
   /** dispose() under way or done. */
   private disposing: Promise<void> | undefined;
 
@@ -140,7 +142,7 @@ export class WebRecognizer {
     private readonly adaptOptions: WebRecognizerOptions,
   ) {
     this.shift = info.enrollment?.voiceShift ?? 1;
-    this.sessions = new SessionSwap(session);
+    this.sessions = new SessionSwap(session, () => new ModelError(`the recognizer of ${this.url} was disposed; load a new one`));
   }
 
   /**
@@ -352,24 +354,29 @@ export class WebRecognizer {
   async adaptNormalization(clips: readonly ClipInput[], options: NormAdaptOptions = {}): Promise<NormAdaptResult> {
     checkNormAdaptOptions(options, 'adaptNormalization');
     const call = this.sessions.begin();
-    let adapted: Awaited<ReturnType<WebRecognizer['adaptedModel']>>;
+    this.adaptCalls.add(call);
     try {
-      adapted = await this.adaptedModel(clips, options);
-    } catch (err) {
-      if (err instanceof AdaptCancelledError) return { superseded: true, selfEnrolled: false, offThread: true };
-      throw err;
+      let adapted: Awaited<ReturnType<WebRecognizer['adaptedModel']>>;
+      try {
+        adapted = await this.adaptedModelFor(clips, options, () => this.sessions.superseded(call));
+      } catch (err) {
+        if (err instanceof AdaptCancelledError) return { superseded: true, selfEnrolled: false, offThread: true };
+        throw err;
+      }
+      const installed = await this.useModel(adapted.model, call, clips.length);
+      return { ...(installed ? {} : { superseded: true }), selfEnrolled: adapted.selfEnrolled, offThread: adapted.offThread };
+    } finally {
+      this.adaptCalls.delete(call);
     }
-    const installed = await this.useModel(adapted.model, call, clips.length);
-    return { ...(installed ? {} : { superseded: true }), selfEnrolled: adapted.selfEnrolled, offThread: adapted.offThread };
   }
 
   /**
-   * DigitRecognizer.cancelAdaptation in the page: the adaptations under way resolve `superseded`
-   * without installing their model, and the Web Worker computing one is terminated in its run (the
-   * next adaptation starts another). One computing in line runs to its end first.
+   * DigitRecognizer.cancelAdaptation in the page: the adaptations under way (not resets) resolve
+   * `superseded` without installing their model, and the Web Worker computing one is terminated in its
+   * run (the next adaptation starts another). One computing in line runs to its end first.
    */
   async cancelAdaptation(): Promise<void> {
-    this.sessions.keep(this.sessions.begin());
+    for (const call of this.adaptCalls) this.sessions.abandon(call);
     await this.worker?.cancel();
   }
 
@@ -386,11 +393,17 @@ export class WebRecognizer {
    * The model (bytes) adapted to the clips as adaptNormalization adapts it, without using it.
    * `selfEnrolled`: the last layers were refitted too; `offThread`: a Web Worker computed it.
    */
-  async adaptedModel(clips: readonly ClipInput[], options: NormAdaptOptions = {}): Promise<{ model: Uint8Array; selfEnrolled: boolean; offThread: boolean }> {
+  adaptedModel(clips: readonly ClipInput[], options: NormAdaptOptions = {}): Promise<{ model: Uint8Array; selfEnrolled: boolean; offThread: boolean }> {
+    return this.adaptedModelFor(clips, options, () => false);
+  }
+
+  /** adaptedModel, given up (AdaptCancelledError) when `cancelled` says so once the clips are cut, before any worker is asked. */
+  private async adaptedModelFor(clips: readonly ClipInput[], options: NormAdaptOptions, cancelled: () => boolean): Promise<{ model: Uint8Array; selfEnrolled: boolean; offThread: boolean }> {
     if (this.disposed) throw new ModelError('the recognizer was disposed; load a new one to adapt');
     if (clips.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${clips.length}`);
     // Cut to speech and at the model's rate, wherever they are adapted on (to a worker: a sixth of the bytes of 48 kHz pieces).
     const cut = await this.prepareClips(clips);
+    if (cancelled()) throw new AdaptCancelledError();
     const worker = options.offThread ? this.adaptWorker() : null;
     if (worker) {
       try {

@@ -368,6 +368,10 @@ const pageNormalization: NormAdaptable<ClipInput> = {
     }
   },
   resetNormalization: () => exclusive((rec) => rec.resetNormalization()),
+  // Not one run at a time: it ends the adaptation that holds up the rest ("Forget this voice").
+  cancelAdaptation: async () => {
+    await recognizer?.cancelAdaptation();
+  },
   // The last 200 digits kept at the model's rate, not the microphone's (a sixth of the memory at 48 kHz); another model starts over.
   prepareClips: async (clips) => {
     await modelLoaded;
@@ -376,7 +380,9 @@ const pageNormalization: NormAdaptable<ClipInput> = {
 };
 // As `digits listen` adapts by default: the last layers refitted too, on the last 200 digits.
 const normAdapter = new NormAdapter(pageNormalization, { selfEnroll: true });
-const forgetVoiceMs = (Number(params.get('forget-voice')) > 0 ? Number(params.get('forget-voice')) : kiosk ? 120 : Infinity) * 1000;
+const forgetVoiceSeconds = Number(params.get('forget-voice')) > 0 ? Number(params.get('forget-voice')) : kiosk ? 120 : Infinity;
+// Never, or at most 24 days: setTimeout fires at once past 2^31 - 1 ms.
+const forgetVoiceMs = Number.isFinite(forgetVoiceSeconds) ? Math.min(2 ** 31 - 1, forgetVoiceSeconds * 1000) : Infinity;
 let voice: VoiceObserver | null = null;
 /** What feeds `normAdapter` while the normalization adaptation is on. */
 let norm: NormObserver | null = null;
@@ -486,7 +492,7 @@ function warnClearing(): void {
   show();
   notice.hidden = false;
   countdown = setInterval(show, 1000);
-  announce(`What you said will be cleared in ${Math.round(clearWarningMs / 1000)} seconds. Say a digit, tap the screen or press a key to keep it.`);
+  announce(`What you said will be cleared in ${Math.max(1, Math.round(clearWarningMs / 1000))} seconds. Say a digit, tap the screen or press a key to keep it.`);
 }
 
 function stopClearWarning(): void {
