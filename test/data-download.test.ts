@@ -126,12 +126,12 @@ describe('data: downloads from a local HTTP server', function () {
         ] as never,
       }),
     );
-    const noPaths = Buffer.from(
+    const withoutPaths = (names: string[]) => Buffer.from(
       parquetWriteBuffer({
         columnData: [
-          { name: 'audio', data: NAMES.map((n) => ({ bytes: new Uint8Array(clipBytes(n)), path: null })) as never },
-          { name: 'label', data: NAMES.map((n) => BigInt(n[0])) as never },
-          { name: 'speaker', data: NAMES.map((n) => n.split('_')[1]) as never },
+          { name: 'audio', data: names.map((n) => ({ bytes: new Uint8Array(clipBytes(n)), path: null })) as never },
+          { name: 'label', data: names.map((n) => BigInt(n[0])) as never },
+          { name: 'speaker', data: names.map((n) => n.split('_')[1]) as never },
         ],
         schema: [
           { name: 'root', num_children: 3 },
@@ -144,7 +144,11 @@ describe('data: downloads from a local HTTP server', function () {
       }),
     );
     routes.set('/files/with-paths.parquet', { body: withPaths });
+    const noPaths = withoutPaths(NAMES);
     routes.set('/files/no-paths.parquet', { body: noPaths });
+    // The same clips as a dataset's own train and test files (takes 7 and 3).
+    routes.set('/files/no-paths-train.parquet', { body: withoutPaths(NAMES.filter((n) => n.endsWith('_7.wav'))) });
+    routes.set('/files/no-paths-test.parquet', { body: withoutPaths(NAMES.filter((n) => n.endsWith('_3.wav'))) });
     routes.set('/files/garbage.parquet', { body: Buffer.from('PAR1 this is not parquet PAR1') });
 
     server = http.createServer((req, res) => {
@@ -153,7 +157,9 @@ describe('data: downloads from a local HTTP server', function () {
       if (url.pathname === '/parquet') {
         const ds = url.searchParams.get('dataset') ?? '';
         const file = { 'test/with-paths': 'with-paths', 'test/no-paths': 'no-paths', 'test/garbage': 'garbage' }[ds];
-        const body = JSON.stringify({ parquet_files: file ? [{ dataset: ds, config: 'default', split: 'train', url: `${base}/files/${file}.parquet`, filename: '0000.parquet' }] : [] });
+        const entry = (name: string, split: string) => ({ dataset: ds, config: 'default', split, url: `${base}/files/${name}.parquet`, filename: '0000.parquet' });
+        const listed = ds === 'test/split' ? [entry('no-paths-train', 'train'), entry('no-paths-test', 'test')] : file ? [entry(file, 'train')] : [];
+        const body = JSON.stringify({ parquet_files: listed });
         res.writeHead(200, { 'content-type': 'application/json' }).end(body);
         return;
       }
@@ -417,6 +423,17 @@ describe('data: downloads from a local HTTP server', function () {
     assert.ok(fs.existsSync(path.join(ds.dir, '0_george_0.wav')));
     assert.ok(fs.existsSync(path.join(ds.dir, '9_theo_0.wav')));
     assert.equal(ds.provenance?.syntheticNames, true);
+  });
+
+  it('parquet without file names, in train and test files: the test rows get takes 0-4, so the official split is the dataset\'s own', async () => {
+    const cache = freshCache();
+    const ds = await fetchFsdd({ ...common(cache), archiveUrl: `${base}/missing.tar.gz`, hfDatasets: ['test/split'] });
+    assert.equal(ds.provenance?.syntheticNames, true);
+    const { train, test } = officialSplit(ds.clips);
+    assert.deepEqual([train.length, test.length], [10, 10]);
+    // Take 3 was the test file's, take 7 the train file's (listed first).
+    assert.deepEqual(new Set(test.map((c) => fs.readFileSync(c.path).equals(clipBytes(`${c.digit}_${c.speaker}_3.wav`)))), new Set([true]));
+    assert.deepEqual(new Set(train.map((c) => c.take)), new Set([5]));
   });
 
   it('a count mismatch fails verification', async () => {

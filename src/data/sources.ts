@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { DatasetError, SpokenDigitsError } from '../errors.js';
 import { readWavFileInfo, readWavInfo } from '../audio/wav.js';
 import { listFsddClips, parseFsddName, unreadableClipsError, type FsddClip } from './clips.js';
+import { OFFICIAL_TEST_TAKES } from './splits.js';
 import { diskError, downloadFile, fetchJson, type DownloadOptions } from './download.js';
 
 export const DEFAULT_ARCHIVE_URL = 'https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/heads/master.tar.gz';
@@ -251,8 +252,10 @@ function safeSpeaker(v: unknown): string | null {
  * each (resumable), read rows with hyparquet and write one WAV per row in FSDD naming.
  * Names come from the row's original file name (`audio.path`, e.g. `3_theo_12.wav`) when it has
  * one; otherwise `{label}_{speaker}_{n}` with the speaker column if present (else `hf`) and n
- * counting up per digit and speaker in row order — such takes are not the upstream takes, so the
- * official split is not the official one then; the provenance says so (syntheticNames).
+ * counting up per digit and speaker in row order — such takes are not the upstream takes; the
+ * provenance says so (syntheticNames). The rows of the listing's `test` files are numbered first
+ * and the others from take 5 on, so the official split (takes 0-4) is the dataset's own test split
+ * wherever that holds at most 5 takes of each speaker and digit, as FSDD's does.
  */
 export async function fetchFromHuggingFace(dataset: string, cacheDir: string, options: RemoteOptions = {}): Promise<{ dir: string; provenance: Provenance }> {
   const api = (options.hfApi ?? process.env.SPOKEN_DIGITS_HF_API ?? DEFAULT_HF_API).replace(/\/+$/, '');
@@ -276,9 +279,14 @@ export async function fetchFromHuggingFace(dataset: string, cacheDir: string, op
   const { parquetReadObjects, asyncBufferFromFile } = await import('hyparquet');
   let synthetic = false;
   const counters = new Map<string, number>();
+  // Made-up takes: the test split's rows first, from 0; then the others, from take 5 (or after the test rows).
+  const order = files.map((f, i) => ({ f, i, test: f.split === 'test' })).sort((a, b) => Number(b.test) - Number(a.test));
+  const firstTake = (test: boolean) => (!test && order[0]?.test ? OFFICIAL_TEST_TAKES : 0);
   try {
     let written = 0;
-    for (const [i, f] of files.entries()) {
+    for (const { f, i, test } of order) {
+      // The first file after the test split's: its takes come after theirs, from take 5 at least.
+      if (!test) for (const [key, n] of counters) counters.set(key, Math.max(n, firstTake(false)));
       const local = parquets[i];
       let rows: Record<string, unknown>[];
       try {
@@ -301,7 +309,7 @@ export async function fetchFromHuggingFace(dataset: string, cacheDir: string, op
           synthetic = true;
           const speaker = safeSpeaker(row.speaker ?? row.speaker_id ?? row.speakerId) ?? 'hf';
           const key = `${label}_${speaker}`;
-          const n = counters.get(key) ?? 0;
+          const n = counters.get(key) ?? firstTake(test);
           counters.set(key, n + 1);
           name = `${key}_${n}.wav`;
         }

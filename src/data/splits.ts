@@ -7,11 +7,14 @@ export interface Split<T extends FsddClip = FsddClip> {
   test: T[];
 }
 
+/** How many takes of every speaker and digit FSDD's official split tests on (takes 0-4). */
+export const OFFICIAL_TEST_TAKES = 5;
+
 /** FSDD's official split: takes 0-4 of every speaker and digit are the test set. */
 export function officialSplit<T extends FsddClip>(clips: readonly T[]): Split<T> {
   const train: T[] = [];
   const test: T[] = [];
-  for (const c of clips) (c.take <= 4 ? test : train).push(c);
+  for (const c of clips) (c.take < OFFICIAL_TEST_TAKES ? test : train).push(c);
   return { train, test };
 }
 
