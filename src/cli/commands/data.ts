@@ -22,7 +22,7 @@ const fmt = (s: number): string => `${s.toFixed(3)} s`;
 function printInfo(info: DatasetInfo, colour: boolean): Promise<void> | void {
   const out: string[] = [];
   out.push(`${info.fsdd ? 'FSDD' : 'Recordings'} at ${info.dir}`);
-  out.push(`source: ${info.source}${info.provenance ? ` (${info.provenance.source}, fetched ${info.provenance.fetchedAt}${info.provenance.syntheticNames ? ', speaker/take names made up: the official split is not the upstream one' : ''})` : ''}`);
+  out.push(`source: ${info.source}${info.provenance ? ` (${info.provenance.source}, fetched ${info.provenance.fetchedAt}${info.provenance.syntheticNames ? ', speaker/take names made up (takes 0-4 from its test split where it has one), not the upstream files' : ''})` : ''}`);
   out.push(`clips: ${info.clips}${info.unreadable.length ? ` (${info.unreadable.length} of them unreadable, see below)` : ''}  official split: ${info.officialSplit.train} train / ${info.officialSplit.test} test (takes 0-4)`);
   out.push(`sample rates: ${Object.entries(info.sampleRates).map(([r, n]) => `${r} Hz x ${n}`).join(', ') || 'none'}`);
   out.push(`channels: ${Object.entries(info.channels).map(([c, n]) => `${c} x ${n}`).join(', ') || 'none'}`);
