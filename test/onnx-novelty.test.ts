@@ -6,6 +6,7 @@ import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../src/model/metadata.js';
 import { DigitRecognizer } from '../src/model/recognizer.js';
 import { parseModelMetadata } from '../src/model/read-metadata.js';
 import { type NoveltyRecord, appendNoveltyGate, fitNoveltyGate, isNovel, noveltyScore, withPooledOutputs } from '../src/train/onnx/novelty.js';
+import { decodeModel } from '../src/train/onnx/graph.js';
 import { FSDD_RECORDINGS as FSDD } from './fsdd.js';
 import { rng } from './stream/fixtures.js';
 
@@ -58,6 +59,8 @@ describe('novelty gate (src/train/onnx/novelty.ts)', function () {
     assert.equal(gate.rank, rank ?? gate.dims);
     assert.equal(gate.wDigits.length, gate.dims * gate.rank);
     const gated = appendNoveltyGate(fused, gate);
+    // Not the ungated model's figures: unmeasured until measured again.
+    assert.equal(decodeModel(gated).metadata['spoken_digits.metrics'], '{}');
     const batch = features(60, 2);
     const before = await embedded(batch);
     const after = (await run(gated, batch, [MODEL_OUTPUT_NAME])).map(([p]) => p);

@@ -293,5 +293,7 @@ export function appendNoveltyGate(model: Uint8Array, gate: NoveltyGate): Uint8Ar
   const { threshold, quantile, shrink, fittedOn } = gate;
   const novelty: NoveltyRecord = { threshold: +threshold.toFixed(4), quantile, shrink, rank, fittedOn, moved: MOVED };
   m.metadata[METADATA_KEYS.training] = JSON.stringify({ ...training, novelty });
+  // The ungated model's figures are not the gated one's: unmeasured until measured again (as a fused ensemble's).
+  m.metadata[METADATA_KEYS.metrics] = JSON.stringify({});
   return encodeModel(m);
 }
