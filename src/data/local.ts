@@ -5,6 +5,7 @@ import { AudioInputError, DatasetError } from '../errors.js';
 import { readWavFileSync } from '../audio/wav.js';
 import type { FeatureBackend } from '../features/backend.js';
 import { listFsddClips, type FsddClip } from './clips.js';
+import { readProvenance } from './sources.js';
 
 export const DATA_ENV = 'SPOKEN_DIGITS_DATA';
 
@@ -99,12 +100,8 @@ export function findLocalFsdd(options: LocalOptions = {}): { found: FoundLocal |
 
 /** How many clips the cache's last fetch installed (its SOURCE.json), or null when it does not say. */
 function installedClips(cacheDir: string): number | null {
-  try {
-    const clips = (JSON.parse(fs.readFileSync(path.join(cacheDir, 'SOURCE.json'), 'utf8')) as { clips?: unknown }).clips;
-    return typeof clips === 'number' && Number.isInteger(clips) && clips > 0 ? clips : null;
-  } catch {
-    return null;
-  }
+  const clips: unknown = readProvenance(cacheDir)?.clips;
+  return typeof clips === 'number' && Number.isInteger(clips) && clips > 0 ? clips : null;
 }
 
 export interface ClipLoadOptions {
