@@ -141,6 +141,13 @@ describe('SessionSwap (the session a recognizer runs on)', () => {
     // Abandoning one already installed changes nothing.
     swap.abandon(reset);
     assert.equal(swap.current, back);
+    // cancel() abandons the cancellable changes under way (adaptations), not the others (resets).
+    const adapting = swap.beginCancellable();
+    const resetting = swap.begin();
+    swap.cancel();
+    assert.deepEqual([swap.superseded(adapting), swap.superseded(resetting)], [true, false]);
+    const again = swap.beginCancellable();
+    assert.equal(swap.superseded(again), false, 'a change begun after cancel() is not abandoned');
   });
 
   it('close() (a recognizer disposed) lets the runs in flight finish, then releases; twice is safe; runs after it are refused', async () => {

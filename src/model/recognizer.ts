@@ -144,8 +144,6 @@ export class DigitRecognizer {
   private readonly maxDurationSec: number;
   private shift = 1;
   private worker: AdaptProcess | null | undefined;
-  /** The session changes of the adaptNormalization calls under way (what cancelAdaptation abandons). */
-  private readonly adaptCalls = new Set<number>();
 
   private constructor(args: {
     info: ModelMetadata;
@@ -344,22 +342,17 @@ export class DigitRecognizer {
   async adaptNormalization(inputs: readonly AudioInput[], options: NormAdaptOptions = {}): Promise<NormAdaptResult> {
     checkNormAdaptOptions(options, 'adaptNormalization');
     if (inputs.length < 2) throw new AudioInputError(`adapting to a voice needs at least 2 clips, got ${inputs.length}`);
-    const call = this.sessions.begin();
-    this.adaptCalls.add(call);
+    const call = this.sessions.beginCancellable();
+    const worker = options.offThread ? this.adaptWorker() : null;
+    let adapted: AdaptedBytes;
     try {
-      const worker = options.offThread ? this.adaptWorker() : null;
-      let adapted: AdaptedBytes;
-      try {
-        adapted = worker ? await worker.adapt(inputs, this.shift, options.selfEnroll ?? false) : await this.adaptedModel(inputs, options);
-      } catch (err) {
-        if (err instanceof AdaptCancelledError) return { superseded: true, selfEnrolled: false, offThread: true };
-        throw err;
-      }
-      const installed = await this.useModel(adapted.model, call, inputs.length);
-      return { ...(installed ? {} : { superseded: true }), selfEnrolled: adapted.selfEnrolled, offThread: worker !== null };
-    } finally {
-      this.adaptCalls.delete(call);
+      adapted = worker ? await worker.adapt(inputs, this.shift, options.selfEnroll ?? false) : await this.adaptedModel(inputs, options);
+    } catch (err) {
+      if (err instanceof AdaptCancelledError) return { superseded: true, selfEnrolled: false, offThread: true };
+      throw err;
     }
+    const installed = await this.useModel(adapted.model, call, inputs.length);
+    return { ...(installed ? {} : { superseded: true }), selfEnrolled: adapted.selfEnrolled, offThread: worker !== null };
   }
 
   /**
@@ -371,7 +364,7 @@ export class DigitRecognizer {
    * the worker has gone.
    */
   async cancelAdaptation(): Promise<void> {
-    for (const call of this.adaptCalls) this.sessions.abandon(call);
+    this.sessions.cancel();
     await this.worker?.cancel();
   }
 

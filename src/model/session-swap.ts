@@ -20,6 +20,8 @@ export class SessionSwap<S extends Releasable> {
   private installed = 0;
   /** Changes abandoned while under way (abandon): never installed, whatever came before or after them. */
   private readonly abandoned = new Set<number>();
+  /** Changes begun with beginCancellable and not installed yet: what cancel() abandons. */
+  private readonly cancellable = new Set<number>();
 
   /** `closedRun`: the error a run on the closed session is refused with (the recognizer's kind of "disposed"). */
   constructor(
@@ -80,6 +82,19 @@ export class SessionSwap<S extends Releasable> {
     if (call > this.installed) this.abandoned.add(call);
   }
 
+  /** begin(), for a change cancel() may abandon while it is under way (an adaptation; not a reset). */
+  beginCancellable(): number {
+    const call = this.begin();
+    this.cancellable.add(call);
+    return call;
+  }
+
+  /** Abandons every change begun with beginCancellable that is still under way. */
+  cancel(): void {
+    for (const call of this.cancellable) this.abandon(call);
+    this.cancellable.clear();
+  }
+
   /**
    * Makes `next`, the session change `call` made, the current session, and calls `installed` at that
    * moment (what the recognizer says about its session must change with it, before any other call
@@ -95,6 +110,7 @@ export class SessionSwap<S extends Releasable> {
     }
     const outcome = this.closing ? 'closed' : this.superseded(call) ? 'superseded' : 'installed';
     this.abandoned.delete(call);
+    this.cancellable.delete(call);
     if (outcome !== 'installed') {
       await next.release().catch(() => undefined);
       return outcome;
@@ -131,9 +147,9 @@ export class SessionSwap<S extends Releasable> {
     this.forgetAbandoned();
   }
 
-  /** Abandoned changes a later one superseded anyway need not be kept. */
+  /** Changes a later one superseded anyway (or that ended without installing) need not be kept. */
   private forgetAbandoned(): void {
-    for (const c of this.abandoned) if (c <= this.installed) this.abandoned.delete(c);
+    for (const set of [this.abandoned, this.cancellable]) for (const c of set) if (c <= this.installed) set.delete(c);
   }
 
   /** Releases the current session once the runs in flight on it end (resolves then). Safe to call twice. */

@@ -124,8 +124,6 @@ export class WebRecognizer {
   private adaptedOn = 0;
   /** The adaptation worker: undefined until the first offThread adaptation asks for it, null where none can run. */
   private worker: WebAdaptWorker | null | undefined;
-  /** The session changes of the adaptNormalization calls under way (what cancelAdaptation abandons). */
-  private readonly adaptCalls = new Set<number>();
   /** dispose() under way or done. */
   private disposing: Promise<void> | undefined;
 
@@ -353,21 +351,16 @@ export class WebRecognizer {
    */
   async adaptNormalization(clips: readonly ClipInput[], options: NormAdaptOptions = {}): Promise<NormAdaptResult> {
     checkNormAdaptOptions(options, 'adaptNormalization');
-    const call = this.sessions.begin();
-    this.adaptCalls.add(call);
+    const call = this.sessions.beginCancellable();
+    let adapted: Awaited<ReturnType<WebRecognizer['adaptedModel']>>;
     try {
-      let adapted: Awaited<ReturnType<WebRecognizer['adaptedModel']>>;
-      try {
-        adapted = await this.adaptedModelFor(clips, options, () => this.sessions.superseded(call));
-      } catch (err) {
-        if (err instanceof AdaptCancelledError) return { superseded: true, selfEnrolled: false, offThread: true };
-        throw err;
-      }
-      const installed = await this.useModel(adapted.model, call, clips.length);
-      return { ...(installed ? {} : { superseded: true }), selfEnrolled: adapted.selfEnrolled, offThread: adapted.offThread };
-    } finally {
-      this.adaptCalls.delete(call);
+      adapted = await this.adaptedModelFor(clips, options, () => this.sessions.superseded(call));
+    } catch (err) {
+      if (err instanceof AdaptCancelledError) return { superseded: true, selfEnrolled: false, offThread: true };
+      throw err;
     }
+    const installed = await this.useModel(adapted.model, call, clips.length);
+    return { ...(installed ? {} : { superseded: true }), selfEnrolled: adapted.selfEnrolled, offThread: adapted.offThread };
   }
 
   /**
@@ -376,7 +369,7 @@ export class WebRecognizer {
    * run (the next adaptation starts another). One computing in line runs to its end first.
    */
   async cancelAdaptation(): Promise<void> {
-    for (const call of this.adaptCalls) this.sessions.abandon(call);
+    this.sessions.cancel();
     await this.worker?.cancel();
   }
 
