@@ -214,6 +214,12 @@ describe('data: downloads from a local HTTP server', function () {
     cutDone.clear();
   });
 
+  /** What an earlier run of downloadFile leaves for `dest`: the bytes so far and, when given, where they came from (.part.json). */
+  const leavePart = (dest: string, bytes: Uint8Array, origin?: object): void => {
+    fs.writeFileSync(`${dest}.part`, bytes);
+    if (origin) fs.writeFileSync(`${dest}.part.json`, JSON.stringify(origin));
+  };
+
   let n = 0;
   const freshCache = (): string => path.join(tmp, `cache-${++n}`);
   const common = (cache: string) => ({ to: cache, env: {}, progress: false, expectedClips: 20, hfApi: base });
@@ -271,16 +277,14 @@ describe('data: downloads from a local HTTP server', function () {
     const body = routes.get('/fsdd.tar.gz')!.body;
     const dest = path.join(tmp, 'earlier.tar.gz');
     // What an earlier run leaves: the bytes so far, and where they came from.
-    fs.writeFileSync(`${dest}.part`, body.subarray(0, 777));
-    fs.writeFileSync(`${dest}.part.json`, JSON.stringify({ url: `${base}/fsdd.tar.gz`, total: body.length }));
+    leavePart(dest, body.subarray(0, 777), { url: `${base}/fsdd.tar.gz`, total: body.length });
     const r = await downloadFile(`${base}/fsdd.tar.gz`, dest, { progress: false });
     assert.equal(r.resumed, true);
     assert.equal(requests[0].range, 'bytes=777-');
     assert.deepEqual(fs.readFileSync(dest), body);
     assert.ok(!fs.existsSync(`${dest}.part.json`));
     const dest2 = path.join(tmp, 'complete.tar.gz');
-    fs.writeFileSync(`${dest2}.part`, body);
-    fs.writeFileSync(`${dest2}.part.json`, JSON.stringify({ url: `${base}/fsdd.tar.gz`, total: body.length }));
+    leavePart(dest2, body, { url: `${base}/fsdd.tar.gz`, total: body.length });
     await downloadFile(`${base}/fsdd.tar.gz`, dest2, { progress: false });
     assert.deepEqual(fs.readFileSync(dest2), body);
   });
@@ -290,45 +294,40 @@ describe('data: downloads from a local HTTP server', function () {
     const other = routes.get('/corrupt.tar.gz')!.body;
     // Another URL's bytes (the archive URL changed between runs): not resumed.
     const dest = path.join(tmp, 'other-url.tar.gz');
-    fs.writeFileSync(`${dest}.part`, other.subarray(0, 4000));
-    fs.writeFileSync(`${dest}.part.json`, JSON.stringify({ url: `${base}/corrupt.tar.gz` }));
+    leavePart(dest, other.subarray(0, 4000), { url: `${base}/corrupt.tar.gz` });
     assert.equal((await downloadFile(`${base}/fsdd.tar.gz`, dest, { progress: false })).resumed, false);
     assert.deepEqual(requests.map((q) => q.range), [undefined]);
     assert.deepEqual(fs.readFileSync(dest), body);
     // Of the same URL but of another length than the server's file now (no ETag to tell by): started over.
     requests.length = 0;
     const resized = path.join(tmp, 'resized.tar.gz');
-    fs.writeFileSync(`${resized}.part`, other.subarray(0, 4000));
-    fs.writeFileSync(`${resized}.part.json`, JSON.stringify({ url: `${base}/fsdd.tar.gz`, total: other.length + 1 }));
+    leavePart(resized, other.subarray(0, 4000), { url: `${base}/fsdd.tar.gz`, total: other.length + 1 });
     assert.equal((await downloadFile(`${base}/fsdd.tar.gz`, resized, { progress: false })).resumed, false);
     assert.deepEqual(requests.map((q) => q.range), ['bytes=4000-', undefined]);
     assert.ok(fs.readFileSync(resized).equals(body));
     // With nothing to tell the file by (a server that gave no ETag, date or length): not resumed.
     requests.length = 0;
     const unknown = path.join(tmp, 'unknown.tar.gz');
-    fs.writeFileSync(`${unknown}.part`, other.subarray(0, 4000));
-    fs.writeFileSync(`${unknown}.part.json`, JSON.stringify({ url: `${base}/fsdd.tar.gz` }));
+    leavePart(unknown, other.subarray(0, 4000), { url: `${base}/fsdd.tar.gz` });
     await downloadFile(`${base}/fsdd.tar.gz`, unknown, { progress: false });
     assert.deepEqual([requests.map((q) => q.range), fs.readFileSync(unknown).equals(body)], [[undefined], true]);
     // A .part that does not say where it came from (an older version's): not resumed either.
     requests.length = 0;
     const bare = path.join(tmp, 'bare.tar.gz');
-    fs.writeFileSync(`${bare}.part`, other.subarray(0, 4000));
+    leavePart(bare, other.subarray(0, 4000));
     await downloadFile(`${base}/fsdd.tar.gz`, bare, { progress: false });
     assert.deepEqual([requests.map((q) => q.range), fs.readFileSync(bare).equals(body)], [[undefined], true]);
     // The same URL, but the server's file is another version now: If-Range gets the whole new file.
     requests.length = 0;
     const changed = path.join(tmp, 'changed.tar.gz');
-    fs.writeFileSync(`${changed}.part`, other.subarray(0, 4000));
-    fs.writeFileSync(`${changed}.part.json`, JSON.stringify({ url: `${base}/fsdd-v2.tar.gz`, etag: '"v1"' }));
+    leavePart(changed, other.subarray(0, 4000), { url: `${base}/fsdd-v2.tar.gz`, etag: '"v1"' });
     assert.equal((await downloadFile(`${base}/fsdd-v2.tar.gz`, changed, { progress: false })).resumed, false);
     assert.deepEqual(requests.map((q) => [q.range, q.ifRange]), [['bytes=4000-', '"v1"']]);
     assert.deepEqual(fs.readFileSync(changed), body);
     // The same version: resumed, If-Range naming it.
     requests.length = 0;
     const same = path.join(tmp, 'same.tar.gz');
-    fs.writeFileSync(`${same}.part`, body.subarray(0, 4000));
-    fs.writeFileSync(`${same}.part.json`, JSON.stringify({ url: `${base}/fsdd-v2.tar.gz`, etag: '"v2"' }));
+    leavePart(same, body.subarray(0, 4000), { url: `${base}/fsdd-v2.tar.gz`, etag: '"v2"' });
     assert.equal((await downloadFile(`${base}/fsdd-v2.tar.gz`, same, { progress: false })).resumed, true);
     assert.deepEqual(requests.map((q) => [q.range, q.ifRange]), [['bytes=4000-', '"v2"']]);
     assert.deepEqual(fs.readFileSync(same), body);

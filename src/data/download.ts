@@ -88,7 +88,6 @@ export function diskError(err: unknown, what: string): DownloadWriteError | null
   return DISK_CODES.has((err as NodeJS.ErrnoException)?.code ?? '') ? writeError(err, what) : null;
 }
 
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The longest a Retry-After is waited for: a server asking for more is given up on sooner, after the retries. */
@@ -130,6 +129,15 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
   const discardPart = (): void => {
     fs.rmSync(part, { force: true });
     fs.rmSync(originFile, { force: true });
+  };
+  // The whole file is in the .part: it becomes `dest`, and what it was begun from goes.
+  const completePart = (): void => {
+    try {
+      fs.renameSync(part, dest);
+      fs.rmSync(originFile, { force: true });
+    } catch (err) {
+      throw writeError(err, dest);
+    }
   };
   try {
     for (let attempt = 1; attempt <= retries + 1; attempt++) {
@@ -188,8 +196,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
           const total = Number(/\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1]);
           await res.body?.cancel();
           if (total === have) {
-            fs.renameSync(part, dest);
-            fs.rmSync(originFile, { force: true });
+            completePart();
             return { bytes: have, attempts: attempt, resumed: true };
           }
           discardPart();
@@ -285,12 +292,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
           lastError = `connection cut after ${written} of ${total} bytes`;
           continue;
         }
-        try {
-          fs.renameSync(part, dest);
-          fs.rmSync(originFile, { force: true });
-        } catch (err) {
-          throw writeError(err, dest);
-        }
+        completePart();
         return { bytes: written, attempts: attempt, resumed };
       } finally {
         clearTimeout(timer);
