@@ -208,7 +208,10 @@ describe('int8 quantization', function () {
   });
 
   it('an element-wise op that makes the graph output stays float (ops: all), and a dimension of unknown size stays unknown', async () => {
-    const m = decodeModel(exportToOnnx(ARCHITECTURES.mlp(), { featureConfig, labels, modelType: 'mlp' }));
+    // Seeded weights: the same model, and so the same int8 agreement, every run (an unseeded one failed it once in CI).
+    const model = ARCHITECTURES.mlp();
+    randomizeWeights(model, 3);
+    const m = decodeModel(exportToOnnx(model, { featureConfig, labels, modelType: 'mlp' }));
     // The probabilities made by an Add of two activations (as a novelty gate makes them).
     const last = m.graph.nodes.find((n) => n.outputs.includes('probabilities'))!;
     last.outputs = ['probabilities_pre'];
@@ -229,7 +232,7 @@ describe('int8 quantization', function () {
       const sum = q.subarray(r * LABELS, (r + 1) * LABELS).reduce((a, b) => a + b, 0);
       assert.ok(Math.abs(sum - 1) < 1e-5, `clip ${r}: probabilities sum to ${sum}`);
     }
-    assert.ok(agreement(p, q, evalBatch) >= evalBatch.dims[0] - 2);
+    assert.ok(agreement(p, q, evalBatch) >= evalBatch.dims[0] - 2, `${agreement(p, q, evalBatch)} of ${evalBatch.dims[0]} agree`);
   });
 
   it('refuses bad input with ModelError', async () => {
