@@ -18,6 +18,7 @@ import type { LabelledPcm } from '../../model/personalize.js';
 import { deletePersonalModel, loadPersonalModel, savePersonalModel, type PersonalModel } from './personal-store.js';
 import { loadSettings, saveSettings, Stats, type HistoryEntry, type Mode, type Settings } from './store.js';
 import { WaveformView, drawFeatures, drawLatencyChart } from './views.js';
+import { VisitorClock, forgetAfterMs } from './visitor-clock.js';
 
 // ORT's wasm binary comes from this build's own output (never a CDN), named by its content hash.
 ort.env.wasm.wasmPaths = { wasm: ortWasmUrl };
@@ -172,7 +173,7 @@ function showResult(r: Recognition, source: string, latencyMs: number | null, sp
     $('digit-string').textContent = shownDigits(digitString);
   }
   // Anything the visitor said, a digit or a word rejected, is on screen until they have been gone a while.
-  if (source === 'microphone') visitorSpoke();
+  if (source === 'microphone') visitor.spoke();
   $('top3').replaceChildren(
     ...r.top.map((t) => {
       const s = document.createElement('span');
@@ -380,9 +381,8 @@ const pageNormalization: NormAdaptable<ClipInput> = {
 };
 // As `digits listen` adapts by default: the last layers refitted too, on the last 200 digits.
 const normAdapter = new NormAdapter(pageNormalization, { selfEnroll: true });
-const forgetVoiceSeconds = Number(params.get('forget-voice')) > 0 ? Number(params.get('forget-voice')) : kiosk ? 120 : Infinity;
-// Never, or at most 24 days: setTimeout fires at once past 2^31 - 1 ms.
-const forgetVoiceMs = Number.isFinite(forgetVoiceSeconds) ? Math.min(2 ** 31 - 1, forgetVoiceSeconds * 1000) : Infinity;
+/** After how long without a digit a voice is forgotten (and a kiosk's visitor with it). */
+const forgetVoiceMs = forgetAfterMs(params.get('forget-voice'), kiosk);
 let voice: VoiceObserver | null = null;
 /** What feeds `normAdapter` while the normalization adaptation is on. */
 let norm: NormObserver | null = null;
@@ -458,53 +458,22 @@ function resetNorm(): void {
 }
 
 /**
- * Kiosk: the visitor is gone once no digit came for `forget-voice` seconds (default 120). What they
- * said (the running string, the numbers closed by a pause, the last result) is cleared, so the next
- * visitor never sees it, and their voice is forgotten.
+ * Kiosk: the visitor is gone once nothing they said came for `forget-voice` seconds (default 120), nor a
+ * tap or a key press, after a warning. What they said (the running string, the numbers closed by a
+ * pause, the last result) is cleared, so the next visitor never sees it, and their voice is forgotten.
  */
-let visitorTimer: ReturnType<typeof setTimeout> | undefined;
-/**
- * How long before it clears what a visitor said the kiosk says so, with a countdown on screen, so
- * that someone still there can keep it (WCAG 2.2.1: warned, and at least 20 s to extend): 20 s, at
- * most half the idle time. A digit, a tap or a key press keeps it (visitorSpoke).
- */
-const clearWarningMs = Math.min(20_000, forgetVoiceMs / 2);
-let warningTimer: ReturnType<typeof setTimeout> | undefined;
-let countdown: ReturnType<typeof setInterval> | undefined;
-
-function visitorSpoke(): void {
-  if (!kiosk || !Number.isFinite(forgetVoiceMs)) return;
-  stopClearWarning();
-  clearTimeout(visitorTimer);
-  warningTimer = setTimeout(warnClearing, forgetVoiceMs - clearWarningMs);
-  visitorTimer = setTimeout(forgetVisitor, forgetVoiceMs);
-}
-
-/** A tap or a key press while a visitor's digits are on screen: they are still here. */
-function visitorActive(): void {
-  if (visitorTimer !== undefined) visitorSpoke();
-}
-
-function warnClearing(): void {
-  const clearAt = performance.now() + clearWarningMs;
-  const notice = $('clear-notice');
-  const show = () => (notice.textContent = `Clearing in ${Math.max(1, Math.ceil((clearAt - performance.now()) / 1000))} s: say a digit, tap the screen or press a key to keep what you said`);
-  show();
-  notice.hidden = false;
-  countdown = setInterval(show, 1000);
-  announce(`What you said will be cleared in ${Math.max(1, Math.round(clearWarningMs / 1000))} seconds. Say a digit, tap the screen or press a key to keep it.`);
-}
-
-function stopClearWarning(): void {
-  clearTimeout(warningTimer);
-  clearInterval(countdown);
-  warningTimer = countdown = undefined;
-  $('clear-notice').hidden = true;
-}
+const visitor = new VisitorClock(kiosk ? forgetVoiceMs : Infinity, {
+  warn: (secondsLeft, first) => {
+    const notice = $('clear-notice');
+    notice.textContent = `Clearing in ${secondsLeft} s: say a digit, tap the screen or press a key to keep what you said`;
+    notice.hidden = false;
+    if (first) announce(`What you said will be cleared in ${secondsLeft} seconds. Say a digit, tap the screen or press a key to keep it.`);
+  },
+  unwarn: () => ($('clear-notice').hidden = true),
+  gone: forgetVisitor,
+});
 
 function forgetVisitor(): void {
-  stopClearWarning();
-  visitorTimer = undefined;
   clearString();
   clearResult();
   forgetVoice();
@@ -1447,7 +1416,7 @@ async function boot(): Promise<void> {
   // (not a key: Tab must not change the view under a keyboard user) enters full screen in a kiosk.
   const gesture = (e: Event) => {
     void mic.resume();
-    visitorActive();
+    visitor.active();
     if (kiosk && e.type === 'pointerdown' && !document.fullscreenElement) document.documentElement.requestFullscreen?.().catch(() => undefined);
   };
   document.addEventListener('pointerdown', gesture);
