@@ -8,6 +8,7 @@ import { parseModelMetadata } from '../src/model/read-metadata.js';
 import { exportToOnnx } from '../src/train/onnx/index.js';
 import { ARCHITECTURES as ZOO, buildModel } from '../src/train/zoo.js';
 import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
+import { version as packageVersion } from '../package.json';
 import { fsddFeatures } from './onnx-features.js';
 import { ARCHITECTURES, DIMS, FRAMES, LABELS, randomizeWeights } from './onnx-models.js';
 
@@ -108,7 +109,9 @@ describe('ONNX export', function () {
     assert.deepEqual(m.rejection, { threshold: 0.5 });
     assert.deepEqual(m.metrics, { test: 0.99 });
     assert.equal(m.opset, 17);
-    const g = decodeModel(bytes).graph;
+    const decoded = decodeModel(bytes);
+    assert.deepEqual([decoded.producer, decoded.producerVersion], ['spoken-digits', packageVersion]);
+    const g = decoded.graph;
     assert.deepEqual(g.inputs, [{ name: 'features', type: 'float', shape: ['batch', FRAMES, DIMS] }]);
     assert.deepEqual(g.outputs, [{ name: 'probabilities', type: 'float', shape: ['batch', LABELS] }]);
   });

@@ -9,6 +9,7 @@ import { identity } from './layout.js';
 import { optimizeGraph } from './optimize.js';
 // The zoo's custom layers (transformer) register their converters on import.
 import './zoo-layers.js';
+import { PRODUCER } from './producer.js';
 
 /** What goes into the model file's metadata_props besides the graph (see src/model/metadata.ts). */
 export interface ExportMetadata {
@@ -191,5 +192,5 @@ export function exportToOnnx(model: tf.LayersModel, metadata: ExportMetadata, op
   graph.outputs.push({ name: MODEL_OUTPUT_NAME, type: 'float', shape: ['batch', metadata.labels.length] });
 
   optimizeGraph(graph);
-  return encodeModel({ graph, opset: OPSET, metadata: buildMetadataProps({ ...metadata, featureConfig: config }), producer: 'spoken-digits' });
+  return encodeModel({ graph, opset: OPSET, metadata: buildMetadataProps({ ...metadata, featureConfig: config }), ...PRODUCER });
 }

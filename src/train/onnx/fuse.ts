@@ -5,6 +5,7 @@ import { METADATA_KEYS, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../../model/
 import { parseModelMetadata, type ModelMetadata } from '../../model/read-metadata.js';
 import { NORM_TARGETS_KEY } from '../../model/norm-adapt.js';
 import { type GraphNode, type Initializer, type OnnxModel, decodeModel, encodeModel, sortTopologically } from './graph.js';
+import { PRODUCER } from './producer.js';
 
 /**
  * One ONNX model out of several trained members that average their probabilities.
@@ -170,7 +171,7 @@ export function fuseEnsemble(members: Uint8Array[], options: FuseOptions = {}): 
     graph: { name: 'ensemble', nodes, initializers, inputs: first.graph.inputs, outputs: first.graph.outputs },
     opset,
     metadata,
-    producer: first.producer,
+    ...PRODUCER,
   };
   sortTopologically(fused.graph);
   return encodeModel(fused);

@@ -50,7 +50,9 @@ export interface OnnxModel {
   graph: Graph;
   opset: number;
   metadata: Record<string, string>;
+  /** What wrote the model (ONNX's producer_name) and its version (producer_version). */
   producer: string;
+  producerVersion: string;
 }
 
 export const OPSET = 17;
@@ -208,7 +210,7 @@ export function encodeModel(m: OnnxModel): Uint8Array {
     irVersion: irVersionFor(m.opset),
     opsetImport: [{ domain: '', version: m.opset }],
     producerName: m.producer,
-    producerVersion: '1',
+    producerVersion: m.producerVersion,
     graph: {
       name: g.name,
       node: g.nodes.map((n) => ({
@@ -324,6 +326,7 @@ export function decodeModel(bytes: Uint8Array): OnnxModel {
     opset,
     metadata,
     producer: proto.producerName ?? '',
+    producerVersion: proto.producerVersion ?? '',
   };
 }
 
