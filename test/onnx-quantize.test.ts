@@ -88,6 +88,40 @@ describe('int8 quantization', function () {
     }
   }
 
+  it('8-bit weights in -63..63 by default: the integer kernels compute what the QDQ graph says on every CPU (no 16-bit saturation on AVX2)', async () => {
+    // A dense layer whose weights all have one magnitude (each quantizes to the channel's extreme)
+    // on features whose uint8 values sit near and above the zero point: the worst case for
+    // VPMADDUBSW, which adds two uint8 x int8 products into a saturating 16-bit sum on x86 CPUs with
+    // AVX2 and no VNNI (2 x 255 x 127 overflows it; 2 x 255 x 63 does not).
+    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [FRAMES, DIMS] }), tf.layers.dense({ units: LABELS, activation: 'softmax' })] });
+    let s = 7;
+    const sign = () => ((s = (s * 1103515245 + 12345) >>> 0) & 0x10000 ? 1 : -1);
+    const kernel = Float32Array.from({ length: FRAMES * DIMS * LABELS }, () => 0.01 * sign());
+    model.layers[1].setWeights([tf.tensor2d(kernel, [FRAMES * DIMS, LABELS]), tf.zeros([LABELS])]);
+    const fp32 = exportToOnnx(model, { featureConfig, labels, modelType: 'mlp' });
+    const weightPeak = (bytes: Uint8Array) =>
+      Math.max(...[...decodeModel(bytes).graph.initializers.values()].filter((t) => t.type === 'int8' && t.dims.length >= 2).flatMap((t) => [...t.data].map(Math.abs)));
+    const reduced = await quantizeModel(fp32, calib);
+    const full = await quantizeModel(fp32, calib, { reduceRange: false });
+    assert.equal(weightPeak(reduced), 63);
+    assert.equal(weightPeak(full), 127);
+    assert.match(JSON.parse(decodeModel(reduced).metadata['spoken_digits.quantization']).weights, /-63\.\.63 \(reduced range\)/);
+    assert.match(JSON.parse(decodeModel(full).metadata['spoken_digits.quantization']).weights, /-127\.\.127/);
+    // The same file run by the integer kernels (optimized: QGemm) and as written (unoptimized: each
+    // DequantizeLinear in float, then the float Gemm): the same answers but for rounding.
+    const logits = async (bytes: Uint8Array, level: 'all' | 'disabled') => {
+      const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, graphOptimizationLevel: level });
+      const out = await session.run({ features: new ort.Tensor('float32', evalBatch.data, evalBatch.dims) });
+      await session.release();
+      return out.probabilities.data as Float32Array;
+    };
+    const kernels = await logits(reduced, 'all');
+    const written = await logits(reduced, 'disabled');
+    const worst = kernels.reduce((m, v, i) => Math.max(m, Math.abs(v - written[i])), 0);
+    assert.equal(agreement(kernels, written, evalBatch), evalBatch.dims[0]);
+    assert.ok(worst < 1e-3, `integer kernels vs the QDQ graph in float: max difference ${worst}`);
+  });
+
   it('absorbs ReLU into the quantized conv output and records how it calibrated', async () => {
     const fp32 = exportToOnnx(ARCHITECTURES.cnn(), { featureConfig, labels, modelType: 'cnn' });
     const int8 = await quantizeModel(fp32, calib, { calibration: 'percentile', percentile: 99.9, singleChannelConv: true });

@@ -19,6 +19,7 @@ interface QuantizeCliOptions {
   clips: string;
   auto?: boolean;
   int4MinWeights?: number;
+  reduceRange: boolean;
 }
 
 export function register(program: Command): void {
@@ -37,6 +38,10 @@ export function register(program: Command): void {
       'try the int8 variants (linear minmax, linear p99.99, all minmax, linear+stem minmax), measure accuracy on the FSDD test split (takes 0-4) and 1-thread p50 latency, and write the fastest that ties or beats fp32 on both, a latency within 5% of fp32\'s counting as a tie (needs the recordings folder)',
     )
     .option('--int4-min-weights <n>', 'weights of a layer with at least n values get 4 bits (-7..7 per channel, packed two per byte, same int8 kernels): a smaller file; check the accuracy', (v) => parsePositiveInt('--int4-min-weights', v))
+    .option(
+      '--no-reduce-range',
+      '8-bit weights in -127..127 instead of -63..63: a little more precise on ARM and on x86 CPUs with VNNI, but saturated sums (other answers) on x86 CPUs with AVX2 and no VNNI (AMD before Zen 4, older Intel)',
+    )
     .option('--no-depthwise', 'keep depthwise convolutions fp32')
     .option('--stem', 'also quantize convolutions with one input channel (the first conv on the spectrogram; fp32 by default, where int8 was slower)')
     .option('--batch <n>', 'clips per calibration batch', '32')
@@ -92,7 +97,7 @@ export function register(program: Command): void {
           const { chooseQuantization, QUANTIZATION_VARIANTS, variantFlags } = await import('../../train/onnx/choose.js');
           const choice = await chooseQuantization(bytes, batches, {
             evaluation: { batches: clipFeatureBatches(held, meta.featureConfig, backend, 100, cut), labels: held.map((c) => meta.labels.indexOf(String(c.digit))) },
-            common: { int4MinWeights: opts.int4MinWeights },
+            common: { int4MinWeights: opts.int4MinWeights, reduceRange: opts.reduceRange },
           });
           for (const r of choice.results)
             process.stdout.write(`${r.variant.padEnd(24)} ${(r.bytes / 1024).toFixed(1).padStart(7)} KB  accuracy ${(100 * r.accuracy).toFixed(2)}%  p50 ${r.p50us.toFixed(0)} µs\n`);
@@ -103,7 +108,7 @@ export function register(program: Command): void {
           await writeOutFile(opts.out, await withTargetsIfHad(choice.int8, meta.normTargets, found.clips));
           process.stdout.write(`wrote ${opts.out} (${choice.why})${targetsNote(meta.normTargets, true)}${await int4Note(choice.int8, opts.int4MinWeights)}\n`);
           const picked = QUANTIZATION_VARIANTS.find((v) => v.name === choice.variant)?.options;
-          if (picked) process.stdout.write(`the same without --auto: digits quantize with ${variantFlags({ ...picked, int4MinWeights: opts.int4MinWeights }) || 'the default flags'} (and this --calib, --clips and --batch)\n`);
+          if (picked) process.stdout.write(`the same without --auto: digits quantize with ${variantFlags({ ...picked, int4MinWeights: opts.int4MinWeights, reduceRange: opts.reduceRange }) || 'the default flags'} (and this --calib, --clips and --batch)\n`);
           return;
         }
       } else {
@@ -125,6 +130,7 @@ export function register(program: Command): void {
         depthwise: opts.depthwise,
         singleChannelConv: opts.stem ?? false,
         int4MinWeights: opts.int4MinWeights,
+        reduceRange: opts.reduceRange,
       });
       const written = found ? await withTargetsIfHad(out, meta.normTargets, found.clips) : out;
       await writeOutFile(opts.out, written);

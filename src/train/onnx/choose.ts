@@ -34,6 +34,7 @@ export function variantFlags(options: QuantizeOptions): string {
   if (options.depthwise === false) flags.push('--no-depthwise');
   if (options.singleChannelConv) flags.push('--stem');
   if (options.int4MinWeights !== undefined) flags.push('--int4-min-weights', String(options.int4MinWeights));
+  if (options.reduceRange === false) flags.push('--no-reduce-range');
   return flags.join(' ');
 }
 
