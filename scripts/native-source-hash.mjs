@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The hash of what the native addon is built from (native/dsp, native/addon, native/capture,
-// CMakeLists.txt, cmake/): scripts/prebuild.sh writes it beside each prebuilt addon
+// CMakeLists.txt, cmake/, and the kissfft sources scripts/fetch-kissfft.sh put in third_party/kissfft:
+// Debian's and upstream's releases differ): scripts/prebuild.sh writes it beside each prebuilt addon
 // (prebuilds/<platform>-<arch>/source.sha256), and `npm pack` (prepack) checks the prebuilt addons
 // against it, so a package never ships an addon built from other sources than its own.
 //
@@ -14,7 +15,8 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const INPUTS = ['native/dsp', 'native/addon', 'native/capture', 'CMakeLists.txt', 'cmake'];
+const KISSFFT = 'third_party/kissfft';
+const INPUTS = ['native/dsp', 'native/addon', 'native/capture', 'CMakeLists.txt', 'cmake', KISSFFT];
 /** The platforms the package ships prebuilt (scripts/prebuild.sh; package.json prepublishOnly). */
 const PLATFORMS = ['linux-x64', 'linux-arm64'];
 
@@ -50,6 +52,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       const built = readFileSync(join(dir, 'source.sha256'), 'utf8').trim();
       return built === hash ? [] : [`prebuilds/${platform} was built from other native sources (${built.slice(0, 12)}, these are ${hash.slice(0, 12)})`];
     });
+    if (problems.length && !existsSync(join(root, KISSFFT))) problems.push(`${KISSFFT} is missing here, and the hash covers the kissfft sources the addons were built from (bash scripts/fetch-kissfft.sh)`);
     if (problems.length) {
       const allowed = process.env.SPOKEN_DIGITS_ALLOW_STALE_PREBUILDS === '1';
       console.error(`${allowed ? 'warning' : 'error'}: the package's prebuilt addons do not match its native sources:\n  ${problems.join('\n  ')}\n` +
