@@ -421,9 +421,9 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
       [METADATA_KEYS.precision]: 'int8',
       'spoken_digits.quantization': JSON.stringify({
         format: 'QDQ',
-        weights: `int8 symmetric per-channel, ${opts.reduceRange ? '-63..63 (reduced range)' : '-127..127'}`,
+        weights: `int8 symmetric per-channel, ${opts.reduceRange ? '-63..63' : '-127..127'}`,
         ...(int4Weights.length
-          ? { int4Weights: { minWeights: opts.int4MinWeights, tensors: int4Weights.length, values: int4Weights.reduce((a, w) => a + w.q.length, 0), form: '-7..7 per channel, packed two per byte, unpacked to int8 by constant ops' } }
+          ? { int4Weights: { minWeights: opts.int4MinWeights, tensors: int4Weights.length, values: int4Weights.reduce((a, w) => a + w.q.length, 0), form: '-7..7 per channel, two per byte' } }
           : {}),
         activations: `${opts.activationType} per-tensor`,
         calibration: describe,
