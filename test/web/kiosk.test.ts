@@ -995,6 +995,29 @@ describe('kiosk web app in headless Chromium', function () {
     sideways.onScreen('digit');
   });
 
+  it('the order for a keyboard is the order on screen, wide and narrow: the tabs, the mode\'s controls, the result, the live input', async () => {
+    const browser = await launch();
+    browsers.push(browser);
+    for (const [width, height] of [[1280, 860], [375, 740]]) {
+      const context = await browser.newContext({ viewport: { width, height } });
+      const page = await context.newPage();
+      await page.goto(`${srv.url}/?mode=continuous`);
+      await waitReady(page);
+      await page.focus('#tab-continuous');
+      const reached: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        await page.keyboard.press('Tab');
+        reached.push(await page.evaluate(() => document.activeElement?.id ?? ''));
+      }
+      const order = ['listen', 'clear-string', 'features-view'];
+      const at = order.map((id) => reached.indexOf(id));
+      assert.ok(at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1])), `${width} px: Tab reached ${reached.join(', ')}`);
+      const tops = await page.evaluate((ids) => ids.map((id) => document.getElementById(id)!.getBoundingClientRect().top), order);
+      assert.ok(tops.every((t, k) => k === 0 || t > tops[k - 1]), `${width} px: ${order.join(', ')} are at ${tops.join(', ')} px from the top`);
+      await context.close();
+    }
+  });
+
   it('works offline once loaded (service worker) and measures the download', async () => {
     const { browser, context, page } = await open(undefined, 'mode=batch');
     // What a first visit puts on the wire, in a fresh profile, the service worker's precache included.
