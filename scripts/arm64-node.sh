@@ -14,12 +14,12 @@
 # qemu's. Without multiarch libraries the folder links lib/ to the cross compiler's.
 # Used by scripts/prebuild.sh --arch arm64 and test/stream/prebuilt-addon.test.ts.
 set -euo pipefail
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/spoken-digits"
+cache="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/spoken-digits"
 prefix="$cache/qemu-aarch64-root"
 mkdir -p "$prefix/proc"
 if [ ! -e /lib/ld-linux-aarch64.so.1 ]; then ln -sfn /usr/aarch64-linux-gnu/lib "$prefix/lib"; else rm -f "$prefix/lib"; fi
 cpuinfo=$(mktemp "$prefix/proc/.cpuinfo.XXXXXX")
-for ((cpu = 0; cpu < $(nproc); cpu++)); do
+for ((cpu = 0; cpu < $(nproc --all); cpu++)); do
   printf 'processor\t: %d\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n\n' "$cpu"
 done > "$cpuinfo"
 mv -f "$cpuinfo" "$prefix/proc/cpuinfo"

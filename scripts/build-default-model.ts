@@ -369,7 +369,7 @@ const md = [
   '',
   'Babble: each test clip mixed with 3-7 other FSDD training clips (seeded), SNR over the whole clip. Padded: each test clip with 0.5 s of faint room noise (-60 dBFS) before it and 0.3 s after, as a recording would have.',
   '',
-  `Quantization: ${choice.keep === 'int8' ? 'int8 kept' : 'int8 not kept'} — ${choice.why}. 8-bit weights are -63..63 per output channel, so that no 16-bit sum saturates on x86 CPUs with AVX2 and no VNNI.${int4MinWeights ? ` Weights of layers with at least ${int4MinWeights} values are 4-bit (-7..7 per output channel, packed two per byte, unpacked to int8 when the model loads: the same int8 kernels, a smaller file).` : ''}`,
+  `Quantization: ${choice.keep === 'int8' ? 'int8 kept' : 'int8 not kept'} — ${choice.why}. 8-bit weights are -63..63 per output channel, so that no 16-bit sum saturates on x86 CPUs without VNNI.${int4MinWeights ? ` Weights of layers with at least ${int4MinWeights} values are 4-bit (-7..7 per output channel, packed two per byte, unpacked to int8 when the model loads: the same int8 kernels, a smaller file).` : ''}`,
   '',
   `Normalization targets (metadata \`${NORM_TARGETS_KEY}\`): each convolution output channel's mean and variance over the ${FSDD_TARGET_CLIPS}, what speaker adaptation of the normalization (\`digits eval --adapt-norm\`, \`digits listen --adapt-norm\`, \`NormAdapter\`) restores for a new voice; measured on each file as written.`,
   '',

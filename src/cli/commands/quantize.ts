@@ -40,7 +40,7 @@ export function register(program: Command): void {
     .option('--int4-min-weights <n>', 'weights of a layer with at least n values get 4 bits (-7..7 per channel, packed two per byte, same int8 kernels): a smaller file; check the accuracy', (v) => parsePositiveInt('--int4-min-weights', v))
     .option(
       '--no-reduce-range',
-      '8-bit weights in -127..127 instead of -63..63: a little more precise on ARM and on x86 CPUs with VNNI, but saturated sums (other answers) on x86 CPUs with AVX2 and no VNNI (AMD before Zen 4, older Intel)',
+      '8-bit weights in -127..127 instead of -63..63: a little more precise where nothing saturates, but saturated sums (other answers) on x86 CPUs without VNNI (AMD before Zen 4, Intel before Cascade Lake and Ice Lake)',
     )
     .option('--no-depthwise', 'keep depthwise convolutions fp32')
     .option('--stem', 'also quantize convolutions with one input channel (the first conv on the spectrogram; fp32 by default, where int8 was slower)')

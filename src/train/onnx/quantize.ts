@@ -43,13 +43,14 @@ export interface QuantizeOptions {
    */
   int4MinWeights?: number;
   /**
-   * 8-bit weights in -63..63 (7 bits) instead of -127..127 (default true). On x86 CPUs with AVX2 but
-   * no VNNI (AMD before Zen 4, Intel client CPUs before Ice Lake), ONNX Runtime multiplies uint8
-   * activations by int8 weights with VPMADDUBSW, which adds each two products into a 16-bit sum that
-   * saturates: 2 x 255 x 127 does not fit, 2 x 255 x 63 does. With the full range the same file gives
-   * other answers there than on CPUs with VNNI, ARM or WebAssembly (the shipped default on an AMD EPYC
-   * with AVX2: 79.3% in 5 dB babble at full range, 85.3% reduced, 86.0% in fp32). Full range is a
-   * little more precise where nothing saturates; only choose it for such CPUs, and measure there.
+   * 8-bit weights in -63..63 (7 bits) instead of -127..127 (default true). On x86 CPUs without VNNI
+   * (with AVX2 or AVX-512: AMD before Zen 4, Intel before Cascade Lake and Ice Lake), ONNX Runtime
+   * multiplies uint8 activations by int8 weights with VPMADDUBSW, which adds each two products into a
+   * 16-bit sum that saturates: 2 x 255 x 127 does not fit, 2 x 255 x 63 does. With the full range the
+   * same file gives other answers there than where nothing saturates (the shipped default on an AMD
+   * EPYC with AVX2, top class in 5 dB babble: 79.3% at full range, 85.7% reduced, 86.0% in fp32). Full
+   * range is a little more precise where nothing saturates; choose it only for CPUs with VNNI, and
+   * measure there.
    */
   reduceRange?: boolean;
 }
@@ -159,7 +160,7 @@ function quantizeWeights(w: Initializer, axis: number, levels: number, minScales
   const scales = new Float32Array(channels);
   for (let c = 0; c < channels; c++) {
     const peak = members[c].reduce((m, i) => Math.max(m, Math.abs(data[i])), 0);
-    // 127 not 128 (and 7 not 8) keeps the range symmetric, which ONNX Runtime's int8 kernels assume.
+    // 127 not 128 (63 not 64, 7 not 8) keeps the range symmetric, which ONNX Runtime's int8 kernels assume.
     scales[c] = peak > 0 ? peak / levels : 1;
     if (!(peak > 0) || levels > WEIGHT_LEVELS.int4) continue;
     let best = Infinity;

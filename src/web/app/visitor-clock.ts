@@ -45,7 +45,7 @@ export class VisitorClock {
     this.warningMs = Math.min(WARNING_MS, idleMs / 2);
   }
 
-  /** Whether a visitor's words are on screen and the clock runs for them. */
+  /** Whether the clock runs: something a visitor said is kept (on screen, and in the voice adapted to). */
   get running(): boolean {
     return this.goneTimer !== undefined;
   }
