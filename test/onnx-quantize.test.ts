@@ -19,8 +19,9 @@ import { ARCHITECTURES, DIMS, FRAMES, LABELS, randomizeWeights } from './onnx-mo
 let featureConfig = resolveFeatureConfig({ nMfcc: DIMS, numFrames: FRAMES });
 const labels = [...Array.from({ length: LABELS - 1 }, (_, i) => String(i)), 'none'];
 
-async function predict(bytes: Uint8Array, b: CalibrationBatch): Promise<Float32Array> {
-  const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+/** Probabilities of `bytes` on `b`; `level` 'disabled' runs the graph as written (no fused integer kernels). */
+async function predict(bytes: Uint8Array, b: CalibrationBatch, level: 'all' | 'disabled' = 'all'): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, graphOptimizationLevel: level });
   const out = await s.run({ features: new ort.Tensor('float32', b.data, b.dims) });
   await s.release();
   return out.probabilities.data as Float32Array;
@@ -111,24 +112,18 @@ describe('int8 quantization', function () {
     assert.equal(variantFlags({ reduceRange: false }), '--no-reduce-range');
     // The same file run by the integer kernels (optimized: QGemm) and as written (unoptimized: each
     // DequantizeLinear in float, then the float Gemm): the same answers but for rounding.
-    const logits = async (bytes: Uint8Array, level: 'all' | 'disabled') => {
-      const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, graphOptimizationLevel: level });
-      const out = await session.run({ features: new ort.Tensor('float32', evalBatch.data, evalBatch.dims) });
-      await session.release();
-      return out.probabilities.data as Float32Array;
-    };
     // Allowed: a rare output one quantization step off (float rounding at a half-step boundary).
     const offBy = (a: Float32Array, b: Float32Array) => a.filter((v, i) => Math.abs(v - b[i]) > 1e-3).length;
-    const kernels = await logits(reduced, 'all');
-    const written = await logits(reduced, 'disabled');
+    const kernels = await predict(reduced, evalBatch);
+    const written = await predict(reduced, evalBatch, 'disabled');
     assert.equal(agreement(kernels, written, evalBatch), evalBatch.dims[0]);
     assert.ok(offBy(kernels, written) <= 2, `integer kernels vs the QDQ graph in float: ${offBy(kernels, written)} of ${kernels.length} outputs differ by more than 1e-3`);
     // On a CPU that saturates (x86 with AVX2 and no VNNI), the full range must not pass the same check:
     // the test model really is one that saturates there.
     const flags = process.arch === 'x64' && existsSync('/proc/cpuinfo') ? (readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '').split(/\s+/) : [];
     if (flags.includes('avx2') && !flags.some((f) => /^(avx512_vnni|avx_vnni)$/.test(f))) {
-      const fullKernels = await logits(full, 'all');
-      const fullWritten = await logits(full, 'disabled');
+      const fullKernels = await predict(full, evalBatch);
+      const fullWritten = await predict(full, evalBatch, 'disabled');
       assert.ok(agreement(fullKernels, fullWritten, evalBatch) < evalBatch.dims[0] || offBy(fullKernels, fullWritten) > 2, 'the full range did not saturate on a CPU without VNNI');
     }
   });
