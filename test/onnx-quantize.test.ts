@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -8,6 +9,8 @@ import { ort } from '../src/model/ort.js';
 import { ModelError } from '../src/errors.js';
 import { resolveFeatureConfig } from '../src/features/config.js';
 import { parseModelMetadata } from '../src/model/read-metadata.js';
+import { int8RangeWarning, int8SumsSaturate } from '../src/model/int8-cpu.js';
+import { DigitRecognizer, INT8_RANGE_WARNING } from '../src/model/recognizer.js';
 import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { exportToOnnx } from '../src/train/onnx/index.js';
 import { type CalibrationBatch, quantizeModel } from '../src/train/onnx/quantize.js';
@@ -107,6 +110,10 @@ describe('int8 quantization', function () {
     const full = await quantizeModel(fp32, calib, { reduceRange: false });
     assert.equal(weightPeak(reduced), 63);
     assert.equal(weightPeak(full), 127);
+    // The fast reader a recognizer loads with finds the same peaks (zero points are 0).
+    assert.equal(parseModelMetadata(reduced).int8WeightPeak, 63);
+    assert.equal(parseModelMetadata(full).int8WeightPeak, 127);
+    assert.equal(parseModelMetadata(fp32).int8WeightPeak, 0);
     assert.match(JSON.parse(decodeModel(reduced).metadata['spoken_digits.quantization']).weights, /-63\.\.63$/);
     assert.match(JSON.parse(decodeModel(full).metadata['spoken_digits.quantization']).weights, /-127\.\.127$/);
     assert.equal(variantFlags({ reduceRange: false }), '--no-reduce-range');
@@ -120,12 +127,64 @@ describe('int8 quantization', function () {
     assert.ok(offBy(kernels, written) <= 2, `integer kernels vs the QDQ graph in float: ${offBy(kernels, written)} of ${kernels.length} outputs differ by more than 1e-3`);
     // On a CPU that saturates (x86 with AVX2 and no VNNI), the full range must not pass the same check:
     // the test model really is one that saturates there.
-    const flags = process.arch === 'x64' && existsSync('/proc/cpuinfo') ? (readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '').split(/\s+/) : [];
-    if (flags.includes('avx2') && !flags.some((f) => /^(avx512_vnni|avx_vnni)$/.test(f))) {
+    if (int8SumsSaturate()) {
       const fullKernels = await predict(full, evalBatch);
       const fullWritten = await predict(full, evalBatch, 'disabled');
       assert.ok(agreement(fullKernels, fullWritten, evalBatch) < evalBatch.dims[0] || offBy(fullKernels, fullWritten) > 2, 'the full range did not saturate on a CPU without VNNI');
     }
+  });
+
+  it('a full-range int8 file gets a process warning (once per file) where the CPU saturates, a reduced one never', async () => {
+    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [FRAMES, DIMS] }), tf.layers.dense({ units: LABELS, activation: 'softmax' })] });
+    const fp32 = exportToOnnx(model, { featureConfig, labels, modelType: 'mlp' });
+    const dir = mkdtempSync(join(tmpdir(), 'sd-int8-range-'));
+    const fullFile = join(dir, 'full.int8.onnx');
+    writeFileSync(fullFile, await quantizeModel(fp32, calib, { reduceRange: false }));
+    const reduced = await quantizeModel(fp32, calib);
+    const warnings: Error[] = [];
+    // Node's own printer set aside while the test listens (it would print the warning into the test report).
+    const printers = process.listeners('warning');
+    process.removeAllListeners('warning');
+    process.on('warning', (w) => warnings.push(w));
+    let cli: ReturnType<typeof spawnSync>;
+    try {
+      for (const m of [fullFile, fullFile, reduced]) await (await DigitRecognizer.load({ model: m })).dispose();
+      await new Promise((resolve) => setImmediate(resolve));
+      // The CLI prints it as one line of its own.
+      cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'predict', '--model', fullFile, join(FSDD_RECORDINGS, '3_theo_0.wav')], { encoding: 'utf8' });
+    } finally {
+      process.removeAllListeners('warning');
+      for (const p of printers) process.on('warning', p);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.equal(cli.status, 0, String(cli.stderr));
+    assert.doesNotMatch(String(cli.stderr), /\(node:\d+\)|--trace-warnings/);
+    const ours = warnings.filter((w) => (w as NodeJS.ErrnoException).code === INT8_RANGE_WARNING);
+    if (int8SumsSaturate()) {
+      assert.equal(ours.length, 1, 'one warning for the full-range file, none for its second load or the reduced file');
+      assert.match(ours[0].message, /full\.int8\.onnx has 8-bit weights up to 127: on this CPU \(x86 without VNNI\).*digits quantize/);
+      assert.match(String(cli.stderr), /^digits: warning: \S*full\.int8\.onnx has 8-bit weights up to 127/m);
+    } else {
+      assert.equal(ours.length, 0);
+      assert.doesNotMatch(String(cli.stderr), /warning/);
+    }
+  });
+
+  it('int8SumsSaturate reads the CPU: x86 AVX2 or AVX-512 without VNNI saturates, VNNI and arm64 do not, unknown is null', () => {
+    const cpu = (flags: string) => `processor\t: 0\nmodel name\t: X\nflags\t\t: fpu sse2 ${flags}\n\nprocessor\t: 1\nflags\t\t: fpu sse2 ${flags}\n`;
+    assert.equal(int8SumsSaturate('x64', cpu('avx avx2 fma')), true);
+    assert.equal(int8SumsSaturate('x64', cpu('avx2 avx512f avx512bw')), true);
+    assert.equal(int8SumsSaturate('x64', cpu('avx2 avx512bw avx512_vnni')), false);
+    assert.equal(int8SumsSaturate('x64', cpu('avx2 avx_vnni')), false);
+    assert.equal(int8SumsSaturate('x64', cpu('sse4_1 sse4_2')), false);
+    assert.equal(int8SumsSaturate('x64', null), null);
+    assert.equal(int8SumsSaturate('x64', 'processor : 0\n'), null);
+    assert.equal(int8SumsSaturate('arm64', null), false);
+    assert.equal(int8SumsSaturate('riscv64', cpu('avx2')), null);
+    assert.equal(int8RangeWarning('m.onnx', 64, true), null);
+    assert.equal(int8RangeWarning('m.onnx', 127, false), null);
+    assert.equal(int8RangeWarning('m.onnx', 127, null), null);
+    assert.match(int8RangeWarning('m.onnx', 65, true)!, /^m\.onnx has 8-bit weights up to 65/);
   });
 
   it('absorbs ReLU into the quantized conv output and records how it calibrated', async () => {

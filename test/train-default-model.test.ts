@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { parseModelMetadata } from '../src/model/read-metadata.js';
+import { SATURATION_FREE_INT8_PEAK } from '../src/model/int8-cpu.js';
 import { speechCutter } from '../src/stream/core.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -74,5 +75,14 @@ describe('train: shipped default model', function () {
     const bytes = fs.statSync(file).size;
     assert.equal(bytes, card.files['default.int8.onnx'].bytes);
     assert.ok(bytes <= 150 * 1024, `default.int8.onnx is ${(bytes / 1024).toFixed(1)} KB`);
+  });
+
+  it('every shipped int8 file keeps its 8-bit weights where no CPU saturates them (within ±64)', function () {
+    const files = fs.readdirSync(MODELS).filter((f) => f.endsWith('.int8.onnx'));
+    assert.ok(files.length >= 2, `shipped int8 files: ${files}`);
+    for (const f of files) {
+      const peak = parseModelMetadata(fs.readFileSync(path.join(MODELS, f)), f).int8WeightPeak;
+      assert.ok(peak > 0 && peak <= SATURATION_FREE_INT8_PEAK, `${f}: 8-bit weights up to ${peak}`);
+    }
   });
 });

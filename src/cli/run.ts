@@ -19,6 +19,7 @@ export async function runCli(
 ): Promise<void> {
   const verbose = argv.includes('--verbose');
   watchOutput();
+  printWarnings();
   const wanted = argv.slice(2).find((a) => !a.startsWith('-'));
   // Commander's usage errors throw instead of exiting with its code 1; it has printed them already.
   program.exitOverride();
@@ -39,6 +40,20 @@ export async function runCli(
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     process.exitCode = err instanceof SpokenDigitsError || err instanceof InvalidArgumentError ? 2 : 1;
   }
+}
+
+/**
+ * Process warnings (the library's, e.g. an int8 model that saturates this CPU's kernels, and Node's)
+ * as one `digits: warning:` line each, instead of Node's form with its --trace-warnings hint. Node's
+ * switches still silence them (--no-warnings, NODE_NO_WARNINGS=1; --no-deprecation for deprecations).
+ */
+function printWarnings(): void {
+  if (process.execArgv.includes('--no-warnings') || process.env.NODE_NO_WARNINGS === '1') return;
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => {
+    if (w.name === 'DeprecationWarning' && process.noDeprecation) return;
+    process.stderr.write(`digits: warning: ${shown(w.message)}\n`);
+  });
 }
 
 /**

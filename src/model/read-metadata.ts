@@ -13,14 +13,57 @@ interface ModelOutline {
   outputs: string[];
   /** opset_import entries: domain -> version. */
   opsets: Map<string, number>;
+  /** The largest magnitude of any int8 initializer's values (0: none). */
+  int8Peak: number;
 }
 
 // Field numbers from onnx.proto (ModelProto, GraphProto, ValueInfoProto, OperatorSetIdProto,
-// StringStringEntryProto). Reading only these keeps `digits predict` start-up fast: the weights
-// are skipped, not decoded, and the full ONNX schema is never loaded on the inference path.
+// StringStringEntryProto, TensorProto). Reading only these keeps `digits predict` start-up fast: of the
+// weights only the int8 ones are looked at (their peak), and the full ONNX schema is never loaded on
+// the inference path.
 const LEN = 2;
+const VARINT = 0;
+const TENSOR_INT8 = 3;
+
+/** The largest magnitude of bytes [from, end) read as int8 (one pass, no calls: a model load reads ~100 KB of them). */
+function int8BytesPeak(buf: Uint8Array, from: number, end: number): number {
+  let positive = 0;
+  let negative = 256;
+  for (let i = from; i < end; i++) {
+    const b = buf[i];
+    if (b < 128) {
+      if (b > positive) positive = b;
+    } else if (b < negative) negative = b;
+  }
+  return Math.max(positive, 256 - negative);
+}
+
+/** The largest magnitude of an int8 TensorProto's values (raw_data or int32_data); 0 for any other type. */
+function int8PeakOf(t: protobuf.Reader): number {
+  let type = 0;
+  let peak = 0;
+  const note = (v: number) => (peak = Math.max(peak, Math.abs(v)));
+  while (t.pos < t.len) {
+    const tag = t.uint32();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === 2 && wire === VARINT) type = t.int32();
+    else if (field === 9 && wire === LEN) {
+      const end = t.uint32() + t.pos;
+      // Read in place (not copied), and only what may be int8: data_type usually comes first.
+      if (type === 0 || type === TENSOR_INT8) note(int8BytesPeak(t.buf, t.pos, end));
+      t.pos = end;
+    }
+    else if (field === 5 && wire === LEN) {
+      const end = t.uint32() + t.pos;
+      while (t.pos < end) note(t.int32());
+    } else if (field === 5 && wire === VARINT) note(t.int32());
+    else t.skipType(wire);
+  }
+  return type === TENSOR_INT8 ? peak : 0;
+}
 function readOutline(bytes: Uint8Array): ModelOutline {
-  const outline: ModelOutline = { metadata: new Map(), nodeCount: 0, inputs: [], outputs: [], opsets: new Map() };
+  const outline: ModelOutline = { metadata: new Map(), nodeCount: 0, inputs: [], outputs: [], opsets: new Map(), int8Peak: 0 };
   let sawGraph = false;
   const fields = (r: protobuf.Reader, visit: (field: number, wire: number) => boolean) => {
     while (r.pos < r.len) {
@@ -45,6 +88,7 @@ function readOutline(bytes: Uint8Array): ModelOutline {
         if (f === 1) (g.skipType(w), outline.nodeCount++);
         else if (f === 11) outline.inputs.push(nameOf(sub(g)));
         else if (f === 12) outline.outputs.push(nameOf(sub(g)));
+        else if (f === 5) outline.int8Peak = Math.max(outline.int8Peak, int8PeakOf(sub(g)));
         else return false;
         return true;
       });
@@ -88,6 +132,11 @@ export interface ModelMetadata {
   normTargets: boolean;
   /** ONNX opset of the default domain. */
   opset: number;
+  /**
+   * The largest magnitude of the file's int8 weights (0: none): 63 for 8-bit weights in the reduced
+   * range, 127 at the full range, which saturates on x86 CPUs without VNNI (see int8-cpu.ts).
+   */
+  int8WeightPeak: number;
 }
 
 function parseJson(key: string, text: string, source: string): unknown {
@@ -170,6 +219,7 @@ export function parseModelMetadata(bytes: Uint8Array, source = 'model'): ModelMe
     enrollment,
     normTargets: props.has(OPTIONAL_METADATA_KEYS.normTargets),
     opset,
+    int8WeightPeak: outline.int8Peak,
   };
 }
 

@@ -22,6 +22,7 @@ import { selfEnroll } from './self-enroll.js';
 import { SessionSwap } from './session-swap.js';
 import { AdaptProcess } from './adapt-process.js';
 import { AdaptCancelledError, type AdaptedBytes } from './adapt-client.js';
+import { int8RangeWarning } from './int8-cpu.js';
 
 /** Audio in any of the forms the recognizer accepts. */
 export type AudioInput =
@@ -227,6 +228,7 @@ export class DigitRecognizer {
       await session.release();
       throw err;
     }
+    warnOnceOfInt8Range(options.model instanceof Uint8Array ? bytes : source, source, info.int8WeightPeak);
     return new DigitRecognizer({ info, source, backend, session, bytes, speechCore, options });
   }
 
@@ -578,6 +580,24 @@ function rowsOf(output: ort.InferenceSession.OnnxValueMapType, names: readonly s
       return data.slice(i * width, (i + 1) * width);
     }),
   );
+}
+
+/** The code of the process warning for an int8 file that saturates on this CPU (see int8-cpu.ts). */
+export const INT8_RANGE_WARNING = 'SPOKEN_DIGITS_INT8_RANGE';
+const warnedOfFiles = new Set<string>();
+const warnedOfBytes = new WeakSet<Uint8Array>();
+
+/**
+ * A process warning when the model's 8-bit weights saturate this CPU's int8 kernels: once per file
+ * (`model` a path) or per bytes object.
+ */
+function warnOnceOfInt8Range(model: string | Uint8Array, source: string, peak: number): void {
+  if (typeof model === 'string' ? warnedOfFiles.has(model) : warnedOfBytes.has(model)) return;
+  const message = int8RangeWarning(source, peak);
+  if (!message) return;
+  if (typeof model === 'string') warnedOfFiles.add(model);
+  else warnedOfBytes.add(model);
+  process.emitWarning(message, { code: INT8_RANGE_WARNING });
 }
 
 /** A model output value that is a probability (float32 softmax rounding allowed for). */

@@ -52,7 +52,9 @@ async function runChecks(): Promise<Check[]> {
 
   checks.push(await attempt('onnxruntime', async () => {
     const { ort, telemetryDisabled, TELEMETRY_ENV } = await import('../../model/ort.js');
-    const version = `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}`;
+    const { int8SumsSaturate, SATURATION_FREE_INT8_PEAK } = await import('../../model/int8-cpu.js');
+    const int8 = int8SumsSaturate() ? ` (int8 on this CPU: x86 without VNNI, 8-bit weights past ±${SATURATION_FREE_INT8_PEAK} saturate)` : '';
+    const version = `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}${int8}`;
     if (telemetryDisabled()) return { status: 'ok', detail: `${version}; Microsoft telemetry off` };
     return { status: 'warn', detail: `${version}; Microsoft telemetry ON (${TELEMETRY_ENV}=${process.env[TELEMETRY_ENV]}): the runtime keeps a device id and queues usage events for upload to Microsoft; unset it to turn that off` };
   }));
@@ -74,12 +76,13 @@ async function runChecks(): Promise<Check[]> {
   const capture = checks[checks.length - 1];
   if (capture.status === 'fail') capture.status = 'warn';
 
-  const [{ readdir, readFile }, { join }, { modelsDir }, { parseModelMetadata }, { createHash }] = await Promise.all([
+  const [{ readdir, readFile }, { join }, { modelsDir }, { parseModelMetadata }, { createHash }, { int8RangeWarning }] = await Promise.all([
     import('node:fs/promises'),
     import('node:path'),
     import('../../model/package-root.js'),
     import('../../model/read-metadata.js'),
     import('node:crypto'),
+    import('../../model/int8-cpu.js'),
   ]);
   const dir = modelsDir();
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.onnx')).sort();
@@ -95,7 +98,9 @@ async function runChecks(): Promise<Check[]> {
       const recognizer = await DigitRecognizer.load({ model: bytes });
       await recognizer.predictSamples(new Float32Array(info.featureConfig.sampleRate).fill(0.001), info.featureConfig.sampleRate);
       await recognizer.dispose();
-      return { status: 'ok', detail: `${info.modelType} ${info.precision}, ${(bytes.length / 1024).toFixed(0)} KB, labels ${info.labels.length}, runs${expected ? ', sha256 matches card' : ''}` };
+      const detail = `${info.modelType} ${info.precision}, ${(bytes.length / 1024).toFixed(0)} KB, labels ${info.labels.length}, runs${expected ? ', sha256 matches card' : ''}`;
+      const saturates = int8RangeWarning(file, info.int8WeightPeak);
+      return saturates ? { status: 'warn', detail: `${detail}; ${saturates}` } : { status: 'ok', detail };
     }));
   }
 

@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * Whether ONNX Runtime's int8 kernels give other answers on this CPU for weights past the reduced range.
+ *
+ * On x86 CPUs with AVX2 (or AVX-512) but without VNNI, onnxruntime multiplies uint8 activations by
+ * int8 weights with VPMADDUBSW, which adds each two products into a 16-bit sum that saturates:
+ * 2 x 255 x 127 overflows it, 2 x 255 x 64 does not. `digits quantize` writes 8-bit weights in
+ * -63..63 for that reason (QuantizeOptions.reduceRange); a file quantized at the full range (by an
+ * older version, or with --no-reduce-range) answers otherwise here than where it was measured.
+ */
+
+/** The largest 8-bit weight magnitude whose pairs of products fit a 16-bit sum (2 x 255 x 64 <= 32767). */
+export const SATURATION_FREE_INT8_PEAK = 64;
+
+/**
+ * true: this CPU's int8 kernels saturate (x86 with AVX2 or AVX512BW, without AVX512_VNNI or AVX_VNNI);
+ * false: they do not (VNNI, an x86 CPU with neither AVX2 nor AVX512BW, or arm64); null: unknown
+ * (an x86 CPU whose flags cannot be read, e.g. outside Linux, or another architecture).
+ * `cpuinfo`: the text of /proc/cpuinfo (read when not given; null when there is none).
+ */
+export function int8SumsSaturate(arch: string = process.arch, cpuinfo: string | null = readCpuinfo()): boolean | null {
+  if (arch === 'arm64') return false;
+  if (arch !== 'x64' && arch !== 'ia32') return null;
+  const line = cpuinfo?.match(/^flags\s*:(.*)$/m);
+  if (!line) return null;
+  const flags = new Set(line[1].trim().split(/\s+/));
+  if (flags.has('avx512_vnni') || flags.has('avx_vnni')) return false;
+  return flags.has('avx2') || flags.has('avx512bw');
+}
+
+function readCpuinfo(): string | null {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A warning for a model file whose 8-bit weights reach past SATURATION_FREE_INT8_PEAK on a CPU whose
+ * int8 kernels saturate (null when there is nothing to say). `peak`: ModelMetadata.int8WeightPeak.
+ */
+export function int8RangeWarning(source: string, peak: number, saturates: boolean | null = int8SumsSaturate()): string | null {
+  if (saturates !== true || peak <= SATURATION_FREE_INT8_PEAK) return null;
+  return (
+    `${source} has 8-bit weights up to ${peak}: on this CPU (x86 without VNNI) ONNX Runtime's int8 kernels saturate ` +
+    `on them and can answer otherwise than the model was measured to. Quantize its fp32 model again with \`digits quantize\` ` +
+    `(8-bit weights in -${SATURATION_FREE_INT8_PEAK - 1}..${SATURATION_FREE_INT8_PEAK - 1} by default), or use the fp32 file`
+  );
+}
