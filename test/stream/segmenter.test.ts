@@ -106,6 +106,22 @@ describe('segmenter: second views and whole-word checks against non-digit words'
     assert.ok(right >= 32, `${right} of 40 espeak-ng digits recognized`);
   });
 
+  it('a digit that closes like a pause ("se-ven") comes out as one digit, not as its two pieces', async () => {
+    // Two espeak-ng voices whose "seven" closes at its "v" 23 dB deep for 60 ms, a sure pause's depth and
+    // length: cut there, "se" read as 6 or a doubtful 7 and "ven" as 1 or 6.
+    const r = rng(107);
+    const sevens = ['en-gb-x-rp', 'en-us+f2'].map((v) => {
+      const x = concatFloat([silence(0.6), spokenWords('seven', v, 150), silence(0.8)]);
+      for (let i = 0; i < x.length; i++) x[i] += 0.001 * (r() * 2 - 1);
+      return x;
+    });
+    for (const [k, x] of sevens.entries()) {
+      const cut = await heard(recognizer, x, { wholeDigitMargin: Infinity });
+      assert.ok(cut.events >= 2 && cut.digits !== '7', `voice ${k}: without the whole-digit check "seven" should come out in pieces, got "${cut.digits}" in ${cut.events} events`);
+      assert.deepEqual(await heard(recognizer, x), { digits: '7', events: 1 }, `voice ${k}`);
+    }
+  });
+
   it('digits joined by 30-90 ms gaps are cut at the deep gap between them, however short it is', async () => {
     const r = rng(41);
     let segErrors = 0;
