@@ -22,18 +22,22 @@ async function heard(recognizer: DigitRecognizer, samples: Float32Array, split: 
   return { digits, events };
 }
 
-/** Each word alone (espeak-ng, four voices) between pauses in faint noise: the digits it caused. */
-async function falseDigits(recognizer: DigitRecognizer, words: string[], split: SplitOptions = {}, voices = VOICES): Promise<number> {
+/** Each word alone (espeak-ng, four voices) between pauses in faint noise: the digits it caused, and all its events. */
+async function wordEvents(recognizer: DigitRecognizer, words: string[], split: SplitOptions = {}, voices = VOICES): Promise<{ digits: number; events: number }> {
   const r = rng(31);
-  let n = 0;
+  const n = { digits: 0, events: 0 };
   for (const w of words)
     for (const v of voices) {
       const x = concatFloat([silence(0.5), spokenWords(w, v, 150), silence(0.8)]);
       for (let i = 0; i < x.length; i++) x[i] += 0.001 * (r() * 2 - 1);
-      n += (await heard(recognizer, x, split)).digits.length;
+      const got = await heard(recognizer, x, split);
+      n.digits += got.digits.length;
+      n.events += got.events;
     }
   return n;
 }
+
+const falseDigits = async (...args: Parameters<typeof wordEvents>) => (await wordEvents(...args)).digits;
 
 describe('segmenter: second views and whole-word checks against non-digit words', function () {
   this.timeout(120000);
@@ -90,10 +94,14 @@ describe('segmenter: second views and whole-word checks against non-digit words'
   it('a short segment cut at a closure that reads as one non-digit word gives no digits', async () => {
     // Words that espeak-ng's voices say with a closure the splitter cuts at (each fires 3-6 times without the check).
     const words = ['dentist', 'kitten', 'basket', 'cookie'];
-    const without = await falseDigits(recognizer, words, { wholeWordNoneMin: 2 });
-    const withCheck = await falseDigits(recognizer, words);
-    assert.ok(without >= 8, `without the whole-word check these words gave ${without} digits`);
-    assert.ok(withCheck <= 2, `${withCheck} false digits from ${words.length * VOICES.length} words`);
+    const without = await wordEvents(recognizer, words, { wholeWordNoneMin: 2 });
+    const withCheck = await wordEvents(recognizer, words);
+    const items = words.length * VOICES.length;
+    assert.ok(without.digits >= 8, `without the whole-word check these words gave ${without.digits} digits`);
+    assert.ok(withCheck.digits <= 2, `${withCheck.digits} false digits from ${items} words`);
+    // A word the check rejects is one rejected event, not one per piece.
+    assert.ok(without.events >= items + 8, `without the check ${without.events} events from ${items} words (the pieces)`);
+    assert.ok(withCheck.events <= items + 2, `${withCheck.events} events from ${items} words`);
   });
 
   it('espeak-ng digits (the same synthesizer as the words) still come out as digits', async () => {
