@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { FSDD_RECORDINGS, FSDD_ROOT } from './fsdd.js';
+import { int8SumsSaturate } from '../src/model/int8-cpu.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sd-cli-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -263,6 +264,10 @@ describe('digits predict / eval / doctor (CLI)', function () {
     // What this checkout has built and ships works; no microphone (and possibly no FSDD cache) here is a warning only.
     for (const n of ['node', 'native addon', 'wasm backend', 'onnxruntime', 'model default.int8.onnx', 'model default.onnx']) assert.equal(status[n], 'ok', `${n}: ${JSON.stringify(out.checks)}`);
     for (const n of ['audio capture', 'data']) assert.ok(['ok', 'warn'].includes(status[n]), `${n}: ${status[n]}`);
+    // Which int8 path this CPU takes, in every case.
+    const ortDetail = out.checks.find((c: { name: string }) => c.name === 'onnxruntime').detail as string;
+    const said = { true: 'x86 without VNNI, 8-bit weights past ±64 saturate', false: 'no saturation', null: 'not known' }[String(int8SumsSaturate()) as 'true' | 'false' | 'null'];
+    assert.ok(ortDetail.includes(`int8 on this CPU: ${said}`), ortDetail);
   });
 
   it('doctor says all of why the native addon did not load (what it tried and the fix), on one line', () => {

@@ -43,17 +43,31 @@ export async function runCli(
 }
 
 /**
- * Process warnings (the library's, e.g. an int8 model that saturates this CPU's kernels, and Node's)
- * as one `digits: warning:` line each, instead of Node's form with its --trace-warnings hint. Node's
- * switches still silence them (--no-warnings, NODE_NO_WARNINGS=1; --no-deprecation for deprecations).
+ * The library's process warnings (codes SPOKEN_DIGITS_*, e.g. an int8 model that saturates this CPU's
+ * kernels) as one `digits: warning:` line each, instead of Node's form with its --trace-warnings hint;
+ * every other warning goes to Node's own printer as before. Node's switches still silence them: with
+ * --no-warnings (or NODE_NO_WARNINGS=1, or either in NODE_OPTIONS) Node installs no printer and
+ * nothing is printed; --disable-warning=CODE (or =Name) leaves out that one.
  */
 function printWarnings(): void {
-  if (process.execArgv.includes('--no-warnings') || process.env.NODE_NO_WARNINGS === '1') return;
+  const nodePrinters = process.listeners('warning');
+  if (nodePrinters.length === 0) return;
+  const disabled = disabledWarnings([...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]);
   process.removeAllListeners('warning');
-  process.on('warning', (w) => {
-    if (w.name === 'DeprecationWarning' && process.noDeprecation) return;
-    process.stderr.write(`digits: warning: ${shown(w.message)}\n`);
+  process.on('warning', (w: Error & { code?: string }) => {
+    if (!w.code?.startsWith('SPOKEN_DIGITS_')) for (const print of nodePrinters) print(w);
+    else if (!disabled.has(w.code) && !disabled.has(w.name)) process.stderr.write(`digits: warning: ${shown(w.message)}\n`);
   });
+}
+
+/** The codes and names given to --disable-warning (as `--disable-warning=X` or `--disable-warning X`). */
+export function disabledWarnings(args: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  args.forEach((a, i) => {
+    if (a.startsWith('--disable-warning=')) out.add(a.slice('--disable-warning='.length));
+    else if (a === '--disable-warning' && args[i + 1]) out.add(args[i + 1]);
+  });
+  return out;
 }
 
 /**

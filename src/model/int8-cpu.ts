@@ -29,6 +29,13 @@ export function int8SumsSaturate(arch: string = process.arch, cpuinfo: string | 
   return flags.has('avx2') || flags.has('avx512bw');
 }
 
+let thisCpu: boolean | null | undefined;
+/** int8SumsSaturate() for this machine, read once. */
+export function thisCpuSaturates(): boolean | null {
+  if (thisCpu === undefined) thisCpu = int8SumsSaturate();
+  return thisCpu;
+}
+
 function readCpuinfo(): string | null {
   try {
     return readFileSync('/proc/cpuinfo', 'utf8');
@@ -39,10 +46,11 @@ function readCpuinfo(): string | null {
 
 /**
  * A warning for a model file whose 8-bit weights reach past SATURATION_FREE_INT8_PEAK on a CPU whose
- * int8 kernels saturate (null when there is nothing to say). `peak`: ModelMetadata.int8WeightPeak.
+ * int8 kernels saturate (null when there is nothing to say). `peak`: ModelMetadata.int8WeightPeak;
+ * `saturates`: int8SumsSaturate's answer (this machine's when not given; read only for such a peak).
  */
-export function int8RangeWarning(source: string, peak: number, saturates: boolean | null = int8SumsSaturate()): string | null {
-  if (saturates !== true || peak <= SATURATION_FREE_INT8_PEAK) return null;
+export function int8RangeWarning(source: string, peak: number, saturates?: boolean | null): string | null {
+  if (peak <= SATURATION_FREE_INT8_PEAK || (saturates === undefined ? thisCpuSaturates() : saturates) !== true) return null;
   return (
     `${source} has 8-bit weights up to ${peak}: on this CPU (x86 without VNNI) ONNX Runtime's int8 kernels saturate ` +
     `on them and can answer otherwise than the model was measured to. Quantize its fp32 model again with \`digits quantize\` ` +

@@ -19,8 +19,9 @@ interface ModelOutline {
 
 // Field numbers from onnx.proto (ModelProto, GraphProto, ValueInfoProto, OperatorSetIdProto,
 // StringStringEntryProto, TensorProto). Reading only these keeps `digits predict` start-up fast: of the
-// weights only the int8 ones are looked at (their peak), and the full ONNX schema is never loaded on
-// the inference path.
+// weights only the int8 initializers are read (their peak; not Constant nodes, sparse initializers,
+// subgraphs or external data, which spoken-digits files do not use), and the full ONNX schema is
+// never loaded on the inference path.
 const LEN = 2;
 const VARINT = 0;
 const TENSOR_INT8 = 3;
@@ -38,30 +39,40 @@ function int8BytesPeak(buf: Uint8Array, from: number, end: number): number {
   return Math.max(positive, 256 - negative);
 }
 
-/** The largest magnitude of an int8 TensorProto's values (raw_data or int32_data); 0 for any other type. */
+/**
+ * The largest magnitude of an int8 weight TensorProto's values (raw_data or int32_data); 0 for any
+ * other type, and for tensors of fewer than 2 dimensions (zero points, which a file made elsewhere may
+ * hold asymmetric, are not weights). data_type comes first in a serialized tensor, so values of other
+ * types are skipped, not read.
+ */
 function int8PeakOf(t: protobuf.Reader): number {
   let type = 0;
+  let dims = 0;
   let peak = 0;
-  const note = (v: number) => (peak = Math.max(peak, Math.abs(v)));
+  const mayBeInt8 = () => type === 0 || type === TENSOR_INT8;
   while (t.pos < t.len) {
     const tag = t.uint32();
     const field = tag >>> 3;
     const wire = tag & 7;
-    if (field === 2 && wire === VARINT) type = t.int32();
+    if (field === 1 && wire === VARINT) (t.int64(), dims++);
+    else if (field === 1 && wire === LEN) {
+      const end = t.uint32() + t.pos;
+      for (; t.pos < end; dims++) t.int64();
+    } else if (field === 2 && wire === VARINT) type = t.int32();
     else if (field === 9 && wire === LEN) {
       const end = t.uint32() + t.pos;
-      // Read in place (not copied), and only what may be int8: data_type usually comes first.
-      if (type === 0 || type === TENSOR_INT8) note(int8BytesPeak(t.buf, t.pos, end));
+      // Read in place, not copied.
+      if (mayBeInt8()) peak = Math.max(peak, int8BytesPeak(t.buf, t.pos, end));
       t.pos = end;
-    }
-    else if (field === 5 && wire === LEN) {
+    } else if (field === 5 && wire === LEN && mayBeInt8()) {
       const end = t.uint32() + t.pos;
-      while (t.pos < end) note(t.int32());
-    } else if (field === 5 && wire === VARINT) note(t.int32());
+      while (t.pos < end) peak = Math.max(peak, Math.abs(t.int32()));
+    } else if (field === 5 && wire === VARINT && mayBeInt8()) peak = Math.max(peak, Math.abs(t.int32()));
     else t.skipType(wire);
   }
-  return type === TENSOR_INT8 ? peak : 0;
+  return type === TENSOR_INT8 && dims >= 2 ? peak : 0;
 }
+
 function readOutline(bytes: Uint8Array): ModelOutline {
   const outline: ModelOutline = { metadata: new Map(), nodeCount: 0, inputs: [], outputs: [], opsets: new Map(), int8Peak: 0 };
   let sawGraph = false;

@@ -228,7 +228,7 @@ export class DigitRecognizer {
       await session.release();
       throw err;
     }
-    warnOnceOfInt8Range(options.model instanceof Uint8Array ? bytes : source, source, info.int8WeightPeak);
+    warnOnceOfInt8Range(source, info.int8WeightPeak);
     return new DigitRecognizer({ info, source, backend, session, bytes, speechCore, options });
   }
 
@@ -584,19 +584,18 @@ function rowsOf(output: ort.InferenceSession.OnnxValueMapType, names: readonly s
 
 /** The code of the process warning for an int8 file that saturates on this CPU (see int8-cpu.ts). */
 export const INT8_RANGE_WARNING = 'SPOKEN_DIGITS_INT8_RANGE';
-const warnedOfFiles = new Set<string>();
-const warnedOfBytes = new WeakSet<Uint8Array>();
+const warnedOfInt8Range = new Set<string>();
 
 /**
- * A process warning when the model's 8-bit weights saturate this CPU's int8 kernels: once per file
- * (`model` a path) or per bytes object.
+ * A process warning when the model's 8-bit weights saturate this CPU's int8 kernels, once per source
+ * (a file's path; "model bytes" for every model given as bytes, which includes the ones enrollment and
+ * adaptation derive from a file: one warning says it).
  */
-function warnOnceOfInt8Range(model: string | Uint8Array, source: string, peak: number): void {
-  if (typeof model === 'string' ? warnedOfFiles.has(model) : warnedOfBytes.has(model)) return;
+function warnOnceOfInt8Range(source: string, peak: number): void {
+  if (warnedOfInt8Range.has(source)) return;
   const message = int8RangeWarning(source, peak);
   if (!message) return;
-  if (typeof model === 'string') warnedOfFiles.add(model);
-  else warnedOfBytes.add(model);
+  warnedOfInt8Range.add(source);
   process.emitWarning(message, { code: INT8_RANGE_WARNING });
 }
 

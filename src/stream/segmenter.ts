@@ -210,11 +210,13 @@ export interface SplitOptions {
    * and as long as a sure pause ("seven" at its "v": 23 dB for 60 ms in espeak-ng's voices), and its
    * pieces then read as two weak words ("se" 7 or 6, "ven" 1). The whole is taken for one digit when
    * its score (log confidence, less the penalty for speech over typicalDigitMs) beats the pieces' sum
-   * by this much per cut. Default 0.7; Infinity turns it off. Measured against off (stop 48): espeak-ng
+   * by this much per cut. Default 0.7; Infinity turns it off (as do verifyTailMs 0 and wholeWordMaxMs 0,
+   * which leave the whole unclassified). Measured against off (stop 48): espeak-ng
    * digits 68 -> 70 of 80 (two "seven"s), a real voice's digits in the stream 15 -> 17 of 20 (her
    * "seven" had come out as "77"); FSDD strings (120-450 ms pauses, and 0-100 ms with seeds 2024, 5 and
    * 6), development words, her words and the held-out words' false digits unchanged. A margin of 0
-   * merged FSDD digits run together (0-100 ms: 6.6 -> 6.7% digit errors), and a cost instead of a margin more.
+   * merged FSDD digits run together (0-100 ms: 6.6 -> 6.7% digit errors), and a cost instead of a margin
+   * (the pieces having to beat the whole by 0.7 per cut; a scratch edit) 7.3%.
    */
   wholeDigitMargin?: number;
   /**
@@ -381,9 +383,9 @@ export async function splitSegment(
       return [{ start: 0, end: n, prediction: { ...word, digit: null, isDigit: false, rejectedBy: 'none-class' } }];
     } else if (word.isDigit) {
       // One digit cut where it closes as deep and as long as a pause ("se-ven"): the whole, when it scores
-      // clearly over its pieces (scored as the search scores them), is the one digit.
-      const edge = (k: number) => (k === 0 ? edgeSilenceMs / 2 : 0) + (k === pieces.length - 1 ? edgeSilenceMs / 2 : 0);
-      const split = pieces.reduce((a, p, k) => a + pieceScore(p.prediction, ms(p.end - p.start) - edge(k), typical), 0);
+      // clearly over its pieces (scored as the search scores them: speech less half the low stretch at each cut), is the one digit.
+      const halfLow = new Map<number, number>([[0, edgeSilenceMs / 2], [n, edgeSilenceMs / 2], ...valleys.map((v): [number, number] => [v.sample, v.lowMs / 2])]);
+      const split = pieces.reduce((a, p) => a + pieceScore(p.prediction, ms(p.end - p.start) - (halfLow.get(p.start) ?? 0) - (halfLow.get(p.end) ?? 0), typical), 0);
       const margin = (options.wholeDigitMargin ?? DEFAULT_WHOLE_DIGIT_MARGIN) * (pieces.length - 1);
       if (pieceScore(word, ms(n) - edgeSilenceMs, typical) > split + margin) return [{ start: 0, end: n, prediction: word }];
     }
