@@ -196,7 +196,8 @@ export interface SplitOptions {
    * A segment split into several pieces whose speech is at most wholeWordMaxMs long is also
    * classified whole; when its "none" probability (both views averaged) reaches wholeWordNoneMin,
    * it is one non-digit word cut at a closure: one piece, rejected (before stop 48 each piece was
-   * left, the digits among them rejected: one word gave several rejected events). Defaults 1100 ms
+   * left, the digits among them rejected: one word gave several rejected events, and a piece rejected
+   * only by the threshold could still count as a digit inside an open string). Defaults 1100 ms
    * and 0.25. With the shipped ensemble (bench/stream-errors.ts), 0.4 -> 0.25 cut the development
    * words' false digits 56 -> 35 and a real voice's words' (`--words real`) 268 -> 216, left FSDD
    * strings with 120-450 ms pauses (four sets) and espeak-ng digits as they were, and cost digits
