@@ -13,7 +13,7 @@ interface ModelOutline {
   outputs: string[];
   /** opset_import entries: domain -> version. */
   opsets: Map<string, number>;
-  /** The largest magnitude of any int8 initializer's values (0: none). */
+  /** The largest magnitude of the int8 weight initializers' values (2+ dims; 0: none). */
   int8Peak: number;
 }
 
