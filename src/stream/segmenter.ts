@@ -309,9 +309,10 @@ export async function splitSegment(
   const sure = mergeShortStretches(valleys.filter(isSure), n, sampleRate, edgeSilenceMs, minSpeech);
   const weak = valleys.filter((v) => !sure.includes(v) && !isSure(v));
   const bounds = [0, ...sure.map((v) => v.sample), n];
-  // Silence inside a stretch that is not speech: the segment's pre/post-roll at its ends, half of
-  // a bounding valley's low stretch elsewhere.
-  const boundLow = [edgeSilenceMs / 2, ...sure.map((v) => v.lowMs / 2), edgeSilenceMs / 2];
+  // The speech of the piece between two cut points: less the silence at its ends that is not speech,
+  // half the segment's pre/post-roll at the segment's ends, half a valley's low stretch at a cut.
+  const halfLow = new Map<number, number>([[0, edgeSilenceMs / 2], [n, edgeSilenceMs / 2], ...valleys.map((v): [number, number] => [v.sample, v.lowMs / 2])]);
+  const speechOf = (a: number, b: number) => ms(b - a) - halfLow.get(a)! - halfLow.get(b)!;
 
   const dropDb = options.trimDropDb ?? DEFAULT_SPEECH_TRIM.dropDb;
   const margin = options.trimMarginMs ?? DEFAULT_SPEECH_TRIM.marginMs;
@@ -330,7 +331,7 @@ export async function splitSegment(
   const tail = Math.round(((options.verifyTailMs ?? 150) / 1000) * sampleRate);
   const views = new SegmentViews(classifier, asCut, trimmed, tail, options.verifyNoneMax ?? DEFAULT_VERIFY_NONE_MAX);
   // The whole segment is a candidate non-digit word only while the model can take it in at once.
-  const wholeWord = tail > 0 && n > 0 && bounds.length + weak.length > 2 && ms(n) - edgeSilenceMs <= (options.wholeWordMaxMs ?? DEFAULT_WHOLE_WORD_MAX_MS);
+  const wholeWord = tail > 0 && n > 0 && bounds.length + weak.length > 2 && speechOf(0, n) <= (options.wholeWordMaxMs ?? DEFAULT_WHOLE_WORD_MAX_MS);
   // Each stretch whole (and the segment, when it may be one word), in one model run.
   const firstRun: [number, number][] = bounds.slice(1).map((b, s) => [bounds[s], b]);
   if (wholeWord) firstRun.push([0, n]);
@@ -341,22 +342,20 @@ export async function splitSegment(
     const b = bounds[s + 1];
     const whole = views.get(a, b);
     let inner = weak.filter((v) => v.sample > a && v.sample < b);
-    const speechMs = ms(b - a) - boundLow[s] - boundLow[s + 1];
-    if (inner.length === 0 || (speechMs <= typical && whole.confidence >= acceptWhole)) {
+    if (inner.length === 0 || (speechOf(a, b) <= typical && whole.confidence >= acceptWhole)) {
       pieces.push({ start: a, end: b, prediction: whole });
       continue;
     }
     if (inner.length > maxCuts) inner = [...inner].sort((x, y) => y.depthDb - x.depthDb).slice(0, maxCuts).sort((x, y) => x.sample - y.sample);
     const cuts = [a, ...inner.map((v) => v.sample), b];
-    const lowMs = [boundLow[s], ...inner.map((v) => v.lowMs / 2), boundLow[s + 1]];
-    const allowed = (i: number, j: number) => (i === 0 && j === cuts.length - 1) || ms(cuts[j] - cuts[i]) - lowMs[i] - lowMs[j] >= minSpeech;
+    const allowed = (i: number, j: number) => (i === 0 && j === cuts.length - 1) || speechOf(cuts[i], cuts[j]) >= minSpeech;
     // Every piece the search may look at, in one model run.
     const pairs: [number, number][] = [];
     for (let j = 1; j < cuts.length; j++) for (let i = 0; i < j; i++) if (allowed(i, j)) pairs.push([cuts[i], cuts[j]]);
     await views.classify(pairs);
     const score = (i: number, j: number): { s: number; p: SegmentPrediction } => {
       const p = views.get(cuts[i], cuts[j]);
-      return { s: pieceScore(p, ms(cuts[j] - cuts[i]) - lowMs[i] - lowMs[j], typical) - (j < cuts.length - 1 ? cutCost : 0), p };
+      return { s: pieceScore(p, speechOf(cuts[i], cuts[j]), typical) - (j < cuts.length - 1 ? cutCost : 0), p };
     };
     const best: number[] = [0];
     const back: { from: number; p: SegmentPrediction }[] = [{ from: -1, p: whole }];
@@ -382,13 +381,13 @@ export async function splitSegment(
     if (none >= 0 && word.probabilities![none] >= (options.wholeWordNoneMin ?? DEFAULT_WHOLE_WORD_NONE_MIN)) {
       // One non-digit word cut at a closure: one word rejected, not each of its pieces.
       return [{ start: 0, end: n, prediction: { ...word, digit: null, isDigit: false, rejectedBy: 'none-class' } }];
-    } else if (word.isDigit) {
+    }
+    if (word.isDigit) {
       // One digit cut where it closes as deep and as long as a pause ("se-ven"): the whole, when it scores
-      // clearly over its pieces (scored as the search scores them: speech less half the low stretch at each cut), is the one digit.
-      const halfLow = new Map<number, number>([[0, edgeSilenceMs / 2], [n, edgeSilenceMs / 2], ...valleys.map((v): [number, number] => [v.sample, v.lowMs / 2])]);
-      const split = pieces.reduce((a, p) => a + pieceScore(p.prediction, ms(p.end - p.start) - (halfLow.get(p.start) ?? 0) - (halfLow.get(p.end) ?? 0), typical), 0);
+      // clearly over its pieces (scored as the search scores them), is the one digit.
+      const split = pieces.reduce((a, p) => a + pieceScore(p.prediction, speechOf(p.start, p.end), typical), 0);
       const margin = (options.wholeDigitMargin ?? DEFAULT_WHOLE_DIGIT_MARGIN) * (pieces.length - 1);
-      if (pieceScore(word, ms(n) - edgeSilenceMs, typical) > split + margin) return [{ start: 0, end: n, prediction: word }];
+      if (pieceScore(word, speechOf(0, n), typical) > split + margin) return [{ start: 0, end: n, prediction: word }];
     }
   }
   return pieces;
