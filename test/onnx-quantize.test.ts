@@ -9,7 +9,7 @@ import { ort } from '../src/model/ort.js';
 import { ModelError } from '../src/errors.js';
 import { resolveFeatureConfig } from '../src/features/config.js';
 import { parseModelMetadata } from '../src/model/read-metadata.js';
-import { int8RangeWarning, int8SumsSaturate } from '../src/model/int8-cpu.js';
+import { cpuFlags, int8RangeWarning, int8SumsSaturate } from '../src/model/int8-cpu.js';
 import { DigitRecognizer, INT8_RANGE_WARNING } from '../src/model/recognizer.js';
 import { disabledWarnings } from '../src/cli/run.js';
 import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
@@ -179,16 +179,22 @@ describe('int8 quantization', function () {
   });
 
   it('int8SumsSaturate reads the CPU: x86 AVX2 or AVX-512 without VNNI saturates, VNNI and arm64 do not, unknown is null', () => {
-    const cpu = (flags: string) => `processor\t: 0\nmodel name\t: X\nflags\t\t: fpu sse2 ${flags}\n\nprocessor\t: 1\nflags\t\t: fpu sse2 ${flags}\n`;
+    const cpu = (flags: string) => cpuFlags(`processor\t: 0\nmodel name\t: X\nflags\t\t: fpu sse2 ${flags}\n\nprocessor\t: 1\nflags\t\t: fpu sse2 ${flags}\n`, 'cpuinfo');
     assert.equal(int8SumsSaturate('x64', cpu('avx avx2 fma')), true);
     assert.equal(int8SumsSaturate('x64', cpu('avx2 avx512f avx512bw')), true);
     assert.equal(int8SumsSaturate('x64', cpu('avx2 avx512bw avx512_vnni')), false);
     assert.equal(int8SumsSaturate('x64', cpu('avx2 avx_vnni')), false);
     assert.equal(int8SumsSaturate('x64', cpu('sse4_1 sse4_2')), false);
     assert.equal(int8SumsSaturate('x64', null), null);
-    assert.equal(int8SumsSaturate('x64', 'processor : 0\n'), null);
+    assert.equal(int8SumsSaturate('x64', cpuFlags('processor : 0\n', 'cpuinfo')), null);
     assert.equal(int8SumsSaturate('arm64', null), false);
     assert.equal(int8SumsSaturate('riscv64', cpu('avx2')), null);
+    // macOS on an Intel CPU: sysctl's two lines of upper-case names.
+    const mac = (leaf7: string) => cpuFlags(`FPU VME SSE SSE2 SSE4.1 SSE4.2 POPCNT AES AVX1.0 RDRAND F16C\nBMI1 ${leaf7} SMEP BMI2 ERMS\n`, 'sysctl');
+    assert.equal(int8SumsSaturate('x64', mac('AVX2')), true);
+    assert.equal(int8SumsSaturate('x64', mac('AVX2 AVX512F AVX512BW AVX512VNNI')), false);
+    assert.equal(int8SumsSaturate('x64', mac('')), false);
+    assert.equal(cpuFlags('', 'sysctl'), null);
     assert.equal(int8RangeWarning('m.onnx', 64, true), null);
     assert.equal(int8RangeWarning('m.onnx', 127, false), null);
     assert.equal(int8RangeWarning('m.onnx', 127, null), null);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /**
@@ -16,17 +17,27 @@ export const SATURATION_FREE_INT8_PEAK = 64;
 /**
  * true: this CPU's int8 kernels saturate (x86 with AVX2 or AVX512BW, without AVX512_VNNI or AVX_VNNI);
  * false: they do not (VNNI, an x86 CPU with neither AVX2 nor AVX512BW, or arm64); null: unknown
- * (an x86 CPU whose flags cannot be read, e.g. outside Linux, or another architecture).
- * `cpuinfo`: the text of /proc/cpuinfo (read when not given; null when there is none).
+ * (an x86 CPU whose flags cannot be read, e.g. on Windows, or another architecture).
+ * `flags`: the CPU's feature flags as cpuFlags gives them (this machine's when not given; null when unknown).
  */
-export function int8SumsSaturate(arch: string = process.arch, cpuinfo: string | null = readCpuinfo()): boolean | null {
+export function int8SumsSaturate(arch: string = process.arch, flags: ReadonlySet<string> | null = readCpuFlags()): boolean | null {
   if (arch === 'arm64') return false;
   if (arch !== 'x64' && arch !== 'ia32') return null;
-  const line = cpuinfo?.match(/^flags\s*:(.*)$/m);
-  if (!line) return null;
-  const flags = new Set(line[1].trim().split(/\s+/));
-  if (flags.has('avx512_vnni') || flags.has('avx_vnni')) return false;
+  if (flags === null) return null;
+  if (flags.has('avx512vnni') || flags.has('avxvnni')) return false;
   return flags.has('avx2') || flags.has('avx512bw');
+}
+
+/**
+ * The feature flags in a CPU's self-description, lower case and without '_' or '-' (Linux's
+ * avx512_vnni and macOS's AVX512VNNI alike: avx512vnni); null when the text holds none.
+ * 'cpuinfo': the text of Linux's /proc/cpuinfo (its first `flags` line); 'sysctl': the output of
+ * macOS's `sysctl -n machdep.cpu.features machdep.cpu.leaf7_features` (every word).
+ */
+export function cpuFlags(text: string | null, format: 'cpuinfo' | 'sysctl'): Set<string> | null {
+  const words = format === 'cpuinfo' ? text?.match(/^flags\s*:(.*)$/m)?.[1] : text;
+  const flags = new Set((words ?? '').trim().split(/\s+/).filter(Boolean).map((f) => f.toLowerCase().replace(/[_-]/g, '')));
+  return flags.size > 0 ? flags : null;
 }
 
 let thisCpu: boolean | null | undefined;
@@ -36,12 +47,18 @@ export function thisCpuSaturates(): boolean | null {
   return thisCpu;
 }
 
-function readCpuinfo(): string | null {
+/** This machine's CPU flags: /proc/cpuinfo on Linux, sysctl on macOS; null elsewhere or when they cannot be read. */
+function readCpuFlags(): Set<string> | null {
   try {
-    return readFileSync('/proc/cpuinfo', 'utf8');
+    if (process.platform === 'linux' || process.platform === 'android') return cpuFlags(readFileSync('/proc/cpuinfo', 'utf8'), 'cpuinfo');
+    if (process.platform === 'darwin') {
+      const out = execFileSync('sysctl', ['-n', 'machdep.cpu.features', 'machdep.cpu.leaf7_features'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] });
+      return cpuFlags(out, 'sysctl');
+    }
   } catch {
-    return null;
+    // Unreadable: not known.
   }
+  return null;
 }
 
 /**
