@@ -227,8 +227,8 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
   const handlesAfter = handleCounts();
 
   if (Math.abs(end.durationMs - (total / rate) * 1000) > 1) violate(`end.durationMs ${end.durationMs}, fed ${(total / rate) * 1000} ms`);
-  if (end.digits !== digitEvents) violate(`end.digits ${end.digits}, digit events seen ${digitEvents}`);
-  if (end.rejected !== rejectedEvents) violate(`end.rejected ${end.rejected}, rejected events seen ${rejectedEvents}`);
+  if (end.digitCount !== digitEvents) violate(`end.digitCount ${end.digitCount}, digit events seen ${digitEvents}`);
+  if (end.rejectedCount !== rejectedEvents) violate(`end.rejectedCount ${end.rejectedCount}, rejected events seen ${rejectedEvents}`);
   for (const k of new Set([...Object.keys(handlesBefore), ...Object.keys(handlesAfter)])) {
     if ((handlesAfter[k] ?? 0) > (handlesBefore[k] ?? 0)) violate(`active ${k} handles: ${handlesBefore[k] ?? 0} before, ${handlesAfter[k]} after`);
   }

@@ -457,7 +457,7 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       assert.deepEqual(await results[0], { superseded: true, selfEnrolled: false, offThread: true });
       assert.equal(events.filter((e) => e === 'digit').length, 10, 'stopped at the 10th digit, where the adaptation began');
       assert.ok(!events.includes('normadapt'));
-      assert.equal(summary.digits, 10);
+      assert.equal(summary.digitCount, 10);
       assert.equal(rec.normalizationClips, 0);
       // The same adaptation in full, for comparison: a stop no longer waits this long.
       const started = performance.now();

@@ -3,6 +3,7 @@ export interface ComparedModel {
   model: string;
   type: string;
   precision: string;
+  /** The file's size in KiB (1,024 bytes). */
   sizeKB: number;
   accuracy: number;
   falseReject: number;

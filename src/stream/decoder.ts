@@ -87,10 +87,14 @@ export interface LevelEvent {
   speech: boolean;
 }
 
+/** The stream's summary: the `end` event, and what Listener.run() / end() resolve to. */
 export interface EndEvent {
+  /** How much audio was heard, ms. */
   durationMs: number;
-  digits: number;
-  rejected: number;
+  /** How many digit events it gave (a `string` event's `digits` is the digits themselves). */
+  digitCount: number;
+  /** How many rejected events it gave. */
+  rejectedCount: number;
 }
 
 /**
@@ -372,8 +376,8 @@ export class StreamDecoder {
   /** Loudest hop (band dB) of the open speech not yet recognized, and the quiet run since it (trackQuiet). */
   private openPeakDb = -Infinity;
   private quietSamples = 0;
-  private digits = 0;
-  private rejected = 0;
+  private digitCount = 0;
+  private rejectedCount = 0;
   private readonly openContour: OpenContour;
 
   constructor(
@@ -459,7 +463,7 @@ export class StreamDecoder {
       for (const e of this.vad.flush()) await this.onVad(e);
       const st = this.vad.state();
       this.maybeCloseString(st.samplesSeen, false, true);
-      return { durationMs: this.ms(st.samplesSeen), digits: this.digits, rejected: this.rejected };
+      return { durationMs: this.ms(st.samplesSeen), digitCount: this.digitCount, rejectedCount: this.rejectedCount };
     } finally {
       this.dispose();
     }
@@ -654,7 +658,7 @@ export class StreamDecoder {
       accepted = inString !== undefined && p.confidence >= inString;
     }
     if (!accepted) {
-      this.rejected++;
+      this.rejectedCount++;
       this.sink(
         'rejected',
         {
@@ -668,7 +672,7 @@ export class StreamDecoder {
       );
       return;
     }
-    this.digits++;
+    this.digitCount++;
     const digit: DigitEvent = {
       digit: candidate!,
       confidence: p.confidence,

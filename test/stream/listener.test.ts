@@ -285,7 +285,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     const end = await listener.end();
     assert.equal(listener.pendingSamples, 0);
     assert.equal(digits.join(''), '47198');
-    assert.equal(end.digits, 5);
+    assert.equal(end.digitCount, 5);
     await listener.drained(); // ended: at once, never hangs
     // stop() with audio still queued: a waiting drained() resolves, and nothing stays pending.
     const stopped = await Listener.create({ recognizer });
@@ -383,7 +383,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
       };
     };
     const once = await Listener.create({ recognizer });
-    assert.equal((await once.run(source() as never)).digits, 1);
+    assert.equal((await once.run(source() as never)).digitCount, 1);
     const second = source();
     await assert.rejects(once.run(second as never), (e: unknown) => (e as { code?: string }).code === 'ERR_LISTENER_ENDED' && /run\(\) after its run\(\) ended/.test((e as Error).message));
     assert.ok(second.closed, 'a source refused is closed all the same (a microphone, stdin)');
@@ -394,7 +394,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     const afterStop = source();
     await assert.rejects(stopped.run(afterStop as never), /run\(\) after stop\(\) was called/);
     assert.ok(afterStop.closed);
-    assert.equal((await stopped.end()).digits, 0, 'end() after stop() is the empty stream, not an error');
+    assert.equal((await stopped.end()).digitCount, 0, 'end() after stop() is the empty stream, not an error');
     const capped = await Listener.create({ recognizer, maxDurationMs: 100 });
     capped.push(clip, 8000);
     await capped.drained();
@@ -415,7 +415,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
       const end = await run;
       assert.ok(closed >= 1, 'the source was not closed');
       assert.ok(performance.now() - t0 < 3000, `the run went on after the loop was left (${(performance.now() - t0).toFixed(0)} ms)`);
-      assert.ok(end.digits <= 2, `${end.digits} digits`);
+      assert.ok(end.digitCount <= 2, `${end.digitCount} digits`);
     }));
 
   it('of two for-await loops over a Listener, the first to leave early does not stop it; the last one to leave does', async () => {
@@ -435,7 +435,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     const end = await listener.end();
     assert.equal(await first, whole.digits[0].digit);
     await second;
-    assert.equal(end.digits, whole.digits.length, 'the first loop leaving stopped the Listener');
+    assert.equal(end.digitCount, whole.digits.length, 'the first loop leaving stopped the Listener');
     assert.equal(rest.join(''), whole.text);
 
     const both = await Listener.create({ recognizer });
@@ -447,7 +447,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     for (let i = 0; i < s.samples.length; i += 800) both.push(s.samples.subarray(i, i + 800), 8000);
     await Promise.all(loops);
     const stopped = await both.end();
-    assert.ok(stopped.digits < whole.digits.length, `both loops left at the first digit, and the Listener went on to ${stopped.digits} digits`);
+    assert.ok(stopped.digitCount < whole.digits.length, `both loops left at the first digit, and the Listener went on to ${stopped.digitCount} digits`);
   });
 
   it('frees the endpointer that checks its vad settings at once, and its own when the stream ends (both cores)', async () => {
@@ -482,7 +482,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
       listener.push(clip, 8000);
       await listener.drained();
       assert.equal(live, 1, `${name}: the stream's own endpointer`);
-      assert.equal((await listener.end()).digits, 1);
+      assert.equal((await listener.end()).digitCount, 1);
       assert.equal(live, 0, `${name}: the stream ended and its endpointer was not freed`);
       // A listener that fails (a handler throws) frees its endpointer too.
       const failing = await Listener.create({ recognizer, core: counted });
@@ -507,7 +507,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     };
     const listener = await Listener.create({ recognizer, core: older });
     listener.push(makeDigitString('5', 'george', rng(23)).samples, 8000);
-    assert.equal((await listener.end()).digits, 1);
+    assert.equal((await listener.end()).digitCount, 1);
   });
 
   it('the native and the wasm endpointer honour every setting alike', async () => {

@@ -237,12 +237,12 @@ describe('spoken-digits/web, embedded in a page of its own (headless Chromium)',
 
   it('recognizes a digit string pushed as the embedder\'s own audio, as the Node Listener does', async () => {
     const { page, errors } = await open();
-    const got = await page.evaluate(() => (window as unknown as { pushWav(u: string, ms: number): Promise<{ digits: { digit: number }[]; strings: string[]; errors: string[]; summary: { digits: number } }> }).pushWav('/string.wav', 20));
+    const got = await page.evaluate(() => (window as unknown as { pushWav(u: string, ms: number): Promise<{ digits: { digit: number }[]; strings: string[]; errors: string[]; summary: { digitCount: number } }> }).pushWav('/string.wav', 20));
     assert.deepEqual(errors, []);
     assert.deepEqual(got.errors, []);
     assert.equal(got.digits.map((d) => d.digit).join(''), nodeDigits, JSON.stringify(got.digits));
     assert.deepEqual(got.strings, [stringDigits]);
-    assert.equal(got.summary.digits, stringDigits.length);
+    assert.equal(got.summary.digitCount, stringDigits.length);
   });
 
   it('listens to the microphone (a fake device playing FSDD clips) through the default capture worklet', async () => {

@@ -75,7 +75,7 @@ describe('WebListener (spoken-digits/web) in Node', function () {
     const summary = await l.end();
     assert.equal(digitsOf(log), nodeDigits.repeat(3));
     assert.deepEqual(log.string?.map((e) => e.digits), [nodeDigits, nodeDigits, nodeDigits]);
-    assert.equal(summary?.digits, 30);
+    assert.equal(summary?.digitCount, 30);
     assert.ok(Math.abs(summary!.durationMs - (three.length / 8000) * 1000) < 20);
     assert.equal(log.overflow, undefined);
     assert.equal(l.pendingSeconds, 0);

@@ -70,7 +70,7 @@ export function register(program: Command): void {
       console.log(
         renderTable(
           ['model', 'type', 'precision', 'size', 'accuracy', 'false reject', 'p50', 'p99', 'clips/s'],
-          rows.map((r) => [path.basename(r.model), r.type, r.precision, `${r.sizeKB.toFixed(0)} KB`, percent(r.accuracy, 2), percent(r.falseReject, 2), ms(r.p50Ms), ms(r.p99Ms), r.clipsPerSec.toFixed(0)]),
+          rows.map((r) => [path.basename(r.model), r.type, r.precision, `${r.sizeKB.toFixed(1)} KiB`, percent(r.accuracy, 2), percent(r.falseReject, 2), ms(r.p50Ms), ms(r.p99Ms), r.clipsPerSec.toFixed(0)]),
         ),
       );
       console.log(`\nfor ${colors.bold(useCase)}: ${colors.green(path.basename(pick.model))}`);

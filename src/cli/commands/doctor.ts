@@ -100,7 +100,7 @@ async function runChecks(): Promise<Check[]> {
       const recognizer = await DigitRecognizer.load({ model: join(dir, file) });
       await recognizer.predictSamples(new Float32Array(info.featureConfig.sampleRate).fill(0.001), info.featureConfig.sampleRate);
       await recognizer.dispose();
-      const detail = `${info.modelType} ${info.precision}, ${(bytes.length / 1024).toFixed(0)} KB, labels ${info.labels.length}, runs${expected ? ', sha256 matches card' : ''}`;
+      const detail = `${info.modelType} ${info.precision}, ${(bytes.length / 1024).toFixed(1)} KiB, labels ${info.labels.length}, runs${expected ? ', sha256 matches card' : ''}`;
       const saturates = int8RangeWarning(file, info.int8WeightPeak) !== null;
       return saturates ? { status: 'warn', detail: `${detail}; 8-bit weights up to ${info.int8WeightPeak}, which this CPU's int8 kernels saturate on: quantize it again` } : { status: 'ok', detail };
     }));

@@ -201,7 +201,7 @@ export function register(program: Command): void {
       listener.on('overflow', (e) => print(pc.red(`  ! capture overflow: ${e.droppedFrames} frames dropped (${e.totalDroppedFrames} in total)`)));
       const summary = await listener.run(source);
       if (tty) out.write('\r\x1b[2K');
-      out.write(pc.dim(`${summary.digits} digit(s), ${summary.rejected} rejected, ${(summary.durationMs / 1000).toFixed(1)} s of audio\n`));
+      out.write(pc.dim(`${summary.digitCount} digit(s), ${summary.rejectedCount} rejected, ${(summary.durationMs / 1000).toFixed(1)} s of audio\n`));
     });
 }
 
