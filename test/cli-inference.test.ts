@@ -55,6 +55,33 @@ describe('digits predict / eval / doctor (CLI)', function () {
     assert.match(none.stdout, /stdin closed without sending any audio/);
   });
 
+  it('predict - reads stdin only as far as one clip: endless zeros are refused at their first bytes, an endless WAV at the clip limit', () => {
+    const endless = (head: string) =>
+      spawnSync('bash', ['-c', `{ ${head} cat /dev/zero; } | '${process.execPath}' --import tsx src/cli/main.ts predict -`], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
+    const zeros = endless('');
+    assert.equal(zeros.status, 2, zeros.stderr);
+    assert.match(zeros.stdout, /-: not a WAV file \(starts with/);
+    // A WAV header as a writer that cannot seek leaves it (data size 0xFFFFFFFF), then silence for ever.
+    const header = Buffer.alloc(44);
+    header.write('RIFF', 0);
+    header.writeUInt32LE(0xffffffff, 4);
+    header.write('WAVEfmt ', 8);
+    header.writeUInt32LE(16, 16);
+    header.writeUInt16LE(1, 20);
+    header.writeUInt16LE(1, 22);
+    header.writeUInt32LE(8000, 24);
+    header.writeUInt32LE(16000, 28);
+    header.writeUInt16LE(2, 32);
+    header.writeUInt16LE(16, 34);
+    header.write('data', 36);
+    header.writeUInt32LE(0xffffffff, 40);
+    const file = join(work, 'endless-header.wav');
+    writeFileSync(file, header);
+    const wav = endless(`cat '${file}';`);
+    assert.equal(wav.status, 2, wav.stderr);
+    assert.match(wav.stdout, /-: the WAV on stdin is longer than the 60 s limit for one clip; .*digits listen --input -/);
+  });
+
   it('predict prints plain tab-separated rows when piped', () => {
     const r = digits('predict', join(FSDD_RECORDINGS, '6_theo_0.wav'));
     assert.equal(r.code, 0, r.stderr);

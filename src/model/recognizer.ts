@@ -62,6 +62,9 @@ export interface Prediction extends Decision {
   speechMs?: number | null;
 }
 
+/** The longest clip a DigitRecognizer takes unless told otherwise (RecognizerOptions.maxDurationSec), seconds. */
+export const DEFAULT_MAX_CLIP_SEC = 60;
+
 export interface SessionOptions {
   /** Threads inside one operator; 1 is the lowest latency for our small models. */
   intraOpNumThreads?: number;
@@ -79,7 +82,7 @@ export interface RecognizerOptions {
   threshold?: number;
   /** Inputs whose peak is below this level (dBFS; default -60) are rejected as silence (`rejectedBy: 'silence'`), whatever the model says. */
   silenceDb?: number;
-  /** Longest input accepted, in seconds (longer audio belongs to the streaming Listener). */
+  /** Longest input accepted, in seconds (default DEFAULT_MAX_CLIP_SEC; longer audio belongs to the streaming Listener). */
   maxDurationSec?: number;
   /**
    * Shift every input's pitch and formants by this factor before the features (default 1: off), to
@@ -165,7 +168,7 @@ export class DigitRecognizer {
     this.speechCore = args.speechCore;
     this.threshold = args.options.threshold ?? args.info.rejection.threshold;
     this.silenceDb = args.options.silenceDb ?? -60;
-    this.maxDurationSec = args.options.maxDurationSec ?? 60;
+    this.maxDurationSec = args.options.maxDurationSec ?? DEFAULT_MAX_CLIP_SEC;
     this.voiceShift = args.options.voiceShift ?? args.info.enrollment?.voiceShift ?? 1;
   }
 

@@ -3,6 +3,7 @@ import { colors, ms, percent, printJson, renderTable, shown } from '../output.js
 import { parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
 import { AudioInputError, SpokenDigitsError } from '../../errors.js';
 import { modelWindowMs } from '../../features/config.js';
+import { readWavStreamHeader, type WavInfo } from '../../audio/wav.js';
 
 export function register(program: Command): void {
   program
@@ -15,7 +16,7 @@ export function register(program: Command): void {
     .option('--top <k>', 'also show the k most probable labels', '0')
     .option('--json', 'print one JSON object')
     .action(async (files: string[], opts) => {
-      const { DigitRecognizer } = await import('../../model/recognizer.js');
+      const { DigitRecognizer, DEFAULT_MAX_CLIP_SEC } = await import('../../model/recognizer.js');
       const { topLabels } = await import('../../model/decision.js');
       const recognizer = await DigitRecognizer.load({ model: opts.model, backend: parseBackend(opts.backend), threshold: parseThreshold(opts.threshold) });
       // More sound than the model hears at once is often several words (4 of FSDD's 3,000 single digits are longer too).
@@ -29,7 +30,7 @@ export function register(program: Command): void {
       for (const file of files) {
         const started = performance.now();
         try {
-          const p = await recognizer.predict(file === '-' ? await readStdin() : file);
+          const p = await recognizer.predict(file === '-' ? await readStdin(DEFAULT_MAX_CLIP_SEC) : file);
           results.push({
             file,
             digit: p.digit,
@@ -77,19 +78,40 @@ function shellQuoted(file: string): string {
   return /^[\w./@%+=:,-]+$/.test(file) ? file : `'${file.replace(/'/g, `'\\''`)}'`;
 }
 
-/** stdin holds at most this much: one clip, as eval takes a file of at most 1 GiB. */
-const MAX_STDIN_BYTES = 1 << 30;
+/** Bytes stdin may bring before its WAV header is complete (a header with large chunks before the samples). */
+const MAX_STDIN_HEADER_BYTES = 16 << 20;
+/** Bytes after a clip's samples (chunks a writer puts after the data: LIST, cue, ...). */
+const MAX_STDIN_TRAILER_BYTES = 1 << 20;
 
-/** The WAV on stdin (`digits predict -`), all of it. */
-async function readStdin(): Promise<Uint8Array> {
+/**
+ * The WAV on stdin (`digits predict -`). Read only as far as one clip goes: its header is checked as
+ * it arrives (so text or another format is refused at its first bytes, not after a gigabyte), and
+ * a stream longer than `maxSeconds` of its own format is refused as soon as it is.
+ */
+async function readStdin(maxSeconds: number): Promise<Uint8Array> {
   if (process.stdin.isTTY) throw new AudioInputError('-: stdin is a terminal; pipe a WAV file into it (e.g. sox in.flac -t wav - | digits predict -)');
-  const parts: Buffer[] = [];
+  let parts: Buffer[] = [];
   let size = 0;
+  let limit = MAX_STDIN_HEADER_BYTES;
+  let header: WavInfo | null = null;
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_STDIN_BYTES) throw new AudioInputError(`-: stdin holds over ${MAX_STDIN_BYTES >> 20} MiB: not one clip`);
     parts.push(chunk);
+    size += chunk.length;
+    if (header === null) {
+      // Gathered into one buffer while the header is incomplete (a few chunks at most).
+      if (parts.length > 1) parts = [Buffer.concat(parts)];
+      header = readWavStreamHeader(parts[0], '-');
+      if (header !== null) limit = header.dataOffset + Math.ceil(maxSeconds * header.sampleRate) * header.blockAlign + MAX_STDIN_TRAILER_BYTES;
+    }
+    if (size > limit) {
+      process.stdin.destroy();
+      throw new AudioInputError(
+        header === null
+          ? `-: no audio data in the first ${MAX_STDIN_HEADER_BYTES >> 20} MiB of stdin: not a WAV clip`
+          : `-: the WAV on stdin is longer than the ${maxSeconds} s limit for one clip; long recordings are for the streaming listener (digits listen --input -)`,
+      );
+    }
   }
   if (size === 0) throw new AudioInputError('-: stdin closed without sending any audio');
-  return Buffer.concat(parts);
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
