@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { AudioInputError, SpokenDigitsError } from '../src/errors.js';
-import { decodeWav, downmixInterleaved, float32ToInt16, int16ToFloat32, pcmToFloat32 } from '../src/audio/index.js';
+import { decodeWav, downmixInterleaved, float32ToInt16, int16ToFloat32, MAX_FLOAT_SAMPLE, pcmToFloat32 } from '../src/audio/index.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,12 +66,13 @@ describe('audio: PCM conversion properties (fast-check)', () => {
     );
   });
 
-  it('pcmToFloat32: finite floats come back clamped to [-1, 1]; any NaN/Inf is an AudioInputError', () => {
+  it('pcmToFloat32: floats up to ±MAX_FLOAT_SAMPLE come back clamped to [-1, 1]; any NaN/Inf or a float beyond is an AudioInputError', () => {
+    const inRange = fc.array(fc.float({ min: -MAX_FLOAT_SAMPLE, max: MAX_FLOAT_SAMPLE, noNaN: true }), { maxLength: 300 });
     fc.assert(
-      fc.property(anyFloats, (xs) => {
+      fc.property(fc.oneof(anyFloats, inRange), (xs) => {
         const input = Float32Array.from(xs);
         const copy = input.slice();
-        if (xs.length === 0 || xs.some((v) => !Number.isFinite(v))) {
+        if (xs.length === 0 || input.some((v) => !(Math.abs(v) <= MAX_FLOAT_SAMPLE))) {
           assert.throws(() => pcmToFloat32(input, 8000), AudioInputError);
         } else {
           const out = pcmToFloat32(input, 8000);

@@ -262,7 +262,7 @@ describe('library API bad-input matrix', function () {
     });
     it('run() of a source of its own that yields what is not samples: Int16, text, null, NaN', async () => {
       const yielding = (block: unknown) => ({ sampleRate: 8000, realtime: false, description: 'own', droppedFrames: () => 0, close: async () => undefined, async *[Symbol.asyncIterator]() { yield block; } });
-      for (const [block, message] of [[new Int16Array(80), /got Int16Array/], ['abc', /got string/], [null, /got null/], [Float32Array.of(0, NaN), /non-finite sample \(NaN\) at index 1/]] as const) {
+      for (const [block, message] of [[new Int16Array(80), /got Int16Array/], ['abc', /got string/], [null, /got null/], [Float32Array.of(0, NaN), /non-finite sample \(NaN\) at index 1/], [Float32Array.of(0, 0.5, 32767), /sample far beyond full scale \(32767; .*\) at index 2 of a block/]] as const) {
         const l = await Listener.create({ recognizer: rec });
         await rejectsWith(l.run(yielding(block) as never), AudioInputError, message);
       }
@@ -302,6 +302,9 @@ describe('library API bad-input matrix', function () {
       const speech = readWavFileSync(clip).samples;
       const x = new Float32Array(speech.length).fill(NaN);
       for (let k = 0; k < 5; k++) assert.throws(() => l.push(x), (e: unknown) => e instanceof AudioInputError && /non-finite sample \(NaN\) at index 0 of the chunk/.test((e as Error).message));
+      // The same clip scaled as 16-bit integers: refused, not clamped into a square wave.
+      const intScaled = speech.map((v) => v * 32768);
+      assert.throws(() => l.push(intScaled), (e: unknown) => e instanceof AudioInputError && /sample far beyond full scale \(.*\) at index \d+ of the chunk; the chunk was not taken/.test((e as Error).message));
       // The stream goes on: the clip itself, pushed after the refused chunks, is heard.
       l.push(new Float32Array(4000));
       l.push(speech);

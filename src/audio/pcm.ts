@@ -90,23 +90,39 @@ export function downmixInterleaved(interleaved: Float32Array, channels: number):
 
 /**
  * A chunk of a live stream (push()): Int16 scaled to [-1, 1), Float32 copied and clamped to [-1, 1]
- * as pcmToFloat32 does (a finite but huge value would otherwise lift the endpointer's noise floor
- * out of reach of any speech after it). A chunk holding NaN or ±Infinity is refused whole, with an
- * AudioInputError naming the index in it: the caller learns of it at once, not when a segment
- * holding it is recognized.
+ * as pcmToFloat32 does (a value over full scale would otherwise lift the endpointer's noise floor
+ * out of reach of any speech after it). A chunk holding NaN, ±Infinity or a value beyond
+ * ±MAX_FLOAT_SAMPLE is refused whole, with an AudioInputError naming the index in it: the caller
+ * learns of it at once, not when a segment holding it is recognized.
  */
 export function streamChunk(samples: Float32Array | Int16Array): Float32Array {
   if (samples instanceof Int16Array) return int16ToFloat32(samples);
   if (!(samples instanceof Float32Array)) throw new AudioInputError('push() takes a Float32Array or an Int16Array of mono samples');
-  const bad = findNonFinite(samples);
-  if (bad >= 0) throw new AudioInputError(`pushed audio has a non-finite sample (${samples[bad]}) at index ${bad} of the chunk; the chunk was not taken`);
+  const bad = findUnusableSample(samples);
+  if (bad >= 0) throw new AudioInputError(`pushed audio has ${unusableSample(samples[bad])} at index ${bad} of the chunk; the chunk was not taken`);
   return clampUnit(samples.slice());
 }
 
-/** Index of the first NaN or ±Infinity, or -1. */
-function findNonFinite(samples: ArrayLike<number>): number {
-  for (let i = 0; i < samples.length; i++) if (!Number.isFinite(samples[i])) return i;
+/**
+ * The largest float sample magnitude taken (+24 dBFS), clamped to [-1, 1]: a hot float file's peaks
+ * a little over full scale are audio; beyond this the floats are not audio scaled to ±1 (corrupt,
+ * misread bytes, or integer-scaled values such as ±32768), and clamping them would turn any
+ * waveform into a square wave the model reads as a confident wrong digit.
+ */
+export const MAX_FLOAT_SAMPLE = 16;
+
+/** Index of the first sample that is NaN, ±Infinity or beyond ±MAX_FLOAT_SAMPLE, or -1. */
+export function findUnusableSample(samples: ArrayLike<number>): number {
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i];
+    if (!(v >= -MAX_FLOAT_SAMPLE && v <= MAX_FLOAT_SAMPLE)) return i;
+  }
   return -1;
+}
+
+/** What is wrong with a float sample findUnusableSample stopped at, e.g. "a non-finite sample (NaN)". */
+export function unusableSample(v: number): string {
+  return Number.isFinite(v) ? `a sample far beyond full scale (${v}; floats are taken up to ±${MAX_FLOAT_SAMPLE}, full scale being ±1)` : `a non-finite sample (${v})`;
 }
 
 export interface PcmOptions {
@@ -116,8 +132,8 @@ export interface PcmOptions {
 
 /**
  * Raw PCM from a caller (Int16Array, or Float32Array in [-1, 1]) -> a validated mono Float32Array
- * in [-1, 1]. Refuses empty input, NaN/Inf and impossible sample rates; float input outside
- * [-1, 1] is clamped. Always returns a new array (the caller's buffer is never modified).
+ * in [-1, 1]. Refuses empty input, NaN/Inf, floats beyond ±MAX_FLOAT_SAMPLE and impossible sample
+ * rates; float input a little outside [-1, 1] is clamped. Always returns a new array (the caller's buffer is never modified).
  */
 export function pcmToFloat32(samples: Int16Array | Float32Array, sampleRate: number, options: PcmOptions = {}): Float32Array {
   validateSampleRate(sampleRate);
@@ -128,9 +144,9 @@ export function pcmToFloat32(samples: Int16Array | Float32Array, sampleRate: num
   }
   if (samples.length < channels) throw new AudioInputError('PCM input is empty: no samples to process');
   if (samples instanceof Float32Array) {
-    const bad = findNonFinite(samples);
+    const bad = findUnusableSample(samples);
     if (bad >= 0) {
-      throw new AudioInputError(`PCM input has a non-finite sample (${samples[bad]}) at index ${bad}; the audio is corrupt`);
+      throw new AudioInputError(`PCM input has ${unusableSample(samples[bad])} at index ${bad}; the audio is corrupt`);
     }
     return clampUnit(downmixInterleaved(samples, channels));
   }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { AudioInputError, WavFormatError } from '../errors.js';
 import { fsReason } from '../fs-reason.js';
-import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './pcm.js';
+import { MAX_CHANNELS, MAX_FLOAT_SAMPLE, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './pcm.js';
 
 /*
  * Our own RIFF/WAVE parser rather than `wavefile`: audio comes from strangers, and we need
@@ -358,13 +358,15 @@ for (let i = 0; i < 256; i++) {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-function nonFinite(where: string, frame: number, channel: number, v: number): AudioInputError {
-  return new AudioInputError(`${where}: float sample ${frame} (channel ${channel}) is ${v}; the audio is corrupt`);
+function unusableFloat(where: string, frame: number, channel: number, v: number): AudioInputError {
+  const beyond = Number.isFinite(v) ? `, far beyond full scale (floats are taken up to ±${MAX_FLOAT_SAMPLE}, full scale being ±1)` : '';
+  return new AudioInputError(`${where}: float sample ${frame} (channel ${channel}) is ${v}${beyond}; the audio is corrupt, or its floats are not scaled to ±1`);
 }
 
 /**
  * Decodes whole frames from `bytes` (which must start on a frame boundary) into `out` at
- * `outOffset`, averaging channels. Float NaN/Inf -> AudioInputError; float peaks clamped to [-1, 1].
+ * `outOffset`, averaging channels. Float NaN/Inf or beyond ±MAX_FLOAT_SAMPLE -> AudioInputError; float
+ * peaks over full scale clamped to [-1, 1].
  * 16-bit PCM and 32-bit float (the common cases) read through typed-array views when aligned.
  */
 function decodeFrames(bytes: Uint8Array, info: WavInfo, out: Float32Array, outOffset: number, firstFrame: number, where: string): number {
@@ -392,7 +394,7 @@ function decodeFrames(bytes: Uint8Array, info: WavInfo, out: Float32Array, outOf
       let sum = 0;
       for (let c = 0; c < channels; c++) {
         let v = s[p++];
-        if (v !== v || v === Infinity || v === -Infinity) throw nonFinite(where, firstFrame + f, c, v);
+        if (!(v >= -MAX_FLOAT_SAMPLE && v <= MAX_FLOAT_SAMPLE)) throw unusableFloat(where, firstFrame + f, c, v);
         if (v > 1) v = 1;
         else if (v < -1) v = -1;
         sum += v;
@@ -431,7 +433,7 @@ function decodeFrames(bytes: Uint8Array, info: WavInfo, out: Float32Array, outOf
           break;
         default:
           v = kind === 4 ? view.getFloat32(p, true) : view.getFloat64(p, true);
-          if (!Number.isFinite(v)) throw nonFinite(where, firstFrame + f, c, v);
+          if (!(v >= -MAX_FLOAT_SAMPLE && v <= MAX_FLOAT_SAMPLE)) throw unusableFloat(where, firstFrame + f, c, v);
           if (v > 1) v = 1;
           else if (v < -1) v = -1;
       }

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeWav, decodeWavFrames, MAX_STREAM_HEADER_BYTES, openWavStream, readWavStreamHeader, validateSampleRate, type WavInfo } from '../audio/index.js';
 import { isChunkId } from '../audio/wav.js';
+import { MAX_FLOAT_SAMPLE } from '../audio/pcm.js';
 import { AudioInputError, CaptureError } from '../errors.js';
 import { loadNativeCapture, loadNaudiodon, type CaptureDevice, type CaptureStats, type NativeCaptureStream } from './core.js';
 
@@ -115,6 +116,8 @@ const isWavStart = (b: Buffer) => b.length >= 12 && b.subarray(0, 4).toString('l
 
 /** How many of a stream's first bytes tell text from audio. */
 const SNIFF_BYTES = 64;
+/** Raw f32le with more than 1 unusable float (NaN, Inf, beyond ±MAX_FLOAT_SAMPLE) in this many is not float PCM. */
+const BAD_FLOAT_SHARE = 16;
 
 /** Refuses input that is clearly not audio (a text file, an MP3) rather than "hearing" it. */
 /** What the stream's first bytes are; `whole`: they are all of it (a short text is then recognizable as text too). */
@@ -329,13 +332,13 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
     validateSampleRate(options.sampleRate, `sample rate of ${what}`);
     const bytesPerFrame = (encoding === 's16le' ? 2 : 4) * channels;
     let carry: Buffer = Buffer.alloc(0);
-    // NaN/Inf floats are counted over fixed windows of the stream's values, not per read, so the
-    // same bytes give the same verdict however a pipe happens to cut them.
+    // Unusable floats (NaN, Inf, beyond ±MAX_FLOAT_SAMPLE) are counted over fixed windows of the
+    // stream's values, not per read, so the same bytes give the same verdict however a pipe cuts them.
     const window = 4096;
     let windowValues = 0;
     let windowsJudged = 0;
     let badFloats = 0;
-    const notFloats = () => new AudioInputError(`${what} carries NaN/Inf floats: it is not f32le PCM`);
+    const notFloats = () => new AudioInputError(`${what} carries NaN, Inf or values far beyond full scale (±${MAX_FLOAT_SAMPLE}) in more than 1 of ${BAD_FLOAT_SHARE} floats: it is not f32le PCM`);
     let framesDecoded = 0;
     const decode = (chunk: Buffer): Float32Array => {
       const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
@@ -352,14 +355,15 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
           } else {
             let v = buf.readFloatLE(p);
             p += 4;
-            if (!Number.isFinite(v)) {
+            if (!(v >= -MAX_FLOAT_SAMPLE && v <= MAX_FLOAT_SAMPLE)) {
               v = 0;
               badFloats++;
             }
             s += v > 1 ? 1 : v < -1 ? -1 : v;
-            // A stray NaN is zeroed; a window that is mostly NaN/Inf is not float PCM at all.
+            // A stray glitch is zeroed; a window with more than a few is not float PCM at all (s16le
+            // read as f32le, for one: a tenth of its values NaN/Inf, more beyond ±16).
             if (++windowValues === window) {
-              if (badFloats * 2 > window) throw notFloats();
+              if (badFloats * BAD_FLOAT_SHARE > window) throw notFloats();
               windowValues = badFloats = 0;
               windowsJudged++;
             }
@@ -389,7 +393,7 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
         }
         if (!closed && framesDecoded === 0) throw new AudioInputError(`${what} closed after ${carry.length} byte${carry.length === 1 ? '' : 's'}, less than one ${encoding} frame (${bytesPerFrame} bytes): no audio`);
         // A stream shorter than one window is judged whole; a longer one's last few values are strays at most.
-        if (!closed && windowsJudged === 0 && windowValues > 0 && badFloats * 2 > windowValues) throw notFloats();
+        if (!closed && windowsJudged === 0 && windowValues > 0 && badFloats * BAD_FLOAT_SHARE > windowValues) throw notFloats();
       },
     };
   } catch (err) {

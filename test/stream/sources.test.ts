@@ -198,7 +198,7 @@ describe('stream sources', () => {
     const buf = Buffer.alloc(4096);
     for (let i = 0; i < buf.length; i += 4) buf.writeUInt32LE(0x7fc00000 + i, i);
     const src = await openReadableSource(Readable.from([buf]), { sampleRate: 8000, encoding: 'f32le' });
-    await assert.rejects(drain(src), /NaN\/Inf/);
+    await assert.rejects(drain(src), /NaN, Inf or values far beyond full scale/);
     // The verdict is the bytes', not the pipe's: 80 NaN among 16,000 floats pass (zeroed) however they are
     // cut, even when one read holds nothing else; a stream that is mostly NaN fails from any cut.
     const floats = Buffer.alloc(16000 * 4);
@@ -211,8 +211,16 @@ describe('stream sources', () => {
     const mostlyNaN = Buffer.from(floats);
     for (let i = 0; i < 16000; i += 3) mostlyNaN.writeFloatLE(NaN, i * 4), i + 1 < 16000 && mostlyNaN.writeFloatLE(Infinity, (i + 1) * 4);
     for (const sizes of [[mostlyNaN.length], [1, 3, 1000, 7, 4096]]) {
-      await assert.rejects(async () => drain(await openReadableSource(chunked(mostlyNaN, sizes), { sampleRate: 8000, encoding: 'f32le' })), /NaN\/Inf/, `cut ${sizes}`);
+      await assert.rejects(async () => drain(await openReadableSource(chunked(mostlyNaN, sizes), { sampleRate: 8000, encoding: 'f32le' })), /NaN, Inf or values far beyond/, `cut ${sizes}`);
     }
+    // s16le read as f32le: NaN, Inf and huge values in a tenth or more of its floats, refused; and
+    // a float stream scaled as integers (±32768), refused, not clamped into a square wave.
+    const s16 = Buffer.alloc(16000 * 2);
+    for (let i = 0; i < 16000; i++) s16.writeInt16LE(Math.round(8000 * Math.sin(i / 7) + 300 * Math.sin(i * 1.3)), i * 2);
+    await assert.rejects(async () => drain(await openReadableSource(Readable.from([s16]), { sampleRate: 8000, encoding: 'f32le' })), /not f32le PCM/);
+    const intScaled = Buffer.alloc(16000 * 4);
+    for (let i = 0; i < 16000; i++) intScaled.writeFloatLE(8000 * Math.sin(i / 7), i * 4);
+    await assert.rejects(async () => drain(await openReadableSource(Readable.from([intScaled]), { sampleRate: 8000, encoding: 'f32le' })), /not f32le PCM/);
     // A stray NaN as the very last value, after whole windows, is a stray too.
     const lastNaN = Buffer.alloc(8193 * 4);
     lastNaN.writeFloatLE(NaN, 8192 * 4);

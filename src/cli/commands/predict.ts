@@ -3,7 +3,7 @@ import { colors, ms, percent, printJson, renderTable, shown } from '../output.js
 import { parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
 import { AudioInputError, SpokenDigitsError } from '../../errors.js';
 import { modelWindowMs } from '../../features/config.js';
-import { readWavStreamHeader, type WavInfo } from '../../audio/wav.js';
+import { MAX_STREAM_HEADER_BYTES, readWavStreamHeader, type WavInfo } from '../../audio/wav.js';
 
 export function register(program: Command): void {
   program
@@ -78,8 +78,6 @@ function shellQuoted(file: string): string {
   return /^[\w./@%+=:,-]+$/.test(file) ? file : `'${file.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Bytes stdin may bring before its WAV header is complete (a header with large chunks before the samples). */
-const MAX_STDIN_HEADER_BYTES = 16 << 20;
 /** Bytes after a clip's samples (chunks a writer puts after the data: LIST, cue, ...). */
 const MAX_STDIN_TRAILER_BYTES = 1 << 20;
 
@@ -92,7 +90,7 @@ async function readStdin(maxSeconds: number): Promise<Uint8Array> {
   if (process.stdin.isTTY) throw new AudioInputError('-: stdin is a terminal; pipe a WAV file into it (e.g. sox in.flac -t wav - | digits predict -)');
   let parts: Buffer[] = [];
   let size = 0;
-  let limit = MAX_STDIN_HEADER_BYTES;
+  let limit = MAX_STREAM_HEADER_BYTES;
   let header: WavInfo | null = null;
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
     parts.push(chunk);
@@ -107,7 +105,7 @@ async function readStdin(maxSeconds: number): Promise<Uint8Array> {
       process.stdin.destroy();
       throw new AudioInputError(
         header === null
-          ? `-: no audio data in the first ${MAX_STDIN_HEADER_BYTES >> 20} MiB of stdin: not a WAV clip`
+          ? `-: no audio data in the first ${MAX_STREAM_HEADER_BYTES >> 20} MiB of stdin: not a WAV clip`
           : `-: the WAV on stdin is longer than the ${maxSeconds} s limit for one clip; long recordings are for the streaming listener (digits listen --input -)`,
       );
     }
