@@ -55,11 +55,11 @@ for (const speaker of speakers) {
   const items: EvalItem[] = clips.filter((c) => c.speaker === speaker).map((c) => ({ path: c.path, label: c.digit, speaker }));
   const plain = await evaluate(recognizer, items);
   const adapted = await evaluate(recognizer, items, { adaptVoice: true });
-  const norm = values.norm ? (await evaluate(recognizer, items, { adaptNorm: normOptions })).accuracy : undefined;
+  const norm = values.norm ? (await evaluate(recognizer, items, { adaptNorm: normOptions })).accuracy! : undefined;
   await recognizer.dispose();
-  rows.push({ speaker, plain: plain.accuracy, adapted: adapted.accuracy, shift: adapted.voiceShift!.perSpeaker[speaker], norm });
+  rows.push({ speaker, plain: plain.accuracy!, adapted: adapted.accuracy!, shift: adapted.voiceShift!.perSpeaker[speaker], norm });
   const pct = (x: number) => (100 * x).toFixed(1).padStart(5);
-  if (!values.json) process.stdout.write(`${speaker.padEnd(10)} ${pct(plain.accuracy)}  ->  ${pct(adapted.accuracy)}  (x${rows.at(-1)!.shift.toFixed(2)})${norm === undefined ? '' : `   normalization adapted ${pct(norm)}`}\n`);
+  if (!values.json) process.stdout.write(`${speaker.padEnd(10)} ${pct(plain.accuracy!)}  ->  ${pct(adapted.accuracy!)}  (x${rows.at(-1)!.shift.toFixed(2)})${norm === undefined ? '' : `   normalization adapted ${pct(norm)}`}\n`);
 }
 const mean = (k: 'plain' | 'adapted' | 'norm') => rows.reduce((s, r) => s + (r[k] ?? NaN), 0) / rows.length;
 if (values.json) process.stdout.write(`${JSON.stringify({ runs, folds: rows, mean: { plain: mean('plain'), adapted: mean('adapted'), ...(values.norm ? { norm: mean('norm') } : {}) } })}\n`);

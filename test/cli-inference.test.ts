@@ -245,6 +245,34 @@ describe('digits predict / eval / doctor (CLI)', function () {
     assertOneLineError(digits('eval', FSDD_RECORDINGS, '--split', 'dev'), /split 'dev'/);
   });
 
+  it("eval on 'none' clips alone gives no accuracy or false reject (null, n/a), only the 'none' figures", () => {
+    const noise = join(work, 'noise.wav');
+    const samples = Int16Array.from({ length: 8000 }, (_, i) => Math.round(3000 * Math.sin(i * 0.7) * Math.sin(i * 0.013)));
+    const header = Buffer.alloc(44);
+    header.write('RIFF', 0);
+    header.writeUInt32LE(36 + samples.byteLength, 4);
+    header.write('WAVEfmt ', 8);
+    header.writeUInt32LE(16, 16);
+    header.writeUInt16LE(1, 20);
+    header.writeUInt16LE(1, 22);
+    header.writeUInt32LE(8000, 24);
+    header.writeUInt32LE(16000, 28);
+    header.writeUInt16LE(2, 32);
+    header.writeUInt16LE(16, 34);
+    header.write('data', 36);
+    header.writeUInt32LE(samples.byteLength, 40);
+    writeFileSync(noise, Buffer.concat([header, Buffer.from(samples.buffer)]));
+    const manifest = join(work, 'only-none.csv');
+    writeFileSync(manifest, `file,label\n${noise},none\n`);
+    const json = digits('eval', '--json', manifest);
+    assert.equal(json.code, 0, json.stderr);
+    const r = JSON.parse(json.stdout);
+    assert.deepEqual([r.n, r.nNone, r.accuracy, r.falseReject], [0, 1, null, null]);
+    assert.equal(typeof r.rejectionRate, 'number');
+    const text = digits('eval', manifest);
+    assert.match(text.stdout, /accuracy n\/a on 0 digit clips, 1 non-digit clips\nfalse reject n\/a {3}false accept /);
+  });
+
   it('compare --json puts every shipped model in one table and recommends one', () => {
     const r = digits('compare', '--json', '--data', FSDD_RECORDINGS, '--runs', '20', '--use-case', 'speed');
     assert.equal(r.code, 0, r.stderr);

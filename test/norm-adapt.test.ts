@@ -273,8 +273,8 @@ describe('normalization adaptation (src/model/norm-adapt.ts, NormAdapter)', func
       const items = clips.filter((c) => c.speaker === 'jackson' && c.take < 3).map((c) => ({ path: c.path, label: c.digit, speaker: c.speaker }));
       const r = await evaluate(rec, items, { adaptNorm: { every: 5, window: 10 } });
       assert.equal(r.n, 30);
-      assert.ok(r.accuracy >= 0.9, String(r.accuracy));
-      assert.deepEqual({ ...r.normAdaptation, protocol: undefined }, { every: 5, window: 10, selfEnroll: false, adaptations: { jackson: Math.floor(r.n * (1 - r.falseReject) / 5) }, protocol: undefined });
+      assert.ok(r.accuracy! >= 0.9, String(r.accuracy));
+      assert.deepEqual({ ...r.normAdaptation, protocol: undefined }, { every: 5, window: 10, selfEnroll: false, adaptations: { jackson: Math.floor(r.n * (1 - r.falseReject!) / 5) }, protocol: undefined });
       assert.equal(rec.normalizationClips, 0);
       await assert.rejects(evaluate(rec, items, { adaptNorm: true, adaptVoice: true }), /one at a time/);
       // With selfEnroll the adapter keeps 200 clips by default, and says it refits.

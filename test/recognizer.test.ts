@@ -162,11 +162,11 @@ describe('evaluate', () => {
     await r.dispose();
     assert.equal(report.n, 10);
     assert.equal(report.nNone + report.errors.length, 2);
-    assert.ok(report.accuracy >= 0.9);
+    assert.ok(report.accuracy! >= 0.9);
     assert.equal(Object.keys(report.perClass).length, 10);
     assert.ok(report.perSpeaker.george.n === 2);
     assert.equal(Object.values(report.confusion).reduce((s, row) => s + Object.values(row).reduce((a, b) => a + b, 0), 0), 10 + report.nNone);
-    assert.ok(report.falseAccept !== null && report.falseReject >= 0);
+    assert.ok(report.falseAccept !== null && report.falseReject! >= 0);
   });
 
   it('applies the official split to FSDD-named folders and refuses bad manifests', async () => {

@@ -27,8 +27,8 @@ export interface ClassStats {
 }
 
 export interface EvalReport {
-  /** Share of digit clips recognized as the right digit (rejections count as errors). */
-  accuracy: number;
+  /** Share of digit clips recognized as the right digit (rejections count as errors); null without digit clips (n = 0). */
+  accuracy: number | null;
   /** Number of digit clips. */
   n: number;
   /** Number of 'none' clips (must be rejected). */
@@ -39,8 +39,8 @@ export interface EvalReport {
   confusion: Record<string, Record<string, number>>;
   /** Share of 'none' clips that were accepted as a digit. */
   falseAccept: number | null;
-  /** Share of digit clips that were rejected. */
-  falseReject: number;
+  /** Share of digit clips that were rejected; null without digit clips. */
+  falseReject: number | null;
   /** Share of 'none' clips rejected (1 - falseAccept). */
   rejectionRate: number | null;
   clipsPerSec: number;
@@ -378,14 +378,14 @@ function tally(items: EvalItem[], predictions: (Prediction | Error)[], seconds: 
     Object.fromEntries(Object.entries(t).sort(([a], [b]) => a.localeCompare(b)).map(([k, [cn, cc]]) => [k, ratio(cc, cn)]));
   const evaluated = items.length - errors.length;
   return {
-    accuracy: n === 0 ? 0 : correct / n,
+    accuracy: n === 0 ? null : correct / n,
     n,
     nNone,
     perClass: toStats(perClassCount),
     perSpeaker: toStats(perSpeakerCount),
     confusion,
     falseAccept: nNone === 0 ? null : acceptedNone / nNone,
-    falseReject: n === 0 ? 0 : rejectedDigits / n,
+    falseReject: n === 0 ? null : rejectedDigits / n,
     rejectionRate: nNone === 0 ? null : 1 - acceptedNone / nNone,
     clipsPerSec: evaluated / seconds,
     seconds,

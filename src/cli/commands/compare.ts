@@ -3,6 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { statSync } from 'node:fs';
 import { colors, ms, percent, printJson, renderTable, interactive } from '../output.js';
 import { noteUnread } from '../text.js';
+import { DatasetError } from '../../errors.js';
 import { checkSplitTarget, parseBackend, parsePositiveInt, recordingsFolder } from '../options.js';
 import type { ComparedModel, UseCase } from '../../model/compare.js';
 
@@ -48,6 +49,7 @@ export function register(program: Command): void {
         if (interactive && !opts.json) process.stderr.write(`\r\x1b[Kevaluating ${model}`);
         const recognizer = await DigitRecognizer.load({ model, backend: parseBackend(opts.backend), session: { intraOpNumThreads: 1 } });
         const report = await evaluate(recognizer, items);
+        if (report.accuracy === null || report.falseReject === null) throw new DatasetError(`${model}: none of the clips compared on is a digit clip (${report.nNone} 'none', ${report.errors.length} unreadable): nothing to compare`);
         const latency = await bench.measureLatency(recognizer, latencyClips, parsePositiveInt('runs', opts.runs));
         rows.push({
           model,

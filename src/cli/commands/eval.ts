@@ -99,8 +99,10 @@ function printReport(r: EvalReport): void {
   const lines: string[] = [];
   lines.push(`${colors.bold('model')}    ${r.model} (features: ${r.backend})`);
   const mixed = r.babble ? ` in babble at ${r.babble.snrDb} dB (${r.babble.poolClips} other clips, seed ${r.babble.seed})` : '';
-  lines.push(`${colors.bold('accuracy')} ${colors.green(percent(r.accuracy, 2))} on ${r.n} digit clips` + (r.nNone ? `, ${r.nNone} non-digit clips` : '') + mixed);
-  lines.push(`false reject ${percent(r.falseReject, 2)}` + (r.falseAccept !== null ? `   false accept ${percent(r.falseAccept, 2)}   rejection rate on 'none' ${percent(r.rejectionRate, 2)}` : ''));
+  // Without digit clips there is no accuracy or false reject to give (null in --json), only the 'none' clips' figures.
+  const share = (x: number | null) => (x === null ? 'n/a' : percent(x, 2));
+  lines.push(`${colors.bold('accuracy')} ${r.accuracy === null ? share(null) : colors.green(share(r.accuracy))} on ${r.n} digit clips` + (r.nNone ? `, ${r.nNone} non-digit clips` : '') + mixed);
+  lines.push(`false reject ${share(r.falseReject)}` + (r.falseAccept !== null ? `   false accept ${share(r.falseAccept)}   rejection rate on 'none' ${share(r.rejectionRate)}` : ''));
   lines.push(`${r.clipsPerSec.toFixed(0)} clips/s (${r.seconds.toFixed(2)} s, decode + features + model)`);
   lines.push('');
   lines.push(renderTable(['digit', 'n', 'accuracy'], Object.entries(r.perClass).map(([k, s]) => [k, s.n, percent(s.accuracy)])));
