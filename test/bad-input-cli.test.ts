@@ -193,6 +193,7 @@ const cases: Case[] = [
   ['export: missing tfjs model', ['export', '--model', f.missingDir, '--out', join(work, 'e.onnx')], /no-such-folder/],
   ['export: corrupt model.json', ['export', '--model', f.badJson, '--out', join(work, 'e.onnx')], /model\.json|metadata\.json/],
   // listen (file / stdin sources)
+  ['listen: an empty --input path (not the microphone)', ['listen', '--input', '', '--json'], /--input: the path is empty/],
   ['listen: missing file', ['listen', '--input', f.missingWav, '--json'], /missing\.wav/],
   ['listen: corrupt WAV', ['listen', '--input', f.corruptWav, '--json'], /corrupt\.wav/],
   ['listen: text renamed .wav', ['listen', '--input', f.textWav, '--json'], /text\.wav/],

@@ -72,6 +72,8 @@ export function register(program: Command): void {
         }
         return;
       }
+      // An empty path (an unset shell variable, --input "$FILE") is a mistake, not a wish for the microphone.
+      if (opts.input === '') throw new InvalidArgumentError('--input: the path is empty; give a WAV file, or "-" for stdin (without --input, the microphone)');
       if (opts.input !== '-') refuseGiven(command, ['rate', 'encoding', 'channels'], 'raw PCM on stdin (--input -); a WAV file says its own format');
       if (opts.input !== undefined) refuseGiven(command, ['device', 'captureRate', 'captureLatency'], 'the microphone, which --input replaces');
       if (opts.input === undefined || opts.input === '-') refuseGiven(command, ['realtime'], '--input FILE (the microphone and stdin come at their own pace)');
@@ -95,7 +97,7 @@ export function register(program: Command): void {
           },
           'stdin',
         );
-      } else if (opts.input) {
+      } else if (opts.input !== undefined) {
         source = await stream.openFileSource(opts.input, { realtime: Boolean(opts.realtime) });
       } else {
         source = await stream.openMicrophone(parseMicrophoneOptions(opts));

@@ -23,7 +23,8 @@ export function register(program: Command): void {
       const windowMs = modelWindowMs(recognizer.info.featureConfig);
       const manyWords = (file: string, speechMs: number) =>
         `digits predict: ${file === '-' ? 'stdin' : shown(file)} holds ${(speechMs / 1000).toFixed(2)} s of sound, longer than a digit usually takes (the model hears ${(windowMs / 1000).toFixed(2)} s of it): if it holds several digits, ${file === '-' ? 'piped to `digits listen --input -`' : `\`digits listen --input ${shown(shellQuoted(file))}\``} reads them one by one\n`;
-      const top = opts.top === '0' ? 0 : parsePositiveInt('--top', opts.top);
+      // More than the model has labels shows them all.
+      const top = opts.top === '0' ? 0 : Math.min(parsePositiveInt('--top', opts.top), recognizer.info.labels.length);
       if (files.filter((f) => f === '-').length > 1) throw new InvalidArgumentError('"-" (stdin) may be given once: it holds one WAV');
       const results = [];
       let failed = 0;
