@@ -3,7 +3,7 @@ import { colors, ms, percent, printJson, renderTable, shown } from '../output.js
 import { parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
 import { AudioInputError, SpokenDigitsError } from '../../errors.js';
 import { modelWindowMs } from '../../features/config.js';
-import { MAX_STREAM_HEADER_BYTES, readWavStreamHeader, type WavInfo } from '../../audio/wav.js';
+import { decodeWav, MAX_STREAM_HEADER_BYTES, readWavStreamHeader, type WavInfo } from '../../audio/wav.js';
 
 export function register(program: Command): void {
   program
@@ -31,7 +31,9 @@ export function register(program: Command): void {
       for (const file of files) {
         const started = performance.now();
         try {
-          const p = await recognizer.predict(file === '-' ? await readStdin(DEFAULT_MAX_CLIP_SEC) : file);
+          // stdin's WAV decoded here, so that its errors name it ("-: ...").
+          const piped = file === '-' ? decodeWav(await readStdin(DEFAULT_MAX_CLIP_SEC), { name: '-', maxDurationSec: DEFAULT_MAX_CLIP_SEC }) : undefined;
+          const p = await recognizer.predict(piped ? { samples: piped.samples, sampleRate: piped.sampleRate } : file);
           results.push({
             file,
             digit: p.digit,
@@ -42,7 +44,7 @@ export function register(program: Command): void {
             ...(top > 0 ? { top: topLabels(p.probabilities, p.labels, top) } : {}),
             timeMs: performance.now() - started,
             timings: p.timings,
-            ...(p.truncated ? { truncated: true } : {}),
+            ...(p.truncated || piped?.truncated ? { truncated: true } : {}),
             ...(p.speechMs != null ? { speechMs: p.speechMs } : {}),
           });
           if (p.speechMs != null && p.speechMs > windowMs) process.stderr.write(manyWords(file, p.speechMs));
