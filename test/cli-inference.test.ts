@@ -170,7 +170,7 @@ describe('digits predict / eval / doctor (CLI)', function () {
   });
 
   it('a misspelt command or option: the suggestion and a pointer to --help, not the whole help; exit 2', () => {
-    for (const [args, hint] of [[['lisen'], /unknown command 'lisen'\n\(Did you mean listen\?\)/], [['predict', '--modle', 'x'], /unknown option '--modle'\n\(Did you mean --model\?\)/]] as const) {
+    for (const [args, hint] of [[['lisen'], /unknown command 'lisen'\n\(Did you mean listen\?\)/], [['lisen', '--help'], /unknown command 'lisen'\n\(Did you mean listen\?\)/], [['predict', '--modle', 'x'], /unknown option '--modle'\n\(Did you mean --model\?\)/]] as const) {
       const r = digits(...args);
       assert.equal(r.code, 2);
       assert.match(r.stderr, hint);

@@ -26,7 +26,9 @@ export async function runCli(
   try {
     const names = wanted && commands[wanted] ? [wanted] : Object.keys(commands);
     for (const name of names) (await commands[name]()).register(program);
-    await program.parseAsync(argv);
+    // `digits nosuch --help` is an unknown command, not a request for the program's help.
+    const unknown = wanted !== undefined && !commands[wanted] && wanted !== 'help';
+    await program.parseAsync(unknown ? argv.filter((a) => a !== '--help' && a !== '-h') : argv);
   } catch (err) {
     // Commander has printed its own usage errors; an InvalidArgumentError from our option checks
     // (src/cli/options.ts) in a command's action it has not.
