@@ -203,6 +203,8 @@ const cases: Case[] = [
   ['listen: sensitivity 5', ['listen', '--input', clip, '--sensitivity', '5'], /sensitivity/],
   ['listen: an empty sensitivity (not 0)', ['listen', '--input', clip, '--sensitivity', ''], /sensitivity/],
   ['listen: one byte on stdin (less than a sample)', ['listen', '--input', '-', '--rate', '8000', '--json'], /closed after 1 byte, less than one s16le frame/, { stdin: Buffer.from('x') }],
+  ['listen: a big-endian WAV (RIFX) on stdin: the WAV reader\'s message, not "raw PCM needs its rate"', ['listen', '--input', '-', '--json'], /stdin: big-endian WAV \(RIFX\) is not supported/, { stdin: Buffer.concat([Buffer.from('RIFX'), readFileSync(clip).subarray(4)]) }],
+  ['listen: an RF64 WAV on stdin', ['listen', '--input', '-', '--json'], /stdin: RF64 \(64-bit WAV\) is not supported/, { stdin: Buffer.concat([Buffer.from('RF64'), readFileSync(clip).subarray(4)]) }],
   ['listen: a WAV on stdin with another --rate', ['listen', '--input', '-', '--rate', '16000', '--json'], /WAV on stdin is 8000 Hz, not the 16000 Hz asked for/, { stdin: readFileSync(clip) }],
   ['listen: a named pipe, refused at once', ['listen', '--input', f.fifo, '--json'], /not a regular file/],
   ['listen: raw-PCM flags with a WAV file (it says its own rate)', ['listen', '--input', clip, '--rate', '16000', '--json'], /--rate is only for raw PCM on stdin/],

@@ -125,6 +125,9 @@ function sniff(head: Buffer, what: string, whole: boolean): 'wav' | 'raw' {
   const ascii = head.subarray(0, 4).toString('latin1');
   if (isWavStart(head)) return 'wav';
   if (ascii === 'RIFF' && whole && head.length < 12) throw new AudioInputError(`${what} ended inside a WAV header (${head.length} bytes; the RIFF header alone is 12): no audio`);
+  // A WAV the reader does not take (big-endian RIFX, 64-bit RF64 / BW64) or a RIFF of another kind
+  // (AVI, WebP): the WAV reader's own message says which, not "raw PCM needs its rate".
+  if ((['RIFX', 'RF64', 'BW64'].includes(ascii) && head.length >= 12) || (ascii === 'RIFF' && head.length >= 12)) readWavStreamHeader(head, what);
   for (const [magic, name] of OTHER_CONTAINERS) {
     if (ascii.startsWith(magic)) throw new AudioInputError(`${what} looks like ${name}, not raw PCM or WAV; convert it first (e.g. ffmpeg -i in -f wav -ac 1 -ar 16000 -)`);
   }
