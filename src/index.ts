@@ -7,7 +7,8 @@ export { readModelMetadata, parseModelMetadata, type ModelMetadata } from './mod
 export { loadFeatureBackend, type BackendChoice, type LoadFeatureBackendOptions } from './features/index.js';
 export { createWasmBackend } from './features/wasm.js';
 export { createNativeBackend, loadNativeBinding } from './features/native.js';
-export { DigitRecognizer, defaultModelPath, decodeAudioInput, type AudioInput, type Prediction, type RecognizerOptions, type SessionOptions, type Timings } from './model/recognizer.js';
+export { DigitRecognizer, defaultModelPath, decodeAudioInput, DEFAULT_MAX_CLIP_SEC, INT8_RANGE_WARNING, type AudioInput, type Prediction, type RecognizerOptions, type SessionOptions, type Timings } from './model/recognizer.js';
+export { LOW_RATE_WARNING } from './model/rate-warning.js';
 export { Ensemble, type EnsemblePrediction } from './model/ensemble.js';
 export { decide, topLabels, type Decision } from './model/decision.js';
 export { evaluate, loadEvalSet, type EvalItem, type EvalReport, type EvalSplit, type EvaluateOptions, type BabbleOptions } from './model/evaluate.js';

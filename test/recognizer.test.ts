@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { DigitRecognizer, Ensemble, AudioInputError, ModelError, OptionsError, decodeAudioInput, decodeWav, evaluate, loadEvalSet, float32ToInt16 } from '../src/index.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
 import { clickClip } from './stream/fixtures.js';
+import { LOW_RATE_WARNING } from '../src/model/rate-warning.js';
 
 const clip = (name: string) => join(FSDD_RECORDINGS, `${name}.wav`);
 const TEST_CLIPS = ['0_george_0', '1_jackson_1', '2_lucas_2', '3_nicolas_3', '4_theo_4', '5_yweweler_0', '6_george_1', '7_jackson_2', '8_lucas_3', '9_nicolas_4'];
@@ -75,6 +76,30 @@ describe('DigitRecognizer (shipped default model)', function () {
     execFileSync('sox', ['-R', src, '-r', '44100', '-b', '24', '-c', '2', out]);
     const [a, b] = await Promise.all([r.predict(src), r.predict(out)]);
     assert.equal(b.digit, a.digit);
+  });
+
+  it('warns once (SPOKEN_DIGITS_LOW_RATE) of audio at a lower rate than the model\'s, never of the model\'s rate or above', async () => {
+    const src = clip('4_george_2');
+    const low = join(work, 'low4k.wav');
+    const high = join(work, 'high16k.wav');
+    execFileSync('sox', ['-R', src, '-r', '4000', low]);
+    execFileSync('sox', ['-R', src, '-r', '16000', high]);
+    const warnings: Error[] = [];
+    // Node's own printer set aside while the test listens (it would print the warning into the test report).
+    const printers = process.listeners('warning');
+    process.removeAllListeners('warning');
+    process.on('warning', (w) => warnings.push(w));
+    try {
+      for (const input of [src, low, low, high]) await r.predict(input);
+      await r.predictBatch([low]);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.removeAllListeners('warning');
+      for (const p of printers) process.on('warning', p);
+    }
+    const ours = warnings.filter((w) => (w as NodeJS.ErrnoException).code === LOW_RATE_WARNING);
+    assert.equal(ours.length, 1, ours.map((w) => w.message).join('\n'));
+    assert.match(ours[0].message, /^audio at 4000 Hz holds no sound above 2000 Hz, and the model hears speech up to 4000 Hz .*record at 8000 Hz or more$/);
   });
 
   it('rejects digital silence instead of guessing a digit', async () => {

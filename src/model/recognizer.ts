@@ -23,6 +23,7 @@ import { SessionSwap } from './session-swap.js';
 import { AdaptProcess } from './adapt-process.js';
 import { AdaptCancelledError, type AdaptedBytes } from './adapt-client.js';
 import { int8RangeWarning } from './int8-cpu.js';
+import { warnOnceOfLowRate } from './rate-warning.js';
 
 /** Audio in any of the forms the recognizer accepts. */
 export type AudioInput =
@@ -272,6 +273,7 @@ export class DigitRecognizer {
         }),
       ),
     );
+    for (const clip of decoded) warnOnceOfLowRate(clip.sampleRate, this.info.featureConfig.sampleRate);
     return decoded.map((clip, i) => (isCutAlready(inputs[i]) ? clip : this.cutToSpeech(clip)));
   }
 
@@ -293,7 +295,9 @@ export class DigitRecognizer {
     if (factors.length === 0) return [];
     factors.forEach(checkVoiceShift);
     const started = performance.now();
-    const clip = this.cutToSpeech(await decodeAudioInput(input, this.maxDurationSec));
+    const decoded = await decodeAudioInput(input, this.maxDurationSec);
+    warnOnceOfLowRate(decoded.sampleRate, this.info.featureConfig.sampleRate);
+    const clip = this.cutToSpeech(decoded);
     return this.predictDecoded(
       factors.map((shift) => ({ ...clip, shift })),
       started,

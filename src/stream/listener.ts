@@ -13,6 +13,7 @@ import { NormObserver, type NormAdaptEvent, type NormAdaptFailedEvent } from './
 import { normAdapterFor, type NormAdapter, type NormAdapterOptions } from '../model/norm-adapter.js';
 import type { DigitRecognizer } from '../model/recognizer.js';
 import { EventIterators } from './event-iterator.js';
+import { warnOnceOfLowRate } from '../model/rate-warning.js';
 
 export type { DigitEvent, EndEvent, LevelEvent, RejectedEvent, SpeechEndEvent, SpeechStartEvent, StringEvent } from './decoder.js';
 export type { VoiceShiftEvent } from './voice-observer.js';
@@ -382,6 +383,8 @@ export class Listener extends EventEmitter {
     if (this.norm) this.norm.background = this.opts.adaptInBackground === 'auto' || (this.opts.adaptInBackground ?? this.source?.realtime ?? false);
     // A rate the decoder does not take (4-6.8 kHz, 192-384 kHz) is resampled on the way in by the DSP core.
     const decoderRate = listeningRate(rate);
+    const modelRate = (this.recognizer as Partial<Pick<DigitRecognizer, 'info'>>).info?.featureConfig.sampleRate;
+    if (modelRate !== undefined) warnOnceOfLowRate(rate, modelRate);
     this.input =
       decoderRate === rate
         ? Promise.resolve(decoderInput(rate))
