@@ -244,7 +244,8 @@ export class Listener extends EventEmitter {
   /**
    * Push mode, for embedders with their own audio: feed chunks (Float32 in [-1, 1], louder samples
    * clamped, or Int16) at `sampleRate` (first call, or ListenerOptions.sampleRate); call `end()`
-   * when done. A chunk holding NaN or ±Infinity is refused (AudioInputError) and the stream goes on.
+   * when done. A chunk holding NaN, ±Infinity or a float beyond ±MAX_FLOAT_SAMPLE is refused
+   * (AudioInputError) and the stream goes on.
    */
   push(samples: Float32Array | Int16Array, sampleRate?: number): void {
     this.refuseWhenOver('push()');
@@ -282,6 +283,11 @@ export class Listener extends EventEmitter {
    */
   get pendingSamples(): number {
     return this.pushPending;
+  }
+
+  /** pendingSamples as seconds of audio at the pushed rate (the WebListener's measure); 0 before the first push. */
+  get pendingSeconds(): number {
+    return this.rate ? this.pushPending / this.rate : 0;
   }
 
   /**

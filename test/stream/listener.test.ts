@@ -275,6 +275,7 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     // Pushed at once, far faster than real time: all of it waits in the queue.
     for (let i = 0; i < s.samples.length; i += 800) listener.push(s.samples.subarray(i, i + 800), 8000);
     assert.equal(listener.pendingSamples, s.samples.length);
+    assert.equal(listener.pendingSeconds, s.samples.length / 8000);
     await listener.drained();
     assert.equal(listener.pendingSamples, 0);
     // Every digit followed by its pause is out before end(): the string's trailing silence closed the last one.
