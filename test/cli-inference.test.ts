@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { FSDD_RECORDINGS, FSDD_ROOT } from './fsdd.js';
 import { int8SumsSaturate } from '../src/model/int8-cpu.js';
+import { monoWav } from './fixtures/wav.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sd-cli-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -62,18 +63,8 @@ describe('digits predict / eval / doctor (CLI)', function () {
     assert.equal(zeros.status, 2, zeros.stderr);
     assert.match(zeros.stdout, /-: not a WAV file \(starts with/);
     // A WAV header as a writer that cannot seek leaves it (data size 0xFFFFFFFF), then silence for ever.
-    const header = Buffer.alloc(44);
-    header.write('RIFF', 0);
+    const header = monoWav(new Int16Array(0), 8000);
     header.writeUInt32LE(0xffffffff, 4);
-    header.write('WAVEfmt ', 8);
-    header.writeUInt32LE(16, 16);
-    header.writeUInt16LE(1, 20);
-    header.writeUInt16LE(1, 22);
-    header.writeUInt32LE(8000, 24);
-    header.writeUInt32LE(16000, 28);
-    header.writeUInt16LE(2, 32);
-    header.writeUInt16LE(16, 34);
-    header.write('data', 36);
     header.writeUInt32LE(0xffffffff, 40);
     const file = join(work, 'endless-header.wav');
     writeFileSync(file, header);
@@ -91,20 +82,7 @@ describe('digits predict / eval / doctor (CLI)', function () {
   it('predict says in the table why a clip got no digit (rejectedBy in --json)', () => {
     const quiet = join(work, 'quiet.wav');
     // Half a second of 16-bit zeros at 8 kHz: a 44-byte header and 8,000 bytes of silence.
-    const header = Buffer.alloc(44);
-    header.write('RIFF', 0);
-    header.writeUInt32LE(36 + 8000, 4);
-    header.write('WAVEfmt ', 8);
-    header.writeUInt32LE(16, 16);
-    header.writeUInt16LE(1, 20);
-    header.writeUInt16LE(1, 22);
-    header.writeUInt32LE(8000, 24);
-    header.writeUInt32LE(16000, 28);
-    header.writeUInt16LE(2, 32);
-    header.writeUInt16LE(16, 34);
-    header.write('data', 36);
-    header.writeUInt32LE(8000, 40);
-    writeFileSync(quiet, Buffer.concat([header, Buffer.alloc(8000)]));
+    writeFileSync(quiet, monoWav(new Int16Array(4000), 8000));
     const r = digits('predict', quiet);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /quiet\.wav\tno digit \(silence\)\t/);
@@ -248,20 +226,7 @@ describe('digits predict / eval / doctor (CLI)', function () {
   it("eval on 'none' clips alone gives no accuracy or false reject (null, n/a), only the 'none' figures", () => {
     const noise = join(work, 'noise.wav');
     const samples = Int16Array.from({ length: 8000 }, (_, i) => Math.round(3000 * Math.sin(i * 0.7) * Math.sin(i * 0.013)));
-    const header = Buffer.alloc(44);
-    header.write('RIFF', 0);
-    header.writeUInt32LE(36 + samples.byteLength, 4);
-    header.write('WAVEfmt ', 8);
-    header.writeUInt32LE(16, 16);
-    header.writeUInt16LE(1, 20);
-    header.writeUInt16LE(1, 22);
-    header.writeUInt32LE(8000, 24);
-    header.writeUInt32LE(16000, 28);
-    header.writeUInt16LE(2, 32);
-    header.writeUInt16LE(16, 34);
-    header.write('data', 36);
-    header.writeUInt32LE(samples.byteLength, 40);
-    writeFileSync(noise, Buffer.concat([header, Buffer.from(samples.buffer)]));
+    writeFileSync(noise, monoWav(samples, 8000));
     const manifest = join(work, 'only-none.csv');
     writeFileSync(manifest, `file,label\n${noise},none\n`);
     const json = digits('eval', '--json', manifest);
