@@ -71,6 +71,23 @@ describe('digits predict / eval / doctor (CLI)', function () {
     const wav = endless(`cat '${file}';`);
     assert.equal(wav.status, 2, wav.stderr);
     assert.match(wav.stdout, /-: the WAV on stdin is longer than the 60 s limit for one clip; .*digits listen --input -/);
+    // A clip with 2 MiB of metadata after its samples (a JUNK chunk, as cover art or BWF notes are): a clip, not a long stream.
+    const junk = Buffer.alloc(8 + (2 << 20));
+    junk.write('JUNK', 0);
+    junk.writeUInt32LE(2 << 20, 4);
+    const clip = readFileSync(join(FSDD_RECORDINGS, '6_theo_0.wav'));
+    const withJunk = Buffer.concat([clip, junk]);
+    withJunk.writeUInt32LE(withJunk.length - 8, 4);
+    const tagged = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'predict', '--json', '-'], { input: withJunk, encoding: 'utf8' });
+    assert.equal(tagged.status, 0, tagged.stdout + tagged.stderr);
+    assert.equal(JSON.parse(tagged.stdout).results[0].digit, 6);
+  });
+
+  it('predict --top past the model\'s labels lists every label once', () => {
+    const r = digits('predict', '--json', '--top', '1000000000', join(FSDD_RECORDINGS, '6_theo_0.wav'));
+    assert.equal(r.code, 0, r.stderr);
+    const top = JSON.parse(r.stdout).results[0].top as { label: string }[];
+    assert.deepEqual(top.map((t) => t.label).sort(), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'none']);
   });
 
   it('predict prints plain tab-separated rows when piped', () => {

@@ -28,8 +28,6 @@ export {
   downmixInterleaved,
   clampUnit,
   MAX_FLOAT_SAMPLE,
-  findUnusableSample,
-  unusableSample,
   validateSampleRate,
   MIN_SAMPLE_RATE,
   MAX_SAMPLE_RATE,

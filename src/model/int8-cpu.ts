@@ -51,14 +51,24 @@ export function thisCpuSaturates(): boolean | null {
 function readCpuFlags(): Set<string> | null {
   try {
     if (process.platform === 'linux' || process.platform === 'android') return cpuFlags(readFileSync('/proc/cpuinfo', 'utf8'), 'cpuinfo');
-    if (process.platform === 'darwin') {
-      const out = execFileSync('sysctl', ['-n', 'machdep.cpu.features', 'machdep.cpu.leaf7_features'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] });
-      return cpuFlags(out, 'sysctl');
-    }
+    if (process.platform === 'darwin') return cpuFlags(sysctlOutput(['machdep.cpu.features', 'machdep.cpu.leaf7_features']), 'sysctl');
   } catch {
     // Unreadable: not known.
   }
   return null;
+}
+
+/**
+ * What macOS's sysctl prints for `keys` (null when it cannot run). It exits non-zero when one key is
+ * unknown (an older CPU without leaf 7) after printing the others: those are kept.
+ */
+function sysctlOutput(keys: string[]): string | null {
+  try {
+    return execFileSync('/usr/sbin/sysctl', ['-n', ...keys], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch (err) {
+    const out = (err as { stdout?: unknown }).stdout;
+    return typeof out === 'string' && out.trim() !== '' ? out : null;
+  }
 }
 
 /**

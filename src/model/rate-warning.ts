@@ -8,6 +8,11 @@ const warned = new Set<string>();
  * to half its own, hears such audio much worse (FSDD's test clips at 4 kHz: about half right,
  * against 100% at 8 kHz; `digits eval` on clips made with sox). Not an error: it is what there is.
  */
+/** Forgets which rates were warned of, so the next one warns again (for tests; not part of the package's API). */
+export function forgetLowRateWarnings(): void {
+  warned.clear();
+}
+
 export function warnOnceOfLowRate(rate: number, modelRate: number): void {
   if (!(rate < modelRate)) return;
   const key = `${rate}/${modelRate}`;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { AudioInputError, checkOptions, checkOptionTypes, ModelError, OptionsError, SpokenDigitsError, type EveryKey } from '../errors.js';
-import { findUnusableSample, streamChunk, unusableSample, validateSampleRate } from '../audio/index.js';
+import { streamChunk, validateSampleRate } from '../audio/index.js';
+import { findUnusableSample, unusableSample } from '../audio/pcm.js';
 import { loadStreamCore, type StreamCore } from './core.js';
 import { checkListenerOptions, checkVadSettings, DECODER_OPTIONS, listeningRate, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
 import { checkStreamRate, decoderInput, type DecoderInput } from './stream-resampler.js';
@@ -389,8 +390,9 @@ export class Listener extends EventEmitter {
     if (this.norm) this.norm.background = this.opts.adaptInBackground === 'auto' || (this.opts.adaptInBackground ?? this.source?.realtime ?? false);
     // A rate the decoder does not take (4-6.8 kHz, 192-384 kHz) is resampled on the way in by the DSP core.
     const decoderRate = listeningRate(rate);
-    const modelRate = (this.recognizer as Partial<Pick<DigitRecognizer, 'info'>>).info?.featureConfig.sampleRate;
-    if (modelRate !== undefined) warnOnceOfLowRate(rate, modelRate);
+    // A classifier of the embedder's own may have an `info` of another shape, or none.
+    const modelRate: unknown = (this.recognizer as { info?: { featureConfig?: { sampleRate?: unknown } } }).info?.featureConfig?.sampleRate;
+    if (typeof modelRate === 'number') warnOnceOfLowRate(rate, modelRate);
     this.input =
       decoderRate === rate
         ? Promise.resolve(decoderInput(rate))

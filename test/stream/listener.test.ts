@@ -329,6 +329,13 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     await assert.rejects(broken.end(), /model gone/);
     assert.throws(() => broken.push(new Float32Array(800), 8000), /after the Listener failed \(model gone\)/);
     assert.equal(broken.pendingSamples, 0);
+    // A classifier of the embedder's own with an `info` of its own shape (not a DigitRecognizer's) runs.
+    const own = await Listener.create({ recognizer: { info: { name: 'my-wrapper' }, predict: () => ({ digit: null, isDigit: false, confidence: 0 }) } as never });
+    const errors: Error[] = [];
+    own.on('error', (e) => errors.push(e));
+    own.push(new Float32Array(800), 4000);
+    assert.equal((await own.end()).digitCount, 0);
+    assert.deepEqual(errors, []);
   });
 
   it('an async handler that rejects fails the Listener as a throwing one does (no unhandled rejection)', async () => {
@@ -533,15 +540,16 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     assert.equal(outcomes.size, settings.length, 'each setting changes what is heard');
   });
 
-  it('pushed floats: louder than full scale is clamped (a burst of huge values does not deafen it), a chunk holding NaN/Inf is refused and the stream goes on', async () => {
+  it('pushed floats: louder than full scale (to ±16) is clamped (a burst does not deafen it), a chunk holding NaN/Inf or a float beyond ±16 is refused and the stream goes on', async () => {
     // Unclamped, a second of 1e20 followed by digital silence (which the endpointer's floor does not
-    // learn from) left the floor where no digit after it was heard.
+    // learn from) left the floor where no digit after it was heard; 1e20 is now refused, 16 clamped.
     const three = decodeWav(readFileSync(join(FSDD_RECORDINGS, '3_theo_0.wav'))).samples;
     const l = await Listener.create({ recognizer });
     const heard: number[] = [];
     l.on('digit', (e) => heard.push(e.digit));
     assert.throws(() => l.push(new Float32Array(10), 0), /pushed audio sample rate/);
-    l.push(new Float32Array(8000).fill(1e20), 8000);
+    l.push(new Float32Array(8000).fill(16), 8000);
+    assert.throws(() => l.push(new Float32Array(8000).fill(1e20), 8000), (err: unknown) => err instanceof AudioInputError && /far beyond full scale/.test(err.message));
     const poisoned = new Float32Array(800);
     poisoned[17] = Number.NaN;
     assert.throws(() => l.push(poisoned, 8000), (err: unknown) => err instanceof AudioInputError && /NaN\) at index 17 of the chunk/.test(err.message));

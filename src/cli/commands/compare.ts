@@ -42,6 +42,7 @@ export function register(program: Command): void {
       if (models.length === 0) throw new InvalidArgumentError('no models: none shipped in models/ and none given');
       const dataDir = opts.data !== undefined ? await recordingsFolder(opts.data) : (await loadFsdd({ download: false })).dir;
       const items = await loadEvalSet(dataDir, opts.split);
+      if (!items.some((it) => it.label !== 'none')) throw new DatasetError(`${dataDir}: no digit clips (only 'none' ones): models are compared on how many digits they get right`);
       await noteUnread(dataDir);
       const latencyClips = await bench.loadBenchClips(items.slice(0, 100).map((it) => it.path));
       const rows: ComparedModel[] = [];
@@ -49,7 +50,10 @@ export function register(program: Command): void {
         if (interactive && !opts.json) process.stderr.write(`\r\x1b[Kevaluating ${model}`);
         const recognizer = await DigitRecognizer.load({ model, backend: parseBackend(opts.backend), session: { intraOpNumThreads: 1 } });
         const report = await evaluate(recognizer, items);
-        if (report.accuracy === null || report.falseReject === null) throw new DatasetError(`${model}: none of the clips compared on is a digit clip (${report.nNone} 'none', ${report.errors.length} unreadable): nothing to compare`);
+        if (report.accuracy === null || report.falseReject === null) {
+          await recognizer.dispose();
+          throw new DatasetError(`${dataDir}: none of its digit clips could be read (${report.errors.length} unreadable): nothing to compare on`);
+        }
         const latency = await bench.measureLatency(recognizer, latencyClips, parsePositiveInt('runs', opts.runs));
         rows.push({
           model,

@@ -81,30 +81,44 @@ function shellQuoted(file: string): string {
   return /^[\w./@%+=:,-]+$/.test(file) ? file : `'${file.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Bytes after a clip's samples (chunks a writer puts after the data: LIST, cue, ...). */
-const MAX_STDIN_TRAILER_BYTES = 1 << 20;
-
 /**
  * The WAV on stdin (`digits predict -`). Read only as far as one clip goes: its header is checked as
- * it arrives (so text or another format is refused at its first bytes, not after a gigabyte), and
- * a stream longer than `maxSeconds` of its own format is refused as soon as it is.
+ * it arrives (so text or another format is refused at its first bytes, not after a gigabyte); its
+ * samples are kept up to the data chunk's end, what follows them (LIST, cue, cover art) is read and
+ * dropped, up to MAX_STREAM_HEADER_BYTES; and a stream with more than `maxSeconds` of samples (an
+ * open-ended one, as a writer that cannot seek leaves its header) is refused as soon as it has them.
  */
 async function readStdin(maxSeconds: number): Promise<Uint8Array> {
   if (process.stdin.isTTY) throw new AudioInputError('-: stdin is a terminal; pipe a WAV file into it (e.g. sox in.flac -t wav - | digits predict -)');
   let parts: Buffer[] = [];
-  let size = 0;
-  let limit = MAX_STREAM_HEADER_BYTES;
+  let kept = 0;
   let header: WavInfo | null = null;
+  /** Where the kept bytes end: the header's end while it is read, then the samples' end. */
+  let keepTo = MAX_STREAM_HEADER_BYTES;
+  let dropped = 0;
+  /** The most sample bytes one clip may have (known with the header). */
+  let most = Infinity;
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    if (kept >= keepTo) {
+      // After the samples: chunks a writer appends, read so that it is not cut off, and dropped.
+      dropped += chunk.length;
+      if (dropped > MAX_STREAM_HEADER_BYTES) break;
+      continue;
+    }
     parts.push(chunk);
-    size += chunk.length;
+    kept += chunk.length;
     if (header === null) {
       // Gathered into one buffer while the header is incomplete (a few chunks at most).
       if (parts.length > 1) parts = [Buffer.concat(parts)];
       header = readWavStreamHeader(parts[0], '-');
-      if (header !== null) limit = header.dataOffset + Math.ceil(maxSeconds * header.sampleRate) * header.blockAlign + MAX_STDIN_TRAILER_BYTES;
+      if (header !== null) {
+        most = Math.ceil(maxSeconds * header.sampleRate) * header.blockAlign;
+        // One frame past the limit tells a stream that is too long from one that is just long enough.
+        keepTo = header.dataOffset + Math.min(header.dataBytes, most + header.blockAlign);
+      }
     }
-    if (size > limit) {
+    const tooLong = header !== null && Math.min(kept - header.dataOffset, header.dataBytes) > most;
+    if (tooLong || (header === null && kept >= keepTo)) {
       process.stdin.destroy();
       throw new AudioInputError(
         header === null
@@ -113,6 +127,7 @@ async function readStdin(maxSeconds: number): Promise<Uint8Array> {
       );
     }
   }
-  if (size === 0) throw new AudioInputError('-: stdin closed without sending any audio');
+  process.stdin.destroy();
+  if (kept === 0) throw new AudioInputError('-: stdin closed without sending any audio');
   return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
