@@ -261,7 +261,11 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
     const shifted = one.map((c) => ({ ...c, digit: (c.digit + 1) % 10 }));
     await assert.rejects(enrollSpeaker(shifted), (e: unknown) => e instanceof EnrollmentError && /hears only 0 of 10 clips as the digits they are labelled with/.test(e.message));
     const quiet = one.map((c) => ({ input: { samples: new Float32Array(6000).map((_, i) => 1e-4 * Math.sin(i)), sampleRate: 8000 }, digit: c.digit }));
-    await assert.rejects(enrollSpeaker(quiet), (e: unknown) => e instanceof EnrollmentError && /hears only \d of 10/.test(e.message));
+    await assert.rejects(enrollSpeaker(quiet), (e: unknown) => e instanceof EnrollmentError && /^clip 0 \(labelled 0\) is silent \(peak -80 dBFS\)/.test(e.message));
+    // One silent recording among good ones (a failed take): named, before any model run.
+    const silent = join(work, 'silent-5.wav');
+    writeFileSync(silent, monoWav(new Int16Array(4000), 8000));
+    await assert.rejects(enrollSpeaker(one.map((c) => (c.digit === 5 ? { input: silent, digit: 5 } : c))), (e: unknown) => e instanceof EnrollmentError && /silent-5\.wav \(labelled 5\) is silent \(peak -inf dBFS\): each clip must hold its digit/.test(e.message));
   });
 
   it('one clip per digit: no cross-check, a fixed voice shift when asked, the single model of small.onnx', async () => {

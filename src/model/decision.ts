@@ -82,6 +82,9 @@ export function topLabels(probabilities: ArrayLike<number>, labels: readonly str
 }
 
 /** Peak level in dBFS; -Infinity for digital silence. */
+/** A clip whose peak is below this (dBFS) holds no word: the recognizer's default `silenceDb`. */
+export const DEFAULT_SILENCE_DB = -60;
+
 export function peakDbfs(samples: Float32Array): number {
   let peak = 0;
   for (let i = 0; i < samples.length; i++) {

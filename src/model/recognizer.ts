@@ -10,7 +10,7 @@ import { decodeWav, readWavFile, pcmToFloat32, validateSampleRate } from '../aud
 import { checkLabels, MAX_MODEL_BYTES, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, type SpeechTrim } from './metadata.js';
 import { featureDimension } from '../features/config.js';
 import { parseModelMetadata, type ModelMetadata } from './read-metadata.js';
-import { decide, peakDbfs, rejectTooShort, topLabels, type Decision } from './decision.js';
+import { decide, DEFAULT_SILENCE_DB, peakDbfs, rejectTooShort, topLabels, type Decision } from './decision.js';
 import { modelsDir, resolveModelPath, shippedModelsHint } from './package-root.js';
 import { loadStreamCore } from '../stream/core.js';
 import { cutClipToSpeech, type SpeechExtentFinder } from '../stream/speech-cut.js';
@@ -168,7 +168,7 @@ export class DigitRecognizer {
     this.extractor = args.backend.createExtractor(args.info.featureConfig);
     this.speechCore = args.speechCore;
     this.threshold = args.options.threshold ?? args.info.rejection.threshold;
-    this.silenceDb = args.options.silenceDb ?? -60;
+    this.silenceDb = args.options.silenceDb ?? DEFAULT_SILENCE_DB;
     this.maxDurationSec = args.options.maxDurationSec ?? DEFAULT_MAX_CLIP_SEC;
     this.voiceShift = args.options.voiceShift ?? args.info.enrollment?.voiceShift ?? 1;
   }
