@@ -81,6 +81,12 @@ describe('digits predict / eval / doctor (CLI)', function () {
     const tagged = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'predict', '--json', '-'], { input: withJunk, encoding: 'utf8' });
     assert.equal(tagged.status, 0, tagged.stdout + tagged.stderr);
     assert.equal(JSON.parse(tagged.stdout).results[0].digit, 6);
+    assert.doesNotMatch(tagged.stderr, /another WAV/);
+    // Two WAVs one after the other: the first is the clip, and the note says so.
+    const two = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'predict', '--json', '-'], { input: Buffer.concat([clip, readFileSync(join(FSDD_RECORDINGS, '9_george_3.wav'))]), encoding: 'utf8' });
+    assert.equal(two.status, 0, two.stdout + two.stderr);
+    assert.equal(JSON.parse(two.stdout).results[0].digit, 6);
+    assert.match(two.stderr, /stdin holds another WAV after the first: only the first was read/);
   });
 
   it('predict --top past the model\'s labels lists every label once', () => {

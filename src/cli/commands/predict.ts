@@ -32,7 +32,9 @@ export function register(program: Command): void {
         const started = performance.now();
         try {
           // stdin's WAV decoded here, so that its errors name it ("-: ...").
-          const piped = file === '-' ? decodeWav(await readStdin(DEFAULT_MAX_CLIP_SEC), { name: '-', maxDurationSec: DEFAULT_MAX_CLIP_SEC }) : undefined;
+          const stdin = file === '-' ? await readStdin(DEFAULT_MAX_CLIP_SEC) : undefined;
+          const piped = stdin && decodeWav(stdin.bytes, { name: '-', maxDurationSec: DEFAULT_MAX_CLIP_SEC });
+          if (stdin?.anotherWav) process.stderr.write('digits predict: stdin holds another WAV after the first: only the first was read (`digits listen --input -` reads one after another)\n');
           const p = await recognizer.predict(piped ? { samples: piped.samples, sampleRate: piped.sampleRate } : file);
           results.push({
             file,
@@ -88,7 +90,7 @@ function shellQuoted(file: string): string {
  * dropped, up to MAX_STREAM_HEADER_BYTES; and a stream with more than `maxSeconds` of samples (an
  * open-ended one, as a writer that cannot seek leaves its header) is refused as soon as it has them.
  */
-async function readStdin(maxSeconds: number): Promise<Uint8Array> {
+async function readStdin(maxSeconds: number): Promise<{ bytes: Uint8Array; anotherWav: boolean }> {
   if (process.stdin.isTTY) throw new AudioInputError('-: stdin is a terminal; pipe a WAV file into it (e.g. sox in.flac -t wav - | digits predict -)');
   let parts: Buffer[] = [];
   let kept = 0;
@@ -98,9 +100,16 @@ async function readStdin(maxSeconds: number): Promise<Uint8Array> {
   let dropped = 0;
   /** The most sample bytes one clip may have (known with the header). */
   let most = Infinity;
+  /** Where the first WAV's samples end (its pad byte included), and the first bytes from there on. */
+  let dataEnd = Infinity;
+  let following = Buffer.alloc(0);
+  const follow = (chunk: Buffer, at: number) => {
+    if (following.length < 4 && at + chunk.length > dataEnd) following = Buffer.concat([following, chunk.subarray(Math.max(0, dataEnd - at), Math.max(0, dataEnd - at) + 4 - following.length)]);
+  };
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
     if (kept >= keepTo) {
       // After the samples: chunks a writer appends, read so that it is not cut off, and dropped.
+      follow(chunk, kept + dropped);
       dropped += chunk.length;
       if (dropped > MAX_STREAM_HEADER_BYTES) break;
       continue;
@@ -115,7 +124,11 @@ async function readStdin(maxSeconds: number): Promise<Uint8Array> {
         most = Math.ceil(maxSeconds * header.sampleRate) * header.blockAlign;
         // One frame past the limit tells a stream that is too long from one that is just long enough.
         keepTo = header.dataOffset + Math.min(header.dataBytes, most + header.blockAlign);
+        dataEnd = header.dataOffset + header.dataBytes + (header.dataBytes % 2);
+        follow(parts[0], 0);
       }
+    } else {
+      follow(chunk, kept - chunk.length);
     }
     const tooLong = header !== null && Math.min(kept - header.dataOffset, header.dataBytes) > most;
     if (tooLong || (header === null && kept >= keepTo)) {
@@ -129,5 +142,5 @@ async function readStdin(maxSeconds: number): Promise<Uint8Array> {
   }
   process.stdin.destroy();
   if (kept === 0) throw new AudioInputError('-: stdin closed without sending any audio');
-  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  return { bytes: parts.length === 1 ? parts[0] : Buffer.concat(parts), anotherWav: following.toString('latin1') === 'RIFF' };
 }
