@@ -31,6 +31,23 @@ export interface Decision {
 export const MIN_DIGIT_SPEECH_MS = 80;
 
 /**
+ * `decision` for a clip in which no word was heard, whatever the model said: 'silence' when its peak is
+ * below `silenceDb`, then 'too-short' as rejectTooShort. Both recognizers (Node's and the page's) decide so.
+ */
+export function rejectUnheard<D extends Decision>(decision: D, samples: Float32Array, speechMs: number | null | undefined, silenceDb = DEFAULT_SILENCE_DB): D {
+  if (peakDbfs(samples) < silenceDb) return { ...decision, isDigit: false, digit: null, rejectedBy: 'silence' };
+  return rejectTooShort(decision, speechMs);
+}
+
+/** Why a clip got no digit (a Decision's rejectedBy), in the words `digits predict` and the kiosk's batch show. */
+export const REJECTED_WHY: Readonly<Record<NonNullable<Decision['rejectedBy']>, string>> = {
+  'none-class': 'not a digit',
+  threshold: 'unsure',
+  silence: 'silence',
+  'too-short': 'too short',
+};
+
+/**
  * Whether a rejection (a Decision's rejectedBy or a stream RejectedEvent's reason) says no word was
  * heard at all (nothing to show or adapt to), not that a word was not a digit.
  */

@@ -10,7 +10,7 @@ import { decodeWav, readWavFile, pcmToFloat32, validateSampleRate } from '../aud
 import { checkLabels, MAX_MODEL_BYTES, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, type SpeechTrim } from './metadata.js';
 import { featureDimension } from '../features/config.js';
 import { parseModelMetadata, type ModelMetadata } from './read-metadata.js';
-import { decide, DEFAULT_SILENCE_DB, peakDbfs, rejectTooShort, topLabels, type Decision } from './decision.js';
+import { decide, DEFAULT_SILENCE_DB, rejectUnheard, topLabels, type Decision } from './decision.js';
 import { modelsDir, resolveModelPath, shippedModelsHint } from './package-root.js';
 import { loadStreamCore } from '../stream/core.js';
 import { cutClipToSpeech, type SpeechExtentFinder } from '../stream/speech-cut.js';
@@ -483,9 +483,7 @@ export class DigitRecognizer {
     return clips.map((clip, i) => {
       const probabilities = probs.slice(i * nLabels, (i + 1) * nLabels);
       // No word heard, whatever the model says: silence, then too little sound.
-      const decided = decide(probabilities, this.labels, this.threshold);
-      const decision: Decision =
-        peakDbfs(clip.samples) < this.silenceDb ? { ...decided, isDigit: false, digit: null, rejectedBy: 'silence' } : rejectTooShort(decided, clip.speechMs);
+      const decision: Decision = rejectUnheard(decide(probabilities, this.labels, this.threshold), clip.samples, clip.speechMs, this.silenceDb);
       return {
         ...decision,
         probabilities,

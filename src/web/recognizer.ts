@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-web/wasm';
 import { createWasmBackend } from '../features/wasm.js';
 import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from '../features/backend.js';
 import { parseModelMetadata, type ModelMetadata } from '../model/read-metadata.js';
-import { decide, rejectTooShort, topLabels, type Decision } from '../model/decision.js';
+import { decide, rejectUnheard, topLabels, type Decision } from '../model/decision.js';
 import { MAX_MODEL_BYTES, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../model/metadata.js';
 import { AudioInputError, BackendUnavailableError, checkOptions, checkOptionTypes, ModelError, OptionsError, type EveryKey } from '../errors.js';
 import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
@@ -286,7 +286,7 @@ export class WebRecognizer {
     return feats.map((features, i) => {
       const probabilities = all.slice(i * k, (i + 1) * k);
       return {
-        ...rejectTooShort(decide(probabilities, this.info.labels, threshold), clips[i].speechMs),
+        ...rejectUnheard(decide(probabilities, this.info.labels, threshold), audios[i], clips[i].speechMs),
         probabilities,
         top: topLabels(probabilities, this.info.labels, 3),
         features,

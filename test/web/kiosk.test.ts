@@ -619,14 +619,21 @@ describe('kiosk web app in headless Chromium', function () {
     const bad = rows[chosen.length + 1];
     assert.ok(bad.error, 'the non-WAV file must be reported as an error row');
     assert.match(bad.cells[5], /WAV|RIFF/i);
-    assert.match((await page.textContent('#batch-summary')) ?? '', /6\/6 correct/);
+    assert.match((await page.textContent('#batch-summary')) ?? '', /6\/6 correct by file name \(100%\) · 1 error$/);
     // A file with several digits in it: the model hears one window, and the row says so (as `digits predict` warns).
     assert.ok(rows.slice(0, chosen.length + 1).every((r) => !/more sound than one digit/.test(r.cells[5])), JSON.stringify(rows));
     const several = makeMicWav(clips.slice(0, 4).map((c) => c.path), 'several-digits.wav', { lead: 0.3, gap: 0.5, tail: 0.3 });
     await page.setInputFiles('#files', [several]);
     await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length >= n, chosen.length + 3);
     const note = await page.$eval('#batch-table tbody tr:last-child td:last-child', (td) => td.textContent ?? '');
-    assert.match(note, /^\d+\.\d\d s of speech: more sound than one digit \(the model hears \d+\.\d\d s at once\); if it holds several digits, Continuous mode reads them one by one$/);
+    assert.match(note, /^\d+\.\d\d s of sound: more sound than one digit \(the model hears \d+\.\d\d s at once\); if it holds several digits, Continuous mode reads them one by one$/);
+    // A silent file: no digit, and the row says why (as `digits predict` does), not seconds of "speech".
+    const silent = join(mkdtempSync(join(tmpdir(), 'kiosk-batch-')), 'silent.wav');
+    writeFileSync(silent, monoWav(new Int16Array(8000), 8000));
+    await page.setInputFiles('#files', [silent]);
+    await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length >= n, chosen.length + 4);
+    const quiet = await page.$eval('#batch-table tbody tr:last-child', (tr) => Array.from(tr.children).map((td) => td.textContent ?? ''));
+    assert.deepEqual([quiet[1], quiet[5]], ['– (silence)', '']);
     // Settings by keyboard: S opens them; the threshold is stored and survives a reload.
     await page.keyboard.press('s');
     await page.waitForSelector('#settings[open]', { timeout: 5000 });
@@ -725,6 +732,11 @@ describe('kiosk web app in headless Chromium', function () {
       await page.goto(`${two.url}/?mode=batch&model=nope.onnx`);
       await waitReady(page);
       assert.match((await page.textContent('#status')) ?? '', /nope\.onnx, named in the address, is not on this server/);
+      assert.equal(await page.getAttribute('#status', 'data-kind'), 'warn');
+      // A value the page does not take (a path in the model's name, a mode it has not) is said, not ignored in silence.
+      await page.goto(`${two.url}/?mode=garbage&model=..%2F..%2Fetc%2Fpasswd&kiosk=yes`);
+      await waitReady(page);
+      assert.match((await page.textContent('#status')) ?? '', /not understood in the address, so ignored: kiosk=yes, mode=garbage, model=\.\.\/\.\.\/etc\/passwd\)$/);
       assert.equal(await page.getAttribute('#status', 'data-kind'), 'warn');
     } finally {
       await browser.close();
@@ -892,13 +904,22 @@ describe('kiosk web app in headless Chromium', function () {
     await browser.close();
 
     // A browser with no capture device: the page's "No microphone" message, no DOMException names.
-    for (const query of ['mode=continuous', 'kiosk=1']) {
+    for (const query of ['mode=continuous', 'kiosk=1', 'mode=enroll']) {
       const bare = await launch(undefined, { noMicrophone: true });
       browsers.push(bare);
       const tab = await (await bare.newContext()).newPage();
       await tab.goto(`${srv.url}/?${query}`);
       await waitReady(tab);
       if (query === 'mode=continuous') await tab.click('#listen');
+      if (query === 'mode=enroll') {
+        // "My voice" says the microphone is missing, not that too few words were heard.
+        await tab.click('#enroll');
+        await tab.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.enrollment?.state === 'failed', undefined, { timeout: 10_000 });
+        assert.match((await tab.textContent('#enroll-result')) ?? '', /^No model made: No microphone: none is connected.*\(0 of the count's words were heard\)$/);
+        assert.match((await tab.textContent('#status')) ?? '', /^No microphone: none is connected/);
+        await bare.close();
+        continue;
+      }
       await tab.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.micState === 'unavailable', undefined, { timeout: 10_000 });
       const status = (await tab.textContent('#status')) ?? '';
       assert.match(status, /^No microphone: none is connected/, query);

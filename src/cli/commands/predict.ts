@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (files: string[], opts) => {
       const { DigitRecognizer, DEFAULT_MAX_CLIP_SEC } = await import('../../model/recognizer.js');
-      const { topLabels } = await import('../../model/decision.js');
+      const { topLabels, REJECTED_WHY } = await import('../../model/decision.js');
       const recognizer = await DigitRecognizer.load({ model: opts.model, backend: parseBackend(opts.backend), threshold: parseThreshold(opts.threshold) });
       // More sound than the model hears at once is often several words (4 of FSDD's 3,000 single digits are longer too).
       const windowMs = modelWindowMs(recognizer.info.featureConfig);
@@ -61,7 +61,7 @@ export function register(program: Command): void {
         const rows = results.map((r) =>
           'error' in r
             ? [shown(r.file), colors.red('error'), '-', shown(r.error ?? '')]
-            : [r.truncated ? `${shown(r.file)} ${colors.yellow('(truncated file)')}` : shown(r.file), r.isDigit ? colors.green(String(r.digit)) : colors.yellow(`no digit (${REJECTED_WHY[r.rejectedBy ?? 'threshold']})`), percent(r.confidence), ms(r.timeMs!), ...(top > 0 ? [r.top!.map((t) => `${t.label}:${percent(t.probability, 0)}`).join(' ')] : [])],
+            : [r.truncated ? `${shown(r.file)} ${colors.yellow('(truncated file)')}` : shown(r.file), r.isDigit ? colors.green(String(r.digit)) : colors.yellow(`no digit (${REJECTED_WHY[(r.rejectedBy ?? 'threshold') as keyof typeof REJECTED_WHY]})`), percent(r.confidence), ms(r.timeMs!), ...(top > 0 ? [r.top!.map((t) => `${t.label}:${percent(t.probability, 0)}`).join(' ')] : [])],
         );
         console.log(renderTable(['file', 'digit', 'confidence', 'time', ...(top > 0 ? [`top ${top}`] : [])], rows));
       }
@@ -70,13 +70,6 @@ export function register(program: Command): void {
     });
 }
 
-/** Why a clip got no digit, in the table's words (`rejectedBy` in --json). */
-const REJECTED_WHY: Record<string, string> = {
-  'none-class': 'not a digit',
-  threshold: 'unsure',
-  silence: 'silence',
-  'too-short': 'too short',
-};
 
 /** `file` as a shell word: as it is when it needs no quoting, else in single quotes. */
 function shellQuoted(file: string): string {

@@ -6,7 +6,7 @@ import { decodeFile } from './decode.js';
 import { StreamDecoder, type DecoderEvents, type DecoderSink, type DigitEvent } from '../../stream/decoder.js';
 import { batchClassifier, type SegmentAudio } from '../../stream/segmenter.js';
 import type { SpeechTrim } from '../../model/metadata.js';
-import { heardNoWord, topLabels } from '../../model/decision.js';
+import { heardNoWord, REJECTED_WHY, topLabels } from '../../model/decision.js';
 import { VoiceAdapter, type ShiftableRecognizer } from '../../model/voice-adapt.js';
 import { VoiceObserver } from '../../stream/voice-observer.js';
 import { NormAdapter, type NormAdaptable } from '../../model/norm-adapter.js';
@@ -73,6 +73,15 @@ const probe: Probe = {
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
+/**
+ * Address parameters given with a value the page does not take (a typo, `kiosk=yes`, a model name with a
+ * path in it): said in the status once the model is loaded, instead of being ignored without a word.
+ */
+const ignoredParams = [
+  ...(['kiosk', 'listen', 'adapt', 'adaptnorm', 'sw'] as const).filter((p) => params.has(p) && !['0', '1'].includes(params.get(p)!)),
+  ...(params.has('mode') && !['single', 'continuous', 'batch', 'enroll'].includes(params.get('mode')!) ? ['mode'] : []),
+  ...(params.has('model') && !/^[\w.-]+\.onnx$/.test(params.get('model')!) ? ['model'] : []),
+].map((p) => `${p}=${params.get(p)}`);
 const kiosk = params.get('kiosk') === '1';
 const settings: Settings = loadSettings();
 const urlMode = params.get('mode');
@@ -295,20 +304,16 @@ function exclusive<T>(work: (r: WebRecognizer) => Promise<T>): Promise<T> {
  * A file: cut to its speech first when the model was trained on clips cut so (as `digits predict` does).
  * With it, how long its speech is (`speechMs`, when cut) and how much sound the model hears at once (`windowMs`).
  */
-async function enqueue(samples: Float32Array, rate: number, source: string): Promise<(Recognition & { speechMs?: number | null; windowMs: number }) | undefined> {
-  try {
-    return await exclusive(async (rec) => {
-      // Cut to its speech as the model was trained (and a click too brief for a word rejected as such);
-      // a file is not the voice at the microphone: heard as it is (shift 1), whatever the adapted shift.
-      const [piece] = await rec.cutPieces<ClipInput>([{ samples, sampleRate: rate, shift: 1 }]);
-      const [r] = await rec.recognizeBatch([piece], threshold());
-      showResult(r, source, null);
-      return { ...r, speechMs: piece.speechMs, windowMs: modelWindowMs(rec.info.featureConfig) };
-    });
-  } catch (err) {
-    reportError('recognition failed', err);
-    return undefined;
-  }
+/** A batch file's clip recognized; what goes wrong is thrown, for the file's row to say (not the page's status). */
+function recognizeFile(samples: Float32Array, rate: number, source: string): Promise<Recognition & { speechMs?: number | null; windowMs: number }> {
+  return exclusive(async (rec) => {
+    // Cut to its speech as the model was trained (and a click too brief for a word rejected as such);
+    // a file is not the voice at the microphone: heard as it is (shift 1), whatever the adapted shift.
+    const [piece] = await rec.cutPieces<ClipInput>([{ samples, sampleRate: rate, shift: 1 }]);
+    const [r] = await rec.recognizeBatch([piece], threshold());
+    showResult(r, source, null);
+    return { ...r, speechMs: piece.speechMs, windowMs: modelWindowMs(rec.info.featureConfig) };
+  });
 }
 
 /**
@@ -731,7 +736,7 @@ mic.onState = (state, detail) => {
       showListening(false);
     }
     if (recording) finishRecording(true);
-    if (enrolling) void finishEnrollment();
+    if (enrolling) void finishEnrollment(text[state]);
     letMicGo();
   }
   // A new stream is a new timeline: the old one ends where its audio ended.
@@ -936,8 +941,12 @@ function renderCount(): void {
   }
 }
 
-/** Stops counting (all words heard, or a press) and, when the count is whole, makes and loads the personal model. */
-async function finishEnrollment(): Promise<void> {
+/**
+ * Stops counting (all words heard, or a press) and, when the count is whole, makes and loads the personal
+ * model. `micProblem`: the microphone failed (no device, permission refused, lost), which is then what
+ * the result says, not that too few words were heard; the status keeps the microphone's message.
+ */
+async function finishEnrollment(micProblem?: string): Promise<void> {
   const done = enrolling;
   if (!done) return;
   enrolling = undefined;
@@ -947,6 +956,11 @@ async function finishEnrollment(): Promise<void> {
   decode(closeDecoder);
   letMicGo();
   const result = $('enroll-result');
+  if (micProblem !== undefined && !done.tally.done) {
+    probe.enrollment = { ...probe.enrollment, state: 'failed', error: micProblem };
+    result.textContent = `No model made: ${micProblem} (${done.clips.length} of the count's words were heard)`;
+    return;
+  }
   try {
     done.tally.check();
     probe.enrollment.state = 'fitting';
@@ -1033,7 +1047,7 @@ function showPersonal(): void {
 
 // ---------------------------------------------------------------- batch
 
-const batch = { files: 0, done: 0, labelled: 0, correct: 0 };
+const batch = { files: 0, done: 0, labelled: 0, correct: 0, errors: 0 };
 
 async function runBatch(files: FileList | File[]): Promise<void> {
   const list = Array.from(files);
@@ -1050,11 +1064,13 @@ async function runBatch(files: FileList | File[]): Promise<void> {
     const expected = /^(\d)_/.exec(file.name)?.[1];
     try {
       if (file.size > 50 * 1024 * 1024) throw new Error(`${file.name} is ${(file.size / 1e6).toFixed(0)} MB; batch takes files up to 50 MB`);
-      const { samples, sampleRate } = await decodeFile(await file.arrayBuffer(), file.name);
-      const r = await enqueue(samples, sampleRate, file.name);
-      if (!r) throw new Error('recognition failed');
+      // A compressed file decoded at the model's rate (at least 16 kHz): a sixth of the memory of 48 kHz.
+      const { samples, sampleRate } = await decodeFile(await file.arrayBuffer(), file.name, Math.max(16000, recognizer?.info.featureConfig.sampleRate ?? 16000));
+      const r = await recognizeFile(samples, sampleRate, file.name);
       cell(file.name);
-      cell(r.digit === null ? `– (${r.candidate}?)` : String(r.digit)).className = 'big';
+      // No digit: why (the words `digits predict` uses), and the best digit when a word was heard.
+      const why = r.rejectedBy ? REJECTED_WHY[r.rejectedBy] : 'no digit';
+      cell(r.digit === null ? `– (${why}${heardNoWord(r.rejectedBy) || r.candidate === null ? '' : `: ${r.candidate}?`})` : String(r.digit)).className = 'big';
       cell(`${(r.confidence * 100).toFixed(0)}%`);
       cell(r.computeMs.toFixed(2));
       cell(expected ?? '');
@@ -1063,9 +1079,10 @@ async function runBatch(files: FileList | File[]): Promise<void> {
         batch.labelled++;
         if (ok) batch.correct++;
       }
-      // The seconds said for what they are; more speech than the model hears at once is likely several digits (as `digits predict` warns).
-      const heard = r.speechMs != null ? `${(r.speechMs / 1000).toFixed(2)} s of speech` : `${r.durationSec.toFixed(2)} s of sound heard`;
-      const severalDigits = r.speechMs != null && r.speechMs > r.windowMs;
+      // The seconds said for what they are (sound that stands out, which may be noise, not only speech); more
+      // of it than the model hears at once is likely several digits (as `digits predict` warns).
+      const heard = heardNoWord(r.rejectedBy) ? '' : r.speechMs != null ? `${(r.speechMs / 1000).toFixed(2)} s of sound` : `${r.durationSec.toFixed(2)} s heard`;
+      const severalDigits = r.speechMs != null && r.speechMs > r.windowMs && !heardNoWord(r.rejectedBy);
       const note = severalDigits
         ? `${heard}: more sound than one digit (the model hears ${(r.windowMs / 1000).toFixed(2)} s at once); if it holds several digits, Continuous mode reads them one by one`
         : ok === undefined
@@ -1083,12 +1100,15 @@ async function runBatch(files: FileList | File[]): Promise<void> {
       cell(expected ?? '');
       cell(err instanceof Error ? err.message : String(err)).className = 'error';
       tr.dataset.error = 'true';
+      batch.errors++;
     }
     tbody.append(tr);
     batch.done++;
-    const { done, files: total, labelled, correct } = batch;
+    const { done, files: total, labelled, correct, errors } = batch;
     $('batch-summary').textContent =
-      `${done}/${total} files` + (labelled ? ` · ${correct}/${labelled} correct by file name (${((100 * correct) / labelled).toFixed(0)}%)` : '');
+      `${done}/${total} files` +
+      (labelled ? ` · ${correct}/${labelled} correct by file name (${((100 * correct) / labelled).toFixed(0)}%)` : '') +
+      (errors ? ` · ${errors} error${errors > 1 ? 's' : ''}` : '');
   }
 }
 
@@ -1464,6 +1484,7 @@ async function boot(): Promise<void> {
     }
   }
   if (missing && !personalInUse) setStatus(`${readyText(settings.model)} (${missing}, named in the address, is not on this server)`, 'warn');
+  else if (ignoredParams.length && !personalInUse) setStatus(`${readyText(settings.model)} (not understood in the address, so ignored: ${ignoredParams.join(', ')})`, 'warn');
   probe.modelLoadedMs = performance.now();
   probe.ready = true;
   modelReady();
