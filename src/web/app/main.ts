@@ -301,10 +301,10 @@ function exclusive<T>(work: (r: WebRecognizer) => Promise<T>): Promise<T> {
 }
 
 /**
- * A file: cut to its speech first when the model was trained on clips cut so (as `digits predict` does).
- * With it, how long its speech is (`speechMs`, when cut) and how much sound the model hears at once (`windowMs`).
+ * A batch file's clip recognized: cut to its speech first when the model was trained on clips cut so (as
+ * `digits predict` does), with how long its sound is (`speechMs`, when cut) and how much the model hears at
+ * once (`windowMs`). What goes wrong is thrown, for the file's row to say (not the page's status).
  */
-/** A batch file's clip recognized; what goes wrong is thrown, for the file's row to say (not the page's status). */
 function recognizeFile(samples: Float32Array, rate: number, source: string): Promise<Recognition & { speechMs?: number | null; windowMs: number }> {
   return exclusive(async (rec) => {
     // Cut to its speech as the model was trained (and a click too brief for a word rejected as such);
