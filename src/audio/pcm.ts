@@ -111,18 +111,23 @@ export function streamChunk(samples: Float32Array | Int16Array): Float32Array {
  */
 export const MAX_FLOAT_SAMPLE = 16;
 
+/** Whether a float sample is taken: finite and within ±MAX_FLOAT_SAMPLE (NaN fails both comparisons). */
+export function isUsableFloat(v: number): boolean {
+  return v >= -MAX_FLOAT_SAMPLE && v <= MAX_FLOAT_SAMPLE;
+}
+
+/** What messages about a float beyond ±MAX_FLOAT_SAMPLE say of the limit. */
+export const FLOAT_LIMIT_NOTE = `floats are taken up to ±${MAX_FLOAT_SAMPLE}, full scale being ±1`;
+
 /** Index of the first sample that is NaN, ±Infinity or beyond ±MAX_FLOAT_SAMPLE, or -1. */
 export function findUnusableSample(samples: ArrayLike<number>): number {
-  for (let i = 0; i < samples.length; i++) {
-    const v = samples[i];
-    if (!(v >= -MAX_FLOAT_SAMPLE && v <= MAX_FLOAT_SAMPLE)) return i;
-  }
+  for (let i = 0; i < samples.length; i++) if (!isUsableFloat(samples[i])) return i;
   return -1;
 }
 
 /** What is wrong with a float sample findUnusableSample stopped at, e.g. "a non-finite sample (NaN)". */
 export function unusableSample(v: number): string {
-  return Number.isFinite(v) ? `a sample far beyond full scale (${v}; floats are taken up to ±${MAX_FLOAT_SAMPLE}, full scale being ±1)` : `a non-finite sample (${v})`;
+  return Number.isFinite(v) ? `a sample far beyond full scale (${v}; ${FLOAT_LIMIT_NOTE})` : `a non-finite sample (${v})`;
 }
 
 export interface PcmOptions {

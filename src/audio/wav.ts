@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { AudioInputError, WavFormatError } from '../errors.js';
 import { fsReason } from '../fs-reason.js';
-import { MAX_CHANNELS, MAX_FLOAT_SAMPLE, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './pcm.js';
+import { FLOAT_LIMIT_NOTE, MAX_CHANNELS, MAX_FLOAT_SAMPLE, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './pcm.js';
 
 /*
  * Our own RIFF/WAVE parser rather than `wavefile`: audio comes from strangers, and we need
@@ -359,7 +359,7 @@ for (let i = 0; i < 256; i++) {
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function unusableFloat(where: string, frame: number, channel: number, v: number): AudioInputError {
-  const beyond = Number.isFinite(v) ? `, far beyond full scale (floats are taken up to ±${MAX_FLOAT_SAMPLE}, full scale being ±1)` : '';
+  const beyond = Number.isFinite(v) ? `, far beyond full scale (${FLOAT_LIMIT_NOTE})` : '';
   return new AudioInputError(`${where}: float sample ${frame} (channel ${channel}) is ${v}${beyond}; the audio is corrupt, or its floats are not scaled to ±1`);
 }
 
@@ -394,6 +394,7 @@ function decodeFrames(bytes: Uint8Array, info: WavInfo, out: Float32Array, outOf
       let sum = 0;
       for (let c = 0; c < channels; c++) {
         let v = s[p++];
+        // isUsableFloat, written out: a call here cost this loop ~10% (a 5-minute stereo 48 kHz float file).
         if (!(v >= -MAX_FLOAT_SAMPLE && v <= MAX_FLOAT_SAMPLE)) throw unusableFloat(where, firstFrame + f, c, v);
         if (v > 1) v = 1;
         else if (v < -1) v = -1;

@@ -2,17 +2,17 @@
 export const LOW_RATE_WARNING = 'SPOKEN_DIGITS_LOW_RATE';
 const warned = new Set<string>();
 
+/** Forgets which rates were warned of, so the next one warns again (for tests; not part of the package's API). */
+export function forgetLowRateWarnings(): void {
+  warned.clear();
+}
+
 /**
  * A process warning, once per pair of rates, when audio comes at a lower sample rate than the
  * model's: resampling it up adds no sound above half its rate, and the model, trained on speech up
  * to half its own, hears such audio much worse (FSDD's test clips at 4 kHz: about half right,
  * against 100% at 8 kHz; `digits eval` on clips made with sox). Not an error: it is what there is.
  */
-/** Forgets which rates were warned of, so the next one warns again (for tests; not part of the package's API). */
-export function forgetLowRateWarnings(): void {
-  warned.clear();
-}
-
 export function warnOnceOfLowRate(rate: number, modelRate: number): void {
   if (!(rate < modelRate)) return;
   const key = `${rate}/${modelRate}`;

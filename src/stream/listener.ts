@@ -375,12 +375,18 @@ export class Listener extends EventEmitter {
     this.iterators.end(e);
   }
 
+  /** The model's sample rate, when the classifier says it (a DigitRecognizer does; one of the embedder's own may have an `info` of another shape, or none). */
+  private get modelRate(): number | undefined {
+    const rate: unknown = (this.recognizer as { info?: { featureConfig?: { sampleRate?: unknown } } }).info?.featureConfig?.sampleRate;
+    return typeof rate === 'number' ? rate : undefined;
+  }
+
   /** A rate the DSP core cannot take to the model refused before any audio (a classifier of the embedder's own resamples as it does). */
   private checkRate(rate: number, what: string): void {
-    const r = this.recognizer as Partial<Pick<DigitRecognizer, 'info' | 'backend'>>;
-    if (!r.info || !r.backend) return;
-    const backend = r.backend;
-    checkStreamRate(rate, r.info.featureConfig.sampleRate, (x, from, to) => backend.resample(x, from, to), what);
+    const backend = (this.recognizer as Partial<Pick<DigitRecognizer, 'backend'>>).backend;
+    const modelRate = this.modelRate;
+    if (modelRate === undefined || !backend) return;
+    checkStreamRate(rate, modelRate, (x, from, to) => backend.resample(x, from, to), what);
   }
 
   private begin(rate: number): void {
@@ -390,9 +396,8 @@ export class Listener extends EventEmitter {
     if (this.norm) this.norm.background = this.opts.adaptInBackground === 'auto' || (this.opts.adaptInBackground ?? this.source?.realtime ?? false);
     // A rate the decoder does not take (4-6.8 kHz, 192-384 kHz) is resampled on the way in by the DSP core.
     const decoderRate = listeningRate(rate);
-    // A classifier of the embedder's own may have an `info` of another shape, or none.
-    const modelRate: unknown = (this.recognizer as { info?: { featureConfig?: { sampleRate?: unknown } } }).info?.featureConfig?.sampleRate;
-    if (typeof modelRate === 'number') warnOnceOfLowRate(rate, modelRate);
+    const modelRate = this.modelRate;
+    if (modelRate !== undefined) warnOnceOfLowRate(rate, modelRate);
     this.input =
       decoderRate === rate
         ? Promise.resolve(decoderInput(rate))

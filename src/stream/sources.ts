@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeWav, decodeWavFrames, MAX_STREAM_HEADER_BYTES, openWavStream, readWavStreamHeader, validateSampleRate, type WavInfo } from '../audio/index.js';
 import { isChunkId } from '../audio/wav.js';
-import { MAX_FLOAT_SAMPLE } from '../audio/pcm.js';
+import { isUsableFloat, MAX_FLOAT_SAMPLE } from '../audio/pcm.js';
 import { AudioInputError, CaptureError } from '../errors.js';
 import { loadNativeCapture, loadNaudiodon, type CaptureDevice, type CaptureStats, type NativeCaptureStream } from './core.js';
 
@@ -119,15 +119,17 @@ const SNIFF_BYTES = 64;
 /** Raw f32le with more than 1 unusable float (NaN, Inf, beyond ±MAX_FLOAT_SAMPLE) in this many is not float PCM. */
 const BAD_FLOAT_SHARE = 16;
 
-/** Refuses input that is clearly not audio (a text file, an MP3) rather than "hearing" it. */
-/** What the stream's first bytes are; `whole`: they are all of it (a short text is then recognizable as text too). */
+/**
+ * What the stream's first bytes are; `whole`: they are all of it (a short text is then recognizable as
+ * text too). Refuses input that is clearly not audio (a text file, an MP3) rather than "hearing" it.
+ */
 function sniff(head: Buffer, what: string, whole: boolean): 'wav' | 'raw' {
   const ascii = head.subarray(0, 4).toString('latin1');
   if (isWavStart(head)) return 'wav';
   if (ascii === 'RIFF' && whole && head.length < 12) throw new AudioInputError(`${what} ended inside a WAV header (${head.length} bytes; the RIFF header alone is 12): no audio`);
   // A WAV the reader does not take (big-endian RIFX, 64-bit RF64 / BW64) or a RIFF of another kind
   // (AVI, WebP): the WAV reader's own message says which, not "raw PCM needs its rate".
-  if ((['RIFX', 'RF64', 'BW64'].includes(ascii) && head.length >= 12) || (ascii === 'RIFF' && head.length >= 12)) readWavStreamHeader(head, what);
+  if (head.length >= 12 && ['RIFF', 'RIFX', 'RF64', 'BW64'].includes(ascii)) readWavStreamHeader(head, what);
   for (const [magic, name] of OTHER_CONTAINERS) {
     if (ascii.startsWith(magic)) throw new AudioInputError(`${what} looks like ${name}, not raw PCM or WAV; convert it first (e.g. ffmpeg -i in -f wav -ac 1 -ar 16000 -)`);
   }
@@ -358,7 +360,7 @@ export async function openReadableSource(readable: Readable, options: RawPcmOpti
           } else {
             let v = buf.readFloatLE(p);
             p += 4;
-            if (!(v >= -MAX_FLOAT_SAMPLE && v <= MAX_FLOAT_SAMPLE)) {
+            if (!isUsableFloat(v)) {
               v = 0;
               badFloats++;
             }

@@ -16,7 +16,7 @@ import { modelWindowMs } from '../../features/config.js';
 import { CountTally, DIGIT_WORDS } from '../../stream/count-tally.js';
 import type { LabelledPcm } from '../../model/personalize.js';
 import { deletePersonalModel, loadPersonalModel, savePersonalModel, type PersonalModel } from './personal-store.js';
-import { loadSettings, saveSettings, Stats, type HistoryEntry, type Mode, type Settings } from './store.js';
+import { isMode, isModelName, loadSettings, MODES, saveSettings, Stats, type HistoryEntry, type Mode, type Settings } from './store.js';
 import { WaveformView, drawFeatures, drawLatencyChart } from './views.js';
 import { VisitorClock, forgetAfterMs } from './visitor-clock.js';
 
@@ -79,16 +79,16 @@ const params = new URLSearchParams(location.search);
  */
 const ignoredParams = [
   ...(['kiosk', 'listen', 'adapt', 'adaptnorm', 'sw'] as const).filter((p) => params.has(p) && !['0', '1'].includes(params.get(p)!)),
-  ...(params.has('mode') && !['single', 'continuous', 'batch', 'enroll'].includes(params.get('mode')!) ? ['mode'] : []),
-  ...(params.has('model') && !/^[\w.-]+\.onnx$/.test(params.get('model')!) ? ['model'] : []),
+  ...(params.has('mode') && !isMode(params.get('mode')) ? ['mode'] : []),
+  ...(params.has('model') && !isModelName(params.get('model')) ? ['model'] : []),
 ].map((p) => `${p}=${params.get(p)}`);
 const kiosk = params.get('kiosk') === '1';
 const settings: Settings = loadSettings();
 const urlMode = params.get('mode');
-if (urlMode === 'single' || urlMode === 'continuous' || urlMode === 'batch' || urlMode === 'enroll') settings.mode = urlMode;
+if (isMode(urlMode)) settings.mode = urlMode;
 if (kiosk) settings.mode = 'continuous';
 // A model named in the URL is the one this visit uses, even when a personal model is kept.
-const urlModel = params.get('model') && /^[\w.-]+\.onnx$/.test(params.get('model')!) ? params.get('model')! : undefined;
+const urlModel = isModelName(params.get('model')) ? params.get('model')! : undefined;
 if (urlModel) {
   settings.model = urlModel;
   settings.personal = false;
@@ -1149,7 +1149,7 @@ function setMode(mode: Mode, persist = true): void {
     tab.setAttribute('aria-selected', String(on));
     tab.tabIndex = on ? 0 : -1;
   }
-  for (const m of ['single', 'continuous', 'batch', 'enroll'] as const) $(`panel-${m}`).hidden = m !== mode;
+  for (const m of MODES) $(`panel-${m}`).hidden = m !== mode;
 }
 
 async function loadModel(name: string): Promise<void> {
@@ -1334,7 +1334,7 @@ function setupKeyboard(): void {
       else if (settings.mode === 'continuous') void toggleListening();
       else if (settings.mode === 'enroll') void toggleEnrollment();
     } else if (e.key === '1' || e.key === '2' || e.key === '3' || e.key === '4') {
-      setMode((['single', 'continuous', 'batch', 'enroll'] as const)[Number(e.key) - 1]);
+      setMode(MODES[Number(e.key) - 1]);
     } else if (e.key === 'c' || e.key === 'C') clearString();
     else if (e.key === 's' || e.key === 'S') $('open-settings').click();
   });

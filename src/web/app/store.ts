@@ -1,5 +1,10 @@
 /** Settings (kept in localStorage) and the session's history and statistics. */
 export type Mode = 'single' | 'continuous' | 'batch' | 'enroll';
+/** The modes in their tabs' order (keys 1-4). */
+export const MODES: readonly Mode[] = ['single', 'continuous', 'batch', 'enroll'];
+export const isMode = (x: unknown): x is Mode => MODES.includes(x as Mode);
+/** A model file the page asks its server for: one file name, no path. */
+export const isModelName = (x: unknown): x is string => typeof x === 'string' && /^[\w.-]+\.onnx$/.test(x);
 
 export interface Settings {
   model: string;
@@ -28,11 +33,11 @@ export function loadSettings(): Settings {
     const s = JSON.parse(raw) as Partial<Settings>;
     // Stored values are untrusted (older versions, hand edits): keep only well-formed ones.
     return {
-      model: typeof s.model === 'string' && /^[\w.-]+\.onnx$/.test(s.model) ? s.model : DEFAULT_SETTINGS.model,
+      model: isModelName(s.model) ? s.model : DEFAULT_SETTINGS.model,
       micId: typeof s.micId === 'string' ? s.micId : '',
       threshold: typeof s.threshold === 'number' && s.threshold >= 0 && s.threshold <= 1 ? s.threshold : null,
       vadSensitivity: typeof s.vadSensitivity === 'number' && s.vadSensitivity >= 0 && s.vadSensitivity <= 1 ? s.vadSensitivity : 0.5,
-      mode: s.mode === 'single' || s.mode === 'batch' || s.mode === 'continuous' || s.mode === 'enroll' ? s.mode : DEFAULT_SETTINGS.mode,
+      mode: isMode(s.mode) ? s.mode : DEFAULT_SETTINGS.mode,
       adaptVoice: s.adaptVoice === true,
       adaptNorm: typeof s.adaptNorm === 'boolean' ? s.adaptNorm : DEFAULT_SETTINGS.adaptNorm,
       personal: s.personal === true,
