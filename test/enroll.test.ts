@@ -17,7 +17,7 @@ import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { findClassifierHeads, replaceHeadWeights } from '../src/train/onnx/heads.js';
 import { probeModel } from '../src/train/onnx/probe.js';
 import { FSDD_RECORDINGS } from './fsdd.js';
-import { concatFloat, editDistance, rng, silence, spokenWords } from './stream/fixtures.js';
+import { concatFloat, editDistance, melody, noiseBurst, rng, silence, spokenWords } from './stream/fixtures.js';
 import { makeAlsaFileDevice, makeEmptyAlsaConfig, skipWithoutCapture } from './stream/alsa-file.js';
 import { monoWav } from './fixtures/wav.js';
 import { Listener, openFileSource, recordCounting } from '../src/stream/index.js';
@@ -202,6 +202,9 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
     assert.equal((parseModelMetadata(web.model).enrollment?.base as { model: string }).model, '(model bytes)');
     await assert.rejects(enrollInBrowser(pcm.filter((c) => c.digit !== 0), { model: INT8 }), (e: Error) => e instanceof EnrollmentError && /missing 0/.test(e.message));
     await assert.rejects(enrollInBrowser(pcm, { model: new Uint8Array([1, 2, 3]) }), ModelError);
+    // The page's enrollment refuses a clip with no word in it as the Node library's does.
+    const hiss = pcm.map((c, i) => (i === 2 ? { ...c, samples: noiseBurst('whitenoise', 0.8, -10), sampleRate: 8000 } : c));
+    await assert.rejects(enrollInBrowser(hiss, { model: INT8 }), (e: Error) => e instanceof EnrollmentError && /^clip 2 \(labelled \d\) holds no word: no voiced sound/.test(e.message));
   });
 
   it('a personal model takes few more words for digits than the base model, and in the stream loses no digits', async () => {
@@ -261,11 +264,21 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
     const shifted = one.map((c) => ({ ...c, digit: (c.digit + 1) % 10 }));
     await assert.rejects(enrollSpeaker(shifted), (e: unknown) => e instanceof EnrollmentError && /hears only 0 of 10 clips as the digits they are labelled with/.test(e.message));
     const quiet = one.map((c) => ({ input: { samples: new Float32Array(6000).map((_, i) => 1e-4 * Math.sin(i)), sampleRate: 8000 }, digit: c.digit }));
-    await assert.rejects(enrollSpeaker(quiet), (e: unknown) => e instanceof EnrollmentError && /^clip 0 \(labelled 0\) is silent \(peak -80 dBFS\)/.test(e.message));
+    await assert.rejects(enrollSpeaker(quiet), (e: unknown) => e instanceof EnrollmentError && /^clip 0 \(labelled 0\) is silent \(peak -80\.0 dBFS\)/.test(e.message));
     // One silent recording among good ones (a failed take): named, before any model run.
     const silent = join(work, 'silent-5.wav');
     writeFileSync(silent, monoWav(new Int16Array(4000), 8000));
     await assert.rejects(enrollSpeaker(one.map((c) => (c.digit === 5 ? { input: silent, digit: 5 } : c))), (e: unknown) => e instanceof EnrollmentError && /silent-5\.wav \(labelled 5\) is silent \(peak -inf dBFS\): each clip must hold its digit/.test(e.message));
+    // Loud sounds that are no word (a hissing microphone, a beep, a tap): the endpointer's own verdict, named.
+    const noWord: [string, Float32Array][] = [
+      ['no voiced sound, only noise or breath', noiseBurst('whitenoise', 0.8, -10)],
+      ['a steady tone \\(a beep, a hum\\)', melody(['440'], 0.8, 'sine')],
+      ['only a sound too short for a word', noiseBurst('whitenoise', 0.03, -6)],
+    ];
+    for (const [why, samples] of noWord) {
+      const clips = one.map((c) => (c.digit === 7 ? { input: { samples, sampleRate: 8000 }, digit: 7 } : c));
+      await assert.rejects(enrollSpeaker(clips), (e: unknown) => e instanceof EnrollmentError && new RegExp(`^clip 7 \\(labelled 7\\) holds no word: ${why}`).test(e.message), why);
+    }
   });
 
   it('one clip per digit: no cross-check, a fixed voice shift when asked, the single model of small.onnx', async () => {

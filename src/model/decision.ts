@@ -98,10 +98,10 @@ export function topLabels(probabilities: ArrayLike<number>, labels: readonly str
     .slice(0, Math.max(0, Math.min(k, labels.length)));
 }
 
-/** Peak level in dBFS; -Infinity for digital silence. */
 /** A clip whose peak is below this (dBFS) holds no word: the recognizer's default `silenceDb`. */
 export const DEFAULT_SILENCE_DB = -60;
 
+/** Peak level in dBFS; -Infinity for digital silence. */
 export function peakDbfs(samples: Float32Array): number {
   let peak = 0;
   for (let i = 0; i < samples.length; i++) {

@@ -1,8 +1,8 @@
 import type { BackendChoice } from '../features/index.js';
-import { countDigits, type Enrollment, type EnrollmentRuntime, type PersonalizeOptions, personalizeModel, refitSettings } from './personalize.js';
+import { checkClipsHeard, countDigits, type Enrollment, type EnrollmentRuntime, type PersonalizeOptions, personalizeModel, refitSettings } from './personalize.js';
 import { type AudioInput, DigitRecognizer, decodeAudioInput, readModelBytes } from './recognizer.js';
-import { DEFAULT_SILENCE_DB, peakDbfs } from './decision.js';
-import { EnrollmentError } from '../errors.js';
+import { loadStreamCore } from '../stream/core.js';
+import { loadFeatureBackend } from '../features/index.js';
 
 export { refitHead, type Enrollment, type EnrollmentRecord, type EnrollmentScore } from './personalize.js';
 
@@ -34,15 +34,10 @@ export async function enrollSpeaker(clips: readonly EnrollmentClip[], options: E
   countDigits(clips);
   const { bytes, source } = await readModelBytes(options.model);
   const decoded = [];
-  for (const [i, c] of clips.entries()) {
-    const clip = await decodeAudioInput(c.input);
-    // A silent clip (a recording that failed, a muted microphone) would teach the model that silence is a digit.
-    const peak = peakDbfs(clip.samples);
-    if (peak < DEFAULT_SILENCE_DB) {
-      throw new EnrollmentError(`${typeof c.input === 'string' ? c.input : `clip ${i}`} (labelled ${c.digit}) is silent (peak ${Number.isFinite(peak) ? peak.toFixed(0) : '-inf'} dBFS): each clip must hold its digit, spoken`);
-    }
-    decoded.push({ ...clip, digit: c.digit });
-  }
+  for (const c of clips) decoded.push({ ...(await decodeAudioInput(c.input)), digit: c.digit });
+  const prefer = options.backend === 'auto' ? undefined : options.backend;
+  const [core, backend] = await Promise.all([loadStreamCore(prefer), loadFeatureBackend({ backend: prefer })]);
+  checkClipsHeard(decoded, clips.map((c, i) => (typeof c.input === 'string' ? c.input : `clip ${i}`)), { core, resample: (x, from, to) => backend.resample(x, from, to) });
   return personalizeModel(bytes, source, decoded, nodeRuntime(options.backend), options);
 }
 

@@ -5,6 +5,9 @@ import type { ClassifierHead } from '../train/onnx/heads.js';
 import { NOT_A_DIGIT_LABEL, OPTIONAL_METADATA_KEYS } from './metadata.js';
 import { parseModelMetadata } from './read-metadata.js';
 import { VOICE_SHIFTS } from './voice-adapt.js';
+import { DEFAULT_SILENCE_DB, peakDbfs } from './decision.js';
+import type { StreamCore } from '../stream/core.js';
+import { listeningRate, UNHEARD_WHY, unheardWord } from '../stream/decoder.js';
 
 /**
  * Speaker enrollment without Node: the refit of a model's last layers on labelled clips of one
@@ -142,6 +145,30 @@ export function countDigits(clips: readonly { digit: number }[]): number[] {
   // A refit that never sees a digit learns to avoid it.
   if (missing.length) throw new EnrollmentError(`enrollment needs every digit at least once; missing ${missing.join(', ')}`);
   return counts;
+}
+
+/** What checkClipsHeard needs of a DSP core: the stream's endpointer, and a resampler for rates it does not take. */
+export interface HearingCore {
+  core: StreamCore;
+  resample(samples: Float32Array, fromRate: number, toRate: number): Float32Array;
+}
+
+/**
+ * Refuses (EnrollmentError, naming the clip by `names[i]`) a clip that holds no word: one that is
+ * silent (peak under DEFAULT_SILENCE_DB, the recognizer's own rule), or in which the stream's
+ * endpointer hears no word (noise, breath, a beep, a click: unheardWord). Fitted as its digit, such a
+ * clip would teach the model that the sound is that digit. A word that is not its label (or not a
+ * digit) passes here; personalizeModel's agreement check catches labels out of step with the audio.
+ */
+export function checkClipsHeard(clips: readonly LabelledPcm[], names: readonly string[], hearing: HearingCore): void {
+  clips.forEach((c, i) => {
+    const clip = `${names[i] ?? `clip ${i}`} (labelled ${c.digit})`;
+    const peak = peakDbfs(c.samples);
+    if (peak < DEFAULT_SILENCE_DB) throw new EnrollmentError(`${clip} is silent (peak ${Number.isFinite(peak) ? peak.toFixed(1) : '-inf'} dBFS): each clip must hold its digit, spoken`);
+    const rate = listeningRate(c.sampleRate);
+    const why = unheardWord(hearing.core, rate === c.sampleRate ? c.samples : hearing.resample(c.samples, c.sampleRate, rate), rate);
+    if (why) throw new EnrollmentError(`${clip} holds no word: ${UNHEARD_WHY[why]}; each clip must hold its digit, spoken`);
+  });
 }
 
 /**

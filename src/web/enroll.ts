@@ -1,6 +1,6 @@
 import { MODEL_OUTPUT_NAME } from '../model/metadata.js';
-import { countDigits, type Enrollment, type EnrollmentRuntime, type LabelledPcm, type PersonalizeOptions, personalizeModel, refitSettings } from '../model/personalize.js';
-import { fetchModel, WebRecognizer } from './recognizer.js';
+import { checkClipsHeard, countDigits, type Enrollment, type EnrollmentRuntime, type LabelledPcm, type PersonalizeOptions, personalizeModel, refitSettings } from '../model/personalize.js';
+import { featureBackend, fetchModel, streamCore, WebRecognizer } from './recognizer.js';
 
 export interface WebEnrollOptions extends PersonalizeOptions {
   /** The model to personalize: a URL to fetch (e.g. the page's copy of `models/default.int8.onnx`) or its bytes. */
@@ -22,6 +22,8 @@ export async function enrollSpeaker(clips: readonly LabelledPcm[], options: WebE
   const model = options?.model;
   const bytesGiven = model instanceof Uint8Array || model instanceof ArrayBuffer;
   const source = bytesGiven ? '(model bytes)' : String(model);
+  const [core, backend] = await Promise.all([streamCore(), featureBackend()]);
+  checkClipsHeard(clips, clips.map((_, i) => `clip ${i}`), { core, resample: (x, from, to) => backend.resample(x, from, to) });
   const bytes = bytesGiven ? new Uint8Array(model) : await fetchModel(source);
   return personalizeModel(bytes, source, clips, webRuntime, options);
 }
