@@ -7,6 +7,7 @@ import { DigitRecognizer, Ensemble, AudioInputError, ModelError, OptionsError, d
 import { FSDD_RECORDINGS } from './fsdd.js';
 import { clickClip } from './stream/fixtures.js';
 import { forgetLowRateWarnings, LOW_RATE_WARNING } from '../src/model/rate-warning.js';
+import { WebRecognizer } from '../src/web/recognizer.js';
 
 const clip = (name: string) => join(FSDD_RECORDINGS, `${name}.wav`);
 const TEST_CLIPS = ['0_george_0', '1_jackson_1', '2_lucas_2', '3_nicolas_3', '4_theo_4', '5_yweweler_0', '6_george_1', '7_jackson_2', '8_lucas_3', '9_nicolas_4'];
@@ -105,11 +106,20 @@ describe('DigitRecognizer (shipped default model)', function () {
   });
 
   it('rejects digital silence instead of guessing a digit', async () => {
+    const pick = (d: { isDigit: boolean; digit: number | null; rejectedBy: string | null }) => [d.isDigit, d.digit, d.rejectedBy];
     const p = await r.predict({ samples: new Float32Array(8000), sampleRate: 8000 });
     assert.deepEqual([p.isDigit, p.digit, p.rejectedBy], [false, null, 'silence']);
     // Said so also where the model itself turns it down (the shipped model's "not a digit" class wins on all zeros).
     const faint = new Float32Array(8000).map((_, i) => 1e-4 * Math.sin(i * 0.37));
     assert.equal((await r.predict({ samples: faint, sampleRate: 8000 })).rejectedBy, 'silence');
+    // The browser's recognizer (spoken-digits/web) says so for one clip as for a batch.
+    const web = await WebRecognizer.load(readFileSync('models/default.int8.onnx'));
+    try {
+      for (const samples of [new Float32Array(8000), faint]) assert.deepEqual(pick(await web.recognize(samples, 8000)), [false, null, 'silence']);
+      assert.deepEqual(pick((await web.recognizeBatch([{ samples: faint, sampleRate: 8000 }]))[0]), [false, null, 'silence']);
+    } finally {
+      await web.dispose();
+    }
   });
 
   it('rejects a click (under 80 ms of sound) as too short instead of taking it for a digit, alone or in an ensemble; the shortest FSDD digits still count', async () => {

@@ -250,7 +250,8 @@ export class WebRecognizer {
     const t1 = performance.now();
     const probabilities = (await this.runModel([features], [MODEL_OUTPUT_NAME]))[MODEL_OUTPUT_NAME];
     const t2 = performance.now();
-    const decision = decide(probabilities, this.info.labels, threshold);
+    // A silent clip is silence whatever the model says, as in recognizeBatch and Node's predict.
+    const decision = rejectUnheard(decide(probabilities, this.info.labels, threshold), audio, undefined);
     return {
       ...decision,
       probabilities,

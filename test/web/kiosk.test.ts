@@ -634,6 +634,15 @@ describe('kiosk web app in headless Chromium', function () {
     await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length >= n, chosen.length + 4);
     const quiet = await page.$eval('#batch-table tbody tr:last-child', (tr) => Array.from(tr.children).map((td) => td.textContent ?? ''));
     assert.deepEqual([quiet[1], quiet[5]], ['– (silence)', '']);
+    assert.equal(await page.textContent('#confidence'), 'silence', 'the last result says silence too, not "not a digit"');
+    // Over 10 minutes: refused in its row, its length said so that it does not read as the limit itself.
+    const long = join(mkdtempSync(join(tmpdir(), 'kiosk-batch-')), 'long.wav');
+    writeFileSync(long, monoWav(new Int16Array(601 * 8000), 8000));
+    await page.setInputFiles('#files', [long]);
+    await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length >= n, chosen.length + 5);
+    const refused = await page.$eval('#batch-table tbody tr:last-child', (tr) => ({ error: (tr as HTMLElement).dataset.error === 'true', note: tr.lastElementChild?.textContent ?? '' }));
+    assert.ok(refused.error, JSON.stringify(refused));
+    assert.match(refused.note, /long\.wav is 10 min 1 s long; the batch takes clips of up to 10 minutes/);
     // Settings by keyboard: S opens them; the threshold is stored and survives a reload.
     await page.keyboard.press('s');
     await page.waitForSelector('#settings[open]', { timeout: 5000 });
@@ -785,6 +794,10 @@ describe('kiosk web app in headless Chromium', function () {
       assert.match(status, /broken\.onnx/);
       assert.match(status, /not an ONNX model|protobuf|invalid/i);
       assert.equal(await page.getAttribute('#status', 'data-kind'), 'error');
+      // A file given with no model fails in its row at once, not waiting for a model that is not coming.
+      await page.setInputFiles('#files', [clips[0].path]);
+      await page.waitForFunction(() => document.querySelectorAll('#batch-table tbody tr').length >= 1, undefined, { timeout: 10_000 });
+      assert.match(await page.$eval('#batch-table tbody tr', (tr) => tr.lastElementChild?.textContent ?? ''), /no model is loaded/);
       // Listening with no model recognizes nothing: the error stays, not "Listening".
       await page.keyboard.press('2');
       await page.click('#listen');

@@ -4,9 +4,15 @@ import { AudioInputError, WavFormatError } from '../../errors.js';
 /** The longest file the batch takes, seconds (as the WAV reader's whole-file limit). */
 export const MAX_BATCH_SECONDS = 600;
 
+/** "10 min 1 s": a length just over the limit never reads as the limit itself. */
+function minutesAndSeconds(seconds: number): string {
+  const whole = Math.ceil(seconds);
+  return `${Math.floor(whole / 60)} min ${whole % 60} s`;
+}
+
 function tooLong(name: string, seconds: number): AudioInputError {
   return new AudioInputError(
-    `${name} is ${(seconds / 60).toFixed(1)} minutes long; the batch takes clips of up to ${MAX_BATCH_SECONDS / 60} minutes (\`digits listen --input FILE\` reads long recordings)`,
+    `${name} is ${minutesAndSeconds(seconds)} long; the batch takes clips of up to ${MAX_BATCH_SECONDS / 60} minutes (\`digits listen --input FILE\` reads long recordings)`,
   );
 }
 

@@ -73,15 +73,24 @@ const probe: Probe = {
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
+/** Single mode's time limit from `?single-seconds=` (2-60 s): a value outside that range is not taken. */
+const isSingleSeconds = (v: string) => Number(v) >= 2 && Number(v) <= 60;
+/** What each address parameter takes: a value that fails its rule is not used (the default stands). */
+const PARAM_RULES: Record<string, (value: string) => boolean> = {
+  ...Object.fromEntries(['kiosk', 'listen', 'adapt', 'adaptnorm', 'sw'].map((p) => [p, (v: string) => v === '0' || v === '1'])),
+  mode: isMode,
+  model: isModelName,
+  'single-seconds': isSingleSeconds,
+  // Seconds > 0 (Infinity: never); see forgetAfterMs.
+  'forget-voice': (v) => Number(v) > 0,
+};
 /**
  * Address parameters given with a value the page does not take (a typo, `kiosk=yes`, a model name with a
- * path in it): said in the status once the model is loaded, instead of being ignored without a word.
+ * path in it, `single-seconds=abc`): said in the status once the model is loaded, instead of being ignored without a word.
  */
-const ignoredParams = [
-  ...(['kiosk', 'listen', 'adapt', 'adaptnorm', 'sw'] as const).filter((p) => params.has(p) && !['0', '1'].includes(params.get(p)!)),
-  ...(params.has('mode') && !isMode(params.get('mode')) ? ['mode'] : []),
-  ...(params.has('model') && !isModelName(params.get('model')) ? ['model'] : []),
-].map((p) => `${p}=${params.get(p)}`);
+const ignoredParams = Object.entries(PARAM_RULES)
+  .filter(([p, takes]) => params.has(p) && !takes(params.get(p)!))
+  .map(([p]) => `${p}=${params.get(p)}`);
 const kiosk = params.get('kiosk') === '1';
 const settings: Settings = loadSettings();
 const urlMode = params.get('mode');
@@ -171,11 +180,13 @@ function showResult(r: Recognition, source: string, latencyMs: number | null, sp
   const said = document.createElement('span');
   said.className = 'sr-only';
   said.textContent = r.digit === null ? '' : `digit ${r.digit}, `;
+  // No word heard (a silent file, a click): said so, not "not a digit" with a best guess at nothing.
+  const unheard = heardNoWord(r.rejectedBy) ? REJECTED_WHY[r.rejectedBy!] : undefined;
   $('confidence').replaceChildren(
     said,
-    r.digit === null ? `not a digit (best ${r.candidate}, ${(r.confidence * 100).toFixed(0)}%)` : `confidence ${(r.confidence * 100).toFixed(0)}%`,
+    unheard ?? (r.digit === null ? `not a digit (best ${r.candidate}, ${(r.confidence * 100).toFixed(0)}%)` : `confidence ${(r.confidence * 100).toFixed(0)}%`),
   );
-  if (source !== 'warm-up') announce(r.digit === null ? 'not a digit' : String(r.digit));
+  if (source !== 'warm-up') announce(unheard ?? (r.digit === null ? 'not a digit' : String(r.digit)));
   // The running string is what was said; files go to the batch table only.
   if (r.digit !== null && source === 'microphone') {
     digitString += String(r.digit);
@@ -850,7 +861,7 @@ async function startRecording(): Promise<void> {
  * and it closes and uses what it has. Counted again from each start of speech, so someone who needs
  * longer to begin or to say it is not cut off.
  */
-const singleLimitMs = Math.min(60, Math.max(2, Number(params.get('single-seconds')) || 5)) * 1000;
+const singleLimitMs = (isSingleSeconds(params.get('single-seconds') ?? '') ? Number(params.get('single-seconds')) : 5) * 1000;
 
 function armRecordTimer(): void {
   clearTimeout(recordTimer);
@@ -1064,13 +1075,13 @@ async function runBatch(files: FileList | File[]): Promise<void> {
     const expected = /^(\d)_/.exec(file.name)?.[1];
     try {
       if (file.size > 50 * 1024 * 1024) throw new Error(`${file.name} is ${(file.size / 1e6).toFixed(0)} MB; batch takes files up to 50 MB`);
-      // A compressed file decoded at the model's rate (at least 16 kHz): a sixth of the memory of 48 kHz.
+      // A compressed file decoded at the model's rate (at least 16 kHz): a third of the memory of 48 kHz.
       const { samples, sampleRate } = await decodeFile(await file.arrayBuffer(), file.name, Math.max(16000, recognizer?.info.featureConfig.sampleRate ?? 16000));
       const r = await recognizeFile(samples, sampleRate, file.name);
       cell(file.name);
       // No digit: why (the words `digits predict` uses), and the best digit when a word was heard.
       const why = r.rejectedBy ? REJECTED_WHY[r.rejectedBy] : 'no digit';
-      cell(r.digit === null ? `– (${why}${heardNoWord(r.rejectedBy) || r.candidate === null ? '' : `: ${r.candidate}?`})` : String(r.digit)).className = 'big';
+      cell(r.digit === null ? `– (${why}${heardNoWord(r.rejectedBy) ? '' : `: ${r.candidate}?`})` : String(r.digit)).className = 'big';
       cell(`${(r.confidence * 100).toFixed(0)}%`);
       cell(r.computeMs.toFixed(2));
       cell(expected ?? '');
@@ -1476,15 +1487,26 @@ async function boot(): Promise<void> {
       break;
     } catch (err) {
       reportError('model', err);
-      // A kiosk has nobody to press reload: keep trying (server restarting, network back).
-      if (!kiosk) return;
+      // A kiosk has nobody to press reload: keep trying (server restarting, network back). Elsewhere the
+      // work waiting for the model goes on, to fail in its own place (a batch file's row), not wait for ever.
+      if (!kiosk) {
+        modelReady();
+        return;
+      }
       await new Promise((r) => setTimeout(r, Math.min(30_000, 2000 * attempt)));
       const again = await listModels();
       if (again.length && !again.includes(settings.model)) settings.model = again[0];
     }
   }
-  if (missing && !personalInUse) setStatus(`${readyText(settings.model)} (${missing}, named in the address, is not on this server)`, 'warn');
-  else if (ignoredParams.length && !personalInUse) setStatus(`${readyText(settings.model)} (not understood in the address, so ignored: ${ignoredParams.join(', ')})`, 'warn');
+  // What the address asked that the page could not do, beside what the status says now (a microphone's problem stays said).
+  const notes = [
+    ...(missing ? [`${missing}, named in the address, is not on this server`] : []),
+    ...(ignoredParams.length ? [`not understood in the address, so ignored: ${ignoredParams.join(', ')}`] : []),
+  ];
+  if (notes.length) {
+    const inUse = personalInUse && personal ? personalName(personal) : settings.model;
+    setStatus(`${micProblem && (listening || kiosk) ? micProblem : readyText(inUse)} (${notes.join('; ')})`, 'warn');
+  }
   probe.modelLoadedMs = performance.now();
   probe.ready = true;
   modelReady();
