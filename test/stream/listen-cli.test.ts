@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { float32ToInt16 } from '../../src/audio/index.js';
@@ -116,6 +116,22 @@ describe('digits listen (CLI)', function () {
     }
   });
 
+  it('Ctrl-C before stdin\'s first byte still ends the session with an (empty) end event and exit code 130', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'listen', '--input', '-', '--rate', '8000', '--json'], { env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Nothing is written: it waits for stdin once it has loaded and gone idle (half a second asleep in
+    // the event loop, read from /proc), where its signal handlers are in place.
+    await idleInEventLoop(child.pid!);
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await exited;
+    clearTimeout(timer);
+    assert.equal(code, 130, stdout);
+    assert.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1)!), { type: 'end', durationMs: 0, digitCount: 0, rejectedCount: 0 });
+  });
+
   it('refuses text and empty stdin, a missing file and bad options with exit code 2', async () => {
     const text = await digits(['listen', '--input', '-', '--rate', '8000'], Buffer.from('hello, this is not audio at all\n'.repeat(10)));
     assert.equal(text.code, 2);
@@ -191,3 +207,19 @@ describe('digits listen (CLI)', function () {
     });
   });
 });
+
+/** Resolves once process `pid` has slept in its event loop (epoll_wait) for 500 ms in a row (Linux /proc; 5 s where it cannot be read). */
+async function idleInEventLoop(pid: number): Promise<void> {
+  const deadline = performance.now() + 30_000;
+  for (let idle = 0; idle < 10 && performance.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 50));
+    let wchan: string;
+    try {
+      wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8');
+    } catch {
+      await new Promise((r) => setTimeout(r, 5000));
+      return;
+    }
+    idle = wchan.includes('epoll_wait') ? idle + 1 : 0;
+  }
+}

@@ -80,7 +80,22 @@ export function register(program: Command): void {
       const threshold = parseNumberIn(opts.threshold, '--threshold', 0, 1);
       const sensitivity = parseNumberIn(opts.sensitivity, '--sensitivity', 0, 1);
       const stringPauseMs = parseNumberIn(opts.stringPause, '--string-pause', 50, 60000);
-      let source: import('../../stream/index.js').AudioSource;
+      // Interrupted, the session still ends cleanly (the open string, the end event), and the exit code
+      // says it was a signal (128 + its number), as a shell loop expects to see it. A signal that comes
+      // before the session runs (stdin's first bytes awaited, the model loading) ends it as it starts.
+      let stopSession: (() => void) | undefined;
+      let interrupted = false;
+      const onSignal = (code: number) => () => {
+        process.exitCode = code;
+        interrupted = true;
+        if (stopSession) stopSession();
+        // Still waiting for stdin's first bytes: none are coming that would be heard.
+        else if (opts.input === '-') process.stdin.destroy();
+      };
+      process.once('SIGINT', onSignal(130));
+      process.once('SIGTERM', onSignal(143));
+      // null: interrupted before stdin's first bytes, an empty session.
+      let source: import('../../stream/index.js').AudioSource | null;
       if (opts.input === '-') {
         // A terminal on stdin would be waited on for ever: nobody types PCM.
         if (process.stdin.isTTY) throw new AudioInputError('--input -: stdin is a terminal; pipe audio into it (e.g. arecord -f S16_LE -r 16000 | digits listen --input -) or give a file');
@@ -88,15 +103,15 @@ export function register(program: Command): void {
         if (!encoding) throw new AudioInputError(`--encoding ${opts.encoding} must be s16le or f32le`);
         // Given on the command line, each must fit a WAV on stdin too; the defaults are for raw PCM only.
         const given = (name: string) => command.getOptionValueSource(name) === 'cli';
-        source = await stream.openReadableSource(
-          process.stdin,
-          {
-            sampleRate: parseNumberIn(opts.rate, '--rate', 4000, 384000),
-            encoding: given('encoding') ? encoding : undefined,
-            channels: given('channels') ? parseNumberIn(opts.channels, '--channels', 1, 32) : undefined,
-          },
-          'stdin',
-        );
+        const format: import('../../stream/index.js').RawPcmOptions = {
+          sampleRate: parseNumberIn(opts.rate, '--rate', 4000, 384000),
+          encoding: given('encoding') ? encoding : undefined,
+          channels: given('channels') ? parseNumberIn(opts.channels, '--channels', 1, 32) : undefined,
+        };
+        source = await stream.openReadableSource(process.stdin, format, 'stdin').catch((err: unknown) => {
+          if (interrupted) return null;
+          throw err;
+        });
       } else if (opts.input !== undefined) {
         source = await stream.openFileSource(opts.input, { realtime: Boolean(opts.realtime) });
       } else {
@@ -128,24 +143,26 @@ export function register(program: Command): void {
         adaptInBackground: opts.input === '-' ? (stdinIsFile() ? false : 'auto') : undefined,
         maxDurationMs: opts.duration === undefined ? undefined : parseNumberIn(opts.duration, '--duration', 0.01, 1e7)! * 1000,
       });
-      const stop = () => void listener.stop();
-      // Interrupted, the session still ends cleanly (the open string, the end event), and the exit code
-      // says it was a signal (128 + its number), as a shell loop expects to see it.
-      process.once('SIGINT', () => ((process.exitCode = 130), stop()));
-      process.once('SIGTERM', () => ((process.exitCode = 143), stop()));
+      const session = () => {
+        if (!source) return listener.end();
+        const running = listener.run(source);
+        stopSession = () => void listener.stop();
+        if (interrupted) stopSession();
+        return running;
+      };
       // A closed stdout (| head) ends the session instead of crashing on EPIPE.
-      process.stdout.on('error', stop);
+      process.stdout.on('error', () => stopSession?.());
 
       if (opts.json) {
         // stdout carries only events; a cut-off file is said on stderr, as the text view's banner says it.
-        if (source.truncated) process.stderr.write(`${stderrColors.yellow(`note: ${source.description}`)}\n`);
+        if (source?.truncated) process.stderr.write(`${stderrColors.yellow(`note: ${source.description}`)}\n`);
         const write = (e: object) => process.stdout.write(`${JSON.stringify(e)}\n`);
         for (const type of ['speechstart', 'speechend', 'digit', 'rejected', 'string', 'level', 'overflow', 'voiceshift', 'normadapt', 'end'] as const) {
           listener.on(type, (e: object) => write({ type, ...e }));
         }
         listener.on('normadaptfailed', ({ message, failures, stopped }) => write({ type: 'normadaptfailed', message, failures, stopped }));
         listener.on('error', (err: Error) => write({ type: 'error', ...(err instanceof SpokenDigitsError ? { code: err.code } : {}), message: err.message }));
-        await listener.run(source);
+        await session();
         return;
       }
 
@@ -165,7 +182,7 @@ export function register(program: Command): void {
         status();
       };
       // Diagnostics on stderr: stdout carries the digits, for whoever reads it.
-      process.stderr.write(`${stderrColors.dim(`listening to ${source.description} (Ctrl-C to stop)`)}\n`);
+      process.stderr.write(`${stderrColors.dim(`listening to ${source?.description ?? 'stdin'} (Ctrl-C to stop)`)}\n`);
       listener.on('level', (e) => {
         level = e.levelDb;
         state = e.speech ? 'speech' : 'listening';
@@ -201,7 +218,7 @@ export function register(program: Command): void {
         print(pc.yellow(`  !  normalization adaptation failed: ${e.message}${e.stopped ? ` (${e.failures} in a row: no more adapting in this session)` : '; listening goes on with the model in use'}`)),
       );
       listener.on('overflow', (e) => print(pc.red(`  ! capture overflow: ${e.droppedFrames} frames dropped (${e.totalDroppedFrames} in total)`)));
-      const summary = await listener.run(source);
+      const summary = await session();
       if (tty) out.write('\r\x1b[2K');
       out.write(pc.dim(`${summary.digitCount} digit(s), ${summary.rejectedCount} rejected, ${(summary.durationMs / 1000).toFixed(1)} s of audio\n`));
     });
