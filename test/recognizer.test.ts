@@ -148,6 +148,22 @@ describe('DigitRecognizer (shipped default model)', function () {
     await assert.rejects(r.predict({ samples: new Float32Array(8000 * 61), sampleRate: 8000 }), /streaming Listener/);
     await assert.rejects(r.predict(join(work, 'missing.wav')), /missing\.wav/);
     await assert.rejects(r.predict(new TextEncoder().encode('not a wav file at all')), /WAV|RIFF/i);
+    // Samples taken as they are (predictSamples, the browser's recognize) are not clamped, but never garbage either:
+    // NaN, Inf and floats beyond ±16 (a square wave the model would read as a digit) refused with their index.
+    const web = await WebRecognizer.load(readFileSync('models/default.int8.onnx'));
+    try {
+      for (const [samples, problem] of [[new Float32Array([0.1, NaN, 0.2]), /a non-finite sample \(NaN\) at index 1/], [new Float32Array(8000).fill(0.5).fill(1e30, 7), /far beyond full scale \(1\.0+\d*e\+30; .*\) at index 7/]] as const) {
+        for (const attempt of [r.predictSamples(samples, 8000), web.recognize(samples, 8000), web.recognizeBatch([{ samples, sampleRate: 8000 }])]) {
+          await assert.rejects(attempt, (e: unknown) => e instanceof AudioInputError && problem.test(e.message));
+        }
+      }
+      // Hot but within ±16: heard, not refused.
+      const hot = new Float32Array(8000).map((_, i) => 8 * Math.sin(i / 5));
+      assert.equal((await r.predictSamples(hot, 8000)).labels.length, 11);
+      assert.equal((await web.recognize(hot, 8000)).probabilities.length, 11);
+    } finally {
+      await web.dispose();
+    }
   });
 });
 
@@ -289,7 +305,7 @@ describe('DigitRecognizer: models trained on clips cut to their speech', functio
     assert.notDeepEqual(Array.from(other.probabilities), Array.from(training.probabilities), 'the other order reads the same (else this test proves nothing)');
   });
 
-  it('predictSamples (the Listener path, which cuts its own pieces) takes the samples as they are', async () => {
+  it('predictSamples (what benchmarks of the model itself use) takes the samples as they are', async () => {
     const [a, b] = await Promise.all([withTrim.predictSamples(padded, 8000), plain.predictSamples(padded, 8000)]);
     assert.deepEqual(Array.from(a.probabilities), Array.from(b.probabilities));
   });

@@ -98,8 +98,7 @@ export function downmixInterleaved(interleaved: Float32Array, channels: number):
 export function streamChunk(samples: Float32Array | Int16Array): Float32Array {
   if (samples instanceof Int16Array) return int16ToFloat32(samples);
   if (!(samples instanceof Float32Array)) throw new AudioInputError('push() takes a Float32Array or an Int16Array of mono samples');
-  const bad = findUnusableSample(samples);
-  if (bad >= 0) throw new AudioInputError(`pushed audio has ${unusableSample(samples[bad])} at index ${bad} of the chunk; the chunk was not taken`);
+  refuseUnusableSamples(samples, (problem, i) => `pushed audio has ${problem} at index ${i} of the chunk; the chunk was not taken`);
   return clampUnit(samples.slice());
 }
 
@@ -119,15 +118,17 @@ export function isUsableFloat(v: number): boolean {
 /** What messages about a float beyond ±MAX_FLOAT_SAMPLE say of the limit. */
 export const FLOAT_LIMIT_NOTE = `floats are taken up to ±${MAX_FLOAT_SAMPLE}, full scale being ±1`;
 
-/** Index of the first sample that is NaN, ±Infinity or beyond ±MAX_FLOAT_SAMPLE, or -1. */
-export function findUnusableSample(samples: ArrayLike<number>): number {
-  for (let i = 0; i < samples.length; i++) if (!isUsableFloat(samples[i])) return i;
-  return -1;
-}
-
-/** What is wrong with a float sample findUnusableSample stopped at, e.g. "a non-finite sample (NaN)". */
-export function unusableSample(v: number): string {
-  return Number.isFinite(v) ? `a sample far beyond full scale (${v}; ${FLOAT_LIMIT_NOTE})` : `a non-finite sample (${v})`;
+/**
+ * Refuses float samples holding one that is NaN, ±Infinity or beyond ±MAX_FLOAT_SAMPLE: an
+ * AudioInputError whose message `say` words from what is wrong with the first (e.g. "a non-finite
+ * sample (NaN)") and its index.
+ */
+export function refuseUnusableSamples(samples: ArrayLike<number>, say: (problem: string, index: number) => string): void {
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i];
+    if (isUsableFloat(v)) continue;
+    throw new AudioInputError(say(Number.isFinite(v) ? `a sample far beyond full scale (${v}; ${FLOAT_LIMIT_NOTE})` : `a non-finite sample (${v})`, i));
+  }
 }
 
 export interface PcmOptions {
@@ -149,10 +150,7 @@ export function pcmToFloat32(samples: Int16Array | Float32Array, sampleRate: num
   }
   if (samples.length < channels) throw new AudioInputError('PCM input is empty: no samples to process');
   if (samples instanceof Float32Array) {
-    const bad = findUnusableSample(samples);
-    if (bad >= 0) {
-      throw new AudioInputError(`PCM input has ${unusableSample(samples[bad])} at index ${bad}; the audio is corrupt`);
-    }
+    refuseUnusableSamples(samples, (problem, i) => `PCM input has ${problem} at index ${i}; the audio is corrupt`);
     return clampUnit(downmixInterleaved(samples, channels));
   }
   const asFloat = int16ToFloat32(samples);

@@ -7,6 +7,7 @@ import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from '../feature
 import { loadFeatureBackend, type BackendChoice } from '../features/index.js';
 import { releaseFreeMemory } from '../features/native.js';
 import { decodeWav, readWavFile, pcmToFloat32, validateSampleRate } from '../audio/index.js';
+import { refuseUnusableSamples } from '../audio/pcm.js';
 import { checkLabels, MAX_MODEL_BYTES, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, type SpeechTrim } from './metadata.js';
 import { featureDimension } from '../features/config.js';
 import { parseModelMetadata, type ModelMetadata } from './read-metadata.js';
@@ -321,7 +322,10 @@ export class DigitRecognizer {
    * takes decoded PCM too and cuts it as the model was trained.
    */
   async predictSamples(samples: Float32Array, sampleRate: number): Promise<Prediction> {
-    const [prediction] = await this.predictDecoded([{ samples: checkSamples(samples, sampleRate, this.maxDurationSec), sampleRate, decodeMs: 0 }], performance.now());
+    checkSamples(samples, sampleRate, this.maxDurationSec);
+    // Not clamped (as it is), but never garbage: NaN, Inf and floats beyond ±16 are refused as everywhere else.
+    refuseUnusableSamples(samples, (problem, i) => `samples have ${problem} at index ${i}; the audio is corrupt`);
+    const [prediction] = await this.predictDecoded([{ samples, sampleRate, decodeMs: 0 }], performance.now());
     return prediction;
   }
 

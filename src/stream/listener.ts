@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { AudioInputError, checkOptions, checkOptionTypes, ModelError, OptionsError, SpokenDigitsError, type EveryKey } from '../errors.js';
 import { streamChunk, validateSampleRate } from '../audio/index.js';
-import { findUnusableSample, unusableSample } from '../audio/pcm.js';
+import { refuseUnusableSamples } from '../audio/pcm.js';
 import { loadStreamCore, type StreamCore } from './core.js';
 import { checkListenerOptions, checkVadSettings, DECODER_OPTIONS, listeningRate, StreamDecoder, type DecoderEvents, type DecoderOptions, type EndEvent } from './decoder.js';
 import { checkStreamRate, decoderInput, type DecoderInput } from './stream-resampler.js';
@@ -488,8 +488,7 @@ function sourceBlock(block: unknown): Float32Array {
     const kind = block === null ? 'null' : ArrayBuffer.isView(block) ? block.constructor.name : typeof block;
     throw new AudioInputError(`an AudioSource yields Float32Array blocks of mono samples in [-1, 1], got ${kind}`);
   }
-  const bad = findUnusableSample(block);
-  if (bad >= 0) throw new AudioInputError(`an AudioSource yielded ${unusableSample(block[bad])} at index ${bad} of a block`);
+  refuseUnusableSamples(block, (problem, i) => `an AudioSource yielded ${problem} at index ${i} of a block`);
   return block;
 }
 

@@ -6,6 +6,7 @@ import { decide, rejectUnheard, topLabels, type Decision } from '../model/decisi
 import { MAX_MODEL_BYTES, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../model/metadata.js';
 import { AudioInputError, BackendUnavailableError, checkOptions, checkOptionTypes, ModelError, OptionsError, type EveryKey } from '../errors.js';
 import { checkVoiceShift, voiceShift } from '../audio/voice-shift.js';
+import { refuseUnusableSamples } from '../audio/pcm.js';
 import { loadWasmStreamCore } from '../stream/wasm-core.js';
 import type { StreamCore } from '../stream/core.js';
 import type { SegmentPrediction } from '../stream/segmenter.js';
@@ -240,12 +241,18 @@ export class WebRecognizer {
     return rate === this.sampleRate ? samples : this.resample(samples, rate);
   }
 
+  /** A clip given to recognize: at the model's rate, and never garbage (NaN, Inf and floats beyond ±16 refused, as Node's recognizer refuses them). */
+  private clipAtModelRate(samples: Float32Array, rate: number): Float32Array {
+    if (samples instanceof Float32Array) refuseUnusableSamples(samples, (problem, i) => `samples have ${problem} at index ${i}; the audio is corrupt`);
+    return this.atModelRate(samples, rate);
+  }
+
   /** One clip, heard at `shift` (default: the recognizer's voice shift). */
   async recognize(samples: Float32Array, sampleRate: number, threshold: number = this.info.rejection.threshold, shift = this.shift): Promise<Recognition> {
     checkThreshold(threshold);
     this.checkNotDisposed();
     const t0 = performance.now();
-    const audio = this.atModelRate(samples, sampleRate);
+    const audio = this.clipAtModelRate(samples, sampleRate);
     const features = this.features(audio, shift);
     const t1 = performance.now();
     const probabilities = (await this.runModel([features], [MODEL_OUTPUT_NAME]))[MODEL_OUTPUT_NAME];
@@ -272,7 +279,7 @@ export class WebRecognizer {
     this.checkNotDisposed();
     if (clips.length === 0) return [];
     const t0 = performance.now();
-    const audios = clips.map((c) => this.atModelRate(c.samples, c.sampleRate));
+    const audios = clips.map((c) => this.clipAtModelRate(c.samples, c.sampleRate));
     const feats = audios.map((a, i) => this.features(a, clips[i].shift ?? this.shift));
     // Fixed-length models (numFrames > 0) give equal shapes; natural-length ones cannot be stacked.
     if (feats.some((f) => f.frames !== feats[0].frames)) {
