@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { AudioInputError, SpokenDigitsError } from '../src/errors.js';
-import { decodeWav, downmixInterleaved, float32ToInt16, int16ToFloat32, MAX_FLOAT_SAMPLE, pcmToFloat32 } from '../src/audio/index.js';
+import { clippedNote, clippedShare, CLIPPED_NOTE_SHARE, decodeWav, downmixInterleaved, float32ToInt16, int16ToFloat32, MAX_FLOAT_SAMPLE, pcmToFloat32 } from '../src/audio/index.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,5 +133,21 @@ describe('audio: PCM conversion properties (fast-check)', () => {
       ),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('audio: clippedShare', () => {
+  it('counts samples flat at full scale, not a waveform passing through it', () => {
+    const sine = (gain: number) => new Float32Array(8000).map((_, i) => Math.max(-1, Math.min(1, gain * Math.sin((2 * Math.PI * 200 * i) / 8000))));
+    assert.equal(clippedShare(sine(0.5)), 0);
+    // Peaks exactly at full scale, one sample each (40 samples a period; the ones beside a peak at 0.988): not clipped.
+    assert.equal(clippedShare(new Float32Array(8000).map((_, i) => Math.cos((2 * Math.PI * i) / 40))), 0);
+    // Driven 4x into the rails: most of each half-period is flat.
+    const hot = clippedShare(sine(4));
+    assert.ok(hot > 0.6 && hot < 0.9, String(hot));
+    assert.equal(clippedShare(new Float32Array(0)), 0);
+    assert.ok(hot >= CLIPPED_NOTE_SHARE && clippedShare(sine(0.99)) < CLIPPED_NOTE_SHARE);
+    assert.equal(clippedNote(0.2553), 'clipped: 26% of its samples at full scale (recorded too loud: lower the input gain)');
+    assert.equal(clippedNote(0.012), 'clipped: 1.2% of its samples at full scale (recorded too loud: lower the input gain)');
   });
 });

@@ -131,6 +131,20 @@ describe('digits predict / eval / doctor (CLI)', function () {
     assert.match(digits('predict', cut).stdout, /cut\.wav \(truncated file\)\t/);
   });
 
+  it('predict says when a file is clipped (recorded too loud), with the share in --json; FSDD as recorded is not', () => {
+    const loud = join(work, 'loud.wav');
+    const r0 = spawnSync('sox', [join(FSDD_RECORDINGS, '5_nicolas_3.wav'), loud, 'vol', '40']);
+    assert.equal(r0.status, 0, String(r0.stderr));
+    const r = digits('predict', '--json', loud, join(FSDD_RECORDINGS, '6_jackson_49.wav'));
+    assert.equal(r.code, 0, r.stderr);
+    const [clipped, recorded] = JSON.parse(r.stdout).results;
+    assert.ok(clipped.clipped > 0.2 && clipped.clipped < 0.3, String(clipped.clipped));
+    // FSDD's most clipped clip (0.02% of its samples at full scale) is no news.
+    assert.equal(recorded.clipped, undefined);
+    assert.match(r.stderr, /^digits predict: .*loud\.wav is clipped: 2\d% of its samples at full scale \(recorded too loud: lower the input gain\); its answer may be wrong$/m);
+    assert.doesNotMatch(r.stderr, /6_jackson_49/);
+  });
+
   it('predict says when a file holds more sound than one digit, and points to digits listen', () => {
     const three = join(work, 'three.wav');
     const r0 = spawnSync('sox', [...['4_george_1', '1_george_2', '5_george_3'].map((n) => join(FSDD_RECORDINGS, `${n}.wav`)), three, 'pad', '0', '0.3']);

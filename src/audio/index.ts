@@ -22,6 +22,9 @@ export {
 } from './wav.js';
 export {
   pcmToFloat32,
+  clippedShare,
+  clippedNote,
+  CLIPPED_NOTE_SHARE,
   int16ToFloat32,
   streamChunk,
   float32ToInt16,

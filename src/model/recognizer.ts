@@ -7,7 +7,7 @@ import type { FeatureBackend, FeatureExtractor, FeatureMatrix } from '../feature
 import { loadFeatureBackend, type BackendChoice } from '../features/index.js';
 import { releaseFreeMemory } from '../features/native.js';
 import { decodeWav, readWavFile, pcmToFloat32, validateSampleRate } from '../audio/index.js';
-import { refuseUnusableSamples } from '../audio/pcm.js';
+import { CLIPPED_NOTE_SHARE, clippedShare, refuseUnusableSamples } from '../audio/pcm.js';
 import { checkLabels, MAX_MODEL_BYTES, MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, type SpeechTrim } from './metadata.js';
 import { featureDimension } from '../features/config.js';
 import { parseModelMetadata, type ModelMetadata } from './read-metadata.js';
@@ -57,6 +57,11 @@ export interface Prediction extends Decision {
   timings: Timings;
   /** The WAV file was shorter than its header claimed (a cut-off recording): what it holds was recognized. */
   truncated?: boolean;
+  /**
+   * The share of the clip's samples (0-1, the whole clip before any cut) flat at full scale, when it is
+   * at least CLIPPED_NOTE_SHARE (1%): a recording made too loud, whose answer may be wrong (clippedNote says so).
+   */
+  clipped?: number;
   /**
    * How long the clip's speech lasts, first sound to last (ms; the core's speechExtent, no margin),
    * when the recognizer cut the clip to it (a model trained on clips so cut); null when nothing stood out.
@@ -275,7 +280,8 @@ export class DigitRecognizer {
       ),
     );
     for (const clip of decoded) warnOnceOfLowRate(clip.sampleRate, this.info.featureConfig.sampleRate);
-    return decoded.map((clip, i) => (isCutAlready(inputs[i]) ? clip : this.cutToSpeech(clip)));
+    // A clip as recorded is measured for clipping; a stream's piece, cut already, is not (no one reads it there).
+    return decoded.map((clip, i) => (isCutAlready(inputs[i]) ? clip : this.cutToSpeech({ ...clip, clipped: clippedShare(clip.samples) })));
   }
 
   /**
@@ -494,6 +500,7 @@ export class DigitRecognizer {
         labels: this.labels,
         timings: { decodeMs: clip.decodeMs, featuresMs, modelMs: modelMs / clips.length, totalMs },
         ...(clip.truncated ? { truncated: true } : {}),
+        ...(clip.clipped !== undefined && clip.clipped >= CLIPPED_NOTE_SHARE ? { clipped: clip.clipped } : {}),
         ...(clip.speechMs !== undefined ? { speechMs: clip.speechMs } : {}),
       };
     });
@@ -672,6 +679,8 @@ export interface DecodedClip {
   shift?: number;
   /** A WAV shorter than its header claimed. */
   truncated?: boolean;
+  /** clippedShare of the decoded clip (before any cut). */
+  clipped?: number;
   /** Its speech without margins when the recognizer cut it (rejectTooShort), null when nothing stood out. */
   speechMs?: number | null;
 }

@@ -635,11 +635,18 @@ describe('kiosk web app in headless Chromium', function () {
     const quiet = await page.$eval('#batch-table tbody tr:last-child', (tr) => Array.from(tr.children).map((td) => td.textContent ?? ''));
     assert.deepEqual([quiet[1], quiet[5]], ['– (silence)', '']);
     assert.equal(await page.textContent('#confidence'), 'silence', 'the last result says silence too, not "not a digit"');
+    // Recorded too loud: said in its row, as `digits predict` says it.
+    const loud = join(mkdtempSync(join(tmpdir(), 'kiosk-batch-')), 'loud.wav');
+    execFileSync('sox', [join(fsdd!, '5_nicolas_3.wav'), loud, 'vol', '40']);
+    await page.setInputFiles('#files', [loud]);
+    await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length >= n, chosen.length + 5);
+    const loudNote = await page.$eval('#batch-table tbody tr:last-child td:last-child', (td) => td.textContent ?? '');
+    assert.match(loudNote, /clipped: 2\d% of its samples at full scale \(recorded too loud: lower the input gain\)$/);
     // Over 10 minutes: refused in its row, its length said so that it does not read as the limit itself.
     const long = join(mkdtempSync(join(tmpdir(), 'kiosk-batch-')), 'long.wav');
     writeFileSync(long, monoWav(new Int16Array(601 * 8000), 8000));
     await page.setInputFiles('#files', [long]);
-    await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length >= n, chosen.length + 5);
+    await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length >= n, chosen.length + 6);
     const refused = await page.$eval('#batch-table tbody tr:last-child', (tr) => ({ error: (tr as HTMLElement).dataset.error === 'true', note: tr.lastElementChild?.textContent ?? '' }));
     assert.ok(refused.error, JSON.stringify(refused));
     assert.match(refused.note, /long\.wav is 10 min 1 s long; the batch takes clips of up to 10 minutes/);

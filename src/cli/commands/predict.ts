@@ -4,6 +4,7 @@ import { parseBackend, parsePositiveInt, parseThreshold } from '../options.js';
 import { AudioInputError, SpokenDigitsError } from '../../errors.js';
 import { modelWindowMs } from '../../features/config.js';
 import { decodeWav, MAX_STREAM_HEADER_BYTES, readWavStreamHeader, type WavInfo } from '../../audio/wav.js';
+import { clippedNote } from '../../audio/pcm.js';
 
 export function register(program: Command): void {
   program
@@ -47,8 +48,10 @@ export function register(program: Command): void {
             timeMs: performance.now() - started,
             timings: p.timings,
             ...(p.truncated || piped?.truncated ? { truncated: true } : {}),
+            ...(p.clipped !== undefined ? { clipped: p.clipped } : {}),
             ...(p.speechMs != null ? { speechMs: p.speechMs } : {}),
           });
+          if (p.clipped !== undefined) process.stderr.write(`digits predict: ${file === '-' ? 'stdin' : shown(file)} is ${clippedNote(p.clipped)}; its answer may be wrong\n`);
           if (p.speechMs != null && p.speechMs > windowMs) process.stderr.write(manyWords(file, p.speechMs));
         } catch (err) {
           failed++;

@@ -12,6 +12,7 @@ import { VoiceObserver } from '../../stream/voice-observer.js';
 import { NormAdapter, type NormAdaptable } from '../../model/norm-adapter.js';
 import { NormObserver, type NormAdaptEvent } from '../../stream/norm-observer.js';
 import { ModelError } from '../../errors.js';
+import { clippedNote, clippedShare, CLIPPED_NOTE_SHARE } from '../../audio/pcm.js';
 import { modelWindowMs } from '../../features/config.js';
 import { CountTally, DIGIT_WORDS } from '../../stream/count-tally.js';
 import type { LabelledPcm } from '../../model/personalize.js';
@@ -1099,8 +1100,11 @@ async function runBatch(files: FileList | File[]): Promise<void> {
         : ok === undefined
           ? heard
           : '';
+      // Recorded too loud: said, as `digits predict` says it (its answer may be wrong).
+      const clipped = clippedShare(samples);
       const mark = ok === undefined ? '' : ok ? '✓' : '✗';
-      cell([mark, note].filter(Boolean).join(' '));
+      const notes = [note, clipped >= CLIPPED_NOTE_SHARE ? clippedNote(clipped) : ''].filter(Boolean).join(' · ');
+      cell([mark, notes].filter(Boolean).join(' '));
       tr.dataset.severalDigits = String(severalDigits);
       tr.dataset.digit = r.digit === null ? '' : String(r.digit);
     } catch (err) {
