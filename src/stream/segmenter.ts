@@ -77,6 +77,7 @@ const DEFAULT_WHOLE_WORD_MAX_MS = 1100;
 const DEFAULT_WHOLE_WORD_NONE_MIN = 0.25;
 const DEFAULT_WHOLE_DIGIT_MARGIN = 0.7;
 const DEFAULT_VERIFY_NONE_MAX = 0.2;
+const DEFAULT_VERIFY_UNSURE_BELOW = 0.5;
 const DEFAULT_MIN_DEPTH_DB = 8;
 const DEFAULT_MIN_PIECE_MS = 150;
 export const DEFAULT_MIN_SPEECH_MS = 180;
@@ -180,6 +181,11 @@ export interface SplitOptions {
    * on espeak-ng words of bench/stream-words.ts DEV_WORDS (35 words, 8 voices, near-digit words
    * left out): 225 -> 59 false digits; espeak-ng digits 71 -> 72/80 right, FSDD test clips 146 ->
    * 149/150; FSDD test-clip strings (3 x 120, seeds 5-7, not the benchmark's) 312 -> 321 right.
+   * (Measured before the models were trained on clips cut to their speech. A classifier that cuts what
+   * it is given (speechTrim, as the shipped models' recognizers do) cuts the silence off again, so its
+   * second view is the piece as its own cut finds it in the samples, against the first's cut from the
+   * segment's contour: two slightly different cuts. In stop 50's stream bench they differed in 616 of
+   * 865 pieces, by up to 0.16 in a probability, and gave another digit in 11.)
    */
   verifyTailMs?: number;
   /**
@@ -192,6 +198,21 @@ export interface SplitOptions {
    * espeak-ng digits 71 -> 68, and 0.3 stayed.)
    */
   verifyNoneMax?: number;
+  /**
+   * The second view (verifyTailMs) is asked for only where the first is unsure: a digit below this
+   * confidence or with a "none" probability over half of verifyNoneMax, or no digit (a word heard as
+   * none, or below the threshold). A digit the first view is sure of is taken from it alone, in one
+   * model run of half the clips. Default 0.5; above 1 asks for it everywhere (the same answers as before
+   * stop 50, in two runs where there was one). Measured against stop 49's code (the shipped default,
+   * stop 50): 98% of the stream bench's pieces were sure; compute per segment (bench/stream.ts) p95
+   * median 1.76 ms over 15 runs (1.58-2.58, 12 under 2 ms; p50 0.73-1.25) against 2.56 over 8 runs
+   * interleaved with them (2.38-2.73; p50 1.30-1.46); run together, 0-100 ms pauses: 2.8-3.1 -> 2.0-2.2; at real time (bench/live-latency.ts) p50 2.36 -> 1.5, p95 3.2 -> 3.4, the first run after a
+   * pause being cold either way; the same digit events on FSDD strings with 120-450 ms pauses, with and
+   * without --adapt-norm, one more digit error in 847 run together (seed 2024; seed 5 the same); the
+   * same false digits (113/hour; development words 19, held-out words 34, a real voice's words 202 ->
+   * 200) and the same espeak-ng and real-voice digits (bench/stream-errors.ts).
+   */
+  verifyUnsureBelow?: number;
   /**
    * A segment split into several pieces whose speech is at most wholeWordMaxMs long is also
    * classified whole; when its "none" probability (both views averaged) reaches wholeWordNoneMin,
@@ -251,7 +272,7 @@ export interface SplitOptions {
 
 const SPLIT_KEYS = [
   'minDepthDb', 'minPieceMs', 'sureDepthDb', 'sureLowMs', 'sureAnyLengthDb', 'maxCuts', 'typicalDigitMs', 'acceptWholeAbove', 'minSpeechMs',
-  'trimDropDb', 'trimMarginMs', 'weakCutCost', 'verifyTailMs', 'verifyNoneMax', 'wholeWordMaxMs', 'wholeWordNoneMin', 'wholeDigitMargin', 'earlyPauseMs',
+  'trimDropDb', 'trimMarginMs', 'weakCutCost', 'verifyTailMs', 'verifyNoneMax', 'verifyUnsureBelow', 'wholeWordMaxMs', 'wholeWordNoneMin', 'wholeDigitMargin', 'earlyPauseMs',
   'quietPauseDb', 'quietPauseMs', 'earlySplit',
 ] as const;
 const SPLIT_OPTIONS: EveryKey<SplitOptions, typeof SPLIT_KEYS> = SPLIT_KEYS;
@@ -329,7 +350,7 @@ export async function splitSegment(
   const asCut = (a: number, b: number): SegmentAudio =>
     classifierTrim && a === 0 && b === n ? { samples: wholeCut(classifierTrim), sampleRate, cutToSpeech: false } : { samples: samples.subarray(a, b), sampleRate };
   const tail = Math.round(((options.verifyTailMs ?? 150) / 1000) * sampleRate);
-  const views = new SegmentViews(classifier, asCut, trimmed, tail, options.verifyNoneMax ?? DEFAULT_VERIFY_NONE_MAX);
+  const views = new SegmentViews(classifier, asCut, trimmed, tail, options.verifyNoneMax ?? DEFAULT_VERIFY_NONE_MAX, options.verifyUnsureBelow ?? DEFAULT_VERIFY_UNSURE_BELOW);
   // The whole segment is a candidate non-digit word only while the model can take it in at once.
   const wholeWord = tail > 0 && n > 0 && bounds.length + weak.length > 2 && speechOf(0, n) <= (options.wholeWordMaxMs ?? DEFAULT_WHOLE_WORD_MAX_MS);
   // Each stretch whole (and the segment, when it may be one word), in one model run.
@@ -406,10 +427,11 @@ function withSilence(v: SegmentAudio, samples: number): SegmentAudio {
 
 /**
  * The classifier's answers for pieces of one segment, cached by [start, end). With `tail` > 0 each
- * piece is seen twice: as cut (with the pause around it, like an FSDD clip's own silence), and as
- * its trimmed speech followed by `tail` samples of silence; the two views' probabilities are
- * averaged, and a piece either view finds probably "none" (above noneMax) is not a digit. With
- * `tail` 0, only the trimmed speech is classified. One classify() call is one model run.
+ * piece is seen as cut (with the pause around it, like an FSDD clip's own silence) and, where that
+ * view is unsure (sure: a digit at `unsureBelow` or more with "none" at most noneMax / 2), also as its
+ * trimmed speech followed by `tail` samples of silence; the two views' probabilities are averaged,
+ * and a piece either view finds probably "none" (above noneMax) is not a digit. With `tail` 0, only
+ * the trimmed speech is classified. Each view of a classify() call is one model run.
  */
 class SegmentViews {
   private readonly cache = new Map<string, SegmentPrediction>();
@@ -419,20 +441,36 @@ class SegmentViews {
     private readonly trimmed: (a: number, b: number) => SegmentAudio,
     private readonly tail: number,
     private readonly noneMax: number,
+    private readonly unsureBelow: number,
   ) {}
 
   async classify(ranges: [number, number][]): Promise<void> {
     const todo = ranges.filter(([a, b], k) => !this.cache.has(`${a}:${b}`) && ranges.findIndex(([x, y]) => x === a && y === b) === k);
     if (todo.length === 0) return;
-    const inputs: SegmentAudio[] = [];
-    for (const [a, b] of todo) {
-      const v = this.trimmed(a, b);
-      if (this.tail > 0) inputs.push(this.asCut(a, b), withSilence(v, this.tail));
-      else inputs.push(v);
-    }
     const c = this.classifier;
-    const out = c.predictBatch ? await c.predictBatch(inputs) : await Promise.all(inputs.map((x) => c.predict(x)));
-    todo.forEach(([a, b], k) => this.cache.set(`${a}:${b}`, this.tail > 0 ? this.combine(out[2 * k], out[2 * k + 1]) : out[k]));
+    const run = async (inputs: SegmentAudio[]) => (c.predictBatch ? await c.predictBatch(inputs) : await Promise.all(inputs.map((x) => c.predict(x))));
+    if (this.tail === 0) {
+      const out = await run(todo.map(([a, b]) => this.trimmed(a, b)));
+      todo.forEach(([a, b], k) => this.cache.set(`${a}:${b}`, out[k]));
+      return;
+    }
+    const first = await run(todo.map(([a, b]) => this.asCut(a, b)));
+    const unsure = todo.flatMap((_, k) => (this.sure(first[k]) ? [] : [k]));
+    const second = unsure.length ? await run(unsure.map((k) => withSilence(this.trimmed(...todo[k]), this.tail))) : [];
+    todo.forEach(([a, b], k) => {
+      const j = unsure.indexOf(k);
+      this.cache.set(`${a}:${b}`, j < 0 ? first[k] : this.combine(first[k], second[j]));
+    });
+  }
+
+  /**
+   * A first view the second would not change: a digit sure enough, or no word heard at all (silence, a
+   * click: combine keeps the first view then). Without probabilities (a plain classifier) only the first counts.
+   */
+  private sure(p: SegmentPrediction): boolean {
+    if (heardNoWord(p.rejectedBy) || !p.labels || !p.probabilities) return true;
+    const none = p.labels.indexOf(NOT_A_DIGIT_LABEL);
+    return p.isDigit && p.confidence >= this.unsureBelow && (none < 0 || p.probabilities[none] <= this.noneMax / 2);
   }
 
   get(a: number, b: number): SegmentPrediction {

@@ -83,6 +83,33 @@ describe('segmenter: second views and whole-word checks against non-digit words'
     }
   });
 
+  it('a digit the first view is sure of costs one model run of one clip; an unsure piece, or every piece when asked, gets its second view', async () => {
+    const core = await loadStreamCore();
+    const runs: number[] = [];
+    const counting: SegmentClassifier = {
+      threshold: recognizer.threshold,
+      speechTrim: recognizer.speechTrim,
+      predict: (x) => recognizer.predict(x),
+      predictBatch: (xs) => {
+        runs.push(xs.length);
+        return recognizer.predictBatch(xs);
+      },
+    };
+    const digit = makeDigitString('7', 'lucas', rng(5), { leadMs: 150 }).samples;
+    const [sure] = await splitSegment(digit, 8000, core, counting, {}, 300);
+    assert.deepEqual([sure.prediction.digit, runs], [7, [1]]);
+    // Asked for everywhere (verifyUnsureBelow above 1): the second view after the first.
+    runs.length = 0;
+    const [both] = await splitSegment(digit, 8000, core, counting, { verifyUnsureBelow: 2 }, 300);
+    assert.deepEqual([both.prediction.digit, runs], [7, [1, 1]]);
+    // A word that is no digit: the first view is not sure of a digit, so the second is asked for.
+    runs.length = 0;
+    const pieces = await splitSegment(concatFloat([silence(0.15), spokenWords('magnet'), silence(0.3)]), 8000, core, counting, {}, 300);
+    assert.ok(pieces.every((p) => !p.prediction.isDigit), JSON.stringify(pieces.map((p) => p.prediction.digit)));
+    // Every piece unsure: each model run of first views is followed by one of as many second views.
+    assert.ok(runs.length >= 2 && runs.length % 2 === 0 && runs.every((n, i) => i % 2 === 1 || runs[i + 1] === n), `runs of ${runs.join(', ')} clips`);
+  });
+
   it('a piece is also classified followed by silence; words that only read as a digit once trimmed are rejected', async () => {
     const words = ['magnet', 'napkin', 'rocket', 'pocket'];
     const without = await falseDigits(recognizer, words, { verifyTailMs: 0 });
