@@ -12,7 +12,7 @@ import { loadFeatureBackend } from '../src/features/index.js';
 import { type EnrollmentClip, enrollSpeaker, refitHead } from '../src/model/enroll.js';
 import { OPTIONAL_METADATA_KEYS } from '../src/model/metadata.js';
 import { parseModelMetadata } from '../src/model/read-metadata.js';
-import { DigitRecognizer } from '../src/model/recognizer.js';
+import { DigitRecognizer, decodeAudioInput } from '../src/model/recognizer.js';
 import { decodeModel, encodeModel } from '../src/train/onnx/graph.js';
 import { findClassifierHeads, replaceHeadWeights } from '../src/train/onnx/heads.js';
 import { probeModel } from '../src/train/onnx/probe.js';
@@ -205,6 +205,10 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
     // The page's enrollment refuses a clip with no word in it as the Node library's does.
     const hiss = pcm.map((c, i) => (i === 2 ? { ...c, samples: noiseBurst('whitenoise', 0.8, -10), sampleRate: 8000 } : c));
     await assert.rejects(enrollInBrowser(hiss, { model: INT8 }), (e: Error) => e instanceof EnrollmentError && /^clip 2 \(labelled \d\) holds no word: no voiced sound/.test(e.message));
+    // Samples that are not audio are refused as such, the clip named (not "silent", which NaN would read as).
+    const corrupt = pcm.map((c, i) => (i === 3 ? { ...c, samples: new Float32Array(8000).fill(NaN) } : c));
+    await assert.rejects(enrollInBrowser(corrupt, { model: INT8 }), (e: Error) => e instanceof AudioInputError && /^clip 3 \(labelled \d\) has a non-finite sample \(NaN\) at index 0$/.test(e.message));
+    await assert.rejects(enrollInBrowser(pcm.map((c, i) => (i === 1 ? { ...c, sampleRate: 0 } : c)), { model: INT8 }), (e: Error) => e instanceof AudioInputError && /^clip 1 \(labelled \d\): its sample rate/.test(e.message));
   });
 
   it('a personal model takes few more words for digits than the base model, and in the stream loses no digits', async () => {
@@ -275,6 +279,10 @@ describe('enrollSpeaker / digits enroll: a personal model from labelled clips of
       ['a steady tone \\(a beep, a hum\\)', melody(['440'], 0.8, 'sine')],
       ['only a sound too short for a word', noiseBurst('whitenoise', 0.03, -6)],
     ];
+    // A word recorded far too quietly (theo's "seven" at a -55 dBFS peak) stands out too little: its level is said.
+    const seven = (await decodeAudioInput(one.find((c) => c.digit === 7)!.input)).samples;
+    const peak = seven.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    noWord.push(['.+\\(its peak is only -55\\.0 dBFS: a word recorded this quietly may not be heard; record louder\\)', seven.map((v) => (v / peak) * 10 ** (-55 / 20))]);
     for (const [why, samples] of noWord) {
       const clips = one.map((c) => (c.digit === 7 ? { input: { samples, sampleRate: 8000 }, digit: 7 } : c));
       await assert.rejects(enrollSpeaker(clips), (e: unknown) => e instanceof EnrollmentError && new RegExp(`^clip 7 \\(labelled 7\\) holds no word: ${why}`).test(e.message), why);

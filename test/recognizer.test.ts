@@ -186,6 +186,11 @@ describe('Ensemble', () => {
     assert.equal(p.members.length, 2);
     assert.equal(p.digit, p.members[0].digit);
     assert.ok(p.uncertainty < 1e-6, 'identical members cannot disagree');
+    assert.equal(p.clipped, undefined);
+    // A clip driven into the rails (x12, clamped at full scale) is said to be clipped, as a member says it.
+    const { samples, sampleRate } = await decodeAudioInput(clip('5_nicolas_3'));
+    const loud = await e.predict({ samples: samples.map((v) => v * 12), sampleRate });
+    assert.ok(loud.clipped !== undefined && loud.clipped === loud.members[0].clipped && loud.clipped > 0.01, String(loud.clipped));
     await e.dispose();
   });
   it('feeds each member the clip as the member alone gets it (cut to its speech)', async () => {

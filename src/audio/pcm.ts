@@ -102,7 +102,7 @@ export function streamChunk(samples: Float32Array | Int16Array): Float32Array {
   return clampUnit(samples.slice());
 }
 
-/** A sample at or over this magnitude is at full scale (a 16-bit peak of 32,440 or more). */
+/** A sample at or over this magnitude is at full scale (a 16-bit peak of 32,441 or more). */
 const FULL_SCALE = 0.99;
 
 /**

@@ -81,6 +81,9 @@ export class Ensemble {
         modelMs: sum((p) => p.timings.modelMs),
         totalMs: performance.now() - started,
       },
+      // What the clip is, whichever member says it (each heard the same decoded samples).
+      ...(clip.truncated ? { truncated: true } : {}),
+      ...(members[0].clipped !== undefined ? { clipped: members[0].clipped } : {}),
     };
   }
 

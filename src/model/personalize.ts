@@ -6,6 +6,7 @@ import { NOT_A_DIGIT_LABEL, OPTIONAL_METADATA_KEYS } from './metadata.js';
 import { parseModelMetadata } from './read-metadata.js';
 import { VOICE_SHIFTS } from './voice-adapt.js';
 import { DEFAULT_SILENCE_DB, peakDbfs } from './decision.js';
+import { refuseUnusableSamples, validateSampleRate } from '../audio/pcm.js';
 import type { StreamCore } from '../stream/core.js';
 import { listeningRate, UNHEARD_WHY, unheardWord } from '../stream/decoder.js';
 
@@ -147,6 +148,9 @@ export function countDigits(clips: readonly { digit: number }[]): number[] {
   return counts;
 }
 
+/** Under this peak (dBFS) a clip is quiet enough that a word in it may not stand out from its background. */
+const QUIET_PEAK_DB = -40;
+
 /** What checkClipsHeard needs of a DSP core: the stream's endpointer, and a resampler for rates it does not take. */
 export interface HearingCore {
   core: StreamCore;
@@ -154,7 +158,8 @@ export interface HearingCore {
 }
 
 /**
- * Refuses (EnrollmentError, naming the clip by `names[i]`) a clip that holds no word: one that is
+ * Refuses (EnrollmentError, naming the clip by `names[i]`; AudioInputError for samples that are not
+ * audio: NaN, Inf, floats beyond ±16, a bad rate) a clip that holds no word: one that is
  * silent (peak under DEFAULT_SILENCE_DB, the recognizer's own rule), or in which the stream's
  * endpointer hears no word (noise, breath, a beep, a click: unheardWord). Fitted as its digit, such a
  * clip would teach the model that the sound is that digit. A word that is not its label (or not a
@@ -163,11 +168,17 @@ export interface HearingCore {
 export function checkClipsHeard(clips: readonly LabelledPcm[], names: readonly string[], hearing: HearingCore): void {
   clips.forEach((c, i) => {
     const clip = `${names[i] ?? `clip ${i}`} (labelled ${c.digit})`;
+    // Decoded PCM from a page or an embedder is checked here (Node's decoder has checked its own already).
+    if (!(c?.samples instanceof Float32Array) || c.samples.length === 0) throw new EnrollmentError(`${clip}: its samples must be a non-empty Float32Array`);
+    validateSampleRate(c.sampleRate, `${clip}: its sample rate`);
+    refuseUnusableSamples(c.samples, (problem, at) => `${clip} has ${problem} at index ${at}`);
     const peak = peakDbfs(c.samples);
     if (peak < DEFAULT_SILENCE_DB) throw new EnrollmentError(`${clip} is silent (peak ${Number.isFinite(peak) ? peak.toFixed(1) : '-inf'} dBFS): each clip must hold its digit, spoken`);
     const rate = listeningRate(c.sampleRate);
     const why = unheardWord(hearing.core, rate === c.sampleRate ? c.samples : hearing.resample(c.samples, c.sampleRate, rate), rate);
-    if (why) throw new EnrollmentError(`${clip} holds no word: ${UNHEARD_WHY[why]}; each clip must hold its digit, spoken`);
+    // A word recorded very quietly can stand out too little: its level says so.
+    const quiet = peak < QUIET_PEAK_DB ? ` (its peak is only ${peak.toFixed(1)} dBFS: a word recorded this quietly may not be heard; record louder)` : '';
+    if (why) throw new EnrollmentError(`${clip} holds no word: ${UNHEARD_WHY[why]}${quiet}; each clip must hold its digit, spoken`);
   });
 }
 

@@ -958,6 +958,15 @@ describe('kiosk web app in headless Chromium', function () {
       } else assert.equal(await tab.getAttribute('#listen', 'aria-pressed'), 'false');
       await bare.close();
     }
+    // Both said, whichever comes first: the microphone's problem, and what the address gave that the page does not take.
+    const bare = await launch(undefined, { noMicrophone: true });
+    browsers.push(bare);
+    const tab = await (await bare.newContext()).newPage();
+    await tab.goto(`${srv.url}/?mode=continuous&listen=1&adapt=yes`);
+    await waitReady(tab);
+    await tab.waitForFunction(() => (window as unknown as { __digits: Probe }).__digits.micState === 'unavailable', undefined, { timeout: 10_000 });
+    assert.match((await tab.textContent('#status')) ?? '', /^No microphone: none is connected.*\(not understood in the address, so ignored: adapt=yes\)$/);
+    await bare.close();
   });
 
   it('single-key shortcuts can be turned off in Settings (speech-input software types letters and digits)', async () => {

@@ -143,8 +143,12 @@ export function register(program: Command): void {
         adaptInBackground: opts.input === '-' ? (stdinIsFile() ? false : 'auto') : undefined,
         maxDurationMs: opts.duration === undefined ? undefined : parseNumberIn(opts.duration, '--duration', 0.01, 1e7)! * 1000,
       });
-      const session = () => {
-        if (!source) return listener.end();
+      const session = async () => {
+        // Interrupted before it runs: an empty session, none of what had arrived heard.
+        if (!source || interrupted) {
+          await source?.close();
+          return listener.end();
+        }
         const running = listener.run(source);
         stopSession = () => void listener.stop();
         if (interrupted) stopSession();
@@ -182,7 +186,7 @@ export function register(program: Command): void {
         status();
       };
       // Diagnostics on stderr: stdout carries the digits, for whoever reads it.
-      process.stderr.write(`${stderrColors.dim(`listening to ${source?.description ?? 'stdin'} (Ctrl-C to stop)`)}\n`);
+      if (!interrupted) process.stderr.write(`${stderrColors.dim(`listening to ${source?.description} (Ctrl-C to stop)`)}\n`);
       listener.on('level', (e) => {
         level = e.levelDb;
         state = e.speech ? 'speech' : 'listening';

@@ -157,6 +157,13 @@ function announce(text: string): void {
 let noModel: string | undefined;
 /** What is wrong with the microphone (lost, refused, none), while it is so: kept in view when a model arrives. */
 let micProblem: string | undefined;
+/** What the address asked that the page could not do (set once the model list is known): said beside the status's warnings. */
+let addressNote = '';
+
+/** A warning with the address's note after it, when there is one: a microphone's problem does not hide it, nor it the problem. */
+function withAddressNote(text: string): string {
+  return addressNote ? `${text} (${addressNote})` : text;
+}
 
 function reportError(where: string, err: unknown): void {
   const message = err instanceof Error ? err.message : String(err);
@@ -737,7 +744,7 @@ mic.onState = (state, detail) => {
   if (!retrying) micProblem = problem ? text[state] : undefined;
   // "Listening" only when it really works: with no model loaded nothing is recognized, and the error stays in view.
   if (state === 'on' && listening && noModel) setStatus(noModel, 'error');
-  else if (!retrying) setStatus(text[state], state === 'on' ? 'ok' : state === 'starting' || state === 'off' ? 'ok' : 'warn');
+  else if (!retrying) setStatus(problem ? withAddressNote(text[state]) : text[state], state === 'on' ? 'ok' : state === 'starting' || state === 'off' ? 'ok' : 'warn');
   $('overlay').hidden = state !== 'suspended';
   // Unless the microphone comes back by itself (kiosk), what used it ends: listening (the button says Start
   // again), a single digit (heard from what came), a count (taken as far as it got); and the microphone is
@@ -1502,14 +1509,13 @@ async function boot(): Promise<void> {
       if (again.length && !again.includes(settings.model)) settings.model = again[0];
     }
   }
-  // What the address asked that the page could not do, beside what the status says now (a microphone's problem stays said).
-  const notes = [
+  addressNote = [
     ...(missing ? [`${missing}, named in the address, is not on this server`] : []),
     ...(ignoredParams.length ? [`not understood in the address, so ignored: ${ignoredParams.join(', ')}`] : []),
-  ];
-  if (notes.length) {
+  ].join('; ');
+  if (addressNote) {
     const inUse = personalInUse && personal ? personalName(personal) : settings.model;
-    setStatus(`${micProblem && (listening || kiosk) ? micProblem : readyText(inUse)} (${notes.join('; ')})`, 'warn');
+    setStatus(withAddressNote(micProblem ?? readyText(inUse)), 'warn');
   }
   probe.modelLoadedMs = performance.now();
   probe.ready = true;
