@@ -113,9 +113,22 @@ const FULL_SCALE = 0.99;
  * heard most of them, but read nicolas' "five" at 26% as "nine").
  */
 export function clippedShare(samples: Float32Array): number {
+  return samples.length ? countFlatAtFullScale(samples, false).flat / samples.length : 0;
+}
+
+/**
+ * clippedShare's count, for audio that comes in blocks: how many of `samples` sit flat at full scale,
+ * given whether the sample before the block was at full scale (`fullBefore`), and whether its last is.
+ */
+export function countFlatAtFullScale(samples: Float32Array, fullBefore: boolean): { flat: number; fullAtEnd: boolean } {
   let flat = 0;
-  for (let i = 1; i < samples.length; i++) if (Math.abs(samples[i]) >= FULL_SCALE && Math.abs(samples[i - 1]) >= FULL_SCALE) flat++;
-  return samples.length ? flat / samples.length : 0;
+  let previous = fullBefore;
+  for (let i = 0; i < samples.length; i++) {
+    const full = Math.abs(samples[i]) >= FULL_SCALE;
+    if (full && previous) flat++;
+    previous = full;
+  }
+  return { flat, fullAtEnd: previous };
 }
 
 /** A clip with this share of its samples clipped (clippedShare) or more is said to be clipped: 1%. */

@@ -1,5 +1,6 @@
 // Browser-safe (the kiosk runs this same decision logic on the wasm core): no Node imports here.
 import { heardNoWord } from '../model/decision.js';
+import { countFlatAtFullScale } from '../audio/pcm.js';
 import { DEFAULT_SPEECH_TRIM, NOT_A_DIGIT_LABEL } from '../model/metadata.js';
 import { AudioInputError, checkFlagOrObject, checkOptions, checkOptionTypes, OptionsError, type EveryKey } from '../errors.js';
 import type { StreamCore, VadEvent, VadHandle, VadOptions } from './core.js';
@@ -85,6 +86,11 @@ export interface LevelEvent {
   levelDb: number;
   noiseDb: number;
   speech: boolean;
+  /**
+   * The share of the interval's samples (0-1) flat at full scale (as clippedShare measures a clip):
+   * CLIPPED_NOTE_SHARE (1%) or more means the input is too loud, and what is said in it may be misheard.
+   */
+  clipped: number;
 }
 
 /** The stream's summary: the `end` event, and what Listener.run() / end() resolve to. */
@@ -412,6 +418,9 @@ export class StreamDecoder {
   private lastDigitEnd = 0;
   private sinceLevel = 0;
   private levelPeakDb = -Infinity;
+  /** Samples flat at full scale since the last level event, and whether the last sample fed was at full scale. */
+  private levelFlat = 0;
+  private fullAtEnd = false;
   private fed = 0;
   /** Open segment: where it starts, and how much of it was already recognized early. */
   private openStart = -1;
@@ -481,6 +490,9 @@ export class StreamDecoder {
       i += part.length;
       this.history.append(part);
       this.fed += part.length;
+      const clipping = countFlatAtFullScale(part, this.fullAtEnd);
+      this.levelFlat += clipping.flat;
+      this.fullAtEnd = clipping.fullAtEnd;
       const events = vad.process(part);
       for (const e of events) await this.onVad(e);
       if (this.fed % hop !== 0) continue; // the rest of this hop comes with the next block
@@ -494,9 +506,11 @@ export class StreamDecoder {
       }
       this.sinceLevel += hop;
       if (this.sinceLevel >= levelStep) {
+        const clipped = this.levelFlat / this.sinceLevel;
         this.sinceLevel = 0;
-        this.sink('level', { timeMs: this.ms(st.samplesSeen), levelDb: this.levelPeakDb, noiseDb: st.noiseDb, speech: st.inSpeech });
+        this.sink('level', { timeMs: this.ms(st.samplesSeen), levelDb: this.levelPeakDb, noiseDb: st.noiseDb, speech: st.inSpeech, clipped });
         this.levelPeakDb = -Infinity;
+        this.levelFlat = 0;
         this.maybeCloseString(st.samplesSeen, st.inSpeech);
       }
     }

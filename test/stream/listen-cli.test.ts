@@ -7,6 +7,7 @@ import { float32ToInt16 } from '../../src/audio/index.js';
 import { makeAlsaFileDevice, makeEmptyAlsaConfig, skipWithoutCapture } from './alsa-file.js';
 import { editDistance, makeDigitString, rng } from './fixtures.js';
 import { monoWav } from '../fixtures/wav.js';
+import { FSDD_RECORDINGS } from '../fsdd.js';
 
 interface Run {
   code: number | null;
@@ -130,6 +131,25 @@ describe('digits listen (CLI)', function () {
     clearTimeout(timer);
     assert.equal(code, 130, stdout);
     assert.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1)!), { type: 'end', durationMs: 0, digitCount: 0, rejectedCount: 0 });
+  });
+
+  it('says when the input is clipping: on stderr once, without a terminal; in every --json level event', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'listen-loud-'));
+    try {
+      const loud = join(dir, 'loud.wav');
+      assert.equal(spawnSync('sox', [join(FSDD_RECORDINGS, '5_nicolas_3.wav'), loud, 'vol', '40', 'pad', '0.5', '0.5']).status, 0);
+      const text = await digits(['listen', '--input', loud]);
+      assert.equal(text.code, 0, text.stderr);
+      assert.equal(text.stderr.match(/note: the input is clipping at \d+\.\d s \(too loud: lower the input gain\)/g)?.length, 1, text.stderr);
+      const json = await digits(['listen', '--input', loud, '--json']);
+      const levels = json.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'level');
+      assert.ok(levels.length > 0 && levels.every((e) => typeof e.clipped === 'number'));
+      assert.ok(Math.max(...levels.map((e) => e.clipped)) > 0.1);
+      const quiet = await digits(['listen', '--input', join(FSDD_RECORDINGS, '5_nicolas_3.wav')]);
+      assert.doesNotMatch(quiet.stderr, /clipping/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses text and empty stdin, a missing file and bad options with exit code 2', async () => {

@@ -228,6 +228,27 @@ describe('Listener: streaming digit recognition with the shipped model', functio
     assert.equal(quiet.end.durationMs, 5000);
   });
 
+  it('level events say how much of each interval was clipped: none for a recording as made, most of it driven into the rails', async () => {
+    const clip = decodeWav(readFileSync(join(FSDD_RECORDINGS, '5_nicolas_3.wav'))).samples;
+    const levels = async (samples: Float32Array) => {
+      const listener = await Listener.create({ recognizer, sampleRate: 8000, levelIntervalMs: 100 });
+      const got: { timeMs: number; clipped: number }[] = [];
+      listener.on('level', (e) => got.push(e));
+      // Blocks of 333 samples: the count carries across blocks (a flat top cut in two counts whole).
+      for (let i = 0; i < samples.length; i += 333) listener.push(samples.subarray(i, i + 333), 8000);
+      await listener.end();
+      return got;
+    };
+    const asMade = await levels(concatFloat([silence(0.5), clip, silence(0.5)]));
+    assert.ok(asMade.every((e) => e.clipped === 0), JSON.stringify(asMade.filter((e) => e.clipped > 0)));
+    // Its peak at 12x full scale, within the ±16 taken: clamped to it, as a microphone set too loud clips.
+    const peak = clip.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const loud = await levels(concatFloat([silence(0.5), clip.map((v) => (v / peak) * 12), silence(0.5)]));
+    const worst = Math.max(...loud.map((e) => e.clipped));
+    assert.ok(worst > 0.3 && worst <= 1, String(worst));
+    assert.ok(loud.filter((e) => e.clipped > 0).every((e) => e.timeMs > 500 && e.timeMs <= 500 + (clip.length / 8) + 100), JSON.stringify(loud.filter((e) => e.clipped > 0)));
+  });
+
   it('a digit, then a beep within the hangover: the digit stands, and its segment is not reported dropped', async () => {
     const clip = decodeWav(readFileSync(join(FSDD_RECORDINGS, '7_jackson_0.wav'))).samples;
     const tone = Float32Array.from({ length: 8000 }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / 8000));

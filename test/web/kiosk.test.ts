@@ -157,6 +157,21 @@ describe('kiosk web app in headless Chromium', function () {
     metrics.singleComputeMs = computeMs.map((v) => +v.toFixed(2));
   });
 
+  it('the level meter says "too loud" while the microphone clips', async () => {
+    // A digit driven 40x into the rails at the microphone's rate (makeMicWav's mix would halve it).
+    const loud = join(mkdtempSync(join(tmpdir(), 'kiosk-loud-')), 'loud.wav');
+    execFileSync('sox', ['-V1', '-R', join(fsdd!, '5_nicolas_3.wav'), '-r', '48000', '-b', '16', '-c', '1', loud, 'vol', '40', 'pad', String(AUTO_LISTEN_LEAD), '1.5']);
+    const { browser, page, consoleErrors } = await open(loud, 'mode=continuous&listen=1');
+    await waitReady(page);
+    await page.waitForFunction(() => document.getElementById('level')!.dataset.clipping === 'true', undefined, { timeout: 20_000 });
+    assert.match((await page.textContent('#level-db')) ?? '', / · too loud$/);
+    assert.match((await page.getAttribute('#level', 'aria-valuetext')) ?? '', /, too loud$/);
+    // A second after the last clipped interval, the meter is back to its level alone.
+    await page.waitForFunction(() => document.getElementById('level')!.dataset.clipping === 'false', undefined, { timeout: 10_000 });
+    assert.deepEqual(consoleErrors, []);
+    await browser.close();
+  });
+
   it('single mode waits ?single-seconds= for speech to start (default 5): a digit said after 4.5 s is missed at 3, heard at 8', async () => {
     const clip = clips[0];
     const wav = makeMicWav([clip.path], 'single-late.wav', { lead: 4.5, tail: 1.5 });
@@ -637,7 +652,7 @@ describe('kiosk web app in headless Chromium', function () {
     assert.equal(await page.textContent('#confidence'), 'silence', 'the last result says silence too, not "not a digit"');
     // Recorded too loud: said in its row, as `digits predict` says it.
     const loud = join(mkdtempSync(join(tmpdir(), 'kiosk-batch-')), 'loud.wav');
-    execFileSync('sox', [join(fsdd!, '5_nicolas_3.wav'), loud, 'vol', '40']);
+    execFileSync('sox', ['-V1', join(fsdd!, '5_nicolas_3.wav'), loud, 'vol', '40']);
     await page.setInputFiles('#files', [loud]);
     await page.waitForFunction((n) => document.querySelectorAll('#batch-table tbody tr').length >= n, chosen.length + 5);
     const loudNote = await page.$eval('#batch-table tbody tr:last-child td:last-child', (td) => td.textContent ?? '');

@@ -1,6 +1,7 @@
 import { fstatSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { AudioInputError, SpokenDigitsError } from '../../errors.js';
+import { CLIPPED_NOTE_SHARE } from '../../audio/pcm.js';
 import { colors as pc, stderrColors } from '../output.js';
 import { addMicrophoneOptions, parseMicrophoneOptions, parseNumberIn, refuseGiven } from '../options.js';
 
@@ -151,7 +152,6 @@ export function register(program: Command): void {
         }
         const running = listener.run(source);
         stopSession = () => void listener.stop();
-        if (interrupted) stopSession();
         return running;
       };
       // A closed stdout (| head) ends the session instead of crashing on EPIPE.
@@ -175,9 +175,13 @@ export function register(program: Command): void {
       let running = '';
       let state = 'listening';
       let level = -120;
+      /** Until when (ms of audio) the meter says the input is too loud: a second after the last clipped interval. */
+      let tooLoudUntil = -1;
+      let heardMs = 0;
       const status = () => {
         if (!tty) return;
-        const line = `${pc.dim(meter(level))} ${level > -100 ? `${level.toFixed(0).padStart(4)} dB` : '   - dB'}  ${state === 'speech' ? pc.yellow('speech   ') : pc.dim('listening')}  ${pc.bold(running)}`;
+        const loud = heardMs < tooLoudUntil ? pc.red(' too loud (clipping): lower the input gain') : '';
+        const line = `${pc.dim(meter(level))} ${level > -100 ? `${level.toFixed(0).padStart(4)} dB` : '   - dB'}  ${state === 'speech' ? pc.yellow('speech   ') : pc.dim('listening')}  ${pc.bold(running)}${loud}`;
         out.write(`\r\x1b[2K${line}`);
       };
       const print = (text: string) => {
@@ -189,6 +193,12 @@ export function register(program: Command): void {
       if (!interrupted) process.stderr.write(`${stderrColors.dim(`listening to ${source?.description} (Ctrl-C to stop)`)}\n`);
       listener.on('level', (e) => {
         level = e.levelDb;
+        heardMs = e.timeMs;
+        if (e.clipped >= CLIPPED_NOTE_SHARE) {
+          // Said on the meter while it lasts; without one (stdout not a terminal), once on stderr.
+          if (!tty && tooLoudUntil < 0) process.stderr.write(`${stderrColors.yellow(`note: the input is clipping at ${(e.timeMs / 1000).toFixed(1)} s (too loud: lower the input gain); what is said may be misheard`)}\n`);
+          tooLoudUntil = e.timeMs + 1000;
+        }
         state = e.speech ? 'speech' : 'listening';
         status();
       });

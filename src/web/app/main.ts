@@ -648,7 +648,8 @@ function latencyOf(e: DigitEvent): number {
 
 const onDecoderEvent: DecoderSink = (type, event, prediction) => {
   if (type === 'level') {
-    const speech = (event as DecoderEvents['level']).speech;
+    const { speech, clipped } = event as DecoderEvents['level'];
+    if (clipped >= CLIPPED_NOTE_SHARE) tooLoudUntil = performance.now() + 1000;
     if (recording && speech && !inSpeech) armRecordTimer();
     inSpeech = speech;
     $('vad-dot').dataset.on = String(inSpeech);
@@ -1371,6 +1372,9 @@ function clearString(): void {
 
 let levelPeak = 0;
 let shownDb = NaN;
+/** Until when (performance.now()) the meter says the input is too loud: a second after the decoder last heard it clip. */
+let tooLoudUntil = 0;
+let shownLoud = false;
 let lastFrame = 0;
 let lastWave = 0;
 /** Reduced motion asked for: the waveform moves once a second instead of 30 times (the level meter stays live). */
@@ -1390,12 +1394,15 @@ function frame(now: number): void {
   }
   const db = levelPeak > 0 ? Math.max(-80, Math.min(0, Math.round(20 * Math.log10(levelPeak)))) : -80;
   levelPeak = 0;
-  if (db === shownDb) return;
+  const loud = now < tooLoudUntil;
+  if (db === shownDb && loud === shownLoud) return;
   shownDb = db;
+  shownLoud = loud;
   $('level-fill').style.transform = `scaleX(${(db + 80) / 80})`;
   $('level').setAttribute('aria-valuenow', String(db));
-  $('level').setAttribute('aria-valuetext', db > -80 ? `${db} dB` : 'silent');
-  $('level-db').textContent = db > -80 ? `${db} dB` : '–∞ dB';
+  $('level').setAttribute('aria-valuetext', `${db > -80 ? `${db} dB` : 'silent'}${loud ? ', too loud' : ''}`);
+  $('level').dataset.clipping = String(loud);
+  $('level-db').textContent = `${db > -80 ? `${db} dB` : '–∞ dB'}${loud ? ' · too loud' : ''}`;
 }
 
 /**
