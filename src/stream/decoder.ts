@@ -89,6 +89,8 @@ export interface LevelEvent {
   /**
    * The share of the interval's samples (0-1) flat at full scale (as clippedShare measures a clip):
    * CLIPPED_NOTE_SHARE (1%) or more means the input is too loud, and what is said in it may be misheard.
+   * A share of the interval (levelIntervalMs): a brief burst counts for less in a longer one (5 ms
+   * clipped is 10% of a 50 ms interval, 2% of 250 ms).
    */
   clipped: number;
 }

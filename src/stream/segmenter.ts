@@ -171,9 +171,10 @@ export interface SplitOptions {
    */
   weakCutCost?: number;
   /**
-   * Every piece is classified twice: as cut (with half the pause on each side, or the segment's
-   * pre/post-roll, much like an FSDD clip's own silence) and as its trimmed speech followed by this
-   * much silence; the two views' probabilities are averaged. The model's training clips end in
+   * A piece is classified as cut (with half the pause on each side, or the segment's pre/post-roll,
+   * much like an FSDD clip's own silence) and, where that view is unsure (verifyUnsureBelow) or the
+   * piece is the whole segment taken as a candidate word (wholeWordMaxMs), also as its trimmed speech
+   * followed by this much silence; the two views' probabilities are averaged. The model's training clips end in
    * silence (espeak-ng's synthetic words and digits carry ~300 ms of it), and a non-digit word is
    * often read as a digit until its silent tail is seen, then as "none". Needs a classifier that
    * reports probabilities and labels (DigitRecognizer does); 0 turns it off (and the whole-word check
@@ -189,7 +190,7 @@ export interface SplitOptions {
    */
   verifyTailMs?: number;
   /**
-   * A piece whose "none" probability exceeds this in either view is not a digit. Default 0.2 (0.3
+   * A piece whose "none" probability exceeds this in either view (where both are seen) is not a digit. Default 0.2 (0.3
    * before the deeper-voice default model). With that model, 0.3 -> 0.2 on the development words
    * (bench/stream-errors.ts --words dev) 28 -> 21 false digits, a real voice's words 212 -> 203, her
    * digits and FSDD strings (120-450 ms and 0-100 ms pauses) unchanged, espeak-ng digits 73 -> 72 of
@@ -202,7 +203,8 @@ export interface SplitOptions {
    * The second view (verifyTailMs) is asked for only where the first is unsure: a digit below this
    * confidence or with a "none" probability over half of verifyNoneMax, or no digit (a word heard as
    * none, or below the threshold). A digit the first view is sure of is taken from it alone, in one
-   * model run of half the clips. Default 0.5; above 1 asks for it everywhere (the same answers as before
+   * model run of half the clips (not the whole segment taken as a candidate word: the whole-word check
+   * reads both views). Default 0.5; above 1 asks for it everywhere (the same answers as before
    * stop 50, in two runs where there was one). Measured against stop 49's code (the shipped default,
    * stop 50): 98% of the stream bench's pieces were sure; compute per segment (bench/stream.ts) p95
    * median 1.76 ms over 15 runs (1.58-2.58, 12 under 2 ms; p50 0.73-1.25) against 2.56 over 8 runs
@@ -299,9 +301,10 @@ export function checkSplitOptions(split: unknown, what: string): void {
  * unconditionally. Within each remaining stretch, every way of cutting at a subset of the weaker
  * valleys is scored by the classifier (log confidence of each piece, minus a penalty for pieces
  * longer than a digit usually is) and the best wins — dynamic programming over the sorted cut
- * points, so k candidates cost at most k(k+1)/2 classifications, all in one model run. A stretch
- * without weak valleys, or short and confidently classified, costs one classification. Each
- * classification looks at the piece in up to two views (verifyTailMs), and a short
+ * points, so k candidates cost at most k(k+1)/2 classifications, all in one model run (a second
+ * for the views asked for where the first is unsure). A stretch without weak valleys, or short and
+ * confidently classified, costs one classification. Each classification looks at the piece in up to
+ * two views (verifyTailMs, verifyUnsureBelow), and a short
  * segment that was split is also classified whole (wholeWordMaxMs).
  *
  * `bandDb`: the band contour of all of `samples` (core.bandContour from hop 0), when the caller has it
@@ -350,10 +353,10 @@ export async function splitSegment(
   const asCut = (a: number, b: number): SegmentAudio =>
     classifierTrim && a === 0 && b === n ? { samples: wholeCut(classifierTrim), sampleRate, cutToSpeech: false } : { samples: samples.subarray(a, b), sampleRate };
   const tail = Math.round(((options.verifyTailMs ?? 150) / 1000) * sampleRate);
-  const views = new SegmentViews(classifier, asCut, trimmed, tail, options.verifyNoneMax ?? DEFAULT_VERIFY_NONE_MAX, options.verifyUnsureBelow ?? DEFAULT_VERIFY_UNSURE_BELOW);
   // The whole segment is a candidate non-digit word only while the model can take it in at once.
   const wholeWord = tail > 0 && n > 0 && bounds.length + weak.length > 2 && speechOf(0, n) <= (options.wholeWordMaxMs ?? DEFAULT_WHOLE_WORD_MAX_MS);
-  // Each stretch whole (and the segment, when it may be one word), in one model run.
+  const views = new SegmentViews(classifier, asCut, trimmed, tail, options.verifyNoneMax ?? DEFAULT_VERIFY_NONE_MAX, options.verifyUnsureBelow ?? DEFAULT_VERIFY_UNSURE_BELOW);
+  // Each stretch whole (and the segment, when it may be one word), in one model run (two where a view is unsure).
   const firstRun: [number, number][] = bounds.slice(1).map((b, s) => [bounds[s], b]);
   if (wholeWord) firstRun.push([0, n]);
   await views.classify(firstRun);
@@ -370,7 +373,7 @@ export async function splitSegment(
     if (inner.length > maxCuts) inner = [...inner].sort((x, y) => y.depthDb - x.depthDb).slice(0, maxCuts).sort((x, y) => x.sample - y.sample);
     const cuts = [a, ...inner.map((v) => v.sample), b];
     const allowed = (i: number, j: number) => (i === 0 && j === cuts.length - 1) || speechOf(cuts[i], cuts[j]) >= minSpeech;
-    // Every piece the search may look at, in one model run.
+    // Every piece the search may look at, in one model run (two where a view is unsure).
     const pairs: [number, number][] = [];
     for (let j = 1; j < cuts.length; j++) for (let i = 0; i < j; i++) if (allowed(i, j)) pairs.push([cuts[i], cuts[j]]);
     await views.classify(pairs);
@@ -397,7 +400,8 @@ export async function splitSegment(
     pieces.push(...stretch.reverse());
   }
   if (wholeWord && pieces.length > 1) {
-    const word = views.get(0, n);
+    // Both views, as the check was tuned on (a sure first view could hide a second that says "none").
+    const word = await views.bothViews(0, n);
     const none = word.labels?.indexOf(NOT_A_DIGIT_LABEL) ?? -1;
     if (none >= 0 && word.probabilities![none] >= (options.wholeWordNoneMin ?? DEFAULT_WHOLE_WORD_NONE_MIN)) {
       // One non-digit word cut at a closure: one word rejected, not each of its pieces.
@@ -435,6 +439,8 @@ function withSilence(v: SegmentAudio, samples: number): SegmentAudio {
  */
 class SegmentViews {
   private readonly cache = new Map<string, SegmentPrediction>();
+  /** Pieces whose answer is their first view alone (it was sure), keyed as the cache. */
+  private readonly firstOnly = new Set<string>();
   constructor(
     private readonly classifier: SegmentClassifier,
     private readonly asCut: (a: number, b: number) => SegmentAudio,
@@ -447,25 +453,41 @@ class SegmentViews {
   async classify(ranges: [number, number][]): Promise<void> {
     const todo = ranges.filter(([a, b], k) => !this.cache.has(`${a}:${b}`) && ranges.findIndex(([x, y]) => x === a && y === b) === k);
     if (todo.length === 0) return;
-    const c = this.classifier;
-    const run = async (inputs: SegmentAudio[]) => (c.predictBatch ? await c.predictBatch(inputs) : await Promise.all(inputs.map((x) => c.predict(x))));
     if (this.tail === 0) {
-      const out = await run(todo.map(([a, b]) => this.trimmed(a, b)));
+      const out = await this.run(todo.map(([a, b]) => this.trimmed(a, b)));
       todo.forEach(([a, b], k) => this.cache.set(`${a}:${b}`, out[k]));
       return;
     }
-    const first = await run(todo.map(([a, b]) => this.asCut(a, b)));
+    const first = await this.run(todo.map(([a, b]) => this.asCut(a, b)));
     const unsure = todo.flatMap((_, k) => (this.sure(first[k]) ? [] : [k]));
-    const second = unsure.length ? await run(unsure.map((k) => withSilence(this.trimmed(...todo[k]), this.tail))) : [];
+    const second = unsure.length ? await this.run(unsure.map((k) => withSilence(this.trimmed(...todo[k]), this.tail))) : [];
     todo.forEach(([a, b], k) => {
       const j = unsure.indexOf(k);
       this.cache.set(`${a}:${b}`, j < 0 ? first[k] : this.combine(first[k], second[j]));
+      if (j < 0) this.firstOnly.add(`${a}:${b}`);
     });
   }
 
+  /** One model run over `inputs` (one call each without predictBatch). */
+  private async run(inputs: SegmentAudio[]): Promise<SegmentPrediction[]> {
+    const c = this.classifier;
+    return c.predictBatch ? await c.predictBatch(inputs) : await Promise.all(inputs.map((x) => c.predict(x)));
+  }
+
+  /** A classified piece's answer from both views, its second run now if its first was sure (the whole-word check reads both). */
+  async bothViews(a: number, b: number): Promise<SegmentPrediction> {
+    const key = `${a}:${b}`;
+    const first = this.get(a, b);
+    if (this.tail === 0 || !this.firstOnly.delete(key)) return first;
+    const [second] = await this.run([withSilence(this.trimmed(a, b), this.tail)]);
+    const both = this.combine(first, second);
+    this.cache.set(key, both);
+    return both;
+  }
+
   /**
-   * A first view the second would not change: a digit sure enough, or no word heard at all (silence, a
-   * click: combine keeps the first view then). Without probabilities (a plain classifier) only the first counts.
+   * A first view taken alone: a digit sure enough, or no word heard at all (silence, a click: combine
+   * keeps the first view then). Without probabilities (a plain classifier) only the first counts.
    */
   private sure(p: SegmentPrediction): boolean {
     if (heardNoWord(p.rejectedBy) || !p.labels || !p.probabilities) return true;

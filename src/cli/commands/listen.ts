@@ -180,7 +180,8 @@ export function register(program: Command): void {
       let heardMs = 0;
       const status = () => {
         if (!tty) return;
-        const loud = heardMs < tooLoudUntil ? pc.red(' too loud (clipping): lower the input gain') : '';
+        // Short, so that the line stays within 80 columns (a wrapped line is not redrawn in place).
+        const loud = heardMs < tooLoudUntil ? pc.red(' TOO LOUD') : '';
         const line = `${pc.dim(meter(level))} ${level > -100 ? `${level.toFixed(0).padStart(4)} dB` : '   - dB'}  ${state === 'speech' ? pc.yellow('speech   ') : pc.dim('listening')}  ${pc.bold(running)}${loud}`;
         out.write(`\r\x1b[2K${line}`);
       };
