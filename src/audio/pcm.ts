@@ -158,9 +158,12 @@ export const FLOAT_LIMIT_NOTE = `floats are taken up to ±${MAX_FLOAT_SAMPLE}, f
 /**
  * Refuses float samples holding one that is NaN, ±Infinity or beyond ±MAX_FLOAT_SAMPLE: an
  * AudioInputError whose message `say` words from what is wrong with the first (e.g. "a non-finite
- * sample (NaN)") and its index.
+ * sample (NaN)") and its index; by default as for samples given as they are (predictSamples, the page's recognize).
  */
-export function refuseUnusableSamples(samples: ArrayLike<number>, say: (problem: string, index: number) => string): void {
+export function refuseUnusableSamples(
+  samples: ArrayLike<number>,
+  say: (problem: string, index: number) => string = (problem, i) => `samples have ${problem} at index ${i}; the audio is corrupt`,
+): void {
   for (let i = 0; i < samples.length; i++) {
     const v = samples[i];
     if (isUsableFloat(v)) continue;

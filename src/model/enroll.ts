@@ -37,7 +37,7 @@ export async function enrollSpeaker(clips: readonly EnrollmentClip[], options: E
   for (const c of clips) decoded.push({ ...(await decodeAudioInput(c.input)), digit: c.digit });
   const prefer = options.backend === 'auto' ? undefined : options.backend;
   const [core, backend] = await Promise.all([loadStreamCore(prefer), loadFeatureBackend({ backend: prefer })]);
-  checkClipsHeard(decoded, clips.map((c, i) => (typeof c.input === 'string' ? c.input : `clip ${i}`)), { core, resample: (x, from, to) => backend.resample(x, from, to) });
+  checkClipsHeard(decoded, clips.map((c, i) => (typeof c.input === 'string' ? c.input : `clip ${i}`)), core, backend);
   return personalizeModel(bytes, source, decoded, nodeRuntime(options.backend), options);
 }
 

@@ -8,6 +8,7 @@ import { VOICE_SHIFTS } from './voice-adapt.js';
 import { DEFAULT_SILENCE_DB, peakDbfs } from './decision.js';
 import { refuseUnusableSamples, validateSampleRate } from '../audio/pcm.js';
 import type { StreamCore } from '../stream/core.js';
+import type { FeatureBackend } from '../features/backend.js';
 import { listeningRate, UNHEARD_WHY, unheardWord } from '../stream/decoder.js';
 
 /**
@@ -151,21 +152,15 @@ export function countDigits(clips: readonly { digit: number }[]): number[] {
 /** Under this peak (dBFS) a clip is quiet enough that a word in it may not stand out from its background. */
 const QUIET_PEAK_DB = -40;
 
-/** What checkClipsHeard needs of a DSP core: the stream's endpointer, and a resampler for rates it does not take. */
-export interface HearingCore {
-  core: StreamCore;
-  resample(samples: Float32Array, fromRate: number, toRate: number): Float32Array;
-}
-
 /**
- * Refuses (EnrollmentError, naming the clip by `names[i]`; AudioInputError for samples that are not
+ * Refuses (EnrollmentError, naming the clip by `names[i]`, else "clip i"; AudioInputError for samples that are not
  * audio: NaN, Inf, floats beyond ±16, a bad rate) a clip that holds no word: one that is
  * silent (peak under DEFAULT_SILENCE_DB, the recognizer's own rule), or in which the stream's
  * endpointer hears no word (noise, breath, a beep, a click: unheardWord). Fitted as its digit, such a
  * clip would teach the model that the sound is that digit. A word that is not its label (or not a
  * digit) passes here; personalizeModel's agreement check catches labels out of step with the audio.
  */
-export function checkClipsHeard(clips: readonly LabelledPcm[], names: readonly string[], hearing: HearingCore): void {
+export function checkClipsHeard(clips: readonly LabelledPcm[], names: readonly string[], core: StreamCore, resampler: Pick<FeatureBackend, 'resample'>): void {
   clips.forEach((c, i) => {
     const clip = `${names[i] ?? `clip ${i}`} (labelled ${c.digit})`;
     // Decoded PCM from a page or an embedder is checked here (Node's decoder has checked its own already).
@@ -175,7 +170,7 @@ export function checkClipsHeard(clips: readonly LabelledPcm[], names: readonly s
     const peak = peakDbfs(c.samples);
     if (peak < DEFAULT_SILENCE_DB) throw new EnrollmentError(`${clip} is silent (peak ${Number.isFinite(peak) ? peak.toFixed(1) : '-inf'} dBFS): each clip must hold its digit, spoken`);
     const rate = listeningRate(c.sampleRate);
-    const why = unheardWord(hearing.core, rate === c.sampleRate ? c.samples : hearing.resample(c.samples, c.sampleRate, rate), rate);
+    const why = unheardWord(core, rate === c.sampleRate ? c.samples : resampler.resample(c.samples, c.sampleRate, rate), rate);
     // A word recorded very quietly can stand out too little: its level says so.
     const quiet = peak < QUIET_PEAK_DB ? ` (its peak is only ${peak.toFixed(1)} dBFS: a word recorded this quietly may not be heard; record louder)` : '';
     if (why) throw new EnrollmentError(`${clip} holds no word: ${UNHEARD_WHY[why]}${quiet}; each clip must hold its digit, spoken`);

@@ -330,7 +330,7 @@ export class DigitRecognizer {
   async predictSamples(samples: Float32Array, sampleRate: number): Promise<Prediction> {
     checkSamples(samples, sampleRate, this.maxDurationSec);
     // Not clamped (as it is), but never garbage: NaN, Inf and floats beyond ±16 are refused as everywhere else.
-    refuseUnusableSamples(samples, (problem, i) => `samples have ${problem} at index ${i}; the audio is corrupt`);
+    refuseUnusableSamples(samples);
     const [prediction] = await this.predictDecoded([{ samples, sampleRate, decodeMs: 0 }], performance.now());
     return prediction;
   }

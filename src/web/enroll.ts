@@ -23,7 +23,7 @@ export async function enrollSpeaker(clips: readonly LabelledPcm[], options: WebE
   const bytesGiven = model instanceof Uint8Array || model instanceof ArrayBuffer;
   const source = bytesGiven ? '(model bytes)' : String(model);
   const [core, backend] = await Promise.all([streamCore(), featureBackend()]);
-  checkClipsHeard(clips, clips.map((_, i) => `clip ${i}`), { core, resample: (x, from, to) => backend.resample(x, from, to) });
+  checkClipsHeard(clips, [], core, backend);
   const bytes = bytesGiven ? new Uint8Array(model) : await fetchModel(source);
   return personalizeModel(bytes, source, clips, webRuntime, options);
 }

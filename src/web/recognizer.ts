@@ -243,7 +243,7 @@ export class WebRecognizer {
 
   /** A clip given to recognize: at the model's rate, and never garbage (NaN, Inf and floats beyond ±16 refused, as Node's recognizer refuses them). */
   private clipAtModelRate(samples: Float32Array, rate: number): Float32Array {
-    if (samples instanceof Float32Array) refuseUnusableSamples(samples, (problem, i) => `samples have ${problem} at index ${i}; the audio is corrupt`);
+    if (samples instanceof Float32Array) refuseUnusableSamples(samples);
     return this.atModelRate(samples, rate);
   }
 

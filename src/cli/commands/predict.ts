@@ -73,7 +73,6 @@ export function register(program: Command): void {
     });
 }
 
-
 /** `file` as a shell word: as it is when it needs no quoting, else in single quotes. */
 function shellQuoted(file: string): string {
   return /^[\w./@%+=:,-]+$/.test(file) ? file : `'${file.replace(/'/g, `'\\''`)}'`;
