@@ -8,6 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { FSDD_RECORDINGS, FSDD_ROOT } from './fsdd.js';
 import { int8SumsSaturate } from '../src/model/int8-cpu.js';
 import { monoWav } from './fixtures/wav.js';
+import { FirstWavClip } from '../src/cli/commands/predict.js';
+import { decodeWav } from '../src/audio/wav.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sd-cli-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -87,6 +89,44 @@ describe('digits predict / eval / doctor (CLI)', function () {
     assert.equal(two.status, 0, two.stdout + two.stderr);
     assert.equal(JSON.parse(two.stdout).results[0].digit, 6);
     assert.match(two.stderr, /stdin holds another WAV after the first: only the first was read/);
+  });
+
+  it('predict -: the first clip is the same however stdin cuts it into chunks, and what follows it is told apart', () => {
+    const clip = readFileSync(join(FSDD_RECORDINGS, '6_theo_0.wav'));
+    const other = readFileSync(join(FSDD_RECORDINGS, '9_george_3.wav'));
+    // A data chunk of an odd size (a stray byte after its last whole frame), so a pad byte follows it.
+    const odd = monoWav(new Int16Array(801).fill(100), 8000);
+    const oddData = Buffer.from(odd.subarray(0, odd.length - 1));
+    oddData.writeUInt32LE(1601, 40);
+    oddData.writeUInt32LE(oddData.length + 1 - 8, 4);
+    const cases: [string, Buffer, Buffer, boolean][] = [
+      ['one clip', clip, clip, false],
+      ['two clips', Buffer.concat([clip, other]), clip, true],
+      ['a clip then text', Buffer.concat([clip, Buffer.from('RIF not a wav')]), clip, false],
+      // The pad byte after an odd data chunk is not the next clip's first byte.
+      ['an odd clip, padded, then another', Buffer.concat([oddData, Buffer.from([0]), other]), oddData, true],
+    ];
+    for (const [what, stream, first, another] of cases) {
+      for (const size of [1, 3, 44, 45, 4096, stream.length]) {
+        const reader = new FirstWavClip(60);
+        for (let at = 0; at < stream.length; at += size) if (!reader.take(stream.subarray(at, at + size))) break;
+        const { bytes, anotherWav } = reader.result();
+        const n = Math.min(bytes.length, first.length);
+        assert.ok(Buffer.from(bytes).subarray(0, n).equals(first.subarray(0, n)), `${what}, chunks of ${size}: the first clip's bytes`);
+        assert.equal(decodeWav(bytes, { name: '-' }).samples.length, decodeWav(first, { name: '-' }).samples.length, `${what}, chunks of ${size}`);
+        assert.equal(anotherWav, another, `${what}, chunks of ${size}`);
+      }
+    }
+    assert.throws(() => new FirstWavClip(60).result(), /stdin closed without sending any audio/);
+    assert.throws(() => new FirstWavClip(60).take(Buffer.from('hello, this is text and not a WAV file at all')), /not a WAV file/);
+    // A clip longer than the limit is refused once its samples pass it, whatever the chunks.
+    const long = monoWav(new Int16Array(8000 * 3), 8000);
+    for (const size of [7, 4096]) {
+      const reader = new FirstWavClip(2);
+      assert.throws(() => {
+        for (let at = 0; at < long.length; at += size) reader.take(long.subarray(at, at + size));
+      }, /longer than the 2 s limit for one clip/);
+    }
   });
 
   it('predict --top past the model\'s labels lists every label once', () => {

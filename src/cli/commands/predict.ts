@@ -79,63 +79,92 @@ function shellQuoted(file: string): string {
 }
 
 /**
- * The WAV on stdin (`digits predict -`). Read only as far as one clip goes: its header is checked as
- * it arrives (so text or another format is refused at its first bytes, not after a gigabyte); its
- * samples are kept up to the data chunk's end, what follows them (LIST, cue, cover art) is read and
- * dropped, up to MAX_STREAM_HEADER_BYTES; and a stream with more than `maxSeconds` of samples (an
- * open-ended one, as a writer that cannot seek leaves its header) is refused as soon as it has them.
+ * The WAV on stdin (`digits predict -`). Read only as far as one clip goes (FirstWavClip), then let go.
  */
 async function readStdin(maxSeconds: number): Promise<{ bytes: Uint8Array; anotherWav: boolean }> {
   if (process.stdin.isTTY) throw new AudioInputError('-: stdin is a terminal; pipe a WAV file into it (e.g. sox in.flac -t wav - | digits predict -)');
-  let parts: Buffer[] = [];
-  let kept = 0;
-  let header: WavInfo | null = null;
-  /** Where the kept bytes end: the header's end while it is read, then the samples' end. */
-  let keepTo = MAX_STREAM_HEADER_BYTES;
-  let dropped = 0;
-  /** The most sample bytes one clip may have (known with the header). */
-  let most = Infinity;
-  /** Where the first WAV's samples end (its pad byte included), and the first bytes from there on. */
-  let dataEnd = Infinity;
-  let following = Buffer.alloc(0);
-  const follow = (chunk: Buffer, at: number) => {
-    if (following.length < 4 && at + chunk.length > dataEnd) following = Buffer.concat([following, chunk.subarray(Math.max(0, dataEnd - at), Math.max(0, dataEnd - at) + 4 - following.length)]);
-  };
-  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
-    if (kept >= keepTo) {
-      // After the samples: chunks a writer appends, read so that it is not cut off, and dropped.
-      follow(chunk, kept + dropped);
-      dropped += chunk.length;
-      if (dropped > MAX_STREAM_HEADER_BYTES) break;
-      continue;
-    }
-    parts.push(chunk);
-    kept += chunk.length;
-    if (header === null) {
-      // Gathered into one buffer while the header is incomplete (a few chunks at most).
-      if (parts.length > 1) parts = [Buffer.concat(parts)];
-      header = readWavStreamHeader(parts[0], '-');
-      if (header !== null) {
-        most = Math.ceil(maxSeconds * header.sampleRate) * header.blockAlign;
-        // One frame past the limit tells a stream that is too long from one that is just long enough.
-        keepTo = header.dataOffset + Math.min(header.dataBytes, most + header.blockAlign);
-        dataEnd = header.dataOffset + header.dataBytes + (header.dataBytes % 2);
-        follow(parts[0], 0);
-      }
-    } else {
-      follow(chunk, kept - chunk.length);
-    }
-    const tooLong = header !== null && Math.min(kept - header.dataOffset, header.dataBytes) > most;
-    if (tooLong || (header === null && kept >= keepTo)) {
-      process.stdin.destroy();
-      throw new AudioInputError(
-        header === null
-          ? `-: no audio data in the first ${MAX_STREAM_HEADER_BYTES >> 20} MiB of stdin: not a WAV clip`
-          : `-: the WAV on stdin is longer than the ${maxSeconds} s limit for one clip; long recordings are for the streaming listener (digits listen --input -)`,
-      );
-    }
+  const clip = new FirstWavClip(maxSeconds);
+  try {
+    for await (const chunk of process.stdin as AsyncIterable<Buffer>) if (!clip.take(chunk)) break;
+  } finally {
+    process.stdin.destroy();
   }
-  process.stdin.destroy();
-  if (kept === 0) throw new AudioInputError('-: stdin closed without sending any audio');
-  return { bytes: parts.length === 1 ? parts[0] : Buffer.concat(parts), anotherWav: following.toString('latin1') === 'RIFF' };
+  return clip.result();
+}
+
+/**
+ * The first WAV clip of a byte stream, taken chunk by chunk. Its header is checked as it arrives (so
+ * text or another format is refused at its first bytes, not after a gigabyte); its samples are kept
+ * up to the data chunk's end; what follows them (LIST, cue, cover art) is taken and dropped, up to
+ * MAX_STREAM_HEADER_BYTES, so that the writer is not cut off; and a stream with more than
+ * `maxSeconds` of samples (an open-ended one, as a writer that cannot seek leaves its header) is
+ * refused as soon as it has them.
+ */
+export class FirstWavClip {
+  private parts: Buffer[] = [];
+  private kept = 0;
+  private received = 0;
+  private header: WavInfo | null = null;
+  /** The first bytes (up to 4) from where the clip's samples end: "RIFF" when another WAV follows. */
+  private following = Buffer.alloc(0);
+
+  constructor(private readonly maxSeconds: number) {}
+
+  /** The most sample bytes the clip may have (Infinity until the header is known). */
+  private get most(): number {
+    const h = this.header;
+    return h ? Math.ceil(this.maxSeconds * h.sampleRate) * h.blockAlign : Infinity;
+  }
+
+  /** Where the kept bytes end: the header's end while it is read, then the samples' end (one frame past the limit tells a stream that is too long from one just long enough). */
+  private get keepTo(): number {
+    const h = this.header;
+    return h ? h.dataOffset + Math.min(h.dataBytes, this.most + h.blockAlign) : MAX_STREAM_HEADER_BYTES;
+  }
+
+  /** Takes the next chunk; false once nothing more is needed. Throws an AudioInputError when the stream is no clip. */
+  take(chunk: Buffer): boolean {
+    const at = this.received;
+    this.received += chunk.length;
+    if (this.kept >= this.keepTo) {
+      // After the samples: read so that the writer is not cut off, and dropped.
+      this.follow(chunk, at);
+      return this.received - this.kept <= MAX_STREAM_HEADER_BYTES;
+    }
+    this.parts.push(chunk);
+    this.kept += chunk.length;
+    if (this.header === null) {
+      // Gathered into one buffer while the header is incomplete (a few chunks at most).
+      if (this.parts.length > 1) this.parts = [Buffer.concat(this.parts)];
+      this.header = readWavStreamHeader(this.parts[0], '-');
+      if (this.header === null) {
+        if (this.kept >= MAX_STREAM_HEADER_BYTES) throw new AudioInputError(`-: no audio data in the first ${MAX_STREAM_HEADER_BYTES >> 20} MiB of stdin: not a WAV clip`);
+        return true;
+      }
+      this.follow(this.parts[0], 0);
+    } else {
+      this.follow(chunk, at);
+    }
+    const h = this.header;
+    if (Math.min(this.kept - h.dataOffset, h.dataBytes) > this.most) {
+      throw new AudioInputError(`-: the WAV on stdin is longer than the ${this.maxSeconds} s limit for one clip; long recordings are for the streaming listener (digits listen --input -)`);
+    }
+    return true;
+  }
+
+  /** The clip's bytes (header and samples), and whether another WAV followed it. */
+  result(): { bytes: Uint8Array; anotherWav: boolean } {
+    if (this.kept === 0) throw new AudioInputError('-: stdin closed without sending any audio');
+    return { bytes: this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts), anotherWav: this.following.toString('latin1') === 'RIFF' };
+  }
+
+  /** Keeps the bytes of `chunk` (at stream position `at`) that are among the first 4 after the clip's data chunk (its pad byte included). */
+  private follow(chunk: Buffer, at: number): void {
+    const h = this.header;
+    if (!h || this.following.length >= 4) return;
+    // The data chunk as declared: a stray byte after its last whole frame is still its own.
+    const from = h.dataOffset + h.declaredDataBytes + (h.declaredDataBytes % 2) - at;
+    if (from >= chunk.length) return;
+    this.following = Buffer.concat([this.following, chunk.subarray(Math.max(0, from), Math.max(0, from) + 4 - this.following.length)]);
+  }
 }
