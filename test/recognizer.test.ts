@@ -231,6 +231,7 @@ describe('evaluate', () => {
     const test = await loadEvalSet(FSDD_RECORDINGS, 'test');
     assert.equal(test.length, 300);
     assert.ok(test.every((t) => /_[0-4]\.wav$/.test(t.path)));
+    await assert.rejects(loadEvalSet(FSDD_RECORDINGS, 'dev' as 'test'), (err: Error) => err instanceof OptionsError && /split "dev" must be 'test', 'train' or 'all'/.test(err.message));
     const bad = join(work, 'bad.csv');
     writeFileSync(bad, 'file,label\nx.wav,eleven\n');
     await assert.rejects(loadEvalSet(bad), /label 'eleven'/);

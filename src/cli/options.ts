@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { AudioInputError } from '../errors.js';
+import { EVAL_SPLITS } from '../data/splits.js';
 import type { BackendChoice } from '../features/index.js';
 import type { MicrophoneOptions } from '../stream/index.js';
 
@@ -32,10 +33,13 @@ export function parsePositiveInt(name: string, value: string, max = Number.MAX_S
 }
 
 /**
- * `--split` given for an eval set that is a CSV manifest: refused, as the manifest is evaluated as it
- * lists its clips (the split picks takes of an FSDD folder, and was ignored without a word).
+ * `--split` of an eval set (eval, compare): one of test, train or all, and not given for an eval set
+ * that is a CSV manifest, which is evaluated as it lists its clips (the split picks takes of an FSDD
+ * folder, and was ignored without a word).
  */
 export function checkSplitTarget(target: string | undefined, command: Command): void {
+  const split = command.getOptionValue('split');
+  if (!EVAL_SPLITS.includes(split)) throw new InvalidArgumentError(`split '${split}' must be test, train or all`);
   if (target === undefined || command.getOptionValueSource('split') !== 'cli') return;
   // A WAV file is refused later with its own advice (digits predict takes single files).
   if (statSync(target, { throwIfNoEntry: false })?.isFile() && !/\.wav$/i.test(target)) throw new InvalidArgumentError(`--split picks takes of an FSDD folder; ${target} is a manifest, evaluated as it lists its clips`);

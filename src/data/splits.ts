@@ -7,6 +7,10 @@ export interface Split<T extends FsddClip = FsddClip> {
   test: T[];
 }
 
+/** Which clips of an FSDD folder an evaluation takes: the official split's test or train part, or all. */
+export type EvalSplit = 'test' | 'train' | 'all';
+export const EVAL_SPLITS: readonly string[] = ['test', 'train', 'all'] satisfies EvalSplit[];
+
 /** How many takes of every speaker and digit FSDD's official split tests on (takes 0-4). */
 export const OFFICIAL_TEST_TAKES = 5;
 

@@ -2,8 +2,9 @@ import { stat } from 'node:fs/promises';
 import { readRegularFile } from '../files.js';
 import { dirname, resolve } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { AudioInputError, DatasetError } from '../errors.js';
+import { AudioInputError, DatasetError, OptionsError } from '../errors.js';
 import { listFsddClips, officialSplit } from '../data/index.js';
+import { EVAL_SPLITS, type EvalSplit } from '../data/splits.js';
 import { decodeWav } from '../audio/wav.js';
 import { makeNoise, mixAtSnr } from '../train/augment.js';
 import { Rng, mulberry32 } from '../train/random.js';
@@ -11,7 +12,7 @@ import type { AudioInput, DigitRecognizer, Prediction } from './recognizer.js';
 import { VoiceAdapter, type VoiceAdapterOptions } from './voice-adapt.js';
 import { normAdapterFor, type NormAdapterOptions } from './norm-adapter.js';
 
-export type EvalSplit = 'test' | 'train' | 'all';
+export type { EvalSplit } from '../data/splits.js';
 
 /** One clip to evaluate: a digit 0-9, or 'none' for a clip that must be rejected. */
 export interface EvalItem {
@@ -64,6 +65,7 @@ const FSDD_NAME = /^(\d)_([^_/\\]+)_(\d+)\.wav$/i;
  * to the manifest).
  */
 export async function loadEvalSet(target: string, split: EvalSplit = 'all'): Promise<EvalItem[]> {
+  if (!EVAL_SPLITS.includes(split)) throw new OptionsError(`loadEvalSet: split ${JSON.stringify(split) ?? String(split)} must be 'test', 'train' or 'all'`);
   let info;
   try {
     info = await stat(target);

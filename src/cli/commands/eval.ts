@@ -38,7 +38,6 @@ export function register(program: Command): void {
         process.stderr.write(`evaluating the ${opts.split} split of ${shown(target)}\n`);
       } else target = await recordingsFolder(given);
       if (opts.babblePool !== undefined && opts.babble === undefined) throw new InvalidArgumentError('--babble-pool is the babble of --babble SNR; give --babble too');
-      if (!['test', 'train', 'all'].includes(opts.split)) throw new InvalidArgumentError(`split '${opts.split}' must be test, train or all`);
       if (opts.selfEnroll && !opts.adaptNorm) throw new InvalidArgumentError('--self-enroll refits the model after each normalization adaptation: use it with --adapt-norm');
       const [{ DigitRecognizer }, { evaluate, loadEvalSet }] = await Promise.all([import('../../model/recognizer.js'), import('../../model/evaluate.js')]);
       const recognizer = await DigitRecognizer.load({
