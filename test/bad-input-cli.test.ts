@@ -38,6 +38,7 @@ const f = {
   modelCopy: join(work, 'base.onnx'),
   modelLink: join(work, 'link.onnx'),
   trainOnly: join(work, 'train-takes-only'),
+  silentTrain: join(work, 'silent-train-takes'),
 };
 
 before(() => {
@@ -48,6 +49,8 @@ before(() => {
   mkdirSync(f.emptyDir);
   mkdirSync(f.trainOnly);
   copyFileSync(join(FSDD_RECORDINGS, '4_theo_7.wav'), join(f.trainOnly, '4_theo_7.wav'));
+  mkdirSync(f.silentTrain);
+  for (const name of ['0_mute_5.wav', '1_mute_6.wav', '2_quiet_7.wav']) writeFileSync(join(f.silentTrain, name), monoWav(new Int16Array(8000), 8000));
   mkdirSync(f.badFsdd);
   writeFileSync(join(f.badFsdd, '3_theo_0.wav'), Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(6, 0xff)]));
   copyFileSync(join(FSDD_RECORDINGS, '4_theo_1.wav'), join(f.badFsdd, '4_theo_1.wav'));
@@ -179,6 +182,7 @@ const cases: Case[] = [
   ['quantize: a misspelt op type (left fp32 without a word)', ['quantize', 'models/small.onnx', '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS, '--clips', '10', '--ops', 'Conv,Gemmm'], /'Gemmm': the model has no such nodes and no preset names it/],
   ['quantize: --auto with an option it overrides', ['quantize', 'models/small.onnx', '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS, '--auto', '--ops', 'all'], /--auto tries its own variants; leave out --ops/],
   ['quantize: --auto with --stem, one of its variants', ['quantize', 'models/small.onnx', '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS, '--auto', '--stem'], /--auto tries its own variants; leave out --stem/],
+  ['quantize: calibration clips that are all digital silence (wrote a model that heard nothing, exit 0)', ['quantize', 'models/small.onnx', '--out', join(work, 'q.onnx'), '--calib', f.silentTrain], /calibration features are the same for every clip \(silent or constant clips\?\)/],
   ['quantize: --percentile without --calibration percentile', ['quantize', 'models/small.onnx', '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS, '--percentile', '99'], /--percentile needs --calibration percentile/],
   ['ensemble: --out one of the members', ['ensemble', 'models/default.onnx', f.modelCopy, '--out', f.modelLink], /is one of the members; write to another file/],
   ['ensemble: a member twice', ['ensemble', 'models/small.onnx', 'models/small.onnx', '--out', join(work, 'twice.onnx')], /is a member twice/],

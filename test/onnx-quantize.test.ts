@@ -354,6 +354,15 @@ describe('int8 quantization', function () {
     await reject(quantizeModel(fp32, []), /calibration batch/);
     await reject(quantizeModel(fp32, [{ data: new Float32Array(FRAMES * (DIMS + 1)), dims: [1, FRAMES, DIMS + 1] }]), /does not fit/);
     await reject(quantizeModel(new TextEncoder().encode('hello'), calib), /not an ONNX model/);
+    // Calibration data that cannot set ranges: every clip the same (digital silence, zeros), or values no feature has.
+    const same = (value: number) => [{ data: new Float32Array(3 * FRAMES * DIMS).fill(value), dims: [3, FRAMES, DIMS] }];
+    await reject(quantizeModel(fp32, same(0)), /calibration features are the same for every clip/);
+    await reject(quantizeModel(fp32, same(-23.5)), /calibration features are the same for every clip/);
+    const huge = calib.map((b) => ({ ...b, data: b.data.slice() }));
+    huge[1].data[5] = 1e30;
+    await reject(quantizeModel(fp32, huge), new RegExp(`calibration clip ${huge[0].dims[0]}'s features hold 1\\.0+\\d*e\\+30: not features of audio`));
+    huge[1].data[5] = NaN;
+    await reject(quantizeModel(fp32, huge), /features hold NaN/);
     const int8 = await quantizeModel(fp32, calib);
     await reject(quantizeModel(int8, calib), /already int8/);
     await reject(quantizeModel(fp32, calib, { ops: 'fast' as never }), /unknown op set/);

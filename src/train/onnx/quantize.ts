@@ -78,6 +78,30 @@ interface QParams {
 /** The largest magnitude of a quantized weight: 8 bits, 8 bits in the reduced range (see QuantizeOptions.reduceRange), 4 bits. */
 const WEIGHT_LEVELS = { full: 127, reduced: 63, int4: 7 } as const;
 
+/** Calibration features beyond this magnitude are not features (log-mel, MFCC and their normalized forms stay within a few hundred). */
+const MAX_CALIBRATION_FEATURE = 1e6;
+
+/**
+ * Refuses calibration data that cannot set activation ranges: values that are not features (NaN,
+ * infinite or huge), or the same features for every clip (digitally silent clips, a file of
+ * zeros), from which the ranges would be those of one input and the int8 model would hear nothing.
+ */
+function checkCalibrationFeatures(batches: CalibrationBatch[]): void {
+  const first = batches[0].data.subarray(0, batches[0].data.length / batches[0].dims[0]);
+  let varies = false;
+  let clip = 0;
+  for (const b of batches) {
+    const d = b.data;
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i];
+      if (!(Math.abs(v) <= MAX_CALIBRATION_FEATURE)) throw new ModelError(`calibration clip ${clip + Math.floor(i / first.length)}'s features hold ${v}: not features of audio; check the calibration data`);
+      if (!varies && v !== first[i % first.length]) varies = true;
+    }
+    clip += b.dims[0];
+  }
+  if (!varies) throw new ModelError('calibration features are the same for every clip (silent or constant clips?): the activation ranges would be those of one input; calibrate on clips of spoken digits');
+}
+
 /** Activation ranges for a set of tensors, gathered by running the float model. */
 async function calibrate(model: OnnxModel, tensors: string[], batches: CalibrationBatch[], opts: Required<Pick<QuantizeOptions, 'calibration' | 'percentile'>>) {
   const g = model.graph;
@@ -265,6 +289,7 @@ export async function quantizeModel(onnxBytes: Uint8Array, calibrationBatches: C
     const ok = b.dims.length === 3 && b.data.length === b.dims.reduce((x, y) => x * y, 1) && input.shape?.slice(1).every((d, i) => typeof d !== 'number' || d === b.dims[i + 1]);
     if (!ok) throw new ModelError(`calibration batch of shape [${b.dims}] does not fit the model input [${input.shape}]`);
   }
+  checkCalibrationFeatures(calibrationBatches);
 
   const cons = consumers(g);
   const isConst = (name: string) => g.initializers.has(name);
