@@ -39,6 +39,7 @@ const f = {
   modelLink: join(work, 'link.onnx'),
   trainOnly: join(work, 'train-takes-only'),
   silentTrain: join(work, 'silent-train-takes'),
+  fiveLabelsOnnx: join(work, 'five-labels.onnx'),
 };
 
 before(() => {
@@ -69,6 +70,10 @@ before(() => {
   const untargeted = decodeModelProto(readFileSync('models/small.int8.onnx'));
   untargeted.metadataProps = untargeted.metadataProps!.filter((p) => p.key !== 'spoken_digits.norm_targets');
   writeFileSync(f.noTargetsOnnx, encodeModelProto(untargeted));
+  // Its graph answers 11 classes, its metadata names 5 labels.
+  const fiveLabels = decodeModelProto(readFileSync('models/small.onnx'));
+  fiveLabels.metadataProps = fiveLabels.metadataProps!.map((p) => (p.key === 'spoken_digits.labels' ? { ...p, value: JSON.stringify(['0', '1', '2', '3', 'none']) } : p));
+  writeFileSync(f.fiveLabelsOnnx, encodeModelProto(fiveLabels));
   writeFileSync(f.badJson, '{"modelTopology": ');
   writeFileSync(f.badCsv, `file,label\n${f.missingWav},3\n`);
   mkdirSync(f.loopRoot);
@@ -183,6 +188,7 @@ const cases: Case[] = [
   ['quantize: --auto with an option it overrides', ['quantize', 'models/small.onnx', '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS, '--auto', '--ops', 'all'], /--auto tries its own variants; leave out --ops/],
   ['quantize: --auto with --stem, one of its variants', ['quantize', 'models/small.onnx', '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS, '--auto', '--stem'], /--auto tries its own variants; leave out --stem/],
   ['quantize: calibration clips that are all digital silence (wrote a model that heard nothing, exit 0)', ['quantize', 'models/small.onnx', '--out', join(work, 'q.onnx'), '--calib', f.silentTrain], /calibration features are the same for every clip \(silent or constant clips\?\)/],
+  ['quantize: a model that does not run as its metadata says, named (was "model bytes", after the work)', ['quantize', f.fiveLabelsOnnx, '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS, '--clips', '10'], /five-labels\.onnx returns 11 values per clip, its metadata names 5 labels/],
   ['quantize: --percentile without --calibration percentile', ['quantize', 'models/small.onnx', '--out', join(work, 'q.onnx'), '--calib', FSDD_RECORDINGS, '--percentile', '99'], /--percentile needs --calibration percentile/],
   ['ensemble: --out one of the members', ['ensemble', 'models/default.onnx', f.modelCopy, '--out', f.modelLink], /is one of the members; write to another file/],
   ['ensemble: a member twice', ['ensemble', 'models/small.onnx', 'models/small.onnx', '--out', join(work, 'twice.onnx')], /is a member twice/],

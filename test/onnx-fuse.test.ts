@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -24,7 +24,7 @@ const labels = [...'0123456789', 'none'];
 const FRAMES = 64;
 
 /** A small conv net on [FRAMES, dims] features with random (seeded) weights. */
-function convNet(dims: number, seed: number): tf.LayersModel {
+function convNet(dims: number, seed: number, classes = labels.length): tf.LayersModel {
   const L = tf.layers;
   const model = tf.sequential({
     layers: [
@@ -33,7 +33,7 @@ function convNet(dims: number, seed: number): tf.LayersModel {
       L.batchNormalization(),
       L.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
       L.globalAveragePooling2d({}),
-      L.dense({ units: labels.length, activation: 'softmax' }),
+      L.dense({ units: classes, activation: 'softmax' }),
     ],
   });
   randomizeWeights(model, seed);
@@ -177,6 +177,26 @@ describe('fused ensembles (log-mel and MFCC members in one ONNX model)', functio
       assert.equal(ab.digit, 7);
       for (let i = 0; i < ab.probabilities.length; i++) assert.ok(Math.abs((a.probabilities[i] + b.probabilities[i]) / 2 - ab.probabilities[i]) < 1e-4, `class ${i}: ${a.probabilities[i]}, ${b.probabilities[i]} -> ${ab.probabilities[i]}`);
       await Promise.all([first.dispose(), second.dispose(), pair.dispose()]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('`digits ensemble` refuses a member that does not run as its metadata says, before writing a file that would not load', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sd-fuse-'));
+    try {
+      const good = join(dir, 'good.onnx');
+      const three = join(dir, 'three-classes.onnx');
+      writeFileSync(good, exported(convNet(32, 1), logmel));
+      // Its graph answers 3 classes, its metadata names 11 labels: the fuser's graph joins it, onnxruntime would refuse the result.
+      const threeModel = decodeModel(exportToOnnx(convNet(32, 2, 3), { featureConfig: logmel, labels: ['0', '1', '2'], modelType: 'cnn', rejection: { threshold: 0.3 }, speechTrim: WHOLE_CLIP_SPEECH_TRIM }));
+      threeModel.metadata['spoken_digits.labels'] = JSON.stringify(labels);
+      writeFileSync(three, encodeModel(threeModel));
+      const out = join(dir, 'pair.onnx');
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ensemble', good, three, '--out', out], { encoding: 'utf8', timeout: 60000 });
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr.trim(), `digits: ${three} returns 3 values per clip, its metadata names ${labels.length} labels`);
+      assert.ok(!existsSync(out), 'nothing written');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

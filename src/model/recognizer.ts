@@ -224,16 +224,7 @@ export class DigitRecognizer {
       info.speechTrim ? loadStreamCore(choice === 'auto' ? undefined : choice) : null,
     ]);
     try {
-      if (!session.inputNames.includes(MODEL_INPUT_NAME) || !session.outputNames.includes(MODEL_OUTPUT_NAME)) {
-        throw new ModelError(
-          `${source} must have input '${MODEL_INPUT_NAME}' and output '${MODEL_OUTPUT_NAME}' (has ${session.inputNames.join(', ')} → ${session.outputNames.join(', ')})`,
-        );
-      }
-      checkLabels(info.labels, source);
-      if (options.threshold === undefined && !(info.rejection.threshold >= 0 && info.rejection.threshold <= 1)) {
-        throw new ModelError(`${source}: its calibrated rejection threshold ${info.rejection.threshold} is not between 0 and 1`);
-      }
-      await checkModelRuns(session, info, source);
+      await checkSession(session, info, source, options.threshold !== undefined);
     } catch (err) {
       await session.release();
       throw err;
@@ -613,6 +604,34 @@ function warnOnceOfInt8Range(source: string, peak: number): void {
   if (!message) return;
   warnedOfInt8Range.add(source);
   process.emitWarning(message, { code: INT8_RANGE_WARNING });
+}
+
+/**
+ * Whether the model in `bytes` would load as DigitRecognizer.load checks it (metadata, input and
+ * output, labels, threshold, one run), without the rest of a recognizer: a ModelError naming `source`
+ * if not. For tools that write a model from others (ensemble, quantize), so that a member that cannot
+ * run is named before a file that cannot load is written.
+ */
+export async function checkModelLoads(bytes: Uint8Array, source: string): Promise<void> {
+  const info = parseModelMetadata(bytes, source);
+  const session = await createSession(bytes, source);
+  try {
+    await checkSession(session, info, source, false);
+  } finally {
+    await session.release();
+  }
+}
+
+/** DigitRecognizer.load's checks of a session made from a model file (`thresholdGiven`: its own threshold is not used). */
+async function checkSession(session: ort.InferenceSession, info: ModelMetadata, source: string, thresholdGiven: boolean): Promise<void> {
+  if (!session.inputNames.includes(MODEL_INPUT_NAME) || !session.outputNames.includes(MODEL_OUTPUT_NAME)) {
+    throw new ModelError(`${source} must have input '${MODEL_INPUT_NAME}' and output '${MODEL_OUTPUT_NAME}' (has ${session.inputNames.join(', ')} → ${session.outputNames.join(', ')})`);
+  }
+  checkLabels(info.labels, source);
+  if (!thresholdGiven && !(info.rejection.threshold >= 0 && info.rejection.threshold <= 1)) {
+    throw new ModelError(`${source}: its calibrated rejection threshold ${info.rejection.threshold} is not between 0 and 1`);
+  }
+  await checkModelRuns(session, info, source);
 }
 
 /** A model output value that is a probability (float32 softmax rounding allowed for). */

@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .action(async (given: string[], opts: { out: string }) => {
       const models = given.map(resolveModelPath);
       checkOutFile(opts.out, models, 'one of the members');
-      const [{ fuseEnsemble, DuplicateMemberError, repeated }, { readModelBytes }] = await Promise.all([import('../../train/onnx/fuse.js'), import('../../model/recognizer.js')]);
+      const [{ fuseEnsemble, DuplicateMemberError, repeated }, { checkModelLoads, readModelBytes }] = await Promise.all([import('../../train/onnx/fuse.js'), import('../../model/recognizer.js')]);
       // One file by two paths (another spelling, a link) is said before any is read, naming both.
       const twice = repeated(models.map((m) => realPath(m))).map(([, [first, ...others]]) => {
         const spellings = [...new Set(others.map((i) => models[i]).filter((o) => o !== models[first]))];
@@ -25,6 +25,9 @@ export function register(program: Command): void {
         models.map(async (m) => (await readModelBytes(m)).bytes),
       );
       const fused = fuseEnsemble(members, { sources: models });
+      // Each member must run as its metadata says (a graph of another width or label count fuses, but the file would not load), and so must the result.
+      for (const [i, m] of members.entries()) await checkModelLoads(m, models[i]);
+      await checkModelLoads(fused, `the fused model for ${opts.out}`);
       await writeOutFile(opts.out, fused);
       process.stdout.write(`wrote ${opts.out} (${fused.length} bytes, ${models.length} members, fp32)\n`);
       // The mean of the members' probabilities is less peaked than each, so the strictest member's threshold rejects more than it did.
