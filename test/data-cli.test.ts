@@ -67,6 +67,20 @@ describe('CLI: digits data info|fetch', function () {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^clips: 3 \(2 of them unreadable, see below\)/m);
     assert.match(r.stdout, /^unreadable files: 2; remove or re-record them.*\n {2}- .*2_ann_0\.wav: file is empty \(0 bytes\)\n {2}- .*3_ann_0\.wav: not a WAV file/m);
+    assert.match(r.stdout, /^duration: total 0\.0 min, min (\d\.\d{3}) s, median \1 s, mean \1 s, p95 \1 s, max \1 s$/m, 'the one readable clip');
+  });
+
+  it('info when no clip can be read: no durations made up, exit 2', async () => {
+    const dir = path.join(tmp, 'all-bad');
+    fs.mkdirSync(dir);
+    for (const name of ['0_bob_0.wav', '1_bob_1.wav']) fs.writeFileSync(path.join(dir, name), 'hello');
+    const r = await digits(['data', 'info', '--data', dir]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /^clips: 2 \(2 of them unreadable, see below\)/m);
+    assert.match(r.stdout, /^duration: n\/a \(no clip could be read\)$/m);
+    const json = await digits(['data', 'info', '--data', dir, '--json']);
+    assert.equal(json.code, 2);
+    assert.equal(JSON.parse(json.stdout).durationSec, null);
   });
 
   it('info on a missing folder: one line, exit 2, no stack', async () => {

@@ -15,7 +15,8 @@ export interface DatasetInfo {
   /** clip count per sample rate (Hz) */
   sampleRates: Record<string, number>;
   channels: Record<string, number>;
-  durationSec: { total: number; min: number; median: number; mean: number; p95: number; max: number };
+  /** Over the clips whose header could be read; null when none could. */
+  durationSec: { total: number; min: number; median: number; mean: number; p95: number; max: number } | null;
   officialSplit: { train: number; test: number };
   /** Files whose header could not be read, with the reason (counted in `clips` by their names). */
   unreadable: Array<{ file: string; reason: string }>;
@@ -51,7 +52,7 @@ export function datasetInfo(ds: FsddDataset): DatasetInfo {
     }
   }
   durations.sort((a, b) => a - b);
-  const at = (q: number): number => (durations.length ? durations[Math.min(durations.length - 1, Math.floor(q * durations.length))] : 0);
+  const at = (q: number): number => durations[Math.min(durations.length - 1, Math.floor(q * durations.length))];
   const total = durations.reduce((s, d) => s + d, 0);
   const split = officialSplit(ds.clips);
   return {
@@ -64,7 +65,7 @@ export function datasetInfo(ds: FsddDataset): DatasetInfo {
     perSpeakerDigit,
     sampleRates,
     channels,
-    durationSec: { total, min: durations[0] ?? 0, median: at(0.5), mean: durations.length ? total / durations.length : 0, p95: at(0.95), max: durations[durations.length - 1] ?? 0 },
+    durationSec: durations.length ? { total, min: durations[0], median: at(0.5), mean: total / durations.length, p95: at(0.95), max: durations[durations.length - 1] } : null,
     officialSplit: { train: split.train.length, test: split.test.length },
     unreadable,
     unread: unreadFiles(ds.dir),

@@ -27,7 +27,7 @@ function printInfo(info: DatasetInfo, colour: boolean): Promise<void> | void {
   out.push(`sample rates: ${Object.entries(info.sampleRates).map(([r, n]) => `${r} Hz x ${n}`).join(', ') || 'none'}`);
   out.push(`channels: ${Object.entries(info.channels).map(([c, n]) => `${c} x ${n}`).join(', ') || 'none'}`);
   const d = info.durationSec;
-  out.push(`duration: total ${(d.total / 60).toFixed(1)} min, min ${fmt(d.min)}, median ${fmt(d.median)}, mean ${fmt(d.mean)}, p95 ${fmt(d.p95)}, max ${fmt(d.max)}`);
+  out.push(d ? `duration: total ${(d.total / 60).toFixed(1)} min, min ${fmt(d.min)}, median ${fmt(d.median)}, mean ${fmt(d.mean)}, p95 ${fmt(d.p95)}, max ${fmt(d.max)}` : 'duration: n/a (no clip could be read)');
   if (info.unreadable.length) {
     const n = info.unreadable.length;
     out.push(`unreadable files: ${n}; remove or re-record them (or convert with sox or ffmpeg) before training on this folder:`);
@@ -91,5 +91,7 @@ export function register(program: Command): void {
       const info = datasetInfo(ds);
       if (opts.json) process.stdout.write(`${JSON.stringify(info)}\n`);
       else await printInfo(info, Boolean(process.stdout.isTTY));
+      // Described, but nothing in it can be trained or evaluated on.
+      if (info.clips > 0 && info.unreadable.length === info.clips) process.exitCode = 2;
     });
 }
