@@ -609,10 +609,10 @@ function warnOnceOfInt8Range(source: string, peak: number): void {
 /**
  * Whether the model in `bytes` would load as DigitRecognizer.load checks it (metadata, input and
  * output, labels, threshold, one run), without the rest of a recognizer: a ModelError naming `source`
- * if not. For tools that write a model from others (ensemble, quantize), so that a member that cannot
- * run is named before a file that cannot load is written.
+ * if not; its metadata if so. For tools that write a model from others (ensemble, quantize), so that a
+ * member that cannot run is named before a file that cannot load is written.
  */
-export async function checkModelLoads(bytes: Uint8Array, source: string): Promise<void> {
+export async function checkModelLoads(bytes: Uint8Array, source: string): Promise<ModelMetadata> {
   const info = parseModelMetadata(bytes, source);
   const session = await createSession(bytes, source);
   try {
@@ -620,6 +620,7 @@ export async function checkModelLoads(bytes: Uint8Array, source: string): Promis
   } finally {
     await session.release();
   }
+  return info;
 }
 
 /** DigitRecognizer.load's checks of a session made from a model file (`thresholdGiven`: its own threshold is not used). */

@@ -54,18 +54,16 @@ export function register(program: Command): void {
       if (given('percentile') && opts.calibration !== 'percentile') throw new ModelError('--percentile needs --calibration percentile');
       const percentile = decimal(opts.percentile);
       if (!(percentile > 50 && percentile <= 100)) throw new ModelError(`--percentile '${opts.percentile}' must be a number in (50, 100]`);
-      const [{ quantizeModel }, { parseModelMetadata }, { featureDimension }, { checkModelLoads, readModelBytes }, { recordingsDir, officialSplit }] = await Promise.all([
+      const [{ quantizeModel }, { featureDimension }, { checkModelLoads, readModelBytes }, { recordingsDir, officialSplit }] = await Promise.all([
         import('../../train/onnx/quantize.js'),
-        import('../../model/read-metadata.js'),
         import('../../features/config.js'),
         import('../../model/recognizer.js'),
         import('../../data/index.js'),
       ]);
       checkOutFile(opts.out, [input], 'the model being quantized');
       const { bytes } = await readModelBytes(input);
-      const meta = parseModelMetadata(bytes, input);
       // A model that does not run as its metadata says is named now, not as "model bytes" when the int8 file's normalization targets are measured.
-      await checkModelLoads(bytes, input);
+      const meta = await checkModelLoads(bytes, input);
       const frames = meta.featureConfig.numFrames;
       const dims = featureDimension(meta.featureConfig);
       if (!(frames > 0)) throw new ModelError(`${input} has a variable number of frames; calibration files need a fixed numFrames`);
